@@ -1,0 +1,135 @@
+// Package sources holds the HR contract of accessrecon: the Person an HR
+// system reports, the lifecycle Status, and the Source interface every HR
+// collector (csv, bamboohr, workday, ...) implements.
+//
+// HR is the authority of every run: who works here, in what role, and since
+// when they no longer do. A Source only reports what HR says; matching people
+// to accounts and deciding what is wrong is the job of package reconcile.
+//
+// This package holds types and pure functions only; it does no I/O.
+package sources
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Status is a person's lifecycle status as accessrecon understands it.
+type Status string
+
+// The lifecycle statuses. Every HR vocabulary maps onto these four.
+const (
+	Active     Status = "active"
+	Leave      Status = "leave"
+	Suspended  Status = "suspended"
+	Terminated Status = "terminated"
+)
+
+// Statuses lists the lifecycle statuses in a stable order.
+var Statuses = []Status{Active, Leave, Suspended, Terminated}
+
+// Person is one HR record. EmployeeID is the key; it is kept exactly as HR
+// wrote it (trimmed), and compared case-insensitively by reconcile.
+type Person struct {
+	EmployeeID string
+	Email      string
+	FirstName  string
+	LastName   string
+	Status     Status
+	// StatusEffective is when Status took effect (zero when HR does not say).
+	StatusEffective time.Time
+	// TerminationDate is HR's termination date, past or future (zero if none).
+	TerminationDate time.Time
+	HireDate        time.Time
+	Department      string
+	JobCode         string
+	ManagerID       string
+	WorkerType      string
+}
+
+// Name is the person's display name.
+func (p Person) Name() string {
+	return strings.TrimSpace(p.FirstName + " " + p.LastName)
+}
+
+// Source lists the people of one HR system. People yields every person once;
+// on failure it yields one (Person{}, err) and stops. It stops promptly when
+// the consumer breaks out of the loop or ctx ends. A Source must report bad
+// data (missing or duplicate employee ID, unknown status, unparseable date) as
+// an error naming the record and field rather than skip it: a run never acts
+// on half-read HR data.
+type Source interface {
+	People(ctx context.Context) iter.Seq2[Person, error]
+}
+
+// Refresher is an optional capability of a Source: re-read just the named
+// people (by employee ID, or by the HR system's own ID where it has one). The
+// HR-event fast path uses it; without it the whole source is read.
+type Refresher interface {
+	PeopleByID(ctx context.Context, ids []string) iter.Seq2[Person, error]
+}
+
+// StatusMap maps an HR system's status vocabulary onto Status. Keys are
+// compared case-insensitively after trimming.
+type StatusMap map[string]Status
+
+// Parse maps raw to a Status: first through m, then the four lifecycle words
+// themselves (any case). An empty or unknown value is an error listing what
+// would have been accepted.
+func (m StatusMap) Parse(raw string) (Status, error) {
+	key := strings.ToLower(strings.TrimSpace(raw))
+	for k, v := range m {
+		if strings.ToLower(strings.TrimSpace(k)) == key {
+			return v, nil
+		}
+	}
+	for _, s := range Statuses {
+		if string(s) == key {
+			return s, nil
+		}
+	}
+	known := make([]string, 0, len(m)+len(Statuses))
+	for _, s := range Statuses {
+		known = append(known, string(s))
+	}
+	for k := range m {
+		known = append(known, k)
+	}
+	sort.Strings(known[len(Statuses):])
+	if key == "" {
+		return "", fmt.Errorf("empty status (accepted: %s)", strings.Join(known, ", "))
+	}
+	return "", fmt.Errorf("unknown status %q (accepted: %s; map others with status_map)", raw, strings.Join(known, ", "))
+}
+
+// Validate checks that every value of m is a lifecycle status.
+func (m StatusMap) Validate() error {
+	for k, v := range m {
+		switch v {
+		case Active, Leave, Suspended, Terminated:
+		default:
+			return fmt.Errorf("status_map[%q]: %q is not one of active, leave, suspended, terminated", k, v)
+		}
+	}
+	return nil
+}
+
+// ParseDate reads a date as HR systems write them: YYYY-MM-DD (midnight UTC),
+// RFC 3339, or YYYY-MM-DD with a zone offset as Workday writes it
+// (2026-11-24-08:00). Empty input is the zero time.
+func ParseDate(raw string) (time.Time, error) {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{"2006-01-02", time.RFC3339Nano, "2006-01-02-07:00", "2006-01-02Z07:00", "2006-01-02T15:04:05"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("unparseable date %q (want YYYY-MM-DD or RFC 3339)", raw)
+}

@@ -1,0 +1,161 @@
+// Package targets holds the contract between accessrecon and every system that
+// grants access: the Account it lists, the Target interface, the optional
+// capabilities a target may have (disable, revoke sessions, revoke a
+// credential, remove from a group, re-read one account), the sentinel errors
+// they return, and Secret for credentials in configuration.
+//
+// The model is database/sql/driver's: one required method (Accounts), and each
+// further ability a small optional interface resolved once at wiring time
+// (if d, ok := t.(targets.Disabler)). What a target cannot do automatically
+// becomes a manual step for a person; a target grows by adding an optional
+// interface, never by changing Target.
+//
+// Every capability is idempotent: doing it twice is fine, and an account that
+// is already gone returns an error wrapping ErrNotFound. A capability that
+// fails in a way that may be retried returns (or wraps) a *TransientError.
+//
+// This package holds types only; its one I/O is LookupSecret.
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+)
+
+// Account is one account on a target. ID is the target's native identifier
+// (never an email); matching accounts to people is reconcile's job.
+type Account struct {
+	ID          string
+	Username    string
+	Email       string
+	EmployeeID  string
+	DisplayName string
+	Enabled     bool
+	// LoginTracked says whether the target reports logins for this account.
+	// When true, a zero LastLogin means "never logged in"; when false the
+	// last login is unknown and no dormancy conclusion may be drawn.
+	LoginTracked bool
+	LastLogin    time.Time
+	Created      time.Time
+	Privileged   bool
+	Groups       []string
+	Credentials  []Credential
+}
+
+// Credential is an API key, token or similar secret that keeps working on its
+// own, independently of the account's enabled flag.
+type Credential struct {
+	ID       string
+	Kind     string
+	Created  time.Time
+	LastUsed time.Time // zero: never used, or not reported
+	Active   bool
+}
+
+// Target lists accounts. Accounts yields every account once; on failure it
+// yields one (Account{}, err) and stops; it stops promptly when the consumer
+// breaks or ctx ends.
+type Target interface {
+	Accounts(ctx context.Context) iter.Seq2[Account, error]
+}
+
+// Getter re-reads one account by its native ID, so that an action can be
+// verified without listing the whole target. An unknown ID returns an error
+// wrapping ErrNotFound.
+type Getter interface {
+	Account(ctx context.Context, id string) (Account, error)
+}
+
+// Disabler disables (suspends, locks, deactivates: the reversible form the
+// system offers) an account.
+type Disabler interface {
+	Disable(ctx context.Context, a Account) error
+}
+
+// SessionRevoker ends the account's active sessions and refresh tokens.
+type SessionRevoker interface {
+	RevokeSessions(ctx context.Context, a Account) error
+}
+
+// CredentialRevoker deactivates one of the account's credentials.
+type CredentialRevoker interface {
+	RevokeCredential(ctx context.Context, a Account, c Credential) error
+}
+
+// GroupRemover removes the account from one group (named as Account.Groups
+// names it).
+type GroupRemover interface {
+	RemoveFromGroup(ctx context.Context, a Account, group string) error
+}
+
+// ErrNotFound is wrapped by capabilities when the account (or credential, or
+// group membership) does not exist on the target.
+var ErrNotFound = errors.New("not found")
+
+// ErrPermission is wrapped when the target refuses the action for lack of
+// rights: retrying will not help, a person must fix the connector's grants.
+var ErrPermission = errors.New("permission denied")
+
+// TransientError marks a failure that may succeed when retried: a timeout, a
+// 429 or a 5xx. RetryAfter is the delay the target asked for (zero when it did
+// not say). Every capability is idempotent, so retrying one that may have
+// happened is safe.
+type TransientError struct {
+	Err        error
+	RetryAfter time.Duration
+}
+
+func (e *TransientError) Error() string {
+	if e.RetryAfter > 0 {
+		return fmt.Sprintf("%v (transient, retry after %s)", e.Err, e.RetryAfter)
+	}
+	return fmt.Sprintf("%v (transient)", e.Err)
+}
+
+func (e *TransientError) Unwrap() error { return e.Err }
+
+// Transient wraps err as a *TransientError.
+func Transient(err error, retryAfter time.Duration) error {
+	return &TransientError{Err: err, RetryAfter: retryAfter}
+}
+
+// Secret is a credential read from the environment or a file. It never
+// prints: String, GoString, slog and JSON all show REDACTED.
+type Secret string
+
+// Reveal returns the secret's value, for the one place that sends it.
+func (s Secret) Reveal() string { return string(s) }
+
+func (s Secret) String() string                { return "REDACTED" }
+func (s Secret) GoString() string              { return "REDACTED" }
+func (s Secret) LogValue() slog.Value          { return slog.StringValue("REDACTED") }
+func (s Secret) MarshalJSON() ([]byte, error)  { return []byte(`"REDACTED"`), nil }
+func (s Secret) MarshalText() ([]byte, error)  { return []byte("REDACTED"), nil }
+func (s Secret) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte("REDACTED")) }
+
+// LookupSecret reads a secret from the environment variable env, or else from
+// the file path (trailing newline trimmed). Exactly one should be set; the
+// error names the variable or file, never the value.
+func LookupSecret(env, path string) (Secret, error) {
+	switch {
+	case env != "":
+		v, ok := os.LookupEnv(env)
+		if !ok || v == "" {
+			return "", fmt.Errorf("environment variable %s is not set", env)
+		}
+		return Secret(v), nil
+	case path != "":
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("secret file: %w", err)
+		}
+		return Secret(strings.TrimRight(string(b), "\r\n")), nil
+	}
+	return "", errors.New("no secret configured (set the *_env or *_file key)")
+}
