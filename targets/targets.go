@@ -159,3 +159,87 @@ func LookupSecret(env, path string) (Secret, error) {
 	}
 	return "", errors.New("no secret configured (set the *_env or *_file key)")
 }
+
+// Capability names one optional ability of a target.
+type Capability string
+
+// The capabilities, as named in plans, audit records and reports.
+const (
+	CanGet              Capability = "get"
+	CanDisable          Capability = "disable"
+	CanRevokeSessions   Capability = "revoke_sessions"
+	CanRevokeCredential Capability = "revoke_credential"
+	CanRemoveFromGroup  Capability = "remove_from_group"
+)
+
+// Configurable is optional. A target whose abilities depend on its
+// configuration (an SQL target with no remove_group_statement, say) has every
+// method but lists here the capabilities its configuration enables; the
+// others are treated as absent.
+type Configurable interface {
+	Capabilities() []Capability
+}
+
+// Capabilities is a target's optional abilities, resolved once: a nil field
+// means the target cannot do that and a person must.
+type Capabilities struct {
+	Getter            Getter
+	Disabler          Disabler
+	SessionRevoker    SessionRevoker
+	CredentialRevoker CredentialRevoker
+	GroupRemover      GroupRemover
+}
+
+// Resolve finds t's capabilities by type assertion, narrowed by
+// Configurable when t implements it.
+func Resolve(t Target) Capabilities {
+	var c Capabilities
+	c.Getter, _ = t.(Getter)
+	c.Disabler, _ = t.(Disabler)
+	c.SessionRevoker, _ = t.(SessionRevoker)
+	c.CredentialRevoker, _ = t.(CredentialRevoker)
+	c.GroupRemover, _ = t.(GroupRemover)
+	if cf, ok := t.(Configurable); ok {
+		on := map[Capability]bool{}
+		for _, x := range cf.Capabilities() {
+			on[x] = true
+		}
+		if !on[CanGet] {
+			c.Getter = nil
+		}
+		if !on[CanDisable] {
+			c.Disabler = nil
+		}
+		if !on[CanRevokeSessions] {
+			c.SessionRevoker = nil
+		}
+		if !on[CanRevokeCredential] {
+			c.CredentialRevoker = nil
+		}
+		if !on[CanRemoveFromGroup] {
+			c.GroupRemover = nil
+		}
+	}
+	return c
+}
+
+// List names the capabilities present, in a stable order.
+func (c Capabilities) List() []Capability {
+	var out []Capability
+	if c.Getter != nil {
+		out = append(out, CanGet)
+	}
+	if c.Disabler != nil {
+		out = append(out, CanDisable)
+	}
+	if c.SessionRevoker != nil {
+		out = append(out, CanRevokeSessions)
+	}
+	if c.CredentialRevoker != nil {
+		out = append(out, CanRevokeCredential)
+	}
+	if c.GroupRemover != nil {
+		out = append(out, CanRemoveFromGroup)
+	}
+	return out
+}

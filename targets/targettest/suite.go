@@ -107,8 +107,8 @@ func Run(t *testing.T, setup func(t *testing.T) Fixture) {
 
 	t.Run("Get", func(t *testing.T) {
 		fx := setup(t)
-		g, ok := fx.Target.(targets.Getter)
-		if !ok {
+		g := targets.Resolve(fx.Target).Getter
+		if g == nil {
 			t.Skip("target has no Getter")
 		}
 		a, err := g.Account(ctx(t), fx.Enabled[0])
@@ -125,8 +125,8 @@ func Run(t *testing.T, setup func(t *testing.T) Fixture) {
 
 	t.Run("Disable", func(t *testing.T) {
 		fx := setup(t)
-		d, ok := fx.Target.(targets.Disabler)
-		if !ok {
+		d := targets.Resolve(fx.Target).Disabler
+		if d == nil {
 			t.Skip("target has no Disabler")
 		}
 		a := mustFind(t, ctx(t), fx.Target, fx.Enabled[0])
@@ -150,8 +150,8 @@ func Run(t *testing.T, setup func(t *testing.T) Fixture) {
 
 	t.Run("RevokeSessions", func(t *testing.T) {
 		fx := setup(t)
-		s, ok := fx.Target.(targets.SessionRevoker)
-		if !ok {
+		s := targets.Resolve(fx.Target).SessionRevoker
+		if s == nil {
 			t.Skip("target has no SessionRevoker")
 		}
 		a := mustFind(t, ctx(t), fx.Target, fx.Enabled[0])
@@ -164,8 +164,8 @@ func Run(t *testing.T, setup func(t *testing.T) Fixture) {
 
 	t.Run("RemoveFromGroup", func(t *testing.T) {
 		fx := setup(t)
-		r, ok := fx.Target.(targets.GroupRemover)
-		if !ok {
+		r := targets.Resolve(fx.Target).GroupRemover
+		if r == nil {
 			t.Skip("target has no GroupRemover")
 		}
 		var a targets.Account
@@ -191,8 +191,8 @@ func Run(t *testing.T, setup func(t *testing.T) Fixture) {
 
 	t.Run("RevokeCredential", func(t *testing.T) {
 		fx := setup(t)
-		r, ok := fx.Target.(targets.CredentialRevoker)
-		if !ok {
+		r := targets.Resolve(fx.Target).CredentialRevoker
+		if r == nil {
 			t.Skip("target has no CredentialRevoker")
 		}
 		var a targets.Account
@@ -265,7 +265,7 @@ func mustFind(t *testing.T, ctx context.Context, tg targets.Target, id string) t
 // through a full listing otherwise.
 func reread(t *testing.T, ctx context.Context, tg targets.Target, id string) targets.Account {
 	t.Helper()
-	if g, ok := tg.(targets.Getter); ok {
+	if g := targets.Resolve(tg).Getter; g != nil {
 		a, err := g.Account(ctx, id)
 		if err != nil {
 			t.Fatalf("re-read %s: %v", id, err)
