@@ -1,0 +1,290 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/reconcile/store"
+)
+
+// runOptions are the flags of run (and of the demo's runs).
+type runOptions struct {
+	config string
+	asOf   string
+	out    string
+	dryRun bool
+	mode   string
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o runOptions
+	fs.StringVar(&o.config, "config", "", "configuration file (schedule.yaml)")
+	fs.StringVar(&o.asOf, "as-of", "", "judge as of this time (RFC 3339 or YYYY-MM-DD; default now)")
+	fs.StringVar(&o.out, "out", ".", "directory for findings.json")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "report mode: plan and print, act on nothing")
+	fs.StringVar(&o.mode, "mode", "", "override policy.mode: report or enforce")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage, usageError{err.Error()}
+	}
+	if o.config == "" {
+		return exitUsage, usageError{"run: --config is required"}
+	}
+	_, code, err := runOnce(ctx, o, stdout, stderr)
+	return code, err
+}
+
+// newLogger logs JSON to w, or, on a terminal, only warnings in text (the
+// live progress says the rest).
+func newLogger(w io.Writer) (*slog.Logger, bool) {
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn})), true
+		}
+	}
+	return slog.New(slog.NewJSONHandler(w, nil)), false
+}
+
+// runOnce loads the config, runs, writes findings.json and prints the
+// summary. It returns the result (nil when the run never started).
+func runOnce(ctx context.Context, o runOptions, stdout, stderr io.Writer) (*reconcile.Result, int, error) {
+	cfg, err := loadConfig(o.config)
+	if err != nil {
+		return nil, exitFail, err
+	}
+	log, tty := newLogger(stderr)
+	w, err := wire(cfg, log)
+	if err != nil {
+		return nil, exitFail, err
+	}
+	defer w.Close()
+	spec := w.spec
+	spec.DryRun = o.dryRun
+	switch o.mode {
+	case "":
+	case "report", "enforce":
+		spec.Mode = reconcile.Mode(o.mode)
+	default:
+		return nil, exitUsage, usageError{fmt.Sprintf("--mode: %q is not report or enforce", o.mode)}
+	}
+	if o.asOf != "" {
+		t, err := parseAsOf(o.asOf)
+		if err != nil {
+			return nil, exitUsage, usageError{"--as-of: " + err.Error()}
+		}
+		spec.AsOf = t
+	}
+	st, err := store.Open(ctx, cfg.storePath())
+	if err != nil {
+		return nil, exitFail, err
+	}
+	defer st.Close()
+	eng := &reconcile.Engine{Store: st, Log: log, Audit: reconcile.TrailAuditor{Trail: st.Audit(cfg.resolve(cfg.Audit.File))}}
+	if tty {
+		p := newProgress(stderr)
+		eng.Progress = p.update
+	}
+	res, runErr := eng.Run(ctx, spec)
+	if res == nil {
+		return nil, exitFail, runErr
+	}
+	if err := pruneStore(ctx, st, cfg); err != nil {
+		log.Warn("retention", "err", err)
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return res, exitFail, err
+	}
+	path := filepath.Join(o.out, "findings.json")
+	if err := writeFindings(path, res); err != nil {
+		return res, exitFail, errors.Join(runErr, err)
+	}
+	printSummary(stderr, res, path)
+	if o.dryRun {
+		printPlan(stdout, res)
+	}
+	switch {
+	case runErr == nil:
+		return res, exitOK, nil
+	case errors.Is(runErr, reconcile.ErrGuard):
+		return res, exitGuard, runErr
+	}
+	return res, exitFail, runErr
+}
+
+func pruneStore(ctx context.Context, st *store.Store, cfg *Config) error {
+	r := store.Retention{Snapshots: cfg.Retention.Snapshots.D(), Findings: cfg.Retention.Findings.D()}
+	if r.Snapshots == 0 {
+		r.Snapshots = 30 * 24 * time.Hour
+	}
+	if r.Findings == 0 {
+		r.Findings = 400 * 24 * time.Hour
+	}
+	return st.Prune(ctx, time.Now(), r)
+}
+
+func parseAsOf(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not RFC 3339 or YYYY-MM-DD", s)
+}
+
+// findingsFile is findings.json.
+type findingsFile struct {
+	Run struct {
+		ID         int64     `json:"id"`
+		AsOf       time.Time `json:"as_of"`
+		StartedAt  time.Time `json:"started_at"`
+		FinishedAt time.Time `json:"finished_at"`
+		Status     string    `json:"status"`
+		Mode       string    `json:"mode"`
+		Guards     []string  `json:"guards,omitempty"`
+		Error      string    `json:"error,omitempty"`
+	} `json:"run"`
+	Collections []store.Collection  `json:"collections"`
+	Findings    []reconcile.Finding `json:"findings"`
+	Actions     []store.Action      `json:"actions,omitempty"`
+}
+
+func writeFindings(path string, res *reconcile.Result) error {
+	var f findingsFile
+	f.Run.ID, f.Run.AsOf, f.Run.StartedAt, f.Run.FinishedAt = res.Run.ID, res.Run.AsOf, res.Run.StartedAt, res.Run.FinishedAt
+	f.Run.Status, f.Run.Mode, f.Run.Guards, f.Run.Error = res.Run.Status, res.Run.Mode, res.Run.Guards, res.Run.Error
+	f.Collections, f.Findings, f.Actions = res.Collections, res.Findings, res.Actions
+	if f.Findings == nil {
+		f.Findings = []reconcile.Finding{}
+	}
+	tmp := path + ".tmp"
+	out, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(f); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// printSummary is the human summary of a run, on stderr.
+func printSummary(w io.Writer, res *reconcile.Result, path string) {
+	r := res.Run
+	fmt.Fprintf(w, "\naccessrecon run %d: %s (mode %s, as of %s)\n", r.ID, strings.ToUpper(r.Status), r.Mode, r.AsOf.Format(time.RFC3339))
+	for _, g := range r.Guards {
+		fmt.Fprintf(w, "  GUARD TRIPPED: %s\n", g)
+	}
+	if r.Error != "" && len(r.Guards) == 0 {
+		fmt.Fprintf(w, "  error: %s\n", r.Error)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  collected\ttype\tstatus\trows\tduration")
+	for _, c := range res.Collections {
+		fmt.Fprintf(tw, "  %s %s\t%s\t%s\t%d\t%s\n", c.Side, c.Name, c.Type, c.Status, c.Count, c.Duration.Round(time.Millisecond))
+	}
+	tw.Flush()
+	byKind := map[reconcile.Kind]map[reconcile.Disposition]int{}
+	for _, f := range res.Findings {
+		if byKind[f.Kind] == nil {
+			byKind[f.Kind] = map[reconcile.Disposition]int{}
+		}
+		byKind[f.Kind][f.Disposition]++
+	}
+	fmt.Fprintf(w, "\n  %d findings; %d problems of earlier runs now resolved:\n", len(res.Findings), len(res.Resolved))
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "  kind\tauto_revoke\tmanual_revoke\treview\texempt\t")
+	for _, k := range reconcile.Kinds {
+		if m := byKind[k]; m != nil {
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%d\t\n", k, m[reconcile.AutoRevoke], m[reconcile.ManualRevoke], m[reconcile.Review], m[reconcile.Exempt])
+		}
+	}
+	tw.Flush()
+	if len(res.Actions) > 0 {
+		outcomes := map[string]int{}
+		for _, a := range res.Actions {
+			outcomes[a.Status]++
+		}
+		keys := make([]string, 0, len(outcomes))
+		for k := range outcomes {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%d %s", outcomes[k], k)
+		}
+		fmt.Fprintf(w, "\n  actions: %s\n", strings.Join(parts, ", "))
+	}
+	fmt.Fprintf(w, "\n  findings written to %s\n", path)
+}
+
+// printPlan prints, for a dry run, exactly what enforce mode would do.
+func printPlan(w io.Writer, res *reconcile.Result) {
+	fmt.Fprintln(w, "plan (dry run: nothing was done):")
+	n := 0
+	for _, f := range res.Findings {
+		if f.Disposition == reconcile.Exempt {
+			continue
+		}
+		for _, s := range f.Actions {
+			how := "AUTO  "
+			if !s.Auto {
+				how = "MANUAL"
+			}
+			arg := ""
+			if s.Arg != "" {
+				arg = " " + s.Arg
+			}
+			fmt.Fprintf(w, "  %s %-10s %-28s %s%s  [%s %s]\n", how, f.Target, f.AccountID, s.Op, arg, f.Kind, f.Fingerprint)
+			n++
+		}
+	}
+	if n == 0 {
+		fmt.Fprintln(w, "  nothing to do")
+	}
+}
+
+// progress shows live per-collector counts and rates on a terminal.
+type progress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	start map[string]time.Time
+}
+
+func newProgress(w io.Writer) *progress { return &progress{w: w, start: map[string]time.Time{}} }
+
+func (p *progress) update(name string, n int, done bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.start[name]; !ok {
+		p.start[name] = time.Now()
+	}
+	el := time.Since(p.start[name])
+	rate := float64(n) / max(el.Seconds(), 0.001)
+	end := "\r"
+	if done {
+		end = "\n"
+	}
+	fmt.Fprintf(p.w, "\033[2K  %-20s %10d rows  %8.0f/s%s", name, n, rate, end)
+}

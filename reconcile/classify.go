@@ -1,0 +1,345 @@
+package reconcile
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/accessrecon/accessrecon/reconcile/store"
+	"github.com/accessrecon/accessrecon/sources"
+	"github.com/accessrecon/accessrecon/targets"
+)
+
+// judge holds what classification needs of one target in one run.
+type judge struct {
+	asOf   time.Time
+	policy *Policy
+	target string
+	tier   string
+	caps   targets.Capabilities
+	// exemptions and approvals of this target, by account ID.
+	exemptions map[string]Exemption
+	approved   map[string]bool
+}
+
+func newJudge(asOf time.Time, p *Policy, target, tier string, caps targets.Capabilities) *judge {
+	j := &judge{asOf: asOf, policy: p, target: target, tier: tier, caps: caps, exemptions: map[string]Exemption{}, approved: map[string]bool{}}
+	for _, e := range p.Exemptions {
+		if e.Target == target {
+			j.exemptions[e.AccountID] = e
+		}
+	}
+	for _, a := range p.PrivilegedApproved {
+		if a.Target == target {
+			j.approved[a.AccountID] = true
+		}
+	}
+	return j
+}
+
+// departure says whether HR says the person is gone (terminated, suspended,
+// or on leave when policy counts leave), which kind of finding that makes,
+// and since when. A termination date in the future is not yet a departure,
+// whatever the status column says; one in the past is, whatever it says.
+func (j *judge) departure(p *store.PersonRow) (Kind, time.Time, bool) {
+	td := p.TerminationDate
+	switch {
+	case !td.IsZero() && !td.After(j.asOf):
+		return TerminatedActive, td, true
+	case p.Status == sources.Terminated && td.IsZero():
+		return TerminatedActive, p.StatusEffective, true
+	case p.Status == sources.Suspended:
+		return SuspendedActive, p.StatusEffective, true
+	case p.Status == sources.Leave && j.policy.LeaveIsFinding:
+		return SuspendedActive, p.StatusEffective, true
+	}
+	return "", time.Time{}, false
+}
+
+// seen is what the run knows of an account beyond its current state.
+type seen struct {
+	prev        *store.AccountState // previous good snapshot (nil: new, or no previous run)
+	revokedByUs bool                // accessrecon disabled it since the previous snapshot
+}
+
+// classify returns the findings for one account. Fingerprints, first-seen
+// dates and exemptions are applied by the caller.
+func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
+	var out []Finding
+	add := func(f Finding) {
+		f.Target, f.AccountID, f.Username, f.Tier, f.account = j.target, a.ID, a.Username, j.tier, a
+		if f.Evidence == nil {
+			f.Evidence = map[string]string{}
+		}
+		for k, v := range f.Evidence {
+			if v == "" {
+				delete(f.Evidence, k)
+			}
+		}
+		f.Evidence["account_enabled"] = fmt.Sprint(a.Enabled)
+		if m.Person != nil {
+			p := m.Person
+			f.EmployeeID = p.EmployeeID
+			f.Person = &PersonRef{EmployeeID: p.EmployeeID, Name: p.Name(), Email: p.Email, Status: p.Status, JobCode: p.JobCode, Department: p.Department}
+			if !p.TerminationDate.IsZero() {
+				td := p.TerminationDate
+				f.Person.TerminationDate = &td
+			}
+			strength := "weak"
+			if m.Strong {
+				strength = "strong"
+			}
+			f.Match = m.Via + " (" + strength + ")"
+		} else if a.EmployeeID != "" {
+			f.EmployeeID = a.EmployeeID
+		}
+		out = append(out, f)
+	}
+
+	if e, ok := j.exemptions[a.ID]; ok && e.Expires.Before(j.asOf) {
+		add(Finding{Kind: ExemptionExpired, Severity: Medium, Disposition: Review,
+			Reason:   fmt.Sprintf("exemption owned by %s (approved by %s: %s) expired on %s; the account is judged normally again", e.Owner, e.Approver, e.Reason, e.Expires.Format("2006-01-02")),
+			Evidence: map[string]string{"expired": e.Expires.Format(time.RFC3339), "owner": e.Owner}})
+	}
+
+	departedKind, effective, departed := Kind(""), time.Time{}, false
+	if m.Person != nil {
+		departedKind, effective, departed = j.departure(m.Person)
+	}
+
+	if a.Enabled {
+		switch {
+		case len(m.Candidates) > 0 || m.Conflict != "":
+			reason := m.Conflict
+			if reason == "" {
+				reason = fmt.Sprintf("%s matches %d people: %s", m.Via, len(m.Candidates), strings.Join(m.Candidates, ", "))
+			}
+			add(Finding{Kind: Ambiguous, Severity: Medium, Disposition: Review, Reason: reason,
+				Evidence: map[string]string{"candidates": strings.Join(m.Candidates, ", "), "account_employee_id": a.EmployeeID, "account_email": a.Email}})
+		case m.Person == nil:
+			sev := Medium
+			if a.Privileged {
+				sev = High
+			}
+			add(Finding{Kind: Orphaned, Severity: sev, Disposition: Review,
+				Reason:   "enabled account linked to no person in HR",
+				Evidence: map[string]string{"account_employee_id": a.EmployeeID, "account_email": a.Email, "created": day(a.Created)}})
+		case departed:
+			sev := Critical
+			if departedKind == SuspendedActive {
+				sev = High
+			}
+			f := Finding{Kind: departedKind, Severity: sev,
+				Reason:   fmt.Sprintf("account is enabled but HR says %s is %s", m.Person.EmployeeID, hrState(m.Person, j.asOf)),
+				Evidence: map[string]string{"hr_status": string(m.Person.Status), "termination_date": day(m.Person.TerminationDate), "status_effective": day(m.Person.StatusEffective), "last_login": day(a.LastLogin)}}
+			if !effective.IsZero() {
+				f.EffectiveAt = &effective
+			}
+			j.plan(&f, m, a, nil)
+			add(f)
+		default:
+			if excess := j.excess(a, m.Person); len(excess.all) > 0 {
+				f := Finding{Kind: ExcessAccess, Severity: Medium,
+					Evidence: map[string]string{"job_code": m.Person.JobCode, "excess_groups": strings.Join(excess.all, "; "), "previous_job_code": m.Person.PrevJobCode}}
+				if len(excess.mover) > 0 && m.Clear() {
+					f.Reason = fmt.Sprintf("after the move from %s to %s the account keeps groups of the old role: %s", m.Person.PrevJobCode, m.Person.JobCode, strings.Join(excess.mover, ", "))
+					if other := len(excess.all) - len(excess.mover); other > 0 {
+						f.Reason += fmt.Sprintf("; %d more outside the new role's baseline need review", other)
+					}
+					j.plan(&f, m, a, excess.mover)
+				} else {
+					f.Disposition = Review
+					f.Reason = fmt.Sprintf("groups outside the baseline of role %s: %s", m.Person.JobCode, strings.Join(excess.all, ", "))
+				}
+				add(f)
+			}
+		}
+
+		if (s.prev != nil && !s.prev.Enabled) || s.revokedByUs {
+			f := Finding{Kind: Reenabled, Severity: High, Disposition: Review,
+				Reason:   "account was disabled and is enabled again",
+				Evidence: map[string]string{"revoked_by_accessrecon": fmt.Sprint(s.revokedByUs)}}
+			if departed {
+				f.Severity = Critical
+				f.Reason = fmt.Sprintf("account was disabled and is enabled again, but HR says %s is %s", m.Person.EmployeeID, hrState(m.Person, j.asOf))
+				j.plan(&f, m, a, nil)
+			}
+			add(f)
+		}
+
+		if a.Privileged && !j.approved[a.ID] {
+			add(Finding{Kind: PrivilegedUnapproved, Severity: High, Disposition: Review,
+				Reason:   "privileged account not on policy.privileged_approved",
+				Evidence: map[string]string{"groups": strings.Join(a.Groups, "; ")}})
+		}
+
+		if a.LoginTracked && !departed {
+			limit := j.policy.DormantAfter.D()
+			switch {
+			case !a.LastLogin.IsZero() && j.asOf.Sub(a.LastLogin) > limit:
+				add(Finding{Kind: Dormant, Severity: Low, Disposition: Review,
+					Reason:   fmt.Sprintf("no login for %d days (limit %d)", int(j.asOf.Sub(a.LastLogin).Hours()/24), int(limit.Hours()/24)),
+					Evidence: map[string]string{"last_login": a.LastLogin.Format(time.RFC3339)}})
+			case a.LastLogin.IsZero() && !a.Created.IsZero() && j.asOf.Sub(a.Created) > limit:
+				add(Finding{Kind: Dormant, Severity: Low, Disposition: Review,
+					Reason:   fmt.Sprintf("never logged in, created %d days ago", int(j.asOf.Sub(a.Created).Hours()/24)),
+					Evidence: map[string]string{"last_login": "never", "created": day(a.Created)}})
+			}
+		}
+	}
+
+	// Credentials keep working on their own: check them on disabled accounts too.
+	var departedCreds, idle []string
+	for _, c := range a.Credentials {
+		if !c.Active {
+			continue
+		}
+		if departed && !a.Enabled {
+			departedCreds = append(departedCreds, c.ID)
+			continue
+		}
+		last := c.LastUsed
+		if last.IsZero() {
+			last = c.Created
+		}
+		if !departed && !last.IsZero() && j.asOf.Sub(last) > j.policy.CredentialMaxIdle.D() {
+			idle = append(idle, c.ID)
+		}
+	}
+	switch {
+	case len(departedCreds) > 0:
+		f := Finding{Kind: StaleCredential, Severity: High,
+			Reason:   fmt.Sprintf("active credentials of %s, who is %s: %s", m.Person.EmployeeID, hrState(m.Person, j.asOf), strings.Join(departedCreds, ", ")),
+			Evidence: map[string]string{"credentials": strings.Join(departedCreds, ", ")}}
+		if !effective.IsZero() {
+			f.EffectiveAt = &effective
+		}
+		j.plan(&f, m, a, departedCreds)
+		add(f)
+	case len(idle) > 0:
+		add(Finding{Kind: StaleCredential, Severity: Medium, Disposition: Review,
+			Reason:   fmt.Sprintf("active credentials unused for more than %d days: %s", int(j.policy.CredentialMaxIdle.D().Hours()/24), strings.Join(idle, ", ")),
+			Evidence: map[string]string{"credentials": strings.Join(idle, ", ")}})
+	}
+
+	if e, ok := j.exemptions[a.ID]; ok && !e.Expires.Before(j.asOf) {
+		for i := range out {
+			ex := e
+			out[i].Disposition, out[i].Exemption = Exempt, &ex
+			for k := range out[i].Actions {
+				out[i].Actions[k].Auto = false
+			}
+		}
+	}
+	return out
+}
+
+// plan fills a clear finding's steps from the policy's lifecycle and sets its
+// disposition: auto_revoke when accessrecon can do every step and policy
+// allows the kind, manual_revoke when a person must do some or all of it,
+// review when the match is not clear enough to act on. args restricts
+// per-item steps to those groups or credentials.
+func (j *judge) plan(f *Finding, m Match, a targets.Account, args []string) {
+	if !m.Clear() {
+		f.Disposition = Review
+		f.Reason += " (match not strong enough to act on: " + f.matchNote(m) + ")"
+		return
+	}
+	allowed := j.policy.autoRevokes(f.Kind)
+	who := fmt.Sprintf("%s (ID %s) on %s", nonEmpty(a.Username, a.ID), a.ID, j.target)
+	var steps []Step
+	for _, op := range j.policy.Lifecycle[f.Kind] {
+		switch op {
+		case targets.CanDisable:
+			steps = append(steps, Step{Op: op, Auto: j.caps.Disabler != nil, Manual: "Disable account " + who})
+		case targets.CanRevokeSessions:
+			steps = append(steps, Step{Op: op, Auto: j.caps.SessionRevoker != nil, Manual: "End every session and revoke refresh tokens of " + who})
+		case targets.CanRevokeCredential:
+			for _, c := range a.Credentials {
+				if c.Active && (args == nil || slices.Contains(args, c.ID)) {
+					steps = append(steps, Step{Op: op, Arg: c.ID, Auto: j.caps.CredentialRevoker != nil,
+						Manual: fmt.Sprintf("Revoke %s %s of %s", nonEmpty(c.Kind, "credential"), c.ID, who)})
+				}
+			}
+		case targets.CanRemoveFromGroup:
+			for _, g := range a.Groups {
+				if args == nil || slices.Contains(args, g) {
+					steps = append(steps, Step{Op: op, Arg: g, Auto: j.caps.GroupRemover != nil, Manual: fmt.Sprintf("Remove %s from group %s", who, g)})
+				}
+			}
+		}
+	}
+	all := len(steps) > 0
+	for i := range steps {
+		if !allowed {
+			steps[i].Auto = false
+		}
+		all = all && steps[i].Auto
+	}
+	f.Actions = steps
+	if all {
+		f.Disposition = AutoRevoke
+	} else {
+		f.Disposition = ManualRevoke
+	}
+}
+
+func (f *Finding) matchNote(m Match) string {
+	if m.Conflict != "" {
+		return m.Conflict
+	}
+	return "matched by " + m.Via + ", which this target does not trust"
+}
+
+type excess struct{ all, mover []string }
+
+// excess compares the account's groups with the role baseline. Groups of
+// the person's previous role that the new role does not allow are the mover's
+// clear case; other excess needs review. Without a baseline for the job code
+// on this target, nothing is excess.
+func (j *judge) excess(a targets.Account, p *store.PersonRow) excess {
+	var out excess
+	allowed, ok := j.policy.Roles[p.JobCode][j.target]
+	if !ok {
+		return out
+	}
+	var prev []string
+	if p.PrevJobCode != "" {
+		prev = j.policy.Roles[p.PrevJobCode][j.target]
+	}
+	for _, g := range a.Groups {
+		if slices.Contains(allowed, g) {
+			continue
+		}
+		out.all = append(out.all, g)
+		if slices.Contains(prev, g) {
+			out.mover = append(out.mover, g)
+		}
+	}
+	return out
+}
+
+func hrState(p *store.PersonRow, asOf time.Time) string {
+	if !p.TerminationDate.IsZero() && !p.TerminationDate.After(asOf) {
+		return "terminated since " + day(p.TerminationDate)
+	}
+	if !p.StatusEffective.IsZero() {
+		return string(p.Status) + " since " + day(p.StatusEffective)
+	}
+	return string(p.Status)
+}
+
+func day(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format("2006-01-02")
+}
+
+func nonEmpty(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
+}

@@ -1,0 +1,181 @@
+package reconcile
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/accessrecon/accessrecon/reconcile/store"
+	"github.com/accessrecon/accessrecon/sources"
+	"github.com/accessrecon/accessrecon/targets"
+	"github.com/accessrecon/accessrecon/targets/targettest"
+)
+
+var asOf = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func daysAgo(n int) time.Time { return asOf.Add(-time.Duration(n) * 24 * time.Hour) }
+
+func validPolicy(t *testing.T, p Policy) *Policy {
+	t.Helper()
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return &p
+}
+
+func allCaps() targets.Capabilities { return targets.Resolve(targettest.NewFake()) }
+
+type kd struct {
+	Kind        Kind
+	Disposition Disposition
+}
+
+func kinds(fs []Finding) []kd {
+	out := make([]kd, len(fs))
+	for i, f := range fs {
+		out[i] = kd{f.Kind, f.Disposition}
+	}
+	slices.SortFunc(out, func(a, b kd) int { return strings.Compare(string(a.Kind), string(b.Kind)) })
+	return out
+}
+
+func TestClassify(t *testing.T) {
+	active := func() *store.PersonRow {
+		return &store.PersonRow{Person: sources.Person{EmployeeID: "E1", Email: "e1@x", Status: sources.Active, JobCode: "ENG"}}
+	}
+	with := func(f func(p *store.PersonRow)) *store.PersonRow { p := active(); f(p); return p }
+	strong := func(p *store.PersonRow) Match { return Match{Person: p, Via: AttrEmployeeID, Strong: true} }
+	acct := func() targets.Account {
+		return targets.Account{ID: "A1", Username: "u1", EmployeeID: "E1", Enabled: true, LoginTracked: true, LastLogin: daysAgo(1), Created: daysAgo(400)}
+	}
+	acctWith := func(f func(a *targets.Account)) targets.Account { a := acct(); f(&a); return a }
+	roles := map[string]map[string][]string{
+		"ENG":   {"app": {"eng", "all"}},
+		"SALES": {"app": {"sales", "all"}},
+	}
+	exp := func(days int) Exemption {
+		return Exemption{Target: "app", AccountID: "A1", Owner: "o", Reason: "r", Approver: "ap", Expires: Date{asOf.Add(time.Duration(days) * 24 * time.Hour)}}
+	}
+	fake := targettest.NewFake()
+	tests := []struct {
+		name   string
+		policy Policy
+		caps   *targets.Capabilities
+		a      targets.Account
+		m      Match
+		s      seen
+		want   []kd
+	}{
+		{name: "active ok", a: acct(), m: strong(active()), want: []kd{}},
+		{name: "terminated status", a: acct(), m: strong(with(func(p *store.PersonRow) { p.Status = sources.Terminated })),
+			want: []kd{{TerminatedActive, AutoRevoke}}},
+		{name: "past termination date, status active", a: acct(), m: strong(with(func(p *store.PersonRow) { p.TerminationDate = daysAgo(2) })),
+			want: []kd{{TerminatedActive, AutoRevoke}}},
+		{name: "future termination date is not a finding", a: acct(), m: strong(with(func(p *store.PersonRow) {
+			p.TerminationDate = asOf.Add(48 * time.Hour)
+		})), want: []kd{}},
+		{name: "future termination, status terminated is not a finding", a: acct(), m: strong(with(func(p *store.PersonRow) {
+			p.Status, p.TerminationDate = sources.Terminated, asOf.Add(48*time.Hour)
+		})), want: []kd{}},
+		{name: "suspended", a: acct(), m: strong(with(func(p *store.PersonRow) { p.Status = sources.Suspended })),
+			want: []kd{{SuspendedActive, AutoRevoke}}},
+		{name: "leave default", a: acct(), m: strong(with(func(p *store.PersonRow) { p.Status = sources.Leave })), want: []kd{}},
+		{name: "leave is finding", policy: Policy{LeaveIsFinding: true}, a: acct(), m: strong(with(func(p *store.PersonRow) { p.Status = sources.Leave })),
+			want: []kd{{SuspendedActive, AutoRevoke}}},
+		{name: "orphaned", a: acct(), m: Match{}, want: []kd{{Orphaned, Review}}},
+		{name: "disabled orphan is fine", a: acctWith(func(a *targets.Account) { a.Enabled = false }), m: Match{}, want: []kd{}},
+		{name: "ambiguous", a: acct(), m: Match{Via: AttrEmail, Candidates: []string{"E1", "E2"}}, want: []kd{{Ambiguous, Review}}},
+		{name: "conflict", a: acct(), m: Match{Person: active(), Via: AttrEmail, Conflict: "x"}, want: []kd{{Ambiguous, Review}}},
+		{name: "excess without move -> review", policy: Policy{Roles: roles}, a: acctWith(func(a *targets.Account) { a.Groups = []string{"eng", "admin"} }),
+			m: strong(active()), want: []kd{{ExcessAccess, Review}}},
+		{name: "mover -> auto", policy: Policy{Roles: roles}, a: acctWith(func(a *targets.Account) { a.Groups = []string{"eng", "sales", "all"} }),
+			m: strong(with(func(p *store.PersonRow) { p.PrevJobCode = "SALES" })), want: []kd{{ExcessAccess, AutoRevoke}}},
+		{name: "mover, remover missing -> manual", policy: Policy{Roles: roles}, caps: &targets.Capabilities{Disabler: fake},
+			a: acctWith(func(a *targets.Account) { a.Groups = []string{"eng", "sales"} }),
+			m: strong(with(func(p *store.PersonRow) { p.PrevJobCode = "SALES" })), want: []kd{{ExcessAccess, ManualRevoke}}},
+		{name: "mover, weak match -> review", policy: Policy{Roles: roles}, a: acctWith(func(a *targets.Account) { a.Groups = []string{"eng", "sales"} }),
+			m: Match{Person: with(func(p *store.PersonRow) { p.PrevJobCode = "SALES" }), Via: AttrEmail}, want: []kd{{ExcessAccess, Review}}},
+		{name: "privileged unapproved", a: acctWith(func(a *targets.Account) { a.Privileged = true }), m: strong(active()),
+			want: []kd{{PrivilegedUnapproved, Review}}},
+		{name: "privileged approved", policy: Policy{PrivilegedApproved: []Approval{{Target: "app", AccountID: "A1"}}},
+			a: acctWith(func(a *targets.Account) { a.Privileged = true }), m: strong(active()), want: []kd{}},
+		{name: "dormant", a: acctWith(func(a *targets.Account) { a.LastLogin = daysAgo(91) }), m: strong(active()), want: []kd{{Dormant, Review}}},
+		{name: "not yet dormant", a: acctWith(func(a *targets.Account) { a.LastLogin = daysAgo(89) }), m: strong(active()), want: []kd{}},
+		{name: "never logged in, old", a: acctWith(func(a *targets.Account) { a.LastLogin = time.Time{} }), m: strong(active()), want: []kd{{Dormant, Review}}},
+		{name: "never logged in, new", a: acctWith(func(a *targets.Account) { a.LastLogin, a.Created = time.Time{}, daysAgo(3) }), m: strong(active()), want: []kd{}},
+		{name: "login not tracked", a: acctWith(func(a *targets.Account) { a.LastLogin, a.LoginTracked = time.Time{}, false }), m: strong(active()), want: []kd{}},
+		{name: "stale credential of departed on disabled account",
+			a: acctWith(func(a *targets.Account) {
+				a.Enabled = false
+				a.Credentials = []targets.Credential{{ID: "k1", Active: true, LastUsed: daysAgo(1)}, {ID: "k2", Active: false}}
+			}),
+			m: strong(with(func(p *store.PersonRow) { p.Status = sources.Terminated })), want: []kd{{StaleCredential, AutoRevoke}}},
+		{name: "idle credential", a: acctWith(func(a *targets.Account) {
+			a.Credentials = []targets.Credential{{ID: "k1", Active: true, LastUsed: daysAgo(181)}, {ID: "k2", Active: true, LastUsed: daysAgo(2)}}
+		}), m: strong(active()), want: []kd{{StaleCredential, Review}}},
+		{name: "reenabled (prev disabled)", a: acct(), m: strong(active()), s: seen{prev: &store.AccountState{Enabled: false}}, want: []kd{{Reenabled, Review}}},
+		{name: "reenabled (revoked by us), departed", a: acct(), m: strong(with(func(p *store.PersonRow) { p.Status = sources.Terminated })),
+			s: seen{revokedByUs: true}, want: []kd{{Reenabled, AutoRevoke}, {TerminatedActive, AutoRevoke}}},
+		{name: "valid exemption", policy: Policy{Exemptions: []Exemption{exp(10)}}, a: acct(),
+			m: strong(with(func(p *store.PersonRow) { p.Status = sources.Terminated })), want: []kd{{TerminatedActive, Exempt}}},
+		{name: "expired exemption", policy: Policy{Exemptions: []Exemption{exp(-1)}}, a: acct(),
+			m: strong(with(func(p *store.PersonRow) { p.Status = sources.Terminated })), want: []kd{{ExemptionExpired, Review}, {TerminatedActive, AutoRevoke}}},
+		{name: "capability missing -> manual", caps: &targets.Capabilities{Disabler: fake}, a: acct(),
+			m: strong(with(func(p *store.PersonRow) { p.Status = sources.Terminated })), want: []kd{{TerminatedActive, ManualRevoke}}},
+		{name: "kind not in auto_revoke -> manual", policy: Policy{AutoRevoke: []Kind{ExcessAccess}}, a: acct(),
+			m: strong(with(func(p *store.PersonRow) { p.Status = sources.Terminated })), want: []kd{{TerminatedActive, ManualRevoke}}},
+		{name: "weak match -> review", a: acct(), m: Match{Person: with(func(p *store.PersonRow) { p.Status = sources.Terminated }), Via: AttrEmail},
+			want: []kd{{TerminatedActive, Review}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			caps := allCaps()
+			if tt.caps != nil {
+				caps = *tt.caps
+			}
+			j := newJudge(asOf, validPolicy(t, tt.policy), "app", "standard", caps)
+			got := j.classify(tt.a, tt.m, tt.s)
+			if !slices.Equal(kinds(got), tt.want) {
+				t.Fatalf("findings = %v, want %v\n%+v", kinds(got), tt.want, got)
+			}
+			for _, f := range got {
+				if f.Target != "app" || f.AccountID != tt.a.ID || f.Reason == "" {
+					t.Errorf("finding lacks target/account/reason: %+v", f)
+				}
+				if f.Disposition == AutoRevoke && !slices.ContainsFunc(f.Actions, func(s Step) bool { return s.Auto }) {
+					t.Errorf("auto_revoke without an automatic step: %+v", f)
+				}
+				if f.Disposition == ManualRevoke && !slices.ContainsFunc(f.Actions, func(s Step) bool { return !s.Auto && s.Manual != "" }) {
+					t.Errorf("manual_revoke without a manual instruction: %+v", f)
+				}
+			}
+		})
+	}
+}
+
+func TestClassifyPlans(t *testing.T) {
+	p := validPolicy(t, Policy{})
+	term := &store.PersonRow{Person: sources.Person{EmployeeID: "E1", Status: sources.Terminated}}
+	a := targets.Account{ID: "A1", Enabled: true, Credentials: []targets.Credential{{ID: "k1", Active: true}, {ID: "k0"}}}
+	fs := newJudge(asOf, p, "app", "", allCaps()).classify(a, Match{Person: term, Via: AttrEmployeeID, Strong: true}, seen{})
+	if len(fs) != 1 {
+		t.Fatalf("got %d findings", len(fs))
+	}
+	var ops []string
+	for _, s := range fs[0].Actions {
+		ops = append(ops, string(s.Op)+":"+s.Arg)
+	}
+	want := []string{"disable:", "revoke_sessions:", "revoke_credential:k1"}
+	if !slices.Equal(ops, want) {
+		t.Fatalf("steps = %v, want %v", ops, want)
+	}
+	// The mover plan removes only the old role's groups.
+	p2 := validPolicy(t, Policy{Roles: map[string]map[string][]string{"ENG": {"app": {"eng"}}, "SALES": {"app": {"sales"}}}})
+	mover := &store.PersonRow{Person: sources.Person{EmployeeID: "E1", Status: sources.Active, JobCode: "ENG"}, PrevJobCode: "SALES"}
+	a2 := targets.Account{ID: "A1", Enabled: true, Groups: []string{"eng", "sales", "admin"}}
+	fs = newJudge(asOf, p2, "app", "", allCaps()).classify(a2, Match{Person: mover, Via: AttrEmployeeID, Strong: true}, seen{})
+	if len(fs) != 1 || len(fs[0].Actions) != 1 || fs[0].Actions[0].Arg != "sales" || fs[0].Disposition != AutoRevoke {
+		t.Fatalf("mover finding = %+v", fs)
+	}
+}

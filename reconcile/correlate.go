@@ -1,0 +1,170 @@
+package reconcile
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/accessrecon/accessrecon/reconcile/store"
+	"github.com/accessrecon/accessrecon/targets"
+)
+
+// NormalizeID is the comparison form of an employee ID: trimmed and
+// case-folded; leading zeros stay significant ("007" is not "7").
+func NormalizeID(id string) string { return strings.ToLower(strings.TrimSpace(id)) }
+
+func normalizeEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
+
+// The attributes an account may be correlated on.
+const (
+	AttrEmployeeID = "employee_id"
+	AttrEmail      = "email"
+	AttrUsername   = "username"
+	AttrLink       = "link"
+)
+
+// Link is a confirmed manual link of an account to a person.
+type Link struct {
+	Target     string
+	AccountID  string
+	EmployeeID string
+}
+
+// People is the HR snapshot of a run, indexed for correlation.
+type People struct {
+	byID    map[string]*store.PersonRow
+	byEmail map[string][]*store.PersonRow
+	// byUser indexes the local part of email addresses, for targets that
+	// correlate on username.
+	byUser map[string][]*store.PersonRow
+}
+
+// NewPeople indexes a snapshot. Employee IDs must already be unique.
+func NewPeople(people []*store.PersonRow) *People {
+	p := &People{byID: make(map[string]*store.PersonRow, len(people)), byEmail: make(map[string][]*store.PersonRow, len(people)),
+		byUser: map[string][]*store.PersonRow{}}
+	for _, x := range people {
+		p.byID[NormalizeID(x.EmployeeID)] = x
+		if e := normalizeEmail(x.Email); e != "" {
+			p.byEmail[e] = append(p.byEmail[e], x)
+			if i := strings.IndexByte(e, '@'); i > 0 {
+				p.byUser[e[:i]] = append(p.byUser[e[:i]], x)
+			}
+		}
+	}
+	return p
+}
+
+// Len is the number of people.
+func (p *People) Len() int { return len(p.byID) }
+
+// ByID finds a person by employee ID.
+func (p *People) ByID(id string) *store.PersonRow { return p.byID[NormalizeID(id)] }
+
+// Match is the outcome of correlating one account.
+type Match struct {
+	Person *store.PersonRow
+	// Via is the attribute that found Person.
+	Via string
+	// Strong: found through a trusted attribute or a confirmed link.
+	Strong bool
+	// Conflict explains a contradiction (the account's own employee ID names
+	// someone else, or nobody HR knows): never acted upon.
+	Conflict string
+	// Candidates lists the employee IDs when more than one person matched.
+	Candidates []string
+}
+
+// Clear says whether the match may lead to revocation.
+func (m Match) Clear() bool {
+	return m.Person != nil && m.Strong && m.Conflict == "" && len(m.Candidates) == 0
+}
+
+// Correlation is one target's correlation settings.
+type Correlation struct {
+	Target    string
+	Correlate []string // attributes tried in order (default employee_id, email)
+	Trusted   []string // attributes whose match is strong (default employee_id)
+	Links     map[string]string
+}
+
+// Validate checks the attribute names.
+func (c *Correlation) Validate() error {
+	if len(c.Correlate) == 0 {
+		c.Correlate = []string{AttrEmployeeID, AttrEmail}
+	}
+	if len(c.Trusted) == 0 {
+		c.Trusted = []string{AttrEmployeeID}
+	}
+	for _, a := range append(slices.Clone(c.Correlate), c.Trusted...) {
+		switch a {
+		case AttrEmployeeID, AttrEmail, AttrUsername:
+		default:
+			return fmt.Errorf("unknown correlation attribute %q (employee_id, email, username)", a)
+		}
+	}
+	return nil
+}
+
+// Correlate finds the person an account belongs to.
+func (p *People) Correlate(c *Correlation, a targets.Account) Match {
+	ownID := strings.TrimSpace(a.EmployeeID)
+	if eid, ok := c.Links[a.ID]; ok {
+		m := Match{Person: p.ByID(eid), Via: AttrLink, Strong: true}
+		if m.Person == nil {
+			m.Conflict = fmt.Sprintf("linked to employee %s, who is not in HR", eid)
+		}
+		return m
+	}
+	var m Match
+	for _, attr := range c.Correlate {
+		var found []*store.PersonRow
+		switch attr {
+		case AttrEmployeeID:
+			if ownID != "" {
+				if x := p.ByID(ownID); x != nil {
+					found = []*store.PersonRow{x}
+				}
+			}
+		case AttrEmail:
+			if e := normalizeEmail(a.Email); e != "" {
+				found = p.byEmail[e]
+			}
+		case AttrUsername:
+			if u := normalizeEmail(a.Username); u != "" {
+				if i := strings.IndexByte(u, '@'); i > 0 {
+					found = p.byEmail[u]
+				} else {
+					found = p.byUser[u]
+				}
+			}
+		}
+		switch {
+		case len(found) == 0:
+			continue
+		case len(found) > 1 && m.Person != nil && slices.Contains(found, m.Person):
+			continue // an earlier attribute already chose among them
+		case len(found) > 1:
+			ids := make([]string, len(found))
+			for i, x := range found {
+				ids[i] = x.EmployeeID
+			}
+			slices.Sort(ids)
+			return Match{Via: attr, Candidates: ids}
+		}
+		x := found[0]
+		if m.Person == nil {
+			m = Match{Person: x, Via: attr, Strong: slices.Contains(c.Trusted, attr)}
+			continue
+		}
+		if m.Person != x {
+			m.Conflict = fmt.Sprintf("%s matches employee %s but %s matches employee %s", m.Via, m.Person.EmployeeID, attr, x.EmployeeID)
+			m.Candidates = []string{m.Person.EmployeeID, x.EmployeeID}
+			return m
+		}
+	}
+	if m.Person != nil && ownID != "" && NormalizeID(ownID) != NormalizeID(m.Person.EmployeeID) {
+		m.Conflict = fmt.Sprintf("account's employee ID %s contradicts employee %s found by %s", ownID, m.Person.EmployeeID, m.Via)
+	}
+	return m
+}

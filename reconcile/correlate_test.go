@@ -1,0 +1,101 @@
+package reconcile
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/accessrecon/accessrecon/reconcile/store"
+	"github.com/accessrecon/accessrecon/sources"
+	"github.com/accessrecon/accessrecon/targets"
+)
+
+func person(id, email string) *store.PersonRow {
+	return &store.PersonRow{Person: sources.Person{EmployeeID: id, Email: email, Status: sources.Active}}
+}
+
+func TestCorrelate(t *testing.T) {
+	people := NewPeople([]*store.PersonRow{
+		person("E001", "Alice@Example.com"),
+		person("007", "bond@example.com"),
+		person("E002", "shared@example.com"),
+		person("E003", "shared@example.com"),
+		person("E004", "dave@example.com"),
+	})
+	def := Correlation{}
+	if err := def.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	trustEmail := Correlation{Trusted: []string{AttrEmployeeID, AttrEmail}}
+	if err := trustEmail.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	linked := Correlation{Links: map[string]string{"acc-link": "E004", "acc-ghost": "E999"}}
+	if err := linked.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		c          Correlation
+		a          targets.Account
+		wantID     string // "" = no person
+		wantVia    string
+		strong     bool
+		conflict   bool
+		candidates []string
+		clear      bool
+	}{
+		{"id trimmed case-insensitive", def, targets.Account{ID: "a", EmployeeID: " e001 "}, "E001", AttrEmployeeID, true, false, nil, true},
+		{"leading zeros significant", def, targets.Account{ID: "a", EmployeeID: "7"}, "", "", false, false, nil, false},
+		{"leading zeros exact", def, targets.Account{ID: "a", EmployeeID: "007"}, "007", AttrEmployeeID, true, false, nil, true},
+		{"email fallback case/space", def, targets.Account{ID: "a", Email: "  ALICE@example.COM "}, "E001", AttrEmail, false, false, nil, false},
+		{"email trusted is strong", trustEmail, targets.Account{ID: "a", Email: "alice@example.com"}, "E001", AttrEmail, true, false, nil, true},
+		{"own id contradicts email person", def, targets.Account{ID: "a", EmployeeID: "E004", Email: "alice@example.com"}, "E004", AttrEmployeeID, true, true, []string{"E004", "E001"}, false},
+		{"id not in HR but email matches", def, targets.Account{ID: "a", EmployeeID: "E999", Email: "alice@example.com"}, "E001", AttrEmail, false, true, nil, false},
+		{"ambiguous email", def, targets.Account{ID: "a", Email: "shared@example.com"}, "", AttrEmail, false, false, []string{"E002", "E003"}, false},
+		{"id chooses among shared email", def, targets.Account{ID: "a", EmployeeID: "E003", Email: "shared@example.com"}, "E003", AttrEmployeeID, true, false, nil, true},
+		{"nothing", def, targets.Account{ID: "a", Email: "nobody@example.com"}, "", "", false, false, nil, false},
+		{"confirmed link wins", linked, targets.Account{ID: "acc-link", EmployeeID: "E001", Email: "alice@example.com"}, "E004", AttrLink, true, false, nil, true},
+		{"link to someone not in HR", linked, targets.Account{ID: "acc-ghost", EmployeeID: "E001"}, "", AttrLink, true, true, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := people.Correlate(&tt.c, tt.a)
+			gotID := ""
+			if m.Person != nil {
+				gotID = m.Person.EmployeeID
+			}
+			if gotID != tt.wantID {
+				t.Errorf("person = %q, want %q (match %+v)", gotID, tt.wantID, m)
+			}
+			if m.Via != tt.wantVia {
+				t.Errorf("via = %q, want %q", m.Via, tt.wantVia)
+			}
+			if m.Strong != tt.strong {
+				t.Errorf("strong = %v, want %v", m.Strong, tt.strong)
+			}
+			if (m.Conflict != "") != tt.conflict {
+				t.Errorf("conflict = %q, want conflict=%v", m.Conflict, tt.conflict)
+			}
+			if tt.candidates != nil && !slices.Equal(m.Candidates, tt.candidates) {
+				t.Errorf("candidates = %v, want %v", m.Candidates, tt.candidates)
+			}
+			if m.Clear() != tt.clear {
+				t.Errorf("clear = %v, want %v", m.Clear(), tt.clear)
+			}
+		})
+	}
+}
+
+func TestCorrelationValidate(t *testing.T) {
+	c := Correlation{Correlate: []string{"phone"}}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `"phone"`) {
+		t.Fatalf("Validate = %v, want an error naming phone", err)
+	}
+}
+
+func TestNormalizeID(t *testing.T) {
+	if NormalizeID(" E001 ") != NormalizeID("e001") || NormalizeID("007") == NormalizeID("7") {
+		t.Fatal("NormalizeID: trimming/case or leading zeros wrong")
+	}
+}

@@ -1,0 +1,689 @@
+// Package reconcile is accessrecon's engine. One run collects HR people from
+// the sources and accounts from every target (in parallel, streamed into the
+// snapshot store), correlates each account with a person, records the drift
+// since the previous good run, classifies what disagrees into findings with a
+// disposition, applies the safety rails, carries out the clear cases through
+// the targets' capabilities (enforce mode), and returns a Result that the
+// reports are written from.
+//
+// reconcile never imports a connector: the caller (cmd/accessrecon) hands it
+// sources.Source and targets.Target values.
+package reconcile
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/accessrecon/accessrecon/reconcile/store"
+	"github.com/accessrecon/accessrecon/sources"
+	"github.com/accessrecon/accessrecon/targets"
+)
+
+// SourceSpec is one configured HR source.
+type SourceSpec struct {
+	Name, Type string
+	Source     sources.Source
+}
+
+// TargetSpec is one configured target.
+type TargetSpec struct {
+	Name, Type string
+	// Tier names the SLA tier (critical, standard, low; default standard).
+	Tier   string
+	Target targets.Target
+	// Correlation settings; Target is filled in from Name.
+	Correlation Correlation
+	// Mode overrides the run's mode for this target ("" = the run's).
+	Mode Mode
+	// Concurrency and RateLimit bound the executor's calls (defaults 4 and
+	// unlimited).
+	Concurrency int
+	RateLimit   float64
+}
+
+// RunSpec is everything one run needs.
+type RunSpec struct {
+	AsOf    time.Time
+	Job     string
+	Mode    Mode // "" = Policy.Mode
+	DryRun  bool // forces report mode
+	Scope   []Kind
+	Sources []SourceSpec
+	Targets []TargetSpec
+	Policy  Policy
+	Links   []Link
+	// EmployeeIDs restricts the run to these people (the HR-event fast path):
+	// only their HR records are read and only accounts correlated to them are
+	// judged; nothing is resolved and no orphan is concluded.
+	EmployeeIDs []string
+	// Timeout bounds the whole run (0: none beyond ctx).
+	Timeout time.Duration
+}
+
+// Result is a finished run, as the reports need it.
+type Result struct {
+	Run         store.Run
+	Findings    []Finding
+	Drift       []store.DriftRow
+	Collections []store.Collection
+	// Resolved lists the problems of earlier runs that this run saw gone.
+	Resolved   []store.FindingState
+	Exemptions []Exemption
+	Policy     Policy
+	// PeopleCount is the size of the HR snapshot.
+	PeopleCount int
+	// Actions is every action the executor requested in this run.
+	Actions []ActionRecord
+}
+
+// Run statuses.
+const (
+	StatusRunning      = "running"
+	StatusCompleted    = "completed"
+	StatusGuardTripped = "guard_tripped"
+	StatusPartial      = "partial"
+	StatusFailed       = "failed"
+	StatusCancelled    = "cancelled"
+)
+
+// Engine runs reconciliations against one store.
+type Engine struct {
+	Store *store.Store
+	Log   *slog.Logger
+	// Now is the wall clock (tests inject one); AsOf in a RunSpec is the
+	// logical time findings are judged at.
+	Now func() time.Time
+	// Progress, when set, is told how many rows each collector has read.
+	Progress func(name string, n int, done bool)
+	// Audit, when set, receives the run's audit events.
+	Audit Auditor
+}
+
+// Auditor records audit events; the store's hash-chained trail implements it.
+type Auditor interface {
+	Record(ctx context.Context, e AuditEvent) error
+}
+
+// AuditEvent is one thing that happened in a run, for the audit trail.
+type AuditEvent struct {
+	RunID  int64          `json:"run_id,omitempty"`
+	Type   string         `json:"type"`
+	Actor  string         `json:"actor"`
+	Target string         `json:"target,omitempty"`
+	Detail map[string]any `json:"detail,omitempty"`
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Engine) audit(ctx context.Context, ev AuditEvent) {
+	if e.Audit == nil {
+		return
+	}
+	if ev.Actor == "" {
+		ev.Actor = "accessrecon"
+	}
+	if err := e.Audit.Record(ctx, ev); err != nil {
+		e.Log.Error("audit record failed", "type", ev.Type, "err", err)
+	}
+}
+
+// ErrGuard is wrapped by Run's error when a guard stopped enforcement.
+var ErrGuard = errors.New("guard tripped")
+
+// Run carries out one reconciliation. It always records the run in the store
+// (failed runs too) and returns the Result with the error. A failed HR
+// collection fails the run before any judgement; a failed target is reported
+// and judged no further, and the other targets go on.
+func (e *Engine) Run(ctx context.Context, spec RunSpec) (*Result, error) {
+	if err := spec.Policy.Validate(); err != nil {
+		return nil, err
+	}
+	if spec.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, spec.Timeout)
+		defer cancel()
+	}
+	mode := cmp.Or(spec.Mode, spec.Policy.Mode)
+	if spec.DryRun {
+		mode = Report
+	}
+	if spec.AsOf.IsZero() {
+		spec.AsOf = e.now()
+	}
+	spec.AsOf = spec.AsOf.UTC()
+	scope := "full"
+	if len(spec.EmployeeIDs) > 0 {
+		scope = "people:" + strings.Join(spec.EmployeeIDs, ",")
+	} else if len(spec.Scope) > 0 {
+		scope = joinKinds(spec.Scope)
+	}
+	res := &Result{Run: store.Run{AsOf: spec.AsOf, StartedAt: e.now().UTC(), Mode: string(mode), Job: spec.Job, Scope: scope, Status: StatusRunning}, Policy: spec.Policy}
+	id, err := e.Store.BeginRun(ctx, res.Run)
+	if err != nil {
+		return nil, err
+	}
+	res.Run.ID = id
+	log := e.Log.With("run", id, "job", spec.Job)
+	log.Info("run started", "as_of", spec.AsOf, "mode", mode, "scope", scope)
+	e.audit(ctx, AuditEvent{RunID: id, Type: "run_started", Detail: map[string]any{"as_of": spec.AsOf, "mode": mode, "scope": scope, "job": spec.Job}})
+
+	runErr := e.run(ctx, log, spec, mode, res)
+	res.Run.FinishedAt = e.now().UTC()
+	switch {
+	case runErr == nil && len(res.Run.Guards) > 0:
+		res.Run.Status = StatusGuardTripped
+		runErr = fmt.Errorf("%w: %s", ErrGuard, strings.Join(res.Run.Guards, "; "))
+	case runErr == nil:
+		res.Run.Status = StatusCompleted
+	case errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded):
+		res.Run.Status = StatusCancelled
+	case res.Run.Status != StatusPartial:
+		res.Run.Status = StatusFailed
+	}
+	if runErr != nil {
+		res.Run.Error = runErr.Error()
+	}
+	if err := e.Store.FinishRun(res.Run); err != nil {
+		runErr = errors.Join(runErr, err)
+	}
+	e.audit(context.WithoutCancel(ctx), AuditEvent{RunID: id, Type: "run_finished", Detail: map[string]any{"status": res.Run.Status, "counts": res.Run.Counts, "guards": res.Run.Guards, "error": res.Run.Error}})
+	log.Info("run finished", "status", res.Run.Status, "findings", len(res.Findings), "err", runErr)
+	return res, runErr
+}
+
+func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode Mode, res *Result) error {
+	people, err := e.collectHR(ctx, log, spec, res)
+	if err != nil {
+		return err
+	}
+	links := map[string]map[string]string{}
+	for _, l := range spec.Links {
+		if links[l.Target] == nil {
+			links[l.Target] = map[string]string{}
+		}
+		links[l.Target][l.AccountID] = l.EmployeeID
+	}
+	var only map[string]bool
+	if len(spec.EmployeeIDs) > 0 {
+		only = map[string]bool{}
+		for _, id := range spec.EmployeeIDs {
+			only[NormalizeID(id)] = true
+		}
+	}
+
+	var mu sync.Mutex
+	var failed []error
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for i := range spec.Targets {
+		ts := &spec.Targets[i]
+		ts.Correlation.Target = ts.Name
+		ts.Correlation.Links = links[ts.Name]
+		g.Go(func() error {
+			tr := e.collectTarget(gctx, log.With("target", ts.Name), res.Run.ID, spec, ts, people, only)
+			mu.Lock()
+			defer mu.Unlock()
+			res.Findings = append(res.Findings, tr.findings...)
+			res.Drift = append(res.Drift, tr.drift...)
+			res.Collections = append(res.Collections, tr.collection)
+			if tr.err != nil {
+				failed = append(failed, fmt.Errorf("target %s: %w", ts.Name, tr.err))
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	slices.SortFunc(res.Collections, func(a, b store.Collection) int {
+		return cmp.Or(cmp.Compare(a.Side, b.Side), cmp.Compare(a.Name, b.Name))
+	})
+
+	if err := e.finishFindings(ctx, spec, res); err != nil {
+		return err
+	}
+	e.guardRevocations(spec, mode, res)
+	if err := e.execute(ctx, log, spec, mode, res); err != nil {
+		return err
+	}
+	if err := e.save(ctx, spec, res); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		res.Run.Status = StatusPartial
+		return errors.Join(failed...)
+	}
+	return nil
+}
+
+// collectHR reads every source into the store and the in-memory index,
+// derives the role history and HR drift, and checks the shrink guard.
+func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, res *Result) (*People, error) {
+	if len(spec.Sources) == 0 {
+		return nil, errors.New("no HR source configured: HR is the authority of every run")
+	}
+	targeted := len(spec.EmployeeIDs) > 0
+	prevRun, err := e.Store.PrevHRRun(ctx, res.Run.ID)
+	if err != nil {
+		return nil, err
+	}
+	prev := map[string]store.PersonRow{}
+	if prevRun > 0 {
+		for p, err := range e.Store.People(ctx, prevRun) {
+			if err != nil {
+				return nil, err
+			}
+			prev[NormalizeID(p.EmployeeID)] = p
+		}
+	}
+
+	var all []*store.PersonRow
+	origin := map[string]string{}
+	for _, src := range spec.Sources {
+		start := time.Now()
+		col := store.Collection{RunID: res.Run.ID, Side: "source", Name: src.Name, Type: src.Type, StartedAt: start.UTC().Format(time.RFC3339), Status: "ok"}
+		seq := src.Source.People(ctx)
+		if targeted {
+			if r, ok := src.Source.(sources.Refresher); ok {
+				seq = r.PeopleByID(ctx, spec.EmployeeIDs)
+			}
+		}
+		var cerr error
+		for p, err := range seq {
+			if err != nil {
+				cerr = err
+				break
+			}
+			p.EmployeeID = strings.TrimSpace(p.EmployeeID)
+			if p.EmployeeID == "" {
+				cerr = errors.New("a person without an employee ID")
+				break
+			}
+			key := NormalizeID(p.EmployeeID)
+			if o, dup := origin[key]; dup {
+				cerr = fmt.Errorf("employee ID %s is reported twice (also by source %s)", p.EmployeeID, o)
+				break
+			}
+			origin[key] = src.Name
+			row := &store.PersonRow{Person: p}
+			if old, ok := prev[key]; ok {
+				row.PrevJobCode, row.JobChangedAt = old.PrevJobCode, old.JobChangedAt
+				if old.JobCode != "" && old.JobCode != p.JobCode {
+					row.PrevJobCode, row.JobChangedAt = old.JobCode, spec.AsOf
+				}
+			}
+			all = append(all, row)
+			col.Count++
+			if e.Progress != nil && col.Count%10000 == 0 {
+				e.Progress(src.Name, col.Count, false)
+			}
+		}
+		if cerr == nil && col.Count == 0 && !targeted {
+			cerr = errors.New("no people: an HR snapshot with nobody in it is never right")
+		}
+		if cerr == nil {
+			cerr = ctx.Err()
+		}
+		col.Duration = time.Since(start)
+		if e.Progress != nil {
+			e.Progress(src.Name, col.Count, true)
+		}
+		if cerr != nil {
+			col.Status, col.Error = "failed", cerr.Error()
+			res.Collections = append(res.Collections, col)
+			_ = e.Store.SaveCollection(context.WithoutCancel(ctx), col)
+			return nil, fmt.Errorf("source %s: %w", src.Name, cerr)
+		}
+		res.Collections = append(res.Collections, col)
+		if err := e.Store.SaveCollection(ctx, col); err != nil {
+			return nil, err
+		}
+		log.Info("source collected", "source", src.Name, "people", col.Count, "duration", col.Duration)
+	}
+	// The snapshot is stored only once every source was read whole.
+	for batch := range slices.Chunk(all, 5000) {
+		if err := e.Store.SavePeople(ctx, res.Run.ID, derefAll(batch)); err != nil {
+			return nil, err
+		}
+	}
+	res.PeopleCount = len(all)
+
+	if !targeted && prevRun > 0 {
+		seen := make(map[string]bool, len(all))
+		for _, p := range all {
+			key := NormalizeID(p.EmployeeID)
+			seen[key] = true
+			old, ok := prev[key]
+			switch {
+			case !ok:
+				res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: p.EmployeeID, Kind: "hired", Detail: p.JobCode})
+			default:
+				if old.Status != p.Status {
+					res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: p.EmployeeID, Kind: "status_changed", Detail: string(old.Status) + " -> " + string(p.Status)})
+				}
+				if old.JobCode != p.JobCode {
+					res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: p.EmployeeID, Kind: "job_changed", Detail: old.JobCode + " -> " + p.JobCode})
+				}
+				if !old.TerminationDate.Equal(p.TerminationDate) {
+					res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: p.EmployeeID, Kind: "termination_date_changed", Detail: day(old.TerminationDate) + " -> " + day(p.TerminationDate)})
+				}
+			}
+		}
+		for key, old := range prev {
+			if !seen[key] {
+				res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: old.EmployeeID, Kind: "left_hr_snapshot"})
+			}
+		}
+		limit := *spec.Policy.Guards.HRShrinkPercent
+		if n, was := len(all), len(prev); was > 0 && float64(was-n) > float64(was)*limit/100 {
+			res.Run.Guards = append(res.Run.Guards, fmt.Sprintf("hr_shrink: HR has %d people, the last good run had %d (-%.1f%%, limit %.0f%%): enforcement stopped", n, was, 100*float64(was-n)/float64(was), limit))
+		}
+	}
+	return NewPeople(all), nil
+}
+
+func derefAll(ps []*store.PersonRow) []store.PersonRow {
+	out := make([]store.PersonRow, len(ps))
+	for i, p := range ps {
+		out[i] = *p
+	}
+	return out
+}
+
+type targetResult struct {
+	findings   []Finding
+	drift      []store.DriftRow
+	collection store.Collection
+	err        error
+}
+
+// collectTarget streams one target's accounts into the store, judging each
+// account as it passes: correlation, drift against the previous good
+// snapshot, classification. Nothing of the target is held whole in memory
+// but the previous snapshot's compact state.
+func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int64, spec RunSpec, ts *TargetSpec, people *People, only map[string]bool) targetResult {
+	start := time.Now()
+	caps := targets.Resolve(ts.Target)
+	capNames := make([]string, 0, 5)
+	for _, c := range caps.List() {
+		capNames = append(capNames, string(c))
+	}
+	tr := targetResult{collection: store.Collection{RunID: runID, Side: "target", Name: ts.Name, Type: ts.Type, Tier: ts.Tier,
+		Capabilities: strings.Join(capNames, ","), StartedAt: start.UTC().Format(time.RFC3339), Status: "ok"}}
+	fail := func(err error) targetResult {
+		tr.err = err
+		tr.collection.Status, tr.collection.Error = "failed", err.Error()
+		if tr.collection.Count > 0 {
+			tr.collection.Status = "partial"
+		}
+		tr.collection.Duration = time.Since(start)
+		_ = e.Store.SaveCollection(context.WithoutCancel(ctx), tr.collection)
+		// Unknown is not absent: nothing that a complete listing would be
+		// needed for is concluded, and nothing is acted upon.
+		kept := tr.findings[:0]
+		for _, f := range tr.findings {
+			switch f.Kind {
+			case Orphaned, TerminatedActive, SuspendedActive:
+				continue
+			}
+			f.Disposition = Review
+			for i := range f.Actions {
+				f.Actions[i].Auto = false
+			}
+			kept = append(kept, f)
+		}
+		tr.findings = append(kept, Finding{Kind: GuardTripped, Severity: High, Disposition: Review, Target: ts.Name, AccountID: "(collection)",
+			Reason:   "collection of " + ts.Name + " failed: no orphaned or terminated conclusions and no revocation on it this run",
+			Evidence: map[string]string{"error": err.Error(), "accounts_read": fmt.Sprint(tr.collection.Count)}})
+		tr.drift = nil
+		log.Error("target collection failed", "err", err, "accounts_read", tr.collection.Count)
+		return tr
+	}
+	if err := ts.Correlation.Validate(); err != nil {
+		return fail(err)
+	}
+
+	prevRun, err := e.Store.LastGoodCollection(ctx, "target", ts.Name, runID)
+	if err != nil {
+		return fail(err)
+	}
+	var prev map[string]store.AccountState
+	revoked := map[string]bool{}
+	if prevRun > 0 {
+		if prev, err = e.Store.AccountStates(ctx, prevRun, ts.Name); err != nil {
+			return fail(err)
+		}
+		if revoked, err = e.Store.DisabledSince(ctx, ts.Name, prevRun); err != nil {
+			return fail(err)
+		}
+	}
+	j := newJudge(spec.AsOf, &spec.Policy, ts.Name, ts.Tier, caps)
+	seenIDs := map[string]struct{}{}
+	batch := make([]targets.Account, 0, 2000)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := e.Store.SaveAccounts(ctx, runID, ts.Name, batch)
+		batch = batch[:0]
+		return err
+	}
+	for a, err := range ts.Target.Accounts(ctx) {
+		if err != nil {
+			_ = flush()
+			return fail(err)
+		}
+		if a.ID == "" {
+			_ = flush()
+			return fail(errors.New("the target listed an account without an ID"))
+		}
+		if _, dup := seenIDs[a.ID]; dup {
+			_ = flush()
+			return fail(fmt.Errorf("the target listed account %s twice", a.ID))
+		}
+		seenIDs[a.ID] = struct{}{}
+		tr.collection.Count++
+		if a.Enabled {
+			tr.collection.Enabled++
+		}
+		if e.Progress != nil && tr.collection.Count%10000 == 0 {
+			e.Progress(ts.Name, tr.collection.Count, false)
+		}
+		m := people.Correlate(&ts.Correlation, a)
+		if only != nil && (m.Person == nil || !only[NormalizeID(m.Person.EmployeeID)]) {
+			continue
+		}
+		batch = append(batch, a)
+		if len(batch) == cap(batch) {
+			if err := flush(); err != nil {
+				return fail(err)
+			}
+		}
+		var s seen
+		if st, ok := prev[a.ID]; ok {
+			s.prev = &st
+			tr.drift = append(tr.drift, accountDrift(ts.Name, a, st)...)
+			delete(prev, a.ID)
+		} else if prevRun > 0 && only == nil {
+			tr.drift = append(tr.drift, store.DriftRow{Side: "target", Target: ts.Name, Subject: a.ID, Kind: "account_created", Detail: a.Username})
+		}
+		s.revokedByUs = revoked[a.ID]
+		tr.findings = append(tr.findings, j.classify(a, m, s)...)
+	}
+	if err := flush(); err != nil {
+		return fail(err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	if only == nil {
+		for id := range prev {
+			tr.drift = append(tr.drift, store.DriftRow{Side: "target", Target: ts.Name, Subject: id, Kind: "account_deleted"})
+		}
+	}
+	tr.collection.Duration = time.Since(start)
+	if e.Progress != nil {
+		e.Progress(ts.Name, tr.collection.Count, true)
+	}
+	if err := e.Store.SaveCollection(ctx, tr.collection); err != nil {
+		return fail(err)
+	}
+	log.Info("target collected", "accounts", tr.collection.Count, "findings", len(tr.findings), "duration", tr.collection.Duration)
+	return tr
+}
+
+func accountDrift(target string, a targets.Account, prev store.AccountState) []store.DriftRow {
+	var out []store.DriftRow
+	d := func(kind, detail string) {
+		out = append(out, store.DriftRow{Side: "target", Target: target, Subject: a.ID, Kind: kind, Detail: detail})
+	}
+	if prev.Enabled && !a.Enabled {
+		d("account_disabled", a.Username)
+	}
+	if !prev.Enabled && a.Enabled {
+		d("account_enabled", a.Username)
+	}
+	if prev.Privileged != a.Privileged {
+		d("privilege_changed", fmt.Sprintf("%v -> %v", prev.Privileged, a.Privileged))
+	}
+	if cur := store.JoinLines(a.Groups); cur != prev.Groups {
+		old := store.SplitLines(prev.Groups)
+		for _, g := range a.Groups {
+			if !slices.Contains(old, g) {
+				d("group_added", g)
+			}
+		}
+		for _, g := range old {
+			if !slices.Contains(a.Groups, g) {
+				d("group_removed", g)
+			}
+		}
+	}
+	return out
+}
+
+// finishFindings gives each finding its fingerprint and first-seen date,
+// keeps the run's scope, and orders them for people.
+func (e *Engine) finishFindings(ctx context.Context, spec RunSpec, res *Result) error {
+	open, err := e.Store.OpenFindings(ctx)
+	if err != nil {
+		return err
+	}
+	kept := res.Findings[:0]
+	for _, f := range res.Findings {
+		if len(spec.Scope) > 0 && !slices.Contains(spec.Scope, f.Kind) && f.Kind != GuardTripped {
+			continue
+		}
+		f.Fingerprint = Fingerprint(f.Kind, f.Target, f.AccountID)
+		f.FirstSeen = spec.AsOf
+		if st, ok := open[f.Fingerprint]; ok {
+			f.FirstSeen, f.JiraKey = st.FirstSeen, st.JiraKey
+		}
+		if f.Actions == nil {
+			f.Actions = []Step{}
+		}
+		kept = append(kept, f)
+	}
+	res.Findings = kept
+	sortFindings(res.Findings)
+	res.Exemptions = spec.Policy.Exemptions
+	return nil
+}
+
+func sortFindings(fs []Finding) {
+	sevRank := map[Severity]int{Critical: 0, High: 1, Medium: 2, Low: 3}
+	slices.SortFunc(fs, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(sevRank[a.Severity], sevRank[b.Severity]), cmp.Compare(a.Kind, b.Kind),
+			cmp.Compare(a.Target, b.Target), cmp.Compare(a.AccountID, b.AccountID))
+	})
+}
+
+// save records drift and findings and resolves what this run saw gone.
+func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
+	if err := e.Store.SaveDrift(ctx, res.Run.ID, res.Drift); err != nil {
+		return err
+	}
+	rows := make([]store.FindingRow, len(res.Findings))
+	for i, f := range res.Findings {
+		body, err := json.Marshal(f)
+		if err != nil {
+			return err
+		}
+		rows[i] = store.FindingRow{Fingerprint: f.Fingerprint, Kind: string(f.Kind), Severity: string(f.Severity), Disposition: string(f.Disposition),
+			Target: f.Target, AccountID: f.AccountID, EmployeeID: f.EmployeeID, FirstSeen: f.FirstSeen, Body: body}
+	}
+	okTargets := map[string]bool{}
+	for _, c := range res.Collections {
+		if c.Side == "target" && c.Status == "ok" {
+			okTargets[c.Name] = true
+		}
+	}
+	targeted := len(spec.EmployeeIDs) > 0
+	resolves := func(kind, target string) bool {
+		if targeted || !okTargets[target] {
+			return false
+		}
+		return len(spec.Scope) == 0 || slices.Contains(spec.Scope, Kind(kind))
+	}
+	resolved, err := e.Store.SaveFindings(ctx, res.Run.ID, spec.AsOf, rows, resolves)
+	if err != nil {
+		return err
+	}
+	res.Resolved = resolved
+	counts := map[string]int{"people": res.PeopleCount, "findings": len(res.Findings), "drift": len(res.Drift), "resolved": len(resolved)}
+	for _, c := range res.Collections {
+		if c.Side == "target" {
+			counts["accounts"] += c.Count
+		}
+	}
+	for _, f := range res.Findings {
+		counts["kind:"+string(f.Kind)]++
+		counts["disposition:"+string(f.Disposition)]++
+	}
+	res.Run.Counts = counts
+	return nil
+}
+
+func joinKinds(ks []Kind) string {
+	s := make([]string, len(ks))
+	for i, k := range ks {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ",")
+}
+
+// TrailAuditor records audit events in the store's hash-chained trail.
+type TrailAuditor struct {
+	Trail *store.AuditTrail
+	Now   func() time.Time
+}
+
+// Record appends one event.
+func (t TrailAuditor) Record(ctx context.Context, ev AuditEvent) error {
+	detail, err := json.Marshal(ev.Detail)
+	if err != nil {
+		return err
+	}
+	now := time.Now
+	if t.Now != nil {
+		now = t.Now
+	}
+	_, err = t.Trail.Append(ctx, store.AuditRecord{At: now(), RunID: ev.RunID, Type: ev.Type, Actor: ev.Actor, Target: ev.Target, Detail: detail})
+	return err
+}

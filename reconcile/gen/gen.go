@@ -1,0 +1,243 @@
+// Package gen generates reproducible HR and account data for benchmarks, the
+// demo and load tests: the same Spec always yields the same people and
+// accounts, computed on the fly from their index (nothing is held whole), so
+// a million accounts cost no memory until a consumer keeps them.
+package gen
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"iter"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/accessrecon/accessrecon/sources"
+	"github.com/accessrecon/accessrecon/targets"
+)
+
+// Spec describes a data set.
+type Spec struct {
+	People  int       // HR records
+	Targets int       // systems, each with an account for (nearly) every person
+	Groups  int       // groups per account (default 4)
+	Seed    uint64    // same seed, same data
+	AsOf    time.Time // dates are spread before it
+}
+
+// JobCodes are the roles people are given, round robin.
+var JobCodes = []string{"ENG", "SALES", "FIN", "HR", "OPS", "SUPPORT", "LEGAL", "MKT"}
+
+func (s Spec) rng(parts ...uint64) *rand.Rand {
+	var a uint64 = s.Seed
+	for _, p := range parts {
+		a = a*0x9E3779B97F4A7C15 + p + 1
+	}
+	return rand.New(rand.NewPCG(a, a^0xD1B54A32D192ED03))
+}
+
+func (s Spec) asOf() time.Time {
+	if s.AsOf.IsZero() {
+		return time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	}
+	return s.AsOf
+}
+
+// EmployeeID of person i.
+func EmployeeID(i int) string { return fmt.Sprintf("E%06d", i) }
+
+// Person returns person i.
+func (s Spec) Person(i int) sources.Person {
+	r := s.rng(1, uint64(i))
+	asOf := s.asOf()
+	p := sources.Person{
+		EmployeeID: EmployeeID(i), FirstName: "Given" + strconv.Itoa(i), LastName: "Family" + strconv.Itoa(i%997),
+		Email:   fmt.Sprintf("user%06d@example.com", i),
+		Status:  sources.Active,
+		JobCode: JobCodes[i%len(JobCodes)], Department: "Dept" + strconv.Itoa(i%40), WorkerType: "employee",
+		HireDate: asOf.AddDate(0, 0, -30-r.IntN(3000)).Truncate(24 * time.Hour),
+	}
+	if i > 0 {
+		p.ManagerID = EmployeeID(i / 10)
+	}
+	switch x := r.IntN(1000); {
+	case x < 30: // terminated, in the past
+		p.Status = sources.Terminated
+		p.TerminationDate = asOf.AddDate(0, 0, -1-r.IntN(60)).Truncate(24 * time.Hour)
+		p.StatusEffective = p.TerminationDate
+	case x < 40:
+		p.Status = sources.Suspended
+		p.StatusEffective = asOf.AddDate(0, 0, -1-r.IntN(10)).Truncate(24 * time.Hour)
+	case x < 50:
+		p.Status = sources.Leave
+		p.StatusEffective = asOf.AddDate(0, 0, -r.IntN(60)).Truncate(24 * time.Hour)
+	case x < 60: // leaving soon: not yet a finding
+		p.TerminationDate = asOf.AddDate(0, 0, 1+r.IntN(30)).Truncate(24 * time.Hour)
+	}
+	return p
+}
+
+// TargetName of target t.
+func TargetName(t int) string { return fmt.Sprintf("app%02d", t) }
+
+// Account returns the account of person i on target t; ok is false when the
+// person has none there. Indexes from People up are orphans.
+func (s Spec) Account(t, i int) (targets.Account, bool) {
+	r := s.rng(2, uint64(t), uint64(i))
+	asOf := s.asOf()
+	groups := max(s.Groups, 4)
+	if s.Groups > 0 {
+		groups = s.Groups
+	}
+	if i < s.People && r.IntN(100) < 2 {
+		return targets.Account{}, false // 2% of people have no account on a system
+	}
+	a := targets.Account{
+		ID:       fmt.Sprintf("%s-%07d", TargetName(t), i),
+		Username: fmt.Sprintf("user%06d", i), Email: fmt.Sprintf("user%06d@example.com", i), EmployeeID: EmployeeID(i),
+		DisplayName: "User " + strconv.Itoa(i), Enabled: r.IntN(100) >= 3, LoginTracked: true,
+		Created: asOf.AddDate(0, 0, -10-r.IntN(2000)),
+	}
+	if i >= s.People { // orphan: an account nobody in HR owns
+		a.EmployeeID = ""
+		a.Email = fmt.Sprintf("svc%06d@example.com", i)
+	}
+	switch x := r.IntN(100); {
+	case x < 85:
+		a.LastLogin = asOf.Add(-time.Duration(r.IntN(60*24)) * time.Hour)
+	case x < 95: // dormant
+		a.LastLogin = asOf.Add(-time.Duration(100*24+r.IntN(200*24)) * time.Hour)
+	}
+	job := JobCodes[i%len(JobCodes)]
+	for g := range groups {
+		a.Groups = append(a.Groups, fmt.Sprintf("%s-%s-%d", TargetName(t), strings.ToLower(job), g))
+	}
+	if r.IntN(200) == 0 {
+		a.Privileged = true
+		a.Groups = append(a.Groups, TargetName(t)+"-admins")
+	}
+	if r.IntN(20) == 0 {
+		a.Credentials = []targets.Credential{{ID: a.ID + "-key", Kind: "api_key", Created: asOf.AddDate(0, 0, -r.IntN(400)), Active: true}}
+	}
+	return a, true
+}
+
+// Orphans is how many orphaned accounts each target has (0.5% of people).
+func (s Spec) Orphans() int { return s.People / 200 }
+
+// Source is a generated HR source.
+type Source struct{ Spec Spec }
+
+// People yields the spec's people.
+func (g Source) People(ctx context.Context) iter.Seq2[sources.Person, error] {
+	return func(yield func(sources.Person, error) bool) {
+		for i := range g.Spec.People {
+			if i%4096 == 0 && ctx.Err() != nil {
+				yield(sources.Person{}, ctx.Err())
+				return
+			}
+			if !yield(g.Spec.Person(i), nil) {
+				return
+			}
+		}
+	}
+}
+
+// Target is one generated target.
+type Target struct {
+	Spec  Spec
+	Index int
+}
+
+// Accounts yields the target's accounts.
+func (g Target) Accounts(ctx context.Context) iter.Seq2[targets.Account, error] {
+	return func(yield func(targets.Account, error) bool) {
+		for i := range g.Spec.People + g.Spec.Orphans() {
+			if i%4096 == 0 && ctx.Err() != nil {
+				yield(targets.Account{}, ctx.Err())
+				return
+			}
+			if a, ok := g.Spec.Account(g.Index, i); ok && !yield(a, nil) {
+				return
+			}
+		}
+	}
+}
+
+// WriteCSV writes the data set as CSV files (hr.csv and one <target>.csv per
+// target) and a schedule.yaml that reads them, into dir.
+func WriteCSV(s Spec, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	d := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.Format(time.RFC3339)
+	}
+	err := writeFile(filepath.Join(dir, "hr.csv"), []string{"employee_id", "email", "first_name", "last_name", "status", "status_effective",
+		"termination_date", "department", "job_code", "manager_id", "worker_type", "hire_date"}, func(emit func([]string) error) error {
+		for i := range s.People {
+			p := s.Person(i)
+			if err := emit([]string{p.EmployeeID, p.Email, p.FirstName, p.LastName, string(p.Status), d(p.StatusEffective), d(p.TerminationDate),
+				p.Department, p.JobCode, p.ManagerID, p.WorkerType, d(p.HireDate)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	yaml := "# Generated by accessrecon gen: " + fmt.Sprintf("%d people, %d targets, seed %d", s.People, s.Targets, s.Seed) +
+		"\nstore: accessrecon.db\nsources:\n  - name: hr\n    type: csv\n    config: {path: hr.csv}\ntargets:\n"
+	for t := range s.Targets {
+		name := TargetName(t)
+		err := writeFile(filepath.Join(dir, name+".csv"), []string{"account_id", "username", "email", "employee_id", "display_name", "enabled",
+			"last_login", "created", "privileged", "groups"}, func(emit func([]string) error) error {
+			for i := range s.People + s.Orphans() {
+				a, ok := s.Account(t, i)
+				if !ok {
+					continue
+				}
+				if err := emit([]string{a.ID, a.Username, a.Email, a.EmployeeID, a.DisplayName, strconv.FormatBool(a.Enabled), d(a.LastLogin),
+					d(a.Created), strconv.FormatBool(a.Privileged), strings.Join(a.Groups, ";")}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		yaml += fmt.Sprintf("  - name: %s\n    type: csv\n    config: {path: %s.csv}\n", name, name)
+	}
+	return os.WriteFile(filepath.Join(dir, "schedule.yaml"), []byte(yaml), 0o644)
+}
+
+func writeFile(path string, header []string, rows func(emit func([]string) error) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	if err := w.Write(header); err != nil {
+		f.Close()
+		return err
+	}
+	if err := rows(w.Write); err != nil {
+		f.Close()
+		return err
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,219 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Action is one step the executor requested (or planned) on a target.
+type Action struct {
+	ID          int64     `json:"id"`
+	RunID       int64     `json:"run_id"`
+	Fingerprint string    `json:"fingerprint"`
+	Target      string    `json:"target"`
+	AccountID   string    `json:"account_id"`
+	Op          string    `json:"op"`
+	Arg         string    `json:"arg,omitempty"`
+	Status      string    `json:"status"`
+	Verified    bool      `json:"verified"`
+	Attempts    int       `json:"attempts"`
+	Error       string    `json:"error,omitempty"`
+	RequestedAt time.Time `json:"requested_at"`
+	FinishedAt  time.Time `json:"finished_at,omitzero"`
+}
+
+type actionRow struct {
+	ID          int64          `db:"id"`
+	RunID       int64          `db:"run_id"`
+	Fingerprint string         `db:"fingerprint"`
+	Target      string         `db:"target"`
+	AccountID   string         `db:"account_id"`
+	Op          string         `db:"op"`
+	Arg         string         `db:"arg"`
+	Status      string         `db:"status"`
+	Verified    bool           `db:"verified"`
+	Attempts    int            `db:"attempts"`
+	Error       string         `db:"error"`
+	RequestedAt sql.NullString `db:"requested_at"`
+	FinishedAt  sql.NullString `db:"finished_at"`
+}
+
+func (r actionRow) action() Action {
+	return Action{ID: r.ID, RunID: r.RunID, Fingerprint: r.Fingerprint, Target: r.Target, AccountID: r.AccountID, Op: r.Op, Arg: r.Arg,
+		Status: r.Status, Verified: r.Verified, Attempts: r.Attempts, Error: r.Error, RequestedAt: mustT(r.RequestedAt), FinishedAt: mustT(r.FinishedAt)}
+}
+
+// InsertAction records an action before it is attempted (status requested)
+// or as planned/blocked, and returns its ID. Recording first means a crash
+// between request and outcome leaves a trace the next run recovers from.
+func (s *Store) InsertAction(ctx context.Context, a Action) (int64, error) {
+	var id int64
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO actions (run_id, fingerprint, target, account_id, op, arg, status, verified, attempts, error, requested_at, finished_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.RunID, a.Fingerprint, a.Target, a.AccountID, a.Op, a.Arg, a.Status, b2i(a.Verified), a.Attempts, a.Error, T(a.RequestedAt), T(a.FinishedAt))
+		if err != nil {
+			return err
+		}
+		id, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: record action: %w", err)
+	}
+	return id, nil
+}
+
+// FinishAction records an action's outcome. It does not take a context:
+// an outcome must be written even when the run is being cancelled.
+func (s *Store) FinishAction(a Action) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE actions SET status = ?, verified = ?, attempts = ?, error = ?, finished_at = ? WHERE id = ?`,
+			a.Status, b2i(a.Verified), a.Attempts, a.Error, T(a.FinishedAt), a.ID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: finish action %d: %w", a.ID, err)
+	}
+	return nil
+}
+
+// PendingActions returns actions of earlier runs left as requested: a crash
+// or kill came between the request and its outcome.
+func (s *Store) PendingActions(ctx context.Context, target string, before int64) ([]Action, error) {
+	var rows []actionRow
+	if err := s.db.SelectContext(ctx, &rows, `SELECT * FROM actions WHERE target = ? AND status = 'requested' AND run_id < ? ORDER BY id`, target, before); err != nil {
+		return nil, fmt.Errorf("store: pending actions of %s: %w", target, err)
+	}
+	out := make([]Action, len(rows))
+	for i, r := range rows {
+		out[i] = r.action()
+	}
+	return out, nil
+}
+
+// Actions returns the actions of a run in the order they were recorded.
+func (s *Store) Actions(ctx context.Context, runID int64) ([]Action, error) {
+	var rows []actionRow
+	if err := s.db.SelectContext(ctx, &rows, `SELECT * FROM actions WHERE run_id = ? ORDER BY id`, runID); err != nil {
+		return nil, fmt.Errorf("store: actions of run %d: %w", runID, err)
+	}
+	out := make([]Action, len(rows))
+	for i, r := range rows {
+		out[i] = r.action()
+	}
+	return out, nil
+}
+
+// ActionsSince returns the actions recorded at or after t, oldest first.
+func (s *Store) ActionsSince(ctx context.Context, t time.Time) ([]Action, error) {
+	var rows []actionRow
+	if err := s.db.SelectContext(ctx, &rows, `SELECT * FROM actions WHERE requested_at >= ? ORDER BY id`, T(t)); err != nil {
+		return nil, fmt.Errorf("store: actions since %s: %w", t, err)
+	}
+	out := make([]Action, len(rows))
+	for i, r := range rows {
+		out[i] = r.action()
+	}
+	return out, nil
+}
+
+// DisabledSince returns the accounts of a target that accessrecon disabled
+// (and saw disabled) in runs from `from` on.
+func (s *Store) DisabledSince(ctx context.Context, target string, from int64) (map[string]bool, error) {
+	var ids []string
+	if err := s.db.SelectContext(ctx, &ids, `SELECT DISTINCT account_id FROM actions WHERE target = ? AND op = 'disable'
+		AND status IN ('done', 'recovered_done') AND run_id >= ?`, target, from); err != nil {
+		return nil, fmt.Errorf("store: revocations of %s: %w", target, err)
+	}
+	out := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// Hold keeps one account from being revoked until it ends.
+type Hold struct {
+	ID        int64     `json:"id"`
+	Target    string    `json:"target"`
+	AccountID string    `json:"account_id"`
+	Reason    string    `json:"reason"`
+	Until     time.Time `json:"until"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+	RemovedBy string    `json:"removed_by,omitempty"`
+	RemovedAt time.Time `json:"removed_at,omitzero"`
+}
+
+// AddHold records a hold.
+func (s *Store) AddHold(ctx context.Context, h Hold) (int64, error) {
+	var id int64
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO holds (target, account_id, reason, until, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			h.Target, h.AccountID, h.Reason, T(h.Until), h.CreatedBy, T(h.CreatedAt))
+		if err != nil {
+			return err
+		}
+		id, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: add hold: %w", err)
+	}
+	return id, nil
+}
+
+// RemoveHold ends a hold early; the record stays.
+func (s *Store) RemoveHold(ctx context.Context, id int64, by string, at time.Time) (Hold, error) {
+	var h Hold
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE holds SET removed_by = ?, removed_at = ? WHERE id = ? AND removed_at IS NULL`, by, T(at), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("no active hold with id %d", id)
+		}
+		return nil
+	})
+	if err != nil {
+		return h, fmt.Errorf("store: remove hold: %w", err)
+	}
+	hs, err := s.Holds(ctx, true)
+	for _, x := range hs {
+		if x.ID == id {
+			h = x
+		}
+	}
+	return h, err
+}
+
+// Holds lists holds (removed ones too when all is set), newest first.
+func (s *Store) Holds(ctx context.Context, all bool) ([]Hold, error) {
+	q := `SELECT id, target, account_id, reason, until, created_by, created_at, removed_by, removed_at FROM holds`
+	if !all {
+		q += ` WHERE removed_at IS NULL`
+	}
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("store: holds: %w", err)
+	}
+	defer rows.Close()
+	var out []Hold
+	for rows.Next() {
+		var h Hold
+		var until, created, removedAt, removedBy sql.NullString
+		if err := rows.Scan(&h.ID, &h.Target, &h.AccountID, &h.Reason, &until, &h.CreatedBy, &created, &removedBy, &removedAt); err != nil {
+			return nil, fmt.Errorf("store: holds: %w", err)
+		}
+		h.Until, h.CreatedAt, h.RemovedAt, h.RemovedBy = mustT(until), mustT(created), mustT(removedAt), removedBy.String
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,201 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"iter"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/accessrecon/accessrecon/sources"
+	"github.com/accessrecon/accessrecon/targets"
+)
+
+// PersonRow is a person as one run saw them, with the role history the
+// engine derives across runs (the mover signal).
+type PersonRow struct {
+	sources.Person
+	PrevJobCode  string    // the job code before the last change ("" if none seen)
+	JobChangedAt time.Time // when accessrecon first saw the current job code replace another
+}
+
+// SavePeople writes a batch of the run's HR snapshot in one transaction.
+func (s *Store) SavePeople(ctx context.Context, runID int64, people []PersonRow) error {
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
+		st, err := tx.PrepareContext(ctx, `INSERT INTO people (run_id, employee_id, email, first_name, last_name, status,
+			status_effective, termination_date, hire_date, department, job_code, prev_job_code, job_changed_at, manager_id, worker_type)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, p := range people {
+			if _, err := st.ExecContext(ctx, runID, p.EmployeeID, p.Email, p.FirstName, p.LastName, string(p.Status),
+				T(p.StatusEffective), T(p.TerminationDate), T(p.HireDate), p.Department, p.JobCode, p.PrevJobCode,
+				T(p.JobChangedAt), p.ManagerID, p.WorkerType); err != nil {
+				return fmt.Errorf("person %s: %w", p.EmployeeID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: save people: %w", err)
+	}
+	return nil
+}
+
+// People streams the HR snapshot of a run.
+func (s *Store) People(ctx context.Context, runID int64) iter.Seq2[PersonRow, error] {
+	return func(yield func(PersonRow, error) bool) {
+		rows, err := s.db.QueryContext(ctx, `SELECT employee_id, email, first_name, last_name, status, status_effective,
+			termination_date, hire_date, department, job_code, prev_job_code, job_changed_at, manager_id, worker_type
+			FROM people WHERE run_id = ? ORDER BY employee_id`, runID)
+		if err != nil {
+			yield(PersonRow{}, fmt.Errorf("store: people of run %d: %w", runID, err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var p PersonRow
+			var status string
+			var eff, term, hire, changed sql.NullString
+			if err := rows.Scan(&p.EmployeeID, &p.Email, &p.FirstName, &p.LastName, &status, &eff, &term, &hire,
+				&p.Department, &p.JobCode, &p.PrevJobCode, &changed, &p.ManagerID, &p.WorkerType); err != nil {
+				yield(PersonRow{}, fmt.Errorf("store: people of run %d: %w", runID, err))
+				return
+			}
+			p.Status = sources.Status(status)
+			p.StatusEffective, p.TerminationDate, p.HireDate, p.JobChangedAt = mustT(eff), mustT(term), mustT(hire), mustT(changed)
+			if !yield(p, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(PersonRow{}, fmt.Errorf("store: people of run %d: %w", runID, err))
+		}
+	}
+}
+
+// CountPeople returns the size of a run's HR snapshot.
+func (s *Store) CountPeople(ctx context.Context, runID int64) (int, error) {
+	var n int
+	err := s.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM people WHERE run_id = ?`, runID)
+	return n, err
+}
+
+// SaveAccounts writes a batch of one target's account snapshot, with group
+// memberships and credentials, in one transaction.
+func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, accounts []targets.Account) error {
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
+		st, err := tx.PrepareContext(ctx, `INSERT INTO accounts (run_id, target, account_id, username, email, employee_id,
+			display_name, enabled, login_tracked, last_login, created, privileged, groups) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		var cst *sql.Stmt
+		for _, a := range accounts {
+			if _, err := st.ExecContext(ctx, runID, target, a.ID, a.Username, a.Email, a.EmployeeID, a.DisplayName,
+				b2i(a.Enabled), b2i(a.LoginTracked), T(a.LastLogin), T(a.Created), b2i(a.Privileged), JoinLines(a.Groups)); err != nil {
+				return fmt.Errorf("account %s: %w", a.ID, err)
+			}
+			for _, c := range a.Credentials {
+				if cst == nil {
+					if cst, err = tx.PrepareContext(ctx, `INSERT INTO credentials (run_id, target, account_id, credential_id, kind,
+						created, last_used, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+						return err
+					}
+					defer cst.Close()
+				}
+				if _, err := cst.ExecContext(ctx, runID, target, a.ID, c.ID, c.Kind, T(c.Created), T(c.LastUsed), b2i(c.Active)); err != nil {
+					return fmt.Errorf("credential %s of %s: %w", c.ID, a.ID, err)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: save accounts of %s: %w", target, err)
+	}
+	return nil
+}
+
+// Accounts streams one target's account snapshot of a run, ordered by ID,
+// credentials included.
+func (s *Store) Accounts(ctx context.Context, runID int64, target string) iter.Seq2[targets.Account, error] {
+	return func(yield func(targets.Account, error) bool) {
+		creds := map[string][]targets.Credential{}
+		crow, err := s.db.QueryContext(ctx, `SELECT account_id, credential_id, kind, created, last_used, active
+			FROM credentials WHERE run_id = ? AND target = ?`, runID, target)
+		if err != nil {
+			yield(targets.Account{}, fmt.Errorf("store: credentials of %s: %w", target, err))
+			return
+		}
+		for crow.Next() {
+			var id string
+			var c targets.Credential
+			var created, used sql.NullString
+			if err := crow.Scan(&id, &c.ID, &c.Kind, &created, &used, &c.Active); err != nil {
+				crow.Close()
+				yield(targets.Account{}, fmt.Errorf("store: credentials of %s: %w", target, err))
+				return
+			}
+			c.Created, c.LastUsed = mustT(created), mustT(used)
+			creds[id] = append(creds[id], c)
+		}
+		crow.Close()
+
+		rows, err := s.db.QueryContext(ctx, `SELECT account_id, username, email, employee_id, display_name, enabled,
+			login_tracked, last_login, created, privileged, groups FROM accounts WHERE run_id = ? AND target = ? ORDER BY account_id`, runID, target)
+		if err != nil {
+			yield(targets.Account{}, fmt.Errorf("store: accounts of %s: %w", target, err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var a targets.Account
+			var last, created sql.NullString
+			var groups string
+			if err := rows.Scan(&a.ID, &a.Username, &a.Email, &a.EmployeeID, &a.DisplayName, &a.Enabled, &a.LoginTracked,
+				&last, &created, &a.Privileged, &groups); err != nil {
+				yield(targets.Account{}, fmt.Errorf("store: accounts of %s: %w", target, err))
+				return
+			}
+			a.LastLogin, a.Created, a.Groups, a.Credentials = mustT(last), mustT(created), SplitLines(groups), creds[a.ID]
+			if !yield(a, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(targets.Account{}, fmt.Errorf("store: accounts of %s: %w", target, err))
+		}
+	}
+}
+
+// AccountState is what drift needs to know of an account's previous state.
+type AccountState struct {
+	Enabled    bool
+	Privileged bool
+	Groups     string // one per line, as stored
+}
+
+// AccountStates loads one target's previous snapshot as a compact map.
+func (s *Store) AccountStates(ctx context.Context, runID int64, target string) (map[string]AccountState, error) {
+	out := map[string]AccountState{}
+	rows, err := s.db.QueryContext(ctx, `SELECT account_id, enabled, privileged, groups FROM accounts WHERE run_id = ? AND target = ?`, runID, target)
+	if err != nil {
+		return nil, fmt.Errorf("store: previous accounts of %s: %w", target, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var st AccountState
+		if err := rows.Scan(&id, &st.Enabled, &st.Privileged, &st.Groups); err != nil {
+			return nil, fmt.Errorf("store: previous accounts of %s: %w", target, err)
+		}
+		out[id] = st
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,164 @@
+// Package store is accessrecon's SQLite snapshot store: one file holding every
+// run, the HR and account snapshots each run collected, the drift between
+// runs, the findings with their first-seen dates, and (with later migrations)
+// actions, holds and the audit chain.
+//
+// It uses sqlx over mattn/go-sqlite3 in WAL mode with embedded, numbered
+// migrations (PRAGMA user_version). Writes are serialised by the Store and
+// done in batches, so parallel collectors never hold SQLite's write lock for
+// long; reads run concurrently.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/mattn/go-sqlite3" // the SQLite driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is an open snapshot store. It is safe for concurrent use.
+type Store struct {
+	db *sqlx.DB
+	// wmu serialises write transactions, so that SQLite's single writer lock
+	// is taken briefly by one batch at a time instead of being fought over.
+	wmu  sync.Mutex
+	path string
+}
+
+// Open opens (creating if needed) the store at path and brings its schema
+// up to date.
+func Open(ctx context.Context, path string) (*Store, error) {
+	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=15000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate"
+	db, err := sqlx.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	s := &Store{db: db, path: path}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Path is the store's file name.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the store.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB exposes the database for packages that add their own tables through
+// this package's migrations; callers outside store should prefer methods.
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+func (s *Store) migrate(ctx context.Context) error {
+	var version int
+	if err := s.db.GetContext(ctx, &version, "PRAGMA user_version"); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	if version > len(names) {
+		return fmt.Errorf("schema version %d is newer than this accessrecon knows (%d): use a newer binary", version, len(names))
+	}
+	for i := version; i < len(names); i++ {
+		body, err := migrations.ReadFile(names[i])
+		if err != nil {
+			return err
+		}
+		err = s.write(ctx, func(tx *sqlx.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", path.Base(names[i]), err)
+		}
+	}
+	return nil
+}
+
+// write runs fn in one write transaction, serialised with every other write.
+func (s *Store) write(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Write runs fn in one write transaction, serialised with the store's own
+// writes. Packages with tables of their own (audit, actions) use it.
+func (s *Store) Write(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	return s.write(ctx, fn)
+}
+
+// Time encoding: RFC 3339 with nanoseconds in UTC; the zero time is NULL.
+const timeLayout = "2006-01-02T15:04:05.999999999Z07:00"
+
+// T encodes a time for a column.
+func T(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+// ParseT decodes a time column (NULL or empty is the zero time).
+func ParseT(v sql.NullString) (time.Time, error) {
+	if !v.Valid || v.String == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(timeLayout, v.String)
+}
+
+func mustT(v sql.NullString) time.Time {
+	t, _ := ParseT(v)
+	return t
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// JoinLines and SplitLines encode a list of names as one column.
+func JoinLines(xs []string) string { return strings.Join(xs, "\n") }
+
+// SplitLines is the inverse of JoinLines.
+func SplitLines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// ErrNoRun is returned when a run asked for does not exist.
+var ErrNoRun = errors.New("no such run")

@@ -1,0 +1,113 @@
+package bamboohr
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// do sends one request, retrying it while BambooHR throttles (429 or 503)
+// after the Retry-After delay (seconds or HTTP date; exponential backoff from
+// 1s when absent), at most s.maxTries times. 401/403 wrap ErrAuth; any other
+// non-2xx status is an error. The caller closes the body of the response.
+func (s *Source) do(ctx context.Context, method, u string, body []byte, what string) (*http.Response, error) {
+	for try := 1; ; try++ {
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, u, rd)
+		if err != nil {
+			return nil, fmt.Errorf("bamboohr: %s: %w", what, err)
+		}
+		req.SetBasicAuth(s.key.Reveal(), "x")
+		req.Header.Set("Accept", "application/json")
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := s.client.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("bamboohr: %s: %w", what, ctx.Err())
+			}
+			return nil, fmt.Errorf("bamboohr: %s: %w", what, err)
+		}
+		switch code := resp.StatusCode; {
+		case code >= 200 && code < 300:
+			return resp, nil
+		case code == http.StatusUnauthorized || code == http.StatusForbidden:
+			drain(resp)
+			return nil, fmt.Errorf("bamboohr: %s: HTTP %d: %w: check the API key in %s and that its user may see all employees (including terminated) and the report fields", what, code, ErrAuth, s.keyName)
+		case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
+			wait, given := retryAfter(resp.Header.Get("Retry-After"), time.Now())
+			drain(resp)
+			if !given {
+				wait = time.Second << min(try-1, 6)
+			}
+			if try >= s.maxTries {
+				return nil, fmt.Errorf("bamboohr: %s: HTTP %d: still throttled after %d tries", what, code, try)
+			}
+			if wait > s.maxWait {
+				return nil, fmt.Errorf("bamboohr: %s: HTTP %d: Retry-After %s exceeds max_retry_wait %s", what, code, wait, s.maxWait)
+			}
+			s.log.Warn("bamboohr throttled, retrying", "request", what, "status", code, "retry_after", wait, "try", try)
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, fmt.Errorf("bamboohr: %s: waiting to retry: %w", what, ctx.Err())
+			case <-t.C:
+			}
+		case code == http.StatusNotFound:
+			msg := snippet(resp)
+			return nil, fmt.Errorf("bamboohr: %s: HTTP 404: %w%s", what, ErrNotFound, msg)
+		default:
+			msg := snippet(resp)
+			return nil, fmt.Errorf("bamboohr: %s: HTTP %d%s", what, code, msg)
+		}
+	}
+}
+
+// retryAfter reads a Retry-After header: delay-seconds or an HTTP date.
+// given is false when the header is absent or unreadable.
+func retryAfter(h string, now time.Time) (wait time.Duration, given bool) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0, false
+	}
+	if n, err := strconv.Atoi(h); err == nil {
+		if n < 0 {
+			n = 0
+		}
+		return time.Duration(n) * time.Second, true
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		d := t.Sub(now)
+		if d < 0 {
+			d = 0
+		}
+		return d, true
+	}
+	return 0, false
+}
+
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+}
+
+// snippet returns the start of an error body, for the error message.
+func snippet(resp *http.Response) string {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+	drain(resp)
+	msg := strings.Join(strings.Fields(string(b)), " ")
+	if msg == "" {
+		return ""
+	}
+	return ": " + msg
+}

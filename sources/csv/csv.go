@@ -1,0 +1,292 @@
+// Package csv reads people from an HR export in CSV form: one header line,
+// then one person per line. It implements sources.Source.
+//
+// The file is streamed with encoding/csv, never loaded whole (only the set of
+// employee IDs seen so far is kept, to reject duplicates). Bad data is never
+// skipped: a malformed line, a missing required column, an unknown status, a
+// duplicate or empty employee ID, an unparseable date or text that is not
+// UTF-8 ends the listing with an error naming the file, the line and, where
+// relevant, the column, because a run must never act on half-read HR data.
+package csv
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/accessrecon/accessrecon/sources"
+)
+
+// Config is the configuration of a CSV HR source.
+type Config struct {
+	// Path of the export, used as given.
+	Path string `yaml:"path"`
+	// Columns maps a canonical column name (employee_id, status, ...) to the
+	// header the file uses for it. Unmapped columns are looked up under
+	// their canonical name. Headers compare case-insensitively, trimmed.
+	Columns map[string]string `yaml:"columns"`
+	// StatusMap maps the export's status words onto the lifecycle statuses;
+	// the four lifecycle words themselves are always accepted.
+	StatusMap sources.StatusMap `yaml:"status_map"`
+}
+
+// The canonical columns, in the order the README lists them.
+const (
+	colEmployeeID      = "employee_id"
+	colEmail           = "email"
+	colFirstName       = "first_name"
+	colLastName        = "last_name"
+	colStatus          = "status"
+	colStatusEffective = "status_effective"
+	colTerminationDate = "termination_date"
+	colDepartment      = "department"
+	colJobCode         = "job_code"
+	colManagerID       = "manager_id"
+	colWorkerType      = "worker_type"
+	colHireDate        = "hire_date"
+)
+
+var canonical = []string{
+	colEmployeeID, colEmail, colFirstName, colLastName, colStatus, colStatusEffective,
+	colTerminationDate, colDepartment, colJobCode, colManagerID, colWorkerType, colHireDate,
+}
+
+var required = []string{colEmployeeID, colStatus}
+
+// Source is a CSV HR export. It is safe for concurrent use: each call to
+// People opens the file anew.
+type Source struct {
+	cfg    Config
+	header map[string]string // canonical -> normalised header name
+	log    *slog.Logger
+}
+
+// New validates cfg. The file itself is opened by People, so that a
+// configuration can be checked before the night's export arrives.
+func New(cfg Config, log *slog.Logger) (*Source, error) {
+	if strings.TrimSpace(cfg.Path) == "" {
+		return nil, errors.New("csv: path: required")
+	}
+	header := map[string]string{}
+	for _, c := range canonical {
+		header[c] = c
+	}
+	for k, v := range cfg.Columns {
+		if !slices.Contains(canonical, k) {
+			return nil, fmt.Errorf("csv: columns: unknown column %q (known: %s)", k, strings.Join(canonical, ", "))
+		}
+		if norm(v) == "" {
+			return nil, fmt.Errorf("csv: columns: %s: empty header name", k)
+		}
+		header[k] = norm(v)
+	}
+	seen := map[string]string{}
+	for _, c := range canonical {
+		if other, ok := seen[header[c]]; ok {
+			return nil, fmt.Errorf("csv: columns: %s and %s both read header %q", other, c, header[c])
+		}
+		seen[header[c]] = c
+	}
+	if err := cfg.StatusMap.Validate(); err != nil {
+		return nil, fmt.Errorf("csv: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Source{cfg: cfg, header: header, log: log}, nil
+}
+
+func norm(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// People streams the people of the export. Every error names the file and
+// line and ends the iteration; a cancelled ctx ends it with an error wrapping
+// ctx.Err().
+func (s *Source) People(ctx context.Context) iter.Seq2[sources.Person, error] {
+	return func(yield func(sources.Person, error) bool) {
+		n, err := s.read(ctx, yield)
+		if err != nil {
+			yield(sources.Person{}, fmt.Errorf("csv: %w", err))
+			return
+		}
+		if n >= 0 {
+			s.log.Debug("read HR export", "path", s.cfg.Path, "people", n)
+		}
+	}
+}
+
+// read yields people and returns how many it yielded (-1 when the consumer
+// stopped early) or the error that ended the file.
+func (s *Source) read(ctx context.Context, yield func(sources.Person, error) bool) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("%s: %w", s.cfg.Path, err)
+	}
+	f, err := os.Open(s.cfg.Path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r := csv.NewReader(skipBOM(f))
+	r.ReuseRecord = true
+	name := s.cfg.Path
+
+	hdr, err := r.Read()
+	if err == io.EOF {
+		return 0, fmt.Errorf("%s:1: empty file: want a header line and at least one person", name)
+	}
+	if err != nil {
+		return 0, parseErr(name, err)
+	}
+	headers := make([]string, len(hdr))
+	for i, h := range hdr {
+		if !utf8.ValidString(h) {
+			return 0, fmt.Errorf("%s:1: header %d: invalid UTF-8 (the export must be UTF-8)", name, i+1)
+		}
+		headers[i] = strings.TrimSpace(h)
+	}
+	idx := map[string]int{} // canonical -> field index
+	for _, c := range canonical {
+		for i, h := range headers {
+			if norm(h) != s.header[c] {
+				continue
+			}
+			if j, dup := idx[c]; dup {
+				return 0, fmt.Errorf("%s:1: column %s: header %q appears twice (fields %d and %d)", name, c, h, j+1, i+1)
+			}
+			idx[c] = i
+		}
+	}
+	var missing []string
+	for _, c := range required {
+		if _, ok := idx[c]; !ok {
+			if s.header[c] != c {
+				missing = append(missing, fmt.Sprintf("%s (header %q)", c, s.header[c]))
+			} else {
+				missing = append(missing, c)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return 0, fmt.Errorf("%s:1: missing required column(s) %s (headers found: %s)", name, strings.Join(missing, ", "), strings.Join(headers, ", "))
+	}
+
+	seen := map[string]int{} // lower-cased employee ID -> line
+	count := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return 0, fmt.Errorf("%s: %w", name, err)
+		}
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount) {
+			return 0, fmt.Errorf("%s:%d: %d fields, the header line has %d", name, pe.StartLine, len(rec), len(headers))
+		}
+		if err != nil {
+			return 0, parseErr(name, err)
+		}
+		line, _ := r.FieldPos(0)
+		for i, v := range rec {
+			if !utf8.ValidString(v) {
+				return 0, fmt.Errorf("%s:%d: column %s: invalid UTF-8 (the export must be UTF-8)", name, line, headers[i])
+			}
+		}
+		p, err := s.person(rec, idx, headers)
+		if err != nil {
+			return 0, fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+		key := strings.ToLower(p.EmployeeID)
+		if first, dup := seen[key]; dup {
+			return 0, fmt.Errorf("%s:%d: column %s: duplicate employee ID %q (first on line %d)", name, line, headers[idx[colEmployeeID]], p.EmployeeID, first)
+		}
+		seen[key] = line
+		count++
+		if !yield(p, nil) {
+			return -1, nil
+		}
+	}
+	if count == 0 {
+		return 0, fmt.Errorf("%s:2: no people: the file has a header but no rows (an HR export with nobody in it is never right)", name)
+	}
+	return count, nil
+}
+
+// person converts one record. Errors name the column (as the file heads it).
+func (s *Source) person(rec []string, idx map[string]int, headers []string) (sources.Person, error) {
+	get := func(c string) string {
+		if i, ok := idx[c]; ok {
+			return strings.TrimSpace(rec[i])
+		}
+		return ""
+	}
+	var err error
+	colErr := func(c string, e error) error {
+		return fmt.Errorf("column %s: %w", headers[idx[c]], e)
+	}
+	date := func(c string) time.Time {
+		if err != nil {
+			return time.Time{}
+		}
+		t, e := sources.ParseDate(get(c))
+		if e != nil {
+			err = colErr(c, e)
+		}
+		return t
+	}
+	p := sources.Person{
+		EmployeeID: get(colEmployeeID),
+		Email:      get(colEmail),
+		FirstName:  get(colFirstName),
+		LastName:   get(colLastName),
+		Department: get(colDepartment),
+		JobCode:    get(colJobCode),
+		ManagerID:  get(colManagerID),
+		WorkerType: get(colWorkerType),
+	}
+	if p.EmployeeID == "" {
+		return sources.Person{}, colErr(colEmployeeID, errors.New("empty employee ID"))
+	}
+	st, e := s.cfg.StatusMap.Parse(get(colStatus))
+	if e != nil {
+		return sources.Person{}, colErr(colStatus, e)
+	}
+	p.Status = st
+	p.StatusEffective = date(colStatusEffective)
+	p.TerminationDate = date(colTerminationDate)
+	p.HireDate = date(colHireDate)
+	if err != nil {
+		return sources.Person{}, err
+	}
+	return p, nil
+}
+
+// parseErr turns an encoding/csv error into "file:line: ..." form.
+func parseErr(name string, err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s:%d: malformed CSV: %v (line %d, character %d)", name, pe.StartLine, pe.Err, pe.Line, pe.Column)
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+// skipBOM drops a leading UTF-8 byte order mark.
+func skipBOM(r io.Reader) io.Reader {
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
+		_, _ = br.Discard(3)
+	}
+	return br
+}
+
+var _ sources.Source = (*Source)(nil)

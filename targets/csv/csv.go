@@ -1,0 +1,465 @@
+// Package csv reads the accounts of a system that has no API from a CSV
+// export (and, optionally, their API keys and tokens from a second file). It
+// implements targets.Target only: it is read-only, so every clear case it
+// yields becomes manual work for a person.
+//
+// The accounts file is streamed with encoding/csv. Bad data is never skipped:
+// malformed CSV, a missing required column, a duplicate or empty account ID,
+// an unparseable boolean or date, or text that is not UTF-8 ends the listing
+// with an error naming the file, the line and, where relevant, the column.
+package csv
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"log/slog"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/accessrecon/accessrecon/sources"
+	"github.com/accessrecon/accessrecon/targets"
+)
+
+// Config is the configuration of a CSV target.
+type Config struct {
+	// Path of the accounts export, used as given.
+	Path string `yaml:"path"`
+	// CredentialsPath is an optional export of API keys and tokens.
+	CredentialsPath string `yaml:"credentials_path"`
+	// Columns maps a canonical accounts column to the header the export
+	// uses for it. Headers compare case-insensitively, trimmed.
+	Columns map[string]string `yaml:"columns"`
+}
+
+// The canonical account columns.
+const (
+	colAccountID   = "account_id"
+	colUsername    = "username"
+	colEmail       = "email"
+	colEmployeeID  = "employee_id"
+	colDisplayName = "display_name"
+	colEnabled     = "enabled"
+	colLastLogin   = "last_login"
+	colCreated     = "created"
+	colPrivileged  = "privileged"
+	colGroups      = "groups"
+)
+
+var accountColumns = []string{
+	colAccountID, colUsername, colEmail, colEmployeeID, colDisplayName, colEnabled,
+	colLastLogin, colCreated, colPrivileged, colGroups,
+}
+
+var accountRequired = []string{colAccountID, colEnabled}
+
+// The credentials file columns (not mappable).
+const (
+	colCredentialID = "credential_id"
+	colKind         = "kind"
+	colLastUsed     = "last_used"
+	colActive       = "active"
+)
+
+var credentialColumns = []string{colAccountID, colCredentialID, colKind, colCreated, colLastUsed, colActive}
+
+var credentialRequired = []string{colAccountID, colCredentialID, colActive}
+
+// Target is a CSV account export. Each call to Accounts reads the files anew.
+type Target struct {
+	cfg    Config
+	header map[string]string // canonical -> normalised header
+	log    *slog.Logger
+}
+
+// New validates cfg. The files are opened by Accounts.
+func New(cfg Config, log *slog.Logger) (*Target, error) {
+	if strings.TrimSpace(cfg.Path) == "" {
+		return nil, errors.New("csv: path: required")
+	}
+	header := map[string]string{}
+	for _, c := range accountColumns {
+		header[c] = c
+	}
+	for k, v := range cfg.Columns {
+		if !slices.Contains(accountColumns, k) {
+			return nil, fmt.Errorf("csv: columns: unknown column %q (known: %s)", k, strings.Join(accountColumns, ", "))
+		}
+		if norm(v) == "" {
+			return nil, fmt.Errorf("csv: columns: %s: empty header name", k)
+		}
+		header[k] = norm(v)
+	}
+	seen := map[string]string{}
+	for _, c := range accountColumns {
+		if other, ok := seen[header[c]]; ok {
+			return nil, fmt.Errorf("csv: columns: %s and %s both read header %q", other, c, header[c])
+		}
+		seen[header[c]] = c
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Target{cfg: cfg, header: header, log: log}, nil
+}
+
+func norm(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// Accounts streams the accounts of the export with their credentials
+// attached. The credentials file, when configured, is read first and held in
+// memory (keyed by account); a credential naming an account the export does
+// not list is reported, naming its line, after the last account.
+func (t *Target) Accounts(ctx context.Context) iter.Seq2[targets.Account, error] {
+	return func(yield func(targets.Account, error) bool) {
+		if err := t.read(ctx, yield); err != nil {
+			yield(targets.Account{}, fmt.Errorf("csv: %w", err))
+		}
+	}
+}
+
+type credLine struct {
+	line int
+	cred targets.Credential
+}
+
+func (t *Target) read(ctx context.Context, yield func(targets.Account, error) bool) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", t.cfg.Path, err)
+	}
+	creds, err := t.readCredentials(ctx)
+	if err != nil {
+		return err
+	}
+	name := t.cfg.Path
+	f, err := openCSV(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	idx, headers, err := f.header(t.header, accountRequired)
+	if err != nil {
+		return err
+	}
+	_, loginTracked := idx[colLastLogin]
+	seen := map[string]int{}
+	count := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		rec, line, err := f.next(len(headers))
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		row := row{rec: rec, idx: idx, headers: headers}
+		a, err := account(row, loginTracked)
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+		if first, dup := seen[a.ID]; dup {
+			return fmt.Errorf("%s:%d: column %s: duplicate account ID %q (first on line %d)", name, line, headers[idx[colAccountID]], a.ID, first)
+		}
+		seen[a.ID] = line
+		for _, c := range creds[a.ID] {
+			a.Credentials = append(a.Credentials, c.cred)
+		}
+		delete(creds, a.ID)
+		count++
+		if !yield(a, nil) {
+			return nil
+		}
+	}
+	if len(creds) > 0 {
+		first := credLine{line: -1}
+		var firstID string
+		for id, cs := range creds {
+			if first.line < 0 || cs[0].line < first.line {
+				first, firstID = cs[0], id
+			}
+		}
+		return fmt.Errorf("%s:%d: column account_id: credential %q names account %q, which %s does not list (%d account(s) have such credentials)",
+			t.cfg.CredentialsPath, first.line, first.cred.ID, firstID, name, len(creds))
+	}
+	t.log.Debug("read account export", "path", name, "accounts", count)
+	return nil
+}
+
+// readCredentials reads the credentials file into a map keyed by account ID.
+func (t *Target) readCredentials(ctx context.Context) (map[string][]credLine, error) {
+	out := map[string][]credLine{}
+	name := t.cfg.CredentialsPath
+	if name == "" {
+		return out, nil
+	}
+	f, err := openCSV(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	hdr := map[string]string{}
+	for _, c := range credentialColumns {
+		hdr[c] = c
+	}
+	idx, headers, err := f.header(hdr, credentialRequired)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[[2]string]int{}
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		rec, line, err := f.next(len(headers))
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		r := row{rec: rec, idx: idx, headers: headers}
+		c, acct, err := credential(r)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+		key := [2]string{acct, c.ID}
+		if first, dup := seen[key]; dup {
+			return nil, fmt.Errorf("%s:%d: column %s: duplicate credential %q of account %q (first on line %d)", name, line, headers[idx[colCredentialID]], c.ID, acct, first)
+		}
+		seen[key] = line
+		out[acct] = append(out[acct], credLine{line: line, cred: c})
+	}
+	return out, nil
+}
+
+// row is one record with its header, for reading fields by canonical name.
+type row struct {
+	rec     []string
+	idx     map[string]int
+	headers []string
+}
+
+func (r row) get(c string) string {
+	if i, ok := r.idx[c]; ok {
+		return strings.TrimSpace(r.rec[i])
+	}
+	return ""
+}
+
+func (r row) colErr(c string, err error) error {
+	return fmt.Errorf("column %s: %w", r.headers[r.idx[c]], err)
+}
+
+func (r row) bool(c string, emptyOK bool) (bool, error) {
+	if _, ok := r.idx[c]; !ok {
+		return false, nil
+	}
+	v := r.get(c)
+	if v == "" && emptyOK {
+		return false, nil
+	}
+	b, err := parseBool(v)
+	if err != nil {
+		return false, r.colErr(c, err)
+	}
+	return b, nil
+}
+
+func (r row) date(c string) (time.Time, error) {
+	d, err := sources.ParseDate(r.get(c))
+	if err != nil {
+		return time.Time{}, r.colErr(c, err)
+	}
+	return d, nil
+}
+
+func account(r row, loginTracked bool) (targets.Account, error) {
+	a := targets.Account{
+		ID:           r.get(colAccountID),
+		Username:     r.get(colUsername),
+		Email:        r.get(colEmail),
+		EmployeeID:   r.get(colEmployeeID),
+		DisplayName:  r.get(colDisplayName),
+		LoginTracked: loginTracked,
+	}
+	if a.ID == "" {
+		return targets.Account{}, r.colErr(colAccountID, errors.New("empty account ID"))
+	}
+	var err error
+	if a.Enabled, err = r.bool(colEnabled, false); err != nil {
+		return targets.Account{}, err
+	}
+	if a.Privileged, err = r.bool(colPrivileged, true); err != nil {
+		return targets.Account{}, err
+	}
+	if a.LastLogin, err = r.date(colLastLogin); err != nil {
+		return targets.Account{}, err
+	}
+	if a.Created, err = r.date(colCreated); err != nil {
+		return targets.Account{}, err
+	}
+	a.Groups = splitGroups(r.get(colGroups))
+	return a, nil
+}
+
+func credential(r row) (targets.Credential, string, error) {
+	acct := r.get(colAccountID)
+	if acct == "" {
+		return targets.Credential{}, "", r.colErr(colAccountID, errors.New("empty account ID"))
+	}
+	c := targets.Credential{ID: r.get(colCredentialID), Kind: r.get(colKind)}
+	if c.ID == "" {
+		return targets.Credential{}, "", r.colErr(colCredentialID, errors.New("empty credential ID"))
+	}
+	var err error
+	if c.Active, err = r.bool(colActive, false); err != nil {
+		return targets.Credential{}, "", err
+	}
+	if c.Created, err = r.date(colCreated); err != nil {
+		return targets.Credential{}, "", err
+	}
+	if c.LastUsed, err = r.date(colLastUsed); err != nil {
+		return targets.Credential{}, "", err
+	}
+	return c, acct, nil
+}
+
+// splitGroups splits a ;-separated list, trimming and dropping empties.
+func splitGroups(s string) []string {
+	var out []string
+	for g := range strings.SplitSeq(s, ";") {
+		if g = strings.TrimSpace(g); g != "" {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// parseBool accepts true/false, yes/no and 1/0 in any case.
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "true", "yes", "1":
+		return true, nil
+	case "false", "no", "0":
+		return false, nil
+	case "":
+		return false, errors.New("empty (want true/false, yes/no or 1/0)")
+	}
+	return false, fmt.Errorf("%q is not a boolean (want true/false, yes/no or 1/0)", v)
+}
+
+// csvFile is an open CSV file with its name, for error messages.
+type csvFile struct {
+	name    string
+	f       *os.File
+	r       *csv.Reader
+	headers []string // trimmed, as the file writes them
+}
+
+func openCSV(name string) (*csvFile, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReader(f)
+	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
+		_, _ = br.Discard(3)
+	}
+	r := csv.NewReader(br)
+	r.ReuseRecord = true
+	return &csvFile{name: name, f: f, r: r}, nil
+}
+
+func (f *csvFile) Close() error { return f.f.Close() }
+
+// header reads the header line and finds the columns named (canonical ->
+// normalised header) in want.
+func (f *csvFile) header(want map[string]string, required []string) (map[string]int, []string, error) {
+	hdr, err := f.r.Read()
+	if err == io.EOF {
+		return nil, nil, fmt.Errorf("%s:1: empty file: want a header line", f.name)
+	}
+	if err != nil {
+		return nil, nil, f.parseErr(err, nil, 0)
+	}
+	headers := make([]string, len(hdr))
+	for i, h := range hdr {
+		if !utf8.ValidString(h) {
+			return nil, nil, fmt.Errorf("%s:1: header %d: invalid UTF-8 (the export must be UTF-8)", f.name, i+1)
+		}
+		headers[i] = strings.TrimSpace(h)
+	}
+	canon := make([]string, 0, len(want))
+	for c := range want {
+		canon = append(canon, c)
+	}
+	sort.Strings(canon)
+	idx := map[string]int{}
+	for _, c := range canon {
+		for i, h := range headers {
+			if norm(h) != want[c] {
+				continue
+			}
+			if j, dup := idx[c]; dup {
+				return nil, nil, fmt.Errorf("%s:1: column %s: header %q appears twice (fields %d and %d)", f.name, c, h, j+1, i+1)
+			}
+			idx[c] = i
+		}
+	}
+	var missing []string
+	for _, c := range required {
+		if _, ok := idx[c]; !ok {
+			if want[c] != c {
+				missing = append(missing, fmt.Sprintf("%s (header %q)", c, want[c]))
+			} else {
+				missing = append(missing, c)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return nil, nil, fmt.Errorf("%s:1: missing required column(s) %s (headers found: %s)", f.name, strings.Join(missing, ", "), strings.Join(headers, ", "))
+	}
+	f.headers = headers
+	return idx, headers, nil
+}
+
+// next reads one record and returns it with its line, or io.EOF.
+func (f *csvFile) next(nfields int) ([]string, int, error) {
+	rec, err := f.r.Read()
+	if err == io.EOF {
+		return nil, 0, err
+	}
+	if err != nil {
+		return nil, 0, f.parseErr(err, rec, nfields)
+	}
+	line, _ := f.r.FieldPos(0)
+	for i, v := range rec {
+		if !utf8.ValidString(v) {
+			return nil, 0, fmt.Errorf("%s:%d: column %s: invalid UTF-8 (the export must be UTF-8)", f.name, line, f.headers[i])
+		}
+	}
+	return rec, line, nil
+}
+
+func (f *csvFile) parseErr(err error, rec []string, nfields int) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		if errors.Is(pe.Err, csv.ErrFieldCount) {
+			return fmt.Errorf("%s:%d: %d fields, the header line has %d", f.name, pe.StartLine, len(rec), nfields)
+		}
+		return fmt.Errorf("%s:%d: malformed CSV: %v (line %d, character %d)", f.name, pe.StartLine, pe.Err, pe.Line, pe.Column)
+	}
+	return fmt.Errorf("%s: %w", f.name, err)
+}
+
+var _ targets.Target = (*Target)(nil)

@@ -1,0 +1,295 @@
+package sqltarget
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/accessrecon/accessrecon/targets"
+)
+
+// Account re-reads one account (with its groups and credentials) by running
+// each configured query wrapped as SELECT * FROM (<query>) WHERE
+// account_id = ?. An unknown ID returns an error wrapping ErrNotFound.
+func (t *Target) Account(ctx context.Context, id string) (targets.Account, error) {
+	a, err := t.get(ctx, id)
+	if err != nil {
+		return targets.Account{}, fmt.Errorf("sql: get %s: %w", id, err)
+	}
+	return a, nil
+}
+
+func (t *Target) get(ctx context.Context, id string) (targets.Account, error) {
+	where := " WHERE account_id = " + t.dialect.placeholder(1)
+	arg := t.dialect.arg(1, id)
+	acc, err := t.open(ctx, "accounts_query", "SELECT * FROM ("+t.accountsQuery+") AS q"+where, accountColumns, []string{"account_id", "enabled"}, arg)
+	if err != nil {
+		return targets.Account{}, err
+	}
+	defer acc.close()
+	if err := acc.next(ctx); err != nil {
+		return targets.Account{}, err
+	}
+	if !acc.has {
+		return targets.Account{}, fmt.Errorf("no such account: %w", targets.ErrNotFound)
+	}
+	a, err := acc.row.account(acc.row.has("last_login"))
+	if err != nil {
+		return targets.Account{}, fmt.Errorf("accounts_query: %w", err)
+	}
+	if err := acc.next(ctx); err != nil {
+		return targets.Account{}, err
+	}
+	if acc.has {
+		return targets.Account{}, fmt.Errorf("accounts_query: more than one row has account_id %q", id)
+	}
+	acc.close()
+	if t.groupsQuery != "" {
+		g, err := t.open(ctx, "groups_query", "SELECT * FROM ("+t.groupsQuery+") AS g"+where, groupColumns, groupColumns, arg)
+		if err != nil {
+			return targets.Account{}, err
+		}
+		defer g.close()
+		for {
+			if err := g.next(ctx); err != nil {
+				return targets.Account{}, err
+			}
+			if !g.has {
+				break
+			}
+			if name := g.row.str("group_name"); name != "" {
+				a.Groups = append(a.Groups, name)
+			}
+		}
+		g.close()
+	}
+	if t.credentialsQuery != "" {
+		c, err := t.open(ctx, "credentials_query", "SELECT * FROM ("+t.credentialsQuery+") AS c"+where, credentialColumns, []string{"account_id", "credential_id", "active"}, arg)
+		if err != nil {
+			return targets.Account{}, err
+		}
+		defer c.close()
+		for {
+			if err := c.next(ctx); err != nil {
+				return targets.Account{}, err
+			}
+			if !c.has {
+				break
+			}
+			cr, err := c.row.credential()
+			if err != nil {
+				return targets.Account{}, fmt.Errorf("credentials_query: %w", err)
+			}
+			a.Credentials = append(a.Credentials, cr)
+		}
+	}
+	return a, nil
+}
+
+// exec runs st and returns the rows it affected (-1 when the driver cannot
+// say). When maxRows > 0 it runs in a transaction that is rolled back if the
+// statement affected more rows than that: a disable statement that matches
+// many accounts is a configuration error, not something to commit.
+func (t *Target) exec(ctx context.Context, key string, st *statement, values map[string]string, maxRows int64) (int64, error) {
+	args := st.args(t.dialect, values)
+	if maxRows <= 0 {
+		res, err := t.db.ExecContext(ctx, st.query, args...)
+		if err != nil {
+			return 0, classify(err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return -1, nil
+		}
+		return n, nil
+	}
+	tx, err := t.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, classify(err)
+	}
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
+	res, err := tx.ExecContext(ctx, st.query, args...)
+	if err != nil {
+		return 0, classify(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		n = -1
+	}
+	if n > maxRows {
+		return n, fmt.Errorf("%s affected %d rows, more than %d: rolled back (make the statement match one account's row)", key, n, maxRows)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, classify(err)
+	}
+	return n, nil
+}
+
+// Disable runs disable_statement. When it changes no row, the account is
+// re-read: missing is ErrNotFound, already disabled is success.
+func (t *Target) Disable(ctx context.Context, a targets.Account) error {
+	if err := t.disableAccount(ctx, a); err != nil {
+		return fmt.Errorf("sql: disable %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+func (t *Target) disableAccount(ctx context.Context, a targets.Account) error {
+	if a.ID == "" {
+		return errors.New("empty account ID")
+	}
+	n, err := t.exec(ctx, "disable_statement", t.disable, map[string]string{"account_id": a.ID}, 1)
+	if err != nil || n > 0 {
+		return err
+	}
+	cur, err := t.get(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	if cur.Enabled {
+		return errors.New("disable_statement changed no row and the account is still enabled")
+	}
+	return nil
+}
+
+// RemoveFromGroup runs remove_group_statement. When it changes no row, the
+// account is re-read: missing is ErrNotFound, no longer in the group is
+// success.
+func (t *Target) RemoveFromGroup(ctx context.Context, a targets.Account, group string) error {
+	if err := t.removeFromGroup(ctx, a, group); err != nil {
+		return fmt.Errorf("sql: remove %s from group %s: %w", a.ID, group, err)
+	}
+	return nil
+}
+
+func (t *Target) removeFromGroup(ctx context.Context, a targets.Account, group string) error {
+	if t.removeGroup == nil {
+		return errors.New("remove_group_statement is not configured")
+	}
+	if a.ID == "" || group == "" {
+		return errors.New("empty account ID or group")
+	}
+	n, err := t.exec(ctx, "remove_group_statement", t.removeGroup, map[string]string{"account_id": a.ID, "group": group}, 0)
+	if err != nil || n > 0 {
+		return err
+	}
+	cur, err := t.get(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(cur.Groups, group) {
+		return errors.New("remove_group_statement changed no row and the account is still in the group")
+	}
+	return nil
+}
+
+// RevokeSessions runs revoke_sessions_statement. When it changes no row, the
+// account is re-read: missing is ErrNotFound, present means it had no
+// sessions left.
+func (t *Target) RevokeSessions(ctx context.Context, a targets.Account) error {
+	if err := t.revokeSessionsOf(ctx, a); err != nil {
+		return fmt.Errorf("sql: revoke sessions of %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+func (t *Target) revokeSessionsOf(ctx context.Context, a targets.Account) error {
+	if t.revokeSessions == nil {
+		return errors.New("revoke_sessions_statement is not configured")
+	}
+	if a.ID == "" {
+		return errors.New("empty account ID")
+	}
+	n, err := t.exec(ctx, "revoke_sessions_statement", t.revokeSessions, map[string]string{"account_id": a.ID}, 0)
+	if err != nil || n > 0 {
+		return err
+	}
+	_, err = t.get(ctx, a.ID)
+	return err
+}
+
+// RevokeCredential runs revoke_credential_statement. When it changes no row,
+// the account is re-read: a missing account or credential is ErrNotFound, an
+// inactive credential is success.
+func (t *Target) RevokeCredential(ctx context.Context, a targets.Account, c targets.Credential) error {
+	if err := t.revokeCredentialOf(ctx, a, c); err != nil {
+		return fmt.Errorf("sql: revoke credential %s of %s: %w", c.ID, a.ID, err)
+	}
+	return nil
+}
+
+func (t *Target) revokeCredentialOf(ctx context.Context, a targets.Account, c targets.Credential) error {
+	if t.revokeCredential == nil {
+		return errors.New("revoke_credential_statement is not configured")
+	}
+	if a.ID == "" || c.ID == "" {
+		return errors.New("empty account or credential ID")
+	}
+	n, err := t.exec(ctx, "revoke_credential_statement", t.revokeCredential, map[string]string{"account_id": a.ID, "credential_id": c.ID}, 1)
+	if err != nil || n > 0 {
+		return err
+	}
+	cur, err := t.get(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	for _, cr := range cur.Credentials {
+		if cr.ID == c.ID {
+			if cr.Active {
+				return errors.New("revoke_credential_statement changed no row and the credential is still active")
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("credential: %w", targets.ErrNotFound)
+}
+
+// classify marks database errors worth retrying as transient and refusals
+// as ErrPermission. Context errors pass through unchanged.
+func classify(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.Code {
+		case sqlite3.ErrBusy, sqlite3.ErrLocked:
+			return targets.Transient(err, 0)
+		case sqlite3.ErrPerm, sqlite3.ErrReadonly, sqlite3.ErrAuth:
+			return fmt.Errorf("%w: %w", err, targets.ErrPermission)
+		}
+		return err
+	}
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) {
+		return targets.Transient(err, 0)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return targets.Transient(err, 0)
+	}
+	msg := strings.ToLower(err.Error())
+	for _, s := range []string{
+		"database is locked", "database table is locked", "database is busy",
+		"connection refused", "connection reset", "broken pipe", "bad connection",
+		"too many connections", "sqlstate 08", "sqlstate 40001", "sqlstate 40p01",
+		"sqlstate 57p01", "sqlstate 57p03", "sqlstate 53300", "deadlock detected",
+		"the database system is starting up", "the database system is shutting down",
+	} {
+		if strings.Contains(msg, s) {
+			return targets.Transient(err, 0)
+		}
+	}
+	for _, s := range []string{"permission denied", "access denied", "sqlstate 42501", "readonly database", "read-only"} {
+		if strings.Contains(msg, s) {
+			return fmt.Errorf("%w: %w", err, targets.ErrPermission)
+		}
+	}
+	return err
+}
