@@ -450,7 +450,8 @@ func retryable(err error) bool {
 
 // walk pages through a listing endpoint, calling fn for each resource until
 // fn returns false. It advances startIndex by the number of resources
-// actually received, stops at totalResults or on an empty page, and fails on
+// actually received, stops at totalResults (an empty page before it is an
+// error: the listing would look complete when it is not), and fails on
 // a server that returns the same page again or far more resources than it
 // announced (a listing that would never end).
 func (t *Target) walk(ctx context.Context, path string, q url.Values, fn func(json.RawMessage) (bool, error)) error {
@@ -472,7 +473,9 @@ func (t *Target) walk(ctx context.Context, path string, q url.Values, fn func(js
 		}
 		if n == 0 {
 			if lr.TotalResults.Set && seen < lr.TotalResults.V {
-				t.log.Warn("scim: server ended the listing early", "path", path, "seen", seen, "totalResults", lr.TotalResults.V)
+				// Unknown is not absent: a listing that stops short must not
+				// look complete, or the missing accounts would vanish.
+				return fmt.Errorf("GET %s: empty page at startIndex=%d after %d of totalResults=%d resources: listing incomplete", path, start, seen, lr.TotalResults.V)
 			}
 			return nil
 		}

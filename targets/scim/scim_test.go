@@ -471,3 +471,15 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("6 requests took %v at rate_limit 20/s", d)
 	}
 }
+
+// A server that announces more users than it then returns must not produce
+// a listing that looks complete: the missing accounts would look deleted.
+func TestShortListingIsAnError(t *testing.T) {
+	f, srv := newFake(t, &fakeSCIM{fakeTotal: 10})
+	f.seedUsers(4)
+	tg, _ := fakeTarget(t, f, srv.URL, func(c *Config) { c.PageSize = 2 })
+	got, err := collect(t, tg)
+	if err == nil || !strings.Contains(err.Error(), "listing incomplete") {
+		t.Fatalf("listing of 4 users announced as 10 ended with %v after %d accounts, want an incomplete-listing error", err, len(got))
+	}
+}
