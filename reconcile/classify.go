@@ -68,7 +68,10 @@ type seen struct {
 func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 	var out []Finding
 	add := func(f Finding) {
-		f.Target, f.AccountID, f.Username, f.Tier, f.account = j.target, a.ID, a.Username, j.tier, a
+		f.Target, f.AccountID, f.Username, f.Tier = j.target, a.ID, a.Username, j.tier
+		if len(f.Actions) > 0 {
+			f.account = a // kept only where the executor may need it
+		}
 		if f.Evidence == nil {
 			f.Evidence = map[string]string{}
 		}
@@ -97,7 +100,7 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 		out = append(out, f)
 	}
 
-	if e, ok := j.exemptions[a.ID]; ok && e.Expires.Before(j.asOf) {
+	if e, ok := j.exemptions[a.ID]; ok && e.Expired(j.asOf) {
 		add(Finding{Kind: ExemptionExpired, Severity: Medium, Disposition: Review,
 			Reason:   fmt.Sprintf("exemption owned by %s (approved by %s: %s) expired on %s; the account is judged normally again", e.Owner, e.Approver, e.Reason, e.Expires.Format("2006-01-02")),
 			Evidence: map[string]string{"expired": e.Expires.Format(time.RFC3339), "owner": e.Owner}})
@@ -223,7 +226,7 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 			Evidence: map[string]string{"credentials": strings.Join(idle, ", ")}})
 	}
 
-	if e, ok := j.exemptions[a.ID]; ok && !e.Expires.Before(j.asOf) {
+	if e, ok := j.exemptions[a.ID]; ok && !e.Expired(j.asOf) {
 		for i := range out {
 			ex := e
 			out[i].Disposition, out[i].Exemption = Exempt, &ex

@@ -107,6 +107,8 @@ type Engine struct {
 	Progress func(name string, n int, done bool)
 	// Audit, when set, receives the run's audit events.
 	Audit Auditor
+	// Retry bounds the executor's retries (zero value: the defaults).
+	Retry Retry
 }
 
 // Auditor records audit events; the store's hash-chained trail implements it.

@@ -257,7 +257,7 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 // do carries out one action: record it as requested, call the target with
 // retries on transient errors, verify by re-reading, record the outcome.
 func (e *Engine) do(ctx context.Context, log *slog.Logger, runID int64, lim *rate.Limiter, w *work) {
-	r := Retry{}.withDefaults()
+	r := e.Retry.withDefaults()
 	w.rec = store.Action{RunID: runID, Fingerprint: w.findings[0].Fingerprint, Target: w.ts.Name, AccountID: w.account.ID,
 		Op: string(w.step.Op), Arg: w.step.Arg, Status: "requested", RequestedAt: e.now().UTC()}
 	id, err := e.Store.InsertAction(ctx, w.rec)
@@ -455,10 +455,23 @@ func (e *Engine) settle(spec RunSpec, res *Result, jobs []*work) {
 		}
 		if !ok {
 			f.Outcome = OutcomeFailed
+			// One revocation_failed per account: its fingerprint is the
+			// account's, and two findings of one account may share a step.
+			fp := Fingerprint(RevocationFailed, f.Target, f.AccountID)
+			if i := slices.IndexFunc(failed, func(x Finding) bool { return x.Fingerprint == fp }); i >= 0 {
+				failed[i].Reason += fmt.Sprintf("; revoking %s (%s) did not complete: %s", f.Kind, f.Fingerprint, strings.Join(errs, "; "))
+				failed[i].Evidence["finding"] += ", " + f.Fingerprint
+				for _, st := range f.Actions {
+					if !slices.Contains(failed[i].Actions, st) {
+						failed[i].Actions = append(failed[i].Actions, st)
+					}
+				}
+				continue
+			}
 			failed = append(failed, Finding{Fingerprint: Fingerprint(RevocationFailed, f.Target, f.AccountID), Kind: RevocationFailed, Severity: High,
 				Disposition: Review, Target: f.Target, AccountID: f.AccountID, Username: f.Username, EmployeeID: f.EmployeeID, Person: f.Person,
 				Reason:   fmt.Sprintf("revoking %s (%s) did not complete: %s", f.Kind, f.Fingerprint, strings.Join(errs, "; ")),
-				Evidence: map[string]string{"finding": f.Fingerprint}, Actions: f.Actions, FirstSeen: spec.AsOf, Tier: f.Tier, EffectiveAt: f.EffectiveAt})
+				Evidence: map[string]string{"finding": f.Fingerprint}, Actions: slices.Clone(f.Actions), FirstSeen: spec.AsOf, Tier: f.Tier, EffectiveAt: f.EffectiveAt})
 			continue
 		}
 		f.Outcome = OutcomeDone

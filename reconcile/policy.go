@@ -130,6 +130,16 @@ type Exemption struct {
 	Expires   Date   `yaml:"expires" json:"expires"`
 }
 
+// Expired says whether the exemption has ended at t. A date without a time
+// ("2026-12-31") covers that whole day (UTC).
+func (e Exemption) Expired(t time.Time) bool {
+	end := e.Expires.Time
+	if end.Equal(end.Truncate(24 * time.Hour)) {
+		end = end.Add(24 * time.Hour)
+	}
+	return !t.Before(end)
+}
+
 // DefaultPolicy is the policy of a new installation.
 func DefaultPolicy() Policy {
 	var p Policy

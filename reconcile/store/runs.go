@@ -154,11 +154,13 @@ func (s *Store) SaveCollection(ctx context.Context, c Collection) error {
 }
 
 // LastGoodCollection returns the newest run before run `before` in which the
-// named source or target was collected completely (0 if none).
+// named source or target was collected completely (0 if none). Targeted runs
+// (the HR-event fast path) read only some accounts and never count.
 func (s *Store) LastGoodCollection(ctx context.Context, side, name string, before int64) (int64, error) {
 	var id sql.NullInt64
 	err := s.db.GetContext(ctx, &id, `SELECT MAX(c.run_id) FROM collections c JOIN runs r ON r.id = c.run_id
-		WHERE c.side = ? AND c.name = ? AND c.status = 'ok' AND c.run_id < ? AND r.status NOT IN ('failed', 'running')`, side, name, before)
+		WHERE c.side = ? AND c.name = ? AND c.status = 'ok' AND c.run_id < ? AND r.status NOT IN ('failed', 'running', 'cancelled')
+		AND r.scope NOT LIKE 'people:%'`, side, name, before)
 	if err != nil {
 		return 0, fmt.Errorf("store: last good collection of %s: %w", name, err)
 	}
@@ -178,11 +180,13 @@ func (s *Store) Collections(ctx context.Context, runID int64) ([]Collection, err
 }
 
 // PrevHRRun returns the newest run before `before` whose HR snapshot is whole
-// (a completed, guarded or partial full run; 0 if none).
+// and trusted (a completed, guarded or partial full run whose HR did not
+// trip the shrink guard: a shrunken snapshot never becomes the new normal
+// by being seen twice; 0 if none).
 func (s *Store) PrevHRRun(ctx context.Context, before int64) (int64, error) {
 	var id sql.NullInt64
 	err := s.db.GetContext(ctx, &id, `SELECT MAX(id) FROM runs WHERE id < ? AND status IN ('completed', 'guard_tripped', 'partial')
-		AND scope NOT LIKE 'people:%'`, before)
+		AND scope NOT LIKE 'people:%' AND guards NOT LIKE '%hr_shrink%'`, before)
 	if err != nil {
 		return 0, fmt.Errorf("store: previous HR run: %w", err)
 	}

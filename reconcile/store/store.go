@@ -41,13 +41,14 @@ type Store struct {
 // Open opens (creating if needed) the store at path and brings its schema
 // up to date.
 func Open(ctx context.Context, path string) (*Store, error) {
-	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=15000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate"
+	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=15000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_cache_size=-32768"
 	db, err := sqlx.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(8)
 	s := &Store{db: db, path: path}
+
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: %s: %w", path, err)

@@ -46,9 +46,11 @@ CREATE TABLE people (
     prev_job_code    TEXT NOT NULL DEFAULT '', -- the role before the last job change
     job_changed_at   TEXT,
     manager_id       TEXT NOT NULL DEFAULT '',
-    worker_type      TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (run_id, employee_id)
-) WITHOUT ROWID;
+    worker_type      TEXT NOT NULL DEFAULT ''
+);
+-- Uniqueness of employee IDs within a run is enforced by the engine, which
+-- must refuse duplicates with a message anyway; a plain index is smaller.
+CREATE INDEX people_by_run ON people(run_id, employee_id);
 
 CREATE TABLE accounts (
     run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -63,9 +65,11 @@ CREATE TABLE accounts (
     last_login    TEXT,
     created       TEXT,
     privileged    INTEGER NOT NULL,
-    groups        TEXT NOT NULL DEFAULT '', -- group memberships, one per line
-    PRIMARY KEY (run_id, target, account_id)
-) WITHOUT ROWID;
+    groups        TEXT NOT NULL DEFAULT '' -- group memberships, one per line
+);
+-- Rows are wide, so a rowid table with a narrow index beats a WITHOUT ROWID
+-- primary key; account IDs are unique per target and run (the engine checks).
+CREATE INDEX accounts_by_run ON accounts(run_id, target);
 
 CREATE TABLE credentials (
     run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -75,9 +79,9 @@ CREATE TABLE credentials (
     kind          TEXT NOT NULL DEFAULT '',
     created       TEXT,
     last_used     TEXT,
-    active        INTEGER NOT NULL,
-    PRIMARY KEY (run_id, target, account_id, credential_id)
-) WITHOUT ROWID;
+    active        INTEGER NOT NULL
+);
+CREATE INDEX credentials_by_run ON credentials(run_id, target);
 
 CREATE TABLE drift (
     run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,

@@ -1,0 +1,451 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/accessrecon/accessrecon/reconcile/store"
+	"github.com/accessrecon/accessrecon/sources"
+	"github.com/accessrecon/accessrecon/targets"
+	"github.com/accessrecon/accessrecon/targets/targettest"
+)
+
+type sliceSource []sources.Person
+
+func (s sliceSource) People(ctx context.Context) iter.Seq2[sources.Person, error] {
+	return func(yield func(sources.Person, error) bool) {
+		for _, p := range s {
+			if !yield(p, nil) {
+				return
+			}
+		}
+	}
+}
+
+func newEngine(t testing.TB) *Engine {
+	t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return &Engine{Store: st, Log: slog.New(slog.DiscardHandler), Retry: Retry{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Second}}
+}
+
+// hr: E1, E2 terminated; E3..E10 active.
+func hr() sliceSource {
+	var ps sliceSource
+	for i := 1; i <= 10; i++ {
+		st := sources.Active
+		if i <= 2 {
+			st = sources.Terminated
+		}
+		ps = append(ps, sources.Person{EmployeeID: "E" + itoa(i), Email: "e" + itoa(i) + "@x", Status: st})
+	}
+	return ps
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func fakeAccounts() *targettest.Fake {
+	var as []targets.Account
+	for i := 1; i <= 10; i++ {
+		as = append(as, targets.Account{ID: "A" + itoa(i), Username: "u" + itoa(i), EmployeeID: "E" + itoa(i), Enabled: true})
+	}
+	return targettest.NewFake(as...)
+}
+
+func spec(f *targettest.Fake, p Policy) RunSpec {
+	p.Mode = Enforce
+	return RunSpec{AsOf: asOf, Sources: []SourceSpec{{Name: "hr", Type: "test", Source: hr()}},
+		Targets: []TargetSpec{{Name: "app", Type: "fake", Target: f}}, Policy: p}
+}
+
+func enabled(f *targettest.Fake, id string) bool { a, _ := f.Get(id); return a.Enabled }
+
+func findKind(fs []Finding, k Kind) []Finding {
+	var out []Finding
+	for _, f := range fs {
+		if f.Kind == k {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func TestEnforceAndIdempotent(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	res, err := e.Run(context.Background(), spec(f, Policy{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Run.Status != StatusCompleted {
+		t.Fatalf("status %s", res.Run.Status)
+	}
+	for i := 1; i <= 10; i++ {
+		if want := i > 2; enabled(f, "A"+itoa(i)) != want {
+			t.Errorf("A%d enabled = %v, want %v", i, !want, want)
+		}
+	}
+	for _, fd := range findKind(res.Findings, TerminatedActive) {
+		if fd.Outcome != OutcomeDone || fd.RevokedAt == nil {
+			t.Errorf("finding %s outcome %q", fd.AccountID, fd.Outcome)
+		}
+	}
+	if n := f.Calls(targettest.OpDisable); n != 2 {
+		t.Errorf("disable calls = %d, want 2", n)
+	}
+	log1 := f.Log()
+	res2, err := e.Run(context.Background(), spec(f, Policy{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(f.Log(), log1) {
+		t.Fatalf("second run changed the target: %v -> %v", log1, f.Log())
+	}
+	if len(findKind(res2.Findings, TerminatedActive)) != 0 || len(res2.Actions) != 0 {
+		t.Fatalf("second run: %+v actions %+v", res2.Findings, res2.Actions)
+	}
+	if len(res2.Resolved) != 2 {
+		t.Errorf("resolved = %d, want 2", len(res2.Resolved))
+	}
+}
+
+func TestReportModeDoesNothing(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	sp := spec(f, Policy{})
+	sp.Mode = Report
+	res, err := e.Run(context.Background(), sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Log()) != 0 {
+		t.Fatalf("report mode changed %v", f.Log())
+	}
+	for _, fd := range findKind(res.Findings, TerminatedActive) {
+		if fd.Outcome != OutcomePlanned {
+			t.Errorf("outcome %q", fd.Outcome)
+		}
+	}
+}
+
+func transientOnce(op targettest.Op, retryAfter time.Duration) targettest.Fault {
+	var mu sync.Mutex
+	failed := map[string]bool{}
+	return func(o targettest.Op, id string, call int) (error, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if o == op && !failed[id] {
+			failed[id] = true
+			return targets.Transient(errors.New("503"), retryAfter), false
+		}
+		return nil, true
+	}
+}
+
+func TestTransientRetried(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	f.SetFault(transientOnce(targettest.OpDisable, 0))
+	res, err := e.Run(context.Background(), spec(f, Policy{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enabled(f, "A1") || enabled(f, "A2") {
+		t.Fatal("not disabled after retry")
+	}
+	for _, a := range res.Actions {
+		if a.Op == "disable" && (a.Attempts != 2 || a.Status != "done" || !a.Verified) {
+			t.Errorf("action %+v", a)
+		}
+	}
+	if len(findKind(res.Findings, RevocationFailed)) != 0 {
+		t.Fatal("revocation_failed after a successful retry")
+	}
+}
+
+func TestRetryAfterHonoured(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	const ask = 300 * time.Millisecond
+	var mu sync.Mutex
+	var first, second time.Time
+	f.SetFault(func(o targettest.Op, id string, call int) (error, bool) {
+		if o != targettest.OpDisable || id != "A1" {
+			return nil, true
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if first.IsZero() {
+			first = time.Now()
+			return targets.Transient(errors.New("429"), ask), false
+		}
+		second = time.Now()
+		return nil, true
+	})
+	if _, err := e.Run(context.Background(), spec(f, Policy{})); err != nil {
+		t.Fatal(err)
+	}
+	if second.IsZero() || second.Sub(first) < ask {
+		t.Fatalf("retried after %v, asked %v", second.Sub(first), ask)
+	}
+}
+
+func TestPermanentFailure(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	f.SetFault(func(o targettest.Op, id string, call int) (error, bool) {
+		if o == targettest.OpDisable && id == "A1" {
+			return targets.ErrPermission, false
+		}
+		return nil, true
+	})
+	res, err := e.Run(context.Background(), spec(f, Policy{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rf := findKind(res.Findings, RevocationFailed)
+	if len(rf) != 1 || rf[0].AccountID != "A1" || rf[0].Disposition != Review {
+		t.Fatalf("revocation_failed = %+v", rf)
+	}
+	if n := f.Calls(targettest.OpDisable); n != 2 {
+		t.Errorf("disable calls %d, want 2 (a permission error is not retried)", n)
+	}
+	if enabled(f, "A2") {
+		t.Error("A2 should still be disabled")
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	e.Retry = Retry{Attempts: 2, Base: time.Millisecond}
+	// The call times out every time and never takes effect.
+	f.SetFault(func(o targettest.Op, id string, call int) (error, bool) {
+		if o == targettest.OpDisable && id == "A1" {
+			return context.DeadlineExceeded, false
+		}
+		return nil, true
+	})
+	res, err := e.Run(context.Background(), spec(f, Policy{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := f.Calls(targettest.OpDisable); n != 3 { // 2 tries on A1, 1 on A2
+		t.Errorf("disable calls %d, want 3", n)
+	}
+	if rf := findKind(res.Findings, RevocationFailed); len(rf) != 1 || rf[0].AccountID != "A1" {
+		t.Fatalf("revocation_failed = %+v", rf)
+	}
+	// A timeout after the target acted is verified as done.
+	e2, f2 := newEngine(t), fakeAccounts()
+	f2.SetFault(func(o targettest.Op, id string, call int) (error, bool) {
+		if o == targettest.OpDisable && call == 1 {
+			return context.DeadlineExceeded, true
+		}
+		return nil, true
+	})
+	res, err = e2.Run(context.Background(), spec(f2, Policy{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enabled(f2, "A1") || enabled(f2, "A2") || len(findKind(res.Findings, RevocationFailed)) != 0 {
+		t.Fatalf("timeout-after-apply: %+v", res.Findings)
+	}
+}
+
+func TestCancelledMidExecution(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.SetFault(func(o targettest.Op, id string, call int) (error, bool) {
+		if o == targettest.OpDisable {
+			cancel()
+			return targets.Transient(errors.New("busy"), 0), false
+		}
+		return nil, true
+	})
+	sp := spec(f, Policy{})
+	sp.Targets[0].Concurrency = 1
+	res, err := e.Run(ctx, sp)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if res.Run.Status != StatusCancelled {
+		t.Fatalf("status %s", res.Run.Status)
+	}
+	got, err := e.Store.GetRun(context.Background(), res.Run.ID)
+	if err != nil || got.Status != StatusCancelled {
+		t.Fatalf("stored run %+v %v", got, err)
+	}
+	acts, err := e.Store.Actions(context.Background(), res.Run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(acts) == 0 {
+		t.Fatal("no action recorded")
+	}
+	for _, a := range acts {
+		if a.Status == "requested" || a.FinishedAt.IsZero() {
+			t.Errorf("action left without outcome: %+v", a)
+		}
+	}
+}
+
+func TestRecoverInterrupted(t *testing.T) {
+	for _, applied := range []bool{true, false} {
+		t.Run(map[bool]string{true: "done", false: "not_done"}[applied], func(t *testing.T) {
+			e, f := newEngine(t), fakeAccounts()
+			ctx := context.Background()
+			// An earlier run that died between "requested" and "verified".
+			id, err := e.Store.BeginRun(ctx, store.Run{AsOf: asOf, StartedAt: asOf, Mode: "enforce", Status: StatusRunning})
+			if err != nil {
+				t.Fatal(err)
+			}
+			aid, err := e.Store.InsertAction(ctx, store.Action{RunID: id, Fingerprint: Fingerprint(TerminatedActive, "app", "A1"), Target: "app",
+				AccountID: "A1", Op: "disable", Status: "requested", RequestedAt: asOf})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if applied {
+				a, _ := f.Get("A1")
+				a.Enabled = false
+				f.Put(a)
+			}
+			res, err := e.Run(ctx, spec(f, Policy{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			acts, err := e.Store.Actions(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[bool]string{true: "recovered_done", false: "recovered_not_done"}[applied]
+			if len(acts) != 1 || acts[0].ID != aid || acts[0].Status != want {
+				t.Fatalf("recovered actions %+v, want %s", acts, want)
+			}
+			if enabled(f, "A1") {
+				t.Fatal("A1 still enabled after the run")
+			}
+			did := slices.ContainsFunc(res.Actions, func(a store.Action) bool { return a.AccountID == "A1" && a.Op == "disable" })
+			if did == applied {
+				t.Fatalf("this run disabled A1 = %v, want %v", did, !applied)
+			}
+		})
+	}
+}
+
+func TestBlastRadiusGuards(t *testing.T) {
+	for name, g := range map[string]Guards{"max_revocations": {MaxRevocations: 1}, "max_revocations_percent": {MaxRevocationsPercent: 10}} {
+		t.Run(name, func(t *testing.T) {
+			e, f := newEngine(t), fakeAccounts()
+			res, err := e.Run(context.Background(), spec(f, Policy{Guards: g}))
+			if !errors.Is(err, ErrGuard) || res.Run.Status != StatusGuardTripped {
+				t.Fatalf("err %v status %s", err, res.Run.Status)
+			}
+			if len(f.Log()) != 0 {
+				t.Fatalf("guarded run acted: %v", f.Log())
+			}
+			if len(res.Run.Guards) != 1 || !strings.HasPrefix(res.Run.Guards[0], name+":") {
+				t.Fatalf("guards %v", res.Run.Guards)
+			}
+			for _, fd := range findKind(res.Findings, TerminatedActive) {
+				if fd.Outcome != OutcomeBlocked {
+					t.Errorf("outcome %q", fd.Outcome)
+				}
+			}
+			if len(findKind(res.Findings, GuardTripped)) != 1 {
+				t.Error("no guard_tripped finding")
+			}
+		})
+	}
+	// Within limits: acts.
+	e, f := newEngine(t), fakeAccounts()
+	if _, err := e.Run(context.Background(), spec(f, Policy{Guards: Guards{MaxRevocations: 2, MaxRevocationsPercent: 20}})); err != nil {
+		t.Fatal(err)
+	}
+	if enabled(f, "A1") {
+		t.Fatal("guard tripped within limits")
+	}
+}
+
+func TestHolds(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	ctx := context.Background()
+	now := time.Now()
+	if _, err := e.Store.AddHold(ctx, store.Hold{Target: "app", AccountID: "A1", Reason: "legal", Until: now.Add(24 * time.Hour), CreatedBy: "x", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Store.AddHold(ctx, store.Hold{Target: "app", AccountID: "A2", Reason: "old", Until: now.Add(-time.Hour), CreatedBy: "x", CreatedAt: now.Add(-48 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Run(ctx, spec(f, Policy{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !enabled(f, "A1") || enabled(f, "A2") {
+		t.Fatalf("A1 enabled %v (held), A2 enabled %v (hold expired)", enabled(f, "A1"), enabled(f, "A2"))
+	}
+	for _, fd := range findKind(res.Findings, TerminatedActive) {
+		if fd.AccountID == "A1" && (fd.Outcome != OutcomeBlocked || fd.Evidence["hold"] == "") {
+			t.Errorf("held finding %+v", fd)
+		}
+	}
+}
+
+func TestExemptionHonoured(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	p := Policy{Exemptions: []Exemption{{Target: "app", AccountID: "A1", Owner: "o", Reason: "r", Approver: "a", Expires: Date{asOf.Add(24 * time.Hour)}}}}
+	res, err := e.Run(context.Background(), spec(f, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !enabled(f, "A1") || enabled(f, "A2") {
+		t.Fatal("exemption not honoured, or others not acted on")
+	}
+	ta := findKind(res.Findings, TerminatedActive)
+	if !slices.ContainsFunc(ta, func(fd Finding) bool { return fd.AccountID == "A1" && fd.Disposition == Exempt }) {
+		t.Fatalf("%+v", ta)
+	}
+}
+
+// An account with two findings sharing a failed step (terminated_active and
+// reenabled both plan "disable") yields one revocation_failed finding.
+func TestRevocationFailedTwoFindingsOneAccount(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	ctx := context.Background()
+	// Day 1: A1 is already disabled (by hand).
+	a, _ := f.Get("A1")
+	a.Enabled = false
+	f.Put(a)
+	sp := spec(f, Policy{})
+	sp.AsOf = asOf.Add(-24 * time.Hour)
+	if _, err := e.Run(ctx, sp); err != nil {
+		t.Fatal(err)
+	}
+	// Day 2: turned back on; disabling it fails.
+	a.Enabled = true
+	f.Put(a)
+	f.SetFault(func(o targettest.Op, id string, call int) (error, bool) {
+		if o == targettest.OpDisable && id == "A1" {
+			return targets.ErrPermission, false
+		}
+		return nil, true
+	})
+	res, err := e.Run(ctx, spec(f, Policy{}))
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if len(findKind(res.Findings, Reenabled)) != 1 || len(findKind(res.Findings, TerminatedActive)) != 1 {
+		t.Fatalf("findings %+v", kinds(res.Findings))
+	}
+	rf := findKind(res.Findings, RevocationFailed)
+	if len(rf) != 1 || !strings.Contains(rf[0].Reason, string(Reenabled)) || !strings.Contains(rf[0].Reason, string(TerminatedActive)) {
+		t.Fatalf("revocation_failed = %+v", rf)
+	}
+}

@@ -1,0 +1,219 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// LockHolder is who holds (or wants) a lock.
+type LockHolder struct {
+	Token       string    `db:"token" json:"token"`
+	Host        string    `db:"host" json:"host"`
+	PID         int       `db:"pid" json:"pid"`
+	Purpose     string    `db:"purpose" json:"purpose"`
+	AcquiredAt  time.Time `db:"-" json:"acquired_at"`
+	HeartbeatAt time.Time `db:"-" json:"heartbeat_at"`
+}
+
+// String names the holder for people: "job nightly (pid 123 on host-a, since ...)".
+func (h LockHolder) String() string {
+	return fmt.Sprintf("%s (pid %d on %s, since %s, last heartbeat %s)", h.Purpose, h.PID, h.Host,
+		h.AcquiredAt.Format(time.RFC3339), h.HeartbeatAt.Format(time.RFC3339))
+}
+
+// LockPolicy says when a held lock may be taken over.
+type LockPolicy struct {
+	// Stale is how old a heartbeat may be before the lock is taken over.
+	Stale time.Duration
+	// Dead reports whether the holder's process is known to be gone (it is
+	// only asked about holders on this host; nil: never).
+	Dead func(h LockHolder) bool
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+}
+
+// TryLock takes the named lock for me, or reports who holds it. A lock held
+// by a dead process or with a heartbeat older than p.Stale is taken over;
+// the previous holder is returned with took=true so the caller can say so.
+func (s *Store) TryLock(ctx context.Context, name string, me LockHolder, p LockPolicy) (got bool, other LockHolder, tookOver bool, err error) {
+	now := time.Now
+	if p.Now != nil {
+		now = p.Now
+	}
+	err = s.write(ctx, func(tx *sqlx.Tx) error {
+		var row struct {
+			LockHolder
+			Acquired  string `db:"acquired_at"`
+			Heartbeat string `db:"heartbeat_at"`
+		}
+		e := tx.GetContext(ctx, &row, `SELECT token, host, pid, purpose, acquired_at, heartbeat_at FROM locks WHERE name = ?`, name)
+		switch {
+		case errors.Is(e, sql.ErrNoRows):
+		case e != nil:
+			return e
+		default:
+			other = row.LockHolder
+			other.AcquiredAt = mustT(sql.NullString{String: row.Acquired, Valid: true})
+			other.HeartbeatAt = mustT(sql.NullString{String: row.Heartbeat, Valid: true})
+			stale := p.Stale > 0 && now().Sub(other.HeartbeatAt) > p.Stale
+			dead := p.Dead != nil && p.Dead(other)
+			if other.Token != me.Token && !stale && !dead {
+				return nil
+			}
+			tookOver = other.Token != me.Token
+		}
+		t := T(now())
+		if _, e := tx.ExecContext(ctx, `INSERT OR REPLACE INTO locks (name, token, host, pid, purpose, acquired_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			name, me.Token, me.Host, me.PID, me.Purpose, t, t); e != nil {
+			return e
+		}
+		got = true
+		return nil
+	})
+	if err != nil {
+		return false, LockHolder{}, false, fmt.Errorf("store: lock %s: %w", name, err)
+	}
+	return got, other, tookOver, nil
+}
+
+// Heartbeat refreshes a held lock. It returns an error when the lock is no
+// longer ours (taken over as stale), which the holder must treat as lost.
+func (s *Store) Heartbeat(ctx context.Context, name, token string, at time.Time) error {
+	return s.write(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE locks SET heartbeat_at = ? WHERE name = ? AND token = ?`, T(at), name, token)
+		if err != nil {
+			return fmt.Errorf("store: heartbeat %s: %w", name, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("store: lock %s: no longer held by this process", name)
+		}
+		return nil
+	})
+}
+
+// Unlock releases the lock if it is still ours.
+func (s *Store) Unlock(ctx context.Context, name, token string) error {
+	return s.write(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM locks WHERE name = ? AND token = ?`, name, token)
+		if err != nil {
+			return fmt.Errorf("store: unlock %s: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// HREvent is one person named by an HR webhook.
+type HREvent struct {
+	RequestID  string
+	Source     string
+	EmployeeID string
+	ReceivedAt time.Time
+	RunID      int64
+}
+
+// SaveHREvents records the people a webhook named, when it was received.
+func (s *Store) SaveHREvents(ctx context.Context, evs []HREvent) error {
+	return s.write(ctx, func(tx *sqlx.Tx) error {
+		for _, e := range evs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO hr_events (request_id, source, employee_id, received_at, run_id) VALUES (?, ?, ?, ?, ?)`,
+				e.RequestID, e.Source, strings.ToUpper(strings.TrimSpace(e.EmployeeID)), T(e.ReceivedAt), e.RunID); err != nil {
+				return fmt.Errorf("store: save hr events: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// FirstHREvent returns the earliest receipt of an HR event about the
+// employee in [from, to] (zero time if none).
+func (s *Store) FirstHREvent(ctx context.Context, employeeID string, from, to time.Time) (time.Time, error) {
+	var v sql.NullString
+	err := s.db.GetContext(ctx, &v, `SELECT MIN(received_at) FROM hr_events WHERE employee_id = ? AND received_at >= ? AND received_at <= ?`,
+		strings.ToUpper(strings.TrimSpace(employeeID)), T(from), T(to))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: hr events of %s: %w", employeeID, err)
+	}
+	return ParseT(v)
+}
+
+// RevokedFinding is a stored finding body that records a revocation.
+type RevokedFinding struct {
+	RunID int64
+	Body  []byte
+}
+
+// RevokedFindings returns the bodies of the findings revoked by runs that
+// started at or after since (the SLA evidence), oldest run first.
+func (s *Store) RevokedFindings(ctx context.Context, since time.Time) ([]RevokedFinding, error) {
+	if since.IsZero() {
+		since = time.Unix(0, 0)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT f.run_id, f.body FROM findings f JOIN runs r ON r.id = f.run_id
+		WHERE r.started_at >= ? AND f.body LIKE '%"revoked_at"%' ORDER BY f.run_id, f.fingerprint`, T(since))
+	if err != nil {
+		return nil, fmt.Errorf("store: revoked findings: %w", err)
+	}
+	defer rows.Close()
+	var out []RevokedFinding
+	for rows.Next() {
+		var r RevokedFinding
+		var body string
+		if err := rows.Scan(&r.RunID, &body); err != nil {
+			return nil, fmt.Errorf("store: revoked findings: %w", err)
+		}
+		r.Body = []byte(body)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// LastRunOf returns the newest run of a job that started, with any status
+// in statuses (none: any status but running), or ErrNoRun.
+func (s *Store) LastRunOf(ctx context.Context, job string, statuses ...string) (Run, error) {
+	q := `SELECT * FROM runs WHERE job = ? AND status != 'running'`
+	args := []any{job}
+	if len(statuses) > 0 {
+		q = `SELECT * FROM runs WHERE job = ? AND status IN (?` + strings.Repeat(", ?", len(statuses)-1) + `)`
+		for _, st := range statuses {
+			args = append(args, st)
+		}
+	}
+	var row runRow
+	err := s.db.GetContext(ctx, &row, q+` ORDER BY id DESC LIMIT 1`, args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Run{}, fmt.Errorf("store: last run of %s: %w", job, ErrNoRun)
+	}
+	if err != nil {
+		return Run{}, fmt.Errorf("store: last run of %s: %w", job, err)
+	}
+	return row.run(), nil
+}
+
+// LastStartedRunOf returns the newest run of a job by start, whatever its
+// status (running included), or ErrNoRun.
+func (s *Store) LastStartedRunOf(ctx context.Context, job string) (Run, error) {
+	var row runRow
+	err := s.db.GetContext(ctx, &row, `SELECT * FROM runs WHERE job = ? ORDER BY id DESC LIMIT 1`, job)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Run{}, fmt.Errorf("store: last run of %s: %w", job, ErrNoRun)
+	}
+	if err != nil {
+		return Run{}, fmt.Errorf("store: last run of %s: %w", job, err)
+	}
+	return row.run(), nil
+}
+
+// Jobs lists the job names that have runs.
+func (s *Store) Jobs(ctx context.Context) ([]string, error) {
+	var out []string
+	if err := s.db.SelectContext(ctx, &out, `SELECT DISTINCT job FROM runs ORDER BY job`); err != nil {
+		return nil, fmt.Errorf("store: jobs: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,78 @@
+package reconcile
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// A targeted fast-path run reads only some accounts: the next full run must
+// still compare against the last full snapshot.
+func TestTargetedRunKeepsBaseline(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	ctx := context.Background()
+	a, _ := f.Get("A5")
+	a.Enabled = false
+	f.Put(a)
+	sp := spec(f, Policy{})
+	sp.Mode = Report
+	sp.AsOf = asOf.Add(-24 * time.Hour)
+	if _, err := e.Run(ctx, sp); err != nil {
+		t.Fatal(err)
+	}
+	sp.AsOf = asOf.Add(-12 * time.Hour)
+	sp.EmployeeIDs = []string{"E1"}
+	if _, err := e.Run(ctx, sp); err != nil {
+		t.Fatal(err)
+	}
+	a.Enabled = true
+	f.Put(a)
+	sp.EmployeeIDs = nil
+	sp.AsOf = asOf
+	res, err := e.Run(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(findKind(res.Findings, Reenabled)) != 1 {
+		t.Fatalf("A5 re-enabled after a targeted run: no reenabled finding; drift %d rows %+v", len(res.Drift), res.Drift[:3])
+	}
+}
+
+// A shrunken HR snapshot must not become the new normal by being seen on two
+// consecutive runs: the guard keeps tripping until HR is whole again.
+func TestHRShrinkGuardHoldsOnSecondRun(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	ctx := context.Background()
+	sp := spec(f, Policy{})
+	sp.AsOf = asOf.Add(-48 * time.Hour)
+	sp.Mode = Report
+	if _, err := e.Run(ctx, sp); err != nil {
+		t.Fatal(err)
+	}
+	sp.Mode = ""
+	sp.Sources[0].Source = hr()[:6] // 40% of HR gone
+	for day := range 2 {
+		sp.AsOf = asOf.Add(time.Duration(day-1) * 24 * time.Hour)
+		res, err := e.Run(ctx, sp)
+		if res == nil || res.Run.Status != StatusGuardTripped {
+			t.Fatalf("day %d: status %v (%v), want guard_tripped", day+2, res.Run.Status, err)
+		}
+		if !enabled(f, "A1") {
+			t.Fatalf("day %d: A1 was disabled although the HR shrink guard tripped", day+2)
+		}
+	}
+}
+
+func TestExemptionDateCoversTheWholeDay(t *testing.T) {
+	e := Exemption{Expires: Date{time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)}}
+	if e.Expired(time.Date(2026, 12, 31, 23, 59, 0, 0, time.UTC)) {
+		t.Error("an exemption expiring 2026-12-31 is expired during that day")
+	}
+	if !e.Expired(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Error("an exemption expiring 2026-12-31 is still valid on 2027-01-01")
+	}
+	exact := Exemption{Expires: Date{time.Date(2026, 12, 31, 12, 0, 0, 0, time.UTC)}}
+	if !exact.Expired(time.Date(2026, 12, 31, 12, 0, 0, 0, time.UTC)) {
+		t.Error("an exemption with a time is not expired at that time")
+	}
+}
