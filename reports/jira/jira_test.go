@@ -1,0 +1,470 @@
+package jira
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/reconcile/store"
+	"github.com/accessrecon/accessrecon/targets"
+)
+
+var asOf = time.Date(2025, 1, 10, 18, 0, 0, 0, time.UTC)
+
+// newTestClient returns a client of the fake and the waits it was asked for.
+func newTestClient(t *testing.T, f *fakeJira, mod func(*Config)) (*Client, *[]time.Duration) {
+	t.Helper()
+	t.Setenv("JIRA_TEST_USER", "bot@example.com")
+	t.Setenv("JIRA_TEST_TOKEN", "s3cret")
+	cfg := Config{
+		URL: f.srv.URL, Project: "SEC", UserEnv: "JIRA_TEST_USER", TokenEnv: "JIRA_TEST_TOKEN",
+		Labels:             []string{"iam"},
+		PriorityBySeverity: map[string]string{"critical": "Highest", "high": "High"},
+		Component:          "IAM",
+		AssigneeByTarget:   map[string]string{"ldap": "5b10ac8d82e05b22cc7d4ef5"},
+		RunURL:             "https://accessrecon.example.com/runs/",
+		MaxRetries:         2,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	c, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits := &[]time.Duration{}
+	c.sleep = func(ctx context.Context, d time.Duration) error { *waits = append(*waits, d); return ctx.Err() }
+	return c, waits
+}
+
+func finding(account string, disp reconcile.Disposition, outcome string) reconcile.Finding {
+	eff := time.Date(2025, 1, 10, 17, 0, 0, 0, time.UTC)
+	term := time.Date(2025, 1, 10, 0, 0, 0, 0, time.UTC)
+	return reconcile.Finding{
+		Fingerprint: reconcile.Fingerprint(reconcile.TerminatedActive, "ldap", account),
+		Kind:        reconcile.TerminatedActive, Severity: reconcile.Critical, Target: "ldap",
+		AccountID: "uid=" + account + ",ou=people", Username: account, EmployeeID: "E" + account,
+		Person:      &reconcile.PersonRef{EmployeeID: "E" + account, Name: "Person " + account, Status: "terminated", TerminationDate: &term},
+		Disposition: disp, Outcome: outcome,
+		Actions: []reconcile.Step{
+			{Op: targets.CanDisable, Auto: true},
+			{Op: targets.CanRevokeSessions, Auto: false, Manual: "Sign " + account + " out of the VPN console"},
+		},
+		Reason:      "HR says terminated; the account is enabled",
+		Evidence:    map[string]string{"hr_status": "terminated", "account_enabled": "true"},
+		FirstSeen:   asOf,
+		EffectiveAt: &eff,
+		Tier:        "critical",
+	}
+}
+
+func result(runID int64, fs []reconcile.Finding, resolved ...store.FindingState) *reconcile.Result {
+	return &reconcile.Result{Run: store.Run{ID: runID, AsOf: asOf.Add(time.Duration(runID) * 24 * time.Hour)},
+		Findings: fs, Resolved: resolved, Policy: reconcile.DefaultPolicy()}
+}
+
+func resolvedState(f reconcile.Finding, key string) store.FindingState {
+	return store.FindingState{Fingerprint: f.Fingerprint, Kind: string(f.Kind), Target: f.Target, AccountID: f.AccountID, Resolved: true, JiraKey: key}
+}
+
+// shape lists the requests as "METHOD path" for comparison.
+func shape(reqs []captured) []string {
+	var out []string
+	for _, r := range reqs {
+		out = append(out, r.Method+" "+r.Path)
+	}
+	return out
+}
+
+func wantShape(t *testing.T, run string, reqs []captured, want ...string) {
+	t.Helper()
+	if got := shape(reqs); !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s: requests\n got %q\nwant %q", run, got, want)
+	}
+}
+
+func body(r captured) map[string]any { m, _ := r.Body.(map[string]any); return m }
+
+func TestLifecycle(t *testing.T) {
+	ctx := context.Background()
+	fake := newFakeJira(t)
+	c, _ := newTestClient(t, fake, nil)
+	out := NewMemOutbox()
+
+	manual := finding("alice", reconcile.ManualRevoke, "")
+	exempt := finding("bob", reconcile.Exempt, "")
+	autoDone := finding("carol", reconcile.AutoRevoke, reconcile.OutcomeDone)
+	autoFailed := finding("dave", reconcile.AutoRevoke, reconcile.OutcomeFailed)
+
+	// Run 1: two tickets, nothing for the exempt and the revoked accounts.
+	res := result(1, []reconcile.Finding{manual, exempt, autoDone, autoFailed})
+	sum, err := c.Sync(ctx, res, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum != (Summary{Created: 2}) {
+		t.Fatalf("run 1 summary %+v", sum)
+	}
+	reqs := fake.requests()
+	wantShape(t, "run 1", reqs, "GET /rest/api/2/search/jql", "POST /rest/api/2/issue", "POST /rest/api/2/issue")
+	q := reqs[0].Query
+	wantJQL := fmt.Sprintf(`project = "SEC" AND labels in ("accessrecon-%s", "accessrecon-%s") ORDER BY created ASC`, min(manual.Fingerprint, autoFailed.Fingerprint), max(manual.Fingerprint, autoFailed.Fingerprint))
+	if q.Get("jql") != wantJQL || q.Get("fields") != "labels,status" {
+		t.Fatalf("search query %v, want jql %s", q, wantJQL)
+	}
+	var created map[string]any
+	for _, r := range reqs[1:] {
+		if strings.Contains(fmt.Sprint(body(r)), "alice") {
+			created = body(r)["fields"].(map[string]any)
+		}
+	}
+	desc, _ := created["description"].(string)
+	delete(created, "description")
+	want := map[string]any{
+		"project":    map[string]any{"key": "SEC"},
+		"issuetype":  map[string]any{"name": "Task"},
+		"summary":    "[accessrecon] terminated active: alice (Person alice) on ldap",
+		"labels":     []any{"accessrecon", "accessrecon-" + manual.Fingerprint, "terminated_active", "accessrecon-h-" + contentHash(&manual), "iam"},
+		"priority":   map[string]any{"name": "Highest"},
+		"components": []any{map[string]any{"name": "IAM"}},
+		"assignee":   map[string]any{"accountId": "5b10ac8d82e05b22cc7d4ef5"},
+	}
+	if !reflect.DeepEqual(created, want) {
+		t.Fatalf("create fields\n got %#v\nwant %#v", created, want)
+	}
+	for _, s := range []string{
+		"# Sign alice out of the VPN console", // the manual step
+		"* hr_status: terminated",             // evidence
+		"* Name: Person alice",                // the person
+		"*Revoke by 2025-01-10T17:15:00Z.*",   // EffectiveAt + critical SLA (15m)
+		"Run 1 (as of 2025-01-11T18:00:00Z): [evidence|https://accessrecon.example.com/runs/1]",
+	} {
+		if !strings.Contains(desc, s) {
+			t.Errorf("description lacks %q:\n%s", s, desc)
+		}
+	}
+	if strings.Contains(desc, "# disable") {
+		t.Errorf("description lists the automatic step of a manual_revoke finding:\n%s", desc)
+	}
+	key := out.JiraKey(manual.Fingerprint)
+	if key == "" || res.Findings[0].JiraKey != key {
+		t.Fatalf("key not recorded: outbox %q, finding %q", key, res.Findings[0].JiraKey)
+	}
+	if p, _ := out.Pending(ctx); len(p) != 0 {
+		t.Fatalf("pending after a good sync: %v", p)
+	}
+
+	// Run 2: nothing changed -> the search, nothing else.
+	sum, err = c.Sync(ctx, result(2, []reconcile.Finding{manual, exempt, autoDone, autoFailed}), out)
+	if err != nil || sum != (Summary{Unchanged: 2}) {
+		t.Fatalf("run 2: %+v %v", sum, err)
+	}
+	wantShape(t, "run 2", fake.requests(), "GET /rest/api/2/search/jql")
+
+	// Run 3: the evidence changed -> one comment and the hash label swapped.
+	changed := manual
+	changed.Evidence = map[string]string{"hr_status": "terminated", "account_enabled": "true", "last_login": "2025-01-11"}
+	sum, err = c.Sync(ctx, result(3, []reconcile.Finding{changed, autoFailed}), out)
+	if err != nil || sum != (Summary{Updated: 1, Unchanged: 1}) {
+		t.Fatalf("run 3: %+v %v", sum, err)
+	}
+	reqs = fake.requests()
+	wantShape(t, "run 3", reqs, "GET /rest/api/2/search/jql", "POST /rest/api/2/issue/"+key+"/comment", "PUT /rest/api/2/issue/"+key)
+	if !strings.Contains(body(reqs[1])["body"].(string), "* last_login: 2025-01-11") {
+		t.Errorf("update comment lacks the new evidence: %v", body(reqs[1]))
+	}
+	wantPut := map[string]any{"update": map[string]any{"labels": []any{
+		map[string]any{"remove": "accessrecon-h-" + contentHash(&manual)},
+		map[string]any{"add": "accessrecon-h-" + contentHash(&changed)},
+	}}}
+	if !reflect.DeepEqual(body(reqs[2]), wantPut) {
+		t.Fatalf("label update %#v, want %#v", body(reqs[2]), wantPut)
+	}
+	// Run 3 again: no second comment.
+	if sum, err = c.Sync(ctx, result(4, []reconcile.Finding{changed, autoFailed}), out); err != nil || sum != (Summary{Unchanged: 2}) {
+		t.Fatalf("run 3 again: %+v %v", sum, err)
+	}
+	wantShape(t, "run 3 again", fake.requests(), "GET /rest/api/2/search/jql")
+
+	// Run 5: alice's problem is gone -> a comment and the Done transition.
+	sum, err = c.Sync(ctx, result(5, []reconcile.Finding{autoFailed}, resolvedState(manual, key)), out)
+	if err != nil || sum != (Summary{Closed: 1, Unchanged: 1}) {
+		t.Fatalf("run 5: %+v %v", sum, err)
+	}
+	reqs = fake.requests()
+	wantShape(t, "run 5", reqs, "GET /rest/api/2/search/jql", "POST /rest/api/2/issue/"+key+"/comment",
+		"GET /rest/api/2/issue/"+key+"/transitions", "POST /rest/api/2/issue/"+key+"/transitions")
+	if got := body(reqs[3])["transition"]; !reflect.DeepEqual(got, map[string]any{"id": "31"}) {
+		t.Fatalf("close transition %v", got)
+	}
+	if is := fake.snapshot(key); is.Status != "Done" || !strings.Contains(is.Comments[len(is.Comments)-1], "no longer sees this problem") {
+		t.Fatalf("after run 5: status %q comments %q", is.Status, is.Comments)
+	}
+
+	// Run 6: nothing about alice -> nothing.
+	if _, err = c.Sync(ctx, result(6, []reconcile.Finding{autoFailed}), out); err != nil {
+		t.Fatal(err)
+	}
+	wantShape(t, "run 6", fake.requests(), "GET /rest/api/2/search/jql")
+
+	// Run 7: the problem is back -> the same ticket reopened, no new one.
+	sum, err = c.Sync(ctx, result(7, []reconcile.Finding{changed, autoFailed}), out)
+	if err != nil || sum != (Summary{Reopened: 1, Unchanged: 1}) {
+		t.Fatalf("run 7: %+v %v", sum, err)
+	}
+	reqs = fake.requests()
+	wantShape(t, "run 7", reqs, "GET /rest/api/2/search/jql", "GET /rest/api/2/issue/"+key+"/transitions",
+		"POST /rest/api/2/issue/"+key+"/transitions", "POST /rest/api/2/issue/"+key+"/comment")
+	if is := fake.snapshot(key); is.Status != "To Do" || len(fake.issues) != 2 {
+		t.Fatalf("after run 7: status %q, %d issues", is.Status, len(fake.issues))
+	}
+}
+
+func TestReopenImpossibleCreatesLinkedTicket(t *testing.T) {
+	ctx := context.Background()
+	fake := newFakeJira(t)
+	fake.noReopen = true
+	c, _ := newTestClient(t, fake, nil)
+	out := NewMemOutbox()
+	f := finding("erin", reconcile.Review, "")
+	if _, err := c.Sync(ctx, result(1, []reconcile.Finding{f}), out); err != nil {
+		t.Fatal(err)
+	}
+	first := out.JiraKey(f.Fingerprint)
+	if _, err := c.Sync(ctx, result(2, nil, resolvedState(f, first)), out); err != nil {
+		t.Fatal(err)
+	}
+	fake.requests()
+	sum, err := c.Sync(ctx, result(3, []reconcile.Finding{f}), out)
+	if err != nil || sum.Created != 1 {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	second := out.JiraKey(f.Fingerprint)
+	if second == first || second == "" {
+		t.Fatalf("keys %q then %q", first, second)
+	}
+	wantLink := map[string]any{"type": map[string]any{"name": "Relates", "inward": "", "outward": ""},
+		"inwardIssue": map[string]any{"key": second}, "outwardIssue": map[string]any{"key": first}}
+	if len(fake.links) != 1 || !reflect.DeepEqual(fake.links[0], wantLink) {
+		t.Fatalf("links %#v, want %#v", fake.links, wantLink)
+	}
+	// Next run: the open (newer) ticket is the one tracked; nothing to do.
+	sum, err = c.Sync(ctx, result(4, []reconcile.Finding{f}), out)
+	if err != nil || sum != (Summary{Unchanged: 1}) || out.JiraKey(f.Fingerprint) != second {
+		t.Fatalf("%+v %v %s", sum, err, out.JiraKey(f.Fingerprint))
+	}
+}
+
+func TestOutageKeepsWork(t *testing.T) {
+	ctx := context.Background()
+	fake := newFakeJira(t)
+	c, waits := newTestClient(t, fake, nil)
+	out := NewMemOutbox()
+	a, b := finding("frank", reconcile.Review, ""), finding("grace", reconcile.ManualRevoke, "")
+
+	if _, err := c.Sync(ctx, result(1, []reconcile.Finding{a}), out); err != nil {
+		t.Fatal(err)
+	}
+	keyA := out.JiraKey(a.Fingerprint)
+	fake.requests()
+
+	// Run 2 while Jira is down: a resolved (close a), b new (create b).
+	fake.down = true
+	sum, err := c.Sync(ctx, result(2, []reconcile.Finding{b}, resolvedState(a, keyA)), out)
+	if !errors.Is(err, ErrDeferred) {
+		t.Fatalf("err %v, want ErrDeferred", err)
+	}
+	if sum.Pending != 2 || sum.Created+sum.Closed != 0 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if reqs := fake.requests(); len(reqs) != 1+c.cfg.MaxRetries || len(*waits) != c.cfg.MaxRetries {
+		t.Fatalf("%d requests, %d waits during the outage", len(reqs), len(*waits))
+	}
+	if p, _ := out.Pending(ctx); len(p) != 2 {
+		t.Fatalf("pending %v", p)
+	}
+
+	// Run 3, Jira back, a run that sees nothing new: the kept work is sent.
+	fake.down = false
+	sum, err = c.Sync(ctx, result(3, nil), out)
+	if err != nil || sum != (Summary{Created: 1, Closed: 1}) {
+		t.Fatalf("run 3: %+v %v", sum, err)
+	}
+	if fake.snapshot(keyA).Status != "Done" || out.JiraKey(b.Fingerprint) == "" {
+		t.Fatalf("a %q, b key %q", fake.snapshot(keyA).Status, out.JiraKey(b.Fingerprint))
+	}
+	if p, _ := out.Pending(ctx); len(p) != 0 {
+		t.Fatalf("pending %v", p)
+	}
+}
+
+func TestThrottleHonoursRetryAfter(t *testing.T) {
+	ctx := context.Background()
+	fake := newFakeJira(t)
+	c, waits := newTestClient(t, fake, nil)
+	fake.throttle = 2
+	sum, err := c.Sync(ctx, result(1, []reconcile.Finding{finding("heidi", reconcile.Review, "")}), NewMemOutbox())
+	if err != nil || sum.Created != 1 {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	if !reflect.DeepEqual(*waits, []time.Duration{time.Second, time.Second}) {
+		t.Fatalf("waits %v, want two of Retry-After's 1s", *waits)
+	}
+	wantShape(t, "throttled", fake.requests(), "GET /rest/api/2/search/jql", "GET /rest/api/2/search/jql", "GET /rest/api/2/search/jql", "POST /rest/api/2/issue")
+}
+
+func TestNoDuplicateAfterStateLoss(t *testing.T) {
+	for _, api := range []string{SearchJQL, SearchLegacy} {
+		t.Run(api, func(t *testing.T) {
+			ctx := context.Background()
+			fake := newFakeJira(t)
+			fake.pageSize = 2 // make the search page
+			c, _ := newTestClient(t, fake, func(cfg *Config) { cfg.SearchAPI = api })
+			var fs []reconcile.Finding
+			for i := range 5 {
+				fs = append(fs, finding(fmt.Sprintf("user%d", i), reconcile.Review, ""))
+			}
+			if sum, err := c.Sync(ctx, result(1, fs), NewMemOutbox()); err != nil || sum.Created != 5 {
+				t.Fatalf("%+v %v", sum, err)
+			}
+			fake.requests()
+			fresh := NewMemOutbox() // the local state is lost
+			sum, err := c.Sync(ctx, result(2, fs), fresh)
+			if err != nil || sum != (Summary{Unchanged: 5}) {
+				t.Fatalf("%+v %v", sum, err)
+			}
+			path := "GET /rest/api/2/search/jql"
+			if api == SearchLegacy {
+				path = "GET /rest/api/2/search"
+			}
+			wantShape(t, "after state loss", fake.requests(), path, path, path)
+			for _, f := range fs {
+				if fresh.JiraKey(f.Fingerprint) == "" {
+					t.Errorf("key of %s not recovered", f.Username)
+				}
+			}
+		})
+	}
+}
+
+func TestSearchIsBatched(t *testing.T) {
+	ctx := context.Background()
+	fake := newFakeJira(t)
+	c, _ := newTestClient(t, fake, nil)
+	var fs []reconcile.Finding
+	for i := range 120 {
+		fs = append(fs, finding(fmt.Sprintf("u%03d", i), reconcile.Review, ""))
+	}
+	acts, err := c.Plan(ctx, result(1, fs), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := fake.requests()
+	wantShape(t, "plan", reqs, "GET /rest/api/2/search/jql", "GET /rest/api/2/search/jql", "GET /rest/api/2/search/jql")
+	if n := strings.Count(reqs[0].Query.Get("jql"), "accessrecon-"); n != 50 {
+		t.Fatalf("first chunk has %d labels", n)
+	}
+	if len(acts) != 120 || acts[0].Kind != Create {
+		t.Fatalf("%d actions, first %+v", len(acts), acts[0])
+	}
+}
+
+func TestPlanSendsNothing(t *testing.T) {
+	ctx := context.Background()
+	fake := newFakeJira(t)
+	c, _ := newTestClient(t, fake, nil)
+	out := NewMemOutbox()
+	a, b := finding("ivan", reconcile.Review, ""), finding("judy", reconcile.Review, "")
+	if _, err := c.Sync(ctx, result(1, []reconcile.Finding{a, b}), out); err != nil {
+		t.Fatal(err)
+	}
+	keyA, keyB := out.JiraKey(a.Fingerprint), out.JiraKey(b.Fingerprint)
+	fake.requests()
+	changed := b
+	changed.Reason = "something else"
+	c3 := finding("ken", reconcile.ManualRevoke, "")
+	acts, err := c.Plan(ctx, result(2, []reconcile.Finding{changed, c3}, resolvedState(a, keyA)), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Action{}
+	for _, a := range acts {
+		got[a.Fingerprint] = a
+	}
+	want := map[string]Action{
+		a.Fingerprint:  {Kind: Close, Fingerprint: a.Fingerprint, Key: keyA, Summary: "close: " + keyA},
+		b.Fingerprint:  {Kind: Update, Fingerprint: b.Fingerprint, Key: keyB, Summary: summaryLine(&b)},
+		c3.Fingerprint: {Kind: Create, Fingerprint: c3.Fingerprint, Summary: summaryLine(&c3)},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("plan\n got %+v\nwant %+v", got, want)
+	}
+	for _, r := range fake.requests() {
+		if r.Method != "GET" {
+			t.Errorf("plan sent %s %s", r.Method, r.Path)
+		}
+	}
+	if p, _ := out.Pending(ctx); len(p) != 0 {
+		t.Fatalf("plan queued %v", p)
+	}
+}
+
+func TestRefusedOpIsCountedAndDropped(t *testing.T) {
+	ctx := context.Background()
+	fake := newFakeJira(t)
+	c, _ := newTestClient(t, fake, func(cfg *Config) { cfg.Project = "OTHER" })
+	out := NewMemOutbox()
+	sum, err := c.Sync(ctx, result(1, []reconcile.Finding{finding("leo", reconcile.Review, "")}), out)
+	if err == nil || errors.Is(err, ErrDeferred) || sum.Failed != 1 || sum.Pending != 0 {
+		t.Fatalf("%+v %v", sum, err)
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	t.Setenv("JIRA_TEST_USER", "bot@example.com")
+	t.Setenv("JIRA_TEST_TOKEN", "s3cret")
+	ok := Config{URL: "https://jira.example.com", Project: "SEC", UserEnv: "JIRA_TEST_USER", TokenEnv: "JIRA_TEST_TOKEN"}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	c, err := New(ok, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.cfg.IssueType != "Task" || c.cfg.SearchAPI != SearchJQL || c.cfg.DoneTransition != "Done" {
+		t.Fatalf("defaults %+v", c.cfg)
+	}
+	for _, tc := range []struct {
+		mod  func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.URL = "" }, "jira: url: required"},
+		{func(c *Config) { c.Project = "" }, "jira: project: required"},
+		{func(c *Config) { c.SearchAPI = "v3" }, "search_api"},
+		{func(c *Config) { c.Auth = "oauth" }, "jira: auth"},
+		{func(c *Config) { c.TokenEnv = "JIRA_TEST_NOPE" }, "JIRA_TEST_NOPE is not set"},
+		{func(c *Config) { c.UserEnv = "" }, "user_env: required"},
+		{func(c *Config) { c.Labels = []string{"two words"} }, "labels[0]"},
+		{func(c *Config) { c.PriorityBySeverity = map[string]string{"urgent": "P1"} }, "priority_by_severity"},
+	} {
+		cfg := ok
+		tc.mod(&cfg)
+		_, err := New(cfg, log)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("err %v, want %q", err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("error reveals the token: %v", err)
+		}
+	}
+	pat := ok
+	pat.Auth, pat.UserEnv = AuthPAT, ""
+	if _, err := New(pat, log); err != nil {
+		t.Fatalf("pat: %v", err)
+	}
+}

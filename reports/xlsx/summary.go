@@ -1,0 +1,398 @@
+package xlsx
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/reconcile/store"
+)
+
+// SheetDescriptions says what each sheet shows (also listed on Summary).
+var SheetDescriptions = [][2]string{
+	{SheetSummary, "This page: run metadata, findings by kind and disposition, open exceptions by age, SLA compliance, trend"},
+	{SheetFindings, "One row per finding of this run, every disposition, with evidence, first-seen date and Jira ticket"},
+	{SheetActions, "Every revocation step requested (with outcome and verification) or planned/blocked in this run"},
+	{SheetSLA, "Terminations and suspensions: HR effective time, revocation time, elapsed, tier, within SLA"},
+	{SheetDrift, "What changed since the previous good run, in HR and in each target"},
+	{SheetInventory, "Every HR source and target collected: automated or manual, tier, accounts, status, duration"},
+	{SheetExemptions, "Exemptions (owner, reason, approver, expiry; EXPIRED ones marked) and holds"},
+}
+
+// ageBuckets are the open-exception age buckets, in days since first seen.
+var ageBuckets = []struct {
+	label    string
+	from, to int
+}{{"0-7 days", 0, 7}, {"8-30 days", 8, 30}, {"31-90 days", 31, 90}, {"over 90 days", 91, 1 << 30}}
+
+var dispositions = []reconcile.Disposition{reconcile.AutoRevoke, reconcile.ManualRevoke, reconcile.Review, reconcile.Exempt}
+
+type summarySheet struct {
+	*writer
+	row int
+}
+
+func (s *summarySheet) set(col, row int, v any, style int) error {
+	cell, _ := excelize.CoordinatesToCellName(col, row)
+	if err := s.f.SetCellValue(SheetSummary, cell, v); err != nil {
+		return err
+	}
+	if style != 0 {
+		return s.f.SetCellStyle(SheetSummary, cell, cell, style)
+	}
+	return nil
+}
+
+// line writes one row of values starting at column A and moves down.
+func (s *summarySheet) line(style int, vs ...any) error {
+	for i, v := range vs {
+		st := style
+		if c, ok := v.(excelize.Cell); ok {
+			v, st = c.Value, c.StyleID
+		}
+		if v == nil {
+			continue
+		}
+		if err := s.set(i+1, s.row, v, st); err != nil {
+			return err
+		}
+	}
+	s.row++
+	return nil
+}
+
+func (s *summarySheet) section(title string) error {
+	s.row++
+	return s.line(s.bold, title)
+}
+
+func (w *writer) summary() error {
+	s := &summarySheet{writer: w, row: 1}
+	f, res := w.f, w.res
+	for col, width := range map[string]float64{"A": 34, "B": 16, "C": 16, "D": 14, "E": 14, "F": 14, "G": 14} {
+		if err := f.SetColWidth(SheetSummary, col, col, width); err != nil {
+			return err
+		}
+	}
+	if err := s.line(w.title, "accessrecon: access reconciliation report"); err != nil {
+		return err
+	}
+	if err := s.line(0, ControlReference); err != nil {
+		return err
+	}
+
+	// Run metadata.
+	r := res.Run
+	guards := "none"
+	if len(r.Guards) > 0 {
+		guards = strings.Join(r.Guards, "; ")
+	}
+	open := 0
+	for i := range res.Findings {
+		if res.Findings[i].NeedsPerson() {
+			open++
+		}
+	}
+	if err := s.section("Run"); err != nil {
+		return err
+	}
+	meta := [][2]any{
+		{"Run ID", excelize.Cell{StyleID: w.integer, Value: r.ID}},
+		{"As of", excelize.Cell{StyleID: w.dateTime, Value: w.asOf}},
+		{"Started", dateCell(r.StartedAt, w.dateTime)},
+		{"Finished", dateCell(r.FinishedAt, w.dateTime)},
+		{"Mode", r.Mode},
+		{"Job", r.Job},
+		{"Scope", r.Scope},
+		{"Status", r.Status},
+		{"Guards tripped", guards},
+		{"Error", r.Error},
+		{"People in HR snapshot", excelize.Cell{StyleID: w.integer, Value: res.PeopleCount}},
+		{"Findings (all dispositions)", excelize.Cell{StyleID: w.integer, Value: len(res.Findings)}},
+		{"Open exceptions (need a person)", excelize.Cell{StyleID: w.integer, Value: open}},
+		{"Resolved since the previous run", excelize.Cell{StyleID: w.integer, Value: len(res.Resolved)}},
+		{"Drift events", excelize.Cell{StyleID: w.integer, Value: len(res.Drift)}},
+		{"Workbook written", dateCell(w.opts.Now, w.dateTime)},
+	}
+	for _, m := range meta {
+		if err := s.line(0, m[0], m[1]); err != nil {
+			return err
+		}
+	}
+
+	// Collections.
+	if err := s.section("Sources and targets collected"); err != nil {
+		return err
+	}
+	if err := s.line(w.header, "Name", "Side", "Type", "Status", "Rows"); err != nil {
+		return err
+	}
+	for _, c := range res.Collections {
+		if err := s.line(0, c.Name, c.Side, c.Type, c.Status, excelize.Cell{StyleID: w.integer, Value: c.Count}); err != nil {
+			return err
+		}
+	}
+
+	// Findings by kind × disposition.
+	if err := s.section("Findings by kind and disposition"); err != nil {
+		return err
+	}
+	head := []any{"Kind"}
+	for _, d := range dispositions {
+		head = append(head, string(d))
+	}
+	if err := s.line(w.header, append(head, "Total")...); err != nil {
+		return err
+	}
+	byKind := map[reconcile.Kind]map[reconcile.Disposition]int{}
+	for i := range res.Findings {
+		fd := &res.Findings[i]
+		if byKind[fd.Kind] == nil {
+			byKind[fd.Kind] = map[reconcile.Disposition]int{}
+		}
+		byKind[fd.Kind][fd.Disposition]++
+	}
+	kinds := slices.Clone(reconcile.Kinds)
+	for k := range byKind {
+		if !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	kindFirst := s.row
+	totals := make([]int, len(dispositions)+1)
+	for _, k := range kinds {
+		vals := []any{string(k)}
+		sum := 0
+		for i, d := range dispositions {
+			n := byKind[k][d]
+			sum += n
+			totals[i] += n
+			vals = append(vals, excelize.Cell{StyleID: w.integer, Value: n})
+		}
+		totals[len(dispositions)] += sum
+		if err := s.line(0, append(vals, excelize.Cell{StyleID: w.integer, Value: sum})...); err != nil {
+			return err
+		}
+	}
+	kindLast := s.row - 1
+	vals := []any{excelize.Cell{StyleID: w.bold, Value: "Total"}}
+	for _, n := range totals {
+		vals = append(vals, excelize.Cell{StyleID: w.integer, Value: n})
+	}
+	if err := s.line(0, vals...); err != nil {
+		return err
+	}
+
+	// Open exceptions by age.
+	if err := s.section("Open exceptions by age (first seen to as-of)"); err != nil {
+		return err
+	}
+	if err := s.line(w.header, "Age", "Open exceptions"); err != nil {
+		return err
+	}
+	ages := make([]int, len(ageBuckets))
+	for i := range res.Findings {
+		fd := &res.Findings[i]
+		if !fd.NeedsPerson() {
+			continue
+		}
+		d := max(daysBetween(fd.FirstSeen, w.asOf), 0)
+		for j, b := range ageBuckets {
+			if d >= b.from && d <= b.to {
+				ages[j]++
+			}
+		}
+	}
+	for j, b := range ageBuckets {
+		if err := s.line(0, b.label, excelize.Cell{StyleID: w.integer, Value: ages[j]}); err != nil {
+			return err
+		}
+	}
+
+	if err := w.summarySLA(s); err != nil {
+		return err
+	}
+
+	// Control reference and sheet guide.
+	if err := s.section("Control reference"); err != nil {
+		return err
+	}
+	for _, l := range []string{
+		"Saudi NCA Essential Cybersecurity Controls ECC-2:2024, control 1-9-5:",
+		"access rights are revoked promptly on termination, suspension or change of role.",
+		"This workbook is the evidence of one reconciliation of HR status against every system that grants access.",
+	} {
+		if err := s.line(0, l); err != nil {
+			return err
+		}
+	}
+	if err := s.section("What each sheet shows"); err != nil {
+		return err
+	}
+	for _, d := range SheetDescriptions {
+		if err := s.line(0, excelize.Cell{StyleID: w.bold, Value: d[0]}, d[1]); err != nil {
+			return err
+		}
+	}
+
+	// Trend of open exceptions.
+	trend := w.trend()
+	if err := s.section(fmt.Sprintf("Open exceptions over the last %d runs", len(trend))); err != nil {
+		return err
+	}
+	if err := s.line(w.header, "Run", "As of", "Open exceptions", "Findings", "Status"); err != nil {
+		return err
+	}
+	trendFirst := s.row
+	for _, t := range trend {
+		if err := s.line(0, excelize.Cell{StyleID: w.integer, Value: t.ID}, dateCell(t.AsOf, w.date),
+			excelize.Cell{StyleID: w.integer, Value: t.Counts["disposition:review"] + t.Counts["disposition:manual_revoke"]},
+			excelize.Cell{StyleID: w.integer, Value: t.Counts["findings"]}, t.Status); err != nil {
+			return err
+		}
+	}
+	trendLast := s.row - 1
+
+	// Charts, right of the tables.
+	ref := func(col string, a, b int) string {
+		return fmt.Sprintf("'%s'!$%s$%d:$%s$%d", SheetSummary, col, a, col, b)
+	}
+	noLegend := excelize.ChartLegend{Position: "none"}
+	if err := f.AddChart(SheetSummary, "I3", &excelize.Chart{
+		Type:      excelize.Bar,
+		Series:    []excelize.ChartSeries{{Name: "Findings", Categories: ref("A", kindFirst, kindLast), Values: ref("F", kindFirst, kindLast)}},
+		Title:     excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: "Findings by kind"}}},
+		Legend:    noLegend,
+		Dimension: excelize.ChartDimension{Width: 560, Height: 360},
+		YAxis:     excelize.ChartAxis{MajorGridLines: true},
+		XAxis:     excelize.ChartAxis{ReverseOrder: true},
+	}); err != nil {
+		return err
+	}
+	if trendLast >= trendFirst {
+		if err := f.AddChart(SheetSummary, "I24", &excelize.Chart{
+			Type:      excelize.Line,
+			Series:    []excelize.ChartSeries{{Name: "Open exceptions", Categories: ref("B", trendFirst, trendLast), Values: ref("C", trendFirst, trendLast)}},
+			Title:     excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: "Open exceptions over the last runs"}}},
+			Legend:    noLegend,
+			Dimension: excelize.ChartDimension{Width: 560, Height: 300},
+			YAxis:     excelize.ChartAxis{MajorGridLines: true},
+		}); err != nil {
+			return err
+		}
+	}
+	return w.layout(SheetSummary, 0)
+}
+
+// trend is the runs of the trend chart, oldest first: the given runs
+// (newest first, at most 30) plus this run when missing; runs without counts
+// (failed before judging) are left out.
+func (w *writer) trend() []store.Run {
+	runs := slices.Clone(w.opts.Trend)
+	if !slices.ContainsFunc(runs, func(r store.Run) bool { return r.ID == w.res.Run.ID }) {
+		cur := w.res.Run
+		if cur.Counts == nil {
+			cur.Counts = map[string]int{"findings": len(w.res.Findings)}
+			for i := range w.res.Findings {
+				cur.Counts["disposition:"+string(w.res.Findings[i].Disposition)]++
+			}
+		}
+		runs = append([]store.Run{cur}, runs...)
+	}
+	runs = slices.DeleteFunc(runs, func(r store.Run) bool { return r.Counts == nil })
+	slices.SortStableFunc(runs, func(a, b store.Run) int { return cmp.Compare(b.ID, a.ID) })
+	if len(runs) > 30 {
+		runs = runs[:30]
+	}
+	slices.Reverse(runs)
+	return runs
+}
+
+type slaStats struct {
+	measured, within, open int
+	elapsed                []time.Duration
+}
+
+func (w *writer) summarySLA(s *summarySheet) error {
+	res := w.res
+	stats := map[string]*slaStats{}
+	all := &slaStats{}
+	for i := range res.Findings {
+		fd := &res.Findings[i]
+		if !slaFinding(fd) && fd.WithinSLA == nil {
+			continue
+		}
+		tier := cmp.Or(fd.Tier, "standard")
+		st := stats[tier]
+		if st == nil {
+			st = &slaStats{}
+			stats[tier] = st
+		}
+		for _, x := range []*slaStats{st, all} {
+			if fd.WithinSLA == nil {
+				x.open++
+				continue
+			}
+			x.measured++
+			if *fd.WithinSLA {
+				x.within++
+			}
+			if fd.RevokedAt != nil && fd.EffectiveAt != nil {
+				x.elapsed = append(x.elapsed, fd.RevokedAt.Sub(*fd.EffectiveAt))
+			}
+		}
+	}
+	if err := s.section("SLA compliance (HR effective time to verified revocation)"); err != nil {
+		return err
+	}
+	if err := s.line(w.header, "Tier", "SLA", "Revoked", "Within SLA", "% within SLA", "Median (min)", "Worst (min)", "Still open"); err != nil {
+		return err
+	}
+	tiers := []string{"critical", "standard", "low"}
+	var extra []string
+	for t := range stats {
+		if !slices.Contains(tiers, t) {
+			extra = append(extra, t)
+		}
+	}
+	slices.Sort(extra)
+	tiers = append(tiers, extra...)
+	row := func(name string, st *slaStats) error {
+		vals := []any{name, nil, excelize.Cell{StyleID: w.integer, Value: st.measured}, excelize.Cell{StyleID: w.integer, Value: st.within}}
+		if d, ok := res.Policy.SLA[name]; ok {
+			vals[1] = d.D().String()
+		}
+		if st.measured > 0 {
+			vals = append(vals, excelize.Cell{StyleID: w.percent, Value: float64(st.within) / float64(st.measured)})
+		} else {
+			vals = append(vals, "n/a")
+		}
+		if len(st.elapsed) > 0 {
+			slices.Sort(st.elapsed)
+			n := len(st.elapsed)
+			med := st.elapsed[n/2]
+			if n%2 == 0 {
+				med = (st.elapsed[n/2-1] + st.elapsed[n/2]) / 2
+			}
+			vals = append(vals, excelize.Cell{StyleID: w.decimal, Value: med.Minutes()}, excelize.Cell{StyleID: w.decimal, Value: st.elapsed[n-1].Minutes()})
+		} else {
+			vals = append(vals, nil, nil)
+		}
+		return s.line(0, append(vals, excelize.Cell{StyleID: w.integer, Value: st.open})...)
+	}
+	for _, t := range tiers {
+		st := stats[t]
+		if st == nil {
+			st = &slaStats{}
+		}
+		if err := row(t, st); err != nil {
+			return err
+		}
+	}
+	return row("all tiers", all)
+}

@@ -1,0 +1,506 @@
+// Package xlsx writes a finished reconciliation run as an XLSX workbook for
+// compliance officers: the audit evidence of Saudi NCA ECC-2:2024 control
+// 1-9-5 (access revoked promptly on termination, suspension or role change).
+//
+// The workbook is written from a reconcile.Result only. The large sheets
+// (Findings, Actions, Drift) are written with excelize's StreamWriter, so a
+// run with 100,000 findings is written in seconds and bounded memory.
+package xlsx
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/reconcile/store"
+)
+
+// The sheet names, in workbook order.
+const (
+	SheetSummary    = "Summary"
+	SheetFindings   = "Findings"
+	SheetActions    = "Actions"
+	SheetSLA        = "SLA"
+	SheetDrift      = "Drift"
+	SheetInventory  = "Inventory"
+	SheetExemptions = "Exemptions & holds"
+)
+
+// Sheets lists the sheet names in workbook order.
+var Sheets = []string{SheetSummary, SheetFindings, SheetActions, SheetSLA, SheetDrift, SheetInventory, SheetExemptions}
+
+// ControlReference is the control the workbook is evidence for.
+const ControlReference = "Saudi NCA ECC-2:2024 control 1-9-5: access is revoked promptly on termination, suspension or role change"
+
+// Options are the inputs of a workbook beyond the run itself.
+type Options struct {
+	// Trend is the last runs (up to 30, newest first) for the trend chart of
+	// open exceptions. The run being reported is added when missing.
+	Trend []store.Run
+	// Holds are the holds to list on the "Exemptions & holds" sheet.
+	Holds []store.Hold
+	// Now is when the workbook is written; days left of exemptions and
+	// holds count from it (zero: the run's as-of time).
+	Now time.Time
+}
+
+// FileName is the workbook's file name: accessrecon-<as-of date>-<run id>.xlsx.
+func FileName(res *reconcile.Result) string {
+	return fmt.Sprintf("accessrecon-%s-%d.xlsx", res.Run.AsOf.UTC().Format("2006-01-02"), res.Run.ID)
+}
+
+// Write writes the workbook of a finished run to path.
+func Write(path string, res *reconcile.Result, opts Options) error {
+	if res == nil {
+		return fmt.Errorf("xlsx: no run result")
+	}
+	if opts.Now.IsZero() {
+		opts.Now = res.Run.AsOf
+	}
+	f := excelize.NewFile()
+	defer f.Close()
+	w := &writer{f: f, res: res, opts: opts, asOf: res.Run.AsOf.UTC()}
+	if err := w.setup(); err != nil {
+		return fmt.Errorf("xlsx: %w", err)
+	}
+	steps := []struct {
+		name string
+		fn   func() error
+	}{
+		{SheetSummary, w.summary},
+		{SheetFindings, w.findings},
+		{SheetActions, w.actions},
+		{SheetSLA, w.sla},
+		{SheetDrift, w.drift},
+		{SheetInventory, w.inventory},
+		{SheetExemptions, w.exemptions},
+	}
+	for _, s := range steps {
+		if err := s.fn(); err != nil {
+			return fmt.Errorf("xlsx: sheet %s: %w", s.name, err)
+		}
+	}
+	if err := f.SaveAs(path); err != nil {
+		return fmt.Errorf("xlsx: save %s: %w", path, err)
+	}
+	return nil
+}
+
+type writer struct {
+	f    *excelize.File
+	res  *reconcile.Result
+	opts Options
+	asOf time.Time
+
+	header, title, bold, date, dateTime, integer, decimal, percent, wrap int
+	severity                                                             map[reconcile.Severity]int
+}
+
+func (w *writer) setup() error {
+	f := w.f
+	if err := f.SetSheetName("Sheet1", SheetSummary); err != nil {
+		return err
+	}
+	for _, s := range Sheets[1:] {
+		if _, err := f.NewSheet(s); err != nil {
+			return err
+		}
+	}
+	f.SetActiveSheet(0)
+	_ = f.SetDocProps(&excelize.DocProperties{
+		Creator:     "accessrecon",
+		Title:       fmt.Sprintf("accessrecon run %d as of %s", w.res.Run.ID, w.asOf.Format("2006-01-02")),
+		Subject:     ControlReference,
+		Description: "Reconciliation of HR status against accounts in every system that grants access",
+	})
+	dateFmt, dateTimeFmt := "yyyy-mm-dd", "yyyy-mm-dd hh:mm"
+	styles := []struct {
+		id *int
+		s  excelize.Style
+	}{
+		{&w.header, excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"D9E1F2"}},
+			Border: []excelize.Border{{Type: "bottom", Color: "808080", Style: 1}}}},
+		{&w.title, excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}}},
+		{&w.bold, excelize.Style{Font: &excelize.Font{Bold: true}}},
+		{&w.date, excelize.Style{CustomNumFmt: &dateFmt, Alignment: &excelize.Alignment{Horizontal: "left"}}},
+		{&w.dateTime, excelize.Style{CustomNumFmt: &dateTimeFmt, Alignment: &excelize.Alignment{Horizontal: "left"}}},
+		{&w.integer, excelize.Style{NumFmt: 1}},
+		{&w.decimal, excelize.Style{NumFmt: 2}},
+		{&w.percent, excelize.Style{NumFmt: 10}},
+		{&w.wrap, excelize.Style{Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"}}},
+	}
+	for _, s := range styles {
+		id, err := f.NewStyle(&s.s)
+		if err != nil {
+			return err
+		}
+		*s.id = id
+	}
+	w.severity = map[reconcile.Severity]int{}
+	for sev, c := range map[reconcile.Severity][2]string{
+		reconcile.Critical: {"FF0000", "FFFFFF"},
+		reconcile.High:     {"FFA500", "000000"},
+		reconcile.Medium:   {"FFFF00", "000000"},
+		reconcile.Low:      {"D3D3D3", "000000"},
+	} {
+		id, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: sev == reconcile.Critical, Color: c[1]},
+			Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{c[0]}}})
+		if err != nil {
+			return err
+		}
+		w.severity[sev] = id
+	}
+	return nil
+}
+
+// column is one column of a table sheet.
+type column struct {
+	title string
+	width float64
+}
+
+// layout sets the print layout of a sheet: landscape, one page wide,
+// header row repeated on every page.
+func (w *writer) layout(sheet string, headerRow int) error {
+	landscape, one, zero, fit := "landscape", 1, 0, true
+	if err := w.f.SetPageLayout(sheet, &excelize.PageLayoutOptions{Orientation: &landscape, FitToWidth: &one, FitToHeight: &zero}); err != nil {
+		return err
+	}
+	if err := w.f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
+		return err
+	}
+	if headerRow > 0 {
+		return w.f.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Titles", Scope: sheet,
+			RefersTo: fmt.Sprintf("'%s'!$%d:$%d", sheet, headerRow, headerRow)})
+	}
+	return nil
+}
+
+// table streams one table sheet: a frozen, filtered header row and n data
+// rows produced by rows, which calls emit once per row.
+func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(cells []any) error) error) error {
+	last, _ := excelize.ColumnNumberToName(len(cols))
+	if err := w.f.AutoFilter(sheet, fmt.Sprintf("A1:%s%d", last, max(n+1, 2)), nil); err != nil {
+		return err
+	}
+	if err := w.layout(sheet, 1); err != nil {
+		return err
+	}
+	sw, err := w.f.NewStreamWriter(sheet)
+	if err != nil {
+		return err
+	}
+	for i, c := range cols {
+		if err := sw.SetColWidth(i+1, i+1, c.width); err != nil {
+			return err
+		}
+	}
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return err
+	}
+	head := make([]any, len(cols))
+	for i, c := range cols {
+		head[i] = excelize.Cell{StyleID: w.header, Value: c.title}
+	}
+	if err := sw.SetRow("A1", head); err != nil {
+		return err
+	}
+	row := 1
+	err = rows(func(cells []any) error {
+		row++
+		for i, c := range cells {
+			// An empty string is no cell at all (smaller, and faster).
+			if s, ok := c.(string); ok && s == "" {
+				cells[i] = nil
+			}
+		}
+		cell, _ := excelize.CoordinatesToCellName(1, row)
+		return sw.SetRow(cell, cells)
+	})
+	if err != nil {
+		return err
+	}
+	return sw.Flush()
+}
+
+// dateCell is a date (style is w.date or w.dateTime); a zero time is empty.
+func dateCell(t time.Time, style int) any {
+	if t.IsZero() {
+		return nil
+	}
+	return excelize.Cell{StyleID: style, Value: t.UTC()}
+}
+
+func datePtr(t *time.Time, style int) any {
+	if t == nil {
+		return nil
+	}
+	return dateCell(*t, style)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "Yes"
+	}
+	return "No"
+}
+
+// daysBetween is the number of whole days from a to b.
+func daysBetween(a, b time.Time) int {
+	return int(math.Floor(b.Sub(a).Hours() / 24))
+}
+
+func evidence(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(m[k])
+	}
+	return b.String()
+}
+
+func person(f *reconcile.Finding) (id, name, status, job string) {
+	id = f.EmployeeID
+	if p := f.Person; p != nil {
+		id = cmp.Or(p.EmployeeID, id)
+		name, status, job = p.Name, string(p.Status), p.JobCode
+	}
+	return
+}
+
+func (w *writer) findings() error {
+	cols := []column{{"Fingerprint", 18}, {"Kind", 22}, {"Severity", 10}, {"Disposition", 14}, {"Outcome", 10}, {"Target", 16},
+		{"Account", 22}, {"Username", 18}, {"Employee ID", 13}, {"Name", 22}, {"HR status", 12}, {"Job code", 12},
+		{"Reason", 50}, {"Evidence", 50}, {"First seen", 12}, {"Days open", 10}, {"Jira key", 12}}
+	sevCells := map[reconcile.Severity]any{}
+	for sev, id := range w.severity {
+		sevCells[sev] = excelize.Cell{StyleID: id, Value: string(sev)}
+	}
+	cells := make([]any, len(cols))
+	return w.table(SheetFindings, cols, len(w.res.Findings), func(emit func([]any) error) error {
+		for i := range w.res.Findings {
+			f := &w.res.Findings[i]
+			id, name, status, job := person(f)
+			sev, ok := sevCells[f.Severity]
+			if !ok {
+				sev = string(f.Severity)
+			}
+			var days any
+			if !f.FirstSeen.IsZero() {
+				days = excelize.Cell{StyleID: w.integer, Value: daysBetween(f.FirstSeen, w.asOf)}
+			}
+			cells = append(cells[:0], f.Fingerprint, string(f.Kind), sev, string(f.Disposition), f.Outcome, f.Target,
+				f.AccountID, f.Username, id, name, status, job, f.Reason, evidence(f.Evidence),
+				dateCell(f.FirstSeen, w.date), days, f.JiraKey)
+			if err := emit(cells); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// plannedSteps counts the steps of findings that were planned or blocked
+// rather than carried out (report mode, guards, holds).
+func (w *writer) plannedSteps() int {
+	n := 0
+	for i := range w.res.Findings {
+		f := &w.res.Findings[i]
+		if f.Outcome == reconcile.OutcomePlanned || f.Outcome == reconcile.OutcomeBlocked {
+			n += len(f.Actions)
+		}
+	}
+	return n
+}
+
+func (w *writer) actions() error {
+	cols := []column{{"Time", 17}, {"Target", 16}, {"Account", 22}, {"Action", 30}, {"Status", 12}, {"Verified", 9},
+		{"Attempts", 9}, {"Error", 50}, {"Fingerprint", 18}}
+	cells := make([]any, len(cols))
+	op := func(o, arg string) string {
+		if arg == "" {
+			return o
+		}
+		return o + " " + arg
+	}
+	return w.table(SheetActions, cols, len(w.res.Actions)+w.plannedSteps(), func(emit func([]any) error) error {
+		for _, a := range w.res.Actions {
+			cells = append(cells[:0], dateCell(cmp.Or(a.FinishedAt, a.RequestedAt), w.dateTime), a.Target, a.AccountID,
+				op(a.Op, a.Arg), a.Status, yesNo(a.Verified), excelize.Cell{StyleID: w.integer, Value: a.Attempts}, a.Error, a.Fingerprint)
+			if err := emit(cells); err != nil {
+				return err
+			}
+		}
+		for i := range w.res.Findings {
+			f := &w.res.Findings[i]
+			if f.Outcome != reconcile.OutcomePlanned && f.Outcome != reconcile.OutcomeBlocked {
+				continue
+			}
+			for _, s := range f.Actions {
+				status := f.Outcome
+				if !s.Auto {
+					status += " (manual)"
+				}
+				cells = append(cells[:0], dateCell(w.asOf, w.dateTime), f.Target, f.AccountID, op(string(s.Op), s.Arg),
+					status, "No", nil, s.Manual, f.Fingerprint)
+				if err := emit(cells); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// slaFinding says whether a finding is on the SLA clock.
+func slaFinding(f *reconcile.Finding) bool {
+	return (f.Kind == reconcile.TerminatedActive || f.Kind == reconcile.SuspendedActive) && f.EffectiveAt != nil
+}
+
+func (w *writer) sla() error {
+	cols := []column{{"Employee ID", 13}, {"Name", 22}, {"Kind", 18}, {"Effective", 17}, {"Target", 16}, {"Account", 22},
+		{"Revoked", 17}, {"Elapsed", 14}, {"Elapsed (h)", 11}, {"Tier", 10}, {"SLA", 10}, {"Within SLA", 11}}
+	n := 0
+	for i := range w.res.Findings {
+		if slaFinding(&w.res.Findings[i]) {
+			n++
+		}
+	}
+	cells := make([]any, len(cols))
+	return w.table(SheetSLA, cols, n, func(emit func([]any) error) error {
+		for i := range w.res.Findings {
+			f := &w.res.Findings[i]
+			if !slaFinding(f) {
+				continue
+			}
+			id, name, _, _ := person(f)
+			end, within := w.asOf, "open"
+			if f.RevokedAt != nil {
+				end = *f.RevokedAt
+			}
+			if f.WithinSLA != nil {
+				within = yesNo(*f.WithinSLA)
+			}
+			elapsed := end.Sub(*f.EffectiveAt)
+			text := f.Elapsed
+			if text == "" {
+				text = elapsed.Round(time.Minute).String()
+				if f.RevokedAt == nil {
+					text += " so far"
+				}
+			}
+			tier := cmp.Or(f.Tier, "standard")
+			var allowed any
+			if d, ok := w.res.Policy.SLA[tier]; ok {
+				allowed = d.D().String()
+			}
+			cells = append(cells[:0], id, name, string(f.Kind), datePtr(f.EffectiveAt, w.dateTime), f.Target, f.AccountID,
+				datePtr(f.RevokedAt, w.dateTime), text, excelize.Cell{StyleID: w.decimal, Value: elapsed.Hours()}, tier, allowed, within)
+			if err := emit(cells); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (w *writer) drift() error {
+	cols := []column{{"Side", 8}, {"Target", 16}, {"Subject", 24}, {"Kind", 18}, {"Detail", 60}}
+	cells := make([]any, len(cols))
+	return w.table(SheetDrift, cols, len(w.res.Drift), func(emit func([]any) error) error {
+		for _, d := range w.res.Drift {
+			cells = append(cells[:0], d.Side, d.Target, d.Subject, d.Kind, d.Detail)
+			if err := emit(cells); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (w *writer) inventory() error {
+	cols := []column{{"Side", 8}, {"Name", 18}, {"Type", 10}, {"Automation", 13}, {"Capabilities", 40}, {"Tier", 10},
+		{"Accounts collected", 12}, {"Enabled", 10}, {"Status", 10}, {"Error", 50}, {"Duration (s)", 12}}
+	cells := make([]any, len(cols))
+	return w.table(SheetInventory, cols, len(w.res.Collections), func(emit func([]any) error) error {
+		for _, c := range w.res.Collections {
+			auto := "manual only"
+			switch {
+			case c.Side != "target":
+				auto = "n/a"
+			case c.Capabilities != "":
+				auto = "automated"
+			}
+			d := c.Duration
+			if d == 0 {
+				d = time.Duration(c.DurationMS) * time.Millisecond
+			}
+			var enabled any
+			if c.Side == "target" {
+				enabled = excelize.Cell{StyleID: w.integer, Value: c.Enabled}
+			}
+			cells = append(cells[:0], c.Side, c.Name, c.Type, auto, strings.ReplaceAll(c.Capabilities, ",", ", "), c.Tier,
+				excelize.Cell{StyleID: w.integer, Value: c.Count}, enabled, c.Status, c.Error,
+				excelize.Cell{StyleID: w.decimal, Value: d.Seconds()})
+			if err := emit(cells); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (w *writer) exemptions() error {
+	cols := []column{{"Type", 11}, {"Target", 16}, {"Account", 22}, {"Owner", 18}, {"Reason", 40}, {"Approver", 18},
+		{"Expires", 12}, {"Days left", 10}, {"Status", 24}}
+	now := w.opts.Now.UTC()
+	cells := make([]any, len(cols))
+	return w.table(SheetExemptions, cols, len(w.res.Exemptions)+len(w.opts.Holds), func(emit func([]any) error) error {
+		for _, e := range w.res.Exemptions {
+			left := daysBetween(now, e.Expires.Time)
+			status := "active"
+			if e.Expired(now) {
+				status = "EXPIRED"
+			}
+			cells = append(cells[:0], "exemption", e.Target, e.AccountID, e.Owner, e.Reason, e.Approver,
+				dateCell(e.Expires.Time, w.date), excelize.Cell{StyleID: w.integer, Value: left}, status)
+			if err := emit(cells); err != nil {
+				return err
+			}
+		}
+		for _, h := range w.opts.Holds {
+			left := daysBetween(now, h.Until)
+			status := "active"
+			switch {
+			case h.RemovedBy != "" || !h.RemovedAt.IsZero():
+				status = "removed by " + h.RemovedBy
+				if !h.RemovedAt.IsZero() {
+					status += " on " + h.RemovedAt.UTC().Format("2006-01-02")
+				}
+			case !h.Until.After(now):
+				status = "EXPIRED"
+			}
+			cells = append(cells[:0], "hold", h.Target, h.AccountID, h.CreatedBy, h.Reason, "",
+				dateCell(h.Until, w.date), excelize.Cell{StyleID: w.integer, Value: left}, status)
+			if err := emit(cells); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
