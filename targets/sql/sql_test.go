@@ -572,15 +572,40 @@ func TestToTimeAndBool(t *testing.T) {
 // BenchmarkAccounts measures listing 100,000 accounts with two groups each
 // and one credential per tenth account, merge-joined.
 func BenchmarkAccounts(b *testing.B) {
-	var sb strings.Builder
+	p := seed(b)
+	db, err := sql.Open("sqlite3", p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	acc, _ := tx.Prepare("INSERT INTO accounts (id, username, enabled, last_login_unix) VALUES (?, ?, 1, 1767348000)")
+	grp, _ := tx.Prepare("INSERT INTO memberships VALUES (?, ?)")
+	key, _ := tx.Prepare("INSERT INTO api_keys VALUES (?, ?, 'api_key', NULL, NULL, 0)")
 	for i := range 100000 {
-		fmt.Fprintf(&sb, "INSERT INTO accounts (id, username, enabled, last_login_unix) VALUES ('b%06d', 'user%d', 1, 1767348000);\n", i, i)
-		fmt.Fprintf(&sb, "INSERT INTO memberships VALUES ('b%06d', 'staff'), ('b%06d', 'g%d');\n", i, i, i%50)
+		id := fmt.Sprintf("b%06d", i)
+		if _, err := acc.Exec(id, "user"+id); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := grp.Exec(id, "staff"); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := grp.Exec(id, fmt.Sprintf("g%d", i%50)); err != nil {
+			b.Fatal(err)
+		}
 		if i%10 == 0 {
-			fmt.Fprintf(&sb, "INSERT INTO api_keys VALUES ('k%d', 'b%06d', 'api_key', NULL, NULL, 0);\n", i, i)
+			if _, err := key.Exec(fmt.Sprintf("k%d", i), id); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
-	tg := newTarget(b, config(seed(b, sb.String())))
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	db.Close()
+	tg := newTarget(b, config(p))
 	b.ReportAllocs()
 	for b.Loop() {
 		n := 0
