@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -179,7 +180,7 @@ func cmdHold(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	audit := reconcile.TrailAuditor{Trail: st.Audit(cfg.resolve(cfg.Audit.File))}
+	audit := reconcile.TrailAuditor{Trail: openTrail(cfg, st, slog.New(slog.NewTextHandler(os.Stderr, nil)))}
 	now := time.Now().UTC()
 	switch args[0] {
 	case "add":
@@ -266,7 +267,7 @@ func cmdAudit(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	trail := st.Audit(cfg.resolve(cfg.Audit.File))
+	trail := openTrail(cfg, st, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	switch args[0] {
 	case "verify":
 		res, err := trail.Verify(ctx)

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/reports/jira"
 )
 
 // Config is schedule.yaml.
@@ -30,17 +31,32 @@ type Config struct {
 	Retention struct {
 		Snapshots reconcile.Duration `yaml:"snapshots"`
 		Findings  reconcile.Duration `yaml:"findings"`
+		// Audit trims the audit trail's prefix older than this (default
+		// 1095d); the trim itself is recorded so the chain stays verifiable.
+		Audit reconcile.Duration `yaml:"audit"`
 	} `yaml:"retention"`
 	Audit struct {
 		// File is the JSON Lines mirror of the audit trail (default: the
 		// store's name + .audit.jsonl).
 		File string `yaml:"file"`
+		// Syslog forwards every record to a collector (RFC 5424).
+		Syslog *SyslogConfig `yaml:"syslog"`
 	} `yaml:"audit"`
 	Reports struct {
 		XLSX struct {
+			// Dir receives accessrecon-<as-of>-<run>.xlsx (default: run --out).
 			Dir string `yaml:"dir"`
 		} `yaml:"xlsx"`
+		// Jira keeps one ticket per exception (see reports/jira/README.md).
+		Jira *jira.Config `yaml:"jira"`
 	} `yaml:"reports"`
+
+	// Unattended operation (accessrecon serve): the schedule of jobs, the HR
+	// webhooks and the HTTP listener. Types and validation in serve.go.
+	Timezone string      `yaml:"timezone"`
+	Jobs     []JobConfig `yaml:"jobs"`
+	Hooks    HooksConfig `yaml:"hooks"`
+	Serve    ServeConfig `yaml:"serve"`
 
 	path string // the file it was read from
 }
@@ -175,7 +191,7 @@ func (c *Config) validate() error {
 			}
 		}
 	}
-	return nil
+	return c.validateUnattended()
 }
 
 func checkConnector(where, name, typ string, known []string, seen map[string]bool) error {

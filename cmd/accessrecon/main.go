@@ -2,6 +2,8 @@
 // system that grants access, and revokes what HR says must go.
 //
 //	accessrecon run --config schedule.yaml [--as-of T] [--out DIR] [--dry-run]
+//	accessrecon serve --config schedule.yaml [--listen 127.0.0.1:8080]
+//	accessrecon sla --config schedule.yaml [--since DATE] [--json]
 //	accessrecon demo [--out DIR]
 //	accessrecon validate --config schedule.yaml
 //	accessrecon findings|history --config schedule.yaml [--json]
@@ -19,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -36,6 +39,12 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 func main() {
+	// A soft heap limit keeps a million-account run's peak memory near it
+	// (the GC works harder instead of letting garbage double the heap);
+	// GOMEMLIMIT overrides it for bigger installations.
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(1 << 30)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
@@ -44,11 +53,16 @@ func main() {
 const usage = `usage: accessrecon <command> [flags]
 
 commands:
-  run       one reconciliation run (--config FILE [--as-of RFC3339] [--out DIR] [--dry-run])
+  run       one reconciliation run (--config FILE [--as-of RFC3339] [--out DIR] [--dry-run]
+            [--wait DURATION] [--metrics-file PATH])
   demo      run the bundled demo in a fresh directory ([--out DIR])
   validate  check a configuration (--config FILE)
+  gen       write a reproducible data set for load tests (--people N --targets T --seed S --out DIR)
   findings  the findings of the latest run (--config FILE [--json])
   history   the runs with status and counts (--config FILE [--json])
+  serve     run the jobs of schedule.yaml, the HR webhooks, health and metrics
+            (--config FILE [--listen 127.0.0.1:8080])
+  sla       revocation times against the SLA (--config FILE [--since DATE] [--json])
   hold      add, list or remove holds on accounts
   audit     verify or export the audit trail
 `
@@ -66,6 +80,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		code, err = cmdRun(ctx, args[1:], stdout, stderr)
 	case "demo":
 		code, err = cmdDemo(ctx, args[1:], stdout, stderr)
+	case "serve":
+		code, err = cmdServe(ctx, args[1:], stdout, stderr)
+	case "sla":
+		err = cmdSLA(ctx, args[1:], stdout)
+	case "gen":
+		err = cmdGen(args[1:], stdout, stderr)
 	case "validate":
 		err = cmdValidate(args[1:], stdout, stderr)
 	case "findings":

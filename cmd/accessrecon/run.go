@@ -27,6 +27,8 @@ type runOptions struct {
 	out    string
 	dryRun bool
 	mode   string
+	// reports limits the reports written (nil: every configured one).
+	reports reportSet
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
@@ -38,14 +40,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	fs.StringVar(&o.out, "out", ".", "directory for findings.json")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "report mode: plan and print, act on nothing")
 	fs.StringVar(&o.mode, "mode", "", "override policy.mode: report or enforce")
+	wait := fs.Duration("wait", 0, "wait this long for a run holding the store lock (default: refuse at once)")
+	metricsFile := fs.String("metrics-file", "", "write the run's metrics in node_exporter textfile format to this file")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage, usageError{err.Error()}
 	}
 	if o.config == "" {
 		return exitUsage, usageError{"run: --config is required"}
 	}
-	_, code, err := runOnce(ctx, o, stdout, stderr)
-	return code, err
+	return runLocked(ctx, o, *wait, *metricsFile, stdout, stderr)
 }
 
 // newLogger logs JSON to w, or, on a terminal, only warnings in text (the
@@ -93,7 +96,8 @@ func runOnce(ctx context.Context, o runOptions, stdout, stderr io.Writer) (*reco
 		return nil, exitFail, err
 	}
 	defer st.Close()
-	eng := &reconcile.Engine{Store: st, Log: log, Audit: reconcile.TrailAuditor{Trail: st.Audit(cfg.resolve(cfg.Audit.File))}}
+	trail := openTrail(cfg, st, log)
+	eng := &reconcile.Engine{Store: st, Log: log, Audit: reconcile.TrailAuditor{Trail: trail}}
 	if tty {
 		p := newProgress(stderr)
 		eng.Progress = p.update
@@ -108,6 +112,10 @@ func runOnce(ctx context.Context, o runOptions, stdout, stderr io.Writer) (*reco
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return res, exitFail, err
 	}
+	// Reports never change what the run did: their errors are shown, and
+	// the exit status stays the run's. Jira goes first so that the
+	// workbook and findings.json carry the ticket keys.
+	_ = writeReports(ctx, cfg, st, res, o.reports, o.out, o.dryRun, stderr)
 	path := filepath.Join(o.out, "findings.json")
 	if err := writeFindings(path, res); err != nil {
 		return res, exitFail, errors.Join(runErr, err)
@@ -125,6 +133,8 @@ func runOnce(ctx context.Context, o runOptions, stdout, stderr io.Writer) (*reco
 	return res, exitFail, runErr
 }
 
+// pruneStore applies the retention: snapshots, findings and the audit
+// trail's prefix.
 func pruneStore(ctx context.Context, st *store.Store, cfg *Config) error {
 	r := store.Retention{Snapshots: cfg.Retention.Snapshots.D(), Findings: cfg.Retention.Findings.D()}
 	if r.Snapshots == 0 {
@@ -133,7 +143,16 @@ func pruneStore(ctx context.Context, st *store.Store, cfg *Config) error {
 	if r.Findings == 0 {
 		r.Findings = 400 * 24 * time.Hour
 	}
-	return st.Prune(ctx, time.Now(), r)
+	now := time.Now()
+	if err := st.Prune(ctx, now, r); err != nil {
+		return err
+	}
+	keep := cfg.Retention.Audit.D()
+	if keep == 0 {
+		keep = 1095 * 24 * time.Hour
+	}
+	_, err := openTrail(cfg, st, slog.New(slog.DiscardHandler)).Trim(ctx, now.Add(-keep))
+	return err
 }
 
 func parseAsOf(s string) (time.Time, error) {

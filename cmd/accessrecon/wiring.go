@@ -20,6 +20,7 @@ import (
 	"github.com/accessrecon/accessrecon/sources/workday"
 	"github.com/accessrecon/accessrecon/targets"
 	tcsv "github.com/accessrecon/accessrecon/targets/csv"
+	"github.com/accessrecon/accessrecon/targets/ldap"
 	"github.com/accessrecon/accessrecon/targets/scim"
 	tsql "github.com/accessrecon/accessrecon/targets/sql"
 )
@@ -52,6 +53,11 @@ func targetFactories() map[string]targetFactory {
 			return build[tcsv.Config, *tcsv.Target, targets.Target](n, where, log, func(c *tcsv.Config) {
 				c.Path, c.CredentialsPath = cfg.resolve(c.Path), cfg.resolve(c.CredentialsPath)
 			}, tcsv.New)
+		},
+		"ldap": func(cfg *Config, n *yaml.Node, where string, log *slog.Logger) (targets.Target, error) {
+			return build[ldap.Config, *ldap.Target, targets.Target](n, where, log, func(c *ldap.Config) {
+				c.CAFile, c.PasswordFile = cfg.resolve(c.CAFile), cfg.resolve(c.PasswordFile)
+			}, ldap.New)
 		},
 		"scim": func(cfg *Config, n *yaml.Node, where string, log *slog.Logger) (targets.Target, error) {
 			return build[scim.Config, *scim.Target, targets.Target](n, where, log, func(*scim.Config) {}, scim.New)

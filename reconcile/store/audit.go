@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -56,6 +55,10 @@ func (r AuditRecord) ComputeHash() string {
 type AuditTrail struct {
 	s    *Store
 	path string
+	// OnAppend, when set, is given every record once it is stored (a
+	// syslog sink forwards it to a SIEM, which anchors the chain outside
+	// the store).
+	OnAppend func(AuditRecord)
 }
 
 // Audit returns the store's audit trail, mirrored to the JSON Lines file at
@@ -111,6 +114,9 @@ func (a *AuditTrail) Append(ctx context.Context, r AuditRecord) (AuditRecord, er
 	if err != nil {
 		return r, fmt.Errorf("audit: append %s: %w", r.Type, err)
 	}
+	if a.OnAppend != nil {
+		a.OnAppend(r)
+	}
 	return r, nil
 }
 
@@ -156,6 +162,12 @@ type chain struct {
 	where string
 	n     int
 	prev  *AuditRecord
+	first AuditRecord
+	// firstLine is the file line of the first record (0 in the store).
+	firstLine int
+	// vouched is set when an audit_trimmed record names the first record
+	// of the chain as the point retention trimmed to.
+	vouched bool
 }
 
 func (c *chain) next(r AuditRecord, line int) error {
@@ -168,9 +180,7 @@ func (c *chain) next(r AuditRecord, line int) error {
 		if r.Seq == 1 && r.PrevHash != Genesis {
 			return broken("first record does not start the chain")
 		}
-		if r.Seq != 1 && !strings.EqualFold(r.Type, "audit_trimmed") {
-			return broken(fmt.Sprintf("chain starts at record %d, not 1, without a trim record (records were deleted)", r.Seq))
-		}
+		c.first, c.firstLine = r, line
 	} else {
 		if r.Seq != c.prev.Seq+1 {
 			return broken(fmt.Sprintf("follows record %d (records missing or reordered)", c.prev.Seq))
@@ -179,8 +189,126 @@ func (c *chain) next(r AuditRecord, line int) error {
 			return broken(fmt.Sprintf("does not chain to record %d (a record was removed, changed or moved)", c.prev.Seq))
 		}
 	}
+	if r.Type == TrimEvent {
+		var d trimDetail
+		if json.Unmarshal(r.Detail, &d) == nil && d.FirstKeptSeq == c.first.Seq && d.FirstKeptPrevHash == c.first.PrevHash {
+			c.vouched = true
+		}
+	}
 	c.prev = &r
 	return nil
+}
+
+// end checks what can only be checked once the whole chain was read: a chain
+// that does not start at record 1 must have been trimmed to exactly there.
+func (c *chain) end() error {
+	if c.n == 0 || c.first.Seq == 1 || c.vouched {
+		return nil
+	}
+	return &BrokenError{Where: c.where, Seq: c.first.Seq, Line: c.firstLine, Reason: fmt.Sprintf("chain starts at record %d, not 1, and no trim record vouches for it (records were deleted)", c.first.Seq)}
+}
+
+// TrimEvent is the type of the record retention appends when it trims.
+const TrimEvent = "audit_trimmed"
+
+type trimDetail struct {
+	Before            time.Time `json:"before"`
+	Removed           int64     `json:"removed"`
+	FirstKeptSeq      int64     `json:"first_kept_seq"`
+	FirstKeptPrevHash string    `json:"first_kept_prev_hash"`
+}
+
+// Trim removes the whole prefix of records older than before (never a record
+// in the middle), from the table and the file, and appends a record saying
+// where the chain now starts, so that it stays verifiable from there. It is
+// the only way records ever leave the trail.
+func (a *AuditTrail) Trim(ctx context.Context, before time.Time) (int64, error) {
+	var d trimDetail
+	err := a.s.write(ctx, func(tx *sqlx.Tx) error {
+		var first struct {
+			Seq      sql.NullInt64  `db:"seq"`
+			PrevHash sql.NullString `db:"prev_hash"`
+		}
+		// The first record to keep: the oldest at or after the cut, and
+		// everything after it (a prefix is cut, whatever the clock did).
+		err := tx.GetContext(ctx, &first, `SELECT seq, prev_hash FROM audit WHERE seq >= (SELECT MIN(seq) FROM audit WHERE at >= ?) ORDER BY seq LIMIT 1`, T(before))
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && !first.Seq.Valid) {
+			return nil // nothing newer: keep everything rather than empty the trail
+		}
+		if err != nil {
+			return err
+		}
+		// The trigger guards against every other delete; trimming a
+		// prefix is the one sanctioned one.
+		if _, err := tx.ExecContext(ctx, `DROP TRIGGER IF EXISTS audit_no_delete`); err != nil {
+			return err
+		}
+		del, err := tx.ExecContext(ctx, `DELETE FROM audit WHERE seq < ?`, first.Seq.Int64)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit records are never deleted'); END`); err != nil {
+			return err
+		}
+		d = trimDetail{Before: before.UTC(), FirstKeptSeq: first.Seq.Int64, FirstKeptPrevHash: first.PrevHash.String}
+		d.Removed, _ = del.RowsAffected()
+		if d.Removed == 0 {
+			return nil
+		}
+		return a.rewriteFrom(first.Seq.Int64)
+	})
+	if err != nil || d.Removed == 0 {
+		if err != nil {
+			err = fmt.Errorf("audit: trim: %w", err)
+		}
+		return 0, err
+	}
+	detail, _ := json.Marshal(d)
+	_, err = a.Append(ctx, AuditRecord{At: time.Now(), Type: TrimEvent, Actor: "accessrecon", Detail: detail})
+	return d.Removed, err
+}
+
+// rewriteFrom rewrites the JSON Lines file keeping the records from seq on.
+func (a *AuditTrail) rewriteFrom(seq int64) error {
+	in, err := os.Open(a.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp := a.path + ".trim"
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	rd := bufio.NewReaderSize(in, 1<<16)
+	for {
+		line, err := rd.ReadBytes('\n')
+		if len(line) > 0 {
+			var r struct {
+				Seq int64 `json:"seq"`
+			}
+			if json.Unmarshal(line, &r) != nil || r.Seq >= seq {
+				if _, werr := out.Write(line); werr != nil {
+					out.Close()
+					return werr
+				}
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			out.Close()
+			return err
+		}
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, a.path)
 }
 
 // VerifyResult is what a verification saw.
@@ -197,6 +325,9 @@ func (a *AuditTrail) Verify(ctx context.Context) (VerifyResult, error) {
 	var res VerifyResult
 	sc := &chain{where: "store"}
 	if err := a.Records(ctx, 0, func(r AuditRecord) error { return sc.next(r, 0) }); err != nil {
+		return res, err
+	}
+	if err := sc.end(); err != nil {
 		return res, err
 	}
 	res.StoreRecords = sc.n
@@ -231,6 +362,9 @@ func (a *AuditTrail) Verify(ctx context.Context) (VerifyResult, error) {
 		if err := fc.next(r, line); err != nil {
 			return res, err
 		}
+	}
+	if err := fc.end(); err != nil {
+		return res, err
 	}
 	res.FileRecords = fc.n
 	switch {

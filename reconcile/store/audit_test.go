@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -156,4 +157,50 @@ func TestAuditFileTampering(t *testing.T) {
 			t.Fatal("a trail whose file is gone verified")
 		}
 	})
+}
+
+// Retention trims a prefix and records where the chain now starts: the trail
+// still verifies, in the table and the file; cutting a prefix without that
+// record does not.
+func TestAuditTrimKeepsChainVerifiable(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	trail := s.Audit("")
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 6 {
+		if _, err := trail.Append(ctx, AuditRecord{At: base.Add(time.Duration(i) * 24 * time.Hour), Type: "event", Actor: "test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := trail.Trim(ctx, base.Add(3*24*time.Hour))
+	if err != nil || n != 3 {
+		t.Fatalf("trim removed %d records, err %v; want 3", n, err)
+	}
+	res, err := trail.Verify(ctx)
+	if err != nil {
+		t.Fatalf("verify after trim: %v", err)
+	}
+	if res.StoreRecords != 4 || res.FileRecords != 4 { // 3 kept + the trim record
+		t.Fatalf("after trim: %d records in the store, %d in the file; want 4 and 4", res.StoreRecords, res.FileRecords)
+	}
+	if _, err := s.DB().ExecContext(ctx, `DELETE FROM audit WHERE seq = 4`); err == nil {
+		t.Fatal("a record could be deleted outside a trim")
+	}
+	// An attacker cutting one more record off the front is caught.
+	body, err := os.ReadFile(trail.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(body), "\n")
+	if err := os.WriteFile(trail.Path(), []byte(strings.Join(lines[1:], "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var be *BrokenError
+	if _, err := trail.Verify(ctx); !errors.As(err, &be) || be.Seq != 5 {
+		t.Fatalf("verify after cutting the first kept record from the file: %v, want a break at record 5", err)
+	}
 }

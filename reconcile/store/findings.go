@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -76,6 +78,9 @@ func (s *Store) findingStates(ctx context.Context, where string) (map[string]Fin
 // resolves nothing there). It returns the fingerprints it resolved.
 func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, rows []FindingRow, resolves func(kind, target string) bool) ([]FindingState, error) {
 	var resolved []FindingState
+	// In key order, B-tree inserts touch each page once instead of at random.
+	rows = slices.Clone(rows)
+	slices.SortFunc(rows, func(a, b FindingRow) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		ins, err := tx.PrepareContext(ctx, `INSERT INTO findings (run_id, fingerprint, kind, severity, disposition, target, account_id,
 			employee_id, first_seen, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)

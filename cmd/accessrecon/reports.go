@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/reconcile/store"
+	"github.com/accessrecon/accessrecon/reports/jira"
+	"github.com/accessrecon/accessrecon/reports/xlsx"
+)
+
+// reportSet names the reports a run writes: "xlsx", "jira".
+type reportSet []string
+
+// writeReports writes the reports of a finished run. which nil means every
+// configured report. outDir is the run's --out directory, used for the
+// workbook when reports.xlsx.dir is not configured. A report that fails is
+// reported on w and returned, but never changes what the run did.
+func writeReports(ctx context.Context, cfg *Config, st *store.Store, res *reconcile.Result, which reportSet, outDir string, dryRun bool, w io.Writer) error {
+	want := func(name string) bool { return which == nil || slices.Contains(which, name) }
+	var errs []error
+	failed := res.Run.Status == reconcile.StatusFailed || res.Run.Status == reconcile.StatusCancelled
+	if want("jira") && cfg.Reports.Jira != nil && !failed {
+		if err := syncJira(ctx, cfg, st, res, dryRun, w); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if want("xlsx") {
+		dir := cfg.resolve(cfg.Reports.XLSX.Dir)
+		if dir == "" {
+			dir = outDir
+		}
+		if dir != "" {
+			path, err := writeWorkbook(ctx, st, res, dir)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("workbook: %w", err))
+			} else {
+				fmt.Fprintf(w, "  workbook written to %s\n", path)
+			}
+		}
+	}
+	err := errors.Join(errs...)
+	if err != nil {
+		fmt.Fprintf(w, "  report error: %v\n", err)
+	}
+	return err
+}
+
+// syncJira keeps one ticket per exception. A Jira outage never fails the
+// run: the unsent work stays in the store's outbox for the next run.
+func syncJira(ctx context.Context, cfg *Config, st *store.Store, res *reconcile.Result, dryRun bool, w io.Writer) error {
+	jc := *cfg.Reports.Jira
+	jc.TokenFile = cfg.resolve(jc.TokenFile)
+	client, err := jira.New(jc, slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return fmt.Errorf("reports.jira: %w", err)
+	}
+	out := jiraOutbox{st}
+	if dryRun {
+		actions, err := client.Plan(ctx, res, out)
+		if err != nil {
+			return fmt.Errorf("jira plan: %w", err)
+		}
+		fmt.Fprintf(w, "  jira (dry run): %d ticket changes would be made\n", len(actions))
+		for _, a := range actions {
+			fmt.Fprintf(w, "    %-8s %-12s %s %s\n", a.Kind, dash(a.Key), a.Fingerprint, a.Summary)
+		}
+		return nil
+	}
+	sum, err := client.Sync(ctx, res, out)
+	fmt.Fprintf(w, "  jira: %d created, %d updated, %d closed, %d reopened, %d unchanged, %d refused, %d kept for the next run\n",
+		sum.Created, sum.Updated, sum.Closed, sum.Reopened, sum.Unchanged, sum.Failed, sum.Pending)
+	if errors.Is(err, jira.ErrDeferred) {
+		return nil // kept in the outbox; said above
+	}
+	if err != nil {
+		return fmt.Errorf("jira: %w", err)
+	}
+	return nil
+}
+
+// jiraOutbox keeps Jira work in the store's outbox table.
+type jiraOutbox struct{ st *store.Store }
+
+func (o jiraOutbox) Save(ctx context.Context, ops []jira.Op) error {
+	items := make([]store.OutboxItem, len(ops))
+	for i, op := range ops {
+		b, err := json.Marshal(op)
+		if err != nil {
+			return err
+		}
+		items[i] = store.OutboxItem{ID: op.ID, Queued: op.Queued, Body: b}
+	}
+	return o.st.OutboxSave(ctx, "jira", items)
+}
+
+func (o jiraOutbox) Pending(ctx context.Context) ([]jira.Op, error) {
+	items, err := o.st.OutboxPending(ctx, "jira")
+	if err != nil {
+		return nil, err
+	}
+	ops := make([]jira.Op, len(items))
+	for i, it := range items {
+		if err := json.Unmarshal(it.Body, &ops[i]); err != nil {
+			return nil, fmt.Errorf("outbox item %s: %w", it.ID, err)
+		}
+	}
+	return ops, nil
+}
+
+func (o jiraOutbox) Done(ctx context.Context, id string) error {
+	return o.st.OutboxDone(ctx, "jira", id)
+}
+
+func (o jiraOutbox) SetJiraKey(ctx context.Context, fingerprint, key string) error {
+	return o.st.SetJiraKey(ctx, fingerprint, key)
+}
+
+// writeWorkbook writes the run's workbook from the finished result; the
+// store is read only for the trend of earlier runs and the holds.
+func writeWorkbook(ctx context.Context, st *store.Store, res *reconcile.Result, dir string) (string, error) {
+	trend, err := st.Runs(ctx, 30)
+	if err != nil {
+		return "", err
+	}
+	holds, err := st.Holds(ctx, false)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, xlsx.FileName(res))
+	return path, xlsx.Write(path, res, xlsx.Options{Trend: trend, Holds: holds, Now: time.Now()})
+}
