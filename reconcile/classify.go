@@ -198,7 +198,9 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 		if !c.Active {
 			continue
 		}
-		if departed && !a.Enabled {
+		// A terminated person's keys go; a suspension is temporary, and its
+		// lifecycle (disable, end sessions) leaves keys for a person to judge.
+		if departedKind == TerminatedActive && !a.Enabled {
 			departedCreds = append(departedCreds, c.ID)
 			continue
 		}

@@ -111,6 +111,12 @@ func TestClassify(t *testing.T) {
 				a.Credentials = []targets.Credential{{ID: "k1", Active: true, LastUsed: daysAgo(1)}, {ID: "k2", Active: false}}
 			}),
 			m: strong(with(func(p *store.PersonRow) { p.Status = sources.Terminated })), want: []kd{{StaleCredential, AutoRevoke}}},
+		{name: "recent credential of a suspended person on a disabled account: left to its lifecycle",
+			a: acctWith(func(a *targets.Account) {
+				a.Enabled = false
+				a.Credentials = []targets.Credential{{ID: "k1", Active: true, LastUsed: daysAgo(1)}}
+			}),
+			m: strong(with(func(p *store.PersonRow) { p.Status = sources.Suspended })), want: []kd{}},
 		{name: "idle credential", a: acctWith(func(a *targets.Account) {
 			a.Credentials = []targets.Credential{{ID: "k1", Active: true, LastUsed: daysAgo(181)}, {ID: "k2", Active: true, LastUsed: daysAgo(2)}}
 		}), m: strong(active()), want: []kd{{StaleCredential, Review}}},
