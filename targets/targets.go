@@ -23,7 +23,9 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -119,6 +121,23 @@ func (e *TransientError) Error() string {
 }
 
 func (e *TransientError) Unwrap() error { return e.Err }
+
+// ParseRetryAfter reads an HTTP Retry-After header: delay-seconds or an
+// HTTP date, measured from now. given is false when the header is absent or
+// unreadable; a negative delay or a past date is zero.
+func ParseRetryAfter(h string, now time.Time) (wait time.Duration, given bool) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0, false
+	}
+	if n, err := strconv.Atoi(h); err == nil {
+		return time.Duration(max(n, 0)) * time.Second, true
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
 
 // Transient wraps err as a *TransientError.
 func Transient(err error, retryAfter time.Duration) error {

@@ -230,7 +230,7 @@ func (c *Client) call(ctx context.Context, what string, fn func() (*gojira.Respo
 				resp.Body.Close()
 			}
 			transient = status == http.StatusTooManyRequests || status >= 500
-			if ra := retryAfter(resp.Header.Get("Retry-After")); ra > 0 {
+			if ra, _ := targets.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ra > 0 {
 				wait = ra
 			}
 		}
@@ -247,20 +247,6 @@ func (c *Client) call(ctx context.Context, what string, fn func() (*gojira.Respo
 		}
 		backoff *= 2
 	}
-}
-
-// retryAfter reads a Retry-After header: seconds or an HTTP date.
-func retryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0)
-	}
-	return 0
 }
 
 // ticket is what a label search tells about an existing ticket.

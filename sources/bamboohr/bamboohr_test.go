@@ -404,22 +404,3 @@ func TestConfigErrors(t *testing.T) {
 		t.Errorf("base = %s", s.base)
 	}
 }
-
-func TestRetryAfterParse(t *testing.T) {
-	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
-	cases := []struct {
-		h     string
-		want  time.Duration
-		given bool
-	}{
-		{"", 0, false}, {"7", 7 * time.Second, true}, {"0", 0, true}, {"soon", 0, false},
-		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
-		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},
-	}
-	for _, c := range cases {
-		got, given := retryAfter(c.h, now)
-		if got != c.want || given != c.given {
-			t.Errorf("retryAfter(%q) = %s, %v; want %s, %v", c.h, got, given, c.want, c.given)
-		}
-	}
-}

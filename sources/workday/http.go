@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/accessrecon/accessrecon/targets"
 )
 
 // do sends one request, retrying it while Workday throttles (429 or 503)
@@ -48,7 +49,7 @@ func (s *Source) do(ctx context.Context, method, u string, body []byte, what str
 			drain(resp)
 			return nil, fmt.Errorf("workday: %s: HTTP %d: %w: check the credentials in %s and that the report is shared with the integration system user", what, code, ErrAuth, s.credNames)
 		case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
-			wait, given := retryAfter(resp.Header.Get("Retry-After"), time.Now())
+			wait, given := targets.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 			drain(resp)
 			if !given {
 				wait = time.Second << min(try-1, 6)
@@ -72,29 +73,6 @@ func (s *Source) do(ctx context.Context, method, u string, body []byte, what str
 			return nil, fmt.Errorf("workday: %s: HTTP %d%s", what, code, msg)
 		}
 	}
-}
-
-// retryAfter reads a Retry-After header: delay-seconds or an HTTP date.
-// given is false when the header is absent or unreadable.
-func retryAfter(h string, now time.Time) (wait time.Duration, given bool) {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0, false
-	}
-	if n, err := strconv.Atoi(h); err == nil {
-		if n < 0 {
-			n = 0
-		}
-		return time.Duration(n) * time.Second, true
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		d := t.Sub(now)
-		if d < 0 {
-			d = 0
-		}
-		return d, true
-	}
-	return 0, false
 }
 
 func drain(resp *http.Response) {

@@ -386,7 +386,7 @@ func (t *Target) do(ctx context.Context, method, path string, q url.Values, body
 		}
 		err := fmt.Errorf("%s: %w", what, he)
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-			return targets.Transient(err, retryAfter(resp.Header.Get("Retry-After"), time.Now()))
+			return targets.Transient(err, retryAfterOrZero(resp.Header.Get("Retry-After")))
 		}
 		return err
 	}
@@ -399,19 +399,9 @@ func (t *Target) do(ctx context.Context, method, path string, q url.Values, body
 	return nil
 }
 
-// retryAfter parses Retry-After as seconds or an HTTP date.
-func retryAfter(h string, now time.Time) time.Duration {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(h); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	if when, err := http.ParseTime(h); err == nil && when.After(now) {
-		return when.Sub(now)
-	}
-	return 0
+func retryAfterOrZero(h string) time.Duration {
+	d, _ := targets.ParseRetryAfter(h, time.Now())
+	return d
 }
 
 // getPage GETs one listing page, retrying (at most listAttempts tries) when

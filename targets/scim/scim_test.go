@@ -442,22 +442,6 @@ func TestNewValidation(t *testing.T) {
 	}
 }
 
-func TestRetryAfterParsing(t *testing.T) {
-	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	for in, want := range map[string]time.Duration{
-		"":                              0,
-		"7":                             7 * time.Second,
-		"-3":                            0,
-		"soon":                          0,
-		"Sun, 01 Nov 2026 12:00:30 GMT": 30 * time.Second,
-		"Sun, 01 Nov 2026 11:00:00 GMT": 0,
-	} {
-		if got := retryAfter(in, now); got != want {
-			t.Errorf("retryAfter(%q) = %v, want %v", in, got, want)
-		}
-	}
-}
-
 func TestRateLimit(t *testing.T) {
 	f, srv := newFake(t, &fakeSCIM{})
 	f.seedUsers(6)
