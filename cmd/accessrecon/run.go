@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -120,7 +121,7 @@ func runOnce(ctx context.Context, o runOptions, stdout, stderr io.Writer) (*reco
 	if err := writeFindings(path, res); err != nil {
 		return res, exitFail, errors.Join(runErr, err)
 	}
-	printSummary(stderr, res, path)
+	printSummary(stderr, res, path, enforcedTargets(spec))
 	if o.dryRun {
 		printPlan(stdout, res)
 	}
@@ -208,9 +209,13 @@ func writeFindings(path string, res *reconcile.Result) error {
 }
 
 // printSummary is the human summary of a run, on stderr.
-func printSummary(w io.Writer, res *reconcile.Result, path string) {
+func printSummary(w io.Writer, res *reconcile.Result, path string, enforced []string) {
 	r := res.Run
-	fmt.Fprintf(w, "\naccessrecon run %d: %s (mode %s, as of %s)\n", r.ID, strings.ToUpper(r.Status), r.Mode, r.AsOf.Format(time.RFC3339))
+	mode := r.Mode
+	if len(enforced) > 0 && r.Mode != string(reconcile.Enforce) {
+		mode += "; enforce on " + strings.Join(enforced, ", ")
+	}
+	fmt.Fprintf(w, "\naccessrecon run %d: %s (mode %s, as of %s)\n", r.ID, strings.ToUpper(r.Status), mode, r.AsOf.Format(time.RFC3339))
 	for _, g := range r.Guards {
 		fmt.Fprintf(w, "  GUARD TRIPPED: %s\n", g)
 	}
@@ -256,6 +261,20 @@ func printSummary(w io.Writer, res *reconcile.Result, path string) {
 		fmt.Fprintf(w, "\n  actions: %s\n", strings.Join(parts, ", "))
 	}
 	fmt.Fprintf(w, "\n  findings written to %s\n", path)
+}
+
+// enforcedTargets names the targets a run acts on.
+func enforcedTargets(spec reconcile.RunSpec) []string {
+	if spec.DryRun {
+		return nil
+	}
+	var out []string
+	for _, t := range spec.Targets {
+		if cmp.Or(t.Mode, spec.Mode, spec.Policy.Mode) == reconcile.Enforce {
+			out = append(out, t.Name)
+		}
+	}
+	return out
 }
 
 // printPlan prints, for a dry run, exactly what enforce mode would do.
