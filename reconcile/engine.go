@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -622,13 +623,26 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 		return err
 	}
 	rows := make([]store.FindingRow, len(res.Findings))
-	for i, f := range res.Findings {
-		body, err := json.Marshal(f)
-		if err != nil {
-			return err
-		}
-		rows[i] = store.FindingRow{Fingerprint: f.Fingerprint, Kind: string(f.Kind), Severity: string(f.Severity), Disposition: string(f.Disposition),
-			Target: f.Target, AccountID: f.AccountID, EmployeeID: f.EmployeeID, FirstSeen: f.FirstSeen, Body: body}
+	// Serialising a hundred thousand findings is CPU work: use every core.
+	var g errgroup.Group
+	chunk := max(len(rows)/runtime.GOMAXPROCS(0)+1, 1000)
+	for lo := 0; lo < len(rows); lo += chunk {
+		hi := min(lo+chunk, len(rows))
+		g.Go(func() error {
+			for i := lo; i < hi; i++ {
+				f := &res.Findings[i]
+				body, err := json.Marshal(f)
+				if err != nil {
+					return err
+				}
+				rows[i] = store.FindingRow{Fingerprint: f.Fingerprint, Kind: string(f.Kind), Severity: string(f.Severity), Disposition: string(f.Disposition),
+					Target: f.Target, AccountID: f.AccountID, EmployeeID: f.EmployeeID, FirstSeen: f.FirstSeen, Body: body}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	okTargets := map[string]bool{}
 	for _, c := range res.Collections {

@@ -18,8 +18,17 @@ import (
 	"github.com/accessrecon/accessrecon/reports/xlsx"
 )
 
-// reportSet names the reports a run writes: "xlsx", "jira".
+// reportSet names the reports a run writes: "xlsx", "jira". nil means
+// every configured report; an empty, non-nil set means none.
 type reportSet []string
+
+// only narrows the set to one report (when the set includes it).
+func (r reportSet) only(name string) reportSet {
+	if r == nil || slices.Contains(r, name) {
+		return reportSet{name}
+	}
+	return reportSet{}
+}
 
 // writeReports writes the reports of a finished run. which nil means every
 // configured report. outDir is the run's --out directory, used for the

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -116,10 +117,16 @@ func runOnce(ctx context.Context, o runOptions, stdout, stderr io.Writer) (*reco
 	// Reports never change what the run did: their errors are shown, and
 	// the exit status stays the run's. Jira goes first so that the
 	// workbook and findings.json carry the ticket keys.
-	_ = writeReports(ctx, cfg, st, res, o.reports, o.out, o.dryRun, stderr)
+	_ = writeReports(ctx, cfg, st, res, o.reports.only("jira"), o.out, o.dryRun, stderr)
+	// The workbook and findings.json only read the result: write them side
+	// by side.
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = writeReports(ctx, cfg, st, res, o.reports.only("xlsx"), o.out, o.dryRun, stderr) })
 	path := filepath.Join(o.out, "findings.json")
-	if err := writeFindings(path, res); err != nil {
-		return res, exitFail, errors.Join(runErr, err)
+	ferr := writeFindings(path, res)
+	wg.Wait()
+	if ferr != nil {
+		return res, exitFail, errors.Join(runErr, ferr)
 	}
 	printSummary(stderr, res, path, enforcedTargets(spec))
 	if o.dryRun {
@@ -187,18 +194,54 @@ func writeFindings(path string, res *reconcile.Result) error {
 	var f findingsFile
 	f.Run.ID, f.Run.AsOf, f.Run.StartedAt, f.Run.FinishedAt = res.Run.ID, res.Run.AsOf, res.Run.StartedAt, res.Run.FinishedAt
 	f.Run.Status, f.Run.Mode, f.Run.Guards, f.Run.Error = res.Run.Status, res.Run.Mode, res.Run.Guards, res.Run.Error
-	f.Collections, f.Findings, f.Actions = res.Collections, res.Findings, res.Actions
-	if f.Findings == nil {
-		f.Findings = []reconcile.Finding{}
-	}
+	f.Collections, f.Actions = res.Collections, res.Actions
 	tmp := path + ".tmp"
 	out, err := os.Create(tmp)
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(out)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(f); err != nil {
+	defer os.Remove(tmp) // a no-op once renamed
+	// Streamed, one finding a line: a hundred thousand findings never sit
+	// in memory twice, and the file still reads as one JSON document.
+	bw := bufio.NewWriterSize(out, 1<<20)
+	part := func(key string, v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(bw, "%q: %s,\n", key, b)
+		return err
+	}
+	bw.WriteString("{")
+	if err := part("run", f.Run); err != nil {
+		out.Close()
+		return err
+	}
+	if err := part("collections", f.Collections); err != nil {
+		out.Close()
+		return err
+	}
+	if f.Actions != nil {
+		if err := part("actions", f.Actions); err != nil {
+			out.Close()
+			return err
+		}
+	}
+	bw.WriteString("\"findings\": [")
+	for i, fd := range res.Findings {
+		b, err := json.Marshal(fd)
+		if err != nil {
+			out.Close()
+			return err
+		}
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n")
+		bw.Write(b)
+	}
+	bw.WriteString("\n]}\n")
+	if err := bw.Flush(); err != nil {
 		out.Close()
 		return err
 	}

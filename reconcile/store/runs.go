@@ -127,19 +127,28 @@ func (s *Store) LatestRun(ctx context.Context) (Run, error) {
 
 // Collection is one source or target collected in a run.
 type Collection struct {
-	RunID        int64         `db:"run_id"`
-	Side         string        `db:"side"`
-	Name         string        `db:"name"`
-	Type         string        `db:"type"`
-	Tier         string        `db:"tier"`
-	Capabilities string        `db:"capabilities"`
-	Status       string        `db:"status"`
-	Error        string        `db:"error"`
-	Count        int           `db:"count"`
-	Enabled      int           `db:"enabled"`
-	StartedAt    string        `db:"started_at"`
-	DurationMS   int64         `db:"duration_ms"`
-	Duration     time.Duration `db:"-"`
+	RunID        int64         `db:"run_id" json:"run_id"`
+	Side         string        `db:"side" json:"side"`
+	Name         string        `db:"name" json:"name"`
+	Type         string        `db:"type" json:"type"`
+	Tier         string        `db:"tier" json:"tier,omitempty"`
+	Capabilities string        `db:"capabilities" json:"capabilities,omitempty"`
+	Status       string        `db:"status" json:"status"`
+	Error        string        `db:"error" json:"error,omitempty"`
+	Count        int           `db:"count" json:"count"`
+	Enabled      int           `db:"enabled" json:"enabled,omitempty"`
+	StartedAt    string        `db:"started_at" json:"started_at"`
+	DurationMS   int64         `db:"duration_ms" json:"duration_ms"`
+	Duration     time.Duration `db:"-" json:"-"`
+}
+
+// MarshalJSON writes the duration in milliseconds whichever field holds it.
+func (c Collection) MarshalJSON() ([]byte, error) {
+	type plain Collection
+	if c.Duration != 0 {
+		c.DurationMS = c.Duration.Milliseconds()
+	}
+	return json.Marshal(plain(c))
 }
 
 // SaveCollection records how a source or target collection went.
