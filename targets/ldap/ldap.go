@@ -574,8 +574,18 @@ func toFiletime(t time.Time) int64 {
 // formatGUID renders AD's objectGUID bytes as the standard GUID string (the
 // first three groups are little-endian).
 func formatGUID(b []byte) string {
-	return fmt.Sprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15])
+	const hexDigits = "0123456789abcdef"
+	var out [36]byte
+	i := 0
+	for n, j := range [16]int{3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15} {
+		if n == 4 || n == 6 || n == 8 || n == 10 {
+			out[i] = '-'
+			i++
+		}
+		out[i], out[i+1] = hexDigits[b[j]>>4], hexDigits[b[j]&0xf]
+		i += 2
+	}
+	return string(out[:])
 }
 
 // parseGUID is formatGUID's inverse; it also accepts 32 hex digits in wire
