@@ -108,6 +108,9 @@ type Engine struct {
 	Progress func(name string, n int, done bool)
 	// Audit, when set, receives the run's audit events.
 	Audit Auditor
+	// Started, when set, is told the run's ID as soon as it has one (the
+	// caller's connector logs can then carry it).
+	Started func(runID int64)
 	// Retry bounds the executor's retries (zero value: the defaults).
 	Retry Retry
 }
@@ -181,6 +184,9 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (*Result, error) {
 		return nil, err
 	}
 	res.Run.ID = id
+	if e.Started != nil {
+		e.Started(id)
+	}
 	log := e.Log.With("run", id, "job", spec.Job)
 	log.Info("run started", "as_of", spec.AsOf, "mode", mode, "scope", scope)
 	e.audit(ctx, AuditEvent{RunID: id, Type: "run_started", Detail: map[string]any{"as_of": spec.AsOf, "mode": mode, "scope": scope, "job": spec.Job}})

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -53,6 +54,35 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	return runLocked(ctx, o, *wait, *metricsFile, stdout, stderr)
 }
 
+// withRunID returns a logger whose lines carry "run" once id is set: the
+// connectors are built before the run has an ID, and the engine sets it.
+func withRunID(log *slog.Logger, id *atomic.Int64) *slog.Logger {
+	return slog.New(runIDHandler{h: log.Handler(), id: id})
+}
+
+type runIDHandler struct {
+	h  slog.Handler
+	id *atomic.Int64
+}
+
+func (r runIDHandler) Enabled(ctx context.Context, l slog.Level) bool { return r.h.Enabled(ctx, l) }
+
+func (r runIDHandler) Handle(ctx context.Context, rec slog.Record) error {
+	if id := r.id.Load(); id > 0 {
+		rec = rec.Clone()
+		rec.AddAttrs(slog.Int64("run", id))
+	}
+	return r.h.Handle(ctx, rec)
+}
+
+func (r runIDHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return runIDHandler{h: r.h.WithAttrs(as), id: r.id}
+}
+
+func (r runIDHandler) WithGroup(name string) slog.Handler {
+	return runIDHandler{h: r.h.WithGroup(name), id: r.id}
+}
+
 // newLogger logs JSON to w, or, on a terminal, only warnings in text (the
 // live progress says the rest).
 func newLogger(w io.Writer) (*slog.Logger, bool) {
@@ -72,7 +102,8 @@ func runOnce(ctx context.Context, o runOptions, stdout, stderr io.Writer) (*reco
 		return nil, exitFail, err
 	}
 	log, tty := newLogger(stderr)
-	w, err := wire(cfg, log)
+	runID := new(atomic.Int64)
+	w, err := wire(cfg, withRunID(log, runID))
 	if err != nil {
 		return nil, exitFail, err
 	}
@@ -99,7 +130,7 @@ func runOnce(ctx context.Context, o runOptions, stdout, stderr io.Writer) (*reco
 	}
 	defer st.Close()
 	trail := openTrail(cfg, st, log)
-	eng := &reconcile.Engine{Store: st, Log: log, Audit: reconcile.TrailAuditor{Trail: trail}}
+	eng := &reconcile.Engine{Store: st, Log: log, Audit: reconcile.TrailAuditor{Trail: trail}, Started: runID.Store}
 	if tty {
 		p := newProgress(stderr)
 		eng.Progress = p.update

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -465,9 +466,11 @@ func (s *server) outDir(cfg *Config) string {
 // execute wires the config and runs the engine with the server's run
 // context (cancelled only when the grace period after SIGTERM ends).
 // The connectors log with the job (they are built before the run has an
-// ID); the engine adds run and job itself, so it gets engineLog without them.
+// ID: withRunID adds it once the engine has it); the engine adds run and job
+// itself, so it gets engineLog without them.
 func (s *server) execute(cfg *Config, spec reconcile.RunSpec, log, engineLog *slog.Logger) (*reconcile.Result, error) {
-	w, err := wire(cfg, log)
+	runID := new(atomic.Int64)
+	w, err := wire(cfg, withRunID(log, runID))
 	if err != nil {
 		return nil, err
 	}
@@ -477,7 +480,7 @@ func (s *server) execute(cfg *Config, spec reconcile.RunSpec, log, engineLog *sl
 	if spec.Timeout > 0 {
 		full.Timeout = spec.Timeout
 	}
-	eng := &reconcile.Engine{Store: s.st, Log: engineLog, Audit: reconcile.TrailAuditor{Trail: openTrail(cfg, s.st, log)}}
+	eng := &reconcile.Engine{Store: s.st, Log: engineLog, Audit: reconcile.TrailAuditor{Trail: openTrail(cfg, s.st, log)}, Started: runID.Store}
 	return eng.Run(s.runCtx, full)
 }
 
