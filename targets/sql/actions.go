@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/accessrecon/accessrecon/targets"
@@ -18,6 +19,11 @@ import (
 // Account re-reads one account (with its groups and credentials) by running
 // each configured query wrapped as SELECT * FROM (<query>) WHERE
 // account_id = ?. An unknown ID returns an error wrapping ErrNotFound.
+//
+// When the database rejects the ID as no valid value of account_id's type
+// (PostgreSQL: a text ID against an integer column, SQLSTATE class 22), the
+// queries are re-run comparing CAST(account_id AS TEXT), the same text the
+// listing orders by and returns, so such an ID is simply not found.
 func (t *Target) Account(ctx context.Context, id string) (targets.Account, error) {
 	a, err := t.get(ctx, id)
 	if err != nil {
@@ -30,6 +36,10 @@ func (t *Target) get(ctx context.Context, id string) (targets.Account, error) {
 	where := " WHERE account_id = " + t.dialect.placeholder(1)
 	arg := t.dialect.arg(1, id)
 	acc, err := t.open(ctx, "accounts_query", "SELECT * FROM ("+t.accountsQuery+") AS q"+where, accountColumns, []string{"account_id", "enabled"}, arg)
+	if err != nil && invalidValue(err) {
+		where = " WHERE CAST(account_id AS TEXT) = " + t.dialect.placeholder(1)
+		acc, err = t.open(ctx, "accounts_query", "SELECT * FROM ("+t.accountsQuery+") AS q"+where, accountColumns, []string{"account_id", "enabled"}, arg)
+	}
 	if err != nil {
 		return targets.Account{}, err
 	}
@@ -147,7 +157,7 @@ func (t *Target) disableAccount(ctx context.Context, a targets.Account) error {
 	}
 	n, err := t.exec(ctx, "disable_statement", t.disable, map[string]string{"account_id": a.ID}, 1)
 	if err != nil || n > 0 {
-		return err
+		return t.missingIfInvalid(ctx, a.ID, err)
 	}
 	cur, err := t.get(ctx, a.ID)
 	if err != nil {
@@ -178,7 +188,7 @@ func (t *Target) removeFromGroup(ctx context.Context, a targets.Account, group s
 	}
 	n, err := t.exec(ctx, "remove_group_statement", t.removeGroup, map[string]string{"account_id": a.ID, "group": group}, 0)
 	if err != nil || n > 0 {
-		return err
+		return t.missingIfInvalid(ctx, a.ID, err)
 	}
 	cur, err := t.get(ctx, a.ID)
 	if err != nil {
@@ -209,7 +219,7 @@ func (t *Target) revokeSessionsOf(ctx context.Context, a targets.Account) error 
 	}
 	n, err := t.exec(ctx, "revoke_sessions_statement", t.revokeSessions, map[string]string{"account_id": a.ID}, 0)
 	if err != nil || n > 0 {
-		return err
+		return t.missingIfInvalid(ctx, a.ID, err)
 	}
 	_, err = t.get(ctx, a.ID)
 	return err
@@ -233,6 +243,21 @@ func (t *Target) revokeCredentialOf(ctx context.Context, a targets.Account, c ta
 		return errors.New("empty account or credential ID")
 	}
 	n, err := t.exec(ctx, "revoke_credential_statement", t.revokeCredential, map[string]string{"account_id": a.ID, "credential_id": c.ID}, 1)
+	if err != nil && invalidValue(err) {
+		// An ID the column's type rejects: not found if the account or
+		// the credential is missing, else the database's error.
+		cur, gerr := t.get(ctx, a.ID)
+		if gerr != nil {
+			if errors.Is(gerr, targets.ErrNotFound) {
+				return gerr
+			}
+			return err
+		}
+		if !slices.ContainsFunc(cur.Credentials, func(cr targets.Credential) bool { return cr.ID == c.ID }) {
+			return fmt.Errorf("credential: %w", targets.ErrNotFound)
+		}
+		return err
+	}
 	if err != nil || n > 0 {
 		return err
 	}
@@ -251,6 +276,27 @@ func (t *Target) revokeCredentialOf(ctx context.Context, a targets.Account, c ta
 	return fmt.Errorf("credential: %w", targets.ErrNotFound)
 }
 
+// missingIfInvalid returns err, unless the database rejected id as no valid
+// value of the column's type (see invalidValue) and the account does not
+// exist: then the error wraps ErrNotFound.
+func (t *Target) missingIfInvalid(ctx context.Context, id string, err error) error {
+	if err == nil || !invalidValue(err) {
+		return err
+	}
+	if _, gerr := t.get(ctx, id); errors.Is(gerr, targets.ErrNotFound) {
+		return gerr
+	}
+	return err
+}
+
+// invalidValue reports whether err is a PostgreSQL data exception (SQLSTATE
+// class 22: invalid text representation, out of range, ...), as when a text
+// account ID is compared with an integer or uuid column.
+func invalidValue(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && strings.HasPrefix(pe.Code, "22")
+}
+
 // classify marks database errors worth retrying as transient and refusals
 // as ErrPermission. Context errors pass through unchanged.
 func classify(err error) error {
@@ -263,6 +309,22 @@ func classify(err error) error {
 		case sqlite3.ErrBusy, sqlite3.ErrLocked:
 			return targets.Transient(err, 0)
 		case sqlite3.ErrPerm, sqlite3.ErrReadonly, sqlite3.ErrAuth:
+			return fmt.Errorf("%w: %w", err, targets.ErrPermission)
+		}
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case strings.HasPrefix(pe.Code, "08"), // connection exception
+			pe.Code == "40001", pe.Code == "40P01", // serialization failure, deadlock
+			pe.Code == "55P03",                                         // lock not available
+			pe.Code == "53300",                                         // too many connections
+			pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03": // shutdown, cannot connect now
+			return targets.Transient(err, 0)
+		case pe.Code == "42501", // insufficient privilege
+			pe.Code == "25006",               // read-only transaction
+			strings.HasPrefix(pe.Code, "28"): // invalid authorization
 			return fmt.Errorf("%w: %w", err, targets.ErrPermission)
 		}
 		return err

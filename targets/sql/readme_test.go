@@ -27,10 +27,10 @@ func TestReadmeConfig(t *testing.T) {
 	if err := dec.Decode(&cfg); err != nil {
 		t.Fatalf("README config: %v", err)
 	}
-	if cfg.Driver != "sqlite3" || cfg.DSNEnv != "BILLING_APP_DSN" || cfg.MaxOpenConns != 4 || cfg.RevokeCredentialStatement == "" {
+	if cfg.Driver != "pgx" || cfg.DSNEnv != "BILLING_APP_DSN" || cfg.MaxOpenConns != 4 || cfg.RevokeCredentialStatement == "" {
 		t.Fatalf("README config decoded as %+v", cfg)
 	}
-	t.Setenv("BILLING_APP_DSN", "file:unused.db")
+	t.Setenv("BILLING_APP_DSN", "postgres://accessrecon@127.0.0.1:1/billing?sslmode=disable")
 	tg, err := New(cfg, nil)
 	if err != nil {
 		t.Fatalf("README config rejected by New: %v", err)

@@ -1,6 +1,7 @@
 // Package sqltarget is the connector for an in-house application whose users
-// live in a table of any database/sql database (SQLite is built in; any
-// other driver the binary registers, e.g. PostgreSQL, works the same way).
+// live in a table of any database/sql database. SQLite (driver "sqlite3")
+// and PostgreSQL (driver "pgx", alias "postgres") are built in; any other
+// driver the binary registers works the same way.
 //
 // The operator writes the SQL: an accounts query whose columns are aliased to
 // the canonical names (account_id, username, email, employee_id,
@@ -22,6 +23,7 @@ import (
 	"slices"
 	"strings"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL is built in (driver "pgx")
 	"github.com/jmoiron/sqlx"
 	_ "github.com/mattn/go-sqlite3" // SQLite is built in
 
@@ -30,8 +32,9 @@ import (
 
 // Config is the configuration of an SQL target.
 type Config struct {
-	// Driver is the database/sql driver name: "sqlite3" is built in;
-	// others ("pgx", "postgres", "mysql") must be registered by the binary.
+	// Driver is the database/sql driver name: "sqlite3" and "pgx"
+	// (PostgreSQL; "postgres" is accepted as an alias) are built in; others
+	// ("mysql", ...) must be registered by the binary.
 	Driver string `yaml:"driver"`
 	// DSN is the data source name when it holds no secret (an SQLite path).
 	DSN string `yaml:"dsn"`
@@ -84,7 +87,10 @@ type Target struct {
 // connects lazily: nothing touches the database until the first call).
 func New(cfg Config, log *slog.Logger) (*Target, error) {
 	if cfg.Driver == "" {
-		return nil, errors.New("sql: driver: required (e.g. sqlite3)")
+		return nil, errors.New("sql: driver: required (e.g. sqlite3 or pgx)")
+	}
+	if cfg.Driver == "postgres" {
+		cfg.Driver = "pgx" // the built-in PostgreSQL driver
 	}
 	if !slices.Contains(sql.Drivers(), cfg.Driver) {
 		return nil, fmt.Errorf("sql: driver: %q is not registered in this binary (available: %s)", cfg.Driver, strings.Join(sql.Drivers(), ", "))
