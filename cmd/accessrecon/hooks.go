@@ -87,12 +87,11 @@ type hookItem struct {
 	internalID string
 }
 
-// hookState holds the hooks' keys, the replay cache and the queue of people
+// hookState holds the hooks' keys and the queue of people
 // waiting for their targeted run.
 type hookState struct {
 	mu      sync.Mutex
 	keys    hookKeys
-	seen    map[string]time.Time // signature -> when it may be forgotten
 	pending []hookItem
 	closed  bool
 	wake    chan struct{}
@@ -106,7 +105,7 @@ func newHookState(cfg *Config) (*hookState, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &hookState{keys: k, seen: map[string]time.Time{}, wake: make(chan struct{}, 1),
+	return &hookState{keys: k, wake: make(chan struct{}, 1),
 		stopped: make(chan struct{}), done: make(chan struct{}), counts: newWebhookCounter()}, nil
 }
 
@@ -131,8 +130,10 @@ func (h *hookState) stop() {
 func (h *hookState) wait() { <-h.done }
 
 // verify checks a request's HMAC (hex SHA-256 over body + timestamp), its
-// timestamp against the replay window, and the signature against replays.
-func (h *hookState) verify(key []byte, sig, ts string, body []byte, now time.Time) (string, string) {
+// timestamp against the replay window, and the signature against replays:
+// claim records it in the store, so that a replay is refused by every serve
+// on the store and after a restart.
+func (h *hookState) verify(key []byte, sig, ts string, body []byte, now time.Time, claim func(sig string, expires time.Time) (bool, error)) (string, string) {
 	if len(key) == 0 {
 		return hookDisabled, "endpoint not configured"
 	}
@@ -157,18 +158,13 @@ func (h *hookState) verify(key []byte, sig, ts string, body []byte, now time.Tim
 	if err != nil || !hmac.Equal(got, want) {
 		return hookBadSignature, "signature does not match"
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for s, until := range h.seen {
-		if now.After(until) {
-			delete(h.seen, s)
-		}
-	}
-	key2 := hex.EncodeToString(got)
-	if _, dup := h.seen[key2]; dup {
+	fresh, err := claim(hex.EncodeToString(got), now.Add(2*window))
+	switch {
+	case err != nil:
+		return hookBadSignature, "cannot record the signature against replays: " + err.Error()
+	case !fresh:
 		return hookReplayed, "this signature was already accepted within the replay window"
 	}
-	h.seen[key2] = now.Add(2 * window)
 	return hookAccepted, ""
 }
 
@@ -280,7 +276,10 @@ func (s *server) hook(w http.ResponseWriter, r *http.Request, endpoint string, k
 	case endpoint == "hr" && len(keys.hrKey) == 0 && len(keys.hrToken) > 0:
 		result, why = hookBadSignature, "bearer token missing"
 	default:
-		result, why = h.verify(key(keys), r.Header.Get(sigHeader), r.Header.Get(tsHeader), body, received)
+		result, why = h.verify(key(keys), r.Header.Get(sigHeader), r.Header.Get(tsHeader), body, received,
+			func(sig string, expires time.Time) (bool, error) {
+				return s.st.ClaimSignature(r.Context(), sig, received, expires)
+			})
 	}
 	if result == hookDisabled {
 		h.counts.inc(endpoint, result)

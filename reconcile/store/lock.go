@@ -217,3 +217,27 @@ func (s *Store) Jobs(ctx context.Context) ([]string, error) {
 	}
 	return out, nil
 }
+
+// ClaimSignature records an accepted webhook signature until expires. It
+// returns false when the signature was already claimed and has not expired:
+// the request is a replay. Expired signatures are forgotten on the way.
+func (s *Store) ClaimSignature(ctx context.Context, signature string, now, expires time.Time) (bool, error) {
+	fresh := false
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_signatures WHERE expires_at < ?`, T(now)); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO webhook_signatures (signature, expires_at) VALUES (?, ?) ON CONFLICT(signature) DO NOTHING`,
+			signature, T(expires))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		fresh = n == 1
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: claim webhook signature: %w", err)
+	}
+	return fresh, nil
+}
