@@ -64,7 +64,7 @@ func (e *Engine) guardRevocations(spec RunSpec, mode Mode, res *Result) {
 		}
 	}
 	for _, ts := range spec.Targets {
-		if targetMode(ts, mode, spec.DryRun) != Enforce {
+		if TargetMode(ts, spec) != Enforce {
 			continue
 		}
 		n := len(accounts[ts.Name])
@@ -93,13 +93,15 @@ func hasAuto(f Finding) bool {
 	return slices.ContainsFunc(f.Actions, func(s Step) bool { return s.Auto })
 }
 
-// targetMode is a target's effective mode: its own when set, else the
-// run's. A dry run (which forces the run's mode to report) overrides both.
-func targetMode(ts TargetSpec, run Mode, dryRun bool) Mode {
-	if dryRun {
+// TargetMode is a target's effective mode in a run. A dry run, or a run
+// told report explicitly (RunSpec.Mode: run --mode report, a job's mode),
+// acts nowhere. Otherwise the target's own mode wins, then the run's, then
+// policy.mode.
+func TargetMode(ts TargetSpec, spec RunSpec) Mode {
+	if spec.DryRun || spec.Mode == Report {
 		return Report
 	}
-	return cmp.Or(ts.Mode, run)
+	return cmp.Or(ts.Mode, spec.Mode, spec.Policy.Mode, Report)
 }
 
 // work is one distinct action on one account, shared by the findings that
@@ -154,7 +156,7 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 			continue
 		}
 		ts := byName[f.Target]
-		tmode := targetMode(*ts, mode, spec.DryRun)
+		tmode := TargetMode(*ts, spec)
 		switch {
 		case tmode != Enforce:
 			f.Outcome = OutcomePlanned
@@ -198,7 +200,7 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 	}
 
 	for _, ts := range spec.Targets {
-		if targetMode(ts, mode, spec.DryRun) == Enforce {
+		if TargetMode(ts, spec) == Enforce {
 			e.recover(ctx, log, res.Run.ID, &ts)
 		}
 	}

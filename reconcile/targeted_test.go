@@ -76,3 +76,28 @@ func TestExemptionDateCoversTheWholeDay(t *testing.T) {
 		t.Error("an exemption with a time is not expired at that time")
 	}
 }
+
+// A run told report explicitly acts nowhere, even on a target whose own mode
+// is enforce; without that, the target's mode wins over policy.mode.
+func TestExplicitReportRunActsNowhere(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	ctx := context.Background()
+	sp := spec(f, Policy{})
+	sp.Policy.Mode = Report
+	sp.Targets[0].Mode = Enforce
+	sp.Mode = Report
+	if _, err := e.Run(ctx, sp); err != nil {
+		t.Fatal(err)
+	}
+	if !enabled(f, "A1") {
+		t.Fatal("run --mode report disabled A1 on a target whose mode is enforce")
+	}
+	sp.Mode = ""
+	sp.AsOf = asOf.Add(time.Hour)
+	if _, err := e.Run(ctx, sp); err != nil {
+		t.Fatal(err)
+	}
+	if enabled(f, "A1") {
+		t.Fatal("a target in enforce mode under policy.mode report did not act")
+	}
+}

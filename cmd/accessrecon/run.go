@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,7 +41,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	fs.StringVar(&o.asOf, "as-of", "", "judge as of this time (RFC 3339 or YYYY-MM-DD; default now)")
 	fs.StringVar(&o.out, "out", ".", "directory for findings.json")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "report mode: plan and print, act on nothing")
-	fs.StringVar(&o.mode, "mode", "", "override policy.mode: report or enforce")
+	fs.StringVar(&o.mode, "mode", "", "report (act nowhere) or enforce (in place of policy.mode; a target's own mode still wins)")
 	wait := fs.Duration("wait", 0, "wait this long for a run holding the store lock (default: refuse at once)")
 	metricsFile := fs.String("metrics-file", "", "write the run's metrics in node_exporter textfile format to this file")
 	if err := fs.Parse(args); err != nil {
@@ -339,12 +338,9 @@ func printSummary(w io.Writer, res *reconcile.Result, path string, enforced []st
 
 // enforcedTargets names the targets a run acts on.
 func enforcedTargets(spec reconcile.RunSpec) []string {
-	if spec.DryRun {
-		return nil
-	}
 	var out []string
 	for _, t := range spec.Targets {
-		if cmp.Or(t.Mode, spec.Mode, spec.Policy.Mode) == reconcile.Enforce {
+		if reconcile.TargetMode(t, spec) == reconcile.Enforce {
 			out = append(out, t.Name)
 		}
 	}
