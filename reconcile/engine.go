@@ -264,12 +264,21 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 		return cmp.Or(cmp.Compare(a.Side, b.Side), cmp.Compare(a.Name, b.Name))
 	})
 
-	if err := e.finishFindings(ctx, spec, res); err != nil {
-		return err
-	}
+	e.finishFindings(spec, res)
 	e.guardRevocations(spec, mode, res)
 	if err := e.execute(ctx, log, spec, mode, res); err != nil {
 		return err
+	}
+	// First-seen dates and ticket keys of problems already known, for every
+	// finding, those the guards and the executor added included.
+	open, err := e.Store.OpenFindings(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range res.Findings {
+		if st, ok := open[res.Findings[i].Fingerprint]; ok {
+			res.Findings[i].FirstSeen, res.Findings[i].JiraKey = st.FirstSeen, st.JiraKey
+		}
 	}
 	if err := e.save(ctx, spec, res); err != nil {
 		return err
@@ -587,13 +596,9 @@ func accountDrift(target string, a targets.Account, prev store.AccountState) []s
 	return out
 }
 
-// finishFindings gives each finding its fingerprint and first-seen date,
-// keeps the run's scope, and orders them for people.
-func (e *Engine) finishFindings(ctx context.Context, spec RunSpec, res *Result) error {
-	open, err := e.Store.OpenFindings(ctx)
-	if err != nil {
-		return err
-	}
+// finishFindings gives each finding its fingerprint, keeps the run's scope,
+// and orders them for people.
+func (e *Engine) finishFindings(spec RunSpec, res *Result) {
 	kept := res.Findings[:0]
 	for _, f := range res.Findings {
 		if len(spec.Scope) > 0 && !slices.Contains(spec.Scope, f.Kind) && f.Kind != GuardTripped {
@@ -601,9 +606,6 @@ func (e *Engine) finishFindings(ctx context.Context, spec RunSpec, res *Result) 
 		}
 		f.Fingerprint = Fingerprint(f.Kind, f.Target, f.AccountID)
 		f.FirstSeen = spec.AsOf
-		if st, ok := open[f.Fingerprint]; ok {
-			f.FirstSeen, f.JiraKey = st.FirstSeen, st.JiraKey
-		}
 		if f.Actions == nil {
 			f.Actions = []Step{}
 		}
@@ -612,7 +614,6 @@ func (e *Engine) finishFindings(ctx context.Context, spec RunSpec, res *Result) 
 	res.Findings = kept
 	sortFindings(res.Findings)
 	res.Exemptions = spec.Policy.Exemptions
-	return nil
 }
 
 func sortFindings(fs []Finding) {

@@ -2,8 +2,11 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
+
+	"github.com/accessrecon/accessrecon/targets/targettest"
 )
 
 // A targeted fast-path run reads only some accounts: the next full run must
@@ -99,5 +102,36 @@ func TestExplicitReportRunActsNowhere(t *testing.T) {
 	}
 	if enabled(f, "A1") {
 		t.Fatal("a target in enforce mode under policy.mode report did not act")
+	}
+}
+
+// A revocation that keeps failing is one problem with one first-seen date,
+// not a new one every night.
+func TestRevocationFailedKeepsFirstSeen(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	f.SetFault(func(op targettest.Op, id string, call int) (error, bool) {
+		if op == targettest.OpDisable && id == "A1" {
+			return errors.New("permission denied by the app"), false
+		}
+		return nil, true
+	})
+	ctx := context.Background()
+	sp := spec(f, Policy{})
+	first := asOf.Add(-24 * time.Hour)
+	for _, at := range []time.Time{first, asOf} {
+		sp.AsOf = at
+		res, _ := e.Run(ctx, sp)
+		var got []Finding
+		for _, x := range res.Findings {
+			if x.Kind == RevocationFailed && x.AccountID == "A1" {
+				got = append(got, x)
+			}
+		}
+		if len(got) != 1 {
+			t.Fatalf("run at %s: %d revocation_failed findings for A1, want 1", at, len(got))
+		}
+		if !got[0].FirstSeen.Equal(first) {
+			t.Fatalf("run at %s: revocation_failed first seen %s, want %s", at, got[0].FirstSeen, first)
+		}
 	}
 }
