@@ -1,5 +1,6 @@
 // Regression tests for bugs found after the first cut of the engine: each
 // failed before its fix.
+
 package reconcile
 
 import (
