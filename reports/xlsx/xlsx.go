@@ -434,8 +434,8 @@ func (w *writer) drift() error {
 }
 
 func (w *writer) inventory() error {
-	cols := []column{{"Side", 8}, {"Name", 18}, {"Type", 10}, {"Automation", 13}, {"Capabilities", 40}, {"Tier", 10},
-		{"Accounts collected", 12}, {"Enabled", 10}, {"Status", 10}, {"Error", 50}, {"Duration (s)", 12}}
+	cols := []column{{"Side", 8}, {"Name", 18}, {"Type", 10}, {"Automation", 13}, {"Capabilities", 58}, {"Tier", 10},
+		{"Accounts collected", 18}, {"Enabled", 10}, {"Status", 10}, {"Error", 50}, {"Duration (s)", 12}}
 	cells := make([]any, len(cols))
 	return w.table(SheetInventory, cols, len(w.res.Collections), func(emit func([]any) error) error {
 		for _, c := range w.res.Collections {
