@@ -118,6 +118,45 @@ func (m StatusMap) Validate() error {
 	return nil
 }
 
+// Set stores raw (trimmed) into the canonical field of p (employee_id,
+// email, first_name, last_name, status, status_effective, termination_date,
+// department, job_code, manager_id, worker_type, hire_date), parsing statuses
+// through statuses and dates through ParseDate. The error says only what is
+// wrong with the value; the caller names the record and the field.
+func (p *Person) Set(field, raw string, statuses StatusMap) error {
+	v := strings.TrimSpace(raw)
+	var err error
+	switch field {
+	case "employee_id":
+		p.EmployeeID = v
+	case "email":
+		p.Email = v
+	case "first_name":
+		p.FirstName = v
+	case "last_name":
+		p.LastName = v
+	case "department":
+		p.Department = v
+	case "job_code":
+		p.JobCode = v
+	case "manager_id":
+		p.ManagerID = v
+	case "worker_type":
+		p.WorkerType = v
+	case "status":
+		p.Status, err = statuses.Parse(v)
+	case "status_effective":
+		p.StatusEffective, err = ParseDate(v)
+	case "termination_date":
+		p.TerminationDate, err = ParseDate(v)
+	case "hire_date":
+		p.HireDate, err = ParseDate(v)
+	default:
+		err = fmt.Errorf("unknown field %q", field)
+	}
+	return err
+}
+
 // ParseDate reads a date as HR systems write them: YYYY-MM-DD (midnight UTC),
 // RFC 3339, or YYYY-MM-DD with a zone offset as Workday writes it
 // (2026-11-24-08:00). Empty input is the zero time.

@@ -8,7 +8,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/accessrecon/accessrecon/sources"
 )
@@ -134,52 +133,14 @@ func (s *Source) person(rec map[string]json.RawMessage, n int) (sources.Person, 
 		if err != nil {
 			return p, bad(m, err)
 		}
-		v = strings.TrimSpace(v)
-		switch m.canon {
-		case "email":
-			p.Email = v
-		case "first_name":
-			p.FirstName = v
-		case "last_name":
-			p.LastName = v
-		case "department":
-			p.Department = v
-		case "job_code":
-			p.JobCode = v
-		case "manager_id":
-			p.ManagerID = v
-		case "worker_type":
-			p.WorkerType = v
-		case "status":
-			st, err := s.statusMap.Parse(v)
-			if err != nil {
-				return p, bad(m, err)
-			}
-			p.Status = st
-		case "status_effective", "termination_date", "hire_date":
-			t, err := date(v)
-			if err != nil {
-				return p, bad(m, err)
-			}
-			switch m.canon {
-			case "status_effective":
-				p.StatusEffective = t
-			case "termination_date":
-				p.TerminationDate = t
-			default:
-				p.HireDate = t
-			}
+		if strings.TrimSpace(v) == "0000-00-00" {
+			v = "" // BambooHR's "no date"
+		}
+		if err := p.Set(m.canon, v, s.statusMap); err != nil {
+			return p, bad(m, err)
 		}
 	}
 	return p, nil
-}
-
-// date parses a BambooHR date; BambooHR writes an unset date as 0000-00-00.
-func date(v string) (time.Time, error) {
-	if v == "0000-00-00" {
-		return time.Time{}, nil
-	}
-	return sources.ParseDate(v)
 }
 
 // text reads a JSON scalar as text: strings as they are, numbers as written,

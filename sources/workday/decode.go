@@ -83,41 +83,8 @@ func (s *Source) person(e entry, where string) (sources.Person, error) {
 		if err != nil {
 			return p, bad(err)
 		}
-		v = strings.TrimSpace(v)
-		switch m.canon {
-		case "email":
-			p.Email = v
-		case "first_name":
-			p.FirstName = v
-		case "last_name":
-			p.LastName = v
-		case "department":
-			p.Department = v
-		case "job_code":
-			p.JobCode = v
-		case "manager_id":
-			p.ManagerID = v
-		case "worker_type":
-			p.WorkerType = v
-		case "status":
-			st, err := s.statusMap.Parse(v)
-			if err != nil {
-				return p, bad(err)
-			}
-			p.Status = st
-		case "status_effective", "termination_date", "hire_date":
-			t, err := sources.ParseDate(v)
-			if err != nil {
-				return p, bad(err)
-			}
-			switch m.canon {
-			case "status_effective":
-				p.StatusEffective = t
-			case "termination_date":
-				p.TerminationDate = t
-			default:
-				p.HireDate = t
-			}
+		if err := p.Set(m.canon, v, s.statusMap); err != nil {
+			return p, bad(err)
 		}
 	}
 	return p, nil
