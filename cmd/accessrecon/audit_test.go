@@ -71,3 +71,30 @@ func TestAuditVerifyAndExport(t *testing.T) {
 		t.Fatalf("export since the future: exit %d, %d bytes", code, out.Len())
 	}
 }
+
+// findings shows the latest full run by default, most severe first, and any
+// run asked for with --run.
+func TestFindingsCommand(t *testing.T) {
+	dir := copyDir(t, demoTemplate(t))
+	cfg := filepath.Join(dir, "schedule.yaml")
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"findings", "--config", cfg, "--json"}, &out, &errb); code != exitOK {
+		t.Fatalf("findings: exit %d: %s", code, errb.String())
+	}
+	var got struct {
+		Run      store.Run `json:"run"`
+		Findings []struct {
+			Severity string `json:"severity"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Run.ID != 2 || len(got.Findings) == 0 || got.Findings[0].Severity != "critical" {
+		t.Fatalf("findings: run %d, %d findings, first %+v; want run 2, critical first", got.Run.ID, len(got.Findings), got.Findings[:min(1, len(got.Findings))])
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"findings", "--config", cfg, "--run", "1"}, &out, &errb); code != exitOK || !strings.HasPrefix(out.String(), "run 1 ") {
+		t.Fatalf("findings --run 1: exit %d: %q", code, out.String()[:min(80, out.Len())])
+	}
+}

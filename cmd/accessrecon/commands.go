@@ -56,8 +56,10 @@ func cmdValidate(args []string, stdout, stderr io.Writer) error {
 
 func cmdFindings(ctx context.Context, args []string, stdout io.Writer) error {
 	var all bool
+	var runID int64
 	cfg, asJSON, err := configFlags("findings", args, func(fs *flag.FlagSet) {
 		fs.BoolVar(&all, "all", false, "every disposition (default: the exceptions people must handle, and auto revocations)")
+		fs.Int64Var(&runID, "run", 0, "this run (default: the latest full run, not a leavers sweep or HR-event run)")
 	})
 	if err != nil {
 		return err
@@ -67,7 +69,13 @@ func cmdFindings(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	run, err := st.LatestRun(ctx)
+	var run store.Run
+	switch {
+	case runID > 0:
+		run, err = st.GetRun(ctx, runID)
+	default:
+		run, err = st.LatestFullRun(ctx)
+	}
 	if err != nil {
 		return err
 	}

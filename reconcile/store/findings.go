@@ -138,10 +138,11 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 	return resolved, nil
 }
 
-// FindingBodies returns the serialised findings of a run in fingerprint order.
+// FindingBodies returns the serialised findings of a run, most severe first.
 func (s *Store) FindingBodies(ctx context.Context, runID int64) ([][]byte, error) {
 	var bodies []string
-	if err := s.db.SelectContext(ctx, &bodies, `SELECT body FROM findings WHERE run_id = ? ORDER BY kind, target, account_id`, runID); err != nil {
+	if err := s.db.SelectContext(ctx, &bodies, `SELECT body FROM findings WHERE run_id = ?
+		ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, kind, target, account_id`, runID); err != nil {
 		return nil, fmt.Errorf("store: findings of run %d: %w", runID, err)
 	}
 	out := make([][]byte, len(bodies))

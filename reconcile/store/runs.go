@@ -114,8 +114,18 @@ func (s *Store) Runs(ctx context.Context, limit int) ([]Run, error) {
 // LatestRun returns the newest run that finished (any status but running),
 // or ErrNoRun.
 func (s *Store) LatestRun(ctx context.Context) (Run, error) {
+	return s.latestRun(ctx, `status != 'running'`)
+}
+
+// LatestFullRun returns the newest finished run that looked at everything
+// (scope full: not a leavers sweep, not an HR-event run), or ErrNoRun.
+func (s *Store) LatestFullRun(ctx context.Context) (Run, error) {
+	return s.latestRun(ctx, `status NOT IN ('running', 'failed') AND scope = 'full'`)
+}
+
+func (s *Store) latestRun(ctx context.Context, where string) (Run, error) {
 	var row runRow
-	err := s.db.GetContext(ctx, &row, `SELECT * FROM runs WHERE status != 'running' ORDER BY id DESC LIMIT 1`)
+	err := s.db.GetContext(ctx, &row, `SELECT * FROM runs WHERE `+where+` ORDER BY id DESC LIMIT 1`)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Run{}, fmt.Errorf("store: latest run: %w", ErrNoRun)
 	}
