@@ -385,14 +385,21 @@ func newProgress(w io.Writer) *progress { return &progress{w: w, start: map[stri
 func (p *progress) update(name string, n int, done bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, ok := p.start[name]; !ok {
-		p.start[name] = time.Now()
+	start, seen := p.start[name]
+	if !seen {
+		start = time.Now()
+		p.start[name] = start
 	}
-	el := time.Since(p.start[name])
-	rate := float64(n) / max(el.Seconds(), 0.001)
 	end := "\r"
 	if done {
 		end = "\n"
 	}
+	if !seen && done {
+		// A collector small enough to finish before its first report: a
+		// rate over no time would be noise.
+		fmt.Fprintf(p.w, "\033[2K  %-20s %10d rows%s", name, n, end)
+		return
+	}
+	rate := float64(n) / max(time.Since(start).Seconds(), 0.001)
 	fmt.Fprintf(p.w, "\033[2K  %-20s %10d rows  %8.0f/s%s", name, n, rate, end)
 }
