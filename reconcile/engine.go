@@ -104,7 +104,8 @@ type Engine struct {
 	// Now is the wall clock (tests inject one); AsOf in a RunSpec is the
 	// logical time findings are judged at.
 	Now func() time.Time
-	// Progress, when set, is told how many rows each collector has read.
+	// Progress, when set, is told how many rows each collector has read:
+	// 0 when it starts, every 10,000 rows, and the total when it is done.
 	Progress func(name string, n int, done bool)
 	// Audit, when set, receives the run's audit events.
 	Audit Auditor
@@ -316,6 +317,9 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 	for _, src := range spec.Sources {
 		start := time.Now()
 		col := store.Collection{RunID: res.Run.ID, Side: "source", Name: src.Name, Type: src.Type, StartedAt: start.UTC().Format(time.RFC3339), Status: "ok"}
+		if e.Progress != nil {
+			e.Progress(src.Name, 0, false)
+		}
 		seq := src.Source.People(ctx)
 		if targeted {
 			if r, ok := src.Source.(sources.Refresher); ok {
@@ -490,6 +494,9 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 		if revoked, err = e.Store.DisabledSince(ctx, ts.Name, prevRun); err != nil {
 			return fail(err)
 		}
+	}
+	if e.Progress != nil {
+		e.Progress(ts.Name, 0, false)
 	}
 	j := newJudge(spec.AsOf, &spec.Policy, ts.Name, ts.Tier, caps)
 	seenIDs := map[string]struct{}{}

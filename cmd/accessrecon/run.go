@@ -385,20 +385,14 @@ func newProgress(w io.Writer) *progress { return &progress{w: w, start: map[stri
 func (p *progress) update(name string, n int, done bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	start, seen := p.start[name]
-	if !seen {
+	start, ok := p.start[name]
+	if !ok {
 		start = time.Now()
 		p.start[name] = start
 	}
 	end := "\r"
 	if done {
 		end = "\n"
-	}
-	if !seen && done {
-		// A collector small enough to finish before its first report: a
-		// rate over no time would be noise.
-		fmt.Fprintf(p.w, "\033[2K  %-20s %10d rows%s", name, n, end)
-		return
 	}
 	rate := float64(n) / max(time.Since(start).Seconds(), 0.001)
 	fmt.Fprintf(p.w, "\033[2K  %-20s %10d rows  %8.0f/s%s", name, n, rate, end)
