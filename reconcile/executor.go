@@ -72,7 +72,7 @@ func (e *Engine) guardRevocations(spec RunSpec, mode Mode, res *Result) {
 		switch {
 		case g.MaxRevocations > 0 && n > g.MaxRevocations:
 			why = fmt.Sprintf("max_revocations: %s would revoke %d accounts, limit %d", ts.Name, n, g.MaxRevocations)
-		case g.MaxRevocationsPercent > 0 && float64(n) > float64(enabled[ts.Name])*g.MaxRevocationsPercent/100:
+		case n > g.percentFloor && float64(n) > float64(enabled[ts.Name])*g.MaxRevocationsPercent/100:
 			why = fmt.Sprintf("max_revocations_percent: %s would revoke %d of %d enabled accounts (%.1f%%), limit %.1f%%",
 				ts.Name, n, enabled[ts.Name], 100*float64(n)/float64(max(enabled[ts.Name], 1)), g.MaxRevocationsPercent)
 		}

@@ -108,9 +108,21 @@ type Guards struct {
 	HRShrinkPercent *float64 `yaml:"hr_shrink_percent"`
 	// MaxRevocations per target per run (0: no limit).
 	MaxRevocations int `yaml:"max_revocations"`
-	// MaxRevocationsPercent of the target's enabled accounts (0: no limit).
+	// MaxRevocationsPercent of the target's enabled accounts. Unset, it is
+	// 10%, held only against runs revoking more than 10 accounts on a target
+	// (one leaver of a 3-account target is 33%); set, it holds exactly.
+	// 100 lifts it.
 	MaxRevocationsPercent float64 `yaml:"max_revocations_percent"`
+	// percentFloor is how many revocations the default percent limit lets
+	// through regardless (0 when the limit was configured).
+	percentFloor int
 }
+
+// The default blast-radius limit: the rail is never off.
+const (
+	defaultMaxRevocationsPercent = 10
+	defaultPercentFloor          = 10
+)
 
 // Approval records who approved a privileged account.
 type Approval struct {
@@ -159,6 +171,9 @@ func (p *Policy) applyDefaults() {
 	}
 	if p.CredentialMaxIdle == 0 {
 		p.CredentialMaxIdle = Duration(180 * 24 * time.Hour)
+	}
+	if p.Guards.MaxRevocationsPercent == 0 {
+		p.Guards.MaxRevocationsPercent, p.Guards.percentFloor = defaultMaxRevocationsPercent, defaultPercentFloor
 	}
 	if p.Guards.HRShrinkPercent == nil {
 		v := 20.0

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accessrecon/accessrecon/sources"
+	"github.com/accessrecon/accessrecon/targets"
 	"github.com/accessrecon/accessrecon/targets/targettest"
 )
 
@@ -136,5 +138,40 @@ func TestRevocationFailedKeepsFirstSeen(t *testing.T) {
 		if !got[0].FirstSeen.Equal(first) {
 			t.Fatalf("run at %s: revocation_failed first seen %s, want %s", at, got[0].FirstSeen, first)
 		}
+	}
+}
+
+// The blast-radius rail is on without configuration: a run that would
+// revoke more than 10 accounts and more than 10% of a target's enabled ones
+// revokes none there; one leaver on a small target is not held by it.
+func TestDefaultBlastRadiusGuard(t *testing.T) {
+	var people sliceSource
+	var accounts []targets.Account
+	for i := range 30 {
+		st := sources.Active
+		if i < 15 {
+			st = sources.Terminated
+		}
+		id := "E" + itoa(i)
+		people = append(people, sources.Person{EmployeeID: id, Status: st})
+		accounts = append(accounts, targets.Account{ID: "A" + itoa(i), EmployeeID: id, Enabled: true})
+	}
+	f := targettest.NewFake(accounts...)
+	e := newEngine(t)
+	sp := RunSpec{AsOf: asOf, Sources: []SourceSpec{{Name: "hr", Type: "test", Source: people}},
+		Targets: []TargetSpec{{Name: "app", Type: "fake", Target: f}}, Policy: Policy{Mode: Enforce}}
+	res, err := e.Run(context.Background(), sp)
+	if res == nil || res.Run.Status != StatusGuardTripped || !errors.Is(err, ErrGuard) {
+		t.Fatalf("15 of 30 revocations under the default policy: status %v, err %v; want guard_tripped", res.Run.Status, err)
+	}
+	if len(f.Log()) != 0 {
+		t.Fatalf("the guard tripped but the target was changed: %v", f.Log())
+	}
+
+	small := fakeAccounts() // 10 accounts, 2 leavers: 20%, but only 2
+	e2 := newEngine(t)
+	res, err = e2.Run(context.Background(), spec(small, Policy{}))
+	if err != nil || res.Run.Status != StatusCompleted || enabled(small, "A1") {
+		t.Fatalf("2 leavers on a 10-account target: status %v, err %v, A1 enabled %v; want completed and revoked", res.Run.Status, err, enabled(small, "A1"))
 	}
 }
