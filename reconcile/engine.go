@@ -380,7 +380,7 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 	}
 	// The snapshot is stored only once every source was read whole.
 	for batch := range slices.Chunk(all, 5000) {
-		if err := e.Store.SavePeople(ctx, res.Run.ID, derefAll(batch)); err != nil {
+		if err := e.Store.SavePeople(ctx, res.Run.ID, batch); err != nil {
 			return nil, err
 		}
 	}
@@ -418,14 +418,6 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 		}
 	}
 	return NewPeople(all), nil
-}
-
-func derefAll(ps []*store.PersonRow) []store.PersonRow {
-	out := make([]store.PersonRow, len(ps))
-	for i, p := range ps {
-		out[i] = *p
-	}
-	return out
 }
 
 type targetResult struct {

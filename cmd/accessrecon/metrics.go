@@ -131,12 +131,12 @@ func buildRegistry(ctx context.Context, cfg *Config, st *store.Store, extra ...p
 		}
 	}
 
-	actions, err := st.ActionsSince(ctx, time.Unix(0, 0))
+	counts, err := st.ActionCounts(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, a := range actions {
-		revocations.WithLabelValues(a.Target, a.Status).Inc()
+	for k, n := range counts {
+		revocations.WithLabelValues(k[0], k[1]).Add(float64(n))
 	}
 
 	entries, err := slaEntries(ctx, cfg, st, time.Time{})

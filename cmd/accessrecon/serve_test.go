@@ -686,15 +686,9 @@ func checkMetrics(t *testing.T, addr string, st *store.Store) {
 	}
 	expect("accessrecon_job_last_run_status", map[string]string{"job": "hook", "status": hook.Status}, 1)
 	expect("accessrecon_job_last_run_timestamp_seconds", map[string]string{"job": "hook"}, float64(hook.FinishedAt.UnixMilli())/1000)
-	actions, err := st.ActionsSince(ctx, time.Unix(0, 0))
-	if err != nil {
+	var done int
+	if err := st.DB().GetContext(ctx, &done, `SELECT COUNT(*) FROM actions WHERE target = 'directory' AND status = 'done'`); err != nil {
 		t.Fatal(err)
-	}
-	done := 0
-	for _, a := range actions {
-		if a.Target == "directory" && a.Status == "done" {
-			done++
-		}
 	}
 	expect("accessrecon_revocations_total", map[string]string{"target": "directory", "outcome": "done"}, float64(done))
 	full, err := latestFullRun(ctx, st)

@@ -110,15 +110,20 @@ func (s *Store) Actions(ctx context.Context, runID int64) ([]Action, error) {
 	return out, nil
 }
 
-// ActionsSince returns the actions recorded at or after t, oldest first.
-func (s *Store) ActionsSince(ctx context.Context, t time.Time) ([]Action, error) {
-	var rows []actionRow
-	if err := s.db.SelectContext(ctx, &rows, `SELECT * FROM actions WHERE requested_at >= ? ORDER BY id`, T(t)); err != nil {
-		return nil, fmt.Errorf("store: actions since %s: %w", t, err)
+// ActionCounts counts every action ever recorded by target and status, for
+// the revocations counter, without reading the actions themselves.
+func (s *Store) ActionCounts(ctx context.Context) (map[[2]string]int, error) {
+	var rows []struct {
+		Target string `db:"target"`
+		Status string `db:"status"`
+		N      int    `db:"n"`
 	}
-	out := make([]Action, len(rows))
-	for i, r := range rows {
-		out[i] = r.action()
+	if err := s.db.SelectContext(ctx, &rows, `SELECT target, status, COUNT(*) AS n FROM actions GROUP BY target, status`); err != nil {
+		return nil, fmt.Errorf("store: count actions: %w", err)
+	}
+	out := make(map[[2]string]int, len(rows))
+	for _, r := range rows {
+		out[[2]string{r.Target, r.Status}] = r.N
 	}
 	return out, nil
 }

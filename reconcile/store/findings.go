@@ -190,13 +190,6 @@ func (s *Store) SaveDrift(ctx context.Context, runID int64, drift []DriftRow) er
 	return nil
 }
 
-// Drift returns a run's drift events.
-func (s *Store) Drift(ctx context.Context, runID int64) ([]DriftRow, error) {
-	var out []DriftRow
-	err := s.db.SelectContext(ctx, &out, `SELECT side, target, subject, kind, detail FROM drift WHERE run_id = ? ORDER BY side, target, subject, kind`, runID)
-	return out, err
-}
-
 // Retention says how long the store keeps what.
 type Retention struct {
 	Snapshots time.Duration // people, accounts, credentials of old runs

@@ -22,7 +22,7 @@ type PersonRow struct {
 }
 
 // SavePeople writes a batch of the run's HR snapshot in one transaction.
-func (s *Store) SavePeople(ctx context.Context, runID int64, people []PersonRow) error {
+func (s *Store) SavePeople(ctx context.Context, runID int64, people []*PersonRow) error {
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		st, err := tx.PrepareContext(ctx, `INSERT INTO people (run_id, employee_id, email, first_name, last_name, status,
 			status_effective, termination_date, hire_date, department, job_code, prev_job_code, job_changed_at, manager_id, worker_type)
@@ -78,13 +78,6 @@ func (s *Store) People(ctx context.Context, runID int64) iter.Seq2[PersonRow, er
 	}
 }
 
-// CountPeople returns the size of a run's HR snapshot.
-func (s *Store) CountPeople(ctx context.Context, runID int64) (int, error) {
-	var n int
-	err := s.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM people WHERE run_id = ?`, runID)
-	return n, err
-}
-
 // SaveAccounts writes a batch of one target's account snapshot, with group
 // memberships and credentials, in one transaction.
 func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, accounts []targets.Account) error {
@@ -120,58 +113,6 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 		return fmt.Errorf("store: save accounts of %s: %w", target, err)
 	}
 	return nil
-}
-
-// Accounts streams one target's account snapshot of a run, ordered by ID,
-// credentials included.
-func (s *Store) Accounts(ctx context.Context, runID int64, target string) iter.Seq2[targets.Account, error] {
-	return func(yield func(targets.Account, error) bool) {
-		creds := map[string][]targets.Credential{}
-		crow, err := s.db.QueryContext(ctx, `SELECT account_id, credential_id, kind, created, last_used, active
-			FROM credentials WHERE run_id = ? AND target = ?`, runID, target)
-		if err != nil {
-			yield(targets.Account{}, fmt.Errorf("store: credentials of %s: %w", target, err))
-			return
-		}
-		for crow.Next() {
-			var id string
-			var c targets.Credential
-			var created, used sql.NullString
-			if err := crow.Scan(&id, &c.ID, &c.Kind, &created, &used, &c.Active); err != nil {
-				crow.Close()
-				yield(targets.Account{}, fmt.Errorf("store: credentials of %s: %w", target, err))
-				return
-			}
-			c.Created, c.LastUsed = mustT(created), mustT(used)
-			creds[id] = append(creds[id], c)
-		}
-		crow.Close()
-
-		rows, err := s.db.QueryContext(ctx, `SELECT account_id, username, email, employee_id, display_name, enabled,
-			login_tracked, last_login, created, privileged, groups FROM accounts WHERE run_id = ? AND target = ? ORDER BY account_id`, runID, target)
-		if err != nil {
-			yield(targets.Account{}, fmt.Errorf("store: accounts of %s: %w", target, err))
-			return
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var a targets.Account
-			var last, created sql.NullString
-			var groups string
-			if err := rows.Scan(&a.ID, &a.Username, &a.Email, &a.EmployeeID, &a.DisplayName, &a.Enabled, &a.LoginTracked,
-				&last, &created, &a.Privileged, &groups); err != nil {
-				yield(targets.Account{}, fmt.Errorf("store: accounts of %s: %w", target, err))
-				return
-			}
-			a.LastLogin, a.Created, a.Groups, a.Credentials = mustT(last), mustT(created), SplitLines(groups), creds[a.ID]
-			if !yield(a, nil) {
-				return
-			}
-		}
-		if err := rows.Err(); err != nil {
-			yield(targets.Account{}, fmt.Errorf("store: accounts of %s: %w", target, err))
-		}
-	}
 }
 
 // AccountState is what drift needs to know of an account's previous state.

@@ -113,12 +113,6 @@ func (s *Store) write(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return tx.Commit()
 }
 
-// Write runs fn in one write transaction, serialised with the store's own
-// writes. Packages with tables of their own (audit, actions) use it.
-func (s *Store) Write(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	return s.write(ctx, fn)
-}
-
 // Time encoding: RFC 3339 with nanoseconds in UTC; the zero time is NULL.
 const timeLayout = "2006-01-02T15:04:05.999999999Z07:00"
 
