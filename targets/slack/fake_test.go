@@ -256,8 +256,8 @@ func userJSON(u *fakeUser) map[string]any {
 			"fields": nil, "email": u.Email, "team": fakeTeamID,
 		},
 	}
-	if u.Bot {
-		delete(m["profile"].(map[string]any), "email")
+	if u.Bot || u.Email == "" {
+		delete(m["profile"].(map[string]any), "email") // Slack sends none
 	}
 	return m
 }

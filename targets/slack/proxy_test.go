@@ -51,6 +51,31 @@ func specPatches() []specproxy.Patch {
 	// reading methods. Each gets a POST twin whose arguments are form fields
 	// (the token excepted: it goes in the Authorization header, which the
 	// description's oauth2 security still requires).
+	// withRateLimited adds "ratelimited" to an error schema's codes: Slack
+	// documents it for every method (HTTP 429 with Retry-After, body
+	// {"ok": false, "error": "ratelimited"}); the file's enums lack it.
+	withRateLimited := func(schema map[string]any) map[string]any {
+		out := map[string]any{}
+		for k, v := range schema {
+			out[k] = v
+		}
+		props := map[string]any{}
+		for k, v := range schema["properties"].(map[string]any) {
+			props[k] = v
+		}
+		if e, ok := props["error"].(map[string]any); ok {
+			if codes, ok := e["enum"].([]any); ok {
+				ne := map[string]any{}
+				for k, v := range e {
+					ne[k] = v
+				}
+				ne["enum"] = append(append([]any{}, codes...), "ratelimited")
+				props["error"] = ne
+			}
+		}
+		out["properties"] = props
+		return out
+	}
 	// withErrors lets a 200 answer be Slack's error shape too: Slack answers
 	// errors with HTTP 200 and "ok": false, but the description puts that
 	// shape under "default", which a validator never picks for a 200.
@@ -64,8 +89,13 @@ func specPatches() []specproxy.Patch {
 		for k, v := range resp["200"].(map[string]any) {
 			ok[k] = v
 		}
-		ok["schema"] = map[string]any{"anyOf": []any{ok["schema"], resp["default"].(map[string]any)["schema"]}}
-		out["responses"] = map[string]any{"200": ok, "default": resp["default"]}
+		def := map[string]any{}
+		for k, v := range resp["default"].(map[string]any) {
+			def[k] = v
+		}
+		def["schema"] = withRateLimited(def["schema"].(map[string]any))
+		ok["schema"] = map[string]any{"anyOf": []any{ok["schema"], def["schema"]}}
+		out["responses"] = map[string]any{"200": ok, "default": def}
 		return out
 	}
 	// noToken drops the token parameter: the reading methods declare it in
