@@ -381,3 +381,45 @@ func newDirect(t *testing.T, h http.Handler) string {
 	t.Cleanup(s.Close)
 	return s.URL
 }
+
+// A listing that fails part-way (members page 2 keeps failing) ends with an
+// error after the accounts already yielded: it never looks complete.
+func TestFailureMidListing(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.OutsideCollaborators = false }, nil)
+	e.fake.fail = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == "/orgs/acme/members" && r.URL.Query().Get("role") == "all" && r.URL.Query().Get("page") == "2" {
+			w.WriteHeader(http.StatusBadGateway)
+			return true
+		}
+		return false
+	}
+	n := 0
+	var err error
+	for _, e := range e.target.Accounts(t.Context()) {
+		if e != nil {
+			err = e
+			break
+		}
+		n++
+	}
+	var te *targets.TransientError
+	if n != 2 || !errors.As(err, &te) {
+		t.Fatalf("yielded %d accounts then %v, want 2 then a transient error", n, err)
+	}
+	if len(e.sleeps) != 4 {
+		t.Fatalf("waits %v, want 4 retries of the failing page", e.sleeps)
+	}
+}
+
+// An expired or revoked token is a permission error at once, not retried.
+func TestExpiredToken(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	e.fake.token = "ghs_a-newer-installation-token"
+	var err error
+	for _, e := range e.target.Accounts(t.Context()) {
+		err = e
+	}
+	if !errors.Is(err, targets.ErrPermission) || len(e.sleeps) != 0 {
+		t.Fatalf("listing with a stale token: %v (waits %v), want ErrPermission at once", err, e.sleeps)
+	}
+}

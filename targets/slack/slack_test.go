@@ -319,3 +319,45 @@ func TestRemoveFromGroup(t *testing.T) {
 		t.Fatalf("removal from an unknown group: %v, want ErrNotFound", err)
 	}
 }
+
+// A listing that fails part-way (users.list page 2 keeps failing) ends with
+// an error after the accounts already yielded: it never looks complete.
+func TestFailureMidListing(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	e.fake.fail = func(w http.ResponseWriter, r *http.Request, method string) bool {
+		if method == "users.list" && r.FormValue("cursor") != "" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return true
+		}
+		return false
+	}
+	n := 0
+	var err error
+	for _, e := range e.target.Accounts(t.Context()) {
+		if e != nil {
+			err = e
+			break
+		}
+		n++
+	}
+	var te *targets.TransientError
+	if n != 3 || !errors.As(err, &te) {
+		t.Fatalf("yielded %d accounts then %v, want 3 then a transient error", n, err)
+	}
+	if len(e.sleeps) != 4 {
+		t.Fatalf("waits %v, want 4 retries of the failing page", e.sleeps)
+	}
+}
+
+// An expired or revoked token is a permission error at once, not retried.
+func TestExpiredToken(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	e.fake.token = "xoxp-a-newer-token"
+	var err error
+	for _, e := range e.target.Accounts(t.Context()) {
+		err = e
+	}
+	if !errors.Is(err, targets.ErrPermission) || !strings.Contains(err.Error(), "invalid_auth") || len(e.sleeps) != 0 {
+		t.Fatalf("listing with a stale token: %v (waits %v), want ErrPermission (invalid_auth) at once", err, e.sleeps)
+	}
+}
