@@ -77,6 +77,13 @@ type Config struct {
 	// AllowGroupRemoval enables RemoveFromGroup (default true; false makes
 	// every group removal a manual step).
 	AllowGroupRemoval *bool `yaml:"allow_group_removal"`
+	// Listing is "bulk" (default: GetAccountAuthorizationDetails, the
+	// credential report, and two calls per user) or "per_user" (about eight
+	// calls per user, nothing older than the call).
+	Listing string `yaml:"listing"`
+	// ReportWait bounds the wait for IAM to generate the credential report
+	// (default 2m); without a report, bulk listing asks per user.
+	ReportWait time.Duration `yaml:"report_wait"`
 	// PageSize is MaxItems for every listing call (1–1000, default 1000).
 	PageSize int `yaml:"page_size"`
 	// Concurrency is how many users are read at once (default 4).
@@ -106,6 +113,9 @@ type Target struct {
 	creds  aws.CredentialsProvider
 	static *targets.Redactor
 
+	// sleep waits between credential-report polls; tests shorten it.
+	sleep func(ctx context.Context, d time.Duration) error
+
 	mu    sync.Mutex
 	names map[string]string // user ID -> user name, learned while listing
 }
@@ -123,6 +133,18 @@ var (
 // options are test hooks: the retryer's backoff.
 type options struct {
 	backoff retry.BackoffDelayer
+	sleep   func(ctx context.Context, d time.Duration) error
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
 }
 
 // New validates cfg and builds the SDK client. Credentials are not fetched
@@ -149,6 +171,19 @@ func newTarget(ctx context.Context, cfg Config, log *slog.Logger, o options) (*T
 	}
 	if cfg.Concurrency < 1 || cfg.Concurrency > 64 {
 		return nil, fmt.Errorf("aws: concurrency: %d is outside 1–64", cfg.Concurrency)
+	}
+	switch cfg.Listing {
+	case "":
+		cfg.Listing = ListingBulk
+	case ListingBulk, ListingPerUser:
+	default:
+		return nil, fmt.Errorf("aws: listing: %q is not bulk or per_user", cfg.Listing)
+	}
+	if cfg.ReportWait == 0 {
+		cfg.ReportWait = 2 * time.Minute
+	}
+	if cfg.ReportWait < 0 {
+		return nil, fmt.Errorf("aws: report_wait: %v is negative", cfg.ReportWait)
 	}
 	if cfg.MaxAttempts == 0 {
 		cfg.MaxAttempts = 8
@@ -227,6 +262,10 @@ func newTarget(ctx context.Context, cfg Config, log *slog.Logger, o options) (*T
 		creds:  awsCfg.Credentials,
 		static: targets.NewRedactor(cfg.secretAccessKey, cfg.sessionToken),
 		names:  map[string]string{},
+		sleep:  sleepCtx,
+	}
+	if o.sleep != nil {
+		t.sleep = o.sleep
 	}
 	t.client = iam.NewFromConfig(awsCfg, func(io *iam.Options) {
 		if cfg.Endpoint != "" {
@@ -313,10 +352,18 @@ func (t *Target) redact(ctx context.Context, s string) string {
 	return targets.NewRedactor(targets.Secret(c.SecretAccessKey), targets.Secret(c.SessionToken)).Redact(s)
 }
 
-// Accounts lists every IAM user, page by page (ListUsers, following Marker
-// while IsTruncated), reading up to concurrency users of a page at once and
-// yielding them in listing order.
+// Accounts lists every IAM user, page by page (following Marker while
+// IsTruncated), reading up to concurrency users of a page at once and
+// yielding them in listing order. See Config.Listing for the calls.
 func (t *Target) Accounts(ctx context.Context) iter.Seq2[targets.Account, error] {
+	if t.cfg.Listing == ListingBulk {
+		return t.bulkAccounts(ctx)
+	}
+	return t.perUserAccounts(ctx)
+}
+
+// perUserAccounts is the listing with ListingPerUser.
+func (t *Target) perUserAccounts(ctx context.Context) iter.Seq2[targets.Account, error] {
 	return func(yield func(targets.Account, error) bool) {
 		pc := newPolicyCache(t)
 		var marker *string

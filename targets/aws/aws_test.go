@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,6 +57,7 @@ func (b *recordingBackoff) count() int {
 }
 
 type harness struct {
+	sleeps  atomic.Int64 // credential-report polls waited for
 	fake    *fakeIAM
 	srv     *httptest.Server
 	target  *Target
@@ -69,7 +71,8 @@ type harness struct {
 //   - bob: console password only, no keys, in Admins (AdministratorAccess)
 //   - carol: no console, a key never used (active) and an inactive key, an
 //     inline policy granting iam:*
-//   - dave: no console, no keys (cannot sign in at all)
+//   - dave: no console, no keys (cannot sign in at all), customer-managed
+//     policy IAMAdmins (iam:*) attached; alice has BillingRead (not privileged)
 //   - erin: a key used 400 days ago, in Ops whose inline policy grants *:*
 func seedStandard(f *fakeIAM) {
 	now := f.now
@@ -96,7 +99,10 @@ func seedStandard(f *fakeIAM) {
 	f.addKey(carol, "Inactive", now.AddDate(-1, 0, 0), now.AddDate(0, -3, 0))
 	carol.Inline["iam-admin"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"},{"Effect":"Allow","Action":["ec2:Describe*","IAM:*"],"Resource":"*"}]}`
 
-	f.addUser("dave")
+	f.addPolicy("arn:aws:iam::"+fakeAccount+":policy/IAMAdmins", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}`)
+	f.addPolicy("arn:aws:iam::"+fakeAccount+":policy/BillingRead", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"aws-portal:View*","Resource":"*"}]}`)
+	alice.Attached = []string{"arn:aws:iam::" + fakeAccount + ":policy/BillingRead"}
+	f.addUser("dave").Attached = []string{"arn:aws:iam::" + fakeAccount + ":policy/IAMAdmins"}
 
 	erin := f.addUser("erin")
 	f.addKey(erin, "Active", now.AddDate(-2, 0, 0), now.AddDate(0, 0, -400))
@@ -104,6 +110,10 @@ func seedStandard(f *fakeIAM) {
 }
 
 type harnessOption func(*Config)
+
+func listing(mode string) harnessOption { return func(c *Config) { c.Listing = mode } }
+
+var modes = []string{ListingBulk, ListingPerUser}
 
 func newHarness(t testing.TB, seed func(*fakeIAM), opts ...harnessOption) *harness {
 	t.Helper()
@@ -128,7 +138,10 @@ func newHarness(t testing.TB, seed func(*fakeIAM), opts ...harnessOption) *harne
 	for _, o := range opts {
 		o(&cfg)
 	}
-	tg, err := newTarget(context.Background(), cfg, testLogger(t), options{backoff: h.backoff})
+	tg, err := newTarget(context.Background(), cfg, testLogger(t), options{backoff: h.backoff, sleep: func(ctx context.Context, d time.Duration) error {
+		h.sleeps.Add(1)
+		return ctx.Err()
+	}})
 	if err != nil {
 		t.Fatalf("new target: %v", err)
 	}
@@ -160,14 +173,24 @@ func byName(t testing.TB, as []targets.Account, name string) targets.Account {
 }
 
 func TestConformance(t *testing.T) {
-	targettest.Run(t, func(t *testing.T) targettest.Fixture {
-		h := newHarness(t, seedStandard, func(c *Config) { c.PageSize = 2 })
-		return targettest.Fixture{Target: h.target, Enabled: []string{h.ids["alice"], h.ids["bob"]}, MinAccounts: 5}
-	})
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) {
+			targettest.Run(t, func(t *testing.T) targettest.Fixture {
+				h := newHarness(t, seedStandard, listing(mode), func(c *Config) { c.PageSize = 2 })
+				return targettest.Fixture{Target: h.target, Enabled: []string{h.ids["alice"], h.ids["bob"]}, MinAccounts: 5}
+			})
+		})
+	}
 }
 
 func TestMapping(t *testing.T) {
-	h := newHarness(t, seedStandard)
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) { testMapping(t, mode) })
+	}
+}
+
+func testMapping(t *testing.T, mode string) {
+	h := newHarness(t, seedStandard, listing(mode))
 	as := listAll(t, h.target)
 	if len(as) != 5 {
 		t.Fatalf("listed %d accounts, want 5", len(as))
@@ -208,8 +231,8 @@ func TestMapping(t *testing.T) {
 		t.Errorf("carol's last login = %v, want the inactive key's last use", carol.LastLogin)
 	}
 
-	if dave := byName(t, as, "dave"); dave.Enabled || dave.Privileged || len(dave.Credentials) != 0 || dave.EmployeeID != "" {
-		t.Errorf("dave (no console, no keys) = %+v", dave)
+	if dave := byName(t, as, "dave"); dave.Enabled || !dave.Privileged || len(dave.Credentials) != 0 || dave.EmployeeID != "" {
+		t.Errorf("dave (no console, no keys, customer-managed IAMAdmins) = %+v", dave)
 	}
 	if erin := byName(t, as, "erin"); !erin.Enabled || !erin.Privileged || !erin.LastLogin.Equal(day(-400)) {
 		t.Errorf("erin (*:* through Ops) = %+v", erin)
@@ -230,6 +253,12 @@ func TestNoTagsConfigured(t *testing.T) {
 // TestPaging: 10 users in pages the server cuts shorter than MaxItems (IAM
 // may), keys and groups paged too: every item is read, and the calls show it.
 func TestPaging(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) { testPaging(t, mode) })
+	}
+}
+
+func testPaging(t *testing.T, mode string) {
 	h := newHarness(t, func(f *fakeIAM) {
 		f.pageCap = 2
 		f.addGroup("G1")
@@ -244,7 +273,7 @@ func TestPaging(t *testing.T) {
 				u.Groups = []string{"G1", "G2", "G3"}
 			}
 		}
-	}, func(c *Config) { c.PageSize = 3 })
+	}, listing(mode), func(c *Config) { c.PageSize = 3 })
 	as := listAll(t, h.target)
 	if len(as) != 10 {
 		t.Fatalf("listed %d users, want 10", len(as))
@@ -258,8 +287,15 @@ func TestPaging(t *testing.T) {
 	if len(u4.Credentials) != 3 || len(u4.Groups) != 3 {
 		t.Errorf("user04 = %d keys, %d groups; want 3 and 3", len(u4.Credentials), len(u4.Groups))
 	}
-	if n := h.fake.callCount("ListUsers"); n != 5 {
-		t.Errorf("ListUsers called %d times, want 5 (pages of 2)", n)
+	// Pages of 2: 10 users in 5 pages; in bulk mode 3 groups in 2 more.
+	if op, want := "ListUsers", 5; mode == ListingPerUser {
+		if n := h.fake.callCount(op); n != want {
+			t.Errorf("%s called %d times, want %d", op, n, want)
+		}
+	} else if op, want := "GetAccountAuthorizationDetails", 7; true {
+		if n := h.fake.callCount(op); n != want {
+			t.Errorf("%s called %d times, want %d", op, n, want)
+		}
 	}
 	if n := h.fake.callCount("ListAccessKeys"); n != 11 {
 		t.Errorf("ListAccessKeys called %d times, want 11 (two pages for user04)", n)
@@ -290,10 +326,21 @@ func TestPagingWithoutMarker(t *testing.T) {
 
 // TestThrottling: Throttling answers are waited out by the SDK's retryer.
 func TestThrottling(t *testing.T) {
-	h := newHarness(t, seedStandard)
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) { testThrottling(t, mode) })
+	}
+}
+
+func testThrottling(t *testing.T, mode string) {
+	h := newHarness(t, seedStandard, listing(mode))
+	first, second := "ListUsers", "GetAccessKeyLastUsed"
+	if mode == ListingBulk {
+		first, second = "GetAccountAuthorizationDetails", "ListAccessKeys"
+	}
+	before := map[string]int{ListingPerUser: 1, ListingBulk: 2}[mode] // pages without throttling
 	h.fake.mu.Lock()
-	h.fake.throttle["ListUsers"] = 2
-	h.fake.throttle["GetAccessKeyLastUsed"] = 1
+	h.fake.throttle[first] = 2
+	h.fake.throttle[second] = 1
 	h.fake.mu.Unlock()
 	as := listAll(t, h.target)
 	if len(as) != 5 {
@@ -307,8 +354,8 @@ func TestThrottling(t *testing.T) {
 			t.Errorf("waited after %q, want Throttling", c)
 		}
 	}
-	if n := h.fake.callCount("ListUsers"); n != 3 {
-		t.Errorf("ListUsers sent %d times, want 3", n)
+	if n := h.fake.callCount(first); n != before+2 {
+		t.Errorf("%s sent %d times, want %d", first, n, before+2)
 	}
 }
 
@@ -317,7 +364,7 @@ func TestThrottling(t *testing.T) {
 func TestThrottlingBounded(t *testing.T) {
 	h := newHarness(t, seedStandard, func(c *Config) { c.MaxAttempts = 3 })
 	h.fake.mu.Lock()
-	h.fake.throttle["ListUsers"] = 1000
+	h.fake.throttle["GetAccountAuthorizationDetails"] = 1000
 	h.fake.mu.Unlock()
 	var last error
 	for _, err := range h.target.Accounts(t.Context()) {
@@ -327,8 +374,8 @@ func TestThrottlingBounded(t *testing.T) {
 	if !errors.As(last, &te) {
 		t.Fatalf("listing under endless throttling = %v, want a TransientError", last)
 	}
-	if n := h.fake.callCount("ListUsers"); n != 3 {
-		t.Errorf("ListUsers sent %d times, want max_attempts = 3", n)
+	if n := h.fake.callCount("GetAccountAuthorizationDetails"); n != 3 {
+		t.Errorf("GetAccountAuthorizationDetails sent %d times, want max_attempts = 3", n)
 	}
 }
 
@@ -459,7 +506,7 @@ func TestRemoveFromGroupByName(t *testing.T) {
 func TestCredentialEcho(t *testing.T) {
 	h := newHarness(t, seedStandard, func(c *Config) { c.sessionToken = testToken })
 	h.fake.mu.Lock()
-	h.fake.echo["ListUsers"] = true
+	h.fake.echo["GetAccountAuthorizationDetails"] = true
 	h.fake.mu.Unlock()
 	var last error
 	for _, err := range h.target.Accounts(t.Context()) {
@@ -469,7 +516,7 @@ func TestCredentialEcho(t *testing.T) {
 		t.Fatal("listing succeeded against a failing server")
 	}
 	msg := last.Error()
-	if !strings.Contains(msg, "aws: list users") || !strings.Contains(msg, "ServiceFailure") {
+	if !strings.Contains(msg, "aws: read groups and policies") || !strings.Contains(msg, "ServiceFailure") {
 		t.Errorf("error lacks context: %s", msg)
 	}
 	for _, s := range []string{testToken, base64.StdEncoding.EncodeToString([]byte(testToken)), testSecret, url.QueryEscape(testToken)} {
@@ -551,7 +598,7 @@ func TestAssumeRole(t *testing.T) {
 	}
 	// The role's secrets are redacted from upstream errors too.
 	h.fake.mu.Lock()
-	h.fake.echo["ListUsers"] = true
+	h.fake.echo["GetAccountAuthorizationDetails"] = true
 	h.fake.mu.Unlock()
 	var last error
 	for _, err := range h.target.Accounts(t.Context()) {
@@ -605,5 +652,80 @@ func TestDocumentPrivileged(t *testing.T) {
 	}
 	if _, err := documentPrivileged("not json"); err == nil {
 		t.Error("documentPrivileged accepted garbage")
+	}
+}
+
+// TestBulkCredentialReport: the bulk listing waits for the report, takes
+// the keys' last use from it, and asks IAM per key and per user only for
+// what the report does not hold (a key or a user created after it). Without
+// a report it asks per user for everything the report would have given.
+func TestBulkCredentialReport(t *testing.T) {
+	h := newHarness(t, seedStandard)
+	as := listAll(t, h.target)
+	if n := h.sleeps.Load(); n != 1 {
+		t.Errorf("waited %d times for the report, want 1 (STARTED, then COMPLETE)", n)
+	}
+	if n := h.fake.callCount("GetAccessKeyLastUsed") + h.fake.callCount("GetUser"); n != 0 {
+		t.Errorf("%d per-key/per-user calls although the report covers every key", n)
+	}
+	if a := byName(t, as, "alice"); !a.Credentials[0].LastUsed.Equal(h.fake.now.AddDate(0, 0, -1)) || !a.LastLogin.Equal(h.fake.now.AddDate(0, 0, -1)) {
+		t.Errorf("alice from the report = %+v", a)
+	}
+
+	// After the report: a new key for alice (used an hour ago), a new user.
+	newKey := h.fake.addKey(h.fake.user("alice"), "Active", time.Now().UTC().Truncate(time.Second), time.Now().UTC().Add(-time.Hour).Truncate(time.Second))
+	frank := h.fake.addUser("frank")
+	frank.PasswordLastUsed, frank.Console = h.fake.now.AddDate(0, 0, -5), true
+	h.fake.resetCalls()
+	as = listAll(t, h.target)
+	if n := h.fake.callCount("GetAccessKeyLastUsed"); n != 1 {
+		t.Errorf("GetAccessKeyLastUsed called %d times, want 1 (the key newer than the report)", n)
+	}
+	if n := h.fake.callCount("GetUser"); n != 1 {
+		t.Errorf("GetUser called %d times, want 1 (the user newer than the report)", n)
+	}
+	alice := byName(t, as, "alice")
+	if len(alice.Credentials) != 2 || alice.Credentials[1].ID != newKey.ID || !alice.Credentials[1].LastUsed.Equal(newKey.LastUsed) {
+		t.Errorf("alice's new key = %+v", alice.Credentials)
+	}
+	if f := byName(t, as, "frank"); !f.Enabled || !f.LastLogin.Equal(h.fake.now.AddDate(0, 0, -5)) {
+		t.Errorf("frank = %+v", f)
+	}
+}
+
+func TestBulkWithoutReport(t *testing.T) {
+	for name, setup := range map[string]func(h *harness){
+		"denied": func(h *harness) { h.fake.denied["GenerateCredentialReport"] = true },
+		"never ready": func(h *harness) {
+			h.target.cfg.ReportWait = 3 * time.Second // the fake says STARTED once; pretend it stays so
+			h.fake.throttle["GenerateCredentialReport"] = 0
+			h.fake.started, h.fake.reportAt = true, time.Time{}
+			h.fake.stuck = true
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, seedStandard)
+			h.fake.mu.Lock()
+			setup(h)
+			h.fake.mu.Unlock()
+			want := listAll(t, newHarness(t, seedStandard, listing(ListingPerUser)).target)
+			got := listAll(t, h.target)
+			if len(got) != len(want) {
+				t.Fatalf("listed %d, want %d", len(got), len(want))
+			}
+			for i := range got {
+				g, w := got[i], want[i]
+				g.ID, w.ID = "", ""
+				if fmt.Sprint(g) != fmt.Sprint(w) {
+					t.Errorf("without a report:\n got %+v\nwant %+v", g, w)
+				}
+			}
+			if n := h.fake.callCount("GetAccessKeyLastUsed"); n != 4 {
+				t.Errorf("GetAccessKeyLastUsed called %d times, want 4 (every key)", n)
+			}
+			if n := h.fake.callCount("GetUser"); n != 5 {
+				t.Errorf("GetUser called %d times, want 5 (every user)", n)
+			}
+		})
 	}
 }

@@ -82,7 +82,9 @@ type fakeIAM struct {
 	calls    map[string]int
 	total    int
 	reportAt time.Time // zero: no credential report generated
+	report   string    // the CSV as of reportAt (IAM keeps one up to 4 h)
 	started  bool      // GenerateCredentialReport was called once
+	stuck    bool      // the report never completes
 
 	violations []string
 	seen       map[string]bool // Shape.Member written in some answer
@@ -581,15 +583,96 @@ var fakeOps = map[string]func(f *fakeIAM, form url.Values) ([]xe, *iamError){
 		return []xe{node("PolicyVersion", leaf("Document", url.QueryEscape(p.Doc)), leaf("VersionId", "v1"), leaf("IsDefaultVersion", "true"),
 			leaf("CreateDate", ts(f.now.AddDate(-3, 0, 0))))}, nil
 	},
+	"GetAccountAuthorizationDetails": func(f *fakeIAM, form url.Values) ([]xe, *iamError) {
+		want := map[string]bool{}
+		for k, v := range form {
+			if strings.HasPrefix(k, "Filter.member.") {
+				want[v[0]] = true
+			}
+		}
+		all := len(want) == 0
+		type item struct {
+			list string
+			x    xe
+		}
+		var items []item
+		inline := func(name string, m map[string]string) xe {
+			var ps []xe
+			for _, k := range sortedKeys(m) {
+				ps = append(ps, node("member", leaf("PolicyName", k), leaf("PolicyDocument", url.QueryEscape(m[k]))))
+			}
+			return members(name, ps)
+		}
+		if all || want["User"] {
+			for _, u := range f.users {
+				var gs, tags []xe
+				for _, g := range u.Groups {
+					gs = append(gs, leaf("member", g))
+				}
+				for _, k := range sortedKeys(u.Tags) {
+					tags = append(tags, node("member", leaf("Key", k), leaf("Value", u.Tags[k])))
+				}
+				items = append(items, item{"UserDetailList", node("member", leaf("Path", "/"), leaf("UserName", u.Name), leaf("UserId", u.ID),
+					leaf("Arn", f.userARN(u)), leaf("CreateDate", ts(u.Created)), inline("UserPolicyList", u.Inline),
+					members("GroupList", gs), members("AttachedManagedPolicies", attachedXE(f, u.Attached)), members("Tags", tags))})
+			}
+		}
+		if all || want["Group"] {
+			for _, n := range sortedKeys(f.groups) {
+				g := f.groups[n]
+				items = append(items, item{"GroupDetailList", node("member", leaf("Path", "/"), leaf("GroupName", g.Name), leaf("GroupId", g.ID),
+					leaf("Arn", f.groupARN(g)), leaf("CreateDate", ts(g.Created)), inline("GroupPolicyList", g.Inline),
+					members("AttachedManagedPolicies", attachedXE(f, g.Attached)))})
+			}
+		}
+		for _, arn := range sortedKeys(f.policies) {
+			p := f.policies[arn]
+			local := strings.HasPrefix(arn, "arn:aws:iam::"+fakeAccount+":")
+			if !all && !(local && want["LocalManagedPolicy"]) && !(!local && want["AWSManagedPolicy"]) {
+				continue
+			}
+			created := ts(f.now.AddDate(-3, 0, 0))
+			items = append(items, item{"Policies", node("member", leaf("PolicyName", p.Name), leaf("PolicyId", p.ID), leaf("Arn", p.ARN),
+				leaf("Path", "/"), leaf("DefaultVersionId", "v1"), leaf("IsAttachable", "true"), leaf("CreateDate", created), leaf("UpdateDate", created),
+				members("PolicyVersionList", []xe{node("member", leaf("Document", url.QueryEscape(p.Doc)), leaf("VersionId", "v1"),
+					leaf("IsDefaultVersion", "true"), leaf("CreateDate", created))}))})
+		}
+		xs := make([]xe, len(items))
+		for i, it := range items {
+			xs[i] = it.x
+		}
+		paged, err := f.page(form, "Items", xs)
+		if err != nil {
+			return nil, err
+		}
+		// Regroup the page's items into their lists.
+		start := 0
+		if m := form.Get("Marker"); m != "" {
+			start, _ = strconv.Atoi(strings.TrimPrefix(m, "page:"))
+		}
+		lists := map[string][]xe{}
+		for i := range paged[0].kids {
+			it := items[start+i]
+			lists[it.list] = append(lists[it.list], it.x)
+		}
+		var out []xe
+		for _, l := range []string{"UserDetailList", "GroupDetailList", "Policies"} {
+			if len(lists[l]) > 0 {
+				out = append(out, members(l, lists[l]))
+			}
+		}
+		return append(out, paged[1:]...), nil
+	},
 	"GenerateCredentialReport": func(f *fakeIAM, form url.Values) ([]xe, *iamError) {
 		// The first call starts a report; the next finds it complete (IAM
 		// takes seconds; callers poll).
-		if !f.started {
+		if !f.started || f.stuck {
 			f.started = true
 			return []xe{leaf("State", "STARTED"), leaf("Description", "No report exists. Starting a new report generation task")}, nil
 		}
-		if f.reportAt.IsZero() {
+		if f.reportAt.IsZero() || time.Since(f.reportAt) > 4*time.Hour {
 			f.reportAt = time.Now().UTC().Truncate(time.Second)
+			f.report = f.credentialReport()
 		}
 		return []xe{leaf("State", "COMPLETE")}, nil
 	},
@@ -600,7 +683,7 @@ var fakeOps = map[string]func(f *fakeIAM, form url.Values) ([]xe, *iamError){
 			}
 			return nil, &iamError{"ReportNotPresent", "Credential report not present", 410}
 		}
-		return []xe{leaf("Content", base64.StdEncoding.EncodeToString([]byte(f.credentialReport()))), leaf("ReportFormat", "text/csv"),
+		return []xe{leaf("Content", base64.StdEncoding.EncodeToString([]byte(f.report))), leaf("ReportFormat", "text/csv"),
 			leaf("GeneratedTime", ts(f.reportAt))}, nil
 	},
 }

@@ -27,7 +27,20 @@ func TestFakeHeldToModel(t *testing.T) {
 
 	h := newHarness(t, seedStandard)
 	ctx := t.Context()
-	as := listAll(t, h.target)
+	c := h.target.client
+	if _, err := c.GetCredentialReport(ctx, &iam.GetCredentialReportInput{}); err == nil {
+		t.Error("GetCredentialReport before any GenerateCredentialReport succeeded")
+	}
+	as := listAll(t, h.target) // bulk
+	pcfg := Config{Endpoint: h.srv.URL, Listing: ListingPerUser, TagEmployeeID: "EmployeeID"}
+	pcfg.accessKeyID, pcfg.secretAccessKey = testKeyID, testSecret
+	perUser, err := newTarget(ctx, pcfg, testLogger(t), options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(listAll(t, perUser)); n != len(as) {
+		t.Fatalf("per_user listed %d, bulk %d", n, len(as))
+	}
 	carol := byName(t, as, "carol")
 	bob := byName(t, as, "bob")
 	if err := h.target.RevokeCredential(ctx, carol, carol.Credentials[0]); err != nil {
@@ -43,10 +56,6 @@ func TestFakeHeldToModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The credential report, as an administrator's script would read it.
-	c := h.target.client
-	if _, err := c.GetCredentialReport(ctx, &iam.GetCredentialReportInput{}); err == nil {
-		t.Error("GetCredentialReport before any GenerateCredentialReport succeeded")
-	}
 	for {
 		r, err := c.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
 		if err != nil {

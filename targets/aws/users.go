@@ -48,22 +48,38 @@ func collect[T any](ctx context.Context, call func(marker *string) (items []T, t
 	}
 }
 
-// readUsers reads the details of a page of users, concurrency at a time, and
-// returns their accounts in the page's order; users deleted meanwhile are
-// left out.
+// readUsers reads the details of a page of ListUsers users.
 func (t *Target) readUsers(ctx context.Context, users []types.User, pc *policyCache) ([]targets.Account, error) {
-	out := make([]targets.Account, len(users))
-	gone := make([]bool, len(users))
+	accts := make([]targets.Account, len(users))
+	for i, u := range users {
+		accts[i] = targets.Account{
+			ID:           aws.ToString(u.UserId),
+			Username:     aws.ToString(u.UserName),
+			DisplayName:  aws.ToString(u.UserName),
+			LoginTracked: true,
+			LastLogin:    aws.ToTime(u.PasswordLastUsed),
+			Created:      aws.ToTime(u.CreateDate),
+		}
+	}
+	return t.completeAll(ctx, accts, func(ctx context.Context, a *targets.Account) error {
+		return t.readUser(ctx, a, pc)
+	})
+}
+
+// completeAll runs complete on each account, concurrency at a time, and
+// returns them in their order; users deleted meanwhile (errUserGone) are left
+// out. It remembers each user's name for Getter.
+func (t *Target) completeAll(ctx context.Context, accts []targets.Account, complete func(context.Context, *targets.Account) error) ([]targets.Account, error) {
+	gone := make([]bool, len(accts))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(t.cfg.Concurrency)
-	for i, u := range users {
+	for i := range accts {
 		g.Go(func() error {
-			a, err := t.readUser(gctx, u, pc)
+			err := complete(gctx, &accts[i])
 			if errors.Is(err, errUserGone) {
 				gone[i] = true
 				return nil
 			}
-			out[i] = a
 			return err
 		})
 	}
@@ -73,34 +89,34 @@ func (t *Target) readUsers(ctx context.Context, users []types.User, pc *policyCa
 		}
 		return nil, err
 	}
+	kept := accts[:0]
 	t.mu.Lock()
-	for i, u := range users {
+	for i, a := range accts {
 		if !gone[i] {
-			t.names[aws.ToString(u.UserId)] = aws.ToString(u.UserName)
-		}
-	}
-	t.mu.Unlock()
-	kept := out[:0]
-	for i, a := range out {
-		if !gone[i] {
+			t.names[a.ID] = a.Username
 			kept = append(kept, a)
 		}
 	}
+	t.mu.Unlock()
 	return kept, nil
 }
 
-// readUser reads one user's login profile, access keys (with last use),
-// groups, policies and tags into an Account.
-func (t *Target) readUser(ctx context.Context, u types.User, pc *policyCache) (targets.Account, error) {
-	name := aws.ToString(u.UserName)
-	a := targets.Account{
-		ID:           aws.ToString(u.UserId),
-		Username:     name,
-		DisplayName:  name,
-		LoginTracked: true,
-		LastLogin:    aws.ToTime(u.PasswordLastUsed),
-		Created:      aws.ToTime(u.CreateDate),
+// applyTags sets the employee ID and email from the configured tags.
+func (t *Target) applyTags(a *targets.Account, tags []types.Tag) {
+	for _, tg := range tags {
+		switch k := aws.ToString(tg.Key); {
+		case t.cfg.TagEmployeeID != "" && k == t.cfg.TagEmployeeID:
+			a.EmployeeID = strings.TrimSpace(aws.ToString(tg.Value))
+		case t.cfg.TagEmail != "" && k == t.cfg.TagEmail:
+			a.Email = strings.TrimSpace(aws.ToString(tg.Value))
+		}
 	}
+}
+
+// readUser completes a ListUsers account, user by user: login profile,
+// access keys (with last use), groups, policies and tags.
+func (t *Target) readUser(ctx context.Context, a *targets.Account, pc *policyCache) error {
+	name := a.Username
 	gone := func(what string, err error) error {
 		var api interface{ ErrorCode() string }
 		if errors.As(err, &api) && api.ErrorCode() == "NoSuchEntity" {
@@ -109,46 +125,8 @@ func (t *Target) readUser(ctx context.Context, u types.User, pc *policyCache) (t
 		return t.wrap(ctx, fmt.Sprintf("%s of user %s", what, name), err)
 	}
 
-	keys, err := collect(ctx, func(m *string) ([]types.AccessKeyMetadata, bool, *string, error) {
-		r, err := t.client.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: &name, Marker: m, MaxItems: t.maxItems()})
-		if err != nil {
-			return nil, false, nil, err
-		}
-		return r.AccessKeyMetadata, r.IsTruncated, r.Marker, nil
-	})
-	if err != nil {
-		return a, gone("list access keys", err)
-	}
-	console := true
-	if _, err := t.client.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: &name}); err != nil {
-		var api interface{ ErrorCode() string }
-		if !errors.As(err, &api) || api.ErrorCode() != "NoSuchEntity" {
-			return a, t.wrap(ctx, "get login profile of user "+name, err)
-		}
-		console = false
-	}
-	a.Enabled = console
-	for _, k := range keys {
-		c := targets.Credential{
-			ID:      aws.ToString(k.AccessKeyId),
-			Kind:    CredentialKind,
-			Created: aws.ToTime(k.CreateDate),
-			Active:  k.Status == types.StatusTypeActive,
-		}
-		r, err := t.client.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: k.AccessKeyId})
-		if err != nil {
-			return a, t.wrap(ctx, "get last use of access key "+c.ID, err)
-		}
-		if r.AccessKeyLastUsed != nil {
-			c.LastUsed = aws.ToTime(r.AccessKeyLastUsed.LastUsedDate)
-		}
-		if c.Active {
-			a.Enabled = true
-		}
-		if c.LastUsed.After(a.LastLogin) {
-			a.LastLogin = c.LastUsed
-		}
-		a.Credentials = append(a.Credentials, c)
+	if err := t.readCredentials(ctx, a, nil, false); err != nil {
+		return err
 	}
 
 	groups, err := collect(ctx, func(m *string) ([]types.Group, bool, *string, error) {
@@ -159,14 +137,14 @@ func (t *Target) readUser(ctx context.Context, u types.User, pc *policyCache) (t
 		return r.Groups, r.IsTruncated, r.Marker, nil
 	})
 	if err != nil {
-		return a, gone("list groups", err)
+		return gone("list groups", err)
 	}
 	for _, g := range groups {
 		gn := aws.ToString(g.GroupName)
 		a.Groups = append(a.Groups, targets.Group{ID: aws.ToString(g.Arn), Name: gn})
 		priv, err := pc.group(ctx, gn)
 		if err != nil {
-			return a, err
+			return err
 		}
 		a.Privileged = a.Privileged || priv
 	}
@@ -179,12 +157,12 @@ func (t *Target) readUser(ctx context.Context, u types.User, pc *policyCache) (t
 		return r.AttachedPolicies, r.IsTruncated, r.Marker, nil
 	})
 	if err != nil {
-		return a, gone("list attached policies", err)
+		return gone("list attached policies", err)
 	}
 	for _, p := range attached {
 		priv, err := pc.policy(ctx, aws.ToString(p.PolicyArn))
 		if err != nil {
-			return a, err
+			return err
 		}
 		a.Privileged = a.Privileged || priv
 	}
@@ -197,16 +175,16 @@ func (t *Target) readUser(ctx context.Context, u types.User, pc *policyCache) (t
 		return r.PolicyNames, r.IsTruncated, r.Marker, nil
 	})
 	if err != nil {
-		return a, gone("list inline policies", err)
+		return gone("list inline policies", err)
 	}
 	for _, pn := range inline {
 		r, err := t.client.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: &name, PolicyName: aws.String(pn)})
 		if err != nil {
-			return a, gone("get inline policy "+pn, err)
+			return gone("get inline policy "+pn, err)
 		}
 		priv, err := documentPrivileged(aws.ToString(r.PolicyDocument))
 		if err != nil {
-			return a, fmt.Errorf("aws: inline policy %s of user %s: %w", pn, name, err)
+			return fmt.Errorf("aws: inline policy %s of user %s: %w", pn, name, err)
 		}
 		a.Privileged = a.Privileged || priv
 	}
@@ -220,21 +198,89 @@ func (t *Target) readUser(ctx context.Context, u types.User, pc *policyCache) (t
 			return r.Tags, r.IsTruncated, r.Marker, nil
 		})
 		if err != nil {
-			return a, gone("list tags", err)
+			return gone("list tags", err)
 		}
-		for _, tg := range tags {
-			switch aws.ToString(tg.Key) {
-			case t.cfg.TagEmployeeID:
-				a.EmployeeID = strings.TrimSpace(aws.ToString(tg.Value))
-			case t.cfg.TagEmail:
-				a.Email = strings.TrimSpace(aws.ToString(tg.Value))
-			}
-		}
+		t.applyTags(a, tags)
 	}
-	return a, nil
+	return nil
 }
 
 func (t *Target) maxItems() *int32 { return aws.Int32(int32(t.cfg.PageSize)) }
+
+// readCredentials reads the account's console password (GetLoginProfile)
+// and access keys (ListAccessKeys), with each key's last use from row (the
+// credential report) where it names the key, else GetAccessKeyLastUsed. With
+// needPasswordLastUsed and no row, GetUser supplies PasswordLastUsed. Enabled
+// is set (console password or an active key) and LastLogin becomes the
+// latest of the password's and the keys' last use. A user deleted meanwhile
+// returns errUserGone.
+func (t *Target) readCredentials(ctx context.Context, a *targets.Account, row *reportRow, needPasswordLastUsed bool) error {
+	name := a.Username
+	isGone := func(err error) bool {
+		var api interface{ ErrorCode() string }
+		return errors.As(err, &api) && api.ErrorCode() == "NoSuchEntity"
+	}
+	keys, err := collect(ctx, func(m *string) ([]types.AccessKeyMetadata, bool, *string, error) {
+		r, err := t.client.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: &name, Marker: m, MaxItems: t.maxItems()})
+		if err != nil {
+			return nil, false, nil, err
+		}
+		return r.AccessKeyMetadata, r.IsTruncated, r.Marker, nil
+	})
+	if err != nil {
+		if isGone(err) {
+			return errUserGone
+		}
+		return t.wrap(ctx, "list access keys of user "+name, err)
+	}
+	a.Enabled = true
+	if _, err := t.client.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: &name}); err != nil {
+		if !isGone(err) {
+			return t.wrap(ctx, "get login profile of user "+name, err)
+		}
+		a.Enabled = false
+	}
+	switch {
+	case row != nil:
+		a.LastLogin = row.passwordLastUsed
+	case needPasswordLastUsed:
+		r, err := t.client.GetUser(ctx, &iam.GetUserInput{UserName: &name})
+		if err != nil {
+			if isGone(err) {
+				return errUserGone
+			}
+			return t.wrap(ctx, "get user "+name, err)
+		}
+		a.LastLogin = aws.ToTime(r.User.PasswordLastUsed)
+	}
+	for _, k := range keys {
+		c := targets.Credential{
+			ID:      aws.ToString(k.AccessKeyId),
+			Kind:    CredentialKind,
+			Created: aws.ToTime(k.CreateDate),
+			Active:  k.Status == types.StatusTypeActive,
+		}
+		if last, ok := row.keyLastUsed(c.Created); ok {
+			c.LastUsed = last
+		} else {
+			r, err := t.client.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: k.AccessKeyId})
+			if err != nil {
+				return t.wrap(ctx, "get last use of access key "+c.ID, err)
+			}
+			if r.AccessKeyLastUsed != nil {
+				c.LastUsed = aws.ToTime(r.AccessKeyLastUsed.LastUsedDate)
+			}
+		}
+		if c.Active {
+			a.Enabled = true
+		}
+		if c.LastUsed.After(a.LastLogin) {
+			a.LastLogin = c.LastUsed
+		}
+		a.Credentials = append(a.Credentials, c)
+	}
+	return nil
+}
 
 // userByID finds a user by user ID: by the name the last listing saw (a
 // GetUser confirms it still belongs to that ID: names are reused), else by
@@ -312,6 +358,13 @@ type cached struct {
 
 func newPolicyCache(t *Target) *policyCache {
 	return &policyCache{t: t, policies: map[string]*cached{}, groups: map[string]*cached{}}
+}
+
+// known records a policy evaluated elsewhere (from a
+// GetAccountAuthorizationDetails page).
+func (pc *policyCache) known(arn string, priv bool) {
+	c := pc.entry(pc.policies, arn)
+	c.once.Do(func() { c.priv = priv })
 }
 
 func (pc *policyCache) entry(m map[string]*cached, key string) *cached {
