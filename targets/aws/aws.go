@@ -147,10 +147,10 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// New validates cfg and builds the SDK client. Credentials are not fetched
-// until the first call.
-func New(ctx context.Context, cfg Config, log *slog.Logger) (*Target, error) {
-	return newTarget(ctx, cfg, log, options{})
+// New validates cfg and builds the SDK client. It talks to no server:
+// credentials are fetched (and a role assumed) at the first call.
+func New(cfg Config, log *slog.Logger) (*Target, error) {
+	return newTarget(context.Background(), cfg, log, options{})
 }
 
 func newTarget(ctx context.Context, cfg Config, log *slog.Logger, o options) (*Target, error) {

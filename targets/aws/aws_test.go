@@ -619,11 +619,11 @@ func TestConfigErrors(t *testing.T) {
 		"only_key_id":   {accessKeyID: "AKID"},
 		"token_no_keys": {sessionToken: "t"},
 	} {
-		if _, err := New(context.Background(), cfg, testLogger(t)); err == nil {
+		if _, err := New(cfg, testLogger(t)); err == nil {
 			t.Errorf("%s: New accepted %+v", name, cfg)
 		}
 	}
-	if _, err := New(context.Background(), Config{}, nil); err == nil {
+	if _, err := New(Config{}, nil); err == nil {
 		t.Error("New accepted a nil logger")
 	}
 	var c Config
