@@ -316,6 +316,8 @@ func (t *Target) wrap(ctx context.Context, what string, err error) error {
 		status = resp.HTTPStatusCode()
 	}
 	switch {
+	case errors.Is(err, errNoMarker):
+		return &upstreamError{msg: msg}
 	case ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
 		kind = ctx.Err()
 	case errors.As(err, &api) && api.ErrorCode() == "NoSuchEntity":

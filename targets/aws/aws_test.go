@@ -729,3 +729,32 @@ func TestBulkWithoutReport(t *testing.T) {
 		})
 	}
 }
+
+// TestFailureMidListing: a failure on the second page ends the listing with
+// one error after the first page's accounts, never a listing that looks
+// complete.
+func TestFailureMidListing(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) {
+			h := newHarness(t, seedStandard, listing(mode), func(c *Config) { c.PageSize = 2; c.Concurrency = 1 })
+			h.fake.mu.Lock()
+			h.fake.deniedAfter["ListAccessKeys"] = 2
+			h.fake.mu.Unlock()
+			var got []string
+			var errs []error
+			for a, err := range h.target.Accounts(t.Context()) {
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				got = append(got, a.Username)
+			}
+			if !slices.Equal(got, []string{"alice", "bob"}) || len(errs) != 1 || !errors.Is(errs[0], targets.ErrPermission) {
+				t.Fatalf("listing = %v, errors %v; want alice, bob, then one permission error", got, errs)
+			}
+			if !strings.Contains(errs[0].Error(), "list access keys of user carol") {
+				t.Errorf("error does not say where: %v", errs[0])
+			}
+		})
+	}
+}

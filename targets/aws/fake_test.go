@@ -76,8 +76,10 @@ type fakeIAM struct {
 	// echo, when set, answers every request of an action with an error whose
 	// message repeats the request's signature headers (a misbehaving proxy).
 	echo map[string]bool
-	// denied answers every request of an action with AccessDenied.
-	denied map[string]bool
+	// denied answers every request of an action with AccessDenied;
+	// deniedAfter does so once the action has been answered n times.
+	denied      map[string]bool
+	deniedAfter map[string]int
 
 	calls    map[string]int
 	total    int
@@ -94,17 +96,18 @@ type fakeIAM struct {
 
 func newFakeIAM(t testing.TB) *fakeIAM {
 	f := &fakeIAM{
-		t:        t,
-		spec:     loadSpec(t),
-		groups:   map[string]*fakeGroup{},
-		policies: map[string]*fakePolicy{},
-		now:      time.Now().UTC().Truncate(time.Second),
-		throttle: map[string]int{},
-		echo:     map[string]bool{},
-		denied:   map[string]bool{},
-		calls:    map[string]int{},
-		seen:     map[string]bool{},
-		served:   map[string]bool{},
+		t:           t,
+		spec:        loadSpec(t),
+		groups:      map[string]*fakeGroup{},
+		policies:    map[string]*fakePolicy{},
+		now:         time.Now().UTC().Truncate(time.Second),
+		throttle:    map[string]int{},
+		echo:        map[string]bool{},
+		denied:      map[string]bool{},
+		deniedAfter: map[string]int{},
+		calls:       map[string]int{},
+		seen:        map[string]bool{},
+		served:      map[string]bool{},
 	}
 	// AWS-managed policies exist in every account.
 	f.addPolicy("arn:aws:iam::aws:policy/AdministratorAccess", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)
@@ -291,7 +294,7 @@ func (f *fakeIAM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case f.throttle[op] > 0:
 		f.throttle[op]--
 		ierr = &iamError{"Throttling", "Rate exceeded", 400}
-	case f.denied[op]:
+	case f.denied[op], f.deniedAfter[op] > 0 && f.calls[op] > f.deniedAfter[op]:
 		ierr = &iamError{"AccessDenied", "User: arn:aws:iam::" + fakeAccount + ":user/accessrecon is not authorized to perform: iam:" + op, 403}
 	case f.echo[op]:
 		ierr = &iamError{"ServiceFailure", "upstream proxy saw Authorization: " + auth + " X-Amz-Security-Token: " + r.Header.Get("X-Amz-Security-Token") +

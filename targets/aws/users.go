@@ -20,6 +20,10 @@ import (
 // CredentialKind is the Credential.Kind of an IAM access key.
 const CredentialKind = "access_key"
 
+// errNoMarker is a truncated page without a new Marker: a server fault that
+// retrying will not mend.
+var errNoMarker = errors.New("IsTruncated without a new Marker")
+
 // errUserGone marks a user deleted between the listing and its details.
 var errUserGone = errors.New("user deleted while being read")
 
@@ -39,7 +43,7 @@ func collect[T any](ctx context.Context, call func(marker *string) (items []T, t
 			return all, nil
 		}
 		if next == nil || *next == "" || (marker != nil && *next == *marker) {
-			return nil, errors.New("IsTruncated without a new Marker")
+			return nil, errNoMarker
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
