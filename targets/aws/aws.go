@@ -14,7 +14,8 @@
 // Disable deletes the user's login profile (console password) and
 // deactivates every active access key; it never deletes a key or a user.
 // RevokeCredential deactivates one access key; RemoveFromGroup removes the
-// user from one IAM group, where the configuration allows it.
+// user from one IAM group, where the configuration allows it; RevokeSessions
+// (opt-in) denies the user's session tokens issued before now.
 package aws
 
 import (
@@ -84,6 +85,9 @@ type Config struct {
 	// ReportWait bounds the wait for IAM to generate the credential report
 	// (default 2m); without a report, bulk listing asks per user.
 	ReportWait time.Duration `yaml:"report_wait"`
+	// RevokeSessions enables RevokeSessions (default false): an inline
+	// policy denying everything to credentials issued before the call.
+	RevokeSessions bool `yaml:"revoke_sessions"`
 	// PageSize is MaxItems for every listing call (1–1000, default 1000).
 	PageSize int `yaml:"page_size"`
 	// Concurrency is how many users are read at once (default 4).
@@ -113,6 +117,8 @@ type Target struct {
 	creds  aws.CredentialsProvider
 	static *targets.Redactor
 
+	// now is the clock of RevokeSessions' cut-off.
+	now func() time.Time
 	// sleep waits between credential-report polls; tests shorten it.
 	sleep func(ctx context.Context, d time.Duration) error
 
@@ -126,6 +132,7 @@ var (
 	_ targets.Disabler          = (*Target)(nil)
 	_ targets.CredentialRevoker = (*Target)(nil)
 	_ targets.GroupRemover      = (*Target)(nil)
+	_ targets.SessionRevoker    = (*Target)(nil)
 	_ targets.Configurable      = (*Target)(nil)
 	_ targets.SecretConfig      = (*Config)(nil)
 )
@@ -263,6 +270,7 @@ func newTarget(ctx context.Context, cfg Config, log *slog.Logger, o options) (*T
 		static: targets.NewRedactor(cfg.secretAccessKey, cfg.sessionToken),
 		names:  map[string]string{},
 		sleep:  sleepCtx,
+		now:    time.Now,
 	}
 	if o.sleep != nil {
 		t.sleep = o.sleep
@@ -280,6 +288,9 @@ func (t *Target) Capabilities() []targets.Capability {
 	c := []targets.Capability{targets.CanGet, targets.CanDisable, targets.CanRevokeCredential}
 	if t.groupRemovalAllowed() {
 		c = append(c, targets.CanRemoveFromGroup)
+	}
+	if t.cfg.RevokeSessions {
+		c = append(c, targets.CanRevokeSessions)
 	}
 	return c
 }

@@ -176,7 +176,7 @@ func TestConformance(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode, func(t *testing.T) {
 			targettest.Run(t, func(t *testing.T) targettest.Fixture {
-				h := newHarness(t, seedStandard, listing(mode), func(c *Config) { c.PageSize = 2 })
+				h := newHarness(t, seedStandard, listing(mode), func(c *Config) { c.PageSize = 2; c.RevokeSessions = true })
 				return targettest.Fixture{Target: h.target, Enabled: []string{h.ids["alice"], h.ids["bob"]}, MinAccounts: 5}
 			})
 		})
@@ -756,5 +756,47 @@ func TestFailureMidListing(t *testing.T) {
 				t.Errorf("error does not say where: %v", errs[0])
 			}
 		})
+	}
+}
+
+func TestRevokeSessions(t *testing.T) {
+	h := newHarness(t, seedStandard)
+	if targets.Resolve(h.target).SessionRevoker != nil {
+		t.Fatal("revoke_sessions offered without being configured")
+	}
+	alice := byName(t, listAll(t, h.target), "alice")
+	if err := h.target.RevokeSessions(t.Context(), alice); !errors.Is(err, targets.ErrPermission) {
+		t.Fatalf("RevokeSessions without revoke_sessions = %v", err)
+	}
+	if n := h.fake.callCount("PutUserPolicy"); n != 0 {
+		t.Fatalf("PutUserPolicy sent %d times without revoke_sessions", n)
+	}
+
+	h.target.cfg.RevokeSessions = true
+	cut := time.Date(2026, 12, 1, 14, 0, 0, 0, time.UTC)
+	h.target.now = func() time.Time { return cut }
+	for range 2 {
+		if err := h.target.RevokeSessions(t.Context(), alice); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.fake.mu.Lock()
+	doc := h.fake.user("alice").Inline[RevokeSessionsPolicy]
+	others := len(h.fake.user("bob").Inline)
+	h.fake.mu.Unlock()
+	want := `"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"2026-12-01T14:00:00Z"}}`
+	if !strings.Contains(doc, want) || others != 0 {
+		t.Fatalf("alice's policy %s = %s (bob has %d)", RevokeSessionsPolicy, doc, others)
+	}
+	got, err := h.target.Account(t.Context(), alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Enabled || got.Privileged || !got.Credentials[0].Active {
+		t.Errorf("alice after RevokeSessions = %+v (the deny policy neither disables nor makes privileged)", got)
+	}
+	gone := targets.Account{ID: "AIDA00000000000000404", Username: "nobody"}
+	if err := h.target.RevokeSessions(t.Context(), gone); !errors.Is(err, targets.ErrNotFound) {
+		t.Errorf("RevokeSessions of a missing user = %v", err)
 	}
 }

@@ -8,6 +8,7 @@ package aws
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -533,6 +534,18 @@ var fakeOps = map[string]func(f *fakeIAM, form url.Values) ([]xe, *iamError){
 			return nil, noSuch("The user policy with name %s cannot be found.", form.Get("PolicyName"))
 		}
 		return []xe{leaf("UserName", u.Name), leaf("PolicyName", form.Get("PolicyName")), leaf("PolicyDocument", url.QueryEscape(doc))}, nil
+	},
+	"PutUserPolicy": func(f *fakeIAM, form url.Values) ([]xe, *iamError) {
+		u, err := f.needUser(form)
+		if err != nil {
+			return nil, err
+		}
+		doc := form.Get("PolicyDocument")
+		if !json.Valid([]byte(doc)) {
+			return nil, &iamError{"MalformedPolicyDocument", "Syntax errors in policy.", 400}
+		}
+		u.Inline[form.Get("PolicyName")] = doc
+		return nil, nil
 	},
 	"ListAttachedGroupPolicies": func(f *fakeIAM, form url.Values) ([]xe, *iamError) {
 		g := f.groups[form.Get("GroupName")]

@@ -49,6 +49,10 @@ func TestFakeHeldToModel(t *testing.T) {
 	if err := h.target.RemoveFromGroup(ctx, bob, bob.Groups[0]); err != nil {
 		t.Fatal(err)
 	}
+	h.target.cfg.RevokeSessions = true
+	if err := h.target.RevokeSessions(ctx, bob); err != nil {
+		t.Fatal(err)
+	}
 	if err := h.target.Disable(ctx, bob); err != nil {
 		t.Fatal(err)
 	}

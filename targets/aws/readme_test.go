@@ -31,7 +31,7 @@ func TestREADMEConfig(t *testing.T) {
 	if cfg.Profile != "security-audit" || cfg.Region != "us-east-1" || cfg.AssumeRoleARN != "arn:aws:iam::123456789012:role/accessrecon" ||
 		cfg.ExternalID != "accessrecon-prod" || cfg.TagEmployeeID != "EmployeeID" || cfg.TagEmail != "Email" || cfg.Listing != ListingBulk ||
 		cfg.ReportWait != 2*time.Minute || cfg.AllowGroupRemoval == nil || *cfg.AllowGroupRemoval || cfg.PageSize != 1000 ||
-		cfg.Concurrency != 4 || cfg.MaxAttempts != 8 || cfg.MaxBackoff != 20*time.Second {
+		cfg.Concurrency != 4 || !cfg.RevokeSessions || cfg.MaxAttempts != 8 || cfg.MaxBackoff != 20*time.Second {
 		t.Fatalf("README config decoded as %+v", cfg)
 	}
 	// New must accept it. The SDK reads the named profile at New: give it a

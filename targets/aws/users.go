@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -626,4 +627,37 @@ func groupName(g targets.Group) string {
 		return g.Name
 	}
 	return g.ID
+}
+
+// RevokeSessionsPolicy is the name of the inline policy RevokeSessions puts
+// on a user.
+const RevokeSessionsPolicy = "AccessreconRevokeOlderSessions"
+
+// RevokeSessions puts on the user an inline policy (RevokeSessionsPolicy)
+// denying every action to temporary credentials issued before now
+// (aws:TokenIssueTime), the pattern AWS documents for revoking sessions:
+// session tokens got with the user's keys stop working, the keys themselves
+// (no token issue time) are not affected by it. Doing it again moves the
+// cut-off to the new now. Undo: delete the inline policy. Only with
+// revoke_sessions: true (otherwise ErrPermission, and Capabilities leaves it
+// out).
+func (t *Target) RevokeSessions(ctx context.Context, a targets.Account) error {
+	if !t.cfg.RevokeSessions {
+		return fmt.Errorf("aws: revoke sessions of user %s: revoke_sessions is false: %w", a.Username, targets.ErrPermission)
+	}
+	name, err := t.userName(ctx, a)
+	if err != nil {
+		return err
+	}
+	doc := revokeSessionsDocument(t.now())
+	if _, err := t.client.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: &name, PolicyName: aws.String(RevokeSessionsPolicy), PolicyDocument: &doc}); err != nil {
+		return t.wrap(ctx, "put policy "+RevokeSessionsPolicy+" on user "+name, err)
+	}
+	t.log.Info("denied sessions issued before now", "user", name, "policy", RevokeSessionsPolicy)
+	return nil
+}
+
+func revokeSessionsDocument(now time.Time) string {
+	return `{"Version":"2012-10-17","Statement":[{"Sid":"AccessreconRevokeOlderSessions","Effect":"Deny","Action":"*","Resource":"*",` +
+		`"Condition":{"DateLessThan":{"aws:TokenIssueTime":"` + now.UTC().Format(time.RFC3339) + `"}}}]}`
 }
