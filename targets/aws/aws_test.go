@@ -109,6 +109,21 @@ func seedStandard(f *fakeIAM) {
 	erin.Groups = []string{"Ops"}
 }
 
+// isolateAWSEnv keeps the machine's AWS settings out of the SDK's
+// configuration loading (this machine sets AWS_CA_BUNDLE; a CI runner may
+// set a profile or a region).
+func isolateAWSEnv(t testing.TB) {
+	t.Helper()
+	for _, k := range []string{"AWS_CA_BUNDLE", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
+		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
+		"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_IAM", "AWS_ENDPOINT_URL_STS", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent/accessrecon-aws-config")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/accessrecon-aws-credentials")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+}
+
 type harnessOption func(*Config)
 
 func listing(mode string) harnessOption { return func(c *Config) { c.Listing = mode } }
@@ -117,9 +132,7 @@ var modes = []string{ListingBulk, ListingPerUser}
 
 func newHarness(t testing.TB, seed func(*fakeIAM), opts ...harnessOption) *harness {
 	t.Helper()
-	t.Setenv("AWS_CONFIG_FILE", "/nonexistent/accessrecon-aws-config")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/accessrecon-aws-credentials")
-	t.Setenv("AWS_CA_BUNDLE", "") // this machine sets one; the fake is plain HTTP
+	isolateAWSEnv(t)
 	f := newFakeIAM(t)
 	if seed != nil {
 		seed(f)

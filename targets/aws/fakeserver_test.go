@@ -218,7 +218,7 @@ func TestIAMFakeServerProcess(t *testing.T) {
 	}
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
 
-	t.Setenv("AWS_CA_BUNDLE", "")
+	isolateAWSEnv(t)
 	cfg := Config{Endpoint: base, TagEmployeeID: "EmployeeID"}
 	cfg.accessKeyID, cfg.secretAccessKey = testKeyID, testSecret
 	tg, err := newTarget(t.Context(), cfg, testLogger(t), options{sleep: func(ctx context.Context, d time.Duration) error { return nil }})

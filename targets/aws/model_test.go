@@ -160,7 +160,7 @@ func TestMalformedAnswerFailsTheSDK(t *testing.T) {
 			`<ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></ListUsersResponse>`))
 	}))
 	defer srv.Close()
-	t.Setenv("AWS_CA_BUNDLE", "")
+	isolateAWSEnv(t)
 	cfg := Config{Endpoint: srv.URL}
 	cfg.accessKeyID, cfg.secretAccessKey = testKeyID, testSecret
 	tg, err := newTarget(t.Context(), cfg, testLogger(t), options{backoff: &recordingBackoff{}})

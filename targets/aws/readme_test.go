@@ -41,9 +41,8 @@ func TestREADMEConfig(t *testing.T) {
 	if err := os.WriteFile(conf, []byte("[profile security-audit]\nregion = us-east-1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	isolateAWSEnv(t)
 	t.Setenv("AWS_CONFIG_FILE", conf)
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", dir+"/credentials")
-	t.Setenv("AWS_CA_BUNDLE", "")
 	tg, err := New(cfg, testLogger(t))
 	if err != nil {
 		t.Fatalf("README config rejected by New: %v", err)
