@@ -8,13 +8,13 @@ package aws
 // fails on a recorded violation.
 
 import (
+	_ "embed"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -89,18 +89,19 @@ var (
 	specErr    error
 )
 
+// serviceJSON is embedded so that the test binary, run as the fake server
+// from anywhere (fakeserver_test.go), carries its model.
+//
+//go:embed testdata/service-2.json
+var serviceJSON []byte
+
 var uEscape = regexp.MustCompile(`\\u([0-9A-Fa-f]{4})`)
 
 func loadSpec(t testing.TB) *iamSpec {
 	t.Helper()
 	specOnce.Do(func() {
-		b, err := os.ReadFile("testdata/service-2.json")
-		if err != nil {
-			specErr = err
-			return
-		}
 		var s iamSpec
-		if err := json.Unmarshal(b, &s); err != nil {
+		if err := json.Unmarshal(serviceJSON, &s); err != nil {
 			specErr = err
 			return
 		}
