@@ -299,6 +299,10 @@ func (t *Target) groupRemovalAllowed() bool {
 	return t.cfg.AllowGroupRemoval == nil || *t.cfg.AllowGroupRemoval
 }
 
+// maxErrorText bounds the upstream text in an error (bytes): enough for the
+// SDK's prefix, the error code and IAM's message.
+const maxErrorText = 600
+
 // upstreamError is an IAM failure with its text redacted; it unwraps to the
 // sentinel that classifies it, never to the SDK's error (whose text may carry
 // what was redacted).
@@ -318,7 +322,10 @@ func (t *Target) wrap(ctx context.Context, what string, err error) error {
 	if err == nil {
 		return nil
 	}
-	msg := "aws: " + what + ": " + t.redact(ctx, err.Error())
+	// The SDK's text ("operation error IAM: <Op>, …, <Code>: <IAM's
+	// message>") is redacted, then made printable and cut: it ends up in
+	// evidence kept for years.
+	msg := "aws: " + what + ": " + targets.Printable(t.redact(ctx, err.Error()), maxErrorText)
 	var kind error
 	var api smithy.APIError
 	var resp interface{ HTTPStatusCode() int }
@@ -337,7 +344,7 @@ func (t *Target) wrap(ctx context.Context, what string, err error) error {
 		kind = targets.ErrPermission
 	case status == 0 && !errors.As(err, &api), status >= 500, status == 429,
 		errors.As(err, &api) && isThrottle(api.ErrorCode()):
-		return targets.Transient(&upstreamError{msg: msg, kind: errors.New("transient")}, 0)
+		return targets.Transient(&upstreamError{msg: msg}, 0)
 	default:
 		return &upstreamError{msg: msg}
 	}

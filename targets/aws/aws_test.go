@@ -520,6 +520,7 @@ func TestCredentialEcho(t *testing.T) {
 	h := newHarness(t, seedStandard, func(c *Config) { c.sessionToken = testToken })
 	h.fake.mu.Lock()
 	h.fake.echo["GetAccountAuthorizationDetails"] = true
+	h.fake.echoExtra = " signing key " + testSecret + " basic " + base64.StdEncoding.EncodeToString([]byte("AKID:"+testSecret))
 	h.fake.mu.Unlock()
 	var last error
 	for _, err := range h.target.Accounts(t.Context()) {
@@ -532,13 +533,17 @@ func TestCredentialEcho(t *testing.T) {
 	if !strings.Contains(msg, "aws: read groups and policies") || !strings.Contains(msg, "ServiceFailure") {
 		t.Errorf("error lacks context: %s", msg)
 	}
-	for _, s := range []string{testToken, base64.StdEncoding.EncodeToString([]byte(testToken)), testSecret, url.QueryEscape(testToken)} {
+	for _, s := range []string{testToken, base64.StdEncoding.EncodeToString([]byte(testToken)), testSecret, url.QueryEscape(testToken),
+		base64.StdEncoding.EncodeToString([]byte("AKID:" + testSecret))} {
 		if strings.Contains(msg, s) {
 			t.Errorf("error carries a secret (%q): %s", s, msg)
 		}
 	}
-	if !strings.Contains(msg, "REDACTED") {
-		t.Errorf("nothing was redacted; did the fake echo? %s", msg)
+	if len(msg) > 700 {
+		t.Errorf("error of %d bytes: upstream text is not cut short", len(msg))
+	}
+	if n := strings.Count(msg, "REDACTED"); n < 3 {
+		t.Errorf("%d redactions, want the key, its Basic form and the token: %s", n, msg)
 	}
 	var te *targets.TransientError
 	if !errors.As(last, &te) {

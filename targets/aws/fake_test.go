@@ -77,6 +77,9 @@ type fakeIAM struct {
 	// echo, when set, answers every request of an action with an error whose
 	// message repeats the request's signature headers (a misbehaving proxy).
 	echo map[string]bool
+	// echoExtra is added to echoed errors (a proxy that logs more than it
+	// should: the test puts the secret access key here).
+	echoExtra string
 	// denied answers every request of an action with AccessDenied;
 	// deniedAfter does so once the action has been answered n times.
 	denied      map[string]bool
@@ -298,7 +301,7 @@ func (f *fakeIAM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case f.denied[op], f.deniedAfter[op] > 0 && f.calls[op] > f.deniedAfter[op]:
 		ierr = &iamError{"AccessDenied", "User: arn:aws:iam::" + fakeAccount + ":user/accessrecon is not authorized to perform: iam:" + op, 403}
 	case f.echo[op]:
-		ierr = &iamError{"ServiceFailure", "upstream proxy saw Authorization: " + auth + " X-Amz-Security-Token: " + r.Header.Get("X-Amz-Security-Token") +
+		ierr = &iamError{"ServiceFailure", f.echoExtra + " upstream proxy saw Authorization: " + auth + " X-Amz-Security-Token: " + r.Header.Get("X-Amz-Security-Token") +
 			" (b64 " + base64.StdEncoding.EncodeToString([]byte(r.Header.Get("X-Amz-Security-Token"))) + ")", 500}
 	default:
 		h, ok := fakeOps[op]
