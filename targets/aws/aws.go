@@ -430,5 +430,8 @@ func (t *Target) Account(ctx context.Context, id string) (targets.Account, error
 	if err != nil {
 		return targets.Account{}, err
 	}
+	if len(accts) == 0 { // deleted while being read
+		return targets.Account{}, fmt.Errorf("aws: user ID %s: %w", id, targets.ErrNotFound)
+	}
 	return accts[0], nil
 }

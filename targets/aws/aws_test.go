@@ -818,3 +818,27 @@ func TestRevokeSessions(t *testing.T) {
 		t.Errorf("RevokeSessions of a missing user = %v", err)
 	}
 }
+
+// TestUserDeletedWhileRead: a user deleted between the listing's page and
+// its details is left out of the listing, and Getter says ErrNotFound.
+func TestUserDeletedWhileRead(t *testing.T) {
+	h := newHarness(t, seedStandard, listing(ListingPerUser))
+	carol := byName(t, listAll(t, h.target), "carol")
+	h.fake.mu.Lock()
+	h.fake.deleteOnCall = map[string]string{"ListAccessKeys": "carol"}
+	h.fake.mu.Unlock()
+	if _, err := h.target.Account(t.Context(), carol.ID); !errors.Is(err, targets.ErrNotFound) {
+		t.Fatalf("get of a user deleted while read = %v, want ErrNotFound", err)
+	}
+	h2 := newHarness(t, seedStandard)
+	h2.fake.mu.Lock()
+	h2.fake.deleteOnCall = map[string]string{"ListAccessKeys": "carol"}
+	h2.fake.mu.Unlock()
+	var names []string
+	for _, a := range listAll(t, h2.target) {
+		names = append(names, a.Username)
+	}
+	if !slices.Equal(names, []string{"alice", "bob", "dave", "erin"}) {
+		t.Errorf("listing with carol deleted midway = %v", names)
+	}
+}

@@ -85,6 +85,10 @@ type fakeIAM struct {
 	denied      map[string]bool
 	deniedAfter map[string]int
 
+	// deleteOnCall deletes the named user just before answering the first
+	// request of an action for that user (deleted while being read).
+	deleteOnCall map[string]string
+
 	calls    map[string]int
 	total    int
 	reportAt time.Time // zero: no credential report generated
@@ -304,6 +308,10 @@ func (f *fakeIAM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ierr = &iamError{"ServiceFailure", f.echoExtra + " upstream proxy saw Authorization: " + auth + " X-Amz-Security-Token: " + r.Header.Get("X-Amz-Security-Token") +
 			" (b64 " + base64.StdEncoding.EncodeToString([]byte(r.Header.Get("X-Amz-Security-Token"))) + ")", 500}
 	default:
+		if name, ok := f.deleteOnCall[op]; ok && form.Get("UserName") == name {
+			delete(f.deleteOnCall, op)
+			f.users = slices.DeleteFunc(f.users, func(u *fakeUser) bool { return u.Name == name })
+		}
 		h, ok := fakeOps[op]
 		if !ok {
 			fail(op, []string{"the fake does not implement " + op})
