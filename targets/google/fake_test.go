@@ -270,8 +270,9 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	status, out, aerr := f.route(r, body)
+	echo, record := f.echo, f.record
+	f.mu.Unlock()
 	var resp []byte
 	if aerr != nil {
 		status = aerr.status
@@ -279,8 +280,8 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set(k, v)
 		}
 		msg := aerr.message
-		if f.echo != "" {
-			msg += " (request: Authorization: " + r.Header.Get("Authorization") + " " + f.echo + ")"
+		if echo != "" {
+			msg += " (request: Authorization: " + r.Header.Get("Authorization") + " " + echo + ")"
 		}
 		resp, _ = json.Marshal(map[string]any{"error": map[string]any{
 			"code":    status,
@@ -290,8 +291,10 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 	} else if out != nil {
 		resp, _ = json.Marshal(out)
 	}
-	if f.record {
+	if record {
+		f.mu.Lock()
 		f.log = append(f.log, exchange{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), ReqBody: body, Status: status, RespBody: resp})
+		f.mu.Unlock()
 	}
 	if resp != nil {
 		w.Header().Set("Content-Type", "application/json; charset=UTF-8")

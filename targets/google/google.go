@@ -246,7 +246,11 @@ func New(cfg Config, log *slog.Logger) (*Target, error) {
 	for _, g := range cfg.PrivilegedGroups {
 		t.privileged[strings.ToLower(g)] = true
 	}
-	hc := &http.Client{Timeout: cfg.Timeout}
+	// Keep a connection per concurrent request (HTTP/1.1; Google's API
+	// answers over HTTP/2, one connection for all).
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = cfg.Concurrency + 2
+	hc := &http.Client{Timeout: cfg.Timeout, Transport: tr}
 	t.redactor = targets.NewRedactor(key.secrets()...)
 	if t.tokens, err = newTokenCache(key, cfg.Subject, t.scopes, hc, t.redactor); err != nil {
 		return nil, fmt.Errorf("google: key: %w", err)
