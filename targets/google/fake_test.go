@@ -50,19 +50,18 @@ type fakeASP struct {
 }
 
 type fakeUser struct {
-	ID, Email, FullName                   string
-	Suspended, Archived                   bool
-	IsAdmin, IsDelegatedAdmin             bool
-	LastLogin, Created                    time.Time // zero LastLogin: never
-	ExternalIDs                           []fakeExtID
-	Custom                                map[string]map[string]any
-	Tokens                                []fakeToken
-	ASPs                                  []fakeASP
-	Version                               int // bumped by every change of the user resource
-	SignOuts                              int
-	Writes                                int // every accepted write naming this user
-	deleted                               bool
-	customerID, orgUnit, etagPrefix, kind string
+	ID, Email, FullName       string
+	Suspended, Archived       bool
+	IsAdmin, IsDelegatedAdmin bool
+	LastLogin, Created        time.Time // zero LastLogin: never
+	ExternalIDs               []fakeExtID
+	Custom                    map[string]map[string]any
+	Tokens                    []fakeToken
+	ASPs                      []fakeASP
+	Version                   int // bumped by every change of the user resource
+	SignOuts                  int
+	Writes                    int // every accepted write naming this user
+	deleted                   bool
 }
 
 type fakeGroup struct {
@@ -120,6 +119,9 @@ type fake struct {
 	// echo itself, as a careless server would.
 	echo       string
 	assertions []string // every assertion received by the token endpoint
+	// vanish deletes this user when its tokens are first listed (a user
+	// deleted by someone else in the middle of a listing).
+	vanish string
 	// tokenExpiresIn is the expires_in of issued tokens (default 3600).
 	tokenExpiresIn int
 }
@@ -399,6 +401,9 @@ func (f *fake) route(r *http.Request, body []byte) (int, any, *apiError) {
 		u.Writes++
 		return 204, nil, nil
 	case len(parts) >= 3 && parts[0] == "users" && (parts[2] == "tokens" || parts[2] == "asps"):
+		if parts[1] == f.vanish && f.byID[parts[1]] != nil {
+			f.byID[parts[1]].deleted = true
+		}
 		u := f.findUser(parts[1])
 		if u == nil {
 			return 0, nil, notFound("userKey")

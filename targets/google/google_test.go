@@ -409,6 +409,23 @@ func TestPartialFailureRetried(t *testing.T) {
 	}
 }
 
+// TestUserDeletedWhileListing: a user deleted between users.list and the
+// listing of their tokens is left out; the listing goes on.
+func TestUserDeletedWhileListing(t *testing.T) {
+	f := newFake(t)
+	alice, bob, _, _, _, _, _ := seed(f)
+	f.vanish = bob.ID
+	tg, _ := newTarget(t, f, nil)
+	as, err := listAll(t, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := byID(as)
+	if _, ok := m[bob.ID]; ok || len(as) != 4 || len(m[alice.ID].Credentials) != 2 {
+		t.Fatalf("listing after bob was deleted: %d accounts, bob listed: %v", len(as), ok)
+	}
+}
+
 // TestCredentialEcho: the server echoes the request's credentials in error
 // bodies (API and token endpoint); no error carries the key, any part of
 // it, its base64, or the access token.
