@@ -306,19 +306,12 @@ func (t *Target) Capabilities() []targets.Capability {
 	return c
 }
 
-// retryable marks more of Google's answers as retryable than upstream
-// does by itself (429, 502, 503, 504): 403 with reason
-// userRateLimitExceeded, rateLimitExceeded or quotaExceeded, and 500
-// backendError, which Google's guidance says to retry with exponential
-// backoff.
+// retryable marks Google's quota refusals as retryable (upstream retries
+// 429 and 5xx by itself): 403 with reason userRateLimitExceeded,
+// rateLimitExceeded or quotaExceeded. A read is then retried with backoff;
+// a write comes back as a TransientError for the executor.
 func retryable(resp *http.Response, body []byte) bool {
-	switch resp.StatusCode {
-	case http.StatusForbidden:
-		return isQuotaReason(errorReason(body))
-	case http.StatusInternalServerError:
-		return errorReason(body) == "backendError"
-	}
-	return false
+	return resp.StatusCode == http.StatusForbidden && isQuotaReason(errorReason(body))
 }
 
 func isQuotaReason(r string) bool {
@@ -416,17 +409,12 @@ func (t *Target) call(ctx context.Context, method, path string, q url.Values, bo
 	}
 }
 
-// classify turns a 403 quota answer to a write (sent once by upstream, so
-// still a permission error there) into a transient error, and scrubs
-// short-lived credentials from the error text: the access token in use and
-// anything shaped like a Google access token or a signed JWT (neither is
-// among the configured secrets the Redactor knows).
+// classify scrubs short-lived credentials from an error's text: the access
+// token in use and anything shaped like a Google access token or a signed
+// JWT (neither is among the configured secrets the Redactor knows).
 func (t *Target) classify(err error, tok string) error {
 	var se *upstream.StatusError
 	if errors.As(err, &se) {
-		if se.Code == http.StatusForbidden && quotaInExcerpt(se.Excerpt) {
-			err = targets.Transient(err, 0)
-		}
 		se.Excerpt = scrubTokens(se.Excerpt, tok)
 	}
 	if msg := scrubTokens(err.Error(), tok); msg != err.Error() {
@@ -450,15 +438,6 @@ func scrubTokens(s, tok string) string {
 	}
 	s = accessTokenRE.ReplaceAllString(s, "REDACTED")
 	return jwtRE.ReplaceAllString(s, "REDACTED")
-}
-
-func quotaInExcerpt(s string) bool {
-	for _, r := range []string{"userRateLimitExceeded", "rateLimitExceeded", "quotaExceeded"} {
-		if strings.Contains(s, r) {
-			return true
-		}
-	}
-	return false
 }
 
 // redactedError keeps an error's chain (errors.Is/As) with another text.
