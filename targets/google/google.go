@@ -395,7 +395,11 @@ func (t *Target) call(ctx context.Context, method, path string, q url.Values, bo
 		if err != nil {
 			return t.classify(err, tok)
 		}
-		defer func() { _ = resp.Body.Close() }()
+		defer func() {
+			// Drain what is left so that the connection is reused.
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+			_ = resp.Body.Close()
+		}()
 		if out == nil {
 			return nil
 		}
@@ -589,6 +593,7 @@ func (t *Target) enrichOne(ctx context.Context, a *targets.Account) error {
 		if err != nil {
 			return err
 		}
+		slices.SortFunc(gs, func(x, y targets.Group) int { return strings.Compare(x.Name, y.Name) })
 		a.Groups = gs
 		a.Privileged = a.Privileged || t.privilegedGroup(gs)
 	}
@@ -888,8 +893,8 @@ func (t *Target) Account(ctx context.Context, id string) (targets.Account, error
 		if err != nil {
 			return targets.Account{}, fmt.Errorf("google: get user %s: groups: %w", id, err)
 		}
+		slices.SortFunc(gs, func(x, y targets.Group) int { return strings.Compare(x.Name, y.Name) })
 		a.Groups = gs
-		slices.SortFunc(a.Groups, func(x, y targets.Group) int { return strings.Compare(x.Name, y.Name) })
 		a.Privileged = a.Privileged || t.privilegedGroup(gs)
 	}
 	if t.cfg.Credentials == "list" {
