@@ -298,6 +298,27 @@ func TestThrottling(t *testing.T) {
 	}
 }
 
+// TestRetryAfterWaited: with the real clock, a 429 with Retry-After: 1 is
+// waited for before the page is asked again.
+func TestRetryAfterWaited(t *testing.T) {
+	f := newFake(t)
+	seed(f)
+	tg, _ := newTarget(t, f, func(c *Config) { c.Credentials = "skip"; c.Groups = "none" })
+	tg.http.Sleep = nil // the upstream client's own timer
+	f.setThrottle("GET users", fault{n: 1, status: 429, reason: "rateLimitExceeded", retryAfter: "1"})
+	start := time.Now()
+	as, err := listAll(t, tg)
+	if err != nil || len(as) != 5 {
+		t.Fatalf("listing: %d, %v", len(as), err)
+	}
+	if d := time.Since(start); d < time.Second {
+		t.Errorf("listing took %v: Retry-After: 1 was not waited for", d)
+	}
+	if n := f.count("GET users"); n != 2 {
+		t.Errorf("users.list calls = %d, want 2", n)
+	}
+}
+
 // TestTokenExpiry: the API stops accepting the access token in the middle
 // of a listing; the connector fetches a new one and goes on.
 func TestTokenExpiry(t *testing.T) {
