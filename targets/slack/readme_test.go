@@ -40,7 +40,7 @@ func TestREADMEConfig(t *testing.T) {
 		t.Fatalf("secret fields %+v", f)
 	}
 	cfg.Token = "resolved-by-the-wiring"
-	t.Setenv("SLACK_SCIM_TOKEN", "x")
+	cfg.SCIM.Token = "resolved-by-the-wiring-too"
 	if _, err := New(cfg, nil); err == nil {
 		t.Error("New accepted a nil logger")
 	}

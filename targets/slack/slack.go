@@ -71,10 +71,17 @@ type Config struct {
 	Token targets.Secret `yaml:"-"`
 }
 
-// SecretFields names the Web API token. The scim: block's own secrets are
-// read by targets/scim when the target is built.
+// SecretFields names the Web API token and, with a scim: block, its
+// secrets (keys prefixed "scim.").
 func (c *Config) SecretFields() []targets.SecretField {
-	return []targets.SecretField{{Key: "token", Env: c.TokenEnv, File: c.TokenFile, Value: &c.Token}}
+	f := []targets.SecretField{{Key: "token", Env: c.TokenEnv, File: c.TokenFile, Value: &c.Token}}
+	if c.SCIM.BaseURL != "" {
+		for _, s := range c.SCIM.SecretFields() {
+			s.Key = "scim." + s.Key
+			f = append(f, s)
+		}
+	}
+	return f
 }
 
 // Target is one Slack workspace.

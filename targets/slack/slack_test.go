@@ -36,7 +36,6 @@ type env struct {
 // config (the token and URLs are set).
 func newEnv(t *testing.T, edit func(*Config), seedFn func(*fakeSlack)) *env {
 	t.Helper()
-	t.Setenv("ACCESSRECON_TEST_SLACK_SCIM_TOKEN", testSCIMToken)
 	f := newFakeSlack(testToken, testSCIMToken)
 	if seedFn == nil {
 		seed(f, time.Now())
@@ -52,7 +51,7 @@ func newEnv(t *testing.T, edit func(*Config), seedFn func(*fakeSlack)) *env {
 		PageSize:   3,
 		AccessLogs: true,
 		SCIM: scim.Config{
-			BaseURL: scimSrv.URL + "/scim/v2", Auth: "bearer", Disable: "delete", TokenEnv: "ACCESSRECON_TEST_SLACK_SCIM_TOKEN",
+			BaseURL: scimSrv.URL + "/scim/v2", Auth: "bearer", Disable: "delete", TokenEnv: "ACCESSRECON_TEST_SLACK_SCIM_TOKEN", Token: testSCIMToken,
 		},
 	}
 	if edit != nil {
