@@ -84,7 +84,18 @@ type fGroup struct {
 	RoleAssignable bool
 	Synced         bool
 	members        []string
+	set            map[string]bool // the members, for lookups
 }
+
+func (g *fGroup) add(id string) {
+	if g.set == nil {
+		g.set = map[string]bool{}
+	}
+	g.members = append(g.members, id)
+	g.set[id] = true
+}
+
+func (g *fGroup) has(id string) bool { return g.set[id] }
 
 type fRoleDef struct{ ID, Name, TemplateID string }
 
@@ -176,7 +187,7 @@ func (f *fakeGraph) user(id string) fUser {
 func (f *fakeGraph) isMember(gid, uid string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return slices.Contains(f.groupByID[gid].members, uid)
+	return f.groupByID[gid].has(uid)
 }
 
 // expireTokens makes every token issued so far invalid (as if it expired).
@@ -211,14 +222,14 @@ func (f *fakeGraph) seed(n int) {
 	admins := f.addGroup(&fGroup{ID: guid('g', 4), Name: "Tier0 Admins", RoleAssignable: true})
 	f.mu.Lock()
 	for i, u := range f.users {
-		staff.members = append(staff.members, u.ID)
-		dyn.members = append(dyn.members, u.ID)
+		staff.add(u.ID)
+		dyn.add(u.ID)
 		if i%3 == 0 {
-			finance.members = append(finance.members, u.ID)
+			finance.add(u.ID)
 		}
 	}
 	if n > 3 {
-		admins.members = append(admins.members, f.users[3].ID)
+		admins.add(f.users[3].ID)
 	}
 	f.mu.Unlock()
 	ga := f.addRole("Global Administrator", "62e90394-69f5-4237-9190-012177145e10")
@@ -469,7 +480,7 @@ func (f *fakeGraph) graph(w http.ResponseWriter, r *http.Request) {
 		}
 		var gs []*fGroup
 		for _, g := range f.groups {
-			if slices.Contains(g.members, u.ID) {
+			if g.has(u.ID) {
 				gs = append(gs, g)
 			}
 		}
@@ -500,7 +511,7 @@ func (f *fakeGraph) graph(w http.ResponseWriter, r *http.Request) {
 		f.pageOf(w, r, q, len(members), fakeUserProps, "user", func(b *bytes.Buffer, i int, sel []string) { f.encodeUser(b, f.userByID[members[i]], sel) })
 	case "DELETE " + pathGroupMemberRef:
 		g := f.groupByID[ids[0]]
-		if g == nil || !slices.Contains(g.members, ids[1]) {
+		if g == nil || !g.has(ids[1]) {
 			graphError(w, 404, "Request_ResourceNotFound", "Resource '"+ids[0]+"' does not exist or one of its queried reference-property objects are not present.")
 			return
 		}
@@ -509,6 +520,7 @@ func (f *fakeGraph) graph(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		g.members = slices.DeleteFunc(g.members, func(s string) bool { return s == ids[1] })
+		delete(g.set, ids[1])
 		f.writes[ids[1]]++
 		w.WriteHeader(http.StatusNoContent)
 	case "GET " + pathRoleAssignments:
