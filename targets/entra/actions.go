@@ -22,7 +22,7 @@ func (t *Target) Account(ctx context.Context, id string) (targets.Account, error
 	var u graphUser
 	if tracked {
 		err = t.getJSON(ctx, t.url(fill(pathUser, id), query(userSelect, 0, "", nil)), &u)
-		if errors.Is(err, targets.ErrPermission) {
+		if isStatus(err, http.StatusForbidden) {
 			tracked = false // no signInActivity here: see Accounts
 		}
 	}

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"net/http"
 	"slices"
 	"time"
 
 	"github.com/accessrecon/accessrecon/targets"
+	"github.com/accessrecon/accessrecon/targets/upstream"
 )
 
 // The JSON shapes read from Graph. Every field is checked against the CSDL
@@ -204,7 +206,7 @@ func (t *Target) Accounts(ctx context.Context) iter.Seq2[targets.Account, error]
 			if stopped {
 				return
 			}
-			if err != nil && first && tracked && errors.Is(err, targets.ErrPermission) {
+			if err != nil && first && tracked && isStatus(err, http.StatusForbidden) {
 				// Selecting signInActivity needs AuditLog.Read.All and an
 				// Entra ID P1/P2 licence; without them Graph refuses the
 				// whole request.
@@ -224,6 +226,12 @@ func (t *Target) Accounts(ctx context.Context) iter.Seq2[targets.Account, error]
 }
 
 var errStop = errors.New("consumer stopped")
+
+// isStatus says whether err is Graph's answer with that HTTP status.
+func isStatus(err error, code int) bool {
+	var se *upstream.StatusError
+	return errors.As(err, &se) && se.Code == code
+}
 
 var withoutSignInActivity = slices.DeleteFunc(slices.Clone(userSelect), func(s string) bool { return s == "signInActivity" })
 
