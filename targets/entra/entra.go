@@ -34,6 +34,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/accessrecon/accessrecon/targets"
@@ -115,6 +116,10 @@ type Config struct {
 	// MaxRetryWait caps one wait before retrying a throttled read, whatever
 	// Retry-After says (default 60s).
 	MaxRetryWait time.Duration `yaml:"max_retry_wait"`
+
+	// tokenRetries overrides azcore's retries of token requests (tests:
+	// -1 disables them; 0 keeps azcore's default of 3 with backoff).
+	tokenRetries int32
 
 	clientSecret        targets.Secret
 	certificate         targets.Secret
@@ -257,6 +262,7 @@ func credentialFactory(cfg Config, hc *http.Client) (func() (azcore.TokenCredent
 	opts := azcore.ClientOptions{
 		Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: cfg.AuthorityHost},
 		Transport: hc,
+		Retry:     policy.RetryOptions{MaxRetries: cfg.tokenRetries},
 	}
 	switch cfg.Auth {
 	case AuthClientSecret, "":

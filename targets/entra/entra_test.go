@@ -657,3 +657,46 @@ func TestConfigErrors(t *testing.T) {
 		t.Error("nil logger accepted")
 	}
 }
+
+// TestRefusals: a listing refused outright (no User.Read.All) is a
+// permission error after one fallback, and a failing token endpoint is
+// transient, not a permission problem.
+func TestRefusals(t *testing.T) {
+	f := newFakeGraph(t)
+	f.seed(3)
+	f.fault = func(r *http.Request, n int) (int, http.Header, string) {
+		if r.URL.Path == "/v1.0/users" {
+			return 403, nil, `{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}`
+		}
+		return 0, nil, ""
+	}
+	tg, _ := newTestTarget(t, f, nil)
+	var err error
+	for _, e := range tg.Accounts(context.Background()) {
+		err = e
+	}
+	if !errors.Is(err, targets.ErrPermission) || !strings.Contains(err.Error(), "Insufficient privileges") {
+		t.Fatalf("refused listing: %v", err)
+	}
+	if n := countRequests(f.requests(), "GET /v1.0/users?"); n != 2 {
+		t.Errorf("%d listing attempts, want 2 (with and without signInActivity)", n)
+	}
+
+	f2 := newFakeGraph(t)
+	tg2, _ := newTestTarget(t, f2, func(c *Config) { c.tokenRetries = -1 })
+	orig := f2.srv.Config.Handler
+	f2.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/token") {
+			tokenError(w, 503, "temporarily_unavailable", "AADSTS50196: try again")
+			return
+		}
+		orig.ServeHTTP(w, r)
+	})
+	for _, e := range tg2.Accounts(context.Background()) {
+		err = e
+	}
+	var te *targets.TransientError
+	if !errors.As(err, &te) || errors.Is(err, targets.ErrPermission) {
+		t.Fatalf("token endpoint 503: %v, want a transient error", err)
+	}
+}
