@@ -161,11 +161,6 @@ type Target struct {
 // New validates cfg and builds the target. It does not contact Entra: the
 // first token is requested by the first call.
 func New(cfg Config, log *slog.Logger) (*Target, error) {
-	return newTarget(cfg, log, nil)
-}
-
-// newTarget is New with an optional transport (tests).
-func newTarget(cfg Config, log *slog.Logger, transport http.RoundTripper) (*Target, error) {
 	if log == nil {
 		return nil, errors.New("entra: nil logger")
 	}
@@ -216,25 +211,22 @@ func newTarget(cfg Config, log *slog.Logger, transport http.RoundTripper) (*Targ
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 60 * time.Second
 	}
-	if transport == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		if cfg.CAFile != "" {
-			pem, err := os.ReadFile(cfg.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("entra: ca_file: %w", err)
-			}
-			pool, err := x509.SystemCertPool()
-			if err != nil {
-				pool = x509.NewCertPool()
-			}
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("entra: ca_file %s: no PEM certificate in it", cfg.CAFile)
-			}
-			tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("entra: ca_file: %w", err)
 		}
-		transport = tr
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("entra: ca_file %s: no PEM certificate in it", cfg.CAFile)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	httpClient := &http.Client{Transport: transport, Timeout: cfg.Timeout}
+	httpClient := &http.Client{Transport: tr, Timeout: cfg.Timeout}
 
 	newCred, secrets, err := credentialFactory(cfg, httpClient)
 	if err != nil {
