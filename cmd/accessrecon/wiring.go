@@ -19,9 +19,14 @@ import (
 	hrcsv "github.com/accessrecon/accessrecon/sources/csv"
 	"github.com/accessrecon/accessrecon/sources/workday"
 	"github.com/accessrecon/accessrecon/targets"
+	"github.com/accessrecon/accessrecon/targets/aws"
 	tcsv "github.com/accessrecon/accessrecon/targets/csv"
+	"github.com/accessrecon/accessrecon/targets/entra"
+	"github.com/accessrecon/accessrecon/targets/github"
+	"github.com/accessrecon/accessrecon/targets/google"
 	"github.com/accessrecon/accessrecon/targets/ldap"
 	"github.com/accessrecon/accessrecon/targets/scim"
+	"github.com/accessrecon/accessrecon/targets/slack"
 	tsql "github.com/accessrecon/accessrecon/targets/sql"
 )
 
@@ -43,10 +48,15 @@ func sourceFactories() map[string]sourceFactory {
 
 func targetFactories() map[string]targetFactory {
 	return map[string]targetFactory{
-		"csv":  buildTarget(tcsv.New),
-		"ldap": buildTarget(ldap.New),
-		"scim": buildTarget(scim.New),
-		"sql":  buildTarget(tsql.New),
+		"aws":    buildTarget(aws.New),
+		"csv":    buildTarget(tcsv.New),
+		"entra":  buildTarget(entra.New),
+		"github": buildTarget(func(c github.Config, log *slog.Logger) (*github.Target, error) { return github.New(c, log) }),
+		"google": buildTarget(google.New),
+		"ldap":   buildTarget(ldap.New),
+		"scim":   buildTarget(scim.New),
+		"slack":  buildTarget(func(c slack.Config, log *slog.Logger) (*slack.Target, error) { return slack.New(c, log) }),
+		"sql":    buildTarget(tsql.New),
 	}
 }
 
