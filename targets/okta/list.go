@@ -141,9 +141,9 @@ func (t *Target) index(ctx context.Context) (*index, error) {
 			}
 			idx := int32(len(ix.groups))
 			ix.groups = append(ix.groups, targets.Group{ID: g.ID, Name: name})
-			admin := false
+			admin := t.priv[strings.ToLower(name)]
 			if s := g.Embedded.Stats; s != nil {
-				admin = s.HasAdminPrivlege
+				admin = admin || s.HasAdminPrivlege
 				if s.UsersCount != nil && *s.UsersCount == 0 {
 					ix.admin = append(ix.admin, admin)
 					continue // empty: no member listing
@@ -324,6 +324,9 @@ func (t *Target) Account(ctx context.Context, id string) (targets.Account, error
 			name = g.ID
 		}
 		a.Groups = append(a.Groups, targets.Group{ID: g.ID, Name: name})
+		if t.priv[strings.ToLower(name)] {
+			a.Privileged = true
+		}
 	}
 	sortGroups(a.Groups)
 	var roles []struct {

@@ -67,6 +67,10 @@ type Config struct {
 	// APITokens lists the API tokens owned by each user as its credentials
 	// (default true; needs okta.apiTokens.read, and a super admin for SSWS).
 	APITokens *bool `yaml:"api_tokens"`
+	// PrivilegedGroups are group names (case-insensitive) whose members are
+	// marked Privileged, besides every holder of an Okta admin role: groups
+	// that grant admin rights in apps (AWS-Admins, say).
+	PrivilegedGroups []string `yaml:"privileged_groups"`
 	// PageSize is the limit asked for per page (default 200, Okta's maximum
 	// for users).
 	PageSize int `yaml:"page_size"`
@@ -108,7 +112,8 @@ type Target struct {
 	log    *slog.Logger
 	base   *url.URL
 	api    *apiClient
-	scopes []string // granted scopes asked for (oauth), nil for SSWS
+	scopes []string        // granted scopes asked for (oauth), nil for SSWS
+	priv   map[string]bool // privileged_groups, lower case
 }
 
 // deps are what tests replace: the HTTP client and the clock.
@@ -175,7 +180,10 @@ func newTarget(cfg Config, log *slog.Logger, d deps) (*Target, error) {
 	if d.http == nil {
 		d.http = &http.Client{Timeout: cfg.Timeout}
 	}
-	t := &Target{cfg: cfg, log: log, base: base}
+	t := &Target{cfg: cfg, log: log, base: base, priv: map[string]bool{}}
+	for _, g := range cfg.PrivilegedGroups {
+		t.priv[strings.ToLower(strings.TrimSpace(g))] = true
+	}
 	var auth authorizer
 	switch cfg.Auth {
 	case "", "api_token":

@@ -248,6 +248,19 @@ func TestListing(t *testing.T) {
 	}
 }
 
+func TestPrivilegedGroups(t *testing.T) {
+	f := newFakeOkta()
+	o := seed(f)
+	tg, _ := viaPrism(t, f, func(c *Config) { c.PrivilegedGroups = []string{"sales"} })
+	got := mustCollect(t, tg)
+	if !got[o.bob].Privileged || got[o.carol].Privileged {
+		t.Fatalf("bob (in Sales) %+v, carol %+v", got[o.bob], got[o.carol])
+	}
+	if one, err := tg.Account(t.Context(), o.bob); err != nil || !one.Privileged {
+		t.Fatalf("Account(bob) = %+v, %v", one, err)
+	}
+}
+
 func TestListingSearchAndEmployeeAttribute(t *testing.T) {
 	f := newFakeOkta()
 	o := seed(f)
