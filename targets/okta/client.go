@@ -73,7 +73,7 @@ func (c *apiClient) upstream() *upstream.Client {
 	if c.client == nil || gen != c.gen {
 		c.client = &upstream.Client{
 			HTTP:      c.http,
-			Component: "okta",
+			Component: "", // callers prefix "okta: <what they did>: "
 			Redactor:  targets.NewRedactor(secrets...),
 			Sleep:     c.sleep,
 			Now:       c.now,

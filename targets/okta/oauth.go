@@ -90,7 +90,7 @@ func (o *oauthSource) fetch(ctx context.Context) error {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	secrets := append(append([]targets.Secret{targets.Secret(assertion)}, o.staticSecrets...), o.issued...)
-	client := &upstream.Client{HTTP: o.http, Component: "okta", Redactor: targets.NewRedactor(secrets...), Now: o.now}
+	client := &upstream.Client{HTTP: o.http, Redactor: targets.NewRedactor(secrets...), Now: o.now}
 	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("token for client %s: %w", o.clientID, err)

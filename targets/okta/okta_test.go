@@ -446,6 +446,7 @@ func TestPartialFailureMidListing(t *testing.T) {
 	if !errors.As(err, &te) {
 		t.Errorf("a 500 is transient: %v", err)
 	}
+	t.Logf("the error: %v", err)
 }
 
 func TestCredentialEchoRedacted(t *testing.T) {
@@ -468,6 +469,7 @@ func TestCredentialEchoRedacted(t *testing.T) {
 				t.Fatalf("error carries the credential: %v", err)
 			}
 		}
+		t.Logf("the error: %v", err)
 	})
 	t.Run("oauth", func(t *testing.T) {
 		f := newFakeOkta()
@@ -500,6 +502,7 @@ func TestCredentialEchoRedacted(t *testing.T) {
 		if !strings.Contains(err.Error(), "Bearer") {
 			t.Fatalf("the echo was not in the error at all (test proves nothing): %v", err)
 		}
+		t.Logf("the error: %v", err)
 	})
 }
 
