@@ -87,8 +87,8 @@ type fGroup struct {
 }
 
 type fAPIToken struct {
-	ID, Name, UserID string
-	Created          time.Time
+	ID, Name, UserID  string
+	Created, LastUsed time.Time // Okta renews expiresAt = last use + tokenWindow on every use
 }
 
 type fBucket struct {
@@ -189,7 +189,7 @@ func (f *fakeOkta) addGroup(name, typ string, admin bool, members ...string) str
 func (f *fakeOkta) addAPIToken(userID, name string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	t := &fAPIToken{ID: f.nextID("00T"), Name: name, UserID: userID, Created: fakeEpoch.Add(-30 * 24 * time.Hour)}
+	t := &fAPIToken{ID: f.nextID("00T"), Name: name, UserID: userID, Created: fakeEpoch.Add(-90 * 24 * time.Hour), LastUsed: fakeEpoch.Add(-3 * 24 * time.Hour)}
 	f.apiTokens = append(f.apiTokens, t)
 	return t.ID
 }
@@ -800,7 +800,7 @@ func (f *fakeOkta) apiTokenJSON(r *http.Request, t *fAPIToken) map[string]any {
 		"clientName":  "Okta API",
 		"created":     ts(t.Created),
 		"lastUpdated": ts(t.Created),
-		"expiresAt":   ts(f.clock.Add(30 * 24 * time.Hour)),
+		"expiresAt":   ts(t.LastUsed.Add(30 * 24 * time.Hour)),
 		"tokenWindow": "P30D",
 		"network":     map[string]any{"connection": "ANYWHERE"},
 		"_link":       map[string]any{"self": map[string]any{"href": "http://" + r.Host + "/api/v1/api-tokens/" + t.ID}},

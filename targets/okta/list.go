@@ -38,11 +38,12 @@ type group struct {
 }
 
 type apiToken struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	UserID    string    `json:"userId"`
-	Created   time.Time `json:"created"`
-	ExpiresAt time.Time `json:"expiresAt"`
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	UserID      string     `json:"userId"`
+	Created     time.Time  `json:"created"`
+	ExpiresAt   *time.Time `json:"expiresAt"`
+	TokenWindow string     `json:"tokenWindow"`
 }
 
 // index is what one listing learns before it streams users: group
@@ -227,8 +228,54 @@ func (t *Target) apiTokens(ctx context.Context, fn func(apiToken)) error {
 	return nil
 }
 
+// credential maps an API token. Okta reports no last use, but it renews a
+// token's expiresAt to (use + tokenWindow) on every use, and a token unused
+// for its window expires: so the last use is expiresAt - tokenWindow.
 func credential(tk apiToken) targets.Credential {
-	return targets.Credential{ID: tk.ID, Kind: "api_token", Created: tk.Created, Active: true}
+	c := targets.Credential{ID: tk.ID, Kind: "api_token", Created: tk.Created, Active: true}
+	if w, ok := isoDuration(tk.TokenWindow); ok && tk.ExpiresAt != nil && !tk.ExpiresAt.IsZero() {
+		if used := tk.ExpiresAt.Add(-w); !used.Before(tk.Created) {
+			c.LastUsed = used
+		}
+	}
+	return c
+}
+
+// isoDuration reads an ISO 8601 duration such as P30D or PT12H (years and
+// months as 365 and 30 days).
+func isoDuration(s string) (time.Duration, bool) {
+	if len(s) < 3 || s[0] != 'P' {
+		return 0, false
+	}
+	var d time.Duration
+	inTime, num := false, -1
+	units := map[bool]map[byte]time.Duration{
+		false: {'Y': 365 * 24 * time.Hour, 'M': 30 * 24 * time.Hour, 'W': 7 * 24 * time.Hour, 'D': 24 * time.Hour},
+		true:  {'H': time.Hour, 'M': time.Minute, 'S': time.Second},
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == 'T' && !inTime && num < 0:
+			inTime = true
+		case c >= '0' && c <= '9':
+			if num < 0 {
+				num = 0
+			}
+			num = num*10 + int(c-'0')
+			if num > 1_000_000 {
+				return 0, false
+			}
+		default:
+			u, ok := units[inTime][c]
+			if !ok || num < 0 {
+				return 0, false
+			}
+			d += time.Duration(num) * u
+			num = -1
+		}
+	}
+	return d, num < 0 && d > 0
 }
 
 // fill sets what the index knows about a.

@@ -218,7 +218,8 @@ func TestListing(t *testing.T) {
 	if !slices.Equal(a.Groups, []targets.Group{{ID: o.eng, Name: "Engineering"}}) {
 		t.Errorf("alice's groups = %+v (Everyone is left out)", a.Groups)
 	}
-	if len(a.Credentials) != 1 || a.Credentials[0].ID != o.aliceToken || a.Credentials[0].Kind != "api_token" || !a.Credentials[0].Active {
+	if len(a.Credentials) != 1 || a.Credentials[0].ID != o.aliceToken || a.Credentials[0].Kind != "api_token" || !a.Credentials[0].Active ||
+		!a.Credentials[0].Created.Equal(fakeEpoch.Add(-90*24*time.Hour)) || !a.Credentials[0].LastUsed.Equal(fakeEpoch.Add(-3*24*time.Hour)) {
 		t.Errorf("alice's credentials = %+v", a.Credentials)
 	}
 	if b := got[o.bob]; b.Privileged || !slices.Equal(groupNames(b.Groups), []string{"Engineering", "Sales"}) || len(b.Credentials) != 0 {
@@ -648,6 +649,18 @@ func TestNextLinkMustStayOnOrg(t *testing.T) {
 	}
 	if _, err := tg.api.next([]string{`<https://evil.example/api/v1/users?after=1>; rel="next"`}, from); err == nil {
 		t.Fatal("followed a next link off the org")
+	}
+}
+
+func TestISODuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"P30D": 30 * 24 * time.Hour, "PT12H": 12 * time.Hour, "P1W": 7 * 24 * time.Hour, "P1DT1H30M": 25*time.Hour + 30*time.Minute,
+		"P": -1, "PT": -1, "P30": -1, "30D": -1, "P1H": -1, "": -1,
+	} {
+		got, ok := isoDuration(in)
+		if (want < 0) == ok || (ok && got != want) {
+			t.Errorf("isoDuration(%q) = %v, %v; want %v", in, got, ok, want)
+		}
 	}
 }
 
