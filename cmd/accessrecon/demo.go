@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runner"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/gen"
 	"github.com/accessrecon/accessrecon/sources"
@@ -98,14 +100,15 @@ retention: {snapshots: 30d, findings: 400d}
 
 var groupOf = map[string]string{"ENG": "eng", "SALES": "sales", "FIN": "finance", "HR": "people", "OPS": "ops", "SUPPORT": "support", "LEGAL": "legal", "MKT": "marketing"}
 
-func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("out", "", "directory to write the demo into (default: a new temporary directory)")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage, usageError{err.Error()}
+func defineDemo(fs *flag.FlagSet) action {
+	out := fs.String("out", "", "`DIR`ectory to write the demo into (default: a new temporary directory)")
+	return func(ctx context.Context, stdout, stderr io.Writer) (int, error) {
+		return demoCommand(ctx, *out, stdout, stderr)
 	}
-	dir := *out
+}
+
+func demoCommand(ctx context.Context, out string, stdout, stderr io.Writer) (int, error) {
+	dir := out
 	if dir == "" {
 		d, err := os.MkdirTemp("", "accessrecon-demo-")
 		if err != nil {
@@ -128,7 +131,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	}
 	cfg := filepath.Join(dir, "schedule.yaml")
 	fmt.Fprintln(stderr, "\n== day 1:", demoDay1.Format("2006-01-02"))
-	if _, code, err := runOnce(ctx, runOptions{config: cfg, asOf: demoDay1.Format(time.RFC3339), out: filepath.Join(dir, "day1")}, stdout, stderr); code != exitOK && code != exitGuard {
+	if _, code, err := demoRun(ctx, cfg, demoDay1, filepath.Join(dir, "day1"), stdout, stderr); code != exitOK && code != exitGuard {
 		return code, err
 	}
 	if err := d.writeDay(2); err != nil {
@@ -136,7 +139,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	}
 	fmt.Fprintln(stderr, "\n== overnight: u0012 re-enabled by hand in the directory, E000005 moved from ENG to SALES, vpn-0033 turned back on")
 	fmt.Fprintln(stderr, "\n== day 2:", demoDay2.Format("2006-01-02"))
-	res, code, err := runOnce(ctx, runOptions{config: cfg, asOf: demoDay2.Format(time.RFC3339), out: dir}, stdout, stderr)
+	res, code, err := demoRun(ctx, cfg, demoDay2, dir, stdout, stderr)
 	if res != nil {
 		kinds := map[reconcile.Kind]bool{}
 		for _, f := range res.Findings {
@@ -145,6 +148,20 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		fmt.Fprintf(stderr, "\n  finding kinds present: %d; explore with: accessrecon findings --config %s\n", len(kinds), cfg)
 	}
 	return code, err
+}
+
+// demoRun is one of the demo's runs, as `accessrecon run` would do it.
+func demoRun(ctx context.Context, path string, asOf time.Time, out string, stdout, stderr io.Writer) (*reconcile.Result, int, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, exitFail, err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, exitFail, err
+	}
+	defer st.Close()
+	return runOnce(ctx, cfg, st, runner.Request{AsOf: asOf, OutDir: out}, stdout, stderr)
 }
 
 type demo struct {

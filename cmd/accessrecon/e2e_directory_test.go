@@ -27,6 +27,8 @@ import (
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runner"
 )
 
 const (
@@ -447,13 +449,13 @@ policy:
 }
 
 // e2eFindings reads findings.json.
-func e2eFindings(t *testing.T, path string) findingsFile {
+func e2eFindings(t *testing.T, path string) runner.FindingsFile {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var f findingsFile
+	var f runner.FindingsFile
 	if err := json.Unmarshal(b, &f); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}

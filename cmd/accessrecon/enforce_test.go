@@ -13,6 +13,8 @@ import (
 
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/gen"
+
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runner"
 )
 
 // directoryState reads the demo directory's users: id -> active.
@@ -40,20 +42,20 @@ func directoryState(t *testing.T, dir string) map[string]bool {
 	return out
 }
 
-func readFindings(t *testing.T, path string) findingsFile {
+func readFindings(t *testing.T, path string) runner.FindingsFile {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var f findingsFile
+	var f runner.FindingsFile
 	if err := json.Unmarshal(b, &f); err != nil {
 		t.Fatal(err)
 	}
 	return f
 }
 
-func runAt(t *testing.T, dir string, asOf time.Time) findingsFile {
+func runAt(t *testing.T, dir string, asOf time.Time) runner.FindingsFile {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	out := filepath.Join(dir, "out-"+asOf.Format("150405"))

@@ -27,6 +27,10 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runlock"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/serve"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/sla"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
@@ -350,12 +354,12 @@ func TestServe(t *testing.T) {
 
 // panicking job: in process, with the test-only hook.
 func TestServeJobPanicDoesNotStopLaterRuns(t *testing.T) {
-	_, config := smallSetup(t, "jobs:\n  - {name: tick, schedule: \"@every 1s\"}\n")
-	cfg, err := loadConfig(config)
+	_, cfgPath := smallSetup(t, "jobs:\n  - {name: tick, schedule: \"@every 1s\"}\n")
+	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(context.Background(), cfg.storePath())
+	st, err := openStore(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,12 +368,12 @@ func TestServeJobPanicDoesNotStopLaterRuns(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s, err := newServer(ctx, config, cfg, st, log, io.Discard)
+	s, err := serve.New(ctx, cfgPath, cfg, st, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var calls atomic.Int32
-	s.panicHook = func(job string) {
+	s.PanicHook = func(job string) {
 		if calls.Add(1) <= 3 { // the catch-up and the first two ticks
 			panic("test panic in job " + job)
 		}
@@ -378,14 +382,13 @@ func TestServeJobPanicDoesNotStopLaterRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan int)
+	done := make(chan error)
 	go func() {
-		code, _ := s.serve(ctx, ln)
-		done <- code
+		done <- s.Serve(ctx, ln)
 	}()
 	waitFor(t, 15*time.Second, "two runs after the panics", func() bool {
 		n := 0
-		for _, r := range jobRuns(t, cfg.storePath(), "tick") {
+		for _, r := range jobRuns(t, cfg.StorePath(), "tick") {
 			if r.Status == "completed" {
 				n++
 			}
@@ -393,13 +396,13 @@ func TestServeJobPanicDoesNotStopLaterRuns(t *testing.T) {
 		return n >= 2
 	})
 	cancel()
-	if code := <-done; code != exitOK {
-		t.Errorf("serve returned %d", code)
+	if err := <-done; err != nil {
+		t.Errorf("serve returned %v", err)
 	}
 	if got := strings.Count(logs.String(), "test panic in job tick"); got < 3 {
 		t.Errorf("%d panics logged, want 3 (cron.Recover inside SkipIfStillRunning)", got)
 	}
-	noOverlap(t, jobRuns(t, cfg.storePath(), "tick"))
+	noOverlap(t, jobRuns(t, cfg.StorePath(), "tick"))
 }
 
 type syncBuffer struct {
@@ -431,7 +434,7 @@ func TestRunRefusesWhileLocked(t *testing.T) {
 	defer st.Close()
 	host, _ := os.Hostname()
 	me := store.LockHolder{Token: "t1", Host: host, PID: os.Getpid(), Purpose: "job nightly"}
-	if got, _, _, err := st.TryLock(ctx, runLockName, me, store.LockPolicy{}); err != nil || !got {
+	if got, _, _, err := st.TryLock(ctx, runlock.Name, me, store.LockPolicy{}); err != nil || !got {
 		t.Fatalf("TryLock: %v %v", got, err)
 	}
 	var stdout, stderr bytes.Buffer
@@ -445,7 +448,7 @@ func TestRunRefusesWhileLocked(t *testing.T) {
 	if code != exitFail || time.Since(start) < 700*time.Millisecond {
 		t.Errorf("run --wait 700ms: exit %d after %s", code, time.Since(start))
 	}
-	if err := st.Unlock(ctx, runLockName, "t1"); err != nil {
+	if err := st.Unlock(ctx, runlock.Name, "t1"); err != nil {
 		t.Fatal(err)
 	}
 	// A holder on this host whose process is gone: taken over.
@@ -454,7 +457,7 @@ func TestRunRefusesWhileLocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	gone := store.LockHolder{Token: "t2", Host: host, PID: dead.ProcessState.Pid(), Purpose: "job crashed"}
-	if got, _, _, err := st.TryLock(ctx, runLockName, gone, store.LockPolicy{}); err != nil || !got {
+	if got, _, _, err := st.TryLock(ctx, runlock.Name, gone, store.LockPolicy{}); err != nil || !got {
 		t.Fatalf("TryLock: %v %v", got, err)
 	}
 	stderr.Reset()
@@ -462,12 +465,12 @@ func TestRunRefusesWhileLocked(t *testing.T) {
 		t.Errorf("run over a dead holder's lock: exit %d: %s", code, stderr.String())
 	}
 	// And a heartbeat older than the stale threshold.
-	l := newRunLock(st, time.Second, slog.New(slog.DiscardHandler))
+	l := runlock.New(st, time.Second, slog.New(slog.DiscardHandler))
 	old := store.LockHolder{Token: "t3", Host: "elsewhere", PID: 1, Purpose: "job on another host"}
-	if got, _, _, _ := st.TryLock(ctx, runLockName, old, store.LockPolicy{Now: func() time.Time { return time.Now().Add(-time.Minute) }}); !got {
+	if got, _, _, _ := st.TryLock(ctx, runlock.Name, old, store.LockPolicy{Now: func() time.Time { return time.Now().Add(-time.Minute) }}); !got {
 		t.Fatal("could not plant the stale lock")
 	}
-	release, err := l.acquire(ctx, "test", 0)
+	release, err := l.Acquire(ctx, "test", 0)
 	if err != nil {
 		t.Fatalf("a lock with a heartbeat a minute old (stale after 1s) was not taken over: %v", err)
 	}
@@ -478,9 +481,9 @@ func TestRunRefusesWhileLocked(t *testing.T) {
 func sendHook(t testing.TB, addr string, key, body []byte, ts time.Time, badSig bool) (int, string) {
 	t.Helper()
 	tss := strconv.FormatInt(ts.Unix(), 10)
-	sig := signHook(key, body, tss)
+	sig := serve.SignHook(key, body, tss)
 	if badSig {
-		sig = signHook([]byte("not the key"), body, tss)
+		sig = serve.SignHook([]byte("not the key"), body, tss)
 	}
 	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/hooks/bamboohr", bytes.NewReader(body))
 	req.Header.Set("X-BambooHR-Signature", sig)
@@ -610,7 +613,7 @@ func testWebhook(t *testing.T, bin string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{hookBadSignature, hookStale, hookReplayed} {
+	for _, want := range []string{serve.HookBadSignature, serve.HookStale, serve.HookReplayed} {
 		if !slices.ContainsFunc(reasons, func(s string) bool { return strings.Contains(s, `"reason":"`+want+`"`) }) {
 			t.Errorf("no webhook_rejected audit record with reason %s (have %q)", want, reasons)
 		}
@@ -677,7 +680,7 @@ func checkMetrics(t *testing.T, addr string, st *store.Store) {
 			t.Errorf("%s%v = %v (present %v), want %v", name, labels, got, ok, want)
 		}
 	}
-	for _, r := range []string{hookAccepted, hookBadSignature, hookStale, hookReplayed} {
+	for _, r := range []string{serve.HookAccepted, serve.HookBadSignature, serve.HookStale, serve.HookReplayed} {
 		expect("accessrecon_webhook_requests_total", map[string]string{"endpoint": "bamboohr", "result": r}, 1)
 	}
 	hook, err := st.LastRunOf(ctx, "hook")
@@ -691,7 +694,7 @@ func checkMetrics(t *testing.T, addr string, st *store.Store) {
 		t.Fatal(err)
 	}
 	expect("accessrecon_revocations_total", map[string]string{"target": "directory", "outcome": "done"}, float64(done))
-	full, err := latestFullRun(ctx, st)
+	full, err := sla.LatestFinishedFullRun(ctx, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -725,14 +728,14 @@ func checkSLA(t *testing.T, config string) {
 	if code := run(context.Background(), []string{"sla", "--config", config, "--json"}, &out, &errb); code != exitOK {
 		t.Fatalf("sla: exit %d: %s", code, errb.String())
 	}
-	var rep slaReport
+	var rep sla.Report
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatal(err)
 	}
 	// E000012 left on 2026-11-21: revoked days later, against a 15m
 	// critical SLA: a breach, clocked from HR's effective date (earlier
 	// than the webhook).
-	i := slices.IndexFunc(rep.Breaches, func(e slaEntry) bool { return e.AccountID == "u0012" && !e.Open })
+	i := slices.IndexFunc(rep.Breaches, func(e sla.Entry) bool { return e.AccountID == "u0012" && !e.Open })
 	if i < 0 {
 		t.Fatalf("no breach for u0012 in %s", out.String())
 	}
@@ -806,59 +809,23 @@ func BenchmarkWebhookToRevocation(b *testing.B) {
 	b.ReportMetric(float64(took[len(took)-1].Milliseconds()), "max-ms")
 }
 
-func TestJobsConfig(t *testing.T) {
-	base := "store: x.db\nsources: [{name: hr, type: csv, config: {path: hr.csv}}]\n"
-	for _, c := range []struct{ yaml, err string }{
-		{"timezone: Asia/Riyadh\njobs: [{name: a, schedule: '0 2 * * *', scope: full}, {name: b, schedule: '@every 10m', scope: [terminated_active]}, {name: c, schedule: '*/30 * * * * *', timezone: UTC}]", ""},
-		{"jobs: [{name: a, schedule: 'not cron'}]", "jobs[0] (a).schedule"},
-		{"jobs: [{name: a, schedule: '@daily', timezone: Mars/Olympus}]", "jobs[0] (a).timezone"},
-		{"timezone: Nowhere/Else", "timezone:"},
-		{"jobs: [{name: a, schedule: '@daily', scope: [made_up]}]", "unknown finding kind"},
-		{"jobs: [{name: a, schedule: '@daily'}, {name: a, schedule: '@hourly'}]", "used twice"},
-		{"jobs: [{name: a, schedule: '@daily', reports: [pdf]}]", "not xlsx or jira"},
-		{"jobs: [{name: a, schedule: '@daily', mode: yolo}]", "not report or enforce"},
-		{"hooks: {mode: later}", "hooks.mode"},
-		{"serve: {listen: nonsense}", "serve.listen"},
-	} {
-		_, err := parseConfig([]byte(base+c.yaml+"\n"), "schedule.yaml")
-		switch {
-		case c.err == "" && err != nil:
-			t.Errorf("%s: %v", c.yaml, err)
-		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
-			t.Errorf("%s: error %v, want one containing %q", c.yaml, err, c.err)
-		}
-	}
-	cfg, err := parseConfig([]byte(base+"timezone: Asia/Riyadh\njobs: [{name: a, schedule: '0 2 * * *'}]\n"), "schedule.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sched, err := cfg.jobSchedule(cfg.Jobs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	// 02:00 in Riyadh (UTC+3) is 23:00 UTC the day before.
-	if got := sched.Next(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)).UTC(); !got.Equal(time.Date(2026, 11, 25, 23, 0, 0, 0, time.UTC)) {
-		t.Errorf("next 02:00 Asia/Riyadh after noon UTC: %s", got)
-	}
-}
-
 // TestServeHTTP: health, readiness across a failed and a good reload, and
 // the generic HR hook with a bearer token.
 func TestServeHTTP(t *testing.T) {
-	dir, config := smallSetup(t, "hooks: {hr: {token_env: TEST_HR_TOKEN}, mode: report}\n")
+	dir, cfgPath := smallSetup(t, "hooks: {hr: {token_env: TEST_HR_TOKEN}, mode: report}\n")
 	t.Setenv("TEST_HR_TOKEN", "tok-123")
-	cfg, err := loadConfig(config)
+	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(context.Background(), cfg.storePath())
+	st, err := openStore(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s, err := newServer(ctx, config, cfg, st, slog.New(slog.DiscardHandler), io.Discard)
+	s, err := serve.New(ctx, cfgPath, cfg, st, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -866,8 +833,8 @@ func TestServeHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan int)
-	go func() { code, _ := s.serve(ctx, ln); done <- code }()
+	done := make(chan error)
+	go func() { done <- s.Serve(ctx, ln) }()
 	base := "http://" + ln.Addr().String()
 	get := func(path string) int {
 		resp, err := http.Get(base + path)
@@ -883,18 +850,18 @@ func TestServeHTTP(t *testing.T) {
 	if c := get("/readyz"); c != 200 {
 		t.Errorf("/readyz: %d", c)
 	}
-	good, _ := os.ReadFile(config)
-	if err := os.WriteFile(config, append(good, []byte("jobs: [{name: x, schedule: 'never'}]\n")...), 0o644); err != nil {
+	good, _ := os.ReadFile(cfgPath)
+	if err := os.WriteFile(cfgPath, append(good, []byte("jobs: [{name: x, schedule: 'never'}]\n")...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s.reload()
+	s.Reload()
 	if c := get("/readyz"); c != 503 {
 		t.Errorf("/readyz after an invalid reload: %d, want 503", c)
 	}
-	if err := os.WriteFile(config, good, 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, good, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s.reload()
+	s.Reload()
 	if c := get("/readyz"); c != 200 {
 		t.Errorf("/readyz after a good reload: %d", c)
 	}
@@ -930,7 +897,7 @@ func TestServeHTTP(t *testing.T) {
 		return len(rs) == 1 && rs[0].Status == "completed" && rs[0].Scope == "people:E3"
 	})
 	cancel()
-	if code := <-done; code != exitOK {
-		t.Errorf("serve: %d", code)
+	if err := <-done; err != nil {
+		t.Errorf("serve: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"os"
@@ -70,7 +70,7 @@ func TestSecretFilesRelativeToConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		red := targets.NewRedactor()
-		if err := prepare(c.cfg, dir, "case", red); err != nil {
+		if err := Prepare(c.cfg, dir, "case", red); err != nil {
 			t.Fatalf("case %d (%s): %v", i, c.yaml, err)
 		}
 		got := c.want()
@@ -96,7 +96,7 @@ func TestSecretErrorsNameTheKey(t *testing.T) {
 		{targets.SecretField{Key: "token", Env: "A", File: "b"}, "token_env and token_file: set only one"},
 		{targets.SecretField{Key: "token", File: "missing"}, "token_file: open"},
 	} {
-		if _, err := readSecret(c.f, t.TempDir()); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := ReadSecret(c.f, t.TempDir()); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v, want %q", c.f, err, c.want)
 		}
 	}

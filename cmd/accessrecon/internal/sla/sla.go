@@ -1,16 +1,17 @@
-package main
+// Package sla measures revocations against the policy's SLA per tier
+// (NCA ECC 1-9-5): the figures of `accessrecon sla`, /metrics and the
+// time-to-revoke histogram.
+package sla
 
 import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"io"
 	"slices"
-	"text/tabwriter"
 	"time"
 
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
@@ -20,8 +21,8 @@ import (
 // effective date (or the webhook's receipt, when that came first) to the
 // revocation, against the policy's SLA for the target's tier.
 
-// slaEntry is one revocation measured against its SLA.
-type slaEntry struct {
+// Entry is one revocation measured against its SLA.
+type Entry struct {
 	RunID       int64         `json:"run_id"`
 	Fingerprint string        `json:"fingerprint"`
 	Kind        string        `json:"kind"`
@@ -44,15 +45,15 @@ type slaEntry struct {
 // still counts as its start.
 const webhookLookback = 30 * 24 * time.Hour
 
-// slaEntries measures every revocation of runs started at or after since.
-func slaEntries(ctx context.Context, cfg *Config, st *store.Store, since time.Time) ([]slaEntry, error) {
+// Entries measures every revocation of runs started at or after since.
+func Entries(ctx context.Context, cfg *config.Config, st *store.Store, since time.Time) ([]Entry, error) {
 	pol := cfg.Policy
 	allowed := func(tier string) time.Duration { return pol.SLA[cmp.Or(tier, "standard")].D() }
 	rows, err := st.RevokedFindings(ctx, since)
 	if err != nil {
 		return nil, err
 	}
-	var out []slaEntry
+	var out []Entry
 	seen := map[string]bool{}
 	for _, r := range rows {
 		var f reconcile.Finding
@@ -67,7 +68,7 @@ func slaEntries(ctx context.Context, cfg *Config, st *store.Store, since time.Ti
 			continue
 		}
 		seen[key] = true
-		e := slaEntry{RunID: r.RunID, Fingerprint: f.Fingerprint, Kind: string(f.Kind), Target: f.Target, Tier: cmp.Or(f.Tier, "standard"),
+		e := Entry{RunID: r.RunID, Fingerprint: f.Fingerprint, Kind: string(f.Kind), Target: f.Target, Tier: cmp.Or(f.Tier, "standard"),
 			AccountID: f.AccountID, EmployeeID: f.EmployeeID, RevokedAt: f.RevokedAt.UTC(), Allowed: allowed(f.Tier)}
 		if f.EffectiveAt != nil {
 			e.Start, e.StartFrom = f.EffectiveAt.UTC(), "hr_effective"
@@ -92,10 +93,10 @@ func slaEntries(ctx context.Context, cfg *Config, st *store.Store, since time.Ti
 	return out, nil
 }
 
-// openBreaches are the leavers of the latest full run still not revoked
+// OpenBreaches are the leavers of the latest full run still not revoked
 // although their SLA has passed.
-func openBreaches(ctx context.Context, cfg *Config, st *store.Store, now time.Time) ([]slaEntry, error) {
-	run, err := latestFullRun(ctx, st)
+func OpenBreaches(ctx context.Context, cfg *config.Config, st *store.Store, now time.Time) ([]Entry, error) {
+	run, err := LatestFinishedFullRun(ctx, st)
 	if err != nil || run.ID == 0 {
 		return nil, err
 	}
@@ -103,7 +104,7 @@ func openBreaches(ctx context.Context, cfg *Config, st *store.Store, now time.Ti
 	if err != nil {
 		return nil, err
 	}
-	var out []slaEntry
+	var out []Entry
 	for _, b := range bodies {
 		var f reconcile.Finding
 		if err := json.Unmarshal(b, &f); err != nil {
@@ -112,7 +113,7 @@ func openBreaches(ctx context.Context, cfg *Config, st *store.Store, now time.Ti
 		if f.RevokedAt != nil || f.EffectiveAt == nil || (f.Kind != reconcile.TerminatedActive && f.Kind != reconcile.SuspendedActive) || f.Disposition == reconcile.Exempt {
 			continue
 		}
-		e := slaEntry{RunID: run.ID, Fingerprint: f.Fingerprint, Kind: string(f.Kind), Target: f.Target, Tier: cmp.Or(f.Tier, "standard"),
+		e := Entry{RunID: run.ID, Fingerprint: f.Fingerprint, Kind: string(f.Kind), Target: f.Target, Tier: cmp.Or(f.Tier, "standard"),
 			AccountID: f.AccountID, EmployeeID: f.EmployeeID, Start: f.EffectiveAt.UTC(), StartFrom: "hr_effective",
 			Allowed: cfg.Policy.SLA[cmp.Or(f.Tier, "standard")].D(), Open: true}
 		e.Elapsed = run.AsOf.Sub(e.Start)
@@ -125,17 +126,18 @@ func openBreaches(ctx context.Context, cfg *Config, st *store.Store, now time.Ti
 	return out, nil
 }
 
-// slaReport is `accessrecon sla --json`.
-type slaReport struct {
-	Since    time.Time            `json:"since,omitzero"`
-	Revoked  int                  `json:"revoked"`
-	Within   int                  `json:"within_sla"`
-	Percent  float64              `json:"percent_within_sla"`
-	ByTier   map[string]slaFigure `json:"by_tier"`
-	Breaches []slaEntry           `json:"breaches"`
+// Report is `accessrecon sla --json`.
+type Report struct {
+	Since    time.Time         `json:"since,omitzero"`
+	Revoked  int               `json:"revoked"`
+	Within   int               `json:"within_sla"`
+	Percent  float64           `json:"percent_within_sla"`
+	ByTier   map[string]Figure `json:"by_tier"`
+	Breaches []Entry           `json:"breaches"`
 }
 
-type slaFigure struct {
+// Figure is one tier's share of revocations within the SLA.
+type Figure struct {
 	Revoked int     `json:"revoked"`
 	Within  int     `json:"within_sla"`
 	Percent float64 `json:"percent_within_sla"`
@@ -149,34 +151,29 @@ func pct(a, b int) float64 {
 	return float64(int(1000*float64(a)/float64(b)+0.5)) / 10
 }
 
-func cmdSLA(ctx context.Context, args []string, stdout io.Writer) error {
-	var sinceFlag string
-	cfg, asJSON, err := configFlags("sla", args, func(fs *flag.FlagSet) {
-		fs.StringVar(&sinceFlag, "since", "", "only revocations by runs started on or after this date (YYYY-MM-DD or RFC 3339)")
-	})
+// LatestFinishedFullRun is the newest finished run of full scope (zero Run
+// if none); unlike store.LatestFullRun it includes failed runs.
+func LatestFinishedFullRun(ctx context.Context, st *store.Store) (store.Run, error) {
+	var id int64
+	err := st.DB().GetContext(ctx, &id, `SELECT COALESCE(MAX(id), 0) FROM runs WHERE status NOT IN ('running') AND scope = 'full'`)
+	if err != nil || id == 0 {
+		return store.Run{}, err
+	}
+	return st.GetRun(ctx, id)
+}
+
+// Build is the SLA report of the revocations by runs started at or after
+// since, with the breaches still open at now.
+func Build(ctx context.Context, cfg *config.Config, st *store.Store, since, now time.Time) (Report, error) {
+	entries, err := Entries(ctx, cfg, st, since)
 	if err != nil {
-		return err
+		return Report{}, err
 	}
-	var since time.Time
-	if sinceFlag != "" {
-		if since, err = parseAsOf(sinceFlag); err != nil {
-			return usageError{"sla: --since: " + err.Error()}
-		}
-	}
-	st, err := openStore(ctx, cfg)
+	open, err := OpenBreaches(ctx, cfg, st, now)
 	if err != nil {
-		return err
+		return Report{}, err
 	}
-	defer st.Close()
-	entries, err := slaEntries(ctx, cfg, st, since)
-	if err != nil {
-		return err
-	}
-	open, err := openBreaches(ctx, cfg, st, time.Now())
-	if err != nil {
-		return err
-	}
-	rep := slaReport{Since: since, ByTier: map[string]slaFigure{}, Breaches: []slaEntry{}}
+	rep := Report{Since: since, ByTier: map[string]Figure{}, Breaches: []Entry{}}
 	for _, e := range entries {
 		f := rep.ByTier[e.Tier]
 		f.Revoked++
@@ -196,36 +193,8 @@ func cmdSLA(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	rep.Percent = pct(rep.Within, rep.Revoked)
 	rep.Breaches = append(rep.Breaches, open...)
-	slices.SortFunc(rep.Breaches, func(a, b slaEntry) int {
+	slices.SortFunc(rep.Breaches, func(a, b Entry) int {
 		return cmp.Or(cmp.Compare(a.Tier, b.Tier), a.Start.Compare(b.Start), cmp.Compare(a.Target, b.Target), cmp.Compare(a.AccountID, b.AccountID))
 	})
-	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}
-	fmt.Fprintf(stdout, "revocations within SLA: %d of %d (%.1f%%)\n", rep.Within, rep.Revoked, rep.Percent)
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "tier\tallowed\trevoked\twithin\tpercent")
-	tiers := make([]string, 0, len(rep.ByTier))
-	for t := range rep.ByTier {
-		tiers = append(tiers, t)
-	}
-	slices.Sort(tiers)
-	for _, t := range tiers {
-		f := rep.ByTier[t]
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f%%\n", t, f.Allowed, f.Revoked, f.Within, f.Percent)
-	}
-	tw.Flush()
-	if len(rep.Breaches) == 0 {
-		fmt.Fprintln(stdout, "\nno breaches")
-		return nil
-	}
-	fmt.Fprintf(stdout, "\nbreaches (%d):\n", len(rep.Breaches))
-	tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "tier\ttarget\taccount\temployee\tkind\tclock from\telapsed\tallowed")
-	for _, e := range rep.Breaches {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s %s\t%s\t%s\n", e.Tier, e.Target, e.AccountID, e.EmployeeID, e.Kind, e.StartFrom, e.Start.Format(time.RFC3339), e.ElapsedText, e.AllowedText)
-	}
-	return tw.Flush()
+	return rep, nil
 }

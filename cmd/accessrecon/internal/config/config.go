@@ -1,4 +1,7 @@
-package main
+// Package config decodes schedule.yaml strictly and wires it: the factory
+// tables of every connector, secrets resolved from the environment or files
+// relative to the config file, and the run spec the engine takes.
+package config
 
 import (
 	"bytes"
@@ -11,6 +14,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -52,7 +56,7 @@ type Config struct {
 	} `yaml:"reports"`
 
 	// Unattended operation (accessrecon serve): the schedule of jobs, the HR
-	// webhooks and the HTTP listener. Types and validation in serve.go.
+	// webhooks and the HTTP listener. Types and validation in unattended.go.
 	Timezone string      `yaml:"timezone"`
 	Jobs     []JobConfig `yaml:"jobs"`
 	Hooks    HooksConfig `yaml:"hooks"`
@@ -87,21 +91,21 @@ type TargetConfig struct {
 	Config      yaml.Node `yaml:"config"`
 }
 
-// loadConfig reads and checks a config file. Every error names the file and,
+// Load reads and checks a config file. Every error names the file and,
 // where it can, the line and key.
-func loadConfig(path string) (*Config, error) {
+func Load(path string) (*Config, error) {
 	body, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := parseConfig(body, path)
+	cfg, err := Parse(body, path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return cfg, nil
 }
 
-func parseConfig(body []byte, path string) (*Config, error) {
+func Parse(body []byte, path string) (*Config, error) {
 	var cfg Config
 	dec := yaml.NewDecoder(bytes.NewReader(body))
 	dec.KnownFields(true)
@@ -124,21 +128,32 @@ func cleanYAMLError(err error) error {
 	return errors.New(msg)
 }
 
-func (c *Config) dir() string { return filepath.Dir(c.path) }
+// Dir is the folder of the config file: relative paths resolve against it.
+func (c *Config) Dir() string { return filepath.Dir(c.path) }
 
-// resolve makes a path from the config relative to the config's folder.
-func (c *Config) resolve(p string) string {
+// Path is the file the config was read from.
+func (c *Config) Path() string { return c.path }
+
+// RunTimeout bounds one run: timeout, or 1h when unset.
+func (c *Config) RunTimeout() time.Duration { return DurOr(c.Timeout, DefaultTimeout) }
+
+// DefaultTimeout bounds a run whose config sets no timeout.
+const DefaultTimeout = time.Hour
+
+// Resolve makes a path from the config relative to the config's folder.
+func (c *Config) Resolve(p string) string {
 	if p == "" || filepath.IsAbs(p) {
 		return p
 	}
-	return filepath.Join(c.dir(), p)
+	return filepath.Join(c.Dir(), p)
 }
 
-func (c *Config) storePath() string {
+// StorePath is the SQLite store, resolved against the config file.
+func (c *Config) StorePath() string {
 	if c.Store == "" {
-		return c.resolve("accessrecon.db")
+		return c.Resolve("accessrecon.db")
 	}
-	return c.resolve(c.Store)
+	return c.Resolve(c.Store)
 }
 
 func (c *Config) validate() error {
@@ -148,7 +163,7 @@ func (c *Config) validate() error {
 	names := map[string]bool{}
 	for i, s := range c.Sources {
 		where := fmt.Sprintf("sources[%d]", i)
-		if err := checkConnector(where, s.Name, s.Type, sourceTypes(), names); err != nil {
+		if err := checkConnector(where, s.Name, s.Type, SourceTypes(), names); err != nil {
 			return err
 		}
 	}
@@ -156,7 +171,7 @@ func (c *Config) validate() error {
 	for i := range c.Targets {
 		t := &c.Targets[i]
 		where := fmt.Sprintf("targets[%d]", i)
-		if err := checkConnector(where, t.Name, t.Type, targetTypes(), names); err != nil {
+		if err := checkConnector(where, t.Name, t.Type, TargetTypes(), names); err != nil {
 			return err
 		}
 		switch t.Tier {
@@ -209,9 +224,9 @@ func checkConnector(where, name, typ string, known []string, seen map[string]boo
 	return nil
 }
 
-// decodeStrict decodes a connector's config node into v, refusing keys the
+// DecodeStrict decodes a connector's config node into v, refusing keys the
 // connector does not know, with the line of the offending key.
-func decodeStrict(where string, n *yaml.Node, v any) error {
+func DecodeStrict(where string, n *yaml.Node, v any) error {
 	if n.Kind == 0 {
 		return nil // no config: the connector's defaults
 	}

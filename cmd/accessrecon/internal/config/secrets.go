@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -10,13 +10,13 @@ import (
 	"github.com/accessrecon/accessrecon/targets"
 )
 
-// prepare readies a decoded connector configuration before the connector is
+// Prepare readies a decoded connector configuration before the connector is
 // built: its file paths are made relative to the configuration file
 // (targets.PathConfig), and its secrets are read from the environment or
 // from files, also relative to the configuration file (targets.SecretConfig).
 // Every secret read is added to red, so that no error text can carry it.
 // where names the config block in errors; no error names a secret's value.
-func prepare(c any, dir, where string, red *targets.Redactor) error {
+func Prepare(c any, dir, where string, red *targets.Redactor) error {
 	if pc, ok := c.(targets.PathConfig); ok {
 		pc.ResolvePaths(dir)
 	}
@@ -25,7 +25,7 @@ func prepare(c any, dir, where string, red *targets.Redactor) error {
 		return nil
 	}
 	for _, f := range sc.SecretFields() {
-		v, err := readSecret(f, dir)
+		v, err := ReadSecret(f, dir)
 		if err != nil {
 			return fmt.Errorf("%s: %w", where, err)
 		}
@@ -38,9 +38,9 @@ func prepare(c any, dir, where string, red *targets.Redactor) error {
 	return nil
 }
 
-// readSecret reads one secret: from the environment variable f.Env, or from
+// ReadSecret reads one secret: from the environment variable f.Env, or from
 // the file f.File (relative to dir; a trailing newline trimmed).
-func readSecret(f targets.SecretField, dir string) (targets.Secret, error) {
+func ReadSecret(f targets.SecretField, dir string) (targets.Secret, error) {
 	switch {
 	case f.Env != "" && f.File != "":
 		return "", fmt.Errorf("%s_env and %s_file: set only one", f.Key, f.Key)

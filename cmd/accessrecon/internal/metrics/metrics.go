@@ -1,16 +1,18 @@
-package main
+// Package metrics reads the store into Prometheus metrics: for serve's
+// /metrics and for `run --metrics-file` (node_exporter textfile).
+package metrics
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"sort"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/sla"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
@@ -21,16 +23,18 @@ import (
 // the global one), so serve and a run started by an external scheduler
 // report the same thing; only the webhook counter lives in the process.
 
-// webhookCounter counts webhook requests by endpoint and result.
-type webhookCounter struct{ vec *prometheus.CounterVec }
+// WebhookCounter counts webhook requests by endpoint and result.
+type WebhookCounter struct{ Vec *prometheus.CounterVec }
 
-func newWebhookCounter() *webhookCounter {
-	return &webhookCounter{vec: prometheus.NewCounterVec(prometheus.CounterOpts{
+// NewWebhookCounter is a zeroed counter.
+func NewWebhookCounter() *WebhookCounter {
+	return &WebhookCounter{Vec: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "accessrecon_webhook_requests_total", Help: "HR webhook requests by endpoint and result.",
 	}, []string{"endpoint", "result"})}
 }
 
-func (c *webhookCounter) inc(endpoint, result string) { c.vec.WithLabelValues(endpoint, result).Inc() }
+// Inc counts one request.
+func (c *WebhookCounter) Inc(endpoint, result string) { c.Vec.WithLabelValues(endpoint, result).Inc() }
 
 // runStatuses are the one-hot values of accessrecon_job_last_run_status.
 var runStatuses = []string{reconcile.StatusCompleted, reconcile.StatusGuardTripped, reconcile.StatusPartial, reconcile.StatusFailed, reconcile.StatusCancelled}
@@ -46,8 +50,8 @@ func jobLabel(job string) string {
 	return job
 }
 
-// buildRegistry reads the store into a new registry.
-func buildRegistry(ctx context.Context, cfg *Config, st *store.Store, extra ...prometheus.Collector) (*prometheus.Registry, error) {
+// Registry reads the store into a new registry.
+func Registry(ctx context.Context, cfg *config.Config, st *store.Store, extra ...prometheus.Collector) (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
 	for _, c := range extra {
 		if err := reg.Register(c); err != nil {
@@ -99,7 +103,7 @@ func buildRegistry(ctx context.Context, cfg *Config, st *store.Store, extra ...p
 		}
 	}
 
-	full, err := latestFullRun(ctx, st)
+	full, err := sla.LatestFinishedFullRun(ctx, st)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +143,7 @@ func buildRegistry(ctx context.Context, cfg *Config, st *store.Store, extra ...p
 		revocations.WithLabelValues(k[0], k[1]).Add(float64(n))
 	}
 
-	entries, err := slaEntries(ctx, cfg, st, time.Time{})
+	entries, err := sla.Entries(ctx, cfg, st, time.Time{})
 	if err != nil {
 		return nil, err
 	}
@@ -147,20 +151,10 @@ func buildRegistry(ctx context.Context, cfg *Config, st *store.Store, extra ...p
 	return reg, nil
 }
 
-// latestFullRun is the newest finished run of full scope (zero Run if none).
-func latestFullRun(ctx context.Context, st *store.Store) (store.Run, error) {
-	var id int64
-	err := st.DB().GetContext(ctx, &id, `SELECT COALESCE(MAX(id), 0) FROM runs WHERE status NOT IN ('running') AND scope = 'full'`)
-	if err != nil || id == 0 {
-		return store.Run{}, err
-	}
-	return st.GetRun(ctx, id)
-}
-
 // ttrCollector is the time-to-revoke histogram per tier, built from the SLA
 // entries (from HR's effective time, or the webhook's receipt when earlier,
 // to the verified revocation).
-func ttrCollector(entries []slaEntry) prometheus.Collector {
+func ttrCollector(entries []sla.Entry) prometheus.Collector {
 	type acc struct {
 		count   uint64
 		sum     float64
@@ -209,87 +203,12 @@ func (c constCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// writeMetricsFile writes the store's metrics in the textfile format that
+// WriteFile writes the store's metrics in the textfile format that
 // node_exporter's textfile collector reads (written atomically).
-func writeMetricsFile(ctx context.Context, path string, cfg *Config, st *store.Store, _ *reconcile.Result) error {
-	reg, err := buildRegistry(ctx, cfg, st)
+func WriteFile(ctx context.Context, path string, cfg *config.Config, st *store.Store) error {
+	reg, err := Registry(ctx, cfg, st)
 	if err != nil {
 		return err
 	}
 	return prometheus.WriteToTextfile(path, reg)
-}
-
-// routes is serve's HTTP surface.
-func (s *server) routes() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		cfg := s.cfg
-		s.mu.Unlock()
-		reg, err := buildRegistry(r.Context(), cfg, s.st, s.hooks.counts.vec)
-		if err != nil {
-			s.log.Error("metrics", "err", err)
-			http.Error(w, "metrics: "+err.Error(), http.StatusInternalServerError)
-			return
-		}
-		promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
-	})
-	mux.HandleFunc("/hooks/bamboohr", s.hookBambooHR)
-	mux.HandleFunc("/hooks/hr", s.hookHR)
-	return mux
-}
-
-// readyz: the store answers, the configuration is valid (the last reload
-// did not fail), and the latest run has not been failing past the
-// threshold.
-func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	cfg, reloadErr := s.cfg, s.reloadErr
-	s.mu.Unlock()
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	defer cancel()
-	var problems []string
-	var one int
-	if err := s.st.DB().GetContext(ctx, &one, `SELECT 1`); err != nil {
-		problems = append(problems, "store: "+err.Error())
-	}
-	if reloadErr != nil {
-		problems = append(problems, "config: the last reload failed: "+reloadErr.Error())
-	}
-	if len(problems) == 0 {
-		if why := s.failingTooLong(ctx, durOr(cfg.Serve.UnreadyAfter, time.Hour)); why != "" {
-			problems = append(problems, why)
-		}
-	}
-	if len(problems) > 0 {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "problems": problems})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-}
-
-func (s *server) failingTooLong(ctx context.Context, after time.Duration) string {
-	last, err := s.st.LatestRun(ctx)
-	if err != nil || last.Status != reconcile.StatusFailed {
-		return ""
-	}
-	var since string
-	err = s.st.DB().GetContext(ctx, &since, `SELECT COALESCE(MAX(finished_at), '') FROM runs WHERE status IN ('completed', 'guard_tripped', 'partial')`)
-	if err != nil {
-		return "store: " + err.Error()
-	}
-	from := last.StartedAt
-	if since != "" {
-		if t, err := time.Parse(time.RFC3339Nano, since); err == nil {
-			from = t
-		}
-	}
-	if d := s.now().Sub(from); d > after {
-		return "runs failing: the latest run (" + last.Job + ") failed and nothing has succeeded for " + d.Round(time.Second).String() + ": " + last.Error
-	}
-	return ""
 }

@@ -1,17 +1,16 @@
-package main
+package runner
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"time"
 
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/reports/jira"
@@ -19,33 +18,36 @@ import (
 	"github.com/accessrecon/accessrecon/targets"
 )
 
-// reportSet names the reports a run writes: "xlsx", "jira". nil means
-// every configured report; an empty, non-nil set means none.
-type reportSet []string
+// Set names the reports a run writes: "xlsx", "jira". nil means every
+// configured report; an empty, non-nil set means none.
+type Set []string
+
+// wants says whether the set includes the report name.
+func (r Set) wants(name string) bool { return r == nil || slices.Contains(r, name) }
 
 // only narrows the set to one report (when the set includes it).
-func (r reportSet) only(name string) reportSet {
+func (r Set) only(name string) Set {
 	if r == nil || slices.Contains(r, name) {
-		return reportSet{name}
+		return Set{name}
 	}
-	return reportSet{}
+	return Set{}
 }
 
 // writeReports writes the reports of a finished run. which nil means every
 // configured report. outDir is the run's --out directory, used for the
 // workbook when reports.xlsx.dir is not configured. A report that fails is
-// reported on w and returned, but never changes what the run did.
-func writeReports(ctx context.Context, cfg *Config, st *store.Store, res *reconcile.Result, which reportSet, outDir string, dryRun bool, w io.Writer) error {
-	want := func(name string) bool { return which == nil || slices.Contains(which, name) }
+// said through n and returned, but never changes what the run did.
+func writeReports(ctx context.Context, cfg *config.Config, st *store.Store, res *reconcile.Result, which Set, outDir string, dryRun bool, n notifier) error {
+	want := which.wants
 	var errs []error
 	failed := res.Run.Status == reconcile.StatusFailed || res.Run.Status == reconcile.StatusCancelled
 	if want("jira") && cfg.Reports.Jira != nil && !failed {
-		if err := syncJira(ctx, cfg, st, res, dryRun, w); err != nil {
+		if err := syncJira(ctx, cfg, st, res, dryRun, n); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	if want("xlsx") {
-		dir := cfg.resolve(cfg.Reports.XLSX.Dir)
+		dir := cfg.Resolve(cfg.Reports.XLSX.Dir)
 		if dir == "" {
 			dir = outDir
 		}
@@ -54,25 +56,25 @@ func writeReports(ctx context.Context, cfg *Config, st *store.Store, res *reconc
 			if err != nil {
 				errs = append(errs, fmt.Errorf("workbook: %w", err))
 			} else {
-				fmt.Fprintf(w, "  workbook written to %s\n", path)
+				n.say("workbook written to "+path, "workbook written", "run", res.Run.ID, "path", path)
 			}
 		}
 	}
 	err := errors.Join(errs...)
 	if err != nil {
-		fmt.Fprintf(w, "  report error: %v\n", err)
+		n.warn(fmt.Sprintf("report error: %v", err), "report failed", "run", res.Run.ID, "err", err)
 	}
 	return err
 }
 
 // syncJira keeps one ticket per exception. A Jira outage never fails the
 // run: the unsent work stays in the store's outbox for the next run.
-func syncJira(ctx context.Context, cfg *Config, st *store.Store, res *reconcile.Result, dryRun bool, w io.Writer) error {
+func syncJira(ctx context.Context, cfg *config.Config, st *store.Store, res *reconcile.Result, dryRun bool, n notifier) error {
 	jc := *cfg.Reports.Jira
-	if err := prepare(&jc, cfg.dir(), "reports.jira", targets.NewRedactor()); err != nil {
+	if err := config.Prepare(&jc, cfg.Dir(), "reports.jira", targets.NewRedactor()); err != nil {
 		return err
 	}
-	client, err := jira.New(jc, slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	client, err := jira.New(jc, n.log)
 	if err != nil {
 		return fmt.Errorf("reports.jira: %w", err)
 	}
@@ -82,15 +84,17 @@ func syncJira(ctx context.Context, cfg *Config, st *store.Store, res *reconcile.
 		if err != nil {
 			return fmt.Errorf("jira plan: %w", err)
 		}
-		fmt.Fprintf(w, "  jira (dry run): %d ticket changes would be made\n", len(actions))
+		n.say(fmt.Sprintf("jira (dry run): %d ticket changes would be made", len(actions)), "jira (dry run): ticket changes planned", "run", res.Run.ID, "changes", len(actions))
 		for _, a := range actions {
-			fmt.Fprintf(w, "    %-8s %-12s %s %s\n", a.Kind, dash(a.Key), a.Fingerprint, a.Summary)
+			n.say(fmt.Sprintf("  %-8s %-12s %s %s", a.Kind, dash(a.Key), a.Fingerprint, targets.Printable(a.Summary, 200)), "jira (dry run): planned",
+				"kind", a.Kind, "key", a.Key, "fingerprint", a.Fingerprint, "summary", a.Summary)
 		}
 		return nil
 	}
 	sum, err := client.Sync(ctx, res, out)
-	fmt.Fprintf(w, "  jira: %d created, %d updated, %d closed, %d reopened, %d unchanged, %d refused, %d kept for the next run\n",
-		sum.Created, sum.Updated, sum.Closed, sum.Reopened, sum.Unchanged, sum.Failed, sum.Pending)
+	n.say(fmt.Sprintf("jira: %d created, %d updated, %d closed, %d reopened, %d unchanged, %d refused, %d kept for the next run",
+		sum.Created, sum.Updated, sum.Closed, sum.Reopened, sum.Unchanged, sum.Failed, sum.Pending), "jira synced", "run", res.Run.ID,
+		"created", sum.Created, "updated", sum.Updated, "closed", sum.Closed, "reopened", sum.Reopened, "unchanged", sum.Unchanged, "refused", sum.Failed, "pending", sum.Pending)
 	if errors.Is(err, jira.ErrDeferred) {
 		return nil // kept in the outbox; said above
 	}
@@ -152,5 +156,16 @@ func writeWorkbook(ctx context.Context, st *store.Store, res *reconcile.Result, 
 		return "", err
 	}
 	path := filepath.Join(dir, xlsx.FileName(res))
-	return path, xlsx.Write(path, res, xlsx.Options{Trend: trend, Holds: holds, Now: time.Now()})
+	if err := xlsx.Write(path, res, xlsx.Options{Trend: trend, Holds: holds, Now: time.Now()}); err != nil {
+		return path, err
+	}
+	// Personal data: the owner writes, the group (auditors) reads.
+	return path, os.Chmod(path, 0o640)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -1,4 +1,4 @@
-package main
+package runner
 
 import (
 	"context"
@@ -6,40 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/xuri/excelize/v2"
-
 	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/reports/jira"
 )
-
-// The demo's day-two run writes its workbook beside findings.json, named
-// after the as-of date and run, with every sheet.
-func TestDemoWritesWorkbook(t *testing.T) {
-	dir := demoTemplate(t)
-	path := filepath.Join(dir, "accessrecon-2026-11-25-2.xlsx")
-	f, err := excelize.OpenFile(path)
-	if err != nil {
-		t.Fatalf("demo workbook: %v", err)
-	}
-	defer f.Close()
-	want := []string{"Summary", "Findings", "Actions", "SLA", "Drift", "Inventory", "Exemptions & holds"}
-	got := f.GetSheetList()
-	if len(got) != len(want) {
-		t.Fatalf("sheets %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("sheets %v, want %v", got, want)
-		}
-	}
-	rows, err := f.GetRows("Findings")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) < 50 {
-		t.Fatalf("Findings sheet has %d rows; the demo has more than 50 findings", len(rows))
-	}
-}
 
 // Jira work kept in the store survives the process: saved ops come back,
 // a newer op replaces an older one, sent ops go, and ticket keys land on the

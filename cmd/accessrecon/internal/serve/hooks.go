@@ -1,4 +1,4 @@
-package main
+package serve
 
 import (
 	"context"
@@ -11,12 +11,18 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/metrics"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runlock"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runner"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/trail"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/sources/bamboohr"
@@ -30,13 +36,13 @@ import (
 
 // Webhook request results, the label of accessrecon_webhook_requests_total.
 const (
-	hookAccepted     = "accepted"
-	hookBadSignature = "bad_signature"
-	hookStale        = "stale_timestamp"
-	hookReplayed     = "replayed"
-	hookBadPayload   = "bad_payload"
-	hookDisabled     = "disabled"
-	hookUnavailable  = "shutting_down"
+	HookAccepted     = "accepted"
+	HookBadSignature = "bad_signature"
+	HookStale        = "stale_timestamp"
+	HookReplayed     = "replayed"
+	HookBadPayload   = "bad_payload"
+	HookDisabled     = "disabled"
+	HookUnavailable  = "shutting_down"
 )
 
 // hookKeys are the secrets of the hooks, read from the environment.
@@ -49,8 +55,8 @@ type hookKeys struct {
 	timeout time.Duration
 }
 
-func loadHookKeys(cfg *Config) (hookKeys, error) {
-	k := hookKeys{window: durOr(cfg.Hooks.ReplayWindow, 5*time.Minute), mode: cfg.Hooks.Mode, timeout: durOr(cfg.Hooks.Timeout, 10*time.Minute)}
+func loadHookKeys(cfg *config.Config) (hookKeys, error) {
+	k := hookKeys{window: config.DurOr(cfg.Hooks.ReplayWindow, 5*time.Minute), mode: cfg.Hooks.Mode, timeout: config.DurOr(cfg.Hooks.Timeout, 10*time.Minute)}
 	if k.mode == "" {
 		k.mode = reconcile.Enforce
 	}
@@ -58,7 +64,7 @@ func loadHookKeys(cfg *Config) (hookKeys, error) {
 		if env == "" {
 			return nil, nil
 		}
-		s, err := readSecret(targets.SecretField{Key: strings.TrimSuffix(key, "_env"), Env: env}, cfg.dir())
+		s, err := config.ReadSecret(targets.SecretField{Key: strings.TrimSuffix(key, "_env"), Env: env}, cfg.Dir())
 		if err != nil {
 			return nil, err
 		}
@@ -97,16 +103,16 @@ type hookState struct {
 	wake    chan struct{}
 	stopped chan struct{}
 	done    chan struct{}
-	counts  *webhookCounter
+	counts  *metrics.WebhookCounter
 }
 
-func newHookState(cfg *Config) (*hookState, error) {
+func newHookState(cfg *config.Config) (*hookState, error) {
 	k, err := loadHookKeys(cfg)
 	if err != nil {
 		return nil, err
 	}
 	return &hookState{keys: k, wake: make(chan struct{}, 1),
-		stopped: make(chan struct{}), done: make(chan struct{}), counts: newWebhookCounter()}, nil
+		stopped: make(chan struct{}), done: make(chan struct{}), counts: metrics.NewWebhookCounter()}, nil
 }
 
 // update takes the keys of a reloaded config.
@@ -116,7 +122,7 @@ func (h *hookState) update(n *hookState) {
 	h.mu.Unlock()
 }
 
-func (h *hookState) start(s *server) { go h.worker(s) }
+func (h *hookState) start(s *Server) { go h.worker(s) }
 
 func (h *hookState) stop() {
 	h.mu.Lock()
@@ -135,20 +141,20 @@ func (h *hookState) wait() { <-h.done }
 // on the store and after a restart.
 func (h *hookState) verify(key []byte, sig, ts string, body []byte, now time.Time, claim func(sig string, expires time.Time) (bool, error)) (string, string) {
 	if len(key) == 0 {
-		return hookDisabled, "endpoint not configured"
+		return HookDisabled, "endpoint not configured"
 	}
 	if sig == "" || ts == "" {
-		return hookBadSignature, "signature or timestamp header missing"
+		return HookBadSignature, "signature or timestamp header missing"
 	}
 	h.mu.Lock()
 	window := h.keys.window
 	h.mu.Unlock()
 	at, err := parseHookTime(ts)
 	if err != nil {
-		return hookStale, "timestamp: " + err.Error()
+		return HookStale, "timestamp: " + err.Error()
 	}
 	if d := now.Sub(at); d > window || d < -window {
-		return hookStale, fmt.Sprintf("timestamp %s is %s from now, outside the %s window", at.UTC().Format(time.RFC3339), d.Round(time.Second), window)
+		return HookStale, fmt.Sprintf("timestamp %s is %s from now, outside the %s window", at.UTC().Format(time.RFC3339), d.Round(time.Second), window)
 	}
 	mac := hmac.New(sha256.New, key)
 	mac.Write(body)
@@ -156,16 +162,16 @@ func (h *hookState) verify(key []byte, sig, ts string, body []byte, now time.Tim
 	want := mac.Sum(nil)
 	got, err := hex.DecodeString(strings.TrimPrefix(strings.ToLower(strings.TrimSpace(sig)), "sha256="))
 	if err != nil || !hmac.Equal(got, want) {
-		return hookBadSignature, "signature does not match"
+		return HookBadSignature, "signature does not match"
 	}
 	fresh, err := claim(hex.EncodeToString(got), now.Add(2*window))
 	switch {
 	case err != nil:
-		return hookBadSignature, "cannot record the signature against replays: " + err.Error()
+		return HookBadSignature, "cannot record the signature against replays: " + err.Error()
 	case !fresh:
-		return hookReplayed, "this signature was already accepted within the replay window"
+		return HookReplayed, "this signature was already accepted within the replay window"
 	}
-	return hookAccepted, ""
+	return HookAccepted, ""
 }
 
 // parseHookTime reads Unix seconds (BambooHR) or RFC 3339.
@@ -180,8 +186,8 @@ func parseHookTime(ts string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is not Unix seconds or RFC 3339", ts)
 }
 
-// signHook is the signature a sender computes (tests, docs).
-func signHook(key, body []byte, ts string) string {
+// SignHook is the signature a sender computes (tests, docs).
+func SignHook(key, body []byte, ts string) string {
 	mac := hmac.New(sha256.New, key)
 	mac.Write(body)
 	mac.Write([]byte(ts))
@@ -198,7 +204,7 @@ type bambooPayload struct {
 	} `json:"employees"`
 }
 
-func (s *server) hookBambooHR(w http.ResponseWriter, r *http.Request) {
+func (s *Server) hookBambooHR(w http.ResponseWriter, r *http.Request) {
 	s.hook(w, r, "bamboohr", func(k hookKeys) []byte { return k.bamboo }, "X-BambooHR-Signature", "X-BambooHR-Timestamp",
 		func(body []byte, id string, at time.Time) ([]hookItem, error) {
 			var p bambooPayload
@@ -223,7 +229,7 @@ func (s *server) hookBambooHR(w http.ResponseWriter, r *http.Request) {
 		})
 }
 
-func (s *server) hookHR(w http.ResponseWriter, r *http.Request) {
+func (s *Server) hookHR(w http.ResponseWriter, r *http.Request) {
 	s.hook(w, r, "hr", func(k hookKeys) []byte { return k.hrKey }, "X-Accessrecon-Signature", "X-Accessrecon-Timestamp",
 		func(body []byte, id string, at time.Time) ([]hookItem, error) {
 			var p struct {
@@ -246,11 +252,11 @@ func (s *server) hookHR(w http.ResponseWriter, r *http.Request) {
 }
 
 // hook is the common handling of both endpoints.
-func (s *server) hook(w http.ResponseWriter, r *http.Request, endpoint string, key func(hookKeys) []byte, sigHeader, tsHeader string,
+func (s *Server) hook(w http.ResponseWriter, r *http.Request, endpoint string, key func(hookKeys) []byte, sigHeader, tsHeader string,
 	parse func(body []byte, requestID string, at time.Time) ([]hookItem, error)) {
 	h := s.hooks
 	received := s.now()
-	requestID := newToken()
+	requestID := runlock.NewToken()
 	log := s.log.With("endpoint", endpoint, "request_id", requestID, "remote", r.RemoteAddr)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -266,28 +272,28 @@ func (s *server) hook(w http.ResponseWriter, r *http.Request, endpoint string, k
 	keys, closed := h.keys, h.closed
 	h.mu.Unlock()
 
-	result, why := hookAccepted, ""
+	result, why := HookAccepted, ""
 	bearer := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	switch {
 	case endpoint == "hr" && len(keys.hrToken) > 0 && r.Header.Get(sigHeader) == "" && bearer != "":
 		if subtle.ConstantTimeCompare([]byte(bearer), keys.hrToken) != 1 {
-			result, why = hookBadSignature, "bearer token does not match"
+			result, why = HookBadSignature, "bearer token does not match"
 		}
 	case endpoint == "hr" && len(keys.hrKey) == 0 && len(keys.hrToken) > 0:
-		result, why = hookBadSignature, "bearer token missing"
+		result, why = HookBadSignature, "bearer token missing"
 	default:
 		result, why = h.verify(key(keys), r.Header.Get(sigHeader), r.Header.Get(tsHeader), body, received,
 			func(sig string, expires time.Time) (bool, error) {
 				return s.st.ClaimSignature(r.Context(), sig, received, expires)
 			})
 	}
-	if result == hookDisabled {
-		h.counts.inc(endpoint, result)
+	if result == HookDisabled {
+		h.counts.Inc(endpoint, result)
 		http.NotFound(w, r)
 		return
 	}
-	if result != hookAccepted {
-		h.counts.inc(endpoint, result)
+	if result != HookAccepted {
+		h.counts.Inc(endpoint, result)
 		log.Warn("webhook rejected", "reason", result, "detail", why)
 		s.audit(context.WithoutCancel(r.Context()), reconcile.AuditEvent{Type: "webhook_rejected", Actor: "webhook:" + endpoint,
 			Detail: map[string]any{"endpoint": endpoint, "reason": result, "detail": why, "remote": r.RemoteAddr, "request_id": requestID}})
@@ -295,18 +301,18 @@ func (s *server) hook(w http.ResponseWriter, r *http.Request, endpoint string, k
 		return
 	}
 	if closed {
-		h.counts.inc(endpoint, hookUnavailable)
+		h.counts.Inc(endpoint, HookUnavailable)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "shutting down", "request_id": requestID})
 		return
 	}
 	items, err := parse(body, requestID, received)
 	if err != nil {
-		h.counts.inc(endpoint, hookBadPayload)
+		h.counts.Inc(endpoint, HookBadPayload)
 		log.Warn("webhook payload refused", "err", err)
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad payload: " + err.Error(), "request_id": requestID})
 		return
 	}
-	h.counts.inc(endpoint, hookAccepted)
+	h.counts.Inc(endpoint, HookAccepted)
 	h.mu.Lock()
 	h.pending = append(h.pending, items...)
 	h.mu.Unlock()
@@ -324,11 +330,11 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func (s *server) audit(ctx context.Context, ev reconcile.AuditEvent) {
+func (s *Server) audit(ctx context.Context, ev reconcile.AuditEvent) {
 	s.mu.Lock()
 	cfg := s.cfg
 	s.mu.Unlock()
-	a := reconcile.TrailAuditor{Trail: openTrail(cfg, s.st, s.log)}
+	a := reconcile.TrailAuditor{Trail: trail.Open(cfg, s.st, s.log)}
 	if err := a.Record(ctx, ev); err != nil {
 		s.log.Error("audit record failed", "type", ev.Type, "err", err)
 	}
@@ -336,7 +342,7 @@ func (s *server) audit(ctx context.Context, ev reconcile.AuditEvent) {
 
 // worker runs the queued people: one targeted run per batch, so requests
 // that arrive while a run waits for the lock join the next batch.
-func (h *hookState) worker(s *server) {
+func (h *hookState) worker(s *Server) {
 	defer close(h.done)
 	for {
 		select {
@@ -362,7 +368,7 @@ func (h *hookState) worker(s *server) {
 }
 
 // hookRun resolves a batch to employee IDs and runs them.
-func (s *server) hookRun(batch []hookItem, keys hookKeys) {
+func (s *Server) hookRun(batch []hookItem, keys hookKeys) {
 	s.running.Add(1)
 	defer s.running.Done()
 	s.mu.Lock()
@@ -383,9 +389,9 @@ func (s *server) hookRun(batch []hookItem, keys hookKeys) {
 	var closeWired func()
 	for _, it := range batch {
 		if it.employeeID == "" && bamboo == nil {
-			if w, err := wire(cfg, log); err == nil {
+			if w, err := config.Wire(cfg, log); err == nil {
 				closeWired = w.Close
-				for _, src := range w.spec.Sources {
+				for _, src := range w.Spec.Sources {
 					if b, ok := src.Source.(*bamboohr.Source); ok {
 						bamboo = b
 						break
@@ -423,13 +429,15 @@ func (s *server) hookRun(batch []hookItem, keys hookKeys) {
 	}
 	s.audit(context.WithoutCancel(ctx), reconcile.AuditEvent{Type: "webhook_received", Actor: "webhook",
 		Detail: map[string]any{"request_ids": reqs, "employee_ids": ids, "received_at": batch[0].receivedAt}})
-	release, err := s.lock.acquire(ctx, "hook run", keys.timeout)
+	release, err := s.lock.Acquire(ctx, "hook run", keys.timeout)
 	if err != nil {
 		log.Error("webhook run not started: the store lock stayed held", "employee_ids", ids, "err", err)
 		return
 	}
 	defer release()
-	res, err := s.execute(cfg, reconcile.RunSpec{Job: "hook", Mode: keys.mode, EmployeeIDs: ids, Timeout: keys.timeout}, log, engineLog)
+	req := runner.Request{Job: "hook", Mode: keys.mode, EmployeeIDs: ids, Timeout: keys.timeout,
+		OutDir: filepath.Join(s.outDir(cfg), "hook"), Reports: runner.Set{}}
+	res, err := runner.Run(s.runCtx, cfg, runner.Env{Store: s.st, Log: log, EngineLog: engineLog}, req)
 	if res == nil {
 		log.Error("webhook run failed before it started", "err", err)
 		return

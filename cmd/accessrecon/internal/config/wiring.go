@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"encoding/csv"
@@ -72,18 +72,19 @@ func buildTarget[C any, T targets.Target](construct func(C, *slog.Logger) (T, er
 	}
 }
 
-func sourceTypes() []string { return slices.Sorted(maps.Keys(sourceFactories())) }
-func targetTypes() []string { return slices.Sorted(maps.Keys(targetFactories())) }
+// SourceTypes and TargetTypes are the connector types the wiring knows.
+func SourceTypes() []string { return slices.Sorted(maps.Keys(sourceFactories())) }
+func TargetTypes() []string { return slices.Sorted(maps.Keys(targetFactories())) }
 
 // build decodes a connector config strictly, prepares it and constructs the
 // connector.
 func build[C any, T any](cfg *Config, n *yaml.Node, where string, red *targets.Redactor, log *slog.Logger, construct func(C, *slog.Logger) (T, error)) (T, error) {
 	var zero T
 	var c C
-	if err := decodeStrict(where, n, &c); err != nil {
+	if err := DecodeStrict(where, n, &c); err != nil {
 		return zero, err
 	}
-	if err := prepare(&c, cfg.dir(), where, red); err != nil {
+	if err := Prepare(&c, cfg.Dir(), where, red); err != nil {
 		return zero, err
 	}
 	t, err := construct(c, log)
@@ -93,28 +94,29 @@ func build[C any, T any](cfg *Config, n *yaml.Node, where string, red *targets.R
 	return t, nil
 }
 
-// wired is a config turned into a run spec, with what must be closed after.
-type wired struct {
-	spec    reconcile.RunSpec
+// Wired is a config turned into a run spec, with what must be closed after.
+type Wired struct {
+	Spec    reconcile.RunSpec
 	closers []io.Closer
-	// redactor knows every secret the connectors were given; error text
+	// Redactor knows every secret the connectors were given; error text
 	// from a run passes through it before it is stored or shown.
-	redactor *targets.Redactor
+	Redactor *targets.Redactor
 }
 
-func (w *wired) Close() {
+// Close closes the connectors that hold connections.
+func (w *Wired) Close() {
 	for _, c := range w.closers {
 		_ = c.Close()
 	}
 }
 
-// wire builds every connector of cfg. Nothing is contacted yet.
-func wire(cfg *Config, log *slog.Logger) (*wired, error) {
-	w := &wired{spec: reconcile.RunSpec{Policy: cfg.Policy, Timeout: cfg.Timeout.D()}, redactor: targets.NewRedactor()}
+// Wire builds every connector of cfg. Nothing is contacted yet.
+func Wire(cfg *Config, log *slog.Logger) (*Wired, error) {
+	w := &Wired{Spec: reconcile.RunSpec{Policy: cfg.Policy, Timeout: cfg.RunTimeout()}, Redactor: targets.NewRedactor()}
 	sf, tf := sourceFactories(), targetFactories()
 	for i, s := range cfg.Sources {
 		where := fmt.Sprintf("sources[%d] (%s).config", i, s.Name)
-		src, err := sf[s.Type](cfg, &s.Config, where, w.redactor, log.With("source", s.Name))
+		src, err := sf[s.Type](cfg, &s.Config, where, w.Redactor, log.With("source", s.Name))
 		if err != nil {
 			w.Close()
 			return nil, err
@@ -122,11 +124,11 @@ func wire(cfg *Config, log *slog.Logger) (*wired, error) {
 		if c, ok := src.(io.Closer); ok {
 			w.closers = append(w.closers, c)
 		}
-		w.spec.Sources = append(w.spec.Sources, reconcile.SourceSpec{Name: s.Name, Type: s.Type, Source: src})
+		w.Spec.Sources = append(w.Spec.Sources, reconcile.SourceSpec{Name: s.Name, Type: s.Type, Source: src})
 	}
 	for i, t := range cfg.Targets {
 		where := fmt.Sprintf("targets[%d] (%s).config", i, t.Name)
-		tg, err := tf[t.Type](cfg, &t.Config, where, w.redactor, log.With("target", t.Name))
+		tg, err := tf[t.Type](cfg, &t.Config, where, w.Redactor, log.With("target", t.Name))
 		if err != nil {
 			w.Close()
 			return nil, err
@@ -134,17 +136,17 @@ func wire(cfg *Config, log *slog.Logger) (*wired, error) {
 		if c, ok := tg.(io.Closer); ok {
 			w.closers = append(w.closers, c)
 		}
-		w.spec.Targets = append(w.spec.Targets, reconcile.TargetSpec{Name: t.Name, Type: t.Type, Tier: t.Tier, Target: tg,
+		w.Spec.Targets = append(w.Spec.Targets, reconcile.TargetSpec{Name: t.Name, Type: t.Type, Tier: t.Tier, Target: tg,
 			Correlation: reconcile.Correlation{Correlate: t.Correlate, Trusted: t.Trusted}, Mode: t.Mode,
 			Concurrency: t.Concurrency, RateLimit: t.RateLimit})
 	}
 	if cfg.LinksFile != "" {
-		links, err := readLinks(cfg.resolve(cfg.LinksFile))
+		links, err := readLinks(cfg.Resolve(cfg.LinksFile))
 		if err != nil {
 			w.Close()
 			return nil, err
 		}
-		w.spec.Links = links
+		w.Spec.Links = links
 	}
 	return w, nil
 }

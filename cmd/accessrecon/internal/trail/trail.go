@@ -1,4 +1,7 @@
-package main
+// Package trail opens the store's audit trail as configured: the JSON Lines
+// mirror, and every record forwarded to a syslog collector (RFC 5424) when
+// audit.syslog is set.
+package trail
 
 import (
 	"fmt"
@@ -9,22 +12,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
-// SyslogConfig is audit.syslog: every audit record is also sent to a
-// collector as an RFC 5424 message, so that a SIEM holds a copy of the chain
-// (and its hashes) outside the store.
-type SyslogConfig struct {
-	Network string `yaml:"network"` // tcp (default) or udp
-	Address string `yaml:"address"` // host:port
-	AppName string `yaml:"app_name"`
-}
-
-// openTrail returns the store's audit trail as configured, with the syslog
+// Open returns the store's audit trail as configured, with the syslog
 // sink attached when audit.syslog is set.
-func openTrail(cfg *Config, st *store.Store, log *slog.Logger) *store.AuditTrail {
-	trail := st.Audit(cfg.resolve(cfg.Audit.File))
+func Open(cfg *config.Config, st *store.Store, log *slog.Logger) *store.AuditTrail {
+	trail := st.Audit(cfg.Resolve(cfg.Audit.File))
 	if cfg.Audit.Syslog != nil && cfg.Audit.Syslog.Address != "" {
 		sink := &syslogSink{cfg: *cfg.Audit.Syslog, log: log}
 		trail.OnAppend = sink.send
@@ -35,7 +30,7 @@ func openTrail(cfg *Config, st *store.Store, log *slog.Logger) *store.AuditTrail
 // syslogSink sends audit records; a collector that is down is logged, never
 // fatal: the store and the JSON Lines file remain the record.
 type syslogSink struct {
-	cfg  SyslogConfig
+	cfg  config.SyslogConfig
 	log  *slog.Logger
 	mu   sync.Mutex
 	conn net.Conn

@@ -1,4 +1,4 @@
-package main
+package trail
 
 import (
 	"bufio"
@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
@@ -56,9 +57,8 @@ func TestAuditSyslogTCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	cfg := &Config{path: filepath.Join(t.TempDir(), "schedule.yaml")}
-	cfg.Audit.Syslog = &SyslogConfig{Network: "tcp", Address: ln.Addr().String()}
-	trail := openTrail(cfg, st, slog.New(slog.DiscardHandler))
+	cfg := syslogConfig(t, "tcp", ln.Addr().String())
+	trail := Open(cfg, st, slog.New(slog.DiscardHandler))
 	var recs []store.AuditRecord
 	for i := range 3 {
 		r, err := trail.Append(ctx, store.AuditRecord{At: time.Now(), RunID: 7, Type: "action_requested", Actor: "accessrecon", Target: "dir", Detail: []byte(fmt.Sprintf(`{"n":%d}`, i))})
@@ -98,13 +98,23 @@ func TestAuditSyslogDownIsNotFatal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	cfg := &Config{path: filepath.Join(t.TempDir(), "schedule.yaml")}
-	cfg.Audit.Syslog = &SyslogConfig{Address: addr}
-	trail := openTrail(cfg, st, slog.New(slog.DiscardHandler))
+	cfg := syslogConfig(t, "", addr)
+	trail := Open(cfg, st, slog.New(slog.DiscardHandler))
 	if _, err := trail.Append(ctx, store.AuditRecord{At: time.Now(), Type: "run_started", Actor: "accessrecon"}); err != nil {
 		t.Fatalf("append with the collector down: %v", err)
 	}
 	if res, err := trail.Verify(ctx); err != nil || res.StoreRecords != 1 {
 		t.Fatalf("verify: %+v %v", res, err)
 	}
+}
+
+// syslogConfig is a minimal config forwarding the audit trail to address.
+func syslogConfig(t *testing.T, network, address string) *config.Config {
+	t.Helper()
+	body := fmt.Sprintf("sources: [{name: hr, type: csv, config: {path: hr.csv}}]\naudit: {syslog: {network: %q, address: %q}}\n", network, address)
+	cfg, err := config.Parse([]byte(body), filepath.Join(t.TempDir(), "schedule.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

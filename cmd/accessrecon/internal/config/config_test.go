@@ -1,0 +1,120 @@
+package config
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/accessrecon/accessrecon/targets/aws"
+	"github.com/accessrecon/accessrecon/targets/entra"
+	"github.com/accessrecon/accessrecon/targets/github"
+	"github.com/accessrecon/accessrecon/targets/google"
+	"github.com/accessrecon/accessrecon/targets/scim"
+	"github.com/accessrecon/accessrecon/targets/slack"
+)
+
+// The commented target blocks of the root schedule.yaml are real examples:
+// uncommented, each names a wired connector type and decodes strictly into
+// that connector's configuration.
+func TestRootExampleCommentedTargets(t *testing.T) {
+	body, err := os.ReadFile("../../../../schedule.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []string
+	cur := ""
+	in := false
+	for _, line := range strings.Split(string(body), "\n") {
+		switch {
+		case strings.HasPrefix(line, "targets:"):
+			in = true
+		case in && line != "" && !strings.HasPrefix(line, " "):
+			in = false
+		}
+		l := "  " + strings.TrimPrefix(line, "  # ")
+		switch {
+		case in && strings.HasPrefix(line, "  # - name:"):
+			if cur != "" {
+				blocks = append(blocks, cur)
+			}
+			cur = l + "\n"
+		case in && cur != "" && strings.HasPrefix(line, "  #   "):
+			cur += l + "\n"
+		case cur != "":
+			blocks = append(blocks, cur)
+			cur = ""
+		}
+	}
+	if cur != "" {
+		blocks = append(blocks, cur)
+	}
+	configs := map[string]func() any{
+		"scim": func() any { return &scim.Config{} }, "entra": func() any { return &entra.Config{} },
+		"google": func() any { return &google.Config{} }, "aws": func() any { return &aws.Config{} },
+		"github": func() any { return &github.Config{} }, "slack": func() any { return &slack.Config{} },
+	}
+	seen := map[string]bool{}
+	for _, b := range blocks {
+		var ts []TargetConfig
+		if err := yaml.Unmarshal([]byte(b), &ts); err != nil || len(ts) != 1 {
+			t.Fatalf("commented block does not parse: %v\n%s", err, b)
+		}
+		tc := ts[0]
+		if !slices.Contains(TargetTypes(), tc.Type) {
+			t.Fatalf("commented block %s: type %q is not wired", tc.Name, tc.Type)
+		}
+		newCfg, ok := configs[tc.Type]
+		if !ok {
+			t.Fatalf("commented block %s: no config type known to this test for %q", tc.Name, tc.Type)
+		}
+		if err := DecodeStrict(tc.Name, &tc.Config, newCfg()); err != nil {
+			t.Errorf("commented block %s: %v", tc.Name, err)
+		}
+		seen[tc.Type] = true
+	}
+	for typ := range configs {
+		if !seen[typ] {
+			t.Errorf("schedule.yaml shows no commented %s target", typ)
+		}
+	}
+}
+
+func TestJobsConfig(t *testing.T) {
+	base := "store: x.db\nsources: [{name: hr, type: csv, config: {path: hr.csv}}]\n"
+	for _, c := range []struct{ yaml, err string }{
+		{"timezone: Asia/Riyadh\njobs: [{name: a, schedule: '0 2 * * *', scope: full}, {name: b, schedule: '@every 10m', scope: [terminated_active]}, {name: c, schedule: '*/30 * * * * *', timezone: UTC}]", ""},
+		{"jobs: [{name: a, schedule: 'not cron'}]", "jobs[0] (a).schedule"},
+		{"jobs: [{name: a, schedule: '@daily', timezone: Mars/Olympus}]", "jobs[0] (a).timezone"},
+		{"timezone: Nowhere/Else", "timezone:"},
+		{"jobs: [{name: a, schedule: '@daily', scope: [made_up]}]", "unknown finding kind"},
+		{"jobs: [{name: a, schedule: '@daily'}, {name: a, schedule: '@hourly'}]", "used twice"},
+		{"jobs: [{name: a, schedule: '@daily', reports: [pdf]}]", "not xlsx or jira"},
+		{"jobs: [{name: a, schedule: '@daily', mode: yolo}]", "not report or enforce"},
+		{"hooks: {mode: later}", "hooks.mode"},
+		{"serve: {listen: nonsense}", "serve.listen"},
+	} {
+		_, err := Parse([]byte(base+c.yaml+"\n"), "schedule.yaml")
+		switch {
+		case c.err == "" && err != nil:
+			t.Errorf("%s: %v", c.yaml, err)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%s: error %v, want one containing %q", c.yaml, err, c.err)
+		}
+	}
+	cfg, err := Parse([]byte(base+"timezone: Asia/Riyadh\njobs: [{name: a, schedule: '0 2 * * *'}]\n"), "schedule.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched, err := cfg.JobSchedule(cfg.Jobs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 02:00 in Riyadh (UTC+3) is 23:00 UTC the day before.
+	if got := sched.Next(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)).UTC(); !got.Equal(time.Date(2026, 11, 25, 23, 0, 0, 0, time.UTC)) {
+		t.Errorf("next 02:00 Asia/Riyadh after noon UTC: %s", got)
+	}
+}

@@ -1,0 +1,174 @@
+// Package runlock serialises runs: in one process through a one-slot
+// semaphore, and across processes through the store's lock row, with a
+// heartbeat while held.
+package runlock
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/accessrecon/accessrecon/reconcile/store"
+)
+
+// Name is the store lock every run of every process takes.
+const Name = "run"
+
+// lockPoll is how often a waiting process retries the store lock.
+const lockPoll = 100 * time.Millisecond
+
+// Locked is returned when the lock stays held past the wait.
+type Locked struct {
+	Holder string
+}
+
+func (e *Locked) Error() string {
+	return "the store is locked by " + e.Holder
+}
+
+// Lock serialises runs: in this process through a one-slot semaphore, and
+// across processes through the store's lock row, with a heartbeat while held.
+type Lock struct {
+	st    *store.Store
+	log   *slog.Logger
+	stale time.Duration
+	host  string
+	pid   int
+	sem   chan struct{}
+
+	mu      sync.Mutex
+	purpose string // what holds the in-process slot
+}
+
+// New returns the run lock of st; a holder whose heartbeat is older than
+// stale is taken over.
+func New(st *store.Store, stale time.Duration, log *slog.Logger) *Lock {
+	host, _ := os.Hostname()
+	return &Lock{st: st, log: log, stale: stale, host: host, pid: os.Getpid(), sem: make(chan struct{}, 1)}
+}
+
+// pidAlive reports whether a process with this pid exists on this host.
+func pidAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+func (l *Lock) policy() store.LockPolicy {
+	return store.LockPolicy{Stale: l.stale, Dead: func(h store.LockHolder) bool {
+		return h.Host == l.host && h.PID != l.pid && !pidAlive(h.PID)
+	}}
+}
+
+// Acquire takes the lock for purpose, waiting up to wait (0: not at all)
+// or until ctx ends. It returns the release function.
+func (l *Lock) Acquire(ctx context.Context, purpose string, wait time.Duration) (func(), error) {
+	deadline := time.Now().Add(wait)
+	var timer <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case l.sem <- struct{}{}:
+	default:
+		if wait <= 0 {
+			return nil, &Locked{Holder: l.current() + " in this process"}
+		}
+		select {
+		case l.sem <- struct{}{}:
+		case <-timer:
+			return nil, &Locked{Holder: l.current() + " in this process"}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	l.mu.Lock()
+	l.purpose = purpose
+	l.mu.Unlock()
+	free := func() {
+		l.mu.Lock()
+		l.purpose = ""
+		l.mu.Unlock()
+		<-l.sem
+	}
+	me := store.LockHolder{Token: NewToken(), Host: l.host, PID: l.pid, Purpose: purpose}
+	for {
+		got, other, took, err := l.st.TryLock(ctx, Name, me, l.policy())
+		if err != nil {
+			free()
+			return nil, err
+		}
+		if got {
+			if took {
+				l.log.Warn("took over a stale store lock", "previous_holder", other.String(), "purpose", purpose)
+			}
+			break
+		}
+		if !time.Now().Before(deadline) {
+			free()
+			return nil, &Locked{Holder: other.String()}
+		}
+		select {
+		case <-ctx.Done():
+			free()
+			return nil, ctx.Err()
+		case <-time.After(lockPoll):
+		}
+	}
+	stop := make(chan struct{})
+	var hb sync.WaitGroup
+	hb.Add(1)
+	go func() {
+		defer hb.Done()
+		every := max(l.stale/4, time.Second)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(every):
+				if err := l.st.Heartbeat(context.Background(), Name, me.Token, time.Now()); err != nil {
+					l.log.Error("store lock heartbeat failed", "purpose", purpose, "err", err)
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(stop)
+			hb.Wait()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := l.st.Unlock(ctx, Name, me.Token); err != nil {
+				l.log.Error("releasing the store lock failed", "err", err)
+			}
+			free()
+		})
+	}, nil
+}
+
+func (l *Lock) current() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.purpose == "" {
+		return "another run"
+	}
+	return l.purpose
+}
+
+// NewToken is a random token naming one holder of a lock.
+func NewToken() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
