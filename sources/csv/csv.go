@@ -18,7 +18,6 @@ import (
 	"io"
 	"iter"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -26,6 +25,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/accessrecon/accessrecon/sources"
+	"github.com/accessrecon/accessrecon/targets/exportfile"
 )
 
 // Config is the configuration of a CSV HR source.
@@ -131,8 +131,11 @@ func (s *Source) read(ctx context.Context, yield func(sources.Person, error) boo
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("%s: %w", s.cfg.Path, err)
 	}
-	f, err := os.Open(s.cfg.Path)
+	f, err := exportfile.Open(ctx, s.cfg.Path) // a hung share or a FIFO ends with ctx
 	if err != nil {
+		if ctx.Err() != nil {
+			return 0, fmt.Errorf("%s: %w", s.cfg.Path, err)
+		}
 		return 0, err
 	}
 	defer f.Close()

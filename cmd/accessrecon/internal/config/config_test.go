@@ -1,6 +1,7 @@
 package config
 
 import (
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -116,5 +117,28 @@ func TestJobsConfig(t *testing.T) {
 	// 02:00 in Riyadh (UTC+3) is 23:00 UTC the day before.
 	if got := sched.Next(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)).UTC(); !got.Equal(time.Date(2026, 11, 25, 23, 0, 0, 0, time.UTC)) {
 		t.Errorf("next 02:00 Asia/Riyadh after noon UTC: %s", got)
+	}
+}
+
+// A config without timeout bounds every run by the documented 1h; the
+// wiring passed 0 (no bound) before (issue 11 item 8).
+func TestRunTimeoutDefault(t *testing.T) {
+	base := "sources: [{name: hr, type: csv, config: {path: hr.csv}}]\n"
+	for _, c := range []struct {
+		yaml string
+		want time.Duration
+	}{{base, time.Hour}, {base + "timeout: 90m\n", 90 * time.Minute}, {base + "timeout: 2d\n", 48 * time.Hour}} {
+		cfg, err := Parse([]byte(c.yaml), "schedule.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := Wire(cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		if w.Spec.Timeout != c.want {
+			t.Errorf("%q: run timeout %s, want %s", c.yaml, w.Spec.Timeout, c.want)
+		}
 	}
 }
