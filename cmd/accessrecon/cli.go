@@ -97,16 +97,18 @@ func (c command) synopsis() string {
 	return strings.Join(parts, " ")
 }
 
-// flagWord is "--name VALUE", or "--name" for a boolean flag.
+// flagWord is "--name VALUE", "--name" for a boolean flag, "-n N" for a
+// one-letter one.
 func flagWord(f *flag.Flag) string {
+	dash := "--"
+	if len(f.Name) == 1 {
+		dash = "-"
+	}
 	name, _ := flag.UnquoteUsage(f)
 	if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
-		return "--" + f.Name
+		return dash + f.Name
 	}
-	if name == "" {
-		name = "VALUE"
-	}
-	return "--" + f.Name + " " + name
+	return dash + f.Name + " " + name
 }
 
 // help is the command's own help: its synopsis and every flag.

@@ -161,7 +161,7 @@ func dash(s string) string {
 
 func defineHistory(fs *flag.FlagSet) action {
 	asJSON := fs.Bool("json", false, "JSON output")
-	limit := fs.Int("n", 30, "how many runs")
+	limit := fs.Int("n", 30, "how many runs (`N`)")
 	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
 		runs, err := st.Runs(ctx, *limit)
 		if err != nil {
@@ -207,7 +207,7 @@ func auditor(cfg *config.Config, st *store.Store) reconcile.TrailAuditor {
 func defineHoldAdd(fs *flag.FlagSet) action {
 	target := fs.String("target", "", "target `NAME`")
 	account := fs.String("account", "", "`ACCOUNT` ID on the target")
-	reason := fs.String("reason", "", "why (legal hold, investigation, emergency override)")
+	reason := fs.String("reason", "", "why (`TEXT`: legal hold, investigation, emergency override)")
 	until := fs.String("until", "", "end of the hold (`DATE`: YYYY-MM-DD or RFC 3339)")
 	by := fs.String("by", "", "who places the hold (`NAME`)")
 	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {

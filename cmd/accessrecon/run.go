@@ -41,7 +41,7 @@ func defineRun(fs *flag.FlagSet) action {
 	fs.StringVar(&o.asOf, "as-of", "", "judge as of this `TIME` (RFC 3339 or YYYY-MM-DD; default now)")
 	fs.StringVar(&o.out, "out", ".", "`DIR`ectory for findings.json")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "report mode: plan and print, act on nothing")
-	fs.StringVar(&o.mode, "mode", "", "report (act nowhere) or enforce (in place of policy.mode; a target's own mode still wins)")
+	fs.StringVar(&o.mode, "mode", "", "`report|enforce`: report acts nowhere; enforce replaces policy.mode (a target's own mode still wins)")
 	fs.Var(&o.wait, "wait", "wait this `DURATION` (90s, 10m, 2d) for a run holding the store lock (default: refuse at once)")
 	fs.StringVar(&o.metricsFile, "metrics-file", "", "write the run's metrics in node_exporter textfile format to this `PATH`")
 	return func(ctx context.Context, stdout, stderr io.Writer) (int, error) {
