@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	_ "embed"
 	"encoding/csv"
 	"flag"
 	"fmt"
@@ -32,71 +33,10 @@ var (
 	demoDay2 = time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
 )
 
-const demoConfig = `# accessrecon demo configuration, written by 'accessrecon demo'.
-# Run it again with: accessrecon run --config schedule.yaml --out .
-store: accessrecon.db
-sources:
-  - name: hr
-    type: csv
-    config: {path: hr.csv}
-targets:
-  # The in-house directory: an SQLite user table accessrecon can change.
-  - name: directory
-    type: sql
-    tier: critical
-    mode: enforce          # the only target accessrecon acts on in the demo
-    config:
-      driver: sqlite3
-      dsn: directory.db
-      accounts_query: >-
-        SELECT id AS account_id, login AS username, mail AS email, emp_no AS employee_id,
-               name AS display_name, active AS enabled, last_login, created, admin AS privileged
-        FROM users
-      groups_query: SELECT user_id AS account_id, grp AS group_name FROM memberships
-      credentials_query: >-
-        SELECT user_id AS account_id, id AS credential_id, kind, created, last_used, active FROM api_keys
-      disable_statement: UPDATE users SET active = 0 WHERE id = :account_id
-      remove_group_statement: DELETE FROM memberships WHERE user_id = :account_id AND grp = :group
-      revoke_sessions_statement: DELETE FROM sessions WHERE user_id = :account_id
-      revoke_credential_statement: UPDATE api_keys SET active = 0 WHERE id = :credential_id AND user_id = :account_id
-  # The VPN appliance has no API: a nightly export; people do the revoking.
-  - name: vpn
-    type: csv
-    tier: standard
-    config: {path: vpn.csv}
-  # Cloud console accounts with API keys (export with a credentials file).
-  - name: cloud
-    type: csv
-    tier: standard
-    config: {path: cloud.csv, credentials_path: cloud-keys.csv}
-  # The CRM signs in only through the corporate IdP, so email is trusted.
-  - name: crm
-    type: csv
-    tier: low
-    correlate: [employee_id, email]
-    trusted: [employee_id, email]
-    config: {path: crm.csv}
-policy:
-  mode: report
-  dormant_after: 90d
-  credential_max_idle: 180d
-  guards: {hr_shrink_percent: 20, max_revocations: 25, max_revocations_percent: 20}
-  roles:
-    ENG:   {directory: [staff, eng]}
-    SALES: {directory: [staff, sales]}
-    FIN:   {directory: [staff, finance]}
-    HR:    {directory: [staff, people]}
-    OPS:   {directory: [staff, ops]}
-    SUPPORT: {directory: [staff, support]}
-    LEGAL: {directory: [staff, legal]}
-    MKT:   {directory: [staff, marketing]}
-  privileged_approved:
-    - {target: directory, account_id: u0004, approver: ciso@example.com, reason: on-call administrator}
-  exemptions:
-    - {target: vpn, account_id: vpn-0030, owner: it-lead@example.com, reason: contractor wrap-up, approver: ciso@example.com, expires: 2026-11-01}
-    - {target: cloud, account_id: cl-0040, owner: it-lead@example.com, reason: handover of billing alerts, approver: cfo@example.com, expires: 2026-12-31}
-retention: {snapshots: 30d, findings: 400d}
-`
+// demoConfig is the demo's schedule.yaml, written beside its data.
+//
+//go:embed demo/schedule.yaml
+var demoConfig string
 
 var groupOf = map[string]string{"ENG": "eng", "SALES": "sales", "FIN": "finance", "HR": "people", "OPS": "ops", "SUPPORT": "support", "LEGAL": "legal", "MKT": "marketing"}
 

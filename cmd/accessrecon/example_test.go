@@ -11,7 +11,8 @@ import (
 	"github.com/accessrecon/accessrecon/reconcile"
 )
 
-// copyExample copies the root schedule.yaml and its examples/ into a temp dir.
+// copyExample copies the root schedule.yaml and its data (under
+// cmd/accessrecon/examples) into a temp dir, as in a clean clone.
 func copyExample(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -22,7 +23,7 @@ func copyExample(t *testing.T) string {
 	if err := os.WriteFile(filepath.Join(dir, "schedule.yaml"), body, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.CopyFS(filepath.Join(dir, "examples"), os.DirFS("../../examples")); err != nil {
+	if err := os.CopyFS(filepath.Join(dir, "cmd", "accessrecon", "examples"), os.DirFS("examples")); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -58,7 +59,7 @@ func TestRootExampleRunsWithLinks(t *testing.T) {
 
 func TestBadLinksFile(t *testing.T) {
 	dir := copyExample(t)
-	if err := os.WriteFile(filepath.Join(dir, "examples", "links.csv"), []byte("target,account_id,employee_id\nvpn,vpn-0003,\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "cmd", "accessrecon", "examples", "links.csv"), []byte("target,account_id,employee_id\nvpn,vpn-0003,\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var out, errb bytes.Buffer
