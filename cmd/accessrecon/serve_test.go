@@ -32,6 +32,7 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/serve"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/sla"
 	"github.com/accessrecon/accessrecon/reconcile/store"
+	"github.com/accessrecon/accessrecon/targets/targettest"
 )
 
 // buildAccessrecon builds the binary once for the calling test (and its
@@ -44,17 +45,6 @@ func buildAccessrecon(tb testing.TB) string {
 		tb.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
-}
-
-func freePort(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 // serveProc is a running `accessrecon serve`.
@@ -85,7 +75,7 @@ func (w lockedWriter) Write(b []byte) (int, error) {
 // (SIGKILL) at cleanup if still running.
 func startServe(tb testing.TB, bin, config string, env ...string) *serveProc {
 	tb.Helper()
-	p := &serveProc{addr: freePort(tb), exited: make(chan struct{})}
+	p := &serveProc{addr: fmt.Sprintf("127.0.0.1:%d", targettest.MustFreePort(tb)), exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, "serve", "--config", config, "--listen", p.addr)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stderr = lockedWriter{p}

@@ -42,11 +42,11 @@ type sambaDC struct {
 func startSamba(tb testing.TB) *sambaDC {
 	tb.Helper()
 	if os.Geteuid() != 0 {
-		needIntegration(tb, "Samba AD needs root (ports 389/636/88 are fixed)")
+		targettest.NeedIntegration(tb, "Samba AD needs root (ports 389/636/88 are fixed)")
 	}
 	for _, bin := range []string{"samba", "samba-tool", "ldbadd", "openssl", "python3"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			needIntegration(tb, bin+" not installed (apt-get install samba samba-ad-dc winbind krb5-user ldb-tools smbclient ldap-utils)")
+			targettest.NeedIntegration(tb, bin+" not installed (apt-get install samba samba-ad-dc winbind krb5-user ldb-tools smbclient ldap-utils)")
 		}
 	}
 	root := filepath.Join(os.TempDir(), "accessrecon-ldap-samba")
