@@ -63,22 +63,43 @@ func Registry(ctx context.Context, cfg *config.Config, st *store.Store, extra ..
 		reg.MustRegister(g)
 		return g
 	}
+	if err := jobGauges(ctx, st, gauge); err != nil {
+		return nil, err
+	}
+	if err := fullRunGauges(ctx, st, gauge); err != nil {
+		return nil, err
+	}
+	revocations := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "accessrecon_revocations_total",
+		Help: "Revocation actions the executor carried out (as kept in the store), by target and outcome."}, []string{"target", "outcome"})
+	reg.MustRegister(revocations)
+	counts, err := st.ActionCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for k, n := range counts {
+		revocations.WithLabelValues(k[0], k[1]).Add(float64(n))
+	}
+	entries, err := sla.Entries(ctx, cfg, st, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	reg.MustRegister(ttrCollector(entries))
+	return reg, nil
+}
+
+// gaugeFunc registers a gauge vector.
+type gaugeFunc func(name, help string, labels ...string) *prometheus.GaugeVec
+
+// jobGauges are the latest run of each job: when, how long, its status, and
+// the latest success.
+func jobGauges(ctx context.Context, st *store.Store, gauge gaugeFunc) error {
 	lastTime := gauge("accessrecon_job_last_run_timestamp_seconds", "When the latest finished run of each job finished (Unix time).", "job")
 	lastStatus := gauge("accessrecon_job_last_run_status", "Status of the latest finished run of each job (1 for its status).", "job", "status")
 	lastOK := gauge("accessrecon_job_last_success_timestamp_seconds", "When the latest completed (or guard-tripped) run of each job started.", "job")
 	lastDur := gauge("accessrecon_job_last_run_duration_seconds", "How long the latest finished run of each job took.", "job")
-	findings := gauge("accessrecon_findings", "Findings of the latest finished full run, by kind, disposition and target.", "kind", "disposition", "target")
-	findingsRun := gauge("accessrecon_findings_run_id", "The run the accessrecon_findings figures come from.")
-	collDur := gauge("accessrecon_collection_duration_seconds", "Collection time of each source and target in the latest finished full run.", "side", "name")
-	collAcc := gauge("accessrecon_collection_accounts", "Accounts (targets) or people (sources) collected in the latest finished full run.", "side", "name")
-	collOK := gauge("accessrecon_collection_ok", "1 when the collection in the latest finished full run was complete.", "side", "name")
-	revocations := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "accessrecon_revocations_total",
-		Help: "Revocation actions the executor carried out (as kept in the store), by target and outcome."}, []string{"target", "outcome"})
-	reg.MustRegister(revocations)
-
 	jobs, err := st.Jobs(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, j := range jobs {
 		last, err := st.LastRunOf(ctx, j)
@@ -93,62 +114,56 @@ func Registry(ctx context.Context, cfg *config.Config, st *store.Store, extra ..
 				lastStatus.WithLabelValues(jobLabel(j), s).Set(v)
 			}
 		} else if !errors.Is(err, store.ErrNoRun) {
-			return nil, err
+			return err
 		}
 		ok, err := st.LastRunOf(ctx, j, reconcile.StatusCompleted, reconcile.StatusGuardTripped)
 		if err == nil {
 			lastOK.WithLabelValues(jobLabel(j)).Set(float64(ok.StartedAt.UnixMilli()) / 1000)
 		} else if !errors.Is(err, store.ErrNoRun) {
-			return nil, err
+			return err
 		}
 	}
+	return nil
+}
 
+// fullRunGauges are the findings and collections of the latest finished
+// full run.
+func fullRunGauges(ctx context.Context, st *store.Store, gauge gaugeFunc) error {
+	findings := gauge("accessrecon_findings", "Findings of the latest finished full run, by kind, disposition and target.", "kind", "disposition", "target")
+	findingsRun := gauge("accessrecon_findings_run_id", "The run the accessrecon_findings figures come from.")
+	collDur := gauge("accessrecon_collection_duration_seconds", "Collection time of each source and target in the latest finished full run.", "side", "name")
+	collAcc := gauge("accessrecon_collection_accounts", "Accounts (targets) or people (sources) collected in the latest finished full run.", "side", "name")
+	collOK := gauge("accessrecon_collection_ok", "1 when the collection in the latest finished full run was complete.", "side", "name")
 	full, err := sla.LatestFinishedFullRun(ctx, st)
+	if err != nil || full.ID == 0 {
+		return err
+	}
+	findingsRun.WithLabelValues().Set(float64(full.ID))
+	bodies, err := st.FindingBodies(ctx, full.ID)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if full.ID > 0 {
-		findingsRun.WithLabelValues().Set(float64(full.ID))
-		bodies, err := st.FindingBodies(ctx, full.ID)
-		if err != nil {
-			return nil, err
+	for _, b := range bodies {
+		var f reconcile.Finding
+		if err := json.Unmarshal(b, &f); err != nil {
+			return err
 		}
-		for _, b := range bodies {
-			var f reconcile.Finding
-			if err := json.Unmarshal(b, &f); err != nil {
-				return nil, err
-			}
-			findings.WithLabelValues(string(f.Kind), string(f.Disposition), f.Target).Inc()
-		}
-		colls, err := st.Collections(ctx, full.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range colls {
-			collDur.WithLabelValues(c.Side, c.Name).Set(c.Duration.Seconds())
-			collAcc.WithLabelValues(c.Side, c.Name).Set(float64(c.Count))
-			v := 0.0
-			if c.Status == "ok" {
-				v = 1
-			}
-			collOK.WithLabelValues(c.Side, c.Name).Set(v)
-		}
+		findings.WithLabelValues(string(f.Kind), string(f.Disposition), f.Target).Inc()
 	}
-
-	counts, err := st.ActionCounts(ctx)
+	colls, err := st.Collections(ctx, full.ID)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	for k, n := range counts {
-		revocations.WithLabelValues(k[0], k[1]).Add(float64(n))
+	for _, c := range colls {
+		collDur.WithLabelValues(c.Side, c.Name).Set(c.Duration.Seconds())
+		collAcc.WithLabelValues(c.Side, c.Name).Set(float64(c.Count))
+		v := 0.0
+		if c.Status == "ok" {
+			v = 1
+		}
+		collOK.WithLabelValues(c.Side, c.Name).Set(v)
 	}
-
-	entries, err := sla.Entries(ctx, cfg, st, time.Time{})
-	if err != nil {
-		return nil, err
-	}
-	reg.MustRegister(ttrCollector(entries))
-	return reg, nil
+	return nil
 }
 
 // ttrCollector is the time-to-revoke histogram per tier, built from the SLA
