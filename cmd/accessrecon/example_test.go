@@ -16,6 +16,7 @@ import (
 	"github.com/accessrecon/accessrecon/targets/entra"
 	"github.com/accessrecon/accessrecon/targets/github"
 	"github.com/accessrecon/accessrecon/targets/google"
+	"github.com/accessrecon/accessrecon/targets/okta"
 	"github.com/accessrecon/accessrecon/targets/scim"
 	"github.com/accessrecon/accessrecon/targets/slack"
 )
@@ -116,6 +117,7 @@ func TestRootExampleCommentedTargets(t *testing.T) {
 		"scim": func() any { return &scim.Config{} }, "entra": func() any { return &entra.Config{} },
 		"google": func() any { return &google.Config{} }, "aws": func() any { return &aws.Config{} },
 		"github": func() any { return &github.Config{} }, "slack": func() any { return &slack.Config{} },
+		"okta": func() any { return &okta.Config{} },
 	}
 	seen := map[string]bool{}
 	for _, b := range blocks {

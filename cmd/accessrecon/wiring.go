@@ -25,6 +25,7 @@ import (
 	"github.com/accessrecon/accessrecon/targets/github"
 	"github.com/accessrecon/accessrecon/targets/google"
 	"github.com/accessrecon/accessrecon/targets/ldap"
+	"github.com/accessrecon/accessrecon/targets/okta"
 	"github.com/accessrecon/accessrecon/targets/scim"
 	"github.com/accessrecon/accessrecon/targets/slack"
 	tsql "github.com/accessrecon/accessrecon/targets/sql"
@@ -54,6 +55,7 @@ func targetFactories() map[string]targetFactory {
 		"github": buildTarget(func(c github.Config, log *slog.Logger) (*github.Target, error) { return github.New(c, log) }),
 		"google": buildTarget(google.New),
 		"ldap":   buildTarget(ldap.New),
+		"okta":   buildTarget(okta.New),
 		"scim":   buildTarget(scim.New),
 		"slack":  buildTarget(func(c slack.Config, log *slog.Logger) (*slack.Target, error) { return slack.New(c, log) }),
 		"sql":    buildTarget(tsql.New),
