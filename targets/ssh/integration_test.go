@@ -22,8 +22,7 @@ func testCtx(t *testing.T) context.Context {
 }
 
 func TestConformanceSSHD(t *testing.T) {
-	w := newWorld(t)
-	s := w.startSSHD(t, "web1")
+	w, s := getWorld(t)
 	cfg := w.config(t, s)
 	targettest.Run(t, func(t *testing.T) targettest.Fixture {
 		w.reset(t)
@@ -32,15 +31,14 @@ func TestConformanceSSHD(t *testing.T) {
 }
 
 func TestListingSSHD(t *testing.T) {
-	w := newWorld(t)
-	s := w.startSSHD(t, "web1")
+	w, s := getWorld(t)
 	tg := newTarget(t, w.config(t, s))
 	got, err := listAll(t, testCtx(t), tg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 3 {
-		t.Fatalf("listed %d accounts, want alice, bob and root: %v", len(got), got)
+	if len(got) != 5 {
+		t.Fatalf("listed %d accounts, want alice, bob, root, and alice's and bob's keys on root: %v", len(got), got)
 	}
 	alice := got["web1:"+w.alice]
 	fi, _ := os.Stat(w.aliceFile())
@@ -61,9 +59,23 @@ func TestListingSSHD(t *testing.T) {
 	if bob.EmployeeID != "E200" || bob.Email != "" || len(bob.Credentials) != 2 || !bob.Enabled {
 		t.Fatalf("bob = %+v", bob)
 	}
+	// root is shared: its unlinked key stays on web1:root, alice's and bob's
+	// keys are accounts of their own, linked to them, privileged as root is.
 	root := got["web1:root"]
-	if !root.Privileged || root.EmployeeID != "" || len(root.Credentials) != 1 || root.Credentials[0].ID != w.collector.fp {
+	if !root.Privileged || root.EmployeeID != "" || !root.Enabled || len(root.Credentials) != 1 || root.Credentials[0].ID != w.collector.fp {
 		t.Fatalf("root = %+v", root)
+	}
+	for id, want := range map[string]testKey{"web1:root/E100": w.aliceKey, "web1:root/E200": w.bobKey} {
+		a := got[id]
+		if a.Username != "root" || !a.Privileged || !a.Enabled || a.EmployeeID != id[len(id)-4:] || len(a.Credentials) != 1 || a.Credentials[0].ID != want.fp {
+			t.Fatalf("%s = %+v", id, a)
+		}
+	}
+	cfgOff := w.config(t, s)
+	off := false
+	cfgOff.SplitSharedAccounts = &off
+	if got, err := listAll(t, testCtx(t), newTarget(t, cfgOff)); err != nil || len(got) != 3 || got["web1:root"].EmployeeID != "" || len(got["web1:root"].Credentials) != 3 {
+		t.Fatalf("split_shared_accounts: false: %v %v", got["web1:root"], err)
 	}
 	// Get re-reads one account; a missing user is ErrNotFound.
 	a, err := tg.Account(testCtx(t), "web1:"+w.alice)
@@ -82,8 +94,7 @@ func TestListingSSHD(t *testing.T) {
 // owner and mode stay, a backup is beside it, the key no longer logs in, and
 // a second run changes nothing.
 func TestRevokeLeaverKey(t *testing.T) {
-	w := newWorld(t)
-	s := w.startSSHD(t, "web1")
+	w, s := getWorld(t)
 	tg := newTarget(t, w.config(t, s))
 	if err := login(s.addr, w.alice, w.aliceKey, s.hostKey); err != nil {
 		t.Fatalf("before: alice's key does not log in: %v", err)
@@ -132,9 +143,8 @@ func TestRevokeLeaverKey(t *testing.T) {
 	if err := login(s.addr, w.bob, w.bobKey, s.hostKey); err != nil {
 		t.Fatalf("after: bob no longer logs in: %v", err)
 	}
-	// The second run does nothing: same bytes, same mtime, no new backup.
+	// The second run does nothing: same bytes, same mtime (nanoseconds), no new backup.
 	fi1, _ := os.Stat(w.aliceFile())
-	time.Sleep(1100 * time.Millisecond)
 	if err := tg.RevokeCredential(testCtx(t), alice, cred); err != nil {
 		t.Fatalf("second revoke: %v", err)
 	}
@@ -164,8 +174,7 @@ func TestRevokeLeaverKey(t *testing.T) {
 }
 
 func TestLockAccount(t *testing.T) {
-	w := newWorld(t)
-	s := w.startSSHD(t, "web1")
+	w, s := getWorld(t)
 	tg := newTarget(t, w.config(t, s))
 	a := targets.Account{ID: "web1:" + w.alice}
 	for range 2 {
@@ -189,6 +198,26 @@ func TestLockAccount(t *testing.T) {
 	if err := tg.Disable(testCtx(t), targets.Account{ID: "web1:" + userPrefix + "nosuch"}); !errors.Is(err, targets.ErrNotFound) {
 		t.Fatalf("lock of a missing user: %v", err)
 	}
+	// On a shared account, disabling a person removes their keys and never locks root.
+	rootBefore, _ := os.ReadFile(w.rootFile())
+	for range 2 {
+		if err := tg.Disable(testCtx(t), targets.Account{ID: "web1:root/E100"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rootAfter, _ := os.ReadFile(w.rootFile())
+	if want := strings.Replace(string(rootBefore), w.aliceKey.line+" alice-on-root\n", "", 1); string(rootAfter) != want {
+		t.Fatalf("root's file after disabling alice's keys on it:\n%s", rootAfter)
+	}
+	if a, err := tg.Account(testCtx(t), "web1:root/E100"); err != nil || a.Enabled || len(a.Credentials) != 0 {
+		t.Fatalf("alice on root after: %+v, %v", a, err)
+	}
+	if a, err := tg.Account(testCtx(t), "web1:root/E200"); err != nil || !a.Enabled {
+		t.Fatalf("bob on root after: %+v, %v", a, err)
+	}
+	if a, err := tg.Account(testCtx(t), "web1:root"); err != nil || !a.Enabled {
+		t.Fatalf("root after: %+v, %v", a, err)
+	}
 	cfg := w.config(t, s)
 	cfg.LockAccounts = false
 	off := newTarget(t, cfg)
@@ -205,8 +234,7 @@ func TestLockAccount(t *testing.T) {
 // listing ends with an error (the collection is partial). No action reaches
 // such a host.
 func TestHostKeyPinning(t *testing.T) {
-	w := newWorld(t)
-	good := w.startSSHD(t, "web1")
+	w, good := getWorld(t)
 	bad := w.startSSHD(t, "web2")
 	cfg := w.config(t, good, bad)
 	// web2 now presents another key than the one pinned: a reinstall, or a man in the middle.
@@ -216,7 +244,7 @@ func TestHostKeyPinning(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "HOST KEY CHANGED") || !strings.Contains(err.Error(), "web2") {
 		t.Fatalf("listing with a changed host key: %v", err)
 	}
-	if len(got) != 3 {
+	if len(got) != 5 {
 		t.Fatalf("web1 should still be listed: %d accounts", len(got))
 	}
 	for id := range got {
@@ -242,8 +270,7 @@ func TestHostKeyPinning(t *testing.T) {
 // TestNotRoot: a login user without root and no sudo cannot read other
 // users' files: a permission error, not an empty host.
 func TestNotRoot(t *testing.T) {
-	w := newWorld(t)
-	s := w.startSSHD(t, "web1")
+	w, s := getWorld(t)
 	cfg := w.config(t, s)
 	cfg.User, cfg.Sudo, cfg.PrivateKey = w.alice, "none", targets.Secret(w.aliceLaptop.private)
 	_, err := listAll(t, testCtx(t), newTarget(t, cfg))
@@ -264,8 +291,8 @@ func BenchmarkListSSHD(b *testing.B) {
 	if v := os.Getenv("ACCESSRECON_BENCH_KEYS"); v != "" {
 		fmt.Sscan(v, &n)
 	}
-	w := newWorld(b)
-	s := w.startSSHD(b, "web1")
+	w, s := getWorld(b)
+	b.Cleanup(func() { w.reset(b) })
 	var sb strings.Builder
 	for i := range n {
 		fmt.Fprintf(&sb, "%s key-%d@example.com\n", newKey(b).line, i)

@@ -190,13 +190,21 @@ func (t *Target) Account(ctx context.Context, id string) (targets.Account, error
 	if err != nil {
 		return targets.Account{}, err
 	}
-	return as[0], nil
+	for _, a := range as {
+		if a.ID == id {
+			return a, nil
+		}
+	}
+	// host:user/<person> whose keys are all gone: nothing of theirs is left.
+	return targets.Account{ID: id, Username: user, DisplayName: as[0].DisplayName, Privileged: as[0].Privileged}, nil
 }
 
 var userName = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_.@-]*\$?$`)
 
-// parseID splits host:user (the host name may itself hold colons).
+// parseID splits host:user or host:user/<person> (the host name may itself
+// hold colons, never a slash).
 func (t *Target) parseID(id string) (Host, string, error) {
+	id, _, _ = strings.Cut(id, "/")
 	i := strings.LastIndexByte(id, ':')
 	if i < 0 {
 		return Host{}, "", fmt.Errorf("ssh: account ID %q is not host:user: %w", id, targets.ErrNotFound)
@@ -258,12 +266,15 @@ func (t *Target) readHost(ctx context.Context, st state, h Host, only string) ([
 	}
 	out := make([]targets.Account, 0, len(users))
 	for _, u := range users {
-		a := t.account(h, u, shadow[u.Name], files[u.Name], st.registry)
-		a.Privileged = u.UID == 0 || privileged[u.Name]
-		listed := only != "" || len(a.Credentials) > 0 || slices.Contains(t.cfg.Users, u.Name) ||
+		as := t.accounts(h, u, shadow[u.Name], files[u.Name], st.registry)
+		for i := range as {
+			as[i].Privileged = u.UID == 0 || privileged[u.Name]
+		}
+		base := as[0]
+		listed := only != "" || len(base.Credentials) > 0 || len(as) > 1 || slices.Contains(t.cfg.Users, u.Name) ||
 			(u.UID >= t.cfg.minUID() && u.UID != 65534)
 		if listed {
-			out = append(out, a)
+			out = append(out, as...)
 		}
 	}
 	return out, nil
@@ -460,59 +471,123 @@ func (t *Target) readFiles(ctx context.Context, c *conn, users []passwdEntry, on
 	return shadow, files, nil
 }
 
-// account builds the Account of u from its shadow state and key files.
-func (t *Target) account(h Host, u passwdEntry, sh shadowState, files []keyFile, registry map[string]keyOwner) targets.Account {
+// accounts builds the accounts of u from its shadow state and key files:
+// first the Unix account host:user. A personal account (uid >= min_uid, not
+// in shared_accounts) is linked to the one person its active keys agree on.
+// A shared account (root, service accounts below min_uid, shared_accounts)
+// is never linked to a person, and neither is a personal account holding
+// keys of several people: there, with split_shared_accounts on, each
+// person's keys become an account of their own, host:user/<employee ID or
+// e-mail>, linked to that person and enabled while one of their keys is
+// active; host:user keeps only the keys linked to nobody and is enabled only
+// when those, or a password, let someone in. So a leaver's key on root goes
+// with the leaver, and root is never locked because of one person.
+func (t *Target) accounts(h Host, u passwdEntry, sh shadowState, files []keyFile, registry map[string]keyOwner) []targets.Account {
 	now := t.now()
-	a := targets.Account{ID: h.hostName() + ":" + u.Name, Username: u.Name, DisplayName: u.Gecos}
+	type key struct {
+		cred      targets.Credential
+		id, email string // the key's owner, when known
+	}
+	var keys []key
 	seen := map[string]int{}
-	var ids, emails []string
 	for _, f := range files {
 		if !f.Found {
 			continue
 		}
 		for _, k := range parseAuthorizedKeys(f.Data, now) {
 			if i, ok := seen[k.Fingerprint]; ok {
-				c := &a.Credentials[i]
+				c := &keys[i].cred
 				if f.MTime.Before(c.Created) {
 					c.Created = f.MTime
 				}
 				c.Active = c.Active || !k.Expired
 				continue
 			}
-			seen[k.Fingerprint] = len(a.Credentials)
-			a.Credentials = append(a.Credentials, targets.Credential{
-				ID: k.Fingerprint, Kind: describe(k), Created: f.MTime, Active: !k.Expired,
-			})
-			if k.Expired {
-				continue
-			}
+			seen[k.Fingerprint] = len(keys)
 			owner := registry[k.Fingerprint]
-			if owner.EmployeeID != "" && !slices.Contains(ids, owner.EmployeeID) {
-				ids = append(ids, owner.EmployeeID)
-			}
-			em := owner.Email
+			em := strings.ToLower(owner.Email)
 			if em == "" {
 				em = emailOf(k.Comment, t.cfg.EmailDomains)
 			}
-			if em != "" && !slices.Contains(emails, strings.ToLower(em)) {
-				emails = append(emails, strings.ToLower(em))
-			}
+			keys = append(keys, key{cred: targets.Credential{ID: k.Fingerprint, Kind: describe(k), Created: f.MTime, Active: !k.Expired},
+				id: owner.EmployeeID, email: em})
 		}
 	}
-	// Link the account to the one person its keys agree on; keys of several
-	// people (a shared account) link it to nobody.
-	if len(ids) == 1 {
-		a.EmployeeID = ids[0]
+	var ids, emails []string
+	idOfEmail := map[string]string{}
+	for _, k := range keys {
+		if k.id != "" && k.email != "" {
+			idOfEmail[k.email] = k.id
+		}
+		if !k.cred.Active {
+			continue
+		}
+		if k.id != "" && !slices.Contains(ids, k.id) {
+			ids = append(ids, k.id)
+		}
+		if k.email != "" && !slices.Contains(emails, k.email) {
+			emails = append(emails, k.email)
+		}
 	}
-	if len(emails) == 1 {
-		a.Email = emails[0]
+	locked := expired(sh.Expire, now)
+	password := sh.Password == "set" || sh.Password == "empty"
+	base := targets.Account{ID: h.hostName() + ":" + u.Name, Username: u.Name, DisplayName: u.Gecos}
+	shared := u.UID < t.cfg.minUID() || u.UID == 65534 || slices.Contains(t.cfg.SharedAccounts, u.Name)
+	several := len(ids) > 1 || len(emails) > 1
+	if !shared && !several || !t.cfg.splitShared() {
+		// A personal account, or no splitting: one account.
+		for _, k := range keys {
+			base.Credentials = append(base.Credentials, k.cred)
+		}
+		if !shared && !several {
+			if len(ids) == 1 {
+				base.EmployeeID = ids[0]
+			}
+			if len(emails) == 1 {
+				base.Email = emails[0]
+			}
+		} else {
+			t.log.Info("shared account, or keys of several people: linked to nobody", "account", base.ID, "employee_ids", ids, "emails", emails)
+		}
+		base.Enabled = !locked && (password || slices.ContainsFunc(base.Credentials, func(c targets.Credential) bool { return c.Active }))
+		return []targets.Account{base}
 	}
-	if len(ids) > 1 || len(emails) > 1 {
-		t.log.Info("account holds keys of several people: linked to nobody", "account", a.ID, "employee_ids", ids, "emails", emails)
+	// A shared account: one account per person holding keys.
+	out := []targets.Account{base}
+	index := map[string]int{}
+	for _, k := range keys {
+		person := k.id
+		if person == "" && k.email != "" {
+			person = k.email
+			if id, ok := idOfEmail[k.email]; ok {
+				person = id
+			}
+		}
+		if person == "" {
+			out[0].Credentials = append(out[0].Credentials, k.cred)
+			continue
+		}
+		i, ok := index[person]
+		if !ok {
+			i = len(out)
+			index[person] = i
+			a := targets.Account{ID: base.ID + "/" + person, Username: u.Name, DisplayName: u.Gecos}
+			if person != k.email {
+				a.EmployeeID = person
+			}
+			out = append(out, a)
+		}
+		a := &out[i]
+		a.Credentials = append(a.Credentials, k.cred)
+		if k.email != "" && a.Email == "" {
+			a.Email = k.email
+		}
 	}
-	active := slices.ContainsFunc(a.Credentials, func(c targets.Credential) bool { return c.Active })
-	a.Enabled = !expired(sh.Expire, now) && (sh.Password == "set" || sh.Password == "empty" || active)
-	return a
+	for i := range out {
+		active := slices.ContainsFunc(out[i].Credentials, func(c targets.Credential) bool { return c.Active })
+		out[i].Enabled = !locked && (active || i == 0 && password)
+	}
+	return out
 }
 
 // describe is a key's Kind: its type, comment and options, as a person
@@ -636,9 +711,24 @@ usermod -L "$1" && chage -E 0 "$1"
 
 // Disable locks the local account (usermod -L and chage -E0 through the
 // configured sudo), when lock_accounts is on, and verifies by re-reading.
+// On a person's account on a shared account (host:user/<person>) it removes
+// that person's keys instead.
 func (t *Target) Disable(ctx context.Context, a targets.Account) error {
 	if !t.cfg.LockAccounts {
 		return errors.New("ssh: disable: lock_accounts is off in this target's configuration")
+	}
+	if strings.Contains(a.ID, "/") {
+		// A person's keys on a shared account: remove them, never lock the account.
+		cur, err := t.Account(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		for _, c := range cur.Credentials {
+			if err := t.RevokeCredential(ctx, cur, c); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	h, user, err := t.parseID(a.ID)
 	if err != nil {

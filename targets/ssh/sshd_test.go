@@ -14,7 +14,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -128,15 +130,48 @@ type world struct {
 	registry     string
 }
 
-func newWorld(tb testing.TB) *world {
+// The world and its sshd (web1) are made once per test binary and torn down
+// in TestMain; every test resets the files and accounts it relies on.
+var shared struct {
+	once     sync.Once
+	w        *world
+	web1     *sshd
+	cleanups []func()
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for i := len(shared.cleanups) - 1; i >= 0; i-- {
+		shared.cleanups[i]()
+	}
+	os.Exit(code)
+}
+
+// getWorld returns the shared world, reset, and its sshd.
+func getWorld(tb testing.TB) (*world, *sshd) {
 	tb.Helper()
 	requireRoot(tb)
+	shared.once.Do(func() {
+		w := newWorld(tb, func(f func()) { shared.cleanups = append(shared.cleanups, f) })
+		s, stop := w.startSSHDFor(tb, "web1")
+		shared.cleanups = append(shared.cleanups, stop)
+		shared.w, shared.web1 = w, s
+	})
+	if shared.w == nil {
+		tb.Fatal("the shared test world could not be set up (see the first test's failure)")
+	}
+	shared.w.reset(tb)
+	return shared.w, shared.web1
+}
+
+func newWorld(tb testing.TB, cleanup func(func())) *world {
+	tb.Helper()
 	sweepStaleUsers(tb)
 	dir, err := os.MkdirTemp("", "accessrecon-ssh-")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { os.RemoveAll(dir) })
+	cleanup(func() { os.RemoveAll(dir) })
 	if err := os.Chmod(dir, 0o755); err != nil {
 		tb.Fatal(err)
 	}
@@ -156,9 +191,9 @@ func newWorld(tb testing.TB) *world {
 		if out, err := exec.Command("useradd", "-M", "-d", home, "-s", "/bin/sh", "-p", "*", "-c", "Test "+u, u).CombinedOutput(); err != nil {
 			tb.Fatalf("useradd %s: %v: %s", u, err, out)
 		}
-		tb.Cleanup(func() {
+		cleanup(func() {
 			if out, err := exec.Command("userdel", u).CombinedOutput(); err != nil {
-				tb.Errorf("userdel %s: %v: %s", u, err, out)
+				fmt.Fprintf(os.Stderr, "userdel %s: %v: %s\n", u, err, out)
 			}
 		})
 		if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
@@ -191,6 +226,14 @@ func (w *world) aliceContent() string {
 		"# end"
 }
 
+func (w *world) rootFile() string { return filepath.Join(w.dir, "keys", "root") }
+
+// rootContent: root is shared: the collector's key (linked to nobody) and
+// alice's and bob's keys.
+func (w *world) rootContent() string {
+	return w.collector.line + " accessrecon-collector\n" + w.aliceKey.line + " alice-on-root\n" + w.bobKey.line + " bob-on-root\n"
+}
+
 func (w *world) bobContent() string {
 	return w.bobKey.line + " bob-desktop\n" + w.sharedDeploy.line + " deploy\n"
 }
@@ -200,12 +243,17 @@ func (w *world) reset(tb testing.TB) {
 	tb.Helper()
 	writeFile(tb, w.aliceFile(), w.aliceContent(), 0o600, w.alice)
 	writeFile(tb, w.bobFile(), w.bobContent(), 0o640, w.bob)
-	writeFile(tb, filepath.Join(w.dir, "keys", "root"), w.collector.line+" accessrecon-collector\n", 0o600, "")
+	writeFile(tb, w.rootFile(), w.rootContent(), 0o600, "")
+	shadow, err := os.ReadFile("/etc/shadow")
+	if err != nil {
+		tb.Fatal(err)
+	}
 	for _, u := range []string{w.alice, w.bob} {
-		for _, args := range [][]string{{"usermod", "-p", "*", u}, {"chage", "-E", "-1", u}} {
-			if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-				tb.Fatalf("%v: %v: %s", args, err, out)
-			}
+		if strings.Contains(string(shadow), "\n"+u+":*:") && regexp.MustCompile(`(?m)^`+u+`:[^:]*:[^:]*:[^:]*:[^:]*:[^:]*:[^:]*::`).Match(shadow) {
+			continue // unlocked, no expiry
+		}
+		if out, err := exec.Command("usermod", "-p", "*", "-e", "", u).CombinedOutput(); err != nil {
+			tb.Fatalf("usermod %s: %v: %s", u, err, out)
 		}
 	}
 	matches, _ := filepath.Glob(w.aliceFile() + ".accessrecon-*")
@@ -242,6 +290,20 @@ func freePort(tb testing.TB) int {
 // startSSHD starts sshd with its own config and host key in a subdirectory
 // of w.dir named name.
 func (w *world) startSSHD(tb testing.TB, name string) *sshd {
+	tb.Helper()
+	s, stop := w.startSSHDFor(tb, name)
+	tb.Cleanup(func() {
+		stop()
+		if tb.Failed() {
+			b, _ := os.ReadFile(filepath.Join(s.dir, "sshd.log"))
+			tb.Logf("sshd %s log:\n%s", name, b)
+		}
+	})
+	return s
+}
+
+// startSSHDFor starts sshd and returns it with the function that stops it.
+func (w *world) startSSHDFor(tb testing.TB, name string) (*sshd, func()) {
 	tb.Helper()
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil { // sshd's privilege separation directory
 		tb.Fatal(err)
@@ -280,14 +342,10 @@ LogLevel VERBOSE
 	if err := s.cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() {
+	stop := func() {
 		s.stop()
 		log.Close()
-		if tb.Failed() {
-			b, _ := os.ReadFile(log.Name())
-			tb.Logf("sshd %s log:\n%s", name, b)
-		}
-	})
+	}
 	for i := 0; ; i++ {
 		c, err := net.DialTimeout("tcp", s.addr, time.Second)
 		if err == nil {
@@ -295,11 +353,12 @@ LogLevel VERBOSE
 			break
 		}
 		if i == 100 {
+			stop()
 			tb.Fatalf("sshd did not listen on %s within 5s", s.addr)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return s
+	return s, stop
 }
 
 // stop ends the sshd we started, by its PID.
