@@ -144,16 +144,16 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 		default:
 			if excess := j.excess(a, m.Person); len(excess.all) > 0 {
 				f := Finding{Kind: ExcessAccess, Severity: Medium,
-					Evidence: map[string]string{"job_code": m.Person.JobCode, "excess_groups": strings.Join(excess.all, "; "), "previous_job_code": m.Person.PrevJobCode}}
+					Evidence: map[string]string{"job_code": m.Person.JobCode, "excess_groups": strings.Join(targets.GroupNames(excess.all), "; "), "previous_job_code": m.Person.PrevJobCode}}
 				if len(excess.mover) > 0 && m.Clear() {
-					f.Reason = fmt.Sprintf("after the move from %s to %s the account keeps groups of the old role: %s", m.Person.PrevJobCode, m.Person.JobCode, strings.Join(excess.mover, ", "))
+					f.Reason = fmt.Sprintf("after the move from %s to %s the account keeps groups of the old role: %s", m.Person.PrevJobCode, m.Person.JobCode, strings.Join(targets.GroupNames(excess.mover), ", "))
 					if other := len(excess.all) - len(excess.mover); other > 0 {
 						f.Reason += fmt.Sprintf("; %d more outside the new role's baseline need review", other)
 					}
-					j.plan(&f, m, a, excess.mover)
+					j.plan(&f, m, a, groupIDs(excess.mover))
 				} else {
 					f.Disposition = Review
-					f.Reason = fmt.Sprintf("groups outside the baseline of role %s: %s", m.Person.JobCode, strings.Join(excess.all, ", "))
+					f.Reason = fmt.Sprintf("groups outside the baseline of role %s: %s", m.Person.JobCode, strings.Join(targets.GroupNames(excess.all), ", "))
 				}
 				add(f)
 			}
@@ -174,7 +174,7 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 		if a.Privileged && !j.approved[a.ID] {
 			add(Finding{Kind: PrivilegedUnapproved, Severity: High, Disposition: Review,
 				Reason:   "privileged account not on policy.privileged_approved",
-				Evidence: map[string]string{"groups": strings.Join(a.Groups, "; ")}})
+				Evidence: map[string]string{"groups": strings.Join(targets.GroupNames(a.Groups), "; ")}})
 		}
 
 		if a.LoginTracked && !departed {
@@ -269,8 +269,12 @@ func (j *judge) plan(f *Finding, m Match, a targets.Account, args []string) {
 			}
 		case targets.CanRemoveFromGroup:
 			for _, g := range a.Groups {
-				if args == nil || slices.Contains(args, g) {
-					steps = append(steps, Step{Op: op, Arg: g, Auto: j.caps.GroupRemover != nil, Manual: fmt.Sprintf("Remove %s from group %s", who, g)})
+				if args == nil || slices.Contains(args, g.ID) {
+					s := Step{Op: op, Arg: g.ID, Auto: j.caps.GroupRemover != nil, Manual: fmt.Sprintf("Remove %s from group %s", who, g.Name)}
+					if g.Name != g.ID {
+						s.Name = g.Name
+					}
+					steps = append(steps, s)
 				}
 			}
 		}
@@ -297,7 +301,7 @@ func (f *Finding) matchNote(m Match) string {
 	return "matched by " + m.Via + ", which this target does not trust"
 }
 
-type excess struct{ all, mover []string }
+type excess struct{ all, mover []targets.Group }
 
 // excess compares the account's groups with the role baseline. Groups of
 // the person's previous role that the new role does not allow are the mover's
@@ -314,15 +318,29 @@ func (j *judge) excess(a targets.Account, p *store.PersonRow) excess {
 		prev = j.policy.Roles[p.PrevJobCode][j.target]
 	}
 	for _, g := range a.Groups {
-		if slices.Contains(allowed, g) {
+		if slices.ContainsFunc(allowed, namesGroup(g)) {
 			continue
 		}
 		out.all = append(out.all, g)
-		if slices.Contains(prev, g) {
+		if slices.ContainsFunc(prev, namesGroup(g)) {
 			out.mover = append(out.mover, g)
 		}
 	}
 	return out
+}
+
+// namesGroup says whether what a person wrote (in a baseline, a privileged
+// group list) names g: its name or its ID, case-insensitively.
+func namesGroup(g targets.Group) func(string) bool {
+	return func(s string) bool { return strings.EqualFold(s, g.Name) || strings.EqualFold(s, g.ID) }
+}
+
+func groupIDs(gs []targets.Group) []string {
+	ids := make([]string, len(gs))
+	for i, g := range gs {
+		ids[i] = g.ID
+	}
+	return ids
 }
 
 func hrState(p *store.PersonRow, asOf time.Time) string {

@@ -66,6 +66,7 @@ func TestClassify(t *testing.T) {
 		m      Match
 		s      seen
 		want   []kd
+		check  func(t *testing.T, fs []Finding)
 	}{
 		{name: "active ok", a: acct(), m: strong(active()), want: []kd{}},
 		{name: "terminated status", a: acct(), m: strong(with(func(p *store.PersonRow) { p.Status = sources.Terminated })),
@@ -87,15 +88,29 @@ func TestClassify(t *testing.T) {
 		{name: "disabled orphan is fine", a: acctWith(func(a *targets.Account) { a.Enabled = false }), m: Match{}, want: []kd{}},
 		{name: "ambiguous", a: acct(), m: Match{Via: AttrEmail, Candidates: []string{"E1", "E2"}}, want: []kd{{Ambiguous, Review}}},
 		{name: "conflict", a: acct(), m: Match{Person: active(), Via: AttrEmail, Conflict: "x"}, want: []kd{{Ambiguous, Review}}},
-		{name: "excess without move -> review", policy: Policy{Roles: roles}, a: acctWith(func(a *targets.Account) { a.Groups = []string{"eng", "admin"} }),
+		{name: "excess without move -> review", policy: Policy{Roles: roles}, a: acctWith(func(a *targets.Account) { a.Groups = targets.NamedGroups("eng", "admin") }),
 			m: strong(active()), want: []kd{{ExcessAccess, Review}}},
-		{name: "mover -> auto", policy: Policy{Roles: roles}, a: acctWith(func(a *targets.Account) { a.Groups = []string{"eng", "sales", "all"} }),
+		{name: "mover -> auto", policy: Policy{Roles: roles}, a: acctWith(func(a *targets.Account) { a.Groups = targets.NamedGroups("eng", "sales", "all") }),
 			m: strong(with(func(p *store.PersonRow) { p.PrevJobCode = "SALES" })), want: []kd{{ExcessAccess, AutoRevoke}}},
 		{name: "mover, remover missing -> manual", policy: Policy{Roles: roles}, caps: &targets.Capabilities{Disabler: fake},
-			a: acctWith(func(a *targets.Account) { a.Groups = []string{"eng", "sales"} }),
+			a: acctWith(func(a *targets.Account) { a.Groups = targets.NamedGroups("eng", "sales") }),
 			m: strong(with(func(p *store.PersonRow) { p.PrevJobCode = "SALES" })), want: []kd{{ExcessAccess, ManualRevoke}}},
-		{name: "mover, weak match -> review", policy: Policy{Roles: roles}, a: acctWith(func(a *targets.Account) { a.Groups = []string{"eng", "sales"} }),
+		{name: "mover, weak match -> review", policy: Policy{Roles: roles}, a: acctWith(func(a *targets.Account) { a.Groups = targets.NamedGroups("eng", "sales") }),
 			m: Match{Person: with(func(p *store.PersonRow) { p.PrevJobCode = "SALES" }), Via: AttrEmail}, want: []kd{{ExcessAccess, Review}}},
+		// Issue 10: LDAP groups are DNs; a baseline names them as people do
+		// (CN), in any case, and a mover's removal carries the DN.
+		{name: "directory groups: baseline by name, no excess", policy: Policy{Roles: roles}, a: acctWith(func(a *targets.Account) {
+			a.Groups = []targets.Group{{ID: "CN=Eng,OU=Groups,DC=x", Name: "ENG"}, {ID: "CN=All,OU=Groups,DC=x", Name: "all"}}
+		}), m: strong(active()), want: []kd{}},
+		{name: "directory groups: mover by name", policy: Policy{Roles: roles}, a: acctWith(func(a *targets.Account) {
+			a.Groups = []targets.Group{{ID: "CN=Eng,OU=Groups,DC=x", Name: "eng"}, {ID: "CN=Sales,OU=Groups,DC=x", Name: "Sales"}}
+		}), m: strong(with(func(p *store.PersonRow) { p.PrevJobCode = "SALES" })), want: []kd{{ExcessAccess, AutoRevoke}},
+			check: func(t *testing.T, fs []Finding) {
+				if len(fs[0].Actions) != 1 || fs[0].Actions[0].Arg != "CN=Sales,OU=Groups,DC=x" || fs[0].Actions[0].Name != "Sales" ||
+					!strings.Contains(fs[0].Reason, "Sales") || strings.Contains(fs[0].Reason, "CN=") {
+					t.Fatalf("mover step %+v, reason %q", fs[0].Actions, fs[0].Reason)
+				}
+			}},
 		{name: "privileged unapproved", a: acctWith(func(a *targets.Account) { a.Privileged = true }), m: strong(active()),
 			want: []kd{{PrivilegedUnapproved, Review}}},
 		{name: "privileged approved", policy: Policy{PrivilegedApproved: []Approval{{Target: "app", AccountID: "A1"}}},
@@ -145,6 +160,9 @@ func TestClassify(t *testing.T) {
 			if !slices.Equal(kinds(got), tt.want) {
 				t.Fatalf("findings = %v, want %v\n%+v", kinds(got), tt.want, got)
 			}
+			if tt.check != nil {
+				tt.check(t, got)
+			}
 			for _, f := range got {
 				if f.Target != "app" || f.AccountID != tt.a.ID || f.Reason == "" {
 					t.Errorf("finding lacks target/account/reason: %+v", f)
@@ -179,7 +197,7 @@ func TestClassifyPlans(t *testing.T) {
 	// The mover plan removes only the old role's groups.
 	p2 := validPolicy(t, Policy{Roles: map[string]map[string][]string{"ENG": {"app": {"eng"}}, "SALES": {"app": {"sales"}}}})
 	mover := &store.PersonRow{Person: sources.Person{EmployeeID: "E1", Status: sources.Active, JobCode: "ENG"}, PrevJobCode: "SALES"}
-	a2 := targets.Account{ID: "A1", Enabled: true, Groups: []string{"eng", "sales", "admin"}}
+	a2 := targets.Account{ID: "A1", Enabled: true, Groups: targets.NamedGroups("eng", "sales", "admin")}
 	fs = newJudge(asOf, p2, "app", "", allCaps()).classify(a2, Match{Person: mover, Via: AttrEmployeeID, Strong: true}, seen{})
 	if len(fs) != 1 || len(fs[0].Actions) != 1 || fs[0].Actions[0].Arg != "sales" || fs[0].Disposition != AutoRevoke {
 		t.Fatalf("mover finding = %+v", fs)

@@ -579,20 +579,25 @@ func accountDrift(target string, a targets.Account, prev store.AccountState) []s
 	if prev.Privileged != a.Privileged {
 		d("privilege_changed", fmt.Sprintf("%v -> %v", prev.Privileged, a.Privileged))
 	}
-	if cur := store.JoinLines(a.Groups); cur != prev.Groups {
-		old := store.SplitLines(prev.Groups)
+	if cur := store.JoinGroups(a.Groups); cur != prev.Groups {
+		old := store.SplitGroups(prev.Groups)
 		for _, g := range a.Groups {
-			if !slices.Contains(old, g) {
-				d("group_added", g)
+			if !slices.ContainsFunc(old, sameGroup(g)) {
+				d("group_added", g.Name)
 			}
 		}
 		for _, g := range old {
-			if !slices.Contains(a.Groups, g) {
-				d("group_removed", g)
+			if !slices.ContainsFunc(a.Groups, sameGroup(g)) {
+				d("group_removed", g.Name)
 			}
 		}
 	}
 	return out
+}
+
+// sameGroup matches a group by its stable ID.
+func sameGroup(g targets.Group) func(targets.Group) bool {
+	return func(x targets.Group) bool { return x.ID == g.ID }
 }
 
 // finishFindings gives each finding its fingerprint, keeps the run's scope,

@@ -274,10 +274,10 @@ func equivalenceAccounts(people []sources.Person, pol reconcile.Policy) []target
 		}
 		as = append(as, targets.Account{
 			ID: "acct-" + strings.ToLower(p.EmployeeID), Username: strings.ToLower(p.FirstName), Email: p.Email,
-			EmployeeID: p.EmployeeID, DisplayName: p.Name(), Enabled: true, Groups: groups,
+			EmployeeID: p.EmployeeID, DisplayName: p.Name(), Enabled: true, Groups: targets.NamedGroups(groups...),
 		})
 	}
-	return append(as, targets.Account{ID: "acct-orphan", Username: "ghost", Email: "ghost@example.com", EmployeeID: "42", Enabled: true, Groups: []string{"eng"}})
+	return append(as, targets.Account{ID: "acct-orphan", Username: "ghost", Email: "ghost@example.com", EmployeeID: "42", Enabled: true, Groups: targets.NamedGroups("eng")})
 }
 
 // findingRow is what must not depend on the HR source.

@@ -341,7 +341,7 @@ func (e *Engine) call(ctx context.Context, w *work) error {
 		}
 		return w.caps.CredentialRevoker.RevokeCredential(ctx, a, targets.Credential{ID: w.step.Arg})
 	case targets.CanRemoveFromGroup:
-		return w.caps.GroupRemover.RemoveFromGroup(ctx, a, w.step.Arg)
+		return w.caps.GroupRemover.RemoveFromGroup(ctx, a, targets.Group{ID: w.step.Arg, Name: cmp.Or(w.step.Name, w.step.Arg)})
 	}
 	return fmt.Errorf("unknown step %q", w.step.Op)
 }
@@ -384,8 +384,8 @@ func observed(s Step, a targets.Account) (bool, string) {
 			return false, "account still enabled after disable"
 		}
 	case targets.CanRemoveFromGroup:
-		if slices.Contains(a.Groups, s.Arg) {
-			return false, "account still in group " + s.Arg
+		if slices.ContainsFunc(a.Groups, sameGroup(targets.Group{ID: s.Arg})) {
+			return false, "account still in group " + cmp.Or(s.Name, s.Arg)
 		}
 	case targets.CanRevokeCredential:
 		for _, c := range a.Credentials {

@@ -57,8 +57,10 @@ const (
 // Step is one planned step of revoking a finding.
 type Step struct {
 	Op targets.Capability `json:"op"`
-	// Arg is the group or credential the step acts on.
+	// Arg is the ID of the group or credential the step acts on.
 	Arg string `json:"arg,omitempty"`
+	// Name is the group's name as people write it, when it differs from Arg.
+	Name string `json:"name,omitempty"`
 	// Auto says accessrecon can do this step itself on this target.
 	Auto bool `json:"auto"`
 	// Manual is the instruction for a person when Auto is false.

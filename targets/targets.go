@@ -14,7 +14,13 @@
 // is already gone returns an error wrapping ErrNotFound. A capability that
 // fails in a way that may be retried returns (or wraps) a *TransientError.
 //
-// This package holds types only; its one I/O is LookupSecret.
+// Connectors receive their secrets as values: a configuration that needs one
+// implements SecretConfig, and the wiring in cmd reads each SecretField (from
+// the environment or a file) before the connector is built. Text that comes
+// back from an upstream system passes through a Redactor before it leaves a
+// connector, since errors end up in evidence kept for years.
+//
+// This package holds types and pure functions only; it does no I/O.
 package targets
 
 import (
@@ -46,8 +52,39 @@ type Account struct {
 	LastLogin    time.Time
 	Created      time.Time
 	Privileged   bool
-	Groups       []string
+	Groups       []Group
 	Credentials  []Credential
+}
+
+// Group is one group the account is a member of. ID is stable (a DN, an
+// object ID) and is what actions use; Name is what people write (a CN, a
+// display name) and is what policies, baselines and reports use, compared
+// case-insensitively. A target whose groups have only a name uses it for both.
+type Group struct {
+	ID   string
+	Name string
+}
+
+// NamedGroups makes groups known only by name (a CSV export, an SQL table
+// of names): each name is also the ID.
+func NamedGroups(names ...string) []Group {
+	if len(names) == 0 {
+		return nil
+	}
+	out := make([]Group, len(names))
+	for i, n := range names {
+		out[i] = Group{ID: n, Name: n}
+	}
+	return out
+}
+
+// GroupNames lists the names of gs, in order.
+func GroupNames(gs []Group) []string {
+	out := make([]string, len(gs))
+	for i, g := range gs {
+		out[i] = g.Name
+	}
+	return out
 }
 
 // Credential is an API key, token or similar secret that keeps working on its
@@ -90,10 +127,10 @@ type CredentialRevoker interface {
 	RevokeCredential(ctx context.Context, a Account, c Credential) error
 }
 
-// GroupRemover removes the account from one group (named as Account.Groups
-// names it).
+// GroupRemover removes the account from one group, identified by g.ID (as
+// Account.Groups lists it; Name is for messages).
 type GroupRemover interface {
-	RemoveFromGroup(ctx context.Context, a Account, group string) error
+	RemoveFromGroup(ctx context.Context, a Account, g Group) error
 }
 
 // ErrNotFound is wrapped by capabilities when the account (or credential, or
@@ -158,25 +195,31 @@ func (s Secret) MarshalJSON() ([]byte, error)  { return []byte(`"REDACTED"`), ni
 func (s Secret) MarshalText() ([]byte, error)  { return []byte("REDACTED"), nil }
 func (s Secret) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte("REDACTED")) }
 
-// LookupSecret reads a secret from the environment variable env, or else from
-// the file path (trailing newline trimmed). Exactly one should be set; the
-// error names the variable or file, never the value.
-func LookupSecret(env, path string) (Secret, error) {
-	switch {
-	case env != "":
-		v, ok := os.LookupEnv(env)
-		if !ok || v == "" {
-			return "", fmt.Errorf("environment variable %s is not set", env)
-		}
-		return Secret(v), nil
-	case path != "":
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return "", fmt.Errorf("secret file: %w", err)
-		}
-		return Secret(strings.TrimRight(string(b), "\r\n")), nil
-	}
-	return "", errors.New("no secret configured (set the *_env or *_file key)")
+// SecretField is one secret a connector's configuration asks for: where it
+// comes from (the values of its *_env and *_file keys) and where the wiring
+// stores it. File is relative to the configuration file.
+type SecretField struct {
+	// Key is the config key's stem, for messages: "token" for token_env and
+	// token_file.
+	Key      string
+	Env      string
+	File     string
+	Value    *Secret
+	Optional bool
+}
+
+// SecretConfig is implemented by a connector configuration (pointer
+// receiver) that needs secrets. The wiring resolves every field before the
+// connector is built; connectors never read the environment or secret files.
+type SecretConfig interface {
+	SecretFields() []SecretField
+}
+
+// PathConfig is implemented by a connector configuration that names files
+// other than secrets. The wiring calls ResolvePaths with the directory of the
+// configuration file, and every relative path becomes relative to it.
+type PathConfig interface {
+	ResolvePaths(dir string)
 }
 
 // Capability names one optional ability of a target.
@@ -261,4 +304,27 @@ func (c Capabilities) List() []Capability {
 		out = append(out, CanRemoveFromGroup)
 	}
 	return out
+}
+
+// LookupSecret reads a secret from the environment variable env, or else from
+// the file path (trailing newline trimmed).
+//
+// Deprecated: connectors implement SecretConfig and receive values from the
+// wiring; this goes once the existing connectors have moved.
+func LookupSecret(env, path string) (Secret, error) {
+	switch {
+	case env != "":
+		v, ok := os.LookupEnv(env)
+		if !ok || v == "" {
+			return "", fmt.Errorf("environment variable %s is not set", env)
+		}
+		return Secret(v), nil
+	case path != "":
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("secret file: %w", err)
+		}
+		return Secret(strings.TrimRight(string(b), "\r\n")), nil
+	}
+	return "", errors.New("no secret configured (set the *_env or *_file key)")
 }

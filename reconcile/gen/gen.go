@@ -114,11 +114,12 @@ func (s Spec) Account(t, i int) (targets.Account, bool) {
 	}
 	job := JobCodes[i%len(JobCodes)]
 	for g := range groups {
-		a.Groups = append(a.Groups, fmt.Sprintf("%s-%s-%d", TargetName(t), strings.ToLower(job), g))
+		name := fmt.Sprintf("%s-%s-%d", TargetName(t), strings.ToLower(job), g)
+		a.Groups = append(a.Groups, targets.Group{ID: name, Name: name})
 	}
 	if r.IntN(200) == 0 {
 		a.Privileged = true
-		a.Groups = append(a.Groups, TargetName(t)+"-admins")
+		a.Groups = append(a.Groups, targets.Group{ID: TargetName(t) + "-admins", Name: TargetName(t) + "-admins"})
 	}
 	if r.IntN(20) == 0 {
 		a.Credentials = []targets.Credential{{ID: a.ID + "-key", Kind: "api_key", Created: asOf.AddDate(0, 0, -r.IntN(400)), Active: true}}
@@ -206,7 +207,7 @@ func WriteCSV(s Spec, dir string) error {
 					continue
 				}
 				if err := emit([]string{a.ID, a.Username, a.Email, a.EmployeeID, a.DisplayName, strconv.FormatBool(a.Enabled), d(a.LastLogin),
-					d(a.Created), strconv.FormatBool(a.Privileged), strings.Join(a.Groups, ";")}); err != nil {
+					d(a.Created), strconv.FormatBool(a.Privileged), strings.Join(targets.GroupNames(a.Groups), ";")}); err != nil {
 					return err
 				}
 			}

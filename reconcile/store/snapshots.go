@@ -91,7 +91,7 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 		var cst *sql.Stmt
 		for _, a := range accounts {
 			if _, err := st.ExecContext(ctx, runID, target, a.ID, a.Username, a.Email, a.EmployeeID, a.DisplayName,
-				b2i(a.Enabled), b2i(a.LoginTracked), T(a.LastLogin), T(a.Created), b2i(a.Privileged), JoinLines(a.Groups)); err != nil {
+				b2i(a.Enabled), b2i(a.LoginTracked), T(a.LastLogin), T(a.Created), b2i(a.Privileged), JoinGroups(a.Groups)); err != nil {
 				return fmt.Errorf("account %s: %w", a.ID, err)
 			}
 			for _, c := range a.Credentials {
@@ -119,7 +119,7 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 type AccountState struct {
 	Enabled    bool
 	Privileged bool
-	Groups     string // one per line, as stored
+	Groups     string // as JoinGroups stores them
 }
 
 // AccountStates loads one target's previous snapshot as a compact map.

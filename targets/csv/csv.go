@@ -334,12 +334,13 @@ func credential(r row) (targets.Credential, string, error) {
 	return c, acct, nil
 }
 
-// splitGroups splits a ;-separated list, trimming and dropping empties.
-func splitGroups(s string) []string {
-	var out []string
+// splitGroups splits a ;-separated list of group names, trimming and
+// dropping empties. A CSV export names groups only: the name is the ID.
+func splitGroups(s string) []targets.Group {
+	var out []targets.Group
 	for g := range strings.SplitSeq(s, ";") {
 		if g = strings.TrimSpace(g); g != "" {
-			out = append(out, g)
+			out = append(out, targets.Group{ID: g, Name: g})
 		}
 	}
 	return out

@@ -68,7 +68,7 @@ func TestGood(t *testing.T) {
 	want := []targets.Account{
 		{ID: "u1", Username: "ann", Email: "ann@x.com", EmployeeID: "007", DisplayName: "Ann Lee", Enabled: true,
 			LoginTracked: true, LastLogin: d("2026-01-02T10:00:00Z"), Created: d("2020-01-01T00:00:00Z"), Privileged: true,
-			Groups: []string{"admins", "staff"},
+			Groups: targets.NamedGroups("admins", "staff"),
 			Credentials: []targets.Credential{
 				{ID: "k1", Kind: "api_key", Created: d("2025-01-01T00:00:00Z"), LastUsed: d("2026-01-01T00:00:00Z"), Active: true},
 				{ID: "k3", Kind: "api_key", Created: d("2024-01-01T00:00:00Z")},
@@ -77,7 +77,7 @@ func TestGood(t *testing.T) {
 			LoginTracked: true, Created: d("2021-02-03T00:00:00Z"),
 			Credentials: []targets.Credential{{ID: "k2", Kind: "token", Created: d("2025-02-01T00:00:00Z"), Active: true}}},
 		{ID: "u3", Username: "cy", Email: "cy@x.com", DisplayName: "Cy", LoginTracked: true, LastLogin: d("2025-12-01T00:00:00Z"),
-			Groups: []string{"staff"}},
+			Groups: targets.NamedGroups("staff")},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d accounts, want %d: %+v", len(got), len(want), got)
@@ -101,7 +101,7 @@ func TestMappedColumnsAndNoLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got[0].ID != "1001" || got[0].Username != "ann" || !got[0].Enabled || got[0].Privileged ||
-		!slices.Equal(got[0].Groups, []string{"a", "b"}) || got[1].Enabled || !got[1].Privileged || got[1].Groups != nil {
+		!slices.Equal(got[0].Groups, targets.NamedGroups("a", "b")) || got[1].Enabled || !got[1].Privileged || got[1].Groups != nil {
 		t.Fatalf("got %+v", got)
 	}
 	for _, a := range got {

@@ -14,6 +14,7 @@
 package ldap
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -284,18 +285,21 @@ func (t *Target) account(ctx context.Context, conn *goldap.Conn, e *goldap.Entry
 			}
 		}
 	}
+	var dns []string
 	if t.s.GroupSearch {
-		if a.Groups, err = t.searchGroups(ctx, conn, e.DN); err != nil {
+		if dns, err = t.searchGroups(ctx, conn, e.DN); err != nil {
 			return targets.Account{}, err
 		}
 	} else {
-		a.Groups = e.GetEqualFoldAttributeValues("memberOf")
+		dns = e.GetEqualFoldAttributeValues("memberOf")
 	}
 	if nest != nil {
-		a.Groups = nest.expand(a.Groups)
+		dns = nest.expand(dns)
 	}
-	for _, g := range a.Groups {
-		if t.isPrivileged(g) {
+	a.Groups = make([]targets.Group, 0, len(dns))
+	for _, dn := range dns {
+		a.Groups = append(a.Groups, targets.Group{ID: dn, Name: cmp.Or(firstRDNValue(dn), dn)})
+		if t.isPrivileged(dn) {
 			a.Privileged = true
 		}
 	}
@@ -470,11 +474,12 @@ func (t *Target) replace(ctx context.Context, conn *goldap.Conn, id, attr, val s
 }
 
 // RemoveFromGroup deletes the account's DN from the member attribute (or
-// uniqueMember, for groupOfUniqueNames) of group, a DN as Account.Groups names
-// it. Not being a direct member is success; a missing group or account is
+// uniqueMember, for groupOfUniqueNames) of the group whose DN is g.ID, as
+// Account.Groups lists it. Not being a direct member is success; a missing group or account is
 // ErrNotFound. With nested_groups, a membership inherited through another
 // group cannot be removed here and is reported as an error naming that.
-func (t *Target) RemoveFromGroup(ctx context.Context, a targets.Account, group string) error {
+func (t *Target) RemoveFromGroup(ctx context.Context, a targets.Account, g targets.Group) error {
+	group := g.ID
 	if _, err := goldap.ParseDN(group); err != nil {
 		return fmt.Errorf("ldap: remove from group %q: not a DN (groups are named by DN): %w", group, targets.ErrNotFound)
 	}
@@ -511,11 +516,11 @@ func (t *Target) RemoveFromGroup(ctx context.Context, a targets.Account, group s
 		}
 	}
 	if t.s.NestedGroups {
-		g, err := t.chainGroups(ctx, conn, dn)
+		chain, err := t.chainGroups(ctx, conn, dn)
 		if err != nil {
 			return err
 		}
-		for _, x := range g.expand(nil) {
+		for _, x := range chain.expand(nil) {
 			if strings.EqualFold(x, group) {
 				return fmt.Errorf("ldap: %s is still a member of %s through a nested group: remove it from the intermediate group instead", dn, group)
 			}

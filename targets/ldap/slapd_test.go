@@ -220,7 +220,7 @@ func TestSlapd(t *testing.T) {
 			t.Fatalf("privileged: u00010 %v (in admins), u00011 %v (not)", a.Privileged, byUser["u00011"].Privileged)
 		}
 		wantGroups := []string{"cn=team10,ou=groups," + slapdSuffix, "cn=admins,ou=groups," + slapdSuffix}
-		if !sameSet(a.Groups, wantGroups) {
+		if !sameSet(groupDNs(t, a.Groups), wantGroups) {
 			t.Fatalf("u00010 groups %v, want %v", a.Groups, wantGroups)
 		}
 		if a.LoginTracked || !a.LastLogin.IsZero() {
@@ -237,7 +237,7 @@ func TestSlapd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !sameSet(got.Groups, wantGroups) || !got.Privileged {
+		if !sameSet(groupDNs(t, got.Groups), wantGroups) || !got.Privileged {
 			t.Fatalf("group_search: groups %v privileged %v, want %v", got.Groups, got.Privileged, wantGroups)
 		}
 	})
@@ -313,11 +313,11 @@ func TestSlapd(t *testing.T) {
 		tg := newTarget(t, s.config())
 		id := s.uuidOf(t, admin, "u00130")
 		a := targets.Account{ID: id}
-		if err := tg.RemoveFromGroup(t.Context(), a, "cn=nosuchgroup,ou=groups,"+slapdSuffix); !errors.Is(err, targets.ErrNotFound) {
+		if err := tg.RemoveFromGroup(t.Context(), a, targets.Group{ID: "cn=nosuchgroup,ou=groups," + slapdSuffix, Name: "cn=nosuchgroup,ou=groups," + slapdSuffix}); !errors.Is(err, targets.ErrNotFound) {
 			t.Fatalf("remove from a missing group: %v, want ErrNotFound", err)
 		}
 		missing := targets.Account{ID: "00000000-0000-0000-0000-000000000000"}
-		if err := tg.RemoveFromGroup(t.Context(), missing, "cn=team10,ou=groups,"+slapdSuffix); !errors.Is(err, targets.ErrNotFound) {
+		if err := tg.RemoveFromGroup(t.Context(), missing, targets.Group{ID: "cn=team10,ou=groups," + slapdSuffix, Name: "cn=team10,ou=groups," + slapdSuffix}); !errors.Is(err, targets.ErrNotFound) {
 			t.Fatalf("remove a missing account: %v, want ErrNotFound", err)
 		}
 		t.Setenv("ACCESSRECON_TEST_SLAPD_BADPW", "wrong")
@@ -338,6 +338,20 @@ func TestSlapd(t *testing.T) {
 			t.Fatalf("ldap:// without start_tls: false against a server without TLS: %v, want a starttls error", err)
 		}
 	})
+}
+
+// groupDNs lists the IDs (DNs) of gs, checking on the way that each name
+// is the DN's first RDN value, as people write it.
+func groupDNs(t *testing.T, gs []targets.Group) []string {
+	t.Helper()
+	var out []string
+	for _, g := range gs {
+		if want := ldap.FirstRDNValue(g.ID); g.Name != want {
+			t.Fatalf("group %s named %q, want %q", g.ID, g.Name, want)
+		}
+		out = append(out, g.ID)
+	}
+	return out
 }
 
 func sameSet(a, b []string) bool {

@@ -287,22 +287,22 @@ func TestRealMapping(t *testing.T) {
 				!u1.Enabled || u1.Created.IsZero() || u1.LoginTracked {
 				t.Errorf("u00001 = %+v", u1)
 			}
-			if !u1.Privileged || !slices.Contains(u1.Groups, "Admins") || !slices.Contains(u1.Groups, "Everyone") {
+			if !u1.Privileged || !slices.Contains(targets.GroupNames(u1.Groups), "Admins") || !slices.Contains(targets.GroupNames(u1.Groups), "Everyone") {
 				t.Errorf("u00001 groups %v privileged %v, want Admins+Everyone, privileged", u1.Groups, u1.Privileged)
 			}
 			u3 := byName["u00003"]
-			if u3.Privileged || slices.Contains(u3.Groups, "Admins") || !slices.Contains(u3.Groups, "Everyone") {
+			if u3.Privileged || slices.Contains(targets.GroupNames(u3.Groups), "Admins") || !slices.Contains(targets.GroupNames(u3.Groups), "Everyone") {
 				t.Errorf("u00003 groups %v privileged %v", u3.Groups, u3.Privileged)
 			}
 			fresh := byName[sd.prefix+"u1"]
-			if fresh.ID != sd.userIDs[0] || fresh.EmployeeID != sd.prefix+"1" || !slices.Contains(fresh.Groups, sd.groupNam) {
+			if fresh.ID != sd.userIDs[0] || fresh.EmployeeID != sd.prefix+"1" || !slices.Contains(targets.GroupNames(fresh.Groups), sd.groupNam) {
 				t.Errorf("fresh user = %+v", fresh)
 			}
 			got, err := tg.Account(t.Context(), fresh.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Username != fresh.Username || !slices.Contains(got.Groups, sd.groupNam) || len(got.Groups) != len(fresh.Groups) {
+			if got.Username != fresh.Username || !slices.Contains(targets.GroupNames(got.Groups), sd.groupNam) || len(got.Groups) != len(fresh.Groups) {
 				t.Errorf("Account(%s) = %+v, listed %+v", fresh.ID, got, fresh)
 			}
 		})
@@ -337,14 +337,14 @@ func TestRealErrors(t *testing.T) {
 	tg := s.target(t, nil)
 	ctx := t.Context()
 	a := targets.Account{ID: sd.userIDs[0]}
-	if err := tg.RemoveFromGroup(ctx, a, "accessrecon-no-such-group"); !errors.Is(err, targets.ErrNotFound) {
+	if err := tg.RemoveFromGroup(ctx, a, targets.Group{ID: "accessrecon-no-such-group", Name: "accessrecon-no-such-group"}); !errors.Is(err, targets.ErrNotFound) {
 		t.Errorf("remove from a missing group: %v, want ErrNotFound", err)
 	}
-	if err := tg.RemoveFromGroup(ctx, targets.Account{ID: "accessrecon-no-such-user"}, sd.groupNam); !errors.Is(err, targets.ErrNotFound) {
+	if err := tg.RemoveFromGroup(ctx, targets.Account{ID: "accessrecon-no-such-user"}, targets.Group{ID: sd.groupNam, Name: sd.groupNam}); !errors.Is(err, targets.ErrNotFound) {
 		t.Errorf("remove a missing user: %v, want ErrNotFound", err)
 	}
 	// The other member stays in the group.
-	if err := tg.RemoveFromGroup(ctx, a, sd.groupNam); err != nil {
+	if err := tg.RemoveFromGroup(ctx, a, targets.Group{ID: sd.groupNam, Name: sd.groupNam}); err != nil {
 		t.Fatal(err)
 	}
 	var g struct{ Members []struct{ Value string } }

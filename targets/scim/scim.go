@@ -13,6 +13,7 @@ package scim
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -499,7 +500,7 @@ func (t *Target) walk(ctx context.Context, path string, q url.Values, fn func(js
 // Accounts lists every user matching the configured filter.
 func (t *Target) Accounts(ctx context.Context) iter.Seq2[targets.Account, error] {
 	return func(yield func(targets.Account, error) bool) {
-		var members map[string][]string
+		var members map[string][]targets.Group
 		if t.cfg.Groups == "members" {
 			var err error
 			if members, err = t.memberships(ctx, "", false); err != nil {
@@ -527,8 +528,8 @@ func (t *Target) Accounts(ctx context.Context) iter.Seq2[targets.Account, error]
 // memberships walks /Groups and returns user id -> group display names. With
 // only != "", it keeps the memberships of that one user, asking the server to
 // filter on members.value when filter is set.
-func (t *Target) memberships(ctx context.Context, only string, filter bool) (map[string][]string, error) {
-	out := map[string][]string{}
+func (t *Target) memberships(ctx context.Context, only string, filter bool) (map[string][]targets.Group, error) {
+	out := map[string][]targets.Group{}
 	q := url.Values{"attributes": {"displayName,members"}}
 	if only != "" && filter {
 		q.Set("filter", "members.value eq "+quote(only))
@@ -550,7 +551,7 @@ func (t *Target) memberships(ctx context.Context, only string, filter bool) (map
 			if only != "" && m.Value != only {
 				continue
 			}
-			out[m.Value] = append(out[m.Value], name)
+			out[m.Value] = append(out[m.Value], targets.Group{ID: cmp.Or(g.ID, name), Name: name})
 		}
 		return true, nil
 	})
@@ -568,7 +569,7 @@ func (t *Target) learnGroup(name, id string) {
 
 // account maps one SCIM user to an Account. members is nil in groups:
 // attribute mode.
-func (t *Target) account(raw json.RawMessage, members map[string][]string) (targets.Account, error) {
+func (t *Target) account(raw json.RawMessage, members map[string][]targets.Group) (targets.Account, error) {
 	var u user
 	if err := json.Unmarshal(raw, &u); err != nil {
 		return targets.Account{}, fmt.Errorf("decode user: %w", err)
@@ -625,11 +626,11 @@ func (t *Target) account(raw json.RawMessage, members map[string][]string) (targ
 				continue
 			}
 			t.learnGroup(name, g.Value)
-			a.Groups = append(a.Groups, name)
+			a.Groups = append(a.Groups, targets.Group{ID: cmp.Or(g.Value, name), Name: name})
 		}
 	}
 	for _, g := range a.Groups {
-		if t.privileged[strings.ToLower(g)] {
+		if t.privileged[strings.ToLower(g.Name)] {
 			a.Privileged = true
 		}
 	}
@@ -704,7 +705,7 @@ func (t *Target) Account(ctx context.Context, id string) (targets.Account, error
 	if err := t.do(ctx, http.MethodGet, userPath(id), nil, nil, &raw); err != nil {
 		return targets.Account{}, fmt.Errorf("scim: get user %s: %w", id, err)
 	}
-	var members map[string][]string
+	var members map[string][]targets.Group
 	if t.cfg.Groups == "members" {
 		var err error
 		members, err = t.memberships(ctx, id, true)
@@ -784,18 +785,23 @@ func (t *Target) disableByDelete(ctx context.Context, path string) error {
 	return t.do(ctx, http.MethodDelete, path, nil, nil, nil)
 }
 
-// RemoveFromGroup removes the user from the group named (as Account.Groups
-// names it: the display name) by PATCHing the group's members. The group id
-// comes from GET /Groups?filter=displayName eq "...", or else from the last
-// listing. An unknown user or group wraps ErrNotFound; removing a membership
-// that is already gone succeeds.
-func (t *Target) RemoveFromGroup(ctx context.Context, a targets.Account, name string) error {
+// RemoveFromGroup removes the user from group g (g.ID is the group's id as
+// the listing gave it) by PATCHing the group's members. A group known only
+// by name (an ID equal to its name) is resolved with
+// GET /Groups?filter=displayName eq "...", or else from the last listing. An
+// unknown user or group wraps ErrNotFound; removing a membership that is
+// already gone succeeds.
+func (t *Target) RemoveFromGroup(ctx context.Context, a targets.Account, g targets.Group) error {
+	name := cmp.Or(g.Name, g.ID)
 	if err := t.do(ctx, http.MethodGet, userPath(a.ID), url.Values{"attributes": {"id"}}, nil, nil); err != nil {
 		return fmt.Errorf("scim: remove user %s from group %q: %w", a.ID, name, err)
 	}
-	gid, err := t.groupID(ctx, name)
-	if err != nil {
-		return fmt.Errorf("scim: remove user %s from group %q: %w", a.ID, name, err)
+	gid := g.ID
+	var err error
+	if gid == "" || gid == g.Name {
+		if gid, err = t.groupID(ctx, name); err != nil {
+			return fmt.Errorf("scim: remove user %s from group %q: %w", a.ID, name, err)
+		}
 	}
 	op := map[string]any{
 		"schemas": []string{patchOpURN},

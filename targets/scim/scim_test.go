@@ -104,7 +104,7 @@ func TestLenientReading(t *testing.T) {
 			t.Errorf("%s created %v", a.ID, a.Created)
 		}
 	}
-	if !slices.Equal(got[0].Groups, []string{"staff", "admins"}) || !slices.Equal(got[1].Groups, []string{"staff"}) {
+	if !slices.Equal(targets.GroupNames(got[0].Groups), []string{"staff", "admins"}) || !slices.Equal(targets.GroupNames(got[1].Groups), []string{"staff"}) {
 		t.Errorf("groups %v / %v", got[0].Groups, got[1].Groups)
 	}
 	// Pages of 2 although 3 were asked for: startIndex advances by what came.
@@ -163,13 +163,13 @@ func TestGroupsFromMembers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 3 || !slices.Equal(got[0].Groups, []string{"staff", "admins"}) || !got[0].Privileged ||
-		!slices.Equal(got[2].Groups, []string{"staff"}) || got[2].Privileged {
+	if len(got) != 3 || !slices.Equal(targets.GroupNames(got[0].Groups), []string{"staff", "admins"}) || !got[0].Privileged ||
+		!slices.Equal(targets.GroupNames(got[2].Groups), []string{"staff"}) || got[2].Privileged {
 		t.Fatalf("accounts %+v", got)
 	}
 	// The fake rejects the members.value filter: Account walks every group.
 	a, err := tg.Account(t.Context(), "id-1")
-	if err != nil || !slices.Equal(a.Groups, []string{"staff", "admins"}) || !a.Privileged {
+	if err != nil || !slices.Equal(targets.GroupNames(a.Groups), []string{"staff", "admins"}) || !a.Privileged {
 		t.Errorf("Account in members mode on a server without member filters: %+v, %v", a, err)
 	}
 }
@@ -390,14 +390,14 @@ func TestRemoveFromGroupFake(t *testing.T) {
 	tg, _ := fakeTarget(t, f, srv.URL, nil)
 	a := targets.Account{ID: "id-1"}
 	for range 2 { // the second call meets noTarget: already removed
-		if err := tg.RemoveFromGroup(t.Context(), a, "admins"); err != nil {
+		if err := tg.RemoveFromGroup(t.Context(), a, targets.Group{ID: "admins", Name: "admins"}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if got := f.groupsOf("id-1"); len(got) != 1 {
 		t.Errorf("groups after removal: %v", got)
 	}
-	if err := tg.RemoveFromGroup(t.Context(), a, "nope"); !errors.Is(err, targets.ErrNotFound) {
+	if err := tg.RemoveFromGroup(t.Context(), a, targets.Group{ID: "nope", Name: "nope"}); !errors.Is(err, targets.ErrNotFound) {
 		t.Errorf("missing group: %v", err)
 	}
 	want := `PATCH /scim/v2/Groups/g-admins`

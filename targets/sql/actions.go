@@ -75,7 +75,7 @@ func (t *Target) get(ctx context.Context, id string) (targets.Account, error) {
 				break
 			}
 			if name := g.row.str("group_name"); name != "" {
-				a.Groups = append(a.Groups, name)
+				a.Groups = append(a.Groups, targets.Group{ID: name, Name: name})
 			}
 		}
 		g.close()
@@ -172,7 +172,9 @@ func (t *Target) disableAccount(ctx context.Context, a targets.Account) error {
 // RemoveFromGroup runs remove_group_statement. When it changes no row, the
 // account is re-read: missing is ErrNotFound, no longer in the group is
 // success.
-func (t *Target) RemoveFromGroup(ctx context.Context, a targets.Account, group string) error {
+// An SQL target names groups by name only: g.ID is the group_name.
+func (t *Target) RemoveFromGroup(ctx context.Context, a targets.Account, g targets.Group) error {
+	group := g.ID
 	if err := t.removeFromGroup(ctx, a, group); err != nil {
 		return fmt.Errorf("sql: remove %s from group %s: %w", a.ID, group, err)
 	}
@@ -194,7 +196,7 @@ func (t *Target) removeFromGroup(ctx context.Context, a targets.Account, group s
 	if err != nil {
 		return err
 	}
-	if slices.Contains(cur.Groups, group) {
+	if slices.ContainsFunc(cur.Groups, func(g targets.Group) bool { return g.ID == group }) {
 		return errors.New("remove_group_statement changed no row and the account is still in the group")
 	}
 	return nil

@@ -162,7 +162,7 @@ func (t *Target) list(ctx context.Context, yield func(targets.Account, error) bo
 			}
 			for grp.has && grp.id == a.ID {
 				if g := grp.row.str("group_name"); g != "" {
-					a.Groups = append(a.Groups, g)
+					a.Groups = append(a.Groups, targets.Group{ID: g, Name: g})
 				}
 				if err := grp.next(ctx); err != nil {
 					return err

@@ -299,27 +299,27 @@ func TestPostgresListingTextIDs(t *testing.T) {
 	}
 	login := ts("2026-01-02T10:00:00Z")
 	want := []targets.Account{ // byte order: "U3" < "u-5" < "u1" < "u10" < "u2"
-		{ID: "U3", Username: "cy", Email: "cy@example.com", DisplayName: "Cy", LoginTracked: true, Groups: []string{"staff"}},
+		{ID: "U3", Username: "cy", Email: "cy@example.com", DisplayName: "Cy", LoginTracked: true, Groups: targets.NamedGroups("staff")},
 		{ID: "u-5", Username: "eve", Email: "eve@example.com", EmployeeID: "E5", DisplayName: "Eve", Enabled: true, LoginTracked: true,
-			Groups: []string{"staff"}, Credentials: []targets.Credential{{ID: "k5", Kind: "token", Active: true}}},
+			Groups: targets.NamedGroups("staff"), Credentials: []targets.Credential{{ID: "k5", Kind: "token", Active: true}}},
 		{ID: "u1", Username: "ann", Email: "ann@example.com", EmployeeID: "007", DisplayName: "Ann Lee", Enabled: true,
 			LoginTracked: true, LastLogin: login, Created: ts("2020-01-01T00:00:00Z"), Privileged: true,
-			Groups: []string{"admins", "staff"},
+			Groups: targets.NamedGroups("admins", "staff"),
 			Credentials: []targets.Credential{
 				{ID: "k1", Kind: "api_key", Created: ts("2025-01-01T00:00:00Z"), LastUsed: ts("2026-01-01T00:00:00Z"), Active: true},
 				{ID: "k3", Kind: "api_key", Created: ts("2024-01-01T00:00:00Z")},
 			}},
 		{ID: "u10", Username: "dee", EmployeeID: "E10", DisplayName: "Dee", Enabled: true, LoginTracked: true,
-			LastLogin: login.Add(-2 * time.Hour), Groups: []string{"staff"}},
+			LastLogin: login.Add(-2 * time.Hour), Groups: targets.NamedGroups("staff")},
 		{ID: "u2", Username: "bo", Email: "bo@example.com", EmployeeID: "7", DisplayName: "Bo Ng", Enabled: true, LoginTracked: true,
-			Created: ts("2021-02-03T00:00:00Z"), Groups: []string{"staff"},
+			Created: ts("2021-02-03T00:00:00Z"), Groups: targets.NamedGroups("staff"),
 			Credentials: []targets.Credential{{ID: "k2", Kind: "token", Active: true}}},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d accounts, want %d: %+v", len(got), len(want), got)
 	}
 	for i := range want {
-		sort.Strings(got[i].Groups)
+		slices.SortFunc(got[i].Groups, func(x, y targets.Group) int { return strings.Compare(x.ID, y.ID) })
 		slices.SortFunc(got[i].Credentials, func(a, b targets.Credential) int { return strings.Compare(a.ID, b.ID) })
 		if fmt.Sprintf("%+v", got[i]) != fmt.Sprintf("%+v", want[i]) {
 			t.Errorf("account %d:\n got %+v\nwant %+v", i, got[i], want[i])
@@ -330,7 +330,7 @@ func TestPostgresListingTextIDs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sort.Strings(a.Groups)
+		slices.SortFunc(a.Groups, func(x, y targets.Group) int { return strings.Compare(x.ID, y.ID) })
 		slices.SortFunc(a.Credentials, func(a, b targets.Credential) int { return strings.Compare(a.ID, b.ID) })
 		if fmt.Sprintf("%+v", a) != fmt.Sprintf("%+v", w) {
 			t.Errorf("Account(%s):\n got %+v\nwant %+v", w.ID, a, w)
@@ -376,8 +376,8 @@ func TestPostgresMergeJoinIntegerIDs(t *testing.T) {
 	var gotIDs []string
 	for _, a := range got {
 		gotIDs = append(gotIDs, a.ID)
-		sort.Strings(a.Groups)
-		if !slices.Equal(a.Groups, wantGroups[a.ID]) {
+		slices.SortFunc(a.Groups, func(x, y targets.Group) int { return strings.Compare(x.ID, y.ID) })
+		if !slices.Equal(targets.GroupNames(a.Groups), wantGroups[a.ID]) {
 			t.Errorf("%s: groups %v, want %v", a.ID, a.Groups, wantGroups[a.ID])
 		}
 		var creds []string
@@ -535,7 +535,7 @@ INSERT INTO sessions VALUES (10), (10);`)
 	ctx := t.Context()
 	a := got[0]
 	for _, err := range []error{
-		tg.Disable(ctx, a), tg.RevokeSessions(ctx, a), tg.RemoveFromGroup(ctx, a, "admin"), tg.RevokeCredential(ctx, a, a.Credentials[0]),
+		tg.Disable(ctx, a), tg.RevokeSessions(ctx, a), tg.RemoveFromGroup(ctx, a, targets.Group{ID: "admin", Name: "admin"}), tg.RevokeCredential(ctx, a, a.Credentials[0]),
 	} {
 		if err != nil {
 			t.Fatal(err)

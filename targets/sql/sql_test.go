@@ -117,15 +117,15 @@ func TestListing(t *testing.T) {
 	want := []targets.Account{ // byte-wise account_id order
 		{ID: "u1", Username: "ann", Email: "ann@example.com", EmployeeID: "007", DisplayName: "Ann Lee", Enabled: true,
 			LoginTracked: true, LastLogin: time.Unix(1767348000, 0).UTC(), Created: ts("2020-01-01T00:00:00Z"), Privileged: true,
-			Groups: []string{"admins", "staff"},
+			Groups: targets.NamedGroups("admins", "staff"),
 			Credentials: []targets.Credential{
 				{ID: "k1", Kind: "api_key", Created: ts("2025-01-01T00:00:00Z"), LastUsed: ts("2026-01-01T00:00:00Z"), Active: true},
 				{ID: "k3", Kind: "api_key", Created: ts("2024-01-01T00:00:00Z")},
 			}},
 		{ID: "u10", Username: "dee", EmployeeID: "E10", DisplayName: "Dee", Enabled: true, LoginTracked: true,
-			LastLogin: time.Unix(1767348000, 0).UTC(), Created: ts("2026-01-02T08:00:00Z"), Groups: []string{"staff"}},
+			LastLogin: time.Unix(1767348000, 0).UTC(), Created: ts("2026-01-02T08:00:00Z"), Groups: targets.NamedGroups("staff")},
 		{ID: "u2", Username: "bo", Email: "bo@example.com", EmployeeID: "7", DisplayName: "Bo Ng", Enabled: true, LoginTracked: true,
-			Created: ts("2021-02-03T04:05:06Z"), Groups: []string{"staff"},
+			Created: ts("2021-02-03T04:05:06Z"), Groups: targets.NamedGroups("staff"),
 			Credentials: []targets.Credential{{ID: "k2", Kind: "token", Active: true}}},
 		{ID: "u3", Username: "cy", Email: "cy@example.com", DisplayName: "Cy", LoginTracked: true},
 	}
@@ -133,7 +133,7 @@ func TestListing(t *testing.T) {
 		t.Fatalf("got %d accounts, want %d: %+v", len(got), len(want), got)
 	}
 	for i := range want {
-		sort.Strings(got[i].Groups)
+		slices.SortFunc(got[i].Groups, func(x, y targets.Group) int { return strings.Compare(x.ID, y.ID) })
 		slices.SortFunc(got[i].Credentials, func(a, b targets.Credential) int { return strings.Compare(a.ID, b.ID) })
 		if fmt.Sprintf("%+v", got[i]) != fmt.Sprintf("%+v", want[i]) {
 			t.Errorf("account %d:\n got %+v\nwant %+v", i, got[i], want[i])
@@ -145,7 +145,7 @@ func TestListing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sort.Strings(a.Groups)
+		slices.SortFunc(a.Groups, func(x, y targets.Group) int { return strings.Compare(x.ID, y.ID) })
 		slices.SortFunc(a.Credentials, func(a, b targets.Credential) int { return strings.Compare(a.ID, b.ID) })
 		if fmt.Sprintf("%+v", a) != fmt.Sprintf("%+v", w) {
 			t.Errorf("Account(%s):\n got %+v\nwant %+v", w.ID, a, w)
@@ -204,8 +204,8 @@ func TestMergeJoinIntegerIDs(t *testing.T) {
 	var gotIDs []string
 	for _, a := range got {
 		gotIDs = append(gotIDs, a.ID)
-		sort.Strings(a.Groups)
-		if !slices.Equal(a.Groups, wantGroups[a.ID]) {
+		slices.SortFunc(a.Groups, func(x, y targets.Group) int { return strings.Compare(x.ID, y.ID) })
+		if !slices.Equal(targets.GroupNames(a.Groups), wantGroups[a.ID]) {
 			t.Errorf("%s: groups %v, want %v", a.ID, a.Groups, wantGroups[a.ID])
 		}
 		var creds []string
@@ -225,7 +225,7 @@ func TestMergeJoinIntegerIDs(t *testing.T) {
 	}
 	// Get with a text ID against an integer column.
 	a, err := tg.Account(t.Context(), "12")
-	if err != nil || a.ID != "12" || !slices.Equal(a.Groups, []string{"g0", "g1", "g2", "g3"}[:12%4]) || len(a.Credentials) != 1 {
+	if err != nil || a.ID != "12" || !slices.Equal(targets.GroupNames(a.Groups), []string{"g0", "g1", "g2", "g3"}[:12%4]) || len(a.Credentials) != 1 {
 		t.Fatalf("Account(12) = %+v, %v", a, err)
 	}
 	if _, err := tg.Account(t.Context(), "14"); !errors.Is(err, targets.ErrNotFound) {
@@ -401,10 +401,10 @@ func TestActionsChangeWhatTheySay(t *testing.T) {
 	if err := tg.RevokeSessions(ctx, targets.Account{ID: "nobody"}); !errors.Is(err, targets.ErrNotFound) {
 		t.Fatalf("RevokeSessions(nobody) = %v", err)
 	}
-	if err := tg.RemoveFromGroup(ctx, targets.Account{ID: "nobody"}, "staff"); !errors.Is(err, targets.ErrNotFound) {
+	if err := tg.RemoveFromGroup(ctx, targets.Account{ID: "nobody"}, targets.Group{ID: "staff", Name: "staff"}); !errors.Is(err, targets.ErrNotFound) {
 		t.Fatalf("RemoveFromGroup(nobody) = %v", err)
 	}
-	if err := tg.RemoveFromGroup(ctx, u1, "not-a-group"); err != nil {
+	if err := tg.RemoveFromGroup(ctx, u1, targets.Group{ID: "not-a-group", Name: "not-a-group"}); err != nil {
 		t.Fatalf("RemoveFromGroup of a group u1 is not in: %v (already done is success)", err)
 	}
 	if err := tg.RevokeCredential(ctx, u1, targets.Credential{ID: "k404"}); !errors.Is(err, targets.ErrNotFound) || !strings.Contains(err.Error(), "credential") {

@@ -155,11 +155,11 @@ func (r *scanRow) credential() (targets.Credential, error) {
 	return c, nil
 }
 
-func splitGroups(s string) []string {
-	var out []string
+func splitGroups(s string) []targets.Group {
+	var out []targets.Group
 	for g := range strings.SplitSeq(s, ";") {
 		if g = strings.TrimSpace(g); g != "" {
-			out = append(out, g)
+			out = append(out, targets.Group{ID: g, Name: g})
 		}
 	}
 	return out

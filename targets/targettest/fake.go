@@ -225,9 +225,9 @@ func (f *Fake) RevokeCredential(ctx context.Context, a targets.Account, c target
 
 // RemoveFromGroup removes one group membership. Removing a membership that is
 // already gone is not an error (idempotent).
-func (f *Fake) RemoveFromGroup(ctx context.Context, a targets.Account, group string) error {
-	return f.change(ctx, OpRemoveFromGroup, a.ID, " "+group, func(acc *targets.Account) error {
-		acc.Groups = slices.DeleteFunc(acc.Groups, func(g string) bool { return g == group })
+func (f *Fake) RemoveFromGroup(ctx context.Context, a targets.Account, group targets.Group) error {
+	return f.change(ctx, OpRemoveFromGroup, a.ID, " "+group.ID, func(acc *targets.Account) error {
+		acc.Groups = slices.DeleteFunc(acc.Groups, func(g targets.Group) bool { return g.ID == group.ID })
 		return nil
 	})
 }

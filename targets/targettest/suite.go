@@ -48,6 +48,11 @@ func Run(t *testing.T, setup func(t *testing.T) Fixture) {
 			if seen[a.ID] {
 				t.Fatalf("account %s listed twice", a.ID)
 			}
+			for _, g := range a.Groups {
+				if g.ID == "" || g.Name == "" {
+					t.Fatalf("account %s: group %+v lacks an ID or a name (actions use the ID, people write the name)", a.ID, g)
+				}
+			}
 			seen[a.ID] = true
 		}
 		for _, id := range fx.Enabled {
@@ -184,7 +189,7 @@ func Run(t *testing.T, setup func(t *testing.T) Fixture) {
 				t.Fatalf("remove %s from %s (call %d): %v", a.ID, g, i+1, err)
 			}
 		}
-		if got := reread(t, ctx(t), fx.Target, a.ID); slices.Contains(got.Groups, g) {
+		if got := reread(t, ctx(t), fx.Target, a.ID); slices.ContainsFunc(got.Groups, func(x targets.Group) bool { return x.ID == g.ID }) {
 			t.Fatalf("account %s still in %s after RemoveFromGroup: %v", a.ID, g, got.Groups)
 		}
 	})

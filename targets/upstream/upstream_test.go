@@ -1,0 +1,140 @@
+package upstream_test
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/accessrecon/accessrecon/targets"
+	"github.com/accessrecon/accessrecon/targets/upstream"
+)
+
+func client(waits *[]time.Duration) *upstream.Client {
+	return &upstream.Client{
+		Component: "vendor",
+		Redactor:  targets.NewRedactor("tok-123456789"),
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			*waits = append(*waits, d)
+			return ctx.Err()
+		},
+	}
+}
+
+func TestReadRetriedWithRetryAfterThenBackoff(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch n.Add(1) {
+		case 1:
+			w.Header().Set("Retry-After", "7")
+			w.WriteHeader(http.StatusTooManyRequests)
+		case 2:
+			w.WriteHeader(http.StatusBadGateway)
+		default:
+			_, _ = w.Write([]byte("ok"))
+		}
+	}))
+	defer srv.Close()
+	var waits []time.Duration
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/users", nil)
+	resp, err := client(&waits).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if n.Load() != 3 || len(waits) != 2 || waits[0] != 7*time.Second || waits[1] != 2*time.Second {
+		t.Fatalf("requests %d, waits %v; want 3 requests, waits [7s 2s]", n.Load(), waits)
+	}
+}
+
+func TestWriteSentOnceAndTransient(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Header().Set("Retry-After", "3")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	var waits []time.Duration
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/users/1/lifecycle/suspend", strings.NewReader("{}"))
+	_, err := client(&waits).Do(req)
+	var te *targets.TransientError
+	if !errors.As(err, &te) || te.RetryAfter != 3*time.Second || n.Load() != 1 || len(waits) != 0 {
+		t.Fatalf("err %v, requests %d, waits %v", err, n.Load(), waits)
+	}
+}
+
+func TestStatusMappingAndEchoedSecret(t *testing.T) {
+	basic := base64.StdEncoding.EncodeToString([]byte("admin:tok-123456789"))
+	for code, want := range map[int]error{401: targets.ErrPermission, 403: targets.ErrPermission, 404: targets.ErrNotFound, 410: targets.ErrNotFound, 400: nil} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(code)
+			_, _ = w.Write([]byte("you sent Authorization: " + r.Header.Get("Authorization") + " and token tok-123456789\x1b[2J"))
+		}))
+		var waits []time.Duration
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/users?token=tok-123456789", nil)
+		req.Header.Set("Authorization", "Basic "+basic)
+		_, err := client(&waits).Do(req)
+		srv.Close()
+		var se *upstream.StatusError
+		if !errors.As(err, &se) || se.Code != code {
+			t.Fatalf("%d: err %v", code, err)
+		}
+		if want != nil && !errors.Is(err, want) {
+			t.Fatalf("%d: %v does not wrap %v", code, err, want)
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "tok-123456789") || strings.Contains(msg, basic) || strings.Contains(msg, "\x1b") || strings.Contains(msg, "token=") {
+			t.Fatalf("%d: error leaks: %q", code, msg)
+		}
+		if !strings.HasPrefix(msg, "vendor: GET /users: HTTP") || len(waits) != 0 {
+			t.Fatalf("%d: message %q, waits %v", code, msg, waits)
+		}
+	}
+}
+
+func TestRetryableHookAndGiveUp(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"error":{"errors":[{"reason":"userRateLimitExceeded"}]}}`))
+	}))
+	defer srv.Close()
+	var waits []time.Duration
+	c := client(&waits)
+	c.Retries = 2
+	c.Retryable = func(resp *http.Response, body []byte) bool {
+		return strings.Contains(string(body), "RateLimitExceeded")
+	}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/users", nil)
+	_, err := c.Do(req)
+	var te *targets.TransientError
+	if !errors.As(err, &te) || errors.Is(err, targets.ErrPermission) || n.Load() != 3 {
+		t.Fatalf("err %v (requests %d)", err, n.Load())
+	}
+	if len(waits) != 2 || waits[0] != time.Second || waits[1] != 2*time.Second {
+		t.Fatalf("waits %v", waits)
+	}
+}
+
+func TestCancelledWaitStops(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "3600")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/users", nil)
+	start := time.Now()
+	_, err := (&upstream.Client{}).Do(req)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+		t.Fatalf("err %v after %s", err, time.Since(start))
+	}
+}
