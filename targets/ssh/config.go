@@ -79,10 +79,21 @@ type Host struct {
 	Name string `yaml:"name"`
 }
 
+var (
+	_ targets.SecretConfig = (*Config)(nil)
+	_ targets.PathConfig   = (*Config)(nil)
+)
+
+// SecretFields names the private key (private_key_env / private_key_file),
+// which the wiring resolves into PrivateKey.
+func (c *Config) SecretFields() []targets.SecretField {
+	return []targets.SecretField{{Key: "private_key", Env: c.PrivateKeyEnv, File: c.PrivateKeyFile, Value: &c.PrivateKey}}
+}
+
 // ResolvePaths makes the configured files relative to dir (the config
-// file's directory) absolute.
+// file's directory) absolute. (The private key file is the wiring's.)
 func (c *Config) ResolvePaths(dir string) {
-	for _, p := range []*string{&c.PrivateKeyFile, &c.KnownHosts, &c.KeyRegistry} {
+	for _, p := range []*string{&c.KnownHosts, &c.KeyRegistry} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}

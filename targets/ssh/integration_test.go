@@ -2,6 +2,7 @@ package sshtarget_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -317,4 +318,36 @@ func BenchmarkListSSHD(b *testing.B) {
 	b.ReportMetric(2, "ssh-sessions/op") // one connection: getent passwd+group, then the read script
 }
 
-var _ = sshtarget.Config{}
+// TestErrorsRedacted: a host whose error output echoes the collector's
+// private key (plain and base64) yields an error with no trace of it.
+func TestErrorsRedacted(t *testing.T) {
+	w, s := getWorld(t)
+	cfg := w.config(t, s)
+	keyFile := filepath.Join(w.dir, "collector.key")
+	writeFile(t, keyFile, string(w.collector.private), 0o600, "")
+	echo := filepath.Join(w.dir, "echo-key")
+	writeFile(t, echo, "#!/bin/sh\ncat "+keyFile+" >&2\nbase64 -w0 "+keyFile+" >&2\nexit 1\n", 0o755, "")
+	cfg.Sudo = echo // the privileged read runs "<sudo> sh -c …"
+	_, err := listAll(t, testCtx(t), newTarget(t, cfg))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	body := strings.Split(strings.TrimSpace(string(w.collector.private)), "\n")[1]
+	b64 := base64.StdEncoding.EncodeToString(w.collector.private)
+	if strings.Contains(err.Error(), body[:20]) || strings.Contains(err.Error(), b64[10:40]) || !strings.Contains(err.Error(), "REDACTED") {
+		t.Fatalf("error leaks the key: %v", err)
+	}
+	t.Logf("redacted error: %v", err)
+}
+
+func TestSecretFields(t *testing.T) {
+	c := sshtarget.Config{PrivateKeyFile: "key"}
+	f := c.SecretFields()
+	if len(f) != 1 || f[0].Key != "private_key" || f[0].File != "key" || f[0].Optional {
+		t.Fatalf("%+v", f)
+	}
+	*f[0].Value = "x"
+	if c.PrivateKey != "x" {
+		t.Fatal("Value does not point into the config")
+	}
+}

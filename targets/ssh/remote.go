@@ -24,6 +24,7 @@ type conn struct {
 	host    Host
 	sudo    []string
 	timeout time.Duration
+	redact  *targets.Redactor // for the hosts' error output
 }
 
 // dial connects to h with key auth, its host key checked against the pinned
@@ -70,7 +71,7 @@ func (t *Target) dial(ctx context.Context, h Host, hostKeys ssh.HostKeyCallback)
 		return nil, targets.Transient(fmt.Errorf("ssh: %s: handshake: %w", h.hostName(), err), 0)
 	}
 	_ = nc.SetDeadline(time.Time{})
-	return &conn{c: ssh.NewClient(c, chans, reqs), host: h, sudo: t.cfg.sudo(), timeout: t.timeout}, nil
+	return &conn{c: ssh.NewClient(c, chans, reqs), host: h, sudo: t.cfg.sudo(), timeout: t.timeout, redact: t.redact}, nil
 }
 
 func (c *conn) Close() error { return c.c.Close() }
@@ -155,7 +156,7 @@ func (c *conn) run(ctx context.Context, privileged bool, script string, stdin []
 	}
 	var ee *ssh.ExitError
 	if errors.As(err, &ee) {
-		return out.Bytes(), &exitError{code: ee.ExitStatus(), stderr: strings.TrimSpace(errBuf.String())}
+		return out.Bytes(), &exitError{code: ee.ExitStatus(), stderr: strings.TrimSpace(c.redact.Excerpt(errBuf.Bytes()))}
 	}
 	if err != nil {
 		return nil, targets.Transient(fmt.Errorf("ssh: %s: %w", c.host.hostName(), err), 0)

@@ -36,6 +36,7 @@ type Target struct {
 	cfg     Config
 	log     *slog.Logger
 	signer  ssh.Signer
+	redact  *targets.Redactor
 	timeout time.Duration
 	now     func() time.Time
 }
@@ -66,7 +67,7 @@ func New(cfg Config, log *slog.Logger) (*Target, error) {
 		}
 		return nil, errors.New("ssh: private key: not an OpenSSH or PEM private key") // never echo key material
 	}
-	t := &Target{cfg: cfg, log: log, signer: signer, timeout: cfg.Timeout, now: time.Now}
+	t := &Target{cfg: cfg, log: log, signer: signer, timeout: cfg.Timeout, now: time.Now, redact: targets.NewRedactor(cfg.PrivateKey)}
 	if t.timeout <= 0 {
 		t.timeout = 30 * time.Second
 	}

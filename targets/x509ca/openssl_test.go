@@ -2,6 +2,7 @@ package x509ca_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -325,11 +326,14 @@ func TestPassphraseRedacted(t *testing.T) {
 	ca := buildCA(t)
 	cfg := ca.config()
 	cfg.CAPassphrase = "s3cret-Passphrase"
-	cfg.RevokeCommand = []string{"sh", "-c", `echo "bad passphrase $` + x509ca.PassphraseVar + ` for {serial}" >&2; exit 1`}
+	cfg.RevokeCommand = []string{"sh", "-c", `echo "bad passphrase $` + x509ca.PassphraseVar + ` for {serial}" >&2; printf 'pass:%s' "$` +
+		x509ca.PassphraseVar + `" | base64; exit 1`}
 	tg := newTarget(t, cfg)
 	alice, _ := tg.Account(context.Background(), "alice")
 	err := tg.Disable(t.Context(), alice)
-	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "bad passphrase REDACTED for "+ca.serials["alice"]) {
+	b64 := base64.StdEncoding.EncodeToString([]byte("pass:s3cret-Passphrase"))
+	if err == nil || strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), b64[:12]) ||
+		!strings.Contains(err.Error(), "bad passphrase REDACTED for "+ca.serials["alice"]) {
 		t.Fatalf("error: %v", err)
 	}
 }
@@ -370,4 +374,17 @@ func BenchmarkListIndex(b *testing.B) {
 		}
 	}
 	b.ReportMetric(100_000, "certs/op")
+}
+
+// TestSecretFields: the wiring finds the passphrase through SecretFields.
+func TestSecretFields(t *testing.T) {
+	c := x509ca.Config{CAPassphraseEnv: "VPN_CA_PASS"}
+	f := c.SecretFields()
+	if len(f) != 1 || f[0].Key != "ca_passphrase" || f[0].Env != "VPN_CA_PASS" || !f[0].Optional {
+		t.Fatalf("%+v", f)
+	}
+	*f[0].Value = "x"
+	if c.CAPassphrase != "x" {
+		t.Fatal("Value does not point into the config")
+	}
 }

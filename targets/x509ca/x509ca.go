@@ -73,10 +73,21 @@ type Config struct {
 // key's passphrase in.
 const PassphraseVar = "ACCESSRECON_CA_PASSPHRASE"
 
+var (
+	_ targets.SecretConfig = (*Config)(nil)
+	_ targets.PathConfig   = (*Config)(nil)
+)
+
+// SecretFields names the CA key's passphrase (optional: an unencrypted CA key
+// needs none), which the wiring resolves into CAPassphrase.
+func (c *Config) SecretFields() []targets.SecretField {
+	return []targets.SecretField{{Key: "ca_passphrase", Env: c.CAPassphraseEnv, File: c.CAPassphraseFile, Value: &c.CAPassphrase, Optional: true}}
+}
+
 // ResolvePaths makes the configured files relative to dir (the config
-// file's directory) absolute.
+// file's directory) absolute. (The passphrase file is the wiring's.)
 func (c *Config) ResolvePaths(dir string) {
-	for _, p := range []*string{&c.Index, &c.CRL, &c.CACert, &c.CertFile, &c.WorkDir, &c.CAPassphraseFile} {
+	for _, p := range []*string{&c.Index, &c.CRL, &c.CACert, &c.CertFile, &c.WorkDir} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -497,28 +508,7 @@ func (t *Target) runCommand(ctx context.Context, key string, argv []string, acco
 		if ctx.Err() != nil {
 			return targets.Transient(fmt.Errorf("x509ca: %s %s: %w", key, args[0], ctx.Err()), 0)
 		}
-		return fmt.Errorf("x509ca: %s %s: %w: %s", key, args[0], err, t.redact(excerpt(out)))
+		return fmt.Errorf("x509ca: %s %s: %w: %s", key, args[0], err, targets.NewRedactor(t.cfg.CAPassphrase).Excerpt(out))
 	}
 	return nil
-}
-
-// redact removes the passphrase from command output.
-func (t *Target) redact(s string) string {
-	if p := t.cfg.CAPassphrase.Reveal(); p != "" {
-		s = strings.ReplaceAll(s, p, "REDACTED")
-	}
-	return s
-}
-
-func excerpt(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 600 {
-		s = s[:600] + "…"
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 && r != '\n' {
-			return ' '
-		}
-		return r
-	}, s)
 }
