@@ -388,3 +388,24 @@ func TestSecretFields(t *testing.T) {
 		t.Fatal("Value does not point into the config")
 	}
 }
+
+// TestRelativePaths: paths relative to the process (as the wiring may leave
+// them) still reach the commands, which run in work_dir.
+func TestRelativePaths(t *testing.T) {
+	ca := buildCA(t)
+	cfg := ca.config()
+	t.Chdir(filepath.Dir(ca.dir))
+	base := filepath.Base(ca.dir)
+	cfg.Index, cfg.CRL, cfg.CACert, cfg.CertFile, cfg.WorkDir = base+"/index.txt", base+"/crl.pem", base+"/ca.crt", base+"/newcerts/{serial}.pem", base
+	tg := newTarget(t, cfg)
+	bob, err := tg.Account(t.Context(), "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tg.Disable(t.Context(), bob); err != nil {
+		t.Fatal(err)
+	}
+	if got := crlText(t, ca); !slices.Equal(got, []string{ca.serials["bob"]}) {
+		t.Fatalf("CRL %v", got)
+	}
+}

@@ -137,6 +137,16 @@ func New(cfg Config, log *slog.Logger) (*Target, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("x509ca: %w", err)
 	}
+	// The commands run in work_dir: hand them absolute paths.
+	for _, p := range []*string{&cfg.Index, &cfg.CRL, &cfg.CACert, &cfg.CertFile} {
+		if *p != "" {
+			abs, err := filepath.Abs(*p)
+			if err != nil {
+				return nil, fmt.Errorf("x509ca: %w", err)
+			}
+			*p = abs
+		}
+	}
 	if cfg.AccountAttribute == "" {
 		cfg.AccountAttribute = "CN"
 	}
