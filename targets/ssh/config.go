@@ -49,17 +49,9 @@ type Config struct {
 	// EmailDomains, when set, restricts which e-mail addresses in key
 	// comments are believed (alice@laptop is never one: it has no dot).
 	EmailDomains []string `yaml:"email_domains"`
-	// SharedAccounts names accounts with uid >= min_uid that several people
-	// use (deploy, ubuntu): like root and service accounts, they are never
-	// linked to one person.
-	SharedAccounts []string `yaml:"shared_accounts"`
-	// SplitSharedAccounts: the linked keys on a shared account (or on a
-	// personal account holding keys of several people) are listed as one
-	// account per person, host:user/<employee ID or e-mail> (default true).
-	// Off: such an account is one account linked to nobody, and a leaver's
-	// key on it is only reported (orphaned account, for review).
-	SplitSharedAccounts *bool `yaml:"split_shared_accounts"`
-	// LockAccounts enables Disable: `usermod -L` and `chage -E0` through Sudo.
+	// LockAccounts lets Disable lock a Unix account (host:user):
+	// `usermod -L` and `chage -E0` through Sudo. Disable of a person's keys
+	// (host:user/<person>) removes them whatever this says.
 	LockAccounts bool `yaml:"lock_accounts"`
 	// Backup keeps a copy of a rewritten authorized_keys file beside it
 	// (<file>.accessrecon-<UTC time>); default true.
@@ -129,8 +121,6 @@ func (c Config) sudo() []string {
 }
 
 func (c Config) backup() bool { return c.Backup == nil || *c.Backup }
-
-func (c Config) splitShared() bool { return c.SplitSharedAccounts == nil || *c.SplitSharedAccounts }
 
 // hostName is the host's part of account IDs.
 func (h Host) hostName() string {

@@ -27,7 +27,7 @@ func TestConformanceSSHD(t *testing.T) {
 	cfg := w.config(t, s)
 	targettest.Run(t, func(t *testing.T) targettest.Fixture {
 		w.reset(t)
-		return targettest.Fixture{Target: newTarget(t, cfg), Enabled: []string{"web1:" + w.alice, "web1:" + w.bob}, MinAccounts: 3}
+		return targettest.Fixture{Target: newTarget(t, cfg), Enabled: []string{"web1:" + w.alice + "/E100", "web1:" + w.bob + "/E200"}, MinAccounts: 7}
 	})
 }
 
@@ -38,13 +38,18 @@ func TestListingSSHD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 5 {
-		t.Fatalf("listed %d accounts, want alice, bob, root, and alice's and bob's keys on root: %v", len(got), got)
+	if len(got) != 7 {
+		t.Fatalf("listed %d accounts, want alice, bob and root and the keys of E100 and E200 on them: %v", len(got), got)
 	}
-	alice := got["web1:"+w.alice]
+	// alice's Unix account: no key linked to nobody, no password: nobody else gets in.
+	if a := got["web1:"+w.alice]; a.Username != w.alice || a.DisplayName != "Test "+w.alice || a.Enabled || a.EmployeeID != "" || len(a.Credentials) != 0 {
+		t.Fatalf("web1:alice = %+v", a)
+	}
+	// Her two keys (one by the registry, one by the comment's e-mail, which
+	// the registry ties to E100) are her account on it.
+	alice := got["web1:"+w.alice+"/E100"]
 	fi, _ := os.Stat(w.aliceFile())
-	if alice.Username != w.alice || alice.DisplayName != "Test "+w.alice || !alice.Enabled || alice.Privileged ||
-		alice.EmployeeID != "E100" || alice.Email != "alice@example.com" || len(alice.Credentials) != 2 {
+	if alice.Username != "" || !alice.Enabled || alice.Privileged || alice.EmployeeID != "E100" || alice.Email != "alice@example.com" || len(alice.Credentials) != 2 {
 		t.Fatalf("alice = %+v", alice)
 	}
 	want := map[string]string{
@@ -56,30 +61,27 @@ func TestListingSSHD(t *testing.T) {
 			t.Errorf("alice credential %+v, want kind %q, active, created %s", c, want[c.ID], fi.ModTime())
 		}
 	}
-	bob := got["web1:"+w.bob]
-	if bob.EmployeeID != "E200" || bob.Email != "" || len(bob.Credentials) != 2 || !bob.Enabled {
-		t.Fatalf("bob = %+v", bob)
+	// bob's Unix account keeps the deploy key nobody is linked to: enabled, linked to nobody (orphaned: review).
+	if b := got["web1:"+w.bob]; !b.Enabled || b.EmployeeID != "" || len(b.Credentials) != 1 || b.Credentials[0].ID != w.sharedDeploy.fp {
+		t.Fatalf("web1:bob = %+v", b)
 	}
-	// root is shared: its unlinked key stays on web1:root, alice's and bob's
-	// keys are accounts of their own, linked to them, privileged as root is.
+	if b := got["web1:"+w.bob+"/E200"]; b.EmployeeID != "E200" || b.Email != "" || len(b.Credentials) != 1 || !b.Enabled {
+		t.Fatalf("bob = %+v", b)
+	}
+	// root: its unlinked key stays on web1:root; alice's and bob's keys are
+	// accounts of their own, linked to them, privileged as root is.
 	root := got["web1:root"]
 	if !root.Privileged || root.EmployeeID != "" || !root.Enabled || len(root.Credentials) != 1 || root.Credentials[0].ID != w.collector.fp {
 		t.Fatalf("root = %+v", root)
 	}
 	for id, want := range map[string]testKey{"web1:root/E100": w.aliceKey, "web1:root/E200": w.bobKey} {
 		a := got[id]
-		if a.Username != "root" || !a.Privileged || !a.Enabled || a.EmployeeID != id[len(id)-4:] || len(a.Credentials) != 1 || a.Credentials[0].ID != want.fp {
+		if !a.Privileged || !a.Enabled || a.EmployeeID != id[len(id)-4:] || len(a.Credentials) != 1 || a.Credentials[0].ID != want.fp {
 			t.Fatalf("%s = %+v", id, a)
 		}
 	}
-	cfgOff := w.config(t, s)
-	off := false
-	cfgOff.SplitSharedAccounts = &off
-	if got, err := listAll(t, testCtx(t), newTarget(t, cfgOff)); err != nil || len(got) != 3 || got["web1:root"].EmployeeID != "" || len(got["web1:root"].Credentials) != 3 {
-		t.Fatalf("split_shared_accounts: false: %v %v", got["web1:root"], err)
-	}
 	// Get re-reads one account; a missing user is ErrNotFound.
-	a, err := tg.Account(testCtx(t), "web1:"+w.alice)
+	a, err := tg.Account(testCtx(t), "web1:"+w.alice+"/E100")
 	if err != nil || a.EmployeeID != "E100" || len(a.Credentials) != 2 {
 		t.Fatalf("get alice = %+v, %v", a, err)
 	}
@@ -104,7 +106,7 @@ func TestRevokeLeaverKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	alice := got["web1:"+w.alice]
+	alice := got["web1:"+w.alice+"/E100"]
 	bobBefore, _ := os.ReadFile(w.bobFile())
 	modeBefore, uidBefore, gidBefore := stat(t, w.aliceFile())
 	if uidBefore != uidOf(t, w.alice) || modeBefore != 0o600 {
@@ -160,12 +162,15 @@ func TestRevokeLeaverKey(t *testing.T) {
 	if err != nil || len(a.Credentials) != 1 || a.Credentials[0].ID != w.aliceLaptop.fp || !a.Enabled {
 		t.Fatalf("re-read alice: %+v, %v", a, err)
 	}
-	// Revoking her last key leaves a key-only account that nobody can log in to: disabled.
+	// Revoking her last key: her account on it is gone (a re-read shows it disabled, keyless).
 	if err := tg.RevokeCredential(testCtx(t), a, a.Credentials[0]); err != nil {
 		t.Fatal(err)
 	}
 	if a, err := tg.Account(testCtx(t), alice.ID); err != nil || a.Enabled || len(a.Credentials) != 0 {
 		t.Fatalf("alice without keys: %+v, %v", a, err)
+	}
+	if got, _ := listAll(t, testCtx(t), tg); got[alice.ID].ID != "" {
+		t.Fatalf("%s still listed without keys", alice.ID)
 	}
 	// A missing user is ErrNotFound.
 	gone := targets.Account{ID: "web1:" + userPrefix + "nosuch"}
@@ -193,8 +198,9 @@ func TestLockAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got[a.ID].Enabled || !got["web1:"+w.bob].Enabled {
-		t.Fatalf("after lock: alice enabled %v, bob enabled %v", got[a.ID].Enabled, got["web1:"+w.bob].Enabled)
+	// An expired account lets no key in: her keys' account is disabled too.
+	if got[a.ID].Enabled || got[a.ID+"/E100"].Enabled || !got["web1:"+w.bob+"/E200"].Enabled {
+		t.Fatalf("after lock: alice %v, her keys %v, bob's keys %v", got[a.ID].Enabled, got[a.ID+"/E100"].Enabled, got["web1:"+w.bob+"/E200"].Enabled)
 	}
 	if err := tg.Disable(testCtx(t), targets.Account{ID: "web1:" + userPrefix + "nosuch"}); !errors.Is(err, targets.ErrNotFound) {
 		t.Fatalf("lock of a missing user: %v", err)
@@ -219,14 +225,22 @@ func TestLockAccount(t *testing.T) {
 	if a, err := tg.Account(testCtx(t), "web1:root"); err != nil || !a.Enabled {
 		t.Fatalf("root after: %+v, %v", a, err)
 	}
+	// Without lock_accounts, Disable of a Unix account fails saying so; of a person's keys it works.
+	w.reset(t)
 	cfg := w.config(t, s)
 	cfg.LockAccounts = false
 	off := newTarget(t, cfg)
-	if caps := targets.Resolve(off).List(); len(caps) != 2 {
-		t.Fatalf("without lock_accounts the capabilities are %v", caps)
+	if err := off.Disable(testCtx(t), a); err == nil || !strings.Contains(err.Error(), "lock_accounts") {
+		t.Fatalf("Disable of a Unix account with lock_accounts off: %v", err)
 	}
-	if err := off.Disable(testCtx(t), a); err == nil {
-		t.Fatal("Disable ran although lock_accounts is off")
+	if err := login(s.addr, w.alice, w.aliceLaptop, s.hostKey); err != nil {
+		t.Fatalf("alice was locked although lock_accounts is off: %v", err)
+	}
+	if err := off.Disable(testCtx(t), targets.Account{ID: "web1:" + w.bob + "/E200"}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(w.bobFile()); string(b) != w.sharedDeploy.line+" deploy\n" {
+		t.Fatalf("bob's file after removing his keys: %q", b)
 	}
 }
 
@@ -245,7 +259,7 @@ func TestHostKeyPinning(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "HOST KEY CHANGED") || !strings.Contains(err.Error(), "web2") {
 		t.Fatalf("listing with a changed host key: %v", err)
 	}
-	if len(got) != 5 {
+	if len(got) != 7 {
 		t.Fatalf("web1 should still be listed: %d accounts", len(got))
 	}
 	for id := range got {

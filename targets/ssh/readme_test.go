@@ -31,8 +31,7 @@ func TestREADMEConfig(t *testing.T) {
 	}
 	if len(c.Hosts) != 2 || c.Hosts[1].Name != "build-01" || c.User != "root" || c.KnownHosts != "/etc/accessrecon/ssh/known_hosts" ||
 		len(c.AuthorizedKeysFiles) != 3 || c.KeyRegistry != "ssh-keys.csv" || c.MinUID == nil || *c.MinUID != 1000 ||
-		c.LockAccounts || c.Backup == nil || !*c.Backup || c.Timeout != 30*time.Second || c.Concurrency != 4 || c.EmailDomains[0] != "example.com" ||
-		len(c.SharedAccounts) != 2 || c.SplitSharedAccounts == nil || !*c.SplitSharedAccounts {
+		c.LockAccounts || c.Backup == nil || !*c.Backup || c.Timeout != 30*time.Second || c.Concurrency != 4 || c.EmailDomains[0] != "example.com" {
 		t.Fatalf("README example decoded as %+v", c)
 	}
 	c.ResolvePaths("/etc/accessrecon")

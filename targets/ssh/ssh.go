@@ -84,14 +84,9 @@ func (t *Target) user() string {
 	return t.cfg.User
 }
 
-// Capabilities lists get and revoke_credential, and disable when
-// lock_accounts is on.
+// Capabilities lists get, disable and revoke_credential.
 func (t *Target) Capabilities() []targets.Capability {
-	c := []targets.Capability{targets.CanGet, targets.CanRevokeCredential}
-	if t.cfg.LockAccounts {
-		c = append(c, targets.CanDisable)
-	}
-	return c
+	return []targets.Capability{targets.CanGet, targets.CanDisable, targets.CanRevokeCredential}
 }
 
 // state is what a listing or action reads from local files at its start.
@@ -197,7 +192,7 @@ func (t *Target) Account(ctx context.Context, id string) (targets.Account, error
 		}
 	}
 	// host:user/<person> whose keys are all gone: nothing of theirs is left.
-	return targets.Account{ID: id, Username: user, DisplayName: as[0].DisplayName, Privileged: as[0].Privileged}, nil
+	return targets.Account{ID: id, Privileged: as[0].Privileged}, nil
 }
 
 var userName = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_.@-]*\$?$`)
@@ -272,11 +267,11 @@ func (t *Target) readHost(ctx context.Context, st state, h Host, only string) ([
 			as[i].Privileged = u.UID == 0 || privileged[u.Name]
 		}
 		base := as[0]
-		listed := only != "" || len(base.Credentials) > 0 || len(as) > 1 || slices.Contains(t.cfg.Users, u.Name) ||
-			(u.UID >= t.cfg.minUID() && u.UID != 65534)
-		if listed {
-			out = append(out, as...)
+		if only != "" || len(base.Credentials) > 0 || len(as) > 1 || slices.Contains(t.cfg.Users, u.Name) ||
+			(u.UID >= t.cfg.minUID() && u.UID != 65534) {
+			out = append(out, base)
 		}
+		out = append(out, as[1:]...)
 	}
 	return out, nil
 }
@@ -472,17 +467,19 @@ func (t *Target) readFiles(ctx context.Context, c *conn, users []passwdEntry, on
 	return shadow, files, nil
 }
 
-// accounts builds the accounts of u from its shadow state and key files:
-// first the Unix account host:user. A personal account (uid >= min_uid, not
-// in shared_accounts) is linked to the one person its active keys agree on.
-// A shared account (root, service accounts below min_uid, shared_accounts)
-// is never linked to a person, and neither is a personal account holding
-// keys of several people: there, with split_shared_accounts on, each
-// person's keys become an account of their own, host:user/<employee ID or
-// e-mail>, linked to that person and enabled while one of their keys is
-// active; host:user keeps only the keys linked to nobody and is enabled only
-// when those, or a password, let someone in. So a leaver's key on root goes
-// with the leaver, and root is never locked because of one person.
+// accounts builds the accounts of u from its shadow state and key files.
+//
+// host:user is the Unix account itself: it is never linked to a person by
+// its keys (a key's owner is not necessarily the account's: root, deploy,
+// or alice's key on bob's account), only by its user name or a confirmed
+// link in reconcile. It holds the keys linked to nobody, and is enabled when
+// those, or a password, let someone in.
+//
+// Each person whose keys are in the account's files has an account of their
+// own, host:user/<employee ID, or e-mail when only that is known>, linked to
+// them, holding exactly their keys, enabled while one of them is active. Its
+// ID depends only on the person, so it does not change as other keys come
+// and go; when the person's last key goes, it is no longer listed.
 func (t *Target) accounts(h Host, u passwdEntry, sh shadowState, files []keyFile, registry map[string]keyOwner) []targets.Account {
 	now := t.now()
 	type key struct {
@@ -514,46 +511,17 @@ func (t *Target) accounts(h Host, u passwdEntry, sh shadowState, files []keyFile
 				id: owner.EmployeeID, email: em})
 		}
 	}
-	var ids, emails []string
+	// A registry row with an e-mail ties keys whose comment holds that
+	// address to its employee ID.
 	idOfEmail := map[string]string{}
-	for _, k := range keys {
-		if k.id != "" && k.email != "" {
-			idOfEmail[k.email] = k.id
-		}
-		if !k.cred.Active {
-			continue
-		}
-		if k.id != "" && !slices.Contains(ids, k.id) {
-			ids = append(ids, k.id)
-		}
-		if k.email != "" && !slices.Contains(emails, k.email) {
-			emails = append(emails, k.email)
+	for _, o := range registry {
+		if o.EmployeeID != "" && o.Email != "" {
+			idOfEmail[strings.ToLower(o.Email)] = o.EmployeeID
 		}
 	}
 	locked := expired(sh.Expire, now)
 	password := sh.Password == "set" || sh.Password == "empty"
 	base := targets.Account{ID: h.hostName() + ":" + u.Name, Username: u.Name, DisplayName: u.Gecos}
-	shared := u.UID < t.cfg.minUID() || u.UID == 65534 || slices.Contains(t.cfg.SharedAccounts, u.Name)
-	several := len(ids) > 1 || len(emails) > 1
-	if !shared && !several || !t.cfg.splitShared() {
-		// A personal account, or no splitting: one account.
-		for _, k := range keys {
-			base.Credentials = append(base.Credentials, k.cred)
-		}
-		if !shared && !several {
-			if len(ids) == 1 {
-				base.EmployeeID = ids[0]
-			}
-			if len(emails) == 1 {
-				base.Email = emails[0]
-			}
-		} else {
-			t.log.Info("shared account, or keys of several people: linked to nobody", "account", base.ID, "employee_ids", ids, "emails", emails)
-		}
-		base.Enabled = !locked && (password || slices.ContainsFunc(base.Credentials, func(c targets.Credential) bool { return c.Active }))
-		return []targets.Account{base}
-	}
-	// A shared account: one account per person holding keys.
 	out := []targets.Account{base}
 	index := map[string]int{}
 	for _, k := range keys {
@@ -572,7 +540,7 @@ func (t *Target) accounts(h Host, u passwdEntry, sh shadowState, files []keyFile
 		if !ok {
 			i = len(out)
 			index[person] = i
-			a := targets.Account{ID: base.ID + "/" + person, Username: u.Name, DisplayName: u.Gecos}
+			a := targets.Account{ID: base.ID + "/" + person, DisplayName: fmt.Sprintf("keys of %s on %s@%s", person, u.Name, h.hostName())}
 			if person != k.email {
 				a.EmployeeID = person
 			}
@@ -710,16 +678,14 @@ const lockScript = `getent passwd "$1" >/dev/null || exit 2
 usermod -L "$1" && chage -E 0 "$1"
 `
 
-// Disable locks the local account (usermod -L and chage -E0 through the
-// configured sudo), when lock_accounts is on, and verifies by re-reading.
-// On a person's account on a shared account (host:user/<person>) it removes
-// that person's keys instead.
+// Disable of a person's keys on an account (host:user/<person>) removes all
+// of them (as RevokeCredential does, one by one). Disable of a Unix account
+// (host:user) locks it (usermod -L and chage -E0 through the configured sudo)
+// and verifies by re-reading, when lock_accounts is on; otherwise it fails
+// saying so, for a person to decide.
 func (t *Target) Disable(ctx context.Context, a targets.Account) error {
-	if !t.cfg.LockAccounts {
-		return errors.New("ssh: disable: lock_accounts is off in this target's configuration")
-	}
 	if strings.Contains(a.ID, "/") {
-		// A person's keys on a shared account: remove them, never lock the account.
+		// A person's keys on an account: remove them, never lock the account.
 		cur, err := t.Account(ctx, a.ID)
 		if err != nil {
 			return err
@@ -734,6 +700,9 @@ func (t *Target) Disable(ctx context.Context, a targets.Account) error {
 	h, user, err := t.parseID(a.ID)
 	if err != nil {
 		return err
+	}
+	if !t.cfg.LockAccounts {
+		return fmt.Errorf("ssh: %s: locking local accounts is off (lock_accounts): lock %s by hand (usermod -L %s; chage -E 0 %s) or turn it on", h.hostName(), user, user, user)
 	}
 	st, err := t.load()
 	if err != nil {

@@ -204,9 +204,9 @@ func newWorld(tb testing.TB, cleanup func(func())) *world {
 		}
 	}
 	w.registry = filepath.Join(dir, "keys.csv")
-	writeFile(tb, w.registry, "fingerprint,employee_id,note\n"+
-		w.aliceKey.fp+",E100,alice's workstation\n"+
-		strings.TrimPrefix(w.bobKey.fp, "SHA256:")+",E200,bob\n", 0o644, "")
+	writeFile(tb, w.registry, "fingerprint,employee_id,email,note\n"+
+		w.aliceKey.fp+",E100,alice@example.com,alice's workstation\n"+
+		strings.TrimPrefix(w.bobKey.fp, "SHA256:")+",E200,,bob\n", 0o644, "")
 	w.reset(tb)
 	return w
 }
