@@ -29,6 +29,8 @@ import (
 	"github.com/accessrecon/accessrecon/targets/scim"
 	"github.com/accessrecon/accessrecon/targets/slack"
 	tsql "github.com/accessrecon/accessrecon/targets/sql"
+	sshtarget "github.com/accessrecon/accessrecon/targets/ssh"
+	"github.com/accessrecon/accessrecon/targets/x509ca"
 )
 
 // The factory tables: the one place that knows the concrete connectors.
@@ -59,6 +61,8 @@ func targetFactories() map[string]targetFactory {
 		"scim":   buildTarget(scim.New),
 		"slack":  buildTarget(func(c slack.Config, log *slog.Logger) (*slack.Target, error) { return slack.New(c, log) }),
 		"sql":    buildTarget(tsql.New),
+		"ssh":    buildTarget(sshtarget.New),
+		"x509ca": buildTarget(x509ca.New),
 	}
 }
 
