@@ -41,11 +41,15 @@ func newJudge(asOf time.Time, p *Policy, target, tier string, caps targets.Capab
 // departure says whether HR says the person is gone (terminated, suspended,
 // or on leave when policy counts leave), which kind of finding that makes,
 // and since when. A termination date in the future is not yet a departure,
-// whatever the status column says; one in the past is, whatever it says.
+// whatever the status column says. One in the past is, whatever it says
+// (HR lagging behind its own date), unless a later hire follows it: a
+// rehire's old termination date is history, and a rehire recorded ahead
+// leaves the status to decide.
 func (j *judge) departure(p *store.PersonRow) (Kind, time.Time, bool) {
-	td := p.TerminationDate
+	td := termination(p, j.asOf)
+	laterHire := !td.IsZero() && p.HireDate.After(td)
 	switch {
-	case !td.IsZero() && !td.After(j.asOf):
+	case !td.IsZero() && !td.After(j.asOf) && (p.Status == sources.Terminated || !laterHire):
 		return TerminatedActive, td, true
 	case p.Status == sources.Terminated && td.IsZero():
 		return TerminatedActive, p.StatusEffective, true
@@ -55,6 +59,19 @@ func (j *judge) departure(p *store.PersonRow) (Kind, time.Time, bool) {
 		return SuspendedActive, p.StatusEffective, true
 	}
 	return "", time.Time{}, false
+}
+
+// termination is the termination date of the person's current (or last)
+// employment spell: HR's termination date, unless a hire after it has
+// already started, which makes it the end of an earlier spell (a rehire;
+// BambooHR and Workday exports keep the old date). A termination on the
+// hire day itself is not history. Zero when there is none.
+func termination(p *store.PersonRow, asOf time.Time) time.Time {
+	td := p.TerminationDate
+	if !td.IsZero() && p.HireDate.After(td) && !p.HireDate.After(asOf) {
+		return time.Time{}
+	}
+	return td
 }
 
 // seen is what the run knows of an account beyond its current state.
@@ -135,7 +152,7 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 			}
 			f := Finding{Kind: departedKind, Severity: sev,
 				Reason:   fmt.Sprintf("account is enabled but HR says %s is %s", m.Person.EmployeeID, hrState(m.Person, j.asOf)),
-				Evidence: map[string]string{"hr_status": string(m.Person.Status), "termination_date": day(m.Person.TerminationDate), "status_effective": day(m.Person.StatusEffective), "last_login": day(a.LastLogin)}}
+				Evidence: map[string]string{"hr_status": string(m.Person.Status), "termination_date": day(m.Person.TerminationDate), "status_effective": day(m.Person.StatusEffective), "hire_date": day(m.Person.HireDate), "last_login": day(a.LastLogin)}}
 			if !effective.IsZero() {
 				f.EffectiveAt = &effective
 			}
@@ -344,8 +361,8 @@ func groupIDs(gs []targets.Group) []string {
 }
 
 func hrState(p *store.PersonRow, asOf time.Time) string {
-	if !p.TerminationDate.IsZero() && !p.TerminationDate.After(asOf) {
-		return "terminated since " + day(p.TerminationDate)
+	if td := termination(p, asOf); !td.IsZero() && !td.After(asOf) && (p.Status == sources.Terminated || !p.HireDate.After(td)) {
+		return "terminated since " + day(td)
 	}
 	if !p.StatusEffective.IsZero() {
 		return string(p.Status) + " since " + day(p.StatusEffective)

@@ -1,0 +1,104 @@
+// Tests of HR data as it really is (issue 18): rehires, one person in two
+// sources, local dates, people coming back.
+
+package reconcile
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/accessrecon/accessrecon/reconcile/store"
+	"github.com/accessrecon/accessrecon/sources"
+	"github.com/accessrecon/accessrecon/targets"
+)
+
+func hrDate(s string) time.Time {
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// A termination date earlier than the latest hire date is history; the
+// "termination date passed, status still active" rule (HR lagging) applies
+// only when no later hire follows it. asOf is 2026-11-25.
+func TestRehire(t *testing.T) {
+	person := func(status sources.Status, hire, term, eff string) *store.PersonRow {
+		p := &store.PersonRow{Person: sources.Person{EmployeeID: "E1", Email: "e1@x", Status: status}}
+		if hire != "" {
+			p.HireDate = hrDate(hire)
+		}
+		if term != "" {
+			p.TerminationDate = hrDate(term)
+		}
+		if eff != "" {
+			p.StatusEffective = hrDate(eff)
+		}
+		return p
+	}
+	acct := targets.Account{ID: "A1", Username: "u1", EmployeeID: "E1", Enabled: true}
+	tests := []struct {
+		name      string
+		p         *store.PersonRow
+		want      []kd
+		effective string // the finding's EffectiveAt, when there is one
+		notReason string // the reason must not say this
+	}{
+		{name: "rehired: old termination date kept in the record", p: person(sources.Active, "2026-11-01", "2026-06-30", ""), want: []kd{}},
+		{name: "rehired on leave: old termination date is history", p: person(sources.Leave, "2026-11-01", "2026-06-30", ""), want: []kd{}},
+		{name: "HR lagging, no later hire: clear case", p: person(sources.Active, "2019-03-01", "2026-11-20", ""),
+			want: []kd{{TerminatedActive, AutoRevoke}}, effective: "2026-11-20"},
+		{name: "HR lagging, no hire date: clear case", p: person(sources.Active, "", "2026-11-20", ""),
+			want: []kd{{TerminatedActive, AutoRevoke}}, effective: "2026-11-20"},
+		{name: "termination recorded two weeks ahead: not acted on early", p: person(sources.Active, "2019-03-01", "2026-12-09", ""), want: []kd{}},
+		{name: "terminated status, termination two weeks ahead: not acted on early", p: person(sources.Terminated, "2019-03-01", "2026-12-09", ""), want: []kd{}},
+		{name: "rehire recorded ahead, status still active: no later-hire-free termination", p: person(sources.Active, "2026-12-15", "2026-06-30", ""), want: []kd{}},
+		{name: "rehire recorded ahead, status terminated: terminated since the old date", p: person(sources.Terminated, "2026-12-15", "2026-06-30", ""),
+			want: []kd{{TerminatedActive, AutoRevoke}}, effective: "2026-06-30"},
+		{name: "rehired, terminated again without a new date: status decides", p: person(sources.Terminated, "2026-11-01", "2026-06-30", "2026-11-20"),
+			want: []kd{{TerminatedActive, AutoRevoke}}, effective: "2026-11-20", notReason: "2026-06-30"},
+		{name: "termination on the hire day is not history", p: person(sources.Active, "2026-11-01", "2026-11-01", ""),
+			want: []kd{{TerminatedActive, AutoRevoke}}, effective: "2026-11-01"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j := newJudge(asOf, validPolicy(t, Policy{}), "app", "standard", allCaps())
+			got := j.classify(acct, Match{Person: tt.p, Via: AttrEmployeeID, Strong: true}, seen{})
+			if !slices.Equal(kinds(got), tt.want) {
+				t.Fatalf("findings = %v, want %v\n%+v", kinds(got), tt.want, got)
+			}
+			for _, f := range got {
+				if tt.effective != "" && (f.EffectiveAt == nil || !f.EffectiveAt.Equal(hrDate(tt.effective))) {
+					t.Errorf("effective_at %v, want %s", f.EffectiveAt, tt.effective)
+				}
+				if tt.notReason != "" && strings.Contains(f.Reason, tt.notReason) {
+					t.Errorf("reason %q names the old termination date %s", f.Reason, tt.notReason)
+				}
+			}
+		})
+	}
+}
+
+// An address reused by a new hire: an app account known only by that
+// address matches both the leaver and the new hire, and is never revoked.
+func TestAddressReusedByNewHire(t *testing.T) {
+	leaver := &store.PersonRow{Person: sources.Person{EmployeeID: "E1", Email: "sam@x.com", Status: sources.Terminated, TerminationDate: hrDate("2026-05-31")}}
+	hire := &store.PersonRow{Person: sources.Person{EmployeeID: "E9", Email: "sam@x.com", Status: sources.Active, HireDate: hrDate("2026-11-01")}}
+	people := NewPeople([]*store.PersonRow{leaver, hire})
+	c := Correlation{Target: "app"}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a := targets.Account{ID: "A7", Username: "sam", Email: "SAM@x.com", Enabled: true}
+	m := people.Correlate(&c, a)
+	got := newJudge(asOf, validPolicy(t, Policy{}), "app", "standard", allCaps()).classify(a, m, seen{})
+	if want := []kd{{Ambiguous, Review}}; !slices.Equal(kinds(got), want) {
+		t.Fatalf("findings = %v, want %v\n%+v", kinds(got), want, got)
+	}
+	if len(got[0].Actions) != 0 {
+		t.Fatalf("an ambiguous account has steps: %+v", got[0].Actions)
+	}
+}
