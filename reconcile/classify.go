@@ -21,6 +21,9 @@ type judge struct {
 	// exemptions and approvals of this target, by account ID.
 	exemptions map[string]Exemption
 	approved   map[string]bool
+	// hrConflicts holds the people (normalised employee IDs) whose HR
+	// sources disagree: nothing of theirs is revoked.
+	hrConflicts map[string]bool
 }
 
 func newJudge(asOf time.Time, p *Policy, target, tier string, caps targets.Capabilities) *judge {
@@ -46,12 +49,14 @@ func newJudge(asOf time.Time, p *Policy, target, tier string, caps targets.Capab
 // rehire's old termination date is history, and a rehire recorded ahead
 // leaves the status to decide.
 func (j *judge) departure(p *store.PersonRow) (Kind, time.Time, bool) {
-	td := termination(p, j.asOf)
-	laterHire := !td.IsZero() && p.HireDate.After(td)
+	if j.hrConflicts[NormalizeID(p.EmployeeID)] {
+		return "", time.Time{}, false // an hr_conflict finding says it; nothing is revoked
+	}
 	switch {
-	case !td.IsZero() && !td.After(j.asOf) && (p.Status == sources.Terminated || !laterHire):
-		return TerminatedActive, td, true
-	case p.Status == sources.Terminated && td.IsZero():
+	case ended(p, j.asOf):
+		if td := termination(p, j.asOf); !td.IsZero() {
+			return TerminatedActive, td, true
+		}
 		return TerminatedActive, p.StatusEffective, true
 	case p.Status == sources.Suspended:
 		return SuspendedActive, p.StatusEffective, true
@@ -268,6 +273,11 @@ func (j *judge) plan(f *Finding, m Match, a targets.Account, args []string) {
 		f.Reason += " (match not strong enough to act on: " + f.matchNote(m) + ")"
 		return
 	}
+	if j.hrConflicts[NormalizeID(m.Person.EmployeeID)] {
+		f.Disposition = Review
+		f.Reason += " (HR sources disagree about " + m.Person.EmployeeID + ": see the hr_conflict finding)"
+		return
+	}
 	allowed := j.policy.autoRevokes(f.Kind)
 	who := fmt.Sprintf("%s (ID %s) on %s", nonEmpty(a.Username, a.ID), a.ID, j.target)
 	var steps []Step
@@ -361,7 +371,7 @@ func groupIDs(gs []targets.Group) []string {
 }
 
 func hrState(p *store.PersonRow, asOf time.Time) string {
-	if td := termination(p, asOf); !td.IsZero() && !td.After(asOf) && (p.Status == sources.Terminated || !p.HireDate.After(td)) {
+	if td := termination(p, asOf); !td.IsZero() && ended(p, asOf) {
 		return "terminated since " + day(td)
 	}
 	if !p.StatusEffective.IsZero() {

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -34,6 +35,10 @@ import (
 type SourceSpec struct {
 	Name, Type string
 	Source     sources.Source
+	// Priority decides for a person several sources report: the record of
+	// the source with the highest priority wins (default 0 for all: see
+	// HRResolution for what decides then).
+	Priority int
 }
 
 // TargetSpec is one configured target.
@@ -85,6 +90,9 @@ type Result struct {
 	PeopleCount int
 	// Actions is every action the executor requested in this run.
 	Actions []ActionRecord
+	// HRResolutions lists the people more than one HR source reported:
+	// which record won and why (the workbook's Sources section).
+	HRResolutions []HRResolution
 }
 
 // Run statuses.
@@ -313,8 +321,13 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 	}
 
 	var all []*store.PersonRow
-	origin := map[string]string{}
-	for _, src := range spec.Sources {
+	// origin is where each person's first record is: its index in all and
+	// its source's index in spec.Sources. Records of people several sources
+	// report are kept in dups until every source is read.
+	type where struct{ idx, src int }
+	origin := map[string]where{}
+	dups := map[string][]hrRecord{}
+	for si, src := range spec.Sources {
 		start := time.Now()
 		col := store.Collection{RunID: res.Run.ID, Side: "source", Name: src.Name, Type: src.Type, StartedAt: start.UTC().Format(time.RFC3339), Status: "ok"}
 		if e.Progress != nil {
@@ -338,11 +351,11 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 				break
 			}
 			key := NormalizeID(p.EmployeeID)
-			if o, dup := origin[key]; dup {
-				cerr = fmt.Errorf("employee ID %s is reported twice (also by source %s)", p.EmployeeID, o)
+			o, dup := origin[key]
+			if dup && o.src == si {
+				cerr = fmt.Errorf("employee ID %s is reported twice", p.EmployeeID)
 				break
 			}
-			origin[key] = src.Name
 			row := &store.PersonRow{Person: p}
 			if old, ok := prev[key]; ok {
 				row.PrevJobCode, row.JobChangedAt = old.PrevJobCode, old.JobChangedAt
@@ -350,7 +363,16 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 					row.PrevJobCode, row.JobChangedAt = old.JobCode, spec.AsOf
 				}
 			}
-			all = append(all, row)
+			if dup {
+				if dups[key] == nil {
+					first := spec.Sources[o.src]
+					dups[key] = []hrRecord{{source: first.Name, priority: first.Priority, row: all[o.idx]}}
+				}
+				dups[key] = append(dups[key], hrRecord{source: src.Name, priority: src.Priority, row: row})
+			} else {
+				origin[key] = where{len(all), si}
+				all = append(all, row)
+			}
 			col.Count++
 			if e.Progress != nil && col.Count%10000 == 0 {
 				e.Progress(src.Name, col.Count, false)
@@ -377,6 +399,20 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 			return nil, err
 		}
 		log.Info("source collected", "source", src.Name, "people", col.Count, "duration", col.Duration)
+	}
+	// A person several sources report is resolved per person: one record
+	// wins, or the conflict is that person's finding alone.
+	conflicts := map[string]bool{}
+	for _, key := range slices.Sorted(maps.Keys(dups)) {
+		recs := dups[key]
+		w, r := resolvePerson(recs, spec.AsOf)
+		all[origin[key].idx] = w.row
+		res.HRResolutions = append(res.HRResolutions, r)
+		if r.Rule == RuleConflict {
+			conflicts[key] = true
+			res.Findings = append(res.Findings, conflictFinding(w.row, r))
+			log.Warn("HR sources disagree about a person", "employee_id", w.row.EmployeeID, "reason", r.Reason)
+		}
 	}
 	// The snapshot is stored only once every source was read whole.
 	for batch := range slices.Chunk(all, 5000) {
@@ -417,7 +453,9 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 			res.Run.Guards = append(res.Run.Guards, fmt.Sprintf("hr_shrink: HR has %d people, the last good run had %d (-%.1f%%, limit %.0f%%): enforcement stopped", n, was, 100*float64(was-n)/float64(was), limit))
 		}
 	}
-	return NewPeople(all), nil
+	people := NewPeople(all)
+	people.conflicts = conflicts
+	return people, nil
 }
 
 type targetResult struct {
@@ -491,6 +529,7 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 		e.Progress(ts.Name, 0, false)
 	}
 	j := newJudge(spec.AsOf, &spec.Policy, ts.Name, ts.Tier, caps)
+	j.hrConflicts = people.conflicts
 	seenIDs := map[string]struct{}{}
 	batch := make([]targets.Account, 0, 2000)
 	flush := func() error {
@@ -663,7 +702,7 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 	}
 	targeted := len(spec.EmployeeIDs) > 0
 	resolves := func(kind, target string) bool {
-		if targeted || !okTargets[target] {
+		if targeted || (!okTargets[target] && target != HRTarget) {
 			return false
 		}
 		return len(spec.Scope) == 0 || slices.Contains(spec.Scope, Kind(kind))

@@ -102,3 +102,97 @@ func TestAddressReusedByNewHire(t *testing.T) {
 		t.Fatalf("an ambiguous account has steps: %+v", got[0].Actions)
 	}
 }
+
+// One person in two HR sources is resolved per person: priority, then a
+// conversion (the current spell started last, the other has ended); a
+// genuine conflict is that person's review finding, never a revocation.
+func TestResolvePerson(t *testing.T) {
+	rec := func(src string, prio int, status sources.Status, hire, term string) hrRecord {
+		p := &store.PersonRow{Person: sources.Person{EmployeeID: "E7", Status: status}}
+		if hire != "" {
+			p.HireDate = hrDate(hire)
+		}
+		if term != "" {
+			p.TerminationDate = hrDate(term)
+		}
+		return hrRecord{source: src, priority: prio, row: p}
+	}
+	tests := []struct {
+		name       string
+		recs       []hrRecord
+		winner     string
+		rule       string
+		wantStatus sources.Status // the status the run uses
+	}{
+		{"contractor converted to employee", []hrRecord{
+			rec("employees", 0, sources.Active, "2026-11-01", ""),
+			rec("contractors", 0, sources.Terminated, "2025-02-01", "2026-10-31")}, "employees", RuleConversion, sources.Active},
+		{"conversion, the ended record listed first", []hrRecord{
+			rec("contractors", 0, sources.Terminated, "2025-02-01", "2026-10-31"),
+			rec("employees", 0, sources.Active, "2026-11-01", "")}, "employees", RuleConversion, sources.Active},
+		{"conversion the other way: employee became a contractor", []hrRecord{
+			rec("employees", 0, sources.Active, "2020-01-01", "2026-10-31"),
+			rec("contractors", 0, sources.Active, "2026-11-01", "")}, "contractors", RuleConversion, sources.Active},
+		{"both current, different statuses: conflict", []hrRecord{
+			rec("employees", 0, sources.Active, "2024-01-01", ""),
+			rec("contractors", 0, sources.Suspended, "2025-06-01", "")}, "", RuleConflict, ""},
+		{"ended record started after the current one: conflict", []hrRecord{
+			rec("employees", 0, sources.Active, "2020-01-01", ""),
+			rec("contractors", 0, sources.Terminated, "2026-03-01", "2026-09-30")}, "", RuleConflict, ""},
+		{"no hire dates: order unknown, conflict", []hrRecord{
+			rec("employees", 0, sources.Active, "", ""),
+			rec("contractors", 0, sources.Terminated, "", "2026-10-31")}, "", RuleConflict, ""},
+		{"priority wins over everything", []hrRecord{
+			rec("legacy", 0, sources.Active, "2015-01-01", ""),
+			rec("workday", 10, sources.Terminated, "2015-01-01", "2026-11-20")}, "workday", RulePriority, sources.Terminated},
+		{"same status: the spell that started last", []hrRecord{
+			rec("a", 0, sources.Active, "2019-01-01", ""),
+			rec("b", 0, sources.Active, "2026-11-01", "")}, "b", RuleSameStatus, sources.Active},
+		{"all ended", []hrRecord{
+			rec("a", 0, sources.Terminated, "2019-01-01", "2024-01-31"),
+			rec("b", 0, sources.Terminated, "2025-01-01", "2026-10-31")}, "b", RuleAllEnded, sources.Terminated},
+		{"termination ahead is still current: conflict with a suspension", []hrRecord{
+			rec("a", 0, sources.Active, "2019-01-01", "2026-12-31"),
+			rec("b", 0, sources.Suspended, "2019-01-01", "")}, "", RuleConflict, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, r := resolvePerson(tt.recs, asOf)
+			if r.Winner != tt.winner || r.Rule != tt.rule || r.EmployeeID != "E7" || len(r.Records) != len(tt.recs) || r.Reason == "" {
+				t.Fatalf("resolution %+v, want winner %q rule %s", r, tt.winner, tt.rule)
+			}
+			if w == nil {
+				t.Fatal("no record kept")
+			}
+			if tt.wantStatus != "" && w.row.Status != tt.wantStatus {
+				t.Fatalf("kept status %s, want %s", w.row.Status, tt.wantStatus)
+			}
+			if tt.winner != "" && w.source != tt.winner {
+				t.Fatalf("kept %s's record, resolution says %s", w.source, tt.winner)
+			}
+		})
+	}
+}
+
+// A person whose sources conflict is never revoked, whatever the kept
+// record says; everyone else is judged as usual.
+func TestHRConflictRevokesNothingOfThatPerson(t *testing.T) {
+	susp := &store.PersonRow{Person: sources.Person{EmployeeID: "E7", Status: sources.Suspended}, PrevJobCode: "SALES"}
+	susp.JobCode = "ENG"
+	j := newJudge(asOf, validPolicy(t, Policy{Roles: map[string]map[string][]string{"ENG": {"app": {"eng"}}, "SALES": {"app": {"sales"}}}}), "app", "standard", allCaps())
+	j.hrConflicts = map[string]bool{"e7": true}
+	a := targets.Account{ID: "A7", EmployeeID: "e7", Enabled: true, Groups: targets.NamedGroups("eng", "sales"),
+		Credentials: []targets.Credential{{ID: "k1", Active: true, LastUsed: daysAgo(1)}}}
+	got := j.classify(a, Match{Person: susp, Via: AttrEmployeeID, Strong: true}, seen{revokedByUs: true})
+	for _, f := range got {
+		if f.Disposition != Review {
+			t.Errorf("%s on a person whose HR sources conflict: %s, want review", f.Kind, f.Disposition)
+		}
+		if f.Kind == SuspendedActive || f.Kind == TerminatedActive {
+			t.Errorf("a departure concluded from a conflicting record: %+v", f)
+		}
+	}
+	if len(got) == 0 {
+		t.Fatal("no finding: the mover and reenabled findings should still be reported (for review)")
+	}
+}

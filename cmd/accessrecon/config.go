@@ -64,9 +64,12 @@ type Config struct {
 // ConnectorConfig is one HR source: a name, a type from the factory table
 // and the connector's own settings under config.
 type ConnectorConfig struct {
-	Name   string    `yaml:"name"`
-	Type   string    `yaml:"type"`
-	Config yaml.Node `yaml:"config"`
+	Name string `yaml:"name"`
+	Type string `yaml:"type"`
+	// Priority decides for a person several sources report: the highest
+	// priority's record wins (default 0).
+	Priority int       `yaml:"priority"`
+	Config   yaml.Node `yaml:"config"`
 }
 
 // TargetConfig is one target.

@@ -120,7 +120,7 @@ func wire(cfg *Config, log *slog.Logger) (*wired, error) {
 		if c, ok := src.(io.Closer); ok {
 			w.closers = append(w.closers, c)
 		}
-		w.spec.Sources = append(w.spec.Sources, reconcile.SourceSpec{Name: s.Name, Type: s.Type, Source: src})
+		w.spec.Sources = append(w.spec.Sources, reconcile.SourceSpec{Name: s.Name, Type: s.Type, Source: src, Priority: s.Priority})
 	}
 	for i, t := range cfg.Targets {
 		where := fmt.Sprintf("targets[%d] (%s).config", i, t.Name)

@@ -138,6 +138,25 @@ func (w *writer) summary() error {
 		}
 	}
 
+	// People several sources report: which record the run used, and why.
+	if len(res.HRResolutions) > 0 {
+		if err := s.section("People reported by more than one HR source"); err != nil {
+			return err
+		}
+		if err := s.line(w.header, "Employee ID", "Record used", "Rule", "Why"); err != nil {
+			return err
+		}
+		for _, r := range res.HRResolutions {
+			used := r.Winner
+			if used == "" {
+				used = "none (conflict)"
+			}
+			if err := s.line(0, r.EmployeeID, used, r.Rule, r.Reason); err != nil {
+				return err
+			}
+		}
+	}
+
 	// Findings by kind × disposition.
 	if err := s.section("Findings by kind and disposition"); err != nil {
 		return err

@@ -365,3 +365,25 @@ func BenchmarkWrite100k(b *testing.B) {
 		}
 	}
 }
+
+// The Sources section says, for each person several HR sources report,
+// which record the run used and why (issue 18).
+func TestSummaryHRResolutions(t *testing.T) {
+	res := sampleResult()
+	res.HRResolutions = []reconcile.HRResolution{
+		{EmployeeID: "E2", Winner: "employees", Rule: reconcile.RuleConversion, Reason: "employees's current spell started last"},
+		{EmployeeID: "E3", Rule: reconcile.RuleConflict, Reason: "the records disagree on a current status"},
+	}
+	f, _ := writeSample(t, res)
+	rs := rows(t, f, SheetSummary)
+	at := summaryRow(t, rs, "People reported by more than one HR source", 0)
+	if h := rs[at+1]; !slices.Equal(h[:4], []string{"Employee ID", "Record used", "Rule", "Why"}) {
+		t.Errorf("header = %q", h)
+	}
+	if v := rs[summaryRow(t, rs, "E2", at)]; !slices.Equal(v[:4], []string{"E2", "employees", "conversion", "employees's current spell started last"}) {
+		t.Errorf("E2 row = %q", v)
+	}
+	if v := rs[summaryRow(t, rs, "E3", at)]; v[1] != "none (conflict)" || v[2] != "conflict" {
+		t.Errorf("E3 row = %q", v)
+	}
+}
