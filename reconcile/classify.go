@@ -83,6 +83,9 @@ func termination(p *store.PersonRow, asOf time.Time) time.Time {
 type seen struct {
 	prev        *store.AccountState // previous good snapshot (nil: new, or no previous run)
 	revokedByUs bool                // accessrecon disabled it since the previous snapshot
+	// suspendedByUs is accessrecon's latest disable of the account, when it
+	// was for a suspension or leave (nil otherwise).
+	suspendedByUs *store.Disablement
 }
 
 // classify returns the findings for one account. Fingerprints, first-seen
@@ -181,7 +184,7 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 			}
 		}
 
-		if (s.prev != nil && !s.prev.Enabled) || s.revokedByUs {
+		if ((s.prev != nil && !s.prev.Enabled) || s.revokedByUs) && !j.back(m, s, departed) {
 			f := Finding{Kind: Reenabled, Severity: High, Disposition: Review,
 				Reason:   "account was disabled and is enabled again",
 				Evidence: map[string]string{"revoked_by_accessrecon": fmt.Sprint(s.revokedByUs)}}
@@ -212,6 +215,14 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 					Evidence: map[string]string{"last_login": "never", "created": day(a.Created)}})
 			}
 		}
+	}
+
+	if !a.Enabled && j.back(m, s, departed) {
+		d := s.suspendedByUs
+		add(Finding{Kind: Returned, Severity: Medium, Disposition: Review,
+			Reason: fmt.Sprintf("HR says %s is active again; accessrecon disabled this account for a suspension or leave in run %d (%s): restore it if the person should have it back (accessrecon never re-enables on its own)",
+				m.Person.EmployeeID, d.RunID, day(d.At)),
+			Evidence: map[string]string{"disabled_by_run": fmt.Sprint(d.RunID), "disabled_at": stamp(d.At), "disabled_for": d.Fingerprint, "hr_status": string(m.Person.Status)}})
 	}
 
 	// Credentials keep working on their own: check them on disabled accounts too.
@@ -260,6 +271,15 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 		}
 	}
 	return out
+}
+
+// back says whether the account is one accessrecon disabled for a
+// suspension or leave of a person HR now says is active again: listed for
+// restoration (returned), and its re-enabling is that restoration, not a
+// reenabled finding.
+func (j *judge) back(m Match, s seen, departed bool) bool {
+	return s.suspendedByUs != nil && m.Clear() && !departed && m.Person.Status == sources.Active &&
+		!j.hrConflicts[NormalizeID(m.Person.EmployeeID)]
 }
 
 // plan fills a clear finding's steps from the policy's lifecycle and sets its
@@ -385,6 +405,13 @@ func day(t time.Time) string {
 		return ""
 	}
 	return t.Format("2006-01-02")
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 func nonEmpty(s, fallback string) string {

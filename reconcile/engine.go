@@ -525,6 +525,19 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 			return fail(err)
 		}
 	}
+	// Accounts accessrecon disabled for a suspension or leave, whenever
+	// that was: a person back at work is reported (returned), never
+	// re-enabled.
+	suspended := map[string]store.Disablement{}
+	disabled, err := e.Store.Disablements(ctx, ts.Name)
+	if err != nil {
+		return fail(err)
+	}
+	for id, d := range disabled {
+		if d.Fingerprint == Fingerprint(SuspendedActive, ts.Name, id) {
+			suspended[id] = d
+		}
+	}
 	if e.Progress != nil {
 		e.Progress(ts.Name, 0, false)
 	}
@@ -580,6 +593,9 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 			tr.drift = append(tr.drift, store.DriftRow{Side: "target", Target: ts.Name, Subject: a.ID, Kind: "account_created", Detail: a.Username})
 		}
 		s.revokedByUs = revoked[a.ID]
+		if d, ok := suspended[a.ID]; ok {
+			s.suspendedByUs = &d
+		}
 		tr.findings = append(tr.findings, j.classify(a, m, s)...)
 	}
 	if err := flush(); err != nil {

@@ -4,6 +4,8 @@
 package reconcile
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -194,5 +196,111 @@ func TestHRConflictRevokesNothingOfThatPerson(t *testing.T) {
 	}
 	if len(got) == 0 {
 		t.Fatal("no finding: the mover and reenabled findings should still be reported (for review)")
+	}
+}
+
+// A person accessrecon disabled for a suspension or leave who is active
+// again: the accounts accessrecon disabled are listed for IT (returned,
+// review, with the run that disabled them), and never re-enabled.
+func TestReturnedTable(t *testing.T) {
+	person := func(st sources.Status) *store.PersonRow {
+		return &store.PersonRow{Person: sources.Person{EmployeeID: "E1", Status: st}}
+	}
+	ours := &store.Disablement{AccountID: "A1", Fingerprint: Fingerprint(SuspendedActive, "app", "A1"), RunID: 12, At: daysAgo(20)}
+	disabled := targets.Account{ID: "A1", EmployeeID: "E1", Enabled: false}
+	enabledAcct := targets.Account{ID: "A1", EmployeeID: "E1", Enabled: true}
+	strong := func(p *store.PersonRow) Match { return Match{Person: p, Via: AttrEmployeeID, Strong: true} }
+	tests := []struct {
+		name      string
+		a         targets.Account
+		m         Match
+		s         seen
+		conflicts map[string]bool
+		want      []kd
+	}{
+		{"active again, disabled by us for a suspension", disabled, strong(person(sources.Active)), seen{suspendedByUs: ours}, nil, []kd{{Returned, Review}}},
+		{"still suspended", disabled, strong(person(sources.Suspended)), seen{suspendedByUs: ours}, nil, []kd{}},
+		{"on leave (not active yet)", disabled, strong(person(sources.Leave)), seen{suspendedByUs: ours}, nil, []kd{}},
+		{"terminated since", disabled, strong(person(sources.Terminated)), seen{suspendedByUs: ours}, nil, []kd{}},
+		{"disabled by someone else", disabled, strong(person(sources.Active)), seen{}, nil, []kd{}},
+		{"weak match: not for restoration", disabled, Match{Person: person(sources.Active), Via: AttrEmail}, seen{suspendedByUs: ours}, nil, []kd{}},
+		{"HR sources disagree", disabled, strong(person(sources.Active)), seen{suspendedByUs: ours}, map[string]bool{"e1": true}, []kd{}},
+		{"restored by IT: neither returned nor reenabled", enabledAcct, strong(person(sources.Active)),
+			seen{prev: &store.AccountState{Enabled: false}, suspendedByUs: ours}, nil, []kd{}},
+		{"re-enabled while still suspended: reenabled", enabledAcct, strong(person(sources.Suspended)),
+			seen{prev: &store.AccountState{Enabled: false}, suspendedByUs: ours}, nil, []kd{{Reenabled, AutoRevoke}, {SuspendedActive, AutoRevoke}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j := newJudge(asOf, validPolicy(t, Policy{}), "app", "standard", allCaps())
+			j.hrConflicts = tt.conflicts
+			got := j.classify(tt.a, tt.m, tt.s)
+			if !slices.Equal(kinds(got), tt.want) {
+				t.Fatalf("findings = %v, want %v\n%+v", kinds(got), tt.want, got)
+			}
+			for _, f := range got {
+				if f.Kind != Returned {
+					continue
+				}
+				if len(f.Actions) != 0 || f.Evidence["disabled_by_run"] != "12" || !strings.Contains(f.Reason, "run 12") {
+					t.Errorf("returned finding %+v: want no steps and run 12 named", f)
+				}
+			}
+		})
+	}
+}
+
+// End to end: suspended on day 1 (accessrecon disables the account), active
+// again on day 2 (a returned finding names the day-1 run; the account stays
+// disabled), restored by IT on day 3 (nothing to report).
+func TestReturnedAcrossRuns(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	ctx := context.Background()
+	people := hr()
+	people[4].Status = sources.Suspended // E5
+	sp := spec(f, Policy{})
+	sp.Sources[0].Source = people
+	sp.AsOf = asOf.Add(-48 * time.Hour)
+	day1, err := e.Run(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enabled(f, "A5") {
+		t.Fatal("day 1: the suspended person's account A5 was not disabled")
+	}
+
+	back := hr()
+	sp.Sources[0].Source = back
+	sp.AsOf = asOf.Add(-24 * time.Hour)
+	res, err := e.Run(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := findKind(res.Findings, Returned)
+	if len(got) != 1 || got[0].AccountID != "A5" || got[0].Disposition != Review || got[0].EmployeeID != "E5" {
+		t.Fatalf("day 2: returned findings %+v, want one for A5 (E5), review", got)
+	}
+	if got[0].Evidence["disabled_by_run"] != fmt.Sprint(day1.Run.ID) {
+		t.Fatalf("day 2: returned names run %q, want %d", got[0].Evidence["disabled_by_run"], day1.Run.ID)
+	}
+	if enabled(f, "A5") {
+		t.Fatal("day 2: accessrecon re-enabled A5 itself")
+	}
+
+	a, _ := f.Get("A5")
+	a.Enabled = true
+	f.Put(a)
+	sp.AsOf = asOf
+	res, err = e.Run(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range res.Findings {
+		if x.AccountID == "A5" {
+			t.Errorf("day 3, after IT restored A5: finding %s %s", x.Kind, x.Reason)
+		}
+	}
+	if !slices.ContainsFunc(res.Resolved, func(st store.FindingState) bool { return st.Kind == string(Returned) && st.AccountID == "A5" }) {
+		t.Errorf("day 3: the returned finding of A5 is not resolved: %+v", res.Resolved)
 	}
 }
