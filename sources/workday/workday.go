@@ -98,6 +98,10 @@ type Config struct {
 	MaxTries int `yaml:"max_tries"`
 	// MaxRetryWait is the longest Retry-After honoured (default 5m).
 	MaxRetryWait time.Duration `yaml:"max_retry_wait"`
+	// Location is the time zone of dates written without one (default
+	// UTC). It is not a key of this section: the wiring sets it from the
+	// source's or the organisation's timezone.
+	Location *time.Location `yaml:"-"`
 }
 
 // ErrAuth is wrapped when Workday refuses the credentials (401/403).
@@ -119,6 +123,7 @@ type Source struct {
 	id        mapping
 	fields    []mapping
 	statusMap sources.StatusMap
+	location  *time.Location
 	client    *http.Client
 	maxTries  int
 	maxWait   time.Duration
@@ -233,6 +238,7 @@ func New(cfg Config, log *slog.Logger) (*Source, error) {
 		id:        id,
 		fields:    fields,
 		statusMap: sm,
+		location:  cfg.Location,
 		client:    &http.Client{Timeout: timeout},
 		maxTries:  tries,
 		maxWait:   wait,
