@@ -24,10 +24,12 @@ type judge struct {
 	// hrConflicts holds the people (normalised employee IDs) whose HR
 	// sources disagree: nothing of theirs is revoked.
 	hrConflicts map[string]bool
+	// loc is the organisation's zone: HR dates are shown as dates there.
+	loc *time.Location
 }
 
 func newJudge(asOf time.Time, p *Policy, target, tier string, caps targets.Capabilities) *judge {
-	j := &judge{asOf: asOf, policy: p, target: target, tier: tier, caps: caps, exemptions: map[string]Exemption{}, approved: map[string]bool{}}
+	j := &judge{asOf: asOf, policy: p, target: target, tier: tier, caps: caps, exemptions: map[string]Exemption{}, approved: map[string]bool{}, loc: time.UTC}
 	for _, e := range p.Exemptions {
 		if e.Target == target {
 			j.exemptions[e.AccountID] = e
@@ -152,15 +154,15 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 			}
 			add(Finding{Kind: Orphaned, Severity: sev, Disposition: Review,
 				Reason:   "enabled account linked to no person in HR",
-				Evidence: map[string]string{"account_employee_id": a.EmployeeID, "account_email": a.Email, "created": day(a.Created)}})
+				Evidence: map[string]string{"account_employee_id": a.EmployeeID, "account_email": a.Email, "created": j.day(a.Created)}})
 		case departed:
 			sev := Critical
 			if departedKind == SuspendedActive {
 				sev = High
 			}
 			f := Finding{Kind: departedKind, Severity: sev,
-				Reason:   fmt.Sprintf("account is enabled but HR says %s is %s", m.Person.EmployeeID, hrState(m.Person, j.asOf)),
-				Evidence: map[string]string{"hr_status": string(m.Person.Status), "termination_date": day(m.Person.TerminationDate), "status_effective": day(m.Person.StatusEffective), "hire_date": day(m.Person.HireDate), "last_login": day(a.LastLogin)}}
+				Reason:   fmt.Sprintf("account is enabled but HR says %s is %s", m.Person.EmployeeID, hrState(m.Person, j.asOf, j.loc)),
+				Evidence: map[string]string{"hr_status": string(m.Person.Status), "termination_date": j.day(m.Person.TerminationDate), "status_effective": j.day(m.Person.StatusEffective), "hire_date": j.day(m.Person.HireDate), "last_login": j.day(a.LastLogin)}}
 			if !effective.IsZero() {
 				f.EffectiveAt = &effective
 			}
@@ -190,7 +192,7 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 				Evidence: map[string]string{"revoked_by_accessrecon": fmt.Sprint(s.revokedByUs)}}
 			if departed {
 				f.Severity = Critical
-				f.Reason = fmt.Sprintf("account was disabled and is enabled again, but HR says %s is %s", m.Person.EmployeeID, hrState(m.Person, j.asOf))
+				f.Reason = fmt.Sprintf("account was disabled and is enabled again, but HR says %s is %s", m.Person.EmployeeID, hrState(m.Person, j.asOf, j.loc))
 				j.plan(&f, m, a, nil)
 			}
 			add(f)
@@ -212,7 +214,7 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 			case a.LastLogin.IsZero() && !a.Created.IsZero() && j.asOf.Sub(a.Created) > limit:
 				add(Finding{Kind: Dormant, Severity: Low, Disposition: Review,
 					Reason:   fmt.Sprintf("never logged in, created %d days ago", int(j.asOf.Sub(a.Created).Hours()/24)),
-					Evidence: map[string]string{"last_login": "never", "created": day(a.Created)}})
+					Evidence: map[string]string{"last_login": "never", "created": j.day(a.Created)}})
 			}
 		}
 	}
@@ -221,7 +223,7 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 		d := s.suspendedByUs
 		add(Finding{Kind: Returned, Severity: Medium, Disposition: Review,
 			Reason: fmt.Sprintf("HR says %s is active again; accessrecon disabled this account for a suspension or leave in run %d (%s): restore it if the person should have it back (accessrecon never re-enables on its own)",
-				m.Person.EmployeeID, d.RunID, day(d.At)),
+				m.Person.EmployeeID, d.RunID, j.day(d.At)),
 			Evidence: map[string]string{"disabled_by_run": fmt.Sprint(d.RunID), "disabled_at": stamp(d.At), "disabled_for": d.Fingerprint, "hr_status": string(m.Person.Status)}})
 	}
 
@@ -248,7 +250,7 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 	switch {
 	case len(departedCreds) > 0:
 		f := Finding{Kind: StaleCredential, Severity: High,
-			Reason:   fmt.Sprintf("active credentials of %s, who is %s: %s", m.Person.EmployeeID, hrState(m.Person, j.asOf), strings.Join(departedCreds, ", ")),
+			Reason:   fmt.Sprintf("active credentials of %s, who is %s: %s", m.Person.EmployeeID, hrState(m.Person, j.asOf, j.loc), strings.Join(departedCreds, ", ")),
 			Evidence: map[string]string{"credentials": strings.Join(departedCreds, ", ")}}
 		if !effective.IsZero() {
 			f.EffectiveAt = &effective
@@ -390,21 +392,25 @@ func groupIDs(gs []targets.Group) []string {
 	return ids
 }
 
-func hrState(p *store.PersonRow, asOf time.Time) string {
+func hrState(p *store.PersonRow, asOf time.Time, loc *time.Location) string {
 	if td := termination(p, asOf); !td.IsZero() && ended(p, asOf) {
-		return "terminated since " + day(td)
+		return "terminated since " + dayIn(td, loc)
 	}
 	if !p.StatusEffective.IsZero() {
-		return string(p.Status) + " since " + day(p.StatusEffective)
+		return string(p.Status) + " since " + dayIn(p.StatusEffective, loc)
 	}
 	return string(p.Status)
 }
 
-func day(t time.Time) string {
+// dayIn is t as a date in loc ("" for the zero time).
+func dayIn(t time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.Format("2006-01-02")
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("2006-01-02")
 }
 
 func stamp(t time.Time) string {
@@ -420,3 +426,6 @@ func nonEmpty(s, fallback string) string {
 	}
 	return s
 }
+
+// day is t as a date in the organisation's zone.
+func (j *judge) day(t time.Time) string { return dayIn(t, j.loc) }

@@ -74,6 +74,10 @@ type RunSpec struct {
 	EmployeeIDs []string
 	// Timeout bounds the whole run (0: none beyond ctx).
 	Timeout time.Duration
+	// Location is the organisation's time zone (nil: UTC): the sources
+	// read HR dates without a zone in it (each source is given its zone by
+	// the wiring), and findings show HR dates as dates there.
+	Location *time.Location
 }
 
 // Result is a finished run, as the reports need it.
@@ -93,6 +97,9 @@ type Result struct {
 	// HRResolutions lists the people more than one HR source reported:
 	// which record won and why (the workbook's Sources section).
 	HRResolutions []HRResolution
+	// Timezone is the IANA name of RunSpec.Location, the zone HR dates
+	// were read and are shown in ("UTC" by default).
+	Timezone string
 }
 
 // Run statuses.
@@ -187,7 +194,8 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (*Result, error) {
 	} else if len(spec.Scope) > 0 {
 		scope = joinKinds(spec.Scope)
 	}
-	res := &Result{Run: store.Run{AsOf: spec.AsOf, StartedAt: e.now().UTC(), Mode: string(mode), Job: spec.Job, Scope: scope, Status: StatusRunning}, Policy: spec.Policy}
+	res := &Result{Run: store.Run{AsOf: spec.AsOf, StartedAt: e.now().UTC(), Mode: string(mode), Job: spec.Job, Scope: scope, Status: StatusRunning}, Policy: spec.Policy,
+		Timezone: cmp.Or(spec.Location, time.UTC).String()}
 	id, err := e.Store.BeginRun(ctx, res.Run)
 	if err != nil {
 		return nil, err
@@ -310,6 +318,7 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 	if err != nil {
 		return nil, err
 	}
+	loc := cmp.Or(spec.Location, time.UTC)
 	prev := map[string]store.PersonRow{}
 	if prevRun > 0 {
 		for p, err := range e.Store.People(ctx, prevRun) {
@@ -405,12 +414,12 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 	conflicts := map[string]bool{}
 	for _, key := range slices.Sorted(maps.Keys(dups)) {
 		recs := dups[key]
-		w, r := resolvePerson(recs, spec.AsOf)
+		w, r := resolvePerson(recs, spec.AsOf, loc)
 		all[origin[key].idx] = w.row
 		res.HRResolutions = append(res.HRResolutions, r)
 		if r.Rule == RuleConflict {
 			conflicts[key] = true
-			res.Findings = append(res.Findings, conflictFinding(w.row, r))
+			res.Findings = append(res.Findings, conflictFinding(w.row, r, loc))
 			log.Warn("HR sources disagree about a person", "employee_id", w.row.EmployeeID, "reason", r.Reason)
 		}
 	}
@@ -439,7 +448,7 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 					res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: p.EmployeeID, Kind: "job_changed", Detail: old.JobCode + " -> " + p.JobCode})
 				}
 				if !old.TerminationDate.Equal(p.TerminationDate) {
-					res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: p.EmployeeID, Kind: "termination_date_changed", Detail: day(old.TerminationDate) + " -> " + day(p.TerminationDate)})
+					res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: p.EmployeeID, Kind: "termination_date_changed", Detail: dayIn(old.TerminationDate, loc) + " -> " + dayIn(p.TerminationDate, loc)})
 				}
 			}
 		}
@@ -542,7 +551,7 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 		e.Progress(ts.Name, 0, false)
 	}
 	j := newJudge(spec.AsOf, &spec.Policy, ts.Name, ts.Tier, caps)
-	j.hrConflicts = people.conflicts
+	j.hrConflicts, j.loc = people.conflicts, cmp.Or(spec.Location, time.UTC)
 	seenIDs := map[string]struct{}{}
 	batch := make([]targets.Account, 0, 2000)
 	flush := func() error {

@@ -6,6 +6,8 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,7 +15,9 @@ import (
 
 	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/sources"
+	csvsource "github.com/accessrecon/accessrecon/sources/csv"
 	"github.com/accessrecon/accessrecon/targets"
+	"github.com/accessrecon/accessrecon/targets/targettest"
 )
 
 func hrDate(s string) time.Time {
@@ -159,7 +163,7 @@ func TestResolvePerson(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w, r := resolvePerson(tt.recs, asOf)
+			w, r := resolvePerson(tt.recs, asOf, time.UTC)
 			if r.Winner != tt.winner || r.Rule != tt.rule || r.EmployeeID != "E7" || len(r.Records) != len(tt.recs) || r.Reason == "" {
 				t.Fatalf("resolution %+v, want winner %q rule %s", r, tt.winner, tt.rule)
 			}
@@ -302,5 +306,61 @@ func TestReturnedAcrossRuns(t *testing.T) {
 	}
 	if !slices.ContainsFunc(res.Resolved, func(st store.FindingState) bool { return st.Kind == string(Returned) && st.AccountID == "A5" }) {
 		t.Errorf("day 3: the returned finding of A5 is not resolved: %+v", res.Resolved)
+	}
+}
+
+// HR dates are local: for an organisation in Asia/Riyadh, a termination
+// effective 2026-11-25 is due from 2026-11-24T21:00Z, its SLA clock starts
+// then, findings show it as 2026-11-25, and the result names the zone.
+func TestLocalDates(t *testing.T) {
+	riyadh, err := time.LoadLocation("Asia/Riyadh")
+	if err != nil {
+		t.Skipf("no time zone database: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "hr.csv")
+	if err := os.WriteFile(path, []byte("employee_id,status,termination_date\nE1,active,2026-11-25\nE2,active,\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	effective := time.Date(2026, 11, 24, 21, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		asOf time.Time
+		due  bool
+	}{
+		{"an hour before midnight in Riyadh: not due", effective.Add(-time.Hour), false},
+		{"half an hour after midnight in Riyadh: due", effective.Add(30 * time.Minute), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src, err := csvsource.New(csvsource.Config{Path: path, Location: riyadh}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := targettest.NewFake(targets.Account{ID: "A1", EmployeeID: "E1", Enabled: true}, targets.Account{ID: "A2", EmployeeID: "E2", Enabled: true})
+			res, err := newEngine(t).Run(context.Background(), RunSpec{AsOf: tt.asOf, Mode: Report, Location: riyadh,
+				Sources: []SourceSpec{{Name: "hr", Type: "csv", Source: src}}, Targets: []TargetSpec{{Name: "app", Type: "fake", Target: f}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Timezone != "Asia/Riyadh" {
+				t.Errorf("result's time zone %q, want Asia/Riyadh", res.Timezone)
+			}
+			got := findKind(res.Findings, TerminatedActive)
+			if !tt.due {
+				if len(got) != 0 {
+					t.Fatalf("acted early: %+v", got)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].AccountID != "A1" {
+				t.Fatalf("terminated_active findings %+v, want one for A1", got)
+			}
+			if got[0].EffectiveAt == nil || !got[0].EffectiveAt.Equal(effective) {
+				t.Errorf("SLA clock starts at %v, want %v", got[0].EffectiveAt, effective)
+			}
+			if !strings.Contains(got[0].Reason, "terminated since 2026-11-25") || got[0].Evidence["termination_date"] != "2026-11-25" {
+				t.Errorf("reason %q, evidence %v: want the local date 2026-11-25", got[0].Reason, got[0].Evidence)
+			}
+		})
 	}
 }

@@ -85,7 +85,7 @@ func ended(p *store.PersonRow, asOf time.Time) bool {
 // agree on a current status, or that have all ended, are resolved to the
 // spell that started last. Anything else is a conflict: nothing says which
 // record is right, and a wrong revocation is worse than none.
-func resolvePerson(recs []hrRecord, asOf time.Time) (winner *hrRecord, res HRResolution) {
+func resolvePerson(recs []hrRecord, asOf time.Time, loc *time.Location) (winner *hrRecord, res HRResolution) {
 	res.EmployeeID = recs[0].row.EmployeeID
 	for _, r := range recs {
 		x := HRRecord{Source: r.source, Priority: r.priority, Status: r.row.Status, Ended: ended(r.row, asOf)}
@@ -101,10 +101,10 @@ func resolvePerson(recs []hrRecord, asOf time.Time) (winner *hrRecord, res HRRes
 		x := res.Records[i]
 		s := fmt.Sprintf("%s says %s", x.Source, x.Status)
 		if x.HireDate != nil {
-			s += ", hired " + day(*x.HireDate)
+			s += ", hired " + dayIn(*x.HireDate, loc)
 		}
 		if x.TerminationDate != nil {
-			s += ", termination date " + day(*x.TerminationDate)
+			s += ", termination date " + dayIn(*x.TerminationDate, loc)
 		}
 		return s
 	}
@@ -190,15 +190,15 @@ func resolvePerson(recs []hrRecord, asOf time.Time) (winner *hrRecord, res HRRes
 
 // conflictFinding is the review finding for a person whose HR records
 // conflict: one per person, no steps.
-func conflictFinding(p *store.PersonRow, r HRResolution) Finding {
+func conflictFinding(p *store.PersonRow, r HRResolution, loc *time.Location) Finding {
 	ev := map[string]string{}
 	for _, x := range r.Records {
 		v := string(x.Status)
 		if x.HireDate != nil {
-			v += ", hired " + day(*x.HireDate)
+			v += ", hired " + dayIn(*x.HireDate, loc)
 		}
 		if x.TerminationDate != nil {
-			v += ", termination date " + day(*x.TerminationDate)
+			v += ", termination date " + dayIn(*x.TerminationDate, loc)
 		}
 		ev["source:"+x.Source] = v
 	}

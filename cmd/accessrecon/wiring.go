@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -29,20 +30,22 @@ import (
 // Each decodes its connector's config strictly, resolves paths relative to
 // the config file, and builds the connector.
 
-type sourceFactory func(cfg *Config, node *yaml.Node, where string, log *slog.Logger) (sources.Source, error)
+// A source factory is also given the zone of the source's dates written
+// without one.
+type sourceFactory func(cfg *Config, node *yaml.Node, where string, loc *time.Location, log *slog.Logger) (sources.Source, error)
 
 type targetFactory func(cfg *Config, node *yaml.Node, where string, log *slog.Logger) (targets.Target, error)
 
 func sourceFactories() map[string]sourceFactory {
 	return map[string]sourceFactory{
-		"csv": func(cfg *Config, n *yaml.Node, where string, log *slog.Logger) (sources.Source, error) {
-			return build[hrcsv.Config, *hrcsv.Source, sources.Source](n, where, log, func(c *hrcsv.Config) { c.Path = cfg.resolve(c.Path) }, hrcsv.New)
+		"csv": func(cfg *Config, n *yaml.Node, where string, loc *time.Location, log *slog.Logger) (sources.Source, error) {
+			return build[hrcsv.Config, *hrcsv.Source, sources.Source](n, where, log, func(c *hrcsv.Config) { c.Path, c.Location = cfg.resolve(c.Path), loc }, hrcsv.New)
 		},
-		"bamboohr": func(cfg *Config, n *yaml.Node, where string, log *slog.Logger) (sources.Source, error) {
-			return build[bamboohr.Config, *bamboohr.Source, sources.Source](n, where, log, func(*bamboohr.Config) {}, bamboohr.New)
+		"bamboohr": func(cfg *Config, n *yaml.Node, where string, loc *time.Location, log *slog.Logger) (sources.Source, error) {
+			return build[bamboohr.Config, *bamboohr.Source, sources.Source](n, where, log, func(c *bamboohr.Config) { c.Location = loc }, bamboohr.New)
 		},
-		"workday": func(cfg *Config, n *yaml.Node, where string, log *slog.Logger) (sources.Source, error) {
-			return build[workday.Config, *workday.Source, sources.Source](n, where, log, func(*workday.Config) {}, workday.New)
+		"workday": func(cfg *Config, n *yaml.Node, where string, loc *time.Location, log *slog.Logger) (sources.Source, error) {
+			return build[workday.Config, *workday.Source, sources.Source](n, where, log, func(c *workday.Config) { c.Location = loc }, workday.New)
 		},
 	}
 }
@@ -108,11 +111,19 @@ func (w *wired) Close() {
 
 // wire builds every connector of cfg. Nothing is contacted yet.
 func wire(cfg *Config, log *slog.Logger) (*wired, error) {
-	w := &wired{spec: reconcile.RunSpec{Policy: cfg.Policy, Timeout: cfg.Timeout.D()}}
+	org, err := cfg.location("")
+	if err != nil {
+		return nil, fmt.Errorf("timezone: %w", err)
+	}
+	w := &wired{spec: reconcile.RunSpec{Policy: cfg.Policy, Timeout: cfg.Timeout.D(), Location: org}}
 	sf, tf := sourceFactories(), targetFactories()
 	for i, s := range cfg.Sources {
+		loc, err := cfg.location(s.Timezone)
+		if err != nil {
+			return nil, fmt.Errorf("sources[%d] (%s).timezone: %w", i, s.Name, err)
+		}
 		where := fmt.Sprintf("sources[%d] (%s).config", i, s.Name)
-		src, err := sf[s.Type](cfg, &s.Config, where, log.With("source", s.Name))
+		src, err := sf[s.Type](cfg, &s.Config, where, loc, log.With("source", s.Name))
 		if err != nil {
 			w.Close()
 			return nil, err

@@ -104,6 +104,7 @@ func (w *writer) summary() error {
 	meta := [][2]any{
 		{"Run ID", excelize.Cell{StyleID: w.integer, Value: r.ID}},
 		{"As of", excelize.Cell{StyleID: w.dateTime, Value: w.asOf}},
+		{"Time zone of HR dates", cmp.Or(res.Timezone, "UTC")},
 		{"Started", dateCell(r.StartedAt, w.dateTime)},
 		{"Finished", dateCell(r.FinishedAt, w.dateTime)},
 		{"Mode", r.Mode},

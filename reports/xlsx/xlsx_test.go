@@ -367,15 +367,20 @@ func BenchmarkWrite100k(b *testing.B) {
 }
 
 // The Sources section says, for each person several HR sources report,
-// which record the run used and why (issue 18).
-func TestSummaryHRResolutions(t *testing.T) {
+// which record the run used and why, and the run metadata the zone HR
+// dates were read in (issue 18).
+func TestSummaryHRData(t *testing.T) {
 	res := sampleResult()
+	res.Timezone = "Asia/Riyadh"
 	res.HRResolutions = []reconcile.HRResolution{
 		{EmployeeID: "E2", Winner: "employees", Rule: reconcile.RuleConversion, Reason: "employees's current spell started last"},
 		{EmployeeID: "E3", Rule: reconcile.RuleConflict, Reason: "the records disagree on a current status"},
 	}
 	f, _ := writeSample(t, res)
 	rs := rows(t, f, SheetSummary)
+	if v := rs[summaryRow(t, rs, "Time zone of HR dates", 0)]; v[1] != "Asia/Riyadh" {
+		t.Errorf("time zone row = %q", v)
+	}
 	at := summaryRow(t, rs, "People reported by more than one HR source", 0)
 	if h := rs[at+1]; !slices.Equal(h[:4], []string{"Employee ID", "Record used", "Rule", "Why"}) {
 		t.Errorf("header = %q", h)
