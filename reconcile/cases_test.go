@@ -40,6 +40,9 @@ type caseFile struct {
 	// Disabled lists target/account of every account accessrecon must have
 	// disabled on day 2, and no other (checked when set).
 	Disabled []string `yaml:"disabled"`
+	// Resolutions maps the employee ID of each person several sources
+	// report on day 2 to the rule that resolved them (checked when set).
+	Resolutions map[string]string `yaml:"resolutions"`
 	// Targets by name: <name>.csv in each day's folder.
 	Targets map[string]struct {
 		// Fake loads the export into a targettest.Fake, a target with every
@@ -150,6 +153,15 @@ func runCase(t *testing.T, dir string) {
 	}
 	if want := cmp.Or(c.Status, StatusCompleted); res.Run.Status != want {
 		t.Errorf("day 2 status %s, want %s (error %q)", res.Run.Status, want, res.Run.Error)
+	}
+	if c.Resolutions != nil {
+		got := map[string]string{}
+		for _, r := range res.HRResolutions {
+			got[r.EmployeeID] = r.Rule
+		}
+		if !maps.Equal(got, c.Resolutions) {
+			t.Errorf("day 2 resolved people %v, want %v (%+v)", got, c.Resolutions, res.HRResolutions)
+		}
 	}
 	if c.Disabled != nil && !slices.Equal(disabled, slices.Sorted(slices.Values(c.Disabled))) {
 		t.Errorf("day 2 disabled %v, want exactly %v", disabled, c.Disabled)

@@ -364,3 +364,42 @@ func TestLocalDates(t *testing.T) {
 		})
 	}
 }
+
+// An hr_conflict is one problem per person: seen again it keeps its first
+// date, and it is resolved once HR settles it (or a priority decides).
+func TestHRConflictLifecycle(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	ctx := context.Background()
+	contractors := sliceSource{{EmployeeID: "E5", Status: sources.Suspended, HireDate: daysAgo(100)}}
+	sp := spec(f, Policy{})
+	sp.Sources = append(sp.Sources, SourceSpec{Name: "contractors", Type: "test", Source: contractors})
+	for i, at := range []time.Time{asOf.Add(-48 * time.Hour), asOf.Add(-24 * time.Hour)} {
+		sp.AsOf = at
+		res, err := e.Run(ctx, sp)
+		if err != nil {
+			t.Fatalf("run %d: %v", i+1, err)
+		}
+		got := findKind(res.Findings, HRConflict)
+		if len(got) != 1 || got[0].AccountID != "E5" || got[0].Target != HRTarget || got[0].Disposition != Review || !got[0].FirstSeen.Equal(asOf.Add(-48*time.Hour)) {
+			t.Fatalf("run %d: hr_conflict findings %+v", i+1, got)
+		}
+		if !enabled(f, "A5") || enabled(f, "A1") {
+			t.Fatalf("run %d: A5 (conflict) enabled %v, A1 (leaver) enabled %v; want true, false", i+1, enabled(f, "A5"), enabled(f, "A1"))
+		}
+	}
+	sp.Sources[1].Priority = 1 // HR says the contractors' record is right
+	sp.AsOf = asOf
+	res, err := e.Run(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(findKind(res.Findings, HRConflict)) != 0 || !slices.ContainsFunc(res.Resolved, func(st store.FindingState) bool { return st.Kind == string(HRConflict) && st.AccountID == "E5" }) {
+		t.Fatalf("after a priority settled it: findings %v, resolved %+v", kinds(res.Findings), res.Resolved)
+	}
+	if len(res.HRResolutions) != 1 || res.HRResolutions[0].Winner != "contractors" || res.HRResolutions[0].Rule != RulePriority {
+		t.Fatalf("resolutions %+v", res.HRResolutions)
+	}
+	if enabled(f, "A5") {
+		t.Fatal("the suspension that won by priority was not acted on")
+	}
+}
