@@ -129,6 +129,15 @@ type Engine struct {
 	Started func(runID int64)
 	// Retry bounds the executor's retries (zero value: the defaults).
 	Retry Retry
+	// Redactor scrubs every configured secret from error text before it is
+	// stored, audited or reported (nil: none configured).
+	Redactor *targets.Redactor
+}
+
+// errText is err's message as it may be kept as evidence: scrubbed of every
+// configured secret, printable, and cut short.
+func (e *Engine) errText(err error) string {
+	return targets.Printable(e.Redactor.Redact(err.Error()), 2000)
 }
 
 // Auditor records audit events; the store's hash-chained trail implements it.
@@ -222,7 +231,7 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (*Result, error) {
 		res.Run.Status = StatusFailed
 	}
 	if runErr != nil {
-		res.Run.Error = runErr.Error()
+		res.Run.Error = e.errText(runErr)
 	}
 	if err := e.Store.FinishRun(res.Run); err != nil {
 		runErr = errors.Join(runErr, err)
@@ -398,7 +407,7 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 			e.Progress(src.Name, col.Count, true)
 		}
 		if cerr != nil {
-			col.Status, col.Error = "failed", cerr.Error()
+			col.Status, col.Error = "failed", e.errText(cerr)
 			res.Collections = append(res.Collections, col)
 			_ = e.Store.SaveCollection(context.WithoutCancel(ctx), col)
 			return nil, fmt.Errorf("source %s: %w", src.Name, cerr)
@@ -489,7 +498,7 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 		Capabilities: strings.Join(capNames, ","), StartedAt: start.UTC().Format(time.RFC3339), Status: "ok"}}
 	fail := func(err error) targetResult {
 		tr.err = err
-		tr.collection.Status, tr.collection.Error = "failed", err.Error()
+		tr.collection.Status, tr.collection.Error = "failed", e.errText(err)
 		if tr.collection.Count > 0 {
 			tr.collection.Status = "partial"
 		}
@@ -511,7 +520,7 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 		}
 		tr.findings = append(kept, Finding{Kind: GuardTripped, Severity: High, Disposition: Review, Target: ts.Name, AccountID: "(collection)",
 			Reason:   "collection of " + ts.Name + " failed: no orphaned or terminated conclusions and no revocation on it this run",
-			Evidence: map[string]string{"error": err.Error(), "accounts_read": fmt.Sprint(tr.collection.Count)}})
+			Evidence: map[string]string{"error": e.errText(err), "accounts_read": fmt.Sprint(tr.collection.Count)}})
 		tr.drift = nil
 		log.Error("target collection failed", "err", err, "accounts_read", tr.collection.Count)
 		return tr

@@ -105,7 +105,7 @@ func bambooSource(t *testing.T) sources.Source {
 	var cfg bamboohr.Config
 	decodeStrict(t, filepath.Join(dir, "equivalence.yaml"), &cfg)
 	const key = "equivalence-bamboohr-key"
-	t.Setenv(cfg.APIKeyEnv, key)
+	cfg.APIKey = targets.Secret(key) // as the wiring resolves api_key_env
 
 	// The fields the report can return: a request for any other field would
 	// come back empty from BambooHR, so it is refused here.
@@ -172,8 +172,8 @@ func workdaySource(t *testing.T) sources.Source {
 	var cfg workday.Config
 	decodeStrict(t, filepath.Join(dir, "equivalence.yaml"), &cfg)
 	const user, password = "ISU_accessrecon", "equivalence-workday-password"
-	t.Setenv(cfg.UserEnv, user)
-	t.Setenv(cfg.PasswordEnv, password)
+	cfg.User = targets.Secret(user) // as the wiring resolves user_env and password_env
+	cfg.Password = targets.Secret(password)
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
 		t.Fatal(err)

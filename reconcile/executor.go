@@ -264,7 +264,7 @@ func (e *Engine) do(ctx context.Context, log *slog.Logger, runID int64, lim *rat
 		Op: string(w.step.Op), Arg: w.step.Arg, Status: "requested", RequestedAt: e.now().UTC()}
 	id, err := e.Store.InsertAction(ctx, w.rec)
 	if err != nil {
-		w.rec.Status, w.rec.Error = "failed", err.Error()
+		w.rec.Status, w.rec.Error = "failed", e.errText(err)
 		return
 	}
 	w.rec.ID = id
@@ -300,16 +300,16 @@ func (e *Engine) do(ctx context.Context, log *slog.Logger, runID int64, lim *rat
 	}
 	response := map[string]any{"action_id": id, "account_id": w.account.ID, "op": w.step.Op, "attempts": w.rec.Attempts}
 	if callErr != nil {
-		response["error"] = callErr.Error()
+		response["error"] = e.errText(callErr)
 	}
 	e.audit(context.WithoutCancel(ctx), AuditEvent{RunID: runID, Type: "target_response", Target: w.ts.Name, Detail: response})
 
 	switch {
 	case callErr != nil && errors.Is(callErr, targets.ErrNotFound):
 		// The account (or membership, credential) is gone: nothing left to revoke.
-		w.rec.Status, w.rec.Verified, w.rec.Error = "done", true, "already gone: "+callErr.Error()
+		w.rec.Status, w.rec.Verified, w.rec.Error = "done", true, "already gone: "+e.errText(callErr)
 	case callErr != nil:
-		w.rec.Status, w.rec.Error = "failed", callErr.Error()
+		w.rec.Status, w.rec.Error = "failed", e.errText(callErr)
 	default:
 		verified, note := e.verify(context.WithoutCancel(ctx), w)
 		w.rec.Verified = verified
@@ -372,7 +372,7 @@ func (e *Engine) verify(ctx context.Context, w *work) (bool, string) {
 		return true, "account no longer exists"
 	}
 	if err != nil {
-		return false, "re-read failed: " + err.Error()
+		return false, "re-read failed: " + e.errText(err)
 	}
 	return observed(w.step, a)
 }
@@ -421,7 +421,7 @@ func (e *Engine) recover(ctx context.Context, log *slog.Logger, runID int64, ts 
 					note = why
 				}
 			default:
-				note = err.Error()
+				note = e.errText(err)
 			}
 		}
 		p.Status, p.Error, p.FinishedAt, p.Verified = status, note, e.now().UTC(), status == "recovered_done"

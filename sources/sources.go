@@ -73,6 +73,13 @@ type Refresher interface {
 	PeopleByID(ctx context.Context, ids []string) iter.Seq2[Person, error]
 }
 
+// LocalConfig is implemented by the configuration of a source whose HR
+// system writes dates without a zone: the wiring gives it the zone to read
+// them in (the source's own timezone, else the organisation's, else UTC).
+type LocalConfig interface {
+	SetLocation(loc *time.Location)
+}
+
 // StatusMap maps an HR system's status vocabulary onto Status. Keys are
 // compared case-insensitively after trimming.
 type StatusMap map[string]Status

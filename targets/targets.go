@@ -30,7 +30,6 @@ import (
 	"iter"
 	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -304,27 +303,4 @@ func (c Capabilities) List() []Capability {
 		out = append(out, CanRemoveFromGroup)
 	}
 	return out
-}
-
-// LookupSecret reads a secret from the environment variable env, or else from
-// the file path (trailing newline trimmed).
-//
-// Deprecated: connectors implement SecretConfig and receive values from the
-// wiring; this goes once the existing connectors have moved.
-func LookupSecret(env, path string) (Secret, error) {
-	switch {
-	case env != "":
-		v, ok := os.LookupEnv(env)
-		if !ok || v == "" {
-			return "", fmt.Errorf("environment variable %s is not set", env)
-		}
-		return Secret(v), nil
-	case path != "":
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return "", fmt.Errorf("secret file: %w", err)
-		}
-		return Secret(strings.TrimRight(string(b), "\r\n")), nil
-	}
-	return "", errors.New("no secret configured (set the *_env or *_file key)")
 }

@@ -58,9 +58,9 @@ func loadHookKeys(cfg *Config) (hookKeys, error) {
 		if env == "" {
 			return nil, nil
 		}
-		s, err := targets.LookupSecret(env, "")
+		s, err := readSecret(targets.SecretField{Key: strings.TrimSuffix(key, "_env"), Env: env}, cfg.dir())
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", key, err)
+			return nil, err
 		}
 		return []byte(s.Reveal()), nil
 	}

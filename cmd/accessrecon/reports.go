@@ -16,6 +16,7 @@ import (
 	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/reports/jira"
 	"github.com/accessrecon/accessrecon/reports/xlsx"
+	"github.com/accessrecon/accessrecon/targets"
 )
 
 // reportSet names the reports a run writes: "xlsx", "jira". nil means
@@ -68,7 +69,9 @@ func writeReports(ctx context.Context, cfg *Config, st *store.Store, res *reconc
 // run: the unsent work stays in the store's outbox for the next run.
 func syncJira(ctx context.Context, cfg *Config, st *store.Store, res *reconcile.Result, dryRun bool, w io.Writer) error {
 	jc := *cfg.Reports.Jira
-	jc.TokenFile = cfg.resolve(jc.TokenFile)
+	if err := prepare(&jc, cfg.dir(), "reports.jira", targets.NewRedactor()); err != nil {
+		return err
+	}
 	client, err := jira.New(jc, slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		return fmt.Errorf("reports.jira: %w", err)

@@ -129,7 +129,7 @@ func runOnce(ctx context.Context, o runOptions, stdout, stderr io.Writer) (*reco
 	}
 	defer st.Close()
 	trail := openTrail(cfg, st, log)
-	eng := &reconcile.Engine{Store: st, Log: log, Audit: reconcile.TrailAuditor{Trail: trail}, Started: runID.Store}
+	eng := &reconcile.Engine{Store: st, Log: log, Audit: reconcile.TrailAuditor{Trail: trail}, Started: runID.Store, Redactor: w.redactor}
 	if tty {
 		p := newProgress(stderr)
 		eng.Progress = p.update

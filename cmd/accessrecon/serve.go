@@ -480,7 +480,7 @@ func (s *server) execute(cfg *Config, spec reconcile.RunSpec, log, engineLog *sl
 	if spec.Timeout > 0 {
 		full.Timeout = spec.Timeout
 	}
-	eng := &reconcile.Engine{Store: s.st, Log: engineLog, Audit: reconcile.TrailAuditor{Trail: openTrail(cfg, s.st, log)}, Started: runID.Store}
+	eng := &reconcile.Engine{Store: s.st, Log: engineLog, Audit: reconcile.TrailAuditor{Trail: openTrail(cfg, s.st, log)}, Started: runID.Store, Redactor: w.redactor}
 	return eng.Run(s.runCtx, full)
 }
 

@@ -20,87 +20,94 @@ import (
 	hrcsv "github.com/accessrecon/accessrecon/sources/csv"
 	"github.com/accessrecon/accessrecon/sources/workday"
 	"github.com/accessrecon/accessrecon/targets"
+	"github.com/accessrecon/accessrecon/targets/aws"
 	tcsv "github.com/accessrecon/accessrecon/targets/csv"
+	"github.com/accessrecon/accessrecon/targets/entra"
+	"github.com/accessrecon/accessrecon/targets/github"
+	"github.com/accessrecon/accessrecon/targets/google"
 	"github.com/accessrecon/accessrecon/targets/ldap"
 	"github.com/accessrecon/accessrecon/targets/scim"
+	"github.com/accessrecon/accessrecon/targets/slack"
 	tsql "github.com/accessrecon/accessrecon/targets/sql"
 )
 
 // The factory tables: the one place that knows the concrete connectors.
-// Each decodes its connector's config strictly, resolves paths relative to
-// the config file, and builds the connector.
+// Each decodes its connector's config strictly, resolves its paths and
+// secrets relative to the config file (prepare), and builds the connector.
 
-// A source factory is also given the zone of the source's dates written
-// without one.
-type sourceFactory func(cfg *Config, node *yaml.Node, where string, loc *time.Location, log *slog.Logger) (sources.Source, error)
+// A source factory is also given loc, the zone of the source's dates
+// written without one.
+type sourceFactory func(cfg *Config, node *yaml.Node, where string, red *targets.Redactor, loc *time.Location, log *slog.Logger) (sources.Source, error)
 
-type targetFactory func(cfg *Config, node *yaml.Node, where string, log *slog.Logger) (targets.Target, error)
+type targetFactory func(cfg *Config, node *yaml.Node, where string, red *targets.Redactor, log *slog.Logger) (targets.Target, error)
 
 func sourceFactories() map[string]sourceFactory {
 	return map[string]sourceFactory{
-		"csv": func(cfg *Config, n *yaml.Node, where string, loc *time.Location, log *slog.Logger) (sources.Source, error) {
-			return build[hrcsv.Config, *hrcsv.Source, sources.Source](n, where, log, func(c *hrcsv.Config) { c.Path, c.Location = cfg.resolve(c.Path), loc }, hrcsv.New)
-		},
-		"bamboohr": func(cfg *Config, n *yaml.Node, where string, loc *time.Location, log *slog.Logger) (sources.Source, error) {
-			return build[bamboohr.Config, *bamboohr.Source, sources.Source](n, where, log, func(c *bamboohr.Config) { c.Location = loc }, bamboohr.New)
-		},
-		"workday": func(cfg *Config, n *yaml.Node, where string, loc *time.Location, log *slog.Logger) (sources.Source, error) {
-			return build[workday.Config, *workday.Source, sources.Source](n, where, log, func(c *workday.Config) { c.Location = loc }, workday.New)
-		},
+		"csv":      buildSource(hrcsv.New),
+		"bamboohr": buildSource(bamboohr.New),
+		"workday":  buildSource(workday.New),
 	}
 }
 
 func targetFactories() map[string]targetFactory {
 	return map[string]targetFactory{
-		"csv": func(cfg *Config, n *yaml.Node, where string, log *slog.Logger) (targets.Target, error) {
-			return build[tcsv.Config, *tcsv.Target, targets.Target](n, where, log, func(c *tcsv.Config) {
-				c.Path, c.CredentialsPath = cfg.resolve(c.Path), cfg.resolve(c.CredentialsPath)
-			}, tcsv.New)
-		},
-		"ldap": func(cfg *Config, n *yaml.Node, where string, log *slog.Logger) (targets.Target, error) {
-			return build[ldap.Config, *ldap.Target, targets.Target](n, where, log, func(c *ldap.Config) {
-				c.CAFile, c.PasswordFile = cfg.resolve(c.CAFile), cfg.resolve(c.PasswordFile)
-			}, ldap.New)
-		},
-		"scim": func(cfg *Config, n *yaml.Node, where string, log *slog.Logger) (targets.Target, error) {
-			return build[scim.Config, *scim.Target, targets.Target](n, where, log, func(*scim.Config) {}, scim.New)
-		},
-		"sql": func(cfg *Config, n *yaml.Node, where string, log *slog.Logger) (targets.Target, error) {
-			return build[tsql.Config, *tsql.Target, targets.Target](n, where, log, func(c *tsql.Config) {
-				if c.Driver == "sqlite3" && c.DSN != "" && !strings.HasPrefix(c.DSN, "file:") && !strings.Contains(c.DSN, ":memory:") {
-					c.DSN = cfg.resolve(c.DSN)
-				}
-			}, tsql.New)
-		},
+		"aws":    buildTarget(aws.New),
+		"csv":    buildTarget(tcsv.New),
+		"entra":  buildTarget(entra.New),
+		"github": buildTarget(func(c github.Config, log *slog.Logger) (*github.Target, error) { return github.New(c, log) }),
+		"google": buildTarget(google.New),
+		"ldap":   buildTarget(ldap.New),
+		"scim":   buildTarget(scim.New),
+		"slack":  buildTarget(func(c slack.Config, log *slog.Logger) (*slack.Target, error) { return slack.New(c, log) }),
+		"sql":    buildTarget(tsql.New),
+	}
+}
+
+func buildSource[C any, T sources.Source](construct func(C, *slog.Logger) (T, error)) sourceFactory {
+	return func(cfg *Config, n *yaml.Node, where string, red *targets.Redactor, loc *time.Location, log *slog.Logger) (sources.Source, error) {
+		return build(cfg, n, where, red, log, func(c C, log *slog.Logger) (T, error) {
+			if lc, ok := any(&c).(sources.LocalConfig); ok {
+				lc.SetLocation(loc)
+			}
+			return construct(c, log)
+		})
+	}
+}
+
+func buildTarget[C any, T targets.Target](construct func(C, *slog.Logger) (T, error)) targetFactory {
+	return func(cfg *Config, n *yaml.Node, where string, red *targets.Redactor, log *slog.Logger) (targets.Target, error) {
+		return build(cfg, n, where, red, log, construct)
 	}
 }
 
 func sourceTypes() []string { return slices.Sorted(maps.Keys(sourceFactories())) }
 func targetTypes() []string { return slices.Sorted(maps.Keys(targetFactories())) }
 
-// build decodes a connector config strictly and constructs the connector.
-func build[C any, T any, R any](n *yaml.Node, where string, log *slog.Logger, fix func(*C), construct func(C, *slog.Logger) (T, error)) (R, error) {
-	var zero R
+// build decodes a connector config strictly, prepares it and constructs the
+// connector.
+func build[C any, T any](cfg *Config, n *yaml.Node, where string, red *targets.Redactor, log *slog.Logger, construct func(C, *slog.Logger) (T, error)) (T, error) {
+	var zero T
 	var c C
 	if err := decodeStrict(where, n, &c); err != nil {
 		return zero, err
 	}
-	fix(&c)
+	if err := prepare(&c, cfg.dir(), where, red); err != nil {
+		return zero, err
+	}
 	t, err := construct(c, log)
 	if err != nil {
-		return zero, fmt.Errorf("%s: %w", where, err)
+		return zero, fmt.Errorf("%s: %s", where, red.Redact(err.Error()))
 	}
-	r, ok := any(t).(R)
-	if !ok {
-		return zero, fmt.Errorf("%s: connector does not implement the contract", where)
-	}
-	return r, nil
+	return t, nil
 }
 
 // wired is a config turned into a run spec, with what must be closed after.
 type wired struct {
 	spec    reconcile.RunSpec
 	closers []io.Closer
+	// redactor knows every secret the connectors were given; error text
+	// from a run passes through it before it is stored or shown.
+	redactor *targets.Redactor
 }
 
 func (w *wired) Close() {
@@ -115,7 +122,7 @@ func wire(cfg *Config, log *slog.Logger) (*wired, error) {
 	if err != nil {
 		return nil, fmt.Errorf("timezone: %w", err)
 	}
-	w := &wired{spec: reconcile.RunSpec{Policy: cfg.Policy, Timeout: cfg.Timeout.D(), Location: org}}
+	w := &wired{spec: reconcile.RunSpec{Policy: cfg.Policy, Timeout: cfg.Timeout.D(), Location: org}, redactor: targets.NewRedactor()}
 	sf, tf := sourceFactories(), targetFactories()
 	for i, s := range cfg.Sources {
 		loc, err := cfg.location(s.Timezone)
@@ -123,7 +130,7 @@ func wire(cfg *Config, log *slog.Logger) (*wired, error) {
 			return nil, fmt.Errorf("sources[%d] (%s).timezone: %w", i, s.Name, err)
 		}
 		where := fmt.Sprintf("sources[%d] (%s).config", i, s.Name)
-		src, err := sf[s.Type](cfg, &s.Config, where, loc, log.With("source", s.Name))
+		src, err := sf[s.Type](cfg, &s.Config, where, w.redactor, loc, log.With("source", s.Name))
 		if err != nil {
 			w.Close()
 			return nil, err
@@ -135,7 +142,7 @@ func wire(cfg *Config, log *slog.Logger) (*wired, error) {
 	}
 	for i, t := range cfg.Targets {
 		where := fmt.Sprintf("targets[%d] (%s).config", i, t.Name)
-		tg, err := tf[t.Type](cfg, &t.Config, where, log.With("target", t.Name))
+		tg, err := tf[t.Type](cfg, &t.Config, where, w.redactor, log.With("target", t.Name))
 		if err != nil {
 			w.Close()
 			return nil, err

@@ -50,6 +50,10 @@ type Config struct {
 	// token (pat).
 	TokenEnv  string `yaml:"token_env"`
 	TokenFile string `yaml:"token_file"`
+	// User and Token are filled in by the wiring from the keys above (tests
+	// set them directly).
+	User  targets.Secret `yaml:"-"`
+	Token targets.Secret `yaml:"-"`
 	// Auth is basic (Cloud: email + API token, the default) or pat (Data
 	// Center personal access token, sent as a bearer token).
 	Auth string `yaml:"auth"`
@@ -94,6 +98,17 @@ type Client struct {
 	sleep func(ctx context.Context, d time.Duration) error
 	// now is the wall clock for Op.Queued.
 	now func() time.Time
+	// redactor scrubs the credentials from Jira's error text.
+	redactor *targets.Redactor
+}
+
+// SecretFields asks the wiring for the token and, with basic auth, the user.
+func (c *Config) SecretFields() []targets.SecretField {
+	f := []targets.SecretField{{Key: "token", Env: c.TokenEnv, File: c.TokenFile, Value: &c.Token}}
+	if c.UserEnv != "" {
+		f = append(f, targets.SecretField{Key: "user", Env: c.UserEnv, Value: &c.User})
+	}
+	return f
 }
 
 // The search APIs and auth schemes.
@@ -158,9 +173,9 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 	if cfg.TokenEnv != "" && cfg.TokenFile != "" {
 		return nil, errors.New("jira: token_env and token_file: set only one")
 	}
-	token, err := targets.LookupSecret(cfg.TokenEnv, cfg.TokenFile)
-	if err != nil {
-		return nil, fmt.Errorf("jira: token_env: %w", err)
+	token := cfg.Token
+	if token == "" {
+		return nil, errors.New("jira: token_env or token_file: required")
 	}
 	base := &http.Transport{Proxy: http.ProxyFromEnvironment, ResponseHeaderTimeout: cfg.Timeout, TLSHandshakeTimeout: cfg.Timeout}
 	var rt http.RoundTripper
@@ -169,9 +184,9 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 		if cfg.UserEnv == "" {
 			return nil, errors.New("jira: user_env: required with auth basic")
 		}
-		user, err := targets.LookupSecret(cfg.UserEnv, "")
-		if err != nil {
-			return nil, fmt.Errorf("jira: user_env: %w", err)
+		user := cfg.User
+		if user == "" {
+			return nil, errors.New("jira: user_env: not resolved")
 		}
 		rt = &gojira.BasicAuthTransport{Username: user.Reveal(), Password: token.Reveal(), Transport: base}
 	case AuthPAT:
@@ -183,7 +198,8 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jira: url: %w", err)
 	}
-	return &Client{cfg: cfg, api: api, log: log.With("report", "jira", "project", cfg.Project), sleep: sleepCtx, now: time.Now}, nil
+	return &Client{cfg: cfg, api: api, log: log.With("report", "jira", "project", cfg.Project), sleep: sleepCtx, now: time.Now,
+		redactor: targets.NewRedactor(token, cfg.User+":"+token)}, nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -234,11 +250,13 @@ func (c *Client) call(ctx context.Context, what string, fn func() (*gojira.Respo
 				wait = ra
 			}
 		}
+		// Jira's error text may echo the request: redacted, cut short.
+		msg := c.redactor.Excerpt([]byte(err.Error()))
 		if !transient {
-			return fmt.Errorf("jira: %s: %w", what, err)
+			return fmt.Errorf("jira: %s: %s", what, msg)
 		}
 		if attempt >= c.cfg.MaxRetries {
-			return fmt.Errorf("jira: %s: %w after %d attempts (status %d): %v", what, errUnavailable, attempt+1, status, err)
+			return fmt.Errorf("jira: %s: %w after %d attempts (status %d): %s", what, errUnavailable, attempt+1, status, msg)
 		}
 		wait = min(wait, c.cfg.MaxRetryWait)
 		c.log.Warn("jira request throttled or failing, retrying", "request", what, "status", status, "wait", wait, "attempt", attempt+1)

@@ -21,10 +21,8 @@ var asOf = time.Date(2025, 1, 10, 18, 0, 0, 0, time.UTC)
 // newTestClient returns a client of the fake and the waits it was asked for.
 func newTestClient(t *testing.T, f *fakeJira, mod func(*Config)) (*Client, *[]time.Duration) {
 	t.Helper()
-	t.Setenv("JIRA_TEST_USER", "bot@example.com")
-	t.Setenv("JIRA_TEST_TOKEN", "s3cret")
 	cfg := Config{
-		URL: f.srv.URL, Project: "SEC", UserEnv: "JIRA_TEST_USER", TokenEnv: "JIRA_TEST_TOKEN",
+		URL: f.srv.URL, Project: "SEC", UserEnv: "JIRA_TEST_USER", TokenEnv: "JIRA_TEST_TOKEN", User: "bot@example.com", Token: "s3cret",
 		Labels:             []string{"iam"},
 		PriorityBySeverity: map[string]string{"critical": "Highest", "high": "High"},
 		Component:          "IAM",
@@ -428,9 +426,7 @@ func TestRefusedOpIsCountedAndDropped(t *testing.T) {
 }
 
 func TestNewValidates(t *testing.T) {
-	t.Setenv("JIRA_TEST_USER", "bot@example.com")
-	t.Setenv("JIRA_TEST_TOKEN", "s3cret")
-	ok := Config{URL: "https://jira.example.com", Project: "SEC", UserEnv: "JIRA_TEST_USER", TokenEnv: "JIRA_TEST_TOKEN"}
+	ok := Config{URL: "https://jira.example.com", Project: "SEC", UserEnv: "JIRA_TEST_USER", TokenEnv: "JIRA_TEST_TOKEN", User: "bot@example.com", Token: "s3cret"}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	c, err := New(ok, log)
 	if err != nil {
@@ -447,7 +443,7 @@ func TestNewValidates(t *testing.T) {
 		{func(c *Config) { c.Project = "" }, "jira: project: required"},
 		{func(c *Config) { c.SearchAPI = "v3" }, "search_api"},
 		{func(c *Config) { c.Auth = "oauth" }, "jira: auth"},
-		{func(c *Config) { c.TokenEnv = "JIRA_TEST_NOPE" }, "JIRA_TEST_NOPE is not set"},
+		{func(c *Config) { c.Token = "" }, "jira: token_env or token_file: required"},
 		{func(c *Config) { c.UserEnv = "" }, "user_env: required"},
 		{func(c *Config) { c.Labels = []string{"two words"} }, "labels[0]"},
 		{func(c *Config) { c.PriorityBySeverity = map[string]string{"urgent": "P1"} }, "priority_by_severity"},

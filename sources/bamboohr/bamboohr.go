@@ -76,6 +76,8 @@ type Config struct {
 	// APIKeyFile a file holding it. Exactly one is needed.
 	APIKeyEnv  string `yaml:"api_key_env"`
 	APIKeyFile string `yaml:"api_key_file"`
+	// APIKey is the key, filled in by the wiring (tests set it directly).
+	APIKey targets.Secret `yaml:"-"`
 	// BaseURL overrides https://api.bamboohr.com/api/gateway.php/{company}/v1.
 	BaseURL string `yaml:"base_url"`
 	// EmployeeIDField is the field holding the employee ID (default
@@ -107,6 +109,7 @@ type Source struct {
 	base      string
 	key       targets.Secret
 	keyName   string
+	redactor  *targets.Redactor
 	idField   string
 	fields    []mapping
 	statusMap sources.StatusMap
@@ -139,9 +142,9 @@ func New(cfg Config, log *slog.Logger) (*Source, error) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("bamboohr: base_url: %q is not an http(s) URL", base)
 	}
-	key, err := targets.LookupSecret(cfg.APIKeyEnv, cfg.APIKeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("bamboohr: api_key_env: %w", err)
+	key := cfg.APIKey
+	if key == "" {
+		return nil, errors.New("bamboohr: api_key_env or api_key_file: required")
 	}
 	keyName := cfg.APIKeyEnv
 	if keyName == "" {
@@ -217,6 +220,7 @@ func New(cfg Config, log *slog.Logger) (*Source, error) {
 	return &Source{
 		base:      strings.TrimRight(base, "/"),
 		key:       key,
+		redactor:  targets.NewRedactor(key, key+":x"),
 		keyName:   keyName,
 		idField:   idField,
 		fields:    fields,
@@ -361,3 +365,13 @@ func (s *Source) EmployeeIDFor(ctx context.Context, internalID string) (string, 
 
 var _ sources.Source = (*Source)(nil)
 var _ sources.Refresher = (*Source)(nil)
+
+// SecretFields asks the wiring for the API key.
+func (c *Config) SecretFields() []targets.SecretField {
+	return []targets.SecretField{{Key: "api_key", Env: c.APIKeyEnv, File: c.APIKeyFile, Value: &c.APIKey}}
+}
+
+// SetLocation sets the zone of dates written without one (sources.LocalConfig).
+func (c *Config) SetLocation(loc *time.Location) { c.Location = loc }
+
+var _ sources.LocalConfig = (*Config)(nil)

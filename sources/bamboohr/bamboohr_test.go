@@ -58,9 +58,11 @@ func equivalenceConfig(t *testing.T, f *fakeBamboo) Config {
 
 func newSource(t *testing.T, cfg Config) *Source {
 	t.Helper()
-	t.Setenv(keyEnv, "test-key-123")
 	if cfg.APIKeyEnv == "" {
 		cfg.APIKeyEnv = keyEnv
+	}
+	if cfg.APIKey == "" { // what the wiring would read from api_key_env
+		cfg.APIKey = "test-key-123"
 	}
 	s, err := New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -228,8 +230,7 @@ func TestAuthFailure(t *testing.T) {
 	f.load("testdata/equivalence.json")
 	f.key = "another-key"
 	var logs bytes.Buffer
-	t.Setenv(keyEnv, "test-key-123")
-	s, err := New(Config{BaseURL: f.baseURL(), APIKeyEnv: keyEnv}, slog.New(slog.NewTextHandler(&logs, nil)))
+	s, err := New(Config{BaseURL: f.baseURL(), APIKeyEnv: keyEnv, APIKey: "test-key-123"}, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,17 +379,15 @@ func TestChangedAndRefresh(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	t.Setenv(keyEnv, "k")
 	cases := []struct {
 		cfg  Config
 		want string
 	}{
-		{Config{APIKeyEnv: keyEnv}, "bamboohr: company: required"},
+		{Config{APIKeyEnv: keyEnv, APIKey: "k123"}, "bamboohr: company: required"},
 		{Config{Company: "acme"}, "bamboohr: api_key_env"},
-		{Config{Company: "acme", APIKeyEnv: "ACCESSRECON_TEST_UNSET_VAR"}, "ACCESSRECON_TEST_UNSET_VAR is not set"},
-		{Config{Company: "acme", APIKeyEnv: keyEnv, BaseURL: "ftp://x"}, "bamboohr: base_url"},
-		{Config{Company: "acme", APIKeyEnv: keyEnv, StatusMap: sources.StatusMap{"Gone": "fired"}}, `status_map["Gone"]`},
-		{Config{Company: "acme", APIKeyEnv: keyEnv, Fields: Fields{Status: "-"}}, "fields.status"},
+		{Config{Company: "acme", APIKeyEnv: keyEnv, APIKey: "k123", BaseURL: "ftp://x"}, "bamboohr: base_url"},
+		{Config{Company: "acme", APIKeyEnv: keyEnv, APIKey: "k123", StatusMap: sources.StatusMap{"Gone": "fired"}}, `status_map["Gone"]`},
+		{Config{Company: "acme", APIKeyEnv: keyEnv, APIKey: "k123", Fields: Fields{Status: "-"}}, "fields.status"},
 	}
 	for _, c := range cases {
 		_, err := New(c.cfg, nil)
@@ -396,7 +395,7 @@ func TestConfigErrors(t *testing.T) {
 			t.Errorf("New(%+v) = %v, want %q", c.cfg, err, c.want)
 		}
 	}
-	s, err := New(Config{Company: "acme", APIKeyEnv: keyEnv}, nil)
+	s, err := New(Config{Company: "acme", APIKeyEnv: keyEnv, APIKey: "k123"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/accessrecon/accessrecon/targets"
@@ -65,10 +64,10 @@ func (s *Source) do(ctx context.Context, method, u string, body []byte, what str
 			case <-t.C:
 			}
 		case code == http.StatusNotFound:
-			msg := snippet(resp)
+			msg := s.snippet(resp)
 			return nil, fmt.Errorf("bamboohr: %s: HTTP 404: %w%s", what, ErrNotFound, msg)
 		default:
-			msg := snippet(resp)
+			msg := s.snippet(resp)
 			return nil, fmt.Errorf("bamboohr: %s: HTTP %d%s", what, code, msg)
 		}
 	}
@@ -79,11 +78,13 @@ func drain(resp *http.Response) {
 	_ = resp.Body.Close()
 }
 
-// snippet returns the start of an error body, for the error message.
-func snippet(resp *http.Response) string {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+// snippet returns the start of an error body, for the error message: cut
+// short, made printable, and scrubbed of the credentials (a server may echo
+// the Authorization header, and errors end up in evidence kept for years).
+func (s *Source) snippet(resp *http.Response) string {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	drain(resp)
-	msg := strings.Join(strings.Fields(string(b)), " ")
+	msg := s.redactor.Excerpt(b)
 	if msg == "" {
 		return ""
 	}

@@ -33,7 +33,7 @@ func TestREADMEConfig(t *testing.T) {
 		cfg.StatusMap["Leave of Absence"] != sources.Leave || cfg.Timeout != 5*time.Minute || cfg.MaxTries != 5 {
 		t.Errorf("README config decoded as %+v", cfg)
 	}
-	t.Setenv("BAMBOOHR_API_KEY", "k")
+	cfg.APIKey = "k123" // the wiring resolves api_key_env
 	if _, err := New(cfg, nil); err != nil {
 		t.Errorf("New(README config): %v", err)
 	}

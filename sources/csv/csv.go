@@ -19,6 +19,7 @@ import (
 	"iter"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -294,3 +295,15 @@ func skipBOM(r io.Reader) io.Reader {
 }
 
 var _ sources.Source = (*Source)(nil)
+
+// ResolvePaths makes path relative to the configuration file's directory.
+func (c *Config) ResolvePaths(dir string) {
+	if c.Path != "" && !filepath.IsAbs(c.Path) {
+		c.Path = filepath.Join(dir, c.Path)
+	}
+}
+
+// SetLocation sets the zone of dates written without one (sources.LocalConfig).
+func (c *Config) SetLocation(loc *time.Location) { c.Location = loc }
+
+var _ sources.LocalConfig = (*Config)(nil)

@@ -33,8 +33,7 @@ func TestREADMEConfig(t *testing.T) {
 		cfg.Fields.Email != "Email_group.Email_Address" || cfg.StatusMap["Garden Leave"] != sources.Leave || cfg.Timeout != 15*time.Minute {
 		t.Errorf("README config decoded as %+v", cfg)
 	}
-	t.Setenv("WORKDAY_ISU_USER", "u")
-	t.Setenv("WORKDAY_ISU_PASSWORD", "p")
+	cfg.User, cfg.Password = "u", "p123" // the wiring resolves user_env, password_env
 	s, err := New(cfg, nil)
 	if err != nil {
 		t.Fatalf("New(README config): %v", err)

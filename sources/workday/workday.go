@@ -88,6 +88,9 @@ type Config struct {
 	UserFile     string `yaml:"user_file"`
 	PasswordEnv  string `yaml:"password_env"`
 	PasswordFile string `yaml:"password_file"`
+	// User and Password are filled in by the wiring (tests set them).
+	User     targets.Secret `yaml:"-"`
+	Password targets.Secret `yaml:"-"`
 	// Format is json (default) or csv.
 	Format    string            `yaml:"format"`
 	Fields    Fields            `yaml:"fields"`
@@ -120,6 +123,7 @@ type Source struct {
 	user      targets.Secret
 	password  targets.Secret
 	credNames string
+	redactor  *targets.Redactor
 	id        mapping
 	fields    []mapping
 	statusMap sources.StatusMap
@@ -153,13 +157,12 @@ func New(cfg Config, log *slog.Logger) (*Source, error) {
 	q := u.Query()
 	q.Set("format", format)
 	u.RawQuery = q.Encode()
-	user, err := targets.LookupSecret(cfg.UserEnv, cfg.UserFile)
-	if err != nil {
-		return nil, fmt.Errorf("workday: user_env: %w", err)
+	user, password := cfg.User, cfg.Password
+	if user == "" {
+		return nil, errors.New("workday: user_env or user_file: required")
 	}
-	password, err := targets.LookupSecret(cfg.PasswordEnv, cfg.PasswordFile)
-	if err != nil {
-		return nil, fmt.Errorf("workday: password_env: %w", err)
+	if password == "" {
+		return nil, errors.New("workday: password_env or password_file: required")
 	}
 	names := []string{}
 	for _, n := range []string{cfg.UserEnv, cfg.UserFile, cfg.PasswordEnv, cfg.PasswordFile} {
@@ -235,6 +238,7 @@ func New(cfg Config, log *slog.Logger) (*Source, error) {
 		user:      user,
 		password:  password,
 		credNames: strings.Join(names, " and "),
+		redactor:  targets.NewRedactor(password, user+":"+password),
 		id:        id,
 		fields:    fields,
 		statusMap: sm,
@@ -301,3 +305,14 @@ func (s *Source) run(ctx context.Context, want map[string]bool, yield func(sourc
 
 var _ sources.Source = (*Source)(nil)
 var _ sources.Refresher = (*Source)(nil)
+
+// SecretFields asks the wiring for the integration user and its password.
+func (c *Config) SecretFields() []targets.SecretField {
+	return []targets.SecretField{{Key: "user", Env: c.UserEnv, File: c.UserFile, Value: &c.User},
+		{Key: "password", Env: c.PasswordEnv, File: c.PasswordFile, Value: &c.Password}}
+}
+
+// SetLocation sets the zone of dates written without one (sources.LocalConfig).
+func (c *Config) SetLocation(loc *time.Location) { c.Location = loc }
+
+var _ sources.LocalConfig = (*Config)(nil)

@@ -64,10 +64,11 @@ func equivalenceConfig(t *testing.T, f *fakeWorkday) Config {
 
 func newSource(t testing.TB, cfg Config) *Source {
 	t.Helper()
-	t.Setenv(userEnv, "ISU_accessrecon")
-	t.Setenv(passEnv, "s3cret")
 	if cfg.UserEnv == "" {
 		cfg.UserEnv, cfg.PasswordEnv = userEnv, passEnv
+	}
+	if cfg.User == "" { // what the wiring would read from user_env, password_env
+		cfg.User, cfg.Password = "ISU_accessrecon", "s3cret"
 	}
 	s, err := New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -223,9 +224,7 @@ func TestAuthFailure(t *testing.T) {
 	f := newFakeWorkday(t)
 	f.pass = "rotated"
 	var logs bytes.Buffer
-	t.Setenv(userEnv, "ISU_accessrecon")
-	t.Setenv(passEnv, "s3cret")
-	s, err := New(Config{URL: f.url(), UserEnv: userEnv, PasswordEnv: passEnv}, slog.New(slog.NewTextHandler(&logs, nil)))
+	s, err := New(Config{URL: f.url(), UserEnv: userEnv, PasswordEnv: passEnv, User: "ISU_accessrecon", Password: "s3cret"}, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,9 +363,7 @@ func TestBreakCancelAndRefresh(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	t.Setenv(userEnv, "u")
-	t.Setenv(passEnv, "p")
-	base := Config{URL: "https://wd2.example.com/ccx/service/customreport2/t/o/r", UserEnv: userEnv, PasswordEnv: passEnv}
+	base := Config{URL: "https://wd2.example.com/ccx/service/customreport2/t/o/r", UserEnv: userEnv, PasswordEnv: passEnv, User: "u", Password: "p123"}
 	mod := func(f func(*Config)) Config { c := base; f(&c); return c }
 	cases := []struct {
 		cfg  Config
@@ -374,8 +371,8 @@ func TestConfigErrors(t *testing.T) {
 	}{
 		{mod(func(c *Config) { c.URL = "" }), "workday: url: required"},
 		{mod(func(c *Config) { c.URL = "wd2/report" }), "workday: url:"},
-		{mod(func(c *Config) { c.UserEnv = "" }), "workday: user_env"},
-		{mod(func(c *Config) { c.PasswordEnv = "ACCESSRECON_TEST_UNSET_VAR" }), "password_env: environment variable ACCESSRECON_TEST_UNSET_VAR is not set"},
+		{mod(func(c *Config) { c.User = "" }), "workday: user_env"},
+		{mod(func(c *Config) { c.Password = "" }), "workday: password_env or password_file: required"},
 		{mod(func(c *Config) { c.Format = "xml" }), "workday: format"},
 		{mod(func(c *Config) { c.Fields.EmployeeID = "-" }), "fields.employee_id"},
 		{mod(func(c *Config) { c.Fields.Email = "A_group.B_group.C" }), "fields.email"},

@@ -19,6 +19,7 @@ import (
 	"iter"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -464,3 +465,16 @@ func (f *csvFile) parseErr(err error, rec []string, nfields int) error {
 }
 
 var _ targets.Target = (*Target)(nil)
+
+// ResolvePaths makes path and credentials_path relative to the
+// configuration file's directory.
+func (c *Config) ResolvePaths(dir string) {
+	c.Path, c.CredentialsPath = joinRel(dir, c.Path), joinRel(dir, c.CredentialsPath)
+}
+
+func joinRel(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}

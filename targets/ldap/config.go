@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -33,6 +34,9 @@ type Config struct {
 	BindDN       string `yaml:"bind_dn"`
 	PasswordEnv  string `yaml:"password_env"`
 	PasswordFile string `yaml:"password_file"`
+	// Password is the bind password, filled in by the wiring from
+	// password_env or password_file (tests set it directly).
+	Password targets.Secret `yaml:"-"`
 	// CAFile is a PEM bundle trusted in addition to the system pool.
 	CAFile             string `yaml:"ca_file"`
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
@@ -99,6 +103,18 @@ type settings struct {
 	privileged map[string]bool
 }
 
+// SecretFields asks the wiring for the bind password.
+func (c *Config) SecretFields() []targets.SecretField {
+	return []targets.SecretField{{Key: "password", Env: c.PasswordEnv, File: c.PasswordFile, Value: &c.Password}}
+}
+
+// ResolvePaths makes ca_file relative to the configuration file's directory.
+func (c *Config) ResolvePaths(dir string) {
+	if c.CAFile != "" && !filepath.IsAbs(c.CAFile) {
+		c.CAFile = filepath.Join(dir, c.CAFile)
+	}
+}
+
 func (c Config) resolve() (*settings, error) {
 	s := &settings{Config: c}
 	if c.URL == "" {
@@ -121,9 +137,8 @@ func (c Config) resolve() (*settings, error) {
 	if c.BindDN == "" {
 		return nil, errors.New("ldap: bind_dn: required")
 	}
-	s.password, err = targets.LookupSecret(c.PasswordEnv, c.PasswordFile)
-	if err != nil {
-		return nil, fmt.Errorf("ldap: password_env: %w", err)
+	if s.password = c.Password; s.password == "" {
+		return nil, errors.New("ldap: password_env or password_file: required")
 	}
 	if c.BaseDN == "" {
 		return nil, errors.New("ldap: base_dn: required")

@@ -43,11 +43,10 @@ func TestREADMEConfig(t *testing.T) {
 		t.Fatalf("OpenLDAP example decoded as %+v", ol)
 	}
 	// The examples are valid configurations (no ca_file check: it names a host path).
-	t.Setenv("ACCESSRECON_LDAP_PASSWORD", "x")
+	ol.Password, ad.Password = "x", "x" // the wiring resolves password_env
 	if _, err := ldap.New(ol, nil); err != nil {
 		t.Fatalf("OpenLDAP example rejected by New: %v", err)
 	}
-	t.Setenv("ACCESSRECON_AD_PASSWORD", "x")
 	ad.CAFile = ""
 	if _, err := ldap.New(ad, nil); err != nil {
 		t.Fatalf("AD example rejected by New: %v", err)

@@ -143,7 +143,7 @@ func stopStale(tb testing.TB, dir string) {
 func (d *sambaDC) config() ldap.Config {
 	return ldap.Config{
 		URL: "ldaps://127.0.0.1:636", CAFile: filepath.Join(d.dir, "private", "tls", "cert.pem"),
-		BindDN: adAdmin, PasswordEnv: adPWEnv, BaseDN: adBase, Flavor: "ad", PageSize: 100, Timeout: 20 * time.Second,
+		BindDN: adAdmin, Password: adAdminPW, BaseDN: adBase, Flavor: "ad", PageSize: 100, Timeout: 20 * time.Second,
 	}
 }
 
@@ -189,7 +189,6 @@ func guidOf(tb testing.TB, c *goldap.Conn, i int) string {
 
 func TestSambaAD(t *testing.T) {
 	d := startSamba(t)
-	t.Setenv(adPWEnv, adAdminPW)
 	admin := d.admin(t)
 
 	next := 20
@@ -357,9 +356,8 @@ func TestSambaAD(t *testing.T) {
 		if _, err := newTarget(t, cfg).Account(t.Context(), id); err == nil {
 			t.Fatal("StartTLS with an untrusted certificate succeeded")
 		}
-		t.Setenv("ACCESSRECON_TEST_AD_BADPW", "wrong")
 		cfg = d.config()
-		cfg.PasswordEnv = "ACCESSRECON_TEST_AD_BADPW"
+		cfg.Password = "wrong"
 		if _, err := newTarget(t, cfg).Account(t.Context(), id); !errors.Is(err, targets.ErrPermission) {
 			t.Fatalf("wrong password: %v, want ErrPermission", err)
 		}

@@ -114,7 +114,7 @@ func stopPID(tb testing.TB, pid int) {
 func (s *slapd) config() ldap.Config {
 	f := false
 	return ldap.Config{
-		URL: s.url, StartTLS: &f, BindDN: slapdAdmin, PasswordEnv: slapdPWEnv,
+		URL: s.url, StartTLS: &f, BindDN: slapdAdmin, Password: "secret",
 		BaseDN: "ou=people," + slapdSuffix, Flavor: "openldap", PageSize: 50, Timeout: 10 * time.Second,
 	}
 }
@@ -184,7 +184,6 @@ func bindCode(url, dn, pw string) (uint16, error) {
 func TestSlapd(t *testing.T) {
 	const users = 200
 	s := startSlapd(t, users, false)
-	t.Setenv(slapdPWEnv, "secret")
 	admin := s.admin(t)
 
 	next := 20 // each suite subtest gets two accounts no earlier subtest touched
@@ -320,9 +319,8 @@ func TestSlapd(t *testing.T) {
 		if err := tg.RemoveFromGroup(t.Context(), missing, targets.Group{ID: "cn=team10,ou=groups," + slapdSuffix, Name: "cn=team10,ou=groups," + slapdSuffix}); !errors.Is(err, targets.ErrNotFound) {
 			t.Fatalf("remove a missing account: %v, want ErrNotFound", err)
 		}
-		t.Setenv("ACCESSRECON_TEST_SLAPD_BADPW", "wrong")
 		cfg := s.config()
-		cfg.PasswordEnv = "ACCESSRECON_TEST_SLAPD_BADPW"
+		cfg.Password = "wrong"
 		if _, err := newTarget(t, cfg).Account(t.Context(), id); !errors.Is(err, targets.ErrPermission) {
 			t.Fatalf("wrong bind password: %v, want ErrPermission", err)
 		}
@@ -380,7 +378,6 @@ func BenchmarkListSlapd(b *testing.B) {
 		}
 	}
 	s := startSlapd(b, n, true)
-	b.Setenv(slapdPWEnv, "secret")
 	cfg := s.config()
 	cfg.PageSize = 1000
 	tg := newTarget(b, cfg)

@@ -64,8 +64,7 @@ func TestParseTime(t *testing.T) {
 }
 
 func TestConfigValidation(t *testing.T) {
-	t.Setenv("ACCESSRECON_TEST_LDAP_UNIT_PW", "pw")
-	ok := Config{URL: "ldaps://dc.example.com", BindDN: "cn=svc", PasswordEnv: "ACCESSRECON_TEST_LDAP_UNIT_PW", BaseDN: "dc=example,dc=com", Flavor: "ad"}
+	ok := Config{URL: "ldaps://dc.example.com", BindDN: "cn=svc", Password: "pw", BaseDN: "dc=example,dc=com", Flavor: "ad"}
 	f, tr := false, true
 	for _, c := range []struct {
 		name string
@@ -77,7 +76,7 @@ func TestConfigValidation(t *testing.T) {
 		{"bad scheme", func(c *Config) { c.URL = "http://x" }, "ldap: url:"},
 		{"starttls with ldaps", func(c *Config) { c.StartTLS = &tr }, "start_tls"},
 		{"no bind dn", func(c *Config) { c.BindDN = "" }, "ldap: bind_dn: required"},
-		{"unset password env", func(c *Config) { c.PasswordEnv = "ACCESSRECON_TEST_LDAP_UNSET" }, "ldap: password_env"},
+		{"no password", func(c *Config) { c.Password = "" }, "ldap: password_env or password_file: required"},
 		{"no base", func(c *Config) { c.BaseDN = "" }, "ldap: base_dn: required"},
 		{"no flavor", func(c *Config) { c.Flavor = "" }, "ldap: flavor: required"},
 		{"bad flavor", func(c *Config) { c.Flavor = "novell" }, "ldap: flavor:"},

@@ -219,9 +219,7 @@ func testLogger(t *testing.T) *slog.Logger {
 
 func (s *realServer) target(t *testing.T, mod func(*Config)) *Target {
 	t.Helper()
-	t.Setenv("SCIM_TEST_USER", realUser)
-	t.Setenv("SCIM_TEST_PASS", realPass)
-	cfg := Config{BaseURL: s.base, Auth: "basic", UserEnv: "SCIM_TEST_USER", PasswordEnv: "SCIM_TEST_PASS", Timeout: 10 * time.Second}
+	cfg := Config{BaseURL: s.base, Auth: "basic", User: realUser, Password: realPass, Timeout: 10 * time.Second}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -353,8 +351,7 @@ func TestRealErrors(t *testing.T) {
 		t.Errorf("group members after removing %s: %+v", a.ID, g.Members)
 	}
 
-	t.Setenv("SCIM_TEST_BAD", "wrong")
-	bad, err := New(Config{BaseURL: s.base, Auth: "basic", UserEnv: "SCIM_TEST_USER", PasswordEnv: "SCIM_TEST_BAD"}, testLogger(t))
+	bad, err := New(Config{BaseURL: s.base, Auth: "basic", User: realUser, Password: "wrong"}, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

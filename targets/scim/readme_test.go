@@ -36,7 +36,7 @@ func TestREADMEConfig(t *testing.T) {
 		cfg.RateLimit != 2 || len(cfg.PrivilegedGroups) != 2 || cfg.EmployeeIDAttribute != EnterpriseEmployeeNumber {
 		t.Fatalf("README config decoded as %+v", cfg)
 	}
-	t.Setenv("SLACK_SCIM_TOKEN", "x")
+	cfg.Token = "x-token" // the wiring resolves token_env
 	if _, err := New(cfg, nil); err == nil {
 		t.Error("New accepted a nil logger")
 	}

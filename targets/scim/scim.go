@@ -60,6 +60,11 @@ type Config struct {
 	UserEnv      string `yaml:"user_env"`
 	PasswordEnv  string `yaml:"password_env"`
 	PasswordFile string `yaml:"password_file"`
+	// Token, User and Password are the values, filled in by the wiring from
+	// the keys above (tests set them directly).
+	Token    targets.Secret `yaml:"-"`
+	User     targets.Secret `yaml:"-"`
+	Password targets.Secret `yaml:"-"`
 	// PageSize is the count asked for per page (default 100).
 	PageSize int `yaml:"page_size"`
 	// EmployeeIDAttribute names the attribute holding the employee ID: a
@@ -87,6 +92,18 @@ type Config struct {
 	Timeout time.Duration `yaml:"timeout"`
 }
 
+// SecretFields lists the secrets the auth method needs.
+func (c *Config) SecretFields() []targets.SecretField {
+	switch c.Auth {
+	case "bearer":
+		return []targets.SecretField{{Key: "token", Env: c.TokenEnv, File: c.TokenFile, Value: &c.Token}}
+	case "basic":
+		return []targets.SecretField{{Key: "user", Env: c.UserEnv, Value: &c.User},
+			{Key: "password", Env: c.PasswordEnv, File: c.PasswordFile, Value: &c.Password}}
+	}
+	return nil
+}
+
 // Target is a SCIM 2.0 service provider.
 type Target struct {
 	cfg        Config
@@ -95,6 +112,7 @@ type Target struct {
 	client     *http.Client
 	limiter    *rate.Limiter
 	authorize  func(*http.Request)
+	redactor   *targets.Redactor
 	privileged map[string]bool
 
 	// sleep waits between listing retries; tests may shorten it.
@@ -124,23 +142,21 @@ func New(cfg Config, log *slog.Logger) (*Target, error) {
 	}
 	switch cfg.Auth {
 	case "bearer":
-		tok, err := targets.LookupSecret(cfg.TokenEnv, cfg.TokenFile)
-		if err != nil {
-			return nil, fmt.Errorf("scim: token_env/token_file: %w", err)
+		tok := cfg.Token
+		if tok == "" {
+			return nil, errors.New("scim: token_env/token_file: required with auth: bearer")
 		}
+		t.redactor = targets.NewRedactor(tok)
 		t.authorize = func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok.Reveal()) }
 	case "basic":
-		if cfg.UserEnv == "" {
+		user, pass := cfg.User, cfg.Password
+		if user == "" {
 			return nil, errors.New("scim: user_env: required with auth: basic")
 		}
-		user, err := targets.LookupSecret(cfg.UserEnv, "")
-		if err != nil {
-			return nil, fmt.Errorf("scim: user_env: %w", err)
+		if pass == "" {
+			return nil, errors.New("scim: password_env/password_file: required with auth: basic")
 		}
-		pass, err := targets.LookupSecret(cfg.PasswordEnv, cfg.PasswordFile)
-		if err != nil {
-			return nil, fmt.Errorf("scim: password_env/password_file: %w", err)
-		}
+		t.redactor = targets.NewRedactor(pass, user+":"+pass)
 		t.authorize = func(r *http.Request) { r.SetBasicAuth(user.Reveal(), pass.Reveal()) }
 	case "":
 		return nil, errors.New("scim: auth: required (bearer or basic)")
@@ -380,10 +396,11 @@ func (t *Target) do(ctx context.Context, method, path string, q url.Values, body
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		he := &httpError{Status: resp.StatusCode}
 		var se scimError
+		// Upstream text may echo the credentials: redacted, cut short.
 		if json.Unmarshal(data, &se) == nil && (se.Detail != "" || se.ScimType != "") {
-			he.ScimType, he.Detail = se.ScimType, se.Detail
-		} else if s := strings.TrimSpace(string(data)); s != "" && len(s) <= 200 {
-			he.Detail = s
+			he.ScimType, he.Detail = t.redactor.Excerpt([]byte(se.ScimType)), t.redactor.Excerpt([]byte(se.Detail))
+		} else {
+			he.Detail = t.redactor.Excerpt(data)
 		}
 		err := fmt.Errorf("%s: %w", what, he)
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {

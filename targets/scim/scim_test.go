@@ -3,9 +3,12 @@ package scim
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -20,8 +23,7 @@ import (
 // instead of slept.
 func fakeTarget(t *testing.T, f *fakeSCIM, base string, mod func(*Config)) (*Target, *[]time.Duration) {
 	t.Helper()
-	t.Setenv("SCIM_FAKE_TOKEN", f.token)
-	cfg := Config{BaseURL: base + "/scim/v2/", Auth: "bearer", TokenEnv: "SCIM_FAKE_TOKEN", PageSize: 3}
+	cfg := Config{BaseURL: base + "/scim/v2/", Auth: "bearer", Token: targets.Secret(f.token), PageSize: 3}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -254,9 +256,8 @@ func TestCapabilityThrottledIsTransient(t *testing.T) {
 func TestUnauthorizedNeverLeaksToken(t *testing.T) {
 	f, srv := newFake(t, &fakeSCIM{})
 	f.seedUsers(1)
-	t.Setenv("SCIM_WRONG", "wrong-token-value")
 	var logs bytes.Buffer
-	tg, err := New(Config{BaseURL: srv.URL, Auth: "bearer", TokenEnv: "SCIM_WRONG"}, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	tg, err := New(Config{BaseURL: srv.URL, Auth: "bearer", Token: "wrong-token-value"}, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,23 +408,22 @@ func TestRemoveFromGroupFake(t *testing.T) {
 }
 
 func TestNewValidation(t *testing.T) {
-	t.Setenv("SCIM_T", "x")
-	ok := Config{BaseURL: "https://scim.example.com/v2", Auth: "bearer", TokenEnv: "SCIM_T"}
+	ok := Config{BaseURL: "https://scim.example.com/v2", Auth: "bearer", Token: "x-token"}
 	for name, c := range map[string]struct {
 		mod  func(*Config)
 		want string
 	}{
-		"no url":      {func(c *Config) { c.BaseURL = "" }, "base_url: required"},
-		"bad url":     {func(c *Config) { c.BaseURL = "ftp://x" }, "base_url"},
-		"no auth":     {func(c *Config) { c.Auth = "" }, "auth: required"},
-		"bad auth":    {func(c *Config) { c.Auth = "oauth" }, "auth"},
-		"unset token": {func(c *Config) { c.TokenEnv = "SCIM_UNSET_VAR" }, "SCIM_UNSET_VAR is not set"},
-		"basic":       {func(c *Config) { c.Auth = "basic" }, "user_env: required"},
-		"disable":     {func(c *Config) { c.Disable = "remove" }, "disable"},
-		"groups":      {func(c *Config) { c.Groups = "both" }, "groups"},
-		"page size":   {func(c *Config) { c.PageSize = -1 }, "page_size"},
-		"rate limit":  {func(c *Config) { c.RateLimit = -1 }, "rate_limit"},
-		"timeout":     {func(c *Config) { c.Timeout = -time.Second }, "timeout"},
+		"no url":     {func(c *Config) { c.BaseURL = "" }, "base_url: required"},
+		"bad url":    {func(c *Config) { c.BaseURL = "ftp://x" }, "base_url"},
+		"no auth":    {func(c *Config) { c.Auth = "" }, "auth: required"},
+		"bad auth":   {func(c *Config) { c.Auth = "oauth" }, "auth"},
+		"no token":   {func(c *Config) { c.Token = "" }, "token_env/token_file: required"},
+		"basic":      {func(c *Config) { c.Auth = "basic" }, "user_env: required"},
+		"disable":    {func(c *Config) { c.Disable = "remove" }, "disable"},
+		"groups":     {func(c *Config) { c.Groups = "both" }, "groups"},
+		"page size":  {func(c *Config) { c.PageSize = -1 }, "page_size"},
+		"rate limit": {func(c *Config) { c.RateLimit = -1 }, "rate_limit"},
+		"timeout":    {func(c *Config) { c.Timeout = -time.Second }, "timeout"},
 	} {
 		cfg := ok
 		c.mod(&cfg)
@@ -465,5 +465,42 @@ func TestShortListingIsAnError(t *testing.T) {
 	got, err := collect(t, tg)
 	if err == nil || !strings.Contains(err.Error(), "listing incomplete") {
 		t.Fatalf("listing of 4 users announced as 10 ended with %v after %d accounts, want an incomplete-listing error", err, len(got))
+	}
+}
+
+// TestEchoedCredentialsRedacted: a server that reflects the Authorization
+// header (and the raw credentials) in its error bodies must not get them
+// into the connector's errors (issue 11 item 6).
+func TestEchoedCredentialsRedacted(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, _ := r.BasicAuth()
+		w.Header().Set("Content-Type", "application/scim+json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = fmt.Fprintf(w, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"403","detail":"denied for %s (user %s, password %s)"}`,
+			r.Header.Get("Authorization"), user, pass)
+	}))
+	defer srv.Close()
+	for _, cfg := range []Config{
+		{BaseURL: srv.URL, Auth: "bearer", Token: "bearer-tok-0123456789"},
+		{BaseURL: srv.URL, Auth: "basic", User: "scim-admin", Password: "pa55-w0rd-secret"},
+	} {
+		tg, err := New(cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, lerr := collect(t, tg)
+		derr := tg.Disable(t.Context(), targets.Account{ID: "id-1"})
+		for _, err := range []error{lerr, derr} {
+			msg := err.Error()
+			basic := base64.StdEncoding.EncodeToString([]byte(cfg.User.Reveal() + ":" + cfg.Password.Reveal()))
+			for _, leak := range []string{"bearer-tok-0123456789", "pa55-w0rd-secret", basic} {
+				if strings.Contains(msg, leak) {
+					t.Fatalf("%s auth: error leaks %q: %s", cfg.Auth, leak, msg)
+				}
+			}
+			if !strings.Contains(msg, "REDACTED") || !errors.Is(err, targets.ErrPermission) {
+				t.Fatalf("%s auth: %v", cfg.Auth, err)
+			}
+		}
 	}
 }

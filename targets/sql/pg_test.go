@@ -523,7 +523,7 @@ INSERT INTO sessions VALUES (10), (10);`)
 	if err := yaml.Unmarshal(m[1], &cfg); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(cfg.DSNEnv, dsn)
+	cfg.DSNSecret = targets.Secret(dsn) // the wiring resolves dsn_env
 	tg := newTarget(t, cfg)
 	got, err := listAll(t, tg)
 	if err != nil {

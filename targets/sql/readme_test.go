@@ -30,7 +30,7 @@ func TestReadmeConfig(t *testing.T) {
 	if cfg.Driver != "pgx" || cfg.DSNEnv != "BILLING_APP_DSN" || cfg.MaxOpenConns != 4 || cfg.RevokeCredentialStatement == "" {
 		t.Fatalf("README config decoded as %+v", cfg)
 	}
-	t.Setenv("BILLING_APP_DSN", "postgres://accessrecon@127.0.0.1:1/billing?sslmode=disable")
+	cfg.DSNSecret = "postgres://accessrecon@127.0.0.1:1/billing?sslmode=disable" // the wiring resolves dsn_env
 	tg, err := New(cfg, nil)
 	if err != nil {
 		t.Fatalf("README config rejected by New: %v", err)

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -42,6 +43,9 @@ type Config struct {
 	DSNEnv string `yaml:"dsn_env"`
 	// DSNFile names a file holding the DSN (a Secret).
 	DSNFile string `yaml:"dsn_file"`
+	// DSNSecret is the DSN read from dsn_env or dsn_file, filled in by the
+	// wiring (tests set it directly).
+	DSNSecret targets.Secret `yaml:"-"`
 
 	// AccountsQuery lists the accounts, columns aliased to the canonical
 	// names; account_id and enabled are required.
@@ -85,6 +89,23 @@ type Target struct {
 
 // New validates cfg, resolves the DSN secret and opens the pool (which
 // connects lazily: nothing touches the database until the first call).
+// SecretFields asks the wiring for the DSN when it comes from dsn_env or
+// dsn_file.
+func (c *Config) SecretFields() []targets.SecretField {
+	if c.DSNEnv == "" && c.DSNFile == "" {
+		return nil
+	}
+	return []targets.SecretField{{Key: "dsn", Env: c.DSNEnv, File: c.DSNFile, Value: &c.DSNSecret}}
+}
+
+// ResolvePaths makes a plain SQLite database path relative to the
+// configuration file's directory.
+func (c *Config) ResolvePaths(dir string) {
+	if c.Driver == "sqlite3" && c.DSN != "" && !strings.HasPrefix(c.DSN, "file:") && !strings.Contains(c.DSN, ":memory:") && !filepath.IsAbs(c.DSN) {
+		c.DSN = filepath.Join(dir, c.DSN)
+	}
+}
+
 func New(cfg Config, log *slog.Logger) (*Target, error) {
 	if cfg.Driver == "" {
 		return nil, errors.New("sql: driver: required (e.g. sqlite3 or pgx)")
@@ -96,7 +117,7 @@ func New(cfg Config, log *slog.Logger) (*Target, error) {
 		return nil, fmt.Errorf("sql: driver: %q is not registered in this binary (available: %s)", cfg.Driver, strings.Join(sql.Drivers(), ", "))
 	}
 	set := 0
-	for _, s := range []string{cfg.DSN, cfg.DSNEnv, cfg.DSNFile} {
+	for _, s := range []string{cfg.DSN, cfg.DSNEnv + cfg.DSNFile + cfg.DSNSecret.Reveal()} {
 		if s != "" {
 			set++
 		}
@@ -104,15 +125,13 @@ func New(cfg Config, log *slog.Logger) (*Target, error) {
 	if set != 1 {
 		return nil, errors.New("sql: dsn: set exactly one of dsn, dsn_env, dsn_file")
 	}
+	if cfg.DSNEnv != "" && cfg.DSNFile != "" {
+		return nil, errors.New("sql: dsn: set exactly one of dsn, dsn_env, dsn_file")
+	}
 	dsn := targets.Secret(cfg.DSN)
 	if cfg.DSN == "" {
-		var err error
-		if dsn, err = targets.LookupSecret(cfg.DSNEnv, cfg.DSNFile); err != nil {
-			key := "dsn_env"
-			if cfg.DSNEnv == "" {
-				key = "dsn_file"
-			}
-			return nil, fmt.Errorf("sql: %s: %w", key, err)
+		if dsn = cfg.DSNSecret; dsn == "" {
+			return nil, errors.New("sql: dsn_env/dsn_file: the DSN was not resolved")
 		}
 	}
 	t := &Target{dialect: dialectOf(cfg.Driver), log: log}

@@ -300,7 +300,6 @@ func TestQueryColumnErrors(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	t.Setenv("ACCESSRECON_TEST_DSN_EMPTY", "")
 	cases := []struct {
 		name   string
 		mutate func(*Config)
@@ -310,8 +309,8 @@ func TestConfigErrors(t *testing.T) {
 		{"unknown driver", func(c *Config) { c.Driver = "oracle" }, `sql: driver: "oracle" is not registered in this binary (available: `},
 		{"no dsn", func(c *Config) { c.DSN = "" }, "sql: dsn: set exactly one of dsn, dsn_env, dsn_file"},
 		{"two dsns", func(c *Config) { c.DSNEnv = "X" }, "sql: dsn: set exactly one of dsn, dsn_env, dsn_file"},
-		{"dsn env unset", func(c *Config) { c.DSN, c.DSNEnv = "", "ACCESSRECON_TEST_DSN_EMPTY" },
-			"sql: dsn_env: environment variable ACCESSRECON_TEST_DSN_EMPTY is not set"},
+		{"dsn env not resolved", func(c *Config) { c.DSN, c.DSNEnv = "", "ACCESSRECON_TEST_DSN_EMPTY" },
+			"sql: dsn_env/dsn_file: the DSN was not resolved"},
 		{"no accounts query", func(c *Config) { c.AccountsQuery = " ; " }, "sql: accounts_query: required"},
 		{"no disable statement", func(c *Config) { c.DisableStatement = "" }, "sql: disable_statement: required"},
 		{"disable without account_id", func(c *Config) { c.DisableStatement = "UPDATE accounts SET enabled = 0" },
@@ -348,9 +347,8 @@ func TestConfigErrors(t *testing.T) {
 
 func TestDSNFromEnvironment(t *testing.T) {
 	p := seed(t)
-	t.Setenv("ACCESSRECON_TEST_APP_DSN", p)
 	cfg := config("")
-	cfg.DSN, cfg.DSNEnv = "", "ACCESSRECON_TEST_APP_DSN"
+	cfg.DSN, cfg.DSNEnv, cfg.DSNSecret = "", "ACCESSRECON_TEST_APP_DSN", targets.Secret(p) // as the wiring resolves it
 	got, err := listAll(t, newTarget(t, cfg))
 	if err != nil || len(got) != 4 {
 		t.Fatalf("listing through dsn_env: %d accounts, %v", len(got), err)

@@ -1,0 +1,69 @@
+package google
+
+import (
+	"bytes"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/accessrecon/accessrecon/targets"
+)
+
+// TestREADMEConfig decodes the README's yaml example into Config, rejecting
+// unknown keys, so the documentation cannot drift from the code; and checks
+// that the scopes the README lists are the ones the target asks for.
+func TestREADMEConfig(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "```yaml\n")
+	if !ok {
+		t.Fatal("README.md has no ```yaml block")
+	}
+	block, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatal("README.md: unterminated ```yaml block")
+	}
+	dec := yaml.NewDecoder(bytes.NewReader([]byte(block)))
+	dec.KnownFields(true)
+	var cfg Config
+	if err := dec.Decode(&cfg); err != nil {
+		t.Fatalf("README config: %v", err)
+	}
+	if cfg.KeyFile != "/etc/accessrecon/google-sa.json" || cfg.Subject != "accessrecon-admin@example.com" || cfg.Customer != "my_customer" ||
+		cfg.EmployeeID != "externalIds:organization" || cfg.Groups != "members" || cfg.GroupName != "email" ||
+		!slices.Equal(cfg.PrivilegedGroups, []string{"it-admins@example.com"}) || cfg.Credentials != "list" ||
+		cfg.RateLimit != 35 || cfg.Concurrency != 4 || cfg.Timeout != 60*time.Second || cfg.ReadOnly {
+		t.Fatalf("README config decoded as %+v", cfg)
+	}
+	fields := cfg.SecretFields()
+	if len(fields) != 1 || fields[0].File != cfg.KeyFile || fields[0].Value != &cfg.Key {
+		t.Fatalf("SecretFields = %+v", fields)
+	}
+	f := newFake(t)
+	f.record = false
+	*fields[0].Value = targets.Secret(f.keyJSON) // what the wiring does
+	if _, err := New(cfg, nil); err == nil {
+		t.Error("New accepted a nil logger")
+	}
+	tg, err := New(cfg, testLogger())
+	if err != nil {
+		t.Fatalf("README config rejected by New: %v", err)
+	}
+	// Every scope the target asks for, in any mode, is in the README.
+	for _, c := range []Config{cfg, {ReadOnly: true, Credentials: "skip", Groups: "members"}, {ReadOnly: true, Credentials: "list", Groups: "members"}} {
+		for _, s := range scopesFor(c) {
+			if !strings.Contains(string(b), "`"+s+"`") {
+				t.Errorf("README does not list scope %s", s)
+			}
+		}
+	}
+	if got := tg.Scopes(); len(got) != 4 {
+		t.Errorf("scopes of the README config: %v", got)
+	}
+}
