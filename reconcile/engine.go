@@ -456,7 +456,7 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 				if old.JobCode != p.JobCode {
 					res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: p.EmployeeID, Kind: "job_changed", Detail: old.JobCode + " -> " + p.JobCode})
 				}
-				if !old.TerminationDate.Equal(p.TerminationDate) {
+				if !sameHRDate(old.TerminationDate, p.TerminationDate, loc) {
 					res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: p.EmployeeID, Kind: "termination_date_changed", Detail: dayIn(old.TerminationDate, loc) + " -> " + dayIn(p.TerminationDate, loc)})
 				}
 			}
@@ -474,6 +474,18 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 	people := NewPeople(all)
 	people.conflicts = conflicts
 	return people, nil
+}
+
+// sameHRDate says whether two readings of a termination date are the same:
+// the same instant, or the same date read as midnight UTC by an earlier run
+// and as local midnight now that a timezone is configured (not a change HR
+// made).
+func sameHRDate(old, cur time.Time, loc *time.Location) bool {
+	if old.Equal(cur) {
+		return true
+	}
+	y, m, d := old.UTC().Date()
+	return old.Equal(time.Date(y, m, d, 0, 0, 0, 0, time.UTC)) && cur.Equal(time.Date(y, m, d, 0, 0, 0, 0, loc))
 }
 
 type targetResult struct {

@@ -403,3 +403,49 @@ func TestHRConflictLifecycle(t *testing.T) {
 		t.Fatal("the suspension that won by priority was not acted on")
 	}
 }
+
+// Configuring a timezone moves every HR date's instant (midnight UTC becomes
+// local midnight): that is not a termination date HR changed.
+func TestTimezoneConfiguredIsNotHRDrift(t *testing.T) {
+	riyadh, err := time.LoadLocation("Asia/Riyadh")
+	if err != nil {
+		t.Skipf("no time zone database: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "hr.csv")
+	write := func(body string) {
+		if err := os.WriteFile(path, []byte("employee_id,status,termination_date\n"+body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := newEngine(t)
+	run := func(at time.Time, loc *time.Location) *Result {
+		src, err := csvsource.New(csvsource.Config{Path: path, Location: loc}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.Run(context.Background(), RunSpec{AsOf: at, Mode: Report, Location: loc,
+			Sources: []SourceSpec{{Name: "hr", Type: "csv", Source: src}}, Targets: []TargetSpec{{Name: "app", Type: "fake", Target: targettest.NewFake()}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	changed := func(res *Result) []string {
+		var out []string
+		for _, d := range res.Drift {
+			if d.Kind == "termination_date_changed" {
+				out = append(out, d.Subject+": "+d.Detail)
+			}
+		}
+		return out
+	}
+	write("E1,active,2026-12-31\nE2,active,2026-12-15\n")
+	run(asOf.Add(-48*time.Hour), nil)
+	write("E1,active,2026-12-31\nE2,active,2027-01-15\n")
+	if got := changed(run(asOf.Add(-24*time.Hour), riyadh)); !slices.Equal(got, []string{"E2: 2026-12-15 -> 2027-01-15"}) {
+		t.Fatalf("first run in Asia/Riyadh: termination_date_changed %q, want only E2's real change", got)
+	}
+	if got := changed(run(asOf, riyadh)); len(got) != 0 {
+		t.Fatalf("second run in Asia/Riyadh: %q", got)
+	}
+}
