@@ -71,6 +71,17 @@ func (s *summarySheet) section(title string) error {
 	return s.line(s.bold, title)
 }
 
+// maxHRResolutions bounds the rows of the summary's list of people several
+// HR sources report.
+const maxHRResolutions = 1000
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func (w *writer) summary() error {
 	s := &summarySheet{writer: w, row: 1}
 	f, res := w.f, w.res
@@ -139,7 +150,9 @@ func (w *writer) summary() error {
 		}
 	}
 
-	// People several sources report: which record the run used, and why.
+	// People several sources report: which record the run used, and why
+	// (conflicts first; an HRIS migration may list everyone, so the rows
+	// stop at maxHRResolutions with a count of the rest).
 	if len(res.HRResolutions) > 0 {
 		if err := s.section("People reported by more than one HR source"); err != nil {
 			return err
@@ -147,12 +160,24 @@ func (w *writer) summary() error {
 		if err := s.line(w.header, "Employee ID", "Record used", "Rule", "Why"); err != nil {
 			return err
 		}
-		for _, r := range res.HRResolutions {
+		rs := slices.Clone(res.HRResolutions)
+		slices.SortStableFunc(rs, func(a, b reconcile.HRResolution) int {
+			return cmp.Compare(b2i(a.Rule != reconcile.RuleConflict), b2i(b.Rule != reconcile.RuleConflict))
+		})
+		if len(rs) > maxHRResolutions {
+			rs = rs[:maxHRResolutions]
+		}
+		for _, r := range rs {
 			used := r.Winner
 			if used == "" {
 				used = "none (conflict)"
 			}
 			if err := s.line(0, r.EmployeeID, used, r.Rule, r.Reason); err != nil {
+				return err
+			}
+		}
+		if more := len(res.HRResolutions) - len(rs); more > 0 {
+			if err := s.line(0, fmt.Sprintf("… and %d more", more)); err != nil {
 				return err
 			}
 		}

@@ -2,6 +2,7 @@ package xlsx
 
 import (
 	"archive/zip"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -391,4 +392,16 @@ func TestSummaryHRData(t *testing.T) {
 	if v := rs[summaryRow(t, rs, "E3", at)]; v[1] != "none (conflict)" || v[2] != "conflict" {
 		t.Errorf("E3 row = %q", v)
 	}
+	if summaryRow(t, rs, "E3", at) > summaryRow(t, rs, "E2", at) {
+		t.Error("the conflict is not listed first")
+	}
+
+	// An HRIS migration lists everyone: the rows stop, with a count.
+	res.HRResolutions = nil
+	for i := range maxHRResolutions + 5 {
+		res.HRResolutions = append(res.HRResolutions, reconcile.HRResolution{EmployeeID: fmt.Sprintf("M%05d", i), Winner: "workday", Rule: reconcile.RulePriority, Reason: "priority"})
+	}
+	f, _ = writeSample(t, res)
+	rs = rows(t, f, SheetSummary)
+	summaryRow(t, rs, "… and 5 more", 0)
 }
