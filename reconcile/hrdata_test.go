@@ -157,6 +157,9 @@ func TestResolvePerson(t *testing.T) {
 		{"all ended", []hrRecord{
 			rec("a", 0, sources.Terminated, "2019-01-01", "2024-01-31"),
 			rec("b", 0, sources.Terminated, "2025-01-01", "2026-10-31")}, "b", RuleAllEnded, sources.Terminated},
+		{"conversion recorded ahead: the contractor's termination is still to come", []hrRecord{
+			rec("employees", 0, sources.Active, "2026-12-01", ""),
+			rec("contractors", 0, sources.Terminated, "2025-02-01", "2026-11-30")}, "employees", RuleSameStatus, sources.Active},
 		{"termination ahead is still current: conflict with a suspension", []hrRecord{
 			rec("a", 0, sources.Active, "2019-01-01", "2026-12-31"),
 			rec("b", 0, sources.Suspended, "2019-01-01", "")}, "", RuleConflict, ""},

@@ -163,7 +163,7 @@ func resolvePerson(recs []hrRecord, asOf time.Time, loc *time.Location) (winner 
 		return win(i, RuleAllEnded, fmt.Sprintf("every record has ended; %s's spell started last: %s", recs[i].source, all(cands)))
 	case len(current) > 1:
 		for _, i := range current[1:] {
-			if recs[i].row.Status != recs[current[0]].row.Status {
+			if currentStatus(recs[i].row) != currentStatus(recs[current[0]].row) {
 				return conflict("the records disagree on a current status")
 			}
 		}
@@ -185,7 +185,17 @@ func resolvePerson(recs []hrRecord, asOf time.Time, loc *time.Location) (winner 
 	if len(gone) > 0 {
 		return win(i, RuleConversion, fmt.Sprintf("%s's current spell started last and the other record has ended (a conversion): %s", recs[i].source, all(cands)))
 	}
-	return win(i, RuleSameStatus, fmt.Sprintf("the records agree (%s); %s's spell started last: %s", recs[i].row.Status, recs[i].source, all(cands)))
+	return win(i, RuleSameStatus, fmt.Sprintf("the records agree (%s); %s's spell started last: %s", currentStatus(recs[i].row), recs[i].source, all(cands)))
+}
+
+// currentStatus is what a record that has not ended says of the person
+// now: a termination recorded ahead (status terminated, date to come) is
+// still employment, so a conversion recorded ahead is no conflict.
+func currentStatus(p *store.PersonRow) sources.Status {
+	if p.Status == sources.Terminated {
+		return sources.Active
+	}
+	return p.Status
 }
 
 // conflictFinding is the review finding for a person whose HR records
