@@ -69,13 +69,14 @@ func (j *judge) departure(p *store.PersonRow) (Kind, time.Time, bool) {
 }
 
 // termination is the termination date of the person's current (or last)
-// employment spell: HR's termination date, unless a hire after it has
-// already started, which makes it the end of an earlier spell (a rehire;
-// BambooHR and Workday exports keep the old date). A termination on the
-// hire day itself is not history. Zero when there is none.
+// employment spell: HR's termination date, unless a hire on or after it
+// has already started, which makes it the end of an earlier spell (a
+// rehire; BambooHR and Workday exports keep the old date). A termination
+// and a hire on the same day read as a same-day rehire: the status decides,
+// since a wrong revocation is worse than none. Zero when there is none.
 func termination(p *store.PersonRow, asOf time.Time) time.Time {
 	td := p.TerminationDate
-	if !td.IsZero() && p.HireDate.After(td) && !p.HireDate.After(asOf) {
+	if !td.IsZero() && !p.HireDate.IsZero() && !p.HireDate.Before(td) && !p.HireDate.After(asOf) {
 		return time.Time{}
 	}
 	return td

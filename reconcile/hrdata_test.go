@@ -66,7 +66,8 @@ func TestRehire(t *testing.T) {
 			want: []kd{{TerminatedActive, AutoRevoke}}, effective: "2026-06-30"},
 		{name: "rehired, terminated again without a new date: status decides", p: person(sources.Terminated, "2026-11-01", "2026-06-30", "2026-11-20"),
 			want: []kd{{TerminatedActive, AutoRevoke}}, effective: "2026-11-20", notReason: "2026-06-30"},
-		{name: "termination on the hire day is not history", p: person(sources.Active, "2026-11-01", "2026-11-01", ""),
+		{name: "termination and hire on the same day, status active: a same-day rehire", p: person(sources.Active, "2026-11-01", "2026-11-01", ""), want: []kd{}},
+		{name: "termination and hire on the same day, status terminated: terminated", p: person(sources.Terminated, "2026-11-01", "2026-11-01", "2026-11-01"),
 			want: []kd{{TerminatedActive, AutoRevoke}}, effective: "2026-11-01"},
 	}
 	for _, tt := range tests {
