@@ -6,6 +6,8 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +18,7 @@ import (
 	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/sources"
 	csvsource "github.com/accessrecon/accessrecon/sources/csv"
+	"github.com/accessrecon/accessrecon/sources/workday"
 	"github.com/accessrecon/accessrecon/targets"
 	"github.com/accessrecon/accessrecon/targets/targettest"
 )
@@ -451,5 +454,38 @@ func TestTimezoneConfiguredIsNotHRDrift(t *testing.T) {
 	}
 	if got := changed(run(asOf, riyadh)); len(got) != 0 {
 		t.Fatalf("second run in Asia/Riyadh: %q", got)
+	}
+}
+
+// Workday reports a rehire as BambooHR does: Hire_Date is the latest hire,
+// Termination_Date the end of the earlier spell. Read through the Workday
+// source, the rehire keeps access and HR lagging without a later hire is
+// still a clear case.
+func TestRehireFromWorkday(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"Report_Entry":[
+			{"Employee_ID":"W1","Worker_Status":"Active","Hire_Date":"2026-11-01-08:00","Termination_Date":"2026-06-30-08:00"},
+			{"Employee_ID":"W2","Worker_Status":"Active","Hire_Date":"2018-02-01-08:00","Termination_Date":"2026-11-20-08:00"},
+			{"Employee_ID":"W3","Worker_Status":"Active","Hire_Date":"2018-02-01-08:00","Termination_Date":"2026-12-09-08:00"}]}`)
+	}))
+	defer srv.Close()
+	src, err := workday.New(workday.Config{URL: srv.URL + "/ccx/service/customreport2/t/isu/All_Workers", User: "isu", Password: "pw"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := targettest.NewFake(targets.Account{ID: "A1", EmployeeID: "W1", Enabled: true}, targets.Account{ID: "A2", EmployeeID: "W2", Enabled: true},
+		targets.Account{ID: "A3", EmployeeID: "W3", Enabled: true})
+	res, err := newEngine(t).Run(context.Background(), RunSpec{AsOf: asOf, Mode: Report,
+		Sources: []SourceSpec{{Name: "workday", Type: "workday", Source: src}}, Targets: []TargetSpec{{Name: "app", Type: "fake", Target: f}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, x := range res.Findings {
+		got = append(got, string(x.Kind)+" "+x.AccountID)
+	}
+	if want := []string{"terminated_active A2"}; !slices.Equal(got, want) {
+		t.Fatalf("findings %q, want %q (W1 rehired, W2 HR lagging, W3 leaving ahead)", got, want)
 	}
 }
