@@ -118,11 +118,11 @@ func who(f *reconcile.Finding) string {
 	}
 	switch {
 	case name != "" && id != "":
-		return clean(name, 80) + " (" + clean(id, 40) + ")"
+		return clean(name, 160) + " (" + clean(id, 40) + ")"
 	case id != "":
 		return "employee " + clean(id, 40)
 	case name != "":
-		return clean(name, 80)
+		return clean(name, 160)
 	}
 	return "account " + clean(f.Target, 40) + "/" + clean(cmp.Or(f.Username, f.AccountID), 60)
 }
