@@ -23,7 +23,7 @@ func TestRevocationsDigestIsOnePerRunGroupedByPerson(t *testing.T) {
 		revoked(finding("slack", "U0JDOE", "E1001", "Jane Doe", reconcile.AutoRevoke, ""), 12*time.Minute),
 		revoked(finding("ldap", "bsmith", "E1002", "Bob Smith", reconcile.AutoRevoke, ""), 10*time.Minute),
 		finding("github", "bsmith-gh", "E1002", "Bob Smith", reconcile.AutoRevoke, reconcile.OutcomeFailed),
-		finding("sql", "cwu", "E1003", "Carol Wu", reconcile.ManualRevoke, ""),   // a person's job: not in the digest
+		finding("sql", "cwu", "E1003", "Carol Wu", reconcile.ManualRevoke, ""),      // a person's job: not in the digest
 		finding("sql", "dlee", "E1004", "Dan Lee", reconcile.AutoRevoke, "planned"), // report mode: nothing done
 	)
 	evs := deriveEvents(res, "https://ar.example.com/runs/{run}/evidence", 10)
