@@ -52,14 +52,18 @@ func (p poster) post(ctx context.Context, u, contentType string, body []byte, he
 	}
 	resp, err := p.up.Do(req)
 	if err != nil {
+		// upstream redacts bodies and causes but names the request's path,
+		// which for a webhook is the secret: redact the whole text again,
+		// keeping what it says about retrying.
+		msg := errors.New(p.up.Redactor.Redact(err.Error()))
 		var se *upstream.StatusError
 		if errors.As(err, &se) {
 			switch se.Code {
 			case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
-				return nil, final(err)
+				return nil, final(msg)
 			}
 		}
-		return nil, err
+		return nil, msg // kept for the next run
 	}
 	defer resp.Body.Close()
 	return io.ReadAll(io.LimitReader(resp.Body, 64<<10))

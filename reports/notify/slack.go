@@ -104,12 +104,12 @@ func SlackText(ev Event) string {
 	return b.String()
 }
 
-// Slack's chat.postMessage errors that say the same message can never
-// succeed; and those that pass by themselves.
-var (
-	slackFinal     = map[string]bool{"msg_too_long": true, "no_text": true, "too_many_attachments": true, "invalid_arg_name": true, "invalid_array_arg": true, "invalid_charset": true, "invalid_form_data": true, "invalid_post_type": true, "missing_post_type": true, "invalid_blocks": true}
-	slackTransient = map[string]bool{"ratelimited": true, "rate_limited": true, "internal_error": true, "fatal_error": true, "service_unavailable": true, "request_timeout": true}
-)
+// slackFinal are the chat.postMessage errors that say the same message can
+// never succeed: it is dropped. Every other error (ratelimited,
+// channel_not_found, invalid_auth…) may pass, by itself or once a person
+// fixes the configuration: the message is kept for the next run.
+var slackFinal = map[string]bool{"msg_too_long": true, "no_text": true, "too_many_attachments": true, "invalid_arg_name": true,
+	"invalid_array_arg": true, "invalid_charset": true, "invalid_form_data": true, "invalid_post_type": true, "missing_post_type": true, "invalid_blocks": true}
 
 func (s *slackSender) send(ctx context.Context, _ string, ev Event) error {
 	text := SlackText(ev)
@@ -141,8 +141,6 @@ func (s *slackSender) send(ctx context.Context, _ string, ev Event) error {
 	switch {
 	case slackFinal[r.Error]:
 		return final(err)
-	case slackTransient[r.Error]:
-		return targets.Transient(err, 0)
 	}
-	return err // channel_not_found, invalid_auth…: kept until a person fixes the configuration
+	return err // ratelimited, channel_not_found, invalid_auth…: kept for the next run
 }
