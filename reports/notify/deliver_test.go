@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -219,7 +220,7 @@ func TestDownSinkIsKeptForTheNextRun(t *testing.T) {
 	}}
 	now := asOf.Add(5 * time.Minute)
 	n := newNotifier(t, cfg, now)
-	out := NewMemOutbox()
+	out := &jsonOutbox{items: map[string][]byte{}}
 	start := time.Now()
 	oc, err := n.Send(context.Background(), runResult(45), out)
 	if took := time.Since(start); took > 10*time.Second {
@@ -248,7 +249,7 @@ func TestDownSinkIsKeptForTheNextRun(t *testing.T) {
 		t.Fatalf("%d pending, want 4", len(pending))
 	}
 	for _, p := range pending {
-		if p.Sink == "good" || p.Queued != now.UTC() {
+		if p.Sink == "good" || !p.Queued.Equal(now) {
 			t.Errorf("pending %+v", p)
 		}
 		if p.ID == "refused/run-45/revocations" || p.ID == "five-hundred/run-45/revocations" {
@@ -343,4 +344,95 @@ func statsEqual(a, b Stats) bool {
 		}
 	}
 	return true
+}
+
+// jsonOutbox keeps notifications as JSON in ID order, as the store's
+// outbox table does (kind "notify"): what the Outbox keeps survives the
+// round trip.
+type jsonOutbox struct {
+	mu    sync.Mutex
+	items map[string][]byte
+}
+
+func (o *jsonOutbox) Save(_ context.Context, ns []Notification) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, n := range ns {
+		b, err := json.Marshal(n)
+		if err != nil {
+			return err
+		}
+		o.items[n.ID] = b
+	}
+	return nil
+}
+
+func (o *jsonOutbox) Pending(context.Context) ([]Notification, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	ids := make([]string, 0, len(o.items))
+	for id := range o.items {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	out := make([]Notification, len(ids))
+	for i, id := range ids {
+		if err := json.Unmarshal(o.items[id], &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (o *jsonOutbox) Done(_ context.Context, id string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.items, id)
+	return nil
+}
+
+func TestHangingSinkTimesOutAndIsKept(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	n := newNotifier(t, Config{Timeout: 300 * time.Millisecond, Sinks: []Sink{{Name: "siem", Webhook: &WebhookConfig{URL: srv.URL, Secret: webhookSecret}}}}, asOf)
+	start := time.Now()
+	oc, err := n.Send(context.Background(), runResult(48), NewMemOutbox())
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("a hanging sink held Send for %s (timeout 300ms, one try per sink)", took)
+	}
+	if !errors.Is(err, ErrDeferred) || oc.Stats.Pending != 2 || oc.Stats.Delivered != 0 {
+		t.Fatalf("stats %+v, err %v", oc.Stats, err)
+	}
+}
+
+func TestSendDrillToTheSinksThatWantIt(t *testing.T) {
+	drills, others := &recorder{}, &recorder{}
+	dSrv, oSrv := httptest.NewServer(drills), httptest.NewServer(others)
+	defer dSrv.Close()
+	defer oSrv.Close()
+	n := newNotifier(t, Config{RunURL: "https://ar.example.com/runs/", Sinks: []Sink{
+		{Name: "drills", Events: []EventType{EventDrill}, Webhook: &WebhookConfig{URL: dSrv.URL, Secret: webhookSecret}},
+		{Name: "ops", Events: []EventType{EventRunFailed, EventGuardTripped}, Webhook: &WebhookConfig{URL: oSrv.URL, Secret: webhookSecret}},
+	}}, asOf)
+	d := DrillResult{ID: "q1-2026", Scenario: "terminate", By: "Nora Admin", RunID: 80, FinishedAt: asOf,
+		Targets: []DrillTarget{{Target: "ldap", Tier: "critical", Canary: "canary1", Elapsed: 40 * time.Second, SLA: 15 * time.Minute, Passed: true, Restored: true}}}
+	oc, err := n.SendDrill(context.Background(), d, NewMemOutbox())
+	if err != nil || oc.Stats.Sinks["drills"].Delivered != 1 || len(others.got()) != 0 {
+		t.Fatalf("stats %+v, other sink got %d, err %v", oc.Stats, len(others.got()), err)
+	}
+	var ev Event
+	if err := json.Unmarshal(drills.got()[0].Body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Key != "drill-q1-2026" || ev.Type != EventDrill || ev.URL != "https://ar.example.com/runs/80" ||
+		ev.Lines[0] != "ldap canary1 (tier critical): revoked in 40s, SLA 15m0s: pass" {
+		t.Errorf("drill event %+v", ev)
+	}
 }

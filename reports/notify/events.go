@@ -410,7 +410,11 @@ func (n *Notifier) DrillEvent(d DrillResult) Event {
 }
 
 func drillEvent(d DrillResult, runURL string, maxItems int) Event {
-	ev := Event{Key: "drill-" + clean(d.ID, 60), Type: EventDrill, Severity: reconcile.Low, RunID: d.RunID, At: d.FinishedAt.UTC(), URL: runLink(runURL, d.RunID)}
+	key := d.ID
+	if key == "" {
+		key = strconv.FormatInt(d.FinishedAt.Unix(), 10)
+	}
+	ev := Event{Key: "drill-" + clean(key, 60), Type: EventDrill, Severity: reconcile.Low, RunID: d.RunID, At: d.FinishedAt.UTC(), URL: runLink(runURL, d.RunID)}
 	failed, unrestored := 0, 0
 	for _, t := range d.Targets {
 		if !t.Passed {

@@ -306,6 +306,8 @@ func (n *Notifier) SendEvents(ctx context.Context, events []Event, out Outbox) (
 	if err != nil {
 		return oc, fmt.Errorf("notify: outbox: %w", err)
 	}
+	// Oldest first, whatever order the Outbox keeps.
+	slices.SortStableFunc(pending, func(a, b Notification) int { return a.Queued.Compare(b.Queued) })
 	now := n.now().UTC()
 	byName := map[string]*sink{}
 	for i := range n.sinks {
