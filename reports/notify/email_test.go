@@ -97,9 +97,9 @@ const (
 	smtpPassword = "smtp-Pa55word-xyz"
 )
 
-// startSMTP starts testdata/smtpd.py on a free loopback port and stops it
+// startSMTP starts testdata/smtpd.py (mode starttls, smtps or plain) on a free loopback port and stops it
 // (by its PID) when the test ends.
-func startSMTP(t *testing.T, noTLS bool) smtpServer {
+func startSMTP(t *testing.T, mode string) smtpServer {
 	t.Helper()
 	py := smtpPython(t)
 	dir := t.TempDir()
@@ -115,10 +115,7 @@ func startSMTP(t *testing.T, noTLS bool) smtpServer {
 	}
 	s.port = l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	args := []string{"testdata/smtpd.py", strconv.Itoa(s.port), s.mailDir, s.certFile, keyFile, smtpUser, smtpPassword}
-	if noTLS {
-		args = append(args, "--no-tls")
-	}
+	args := []string{"testdata/smtpd.py", strconv.Itoa(s.port), s.mailDir, s.certFile, keyFile, smtpUser, smtpPassword, mode}
 	cmd := exec.Command(py, args...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -210,7 +207,7 @@ func (s smtpServer) sink(password string) Sink {
 }
 
 func TestEmailThroughARealSMTPServer(t *testing.T) {
-	srv := startSMTP(t, false)
+	srv := startSMTP(t, "starttls")
 	res := result(70, reconcile.StatusCompleted,
 		revoked(finding("ldap", "mallory", "E666", hostile, reconcile.AutoRevoke, ""), 10*time.Minute),
 		revoked(finding("ldap", "jdoe", "E1001", "Jane Doë", reconcile.AutoRevoke, ""), 10*time.Minute))
@@ -252,7 +249,7 @@ func TestEmailThroughARealSMTPServer(t *testing.T) {
 }
 
 func TestEmailWrongPasswordIsKept(t *testing.T) {
-	srv := startSMTP(t, false)
+	srv := startSMTP(t, "starttls")
 	n := newNotifier(t, Config{Sinks: []Sink{srv.sink("wrong-Password-123")}}, asOf)
 	out := NewMemOutbox()
 	oc, err := n.Send(context.Background(), runResult(71), out)
@@ -273,7 +270,7 @@ func TestEmailWrongPasswordIsKept(t *testing.T) {
 }
 
 func TestEmailRefusesARelayWithoutSTARTTLS(t *testing.T) {
-	srv := startSMTP(t, true)
+	srv := startSMTP(t, "plain")
 	n := newNotifier(t, Config{Sinks: []Sink{srv.sink(smtpPassword)}}, asOf)
 	_, err := n.Send(context.Background(), runResult(72), NewMemOutbox())
 	if !errors.Is(err, ErrDeferred) || !strings.Contains(err.Error(), "does not offer STARTTLS") {
@@ -304,4 +301,25 @@ func deref(s *string) string {
 		return "(none)"
 	}
 	return *s
+}
+
+func TestEmailImplicitTLS(t *testing.T) {
+	srv := startSMTP(t, "smtps")
+	sink := srv.sink(smtpPassword)
+	sink.Email.TLS = TLSImplicit
+	n := newNotifier(t, Config{Sinks: []Sink{sink}}, asOf)
+	oc, err := n.Send(context.Background(), runResult(74), NewMemOutbox())
+	if err != nil || oc.Stats.Delivered != 2 {
+		t.Fatalf("stats %+v, err %v", oc.Stats, err)
+	}
+	box := srv.mailbox(t)
+	if len(box) != 2 || !box[0].Meta.TLS || deref(box[0].Meta.Login) != smtpUser {
+		t.Fatalf("%d delivered; first: %+v", len(box), box)
+	}
+	// The certificate is checked: without ca_file it is unknown.
+	sink.Email.CAFile = ""
+	n = newNotifier(t, Config{Sinks: []Sink{sink}}, asOf)
+	if _, err := n.Send(context.Background(), runResult(75), NewMemOutbox()); !errors.Is(err, ErrDeferred) || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("untrusted certificate: %v", err)
+	}
 }

@@ -1,10 +1,11 @@
 """A real SMTP server for reports/notify's email tests (Debian python3-aiosmtpd).
 
-smtpd.py PORT DIR CERT KEY USER PASSWORD [--no-tls]
+smtpd.py PORT DIR CERT KEY USER PASSWORD [starttls|smtps|plain]
 
-Listens on 127.0.0.1:PORT. With a certificate it offers STARTTLS, requires it
-before AUTH and MAIL, and requires AUTH PLAIN/LOGIN as USER/PASSWORD. With
---no-tls it offers neither (a relay that would take mail in the clear). Every
+Listens on 127.0.0.1:PORT. starttls (the default) offers STARTTLS with the
+certificate, requires it before AUTH and MAIL, and requires AUTH PLAIN/LOGIN
+as USER/PASSWORD. smtps speaks TLS from the first byte and requires the same
+AUTH. plain offers neither (a relay that would take mail in the clear). Every
 message delivered is written to DIR as N.eml (the bytes as received) and
 N.json (envelope, whether the session was TLS, who logged in). Prints READY
 once listening; runs until killed or until stdin closes.
@@ -18,7 +19,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 port, outdir, cert, key, user, password = sys.argv[1:7]
-plain = "--no-tls" in sys.argv[7:]
+mode = sys.argv[7] if len(sys.argv) > 7 else "starttls"
 
 
 class Handler:
@@ -31,7 +32,8 @@ class Handler:
         meta = {
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
-            "tls": session.ssl is not None,
+            # The connection as it is now: TLS from the start or after STARTTLS.
+            "tls": server.transport.get_extra_info("ssl_object") is not None,
             "login": (session.login_data or b"").decode() if session.authenticated else None,
         }
         with open(base + ".json.tmp", "w") as f:
@@ -50,10 +52,16 @@ def authenticate(server, session, envelope, mechanism, auth_data):
 
 
 kwargs = {}
-if not plain:
+if mode != "plain":
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert, key)
-    kwargs = dict(tls_context=ctx, require_starttls=True, authenticator=authenticate, auth_required=True, auth_require_tls=True)
+    kwargs = dict(authenticator=authenticate, auth_required=True)
+    if mode == "smtps":
+        # The whole connection is TLS, which aiosmtpd's auth_require_tls
+        # does not see (it looks for STARTTLS): AUTH is offered as is.
+        kwargs.update(ssl_context=ctx, auth_require_tls=False)
+    else:
+        kwargs.update(tls_context=ctx, require_starttls=True, auth_require_tls=True)
 
 controller = Controller(Handler(), hostname="127.0.0.1", port=int(port), **kwargs)
 controller.start()
