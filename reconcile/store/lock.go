@@ -190,7 +190,7 @@ func (s *Store) Heartbeat(ctx context.Context, name, token string, at time.Time)
 			return fmt.Errorf("store: heartbeat %s: %w", name, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("store: lock %s: no longer held by this process", name)
+			return fmt.Errorf("store: lock %s: %w: no longer held by this process", name, ErrLeaseLost)
 		}
 		return nil
 	})
