@@ -370,9 +370,14 @@ func (a *AuditTrail) reconcile(ctx context.Context) (*Repair, error) {
 			return nil, nil
 		}
 		fileSeq = l.rec.Seq
-		var h string
-		if err := a.s.db.GetContext(ctx, &h, `SELECT hash FROM audit WHERE seq = ?`, fileSeq); err != nil || h != l.rec.Hash {
-			// Not the store's record (or trimmed away): not a crash's doing.
+		h := last.Hash.String
+		if fileSeq != storeSeq {
+			if err := a.s.db.GetContext(ctx, &h, `SELECT hash FROM audit WHERE seq = ?`, fileSeq); err != nil {
+				h = "" // trimmed away, or unreadable
+			}
+		}
+		if h != l.rec.Hash {
+			// Not the store's record: not a crash's doing.
 			return nil, nil
 		}
 	} else if !t.whole {

@@ -146,3 +146,40 @@ func TestAuditRepairLeavesTamperingVisible(t *testing.T) {
 	appendN(t, a, 1, "next")
 	wantBroken(t, a, "file", 3, 3)
 }
+
+// Lines are written after the commit, outside SQLite's write lock: trails
+// of two processes appending at once still write them in sequence order.
+func TestAuditConcurrentAppendersKeepFileOrder(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	var trails []*AuditTrail
+	for range 2 {
+		s, err := Open(ctx, path) // one store handle per "process"
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		trails = append(trails, s.Audit(""))
+	}
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			a := trails[i%2]
+			for range 25 {
+				if _, err := a.Append(ctx, AuditRecord{At: time.Now(), Type: "event", Actor: "test"}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res := mustVerify(t, trails[0], "after concurrent appends"); res.StoreRecords != 200 || res.FileRecords != 200 {
+		t.Fatalf("%+v", res)
+	}
+}
