@@ -336,6 +336,9 @@ func (e *Engine) doAccount(ctx context.Context, log *slog.Logger, h *halt, runID
 				if err := e.Store.FinishAction(w.rec); err != nil {
 					log.Error("recording action outcome failed", "action", w.rec.ID, "err", err)
 				}
+				// Best effort: the trail may be what failed.
+				e.audit(context.WithoutCancel(ctx), AuditEvent{RunID: runID, Type: "action_not_attempted", Target: w.ts.Name,
+					Detail: map[string]any{"action_id": w.rec.ID, "account_id": w.account.ID, "op": w.step.Op, "arg": w.step.Arg, "reason": why.Error()}})
 			}
 		}
 	}
