@@ -76,6 +76,11 @@ type AuditTrail struct {
 	OnAppend func(AuditRecord)
 
 	mu sync.Mutex // serialises this trail's appends; the flock does it across trails and processes
+	// What this trail last left: the file's size and the store's last
+	// sequence number right after its last line. When both are still so,
+	// the file needs no reconciling (the fast path of every append).
+	leftSize int64
+	leftSeq  int64
 	// crash, when set (tests), is asked at every write boundary whether the
 	// process "dies" there: the append stops as a kill would stop it.
 	crash func(point string) bool
@@ -109,6 +114,21 @@ func (s *Store) Audit(path string) *AuditTrail {
 func (a *AuditTrail) Path() string { return a.path }
 
 func (a *AuditTrail) pendingPath() string { return a.path + ".pending" }
+
+// mark writes the pending marker: the record whose line may be missing
+// (seq 0: none). It overwrites a fixed-width record in place (creating a
+// file per append costs more than the append itself).
+func (a *AuditTrail) mark(seq int64, hash string) error {
+	f, err := os.OpenFile(a.pendingPath(), os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteAt(fmt.Appendf(nil, "%20d %-64s\n", seq, hash), 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
 
 // lock takes the trail's file lock (and the in-process mutex).
 func (a *AuditTrail) lock() (func(), error) {
@@ -196,7 +216,7 @@ func (a *AuditTrail) appendLocked(ctx context.Context, r AuditRecord) (AuditReco
 			r.Seq, T(r.At), r.RunID, r.Type, r.Actor, r.Target, string(r.Detail), r.PrevHash, r.Hash); err != nil {
 			return err
 		}
-		if err := os.WriteFile(a.pendingPath(), fmt.Appendf(nil, "%d %s\n", r.Seq, r.Hash), 0o600); err != nil {
+		if err := a.mark(r.Seq, r.Hash); err != nil {
 			return err
 		}
 		if died(crashBeforeCommit) {
@@ -228,11 +248,15 @@ func (a *AuditTrail) appendLocked(ctx context.Context, r AuditRecord) (AuditReco
 		f.Close()
 		return r, fmt.Errorf("audit: append %s: committed, but %w", r.Type, err)
 	}
+	a.leftSeq, a.leftSize = 0, 0
+	if fi, err := f.Stat(); err == nil {
+		a.leftSeq, a.leftSize = r.Seq, fi.Size()
+	}
 	if err := f.Close(); err != nil {
 		return r, fmt.Errorf("audit: append %s: committed, but %w", r.Type, err)
 	}
 	// The line is written: nothing is pending any more.
-	if err := os.Remove(a.pendingPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := a.mark(0, "-"); err != nil {
 		return r, fmt.Errorf("audit: append %s: %w", r.Type, err)
 	}
 	if died(crashAfterLine) {
@@ -310,12 +334,20 @@ func readTail(path string, seq int64) (fileTail, error) {
 		}
 		for off := start; off < len(body); {
 			n := bytes.IndexByte(body[off:], '\n') + 1
-			l := tailLine{off: from + int64(off), raw: body[off : off+n]}
-			l.bad = json.Unmarshal(l.raw, &l.rec) != nil
-			t.lines = append(t.lines, l)
+			t.lines = append(t.lines, tailLine{off: from + int64(off), raw: body[off : off+n]})
 			off += n
 		}
-		if t.whole || (len(t.lines) > 0 && !t.lines[0].bad && t.lines[0].rec.Seq <= seq) {
+		// Parse from the end, only as far back as needed.
+		for k := len(t.lines) - 1; k >= 0; k-- {
+			l := &t.lines[k]
+			l.bad = json.Unmarshal(l.raw, &l.rec) != nil
+			if l.bad || l.rec.Seq <= seq {
+				t.whole = t.whole && k == 0
+				t.lines = t.lines[k:]
+				return t, nil
+			}
+		}
+		if t.whole {
 			return t, nil
 		}
 	}
@@ -334,6 +366,11 @@ func (a *AuditTrail) reconcile(ctx context.Context) (*Repair, error) {
 		return nil, err
 	}
 	storeSeq := last.Seq.Int64
+	if a.leftSeq > 0 && a.leftSeq == storeSeq {
+		if fi, err := os.Stat(a.path); err == nil && fi.Size() == a.leftSize {
+			return nil, nil
+		}
+	}
 	t, err := readTail(a.path, storeSeq)
 	if err != nil {
 		return nil, err
