@@ -273,7 +273,7 @@ func TestKillAtRandomDuringEnforce(t *testing.T) {
 		_ = probe.QueryRow(`SELECT MAX(id) FROM actions`).Scan(&id) // no table yet: 0
 		return id.Int64
 	}
-	window := 250 * time.Millisecond
+	window := 200 * time.Millisecond
 	leavers := killAccounts
 	var toFirst time.Duration
 	for attempt := 0; kills < wantKills; attempt++ {

@@ -166,7 +166,7 @@ func (s *Store) TryLock(ctx context.Context, name string, me LockHolder, p LockP
 			var end any
 			if held && tookOver {
 				end = T(other.HeartbeatAt)
-				reason = fmt.Sprintf("crashed: its process stopped (%s); last heartbeat %s", other.String(), other.HeartbeatAt.Format(time.RFC3339))
+				reason = fmt.Sprintf("crashed: its process stopped without finishing it: %s", other.String())
 			}
 			if _, e := tx.ExecContext(ctx, `UPDATE runs SET status = 'crashed', finished_at = ?, error = ? WHERE status = 'running'`, end, reason); e != nil {
 				return e
