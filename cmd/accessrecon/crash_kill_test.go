@@ -397,6 +397,13 @@ func TestKillAtRandomDuringEnforce(t *testing.T) {
 	if crashed == 0 {
 		t.Error("no run recorded crashed")
 	}
+	hist, hout := child("history", "--config", cfg, "-n", "100")
+	if err := hist.Run(); err != nil {
+		t.Fatalf("history: %v\n%s", err, hout)
+	}
+	if n := strings.Count(hout.String(), " crashed "); n != crashed {
+		t.Errorf("history shows %d crashed runs, the store %d:\n%s", n, crashed, hout)
+	}
 	total, _ := st.ActionCounts(context.Background())
 	t.Logf("%d leavers; %d kills (%d with new actions recorded, first action %v after start), %d runs finished before their kill; %d runs, %d crashed in history; actions by status %v",
 		leavers, kills, midEnforce, toFirst, finished, len(runs), crashed, total)
