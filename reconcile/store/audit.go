@@ -197,26 +197,9 @@ func (a *AuditTrail) appendLocked(ctx context.Context, r AuditRecord) (AuditReco
 	if len(r.Detail) == 0 {
 		r.Detail = json.RawMessage("{}")
 	}
-	died := func(point string) bool { return a.crash != nil && a.crash(point) }
+	died := a.died
 	err := a.s.write(ctx, func(tx *sqlx.Tx) error {
-		var last struct {
-			Seq  sql.NullInt64  `db:"seq"`
-			Hash sql.NullString `db:"hash"`
-		}
-		if err := tx.GetContext(ctx, &last, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`); err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		r.Seq, r.PrevHash = last.Seq.Int64+1, Genesis
-		if last.Hash.Valid {
-			r.PrevHash = last.Hash.String
-		}
-		r.At = r.At.UTC()
-		r.Hash = r.ComputeHash()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit (seq, at, run_id, type, actor, target, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			r.Seq, T(r.At), r.RunID, r.Type, r.Actor, r.Target, string(r.Detail), r.PrevHash, r.Hash); err != nil {
-			return err
-		}
-		if err := a.mark(r.Seq, r.Hash); err != nil {
+		if err := a.insert(ctx, tx, &r); err != nil {
 			return err
 		}
 		if died(crashBeforeCommit) {
@@ -266,6 +249,34 @@ func (a *AuditTrail) appendLocked(ctx context.Context, r AuditRecord) (AuditReco
 		a.OnAppend(r)
 	}
 	return r, nil
+}
+
+func (a *AuditTrail) died(point string) bool { return a.crash != nil && a.crash(point) }
+
+// insert chains r to the store's last record, inserts it and marks it
+// pending (its line is not written yet), in the caller's transaction.
+func (a *AuditTrail) insert(ctx context.Context, tx *sqlx.Tx, r *AuditRecord) error {
+	if len(r.Detail) == 0 {
+		r.Detail = json.RawMessage("{}")
+	}
+	var last struct {
+		Seq  sql.NullInt64  `db:"seq"`
+		Hash sql.NullString `db:"hash"`
+	}
+	if err := tx.GetContext(ctx, &last, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	r.Seq, r.PrevHash = last.Seq.Int64+1, Genesis
+	if last.Hash.Valid {
+		r.PrevHash = last.Hash.String
+	}
+	r.At = r.At.UTC()
+	r.Hash = r.ComputeHash()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (seq, at, run_id, type, actor, target, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.Seq, T(r.At), r.RunID, r.Type, r.Actor, r.Target, string(r.Detail), r.PrevHash, r.Hash); err != nil {
+		return err
+	}
+	return a.mark(r.Seq, r.Hash)
 }
 
 // Repair is what reconciling the file with the store did.
@@ -374,6 +385,21 @@ func (a *AuditTrail) reconcile(ctx context.Context) (*Repair, error) {
 	t, err := readTail(a.path, storeSeq)
 	if err != nil {
 		return nil, err
+	}
+	// A trim committed without its file rewrite: finish it.
+	if seq, hash := a.pending(); seq > 0 && seq == storeSeq && hash == last.Hash.String &&
+		(len(t.lines) == 0 || t.lines[len(t.lines)-1].bad || t.lines[len(t.lines)-1].rec.Seq < storeSeq) {
+		var rec AuditRecord
+		if err := a.Records(ctx, storeSeq, func(r AuditRecord) error { rec = r; return nil }); err != nil {
+			return nil, err
+		}
+		var d trimDetail
+		if rec.Type == TrimEvent && json.Unmarshal(rec.Detail, &d) == nil {
+			if err := a.finishTrim(d.FirstKeptSeq, rec); err != nil {
+				return nil, err
+			}
+			return &Repair{Reason: fmt.Sprintf("an interrupted trim was finished: the file was rewritten from record %d", d.FirstKeptSeq)}, nil
+		}
 	}
 	rep := &Repair{TornBytes: t.torn}
 	cut := t.size - int64(t.torn) // the file is cut here
@@ -589,12 +615,28 @@ type trimDetail struct {
 // in the middle), from the table and the file, and appends a record saying
 // where the chain now starts, so that it stays verifiable from there. It is
 // the only way records ever leave the trail.
+//
+// The deletion and the trim record are one transaction; the file is then
+// rewritten (a new file renamed over the old one). A crash between the two
+// leaves the trim record pending: Verify accepts the file as it was, and
+// the next append (or Reconcile) finishes the rewrite.
 func (a *AuditTrail) Trim(ctx context.Context, before time.Time) (int64, error) {
-	var d trimDetail
 	unlock, err := a.lock()
 	if err != nil {
 		return 0, fmt.Errorf("audit: trim: %w", err)
 	}
+	defer unlock()
+	// The file must be the store's before it is rewritten from it.
+	if repair, err := a.reconcile(ctx); err != nil {
+		return 0, fmt.Errorf("audit: trim: %w", err)
+	} else if repair != nil {
+		detail, _ := json.Marshal(repair)
+		if _, err := a.appendLocked(ctx, AuditRecord{At: time.Now(), Type: RepairEvent, Actor: "accessrecon", Detail: detail}); err != nil {
+			return 0, fmt.Errorf("audit: trim: %w", err)
+		}
+	}
+	var d trimDetail
+	var rec AuditRecord
 	err = a.s.write(ctx, func(tx *sqlx.Tx) error {
 		var first struct {
 			Seq      sql.NullInt64  `db:"seq"`
@@ -626,25 +668,61 @@ func (a *AuditTrail) Trim(ctx context.Context, before time.Time) (int64, error) 
 		if d.Removed == 0 {
 			return nil
 		}
-		return a.rewriteFrom(first.Seq.Int64)
+		detail, _ := json.Marshal(d)
+		rec = AuditRecord{At: time.Now(), Type: TrimEvent, Actor: "accessrecon", Detail: detail}
+		if err := a.insert(ctx, tx, &rec); err != nil {
+			return err
+		}
+		if a.died(crashBeforeCommit) {
+			return errCrashed
+		}
+		return nil
 	})
-	unlock()
 	if err != nil || d.Removed == 0 {
 		if err != nil {
 			err = fmt.Errorf("audit: trim: %w", err)
 		}
 		return 0, err
 	}
-	detail, _ := json.Marshal(d)
-	_, err = a.Append(ctx, AuditRecord{At: time.Now(), Type: TrimEvent, Actor: "accessrecon", Detail: detail})
-	return d.Removed, err
+	if a.died(crashAfterCommit) {
+		return d.Removed, errCrashed
+	}
+	if err := a.finishTrim(d.FirstKeptSeq, rec); err != nil {
+		return d.Removed, fmt.Errorf("audit: trim: committed, but %w", err)
+	}
+	if a.OnAppend != nil {
+		a.OnAppend(rec)
+	}
+	return d.Removed, nil
 }
 
-// rewriteFrom rewrites the JSON Lines file keeping the records from seq on.
-func (a *AuditTrail) rewriteFrom(seq int64) error {
+// finishTrim rewrites the file from the first kept record on, with the trim
+// record's line at its end, and clears the pending mark.
+func (a *AuditTrail) finishTrim(firstKept int64, rec AuditRecord) error {
+	line, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if err := a.rewriteFrom(firstKept, append(line, '\n')); err != nil {
+		return err
+	}
+	if a.died(crashAfterLine) {
+		return errCrashed
+	}
+	a.leftSeq, a.leftSize = 0, 0
+	if fi, err := os.Stat(a.path); err == nil {
+		a.leftSeq, a.leftSize = rec.Seq, fi.Size()
+	}
+	return a.mark(0, "-")
+}
+
+// rewriteFrom rewrites the JSON Lines file keeping the complete lines of
+// records from seq on (and lines that are no record: evidence of tampering
+// stays), then the extra lines, through a new file renamed over the old.
+func (a *AuditTrail) rewriteFrom(seq int64, extra []byte) error {
 	in, err := os.Open(a.path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return appendFile(a.path, extra)
 	}
 	if err != nil {
 		return err
@@ -658,7 +736,7 @@ func (a *AuditTrail) rewriteFrom(seq int64) error {
 	rd := bufio.NewReaderSize(in, 1<<16)
 	for {
 		line, err := rd.ReadBytes('\n')
-		if len(line) > 0 {
+		if len(line) > 0 && line[len(line)-1] == '\n' {
 			var r struct {
 				Seq int64 `json:"seq"`
 			}
@@ -676,6 +754,10 @@ func (a *AuditTrail) rewriteFrom(seq int64) error {
 			out.Close()
 			return err
 		}
+	}
+	if _, err := out.Write(extra); err != nil {
+		out.Close()
+		return err
 	}
 	if err := out.Close(); err != nil {
 		return err
@@ -782,6 +864,12 @@ func (a *AuditTrail) Verify(ctx context.Context) (VerifyResult, error) {
 	}
 	res.FileRecords = fc.n
 	if res.Pending == 0 && interrupted && fc.n == sc.n-1 && (fc.prev == nil || fc.prev.Hash == beforeLast.Hash) {
+		res.Pending = sc.prev.Seq
+	}
+	// A trim whose file rewrite was interrupted: the file still holds the
+	// trimmed prefix and lacks the trim record.
+	if res.Pending == 0 && interrupted && sc.prev.Type == TrimEvent && fc.prev != nil &&
+		fc.prev.Seq == sc.prev.Seq-1 && fc.prev.Hash == beforeLast.Hash && fc.first.Seq <= sc.first.Seq {
 		res.Pending = sc.prev.Seq
 	}
 	if res.Pending > 0 {

@@ -183,3 +183,54 @@ func TestAuditConcurrentAppendersKeepFileOrder(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 }
+
+// Retention's trim is a write too: a kill at any of its boundaries leaves a
+// trail that verifies, and the next append finishes what the trim began.
+func TestAuditTrimCrashAtEveryWriteBoundary(t *testing.T) {
+	for _, point := range []string{crashBeforeCommit, crashAfterCommit, crashAfterLine} {
+		t.Run(point, func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "state.db")
+			s, err := Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := s.Audit("")
+			base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			for i := range 6 {
+				if _, err := a.Append(ctx, AuditRecord{At: base.Add(time.Duration(i) * 24 * time.Hour), Type: "event", Actor: "test"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a.crash = func(p string) bool { return p == point }
+			if _, err := a.Trim(ctx, base.Add(3*24*time.Hour)); !errors.Is(err, errCrashed) {
+				t.Fatalf("trim: %v, want the simulated crash", err)
+			}
+			s.Close()
+
+			s2, err := Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s2.Close()
+			mustVerify(t, s2.Audit(""), "after the kill")
+			a2 := s2.Audit("")
+			appendN(t, a2, 1, "after")
+			res := mustVerify(t, a2, "after the next append")
+			if res.StoreRecords != res.FileRecords || res.Pending != 0 {
+				t.Fatalf("after the next append: %+v", res)
+			}
+			b, err := os.ReadFile(a2.Path())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var first AuditRecord
+			if err := json.Unmarshal(b[:bytes.IndexByte(b, '\n')], &first); err != nil {
+				t.Fatal(err)
+			}
+			if want := map[bool]int64{true: 4, false: 1}[point != crashBeforeCommit]; first.Seq != want {
+				t.Fatalf("the file starts at record %d, want %d", first.Seq, want)
+			}
+		})
+	}
+}
