@@ -15,7 +15,7 @@ import (
 )
 
 // runLockName is the store lock every run of every process takes.
-const runLockName = "run"
+const runLockName = store.RunLock
 
 // lockPoll is how often a waiting process retries the store lock.
 const lockPoll = 100 * time.Millisecond
@@ -66,6 +66,15 @@ func (l *runLock) policy() store.LockPolicy {
 // acquire takes the lock for purpose, waiting up to wait (0: not at all)
 // or until ctx ends. It returns the release function.
 func (l *runLock) acquire(ctx context.Context, purpose string, wait time.Duration) (func(), error) {
+	_, release, err := l.hold(ctx, purpose, wait)
+	return release, err
+}
+
+// hold is acquire that also returns the context to run under: it carries
+// the lease (the store checks it before every action: a fencing token) and
+// is cancelled, with the reason as its cause, when the lease is lost or
+// cannot be renewed within the stale limit.
+func (l *runLock) hold(ctx context.Context, purpose string, wait time.Duration) (context.Context, func(), error) {
 	deadline := time.Now().Add(wait)
 	var timer <-chan time.Time
 	if wait > 0 {
@@ -77,14 +86,14 @@ func (l *runLock) acquire(ctx context.Context, purpose string, wait time.Duratio
 	case l.sem <- struct{}{}:
 	default:
 		if wait <= 0 {
-			return nil, &errLocked{holder: l.current() + " in this process"}
+			return nil, nil, &errLocked{holder: l.current() + " in this process"}
 		}
 		select {
 		case l.sem <- struct{}{}:
 		case <-timer:
-			return nil, &errLocked{holder: l.current() + " in this process"}
+			return nil, nil, &errLocked{holder: l.current() + " in this process"}
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
 	}
 	l.mu.Lock()
@@ -101,7 +110,7 @@ func (l *runLock) acquire(ctx context.Context, purpose string, wait time.Duratio
 		got, other, took, err := l.st.TryLock(ctx, runLockName, me, l.policy())
 		if err != nil {
 			free()
-			return nil, err
+			return nil, nil, err
 		}
 		if got {
 			if took {
@@ -111,36 +120,55 @@ func (l *runLock) acquire(ctx context.Context, purpose string, wait time.Duratio
 		}
 		if !time.Now().Before(deadline) {
 			free()
-			return nil, &errLocked{holder: other.String()}
+			return nil, nil, &errLocked{holder: other.String()}
 		}
 		select {
 		case <-ctx.Done():
 			free()
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		case <-time.After(lockPoll):
 		}
 	}
+	lease, err := l.st.Lease(ctx, runLockName, me.Token)
+	if err != nil {
+		free()
+		return nil, nil, err
+	}
+	lease.Stale = l.stale
+	runCtx, cancel := context.WithCancelCause(store.WithLease(ctx, lease))
 	stop := make(chan struct{})
 	var hb sync.WaitGroup
 	hb.Add(1)
 	go func() {
 		defer hb.Done()
 		every := max(l.stale/4, time.Second)
+		renewed := time.Now()
 		for {
 			select {
 			case <-stop:
 				return
 			case <-time.After(every):
-				if err := l.st.Heartbeat(context.Background(), runLockName, me.Token, time.Now()); err != nil {
-					l.log.Error("store lock heartbeat failed", "purpose", purpose, "err", err)
+				now := time.Now()
+				err := l.st.Heartbeat(context.Background(), runLockName, me.Token, now)
+				if err == nil {
+					renewed = now
+					continue
+				}
+				l.log.Error("store lock heartbeat failed", "purpose", purpose, "generation", lease.Generation, "err", err)
+				if errors.Is(err, store.ErrLeaseLost) || time.Since(renewed) > l.stale {
+					cause := fmt.Errorf("%w: %s could not renew it (last renewed %s): %w", store.ErrLeaseLost, purpose, renewed.Format(time.RFC3339), err)
+					l.log.Error("the store lock is lost: stopping", "purpose", purpose, "err", cause)
+					cancel(cause)
+					return
 				}
 			}
 		}
 	}()
 	var once sync.Once
-	return func() {
+	return runCtx, func() {
 		once.Do(func() {
 			close(stop)
+			cancel(nil)
 			hb.Wait()
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -173,9 +201,11 @@ func runLocked(ctx context.Context, o runOptions, wait time.Duration, metricsFil
 		return exitFail, err
 	}
 	defer st.Close()
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	// Lock trouble (a heartbeat that fails, a lease lost) is logged where
+	// the run logs.
+	log, _ := newLogger(stderr)
 	lock := newRunLock(st, durOr(cfg.Serve.LockStale, 2*time.Minute), log)
-	release, err := lock.acquire(ctx, "accessrecon run", wait)
+	runCtx, release, err := lock.hold(ctx, "accessrecon run", wait)
 	if err != nil {
 		var le *errLocked
 		if errors.As(err, &le) {
@@ -187,7 +217,7 @@ func runLocked(ctx context.Context, o runOptions, wait time.Duration, metricsFil
 		}
 		return exitFail, err
 	}
-	res, code, runErr := runOnce(ctx, o, stdout, stderr)
+	res, code, runErr := runOnce(runCtx, o, stdout, stderr)
 	release()
 	if metricsFile != "" {
 		if err := writeMetricsFile(context.WithoutCancel(ctx), metricsFile, cfg, st, res); err != nil {
