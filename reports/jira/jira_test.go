@@ -138,17 +138,17 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("create fields\n got %#v\nwant %#v", created, want)
 	}
 	for _, s := range []string{
-		"# Sign alice out of the VPN console", // the manual step
-		"* hr_status: terminated",             // evidence
-		"* Name: Person alice",                // the person
-		"*Revoke by 2025-01-10T17:15:00Z.*",   // EffectiveAt + critical SLA (15m)
+		"{noformat}\n1. Sign alice out of the VPN console\n{noformat}", // the manual step
+		"\nhr_status:       terminated\n",                              // evidence
+		"\nName:             Person alice\n",                           // the person
+		"\n*Revoke by 2025-01-10T17:15:00Z.*\n",                        // EffectiveAt + critical SLA (15m)
 		"Run 1 (as of 2025-01-11T18:00:00Z): [evidence|https://accessrecon.example.com/runs/1]",
 	} {
 		if !strings.Contains(desc, s) {
 			t.Errorf("description lacks %q:\n%s", s, desc)
 		}
 	}
-	if strings.Contains(desc, "# disable") {
+	if strings.Contains(desc, "disable on") {
 		t.Errorf("description lists the automatic step of a manual_revoke finding:\n%s", desc)
 	}
 	key := out.JiraKey(manual.Fingerprint)
@@ -175,7 +175,7 @@ func TestLifecycle(t *testing.T) {
 	}
 	reqs = fake.requests()
 	wantShape(t, "run 3", reqs, "GET /rest/api/2/search/jql", "POST /rest/api/2/issue/"+key+"/comment", "PUT /rest/api/2/issue/"+key)
-	if !strings.Contains(body(reqs[1])["body"].(string), "* last_login: 2025-01-11") {
+	if !strings.Contains(body(reqs[1])["body"].(string), "\nlast_login:      2025-01-11\n") {
 		t.Errorf("update comment lacks the new evidence: %v", body(reqs[1]))
 	}
 	wantPut := map[string]any{"update": map[string]any{"labels": []any{
@@ -398,8 +398,8 @@ func TestPlanSendsNothing(t *testing.T) {
 	}
 	want := map[string]Action{
 		a.Fingerprint:  {Kind: Close, Fingerprint: a.Fingerprint, Key: keyA, Summary: "close: " + keyA},
-		b.Fingerprint:  {Kind: Update, Fingerprint: b.Fingerprint, Key: keyB, Summary: summaryLine(&b)},
-		c3.Fingerprint: {Kind: Create, Fingerprint: c3.Fingerprint, Summary: summaryLine(&c3)},
+		b.Fingerprint:  {Kind: Update, Fingerprint: b.Fingerprint, Key: keyB, Summary: summaryLine(&b, nil)},
+		c3.Fingerprint: {Kind: Create, Fingerprint: c3.Fingerprint, Summary: summaryLine(&c3, nil)},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("plan\n got %+v\nwant %+v", got, want)

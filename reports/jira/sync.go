@@ -49,23 +49,28 @@ type Summary struct {
 func (c *Client) intents(res *reconcile.Result) []Op {
 	var ops []Op
 	seen := map[string]bool{}
+	nm := accountNames(res)
 	for i := range res.Findings {
 		f := &res.Findings[i]
 		if !f.NeedsPerson() || seen[f.Fingerprint] {
 			continue
 		}
 		seen[f.Fingerprint] = true
-		ops = append(ops, c.openOp(res, f))
+		ops = append(ops, c.openOp(res, f, nm))
 	}
 	for _, st := range res.Resolved {
 		if seen[st.Fingerprint] {
 			continue
 		}
 		seen[st.Fingerprint] = true
-		comment := fmt.Sprintf("accessrecon run %d (as of %s) no longer sees this problem (%s on %s, account %s): closing.",
-			res.Run.ID, res.Run.AsOf.UTC().Format("2006-01-02 15:04 MST"), st.Kind, st.Target, st.AccountID)
+		gone := &block{}
+		gone.add("Kind", st.Kind)
+		gone.add("Target", st.Target)
+		gone.add("Account ID", st.AccountID)
+		comment := fmt.Sprintf("accessrecon run %d (as of %s) no longer sees this problem: closing.\n%s",
+			res.Run.ID, res.Run.AsOf.UTC().Format("2006-01-02 15:04 MST"), gone)
 		if l := c.runLink(res.Run.ID); l != "" {
-			comment += " Evidence: " + l
+			comment += "Evidence: " + l + "\n"
 		}
 		ops = append(ops, Op{ID: st.Fingerprint, Fingerprint: st.Fingerprint, Want: WantClosed, Key: st.JiraKey,
 			Comment: comment, RunID: res.Run.ID, Queued: c.now().UTC()})
