@@ -464,3 +464,44 @@ func TestNewValidates(t *testing.T) {
 		t.Fatalf("pat: %v", err)
 	}
 }
+
+// People read tickets by name (issue 10.7): the account's username and
+// display name stand beside its ID, also on a finding the engine built
+// without them (revocation_failed), and an orphan's summary names the
+// account.
+func TestTicketShowsNames(t *testing.T) {
+	ctx := context.Background()
+	fake := newFakeJira(t)
+	c, _ := newTestClient(t, fake, nil)
+	guid := "0f8fad5b-d9cb-469f-a165-70867728950e"
+	orphan := reconcile.Finding{Fingerprint: reconcile.Fingerprint(reconcile.Orphaned, "ad", guid), Kind: reconcile.Orphaned,
+		Severity: reconcile.Medium, Target: "ad", AccountID: guid, Username: "noura.aziz", DisplayName: "Noura Aziz",
+		Disposition: reconcile.Review, Reason: "enabled account linked to no person in HR", FirstSeen: asOf}
+	failed := reconcile.Finding{Fingerprint: reconcile.Fingerprint(reconcile.RevocationFailed, "ad", guid), Kind: reconcile.RevocationFailed,
+		Severity: reconcile.High, Target: "ad", AccountID: guid, Disposition: reconcile.Review, Reason: "revoking did not complete", FirstSeen: asOf,
+		Actions: []reconcile.Step{{Op: targets.CanRemoveFromGroup, Arg: "CN=VPN Users,OU=Groups,DC=corp", Name: "VPN Users", Auto: true}}}
+	if _, err := c.Sync(ctx, result(1, []reconcile.Finding{orphan, failed}), NewMemOutbox()); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]map[string]any{}
+	for _, r := range fake.requests() {
+		if r.Method == "POST" && r.Path == "/rest/api/2/issue" {
+			fields := body(r)["fields"].(map[string]any)
+			got[fields["labels"].([]any)[2].(string)] = fields
+		}
+	}
+	if s := got["orphaned"]["summary"]; s != "[accessrecon] orphaned: noura.aziz (Noura Aziz) on ad" {
+		t.Errorf("orphan summary %q", s)
+	}
+	for kind, f := range got {
+		d := f["description"].(string)
+		for _, want := range []string{"\nAccount ID:   " + guid + "\n", "\nUsername:     noura.aziz\n", "\nDisplay name: Noura Aziz\n"} {
+			if !strings.Contains(d, want) {
+				t.Errorf("%s ticket lacks %q:\n%s", kind, want, d)
+			}
+		}
+	}
+	if d := got["revocation_failed"]["description"].(string); !strings.Contains(d, "remove_from_group on ad for account noura.aziz: VPN Users (CN=VPN Users,OU=Groups,DC=corp)") {
+		t.Errorf("the step names neither the account nor the group:\n%s", d)
+	}
+}

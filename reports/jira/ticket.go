@@ -246,8 +246,11 @@ func (c *Client) description(res *reconcile.Result, f *reconcile.Finding, nm nam
 	}
 	w("\nh3. What to do\n")
 	todo := &block{}
+	// Automatic steps are a person's when they did not happen: the
+	// finding's outcome says so, or the finding is the failure itself.
+	byHand := f.Outcome == reconcile.OutcomeFailed || f.Outcome == reconcile.OutcomeBlocked || f.Kind == reconcile.RevocationFailed
 	for _, s := range f.Actions {
-		if s.Auto && f.Outcome != reconcile.OutcomeFailed && f.Outcome != reconcile.OutcomeBlocked {
+		if s.Auto && !byHand {
 			continue
 		}
 		text := s.Manual
