@@ -386,7 +386,7 @@ func TestPlanSendsNothing(t *testing.T) {
 	keyA, keyB := out.JiraKey(a.Fingerprint), out.JiraKey(b.Fingerprint)
 	fake.requests()
 	changed := b
-	changed.Reason = "something else"
+	changed.Evidence = map[string]string{"groups": "admins"}
 	c3 := finding("ken", reconcile.ManualRevoke, "")
 	acts, err := c.Plan(ctx, result(2, []reconcile.Finding{changed, c3}, resolvedState(a, keyA)), out)
 	if err != nil {
@@ -503,5 +503,50 @@ func TestTicketShowsNames(t *testing.T) {
 	}
 	if d := got["revocation_failed"]["description"].(string); !strings.Contains(d, "remove_from_group on ad for account noura.aziz: VPN Users (CN=VPN Users,OU=Groups,DC=corp)") {
 		t.Errorf("the step names neither the account nor the group:\n%s", d)
+	}
+}
+
+// dormant is a dormant finding as the engine words it on the day asOf+days.
+func dormant(days int, lastLogin time.Time) reconcile.Finding {
+	day := asOf.Add(time.Duration(days) * 24 * time.Hour)
+	return reconcile.Finding{Fingerprint: reconcile.Fingerprint(reconcile.Dormant, "ldap", "uid=olga"), Kind: reconcile.Dormant,
+		Severity: reconcile.Low, Target: "ldap", AccountID: "uid=olga", Username: "olga", Disposition: reconcile.Review,
+		Reason:   fmt.Sprintf("no login for %d days (limit 90)", int(day.Sub(lastLogin).Hours()/24)),
+		Evidence: map[string]string{"last_login": lastLogin.Format(time.RFC3339), "account_enabled": "true"}, FirstSeen: asOf}
+}
+
+// A dormant ticket is not commented every day because its text counts the
+// days (issue 10.8): the content hash covers the facts that change the
+// decision, not a count of days. A new last login date is such a fact.
+func TestNoCommentWhenOnlyTheDayChanges(t *testing.T) {
+	ctx := context.Background()
+	fake := newFakeJira(t)
+	c, _ := newTestClient(t, fake, nil)
+	out := NewMemOutbox()
+	login := asOf.Add(-199 * 24 * time.Hour).Add(7 * time.Hour)
+	never := func(days int) reconcile.Finding {
+		f := dormant(days, login)
+		f.AccountID, f.Username = "uid=piet", "piet"
+		f.Fingerprint = reconcile.Fingerprint(reconcile.Dormant, "ldap", f.AccountID)
+		f.Reason = fmt.Sprintf("never logged in, created %d days ago", 300+days)
+		f.Evidence = map[string]string{"last_login": "never", "created": "2024-03-16", "account_enabled": "true"}
+		return f
+	}
+	if sum, err := c.Sync(ctx, result(0, []reconcile.Finding{dormant(0, login), never(0)}), out); err != nil || sum.Created != 2 {
+		t.Fatalf("run 0: %+v %v", sum, err)
+	}
+	fake.requests()
+	for day := 1; day <= 3; day++ {
+		sum, err := c.Sync(ctx, result(int64(day), []reconcile.Finding{dormant(day, login), never(day)}), out)
+		if err != nil || sum != (Summary{Unchanged: 2}) {
+			t.Fatalf("day %d: %+v %v", day, sum, err)
+		}
+		wantShape(t, fmt.Sprintf("day %d", day), fake.requests(), "GET /rest/api/2/search/jql")
+	}
+	// The account was used (and is dormant again later): one comment.
+	relogin := login.Add(24 * time.Hour)
+	sum, err := c.Sync(ctx, result(4, []reconcile.Finding{dormant(4, relogin), never(4)}), out)
+	if err != nil || sum != (Summary{Updated: 1, Unchanged: 1}) {
+		t.Fatalf("new last login: %+v %v", sum, err)
 	}
 }

@@ -37,25 +37,50 @@ func (c *Client) openOp(res *reconcile.Result, f *reconcile.Finding, nm names) O
 	}
 }
 
-// contentHash identifies what a ticket says about a finding, leaving out
-// what changes every run (run ID, times of the run): a new hash means the
-// ticket needs a comment.
+// contentHash identifies the facts a ticket states that change the
+// decision: kind, severity, disposition, outcome, the person's HR status,
+// the account's groups and last login date (in the evidence), the steps and
+// whether each is automatic. A new hash means the ticket needs a comment.
+// It leaves out the reason's prose, which counts days ("no login for 199
+// days") and would comment every dormant ticket every day, and what changes
+// every run (run ID and times).
 func contentHash(f *reconcile.Finding) string {
-	var manual []string
-	for _, s := range f.Actions {
-		manual = append(manual, fmt.Sprintf("%s|%s|%t|%s", s.Op, s.Arg, s.Auto, s.Manual))
+	steps := make([]string, len(f.Actions))
+	for i, s := range f.Actions {
+		steps[i] = fmt.Sprintf("%s|%s|%s|%t|%s", s.Op, s.Arg, s.Name, s.Auto, s.Manual)
+	}
+	evidence := make(map[string]string, len(f.Evidence))
+	for k, v := range f.Evidence {
+		evidence[k] = dayOf(v)
 	}
 	var person any
-	if f.Person != nil {
-		person = f.Person
+	if p := f.Person; p != nil {
+		var term string
+		if p.TerminationDate != nil {
+			term = p.TerminationDate.UTC().Format(time.DateOnly)
+		}
+		person = []string{p.EmployeeID, string(p.Status), term, p.JobCode}
+	}
+	var effective string
+	if f.EffectiveAt != nil {
+		effective = f.EffectiveAt.UTC().Format(time.RFC3339)
 	}
 	b, _ := json.Marshal(map[string]any{
-		"kind": f.Kind, "severity": f.Severity, "disposition": f.Disposition, "reason": f.Reason,
-		"evidence": f.Evidence, "steps": manual, "person": person, "outcome": f.Outcome,
-		"effective_at": f.EffectiveAt, "tier": f.Tier, "username": f.Username,
+		"kind": f.Kind, "severity": f.Severity, "disposition": f.Disposition, "outcome": f.Outcome,
+		"evidence": evidence, "steps": steps, "person": person, "employee_id": f.EmployeeID,
+		"effective_at": effective, "tier": f.Tier, "username": f.Username, "display_name": f.DisplayName,
 	})
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:6])
+}
+
+// dayOf turns a time (RFC 3339) into its UTC date: a last login is a fact
+// by the day.
+func dayOf(v string) string {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t.UTC().Format(time.DateOnly)
+	}
+	return v
 }
 
 // summaryLine is the ticket's summary: plain text (Jira renders no markup
