@@ -65,7 +65,7 @@ func Write(path string, res *reconcile.Result, opts Options) error {
 	}
 	f := excelize.NewFile()
 	defer f.Close()
-	w := &writer{f: f, res: res, opts: opts, asOf: res.Run.AsOf.UTC()}
+	w := &writer{f: f, res: res, opts: opts, asOf: res.Run.AsOf.UTC(), names: accountNames(res)}
 	if err := w.setup(); err != nil {
 		return fmt.Errorf("xlsx: %w", err)
 	}
@@ -97,6 +97,10 @@ type writer struct {
 	res  *reconcile.Result
 	opts Options
 	asOf time.Time
+
+	// names are the username and display name of each account the run's
+	// findings name, by target and account ID.
+	names map[[2]string]accountName
 
 	header, title, bold, date, dateTime, integer, decimal, percent, wrap int
 	severity                                                             map[reconcile.Severity]int
@@ -274,6 +278,36 @@ func evidence(m map[string]string) string {
 	return b.String()
 }
 
+// accountName is what people call an account: its username and display name.
+type accountName struct{ username, display string }
+
+// accountNames indexes the names of the accounts the findings name; a
+// finding without them (revocation_failed) takes them from another finding
+// of the same account.
+func accountNames(res *reconcile.Result) map[[2]string]accountName {
+	n := map[[2]string]accountName{}
+	for i := range res.Findings {
+		f := &res.Findings[i]
+		if f.Username == "" && f.DisplayName == "" {
+			continue
+		}
+		keys := [][2]string{{f.Target, f.AccountID}}
+		if e := f.Exemption; e != nil && e.AccountID != f.AccountID {
+			// The exemption as written (a username, a DN) names this account.
+			keys = append(keys, [2]string{e.Target, e.AccountID})
+		}
+		for _, k := range keys {
+			old := n[k]
+			n[k] = accountName{cmp.Or(old.username, f.Username), cmp.Or(old.display, f.DisplayName)}
+		}
+	}
+	return n
+}
+
+// name is the username and display name of an account ("" when the run
+// does not know them).
+func (w *writer) name(target, account string) accountName { return w.names[[2]string{target, account}] }
+
 func person(f *reconcile.Finding) (id, name, status, job string) {
 	id = f.EmployeeID
 	if p := f.Person; p != nil {
@@ -285,7 +319,7 @@ func person(f *reconcile.Finding) (id, name, status, job string) {
 
 func (w *writer) findings() error {
 	cols := []column{{"Fingerprint", 18}, {"Kind", 22}, {"Severity", 10}, {"Disposition", 14}, {"Outcome", 10}, {"Target", 16},
-		{"Account", 22}, {"Username", 18}, {"Employee ID", 13}, {"Name", 22}, {"HR status", 12}, {"Job code", 12},
+		{"Account", 22}, {"Username", 18}, {"Display name", 22}, {"Employee ID", 13}, {"Name", 22}, {"HR status", 12}, {"Job code", 12},
 		{"Reason", 50}, {"Evidence", 50}, {"First seen", 12}, {"Days open", 10}, {"Jira key", 12}}
 	sevCells := map[reconcile.Severity]any{}
 	for sev, id := range w.severity {
@@ -304,8 +338,9 @@ func (w *writer) findings() error {
 			if !f.FirstSeen.IsZero() {
 				days = excelize.Cell{StyleID: w.integer, Value: daysBetween(f.FirstSeen, w.asOf)}
 			}
+			known := w.name(f.Target, f.AccountID)
 			cells = append(cells[:0], f.Fingerprint, string(f.Kind), sev, string(f.Disposition), f.Outcome, f.Target,
-				f.AccountID, f.Username, id, name, status, job, f.Reason, evidence(f.Evidence),
+				f.AccountID, cmp.Or(f.Username, known.username), cmp.Or(f.DisplayName, known.display), id, name, status, job, f.Reason, evidence(f.Evidence),
 				dateCell(f.FirstSeen, w.date), days, f.JiraKey)
 			if err := emit(cells); err != nil {
 				return err
@@ -329,19 +364,36 @@ func (w *writer) plannedSteps() int {
 }
 
 func (w *writer) actions() error {
-	cols := []column{{"Time", 17}, {"Target", 16}, {"Account", 22}, {"Action", 30}, {"Status", 12}, {"Verified", 9},
+	cols := []column{{"Time", 17}, {"Target", 16}, {"Account", 22}, {"Username", 18}, {"Display name", 22}, {"Action", 30}, {"Status", 12}, {"Verified", 9},
 		{"Attempts", 9}, {"Error", 50}, {"Fingerprint", 18}}
 	cells := make([]any, len(cols))
-	op := func(o, arg string) string {
-		if arg == "" {
+	// groupNames are the names of the groups the steps act on, by target
+	// and group ID: an action reads "remove_from_group VPN Users
+	// (CN=VPN Users,OU=Groups,…)", not the ID alone.
+	groupNames := map[[2]string]string{}
+	for i := range w.res.Findings {
+		f := &w.res.Findings[i]
+		for _, s := range f.Actions {
+			if s.Name != "" && s.Arg != "" && s.Name != s.Arg {
+				groupNames[[2]string{f.Target, s.Arg}] = s.Name
+			}
+		}
+	}
+	op := func(target, o, arg, name string) string {
+		name = cmp.Or(name, groupNames[[2]string{target, arg}])
+		switch {
+		case arg == "":
 			return o
+		case name != "" && name != arg:
+			return o + " " + name + " (" + arg + ")"
 		}
 		return o + " " + arg
 	}
 	return w.table(SheetActions, cols, len(w.res.Actions)+w.plannedSteps(), func(emit func([]any) error) error {
 		for _, a := range w.res.Actions {
-			cells = append(cells[:0], dateCell(cmp.Or(a.FinishedAt, a.RequestedAt), w.dateTime), a.Target, a.AccountID,
-				op(a.Op, a.Arg), a.Status, yesNo(a.Verified), excelize.Cell{StyleID: w.integer, Value: a.Attempts}, a.Error, a.Fingerprint)
+			n := w.name(a.Target, a.AccountID)
+			cells = append(cells[:0], dateCell(cmp.Or(a.FinishedAt, a.RequestedAt), w.dateTime), a.Target, a.AccountID, n.username, n.display,
+				op(a.Target, a.Op, a.Arg, ""), a.Status, yesNo(a.Verified), excelize.Cell{StyleID: w.integer, Value: a.Attempts}, a.Error, a.Fingerprint)
 			if err := emit(cells); err != nil {
 				return err
 			}
@@ -351,12 +403,13 @@ func (w *writer) actions() error {
 			if f.Outcome != reconcile.OutcomePlanned && f.Outcome != reconcile.OutcomeBlocked {
 				continue
 			}
+			n := w.name(f.Target, f.AccountID)
 			for _, s := range f.Actions {
 				status := f.Outcome
 				if !s.Auto {
 					status += " (manual)"
 				}
-				cells = append(cells[:0], dateCell(w.asOf, w.dateTime), f.Target, f.AccountID, op(string(s.Op), s.Arg),
+				cells = append(cells[:0], dateCell(w.asOf, w.dateTime), f.Target, f.AccountID, n.username, n.display, op(f.Target, string(s.Op), s.Arg, s.Name),
 					status, "No", nil, s.Manual, f.Fingerprint)
 				if err := emit(cells); err != nil {
 					return err
@@ -466,7 +519,7 @@ func (w *writer) inventory() error {
 }
 
 func (w *writer) exemptions() error {
-	cols := []column{{"Type", 11}, {"Target", 16}, {"Account", 22}, {"Owner", 18}, {"Reason", 40}, {"Approver", 18},
+	cols := []column{{"Type", 11}, {"Target", 16}, {"Account", 22}, {"Username", 18}, {"Display name", 22}, {"Owner", 18}, {"Reason", 40}, {"Approver", 18},
 		{"Expires", 12}, {"Days left", 10}, {"Status", 24}}
 	now := w.opts.Now.UTC()
 	cells := make([]any, len(cols))
@@ -477,7 +530,8 @@ func (w *writer) exemptions() error {
 			if e.Expired(now) {
 				status = "EXPIRED"
 			}
-			cells = append(cells[:0], "exemption", e.Target, e.AccountID, e.Owner, e.Reason, e.Approver,
+			n := w.name(e.Target, e.AccountID)
+			cells = append(cells[:0], "exemption", e.Target, e.AccountID, n.username, n.display, e.Owner, e.Reason, e.Approver,
 				dateCell(e.Expires.Time, w.date), excelize.Cell{StyleID: w.integer, Value: left}, status)
 			if err := emit(cells); err != nil {
 				return err
@@ -495,7 +549,8 @@ func (w *writer) exemptions() error {
 			case !h.Until.After(now):
 				status = "EXPIRED"
 			}
-			cells = append(cells[:0], "hold", h.Target, h.AccountID, h.CreatedBy, h.Reason, "",
+			n := w.name(h.Target, h.AccountID)
+			cells = append(cells[:0], "hold", h.Target, h.AccountID, n.username, n.display, h.CreatedBy, h.Reason, "",
 				dateCell(h.Until, w.date), excelize.Cell{StyleID: w.integer, Value: left}, status)
 			if err := emit(cells); err != nil {
 				return err
