@@ -102,8 +102,10 @@ type writer struct {
 	// findings name, by target and account ID.
 	names map[[2]string]accountName
 
-	header, title, bold, date, dateTime, integer, decimal, percent, wrap int
-	severity                                                             map[reconcile.Severity]int
+	// The cell styles. Data cells are aligned to the top (a wrapped Reason
+	// makes a row tall); wrap also wraps the text.
+	header, title, bold, date, dateTime, integer, decimal, percent, top, wrap int
+	severity                                                                  map[reconcile.Severity]int
 }
 
 func (w *writer) setup() error {
@@ -132,11 +134,12 @@ func (w *writer) setup() error {
 			Border: []excelize.Border{{Type: "bottom", Color: "808080", Style: 1}}}},
 		{&w.title, excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}}},
 		{&w.bold, excelize.Style{Font: &excelize.Font{Bold: true}}},
-		{&w.date, excelize.Style{CustomNumFmt: &dateFmt, Alignment: &excelize.Alignment{Horizontal: "left"}}},
-		{&w.dateTime, excelize.Style{CustomNumFmt: &dateTimeFmt, Alignment: &excelize.Alignment{Horizontal: "left"}}},
-		{&w.integer, excelize.Style{NumFmt: 1}},
-		{&w.decimal, excelize.Style{NumFmt: 2}},
+		{&w.date, excelize.Style{CustomNumFmt: &dateFmt, Alignment: &excelize.Alignment{Horizontal: "left", Vertical: "top"}}},
+		{&w.dateTime, excelize.Style{CustomNumFmt: &dateTimeFmt, Alignment: &excelize.Alignment{Horizontal: "left", Vertical: "top"}}},
+		{&w.integer, excelize.Style{NumFmt: 1, Alignment: &excelize.Alignment{Vertical: "top"}}},
+		{&w.decimal, excelize.Style{NumFmt: 2, Alignment: &excelize.Alignment{Vertical: "top"}}},
 		{&w.percent, excelize.Style{NumFmt: 10}},
+		{&w.top, excelize.Style{Alignment: &excelize.Alignment{Vertical: "top"}}},
 		{&w.wrap, excelize.Style{Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"}}},
 	}
 	for _, s := range styles {
@@ -154,7 +157,7 @@ func (w *writer) setup() error {
 		reconcile.Low:      {"D3D3D3", "000000"},
 	} {
 		id, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: sev == reconcile.Critical, Color: c[1]},
-			Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{c[0]}}})
+			Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{c[0]}}, Alignment: &excelize.Alignment{Vertical: "top"}})
 		if err != nil {
 			return err
 		}
@@ -169,11 +172,54 @@ type column struct {
 	width float64
 }
 
-// layout sets the print layout of a sheet: landscape, one page wide,
-// header row repeated on every page.
-func (w *writer) layout(sheet string, headerRow int) error {
-	landscape, one, zero, fit := "landscape", 1, 0, true
-	if err := w.f.SetPageLayout(sheet, &excelize.PageLayoutOptions{Orientation: &landscape, FitToWidth: &one, FitToHeight: &zero}); err != nil {
+// wraps says whether a column's text wraps: the long free texts, and the
+// identifiers that can be long (DNs, GUIDs).
+func wraps(title string) bool {
+	switch title {
+	case "Reason", "Evidence", "Error", "Detail", "Capabilities", "Account", "Subject", "Action", "Display name", "Name", "Status":
+		return true
+	}
+	return false
+}
+
+// Paper: A4 landscape (it prints on Letter too), narrow margins.
+const (
+	paperA4 = 9
+	// pagePoints is the printable width of an A4 landscape page with
+	// margins of 0.4 inch, in points.
+	pagePoints = (297/25.4 - 2*0.4) * 72
+	// minScale is the smallest print scale a table may get (11 pt text
+	// prints at 7.7 pt): below it the text is too small to read, and the
+	// table is printed more pages wide.
+	minScale = 0.7
+)
+
+// columnPoints is the printed width of a column of the given width in
+// characters of the default 11 pt font: 8 px a character (LibreOffice;
+// Excel's 7 px prints a little larger) plus 5 px of padding, at 96 px an
+// inch.
+func columnPoints(width float64) float64 { return (width*8 + 5) * 0.75 }
+
+// pagesWide is how many pages wide a table prints at minScale or more.
+func pagesWide(cols []column) int {
+	pts := 0.0
+	for _, c := range cols {
+		pts += columnPoints(c.width)
+	}
+	return max(1, int(math.Ceil(pts*minScale/pagePoints-1e-9)))
+}
+
+// layout sets the print layout of a sheet: A4 landscape, fit to the width
+// of wide pages (as many as the columns need to stay legible, read across
+// then down), never squeezed onto one page; the header row repeated on
+// every page.
+func (w *writer) layout(sheet string, headerRow, wide int) error {
+	landscape, a4, zero, fit, order := "landscape", paperA4, 0, true, "overThenDown"
+	if err := w.f.SetPageLayout(sheet, &excelize.PageLayoutOptions{Size: &a4, Orientation: &landscape, FitToWidth: &wide, FitToHeight: &zero, PageOrder: &order}); err != nil {
+		return err
+	}
+	side, edge := 0.4, 0.5
+	if err := w.f.SetPageMargins(sheet, &excelize.PageLayoutMarginsOptions{Left: &side, Right: &side, Top: &edge, Bottom: &edge}); err != nil {
 		return err
 	}
 	if err := w.f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
@@ -193,7 +239,7 @@ func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(c
 	if err := w.f.AutoFilter(sheet, fmt.Sprintf("A1:%s%d", last, max(n+1, 2)), nil); err != nil {
 		return err
 	}
-	if err := w.layout(sheet, 1); err != nil {
+	if err := w.layout(sheet, 1, pagesWide(cols)); err != nil {
 		return err
 	}
 	sw, err := w.f.NewStreamWriter(sheet)
@@ -202,6 +248,15 @@ func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(c
 	}
 	for i, c := range cols {
 		if err := sw.SetColWidth(i+1, i+1, c.width); err != nil {
+			return err
+		}
+		// A cell without a style of its own takes its column's: aligned
+		// to the top, wrapped where the column wraps.
+		style := w.top
+		if wraps(c.title) {
+			style = w.wrap
+		}
+		if err := sw.SetColStyle(i+1, i+1, style); err != nil {
 			return err
 		}
 	}
@@ -253,6 +308,34 @@ func yesNo(b bool) string {
 		return "Yes"
 	}
 	return "No"
+}
+
+// duration is a duration as people read it: "15 min", "2 h 5 min",
+// "11 d 13 h" (days and hours from a day on, minutes below), "40 s" under a
+// minute. Rounded to the unit shown.
+func duration(d time.Duration) string {
+	sign := ""
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	unit := func(n int64, u string, m int64, v string) string {
+		if m == 0 {
+			return fmt.Sprintf("%s%d %s", sign, n, u)
+		}
+		return fmt.Sprintf("%s%d %s %d %s", sign, n, u, m, v)
+	}
+	if d.Round(time.Second) < time.Minute {
+		return fmt.Sprintf("%s%d s", sign, int64(d.Round(time.Second)/time.Second))
+	}
+	m := int64(d.Round(time.Minute) / time.Minute)
+	switch {
+	case m < 60:
+		return fmt.Sprintf("%s%d min", sign, m)
+	case m < 24*60:
+		return unit(m/60, "h", m%60, "min")
+	}
+	h := int64(d.Round(time.Hour) / time.Hour)
+	return unit(h/24, "d", h%24, "h")
 }
 
 // daysBetween is the number of whole days from a to b.
@@ -364,8 +447,8 @@ func (w *writer) plannedSteps() int {
 }
 
 func (w *writer) actions() error {
-	cols := []column{{"Time", 17}, {"Target", 16}, {"Account", 22}, {"Username", 18}, {"Display name", 22}, {"Action", 30}, {"Status", 12}, {"Verified", 9},
-		{"Attempts", 9}, {"Error", 50}, {"Fingerprint", 18}}
+	cols := []column{{"Time", 16}, {"Target", 12}, {"Account", 20}, {"Username", 14}, {"Display name", 16}, {"Action", 24}, {"Status", 10}, {"Verified", 8},
+		{"Attempts", 9}, {"Error", 30}, {"Fingerprint", 16}}
 	cells := make([]any, len(cols))
 	// groupNames are the names of the groups the steps act on, by target
 	// and group ID: an action reads "remove_from_group VPN Users
@@ -426,7 +509,7 @@ func slaFinding(f *reconcile.Finding) bool {
 }
 
 func (w *writer) sla() error {
-	cols := []column{{"Employee ID", 13}, {"Name", 22}, {"Kind", 18}, {"Effective", 17}, {"Target", 16}, {"Account", 22},
+	cols := []column{{"Employee ID", 13}, {"Name", 18}, {"Kind", 17}, {"Effective", 17}, {"Target", 12}, {"Account", 20},
 		{"Revoked", 17}, {"Elapsed", 14}, {"Elapsed (h)", 11}, {"Tier", 10}, {"SLA", 10}, {"Within SLA", 11}}
 	n := 0
 	for i := range w.res.Findings {
@@ -450,17 +533,14 @@ func (w *writer) sla() error {
 				within = yesNo(*f.WithinSLA)
 			}
 			elapsed := end.Sub(*f.EffectiveAt)
-			text := f.Elapsed
-			if text == "" {
-				text = elapsed.Round(time.Minute).String()
-				if f.RevokedAt == nil {
-					text += " so far"
-				}
+			text := duration(elapsed)
+			if f.RevokedAt == nil {
+				text += " so far"
 			}
 			tier := cmp.Or(f.Tier, "standard")
 			var allowed any
 			if d, ok := w.res.Policy.SLA[tier]; ok {
-				allowed = d.D().String()
+				allowed = duration(d.D())
 			}
 			cells = append(cells[:0], id, name, string(f.Kind), datePtr(f.EffectiveAt, w.dateTime), f.Target, f.AccountID,
 				datePtr(f.RevokedAt, w.dateTime), text, excelize.Cell{StyleID: w.decimal, Value: elapsed.Hours()}, tier, allowed, within)
@@ -487,8 +567,8 @@ func (w *writer) drift() error {
 }
 
 func (w *writer) inventory() error {
-	cols := []column{{"Side", 8}, {"Name", 18}, {"Type", 10}, {"Automation", 13}, {"Capabilities", 58}, {"Tier", 10},
-		{"Accounts collected", 18}, {"Enabled", 10}, {"Status", 10}, {"Error", 50}, {"Duration (s)", 12}}
+	cols := []column{{"Side", 8}, {"Name", 14}, {"Type", 10}, {"Automation", 13}, {"Capabilities", 36}, {"Tier", 10},
+		{"Accounts collected", 18}, {"Enabled", 10}, {"Status", 10}, {"Error", 30}, {"Duration (s)", 12}}
 	cells := make([]any, len(cols))
 	return w.table(SheetInventory, cols, len(w.res.Collections), func(emit func([]any) error) error {
 		for _, c := range w.res.Collections {
@@ -519,8 +599,8 @@ func (w *writer) inventory() error {
 }
 
 func (w *writer) exemptions() error {
-	cols := []column{{"Type", 11}, {"Target", 16}, {"Account", 22}, {"Username", 18}, {"Display name", 22}, {"Owner", 18}, {"Reason", 40}, {"Approver", 18},
-		{"Expires", 12}, {"Days left", 10}, {"Status", 24}}
+	cols := []column{{"Type", 11}, {"Target", 12}, {"Account", 20}, {"Username", 14}, {"Display name", 18}, {"Owner", 14}, {"Reason", 30}, {"Approver", 14},
+		{"Expires", 12}, {"Days left", 10}, {"Status", 18}}
 	now := w.opts.Now.UTC()
 	cells := make([]any, len(cols))
 	return w.table(SheetExemptions, cols, len(w.res.Exemptions)+len(w.opts.Holds), func(emit func([]any) error) error {
