@@ -509,8 +509,8 @@ func slaFinding(f *reconcile.Finding) bool {
 }
 
 func (w *writer) sla() error {
-	cols := []column{{"Employee ID", 13}, {"Name", 18}, {"Kind", 17}, {"Effective", 17}, {"Target", 12}, {"Account", 20},
-		{"Revoked", 17}, {"Elapsed", 14}, {"Elapsed (h)", 11}, {"Tier", 10}, {"SLA", 10}, {"Within SLA", 11}}
+	cols := []column{{"Employee ID", 11}, {"Name", 18}, {"Kind", 17}, {"Effective", 16}, {"Target", 12}, {"Account", 20}, {"Username", 14},
+		{"Revoked", 16}, {"Elapsed", 14}, {"Elapsed (h)", 10}, {"Tier", 10}, {"SLA", 8}, {"Within SLA", 10}}
 	n := 0
 	for i := range w.res.Findings {
 		if slaFinding(&w.res.Findings[i]) {
@@ -543,7 +543,7 @@ func (w *writer) sla() error {
 				allowed = duration(d.D())
 			}
 			cells = append(cells[:0], id, name, string(f.Kind), datePtr(f.EffectiveAt, w.dateTime), f.Target, f.AccountID,
-				datePtr(f.RevokedAt, w.dateTime), text, excelize.Cell{StyleID: w.decimal, Value: elapsed.Hours()}, tier, allowed, within)
+				cmp.Or(f.Username, w.name(f.Target, f.AccountID).username), datePtr(f.RevokedAt, w.dateTime), text, excelize.Cell{StyleID: w.decimal, Value: elapsed.Hours()}, tier, allowed, within)
 			if err := emit(cells); err != nil {
 				return err
 			}

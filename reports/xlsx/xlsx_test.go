@@ -100,7 +100,7 @@ func TestWorkbook(t *testing.T) {
 		SheetFindings: {"Fingerprint", "Kind", "Severity", "Disposition", "Outcome", "Target", "Account", "Username", "Display name", "Employee ID",
 			"Name", "HR status", "Job code", "Reason", "Evidence", "First seen", "Days open", "Jira key"},
 		SheetActions:    {"Time", "Target", "Account", "Username", "Display name", "Action", "Status", "Verified", "Attempts", "Error", "Fingerprint"},
-		SheetSLA:        {"Employee ID", "Name", "Kind", "Effective", "Target", "Account", "Revoked", "Elapsed", "Elapsed (h)", "Tier", "SLA", "Within SLA"},
+		SheetSLA:        {"Employee ID", "Name", "Kind", "Effective", "Target", "Account", "Username", "Revoked", "Elapsed", "Elapsed (h)", "Tier", "SLA", "Within SLA"},
 		SheetDrift:      {"Side", "Target", "Subject", "Kind", "Detail"},
 		SheetInventory:  {"Side", "Name", "Type", "Automation", "Capabilities", "Tier", "Accounts collected", "Enabled", "Status", "Error", "Duration (s)"},
 		SheetExemptions: {"Type", "Target", "Account", "Username", "Display name", "Owner", "Reason", "Approver", "Expires", "Days left", "Status"},
@@ -368,7 +368,7 @@ func BenchmarkWrite100k(b *testing.B) {
 	}
 }
 
-// People read accounts by name (issue 10.7): on Findings, Actions and
+// People read accounts by name (issue 10.7): on Findings, Actions, SLA and
 // Exemptions & holds, an account's username and display name stand beside
 // its ID (an objectGUID here), also where the row comes from something
 // that carries only the ID (an action, a revocation_failed finding, an
@@ -381,6 +381,7 @@ func TestNamesBesideAccountIDs(t *testing.T) {
 	res.Findings = append(res.Findings,
 		reconcile.Finding{Fingerprint: "bb01", Kind: reconcile.TerminatedActive, Severity: reconcile.Critical, Target: "ad", AccountID: guid,
 			Username: "noura.aziz", DisplayName: "Noura Aziz", Disposition: reconcile.AutoRevoke, Outcome: reconcile.OutcomePlanned, FirstSeen: asOf,
+			EffectiveAt: tp(asOf.Add(-time.Hour)), Tier: "standard",
 			Actions: []reconcile.Step{{Op: targets.CanRemoveFromGroup, Arg: vpn, Name: "VPN Users", Auto: true}}},
 		reconcile.Finding{Fingerprint: "bb02", Kind: reconcile.RevocationFailed, Severity: reconcile.High, Target: "ad", AccountID: guid,
 			Disposition: reconcile.Review, FirstSeen: asOf},
@@ -435,6 +436,10 @@ func TestNamesBesideAccountIDs(t *testing.T) {
 	check(SheetActions, ar, get, "noura.aziz", "Noura Aziz", 2)
 	if got := get(ar[1], "Action"); got != "remove_from_group VPN Users ("+vpn+")" {
 		t.Errorf("planned group removal reads %q", got)
+	}
+	sr, get := find(SheetSLA, "Account", guid)
+	if len(sr) != 1 || get(sr[0], "Username") != "noura.aziz" {
+		t.Errorf("SLA rows of the account %q, want one with username noura.aziz", sr)
 	}
 	er, get := find(SheetExemptions, "Account", guid)
 	check(SheetExemptions, er, get, "noura.aziz", "Noura Aziz", 1)
