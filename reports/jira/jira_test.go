@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -549,4 +550,50 @@ func TestNoCommentWhenOnlyTheDayChanges(t *testing.T) {
 	if err != nil || sum != (Summary{Updated: 1, Unchanged: 1}) {
 		t.Fatalf("new last login: %+v %v", sum, err)
 	}
+}
+
+// A ticket written by the previous version carries a hash of the old
+// formula (reason included). On the first run after the upgrade an
+// unchanged finding gets its hash label swapped, not a comment: the upgrade
+// does not comment every open ticket once. A finding that did change is
+// commented as ever.
+func TestUpgradeSwapsLegacyHashSilently(t *testing.T) {
+	ctx := context.Background()
+	fake := newFakeJira(t)
+	c, _ := newTestClient(t, fake, nil)
+	same, changed := finding("quinn", reconcile.Review, ""), finding("rosa", reconcile.Review, "")
+	// The tickets as the previous version left them.
+	for _, f := range []reconcile.Finding{same, changed} {
+		fake.issues = append(fake.issues, &fakeIssue{ID: fmt.Sprint(20000 + len(fake.issues)), Key: fmt.Sprintf("SEC-%d", 900+len(fake.issues)), Status: "To Do",
+			Labels: []string{"accessrecon", FingerprintLabel(f.Fingerprint), string(f.Kind), hashLabelPrefix + legacyContentHash(&f)}})
+	}
+	changed.Evidence = map[string]string{"hr_status": "terminated", "account_enabled": "false"}
+	out := NewMemOutbox()
+	sum, err := c.Sync(ctx, result(1, []reconcile.Finding{same, changed}), out)
+	if err != nil || sum != (Summary{Updated: 1, Unchanged: 1}) {
+		t.Fatalf("first run after the upgrade: %+v %v", sum, err)
+	}
+	reqs := fake.requests()
+	got := shape(reqs)
+	slices.Sort(got)
+	if want := []string{"GET /rest/api/2/search/jql", "POST /rest/api/2/issue/SEC-901/comment", "PUT /rest/api/2/issue/SEC-900",
+		"PUT /rest/api/2/issue/SEC-901"}; !slices.Equal(got, want) {
+		t.Fatalf("first run: requests %q, want %q", got, want)
+	}
+	wantPut := map[string]any{"update": map[string]any{"labels": []any{
+		map[string]any{"remove": hashLabelPrefix + legacyContentHash(&same)},
+		map[string]any{"add": hashLabelPrefix + contentHash(&same)},
+	}}}
+	for _, r := range reqs {
+		if r.Method == "PUT" && r.Path == "/rest/api/2/issue/SEC-900" && !reflect.DeepEqual(body(r), wantPut) {
+			t.Fatalf("label swap %#v, want %#v", body(r), wantPut)
+		}
+	}
+	if cs := fake.snapshot("SEC-900").Comments; len(cs) != 0 {
+		t.Fatalf("unchanged ticket commented: %q", cs)
+	}
+	if sum, err := c.Sync(ctx, result(2, []reconcile.Finding{same, changed}), out); err != nil || sum != (Summary{Unchanged: 2}) {
+		t.Fatalf("second run: %+v %v", sum, err)
+	}
+	wantShape(t, "second run", fake.requests(), "GET /rest/api/2/search/jql")
 }

@@ -23,6 +23,7 @@ const (
 	Close    ActionKind = "close"    // a comment and the done transition
 	Reopen   ActionKind = "reopen"   // the reopen transition and a comment
 	Recreate ActionKind = "recreate" // a new ticket linked to a closed one that cannot be reopened
+	Relabel  ActionKind = "relabel"  // the hash label of an earlier version replaced, no comment
 )
 
 // Action is one thing Sync would do (Plan) or did.
@@ -94,6 +95,8 @@ func (c *Client) decide(op Op, t *ticket) (Action, bool) {
 		a.Kind = Create
 	case t.Done:
 		a.Kind = Reopen
+	case t.hash() != op.Hash && op.LegacyHash != "" && t.hash() == op.LegacyHash:
+		a.Kind = Relabel
 	case t.hash() != op.Hash:
 		a.Kind = Update
 	default:
@@ -251,6 +254,13 @@ func (c *Client) send(ctx context.Context, op Op, t *ticket, sum *Summary) (stri
 			return t.Key, err
 		}
 		sum.Updated++
+		return t.Key, nil
+	case Relabel:
+		// Unchanged since an earlier version labelled it: nothing to say.
+		if err := c.swapHash(ctx, *t, op.Hash); err != nil {
+			return t.Key, err
+		}
+		sum.Unchanged++
 		return t.Key, nil
 	case Close:
 		if err := c.comment(ctx, t.Key, op.Comment); err != nil {

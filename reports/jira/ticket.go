@@ -26,6 +26,7 @@ func (c *Client) openOp(res *reconcile.Result, f *reconcile.Finding, nm names) O
 		Want:        WantOpen,
 		Key:         f.JiraKey,
 		Hash:        contentHash(f),
+		LegacyHash:  legacyContentHash(f),
 		Summary:     summaryLine(f, nm),
 		Description: c.description(res, f, nm),
 		Labels:      c.labels(f),
@@ -69,6 +70,28 @@ func contentHash(f *reconcile.Finding) string {
 		"kind": f.Kind, "severity": f.Severity, "disposition": f.Disposition, "outcome": f.Outcome,
 		"evidence": evidence, "steps": steps, "person": person, "employee_id": f.EmployeeID,
 		"effective_at": effective, "tier": f.Tier, "username": f.Username, "display_name": f.DisplayName,
+	})
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:6])
+}
+
+// legacyContentHash is the content hash of accessrecon before the hash
+// left out the reason (which counts days). A ticket still labelled with it
+// whose finding is unchanged gets the new label without a comment (see
+// Relabel); it can go once no open ticket carries an old hash.
+func legacyContentHash(f *reconcile.Finding) string {
+	var manual []string
+	for _, s := range f.Actions {
+		manual = append(manual, fmt.Sprintf("%s|%s|%t|%s", s.Op, s.Arg, s.Auto, s.Manual))
+	}
+	var person any
+	if f.Person != nil {
+		person = f.Person
+	}
+	b, _ := json.Marshal(map[string]any{
+		"kind": f.Kind, "severity": f.Severity, "disposition": f.Disposition, "reason": f.Reason,
+		"evidence": f.Evidence, "steps": manual, "person": person, "outcome": f.Outcome,
+		"effective_at": f.EffectiveAt, "tier": f.Tier, "username": f.Username,
 	})
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:6])
