@@ -37,10 +37,11 @@
 //	}
 //
 //	func TestList(t *testing.T) {
-//		fake := newFake()
+//		fake := newFake()                 // an http.Handler
 //		base, client := okta.Use(t, fake) // skips (or fails under CI) without Prism
-//		target, err := New(Config{URL: base}, WithHTTPClient(client))
-//		...
+//		// Give the connector base as its server URL and client as its
+//		// *http.Client (the connector's tests reach an unexported field or
+//		// constructor for that), then list, act and assert as usual.
 //	}
 //
 // The router sets each forwarded request's Host to Prism's address, so a fake
