@@ -97,6 +97,7 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 	var out []Finding
 	add := func(f Finding) {
 		f.Target, f.AccountID, f.Username, f.Tier = j.target, a.ID, a.Username, j.tier
+		f.DisplayName = a.DisplayName
 		if len(f.Actions) > 0 {
 			f.account = a // kept only where the executor may need it
 		}

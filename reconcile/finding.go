@@ -87,12 +87,15 @@ type PersonRef struct {
 
 // Finding is one disagreement between HR and a target.
 type Finding struct {
-	Fingerprint string      `json:"fingerprint"`
-	Kind        Kind        `json:"kind"`
-	Severity    Severity    `json:"severity"`
-	Target      string      `json:"target"`
-	AccountID   string      `json:"account_id"`
-	Username    string      `json:"username,omitempty"`
+	Fingerprint string   `json:"fingerprint"`
+	Kind        Kind     `json:"kind"`
+	Severity    Severity `json:"severity"`
+	Target      string   `json:"target"`
+	AccountID   string   `json:"account_id"`
+	Username    string   `json:"username,omitempty"`
+	// DisplayName is the account's name as the target shows it (a person's
+	// full name, a service's label), for people reading reports.
+	DisplayName string      `json:"display_name,omitempty"`
 	EmployeeID  string      `json:"employee_id,omitempty"`
 	Person      *PersonRef  `json:"person,omitempty"`
 	Disposition Disposition `json:"disposition"`
