@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/accessrecon/accessrecon/targets/aws/awsfake"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/accessrecon/accessrecon/targets/aws/awsfake"
 )
 
 const benchUsers = 10000

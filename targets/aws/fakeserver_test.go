@@ -20,7 +20,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/accessrecon/accessrecon/targets/aws/awsfake"
 	"io"
 	"net"
 	"net/http"
@@ -30,6 +29,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/accessrecon/accessrecon/targets/aws/awsfake"
 )
 
 // fakeTB is the testing.TB the long-lived fake reports violations to: it

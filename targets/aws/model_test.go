@@ -9,9 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/accessrecon/accessrecon/targets/aws/awsfake"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/accessrecon/accessrecon/targets/aws/awsfake"
 )
 
 // TestFakeHeldToModel: every action the fake implements is an IAM operation

@@ -3,7 +3,6 @@ package entra
 import (
 	"context"
 	"fmt"
-	"github.com/accessrecon/accessrecon/targets/entra/entrafake"
 	"os"
 	"runtime"
 	"strconv"
@@ -12,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/accessrecon/accessrecon/targets/entra/entrafake"
 )
 
 // seedBench makes n users in a tenant shaped like a real one: everyone in

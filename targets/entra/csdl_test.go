@@ -5,20 +5,21 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
-	"github.com/accessrecon/accessrecon/targets/entra/entrafake"
 	"os"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/accessrecon/accessrecon/targets/entra/entrafake"
 )
 
 // The Graph contract: testdata/graph-v1.0-subset.csdl holds, unchanged, the
 // elements of Microsoft's v1.0 $metadata this package relies on (copied by
 // testdata/extract-csdl.py; origin in the file's header). The tests here
 // check every request shape the connector sends (graph.go) and every route,
-// query option and response property of the fake (fake_test.go) against it.
+// query option and response property of the fake (entrafake) against it.
 
 type csdlDoc struct {
 	Schemas []csdlSchema `xml:"DataServices>Schema"`

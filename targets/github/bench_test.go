@@ -2,7 +2,6 @@ package github
 
 import (
 	"fmt"
-	"github.com/accessrecon/accessrecon/targets/github/githubfake"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -11,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/accessrecon/accessrecon/targets/github/githubfake"
 )
 
 // BenchmarkList5000Members lists an organisation of 5,000 members in 20

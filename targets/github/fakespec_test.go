@@ -1,12 +1,13 @@
 package github
 
 import (
-	"github.com/accessrecon/accessrecon/targets/github/githubfake"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/accessrecon/accessrecon/targets/github/githubfake"
 )
 
 const (

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/accessrecon/accessrecon/targets/github/githubfake"
-
 	"github.com/accessrecon/accessrecon/targets/targettest/specproxy"
 )
 

@@ -2,7 +2,6 @@ package google
 
 import (
 	"fmt"
-	"github.com/accessrecon/accessrecon/targets/google/googlefake"
 	"os"
 	"runtime"
 	"runtime/metrics"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/accessrecon/accessrecon/targets/google/googlefake"
 )
 
 // BenchmarkList50k lists 50,000 users from the fake, 500 per page, with

@@ -1,9 +1,10 @@
 package google
 
 import (
-	"github.com/accessrecon/accessrecon/targets/google/googlefake"
 	"strings"
 	"testing"
+
+	"github.com/accessrecon/accessrecon/targets/google/googlefake"
 )
 
 // TestSpecCheckerCatches makes sure the checker is not a checker that

@@ -2,7 +2,6 @@ package okta
 
 import (
 	"fmt"
-	"github.com/accessrecon/accessrecon/targets/okta/oktafake"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/accessrecon/accessrecon/targets/okta/oktafake"
 )
 
 // BenchmarkList50k lists 50,000 users from the fake (directly, not through

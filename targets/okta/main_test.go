@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/accessrecon/accessrecon/targets/okta/oktafake"
-
 	"github.com/accessrecon/accessrecon/targets/targettest/specproxy"
 )
 

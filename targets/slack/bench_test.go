@@ -2,7 +2,6 @@ package slack
 
 import (
 	"fmt"
-	"github.com/accessrecon/accessrecon/targets/slack/slackfake"
 	"net/http/httptest"
 	"runtime"
 	"runtime/metrics"
@@ -10,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/accessrecon/accessrecon/targets/slack/slackfake"
 )
 
 // BenchmarkList20000Users lists a workspace of 20,000 users in 50 user

@@ -1,13 +1,14 @@
 package slack
 
 import (
-	"github.com/accessrecon/accessrecon/targets/slack/slackfake"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/accessrecon/accessrecon/targets/slack/slackfake"
 )
 
 // TestFakeHeldToSlackDescription sends every request the connector makes,

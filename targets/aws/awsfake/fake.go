@@ -62,7 +62,7 @@ type Policy struct {
 	Doc           string
 }
 
-// fakeIAM is the fake's state. Tests seed it directly (under mu) and read
+// IAM is the fake's state. Tests seed it directly (under Mu) and read
 // calls after the fact.
 type IAM struct {
 	T    testing.TB

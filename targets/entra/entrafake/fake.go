@@ -28,7 +28,7 @@ import (
 	"time"
 )
 
-// fakeGraph is a stateful fake of Microsoft Entra's token endpoint and the
+// Graph is a stateful fake of Microsoft Entra's token endpoint and the
 // parts of Microsoft Graph v1.0 this package uses, served over TLS (azidentity
 // refuses an authority that is not https). It is strict where Graph is: only
 // the routes, query options and properties of the CSDL (TestFakeMatchesCSDL

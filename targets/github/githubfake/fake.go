@@ -18,7 +18,7 @@ import (
 	"time"
 )
 
-// fakeGitHub is a stateful fake of the part of GitHub's REST API (and of the
+// GitHub is a stateful fake of the part of GitHub's REST API (and of the
 // GraphQL SAML identity query) that the connector uses. Its REST responses
 // are shaped by GitHub's own OpenAPI description (ghec.json of
 // @octokit/openapi): the tests run it behind the Prism validating proxy, so

@@ -364,7 +364,7 @@ func (d *Discovery) CheckValue(v any, s *DiscoSchema, at string) []string {
 }
 
 // checkExchanges fails t for every exchange that breaks the discovery
-// document. newFake registers it to run at the end of every test.
+// document. New registers it to run at the end of every test.
 func CheckExchanges(t testing.TB, xs []Exchange) {
 	d := LoadDiscovery(t)
 	n := 0

@@ -6,10 +6,6 @@
 package oktafake
 
 import (
-	"github.com/accessrecon/accessrecon/targets/targettest/specproxy"
-	"path/filepath"
-	"runtime"
-
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -18,15 +14,19 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/accessrecon/accessrecon/targets/targettest/specproxy"
 )
 
-// fakeOkta is a stateful Okta org: users with lifecycle states, groups
+// Okta is a stateful Okta org: users with lifecycle states, groups
 // (OKTA_GROUP, APP_GROUP, BUILT_IN) and their members, admin role
 // assignments, sessions, OAuth grants and tokens, API tokens, and the org
 // authorization server's token endpoint for private_key_jwt service apps. It

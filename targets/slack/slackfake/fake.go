@@ -20,7 +20,7 @@ import (
 
 const TeamID = "T0123456789"
 
-// fakeSlack is a stateful fake of the Slack Web API methods the connector
+// Slack is a stateful fake of the Slack Web API methods the connector
 // calls and of Slack's SCIM API for deactivation, sharing one state: a user
 // deactivated through SCIM is deleted in the next users.list, as on Slack.
 // The Web API responses are shaped by Slack's own OpenAPI (Swagger 2.0)
