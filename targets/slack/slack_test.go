@@ -44,7 +44,7 @@ func newEnv(t *testing.T, edit func(*Config), seedFn func(*slackfake.Slack)) *en
 		seedFn(f)
 	}
 	base, client := proxy.Use(t, f)
-	scimSrv := httptest.NewServer(f.ScimHandler())
+	scimSrv := httptest.NewServer(f.SCIMHandler())
 	t.Cleanup(scimSrv.Close)
 	cfg := Config{
 		APIURL:     base + "/",

@@ -301,10 +301,10 @@ func (f *Slack) Fault(w http.ResponseWriter, code string) {
 
 // ---- SCIM -----------------------------------------------------------------
 
-// scimHandler serves Slack's SCIM user endpoints on the shared state:
+// SCIMHandler serves Slack's SCIM user endpoints on the shared state:
 // GET /scim/v2/Users/{id}, PATCH (active false deactivates) and DELETE
 // (deactivates, as Slack's does).
-func (f *Slack) ScimHandler() http.Handler {
+func (f *Slack) SCIMHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.Calls.Add(1)
 		if r.Header.Get("Authorization") != "Bearer "+f.ScimToken {
