@@ -90,12 +90,12 @@ func idpStartEntra(t *testing.T) *idpEntra {
 	last := time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
 	created := time.Date(2024, 1, 8, 9, 0, 0, 0, time.UTC)
 	for i, name := range idpGroups {
-		g := e.f.AddGroup(&entrafake.Group{ID: entrafake.Guid('g', 100+i), Name: name})
+		g := e.f.AddGroup(&entrafake.Group{ID: entrafake.GUID('g', 100+i), Name: name})
 		e.gids[name] = g.ID
 	}
 	add := func(n int, uid, emp string, groups []string) {
 		l := last
-		u := e.f.AddUser(&entrafake.User{ID: entrafake.Guid('u', 100+n), UPN: uid + "@contoso.example", Mail: uid + "@contoso.example",
+		u := e.f.AddUser(&entrafake.User{ID: entrafake.GUID('u', 100+n), UPN: uid + "@contoso.example", Mail: uid + "@contoso.example",
 			EmployeeID: emp, UserType: "Member", Enabled: true, Created: created, LastSignIn: &l, LastOK: &l})
 		e.ids[uid], e.names[u.ID] = u.ID, uid
 		e.f.Mu.Lock()
@@ -222,7 +222,7 @@ const idpOktaToken = "00aBcD-e2e-okta-api-token-0123456789"
 func idpStartOkta(t *testing.T) *idpOkta {
 	t.Helper()
 	o := &idpOkta{f: oktafake.New(), ids: map[string]string{}, names: map[string]string{}}
-	o.f.Ssws = idpOktaToken
+	o.f.SSWS = idpOktaToken
 	var prismHost atomic.Value
 	prismHost.Store("")
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -277,7 +277,7 @@ func (o *idpOkta) state(t *testing.T) map[string]idpUserState {
 			}
 		}
 		slices.Sort(groups)
-		for _, tk := range o.f.ApiTokens {
+		for _, tk := range o.f.APITokens {
 			if tk.UserID == u.ID {
 				tokens = append(tokens, tk.Name)
 			}

@@ -28,15 +28,15 @@ func seedBench(n int) func(*awsfake.IAM) {
 		f.Mu.Lock()
 		defer f.Mu.Unlock()
 		for i := range n { // names in order: appended, not inserted
-			u := &awsfake.User{Name: fmt.Sprintf("user%06d", i), ID: f.Id("AIDA"), Created: f.Now.AddDate(-1, 0, 0),
+			u := &awsfake.User{Name: fmt.Sprintf("user%06d", i), ID: f.NewID("AIDA"), Created: f.Now.AddDate(-1, 0, 0),
 				Inline: map[string]string{}, Tags: map[string]string{"EmployeeID": fmt.Sprintf("E%06d", i)},
 				Groups: []string{groups[i%3]}}
 			if i%2 == 0 {
 				u.Console, u.ConsoleCreated, u.PasswordLastUsed = true, f.Now.AddDate(0, -1, 0), f.Now.AddDate(0, 0, -2)
 			}
 			u.Keys = []*awsfake.Key{
-				{ID: f.Id("AKIA"), Status: "Active", Created: f.Now.AddDate(0, -3, 0), LastUsed: f.Now.AddDate(0, 0, -1)},
-				{ID: f.Id("AKIA"), Status: "Active", Created: f.Now.AddDate(0, -1, 0)},
+				{ID: f.NewID("AKIA"), Status: "Active", Created: f.Now.AddDate(0, -3, 0), LastUsed: f.Now.AddDate(0, 0, -1)},
+				{ID: f.NewID("AKIA"), Status: "Active", Created: f.Now.AddDate(0, -1, 0)},
 			}
 			f.Users = append(f.Users, u)
 		}

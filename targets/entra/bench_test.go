@@ -23,17 +23,17 @@ func seedBench(f *entrafake.Graph, n int) {
 	f.Logging = false
 	created := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	last := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
-	all := &entrafake.Group{ID: entrafake.Guid('g', 0), Name: "All Staff"}
+	all := &entrafake.Group{ID: entrafake.GUID('g', 0), Name: "All Staff"}
 	depts := make([]*entrafake.Group, 100)
 	for i := range depts {
-		depts[i] = &entrafake.Group{ID: entrafake.Guid('d', i), Name: fmt.Sprintf("Dept %02d", i)}
+		depts[i] = &entrafake.Group{ID: entrafake.GUID('d', i), Name: fmt.Sprintf("Dept %02d", i)}
 	}
 	projects := make([]*entrafake.Group, 20)
 	for i := range projects {
-		projects[i] = &entrafake.Group{ID: entrafake.Guid('p', i), Name: fmt.Sprintf("Project %02d", i)}
+		projects[i] = &entrafake.Group{ID: entrafake.GUID('p', i), Name: fmt.Sprintf("Project %02d", i)}
 	}
 	for i := range n {
-		u := &entrafake.User{ID: entrafake.Guid('u', i), UPN: "user" + strconv.Itoa(i) + "@contoso.example", Mail: "user" + strconv.Itoa(i) + "@contoso.example",
+		u := &entrafake.User{ID: entrafake.GUID('u', i), UPN: "user" + strconv.Itoa(i) + "@contoso.example", Mail: "user" + strconv.Itoa(i) + "@contoso.example",
 			EmployeeID: fmt.Sprintf("E%06d", i), UserType: "Member", Enabled: i%50 != 0, Created: created.Add(time.Duration(i) * time.Minute)}
 		if i%2 == 0 {
 			u.LastSignIn, u.LastOK = &last, &last
@@ -52,7 +52,7 @@ func seedBench(f *entrafake.Graph, n int) {
 	}
 	ga := f.AddRole("Global Administrator", "62e90394-69f5-4237-9190-012177145e10")
 	for i := range 10 {
-		f.Assign(entrafake.Guid('u', i*97), ga)
+		f.Assign(entrafake.GUID('u', i*97), ga)
 	}
 	f.Assign(depts[0].ID, ga)
 }

@@ -105,7 +105,7 @@ func TestConformance(t *testing.T) {
 				f := entrafake.New(t)
 				f.Seed(10)
 				tg, _ := newTestTarget(t, f, func(c *Config) { c.Groups = mode })
-				return targettest.Fixture{Target: tg, Enabled: []string{entrafake.Guid('u', 1), entrafake.Guid('u', 2)}, MinAccounts: 10}
+				return targettest.Fixture{Target: tg, Enabled: []string{entrafake.GUID('u', 1), entrafake.GUID('u', 2)}, MinAccounts: 10}
 			})
 		})
 	}
@@ -136,7 +136,7 @@ func TestListing(t *testing.T) {
 		t.Errorf("%d group member requests, want one per group (4)", n)
 	}
 	m := byID(as)
-	u0, u1, u3 := m[entrafake.Guid('u', 0)], m[entrafake.Guid('u', 1)], m[entrafake.Guid('u', 3)]
+	u0, u1, u3 := m[entrafake.GUID('u', 0)], m[entrafake.GUID('u', 1)], m[entrafake.GUID('u', 3)]
 	if u0.Username != "u0@contoso.example" || u0.Email != "u0@contoso.example" || u0.EmployeeID != "E00000" || !u0.Enabled {
 		t.Errorf("u0 = %+v", u0)
 	}
@@ -155,14 +155,14 @@ func TestListing(t *testing.T) {
 	if !u1.Created.Equal(time.Date(2023, 3, 1, 9, 1, 0, 0, time.UTC)) {
 		t.Errorf("u1 created %v", u1.Created)
 	}
-	want0 := []targets.Group{{ID: entrafake.Guid('g', 1), Name: "Staff"}, {ID: entrafake.Guid('g', 2), Name: "Finance"}, {ID: entrafake.Guid('g', 3), Name: "All Members (dynamic)"}}
+	want0 := []targets.Group{{ID: entrafake.GUID('g', 1), Name: "Staff"}, {ID: entrafake.GUID('g', 2), Name: "Finance"}, {ID: entrafake.GUID('g', 3), Name: "All Members (dynamic)"}}
 	if !reflect.DeepEqual(u0.Groups, want0) {
 		t.Errorf("u0 groups = %+v, want %+v", u0.Groups, want0)
 	}
 	// member_of gives the same groups and privilege.
 	tg2, _ := newTestTarget(t, f, func(c *Config) { c.Groups = GroupsMemberOf })
 	m2 := byID(listAll(t, tg2))
-	for _, id := range []string{entrafake.Guid('u', 0), entrafake.Guid('u', 1), entrafake.Guid('u', 3), entrafake.Guid('u', 399)} {
+	for _, id := range []string{entrafake.GUID('u', 0), entrafake.GUID('u', 1), entrafake.GUID('u', 3), entrafake.GUID('u', 399)} {
 		if !reflect.DeepEqual(m[id].Groups, m2[id].Groups) || m[id].Privileged != m2[id].Privileged {
 			t.Errorf("%s: members mode %+v / member_of mode %+v", id, m[id], m2[id])
 		}
@@ -172,11 +172,11 @@ func TestListing(t *testing.T) {
 func TestUsernameSamAccountName(t *testing.T) {
 	f := entrafake.New(t)
 	f.Seed(2)
-	f.UserByID[entrafake.Guid('u', 1)].Sam = "jdoe"
+	f.UserByID[entrafake.GUID('u', 1)].Sam = "jdoe"
 	tg, _ := newTestTarget(t, f, func(c *Config) { c.Username = UsernameSamAccountName })
 	m := byID(listAll(t, tg))
-	if m[entrafake.Guid('u', 1)].Username != "jdoe" || m[entrafake.Guid('u', 0)].Username != "u0@contoso.example" {
-		t.Errorf("usernames: %q, %q", m[entrafake.Guid('u', 1)].Username, m[entrafake.Guid('u', 0)].Username)
+	if m[entrafake.GUID('u', 1)].Username != "jdoe" || m[entrafake.GUID('u', 0)].Username != "u0@contoso.example" {
+		t.Errorf("usernames: %q, %q", m[entrafake.GUID('u', 1)].Username, m[entrafake.GUID('u', 0)].Username)
 	}
 }
 
@@ -209,8 +209,8 @@ func TestSignInActivityRefused(t *testing.T) {
 	if n := countRequests(reqs, "GET /v1.0/users?$select=id,userPrincipalName,mail,employeeId,accountEnabled,createdDateTime,userType,onPremisesSamAccountName,onPremisesSyncEnabled&$top=999"); n != 1 {
 		t.Errorf("%d first pages without signInActivity, want 1: %q", n, reqs)
 	}
-	a, err := tg.Account(context.Background(), entrafake.Guid('u', 0))
-	if err != nil || a.LoginTracked || a.ID != entrafake.Guid('u', 0) {
+	a, err := tg.Account(context.Background(), entrafake.GUID('u', 0))
+	if err != nil || a.LoginTracked || a.ID != entrafake.GUID('u', 0) {
 		t.Fatalf("get without signInActivity: %+v, %v", a, err)
 	}
 	// skip_sign_in_activity avoids the refused request altogether.
@@ -370,7 +370,7 @@ func TestCredentialEchoRedacted(t *testing.T) {
 	if !strings.Contains(err.Error(), "REDACTED") {
 		t.Errorf("error does not show the redaction: %s", err)
 	}
-	err = tg.Disable(context.Background(), targets.Account{ID: entrafake.Guid('u', 1)})
+	err = tg.Disable(context.Background(), targets.Account{ID: entrafake.GUID('u', 1)})
 	checkNoTrace(t, err.Error(), secret, tok)
 
 	// The token endpoint echoing the secret: azidentity's error carries
@@ -427,10 +427,10 @@ func checkNoTrace(t *testing.T, msg string, secrets ...string) {
 func TestHybridUser(t *testing.T) {
 	f := entrafake.New(t)
 	f.Seed(3)
-	f.UserByID[entrafake.Guid('u', 2)].Synced = true
-	f.UserByID[entrafake.Guid('u', 2)].Sam = "hybrid2"
+	f.UserByID[entrafake.GUID('u', 2)].Synced = true
+	f.UserByID[entrafake.GUID('u', 2)].Sam = "hybrid2"
 	tg, _ := newTestTarget(t, f, nil)
-	a := byID(listAll(t, tg))[entrafake.Guid('u', 2)]
+	a := byID(listAll(t, tg))[entrafake.GUID('u', 2)]
 	err := tg.Disable(context.Background(), a)
 	var ms *ManualStepError
 	if !errors.As(err, &ms) || !errors.Is(err, ErrManualStep) {
@@ -459,7 +459,7 @@ func TestDisableAndRevoke(t *testing.T) {
 	f := entrafake.New(t)
 	f.Seed(5)
 	tg, _ := newTestTarget(t, f, nil)
-	a := byID(listAll(t, tg))[entrafake.Guid('u', 1)]
+	a := byID(listAll(t, tg))[entrafake.GUID('u', 1)]
 	if err := tg.Disable(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
@@ -495,8 +495,8 @@ func TestRemoveFromGroup(t *testing.T) {
 	f.Seed(5)
 	tg, _ := newTestTarget(t, f, nil)
 	m := byID(listAll(t, tg))
-	a0, a3 := m[entrafake.Guid('u', 0)], m[entrafake.Guid('u', 3)]
-	fin := targets.Group{ID: entrafake.Guid('g', 2), Name: "Finance"}
+	a0, a3 := m[entrafake.GUID('u', 0)], m[entrafake.GUID('u', 3)]
+	fin := targets.Group{ID: entrafake.GUID('g', 2), Name: "Finance"}
 	for range 2 {
 		if err := tg.RemoveFromGroup(context.Background(), a0, fin); err != nil {
 			t.Fatal(err)
@@ -505,7 +505,7 @@ func TestRemoveFromGroup(t *testing.T) {
 	if f.IsMember(fin.ID, a0.ID) {
 		t.Fatal("still a member")
 	}
-	for _, g := range []targets.Group{{ID: entrafake.Guid('g', 3), Name: "All Members (dynamic)"}, {ID: entrafake.Guid('g', 4), Name: "Tier0 Admins"}} {
+	for _, g := range []targets.Group{{ID: entrafake.GUID('g', 3), Name: "All Members (dynamic)"}, {ID: entrafake.GUID('g', 4), Name: "Tier0 Admins"}} {
 		before := countRequests(f.Requests(), "DELETE ")
 		err := tg.RemoveFromGroup(context.Background(), a3, g)
 		if !errors.Is(err, ErrManualStep) {

@@ -156,7 +156,7 @@ func TestLinksFile(t *testing.T) {
 	if b := got["bilal"]; b.EmployeeID != "" || b.Email != "" {
 		t.Fatalf("bilal (not in the links file) = %+v", b)
 	}
-	if n := e.fake.Graphql.Load(); n != 0 {
+	if n := e.fake.GraphQL.Load(); n != 0 {
 		t.Fatalf("GraphQL called %d times with identity: links_file", n)
 	}
 	dup := filepath.Join(t.TempDir(), "dup.csv")
@@ -167,7 +167,7 @@ func TestLinksFile(t *testing.T) {
 }
 
 func TestOrganisationWithoutSAML(t *testing.T) {
-	e := newEnv(t, nil, func(f *githubfake.GitHub) { seed(f, time.Now()); f.Saml = false })
+	e := newEnv(t, nil, func(f *githubfake.GitHub) { seed(f, time.Now()); f.SAML = false })
 	before := e.fake.Calls.Load()
 	for _, a := range listAll(t, e.target) {
 		if a.Email != "" || len(a.Credentials) != 0 {
@@ -202,7 +202,7 @@ func TestPagingAcrossPages(t *testing.T) {
 	if !slices.Equal(pages, []string{"1", "2", "3", "4"}) {
 		t.Fatalf("member pages asked %v, want 1-4 (7 members, 2 per page)", pages)
 	}
-	if n := e.fake.Graphql.Load(); n != 4 {
+	if n := e.fake.GraphQL.Load(); n != 4 {
 		t.Fatalf("GraphQL pages %d, want 4 (7 identities, 2 per page)", n)
 	}
 }

@@ -29,7 +29,7 @@ import (
 func BenchmarkList50k(b *testing.B) {
 	const n = 50_000
 	f := oktafake.New()
-	f.Ssws = testToken
+	f.SSWS = testToken
 	var ids []string
 	for i := range n {
 		ids = append(ids, f.AddUser(fmt.Sprintf("user%05d", i), fmt.Sprintf("E%05d", i), "ACTIVE"))

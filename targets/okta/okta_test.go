@@ -95,7 +95,7 @@ func viaPrism(t testing.TB, f *oktafake.Okta, mod func(*Config)) (*Target, *slee
 
 func newTestTarget(t testing.TB, f *oktafake.Okta, base string, client *http.Client, mod func(*Config)) (*Target, *sleeper) {
 	t.Helper()
-	f.Ssws = testToken
+	f.SSWS = testToken
 	cfg := Config{OrgURL: base, Token: testToken}
 	if mod != nil {
 		mod(&cfg)

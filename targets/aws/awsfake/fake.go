@@ -138,21 +138,21 @@ func New(t testing.TB) *IAM {
 	return f
 }
 
-func (f *IAM) Id(prefix string) string {
+func (f *IAM) NewID(prefix string) string {
 	f.NextID++
 	return fmt.Sprintf("%s%017d", prefix, f.NextID)
 }
 
 func (f *IAM) AddPolicy(arn, doc string) {
 	name := arn[strings.LastIndex(arn, "/")+1:]
-	f.Policies[arn] = &Policy{Name: name, ARN: arn, ID: f.Id("ANPA"), Doc: doc}
+	f.Policies[arn] = &Policy{Name: name, ARN: arn, ID: f.NewID("ANPA"), Doc: doc}
 }
 
 // addUser adds a user (callers hold no lock; seeding happens before serving).
 func (f *IAM) AddUser(name string) *User {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
-	u := &User{Name: name, ID: f.Id("AIDA"), Created: f.Now.AddDate(-1, 0, 0), Inline: map[string]string{}, Tags: map[string]string{}}
+	u := &User{Name: name, ID: f.NewID("AIDA"), Created: f.Now.AddDate(-1, 0, 0), Inline: map[string]string{}, Tags: map[string]string{}}
 	i, _ := slices.BinarySearchFunc(f.Users, name, func(u *User, n string) int { return strings.Compare(u.Name, n) })
 	f.Users = slices.Insert(f.Users, i, u)
 	return u
@@ -161,7 +161,7 @@ func (f *IAM) AddUser(name string) *User {
 func (f *IAM) AddKey(u *User, status string, created, lastUsed time.Time) *Key {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
-	k := &Key{ID: f.Id("AKIA"), Status: status, Created: created, LastUsed: lastUsed}
+	k := &Key{ID: f.NewID("AKIA"), Status: status, Created: created, LastUsed: lastUsed}
 	u.Keys = append(u.Keys, k)
 	return k
 }
@@ -169,7 +169,7 @@ func (f *IAM) AddKey(u *User, status string, created, lastUsed time.Time) *Key {
 func (f *IAM) AddGroup(name string, attached ...string) *Group {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
-	g := &Group{Name: name, ID: f.Id("AGPA"), Created: f.Now.AddDate(-2, 0, 0), Attached: attached, Inline: map[string]string{}}
+	g := &Group{Name: name, ID: f.NewID("AGPA"), Created: f.Now.AddDate(-2, 0, 0), Attached: attached, Inline: map[string]string{}}
 	f.Groups[name] = g
 	return g
 }
@@ -255,15 +255,15 @@ func (e Xe) Write(b *strings.Builder) {
 }
 
 // iamError is an error answer.
-type IamError struct {
+type IAMError struct {
 	Code, Msg string
 	Status    int
 }
 
-func (e *IamError) Error() string { return e.Code + ": " + e.Msg }
+func (e *IAMError) Error() string { return e.Code + ": " + e.Msg }
 
-func NoSuch(format string, a ...any) *IamError {
-	return &IamError{"NoSuchEntity", fmt.Sprintf(format, a...), 404}
+func NoSuch(format string, a ...any) *IAMError {
+	return &IAMError{"NoSuchEntity", fmt.Sprintf(format, a...), 404}
 }
 
 func (f *IAM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -302,15 +302,15 @@ func (f *IAM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.Total++
 
 	var result []Xe
-	var ierr *IamError
+	var ierr *IAMError
 	switch {
 	case f.Throttle[op] > 0:
 		f.Throttle[op]--
-		ierr = &IamError{"Throttling", "Rate exceeded", 400}
+		ierr = &IAMError{"Throttling", "Rate exceeded", 400}
 	case f.Denied[op], f.DeniedAfter[op] > 0 && f.Calls[op] > f.DeniedAfter[op]:
-		ierr = &IamError{"AccessDenied", "User: arn:aws:iam::" + Account + ":user/accessrecon is not authorized to perform: iam:" + op, 403}
+		ierr = &IAMError{"AccessDenied", "User: arn:aws:iam::" + Account + ":user/accessrecon is not authorized to perform: iam:" + op, 403}
 	case f.Echo[op]:
-		ierr = &IamError{"ServiceFailure", f.EchoExtra + " upstream proxy saw Authorization: " + auth + " X-Amz-Security-Token: " + r.Header.Get("X-Amz-Security-Token") +
+		ierr = &IAMError{"ServiceFailure", f.EchoExtra + " upstream proxy saw Authorization: " + auth + " X-Amz-Security-Token: " + r.Header.Get("X-Amz-Security-Token") +
 			" (b64 " + base64.StdEncoding.EncodeToString([]byte(r.Header.Get("X-Amz-Security-Token"))) + ")", 500}
 	default:
 		if name, ok := f.DeleteOnCall[op]; ok && form.Get("UserName") == name {
@@ -363,12 +363,12 @@ func (f *IAM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // page cuts items for Marker/MaxItems and appends IsTruncated and Marker.
-func (f *IAM) Page(form url.Values, listName string, items []Xe) ([]Xe, *IamError) {
+func (f *IAM) Page(form url.Values, listName string, items []Xe) ([]Xe, *IAMError) {
 	start := 0
 	if m := form.Get("Marker"); m != "" {
 		n, err := strconv.Atoi(strings.TrimPrefix(m, "page:"))
 		if err != nil || !strings.HasPrefix(m, "page:") || n < 0 || n > len(items) {
-			return nil, &IamError{"InvalidInput", "Invalid Marker", 400}
+			return nil, &IAMError{"InvalidInput", "Invalid Marker", 400}
 		}
 		start = n
 	}
@@ -387,7 +387,7 @@ func (f *IAM) Page(form url.Values, listName string, items []Xe) ([]Xe, *IamErro
 	return out, nil
 }
 
-func (f *IAM) NeedUser(form url.Values) (*User, *IamError) {
+func (f *IAM) NeedUser(form url.Values) (*User, *IAMError) {
 	name := form.Get("UserName")
 	u := f.User(name)
 	if u == nil {
@@ -420,15 +420,15 @@ func Names(m map[string]string) []Xe {
 	return items
 }
 
-var Ops = map[string]func(f *IAM, form url.Values) ([]Xe, *IamError){
-	"ListUsers": func(f *IAM, form url.Values) ([]Xe, *IamError) {
+var Ops = map[string]func(f *IAM, form url.Values) ([]Xe, *IAMError){
+	"ListUsers": func(f *IAM, form url.Values) ([]Xe, *IAMError) {
 		items := make([]Xe, len(f.Users))
 		for i, u := range f.Users {
 			items[i] = f.UserXE(u)
 		}
 		return f.Page(form, "Users", items)
 	},
-	"GetUser": func(f *IAM, form url.Values) ([]Xe, *IamError) {
+	"GetUser": func(f *IAM, form url.Values) ([]Xe, *IAMError) {
 		u, err := f.NeedUser(form)
 		if err != nil {
 			return nil, err
@@ -437,7 +437,7 @@ var Ops = map[string]func(f *IAM, form url.Values) ([]Xe, *IamError){
 		x.Name = "User"
 		return []Xe{x}, nil
 	},
-	"GetLoginProfile": func(f *IAM, form url.Values) ([]Xe, *IamError) {
+	"GetLoginProfile": func(f *IAM, form url.Values) ([]Xe, *IAMError) {
 		u, err := f.NeedUser(form)
 		if err != nil {
 			return nil, err
@@ -447,7 +447,7 @@ var Ops = map[string]func(f *IAM, form url.Values) ([]Xe, *IamError){
 		}
 		return []Xe{Node("LoginProfile", Leaf("UserName", u.Name), Leaf("CreateDate", Ts(u.ConsoleCreated)), Leaf("PasswordResetRequired", "false"))}, nil
 	},
-	"DeleteLoginProfile": func(f *IAM, form url.Values) ([]Xe, *IamError) {
+	"DeleteLoginProfile": func(f *IAM, form url.Values) ([]Xe, *IAMError) {
 		u, err := f.NeedUser(form)
 		if err != nil {
 			return nil, err
@@ -458,7 +458,7 @@ var Ops = map[string]func(f *IAM, form url.Values) ([]Xe, *IamError){
 		u.Console = false
 		return nil, nil
 	},
-	"ListAccessKeys": func(f *IAM, form url.Values) ([]Xe, *IamError) {
+	"ListAccessKeys": func(f *IAM, form url.Values) ([]Xe, *IAMError) {
 		u, err := f.NeedUser(form)
 		if err != nil {
 			return nil, err
@@ -469,7 +469,7 @@ var Ops = map[string]func(f *IAM, form url.Values) ([]Xe, *IamError){
 		}
 		return f.Page(form, "AccessKeyMetadata", items)
 	},
-	"GetAccessKeyLastUsed": func(f *IAM, form url.Values) ([]Xe, *IamError) {
+	"GetAccessKeyLastUsed": func(f *IAM, form url.Values) ([]Xe, *IAMError) {
 		id := form.Get("AccessKeyId")
 		for _, u := range f.Users {
 			for _, k := range u.Keys {
@@ -486,9 +486,9 @@ var Ops = map[string]func(f *IAM, form url.Values) ([]Xe, *IamError){
 			}
 		}
 		// IAM answers an unknown key ID with AccessDenied, not NoSuchEntity.
-		return nil, &IamError{"AccessDenied", "access key " + id + " is not in this account", 403}
+		return nil, &IAMError{"AccessDenied", "access key " + id + " is not in this account", 403}
 	},
-	"UpdateAccessKey": func(f *IAM, form url.Values) ([]Xe, *IamError) {
+	"UpdateAccessKey": func(f *IAM, form url.Values) ([]Xe, *IAMError) {
 		u, err := f.NeedUser(form)
 		if err != nil {
 			return nil, err
@@ -501,7 +501,7 @@ var Ops = map[string]func(f *IAM, form url.Values) ([]Xe, *IamError){
 		}
 		return nil, NoSuch("The Access Key with id %s cannot be found.", form.Get("AccessKeyId"))
 	},
-	"ListGroupsForUser": func(f *IAM, form url.Values) ([]Xe, *IamError) {
+	"ListGroupsForUser": func(f *IAM, form url.Values) ([]Xe, *IAMError) {
 		u, err := f.NeedUser(form)
 		if err != nil {
 			return nil, err
@@ -513,7 +513,7 @@ var Ops = map[string]func(f *IAM, form url.Values) ([]Xe, *IamError){
 		}
 		return f.Page(form, "Groups", items)
 	},
-	"RemoveUserFromGroup": func(f *IAM, form url.Values) ([]Xe, *IamError) {
+	"RemoveUserFromGroup": func(f *IAM, form url.Values) ([]Xe, *IAMError) {
 		g := f.Groups[form.Get("GroupName")]
 		if g == nil {
 			return nil, NoSuch("The group with name %s cannot be found.", form.Get("GroupName"))
@@ -526,21 +526,21 @@ var Ops = map[string]func(f *IAM, form url.Values) ([]Xe, *IamError){
 		u.Groups = slices.DeleteFunc(u.Groups, func(n string) bool { return n == g.Name })
 		return nil, nil
 	},
-	"ListAttachedUserPolicies": func(f *IAM, form url.Values) ([]Xe, *IamError) {
+	"ListAttachedUserPolicies": func(f *IAM, form url.Values) ([]Xe, *IAMError) {
 		u, err := f.NeedUser(form)
 		if err != nil {
 			return nil, err
 		}
 		return f.Page(form, "AttachedPolicies", AttachedXE(f, u.Attached))
 	},
-	"ListUserPolicies": func(f *IAM, form url.Values) ([]Xe, *IamError) {
+	"ListUserPolicies": func(f *IAM, form url.Values) ([]Xe, *IAMError) {
 		u, err := f.NeedUser(form)
 		if err != nil {
 			return nil, err
 		}
 		return f.Page(form, "PolicyNames", Names(u.Inline))
 	},
-	"GetUserPolicy": func(f *IAM, form url.Values) ([]Xe, *IamError) {
+	"GetUserPolicy": func(f *IAM, form url.Values) ([]Xe, *IAMError) {
 		u, err := f.NeedUser(form)
 		if err != nil {
 			return nil, err
@@ -551,33 +551,33 @@ var Ops = map[string]func(f *IAM, form url.Values) ([]Xe, *IamError){
 		}
 		return []Xe{Leaf("UserName", u.Name), Leaf("PolicyName", form.Get("PolicyName")), Leaf("PolicyDocument", url.QueryEscape(doc))}, nil
 	},
-	"PutUserPolicy": func(f *IAM, form url.Values) ([]Xe, *IamError) {
+	"PutUserPolicy": func(f *IAM, form url.Values) ([]Xe, *IAMError) {
 		u, err := f.NeedUser(form)
 		if err != nil {
 			return nil, err
 		}
 		doc := form.Get("PolicyDocument")
 		if !json.Valid([]byte(doc)) {
-			return nil, &IamError{"MalformedPolicyDocument", "Syntax errors in policy.", 400}
+			return nil, &IAMError{"MalformedPolicyDocument", "Syntax errors in policy.", 400}
 		}
 		u.Inline[form.Get("PolicyName")] = doc
 		return nil, nil
 	},
-	"ListAttachedGroupPolicies": func(f *IAM, form url.Values) ([]Xe, *IamError) {
+	"ListAttachedGroupPolicies": func(f *IAM, form url.Values) ([]Xe, *IAMError) {
 		g := f.Groups[form.Get("GroupName")]
 		if g == nil {
 			return nil, NoSuch("The group with name %s cannot be found.", form.Get("GroupName"))
 		}
 		return f.Page(form, "AttachedPolicies", AttachedXE(f, g.Attached))
 	},
-	"ListGroupPolicies": func(f *IAM, form url.Values) ([]Xe, *IamError) {
+	"ListGroupPolicies": func(f *IAM, form url.Values) ([]Xe, *IAMError) {
 		g := f.Groups[form.Get("GroupName")]
 		if g == nil {
 			return nil, NoSuch("The group with name %s cannot be found.", form.Get("GroupName"))
 		}
 		return f.Page(form, "PolicyNames", Names(g.Inline))
 	},
-	"GetGroupPolicy": func(f *IAM, form url.Values) ([]Xe, *IamError) {
+	"GetGroupPolicy": func(f *IAM, form url.Values) ([]Xe, *IAMError) {
 		g := f.Groups[form.Get("GroupName")]
 		if g == nil {
 			return nil, NoSuch("The group with name %s cannot be found.", form.Get("GroupName"))
@@ -588,7 +588,7 @@ var Ops = map[string]func(f *IAM, form url.Values) ([]Xe, *IamError){
 		}
 		return []Xe{Leaf("GroupName", g.Name), Leaf("PolicyName", form.Get("PolicyName")), Leaf("PolicyDocument", url.QueryEscape(doc))}, nil
 	},
-	"ListUserTags": func(f *IAM, form url.Values) ([]Xe, *IamError) {
+	"ListUserTags": func(f *IAM, form url.Values) ([]Xe, *IAMError) {
 		u, err := f.NeedUser(form)
 		if err != nil {
 			return nil, err
@@ -599,7 +599,7 @@ var Ops = map[string]func(f *IAM, form url.Values) ([]Xe, *IamError){
 		}
 		return f.Page(form, "Tags", items)
 	},
-	"GetPolicy": func(f *IAM, form url.Values) ([]Xe, *IamError) {
+	"GetPolicy": func(f *IAM, form url.Values) ([]Xe, *IAMError) {
 		p := f.Policies[form.Get("PolicyArn")]
 		if p == nil {
 			return nil, NoSuch("Policy %s does not exist or is not attachable.", form.Get("PolicyArn"))
@@ -607,7 +607,7 @@ var Ops = map[string]func(f *IAM, form url.Values) ([]Xe, *IamError){
 		return []Xe{Node("Policy", Leaf("PolicyName", p.Name), Leaf("PolicyId", p.ID), Leaf("Arn", p.ARN), Leaf("Path", "/"),
 			Leaf("DefaultVersionId", "v1"), Leaf("IsAttachable", "true"), Leaf("CreateDate", Ts(f.Now.AddDate(-3, 0, 0))))}, nil
 	},
-	"GetPolicyVersion": func(f *IAM, form url.Values) ([]Xe, *IamError) {
+	"GetPolicyVersion": func(f *IAM, form url.Values) ([]Xe, *IAMError) {
 		p := f.Policies[form.Get("PolicyArn")]
 		if p == nil || form.Get("VersionId") != "v1" {
 			return nil, NoSuch("Policy %s version %s does not exist.", form.Get("PolicyArn"), form.Get("VersionId"))
@@ -615,7 +615,7 @@ var Ops = map[string]func(f *IAM, form url.Values) ([]Xe, *IamError){
 		return []Xe{Node("PolicyVersion", Leaf("Document", url.QueryEscape(p.Doc)), Leaf("VersionId", "v1"), Leaf("IsDefaultVersion", "true"),
 			Leaf("CreateDate", Ts(f.Now.AddDate(-3, 0, 0))))}, nil
 	},
-	"GetAccountAuthorizationDetails": func(f *IAM, form url.Values) ([]Xe, *IamError) {
+	"GetAccountAuthorizationDetails": func(f *IAM, form url.Values) ([]Xe, *IAMError) {
 		want := map[string]bool{}
 		for k, v := range form {
 			if strings.HasPrefix(k, "Filter.member.") {
@@ -695,7 +695,7 @@ var Ops = map[string]func(f *IAM, form url.Values) ([]Xe, *IamError){
 		}
 		return append(out, paged[1:]...), nil
 	},
-	"GenerateCredentialReport": func(f *IAM, form url.Values) ([]Xe, *IamError) {
+	"GenerateCredentialReport": func(f *IAM, form url.Values) ([]Xe, *IAMError) {
 		// The first call starts a report; the next finds it complete (IAM
 		// takes seconds; callers poll).
 		if !f.Started || f.Stuck {
@@ -708,12 +708,12 @@ var Ops = map[string]func(f *IAM, form url.Values) ([]Xe, *IamError){
 		}
 		return []Xe{Leaf("State", "COMPLETE")}, nil
 	},
-	"GetCredentialReport": func(f *IAM, form url.Values) ([]Xe, *IamError) {
+	"GetCredentialReport": func(f *IAM, form url.Values) ([]Xe, *IAMError) {
 		if f.ReportAt.IsZero() {
 			if f.Started {
-				return nil, &IamError{"ReportInProgress", "Report is still being generated", 404}
+				return nil, &IAMError{"ReportInProgress", "Report is still being generated", 404}
 			}
-			return nil, &IamError{"ReportNotPresent", "Credential report not present", 410}
+			return nil, &IAMError{"ReportNotPresent", "Credential report not present", 410}
 		}
 		return []Xe{Leaf("Content", base64.StdEncoding.EncodeToString([]byte(f.Report))), Leaf("ReportFormat", "text/csv"),
 			Leaf("GeneratedTime", Ts(f.ReportAt))}, nil

@@ -159,7 +159,7 @@ func (f *Graph) CAFile(t testing.TB) string {
 
 func (f *Graph) Base() string { return f.Srv.URL }
 
-func Guid(kind byte, n int) string {
+func GUID(kind byte, n int) string {
 	return fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", n, int(kind), n%4096, (n/4096)%4096, n)
 }
 
@@ -223,7 +223,7 @@ func (f *Graph) Requests() []string {
 func (f *Graph) Seed(n int) {
 	created := time.Date(2023, 3, 1, 9, 0, 0, 0, time.UTC)
 	for i := range n {
-		u := &User{ID: Guid('u', i), UPN: fmt.Sprintf("u%d@contoso.example", i), Mail: fmt.Sprintf("u%d@contoso.example", i),
+		u := &User{ID: GUID('u', i), UPN: fmt.Sprintf("u%d@contoso.example", i), Mail: fmt.Sprintf("u%d@contoso.example", i),
 			EmployeeID: fmt.Sprintf("E%05d", i), UserType: "Member", Enabled: true, Created: created.Add(time.Duration(i) * time.Minute)}
 		if i%2 == 0 {
 			last := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
@@ -231,10 +231,10 @@ func (f *Graph) Seed(n int) {
 		}
 		f.AddUser(u)
 	}
-	staff := f.AddGroup(&Group{ID: Guid('g', 1), Name: "Staff"})
-	finance := f.AddGroup(&Group{ID: Guid('g', 2), Name: "Finance"})
-	dyn := f.AddGroup(&Group{ID: Guid('g', 3), Name: "All Members (dynamic)", Dynamic: true})
-	admins := f.AddGroup(&Group{ID: Guid('g', 4), Name: "Tier0 Admins", RoleAssignable: true})
+	staff := f.AddGroup(&Group{ID: GUID('g', 1), Name: "Staff"})
+	finance := f.AddGroup(&Group{ID: GUID('g', 2), Name: "Finance"})
+	dyn := f.AddGroup(&Group{ID: GUID('g', 3), Name: "All Members (dynamic)", Dynamic: true})
+	admins := f.AddGroup(&Group{ID: GUID('g', 4), Name: "Tier0 Admins", RoleAssignable: true})
 	f.Mu.Lock()
 	for i, u := range f.Users {
 		staff.Add(u.ID)
@@ -250,8 +250,8 @@ func (f *Graph) Seed(n int) {
 	ga := f.AddRole("Global Administrator", "62e90394-69f5-4237-9190-012177145e10")
 	pra := f.AddRole("Privileged Role Administrator", "e8611ab8-c189-46e8-94e1-60213ab1f814")
 	if n > 0 {
-		f.Assign(Guid('u', 0), ga)
-		f.Assign(Guid('u', 0), pra)
+		f.Assign(GUID('u', 0), ga)
+		f.Assign(GUID('u', 0), pra)
 	}
 	f.Assign(admins.ID, ga)
 }

@@ -38,7 +38,7 @@ type GitHub struct {
 	Outside    map[string]bool   // outside collaborators
 	Teams      []*Team
 	Creds      []*Cred
-	Saml       bool              // the org uses SAML SSO
+	SAML       bool              // the org uses SAML SSO
 	NameIDs    map[string]string // login -> SAML nameId
 	NextCredID int64
 
@@ -47,7 +47,7 @@ type GitHub struct {
 	Fail func(w http.ResponseWriter, r *http.Request) bool
 
 	Calls   atomic.Int64 // REST and GraphQL requests served
-	Graphql atomic.Int64 // GraphQL requests served
+	GraphQL atomic.Int64 // GraphQL requests served
 	Queries []string     // GraphQL query texts received
 }
 
@@ -79,7 +79,7 @@ func New(org, token string) *GitHub {
 		Org: org, Token: token,
 		Users: map[int64]*User{}, ByLogin: map[string]*User{},
 		Members: map[string]string{}, Pending: map[string]bool{}, Outside: map[string]bool{},
-		Saml: true, NameIDs: map[string]string{}, NextCredID: 1000,
+		SAML: true, NameIDs: map[string]string{}, NextCredID: 1000,
 	}
 }
 
@@ -250,7 +250,7 @@ func (f *GitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			f.ErrorJSON(w, http.StatusNotFound, "Not Found")
 		}
 	case r.Method == http.MethodGet && len(rest) == 1 && rest[0] == "credential-authorizations":
-		if !f.Saml {
+		if !f.SAML {
 			f.ErrorJSON(w, http.StatusNotFound, "Not Found")
 			return
 		}
@@ -464,7 +464,7 @@ func (f *GitHub) ErrorJSON(w http.ResponseWriter, code int, msg string) {
 // organization(login).samlIdentityProvider.externalIdentities(first, after,
 // login), with GitHub's cursor paging (pageInfo.hasNextPage/endCursor).
 func (f *GitHub) ServeGraphQL(w http.ResponseWriter, r *http.Request) {
-	f.Graphql.Add(1)
+	f.GraphQL.Add(1)
 	var req struct {
 		Query     string         `json:"query"`
 		Variables map[string]any `json:"variables"`
@@ -484,7 +484,7 @@ func (f *GitHub) ServeGraphQL(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	if !f.Saml {
+	if !f.SAML {
 		f.WriteJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"organization": map[string]any{"samlIdentityProvider": nil}}})
 		return
 	}

@@ -274,7 +274,7 @@ func (f *Fake) SetThrottle(key string, ft Fault) {
 
 // ---- HTTP -------------------------------------------------------------------
 
-type ApiError struct {
+type APIError struct {
 	Status  int
 	Reason  string
 	Message string
@@ -329,19 +329,19 @@ func DomainOf(reason string) string {
 	return "global"
 }
 
-func NotFound(what string) *ApiError {
-	return &ApiError{Status: 404, Reason: "notFound", Message: "Resource Not Found: " + what}
+func NotFound(what string) *APIError {
+	return &APIError{Status: 404, Reason: "notFound", Message: "Resource Not Found: " + what}
 }
 
-func BadRequest(msg string) *ApiError {
-	return &ApiError{Status: 400, Reason: "invalid", Message: msg}
+func BadRequest(msg string) *APIError {
+	return &APIError{Status: 400, Reason: "invalid", Message: msg}
 }
 
 // route answers one Directory API request. It returns the status and the
 // JSON value to send (nil: no body), or an error to send.
-func (f *Fake) Route(r *http.Request, body []byte) (int, any, *ApiError) {
+func (f *Fake) Route(r *http.Request, body []byte) (int, any, *APIError) {
 	if !strings.HasPrefix(r.URL.Path, APIPrefix) {
-		return 0, nil, &ApiError{Status: 404, Reason: "notFound", Message: "Not Found"}
+		return 0, nil, &APIError{Status: 404, Reason: "notFound", Message: "Not Found"}
 	}
 	q := r.URL.Query()
 	if a := q.Get("alt"); a != "" && a != "json" {
@@ -349,7 +349,7 @@ func (f *Fake) Route(r *http.Request, body []byte) (int, any, *ApiError) {
 	}
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || !f.AccessTokens[tok] {
-		return 0, nil, &ApiError{Status: 401, Reason: "authError", Message: "Invalid Credentials"}
+		return 0, nil, &APIError{Status: 401, Reason: "authError", Message: "Invalid Credentials"}
 	}
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, APIPrefix), "/")
 	for i, p := range parts {
@@ -366,7 +366,7 @@ func (f *Fake) Route(r *http.Request, body []byte) (int, any, *ApiError) {
 		if ft.RetryAfter != "" {
 			h["Retry-After"] = ft.RetryAfter
 		}
-		return 0, nil, &ApiError{Status: ft.Status, Reason: ft.Reason, Message: "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user'", Header: h}
+		return 0, nil, &APIError{Status: ft.Status, Reason: ft.Reason, Message: "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user'", Header: h}
 	}
 	sel, err := ParseFields(q.Get("fields"))
 	if err != nil {
@@ -455,7 +455,7 @@ func (f *Fake) Route(r *http.Request, body []byte) (int, any, *ApiError) {
 			return 204, nil, nil
 		}
 	}
-	return 0, nil, &ApiError{Status: 404, Reason: "notFound", Message: "fake: " + r.Method + " " + r.URL.Path + " not modelled"}
+	return 0, nil, &APIError{Status: 404, Reason: "notFound", Message: "fake: " + r.Method + " " + r.URL.Path + " not modelled"}
 }
 
 func (f *Fake) FindUser(key string) *User {
@@ -491,7 +491,7 @@ func ReadPageToken(kind, tok string) (int, bool) {
 	return off, string(b[:i]) == kind && err == nil && off >= 0
 }
 
-func MaxResults(q url.Values, def, most int) (int, *ApiError) {
+func MaxResults(q url.Values, def, most int) (int, *APIError) {
 	s := q.Get("maxResults")
 	if s == "" {
 		return def, nil
@@ -503,7 +503,7 @@ func MaxResults(q url.Values, def, most int) (int, *ApiError) {
 	return n, nil
 }
 
-func (f *Fake) ListUsers(q url.Values, filter func(map[string]any) map[string]any) (int, any, *ApiError) {
+func (f *Fake) ListUsers(q url.Values, filter func(map[string]any) map[string]any) (int, any, *APIError) {
 	if q.Get("customer") == "" && q.Get("domain") == "" {
 		return 0, nil, BadRequest("Bad Request") // customer or domain is required
 	}
@@ -520,11 +520,11 @@ func (f *Fake) ListUsers(q url.Values, filter func(map[string]any) map[string]an
 	}
 	f.UsersPages++
 	if f.FailUsersPage >= 0 && off/n == f.FailUsersPage {
-		return 0, nil, &ApiError{Status: f.FailStatus, Reason: "backendError", Message: "Backend Error"}
+		return 0, nil, &APIError{Status: f.FailStatus, Reason: "backendError", Message: "Backend Error"}
 	}
 	if f.ExpireAfterPages > 0 && f.UsersPages == f.ExpireAfterPages+1 {
 		clear(f.AccessTokens) // the token the client holds is no longer accepted
-		return 0, nil, &ApiError{Status: 401, Reason: "authError", Message: "Invalid Credentials"}
+		return 0, nil, &APIError{Status: 401, Reason: "authError", Message: "Invalid Credentials"}
 	}
 	var live []*User
 	for _, u := range f.Users {
@@ -618,7 +618,7 @@ func GroupJSON(g *Group) map[string]any {
 	}
 }
 
-func (f *Fake) ListGroups(q url.Values, filter func(map[string]any) map[string]any) (int, any, *ApiError) {
+func (f *Fake) ListGroups(q url.Values, filter func(map[string]any) map[string]any) (int, any, *APIError) {
 	n, aerr := MaxResults(q, 200, 200)
 	if aerr != nil {
 		return 0, nil, aerr
@@ -660,7 +660,7 @@ func (f *Fake) ListGroups(q url.Values, filter func(map[string]any) map[string]a
 	return 200, filter(out), nil
 }
 
-func (f *Fake) ListMembers(g *Group, q url.Values, filter func(map[string]any) map[string]any) (int, any, *ApiError) {
+func (f *Fake) ListMembers(g *Group, q url.Values, filter func(map[string]any) map[string]any) (int, any, *APIError) {
 	n, aerr := MaxResults(q, 200, 200)
 	if aerr != nil {
 		return 0, nil, aerr
@@ -693,7 +693,7 @@ func (f *Fake) ListMembers(g *Group, q url.Values, filter func(map[string]any) m
 	return 200, filter(out), nil
 }
 
-func (f *Fake) Credentials(method string, u *User, parts []string, filter func(map[string]any) map[string]any) (int, any, *ApiError) {
+func (f *Fake) Credentials(method string, u *User, parts []string, filter func(map[string]any) map[string]any) (int, any, *APIError) {
 	switch {
 	case parts[0] == "tokens" && method == "GET" && len(parts) == 1:
 		var items []any
@@ -746,7 +746,7 @@ func (f *Fake) Credentials(method string, u *User, parts []string, filter func(m
 		u.Writes++
 		return 204, nil, nil
 	}
-	return 0, nil, &ApiError{Status: 404, Reason: "notFound", Message: "fake: not modelled"}
+	return 0, nil, &APIError{Status: 404, Reason: "notFound", Message: "fake: not modelled"}
 }
 
 // ---- token endpoint ---------------------------------------------------------

@@ -41,7 +41,7 @@ type Okta struct {
 
 	Clock time.Time
 
-	Ssws         string                    // the accepted API token ("" : none)
+	SSWS         string                    // the accepted API token ("" : none)
 	Clients      map[string]*rsa.PublicKey // OAuth service apps: client_id → public key
 	ClientScope  map[string][]string       // scopes each client was granted
 	TokenURL     string                    // the aud a client assertion must carry
@@ -55,7 +55,7 @@ type Okta struct {
 	Groups          []*Group
 	GroupByID       map[string]*Group
 	Roles           map[string][]string // user id → role types assigned to the user directly
-	ApiTokens       []*APIToken
+	APITokens       []*APIToken
 	Seq             int
 	MaxLimit        int // the most results a page holds whatever limit asks (Okta: 200 for users)
 	RateLimit       int // requests per endpoint per minute (0: unlimited, no headers)
@@ -226,7 +226,7 @@ func (f *Okta) AddAPIToken(userID, name string) string {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
 	t := &APIToken{ID: f.NextID("00T"), Name: name, UserID: userID, Created: Epoch.Add(-90 * 24 * time.Hour), LastUsed: Epoch.Add(-3 * 24 * time.Hour)}
-	f.ApiTokens = append(f.ApiTokens, t)
+	f.APITokens = append(f.APITokens, t)
 	return t.ID
 }
 
@@ -346,7 +346,7 @@ func (f *Okta) RateLimited(w http.ResponseWriter, bucket string) bool {
 func (f *Okta) Authorized(w http.ResponseWriter, r *http.Request, scope string) bool {
 	h := r.Header.Get("Authorization")
 	switch {
-	case f.Ssws != "" && h == "SSWS "+f.Ssws:
+	case f.SSWS != "" && h == "SSWS "+f.SSWS:
 		return true
 	case strings.HasPrefix(h, "Bearer "):
 		a, ok := f.Access[strings.TrimPrefix(h, "Bearer ")]
@@ -845,14 +845,14 @@ func (f *Okta) ApiTokenJSON(r *http.Request, t *APIToken) map[string]any {
 
 func (f *Okta) ListAPITokens(w http.ResponseWriter, r *http.Request, _ map[string]string) {
 	out := []any{}
-	for _, t := range f.ApiTokens {
+	for _, t := range f.APITokens {
 		out = append(out, f.ApiTokenJSON(r, t))
 	}
 	_ = json.NewEncoder(w).Encode(out)
 }
 
 func (f *Okta) FindAPIToken(w http.ResponseWriter, id string) (int, *APIToken) {
-	for i, t := range f.ApiTokens {
+	for i, t := range f.APITokens {
 		if t.ID == id {
 			return i, t
 		}
@@ -869,7 +869,7 @@ func (f *Okta) GetAPIToken(w http.ResponseWriter, r *http.Request, p map[string]
 
 func (f *Okta) RevokeAPIToken(w http.ResponseWriter, r *http.Request, p map[string]string) {
 	if i, t := f.FindAPIToken(w, p["tid"]); t != nil {
-		f.ApiTokens = slices.Delete(f.ApiTokens, i, i+1)
+		f.APITokens = slices.Delete(f.APITokens, i, i+1)
 		w.WriteHeader(http.StatusNoContent)
 	}
 }

@@ -134,7 +134,7 @@ func (f *Slack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			f.Fault(w, "user_not_found")
 			return
 		}
-		f.Ok(w, map[string]any{"user": UserJSON(u)})
+		f.OK(w, map[string]any{"user": UserJSON(u)})
 	case "usergroups.list":
 		var gs []any
 		for _, g := range f.Groups {
@@ -143,7 +143,7 @@ func (f *Slack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if gs == nil {
 			gs = []any{}
 		}
-		f.Ok(w, map[string]any{"usergroups": gs})
+		f.OK(w, map[string]any{"usergroups": gs})
 	case "usergroups.users.update":
 		i := slices.IndexFunc(f.Groups, func(g *Group) bool { return g.ID == r.Form.Get("usergroup") })
 		if i < 0 {
@@ -166,12 +166,12 @@ func (f *Slack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.Groups[i].Users = ids
-		f.Ok(w, map[string]any{"usergroup": GroupJSON(f.Groups[i], true)})
+		f.OK(w, map[string]any{"usergroup": GroupJSON(f.Groups[i], true)})
 	case "team.accessLogs":
 		f.AccessLogs(w, r.Form)
 	case "admin.users.session.reset":
 		if !f.ResetAllowed {
-			f.Ok2(w, map[string]any{"ok": false, "error": "missing_scope", "needed": "admin.users:write", "provided": "users:read,usergroups:write"})
+			f.OK2(w, map[string]any{"ok": false, "error": "missing_scope", "needed": "admin.users:write", "provided": "users:read,usergroups:write"})
 			return
 		}
 		if f.ByID[r.Form.Get("user_id")] == nil {
@@ -179,7 +179,7 @@ func (f *Slack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.Resets[r.Form.Get("user_id")]++
-		f.Ok(w, nil)
+		f.OK(w, nil)
 	default:
 		f.Fault(w, "unknown_method")
 	}
@@ -211,7 +211,7 @@ func (f *Slack) UsersList(w http.ResponseWriter, form url.Values) {
 	if end < len(f.Users) {
 		next = "dXNlcjo" + strconv.Itoa(end)
 	}
-	f.Ok(w, map[string]any{"members": members, "cache_ts": time.Now().Unix(), "response_metadata": map[string]any{"next_cursor": next}})
+	f.OK(w, map[string]any{"members": members, "cache_ts": time.Now().Unix(), "response_metadata": map[string]any{"next_cursor": next}})
 }
 
 func (f *Slack) AccessLogs(w http.ResponseWriter, form url.Values) {
@@ -241,7 +241,7 @@ func (f *Slack) AccessLogs(w http.ResponseWriter, form url.Values) {
 		next = "bG9nOg" + strconv.Itoa(end)
 	}
 	pages := max((len(f.Logins)+limit-1)/limit, 1)
-	f.Ok(w, map[string]any{
+	f.OK(w, map[string]any{
 		"logins":            out,
 		"paging":            map[string]any{"count": limit, "total": len(f.Logins), "page": start/limit + 1, "pages": pages},
 		"response_metadata": map[string]any{"next_cursor": next},
@@ -281,22 +281,22 @@ func GroupJSON(g *Group, withUsers bool) map[string]any {
 	return m
 }
 
-func (f *Slack) Ok(w http.ResponseWriter, body map[string]any) {
+func (f *Slack) OK(w http.ResponseWriter, body map[string]any) {
 	if body == nil {
 		body = map[string]any{}
 	}
 	body["ok"] = true
-	f.Ok2(w, body)
+	f.OK2(w, body)
 }
 
-func (f *Slack) Ok2(w http.ResponseWriter, body map[string]any) {
+func (f *Slack) OK2(w http.ResponseWriter, body map[string]any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	_ = json.NewEncoder(w).Encode(body)
 }
 
 // fault is Slack's error answer: HTTP 200 with ok false.
 func (f *Slack) Fault(w http.ResponseWriter, code string) {
-	f.Ok2(w, map[string]any{"ok": false, "error": code})
+	f.OK2(w, map[string]any{"ok": false, "error": code})
 }
 
 // ---- SCIM -----------------------------------------------------------------
