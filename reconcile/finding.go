@@ -26,11 +26,18 @@ const (
 	ExemptionExpired     Kind = "exemption_expired"
 	RevocationFailed     Kind = "revocation_failed"
 	GuardTripped         Kind = "guard_tripped"
+	// HRConflict: HR sources disagree about a person (Target HRTarget,
+	// AccountID the employee ID); nothing of that person is revoked.
+	HRConflict Kind = "hr_conflict"
+	// Returned: a person accessrecon disabled for a suspension or leave is
+	// active again; the account is listed for IT to restore (accessrecon
+	// never re-enables on its own).
+	Returned Kind = "returned"
 )
 
 // Kinds lists every kind in report order.
 var Kinds = []Kind{TerminatedActive, SuspendedActive, Reenabled, StaleCredential, ExcessAccess, PrivilegedUnapproved,
-	Orphaned, Ambiguous, Dormant, ExemptionExpired, RevocationFailed, GuardTripped}
+	Orphaned, Ambiguous, Dormant, ExemptionExpired, RevocationFailed, GuardTripped, HRConflict, Returned}
 
 // Severity ranks findings for people: critical first.
 type Severity string

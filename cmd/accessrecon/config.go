@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -53,6 +55,8 @@ type Config struct {
 
 	// Unattended operation (accessrecon serve): the schedule of jobs, the HR
 	// webhooks and the HTTP listener. Types and validation in serve.go.
+	// Timezone is also the organisation's: HR dates without a time are read
+	// in it (IANA name, default UTC; a source may set its own).
 	Timezone string      `yaml:"timezone"`
 	Jobs     []JobConfig `yaml:"jobs"`
 	Hooks    HooksConfig `yaml:"hooks"`
@@ -64,9 +68,15 @@ type Config struct {
 // ConnectorConfig is one HR source: a name, a type from the factory table
 // and the connector's own settings under config.
 type ConnectorConfig struct {
-	Name   string    `yaml:"name"`
-	Type   string    `yaml:"type"`
-	Config yaml.Node `yaml:"config"`
+	Name string `yaml:"name"`
+	Type string `yaml:"type"`
+	// Priority decides for a person several sources report: the highest
+	// priority's record wins (default 0).
+	Priority int `yaml:"priority"`
+	// Timezone is the zone of this source's dates written without one
+	// (IANA name; default: the top-level timezone, else UTC).
+	Timezone string    `yaml:"timezone"`
+	Config   yaml.Node `yaml:"config"`
 }
 
 // TargetConfig is one target.
@@ -126,6 +136,16 @@ func cleanYAMLError(err error) error {
 
 func (c *Config) dir() string { return filepath.Dir(c.path) }
 
+// location is the time zone named tz, else the organisation's, else UTC.
+func (c *Config) location(tz string) (*time.Location, error) {
+	name := cmp.Or(tz, c.Timezone, "UTC")
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("%q: %w", name, err)
+	}
+	return loc, nil
+}
+
 // resolve makes a path from the config relative to the config's folder.
 func (c *Config) resolve(p string) string {
 	if p == "" || filepath.IsAbs(p) {
@@ -150,6 +170,9 @@ func (c *Config) validate() error {
 		where := fmt.Sprintf("sources[%d]", i)
 		if err := checkConnector(where, s.Name, s.Type, sourceTypes(), names); err != nil {
 			return err
+		}
+		if _, err := c.location(s.Timezone); err != nil {
+			return fmt.Errorf("%s (%s).timezone: %w", where, s.Name, err)
 		}
 	}
 	names = map[string]bool{}

@@ -143,6 +143,37 @@ func (s *Store) DisabledSince(ctx context.Context, target string, from int64) (m
 	return out, nil
 }
 
+// Disablement is accessrecon's latest verified disable of one account.
+type Disablement struct {
+	AccountID string
+	// Fingerprint is the finding the disable carried out (kind + target +
+	// account: the caller can tell a suspension's from a termination's).
+	Fingerprint string
+	RunID       int64
+	At          time.Time
+}
+
+// Disablements returns, for each account of a target accessrecon has ever
+// disabled (and saw disabled), the latest such disable.
+func (s *Store) Disablements(ctx context.Context, target string) (map[string]Disablement, error) {
+	var rows []struct {
+		AccountID   string         `db:"account_id"`
+		Fingerprint string         `db:"fingerprint"`
+		RunID       int64          `db:"run_id"`
+		FinishedAt  sql.NullString `db:"finished_at"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `SELECT a.account_id, a.fingerprint, a.run_id, a.finished_at FROM actions a
+		JOIN (SELECT MAX(id) AS id FROM actions WHERE target = ? AND op = 'disable' AND status IN ('done', 'recovered_done')
+		GROUP BY account_id) m ON a.id = m.id`, target); err != nil {
+		return nil, fmt.Errorf("store: disables of %s: %w", target, err)
+	}
+	out := make(map[string]Disablement, len(rows))
+	for _, r := range rows {
+		out[r.AccountID] = Disablement{AccountID: r.AccountID, Fingerprint: r.Fingerprint, RunID: r.RunID, At: mustT(r.FinishedAt)}
+	}
+	return out, nil
+}
+
 // Hold keeps one account from being revoked until it ends.
 type Hold struct {
 	ID        int64     `json:"id"`

@@ -71,6 +71,17 @@ func (s *summarySheet) section(title string) error {
 	return s.line(s.bold, title)
 }
 
+// maxHRResolutions bounds the rows of the summary's list of people several
+// HR sources report.
+const maxHRResolutions = 1000
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func (w *writer) summary() error {
 	s := &summarySheet{writer: w, row: 1}
 	f, res := w.f, w.res
@@ -104,6 +115,7 @@ func (w *writer) summary() error {
 	meta := [][2]any{
 		{"Run ID", excelize.Cell{StyleID: w.integer, Value: r.ID}},
 		{"As of", excelize.Cell{StyleID: w.dateTime, Value: w.asOf}},
+		{"Time zone of HR dates", cmp.Or(res.Timezone, "UTC")},
 		{"Started", dateCell(r.StartedAt, w.dateTime)},
 		{"Finished", dateCell(r.FinishedAt, w.dateTime)},
 		{"Mode", r.Mode},
@@ -135,6 +147,39 @@ func (w *writer) summary() error {
 	for _, c := range res.Collections {
 		if err := s.line(0, c.Name, c.Side, c.Type, c.Status, excelize.Cell{StyleID: w.integer, Value: c.Count}); err != nil {
 			return err
+		}
+	}
+
+	// People several sources report: which record the run used, and why
+	// (conflicts first; an HRIS migration may list everyone, so the rows
+	// stop at maxHRResolutions with a count of the rest).
+	if len(res.HRResolutions) > 0 {
+		if err := s.section("People reported by more than one HR source"); err != nil {
+			return err
+		}
+		if err := s.line(w.header, "Employee ID", "Record used", "Rule", "Why"); err != nil {
+			return err
+		}
+		rs := slices.Clone(res.HRResolutions)
+		slices.SortStableFunc(rs, func(a, b reconcile.HRResolution) int {
+			return cmp.Compare(b2i(a.Rule != reconcile.RuleConflict), b2i(b.Rule != reconcile.RuleConflict))
+		})
+		if len(rs) > maxHRResolutions {
+			rs = rs[:maxHRResolutions]
+		}
+		for _, r := range rs {
+			used := r.Winner
+			if used == "" {
+				used = "none (conflict)"
+			}
+			if err := s.line(0, r.EmployeeID, used, r.Rule, r.Reason); err != nil {
+				return err
+			}
+		}
+		if more := len(res.HRResolutions) - len(rs); more > 0 {
+			if err := s.line(0, fmt.Sprintf("… and %d more", more)); err != nil {
+				return err
+			}
 		}
 	}
 

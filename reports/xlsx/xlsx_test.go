@@ -2,6 +2,7 @@ package xlsx
 
 import (
 	"archive/zip"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -364,4 +365,43 @@ func BenchmarkWrite100k(b *testing.B) {
 			}
 		}
 	}
+}
+
+// The Sources section says, for each person several HR sources report,
+// which record the run used and why, and the run metadata the zone HR
+// dates were read in (issue 18).
+func TestSummaryHRData(t *testing.T) {
+	res := sampleResult()
+	res.Timezone = "Asia/Riyadh"
+	res.HRResolutions = []reconcile.HRResolution{
+		{EmployeeID: "E2", Winner: "employees", Rule: reconcile.RuleConversion, Reason: "employees's current spell started last"},
+		{EmployeeID: "E3", Rule: reconcile.RuleConflict, Reason: "the records disagree on a current status"},
+	}
+	f, _ := writeSample(t, res)
+	rs := rows(t, f, SheetSummary)
+	if v := rs[summaryRow(t, rs, "Time zone of HR dates", 0)]; v[1] != "Asia/Riyadh" {
+		t.Errorf("time zone row = %q", v)
+	}
+	at := summaryRow(t, rs, "People reported by more than one HR source", 0)
+	if h := rs[at+1]; !slices.Equal(h[:4], []string{"Employee ID", "Record used", "Rule", "Why"}) {
+		t.Errorf("header = %q", h)
+	}
+	if v := rs[summaryRow(t, rs, "E2", at)]; !slices.Equal(v[:4], []string{"E2", "employees", "conversion", "employees's current spell started last"}) {
+		t.Errorf("E2 row = %q", v)
+	}
+	if v := rs[summaryRow(t, rs, "E3", at)]; v[1] != "none (conflict)" || v[2] != "conflict" {
+		t.Errorf("E3 row = %q", v)
+	}
+	if summaryRow(t, rs, "E3", at) > summaryRow(t, rs, "E2", at) {
+		t.Error("the conflict is not listed first")
+	}
+
+	// An HRIS migration lists everyone: the rows stop, with a count.
+	res.HRResolutions = nil
+	for i := range maxHRResolutions + 5 {
+		res.HRResolutions = append(res.HRResolutions, reconcile.HRResolution{EmployeeID: fmt.Sprintf("M%05d", i), Winner: "workday", Rule: reconcile.RulePriority, Reason: "priority"})
+	}
+	f, _ = writeSample(t, res)
+	rs = rows(t, f, SheetSummary)
+	summaryRow(t, rs, "… and 5 more", 0)
 }
