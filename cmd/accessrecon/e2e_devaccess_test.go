@@ -8,7 +8,9 @@ package main
 // through `accessrecon run` in enforce mode, twice.
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"net/http/httptest"
 	"os"
@@ -113,7 +115,7 @@ func devStartGitHub(t *testing.T, org string, now time.Time) *devGitHub {
 	spec := filepath.Join(t.TempDir(), "ghec-used.json")
 	if err := githubfake.PruneSpec(githubfake.SpecPath(), spec, githubfake.UsedOperations); err != nil {
 		msg := fmt.Sprintf("GitHub's description unavailable (%v); install it: (cd targets/github/testdata/openapi && npm ci --no-audit --no-fund)", err)
-		if os.IsNotExist(err) && os.Getenv("ACCESSRECON_REQUIRE_INTEGRATION") != "1" {
+		if errors.Is(err, fs.ErrNotExist) && os.Getenv("ACCESSRECON_REQUIRE_INTEGRATION") != "1" {
 			t.Skip(msg)
 		}
 		t.Fatal(msg)
