@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"flag"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +32,17 @@ type caseFile struct {
 	Mode   Mode   `yaml:"mode"`
 	Status string `yaml:"status"` // the expected run status of day 2
 	Policy Policy `yaml:"policy"`
+	// Sources by name: <name>.csv in each day's folder (default: one
+	// source, hr, read from hr.csv).
+	Sources map[string]struct {
+		Priority int `yaml:"priority"`
+	} `yaml:"sources"`
+	// Disabled lists target/account of every account accessrecon must have
+	// disabled on day 2, and no other (checked when set).
+	Disabled []string `yaml:"disabled"`
+	// Resolutions maps the employee ID of each person several sources
+	// report on day 2 to the rule that resolved them (checked when set).
+	Resolutions map[string]string `yaml:"resolutions"`
 	// Targets by name: <name>.csv in each day's folder.
 	Targets map[string]struct {
 		// Fake loads the export into a targettest.Fake, a target with every
@@ -72,20 +85,30 @@ func runCase(t *testing.T, dir string) {
 	}
 	e := newEngine(t)
 	var fakes []*targettest.Fake
+	var fakeNames []string
+	var disabled []string // target/account that were enabled at the start of day 2 and are not now
 	var res *Result
 	for i, day := range []string{"day1", "day2"} {
 		asOf := c.AsOf.Add(time.Duration(i-1) * 24 * time.Hour)
-		src, err := csvsource.New(csvsource.Config{Path: filepath.Join(dir, day, "hr.csv")}, e.Log)
-		if err != nil {
-			t.Fatal(err)
+		spec := RunSpec{AsOf: asOf, Mode: cmp.Or(c.Mode, Report), Policy: c.Policy}
+		srcNames := []string{"hr"}
+		if len(c.Sources) > 0 {
+			srcNames = slices.Sorted(maps.Keys(c.Sources))
 		}
-		spec := RunSpec{AsOf: asOf, Mode: cmp.Or(c.Mode, Report), Policy: c.Policy, Sources: []SourceSpec{{Name: "hr", Type: "csv", Source: src}}}
+		for _, n := range srcNames {
+			src, err := csvsource.New(csvsource.Config{Path: filepath.Join(dir, day, n+".csv")}, e.Log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec.Sources = append(spec.Sources, SourceSpec{Name: n, Type: "csv", Source: src, Priority: c.Sources[n].Priority})
+		}
+		disabledBefore := map[string]bool{}
 		names := make([]string, 0, len(c.Targets))
 		for n := range c.Targets {
 			names = append(names, n)
 		}
 		slices.Sort(names)
-		fakes = fakes[:0]
+		fakes, fakeNames = fakes[:0], fakeNames[:0]
 		for _, n := range names {
 			tc := c.Targets[n]
 			ct, err := csvtarget.New(csvtarget.Config{Path: filepath.Join(dir, day, n+".csv")}, slog.New(slog.DiscardHandler))
@@ -100,8 +123,12 @@ func runCase(t *testing.T, dir string) {
 						t.Fatalf("%s/%s: %v", day, n, err)
 					}
 					f.Put(a)
+					if day == "day2" && a.Enabled {
+						disabledBefore[n+"/"+a.ID] = false
+					}
 				}
 				fakes = append(fakes, f)
+				fakeNames = append(fakeNames, n)
 				tg = f
 			}
 			spec.Targets = append(spec.Targets, TargetSpec{Name: n, Type: "csv", Tier: tc.Tier, Target: tg,
@@ -113,10 +140,31 @@ func runCase(t *testing.T, dir string) {
 		}
 		if day == "day2" {
 			t.Logf("day 2: status %s err %v guards %v", res.Run.Status, err, res.Run.Guards)
+			for i, f := range fakes {
+				for key := range disabledBefore {
+					tgt, id, _ := strings.Cut(key, "/")
+					if a, _ := f.Get(id); tgt == fakeNames[i] && !a.Enabled {
+						disabled = append(disabled, key)
+					}
+				}
+			}
+			slices.Sort(disabled)
 		}
 	}
 	if want := cmp.Or(c.Status, StatusCompleted); res.Run.Status != want {
 		t.Errorf("day 2 status %s, want %s (error %q)", res.Run.Status, want, res.Run.Error)
+	}
+	if c.Resolutions != nil {
+		got := map[string]string{}
+		for _, r := range res.HRResolutions {
+			got[r.EmployeeID] = r.Rule
+		}
+		if !maps.Equal(got, c.Resolutions) {
+			t.Errorf("day 2 resolved people %v, want %v (%+v)", got, c.Resolutions, res.HRResolutions)
+		}
+	}
+	if c.Disabled != nil && !slices.Equal(disabled, slices.Sorted(slices.Values(c.Disabled))) {
+		t.Errorf("day 2 disabled %v, want exactly %v", disabled, c.Disabled)
 	}
 	if res.Run.Status == StatusGuardTripped {
 		for _, f := range fakes {

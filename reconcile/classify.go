@@ -21,10 +21,15 @@ type judge struct {
 	// exemptions and approvals of this target, by account ID.
 	exemptions map[string]Exemption
 	approved   map[string]bool
+	// hrConflicts holds the people (normalised employee IDs) whose HR
+	// sources disagree: nothing of theirs is revoked.
+	hrConflicts map[string]bool
+	// loc is the organisation's zone: HR dates are shown as dates there.
+	loc *time.Location
 }
 
 func newJudge(asOf time.Time, p *Policy, target, tier string, caps targets.Capabilities) *judge {
-	j := &judge{asOf: asOf, policy: p, target: target, tier: tier, caps: caps, exemptions: map[string]Exemption{}, approved: map[string]bool{}}
+	j := &judge{asOf: asOf, policy: p, target: target, tier: tier, caps: caps, exemptions: map[string]Exemption{}, approved: map[string]bool{}, loc: time.UTC}
 	for _, e := range p.Exemptions {
 		if e.Target == target {
 			j.exemptions[e.AccountID] = e
@@ -41,13 +46,19 @@ func newJudge(asOf time.Time, p *Policy, target, tier string, caps targets.Capab
 // departure says whether HR says the person is gone (terminated, suspended,
 // or on leave when policy counts leave), which kind of finding that makes,
 // and since when. A termination date in the future is not yet a departure,
-// whatever the status column says; one in the past is, whatever it says.
+// whatever the status column says. One in the past is, whatever it says
+// (HR lagging behind its own date), unless a later hire follows it: a
+// rehire's old termination date is history, and a rehire recorded ahead
+// leaves the status to decide.
 func (j *judge) departure(p *store.PersonRow) (Kind, time.Time, bool) {
-	td := p.TerminationDate
+	if j.hrConflicts[NormalizeID(p.EmployeeID)] {
+		return "", time.Time{}, false // an hr_conflict finding says it; nothing is revoked
+	}
 	switch {
-	case !td.IsZero() && !td.After(j.asOf):
-		return TerminatedActive, td, true
-	case p.Status == sources.Terminated && td.IsZero():
+	case ended(p, j.asOf):
+		if td := termination(p, j.asOf); !td.IsZero() {
+			return TerminatedActive, td, true
+		}
 		return TerminatedActive, p.StatusEffective, true
 	case p.Status == sources.Suspended:
 		return SuspendedActive, p.StatusEffective, true
@@ -57,10 +68,27 @@ func (j *judge) departure(p *store.PersonRow) (Kind, time.Time, bool) {
 	return "", time.Time{}, false
 }
 
+// termination is the termination date of the person's current (or last)
+// employment spell: HR's termination date, unless a hire on or after it
+// has already started, which makes it the end of an earlier spell (a
+// rehire; BambooHR and Workday exports keep the old date). A termination
+// and a hire on the same day read as a same-day rehire: the status decides,
+// since a wrong revocation is worse than none. Zero when there is none.
+func termination(p *store.PersonRow, asOf time.Time) time.Time {
+	td := p.TerminationDate
+	if !td.IsZero() && !p.HireDate.IsZero() && !p.HireDate.Before(td) && !p.HireDate.After(asOf) {
+		return time.Time{}
+	}
+	return td
+}
+
 // seen is what the run knows of an account beyond its current state.
 type seen struct {
 	prev        *store.AccountState // previous good snapshot (nil: new, or no previous run)
 	revokedByUs bool                // accessrecon disabled it since the previous snapshot
+	// suspendedByUs is accessrecon's latest disable of the account, when it
+	// was for a suspension or leave (nil otherwise).
+	suspendedByUs *store.Disablement
 }
 
 // classify returns the findings for one account. Fingerprints, first-seen
@@ -69,6 +97,7 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 	var out []Finding
 	add := func(f Finding) {
 		f.Target, f.AccountID, f.Username, f.Tier = j.target, a.ID, a.Username, j.tier
+		f.DisplayName = a.DisplayName
 		if len(f.Actions) > 0 {
 			f.account = a // kept only where the executor may need it
 		}
@@ -127,15 +156,15 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 			}
 			add(Finding{Kind: Orphaned, Severity: sev, Disposition: Review,
 				Reason:   "enabled account linked to no person in HR",
-				Evidence: map[string]string{"account_employee_id": a.EmployeeID, "account_email": a.Email, "created": day(a.Created)}})
+				Evidence: map[string]string{"account_employee_id": a.EmployeeID, "account_email": a.Email, "created": j.day(a.Created)}})
 		case departed:
 			sev := Critical
 			if departedKind == SuspendedActive {
 				sev = High
 			}
 			f := Finding{Kind: departedKind, Severity: sev,
-				Reason:   fmt.Sprintf("account is enabled but HR says %s is %s", m.Person.EmployeeID, hrState(m.Person, j.asOf)),
-				Evidence: map[string]string{"hr_status": string(m.Person.Status), "termination_date": day(m.Person.TerminationDate), "status_effective": day(m.Person.StatusEffective), "last_login": day(a.LastLogin)}}
+				Reason:   fmt.Sprintf("account is enabled but HR says %s is %s", m.Person.EmployeeID, hrState(m.Person, j.asOf, j.loc)),
+				Evidence: map[string]string{"hr_status": string(m.Person.Status), "termination_date": j.day(m.Person.TerminationDate), "status_effective": j.day(m.Person.StatusEffective), "hire_date": j.day(m.Person.HireDate), "last_login": j.day(a.LastLogin)}}
 			if !effective.IsZero() {
 				f.EffectiveAt = &effective
 			}
@@ -159,13 +188,13 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 			}
 		}
 
-		if (s.prev != nil && !s.prev.Enabled) || s.revokedByUs {
+		if ((s.prev != nil && !s.prev.Enabled) || s.revokedByUs) && !j.back(m, s, departed) {
 			f := Finding{Kind: Reenabled, Severity: High, Disposition: Review,
 				Reason:   "account was disabled and is enabled again",
 				Evidence: map[string]string{"revoked_by_accessrecon": fmt.Sprint(s.revokedByUs)}}
 			if departed {
 				f.Severity = Critical
-				f.Reason = fmt.Sprintf("account was disabled and is enabled again, but HR says %s is %s", m.Person.EmployeeID, hrState(m.Person, j.asOf))
+				f.Reason = fmt.Sprintf("account was disabled and is enabled again, but HR says %s is %s", m.Person.EmployeeID, hrState(m.Person, j.asOf, j.loc))
 				j.plan(&f, m, a, nil)
 			}
 			add(f)
@@ -187,9 +216,17 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 			case a.LastLogin.IsZero() && !a.Created.IsZero() && j.asOf.Sub(a.Created) > limit:
 				add(Finding{Kind: Dormant, Severity: Low, Disposition: Review,
 					Reason:   fmt.Sprintf("never logged in, created %d days ago", int(j.asOf.Sub(a.Created).Hours()/24)),
-					Evidence: map[string]string{"last_login": "never", "created": day(a.Created)}})
+					Evidence: map[string]string{"last_login": "never", "created": j.day(a.Created)}})
 			}
 		}
+	}
+
+	if !a.Enabled && j.back(m, s, departed) {
+		d := s.suspendedByUs
+		add(Finding{Kind: Returned, Severity: Medium, Disposition: Review,
+			Reason: fmt.Sprintf("HR says %s is active again; accessrecon disabled this account for a suspension or leave in run %d (%s): restore it if the person should have it back (accessrecon never re-enables on its own)",
+				m.Person.EmployeeID, d.RunID, j.day(d.At)),
+			Evidence: map[string]string{"disabled_by_run": fmt.Sprint(d.RunID), "disabled_at": stamp(d.At), "disabled_for": d.Fingerprint, "hr_status": string(m.Person.Status)}})
 	}
 
 	// Credentials keep working on their own: check them on disabled accounts too.
@@ -215,7 +252,7 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 	switch {
 	case len(departedCreds) > 0:
 		f := Finding{Kind: StaleCredential, Severity: High,
-			Reason:   fmt.Sprintf("active credentials of %s, who is %s: %s", m.Person.EmployeeID, hrState(m.Person, j.asOf), strings.Join(departedCreds, ", ")),
+			Reason:   fmt.Sprintf("active credentials of %s, who is %s: %s", m.Person.EmployeeID, hrState(m.Person, j.asOf, j.loc), strings.Join(departedCreds, ", ")),
 			Evidence: map[string]string{"credentials": strings.Join(departedCreds, ", ")}}
 		if !effective.IsZero() {
 			f.EffectiveAt = &effective
@@ -240,6 +277,15 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 	return out
 }
 
+// back says whether the account is one accessrecon disabled for a
+// suspension or leave of a person HR now says is active again: listed for
+// restoration (returned), and its re-enabling is that restoration, not a
+// reenabled finding.
+func (j *judge) back(m Match, s seen, departed bool) bool {
+	return s.suspendedByUs != nil && m.Clear() && !departed && m.Person.Status == sources.Active &&
+		!j.hrConflicts[NormalizeID(m.Person.EmployeeID)]
+}
+
 // plan fills a clear finding's steps from the policy's lifecycle and sets its
 // disposition: auto_revoke when accessrecon can do every step and policy
 // allows the kind, manual_revoke when a person must do some or all of it,
@@ -249,6 +295,11 @@ func (j *judge) plan(f *Finding, m Match, a targets.Account, args []string) {
 	if !m.Clear() {
 		f.Disposition = Review
 		f.Reason += " (match not strong enough to act on: " + f.matchNote(m) + ")"
+		return
+	}
+	if j.hrConflicts[NormalizeID(m.Person.EmployeeID)] {
+		f.Disposition = Review
+		f.Reason += " (HR sources disagree about " + m.Person.EmployeeID + ": see the hr_conflict finding)"
 		return
 	}
 	allowed := j.policy.autoRevokes(f.Kind)
@@ -343,21 +394,32 @@ func groupIDs(gs []targets.Group) []string {
 	return ids
 }
 
-func hrState(p *store.PersonRow, asOf time.Time) string {
-	if !p.TerminationDate.IsZero() && !p.TerminationDate.After(asOf) {
-		return "terminated since " + day(p.TerminationDate)
+func hrState(p *store.PersonRow, asOf time.Time, loc *time.Location) string {
+	if td := termination(p, asOf); !td.IsZero() && ended(p, asOf) {
+		return "terminated since " + dayIn(td, loc)
 	}
 	if !p.StatusEffective.IsZero() {
-		return string(p.Status) + " since " + day(p.StatusEffective)
+		return string(p.Status) + " since " + dayIn(p.StatusEffective, loc)
 	}
 	return string(p.Status)
 }
 
-func day(t time.Time) string {
+// dayIn is t as a date in loc ("" for the zero time).
+func dayIn(t time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.Format("2006-01-02")
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("2006-01-02")
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 func nonEmpty(s, fallback string) string {
@@ -366,3 +428,6 @@ func nonEmpty(s, fallback string) string {
 	}
 	return s
 }
+
+// day is t as a date in the organisation's zone.
+func (j *judge) day(t time.Time) string { return dayIn(t, j.loc) }

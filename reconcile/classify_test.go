@@ -203,3 +203,17 @@ func TestClassifyPlans(t *testing.T) {
 		t.Fatalf("mover finding = %+v", fs)
 	}
 }
+
+// People read reports by name: every finding carries the account's username
+// and display name beside its ID (issue 10.7).
+func TestClassifyCarriesNames(t *testing.T) {
+	p := validPolicy(t, Policy{})
+	a := targets.Account{ID: "0f8fad5b-d9cb-469f-a165-70867728950e", Username: "noura.aziz", DisplayName: "Noura Aziz", Enabled: true}
+	fs := newJudge(asOf, p, "ad", "", allCaps()).classify(a, Match{}, seen{})
+	if len(fs) != 1 || fs[0].Kind != Orphaned {
+		t.Fatalf("findings %+v, want one orphaned", fs)
+	}
+	if fs[0].Username != "noura.aziz" || fs[0].DisplayName != "Noura Aziz" {
+		t.Fatalf("username %q, display name %q; want noura.aziz, Noura Aziz", fs[0].Username, fs[0].DisplayName)
+	}
+}

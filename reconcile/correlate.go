@@ -37,6 +37,9 @@ type People struct {
 	// byUser indexes the local part of email addresses, for targets that
 	// correlate on username.
 	byUser map[string][]*store.PersonRow
+	// conflicts holds the people whose HR sources disagree (normalised
+	// employee IDs): nothing of theirs is revoked.
+	conflicts map[string]bool
 }
 
 // NewPeople indexes a snapshot. Employee IDs must already be unique.

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -34,6 +35,10 @@ import (
 type SourceSpec struct {
 	Name, Type string
 	Source     sources.Source
+	// Priority decides for a person several sources report: the record of
+	// the source with the highest priority wins (default 0 for all: see
+	// HRResolution for what decides then).
+	Priority int
 }
 
 // TargetSpec is one configured target.
@@ -69,6 +74,10 @@ type RunSpec struct {
 	EmployeeIDs []string
 	// Timeout bounds the whole run (0: none beyond ctx).
 	Timeout time.Duration
+	// Location is the organisation's time zone (nil: UTC): the sources
+	// read HR dates without a zone in it (each source is given its zone by
+	// the wiring), and findings show HR dates as dates there.
+	Location *time.Location
 }
 
 // Result is a finished run, as the reports need it.
@@ -85,6 +94,12 @@ type Result struct {
 	PeopleCount int
 	// Actions is every action the executor requested in this run.
 	Actions []ActionRecord
+	// HRResolutions lists the people more than one HR source reported:
+	// which record won and why (the workbook's Sources section).
+	HRResolutions []HRResolution
+	// Timezone is the IANA name of RunSpec.Location, the zone HR dates
+	// were read and are shown in ("UTC" by default).
+	Timezone string
 }
 
 // Run statuses.
@@ -188,7 +203,8 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (*Result, error) {
 	} else if len(spec.Scope) > 0 {
 		scope = joinKinds(spec.Scope)
 	}
-	res := &Result{Run: store.Run{AsOf: spec.AsOf, StartedAt: e.now().UTC(), Mode: string(mode), Job: spec.Job, Scope: scope, Status: StatusRunning}, Policy: spec.Policy}
+	res := &Result{Run: store.Run{AsOf: spec.AsOf, StartedAt: e.now().UTC(), Mode: string(mode), Job: spec.Job, Scope: scope, Status: StatusRunning}, Policy: spec.Policy,
+		Timezone: cmp.Or(spec.Location, time.UTC).String()}
 	id, err := e.Store.BeginRun(ctx, res.Run)
 	if err != nil {
 		return nil, err
@@ -311,6 +327,7 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 	if err != nil {
 		return nil, err
 	}
+	loc := cmp.Or(spec.Location, time.UTC)
 	prev := map[string]store.PersonRow{}
 	if prevRun > 0 {
 		for p, err := range e.Store.People(ctx, prevRun) {
@@ -322,8 +339,13 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 	}
 
 	var all []*store.PersonRow
-	origin := map[string]string{}
-	for _, src := range spec.Sources {
+	// origin is where each person's first record is: its index in all and
+	// its source's index in spec.Sources. Records of people several sources
+	// report are kept in dups until every source is read.
+	type where struct{ idx, src int }
+	origin := map[string]where{}
+	dups := map[string][]hrRecord{}
+	for si, src := range spec.Sources {
 		start := time.Now()
 		col := store.Collection{RunID: res.Run.ID, Side: "source", Name: src.Name, Type: src.Type, StartedAt: start.UTC().Format(time.RFC3339), Status: "ok"}
 		if e.Progress != nil {
@@ -347,11 +369,11 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 				break
 			}
 			key := NormalizeID(p.EmployeeID)
-			if o, dup := origin[key]; dup {
-				cerr = fmt.Errorf("employee ID %s is reported twice (also by source %s)", p.EmployeeID, o)
+			o, dup := origin[key]
+			if dup && o.src == si {
+				cerr = fmt.Errorf("employee ID %s is reported twice", p.EmployeeID)
 				break
 			}
-			origin[key] = src.Name
 			row := &store.PersonRow{Person: p}
 			if old, ok := prev[key]; ok {
 				row.PrevJobCode, row.JobChangedAt = old.PrevJobCode, old.JobChangedAt
@@ -359,7 +381,16 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 					row.PrevJobCode, row.JobChangedAt = old.JobCode, spec.AsOf
 				}
 			}
-			all = append(all, row)
+			if dup {
+				if dups[key] == nil {
+					first := spec.Sources[o.src]
+					dups[key] = []hrRecord{{source: first.Name, priority: first.Priority, row: all[o.idx]}}
+				}
+				dups[key] = append(dups[key], hrRecord{source: src.Name, priority: src.Priority, row: row})
+			} else {
+				origin[key] = where{len(all), si}
+				all = append(all, row)
+			}
 			col.Count++
 			if e.Progress != nil && col.Count%10000 == 0 {
 				e.Progress(src.Name, col.Count, false)
@@ -387,6 +418,20 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 		}
 		log.Info("source collected", "source", src.Name, "people", col.Count, "duration", col.Duration)
 	}
+	// A person several sources report is resolved per person: one record
+	// wins, or the conflict is that person's finding alone.
+	conflicts := map[string]bool{}
+	for _, key := range slices.Sorted(maps.Keys(dups)) {
+		recs := dups[key]
+		w, r := resolvePerson(recs, spec.AsOf, loc)
+		all[origin[key].idx] = w.row
+		res.HRResolutions = append(res.HRResolutions, r)
+		if r.Rule == RuleConflict {
+			conflicts[key] = true
+			res.Findings = append(res.Findings, conflictFinding(w.row, r, loc))
+			log.Warn("HR sources disagree about a person", "employee_id", w.row.EmployeeID, "reason", r.Reason)
+		}
+	}
 	// The snapshot is stored only once every source was read whole.
 	for batch := range slices.Chunk(all, 5000) {
 		if err := e.Store.SavePeople(ctx, res.Run.ID, batch); err != nil {
@@ -411,8 +456,8 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 				if old.JobCode != p.JobCode {
 					res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: p.EmployeeID, Kind: "job_changed", Detail: old.JobCode + " -> " + p.JobCode})
 				}
-				if !old.TerminationDate.Equal(p.TerminationDate) {
-					res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: p.EmployeeID, Kind: "termination_date_changed", Detail: day(old.TerminationDate) + " -> " + day(p.TerminationDate)})
+				if !sameHRDate(old.TerminationDate, p.TerminationDate, loc) {
+					res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: p.EmployeeID, Kind: "termination_date_changed", Detail: dayIn(old.TerminationDate, loc) + " -> " + dayIn(p.TerminationDate, loc)})
 				}
 			}
 		}
@@ -426,7 +471,21 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 			res.Run.Guards = append(res.Run.Guards, fmt.Sprintf("hr_shrink: HR has %d people, the last good run had %d (-%.1f%%, limit %.0f%%): enforcement stopped", n, was, 100*float64(was-n)/float64(was), limit))
 		}
 	}
-	return NewPeople(all), nil
+	people := NewPeople(all)
+	people.conflicts = conflicts
+	return people, nil
+}
+
+// sameHRDate says whether two readings of a termination date are the same:
+// the same instant, or the same date read as midnight UTC by an earlier run
+// and as local midnight now that a timezone is configured (not a change HR
+// made).
+func sameHRDate(old, cur time.Time, loc *time.Location) bool {
+	if old.Equal(cur) {
+		return true
+	}
+	y, m, d := old.UTC().Date()
+	return old.Equal(time.Date(y, m, d, 0, 0, 0, 0, time.UTC)) && cur.Equal(time.Date(y, m, d, 0, 0, 0, 0, loc))
 }
 
 type targetResult struct {
@@ -496,10 +555,24 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 			return fail(err)
 		}
 	}
+	// Accounts accessrecon disabled for a suspension or leave, whenever
+	// that was: a person back at work is reported (returned), never
+	// re-enabled.
+	suspended := map[string]store.Disablement{}
+	disabled, err := e.Store.Disablements(ctx, ts.Name)
+	if err != nil {
+		return fail(err)
+	}
+	for id, d := range disabled {
+		if d.Fingerprint == Fingerprint(SuspendedActive, ts.Name, id) {
+			suspended[id] = d
+		}
+	}
 	if e.Progress != nil {
 		e.Progress(ts.Name, 0, false)
 	}
 	j := newJudge(spec.AsOf, &spec.Policy, ts.Name, ts.Tier, caps)
+	j.hrConflicts, j.loc = people.conflicts, cmp.Or(spec.Location, time.UTC)
 	seenIDs := map[string]struct{}{}
 	batch := make([]targets.Account, 0, 2000)
 	flush := func() error {
@@ -550,6 +623,9 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 			tr.drift = append(tr.drift, store.DriftRow{Side: "target", Target: ts.Name, Subject: a.ID, Kind: "account_created", Detail: a.Username})
 		}
 		s.revokedByUs = revoked[a.ID]
+		if d, ok := suspended[a.ID]; ok {
+			s.suspendedByUs = &d
+		}
 		tr.findings = append(tr.findings, j.classify(a, m, s)...)
 	}
 	if err := flush(); err != nil {
@@ -672,7 +748,7 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 	}
 	targeted := len(spec.EmployeeIDs) > 0
 	resolves := func(kind, target string) bool {
-		if targeted || !okTargets[target] {
+		if targeted || (!okTargets[target] && target != HRTarget) {
 			return false
 		}
 		return len(spec.Scope) == 0 || slices.Contains(spec.Scope, Kind(kind))

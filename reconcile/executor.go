@@ -10,6 +10,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -116,10 +117,71 @@ type work struct {
 	rec      store.Action
 }
 
+// halt stops a run's enforcement for good: the first reason wins, and no
+// action is attempted after it.
+type halt struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (h *halt) stop(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err == nil {
+		h.err = err
+	}
+}
+
+func (h *halt) reason() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.err
+}
+
+// ErrAuditFailed is wrapped by a run's error when an audit record could not
+// be appended: enforcement stopped there, since no revocation may happen
+// without its record.
+var ErrAuditFailed = errors.New("audit trail unavailable: enforcement stopped")
+
+// record appends an audit event that enforcement depends on. When it fails,
+// enforcement stops for the rest of the run.
+func (e *Engine) record(ctx context.Context, h *halt, ev AuditEvent) error {
+	if e.Audit == nil {
+		return nil
+	}
+	if ev.Actor == "" {
+		ev.Actor = "accessrecon"
+	}
+	if err := e.Audit.Record(ctx, ev); err != nil {
+		err = fmt.Errorf("%w: %s: %w", ErrAuditFailed, ev.Type, err)
+		e.Log.Error("audit record failed: stopping enforcement", "type", ev.Type, "err", err)
+		h.stop(err)
+		return err
+	}
+	return nil
+}
+
+// leaseLost turns a lost store lock into the run's error: the run ends
+// cancelled, with the reason.
+func leaseLost(err error) error {
+	return fmt.Errorf("%w: %w", context.Canceled, err)
+}
+
 // execute carries out the automatic steps of the run's clear cases on the
 // targets in enforce mode, after recovering what an interrupted earlier run
 // left half done. In report mode it records the plan only.
 func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mode Mode, res *Result) error {
+	h := &halt{}
+	// Settle what an interrupted run left requested before judging what is
+	// still to do: a step it cannot observe is planned again below.
+	for i := range spec.Targets {
+		if TargetMode(spec.Targets[i], spec) == Enforce {
+			e.recover(ctx, log, h, res.Run.ID, &spec.Targets[i])
+		}
+	}
+	if err := e.replanUnfinished(ctx, spec, res); err != nil {
+		return err
+	}
 	now := e.now().UTC()
 	holds, err := e.Store.Holds(ctx, false)
 	if err != nil {
@@ -165,18 +227,18 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 			f.Outcome = OutcomeBlocked
 			continue
 		}
-		if h, ok := held[f.Target+"\x00"+f.AccountID]; ok {
+		if hd, ok := held[f.Target+"\x00"+f.AccountID]; ok {
 			f.Outcome = OutcomeBlocked
-			f.Evidence["hold"] = fmt.Sprintf("held by %s until %s: %s", h.CreatedBy, h.Until.Format("2006-01-02"), h.Reason)
-			e.audit(ctx, AuditEvent{RunID: res.Run.ID, Type: "hold_applied", Actor: h.CreatedBy, Target: f.Target,
-				Detail: map[string]any{"account_id": f.AccountID, "hold_id": h.ID, "reason": h.Reason, "until": h.Until, "fingerprint": f.Fingerprint}})
+			f.Evidence["hold"] = fmt.Sprintf("held by %s until %s: %s", hd.CreatedBy, hd.Until.Format("2006-01-02"), hd.Reason)
+			_ = e.record(ctx, h, AuditEvent{RunID: res.Run.ID, Type: "hold_applied", Actor: hd.CreatedBy, Target: f.Target,
+				Detail: map[string]any{"account_id": f.AccountID, "hold_id": hd.ID, "reason": hd.Reason, "until": hd.Until, "fingerprint": f.Fingerprint}})
 			continue
 		}
 		if f.Person != nil {
-			e.audit(ctx, AuditEvent{RunID: res.Run.ID, Type: "hr_status_seen", Target: f.Target,
+			_ = e.record(ctx, h, AuditEvent{RunID: res.Run.ID, Type: "hr_status_seen", Target: f.Target,
 				Detail: map[string]any{"employee_id": f.Person.EmployeeID, "status": f.Person.Status, "termination_date": f.Person.TerminationDate, "account_id": f.AccountID}})
 		}
-		e.audit(ctx, AuditEvent{RunID: res.Run.ID, Type: "plan_made", Target: f.Target,
+		_ = e.record(ctx, h, AuditEvent{RunID: res.Run.ID, Type: "plan_made", Target: f.Target,
 			Detail: map[string]any{"fingerprint": f.Fingerprint, "kind": f.Kind, "account_id": f.AccountID, "steps": f.Actions}})
 		for _, s := range f.Actions {
 			if !s.Auto {
@@ -194,14 +256,8 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 	}
 	for _, f := range res.Findings {
 		if f.Disposition == Exempt {
-			e.audit(ctx, AuditEvent{RunID: res.Run.ID, Type: "exemption_applied", Actor: f.Exemption.Approver, Target: f.Target,
+			_ = e.record(ctx, h, AuditEvent{RunID: res.Run.ID, Type: "exemption_applied", Actor: f.Exemption.Approver, Target: f.Target,
 				Detail: map[string]any{"account_id": f.AccountID, "kind": f.Kind, "owner": f.Exemption.Owner, "reason": f.Exemption.Reason, "expires": f.Exemption.Expires.Time}})
-		}
-	}
-
-	for _, ts := range spec.Targets {
-		if TargetMode(ts, spec) == Enforce {
-			e.recover(ctx, log, res.Run.ID, &ts)
 		}
 	}
 
@@ -235,9 +291,7 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 			}
 			for _, id := range order {
 				g.Go(func() error {
-					for _, w := range perAccount[id] {
-						e.do(ctx, log.With("target", name), res.Run.ID, lim, w)
-					}
+					e.doAccount(ctx, log.With("target", name), h, res.Run.ID, lim, perAccount[id])
 					return nil
 				})
 			}
@@ -251,25 +305,97 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 	}
 	e.settle(spec, res, jobs)
 	if err := ctx.Err(); err != nil {
+		if cause := context.Cause(ctx); cause != nil && cause != err {
+			return fmt.Errorf("%w: %w", err, cause)
+		}
 		return err
 	}
-	return nil
+	return h.reason()
 }
 
-// do carries out one action: record it as requested, call the target with
-// retries on transient errors, verify by re-reading, record the outcome.
-func (e *Engine) do(ctx context.Context, log *slog.Logger, runID int64, lim *rate.Limiter, w *work) {
-	r := e.Retry.withDefaults()
-	w.rec = store.Action{RunID: runID, Fingerprint: w.findings[0].Fingerprint, Target: w.ts.Name, AccountID: w.account.ID,
-		Op: string(w.step.Op), Arg: w.step.Arg, Status: "requested", RequestedAt: e.now().UTC()}
-	id, err := e.Store.InsertAction(ctx, w.rec)
-	if err != nil {
-		w.rec.Status, w.rec.Error = "failed", e.errText(err)
+// doAccount carries out the steps of one account in plan order. All of them
+// are recorded as requested, in one transaction that first checks the store
+// lock is still ours, before the first is attempted: a crash at any point
+// leaves every step of the plan in the store for the next run to settle.
+func (e *Engine) doAccount(ctx context.Context, log *slog.Logger, h *halt, runID int64, lim *rate.Limiter, ws []*work) {
+	recs := make([]store.Action, len(ws))
+	for i, w := range ws {
+		f := w.findings[0]
+		w.rec = store.Action{RunID: runID, Fingerprint: f.Fingerprint, Target: w.ts.Name, AccountID: w.account.ID,
+			Op: string(w.step.Op), Arg: w.step.Arg, Status: "requested", RequestedAt: e.now().UTC(), Kind: string(f.Kind)}
+		if f.Person != nil {
+			w.rec.EmployeeID = f.Person.EmployeeID
+		}
+		recs[i] = w.rec
+	}
+	notAttempted := func(ws []*work, why error) {
+		for _, w := range ws {
+			w.rec.Status, w.rec.Error = "failed", "not attempted: "+e.errText(why)
+			if w.rec.ID != 0 {
+				w.rec.FinishedAt = e.now().UTC()
+				if err := e.Store.FinishAction(w.rec); err != nil {
+					log.Error("recording action outcome failed", "action", w.rec.ID, "err", err)
+				}
+				// Best effort: the trail may be what failed.
+				e.audit(context.WithoutCancel(ctx), AuditEvent{RunID: runID, Type: "action_not_attempted", Target: w.ts.Name,
+					Detail: map[string]any{"action_id": w.rec.ID, "account_id": w.account.ID, "op": w.step.Op, "arg": w.step.Arg, "reason": e.errText(why)}})
+			}
+		}
+	}
+	if err := h.reason(); err != nil {
+		notAttempted(ws, err)
 		return
 	}
-	w.rec.ID = id
-	e.audit(ctx, AuditEvent{RunID: runID, Type: "action_requested", Target: w.ts.Name,
-		Detail: map[string]any{"action_id": id, "account_id": w.account.ID, "op": w.step.Op, "arg": w.step.Arg}})
+	if err := ctx.Err(); err != nil {
+		notAttempted(ws, err)
+		return
+	}
+	ids, err := e.Store.InsertActions(ctx, recs)
+	if err != nil {
+		if errors.Is(err, store.ErrLeaseLost) {
+			err = leaseLost(err)
+			log.Error("the store lock is lost: stopping enforcement", "err", err)
+			h.stop(err)
+		}
+		notAttempted(ws, err)
+		return
+	}
+	for i, w := range ws {
+		w.rec.ID = ids[i]
+	}
+	for i, w := range ws {
+		if err := e.record(ctx, h, AuditEvent{RunID: runID, Type: "action_requested", Target: w.ts.Name,
+			Detail: map[string]any{"action_id": w.rec.ID, "account_id": w.account.ID, "op": w.step.Op, "arg": w.step.Arg}}); err != nil {
+			notAttempted(ws[i:], err)
+			return
+		}
+	}
+	for i, w := range ws {
+		// Each action checks the fencing token first: a run that lost the
+		// store lock acts no more.
+		err := h.reason()
+		if err == nil {
+			if err = e.Store.CheckLease(ctx); err != nil {
+				if errors.Is(err, store.ErrLeaseLost) {
+					err = leaseLost(err)
+					log.Error("the store lock is lost: stopping enforcement", "err", err)
+				}
+				h.stop(err)
+			}
+		}
+		if err != nil {
+			notAttempted(ws[i:], err)
+			return
+		}
+		e.do(ctx, log, h, runID, lim, w)
+	}
+}
+
+// do carries out one action recorded as requested: call the target with
+// retries on transient errors, verify by re-reading, record the outcome.
+func (e *Engine) do(ctx context.Context, log *slog.Logger, h *halt, runID int64, lim *rate.Limiter, w *work) {
+	r := e.Retry.withDefaults()
+	id := w.rec.ID
 
 	var callErr error
 	for attempt := 1; attempt <= r.Attempts; attempt++ {
@@ -302,7 +428,7 @@ func (e *Engine) do(ctx context.Context, log *slog.Logger, runID int64, lim *rat
 	if callErr != nil {
 		response["error"] = e.errText(callErr)
 	}
-	e.audit(context.WithoutCancel(ctx), AuditEvent{RunID: runID, Type: "target_response", Target: w.ts.Name, Detail: response})
+	_ = e.record(context.WithoutCancel(ctx), h, AuditEvent{RunID: runID, Type: "target_response", Target: w.ts.Name, Detail: response})
 
 	switch {
 	case callErr != nil && errors.Is(callErr, targets.ErrNotFound):
@@ -317,7 +443,7 @@ func (e *Engine) do(ctx context.Context, log *slog.Logger, runID int64, lim *rat
 		if !verified {
 			w.rec.Status, w.rec.Error = "unverified", note
 		}
-		e.audit(context.WithoutCancel(ctx), AuditEvent{RunID: runID, Type: "verification", Target: w.ts.Name,
+		_ = e.record(context.WithoutCancel(ctx), h, AuditEvent{RunID: runID, Type: "verification", Target: w.ts.Name,
 			Detail: map[string]any{"action_id": id, "account_id": w.account.ID, "op": w.step.Op, "verified": verified, "note": note}})
 	}
 	w.rec.FinishedAt = e.now().UTC()
@@ -397,11 +523,19 @@ func observed(s Step, a targets.Account) (bool, string) {
 	return true, "observed"
 }
 
+// observable says whether a step's effect can be seen by re-reading the
+// account. Sessions cannot: that a session revocation happened is known
+// only from the target's answer to the call.
+func observable(op targets.Capability) bool {
+	return op != targets.CanRevokeSessions
+}
+
 // recover settles the actions an interrupted earlier run left as requested:
 // it re-reads each account and records what actually happened. Nothing is
-// recorded as done that is not observed; whatever is still needed is planned
-// again by this run's findings.
-func (e *Engine) recover(ctx context.Context, log *slog.Logger, runID int64, ts *TargetSpec) {
+// recorded as done that is not observed; a step whose effect cannot be
+// observed (revoke_sessions) is never assumed done. Whatever is still
+// needed is planned again by this run (replanUnfinished and the findings).
+func (e *Engine) recover(ctx context.Context, log *slog.Logger, h *halt, runID int64, ts *TargetSpec) {
 	pending, err := e.Store.PendingActions(ctx, ts.Name, runID)
 	if err != nil || len(pending) == 0 {
 		return
@@ -409,7 +543,10 @@ func (e *Engine) recover(ctx context.Context, log *slog.Logger, runID int64, ts 
 	caps := targets.Resolve(ts.Target)
 	for _, p := range pending {
 		status, note := "recovered_not_done", "re-read failed"
-		if caps.Getter != nil {
+		switch {
+		case !observable(targets.Capability(p.Op)):
+			note = "interrupted, and its effect cannot be observed: not assumed done; planned again"
+		case caps.Getter != nil:
 			a, err := caps.Getter.Account(ctx, p.AccountID)
 			switch {
 			case errors.Is(err, targets.ErrNotFound):
@@ -428,10 +565,173 @@ func (e *Engine) recover(ctx context.Context, log *slog.Logger, runID int64, ts 
 		if err := e.Store.FinishAction(p); err != nil {
 			log.Error("recording recovered action failed", "action", p.ID, "err", err)
 		}
-		e.audit(ctx, AuditEvent{RunID: runID, Type: "action_recovered", Target: ts.Name,
+		_ = e.record(ctx, h, AuditEvent{RunID: runID, Type: "action_recovered", Target: ts.Name,
 			Detail: map[string]any{"action_id": p.ID, "from_run": p.RunID, "account_id": p.AccountID, "op": p.Op, "status": status, "note": note}})
 		log.Warn("recovered an interrupted action", "action", p.ID, "from_run", p.RunID, "status", status)
 	}
+}
+
+// replanUnfinished keeps a revocation a finding until every step of it is
+// verified. Classification judges enabled accounts only; an account that
+// was disabled while a later step of its revocation failed, was not
+// verified, or was interrupted (revoke_sessions after a crash) would
+// otherwise be forgotten. For each target collected whole, each such account
+// still disabled in this run's snapshot whose person HR still says is gone
+// gets a finding of the departure's kind with the steps still to do (steps
+// whose effect the snapshot shows done are left out).
+func (e *Engine) replanUnfinished(ctx context.Context, spec RunSpec, res *Result) error {
+	whole := map[string]bool{}
+	for _, c := range res.Collections {
+		if c.Side == "target" && c.Status == "ok" {
+			whole[c.Name] = true
+		}
+	}
+	found := map[string]bool{}
+	for _, f := range res.Findings {
+		found[f.Fingerprint] = true
+	}
+	unfinished := map[string][]store.Action{}
+	need := map[string]bool{}
+	for i := range spec.Targets {
+		ts := &spec.Targets[i]
+		if !whole[ts.Name] {
+			continue
+		}
+		steps, err := e.Store.UnfinishedSteps(ctx, ts.Name, res.Run.ID)
+		if err != nil {
+			return err
+		}
+		unfinished[ts.Name] = steps
+		for _, st := range steps {
+			need[NormalizeID(st.EmployeeID)] = true
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	people := map[string]*store.PersonRow{}
+	for p, err := range e.Store.People(ctx, res.Run.ID) {
+		if err != nil {
+			return err
+		}
+		if id := NormalizeID(p.EmployeeID); need[id] {
+			people[id] = &p
+		}
+	}
+	added := false
+	for i := range spec.Targets {
+		ts := &spec.Targets[i]
+		steps := unfinished[ts.Name]
+		if len(steps) == 0 {
+			continue
+		}
+		caps := targets.Resolve(ts.Target)
+		j := newJudge(spec.AsOf, &spec.Policy, ts.Name, ts.Tier, caps)
+		for lo := 0; lo < len(steps); {
+			hi := lo + 1
+			for hi < len(steps) && steps[hi].AccountID == steps[lo].AccountID {
+				hi++
+			}
+			if f, ok, err := e.unfinishedFinding(ctx, spec, res.Run.ID, j, caps, people, steps[lo:hi]); err != nil {
+				return err
+			} else if ok && !found[f.Fingerprint] {
+				found[f.Fingerprint] = true
+				res.Findings = append(res.Findings, f)
+				added = true
+			}
+			lo = hi
+		}
+	}
+	if added {
+		sortFindings(res.Findings)
+	}
+	return nil
+}
+
+// unfinishedFinding builds the finding of one account's unfinished steps.
+func (e *Engine) unfinishedFinding(ctx context.Context, spec RunSpec, runID int64, j *judge, caps targets.Capabilities,
+	people map[string]*store.PersonRow, steps []store.Action) (Finding, bool, error) {
+	a, ok, err := e.Store.SnapshotAccount(ctx, runID, j.target, steps[0].AccountID)
+	if err != nil || !ok || a.Enabled {
+		// Gone, or not judged by this run; an enabled account is judged
+		// whole by classification.
+		return Finding{}, false, err
+	}
+	p := people[NormalizeID(steps[len(steps)-1].EmployeeID)]
+	if p == nil {
+		return Finding{}, false, nil
+	}
+	kind, effective, departed := j.departure(p)
+	if !departed {
+		return Finding{}, false, nil
+	}
+	lifecycle := spec.Policy.Lifecycle[kind]
+	allowed := spec.Policy.autoRevokes(kind)
+	who := fmt.Sprintf("%s (ID %s) on %s", cmp.Or(a.Username, a.ID), a.ID, j.target)
+	var plan []Step
+	var unfinished []string
+	for _, st := range steps {
+		op := targets.Capability(st.Op)
+		if !slices.Contains(lifecycle, op) {
+			continue
+		}
+		s := Step{Op: op, Arg: st.Arg}
+		if observable(op) {
+			if done, _ := observed(s, a); done {
+				continue
+			}
+		}
+		switch op {
+		case targets.CanDisable:
+			s.Auto, s.Manual = caps.Disabler != nil, "Disable account "+who
+		case targets.CanRevokeSessions:
+			s.Auto, s.Manual = caps.SessionRevoker != nil, "End every session and revoke refresh tokens of "+who
+		case targets.CanRevokeCredential:
+			s.Auto, s.Manual = caps.CredentialRevoker != nil, fmt.Sprintf("Revoke credential %s of %s", st.Arg, who)
+		case targets.CanRemoveFromGroup:
+			s.Auto, s.Manual = caps.GroupRemover != nil, fmt.Sprintf("Remove %s from group %s", who, st.Arg)
+		}
+		s.Auto = s.Auto && allowed
+		plan = append(plan, s)
+		unfinished = append(unfinished, fmt.Sprintf("%s%s: %s in run %d (%s)", st.Op, cmp.Or(" "+st.Arg, ""), st.Status, st.RunID, st.Error))
+	}
+	if len(plan) == 0 {
+		return Finding{}, false, nil
+	}
+	// In lifecycle order.
+	slices.SortStableFunc(plan, func(x, y Step) int {
+		return cmp.Compare(slices.Index(lifecycle, x.Op), slices.Index(lifecycle, y.Op))
+	})
+	sev := Critical
+	if kind == SuspendedActive {
+		sev = High
+	}
+	f := Finding{Fingerprint: Fingerprint(kind, j.target, a.ID), Kind: kind, Severity: sev, Disposition: AutoRevoke,
+		Target: j.target, AccountID: a.ID, Username: a.Username, EmployeeID: p.EmployeeID, Tier: j.tier, FirstSeen: spec.AsOf,
+		Reason: fmt.Sprintf("account is disabled, but its revocation is unfinished while HR says %s is %s: %s",
+			p.EmployeeID, hrState(p, spec.AsOf, spec.Location), strings.Join(unfinished, "; ")),
+		Evidence: map[string]string{"account_enabled": "false", "unfinished_steps": strings.Join(unfinished, "; "), "hr_status": string(p.Status)},
+		Actions:  plan, account: a,
+		Person: &PersonRef{EmployeeID: p.EmployeeID, Name: p.Name(), Email: p.Email, Status: p.Status, JobCode: p.JobCode, Department: p.Department}}
+	if !p.TerminationDate.IsZero() {
+		td := p.TerminationDate
+		f.Person.TerminationDate = &td
+	}
+	if !effective.IsZero() {
+		f.EffectiveAt = &effective
+	}
+	for _, s := range plan {
+		if !s.Auto {
+			f.Disposition = ManualRevoke
+		}
+	}
+	if ex, ok := j.exemptions[a.ID]; ok && !ex.Expired(spec.AsOf) {
+		f.Disposition, f.Exemption = Exempt, &ex
+		for k := range f.Actions {
+			f.Actions[k].Auto = false
+		}
+	}
+	return f, true, nil
 }
 
 // settle sets each acted-upon finding's outcome and SLA figures, and turns

@@ -26,11 +26,18 @@ const (
 	ExemptionExpired     Kind = "exemption_expired"
 	RevocationFailed     Kind = "revocation_failed"
 	GuardTripped         Kind = "guard_tripped"
+	// HRConflict: HR sources disagree about a person (Target HRTarget,
+	// AccountID the employee ID); nothing of that person is revoked.
+	HRConflict Kind = "hr_conflict"
+	// Returned: a person accessrecon disabled for a suspension or leave is
+	// active again; the account is listed for IT to restore (accessrecon
+	// never re-enables on its own).
+	Returned Kind = "returned"
 )
 
 // Kinds lists every kind in report order.
 var Kinds = []Kind{TerminatedActive, SuspendedActive, Reenabled, StaleCredential, ExcessAccess, PrivilegedUnapproved,
-	Orphaned, Ambiguous, Dormant, ExemptionExpired, RevocationFailed, GuardTripped}
+	Orphaned, Ambiguous, Dormant, ExemptionExpired, RevocationFailed, GuardTripped, HRConflict, Returned}
 
 // Severity ranks findings for people: critical first.
 type Severity string
@@ -80,12 +87,15 @@ type PersonRef struct {
 
 // Finding is one disagreement between HR and a target.
 type Finding struct {
-	Fingerprint string      `json:"fingerprint"`
-	Kind        Kind        `json:"kind"`
-	Severity    Severity    `json:"severity"`
-	Target      string      `json:"target"`
-	AccountID   string      `json:"account_id"`
-	Username    string      `json:"username,omitempty"`
+	Fingerprint string   `json:"fingerprint"`
+	Kind        Kind     `json:"kind"`
+	Severity    Severity `json:"severity"`
+	Target      string   `json:"target"`
+	AccountID   string   `json:"account_id"`
+	Username    string   `json:"username,omitempty"`
+	// DisplayName is the account's name as the target shows it (a person's
+	// full name, a service's label), for people reading reports.
+	DisplayName string      `json:"display_name,omitempty"`
 	EmployeeID  string      `json:"employee_id,omitempty"`
 	Person      *PersonRef  `json:"person,omitempty"`
 	Disposition Disposition `json:"disposition"`

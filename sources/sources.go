@@ -73,6 +73,13 @@ type Refresher interface {
 	PeopleByID(ctx context.Context, ids []string) iter.Seq2[Person, error]
 }
 
+// LocalConfig is implemented by the configuration of a source whose HR
+// system writes dates without a zone: the wiring gives it the zone to read
+// them in (the source's own timezone, else the organisation's, else UTC).
+type LocalConfig interface {
+	SetLocation(loc *time.Location)
+}
+
 // StatusMap maps an HR system's status vocabulary onto Status. Keys are
 // compared case-insensitively after trimming.
 type StatusMap map[string]Status
@@ -121,9 +128,10 @@ func (m StatusMap) Validate() error {
 // Set stores raw (trimmed) into the canonical field of p (employee_id,
 // email, first_name, last_name, status, status_effective, termination_date,
 // department, job_code, manager_id, worker_type, hire_date), parsing statuses
-// through statuses and dates through ParseDate. The error says only what is
-// wrong with the value; the caller names the record and the field.
-func (p *Person) Set(field, raw string, statuses StatusMap) error {
+// through statuses and dates through ParseDateIn with loc (nil: UTC). The
+// error says only what is wrong with the value; the caller names the record
+// and the field.
+func (p *Person) Set(field, raw string, statuses StatusMap, loc *time.Location) error {
 	v := strings.TrimSpace(raw)
 	var err error
 	switch field {
@@ -146,26 +154,39 @@ func (p *Person) Set(field, raw string, statuses StatusMap) error {
 	case "status":
 		p.Status, err = statuses.Parse(v)
 	case "status_effective":
-		p.StatusEffective, err = ParseDate(v)
+		p.StatusEffective, err = ParseDateIn(v, loc)
 	case "termination_date":
-		p.TerminationDate, err = ParseDate(v)
+		p.TerminationDate, err = ParseDateIn(v, loc)
 	case "hire_date":
-		p.HireDate, err = ParseDate(v)
+		p.HireDate, err = ParseDateIn(v, loc)
 	default:
 		err = fmt.Errorf("unknown field %q", field)
 	}
 	return err
 }
 
-// ParseDate reads a date as HR systems write them: YYYY-MM-DD (midnight UTC),
-// RFC 3339, or YYYY-MM-DD with a zone offset as Workday writes it
-// (2026-11-24-08:00). Empty input is the zero time.
-func ParseDate(raw string) (time.Time, error) {
+// ParseDate is ParseDateIn in UTC.
+func ParseDate(raw string) (time.Time, error) { return ParseDateIn(raw, time.UTC) }
+
+// ParseDateIn reads a date as HR systems write them: YYYY-MM-DD, RFC 3339,
+// YYYY-MM-DD with a zone offset as Workday writes it (2026-11-24-08:00), or
+// a date and time without a zone. A value without a zone is local time in
+// loc (nil: UTC): for an organisation in Asia/Riyadh, 2026-11-25 starts at
+// 2026-11-24T21:00Z. The result is in UTC; empty input is the zero time.
+func ParseDateIn(raw string, loc *time.Location) (time.Time, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		return time.Time{}, nil
 	}
-	for _, layout := range []string{"2006-01-02", time.RFC3339Nano, "2006-01-02-07:00", "2006-01-02Z07:00", "2006-01-02T15:04:05"} {
+	if loc == nil {
+		loc = time.UTC
+	}
+	for _, layout := range []string{"2006-01-02", "2006-01-02T15:04:05"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02-07:00", "2006-01-02Z07:00"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UTC(), nil
 		}

@@ -85,10 +85,14 @@ func runCommand(ctx context.Context, o runOptions, stdout, stderr io.Writer) (in
 		return exitFail, err
 	}
 	defer st.Close()
+	// Lock trouble (a heartbeat that fails, a lease lost) is logged where
+	// the run logs.
 	log, _ := newLogger(stderr)
 	wait := time.Duration(o.wait)
 	lock := runlock.New(st, config.DurOr(cfg.Serve.LockStale, 2*time.Minute), log)
-	release, err := lock.Acquire(ctx, "accessrecon run", wait)
+	// runCtx carries the lease (a fencing token the store checks before
+	// every action) and ends, with the reason, when the lease is lost.
+	runCtx, release, err := lock.Hold(ctx, "accessrecon run", wait)
 	if err != nil {
 		var le *runlock.Locked
 		if errors.As(err, &le) {
@@ -100,7 +104,7 @@ func runCommand(ctx context.Context, o runOptions, stdout, stderr io.Writer) (in
 		}
 		return exitFail, err
 	}
-	_, code, runErr := runOnce(ctx, cfg, st, req, stdout, stderr)
+	_, code, runErr := runOnce(runCtx, cfg, st, req, stdout, stderr)
 	release()
 	if o.metricsFile != "" {
 		if err := metrics.WriteFile(context.WithoutCancel(ctx), o.metricsFile, cfg, st); err != nil {

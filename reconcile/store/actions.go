@@ -3,10 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/accessrecon/accessrecon/targets"
 )
 
 // Action is one step the executor requested (or planned) on a target.
@@ -24,6 +27,11 @@ type Action struct {
 	Error       string    `json:"error,omitempty"`
 	RequestedAt time.Time `json:"requested_at"`
 	FinishedAt  time.Time `json:"finished_at,omitzero"`
+	// Kind and EmployeeID say what the step revokes and whose access it is:
+	// a step whose latest attempt did not end verified is planned again
+	// while HR still says the person is gone.
+	Kind       string `json:"kind,omitempty"`
+	EmployeeID string `json:"employee_id,omitempty"`
 }
 
 type actionRow struct {
@@ -40,31 +48,65 @@ type actionRow struct {
 	Error       string         `db:"error"`
 	RequestedAt sql.NullString `db:"requested_at"`
 	FinishedAt  sql.NullString `db:"finished_at"`
+	Kind        string         `db:"kind"`
+	EmployeeID  string         `db:"employee_id"`
 }
 
 func (r actionRow) action() Action {
 	return Action{ID: r.ID, RunID: r.RunID, Fingerprint: r.Fingerprint, Target: r.Target, AccountID: r.AccountID, Op: r.Op, Arg: r.Arg,
-		Status: r.Status, Verified: r.Verified, Attempts: r.Attempts, Error: r.Error, RequestedAt: mustT(r.RequestedAt), FinishedAt: mustT(r.FinishedAt)}
+		Status: r.Status, Verified: r.Verified, Attempts: r.Attempts, Error: r.Error, RequestedAt: mustT(r.RequestedAt), FinishedAt: mustT(r.FinishedAt),
+		Kind: r.Kind, EmployeeID: r.EmployeeID}
 }
 
 // InsertAction records an action before it is attempted (status requested)
 // or as planned/blocked, and returns its ID. Recording first means a crash
 // between request and outcome leaves a trace the next run recovers from.
 func (s *Store) InsertAction(ctx context.Context, a Action) (int64, error) {
-	var id int64
+	ids, err := s.InsertActions(ctx, []Action{a})
+	if err != nil {
+		return 0, err
+	}
+	return ids[0], nil
+}
+
+// InsertActions records several actions in one transaction (the steps of one
+// account, before the first is attempted) and returns their IDs. When ctx
+// carries a lease (WithLease), it first checks that the lease is still
+// held, and fails with ErrLeaseLost, recording nothing, if not.
+func (s *Store) InsertActions(ctx context.Context, as []Action) ([]int64, error) {
+	ids := make([]int64, 0, len(as))
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO actions (run_id, fingerprint, target, account_id, op, arg, status, verified, attempts, error, requested_at, finished_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.RunID, a.Fingerprint, a.Target, a.AccountID, a.Op, a.Arg, a.Status, b2i(a.Verified), a.Attempts, a.Error, T(a.RequestedAt), T(a.FinishedAt))
-		if err != nil {
+		if err := checkLease(ctx, tx); err != nil {
 			return err
 		}
-		id, err = res.LastInsertId()
-		return err
+		for _, a := range as {
+			res, err := tx.ExecContext(ctx, `INSERT INTO actions (run_id, fingerprint, target, account_id, op, arg, status, verified, attempts, error, requested_at, finished_at, kind, employee_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.RunID, a.Fingerprint, a.Target, a.AccountID, a.Op, a.Arg, a.Status, b2i(a.Verified), a.Attempts, a.Error,
+				T(a.RequestedAt), T(a.FinishedAt), a.Kind, a.EmployeeID)
+			if err != nil {
+				return err
+			}
+			id, err := res.LastInsertId()
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("store: record action: %w", err)
+		return nil, fmt.Errorf("store: record action: %w", err)
 	}
-	return id, nil
+	return ids, nil
+}
+
+// CheckLease reports ErrLeaseLost when ctx carries a lease that is no longer
+// held (nil when it carries none).
+func (s *Store) CheckLease(ctx context.Context) error {
+	if _, ok := LeaseFrom(ctx); !ok {
+		return nil
+	}
+	return checkLease(ctx, s.db)
 }
 
 // FinishAction records an action's outcome. It does not take a context:
@@ -89,6 +131,26 @@ func (s *Store) PendingActions(ctx context.Context, target string, before int64)
 	var rows []actionRow
 	if err := s.db.SelectContext(ctx, &rows, `SELECT * FROM actions WHERE target = ? AND status = 'requested' AND run_id < ? ORDER BY id`, target, before); err != nil {
 		return nil, fmt.Errorf("store: pending actions of %s: %w", target, err)
+	}
+	out := make([]Action, len(rows))
+	for i, r := range rows {
+		out[i] = r.action()
+	}
+	return out, nil
+}
+
+// UnfinishedSteps returns, for one target, the steps whose latest attempt
+// in a run before `before` did not end done (verified or recovered as
+// observed): failed, unverified, recovered_not_done, or still requested.
+// Only steps recorded with the person they concern are returned (earlier
+// versions did not record it).
+func (s *Store) UnfinishedSteps(ctx context.Context, target string, before int64) ([]Action, error) {
+	var rows []actionRow
+	if err := s.db.SelectContext(ctx, &rows, `SELECT a.* FROM actions a JOIN (
+			SELECT MAX(id) AS id FROM actions WHERE target = ? AND run_id < ? AND status NOT IN ('planned', 'blocked')
+			GROUP BY account_id, op, arg) l ON l.id = a.id
+		WHERE a.status NOT IN ('done', 'recovered_done') AND a.employee_id != '' ORDER BY a.account_id, a.id`, target, before); err != nil {
+		return nil, fmt.Errorf("store: unfinished steps of %s: %w", target, err)
 	}
 	out := make([]Action, len(rows))
 	for i, r := range rows {
@@ -139,6 +201,37 @@ func (s *Store) DisabledSince(ctx context.Context, target string, from int64) (m
 	out := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		out[id] = true
+	}
+	return out, nil
+}
+
+// Disablement is accessrecon's latest verified disable of one account.
+type Disablement struct {
+	AccountID string
+	// Fingerprint is the finding the disable carried out (kind + target +
+	// account: the caller can tell a suspension's from a termination's).
+	Fingerprint string
+	RunID       int64
+	At          time.Time
+}
+
+// Disablements returns, for each account of a target accessrecon has ever
+// disabled (and saw disabled), the latest such disable.
+func (s *Store) Disablements(ctx context.Context, target string) (map[string]Disablement, error) {
+	var rows []struct {
+		AccountID   string         `db:"account_id"`
+		Fingerprint string         `db:"fingerprint"`
+		RunID       int64          `db:"run_id"`
+		FinishedAt  sql.NullString `db:"finished_at"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `SELECT a.account_id, a.fingerprint, a.run_id, a.finished_at FROM actions a
+		JOIN (SELECT MAX(id) AS id FROM actions WHERE target = ? AND op = 'disable' AND status IN ('done', 'recovered_done')
+		GROUP BY account_id) m ON a.id = m.id`, target); err != nil {
+		return nil, fmt.Errorf("store: disables of %s: %w", target, err)
+	}
+	out := make(map[string]Disablement, len(rows))
+	for _, r := range rows {
+		out[r.AccountID] = Disablement{AccountID: r.AccountID, Fingerprint: r.Fingerprint, RunID: r.RunID, At: mustT(r.FinishedAt)}
 	}
 	return out, nil
 }
@@ -221,4 +314,43 @@ func (s *Store) Holds(ctx context.Context, all bool) ([]Hold, error) {
 		out = append(out, h)
 	}
 	return out, rows.Err()
+}
+
+// SnapshotAccount reads one account as run runID collected it from target,
+// with its groups and credentials (found=false if that run did not store it).
+func (s *Store) SnapshotAccount(ctx context.Context, runID int64, target, accountID string) (a targets.Account, found bool, err error) {
+	var row struct {
+		ID         string         `db:"account_id"`
+		Username   string         `db:"username"`
+		Email      string         `db:"email"`
+		EmployeeID string         `db:"employee_id"`
+		Display    string         `db:"display_name"`
+		Enabled    bool           `db:"enabled"`
+		Privileged bool           `db:"privileged"`
+		Groups     string         `db:"groups"`
+		LastLogin  sql.NullString `db:"last_login"`
+	}
+	err = s.db.GetContext(ctx, &row, `SELECT account_id, username, email, employee_id, display_name, enabled, privileged, groups, last_login
+		FROM accounts WHERE run_id = ? AND target = ? AND account_id = ?`, runID, target, accountID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, false, nil
+	}
+	if err != nil {
+		return a, false, fmt.Errorf("store: account %s of %s: %w", accountID, target, err)
+	}
+	a = targets.Account{ID: row.ID, Username: row.Username, Email: row.Email, EmployeeID: row.EmployeeID, DisplayName: row.Display,
+		Enabled: row.Enabled, Privileged: row.Privileged, Groups: SplitGroups(row.Groups), LastLogin: mustT(row.LastLogin)}
+	rows, err := s.db.QueryContext(ctx, `SELECT credential_id, kind, active FROM credentials WHERE run_id = ? AND target = ? AND account_id = ?`, runID, target, accountID)
+	if err != nil {
+		return a, false, fmt.Errorf("store: credentials of %s on %s: %w", accountID, target, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c targets.Credential
+		if err := rows.Scan(&c.ID, &c.Kind, &c.Active); err != nil {
+			return a, false, fmt.Errorf("store: credentials of %s on %s: %w", accountID, target, err)
+		}
+		a.Credentials = append(a.Credentials, c)
+	}
+	return a, true, rows.Err()
 }

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -52,6 +54,19 @@ func (r AuditRecord) ComputeHash() string {
 
 // AuditTrail appends to the hash-chained audit table and mirrors every
 // record as a JSON line in a file beside the store.
+//
+// The store is the source of truth: a record's line is written only once
+// its transaction committed. Before committing, the record's sequence number
+// and hash are written to a marker file (path + ".pending"), so that a crash
+// between the commit and the line leaves a file behind by exactly the marked
+// record, which Verify accepts and the next append completes. Appends are
+// serialised across processes by an flock on path + ".lock", so lines are in
+// sequence order whoever writes them. Before each append the file's tail is
+// reconciled with the store: a torn last line is cut, records the file lacks
+// are appended from the store, and lines the store never committed (a file
+// ahead of it: written by a version that wrote the line before its commit,
+// or a commit lost with the machine) are dropped; each repair is recorded in
+// the trail (audit_file_repaired) with what it dropped.
 type AuditTrail struct {
 	s    *Store
 	path string
@@ -59,7 +74,32 @@ type AuditTrail struct {
 	// syslog sink forwards it to a SIEM, which anchors the chain outside
 	// the store).
 	OnAppend func(AuditRecord)
+
+	mu sync.Mutex // serialises this trail's appends; the flock does it across trails and processes
+	// What this trail last left: the file's size and the store's last
+	// sequence number right after its last line. When both are still so,
+	// the file needs no reconciling (the fast path of every append).
+	leftSize int64
+	leftSeq  int64
+	// crash, when set (tests), is asked at every write boundary whether the
+	// process "dies" there: the append stops as a kill would stop it.
+	crash func(point string) bool
 }
+
+// Write boundaries of an append, in order (for the crash hook).
+const (
+	crashBeforeCommit = "before-commit" // record inserted and marked pending, not committed
+	crashAfterCommit  = "after-commit"  // committed, no line written
+	crashMidLine      = "mid-line"      // half the line written
+	crashAfterLine    = "after-line"    // line written, OnAppend not called
+)
+
+// errCrashed is what an append "killed" by the crash hook returns.
+var errCrashed = errors.New("simulated crash")
+
+// RepairEvent is the type of the record that says how the file was
+// reconciled with the store.
+const RepairEvent = "audit_file_repaired"
 
 // Audit returns the store's audit trail, mirrored to the JSON Lines file at
 // path ("" for the default: the store's file name + ".audit.jsonl").
@@ -73,51 +113,404 @@ func (s *Store) Audit(path string) *AuditTrail {
 // Path is the JSON Lines mirror's file name.
 func (a *AuditTrail) Path() string { return a.path }
 
+func (a *AuditTrail) pendingPath() string { return a.path + ".pending" }
+
+// mark writes the pending marker: the record whose line may be missing
+// (seq 0: none). It overwrites a fixed-width record in place (creating a
+// file per append costs more than the append itself).
+func (a *AuditTrail) mark(seq int64, hash string) error {
+	f, err := os.OpenFile(a.pendingPath(), os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteAt(fmt.Appendf(nil, "%20d %-64s\n", seq, hash), 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// lock takes the trail's file lock (and the in-process mutex).
+func (a *AuditTrail) lock() (func(), error) {
+	a.mu.Lock()
+	f, err := os.OpenFile(a.path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		a.mu.Unlock()
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		a.mu.Unlock()
+		return nil, err
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+		a.mu.Unlock()
+	}, nil
+}
+
 // Append adds one record; Seq, PrevHash and Hash are set here, under the
 // store's write lock, so the chain has no forks.
 func (a *AuditTrail) Append(ctx context.Context, r AuditRecord) (AuditRecord, error) {
+	unlock, err := a.lock()
+	if err != nil {
+		return r, fmt.Errorf("audit: append %s: %w", r.Type, err)
+	}
+	defer unlock()
+	repair, err := a.reconcile(ctx)
+	if err != nil {
+		return r, fmt.Errorf("audit: append %s: reconcile %s with the store: %w", r.Type, a.path, err)
+	}
+	if repair != nil {
+		detail, _ := json.Marshal(repair)
+		if _, err := a.appendLocked(ctx, AuditRecord{At: time.Now(), Type: RepairEvent, Actor: "accessrecon", Detail: detail}); err != nil {
+			return r, fmt.Errorf("audit: append %s: %w", r.Type, err)
+		}
+	}
+	return a.appendLocked(ctx, r)
+}
+
+// Reconcile brings the file in line with the store (see AuditTrail) and
+// records the repair, if one was needed. Append does it before every record.
+func (a *AuditTrail) Reconcile(ctx context.Context) (*Repair, error) {
+	unlock, err := a.lock()
+	if err != nil {
+		return nil, fmt.Errorf("audit: reconcile: %w", err)
+	}
+	defer unlock()
+	repair, err := a.reconcile(ctx)
+	if err != nil || repair == nil {
+		if err != nil {
+			err = fmt.Errorf("audit: reconcile %s with the store: %w", a.path, err)
+		}
+		return nil, err
+	}
+	detail, _ := json.Marshal(repair)
+	if _, err := a.appendLocked(ctx, AuditRecord{At: time.Now(), Type: RepairEvent, Actor: "accessrecon", Detail: detail}); err != nil {
+		return repair, fmt.Errorf("audit: reconcile: %w", err)
+	}
+	return repair, nil
+}
+
+func (a *AuditTrail) appendLocked(ctx context.Context, r AuditRecord) (AuditRecord, error) {
 	if len(r.Detail) == 0 {
 		r.Detail = json.RawMessage("{}")
 	}
+	died := a.died
 	err := a.s.write(ctx, func(tx *sqlx.Tx) error {
-		var last struct {
-			Seq  sql.NullInt64  `db:"seq"`
-			Hash sql.NullString `db:"hash"`
-		}
-		if err := tx.GetContext(ctx, &last, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		if err := a.insert(ctx, tx, &r); err != nil {
 			return err
 		}
-		r.Seq, r.PrevHash = last.Seq.Int64+1, Genesis
-		if last.Hash.Valid {
-			r.PrevHash = last.Hash.String
+		if died(crashBeforeCommit) {
+			return errCrashed
 		}
-		r.At = r.At.UTC()
-		r.Hash = r.ComputeHash()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit (seq, at, run_id, type, actor, target, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			r.Seq, T(r.At), r.RunID, r.Type, r.Actor, r.Target, string(r.Detail), r.PrevHash, r.Hash); err != nil {
-			return err
-		}
-		line, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		f, err := os.OpenFile(a.path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-		if err != nil {
-			return err
-		}
-		if _, err := f.Write(append(line, '\n')); err != nil {
-			f.Close()
-			return err
-		}
-		return f.Close()
+		return nil
 	})
 	if err != nil {
 		return r, fmt.Errorf("audit: append %s: %w", r.Type, err)
+	}
+	if died(crashAfterCommit) {
+		return r, errCrashed
+	}
+	line, err := json.Marshal(r)
+	if err != nil {
+		return r, fmt.Errorf("audit: append %s: %w", r.Type, err)
+	}
+	line = append(line, '\n')
+	f, err := os.OpenFile(a.path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return r, fmt.Errorf("audit: append %s: committed, but %w", r.Type, err)
+	}
+	if died(crashMidLine) {
+		_, _ = f.Write(line[:len(line)/2])
+		f.Close()
+		return r, errCrashed
+	}
+	if _, err := f.Write(line); err != nil {
+		f.Close()
+		return r, fmt.Errorf("audit: append %s: committed, but %w", r.Type, err)
+	}
+	a.leftSeq, a.leftSize = 0, 0
+	if fi, err := f.Stat(); err == nil {
+		a.leftSeq, a.leftSize = r.Seq, fi.Size()
+	}
+	if err := f.Close(); err != nil {
+		return r, fmt.Errorf("audit: append %s: committed, but %w", r.Type, err)
+	}
+	// The line is written: nothing is pending any more.
+	if err := a.mark(0, "-"); err != nil {
+		return r, fmt.Errorf("audit: append %s: %w", r.Type, err)
+	}
+	if died(crashAfterLine) {
+		return r, errCrashed
 	}
 	if a.OnAppend != nil {
 		a.OnAppend(r)
 	}
 	return r, nil
+}
+
+func (a *AuditTrail) died(point string) bool { return a.crash != nil && a.crash(point) }
+
+// insert chains r to the store's last record, inserts it and marks it
+// pending (its line is not written yet), in the caller's transaction.
+func (a *AuditTrail) insert(ctx context.Context, tx *sqlx.Tx, r *AuditRecord) error {
+	if len(r.Detail) == 0 {
+		r.Detail = json.RawMessage("{}")
+	}
+	var last struct {
+		Seq  sql.NullInt64  `db:"seq"`
+		Hash sql.NullString `db:"hash"`
+	}
+	if err := tx.GetContext(ctx, &last, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	r.Seq, r.PrevHash = last.Seq.Int64+1, Genesis
+	if last.Hash.Valid {
+		r.PrevHash = last.Hash.String
+	}
+	r.At = r.At.UTC()
+	r.Hash = r.ComputeHash()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (seq, at, run_id, type, actor, target, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.Seq, T(r.At), r.RunID, r.Type, r.Actor, r.Target, string(r.Detail), r.PrevHash, r.Hash); err != nil {
+		return err
+	}
+	return a.mark(r.Seq, r.Hash)
+}
+
+// Repair is what reconciling the file with the store did.
+type Repair struct {
+	// TornBytes is the length of a cut-short last line that was removed.
+	TornBytes int `json:"torn_bytes,omitempty"`
+	// Appended counts the records the file lacked, written from the store
+	// (first and last sequence numbers).
+	Appended int   `json:"appended,omitempty"`
+	FirstSeq int64 `json:"first_appended_seq,omitempty"`
+	LastSeq  int64 `json:"last_appended_seq,omitempty"`
+	// Dropped are the lines of records the store never committed, removed
+	// from the file (up to 100 kept here; DroppedCount counts them all).
+	Dropped      []json.RawMessage `json:"dropped,omitempty"`
+	DroppedCount int               `json:"dropped_count,omitempty"`
+	Reason       string            `json:"reason"`
+}
+
+// fileTail is the end of the JSON Lines file.
+type fileTail struct {
+	size  int64
+	lines []tailLine // the last complete lines read, in file order
+	torn  int        // bytes after the last newline
+	whole bool       // lines starts at the beginning of the file
+}
+
+type tailLine struct {
+	off int64
+	raw []byte
+	rec AuditRecord
+	bad bool // not a valid record
+}
+
+// readTail reads complete lines from the end of the file until it has one
+// whose sequence number is at most seq (or the whole file).
+func readTail(path string, seq int64) (fileTail, error) {
+	var t fileTail
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		t.whole = true
+		return t, nil
+	}
+	if err != nil {
+		return t, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return t, err
+	}
+	t.size = st.Size()
+	for chunk := int64(4096); ; chunk *= 4 {
+		from := max(t.size-chunk, 0)
+		buf := make([]byte, t.size-from)
+		if _, err := f.ReadAt(buf, from); err != nil && !errors.Is(err, io.EOF) {
+			return t, err
+		}
+		t.lines, t.torn, t.whole = nil, 0, from == 0
+		end := bytes.LastIndexByte(buf, '\n') + 1
+		t.torn = len(buf) - end
+		body := buf[:end]
+		start := 0
+		if from > 0 {
+			// The first bytes may be the end of a line that began earlier.
+			start = bytes.IndexByte(body, '\n') + 1
+		}
+		for off := start; off < len(body); {
+			n := bytes.IndexByte(body[off:], '\n') + 1
+			t.lines = append(t.lines, tailLine{off: from + int64(off), raw: body[off : off+n]})
+			off += n
+		}
+		// Parse from the end, only as far back as needed.
+		for k := len(t.lines) - 1; k >= 0; k-- {
+			l := &t.lines[k]
+			l.bad = json.Unmarshal(l.raw, &l.rec) != nil
+			if l.bad || l.rec.Seq <= seq {
+				t.whole = t.whole && k == 0
+				t.lines = t.lines[k:]
+				return t, nil
+			}
+		}
+		if t.whole {
+			return t, nil
+		}
+	}
+}
+
+// reconcile compares the file's tail with the store and repairs what a crash
+// can leave (see AuditTrail). Anything else, a file that disagrees with the
+// store on a committed record, is left alone for Verify to report. It
+// returns nil when nothing was repaired. The caller holds the lock.
+func (a *AuditTrail) reconcile(ctx context.Context) (*Repair, error) {
+	var last struct {
+		Seq  sql.NullInt64  `db:"seq"`
+		Hash sql.NullString `db:"hash"`
+	}
+	if err := a.s.db.GetContext(ctx, &last, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	storeSeq := last.Seq.Int64
+	if a.leftSeq > 0 && a.leftSeq == storeSeq {
+		if fi, err := os.Stat(a.path); err == nil && fi.Size() == a.leftSize {
+			return nil, nil
+		}
+	}
+	t, err := readTail(a.path, storeSeq)
+	if err != nil {
+		return nil, err
+	}
+	// A trim committed without its file rewrite: finish it.
+	if seq, hash := a.pending(); seq > 0 && seq == storeSeq && hash == last.Hash.String &&
+		(len(t.lines) == 0 || t.lines[len(t.lines)-1].bad || t.lines[len(t.lines)-1].rec.Seq < storeSeq) {
+		var rec AuditRecord
+		if err := a.Records(ctx, storeSeq, func(r AuditRecord) error { rec = r; return nil }); err != nil {
+			return nil, err
+		}
+		var d trimDetail
+		if rec.Type == TrimEvent && json.Unmarshal(rec.Detail, &d) == nil {
+			if err := a.finishTrim(d.FirstKeptSeq, rec); err != nil {
+				return nil, err
+			}
+			return &Repair{Reason: fmt.Sprintf("an interrupted trim was finished: the file was rewritten from record %d", d.FirstKeptSeq)}, nil
+		}
+	}
+	rep := &Repair{TornBytes: t.torn}
+	cut := t.size - int64(t.torn) // the file is cut here
+	// Lines of records the store does not hold, from the end.
+	i := len(t.lines)
+	for i > 0 && !t.lines[i-1].bad && t.lines[i-1].rec.Seq > storeSeq {
+		i--
+	}
+	if i < len(t.lines) {
+		// The line before them must be the store's last record (or the
+		// file holds nothing else): otherwise this is not what a crash does.
+		if i > 0 && (t.lines[i-1].bad || t.lines[i-1].rec.Seq != storeSeq || t.lines[i-1].rec.Hash != last.Hash.String) {
+			return nil, nil
+		}
+		if i == 0 && (!t.whole || storeSeq > 0) {
+			return nil, nil
+		}
+		for _, l := range t.lines[i:] {
+			if len(rep.Dropped) < 100 {
+				rep.Dropped = append(rep.Dropped, json.RawMessage(bytes.TrimSpace(l.raw)))
+			}
+			rep.DroppedCount++
+		}
+		cut = t.lines[i].off
+		rep.Reason = "the file held records the store never committed"
+	}
+	fileSeq := int64(0)
+	if i > 0 {
+		l := t.lines[i-1]
+		if l.bad {
+			return nil, nil
+		}
+		fileSeq = l.rec.Seq
+		h := last.Hash.String
+		if fileSeq != storeSeq {
+			if err := a.s.db.GetContext(ctx, &h, `SELECT hash FROM audit WHERE seq = ?`, fileSeq); err != nil {
+				h = "" // trimmed away, or unreadable
+			}
+		}
+		if h != l.rec.Hash {
+			// Not the store's record: not a crash's doing.
+			return nil, nil
+		}
+	} else if !t.whole {
+		return nil, nil
+	}
+	if rep.TornBytes == 0 && rep.DroppedCount == 0 && fileSeq == storeSeq {
+		return nil, nil
+	}
+	if cut < t.size {
+		if rep.DroppedCount > 0 {
+			if err := appendFile(a.path+".dropped", bytes.Join(func() [][]byte {
+				var out [][]byte
+				for _, l := range t.lines[i:] {
+					out = append(out, l.raw)
+				}
+				return out
+			}(), nil)); err != nil {
+				return nil, err
+			}
+		}
+		if err := os.Truncate(a.path, cut); err != nil {
+			return nil, err
+		}
+	}
+	if fileSeq < storeSeq {
+		var buf bytes.Buffer
+		from := fileSeq + 1
+		if fileSeq == 0 {
+			from = 0 // a trimmed store starts after 1
+		}
+		err := a.Records(ctx, from, func(r AuditRecord) error {
+			line, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			if rep.FirstSeq == 0 {
+				rep.FirstSeq = r.Seq
+			}
+			rep.LastSeq = r.Seq
+			rep.Appended++
+			buf.Write(line)
+			buf.WriteByte('\n')
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := appendFile(a.path, buf.Bytes()); err != nil {
+			return nil, err
+		}
+		if rep.Reason == "" {
+			rep.Reason = "the file lacked records the store committed (an interrupted append)"
+		}
+	}
+	if rep.Reason == "" {
+		rep.Reason = "the last line was cut short (an interrupted append)"
+	}
+	return rep, nil
+}
+
+func appendFile(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // Records streams the audit table in sequence order, from seq `from` on.
@@ -222,9 +615,29 @@ type trimDetail struct {
 // in the middle), from the table and the file, and appends a record saying
 // where the chain now starts, so that it stays verifiable from there. It is
 // the only way records ever leave the trail.
+//
+// The deletion and the trim record are one transaction; the file is then
+// rewritten (a new file renamed over the old one). A crash between the two
+// leaves the trim record pending: Verify accepts the file as it was, and
+// the next append (or Reconcile) finishes the rewrite.
 func (a *AuditTrail) Trim(ctx context.Context, before time.Time) (int64, error) {
+	unlock, err := a.lock()
+	if err != nil {
+		return 0, fmt.Errorf("audit: trim: %w", err)
+	}
+	defer unlock()
+	// The file must be the store's before it is rewritten from it.
+	if repair, err := a.reconcile(ctx); err != nil {
+		return 0, fmt.Errorf("audit: trim: %w", err)
+	} else if repair != nil {
+		detail, _ := json.Marshal(repair)
+		if _, err := a.appendLocked(ctx, AuditRecord{At: time.Now(), Type: RepairEvent, Actor: "accessrecon", Detail: detail}); err != nil {
+			return 0, fmt.Errorf("audit: trim: %w", err)
+		}
+	}
 	var d trimDetail
-	err := a.s.write(ctx, func(tx *sqlx.Tx) error {
+	var rec AuditRecord
+	err = a.s.write(ctx, func(tx *sqlx.Tx) error {
 		var first struct {
 			Seq      sql.NullInt64  `db:"seq"`
 			PrevHash sql.NullString `db:"prev_hash"`
@@ -255,7 +668,15 @@ func (a *AuditTrail) Trim(ctx context.Context, before time.Time) (int64, error) 
 		if d.Removed == 0 {
 			return nil
 		}
-		return a.rewriteFrom(first.Seq.Int64)
+		detail, _ := json.Marshal(d)
+		rec = AuditRecord{At: time.Now(), Type: TrimEvent, Actor: "accessrecon", Detail: detail}
+		if err := a.insert(ctx, tx, &rec); err != nil {
+			return err
+		}
+		if a.died(crashBeforeCommit) {
+			return errCrashed
+		}
+		return nil
 	})
 	if err != nil || d.Removed == 0 {
 		if err != nil {
@@ -263,16 +684,45 @@ func (a *AuditTrail) Trim(ctx context.Context, before time.Time) (int64, error) 
 		}
 		return 0, err
 	}
-	detail, _ := json.Marshal(d)
-	_, err = a.Append(ctx, AuditRecord{At: time.Now(), Type: TrimEvent, Actor: "accessrecon", Detail: detail})
-	return d.Removed, err
+	if a.died(crashAfterCommit) {
+		return d.Removed, errCrashed
+	}
+	if err := a.finishTrim(d.FirstKeptSeq, rec); err != nil {
+		return d.Removed, fmt.Errorf("audit: trim: committed, but %w", err)
+	}
+	if a.OnAppend != nil {
+		a.OnAppend(rec)
+	}
+	return d.Removed, nil
 }
 
-// rewriteFrom rewrites the JSON Lines file keeping the records from seq on.
-func (a *AuditTrail) rewriteFrom(seq int64) error {
+// finishTrim rewrites the file from the first kept record on, with the trim
+// record's line at its end, and clears the pending mark.
+func (a *AuditTrail) finishTrim(firstKept int64, rec AuditRecord) error {
+	line, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if err := a.rewriteFrom(firstKept, append(line, '\n')); err != nil {
+		return err
+	}
+	if a.died(crashAfterLine) {
+		return errCrashed
+	}
+	a.leftSeq, a.leftSize = 0, 0
+	if fi, err := os.Stat(a.path); err == nil {
+		a.leftSeq, a.leftSize = rec.Seq, fi.Size()
+	}
+	return a.mark(0, "-")
+}
+
+// rewriteFrom rewrites the JSON Lines file keeping the complete lines of
+// records from seq on (and lines that are no record: evidence of tampering
+// stays), then the extra lines, through a new file renamed over the old.
+func (a *AuditTrail) rewriteFrom(seq int64, extra []byte) error {
 	in, err := os.Open(a.path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return appendFile(a.path, extra)
 	}
 	if err != nil {
 		return err
@@ -286,7 +736,7 @@ func (a *AuditTrail) rewriteFrom(seq int64) error {
 	rd := bufio.NewReaderSize(in, 1<<16)
 	for {
 		line, err := rd.ReadBytes('\n')
-		if len(line) > 0 {
+		if len(line) > 0 && line[len(line)-1] == '\n' {
 			var r struct {
 				Seq int64 `json:"seq"`
 			}
@@ -305,6 +755,10 @@ func (a *AuditTrail) rewriteFrom(seq int64) error {
 			return err
 		}
 	}
+	if _, err := out.Write(extra); err != nil {
+		out.Close()
+		return err
+	}
 	if err := out.Close(); err != nil {
 		return err
 	}
@@ -316,6 +770,26 @@ type VerifyResult struct {
 	StoreRecords int
 	FileRecords  int
 	LastHash     string
+	// Pending is set when the store's last record is not yet in the file
+	// because the append that committed it was interrupted before writing
+	// its line (the marker file names it): not a break; the next append
+	// completes the file.
+	Pending int64
+}
+
+// pending reads the marker of the last append begun: its sequence number and
+// hash (zero if none).
+func (a *AuditTrail) pending() (int64, string) {
+	b, err := os.ReadFile(a.pendingPath())
+	if err != nil {
+		return 0, ""
+	}
+	var seq int64
+	var hash string
+	if _, err := fmt.Sscanf(string(b), "%d %s", &seq, &hash); err != nil {
+		return 0, ""
+	}
+	return seq, hash
 }
 
 // Verify checks the chain in the store and in the JSON Lines file, and that
@@ -324,7 +798,13 @@ type VerifyResult struct {
 func (a *AuditTrail) Verify(ctx context.Context) (VerifyResult, error) {
 	var res VerifyResult
 	sc := &chain{where: "store"}
-	if err := a.Records(ctx, 0, func(r AuditRecord) error { return sc.next(r, 0) }); err != nil {
+	var beforeLast AuditRecord // the store's record before its last
+	if err := a.Records(ctx, 0, func(r AuditRecord) error {
+		if sc.prev != nil {
+			beforeLast = *sc.prev
+		}
+		return sc.next(r, 0)
+	}); err != nil {
 		return res, err
 	}
 	if err := sc.end(); err != nil {
@@ -334,8 +814,18 @@ func (a *AuditTrail) Verify(ctx context.Context) (VerifyResult, error) {
 	if sc.prev != nil {
 		res.LastHash = sc.prev.Hash
 	}
+	// An append interrupted between its commit and its line: the marker
+	// names the store's last record, which the file may lack or hold cut
+	// short.
+	var interrupted bool
+	if seq, hash := a.pending(); sc.prev != nil && seq == sc.prev.Seq && hash == sc.prev.Hash {
+		interrupted = true
+	}
 	f, err := os.Open(a.path)
-	if errors.Is(err, os.ErrNotExist) && sc.n == 0 {
+	if errors.Is(err, os.ErrNotExist) && (sc.n == 0 || (sc.n == 1 && interrupted)) {
+		if sc.n == 1 {
+			res.Pending = sc.prev.Seq
+		}
 		return res, nil
 	}
 	if err != nil {
@@ -353,6 +843,12 @@ func (a *AuditTrail) Verify(ctx context.Context) (VerifyResult, error) {
 			return res, fmt.Errorf("audit: read %s: %w", a.path, err)
 		}
 		if !bytes.HasSuffix(b, []byte("\n")) {
+			if interrupted && fc.n == sc.n-1 && (fc.prev == nil || fc.prev.Hash == beforeLast.Hash) {
+				if want, err := json.Marshal(sc.prev); err == nil && bytes.HasPrefix(want, b) {
+					res.Pending = sc.prev.Seq
+					break
+				}
+			}
 			return res, &BrokenError{Where: a.path, Line: line, Reason: "last line is cut short (the file was truncated)"}
 		}
 		var r AuditRecord
@@ -367,6 +863,18 @@ func (a *AuditTrail) Verify(ctx context.Context) (VerifyResult, error) {
 		return res, err
 	}
 	res.FileRecords = fc.n
+	if res.Pending == 0 && interrupted && fc.n == sc.n-1 && (fc.prev == nil || fc.prev.Hash == beforeLast.Hash) {
+		res.Pending = sc.prev.Seq
+	}
+	// A trim whose file rewrite was interrupted: the file still holds the
+	// trimmed prefix and lacks the trim record.
+	if res.Pending == 0 && interrupted && sc.prev.Type == TrimEvent && fc.prev != nil &&
+		fc.prev.Seq == sc.prev.Seq-1 && fc.prev.Hash == beforeLast.Hash && fc.first.Seq <= sc.first.Seq {
+		res.Pending = sc.prev.Seq
+	}
+	if res.Pending > 0 {
+		return res, nil
+	}
 	switch {
 	case fc.n < sc.n:
 		return res, &BrokenError{Where: a.path, Seq: int64(fc.n + 1), Line: fc.n + 1, Reason: fmt.Sprintf("file ends after %d records but the store holds %d (the file was truncated)", fc.n, sc.n)}

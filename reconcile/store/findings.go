@@ -202,7 +202,7 @@ type Retention struct {
 func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) error {
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		var keep sql.NullInt64
-		if err := tx.GetContext(ctx, &keep, `SELECT MAX(id) FROM runs WHERE status NOT IN ('failed', 'running')`); err != nil {
+		if err := tx.GetContext(ctx, &keep, `SELECT MAX(id) FROM runs WHERE status NOT IN ('failed', 'running', 'crashed')`); err != nil {
 			return err
 		}
 		if r.Snapshots > 0 {

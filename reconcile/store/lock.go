@@ -19,6 +19,86 @@ type LockHolder struct {
 	Purpose     string    `db:"purpose" json:"purpose"`
 	AcquiredAt  time.Time `db:"-" json:"acquired_at"`
 	HeartbeatAt time.Time `db:"-" json:"heartbeat_at"`
+	// Generation is the lease generation: raised by every acquisition.
+	Generation int64 `db:"generation" json:"generation"`
+}
+
+// Lease is one holding of a lock, as the holder knows it: its token and
+// generation (the fencing token) and how old its heartbeat may get before
+// it must stop acting.
+type Lease struct {
+	Name       string
+	Token      string
+	Generation int64
+	Stale      time.Duration    // 0: no expiry check
+	Now        func() time.Time // nil: time.Now
+}
+
+type leaseKey struct{}
+
+// WithLease returns a context whose writes that act (InsertActions) check
+// first that the lease is still held.
+func WithLease(ctx context.Context, l Lease) context.Context {
+	return context.WithValue(ctx, leaseKey{}, l)
+}
+
+// LeaseFrom returns the lease a context carries.
+func LeaseFrom(ctx context.Context) (Lease, bool) {
+	l, ok := ctx.Value(leaseKey{}).(Lease)
+	return l, ok
+}
+
+// ErrLeaseLost is returned by a write that acts when the lease its context
+// carries is no longer held (taken over, or its heartbeat older than Stale).
+var ErrLeaseLost = errors.New("store lock lost")
+
+// checkLease fails with ErrLeaseLost when ctx carries a lease that is no
+// longer held. It runs inside the write transaction that records an action,
+// so a takeover (itself a write transaction) is either before it (and seen)
+// or after it.
+func checkLease(ctx context.Context, tx interface {
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+}) error {
+	l, ok := LeaseFrom(ctx)
+	if !ok {
+		return nil
+	}
+	var row struct {
+		Generation int64  `db:"generation"`
+		Heartbeat  string `db:"heartbeat_at"`
+	}
+	err := tx.GetContext(ctx, &row, `SELECT generation, heartbeat_at FROM locks WHERE name = ? AND token = ?`, l.Name, l.Token)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: lock %s (generation %d) was taken over", ErrLeaseLost, l.Name, l.Generation)
+	}
+	if err != nil {
+		return err
+	}
+	if row.Generation != l.Generation {
+		return fmt.Errorf("%w: lock %s is at generation %d, this run holds %d", ErrLeaseLost, l.Name, row.Generation, l.Generation)
+	}
+	now := time.Now
+	if l.Now != nil {
+		now = l.Now
+	}
+	hb := mustT(sql.NullString{String: row.Heartbeat, Valid: true})
+	if l.Stale > 0 && now().Sub(hb) > l.Stale {
+		return fmt.Errorf("%w: lock %s was last renewed %s ago (stale after %s)", ErrLeaseLost, l.Name, now().Sub(hb).Round(time.Millisecond), l.Stale)
+	}
+	return nil
+}
+
+// Lease returns the lease held under token (ErrLeaseLost if none).
+func (s *Store) Lease(ctx context.Context, name, token string) (Lease, error) {
+	var gen int64
+	err := s.db.GetContext(ctx, &gen, `SELECT generation FROM locks WHERE name = ? AND token = ?`, name, token)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Lease{}, fmt.Errorf("store: lock %s: %w", name, ErrLeaseLost)
+	}
+	if err != nil {
+		return Lease{}, fmt.Errorf("store: lock %s: %w", name, err)
+	}
+	return Lease{Name: name, Token: token, Generation: gen}, nil
 }
 
 // String names the holder for people: "job nightly (pid 123 on host-a, since ...)".
@@ -38,6 +118,10 @@ type LockPolicy struct {
 	Now func() time.Time
 }
 
+// RunLock is the name of the lock every run takes. Taking it marks the runs
+// still recorded as running crashed.
+const RunLock = "run"
+
 // TryLock takes the named lock for me, or reports who holds it. A lock held
 // by a dead process or with a heartbeat older than p.Stale is taken over;
 // the previous holder is returned with took=true so the caller can say so.
@@ -52,7 +136,8 @@ func (s *Store) TryLock(ctx context.Context, name string, me LockHolder, p LockP
 			Acquired  string `db:"acquired_at"`
 			Heartbeat string `db:"heartbeat_at"`
 		}
-		e := tx.GetContext(ctx, &row, `SELECT token, host, pid, purpose, acquired_at, heartbeat_at FROM locks WHERE name = ?`, name)
+		e := tx.GetContext(ctx, &row, `SELECT token, host, pid, purpose, acquired_at, heartbeat_at, generation FROM locks WHERE name = ?`, name)
+		held := e == nil
 		switch {
 		case errors.Is(e, sql.ErrNoRows):
 		case e != nil:
@@ -69,9 +154,23 @@ func (s *Store) TryLock(ctx context.Context, name string, me LockHolder, p LockP
 			tookOver = other.Token != me.Token
 		}
 		t := T(now())
-		if _, e := tx.ExecContext(ctx, `INSERT OR REPLACE INTO locks (name, token, host, pid, purpose, acquired_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			name, me.Token, me.Host, me.PID, me.Purpose, t, t); e != nil {
+		if _, e := tx.ExecContext(ctx, `INSERT OR REPLACE INTO locks (name, token, host, pid, purpose, acquired_at, heartbeat_at, generation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			name, me.Token, me.Host, me.PID, me.Purpose, t, t, other.Generation+1); e != nil {
 			return e
+		}
+		// Every run holds this lock: a run still marked running now was
+		// killed mid-way. It ended, at the latest, at its holder's last
+		// heartbeat.
+		if name == RunLock && !(held && !tookOver) {
+			reason := "crashed: the process running it stopped without finishing it"
+			var end any
+			if held && tookOver {
+				end = T(other.HeartbeatAt)
+				reason = fmt.Sprintf("crashed: its process stopped without finishing it: %s", other.String())
+			}
+			if _, e := tx.ExecContext(ctx, `UPDATE runs SET status = 'crashed', finished_at = ?, error = ? WHERE status = 'running'`, end, reason); e != nil {
+				return e
+			}
 		}
 		got = true
 		return nil
@@ -91,7 +190,7 @@ func (s *Store) Heartbeat(ctx context.Context, name, token string, at time.Time)
 			return fmt.Errorf("store: heartbeat %s: %w", name, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("store: lock %s: no longer held by this process", name)
+			return fmt.Errorf("store: lock %s: %w: no longer held by this process", name, ErrLeaseLost)
 		}
 		return nil
 	})

@@ -120,7 +120,7 @@ func (s *Store) LatestRun(ctx context.Context) (Run, error) {
 // LatestFullRun returns the newest finished run that looked at everything
 // (scope full: not a leavers sweep, not an HR-event run), or ErrNoRun.
 func (s *Store) LatestFullRun(ctx context.Context) (Run, error) {
-	return s.latestRun(ctx, `status NOT IN ('running', 'failed') AND scope = 'full'`)
+	return s.latestRun(ctx, `status NOT IN ('running', 'failed', 'crashed') AND scope = 'full'`)
 }
 
 func (s *Store) latestRun(ctx context.Context, where string) (Run, error) {
@@ -178,7 +178,7 @@ func (s *Store) SaveCollection(ctx context.Context, c Collection) error {
 func (s *Store) LastGoodCollection(ctx context.Context, side, name string, before int64) (int64, error) {
 	var id sql.NullInt64
 	err := s.db.GetContext(ctx, &id, `SELECT MAX(c.run_id) FROM collections c JOIN runs r ON r.id = c.run_id
-		WHERE c.side = ? AND c.name = ? AND c.status = 'ok' AND c.run_id < ? AND r.status NOT IN ('failed', 'running', 'cancelled')
+		WHERE c.side = ? AND c.name = ? AND c.status = 'ok' AND c.run_id < ? AND r.status NOT IN ('failed', 'running', 'cancelled', 'crashed')
 		AND r.scope NOT LIKE 'people:%'`, side, name, before)
 	if err != nil {
 		return 0, fmt.Errorf("store: last good collection of %s: %w", name, err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -138,17 +139,17 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("create fields\n got %#v\nwant %#v", created, want)
 	}
 	for _, s := range []string{
-		"# Sign alice out of the VPN console", // the manual step
-		"* hr_status: terminated",             // evidence
-		"* Name: Person alice",                // the person
-		"*Revoke by 2025-01-10T17:15:00Z.*",   // EffectiveAt + critical SLA (15m)
+		"{noformat}\n1. Sign alice out of the VPN console\n{noformat}", // the manual step
+		"\nhr_status:       terminated\n",                              // evidence
+		"\nName:             Person alice\n",                           // the person
+		"\n*Revoke by 2025-01-10T17:15:00Z.*\n",                        // EffectiveAt + critical SLA (15m)
 		"Run 1 (as of 2025-01-11T18:00:00Z): [evidence|https://accessrecon.example.com/runs/1]",
 	} {
 		if !strings.Contains(desc, s) {
 			t.Errorf("description lacks %q:\n%s", s, desc)
 		}
 	}
-	if strings.Contains(desc, "# disable") {
+	if strings.Contains(desc, "disable on") {
 		t.Errorf("description lists the automatic step of a manual_revoke finding:\n%s", desc)
 	}
 	key := out.JiraKey(manual.Fingerprint)
@@ -175,7 +176,7 @@ func TestLifecycle(t *testing.T) {
 	}
 	reqs = fake.requests()
 	wantShape(t, "run 3", reqs, "GET /rest/api/2/search/jql", "POST /rest/api/2/issue/"+key+"/comment", "PUT /rest/api/2/issue/"+key)
-	if !strings.Contains(body(reqs[1])["body"].(string), "* last_login: 2025-01-11") {
+	if !strings.Contains(body(reqs[1])["body"].(string), "\nlast_login:      2025-01-11\n") {
 		t.Errorf("update comment lacks the new evidence: %v", body(reqs[1]))
 	}
 	wantPut := map[string]any{"update": map[string]any{"labels": []any{
@@ -386,7 +387,7 @@ func TestPlanSendsNothing(t *testing.T) {
 	keyA, keyB := out.JiraKey(a.Fingerprint), out.JiraKey(b.Fingerprint)
 	fake.requests()
 	changed := b
-	changed.Reason = "something else"
+	changed.Evidence = map[string]string{"groups": "admins"}
 	c3 := finding("ken", reconcile.ManualRevoke, "")
 	acts, err := c.Plan(ctx, result(2, []reconcile.Finding{changed, c3}, resolvedState(a, keyA)), out)
 	if err != nil {
@@ -398,8 +399,8 @@ func TestPlanSendsNothing(t *testing.T) {
 	}
 	want := map[string]Action{
 		a.Fingerprint:  {Kind: Close, Fingerprint: a.Fingerprint, Key: keyA, Summary: "close: " + keyA},
-		b.Fingerprint:  {Kind: Update, Fingerprint: b.Fingerprint, Key: keyB, Summary: summaryLine(&b)},
-		c3.Fingerprint: {Kind: Create, Fingerprint: c3.Fingerprint, Summary: summaryLine(&c3)},
+		b.Fingerprint:  {Kind: Update, Fingerprint: b.Fingerprint, Key: keyB, Summary: summaryLine(&b, nil)},
+		c3.Fingerprint: {Kind: Create, Fingerprint: c3.Fingerprint, Summary: summaryLine(&c3, nil)},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("plan\n got %+v\nwant %+v", got, want)
@@ -463,4 +464,136 @@ func TestNewValidates(t *testing.T) {
 	if _, err := New(pat, log); err != nil {
 		t.Fatalf("pat: %v", err)
 	}
+}
+
+// People read tickets by name (issue 10.7): the account's username and
+// display name stand beside its ID, also on a finding the engine built
+// without them (revocation_failed), and an orphan's summary names the
+// account.
+func TestTicketShowsNames(t *testing.T) {
+	ctx := context.Background()
+	fake := newFakeJira(t)
+	c, _ := newTestClient(t, fake, nil)
+	guid := "0f8fad5b-d9cb-469f-a165-70867728950e"
+	orphan := reconcile.Finding{Fingerprint: reconcile.Fingerprint(reconcile.Orphaned, "ad", guid), Kind: reconcile.Orphaned,
+		Severity: reconcile.Medium, Target: "ad", AccountID: guid, Username: "noura.aziz", DisplayName: "Noura Aziz",
+		Disposition: reconcile.Review, Reason: "enabled account linked to no person in HR", FirstSeen: asOf}
+	failed := reconcile.Finding{Fingerprint: reconcile.Fingerprint(reconcile.RevocationFailed, "ad", guid), Kind: reconcile.RevocationFailed,
+		Severity: reconcile.High, Target: "ad", AccountID: guid, Disposition: reconcile.Review, Reason: "revoking did not complete", FirstSeen: asOf,
+		Actions: []reconcile.Step{{Op: targets.CanRemoveFromGroup, Arg: "CN=VPN Users,OU=Groups,DC=corp", Name: "VPN Users", Auto: true}}}
+	if _, err := c.Sync(ctx, result(1, []reconcile.Finding{orphan, failed}), NewMemOutbox()); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]map[string]any{}
+	for _, r := range fake.requests() {
+		if r.Method == "POST" && r.Path == "/rest/api/2/issue" {
+			fields := body(r)["fields"].(map[string]any)
+			got[fields["labels"].([]any)[2].(string)] = fields
+		}
+	}
+	if s := got["orphaned"]["summary"]; s != "[accessrecon] orphaned: noura.aziz (Noura Aziz) on ad" {
+		t.Errorf("orphan summary %q", s)
+	}
+	for kind, f := range got {
+		d := f["description"].(string)
+		for _, want := range []string{"\nAccount ID:   " + guid + "\n", "\nUsername:     noura.aziz\n", "\nDisplay name: Noura Aziz\n"} {
+			if !strings.Contains(d, want) {
+				t.Errorf("%s ticket lacks %q:\n%s", kind, want, d)
+			}
+		}
+	}
+	if d := got["revocation_failed"]["description"].(string); !strings.Contains(d, "remove_from_group on ad for account noura.aziz: VPN Users (CN=VPN Users,OU=Groups,DC=corp)") {
+		t.Errorf("the step names neither the account nor the group:\n%s", d)
+	}
+}
+
+// dormant is a dormant finding as the engine words it on the day asOf+days.
+func dormant(days int, lastLogin time.Time) reconcile.Finding {
+	day := asOf.Add(time.Duration(days) * 24 * time.Hour)
+	return reconcile.Finding{Fingerprint: reconcile.Fingerprint(reconcile.Dormant, "ldap", "uid=olga"), Kind: reconcile.Dormant,
+		Severity: reconcile.Low, Target: "ldap", AccountID: "uid=olga", Username: "olga", Disposition: reconcile.Review,
+		Reason:   fmt.Sprintf("no login for %d days (limit 90)", int(day.Sub(lastLogin).Hours()/24)),
+		Evidence: map[string]string{"last_login": lastLogin.Format(time.RFC3339), "account_enabled": "true"}, FirstSeen: asOf}
+}
+
+// A dormant ticket is not commented every day because its text counts the
+// days (issue 10.8): the content hash covers the facts that change the
+// decision, not a count of days. A new last login date is such a fact.
+func TestNoCommentWhenOnlyTheDayChanges(t *testing.T) {
+	ctx := context.Background()
+	fake := newFakeJira(t)
+	c, _ := newTestClient(t, fake, nil)
+	out := NewMemOutbox()
+	login := asOf.Add(-199 * 24 * time.Hour).Add(7 * time.Hour)
+	never := func(days int) reconcile.Finding {
+		f := dormant(days, login)
+		f.AccountID, f.Username = "uid=piet", "piet"
+		f.Fingerprint = reconcile.Fingerprint(reconcile.Dormant, "ldap", f.AccountID)
+		f.Reason = fmt.Sprintf("never logged in, created %d days ago", 300+days)
+		f.Evidence = map[string]string{"last_login": "never", "created": "2024-03-16", "account_enabled": "true"}
+		return f
+	}
+	if sum, err := c.Sync(ctx, result(0, []reconcile.Finding{dormant(0, login), never(0)}), out); err != nil || sum.Created != 2 {
+		t.Fatalf("run 0: %+v %v", sum, err)
+	}
+	fake.requests()
+	for day := 1; day <= 3; day++ {
+		sum, err := c.Sync(ctx, result(int64(day), []reconcile.Finding{dormant(day, login), never(day)}), out)
+		if err != nil || sum != (Summary{Unchanged: 2}) {
+			t.Fatalf("day %d: %+v %v", day, sum, err)
+		}
+		wantShape(t, fmt.Sprintf("day %d", day), fake.requests(), "GET /rest/api/2/search/jql")
+	}
+	// The account was used (and is dormant again later): one comment.
+	relogin := login.Add(24 * time.Hour)
+	sum, err := c.Sync(ctx, result(4, []reconcile.Finding{dormant(4, relogin), never(4)}), out)
+	if err != nil || sum != (Summary{Updated: 1, Unchanged: 1}) {
+		t.Fatalf("new last login: %+v %v", sum, err)
+	}
+}
+
+// A ticket written by the previous version carries a hash of the old
+// formula (reason included). On the first run after the upgrade an
+// unchanged finding gets its hash label swapped, not a comment: the upgrade
+// does not comment every open ticket once. A finding that did change is
+// commented as ever.
+func TestUpgradeSwapsLegacyHashSilently(t *testing.T) {
+	ctx := context.Background()
+	fake := newFakeJira(t)
+	c, _ := newTestClient(t, fake, nil)
+	same, changed := finding("quinn", reconcile.Review, ""), finding("rosa", reconcile.Review, "")
+	// The tickets as the previous version left them.
+	for _, f := range []reconcile.Finding{same, changed} {
+		fake.issues = append(fake.issues, &fakeIssue{ID: fmt.Sprint(20000 + len(fake.issues)), Key: fmt.Sprintf("SEC-%d", 900+len(fake.issues)), Status: "To Do",
+			Labels: []string{"accessrecon", FingerprintLabel(f.Fingerprint), string(f.Kind), hashLabelPrefix + legacyContentHash(&f)}})
+	}
+	changed.Evidence = map[string]string{"hr_status": "terminated", "account_enabled": "false"}
+	out := NewMemOutbox()
+	sum, err := c.Sync(ctx, result(1, []reconcile.Finding{same, changed}), out)
+	if err != nil || sum != (Summary{Updated: 1, Unchanged: 1}) {
+		t.Fatalf("first run after the upgrade: %+v %v", sum, err)
+	}
+	reqs := fake.requests()
+	got := shape(reqs)
+	slices.Sort(got)
+	if want := []string{"GET /rest/api/2/search/jql", "POST /rest/api/2/issue/SEC-901/comment", "PUT /rest/api/2/issue/SEC-900",
+		"PUT /rest/api/2/issue/SEC-901"}; !slices.Equal(got, want) {
+		t.Fatalf("first run: requests %q, want %q", got, want)
+	}
+	wantPut := map[string]any{"update": map[string]any{"labels": []any{
+		map[string]any{"remove": hashLabelPrefix + legacyContentHash(&same)},
+		map[string]any{"add": hashLabelPrefix + contentHash(&same)},
+	}}}
+	for _, r := range reqs {
+		if r.Method == "PUT" && r.Path == "/rest/api/2/issue/SEC-900" && !reflect.DeepEqual(body(r), wantPut) {
+			t.Fatalf("label swap %#v, want %#v", body(r), wantPut)
+		}
+	}
+	if cs := fake.snapshot("SEC-900").Comments; len(cs) != 0 {
+		t.Fatalf("unchanged ticket commented: %q", cs)
+	}
+	if sum, err := c.Sync(ctx, result(2, []reconcile.Finding{same, changed}), out); err != nil || sum != (Summary{Unchanged: 2}) {
+		t.Fatalf("second run: %+v %v", sum, err)
+	}
+	wantShape(t, "second run", fake.requests(), "GET /rest/api/2/search/jql")
 }

@@ -20,11 +20,14 @@ const (
 // at most one pending Op per fingerprint: ID is the fingerprint, and a later
 // Op replaces an earlier one.
 type Op struct {
-	ID          string    `json:"id"`
-	Fingerprint string    `json:"fingerprint"`
-	Want        string    `json:"want"`
-	Key         string    `json:"key,omitempty"` // the ticket last known to track it
-	Hash        string    `json:"hash,omitempty"`
+	ID          string `json:"id"`
+	Fingerprint string `json:"fingerprint"`
+	Want        string `json:"want"`
+	Key         string `json:"key,omitempty"` // the ticket last known to track it
+	Hash        string `json:"hash,omitempty"`
+	// LegacyHash is the hash the previous version computed for the same
+	// finding: a ticket labelled with it is relabelled, not commented.
+	LegacyHash  string    `json:"legacy_hash,omitempty"`
 	Summary     string    `json:"summary,omitempty"`
 	Description string    `json:"description,omitempty"`
 	Labels      []string  `json:"labels,omitempty"`

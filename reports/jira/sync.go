@@ -23,6 +23,7 @@ const (
 	Close    ActionKind = "close"    // a comment and the done transition
 	Reopen   ActionKind = "reopen"   // the reopen transition and a comment
 	Recreate ActionKind = "recreate" // a new ticket linked to a closed one that cannot be reopened
+	Relabel  ActionKind = "relabel"  // the hash label of an earlier version replaced, no comment
 )
 
 // Action is one thing Sync would do (Plan) or did.
@@ -49,23 +50,28 @@ type Summary struct {
 func (c *Client) intents(res *reconcile.Result) []Op {
 	var ops []Op
 	seen := map[string]bool{}
+	nm := accountNames(res)
 	for i := range res.Findings {
 		f := &res.Findings[i]
 		if !f.NeedsPerson() || seen[f.Fingerprint] {
 			continue
 		}
 		seen[f.Fingerprint] = true
-		ops = append(ops, c.openOp(res, f))
+		ops = append(ops, c.openOp(res, f, nm))
 	}
 	for _, st := range res.Resolved {
 		if seen[st.Fingerprint] {
 			continue
 		}
 		seen[st.Fingerprint] = true
-		comment := fmt.Sprintf("accessrecon run %d (as of %s) no longer sees this problem (%s on %s, account %s): closing.",
-			res.Run.ID, res.Run.AsOf.UTC().Format("2006-01-02 15:04 MST"), st.Kind, st.Target, st.AccountID)
+		gone := &block{}
+		gone.add("Kind", st.Kind)
+		gone.add("Target", st.Target)
+		gone.add("Account ID", st.AccountID)
+		comment := fmt.Sprintf("accessrecon run %d (as of %s) no longer sees this problem: closing.\n%s",
+			res.Run.ID, res.Run.AsOf.UTC().Format("2006-01-02 15:04 MST"), gone)
 		if l := c.runLink(res.Run.ID); l != "" {
-			comment += " Evidence: " + l
+			comment += "Evidence: " + l + "\n"
 		}
 		ops = append(ops, Op{ID: st.Fingerprint, Fingerprint: st.Fingerprint, Want: WantClosed, Key: st.JiraKey,
 			Comment: comment, RunID: res.Run.ID, Queued: c.now().UTC()})
@@ -89,6 +95,8 @@ func (c *Client) decide(op Op, t *ticket) (Action, bool) {
 		a.Kind = Create
 	case t.Done:
 		a.Kind = Reopen
+	case t.hash() != op.Hash && op.LegacyHash != "" && t.hash() == op.LegacyHash:
+		a.Kind = Relabel
 	case t.hash() != op.Hash:
 		a.Kind = Update
 	default:
@@ -246,6 +254,13 @@ func (c *Client) send(ctx context.Context, op Op, t *ticket, sum *Summary) (stri
 			return t.Key, err
 		}
 		sum.Updated++
+		return t.Key, nil
+	case Relabel:
+		// Unchanged since an earlier version labelled it: nothing to say.
+		if err := c.swapHash(ctx, *t, op.Hash); err != nil {
+			return t.Key, err
+		}
+		sum.Unchanged++
 		return t.Key, nil
 	case Close:
 		if err := c.comment(ctx, t.Key, op.Comment); err != nil {

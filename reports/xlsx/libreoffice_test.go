@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -95,7 +96,7 @@ func TestLibreOffice(t *testing.T) {
 	if fr[4][fs] != "2025-11-15 02:00:00" || fr[4][days] != "120" || fr[4][0] != "aa04" {
 		t.Errorf("orphan row as LibreOffice shows it: %q", fr[4])
 	}
-	if er := sheets[SheetExemptions]; er[2][len(er[2])-1] != "EXPIRED" || er[2][6] != "2026-03-01" {
+	if er := sheets[SheetExemptions]; er[2][len(er[2])-1] != "EXPIRED" || er[2][slices.Index(er[0], "Expires")] != "2026-03-01" {
 		t.Errorf("expired exemption row: %q", er[2])
 	}
 	sum := sheets[SheetSummary]
@@ -166,5 +167,89 @@ func renderPages(t *testing.T, bin, book, dir string) {
 			t.Fatalf("pdftoppm: %v\n%s", err, out)
 		}
 		t.Logf("rendered %s.png", png)
+	}
+}
+
+// pdfPage is what pdftotext -bbox sees on one page: its words and their
+// heights in points.
+type pdfPage struct {
+	words   []string
+	heights []float64
+}
+
+var bboxWord = regexp.MustCompile(`<word xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)</word>`)
+
+func pdfPages(t *testing.T, pdf string) []pdfPage {
+	t.Helper()
+	bin, err := exec.LookPath("pdftotext")
+	if err != nil {
+		msg := "pdftotext (poppler-utils) not on PATH; install poppler-utils to run this test"
+		if os.Getenv("ACCESSRECON_REQUIRE_INTEGRATION") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	out, err := exec.Command(bin, "-bbox", pdf, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	var pages []pdfPage
+	for _, p := range strings.Split(string(out), "<page ")[1:] {
+		var pg pdfPage
+		for _, m := range bboxWord.FindAllStringSubmatch(p, -1) {
+			y0, _ := strconv.ParseFloat(m[1], 64)
+			y1, _ := strconv.ParseFloat(m[2], 64)
+			pg.words = append(pg.words, m[3])
+			pg.heights = append(pg.heights, y1-y0)
+		}
+		pages = append(pages, pg)
+	}
+	return pages
+}
+
+// TestLibreOfficePrintsLegibly renders a workbook of 150 findings to PDF and
+// reads the pages as a compliance officer would (issue 19 item 4): the text
+// on every page is at least about 7 pt (a word box of 8.3 pt; 11 pt text at
+// full size is 12.6), table pages repeat their header row, and no page
+// holds more rows than a legible page can.
+func TestLibreOfficePrintsLegibly(t *testing.T) {
+	bin := soffice(t)
+	dir := t.TempDir()
+	book := filepath.Join(dir, "big.xlsx")
+	if err := Write(book, bigResult(150), Options{Trend: sampleTrend(), Holds: sampleHolds(), Now: asOf}); err != nil {
+		t.Fatal(err)
+	}
+	convert(t, bin, "pdf", dir, book)
+	pages := pdfPages(t, filepath.Join(dir, "big.pdf"))
+	fingerprint := regexp.MustCompile(`^[0-9a-f]{16}$`)
+	withRows := 0
+	for i, p := range pages {
+		if len(p.heights) == 0 {
+			continue
+		}
+		h := slices.Clone(p.heights)
+		slices.Sort(h)
+		if med := h[len(h)/2]; med < 8.3 {
+			t.Errorf("page %d: median word height %.2f pt, want at least 8.3 (squeezed; first words %q)", i+1, med, p.words[:min(8, len(p.words))])
+		}
+		rows := 0
+		for _, w := range p.words {
+			if fingerprint.MatchString(w) {
+				rows++
+			}
+		}
+		if rows == 0 {
+			continue
+		}
+		withRows++
+		if !slices.Contains(p.words, "Fingerprint") {
+			t.Errorf("page %d: %d table rows without the header row", i+1, rows)
+		}
+		if rows > 60 {
+			t.Errorf("page %d: %d rows on one page: squeezed", i+1, rows)
+		}
+	}
+	if withRows < 4 {
+		t.Errorf("%d pages hold the rows of 150 findings and their actions, want them spread over several pages", withRows)
 	}
 }

@@ -71,10 +71,21 @@ func (s *summarySheet) section(title string) error {
 	return s.line(s.bold, title)
 }
 
+// maxHRResolutions bounds the rows of the summary's list of people several
+// HR sources report.
+const maxHRResolutions = 1000
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func (w *writer) summary() error {
 	s := &summarySheet{writer: w, row: 1}
 	f, res := w.f, w.res
-	for col, width := range map[string]float64{"A": 34, "B": 16, "C": 16, "D": 14, "E": 14, "F": 14, "G": 14} {
+	for col, width := range map[string]float64{"A": 34, "B": 16, "C": 16, "D": 14, "E": 14, "F": 14, "G": 14, "H": 12} {
 		if err := f.SetColWidth(SheetSummary, col, col, width); err != nil {
 			return err
 		}
@@ -104,6 +115,7 @@ func (w *writer) summary() error {
 	meta := [][2]any{
 		{"Run ID", excelize.Cell{StyleID: w.integer, Value: r.ID}},
 		{"As of", excelize.Cell{StyleID: w.dateTime, Value: w.asOf}},
+		{"Time zone of HR dates", cmp.Or(res.Timezone, "UTC")},
 		{"Started", dateCell(r.StartedAt, w.dateTime)},
 		{"Finished", dateCell(r.FinishedAt, w.dateTime)},
 		{"Mode", r.Mode},
@@ -135,6 +147,39 @@ func (w *writer) summary() error {
 	for _, c := range res.Collections {
 		if err := s.line(0, c.Name, c.Side, c.Type, c.Status, excelize.Cell{StyleID: w.integer, Value: c.Count}); err != nil {
 			return err
+		}
+	}
+
+	// People several sources report: which record the run used, and why
+	// (conflicts first; an HRIS migration may list everyone, so the rows
+	// stop at maxHRResolutions with a count of the rest).
+	if len(res.HRResolutions) > 0 {
+		if err := s.section("People reported by more than one HR source"); err != nil {
+			return err
+		}
+		if err := s.line(w.header, "Employee ID", "Record used", "Rule", "Why"); err != nil {
+			return err
+		}
+		rs := slices.Clone(res.HRResolutions)
+		slices.SortStableFunc(rs, func(a, b reconcile.HRResolution) int {
+			return cmp.Compare(b2i(a.Rule != reconcile.RuleConflict), b2i(b.Rule != reconcile.RuleConflict))
+		})
+		if len(rs) > maxHRResolutions {
+			rs = rs[:maxHRResolutions]
+		}
+		for _, r := range rs {
+			used := r.Winner
+			if used == "" {
+				used = "none (conflict)"
+			}
+			if err := s.line(0, r.EmployeeID, used, r.Rule, r.Reason); err != nil {
+				return err
+			}
+		}
+		if more := len(res.HRResolutions) - len(rs); more > 0 {
+			if err := s.line(0, fmt.Sprintf("… and %d more", more)); err != nil {
+				return err
+			}
 		}
 	}
 
@@ -258,36 +303,57 @@ func (w *writer) summary() error {
 	}
 	trendLast := s.row - 1
 
-	// Charts, right of the tables.
+	// Charts, below the tables (beside them they would squeeze the printed
+	// page), with dark labels; the trend has one point per run, labelled
+	// by run ID (a date axis would merge the runs of one day).
 	ref := func(col string, a, b int) string {
 		return fmt.Sprintf("'%s'!$%s$%d:$%s$%d", SheetSummary, col, a, col, b)
 	}
 	noLegend := excelize.ChartLegend{Position: "none"}
-	if err := f.AddChart(SheetSummary, "I3", &excelize.Chart{
+	label := excelize.Font{Color: chartText, Size: 10}
+	title := func(t string) excelize.ChartTitle {
+		return excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: t, Font: &excelize.Font{Bold: true, Color: chartText, Size: 12}}}}
+	}
+	axisTitle := func(t string) excelize.ChartTitle {
+		return excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: t, Font: &excelize.Font{Color: chartText, Size: 10}}}}
+	}
+	s.row++
+	at := func() string { c, _ := excelize.CoordinatesToCellName(1, s.row); return c }
+	// The charts print on a page of their own, not cut by a page break.
+	if err := f.InsertPageBreak(SheetSummary, at()); err != nil {
+		return err
+	}
+	if err := f.AddChart(SheetSummary, at(), &excelize.Chart{
 		Type:      excelize.Bar,
 		Series:    []excelize.ChartSeries{{Name: "Findings", Categories: ref("A", kindFirst, kindLast), Values: ref("F", kindFirst, kindLast)}},
-		Title:     excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: "Findings by kind"}}},
+		Title:     title("Findings by kind"),
 		Legend:    noLegend,
-		Dimension: excelize.ChartDimension{Width: 560, Height: 360},
-		YAxis:     excelize.ChartAxis{MajorGridLines: true},
-		XAxis:     excelize.ChartAxis{ReverseOrder: true},
+		Dimension: excelize.ChartDimension{Width: 640, Height: 320},
+		YAxis:     excelize.ChartAxis{MajorGridLines: true, Font: label},
+		XAxis:     excelize.ChartAxis{ReverseOrder: true, Font: label},
 	}); err != nil {
 		return err
 	}
+	s.row += 19 // 320 px at 20 px a row, and a gap
 	if trendLast >= trendFirst {
-		if err := f.AddChart(SheetSummary, "I24", &excelize.Chart{
+		if err := f.AddChart(SheetSummary, at(), &excelize.Chart{
 			Type:      excelize.Line,
-			Series:    []excelize.ChartSeries{{Name: "Open exceptions", Categories: ref("B", trendFirst, trendLast), Values: ref("C", trendFirst, trendLast)}},
-			Title:     excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: "Open exceptions over the last runs"}}},
+			Series:    []excelize.ChartSeries{{Name: "Open exceptions", Categories: ref("A", trendFirst, trendLast), Values: ref("C", trendFirst, trendLast)}},
+			Title:     title("Open exceptions over the last runs"),
 			Legend:    noLegend,
-			Dimension: excelize.ChartDimension{Width: 560, Height: 300},
-			YAxis:     excelize.ChartAxis{MajorGridLines: true},
+			Dimension: excelize.ChartDimension{Width: 640, Height: 280},
+			YAxis:     excelize.ChartAxis{MajorGridLines: true, Font: label, Title: axisTitle("Open exceptions")},
+			XAxis:     excelize.ChartAxis{Font: label, Title: axisTitle("Run")},
 		}); err != nil {
 			return err
 		}
 	}
-	return w.layout(SheetSummary, 0)
+	return w.layout(SheetSummary, 0, 1)
 }
+
+// chartText is the colour of chart titles and labels: black, readable on
+// paper (the default is a pale grey).
+const chartText = "000000"
 
 // trend is the runs of the trend chart, oldest first: the given runs
 // (newest first, at most 30) plus this run when missing; runs without counts
@@ -365,7 +431,7 @@ func (w *writer) summarySLA(s *summarySheet) error {
 	row := func(name string, st *slaStats) error {
 		vals := []any{name, nil, excelize.Cell{StyleID: w.integer, Value: st.measured}, excelize.Cell{StyleID: w.integer, Value: st.within}}
 		if d, ok := res.Policy.SLA[name]; ok {
-			vals[1] = d.D().String()
+			vals[1] = duration(d.D())
 		}
 		if st.measured > 0 {
 			vals = append(vals, excelize.Cell{StyleID: w.percent, Value: float64(st.within) / float64(st.measured)})

@@ -65,7 +65,7 @@ func Write(path string, res *reconcile.Result, opts Options) error {
 	}
 	f := excelize.NewFile()
 	defer f.Close()
-	w := &writer{f: f, res: res, opts: opts, asOf: res.Run.AsOf.UTC()}
+	w := &writer{f: f, res: res, opts: opts, asOf: res.Run.AsOf.UTC(), names: accountNames(res)}
 	if err := w.setup(); err != nil {
 		return fmt.Errorf("xlsx: %w", err)
 	}
@@ -98,8 +98,14 @@ type writer struct {
 	opts Options
 	asOf time.Time
 
-	header, title, bold, date, dateTime, integer, decimal, percent, wrap int
-	severity                                                             map[reconcile.Severity]int
+	// names are the username and display name of each account the run's
+	// findings name, by target and account ID.
+	names map[[2]string]accountName
+
+	// The cell styles. Data cells are aligned to the top (a wrapped Reason
+	// makes a row tall); wrap also wraps the text.
+	header, title, bold, date, dateTime, integer, decimal, percent, top, wrap int
+	severity                                                                  map[reconcile.Severity]int
 }
 
 func (w *writer) setup() error {
@@ -128,11 +134,12 @@ func (w *writer) setup() error {
 			Border: []excelize.Border{{Type: "bottom", Color: "808080", Style: 1}}}},
 		{&w.title, excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}}},
 		{&w.bold, excelize.Style{Font: &excelize.Font{Bold: true}}},
-		{&w.date, excelize.Style{CustomNumFmt: &dateFmt, Alignment: &excelize.Alignment{Horizontal: "left"}}},
-		{&w.dateTime, excelize.Style{CustomNumFmt: &dateTimeFmt, Alignment: &excelize.Alignment{Horizontal: "left"}}},
-		{&w.integer, excelize.Style{NumFmt: 1}},
-		{&w.decimal, excelize.Style{NumFmt: 2}},
+		{&w.date, excelize.Style{CustomNumFmt: &dateFmt, Alignment: &excelize.Alignment{Horizontal: "left", Vertical: "top"}}},
+		{&w.dateTime, excelize.Style{CustomNumFmt: &dateTimeFmt, Alignment: &excelize.Alignment{Horizontal: "left", Vertical: "top"}}},
+		{&w.integer, excelize.Style{NumFmt: 1, Alignment: &excelize.Alignment{Vertical: "top"}}},
+		{&w.decimal, excelize.Style{NumFmt: 2, Alignment: &excelize.Alignment{Vertical: "top"}}},
 		{&w.percent, excelize.Style{NumFmt: 10}},
+		{&w.top, excelize.Style{Alignment: &excelize.Alignment{Vertical: "top"}}},
 		{&w.wrap, excelize.Style{Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"}}},
 	}
 	for _, s := range styles {
@@ -150,7 +157,7 @@ func (w *writer) setup() error {
 		reconcile.Low:      {"D3D3D3", "000000"},
 	} {
 		id, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: sev == reconcile.Critical, Color: c[1]},
-			Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{c[0]}}})
+			Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{c[0]}}, Alignment: &excelize.Alignment{Vertical: "top"}})
 		if err != nil {
 			return err
 		}
@@ -165,11 +172,54 @@ type column struct {
 	width float64
 }
 
-// layout sets the print layout of a sheet: landscape, one page wide,
-// header row repeated on every page.
-func (w *writer) layout(sheet string, headerRow int) error {
-	landscape, one, zero, fit := "landscape", 1, 0, true
-	if err := w.f.SetPageLayout(sheet, &excelize.PageLayoutOptions{Orientation: &landscape, FitToWidth: &one, FitToHeight: &zero}); err != nil {
+// wraps says whether a column's text wraps: the long free texts, and the
+// identifiers that can be long (DNs, GUIDs).
+func wraps(title string) bool {
+	switch title {
+	case "Reason", "Evidence", "Error", "Detail", "Capabilities", "Account", "Subject", "Action", "Display name", "Name", "Status":
+		return true
+	}
+	return false
+}
+
+// Paper: A4 landscape (it prints on Letter too), narrow margins.
+const (
+	paperA4 = 9
+	// pagePoints is the printable width of an A4 landscape page with
+	// margins of 0.4 inch, in points.
+	pagePoints = (297/25.4 - 2*0.4) * 72
+	// minScale is the smallest print scale a table may get (11 pt text
+	// prints at 7.7 pt): below it the text is too small to read, and the
+	// table is printed more pages wide.
+	minScale = 0.7
+)
+
+// columnPoints is the printed width of a column of the given width in
+// characters of the default 11 pt font: 8 px a character (LibreOffice;
+// Excel's 7 px prints a little larger) plus 5 px of padding, at 96 px an
+// inch.
+func columnPoints(width float64) float64 { return (width*8 + 5) * 0.75 }
+
+// pagesWide is how many pages wide a table prints at minScale or more.
+func pagesWide(cols []column) int {
+	pts := 0.0
+	for _, c := range cols {
+		pts += columnPoints(c.width)
+	}
+	return max(1, int(math.Ceil(pts*minScale/pagePoints-1e-9)))
+}
+
+// layout sets the print layout of a sheet: A4 landscape, fit to the width
+// of wide pages (as many as the columns need to stay legible, read across
+// then down), never squeezed onto one page; the header row repeated on
+// every page.
+func (w *writer) layout(sheet string, headerRow, wide int) error {
+	landscape, a4, zero, fit, order := "landscape", paperA4, 0, true, "overThenDown"
+	if err := w.f.SetPageLayout(sheet, &excelize.PageLayoutOptions{Size: &a4, Orientation: &landscape, FitToWidth: &wide, FitToHeight: &zero, PageOrder: &order}); err != nil {
+		return err
+	}
+	side, edge := 0.4, 0.5
+	if err := w.f.SetPageMargins(sheet, &excelize.PageLayoutMarginsOptions{Left: &side, Right: &side, Top: &edge, Bottom: &edge}); err != nil {
 		return err
 	}
 	if err := w.f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
@@ -189,7 +239,7 @@ func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(c
 	if err := w.f.AutoFilter(sheet, fmt.Sprintf("A1:%s%d", last, max(n+1, 2)), nil); err != nil {
 		return err
 	}
-	if err := w.layout(sheet, 1); err != nil {
+	if err := w.layout(sheet, 1, pagesWide(cols)); err != nil {
 		return err
 	}
 	sw, err := w.f.NewStreamWriter(sheet)
@@ -198,6 +248,15 @@ func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(c
 	}
 	for i, c := range cols {
 		if err := sw.SetColWidth(i+1, i+1, c.width); err != nil {
+			return err
+		}
+		// A cell without a style of its own takes its column's: aligned
+		// to the top, wrapped where the column wraps.
+		style := w.top
+		if wraps(c.title) {
+			style = w.wrap
+		}
+		if err := sw.SetColStyle(i+1, i+1, style); err != nil {
 			return err
 		}
 	}
@@ -251,6 +310,34 @@ func yesNo(b bool) string {
 	return "No"
 }
 
+// duration is a duration as people read it: "15 min", "2 h 5 min",
+// "11 d 13 h" (days and hours from a day on, minutes below), "40 s" under a
+// minute. Rounded to the unit shown.
+func duration(d time.Duration) string {
+	sign := ""
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	unit := func(n int64, u string, m int64, v string) string {
+		if m == 0 {
+			return fmt.Sprintf("%s%d %s", sign, n, u)
+		}
+		return fmt.Sprintf("%s%d %s %d %s", sign, n, u, m, v)
+	}
+	if d.Round(time.Second) < time.Minute {
+		return fmt.Sprintf("%s%d s", sign, int64(d.Round(time.Second)/time.Second))
+	}
+	m := int64(d.Round(time.Minute) / time.Minute)
+	switch {
+	case m < 60:
+		return fmt.Sprintf("%s%d min", sign, m)
+	case m < 24*60:
+		return unit(m/60, "h", m%60, "min")
+	}
+	h := int64(d.Round(time.Hour) / time.Hour)
+	return unit(h/24, "d", h%24, "h")
+}
+
 // daysBetween is the number of whole days from a to b.
 func daysBetween(a, b time.Time) int {
 	return int(math.Floor(b.Sub(a).Hours() / 24))
@@ -274,6 +361,36 @@ func evidence(m map[string]string) string {
 	return b.String()
 }
 
+// accountName is what people call an account: its username and display name.
+type accountName struct{ username, display string }
+
+// accountNames indexes the names of the accounts the findings name; a
+// finding without them (revocation_failed) takes them from another finding
+// of the same account.
+func accountNames(res *reconcile.Result) map[[2]string]accountName {
+	n := map[[2]string]accountName{}
+	for i := range res.Findings {
+		f := &res.Findings[i]
+		if f.Username == "" && f.DisplayName == "" {
+			continue
+		}
+		keys := [][2]string{{f.Target, f.AccountID}}
+		if e := f.Exemption; e != nil && e.AccountID != f.AccountID {
+			// The exemption as written (a username, a DN) names this account.
+			keys = append(keys, [2]string{e.Target, e.AccountID})
+		}
+		for _, k := range keys {
+			old := n[k]
+			n[k] = accountName{cmp.Or(old.username, f.Username), cmp.Or(old.display, f.DisplayName)}
+		}
+	}
+	return n
+}
+
+// name is the username and display name of an account ("" when the run
+// does not know them).
+func (w *writer) name(target, account string) accountName { return w.names[[2]string{target, account}] }
+
 func person(f *reconcile.Finding) (id, name, status, job string) {
 	id = f.EmployeeID
 	if p := f.Person; p != nil {
@@ -285,7 +402,7 @@ func person(f *reconcile.Finding) (id, name, status, job string) {
 
 func (w *writer) findings() error {
 	cols := []column{{"Fingerprint", 18}, {"Kind", 22}, {"Severity", 10}, {"Disposition", 14}, {"Outcome", 10}, {"Target", 16},
-		{"Account", 22}, {"Username", 18}, {"Employee ID", 13}, {"Name", 22}, {"HR status", 12}, {"Job code", 12},
+		{"Account", 22}, {"Username", 18}, {"Display name", 22}, {"Employee ID", 13}, {"Name", 22}, {"HR status", 12}, {"Job code", 12},
 		{"Reason", 50}, {"Evidence", 50}, {"First seen", 12}, {"Days open", 10}, {"Jira key", 12}}
 	sevCells := map[reconcile.Severity]any{}
 	for sev, id := range w.severity {
@@ -304,8 +421,9 @@ func (w *writer) findings() error {
 			if !f.FirstSeen.IsZero() {
 				days = excelize.Cell{StyleID: w.integer, Value: daysBetween(f.FirstSeen, w.asOf)}
 			}
+			known := w.name(f.Target, f.AccountID)
 			cells = append(cells[:0], f.Fingerprint, string(f.Kind), sev, string(f.Disposition), f.Outcome, f.Target,
-				f.AccountID, f.Username, id, name, status, job, f.Reason, evidence(f.Evidence),
+				f.AccountID, cmp.Or(f.Username, known.username), cmp.Or(f.DisplayName, known.display), id, name, status, job, f.Reason, evidence(f.Evidence),
 				dateCell(f.FirstSeen, w.date), days, f.JiraKey)
 			if err := emit(cells); err != nil {
 				return err
@@ -329,19 +447,36 @@ func (w *writer) plannedSteps() int {
 }
 
 func (w *writer) actions() error {
-	cols := []column{{"Time", 17}, {"Target", 16}, {"Account", 22}, {"Action", 30}, {"Status", 12}, {"Verified", 9},
-		{"Attempts", 9}, {"Error", 50}, {"Fingerprint", 18}}
+	cols := []column{{"Time", 16}, {"Target", 12}, {"Account", 20}, {"Username", 14}, {"Display name", 16}, {"Action", 24}, {"Status", 10}, {"Verified", 8},
+		{"Attempts", 9}, {"Error", 30}, {"Fingerprint", 16}}
 	cells := make([]any, len(cols))
-	op := func(o, arg string) string {
-		if arg == "" {
+	// groupNames are the names of the groups the steps act on, by target
+	// and group ID: an action reads "remove_from_group VPN Users
+	// (CN=VPN Users,OU=Groups,…)", not the ID alone.
+	groupNames := map[[2]string]string{}
+	for i := range w.res.Findings {
+		f := &w.res.Findings[i]
+		for _, s := range f.Actions {
+			if s.Name != "" && s.Arg != "" && s.Name != s.Arg {
+				groupNames[[2]string{f.Target, s.Arg}] = s.Name
+			}
+		}
+	}
+	op := func(target, o, arg, name string) string {
+		name = cmp.Or(name, groupNames[[2]string{target, arg}])
+		switch {
+		case arg == "":
 			return o
+		case name != "" && name != arg:
+			return o + " " + name + " (" + arg + ")"
 		}
 		return o + " " + arg
 	}
 	return w.table(SheetActions, cols, len(w.res.Actions)+w.plannedSteps(), func(emit func([]any) error) error {
 		for _, a := range w.res.Actions {
-			cells = append(cells[:0], dateCell(cmp.Or(a.FinishedAt, a.RequestedAt), w.dateTime), a.Target, a.AccountID,
-				op(a.Op, a.Arg), a.Status, yesNo(a.Verified), excelize.Cell{StyleID: w.integer, Value: a.Attempts}, a.Error, a.Fingerprint)
+			n := w.name(a.Target, a.AccountID)
+			cells = append(cells[:0], dateCell(cmp.Or(a.FinishedAt, a.RequestedAt), w.dateTime), a.Target, a.AccountID, n.username, n.display,
+				op(a.Target, a.Op, a.Arg, ""), a.Status, yesNo(a.Verified), excelize.Cell{StyleID: w.integer, Value: a.Attempts}, a.Error, a.Fingerprint)
 			if err := emit(cells); err != nil {
 				return err
 			}
@@ -351,12 +486,13 @@ func (w *writer) actions() error {
 			if f.Outcome != reconcile.OutcomePlanned && f.Outcome != reconcile.OutcomeBlocked {
 				continue
 			}
+			n := w.name(f.Target, f.AccountID)
 			for _, s := range f.Actions {
 				status := f.Outcome
 				if !s.Auto {
 					status += " (manual)"
 				}
-				cells = append(cells[:0], dateCell(w.asOf, w.dateTime), f.Target, f.AccountID, op(string(s.Op), s.Arg),
+				cells = append(cells[:0], dateCell(w.asOf, w.dateTime), f.Target, f.AccountID, n.username, n.display, op(f.Target, string(s.Op), s.Arg, s.Name),
 					status, "No", nil, s.Manual, f.Fingerprint)
 				if err := emit(cells); err != nil {
 					return err
@@ -373,8 +509,8 @@ func slaFinding(f *reconcile.Finding) bool {
 }
 
 func (w *writer) sla() error {
-	cols := []column{{"Employee ID", 13}, {"Name", 22}, {"Kind", 18}, {"Effective", 17}, {"Target", 16}, {"Account", 22},
-		{"Revoked", 17}, {"Elapsed", 14}, {"Elapsed (h)", 11}, {"Tier", 10}, {"SLA", 10}, {"Within SLA", 11}}
+	cols := []column{{"Employee ID", 11}, {"Name", 18}, {"Kind", 17}, {"Effective", 16}, {"Target", 12}, {"Account", 20}, {"Username", 14},
+		{"Revoked", 16}, {"Elapsed", 14}, {"Elapsed (h)", 10}, {"Tier", 10}, {"SLA", 8}, {"Within SLA", 10}}
 	n := 0
 	for i := range w.res.Findings {
 		if slaFinding(&w.res.Findings[i]) {
@@ -397,20 +533,17 @@ func (w *writer) sla() error {
 				within = yesNo(*f.WithinSLA)
 			}
 			elapsed := end.Sub(*f.EffectiveAt)
-			text := f.Elapsed
-			if text == "" {
-				text = elapsed.Round(time.Minute).String()
-				if f.RevokedAt == nil {
-					text += " so far"
-				}
+			text := duration(elapsed)
+			if f.RevokedAt == nil {
+				text += " so far"
 			}
 			tier := cmp.Or(f.Tier, "standard")
 			var allowed any
 			if d, ok := w.res.Policy.SLA[tier]; ok {
-				allowed = d.D().String()
+				allowed = duration(d.D())
 			}
 			cells = append(cells[:0], id, name, string(f.Kind), datePtr(f.EffectiveAt, w.dateTime), f.Target, f.AccountID,
-				datePtr(f.RevokedAt, w.dateTime), text, excelize.Cell{StyleID: w.decimal, Value: elapsed.Hours()}, tier, allowed, within)
+				cmp.Or(f.Username, w.name(f.Target, f.AccountID).username), datePtr(f.RevokedAt, w.dateTime), text, excelize.Cell{StyleID: w.decimal, Value: elapsed.Hours()}, tier, allowed, within)
 			if err := emit(cells); err != nil {
 				return err
 			}
@@ -434,8 +567,8 @@ func (w *writer) drift() error {
 }
 
 func (w *writer) inventory() error {
-	cols := []column{{"Side", 8}, {"Name", 18}, {"Type", 10}, {"Automation", 13}, {"Capabilities", 58}, {"Tier", 10},
-		{"Accounts collected", 18}, {"Enabled", 10}, {"Status", 10}, {"Error", 50}, {"Duration (s)", 12}}
+	cols := []column{{"Side", 8}, {"Name", 14}, {"Type", 10}, {"Automation", 13}, {"Capabilities", 36}, {"Tier", 10},
+		{"Accounts collected", 18}, {"Enabled", 10}, {"Status", 10}, {"Error", 30}, {"Duration (s)", 12}}
 	cells := make([]any, len(cols))
 	return w.table(SheetInventory, cols, len(w.res.Collections), func(emit func([]any) error) error {
 		for _, c := range w.res.Collections {
@@ -466,8 +599,8 @@ func (w *writer) inventory() error {
 }
 
 func (w *writer) exemptions() error {
-	cols := []column{{"Type", 11}, {"Target", 16}, {"Account", 22}, {"Owner", 18}, {"Reason", 40}, {"Approver", 18},
-		{"Expires", 12}, {"Days left", 10}, {"Status", 24}}
+	cols := []column{{"Type", 11}, {"Target", 12}, {"Account", 20}, {"Username", 14}, {"Display name", 18}, {"Owner", 14}, {"Reason", 30}, {"Approver", 14},
+		{"Expires", 12}, {"Days left", 10}, {"Status", 18}}
 	now := w.opts.Now.UTC()
 	cells := make([]any, len(cols))
 	return w.table(SheetExemptions, cols, len(w.res.Exemptions)+len(w.opts.Holds), func(emit func([]any) error) error {
@@ -477,7 +610,8 @@ func (w *writer) exemptions() error {
 			if e.Expired(now) {
 				status = "EXPIRED"
 			}
-			cells = append(cells[:0], "exemption", e.Target, e.AccountID, e.Owner, e.Reason, e.Approver,
+			n := w.name(e.Target, e.AccountID)
+			cells = append(cells[:0], "exemption", e.Target, e.AccountID, n.username, n.display, e.Owner, e.Reason, e.Approver,
 				dateCell(e.Expires.Time, w.date), excelize.Cell{StyleID: w.integer, Value: left}, status)
 			if err := emit(cells); err != nil {
 				return err
@@ -495,7 +629,8 @@ func (w *writer) exemptions() error {
 			case !h.Until.After(now):
 				status = "EXPIRED"
 			}
-			cells = append(cells[:0], "hold", h.Target, h.AccountID, h.CreatedBy, h.Reason, "",
+			n := w.name(h.Target, h.AccountID)
+			cells = append(cells[:0], "hold", h.Target, h.AccountID, n.username, n.display, h.CreatedBy, h.Reason, "",
 				dateCell(h.Until, w.date), excelize.Cell{StyleID: w.integer, Value: left}, status)
 			if err := emit(cells); err != nil {
 				return err

@@ -2,6 +2,7 @@ package xlsx
 
 import (
 	"archive/zip"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,8 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/reconcile/store"
+	"github.com/accessrecon/accessrecon/targets"
 )
 
 func TestFileName(t *testing.T) {
@@ -95,13 +98,13 @@ func TestWorkbook(t *testing.T) {
 	}
 
 	wantHeader := map[string][]string{
-		SheetFindings: {"Fingerprint", "Kind", "Severity", "Disposition", "Outcome", "Target", "Account", "Username", "Employee ID",
+		SheetFindings: {"Fingerprint", "Kind", "Severity", "Disposition", "Outcome", "Target", "Account", "Username", "Display name", "Employee ID",
 			"Name", "HR status", "Job code", "Reason", "Evidence", "First seen", "Days open", "Jira key"},
-		SheetActions:    {"Time", "Target", "Account", "Action", "Status", "Verified", "Attempts", "Error", "Fingerprint"},
-		SheetSLA:        {"Employee ID", "Name", "Kind", "Effective", "Target", "Account", "Revoked", "Elapsed", "Elapsed (h)", "Tier", "SLA", "Within SLA"},
+		SheetActions:    {"Time", "Target", "Account", "Username", "Display name", "Action", "Status", "Verified", "Attempts", "Error", "Fingerprint"},
+		SheetSLA:        {"Employee ID", "Name", "Kind", "Effective", "Target", "Account", "Username", "Revoked", "Elapsed", "Elapsed (h)", "Tier", "SLA", "Within SLA"},
 		SheetDrift:      {"Side", "Target", "Subject", "Kind", "Detail"},
 		SheetInventory:  {"Side", "Name", "Type", "Automation", "Capabilities", "Tier", "Accounts collected", "Enabled", "Status", "Error", "Duration (s)"},
-		SheetExemptions: {"Type", "Target", "Account", "Owner", "Reason", "Approver", "Expires", "Days left", "Status"},
+		SheetExemptions: {"Type", "Target", "Account", "Username", "Display name", "Owner", "Reason", "Approver", "Expires", "Days left", "Status"},
 	}
 	wantRows := map[string]int{
 		SheetFindings:   len(res.Findings),
@@ -124,8 +127,8 @@ func TestWorkbook(t *testing.T) {
 			t.Errorf("%s panes = %+v, %v; want header row frozen", sheet, panes, err)
 		}
 		pl, err := f.GetPageLayout(sheet)
-		if err != nil || pl.Orientation == nil || *pl.Orientation != "landscape" || pl.FitToWidth == nil || *pl.FitToWidth != 1 {
-			t.Errorf("%s page layout = %+v, %v; want landscape, 1 page wide", sheet, pl, err)
+		if err != nil || pl.Orientation == nil || *pl.Orientation != "landscape" || pl.FitToWidth == nil {
+			t.Errorf("%s page layout = %+v, %v; want landscape, fit to width (see TestPrintLayout)", sheet, pl, err)
 		}
 	}
 	filters := map[string]bool{}
@@ -305,7 +308,7 @@ func checkSummary(t *testing.T, f *excelize.File, res *reconcile.Result) {
 	if want := []string{"all tiers", "", "2", "1", "50.00%", "65.00", "120.00", "1"}; !slices.Equal(all, want) {
 		t.Errorf("SLA all tiers row = %q, want %q", all, want)
 	}
-	if crit := rs[summaryRow(t, rs, "critical", st)]; crit[1] != "15m0s" || crit[4] != "100.00%" {
+	if crit := rs[summaryRow(t, rs, "critical", st)]; crit[1] != "15 min" || crit[4] != "100.00%" {
 		t.Errorf("SLA critical row = %q", crit)
 	}
 	if !strings.Contains(strings.Join(get("Saudi NCA Essential Cybersecurity Controls ECC-2:2024, control 1-9-5:"), ""), "1-9-5") {
@@ -364,4 +367,122 @@ func BenchmarkWrite100k(b *testing.B) {
 			}
 		}
 	}
+}
+
+// People read accounts by name (issue 10.7): on Findings, Actions, SLA and
+// Exemptions & holds, an account's username and display name stand beside
+// its ID (an objectGUID here), also where the row comes from something
+// that carries only the ID (an action, a revocation_failed finding, an
+// exemption written with the username, a hold), and an action on a group
+// names the group.
+func TestNamesBesideAccountIDs(t *testing.T) {
+	const guid = "0f8fad5b-d9cb-469f-a165-70867728950e"
+	const vpn = "CN=VPN Users,OU=Groups,DC=corp,DC=example"
+	res := sampleResult()
+	res.Findings = append(res.Findings,
+		reconcile.Finding{Fingerprint: "bb01", Kind: reconcile.TerminatedActive, Severity: reconcile.Critical, Target: "ad", AccountID: guid,
+			Username: "noura.aziz", DisplayName: "Noura Aziz", Disposition: reconcile.AutoRevoke, Outcome: reconcile.OutcomePlanned, FirstSeen: asOf,
+			EffectiveAt: tp(asOf.Add(-time.Hour)), Tier: "standard",
+			Actions: []reconcile.Step{{Op: targets.CanRemoveFromGroup, Arg: vpn, Name: "VPN Users", Auto: true}}},
+		reconcile.Finding{Fingerprint: "bb02", Kind: reconcile.RevocationFailed, Severity: reconcile.High, Target: "ad", AccountID: guid,
+			Disposition: reconcile.Review, FirstSeen: asOf},
+		reconcile.Finding{Fingerprint: "bb03", Kind: reconcile.PrivilegedUnapproved, Severity: reconcile.High, Target: "ad", AccountID: "guid-2",
+			Username: "svc.backup", DisplayName: "Backup service", Disposition: reconcile.Exempt, FirstSeen: asOf,
+			Exemption: &reconcile.Exemption{Target: "ad", AccountID: "svc.backup", Owner: "it", Reason: "backups", Approver: "ciso"}})
+	res.Actions = append(res.Actions, store.Action{ID: 9, RunID: 17, Fingerprint: "bb01", Target: "ad", AccountID: guid, Op: "disable",
+		Status: "done", Verified: true, Attempts: 1, RequestedAt: asOf})
+	res.Exemptions = append(res.Exemptions, reconcile.Exemption{Target: "ad", AccountID: "svc.backup", Owner: "it", Reason: "backups",
+		Approver: "ciso", Expires: reconcile.Date{Time: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)}})
+	path := filepath.Join(t.TempDir(), "names.xlsx")
+	holds := append(sampleHolds(), store.Hold{ID: 2, Target: "ad", AccountID: guid, Reason: "legal", Until: asOf.Add(48 * time.Hour), CreatedBy: "alice"})
+	if err := Write(path, res, Options{Holds: holds, Now: asOf}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// find returns the rows of sheet whose column key holds value.
+	find := func(sheet, key, value string) (out [][]string, get func(r []string, col string) string) {
+		rs := rows(t, f, sheet)
+		get = func(r []string, c string) string {
+			i := col(t, rs, c)
+			if i < len(r) {
+				return r[i]
+			}
+			return ""
+		}
+		for _, r := range rs[1:] {
+			if get(r, key) == value {
+				out = append(out, r)
+			}
+		}
+		return out, get
+	}
+	check := func(sheet string, rows [][]string, get func([]string, string) string, user, display string, n int) {
+		t.Helper()
+		if len(rows) != n {
+			t.Fatalf("%s: %d rows of the account, want %d", sheet, len(rows), n)
+		}
+		for _, r := range rows {
+			if get(r, "Username") != user || get(r, "Display name") != display {
+				t.Errorf("%s row %q: want username %q, display name %q", sheet, r, user, display)
+			}
+		}
+	}
+	fr, get := find(SheetFindings, "Account", guid)
+	check(SheetFindings, fr, get, "noura.aziz", "Noura Aziz", 2)
+	ar, get := find(SheetActions, "Account", guid)
+	check(SheetActions, ar, get, "noura.aziz", "Noura Aziz", 2)
+	if got := get(ar[1], "Action"); got != "remove_from_group VPN Users ("+vpn+")" {
+		t.Errorf("planned group removal reads %q", got)
+	}
+	sr, get := find(SheetSLA, "Account", guid)
+	if len(sr) != 1 || get(sr[0], "Username") != "noura.aziz" {
+		t.Errorf("SLA rows of the account %q, want one with username noura.aziz", sr)
+	}
+	er, get := find(SheetExemptions, "Account", guid)
+	check(SheetExemptions, er, get, "noura.aziz", "Noura Aziz", 1)
+	er, get = find(SheetExemptions, "Account", "svc.backup")
+	check(SheetExemptions, er, get, "svc.backup", "Backup service", 1)
+}
+
+// The Sources section says, for each person several HR sources report,
+// which record the run used and why, and the run metadata the zone HR
+// dates were read in (issue 18).
+func TestSummaryHRData(t *testing.T) {
+	res := sampleResult()
+	res.Timezone = "Asia/Riyadh"
+	res.HRResolutions = []reconcile.HRResolution{
+		{EmployeeID: "E2", Winner: "employees", Rule: reconcile.RuleConversion, Reason: "employees's current spell started last"},
+		{EmployeeID: "E3", Rule: reconcile.RuleConflict, Reason: "the records disagree on a current status"},
+	}
+	f, _ := writeSample(t, res)
+	rs := rows(t, f, SheetSummary)
+	if v := rs[summaryRow(t, rs, "Time zone of HR dates", 0)]; v[1] != "Asia/Riyadh" {
+		t.Errorf("time zone row = %q", v)
+	}
+	at := summaryRow(t, rs, "People reported by more than one HR source", 0)
+	if h := rs[at+1]; !slices.Equal(h[:4], []string{"Employee ID", "Record used", "Rule", "Why"}) {
+		t.Errorf("header = %q", h)
+	}
+	if v := rs[summaryRow(t, rs, "E2", at)]; !slices.Equal(v[:4], []string{"E2", "employees", "conversion", "employees's current spell started last"}) {
+		t.Errorf("E2 row = %q", v)
+	}
+	if v := rs[summaryRow(t, rs, "E3", at)]; v[1] != "none (conflict)" || v[2] != "conflict" {
+		t.Errorf("E3 row = %q", v)
+	}
+	if summaryRow(t, rs, "E3", at) > summaryRow(t, rs, "E2", at) {
+		t.Error("the conflict is not listed first")
+	}
+
+	// An HRIS migration lists everyone: the rows stop, with a count.
+	res.HRResolutions = nil
+	for i := range maxHRResolutions + 5 {
+		res.HRResolutions = append(res.HRResolutions, reconcile.HRResolution{EmployeeID: fmt.Sprintf("M%05d", i), Winner: "workday", Rule: reconcile.RulePriority, Reason: "priority"})
+	}
+	f, _ = writeSample(t, res)
+	rs = rows(t, f, SheetSummary)
+	summaryRow(t, rs, "… and 5 more", 0)
 }

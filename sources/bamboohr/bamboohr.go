@@ -92,6 +92,10 @@ type Config struct {
 	// MaxRetryWait is the longest Retry-After honoured (default 5m); a longer
 	// one fails the collection.
 	MaxRetryWait time.Duration `yaml:"max_retry_wait"`
+	// Location is the time zone of dates written without one (default
+	// UTC). It is not a key of this section: the wiring sets it from the
+	// source's or the organisation's timezone.
+	Location *time.Location `yaml:"-"`
 }
 
 // ErrAuth is wrapped when BambooHR refuses the API key (401/403).
@@ -109,6 +113,7 @@ type Source struct {
 	idField   string
 	fields    []mapping
 	statusMap sources.StatusMap
+	location  *time.Location
 	client    *http.Client
 	maxTries  int
 	maxWait   time.Duration
@@ -220,6 +225,7 @@ func New(cfg Config, log *slog.Logger) (*Source, error) {
 		idField:   idField,
 		fields:    fields,
 		statusMap: sm,
+		location:  cfg.Location,
 		client:    &http.Client{Timeout: timeout},
 		maxTries:  tries,
 		maxWait:   wait,
@@ -364,3 +370,8 @@ var _ sources.Refresher = (*Source)(nil)
 func (c *Config) SecretFields() []targets.SecretField {
 	return []targets.SecretField{{Key: "api_key", Env: c.APIKeyEnv, File: c.APIKeyFile, Value: &c.APIKey}}
 }
+
+// SetLocation sets the zone of dates written without one (sources.LocalConfig).
+func (c *Config) SetLocation(loc *time.Location) { c.Location = loc }
+
+var _ sources.LocalConfig = (*Config)(nil)

@@ -403,3 +403,22 @@ func TestConfigErrors(t *testing.T) {
 		t.Errorf("base = %s", s.base)
 	}
 }
+
+// BambooHR dates carry no zone: they are local to the configured location
+// (issue 18).
+func TestLocation(t *testing.T) {
+	riyadh, err := time.LoadLocation("Asia/Riyadh")
+	if err != nil {
+		t.Skipf("no time zone database: %v", err)
+	}
+	f := newFakeBamboo(t)
+	f.add(map[string]any{"id": "900", "employeeNumber": "E900", "status": "Inactive", "terminationDate": "2026-11-25", "hireDate": "2020-01-01"})
+	s := newSource(t, Config{BaseURL: f.baseURL(), Location: riyadh})
+	got, err := collect(t.Context(), s.People(t.Context()))
+	if err != nil || len(got) != 1 {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	if want := time.Date(2026, 11, 24, 21, 0, 0, 0, time.UTC); !got[0].TerminationDate.Equal(want) {
+		t.Errorf("terminationDate 2026-11-25 in Asia/Riyadh read as %v, want %v", got[0].TerminationDate, want)
+	}
+}

@@ -136,7 +136,7 @@ func (s *Source) person(rec map[string]json.RawMessage, n int) (sources.Person, 
 		if strings.TrimSpace(v) == "0000-00-00" {
 			v = "" // BambooHR's "no date"
 		}
-		if err := p.Set(m.canon, v, s.statusMap); err != nil {
+		if err := p.Set(m.canon, v, s.statusMap, s.location); err != nil {
 			return p, bad(m, err)
 		}
 	}

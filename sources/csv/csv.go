@@ -39,6 +39,10 @@ type Config struct {
 	// StatusMap maps the export's status words onto the lifecycle statuses;
 	// the four lifecycle words themselves are always accepted.
 	StatusMap sources.StatusMap `yaml:"status_map"`
+	// Location is the time zone of dates written without one (default
+	// UTC). It is not a key of this section: the wiring sets it from the
+	// source's or the organisation's timezone.
+	Location *time.Location `yaml:"-"`
 }
 
 // The canonical columns, in the order the README lists them.
@@ -242,7 +246,7 @@ func (s *Source) person(rec []string, idx map[string]int, headers []string) (sou
 		if err != nil {
 			return time.Time{}
 		}
-		t, e := sources.ParseDate(get(c))
+		t, e := sources.ParseDateIn(get(c), s.cfg.Location)
 		if e != nil {
 			err = colErr(c, e)
 		}
@@ -301,3 +305,8 @@ func (c *Config) ResolvePaths(dir string) {
 		c.Path = filepath.Join(dir, c.Path)
 	}
 }
+
+// SetLocation sets the zone of dates written without one (sources.LocalConfig).
+func (c *Config) SetLocation(loc *time.Location) { c.Location = loc }
+
+var _ sources.LocalConfig = (*Config)(nil)

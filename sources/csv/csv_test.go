@@ -255,3 +255,26 @@ func BenchmarkPeople(b *testing.B) {
 		}
 	}
 }
+
+// Dates without a zone are read in the configured location (issue 18).
+func TestLocation(t *testing.T) {
+	riyadh, err := time.LoadLocation("Asia/Riyadh")
+	if err != nil {
+		t.Skipf("no time zone database: %v", err)
+	}
+	path := write(t, "employee_id,status,termination_date,hire_date\nE1,terminated,2026-11-25,2020-01-01T09:00:00+00:00\n")
+	ps, err := readAll(t, Config{Path: path, Location: riyadh})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 11, 24, 21, 0, 0, 0, time.UTC); !ps[0].TerminationDate.Equal(want) {
+		t.Errorf("termination 2026-11-25 in Asia/Riyadh read as %v, want %v", ps[0].TerminationDate, want)
+	}
+	if want := time.Date(2020, 1, 1, 9, 0, 0, 0, time.UTC); !ps[0].HireDate.Equal(want) {
+		t.Errorf("a date with its own zone read as %v, want %v", ps[0].HireDate, want)
+	}
+	ps, err = readAll(t, Config{Path: path})
+	if err != nil || !ps[0].TerminationDate.Equal(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("without a location: %v, %v; want midnight UTC", ps, err)
+	}
+}

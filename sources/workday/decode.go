@@ -83,7 +83,7 @@ func (s *Source) person(e entry, where string) (sources.Person, error) {
 		if err != nil {
 			return p, bad(err)
 		}
-		if err := p.Set(m.canon, v, s.statusMap); err != nil {
+		if err := p.Set(m.canon, v, s.statusMap, s.location); err != nil {
 			return p, bad(err)
 		}
 	}

@@ -101,6 +101,10 @@ type Config struct {
 	MaxTries int `yaml:"max_tries"`
 	// MaxRetryWait is the longest Retry-After honoured (default 5m).
 	MaxRetryWait time.Duration `yaml:"max_retry_wait"`
+	// Location is the time zone of dates written without one (default
+	// UTC). It is not a key of this section: the wiring sets it from the
+	// source's or the organisation's timezone.
+	Location *time.Location `yaml:"-"`
 }
 
 // ErrAuth is wrapped when Workday refuses the credentials (401/403).
@@ -123,6 +127,7 @@ type Source struct {
 	id        mapping
 	fields    []mapping
 	statusMap sources.StatusMap
+	location  *time.Location
 	client    *http.Client
 	maxTries  int
 	maxWait   time.Duration
@@ -237,6 +242,7 @@ func New(cfg Config, log *slog.Logger) (*Source, error) {
 		id:        id,
 		fields:    fields,
 		statusMap: sm,
+		location:  cfg.Location,
 		client:    &http.Client{Timeout: timeout},
 		maxTries:  tries,
 		maxWait:   wait,
@@ -305,3 +311,8 @@ func (c *Config) SecretFields() []targets.SecretField {
 	return []targets.SecretField{{Key: "user", Env: c.UserEnv, File: c.UserFile, Value: &c.User},
 		{Key: "password", Env: c.PasswordEnv, File: c.PasswordFile, Value: &c.Password}}
 }
+
+// SetLocation sets the zone of dates written without one (sources.LocalConfig).
+func (c *Config) SetLocation(loc *time.Location) { c.Location = loc }
+
+var _ sources.LocalConfig = (*Config)(nil)

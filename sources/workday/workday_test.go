@@ -444,3 +444,25 @@ func BenchmarkWorkdayJSON100k(b *testing.B) {
 	b.ReportMetric(float64(p-baseline)/(1<<20), "peak-heap-MiB")
 	b.ReportMetric(float64(len(raw))/(1<<20), "body-MiB")
 }
+
+// Dates without a zone are local to the configured location; Workday's own
+// offsets win (issue 18).
+func TestLocation(t *testing.T) {
+	riyadh, err := time.LoadLocation("Asia/Riyadh")
+	if err != nil {
+		t.Skipf("no time zone database: %v", err)
+	}
+	f := newFakeWorkday(t)
+	f.raw = "Employee_ID,Worker_Status,Termination_Date,Hire_Date\nA1,Terminated,2026-11-25,2020-01-01-08:00\n"
+	s := newSource(t, Config{URL: f.url(), Format: "csv", Location: riyadh})
+	got, err := collect(s.People(t.Context()))
+	if err != nil || len(got) != 1 {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	if want := time.Date(2026, 11, 24, 21, 0, 0, 0, time.UTC); !got[0].TerminationDate.Equal(want) {
+		t.Errorf("Termination_Date 2026-11-25 in Asia/Riyadh read as %v, want %v", got[0].TerminationDate, want)
+	}
+	if want := time.Date(2020, 1, 1, 8, 0, 0, 0, time.UTC); !got[0].HireDate.Equal(want) {
+		t.Errorf("Hire_Date 2020-01-01-08:00 read as %v, want %v", got[0].HireDate, want)
+	}
+}

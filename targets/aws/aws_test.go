@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/accessrecon/accessrecon/targets"
+	"github.com/accessrecon/accessrecon/targets/aws/awsfake"
 	"github.com/accessrecon/accessrecon/targets/targettest"
 )
 
@@ -58,7 +59,7 @@ func (b *recordingBackoff) count() int {
 
 type harness struct {
 	sleeps  atomic.Int64 // credential-report polls waited for
-	fake    *fakeIAM
+	fake    *awsfake.IAM
 	srv     *httptest.Server
 	target  *Target
 	backoff *recordingBackoff
@@ -74,38 +75,38 @@ type harness struct {
 //   - dave: no console, no keys (cannot sign in at all), customer-managed
 //     policy IAMAdmins (iam:*) attached; alice has BillingRead (not privileged)
 //   - erin: a key used 400 days ago, in Ops whose inline policy grants *:*
-func seedStandard(f *fakeIAM) {
-	now := f.now
-	f.addGroup("Developers", "arn:aws:iam::aws:policy/ReadOnlyAccess")
-	f.addGroup("Admins", "arn:aws:iam::aws:policy/AdministratorAccess")
-	ops := f.addGroup("Ops")
+func seedStandard(f *awsfake.IAM) {
+	now := f.Now
+	f.AddGroup("Developers", "arn:aws:iam::aws:policy/ReadOnlyAccess")
+	f.AddGroup("Admins", "arn:aws:iam::aws:policy/AdministratorAccess")
+	ops := f.AddGroup("Ops")
 	ops.Inline["everything"] = `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*:*","Resource":"*"}}`
 
-	alice := f.addUser("alice")
+	alice := f.AddUser("alice")
 	alice.Console, alice.ConsoleCreated, alice.PasswordLastUsed = true, now.AddDate(0, -6, 0), now.AddDate(0, 0, -3)
-	f.addKey(alice, "Active", now.AddDate(0, -2, 0), now.AddDate(0, 0, -1))
+	f.AddKey(alice, "Active", now.AddDate(0, -2, 0), now.AddDate(0, 0, -1))
 	alice.Groups = []string{"Developers"}
 	alice.Tags["EmployeeID"] = "E001"
 	alice.Tags["Email"] = "alice@example.com"
 	alice.Tags["CostCenter"] = "42"
 
-	bob := f.addUser("bob")
+	bob := f.AddUser("bob")
 	bob.Console, bob.ConsoleCreated = true, now.AddDate(-1, 0, 0)
 	bob.Groups = []string{"Admins"}
 	bob.Tags["EmployeeID"] = "E002"
 
-	carol := f.addUser("carol")
-	f.addKey(carol, "Active", now.AddDate(0, 0, -10), time.Time{})
-	f.addKey(carol, "Inactive", now.AddDate(-1, 0, 0), now.AddDate(0, -3, 0))
+	carol := f.AddUser("carol")
+	f.AddKey(carol, "Active", now.AddDate(0, 0, -10), time.Time{})
+	f.AddKey(carol, "Inactive", now.AddDate(-1, 0, 0), now.AddDate(0, -3, 0))
 	carol.Inline["iam-admin"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"},{"Effect":"Allow","Action":["ec2:Describe*","IAM:*"],"Resource":"*"}]}`
 
-	f.addPolicy("arn:aws:iam::"+fakeAccount+":policy/IAMAdmins", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}`)
-	f.addPolicy("arn:aws:iam::"+fakeAccount+":policy/BillingRead", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"aws-portal:View*","Resource":"*"}]}`)
-	alice.Attached = []string{"arn:aws:iam::" + fakeAccount + ":policy/BillingRead"}
-	f.addUser("dave").Attached = []string{"arn:aws:iam::" + fakeAccount + ":policy/IAMAdmins"}
+	f.AddPolicy("arn:aws:iam::"+awsfake.Account+":policy/IAMAdmins", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}`)
+	f.AddPolicy("arn:aws:iam::"+awsfake.Account+":policy/BillingRead", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"aws-portal:View*","Resource":"*"}]}`)
+	alice.Attached = []string{"arn:aws:iam::" + awsfake.Account + ":policy/BillingRead"}
+	f.AddUser("dave").Attached = []string{"arn:aws:iam::" + awsfake.Account + ":policy/IAMAdmins"}
 
-	erin := f.addUser("erin")
-	f.addKey(erin, "Active", now.AddDate(-2, 0, 0), now.AddDate(0, 0, -400))
+	erin := f.AddUser("erin")
+	f.AddKey(erin, "Active", now.AddDate(-2, 0, 0), now.AddDate(0, 0, -400))
 	erin.Groups = []string{"Ops"}
 }
 
@@ -130,15 +131,15 @@ func listing(mode string) harnessOption { return func(c *Config) { c.Listing = m
 
 var modes = []string{ListingBulk, ListingPerUser}
 
-func newHarness(t testing.TB, seed func(*fakeIAM), opts ...harnessOption) *harness {
+func newHarness(t testing.TB, seed func(*awsfake.IAM), opts ...harnessOption) *harness {
 	t.Helper()
 	isolateAWSEnv(t)
-	f := newFakeIAM(t)
+	f := awsfake.New(t)
 	if seed != nil {
 		seed(f)
 	}
-	h := &harness{fake: f, srv: f.serve(t), backoff: &recordingBackoff{}, ids: map[string]string{}}
-	for _, u := range f.users {
+	h := &harness{fake: f, srv: f.Serve(t), backoff: &recordingBackoff{}, ids: map[string]string{}}
+	for _, u := range f.Users {
 		h.ids[u.Name] = u.ID
 	}
 	cfg := Config{
@@ -208,7 +209,7 @@ func testMapping(t *testing.T, mode string) {
 	if len(as) != 5 {
 		t.Fatalf("listed %d accounts, want 5", len(as))
 	}
-	now := h.fake.now
+	now := h.fake.Now
 	day := func(d int) time.Time { return now.AddDate(0, 0, d) }
 
 	alice := byName(t, as, "alice")
@@ -216,7 +217,7 @@ func testMapping(t *testing.T, mode string) {
 		!alice.Enabled || alice.Privileged || !alice.LoginTracked || !alice.LastLogin.Equal(day(-1)) || !alice.Created.Equal(now.AddDate(-1, 0, 0)) {
 		t.Errorf("alice = %+v", alice)
 	}
-	if want := []targets.Group{{ID: "arn:aws:iam::" + fakeAccount + ":group/Developers", Name: "Developers"}}; !slices.Equal(alice.Groups, want) {
+	if want := []targets.Group{{ID: "arn:aws:iam::" + awsfake.Account + ":group/Developers", Name: "Developers"}}; !slices.Equal(alice.Groups, want) {
 		t.Errorf("alice groups = %v, want %v", alice.Groups, want)
 	}
 	if len(alice.Credentials) != 1 || !alice.Credentials[0].Active || !alice.Credentials[0].LastUsed.Equal(day(-1)) ||
@@ -258,7 +259,7 @@ func TestNoTagsConfigured(t *testing.T) {
 	if a := byName(t, as, "alice"); a.EmployeeID != "" || a.Email != "" {
 		t.Errorf("without tag_employee_id: %+v", a)
 	}
-	if n := h.fake.callCount("ListUserTags"); n != 0 {
+	if n := h.fake.CallCount("ListUserTags"); n != 0 {
 		t.Errorf("ListUserTags called %d times without a tag configured", n)
 	}
 }
@@ -272,16 +273,16 @@ func TestPaging(t *testing.T) {
 }
 
 func testPaging(t *testing.T, mode string) {
-	h := newHarness(t, func(f *fakeIAM) {
-		f.pageCap = 2
-		f.addGroup("G1")
-		f.addGroup("G2")
-		f.addGroup("G3")
+	h := newHarness(t, func(f *awsfake.IAM) {
+		f.PageCap = 2
+		f.AddGroup("G1")
+		f.AddGroup("G2")
+		f.AddGroup("G3")
 		for i := range 10 {
-			u := f.addUser(fmt.Sprintf("user%02d", i))
+			u := f.AddUser(fmt.Sprintf("user%02d", i))
 			if i == 4 {
 				for range 3 {
-					f.addKey(u, "Active", f.now.AddDate(0, -1, 0), time.Time{})
+					f.AddKey(u, "Active", f.Now.AddDate(0, -1, 0), time.Time{})
 				}
 				u.Groups = []string{"G1", "G2", "G3"}
 			}
@@ -302,15 +303,15 @@ func testPaging(t *testing.T, mode string) {
 	}
 	// Pages of 2: 10 users in 5 pages; in bulk mode 3 groups in 2 more.
 	if op, want := "ListUsers", 5; mode == ListingPerUser {
-		if n := h.fake.callCount(op); n != want {
+		if n := h.fake.CallCount(op); n != want {
 			t.Errorf("%s called %d times, want %d", op, n, want)
 		}
 	} else if op, want := "GetAccountAuthorizationDetails", 7; true {
-		if n := h.fake.callCount(op); n != want {
+		if n := h.fake.CallCount(op); n != want {
 			t.Errorf("%s called %d times, want %d", op, n, want)
 		}
 	}
-	if n := h.fake.callCount("ListAccessKeys"); n != 11 {
+	if n := h.fake.CallCount("ListAccessKeys"); n != 11 {
 		t.Errorf("ListAccessKeys called %d times, want 11 (two pages for user04)", n)
 	}
 }
@@ -351,10 +352,10 @@ func testThrottling(t *testing.T, mode string) {
 		first, second = "GetAccountAuthorizationDetails", "ListAccessKeys"
 	}
 	before := map[string]int{ListingPerUser: 1, ListingBulk: 2}[mode] // pages without throttling
-	h.fake.mu.Lock()
-	h.fake.throttle[first] = 2
-	h.fake.throttle[second] = 1
-	h.fake.mu.Unlock()
+	h.fake.Mu.Lock()
+	h.fake.Throttle[first] = 2
+	h.fake.Throttle[second] = 1
+	h.fake.Mu.Unlock()
 	as := listAll(t, h.target)
 	if len(as) != 5 {
 		t.Fatalf("listed %d accounts after throttling, want 5", len(as))
@@ -367,7 +368,7 @@ func testThrottling(t *testing.T, mode string) {
 			t.Errorf("waited after %q, want Throttling", c)
 		}
 	}
-	if n := h.fake.callCount(first); n != before+2 {
+	if n := h.fake.CallCount(first); n != before+2 {
 		t.Errorf("%s sent %d times, want %d", first, n, before+2)
 	}
 }
@@ -376,9 +377,9 @@ func testThrottling(t *testing.T, mode string) {
 // max_attempts tries with a transient error.
 func TestThrottlingBounded(t *testing.T) {
 	h := newHarness(t, seedStandard, func(c *Config) { c.MaxAttempts = 3 })
-	h.fake.mu.Lock()
-	h.fake.throttle["GetAccountAuthorizationDetails"] = 1000
-	h.fake.mu.Unlock()
+	h.fake.Mu.Lock()
+	h.fake.Throttle["GetAccountAuthorizationDetails"] = 1000
+	h.fake.Mu.Unlock()
 	var last error
 	for _, err := range h.target.Accounts(t.Context()) {
 		last = err
@@ -387,7 +388,7 @@ func TestThrottlingBounded(t *testing.T) {
 	if !errors.As(last, &te) {
 		t.Fatalf("listing under endless throttling = %v, want a TransientError", last)
 	}
-	if n := h.fake.callCount("GetAccountAuthorizationDetails"); n != 3 {
+	if n := h.fake.CallCount("GetAccountAuthorizationDetails"); n != 3 {
 		t.Errorf("GetAccountAuthorizationDetails sent %d times, want max_attempts = 3", n)
 	}
 }
@@ -403,18 +404,18 @@ func TestDisable(t *testing.T) {
 		}
 	}
 	f := h.fake
-	f.mu.Lock()
-	if u := f.user("alice"); u.Console || len(u.Keys) != 1 || u.Keys[0].Status != "Inactive" {
+	f.Mu.Lock()
+	if u := f.User("alice"); u.Console || len(u.Keys) != 1 || u.Keys[0].Status != "Inactive" {
 		t.Errorf("alice after Disable: console %v, keys %+v", u.Console, u.Keys[0])
 	}
-	if u := f.user("carol"); len(u.Keys) != 2 || u.Keys[0].Status != "Inactive" || u.Keys[1].Status != "Inactive" {
+	if u := f.User("carol"); len(u.Keys) != 2 || u.Keys[0].Status != "Inactive" || u.Keys[1].Status != "Inactive" {
 		t.Errorf("carol's keys after Disable: %+v %+v", u.Keys[0], u.Keys[1])
 	}
-	if u := f.user("bob"); !u.Console {
+	if u := f.User("bob"); !u.Console {
 		t.Error("disabling alice and carol touched bob")
 	}
-	f.mu.Unlock()
-	if n := f.callCount("UpdateAccessKey"); n != 2 {
+	f.Mu.Unlock()
+	if n := f.CallCount("UpdateAccessKey"); n != 2 {
 		t.Errorf("UpdateAccessKey sent %d times, want 2 (carol's inactive key left alone)", n)
 	}
 	again := listAll(t, h.target)
@@ -422,18 +423,18 @@ func TestDisable(t *testing.T) {
 		t.Errorf("alice listed after Disable = %+v", a)
 	}
 	// Idempotent: a second Disable writes nothing.
-	f.resetCalls()
+	f.ResetCalls()
 	if err := h.target.Disable(t.Context(), alice); err != nil {
 		t.Fatalf("second disable: %v", err)
 	}
-	if n := f.callCount("UpdateAccessKey"); n != 0 {
+	if n := f.CallCount("UpdateAccessKey"); n != 0 {
 		t.Errorf("second Disable sent %d UpdateAccessKey", n)
 	}
 	// A name now held by another user (alice deleted and re-created) is not
 	// the account any more.
-	f.mu.Lock()
-	f.user("alice").ID = "AIDA00000000000099999"
-	f.mu.Unlock()
+	f.Mu.Lock()
+	f.User("alice").ID = "AIDA00000000000099999"
+	f.Mu.Unlock()
 	if err := h.target.Disable(t.Context(), alice); !errors.Is(err, targets.ErrNotFound) {
 		t.Errorf("disable of a recycled name = %v, want ErrNotFound", err)
 	}
@@ -482,12 +483,12 @@ func TestGroupRemovalRefused(t *testing.T) {
 	if !errors.Is(err, targets.ErrPermission) {
 		t.Errorf("refused removal = %v, want ErrPermission", err)
 	}
-	if n := h.fake.callCount("RemoveUserFromGroup"); n != 0 {
+	if n := h.fake.CallCount("RemoveUserFromGroup"); n != 0 {
 		t.Errorf("RemoveUserFromGroup sent %d times although not allowed", n)
 	}
-	h.fake.mu.Lock()
-	defer h.fake.mu.Unlock()
-	if g := h.fake.user("alice").Groups; len(g) != 1 {
+	h.fake.Mu.Lock()
+	defer h.fake.Mu.Unlock()
+	if g := h.fake.User("alice").Groups; len(g) != 1 {
 		t.Errorf("alice's groups = %v", g)
 	}
 }
@@ -501,7 +502,7 @@ func TestRemoveFromGroupByName(t *testing.T) {
 	if err := h.target.RemoveFromGroup(t.Context(), bob, targets.Group{Name: "Admins"}); err != nil {
 		t.Fatalf("second removal: %v", err)
 	}
-	if n := h.fake.callCount("RemoveUserFromGroup"); n != 1 {
+	if n := h.fake.CallCount("RemoveUserFromGroup"); n != 1 {
 		t.Errorf("RemoveUserFromGroup sent %d times, want 1", n)
 	}
 	got, err := h.target.Account(t.Context(), bob.ID)
@@ -518,10 +519,10 @@ func TestRemoveFromGroupByName(t *testing.T) {
 // no trace of the secret key or the token.
 func TestCredentialEcho(t *testing.T) {
 	h := newHarness(t, seedStandard, func(c *Config) { c.sessionToken = testToken })
-	h.fake.mu.Lock()
-	h.fake.echo["GetAccountAuthorizationDetails"] = true
-	h.fake.echoExtra = " signing key " + testSecret + " basic " + base64.StdEncoding.EncodeToString([]byte("AKID:"+testSecret))
-	h.fake.mu.Unlock()
+	h.fake.Mu.Lock()
+	h.fake.Echo["GetAccountAuthorizationDetails"] = true
+	h.fake.EchoExtra = " signing key " + testSecret + " basic " + base64.StdEncoding.EncodeToString([]byte("AKID:"+testSecret))
+	h.fake.Mu.Unlock()
 	var last error
 	for _, err := range h.target.Accounts(t.Context()) {
 		last = err
@@ -553,15 +554,15 @@ func TestCredentialEcho(t *testing.T) {
 
 func TestAccessDenied(t *testing.T) {
 	h := newHarness(t, seedStandard)
-	h.fake.mu.Lock()
-	h.fake.denied["UpdateAccessKey"] = true
-	h.fake.mu.Unlock()
+	h.fake.Mu.Lock()
+	h.fake.Denied["UpdateAccessKey"] = true
+	h.fake.Mu.Unlock()
 	alice := byName(t, listAll(t, h.target), "alice")
 	err := h.target.RevokeCredential(t.Context(), alice, alice.Credentials[0])
 	if !errors.Is(err, targets.ErrPermission) {
 		t.Fatalf("revoke without iam:UpdateAccessKey = %v, want ErrPermission", err)
 	}
-	if n := h.fake.callCount("UpdateAccessKey"); n != 1 {
+	if n := h.fake.CallCount("UpdateAccessKey"); n != 1 {
 		t.Errorf("AccessDenied retried: %d calls", n)
 	}
 }
@@ -615,9 +616,9 @@ func TestAssumeRole(t *testing.T) {
 		}
 	}
 	// The role's secrets are redacted from upstream errors too.
-	h.fake.mu.Lock()
-	h.fake.echo["GetAccountAuthorizationDetails"] = true
-	h.fake.mu.Unlock()
+	h.fake.Mu.Lock()
+	h.fake.Echo["GetAccountAuthorizationDetails"] = true
+	h.fake.Mu.Unlock()
 	var last error
 	for _, err := range h.target.Accounts(t.Context()) {
 		last = err
@@ -683,49 +684,49 @@ func TestBulkCredentialReport(t *testing.T) {
 	if n := h.sleeps.Load(); n != 1 {
 		t.Errorf("waited %d times for the report, want 1 (STARTED, then COMPLETE)", n)
 	}
-	if n := h.fake.callCount("GetAccessKeyLastUsed") + h.fake.callCount("GetUser"); n != 0 {
+	if n := h.fake.CallCount("GetAccessKeyLastUsed") + h.fake.CallCount("GetUser"); n != 0 {
 		t.Errorf("%d per-key/per-user calls although the report covers every key", n)
 	}
-	if a := byName(t, as, "alice"); !a.Credentials[0].LastUsed.Equal(h.fake.now.AddDate(0, 0, -1)) || !a.LastLogin.Equal(h.fake.now.AddDate(0, 0, -1)) {
+	if a := byName(t, as, "alice"); !a.Credentials[0].LastUsed.Equal(h.fake.Now.AddDate(0, 0, -1)) || !a.LastLogin.Equal(h.fake.Now.AddDate(0, 0, -1)) {
 		t.Errorf("alice from the report = %+v", a)
 	}
 
 	// After the report: a new key for alice (used an hour ago), a new user.
-	newKey := h.fake.addKey(h.fake.user("alice"), "Active", time.Now().UTC().Truncate(time.Second), time.Now().UTC().Add(-time.Hour).Truncate(time.Second))
-	frank := h.fake.addUser("frank")
-	frank.PasswordLastUsed, frank.Console = h.fake.now.AddDate(0, 0, -5), true
-	h.fake.resetCalls()
+	newKey := h.fake.AddKey(h.fake.User("alice"), "Active", time.Now().UTC().Truncate(time.Second), time.Now().UTC().Add(-time.Hour).Truncate(time.Second))
+	frank := h.fake.AddUser("frank")
+	frank.PasswordLastUsed, frank.Console = h.fake.Now.AddDate(0, 0, -5), true
+	h.fake.ResetCalls()
 	as = listAll(t, h.target)
-	if n := h.fake.callCount("GetAccessKeyLastUsed"); n != 1 {
+	if n := h.fake.CallCount("GetAccessKeyLastUsed"); n != 1 {
 		t.Errorf("GetAccessKeyLastUsed called %d times, want 1 (the key newer than the report)", n)
 	}
-	if n := h.fake.callCount("GetUser"); n != 1 {
+	if n := h.fake.CallCount("GetUser"); n != 1 {
 		t.Errorf("GetUser called %d times, want 1 (the user newer than the report)", n)
 	}
 	alice := byName(t, as, "alice")
 	if len(alice.Credentials) != 2 || alice.Credentials[1].ID != newKey.ID || !alice.Credentials[1].LastUsed.Equal(newKey.LastUsed) {
 		t.Errorf("alice's new key = %+v", alice.Credentials)
 	}
-	if f := byName(t, as, "frank"); !f.Enabled || !f.LastLogin.Equal(h.fake.now.AddDate(0, 0, -5)) {
+	if f := byName(t, as, "frank"); !f.Enabled || !f.LastLogin.Equal(h.fake.Now.AddDate(0, 0, -5)) {
 		t.Errorf("frank = %+v", f)
 	}
 }
 
 func TestBulkWithoutReport(t *testing.T) {
 	for name, setup := range map[string]func(h *harness){
-		"denied": func(h *harness) { h.fake.denied["GenerateCredentialReport"] = true },
+		"denied": func(h *harness) { h.fake.Denied["GenerateCredentialReport"] = true },
 		"never ready": func(h *harness) {
 			h.target.cfg.ReportWait = 3 * time.Second // the fake says STARTED once; pretend it stays so
-			h.fake.throttle["GenerateCredentialReport"] = 0
-			h.fake.started, h.fake.reportAt = true, time.Time{}
-			h.fake.stuck = true
+			h.fake.Throttle["GenerateCredentialReport"] = 0
+			h.fake.Started, h.fake.ReportAt = true, time.Time{}
+			h.fake.Stuck = true
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t, seedStandard)
-			h.fake.mu.Lock()
+			h.fake.Mu.Lock()
 			setup(h)
-			h.fake.mu.Unlock()
+			h.fake.Mu.Unlock()
 			want := listAll(t, newHarness(t, seedStandard, listing(ListingPerUser)).target)
 			got := listAll(t, h.target)
 			if len(got) != len(want) {
@@ -738,10 +739,10 @@ func TestBulkWithoutReport(t *testing.T) {
 					t.Errorf("without a report:\n got %+v\nwant %+v", g, w)
 				}
 			}
-			if n := h.fake.callCount("GetAccessKeyLastUsed"); n != 4 {
+			if n := h.fake.CallCount("GetAccessKeyLastUsed"); n != 4 {
 				t.Errorf("GetAccessKeyLastUsed called %d times, want 4 (every key)", n)
 			}
-			if n := h.fake.callCount("GetUser"); n != 5 {
+			if n := h.fake.CallCount("GetUser"); n != 5 {
 				t.Errorf("GetUser called %d times, want 5 (every user)", n)
 			}
 		})
@@ -755,9 +756,9 @@ func TestFailureMidListing(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode, func(t *testing.T) {
 			h := newHarness(t, seedStandard, listing(mode), func(c *Config) { c.PageSize = 2; c.Concurrency = 1 })
-			h.fake.mu.Lock()
-			h.fake.deniedAfter["ListAccessKeys"] = 2
-			h.fake.mu.Unlock()
+			h.fake.Mu.Lock()
+			h.fake.DeniedAfter["ListAccessKeys"] = 2
+			h.fake.Mu.Unlock()
 			var got []string
 			var errs []error
 			for a, err := range h.target.Accounts(t.Context()) {
@@ -786,7 +787,7 @@ func TestRevokeSessions(t *testing.T) {
 	if err := h.target.RevokeSessions(t.Context(), alice); !errors.Is(err, targets.ErrPermission) {
 		t.Fatalf("RevokeSessions without revoke_sessions = %v", err)
 	}
-	if n := h.fake.callCount("PutUserPolicy"); n != 0 {
+	if n := h.fake.CallCount("PutUserPolicy"); n != 0 {
 		t.Fatalf("PutUserPolicy sent %d times without revoke_sessions", n)
 	}
 
@@ -798,10 +799,10 @@ func TestRevokeSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	h.fake.mu.Lock()
-	doc := h.fake.user("alice").Inline[RevokeSessionsPolicy]
-	others := len(h.fake.user("bob").Inline)
-	h.fake.mu.Unlock()
+	h.fake.Mu.Lock()
+	doc := h.fake.User("alice").Inline[RevokeSessionsPolicy]
+	others := len(h.fake.User("bob").Inline)
+	h.fake.Mu.Unlock()
 	want := `"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"2026-12-01T14:00:00Z"}}`
 	if !strings.Contains(doc, want) || others != 0 {
 		t.Fatalf("alice's policy %s = %s (bob has %d)", RevokeSessionsPolicy, doc, others)
@@ -824,16 +825,16 @@ func TestRevokeSessions(t *testing.T) {
 func TestUserDeletedWhileRead(t *testing.T) {
 	h := newHarness(t, seedStandard, listing(ListingPerUser))
 	carol := byName(t, listAll(t, h.target), "carol")
-	h.fake.mu.Lock()
-	h.fake.deleteOnCall = map[string]string{"ListAccessKeys": "carol"}
-	h.fake.mu.Unlock()
+	h.fake.Mu.Lock()
+	h.fake.DeleteOnCall = map[string]string{"ListAccessKeys": "carol"}
+	h.fake.Mu.Unlock()
 	if _, err := h.target.Account(t.Context(), carol.ID); !errors.Is(err, targets.ErrNotFound) {
 		t.Fatalf("get of a user deleted while read = %v, want ErrNotFound", err)
 	}
 	h2 := newHarness(t, seedStandard)
-	h2.fake.mu.Lock()
-	h2.fake.deleteOnCall = map[string]string{"ListAccessKeys": "carol"}
-	h2.fake.mu.Unlock()
+	h2.fake.Mu.Lock()
+	h2.fake.DeleteOnCall = map[string]string{"ListAccessKeys": "carol"}
+	h2.fake.Mu.Unlock()
 	var names []string
 	for _, a := range listAll(t, h2.target) {
 		names = append(names, a.Username)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/accessrecon/accessrecon/targets/aws/awsfake"
 )
 
 const benchUsers = 10000
@@ -17,26 +19,26 @@ const benchUsers = 10000
 // seedBench seeds n users, each with two access keys (one used yesterday,
 // one never), a console password for every other user, an EmployeeID tag,
 // and one of three groups (one of them AdministratorAccess).
-func seedBench(n int) func(*fakeIAM) {
-	return func(f *fakeIAM) {
-		f.addGroup("Developers", "arn:aws:iam::aws:policy/ReadOnlyAccess")
-		f.addGroup("Admins", "arn:aws:iam::aws:policy/AdministratorAccess")
-		f.addGroup("Ops").Inline["all"] = `{"Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}`
+func seedBench(n int) func(*awsfake.IAM) {
+	return func(f *awsfake.IAM) {
+		f.AddGroup("Developers", "arn:aws:iam::aws:policy/ReadOnlyAccess")
+		f.AddGroup("Admins", "arn:aws:iam::aws:policy/AdministratorAccess")
+		f.AddGroup("Ops").Inline["all"] = `{"Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}`
 		groups := []string{"Developers", "Admins", "Ops"}
-		f.mu.Lock()
-		defer f.mu.Unlock()
+		f.Mu.Lock()
+		defer f.Mu.Unlock()
 		for i := range n { // names in order: appended, not inserted
-			u := &fakeUser{Name: fmt.Sprintf("user%06d", i), ID: f.id("AIDA"), Created: f.now.AddDate(-1, 0, 0),
+			u := &awsfake.User{Name: fmt.Sprintf("user%06d", i), ID: f.NewID("AIDA"), Created: f.Now.AddDate(-1, 0, 0),
 				Inline: map[string]string{}, Tags: map[string]string{"EmployeeID": fmt.Sprintf("E%06d", i)},
 				Groups: []string{groups[i%3]}}
 			if i%2 == 0 {
-				u.Console, u.ConsoleCreated, u.PasswordLastUsed = true, f.now.AddDate(0, -1, 0), f.now.AddDate(0, 0, -2)
+				u.Console, u.ConsoleCreated, u.PasswordLastUsed = true, f.Now.AddDate(0, -1, 0), f.Now.AddDate(0, 0, -2)
 			}
-			u.Keys = []*fakeKey{
-				{ID: f.id("AKIA"), Status: "Active", Created: f.now.AddDate(0, -3, 0), LastUsed: f.now.AddDate(0, 0, -1)},
-				{ID: f.id("AKIA"), Status: "Active", Created: f.now.AddDate(0, -1, 0)},
+			u.Keys = []*awsfake.Key{
+				{ID: f.NewID("AKIA"), Status: "Active", Created: f.Now.AddDate(0, -3, 0), LastUsed: f.Now.AddDate(0, 0, -1)},
+				{ID: f.NewID("AKIA"), Status: "Active", Created: f.Now.AddDate(0, -1, 0)},
 			}
-			f.users = append(f.users, u)
+			f.Users = append(f.Users, u)
 		}
 	}
 }
@@ -93,7 +95,7 @@ func benchListing(b *testing.B, mode string) {
 	h := newHarness(b, seedBench(benchUsers), listing(mode))
 	b.ResetTimer()
 	for range b.N {
-		h.fake.resetCalls()
+		h.fake.ResetCalls()
 		stop := peakHeap()
 		n := 0
 		for _, err := range h.target.Accounts(b.Context()) {
@@ -106,15 +108,15 @@ func benchListing(b *testing.B, mode string) {
 		if n != benchUsers {
 			b.Fatalf("listed %d", n)
 		}
-		calls := h.fake.totalCalls()
+		calls := h.fake.TotalCalls()
 		b.ReportMetric(float64(calls), "calls/op")
 		b.ReportMetric(float64(calls)/benchUsers, "calls/user")
 		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
-		h.fake.mu.Lock()
-		for op, c := range h.fake.calls {
+		h.fake.Mu.Lock()
+		for op, c := range h.fake.Calls {
 			b.Logf("%-28s %6d", op, c)
 		}
-		h.fake.mu.Unlock()
+		h.fake.Mu.Unlock()
 	}
 }
 
@@ -128,10 +130,10 @@ func BenchmarkCredentialReport(b *testing.B) {
 	c := h.target.client
 	b.ResetTimer()
 	for range b.N {
-		h.fake.mu.Lock()
-		h.fake.started, h.fake.reportAt = false, time.Time{}
-		h.fake.mu.Unlock()
-		h.fake.resetCalls()
+		h.fake.Mu.Lock()
+		h.fake.Started, h.fake.ReportAt = false, time.Time{}
+		h.fake.Mu.Unlock()
+		h.fake.ResetCalls()
 		stop := peakHeap()
 		for {
 			r, err := c.GenerateCredentialReport(b.Context(), &iam.GenerateCredentialReportInput{})
@@ -154,7 +156,7 @@ func BenchmarkCredentialReport(b *testing.B) {
 		if len(rows) != benchUsers {
 			b.Fatalf("report has %d users", len(rows))
 		}
-		b.ReportMetric(float64(h.fake.totalCalls()), "calls/op")
+		b.ReportMetric(float64(h.fake.TotalCalls()), "calls/op")
 		b.ReportMetric(float64(len(r.Content))/(1<<20), "report-MB")
 		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 	}

@@ -29,100 +29,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/accessrecon/accessrecon/targets/aws/awsfake"
 )
-
-// fakeSeed is the seed file: the account's groups and users.
-type fakeSeed struct {
-	Groups []struct {
-		Name     string            `json:"name"`
-		Policies []string          `json:"policies"` // managed policy ARNs (AWS-managed ones exist already)
-		Inline   map[string]string `json:"inline"`   // name -> JSON document
-	} `json:"groups"`
-	Users []fakeSeedUser `json:"users"`
-}
-
-type fakeSeedUser struct {
-	Name             string            `json:"name"`
-	ID               string            `json:"id,omitempty"`
-	Tags             map[string]string `json:"tags,omitempty"`
-	Console          bool              `json:"console"`
-	PasswordLastUsed *time.Time        `json:"password_last_used,omitempty"`
-	Groups           []string          `json:"groups,omitempty"`
-	Policies         []string          `json:"policies,omitempty"`
-	Inline           map[string]string `json:"inline,omitempty"`
-	Keys             []struct {
-		ID       string     `json:"id,omitempty"`
-		Status   string     `json:"status"`
-		Created  time.Time  `json:"created"`
-		LastUsed *time.Time `json:"last_used,omitempty"`
-	} `json:"keys,omitempty"`
-}
-
-func (f *fakeIAM) seedFrom(s fakeSeed) {
-	for _, g := range s.Groups {
-		fg := f.addGroup(g.Name, g.Policies...)
-		for k, v := range g.Inline {
-			fg.Inline[k] = v
-		}
-	}
-	for _, su := range s.Users {
-		u := f.addUser(su.Name)
-		u.Console, u.ConsoleCreated = su.Console, f.now.AddDate(0, -1, 0)
-		if su.PasswordLastUsed != nil {
-			u.PasswordLastUsed = su.PasswordLastUsed.UTC()
-		}
-		for k, v := range su.Tags {
-			u.Tags[k] = v
-		}
-		for k, v := range su.Inline {
-			u.Inline[k] = v
-		}
-		u.Groups, u.Attached = su.Groups, su.Policies
-		for _, k := range su.Keys {
-			var last time.Time
-			if k.LastUsed != nil {
-				last = k.LastUsed.UTC()
-			}
-			fk := f.addKey(u, k.Status, k.Created.UTC(), last)
-			if k.ID != "" {
-				fk.ID = k.ID
-			}
-		}
-		if su.ID != "" {
-			u.ID = su.ID
-		}
-	}
-}
-
-// state is the fake's users as seed JSON (key IDs, statuses and the console
-// filled in as they are now).
-func (f *fakeIAM) state() fakeSeed {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var s fakeSeed
-	for _, u := range f.users {
-		su := fakeSeedUser{Name: u.Name, ID: u.ID, Tags: u.Tags, Console: u.Console, Groups: u.Groups, Policies: u.Attached, Inline: u.Inline}
-		if !u.PasswordLastUsed.IsZero() {
-			t := u.PasswordLastUsed
-			su.PasswordLastUsed = &t
-		}
-		for _, k := range u.Keys {
-			var last *time.Time
-			if !k.LastUsed.IsZero() {
-				t := k.LastUsed
-				last = &t
-			}
-			su.Keys = append(su.Keys, struct {
-				ID       string     `json:"id,omitempty"`
-				Status   string     `json:"status"`
-				Created  time.Time  `json:"created"`
-				LastUsed *time.Time `json:"last_used,omitempty"`
-			}{k.ID, k.Status, k.Created, last})
-		}
-		s.Users = append(s.Users, su)
-	}
-	return s
-}
 
 // fakeTB is the testing.TB the long-lived fake reports violations to: it
 // keeps them for /_violations instead of failing a test.
@@ -139,22 +48,22 @@ func TestIAMFakeServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var seed fakeSeed
+	var seed awsfake.Seed
 	if err := json.Unmarshal(b, &seed); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	f := newFakeIAM(fakeTB{t})
-	f.seedFrom(seed)
+	f := awsfake.New(fakeTB{t})
+	f.SeedFrom(seed)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_state", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(f.state())
+		_ = json.NewEncoder(w).Encode(f.State())
 	})
 	mux.HandleFunc("GET /_violations", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		v := append([]string{}, f.violations...)
-		f.mu.Unlock()
+		f.Mu.Lock()
+		v := append([]string{}, f.Violations...)
+		f.Mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(v)
 	})
@@ -233,7 +142,7 @@ func TestIAMFakeServerProcess(t *testing.T) {
 	if err := tg.Disable(t.Context(), cy); err != nil {
 		t.Fatal(err)
 	}
-	var state fakeSeed
+	var state awsfake.Seed
 	getJSON(t, base+"/_state", &state)
 	if len(state.Users) != 2 || state.Users[1].Name != "cy" || state.Users[1].Console || state.Users[1].Keys[0].Status != "Inactive" {
 		t.Errorf("state after disabling cy: %+v", state.Users)

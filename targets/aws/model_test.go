@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/accessrecon/accessrecon/targets/aws/awsfake"
 )
 
 // TestFakeHeldToModel: every action the fake implements is an IAM operation
@@ -18,8 +20,8 @@ import (
 // (through the official SDK, which parses every answer) passes the model
 // checks: every element the fake wrote is a member of its shape there.
 func TestFakeHeldToModel(t *testing.T) {
-	spec := loadSpec(t)
-	for op := range fakeOps {
+	spec := awsfake.LoadSpec(t)
+	for op := range awsfake.Ops {
 		if _, ok := spec.Operations[op]; !ok {
 			t.Errorf("the fake implements %s, which service-2.json does not describe", op)
 		}
@@ -81,36 +83,36 @@ func TestFakeHeldToModel(t *testing.T) {
 		t.Fatalf("credential report: %v, %d rows", err, len(rows))
 	}
 
-	h.fake.mu.Lock()
-	defer h.fake.mu.Unlock()
-	for op := range fakeOps {
-		if !h.fake.served[op] {
+	h.fake.Mu.Lock()
+	defer h.fake.Mu.Unlock()
+	for op := range awsfake.Ops {
+		if !h.fake.Served[op] {
 			t.Errorf("the session never had the fake answer %s: it went unchecked", op)
 		}
 	}
-	if len(h.fake.seen) < 40 {
-		t.Errorf("only %d members checked: %v", len(h.fake.seen), sortedKeys(h.fake.seen))
+	if len(h.fake.Seen) < 40 {
+		t.Errorf("only %d members checked: %v", len(h.fake.Seen), awsfake.SortedKeys(h.fake.Seen))
 	}
-	for m := range h.fake.seen {
+	for m := range h.fake.Seen {
 		shape, member, _ := strings.Cut(m, ".")
 		if _, ok := spec.Shapes[shape].Members[member]; !ok {
 			t.Errorf("%s written but not in service-2.json", m)
 		}
 	}
-	t.Logf("%d actions, %d shape members checked against service-2.json", len(h.fake.served), len(h.fake.seen))
+	t.Logf("%d actions, %d shape members checked against service-2.json", len(h.fake.Served), len(h.fake.Seen))
 }
 
 // TestModelChecksCatchMistakes: the checks fail on the mistakes a fake could
 // make, so a passing fake means something.
 func TestModelChecksCatchMistakes(t *testing.T) {
-	spec := loadSpec(t)
+	spec := awsfake.LoadSpec(t)
 	meta := `<ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata>`
 	user := func(extra string) string {
 		return `<ListUsersResponse><ListUsersResult><Users><member><Path>/</Path><UserName>a</UserName><UserId>AIDA0000000000000001</UserId>` +
 			`<Arn>arn:aws:iam::123456789012:user/a</Arn><CreateDate>2024-01-01T00:00:00Z</CreateDate>` + extra + `</member></Users>` +
 			`<IsTruncated>false</IsTruncated></ListUsersResult>` + meta + `</ListUsersResponse>`
 	}
-	if v := spec.checkResponse("ListUsers", 200, []byte(user("")), map[string]bool{}); len(v) > 0 {
+	if v := spec.CheckResponse("ListUsers", 200, []byte(user("")), map[string]bool{}); len(v) > 0 {
 		t.Fatalf("a valid answer was refused: %v", v)
 	}
 	for name, c := range map[string]struct {
@@ -131,7 +133,7 @@ func TestModelChecksCatchMistakes(t *testing.T) {
 		"not xml":          {"GetUser", 200, `{"User":{}}`},
 		"pattern":          {"GetUser", 200, `<GetUserResponse><GetUserResult><User><Path>no-slash</Path><UserName>a</UserName><UserId>AIDA0000000000000001</UserId><Arn>arn:aws:iam::123456789012:user/a</Arn><CreateDate>2024-01-01T00:00:00Z</CreateDate></User></GetUserResult>` + meta + `</GetUserResponse>`},
 	} {
-		if v := spec.checkResponse(c.op, c.status, []byte(c.body), map[string]bool{}); len(v) == 0 {
+		if v := spec.CheckResponse(c.op, c.status, []byte(c.body), map[string]bool{}); len(v) == 0 {
 			t.Errorf("%s: not caught", name)
 		}
 	}
@@ -143,7 +145,7 @@ func TestModelChecksCatchMistakes(t *testing.T) {
 		"bad enum":         {"Action": {"UpdateAccessKey"}, "Version": {"2010-05-08"}, "AccessKeyId": {"AKIA0000000000000001"}, "Status": {"Disabled"}},
 		"out of range":     {"Action": {"ListUsers"}, "Version": {"2010-05-08"}, "MaxItems": {"5000"}},
 	} {
-		if _, v := spec.checkRequest(form); len(v) == 0 {
+		if _, v := spec.CheckRequest(form); len(v) == 0 {
 			t.Errorf("request %s: not caught", name)
 		}
 	}

@@ -11,48 +11,50 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/accessrecon/accessrecon/targets/entra/entrafake"
 )
 
 // seedBench makes n users in a tenant shaped like a real one: everyone in
 // "All Staff", each in one of 100 departments, every seventh in one of 20
 // projects; 10 users and one group hold directory roles; half the users
 // signed in recently.
-func (f *fakeGraph) seedBench(n int) {
-	f.logging = false
+func seedBench(f *entrafake.Graph, n int) {
+	f.Logging = false
 	created := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	last := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
-	all := &fGroup{ID: guid('g', 0), Name: "All Staff"}
-	depts := make([]*fGroup, 100)
+	all := &entrafake.Group{ID: entrafake.GUID('g', 0), Name: "All Staff"}
+	depts := make([]*entrafake.Group, 100)
 	for i := range depts {
-		depts[i] = &fGroup{ID: guid('d', i), Name: fmt.Sprintf("Dept %02d", i)}
+		depts[i] = &entrafake.Group{ID: entrafake.GUID('d', i), Name: fmt.Sprintf("Dept %02d", i)}
 	}
-	projects := make([]*fGroup, 20)
+	projects := make([]*entrafake.Group, 20)
 	for i := range projects {
-		projects[i] = &fGroup{ID: guid('p', i), Name: fmt.Sprintf("Project %02d", i)}
+		projects[i] = &entrafake.Group{ID: entrafake.GUID('p', i), Name: fmt.Sprintf("Project %02d", i)}
 	}
 	for i := range n {
-		u := &fUser{ID: guid('u', i), UPN: "user" + strconv.Itoa(i) + "@contoso.example", Mail: "user" + strconv.Itoa(i) + "@contoso.example",
+		u := &entrafake.User{ID: entrafake.GUID('u', i), UPN: "user" + strconv.Itoa(i) + "@contoso.example", Mail: "user" + strconv.Itoa(i) + "@contoso.example",
 			EmployeeID: fmt.Sprintf("E%06d", i), UserType: "Member", Enabled: i%50 != 0, Created: created.Add(time.Duration(i) * time.Minute)}
 		if i%2 == 0 {
 			u.LastSignIn, u.LastOK = &last, &last
 		}
-		f.users = append(f.users, u)
-		f.userByID[u.ID] = u
-		all.add(u.ID)
-		depts[i%100].add(u.ID)
+		f.Users = append(f.Users, u)
+		f.UserByID[u.ID] = u
+		all.Add(u.ID)
+		depts[i%100].Add(u.ID)
 		if i%7 == 0 {
-			projects[i%20].add(u.ID)
+			projects[i%20].Add(u.ID)
 		}
 	}
-	for _, g := range append(append([]*fGroup{all}, depts...), projects...) {
-		f.groups = append(f.groups, g)
-		f.groupByID[g.ID] = g
+	for _, g := range append(append([]*entrafake.Group{all}, depts...), projects...) {
+		f.Groups = append(f.Groups, g)
+		f.GroupByID[g.ID] = g
 	}
-	ga := f.addRole("Global Administrator", "62e90394-69f5-4237-9190-012177145e10")
+	ga := f.AddRole("Global Administrator", "62e90394-69f5-4237-9190-012177145e10")
 	for i := range 10 {
-		f.assign(guid('u', i*97), ga)
+		f.Assign(entrafake.GUID('u', i*97), ga)
 	}
-	f.assign(depts[0].ID, ga)
+	f.Assign(depts[0].ID, ga)
 }
 
 // peakHeap samples HeapInuse every 5 ms until stop is called.
@@ -111,16 +113,16 @@ func BenchmarkList(b *testing.B) {
 	}
 	for _, mode := range []string{GroupsMembers, GroupsMemberOf} {
 		b.Run(fmt.Sprintf("%s/%d", mode, n), func(b *testing.B) {
-			f := newFakeGraph(b)
-			f.seedBench(n)
+			f := entrafake.New(b)
+			seedBench(f, n)
 			tg, _ := newTestTarget(b, f, func(c *Config) { c.Groups = mode })
 			runtime.GC()
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
 			base := ms.HeapInuse
-			f.mu.Lock()
-			reqBefore := f.n
-			f.mu.Unlock()
+			f.Mu.Lock()
+			reqBefore := f.N
+			f.Mu.Unlock()
 			stop := peakHeap()
 			b.ResetTimer()
 			start := time.Now()
@@ -143,9 +145,9 @@ func BenchmarkList(b *testing.B) {
 			elapsed := time.Since(start)
 			b.StopTimer()
 			peak := stop()
-			f.mu.Lock()
-			reqs := f.n - reqBefore
-			f.mu.Unlock()
+			f.Mu.Lock()
+			reqs := f.N - reqBefore
+			f.Mu.Unlock()
 			b.ReportMetric(float64(n*b.N)/elapsed.Seconds(), "users/s")
 			b.ReportMetric(float64(reqs)/float64(b.N), "requests/op")
 			b.ReportMetric(float64(base)/(1<<20), "fake-heap-MiB")

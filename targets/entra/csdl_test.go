@@ -11,13 +11,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/accessrecon/accessrecon/targets/entra/entrafake"
 )
 
 // The Graph contract: testdata/graph-v1.0-subset.csdl holds, unchanged, the
 // elements of Microsoft's v1.0 $metadata this package relies on (copied by
 // testdata/extract-csdl.py; origin in the file's header). The tests here
 // check every request shape the connector sends (graph.go) and every route,
-// query option and response property of the fake (fake_test.go) against it.
+// query option and response property of the fake (entrafake) against it.
 
 type csdlDoc struct {
 	Schemas []csdlSchema `xml:"DataServices>Schema"`
@@ -358,28 +360,28 @@ func jsonFields(v any) []string {
 // returns.
 func TestFakeMatchesCSDL(t *testing.T) {
 	m := loadCSDL(t)
-	for _, rt := range fakeRoutes {
+	for _, rt := range entrafake.Routes {
 		if _, err := m.resolve(rt[1]); err != nil {
 			t.Errorf("fake route %s %s: %v", rt[0], rt[1], err)
 		}
 	}
 	for typ, props := range map[string][]string{
-		"microsoft.graph.user":                  append(slices.Clone(fakeUserProps), fakeWritableUserProps...),
-		"microsoft.graph.signInActivity":        fakeSignInProps,
-		"microsoft.graph.group":                 fakeGroupProps,
-		"microsoft.graph.unifiedRoleAssignment": fakeRoleAssignmentProps,
-		"microsoft.graph.unifiedRoleDefinition": fakeRoleDefProps,
+		"microsoft.graph.user":                  append(slices.Clone(entrafake.UserProps), entrafake.WritableUserProps...),
+		"microsoft.graph.signInActivity":        entrafake.SignInProps,
+		"microsoft.graph.group":                 entrafake.GroupProps,
+		"microsoft.graph.unifiedRoleAssignment": entrafake.RoleAssignmentProps,
+		"microsoft.graph.unifiedRoleDefinition": entrafake.RoleDefProps,
 	} {
 		if err := m.checkProperties(typ, props); err != nil {
 			t.Errorf("fake: %v", err)
 		}
 	}
 	// What the fake encodes: every key, nested objects included.
-	f := &fakeGraph{}
+	f := &entrafake.Graph{}
 	now := time.Now()
-	u := &fUser{ID: "u", UPN: "u@x", LastSignIn: &now, LastOK: &now}
+	u := &entrafake.User{ID: "u", UPN: "u@x", LastSignIn: &now, LastOK: &now}
 	var b bytes.Buffer
-	f.encodeUser(&b, u, fakeUserProps)
+	f.EncodeUser(&b, u, entrafake.UserProps)
 	var user map[string]json.RawMessage
 	if err := json.Unmarshal(b.Bytes(), &user); err != nil {
 		t.Fatalf("fake user JSON: %v: %s", err, b.String())
@@ -391,7 +393,7 @@ func TestFakeMatchesCSDL(t *testing.T) {
 	}
 	checkKeys(t, m, "microsoft.graph.signInActivity", sia)
 	b.Reset()
-	f.encodeGroup(&b, &fGroup{ID: "g", Name: "G", Dynamic: true}, fakeGroupProps)
+	f.EncodeGroup(&b, &entrafake.Group{ID: "g", Name: "G", Dynamic: true}, entrafake.GroupProps)
 	var group map[string]json.RawMessage
 	if err := json.Unmarshal(b.Bytes(), &group); err != nil {
 		t.Fatalf("fake group JSON: %v: %s", err, b.String())

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/accessrecon/accessrecon/targets"
+	"github.com/accessrecon/accessrecon/targets/entra/entrafake"
 	"github.com/accessrecon/accessrecon/targets/targettest"
 )
 
@@ -52,9 +53,9 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func newTestTarget(t testing.TB, f *fakeGraph, mod func(*Config)) (*Target, *sleepLog) {
+func newTestTarget(t testing.TB, f *entrafake.Graph, mod func(*Config)) (*Target, *sleepLog) {
 	t.Helper()
-	cfg := f.config(t)
+	cfg := fakeConfig(t, f)
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -101,10 +102,10 @@ func TestConformance(t *testing.T) {
 	for _, mode := range []string{GroupsMembers, GroupsMemberOf} {
 		t.Run(mode, func(t *testing.T) {
 			targettest.Run(t, func(t *testing.T) targettest.Fixture {
-				f := newFakeGraph(t)
-				f.seed(10)
+				f := entrafake.New(t)
+				f.Seed(10)
 				tg, _ := newTestTarget(t, f, func(c *Config) { c.Groups = mode })
-				return targettest.Fixture{Target: tg, Enabled: []string{guid('u', 1), guid('u', 2)}, MinAccounts: 10}
+				return targettest.Fixture{Target: tg, Enabled: []string{entrafake.GUID('u', 1), entrafake.GUID('u', 2)}, MinAccounts: 10}
 			})
 		})
 	}
@@ -113,14 +114,14 @@ func TestConformance(t *testing.T) {
 // TestListing: the exact $select, $top=999, paging through four pages (Graph
 // gives at most 120 users a page with signInActivity), and the mapping.
 func TestListing(t *testing.T) {
-	f := newFakeGraph(t)
-	f.seed(400)
+	f := entrafake.New(t)
+	f.Seed(400)
 	tg, _ := newTestTarget(t, f, nil)
 	as := listAll(t, tg)
 	if len(as) != 400 {
 		t.Fatalf("listed %d users, want 400", len(as))
 	}
-	reqs := f.requests()
+	reqs := f.Requests()
 	const wantFirst = "GET /v1.0/users?$select=id,userPrincipalName,mail,employeeId,accountEnabled,createdDateTime,signInActivity,userType,onPremisesSamAccountName,onPremisesSyncEnabled&$top=999"
 	if !slices.Contains(reqs, wantFirst) {
 		t.Errorf("no request %q in %q", wantFirst, reqs)
@@ -135,7 +136,7 @@ func TestListing(t *testing.T) {
 		t.Errorf("%d group member requests, want one per group (4)", n)
 	}
 	m := byID(as)
-	u0, u1, u3 := m[guid('u', 0)], m[guid('u', 1)], m[guid('u', 3)]
+	u0, u1, u3 := m[entrafake.GUID('u', 0)], m[entrafake.GUID('u', 1)], m[entrafake.GUID('u', 3)]
 	if u0.Username != "u0@contoso.example" || u0.Email != "u0@contoso.example" || u0.EmployeeID != "E00000" || !u0.Enabled {
 		t.Errorf("u0 = %+v", u0)
 	}
@@ -154,14 +155,14 @@ func TestListing(t *testing.T) {
 	if !u1.Created.Equal(time.Date(2023, 3, 1, 9, 1, 0, 0, time.UTC)) {
 		t.Errorf("u1 created %v", u1.Created)
 	}
-	want0 := []targets.Group{{ID: guid('g', 1), Name: "Staff"}, {ID: guid('g', 2), Name: "Finance"}, {ID: guid('g', 3), Name: "All Members (dynamic)"}}
+	want0 := []targets.Group{{ID: entrafake.GUID('g', 1), Name: "Staff"}, {ID: entrafake.GUID('g', 2), Name: "Finance"}, {ID: entrafake.GUID('g', 3), Name: "All Members (dynamic)"}}
 	if !reflect.DeepEqual(u0.Groups, want0) {
 		t.Errorf("u0 groups = %+v, want %+v", u0.Groups, want0)
 	}
 	// member_of gives the same groups and privilege.
 	tg2, _ := newTestTarget(t, f, func(c *Config) { c.Groups = GroupsMemberOf })
 	m2 := byID(listAll(t, tg2))
-	for _, id := range []string{guid('u', 0), guid('u', 1), guid('u', 3), guid('u', 399)} {
+	for _, id := range []string{entrafake.GUID('u', 0), entrafake.GUID('u', 1), entrafake.GUID('u', 3), entrafake.GUID('u', 399)} {
 		if !reflect.DeepEqual(m[id].Groups, m2[id].Groups) || m[id].Privileged != m2[id].Privileged {
 			t.Errorf("%s: members mode %+v / member_of mode %+v", id, m[id], m2[id])
 		}
@@ -169,13 +170,13 @@ func TestListing(t *testing.T) {
 }
 
 func TestUsernameSamAccountName(t *testing.T) {
-	f := newFakeGraph(t)
-	f.seed(2)
-	f.userByID[guid('u', 1)].Sam = "jdoe"
+	f := entrafake.New(t)
+	f.Seed(2)
+	f.UserByID[entrafake.GUID('u', 1)].Sam = "jdoe"
 	tg, _ := newTestTarget(t, f, func(c *Config) { c.Username = UsernameSamAccountName })
 	m := byID(listAll(t, tg))
-	if m[guid('u', 1)].Username != "jdoe" || m[guid('u', 0)].Username != "u0@contoso.example" {
-		t.Errorf("usernames: %q, %q", m[guid('u', 1)].Username, m[guid('u', 0)].Username)
+	if m[entrafake.GUID('u', 1)].Username != "jdoe" || m[entrafake.GUID('u', 0)].Username != "u0@contoso.example" {
+		t.Errorf("usernames: %q, %q", m[entrafake.GUID('u', 1)].Username, m[entrafake.GUID('u', 0)].Username)
 	}
 }
 
@@ -183,11 +184,11 @@ func TestUsernameSamAccountName(t *testing.T) {
 // the listing that selects signInActivity; the connector lists without it,
 // marks logins untracked and warns once.
 func TestSignInActivityRefused(t *testing.T) {
-	f := newFakeGraph(t)
-	f.seed(300)
-	f.signInActivityAllowed = false
+	f := entrafake.New(t)
+	f.Seed(300)
+	f.SignInActivityAllowed = false
 	var logs logBuffer
-	cfg := f.config(t)
+	cfg := fakeConfig(t, f)
 	tg, err := New(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -204,19 +205,19 @@ func TestSignInActivityRefused(t *testing.T) {
 	if n := strings.Count(logs.String(), "Graph refused signInActivity"); n != 1 {
 		t.Errorf("%d warnings about signInActivity, want 1:\n%s", n, logs.String())
 	}
-	reqs := f.requests()
+	reqs := f.Requests()
 	if n := countRequests(reqs, "GET /v1.0/users?$select=id,userPrincipalName,mail,employeeId,accountEnabled,createdDateTime,userType,onPremisesSamAccountName,onPremisesSyncEnabled&$top=999"); n != 1 {
 		t.Errorf("%d first pages without signInActivity, want 1: %q", n, reqs)
 	}
-	a, err := tg.Account(context.Background(), guid('u', 0))
-	if err != nil || a.LoginTracked || a.ID != guid('u', 0) {
+	a, err := tg.Account(context.Background(), entrafake.GUID('u', 0))
+	if err != nil || a.LoginTracked || a.ID != entrafake.GUID('u', 0) {
 		t.Fatalf("get without signInActivity: %+v, %v", a, err)
 	}
 	// skip_sign_in_activity avoids the refused request altogether.
 	tg2, _ := newTestTarget(t, f, func(c *Config) { c.SkipSignInActivity = true })
-	before := len(f.requests())
+	before := len(f.Requests())
 	listAll(t, tg2)
-	for _, r := range f.requests()[before:] {
+	for _, r := range f.Requests()[before:] {
 		if strings.Contains(r, "signInActivity") {
 			t.Errorf("skip_sign_in_activity: still asked %s", r)
 		}
@@ -226,11 +227,11 @@ func TestSignInActivityRefused(t *testing.T) {
 // TestThrottling: 429 and 503 with Retry-After are waited for (as asked,
 // capped by max_retry_wait) and the listing completes.
 func TestThrottling(t *testing.T) {
-	f := newFakeGraph(t)
-	f.seed(300)
+	f := entrafake.New(t)
+	f.Seed(300)
 	var mu sync.Mutex
 	throttled := 0
-	f.fault = func(r *http.Request, n int) (int, http.Header, string) {
+	f.Fault = func(r *http.Request, n int) (int, http.Header, string) {
 		mu.Lock()
 		defer mu.Unlock()
 		if r.URL.Path == "/v1.0/users" && strings.Contains(r.URL.RawQuery, "skiptoken") && throttled < 3 {
@@ -263,16 +264,16 @@ func TestThrottling(t *testing.T) {
 // TestTokenExpiryMidListing: Graph rejects the token in the middle of a
 // listing; the connector gets a new one and carries on from the same page.
 func TestTokenExpiryMidListing(t *testing.T) {
-	f := newFakeGraph(t)
-	f.seed(300)
+	f := entrafake.New(t)
+	f.Seed(300)
 	var once sync.Once
-	f.fault = func(r *http.Request, n int) (int, http.Header, string) {
+	f.Fault = func(r *http.Request, n int) (int, http.Header, string) {
 		hit := false
 		if r.URL.Path == "/v1.0/users" && strings.Contains(r.URL.RawQuery, "skiptoken") {
 			once.Do(func() { hit = true })
 		}
 		if hit {
-			f.expireTokens()
+			f.ExpireTokens()
 			return 401, nil, `{"error":{"code":"InvalidAuthenticationToken","message":"Lifetime validation failed, the token is expired."}}`
 		}
 		return 0, nil, ""
@@ -282,14 +283,14 @@ func TestTokenExpiryMidListing(t *testing.T) {
 	if len(as) != 300 || len(byID(as)) != 300 {
 		t.Fatalf("listed %d (%d distinct), want 300", len(as), len(byID(as)))
 	}
-	f.mu.Lock()
-	n := f.tokenCount
-	f.mu.Unlock()
+	f.Mu.Lock()
+	n := f.TokenCount
+	f.Mu.Unlock()
 	if n != 2 {
 		t.Errorf("%d tokens issued, want 2 (one re-fetched mid-listing)", n)
 	}
 	// A token refused again right after a new one is an error, not a loop.
-	f.fault = func(r *http.Request, n int) (int, http.Header, string) {
+	f.Fault = func(r *http.Request, n int) (int, http.Header, string) {
 		return 401, nil, `{"error":{"code":"InvalidAuthenticationToken","message":"Access token validation failure."}}`
 	}
 	var err error
@@ -304,9 +305,9 @@ func TestTokenExpiryMidListing(t *testing.T) {
 // TestPartialFailure: a page that keeps failing ends the listing with an
 // error after the accounts already yielded: the collection is partial.
 func TestPartialFailure(t *testing.T) {
-	f := newFakeGraph(t)
-	f.seed(400)
-	f.fault = func(r *http.Request, n int) (int, http.Header, string) {
+	f := entrafake.New(t)
+	f.Seed(400)
+	f.Fault = func(r *http.Request, n int) (int, http.Header, string) {
 		if r.URL.Path == "/v1.0/users" && strings.Contains(r.URL.RawQuery, "$skiptoken="+base64.RawURLEncoding.EncodeToString([]byte("off:240"))) {
 			return 500, nil, `{"error":{"code":"UnknownError","message":"backend unavailable"}}`
 		}
@@ -339,17 +340,17 @@ func TestPartialFailure(t *testing.T) {
 // TestCredentialEchoRedacted: error bodies that echo the secret or the
 // access token (plain, base64, in Basic auth) leave no trace in errors.
 func TestCredentialEchoRedacted(t *testing.T) {
-	f := newFakeGraph(t)
-	f.seed(3)
+	f := entrafake.New(t)
+	f.Seed(3)
 	secret := "fake-client-secret-Zq8~x"
 	var mu sync.Mutex
 	var seenToken string
-	f.fault = func(r *http.Request, n int) (int, http.Header, string) {
+	f.Fault = func(r *http.Request, n int) (int, http.Header, string) {
 		tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 		mu.Lock()
 		seenToken = tok
 		mu.Unlock()
-		basic := base64.StdEncoding.EncodeToString([]byte(f.client + ":" + secret))
+		basic := base64.StdEncoding.EncodeToString([]byte(f.Client + ":" + secret))
 		return 400, nil, fmt.Sprintf(`{"error":{"code":"BadRequest","message":"echo: %s / Bearer %s / Basic %s / %s"}}`,
 			secret, tok, basic, base64.StdEncoding.EncodeToString([]byte(tok)))
 	}
@@ -369,27 +370,27 @@ func TestCredentialEchoRedacted(t *testing.T) {
 	if !strings.Contains(err.Error(), "REDACTED") {
 		t.Errorf("error does not show the redaction: %s", err)
 	}
-	err = tg.Disable(context.Background(), targets.Account{ID: guid('u', 1)})
+	err = tg.Disable(context.Background(), targets.Account{ID: entrafake.GUID('u', 1)})
 	checkNoTrace(t, err.Error(), secret, tok)
 
 	// The token endpoint echoing the secret: azidentity's error carries
 	// the body; ours does not.
-	f2 := newFakeGraph(t)
-	cfg := f2.config(t)
+	f2 := entrafake.New(t)
+	cfg := fakeConfig(t, f2)
 	for _, sf := range cfg.SecretFields() {
 		*sf.Value = "wrong-secret-value-echoed"
 	}
-	f2.secret = "something else"
+	f2.Secret = "something else"
 	tg2, err := New(cfg, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	origToken := f2.srv.Config.Handler
-	f2.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	origToken := f2.Srv.Config.Handler
+	f2.Srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/token") {
 			_ = r.ParseForm()
 			s := r.PostForm.Get("client_secret")
-			tokenError(w, 401, "invalid_client", "AADSTS7000215: Invalid client secret provided: "+s+" "+base64.StdEncoding.EncodeToString([]byte("x:"+s)))
+			entrafake.TokenError(w, 401, "invalid_client", "AADSTS7000215: Invalid client secret provided: "+s+" "+base64.StdEncoding.EncodeToString([]byte("x:"+s)))
 			return
 		}
 		origToken.ServeHTTP(w, r)
@@ -424,12 +425,12 @@ func checkNoTrace(t *testing.T, msg string, secrets ...string) {
 // TestHybridUser: a user synchronised from AD is not disabled through Graph
 // (no PATCH is sent: a manual step names AD), but its sessions are revoked.
 func TestHybridUser(t *testing.T) {
-	f := newFakeGraph(t)
-	f.seed(3)
-	f.userByID[guid('u', 2)].Synced = true
-	f.userByID[guid('u', 2)].Sam = "hybrid2"
+	f := entrafake.New(t)
+	f.Seed(3)
+	f.UserByID[entrafake.GUID('u', 2)].Synced = true
+	f.UserByID[entrafake.GUID('u', 2)].Sam = "hybrid2"
 	tg, _ := newTestTarget(t, f, nil)
-	a := byID(listAll(t, tg))[guid('u', 2)]
+	a := byID(listAll(t, tg))[entrafake.GUID('u', 2)]
 	err := tg.Disable(context.Background(), a)
 	var ms *ManualStepError
 	if !errors.As(err, &ms) || !errors.Is(err, ErrManualStep) {
@@ -438,16 +439,16 @@ func TestHybridUser(t *testing.T) {
 	if !strings.Contains(err.Error(), "Active Directory") || !strings.Contains(err.Error(), "onPremisesSyncEnabled") {
 		t.Errorf("the manual step does not say where to disable: %v", err)
 	}
-	if n := countRequests(f.requests(), "PATCH "); n != 0 {
+	if n := countRequests(f.Requests(), "PATCH "); n != 0 {
 		t.Errorf("%d PATCH requests sent for a hybrid user", n)
 	}
-	if !f.user(a.ID).Enabled {
+	if !f.User(a.ID).Enabled {
 		t.Fatal("hybrid user disabled")
 	}
 	if err := tg.RevokeSessions(context.Background(), a); err != nil {
 		t.Fatalf("revoke sessions of a hybrid user: %v", err)
 	}
-	if f.user(a.ID).SessionsValidFrom.IsZero() {
+	if f.User(a.ID).SessionsValidFrom.IsZero() {
 		t.Fatal("sessions not revoked")
 	}
 }
@@ -455,28 +456,28 @@ func TestHybridUser(t *testing.T) {
 // TestDisableAndRevoke: disable really disables (a second listing shows
 // it), touches nobody else, and a second call sends nothing.
 func TestDisableAndRevoke(t *testing.T) {
-	f := newFakeGraph(t)
-	f.seed(5)
+	f := entrafake.New(t)
+	f.Seed(5)
 	tg, _ := newTestTarget(t, f, nil)
-	a := byID(listAll(t, tg))[guid('u', 1)]
+	a := byID(listAll(t, tg))[entrafake.GUID('u', 1)]
 	if err := tg.Disable(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
 	if err := tg.RevokeSessions(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
-	patches := countRequests(f.requests(), "PATCH ")
+	patches := countRequests(f.Requests(), "PATCH ")
 	if err := tg.Disable(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
-	if countRequests(f.requests(), "PATCH ") != patches || patches != 1 {
-		t.Errorf("PATCH requests: %d after first disable, %d after second", patches, countRequests(f.requests(), "PATCH "))
+	if countRequests(f.Requests(), "PATCH ") != patches || patches != 1 {
+		t.Errorf("PATCH requests: %d after first disable, %d after second", patches, countRequests(f.Requests(), "PATCH "))
 	}
 	m := byID(listAll(t, tg))
 	if m[a.ID].Enabled {
 		t.Fatal("still enabled in the next listing")
 	}
-	for id, n := range f.writes {
+	for id, n := range f.Writes {
 		if id != a.ID && n > 0 {
 			t.Errorf("user %s was written to", id)
 		}
@@ -490,30 +491,30 @@ func TestDisableAndRevoke(t *testing.T) {
 // role-assignable groups are manual steps (nothing sent); a membership
 // already gone is fine.
 func TestRemoveFromGroup(t *testing.T) {
-	f := newFakeGraph(t)
-	f.seed(5)
+	f := entrafake.New(t)
+	f.Seed(5)
 	tg, _ := newTestTarget(t, f, nil)
 	m := byID(listAll(t, tg))
-	a0, a3 := m[guid('u', 0)], m[guid('u', 3)]
-	fin := targets.Group{ID: guid('g', 2), Name: "Finance"}
+	a0, a3 := m[entrafake.GUID('u', 0)], m[entrafake.GUID('u', 3)]
+	fin := targets.Group{ID: entrafake.GUID('g', 2), Name: "Finance"}
 	for range 2 {
 		if err := tg.RemoveFromGroup(context.Background(), a0, fin); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if f.isMember(fin.ID, a0.ID) {
+	if f.IsMember(fin.ID, a0.ID) {
 		t.Fatal("still a member")
 	}
-	for _, g := range []targets.Group{{ID: guid('g', 3), Name: "All Members (dynamic)"}, {ID: guid('g', 4), Name: "Tier0 Admins"}} {
-		before := countRequests(f.requests(), "DELETE ")
+	for _, g := range []targets.Group{{ID: entrafake.GUID('g', 3), Name: "All Members (dynamic)"}, {ID: entrafake.GUID('g', 4), Name: "Tier0 Admins"}} {
+		before := countRequests(f.Requests(), "DELETE ")
 		err := tg.RemoveFromGroup(context.Background(), a3, g)
 		if !errors.Is(err, ErrManualStep) {
 			t.Errorf("remove from %s: %v, want a manual step", g.Name, err)
 		}
-		if countRequests(f.requests(), "DELETE ") != before {
+		if countRequests(f.Requests(), "DELETE ") != before {
 			t.Errorf("remove from %s sent a DELETE", g.Name)
 		}
-		if !f.isMember(g.ID, a3.ID) {
+		if !f.IsMember(g.ID, a3.ID) {
 			t.Errorf("removed from %s", g.Name)
 		}
 	}
@@ -528,9 +529,9 @@ func TestRemoveFromGroup(t *testing.T) {
 // TestNextLinkElsewhere: a next link to another host is not followed (the
 // token would go with it).
 func TestNextLinkElsewhere(t *testing.T) {
-	f := newFakeGraph(t)
-	f.seed(3)
-	f.fault = func(r *http.Request, n int) (int, http.Header, string) {
+	f := entrafake.New(t)
+	f.Seed(3)
+	f.Fault = func(r *http.Request, n int) (int, http.Header, string) {
 		if r.URL.Path == "/v1.0/users" {
 			return 200, nil, `{"@odata.nextLink":"https://graph.example.net/v1.0/users?$skiptoken=x","value":[{"id":"x1"}]}`
 		}
@@ -552,14 +553,14 @@ func TestNextLinkElsewhere(t *testing.T) {
 }
 
 func TestAuthCertificate(t *testing.T) {
-	f := newFakeGraph(t)
-	f.seed(3)
+	f := entrafake.New(t)
+	f.Seed(3)
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.certKey = &key.PublicKey
-	cfg := f.config(t)
+	f.CertKey = &key.PublicKey
+	cfg := fakeConfig(t, f)
 	cfg.Auth, cfg.ClientSecretEnv = AuthCertificate, ""
 	cfg.CertificateFile = "app.pem"
 	fields := cfg.SecretFields()
@@ -592,17 +593,17 @@ func TestAuthCertificate(t *testing.T) {
 // TestAuthWorkloadIdentity: the federated token is read from its file for
 // each new access token (Kubernetes rotates it).
 func TestAuthWorkloadIdentity(t *testing.T) {
-	f := newFakeGraph(t)
-	f.seed(3)
+	f := entrafake.New(t)
+	f.Seed(3)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "azure-identity-token")
 	var mu sync.Mutex
 	current := "eyJhbGciOiJSUzI1NiJ9.sa-token-1.sig"
-	f.federated = func() string { mu.Lock(); defer mu.Unlock(); return current }
+	f.Federated = func() string { mu.Lock(); defer mu.Unlock(); return current }
 	if err := os.WriteFile(file, []byte(current), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := f.config(t)
+	cfg := fakeConfig(t, f)
 	cfg.Auth, cfg.ClientSecretEnv = AuthWorkloadIdentity, ""
 	cfg.FederatedTokenFile = "azure-identity-token"
 	cfg.ResolvePaths(dir)
@@ -624,15 +625,15 @@ func TestAuthWorkloadIdentity(t *testing.T) {
 	if err := os.WriteFile(file, []byte(current), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f.expireTokens()
+	f.ExpireTokens()
 	if as := listAll(t, tg); len(as) != 3 {
 		t.Fatalf("listed %d after rotation", len(as))
 	}
 }
 
 func TestConfigErrors(t *testing.T) {
-	f := newFakeGraph(t)
-	base := f.config(t)
+	f := entrafake.New(t)
+	base := fakeConfig(t, f)
 	for name, mod := range map[string]func(*Config){
 		"no tenant":      func(c *Config) { c.TenantID = "" },
 		"no client":      func(c *Config) { c.ClientID = "" },
@@ -662,9 +663,9 @@ func TestConfigErrors(t *testing.T) {
 // permission error after one fallback, and a failing token endpoint is
 // transient, not a permission problem.
 func TestRefusals(t *testing.T) {
-	f := newFakeGraph(t)
-	f.seed(3)
-	f.fault = func(r *http.Request, n int) (int, http.Header, string) {
+	f := entrafake.New(t)
+	f.Seed(3)
+	f.Fault = func(r *http.Request, n int) (int, http.Header, string) {
 		if r.URL.Path == "/v1.0/users" {
 			return 403, nil, `{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}`
 		}
@@ -678,16 +679,16 @@ func TestRefusals(t *testing.T) {
 	if !errors.Is(err, targets.ErrPermission) || !strings.Contains(err.Error(), "Insufficient privileges") {
 		t.Fatalf("refused listing: %v", err)
 	}
-	if n := countRequests(f.requests(), "GET /v1.0/users?"); n != 2 {
+	if n := countRequests(f.Requests(), "GET /v1.0/users?"); n != 2 {
 		t.Errorf("%d listing attempts, want 2 (with and without signInActivity)", n)
 	}
 
-	f2 := newFakeGraph(t)
+	f2 := entrafake.New(t)
 	tg2, _ := newTestTarget(t, f2, func(c *Config) { c.tokenRetries = -1 })
-	orig := f2.srv.Config.Handler
-	f2.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	orig := f2.Srv.Config.Handler
+	f2.Srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/token") {
-			tokenError(w, 503, "temporarily_unavailable", "AADSTS50196: try again")
+			entrafake.TokenError(w, 503, "temporarily_unavailable", "AADSTS50196: try again")
 			return
 		}
 		orig.ServeHTTP(w, r)

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/accessrecon/accessrecon/targets/github/githubfake"
 )
 
 // BenchmarkList5000Members lists an organisation of 5,000 members in 20
@@ -19,22 +21,22 @@ import (
 // peak live heap during a listing (fake included).
 func BenchmarkList5000Members(b *testing.B) {
 	const members, teams = 5000, 20
-	f := newFakeGitHub(testOrg, testToken)
+	f := githubfake.New(testOrg, testToken)
 	now := time.Now()
 	for i := range members {
 		role := "member"
 		if i%100 == 0 {
 			role = "admin"
 		}
-		f.addMember(int64(10000+i), fmt.Sprintf("user%05d", i), role, fmt.Sprintf("user%05d@example.com", i))
-		f.addCred(fmt.Sprintf("user%05d", i), "personal access token", now.Add(-time.Hour), nil)
+		f.AddMember(int64(10000+i), fmt.Sprintf("user%05d", i), role, fmt.Sprintf("user%05d@example.com", i))
+		f.AddCred(fmt.Sprintf("user%05d", i), "personal access token", now.Add(-time.Hour), nil)
 	}
 	for tm := range teams {
 		var ms []string
 		for i := tm; i < members; i += teams {
 			ms = append(ms, fmt.Sprintf("user%05d", i))
 		}
-		f.addTeam(int64(500+tm), fmt.Sprintf("team-%02d", tm), fmt.Sprintf("Team %02d", tm), ms...)
+		f.AddTeam(int64(500+tm), fmt.Sprintf("team-%02d", tm), fmt.Sprintf("Team %02d", tm), ms...)
 	}
 	url := newDirectB(b, f)
 	tg, err := New(Config{Org: testOrg, BaseURL: url + "/", GraphQLURL: url + "/graphql", Token: testToken}, testLogger(b))
@@ -43,7 +45,7 @@ func BenchmarkList5000Members(b *testing.B) {
 	}
 	peak := peakHeap(b)
 	b.ResetTimer()
-	start := f.calls.Load()
+	start := f.Calls.Load()
 	for b.Loop() {
 		n := 0
 		for a, err := range tg.Accounts(b.Context()) {
@@ -59,7 +61,7 @@ func BenchmarkList5000Members(b *testing.B) {
 			b.Fatalf("listed %d", n)
 		}
 	}
-	b.ReportMetric(float64(f.calls.Load()-start)/float64(b.N), "calls/op")
+	b.ReportMetric(float64(f.Calls.Load()-start)/float64(b.N), "calls/op")
 	b.ReportMetric(float64(peak())/(1<<20), "peak-heap-MiB")
 }
 

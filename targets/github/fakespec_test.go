@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/accessrecon/accessrecon/targets/github/githubfake"
 )
 
 const (
@@ -14,22 +16,22 @@ const (
 )
 
 // seed fills the fake with a small SAML SSO organisation.
-func seed(f *fakeGitHub, now time.Time) {
-	f.addMember(101, "amira", "member", "amira@example.com")
-	f.addMember(102, "bilal", "member", "bilal@example.com")
-	f.addMember(103, "carmen", "admin", "carmen@example.com")
-	f.addMember(104, "nosaml", "member", "") // a member without a SAML identity
-	f.addUser(105, "outsider", "Outside Collaborator")
-	f.outside["outsider"] = true
-	f.addUser(106, "invited", "Invited Person")
-	f.members["invited"], f.pending["invited"] = "member", true
-	f.addUser(107, "stranger", "Not In The Org")
-	f.addTeam(201, "engineering", "Engineering", "amira", "bilal", "carmen")
-	f.addTeam(202, "on-call", "On-call", "amira")
+func seed(f *githubfake.GitHub, now time.Time) {
+	f.AddMember(101, "amira", "member", "amira@example.com")
+	f.AddMember(102, "bilal", "member", "bilal@example.com")
+	f.AddMember(103, "carmen", "admin", "carmen@example.com")
+	f.AddMember(104, "nosaml", "member", "") // a member without a SAML identity
+	f.AddUser(105, "outsider", "Outside Collaborator")
+	f.Outside["outsider"] = true
+	f.AddUser(106, "invited", "Invited Person")
+	f.Members["invited"], f.Pending["invited"] = "member", true
+	f.AddUser(107, "stranger", "Not In The Org")
+	f.AddTeam(201, "engineering", "Engineering", "amira", "bilal", "carmen")
+	f.AddTeam(202, "on-call", "On-call", "amira")
 	yesterday := now.Add(-24 * time.Hour)
-	f.addCred("amira", "personal access token", now.Add(-400*24*time.Hour), nil)       // never used
-	f.addCred("amira", "SSH key", now.Add(-30*24*time.Hour), &yesterday)               // used yesterday
-	f.addCred("bilal", "personal access token", now.Add(-10*24*time.Hour), &yesterday) // used yesterday
+	f.AddCred("amira", "personal access token", now.Add(-400*24*time.Hour), nil)       // never used
+	f.AddCred("amira", "SSH key", now.Add(-30*24*time.Hour), &yesterday)               // used yesterday
+	f.AddCred("bilal", "personal access token", now.Add(-10*24*time.Hour), &yesterday) // used yesterday
 }
 
 // TestFakeHeldToGitHubDescription sends every request the connector makes,
@@ -37,7 +39,7 @@ func seed(f *fakeGitHub, now time.Time) {
 // GitHub's description (Prism turns it into a 500 VIOLATIONS) or any
 // request Prism rejects; and checks that Prism does reject what GitHub would.
 func TestFakeHeldToGitHubDescription(t *testing.T) {
-	f := newFakeGitHub(testOrg, testToken)
+	f := githubfake.New(testOrg, testToken)
 	seed(f, time.Now())
 	base, client := useProxy(t, f)
 	do := func(method, path string) (int, http.Header, string) {
@@ -98,10 +100,10 @@ func TestFakeHeldToGitHubDescription(t *testing.T) {
 		t.Errorf("unknown route: %d %s, want Prism's 404", code, body)
 	}
 	// ...and a fake answer that breaks it becomes a violation.
-	f.mu.Lock()
-	f.teams[0].Slug = "" // still a string: allowed
-	f.members["amira"] = "owner"
-	f.mu.Unlock()
+	f.Mu.Lock()
+	f.Teams[0].Slug = "" // still a string: allowed
+	f.Members["amira"] = "owner"
+	f.Mu.Unlock()
 	if code, _, body := do("GET", "/orgs/acme/memberships/amira"); code != http.StatusInternalServerError || !strings.Contains(body, "VIOLATIONS") {
 		t.Errorf("role owner (not in the enum): %d %s, want 500 VIOLATIONS", code, body)
 	}

@@ -19,13 +19,14 @@ import (
 	"time"
 
 	"github.com/accessrecon/accessrecon/targets"
+	"github.com/accessrecon/accessrecon/targets/github/githubfake"
 	"github.com/accessrecon/accessrecon/targets/targettest"
 )
 
 func testLogger(testing.TB) *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 type env struct {
-	fake   *fakeGitHub
+	fake   *githubfake.GitHub
 	target *Target
 	mu     sync.Mutex
 	sleeps []time.Duration
@@ -33,9 +34,9 @@ type env struct {
 
 // newEnv starts a seeded fake behind the package's Prism and a target over
 // it; edit may change the config (org, token and URLs are set).
-func newEnv(t *testing.T, edit func(*Config), seedFn func(*fakeGitHub)) *env {
+func newEnv(t *testing.T, edit func(*Config), seedFn func(*githubfake.GitHub)) *env {
 	t.Helper()
-	f := newFakeGitHub(testOrg, testToken)
+	f := githubfake.New(testOrg, testToken)
 	if seedFn == nil {
 		seed(f, time.Now())
 	} else {
@@ -93,7 +94,7 @@ func TestConformance(t *testing.T) {
 
 func TestListingMapsMembers(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
-	e := newEnv(t, nil, func(f *fakeGitHub) { seed(f, now) })
+	e := newEnv(t, nil, func(f *githubfake.GitHub) { seed(f, now) })
 	got := byLogin(listAll(t, e.target))
 	if len(got) != 5 {
 		t.Fatalf("listed %v, want amira, bilal, carmen, nosaml, outsider (not the invited user, not a stranger)", slices.Sorted(func(y func(string) bool) {
@@ -133,8 +134,8 @@ func TestListingMapsMembers(t *testing.T) {
 }
 
 func TestSAMLNameIDAsEmployeeID(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.SAMLNameID = "employee_id" }, func(f *fakeGitHub) {
-		f.addMember(101, "amira", "member", "E00101")
+	e := newEnv(t, func(c *Config) { c.SAMLNameID = "employee_id" }, func(f *githubfake.GitHub) {
+		f.AddMember(101, "amira", "member", "E00101")
 	})
 	a := byLogin(listAll(t, e.target))["amira"]
 	if a.EmployeeID != "E00101" || a.Email != "" {
@@ -155,7 +156,7 @@ func TestLinksFile(t *testing.T) {
 	if b := got["bilal"]; b.EmployeeID != "" || b.Email != "" {
 		t.Fatalf("bilal (not in the links file) = %+v", b)
 	}
-	if n := e.fake.graphql.Load(); n != 0 {
+	if n := e.fake.GraphQL.Load(); n != 0 {
 		t.Fatalf("GraphQL called %d times with identity: links_file", n)
 	}
 	dup := filepath.Join(t.TempDir(), "dup.csv")
@@ -166,27 +167,27 @@ func TestLinksFile(t *testing.T) {
 }
 
 func TestOrganisationWithoutSAML(t *testing.T) {
-	e := newEnv(t, nil, func(f *fakeGitHub) { seed(f, time.Now()); f.saml = false })
-	before := e.fake.calls.Load()
+	e := newEnv(t, nil, func(f *githubfake.GitHub) { seed(f, time.Now()); f.SAML = false })
+	before := e.fake.Calls.Load()
 	for _, a := range listAll(t, e.target) {
 		if a.Email != "" || len(a.Credentials) != 0 {
 			t.Fatalf("%s linked or with credentials without SAML SSO: %+v", a.Username, a)
 		}
 	}
-	if e.fake.calls.Load() == before {
+	if e.fake.Calls.Load() == before {
 		t.Fatal("no calls")
 	}
 }
 
 func TestPagingAcrossPages(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.OutsideCollaborators = false }, func(f *fakeGitHub) {
+	e := newEnv(t, func(c *Config) { c.OutsideCollaborators = false }, func(f *githubfake.GitHub) {
 		for i := range 7 {
-			f.addMember(int64(300+i), fmt.Sprintf("user%d", i), "member", fmt.Sprintf("user%d@example.com", i))
+			f.AddMember(int64(300+i), fmt.Sprintf("user%d", i), "member", fmt.Sprintf("user%d@example.com", i))
 		}
 	})
 	var pages []string
 	var mu sync.Mutex
-	e.fake.fail = func(w http.ResponseWriter, r *http.Request) bool {
+	e.fake.Fail = func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == "/orgs/acme/members" && r.URL.Query().Get("role") == "all" {
 			mu.Lock()
 			pages = append(pages, r.URL.Query().Get("page"))
@@ -201,7 +202,7 @@ func TestPagingAcrossPages(t *testing.T) {
 	if !slices.Equal(pages, []string{"1", "2", "3", "4"}) {
 		t.Fatalf("member pages asked %v, want 1-4 (7 members, 2 per page)", pages)
 	}
-	if n := e.fake.graphql.Load(); n != 4 {
+	if n := e.fake.GraphQL.Load(); n != 4 {
 		t.Fatalf("GraphQL pages %d, want 4 (7 identities, 2 per page)", n)
 	}
 }
@@ -210,7 +211,7 @@ func TestThrottlingIsWaitedFor(t *testing.T) {
 	e := newEnv(t, nil, nil)
 	var mu sync.Mutex
 	n := 0
-	e.fake.fail = func(w http.ResponseWriter, r *http.Request) bool {
+	e.fake.Fail = func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path != "/orgs/acme/members" || r.URL.Query().Get("role") != "all" {
 			return false
 		}
@@ -249,7 +250,7 @@ func TestThrottlingIsWaitedFor(t *testing.T) {
 
 func TestPlainForbiddenIsNotRetried(t *testing.T) {
 	e := newEnv(t, nil, nil)
-	e.fake.fail = func(w http.ResponseWriter, r *http.Request) bool {
+	e.fake.Fail = func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path != "/orgs/acme/teams" {
 			return false
 		}
@@ -269,7 +270,7 @@ func TestPlainForbiddenIsNotRetried(t *testing.T) {
 
 func TestCredentialEchoIsRedacted(t *testing.T) {
 	e := newEnv(t, nil, nil)
-	e.fake.fail = func(w http.ResponseWriter, r *http.Request) bool {
+	e.fake.Fail = func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path != "/orgs/acme/teams" {
 			return false
 		}
@@ -304,11 +305,11 @@ func TestRemovalNotAllowedIsManual(t *testing.T) {
 	if caps.CredentialRevoker == nil || caps.GroupRemover == nil || caps.Getter == nil {
 		t.Fatalf("capabilities %v", caps.List())
 	}
-	before := e.fake.calls.Load()
+	before := e.fake.Calls.Load()
 	if err := e.target.Disable(t.Context(), targets.Account{ID: "101", Username: "amira"}); !errors.Is(err, ErrRemovalNotAllowed) {
 		t.Fatalf("Disable: %v", err)
 	}
-	if e.fake.calls.Load() != before || !e.fake.isMember("amira") {
+	if e.fake.Calls.Load() != before || !e.fake.IsMember("amira") {
 		t.Fatal("Disable talked to GitHub or removed the member although not allowed")
 	}
 }
@@ -339,7 +340,7 @@ func TestRevokeCredentialAndRemoveFromTeam(t *testing.T) {
 	if err := e.target.RevokeCredential(t.Context(), a, a.Credentials[0]); err != nil {
 		t.Fatal(err)
 	}
-	if n := e.fake.credCount("amira"); n != 1 {
+	if n := e.fake.CredCount("amira"); n != 1 {
 		t.Fatalf("amira has %d credential authorizations, want 1", n)
 	}
 	if err := e.target.RevokeCredential(t.Context(), targets.Account{ID: "999999"}, targets.Credential{ID: "1"}); !errors.Is(err, targets.ErrNotFound) {
@@ -386,7 +387,7 @@ func newDirect(t *testing.T, h http.Handler) string {
 // error after the accounts already yielded: it never looks complete.
 func TestFailureMidListing(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.OutsideCollaborators = false }, nil)
-	e.fake.fail = func(w http.ResponseWriter, r *http.Request) bool {
+	e.fake.Fail = func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == "/orgs/acme/members" && r.URL.Query().Get("role") == "all" && r.URL.Query().Get("page") == "2" {
 			w.WriteHeader(http.StatusBadGateway)
 			return true
@@ -414,7 +415,7 @@ func TestFailureMidListing(t *testing.T) {
 // An expired or revoked token is a permission error at once, not retried.
 func TestExpiredToken(t *testing.T) {
 	e := newEnv(t, nil, nil)
-	e.fake.token = "ghs_a-newer-installation-token"
+	e.fake.Token = "ghs_a-newer-installation-token"
 	var err error
 	for _, e := range e.target.Accounts(t.Context()) {
 		err = e

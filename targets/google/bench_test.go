@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/accessrecon/accessrecon/targets/google/googlefake"
 )
 
 // BenchmarkList50k lists 50,000 users from the fake, 500 per page, with
@@ -60,11 +62,11 @@ func BenchmarkList50k(b *testing.B) {
 				b.Fatalf("listed %d users, want 50000", n)
 			}
 			calls := 0
-			f.mu.Lock()
-			for _, c := range f.calls {
+			f.Mu.Lock()
+			for _, c := range f.Calls {
 				calls += c
 			}
-			f.mu.Unlock()
+			f.Mu.Unlock()
 			b.ReportMetric(float64(n)/elapsed.Seconds(), "users/s")
 			b.ReportMetric(float64(calls)/float64(b.N), "calls/op")
 			b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MiB")
@@ -76,26 +78,26 @@ func BenchmarkList50k(b *testing.B) {
 	}
 }
 
-func seedLarge(b *testing.B, n int) *fake {
-	f := newFake(b)
-	f.record = false
-	groups := make([]*fakeGroup, 100)
+func seedLarge(b *testing.B, n int) *googlefake.Fake {
+	f := googlefake.New(b)
+	f.Record = false
+	groups := make([]*googlefake.Group, 100)
 	for i := range groups {
-		groups[i] = f.addGroup(&fakeGroup{Email: fmt.Sprintf("team%03d@example.com", i), Name: fmt.Sprintf("Team %d", i)})
+		groups[i] = f.AddGroup(&googlefake.Group{Email: fmt.Sprintf("team%03d@example.com", i), Name: fmt.Sprintf("Team %d", i)})
 	}
 	login := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	for i := range n {
-		u := &fakeUser{
+		u := &googlefake.User{
 			Email: fmt.Sprintf("user%06d@example.com", i), FullName: "User " + strconv.Itoa(i),
 			LastLogin:   login.Add(-time.Duration(i) * time.Minute),
-			ExternalIDs: []fakeExtID{{Type: "organization", Value: fmt.Sprintf("E%06d", i)}},
+			ExternalIDs: []googlefake.ExtID{{Type: "organization", Value: fmt.Sprintf("E%06d", i)}},
 			Suspended:   i%50 == 0, IsAdmin: i%1000 == 0,
 		}
 		if i%10 == 0 {
-			u.Tokens = []fakeToken{{ClientID: "123-app.apps.googleusercontent.com", DisplayText: "App"}}
-			u.ASPs = []fakeASP{{CodeID: 1, Name: "Mail", Created: login}}
+			u.Tokens = []googlefake.Token{{ClientID: "123-app.apps.googleusercontent.com", DisplayText: "App"}}
+			u.ASPs = []googlefake.ASP{{CodeID: 1, Name: "Mail", Created: login}}
 		}
-		f.addUser(u)
+		f.AddUser(u)
 		in := map[int]bool{i % 100: true, (i/100 + 1) % 100: true, (i/100 + 37) % 100: true}
 		for g := range in {
 			groups[g].Members = append(groups[g].Members, u.ID)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/accessrecon/accessrecon/targets"
+	"github.com/accessrecon/accessrecon/targets/google/googlefake"
 	"github.com/accessrecon/accessrecon/targets/targettest"
 )
 
@@ -38,12 +39,12 @@ func (s *sleeps) all() []time.Duration {
 	return slices.Clone(s.d)
 }
 
-func newTarget(t testing.TB, f *fake, mutate func(*Config)) (*Target, *sleeps) {
+func newTarget(t testing.TB, f *googlefake.Fake, mutate func(*Config)) (*Target, *sleeps) {
 	t.Helper()
 	cfg := Config{
-		Key:         targets.Secret(f.keyJSON),
-		Subject:     f.subject,
-		BaseURL:     f.srv.URL + "/",
+		Key:         targets.Secret(f.KeyJSON),
+		Subject:     f.Subject,
+		BaseURL:     f.Srv.URL + "/",
 		RateLimit:   1e6,
 		Concurrency: 4,
 	}
@@ -65,22 +66,22 @@ var (
 
 // seed is the small fixture: five users, two groups, tokens and app
 // passwords.
-func seed(f *fake) (alice, bob, carol, dave, erin *fakeUser, eng, admins *fakeGroup) {
-	alice = f.addUser(&fakeUser{Email: "alice@example.com", FullName: "Alice Archer", IsAdmin: true, LastLogin: day0,
-		ExternalIDs: []fakeExtID{{Type: "organization", Value: "E001"}, {Type: "custom", CustomType: "badge", Value: "B-77"}},
+func seed(f *googlefake.Fake) (alice, bob, carol, dave, erin *googlefake.User, eng, admins *googlefake.Group) {
+	alice = f.AddUser(&googlefake.User{Email: "alice@example.com", FullName: "Alice Archer", IsAdmin: true, LastLogin: day0,
+		ExternalIDs: []googlefake.ExtID{{Type: "organization", Value: "E001"}, {Type: "custom", CustomType: "badge", Value: "B-77"}},
 		Custom:      map[string]map[string]any{"Employment": {"employeeNumber": "0042", "costCenter": "CC1"}},
-		Tokens:      []fakeToken{{ClientID: "1234-slack.apps.googleusercontent.com", DisplayText: "Slack", Scopes: []string{"openid", "email"}}},
-		ASPs:        []fakeASP{{CodeID: 7, Name: "Thunderbird", Created: day0.AddDate(-1, 0, 0), LastUsed: day0.AddDate(0, -1, 0)}}})
-	bob = f.addUser(&fakeUser{Email: "bob@example.com", FullName: "Bob Baker", LastLogin: day0.Add(-time.Hour),
-		ExternalIDs: []fakeExtID{{Type: "organization", Value: "E002"}},
-		Tokens:      []fakeToken{{ClientID: "5678-zoom.apps.googleusercontent.com", DisplayText: "Zoom"}}})
-	carol = f.addUser(&fakeUser{Email: "carol@example.com", FullName: "Carol Cole", Suspended: true, LastLogin: day0.AddDate(0, -2, 0),
-		ExternalIDs: []fakeExtID{{Type: "organization", Value: "E003"}}})
-	dave = f.addUser(&fakeUser{Email: "dave@example.com", FullName: "Dave Dunn", Archived: true,
-		ExternalIDs: []fakeExtID{{Type: "organization", Value: "E004"}}})
-	erin = f.addUser(&fakeUser{Email: "erin@example.com", FullName: "Erin Eve", IsDelegatedAdmin: true})
-	eng = f.addGroup(&fakeGroup{Email: "eng@example.com", Name: "Engineering", Members: []string{alice.ID, bob.ID, carol.ID}})
-	admins = f.addGroup(&fakeGroup{Email: "it-admins@example.com", Name: "IT Admins", Members: []string{alice.ID}})
+		Tokens:      []googlefake.Token{{ClientID: "1234-slack.apps.googleusercontent.com", DisplayText: "Slack", Scopes: []string{"openid", "email"}}},
+		ASPs:        []googlefake.ASP{{CodeID: 7, Name: "Thunderbird", Created: day0.AddDate(-1, 0, 0), LastUsed: day0.AddDate(0, -1, 0)}}})
+	bob = f.AddUser(&googlefake.User{Email: "bob@example.com", FullName: "Bob Baker", LastLogin: day0.Add(-time.Hour),
+		ExternalIDs: []googlefake.ExtID{{Type: "organization", Value: "E002"}},
+		Tokens:      []googlefake.Token{{ClientID: "5678-zoom.apps.googleusercontent.com", DisplayText: "Zoom"}}})
+	carol = f.AddUser(&googlefake.User{Email: "carol@example.com", FullName: "Carol Cole", Suspended: true, LastLogin: day0.AddDate(0, -2, 0),
+		ExternalIDs: []googlefake.ExtID{{Type: "organization", Value: "E003"}}})
+	dave = f.AddUser(&googlefake.User{Email: "dave@example.com", FullName: "Dave Dunn", Archived: true,
+		ExternalIDs: []googlefake.ExtID{{Type: "organization", Value: "E004"}}})
+	erin = f.AddUser(&googlefake.User{Email: "erin@example.com", FullName: "Erin Eve", IsDelegatedAdmin: true})
+	eng = f.AddGroup(&googlefake.Group{Email: "eng@example.com", Name: "Engineering", Members: []string{alice.ID, bob.ID, carol.ID}})
+	admins = f.AddGroup(&googlefake.Group{Email: "it-admins@example.com", Name: "IT Admins", Members: []string{alice.ID}})
 	return
 }
 
@@ -108,7 +109,7 @@ func TestConformance(t *testing.T) {
 	for _, groups := range []string{"members", "per_user"} {
 		t.Run(groups, func(t *testing.T) {
 			targettest.Run(t, func(t *testing.T) targettest.Fixture {
-				f := newFake(t)
+				f := googlefake.New(t)
 				alice, bob, _, _, _, _, _ := seed(f)
 				tg, _ := newTarget(t, f, func(c *Config) { c.Groups = groups })
 				return targettest.Fixture{Target: tg, Enabled: []string{alice.ID, bob.ID}, MinAccounts: 5}
@@ -118,7 +119,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestMapping(t *testing.T) {
-	f := newFake(t)
+	f := googlefake.New(t)
 	alice, bob, carol, dave, erin, eng, admins := seed(f)
 	tg, _ := newTarget(t, f, nil)
 	as, err := listAll(t, tg)
@@ -184,8 +185,8 @@ func TestMapping(t *testing.T) {
 		t.Errorf("custom external ID: alice = %+v", got)
 	}
 	// The custom schema is asked for by name and only then.
-	for _, x := range f.exchanges() {
-		if x.Path == apiPrefix+"users" && x.Query.Get("projection") == "full" {
+	for _, x := range f.Exchanges() {
+		if x.Path == googlefake.APIPrefix+"users" && x.Query.Get("projection") == "full" {
 			t.Errorf("users.list with projection=full: %v", x.Query)
 		}
 	}
@@ -195,15 +196,15 @@ func TestMapping(t *testing.T) {
 // a group of every user is seven pages of members.list; 205 groups are two
 // pages of groups.list.
 func TestPaging(t *testing.T) {
-	f := newFake(t)
+	f := googlefake.New(t)
 	var all []string
 	for i := range 1234 {
-		u := f.addUser(&fakeUser{Email: fmt.Sprintf("u%04d@example.com", i), ExternalIDs: []fakeExtID{{Type: "organization", Value: fmt.Sprintf("E%04d", i)}}})
+		u := f.AddUser(&googlefake.User{Email: fmt.Sprintf("u%04d@example.com", i), ExternalIDs: []googlefake.ExtID{{Type: "organization", Value: fmt.Sprintf("E%04d", i)}}})
 		all = append(all, u.ID)
 	}
-	everyone := f.addGroup(&fakeGroup{Email: "everyone@example.com", Name: "Everyone", Members: all})
+	everyone := f.AddGroup(&googlefake.Group{Email: "everyone@example.com", Name: "Everyone", Members: all})
 	for i := range 204 {
-		f.addGroup(&fakeGroup{Email: fmt.Sprintf("g%03d@example.com", i), Members: []string{all[i]}})
+		f.AddGroup(&googlefake.Group{Email: fmt.Sprintf("g%03d@example.com", i), Members: []string{all[i]}})
 	}
 	tg, _ := newTarget(t, f, func(c *Config) { c.Credentials = "skip" })
 	as, err := listAll(t, tg)
@@ -230,17 +231,17 @@ func TestPaging(t *testing.T) {
 			t.Fatalf("account %d groups %v", i, a.Groups)
 		}
 	}
-	if n := f.count("GET users"); n != 3 {
+	if n := f.Count("GET users"); n != 3 {
 		t.Errorf("users.list calls = %d, want 3", n)
 	}
-	if n := f.count("GET groups"); n != 2 {
+	if n := f.Count("GET groups"); n != 2 {
 		t.Errorf("groups.list calls = %d, want 2", n)
 	}
-	if n := f.count("GET groups/members"); n != 7+204 {
+	if n := f.Count("GET groups/members"); n != 7+204 {
 		t.Errorf("members.list calls = %d, want 211", n)
 	}
-	for _, x := range f.exchanges() {
-		if x.Path == apiPrefix+"users" && (x.Query.Get("maxResults") != "500" || x.Query.Get("customer") != "my_customer") {
+	for _, x := range f.Exchanges() {
+		if x.Path == googlefake.APIPrefix+"users" && (x.Query.Get("maxResults") != "500" || x.Query.Get("customer") != "my_customer") {
 			t.Errorf("users.list query %v", x.Query)
 		}
 	}
@@ -250,13 +251,13 @@ func TestPaging(t *testing.T) {
 // userRateLimitExceeded/quotaExceeded are waited for and retried; the waits
 // are the ones asked for (Retry-After) or the backoff.
 func TestThrottling(t *testing.T) {
-	f := newFake(t)
+	f := googlefake.New(t)
 	_, bob, _, _, _, _, _ := seed(f)
 	tg, sl := newTarget(t, f, nil)
-	f.setThrottle("GET users", fault{n: 2, status: 429, reason: "rateLimitExceeded", retryAfter: "7"})
-	f.setThrottle("GET users/tokens", fault{n: 1, status: 403, reason: "userRateLimitExceeded"})
-	f.setThrottle("GET groups", fault{n: 1, status: 503, reason: "backendError", retryAfter: "2"})
-	f.setThrottle("GET users/asps", fault{n: 1, status: 403, reason: "quotaExceeded"})
+	f.SetThrottle("GET users", googlefake.Fault{N: 2, Status: 429, Reason: "rateLimitExceeded", RetryAfter: "7"})
+	f.SetThrottle("GET users/tokens", googlefake.Fault{N: 1, Status: 403, Reason: "userRateLimitExceeded"})
+	f.SetThrottle("GET groups", googlefake.Fault{N: 1, Status: 503, Reason: "backendError", RetryAfter: "2"})
+	f.SetThrottle("GET users/asps", googlefake.Fault{N: 1, Status: 403, Reason: "quotaExceeded"})
 	as, err := listAll(t, tg)
 	if err != nil {
 		t.Fatalf("throttled listing failed: %v", err)
@@ -273,27 +274,27 @@ func TestThrottling(t *testing.T) {
 			t.Errorf("a retry without waiting: %v", waits)
 		}
 	}
-	if n := f.count("GET users"); n != 3 {
+	if n := f.Count("GET users"); n != 3 {
 		t.Errorf("users.list calls = %d, want 3 (two throttled)", n)
 	}
 
 	// A write is sent once; a quota answer comes back transient for the
 	// executor to retry, a plain 403 as a permission error.
-	f.setThrottle("PATCH users", fault{n: 1, status: 403, reason: "userRateLimitExceeded"})
+	f.SetThrottle("PATCH users", googlefake.Fault{N: 1, Status: 403, Reason: "userRateLimitExceeded"})
 	err = tg.Disable(t.Context(), targets.Account{ID: bob.ID})
 	var te *targets.TransientError
 	if !errors.As(err, &te) {
 		t.Errorf("disable under quota: %v, want a TransientError", err)
 	}
-	if f.count("PATCH users") != 1 || f.user(bob.ID).Suspended {
-		t.Errorf("throttled write: %d calls, suspended=%v", f.count("PATCH users"), f.user(bob.ID).Suspended)
+	if f.Count("PATCH users") != 1 || f.User(bob.ID).Suspended {
+		t.Errorf("throttled write: %d calls, suspended=%v", f.Count("PATCH users"), f.User(bob.ID).Suspended)
 	}
-	f.setThrottle("PATCH users", fault{n: 1, status: 403, reason: "forbidden"})
+	f.SetThrottle("PATCH users", googlefake.Fault{N: 1, Status: 403, Reason: "forbidden"})
 	err = tg.Disable(t.Context(), targets.Account{ID: bob.ID})
 	if !errors.Is(err, targets.ErrPermission) || errors.As(err, &te) {
 		t.Errorf("disable refused: %v, want ErrPermission, not transient", err)
 	}
-	if err := tg.Disable(t.Context(), targets.Account{ID: bob.ID}); err != nil || !f.user(bob.ID).Suspended {
+	if err := tg.Disable(t.Context(), targets.Account{ID: bob.ID}); err != nil || !f.User(bob.ID).Suspended {
 		t.Errorf("disable after throttling: %v", err)
 	}
 }
@@ -301,11 +302,11 @@ func TestThrottling(t *testing.T) {
 // TestRetryAfterWaited: with the real clock, a 429 with Retry-After: 1 is
 // waited for before the page is asked again.
 func TestRetryAfterWaited(t *testing.T) {
-	f := newFake(t)
+	f := googlefake.New(t)
 	seed(f)
 	tg, _ := newTarget(t, f, func(c *Config) { c.Credentials = "skip"; c.Groups = "none" })
 	tg.http.Sleep = nil // the upstream client's own timer
-	f.setThrottle("GET users", fault{n: 1, status: 429, reason: "rateLimitExceeded", retryAfter: "1"})
+	f.SetThrottle("GET users", googlefake.Fault{N: 1, Status: 429, Reason: "rateLimitExceeded", RetryAfter: "1"})
 	start := time.Now()
 	as, err := listAll(t, tg)
 	if err != nil || len(as) != 5 {
@@ -314,7 +315,7 @@ func TestRetryAfterWaited(t *testing.T) {
 	if d := time.Since(start); d < time.Second {
 		t.Errorf("listing took %v: Retry-After: 1 was not waited for", d)
 	}
-	if n := f.count("GET users"); n != 2 {
+	if n := f.Count("GET users"); n != 2 {
 		t.Errorf("users.list calls = %d, want 2", n)
 	}
 }
@@ -322,11 +323,11 @@ func TestRetryAfterWaited(t *testing.T) {
 // TestTokenExpiry: the API stops accepting the access token in the middle
 // of a listing; the connector fetches a new one and goes on.
 func TestTokenExpiry(t *testing.T) {
-	f := newFake(t)
+	f := googlefake.New(t)
 	for i := range 1100 {
-		f.addUser(&fakeUser{Email: fmt.Sprintf("u%04d@example.com", i)})
+		f.AddUser(&googlefake.User{Email: fmt.Sprintf("u%04d@example.com", i)})
 	}
-	f.expireAfterPages = 1
+	f.ExpireAfterPages = 1
 	tg, _ := newTarget(t, f, func(c *Config) { c.Credentials = "skip"; c.Groups = "none" })
 	as, err := listAll(t, tg)
 	if err != nil {
@@ -335,23 +336,23 @@ func TestTokenExpiry(t *testing.T) {
 	if len(as) != 1100 {
 		t.Fatalf("listed %d, want 1100", len(as))
 	}
-	f.mu.Lock()
-	calls := f.tokenCalls
-	f.mu.Unlock()
+	f.Mu.Lock()
+	calls := f.TokenCalls
+	f.Mu.Unlock()
 	if calls != 2 {
 		t.Errorf("token requests = %d, want 2 (one re-fetch)", calls)
 	}
 	// A token that expires by its own clock is refreshed too.
-	f.mu.Lock()
-	f.tokenExpiresIn = 5 // under oauth2's 10 s expiry margin: stale at once
-	f.mu.Unlock()
+	f.Mu.Lock()
+	f.TokenExpiresIn = 5 // under oauth2's 10 s expiry margin: stale at once
+	f.Mu.Unlock()
 	tg2, _ := newTarget(t, f, func(c *Config) { c.Credentials = "skip"; c.Groups = "none" })
 	if _, err := listAll(t, tg2); err != nil {
 		t.Fatal(err)
 	}
-	f.mu.Lock()
-	calls = f.tokenCalls
-	f.mu.Unlock()
+	f.Mu.Lock()
+	calls = f.TokenCalls
+	f.Mu.Unlock()
 	if calls != 2+3 { // one per users.list page: each token is stale at once
 		t.Errorf("token requests = %d, want 5: expired tokens were reused", calls)
 	}
@@ -360,9 +361,9 @@ func TestTokenExpiry(t *testing.T) {
 // TestDelegationRefused: a token request for scopes not authorized for
 // domain-wide delegation is a permission error naming the scopes.
 func TestDelegationRefused(t *testing.T) {
-	f := newFake(t)
+	f := googlefake.New(t)
 	seed(f)
-	f.authorized = []string{scopeUserReadonly, scopeGroupReadonly}
+	f.Authorized = []string{scopeUserReadonly, scopeGroupReadonly}
 	tg, _ := newTarget(t, f, nil)
 	_, err := listAll(t, tg)
 	if !errors.Is(err, targets.ErrPermission) || !strings.Contains(err.Error(), scopeGroupMember) || !strings.Contains(err.Error(), "unauthorized_client") {
@@ -385,11 +386,11 @@ func TestDelegationRefused(t *testing.T) {
 // page: the listing yields the first page, then an error, and never ends
 // as if complete.
 func TestPartialFailure(t *testing.T) {
-	f := newFake(t)
+	f := googlefake.New(t)
 	for i := range 1200 {
-		f.addUser(&fakeUser{Email: fmt.Sprintf("u%04d@example.com", i)})
+		f.AddUser(&googlefake.User{Email: fmt.Sprintf("u%04d@example.com", i)})
 	}
-	f.failUsersPage, f.failStatus = 1, 500
+	f.FailUsersPage, f.FailStatus = 1, 500
 	tg, sl := newTarget(t, f, func(c *Config) { c.Credentials = "skip" })
 	as, err := listAll(t, tg)
 	if err == nil {
@@ -401,7 +402,7 @@ func TestPartialFailure(t *testing.T) {
 	if !strings.Contains(err.Error(), "page 2") {
 		t.Errorf("error %q does not name the page", err)
 	}
-	if n := f.count("GET users"); n != 1+5 {
+	if n := f.Count("GET users"); n != 1+5 {
 		t.Errorf("users.list calls = %d, want 6 (page 2 tried five times)", n)
 	}
 	if n := len(sl.all()); n != 4 {
@@ -416,10 +417,10 @@ func TestPartialFailure(t *testing.T) {
 // TestPartialFailureRetried: a 500 on one page is retried by the upstream
 // client; only a page that keeps failing ends the listing.
 func TestPartialFailureRetried(t *testing.T) {
-	f := newFake(t)
+	f := googlefake.New(t)
 	seed(f)
 	tg, sl := newTarget(t, f, nil)
-	f.setThrottle("GET users", fault{n: 100, status: 503, reason: "backendError"})
+	f.SetThrottle("GET users", googlefake.Fault{N: 100, Status: 503, Reason: "backendError"})
 	_, err := listAll(t, tg)
 	var te *targets.TransientError
 	if err == nil || !errors.As(err, &te) {
@@ -433,9 +434,9 @@ func TestPartialFailureRetried(t *testing.T) {
 // TestUserDeletedWhileListing: a user deleted between users.list and the
 // listing of their tokens is left out; the listing goes on.
 func TestUserDeletedWhileListing(t *testing.T) {
-	f := newFake(t)
+	f := googlefake.New(t)
 	alice, bob, _, _, _, _, _ := seed(f)
-	f.vanish = bob.ID
+	f.Vanish = bob.ID
 	tg, _ := newTarget(t, f, nil)
 	as, err := listAll(t, tg)
 	if err != nil {
@@ -451,28 +452,28 @@ func TestUserDeletedWhileListing(t *testing.T) {
 // bodies (API and token endpoint); no error carries the key, any part of
 // it, its base64, or the access token.
 func TestCredentialEcho(t *testing.T) {
-	f := newFake(t)
+	f := googlefake.New(t)
 	_, bob, _, _, _, _, _ := seed(f)
 	tg, _ := newTarget(t, f, nil)
 	if _, err := listAll(t, tg); err != nil {
 		t.Fatal(err)
 	}
-	f.echo = "key " + string(f.keyJSON) + " b64 " + base64.StdEncoding.EncodeToString([]byte("x"+string(f.keyJSON)))
-	f.setThrottle("PATCH users", fault{n: 1, status: 403, reason: "forbidden"})
+	f.Echo = "key " + string(f.KeyJSON) + " b64 " + base64.StdEncoding.EncodeToString([]byte("x"+string(f.KeyJSON)))
+	f.SetThrottle("PATCH users", googlefake.Fault{N: 1, Status: 403, Reason: "forbidden"})
 	errAPI := tg.Disable(t.Context(), targets.Account{ID: bob.ID})
 	// A subject the token endpoint refuses (echoing the signed assertion).
 	tg2, _ := newTarget(t, f, func(c *Config) { c.Subject = "someone-else@example.com" })
 	_, errTok := listAll(t, tg2)
 
-	key, _ := parseKey(targets.Secret(f.keyJSON))
-	secrets := []string{string(f.keyJSON), key.privateKey, key.privateKeyID}
+	key, _ := parseKey(targets.Secret(f.KeyJSON))
+	secrets := []string{string(f.KeyJSON), key.privateKey, key.privateKeyID}
 	secrets = append(secrets, strings.Split(key.privateKey, "\n")[1:4]...)
-	f.mu.Lock()
-	for tok := range f.accessTokens {
+	f.Mu.Lock()
+	for tok := range f.AccessTokens {
 		secrets = append(secrets, tok)
 	}
-	secrets = append(secrets, f.assertions...)
-	f.mu.Unlock()
+	secrets = append(secrets, f.Assertions...)
+	f.Mu.Unlock()
 	for i, err := range []error{errAPI, errTok} {
 		if err == nil {
 			t.Fatalf("error %d: nil", i)
@@ -497,13 +498,13 @@ func TestCredentialEcho(t *testing.T) {
 // TestActions: what each action sends and changes, idempotence, not-found,
 // and that nobody else is touched.
 func TestActions(t *testing.T) {
-	f := newFake(t)
+	f := googlefake.New(t)
 	alice, bob, carol, dave, erin, eng, _ := seed(f)
 	tg, _ := newTarget(t, f, nil)
 	ctx := t.Context()
-	before := map[string]fakeUser{}
-	for _, u := range []*fakeUser{bob, carol, dave, erin} {
-		before[u.ID] = f.user(u.ID)
+	before := map[string]googlefake.User{}
+	for _, u := range []*googlefake.User{bob, carol, dave, erin} {
+		before[u.ID] = f.User(u.ID)
 	}
 	a, err := tg.Account(ctx, alice.ID)
 	if err != nil {
@@ -527,8 +528,8 @@ func TestActions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := f.user(alice.ID)
-	if !got.Suspended || got.SignOuts != 1 || len(got.Tokens) != 0 || len(got.ASPs) != 0 || slices.Contains(f.members(eng.ID), alice.ID) {
+	got := f.User(alice.ID)
+	if !got.Suspended || got.SignOuts != 1 || len(got.Tokens) != 0 || len(got.ASPs) != 0 || slices.Contains(f.Members(eng.ID), alice.ID) {
 		t.Errorf("alice after the actions: %+v", got)
 	}
 	re, err := tg.Account(ctx, alice.ID)
@@ -536,17 +537,17 @@ func TestActions(t *testing.T) {
 		t.Errorf("alice re-read: %+v, %v", re, err)
 	}
 	for id, b := range before {
-		now := f.user(id)
+		now := f.User(id)
 		if now.Version != b.Version || now.Writes != b.Writes || now.SignOuts != b.SignOuts || len(now.Tokens) != len(b.Tokens) {
 			t.Errorf("user %s touched: %+v -> %+v", id, b, now)
 		}
 	}
-	if !slices.Contains(f.members(eng.ID), bob.ID) {
+	if !slices.Contains(f.Members(eng.ID), bob.ID) {
 		t.Error("bob lost his group")
 	}
 
 	// By the group's email when no ID is known.
-	if err := tg.RemoveFromGroup(ctx, targets.Account{ID: bob.ID}, targets.Group{Name: "eng@example.com"}); err != nil || slices.Contains(f.members(eng.ID), bob.ID) {
+	if err := tg.RemoveFromGroup(ctx, targets.Account{ID: bob.ID}, targets.Group{Name: "eng@example.com"}); err != nil || slices.Contains(f.Members(eng.ID), bob.ID) {
 		t.Errorf("remove by group email: %v", err)
 	}
 	// Unknown user, unknown group, unknown credential of an unknown user.
@@ -571,7 +572,7 @@ func TestActions(t *testing.T) {
 // TestRevokeSessionsDeletesCredentialsWhenSkipped: with credentials: skip,
 // RevokeSessions also deletes every token and app password.
 func TestRevokeSessionsDeletesCredentialsWhenSkipped(t *testing.T) {
-	f := newFake(t)
+	f := googlefake.New(t)
 	alice, bob, _, _, _, _, _ := seed(f)
 	tg, _ := newTarget(t, f, func(c *Config) { c.Credentials = "skip" })
 	if slices.Contains(targets.Resolve(tg).List(), targets.CanRevokeCredential) {
@@ -586,7 +587,7 @@ func TestRevokeSessionsDeletesCredentialsWhenSkipped(t *testing.T) {
 			t.Fatalf("credentials listed with credentials: skip: %+v", a)
 		}
 	}
-	if f.count("GET users/tokens") != 0 {
+	if f.Count("GET users/tokens") != 0 {
 		t.Error("tokens listed with credentials: skip")
 	}
 	for range 2 {
@@ -594,18 +595,18 @@ func TestRevokeSessionsDeletesCredentialsWhenSkipped(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if u := f.user(alice.ID); u.SignOuts != 2 || len(u.Tokens) != 0 || len(u.ASPs) != 0 {
+	if u := f.User(alice.ID); u.SignOuts != 2 || len(u.Tokens) != 0 || len(u.ASPs) != 0 {
 		t.Errorf("alice after RevokeSessions: %+v", u)
 	}
-	if u := f.user(bob.ID); len(u.Tokens) != 1 || u.SignOuts != 0 {
+	if u := f.User(bob.ID); len(u.Tokens) != 1 || u.SignOuts != 0 {
 		t.Errorf("bob touched: %+v", u)
 	}
 }
 
 func TestNewRejects(t *testing.T) {
-	f := newFake(t)
-	f.record = false
-	good := Config{Key: targets.Secret(f.keyJSON), Subject: "admin@example.com"}
+	f := googlefake.New(t)
+	f.Record = false
+	good := Config{Key: targets.Secret(f.KeyJSON), Subject: "admin@example.com"}
 	for name, mutate := range map[string]func(*Config){
 		"no key":       func(c *Config) { c.Key = "" },
 		"not json":     func(c *Config) { c.Key = "not json" },
@@ -627,7 +628,7 @@ func TestNewRejects(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 			continue
 		}
-		if strings.Contains(err.Error(), "PRIVATE KEY") || strings.Contains(err.Error(), f.clientMail+`"`) {
+		if strings.Contains(err.Error(), "PRIVATE KEY") || strings.Contains(err.Error(), f.ClientMail+`"`) {
 			t.Errorf("%s: error quotes the key: %v", name, err)
 		}
 	}

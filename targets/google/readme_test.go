@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/accessrecon/accessrecon/targets"
+	"github.com/accessrecon/accessrecon/targets/google/googlefake"
 	"github.com/accessrecon/accessrecon/targets/targettest"
 )
 
@@ -33,9 +34,9 @@ func TestREADMEConfig(t *testing.T) {
 	if len(fields) != 1 || fields[0].File != cfg.KeyFile || fields[0].Value != &cfg.Key {
 		t.Fatalf("SecretFields = %+v", fields)
 	}
-	f := newFake(t)
-	f.record = false
-	*fields[0].Value = targets.Secret(f.keyJSON) // what the wiring does
+	f := googlefake.New(t)
+	f.Record = false
+	*fields[0].Value = targets.Secret(f.KeyJSON) // what the wiring does
 	if _, err := New(cfg, nil); err == nil {
 		t.Error("New accepted a nil logger")
 	}

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/accessrecon/accessrecon/targets/okta/oktafake"
 )
 
 // BenchmarkList50k lists 50,000 users from the fake (directly, not through
@@ -26,24 +28,24 @@ import (
 //	go test -run '^$' -bench List50k -benchtime 3x ./targets/okta/
 func BenchmarkList50k(b *testing.B) {
 	const n = 50_000
-	f := newFakeOkta()
-	f.ssws = testToken
+	f := oktafake.New()
+	f.SSWS = testToken
 	var ids []string
 	for i := range n {
-		ids = append(ids, f.addUser(fmt.Sprintf("user%05d", i), fmt.Sprintf("E%05d", i), "ACTIVE"))
+		ids = append(ids, f.AddUser(fmt.Sprintf("user%05d", i), fmt.Sprintf("E%05d", i), "ACTIVE"))
 	}
 	for g := range 20 {
 		var members []string
 		for i := g % 10; i < n; i += 10 { // each user in 2 of the 20 groups
 			members = append(members, ids[i])
 		}
-		f.addGroup(fmt.Sprintf("group-%02d", g), "OKTA_GROUP", g == 0, members...)
+		f.AddGroup(fmt.Sprintf("group-%02d", g), "OKTA_GROUP", g == 0, members...)
 	}
 	for i := 0; i < n; i += 100 {
-		f.roles[ids[i]] = []string{"READ_ONLY_ADMIN"}
+		f.Roles[ids[i]] = []string{"READ_ONLY_ADMIN"}
 	}
 	for i := 0; i < n; i += 500 {
-		f.addAPIToken(ids[i], "tok")
+		f.AddAPIToken(ids[i], "tok")
 	}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
@@ -73,7 +75,7 @@ func BenchmarkList50k(b *testing.B) {
 			}
 		}
 	}()
-	before := len(f.requestLog())
+	before := len(f.RequestLog())
 	var live uint64
 	b.ResetTimer()
 	start := time.Now()
@@ -108,7 +110,7 @@ func BenchmarkList50k(b *testing.B) {
 	close(stop)
 	<-done
 	b.ReportMetric(float64(n*b.N)/elapsed.Seconds(), "users/s")
-	b.ReportMetric(float64(len(f.requestLog())-before)/float64(b.N), "requests/op")
+	b.ReportMetric(float64(len(f.RequestLog())-before)/float64(b.N), "requests/op")
 	b.ReportMetric(float64(peak.Load()-min(peak.Load(), base.HeapInuse))/(1<<20), "peak-heap-MiB")
 	b.ReportMetric(float64(live)/(1<<20), "live-heap-MiB")
 	if s, err := os.ReadFile("/proc/self/status"); err == nil {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/accessrecon/accessrecon/targets"
+	"github.com/accessrecon/accessrecon/targets/okta/oktafake"
 	"github.com/accessrecon/accessrecon/targets/targettest"
 )
 
@@ -26,7 +27,7 @@ const testToken = "00aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789-sswsSECRET"
 
 // org is a seeded fake with the ids of its people.
 type org struct {
-	f                                          *fakeOkta
+	f                                          *oktafake.Okta
 	alice, bob, carol, dave, erin, frank, gina string
 	eng, sales, helpdesk                       string // groups
 	aliceToken                                 string
@@ -37,24 +38,24 @@ type org struct {
 // token; carol SUSPENDED, dave DEPROVISIONED, erin STAGED, frank LOCKED_OUT;
 // gina in Helpdesk Admins, a group holding an admin role; everyone in
 // Everyone (BUILT_IN).
-func seed(f *fakeOkta) *org {
+func seed(f *oktafake.Okta) *org {
 	o := &org{f: f}
-	o.alice = f.addUser("alice", "E001", "ACTIVE")
-	o.bob = f.addUser("bob", "E002", "ACTIVE")
-	o.carol = f.addUser("carol", "E003", "SUSPENDED")
-	o.dave = f.addUser("dave", "E004", "DEPROVISIONED")
-	o.erin = f.addUser("erin", "E005", "STAGED")
-	o.frank = f.addUser("frank", "E006", "LOCKED_OUT")
-	o.gina = f.addUser("gina", "E007", "ACTIVE")
-	o.eng = f.addGroup("Engineering", "OKTA_GROUP", false, o.alice, o.bob)
-	o.sales = f.addGroup("Sales", "APP_GROUP", false, o.bob)
-	o.helpdesk = f.addGroup("Helpdesk Admins", "OKTA_GROUP", true, o.gina)
-	f.addGroup("Everyone", "BUILT_IN", false, o.alice, o.bob, o.carol, o.dave, o.erin, o.frank, o.gina)
-	f.addGroup("Empty", "OKTA_GROUP", false)
-	f.roles[o.alice] = []string{"SUPER_ADMIN"}
-	o.aliceToken = f.addAPIToken(o.alice, "alice-automation")
+	o.alice = f.AddUser("alice", "E001", "ACTIVE")
+	o.bob = f.AddUser("bob", "E002", "ACTIVE")
+	o.carol = f.AddUser("carol", "E003", "SUSPENDED")
+	o.dave = f.AddUser("dave", "E004", "DEPROVISIONED")
+	o.erin = f.AddUser("erin", "E005", "STAGED")
+	o.frank = f.AddUser("frank", "E006", "LOCKED_OUT")
+	o.gina = f.AddUser("gina", "E007", "ACTIVE")
+	o.eng = f.AddGroup("Engineering", "OKTA_GROUP", false, o.alice, o.bob)
+	o.sales = f.AddGroup("Sales", "APP_GROUP", false, o.bob)
+	o.helpdesk = f.AddGroup("Helpdesk Admins", "OKTA_GROUP", true, o.gina)
+	f.AddGroup("Everyone", "BUILT_IN", false, o.alice, o.bob, o.carol, o.dave, o.erin, o.frank, o.gina)
+	f.AddGroup("Empty", "OKTA_GROUP", false)
+	f.Roles[o.alice] = []string{"SUPER_ADMIN"}
+	o.aliceToken = f.AddAPIToken(o.alice, "alice-automation")
 	for _, id := range []string{o.alice, o.bob} {
-		u := f.byID[id]
+		u := f.ByID[id]
 		u.Sessions, u.OAuthTokens, u.Grants = 2, 3, 1
 	}
 	return o
@@ -63,7 +64,7 @@ func seed(f *fakeOkta) *org {
 // sleeper is the connector's clock in tests: each sleep is recorded and
 // advances the fake's clock instead of passing real time.
 type sleeper struct {
-	f     *fakeOkta
+	f     *oktafake.Okta
 	mu    sync.Mutex
 	waits []time.Duration
 }
@@ -75,7 +76,7 @@ func (s *sleeper) sleep(ctx context.Context, d time.Duration) error {
 	s.mu.Lock()
 	s.waits = append(s.waits, d)
 	s.mu.Unlock()
-	s.f.advance(d)
+	s.f.Advance(d)
 	return nil
 }
 
@@ -86,21 +87,21 @@ func (s *sleeper) recorded() []time.Duration {
 }
 
 // viaPrism returns a target talking to f through the package's Prism.
-func viaPrism(t testing.TB, f *fakeOkta, mod func(*Config)) (*Target, *sleeper) {
+func viaPrism(t testing.TB, f *oktafake.Okta, mod func(*Config)) (*Target, *sleeper) {
 	t.Helper()
 	base, client := prism.Use(t, f)
 	return newTestTarget(t, f, base, client, mod)
 }
 
-func newTestTarget(t testing.TB, f *fakeOkta, base string, client *http.Client, mod func(*Config)) (*Target, *sleeper) {
+func newTestTarget(t testing.TB, f *oktafake.Okta, base string, client *http.Client, mod func(*Config)) (*Target, *sleeper) {
 	t.Helper()
-	f.ssws = testToken
+	f.SSWS = testToken
 	cfg := Config{OrgURL: base, Token: testToken}
 	if mod != nil {
 		mod(&cfg)
 	}
 	s := &sleeper{f: f}
-	d := deps{http: client, now: f.now, sleep: s.sleep}
+	d := deps{http: client, now: f.Now, sleep: s.sleep}
 	tg, err := newTarget(cfg, slog.New(slog.DiscardHandler), d)
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +112,7 @@ func newTestTarget(t testing.TB, f *fakeOkta, base string, client *http.Client, 
 // oauthApp registers a service app on f (its token endpoint served directly,
 // not through Prism: it is not part of the Management API description) and
 // returns a config modifier that makes a target use it.
-func oauthApp(t testing.TB, f *fakeOkta, scopes ...string) func(*Config) {
+func oauthApp(t testing.TB, f *oktafake.Okta, scopes ...string) func(*Config) {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -119,11 +120,11 @@ func oauthApp(t testing.TB, f *fakeOkta, scopes ...string) func(*Config) {
 	}
 	direct := httptest.NewServer(f)
 	t.Cleanup(direct.Close)
-	f.mu.Lock()
-	f.clients["0oaSERVICEAPP"] = &key.PublicKey
-	f.clientScope["0oaSERVICEAPP"] = DefaultScopes
-	f.tokenURL = direct.URL + "/oauth2/v1/token"
-	f.mu.Unlock()
+	f.Mu.Lock()
+	f.Clients["0oaSERVICEAPP"] = &key.PublicKey
+	f.ClientScope["0oaSERVICEAPP"] = DefaultScopes
+	f.TokenURL = direct.URL + "/oauth2/v1/token"
+	f.Mu.Unlock()
 	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 	return func(c *Config) {
 		c.Auth, c.Token = "oauth", ""
@@ -173,17 +174,17 @@ func groupNames(gs []targets.Group) []string {
 func TestConformance(t *testing.T) {
 	for _, mode := range []struct {
 		name string
-		mod  func(t *testing.T, f *fakeOkta) func(*Config)
+		mod  func(t *testing.T, f *oktafake.Okta) func(*Config)
 	}{
-		{"ssws-suspend", func(*testing.T, *fakeOkta) func(*Config) { return nil }},
-		{"oauth-deactivate", func(t *testing.T, f *fakeOkta) func(*Config) {
+		{"ssws-suspend", func(*testing.T, *oktafake.Okta) func(*Config) { return nil }},
+		{"oauth-deactivate", func(t *testing.T, f *oktafake.Okta) func(*Config) {
 			app := oauthApp(t, f)
 			return func(c *Config) { app(c); c.Disable = "deactivate" }
 		}},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			targettest.Run(t, func(t *testing.T) targettest.Fixture {
-				f := newFakeOkta()
+				f := oktafake.New()
 				o := seed(f)
 				tg, _ := viaPrism(t, f, mode.mod(t, f))
 				return targettest.Fixture{Target: tg, Enabled: []string{o.alice, o.bob}, MinAccounts: 7}
@@ -193,11 +194,11 @@ func TestConformance(t *testing.T) {
 }
 
 func TestListing(t *testing.T) {
-	f := newFakeOkta()
+	f := oktafake.New()
 	o := seed(f)
-	f.byID[o.gina].Profile["employeeNumber"] = "E007"
-	f.byID[o.gina].Profile["displayName"] = "Gina G."
-	f.byID[o.erin].LastLogin = time.Time{}
+	f.ByID[o.gina].Profile["employeeNumber"] = "E007"
+	f.ByID[o.gina].Profile["displayName"] = "Gina G."
+	f.ByID[o.erin].LastLogin = time.Time{}
 	tg, _ := viaPrism(t, f, nil)
 	got := mustCollect(t, tg)
 	if len(got) != 7 {
@@ -206,20 +207,20 @@ func TestListing(t *testing.T) {
 	want := map[string]bool{o.alice: true, o.bob: true, o.carol: false, o.dave: false, o.erin: false, o.frank: true, o.gina: true}
 	for id, enabled := range want {
 		if got[id].Enabled != enabled {
-			t.Errorf("%s (%s) enabled = %v, want %v", id, f.byID[id].Status, got[id].Enabled, enabled)
+			t.Errorf("%s (%s) enabled = %v, want %v", id, f.ByID[id].Status, got[id].Enabled, enabled)
 		}
 	}
 	a := got[o.alice]
 	if a.Username != "alice@example.com" || a.Email != "alice@example.com" || a.EmployeeID != "E001" ||
-		a.DisplayName != "First alice" || !a.LoginTracked || !a.LastLogin.Equal(fakeEpoch.Add(-48*time.Hour)) ||
-		!a.Created.Equal(fakeEpoch.Add(-400*24*time.Hour)) || !a.Privileged {
+		a.DisplayName != "First alice" || !a.LoginTracked || !a.LastLogin.Equal(oktafake.Epoch.Add(-48*time.Hour)) ||
+		!a.Created.Equal(oktafake.Epoch.Add(-400*24*time.Hour)) || !a.Privileged {
 		t.Errorf("alice = %+v", a)
 	}
 	if !slices.Equal(a.Groups, []targets.Group{{ID: o.eng, Name: "Engineering"}}) {
 		t.Errorf("alice's groups = %+v (Everyone is left out)", a.Groups)
 	}
 	if len(a.Credentials) != 1 || a.Credentials[0].ID != o.aliceToken || a.Credentials[0].Kind != "api_token" || !a.Credentials[0].Active ||
-		!a.Credentials[0].Created.Equal(fakeEpoch.Add(-90*24*time.Hour)) || !a.Credentials[0].LastUsed.Equal(fakeEpoch.Add(-3*24*time.Hour)) {
+		!a.Credentials[0].Created.Equal(oktafake.Epoch.Add(-90*24*time.Hour)) || !a.Credentials[0].LastUsed.Equal(oktafake.Epoch.Add(-3*24*time.Hour)) {
 		t.Errorf("alice's credentials = %+v", a.Credentials)
 	}
 	if b := got[o.bob]; b.Privileged || !slices.Equal(groupNames(b.Groups), []string{"Engineering", "Sales"}) || len(b.Credentials) != 0 {
@@ -233,8 +234,8 @@ func TestListing(t *testing.T) {
 	}
 	// The listing asked with the filter naming every status: unfiltered, Okta
 	// leaves DEPROVISIONED users out.
-	if n := f.count(`GET /api/v1/users?filter=status+eq+%22STAGED%22+or+`); n != 1 {
-		t.Errorf("listing requests with the all-status filter: %d\n%s", n, strings.Join(f.requestLog(), "\n"))
+	if n := f.Count(`GET /api/v1/users?filter=status+eq+%22STAGED%22+or+`); n != 1 {
+		t.Errorf("listing requests with the all-status filter: %d\n%s", n, strings.Join(f.RequestLog(), "\n"))
 	}
 	// The Getter agrees with the listing.
 	for id, listed := range got {
@@ -250,7 +251,7 @@ func TestListing(t *testing.T) {
 }
 
 func TestPrivilegedGroups(t *testing.T) {
-	f := newFakeOkta()
+	f := oktafake.New()
 	o := seed(f)
 	tg, _ := viaPrism(t, f, func(c *Config) { c.PrivilegedGroups = []string{"sales"} })
 	got := mustCollect(t, tg)
@@ -263,9 +264,9 @@ func TestPrivilegedGroups(t *testing.T) {
 }
 
 func TestListingSearchAndEmployeeAttribute(t *testing.T) {
-	f := newFakeOkta()
+	f := oktafake.New()
 	o := seed(f)
-	f.byID[o.bob].Profile["employeeId"] = "X-2"
+	f.ByID[o.bob].Profile["employeeId"] = "X-2"
 	tg, _ := viaPrism(t, f, func(c *Config) {
 		c.Search = `profile.login eq "bob@example.com" or profile.login eq "dave@example.com"`
 		c.EmployeeIDAttribute = "profile.employeeId"
@@ -274,17 +275,17 @@ func TestListingSearchAndEmployeeAttribute(t *testing.T) {
 	if len(got) != 2 || got[o.bob].EmployeeID != "X-2" || got[o.dave].ID == "" {
 		t.Fatalf("search listing = %+v", got)
 	}
-	if f.count("GET /api/v1/users?limit=200&search=") != 1 {
-		t.Errorf("no search request:\n%s", strings.Join(f.requestLog(), "\n"))
+	if f.Count("GET /api/v1/users?limit=200&search=") != 1 {
+		t.Errorf("no search request:\n%s", strings.Join(f.RequestLog(), "\n"))
 	}
 }
 
 // The fake behind Prism cannot drift: a response leaving Okta's description
 // fails the listing.
 func TestProxyCatchesFakeDrift(t *testing.T) {
-	f := newFakeOkta()
+	f := oktafake.New()
 	o := seed(f)
-	f.byID[o.bob].Status = "BOGUS"
+	f.ByID[o.bob].Status = "BOGUS"
 	tg, _ := viaPrism(t, f, nil)
 	_, err := collect(t, tg)
 	if err == nil || !strings.Contains(err.Error(), "VIOLATIONS") || !strings.Contains(err.Error(), "status") {
@@ -293,14 +294,14 @@ func TestProxyCatchesFakeDrift(t *testing.T) {
 }
 
 func TestPagingAcrossPages(t *testing.T) {
-	f := newFakeOkta()
+	f := oktafake.New()
 	var ids []string
 	for i := range 130 {
-		ids = append(ids, f.addUser(fmt.Sprintf("u%03d", i), fmt.Sprintf("E%03d", i), "ACTIVE"))
+		ids = append(ids, f.AddUser(fmt.Sprintf("u%03d", i), fmt.Sprintf("E%03d", i), "ACTIVE"))
 	}
-	g := f.addGroup("Big", "OKTA_GROUP", false, ids[:90]...)
+	g := f.AddGroup("Big", "OKTA_GROUP", false, ids[:90]...)
 	for _, id := range ids[:120] {
-		f.roles[id] = []string{"READ_ONLY_ADMIN"}
+		f.Roles[id] = []string{"READ_ONLY_ADMIN"}
 	}
 	tg, _ := viaPrism(t, f, func(c *Config) { c.PageSize = 40 })
 	got := mustCollect(t, tg)
@@ -316,22 +317,22 @@ func TestPagingAcrossPages(t *testing.T) {
 			t.Errorf("%s privileged = %v", id, a.Privileged)
 		}
 	}
-	if n := f.count("GET /api/v1/users?"); n != 4 {
+	if n := f.Count("GET /api/v1/users?"); n != 4 {
 		t.Errorf("user pages requested: %d, want 4 (130 users by 40)", n)
 	}
-	if n := f.count("GET /api/v1/groups/" + g + "/users"); n != 3 {
+	if n := f.Count("GET /api/v1/groups/" + g + "/users"); n != 3 {
 		t.Errorf("member pages requested: %d, want 3 (90 members by 40)", n)
 	}
-	if n := f.count("GET /api/v1/iam/assignees/users"); n != 2 {
+	if n := f.Count("GET /api/v1/iam/assignees/users"); n != 2 {
 		t.Errorf("role holder pages requested: %d, want 2 (120 holders by 100)", n)
 	}
 }
 
 func TestThrottledPageWaitsRetryAfter(t *testing.T) {
-	f := newFakeOkta()
+	f := oktafake.New()
 	seed(f)
-	f.inject(&fault{method: "GET", path: "/api/v1/users", status: 429, header: map[string]string{"Retry-After": "7"},
-		body: `{"errorCode":"E0000047","errorSummary":"API call exceeded rate limit due to too many requests.","errorLink":"E0000047","errorId":"x","errorCauses":[]}`})
+	f.Inject(&oktafake.Fault{Method: "GET", Path: "/api/v1/users", Status: 429, Header: map[string]string{"Retry-After": "7"},
+		Body: `{"errorCode":"E0000047","errorSummary":"API call exceeded rate limit due to too many requests.","errorLink":"E0000047","errorId":"x","errorCauses":[]}`})
 	tg, s := viaPrism(t, f, nil)
 	got := mustCollect(t, tg)
 	if len(got) != 7 {
@@ -345,12 +346,12 @@ func TestThrottledPageWaitsRetryAfter(t *testing.T) {
 // Okta's 429 carries X-Rate-Limit-Reset, usually without Retry-After: the
 // wait runs to the reset.
 func TestThrottledWithoutRetryAfterWaitsForReset(t *testing.T) {
-	f := newFakeOkta()
+	f := oktafake.New()
 	seed(f)
-	reset := fakeEpoch.Add(42 * time.Second).Unix()
-	f.inject(&fault{method: "GET", path: "/api/v1/groups", status: 429, header: map[string]string{
+	reset := oktafake.Epoch.Add(42 * time.Second).Unix()
+	f.Inject(&oktafake.Fault{Method: "GET", Path: "/api/v1/groups", Status: 429, Header: map[string]string{
 		"X-Rate-Limit-Limit": "100", "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": fmt.Sprint(reset),
-	}, body: `{"errorCode":"E0000047","errorSummary":"API call exceeded rate limit due to too many requests.","errorLink":"E0000047","errorId":"x","errorCauses":[]}`})
+	}, Body: `{"errorCode":"E0000047","errorSummary":"API call exceeded rate limit due to too many requests.","errorLink":"E0000047","errorId":"x","errorCauses":[]}`})
 	tg, s := viaPrism(t, f, nil)
 	if got := mustCollect(t, tg); len(got) != 7 {
 		t.Fatalf("listed %d", len(got))
@@ -363,17 +364,17 @@ func TestThrottledWithoutRetryAfterWaitsForReset(t *testing.T) {
 
 // With Okta's budget headers the listing slows down and never hits 429.
 func TestRateLimitHeadersAvoid429(t *testing.T) {
-	f := newFakeOkta()
+	f := oktafake.New()
 	for i := range 100 {
-		f.addUser(fmt.Sprintf("u%03d", i), "", "ACTIVE")
+		f.AddUser(fmt.Sprintf("u%03d", i), "", "ACTIVE")
 	}
-	f.rateLimit = 4 // per endpoint per minute
+	f.RateLimit = 4 // per endpoint per minute
 	tg, s := viaPrism(t, f, func(c *Config) { c.PageSize = 10 })
 	if got := mustCollect(t, tg); len(got) != 100 {
 		t.Fatalf("listed %d", len(got))
 	}
-	if f.got429 != 0 {
-		t.Fatalf("the fake answered %d requests with 429: the connector did not slow down", f.got429)
+	if f.Got429 != 0 {
+		t.Fatalf("the fake answered %d requests with 429: the connector did not slow down", f.Got429)
 	}
 	var total time.Duration
 	for _, w := range s.recorded() {
@@ -386,32 +387,32 @@ func TestRateLimitHeadersAvoid429(t *testing.T) {
 }
 
 func TestOAuthTokenExpiryMidListing(t *testing.T) {
-	f := newFakeOkta()
+	f := oktafake.New()
 	for i := range 100 {
-		f.addUser(fmt.Sprintf("u%03d", i), "", "ACTIVE")
+		f.AddUser(fmt.Sprintf("u%03d", i), "", "ACTIVE")
 	}
 	app := oauthApp(t, f)
 	tg, _ := viaPrism(t, f, func(c *Config) { app(c); c.PageSize = 20 })
-	f.invalidateAfter = 6 // the token dies during the user pages
+	f.InvalidateAfter = 6 // the token dies during the user pages
 	if got := mustCollect(t, tg); len(got) != 100 {
 		t.Fatalf("listed %d", len(got))
 	}
-	if f.tokensIssued != 2 {
-		t.Fatalf("tokens issued: %d, want 2 (the second after the first was refused)", f.tokensIssued)
+	if f.TokensIssued != 2 {
+		t.Fatalf("tokens issued: %d, want 2 (the second after the first was refused)", f.TokensIssued)
 	}
 	// A token past its lifetime is renewed before use, without a 401.
-	f.advance(2 * time.Hour)
-	before := f.count("POST /oauth2/v1/token")
+	f.Advance(2 * time.Hour)
+	before := f.Count("POST /oauth2/v1/token")
 	if got := mustCollect(t, tg); len(got) != 100 {
 		t.Fatalf("listed %d", len(got))
 	}
-	if f.count("POST /oauth2/v1/token") != before+1 || f.tokensIssued != 3 {
-		t.Fatalf("expired token not renewed: %d token requests", f.count("POST /oauth2/v1/token"))
+	if f.Count("POST /oauth2/v1/token") != before+1 || f.TokensIssued != 3 {
+		t.Fatalf("expired token not renewed: %d token requests", f.Count("POST /oauth2/v1/token"))
 	}
 }
 
 func TestOAuthScopesNarrowCapabilities(t *testing.T) {
-	f := newFakeOkta()
+	f := oktafake.New()
 	seed(f)
 	app := oauthApp(t, f, "okta.users.read", "okta.groups.read", "okta.roles.read", "okta.apiTokens.read")
 	tg, _ := viaPrism(t, f, app)
@@ -428,13 +429,13 @@ func TestOAuthScopesNarrowCapabilities(t *testing.T) {
 }
 
 func TestPartialFailureMidListing(t *testing.T) {
-	f := newFakeOkta()
+	f := oktafake.New()
 	for i := range 100 {
-		f.addUser(fmt.Sprintf("u%03d", i), "", "ACTIVE")
+		f.AddUser(fmt.Sprintf("u%03d", i), "", "ACTIVE")
 	}
 	// Five 500s in a row: the first try and the four retries of page 2.
-	f.inject(&fault{method: "GET", path: "/api/v1/users", skip: 1, times: 5, status: 500,
-		body: `{"errorCode":"E0000009","errorSummary":"Internal Server Error","errorLink":"E0000009","errorId":"x","errorCauses":[]}`})
+	f.Inject(&oktafake.Fault{Method: "GET", Path: "/api/v1/users", Skip: 1, Times: 5, Status: 500,
+		Body: `{"errorCode":"E0000009","errorSummary":"Internal Server Error","errorLink":"E0000009","errorId":"x","errorCauses":[]}`})
 	tg, _ := viaPrism(t, f, func(c *Config) { c.PageSize = 30 })
 	got, err := collect(t, tg)
 	if err == nil {
@@ -455,11 +456,11 @@ func TestCredentialEchoRedacted(t *testing.T) {
 		return []string{secret, base64.StdEncoding.EncodeToString([]byte(secret)), base64.StdEncoding.EncodeToString([]byte("SSWS " + secret))}
 	}
 	t.Run("ssws", func(t *testing.T) {
-		f := newFakeOkta()
+		f := oktafake.New()
 		o := seed(f)
 		echo := fmt.Sprintf(`{"errorCode":"E0000006","errorSummary":"denied for SSWS %s (b64 %s)","errorLink":"E0000006","errorId":"x","errorCauses":[]}`,
 			testToken, base64.StdEncoding.EncodeToString([]byte("SSWS "+testToken)))
-		f.inject(&fault{method: "POST", status: 403, body: echo})
+		f.Inject(&oktafake.Fault{Method: "POST", Status: 403, Body: echo})
 		tg, _ := viaPrism(t, f, nil)
 		err := tg.Disable(t.Context(), targets.Account{ID: o.alice})
 		if err == nil || !errors.Is(err, targets.ErrPermission) {
@@ -473,9 +474,9 @@ func TestCredentialEchoRedacted(t *testing.T) {
 		t.Logf("the error: %v", err)
 	})
 	t.Run("oauth", func(t *testing.T) {
-		f := newFakeOkta()
+		f := oktafake.New()
 		o := seed(f)
-		f.echoAuth = true
+		f.EchoAuth = true
 		app := oauthApp(t, f, "okta.users.read", "okta.groups.read", "okta.roles.read", "okta.apiTokens.read")
 		tg, _ := viaPrism(t, f, app)
 		// Not granted okta.users.manage: Okta refuses, and the (careless)
@@ -484,12 +485,12 @@ func TestCredentialEchoRedacted(t *testing.T) {
 		if err == nil || !errors.Is(err, targets.ErrPermission) {
 			t.Fatalf("want a permission error, got %v", err)
 		}
-		f.mu.Lock()
+		f.Mu.Lock()
 		var issued []string
-		for tok := range f.access {
+		for tok := range f.Access {
 			issued = append(issued, tok)
 		}
-		f.mu.Unlock()
+		f.Mu.Unlock()
 		if len(issued) == 0 {
 			t.Fatal("no token issued")
 		}
@@ -508,7 +509,7 @@ func TestCredentialEchoRedacted(t *testing.T) {
 }
 
 func TestDisable(t *testing.T) {
-	f := newFakeOkta()
+	f := oktafake.New()
 	o := seed(f)
 	tg, _ := viaPrism(t, f, nil)
 	ctx := t.Context()
@@ -517,10 +518,10 @@ func TestDisable(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if s := f.user(o.alice).Status; s != "SUSPENDED" {
+	if s := f.User(o.alice).Status; s != "SUSPENDED" {
 		t.Fatalf("alice is %s after Disable, want SUSPENDED (reversible)", s)
 	}
-	if n := f.count("POST /api/v1/users/" + o.alice + "/lifecycle/suspend"); n != 1 {
+	if n := f.Count("POST /api/v1/users/" + o.alice + "/lifecycle/suspend"); n != 1 {
 		t.Errorf("suspend requests: %d, want 1 (the second Disable sees SUSPENDED)", n)
 	}
 	if got := mustCollect(t, tg); got[o.alice].Enabled || !got[o.bob].Enabled {
@@ -528,17 +529,17 @@ func TestDisable(t *testing.T) {
 	}
 	for _, id := range []string{o.carol, o.dave, o.erin} { // cannot sign in already
 		if err := tg.Disable(ctx, targets.Account{ID: id}); err != nil {
-			t.Errorf("Disable(%s, %s): %v", id, f.user(id).Status, err)
+			t.Errorf("Disable(%s, %s): %v", id, f.User(id).Status, err)
 		}
 	}
 	err := tg.Disable(ctx, targets.Account{ID: o.frank})
-	if err == nil || !strings.Contains(err.Error(), "LOCKED_OUT") || f.user(o.frank).Status != "LOCKED_OUT" {
-		t.Fatalf("Disable of a LOCKED_OUT user: %v (status %s)", err, f.user(o.frank).Status)
+	if err == nil || !strings.Contains(err.Error(), "LOCKED_OUT") || f.User(o.frank).Status != "LOCKED_OUT" {
+		t.Fatalf("Disable of a LOCKED_OUT user: %v (status %s)", err, f.User(o.frank).Status)
 	}
 	if err := tg.Disable(ctx, targets.Account{ID: "00uNOSUCHUSER"}); !errors.Is(err, targets.ErrNotFound) {
 		t.Fatalf("Disable of a missing user: %v", err)
 	}
-	if n := f.count("POST /api/v1/users/" + o.frank + "/lifecycle/deactivate"); n != 0 {
+	if n := f.Count("POST /api/v1/users/" + o.frank + "/lifecycle/deactivate"); n != 0 {
 		t.Fatal("suspend mode deactivated someone")
 	}
 
@@ -547,11 +548,11 @@ func TestDisable(t *testing.T) {
 		if err := deact.Disable(ctx, targets.Account{ID: id}); err != nil {
 			t.Fatal(err)
 		}
-		if s := f.user(id).Status; s != "DEPROVISIONED" {
+		if s := f.User(id).Status; s != "DEPROVISIONED" {
 			t.Fatalf("%s is %s after deactivate", id, s)
 		}
 	}
-	if n := f.count("POST /api/v1/users/" + o.frank + "/lifecycle/deactivate?sendEmail=false"); n != 1 {
+	if n := f.Count("POST /api/v1/users/" + o.frank + "/lifecycle/deactivate?sendEmail=false"); n != 1 {
 		t.Errorf("deactivate requests for frank: %d", n)
 	}
 	if got := mustCollect(t, deact); len(got) != 7 || got[o.frank].Enabled {
@@ -560,20 +561,20 @@ func TestDisable(t *testing.T) {
 }
 
 func TestRevokeSessions(t *testing.T) {
-	f := newFakeOkta()
+	f := oktafake.New()
 	o := seed(f)
 	tg, _ := viaPrism(t, f, nil)
 	if err := tg.RevokeSessions(t.Context(), targets.Account{ID: o.alice}); err != nil {
 		t.Fatal(err)
 	}
-	if u := f.user(o.alice); u.Sessions != 0 || u.OAuthTokens != 0 || u.Grants != 0 {
+	if u := f.User(o.alice); u.Sessions != 0 || u.OAuthTokens != 0 || u.Grants != 0 {
 		t.Fatalf("after RevokeSessions: %d sessions, %d OAuth tokens, %d grants", u.Sessions, u.OAuthTokens, u.Grants)
 	}
-	if u := f.user(o.bob); u.Sessions != 2 || u.OAuthTokens != 3 || u.Grants != 1 {
+	if u := f.User(o.bob); u.Sessions != 2 || u.OAuthTokens != 3 || u.Grants != 1 {
 		t.Fatalf("bob touched: %+v", u)
 	}
-	if f.count("DELETE /api/v1/users/"+o.alice+"/sessions?oauthTokens=true") != 1 || f.count("DELETE /api/v1/users/"+o.alice+"/grants") != 1 {
-		t.Fatalf("requests:\n%s", strings.Join(f.requestLog(), "\n"))
+	if f.Count("DELETE /api/v1/users/"+o.alice+"/sessions?oauthTokens=true") != 1 || f.Count("DELETE /api/v1/users/"+o.alice+"/grants") != 1 {
+		t.Fatalf("requests:\n%s", strings.Join(f.RequestLog(), "\n"))
 	}
 	if err := tg.RevokeSessions(t.Context(), targets.Account{ID: "00uNOSUCHUSER"}); !errors.Is(err, targets.ErrNotFound) {
 		t.Fatalf("missing user: %v", err)
@@ -581,7 +582,7 @@ func TestRevokeSessions(t *testing.T) {
 }
 
 func TestRevokeCredential(t *testing.T) {
-	f := newFakeOkta()
+	f := oktafake.New()
 	o := seed(f)
 	tg, _ := viaPrism(t, f, nil)
 	ctx := t.Context()
@@ -607,7 +608,7 @@ func TestRevokeCredential(t *testing.T) {
 }
 
 func TestRemoveFromGroup(t *testing.T) {
-	f := newFakeOkta()
+	f := oktafake.New()
 	o := seed(f)
 	tg, _ := viaPrism(t, f, nil)
 	ctx := t.Context()

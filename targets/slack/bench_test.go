@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/accessrecon/accessrecon/targets/slack/slackfake"
 )
 
 // BenchmarkList20000Users lists a workspace of 20,000 users in 50 user
@@ -18,24 +20,24 @@ import (
 // calls per listing and the peak live heap during a listing (fake included).
 func BenchmarkList20000Users(b *testing.B) {
 	const users, groups = 20000, 50
-	f := newFakeSlack(testToken, testSCIMToken)
+	f := slackfake.New(testToken, testSCIMToken)
 	now := time.Now()
 	ids := make([]string, users)
 	for i := range users {
 		ids[i] = fmt.Sprintf("U%08d", i)
-		f.addUser(fakeUser{ID: ids[i], Name: fmt.Sprintf("user%05d", i), Email: fmt.Sprintf("user%05d@example.com", i), RealName: "User", Admin: i%500 == 0})
+		f.AddUser(slackfake.User{ID: ids[i], Name: fmt.Sprintf("user%05d", i), Email: fmt.Sprintf("user%05d@example.com", i), RealName: "User", Admin: i%500 == 0})
 	}
-	f.mu.Lock()
+	f.Mu.Lock()
 	for i := range users {
-		f.logins = append(f.logins, fakeLogin{UserID: ids[i], Username: fmt.Sprintf("user%05d", i), Last: now.Add(-time.Duration(i) * time.Minute)})
+		f.Logins = append(f.Logins, slackfake.Login{UserID: ids[i], Username: fmt.Sprintf("user%05d", i), Last: now.Add(-time.Duration(i) * time.Minute)})
 	}
-	f.mu.Unlock()
+	f.Mu.Unlock()
 	for g := range groups {
 		var ms []string
 		for i := g; i < users; i += groups {
 			ms = append(ms, ids[i])
 		}
-		f.addGroup(fmt.Sprintf("S%08d", g), fmt.Sprintf("Group %02d", g), fmt.Sprintf("group-%02d", g), ms...)
+		f.AddGroup(fmt.Sprintf("S%08d", g), fmt.Sprintf("Group %02d", g), fmt.Sprintf("group-%02d", g), ms...)
 	}
 	srv := httptest.NewServer(f)
 	b.Cleanup(srv.Close)
@@ -45,7 +47,7 @@ func BenchmarkList20000Users(b *testing.B) {
 	}
 	peak := peakHeap(b)
 	b.ResetTimer()
-	start := f.calls.Load()
+	start := f.Calls.Load()
 	for b.Loop() {
 		n := 0
 		for a, err := range tg.Accounts(b.Context()) {
@@ -61,7 +63,7 @@ func BenchmarkList20000Users(b *testing.B) {
 			b.Fatalf("listed %d", n)
 		}
 	}
-	b.ReportMetric(float64(f.calls.Load()-start)/float64(b.N), "calls/op")
+	b.ReportMetric(float64(f.Calls.Load()-start)/float64(b.N), "calls/op")
 	b.ReportMetric(float64(peak())/(1<<20), "peak-heap-MiB")
 }
 

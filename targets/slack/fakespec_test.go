@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/accessrecon/accessrecon/targets/slack/slackfake"
 )
 
 // TestFakeHeldToSlackDescription sends every request the connector makes,
@@ -15,9 +17,9 @@ import (
 // Prism rejects. It also checks that Prism does reject what Slack would:
 // the proxy is not a pass-through.
 func TestFakeHeldToSlackDescription(t *testing.T) {
-	f := newFakeSlack(testToken, testSCIMToken)
+	f := slackfake.New(testToken, testSCIMToken)
 	seed(f, time.Now())
-	f.resetAllowed = true
+	f.ResetAllowed = true
 	base, client := proxy.Use(t, f)
 	post := func(method string, form url.Values) (int, string) {
 		t.Helper()
@@ -41,7 +43,7 @@ func TestFakeHeldToSlackDescription(t *testing.T) {
 		want   string
 	}{
 		{"users.list", url.Values{"limit": {"3"}, "include_locale": {"false"}}, `"next_cursor":"dXNlcjo3"`},
-		{"users.list", url.Values{"limit": {"3"}, "cursor": {"dXNlcjo3"}, "team_id": {fakeTeamID}}, `"name":"eli"`},
+		{"users.list", url.Values{"limit": {"3"}, "cursor": {"dXNlcjo3"}, "team_id": {slackfake.TeamID}}, `"name":"eli"`},
 		{"users.list", url.Values{"limit": {"3"}, "cursor": {"nonsense"}}, `"error":"invalid_cursor"`},
 		{"users.info", url.Values{"user": {"U00000001"}}, `"email":"amira@example.com"`},
 		{"users.info", url.Values{"user": {"U99999999"}}, `"error":"user_not_found"`},
@@ -66,9 +68,9 @@ func TestFakeHeldToSlackDescription(t *testing.T) {
 		t.Errorf("unknown method: %d %s, want 404", code, body)
 	}
 	// A fake answer that breaks the description becomes a violation.
-	f.mu.Lock()
-	f.byID["U00000001"].ID = "lowercase-id"
-	f.mu.Unlock()
+	f.Mu.Lock()
+	f.ByID["U00000001"].ID = "lowercase-id"
+	f.Mu.Unlock()
 	if code, body := post("users.info", url.Values{"user": {"U00000001"}}); code != http.StatusInternalServerError || !strings.Contains(body, "VIOLATIONS") {
 		t.Errorf("a user id breaking the pattern: %d %s, want 500 VIOLATIONS", code, body)
 	}
@@ -81,19 +83,19 @@ const (
 
 // seed fills the fake with a small workspace: people, an admin, an owner, a
 // deactivated user, a bot, Slackbot, two user groups and access logs.
-func seed(f *fakeSlack, now time.Time) {
-	f.addUser(fakeUser{ID: "U00000001", Name: "amira", Email: "amira@example.com", RealName: "Amira Haddad"})
-	f.addUser(fakeUser{ID: "U00000002", Name: "bilal", Email: "bilal@example.com", RealName: "Bilal Saleh"})
-	f.addUser(fakeUser{ID: "U00000003", Name: "carmen", Email: "carmen@example.com", RealName: "Carmen Ruiz", Admin: true})
-	f.addUser(fakeUser{ID: "U00000004", Name: "dana", Email: "dana@example.com", RealName: "Dana Cohen", Owner: true, PrimaryOwner: true})
-	f.addUser(fakeUser{ID: "U00000005", Name: "eli", Email: "eli@example.com", RealName: "Eli Gold", Deleted: true})
-	f.addUser(fakeUser{ID: "U00000006", Name: "deploybot", RealName: "Deploy Bot", Bot: true})
-	f.addUser(fakeUser{ID: "USLACKBOT", Name: "slackbot", RealName: "Slackbot"})
-	f.addUser(fakeUser{ID: "W00000007", Name: "farah", Email: "farah@example.com", RealName: "Farah Nasser", Owner: true})
-	f.addGroup("S00000001", "Engineering", "eng", "U00000001", "U00000002", "U00000003")
-	f.addGroup("S00000002", "On-call", "oncall", "U00000001")
-	f.addLogin("U00000001", now.Add(-24*time.Hour))
-	f.addLogin("U00000001", now.Add(-72*time.Hour))
-	f.addLogin("U00000003", now.Add(-200*24*time.Hour))
-	f.addLogin("U00000002", now.Add(-2*time.Hour))
+func seed(f *slackfake.Slack, now time.Time) {
+	f.AddUser(slackfake.User{ID: "U00000001", Name: "amira", Email: "amira@example.com", RealName: "Amira Haddad"})
+	f.AddUser(slackfake.User{ID: "U00000002", Name: "bilal", Email: "bilal@example.com", RealName: "Bilal Saleh"})
+	f.AddUser(slackfake.User{ID: "U00000003", Name: "carmen", Email: "carmen@example.com", RealName: "Carmen Ruiz", Admin: true})
+	f.AddUser(slackfake.User{ID: "U00000004", Name: "dana", Email: "dana@example.com", RealName: "Dana Cohen", Owner: true, PrimaryOwner: true})
+	f.AddUser(slackfake.User{ID: "U00000005", Name: "eli", Email: "eli@example.com", RealName: "Eli Gold", Deleted: true})
+	f.AddUser(slackfake.User{ID: "U00000006", Name: "deploybot", RealName: "Deploy Bot", Bot: true})
+	f.AddUser(slackfake.User{ID: "USLACKBOT", Name: "slackbot", RealName: "Slackbot"})
+	f.AddUser(slackfake.User{ID: "W00000007", Name: "farah", Email: "farah@example.com", RealName: "Farah Nasser", Owner: true})
+	f.AddGroup("S00000001", "Engineering", "eng", "U00000001", "U00000002", "U00000003")
+	f.AddGroup("S00000002", "On-call", "oncall", "U00000001")
+	f.AddLogin("U00000001", now.Add(-24*time.Hour))
+	f.AddLogin("U00000001", now.Add(-72*time.Hour))
+	f.AddLogin("U00000003", now.Add(-200*24*time.Hour))
+	f.AddLogin("U00000002", now.Add(-2*time.Hour))
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/accessrecon/accessrecon/targets"
 	"github.com/accessrecon/accessrecon/targets/scim"
+	"github.com/accessrecon/accessrecon/targets/slack/slackfake"
 	"github.com/accessrecon/accessrecon/targets/targettest"
 )
 
@@ -25,7 +26,7 @@ func testLogger(t testing.TB) *slog.Logger {
 }
 
 type env struct {
-	fake   *fakeSlack
+	fake   *slackfake.Slack
 	target *Target
 	sleeps []time.Duration
 	mu     sync.Mutex
@@ -34,16 +35,16 @@ type env struct {
 // newEnv starts a seeded fake behind the package's Prism (the Web API) and
 // on a plain listener (SCIM), and a target over both. edit may change the
 // config (the token and URLs are set).
-func newEnv(t *testing.T, edit func(*Config), seedFn func(*fakeSlack)) *env {
+func newEnv(t *testing.T, edit func(*Config), seedFn func(*slackfake.Slack)) *env {
 	t.Helper()
-	f := newFakeSlack(testToken, testSCIMToken)
+	f := slackfake.New(testToken, testSCIMToken)
 	if seedFn == nil {
 		seed(f, time.Now())
 	} else {
 		seedFn(f)
 	}
 	base, client := proxy.Use(t, f)
-	scimSrv := httptest.NewServer(f.scimHandler())
+	scimSrv := httptest.NewServer(f.SCIMHandler())
 	t.Cleanup(scimSrv.Close)
 	cfg := Config{
 		APIURL:     base + "/",
@@ -93,9 +94,9 @@ func byID(as []targets.Account) map[string]targets.Account {
 
 func TestConformance(t *testing.T) {
 	targettest.Run(t, func(t *testing.T) targettest.Fixture {
-		e := newEnv(t, func(c *Config) { c.SessionReset = true }, func(f *fakeSlack) {
+		e := newEnv(t, func(c *Config) { c.SessionReset = true }, func(f *slackfake.Slack) {
 			seed(f, time.Now())
-			f.resetAllowed = true
+			f.ResetAllowed = true
 		})
 		return targettest.Fixture{Target: e.target, Enabled: []string{"U00000001", "U00000002"}, MinAccounts: 6}
 	})
@@ -103,7 +104,7 @@ func TestConformance(t *testing.T) {
 
 func TestListingMapsUsers(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
-	e := newEnv(t, nil, func(f *fakeSlack) { seed(f, now) })
+	e := newEnv(t, nil, func(f *slackfake.Slack) { seed(f, now) })
 	as := listAll(t, e.target)
 	got := byID(as)
 	if len(as) != 6 {
@@ -152,18 +153,18 @@ func TestNoAccessLogsMeansLoginsUntracked(t *testing.T) {
 			t.Fatalf("%s: logins tracked without access_logs: %+v", a.ID, a)
 		}
 	}
-	if n := e.fake.count("team.accessLogs"); n != 0 {
+	if n := e.fake.Count("team.accessLogs"); n != 0 {
 		t.Fatalf("team.accessLogs called %d times with access_logs: false", n)
 	}
 }
 
 func TestPagingAcrossPages(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.PageSize = 2 }, func(f *fakeSlack) {
+	e := newEnv(t, func(c *Config) { c.PageSize = 2 }, func(f *slackfake.Slack) {
 		for i := range 9 {
-			f.addUser(fakeUser{ID: fmt.Sprintf("U1%08d", i), Name: fmt.Sprintf("user%d", i), Email: fmt.Sprintf("user%d@example.com", i), RealName: "User"})
+			f.AddUser(slackfake.User{ID: fmt.Sprintf("U1%08d", i), Name: fmt.Sprintf("user%d", i), Email: fmt.Sprintf("user%d@example.com", i), RealName: "User"})
 		}
 		for i := range 5 {
-			f.addLogin(fmt.Sprintf("U1%08d", i), time.Now().Add(-time.Duration(i)*time.Hour))
+			f.AddLogin(fmt.Sprintf("U1%08d", i), time.Now().Add(-time.Duration(i)*time.Hour))
 		}
 	})
 	e.target.cfg.AccessLogs = true
@@ -171,7 +172,7 @@ func TestPagingAcrossPages(t *testing.T) {
 	if len(as) != 9 {
 		t.Fatalf("listed %d, want 9", len(as))
 	}
-	if n := e.fake.count("users.list"); n != 5 {
+	if n := e.fake.Count("users.list"); n != 5 {
 		t.Fatalf("users.list called %d times, want 5 pages of 2", n)
 	}
 }
@@ -180,7 +181,7 @@ func TestThrottlingIsWaitedFor(t *testing.T) {
 	e := newEnv(t, nil, nil)
 	var mu sync.Mutex
 	throttled := 0
-	e.fake.fail = func(w http.ResponseWriter, r *http.Request, method string) bool {
+	e.fake.Fail = func(w http.ResponseWriter, r *http.Request, method string) bool {
 		mu.Lock()
 		defer mu.Unlock()
 		if method == "users.list" && throttled < 2 {
@@ -205,7 +206,7 @@ func TestThrottlingIsWaitedFor(t *testing.T) {
 
 func TestCredentialEchoIsRedacted(t *testing.T) {
 	e := newEnv(t, nil, nil)
-	e.fake.fail = func(w http.ResponseWriter, r *http.Request, method string) bool {
+	e.fake.Fail = func(w http.ResponseWriter, r *http.Request, method string) bool {
 		if method != "usergroups.list" {
 			return false
 		}
@@ -235,7 +236,7 @@ func TestDisableDeactivatesThroughSCIM(t *testing.T) {
 	if err := e.target.Disable(t.Context(), a); err != nil {
 		t.Fatal(err)
 	}
-	if !e.fake.deleted("U00000002") {
+	if !e.fake.Deleted("U00000002") {
 		t.Fatal("user not deactivated in the fake")
 	}
 	if got := byID(listAll(t, e.target))["U00000002"]; got.Enabled {
@@ -252,11 +253,11 @@ func TestWithoutSCIMDisableIsManual(t *testing.T) {
 	if caps.Disabler != nil {
 		t.Fatal("disable offered without a scim: block")
 	}
-	before := e.fake.calls.Load()
+	before := e.fake.Calls.Load()
 	if err := e.target.Disable(t.Context(), targets.Account{ID: "U00000001"}); !errors.Is(err, ErrNoSCIM) {
 		t.Fatalf("Disable without SCIM: %v", err)
 	}
-	if e.fake.calls.Load() != before {
+	if e.fake.Calls.Load() != before {
 		t.Fatal("Disable without SCIM called Slack")
 	}
 }
@@ -269,7 +270,7 @@ func TestSessionResetWithoutScopeIsManual(t *testing.T) {
 	if err := e.target.RevokeSessions(t.Context(), targets.Account{ID: "U00000001"}); !errors.Is(err, ErrNoSessionReset) {
 		t.Fatalf("RevokeSessions without the scope: %v", err)
 	}
-	if n := e.fake.count("admin.users.session.reset"); n != 0 {
+	if n := e.fake.Count("admin.users.session.reset"); n != 0 {
 		t.Fatalf("admin.users.session.reset called %d times", n)
 	}
 	// Configured, but the token lacks the scope: a permission error.
@@ -281,12 +282,12 @@ func TestSessionResetWithoutScopeIsManual(t *testing.T) {
 }
 
 func TestSessionReset(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.SessionReset = true }, func(f *fakeSlack) { seed(f, time.Now()); f.resetAllowed = true })
+	e := newEnv(t, func(c *Config) { c.SessionReset = true }, func(f *slackfake.Slack) { seed(f, time.Now()); f.ResetAllowed = true })
 	if err := e.target.RevokeSessions(t.Context(), targets.Account{ID: "U00000001"}); err != nil {
 		t.Fatal(err)
 	}
-	if e.fake.resets["U00000001"] != 1 {
-		t.Fatalf("resets %v", e.fake.resets)
+	if e.fake.Resets["U00000001"] != 1 {
+		t.Fatalf("resets %v", e.fake.Resets)
 	}
 	if err := e.target.RevokeSessions(t.Context(), targets.Account{ID: "U99999999"}); !errors.Is(err, targets.ErrNotFound) {
 		t.Fatalf("reset of an unknown user: %v, want ErrNotFound", err)
@@ -305,7 +306,7 @@ func TestRemoveFromGroup(t *testing.T) {
 	if got := byID(listAll(t, e.target)); slices.Contains(got["U00000002"].Groups, g) || !slices.Contains(got["U00000001"].Groups, g) {
 		t.Fatalf("after removal: U00000002 %v, U00000001 %v", got["U00000002"].Groups, got["U00000001"].Groups)
 	}
-	if n := e.fake.count("usergroups.users.update"); n != 1 {
+	if n := e.fake.Count("usergroups.users.update"); n != 1 {
 		t.Fatalf("usergroups.users.update called %d times, want 1 (the second removal has nothing to do)", n)
 	}
 	// The last member: Slack refuses an empty group.
@@ -323,7 +324,7 @@ func TestRemoveFromGroup(t *testing.T) {
 // an error after the accounts already yielded: it never looks complete.
 func TestFailureMidListing(t *testing.T) {
 	e := newEnv(t, nil, nil)
-	e.fake.fail = func(w http.ResponseWriter, r *http.Request, method string) bool {
+	e.fake.Fail = func(w http.ResponseWriter, r *http.Request, method string) bool {
 		if method == "users.list" && r.FormValue("cursor") != "" {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return true
@@ -351,7 +352,7 @@ func TestFailureMidListing(t *testing.T) {
 // An expired or revoked token is a permission error at once, not retried.
 func TestExpiredToken(t *testing.T) {
 	e := newEnv(t, nil, nil)
-	e.fake.token = "xoxp-a-newer-token"
+	e.fake.Token = "xoxp-a-newer-token"
 	var err error
 	for _, e := range e.target.Accounts(t.Context()) {
 		err = e

@@ -148,7 +148,7 @@ func (c *Client) once(req *http.Request) (*http.Response, error) {
 		if errors.As(err, &uerr) && uerr.Unwrap() != nil {
 			cause = uerr.Unwrap()
 		}
-		msg := fmt.Sprintf("%s %s: %s", req.Method, req.URL.Path, c.Redactor.Redact(cause.Error()))
+		msg := fmt.Sprintf("%s %s: %s", req.Method, c.Redactor.Redact(req.URL.Path), c.Redactor.Redact(cause.Error()))
 		if c.Component != "" {
 			msg = c.Component + ": " + msg
 		}
@@ -164,7 +164,8 @@ func (c *Client) once(req *http.Request) (*http.Response, error) {
 		now = c.Now
 	}
 	wait, _ := targets.ParseRetryAfter(resp.Header.Get("Retry-After"), now())
-	se := &StatusError{Component: c.Component, Method: req.Method, Path: req.URL.Path, Code: resp.StatusCode,
+	// The path may hold a secret too (a webhook URL's token).
+	se := &StatusError{Component: c.Component, Method: req.Method, Path: c.Redactor.Redact(req.URL.Path), Code: resp.StatusCode,
 		Excerpt: c.Redactor.Excerpt(body), RetryAfter: wait}
 	switch resp.StatusCode {
 	case http.StatusUnauthorized, http.StatusForbidden:

@@ -138,3 +138,20 @@ func TestCancelledWaitStops(t *testing.T) {
 		t.Fatalf("err %v after %s", err, time.Since(start))
 	}
 }
+
+// A secret in the URL path (an incoming-webhook URL) never reaches an error,
+// whether the server answers or the connection fails.
+func TestSecretInPathRedacted(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+	}))
+	red := targets.NewRedactor("hookSECRET0123456789")
+	for _, base := range []string{srv.URL, "http://127.0.0.1:1"} {
+		req, _ := http.NewRequest(http.MethodPost, base+"/services/T1/B2/hookSECRET0123456789", strings.NewReader("{}"))
+		_, err := (&upstream.Client{Component: "slack", Redactor: red}).Do(req)
+		if err == nil || strings.Contains(err.Error(), "hookSECRET0123456789") {
+			t.Fatalf("%s: %v", base, err)
+		}
+	}
+	srv.Close()
+}

@@ -5,6 +5,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -57,6 +58,8 @@ type Config struct {
 
 	// Unattended operation (accessrecon serve): the schedule of jobs, the HR
 	// webhooks and the HTTP listener. Types and validation in unattended.go.
+	// Timezone is also the organisation's: HR dates without a time are read
+	// in it (IANA name, default UTC; a source may set its own).
 	Timezone string      `yaml:"timezone"`
 	Jobs     []JobConfig `yaml:"jobs"`
 	Hooks    HooksConfig `yaml:"hooks"`
@@ -68,9 +71,15 @@ type Config struct {
 // ConnectorConfig is one HR source: a name, a type from the factory table
 // and the connector's own settings under config.
 type ConnectorConfig struct {
-	Name   string    `yaml:"name"`
-	Type   string    `yaml:"type"`
-	Config yaml.Node `yaml:"config"`
+	Name string `yaml:"name"`
+	Type string `yaml:"type"`
+	// Priority decides for a person several sources report: the highest
+	// priority's record wins (default 0).
+	Priority int `yaml:"priority"`
+	// Timezone is the zone of this source's dates written without one
+	// (IANA name; default: the top-level timezone, else UTC).
+	Timezone string    `yaml:"timezone"`
+	Config   yaml.Node `yaml:"config"`
 }
 
 // TargetConfig is one target.
@@ -140,6 +149,16 @@ func (c *Config) RunTimeout() time.Duration { return DurOr(c.Timeout, DefaultTim
 // DefaultTimeout bounds a run whose config sets no timeout.
 const DefaultTimeout = time.Hour
 
+// location is the time zone named tz, else the organisation's, else UTC.
+func (c *Config) location(tz string) (*time.Location, error) {
+	name := cmp.Or(tz, c.Timezone, "UTC")
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("%q: %w", name, err)
+	}
+	return loc, nil
+}
+
 // Resolve makes a path from the config relative to the config's folder.
 func (c *Config) Resolve(p string) string {
 	if p == "" || filepath.IsAbs(p) {
@@ -165,6 +184,9 @@ func (c *Config) validate() error {
 		where := fmt.Sprintf("sources[%d]", i)
 		if err := checkConnector(where, s.Name, s.Type, SourceTypes(), names); err != nil {
 			return err
+		}
+		if _, err := c.location(s.Timezone); err != nil {
+			return fmt.Errorf("%s (%s).timezone: %w", where, s.Name, err)
 		}
 	}
 	names = map[string]bool{}

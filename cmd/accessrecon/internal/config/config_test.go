@@ -14,8 +14,12 @@ import (
 	"github.com/accessrecon/accessrecon/targets/entra"
 	"github.com/accessrecon/accessrecon/targets/github"
 	"github.com/accessrecon/accessrecon/targets/google"
+	"github.com/accessrecon/accessrecon/targets/okta"
 	"github.com/accessrecon/accessrecon/targets/scim"
 	"github.com/accessrecon/accessrecon/targets/slack"
+	tsql "github.com/accessrecon/accessrecon/targets/sql"
+	sshtarget "github.com/accessrecon/accessrecon/targets/ssh"
+	"github.com/accessrecon/accessrecon/targets/x509ca"
 )
 
 // The commented target blocks of the root schedule.yaml are real examples:
@@ -57,6 +61,8 @@ func TestRootExampleCommentedTargets(t *testing.T) {
 		"scim": func() any { return &scim.Config{} }, "entra": func() any { return &entra.Config{} },
 		"google": func() any { return &google.Config{} }, "aws": func() any { return &aws.Config{} },
 		"github": func() any { return &github.Config{} }, "slack": func() any { return &slack.Config{} },
+		"okta": func() any { return &okta.Config{} }, "sql": func() any { return &tsql.Config{} },
+		"ssh": func() any { return &sshtarget.Config{} }, "x509ca": func() any { return &x509ca.Config{} },
 	}
 	seen := map[string]bool{}
 	for _, b := range blocks {

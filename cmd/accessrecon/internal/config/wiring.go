@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -25,16 +26,21 @@ import (
 	"github.com/accessrecon/accessrecon/targets/github"
 	"github.com/accessrecon/accessrecon/targets/google"
 	"github.com/accessrecon/accessrecon/targets/ldap"
+	"github.com/accessrecon/accessrecon/targets/okta"
 	"github.com/accessrecon/accessrecon/targets/scim"
 	"github.com/accessrecon/accessrecon/targets/slack"
 	tsql "github.com/accessrecon/accessrecon/targets/sql"
+	sshtarget "github.com/accessrecon/accessrecon/targets/ssh"
+	"github.com/accessrecon/accessrecon/targets/x509ca"
 )
 
 // The factory tables: the one place that knows the concrete connectors.
 // Each decodes its connector's config strictly, resolves its paths and
 // secrets relative to the config file (prepare), and builds the connector.
 
-type sourceFactory func(cfg *Config, node *yaml.Node, where string, red *targets.Redactor, log *slog.Logger) (sources.Source, error)
+// A source factory is also given loc, the zone of the source's dates
+// written without one.
+type sourceFactory func(cfg *Config, node *yaml.Node, where string, red *targets.Redactor, loc *time.Location, log *slog.Logger) (sources.Source, error)
 
 type targetFactory func(cfg *Config, node *yaml.Node, where string, red *targets.Redactor, log *slog.Logger) (targets.Target, error)
 
@@ -54,15 +60,23 @@ func targetFactories() map[string]targetFactory {
 		"github": buildTarget(func(c github.Config, log *slog.Logger) (*github.Target, error) { return github.New(c, log) }),
 		"google": buildTarget(google.New),
 		"ldap":   buildTarget(ldap.New),
+		"okta":   buildTarget(okta.New),
 		"scim":   buildTarget(scim.New),
 		"slack":  buildTarget(func(c slack.Config, log *slog.Logger) (*slack.Target, error) { return slack.New(c, log) }),
 		"sql":    buildTarget(tsql.New),
+		"ssh":    buildTarget(sshtarget.New),
+		"x509ca": buildTarget(x509ca.New),
 	}
 }
 
 func buildSource[C any, T sources.Source](construct func(C, *slog.Logger) (T, error)) sourceFactory {
-	return func(cfg *Config, n *yaml.Node, where string, red *targets.Redactor, log *slog.Logger) (sources.Source, error) {
-		return build(cfg, n, where, red, log, construct)
+	return func(cfg *Config, n *yaml.Node, where string, red *targets.Redactor, loc *time.Location, log *slog.Logger) (sources.Source, error) {
+		return build(cfg, n, where, red, log, func(c C, log *slog.Logger) (T, error) {
+			if lc, ok := any(&c).(sources.LocalConfig); ok {
+				lc.SetLocation(loc)
+			}
+			return construct(c, log)
+		})
 	}
 }
 
@@ -112,11 +126,19 @@ func (w *Wired) Close() {
 
 // Wire builds every connector of cfg. Nothing is contacted yet.
 func Wire(cfg *Config, log *slog.Logger) (*Wired, error) {
-	w := &Wired{Spec: reconcile.RunSpec{Policy: cfg.Policy, Timeout: cfg.RunTimeout()}, Redactor: targets.NewRedactor()}
+	org, err := cfg.location("")
+	if err != nil {
+		return nil, fmt.Errorf("timezone: %w", err)
+	}
+	w := &Wired{Spec: reconcile.RunSpec{Policy: cfg.Policy, Timeout: cfg.RunTimeout(), Location: org}, Redactor: targets.NewRedactor()}
 	sf, tf := sourceFactories(), targetFactories()
 	for i, s := range cfg.Sources {
+		loc, err := cfg.location(s.Timezone)
+		if err != nil {
+			return nil, fmt.Errorf("sources[%d] (%s).timezone: %w", i, s.Name, err)
+		}
 		where := fmt.Sprintf("sources[%d] (%s).config", i, s.Name)
-		src, err := sf[s.Type](cfg, &s.Config, where, w.Redactor, log.With("source", s.Name))
+		src, err := sf[s.Type](cfg, &s.Config, where, w.Redactor, loc, log.With("source", s.Name))
 		if err != nil {
 			w.Close()
 			return nil, err
@@ -124,7 +146,7 @@ func Wire(cfg *Config, log *slog.Logger) (*Wired, error) {
 		if c, ok := src.(io.Closer); ok {
 			w.closers = append(w.closers, c)
 		}
-		w.Spec.Sources = append(w.Spec.Sources, reconcile.SourceSpec{Name: s.Name, Type: s.Type, Source: src})
+		w.Spec.Sources = append(w.Spec.Sources, reconcile.SourceSpec{Name: s.Name, Type: s.Type, Source: src, Priority: s.Priority})
 	}
 	for i, t := range cfg.Targets {
 		where := fmt.Sprintf("targets[%d] (%s).config", i, t.Name)

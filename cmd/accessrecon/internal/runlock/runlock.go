@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"sync"
@@ -18,7 +19,7 @@ import (
 )
 
 // Name is the store lock every run of every process takes.
-const Name = "run"
+const Name = store.RunLock
 
 // lockPoll is how often a waiting process retries the store lock.
 const lockPoll = 100 * time.Millisecond
@@ -71,6 +72,15 @@ func (l *Lock) policy() store.LockPolicy {
 // Acquire takes the lock for purpose, waiting up to wait (0: not at all)
 // or until ctx ends. It returns the release function.
 func (l *Lock) Acquire(ctx context.Context, purpose string, wait time.Duration) (func(), error) {
+	_, release, err := l.Hold(ctx, purpose, wait)
+	return release, err
+}
+
+// Hold is Acquire that also returns the context to run under: it carries
+// the lease (the store checks it before every action: a fencing token) and
+// is cancelled, with the reason as its cause, when the lease is lost or
+// cannot be renewed within the stale limit.
+func (l *Lock) Hold(ctx context.Context, purpose string, wait time.Duration) (context.Context, func(), error) {
 	deadline := time.Now().Add(wait)
 	var timer <-chan time.Time
 	if wait > 0 {
@@ -82,14 +92,14 @@ func (l *Lock) Acquire(ctx context.Context, purpose string, wait time.Duration) 
 	case l.sem <- struct{}{}:
 	default:
 		if wait <= 0 {
-			return nil, &Locked{Holder: l.current() + " in this process"}
+			return nil, nil, &Locked{Holder: l.current() + " in this process"}
 		}
 		select {
 		case l.sem <- struct{}{}:
 		case <-timer:
-			return nil, &Locked{Holder: l.current() + " in this process"}
+			return nil, nil, &Locked{Holder: l.current() + " in this process"}
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
 	}
 	l.mu.Lock()
@@ -106,7 +116,7 @@ func (l *Lock) Acquire(ctx context.Context, purpose string, wait time.Duration) 
 		got, other, took, err := l.st.TryLock(ctx, Name, me, l.policy())
 		if err != nil {
 			free()
-			return nil, err
+			return nil, nil, err
 		}
 		if got {
 			if took {
@@ -116,36 +126,55 @@ func (l *Lock) Acquire(ctx context.Context, purpose string, wait time.Duration) 
 		}
 		if !time.Now().Before(deadline) {
 			free()
-			return nil, &Locked{Holder: other.String()}
+			return nil, nil, &Locked{Holder: other.String()}
 		}
 		select {
 		case <-ctx.Done():
 			free()
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		case <-time.After(lockPoll):
 		}
 	}
+	lease, err := l.st.Lease(ctx, Name, me.Token)
+	if err != nil {
+		free()
+		return nil, nil, err
+	}
+	lease.Stale = l.stale
+	runCtx, cancel := context.WithCancelCause(store.WithLease(ctx, lease))
 	stop := make(chan struct{})
 	var hb sync.WaitGroup
 	hb.Add(1)
 	go func() {
 		defer hb.Done()
 		every := max(l.stale/4, time.Second)
+		renewed := time.Now()
 		for {
 			select {
 			case <-stop:
 				return
 			case <-time.After(every):
-				if err := l.st.Heartbeat(context.Background(), Name, me.Token, time.Now()); err != nil {
-					l.log.Error("store lock heartbeat failed", "purpose", purpose, "err", err)
+				now := time.Now()
+				err := l.st.Heartbeat(context.Background(), Name, me.Token, now)
+				if err == nil {
+					renewed = now
+					continue
+				}
+				l.log.Error("store lock heartbeat failed", "purpose", purpose, "generation", lease.Generation, "err", err)
+				if errors.Is(err, store.ErrLeaseLost) || time.Since(renewed) > l.stale {
+					cause := fmt.Errorf("%w: %s could not renew it (last renewed %s): %w", store.ErrLeaseLost, purpose, renewed.Format(time.RFC3339), err)
+					l.log.Error("the store lock is lost: stopping", "purpose", purpose, "err", cause)
+					cancel(cause)
+					return
 				}
 			}
 		}
 	}()
 	var once sync.Once
-	return func() {
+	return runCtx, func() {
 		once.Do(func() {
 			close(stop)
+			cancel(nil)
 			hb.Wait()
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()

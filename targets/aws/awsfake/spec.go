@@ -1,4 +1,4 @@
-package aws
+package awsfake
 
 // The IAM description (testdata/service-2.json, botocore's copy of AWS's own
 // model) held against the fake: every request the SDK sends and every
@@ -24,12 +24,12 @@ import (
 	"time"
 )
 
-type specShape struct {
+type SpecShape struct {
 	Type     string                `json:"type"`
-	Members  map[string]specMember `json:"members"`
-	Member   *specMember           `json:"member"`
-	Key      *specMember           `json:"key"`
-	Value    *specMember           `json:"value"`
+	Members  map[string]SpecMember `json:"members"`
+	Member   *SpecMember           `json:"member"`
+	Key      *SpecMember           `json:"key"`
+	Value    *SpecMember           `json:"value"`
 	Required []string              `json:"required"`
 	Enum     []string              `json:"enum"`
 	Pattern  string                `json:"pattern"`
@@ -41,17 +41,17 @@ type specShape struct {
 	} `json:"error"`
 	Exception bool `json:"exception"`
 
-	re    *regexp.Regexp
-	reErr error
+	Re    *regexp.Regexp
+	ReErr error
 }
 
-type specMember struct {
+type SpecMember struct {
 	Shape        string `json:"shape"`
 	LocationName string `json:"locationName"`
 	Flattened    bool   `json:"flattened"`
 }
 
-type specOp struct {
+type SpecOp struct {
 	Input *struct {
 		Shape string `json:"shape"`
 	} `json:"input"`
@@ -64,90 +64,90 @@ type specOp struct {
 	} `json:"errors"`
 }
 
-type iamSpec struct {
+type Spec struct {
 	Metadata struct {
 		APIVersion   string `json:"apiVersion"`
 		Protocol     string `json:"protocol"`
 		XMLNamespace string `json:"xmlNamespace"`
 	} `json:"metadata"`
-	Operations map[string]specOp     `json:"operations"`
-	Shapes     map[string]*specShape `json:"shapes"`
+	Operations map[string]SpecOp     `json:"operations"`
+	Shapes     map[string]*SpecShape `json:"shapes"`
 }
 
 // commonErrors are the codes every AWS Query service may answer with that
 // IAM's model does not list per operation (the SDK's retryer and error
 // handling know them; see aws/retry's DefaultThrottleErrorCodes).
-var commonErrors = map[string]int{
+var CommonErrors = map[string]int{
 	"Throttling":    400,
 	"AccessDenied":  403,
 	"InternalError": 500,
 }
 
 var (
-	specOnce   sync.Once
-	loadedSpec *iamSpec
-	specErr    error
+	SpecOnce   sync.Once
+	LoadedSpec *Spec
+	SpecErr    error
 )
 
 // serviceJSON is embedded so that the test binary, run as the fake server
 // from anywhere (fakeserver_test.go), carries its model.
 //
 //go:embed testdata/service-2.json
-var serviceJSON []byte
+var ServiceJSON []byte
 
-var uEscape = regexp.MustCompile(`\\u([0-9A-Fa-f]{4})`)
+var UEscape = regexp.MustCompile(`\\u([0-9A-Fa-f]{4})`)
 
-func loadSpec(t testing.TB) *iamSpec {
+func LoadSpec(t testing.TB) *Spec {
 	t.Helper()
-	specOnce.Do(func() {
-		var s iamSpec
-		if err := json.Unmarshal(serviceJSON, &s); err != nil {
-			specErr = err
+	SpecOnce.Do(func() {
+		var s Spec
+		if err := json.Unmarshal(ServiceJSON, &s); err != nil {
+			SpecErr = err
 			return
 		}
 		for name, sh := range s.Shapes {
 			if sh.Pattern == "" {
 				continue
 			}
-			p := uEscape.ReplaceAllString(sh.Pattern, `\x{$1}`)
+			p := UEscape.ReplaceAllString(sh.Pattern, `\x{$1}`)
 			// RE2 lacks look-ahead (accountAliasType uses it): such a
 			// pattern is reported when a value of its shape is checked.
-			sh.re, sh.reErr = regexp.Compile(`^(?:` + p + `)$`)
+			sh.Re, sh.ReErr = regexp.Compile(`^(?:` + p + `)$`)
 			_ = name
 		}
-		loadedSpec = &s
+		LoadedSpec = &s
 	})
-	if specErr != nil {
-		t.Fatalf("testdata/service-2.json: %v", specErr)
+	if SpecErr != nil {
+		t.Fatalf("testdata/service-2.json: %v", SpecErr)
 	}
-	return loadedSpec
+	return LoadedSpec
 }
 
 // checkScalar checks one value of a non-aggregate shape.
-func (s *iamSpec) checkScalar(path, shapeName, v string) []string {
+func (s *Spec) CheckScalar(path, shapeName, v string) []string {
 	sh := s.Shapes[shapeName]
 	var bad []string
 	switch sh.Type {
 	case "string":
-		if len(sh.Enum) > 0 && !contains(sh.Enum, v) {
+		if len(sh.Enum) > 0 && !Contains(sh.Enum, v) {
 			bad = append(bad, fmt.Sprintf("%s: %q is not one of %v", path, v, sh.Enum))
 		}
-		if sh.reErr != nil {
-			bad = append(bad, fmt.Sprintf("%s: pattern %s cannot be checked here: %v", path, sh.Pattern, sh.reErr))
+		if sh.ReErr != nil {
+			bad = append(bad, fmt.Sprintf("%s: pattern %s cannot be checked here: %v", path, sh.Pattern, sh.ReErr))
 		}
-		if sh.re != nil && !sh.re.MatchString(v) {
+		if sh.Re != nil && !sh.Re.MatchString(v) {
 			bad = append(bad, fmt.Sprintf("%s: %q does not match %s", path, v, sh.Pattern))
 		}
 		n := float64(len([]rune(v)))
 		if sh.Min != nil && n < *sh.Min || sh.Max != nil && n > *sh.Max {
-			bad = append(bad, fmt.Sprintf("%s: length %v outside [%v, %v]", path, n, deref(sh.Min), deref(sh.Max)))
+			bad = append(bad, fmt.Sprintf("%s: length %v outside [%v, %v]", path, n, Deref(sh.Min), Deref(sh.Max)))
 		}
 	case "integer", "long":
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
 			bad = append(bad, fmt.Sprintf("%s: %q is not an integer", path, v))
 		} else if sh.Min != nil && float64(n) < *sh.Min || sh.Max != nil && float64(n) > *sh.Max {
-			bad = append(bad, fmt.Sprintf("%s: %d outside [%v, %v]", path, n, deref(sh.Min), deref(sh.Max)))
+			bad = append(bad, fmt.Sprintf("%s: %d outside [%v, %v]", path, n, Deref(sh.Min), Deref(sh.Max)))
 		}
 	case "boolean":
 		if v != "true" && v != "false" {
@@ -168,16 +168,16 @@ func (s *iamSpec) checkScalar(path, shapeName, v string) []string {
 }
 
 // xmlNode is a parsed XML element.
-type xmlNode struct {
+type XMLNode struct {
 	Name string
 	Text string
-	Kids []*xmlNode
+	Kids []*XMLNode
 }
 
-func parseXML(body []byte) (*xmlNode, error) {
+func ParseXML(body []byte) (*XMLNode, error) {
 	dec := xml.NewDecoder(strings.NewReader(string(body)))
-	var stack []*xmlNode
-	var root *xmlNode
+	var stack []*XMLNode
+	var root *XMLNode
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
@@ -188,7 +188,7 @@ func parseXML(body []byte) (*xmlNode, error) {
 		}
 		switch tk := tok.(type) {
 		case xml.StartElement:
-			n := &xmlNode{Name: tk.Name.Local}
+			n := &XMLNode{Name: tk.Name.Local}
 			if len(stack) > 0 {
 				p := stack[len(stack)-1]
 				p.Kids = append(p.Kids, n)
@@ -214,7 +214,7 @@ func parseXML(body []byte) (*xmlNode, error) {
 
 // checkNode checks an element against a shape, recording in seen every
 // "Shape.Member" it meets.
-func (s *iamSpec) checkNode(path string, n *xmlNode, shapeName string, seen map[string]bool) []string {
+func (s *Spec) CheckNode(path string, n *XMLNode, shapeName string, seen map[string]bool) []string {
 	sh, ok := s.Shapes[shapeName]
 	if !ok {
 		return []string{fmt.Sprintf("%s: unknown shape %s", path, shapeName)}
@@ -234,7 +234,7 @@ func (s *iamSpec) checkNode(path string, n *xmlNode, shapeName string, seen map[
 			}
 			got[k.Name] = true
 			seen[shapeName+"."+k.Name] = true
-			bad = append(bad, s.checkNode(path+"/"+k.Name, k, m.Shape, seen)...)
+			bad = append(bad, s.CheckNode(path+"/"+k.Name, k, m.Shape, seen)...)
 		}
 		for _, r := range sh.Required {
 			if !got[r] {
@@ -247,7 +247,7 @@ func (s *iamSpec) checkNode(path string, n *xmlNode, shapeName string, seen map[
 				bad = append(bad, fmt.Sprintf("%s: list item <%s>, want <member>", path, k.Name))
 				continue
 			}
-			bad = append(bad, s.checkNode(fmt.Sprintf("%s/member[%d]", path, i+1), k, sh.Member.Shape, seen)...)
+			bad = append(bad, s.CheckNode(fmt.Sprintf("%s/member[%d]", path, i+1), k, sh.Member.Shape, seen)...)
 		}
 		if sh.Max != nil && float64(len(n.Kids)) > *sh.Max {
 			bad = append(bad, fmt.Sprintf("%s: %d items, at most %v", path, len(n.Kids), *sh.Max))
@@ -258,27 +258,27 @@ func (s *iamSpec) checkNode(path string, n *xmlNode, shapeName string, seen map[
 				bad = append(bad, fmt.Sprintf("%s: map entry is not <entry><key/><value/></entry>", path))
 				continue
 			}
-			bad = append(bad, s.checkNode(path+"/key", e.Kids[0], sh.Key.Shape, seen)...)
-			bad = append(bad, s.checkNode(path+"/value", e.Kids[1], sh.Value.Shape, seen)...)
+			bad = append(bad, s.CheckNode(path+"/key", e.Kids[0], sh.Key.Shape, seen)...)
+			bad = append(bad, s.CheckNode(path+"/value", e.Kids[1], sh.Value.Shape, seen)...)
 		}
 	default:
 		if len(n.Kids) > 0 {
 			return []string{fmt.Sprintf("%s: scalar %s has child elements", path, shapeName)}
 		}
-		bad = append(bad, s.checkScalar(path, shapeName, n.Text)...)
+		bad = append(bad, s.CheckScalar(path, shapeName, n.Text)...)
 	}
 	return bad
 }
 
 // checkResponse checks a response body of op against the model: the
 // envelope, the result (or the error) and the HTTP status.
-func (s *iamSpec) checkResponse(op string, status int, body []byte, seen map[string]bool) []string {
-	root, err := parseXML(body)
+func (s *Spec) CheckResponse(op string, status int, body []byte, seen map[string]bool) []string {
+	root, err := ParseXML(body)
 	if err != nil {
 		return []string{fmt.Sprintf("%s: response is not XML: %v", op, err)}
 	}
 	if root.Name == "ErrorResponse" {
-		return s.checkError(op, status, root)
+		return s.CheckError(op, status, root)
 	}
 	if status != 200 {
 		return []string{fmt.Sprintf("%s: HTTP %d with a non-error body", op, status)}
@@ -298,7 +298,7 @@ func (s *iamSpec) checkResponse(op string, status int, body []byte, seen map[str
 			}
 		case o.Output != nil && k.Name == o.Output.ResultWrapper:
 			haveResult = true
-			bad = append(bad, s.checkNode(op+"/"+k.Name, k, o.Output.Shape, seen)...)
+			bad = append(bad, s.CheckNode(op+"/"+k.Name, k, o.Output.Shape, seen)...)
 		default:
 			bad = append(bad, fmt.Sprintf("%s: unexpected <%s> in <%sResponse>", op, k.Name, op))
 		}
@@ -312,7 +312,7 @@ func (s *iamSpec) checkResponse(op string, status int, body []byte, seen map[str
 	return bad
 }
 
-func (s *iamSpec) checkError(op string, status int, root *xmlNode) []string {
+func (s *Spec) CheckError(op string, status int, root *XMLNode) []string {
 	var bad []string
 	var code string
 	var haveReq bool
@@ -341,7 +341,7 @@ func (s *iamSpec) checkError(op string, status int, root *xmlNode) []string {
 	if !haveReq {
 		bad = append(bad, op+": error without RequestId")
 	}
-	want, ok := commonErrors[code]
+	want, ok := CommonErrors[code]
 	if !ok {
 		for _, e := range s.Operations[op].Errors {
 			if es := s.Shapes[e.Shape]; es.Error != nil && es.Error.Code == code {
@@ -361,7 +361,7 @@ func (s *iamSpec) checkError(op string, status int, root *xmlNode) []string {
 // checkRequest checks a form-encoded Query request against the operation's
 // input shape: Action, Version, every parameter a member (lists as
 // Name.member.N), required members present, scalar values in range.
-func (s *iamSpec) checkRequest(form url.Values) (string, []string) {
+func (s *Spec) CheckRequest(form url.Values) (string, []string) {
 	op := form.Get("Action")
 	o, ok := s.Operations[op]
 	if !ok {
@@ -371,7 +371,7 @@ func (s *iamSpec) checkRequest(form url.Values) (string, []string) {
 	if v := form.Get("Version"); v != s.Metadata.APIVersion {
 		bad = append(bad, fmt.Sprintf("%s: Version %q, want %s", op, v, s.Metadata.APIVersion))
 	}
-	var in *specShape
+	var in *SpecShape
 	if o.Input != nil {
 		in = s.Shapes[o.Input.Shape]
 	}
@@ -394,7 +394,7 @@ func (s *iamSpec) checkRequest(form url.Values) (string, []string) {
 		ms := s.Shapes[m.Shape]
 		switch {
 		case rest == "" && ms.Type != "structure" && ms.Type != "list" && ms.Type != "map":
-			bad = append(bad, s.checkScalar(op+"."+key, m.Shape, vals[0])...)
+			bad = append(bad, s.CheckScalar(op+"."+key, m.Shape, vals[0])...)
 		case ms.Type == "list":
 			idx, ok := strings.CutPrefix(rest, "member.")
 			if !ok {
@@ -402,7 +402,7 @@ func (s *iamSpec) checkRequest(form url.Values) (string, []string) {
 				continue
 			}
 			if _, err := strconv.Atoi(idx); err == nil {
-				bad = append(bad, s.checkScalar(op+"."+key, ms.Member.Shape, vals[0])...)
+				bad = append(bad, s.CheckScalar(op+"."+key, ms.Member.Shape, vals[0])...)
 			}
 		default:
 			bad = append(bad, fmt.Sprintf("%s: parameter %s has an unexpected form for a %s", op, key, ms.Type))
@@ -418,7 +418,7 @@ func (s *iamSpec) checkRequest(form url.Values) (string, []string) {
 	return op, bad
 }
 
-func contains(xs []string, x string) bool {
+func Contains(xs []string, x string) bool {
 	for _, y := range xs {
 		if x == y {
 			return true
@@ -427,14 +427,14 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-func deref(f *float64) any {
+func Deref(f *float64) any {
 	if f == nil {
 		return "-"
 	}
 	return *f
 }
 
-func sortedKeys[M ~map[string]V, V any](m M) []string {
+func SortedKeys[M ~map[string]V, V any](m M) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)

@@ -1,4 +1,9 @@
-package github
+// Package githubfake is a stateful fake of the parts of GitHub's REST API
+// (and the SAML identities GraphQL query) the github connector uses, an
+// http.Handler, for tests of the connector and of whatever drives it
+// (end-to-end tests of the command). Tests put it behind Prism with GitHub's
+// own description (SpecPath, cut down by PruneSpec to UsedOperations).
+package githubfake
 
 import (
 	"encoding/json"
@@ -13,7 +18,7 @@ import (
 	"time"
 )
 
-// fakeGitHub is a stateful fake of the part of GitHub's REST API (and of the
+// GitHub is a stateful fake of the part of GitHub's REST API (and of the
 // GraphQL SAML identity query) that the connector uses. Its REST responses
 // are shaped by GitHub's own OpenAPI description (ghec.json of
 // @octokit/openapi): the tests run it behind the Prism validating proxy, so
@@ -21,45 +26,45 @@ import (
 // leaves out, fails the test. GraphQL is not OpenAPI: the query the
 // connector sends is validated against GitHub's GraphQL schema instead
 // (graphql_test.go).
-type fakeGitHub struct {
-	org   string
-	token string
+type GitHub struct {
+	Org   string
+	Token string
 
-	mu         sync.Mutex
-	users      map[int64]*fakeUser // every GitHub user the fake knows
-	byLogin    map[string]*fakeUser
-	members    map[string]string // login -> role (admin | member)
-	pending    map[string]bool   // login -> invitation not yet accepted
-	outside    map[string]bool   // outside collaborators
-	teams      []*fakeTeam
-	creds      []*fakeCred
-	saml       bool              // the org uses SAML SSO
-	nameIDs    map[string]string // login -> SAML nameId
-	nextCredID int64
+	Mu         sync.Mutex
+	Users      map[int64]*User // every GitHub user the fake knows
+	ByLogin    map[string]*User
+	Members    map[string]string // login -> role (admin | member)
+	Pending    map[string]bool   // login -> invitation not yet accepted
+	Outside    map[string]bool   // outside collaborators
+	Teams      []*Team
+	Creds      []*Cred
+	SAML       bool              // the org uses SAML SSO
+	NameIDs    map[string]string // login -> SAML nameId
+	NextCredID int64
 
 	// fail, when set, may answer a request itself (throttling, errors);
 	// it returns false to let the request through.
-	fail func(w http.ResponseWriter, r *http.Request) bool
+	Fail func(w http.ResponseWriter, r *http.Request) bool
 
-	calls   atomic.Int64 // REST and GraphQL requests served
-	graphql atomic.Int64 // GraphQL requests served
-	queries []string     // GraphQL query texts received
+	Calls   atomic.Int64 // REST and GraphQL requests served
+	GraphQL atomic.Int64 // GraphQL requests served
+	Queries []string     // GraphQL query texts received
 }
 
-type fakeUser struct {
+type User struct {
 	ID    int64
 	Login string
 	Name  string
 }
 
-type fakeTeam struct {
+type Team struct {
 	ID      int64
 	Slug    string
 	Name    string
 	Members map[string]bool
 }
 
-type fakeCred struct {
+type Cred struct {
 	ID           int64
 	Login        string
 	Type         string // "personal access token" | "SSH key" | ...
@@ -69,66 +74,66 @@ type fakeCred struct {
 	Title        string
 }
 
-func newFakeGitHub(org, token string) *fakeGitHub {
-	return &fakeGitHub{
-		org: org, token: token,
-		users: map[int64]*fakeUser{}, byLogin: map[string]*fakeUser{},
-		members: map[string]string{}, pending: map[string]bool{}, outside: map[string]bool{},
-		saml: true, nameIDs: map[string]string{}, nextCredID: 1000,
+func New(org, token string) *GitHub {
+	return &GitHub{
+		Org: org, Token: token,
+		Users: map[int64]*User{}, ByLogin: map[string]*User{},
+		Members: map[string]string{}, Pending: map[string]bool{}, Outside: map[string]bool{},
+		SAML: true, NameIDs: map[string]string{}, NextCredID: 1000,
 	}
 }
 
 // addUser creates a GitHub user (not yet in the org).
-func (f *fakeGitHub) addUser(id int64, login, name string) *fakeUser {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	u := &fakeUser{ID: id, Login: login, Name: name}
-	f.users[id], f.byLogin[login] = u, u
+func (f *GitHub) AddUser(id int64, login, name string) *User {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	u := &User{ID: id, Login: login, Name: name}
+	f.Users[id], f.ByLogin[login] = u, u
 	return u
 }
 
 // addMember creates a user and makes it an org member with role.
-func (f *fakeGitHub) addMember(id int64, login, role, nameID string) {
-	f.addUser(id, login, strings.ToUpper(login[:1])+login[1:])
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.members[login] = role
+func (f *GitHub) AddMember(id int64, login, role, nameID string) {
+	f.AddUser(id, login, strings.ToUpper(login[:1])+login[1:])
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	f.Members[login] = role
 	if nameID != "" {
-		f.nameIDs[login] = nameID
+		f.NameIDs[login] = nameID
 	}
 }
 
-func (f *fakeGitHub) addTeam(id int64, slug, name string, members ...string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	t := &fakeTeam{ID: id, Slug: slug, Name: name, Members: map[string]bool{}}
+func (f *GitHub) AddTeam(id int64, slug, name string, members ...string) {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	t := &Team{ID: id, Slug: slug, Name: name, Members: map[string]bool{}}
 	for _, m := range members {
 		t.Members[m] = true
 	}
-	f.teams = append(f.teams, t)
+	f.Teams = append(f.Teams, t)
 }
 
-func (f *fakeGitHub) addCred(login, typ string, authorized time.Time, accessed *time.Time) int64 {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.nextCredID++
-	f.creds = append(f.creds, &fakeCred{ID: f.nextCredID, Login: login, Type: typ, Authorized: authorized,
-		Accessed: accessed, UnderlyingID: f.nextCredID * 7, Title: typ + " of " + login})
-	return f.nextCredID
+func (f *GitHub) AddCred(login, typ string, authorized time.Time, accessed *time.Time) int64 {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	f.NextCredID++
+	f.Creds = append(f.Creds, &Cred{ID: f.NextCredID, Login: login, Type: typ, Authorized: authorized,
+		Accessed: accessed, UnderlyingID: f.NextCredID * 7, Title: typ + " of " + login})
+	return f.NextCredID
 }
 
-func (f *fakeGitHub) isMember(login string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	_, ok := f.members[login]
+func (f *GitHub) IsMember(login string) bool {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	_, ok := f.Members[login]
 	return ok
 }
 
-func (f *fakeGitHub) credCount(login string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+func (f *GitHub) CredCount(login string) int {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	n := 0
-	for _, c := range f.creds {
+	for _, c := range f.Creds {
 		if c.Login == login {
 			n++
 		}
@@ -136,74 +141,74 @@ func (f *fakeGitHub) credCount(login string) int {
 	return n
 }
 
-func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.calls.Add(1)
-	if f.fail != nil && f.fail(w, r) {
+func (f *GitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.Calls.Add(1)
+	if f.Fail != nil && f.Fail(w, r) {
 		return
 	}
-	if r.Header.Get("Authorization") != "Bearer "+f.token {
-		f.errorJSON(w, http.StatusUnauthorized, "Bad credentials")
+	if r.Header.Get("Authorization") != "Bearer "+f.Token {
+		f.ErrorJSON(w, http.StatusUnauthorized, "Bad credentials")
 		return
 	}
 	if r.URL.Path == "/graphql" || r.URL.Path == "/api/graphql" {
-		f.serveGraphQL(w, r)
+		f.ServeGraphQL(w, r)
 		return
 	}
 	seg := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	// Every path starts /orgs/{org}/... except /user/{account_id}.
 	if len(seg) == 2 && seg[0] == "user" && r.Method == http.MethodGet {
-		f.getUserByID(w, seg[1])
+		f.GetUserByID(w, seg[1])
 		return
 	}
 	if len(seg) < 3 || seg[0] != "orgs" {
-		f.errorJSON(w, http.StatusNotFound, "Not Found")
+		f.ErrorJSON(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	if seg[1] != f.org {
-		f.errorJSON(w, http.StatusNotFound, "Not Found")
+	if seg[1] != f.Org {
+		f.ErrorJSON(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	rest := seg[2:]
 	switch {
 	case r.Method == http.MethodGet && len(rest) == 1 && rest[0] == "members":
-		f.listMembers(w, r)
+		f.ListMembers(w, r)
 	case r.Method == http.MethodGet && len(rest) == 1 && rest[0] == "outside_collaborators":
-		var out []*fakeUser
-		for _, l := range sortedKeys(f.outside) {
-			out = append(out, f.byLogin[l])
+		var out []*User
+		for _, l := range SortedKeys(f.Outside) {
+			out = append(out, f.ByLogin[l])
 		}
-		f.page(w, r, len(out), func(i int) any { return f.simpleUser(out[i]) })
+		f.Page(w, r, len(out), func(i int) any { return f.SimpleUser(out[i]) })
 	case len(rest) == 2 && rest[0] == "outside_collaborators" && r.Method == http.MethodDelete:
-		delete(f.outside, rest[1])
+		delete(f.Outside, rest[1])
 		w.WriteHeader(http.StatusNoContent)
 	case r.Method == http.MethodGet && len(rest) == 1 && rest[0] == "teams":
-		f.page(w, r, len(f.teams), func(i int) any { return f.team(f.teams[i]) })
+		f.Page(w, r, len(f.Teams), func(i int) any { return f.Team(f.Teams[i]) })
 	case r.Method == http.MethodGet && len(rest) == 2 && rest[0] == "teams":
-		t := f.teamBySlug(rest[1])
+		t := f.TeamBySlug(rest[1])
 		if t == nil {
-			f.errorJSON(w, http.StatusNotFound, "Not Found")
+			f.ErrorJSON(w, http.StatusNotFound, "Not Found")
 			return
 		}
-		f.writeJSON(w, http.StatusOK, f.teamFull(t))
+		f.WriteJSON(w, http.StatusOK, f.TeamFull(t))
 	case r.Method == http.MethodGet && len(rest) == 3 && rest[0] == "teams" && rest[2] == "members":
-		t := f.teamBySlug(rest[1])
+		t := f.TeamBySlug(rest[1])
 		if t == nil {
-			f.errorJSON(w, http.StatusNotFound, "Not Found")
+			f.ErrorJSON(w, http.StatusNotFound, "Not Found")
 			return
 		}
-		ms := sortedKeys(t.Members)
-		f.page(w, r, len(ms), func(i int) any { return f.simpleUser(f.byLogin[ms[i]]) })
+		ms := SortedKeys(t.Members)
+		f.Page(w, r, len(ms), func(i int) any { return f.SimpleUser(f.ByLogin[ms[i]]) })
 	case len(rest) == 4 && rest[0] == "teams" && rest[2] == "memberships":
-		t := f.teamBySlug(rest[1])
+		t := f.TeamBySlug(rest[1])
 		if t == nil || !t.Members[rest[3]] {
-			f.errorJSON(w, http.StatusNotFound, "Not Found")
+			f.ErrorJSON(w, http.StatusNotFound, "Not Found")
 			return
 		}
 		switch r.Method {
 		case http.MethodGet:
-			f.writeJSON(w, http.StatusOK, map[string]any{
+			f.WriteJSON(w, http.StatusOK, map[string]any{
 				"url":  "https://api.github.com/teams/" + strconv.FormatInt(t.ID, 10) + "/memberships/" + rest[3],
 				"role": "member", "state": "active",
 			})
@@ -211,83 +216,83 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			delete(t.Members, rest[3])
 			w.WriteHeader(http.StatusNoContent)
 		default:
-			f.errorJSON(w, http.StatusNotFound, "Not Found")
+			f.ErrorJSON(w, http.StatusNotFound, "Not Found")
 		}
 	case len(rest) == 2 && rest[0] == "memberships":
 		login := rest[1]
-		role, ok := f.members[login]
+		role, ok := f.Members[login]
 		if !ok {
-			f.errorJSON(w, http.StatusNotFound, "Not Found")
+			f.ErrorJSON(w, http.StatusNotFound, "Not Found")
 			return
 		}
 		switch r.Method {
 		case http.MethodGet:
 			state := "active"
-			if f.pending[login] {
+			if f.Pending[login] {
 				state = "pending"
 			}
-			f.writeJSON(w, http.StatusOK, map[string]any{
-				"url":              "https://api.github.com/orgs/" + f.org + "/memberships/" + login,
+			f.WriteJSON(w, http.StatusOK, map[string]any{
+				"url":              "https://api.github.com/orgs/" + f.Org + "/memberships/" + login,
 				"state":            state,
 				"role":             role,
-				"organization_url": "https://api.github.com/orgs/" + f.org,
-				"organization":     f.orgSimple(),
-				"user":             f.simpleUser(f.byLogin[login]),
+				"organization_url": "https://api.github.com/orgs/" + f.Org,
+				"organization":     f.OrgSimple(),
+				"user":             f.SimpleUser(f.ByLogin[login]),
 			})
 		case http.MethodDelete:
-			delete(f.members, login)
-			delete(f.pending, login)
-			for _, t := range f.teams {
+			delete(f.Members, login)
+			delete(f.Pending, login)
+			for _, t := range f.Teams {
 				delete(t.Members, login)
 			}
 			w.WriteHeader(http.StatusNoContent)
 		default:
-			f.errorJSON(w, http.StatusNotFound, "Not Found")
+			f.ErrorJSON(w, http.StatusNotFound, "Not Found")
 		}
 	case r.Method == http.MethodGet && len(rest) == 1 && rest[0] == "credential-authorizations":
-		if !f.saml {
-			f.errorJSON(w, http.StatusNotFound, "Not Found")
+		if !f.SAML {
+			f.ErrorJSON(w, http.StatusNotFound, "Not Found")
 			return
 		}
 		login := r.URL.Query().Get("login")
-		var out []*fakeCred
-		for _, c := range f.creds {
+		var out []*Cred
+		for _, c := range f.Creds {
 			if login == "" || strings.EqualFold(c.Login, login) {
 				out = append(out, c)
 			}
 		}
-		f.page(w, r, len(out), func(i int) any { return credJSON(out[i]) })
+		f.Page(w, r, len(out), func(i int) any { return CredJSON(out[i]) })
 	case r.Method == http.MethodDelete && len(rest) == 2 && rest[0] == "credential-authorizations":
 		id, err := strconv.ParseInt(rest[1], 10, 64)
-		i := slices.IndexFunc(f.creds, func(c *fakeCred) bool { return c.ID == id })
+		i := slices.IndexFunc(f.Creds, func(c *Cred) bool { return c.ID == id })
 		if err != nil || i < 0 {
-			f.errorJSON(w, http.StatusNotFound, "Not Found")
+			f.ErrorJSON(w, http.StatusNotFound, "Not Found")
 			return
 		}
-		f.creds = slices.Delete(f.creds, i, i+1)
+		f.Creds = slices.Delete(f.Creds, i, i+1)
 		w.WriteHeader(http.StatusNoContent)
 	default:
-		f.errorJSON(w, http.StatusNotFound, "Not Found")
+		f.ErrorJSON(w, http.StatusNotFound, "Not Found")
 	}
 }
 
-func (f *fakeGitHub) listMembers(w http.ResponseWriter, r *http.Request) {
+func (f *GitHub) ListMembers(w http.ResponseWriter, r *http.Request) {
 	role := r.URL.Query().Get("role")
-	var out []*fakeUser
-	for _, l := range sortedKeys(f.members) {
-		if f.pending[l] {
+	var out []*User
+	for _, l := range SortedKeys(f.Members) {
+		if f.Pending[l] {
 			continue // /members lists only members who accepted
 		}
-		if role == "" || role == "all" || role == f.members[l] {
-			out = append(out, f.byLogin[l])
+		if role == "" || role == "all" || role == f.Members[l] {
+			out = append(out, f.ByLogin[l])
 		}
 	}
-	f.page(w, r, len(out), func(i int) any { return f.simpleUser(out[i]) })
+	f.Page(w, r, len(out), func(i int) any { return f.SimpleUser(out[i]) })
 }
 
 // page writes items [start,end) of a list of n for the request's page and
 // per_page, with a Link header as GitHub sends it.
-func (f *fakeGitHub) page(w http.ResponseWriter, r *http.Request, n int, item func(i int) any) {
+func (f *GitHub) Page(w http.ResponseWriter, r *http.Request, n int, item func(i int) any) {
 	q := r.URL.Query()
 	per := 30
 	if s := q.Get("per_page"); s != "" {
@@ -327,19 +332,19 @@ func (f *fakeGitHub) page(w http.ResponseWriter, r *http.Request, n int, item fu
 	if len(links) > 0 {
 		w.Header().Set("Link", strings.Join(links, ", "))
 	}
-	f.writeJSON(w, http.StatusOK, out)
+	f.WriteJSON(w, http.StatusOK, out)
 }
 
-func (f *fakeGitHub) getUserByID(w http.ResponseWriter, s string) {
+func (f *GitHub) GetUserByID(w http.ResponseWriter, s string) {
 	id, err := strconv.ParseInt(s, 10, 64)
-	f.mu.Lock()
-	u, ok := f.users[id]
-	f.mu.Unlock()
+	f.Mu.Lock()
+	u, ok := f.Users[id]
+	f.Mu.Unlock()
 	if err != nil || !ok {
-		f.errorJSON(w, http.StatusNotFound, "Not Found")
+		f.ErrorJSON(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	pu := f.simpleUser(u)
+	pu := f.SimpleUser(u)
 	delete(pu, "email")
 	for k, v := range map[string]any{
 		"name": u.Name, "bio": nil, "blog": nil, "company": nil, "email": nil, "followers": 0, "following": 0,
@@ -348,10 +353,10 @@ func (f *fakeGitHub) getUserByID(w http.ResponseWriter, s string) {
 	} {
 		pu[k] = v
 	}
-	f.writeJSON(w, http.StatusOK, pu)
+	f.WriteJSON(w, http.StatusOK, pu)
 }
 
-func (f *fakeGitHub) simpleUser(u *fakeUser) map[string]any {
+func (f *GitHub) SimpleUser(u *User) map[string]any {
 	api := "https://api.github.com/users/" + u.Login
 	return map[string]any{
 		"login": u.Login, "id": u.ID, "node_id": fmt.Sprintf("MDQ6VXNlcj%d", u.ID),
@@ -366,10 +371,10 @@ func (f *fakeGitHub) simpleUser(u *fakeUser) map[string]any {
 	}
 }
 
-func (f *fakeGitHub) orgSimple() map[string]any {
-	api := "https://api.github.com/orgs/" + f.org
+func (f *GitHub) OrgSimple() map[string]any {
+	api := "https://api.github.com/orgs/" + f.Org
 	return map[string]any{
-		"login": f.org, "url": api, "id": 4242, "node_id": "MDEyOk9yZ2FuaXphdGlvbjQyNDI=",
+		"login": f.Org, "url": api, "id": 4242, "node_id": "MDEyOk9yZ2FuaXphdGlvbjQyNDI=",
 		"repos_url": api + "/repos", "events_url": api + "/events", "hooks_url": api + "/hooks",
 		"issues_url": api + "/issues", "members_url": api + "/members{/member}",
 		"public_members_url": api + "/public_members{/member}",
@@ -377,30 +382,30 @@ func (f *fakeGitHub) orgSimple() map[string]any {
 	}
 }
 
-func (f *fakeGitHub) team(t *fakeTeam) map[string]any {
+func (f *GitHub) Team(t *Team) map[string]any {
 	api := "https://api.github.com/organizations/4242/team/" + strconv.FormatInt(t.ID, 10)
 	return map[string]any{
 		"id": t.ID, "node_id": fmt.Sprintf("MDQ6VGVhbT%d", t.ID), "url": api, "members_url": api + "/members{/member}",
 		"name": t.Name, "slug": t.Slug, "description": nil, "permission": "pull", "privacy": "closed",
-		"html_url": "https://github.com/orgs/" + f.org + "/teams/" + t.Slug, "repositories_url": api + "/repos",
+		"html_url": "https://github.com/orgs/" + f.Org + "/teams/" + t.Slug, "repositories_url": api + "/repos",
 		"parent": nil, "type": "organization",
 	}
 }
 
 // teamFull is the team-full schema (GET /orgs/{org}/teams/{team_slug}).
-func (f *fakeGitHub) teamFull(t *fakeTeam) map[string]any {
-	m := f.team(t)
+func (f *GitHub) TeamFull(t *Team) map[string]any {
+	m := f.Team(t)
 	delete(m, "parent")
 	m["members_count"], m["repos_count"] = len(t.Members), 0
 	m["created_at"], m["updated_at"] = "2020-01-02T03:04:05Z", "2024-01-02T03:04:05Z"
-	m["organization"] = f.teamOrg()
+	m["organization"] = f.TeamOrg()
 	return m
 }
 
-func (f *fakeGitHub) teamOrg() map[string]any {
-	m := f.orgSimple()
+func (f *GitHub) TeamOrg() map[string]any {
+	m := f.OrgSimple()
 	for k, v := range map[string]any{
-		"html_url": "https://github.com/" + f.org, "has_organization_projects": true, "has_repository_projects": true,
+		"html_url": "https://github.com/" + f.Org, "has_organization_projects": true, "has_repository_projects": true,
 		"public_repos": 0, "public_gists": 0, "followers": 0, "following": 0, "type": "Organization",
 		"created_at": "2019-01-02T03:04:05Z", "updated_at": "2024-01-02T03:04:05Z", "archived_at": nil,
 	} {
@@ -409,7 +414,7 @@ func (f *fakeGitHub) teamOrg() map[string]any {
 	return m
 }
 
-func credJSON(c *fakeCred) map[string]any {
+func CredJSON(c *Cred) map[string]any {
 	m := map[string]any{
 		"login": c.Login, "credential_id": c.ID, "credential_type": c.Type,
 		"credential_authorized_at": c.Authorized.UTC().Format(time.RFC3339),
@@ -431,8 +436,8 @@ func credJSON(c *fakeCred) map[string]any {
 	return m
 }
 
-func (f *fakeGitHub) teamBySlug(slug string) *fakeTeam {
-	for _, t := range f.teams {
+func (f *GitHub) TeamBySlug(slug string) *Team {
+	for _, t := range f.Teams {
 		if t.Slug == slug {
 			return t
 		}
@@ -440,7 +445,7 @@ func (f *fakeGitHub) teamBySlug(slug string) *fakeTeam {
 	return nil
 }
 
-func (f *fakeGitHub) writeJSON(w http.ResponseWriter, code int, v any) {
+func (f *GitHub) WriteJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-RateLimit-Limit", "5000")
 	w.Header().Set("X-RateLimit-Remaining", "4999")
@@ -449,8 +454,8 @@ func (f *fakeGitHub) writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func (f *fakeGitHub) errorJSON(w http.ResponseWriter, code int, msg string) {
-	f.writeJSON(w, code, map[string]any{"message": msg, "documentation_url": "https://docs.github.com/rest"})
+func (f *GitHub) ErrorJSON(w http.ResponseWriter, code int, msg string) {
+	f.WriteJSON(w, code, map[string]any{"message": msg, "documentation_url": "https://docs.github.com/rest"})
 }
 
 // ---- GraphQL ------------------------------------------------------------
@@ -458,29 +463,29 @@ func (f *fakeGitHub) errorJSON(w http.ResponseWriter, code int, msg string) {
 // serveGraphQL answers the connector's SAML identity query:
 // organization(login).samlIdentityProvider.externalIdentities(first, after,
 // login), with GitHub's cursor paging (pageInfo.hasNextPage/endCursor).
-func (f *fakeGitHub) serveGraphQL(w http.ResponseWriter, r *http.Request) {
-	f.graphql.Add(1)
+func (f *GitHub) ServeGraphQL(w http.ResponseWriter, r *http.Request) {
+	f.GraphQL.Add(1)
 	var req struct {
 		Query     string         `json:"query"`
 		Variables map[string]any `json:"variables"`
 	}
 	if r.Method != http.MethodPost || json.NewDecoder(r.Body).Decode(&req) != nil {
-		f.writeJSON(w, http.StatusBadRequest, map[string]any{"message": "Problems parsing JSON"})
+		f.WriteJSON(w, http.StatusBadRequest, map[string]any{"message": "Problems parsing JSON"})
 		return
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.queries = append(f.queries, req.Query)
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	f.Queries = append(f.Queries, req.Query)
 	org, _ := req.Variables["org"].(string)
-	if org != f.org {
-		f.writeJSON(w, http.StatusOK, map[string]any{
+	if org != f.Org {
+		f.WriteJSON(w, http.StatusOK, map[string]any{
 			"data":   map[string]any{"organization": nil},
 			"errors": []any{map[string]any{"type": "NOT_FOUND", "path": []string{"organization"}, "message": "Could not resolve to an Organization with the login of '" + org + "'."}},
 		})
 		return
 	}
-	if !f.saml {
-		f.writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"organization": map[string]any{"samlIdentityProvider": nil}}})
+	if !f.SAML {
+		f.WriteJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"organization": map[string]any{"samlIdentityProvider": nil}}})
 		return
 	}
 	login, _ := req.Variables["login"].(string)
@@ -492,12 +497,12 @@ func (f *fakeGitHub) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	if c, _ := req.Variables["cursor"].(string); c != "" {
 		n, err := strconv.Atoi(strings.TrimPrefix(c, "cur:"))
 		if err != nil {
-			f.writeJSON(w, http.StatusOK, map[string]any{"errors": []any{map[string]any{"message": "invalid cursor"}}})
+			f.WriteJSON(w, http.StatusOK, map[string]any{"errors": []any{map[string]any{"message": "invalid cursor"}}})
 			return
 		}
 		after = n
 	}
-	logins := sortedKeys(f.nameIDs)
+	logins := SortedKeys(f.NameIDs)
 	if login != "" {
 		logins = slices.DeleteFunc(logins, func(l string) bool { return l != login })
 	}
@@ -506,15 +511,15 @@ func (f *fakeGitHub) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	for i := min(after, end); i < end; i++ {
 		l := logins[i]
 		var user any
-		if u := f.byLogin[l]; u != nil {
+		if u := f.ByLogin[l]; u != nil {
 			user = map[string]any{"login": u.Login, "databaseId": u.ID}
 		}
 		nodes = append(nodes, map[string]any{
-			"samlIdentity": map[string]any{"nameId": f.nameIDs[l]},
+			"samlIdentity": map[string]any{"nameId": f.NameIDs[l]},
 			"user":         user,
 		})
 	}
-	f.writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"organization": map[string]any{
+	f.WriteJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"organization": map[string]any{
 		"samlIdentityProvider": map[string]any{"externalIdentities": map[string]any{
 			"pageInfo": map[string]any{"hasNextPage": end < len(logins), "endCursor": "cur:" + strconv.Itoa(end)},
 			"nodes":    nodes,
@@ -522,7 +527,7 @@ func (f *fakeGitHub) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	}}})
 }
 
-func sortedKeys[V any](m map[string]V) []string {
+func SortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)

@@ -1,13 +1,14 @@
-package google
+package googlefake
 
 import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,22 +19,22 @@ import (
 // the fake records is checked against it (checkExchanges), so neither the
 // connector's requests nor the fake's answers can drift from it.
 
-type discoMethod struct {
+type DiscoMethod struct {
 	ID         string                    `json:"id"`
 	HTTPMethod string                    `json:"httpMethod"`
 	Path       string                    `json:"path"`
 	FlatPath   string                    `json:"flatPath"`
-	Parameters map[string]discoParameter `json:"parameters"`
+	Parameters map[string]DiscoParameter `json:"parameters"`
 	Request    *struct {
 		Ref string `json:"$ref"`
 	} `json:"request"`
 	Response *struct {
 		Ref string `json:"$ref"`
 	} `json:"response"`
-	re *regexp.Regexp
+	Re *regexp.Regexp
 }
 
-type discoParameter struct {
+type DiscoParameter struct {
 	Type     string   `json:"type"`
 	Location string   `json:"location"`
 	Required bool     `json:"required"`
@@ -42,78 +43,78 @@ type discoParameter struct {
 	Maximum  string   `json:"maximum"`
 }
 
-type discoSchema struct {
+type DiscoSchema struct {
 	Type                 string                  `json:"type"`
 	Format               string                  `json:"format"`
 	Ref                  string                  `json:"$ref"`
-	Properties           map[string]*discoSchema `json:"properties"`
-	Items                *discoSchema            `json:"items"`
-	AdditionalProperties *discoSchema            `json:"additionalProperties"`
+	Properties           map[string]*DiscoSchema `json:"properties"`
+	Items                *DiscoSchema            `json:"items"`
+	AdditionalProperties *DiscoSchema            `json:"additionalProperties"`
 }
 
-type discoResource struct {
-	Methods   map[string]*discoMethod  `json:"methods"`
-	Resources map[string]discoResource `json:"resources"`
+type DiscoResource struct {
+	Methods   map[string]*DiscoMethod  `json:"methods"`
+	Resources map[string]DiscoResource `json:"resources"`
 }
 
-type discovery struct {
+type Discovery struct {
 	ServicePath string                    `json:"servicePath"`
-	Parameters  map[string]discoParameter `json:"parameters"`
-	Resources   map[string]discoResource  `json:"resources"`
-	Schemas     map[string]*discoSchema   `json:"schemas"`
-	methods     []*discoMethod
+	Parameters  map[string]DiscoParameter `json:"parameters"`
+	Resources   map[string]DiscoResource  `json:"resources"`
+	Schemas     map[string]*DiscoSchema   `json:"schemas"`
+	Methods     []*DiscoMethod
 }
 
 // anyFields types the properties the discovery document declares as "any"
 // with the companion schema Google documents for them, so that those are
 // checked too (externalIds: "The list of external IDs for the user", a
 // list of UserExternalId; emails: UserEmail).
-var anyFields = map[string]string{"externalIds": "UserExternalId", "emails": "UserEmail"}
+var AnyFields = map[string]string{"externalIds": "UserExternalId", "emails": "UserEmail"}
 
 var (
-	discoOnce sync.Once
-	disco     *discovery
-	discoErr  error
+	DiscoOnce sync.Once
+	Disco     *Discovery
+	DiscoErr  error
 )
 
-func loadDiscovery(t testing.TB) *discovery {
-	discoOnce.Do(func() {
-		b, err := os.ReadFile("testdata/admin.directory_v1.json")
+func LoadDiscovery(t testing.TB) *Discovery {
+	DiscoOnce.Do(func() {
+		b, err := os.ReadFile(discoveryPath())
 		if err != nil {
-			discoErr = err
+			DiscoErr = err
 			return
 		}
-		var d discovery
+		var d Discovery
 		if err := json.Unmarshal(b, &d); err != nil {
-			discoErr = err
+			DiscoErr = err
 			return
 		}
-		var walk func(map[string]discoResource)
-		walk = func(rs map[string]discoResource) {
+		var walk func(map[string]DiscoResource)
+		walk = func(rs map[string]DiscoResource) {
 			for _, r := range rs {
 				for _, m := range r.Methods {
 					pat := regexp.QuoteMeta(m.FlatPath)
 					pat = regexp.MustCompile(`\\\{[^}]+\\\}`).ReplaceAllString(pat, `[^/]+`)
-					m.re = regexp.MustCompile("^/" + pat + "$")
-					d.methods = append(d.methods, m)
+					m.Re = regexp.MustCompile("^/" + pat + "$")
+					d.Methods = append(d.Methods, m)
 				}
 				walk(r.Resources)
 			}
 		}
 		walk(d.Resources)
-		disco = &d
+		Disco = &d
 	})
-	if discoErr != nil {
-		t.Fatalf("discovery document: %v", discoErr)
+	if DiscoErr != nil {
+		t.Fatalf("discovery document: %v", DiscoErr)
 	}
-	return disco
+	return Disco
 }
 
 // method finds the one method whose httpMethod and flatPath match.
-func (d *discovery) method(httpMethod, path string) (*discoMethod, error) {
-	var found []*discoMethod
-	for _, m := range d.methods {
-		if m.HTTPMethod == httpMethod && m.re.MatchString(path) {
+func (d *Discovery) Method(httpMethod, path string) (*DiscoMethod, error) {
+	var found []*DiscoMethod
+	for _, m := range d.Methods {
+		if m.HTTPMethod == httpMethod && m.Re.MatchString(path) {
 			found = append(found, m)
 		}
 	}
@@ -127,16 +128,16 @@ func (d *discovery) method(httpMethod, path string) (*discoMethod, error) {
 	return found[0], nil
 }
 
-func (d *discovery) schema(name string) *discoSchema {
+func (d *Discovery) Schema(name string) *DiscoSchema {
 	return d.Schemas[name]
 }
 
 // checkExchange checks one recorded request and its answer.
-func (d *discovery) checkExchange(x exchange) []string {
+func (d *Discovery) CheckExchange(x Exchange) []string {
 	if x.Path == "/token" {
 		return nil
 	}
-	m, err := d.method(x.Method, x.Path)
+	m, err := d.Method(x.Method, x.Path)
 	if err != nil {
 		return []string{err.Error()}
 	}
@@ -157,16 +158,16 @@ func (d *discovery) checkExchange(x exchange) []string {
 			continue
 		}
 		for _, v := range vs {
-			if err := p.check(v); err != nil {
+			if err := p.Check(v); err != nil {
 				add("query parameter %s=%q: %v", k, v, err)
 			}
 		}
 		if k == "fields" && m.Response != nil {
-			sel, err := parseFields(vs[0])
+			sel, err := ParseFields(vs[0])
 			if err != nil {
 				add("fields=%q: %v", vs[0], err)
 			} else {
-				for _, e := range d.checkSelection(sel, d.schema(m.Response.Ref), "") {
+				for _, e := range d.CheckSelection(sel, d.Schema(m.Response.Ref), "") {
 					add("fields=%q: %s", vs[0], e)
 				}
 			}
@@ -185,7 +186,7 @@ func (d *discovery) checkExchange(x exchange) []string {
 			if err := json.Unmarshal(x.ReqBody, &v); err != nil {
 				add("request body is not JSON: %v", err)
 			} else {
-				for _, e := range d.checkValue(v, &discoSchema{Ref: m.Request.Ref}, "request") {
+				for _, e := range d.CheckValue(v, &DiscoSchema{Ref: m.Request.Ref}, "request") {
 					add("%s", e)
 				}
 			}
@@ -216,7 +217,7 @@ func (d *discovery) checkExchange(x exchange) []string {
 		if err := json.Unmarshal(x.RespBody, &v); err != nil {
 			add("response is not JSON: %v", err)
 		} else {
-			for _, e := range d.checkValue(v, &discoSchema{Ref: m.Response.Ref}, "response") {
+			for _, e := range d.CheckValue(v, &DiscoSchema{Ref: m.Response.Ref}, "response") {
 				add("%s", e)
 			}
 		}
@@ -224,7 +225,7 @@ func (d *discovery) checkExchange(x exchange) []string {
 	return errs
 }
 
-func (p discoParameter) check(v string) error {
+func (p DiscoParameter) Check(v string) error {
 	if len(p.Enum) > 0 && !slices.Contains(p.Enum, v) {
 		return fmt.Errorf("not one of %v", p.Enum)
 	}
@@ -252,7 +253,7 @@ func (p discoParameter) check(v string) error {
 	return nil
 }
 
-func (d *discovery) resolve(s *discoSchema) *discoSchema {
+func (d *Discovery) Resolve(s *DiscoSchema) *DiscoSchema {
 	for s != nil && s.Ref != "" {
 		s = d.Schemas[s.Ref]
 	}
@@ -261,13 +262,13 @@ func (d *discovery) resolve(s *discoSchema) *discoSchema {
 
 // checkSelection checks that every field a fields parameter names is a
 // property of the schema.
-func (d *discovery) checkSelection(sel selection, s *discoSchema, at string) []string {
-	s = d.resolve(s)
+func (d *Discovery) CheckSelection(sel Selection, s *DiscoSchema, at string) []string {
+	s = d.Resolve(s)
 	if s == nil {
 		return []string{at + ": no schema"}
 	}
 	if s.Type == "array" {
-		s = d.resolve(s.Items)
+		s = d.Resolve(s.Items)
 	}
 	var errs []string
 	for k, sub := range sel {
@@ -279,11 +280,11 @@ func (d *discovery) checkSelection(sel selection, s *discoSchema, at string) []s
 			errs = append(errs, fmt.Sprintf("%s%s is not a property", at, k))
 			continue
 		}
-		if companion, ok := anyFields[k]; ok && p.Type == "any" {
-			p = &discoSchema{Type: "array", Items: &discoSchema{Ref: companion}}
+		if companion, ok := AnyFields[k]; ok && p.Type == "any" {
+			p = &DiscoSchema{Type: "array", Items: &DiscoSchema{Ref: companion}}
 		}
 		if sub != nil {
-			errs = append(errs, d.checkSelection(sub, p, at+k+"/")...)
+			errs = append(errs, d.CheckSelection(sub, p, at+k+"/")...)
 		}
 	}
 	return errs
@@ -292,8 +293,8 @@ func (d *discovery) checkSelection(sel selection, s *discoSchema, at string) []s
 // checkValue checks a decoded JSON value against a schema: objects carry
 // only declared properties, and every value has the declared JSON type
 // (int64/uint64 as strings, date-time as RFC 3339).
-func (d *discovery) checkValue(v any, s *discoSchema, at string) []string {
-	s = d.resolve(s)
+func (d *Discovery) CheckValue(v any, s *DiscoSchema, at string) []string {
+	s = d.Resolve(s)
 	if s == nil {
 		return []string{at + ": unknown schema"}
 	}
@@ -313,16 +314,16 @@ func (d *discovery) checkValue(v any, s *discoSchema, at string) []string {
 			p, ok := s.Properties[k]
 			if !ok {
 				if s.AdditionalProperties != nil {
-					errs = append(errs, d.checkValue(x, s.AdditionalProperties, at+"."+k)...)
+					errs = append(errs, d.CheckValue(x, s.AdditionalProperties, at+"."+k)...)
 					continue
 				}
 				errs = append(errs, fmt.Sprintf("%s.%s is not a property of the schema", at, k))
 				continue
 			}
-			if companion, ok := anyFields[k]; ok && p.Type == "any" {
-				p = &discoSchema{Type: "array", Items: &discoSchema{Ref: companion}}
+			if companion, ok := AnyFields[k]; ok && p.Type == "any" {
+				p = &DiscoSchema{Type: "array", Items: &DiscoSchema{Ref: companion}}
 			}
-			errs = append(errs, d.checkValue(x, p, at+"."+k)...)
+			errs = append(errs, d.CheckValue(x, p, at+"."+k)...)
 		}
 		return errs
 	case "array":
@@ -332,7 +333,7 @@ func (d *discovery) checkValue(v any, s *discoSchema, at string) []string {
 		}
 		var errs []string
 		for i, x := range a {
-			errs = append(errs, d.checkValue(x, s.Items, fmt.Sprintf("%s[%d]", at, i))...)
+			errs = append(errs, d.CheckValue(x, s.Items, fmt.Sprintf("%s[%d]", at, i))...)
 		}
 		return errs
 	case "boolean":
@@ -363,12 +364,12 @@ func (d *discovery) checkValue(v any, s *discoSchema, at string) []string {
 }
 
 // checkExchanges fails t for every exchange that breaks the discovery
-// document. newFake registers it to run at the end of every test.
-func checkExchanges(t testing.TB, xs []exchange) {
-	d := loadDiscovery(t)
+// document. New registers it to run at the end of every test.
+func CheckExchanges(t testing.TB, xs []Exchange) {
+	d := LoadDiscovery(t)
 	n := 0
 	for _, x := range xs {
-		for _, e := range d.checkExchange(x) {
+		for _, e := range d.CheckExchange(x) {
 			if n < 20 {
 				t.Errorf("discovery: %s", e)
 			}
@@ -380,41 +381,12 @@ func checkExchanges(t testing.TB, xs []exchange) {
 	}
 }
 
-// TestSpecCheckerCatches makes sure the checker is not a checker that
-// cannot fail: hand-made exchanges that break the document are reported.
-func TestSpecCheckerCatches(t *testing.T) {
-	d := loadDiscovery(t)
-	q := func(s string) map[string][]string {
-		m := map[string][]string{}
-		for kv := range strings.SplitSeq(s, "&") {
-			k, v, _ := strings.Cut(kv, "=")
-			m[k] = append(m[k], v)
-		}
-		return m
+// discoveryPath is the discovery document beside the connector, found from
+// this file's own location so that any package's tests can use the fake.
+func discoveryPath() string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return filepath.Join("testdata", "admin.directory_v1.json")
 	}
-	bad := []exchange{
-		{Method: "GET", Path: "/admin/directory/v1/users/42/frobnicate", Status: 200, RespBody: []byte(`{}`)},
-		{Method: "POST", Path: "/admin/directory/v1/users/42", Status: 200, RespBody: []byte(`{}`)},
-		{Method: "GET", Path: "/admin/directory/v1/users", Query: q("customer=my_customer&maxResults=501"), Status: 200, RespBody: []byte(`{}`)},
-		{Method: "GET", Path: "/admin/directory/v1/users", Query: q("customer=my_customer&projection=everything"), Status: 200, RespBody: []byte(`{}`)},
-		{Method: "GET", Path: "/admin/directory/v1/users", Query: q("customer=my_customer&top=5"), Status: 200, RespBody: []byte(`{}`)},
-		{Method: "GET", Path: "/admin/directory/v1/users", Query: q("customer=my_customer&fields=users(id,employeeId)"), Status: 200, RespBody: []byte(`{}`)},
-		{Method: "GET", Path: "/admin/directory/v1/users", Query: q("customer=my_customer"), Status: 200, RespBody: []byte(`{"users":[{"id":"1","enabled":true}]}`)},
-		{Method: "GET", Path: "/admin/directory/v1/users", Query: q("customer=my_customer"), Status: 200, RespBody: []byte(`{"users":[{"id":"1","suspended":"false"}]}`)},
-		{Method: "GET", Path: "/admin/directory/v1/users", Query: q("customer=my_customer"), Status: 200, RespBody: []byte(`{"users":[{"id":"1","externalIds":[{"type":"organization","val":"E1"}]}]}`)},
-		{Method: "GET", Path: "/admin/directory/v1/users/1/asps", Status: 200, RespBody: []byte(`{"items":[{"codeId":1,"creationTime":1700000000000}]}`)},
-		{Method: "POST", Path: "/admin/directory/v1/users/1/signOut", Status: 200, RespBody: []byte(`{"ok":true}`)},
-		{Method: "PATCH", Path: "/admin/directory/v1/users/1", ReqBody: []byte(`{"enabled":false}`), Status: 200, RespBody: []byte(`{"id":"1"}`)},
-		{Method: "GET", Path: "/admin/directory/v1/users/1", Status: 404, RespBody: []byte(`{"message":"not found"}`)},
-	}
-	for _, x := range bad {
-		if errs := d.checkExchange(x); len(errs) == 0 {
-			t.Errorf("%s %s %v %s %s: no violation reported", x.Method, x.Path, x.Query, x.ReqBody, x.RespBody)
-		}
-	}
-	good := exchange{Method: "GET", Path: "/admin/directory/v1/users", Query: q("customer=my_customer&maxResults=500&alt=json&prettyPrint=false&fields=nextPageToken,users(id,name/fullName,externalIds(type,value))"),
-		Status: 200, RespBody: []byte(`{"users":[{"id":"1","name":{"fullName":"A B"},"externalIds":[{"type":"organization","value":"E1"}],"creationTime":"2020-01-02T03:04:05.000Z"}],"nextPageToken":"x"}`)}
-	if errs := d.checkExchange(good); len(errs) > 0 {
-		t.Errorf("a valid exchange was reported: %v", errs)
-	}
+	return filepath.Join(filepath.Dir(file), "..", "testdata", "admin.directory_v1.json")
 }

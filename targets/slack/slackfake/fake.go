@@ -1,4 +1,9 @@
-package slack
+// Package slackfake is a stateful fake of the Slack Web API methods the
+// slack connector calls and of Slack's SCIM user endpoints (SCIMHandler),
+// sharing one state, for tests of the connector and of whatever drives it
+// (end-to-end tests of the command). Tests put the Web API behind Prism with
+// Slack's own description (SpecPath, SpecOptions).
+package slackfake
 
 import (
 	"encoding/json"
@@ -13,9 +18,9 @@ import (
 	"time"
 )
 
-const fakeTeamID = "T0123456789"
+const TeamID = "T0123456789"
 
-// fakeSlack is a stateful fake of the Slack Web API methods the connector
+// Slack is a stateful fake of the Slack Web API methods the connector
 // calls and of Slack's SCIM API for deactivation, sharing one state: a user
 // deactivated through SCIM is deleted in the next users.list, as on Slack.
 // The Web API responses are shaped by Slack's own OpenAPI (Swagger 2.0)
@@ -23,126 +28,126 @@ const fakeTeamID = "T0123456789"
 // SCIM part (/scim/v2/...) is served on its own listener, not through Prism
 // (Slack publishes no OpenAPI description of it); the connector reaches it
 // through targets/scim.
-type fakeSlack struct {
-	token     string
-	scimToken string
+type Slack struct {
+	Token     string
+	ScimToken string
 
-	mu           sync.Mutex
-	users        []*fakeUser // in users.list order
-	byID         map[string]*fakeUser
-	groups       []*fakeGroup
-	logins       []fakeLogin // newest first, as team.accessLogs returns them
-	resetAllowed bool        // the token has admin.users:write
-	resets       map[string]int
+	Mu           sync.Mutex
+	Users        []*User // in users.list order
+	ByID         map[string]*User
+	Groups       []*Group
+	Logins       []Login // newest first, as team.accessLogs returns them
+	ResetAllowed bool    // the token has admin.users:write
+	Resets       map[string]int
 
 	// fail, when set, may answer a request itself (throttling, errors).
-	fail func(w http.ResponseWriter, r *http.Request, method string) bool
+	Fail func(w http.ResponseWriter, r *http.Request, method string) bool
 
-	calls  atomic.Int64
-	byCall sync.Map // method -> *atomic.Int64
+	Calls  atomic.Int64
+	ByCall sync.Map // method -> *atomic.Int64
 }
 
-type fakeUser struct {
+type User struct {
 	ID, Name, Email, RealName                string
 	Deleted, Admin, Owner, PrimaryOwner, Bot bool
 }
 
-type fakeGroup struct {
+type Group struct {
 	ID, Name, Handle string
 	Users            []string
 }
 
-type fakeLogin struct {
+type Login struct {
 	UserID, Username string
 	Last             time.Time
 }
 
-func newFakeSlack(token, scimToken string) *fakeSlack {
-	return &fakeSlack{token: token, scimToken: scimToken, byID: map[string]*fakeUser{}, resets: map[string]int{}}
+func New(token, scimToken string) *Slack {
+	return &Slack{Token: token, ScimToken: scimToken, ByID: map[string]*User{}, Resets: map[string]int{}}
 }
 
-func (f *fakeSlack) addUser(u fakeUser) *fakeUser {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+func (f *Slack) AddUser(u User) *User {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	p := &u
-	f.users = append(f.users, p)
-	f.byID[u.ID] = p
+	f.Users = append(f.Users, p)
+	f.ByID[u.ID] = p
 	return p
 }
 
-func (f *fakeSlack) addGroup(id, name, handle string, users ...string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.groups = append(f.groups, &fakeGroup{ID: id, Name: name, Handle: handle, Users: users})
+func (f *Slack) AddGroup(id, name, handle string, users ...string) {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	f.Groups = append(f.Groups, &Group{ID: id, Name: name, Handle: handle, Users: users})
 }
 
-func (f *fakeSlack) addLogin(userID string, at time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.logins = append(f.logins, fakeLogin{UserID: userID, Username: f.byID[userID].Name, Last: at})
-	slices.SortStableFunc(f.logins, func(a, b fakeLogin) int { return b.Last.Compare(a.Last) })
+func (f *Slack) AddLogin(userID string, at time.Time) {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	f.Logins = append(f.Logins, Login{UserID: userID, Username: f.ByID[userID].Name, Last: at})
+	slices.SortStableFunc(f.Logins, func(a, b Login) int { return b.Last.Compare(a.Last) })
 }
 
-func (f *fakeSlack) count(method string) int64 {
-	v, _ := f.byCall.LoadOrStore(method, new(atomic.Int64))
+func (f *Slack) Count(method string) int64 {
+	v, _ := f.ByCall.LoadOrStore(method, new(atomic.Int64))
 	return v.(*atomic.Int64).Load()
 }
 
-func (f *fakeSlack) deleted(id string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.byID[id].Deleted
+func (f *Slack) Deleted(id string) bool {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	return f.ByID[id].Deleted
 }
 
 // ServeHTTP serves the Web API: /{method} (also under /api/), with the
 // arguments in the query string (GET) or a form body (POST), and the token
 // only as Authorization: Bearer. A token in the body or query is refused:
 // the connector must not put it there.
-func (f *fakeSlack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.calls.Add(1)
+func (f *Slack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.Calls.Add(1)
 	method := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/api"), "/")
-	v, _ := f.byCall.LoadOrStore(method, new(atomic.Int64))
+	v, _ := f.ByCall.LoadOrStore(method, new(atomic.Int64))
 	v.(*atomic.Int64).Add(1)
-	if f.fail != nil && f.fail(w, r, method) {
+	if f.Fail != nil && f.Fail(w, r, method) {
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		f.fault(w, "invalid_form_data")
+		f.Fault(w, "invalid_form_data")
 		return
 	}
 	if r.Form.Has("token") {
 		http.Error(w, "fake: token sent in the query or body", http.StatusBadRequest)
 		return
 	}
-	if r.Header.Get("Authorization") != "Bearer "+f.token {
-		f.fault(w, "invalid_auth")
+	if r.Header.Get("Authorization") != "Bearer "+f.Token {
+		f.Fault(w, "invalid_auth")
 		return
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	switch method {
 	case "users.list":
-		f.usersList(w, r.Form)
+		f.UsersList(w, r.Form)
 	case "users.info":
-		u := f.byID[r.Form.Get("user")]
+		u := f.ByID[r.Form.Get("user")]
 		if u == nil {
-			f.fault(w, "user_not_found")
+			f.Fault(w, "user_not_found")
 			return
 		}
-		f.ok(w, map[string]any{"user": userJSON(u)})
+		f.OK(w, map[string]any{"user": UserJSON(u)})
 	case "usergroups.list":
 		var gs []any
-		for _, g := range f.groups {
-			gs = append(gs, groupJSON(g, r.Form.Get("include_users") == "true"))
+		for _, g := range f.Groups {
+			gs = append(gs, GroupJSON(g, r.Form.Get("include_users") == "true"))
 		}
 		if gs == nil {
 			gs = []any{}
 		}
-		f.ok(w, map[string]any{"usergroups": gs})
+		f.OK(w, map[string]any{"usergroups": gs})
 	case "usergroups.users.update":
-		i := slices.IndexFunc(f.groups, func(g *fakeGroup) bool { return g.ID == r.Form.Get("usergroup") })
+		i := slices.IndexFunc(f.Groups, func(g *Group) bool { return g.ID == r.Form.Get("usergroup") })
 		if i < 0 {
-			f.fault(w, "no_such_subteam")
+			f.Fault(w, "no_such_subteam")
 			return
 		}
 		var ids []string
@@ -150,37 +155,37 @@ func (f *fakeSlack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if id = strings.TrimSpace(id); id == "" {
 				continue
 			}
-			if f.byID[id] == nil {
-				f.fault(w, "invalid_users")
+			if f.ByID[id] == nil {
+				f.Fault(w, "invalid_users")
 				return
 			}
 			ids = append(ids, id)
 		}
 		if len(ids) == 0 {
-			f.fault(w, "no_users_provided")
+			f.Fault(w, "no_users_provided")
 			return
 		}
-		f.groups[i].Users = ids
-		f.ok(w, map[string]any{"usergroup": groupJSON(f.groups[i], true)})
+		f.Groups[i].Users = ids
+		f.OK(w, map[string]any{"usergroup": GroupJSON(f.Groups[i], true)})
 	case "team.accessLogs":
-		f.accessLogs(w, r.Form)
+		f.AccessLogs(w, r.Form)
 	case "admin.users.session.reset":
-		if !f.resetAllowed {
-			f.ok2(w, map[string]any{"ok": false, "error": "missing_scope", "needed": "admin.users:write", "provided": "users:read,usergroups:write"})
+		if !f.ResetAllowed {
+			f.OK2(w, map[string]any{"ok": false, "error": "missing_scope", "needed": "admin.users:write", "provided": "users:read,usergroups:write"})
 			return
 		}
-		if f.byID[r.Form.Get("user_id")] == nil {
-			f.fault(w, "user_not_found")
+		if f.ByID[r.Form.Get("user_id")] == nil {
+			f.Fault(w, "user_not_found")
 			return
 		}
-		f.resets[r.Form.Get("user_id")]++
-		f.ok(w, nil)
+		f.Resets[r.Form.Get("user_id")]++
+		f.OK(w, nil)
 	default:
-		f.fault(w, "unknown_method")
+		f.Fault(w, "unknown_method")
 	}
 }
 
-func (f *fakeSlack) usersList(w http.ResponseWriter, form url.Values) {
+func (f *Slack) UsersList(w http.ResponseWriter, form url.Values) {
 	limit := 0 // Slack: no limit means everything at once
 	if s := form.Get("limit"); s != "" {
 		limit, _ = strconv.Atoi(s)
@@ -188,28 +193,28 @@ func (f *fakeSlack) usersList(w http.ResponseWriter, form url.Values) {
 	start := 0
 	if c := form.Get("cursor"); c != "" {
 		n, err := strconv.Atoi(strings.TrimPrefix(c, "dXNlcjo"))
-		if err != nil || n < 0 || n > len(f.users) {
-			f.fault(w, "invalid_cursor")
+		if err != nil || n < 0 || n > len(f.Users) {
+			f.Fault(w, "invalid_cursor")
 			return
 		}
 		start = n
 	}
-	end := len(f.users)
+	end := len(f.Users)
 	if limit > 0 {
 		end = min(start+limit, end)
 	}
 	members := make([]any, 0, end-start)
-	for _, u := range f.users[start:end] {
-		members = append(members, userJSON(u))
+	for _, u := range f.Users[start:end] {
+		members = append(members, UserJSON(u))
 	}
 	next := ""
-	if end < len(f.users) {
+	if end < len(f.Users) {
 		next = "dXNlcjo" + strconv.Itoa(end)
 	}
-	f.ok(w, map[string]any{"members": members, "cache_ts": time.Now().Unix(), "response_metadata": map[string]any{"next_cursor": next}})
+	f.OK(w, map[string]any{"members": members, "cache_ts": time.Now().Unix(), "response_metadata": map[string]any{"next_cursor": next}})
 }
 
-func (f *fakeSlack) accessLogs(w http.ResponseWriter, form url.Values) {
+func (f *Slack) AccessLogs(w http.ResponseWriter, form url.Values) {
 	limit := 100
 	if s := form.Get("limit"); s != "" {
 		limit, _ = strconv.Atoi(s)
@@ -217,35 +222,35 @@ func (f *fakeSlack) accessLogs(w http.ResponseWriter, form url.Values) {
 	start := 0
 	if c := form.Get("cursor"); c != "" {
 		n, err := strconv.Atoi(strings.TrimPrefix(c, "bG9nOg"))
-		if err != nil || n < 0 || n > len(f.logins) {
-			f.fault(w, "invalid_cursor")
+		if err != nil || n < 0 || n > len(f.Logins) {
+			f.Fault(w, "invalid_cursor")
 			return
 		}
 		start = n
 	}
-	end := min(start+limit, len(f.logins))
+	end := min(start+limit, len(f.Logins))
 	var out []any
-	for _, l := range f.logins[start:end] {
+	for _, l := range f.Logins[start:end] {
 		out = append(out, map[string]any{
 			"user_id": l.UserID, "username": l.Username, "date_first": l.Last.Add(-time.Hour).Unix(), "date_last": l.Last.Unix(),
 			"count": 3, "ip": "192.0.2.7", "user_agent": "Slack/4.41 (Mac OS X)", "isp": nil, "country": "SA", "region": nil,
 		})
 	}
 	next := ""
-	if end < len(f.logins) {
+	if end < len(f.Logins) {
 		next = "bG9nOg" + strconv.Itoa(end)
 	}
-	pages := max((len(f.logins)+limit-1)/limit, 1)
-	f.ok(w, map[string]any{
+	pages := max((len(f.Logins)+limit-1)/limit, 1)
+	f.OK(w, map[string]any{
 		"logins":            out,
-		"paging":            map[string]any{"count": limit, "total": len(f.logins), "page": start/limit + 1, "pages": pages},
+		"paging":            map[string]any{"count": limit, "total": len(f.Logins), "page": start/limit + 1, "pages": pages},
 		"response_metadata": map[string]any{"next_cursor": next},
 	})
 }
 
-func userJSON(u *fakeUser) map[string]any {
+func UserJSON(u *User) map[string]any {
 	m := map[string]any{
-		"id": u.ID, "team_id": fakeTeamID, "name": u.Name, "deleted": u.Deleted, "color": "9f69e7",
+		"id": u.ID, "team_id": TeamID, "name": u.Name, "deleted": u.Deleted, "color": "9f69e7",
 		"real_name": u.RealName, "tz": "Asia/Riyadh", "tz_label": "Arabia Standard Time", "tz_offset": 10800,
 		"is_admin": u.Admin, "is_owner": u.Owner, "is_primary_owner": u.PrimaryOwner,
 		"is_restricted": false, "is_ultra_restricted": false, "is_bot": u.Bot, "is_app_user": false,
@@ -253,7 +258,7 @@ func userJSON(u *fakeUser) map[string]any {
 		"profile": map[string]any{
 			"real_name": u.RealName, "real_name_normalized": u.RealName, "display_name": u.Name, "display_name_normalized": u.Name,
 			"avatar_hash": "ge3b51ca72de", "title": "", "phone": "", "skype": "", "status_text": "", "status_emoji": "",
-			"fields": nil, "email": u.Email, "team": fakeTeamID,
+			"fields": nil, "email": u.Email, "team": TeamID,
 		},
 	}
 	if u.Bot || u.Email == "" {
@@ -262,9 +267,9 @@ func userJSON(u *fakeUser) map[string]any {
 	return m
 }
 
-func groupJSON(g *fakeGroup, withUsers bool) map[string]any {
+func GroupJSON(g *Group, withUsers bool) map[string]any {
 	m := map[string]any{
-		"id": g.ID, "team_id": fakeTeamID, "is_usergroup": true, "is_subteam": true, "name": g.Name,
+		"id": g.ID, "team_id": TeamID, "is_usergroup": true, "is_subteam": true, "name": g.Name,
 		"description": "", "handle": g.Handle, "is_external": false, "date_create": 1600000000,
 		"date_update": 1700000000, "date_delete": 0, "auto_type": nil, "auto_provision": false,
 		"enterprise_subteam_id": "", "created_by": "U00000001", "updated_by": "U00000001", "deleted_by": nil,
@@ -276,46 +281,46 @@ func groupJSON(g *fakeGroup, withUsers bool) map[string]any {
 	return m
 }
 
-func (f *fakeSlack) ok(w http.ResponseWriter, body map[string]any) {
+func (f *Slack) OK(w http.ResponseWriter, body map[string]any) {
 	if body == nil {
 		body = map[string]any{}
 	}
 	body["ok"] = true
-	f.ok2(w, body)
+	f.OK2(w, body)
 }
 
-func (f *fakeSlack) ok2(w http.ResponseWriter, body map[string]any) {
+func (f *Slack) OK2(w http.ResponseWriter, body map[string]any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	_ = json.NewEncoder(w).Encode(body)
 }
 
 // fault is Slack's error answer: HTTP 200 with ok false.
-func (f *fakeSlack) fault(w http.ResponseWriter, code string) {
-	f.ok2(w, map[string]any{"ok": false, "error": code})
+func (f *Slack) Fault(w http.ResponseWriter, code string) {
+	f.OK2(w, map[string]any{"ok": false, "error": code})
 }
 
 // ---- SCIM -----------------------------------------------------------------
 
-// scimHandler serves Slack's SCIM user endpoints on the shared state:
+// SCIMHandler serves Slack's SCIM user endpoints on the shared state:
 // GET /scim/v2/Users/{id}, PATCH (active false deactivates) and DELETE
 // (deactivates, as Slack's does).
-func (f *fakeSlack) scimHandler() http.Handler {
+func (f *Slack) SCIMHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.calls.Add(1)
-		if r.Header.Get("Authorization") != "Bearer "+f.scimToken {
-			scimError(w, http.StatusUnauthorized, "invalid_authentication")
+		f.Calls.Add(1)
+		if r.Header.Get("Authorization") != "Bearer "+f.ScimToken {
+			ScimError(w, http.StatusUnauthorized, "invalid_authentication")
 			return
 		}
 		id, ok := strings.CutPrefix(r.URL.Path, "/scim/v2/Users/")
 		if !ok || id == "" || strings.Contains(id, "/") {
-			scimError(w, http.StatusNotFound, "not found")
+			ScimError(w, http.StatusNotFound, "not found")
 			return
 		}
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		u := f.byID[id]
+		f.Mu.Lock()
+		defer f.Mu.Unlock()
+		u := f.ByID[id]
 		if u == nil || u.Bot {
-			scimError(w, http.StatusNotFound, "user_not_found")
+			ScimError(w, http.StatusNotFound, "user_not_found")
 			return
 		}
 		switch r.Method {
@@ -337,7 +342,7 @@ func (f *fakeSlack) scimHandler() http.Handler {
 				}
 			}
 			if err := json.NewDecoder(r.Body).Decode(&op); err != nil {
-				scimError(w, http.StatusBadRequest, "invalid json")
+				ScimError(w, http.StatusBadRequest, "invalid json")
 				return
 			}
 			for _, o := range op.Operations {
@@ -347,12 +352,12 @@ func (f *fakeSlack) scimHandler() http.Handler {
 			}
 			w.WriteHeader(http.StatusNoContent)
 		default:
-			scimError(w, http.StatusMethodNotAllowed, "method not allowed")
+			ScimError(w, http.StatusMethodNotAllowed, "method not allowed")
 		}
 	})
 }
 
-func scimError(w http.ResponseWriter, code int, detail string) {
+func ScimError(w http.ResponseWriter, code int, detail string) {
 	w.Header().Set("Content-Type", "application/scim+json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(map[string]any{

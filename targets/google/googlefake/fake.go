@@ -1,4 +1,10 @@
-package google
+// Package googlefake is a stateful fake of the Google Workspace Admin SDK
+// Directory API and Google's OAuth 2.0 token endpoint, for tests of the
+// google connector and of whatever drives it (end-to-end tests of the
+// command). Every exchange it serves is checked, at the end of the test that
+// made it, against Google's discovery document
+// (../testdata/admin.directory_v1.json).
+package googlefake
 
 import (
 	"crypto"
@@ -31,45 +37,55 @@ import (
 // request carries alt=json&prettyPrint=false, paths are
 // /admin/directory/v1/..., partial responses follow the fields parameter.
 
-const apiPrefix = "/admin/directory/v1/"
+// The OAuth scopes domain-wide delegation grants the fake's client (the
+// connector's README lists the same).
+const (
+	scopeUser          = "https://www.googleapis.com/auth/admin.directory.user"
+	scopeUserReadonly  = "https://www.googleapis.com/auth/admin.directory.user.readonly"
+	scopeUserSecurity  = "https://www.googleapis.com/auth/admin.directory.user.security"
+	scopeGroupReadonly = "https://www.googleapis.com/auth/admin.directory.group.readonly"
+	scopeGroupMember   = "https://www.googleapis.com/auth/admin.directory.group.member"
+)
+
+const APIPrefix = "/admin/directory/v1/"
 
 // zeroLogin is how the API reports "never logged in".
-const zeroLogin = "1970-01-01T00:00:00.000Z"
+const ZeroLogin = "1970-01-01T00:00:00.000Z"
 
-type fakeExtID struct{ Type, CustomType, Value string }
+type ExtID struct{ Type, CustomType, Value string }
 
-type fakeToken struct {
+type Token struct {
 	ClientID, DisplayText string
 	Scopes                []string
 }
 
-type fakeASP struct {
+type ASP struct {
 	CodeID            int
 	Name              string
 	Created, LastUsed time.Time
 }
 
-type fakeUser struct {
+type User struct {
 	ID, Email, FullName       string
 	Suspended, Archived       bool
 	IsAdmin, IsDelegatedAdmin bool
 	LastLogin, Created        time.Time // zero LastLogin: never
-	ExternalIDs               []fakeExtID
+	ExternalIDs               []ExtID
 	Custom                    map[string]map[string]any
-	Tokens                    []fakeToken
-	ASPs                      []fakeASP
+	Tokens                    []Token
+	ASPs                      []ASP
 	Version                   int // bumped by every change of the user resource
 	SignOuts                  int
 	Writes                    int // every accepted write naming this user
-	deleted                   bool
+	Deleted                   bool
 }
 
-type fakeGroup struct {
+type Group struct {
 	ID, Email, Name string
 	Members         []string // user ids, direct members
 }
 
-type exchange struct {
+type Exchange struct {
 	Method, Path string
 	Query        url.Values
 	ReqBody      []byte
@@ -77,113 +93,113 @@ type exchange struct {
 	RespBody     []byte
 }
 
-type fake struct {
-	t   testing.TB
-	srv *httptest.Server
+type Fake struct {
+	T   testing.TB
+	Srv *httptest.Server
 
-	key        *rsa.PrivateKey
-	keyJSON    []byte
-	clientMail string
-	subject    string
+	Key        *rsa.PrivateKey
+	KeyJSON    []byte
+	ClientMail string
+	Subject    string
 	// authorized are the scopes domain-wide delegation grants the client.
-	authorized []string
+	Authorized []string
 
-	mu      sync.Mutex
-	users   []*fakeUser
-	byID    map[string]*fakeUser
-	byEmail map[string]*fakeUser
-	groups  []*fakeGroup
-	gByKey  map[string]*fakeGroup
+	Mu      sync.Mutex
+	Users   []*User
+	ByID    map[string]*User
+	ByEmail map[string]*User
+	Groups  []*Group
+	GByKey  map[string]*Group
 
-	accessTokens map[string]bool // valid access tokens
-	tokenCalls   int
-	calls        map[string]int // "GET users", "GET tokens", ...
-	record       bool
-	log          []exchange
+	AccessTokens map[string]bool // valid access tokens
+	TokenCalls   int
+	Calls        map[string]int // "GET users", "GET tokens", ...
+	Record       bool
+	Log          []Exchange
 
 	// faults, set by tests under mu
 	// throttle answers the next n requests whose "METHOD resource" key
 	// matches with the given status (429/503 with Retry-After, or 403 with
 	// a quota reason).
-	throttle map[string]*fault
+	Throttle map[string]*Fault
 	// failUsersPage answers the users.list page with this index (0-based,
 	// by its offset) with failStatus, every time it is asked for.
-	failUsersPage int
-	failStatus    int
+	FailUsersPage int
+	FailStatus    int
 	// expireAfterPages invalidates every access token once this many
 	// users.list pages have been served (0: never).
-	expireAfterPages int
-	usersPages       int
+	ExpireAfterPages int
+	UsersPages       int
 	// echo, when set, makes every error body echo the request's credential
 	// (the Authorization header; the token request's assertion) followed by
 	// echo itself, as a careless server would.
-	echo       string
-	assertions []string // every assertion received by the token endpoint
+	Echo       string
+	Assertions []string // every assertion received by the token endpoint
 	// vanish deletes this user when its tokens are first listed (a user
 	// deleted by someone else in the middle of a listing).
-	vanish string
+	Vanish string
 	// tokenExpiresIn is the expires_in of issued tokens (default 3600).
-	tokenExpiresIn int
+	TokenExpiresIn int
 }
 
-type fault struct {
-	n, status  int
-	reason     string
-	retryAfter string
+type Fault struct {
+	N, Status  int
+	Reason     string
+	RetryAfter string
 }
 
 var (
-	testKeyOnce sync.Once
-	testKey     *rsa.PrivateKey
+	TestKeyOnce sync.Once
+	TestKey     *rsa.PrivateKey
 )
 
-func rsaKey(t testing.TB) *rsa.PrivateKey {
-	testKeyOnce.Do(func() {
+func RsaKey(t testing.TB) *rsa.PrivateKey {
+	TestKeyOnce.Do(func() {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
 			panic(err)
 		}
-		testKey = k
+		TestKey = k
 	})
-	return testKey
+	return TestKey
 }
 
-func newFake(t testing.TB) *fake {
-	f := &fake{
-		t: t, key: rsaKey(t),
-		clientMail:    "accessrecon@example-project.iam.gserviceaccount.com",
-		subject:       "admin@example.com",
-		authorized:    []string{scopeUser, scopeUserReadonly, scopeUserSecurity, scopeGroupReadonly, scopeGroupMember},
-		byID:          map[string]*fakeUser{},
-		byEmail:       map[string]*fakeUser{},
-		gByKey:        map[string]*fakeGroup{},
-		accessTokens:  map[string]bool{},
-		calls:         map[string]int{},
-		record:        true,
-		throttle:      map[string]*fault{},
-		failUsersPage: -1,
+func New(t testing.TB) *Fake {
+	f := &Fake{
+		T: t, Key: RsaKey(t),
+		ClientMail:    "accessrecon@example-project.iam.gserviceaccount.com",
+		Subject:       "admin@example.com",
+		Authorized:    []string{scopeUser, scopeUserReadonly, scopeUserSecurity, scopeGroupReadonly, scopeGroupMember},
+		ByID:          map[string]*User{},
+		ByEmail:       map[string]*User{},
+		GByKey:        map[string]*Group{},
+		AccessTokens:  map[string]bool{},
+		Calls:         map[string]int{},
+		Record:        true,
+		Throttle:      map[string]*Fault{},
+		FailUsersPage: -1,
 	}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	f.Srv = httptest.NewServer(http.HandlerFunc(f.Serve))
 	t.Cleanup(func() {
-		f.srv.Close()
-		if f.record {
-			checkExchanges(t, f.exchanges())
+		f.Srv.Close()
+		if f.Record {
+			CheckExchanges(t, f.Exchanges())
 		}
 	})
-	der, err := x509.MarshalPKCS8PrivateKey(f.key)
+	der, err := x509.MarshalPKCS8PrivateKey(f.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pemKey := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-	f.keyJSON, _ = json.MarshalIndent(map[string]string{
+	f.KeyJSON, _ = json.MarshalIndent(map[string]string{
 		"type":                        "service_account",
 		"project_id":                  "example-project",
 		"private_key_id":              "0123456789abcdef0123456789abcdef01234567",
 		"private_key":                 string(pemKey),
-		"client_email":                f.clientMail,
+		"client_email":                f.ClientMail,
 		"client_id":                   "101234567890123456789",
 		"auth_uri":                    "https://accounts.google.com/o/oauth2/auth",
-		"token_uri":                   f.srv.URL + "/token",
+		"token_uri":                   f.Srv.URL + "/token",
 		"auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs",
 		"universe_domain":             "googleapis.com",
 	}, "", "  ")
@@ -192,39 +208,39 @@ func newFake(t testing.TB) *fake {
 
 // ---- seeding ----------------------------------------------------------------
 
-func (f *fake) addUser(u *fakeUser) *fakeUser {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+func (f *Fake) AddUser(u *User) *User {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	if u.ID == "" {
-		u.ID = strconv.Itoa(100000000000000000 + len(f.users) + 1)
+		u.ID = strconv.Itoa(100000000000000000 + len(f.Users) + 1)
 	}
 	if u.Created.IsZero() {
 		u.Created = time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
 	}
-	f.users = append(f.users, u)
-	f.byID[u.ID] = u
-	f.byEmail[strings.ToLower(u.Email)] = u
+	f.Users = append(f.Users, u)
+	f.ByID[u.ID] = u
+	f.ByEmail[strings.ToLower(u.Email)] = u
 	return u
 }
 
-func (f *fake) addGroup(g *fakeGroup) *fakeGroup {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+func (f *Fake) AddGroup(g *Group) *Group {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	if g.ID == "" {
-		g.ID = fmt.Sprintf("0%dgrp", 3000+len(f.groups))
+		g.ID = fmt.Sprintf("0%dgrp", 3000+len(f.Groups))
 	}
-	f.groups = append(f.groups, g)
-	f.gByKey[g.ID] = g
-	f.gByKey[strings.ToLower(g.Email)] = g
+	f.Groups = append(f.Groups, g)
+	f.GByKey[g.ID] = g
+	f.GByKey[strings.ToLower(g.Email)] = g
 	return g
 }
 
-func (f *fake) user(id string) fakeUser {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	u, ok := f.byID[id]
+func (f *Fake) User(id string) User {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	u, ok := f.ByID[id]
 	if !ok {
-		f.t.Fatalf("fake: no user %s", id)
+		f.T.Fatalf("fake: no user %s", id)
 	}
 	c := *u
 	c.Tokens = slices.Clone(u.Tokens)
@@ -232,71 +248,71 @@ func (f *fake) user(id string) fakeUser {
 	return c
 }
 
-func (f *fake) members(groupID string) []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.gByKey[groupID].Members)
+func (f *Fake) Members(groupID string) []string {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	return slices.Clone(f.GByKey[groupID].Members)
 }
 
-func (f *fake) count(key string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[key]
+func (f *Fake) Count(key string) int {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	return f.Calls[key]
 }
 
-func (f *fake) exchanges() []exchange {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.log)
+func (f *Fake) Exchanges() []Exchange {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	return slices.Clone(f.Log)
 }
 
-func (f *fake) setThrottle(key string, ft fault) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.throttle[key] = &ft
+func (f *Fake) SetThrottle(key string, ft Fault) {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	f.Throttle[key] = &ft
 }
 
 // ---- HTTP -------------------------------------------------------------------
 
-type apiError struct {
-	status  int
-	reason  string
-	message string
-	header  map[string]string
+type APIError struct {
+	Status  int
+	Reason  string
+	Message string
+	Header  map[string]string
 }
 
-func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
+func (f *Fake) Serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	if r.URL.Path == "/token" {
-		f.serveToken(w, r, body)
+		f.ServeToken(w, r, body)
 		return
 	}
-	f.mu.Lock()
-	status, out, aerr := f.route(r, body)
-	echo, record := f.echo, f.record
-	f.mu.Unlock()
+	f.Mu.Lock()
+	status, out, aerr := f.Route(r, body)
+	echo, record := f.Echo, f.Record
+	f.Mu.Unlock()
 	var resp []byte
 	if aerr != nil {
-		status = aerr.status
-		for k, v := range aerr.header {
+		status = aerr.Status
+		for k, v := range aerr.Header {
 			w.Header().Set(k, v)
 		}
-		msg := aerr.message
+		msg := aerr.Message
 		if echo != "" {
 			msg += " (request: Authorization: " + r.Header.Get("Authorization") + " " + echo + ")"
 		}
 		resp, _ = json.Marshal(map[string]any{"error": map[string]any{
 			"code":    status,
 			"message": msg,
-			"errors":  []map[string]any{{"message": msg, "domain": domainOf(aerr.reason), "reason": aerr.reason}},
+			"errors":  []map[string]any{{"message": msg, "domain": DomainOf(aerr.Reason), "reason": aerr.Reason}},
 		}})
 	} else if out != nil {
 		resp, _ = json.Marshal(out)
 	}
 	if record {
-		f.mu.Lock()
-		f.log = append(f.log, exchange{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), ReqBody: body, Status: status, RespBody: resp})
-		f.mu.Unlock()
+		f.Mu.Lock()
+		f.Log = append(f.Log, Exchange{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), ReqBody: body, Status: status, RespBody: resp})
+		f.Mu.Unlock()
 	}
 	if resp != nil {
 		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
@@ -305,7 +321,7 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(resp)
 }
 
-func domainOf(reason string) string {
+func DomainOf(reason string) string {
 	switch reason {
 	case "userRateLimitExceeded", "quotaExceeded", "rateLimitExceeded":
 		return "usageLimits"
@@ -313,29 +329,29 @@ func domainOf(reason string) string {
 	return "global"
 }
 
-func notFound(what string) *apiError {
-	return &apiError{status: 404, reason: "notFound", message: "Resource Not Found: " + what}
+func NotFound(what string) *APIError {
+	return &APIError{Status: 404, Reason: "notFound", Message: "Resource Not Found: " + what}
 }
 
-func badRequest(msg string) *apiError {
-	return &apiError{status: 400, reason: "invalid", message: msg}
+func BadRequest(msg string) *APIError {
+	return &APIError{Status: 400, Reason: "invalid", Message: msg}
 }
 
 // route answers one Directory API request. It returns the status and the
 // JSON value to send (nil: no body), or an error to send.
-func (f *fake) route(r *http.Request, body []byte) (int, any, *apiError) {
-	if !strings.HasPrefix(r.URL.Path, apiPrefix) {
-		return 0, nil, &apiError{status: 404, reason: "notFound", message: "Not Found"}
+func (f *Fake) Route(r *http.Request, body []byte) (int, any, *APIError) {
+	if !strings.HasPrefix(r.URL.Path, APIPrefix) {
+		return 0, nil, &APIError{Status: 404, Reason: "notFound", Message: "Not Found"}
 	}
 	q := r.URL.Query()
 	if a := q.Get("alt"); a != "" && a != "json" {
-		return 0, nil, badRequest("alt=" + a + " not served")
+		return 0, nil, BadRequest("alt=" + a + " not served")
 	}
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || !f.accessTokens[tok] {
-		return 0, nil, &apiError{status: 401, reason: "authError", message: "Invalid Credentials"}
+	if !ok || !f.AccessTokens[tok] {
+		return 0, nil, &APIError{Status: 401, Reason: "authError", Message: "Invalid Credentials"}
 	}
-	parts := strings.Split(strings.TrimPrefix(r.URL.Path, apiPrefix), "/")
+	parts := strings.Split(strings.TrimPrefix(r.URL.Path, APIPrefix), "/")
 	for i, p := range parts {
 		parts[i], _ = url.PathUnescape(p)
 	}
@@ -343,111 +359,111 @@ func (f *fake) route(r *http.Request, body []byte) (int, any, *apiError) {
 	if len(parts) >= 3 {
 		key = r.Method + " " + parts[0] + "/" + parts[2]
 	}
-	f.calls[key]++
-	if ft := f.throttle[key]; ft != nil && ft.n > 0 {
-		ft.n--
+	f.Calls[key]++
+	if ft := f.Throttle[key]; ft != nil && ft.N > 0 {
+		ft.N--
 		h := map[string]string{}
-		if ft.retryAfter != "" {
-			h["Retry-After"] = ft.retryAfter
+		if ft.RetryAfter != "" {
+			h["Retry-After"] = ft.RetryAfter
 		}
-		return 0, nil, &apiError{status: ft.status, reason: ft.reason, message: "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user'", header: h}
+		return 0, nil, &APIError{Status: ft.Status, Reason: ft.Reason, Message: "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user'", Header: h}
 	}
-	sel, err := parseFields(q.Get("fields"))
+	sel, err := ParseFields(q.Get("fields"))
 	if err != nil {
-		return 0, nil, badRequest("Invalid field selection " + q.Get("fields"))
+		return 0, nil, BadRequest("Invalid field selection " + q.Get("fields"))
 	}
-	filter := func(v map[string]any) map[string]any { return sel.apply(v) }
+	filter := func(v map[string]any) map[string]any { return sel.Apply(v) }
 
 	switch {
 	case r.Method == "GET" && len(parts) == 1 && parts[0] == "users":
-		return f.listUsers(q, filter)
+		return f.ListUsers(q, filter)
 	case len(parts) == 2 && parts[0] == "users":
-		u := f.findUser(parts[1])
+		u := f.FindUser(parts[1])
 		if u == nil {
-			return 0, nil, notFound("userKey")
+			return 0, nil, NotFound("userKey")
 		}
 		switch r.Method {
 		case "GET":
-			return 200, filter(f.userJSON(u, q)), nil
+			return 200, filter(f.UserJSON(u, q)), nil
 		case "PATCH":
 			var patch map[string]json.RawMessage
 			if err := json.Unmarshal(body, &patch); err != nil {
-				return 0, nil, badRequest("Invalid JSON payload received")
+				return 0, nil, BadRequest("Invalid JSON payload received")
 			}
 			for k, v := range patch {
 				switch k {
 				case "suspended":
 					var b bool
 					if err := json.Unmarshal(v, &b); err != nil {
-						return 0, nil, badRequest("Invalid value at 'suspended'")
+						return 0, nil, BadRequest("Invalid value at 'suspended'")
 					}
 					if u.Suspended != b {
 						u.Suspended = b
 						u.Version++
 					}
 				default:
-					return 0, nil, badRequest("fake: patching " + k + " is not modelled")
+					return 0, nil, BadRequest("fake: patching " + k + " is not modelled")
 				}
 			}
 			u.Writes++
-			return 200, filter(f.userJSON(u, url.Values{})), nil
+			return 200, filter(f.UserJSON(u, url.Values{})), nil
 		}
 	case r.Method == "POST" && len(parts) == 3 && parts[0] == "users" && parts[2] == "signOut":
-		u := f.findUser(parts[1])
+		u := f.FindUser(parts[1])
 		if u == nil {
-			return 0, nil, notFound("userKey")
+			return 0, nil, NotFound("userKey")
 		}
 		u.SignOuts++
 		u.Writes++
 		return 204, nil, nil
 	case len(parts) >= 3 && parts[0] == "users" && (parts[2] == "tokens" || parts[2] == "asps"):
-		if parts[1] == f.vanish && f.byID[parts[1]] != nil {
-			f.byID[parts[1]].deleted = true
+		if parts[1] == f.Vanish && f.ByID[parts[1]] != nil {
+			f.ByID[parts[1]].Deleted = true
 		}
-		u := f.findUser(parts[1])
+		u := f.FindUser(parts[1])
 		if u == nil {
-			return 0, nil, notFound("userKey")
+			return 0, nil, NotFound("userKey")
 		}
-		return f.credentials(r.Method, u, parts[2:], filter)
+		return f.Credentials(r.Method, u, parts[2:], filter)
 	case r.Method == "GET" && len(parts) == 1 && parts[0] == "groups":
-		return f.listGroups(q, filter)
+		return f.ListGroups(q, filter)
 	case r.Method == "GET" && len(parts) == 2 && parts[0] == "groups":
-		g := f.gByKey[strings.ToLower(parts[1])]
+		g := f.GByKey[strings.ToLower(parts[1])]
 		if g == nil {
-			return 0, nil, notFound("groupKey")
+			return 0, nil, NotFound("groupKey")
 		}
-		return 200, filter(groupJSON(g)), nil
+		return 200, filter(GroupJSON(g)), nil
 	case len(parts) >= 3 && parts[0] == "groups" && parts[2] == "members":
-		g := f.gByKey[strings.ToLower(parts[1])]
+		g := f.GByKey[strings.ToLower(parts[1])]
 		if g == nil {
-			return 0, nil, notFound("groupKey")
+			return 0, nil, NotFound("groupKey")
 		}
 		if r.Method == "GET" && len(parts) == 3 {
-			return f.listMembers(g, q, filter)
+			return f.ListMembers(g, q, filter)
 		}
 		if r.Method == "DELETE" && len(parts) == 4 {
-			u := f.findUser(parts[3])
+			u := f.FindUser(parts[3])
 			if u == nil {
-				return 0, nil, notFound("memberKey")
+				return 0, nil, NotFound("memberKey")
 			}
 			i := slices.Index(g.Members, u.ID)
 			if i < 0 {
-				return 0, nil, notFound("memberKey")
+				return 0, nil, NotFound("memberKey")
 			}
 			g.Members = slices.Delete(g.Members, i, i+1)
 			u.Writes++
 			return 204, nil, nil
 		}
 	}
-	return 0, nil, &apiError{status: 404, reason: "notFound", message: "fake: " + r.Method + " " + r.URL.Path + " not modelled"}
+	return 0, nil, &APIError{Status: 404, Reason: "notFound", Message: "fake: " + r.Method + " " + r.URL.Path + " not modelled"}
 }
 
-func (f *fake) findUser(key string) *fakeUser {
-	u := f.byID[key]
+func (f *Fake) FindUser(key string) *User {
+	u := f.ByID[key]
 	if u == nil {
-		u = f.byEmail[strings.ToLower(key)]
+		u = f.ByEmail[strings.ToLower(key)]
 	}
-	if u == nil || u.deleted {
+	if u == nil || u.Deleted {
 		return nil
 	}
 	return u
@@ -455,11 +471,11 @@ func (f *fake) findUser(key string) *fakeUser {
 
 // pageToken is opaque to clients; the fake encodes an offset and the
 // listing it belongs to, and refuses a token from another listing.
-func pageToken(kind string, off int) string {
+func PageToken(kind string, off int) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + strconv.Itoa(off)))
 }
 
-func readPageToken(kind, tok string) (int, bool) {
+func ReadPageToken(kind, tok string) (int, bool) {
 	if tok == "" {
 		return 0, true
 	}
@@ -475,55 +491,55 @@ func readPageToken(kind, tok string) (int, bool) {
 	return off, string(b[:i]) == kind && err == nil && off >= 0
 }
 
-func maxResults(q url.Values, def, most int) (int, *apiError) {
+func MaxResults(q url.Values, def, most int) (int, *APIError) {
 	s := q.Get("maxResults")
 	if s == "" {
 		return def, nil
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > most {
-		return 0, badRequest("Invalid value '" + s + "'. Values must be within the range: [1, " + strconv.Itoa(most) + "]")
+		return 0, BadRequest("Invalid value '" + s + "'. Values must be within the range: [1, " + strconv.Itoa(most) + "]")
 	}
 	return n, nil
 }
 
-func (f *fake) listUsers(q url.Values, filter func(map[string]any) map[string]any) (int, any, *apiError) {
+func (f *Fake) ListUsers(q url.Values, filter func(map[string]any) map[string]any) (int, any, *APIError) {
 	if q.Get("customer") == "" && q.Get("domain") == "" {
-		return 0, nil, badRequest("Bad Request") // customer or domain is required
+		return 0, nil, BadRequest("Bad Request") // customer or domain is required
 	}
 	if q.Get("customer") != "" && q.Get("customer") != "my_customer" && q.Get("customer") != "C01abc234" {
-		return 0, nil, notFound("customer")
+		return 0, nil, NotFound("customer")
 	}
-	n, aerr := maxResults(q, 100, 500)
+	n, aerr := MaxResults(q, 100, 500)
 	if aerr != nil {
 		return 0, nil, aerr
 	}
-	off, ok := readPageToken("users", q.Get("pageToken"))
+	off, ok := ReadPageToken("users", q.Get("pageToken"))
 	if !ok {
-		return 0, nil, badRequest("Invalid page token")
+		return 0, nil, BadRequest("Invalid page token")
 	}
-	f.usersPages++
-	if f.failUsersPage >= 0 && off/n == f.failUsersPage {
-		return 0, nil, &apiError{status: f.failStatus, reason: "backendError", message: "Backend Error"}
+	f.UsersPages++
+	if f.FailUsersPage >= 0 && off/n == f.FailUsersPage {
+		return 0, nil, &APIError{Status: f.FailStatus, Reason: "backendError", Message: "Backend Error"}
 	}
-	if f.expireAfterPages > 0 && f.usersPages == f.expireAfterPages+1 {
-		clear(f.accessTokens) // the token the client holds is no longer accepted
-		return 0, nil, &apiError{status: 401, reason: "authError", message: "Invalid Credentials"}
+	if f.ExpireAfterPages > 0 && f.UsersPages == f.ExpireAfterPages+1 {
+		clear(f.AccessTokens) // the token the client holds is no longer accepted
+		return 0, nil, &APIError{Status: 401, Reason: "authError", Message: "Invalid Credentials"}
 	}
-	var live []*fakeUser
-	for _, u := range f.users {
-		if !u.deleted {
+	var live []*User
+	for _, u := range f.Users {
+		if !u.Deleted {
 			live = append(live, u)
 		}
 	}
 	end := min(off+n, len(live))
 	users := make([]any, 0, max(end-off, 0))
 	for _, u := range live[min(off, len(live)):end] {
-		users = append(users, f.userJSON(u, q))
+		users = append(users, f.UserJSON(u, q))
 	}
 	out := map[string]any{"kind": "admin#directory#users", "etag": `"fake-etag"`, "users": users}
 	if end < len(live) {
-		out["nextPageToken"] = pageToken("users", end)
+		out["nextPageToken"] = PageToken("users", end)
 	}
 	return 200, filter(out), nil
 }
@@ -531,8 +547,8 @@ func (f *fake) listUsers(q url.Values, filter func(map[string]any) map[string]an
 // userJSON renders a user as the API does for the projection asked for
 // (basic: no customSchemas; custom: those named in customFieldMask; full:
 // all).
-func (f *fake) userJSON(u *fakeUser, q url.Values) map[string]any {
-	login := zeroLogin
+func (f *Fake) UserJSON(u *User, q url.Values) map[string]any {
+	login := ZeroLogin
 	if !u.LastLogin.IsZero() {
 		login = u.LastLogin.UTC().Format("2006-01-02T15:04:05.000Z")
 	}
@@ -594,7 +610,7 @@ func (f *fake) userJSON(u *fakeUser, q url.Values) map[string]any {
 	return m
 }
 
-func groupJSON(g *fakeGroup) map[string]any {
+func GroupJSON(g *Group) map[string]any {
 	return map[string]any{
 		"kind": "admin#directory#group", "id": g.ID, "etag": `"g-` + g.ID + `"`,
 		"email": g.Email, "name": g.Name, "description": "",
@@ -602,63 +618,63 @@ func groupJSON(g *fakeGroup) map[string]any {
 	}
 }
 
-func (f *fake) listGroups(q url.Values, filter func(map[string]any) map[string]any) (int, any, *apiError) {
-	n, aerr := maxResults(q, 200, 200)
+func (f *Fake) ListGroups(q url.Values, filter func(map[string]any) map[string]any) (int, any, *APIError) {
+	n, aerr := MaxResults(q, 200, 200)
 	if aerr != nil {
 		return 0, nil, aerr
 	}
-	var groups []*fakeGroup
+	var groups []*Group
 	switch {
 	case q.Get("userKey") != "":
-		u := f.findUser(q.Get("userKey"))
+		u := f.FindUser(q.Get("userKey"))
 		if u == nil {
-			return 0, nil, notFound("userKey") // unknown user: 404
+			return 0, nil, NotFound("userKey") // unknown user: 404
 		}
-		for _, g := range f.groups {
+		for _, g := range f.Groups {
 			if slices.Contains(g.Members, u.ID) {
 				groups = append(groups, g)
 			}
 		}
 	case q.Get("customer") != "" || q.Get("domain") != "":
-		groups = f.groups
+		groups = f.Groups
 	default:
-		return 0, nil, badRequest("Bad Request")
+		return 0, nil, BadRequest("Bad Request")
 	}
 	kind := "groups:" + q.Get("userKey")
-	off, ok := readPageToken(kind, q.Get("pageToken"))
+	off, ok := ReadPageToken(kind, q.Get("pageToken"))
 	if !ok {
-		return 0, nil, badRequest("Invalid page token")
+		return 0, nil, BadRequest("Invalid page token")
 	}
 	end := min(off+n, len(groups))
 	out := map[string]any{"kind": "admin#directory#groups", "etag": `"fake-etag"`}
 	var items []any
 	for _, g := range groups[min(off, len(groups)):end] {
-		items = append(items, groupJSON(g))
+		items = append(items, GroupJSON(g))
 	}
 	if len(items) > 0 {
 		out["groups"] = items
 	}
 	if end < len(groups) {
-		out["nextPageToken"] = pageToken(kind, end)
+		out["nextPageToken"] = PageToken(kind, end)
 	}
 	return 200, filter(out), nil
 }
 
-func (f *fake) listMembers(g *fakeGroup, q url.Values, filter func(map[string]any) map[string]any) (int, any, *apiError) {
-	n, aerr := maxResults(q, 200, 200)
+func (f *Fake) ListMembers(g *Group, q url.Values, filter func(map[string]any) map[string]any) (int, any, *APIError) {
+	n, aerr := MaxResults(q, 200, 200)
 	if aerr != nil {
 		return 0, nil, aerr
 	}
 	kind := "members:" + g.ID
-	off, ok := readPageToken(kind, q.Get("pageToken"))
+	off, ok := ReadPageToken(kind, q.Get("pageToken"))
 	if !ok {
-		return 0, nil, badRequest("Invalid page token")
+		return 0, nil, BadRequest("Invalid page token")
 	}
 	end := min(off+n, len(g.Members))
 	out := map[string]any{"kind": "admin#directory#members", "etag": `"fake-etag"`}
 	var items []any
 	for _, id := range g.Members[min(off, len(g.Members)):end] {
-		u := f.byID[id]
+		u := f.ByID[id]
 		items = append(items, map[string]any{
 			"kind": "admin#directory#member", "etag": `"m-` + id + `"`, "id": id, "email": u.Email,
 			"role": "MEMBER", "type": "USER", "status": "ACTIVE", "delivery_settings": "ALL_MAIL",
@@ -672,12 +688,12 @@ func (f *fake) listMembers(g *fakeGroup, q url.Values, filter func(map[string]an
 		out["members"] = items
 	}
 	if end < len(g.Members) {
-		out["nextPageToken"] = pageToken(kind, end)
+		out["nextPageToken"] = PageToken(kind, end)
 	}
 	return 200, filter(out), nil
 }
 
-func (f *fake) credentials(method string, u *fakeUser, parts []string, filter func(map[string]any) map[string]any) (int, any, *apiError) {
+func (f *Fake) Credentials(method string, u *User, parts []string, filter func(map[string]any) map[string]any) (int, any, *APIError) {
 	switch {
 	case parts[0] == "tokens" && method == "GET" && len(parts) == 1:
 		var items []any
@@ -693,9 +709,9 @@ func (f *fake) credentials(method string, u *fakeUser, parts []string, filter fu
 		}
 		return 200, filter(out), nil
 	case parts[0] == "tokens" && method == "DELETE" && len(parts) == 2:
-		i := slices.IndexFunc(u.Tokens, func(t fakeToken) bool { return t.ClientID == parts[1] })
+		i := slices.IndexFunc(u.Tokens, func(t Token) bool { return t.ClientID == parts[1] })
 		if i < 0 {
-			return 0, nil, notFound("clientId")
+			return 0, nil, NotFound("clientId")
 		}
 		u.Tokens = slices.Delete(u.Tokens, i, i+1)
 		u.Writes++
@@ -720,17 +736,17 @@ func (f *fake) credentials(method string, u *fakeUser, parts []string, filter fu
 	case parts[0] == "asps" && method == "DELETE" && len(parts) == 2:
 		id, err := strconv.Atoi(parts[1])
 		if err != nil {
-			return 0, nil, badRequest("Invalid value at 'code_id' (TYPE_INT32)")
+			return 0, nil, BadRequest("Invalid value at 'code_id' (TYPE_INT32)")
 		}
-		i := slices.IndexFunc(u.ASPs, func(a fakeASP) bool { return a.CodeID == id })
+		i := slices.IndexFunc(u.ASPs, func(a ASP) bool { return a.CodeID == id })
 		if i < 0 {
-			return 0, nil, notFound("codeId")
+			return 0, nil, NotFound("codeId")
 		}
 		u.ASPs = slices.Delete(u.ASPs, i, i+1)
 		u.Writes++
 		return 204, nil, nil
 	}
-	return 0, nil, &apiError{status: 404, reason: "notFound", message: "fake: not modelled"}
+	return 0, nil, &APIError{Status: 404, Reason: "notFound", Message: "fake: not modelled"}
 }
 
 // ---- token endpoint ---------------------------------------------------------
@@ -739,12 +755,12 @@ func (f *fake) credentials(method string, u *fakeUser, parts []string, filter fu
 // verifies the assertion's RS256 signature against the service account's
 // public key, its issuer, audience, expiry, subject (the impersonated admin)
 // and that every scope asked for is authorized for domain-wide delegation.
-func (f *fake) serveToken(w http.ResponseWriter, r *http.Request, body []byte) {
+func (f *Fake) ServeToken(w http.ResponseWriter, r *http.Request, body []byte) {
 	form, err := url.ParseQuery(string(body))
-	f.mu.Lock()
-	f.assertions = append(f.assertions, form.Get("assertion"))
-	echo := f.echo
-	f.mu.Unlock()
+	f.Mu.Lock()
+	f.Assertions = append(f.Assertions, form.Get("assertion"))
+	echo := f.Echo
+	f.Mu.Unlock()
 	fail := func(status int, code, desc string) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
@@ -764,7 +780,7 @@ func (f *fake) serveToken(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	sig, err1 := base64.RawURLEncoding.DecodeString(parts[2])
 	h := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if err1 != nil || rsa.VerifyPKCS1v15(&f.key.PublicKey, crypto.SHA256, h[:], sig) != nil {
+	if err1 != nil || rsa.VerifyPKCS1v15(&f.Key.PublicKey, crypto.SHA256, h[:], sig) != nil {
 		fail(400, "invalid_grant", "Invalid JWT Signature.")
 		return
 	}
@@ -779,33 +795,33 @@ func (f *fake) serveToken(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	now := time.Now().Unix()
 	switch {
-	case claims.Iss != f.clientMail:
+	case claims.Iss != f.ClientMail:
 		fail(400, "invalid_grant", "Invalid issuer")
 		return
-	case claims.Aud != f.srv.URL+"/token":
+	case claims.Aud != f.Srv.URL+"/token":
 		fail(400, "invalid_grant", "Invalid audience")
 		return
 	case claims.Exp < now || claims.Iat > now+60:
 		fail(400, "invalid_grant", "Invalid JWT: Token must be a short-lived token")
 		return
-	case claims.Sub != f.subject:
+	case claims.Sub != f.Subject:
 		fail(400, "invalid_grant", "Invalid email or User ID")
 		return
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	for _, s := range strings.Fields(claims.Scope) {
-		if !slices.Contains(f.authorized, s) {
+		if !slices.Contains(f.Authorized, s) {
 			fail(401, "unauthorized_client", "Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.")
 			return
 		}
 	}
-	f.tokenCalls++
+	f.TokenCalls++
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
 	tok := "ya29.fake-" + base64.RawURLEncoding.EncodeToString(b)
-	f.accessTokens[tok] = true
-	exp := f.tokenExpiresIn
+	f.AccessTokens[tok] = true
+	exp := f.TokenExpiresIn
 	if exp == 0 {
 		exp = 3600
 	}
@@ -818,15 +834,15 @@ func (f *fake) serveToken(w http.ResponseWriter, r *http.Request, body []byte) {
 // selection is a parsed fields parameter: nil selects everything; a key
 // with a nil value selects that whole field; a key with a selection
 // selects those sub-fields (of each element, for arrays).
-type selection map[string]selection
+type Selection map[string]Selection
 
 // parseFields parses Google's partial-response syntax:
 // a,b/c,d(e,f/g).
-func parseFields(s string) (selection, error) {
+func ParseFields(s string) (Selection, error) {
 	if s == "" {
 		return nil, nil
 	}
-	sel, rest, err := parseSel(s)
+	sel, rest, err := ParseSel(s)
 	if err != nil {
 		return nil, err
 	}
@@ -836,14 +852,14 @@ func parseFields(s string) (selection, error) {
 	return sel, nil
 }
 
-func parseSel(s string) (selection, string, error) {
-	sel := selection{}
+func ParseSel(s string) (Selection, string, error) {
+	sel := Selection{}
 	for {
-		name, sub, rest, err := parseElem(s)
+		name, sub, rest, err := ParseElem(s)
 		if err != nil {
 			return nil, rest, err
 		}
-		sel[name] = merge(sel[name], sub, sel, name)
+		sel[name] = Merge(sel[name], sub, sel, name)
 		if !strings.HasPrefix(rest, ",") {
 			return sel, rest, nil
 		}
@@ -852,7 +868,7 @@ func parseSel(s string) (selection, string, error) {
 }
 
 // parseElem parses one element: name, name/elem or name(list).
-func parseElem(s string) (string, selection, string, error) {
+func ParseElem(s string) (string, Selection, string, error) {
 	i := strings.IndexAny(s, ",()/")
 	name := s
 	if i >= 0 {
@@ -864,13 +880,13 @@ func parseElem(s string) (string, selection, string, error) {
 	s = s[len(name):]
 	switch {
 	case strings.HasPrefix(s, "/"):
-		n, sub, rest, err := parseElem(s[1:])
+		n, sub, rest, err := ParseElem(s[1:])
 		if err != nil {
 			return "", nil, rest, err
 		}
-		return name, selection{n: sub}, rest, nil
+		return name, Selection{n: sub}, rest, nil
 	case strings.HasPrefix(s, "("):
-		sub, rest, err := parseSel(s[1:])
+		sub, rest, err := ParseSel(s[1:])
 		if err != nil {
 			return "", nil, rest, err
 		}
@@ -882,7 +898,7 @@ func parseElem(s string) (string, selection, string, error) {
 	return name, nil, s, nil
 }
 
-func merge(old, sub, parent selection, name string) selection {
+func Merge(old, sub, parent Selection, name string) Selection {
 	if _, had := parent[name]; had && old == nil {
 		return nil // the whole field was already selected
 	}
@@ -895,7 +911,7 @@ func merge(old, sub, parent selection, name string) selection {
 	return old
 }
 
-func (s selection) apply(v map[string]any) map[string]any {
+func (s Selection) Apply(v map[string]any) map[string]any {
 	if s == nil {
 		return v
 	}
@@ -905,22 +921,22 @@ func (s selection) apply(v map[string]any) map[string]any {
 		if !ok {
 			continue
 		}
-		out[k] = sub.applyAny(x)
+		out[k] = sub.ApplyAny(x)
 	}
 	return out
 }
 
-func (s selection) applyAny(x any) any {
+func (s Selection) ApplyAny(x any) any {
 	if s == nil {
 		return x
 	}
 	switch x := x.(type) {
 	case map[string]any:
-		return s.apply(x)
+		return s.Apply(x)
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = s.applyAny(e)
+			out[i] = s.ApplyAny(e)
 		}
 		return out
 	}
