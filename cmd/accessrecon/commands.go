@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -78,7 +79,7 @@ func defineServe(fs *flag.FlagSet) action {
 		}
 		addr := *listen
 		if addr == "" {
-			addr = cmpOr(cfg.Serve.Listen, "127.0.0.1:8080")
+			addr = cmp.Or(cfg.Serve.Listen, "127.0.0.1:8080")
 		}
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -86,13 +87,6 @@ func defineServe(fs *flag.FlagSet) action {
 		}
 		return exitOK, s.Serve(ctx, ln)
 	}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func defineFindings(fs *flag.FlagSet) action {
@@ -184,14 +178,14 @@ func defineHistory(fs *flag.FlagSet) action {
 				note = r.Error
 			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", r.ID, r.AsOf.Format(time.RFC3339), r.StartedAt.Format(time.RFC3339), d,
-				r.Mode, shown(dash(r.Job)), r.Status, r.Counts["people"], r.Counts["accounts"], r.Counts["findings"], targets100(note))
+				r.Mode, shown(dash(r.Job)), r.Status, r.Counts["people"], r.Counts["accounts"], r.Counts["findings"], shortNote(note))
 		}
 		return tw.Flush()
 	})
 }
 
-// targets100 is a note cut to 100 bytes, fit to print.
-func targets100(note string) string {
+// shortNote is a note cut to 100 bytes, fit to print.
+func shortNote(note string) string {
 	note = shown(note)
 	if len(note) > 100 {
 		note = note[:100] + "…"

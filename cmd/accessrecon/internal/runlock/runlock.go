@@ -82,58 +82,14 @@ func (l *Lock) Acquire(ctx context.Context, purpose string, wait time.Duration) 
 // cannot be renewed within the stale limit.
 func (l *Lock) Hold(ctx context.Context, purpose string, wait time.Duration) (context.Context, func(), error) {
 	deadline := time.Now().Add(wait)
-	var timer <-chan time.Time
-	if wait > 0 {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		timer = t.C
-	}
-	select {
-	case l.sem <- struct{}{}:
-	default:
-		if wait <= 0 {
-			return nil, nil, &Locked{Holder: l.current() + " in this process"}
-		}
-		select {
-		case l.sem <- struct{}{}:
-		case <-timer:
-			return nil, nil, &Locked{Holder: l.current() + " in this process"}
-		case <-ctx.Done():
-			return nil, nil, ctx.Err()
-		}
-	}
-	l.mu.Lock()
-	l.purpose = purpose
-	l.mu.Unlock()
-	free := func() {
-		l.mu.Lock()
-		l.purpose = ""
-		l.mu.Unlock()
-		<-l.sem
+	free, err := l.takeSlot(ctx, purpose, wait)
+	if err != nil {
+		return nil, nil, err
 	}
 	me := store.LockHolder{Token: NewToken(), Host: l.host, PID: l.pid, Purpose: purpose}
-	for {
-		got, other, took, err := l.st.TryLock(ctx, Name, me, l.policy())
-		if err != nil {
-			free()
-			return nil, nil, err
-		}
-		if got {
-			if took {
-				l.log.Warn("took over a stale store lock", "previous_holder", other.String(), "purpose", purpose)
-			}
-			break
-		}
-		if !time.Now().Before(deadline) {
-			free()
-			return nil, nil, &Locked{Holder: other.String()}
-		}
-		select {
-		case <-ctx.Done():
-			free()
-			return nil, nil, ctx.Err()
-		case <-time.After(lockPoll):
-		}
+	if err := l.takeRow(ctx, me, deadline); err != nil {
+		free()
+		return nil, nil, err
 	}
 	lease, err := l.st.Lease(ctx, Name, me.Token)
 	if err != nil {
@@ -144,32 +100,7 @@ func (l *Lock) Hold(ctx context.Context, purpose string, wait time.Duration) (co
 	runCtx, cancel := context.WithCancelCause(store.WithLease(ctx, lease))
 	stop := make(chan struct{})
 	var hb sync.WaitGroup
-	hb.Add(1)
-	go func() {
-		defer hb.Done()
-		every := max(l.stale/4, time.Second)
-		renewed := time.Now()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(every):
-				now := time.Now()
-				err := l.st.Heartbeat(context.Background(), Name, me.Token, now)
-				if err == nil {
-					renewed = now
-					continue
-				}
-				l.log.Error("store lock heartbeat failed", "purpose", purpose, "generation", lease.Generation, "err", err)
-				if errors.Is(err, store.ErrLeaseLost) || time.Since(renewed) > l.stale {
-					cause := fmt.Errorf("%w: %s could not renew it (last renewed %s): %w", store.ErrLeaseLost, purpose, renewed.Format(time.RFC3339), err)
-					l.log.Error("the store lock is lost: stopping", "purpose", purpose, "err", cause)
-					cancel(cause)
-					return
-				}
-			}
-		}
-	}()
+	hb.Go(func() { l.heartbeat(me, lease, stop, cancel) })
 	var once sync.Once
 	return runCtx, func() {
 		once.Do(func() {
@@ -184,6 +115,92 @@ func (l *Lock) Hold(ctx context.Context, purpose string, wait time.Duration) (co
 			free()
 		})
 	}, nil
+}
+
+// takeSlot takes this process's one run slot for purpose, waiting up to
+// wait; free gives it back.
+func (l *Lock) takeSlot(ctx context.Context, purpose string, wait time.Duration) (free func(), err error) {
+	var timer <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case l.sem <- struct{}{}:
+	default:
+		if wait <= 0 {
+			return nil, &Locked{Holder: l.current() + " in this process"}
+		}
+		select {
+		case l.sem <- struct{}{}:
+		case <-timer:
+			return nil, &Locked{Holder: l.current() + " in this process"}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	l.mu.Lock()
+	l.purpose = purpose
+	l.mu.Unlock()
+	return func() {
+		l.mu.Lock()
+		l.purpose = ""
+		l.mu.Unlock()
+		<-l.sem
+	}, nil
+}
+
+// takeRow takes the store's lock row for me, retrying until deadline.
+func (l *Lock) takeRow(ctx context.Context, me store.LockHolder, deadline time.Time) error {
+	for {
+		got, other, took, err := l.st.TryLock(ctx, Name, me, l.policy())
+		if err != nil {
+			return err
+		}
+		if got {
+			if took {
+				l.log.Warn("took over a stale store lock", "previous_holder", other.String(), "purpose", me.Purpose)
+			}
+			return nil
+		}
+		if !time.Now().Before(deadline) {
+			return &Locked{Holder: other.String()}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(lockPoll):
+		}
+	}
+}
+
+// heartbeat renews the lease until stop closes; when the lease is lost or
+// cannot be renewed within the stale limit, it cancels the run with the
+// reason.
+func (l *Lock) heartbeat(me store.LockHolder, lease store.Lease, stop <-chan struct{}, cancel context.CancelCauseFunc) {
+	every := max(l.stale/4, time.Second)
+	renewed := time.Now()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-time.After(every):
+			now := time.Now()
+			err := l.st.Heartbeat(context.Background(), Name, me.Token, now)
+			if err == nil {
+				renewed = now
+				continue
+			}
+			l.log.Error("store lock heartbeat failed", "purpose", me.Purpose, "generation", lease.Generation, "err", err)
+			if errors.Is(err, store.ErrLeaseLost) || time.Since(renewed) > l.stale {
+				cause := fmt.Errorf("%w: %s could not renew it (last renewed %s): %w", store.ErrLeaseLost, me.Purpose, renewed.Format(time.RFC3339), err)
+				l.log.Error("the store lock is lost: stopping", "purpose", me.Purpose, "err", cause)
+				cancel(cause)
+				return
+			}
+		}
+	}
 }
 
 func (l *Lock) current() string {

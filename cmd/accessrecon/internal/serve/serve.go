@@ -54,13 +54,6 @@ type Server struct {
 	now func() time.Time
 }
 
-func orDefault(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // New prepares a server for cfg (read from path) on st; Serve starts it.
 func New(ctx context.Context, path string, cfg *config.Config, st *store.Store, log *slog.Logger) (*Server, error) {
 	s := &Server{path: path, cfg: cfg, st: st, log: log, entries: map[string]cron.EntryID{}, stopping: ctx, now: time.Now}
