@@ -94,6 +94,9 @@ type Result struct {
 	PeopleCount int
 	// Actions is every action the executor requested in this run.
 	Actions []ActionRecord
+	// Guards are the safety rails that tripped (Run.Guards holds their
+	// text).
+	Guards []Guard
 	// HRResolutions lists the people more than one HR source reported:
 	// which record won and why (the workbook's Sources section).
 	HRResolutions []HRResolution
@@ -220,7 +223,7 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (*Result, error) {
 	runErr := e.run(ctx, log, spec, mode, res)
 	res.Run.FinishedAt = e.now().UTC()
 	switch {
-	case runErr == nil && len(res.Run.Guards) > 0:
+	case runErr == nil && len(res.Guards) > 0:
 		res.Run.Status = StatusGuardTripped
 		runErr = fmt.Errorf("%w: %s", ErrGuard, strings.Join(res.Run.Guards, "; "))
 	case runErr == nil:
@@ -261,6 +264,7 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 		}
 	}
 
+	hrSuspect := res.Tripped(GuardHRShrink)
 	var mu sync.Mutex
 	var failed []error
 	g, gctx := errgroup.WithContext(ctx)
@@ -273,7 +277,14 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 			tr := e.collectTarget(gctx, log.With("target", ts.Name), res.Run.ID, spec, ts, people, only)
 			mu.Lock()
 			defer mu.Unlock()
-			res.Findings = append(res.Findings, tr.findings...)
+			for _, f := range tr.findings {
+				// HR is suspect: an account whose owner HR did not
+				// report may belong to someone the export left out.
+				if f.Kind == Orphaned && hrSuspect {
+					continue
+				}
+				res.Findings = append(res.Findings, f)
+			}
 			res.Drift = append(res.Drift, tr.drift...)
 			res.Collections = append(res.Collections, tr.collection)
 			if tr.err != nil {
@@ -468,7 +479,11 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 		}
 		limit := *spec.Policy.Guards.HRShrinkPercent
 		if n, was := len(all), len(prev); was > 0 && float64(was-n) > float64(was)*limit/100 {
-			res.Run.Guards = append(res.Run.Guards, fmt.Sprintf("hr_shrink: HR has %d people, the last good run had %d (-%.1f%%, limit %.0f%%): enforcement stopped", n, was, 100*float64(was-n)/float64(was), limit))
+			g := Guard{Kind: GuardHRShrink, Reason: fmt.Sprintf("HR has %d people, the last good run had %d (-%.1f%%, limit %.0f%%): enforcement stopped, no orphan concluded, no ticket changed", n, was, 100*float64(was-n)/float64(was), limit)}
+			res.trip(g)
+			res.Findings = append(res.Findings, Finding{Kind: GuardTripped, Severity: Critical, Disposition: Review, Target: "(hr)", AccountID: "(hr_shrink)",
+				Reason:   g.Reason + ": check the HR export before the next run",
+				Evidence: map[string]string{"people": fmt.Sprint(n), "people_last_good_run": fmt.Sprint(was)}})
 		}
 	}
 	people := NewPeople(all)
@@ -747,8 +762,10 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 		}
 	}
 	targeted := len(spec.EmployeeIDs) > 0
+	// An untrusted run (a tripped rail) resolves nothing: the tickets of
+	// what it did not see stay open until a run that can be trusted.
 	resolves := func(kind, target string) bool {
-		if targeted || (!okTargets[target] && target != HRTarget) {
+		if targeted || (!okTargets[target] && target != HRTarget) || !res.Trusted() {
 			return false
 		}
 		return len(spec.Scope) == 0 || slices.Contains(spec.Scope, Kind(kind))

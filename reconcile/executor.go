@@ -70,17 +70,20 @@ func (e *Engine) guardRevocations(spec RunSpec, mode Mode, res *Result) {
 		}
 		n := len(accounts[ts.Name])
 		var why string
+		var kind GuardKind
 		switch {
 		case g.MaxRevocations > 0 && n > g.MaxRevocations:
-			why = fmt.Sprintf("max_revocations: %s would revoke %d accounts, limit %d", ts.Name, n, g.MaxRevocations)
+			kind = GuardMaxRevocations
+			why = fmt.Sprintf("%s would revoke %d accounts, limit %d", ts.Name, n, g.MaxRevocations)
 		case n > g.percentFloor && float64(n) > float64(enabled[ts.Name])*g.MaxRevocationsPercent/100:
-			why = fmt.Sprintf("max_revocations_percent: %s would revoke %d of %d enabled accounts (%.1f%%), limit %.1f%%",
+			kind = GuardMaxRevocationsPercent
+			why = fmt.Sprintf("%s would revoke %d of %d enabled accounts (%.1f%%), limit %.1f%%",
 				ts.Name, n, enabled[ts.Name], 100*float64(n)/float64(max(enabled[ts.Name], 1)), g.MaxRevocationsPercent)
 		}
 		if why == "" {
 			continue
 		}
-		res.Run.Guards = append(res.Run.Guards, why+": nothing revoked there")
+		res.trip(Guard{Kind: kind, Target: ts.Name, Reason: why + ": nothing revoked there"})
 		res.Findings = append(res.Findings, Finding{Fingerprint: Fingerprint(GuardTripped, ts.Name, "(blast radius)"), Kind: GuardTripped, Severity: High,
 			Disposition: Review, Target: ts.Name, AccountID: "(blast radius)", Reason: why + ": a person must confirm these revocations",
 			Evidence: map[string]string{"accounts": fmt.Sprint(n)}, Actions: []Step{}, FirstSeen: spec.AsOf})
@@ -194,17 +197,12 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 		}
 	}
 	guarded := map[string]bool{}
-	hrGuard := false
-	for _, f := range res.Findings {
-		if f.Kind == GuardTripped && f.AccountID == "(blast radius)" {
-			guarded[f.Target] = true
+	for _, g := range res.Guards {
+		if g.Target != "" {
+			guarded[g.Target] = true
 		}
 	}
-	for _, g := range res.Run.Guards {
-		if len(g) > 9 && g[:9] == "hr_shrink" {
-			hrGuard = true
-		}
-	}
+	hrGuard := res.Tripped(GuardHRShrink)
 	byName := map[string]*TargetSpec{}
 	for i := range spec.Targets {
 		byName[spec.Targets[i].Name] = &spec.Targets[i]

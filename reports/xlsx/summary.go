@@ -99,6 +99,12 @@ func (w *writer) summary() error {
 
 	// Run metadata.
 	r := res.Run
+	trustedText := func(res *reconcile.Result) string {
+		if res.Trusted() {
+			return "yes"
+		}
+		return "NO: a safety rail tripped; this run's findings are shown but were not acted on, and no ticket was opened, changed or closed on its word"
+	}
 	guards := "none"
 	if len(r.Guards) > 0 {
 		guards = strings.Join(r.Guards, "; ")
@@ -122,6 +128,7 @@ func (w *writer) summary() error {
 		{"Job", r.Job},
 		{"Scope", r.Scope},
 		{"Status", r.Status},
+		{"Trusted", trustedText(res)},
 		{"Guards tripped", guards},
 		{"Error", r.Error},
 		{"People in HR snapshot", excelize.Cell{StyleID: w.integer, Value: res.PeopleCount}},

@@ -24,7 +24,10 @@ type FindingsFile struct {
 		Status     string    `json:"status"`
 		Mode       string    `json:"mode"`
 		Guards     []string  `json:"guards,omitempty"`
-		Error      string    `json:"error,omitempty"`
+		// Trusted is false once a safety rail tripped: the findings are
+		// shown but were not acted on, and no ticket followed them.
+		Trusted bool   `json:"trusted"`
+		Error   string `json:"error,omitempty"`
 	} `json:"run"`
 	Collections []store.Collection  `json:"collections"`
 	Findings    []reconcile.Finding `json:"findings"`
@@ -36,6 +39,7 @@ func WriteFindings(path string, res *reconcile.Result) error {
 	var f FindingsFile
 	f.Run.ID, f.Run.AsOf, f.Run.StartedAt, f.Run.FinishedAt = res.Run.ID, res.Run.AsOf, res.Run.StartedAt, res.Run.FinishedAt
 	f.Run.Status, f.Run.Mode, f.Run.Guards, f.Run.Error = res.Run.Status, res.Run.Mode, res.Run.Guards, res.Run.Error
+	f.Run.Trusted = res.Trusted()
 	f.Collections, f.Actions = res.Collections, res.Actions
 	tmp := path + ".tmp"
 	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600) // personal data: owner only
