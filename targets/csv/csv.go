@@ -462,7 +462,7 @@ func (f *csvFile) parseErr(err error, rec []string, nfields int) error {
 		if errors.Is(pe.Err, csv.ErrFieldCount) {
 			return fmt.Errorf("%s:%d: %d fields, the header line has %d", f.name, pe.StartLine, len(rec), nfields)
 		}
-		return fmt.Errorf("%s:%d: malformed CSV: %v (line %d, character %d)", f.name, pe.StartLine, pe.Err, pe.Line, pe.Column)
+		return malformed(f.name, pe)
 	}
 	return fmt.Errorf("%s: %w", f.name, err)
 }
@@ -480,4 +480,14 @@ func joinRel(dir, p string) string {
 		return p
 	}
 	return filepath.Join(dir, p)
+}
+
+// malformed names one line: where the bad field is when the error is on the
+// record's first line, else where the record starts (for a quote never
+// closed, Go's reader reports the position where it gave up, lines later).
+func malformed(name string, pe *csv.ParseError) error {
+	if pe.Line == pe.StartLine {
+		return fmt.Errorf("%s:%d: malformed CSV: %v (character %d)", name, pe.Line, pe.Err, pe.Column)
+	}
+	return fmt.Errorf("%s:%d: malformed CSV: %v in the record that starts on this line (a quote opened there is not closed where it should be)", name, pe.StartLine, pe.Err)
 }
