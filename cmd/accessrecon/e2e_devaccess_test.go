@@ -24,6 +24,7 @@ import (
 	"github.com/accessrecon/accessrecon/targets/aws/awsfake"
 	"github.com/accessrecon/accessrecon/targets/github/githubfake"
 	"github.com/accessrecon/accessrecon/targets/slack/slackfake"
+	"github.com/accessrecon/accessrecon/targets/targettest"
 	"github.com/accessrecon/accessrecon/targets/targettest/specproxy"
 )
 
@@ -115,7 +116,7 @@ func devStartGitHub(t *testing.T, org string, now time.Time) *devGitHub {
 	spec := filepath.Join(t.TempDir(), "ghec-used.json")
 	if err := githubfake.PruneSpec(githubfake.SpecPath(), spec, githubfake.UsedOperations); err != nil {
 		msg := fmt.Sprintf("GitHub's description unavailable (%v); install it: (cd targets/github/testdata/openapi && npm ci --no-audit --no-fund)", err)
-		if errors.Is(err, fs.ErrNotExist) && os.Getenv("ACCESSRECON_REQUIRE_INTEGRATION") != "1" {
+		if errors.Is(err, fs.ErrNotExist) && !targettest.IntegrationRequired() {
 			t.Skip(msg)
 		}
 		t.Fatal(msg)
