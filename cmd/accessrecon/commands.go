@@ -49,7 +49,7 @@ func defineValidate(fs *flag.FlagSet) action {
 		if err != nil {
 			return exitFail, err
 		}
-		w, err := config.Wire(cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+		w, err := config.Wire(ctx, cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 		if err != nil {
 			return exitFail, fmt.Errorf("%s: %w", cfg.Path(), err)
 		}

@@ -1,10 +1,14 @@
 package config
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -138,7 +142,7 @@ func TestRunTimeoutDefault(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w, err := Wire(cfg, slog.New(slog.DiscardHandler))
+		w, err := Wire(context.Background(), cfg, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,5 +150,33 @@ func TestRunTimeoutDefault(t *testing.T) {
 		if w.Spec.Timeout != c.want {
 			t.Errorf("%q: run timeout %s, want %s", c.yaml, w.Spec.Timeout, c.want)
 		}
+	}
+}
+
+// The links file is read under the run's context: a FIFO nobody writes to
+// does not hold the wiring past it (issue 11 item 8).
+func TestWireLinksFileHonoursContext(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "links.csv"), 0o600); err != nil {
+		t.Skipf("no FIFOs here: %v", err)
+	}
+	cfg, err := Parse([]byte("sources: [{name: hr, type: csv, config: {path: hr.csv}}]\nlinks_file: links.csv\n"), filepath.Join(dir, "schedule.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := Wire(ctx, cfg, slog.New(slog.DiscardHandler))
+		done <- err
+	}()
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Wire: %v, want context.Canceled", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Wire still blocked on the links FIFO a minute after its context ended")
 	}
 }

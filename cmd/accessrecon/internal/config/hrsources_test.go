@@ -30,7 +30,7 @@ func TestSourcePriorityAndTimezone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := Wire(cfg, slog.New(slog.DiscardHandler))
+	w, err := Wire(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

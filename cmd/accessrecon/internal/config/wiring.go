@@ -1,13 +1,13 @@
 package config
 
 import (
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -23,6 +23,7 @@ import (
 	"github.com/accessrecon/accessrecon/targets/aws"
 	tcsv "github.com/accessrecon/accessrecon/targets/csv"
 	"github.com/accessrecon/accessrecon/targets/entra"
+	"github.com/accessrecon/accessrecon/targets/exportfile"
 	"github.com/accessrecon/accessrecon/targets/github"
 	"github.com/accessrecon/accessrecon/targets/google"
 	"github.com/accessrecon/accessrecon/targets/ldap"
@@ -124,8 +125,9 @@ func (w *Wired) Close() {
 	}
 }
 
-// Wire builds every connector of cfg. Nothing is contacted yet.
-func Wire(cfg *Config, log *slog.Logger) (*Wired, error) {
+// Wire builds every connector of cfg. Nothing is contacted yet; the links
+// file is read (until ctx ends).
+func Wire(ctx context.Context, cfg *Config, log *slog.Logger) (*Wired, error) {
 	org, err := cfg.location("")
 	if err != nil {
 		return nil, fmt.Errorf("timezone: %w", err)
@@ -163,7 +165,7 @@ func Wire(cfg *Config, log *slog.Logger) (*Wired, error) {
 			Concurrency: t.Concurrency, RateLimit: t.RateLimit})
 	}
 	if cfg.LinksFile != "" {
-		links, err := readLinks(cfg.Resolve(cfg.LinksFile))
+		links, err := readLinks(ctx, cfg.Resolve(cfg.LinksFile))
 		if err != nil {
 			w.Close()
 			return nil, err
@@ -174,8 +176,8 @@ func Wire(cfg *Config, log *slog.Logger) (*Wired, error) {
 }
 
 // readLinks reads confirmed manual links: target, account_id, employee_id.
-func readLinks(path string) ([]reconcile.Link, error) {
-	f, err := os.Open(path)
+func readLinks(ctx context.Context, path string) ([]reconcile.Link, error) {
+	f, err := exportfile.Open(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("links_file: %w", err)
 	}

@@ -82,7 +82,7 @@ func Run(ctx context.Context, cfg *config.Config, env Env, req Request) (*reconc
 		return nil, err
 	}
 	runID := new(atomic.Int64)
-	w, err := config.Wire(cfg, withRunID(env.Log, runID))
+	w, err := config.Wire(ctx, cfg, withRunID(env.Log, runID))
 	if err != nil {
 		return nil, err
 	}

@@ -389,7 +389,7 @@ func (s *Server) hookRun(batch []hookItem, keys hookKeys) {
 	var closeWired func()
 	for _, it := range batch {
 		if it.employeeID == "" && bamboo == nil {
-			if w, err := config.Wire(cfg, log); err == nil {
+			if w, err := config.Wire(ctx, cfg, log); err == nil {
 				closeWired = w.Close
 				for _, src := range w.Spec.Sources {
 					if b, ok := src.Source.(*bamboohr.Source); ok {
