@@ -74,8 +74,8 @@ func (e *OutputError) Unwrap() error { return e.Err }
 const FindingsName = "findings.json"
 
 // Run runs one reconciliation. It returns the result (nil when the run
-// never started: bad config, an output location that cannot be written,
-// a store that cannot be opened) and the run's error joined with any
+// never started: a config that cannot be wired, an output location that
+// cannot be written) and the run's error joined with any
 // *OutputError. Pruning follows a full-scope run that was not cancelled.
 func Run(ctx context.Context, cfg *config.Config, env Env, req Request) (*reconcile.Result, error) {
 	if err := checkOutputs(cfg, req); err != nil {
