@@ -190,11 +190,15 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 	if err != nil {
 		return err
 	}
-	held := map[string]store.Hold{}
-	for _, h := range holds {
-		if h.Until.After(now) {
-			held[h.Target+"\x00"+h.AccountID] = h
+	// A hold names its account as the person wrote it (resolved to the
+	// ID when it was added; older holds may carry a username).
+	heldFor := func(f *Finding) (store.Hold, bool) {
+		for _, h := range holds {
+			if h.Target == f.Target && h.Until.After(now) && (h.AccountID == f.AccountID || Names(h.AccountID, f.account)) {
+				return h, true
+			}
 		}
+		return store.Hold{}, false
 	}
 	guarded := map[string]bool{}
 	for _, g := range res.Guards {
@@ -217,19 +221,23 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 		}
 		ts := byName[f.Target]
 		tmode := TargetMode(*ts, spec)
-		switch {
-		case tmode != Enforce:
-			f.Outcome = OutcomePlanned
-			continue
-		case hrGuard || guarded[f.Target]:
+		// Rails and holds apply as enforce would apply them, in every
+		// mode: a dry run's plan shows exactly what enforce would do.
+		if hrGuard || guarded[f.Target] {
 			f.Outcome = OutcomeBlocked
 			continue
 		}
-		if hd, ok := held[f.Target+"\x00"+f.AccountID]; ok {
+		if hd, ok := heldFor(f); ok {
 			f.Outcome = OutcomeBlocked
 			f.Evidence["hold"] = fmt.Sprintf("held by %s until %s: %s", hd.CreatedBy, hd.Until.Format("2006-01-02"), hd.Reason)
-			_ = e.record(ctx, h, AuditEvent{RunID: res.Run.ID, Type: "hold_applied", Actor: hd.CreatedBy, Target: f.Target,
-				Detail: map[string]any{"account_id": f.AccountID, "hold_id": hd.ID, "reason": hd.Reason, "until": hd.Until, "fingerprint": f.Fingerprint}})
+			if tmode == Enforce {
+				_ = e.record(ctx, h, AuditEvent{RunID: res.Run.ID, Type: "hold_applied", Actor: hd.CreatedBy, Target: f.Target,
+					Detail: map[string]any{"account_id": f.AccountID, "hold_id": hd.ID, "reason": hd.Reason, "until": hd.Until, "fingerprint": f.Fingerprint}})
+			}
+			continue
+		}
+		if tmode != Enforce {
+			f.Outcome = OutcomePlanned
 			continue
 		}
 		if f.Person != nil {
@@ -723,7 +731,7 @@ func (e *Engine) unfinishedFinding(ctx context.Context, spec RunSpec, runID int6
 			f.Disposition = ManualRevoke
 		}
 	}
-	if ex, ok := j.exemptions[a.ID]; ok && !ex.Expired(spec.AsOf) {
+	if ex, ok := j.exemption(a); ok && !ex.Expired(spec.AsOf) {
 		f.Disposition, f.Exemption = Exempt, &ex
 		for k := range f.Actions {
 			f.Actions[k].Auto = false

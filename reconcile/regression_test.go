@@ -226,3 +226,52 @@ func TestHRShrinkConcludesNothingAboutMissingPeople(t *testing.T) {
 		}
 	}
 }
+
+// Issue 10 item 5: a dry run is marked as one and never becomes the drift
+// baseline: a job change it saw is still drift for the next real run, and
+// what it no longer sees stays open.
+func TestDryRunMovesNoBaseline(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	ctx := context.Background()
+	sp := spec(f, Policy{})
+	sp.Mode = Report
+	sp.AsOf = asOf.Add(-48 * time.Hour)
+	people := hr()
+	people[4].JobCode = "ENG"
+	sp.Sources[0].Source = people
+	if _, err := e.Run(ctx, sp); err != nil {
+		t.Fatal(err)
+	}
+	moved := hr()
+	moved[4].JobCode = "SALES"
+	moved[0].Status = sources.Active // E1 is back: its finding would resolve
+	sp.Sources[0].Source = moved
+	sp.DryRun, sp.AsOf = true, asOf.Add(-24*time.Hour)
+	dry, err := e.Run(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !dry.Run.DryRun || len(dry.Resolved) != 0 {
+		t.Fatalf("dry run: marked %v, resolved %d", dry.Run.DryRun, len(dry.Resolved))
+	}
+	if got, _ := e.Store.GetRun(ctx, dry.Run.ID); !got.DryRun {
+		t.Fatal("the stored run is not marked as a dry run")
+	}
+	sp.DryRun, sp.AsOf = false, asOf
+	real, err := e.Run(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobChanged := false
+	for _, d := range real.Drift {
+		if d.Kind == "job_changed" && d.Subject == "E5" {
+			jobChanged = true
+		}
+	}
+	if !jobChanged {
+		t.Fatalf("the real run after a dry run shows no job_changed drift for E5: %+v", real.Drift)
+	}
+	if len(real.Resolved) != 1 {
+		t.Fatalf("the real run resolved %d findings, want E1's one", len(real.Resolved))
+	}
+}

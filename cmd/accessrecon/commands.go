@@ -158,8 +158,12 @@ func cmdHistory(ctx context.Context, args []string, stdout io.Writer) error {
 		if len(note) > 100 {
 			note = note[:100] + "…"
 		}
+		mode := r.Mode
+		if r.DryRun {
+			mode += " (dry run)"
+		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", r.ID, r.AsOf.Format(time.RFC3339), r.StartedAt.Format(time.RFC3339), d,
-			r.Mode, dash(r.Job), r.Status, r.Counts["people"], r.Counts["accounts"], r.Counts["findings"], note)
+			mode, dash(r.Job), r.Status, r.Counts["people"], r.Counts["accounts"], r.Counts["findings"], note)
 	}
 	return tw.Flush()
 }
