@@ -785,11 +785,9 @@ func (e *Engine) settle(spec RunSpec, res *Result, jobs []*work) {
 		f.Outcome = OutcomeDone
 		at := last
 		f.RevokedAt = &at
-		if f.EffectiveAt != nil {
-			elapsed := at.Sub(*f.EffectiveAt)
-			f.Elapsed = elapsed.Round(time.Second).String()
-			within := elapsed <= spec.Policy.SLA[cmp.Or(f.Tier, "standard")].D()
-			f.WithinSLA = &within
+		if c, ok := spec.Policy.Clock(f, at, time.Time{}); ok {
+			f.Elapsed = c.Elapsed.Round(time.Second).String()
+			f.WithinSLA = &c.Within
 		}
 	}
 	res.Findings = append(res.Findings, failed...)
