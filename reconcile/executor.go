@@ -213,6 +213,7 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 	}
 
 	var jobs []*work
+	var manual []store.Action
 	index := map[string]*work{}
 	for i := range res.Findings {
 		f := &res.Findings[i]
@@ -248,6 +249,13 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 			Detail: map[string]any{"fingerprint": f.Fingerprint, "kind": f.Kind, "account_id": f.AccountID, "steps": f.Actions}})
 		for _, s := range f.Actions {
 			if !s.Auto {
+				// A person's step beside automatic ones: kept open in the
+				// store, so that once the automatic steps have disabled
+				// the account the finding stays until someone records
+				// the step as done (accessrecon ack) or the account is
+				// gone.
+				manual = append(manual, store.Action{RunID: res.Run.ID, Fingerprint: f.Fingerprint, Target: f.Target, AccountID: f.AccountID,
+					Op: string(s.Op), Arg: s.Arg, Status: store.ActionManual, Error: s.Manual, RequestedAt: now, Kind: string(f.Kind), EmployeeID: f.EmployeeID})
 				continue
 			}
 			key := f.Target + "\x00" + f.AccountID + "\x00" + string(s.Op) + "\x00" + s.Arg
@@ -259,6 +267,16 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 			}
 			w.findings = append(w.findings, f)
 		}
+	}
+	if len(manual) > 0 {
+		ids, err := e.Store.InsertActions(ctx, manual)
+		if err != nil {
+			return err
+		}
+		for i := range manual {
+			manual[i].ID = ids[i]
+		}
+		res.Actions = append(res.Actions, manual...)
 	}
 	for _, f := range res.Findings {
 		if f.Disposition == Exempt {
