@@ -304,7 +304,8 @@ type CheckpointError struct {
 	Key     string // the key the checkpoint names
 	HeadSeq int64  // the head it signed
 	// GoodThrough is the last record the chain still matches a signed
-	// head at: the first record after which it no longer does.
+	// head at: the first record after which it no longer does (-1: the
+	// checkpoint itself did not verify, before the chain was read).
 	GoodThrough int64
 	Reason      string
 }
@@ -316,6 +317,9 @@ func (e *CheckpointError) Error() string {
 	}
 	if e.Seq == 0 {
 		at = "checkpoint in the checkpoint file"
+	}
+	if e.GoodThrough < 0 {
+		return fmt.Sprintf("audit checkpoint does not verify: %s (key %s, signed head record %d): %s", at, e.Key, e.HeadSeq, e.Reason)
 	}
 	return fmt.Sprintf("audit chain does not match a signed head: %s (key %s, signed head record %d): %s; the chain matches signed heads only through record %d",
 		at, e.Key, e.HeadSeq, e.Reason, e.GoodThrough)
@@ -460,7 +464,7 @@ func (a *AuditTrail) VerifySigned(ctx context.Context, keys []ed25519.PublicKey,
 	}
 	for _, cp := range anchors {
 		if err := VerifyCheckpoint(cp, keys); err != nil {
-			return VerifyResult{}, &CheckpointError{Where: "checkpoint file", Key: cp.Key, HeadSeq: cp.HeadSeq, Reason: err.Error()}
+			return VerifyResult{}, &CheckpointError{Where: "checkpoint file", Key: cp.Key, HeadSeq: cp.HeadSeq, GoodThrough: -1, Reason: err.Error()}
 		}
 	}
 	sorted := slices.Clone(anchors)

@@ -323,7 +323,7 @@ func TestCheckpointFileCatchesCutTrail(t *testing.T) {
 		cps := anchors(t, a)
 		cps[1].HeadSeq = 11
 		_, err := a.VerifySigned(ctx, keys, cps)
-		wantCheckpointError(t, err, "checkpoint file", 0, 11, 0, "does not verify")
+		wantCheckpointError(t, err, "checkpoint file", 0, 11, -1, "does not verify")
 	})
 }
 
