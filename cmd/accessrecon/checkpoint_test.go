@@ -7,10 +7,14 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"io"
+	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
@@ -147,4 +151,58 @@ func readCheckpointFile(t *testing.T, path string) []store.Checkpoint {
 		t.Fatal(err)
 	}
 	return cps
+}
+
+// A serve job's run ends with a signed checkpoint too.
+func TestServeJobSignsCheckpoint(t *testing.T) {
+	dir, config := smallSetup(t, "jobs:\n  - {name: tick, schedule: \"@every 1s\"}\naudit:\n  signing_key_file: keys/audit.pem\n")
+	priv, pub := writeKeyPair(t, t.TempDir(), "audit")
+	if err := os.Mkdir(filepath.Join(dir, "keys"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "keys", "audit.pem"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), cfg.storePath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, err := newServer(ctx, config, cfg, st, slog.New(slog.DiscardHandler), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int)
+	go func() {
+		code, _ := s.serve(ctx, ln)
+		done <- code
+	}()
+	waitFor(t, 15*time.Second, "a run's checkpoint", func() bool {
+		found := false
+		_ = st.Audit("").Records(context.Background(), 0, func(r store.AuditRecord) error {
+			found = found || (r.Type == store.CheckpointEvent && strings.Contains(string(r.Detail), `"reason":"run"`))
+			return nil
+		})
+		return found
+	})
+	cancel()
+	<-done
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"audit", "verify", "--config", config, "--public-key", pub}, &out, &errb); code != exitOK {
+		t.Fatalf("verify: exit %d\n%s%s", code, out.String(), errb.String())
+	}
 }
