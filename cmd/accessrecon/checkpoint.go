@@ -117,10 +117,14 @@ func verifySigned(ctx context.Context, cfg *Config, trail *store.AuditTrail, pub
 		if err != nil {
 			return fmt.Errorf("checkpoint file: %w", err)
 		}
-		anchors, err = store.ReadCheckpoints(f)
+		var bad []int
+		anchors, bad, err = store.ReadCheckpoints(f)
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("%s: %w", cpFile, err)
+		}
+		if len(bad) > 0 {
+			fmt.Fprintf(stdout, "checkpoint file: %s: skipped lines %v, which are no checkpoint (a write cut short by a crash, or an edit)\n", cpFile, bad)
 		}
 	}
 	res, err := trail.VerifySigned(ctx, keys, anchors)

@@ -146,9 +146,9 @@ func readCheckpointFile(t *testing.T, path string) []store.Checkpoint {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	cps, err := store.ReadCheckpoints(f)
-	if err != nil {
-		t.Fatal(err)
+	cps, bad, err := store.ReadCheckpoints(f)
+	if err != nil || len(bad) > 0 {
+		t.Fatalf("checkpoint file: %v, unreadable lines %v", err, bad)
 	}
 	return cps
 }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -184,8 +185,11 @@ func VerifyCheckpoint(c Checkpoint, keys []ed25519.PublicKey) error {
 }
 
 // ReadCheckpoints reads a checkpoint file: one checkpoint as JSON per line.
-func ReadCheckpoints(r io.Reader) ([]Checkpoint, error) {
-	var out []Checkpoint
+// Lines that are no checkpoint (a write cut short by a crash, or an edit)
+// are skipped and their numbers returned, for the caller to show: skipping
+// one loses no more than deleting it would, and whoever can edit the file
+// can do that.
+func ReadCheckpoints(r io.Reader) (cps []Checkpoint, unreadable []int, err error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for line := 1; sc.Scan(); line++ {
@@ -194,11 +198,12 @@ func ReadCheckpoints(r io.Reader) ([]Checkpoint, error) {
 		}
 		var c Checkpoint
 		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
-			return out, fmt.Errorf("checkpoint file line %d: %w", line, err)
+			unreadable = append(unreadable, line)
+			continue
 		}
-		out = append(out, c)
+		cps = append(cps, c)
 	}
-	return out, sc.Err()
+	return cps, unreadable, sc.Err()
 }
 
 // CheckpointPolicy is how a trail signs its head.
@@ -287,7 +292,18 @@ func (a *AuditTrail) checkpointLocked(ctx context.Context, reason string) (Check
 		if err != nil {
 			return cp, err
 		}
-		if err := appendFile(a.Checkpoints.File, append(line, '\n')); err != nil {
+		line = append(line, '\n')
+		// A line cut short by a crash stays a line of its own.
+		if f, err := os.Open(a.Checkpoints.File); err == nil {
+			last := make([]byte, 1)
+			if st, err := f.Stat(); err == nil && st.Size() > 0 {
+				if _, err := f.ReadAt(last, st.Size()-1); err == nil && last[0] != '\n' {
+					line = append([]byte{'\n'}, line...)
+				}
+			}
+			f.Close()
+		}
+		if err := appendFile(a.Checkpoints.File, line); err != nil {
 			return cp, fmt.Errorf("audit: checkpoint %d: in the trail, but %w", cp.HeadSeq, err)
 		}
 	}
