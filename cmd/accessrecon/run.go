@@ -131,12 +131,16 @@ func runOnce(ctx context.Context, o runOptions, stdout, stderr io.Writer) (*reco
 	}
 	defer st.Close()
 	trail := openTrail(cfg, st, log)
+	if err := checkpointsReady(cfg, trail); err != nil {
+		return nil, exitFail, err
+	}
 	eng := &reconcile.Engine{Store: st, Log: log, Audit: reconcile.TrailAuditor{Trail: trail}, Started: runID.Store, Redactor: w.redactor}
 	if tty {
 		p := newProgress(stderr)
 		eng.Progress = p.update
 	}
 	res, runErr := eng.Run(ctx, spec)
+	runErr = errors.Join(runErr, checkpointRun(ctx, cfg, trail))
 	if res == nil {
 		return nil, exitFail, runErr
 	}
