@@ -206,7 +206,8 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (*Result, error) {
 	} else if len(spec.Scope) > 0 {
 		scope = joinKinds(spec.Scope)
 	}
-	res := &Result{Run: store.Run{AsOf: spec.AsOf, StartedAt: e.now().UTC(), Mode: string(mode), Job: spec.Job, Scope: scope, Status: StatusRunning}, Policy: spec.Policy,
+	res := &Result{Run: store.Run{AsOf: spec.AsOf, StartedAt: e.now().UTC(), Mode: string(mode), Job: spec.Job, Scope: scope, Status: StatusRunning,
+		DryRun: spec.DryRun}, Policy: spec.Policy,
 		Timezone: cmp.Or(spec.Location, time.UTC).String()}
 	id, err := e.Store.BeginRun(ctx, res.Run)
 	if err != nil {
@@ -266,7 +267,7 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 
 	hrSuspect := res.Tripped(GuardHRShrink)
 	var mu sync.Mutex
-	var failed []error
+	var failed, refErrs []error
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
 	for i := range spec.Targets {
@@ -290,12 +291,20 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 			if tr.err != nil {
 				failed = append(failed, fmt.Errorf("target %s: %w", ts.Name, tr.err))
 			}
+			if tr.refErr != nil {
+				refErrs = append(refErrs, tr.refErr)
+			}
 			return nil
 		})
 	}
 	_ = g.Wait()
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	// A reference in the policy that names no account, or several, stops
+	// the run before anything is judged final or acted on.
+	if len(refErrs) > 0 {
+		return errors.Join(refErrs...)
 	}
 	slices.SortFunc(res.Collections, func(a, b store.Collection) int {
 		return cmp.Or(cmp.Compare(a.Side, b.Side), cmp.Compare(a.Name, b.Name))
@@ -481,6 +490,7 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 		if n, was := len(all), len(prev); was > 0 && float64(was-n) > float64(was)*limit/100 {
 			g := Guard{Kind: GuardHRShrink, Reason: fmt.Sprintf("HR has %d people, the last good run had %d (-%.1f%%, limit %.0f%%): enforcement stopped, no orphan concluded, no ticket changed", n, was, 100*float64(was-n)/float64(was), limit)}
 			res.trip(g)
+			res.Run.HRSuspect = true
 			res.Findings = append(res.Findings, Finding{Kind: GuardTripped, Severity: Critical, Disposition: Review, Target: "(hr)", AccountID: "(hr_shrink)",
 				Reason:   g.Reason + ": check the HR export before the next run",
 				Evidence: map[string]string{"people": fmt.Sprint(n), "people_last_good_run": fmt.Sprint(was)}})
@@ -504,6 +514,9 @@ func sameHRDate(old, cur time.Time, loc *time.Location) bool {
 }
 
 type targetResult struct {
+	// refErr says which of the policy's account references on this target
+	// did not name exactly one account.
+	refErr     error
 	findings   []Finding
 	drift      []store.DriftRow
 	collection store.Collection
@@ -598,11 +611,13 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 		batch = batch[:0]
 		return err
 	}
+	refs := newRefCheck(&spec.Policy, ts.Name)
 	for a, err := range ts.Target.Accounts(ctx) {
 		if err != nil {
 			_ = flush()
 			return fail(err)
 		}
+		refs.see(a)
 		if a.ID == "" {
 			_ = flush()
 			return fail(errors.New("the target listed an account without an ID"))
@@ -661,6 +676,7 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 	if err := e.Store.SaveCollection(ctx, tr.collection); err != nil {
 		return fail(err)
 	}
+	tr.refErr = refs.err()
 	log.Info("target collected", "accounts", tr.collection.Count, "findings", len(tr.findings), "duration", tr.collection.Duration)
 	return tr
 }
@@ -765,7 +781,7 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 	// An untrusted run (a tripped rail) resolves nothing: the tickets of
 	// what it did not see stay open until a run that can be trusted.
 	resolves := func(kind, target string) bool {
-		if targeted || (!okTargets[target] && target != HRTarget) || !res.Trusted() {
+		if targeted || spec.DryRun || (!okTargets[target] && target != HRTarget) || !res.Trusted() {
 			return false
 		}
 		return len(spec.Scope) == 0 || slices.Contains(spec.Scope, Kind(kind))

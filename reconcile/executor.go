@@ -190,11 +190,15 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 	if err != nil {
 		return err
 	}
-	held := map[string]store.Hold{}
-	for _, h := range holds {
-		if h.Until.After(now) {
-			held[h.Target+"\x00"+h.AccountID] = h
+	// A hold names its account as the person wrote it (resolved to the
+	// ID when it was added; older holds may carry a username).
+	heldFor := func(f *Finding) (store.Hold, bool) {
+		for _, h := range holds {
+			if h.Target == f.Target && h.Until.After(now) && (h.AccountID == f.AccountID || Names(h.AccountID, f.account)) {
+				return h, true
+			}
 		}
+		return store.Hold{}, false
 	}
 	guarded := map[string]bool{}
 	for _, g := range res.Guards {
@@ -209,6 +213,7 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 	}
 
 	var jobs []*work
+	var manual []store.Action
 	index := map[string]*work{}
 	for i := range res.Findings {
 		f := &res.Findings[i]
@@ -217,19 +222,23 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 		}
 		ts := byName[f.Target]
 		tmode := TargetMode(*ts, spec)
-		switch {
-		case tmode != Enforce:
-			f.Outcome = OutcomePlanned
-			continue
-		case hrGuard || guarded[f.Target]:
+		// Rails and holds apply as enforce would apply them, in every
+		// mode: a dry run's plan shows exactly what enforce would do.
+		if hrGuard || guarded[f.Target] {
 			f.Outcome = OutcomeBlocked
 			continue
 		}
-		if hd, ok := held[f.Target+"\x00"+f.AccountID]; ok {
+		if hd, ok := heldFor(f); ok {
 			f.Outcome = OutcomeBlocked
 			f.Evidence["hold"] = fmt.Sprintf("held by %s until %s: %s", hd.CreatedBy, hd.Until.Format("2006-01-02"), hd.Reason)
-			_ = e.record(ctx, h, AuditEvent{RunID: res.Run.ID, Type: "hold_applied", Actor: hd.CreatedBy, Target: f.Target,
-				Detail: map[string]any{"account_id": f.AccountID, "hold_id": hd.ID, "reason": hd.Reason, "until": hd.Until, "fingerprint": f.Fingerprint}})
+			if tmode == Enforce {
+				_ = e.record(ctx, h, AuditEvent{RunID: res.Run.ID, Type: "hold_applied", Actor: hd.CreatedBy, Target: f.Target,
+					Detail: map[string]any{"account_id": f.AccountID, "hold_id": hd.ID, "reason": hd.Reason, "until": hd.Until, "fingerprint": f.Fingerprint}})
+			}
+			continue
+		}
+		if tmode != Enforce {
+			f.Outcome = OutcomePlanned
 			continue
 		}
 		if f.Person != nil {
@@ -240,6 +249,13 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 			Detail: map[string]any{"fingerprint": f.Fingerprint, "kind": f.Kind, "account_id": f.AccountID, "steps": f.Actions}})
 		for _, s := range f.Actions {
 			if !s.Auto {
+				// A person's step beside automatic ones: kept open in the
+				// store, so that once the automatic steps have disabled
+				// the account the finding stays until someone records
+				// the step as done (accessrecon ack) or the account is
+				// gone.
+				manual = append(manual, store.Action{RunID: res.Run.ID, Fingerprint: f.Fingerprint, Target: f.Target, AccountID: f.AccountID,
+					Op: string(s.Op), Arg: s.Arg, Status: store.ActionManual, Error: s.Manual, RequestedAt: now, Kind: string(f.Kind), EmployeeID: f.EmployeeID})
 				continue
 			}
 			key := f.Target + "\x00" + f.AccountID + "\x00" + string(s.Op) + "\x00" + s.Arg
@@ -251,6 +267,16 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 			}
 			w.findings = append(w.findings, f)
 		}
+	}
+	if len(manual) > 0 {
+		ids, err := e.Store.InsertActions(ctx, manual)
+		if err != nil {
+			return err
+		}
+		for i := range manual {
+			manual[i].ID = ids[i]
+		}
+		res.Actions = append(res.Actions, manual...)
 	}
 	for _, f := range res.Findings {
 		if f.Disposition == Exempt {
@@ -723,7 +749,7 @@ func (e *Engine) unfinishedFinding(ctx context.Context, spec RunSpec, runID int6
 			f.Disposition = ManualRevoke
 		}
 	}
-	if ex, ok := j.exemptions[a.ID]; ok && !ex.Expired(spec.AsOf) {
+	if ex, ok := j.exemption(a); ok && !ex.Expired(spec.AsOf) {
 		f.Disposition, f.Exemption = Exempt, &ex
 		for k := range f.Actions {
 			f.Actions[k].Auto = false
@@ -777,11 +803,9 @@ func (e *Engine) settle(spec RunSpec, res *Result, jobs []*work) {
 		f.Outcome = OutcomeDone
 		at := last
 		f.RevokedAt = &at
-		if f.EffectiveAt != nil {
-			elapsed := at.Sub(*f.EffectiveAt)
-			f.Elapsed = elapsed.Round(time.Second).String()
-			within := elapsed <= spec.Policy.SLA[cmp.Or(f.Tier, "standard")].D()
-			f.WithinSLA = &within
+		if c, ok := spec.Policy.Clock(f, at, time.Time{}); ok {
+			f.Elapsed = c.Elapsed.Round(time.Second).String()
+			f.WithinSLA = &c.Within
 		}
 	}
 	res.Findings = append(res.Findings, failed...)

@@ -226,3 +226,127 @@ func TestHRShrinkConcludesNothingAboutMissingPeople(t *testing.T) {
 		}
 	}
 }
+
+// Issue 10 item 5: a dry run is marked as one and never becomes the drift
+// baseline: a job change it saw is still drift for the next real run, and
+// what it no longer sees stays open.
+func TestDryRunMovesNoBaseline(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	ctx := context.Background()
+	sp := spec(f, Policy{})
+	sp.Mode = Report
+	sp.AsOf = asOf.Add(-48 * time.Hour)
+	people := hr()
+	people[4].JobCode = "ENG"
+	sp.Sources[0].Source = people
+	if _, err := e.Run(ctx, sp); err != nil {
+		t.Fatal(err)
+	}
+	moved := hr()
+	moved[4].JobCode = "SALES"
+	moved[0].Status = sources.Active // E1 is back: its finding would resolve
+	sp.Sources[0].Source = moved
+	sp.DryRun, sp.AsOf = true, asOf.Add(-24*time.Hour)
+	dry, err := e.Run(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !dry.Run.DryRun || len(dry.Resolved) != 0 {
+		t.Fatalf("dry run: marked %v, resolved %d", dry.Run.DryRun, len(dry.Resolved))
+	}
+	if got, _ := e.Store.GetRun(ctx, dry.Run.ID); !got.DryRun {
+		t.Fatal("the stored run is not marked as a dry run")
+	}
+	sp.DryRun, sp.AsOf = false, asOf
+	real, err := e.Run(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobChanged := false
+	for _, d := range real.Drift {
+		if d.Kind == "job_changed" && d.Subject == "E5" {
+			jobChanged = true
+		}
+	}
+	if !jobChanged {
+		t.Fatalf("the real run after a dry run shows no job_changed drift for E5: %+v", real.Drift)
+	}
+	if len(real.Resolved) != 1 {
+		t.Fatalf("the real run resolved %d findings, want E1's one", len(real.Resolved))
+	}
+}
+
+// disableOnly is a target that can disable and re-read but not end sessions:
+// a person must do that step.
+type disableOnly struct{ *targettest.Fake }
+
+func (d disableOnly) Capabilities() []targets.Capability {
+	return []targets.Capability{targets.CanGet, targets.CanDisable}
+}
+
+// Issue 10 item 4: a terminated person's manual step ("end every session at
+// the identity provider") stays a finding after the automatic disable is
+// verified, until a person records it as done.
+func TestManualStepStaysOpenUntilAcknowledged(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	ctx := context.Background()
+	sp := spec(f, Policy{})
+	sp.Targets[0].Target = disableOnly{f}
+	sp.AsOf = asOf.Add(-48 * time.Hour)
+	first, err := e.Run(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enabled(f, "A1") {
+		t.Fatal("day 1: A1 not disabled")
+	}
+	var fp string
+	for _, fd := range findKind(first.Findings, TerminatedActive) {
+		if fd.AccountID == "A1" {
+			fp = fd.Fingerprint
+		}
+	}
+	open := func(res *Result) *Finding {
+		for i := range res.Findings {
+			if res.Findings[i].Fingerprint == fp {
+				return &res.Findings[i]
+			}
+		}
+		return nil
+	}
+	sp.AsOf = asOf.Add(-24 * time.Hour)
+	second, err := e.Run(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := open(second)
+	if got == nil || got.Disposition != ManualRevoke || len(got.Actions) != 1 || got.Actions[0].Op != targets.CanRevokeSessions || got.Actions[0].Auto {
+		t.Fatalf("day 2: the disabled account's open manual step is not a finding: %+v", got)
+	}
+	for _, r := range second.Resolved {
+		if r.Fingerprint == fp {
+			t.Fatal("day 2 resolved the finding although its manual step is open")
+		}
+	}
+	if _, err := e.Store.AckManualStep(ctx, fp, string(targets.CanRevokeSessions), "", "it-oncall@example.com", asOf.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Store.AckManualStep(ctx, fp, string(targets.CanRevokeSessions), "", "again", asOf); err == nil {
+		t.Fatal("a step acknowledged twice: want an error saying it is not open")
+	}
+	sp.AsOf = asOf
+	third, err := e.Run(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if open(third) != nil {
+		t.Fatal("day 3: the acknowledged step is still a finding")
+	}
+	resolved := false
+	for _, r := range third.Resolved {
+		resolved = resolved || r.Fingerprint == fp
+	}
+	if !resolved {
+		t.Fatal("day 3: the finding is not resolved once its manual step was acknowledged")
+	}
+}

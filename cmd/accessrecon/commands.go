@@ -177,8 +177,12 @@ func defineHistory(fs *flag.FlagSet) action {
 			if note == "" {
 				note = r.Error
 			}
+			mode := r.Mode
+			if r.DryRun {
+				mode += " (dry run)"
+			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", r.ID, r.AsOf.Format(time.RFC3339), r.StartedAt.Format(time.RFC3339), d,
-				r.Mode, shown(dash(r.Job)), r.Status, r.Counts["people"], r.Counts["accounts"], r.Counts["findings"], shortNote(note))
+				mode, shown(dash(r.Job)), r.Status, r.Counts["people"], r.Counts["accounts"], r.Counts["findings"], shortNote(note))
 		}
 		return tw.Flush()
 	})
@@ -275,8 +279,14 @@ func defineHoldList(fs *flag.FlagSet) action {
 }
 
 func defineAuditVerify(fs *flag.FlagSet) action {
+	var pubKeys fileList
+	fs.Var(&pubKeys, "public-key", "Ed25519 public key (`FILE`, PEM) checkpoints may be signed with (repeatable)")
+	cpFile := fs.String("checkpoint-file", "", "checkpoint `FILE` to check the trail against (default audit.checkpoint_file)")
 	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
 		tr := trail.Open(cfg, st, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+		if len(pubKeys) > 0 {
+			return verifySigned(ctx, cfg, tr, pubKeys, *cpFile, stdout)
+		}
 		res, err := tr.Verify(ctx)
 		if err != nil {
 			return err

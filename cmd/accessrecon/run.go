@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -290,24 +291,36 @@ func enforcedTargets(cfg *config.Config, req runner.Request) []string {
 	return out
 }
 
-// printPlan prints, for a dry run, exactly what enforce mode would do.
+// printPlan prints, for a dry run, exactly what enforce mode would do:
+// holds, exemptions and safety rails applied as enforce would apply them.
 func printPlan(w io.Writer, res *reconcile.Result) {
-	fmt.Fprintln(w, "plan (dry run: nothing was done):")
+	fmt.Fprintln(w, "plan (dry run: nothing was done) with holds, exemptions and safety rails applied as enforce would:")
+	if !res.Trusted() {
+		fmt.Fprintln(w, "  UNTRUSTED RUN: a safety rail tripped; enforce would act on nothing below")
+	}
 	n := 0
 	for _, f := range res.Findings {
-		if f.Disposition == reconcile.Exempt {
-			continue
-		}
 		for _, s := range f.Actions {
-			how := "AUTO  "
-			if !s.Auto {
-				how = "MANUAL"
+			how := "AUTO   "
+			switch {
+			case f.Disposition == reconcile.Exempt:
+				how = "EXEMPT "
+			case f.Outcome == reconcile.OutcomeBlocked && f.Evidence["hold"] != "":
+				how = "HELD   "
+			case f.Outcome == reconcile.OutcomeBlocked:
+				how = "BLOCKED"
+			case !s.Auto:
+				how = "MANUAL "
 			}
 			arg := ""
 			if s.Arg != "" {
-				arg = " " + shown(s.Arg)
+				arg = " " + cmp.Or(s.Name, s.Arg)
 			}
-			fmt.Fprintf(w, "  %s %-10s %-28s %s%s  [%s %s]\n", how, shown(f.Target), shown(f.AccountID), shown(string(s.Op)), arg, f.Kind, f.Fingerprint)
+			who := f.AccountID
+			if f.Username != "" && f.Username != f.AccountID {
+				who += " (" + f.Username + ")"
+			}
+			fmt.Fprintf(w, "  %s %-10s %-40s %s%s  [%s %s]\n", how, shown(f.Target), shown(who), shown(string(s.Op)), shown(arg), f.Kind, f.Fingerprint)
 			n++
 		}
 	}

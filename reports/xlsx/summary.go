@@ -124,7 +124,7 @@ func (w *writer) summary() error {
 		{"Time zone of HR dates", cmp.Or(res.Timezone, "UTC")},
 		{"Started", dateCell(r.StartedAt, w.dateTime)},
 		{"Finished", dateCell(r.FinishedAt, w.dateTime)},
-		{"Mode", r.Mode},
+		{"Mode", modeText(r.Mode, r.DryRun)},
 		{"Job", r.Job},
 		{"Scope", r.Scope},
 		{"Status", r.Status},
@@ -468,4 +468,12 @@ func (w *writer) summarySLA(s *summarySheet) error {
 		}
 	}
 	return row("all tiers", all)
+}
+
+// modeText is the run's mode as people read it: a dry run says so.
+func modeText(mode string, dry bool) string {
+	if dry {
+		return mode + " (dry run: nothing was done)"
+	}
+	return mode
 }

@@ -27,6 +27,7 @@ type FindingsFile struct {
 		// Trusted is false once a safety rail tripped: the findings are
 		// shown but were not acted on, and no ticket followed them.
 		Trusted bool   `json:"trusted"`
+		DryRun  bool   `json:"dry_run,omitempty"`
 		Error   string `json:"error,omitempty"`
 	} `json:"run"`
 	Collections []store.Collection  `json:"collections"`
@@ -39,7 +40,7 @@ func WriteFindings(path string, res *reconcile.Result) error {
 	var f FindingsFile
 	f.Run.ID, f.Run.AsOf, f.Run.StartedAt, f.Run.FinishedAt = res.Run.ID, res.Run.AsOf, res.Run.StartedAt, res.Run.FinishedAt
 	f.Run.Status, f.Run.Mode, f.Run.Guards, f.Run.Error = res.Run.Status, res.Run.Mode, res.Run.Guards, res.Run.Error
-	f.Run.Trusted = res.Trusted()
+	f.Run.Trusted, f.Run.DryRun = res.Trusted(), res.Run.DryRun
 	f.Collections, f.Actions = res.Collections, res.Actions
 	tmp := path + ".tmp"
 	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600) // personal data: owner only

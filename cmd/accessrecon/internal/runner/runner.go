@@ -97,9 +97,15 @@ func Run(ctx context.Context, cfg *config.Config, env Env, req Request) (*reconc
 	if engineLog == nil {
 		engineLog = env.Log
 	}
-	eng := &reconcile.Engine{Store: env.Store, Log: engineLog, Audit: reconcile.TrailAuditor{Trail: trail.Open(cfg, env.Store, env.Log)},
+	tr := trail.Open(cfg, env.Store, env.Log)
+	if err := trail.Ready(cfg, tr); err != nil {
+		return nil, err // a trail configured to sign that cannot: nothing acts
+	}
+	eng := &reconcile.Engine{Store: env.Store, Log: engineLog, Audit: reconcile.TrailAuditor{Trail: tr},
 		Started: runID.Store, Redactor: w.Redactor, Progress: env.Progress}
 	res, runErr := eng.Run(ctx, spec)
+	// The chain head is signed once the run is over, whatever its outcome.
+	runErr = errors.Join(runErr, trail.CheckpointRun(ctx, cfg, tr))
 	if res == nil {
 		return nil, runErr
 	}

@@ -24,6 +24,7 @@ func Open(cfg *config.Config, st *store.Store, log *slog.Logger) *store.AuditTra
 		sink := &syslogSink{cfg: *cfg.Audit.Syslog, log: log}
 		trail.OnAppend = sink.send
 	}
+	attachCheckpoints(cfg, trail, log)
 	return trail
 }
 

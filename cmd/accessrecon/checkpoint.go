@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/reconcile/store"
+)
+
+// Signed audit checkpoints are made by internal/trail; this is their side
+// of `audit verify --public-key`.
+
+// fileList is a repeatable flag.
+type fileList []string
+
+func (f *fileList) String() string     { return strings.Join(*f, ",") }
+func (f *fileList) Set(v string) error { *f = append(*f, v); return nil }
+
+// verifySigned is `audit verify --public-key FILE...`: the chain, every
+// checkpoint's signature and head, and the checkpoint file's heads
+// (--checkpoint-file, default audit.checkpoint_file).
+func verifySigned(ctx context.Context, cfg *config.Config, trail *store.AuditTrail, pubFiles []string, cpFile string, stdout io.Writer) error {
+	var keys []ed25519.PublicKey
+	for _, f := range pubFiles {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("--public-key: %w", err)
+		}
+		k, err := store.ParsePublicKey(b)
+		if err != nil {
+			return fmt.Errorf("--public-key %s: %w", f, err)
+		}
+		keys = append(keys, k)
+	}
+	if cpFile == "" && cfg.Audit.CheckpointFile != "" {
+		cpFile = cfg.Resolve(cfg.Audit.CheckpointFile)
+	}
+	var anchors []store.Checkpoint
+	if cpFile != "" {
+		f, err := os.Open(cpFile)
+		if err != nil {
+			return fmt.Errorf("checkpoint file: %w", err)
+		}
+		var bad []int
+		anchors, bad, err = store.ReadCheckpoints(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", cpFile, err)
+		}
+		if len(bad) > 0 {
+			fmt.Fprintf(stdout, "checkpoint file: %s: skipped lines %v, which are no checkpoint (a write cut short by a crash, or an edit)\n", cpFile, bad)
+		}
+	}
+	res, err := trail.VerifySigned(ctx, keys, anchors)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "audit trail intact: %d records in the store, %d in %s, last hash %s\n", res.StoreRecords, res.FileRecords, trail.Path(), res.LastHash)
+	fmt.Fprintf(stdout, "signed: %s\n", res.Signed.Describe())
+	if cpFile != "" {
+		fmt.Fprintf(stdout, "checkpoint file: %s (%d checkpoints)\n", cpFile, len(anchors))
+	}
+	return nil
+}
