@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/demo"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/serve"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
@@ -81,7 +82,7 @@ func TestAuditSignedCheckpoints(t *testing.T) {
 	}
 
 	setKey(priv1)
-	runAt(t, dir, demoDay1)
+	runAt(t, dir, demo.Day1)
 	code, out := verify(pub1)
 	if code != exitOK || !strings.Contains(out, "audit trail intact") || !strings.Contains(out, "signed: ") {
 		t.Fatalf("verify with the key: exit %d\n%s", code, out)
@@ -100,7 +101,7 @@ func TestAuditSignedCheckpoints(t *testing.T) {
 	// Rotation: the next run signs with a new key.
 	priv2, pub2 := writeKeyPair(t, keys, "2027")
 	setKey(priv2)
-	runAt(t, dir, demoDay1.AddDate(0, 0, 1))
+	runAt(t, dir, demo.Day1.AddDate(0, 0, 1))
 	if code, out := verify(pub2); code == exitOK {
 		t.Fatalf("verify with the new key only passed: the old checkpoints are signed by the old key\n%s", out)
 	}
@@ -128,7 +129,7 @@ func TestAuditSigningKeyUnreadableFailsRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"run", "--config", cfg, "--as-of", demoDay1.Format("2006-01-02T15:04:05Z07:00"), "--out", filepath.Join(dir, "out")}, &out, &errb)
+	code := run(context.Background(), []string{"run", "--config", cfg, "--as-of", demo.Day1.Format("2006-01-02T15:04:05Z07:00"), "--out", filepath.Join(dir, "out")}, &out, &errb)
 	if code == exitOK || !strings.Contains(errb.String(), "audit.signing_key_file") {
 		t.Fatalf("run with an unreadable key: exit %d\n%s", code, errb.String())
 	}
