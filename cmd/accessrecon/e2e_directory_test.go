@@ -496,7 +496,10 @@ func TestE2EDirectoryEnforce(t *testing.T) {
 	var want, got []string
 	for _, p := range e2ePeople {
 		if p.revoke {
-			want = append(want, "directory/"+p.uid+"/disable/done", "app/"+p.uid+"/disable/done")
+			want = append(want, "directory/"+p.uid+"/disable/done", "app/"+p.uid+"/disable/done",
+				// Neither system can end sessions: a person's step, open
+				// until acknowledged (issue 10 item 4).
+				"directory/"+p.uid+"/revoke_sessions/manual", "app/"+p.uid+"/revoke_sessions/manual")
 		}
 	}
 	for _, a := range f1.Actions {
