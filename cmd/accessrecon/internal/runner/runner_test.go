@@ -50,8 +50,8 @@ func findingsOf(t *testing.T, st *store.Store, run int64) int {
 }
 
 // The retention runs after a full run, not after a targeted (webhook) or
-// scoped one; every run with an out dir writes findings.json there, the
-// webhook's too (where run, jobs and hooks differed before one runner).
+// scoped one (where run, jobs and hooks differed before one runner); every
+// run given an out dir writes findings.json there, a targeted one too.
 func TestPruneAfterFullRunsOnly(t *testing.T) {
 	cfg, st, dir := setup(t)
 	env := Env{Store: st, Log: slog.New(slog.DiscardHandler)}

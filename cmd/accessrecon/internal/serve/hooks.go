@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -435,8 +434,10 @@ func (s *Server) hookRun(batch []hookItem, keys hookKeys) {
 		return
 	}
 	defer release()
-	req := runner.Request{Job: "hook", Mode: keys.mode, EmployeeIDs: ids, Timeout: keys.timeout,
-		OutDir: filepath.Join(s.outDir(cfg), "hook"), Reports: runner.Set{}}
+	// No findings.json and no reports: the leaver fast path depends on
+	// nothing but the store and the targets (its results are in the store,
+	// the audit trail and \`findings --run N\`).
+	req := runner.Request{Job: "hook", Mode: keys.mode, EmployeeIDs: ids, Timeout: keys.timeout, Reports: runner.Set{}}
 	res, err := runner.Run(s.runCtx, cfg, runner.Env{Store: s.st, Log: log, EngineLog: engineLog}, req)
 	if res == nil {
 		log.Error("webhook run failed before it started", "err", err)
