@@ -29,7 +29,7 @@ const (
 var PeriodSheets = []string{SheetSummary, SheetLeavers, SheetPeriodSLA, SheetPeriodExceptions, SheetExemptions, SheetApprovals, SheetPeriodRuns}
 
 // PeriodSource is what the period report reads: the runs started in
-// [from, to) with their findings and actions, the life of each finding
+// [from, to) with their findings, the life of each finding
 // across runs, holds, HR webhook receipts and the accounts a run
 // collected. *store.Store implements it (reconcile/store/period.go).
 type PeriodSource interface {
@@ -37,7 +37,6 @@ type PeriodSource interface {
 	// FindingsBetween streams the findings (kinds: all when empty);
 	// fn must not keep the PeriodFinding's Body.
 	FindingsBetween(ctx context.Context, from, to time.Time, kinds []string, fn func(store.PeriodFinding) error) error
-	ActionsBetween(ctx context.Context, from, to time.Time, fn func(store.Action) error) error
 	FindingStates(ctx context.Context, fingerprints []string) (map[string]store.FindingState, error)
 	Holds(ctx context.Context, all bool) ([]store.Hold, error)
 	RunStore
