@@ -58,7 +58,9 @@ func (h *hrList) People(ctx context.Context) iter.Seq2[sources.Person, error] {
 // manual step.
 type listOnly struct{ f *targettest.Fake }
 
-func (l listOnly) Accounts(ctx context.Context) iter.Seq2[targets.Account, error] { return l.f.Accounts(ctx) }
+func (l listOnly) Accounts(ctx context.Context) iter.Seq2[targets.Account, error] {
+	return l.f.Accounts(ctx)
+}
 
 // clock is the engine's wall clock: the run's as-of time, moved on by
 // 7 seconds a reading (actions finish at distinct times).
