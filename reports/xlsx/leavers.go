@@ -189,8 +189,8 @@ func (s *leaverSet) add(f *reconcile.Finding) {
 		s.people[key] = l
 	}
 	l.name, l.status = cmp.Or(name, l.name), cmp.Or(status, l.status)
-	if f.EffectiveAt != nil {
-		l.effective = f.EffectiveAt.UTC()
+	if e := f.EffectiveAt; e != nil && (l.effective.IsZero() || e.Before(l.effective)) {
+		l.effective = e.UTC()
 	}
 	ak := [2]string{f.Target, f.AccountID}
 	a := s.byAcct[ak]

@@ -91,6 +91,7 @@ type simulation struct {
 	leavers  map[string]time.Time // employee ID -> HR effective time
 	leftDay  map[string]int
 	hasLegcy map[string]bool
+	results  map[int]*reconcile.Result // by day
 }
 
 const simPeople = 40
@@ -108,7 +109,7 @@ func simulate(t testing.TB) *simulation {
 		t.Fatal(err)
 	}
 	sim := &simulation{st: st, riyadh: riyadh, first: time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC),
-		leavers: map[string]time.Time{}, leftDay: map[string]int{}, hasLegcy: map[string]bool{}}
+		leavers: map[string]time.Time{}, leftDay: map[string]int{}, hasLegcy: map[string]bool{}, results: map[int]*reconcile.Result{}}
 	hr := &hrList{people: map[string]*sources.Person{}}
 	ldap, crm, legacy := targettest.NewFake(), targettest.NewFake(), targettest.NewFake()
 	for i := 1; i <= simPeople; i++ {
@@ -216,6 +217,7 @@ func simulate(t testing.TB) *simulation {
 			t.Fatalf("day %d: %v", day, err)
 		}
 		sim.runs++
+		sim.results[day] = res
 		want := reconcile.StatusCompleted
 		switch day {
 		case 15, 22:
@@ -563,6 +565,91 @@ func checkPeriodSheets(t *testing.T, f *excelize.File, sim *simulation) {
 	for _, r := range rows(t, f, SheetPeriodSLA)[1:] {
 		if !strings.HasPrefix(cell(r, 0), "2026-03") && !strings.HasPrefix(cell(r, 0), "still open") {
 			t.Errorf("SLA by month row %q", r)
+		}
+	}
+}
+
+// TestRunLeaversAndApprovals writes one run's workbook (day 20 of the
+// simulation: E024 suspended, E025 terminated) and checks its Leavers and
+// Approvals sheets: one row per person the run found gone, time to full
+// revocation = the run's latest verified action for the person
+// (Result.Actions), and each approval's use checked against the run's
+// accounts through Options.Store.
+func TestRunLeaversAndApprovals(t *testing.T) {
+	sim := simulate(t)
+	res := sim.results[20]
+	path := filepath.Join(t.TempDir(), FileName(res))
+	if err := Write(path, res, Options{Store: sim.st, Now: res.Run.AsOf}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := f.GetSheetList(); !slices.Equal(got[len(got)-2:], []string{SheetLeavers, SheetApprovals}) {
+		t.Errorf("sheets %q: want Leavers and Approvals last", got)
+	}
+	head, byID, totals := leaverRows(t, rows(t, f, SheetLeavers))
+	// Every person HR says is gone with an enabled account on day 20: the
+	// two who left that day, the earlier leavers whose legacy account
+	// (manual) is still enabled, and E010 whose crm account is exempt.
+	want := []string{"E024", "E025", "E010"}
+	for id := range sim.leavers {
+		if sim.hasLegcy[id] && sim.leftDay[id] < 20 {
+			want = append(want, id)
+		}
+	}
+	var got []string
+	for id := range byID {
+		got = append(got, id)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("Leavers rows %q, want %q", got, want)
+	}
+	full := colPrefix(t, head, "Fully revoked")
+	last := map[string]time.Time{}
+	for _, a := range res.Actions {
+		if a.Verified && a.Status == "done" && a.FinishedAt.After(last[a.EmployeeID]) {
+			last[a.EmployeeID] = a.FinishedAt
+		}
+	}
+	if r := byID["E025"]; cell(r, full) != last["E025"].In(sim.riyadh).Format("2006-01-02 15:04") || last["E025"].IsZero() {
+		t.Errorf("E025 fully revoked %q, want the run's latest verified action %v", cell(r, full), last["E025"].In(sim.riyadh))
+	}
+	// E024 has a legacy account: not fully revoked, the manual step open.
+	if r := byID["E024"]; cell(r, full) != "" || !strings.Contains(strings.Join(r, " "), "manual step open") {
+		t.Errorf("E024 row %q: want the legacy step open", r)
+	}
+	if totals["overall"] == nil {
+		t.Errorf("no overall share below the Leavers table: %q", totals)
+	}
+
+	ap := rows(t, f, SheetApprovals)
+	used := map[string]string{}
+	for _, r := range ap[1:] {
+		used[cell(r, 2)] = cell(r, len(ap[0])-1)
+	}
+	for acct, want := range map[string]string{"uid=e001": "Yes: exists and privileged", "uid=gone": "No: the account no longer exists", "c-10": "Yes: the account exists"} {
+		if used[acct] != want {
+			t.Errorf("Approvals %s: %q, want %q", acct, used[acct], want)
+		}
+	}
+
+	// Without the store, the use of each approval is unknown, said so.
+	if err := Write(path, res, Options{Now: res.Run.AsOf}); err != nil {
+		t.Fatal(err)
+	}
+	f2, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f2.Close()
+	for _, r := range rows(t, f2, SheetApprovals)[1:] {
+		if !strings.HasPrefix(r[len(r)-1], "unknown") {
+			t.Errorf("Approvals without a store: %q", r)
 		}
 	}
 }
