@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/xuri/excelize/v2"
-
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/targets"
 )
@@ -93,13 +91,4 @@ func (w *writer) approvalsSheet(ctx context.Context, sheet string, approvals []r
 		}
 		return nil
 	})
-}
-
-// headerCells are header-styled cells.
-func (w *writer) headerCells(titles ...string) []any {
-	out := make([]any, len(titles))
-	for i, t := range titles {
-		out[i] = excelize.Cell{StyleID: w.header, Value: t}
-	}
-	return out
 }

@@ -435,16 +435,16 @@ func (w *writer) leaversSheet(sheet string, ls []*leaver, asOf time.Time, loc *t
 		if err := emit(blank); err != nil {
 			return err
 		}
-		head := []any{excelize.Cell{StyleID: w.header, Value: "Within SLA"}, excelize.Cell{StyleID: w.header, Value: "Tier SLA"},
-			excelize.Cell{StyleID: w.header, Value: "Leavers"}, excelize.Cell{StyleID: w.header, Value: "Fully revoked"},
-			excelize.Cell{StyleID: w.header, Value: "Within SLA"}, excelize.Cell{StyleID: w.header, Value: "Share of leavers within SLA"},
-			excelize.Cell{StyleID: w.header, Value: "Still open"}, excelize.Cell{StyleID: w.header, Value: "Open past SLA"},
-			excelize.Cell{StyleID: w.header, Value: "Revocations (per account, as accessrecon sla)"}, excelize.Cell{StyleID: w.header, Value: "Share within SLA"}}
+		head := make([]any, 0, len(cols))
+		for _, t := range []string{"Tier", "Tier SLA", "Leavers", "Fully revoked", "Within SLA", "Share within SLA", "Still open", "Late",
+			"Accounts in SLA", "Share"} {
+			head = append(head, excelize.Cell{StyleID: w.header, Value: t})
+		}
 		if err := emit(head); err != nil {
 			return err
 		}
 		for _, s := range shares(ls, asOf) {
-			label, allowed := "tier "+s.tier, any(duration(s.allowed))
+			label, allowed := s.tier, any(duration(s.allowed))
 			if s.tier == "" {
 				label, allowed = "overall", "every tier"
 			}

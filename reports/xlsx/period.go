@@ -325,22 +325,24 @@ func (w *writer) periodSummary(d *periodData, from, to time.Time, loc *time.Loca
 	if err := s.section("Audit trail"); err != nil {
 		return err
 	}
-	var err error
+	var lines [][2]any
 	switch {
 	case audit == nil:
-		err = s.line(0, "Verification", "not checked for this report")
+		lines = [][2]any{{"Verification", "not checked for this report"}}
 	case audit.Err != nil:
-		err = s.line(0, "Verification", "FAILED: "+audit.Err.Error())
+		lines = [][2]any{{"Verification", "FAILED"}, {"Error", audit.Err.Error()}}
 	default:
 		r := audit.Result
-		text := fmt.Sprintf("passed: %d records in the store, %d in the file, last hash %s", r.StoreRecords, r.FileRecords, r.LastHash)
+		lines = [][2]any{{"Verification", "passed"}, {"Records in the store", excelize.Cell{StyleID: w.integer, Value: r.StoreRecords}},
+			{"Records in the file", excelize.Cell{StyleID: w.integer, Value: r.FileRecords}}, {"Last hash", r.LastHash}}
 		if r.Pending > 0 {
-			text += fmt.Sprintf(" (record %d pending: completed by the next append)", r.Pending)
+			lines = append(lines, [2]any{"Pending record (the next append completes it)", excelize.Cell{StyleID: w.integer, Value: r.Pending}})
 		}
-		err = s.line(0, "Verification", text)
 	}
-	if err != nil {
-		return err
+	for _, l := range lines {
+		if err := s.line(0, l[0], l[1]); err != nil {
+			return err
+		}
 	}
 	if audit != nil && !audit.At.IsZero() {
 		if err := s.line(0, "Verified at", dateCell(audit.At, w.dateTime)); err != nil {
@@ -352,12 +354,12 @@ func (w *writer) periodSummary(d *periodData, from, to time.Time, loc *time.Loca
 		return err
 	}
 	for _, d := range [][2]string{
-		{SheetLeavers, "One row per person terminated or suspended in a run of the period: each target's account and verified revocation (or what is open), time to full revocation, tier SLA, met/breached/open; shares within SLA per tier and overall"},
-		{SheetPeriodSLA, "Revocations per month (of revocation) and tier, within SLA or not, as accessrecon sla counts them"},
-		{SheetPeriodExceptions, "Every exception seen in the period: opened, closed or still open, with its age"},
-		{SheetExemptions, "Exemptions and holds active in the period, with owner and approver"},
-		{SheetApprovals, "Privileged approvals and exemptions, and whether each account still exists and is still privileged"},
-		{SheetPeriodRuns, "Runs that failed or tripped a guard, and targets whose collection failed, with the reasons"},
+		{SheetLeavers, "One row per leaver: each account's revocation, time to full revocation, SLA met or not"},
+		{SheetPeriodSLA, "Revocations per month and tier, within SLA or not (as accessrecon sla)"},
+		{SheetPeriodExceptions, "Every exception seen: opened, closed or still open, and its age"},
+		{SheetExemptions, "Exemptions and holds active in the period, owner and approver"},
+		{SheetApprovals, "Privileged approvals and exemptions, and whether each is still used"},
+		{SheetPeriodRuns, "Failed runs, guard trips and failed collections, with the reasons"},
 	} {
 		if err := s.line(0, d[0], d[1]); err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"iter"
 	"log/slog"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -419,6 +420,31 @@ func TestPeriodReport(t *testing.T) {
 	convert(t, bin, csvFilter, out, book)
 	base := strings.TrimSuffix(filepath.Base(book), ".xlsx")
 	checkLeavers(t, "LibreOffice", readCSV(t, filepath.Join(out, base+"-"+SheetLeavers+".csv")), sim, from, to, slaFigures(t, st, sim.policy, from))
+
+	// Printed: every page legible (no squeezing), the Leavers header row
+	// repeated on each of its pages.
+	pdfDir := filepath.Join(t.TempDir(), "pdf")
+	convert(t, bin, "pdf", pdfDir, book)
+	leaverPages := 0
+	for i, p := range pdfPages(t, filepath.Join(pdfDir, base+".pdf")) {
+		if len(p.heights) == 0 {
+			continue
+		}
+		h := slices.Clone(p.heights)
+		slices.Sort(h)
+		if med := h[len(h)/2]; med < 8.3 {
+			t.Errorf("period report page %d: median word height %.2f pt, want at least 8.3 (first words %q)", i+1, med, p.words[:min(8, len(p.words))])
+		}
+		if slices.ContainsFunc(p.words, func(w string) bool { return strings.HasPrefix(w, "E0") && len(w) == 4 }) && slices.Contains(p.words, "Effective") {
+			leaverPages++
+		}
+	}
+	if leaverPages == 0 {
+		t.Errorf("no printed page shows leavers under the Leavers header")
+	}
+	if pages := os.Getenv("ACCESSRECON_XLSX_PAGES"); pages != "" {
+		renderPages(t, bin, book, pages, "period-", PeriodSheets)
+	}
 }
 
 func checkLeavers(t *testing.T, via string, rs [][]string, sim *simulation, from, to time.Time, sla map[string][2]int) {
@@ -492,7 +518,7 @@ func checkLeavers(t *testing.T, via string, rs [][]string, sim *simulation, from
 	// Per-account shares are `accessrecon sla`'s.
 	total := [2]int{}
 	for tier, c := range sla {
-		r := totals["tier "+tier]
+		r := totals[tier]
 		if r == nil {
 			t.Errorf("%s: no totals row for tier %s (have %q)", via, tier, totals)
 			continue
@@ -514,7 +540,7 @@ func checkLeavers(t *testing.T, via string, rs [][]string, sim *simulation, from
 func checkPeriodSheets(t *testing.T, f *excelize.File, sim *simulation) {
 	t.Helper()
 	summary := fmt.Sprint(rows(t, f, SheetSummary))
-	for _, want := range []string{"passed: 120 records in the store, 120 in the file, last hash abc123", "failed 1", "partial 2", "completed 27", ControlReference} {
+	for _, want := range []string{"[Verification passed] [Records in the store 120] [Records in the file 120] [Last hash abc123]", "failed 1", "partial 2", "completed 27", ControlReference} {
 		if !strings.Contains(summary, want) {
 			t.Errorf("Summary lacks %q", want)
 		}

@@ -171,7 +171,8 @@ func (w *writer) setup(sheets []string, title string) error {
 		s  excelize.Style
 	}{
 		{&w.header, excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"D9E1F2"}},
-			Border: []excelize.Border{{Type: "bottom", Color: "808080", Style: 1}}}},
+			Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"},
+			Border:    []excelize.Border{{Type: "bottom", Color: "808080", Style: 1}}}},
 		{&w.title, excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}}},
 		{&w.bold, excelize.Style{Font: &excelize.Font{Bold: true}}},
 		{&w.date, excelize.Style{CustomNumFmt: &dateFmt, Alignment: &excelize.Alignment{Horizontal: "left", Vertical: "top"}}},
@@ -307,7 +308,13 @@ func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(c
 	for i, c := range cols {
 		head[i] = excelize.Cell{StyleID: w.header, Value: c.title}
 	}
-	if err := sw.SetRow("A1", head); err != nil {
+	// A title wider than its column wraps onto a second line.
+	headLines := 1
+	for _, c := range cols {
+		per := max(int(c.width)-1, 1)
+		headLines = max(headLines, (len(c.title)+per-1)/per)
+	}
+	if err := sw.SetRow("A1", head, excelize.RowOpts{Height: rowPoints * float64(min(headLines, 3))}); err != nil {
 		return err
 	}
 	row := 1
@@ -320,12 +327,39 @@ func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(c
 			}
 		}
 		cell, _ := excelize.CoordinatesToCellName(1, row)
+		if n := textLines(cols, cells); n > 1 {
+			// LibreOffice does not grow a streamed row to its wrapped
+			// text: the height is set for it.
+			return sw.SetRow(cell, cells, excelize.RowOpts{Height: rowPoints * float64(n)})
+		}
 		return sw.SetRow(cell, cells)
 	})
 	if err != nil {
 		return err
 	}
 	return sw.Flush()
+}
+
+// rowPoints is the height of one line of the default 11 pt font.
+const rowPoints = 15
+
+// textLines is how many lines the tallest wrapped text of a row takes: its
+// line breaks, and its lines longer than the column is wide.
+func textLines(cols []column, cells []any) int {
+	n := 1
+	for i, c := range cells {
+		s, ok := c.(string)
+		if !ok || i >= len(cols) || !wraps(cols[i].title) {
+			continue
+		}
+		per := max(int(cols[i].width*1.2), 1)
+		lines := 0
+		for l := range strings.SplitSeq(s, "\n") {
+			lines += max(1, (len([]rune(l))+per-1)/per)
+		}
+		n = max(n, lines)
+	}
+	return min(n, 40)
 }
 
 // dateCell is a date (style is w.date or w.dateTime); a zero time is empty.
