@@ -88,9 +88,26 @@ type periodData struct {
 		f   reconcile.Finding
 	}
 	names map[[2]string]accountName
+	// states is the life of each exception's fingerprint across runs.
+	states map[string]store.FindingState
 	// lastFull is the newest run of the period that collected everything.
 	lastFull store.Run
-	end      time.Time
+	// end is the as-of time of the period's last run that judged anything
+	// (failed runs store no findings): open leavers and exceptions are
+	// measured to it.
+	end time.Time
+}
+
+// closed is when the run that saw an exception gone resolved it (zero:
+// not closed by the period's end).
+func (d *periodData) closed(x *exception, to time.Time) time.Time {
+	st := d.states[x.fingerprint]
+	// A resolution belongs to this life of the problem when it comes
+	// after the last run that saw it.
+	if st.Resolved && st.ResolvedAt.After(x.lastSeen) && !st.ResolvedAt.After(to) {
+		return st.ResolvedAt.UTC()
+	}
+	return time.Time{}
 }
 
 // WritePeriod writes the period report over the runs started in [from, to)
@@ -147,7 +164,7 @@ func WritePeriod(ctx context.Context, src PeriodSource, from, to time.Time, path
 		{SheetSummary, func() error { return w.periodSummary(d, from, to, loc, leavers, opts.Audit) }},
 		{SheetLeavers, func() error { return w.leaversSheet(SheetLeavers, leavers, d.end, loc) }},
 		{SheetPeriodSLA, func() error { return w.slaByMonth(leavers, d.end, loc) }},
-		{SheetPeriodExceptions, func() error { return w.exceptionsSheet(ctx, src, d, from, to) }},
+		{SheetPeriodExceptions, func() error { return w.exceptionsSheet(d, from, to) }},
 		{SheetExemptions, w.exemptions},
 		{SheetApprovals, func() error {
 			return w.approvalsSheet(ctx, SheetApprovals, opts.Policy.PrivilegedApproved, exemptions, src, d.lastFull.ID, opts.Now.UTC())
@@ -179,10 +196,12 @@ func gatherPeriod(ctx context.Context, src PeriodSource, from, to time.Time, pol
 			d.lastFull = r
 		}
 	}
-	if len(runs) > 0 {
-		// Open leavers are measured to the period's last run: what the
-		// store knows.
-		d.end = runs[len(runs)-1].AsOf
+	for _, r := range runs {
+		switch r.Status {
+		case reconcile.StatusFailed, reconcile.StatusRunning, reconcile.StatusCancelled, "crashed":
+		default:
+			d.end = r.AsOf
+		}
 	}
 	var f reconcile.Finding
 	err = src.FindingsBetween(ctx, from, to, nil, func(pf store.PeriodFinding) error {
@@ -224,6 +243,13 @@ func gatherPeriod(ctx context.Context, src PeriodSource, from, to time.Time, pol
 		return nil, err
 	}
 	if err := d.leavers.startFromWebhooks(ctx, src); err != nil {
+		return nil, err
+	}
+	fps := make([]string, 0, len(d.exceptions))
+	for fp := range d.exceptions {
+		fps = append(fps, fp)
+	}
+	if d.states, err = src.FindingStates(ctx, fps); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -298,24 +324,24 @@ func (w *writer) periodSummary(d *periodData, from, to time.Time, loc *time.Loca
 	if err := s.section("Exceptions (need a person)"); err != nil {
 		return err
 	}
-	opened, still := 0, 0
+	opened, closed, still := 0, 0, 0
 	for _, x := range d.exceptions {
 		if !x.firstSeen.Before(from) {
 			opened++
 		}
-	}
-	// closed is counted by exceptionsSheet (it reads the findings' states);
-	// the summary names the sheet.
-	for _, x := range d.exceptions {
-		if x.lastSeen.Equal(d.end) {
+		switch {
+		case !d.closed(x, to).IsZero():
+			closed++
+		case x.lastSeen.Equal(d.end):
 			still++
 		}
 	}
 	for _, m := range [][2]any{
 		{"Seen in the period", excelize.Cell{StyleID: w.integer, Value: len(d.exceptions)}},
 		{"Opened in the period", excelize.Cell{StyleID: w.integer, Value: opened}},
+		{"Closed in the period", excelize.Cell{StyleID: w.integer, Value: closed}},
 		{"Still open at the period's last run", excelize.Cell{StyleID: w.integer, Value: still}},
-		{"Closed, and age of each", "see the " + SheetPeriodExceptions + " sheet"},
+		{"Age of each", "see the " + SheetPeriodExceptions + " sheet"},
 	} {
 		if err := s.line(0, m[0], m[1]); err != nil {
 			return err
@@ -443,15 +469,7 @@ func (w *writer) slaByMonth(leavers []*leaver, asOf time.Time, loc *time.Locatio
 // exceptionsSheet writes every exception seen in the period with what
 // became of it: closed (the run that saw it gone) or still open, and its
 // age (to its closing, or to the period's last run).
-func (w *writer) exceptionsSheet(ctx context.Context, src PeriodSource, d *periodData, from, to time.Time) error {
-	fps := make([]string, 0, len(d.exceptions))
-	for fp := range d.exceptions {
-		fps = append(fps, fp)
-	}
-	states, err := src.FindingStates(ctx, fps)
-	if err != nil {
-		return err
-	}
+func (w *writer) exceptionsSheet(d *periodData, from, to time.Time) error {
 	xs := make([]*exception, 0, len(d.exceptions))
 	for _, x := range d.exceptions {
 		xs = append(xs, x)
@@ -464,13 +482,7 @@ func (w *writer) exceptionsSheet(ctx context.Context, src PeriodSource, d *perio
 	cells := make([]any, len(cols))
 	return w.table(SheetPeriodExceptions, cols, len(xs), func(emit func([]any) error) error {
 		for _, x := range xs {
-			st := states[x.fingerprint]
-			var closed time.Time
-			// A resolution belongs to this life of the problem when it
-			// comes after the last run that saw it.
-			if st.Resolved && st.ResolvedAt.After(x.lastSeen) && !st.ResolvedAt.After(to) {
-				closed = st.ResolvedAt.UTC()
-			}
+			st, closed := d.states[x.fingerprint], d.closed(x, to)
 			status, end := "still open", d.end
 			switch {
 			case !closed.IsZero():

@@ -540,6 +540,11 @@ func checkLeavers(t *testing.T, via string, rs [][]string, sim *simulation, from
 func checkPeriodSheets(t *testing.T, f *excelize.File, sim *simulation) {
 	t.Helper()
 	summary := fmt.Sprint(rows(t, f, SheetSummary))
+	// Exceptions closed in the period: the two guard trips (the next run
+	// collected the target again).
+	if !strings.Contains(summary, "[Closed in the period 2]") {
+		t.Errorf("Summary does not count the 2 closed guard trips")
+	}
 	for _, want := range []string{"[Verification passed] [Records in the store 120] [Records in the file 120] [Last hash abc123]", "failed 1", "partial 2", "completed 27", ControlReference} {
 		if !strings.Contains(summary, want) {
 			t.Errorf("Summary lacks %q", want)
