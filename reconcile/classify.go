@@ -18,9 +18,10 @@ type judge struct {
 	target string
 	tier   string
 	caps   targets.Capabilities
-	// exemptions and approvals of this target, by account ID.
-	exemptions map[string]Exemption
-	approved   map[string]bool
+	// exemptions and approvals of this target, as written: each names an
+	// account by ID, username, email or DN (see Names).
+	exemptions []Exemption
+	approved   []Approval
 	// hrConflicts holds the people (normalised employee IDs) whose HR
 	// sources disagree: nothing of theirs is revoked.
 	hrConflicts map[string]bool
@@ -29,18 +30,33 @@ type judge struct {
 }
 
 func newJudge(asOf time.Time, p *Policy, target, tier string, caps targets.Capabilities) *judge {
-	j := &judge{asOf: asOf, policy: p, target: target, tier: tier, caps: caps, exemptions: map[string]Exemption{}, approved: map[string]bool{}, loc: time.UTC}
+	j := &judge{asOf: asOf, policy: p, target: target, tier: tier, caps: caps, loc: time.UTC}
 	for _, e := range p.Exemptions {
 		if e.Target == target {
-			j.exemptions[e.AccountID] = e
+			j.exemptions = append(j.exemptions, e)
 		}
 	}
 	for _, a := range p.PrivilegedApproved {
 		if a.Target == target {
-			j.approved[a.AccountID] = true
+			j.approved = append(j.approved, a)
 		}
 	}
 	return j
+}
+
+// exemption is the exemption that names a, if any.
+func (j *judge) exemption(a targets.Account) (Exemption, bool) {
+	for _, e := range j.exemptions {
+		if Names(e.AccountID, a) {
+			return e, true
+		}
+	}
+	return Exemption{}, false
+}
+
+// isApproved says whether a privileged approval names a.
+func (j *judge) isApproved(a targets.Account) bool {
+	return slices.ContainsFunc(j.approved, func(x Approval) bool { return Names(x.AccountID, a) })
 }
 
 // departure says whether HR says the person is gone (terminated, suspended,
@@ -129,7 +145,7 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 		out = append(out, f)
 	}
 
-	if e, ok := j.exemptions[a.ID]; ok && e.Expired(j.asOf) {
+	if e, ok := j.exemption(a); ok && e.Expired(j.asOf) {
 		add(Finding{Kind: ExemptionExpired, Severity: Medium, Disposition: Review,
 			Reason:   fmt.Sprintf("exemption owned by %s (approved by %s: %s) expired on %s; the account is judged normally again", e.Owner, e.Approver, e.Reason, e.Expires.Format("2006-01-02")),
 			Evidence: map[string]string{"expired": e.Expires.Format(time.RFC3339), "owner": e.Owner}})
@@ -200,7 +216,7 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 			add(f)
 		}
 
-		if a.Privileged && !j.approved[a.ID] {
+		if a.Privileged && !j.isApproved(a) {
 			add(Finding{Kind: PrivilegedUnapproved, Severity: High, Disposition: Review,
 				Reason:   "privileged account not on policy.privileged_approved",
 				Evidence: map[string]string{"groups": strings.Join(targets.GroupNames(a.Groups), "; ")}})
@@ -265,7 +281,7 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 			Evidence: map[string]string{"credentials": strings.Join(idle, ", ")}})
 	}
 
-	if e, ok := j.exemptions[a.ID]; ok && !e.Expired(j.asOf) {
+	if e, ok := j.exemption(a); ok && !e.Expired(j.asOf) {
 		for i := range out {
 			ex := e
 			out[i].Disposition, out[i].Exemption = Exempt, &ex

@@ -94,6 +94,9 @@ type Result struct {
 	PeopleCount int
 	// Actions is every action the executor requested in this run.
 	Actions []ActionRecord
+	// Guards are the safety rails that tripped (Run.Guards holds their
+	// text).
+	Guards []Guard
 	// HRResolutions lists the people more than one HR source reported:
 	// which record won and why (the workbook's Sources section).
 	HRResolutions []HRResolution
@@ -203,7 +206,8 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (*Result, error) {
 	} else if len(spec.Scope) > 0 {
 		scope = joinKinds(spec.Scope)
 	}
-	res := &Result{Run: store.Run{AsOf: spec.AsOf, StartedAt: e.now().UTC(), Mode: string(mode), Job: spec.Job, Scope: scope, Status: StatusRunning}, Policy: spec.Policy,
+	res := &Result{Run: store.Run{AsOf: spec.AsOf, StartedAt: e.now().UTC(), Mode: string(mode), Job: spec.Job, Scope: scope, Status: StatusRunning,
+		DryRun: spec.DryRun}, Policy: spec.Policy,
 		Timezone: cmp.Or(spec.Location, time.UTC).String()}
 	id, err := e.Store.BeginRun(ctx, res.Run)
 	if err != nil {
@@ -220,7 +224,7 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (*Result, error) {
 	runErr := e.run(ctx, log, spec, mode, res)
 	res.Run.FinishedAt = e.now().UTC()
 	switch {
-	case runErr == nil && len(res.Run.Guards) > 0:
+	case runErr == nil && len(res.Guards) > 0:
 		res.Run.Status = StatusGuardTripped
 		runErr = fmt.Errorf("%w: %s", ErrGuard, strings.Join(res.Run.Guards, "; "))
 	case runErr == nil:
@@ -261,8 +265,9 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 		}
 	}
 
+	hrSuspect := res.Tripped(GuardHRShrink)
 	var mu sync.Mutex
-	var failed []error
+	var failed, refErrs []error
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
 	for i := range spec.Targets {
@@ -273,11 +278,21 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 			tr := e.collectTarget(gctx, log.With("target", ts.Name), res.Run.ID, spec, ts, people, only)
 			mu.Lock()
 			defer mu.Unlock()
-			res.Findings = append(res.Findings, tr.findings...)
+			for _, f := range tr.findings {
+				// HR is suspect: an account whose owner HR did not
+				// report may belong to someone the export left out.
+				if f.Kind == Orphaned && hrSuspect {
+					continue
+				}
+				res.Findings = append(res.Findings, f)
+			}
 			res.Drift = append(res.Drift, tr.drift...)
 			res.Collections = append(res.Collections, tr.collection)
 			if tr.err != nil {
 				failed = append(failed, fmt.Errorf("target %s: %w", ts.Name, tr.err))
+			}
+			if tr.refErr != nil {
+				refErrs = append(refErrs, tr.refErr)
 			}
 			return nil
 		})
@@ -285,6 +300,11 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 	_ = g.Wait()
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	// A reference in the policy that names no account, or several, stops
+	// the run before anything is judged final or acted on.
+	if len(refErrs) > 0 {
+		return errors.Join(refErrs...)
 	}
 	slices.SortFunc(res.Collections, func(a, b store.Collection) int {
 		return cmp.Or(cmp.Compare(a.Side, b.Side), cmp.Compare(a.Name, b.Name))
@@ -468,7 +488,12 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 		}
 		limit := *spec.Policy.Guards.HRShrinkPercent
 		if n, was := len(all), len(prev); was > 0 && float64(was-n) > float64(was)*limit/100 {
-			res.Run.Guards = append(res.Run.Guards, fmt.Sprintf("hr_shrink: HR has %d people, the last good run had %d (-%.1f%%, limit %.0f%%): enforcement stopped", n, was, 100*float64(was-n)/float64(was), limit))
+			g := Guard{Kind: GuardHRShrink, Reason: fmt.Sprintf("HR has %d people, the last good run had %d (-%.1f%%, limit %.0f%%): enforcement stopped, no orphan concluded, no ticket changed", n, was, 100*float64(was-n)/float64(was), limit)}
+			res.trip(g)
+			res.Run.HRSuspect = true
+			res.Findings = append(res.Findings, Finding{Kind: GuardTripped, Severity: Critical, Disposition: Review, Target: "(hr)", AccountID: "(hr_shrink)",
+				Reason:   g.Reason + ": check the HR export before the next run",
+				Evidence: map[string]string{"people": fmt.Sprint(n), "people_last_good_run": fmt.Sprint(was)}})
 		}
 	}
 	people := NewPeople(all)
@@ -489,6 +514,9 @@ func sameHRDate(old, cur time.Time, loc *time.Location) bool {
 }
 
 type targetResult struct {
+	// refErr says which of the policy's account references on this target
+	// did not name exactly one account.
+	refErr     error
 	findings   []Finding
 	drift      []store.DriftRow
 	collection store.Collection
@@ -583,11 +611,13 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 		batch = batch[:0]
 		return err
 	}
+	refs := newRefCheck(&spec.Policy, ts.Name)
 	for a, err := range ts.Target.Accounts(ctx) {
 		if err != nil {
 			_ = flush()
 			return fail(err)
 		}
+		refs.see(a)
 		if a.ID == "" {
 			_ = flush()
 			return fail(errors.New("the target listed an account without an ID"))
@@ -646,6 +676,7 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 	if err := e.Store.SaveCollection(ctx, tr.collection); err != nil {
 		return fail(err)
 	}
+	tr.refErr = refs.err()
 	log.Info("target collected", "accounts", tr.collection.Count, "findings", len(tr.findings), "duration", tr.collection.Duration)
 	return tr
 }
@@ -747,8 +778,10 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 		}
 	}
 	targeted := len(spec.EmployeeIDs) > 0
+	// An untrusted run (a tripped rail) resolves nothing: the tickets of
+	// what it did not see stay open until a run that can be trusted.
 	resolves := func(kind, target string) bool {
-		if targeted || (!okTargets[target] && target != HRTarget) {
+		if targeted || spec.DryRun || (!okTargets[target] && target != HRTarget) || !res.Trusted() {
 			return false
 		}
 		return len(spec.Scope) == 0 || slices.Contains(spec.Scope, Kind(kind))

@@ -70,17 +70,20 @@ func (e *Engine) guardRevocations(spec RunSpec, mode Mode, res *Result) {
 		}
 		n := len(accounts[ts.Name])
 		var why string
+		var kind GuardKind
 		switch {
 		case g.MaxRevocations > 0 && n > g.MaxRevocations:
-			why = fmt.Sprintf("max_revocations: %s would revoke %d accounts, limit %d", ts.Name, n, g.MaxRevocations)
+			kind = GuardMaxRevocations
+			why = fmt.Sprintf("%s would revoke %d accounts, limit %d", ts.Name, n, g.MaxRevocations)
 		case n > g.percentFloor && float64(n) > float64(enabled[ts.Name])*g.MaxRevocationsPercent/100:
-			why = fmt.Sprintf("max_revocations_percent: %s would revoke %d of %d enabled accounts (%.1f%%), limit %.1f%%",
+			kind = GuardMaxRevocationsPercent
+			why = fmt.Sprintf("%s would revoke %d of %d enabled accounts (%.1f%%), limit %.1f%%",
 				ts.Name, n, enabled[ts.Name], 100*float64(n)/float64(max(enabled[ts.Name], 1)), g.MaxRevocationsPercent)
 		}
 		if why == "" {
 			continue
 		}
-		res.Run.Guards = append(res.Run.Guards, why+": nothing revoked there")
+		res.trip(Guard{Kind: kind, Target: ts.Name, Reason: why + ": nothing revoked there"})
 		res.Findings = append(res.Findings, Finding{Fingerprint: Fingerprint(GuardTripped, ts.Name, "(blast radius)"), Kind: GuardTripped, Severity: High,
 			Disposition: Review, Target: ts.Name, AccountID: "(blast radius)", Reason: why + ": a person must confirm these revocations",
 			Evidence: map[string]string{"accounts": fmt.Sprint(n)}, Actions: []Step{}, FirstSeen: spec.AsOf})
@@ -187,30 +190,30 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 	if err != nil {
 		return err
 	}
-	held := map[string]store.Hold{}
-	for _, h := range holds {
-		if h.Until.After(now) {
-			held[h.Target+"\x00"+h.AccountID] = h
+	// A hold names its account as the person wrote it (resolved to the
+	// ID when it was added; older holds may carry a username).
+	heldFor := func(f *Finding) (store.Hold, bool) {
+		for _, h := range holds {
+			if h.Target == f.Target && h.Until.After(now) && (h.AccountID == f.AccountID || Names(h.AccountID, f.account)) {
+				return h, true
+			}
 		}
+		return store.Hold{}, false
 	}
 	guarded := map[string]bool{}
-	hrGuard := false
-	for _, f := range res.Findings {
-		if f.Kind == GuardTripped && f.AccountID == "(blast radius)" {
-			guarded[f.Target] = true
+	for _, g := range res.Guards {
+		if g.Target != "" {
+			guarded[g.Target] = true
 		}
 	}
-	for _, g := range res.Run.Guards {
-		if len(g) > 9 && g[:9] == "hr_shrink" {
-			hrGuard = true
-		}
-	}
+	hrGuard := res.Tripped(GuardHRShrink)
 	byName := map[string]*TargetSpec{}
 	for i := range spec.Targets {
 		byName[spec.Targets[i].Name] = &spec.Targets[i]
 	}
 
 	var jobs []*work
+	var manual []store.Action
 	index := map[string]*work{}
 	for i := range res.Findings {
 		f := &res.Findings[i]
@@ -219,19 +222,23 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 		}
 		ts := byName[f.Target]
 		tmode := TargetMode(*ts, spec)
-		switch {
-		case tmode != Enforce:
-			f.Outcome = OutcomePlanned
-			continue
-		case hrGuard || guarded[f.Target]:
+		// Rails and holds apply as enforce would apply them, in every
+		// mode: a dry run's plan shows exactly what enforce would do.
+		if hrGuard || guarded[f.Target] {
 			f.Outcome = OutcomeBlocked
 			continue
 		}
-		if hd, ok := held[f.Target+"\x00"+f.AccountID]; ok {
+		if hd, ok := heldFor(f); ok {
 			f.Outcome = OutcomeBlocked
 			f.Evidence["hold"] = fmt.Sprintf("held by %s until %s: %s", hd.CreatedBy, hd.Until.Format("2006-01-02"), hd.Reason)
-			_ = e.record(ctx, h, AuditEvent{RunID: res.Run.ID, Type: "hold_applied", Actor: hd.CreatedBy, Target: f.Target,
-				Detail: map[string]any{"account_id": f.AccountID, "hold_id": hd.ID, "reason": hd.Reason, "until": hd.Until, "fingerprint": f.Fingerprint}})
+			if tmode == Enforce {
+				_ = e.record(ctx, h, AuditEvent{RunID: res.Run.ID, Type: "hold_applied", Actor: hd.CreatedBy, Target: f.Target,
+					Detail: map[string]any{"account_id": f.AccountID, "hold_id": hd.ID, "reason": hd.Reason, "until": hd.Until, "fingerprint": f.Fingerprint}})
+			}
+			continue
+		}
+		if tmode != Enforce {
+			f.Outcome = OutcomePlanned
 			continue
 		}
 		if f.Person != nil {
@@ -242,6 +249,13 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 			Detail: map[string]any{"fingerprint": f.Fingerprint, "kind": f.Kind, "account_id": f.AccountID, "steps": f.Actions}})
 		for _, s := range f.Actions {
 			if !s.Auto {
+				// A person's step beside automatic ones: kept open in the
+				// store, so that once the automatic steps have disabled
+				// the account the finding stays until someone records
+				// the step as done (accessrecon ack) or the account is
+				// gone.
+				manual = append(manual, store.Action{RunID: res.Run.ID, Fingerprint: f.Fingerprint, Target: f.Target, AccountID: f.AccountID,
+					Op: string(s.Op), Arg: s.Arg, Status: store.ActionManual, Error: s.Manual, RequestedAt: now, Kind: string(f.Kind), EmployeeID: f.EmployeeID})
 				continue
 			}
 			key := f.Target + "\x00" + f.AccountID + "\x00" + string(s.Op) + "\x00" + s.Arg
@@ -253,6 +267,16 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 			}
 			w.findings = append(w.findings, f)
 		}
+	}
+	if len(manual) > 0 {
+		ids, err := e.Store.InsertActions(ctx, manual)
+		if err != nil {
+			return err
+		}
+		for i := range manual {
+			manual[i].ID = ids[i]
+		}
+		res.Actions = append(res.Actions, manual...)
 	}
 	for _, f := range res.Findings {
 		if f.Disposition == Exempt {
@@ -725,7 +749,7 @@ func (e *Engine) unfinishedFinding(ctx context.Context, spec RunSpec, runID int6
 			f.Disposition = ManualRevoke
 		}
 	}
-	if ex, ok := j.exemptions[a.ID]; ok && !ex.Expired(spec.AsOf) {
+	if ex, ok := j.exemption(a); ok && !ex.Expired(spec.AsOf) {
 		f.Disposition, f.Exemption = Exempt, &ex
 		for k := range f.Actions {
 			f.Actions[k].Auto = false
@@ -779,11 +803,9 @@ func (e *Engine) settle(spec RunSpec, res *Result, jobs []*work) {
 		f.Outcome = OutcomeDone
 		at := last
 		f.RevokedAt = &at
-		if f.EffectiveAt != nil {
-			elapsed := at.Sub(*f.EffectiveAt)
-			f.Elapsed = elapsed.Round(time.Second).String()
-			within := elapsed <= spec.Policy.SLA[cmp.Or(f.Tier, "standard")].D()
-			f.WithinSLA = &within
+		if c, ok := spec.Policy.Clock(f, at, time.Time{}); ok {
+			f.Elapsed = c.Elapsed.Round(time.Second).String()
+			f.WithinSLA = &c.Within
 		}
 	}
 	res.Findings = append(res.Findings, failed...)

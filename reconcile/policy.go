@@ -194,7 +194,7 @@ func (p *Policy) applyDefaults() {
 			p.Lifecycle[k] = v
 		}
 	}
-	sla := map[string]time.Duration{"critical": 15 * time.Minute, "standard": time.Hour, "low": 24 * time.Hour}
+	sla := map[string]time.Duration{string(TierCritical): 15 * time.Minute, string(TierStandard): time.Hour, string(TierLow): 24 * time.Hour}
 	if p.SLA == nil {
 		p.SLA = map[string]Duration{}
 	}

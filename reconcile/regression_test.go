@@ -175,3 +175,103 @@ func TestDefaultBlastRadiusGuard(t *testing.T) {
 		t.Fatalf("2 leavers on a 10-account target: status %v, err %v, A1 enabled %v; want completed and revoked", res.Run.Status, err, enabled(small, "A1"))
 	}
 }
+
+// Issue 10 item 3: a run on a truncated HR export concludes nothing from the
+// people it cannot see (their accounts are not orphans), resolves nothing,
+// and the next whole run finds the earlier problems still open.
+func TestHRShrinkConcludesNothingAboutMissingPeople(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	ctx := context.Background()
+	sp := spec(f, Policy{})
+	sp.Mode = Report
+	sp.AsOf = asOf.Add(-48 * time.Hour)
+	people := hr()
+	people[7].Status = sources.Terminated // E8, whom tomorrow's export leaves out
+	sp.Sources[0].Source = people
+	first, err := e.Run(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := len(findKind(first.Findings, TerminatedActive))
+	if open != 3 {
+		t.Fatalf("day 1: %d terminated_active findings, want 3", open)
+	}
+	sp.Sources[0].Source = people[:6] // a truncated export: E7..E10 missing
+	sp.AsOf = asOf.Add(-24 * time.Hour)
+	bad, err := e.Run(ctx, sp)
+	if !errors.Is(err, ErrGuard) || bad.Trusted() || !bad.Tripped(GuardHRShrink) {
+		t.Fatalf("day 2: %v, guards %+v", err, bad.Guards)
+	}
+	if n := len(findKind(bad.Findings, Orphaned)); n != 0 {
+		t.Fatalf("day 2 concluded %d orphans from people HR left out", n)
+	}
+	if len(bad.Resolved) != 0 {
+		t.Fatalf("day 2 resolved %d findings on a suspect snapshot", len(bad.Resolved))
+	}
+	if g := findKind(bad.Findings, GuardTripped); len(g) != 1 || g[0].Target != "(hr)" {
+		t.Fatalf("day 2: guard findings %+v, want one for the HR rail", g)
+	}
+	sp.Sources[0].Source = people
+	sp.AsOf = asOf
+	good, err := e.Run(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(findKind(good.Findings, TerminatedActive)); n != 3 {
+		t.Fatalf("day 3: %d terminated_active findings, want 3", n)
+	}
+	for _, fd := range findKind(good.Findings, TerminatedActive) {
+		if !fd.FirstSeen.Equal(first.Run.AsOf) {
+			t.Errorf("%s first seen %v, want day 1 (%v): the untrusted run broke its history", fd.AccountID, fd.FirstSeen, first.Run.AsOf)
+		}
+	}
+}
+
+// Issue 10 item 5: a dry run is marked as one and never becomes the drift
+// baseline: a job change it saw is still drift for the next real run, and
+// what it no longer sees stays open.
+func TestDryRunMovesNoBaseline(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	ctx := context.Background()
+	sp := spec(f, Policy{})
+	sp.Mode = Report
+	sp.AsOf = asOf.Add(-48 * time.Hour)
+	people := hr()
+	people[4].JobCode = "ENG"
+	sp.Sources[0].Source = people
+	if _, err := e.Run(ctx, sp); err != nil {
+		t.Fatal(err)
+	}
+	moved := hr()
+	moved[4].JobCode = "SALES"
+	moved[0].Status = sources.Active // E1 is back: its finding would resolve
+	sp.Sources[0].Source = moved
+	sp.DryRun, sp.AsOf = true, asOf.Add(-24*time.Hour)
+	dry, err := e.Run(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !dry.Run.DryRun || len(dry.Resolved) != 0 {
+		t.Fatalf("dry run: marked %v, resolved %d", dry.Run.DryRun, len(dry.Resolved))
+	}
+	if got, _ := e.Store.GetRun(ctx, dry.Run.ID); !got.DryRun {
+		t.Fatal("the stored run is not marked as a dry run")
+	}
+	sp.DryRun, sp.AsOf = false, asOf
+	real, err := e.Run(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobChanged := false
+	for _, d := range real.Drift {
+		if d.Kind == "job_changed" && d.Subject == "E5" {
+			jobChanged = true
+		}
+	}
+	if !jobChanged {
+		t.Fatalf("the real run after a dry run shows no job_changed drift for E5: %+v", real.Drift)
+	}
+	if len(real.Resolved) != 1 {
+		t.Fatalf("the real run resolved %d findings, want E1's one", len(real.Resolved))
+	}
+}

@@ -38,9 +38,12 @@ import (
 // Account is one account on a target. ID is the target's native identifier
 // (never an email); matching accounts to people is reconcile's job.
 type Account struct {
-	ID          string
-	Username    string
-	Email       string
+	ID       string
+	Username string
+	Email    string
+	// DN is the account's distinguished name on a directory (empty
+	// elsewhere): people write it in exemptions and holds.
+	DN          string
 	EmployeeID  string
 	DisplayName string
 	Enabled     bool

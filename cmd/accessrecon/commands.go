@@ -158,8 +158,12 @@ func cmdHistory(ctx context.Context, args []string, stdout io.Writer) error {
 		if len(note) > 100 {
 			note = note[:100] + "…"
 		}
+		mode := r.Mode
+		if r.DryRun {
+			mode += " (dry run)"
+		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", r.ID, r.AsOf.Format(time.RFC3339), r.StartedAt.Format(time.RFC3339), d,
-			r.Mode, dash(r.Job), r.Status, r.Counts["people"], r.Counts["accounts"], r.Counts["findings"], note)
+			mode, dash(r.Job), r.Status, r.Counts["people"], r.Counts["accounts"], r.Counts["findings"], note)
 	}
 	return tw.Flush()
 }
@@ -262,10 +266,13 @@ func cmdAudit(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return usageError{"audit: verify or export"}
 	}
-	var since, format string
+	var since, format, cpFile string
+	var pubKeys fileList
 	cfg, _, err := configFlags("audit "+args[0], args[1:], func(fs *flag.FlagSet) {
 		fs.StringVar(&since, "since", "", "export records at or after this time")
 		fs.StringVar(&format, "format", "jsonl", "export format: jsonl or cef")
+		fs.Var(&pubKeys, "public-key", "verify: Ed25519 public key checkpoints may be signed with (repeatable)")
+		fs.StringVar(&cpFile, "checkpoint-file", "", "verify: checkpoint file to check the trail against (default audit.checkpoint_file)")
 	})
 	if err != nil {
 		return err
@@ -278,6 +285,9 @@ func cmdAudit(ctx context.Context, args []string, stdout io.Writer) error {
 	trail := openTrail(cfg, st, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	switch args[0] {
 	case "verify":
+		if len(pubKeys) > 0 {
+			return verifySigned(ctx, cfg, trail, pubKeys, cpFile, stdout)
+		}
 		res, err := trail.Verify(ctx)
 		if err != nil {
 			return err

@@ -43,6 +43,14 @@ type Config struct {
 		File string `yaml:"file"`
 		// Syslog forwards every record to a collector (RFC 5424).
 		Syslog *SyslogConfig `yaml:"syslog"`
+		// SigningKeyFile is the Ed25519 key that signs checkpoints (PEM
+		// PKCS #8 or a raw 32-byte seed); CheckpointFile receives a copy of
+		// each (append-only, kept elsewhere); CheckpointEvery signs once
+		// this many records followed the last checkpoint (0: at the end of
+		// each run only). See checkpoint.go.
+		SigningKeyFile  string `yaml:"signing_key_file"`
+		CheckpointFile  string `yaml:"checkpoint_file"`
+		CheckpointEvery int    `yaml:"checkpoint_every"`
 	} `yaml:"audit"`
 	Reports struct {
 		XLSX struct {

@@ -45,6 +45,20 @@ func TestHoldCommands(t *testing.T) {
 		t.Fatalf("hold list: exit %d\n%s", code, out)
 	}
 
+	// Issue 10 item 5: the dry run's plan shows the hold as enforce will
+	// apply it, not "AUTO disable".
+	if code, out, errs := cli("run", "--config", cfg, "--dry-run", "--as-of", demoDay1.Format(time.RFC3339), "--out", filepath.Join(dir, "dry")); code == exitFail || code == exitUsage {
+		t.Fatalf("dry run: exit %d %s", code, errs)
+	} else {
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, " u0012 ") && strings.Contains(l, "terminated_active") && !strings.Contains(l, "HELD") {
+				t.Fatalf("dry-run plan line for the held account: %q", l)
+			}
+		}
+		if !strings.Contains(out, "HELD") {
+			t.Fatalf("dry-run plan shows no held step:\n%s", out)
+		}
+	}
 	f := runAt(t, dir, demoDay1)
 	if !directoryState(t, dir)["u0012"] {
 		t.Fatal("u0012 was disabled despite the hold")

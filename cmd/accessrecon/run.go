@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
+	"github.com/accessrecon/accessrecon/targets"
 )
 
 // runOptions are the flags of run (and of the demo's runs).
@@ -129,12 +131,16 @@ func runOnce(ctx context.Context, o runOptions, stdout, stderr io.Writer) (*reco
 	}
 	defer st.Close()
 	trail := openTrail(cfg, st, log)
+	if err := checkpointsReady(cfg, trail); err != nil {
+		return nil, exitFail, err
+	}
 	eng := &reconcile.Engine{Store: st, Log: log, Audit: reconcile.TrailAuditor{Trail: trail}, Started: runID.Store, Redactor: w.redactor}
 	if tty {
 		p := newProgress(stderr)
 		eng.Progress = p.update
 	}
 	res, runErr := eng.Run(ctx, spec)
+	runErr = errors.Join(runErr, checkpointRun(ctx, cfg, trail))
 	if res == nil {
 		return nil, exitFail, runErr
 	}
@@ -213,7 +219,11 @@ type findingsFile struct {
 		Status     string    `json:"status"`
 		Mode       string    `json:"mode"`
 		Guards     []string  `json:"guards,omitempty"`
-		Error      string    `json:"error,omitempty"`
+		// Trusted is false once a safety rail tripped: the findings are
+		// shown but were not acted on, and no ticket followed them.
+		Trusted bool   `json:"trusted"`
+		DryRun  bool   `json:"dry_run,omitempty"`
+		Error   string `json:"error,omitempty"`
 	} `json:"run"`
 	Collections []store.Collection  `json:"collections"`
 	Findings    []reconcile.Finding `json:"findings"`
@@ -224,6 +234,7 @@ func writeFindings(path string, res *reconcile.Result) error {
 	var f findingsFile
 	f.Run.ID, f.Run.AsOf, f.Run.StartedAt, f.Run.FinishedAt = res.Run.ID, res.Run.AsOf, res.Run.StartedAt, res.Run.FinishedAt
 	f.Run.Status, f.Run.Mode, f.Run.Guards, f.Run.Error = res.Run.Status, res.Run.Mode, res.Run.Guards, res.Run.Error
+	f.Run.Trusted, f.Run.DryRun = res.Trusted(), res.Run.DryRun
 	f.Collections, f.Actions = res.Collections, res.Actions
 	tmp := path + ".tmp"
 	out, err := os.Create(tmp)
@@ -349,22 +360,34 @@ func enforcedTargets(spec reconcile.RunSpec) []string {
 
 // printPlan prints, for a dry run, exactly what enforce mode would do.
 func printPlan(w io.Writer, res *reconcile.Result) {
-	fmt.Fprintln(w, "plan (dry run: nothing was done):")
+	fmt.Fprintln(w, "plan (dry run: nothing was done) with holds, exemptions and safety rails applied as enforce would:")
+	if !res.Trusted() {
+		fmt.Fprintln(w, "  UNTRUSTED RUN: a safety rail tripped; enforce would act on nothing below")
+	}
 	n := 0
 	for _, f := range res.Findings {
-		if f.Disposition == reconcile.Exempt {
-			continue
-		}
 		for _, s := range f.Actions {
-			how := "AUTO  "
-			if !s.Auto {
-				how = "MANUAL"
+			how := "AUTO   "
+			switch {
+			case f.Disposition == reconcile.Exempt:
+				how = "EXEMPT "
+			case f.Outcome == reconcile.OutcomeBlocked && f.Evidence["hold"] != "":
+				how = "HELD   "
+			case f.Outcome == reconcile.OutcomeBlocked:
+				how = "BLOCKED"
+			case !s.Auto:
+				how = "MANUAL "
 			}
 			arg := ""
 			if s.Arg != "" {
-				arg = " " + s.Arg
+				arg = " " + cmp.Or(s.Name, s.Arg)
 			}
-			fmt.Fprintf(w, "  %s %-10s %-28s %s%s  [%s %s]\n", how, f.Target, f.AccountID, s.Op, arg, f.Kind, f.Fingerprint)
+			who := f.AccountID
+			if f.Username != "" && f.Username != f.AccountID {
+				who += " (" + f.Username + ")"
+			}
+			fmt.Fprintf(w, "  %s %-10s %-40s %s%s  [%s %s]\n", how, targets.Printable(f.Target, 0), targets.Printable(who, 0), s.Op,
+				targets.Printable(arg, 0), f.Kind, f.Fingerprint)
 			n++
 		}
 	}

@@ -480,8 +480,10 @@ func (s *server) execute(cfg *Config, spec reconcile.RunSpec, log, engineLog *sl
 	if spec.Timeout > 0 {
 		full.Timeout = spec.Timeout
 	}
-	eng := &reconcile.Engine{Store: s.st, Log: engineLog, Audit: reconcile.TrailAuditor{Trail: openTrail(cfg, s.st, log)}, Started: runID.Store, Redactor: w.redactor}
-	return eng.Run(s.runCtx, full)
+	trail := openTrail(cfg, s.st, log)
+	eng := &reconcile.Engine{Store: s.st, Log: engineLog, Audit: reconcile.TrailAuditor{Trail: trail}, Started: runID.Store, Redactor: w.redactor}
+	res, err := eng.Run(s.runCtx, full)
+	return res, errors.Join(err, checkpointRun(s.runCtx, cfg, trail))
 }
 
 // reload re-reads the config on SIGHUP; an invalid one keeps the old.

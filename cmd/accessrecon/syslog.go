@@ -29,6 +29,7 @@ func openTrail(cfg *Config, st *store.Store, log *slog.Logger) *store.AuditTrail
 		sink := &syslogSink{cfg: *cfg.Audit.Syslog, log: log}
 		trail.OnAppend = sink.send
 	}
+	attachCheckpoints(cfg, trail, log)
 	return trail
 }
 

@@ -34,6 +34,13 @@ type Action struct {
 	EmployeeID string `json:"employee_id,omitempty"`
 }
 
+// The statuses of a person's step: ActionManual is open (a person must do
+// it), ActionAcknowledged is recorded done by a person (accessrecon ack).
+const (
+	ActionManual       = "manual"
+	ActionAcknowledged = "acknowledged"
+)
+
 type actionRow struct {
 	ID          int64          `db:"id"`
 	RunID       int64          `db:"run_id"`
@@ -149,7 +156,7 @@ func (s *Store) UnfinishedSteps(ctx context.Context, target string, before int64
 	if err := s.db.SelectContext(ctx, &rows, `SELECT a.* FROM actions a JOIN (
 			SELECT MAX(id) AS id FROM actions WHERE target = ? AND run_id < ? AND status NOT IN ('planned', 'blocked')
 			GROUP BY account_id, op, arg) l ON l.id = a.id
-		WHERE a.status NOT IN ('done', 'recovered_done') AND a.employee_id != '' ORDER BY a.account_id, a.id`, target, before); err != nil {
+		WHERE a.status NOT IN ('done', 'recovered_done', 'acknowledged') AND a.employee_id != '' ORDER BY a.account_id, a.id`, target, before); err != nil {
 		return nil, fmt.Errorf("store: unfinished steps of %s: %w", target, err)
 	}
 	out := make([]Action, len(rows))
@@ -353,4 +360,46 @@ func (s *Store) SnapshotAccount(ctx context.Context, runID int64, target, accoun
 		a.Credentials = append(a.Credentials, c)
 	}
 	return a, true, rows.Err()
+}
+
+// AckManualStep records that a person did the open manual step op (arg) of
+// the finding fingerprint: a verified action by the acknowledging person, in
+// the run that opened the step. It returns the step's action, or an error
+// wrapping ErrNoManualStep when no such step is open.
+func (s *Store) AckManualStep(ctx context.Context, fingerprint, op, arg, by string, at time.Time) (Action, error) {
+	var out Action
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
+		var row actionRow
+		err := tx.GetContext(ctx, &row, `SELECT * FROM actions WHERE id = (SELECT MAX(id) FROM actions WHERE fingerprint = ? AND op = ? AND arg = ?)`, fingerprint, op, arg)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && row.Status != ActionManual) {
+			return fmt.Errorf("%s %s%s: %w", fingerprint, op, prefixed(" ", arg), ErrNoManualStep)
+		}
+		if err != nil {
+			return err
+		}
+		out = row.action()
+		out.Status, out.Verified, out.Error, out.RequestedAt, out.FinishedAt = ActionAcknowledged, true, "done by "+by, at, at
+		res, err := tx.ExecContext(ctx, `INSERT INTO actions (run_id, fingerprint, target, account_id, op, arg, status, verified, attempts, error, requested_at, finished_at, kind, employee_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, ?, ?, ?)`, out.RunID, out.Fingerprint, out.Target, out.AccountID, out.Op, out.Arg, out.Status, out.Error,
+			T(out.RequestedAt), T(out.FinishedAt), out.Kind, out.EmployeeID)
+		if err != nil {
+			return err
+		}
+		out.ID, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return Action{}, fmt.Errorf("store: acknowledge manual step: %w", err)
+	}
+	return out, nil
+}
+
+// ErrNoManualStep is returned when a step to acknowledge is not open.
+var ErrNoManualStep = errors.New("no open manual step")
+
+func prefixed(p, s string) string {
+	if s == "" {
+		return ""
+	}
+	return p + s
 }

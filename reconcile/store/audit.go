@@ -74,6 +74,9 @@ type AuditTrail struct {
 	// syslog sink forwards it to a SIEM, which anchors the chain outside
 	// the store).
 	OnAppend func(AuditRecord)
+	// Checkpoints signs the chain head (see Checkpoint); the zero value
+	// signs nothing.
+	Checkpoints CheckpointPolicy
 
 	mu sync.Mutex // serialises this trail's appends; the flock does it across trails and processes
 	// What this trail last left: the file's size and the store's last
@@ -168,7 +171,14 @@ func (a *AuditTrail) Append(ctx context.Context, r AuditRecord) (AuditRecord, er
 			return r, fmt.Errorf("audit: append %s: %w", r.Type, err)
 		}
 	}
-	return a.appendLocked(ctx, r)
+	r, err = a.appendLocked(ctx, r)
+	if err != nil {
+		return r, err
+	}
+	if err := a.checkpointDue(ctx, r.Seq); err != nil {
+		return r, fmt.Errorf("audit: append %s: committed, but %w", r.Type, err)
+	}
+	return r, nil
 }
 
 // Reconcile brings the file in line with the store (see AuditTrail) and
@@ -194,11 +204,22 @@ func (a *AuditTrail) Reconcile(ctx context.Context) (*Repair, error) {
 }
 
 func (a *AuditTrail) appendLocked(ctx context.Context, r AuditRecord) (AuditRecord, error) {
+	return a.appendWith(ctx, r, nil)
+}
+
+// appendWith appends r; prepare, when set, completes r inside the
+// transaction that inserts it (a checkpoint signs the head it follows).
+func (a *AuditTrail) appendWith(ctx context.Context, r AuditRecord, prepare func(*sqlx.Tx, *AuditRecord) error) (AuditRecord, error) {
 	if len(r.Detail) == 0 {
 		r.Detail = json.RawMessage("{}")
 	}
 	died := a.died
 	err := a.s.write(ctx, func(tx *sqlx.Tx) error {
+		if prepare != nil {
+			if err := prepare(tx, &r); err != nil {
+				return err
+			}
+		}
 		if err := a.insert(ctx, tx, &r); err != nil {
 			return err
 		}
@@ -561,6 +582,8 @@ type chain struct {
 	// vouched is set when an audit_trimmed record names the first record
 	// of the chain as the point retention trimmed to.
 	vouched bool
+	// signed, when set, also checks the chain against signed checkpoints.
+	signed *signedCheck
 }
 
 func (c *chain) next(r AuditRecord, line int) error {
@@ -582,6 +605,11 @@ func (c *chain) next(r AuditRecord, line int) error {
 			return broken(fmt.Sprintf("does not chain to record %d (a record was removed, changed or moved)", c.prev.Seq))
 		}
 	}
+	if c.signed != nil {
+		if err := c.signed.next(c, r, line); err != nil {
+			return err
+		}
+	}
 	if r.Type == TrimEvent {
 		var d trimDetail
 		if json.Unmarshal(r.Detail, &d) == nil && d.FirstKeptSeq == c.first.Seq && d.FirstKeptPrevHash == c.first.PrevHash {
@@ -596,6 +624,9 @@ func (c *chain) next(r AuditRecord, line int) error {
 // that does not start at record 1 must have been trimmed to exactly there.
 func (c *chain) end() error {
 	if c.n == 0 || c.first.Seq == 1 || c.vouched {
+		if c.signed != nil {
+			return c.signed.end(c)
+		}
 		return nil
 	}
 	return &BrokenError{Where: c.where, Seq: c.first.Seq, Line: c.firstLine, Reason: fmt.Sprintf("chain starts at record %d, not 1, and no trim record vouches for it (records were deleted)", c.first.Seq)}
@@ -775,6 +806,8 @@ type VerifyResult struct {
 	// its line (the marker file names it): not a break; the next append
 	// completes the file.
 	Pending int64
+	// Signed is what the signed checkpoints vouch for (VerifySigned only).
+	Signed *SignedResult
 }
 
 // pending reads the marker of the last append begun: its sequence number and
@@ -796,8 +829,14 @@ func (a *AuditTrail) pending() (int64, string) {
 // both hold the same records. The error is a *BrokenError naming the first
 // broken record.
 func (a *AuditTrail) Verify(ctx context.Context) (VerifyResult, error) {
+	return a.verify(ctx, nil)
+}
+
+// verify is Verify, checking both chains against signed checkpoints too
+// when sig is set.
+func (a *AuditTrail) verify(ctx context.Context, sig *signedCheck) (VerifyResult, error) {
 	var res VerifyResult
-	sc := &chain{where: "store"}
+	sc := &chain{where: "store", signed: sig.fresh()}
 	var beforeLast AuditRecord // the store's record before its last
 	if err := a.Records(ctx, 0, func(r AuditRecord) error {
 		if sc.prev != nil {
@@ -811,6 +850,9 @@ func (a *AuditTrail) Verify(ctx context.Context) (VerifyResult, error) {
 		return res, err
 	}
 	res.StoreRecords = sc.n
+	if sc.signed != nil {
+		res.Signed = sc.signed.result(sc)
+	}
 	if sc.prev != nil {
 		res.LastHash = sc.prev.Hash
 	}
@@ -832,7 +874,7 @@ func (a *AuditTrail) Verify(ctx context.Context) (VerifyResult, error) {
 		return res, fmt.Errorf("audit: %w", err)
 	}
 	defer f.Close()
-	fc := &chain{where: a.path}
+	fc := &chain{where: a.path, signed: sig.fresh()}
 	rd := bufio.NewReaderSize(f, 1<<16)
 	for line := 1; ; line++ {
 		b, err := rd.ReadBytes('\n')

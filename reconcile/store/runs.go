@@ -24,6 +24,11 @@ type Run struct {
 	Guards     []string
 	Counts     map[string]int
 	Error      string
+	// DryRun marks a run made with --dry-run: shown, never a baseline.
+	DryRun bool
+	// HRSuspect marks a run whose HR snapshot tripped the HR-shrink rail:
+	// its snapshot is never the next run's baseline.
+	HRSuspect bool
 }
 
 type runRow struct {
@@ -38,11 +43,14 @@ type runRow struct {
 	Guards     string         `db:"guards"`
 	Counts     string         `db:"counts"`
 	Error      string         `db:"error"`
+	DryRun     bool           `db:"dry_run"`
+	HRSuspect  bool           `db:"hr_suspect"`
 }
 
 func (r runRow) run() Run {
 	out := Run{ID: r.ID, AsOf: mustT(r.AsOf), StartedAt: mustT(r.StartedAt), FinishedAt: mustT(r.FinishedAt),
-		Mode: r.Mode, Job: r.Job, Scope: r.Scope, Status: r.Status, Guards: SplitLines(r.Guards), Error: r.Error}
+		Mode: r.Mode, Job: r.Job, Scope: r.Scope, Status: r.Status, Guards: SplitLines(r.Guards), Error: r.Error,
+		DryRun: r.DryRun, HRSuspect: r.HRSuspect}
 	_ = json.Unmarshal([]byte(r.Counts), &out.Counts)
 	return out
 }
@@ -51,8 +59,8 @@ func (r runRow) run() Run {
 func (s *Store) BeginRun(ctx context.Context, r Run) (int64, error) {
 	var id int64
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO runs (as_of, started_at, mode, job, scope, status) VALUES (?, ?, ?, ?, ?, 'running')`,
-			T(r.AsOf), T(r.StartedAt), r.Mode, r.Job, r.Scope)
+		res, err := tx.ExecContext(ctx, `INSERT INTO runs (as_of, started_at, mode, job, scope, status, dry_run) VALUES (?, ?, ?, ?, ?, 'running', ?)`,
+			T(r.AsOf), T(r.StartedAt), r.Mode, r.Job, r.Scope, b2i(r.DryRun))
 		if err != nil {
 			return err
 		}
@@ -72,8 +80,8 @@ func (s *Store) FinishRun(r Run) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE runs SET finished_at = ?, status = ?, guards = ?, counts = ?, error = ?, mode = ? WHERE id = ?`,
-			T(r.FinishedAt), r.Status, JoinLines(r.Guards), string(counts), r.Error, r.Mode, r.ID)
+		_, err := tx.ExecContext(ctx, `UPDATE runs SET finished_at = ?, status = ?, guards = ?, counts = ?, error = ?, mode = ?, hr_suspect = ? WHERE id = ?`,
+			T(r.FinishedAt), r.Status, JoinLines(r.Guards), string(counts), r.Error, r.Mode, b2i(r.HRSuspect), r.ID)
 		return err
 	})
 	if err != nil {
@@ -179,7 +187,7 @@ func (s *Store) LastGoodCollection(ctx context.Context, side, name string, befor
 	var id sql.NullInt64
 	err := s.db.GetContext(ctx, &id, `SELECT MAX(c.run_id) FROM collections c JOIN runs r ON r.id = c.run_id
 		WHERE c.side = ? AND c.name = ? AND c.status = 'ok' AND c.run_id < ? AND r.status NOT IN ('failed', 'running', 'cancelled', 'crashed')
-		AND r.scope NOT LIKE 'people:%'`, side, name, before)
+		AND r.scope NOT LIKE 'people:%' AND r.dry_run = 0`, side, name, before)
 	if err != nil {
 		return 0, fmt.Errorf("store: last good collection of %s: %w", name, err)
 	}
@@ -205,7 +213,7 @@ func (s *Store) Collections(ctx context.Context, runID int64) ([]Collection, err
 func (s *Store) PrevHRRun(ctx context.Context, before int64) (int64, error) {
 	var id sql.NullInt64
 	err := s.db.GetContext(ctx, &id, `SELECT MAX(id) FROM runs WHERE id < ? AND status IN ('completed', 'guard_tripped', 'partial')
-		AND scope NOT LIKE 'people:%' AND guards NOT LIKE '%hr_shrink%'`, before)
+		AND scope NOT LIKE 'people:%' AND hr_suspect = 0 AND dry_run = 0`, before)
 	if err != nil {
 		return 0, fmt.Errorf("store: previous HR run: %w", err)
 	}

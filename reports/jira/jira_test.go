@@ -597,3 +597,55 @@ func TestUpgradeSwapsLegacyHashSilently(t *testing.T) {
 	}
 	wantShape(t, "second run", fake.requests(), "GET /rest/api/2/search/jql")
 }
+
+// Issue 10 item 3: a run whose HR snapshot tripped a rail (a truncated
+// export) opened 761 tickets and the next good run closed 762. An untrusted
+// run opens, changes, closes and reopens nothing but the rail's own ticket.
+func TestGuardTrippedRunTouchesOnlyTheGuardTicket(t *testing.T) {
+	ctx := context.Background()
+	fake := newFakeJira(t)
+	c, _ := newTestClient(t, fake, nil)
+	out := NewMemOutbox()
+
+	alice := finding("alice", reconcile.ManualRevoke, "")
+	r1 := result(1, []reconcile.Finding{alice})
+	if sum, err := c.Sync(ctx, r1, out); err != nil || sum.Created != 1 {
+		t.Fatalf("run 1: %+v %v", sum, err)
+	}
+	aliceKey := r1.Findings[0].JiraKey
+
+	guard := reconcile.Finding{Fingerprint: reconcile.Fingerprint(reconcile.GuardTripped, "(hr)", "(hr_shrink)"), Kind: reconcile.GuardTripped,
+		Severity: reconcile.Critical, Disposition: reconcile.Review, Target: "(hr)", AccountID: "(hr_shrink)",
+		Reason: "HR has 31 people, the last good run had 317", FirstSeen: asOf}
+	storm := []reconcile.Finding{guard}
+	for i := range 40 {
+		f := finding(fmt.Sprintf("ghost%02d", i), reconcile.Review, "")
+		f.Kind, f.Fingerprint = reconcile.Orphaned, reconcile.Fingerprint(reconcile.Orphaned, "ldap", f.AccountID)
+		storm = append(storm, f)
+	}
+	bad := result(2, storm, resolvedState(alice, aliceKey))
+	bad.Guards = []reconcile.Guard{{Kind: reconcile.GuardHRShrink, Reason: "HR has 31 people, the last good run had 317"}}
+	sum, err := c.Sync(ctx, bad, out)
+	if err != nil || sum != (Summary{Created: 1}) {
+		t.Fatalf("guard-tripped run: %+v %v, want only the guard's ticket created", sum, err)
+	}
+	reqs := fake.requests()[2:]
+	wantShape(t, "run 2", reqs, "GET /rest/api/2/search/jql", "POST /rest/api/2/issue")
+	if s := fmt.Sprint(body(reqs[1])); !strings.Contains(s, "hr_shrink") && !strings.Contains(s, "guard") {
+		t.Fatalf("the one ticket created is not the guard's: %s", s)
+	}
+	if is := fake.snapshot(aliceKey); is.Status != "To Do" || len(is.Comments) != 0 {
+		t.Fatalf("alice's ticket was touched by the untrusted run: %+v", is)
+	}
+
+	// The next good run sees alice's problem still there: no change.
+	n := len(fake.requests())
+	if sum, err := c.Sync(ctx, result(3, []reconcile.Finding{alice}), out); err != nil || sum.Created != 0 || sum.Closed != 0 || sum.Updated != 0 {
+		t.Fatalf("run 3: %+v %v", sum, err)
+	}
+	for _, r := range fake.requests()[n:] {
+		if r.Method != "GET" {
+			t.Fatalf("run 3 changed a ticket: %s %s", r.Method, r.Path)
+		}
+	}
+}

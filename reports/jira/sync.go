@@ -51,16 +51,20 @@ func (c *Client) intents(res *reconcile.Result) []Op {
 	var ops []Op
 	seen := map[string]bool{}
 	nm := accountNames(res)
+	// A run whose safety rails tripped is not trusted: its only tickets are
+	// the rails' own. Nothing else is opened, changed, closed or reopened
+	// on its word (the findings are still in the workbook, marked).
+	trusted := res.Trusted()
 	for i := range res.Findings {
 		f := &res.Findings[i]
-		if !f.NeedsPerson() || seen[f.Fingerprint] {
+		if !f.NeedsPerson() || seen[f.Fingerprint] || (!trusted && f.Kind != reconcile.GuardTripped) {
 			continue
 		}
 		seen[f.Fingerprint] = true
 		ops = append(ops, c.openOp(res, f, nm))
 	}
 	for _, st := range res.Resolved {
-		if seen[st.Fingerprint] {
+		if seen[st.Fingerprint] || !trusted {
 			continue
 		}
 		seen[st.Fingerprint] = true

@@ -29,6 +29,7 @@ func sampleResult() *reconcile.Result {
 			Mode: "enforce", Job: "nightly", Scope: "full", Status: reconcile.StatusGuardTripped,
 			Guards: []string{"max_revocations: target crm would revoke 12 > 10"},
 			Counts: map[string]int{"findings": 6, "disposition:review": 2, "disposition:manual_revoke": 1}},
+		Guards:      []reconcile.Guard{{Kind: reconcile.GuardMaxRevocations, Target: "crm", Reason: "target crm would revoke 12 > 10"}},
 		Policy:      pol,
 		PeopleCount: 1200,
 		Findings: []reconcile.Finding{

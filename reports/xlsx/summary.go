@@ -101,6 +101,12 @@ func (w *writer) summary() error {
 
 	// Run metadata.
 	r := res.Run
+	trustedText := func(res *reconcile.Result) string {
+		if res.Trusted() {
+			return "yes"
+		}
+		return "NO: a safety rail tripped; this run's findings are shown but were not acted on, and no ticket was opened, changed or closed on its word"
+	}
 	guards := "none"
 	if len(r.Guards) > 0 {
 		guards = strings.Join(r.Guards, "; ")
@@ -120,10 +126,11 @@ func (w *writer) summary() error {
 		{"Time zone of HR dates", cmp.Or(res.Timezone, "UTC")},
 		{"Started", dateCell(r.StartedAt, w.dateTime)},
 		{"Finished", dateCell(r.FinishedAt, w.dateTime)},
-		{"Mode", r.Mode},
+		{"Mode", modeText(r.Mode, r.DryRun)},
 		{"Job", r.Job},
 		{"Scope", r.Scope},
 		{"Status", r.Status},
+		{"Trusted", trustedText(res)},
 		{"Guards tripped", guards},
 		{"Error", r.Error},
 		{"People in HR snapshot", excelize.Cell{StyleID: w.integer, Value: res.PeopleCount}},
@@ -463,4 +470,12 @@ func (w *writer) summarySLA(s *summarySheet) error {
 		}
 	}
 	return row("all tiers", all)
+}
+
+// modeText is the run's mode as people read it: a dry run says so.
+func modeText(mode string, dry bool) string {
+	if dry {
+		return mode + " (dry run: nothing was done)"
+	}
+	return mode
 }

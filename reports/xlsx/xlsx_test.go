@@ -486,3 +486,36 @@ func TestSummaryHRData(t *testing.T) {
 	rs = rows(t, f, SheetSummary)
 	summaryRow(t, rs, "… and 5 more", 0)
 }
+
+// Issue 10 item 3: the Summary says whether the run can be trusted.
+func TestSummarySaysWhetherTrusted(t *testing.T) {
+	for _, tc := range []struct {
+		guards []reconcile.Guard
+		want   string
+	}{
+		{nil, "yes"},
+		{[]reconcile.Guard{{Kind: reconcile.GuardHRShrink, Reason: "HR has 31 people"}}, "NO: a safety rail tripped"},
+	} {
+		res := sampleResult()
+		res.Guards = tc.guards
+		path := filepath.Join(t.TempDir(), "book.xlsx")
+		if err := Write(path, res, Options{Now: asOf}); err != nil {
+			t.Fatal(err)
+		}
+		f, err := excelize.OpenFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, _ := f.GetRows(SheetSummary)
+		f.Close()
+		got := ""
+		for _, r := range rows {
+			if len(r) > 1 && r[0] == "Trusted" {
+				got = r[1]
+			}
+		}
+		if !strings.HasPrefix(got, tc.want) {
+			t.Errorf("guards %v: Trusted = %q, want %q…", tc.guards, got, tc.want)
+		}
+	}
+}

@@ -237,6 +237,7 @@ func (t *Target) account(ctx context.Context, conn *goldap.Conn, e *goldap.Entry
 		Email:       e.GetEqualFoldAttributeValue(at.Email),
 		EmployeeID:  e.GetEqualFoldAttributeValue(at.EmployeeID),
 		DisplayName: e.GetEqualFoldAttributeValue(at.DisplayName),
+		DN:          e.DN,
 		Enabled:     true,
 	}
 	if a.EmployeeID == "" && t.s.employeeFB != "" {
