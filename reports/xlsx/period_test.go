@@ -117,7 +117,7 @@ func simulate(t testing.TB) *simulation {
 		id := fmt.Sprintf("E%03d", i)
 		hr.people[id] = &sources.Person{EmployeeID: id, FirstName: "Person", LastName: fmt.Sprint(i), Email: strings.ToLower(id) + "@example.com",
 			Status: sources.Active, HireDate: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
-		ldap.Put(targets.Account{ID: "uid=" + strings.ToLower(id), Username: strings.ToLower(id), EmployeeID: id, Enabled: true, Privileged: i == 1})
+		ldap.Put(targets.Account{ID: "uid=" + strings.ToLower(id), Username: strings.ToLower(id), EmployeeID: id, Enabled: true, Privileged: i <= 2})
 		crm.Put(targets.Account{ID: fmt.Sprintf("c-%d", i), Username: "crm" + strings.ToLower(id), EmployeeID: id, Enabled: true})
 		if i%4 == 0 {
 			legacy.Put(targets.Account{ID: fmt.Sprintf("L%d", i), Username: "leg" + strings.ToLower(id), EmployeeID: id, Enabled: true})
@@ -128,7 +128,7 @@ func simulate(t testing.TB) *simulation {
 	pol.Mode = reconcile.Enforce
 	pol.PrivilegedApproved = []reconcile.Approval{
 		{Target: "ldap", AccountID: "uid=e001", Approver: "ciso", Reason: "directory administrator"},
-		{Target: "ldap", AccountID: "uid=gone", Approver: "cio", Reason: "left over from the migration"},
+		{Target: "ldap", AccountID: "uid=e002", Approver: "cio", Reason: "backup administrator"},
 	}
 	// E010 leaves on day 5; their crm account is exempt (a payroll
 	// hand-over): it stays enabled, covered.
@@ -198,6 +198,12 @@ func simulate(t testing.TB) *simulation {
 		if day == 18 {
 			hr.err = errors.New("hr: connection refused")
 		}
+		if day == 25 {
+			// E002 is no longer an administrator: the approval is unused.
+			a, _ := ldap.Get("uid=e002")
+			a.Privileged = false
+			ldap.Put(a)
+		}
 		if day == 26 {
 			// An HR webhook named E028 a day before the run that revokes
 			// them (day 27): their clock starts then, as in `accessrecon sla`.
@@ -230,7 +236,6 @@ func simulate(t testing.TB) *simulation {
 			t.Fatalf("day %d: run %s (%v), want %s", day, res.Run.Status, err, want)
 		}
 	}
-	// uid=gone no longer exists; E001 is still privileged.
 	return sim
 }
 
@@ -369,7 +374,12 @@ func TestPeriodReport(t *testing.T) {
 	from, to := sim.day(1), sim.day(31)
 	verify := &AuditCheck{At: to, Result: store.VerifyResult{StoreRecords: 120, FileRecords: 120, LastHash: "abc123"}}
 	book := filepath.Join(t.TempDir(), PeriodFileName(from, to))
-	if err := WritePeriod(ctx, st, from, to, book, PeriodOptions{Policy: sim.policy, Location: sim.riyadh, Audit: verify, Now: to}); err != nil {
+	// The configuration as it is when the report is written: an approval
+	// was added since for an account that does not exist (a run would
+	// refuse it; the report says it is unused).
+	pol := sim.policy
+	pol.PrivilegedApproved = append(slices.Clone(pol.PrivilegedApproved), reconcile.Approval{Target: "ldap", AccountID: "uid=gone", Approver: "cio", Reason: "left over from the migration"})
+	if err := WritePeriod(ctx, st, from, to, book, PeriodOptions{Policy: pol, Location: sim.riyadh, Audit: verify, Now: to}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := excelize.OpenFile(book)
@@ -557,15 +567,16 @@ func checkPeriodSheets(t *testing.T, f *excelize.File, sim *simulation) {
 			t.Errorf("%s lacks %q: %s", SheetPeriodRuns, want, runs)
 		}
 	}
-	// Approvals: E001's still privileged, uid=gone no longer exists; the
-	// exemption's account still exists.
+	// Approvals (checked against day 30): E001 still privileged, E002 no
+	// longer, uid=gone does not exist; the exemption's account exists.
 	ap := rows(t, f, SheetApprovals)
 	byAcct := map[string][]string{}
 	for _, r := range ap[1:] {
 		byAcct[cell(r, 2)] = r
 	}
 	last := len(ap[0]) - 1
-	for acct, want := range map[string]string{"uid=e001": "Yes: exists and privileged", "uid=gone": "No: the account no longer exists", "c-10": "Yes: the account exists"} {
+	for acct, want := range map[string]string{"uid=e001": "Yes: exists and privileged", "uid=e002": "No: the account is no longer privileged",
+		"uid=gone": "No: the account no longer exists", "c-10": "Yes: the account exists"} {
 		if got := cell(byAcct[acct], last); got != want {
 			t.Errorf("Approvals %s: still used %q, want %q", acct, got, want)
 		}
@@ -663,7 +674,7 @@ func TestRunLeaversAndApprovals(t *testing.T) {
 	for _, r := range ap[1:] {
 		used[cell(r, 2)] = cell(r, len(ap[0])-1)
 	}
-	for acct, want := range map[string]string{"uid=e001": "Yes: exists and privileged", "uid=gone": "No: the account no longer exists", "c-10": "Yes: the account exists"} {
+	for acct, want := range map[string]string{"uid=e001": "Yes: exists and privileged", "uid=e002": "Yes: exists and privileged", "c-10": "Yes: the account exists"} {
 		if used[acct] != want {
 			t.Errorf("Approvals %s: %q, want %q", acct, used[acct], want)
 		}
