@@ -11,6 +11,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
 // Leavers: one row per person HR says is gone (terminated or suspended),
@@ -31,15 +32,39 @@ const webhookLookback = 30 * 24 * time.Hour
 // finding about it (in the run or the period) left it.
 type leaverAccount struct {
 	target, accountID, username, tier string
-	allowed                           time.Duration
-	// start is when the account's SLA clock started: HR's effective time,
-	// or the first HR webhook when that came first (zero: unknown).
-	start time.Time
-	// revokedAt is the verified revocation (every step done and checked).
+	fingerprint                       string
+	kind                              reconcile.Kind
+	// effective is HR's effective time.
+	effective time.Time
+	// manual are the steps a person must do (op, arg); acked says when
+	// each was acknowledged done (accessrecon ack), and by whom.
+	manual [][2]string
+	acked  map[[2]string]store.Action
+	// start and allowed are the account's SLA clock (reconcile's
+	// Policy.Clock): HR's effective time, or the webhook when that came
+	// first (zero: unknown), and the tier's SLA.
+	start   time.Time
+	allowed time.Duration
+	// revokedAt is when the account's access was all gone: every
+	// automatic step done and verified, and every person's step
+	// acknowledged (zero: not yet).
 	revokedAt time.Time
+	// autoRevoked is accessrecon's verified revocation (the executor's
+	// Finding.RevokedAt: its automatic steps), and slaStart its clock's
+	// start: what `accessrecon sla` counts.
+	autoRevoked, slaStart time.Time
+	hasAuto               bool
 	// open says what is still to be done when not revoked.
-	open      string
-	exemption *reconcile.Exemption
+	open string
+	// ackedBy is who acknowledged the last manual step, when a person's
+	// acknowledgement revoked the account.
+	ackedBy string
+	// lastSeen is the as-of time of the run of the account's latest
+	// finding; seenGone, when the account was revoked outside accessrecon,
+	// the as-of time of the run that saw it no longer enabled (its
+	// finding resolved): revokedAt is then that time, an upper bound.
+	lastSeen, seenGone time.Time
+	exemption          *reconcile.Exemption
 }
 
 func (a *leaverAccount) exempt() bool { return a.exemption != nil && a.revokedAt.IsZero() }
@@ -176,8 +201,9 @@ func isLeaverFinding(f *reconcile.Finding) bool {
 	return f.Kind == reconcile.TerminatedActive || f.Kind == reconcile.SuspendedActive
 }
 
-// add takes one terminated_active or suspended_active finding.
-func (s *leaverSet) add(f *reconcile.Finding) {
+// add takes one terminated_active or suspended_active finding of the run
+// as of asOf.
+func (s *leaverSet) add(f *reconcile.Finding, asOf time.Time) {
 	id, name, status, _ := person(f)
 	key := strings.ToUpper(strings.TrimSpace(id))
 	if key == "" {
@@ -200,15 +226,27 @@ func (s *leaverSet) add(f *reconcile.Finding) {
 		l.accounts = append(l.accounts, a)
 	}
 	a.username = cmp.Or(f.Username, a.username)
-	a.tier = cmp.Or(f.Tier, "standard")
-	a.allowed = s.policy.SLA[a.tier].D()
+	a.tier, a.kind, a.fingerprint = string(reconcile.TierOf(f.Tier)), f.Kind, f.Fingerprint
+	a.effective = time.Time{}
 	if f.EffectiveAt != nil {
-		a.start = f.EffectiveAt.UTC()
+		a.effective = f.EffectiveAt.UTC()
 	}
-	a.revokedAt, a.open, a.exemption = time.Time{}, "", nil
+	a.revokedAt, a.open, a.exemption, a.manual, a.acked, a.lastSeen, a.hasAuto = time.Time{}, "", nil, nil, nil, asOf.UTC(), false
+	for _, st := range f.Actions {
+		if st.Auto {
+			a.hasAuto = true
+		} else {
+			a.manual = append(a.manual, [2]string{string(st.Op), st.Arg})
+		}
+	}
 	if f.RevokedAt != nil {
-		a.revokedAt = f.RevokedAt.UTC()
-		return
+		// The automatic steps are done and verified; a person's steps
+		// beside them stay open until acknowledged.
+		a.autoRevoked = f.RevokedAt.UTC()
+		if len(a.manual) == 0 {
+			a.revokedAt = a.autoRevoked
+			return
+		}
 	}
 	a.open = openStep(f)
 	if f.Disposition == reconcile.Exempt && f.Exemption != nil {
@@ -244,30 +282,113 @@ func openStep(f *reconcile.Finding) string {
 	return "open"
 }
 
-// startFromWebhooks moves each revoked account's clock start to the first
-// HR webhook about the person when that came first (as `accessrecon sla`).
-func (s *leaverSet) startFromWebhooks(ctx context.Context, ev HREvents) error {
-	if ev == nil {
-		return nil
+// ack takes an action of the period: a manual step a person acknowledged
+// done (accessrecon ack) after the run that opened it.
+func (s *leaverSet) ack(act store.Action) {
+	if act.Status != store.ActionAcknowledged || !act.Verified {
+		return
 	}
-	for _, l := range s.people {
-		if l.employeeID == "" {
+	a := s.byAcct[[2]string{act.Target, act.AccountID}]
+	if a == nil || a.fingerprint != act.Fingerprint {
+		return
+	}
+	if a.acked == nil {
+		a.acked = map[[2]string]store.Action{}
+	}
+	k := [2]string{act.Op, act.Arg}
+	if old, ok := a.acked[k]; !ok || act.FinishedAt.After(old.FinishedAt) {
+		a.acked[k] = act
+	}
+}
+
+// resolved takes the life of the leavers' fingerprints across runs (nil:
+// none known): an account still open in its latest finding whose problem a
+// later run resolved (the account seen disabled or gone) up to `to` was
+// revoked outside accessrecon by then.
+func (s *leaverSet) resolved(states map[string]store.FindingState, to time.Time) {
+	for _, a := range s.byAcct {
+		st, ok := states[a.fingerprint]
+		if !ok || !a.revokedAt.IsZero() || a.exemption != nil || !st.Resolved || !st.ResolvedAt.After(a.lastSeen) || st.ResolvedAt.After(to) {
 			continue
 		}
+		a.seenGone = st.ResolvedAt.UTC()
+	}
+}
+
+// fingerprints lists the fingerprints of the leavers' accounts.
+func (s *leaverSet) fingerprints() []string {
+	out := make([]string, 0, len(s.byAcct))
+	for _, a := range s.byAcct {
+		out = append(out, a.fingerprint)
+	}
+	return out
+}
+
+// finish settles every account once the findings (and acknowledgements)
+// are in: an account whose manual steps were all acknowledged is revoked
+// when the last was; one seen no longer enabled by a later run (and not
+// acknowledged) is revoked by that run's time; a revoked account's clock starts at the first HR
+// webhook about the person when that came first (as `accessrecon sla`,
+// ev nil: no webhooks); each clock is reconcile's Policy.Clock.
+func (s *leaverSet) finish(ctx context.Context, ev HREvents) error {
+	for _, l := range s.people {
 		for _, a := range l.accounts {
-			if a.revokedAt.IsZero() {
-				continue
+			if a.revokedAt.IsZero() && len(a.manual) > 0 && len(a.acked) > 0 && (!a.hasAuto || !a.autoRevoked.IsZero()) {
+				var last store.Action
+				done := true
+				for _, m := range a.manual {
+					act, ok := a.acked[m]
+					done = done && ok
+					if ok && act.FinishedAt.After(last.FinishedAt) {
+						last = act
+					}
+				}
+				if done {
+					a.revokedAt, a.open = last.FinishedAt.UTC(), ""
+					if a.autoRevoked.After(a.revokedAt) {
+						a.revokedAt = a.autoRevoked
+					}
+					a.ackedBy = strings.TrimPrefix(last.Error, "done by ")
+				}
 			}
-			hook, err := ev.FirstHREvent(ctx, l.employeeID, a.revokedAt.Add(-webhookLookback), a.revokedAt)
-			if err != nil {
+			if a.revokedAt.IsZero() && !a.seenGone.IsZero() {
+				a.revokedAt, a.open = a.seenGone, ""
+			}
+			var err error
+			if a.start, a.allowed, err = s.clock(ctx, ev, l.employeeID, a, a.revokedAt); err != nil {
 				return err
 			}
-			if !hook.IsZero() && (a.start.IsZero() || hook.Before(a.start)) {
-				a.start = hook.UTC()
+			if a.slaStart, _, err = s.clock(ctx, ev, l.employeeID, a, a.autoRevoked); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
+}
+
+// clock is the start and allowed time of an account's SLA clock
+// (reconcile's Policy.Clock) for a revocation at revoked (zero: open): HR's
+// effective time, or the first HR webhook about the person in the 30 days
+// before the revocation when that came first (as `accessrecon sla`).
+func (s *leaverSet) clock(ctx context.Context, ev HREvents, employeeID string, a *leaverAccount, revoked time.Time) (time.Time, time.Duration, error) {
+	var hook time.Time
+	if ev != nil && employeeID != "" && !revoked.IsZero() {
+		var err error
+		if hook, err = ev.FirstHREvent(ctx, employeeID, revoked.Add(-webhookLookback), revoked); err != nil {
+			return time.Time{}, 0, err
+		}
+	}
+	f := reconcile.Finding{Kind: a.kind, Tier: a.tier}
+	if !a.effective.IsZero() {
+		f.EffectiveAt = &a.effective
+	}
+	if !revoked.IsZero() {
+		f.RevokedAt = &revoked
+	}
+	if c, ok := s.policy.Clock(&f, time.Time{}, hook); ok {
+		return c.Start, c.Allowed, nil
+	}
+	return a.effective, s.policy.SLAFor(reconcile.TierOf(a.tier)), nil
 }
 
 // sorted lists the leavers by effective time, then employee ID.
@@ -290,7 +411,9 @@ type slaShare struct {
 	tier                                 string
 	allowed                              time.Duration
 	leavers, revoked, within, open, late int
-	// accounts: revocations counted per account, as `accessrecon sla`.
+	// accounts: revocations counted per account, as `accessrecon sla`:
+	// accessrecon's verified automatic steps (Finding.RevokedAt), not the
+	// steps people acknowledged or accounts seen revoked outside it.
 	accounts, accountsWithin int
 }
 
@@ -357,11 +480,13 @@ func shares(ls []*leaver, asOf time.Time) []slaShare {
 			all.open++
 		}
 		for _, a := range l.accounts {
-			if a.revokedAt.IsZero() || a.start.IsZero() {
+			// accessrecon sla counts the revocations accessrecon verified,
+			// not the manual steps people acknowledged.
+			if a.autoRevoked.IsZero() || a.slaStart.IsZero() {
 				continue
 			}
 			s := get(a.tier, a.allowed)
-			within := max(a.revokedAt.Sub(a.start), 0) <= a.allowed
+			within := max(a.autoRevoked.Sub(a.slaStart), 0) <= a.allowed
 			s.accounts++
 			all.accounts++
 			if within {
@@ -401,8 +526,17 @@ func (w *writer) leaversSheet(sheet string, ls []*leaver, asOf time.Time, loc *t
 					who = a.username + " (" + a.accountID + ")"
 				}
 				state := a.open
+				if !a.autoRevoked.IsZero() && a.revokedAt.IsZero() {
+					state = "disabled " + local(a.autoRevoked, loc).Format("2006-01-02 15:04") + "; " + state
+				}
 				if !a.revokedAt.IsZero() {
 					state = "revoked " + local(a.revokedAt, loc).Format("2006-01-02 15:04")
+					switch {
+					case a.ackedBy != "":
+						state = "done by " + a.ackedBy + " (acknowledged) " + local(a.revokedAt, loc).Format("2006-01-02 15:04")
+					case !a.seenGone.IsZero():
+						state = "revoked outside accessrecon: seen disabled by the run as of " + local(a.revokedAt, loc).Format("2006-01-02 15:04")
+					}
 					if !a.start.IsZero() {
 						state += " (" + duration(a.revokedAt.Sub(a.start)) + ")"
 					}

@@ -29,7 +29,7 @@ const (
 var PeriodSheets = []string{SheetSummary, SheetLeavers, SheetPeriodSLA, SheetPeriodExceptions, SheetExemptions, SheetApprovals, SheetPeriodRuns}
 
 // PeriodSource is what the period report reads: the runs started in
-// [from, to) with their findings, the life of each finding
+// [from, to) with their findings and actions, the life of each finding
 // across runs, holds, HR webhook receipts and the accounts a run
 // collected. *store.Store implements it (reconcile/store/period.go).
 type PeriodSource interface {
@@ -37,6 +37,7 @@ type PeriodSource interface {
 	// FindingsBetween streams the findings (kinds: all when empty);
 	// fn must not keep the PeriodFinding's Body.
 	FindingsBetween(ctx context.Context, from, to time.Time, kinds []string, fn func(store.PeriodFinding) error) error
+	ActionsBetween(ctx context.Context, from, to time.Time, fn func(store.Action) error) error
 	FindingStates(ctx context.Context, fingerprints []string) (map[string]store.FindingState, error)
 	Holds(ctx context.Context, all bool) ([]store.Hold, error)
 	RunStore
@@ -215,7 +216,7 @@ func gatherPeriod(ctx context.Context, src PeriodSource, from, to time.Time, pol
 			d.names[k] = accountName{cmp.Or(f.Username, old.username), cmp.Or(f.DisplayName, old.display)}
 		}
 		if isLeaverFinding(&f) {
-			d.leavers.add(&f)
+			d.leavers.add(&f, asOf[pf.RunID])
 		}
 		if e := f.Exemption; e != nil && !slices.Contains(d.exemptions, *e) {
 			d.exemptions = append(d.exemptions, *e)
@@ -242,14 +243,26 @@ func gatherPeriod(ctx context.Context, src PeriodSource, from, to time.Time, pol
 	if err != nil {
 		return nil, err
 	}
-	if err := d.leavers.startFromWebhooks(ctx, src); err != nil {
+	// Manual steps a person acknowledged done (accessrecon ack) before
+	// the period's end revoke their account then.
+	err = src.ActionsBetween(ctx, from, to, func(a store.Action) error {
+		if a.FinishedAt.Before(to) {
+			d.leavers.ack(a)
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	fps := make([]string, 0, len(d.exceptions))
+	fps := d.leavers.fingerprints()
 	for fp := range d.exceptions {
 		fps = append(fps, fp)
 	}
 	if d.states, err = src.FindingStates(ctx, fps); err != nil {
+		return nil, err
+	}
+	d.leavers.resolved(d.states, to)
+	if err := d.leavers.finish(ctx, src); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -394,8 +407,9 @@ func (w *writer) periodSummary(d *periodData, from, to time.Time, loc *time.Loca
 	return nil
 }
 
-// slaByMonth writes revocations per month (of the revocation, in loc) and
-// tier, counted per account like `accessrecon sla`.
+// slaByMonth writes accessrecon's verified revocations per month (of the
+// revocation, in loc) and tier, counted per account like `accessrecon
+// sla`, then the accounts still open at the period's last run.
 func (w *writer) slaByMonth(leavers []*leaver, asOf time.Time, loc *time.Location) error {
 	type key struct {
 		month string
@@ -416,19 +430,24 @@ func (w *writer) slaByMonth(leavers []*leaver, asOf time.Time, loc *time.Locatio
 	}
 	for _, l := range leavers {
 		for _, a := range l.accounts {
-			if a.start.IsZero() || a.exempt() {
+			if a.exempt() {
 				continue
 			}
-			if a.revokedAt.IsZero() {
-				fg := get(key{"still open at " + local(asOf, loc).Format("2006-01-02"), a.tier}, a.allowed)
-				fg.openNow++
-				if asOf.Sub(a.start) > a.allowed {
-					fg.openPastSLA++
+			if a.autoRevoked.IsZero() {
+				if a.revokedAt.IsZero() && !a.start.IsZero() {
+					fg := get(key{"still open at " + local(asOf, loc).Format("2006-01-02"), a.tier}, a.allowed)
+					fg.openNow++
+					if asOf.Sub(a.start) > a.allowed {
+						fg.openPastSLA++
+					}
 				}
 				continue
 			}
-			fg := get(key{a.revokedAt.In(loc).Format("2006-01"), a.tier}, a.allowed)
-			el := max(a.revokedAt.Sub(a.start), 0)
+			if a.slaStart.IsZero() {
+				continue
+			}
+			fg := get(key{a.autoRevoked.In(loc).Format("2006-01"), a.tier}, a.allowed)
+			el := max(a.autoRevoked.Sub(a.slaStart), 0)
 			fg.revoked++
 			fg.elapsed = append(fg.elapsed, el)
 			if el <= a.allowed {

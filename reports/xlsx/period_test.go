@@ -63,6 +63,18 @@ func (l listOnly) Accounts(ctx context.Context) iter.Seq2[targets.Account, error
 	return l.f.Accounts(ctx)
 }
 
+// disableOnly is a target that can disable but not end sessions: that step
+// is a person's, recorded open beside the automatic one.
+type disableOnly struct{ listOnly }
+
+func (d disableOnly) Disable(ctx context.Context, a targets.Account) error {
+	return d.f.Disable(ctx, a)
+}
+
+func (d disableOnly) Account(ctx context.Context, id string) (targets.Account, error) {
+	return d.f.Account(ctx, id)
+}
+
 // clock is the engine's wall clock: the run's as-of time, moved on by
 // 7 seconds a reading (actions finish at distinct times).
 type clock struct {
@@ -93,6 +105,7 @@ type simulation struct {
 	leftDay  map[string]int
 	hasLegcy map[string]bool
 	results  map[int]*reconcile.Result // by day
+	acked    time.Time                 // when E013's VPN step was acknowledged
 }
 
 const simPeople = 40
@@ -112,13 +125,16 @@ func simulate(t testing.TB) *simulation {
 	sim := &simulation{st: st, riyadh: riyadh, first: time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC),
 		leavers: map[string]time.Time{}, leftDay: map[string]int{}, hasLegcy: map[string]bool{}, results: map[int]*reconcile.Result{}}
 	hr := &hrList{people: map[string]*sources.Person{}}
-	ldap, crm, legacy := targettest.NewFake(), targettest.NewFake(), targettest.NewFake()
+	ldap, crm, legacy, vpn := targettest.NewFake(), targettest.NewFake(), targettest.NewFake(), targettest.NewFake()
 	for i := 1; i <= simPeople; i++ {
 		id := fmt.Sprintf("E%03d", i)
 		hr.people[id] = &sources.Person{EmployeeID: id, FirstName: "Person", LastName: fmt.Sprint(i), Email: strings.ToLower(id) + "@example.com",
 			Status: sources.Active, HireDate: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
 		ldap.Put(targets.Account{ID: "uid=" + strings.ToLower(id), Username: strings.ToLower(id), EmployeeID: id, Enabled: true, Privileged: i <= 2})
 		crm.Put(targets.Account{ID: fmt.Sprintf("c-%d", i), Username: "crm" + strings.ToLower(id), EmployeeID: id, Enabled: true})
+		if i == 11 || i == 13 {
+			vpn.Put(targets.Account{ID: fmt.Sprintf("V%d", i), Username: "vpn" + strings.ToLower(id), EmployeeID: id, Enabled: true})
+		}
 		if i%4 == 0 {
 			legacy.Put(targets.Account{ID: fmt.Sprintf("L%d", i), Username: "leg" + strings.ToLower(id), EmployeeID: id, Enabled: true})
 			sim.hasLegcy[id] = true
@@ -218,6 +234,7 @@ func simulate(t testing.TB) *simulation {
 				{Name: "ldap", Type: "fake", Tier: "critical", Target: ldap},
 				{Name: "crm", Type: "fake", Tier: "standard", Target: crm},
 				{Name: "legacy", Type: "fake", Tier: "low", Target: listOnly{legacy}},
+				{Name: "vpn", Type: "fake", Tier: "low", Target: disableOnly{listOnly{vpn}}},
 			}}
 		res, err := eng.Run(ctx, spec)
 		if res == nil {
@@ -225,6 +242,35 @@ func simulate(t testing.TB) *simulation {
 		}
 		sim.runs++
 		sim.results[day] = res
+		switch day {
+		case 8:
+			// IT ends E013's VPN sessions by hand and acknowledges the
+			// step three hours after the run (accessrecon ack).
+			fp := reconcile.Fingerprint(reconcile.TerminatedActive, "vpn", "V13")
+			acts, err := st.Actions(ctx, res.Run.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, act := range acts {
+				if act.Fingerprint == fp && act.Status == store.ActionManual {
+					if _, err := st.AckManualStep(ctx, fp, act.Op, act.Arg, "alice", asOf.Add(3*time.Hour)); err != nil {
+						t.Fatal(err)
+					}
+					n++
+				}
+			}
+			if n == 0 {
+				t.Fatalf("day 8: no open manual step of %s to acknowledge", fp)
+			}
+			sim.acked = asOf.Add(3 * time.Hour)
+		case 10:
+			// IT disables E004's legacy account by hand, and says nothing:
+			// the next run sees it disabled.
+			a, _ := legacy.Get("L4")
+			a.Enabled = false
+			legacy.Put(a)
+		}
 		want := reconcile.StatusCompleted
 		switch day {
 		case 15, 22:
@@ -248,7 +294,7 @@ func latestVerified(t *testing.T, st *store.Store, from, to time.Time) map[strin
 	t.Helper()
 	out := map[string]time.Time{}
 	err := st.ActionsBetween(context.Background(), from, to, func(a store.Action) error {
-		if a.Verified && a.Status == "done" && (a.Kind == string(reconcile.TerminatedActive) || a.Kind == string(reconcile.SuspendedActive)) && a.FinishedAt.After(out[a.EmployeeID]) {
+		if a.Verified && (a.Status == "done" || a.Status == store.ActionAcknowledged) && (a.Kind == string(reconcile.TerminatedActive) || a.Kind == string(reconcile.SuspendedActive)) && a.FinishedAt.After(out[a.EmployeeID]) {
 			out[a.EmployeeID] = a.FinishedAt
 		}
 		return nil
@@ -482,6 +528,25 @@ func checkLeavers(t *testing.T, via string, rs [][]string, sim *simulation, from
 		}
 		last := verified[id]
 		switch {
+		case id == "E004":
+			// Disabled by hand on day 10, seen disabled by the run of
+			// day 11: revoked by then.
+			want := sim.first.AddDate(0, 0, 10)
+			if got := cell(r, full); got != shown(got, want.In(sim.riyadh)) || !strings.Contains(strings.Join(r, " "), "revoked outside accessrecon") {
+				t.Errorf("%s: E004 row %q: want revoked outside accessrecon, by %v", via, r, want.In(sim.riyadh))
+			}
+			continue
+		case id == "E011":
+			// The VPN session step is a person's, never acknowledged.
+			if cell(r, full) != "" || !strings.Contains(strings.Join(r, " "), "manual step open") {
+				t.Errorf("%s: E011 row %q: want the VPN step open", via, r)
+			}
+			continue
+		case id == "E013":
+			// Acknowledged by a person on day 8: the latest verified action.
+			if !last.Equal(sim.acked) || sim.acked.IsZero() || !strings.Contains(strings.Join(r, " "), "done by alice (acknowledged)") {
+				t.Errorf("%s: E013 row %q: want the acknowledgement %v as the latest verified action (%v)", via, r, sim.acked, last)
+			}
 		case sim.hasLegcy[id]:
 			// A manual target: never fully revoked.
 			if cell(r, full) != "" || cell(r, status) == leaverMet {
@@ -522,8 +587,8 @@ func checkLeavers(t *testing.T, via string, rs [][]string, sim *simulation, from
 		t.Errorf("%s: E012 row %q, want HR status suspended", via, r)
 	}
 	// The legacy accounts are manual steps still open.
-	if r := byID["E004"]; !strings.Contains(strings.Join(r, " "), "manual step open") {
-		t.Errorf("%s: E004 row %q, want the manual step on legacy open", via, r)
+	if r := byID["E020"]; !strings.Contains(strings.Join(r, " "), "manual step open") {
+		t.Errorf("%s: E020 row %q, want the manual step on legacy open", via, r)
 	}
 	// Per-account shares are `accessrecon sla`'s.
 	total := [2]int{}
@@ -551,9 +616,11 @@ func checkPeriodSheets(t *testing.T, f *excelize.File, sim *simulation) {
 	t.Helper()
 	summary := fmt.Sprint(rows(t, f, SheetSummary))
 	// Exceptions closed in the period: the two guard trips (the next run
-	// collected the target again).
-	if !strings.Contains(summary, "[Closed in the period 2]") {
-		t.Errorf("Summary does not count the 2 closed guard trips")
+	// collected the target again), E004's legacy account (disabled by
+	// hand) and E013's VPN step (acknowledged). Still open: the legacy
+	// accounts of E012, E020, E024, E028 and E011's VPN step.
+	if !strings.Contains(summary, "[Closed in the period 4] [Still open at the period's last run 5]") {
+		t.Errorf("Summary does not count 4 exceptions closed and 5 still open: %s", summary)
 	}
 	for _, want := range []string{"[Verification passed] [Records in the store 120] [Records in the file 120] [Last hash abc123]", "failed 1", "partial 2", "completed 27", ControlReference} {
 		if !strings.Contains(summary, want) {
@@ -596,12 +663,15 @@ func checkPeriodSheets(t *testing.T, f *excelize.File, sim *simulation) {
 	}
 	legacyLeavers := 0
 	for id := range sim.leavers {
-		if sim.hasLegcy[id] && id != "E012" && id != "E024" {
+		if sim.hasLegcy[id] && id != "E012" && id != "E024" && id != "E004" {
 			legacyLeavers++
 		}
 	}
 	if open != legacyLeavers || closed != 2 {
 		t.Errorf("Exceptions: %d legacy terminations still open (want %d), %d guard trips closed (want 2)", open, legacyLeavers, closed)
+	}
+	if !slices.ContainsFunc(ex[1:], func(r []string) bool { return cell(r, 5) == "L4" && cell(r, st) == "closed" }) {
+		t.Errorf("Exceptions: E004's legacy termination (acknowledged, then seen disabled) is not closed")
 	}
 	// SLA by month: every revocation is in March (Riyadh).
 	for _, r := range rows(t, f, SheetPeriodSLA)[1:] {
@@ -633,12 +703,14 @@ func TestRunLeaversAndApprovals(t *testing.T) {
 		t.Errorf("sheets %q: want Leavers and Approvals last", got)
 	}
 	head, byID, totals := leaverRows(t, rows(t, f, SheetLeavers))
-	// Every person HR says is gone with an enabled account on day 20: the
-	// two who left that day, the earlier leavers whose legacy account
-	// (manual) is still enabled, and E010 whose crm account is exempt.
-	want := []string{"E024", "E025", "E010"}
+	// Every person HR says is gone with an account still to revoke on day
+	// 20: the two who left that day, the earlier leavers whose legacy
+	// account (manual) is still enabled (E004's was disabled by hand on day
+	// 10), E011 whose VPN step is open, and E010 whose crm account is
+	// exempt.
+	want := []string{"E024", "E025", "E010", "E011"}
 	for id := range sim.leavers {
-		if sim.hasLegcy[id] && sim.leftDay[id] < 20 {
+		if sim.hasLegcy[id] && sim.leftDay[id] < 20 && id != "E004" {
 			want = append(want, id)
 		}
 	}

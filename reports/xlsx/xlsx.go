@@ -101,14 +101,17 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 			ls := newLeaverSet(&res.Policy)
 			for i := range res.Findings {
 				if f := &res.Findings[i]; isLeaverFinding(f) {
-					ls.add(f)
+					ls.add(f, res.Run.AsOf)
 				}
 			}
 			var ev HREvents
 			if opts.Store != nil {
 				ev = opts.Store
 			}
-			if err := ls.startFromWebhooks(ctx, ev); err != nil {
+			for _, a := range res.Actions {
+				ls.ack(a)
+			}
+			if err := ls.finish(ctx, ev); err != nil {
 				return err
 			}
 			return w.leaversSheet(SheetLeavers, ls.sorted(), w.asOf, loc)
