@@ -40,10 +40,11 @@ type PeriodFinding struct {
 
 // FindingsBetween calls fn with each finding of the runs started in
 // [from, to), run by run (oldest first), streaming: the findings are never
-// held together. kinds, when given, restricts the kinds read.
+// held together. Dry runs (--dry-run: shown, never a baseline) are left
+// out. kinds, when given, restricts the kinds read.
 func (s *Store) FindingsBetween(ctx context.Context, from, to time.Time, kinds []string, fn func(PeriodFinding) error) error {
 	q := `SELECT f.run_id, f.fingerprint, f.kind, f.disposition, f.body FROM findings f JOIN runs r ON r.id = f.run_id
-		WHERE r.started_at >= ? AND r.started_at < ?`
+		WHERE r.started_at >= ? AND r.started_at < ? AND r.dry_run = 0`
 	args := []any{T(from), T(to)}
 	if len(kinds) > 0 {
 		q += ` AND f.kind IN (?` + strings.Repeat(", ?", len(kinds)-1) + `)`
