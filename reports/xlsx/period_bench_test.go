@@ -17,8 +17,9 @@ import (
 )
 
 // benchStore fills a store with runs daily runs holding findings findings
-// in all: each run revokes 20 leavers' accounts on three targets (one
-// manual target's step left open), and sees a pool of exceptions of which
+// in all: each run revokes 20 leavers' accounts on three targets (two
+// steps each, recorded as actions; the manual target's step left open),
+// and sees a pool of exceptions of which
 // some close and new ones open every day.
 func benchStore(b *testing.B, runs, findings int) (*store.Store, time.Time, time.Time) {
 	b.Helper()
@@ -39,6 +40,7 @@ func benchStore(b *testing.B, runs, findings int) (*store.Store, time.Time, time
 			b.Fatal(err)
 		}
 		rows := make([]store.FindingRow, 0, perRun)
+		var acts []store.Action
 		add := func(f reconcile.Finding) {
 			f.Fingerprint = reconcile.Fingerprint(f.Kind, f.Target, f.AccountID)
 			body, err := json.Marshal(f)
@@ -62,7 +64,12 @@ func benchStore(b *testing.B, runs, findings int) (*store.Store, time.Time, time
 				} else {
 					at := asOf.Add(time.Duration(10+i*20) * time.Second)
 					f.RevokedAt, f.Outcome = &at, reconcile.OutcomeDone
-					f.Actions = []reconcile.Step{{Op: targets.CanDisable, Auto: true}}
+					f.Actions = []reconcile.Step{{Op: targets.CanDisable, Auto: true}, {Op: targets.CanRevokeSessions, Auto: true}}
+					for _, op := range []string{"disable", "revoke_sessions"} {
+						acts = append(acts, store.Action{RunID: id, Fingerprint: reconcile.Fingerprint(f.Kind, f.Target, f.AccountID), Target: f.Target,
+							AccountID: f.AccountID, Op: op, Status: "done", Verified: true, Attempts: 1, RequestedAt: asOf, FinishedAt: at,
+							Kind: string(f.Kind), EmployeeID: emp})
+					}
 				}
 				add(f)
 			}
@@ -76,6 +83,9 @@ func benchStore(b *testing.B, runs, findings int) (*store.Store, time.Time, time
 				Reason: "needs a person's judgement", Evidence: map[string]string{"k": "v"}})
 		}
 		if _, err := st.SaveFindings(ctx, id, asOf, rows, func(string, string) bool { return true }); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := st.InsertActions(ctx, acts); err != nil {
 			b.Fatal(err)
 		}
 		if err := st.FinishRun(store.Run{ID: id, FinishedAt: asOf.Add(5 * time.Minute), Status: reconcile.StatusCompleted, Mode: "enforce"}); err != nil {
