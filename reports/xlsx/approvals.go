@@ -1,6 +1,7 @@
 package xlsx
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -28,11 +29,17 @@ type RunStore interface {
 // stillUsed says whether an approval or exemption is still used: the
 // account still exists (and, for a privileged approval, is still
 // privileged) in what run runID collected.
-func stillUsed(ctx context.Context, r AccountResolver, runID int64, target, ref string, privileged bool) (string, error) {
+// a is the account when the reference names one.
+func stillUsed(ctx context.Context, r AccountResolver, runID int64, target, ref string, privileged bool) (string, targets.Account, error) {
 	if r == nil || runID == 0 {
-		return "unknown (no run's accounts to check)", nil
+		return "unknown (no run's accounts to check)", targets.Account{}, nil
 	}
 	a, n, collected, err := r.ResolveAccount(ctx, runID, target, ref)
+	text, err := usedText(a, n, collected, err, runID, target, privileged)
+	return text, a, err
+}
+
+func usedText(a targets.Account, n int, collected bool, err error, runID int64, target string, privileged bool) (string, error) {
 	switch {
 	case err != nil:
 		return "", err
@@ -62,11 +69,11 @@ func (w *writer) approvalsSheet(ctx context.Context, sheet string, approvals []r
 	cells := make([]any, len(cols))
 	return w.table(sheet, cols, len(approvals)+len(exemptions), func(emit func([]any) error) error {
 		for _, a := range approvals {
-			used, err := stillUsed(ctx, r, runID, a.Target, a.AccountID, true)
+			used, acct, err := stillUsed(ctx, r, runID, a.Target, a.AccountID, true)
 			if err != nil {
 				return err
 			}
-			n := w.name(a.Target, a.AccountID)
+			n := w.knownName(a.Target, a.AccountID, acct)
 			cells = append(cells[:0], "privileged", a.Target, a.AccountID, n.username, n.display, a.Approver, "", a.Reason,
 				nil, "active", used)
 			if err := emit(cells); err != nil {
@@ -74,7 +81,7 @@ func (w *writer) approvalsSheet(ctx context.Context, sheet string, approvals []r
 			}
 		}
 		for _, e := range exemptions {
-			used, err := stillUsed(ctx, r, runID, e.Target, e.AccountID, false)
+			used, acct, err := stillUsed(ctx, r, runID, e.Target, e.AccountID, false)
 			if err != nil {
 				return err
 			}
@@ -82,7 +89,7 @@ func (w *writer) approvalsSheet(ctx context.Context, sheet string, approvals []r
 			if e.Expired(now) {
 				status = "EXPIRED"
 			}
-			n := w.name(e.Target, e.AccountID)
+			n := w.knownName(e.Target, e.AccountID, acct)
 			cells = append(cells[:0], "exemption", e.Target, e.AccountID, n.username, n.display, e.Approver, e.Owner, e.Reason,
 				dateCell(e.Expires.Time, w.date), status, used)
 			if err := emit(cells); err != nil {
@@ -91,4 +98,11 @@ func (w *writer) approvalsSheet(ctx context.Context, sheet string, approvals []r
 		}
 		return nil
 	})
+}
+
+// knownName is an account's username and display name: from the run's
+// findings, else from the account the reference resolved to.
+func (w *writer) knownName(target, ref string, a targets.Account) accountName {
+	n := w.name(target, ref)
+	return accountName{cmp.Or(n.username, a.Username), cmp.Or(n.display, a.DisplayName)}
 }

@@ -642,6 +642,9 @@ func checkPeriodSheets(t *testing.T, f *excelize.File, sim *simulation) {
 		byAcct[cell(r, 2)] = r
 	}
 	last := len(ap[0]) - 1
+	if got := cell(byAcct["uid=e002"], 3); got != "e002" {
+		t.Errorf("Approvals uid=e002: username %q, want e002 (from the run's accounts)", got)
+	}
 	for acct, want := range map[string]string{"uid=e001": "Yes: exists and privileged", "uid=e002": "No: the account is no longer privileged",
 		"uid=gone": "No: the account no longer exists", "c-10": "Yes: the account exists"} {
 		if got := cell(byAcct[acct], last); got != want {
