@@ -275,3 +275,78 @@ func TestDryRunMovesNoBaseline(t *testing.T) {
 		t.Fatalf("the real run resolved %d findings, want E1's one", len(real.Resolved))
 	}
 }
+
+// disableOnly is a target that can disable and re-read but not end sessions:
+// a person must do that step.
+type disableOnly struct{ *targettest.Fake }
+
+func (d disableOnly) Capabilities() []targets.Capability {
+	return []targets.Capability{targets.CanGet, targets.CanDisable}
+}
+
+// Issue 10 item 4: a terminated person's manual step ("end every session at
+// the identity provider") stays a finding after the automatic disable is
+// verified, until a person records it as done.
+func TestManualStepStaysOpenUntilAcknowledged(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	ctx := context.Background()
+	sp := spec(f, Policy{})
+	sp.Targets[0].Target = disableOnly{f}
+	sp.AsOf = asOf.Add(-48 * time.Hour)
+	first, err := e.Run(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enabled(f, "A1") {
+		t.Fatal("day 1: A1 not disabled")
+	}
+	var fp string
+	for _, fd := range findKind(first.Findings, TerminatedActive) {
+		if fd.AccountID == "A1" {
+			fp = fd.Fingerprint
+		}
+	}
+	open := func(res *Result) *Finding {
+		for i := range res.Findings {
+			if res.Findings[i].Fingerprint == fp {
+				return &res.Findings[i]
+			}
+		}
+		return nil
+	}
+	sp.AsOf = asOf.Add(-24 * time.Hour)
+	second, err := e.Run(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := open(second)
+	if got == nil || got.Disposition != ManualRevoke || len(got.Actions) != 1 || got.Actions[0].Op != targets.CanRevokeSessions || got.Actions[0].Auto {
+		t.Fatalf("day 2: the disabled account's open manual step is not a finding: %+v", got)
+	}
+	for _, r := range second.Resolved {
+		if r.Fingerprint == fp {
+			t.Fatal("day 2 resolved the finding although its manual step is open")
+		}
+	}
+	if _, err := e.Store.AckManualStep(ctx, fp, string(targets.CanRevokeSessions), "", "it-oncall@example.com", asOf.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Store.AckManualStep(ctx, fp, string(targets.CanRevokeSessions), "", "again", asOf); err == nil {
+		t.Fatal("a step acknowledged twice: want an error saying it is not open")
+	}
+	sp.AsOf = asOf
+	third, err := e.Run(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if open(third) != nil {
+		t.Fatal("day 3: the acknowledged step is still a finding")
+	}
+	resolved := false
+	for _, r := range third.Resolved {
+		resolved = resolved || r.Fingerprint == fp
+	}
+	if !resolved {
+		t.Fatal("day 3: the finding is not resolved once its manual step was acknowledged")
+	}
+}
