@@ -156,7 +156,7 @@ func writeWorkbook(ctx context.Context, st *store.Store, res *reconcile.Result, 
 		return "", err
 	}
 	path := filepath.Join(dir, xlsx.FileName(res))
-	if err := xlsx.Write(path, res, xlsx.Options{Trend: trend, Holds: holds, Now: time.Now()}); err != nil {
+	if err := xlsx.WriteContext(ctx, path, res, xlsx.Options{Trend: trend, Holds: holds, Now: time.Now(), Store: st}); err != nil {
 		return path, err
 	}
 	// Personal data: the owner writes, the group (auditors) reads.
