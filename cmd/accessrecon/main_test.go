@@ -250,4 +250,17 @@ func TestDemoWritesWorkbook(t *testing.T) {
 	if len(rows) < 50 {
 		t.Fatalf("Findings sheet has %d rows; the demo has more than 50 findings", len(rows))
 	}
+	// The wiring gives the workbook the store: the Approvals sheet knows
+	// whether each approved or exempted account is still there.
+	rows, err = f.GetRows("Approvals")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		for _, c := range r {
+			if strings.Contains(c, "no run's accounts to check") {
+				t.Fatalf("Approvals sheet: %q: the workbook was written without the store", c)
+			}
+		}
+	}
 }
