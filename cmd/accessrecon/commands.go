@@ -94,11 +94,11 @@ func defineFindings(fs *flag.FlagSet) action {
 	all := fs.Bool("all", false, "every disposition (default: the exceptions people must handle, and auto revocations)")
 	runID := fs.Int64("run", 0, "this run `N` (default: the latest full run, not a leavers sweep or HR-event run)")
 	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
-		return findings(ctx, st, *runID, *all, *asJSON, stdout)
+		return findings(ctx, cfg, st, *runID, *all, *asJSON, stdout)
 	})
 }
 
-func findings(ctx context.Context, st *store.Store, runID int64, all, asJSON bool, stdout io.Writer) error {
+func findings(ctx context.Context, cfg *config.Config, st *store.Store, runID int64, all, asJSON bool, stdout io.Writer) error {
 	var run store.Run
 	var err error
 	switch {
@@ -131,10 +131,26 @@ func findings(ctx context.Context, st *store.Store, runID int64, all, asJSON boo
 			fs = append(fs, f)
 		}
 	}
+	// Open manual steps of the findings shown: each with the command that
+	// records it as done (issue 10 item 4).
+	type openStep struct {
+		store.Action
+		Ack string `json:"ack"`
+	}
+	var open []openStep
+	steps, err := st.OpenManualSteps(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, a := range steps {
+		if slices.ContainsFunc(fs, func(f reconcile.Finding) bool { return f.Fingerprint == a.Fingerprint }) {
+			open = append(open, openStep{a, ackCommand(cfg.Path(), a)})
+		}
+	}
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"run": run, "findings": fs})
+		return enc.Encode(map[string]any{"run": run, "findings": fs, "open_manual_steps": open})
 	}
 	fmt.Fprintf(stdout, "run %d (%s, as of %s): %d findings\n", run.ID, run.Status, run.AsOf.Format(time.RFC3339), len(fs))
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -143,7 +159,16 @@ func findings(ctx context.Context, st *store.Store, runID int64, all, asJSON boo
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Kind, f.Disposition, shown(f.Target), shown(f.AccountID), shown(f.EmployeeID),
 			f.FirstSeen.Format("2006-01-02"), shown(dash(f.JiraKey)), shown(f.Reason))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(open) > 0 {
+		fmt.Fprintf(stdout, "\nopen manual steps (%d): a person does each, then records it as done:\n", len(open))
+		for _, o := range open {
+			fmt.Fprintf(stdout, "  %s %s account %s: %s\n    %s\n", o.Fingerprint, shown(o.Target), shown(o.AccountID), shown(dash(o.Error)), shown(o.Ack))
+		}
+	}
+	return nil
 }
 
 func dash(s string) string {
