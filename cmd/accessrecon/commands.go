@@ -229,14 +229,17 @@ func auditor(cfg *config.Config, st *store.Store) reconcile.TrailAuditor {
 
 func defineHoldAdd(fs *flag.FlagSet) action {
 	target := fs.String("target", "", "target `NAME`")
-	account := fs.String("account", "", "`ACCOUNT` ID on the target")
+	account := fs.String("account", "", "the `ACCOUNT`: its ID, username, email or DN on the target (checked against the last collection)")
 	reason := fs.String("reason", "", "why (`TEXT`: legal hold, investigation, emergency override)")
 	until := fs.String("until", "", "end of the hold (`DATE`: YYYY-MM-DD or RFC 3339)")
 	by := fs.String("by", "", "who places the hold (`NAME`)")
-	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+	configured := func(cfg *config.Config) error {
 		if !slices.ContainsFunc(cfg.Targets, func(t config.TargetConfig) bool { return t.Name == *target }) {
 			return fmt.Errorf("hold add: target %q is not configured in %s", *target, cfg.Path())
 		}
+		return nil
+	}
+	return existingStoreCommand(fs, "hold add", configured, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
 		now := time.Now().UTC()
 		u, err := parseAsOf(*until)
 		if err != nil {
@@ -245,15 +248,19 @@ func defineHoldAdd(fs *flag.FlagSet) action {
 		if !u.After(now) {
 			return fmt.Errorf("hold add: --until %s is not in the future", *until)
 		}
-		h := store.Hold{Target: *target, AccountID: *account, Reason: *reason, Until: u, CreatedBy: *by, CreatedAt: now}
+		a, err := resolveAccount(ctx, cfg, st, "hold add: --account", *target, *account)
+		if err != nil {
+			return err
+		}
+		h := store.Hold{Target: *target, AccountID: a.ID, Reason: *reason, Until: u, CreatedBy: *by, CreatedAt: now}
 		if h.ID, err = st.AddHold(ctx, h); err != nil {
 			return err
 		}
 		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: "hold_added", Actor: *by, Target: *target,
-			Detail: map[string]any{"hold_id": h.ID, "account_id": *account, "reason": *reason, "until": u}}); err != nil {
+			Detail: map[string]any{"hold_id": h.ID, "account_id": a.ID, "username": a.Username, "account": *account, "reason": *reason, "until": u}}); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "hold %d: %s on %s held until %s by %s\n", h.ID, shown(*account), shown(*target), u.Format(time.RFC3339), shown(*by))
+		fmt.Fprintf(stdout, "hold %d: %s on %s held until %s by %s\n", h.ID, shown(accountWord(a)), shown(*target), u.Format(time.RFC3339), shown(*by))
 		return nil
 	})
 }
