@@ -35,8 +35,8 @@ type collected struct {
 	target string
 	runID  int64 // 0: never collected completely
 	refs   []refAnswer
-	// groups are the names of the groups some account holds, by their
-	// lower-case form (nil unless asked for).
+	// groups are the names of the groups some account holds, by the
+	// lower-case form of their names and IDs (nil unless asked for).
 	groups map[string]string
 	// usernames are the accounts' usernames (or IDs), for suggestions
 	// (nil unless asked for).
@@ -72,8 +72,13 @@ func readCollected(ctx context.Context, st *store.Store, target string, refs []s
 			}
 		}
 		if withGroups {
+			// A name people write may be the group's name or its ID
+			// (a DN): both count as held; names are what is suggested.
 			for _, g := range a.Groups {
 				c.groups[strings.ToLower(g.Name)] = g.Name
+				if _, ok := c.groups[strings.ToLower(g.ID)]; !ok {
+					c.groups[strings.ToLower(g.ID)] = g.Name
+				}
 			}
 		}
 		if withNames {

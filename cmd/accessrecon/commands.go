@@ -22,6 +22,7 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/trail"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
+	"github.com/accessrecon/accessrecon/targets"
 )
 
 // storeCommand is a command that reads or writes the store of --config:
@@ -54,7 +55,33 @@ func defineValidate(fs *flag.FlagSet) action {
 			return exitFail, fmt.Errorf("%s: %w", cfg.Path(), err)
 		}
 		w.Close()
-		fmt.Fprintf(stdout, "%s: ok (%d sources, %d targets, mode %s)\n", cfg.Path(), len(cfg.Sources), len(cfg.Targets), cfg.Policy.Mode)
+		// References and group names against the store's last collections:
+		// an existing store only, validate never creates one.
+		var st *store.Store
+		if _, err := os.Stat(cfg.StorePath()); err == nil {
+			if st, err = openStore(ctx, cfg); err != nil {
+				return exitFail, err
+			}
+			defer st.Close()
+		}
+		checked, err := checkReferences(ctx, cfg, st)
+		if err != nil {
+			return exitFail, err
+		}
+		for _, w := range checked.warnings {
+			fmt.Fprintf(stderr, "warning: %s\n", targets.Printable(w, 2000))
+		}
+		if len(checked.errors) > 0 {
+			for _, e := range checked.errors {
+				fmt.Fprintf(stderr, "error: %s\n", targets.Printable(e, 2000))
+			}
+			return exitFail, fmt.Errorf("%s: %d account reference(s) do not name exactly one account", cfg.Path(), len(checked.errors))
+		}
+		fmt.Fprintf(stdout, "%s: ok (%d sources, %d targets, mode %s", cfg.Path(), len(cfg.Sources), len(cfg.Targets), cfg.Policy.Mode)
+		if len(checked.warnings) > 0 {
+			fmt.Fprintf(stdout, "; %d warning(s)", len(checked.warnings))
+		}
+		fmt.Fprintln(stdout, ")")
 		return exitOK, nil
 	}
 }
