@@ -254,14 +254,19 @@ type Hold struct {
 	CreatedAt time.Time `json:"created_at"`
 	RemovedBy string    `json:"removed_by,omitempty"`
 	RemovedAt time.Time `json:"removed_at,omitzero"`
+	// Approval is HoldRequested until someone other than CreatedBy
+	// approved it (HoldApproved, by ApprovedBy); "" needs no approval.
+	Approval   string    `json:"approval,omitempty"`
+	ApprovedBy string    `json:"approved_by,omitempty"`
+	ApprovedAt time.Time `json:"approved_at,omitzero"`
 }
 
 // AddHold records a hold.
 func (s *Store) AddHold(ctx context.Context, h Hold) (int64, error) {
 	var id int64
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO holds (target, account_id, reason, until, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			h.Target, h.AccountID, h.Reason, T(h.Until), h.CreatedBy, T(h.CreatedAt))
+		res, err := tx.ExecContext(ctx, `INSERT INTO holds (target, account_id, reason, until, created_by, created_at, approval) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			h.Target, h.AccountID, h.Reason, T(h.Until), h.CreatedBy, T(h.CreatedAt), h.Approval)
 		if err != nil {
 			return err
 		}
@@ -299,11 +304,12 @@ func (s *Store) RemoveHold(ctx context.Context, id int64, by string, at time.Tim
 	return h, err
 }
 
-// Holds lists holds (removed ones too when all is set), newest first.
+// Holds lists holds (removed ones and requests awaiting approval too when
+// all is set), newest first: without all, the holds in effect.
 func (s *Store) Holds(ctx context.Context, all bool) ([]Hold, error) {
-	q := `SELECT id, target, account_id, reason, until, created_by, created_at, removed_by, removed_at FROM holds`
+	q := `SELECT id, target, account_id, reason, until, created_by, created_at, removed_by, removed_at, approval, approved_by, approved_at FROM holds`
 	if !all {
-		q += ` WHERE removed_at IS NULL`
+		q += ` WHERE removed_at IS NULL AND approval != 'requested'`
 	}
 	rows, err := s.db.QueryContext(ctx, q+` ORDER BY id DESC`)
 	if err != nil {
@@ -313,11 +319,12 @@ func (s *Store) Holds(ctx context.Context, all bool) ([]Hold, error) {
 	var out []Hold
 	for rows.Next() {
 		var h Hold
-		var until, created, removedAt, removedBy sql.NullString
-		if err := rows.Scan(&h.ID, &h.Target, &h.AccountID, &h.Reason, &until, &h.CreatedBy, &created, &removedBy, &removedAt); err != nil {
+		var until, created, removedAt, removedBy, approvedAt sql.NullString
+		if err := rows.Scan(&h.ID, &h.Target, &h.AccountID, &h.Reason, &until, &h.CreatedBy, &created, &removedBy, &removedAt,
+			&h.Approval, &h.ApprovedBy, &approvedAt); err != nil {
 			return nil, fmt.Errorf("store: holds: %w", err)
 		}
-		h.Until, h.CreatedAt, h.RemovedAt, h.RemovedBy = mustT(until), mustT(created), mustT(removedAt), removedBy.String
+		h.Until, h.CreatedAt, h.RemovedAt, h.RemovedBy, h.ApprovedAt = mustT(until), mustT(created), mustT(removedAt), removedBy.String, mustT(approvedAt)
 		out = append(out, h)
 	}
 	return out, rows.Err()
