@@ -148,3 +148,31 @@ func resolveAccount(ctx context.Context, cfg *config.Config, st *store.Store, wh
 	}
 	return c.refs[0].hits[0], nil
 }
+
+// accountNames finds accounts' usernames in their targets' last
+// collections, for lists people read.
+type accountNames struct {
+	st   *store.Store
+	runs map[string]int64
+}
+
+// username is the username of account id on target at its last
+// collection ("" when unknown).
+func (n *accountNames) username(ctx context.Context, target, id string) string {
+	if n.runs == nil {
+		n.runs = map[string]int64{}
+	}
+	run, ok := n.runs[target]
+	if !ok {
+		run, _ = n.st.LastCollection(ctx, target)
+		n.runs[target] = run
+	}
+	if run == 0 {
+		return ""
+	}
+	a, found, err := n.st.SnapshotAccount(ctx, run, target, id)
+	if err != nil || !found {
+		return ""
+	}
+	return a.Username
+}

@@ -47,6 +47,14 @@ func commands() []command {
 			required: []string{"config", "target", "account", "reason", "until", "by"}, define: defineHoldAdd},
 		{name: "hold list", summary: "the holds", required: []string{"config"}, define: defineHoldList},
 		{name: "hold remove", summary: "end a hold", required: []string{"config", "id", "by"}, define: defineHoldRemove},
+		{name: "hold approve", summary: "approve a hold someone else requested (policy.holds.require_approval): it takes effect", positional: "id",
+			required: []string{"id", "config", "by"}, define: defineHoldApprove},
+		{name: "exempt add", summary: "request an exemption: it applies once someone else approves it",
+			required: []string{"config", "target", "account", "reason", "until", "by"}, define: defineExemptAdd},
+		{name: "exempt approve", summary: "approve an exemption someone else requested", positional: "id",
+			required: []string{"id", "config", "by"}, define: defineExemptApprove},
+		{name: "exempt list", summary: "the exemptions added with exempt add", required: []string{"config"}, define: defineExemptList},
+		{name: "exempt remove", summary: "end an exemption or withdraw a request", required: []string{"config", "id", "by"}, define: defineExemptRemove},
 		{name: "ack", summary: "record an open manual step of a finding as done", positional: "fingerprint",
 			required: []string{"fingerprint", "config", "step", "by"}, define: defineAck},
 		{name: "audit verify", summary: "check the audit trail's hash chain against its file", required: []string{"config"}, define: defineAuditVerify},
@@ -172,11 +180,13 @@ func (c command) parse(args []string) (action, error) {
 		return nil, usageError{fmt.Sprintf("%s: unexpected argument %q", c.name, fs.Arg(0))}
 	}
 	if arg != nil {
-		if f := fs.Lookup(c.positional); f.Value.String() != "" {
-			return nil, usageError{fmt.Sprintf("%s: %s given twice (%q and --%s %q)", c.name, strings.ToUpper(c.positional), arg[0], c.positional, f.Value.String())}
+		given := false
+		fs.Visit(func(f *flag.Flag) { given = given || f.Name == c.positional })
+		if given {
+			return nil, usageError{fmt.Sprintf("%s: %s given twice (%q and --%s %s)", c.name, strings.ToUpper(c.positional), arg[0], c.positional, fs.Lookup(c.positional).Value)}
 		}
 		if err := fs.Set(c.positional, arg[0]); err != nil {
-			return nil, usageError{c.name + ": " + err.Error()}
+			return nil, usageError{fmt.Sprintf("%s: %s %q: %v", c.name, strings.ToUpper(c.positional), arg[0], err)}
 		}
 	}
 	set := map[string]bool{}

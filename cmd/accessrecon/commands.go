@@ -267,6 +267,9 @@ func defineHoldAdd(fs *flag.FlagSet) action {
 		return nil
 	}
 	return existingStoreCommand(fs, "hold add", configured, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+		if strings.TrimSpace(*by) == "" {
+			return usageError{"hold add: --by: who places the hold is required"}
+		}
 		now := time.Now().UTC()
 		u, err := parseAsOf(*until)
 		if err != nil {
@@ -280,12 +283,22 @@ func defineHoldAdd(fs *flag.FlagSet) action {
 			return err
 		}
 		h := store.Hold{Target: *target, AccountID: a.ID, Reason: *reason, Until: u, CreatedBy: *by, CreatedAt: now}
+		event := "hold_added"
+		if cfg.Policy.Holds.RequireApproval {
+			// Two-person override: a request until someone else approves.
+			h.Approval, event = store.HoldRequested, "hold_requested"
+		}
 		if h.ID, err = st.AddHold(ctx, h); err != nil {
 			return err
 		}
-		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: "hold_added", Actor: *by, Target: *target,
+		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: event, Actor: *by, Target: *target,
 			Detail: map[string]any{"hold_id": h.ID, "account_id": a.ID, "username": a.Username, "account": *account, "reason": *reason, "until": u}}); err != nil {
 			return err
+		}
+		if h.Approval == store.HoldRequested {
+			fmt.Fprintf(stdout, "hold %d requested by %s: %s on %s until %s; it takes effect once someone else approves it (policy.holds.require_approval):\n  accessrecon hold approve %d --config %s --by NAME\n",
+				h.ID, shown(*by), shown(accountWord(a)), shown(*target), u.Format(time.RFC3339), h.ID, shellWord(cfg.Path()))
+			return nil
 		}
 		fmt.Fprintf(stdout, "hold %d: %s on %s held until %s by %s\n", h.ID, shown(accountWord(a)), shown(*target), u.Format(time.RFC3339), shown(*by))
 		return nil
@@ -313,16 +326,20 @@ func defineHoldList(fs *flag.FlagSet) action {
 	asJSON := fs.Bool("json", false, "JSON output")
 	all := fs.Bool("all", false, "list removed holds too")
 	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
-		hs, err := st.Holds(ctx, *all)
+		hs, err := st.Holds(ctx, true)
 		if err != nil {
 			return err
+		}
+		if !*all {
+			hs = slices.DeleteFunc(hs, func(h store.Hold) bool { return !h.RemovedAt.IsZero() })
 		}
 		if *asJSON {
 			return json.NewEncoder(stdout).Encode(hs)
 		}
 		now := time.Now().UTC()
+		names := accountNames{st: st}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tTARGET\tACCOUNT\tUNTIL\tBY\tSTATE\tREASON")
+		fmt.Fprintln(tw, "ID\tTARGET\tACCOUNT\tUSERNAME\tUNTIL\tREQUESTED BY\tAPPROVED BY\tSTATE\tREASON")
 		for _, h := range hs {
 			state := "active"
 			switch {
@@ -330,8 +347,11 @@ func defineHoldList(fs *flag.FlagSet) action {
 				state = "removed by " + h.RemovedBy
 			case !h.Until.After(now):
 				state = "EXPIRED"
+			case h.Approval == store.HoldRequested:
+				state = "REQUESTED: not in effect until approved"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ID, shown(h.Target), shown(h.AccountID), h.Until.Format("2006-01-02"), shown(h.CreatedBy), shown(state), shown(h.Reason))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ID, shown(h.Target), shown(h.AccountID), shown(dash(names.username(ctx, h.Target, h.AccountID))),
+				h.Until.Format("2006-01-02"), shown(h.CreatedBy), shown(dash(h.ApprovedBy)), shown(state), shown(h.Reason))
 		}
 		return tw.Flush()
 	})
