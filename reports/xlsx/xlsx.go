@@ -679,8 +679,8 @@ func (w *writer) inventory() error {
 }
 
 func (w *writer) exemptions() error {
-	cols := []column{{"Type", 11}, {"Target", 12}, {"Account", 20}, {"Username", 14}, {"Display name", 18}, {"Owner", 14}, {"Reason", 30}, {"Approver", 14},
-		{"Expires", 12}, {"Days left", 10}, {"Status", 18}, {"Requested by", 14}}
+	cols := []column{{"Type", 11}, {"Target", 12}, {"Account", 20}, {"Username", 14}, {"Display name", 16}, {"Owner", 14}, {"Reason", 24}, {"Approver", 14},
+		{"Expires", 12}, {"Days left", 10}, {"Status", 18}, {"Requested by", 12}}
 	// requester is who asked for an exemption added from the command line
 	// ("" for the config's: its author is in the config's history).
 	requester := func(e reconcile.Exemption) string {
