@@ -89,6 +89,19 @@ func checkReferences(ctx context.Context, cfg *config.Config, st *store.Store) (
 			addRef(h.Target, fmt.Sprintf("hold %d (accessrecon hold list)", h.ID), h.AccountID)
 		}
 	}
+	targetsNode := child(root, "targets")
+	for i, t := range cfg.Targets {
+		pg := child(child(index(targetsNode, i), "config"), "privileged_groups")
+		if pg == nil || pg.Kind != yaml.SequenceNode {
+			continue
+		}
+		tr := byTarget[t.Name]
+		for k, g := range pg.Content {
+			tr.groups = append(tr.groups, where(fmt.Sprintf("targets[%d] (%s).config.privileged_groups[%d]", i, t.Name, k), g))
+			tr.names = append(tr.names, g.Value)
+		}
+	}
+
 	if roles := child(policy, "roles"); roles != nil && roles.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(roles.Content); i += 2 {
 			job, perTarget := roles.Content[i].Value, roles.Content[i+1]
@@ -108,19 +121,6 @@ func checkReferences(ctx context.Context, cfg *config.Config, st *store.Store) (
 			}
 		}
 	}
-	targetsNode := child(root, "targets")
-	for i, t := range cfg.Targets {
-		pg := child(child(index(targetsNode, i), "config"), "privileged_groups")
-		if pg == nil || pg.Kind != yaml.SequenceNode {
-			continue
-		}
-		tr := byTarget[t.Name]
-		for k, g := range pg.Content {
-			tr.groups = append(tr.groups, where(fmt.Sprintf("targets[%d] (%s).config.privileged_groups[%d]", i, t.Name, k), g))
-			tr.names = append(tr.names, g.Value)
-		}
-	}
-
 	for _, t := range cfg.Targets {
 		tr := byTarget[t.Name]
 		if len(tr.refs) == 0 && len(tr.groups) == 0 {
