@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/sources"
 	"github.com/accessrecon/accessrecon/targets"
 )
@@ -66,7 +65,7 @@ func (j *judge) isApproved(a targets.Account) bool {
 // (HR lagging behind its own date), unless a later hire follows it: a
 // rehire's old termination date is history, and a rehire recorded ahead
 // leaves the status to decide.
-func (j *judge) departure(p *store.PersonRow) (Kind, time.Time, bool) {
+func (j *judge) departure(p *PersonRow) (Kind, time.Time, bool) {
 	if j.hrConflicts[NormalizeID(p.EmployeeID)] {
 		return "", time.Time{}, false // an hr_conflict finding says it; nothing is revoked
 	}
@@ -90,7 +89,7 @@ func (j *judge) departure(p *store.PersonRow) (Kind, time.Time, bool) {
 // rehire; BambooHR and Workday exports keep the old date). A termination
 // and a hire on the same day read as a same-day rehire: the status decides,
 // since a wrong revocation is worse than none. Zero when there is none.
-func termination(p *store.PersonRow, asOf time.Time) time.Time {
+func termination(p *PersonRow, asOf time.Time) time.Time {
 	td := p.TerminationDate
 	if !td.IsZero() && !p.HireDate.IsZero() && !p.HireDate.Before(td) && !p.HireDate.After(asOf) {
 		return time.Time{}
@@ -100,11 +99,11 @@ func termination(p *store.PersonRow, asOf time.Time) time.Time {
 
 // seen is what the run knows of an account beyond its current state.
 type seen struct {
-	prev        *store.AccountState // previous good snapshot (nil: new, or no previous run)
-	revokedByUs bool                // accessrecon disabled it since the previous snapshot
+	prev        *AccountState // previous good snapshot (nil: new, or no previous run)
+	revokedByUs bool          // accessrecon disabled it since the previous snapshot
 	// suspendedByUs is accessrecon's latest disable of the account, when it
 	// was for a suspension or leave (nil otherwise).
-	suspendedByUs *store.Disablement
+	suspendedByUs *Disablement
 }
 
 // classify returns the findings for one account. Fingerprints, first-seen
@@ -374,7 +373,7 @@ type excess struct{ all, mover []targets.Group }
 // the person's previous role that the new role does not allow are the mover's
 // clear case; other excess needs review. Without a baseline for the job code
 // on this target, nothing is excess.
-func (j *judge) excess(a targets.Account, p *store.PersonRow) excess {
+func (j *judge) excess(a targets.Account, p *PersonRow) excess {
 	var out excess
 	allowed, ok := j.policy.Roles[p.JobCode][j.target]
 	if !ok {
@@ -410,7 +409,7 @@ func groupIDs(gs []targets.Group) []string {
 	return ids
 }
 
-func hrState(p *store.PersonRow, asOf time.Time, loc *time.Location) string {
+func hrState(p *PersonRow, asOf time.Time, loc *time.Location) string {
 	if td := termination(p, asOf); !td.IsZero() && ended(p, asOf) {
 		return "terminated since " + dayIn(td, loc)
 	}

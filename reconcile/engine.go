@@ -26,7 +26,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/sources"
 	"github.com/accessrecon/accessrecon/targets"
 )
@@ -82,12 +81,12 @@ type RunSpec struct {
 
 // Result is a finished run, as the reports need it.
 type Result struct {
-	Run         store.Run
+	Run         Run
 	Findings    []Finding
-	Drift       []store.DriftRow
-	Collections []store.Collection
+	Drift       []DriftRow
+	Collections []Collection
 	// Resolved lists the problems of earlier runs that this run saw gone.
-	Resolved   []store.FindingState
+	Resolved   []FindingState
 	Exemptions []Exemption
 	Policy     Policy
 	// PeopleCount is the size of the HR snapshot.
@@ -105,19 +104,9 @@ type Result struct {
 	Timezone string
 }
 
-// Run statuses.
-const (
-	StatusRunning      = "running"
-	StatusCompleted    = "completed"
-	StatusGuardTripped = "guard_tripped"
-	StatusPartial      = "partial"
-	StatusFailed       = "failed"
-	StatusCancelled    = "cancelled"
-)
-
 // Engine runs reconciliations against one store.
 type Engine struct {
-	Store *store.Store
+	Store Store
 	Log   *slog.Logger
 	// Now is the wall clock (tests inject one); AsOf in a RunSpec is the
 	// logical time findings are judged at.
@@ -148,10 +137,29 @@ type Auditor interface {
 	Record(ctx context.Context, e AuditEvent) error
 }
 
+// AuditType is the kind of an audit event.
+type AuditType string
+
+// The audit events of a run. Other parts of accessrecon (holds, webhooks)
+// record their own types.
+const (
+	AuditRunStarted         AuditType = "run_started"
+	AuditRunFinished        AuditType = "run_finished"
+	AuditHRStatusSeen       AuditType = "hr_status_seen"       // HR's status of a person about to be acted on
+	AuditPlanMade           AuditType = "plan_made"            // the steps planned for a finding
+	AuditHoldApplied        AuditType = "hold_applied"         // a hold stopped a finding's plan
+	AuditExemptionApplied   AuditType = "exemption_applied"    // an exemption covered a finding
+	AuditActionRequested    AuditType = "action_requested"     // an action recorded, about to be attempted
+	AuditActionNotAttempted AuditType = "action_not_attempted" // a recorded action that enforcement stopped before
+	AuditTargetResponse     AuditType = "target_response"      // what the target answered
+	AuditVerification       AuditType = "verification"         // the re-read after an action
+	AuditActionRecovered    AuditType = "action_recovered"     // an interrupted run's action settled
+)
+
 // AuditEvent is one thing that happened in a run, for the audit trail.
 type AuditEvent struct {
 	RunID  int64          `json:"run_id,omitempty"`
-	Type   string         `json:"type"`
+	Type   AuditType      `json:"type"`
 	Actor  string         `json:"actor"`
 	Target string         `json:"target,omitempty"`
 	Detail map[string]any `json:"detail,omitempty"`
@@ -206,7 +214,7 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (*Result, error) {
 	} else if len(spec.Scope) > 0 {
 		scope = joinKinds(spec.Scope)
 	}
-	res := &Result{Run: store.Run{AsOf: spec.AsOf, StartedAt: e.now().UTC(), Mode: string(mode), Job: spec.Job, Scope: scope, Status: StatusRunning,
+	res := &Result{Run: Run{AsOf: spec.AsOf, StartedAt: e.now().UTC(), Mode: string(mode), Job: spec.Job, Scope: scope, Status: StatusRunning,
 		DryRun: spec.DryRun}, Policy: spec.Policy,
 		Timezone: cmp.Or(spec.Location, time.UTC).String()}
 	id, err := e.Store.BeginRun(ctx, res.Run)
@@ -219,7 +227,7 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (*Result, error) {
 	}
 	log := e.Log.With("run", id, "job", spec.Job)
 	log.Info("run started", "as_of", spec.AsOf, "mode", mode, "scope", scope)
-	e.audit(ctx, AuditEvent{RunID: id, Type: "run_started", Detail: map[string]any{"as_of": spec.AsOf, "mode": mode, "scope": scope, "job": spec.Job}})
+	e.audit(ctx, AuditEvent{RunID: id, Type: AuditRunStarted, Detail: map[string]any{"as_of": spec.AsOf, "mode": mode, "scope": scope, "job": spec.Job}})
 
 	runErr := e.run(ctx, log, spec, mode, res)
 	res.Run.FinishedAt = e.now().UTC()
@@ -240,7 +248,7 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (*Result, error) {
 	if err := e.Store.FinishRun(res.Run); err != nil {
 		runErr = errors.Join(runErr, err)
 	}
-	e.audit(context.WithoutCancel(ctx), AuditEvent{RunID: id, Type: "run_finished", Detail: map[string]any{"status": res.Run.Status, "counts": res.Run.Counts, "guards": res.Run.Guards, "error": res.Run.Error}})
+	e.audit(context.WithoutCancel(ctx), AuditEvent{RunID: id, Type: AuditRunFinished, Detail: map[string]any{"status": res.Run.Status, "counts": res.Run.Counts, "guards": res.Run.Guards, "error": res.Run.Error}})
 	log.Info("run finished", "status", res.Run.Status, "findings", len(res.Findings), "err", runErr)
 	return res, runErr
 }
@@ -306,7 +314,7 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 	if len(refErrs) > 0 {
 		return errors.Join(refErrs...)
 	}
-	slices.SortFunc(res.Collections, func(a, b store.Collection) int {
+	slices.SortFunc(res.Collections, func(a, b Collection) int {
 		return cmp.Or(cmp.Compare(a.Side, b.Side), cmp.Compare(a.Name, b.Name))
 	})
 
@@ -348,7 +356,7 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 		return nil, err
 	}
 	loc := cmp.Or(spec.Location, time.UTC)
-	prev := map[string]store.PersonRow{}
+	prev := map[string]PersonRow{}
 	if prevRun > 0 {
 		for p, err := range e.Store.People(ctx, prevRun) {
 			if err != nil {
@@ -358,7 +366,7 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 		}
 	}
 
-	var all []*store.PersonRow
+	var all []*PersonRow
 	// origin is where each person's first record is: its index in all and
 	// its source's index in spec.Sources. Records of people several sources
 	// report are kept in dups until every source is read.
@@ -367,7 +375,7 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 	dups := map[string][]hrRecord{}
 	for si, src := range spec.Sources {
 		start := time.Now()
-		col := store.Collection{RunID: res.Run.ID, Side: "source", Name: src.Name, Type: src.Type, StartedAt: start.UTC().Format(time.RFC3339), Status: "ok"}
+		col := Collection{RunID: res.Run.ID, Side: SideSource, Name: src.Name, Type: src.Type, StartedAt: start.UTC().Format(time.RFC3339), Status: CollectionOK}
 		if e.Progress != nil {
 			e.Progress(src.Name, 0, false)
 		}
@@ -394,7 +402,7 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 				cerr = fmt.Errorf("employee ID %s is reported twice", p.EmployeeID)
 				break
 			}
-			row := &store.PersonRow{Person: p}
+			row := &PersonRow{Person: p}
 			if old, ok := prev[key]; ok {
 				row.PrevJobCode, row.JobChangedAt = old.PrevJobCode, old.JobChangedAt
 				if old.JobCode != "" && old.JobCode != p.JobCode {
@@ -427,7 +435,7 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 			e.Progress(src.Name, col.Count, true)
 		}
 		if cerr != nil {
-			col.Status, col.Error = "failed", e.errText(cerr)
+			col.Status, col.Error = CollectionFailed, e.errText(cerr)
 			res.Collections = append(res.Collections, col)
 			_ = e.Store.SaveCollection(context.WithoutCancel(ctx), col)
 			return nil, fmt.Errorf("source %s: %w", src.Name, cerr)
@@ -468,22 +476,22 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 			old, ok := prev[key]
 			switch {
 			case !ok:
-				res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: p.EmployeeID, Kind: "hired", Detail: p.JobCode})
+				res.Drift = append(res.Drift, DriftRow{Side: SideHR, Subject: p.EmployeeID, Kind: "hired", Detail: p.JobCode})
 			default:
 				if old.Status != p.Status {
-					res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: p.EmployeeID, Kind: "status_changed", Detail: string(old.Status) + " -> " + string(p.Status)})
+					res.Drift = append(res.Drift, DriftRow{Side: SideHR, Subject: p.EmployeeID, Kind: "status_changed", Detail: string(old.Status) + " -> " + string(p.Status)})
 				}
 				if old.JobCode != p.JobCode {
-					res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: p.EmployeeID, Kind: "job_changed", Detail: old.JobCode + " -> " + p.JobCode})
+					res.Drift = append(res.Drift, DriftRow{Side: SideHR, Subject: p.EmployeeID, Kind: "job_changed", Detail: old.JobCode + " -> " + p.JobCode})
 				}
 				if !sameHRDate(old.TerminationDate, p.TerminationDate, loc) {
-					res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: p.EmployeeID, Kind: "termination_date_changed", Detail: dayIn(old.TerminationDate, loc) + " -> " + dayIn(p.TerminationDate, loc)})
+					res.Drift = append(res.Drift, DriftRow{Side: SideHR, Subject: p.EmployeeID, Kind: "termination_date_changed", Detail: dayIn(old.TerminationDate, loc) + " -> " + dayIn(p.TerminationDate, loc)})
 				}
 			}
 		}
 		for key, old := range prev {
 			if !seen[key] {
-				res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: old.EmployeeID, Kind: "left_hr_snapshot"})
+				res.Drift = append(res.Drift, DriftRow{Side: SideHR, Subject: old.EmployeeID, Kind: "left_hr_snapshot"})
 			}
 		}
 		limit := *spec.Policy.Guards.HRShrinkPercent
@@ -518,8 +526,8 @@ type targetResult struct {
 	// did not name exactly one account.
 	refErr     error
 	findings   []Finding
-	drift      []store.DriftRow
-	collection store.Collection
+	drift      []DriftRow
+	collection Collection
 	err        error
 }
 
@@ -534,13 +542,13 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 	for _, c := range caps.List() {
 		capNames = append(capNames, string(c))
 	}
-	tr := targetResult{collection: store.Collection{RunID: runID, Side: "target", Name: ts.Name, Type: ts.Type, Tier: ts.Tier,
-		Capabilities: strings.Join(capNames, ","), StartedAt: start.UTC().Format(time.RFC3339), Status: "ok"}}
+	tr := targetResult{collection: Collection{RunID: runID, Side: SideTarget, Name: ts.Name, Type: ts.Type, Tier: ts.Tier,
+		Capabilities: strings.Join(capNames, ","), StartedAt: start.UTC().Format(time.RFC3339), Status: CollectionOK}}
 	fail := func(err error) targetResult {
 		tr.err = err
-		tr.collection.Status, tr.collection.Error = "failed", e.errText(err)
+		tr.collection.Status, tr.collection.Error = CollectionFailed, e.errText(err)
 		if tr.collection.Count > 0 {
-			tr.collection.Status = "partial"
+			tr.collection.Status = CollectionPartial
 		}
 		tr.collection.Duration = time.Since(start)
 		_ = e.Store.SaveCollection(context.WithoutCancel(ctx), tr.collection)
@@ -569,11 +577,11 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 		return fail(err)
 	}
 
-	prevRun, err := e.Store.LastGoodCollection(ctx, "target", ts.Name, runID)
+	prevRun, err := e.Store.LastGoodCollection(ctx, SideTarget, ts.Name, runID)
 	if err != nil {
 		return fail(err)
 	}
-	var prev map[string]store.AccountState
+	var prev map[string]AccountState
 	revoked := map[string]bool{}
 	if prevRun > 0 {
 		if prev, err = e.Store.AccountStates(ctx, prevRun, ts.Name); err != nil {
@@ -586,7 +594,7 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 	// Accounts accessrecon disabled for a suspension or leave, whenever
 	// that was: a person back at work is reported (returned), never
 	// re-enabled.
-	suspended := map[string]store.Disablement{}
+	suspended := map[string]Disablement{}
 	disabled, err := e.Store.Disablements(ctx, ts.Name)
 	if err != nil {
 		return fail(err)
@@ -650,7 +658,7 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 			tr.drift = append(tr.drift, accountDrift(ts.Name, a, st)...)
 			delete(prev, a.ID)
 		} else if prevRun > 0 && only == nil {
-			tr.drift = append(tr.drift, store.DriftRow{Side: "target", Target: ts.Name, Subject: a.ID, Kind: "account_created", Detail: a.Username})
+			tr.drift = append(tr.drift, DriftRow{Side: SideTarget, Target: ts.Name, Subject: a.ID, Kind: "account_created", Detail: a.Username})
 		}
 		s.revokedByUs = revoked[a.ID]
 		if d, ok := suspended[a.ID]; ok {
@@ -666,7 +674,7 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 	}
 	if only == nil {
 		for id := range prev {
-			tr.drift = append(tr.drift, store.DriftRow{Side: "target", Target: ts.Name, Subject: id, Kind: "account_deleted"})
+			tr.drift = append(tr.drift, DriftRow{Side: SideTarget, Target: ts.Name, Subject: id, Kind: "account_deleted"})
 		}
 	}
 	tr.collection.Duration = time.Since(start)
@@ -681,10 +689,10 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 	return tr
 }
 
-func accountDrift(target string, a targets.Account, prev store.AccountState) []store.DriftRow {
-	var out []store.DriftRow
+func accountDrift(target string, a targets.Account, prev AccountState) []DriftRow {
+	var out []DriftRow
 	d := func(kind, detail string) {
-		out = append(out, store.DriftRow{Side: "target", Target: target, Subject: a.ID, Kind: kind, Detail: detail})
+		out = append(out, DriftRow{Side: SideTarget, Target: target, Subject: a.ID, Kind: kind, Detail: detail})
 	}
 	if prev.Enabled && !a.Enabled {
 		d("account_disabled", a.Username)
@@ -695,8 +703,8 @@ func accountDrift(target string, a targets.Account, prev store.AccountState) []s
 	if prev.Privileged != a.Privileged {
 		d("privilege_changed", fmt.Sprintf("%v -> %v", prev.Privileged, a.Privileged))
 	}
-	if cur := store.JoinGroups(a.Groups); cur != prev.Groups {
-		old := store.SplitGroups(prev.Groups)
+	if cur := JoinGroups(a.Groups); cur != prev.Groups {
+		old := SplitGroups(prev.Groups)
 		for _, g := range a.Groups {
 			if !slices.ContainsFunc(old, sameGroup(g)) {
 				d("group_added", g.Name)
@@ -749,7 +757,7 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 	if err := e.Store.SaveDrift(ctx, res.Run.ID, res.Drift); err != nil {
 		return err
 	}
-	rows := make([]store.FindingRow, len(res.Findings))
+	rows := make([]FindingRow, len(res.Findings))
 	// Serialising a hundred thousand findings is CPU work: use every core.
 	var g errgroup.Group
 	chunk := max(len(rows)/runtime.GOMAXPROCS(0)+1, 1000)
@@ -762,7 +770,7 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 				if err != nil {
 					return err
 				}
-				rows[i] = store.FindingRow{Fingerprint: f.Fingerprint, Kind: string(f.Kind), Severity: string(f.Severity), Disposition: string(f.Disposition),
+				rows[i] = FindingRow{Fingerprint: f.Fingerprint, Kind: string(f.Kind), Severity: string(f.Severity), Disposition: string(f.Disposition),
 					Target: f.Target, AccountID: f.AccountID, EmployeeID: f.EmployeeID, FirstSeen: f.FirstSeen, Body: body}
 			}
 			return nil
@@ -773,7 +781,7 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 	}
 	okTargets := map[string]bool{}
 	for _, c := range res.Collections {
-		if c.Side == "target" && c.Status == "ok" {
+		if c.Side == SideTarget && c.Status == CollectionOK {
 			okTargets[c.Name] = true
 		}
 	}
@@ -793,7 +801,7 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 	res.Resolved = resolved
 	counts := map[string]int{"people": res.PeopleCount, "findings": len(res.Findings), "drift": len(res.Drift), "resolved": len(resolved)}
 	for _, c := range res.Collections {
-		if c.Side == "target" {
+		if c.Side == SideTarget {
 			counts["accounts"] += c.Count
 		}
 	}
@@ -813,22 +821,24 @@ func joinKinds(ks []Kind) string {
 	return strings.Join(s, ",")
 }
 
-// TrailAuditor records audit events in the store's hash-chained trail.
+// EventTrail is an append-only audit trail (reconcile/store's hash-chained
+// AuditTrail is one). AppendEvent keeps ev as having happened at at, or
+// returns an error: then it was not kept.
+type EventTrail interface {
+	AppendEvent(ctx context.Context, at time.Time, ev AuditEvent) error
+}
+
+// TrailAuditor records audit events in a trail, stamped by its clock.
 type TrailAuditor struct {
-	Trail *store.AuditTrail
+	Trail EventTrail
 	Now   func() time.Time
 }
 
 // Record appends one event.
 func (t TrailAuditor) Record(ctx context.Context, ev AuditEvent) error {
-	detail, err := json.Marshal(ev.Detail)
-	if err != nil {
-		return err
-	}
 	now := time.Now
 	if t.Now != nil {
 		now = t.Now
 	}
-	_, err = t.Trail.Append(ctx, store.AuditRecord{At: now(), RunID: ev.RunID, Type: ev.Type, Actor: ev.Actor, Target: ev.Target, Detail: detail})
-	return err
+	return t.Trail.AppendEvent(ctx, now(), ev)
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/sources"
 )
 
@@ -62,13 +61,13 @@ type HRResolution struct {
 type hrRecord struct {
 	source   string
 	priority int
-	row      *store.PersonRow
+	row      *PersonRow
 }
 
 // ended says whether HR's record says the person's employment is over at
 // asOf: terminated with no date or a date passed, or a passed termination
 // date that no later hire follows (HR lagging).
-func ended(p *store.PersonRow, asOf time.Time) bool {
+func ended(p *PersonRow, asOf time.Time) bool {
 	td := termination(p, asOf)
 	switch {
 	case !td.IsZero() && !td.After(asOf):
@@ -191,7 +190,7 @@ func resolvePerson(recs []hrRecord, asOf time.Time, loc *time.Location) (winner 
 // currentStatus is what a record that has not ended says of the person
 // now: a termination recorded ahead (status terminated, date to come) is
 // still employment, so a conversion recorded ahead is no conflict.
-func currentStatus(p *store.PersonRow) sources.Status {
+func currentStatus(p *PersonRow) sources.Status {
 	if p.Status == sources.Terminated {
 		return sources.Active
 	}
@@ -200,7 +199,7 @@ func currentStatus(p *store.PersonRow) sources.Status {
 
 // conflictFinding is the review finding for a person whose HR records
 // conflict: one per person, no steps.
-func conflictFinding(p *store.PersonRow, r HRResolution, loc *time.Location) Finding {
+func conflictFinding(p *PersonRow, r HRResolution, loc *time.Location) Finding {
 	ev := map[string]string{}
 	for _, x := range r.Records {
 		v := string(x.Status)

@@ -233,7 +233,7 @@ type findingsFile struct {
 func writeFindings(path string, res *reconcile.Result) error {
 	var f findingsFile
 	f.Run.ID, f.Run.AsOf, f.Run.StartedAt, f.Run.FinishedAt = res.Run.ID, res.Run.AsOf, res.Run.StartedAt, res.Run.FinishedAt
-	f.Run.Status, f.Run.Mode, f.Run.Guards, f.Run.Error = res.Run.Status, res.Run.Mode, res.Run.Guards, res.Run.Error
+	f.Run.Status, f.Run.Mode, f.Run.Guards, f.Run.Error = string(res.Run.Status), res.Run.Mode, res.Run.Guards, res.Run.Error
 	f.Run.Trusted, f.Run.DryRun = res.Trusted(), res.Run.DryRun
 	f.Collections, f.Actions = res.Collections, res.Actions
 	tmp := path + ".tmp"
@@ -299,7 +299,7 @@ func printSummary(w io.Writer, res *reconcile.Result, path string, enforced []st
 	if len(enforced) > 0 && r.Mode != string(reconcile.Enforce) {
 		mode += "; enforce on " + strings.Join(enforced, ", ")
 	}
-	fmt.Fprintf(w, "\naccessrecon run %d: %s (mode %s, as of %s)\n", r.ID, strings.ToUpper(r.Status), mode, r.AsOf.Format(time.RFC3339))
+	fmt.Fprintf(w, "\naccessrecon run %d: %s (mode %s, as of %s)\n", r.ID, strings.ToUpper(string(r.Status)), mode, r.AsOf.Format(time.RFC3339))
 	for _, g := range r.Guards {
 		fmt.Fprintf(w, "  GUARD TRIPPED: %s\n", g)
 	}
@@ -331,7 +331,7 @@ func printSummary(w io.Writer, res *reconcile.Result, path string, enforced []st
 	if len(res.Actions) > 0 {
 		outcomes := map[string]int{}
 		for _, a := range res.Actions {
-			outcomes[a.Status]++
+			outcomes[string(a.Status)]++
 		}
 		keys := make([]string, 0, len(outcomes))
 		for k := range outcomes {

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/accessrecon/accessrecon/reconcile"
 )
 
 // AuditRecord is one event of the audit trail. Hash is the SHA-256 of the
@@ -927,3 +929,15 @@ func (a *AuditTrail) verify(ctx context.Context, sig *signedCheck) (VerifyResult
 	}
 	return res, nil
 }
+
+// AppendEvent appends one event of the engine at time at (reconcile.EventTrail).
+func (a *AuditTrail) AppendEvent(ctx context.Context, at time.Time, ev reconcile.AuditEvent) error {
+	detail, err := json.Marshal(ev.Detail)
+	if err != nil {
+		return err
+	}
+	_, err = a.Append(ctx, AuditRecord{At: at, RunID: ev.RunID, Type: string(ev.Type), Actor: ev.Actor, Target: ev.Target, Detail: detail})
+	return err
+}
+
+var _ reconcile.EventTrail = (*AuditTrail)(nil)

@@ -24,8 +24,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	_ "github.com/mattn/go-sqlite3" // the SQLite driver
-
-	"github.com/accessrecon/accessrecon/targets"
 )
 
 //go:embed migrations/*.sql
@@ -155,37 +153,6 @@ func SplitLines(s string) []string {
 		return nil
 	}
 	return strings.Split(s, "\n")
-}
-
-// JoinGroups encodes group memberships as one column: a line per group,
-// "name" when the ID is the name, else "name\tid".
-func JoinGroups(gs []targets.Group) string {
-	var b strings.Builder
-	for i, g := range gs {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(g.Name)
-		if g.ID != g.Name {
-			b.WriteByte('\t')
-			b.WriteString(g.ID)
-		}
-	}
-	return b.String()
-}
-
-// SplitGroups is the inverse of JoinGroups.
-func SplitGroups(s string) []targets.Group {
-	lines := SplitLines(s)
-	out := make([]targets.Group, len(lines))
-	for i, l := range lines {
-		name, id, ok := strings.Cut(l, "\t")
-		if !ok {
-			id = name
-		}
-		out[i] = targets.Group{ID: id, Name: name}
-	}
-	return out
 }
 
 // ErrNoRun is returned when a run asked for does not exist.

@@ -1,0 +1,15 @@
+package reconcile
+
+// The internal tests' helpers, for the external tests (package
+// reconcile_test), which run the engine against the SQLite store where what
+// they test is that store's own behaviour (crash recovery, the lock, a
+// failing audit trail).
+var (
+	TestAsOf         = asOf
+	TestSpec         = spec
+	TestHR           = hr
+	TestFakeAccounts = fakeAccounts
+	TestEnabled      = enabled
+	TestFindKind     = findKind
+	TestKinds        = kinds
+)
