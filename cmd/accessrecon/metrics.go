@@ -149,12 +149,11 @@ func buildRegistry(ctx context.Context, cfg *Config, st *store.Store, extra ...p
 
 // latestFullRun is the newest finished run of full scope (zero Run if none).
 func latestFullRun(ctx context.Context, st *store.Store) (store.Run, error) {
-	var id int64
-	err := st.DB().GetContext(ctx, &id, `SELECT COALESCE(MAX(id), 0) FROM runs WHERE status NOT IN ('running') AND scope = 'full'`)
-	if err != nil || id == 0 {
-		return store.Run{}, err
+	r, err := st.LatestFinishedFullRun(ctx)
+	if errors.Is(err, store.ErrNoRun) {
+		return store.Run{}, nil
 	}
-	return st.GetRun(ctx, id)
+	return r, err
 }
 
 // ttrCollector is the time-to-revoke histogram per tier, built from the SLA
@@ -253,9 +252,8 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	var problems []string
-	var one int
-	if err := s.st.DB().GetContext(ctx, &one, `SELECT 1`); err != nil {
-		problems = append(problems, "store: "+err.Error())
+	if err := s.st.Ping(ctx); err != nil {
+		problems = append(problems, err.Error())
 	}
 	if reloadErr != nil {
 		problems = append(problems, "config: the last reload failed: "+reloadErr.Error())
@@ -277,16 +275,13 @@ func (s *server) failingTooLong(ctx context.Context, after time.Duration) string
 	if err != nil || last.Status != reconcile.StatusFailed {
 		return ""
 	}
-	var since string
-	err = s.st.DB().GetContext(ctx, &since, `SELECT COALESCE(MAX(finished_at), '') FROM runs WHERE status IN ('completed', 'guard_tripped', 'partial')`)
+	since, err := s.st.LastSucceededAt(ctx)
 	if err != nil {
-		return "store: " + err.Error()
+		return err.Error()
 	}
 	from := last.StartedAt
-	if since != "" {
-		if t, err := time.Parse(time.RFC3339Nano, since); err == nil {
-			from = t
-		}
+	if !since.IsZero() {
+		from = since
 	}
 	if d := s.now().Sub(from); d > after {
 		return "runs failing: the latest run (" + last.Job + ") failed and nothing has succeeded for " + d.Round(time.Second).String() + ": " + last.Error

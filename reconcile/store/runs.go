@@ -113,6 +113,23 @@ func (s *Store) LatestFullRun(ctx context.Context) (Run, error) {
 	return s.latestRun(ctx, `status NOT IN ('running', 'failed', 'crashed') AND scope = 'full'`)
 }
 
+// LatestFinishedFullRun returns the newest run of scope full that finished,
+// whatever its status (failed too), or ErrNoRun.
+func (s *Store) LatestFinishedFullRun(ctx context.Context) (Run, error) {
+	return s.latestRun(ctx, `status != 'running' AND scope = 'full'`)
+}
+
+// LastSucceededAt is when the newest run that succeeded (completed, guard
+// tripped or partial) finished: the zero time if none did.
+func (s *Store) LastSucceededAt(ctx context.Context) (time.Time, error) {
+	var since sql.NullString
+	err := s.db.GetContext(ctx, &since, `SELECT MAX(finished_at) FROM runs WHERE status IN ('completed', 'guard_tripped', 'partial')`)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: %w", err)
+	}
+	return mustT(since), nil
+}
+
 func (s *Store) latestRun(ctx context.Context, where string) (Run, error) {
 	var row runRow
 	err := s.db.GetContext(ctx, &row, `SELECT * FROM runs WHERE `+where+` ORDER BY id DESC LIMIT 1`)

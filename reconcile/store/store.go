@@ -62,9 +62,14 @@ func (s *Store) Path() string { return s.path }
 // Close closes the store.
 func (s *Store) Close() error { return s.db.Close() }
 
-// DB exposes the database for packages that add their own tables through
-// this package's migrations; callers outside store should prefer methods.
-func (s *Store) DB() *sqlx.DB { return s.db }
+// Ping checks that the store answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.GetContext(ctx, &one, `SELECT 1`); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
 
 func (s *Store) migrate(ctx context.Context) error {
 	var version int
