@@ -189,33 +189,73 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 	if err := e.replanUnfinished(ctx, spec, res); err != nil {
 		return err
 	}
-	now := e.now().UTC()
-	holds, err := e.Store.Holds(ctx, false)
+	jobs, err := e.plan(ctx, h, spec, res)
 	if err != nil {
 		return err
 	}
-	// A hold names its account as the person wrote it (resolved to the
-	// ID when it was added; older holds may carry a username).
-	heldFor := func(f *Finding) (Hold, bool) {
-		for _, h := range holds {
-			if h.Target == f.Target && h.Until.After(now) && (h.AccountID == f.AccountID || Names(h.AccountID, f.account)) {
-				return h, true
-			}
-		}
-		return Hold{}, false
+	e.dispatch(ctx, log, h, res.Run.ID, jobs)
+	for _, w := range jobs {
+		res.Actions = append(res.Actions, w.rec)
 	}
-	guarded := map[string]bool{}
+	e.settle(spec, res, jobs)
+	if err := ctx.Err(); err != nil {
+		if cause := context.Cause(ctx); cause != nil && cause != err {
+			return fmt.Errorf("%w: %w", err, cause)
+		}
+		return err
+	}
+	return h.reason()
+}
+
+// planner decides, finding by finding, what enforce would do: blocked by a
+// rail or a hold, planned only (report mode), or work for the executor.
+type planner struct {
+	now     time.Time
+	holds   []Hold
+	guarded map[string]bool // targets a rail stopped
+	hrGuard bool            // the HR-shrink rail stopped every target
+	byName  map[string]*TargetSpec
+}
+
+func (e *Engine) newPlanner(ctx context.Context, spec RunSpec, res *Result) (*planner, error) {
+	now := e.now().UTC()
+	holds, err := e.Store.Holds(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	p := &planner{now: now, holds: holds, guarded: map[string]bool{}, hrGuard: res.Tripped(GuardHRShrink), byName: map[string]*TargetSpec{}}
 	for _, g := range res.Guards {
 		if g.Target != "" {
-			guarded[g.Target] = true
+			p.guarded[g.Target] = true
 		}
 	}
-	hrGuard := res.Tripped(GuardHRShrink)
-	byName := map[string]*TargetSpec{}
 	for i := range spec.Targets {
-		byName[spec.Targets[i].Name] = &spec.Targets[i]
+		p.byName[spec.Targets[i].Name] = &spec.Targets[i]
 	}
+	return p, nil
+}
 
+// heldFor is the hold of f's account, if any. A hold names its account as
+// the person wrote it (resolved to the ID when it was added; older holds
+// may carry a username).
+func (p *planner) heldFor(f *Finding) (Hold, bool) {
+	for _, h := range p.holds {
+		if h.Target == f.Target && h.Until.After(p.now) && (h.AccountID == f.AccountID || Names(h.AccountID, f.account)) {
+			return h, true
+		}
+	}
+	return Hold{}, false
+}
+
+// plan sets the outcome of every finding with automatic steps that will
+// not be acted on (blocked, planned), records the person's steps of those
+// that will, and returns the automatic steps as work, one per distinct
+// action on an account.
+func (e *Engine) plan(ctx context.Context, h *halt, spec RunSpec, res *Result) ([]*work, error) {
+	p, err := e.newPlanner(ctx, spec, res)
+	if err != nil {
+		return nil, err
+	}
 	var jobs []*work
 	var manual []Action
 	index := map[string]*work{}
@@ -224,33 +264,10 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 		if !hasAuto(*f) {
 			continue
 		}
-		ts := byName[f.Target]
-		tmode := TargetMode(*ts, spec)
-		// Rails and holds apply as enforce would apply them, in every
-		// mode: a dry run's plan shows exactly what enforce would do.
-		if hrGuard || guarded[f.Target] {
-			f.Outcome = OutcomeBlocked
+		ts := p.byName[f.Target]
+		if !e.planFinding(ctx, h, p, spec, res.Run.ID, ts, f) {
 			continue
 		}
-		if hd, ok := heldFor(f); ok {
-			f.Outcome = OutcomeBlocked
-			f.Evidence["hold"] = fmt.Sprintf("held by %s until %s: %s", hd.CreatedBy, hd.Until.Format("2006-01-02"), hd.Reason)
-			if tmode == Enforce {
-				_ = e.record(ctx, h, AuditEvent{RunID: res.Run.ID, Type: AuditHoldApplied, Actor: hd.CreatedBy, Target: f.Target,
-					Detail: map[string]any{"account_id": f.AccountID, "hold_id": hd.ID, "reason": hd.Reason, "until": hd.Until, "fingerprint": f.Fingerprint}})
-			}
-			continue
-		}
-		if tmode != Enforce {
-			f.Outcome = OutcomePlanned
-			continue
-		}
-		if f.Person != nil {
-			_ = e.record(ctx, h, AuditEvent{RunID: res.Run.ID, Type: AuditHRStatusSeen, Target: f.Target,
-				Detail: map[string]any{"employee_id": f.Person.EmployeeID, "status": f.Person.Status, "termination_date": f.Person.TerminationDate, "account_id": f.AccountID}})
-		}
-		_ = e.record(ctx, h, AuditEvent{RunID: res.Run.ID, Type: AuditPlanMade, Target: f.Target,
-			Detail: map[string]any{"fingerprint": f.Fingerprint, "kind": f.Kind, "account_id": f.AccountID, "steps": f.Actions}})
 		for _, s := range f.Actions {
 			if !s.Auto {
 				// A person's step beside automatic ones: kept open in the
@@ -259,7 +276,7 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 				// the step as done (accessrecon ack) or the account is
 				// gone.
 				manual = append(manual, Action{RunID: res.Run.ID, Fingerprint: f.Fingerprint, Target: f.Target, AccountID: f.AccountID,
-					Op: string(s.Op), Arg: s.Arg, Status: ActionManual, Error: s.Manual, RequestedAt: now, Kind: string(f.Kind), EmployeeID: f.EmployeeID})
+					Op: string(s.Op), Arg: s.Arg, Status: ActionManual, Error: s.Manual, RequestedAt: p.now, Kind: string(f.Kind), EmployeeID: f.EmployeeID})
 				continue
 			}
 			key := f.Target + "\x00" + f.AccountID + "\x00" + string(s.Op) + "\x00" + s.Arg
@@ -275,7 +292,7 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 	if len(manual) > 0 {
 		ids, err := e.Store.InsertActions(ctx, manual)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for i := range manual {
 			manual[i].ID = ids[i]
@@ -288,15 +305,51 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 				Detail: map[string]any{"account_id": f.AccountID, "kind": f.Kind, "owner": f.Exemption.Owner, "reason": f.Exemption.Reason, "expires": f.Exemption.Expires.Time}})
 		}
 	}
+	return jobs, nil
+}
 
-	// Per target: a worker pool bounded by Concurrency and a rate limiter.
+// planFinding says whether f's steps are to be carried out. Rails and
+// holds apply as enforce would apply them, in every mode: a dry run's plan
+// shows exactly what enforce would do. A finding that will be acted on is
+// audited with the HR status seen and its plan.
+func (e *Engine) planFinding(ctx context.Context, h *halt, p *planner, spec RunSpec, runID int64, ts *TargetSpec, f *Finding) bool {
+	tmode := TargetMode(*ts, spec)
+	if p.hrGuard || p.guarded[f.Target] {
+		f.Outcome = OutcomeBlocked
+		return false
+	}
+	if hd, ok := p.heldFor(f); ok {
+		f.Outcome = OutcomeBlocked
+		f.Evidence["hold"] = fmt.Sprintf("held by %s until %s: %s", hd.CreatedBy, hd.Until.Format("2006-01-02"), hd.Reason)
+		if tmode == Enforce {
+			_ = e.record(ctx, h, AuditEvent{RunID: runID, Type: AuditHoldApplied, Actor: hd.CreatedBy, Target: f.Target,
+				Detail: map[string]any{"account_id": f.AccountID, "hold_id": hd.ID, "reason": hd.Reason, "until": hd.Until, "fingerprint": f.Fingerprint}})
+		}
+		return false
+	}
+	if tmode != Enforce {
+		f.Outcome = OutcomePlanned
+		return false
+	}
+	if f.Person != nil {
+		_ = e.record(ctx, h, AuditEvent{RunID: runID, Type: AuditHRStatusSeen, Target: f.Target,
+			Detail: map[string]any{"employee_id": f.Person.EmployeeID, "status": f.Person.Status, "termination_date": f.Person.TerminationDate, "account_id": f.AccountID}})
+	}
+	_ = e.record(ctx, h, AuditEvent{RunID: runID, Type: AuditPlanMade, Target: f.Target,
+		Detail: map[string]any{"fingerprint": f.Fingerprint, "kind": f.Kind, "account_id": f.AccountID, "steps": f.Actions}})
+	return true
+}
+
+// dispatch carries out the work, per target in a worker pool bounded by
+// its Concurrency and rate limit; the steps of one account in plan order.
+func (e *Engine) dispatch(ctx context.Context, log *slog.Logger, h *halt, runID int64, jobs []*work) {
 	byTarget := map[string][]*work{}
 	for _, w := range jobs {
 		byTarget[w.ts.Name] = append(byTarget[w.ts.Name], w)
 	}
 	var outer errgroup.Group
 	for name, ws := range byTarget {
-		ts := byName[name]
+		ts := ws[0].ts
 		outer.Go(func() error {
 			limit := rate.Inf
 			if ts.RateLimit > 0 {
@@ -319,7 +372,7 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 			}
 			for _, id := range order {
 				g.Go(func() error {
-					e.doAccount(ctx, log.With("target", name), h, res.Run.ID, lim, perAccount[id])
+					e.doAccount(ctx, log.With("target", name), h, runID, lim, perAccount[id])
 					return nil
 				})
 			}
@@ -327,18 +380,6 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 		})
 	}
 	_ = outer.Wait()
-
-	for _, w := range jobs {
-		res.Actions = append(res.Actions, w.rec)
-	}
-	e.settle(spec, res, jobs)
-	if err := ctx.Err(); err != nil {
-		if cause := context.Cause(ctx); cause != nil && cause != err {
-			return fmt.Errorf("%w: %w", err, cause)
-		}
-		return err
-	}
-	return h.reason()
 }
 
 // doAccount carries out the steps of one account in plan order. All of them
