@@ -351,108 +351,23 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 		return nil, errors.New("no HR source configured: HR is the authority of every run")
 	}
 	targeted := len(spec.EmployeeIDs) > 0
-	prevRun, err := e.Store.PrevHRRun(ctx, res.Run.ID)
+	prevRun, prev, err := e.prevPeople(ctx, res.Run.ID)
 	if err != nil {
 		return nil, err
 	}
 	loc := cmp.Or(spec.Location, time.UTC)
-	prev := map[string]PersonRow{}
-	if prevRun > 0 {
-		for p, err := range e.Store.People(ctx, prevRun) {
-			if err != nil {
-				return nil, err
-			}
-			prev[NormalizeID(p.EmployeeID)] = p
-		}
-	}
-
-	var all []*PersonRow
-	// origin is where each person's first record is: its index in all and
-	// its source's index in spec.Sources. Records of people several sources
-	// report are kept in dups until every source is read.
-	type where struct{ idx, src int }
-	origin := map[string]where{}
-	dups := map[string][]hrRecord{}
-	for si, src := range spec.Sources {
-		start := time.Now()
-		col := Collection{RunID: res.Run.ID, Side: SideSource, Name: src.Name, Type: src.Type, StartedAt: start.UTC().Format(time.RFC3339), Status: CollectionOK}
-		if e.Progress != nil {
-			e.Progress(src.Name, 0, false)
-		}
-		seq := src.Source.People(ctx)
-		if targeted {
-			if r, ok := src.Source.(sources.Refresher); ok {
-				seq = r.PeopleByID(ctx, spec.EmployeeIDs)
-			}
-		}
-		var cerr error
-		for p, err := range seq {
-			if err != nil {
-				cerr = err
-				break
-			}
-			p.EmployeeID = strings.TrimSpace(p.EmployeeID)
-			if p.EmployeeID == "" {
-				cerr = errors.New("a person without an employee ID")
-				break
-			}
-			key := NormalizeID(p.EmployeeID)
-			o, dup := origin[key]
-			if dup && o.src == si {
-				cerr = fmt.Errorf("employee ID %s is reported twice", p.EmployeeID)
-				break
-			}
-			row := &PersonRow{Person: p}
-			if old, ok := prev[key]; ok {
-				row.PrevJobCode, row.JobChangedAt = old.PrevJobCode, old.JobChangedAt
-				if old.JobCode != "" && old.JobCode != p.JobCode {
-					row.PrevJobCode, row.JobChangedAt = old.JobCode, spec.AsOf
-				}
-			}
-			if dup {
-				if dups[key] == nil {
-					first := spec.Sources[o.src]
-					dups[key] = []hrRecord{{source: first.Name, priority: first.Priority, row: all[o.idx]}}
-				}
-				dups[key] = append(dups[key], hrRecord{source: src.Name, priority: src.Priority, row: row})
-			} else {
-				origin[key] = where{len(all), si}
-				all = append(all, row)
-			}
-			col.Count++
-			if e.Progress != nil && col.Count%10000 == 0 {
-				e.Progress(src.Name, col.Count, false)
-			}
-		}
-		if cerr == nil && col.Count == 0 && !targeted {
-			cerr = errors.New("no people: an HR snapshot with nobody in it is never right")
-		}
-		if cerr == nil {
-			cerr = ctx.Err()
-		}
-		col.Duration = time.Since(start)
-		if e.Progress != nil {
-			e.Progress(src.Name, col.Count, true)
-		}
-		if cerr != nil {
-			col.Status, col.Error = CollectionFailed, e.errText(cerr)
-			res.Collections = append(res.Collections, col)
-			_ = e.Store.SaveCollection(context.WithoutCancel(ctx), col)
-			return nil, fmt.Errorf("source %s: %w", src.Name, cerr)
-		}
-		res.Collections = append(res.Collections, col)
-		if err := e.Store.SaveCollection(ctx, col); err != nil {
+	snap := &hrSnapshot{prev: prev, origin: map[string]hrOrigin{}, dups: map[string][]hrRecord{}}
+	for si := range spec.Sources {
+		if err := e.collectSource(ctx, log, spec, si, snap, res); err != nil {
 			return nil, err
 		}
-		log.Info("source collected", "source", src.Name, "people", col.Count, "duration", col.Duration)
 	}
 	// A person several sources report is resolved per person: one record
 	// wins, or the conflict is that person's finding alone.
 	conflicts := map[string]bool{}
-	for _, key := range slices.Sorted(maps.Keys(dups)) {
-		recs := dups[key]
-		w, r := resolvePerson(recs, spec.AsOf, loc)
-		all[origin[key].idx] = w.row
+	for _, key := range slices.Sorted(maps.Keys(snap.dups)) {
+		w, r := resolvePerson(snap.dups[key], spec.AsOf, loc)
+		snap.all[snap.origin[key].idx] = w.row
 		res.HRResolutions = append(res.HRResolutions, r)
 		if r.Rule == RuleConflict {
 			conflicts[key] = true
@@ -461,52 +376,184 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 		}
 	}
 	// The snapshot is stored only once every source was read whole.
-	for batch := range slices.Chunk(all, 5000) {
+	for batch := range slices.Chunk(snap.all, 5000) {
 		if err := e.Store.SavePeople(ctx, res.Run.ID, batch); err != nil {
 			return nil, err
 		}
 	}
-	res.PeopleCount = len(all)
-
+	res.PeopleCount = len(snap.all)
 	if !targeted && prevRun > 0 {
-		seen := make(map[string]bool, len(all))
-		for _, p := range all {
-			key := NormalizeID(p.EmployeeID)
-			seen[key] = true
-			old, ok := prev[key]
-			switch {
-			case !ok:
-				res.Drift = append(res.Drift, DriftRow{Side: SideHR, Subject: p.EmployeeID, Kind: "hired", Detail: p.JobCode})
-			default:
-				if old.Status != p.Status {
-					res.Drift = append(res.Drift, DriftRow{Side: SideHR, Subject: p.EmployeeID, Kind: "status_changed", Detail: string(old.Status) + " -> " + string(p.Status)})
-				}
-				if old.JobCode != p.JobCode {
-					res.Drift = append(res.Drift, DriftRow{Side: SideHR, Subject: p.EmployeeID, Kind: "job_changed", Detail: old.JobCode + " -> " + p.JobCode})
-				}
-				if !sameHRDate(old.TerminationDate, p.TerminationDate, loc) {
-					res.Drift = append(res.Drift, DriftRow{Side: SideHR, Subject: p.EmployeeID, Kind: "termination_date_changed", Detail: dayIn(old.TerminationDate, loc) + " -> " + dayIn(p.TerminationDate, loc)})
-				}
-			}
-		}
-		for key, old := range prev {
-			if !seen[key] {
-				res.Drift = append(res.Drift, DriftRow{Side: SideHR, Subject: old.EmployeeID, Kind: "left_hr_snapshot"})
-			}
-		}
-		limit := *spec.Policy.Guards.HRShrinkPercent
-		if n, was := len(all), len(prev); was > 0 && float64(was-n) > float64(was)*limit/100 {
-			g := Guard{Kind: GuardHRShrink, Reason: fmt.Sprintf("HR has %d people, the last good run had %d (-%.1f%%, limit %.0f%%): enforcement stopped, no orphan concluded, no ticket changed", n, was, 100*float64(was-n)/float64(was), limit)}
-			res.trip(g)
-			res.Run.HRSuspect = true
-			res.Findings = append(res.Findings, Finding{Kind: GuardTripped, Severity: Critical, Disposition: Review, Target: "(hr)", AccountID: "(hr_shrink)",
-				Reason:   g.Reason + ": check the HR export before the next run",
-				Evidence: map[string]string{"people": fmt.Sprint(n), "people_last_good_run": fmt.Sprint(was)}})
-		}
+		res.Drift = append(res.Drift, hrDrift(snap.all, prev, loc)...)
+		checkHRShrink(spec, res, len(snap.all), len(prev))
 	}
-	people := NewPeople(all)
+	people := NewPeople(snap.all)
 	people.conflicts = conflicts
 	return people, nil
+}
+
+// prevPeople loads the HR snapshot of the previous run that can be a
+// baseline (prevRun 0 and an empty map when there is none), keyed by
+// normalised employee ID.
+func (e *Engine) prevPeople(ctx context.Context, runID int64) (prevRun int64, prev map[string]PersonRow, err error) {
+	prevRun, err = e.Store.PrevHRRun(ctx, runID)
+	if err != nil {
+		return 0, nil, err
+	}
+	prev = map[string]PersonRow{}
+	if prevRun > 0 {
+		for p, err := range e.Store.People(ctx, prevRun) {
+			if err != nil {
+				return 0, nil, err
+			}
+			prev[NormalizeID(p.EmployeeID)] = p
+		}
+	}
+	return prevRun, prev, nil
+}
+
+// hrSnapshot is the HR snapshot while the sources are read.
+type hrSnapshot struct {
+	prev map[string]PersonRow // the previous snapshot
+	all  []*PersonRow
+	// origin is where each person's first record is: its index in all and
+	// its source's index in spec.Sources. Records of people several
+	// sources report are kept in dups until every source is read.
+	origin map[string]hrOrigin
+	dups   map[string][]hrRecord
+}
+
+type hrOrigin struct{ idx, src int }
+
+// collectSource reads source si into snap and records its collection. A
+// source that fails fails the run.
+func (e *Engine) collectSource(ctx context.Context, log *slog.Logger, spec RunSpec, si int, snap *hrSnapshot, res *Result) error {
+	src := spec.Sources[si]
+	targeted := len(spec.EmployeeIDs) > 0
+	start := time.Now()
+	col := Collection{RunID: res.Run.ID, Side: SideSource, Name: src.Name, Type: src.Type, StartedAt: start.UTC().Format(time.RFC3339), Status: CollectionOK}
+	if e.Progress != nil {
+		e.Progress(src.Name, 0, false)
+	}
+	seq := src.Source.People(ctx)
+	if targeted {
+		if r, ok := src.Source.(sources.Refresher); ok {
+			seq = r.PeopleByID(ctx, spec.EmployeeIDs)
+		}
+	}
+	var cerr error
+	for p, err := range seq {
+		if err != nil {
+			cerr = err
+			break
+		}
+		if cerr = snap.add(spec, si, p); cerr != nil {
+			break
+		}
+		col.Count++
+		if e.Progress != nil && col.Count%10000 == 0 {
+			e.Progress(src.Name, col.Count, false)
+		}
+	}
+	if cerr == nil && col.Count == 0 && !targeted {
+		cerr = errors.New("no people: an HR snapshot with nobody in it is never right")
+	}
+	if cerr == nil {
+		cerr = ctx.Err()
+	}
+	col.Duration = time.Since(start)
+	if e.Progress != nil {
+		e.Progress(src.Name, col.Count, true)
+	}
+	if cerr != nil {
+		col.Status, col.Error = CollectionFailed, e.errText(cerr)
+		res.Collections = append(res.Collections, col)
+		_ = e.Store.SaveCollection(context.WithoutCancel(ctx), col)
+		return fmt.Errorf("source %s: %w", src.Name, cerr)
+	}
+	res.Collections = append(res.Collections, col)
+	if err := e.Store.SaveCollection(ctx, col); err != nil {
+		return err
+	}
+	log.Info("source collected", "source", src.Name, "people", col.Count, "duration", col.Duration)
+	return nil
+}
+
+// add takes one person as source si reports them, with the role history
+// carried from the previous snapshot.
+func (snap *hrSnapshot) add(spec RunSpec, si int, p sources.Person) error {
+	src := spec.Sources[si]
+	p.EmployeeID = strings.TrimSpace(p.EmployeeID)
+	if p.EmployeeID == "" {
+		return errors.New("a person without an employee ID")
+	}
+	key := NormalizeID(p.EmployeeID)
+	o, dup := snap.origin[key]
+	if dup && o.src == si {
+		return fmt.Errorf("employee ID %s is reported twice", p.EmployeeID)
+	}
+	row := &PersonRow{Person: p}
+	if old, ok := snap.prev[key]; ok {
+		row.PrevJobCode, row.JobChangedAt = old.PrevJobCode, old.JobChangedAt
+		if old.JobCode != "" && old.JobCode != p.JobCode {
+			row.PrevJobCode, row.JobChangedAt = old.JobCode, spec.AsOf
+		}
+	}
+	if !dup {
+		snap.origin[key] = hrOrigin{len(snap.all), si}
+		snap.all = append(snap.all, row)
+		return nil
+	}
+	if snap.dups[key] == nil {
+		first := spec.Sources[o.src]
+		snap.dups[key] = []hrRecord{{source: first.Name, priority: first.Priority, row: snap.all[o.idx]}}
+	}
+	snap.dups[key] = append(snap.dups[key], hrRecord{source: src.Name, priority: src.Priority, row: row})
+	return nil
+}
+
+// hrDrift is what changed in HR since the previous snapshot.
+func hrDrift(all []*PersonRow, prev map[string]PersonRow, loc *time.Location) []DriftRow {
+	var out []DriftRow
+	seen := make(map[string]bool, len(all))
+	for _, p := range all {
+		key := NormalizeID(p.EmployeeID)
+		seen[key] = true
+		old, ok := prev[key]
+		if !ok {
+			out = append(out, DriftRow{Side: SideHR, Subject: p.EmployeeID, Kind: "hired", Detail: p.JobCode})
+			continue
+		}
+		if old.Status != p.Status {
+			out = append(out, DriftRow{Side: SideHR, Subject: p.EmployeeID, Kind: "status_changed", Detail: string(old.Status) + " -> " + string(p.Status)})
+		}
+		if old.JobCode != p.JobCode {
+			out = append(out, DriftRow{Side: SideHR, Subject: p.EmployeeID, Kind: "job_changed", Detail: old.JobCode + " -> " + p.JobCode})
+		}
+		if !sameHRDate(old.TerminationDate, p.TerminationDate, loc) {
+			out = append(out, DriftRow{Side: SideHR, Subject: p.EmployeeID, Kind: "termination_date_changed", Detail: dayIn(old.TerminationDate, loc) + " -> " + dayIn(p.TerminationDate, loc)})
+		}
+	}
+	for key, old := range prev {
+		if !seen[key] {
+			out = append(out, DriftRow{Side: SideHR, Subject: old.EmployeeID, Kind: "left_hr_snapshot"})
+		}
+	}
+	return out
+}
+
+// checkHRShrink trips the HR-shrink rail when the snapshot of n people
+// shrank past the policy's limit since the previous one of was people.
+func checkHRShrink(spec RunSpec, res *Result, n, was int) {
+	limit := *spec.Policy.Guards.HRShrinkPercent
+	if was == 0 || float64(was-n) <= float64(was)*limit/100 {
+		return
+	}
+	g := Guard{Kind: GuardHRShrink, Reason: fmt.Sprintf("HR has %d people, the last good run had %d (-%.1f%%, limit %.0f%%): enforcement stopped, no orphan concluded, no ticket changed", n, was, 100*float64(was-n)/float64(was), limit)}
+	res.trip(g)
+	res.Run.HRSuspect = true
+	res.Findings = append(res.Findings, Finding{Kind: GuardTripped, Severity: Critical, Disposition: Review, Target: HRTarget, AccountID: "(hr_shrink)",
+		Reason:   g.Reason + ": check the HR export before the next run",
+		Evidence: map[string]string{"people": fmt.Sprint(n), "people_last_good_run": fmt.Sprint(was)}})
 }
 
 // sameHRDate says whether two readings of a termination date are the same:
