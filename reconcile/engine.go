@@ -583,79 +583,130 @@ type targetResult struct {
 // snapshot, classification. Nothing of the target is held whole in memory
 // but the previous snapshot's compact state.
 func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int64, spec RunSpec, ts *TargetSpec, people *People, only map[string]bool) targetResult {
-	start := time.Now()
 	caps := targets.Resolve(ts.Target)
 	capNames := make([]string, 0, 5)
 	for _, c := range caps.List() {
 		capNames = append(capNames, string(c))
 	}
-	tr := targetResult{collection: Collection{RunID: runID, Side: SideTarget, Name: ts.Name, Type: ts.Type, Tier: ts.Tier,
-		Capabilities: strings.Join(capNames, ","), StartedAt: start.UTC().Format(time.RFC3339), Status: CollectionOK}}
-	fail := func(err error) targetResult {
-		tr.err = err
-		tr.collection.Status, tr.collection.Error = CollectionFailed, e.errText(err)
-		if tr.collection.Count > 0 {
-			tr.collection.Status = CollectionPartial
-		}
-		tr.collection.Duration = time.Since(start)
-		_ = e.Store.SaveCollection(context.WithoutCancel(ctx), tr.collection)
-		// Unknown is not absent: nothing that a complete listing would be
-		// needed for is concluded, and nothing is acted upon.
-		kept := tr.findings[:0]
-		for _, f := range tr.findings {
-			switch f.Kind {
-			case Orphaned, TerminatedActive, SuspendedActive:
-				continue
-			}
-			f.Disposition = Review
-			for i := range f.Actions {
-				f.Actions[i].Auto = false
-			}
-			kept = append(kept, f)
-		}
-		tr.findings = append(kept, Finding{Kind: GuardTripped, Severity: High, Disposition: Review, Target: ts.Name, AccountID: "(collection)",
-			Reason:   "collection of " + ts.Name + " failed: no orphaned or terminated conclusions and no revocation on it this run",
-			Evidence: map[string]string{"error": e.errText(err), "accounts_read": fmt.Sprint(tr.collection.Count)}})
-		tr.drift = nil
-		log.Error("target collection failed", "err", err, "accounts_read", tr.collection.Count)
-		return tr
-	}
+	tc := &targetCollection{e: e, ctx: ctx, log: log, ts: ts, start: time.Now()}
+	tc.tr.collection = Collection{RunID: runID, Side: SideTarget, Name: ts.Name, Type: ts.Type, Tier: ts.Tier,
+		Capabilities: strings.Join(capNames, ","), StartedAt: tc.start.UTC().Format(time.RFC3339), Status: CollectionOK}
 	if err := ts.Correlation.Validate(); err != nil {
-		return fail(err)
+		return tc.fail(err)
 	}
-
-	prevRun, err := e.Store.LastGoodCollection(ctx, SideTarget, ts.Name, runID)
+	b, err := e.targetBaseline(ctx, ts.Name, runID)
 	if err != nil {
-		return fail(err)
-	}
-	var prev map[string]AccountState
-	revoked := map[string]bool{}
-	if prevRun > 0 {
-		if prev, err = e.Store.AccountStates(ctx, prevRun, ts.Name); err != nil {
-			return fail(err)
-		}
-		if revoked, err = e.Store.DisabledSince(ctx, ts.Name, prevRun); err != nil {
-			return fail(err)
-		}
-	}
-	// Accounts accessrecon disabled for a suspension or leave, whenever
-	// that was: a person back at work is reported (returned), never
-	// re-enabled.
-	suspended := map[string]Disablement{}
-	disabled, err := e.Store.Disablements(ctx, ts.Name)
-	if err != nil {
-		return fail(err)
-	}
-	for id, d := range disabled {
-		if d.Fingerprint == Fingerprint(SuspendedActive, ts.Name, id) {
-			suspended[id] = d
-		}
+		return tc.fail(err)
 	}
 	if e.Progress != nil {
 		e.Progress(ts.Name, 0, false)
 	}
 	j := newJudge(spec.AsOf, &spec.Policy, ts.Name, ts.Tier, caps)
 	j.hrConflicts, j.loc = people.conflicts, cmp.Or(spec.Location, time.UTC)
+	refs := newRefCheck(&spec.Policy, ts.Name)
+	if err := tc.stream(runID, b, j, refs, people, only); err != nil {
+		return tc.fail(err)
+	}
+	if only == nil {
+		for id := range b.prev {
+			tc.tr.drift = append(tc.tr.drift, DriftRow{Side: SideTarget, Target: ts.Name, Subject: id, Kind: "account_deleted"})
+		}
+	}
+	tc.tr.collection.Duration = time.Since(tc.start)
+	if e.Progress != nil {
+		e.Progress(ts.Name, tc.tr.collection.Count, true)
+	}
+	if err := e.Store.SaveCollection(ctx, tc.tr.collection); err != nil {
+		return tc.fail(err)
+	}
+	tc.tr.refErr = refs.err()
+	log.Info("target collected", "accounts", tc.tr.collection.Count, "findings", len(tc.tr.findings), "duration", tc.tr.collection.Duration)
+	return tc.tr
+}
+
+// targetCollection is one target's collection in progress.
+type targetCollection struct {
+	e     *Engine
+	ctx   context.Context
+	log   *slog.Logger
+	ts    *TargetSpec
+	start time.Time
+	tr    targetResult
+}
+
+// fail ends the collection with err. Unknown is not absent: nothing that a
+// complete listing would be needed for is concluded, and nothing is acted
+// upon.
+func (tc *targetCollection) fail(err error) targetResult {
+	e, tr := tc.e, &tc.tr
+	tr.err = err
+	tr.collection.Status, tr.collection.Error = CollectionFailed, e.errText(err)
+	if tr.collection.Count > 0 {
+		tr.collection.Status = CollectionPartial
+	}
+	tr.collection.Duration = time.Since(tc.start)
+	_ = e.Store.SaveCollection(context.WithoutCancel(tc.ctx), tr.collection)
+	kept := tr.findings[:0]
+	for _, f := range tr.findings {
+		switch f.Kind {
+		case Orphaned, TerminatedActive, SuspendedActive:
+			continue
+		}
+		f.Disposition = Review
+		for i := range f.Actions {
+			f.Actions[i].Auto = false
+		}
+		kept = append(kept, f)
+	}
+	tr.findings = append(kept, Finding{Kind: GuardTripped, Severity: High, Disposition: Review, Target: tc.ts.Name, AccountID: "(collection)",
+		Reason:   "collection of " + tc.ts.Name + " failed: no orphaned or terminated conclusions and no revocation on it this run",
+		Evidence: map[string]string{"error": e.errText(err), "accounts_read": fmt.Sprint(tr.collection.Count)}})
+	tr.drift = nil
+	tc.log.Error("target collection failed", "err", err, "accounts_read", tr.collection.Count)
+	return *tr
+}
+
+// targetBaseline is what the store knows of a target from earlier runs.
+type targetBaseline struct {
+	prevRun int64                   // the last good collection (0: none)
+	prev    map[string]AccountState // its accounts; those seen again are deleted as they pass
+	revoked map[string]bool         // accounts accessrecon disabled since prevRun
+	// suspended holds the accounts accessrecon disabled for a suspension
+	// or leave, whenever that was: a person back at work is reported
+	// (returned), never re-enabled.
+	suspended map[string]Disablement
+}
+
+func (e *Engine) targetBaseline(ctx context.Context, target string, runID int64) (*targetBaseline, error) {
+	var err error
+	b := &targetBaseline{revoked: map[string]bool{}, suspended: map[string]Disablement{}}
+	if b.prevRun, err = e.Store.LastGoodCollection(ctx, SideTarget, target, runID); err != nil {
+		return nil, err
+	}
+	if b.prevRun > 0 {
+		if b.prev, err = e.Store.AccountStates(ctx, b.prevRun, target); err != nil {
+			return nil, err
+		}
+		if b.revoked, err = e.Store.DisabledSince(ctx, target, b.prevRun); err != nil {
+			return nil, err
+		}
+	}
+	disabled, err := e.Store.Disablements(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	for id, d := range disabled {
+		if d.Fingerprint == Fingerprint(SuspendedActive, target, id) {
+			b.suspended[id] = d
+		}
+	}
+	return b, nil
+}
+
+// stream reads the target's accounts, saving them in batches and judging
+// each one the run looks at.
+func (tc *targetCollection) stream(runID int64, b *targetBaseline, j *judge, refs *refCheck, people *People, only map[string]bool) error {
+	e, ctx, ts, col := tc.e, tc.ctx, tc.ts, &tc.tr.collection
 	seenIDs := map[string]struct{}{}
 	batch := make([]targets.Account, 0, 2000)
 	flush := func() error {
@@ -666,28 +717,27 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 		batch = batch[:0]
 		return err
 	}
-	refs := newRefCheck(&spec.Policy, ts.Name)
 	for a, err := range ts.Target.Accounts(ctx) {
 		if err != nil {
 			_ = flush()
-			return fail(err)
+			return err
 		}
 		refs.see(a)
 		if a.ID == "" {
 			_ = flush()
-			return fail(errors.New("the target listed an account without an ID"))
+			return errors.New("the target listed an account without an ID")
 		}
 		if _, dup := seenIDs[a.ID]; dup {
 			_ = flush()
-			return fail(fmt.Errorf("the target listed account %s twice", a.ID))
+			return fmt.Errorf("the target listed account %s twice", a.ID)
 		}
 		seenIDs[a.ID] = struct{}{}
-		tr.collection.Count++
+		col.Count++
 		if a.Enabled {
-			tr.collection.Enabled++
+			col.Enabled++
 		}
-		if e.Progress != nil && tr.collection.Count%10000 == 0 {
-			e.Progress(ts.Name, tr.collection.Count, false)
+		if e.Progress != nil && col.Count%10000 == 0 {
+			e.Progress(ts.Name, col.Count, false)
 		}
 		m := people.Correlate(&ts.Correlation, a)
 		if only != nil && (m.Person == nil || !only[NormalizeID(m.Person.EmployeeID)]) {
@@ -696,44 +746,33 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 		batch = append(batch, a)
 		if len(batch) == cap(batch) {
 			if err := flush(); err != nil {
-				return fail(err)
+				return err
 			}
 		}
-		var s seen
-		if st, ok := prev[a.ID]; ok {
-			s.prev = &st
-			tr.drift = append(tr.drift, accountDrift(ts.Name, a, st)...)
-			delete(prev, a.ID)
-		} else if prevRun > 0 && only == nil {
-			tr.drift = append(tr.drift, DriftRow{Side: SideTarget, Target: ts.Name, Subject: a.ID, Kind: "account_created", Detail: a.Username})
-		}
-		s.revokedByUs = revoked[a.ID]
-		if d, ok := suspended[a.ID]; ok {
-			s.suspendedByUs = &d
-		}
-		tr.findings = append(tr.findings, j.classify(a, m, s)...)
+		tc.judge(b, j, a, m, only != nil)
 	}
 	if err := flush(); err != nil {
-		return fail(err)
+		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return fail(err)
+	return ctx.Err()
+}
+
+// judge records one account's drift since the baseline and its findings.
+func (tc *targetCollection) judge(b *targetBaseline, j *judge, a targets.Account, m Match, targeted bool) {
+	tr, name := &tc.tr, tc.ts.Name
+	var s seen
+	if st, ok := b.prev[a.ID]; ok {
+		s.prev = &st
+		tr.drift = append(tr.drift, accountDrift(name, a, st)...)
+		delete(b.prev, a.ID)
+	} else if b.prevRun > 0 && !targeted {
+		tr.drift = append(tr.drift, DriftRow{Side: SideTarget, Target: name, Subject: a.ID, Kind: "account_created", Detail: a.Username})
 	}
-	if only == nil {
-		for id := range prev {
-			tr.drift = append(tr.drift, DriftRow{Side: SideTarget, Target: ts.Name, Subject: id, Kind: "account_deleted"})
-		}
+	s.revokedByUs = b.revoked[a.ID]
+	if d, ok := b.suspended[a.ID]; ok {
+		s.suspendedByUs = &d
 	}
-	tr.collection.Duration = time.Since(start)
-	if e.Progress != nil {
-		e.Progress(ts.Name, tr.collection.Count, true)
-	}
-	if err := e.Store.SaveCollection(ctx, tr.collection); err != nil {
-		return fail(err)
-	}
-	tr.refErr = refs.err()
-	log.Info("target collected", "accounts", tr.collection.Count, "findings", len(tr.findings), "duration", tr.collection.Duration)
-	return tr
+	tr.findings = append(tr.findings, j.classify(a, m, s)...)
 }
 
 func accountDrift(target string, a targets.Account, prev AccountState) []DriftRow {
