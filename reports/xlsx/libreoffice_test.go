@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -131,22 +132,22 @@ func TestLibreOffice(t *testing.T) {
 	}
 
 	if pages := os.Getenv("ACCESSRECON_XLSX_PAGES"); pages != "" {
-		renderPages(t, bin, book, pages)
+		renderPages(t, bin, book, pages, "", Sheets)
 	}
 }
 
 // renderPages writes page 1 of each sheet as PNG into dir (for people to
 // look at): one single-sheet copy of the workbook per sheet, to PDF, to PNG.
-func renderPages(t *testing.T, bin, book, dir string) {
+func renderPages(t *testing.T, bin, book, dir, prefix string, sheets []string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for i, s := range Sheets {
+	for i, s := range sheets {
 		f, err := excelize.OpenFile(book)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, o := range Sheets {
+		for _, o := range sheets {
 			if o != s {
 				if err := f.DeleteSheet(o); err != nil {
 					t.Fatal(err)
@@ -161,7 +162,7 @@ func renderPages(t *testing.T, bin, book, dir string) {
 		f.Close()
 		convert(t, bin, "pdf", filepath.Dir(one), one)
 		png := filepath.Join(dir, filepath.Base(strings.TrimSuffix(one, ".xlsx")))
-		png = filepath.Join(dir, string(rune('1'+i))+"-"+filepath.Base(png))
+		png = filepath.Join(dir, prefix+fmt.Sprint(i+1)+"-"+filepath.Base(png))
 		if out, err := exec.Command("pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile",
 			strings.TrimSuffix(one, ".xlsx")+".pdf", png).CombinedOutput(); err != nil {
 			t.Fatalf("pdftoppm: %v\n%s", err, out)

@@ -22,6 +22,8 @@ var SheetDescriptions = [][2]string{
 	{SheetDrift, "What changed since the previous good run, in HR and in each target"},
 	{SheetInventory, "Every HR source and target collected: automated or manual, tier, accounts, status, duration"},
 	{SheetExemptions, "Exemptions (owner, reason, approver, expiry; EXPIRED ones marked) and holds"},
+	{SheetLeavers, "One row per leaver: each account's revocation, time to full revocation, SLA met or not"},
+	{SheetApprovals, "Privileged approvals and exemptions: approver, reason, expiry, still used"},
 }
 
 // ageBuckets are the open-exception age buckets, in days since first seen.

@@ -9,6 +9,7 @@ package xlsx
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -30,10 +31,12 @@ const (
 	SheetDrift      = "Drift"
 	SheetInventory  = "Inventory"
 	SheetExemptions = "Exemptions & holds"
+	SheetLeavers    = "Leavers"
+	SheetApprovals  = "Approvals"
 )
 
 // Sheets lists the sheet names in workbook order.
-var Sheets = []string{SheetSummary, SheetFindings, SheetActions, SheetSLA, SheetDrift, SheetInventory, SheetExemptions}
+var Sheets = []string{SheetSummary, SheetFindings, SheetActions, SheetSLA, SheetDrift, SheetInventory, SheetExemptions, SheetLeavers, SheetApprovals}
 
 // ControlReference is the control the workbook is evidence for.
 const ControlReference = "Saudi NCA ECC-2:2024 control 1-9-5: access is revoked promptly on termination, suspension or role change"
@@ -48,6 +51,11 @@ type Options struct {
 	// Now is when the workbook is written; days left of exemptions and
 	// holds count from it (zero: the run's as-of time).
 	Now time.Time
+	// Store, when set, is read for what the Result does not hold: whether
+	// each approved or exempted account still exists and is still
+	// privileged in this run (Approvals), and HR webhook receipts that
+	// start a leaver's SLA clock (Leavers). Pass the *store.Store.
+	Store RunStore
 }
 
 // FileName is the workbook's file name: accessrecon-<as-of date>-<run id>.xlsx.
@@ -57,6 +65,11 @@ func FileName(res *reconcile.Result) string {
 
 // Write writes the workbook of a finished run to path.
 func Write(path string, res *reconcile.Result, opts Options) error {
+	return WriteContext(context.Background(), path, res, opts)
+}
+
+// WriteContext is Write with a context for the store look-ups.
+func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts Options) error {
 	if res == nil {
 		return fmt.Errorf("xlsx: no run result")
 	}
@@ -66,8 +79,12 @@ func Write(path string, res *reconcile.Result, opts Options) error {
 	f := excelize.NewFile()
 	defer f.Close()
 	w := &writer{f: f, res: res, opts: opts, asOf: res.Run.AsOf.UTC(), names: accountNames(res)}
-	if err := w.setup(); err != nil {
+	if err := w.setup(Sheets, fmt.Sprintf("accessrecon run %d as of %s", res.Run.ID, w.asOf.Format("2006-01-02"))); err != nil {
 		return fmt.Errorf("xlsx: %w", err)
+	}
+	loc, err := time.LoadLocation(cmp.Or(res.Timezone, "UTC"))
+	if err != nil {
+		loc = time.UTC
 	}
 	steps := []struct {
 		name string
@@ -80,6 +97,32 @@ func Write(path string, res *reconcile.Result, opts Options) error {
 		{SheetDrift, w.drift},
 		{SheetInventory, w.inventory},
 		{SheetExemptions, w.exemptions},
+		{SheetLeavers, func() error {
+			ls := newLeaverSet(&res.Policy)
+			for i := range res.Findings {
+				if f := &res.Findings[i]; isLeaverFinding(f) {
+					ls.add(f, res.Run.AsOf)
+				}
+			}
+			var ev HREvents
+			if opts.Store != nil {
+				ev = opts.Store
+			}
+			for _, a := range res.Actions {
+				ls.ack(a)
+			}
+			if err := ls.finish(ctx, ev); err != nil {
+				return err
+			}
+			return w.leaversSheet(SheetLeavers, ls.sorted(), w.asOf, loc)
+		}},
+		{SheetApprovals, func() error {
+			var r AccountResolver
+			if opts.Store != nil {
+				r = opts.Store
+			}
+			return w.approvalsSheet(ctx, SheetApprovals, res.Policy.PrivilegedApproved, res.Exemptions, r, res.Run.ID, opts.Now.UTC())
+		}},
 	}
 	for _, s := range steps {
 		if err := s.fn(); err != nil {
@@ -108,12 +151,12 @@ type writer struct {
 	severity                                                                  map[reconcile.Severity]int
 }
 
-func (w *writer) setup() error {
+func (w *writer) setup(sheets []string, title string) error {
 	f := w.f
-	if err := f.SetSheetName("Sheet1", SheetSummary); err != nil {
+	if err := f.SetSheetName("Sheet1", sheets[0]); err != nil {
 		return err
 	}
-	for _, s := range Sheets[1:] {
+	for _, s := range sheets[1:] {
 		if _, err := f.NewSheet(s); err != nil {
 			return err
 		}
@@ -121,7 +164,7 @@ func (w *writer) setup() error {
 	f.SetActiveSheet(0)
 	_ = f.SetDocProps(&excelize.DocProperties{
 		Creator:     "accessrecon",
-		Title:       fmt.Sprintf("accessrecon run %d as of %s", w.res.Run.ID, w.asOf.Format("2006-01-02")),
+		Title:       title,
 		Subject:     ControlReference,
 		Description: "Reconciliation of HR status against accounts in every system that grants access",
 	})
@@ -131,7 +174,8 @@ func (w *writer) setup() error {
 		s  excelize.Style
 	}{
 		{&w.header, excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"D9E1F2"}},
-			Border: []excelize.Border{{Type: "bottom", Color: "808080", Style: 1}}}},
+			Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"},
+			Border:    []excelize.Border{{Type: "bottom", Color: "808080", Style: 1}}}},
 		{&w.title, excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}}},
 		{&w.bold, excelize.Style{Font: &excelize.Font{Bold: true}}},
 		{&w.date, excelize.Style{CustomNumFmt: &dateFmt, Alignment: &excelize.Alignment{Horizontal: "left", Vertical: "top"}}},
@@ -176,10 +220,10 @@ type column struct {
 // identifiers that can be long (DNs, GUIDs).
 func wraps(title string) bool {
 	switch title {
-	case "Reason", "Evidence", "Error", "Detail", "Capabilities", "Account", "Subject", "Action", "Display name", "Name", "Status":
+	case "Reason", "Evidence", "Error", "Detail", "Capabilities", "Account", "Subject", "Action", "Display name", "Name", "Status", "Tier SLA", "Month":
 		return true
 	}
-	return false
+	return strings.HasPrefix(title, "Accounts") || strings.HasPrefix(title, "Still used")
 }
 
 // Paper: A4 landscape (it prints on Letter too), narrow margins.
@@ -267,7 +311,13 @@ func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(c
 	for i, c := range cols {
 		head[i] = excelize.Cell{StyleID: w.header, Value: c.title}
 	}
-	if err := sw.SetRow("A1", head); err != nil {
+	// A title wider than its column wraps onto a second line.
+	headLines := 1
+	for _, c := range cols {
+		per := max(int(c.width)-1, 1)
+		headLines = max(headLines, (len(c.title)+per-1)/per)
+	}
+	if err := sw.SetRow("A1", head, excelize.RowOpts{Height: rowPoints * float64(min(headLines, 3))}); err != nil {
 		return err
 	}
 	row := 1
@@ -280,12 +330,39 @@ func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(c
 			}
 		}
 		cell, _ := excelize.CoordinatesToCellName(1, row)
+		if n := textLines(cols, cells); n > 1 {
+			// LibreOffice does not grow a streamed row to its wrapped
+			// text: the height is set for it.
+			return sw.SetRow(cell, cells, excelize.RowOpts{Height: rowPoints * float64(n)})
+		}
 		return sw.SetRow(cell, cells)
 	})
 	if err != nil {
 		return err
 	}
 	return sw.Flush()
+}
+
+// rowPoints is the height of one line of the default 11 pt font.
+const rowPoints = 15
+
+// textLines is how many lines the tallest wrapped text of a row takes: its
+// line breaks, and its lines longer than the column is wide.
+func textLines(cols []column, cells []any) int {
+	n := 1
+	for i, c := range cells {
+		s, ok := c.(string)
+		if !ok || i >= len(cols) || !wraps(cols[i].title) {
+			continue
+		}
+		per := max(int(cols[i].width*1.2), 1)
+		lines := 0
+		for l := range strings.SplitSeq(s, "\n") {
+			lines += max(1, (len([]rune(l))+per-1)/per)
+		}
+		n = max(n, lines)
+	}
+	return min(n, 40)
 }
 
 // dateCell is a date (style is w.date or w.dateTime); a zero time is empty.

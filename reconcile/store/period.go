@@ -1,0 +1,155 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/accessrecon/accessrecon/targets"
+)
+
+// Period queries: what the store can answer about every run of a period,
+// for the period report (reports/xlsx.WritePeriod). A run belongs to the
+// period [from, to) when it started in it, as for `accessrecon sla --since`.
+// Nothing here writes.
+
+// RunsBetween returns the runs started in [from, to), oldest first.
+func (s *Store) RunsBetween(ctx context.Context, from, to time.Time) ([]Run, error) {
+	var rows []runRow
+	if err := s.db.SelectContext(ctx, &rows, `SELECT * FROM runs WHERE started_at >= ? AND started_at < ? ORDER BY id`, T(from), T(to)); err != nil {
+		return nil, fmt.Errorf("store: runs from %s to %s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
+	}
+	out := make([]Run, len(rows))
+	for i, r := range rows {
+		out[i] = r.run()
+	}
+	return out, nil
+}
+
+// PeriodFinding is one stored finding of a run of a period.
+type PeriodFinding struct {
+	RunID       int64
+	Fingerprint string
+	Kind        string
+	Disposition string
+	// Body is the finding as the engine serialised it.
+	Body []byte
+}
+
+// FindingsBetween calls fn with each finding of the runs started in
+// [from, to), run by run (oldest first), streaming: the findings are never
+// held together. Dry runs (--dry-run: shown, never a baseline) are left
+// out. kinds, when given, restricts the kinds read.
+func (s *Store) FindingsBetween(ctx context.Context, from, to time.Time, kinds []string, fn func(PeriodFinding) error) error {
+	q := `SELECT f.run_id, f.fingerprint, f.kind, f.disposition, f.body FROM findings f JOIN runs r ON r.id = f.run_id
+		WHERE r.started_at >= ? AND r.started_at < ? AND r.dry_run = 0`
+	args := []any{T(from), T(to)}
+	if len(kinds) > 0 {
+		q += ` AND f.kind IN (?` + strings.Repeat(", ?", len(kinds)-1) + `)`
+		for _, k := range kinds {
+			args = append(args, k)
+		}
+	}
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY f.run_id, f.fingerprint`, args...)
+	if err != nil {
+		return fmt.Errorf("store: findings of the period: %w", err)
+	}
+	defer rows.Close()
+	var body sql.RawBytes
+	for rows.Next() {
+		var f PeriodFinding
+		if err := rows.Scan(&f.RunID, &f.Fingerprint, &f.Kind, &f.Disposition, &body); err != nil {
+			return fmt.Errorf("store: findings of the period: %w", err)
+		}
+		// RawBytes is valid until the next Scan: fn must not keep it.
+		f.Body = body
+		if err := fn(f); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// ActionsBetween calls fn with each action of the runs started in
+// [from, to), in the order they were recorded.
+func (s *Store) ActionsBetween(ctx context.Context, from, to time.Time, fn func(Action) error) error {
+	rows, err := s.db.QueryxContext(ctx, `SELECT a.* FROM actions a JOIN runs r ON r.id = a.run_id
+		WHERE r.started_at >= ? AND r.started_at < ? ORDER BY a.id`, T(from), T(to))
+	if err != nil {
+		return fmt.Errorf("store: actions of the period: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r actionRow
+		if err := rows.StructScan(&r); err != nil {
+			return fmt.Errorf("store: actions of the period: %w", err)
+		}
+		if err := fn(r.action()); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// FindingStates returns the life of the given fingerprints across runs
+// (first seen, resolved), by fingerprint; fingerprints never seen are absent.
+func (s *Store) FindingStates(ctx context.Context, fingerprints []string) (map[string]FindingState, error) {
+	out := map[string]FindingState{}
+	// SQLite binds at most 32766 parameters: ask in batches.
+	const batch = 5000
+	for len(fingerprints) > 0 {
+		n := min(batch, len(fingerprints))
+		args := make([]any, n)
+		for i, fp := range fingerprints[:n] {
+			args[i] = fp
+		}
+		fingerprints = fingerprints[n:]
+		rows, err := s.db.QueryContext(ctx, `SELECT fingerprint, kind, target, account_id, first_seen, last_seen, last_run, resolved_at, jira_key
+			FROM finding_state WHERE fingerprint IN (?`+strings.Repeat(", ?", n-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: finding states: %w", err)
+		}
+		for rows.Next() {
+			var st FindingState
+			var first, last, resolved sql.NullString
+			if err := rows.Scan(&st.Fingerprint, &st.Kind, &st.Target, &st.AccountID, &first, &last, &st.LastRun, &resolved, &st.JiraKey); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: finding states: %w", err)
+			}
+			st.FirstSeen, st.LastSeen, st.ResolvedAt = mustT(first), mustT(last), mustT(resolved)
+			st.Resolved = resolved.Valid
+			out[st.Fingerprint] = st
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: finding states: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// ResolveAccount finds the account of a target that run runID collected
+// whose ID, username or email is ref (IDs and usernames compared exactly,
+// emails case-insensitively), the way a config reference is resolved. n is
+// the number of accounts that matched (0: none, over 1: ambiguous; the
+// account is returned only when n is 1). collected says whether the run
+// stored any account of the target at all.
+func (s *Store) ResolveAccount(ctx context.Context, runID int64, target, ref string) (a targets.Account, n int, collected bool, err error) {
+	var ids []string
+	err = s.db.SelectContext(ctx, &ids, `SELECT account_id FROM accounts WHERE run_id = ? AND target = ?
+		AND (account_id = ? OR username = ? OR (email != '' AND lower(email) = lower(?))) LIMIT 2`, runID, target, ref, ref, ref)
+	if err != nil {
+		return a, 0, false, fmt.Errorf("store: resolve %s on %s: %w", ref, target, err)
+	}
+	if len(ids) != 1 {
+		var some int
+		if err := s.db.GetContext(ctx, &some, `SELECT COUNT(*) FROM (SELECT 1 FROM accounts WHERE run_id = ? AND target = ? LIMIT 1)`, runID, target); err != nil {
+			return a, 0, false, fmt.Errorf("store: accounts of %s: %w", target, err)
+		}
+		return a, len(ids), some > 0, nil
+	}
+	a, _, err = s.SnapshotAccount(ctx, runID, target, ids[0])
+	return a, 1, true, err
+}
