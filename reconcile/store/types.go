@@ -29,4 +29,12 @@ type (
 	Hold = reconcile.Hold
 )
 
+// The statuses of a person's step, as this package named them (reconcile's
+// constants): ActionManual is open (a person must do it), ActionAcknowledged
+// is recorded done by a person (accessrecon ack).
+const (
+	ActionManual       = reconcile.ActionManual
+	ActionAcknowledged = reconcile.ActionAcknowledged
+)
+
 var _ reconcile.Store = (*Store)(nil)
