@@ -13,3 +13,6 @@ var (
 	TestFindKind     = findKind
 	TestKinds        = kinds
 )
+
+// NewMemStore is the in-memory Store the internal tests run against.
+func NewMemStore() Store { return newMemStore() }
