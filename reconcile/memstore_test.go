@@ -132,7 +132,7 @@ func (s *memStore) LastGoodCollection(ctx context.Context, side Side, name strin
 		}
 		r := s.runs[k.run-1]
 		switch r.Status {
-		case StatusFailed, StatusRunning, StatusCancelled, "crashed":
+		case StatusFailed, StatusRunning, StatusCancelled, StatusCrashed:
 			continue
 		}
 		if baseline(r) {

@@ -132,6 +132,9 @@ const (
 	StatusPartial      Status = "partial"
 	StatusFailed       Status = "failed"
 	StatusCancelled    Status = "cancelled"
+	// StatusCrashed is recorded by a store, not the engine: a run found
+	// still running when another took the store lock over from it.
+	StatusCrashed Status = "crashed"
 )
 
 // Run is one reconciliation as the store records it.
