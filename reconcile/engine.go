@@ -7,7 +7,9 @@
 // reports are written from.
 //
 // reconcile never imports a connector: the caller (cmd/accessrecon) hands it
-// sources.Source and targets.Target values.
+// sources.Source and targets.Target values. Nor does it import a store: it
+// declares the Store it needs (store.go), which reconcile/store implements
+// on SQLite.
 package reconcile
 
 import (

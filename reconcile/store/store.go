@@ -3,6 +3,10 @@
 // runs, the findings with their first-seen dates, and (with later migrations)
 // actions, holds and the audit chain.
 //
+// Store implements reconcile.Store, the interface the engine declares; the
+// engine's types (Run, Collection, Action…) are reconcile's, and the names
+// this package gives them are aliases (types.go).
+//
 // It uses sqlx over mattn/go-sqlite3 in WAL mode with embedded, numbered
 // migrations (PRAGMA user_version). Writes are serialised by the Store and
 // done in batches, so parallel collectors never hold SQLite's write lock for
