@@ -3,8 +3,6 @@ package reconcile_test
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,31 +18,6 @@ import (
 
 // These tests are about what the SQLite store does across a crash, a lost
 // lock or a failing audit trail: they run the engine against it.
-
-// The internal tests' helpers (export_test.go).
-var (
-	asOf         = reconcile.TestAsOf
-	spec         = reconcile.TestSpec
-	hr           = reconcile.TestHR
-	fakeAccounts = reconcile.TestFakeAccounts
-	enabled      = reconcile.TestEnabled
-	findKind     = reconcile.TestFindKind
-	kinds        = reconcile.TestKinds
-)
-
-// newEngine is an engine on a fresh SQLite store.
-func newEngine(t testing.TB) *reconcile.Engine {
-	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return &reconcile.Engine{Store: st, Log: slog.New(slog.DiscardHandler), Retry: reconcile.Retry{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Second}}
-}
-
-// sqlite is the engine's store.
-func sqlite(e *reconcile.Engine) *store.Store { return e.Store.(*store.Store) }
 
 // crashedRun records an earlier run killed while revoking A1 (E1,
 // terminated): disable done, revoke_sessions requested.
