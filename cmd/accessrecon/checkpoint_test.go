@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -16,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/demo"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/serve"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
@@ -80,7 +82,7 @@ func TestAuditSignedCheckpoints(t *testing.T) {
 	}
 
 	setKey(priv1)
-	runAt(t, dir, demoDay1)
+	runAt(t, dir, demo.Day1)
 	code, out := verify(pub1)
 	if code != exitOK || !strings.Contains(out, "audit trail intact") || !strings.Contains(out, "signed: ") {
 		t.Fatalf("verify with the key: exit %d\n%s", code, out)
@@ -99,7 +101,7 @@ func TestAuditSignedCheckpoints(t *testing.T) {
 	// Rotation: the next run signs with a new key.
 	priv2, pub2 := writeKeyPair(t, keys, "2027")
 	setKey(priv2)
-	runAt(t, dir, demoDay1.AddDate(0, 0, 1))
+	runAt(t, dir, demo.Day1.AddDate(0, 0, 1))
 	if code, out := verify(pub2); code == exitOK {
 		t.Fatalf("verify with the new key only passed: the old checkpoints are signed by the old key\n%s", out)
 	}
@@ -127,7 +129,7 @@ func TestAuditSigningKeyUnreadableFailsRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"run", "--config", cfg, "--as-of", demoDay1.Format("2006-01-02T15:04:05Z07:00"), "--out", filepath.Join(dir, "out")}, &out, &errb)
+	code := run(context.Background(), []string{"run", "--config", cfg, "--as-of", demo.Day1.Format("2006-01-02T15:04:05Z07:00"), "--out", filepath.Join(dir, "out")}, &out, &errb)
 	if code == exitOK || !strings.Contains(errb.String(), "audit.signing_key_file") {
 		t.Fatalf("run with an unreadable key: exit %d\n%s", code, errb.String())
 	}
@@ -155,7 +157,7 @@ func readCheckpointFile(t *testing.T, path string) []store.Checkpoint {
 
 // A serve job's run ends with a signed checkpoint too.
 func TestServeJobSignsCheckpoint(t *testing.T) {
-	dir, config := smallSetup(t, "jobs:\n  - {name: tick, schedule: \"@every 1s\"}\naudit:\n  signing_key_file: keys/audit.pem\n")
+	dir, cfgPath := smallSetup(t, "jobs:\n  - {name: tick, schedule: \"@every 1s\"}\naudit:\n  signing_key_file: keys/audit.pem\n")
 	priv, pub := writeKeyPair(t, t.TempDir(), "audit")
 	if err := os.Mkdir(filepath.Join(dir, "keys"), 0o700); err != nil {
 		t.Fatal(err)
@@ -167,18 +169,18 @@ func TestServeJobSignsCheckpoint(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "keys", "audit.pem"), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := loadConfig(config)
+	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(context.Background(), cfg.storePath())
+	st, err := openStore(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s, err := newServer(ctx, config, cfg, st, slog.New(slog.DiscardHandler), io.Discard)
+	s, err := serve.New(ctx, cfgPath, cfg, st, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,12 +188,9 @@ func TestServeJobSignsCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan int)
-	go func() {
-		code, _ := s.serve(ctx, ln)
-		done <- code
-	}()
-	waitFor(t, 15*time.Second, "a run's checkpoint", func() bool {
+	done := make(chan error)
+	go func() { done <- s.Serve(ctx, ln) }()
+	waitFor(t, time.Minute, "a run's checkpoint", func() bool {
 		found := false
 		_ = st.Audit("").Records(context.Background(), 0, func(r store.AuditRecord) error {
 			found = found || (r.Type == store.CheckpointEvent && strings.Contains(string(r.Detail), `"reason":"run"`))
@@ -202,7 +201,7 @@ func TestServeJobSignsCheckpoint(t *testing.T) {
 	cancel()
 	<-done
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"audit", "verify", "--config", config, "--public-key", pub}, &out, &errb); code != exitOK {
+	if code := run(context.Background(), []string{"audit", "verify", "--config", cfgPath, "--public-key", pub}, &out, &errb); code != exitOK {
 		t.Fatalf("verify: exit %d\n%s%s", code, out.String(), errb.String())
 	}
 }

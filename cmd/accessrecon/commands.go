@@ -2,74 +2,105 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/serve"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/sla"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/trail"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
-// configFlags parses the common --config (and --json) flags.
-func configFlags(name string, args []string, extra func(*flag.FlagSet)) (cfg *Config, asJSON bool, err error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	path := fs.String("config", "", "configuration file")
-	fs.BoolVar(&asJSON, "json", false, "JSON output")
-	if extra != nil {
-		extra(fs)
+// storeCommand is a command that reads or writes the store of --config:
+// the flag is declared, and the action gets the config and the open store.
+func storeCommand(fs *flag.FlagSet, act func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error) action {
+	path := fs.String("config", "", "configuration `FILE` (schedule.yaml)")
+	return func(ctx context.Context, stdout, stderr io.Writer) (int, error) {
+		cfg, err := config.Load(*path)
+		if err != nil {
+			return exitFail, err
+		}
+		st, err := openStore(ctx, cfg)
+		if err != nil {
+			return exitFail, err
+		}
+		defer st.Close()
+		return exitOK, act(ctx, cfg, st, stdout)
 	}
-	if err := fs.Parse(args); err != nil {
-		return nil, false, usageError{name + ": " + err.Error()}
-	}
-	if *path == "" {
-		return nil, false, usageError{name + ": --config is required"}
-	}
-	cfg, err = loadConfig(*path)
-	return cfg, asJSON, err
 }
 
-func openStore(ctx context.Context, cfg *Config) (*store.Store, error) {
-	return store.Open(ctx, cfg.storePath())
+func defineValidate(fs *flag.FlagSet) action {
+	path := fs.String("config", "", "configuration `FILE` (schedule.yaml)")
+	return func(ctx context.Context, stdout, stderr io.Writer) (int, error) {
+		cfg, err := config.Load(*path)
+		if err != nil {
+			return exitFail, err
+		}
+		w, err := config.Wire(ctx, cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+		if err != nil {
+			return exitFail, fmt.Errorf("%s: %w", cfg.Path(), err)
+		}
+		w.Close()
+		fmt.Fprintf(stdout, "%s: ok (%d sources, %d targets, mode %s)\n", cfg.Path(), len(cfg.Sources), len(cfg.Targets), cfg.Policy.Mode)
+		return exitOK, nil
+	}
 }
 
-func cmdValidate(args []string, stdout, stderr io.Writer) error {
-	cfg, _, err := configFlags("validate", args, nil)
-	if err != nil {
-		return err
+func defineServe(fs *flag.FlagSet) action {
+	path := fs.String("config", "", "configuration `FILE` (schedule.yaml)")
+	listen := fs.String("listen", "", "HTTP `ADDRESS` for health, metrics and webhooks (default serve.listen or 127.0.0.1:8080)")
+	return func(ctx context.Context, stdout, stderr io.Writer) (int, error) {
+		cfg, err := config.Load(*path)
+		if err != nil {
+			return exitFail, err
+		}
+		log := slog.New(slog.NewJSONHandler(stderr, nil))
+		st, err := openStore(ctx, cfg)
+		if err != nil {
+			return exitFail, err
+		}
+		defer st.Close()
+		s, err := serve.New(ctx, *path, cfg, st, log)
+		if err != nil {
+			return exitFail, err
+		}
+		addr := *listen
+		if addr == "" {
+			addr = cmp.Or(cfg.Serve.Listen, "127.0.0.1:8080")
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return exitFail, fmt.Errorf("serve: listen: %w", err)
+		}
+		return exitOK, s.Serve(ctx, ln)
 	}
-	w, err := wire(cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	if err != nil {
-		return fmt.Errorf("%s: %w", cfg.path, err)
-	}
-	w.Close()
-	fmt.Fprintf(stdout, "%s: ok (%d sources, %d targets, mode %s)\n", cfg.path, len(cfg.Sources), len(cfg.Targets), cfg.Policy.Mode)
-	return nil
 }
 
-func cmdFindings(ctx context.Context, args []string, stdout io.Writer) error {
-	var all bool
-	var runID int64
-	cfg, asJSON, err := configFlags("findings", args, func(fs *flag.FlagSet) {
-		fs.BoolVar(&all, "all", false, "every disposition (default: the exceptions people must handle, and auto revocations)")
-		fs.Int64Var(&runID, "run", 0, "this run (default: the latest full run, not a leavers sweep or HR-event run)")
+func defineFindings(fs *flag.FlagSet) action {
+	asJSON := fs.Bool("json", false, "JSON output")
+	all := fs.Bool("all", false, "every disposition (default: the exceptions people must handle, and auto revocations)")
+	runID := fs.Int64("run", 0, "this run `N` (default: the latest full run, not a leavers sweep or HR-event run)")
+	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+		return findings(ctx, st, *runID, *all, *asJSON, stdout)
 	})
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+}
+
+func findings(ctx context.Context, st *store.Store, runID int64, all, asJSON bool, stdout io.Writer) error {
 	var run store.Run
+	var err error
 	switch {
 	case runID > 0:
 		run, err = st.GetRun(ctx, runID)
@@ -109,8 +140,8 @@ func cmdFindings(ctx context.Context, args []string, stdout io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SEVERITY\tKIND\tDISPOSITION\tTARGET\tACCOUNT\tEMPLOYEE\tFIRST SEEN\tJIRA\tREASON")
 	for _, f := range fs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Kind, f.Disposition, f.Target, f.AccountID, f.EmployeeID,
-			f.FirstSeen.Format("2006-01-02"), dash(f.JiraKey), f.Reason)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Kind, f.Disposition, shown(f.Target), shown(f.AccountID), shown(f.EmployeeID),
+			f.FirstSeen.Format("2006-01-02"), shown(dash(f.JiraKey)), shown(f.Reason))
 	}
 	return tw.Flush()
 }
@@ -122,127 +153,115 @@ func dash(s string) string {
 	return s
 }
 
-func cmdHistory(ctx context.Context, args []string, stdout io.Writer) error {
-	var limit int
-	cfg, asJSON, err := configFlags("history", args, func(fs *flag.FlagSet) {
-		fs.IntVar(&limit, "n", 30, "how many runs")
+func defineHistory(fs *flag.FlagSet) action {
+	asJSON := fs.Bool("json", false, "JSON output")
+	limit := fs.Int("n", 30, "how many runs (`N`)")
+	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+		runs, err := st.Runs(ctx, *limit)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(runs)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "RUN\tAS OF\tSTARTED\tDURATION\tMODE\tJOB\tSTATUS\tPEOPLE\tACCOUNTS\tFINDINGS\tGUARDS / ERROR")
+		for _, r := range runs {
+			d := "-"
+			if !r.FinishedAt.IsZero() {
+				d = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
+			}
+			note := strings.Join(r.Guards, "; ")
+			if note == "" {
+				note = r.Error
+			}
+			mode := r.Mode
+			if r.DryRun {
+				mode += " (dry run)"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", r.ID, r.AsOf.Format(time.RFC3339), r.StartedAt.Format(time.RFC3339), d,
+				mode, shown(dash(r.Job)), r.Status, r.Counts["people"], r.Counts["accounts"], r.Counts["findings"], shortNote(note))
+		}
+		return tw.Flush()
 	})
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	runs, err := st.Runs(ctx, limit)
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(runs)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\tAS OF\tSTARTED\tDURATION\tMODE\tJOB\tSTATUS\tPEOPLE\tACCOUNTS\tFINDINGS\tGUARDS / ERROR")
-	for _, r := range runs {
-		d := "-"
-		if !r.FinishedAt.IsZero() {
-			d = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
-		}
-		note := strings.Join(r.Guards, "; ")
-		if note == "" {
-			note = r.Error
-		}
-		if len(note) > 100 {
-			note = note[:100] + "…"
-		}
-		mode := r.Mode
-		if r.DryRun {
-			mode += " (dry run)"
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", r.ID, r.AsOf.Format(time.RFC3339), r.StartedAt.Format(time.RFC3339), d,
-			mode, dash(r.Job), r.Status, r.Counts["people"], r.Counts["accounts"], r.Counts["findings"], note)
-	}
-	return tw.Flush()
 }
 
-func cmdHold(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return usageError{"hold: add, list or remove"}
+// shortNote is a note cut to 100 bytes, fit to print.
+func shortNote(note string) string {
+	note = shown(note)
+	if len(note) > 100 {
+		note = note[:100] + "…"
 	}
-	var target, account, reason, until, by string
-	var id int64
-	var all bool
-	cfg, asJSON, err := configFlags("hold "+args[0], args[1:], func(fs *flag.FlagSet) {
-		fs.StringVar(&target, "target", "", "target name")
-		fs.StringVar(&account, "account", "", "account ID on the target")
-		fs.StringVar(&reason, "reason", "", "why (legal hold, investigation, emergency override)")
-		fs.StringVar(&until, "until", "", "end of the hold (YYYY-MM-DD or RFC 3339)")
-		fs.StringVar(&by, "by", "", "who places or removes the hold")
-		fs.Int64Var(&id, "id", 0, "hold ID (remove)")
-		fs.BoolVar(&all, "all", false, "list removed holds too")
-	})
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	audit := reconcile.TrailAuditor{Trail: openTrail(cfg, st, slog.New(slog.NewTextHandler(os.Stderr, nil)))}
-	now := time.Now().UTC()
-	switch args[0] {
-	case "add":
-		if target == "" || account == "" || reason == "" || until == "" || by == "" {
-			return usageError{"hold add: --target, --account, --reason, --until and --by are all required"}
+	return note
+}
+
+// auditor records hold changes in the audit trail.
+func auditor(cfg *config.Config, st *store.Store) reconcile.TrailAuditor {
+	return reconcile.TrailAuditor{Trail: trail.Open(cfg, st, slog.New(slog.NewTextHandler(os.Stderr, nil)))}
+}
+
+func defineHoldAdd(fs *flag.FlagSet) action {
+	target := fs.String("target", "", "target `NAME`")
+	account := fs.String("account", "", "`ACCOUNT` ID on the target")
+	reason := fs.String("reason", "", "why (`TEXT`: legal hold, investigation, emergency override)")
+	until := fs.String("until", "", "end of the hold (`DATE`: YYYY-MM-DD or RFC 3339)")
+	by := fs.String("by", "", "who places the hold (`NAME`)")
+	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+		if !slices.ContainsFunc(cfg.Targets, func(t config.TargetConfig) bool { return t.Name == *target }) {
+			return fmt.Errorf("hold add: target %q is not configured in %s", *target, cfg.Path())
 		}
-		known := false
-		for _, t := range cfg.Targets {
-			known = known || t.Name == target
-		}
-		if !known {
-			return fmt.Errorf("hold add: target %q is not configured in %s", target, cfg.path)
-		}
-		u, err := parseAsOf(until)
+		now := time.Now().UTC()
+		u, err := parseAsOf(*until)
 		if err != nil {
 			return usageError{"hold add: --until: " + err.Error()}
 		}
 		if !u.After(now) {
-			return fmt.Errorf("hold add: --until %s is not in the future", until)
+			return fmt.Errorf("hold add: --until %s is not in the future", *until)
 		}
-		h := store.Hold{Target: target, AccountID: account, Reason: reason, Until: u, CreatedBy: by, CreatedAt: now}
+		h := store.Hold{Target: *target, AccountID: *account, Reason: *reason, Until: u, CreatedBy: *by, CreatedAt: now}
 		if h.ID, err = st.AddHold(ctx, h); err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, reconcile.AuditEvent{Type: "hold_added", Actor: by, Target: target,
-			Detail: map[string]any{"hold_id": h.ID, "account_id": account, "reason": reason, "until": u}}); err != nil {
+		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: "hold_added", Actor: *by, Target: *target,
+			Detail: map[string]any{"hold_id": h.ID, "account_id": *account, "reason": *reason, "until": u}}); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "hold %d: %s on %s held until %s by %s\n", h.ID, account, target, u.Format(time.RFC3339), by)
-	case "remove":
-		if id == 0 || by == "" {
-			return usageError{"hold remove: --id and --by are required"}
-		}
-		h, err := st.RemoveHold(ctx, id, by, now)
+		fmt.Fprintf(stdout, "hold %d: %s on %s held until %s by %s\n", h.ID, shown(*account), shown(*target), u.Format(time.RFC3339), shown(*by))
+		return nil
+	})
+}
+
+func defineHoldRemove(fs *flag.FlagSet) action {
+	id := fs.Int64("id", 0, "hold `ID`")
+	by := fs.String("by", "", "who removes the hold (`NAME`)")
+	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+		h, err := st.RemoveHold(ctx, *id, *by, time.Now().UTC())
 		if err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, reconcile.AuditEvent{Type: "hold_removed", Actor: by, Target: h.Target,
-			Detail: map[string]any{"hold_id": id, "account_id": h.AccountID}}); err != nil {
+		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: "hold_removed", Actor: *by, Target: h.Target,
+			Detail: map[string]any{"hold_id": *id, "account_id": h.AccountID}}); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "hold %d removed by %s\n", id, by)
-	case "list":
-		hs, err := st.Holds(ctx, all)
+		fmt.Fprintf(stdout, "hold %d removed by %s\n", *id, shown(*by))
+		return nil
+	})
+}
+
+func defineHoldList(fs *flag.FlagSet) action {
+	asJSON := fs.Bool("json", false, "JSON output")
+	all := fs.Bool("all", false, "list removed holds too")
+	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+		hs, err := st.Holds(ctx, *all)
 		if err != nil {
 			return err
 		}
-		if asJSON {
+		if *asJSON {
 			return json.NewEncoder(stdout).Encode(hs)
 		}
+		now := time.Now().UTC()
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tTARGET\tACCOUNT\tUNTIL\tBY\tSTATE\tREASON")
 		for _, h := range hs {
@@ -253,63 +272,51 @@ func cmdHold(ctx context.Context, args []string, stdout io.Writer) error {
 			case !h.Until.After(now):
 				state = "EXPIRED"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ID, h.Target, h.AccountID, h.Until.Format("2006-01-02"), h.CreatedBy, state, h.Reason)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ID, shown(h.Target), shown(h.AccountID), h.Until.Format("2006-01-02"), shown(h.CreatedBy), shown(state), shown(h.Reason))
 		}
 		return tw.Flush()
-	default:
-		return usageError{fmt.Sprintf("hold: unknown subcommand %q (add, list, remove)", args[0])}
-	}
-	return nil
+	})
 }
 
-func cmdAudit(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return usageError{"audit: verify or export"}
-	}
-	var since, format, cpFile string
+func defineAuditVerify(fs *flag.FlagSet) action {
 	var pubKeys fileList
-	cfg, _, err := configFlags("audit "+args[0], args[1:], func(fs *flag.FlagSet) {
-		fs.StringVar(&since, "since", "", "export records at or after this time")
-		fs.StringVar(&format, "format", "jsonl", "export format: jsonl or cef")
-		fs.Var(&pubKeys, "public-key", "verify: Ed25519 public key checkpoints may be signed with (repeatable)")
-		fs.StringVar(&cpFile, "checkpoint-file", "", "verify: checkpoint file to check the trail against (default audit.checkpoint_file)")
-	})
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	trail := openTrail(cfg, st, slog.New(slog.NewTextHandler(os.Stderr, nil)))
-	switch args[0] {
-	case "verify":
+	fs.Var(&pubKeys, "public-key", "Ed25519 public key (`FILE`, PEM) checkpoints may be signed with (repeatable)")
+	cpFile := fs.String("checkpoint-file", "", "checkpoint `FILE` to check the trail against (default audit.checkpoint_file)")
+	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+		tr := trail.Open(cfg, st, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 		if len(pubKeys) > 0 {
-			return verifySigned(ctx, cfg, trail, pubKeys, cpFile, stdout)
+			return verifySigned(ctx, cfg, tr, pubKeys, *cpFile, stdout)
 		}
-		res, err := trail.Verify(ctx)
+		res, err := tr.Verify(ctx)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "audit trail intact: %d records in the store, %d in %s, last hash %s\n", res.StoreRecords, res.FileRecords, trail.Path(), res.LastHash)
+		fmt.Fprintf(stdout, "audit trail intact: %d records in the store, %d in %s, last hash %s\n", res.StoreRecords, res.FileRecords, tr.Path(), res.LastHash)
 		return nil
-	case "export":
+	})
+}
+
+func defineAuditExport(fs *flag.FlagSet) action {
+	since := fs.String("since", "", "export records at or after this `TIME` (YYYY-MM-DD or RFC 3339)")
+	format := fs.String("format", "jsonl", "export `FORMAT`: jsonl or cef")
+	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
 		var from time.Time
-		if since != "" {
-			if from, err = parseAsOf(since); err != nil {
+		if *since != "" {
+			var err error
+			if from, err = parseAsOf(*since); err != nil {
 				return usageError{"audit export: --since: " + err.Error()}
 			}
 		}
-		if format != "jsonl" && format != "cef" {
+		if *format != "jsonl" && *format != "cef" {
 			return usageError{"audit export: --format must be jsonl or cef"}
 		}
+		tr := trail.Open(cfg, st, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 		bw := bufio.NewWriter(stdout)
-		err := trail.Records(ctx, 0, func(r store.AuditRecord) error {
+		err := tr.Records(ctx, 0, func(r store.AuditRecord) error {
 			if r.At.Before(from) {
 				return nil
 			}
-			if format == "cef" {
+			if *format == "cef" {
 				_, err := fmt.Fprintln(bw, cefLine(r))
 				return err
 			}
@@ -324,8 +331,7 @@ func cmdAudit(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		return bw.Flush()
-	}
-	return usageError{fmt.Sprintf("audit: unknown subcommand %q (verify, export)", args[0])}
+	})
 }
 
 // cefLine renders an audit record in ArcSight Common Event Format.
@@ -339,4 +345,51 @@ func cefLine(r store.AuditRecord) string {
 	}
 	return fmt.Sprintf("CEF:0|accessrecon|accessrecon|1|%s|%s|%s|rt=%d suser=%s cs1Label=target cs1=%s cn1Label=run cn1=%d cs2Label=hash cs2=%s msg=%s",
 		hdr.Replace(r.Type), hdr.Replace(r.Type), sev, r.At.UnixMilli(), esc.Replace(r.Actor), esc.Replace(r.Target), r.RunID, r.Hash, esc.Replace(string(r.Detail)))
+}
+
+func defineSLA(fs *flag.FlagSet) action {
+	asJSON := fs.Bool("json", false, "JSON output")
+	sinceFlag := fs.String("since", "", "only revocations by runs started on or after this `DATE` (YYYY-MM-DD or RFC 3339)")
+	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+		var since time.Time
+		if *sinceFlag != "" {
+			var err error
+			if since, err = parseAsOf(*sinceFlag); err != nil {
+				return usageError{"sla: --since: " + err.Error()}
+			}
+		}
+		rep, err := sla.Build(ctx, cfg, st, since, time.Now())
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(rep)
+		}
+		fmt.Fprintf(stdout, "revocations within SLA: %d of %d (%.1f%%)\n", rep.Within, rep.Revoked, rep.Percent)
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "tier\tallowed\trevoked\twithin\tpercent")
+		tiers := make([]string, 0, len(rep.ByTier))
+		for t := range rep.ByTier {
+			tiers = append(tiers, t)
+		}
+		slices.Sort(tiers)
+		for _, t := range tiers {
+			f := rep.ByTier[t]
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f%%\n", t, f.Allowed, f.Revoked, f.Within, f.Percent)
+		}
+		tw.Flush()
+		if len(rep.Breaches) == 0 {
+			fmt.Fprintln(stdout, "\nno breaches")
+			return nil
+		}
+		fmt.Fprintf(stdout, "\nbreaches (%d):\n", len(rep.Breaches))
+		tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "tier\ttarget\taccount\temployee\tkind\tclock from\telapsed\tallowed")
+		for _, e := range rep.Breaches {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s %s\t%s\t%s\n", e.Tier, shown(e.Target), shown(e.AccountID), shown(e.EmployeeID), e.Kind, e.StartFrom, e.Start.Format(time.RFC3339), e.ElapsedText, e.AllowedText)
+		}
+		return tw.Flush()
+	})
 }

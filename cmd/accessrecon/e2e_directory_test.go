@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,6 +26,9 @@ import (
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runner"
+	"github.com/accessrecon/accessrecon/targets/targettest"
 )
 
 const (
@@ -65,63 +67,13 @@ var e2ePeople = []e2ePerson{
 // revoked automatically).
 const e2eExtraUID = "svc-legacy"
 
-func e2eNeed(tb testing.TB, why string) {
-	tb.Helper()
-	if os.Getenv("ACCESSRECON_REQUIRE_INTEGRATION") == "1" {
-		tb.Fatalf("end-to-end test cannot run: %s (ACCESSRECON_REQUIRE_INTEGRATION=1)", why)
-	}
-	tb.Skipf("skipping end-to-end test: %s", why)
-}
-
-func e2eFreePort(tb testing.TB) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// e2eGone says whether pid has exited (or is a zombie nobody reaped).
-func e2eGone(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return true
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	// pid (comm) STATE ...: comm may hold spaces, the state follows the last ')'
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2] == 'Z'
-	}
-	return false
-}
-
-// e2eStopPID ends a daemon this test started, by its PID, and waits for it.
-func e2eStopPID(tb testing.TB, pid int) {
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
-		return
-	}
-	for range 100 {
-		if e2eGone(pid) {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	_ = syscall.Kill(pid, syscall.SIGKILL)
-	tb.Logf("process %d did not stop on SIGTERM within 5s: killed", pid)
-}
-
 // e2eStartSlapd starts slapd on a free loopback port with the people of
 // e2ePeople plus the extra account, and returns its URL.
 func e2eStartSlapd(t *testing.T) string {
 	t.Helper()
 	for _, bin := range []string{"/usr/sbin/slapd", "/usr/bin/ldapadd", "/usr/bin/ldapsearch"} {
 		if _, err := os.Stat(bin); err != nil {
-			e2eNeed(t, bin+" not installed (apt-get install slapd ldap-utils)")
+			targettest.NeedIntegration(t, bin+" not installed (apt-get install slapd ldap-utils)")
 		}
 	}
 	script, err := filepath.Abs(filepath.Join("..", "..", "targets", "ldap", "testdata", "slapd-start.sh"))
@@ -129,14 +81,14 @@ func e2eStartSlapd(t *testing.T) string {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "slapd")
-	port := e2eFreePort(t)
+	port := targettest.MustFreePort(t)
 	start := exec.Command("sh", script, dir, strconv.Itoa(port), e2eSuffix)
 	start.Env = append(os.Environ(), "ROOTPW="+e2eLDAPPass)
 	out, err := start.Output()
 	if err != nil {
 		if b, rerr := os.ReadFile(filepath.Join(dir, "slapd.pid")); rerr == nil {
 			if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil {
-				e2eStopPID(t, pid)
+				targettest.StopPID(t, pid)
 			}
 		}
 		var ee *exec.ExitError
@@ -153,7 +105,7 @@ func e2eStartSlapd(t *testing.T) string {
 	if err != nil {
 		t.Fatalf("slapd-start.sh: PID %q: %v", out, err)
 	}
-	t.Cleanup(func() { e2eStopPID(t, pid) })
+	t.Cleanup(func() { targettest.StopPID(t, pid) })
 	url := fmt.Sprintf("ldap://127.0.0.1:%d", port)
 
 	var ldif strings.Builder
@@ -243,7 +195,7 @@ func e2eSCIMServer(t *testing.T) (node, dir string) {
 	var err error
 	node, err = exec.LookPath("node")
 	if err != nil {
-		e2eNeed(t, "node not found on PATH (install Node.js 20)")
+		targettest.NeedIntegration(t, "node not found on PATH (install Node.js 20)")
 	}
 	dir, err = filepath.Abs(filepath.Join("..", "..", "targets", "scim", "testdata", "scim-server"))
 	if err != nil {
@@ -251,7 +203,7 @@ func e2eSCIMServer(t *testing.T) (node, dir string) {
 	}
 	for _, p := range []string{"scimmy", "scimmy-routers", "express"} {
 		if _, err := os.Stat(filepath.Join(dir, "node_modules", p)); err != nil {
-			e2eNeed(t, fmt.Sprintf("node_modules/%s missing: run `npm ci --no-audit --no-fund` in %s", p, dir))
+			targettest.NeedIntegration(t, fmt.Sprintf("node_modules/%s missing: run `npm ci --no-audit --no-fund` in %s", p, dir))
 		}
 	}
 	return node, dir
@@ -261,7 +213,7 @@ func e2eSCIMServer(t *testing.T) (node, dir string) {
 // port and creates one user per person.
 func e2eStartSCIM(t *testing.T, node, dir string) *e2eSCIM {
 	t.Helper()
-	port := e2eFreePort(t)
+	port := targettest.MustFreePort(t)
 	s := &e2eSCIM{base: fmt.Sprintf("http://127.0.0.1:%d/scim/v2", port), client: &http.Client{Timeout: 10 * time.Second}}
 	var log bytes.Buffer
 	cmd := exec.Command(node, "server.mjs")
@@ -447,13 +399,13 @@ policy:
 }
 
 // e2eFindings reads findings.json.
-func e2eFindings(t *testing.T, path string) findingsFile {
+func e2eFindings(t *testing.T, path string) runner.FindingsFile {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var f findingsFile
+	var f runner.FindingsFile
 	if err := json.Unmarshal(b, &f); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
@@ -544,7 +496,10 @@ func TestE2EDirectoryEnforce(t *testing.T) {
 	var want, got []string
 	for _, p := range e2ePeople {
 		if p.revoke {
-			want = append(want, "directory/"+p.uid+"/disable/done", "app/"+p.uid+"/disable/done")
+			want = append(want, "directory/"+p.uid+"/disable/done", "app/"+p.uid+"/disable/done",
+				// Neither system can end sessions: a person's step, open
+				// until acknowledged (issue 10 item 4).
+				"directory/"+p.uid+"/revoke_sessions/manual", "app/"+p.uid+"/revoke_sessions/manual")
 		}
 	}
 	for _, a := range f1.Actions {

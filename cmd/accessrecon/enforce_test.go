@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/demo"
 	"github.com/accessrecon/accessrecon/reconcile"
-	"github.com/accessrecon/accessrecon/reconcile/gen"
+
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runner"
 )
 
 // directoryState reads the demo directory's users: id -> active.
@@ -40,20 +42,20 @@ func directoryState(t *testing.T, dir string) map[string]bool {
 	return out
 }
 
-func readFindings(t *testing.T, path string) findingsFile {
+func readFindings(t *testing.T, path string) runner.FindingsFile {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var f findingsFile
+	var f runner.FindingsFile
 	if err := json.Unmarshal(b, &f); err != nil {
 		t.Fatal(err)
 	}
 	return f
 }
 
-func runAt(t *testing.T, dir string, asOf time.Time) findingsFile {
+func runAt(t *testing.T, dir string, asOf time.Time) runner.FindingsFile {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	out := filepath.Join(dir, "out-"+asOf.Format("150405"))
@@ -70,16 +72,16 @@ func runAt(t *testing.T, dir string, asOf time.Time) findingsFile {
 // disabled again.
 func TestEnforceDisablesExactlyAutoRevoke(t *testing.T) {
 	dir := t.TempDir()
-	d := demo{dir: dir, spec: gen.Spec{People: demoPeople, Seed: 7, AsOf: demoDay1}}
-	if err := d.writeDay(1); err != nil {
+	d := demo.New(dir)
+	if err := d.WriteDay(1); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "schedule.yaml"), []byte(demoConfig), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "schedule.yaml"), []byte(demo.Config), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	before := directoryState(t, dir)
 
-	first := runAt(t, dir, demoDay1)
+	first := runAt(t, dir, demo.Day1)
 	var want []string
 	for _, f := range first.Findings {
 		if f.Target == "directory" && f.Disposition == reconcile.AutoRevoke &&
@@ -111,7 +113,7 @@ func TestEnforceDisablesExactlyAutoRevoke(t *testing.T) {
 		}
 	}
 
-	second := runAt(t, dir, demoDay1.Add(time.Hour))
+	second := runAt(t, dir, demo.Day1.Add(time.Hour))
 	if len(second.Actions) != 0 {
 		t.Fatalf("second run over the same state acted: %+v", second.Actions)
 	}
@@ -128,7 +130,7 @@ func TestEnforceDisablesExactlyAutoRevoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	third := runAt(t, dir, demoDay1.Add(2*time.Hour))
+	third := runAt(t, dir, demo.Day1.Add(2*time.Hour))
 	found := false
 	for _, f := range third.Findings {
 		if f.Kind == reconcile.Reenabled && f.Target == "directory" && f.AccountID == victim {

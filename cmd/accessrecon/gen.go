@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -9,32 +10,33 @@ import (
 	"github.com/accessrecon/accessrecon/reconcile/gen"
 )
 
-// cmdGen writes a reproducible data set (HR CSV, one account CSV per target
+// writeGen writes a reproducible data set (HR CSV, one account CSV per target
 // and a schedule.yaml reading them) for load tests: the same flags always
 // write the same files.
-func cmdGen(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	people := fs.Int("people", 100000, "HR records")
-	tgts := fs.Int("targets", 10, "targets, each with an account for nearly every person")
-	seed := fs.Uint64("seed", 1, "seed: the same seed writes the same data")
-	asOf := fs.String("as-of", "2026-11-25", "dates are spread before this day")
-	out := fs.String("out", "", "directory to write into")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+func defineGen(fs *flag.FlagSet) action {
+	people := fs.Int("people", 100000, "HR records (`N`)")
+	tgts := fs.Int("targets", 10, "targets (`T`), each with an account for nearly every person")
+	seed := fs.Uint64("seed", 1, "seed (`S`): the same seed writes the same data")
+	asOf := fs.String("as-of", "2026-11-25", "dates are spread before this `DATE`")
+	out := fs.String("out", "", "`DIR`ectory to write into")
+	return func(ctx context.Context, stdout, stderr io.Writer) (int, error) {
+		return exitOK, writeGen(*people, *tgts, *seed, *asOf, *out, stdout)
 	}
-	if *out == "" || *people <= 0 || *tgts <= 0 {
+}
+
+func writeGen(people, tgts int, seed uint64, asOf, out string, stdout io.Writer) error {
+	if out == "" || people <= 0 || tgts <= 0 {
 		return usageError{"gen: --out, and positive --people and --targets, are required"}
 	}
-	t, err := time.Parse("2006-01-02", *asOf)
+	t, err := time.Parse("2006-01-02", asOf)
 	if err != nil {
 		return usageError{"gen: --as-of: " + err.Error()}
 	}
-	spec := gen.Spec{People: *people, Targets: *tgts, Seed: *seed, AsOf: t}
-	if err := gen.WriteCSV(spec, *out); err != nil {
+	spec := gen.Spec{People: people, Targets: tgts, Seed: seed, AsOf: t}
+	if err := gen.WriteCSV(spec, out); err != nil {
 		return fmt.Errorf("gen: %w", err)
 	}
 	fmt.Fprintf(stdout, "wrote %d people and %d targets (%d orphans each) to %s; run: accessrecon run --config %s/schedule.yaml --as-of %s\n",
-		*people, *tgts, spec.Orphans(), *out, *out, *asOf)
+		people, tgts, spec.Orphans(), out, out, asOf)
 	return nil
 }

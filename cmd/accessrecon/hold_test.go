@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/demo"
 	"github.com/accessrecon/accessrecon/reconcile"
-	"github.com/accessrecon/accessrecon/reconcile/gen"
 )
 
 // A hold placed with `hold add` keeps an account from being revoked by an
@@ -18,12 +18,12 @@ import (
 // and once removed no longer protects it.
 func TestHoldCommands(t *testing.T) {
 	dir := t.TempDir()
-	d := demo{dir: dir, spec: gen.Spec{People: demoPeople, Seed: 7, AsOf: demoDay1}}
-	if err := d.writeDay(1); err != nil {
+	d := demo.New(dir)
+	if err := d.WriteDay(1); err != nil {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "schedule.yaml")
-	if err := os.WriteFile(cfg, []byte(demoConfig), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(demo.Config), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -47,7 +47,7 @@ func TestHoldCommands(t *testing.T) {
 
 	// Issue 10 item 5: the dry run's plan shows the hold as enforce will
 	// apply it, not "AUTO disable".
-	if code, out, errs := cli("run", "--config", cfg, "--dry-run", "--as-of", demoDay1.Format(time.RFC3339), "--out", filepath.Join(dir, "dry")); code == exitFail || code == exitUsage {
+	if code, out, errs := cli("run", "--config", cfg, "--dry-run", "--as-of", demo.Day1.Format(time.RFC3339), "--out", filepath.Join(dir, "dry")); code == exitFail || code == exitUsage {
 		t.Fatalf("dry run: exit %d %s", code, errs)
 	} else {
 		for _, l := range strings.Split(out, "\n") {
@@ -59,7 +59,7 @@ func TestHoldCommands(t *testing.T) {
 			t.Fatalf("dry-run plan shows no held step:\n%s", out)
 		}
 	}
-	f := runAt(t, dir, demoDay1)
+	f := runAt(t, dir, demo.Day1)
 	if !directoryState(t, dir)["u0012"] {
 		t.Fatal("u0012 was disabled despite the hold")
 	}
@@ -79,7 +79,7 @@ func TestHoldCommands(t *testing.T) {
 	if code, out, errs := cli("hold", "remove", "--config", cfg, "--id", "1", "--by", "counsel@example.com"); code != exitOK || !strings.Contains(out, "removed") {
 		t.Fatalf("hold remove: exit %d %s %s", code, out, errs)
 	}
-	runAt(t, dir, demoDay1.Add(time.Hour))
+	runAt(t, dir, demo.Day1.Add(time.Hour))
 	if directoryState(t, dir)["u0012"] {
 		t.Fatal("u0012 still enabled after its hold was removed")
 	}

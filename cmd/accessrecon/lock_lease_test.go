@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runlock"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
@@ -24,9 +25,9 @@ func TestHeldLockLostCancelsTheRun(t *testing.T) {
 	}
 	defer st.Close()
 	var logs syncBuffer
-	l := newRunLock(st, 8*time.Second, slog.New(slog.NewJSONHandler(&logs, nil)))
+	l := runlock.New(st, 8*time.Second, slog.New(slog.NewJSONHandler(&logs, nil)))
 	// A heartbeat every 2s (stale/4).
-	runCtx, release, err := l.hold(ctx, "accessrecon run", 0)
+	runCtx, release, err := l.Hold(ctx, "accessrecon run", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

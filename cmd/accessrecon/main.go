@@ -1,14 +1,9 @@
 // Command accessrecon reconciles HR status against the accounts of every
 // system that grants access, and revokes what HR says must go.
 //
-//	accessrecon run --config schedule.yaml [--as-of T] [--out DIR] [--dry-run]
-//	accessrecon serve --config schedule.yaml [--listen 127.0.0.1:8080]
-//	accessrecon sla --config schedule.yaml [--since DATE] [--json]
-//	accessrecon demo [--out DIR]
-//	accessrecon validate --config schedule.yaml
-//	accessrecon findings|history --config schedule.yaml [--json]
-//	accessrecon hold add|list|remove ...
-//	accessrecon audit verify|export ...
+// The commands and their flags are defined once, in the command table of
+// cli.go; `accessrecon --help` lists them, `accessrecon <command> --help`
+// shows a command's flags.
 //
 // Exit status: 0 completed, 1 failed (bad input or config: nothing acted
 // upon), 2 usage, 3 completed with a guard tripped.
@@ -17,12 +12,15 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/accessrecon/accessrecon/targets"
 )
 
 // Exit codes.
@@ -50,68 +48,48 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = `usage: accessrecon <command> [flags]
-
-commands:
-  run       one reconciliation run (--config FILE [--as-of RFC3339] [--out DIR] [--dry-run]
-            [--wait DURATION] [--metrics-file PATH])
-  demo      run the bundled demo in a fresh directory ([--out DIR])
-  validate  check a configuration (--config FILE)
-  gen       write a reproducible data set for load tests (--people N --targets T --seed S --out DIR)
-  findings  the findings of the latest run (--config FILE [--json])
-  history   the runs with status and counts (--config FILE [--json])
-  serve     run the jobs of schedule.yaml, the HR webhooks, health and metrics
-            (--config FILE [--listen 127.0.0.1:8080])
-  sla       revocation times against the SLA (--config FILE [--since DATE] [--json])
-  hold      add, list or remove holds on accounts
-  audit     verify or export the audit trail
-`
-
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return exitUsage
 	}
-	var err error
-	code := exitOK
 	switch args[0] {
-	case "run":
-		code, err = cmdRun(ctx, args[1:], stdout, stderr)
-	case "demo":
-		code, err = cmdDemo(ctx, args[1:], stdout, stderr)
-	case "serve":
-		code, err = cmdServe(ctx, args[1:], stdout, stderr)
-	case "sla":
-		err = cmdSLA(ctx, args[1:], stdout)
-	case "gen":
-		err = cmdGen(args[1:], stdout, stderr)
-	case "validate":
-		err = cmdValidate(args[1:], stdout, stderr)
-	case "findings":
-		err = cmdFindings(ctx, args[1:], stdout)
-	case "history":
-		err = cmdHistory(ctx, args[1:], stdout)
-	case "hold":
-		err = cmdHold(ctx, args[1:], stdout)
-	case "audit":
-		err = cmdAudit(ctx, args[1:], stdout)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage())
 		return exitOK
-	default:
-		err = usageError{fmt.Sprintf("unknown command %q", args[0])}
 	}
+	code, err := dispatch(ctx, args, stdout, stderr)
 	var ue usageError
 	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "accessrecon: %v\n\n%s", err, usage)
+		fmt.Fprintf(stderr, "accessrecon: %v\n\n%s", err, usage())
 		return exitUsage
 	case err != nil:
-		fmt.Fprintf(stderr, "accessrecon: %v\n", err)
+		fmt.Fprintf(stderr, "accessrecon: %s\n", targets.Printable(err.Error(), 4000))
 		if code == exitOK {
 			code = exitFail
 		}
 	}
 	return code
+}
+
+// dispatch finds the command, parses its flags (printing its help on
+// --help), and runs it. Nothing is opened before the flags are good.
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	c, rest, err := lookup(args)
+	if err != nil {
+		return exitUsage, err
+	}
+	act, err := c.parse(rest)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, c.help())
+		return exitOK, err
+	}
+	if err != nil {
+		return exitUsage, err
+	}
+	return act(ctx, stdout, stderr)
 }

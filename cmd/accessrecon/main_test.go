@@ -14,7 +14,9 @@ import (
 	"testing"
 
 	_ "github.com/mattn/go-sqlite3"
+	"github.com/xuri/excelize/v2"
 
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
@@ -212,11 +214,53 @@ func TestScheduleYAMLValidates(t *testing.T) {
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("the root schedule.yaml is missing: %v", err)
 	}
-	if _, err := loadConfig(path); err != nil {
-		t.Fatalf("loadConfig: %v", err)
+	if _, err := config.Load(path); err != nil {
+		t.Fatalf("config.Load: %v", err)
 	}
 	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), []string{"validate", "--config", path}, &stdout, &stderr); code != exitOK {
 		t.Fatalf("validate exit %d:\n%s%s", code, stdout.String(), stderr.String())
+	}
+}
+
+// The demo's day-two run writes its workbook beside findings.json, named
+// after the as-of date and run, with every sheet.
+func TestDemoWritesWorkbook(t *testing.T) {
+	dir := demoTemplate(t)
+	path := filepath.Join(dir, "accessrecon-2026-11-25-2.xlsx")
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatalf("demo workbook: %v", err)
+	}
+	defer f.Close()
+	want := []string{"Summary", "Findings", "Actions", "SLA", "Drift", "Inventory", "Exemptions & holds", "Leavers", "Approvals"}
+	got := f.GetSheetList()
+	if len(got) != len(want) {
+		t.Fatalf("sheets %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("sheets %v, want %v", got, want)
+		}
+	}
+	rows, err := f.GetRows("Findings")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) < 50 {
+		t.Fatalf("Findings sheet has %d rows; the demo has more than 50 findings", len(rows))
+	}
+	// The wiring gives the workbook the store: the Approvals sheet knows
+	// whether each approved or exempted account is still there.
+	rows, err = f.GetRows("Approvals")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		for _, c := range r {
+			if strings.Contains(c, "no run's accounts to check") {
+				t.Fatalf("Approvals sheet: %q: the workbook was written without the store", c)
+			}
+		}
 	}
 }

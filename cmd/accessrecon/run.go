@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,10 +13,13 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/metrics"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runlock"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runner"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/targets"
@@ -26,62 +27,180 @@ import (
 
 // runOptions are the flags of run (and of the demo's runs).
 type runOptions struct {
-	config string
-	asOf   string
-	out    string
-	dryRun bool
-	mode   string
-	// reports limits the reports written (nil: every configured one).
-	reports reportSet
+	config      string
+	asOf        string
+	out         string
+	dryRun      bool
+	mode        string
+	wait        durationValue
+	metricsFile string
 }
 
-func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func defineRun(fs *flag.FlagSet) action {
 	var o runOptions
-	fs.StringVar(&o.config, "config", "", "configuration file (schedule.yaml)")
-	fs.StringVar(&o.asOf, "as-of", "", "judge as of this time (RFC 3339 or YYYY-MM-DD; default now)")
-	fs.StringVar(&o.out, "out", ".", "directory for findings.json")
+	fs.StringVar(&o.config, "config", "", "configuration `FILE` (schedule.yaml)")
+	fs.StringVar(&o.asOf, "as-of", "", "judge as of this `TIME` (RFC 3339 or YYYY-MM-DD; default now)")
+	fs.StringVar(&o.out, "out", ".", "`DIR`ectory for findings.json")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "report mode: plan and print, act on nothing")
-	fs.StringVar(&o.mode, "mode", "", "report (act nowhere) or enforce (in place of policy.mode; a target's own mode still wins)")
-	wait := fs.Duration("wait", 0, "wait this long for a run holding the store lock (default: refuse at once)")
-	metricsFile := fs.String("metrics-file", "", "write the run's metrics in node_exporter textfile format to this file")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage, usageError{err.Error()}
+	fs.StringVar(&o.mode, "mode", "", "`report|enforce`: report acts nowhere; enforce replaces policy.mode (a target's own mode still wins)")
+	fs.Var(&o.wait, "wait", "wait this `DURATION` (90s, 10m, 2d) for a run holding the store lock (default: refuse at once)")
+	fs.StringVar(&o.metricsFile, "metrics-file", "", "write the run's metrics in node_exporter textfile format to this `PATH`")
+	return func(ctx context.Context, stdout, stderr io.Writer) (int, error) {
+		return runCommand(ctx, o, stdout, stderr)
 	}
-	if o.config == "" {
-		return exitUsage, usageError{"run: --config is required"}
+}
+
+// request checks the options and turns them into the runner's request.
+func (o runOptions) request() (runner.Request, error) {
+	req := runner.Request{DryRun: o.dryRun, OutDir: o.out}
+	switch o.mode {
+	case "":
+	case "report", "enforce":
+		req.Mode = reconcile.Mode(o.mode)
+	default:
+		return req, usageError{fmt.Sprintf("--mode: %q is not report or enforce", o.mode)}
 	}
-	return runLocked(ctx, o, *wait, *metricsFile, stdout, stderr)
-}
-
-// withRunID returns a logger whose lines carry "run" once id is set: the
-// connectors are built before the run has an ID, and the engine sets it.
-func withRunID(log *slog.Logger, id *atomic.Int64) *slog.Logger {
-	return slog.New(runIDHandler{h: log.Handler(), id: id})
-}
-
-type runIDHandler struct {
-	h  slog.Handler
-	id *atomic.Int64
-}
-
-func (r runIDHandler) Enabled(ctx context.Context, l slog.Level) bool { return r.h.Enabled(ctx, l) }
-
-func (r runIDHandler) Handle(ctx context.Context, rec slog.Record) error {
-	if id := r.id.Load(); id > 0 {
-		rec = rec.Clone()
-		rec.AddAttrs(slog.Int64("run", id))
+	if o.asOf != "" {
+		t, err := parseAsOf(o.asOf)
+		if err != nil {
+			return req, usageError{"--as-of: " + err.Error()}
+		}
+		req.AsOf = t
 	}
-	return r.h.Handle(ctx, rec)
+	return req, nil
 }
 
-func (r runIDHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return runIDHandler{h: r.h.WithAttrs(as), id: r.id}
+// runCommand is `accessrecon run`: it takes the store lock (waiting up to
+// --wait), runs once, and writes the metrics textfile when asked.
+func runCommand(ctx context.Context, o runOptions, stdout, stderr io.Writer) (int, error) {
+	req, err := o.request()
+	if err != nil {
+		return exitUsage, err
+	}
+	cfg, err := config.Load(o.config)
+	if err != nil {
+		return exitFail, err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return exitFail, err
+	}
+	defer st.Close()
+	// Lock trouble (a heartbeat that fails, a lease lost) is logged where
+	// the run logs.
+	log, _ := newLogger(stderr)
+	wait := time.Duration(o.wait)
+	lock := runlock.New(st, config.DurOr(cfg.Serve.LockStale, 2*time.Minute), log)
+	// runCtx carries the lease (a fencing token the store checks before
+	// every action) and ends, with the reason, when the lease is lost.
+	runCtx, release, err := lock.Hold(ctx, "accessrecon run", wait)
+	if err != nil {
+		var le *runlock.Locked
+		if errors.As(err, &le) {
+			how := "retry later, or pass --wait DURATION to wait for it"
+			if wait > 0 {
+				how = fmt.Sprintf("waited %s", wait)
+			}
+			return exitFail, fmt.Errorf("run: another run is in progress: %v; nothing was done (%s)", le.Holder, how)
+		}
+		return exitFail, err
+	}
+	_, code, runErr := runOnce(runCtx, cfg, st, req, stdout, stderr)
+	release()
+	if o.metricsFile != "" {
+		if err := metrics.WriteFile(context.WithoutCancel(ctx), o.metricsFile, cfg, st); err != nil {
+			runErr = errors.Join(runErr, fmt.Errorf("--metrics-file: %w", err))
+			if code == exitOK {
+				code = exitFail
+			}
+		}
+	}
+	return code, runErr
 }
 
-func (r runIDHandler) WithGroup(name string) slog.Handler {
-	return runIDHandler{h: r.h.WithGroup(name), id: r.id}
+// runOnce runs through the runner, prints the summary (and, for a dry run,
+// the plan), and says the exit code. It returns the result (nil when the
+// run never started). Once ctx ends (SIGTERM), the run has the config's
+// grace period to stop; past it, runOnce returns without it.
+func runOnce(ctx context.Context, cfg *config.Config, st *store.Store, req runner.Request, stdout, stderr io.Writer) (*reconcile.Result, int, error) {
+	log, tty := newLogger(stderr)
+	env := runner.Env{Store: st, Log: log, Human: stderr}
+	if tty {
+		env.Progress = newProgress(stderr).update
+	}
+	type outcome struct {
+		res *reconcile.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := runner.Run(ctx, cfg, env, req)
+		done <- outcome{res, err}
+	}()
+	var out outcome
+	select {
+	case out = <-done:
+	case <-ctx.Done():
+		grace := config.DurOr(cfg.Serve.Grace, 30*time.Second)
+		select {
+		case out = <-done:
+		case <-time.After(grace):
+			return nil, exitFail, fmt.Errorf("run: still busy %s after the signal (the grace period): stopped without it; the next run marks it crashed", grace)
+		}
+	}
+	res, err := out.res, out.err
+	if res == nil {
+		return nil, exitFail, err
+	}
+	path := filepath.Join(req.OutDir, runner.FindingsName)
+	if oe := (*runner.OutputError)(nil); errors.As(err, &oe) {
+		return res, exitFail, err
+	}
+	printSummary(stderr, res, path, enforcedTargets(cfg, req))
+	if req.DryRun {
+		printPlan(stdout, res)
+	}
+	switch {
+	case err == nil && allRevocationsFailed(res):
+		return res, exitFail, fmt.Errorf("run %d: every revocation it attempted failed (see the actions above)", res.Run.ID)
+	case err == nil:
+		return res, exitOK, nil
+	case errors.Is(err, reconcile.ErrGuard):
+		return res, exitGuard, err
+	}
+	return res, exitFail, err
+}
+
+// allRevocationsFailed: the run attempted revocations and none was done.
+func allRevocationsFailed(res *reconcile.Result) bool {
+	failed := 0
+	for _, a := range res.Actions {
+		switch a.Status {
+		case "done", "recovered_done":
+			return false
+		case "failed":
+			failed++
+		}
+	}
+	return failed > 0
+}
+
+// openStore opens the config's store; the store holds personal data, so
+// its files (and SQLite's -wal and -shm, which take the database file's
+// mode) are the owner's only.
+func openStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+	path := cfg.StorePath()
+	if f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return nil, fmt.Errorf("store: %w", err)
+			}
+		}
+	}
+	return store.Open(ctx, path)
 }
 
 // newLogger logs JSON to w, or, on a terminal, only warnings in text (the
@@ -95,110 +214,6 @@ func newLogger(w io.Writer) (*slog.Logger, bool) {
 	return slog.New(slog.NewJSONHandler(w, nil)), false
 }
 
-// runOnce loads the config, runs, writes findings.json and prints the
-// summary. It returns the result (nil when the run never started).
-func runOnce(ctx context.Context, o runOptions, stdout, stderr io.Writer) (*reconcile.Result, int, error) {
-	cfg, err := loadConfig(o.config)
-	if err != nil {
-		return nil, exitFail, err
-	}
-	log, tty := newLogger(stderr)
-	runID := new(atomic.Int64)
-	w, err := wire(cfg, withRunID(log, runID))
-	if err != nil {
-		return nil, exitFail, err
-	}
-	defer w.Close()
-	spec := w.spec
-	spec.DryRun = o.dryRun
-	switch o.mode {
-	case "":
-	case "report", "enforce":
-		spec.Mode = reconcile.Mode(o.mode)
-	default:
-		return nil, exitUsage, usageError{fmt.Sprintf("--mode: %q is not report or enforce", o.mode)}
-	}
-	if o.asOf != "" {
-		t, err := parseAsOf(o.asOf)
-		if err != nil {
-			return nil, exitUsage, usageError{"--as-of: " + err.Error()}
-		}
-		spec.AsOf = t
-	}
-	st, err := store.Open(ctx, cfg.storePath())
-	if err != nil {
-		return nil, exitFail, err
-	}
-	defer st.Close()
-	trail := openTrail(cfg, st, log)
-	if err := checkpointsReady(cfg, trail); err != nil {
-		return nil, exitFail, err
-	}
-	eng := &reconcile.Engine{Store: st, Log: log, Audit: reconcile.TrailAuditor{Trail: trail}, Started: runID.Store, Redactor: w.redactor}
-	if tty {
-		p := newProgress(stderr)
-		eng.Progress = p.update
-	}
-	res, runErr := eng.Run(ctx, spec)
-	runErr = errors.Join(runErr, checkpointRun(ctx, cfg, trail))
-	if res == nil {
-		return nil, exitFail, runErr
-	}
-	if err := pruneStore(ctx, st, cfg); err != nil {
-		log.Warn("retention", "err", err)
-	}
-	if err := os.MkdirAll(o.out, 0o755); err != nil {
-		return res, exitFail, err
-	}
-	// Reports never change what the run did: their errors are shown, and
-	// the exit status stays the run's. Jira goes first so that the
-	// workbook and findings.json carry the ticket keys.
-	_ = writeReports(ctx, cfg, st, res, o.reports.only("jira"), o.out, o.dryRun, stderr)
-	// The workbook and findings.json only read the result: write them side
-	// by side.
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = writeReports(ctx, cfg, st, res, o.reports.only("xlsx"), o.out, o.dryRun, stderr) })
-	path := filepath.Join(o.out, "findings.json")
-	ferr := writeFindings(path, res)
-	wg.Wait()
-	if ferr != nil {
-		return res, exitFail, errors.Join(runErr, ferr)
-	}
-	printSummary(stderr, res, path, enforcedTargets(spec))
-	if o.dryRun {
-		printPlan(stdout, res)
-	}
-	switch {
-	case runErr == nil:
-		return res, exitOK, nil
-	case errors.Is(runErr, reconcile.ErrGuard):
-		return res, exitGuard, runErr
-	}
-	return res, exitFail, runErr
-}
-
-// pruneStore applies the retention: snapshots, findings and the audit
-// trail's prefix.
-func pruneStore(ctx context.Context, st *store.Store, cfg *Config) error {
-	r := store.Retention{Snapshots: cfg.Retention.Snapshots.D(), Findings: cfg.Retention.Findings.D()}
-	if r.Snapshots == 0 {
-		r.Snapshots = 30 * 24 * time.Hour
-	}
-	if r.Findings == 0 {
-		r.Findings = 400 * 24 * time.Hour
-	}
-	now := time.Now()
-	if err := st.Prune(ctx, now, r); err != nil {
-		return err
-	}
-	keep := cfg.Retention.Audit.D()
-	if keep == 0 {
-		keep = 1095 * 24 * time.Hour
-	}
-	_, err := openTrail(cfg, st, slog.New(slog.DiscardHandler)).Trim(ctx, now.Add(-keep))
-	return err
-}
-
 func parseAsOf(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
@@ -207,89 +222,6 @@ func parseAsOf(s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("%q is not RFC 3339 or YYYY-MM-DD", s)
-}
-
-// findingsFile is findings.json.
-type findingsFile struct {
-	Run struct {
-		ID         int64     `json:"id"`
-		AsOf       time.Time `json:"as_of"`
-		StartedAt  time.Time `json:"started_at"`
-		FinishedAt time.Time `json:"finished_at"`
-		Status     string    `json:"status"`
-		Mode       string    `json:"mode"`
-		Guards     []string  `json:"guards,omitempty"`
-		// Trusted is false once a safety rail tripped: the findings are
-		// shown but were not acted on, and no ticket followed them.
-		Trusted bool   `json:"trusted"`
-		DryRun  bool   `json:"dry_run,omitempty"`
-		Error   string `json:"error,omitempty"`
-	} `json:"run"`
-	Collections []store.Collection  `json:"collections"`
-	Findings    []reconcile.Finding `json:"findings"`
-	Actions     []store.Action      `json:"actions,omitempty"`
-}
-
-func writeFindings(path string, res *reconcile.Result) error {
-	var f findingsFile
-	f.Run.ID, f.Run.AsOf, f.Run.StartedAt, f.Run.FinishedAt = res.Run.ID, res.Run.AsOf, res.Run.StartedAt, res.Run.FinishedAt
-	f.Run.Status, f.Run.Mode, f.Run.Guards, f.Run.Error = string(res.Run.Status), res.Run.Mode, res.Run.Guards, res.Run.Error
-	f.Run.Trusted, f.Run.DryRun = res.Trusted(), res.Run.DryRun
-	f.Collections, f.Actions = res.Collections, res.Actions
-	tmp := path + ".tmp"
-	out, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp) // a no-op once renamed
-	// Streamed, one finding a line: a hundred thousand findings never sit
-	// in memory twice, and the file still reads as one JSON document.
-	bw := bufio.NewWriterSize(out, 1<<20)
-	part := func(key string, v any) error {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(bw, "%q: %s,\n", key, b)
-		return err
-	}
-	bw.WriteString("{")
-	if err := part("run", f.Run); err != nil {
-		out.Close()
-		return err
-	}
-	if err := part("collections", f.Collections); err != nil {
-		out.Close()
-		return err
-	}
-	if f.Actions != nil {
-		if err := part("actions", f.Actions); err != nil {
-			out.Close()
-			return err
-		}
-	}
-	bw.WriteString("\"findings\": [")
-	for i, fd := range res.Findings {
-		b, err := json.Marshal(fd)
-		if err != nil {
-			out.Close()
-			return err
-		}
-		if i > 0 {
-			bw.WriteString(",")
-		}
-		bw.WriteString("\n")
-		bw.Write(b)
-	}
-	bw.WriteString("\n]}\n")
-	if err := bw.Flush(); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // printSummary is the human summary of a run, on stderr.
@@ -301,15 +233,15 @@ func printSummary(w io.Writer, res *reconcile.Result, path string, enforced []st
 	}
 	fmt.Fprintf(w, "\naccessrecon run %d: %s (mode %s, as of %s)\n", r.ID, strings.ToUpper(string(r.Status)), mode, r.AsOf.Format(time.RFC3339))
 	for _, g := range r.Guards {
-		fmt.Fprintf(w, "  GUARD TRIPPED: %s\n", g)
+		fmt.Fprintf(w, "  GUARD TRIPPED: %s\n", shown(g))
 	}
 	if r.Error != "" && len(r.Guards) == 0 {
-		fmt.Fprintf(w, "  error: %s\n", r.Error)
+		fmt.Fprintf(w, "  error: %s\n", shown(r.Error))
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  collected\ttype\tstatus\trows\tduration")
 	for _, c := range res.Collections {
-		fmt.Fprintf(tw, "  %s %s\t%s\t%s\t%d\t%s\n", c.Side, c.Name, c.Type, c.Status, c.Count, c.Duration.Round(time.Millisecond))
+		fmt.Fprintf(tw, "  %s %s\t%s\t%s\t%d\t%s\n", c.Side, shown(c.Name), shown(c.Type), shown(string(c.Status)), c.Count, c.Duration.Round(time.Millisecond))
 	}
 	tw.Flush()
 	byKind := map[reconcile.Kind]map[reconcile.Disposition]int{}
@@ -340,25 +272,27 @@ func printSummary(w io.Writer, res *reconcile.Result, path string, enforced []st
 		sort.Strings(keys)
 		parts := make([]string, len(keys))
 		for i, k := range keys {
-			parts[i] = fmt.Sprintf("%d %s", outcomes[k], k)
+			parts[i] = fmt.Sprintf("%d %s", outcomes[k], shown(k))
 		}
 		fmt.Fprintf(w, "\n  actions: %s\n", strings.Join(parts, ", "))
 	}
-	fmt.Fprintf(w, "\n  findings written to %s\n", path)
+	fmt.Fprintf(w, "\n  findings written to %s\n", shown(path))
 }
 
 // enforcedTargets names the targets a run acts on.
-func enforcedTargets(spec reconcile.RunSpec) []string {
+func enforcedTargets(cfg *config.Config, req runner.Request) []string {
+	spec := reconcile.RunSpec{Policy: cfg.Policy, Mode: req.Mode, DryRun: req.DryRun}
 	var out []string
-	for _, t := range spec.Targets {
-		if reconcile.TargetMode(t, spec) == reconcile.Enforce {
+	for _, t := range cfg.Targets {
+		if reconcile.TargetMode(reconcile.TargetSpec{Name: t.Name, Mode: t.Mode}, spec) == reconcile.Enforce {
 			out = append(out, t.Name)
 		}
 	}
 	return out
 }
 
-// printPlan prints, for a dry run, exactly what enforce mode would do.
+// printPlan prints, for a dry run, exactly what enforce mode would do:
+// holds, exemptions and safety rails applied as enforce would apply them.
 func printPlan(w io.Writer, res *reconcile.Result) {
 	fmt.Fprintln(w, "plan (dry run: nothing was done) with holds, exemptions and safety rails applied as enforce would:")
 	if !res.Trusted() {
@@ -386,8 +320,7 @@ func printPlan(w io.Writer, res *reconcile.Result) {
 			if f.Username != "" && f.Username != f.AccountID {
 				who += " (" + f.Username + ")"
 			}
-			fmt.Fprintf(w, "  %s %-10s %-40s %s%s  [%s %s]\n", how, targets.Printable(f.Target, 0), targets.Printable(who, 0), s.Op,
-				targets.Printable(arg, 0), f.Kind, f.Fingerprint)
+			fmt.Fprintf(w, "  %s %-10s %-40s %s%s  [%s %s]\n", how, shown(f.Target), shown(who), shown(string(s.Op)), shown(arg), f.Kind, f.Fingerprint)
 			n++
 		}
 	}
@@ -418,5 +351,12 @@ func (p *progress) update(name string, n int, done bool) {
 		end = "\n"
 	}
 	rate := float64(n) / max(time.Since(start).Seconds(), 0.001)
-	fmt.Fprintf(p.w, "\033[2K  %-20s %10d rows  %8.0f/s%s", name, n, rate, end)
+	fmt.Fprintf(p.w, "\033[2K  %-20s %10d rows  %8.0f/s%s", shown(name), n, rate, end)
+}
+
+// shown makes data fit to print for people: line breaks and tabs escaped
+// (\n), every other control or non-printable character escaped too, so an
+// account ID or a reason can neither forge a line nor drive the terminal.
+func shown(s string) string {
+	return targets.Printable(strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(s), 0)
 }

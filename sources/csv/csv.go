@@ -18,7 +18,6 @@ import (
 	"io"
 	"iter"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -26,6 +25,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/accessrecon/accessrecon/sources"
+	"github.com/accessrecon/accessrecon/targets/exportfile"
 )
 
 // Config is the configuration of a CSV HR source.
@@ -135,8 +135,11 @@ func (s *Source) read(ctx context.Context, yield func(sources.Person, error) boo
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("%s: %w", s.cfg.Path, err)
 	}
-	f, err := os.Open(s.cfg.Path)
+	f, err := exportfile.Open(ctx, s.cfg.Path) // a hung share or a FIFO ends with ctx
 	if err != nil {
+		if ctx.Err() != nil {
+			return 0, fmt.Errorf("%s: %w", s.cfg.Path, err)
+		}
 		return 0, err
 	}
 	defer f.Close()
@@ -280,7 +283,7 @@ func (s *Source) person(rec []string, idx map[string]int, headers []string) (sou
 func parseErr(name string, err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("%s:%d: malformed CSV: %v (line %d, character %d)", name, pe.StartLine, pe.Err, pe.Line, pe.Column)
+		return malformed(name, pe)
 	}
 	return fmt.Errorf("%s: %w", name, err)
 }
@@ -307,3 +310,13 @@ func (c *Config) ResolvePaths(dir string) {
 func (c *Config) SetLocation(loc *time.Location) { c.Location = loc }
 
 var _ sources.LocalConfig = (*Config)(nil)
+
+// malformed names one line: where the bad field is when the error is on the
+// record's first line, else where the record starts (for a quote never
+// closed, Go's reader reports the position where it gave up, lines later).
+func malformed(name string, pe *csv.ParseError) error {
+	if pe.Line == pe.StartLine {
+		return fmt.Errorf("%s:%d: malformed CSV: %v (character %d)", name, pe.Line, pe.Err, pe.Column)
+	}
+	return fmt.Errorf("%s:%d: malformed CSV: %v in the record that starts on this line (a quote opened there is not closed where it should be)", name, pe.StartLine, pe.Err)
+}

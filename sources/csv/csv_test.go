@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -276,5 +277,27 @@ func TestLocation(t *testing.T) {
 	ps, err = readAll(t, Config{Path: path})
 	if err != nil || !ps[0].TerminationDate.Equal(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("without a location: %v, %v; want midnight UTC", ps, err)
+	}
+}
+
+// A quote opened and never closed is reported at the line of its record,
+// once: not also at the line, far below, where the reader gave up
+// (issue 10 item 10).
+func TestRunawayQuoteNamesOneLine(t *testing.T) {
+	body := "employee_id,email,status\nE1,a@x,active\nE2,\"b@x,active\n"
+	for i := range 20 {
+		body += fmt.Sprintf("E%d,x%d@x,active\n", i+3, i)
+	}
+	body += "E99,\"z@x\",active\n"
+	_, err := readAll(t, Config{Path: write(t, body)})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, ":3: malformed CSV:") {
+		t.Errorf("error %q does not name line 3", msg)
+	}
+	if regexp.MustCompile(`line \d|:2[0-9]:`).MatchString(msg) {
+		t.Errorf("error %q names a second line", msg)
 	}
 }

@@ -1,28 +1,17 @@
 package csv
 
 import (
-	"bytes"
 	"os"
 	"regexp"
 	"testing"
 
 	"github.com/accessrecon/accessrecon/sources"
-	"go.yaml.in/yaml/v3"
+	"github.com/accessrecon/accessrecon/targets/targettest"
 )
 
 func TestReadmeConfig(t *testing.T) {
-	b, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindSubmatch(b)
-	if m == nil {
-		t.Fatal("README.md has no ```yaml block")
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(m[1]))
-	dec.KnownFields(true)
 	var cfg Config
-	if err := dec.Decode(&cfg); err != nil {
+	if err := targettest.DecodeStrict(targettest.READMEYAML(t, "README.md", 1)[0], &cfg); err != nil {
 		t.Fatalf("README config: %v", err)
 	}
 	if cfg.Path != "/srv/hr/exports/hr.csv" || cfg.Columns["employee_id"] != "Worker ID" || cfg.StatusMap["Withdrawn"] != sources.Terminated {

@@ -1,32 +1,17 @@
 package workday
 
 import (
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/accessrecon/accessrecon/sources"
-	"go.yaml.in/yaml/v3"
+	"github.com/accessrecon/accessrecon/targets/targettest"
 )
 
 func TestREADMEConfig(t *testing.T) {
-	b, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, after, ok := strings.Cut(string(b), "```yaml\n")
-	if !ok {
-		t.Fatal("README.md has no ```yaml block")
-	}
-	block, _, ok := strings.Cut(after, "```")
-	if !ok {
-		t.Fatal("unterminated ```yaml block")
-	}
 	var cfg Config
-	dec := yaml.NewDecoder(strings.NewReader(block))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil {
+	if err := targettest.DecodeStrict(targettest.READMEYAML(t, "README.md", 1)[0], &cfg); err != nil {
 		t.Fatalf("README config: %v", err)
 	}
 	if !strings.HasSuffix(cfg.URL, "/accessrecon_workers") || cfg.UserEnv != "WORKDAY_ISU_USER" || cfg.Format != "json" ||

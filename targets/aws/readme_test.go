@@ -1,31 +1,19 @@
 package aws
 
 import (
-	"bytes"
 	"os"
-	"regexp"
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/accessrecon/accessrecon/targets/targettest"
 )
 
 // TestREADMEConfig decodes the README's yaml example into Config, rejecting
 // unknown keys, so the documentation cannot drift from the code, and checks
 // that New accepts it.
 func TestREADMEConfig(t *testing.T) {
-	b, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllSubmatch(b, -1)
-	if len(blocks) != 1 {
-		t.Fatalf("README.md has %d yaml blocks, want 1", len(blocks))
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(blocks[0][1]))
-	dec.KnownFields(true)
 	var cfg Config
-	if err := dec.Decode(&cfg); err != nil {
+	if err := targettest.DecodeStrict(targettest.READMEYAML(t, "README.md", 1)[0], &cfg); err != nil {
 		t.Fatalf("README config: %v", err)
 	}
 	if cfg.Profile != "security-audit" || cfg.Region != "us-east-1" || cfg.AssumeRoleARN != "arn:aws:iam::123456789012:role/accessrecon" ||

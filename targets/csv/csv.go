@@ -18,7 +18,6 @@ import (
 	"io"
 	"iter"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/accessrecon/accessrecon/sources"
 	"github.com/accessrecon/accessrecon/targets"
+	"github.com/accessrecon/accessrecon/targets/exportfile"
 )
 
 // Config is the configuration of a CSV target.
@@ -140,7 +140,7 @@ func (t *Target) read(ctx context.Context, yield func(targets.Account, error) bo
 		return err
 	}
 	name := t.cfg.Path
-	f, err := openCSV(name)
+	f, err := openCSV(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ func (t *Target) readCredentials(ctx context.Context) (map[string][]credLine, er
 	if name == "" {
 		return out, nil
 	}
-	f, err := openCSV(name)
+	f, err := openCSV(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -363,14 +363,17 @@ func parseBool(v string) (bool, error) {
 // csvFile is an open CSV file with its name, for error messages.
 type csvFile struct {
 	name    string
-	f       *os.File
+	f       *exportfile.File
 	r       *csv.Reader
 	headers []string // trimmed, as the file writes them
 }
 
-func openCSV(name string) (*csvFile, error) {
-	f, err := os.Open(name)
+func openCSV(ctx context.Context, name string) (*csvFile, error) {
+	f, err := exportfile.Open(ctx, name) // a hung share or a FIFO ends with ctx
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
 		return nil, err
 	}
 	br := bufio.NewReader(f)
@@ -459,7 +462,7 @@ func (f *csvFile) parseErr(err error, rec []string, nfields int) error {
 		if errors.Is(pe.Err, csv.ErrFieldCount) {
 			return fmt.Errorf("%s:%d: %d fields, the header line has %d", f.name, pe.StartLine, len(rec), nfields)
 		}
-		return fmt.Errorf("%s:%d: malformed CSV: %v (line %d, character %d)", f.name, pe.StartLine, pe.Err, pe.Line, pe.Column)
+		return malformed(f.name, pe)
 	}
 	return fmt.Errorf("%s: %w", f.name, err)
 }
@@ -477,4 +480,14 @@ func joinRel(dir, p string) string {
 		return p
 	}
 	return filepath.Join(dir, p)
+}
+
+// malformed names one line: where the bad field is when the error is on the
+// record's first line, else where the record starts (for a quote never
+// closed, Go's reader reports the position where it gave up, lines later).
+func malformed(name string, pe *csv.ParseError) error {
+	if pe.Line == pe.StartLine {
+		return fmt.Errorf("%s:%d: malformed CSV: %v (character %d)", name, pe.Line, pe.Err, pe.Column)
+	}
+	return fmt.Errorf("%s:%d: malformed CSV: %v in the record that starts on this line (a quote opened there is not closed where it should be)", name, pe.StartLine, pe.Err)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -243,5 +244,27 @@ func BenchmarkAccounts(b *testing.B) {
 		if n != 100000 {
 			b.Fatalf("n = %d", n)
 		}
+	}
+}
+
+// A quote opened and never closed is reported at the line of its record,
+// once: not also at the line, far below, where the reader gave up
+// (issue 10 item 10).
+func TestRunawayQuoteNamesOneLine(t *testing.T) {
+	body := "account_id,enabled\nu1,true\n\"u2,true\n"
+	for i := range 20 {
+		body += fmt.Sprintf("u%d,true\n", i+3)
+	}
+	body += "\"u99\",true\n"
+	_, err := list(t, Config{Path: write(t, "app.csv", body)})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, ":3: malformed CSV:") {
+		t.Errorf("error %q does not name line 3", msg)
+	}
+	if regexp.MustCompile(`line \d|:2[0-9]:`).MatchString(msg) {
+		t.Errorf("error %q names a second line", msg)
 	}
 }

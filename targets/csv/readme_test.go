@@ -1,12 +1,11 @@
 package csv
 
 import (
-	"bytes"
 	"os"
 	"regexp"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/accessrecon/accessrecon/targets/targettest"
 )
 
 func readme(t *testing.T) []byte {
@@ -19,14 +18,8 @@ func readme(t *testing.T) []byte {
 }
 
 func TestReadmeConfig(t *testing.T) {
-	m := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindSubmatch(readme(t))
-	if m == nil {
-		t.Fatal("README.md has no ```yaml block")
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(m[1]))
-	dec.KnownFields(true)
 	var cfg Config
-	if err := dec.Decode(&cfg); err != nil {
+	if err := targettest.DecodeStrict(targettest.READMEYAML(t, "README.md", 1)[0], &cfg); err != nil {
 		t.Fatalf("README config: %v", err)
 	}
 	if cfg.Path != "/srv/exports/legacy-app-users.csv" || cfg.CredentialsPath != "/srv/exports/legacy-app-keys.csv" || cfg.Columns["account_id"] != "User ID" {

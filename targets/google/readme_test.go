@@ -1,17 +1,15 @@
 package google
 
 import (
-	"bytes"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/accessrecon/accessrecon/targets"
 	"github.com/accessrecon/accessrecon/targets/google/googlefake"
+	"github.com/accessrecon/accessrecon/targets/targettest"
 )
 
 // TestREADMEConfig decodes the README's yaml example into Config, rejecting
@@ -22,18 +20,8 @@ func TestREADMEConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(b), "```yaml\n")
-	if !ok {
-		t.Fatal("README.md has no ```yaml block")
-	}
-	block, _, ok := strings.Cut(rest, "```")
-	if !ok {
-		t.Fatal("README.md: unterminated ```yaml block")
-	}
-	dec := yaml.NewDecoder(bytes.NewReader([]byte(block)))
-	dec.KnownFields(true)
 	var cfg Config
-	if err := dec.Decode(&cfg); err != nil {
+	if err := targettest.DecodeStrict(targettest.READMEYAML(t, "README.md", 1)[0], &cfg); err != nil {
 		t.Fatalf("README config: %v", err)
 	}
 	if cfg.KeyFile != "/etc/accessrecon/google-sa.json" || cfg.Subject != "accessrecon-admin@example.com" || cfg.Customer != "my_customer" ||

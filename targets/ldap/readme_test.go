@@ -1,35 +1,21 @@
 package ldap_test
 
 import (
-	"os"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/accessrecon/accessrecon/targets/ldap"
+	"github.com/accessrecon/accessrecon/targets/targettest"
 )
 
 // TestREADMEConfig decodes every yaml block of README.md into Config with
 // unknown keys rejected, so the documentation cannot drift from the code.
 func TestREADMEConfig(t *testing.T) {
-	b, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(string(b), -1)
-	if len(blocks) != 2 {
-		t.Fatalf("README.md has %d yaml blocks, want 2 (AD and OpenLDAP)", len(blocks))
-	}
 	var cfgs []ldap.Config
-	for _, m := range blocks {
+	for _, block := range targettest.READMEYAML(t, "README.md", 2) { // AD and OpenLDAP
 		var c ldap.Config
-		dec := yaml.NewDecoder(strings.NewReader(m[1]))
-		dec.KnownFields(true)
-		if err := dec.Decode(&c); err != nil {
-			t.Fatalf("README yaml block does not decode into Config: %v\n%s", err, m[1])
+		if err := targettest.DecodeStrict(block, &c); err != nil {
+			t.Fatalf("README yaml block does not decode into Config: %v\n%s", err, block)
 		}
 		cfgs = append(cfgs, c)
 	}

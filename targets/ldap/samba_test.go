@@ -38,20 +38,23 @@ type sambaDC struct {
 // startSamba provisions a Samba AD DC with adUsers users into a fixed
 // directory under the temp dir (so that a samba left over by a crashed run
 // can be found by its pid file and stopped) and starts it in its own session;
-// it is stopped by PID (its process group) when tb ends.
+// it is stopped by PID (its process group) when tb ends. Samba's LDAP ports
+// cannot be moved, so every TestSambaAD on the machine (other checkouts'
+// go test runs too) takes a lock file first and waits for its turn.
 func startSamba(tb testing.TB) *sambaDC {
 	tb.Helper()
 	if os.Geteuid() != 0 {
-		needIntegration(tb, "Samba AD needs root (ports 389/636/88 are fixed)")
+		targettest.NeedIntegration(tb, "Samba AD needs root (ports 389/636/88 are fixed)")
 	}
 	for _, bin := range []string{"samba", "samba-tool", "ldbadd", "openssl", "python3"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			needIntegration(tb, bin+" not installed (apt-get install samba samba-ad-dc winbind krb5-user ldb-tools smbclient ldap-utils)")
+			targettest.NeedIntegration(tb, bin+" not installed (apt-get install samba samba-ad-dc winbind krb5-user ldb-tools smbclient ldap-utils)")
 		}
 	}
 	root := filepath.Join(os.TempDir(), "accessrecon-ldap-samba")
 	dir := filepath.Join(root, "dc")
-	stopStale(tb, dir)
+	lockSamba(tb, root+".lock")
+	stopStale(tb, dir) // under the lock: a samba in dir is a crashed holder's
 	for _, port := range []int{389, 636} {
 		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
 			c.Close()
@@ -109,6 +112,38 @@ func startSamba(tb testing.TB) *sambaDC {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return &sambaDC{dir: dir}
+}
+
+// lockSamba takes the machine-wide lock of the Samba AD test (an flock,
+// released by the kernel if this process dies), waiting for another holder
+// with a message that names it; the lock is released when tb ends.
+func lockSamba(tb testing.TB, path string) {
+	tb.Helper()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fd := int(f.Fd())
+	if err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			tb.Fatalf("lock %s: %v", path, err)
+		}
+		holder, _ := os.ReadFile(path)
+		msg := fmt.Sprintf("Samba AD's ports (389, 636, 88) and directory are fixed: waiting for the test holding %s (%s) to finish", path, strings.TrimSpace(string(holder)))
+		tb.Log(msg)
+		fmt.Fprintln(os.Stderr, tb.Name()+": "+msg)
+		if err := syscall.Flock(fd, syscall.LOCK_EX); err != nil {
+			f.Close()
+			tb.Fatalf("lock %s: %v", path, err)
+		}
+	}
+	_ = f.Truncate(0)
+	_, _ = fmt.Fprintf(f, "pid %d, %s, since %s", os.Getpid(), tb.Name(), time.Now().Format(time.RFC3339))
+	tb.Cleanup(func() {
+		_ = syscall.Flock(fd, syscall.LOCK_UN)
+		f.Close()
+	})
 }
 
 // stopStale ends a samba still running from an earlier, crashed run in dir.

@@ -41,7 +41,7 @@ func startSlapd(tb testing.TB, users int, bulk bool) *slapd {
 	tb.Helper()
 	for _, bin := range []string{"/usr/sbin/slapd", "/usr/sbin/slapadd", "/usr/bin/ldapadd"} {
 		if _, err := os.Stat(bin); err != nil {
-			needIntegration(tb, bin+" not installed (apt-get install slapd ldap-utils)")
+			targettest.NeedIntegration(tb, bin+" not installed (apt-get install slapd ldap-utils)")
 		}
 	}
 	dir := tb.TempDir()
@@ -57,7 +57,7 @@ func startSlapd(tb testing.TB, users int, bulk bool) *slapd {
 		tb.Fatalf("gen-ldif: %v", err)
 	}
 	f.Close()
-	port := freePort(tb)
+	port := targettest.MustFreePort(tb)
 	start := exec.Command("sh", "testdata/slapd-start.sh", filepath.Join(dir, "slapd"), strconv.Itoa(port), slapdSuffix)
 	start.Env = append(os.Environ(), "ROOTPW=secret")
 	if bulk {
@@ -68,7 +68,7 @@ func startSlapd(tb testing.TB, users int, bulk bool) *slapd {
 		// the script may have started slapd before failing: stop it by its pid file
 		if b, rerr := os.ReadFile(filepath.Join(dir, "slapd", "slapd.pid")); rerr == nil {
 			if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil {
-				stopPID(tb, pid)
+				targettest.StopPID(tb, pid)
 			}
 		}
 		var ee *exec.ExitError
@@ -85,7 +85,7 @@ func startSlapd(tb testing.TB, users int, bulk bool) *slapd {
 	if err != nil {
 		tb.Fatalf("slapd-start.sh: PID %q: %v", out, err)
 	}
-	tb.Cleanup(func() { stopPID(tb, pid) })
+	tb.Cleanup(func() { targettest.StopPID(tb, pid) })
 	s := &slapd{url: fmt.Sprintf("ldap://127.0.0.1:%d", port), pid: pid}
 	if !bulk {
 		add := exec.Command("ldapadd", "-x", "-H", s.url, "-D", slapdAdmin, "-w", "secret", "-f", ldif)
@@ -94,21 +94,6 @@ func startSlapd(tb testing.TB, users int, bulk bool) *slapd {
 		}
 	}
 	return s
-}
-
-// stopPID ends a daemon we started (by PID) and waits for it to exit.
-func stopPID(tb testing.TB, pid int) {
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
-		return
-	}
-	for range 100 {
-		if syscall.Kill(pid, 0) != nil {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	_ = syscall.Kill(pid, syscall.SIGKILL)
-	tb.Logf("process %d did not stop on SIGTERM within 5s: killed", pid)
 }
 
 func (s *slapd) config() ldap.Config {
@@ -325,7 +310,7 @@ func TestSlapd(t *testing.T) {
 			t.Fatalf("wrong bind password: %v, want ErrPermission", err)
 		}
 		cfg = s.config()
-		cfg.URL = fmt.Sprintf("ldap://127.0.0.1:%d", freePort(t))
+		cfg.URL = fmt.Sprintf("ldap://127.0.0.1:%d", targettest.MustFreePort(t))
 		var te *targets.TransientError
 		if _, err := newTarget(t, cfg).Account(t.Context(), id); !errors.As(err, &te) {
 			t.Fatalf("server down: %v, want a TransientError", err)

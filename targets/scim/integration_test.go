@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -65,10 +64,7 @@ func scimServer(t *testing.T) *realServer {
 	t.Helper()
 	realOnce.Do(func() { real = startReal() })
 	if real.skip != "" {
-		if os.Getenv("ACCESSRECON_REQUIRE_INTEGRATION") == "1" {
-			t.Fatalf("SCIM integration server unavailable: %s", real.skip)
-		}
-		t.Skipf("SCIM integration server unavailable: %s", real.skip)
+		targettest.NeedIntegration(t, "SCIM integration server unavailable: "+real.skip)
 	}
 	if real.err != nil {
 		t.Fatalf("SCIM integration server: %v\n%s", real.err, real.log)
@@ -94,7 +90,7 @@ func startReal() *realServer {
 			return s
 		}
 	}
-	port, err := freePort()
+	port, err := targettest.FreePort()
 	if err != nil {
 		s.err = err
 		return s
@@ -135,15 +131,6 @@ func startReal() *realServer {
 			return s
 		}
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // call sends one admin request to the real server (seeding, checking).

@@ -1,34 +1,17 @@
 package slack
 
 import (
-	"bytes"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/accessrecon/accessrecon/targets/targettest"
 )
 
 // TestREADMEConfig decodes the README's yaml example into Config, rejecting
 // unknown keys, so the documentation cannot drift from the code.
 func TestREADMEConfig(t *testing.T) {
-	b, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(b), "```yaml\n")
-	if !ok {
-		t.Fatal("README.md has no ```yaml block")
-	}
-	block, _, ok := strings.Cut(rest, "```")
-	if !ok {
-		t.Fatal("README.md: unterminated ```yaml block")
-	}
-	dec := yaml.NewDecoder(bytes.NewReader([]byte(block)))
-	dec.KnownFields(true)
 	var cfg Config
-	if err := dec.Decode(&cfg); err != nil {
+	if err := targettest.DecodeStrict(targettest.READMEYAML(t, "README.md", 1)[0], &cfg); err != nil {
 		t.Fatalf("README config: %v", err)
 	}
 	if cfg.APIURL != "https://slack.com/api/" || cfg.TokenEnv != "SLACK_TOKEN" || cfg.PageSize != 200 || !cfg.AccessLogs ||

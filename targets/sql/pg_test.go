@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -67,8 +66,8 @@ func pgDSN(t *testing.T) string {
 	t.Helper()
 	pgOnce.Do(func() { pgSrv, pgErr = startPG() })
 	if pgErr != nil {
-		if pgMissing && os.Getenv("ACCESSRECON_REQUIRE_INTEGRATION") != "1" {
-			t.Skipf("PostgreSQL not available: %v (install postgresql-15, or set ACCESSRECON_REQUIRE_INTEGRATION=1 to make this a failure)", pgErr)
+		if pgMissing {
+			targettest.NeedIntegration(t, fmt.Sprintf("PostgreSQL not available: %v (install postgresql-15)", pgErr))
 		}
 		t.Fatalf("PostgreSQL: %v", pgErr)
 	}
@@ -102,7 +101,7 @@ func startPG() (*pgServer, error) {
 		if err != nil {
 			return nil, err
 		}
-		port, err := freePort()
+		port, err := targettest.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -133,15 +132,6 @@ func startPG() (*pgServer, error) {
 		return s, nil
 	}
 	return nil, last
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // stop asks the postmaster for a fast shutdown by PID, waits for it to
@@ -485,7 +475,7 @@ func TestPostgresPermissionDenied(t *testing.T) {
 
 func TestPostgresTransientWhenDown(t *testing.T) {
 	pgDSN(t) // same skip rule as the other PostgreSQL tests
-	port, err := freePort()
+	port, err := targettest.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

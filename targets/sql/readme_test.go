@@ -1,30 +1,16 @@
 package sqltarget
 
 import (
-	"bytes"
-	"os"
-	"regexp"
 	"slices"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/accessrecon/accessrecon/targets"
+	"github.com/accessrecon/accessrecon/targets/targettest"
 )
 
 func TestReadmeConfig(t *testing.T) {
-	b, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindSubmatch(b)
-	if m == nil {
-		t.Fatal("README.md has no ```yaml block")
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(m[1]))
-	dec.KnownFields(true)
 	var cfg Config
-	if err := dec.Decode(&cfg); err != nil {
+	if err := targettest.DecodeStrict(targettest.READMEYAML(t, "README.md", 1)[0], &cfg); err != nil {
 		t.Fatalf("README config: %v", err)
 	}
 	if cfg.Driver != "pgx" || cfg.DSNEnv != "BILLING_APP_DSN" || cfg.MaxOpenConns != 4 || cfg.RevokeCredentialStatement == "" {

@@ -1,0 +1,85 @@
+package runner
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/reconcile/store"
+)
+
+// setup writes an HR export, a csv target and a config whose findings
+// retention (1ns) makes every prune delete the findings of all runs but the
+// latest.
+func setup(t *testing.T) (*config.Config, *store.Store, string) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"hr.csv":  "employee_id,email,status\nE1,a@x,active\nE2,b@x,terminated\n",
+		"vpn.csv": "account_id,username,email,employee_id,enabled\nv1,a,a@x,E1,true\nv2,b,b@x,E2,true\n",
+		"schedule.yaml": "sources: [{name: hr, type: csv, config: {path: hr.csv}}]\n" +
+			"targets: [{name: vpn, type: csv, config: {path: vpn.csv}}]\nretention: {findings: 1ns}\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := config.Load(filepath.Join(dir, "schedule.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), cfg.StorePath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return cfg, st, dir
+}
+
+func findingsOf(t *testing.T, st *store.Store, run int64) int {
+	t.Helper()
+	b, err := st.FindingBodies(context.Background(), run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(b)
+}
+
+// The retention runs after a full run, not after a targeted (webhook) or
+// scoped one (where run, jobs and hooks differed before one runner); every
+// run given an out dir writes findings.json there, a targeted one too.
+func TestPruneAfterFullRunsOnly(t *testing.T) {
+	cfg, st, dir := setup(t)
+	env := Env{Store: st, Log: slog.New(slog.DiscardHandler)}
+	ctx := context.Background()
+	run := func(req Request) int64 {
+		t.Helper()
+		res, err := Run(ctx, cfg, env, req)
+		if res == nil || err != nil {
+			t.Fatalf("%+v: %v", req, err)
+		}
+		return res.Run.ID
+	}
+	first := run(Request{OutDir: filepath.Join(dir, "full")})
+	if findingsOf(t, st, first) == 0 {
+		t.Fatal("the first run has no findings: the test proves nothing")
+	}
+	run(Request{Job: "hook", EmployeeIDs: []string{"E2"}, OutDir: filepath.Join(dir, "hook"), Reports: Set{}})
+	run(Request{Job: "leavers", Scope: []reconcile.Kind{reconcile.TerminatedActive}, Reports: Set{}})
+	if findingsOf(t, st, first) == 0 {
+		t.Error("the retention ran after a targeted or scoped run")
+	}
+	run(Request{})
+	if n := findingsOf(t, st, first); n != 0 {
+		t.Errorf("a full run did not apply the retention: run %d still has %d findings", first, n)
+	}
+	for _, d := range []string{"full", "hook"} {
+		if _, err := os.Stat(filepath.Join(dir, d, FindingsName)); err != nil {
+			t.Errorf("%s run: %v", d, err)
+		}
+	}
+}
