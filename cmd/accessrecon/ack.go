@@ -111,7 +111,7 @@ func defineAck(fs *flag.FlagSet) action {
 		if *note != "" {
 			detail["note"] = *note
 		}
-		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: "manual_step_acknowledged", Actor: who, Target: a.Target, Detail: detail}); err != nil {
+		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: auditManualStepAcknowledged, Actor: who, Target: a.Target, Detail: detail}); err != nil {
 			return fmt.Errorf("ack: recorded, but the audit trail refused it: %w", err)
 		}
 		fmt.Fprintf(stdout, "%s: %s on %s account %s recorded done by %s; the next run resolves the finding once no step is left open\n",

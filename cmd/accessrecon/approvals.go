@@ -47,15 +47,16 @@ func defineHoldApprove(fs *flag.FlagSet) action {
 	id := fs.Int64("id", 0, "the requested hold's `ID` (hold list)")
 	by := fs.String("by", "", "who approves (`NAME`): not the requester")
 	return approver("hold approve", by, existingStoreCommand(fs, "hold approve", nil, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
-		h, err := st.ApproveHold(ctx, *id, strings.TrimSpace(*by), time.Now().UTC())
+		who := strings.TrimSpace(*by)
+		h, err := st.ApproveHold(ctx, *id, who, time.Now().UTC())
 		if err != nil {
 			return approvalError("hold approve", err)
 		}
-		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: "hold_approved", Actor: h.ApprovedBy, Target: h.Target,
+		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: auditHoldApproved, Actor: who, Target: h.Target,
 			Detail: map[string]any{"hold_id": h.ID, "account_id": h.AccountID, "requested_by": h.CreatedBy, "reason": h.Reason, "until": h.Until}}); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "hold %d approved by %s (requested by %s): %s on %s held until %s\n", h.ID, shown(h.ApprovedBy), shown(h.CreatedBy),
+		fmt.Fprintf(stdout, "hold %d approved by %s (requested by %s): %s on %s held until %s\n", h.ID, shown(who), shown(h.CreatedBy),
 			shown(h.AccountID), shown(h.Target), h.Until.Format(time.RFC3339))
 		return nil
 	}))
@@ -92,7 +93,7 @@ func defineExemptAdd(fs *flag.FlagSet) action {
 		if e.ID, err = st.AddExemption(ctx, e); err != nil {
 			return err
 		}
-		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: "exemption_requested", Actor: by, Target: *target,
+		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: auditExemptionRequested, Actor: by, Target: *target,
 			Detail: map[string]any{"exemption_id": e.ID, "account_id": a.ID, "username": a.Username, "account": *account, "owner": e.Owner, "reason": *reason, "expires": u}}); err != nil {
 			return err
 		}
@@ -119,7 +120,7 @@ func defineExemptApprove(fs *flag.FlagSet) action {
 		if err != nil {
 			return approvalError("exempt approve", err)
 		}
-		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: "exemption_approved", Actor: e.ApprovedBy, Target: e.Target,
+		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: auditExemptionApproved, Actor: e.ApprovedBy, Target: e.Target,
 			Detail: map[string]any{"exemption_id": e.ID, "account_id": e.AccountID, "requested_by": e.RequestedBy, "owner": e.Owner, "reason": e.Reason, "expires": e.Expires}}); err != nil {
 			return err
 		}
@@ -137,7 +138,7 @@ func defineExemptRemove(fs *flag.FlagSet) action {
 		if err != nil {
 			return fmt.Errorf("exempt remove: %w", err)
 		}
-		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: "exemption_removed", Actor: *by, Target: e.Target,
+		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: auditExemptionRemoved, Actor: *by, Target: e.Target,
 			Detail: map[string]any{"exemption_id": e.ID, "account_id": e.AccountID}}); err != nil {
 			return err
 		}

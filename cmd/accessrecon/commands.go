@@ -283,19 +283,23 @@ func defineHoldAdd(fs *flag.FlagSet) action {
 			return err
 		}
 		h := store.Hold{Target: *target, AccountID: a.ID, Reason: *reason, Until: u, CreatedBy: *by, CreatedAt: now}
-		event := "hold_added"
-		if cfg.Policy.Holds.RequireApproval {
+		requested := cfg.Policy.Holds.RequireApproval
+		event := auditHoldAdded
+		if requested {
 			// Two-person override: a request until someone else approves.
-			h.Approval, event = store.HoldRequested, "hold_requested"
+			event = auditHoldRequested
+			h.ID, err = st.RequestHold(ctx, h)
+		} else {
+			h.ID, err = st.AddHold(ctx, h)
 		}
-		if h.ID, err = st.AddHold(ctx, h); err != nil {
+		if err != nil {
 			return err
 		}
 		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: event, Actor: *by, Target: *target,
 			Detail: map[string]any{"hold_id": h.ID, "account_id": a.ID, "username": a.Username, "account": *account, "reason": *reason, "until": u}}); err != nil {
 			return err
 		}
-		if h.Approval == store.HoldRequested {
+		if requested {
 			fmt.Fprintf(stdout, "hold %d requested by %s: %s on %s until %s; it takes effect once someone else approves it (policy.holds.require_approval):\n  accessrecon hold approve %d --config %s --by NAME\n",
 				h.ID, shown(*by), shown(accountWord(a)), shown(*target), u.Format(time.RFC3339), h.ID, shellWord(cfg.Path()))
 			return nil
@@ -313,7 +317,7 @@ func defineHoldRemove(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: "hold_removed", Actor: *by, Target: h.Target,
+		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: auditHoldRemoved, Actor: *by, Target: h.Target,
 			Detail: map[string]any{"hold_id": *id, "account_id": h.AccountID}}); err != nil {
 			return err
 		}
@@ -333,8 +337,20 @@ func defineHoldList(fs *flag.FlagSet) action {
 		if !*all {
 			hs = slices.DeleteFunc(hs, func(h store.Hold) bool { return !h.RemovedAt.IsZero() })
 		}
+		approvals, err := st.HoldApprovals(ctx)
+		if err != nil {
+			return err
+		}
 		if *asJSON {
-			return json.NewEncoder(stdout).Encode(hs)
+			type listed struct {
+				store.Hold
+				store.HoldApproval
+			}
+			out := make([]listed, len(hs))
+			for i, h := range hs {
+				out[i] = listed{h, approvals[h.ID]}
+			}
+			return json.NewEncoder(stdout).Encode(out)
 		}
 		now := time.Now().UTC()
 		names := accountNames{st: st}
@@ -347,11 +363,11 @@ func defineHoldList(fs *flag.FlagSet) action {
 				state = "removed by " + h.RemovedBy
 			case !h.Until.After(now):
 				state = "EXPIRED"
-			case h.Approval == store.HoldRequested:
+			case approvals[h.ID].Approval == store.HoldRequested:
 				state = "REQUESTED: not in effect until approved"
 			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ID, shown(h.Target), shown(h.AccountID), shown(dash(names.username(ctx, h.Target, h.AccountID))),
-				h.Until.Format("2006-01-02"), shown(h.CreatedBy), shown(dash(h.ApprovedBy)), shown(state), shown(h.Reason))
+				h.Until.Format("2006-01-02"), shown(h.CreatedBy), shown(dash(approvals[h.ID].ApprovedBy)), shown(state), shown(h.Reason))
 		}
 		return tw.Flush()
 	})
@@ -419,7 +435,8 @@ func cefLine(r store.AuditRecord) string {
 	hdr := strings.NewReplacer(`\`, `\\`, `|`, `\|`)
 	sev := "3"
 	switch r.Type {
-	case "action_requested", "target_response", "verification", "hold_applied", "hold_added", "hold_removed":
+	case "action_requested", "target_response", "verification", "hold_applied", "hold_added", "hold_removed",
+		"hold_requested", "hold_approved", "exemption_requested", "exemption_approved", "exemption_removed", "manual_step_acknowledged":
 		sev = "6"
 	}
 	return fmt.Sprintf("CEF:0|accessrecon|accessrecon|1|%s|%s|%s|rt=%d suser=%s cs1Label=target cs1=%s cn1Label=run cn1=%d cs2Label=hash cs2=%s msg=%s",

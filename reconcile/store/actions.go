@@ -9,36 +9,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/targets"
-)
-
-// Action is one step the executor requested (or planned) on a target.
-type Action struct {
-	ID          int64     `json:"id"`
-	RunID       int64     `json:"run_id"`
-	Fingerprint string    `json:"fingerprint"`
-	Target      string    `json:"target"`
-	AccountID   string    `json:"account_id"`
-	Op          string    `json:"op"`
-	Arg         string    `json:"arg,omitempty"`
-	Status      string    `json:"status"`
-	Verified    bool      `json:"verified"`
-	Attempts    int       `json:"attempts"`
-	Error       string    `json:"error,omitempty"`
-	RequestedAt time.Time `json:"requested_at"`
-	FinishedAt  time.Time `json:"finished_at,omitzero"`
-	// Kind and EmployeeID say what the step revokes and whose access it is:
-	// a step whose latest attempt did not end verified is planned again
-	// while HR still says the person is gone.
-	Kind       string `json:"kind,omitempty"`
-	EmployeeID string `json:"employee_id,omitempty"`
-}
-
-// The statuses of a person's step: ActionManual is open (a person must do
-// it), ActionAcknowledged is recorded done by a person (accessrecon ack).
-const (
-	ActionManual       = "manual"
-	ActionAcknowledged = "acknowledged"
 )
 
 type actionRow struct {
@@ -61,7 +33,7 @@ type actionRow struct {
 
 func (r actionRow) action() Action {
 	return Action{ID: r.ID, RunID: r.RunID, Fingerprint: r.Fingerprint, Target: r.Target, AccountID: r.AccountID, Op: r.Op, Arg: r.Arg,
-		Status: r.Status, Verified: r.Verified, Attempts: r.Attempts, Error: r.Error, RequestedAt: mustT(r.RequestedAt), FinishedAt: mustT(r.FinishedAt),
+		Status: reconcile.ActionStatus(r.Status), Verified: r.Verified, Attempts: r.Attempts, Error: r.Error, RequestedAt: mustT(r.RequestedAt), FinishedAt: mustT(r.FinishedAt),
 		Kind: r.Kind, EmployeeID: r.EmployeeID}
 }
 
@@ -212,16 +184,6 @@ func (s *Store) DisabledSince(ctx context.Context, target string, from int64) (m
 	return out, nil
 }
 
-// Disablement is accessrecon's latest verified disable of one account.
-type Disablement struct {
-	AccountID string
-	// Fingerprint is the finding the disable carried out (kind + target +
-	// account: the caller can tell a suspension's from a termination's).
-	Fingerprint string
-	RunID       int64
-	At          time.Time
-}
-
 // Disablements returns, for each account of a target accessrecon has ever
 // disabled (and saw disabled), the latest such disable.
 func (s *Store) Disablements(ctx context.Context, target string) (map[string]Disablement, error) {
@@ -243,30 +205,12 @@ func (s *Store) Disablements(ctx context.Context, target string) (map[string]Dis
 	return out, nil
 }
 
-// Hold keeps one account from being revoked until it ends.
-type Hold struct {
-	ID        int64     `json:"id"`
-	Target    string    `json:"target"`
-	AccountID string    `json:"account_id"`
-	Reason    string    `json:"reason"`
-	Until     time.Time `json:"until"`
-	CreatedBy string    `json:"created_by"`
-	CreatedAt time.Time `json:"created_at"`
-	RemovedBy string    `json:"removed_by,omitempty"`
-	RemovedAt time.Time `json:"removed_at,omitzero"`
-	// Approval is HoldRequested until someone other than CreatedBy
-	// approved it (HoldApproved, by ApprovedBy); "" needs no approval.
-	Approval   string    `json:"approval,omitempty"`
-	ApprovedBy string    `json:"approved_by,omitempty"`
-	ApprovedAt time.Time `json:"approved_at,omitzero"`
-}
-
 // AddHold records a hold.
 func (s *Store) AddHold(ctx context.Context, h Hold) (int64, error) {
 	var id int64
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO holds (target, account_id, reason, until, created_by, created_at, approval) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			h.Target, h.AccountID, h.Reason, T(h.Until), h.CreatedBy, T(h.CreatedAt), h.Approval)
+		res, err := tx.ExecContext(ctx, `INSERT INTO holds (target, account_id, reason, until, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			h.Target, h.AccountID, h.Reason, T(h.Until), h.CreatedBy, T(h.CreatedAt))
 		if err != nil {
 			return err
 		}
@@ -304,10 +248,11 @@ func (s *Store) RemoveHold(ctx context.Context, id int64, by string, at time.Tim
 	return h, err
 }
 
-// Holds lists holds (removed ones and requests awaiting approval too when
-// all is set), newest first: without all, the holds in effect.
+// Holds lists the holds in effect, newest first: not removed, and not a
+// request awaiting approval (RequestHold); all lists every hold ever placed
+// or requested.
 func (s *Store) Holds(ctx context.Context, all bool) ([]Hold, error) {
-	q := `SELECT id, target, account_id, reason, until, created_by, created_at, removed_by, removed_at, approval, approved_by, approved_at FROM holds`
+	q := `SELECT id, target, account_id, reason, until, created_by, created_at, removed_by, removed_at FROM holds`
 	if !all {
 		q += ` WHERE removed_at IS NULL AND approval != 'requested'`
 	}
@@ -319,12 +264,11 @@ func (s *Store) Holds(ctx context.Context, all bool) ([]Hold, error) {
 	var out []Hold
 	for rows.Next() {
 		var h Hold
-		var until, created, removedAt, removedBy, approvedAt sql.NullString
-		if err := rows.Scan(&h.ID, &h.Target, &h.AccountID, &h.Reason, &until, &h.CreatedBy, &created, &removedBy, &removedAt,
-			&h.Approval, &h.ApprovedBy, &approvedAt); err != nil {
+		var until, created, removedAt, removedBy sql.NullString
+		if err := rows.Scan(&h.ID, &h.Target, &h.AccountID, &h.Reason, &until, &h.CreatedBy, &created, &removedBy, &removedAt); err != nil {
 			return nil, fmt.Errorf("store: holds: %w", err)
 		}
-		h.Until, h.CreatedAt, h.RemovedAt, h.RemovedBy, h.ApprovedAt = mustT(until), mustT(created), mustT(removedAt), removedBy.String, mustT(approvedAt)
+		h.Until, h.CreatedAt, h.RemovedAt, h.RemovedBy = mustT(until), mustT(created), mustT(removedAt), removedBy.String
 		out = append(out, h)
 	}
 	return out, rows.Err()
@@ -353,7 +297,7 @@ func (s *Store) SnapshotAccount(ctx context.Context, runID int64, target, accoun
 		return a, false, fmt.Errorf("store: account %s of %s: %w", accountID, target, err)
 	}
 	a = targets.Account{ID: row.ID, Username: row.Username, Email: row.Email, EmployeeID: row.EmployeeID, DisplayName: row.Display,
-		Enabled: row.Enabled, Privileged: row.Privileged, Groups: SplitGroups(row.Groups), LastLogin: mustT(row.LastLogin)}
+		Enabled: row.Enabled, Privileged: row.Privileged, Groups: reconcile.SplitGroups(row.Groups), LastLogin: mustT(row.LastLogin)}
 	rows, err := s.db.QueryContext(ctx, `SELECT credential_id, kind, active FROM credentials WHERE run_id = ? AND target = ? AND account_id = ?`, runID, target, accountID)
 	if err != nil {
 		return a, false, fmt.Errorf("store: credentials of %s on %s: %w", accountID, target, err)
@@ -378,14 +322,14 @@ func (s *Store) AckManualStep(ctx context.Context, fingerprint, op, arg, by stri
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		var row actionRow
 		err := tx.GetContext(ctx, &row, `SELECT * FROM actions WHERE id = (SELECT MAX(id) FROM actions WHERE fingerprint = ? AND op = ? AND arg = ?)`, fingerprint, op, arg)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && row.Status != ActionManual) {
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && reconcile.ActionStatus(row.Status) != reconcile.ActionManual) {
 			return fmt.Errorf("%s %s%s: %w", fingerprint, op, prefixed(" ", arg), ErrNoManualStep)
 		}
 		if err != nil {
 			return err
 		}
 		out = row.action()
-		out.Status, out.Verified, out.Error, out.RequestedAt, out.FinishedAt = ActionAcknowledged, true, "done by "+by, at, at
+		out.Status, out.Verified, out.Error, out.RequestedAt, out.FinishedAt = reconcile.ActionAcknowledged, true, "done by "+by, at, at
 		res, err := tx.ExecContext(ctx, `INSERT INTO actions (run_id, fingerprint, target, account_id, op, arg, status, verified, attempts, error, requested_at, finished_at, kind, employee_id)
 			VALUES (?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, ?, ?, ?)`, out.RunID, out.Fingerprint, out.Target, out.AccountID, out.Op, out.Arg, out.Status, out.Error,
 			T(out.RequestedAt), T(out.FinishedAt), out.Kind, out.EmployeeID)

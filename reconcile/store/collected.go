@@ -6,6 +6,7 @@ import (
 	"iter"
 	"math"
 
+	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/targets"
 )
 
@@ -34,7 +35,7 @@ func (s *Store) CollectedAccounts(ctx context.Context, runID int64, target strin
 				yield(targets.Account{}, fmt.Errorf("store: accounts of %s in run %d: %w", target, runID, err))
 				return
 			}
-			a.Groups = SplitGroups(groups)
+			a.Groups = reconcile.SplitGroups(groups)
 			if !yield(a, nil) {
 				return
 			}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/targets"
 )
 
@@ -23,7 +24,7 @@ func TestCollectedAccounts(t *testing.T) {
 		t.Fatalf("no run yet: last collection %d, %v", id, err)
 	}
 	now := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
-	collect := func(status string, accounts ...targets.Account) int64 {
+	collect := func(status reconcile.CollectionStatus, accounts ...targets.Account) int64 {
 		id, err := st.BeginRun(ctx, Run{AsOf: now, StartedAt: now, Mode: "report", Status: "running"})
 		if err != nil {
 			t.Fatal(err)

@@ -30,6 +30,54 @@ func samePerson(a, b string) bool {
 	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
 }
 
+// HoldApproval is the approval state of a hold: Approval is HoldRequested
+// until someone other than its CreatedBy approved it (HoldApproved, by
+// ApprovedBy at ApprovedAt); "" needs no approval.
+type HoldApproval struct {
+	Approval   string    `json:"approval,omitempty"`
+	ApprovedBy string    `json:"approved_by,omitempty"`
+	ApprovedAt time.Time `json:"approved_at,omitzero"`
+}
+
+// RequestHold records a hold that takes effect only once someone other
+// than h.CreatedBy approves it (ApproveHold); until then Holds(ctx, false)
+// leaves it out, so no run applies it.
+func (s *Store) RequestHold(ctx context.Context, h Hold) (int64, error) {
+	var id int64
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO holds (target, account_id, reason, until, created_by, created_at, approval) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			h.Target, h.AccountID, h.Reason, T(h.Until), h.CreatedBy, T(h.CreatedAt), HoldRequested)
+		if err != nil {
+			return err
+		}
+		id, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: request hold: %w", err)
+	}
+	return id, nil
+}
+
+// HoldApprovals returns the approval state of every hold that needed one,
+// by hold ID.
+func (s *Store) HoldApprovals(ctx context.Context) (map[int64]HoldApproval, error) {
+	var rows []struct {
+		ID         int64          `db:"id"`
+		Approval   string         `db:"approval"`
+		ApprovedBy string         `db:"approved_by"`
+		ApprovedAt sql.NullString `db:"approved_at"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `SELECT id, approval, approved_by, approved_at FROM holds WHERE approval != ''`); err != nil {
+		return nil, fmt.Errorf("store: hold approvals: %w", err)
+	}
+	out := make(map[int64]HoldApproval, len(rows))
+	for _, r := range rows {
+		out[r.ID] = HoldApproval{Approval: r.Approval, ApprovedBy: r.ApprovedBy, ApprovedAt: mustT(r.ApprovedAt)}
+	}
+	return out, nil
+}
+
 // ApproveHold approves the requested hold id on behalf of by, at: the hold
 // takes effect. It refuses a hold that is not an open request (removed,
 // approved, needing no approval), one that has expired, and an approval by
@@ -65,11 +113,6 @@ func (s *Store) ApproveHold(ctx context.Context, id int64, by string, at time.Ti
 	if err != nil {
 		return Hold{}, fmt.Errorf("store: approve hold: %w", err)
 	}
-	return s.hold(ctx, id)
-}
-
-// hold reads one hold.
-func (s *Store) hold(ctx context.Context, id int64) (Hold, error) {
 	hs, err := s.Holds(ctx, true)
 	for _, h := range hs {
 		if h.ID == id {

@@ -30,10 +30,14 @@ func TestTwoPersonApproval(t *testing.T) {
 		}
 		return ids
 	}
-	short, _ := st.AddHold(ctx, Hold{Target: "ad", AccountID: "a1", Reason: "r", Until: t0.Add(time.Hour), CreatedBy: "alice", CreatedAt: t0, Approval: HoldRequested})
-	long, _ := st.AddHold(ctx, Hold{Target: "ad", AccountID: "a2", Reason: "r", Until: t0.Add(48 * time.Hour), CreatedBy: "alice", CreatedAt: t0, Approval: HoldRequested})
-	if ids := inEffect(); len(ids) != 0 {
-		t.Fatalf("requested holds in effect: %v", ids)
+	short, _ := st.RequestHold(ctx, Hold{Target: "ad", AccountID: "a1", Reason: "r", Until: t0.Add(time.Hour), CreatedBy: "alice", CreatedAt: t0})
+	long, _ := st.RequestHold(ctx, Hold{Target: "ad", AccountID: "a2", Reason: "r", Until: t0.Add(48 * time.Hour), CreatedBy: "alice", CreatedAt: t0})
+	plain, _ := st.AddHold(ctx, Hold{Target: "ad", AccountID: "a4", Reason: "r", Until: t0.Add(48 * time.Hour), CreatedBy: "alice", CreatedAt: t0})
+	if ids := inEffect(); len(ids) != 1 || ids[0] != plain {
+		t.Fatalf("holds in effect: %v, want only the one needing no approval (%d)", ids, plain)
+	}
+	if _, err := st.ApproveHold(ctx, plain, "bob", t0); err == nil || !strings.Contains(err.Error(), "needed no approval") {
+		t.Fatalf("approving a hold that needed none: %v", err)
 	}
 	if _, err := st.ApproveHold(ctx, short, "bob", t0.Add(2*time.Hour)); err == nil || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("approving an expired request: %v", err)
@@ -41,12 +45,18 @@ func TestTwoPersonApproval(t *testing.T) {
 	if _, err := st.ApproveHold(ctx, long, " ALICE ", t0); !errors.Is(err, ErrSamePerson) {
 		t.Fatalf("the requester approving their own hold: %v", err)
 	}
-	h, err := st.ApproveHold(ctx, long, "bob", t0.Add(time.Minute))
-	if err != nil || h.ApprovedBy != "bob" || h.Approval != HoldApproved || !h.ApprovedAt.Equal(t0.Add(time.Minute)) {
+	if h, err := st.ApproveHold(ctx, long, "bob", t0.Add(time.Minute)); err != nil || h.ID != long {
 		t.Fatalf("approve: %+v %v", h, err)
 	}
-	if ids := inEffect(); len(ids) != 1 || ids[0] != long {
-		t.Fatalf("holds in effect after approval: %v, want [%d]", ids, long)
+	approvals, err := st.HoldApprovals(ctx)
+	if a := approvals[long]; err != nil || a.ApprovedBy != "bob" || a.Approval != HoldApproved || !a.ApprovedAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("approval of hold %d: %+v %v", long, a, err)
+	}
+	if a := approvals[short]; a.Approval != HoldRequested || a.ApprovedBy != "" {
+		t.Fatalf("approval of the expired request: %+v", a)
+	}
+	if ids := inEffect(); len(ids) != 2 || ids[0] != plain || ids[1] != long {
+		t.Fatalf("holds in effect after approval: %v, want [%d %d]", ids, plain, long)
 	}
 
 	id, err := st.AddExemption(ctx, Exemption{Target: "ad", AccountID: "a3", Owner: "alice", Reason: "r", Expires: t0.Add(72 * time.Hour), RequestedBy: "alice", RequestedAt: t0})

@@ -48,6 +48,9 @@ type Options struct {
 	Trend []store.Run
 	// Holds are the holds to list on the "Exemptions & holds" sheet.
 	Holds []store.Hold
+	// HoldApprovals are the approvals of two-person holds by hold ID, for
+	// the sheet's approver of each (store.HoldApprovals).
+	HoldApprovals map[int64]store.HoldApproval
 	// ExemptionRequests are the exemptions added from the command line
 	// (accessrecon exempt add), for the sheet's requester of each.
 	ExemptionRequests []store.Exemption
@@ -718,11 +721,11 @@ func (w *writer) exemptions() error {
 				}
 			case !h.Until.After(now):
 				status = "EXPIRED"
-			case h.Approval == store.HoldRequested:
+			case w.opts.HoldApprovals[h.ID].Approval == store.HoldRequested:
 				status = "requested, not approved: not in effect"
 			}
 			n := w.name(h.Target, h.AccountID)
-			cells = append(cells[:0], "hold", h.Target, h.AccountID, n.username, n.display, h.CreatedBy, h.Reason, h.ApprovedBy,
+			cells = append(cells[:0], "hold", h.Target, h.AccountID, n.username, n.display, h.CreatedBy, h.Reason, w.opts.HoldApprovals[h.ID].ApprovedBy,
 				dateCell(h.Until, w.date), excelize.Cell{StyleID: w.integer, Value: left}, status, h.CreatedBy)
 			if err := emit(cells); err != nil {
 				return err
