@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/accessrecon/accessrecon/reconcile"
 )
 
 // Two-person overrides (issue 16 part 3): a hold placed while approval is
@@ -177,7 +179,8 @@ func (s *Store) ApproveExemption(ctx context.Context, id int64, by string, at ti
 			return fmt.Errorf("exemption %d was removed", id)
 		case row.ApprovedBy != "":
 			return fmt.Errorf("exemption %d is already approved by %s", id, row.ApprovedBy)
-		case !mustT(row.Expires).After(at):
+		case (reconcile.Exemption{Expires: reconcile.Date{Time: mustT(row.Expires)}}).Expired(at):
+			// The engine's rule: a date without a time covers that day.
 			return fmt.Errorf("exemption %d expired on %s before it was approved", id, mustT(row.Expires).Format(time.RFC3339))
 		case samePerson(row.RequestedBy, by):
 			return fmt.Errorf("exemption %d was requested by %s: %w", id, row.RequestedBy, ErrSamePerson)

@@ -75,6 +75,15 @@ func TestTwoPersonApproval(t *testing.T) {
 	if e, err := st.ApproveExemption(ctx, id, "carol", t0); err != nil || e.ApprovedBy != "carol" {
 		t.Fatalf("approve exemption: %+v %v", e, err)
 	}
+	// A date without a time covers that whole day, as for the engine.
+	day := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
+	dated, _ := st.AddExemption(ctx, Exemption{Target: "ad", AccountID: "a5", Owner: "alice", Reason: "r", Expires: day, RequestedBy: "alice", RequestedAt: t0})
+	if _, err := st.ApproveExemption(ctx, dated, "carol", day.Add(12*time.Hour)); err != nil {
+		t.Fatalf("approving on the last day of a dated exemption: %v", err)
+	}
+	if _, err := st.RemoveExemption(ctx, dated, "carol", day.Add(13*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	if es, _ := st.ApprovedExemptions(ctx); len(es) != 1 || es[0].ApprovedBy != "carol" || es[0].RequestedBy != "alice" {
 		t.Fatalf("approved exemptions: %+v", es)
 	}
