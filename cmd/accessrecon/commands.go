@@ -312,7 +312,7 @@ func defineHoldAdd(fs *flag.FlagSet) action {
 func defineHoldRemove(fs *flag.FlagSet) action {
 	id := fs.Int64("id", 0, "hold `ID`")
 	by := fs.String("by", "", "who removes the hold (`NAME`)")
-	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+	return existingStoreCommand(fs, "hold remove", nil, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
 		h, err := st.RemoveHold(ctx, *id, *by, time.Now().UTC())
 		if err != nil {
 			return err
