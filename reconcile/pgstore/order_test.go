@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -23,10 +24,12 @@ func TestByteOrderUnderICUCollation(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec(`CREATE DATABASE icu TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'und' LOCALE 'C.UTF-8'`); err != nil {
+	name := fmt.Sprintf("icu%d", pgSchemas.Add(1))
+	if _, err := db.Exec(`CREATE DATABASE ` + name + ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'und' LOCALE 'C.UTF-8'`); err != nil {
 		t.Fatalf("create an ICU database: %v", err)
 	}
-	st, err := pgstore.Open(context.Background(), strings.Replace(base, "/postgres?", "/icu?", 1))
+	dsn := strings.Replace(base, "/postgres?", "/"+name+"?", 1)
+	st, err := pgstore.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +41,7 @@ func TestByteOrderUnderICUCollation(t *testing.T) {
 
 	// The collation does what this test needs it to: it is not byte order.
 	var collated []string
-	icu, err := sql.Open("pgx", strings.Replace(base, "/postgres?", "/icu?", 1))
+	icu, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
