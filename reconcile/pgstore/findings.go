@@ -60,28 +60,28 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 	slices.SortFunc(rows, func(a, b reconcile.FindingRow) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
 	err := s.tx(ctx, func(tx *sqlx.Tx) error {
 		resolved = resolved[:0]
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO findings (run_id, fingerprint, kind, severity, disposition, target, account_id,
-			employee_id, first_seen, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
-		up, err := tx.PrepareContext(ctx, `INSERT INTO finding_state (fingerprint, kind, target, account_id, first_seen, last_seen, last_run)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (fingerprint) DO UPDATE SET
-				first_seen = CASE WHEN finding_state.resolved_at IS NULL THEN finding_state.first_seen ELSE excluded.first_seen END,
-				last_seen = excluded.last_seen, last_run = excluded.last_run, resolved_at = NULL`)
-		if err != nil {
-			return err
-		}
-		defer up.Close()
-		for _, f := range rows {
-			if _, err := ins.ExecContext(ctx, runID, f.Fingerprint, f.Kind, f.Severity, f.Disposition, f.Target, f.AccountID,
-				f.EmployeeID, t(f.FirstSeen), string(f.Body)); err != nil {
-				return fmt.Errorf("finding %s: %w", f.Fingerprint, err)
+		if len(rows) > 0 {
+			n := len(rows)
+			fp, kind, sev, disp, target, account, emp, body := make([]string, n), make([]string, n), make([]string, n), make([]string, n),
+				make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+			first := make([]*time.Time, n)
+			for i, f := range rows {
+				fp[i], kind[i], sev[i], disp[i], target[i], account[i], emp[i], body[i] = f.Fingerprint, f.Kind, f.Severity, f.Disposition,
+					f.Target, f.AccountID, f.EmployeeID, string(f.Body)
+				first[i] = tp(f.FirstSeen)
 			}
-			if _, err := up.ExecContext(ctx, f.Fingerprint, f.Kind, f.Target, f.AccountID, t(f.FirstSeen), t(asOf), runID); err != nil {
-				return fmt.Errorf("finding state %s: %w", f.Fingerprint, err)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO findings (run_id, fingerprint, kind, severity, disposition, target, account_id,
+				employee_id, first_seen, body) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+				$8::text[], $9::timestamptz[], $10::text[])`, runID, fp, kind, sev, disp, target, account, emp, first, body); err != nil {
+				return fmt.Errorf("findings: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO finding_state (fingerprint, kind, target, account_id, first_seen, last_seen, last_run)
+				SELECT f.*, $5::timestamptz, $6::bigint FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $7::timestamptz[]) f
+				ON CONFLICT (fingerprint) DO UPDATE SET
+					first_seen = CASE WHEN finding_state.resolved_at IS NULL THEN finding_state.first_seen ELSE excluded.first_seen END,
+					last_seen = excluded.last_seen, last_run = excluded.last_run, resolved_at = NULL`,
+				fp, kind, target, account, t(asOf), runID, first); err != nil {
+				return fmt.Errorf("finding states: %w", err)
 			}
 		}
 		stale, err := tx.QueryContext(ctx, `SELECT fingerprint, kind, target, account_id, first_seen, jira_key FROM finding_state

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -14,25 +15,25 @@ import (
 	"github.com/accessrecon/accessrecon/targets"
 )
 
-// SavePeople writes a batch of the run's HR snapshot in one transaction.
+// SavePeople writes a batch of the run's HR snapshot in one statement.
 func (s *Store) SavePeople(ctx context.Context, runID int64, people []*reconcile.PersonRow) error {
-	err := s.tx(ctx, func(tx *sqlx.Tx) error {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO people (run_id, employee_id, email, first_name, last_name, status,
-			status_effective, termination_date, hire_date, department, job_code, prev_job_code, job_changed_at, manager_id, worker_type)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		for _, p := range people {
-			if _, err := st.ExecContext(ctx, runID, p.EmployeeID, p.Email, p.FirstName, p.LastName, string(p.Status),
-				t(p.StatusEffective), t(p.TerminationDate), t(p.HireDate), p.Department, p.JobCode, p.PrevJobCode,
-				t(p.JobChangedAt), p.ManagerID, p.WorkerType); err != nil {
-				return fmt.Errorf("person %s: %w", p.EmployeeID, err)
-			}
-		}
+	if len(people) == 0 {
 		return nil
-	})
+	}
+	n := len(people)
+	id, email, first, last, status := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	dept, job, prevJob, manager, worker := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	eff, term, hire, changed := make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
+	for i, p := range people {
+		id[i], email[i], first[i], last[i], status[i] = p.EmployeeID, p.Email, p.FirstName, p.LastName, string(p.Status)
+		dept[i], job[i], prevJob[i], manager[i], worker[i] = p.Department, p.JobCode, p.PrevJobCode, p.ManagerID, p.WorkerType
+		eff[i], term[i], hire[i], changed[i] = tp(p.StatusEffective), tp(p.TerminationDate), tp(p.HireDate), tp(p.JobChangedAt)
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO people (run_id, employee_id, email, first_name, last_name, status,
+		status_effective, termination_date, hire_date, department, job_code, prev_job_code, job_changed_at, manager_id, worker_type)
+		SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[],
+			$9::timestamptz[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::text[], $15::text[])`,
+		runID, id, email, first, last, status, eff, term, hire, dept, job, prevJob, changed, manager, worker)
 	if err != nil {
 		return fmt.Errorf("pgstore: save people: %w", err)
 	}
@@ -73,36 +74,42 @@ func (s *Store) People(ctx context.Context, runID int64) iter.Seq2[reconcile.Per
 }
 
 // SaveAccounts writes a batch of one target's account snapshot, with group
-// memberships and credentials, in one transaction.
+// memberships and credentials, in one transaction of two statements.
 func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, accounts []targets.Account) error {
+	if len(accounts) == 0 {
+		return nil
+	}
+	n := len(accounts)
+	id, user, email, emp, display, groups := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	enabled, tracked, priv := make([]bool, n), make([]bool, n), make([]bool, n)
+	login, created := make([]*time.Time, n), make([]*time.Time, n)
+	var cAccount, cID, cKind []string
+	var cCreated, cUsed []*time.Time
+	var cActive []bool
+	for i, a := range accounts {
+		id[i], user[i], email[i], emp[i], display[i], groups[i] = a.ID, a.Username, a.Email, a.EmployeeID, a.DisplayName, reconcile.JoinGroups(a.Groups)
+		enabled[i], tracked[i], priv[i] = a.Enabled, a.LoginTracked, a.Privileged
+		login[i], created[i] = tp(a.LastLogin), tp(a.Created)
+		for _, c := range a.Credentials {
+			cAccount, cID, cKind = append(cAccount, a.ID), append(cID, c.ID), append(cKind, c.Kind)
+			cCreated, cUsed, cActive = append(cCreated, tp(c.Created)), append(cUsed, tp(c.LastUsed)), append(cActive, c.Active)
+		}
+	}
 	err := s.tx(ctx, func(tx *sqlx.Tx) error {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO accounts (run_id, target, account_id, username, email, employee_id,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO accounts (run_id, target, account_id, username, email, employee_id,
 			display_name, enabled, login_tracked, last_login, created, privileged, groups)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`)
-		if err != nil {
+			SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[], $9::boolean[],
+				$10::timestamptz[], $11::timestamptz[], $12::boolean[], $13::text[])`,
+			runID, target, id, user, email, emp, display, enabled, tracked, login, created, priv, groups); err != nil {
 			return err
 		}
-		defer st.Close()
-		var cst *sql.Stmt
-		for _, a := range accounts {
-			if _, err := st.ExecContext(ctx, runID, target, a.ID, a.Username, a.Email, a.EmployeeID, a.DisplayName,
-				a.Enabled, a.LoginTracked, t(a.LastLogin), t(a.Created), a.Privileged, reconcile.JoinGroups(a.Groups)); err != nil {
-				return fmt.Errorf("account %s: %w", a.ID, err)
-			}
-			for _, c := range a.Credentials {
-				if cst == nil {
-					if cst, err = tx.PrepareContext(ctx, `INSERT INTO credentials (run_id, target, account_id, credential_id, kind,
-						created, last_used, active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`); err != nil {
-						return err
-					}
-					defer cst.Close()
-				}
-				if _, err := cst.ExecContext(ctx, runID, target, a.ID, c.ID, c.Kind, t(c.Created), t(c.LastUsed), c.Active); err != nil {
-					return fmt.Errorf("credential %s of %s: %w", c.ID, a.ID, err)
-				}
-			}
+		if len(cID) == 0 {
+			return nil
 		}
-		return nil
+		_, err := tx.ExecContext(ctx, `INSERT INTO credentials (run_id, target, account_id, credential_id, kind, created, last_used, active)
+			SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::boolean[])`,
+			runID, target, cAccount, cID, cKind, cCreated, cUsed, cActive)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("pgstore: save accounts of %s: %w", target, err)
@@ -174,21 +181,18 @@ func (s *Store) SnapshotAccount(ctx context.Context, runID int64, target, accoun
 	return a, true, nil
 }
 
-// SaveDrift writes a run's drift events.
+// SaveDrift writes a run's drift events in one statement.
 func (s *Store) SaveDrift(ctx context.Context, runID int64, drift []reconcile.DriftRow) error {
-	err := s.tx(ctx, func(tx *sqlx.Tx) error {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO drift (run_id, side, target, subject, kind, detail) VALUES ($1, $2, $3, $4, $5, $6)`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		for _, d := range drift {
-			if _, err := st.ExecContext(ctx, runID, string(d.Side), d.Target, d.Subject, d.Kind, d.Detail); err != nil {
-				return err
-			}
-		}
+	if len(drift) == 0 {
 		return nil
-	})
+	}
+	n := len(drift)
+	side, target, subject, kind, detail := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, d := range drift {
+		side[i], target[i], subject[i], kind[i], detail[i] = string(d.Side), d.Target, d.Subject, d.Kind, d.Detail
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO drift (run_id, side, target, subject, kind, detail)
+		SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])`, runID, side, target, subject, kind, detail)
 	if err != nil {
 		return fmt.Errorf("pgstore: save drift of run %d: %w", runID, err)
 	}

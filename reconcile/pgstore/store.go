@@ -155,6 +155,14 @@ func t(v time.Time) any {
 	return v
 }
 
+// tp encodes a time for a timestamptz array: the zero time is NULL.
+func tp(v time.Time) *time.Time {
+	if v.IsZero() {
+		return nil
+	}
+	return &v
+}
+
 // tt decodes a nullable timestamptz column (NULL is the zero time), in UTC
 // as reconcile/store reads its times.
 func tt(v sql.NullTime) time.Time {
