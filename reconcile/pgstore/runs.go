@@ -34,6 +34,9 @@ func (r runRow) run() reconcile.Run {
 		Mode: r.Mode, Job: r.Job, Scope: r.Scope, Status: reconcile.Status(r.Status), Error: r.Error,
 		DryRun: r.DryRun, HRSuspect: r.HRSuspect}
 	_ = json.Unmarshal(r.Guards, &out.Guards)
+	if len(out.Guards) == 0 {
+		out.Guards = nil // as reconcile/store reads no guards
+	}
 	_ = json.Unmarshal(r.Counts, &out.Counts)
 	return out
 }
