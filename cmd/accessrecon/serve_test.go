@@ -488,7 +488,7 @@ func TestRunRefusesWhileLocked(t *testing.T) {
 	if got, _, _, _ := st.TryLock(ctx, runlock.Name, old, store.LockPolicy{Now: func() time.Time { return time.Now().Add(-time.Minute) }}); !got {
 		t.Fatal("could not plant the stale lock")
 	}
-	release, err := l.Acquire(ctx, "test", 0)
+	_, release, err := l.Hold(ctx, "test", 0)
 	if err != nil {
 		t.Fatalf("a lock with a heartbeat a minute old (stale after 1s) was not taken over: %v", err)
 	}

@@ -428,7 +428,7 @@ func (s *Server) hookRun(batch []hookItem, keys hookKeys) {
 	}
 	s.audit(context.WithoutCancel(ctx), reconcile.AuditEvent{Type: "webhook_received", Actor: "webhook",
 		Detail: map[string]any{"request_ids": reqs, "employee_ids": ids, "received_at": batch[0].receivedAt}})
-	release, err := s.lock.Acquire(ctx, "hook run", keys.timeout)
+	_, release, err := s.lock.Hold(ctx, "hook run", keys.timeout)
 	if err != nil {
 		log.Error("webhook run not started: the store lock stayed held", "employee_ids", ids, "err", err)
 		return
