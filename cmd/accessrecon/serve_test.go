@@ -621,20 +621,19 @@ func testWebhook(t *testing.T, bin string) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	var reasons []string
+	// Rejected requests are counted in /metrics (checkMetrics), not audited.
+	var rejected int
 	err = st.Audit("").Records(context.Background(), 0, func(r store.AuditRecord) error {
 		if r.Type == "webhook_rejected" {
-			reasons = append(reasons, string(r.Detail))
+			rejected++
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{serve.HookBadSignature, serve.HookStale, serve.HookReplayed} {
-		if !slices.ContainsFunc(reasons, func(s string) bool { return strings.Contains(s, `"reason":"`+want+`"`) }) {
-			t.Errorf("no webhook_rejected audit record with reason %s (have %q)", want, reasons)
-		}
+	if rejected != 0 {
+		t.Errorf("%d webhook_rejected audit records: rejected requests are counted, not audited", rejected)
 	}
 	// The metrics are read once the hook run has finished: the revocation
 	// is verified before the run writes its end.
@@ -894,6 +893,7 @@ func TestServeHTTP(t *testing.T) {
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
+		req.Header.Set("X-Accessrecon-Timestamp", strconv.FormatInt(time.Now().Unix(), 10))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

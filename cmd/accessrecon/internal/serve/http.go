@@ -2,8 +2,12 @@ package serve
 
 import (
 	"context"
+	"log/slog"
+	"net"
 	"net/http"
 	"time"
+
+	"golang.org/x/net/netutil"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -11,6 +15,34 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/metrics"
 	"github.com/accessrecon/accessrecon/reconcile"
 )
+
+// The HTTP server's bounds: a slow or idle sender's connection is closed,
+// and the open connections are capped (more wait to be accepted).
+const (
+	defaultReadTimeout    = 10 * time.Second
+	defaultMaxConnections = 64
+	writeTimeout          = 30 * time.Second
+	idleTimeout           = time.Minute
+	maxHeaderBytes        = 64 << 10
+)
+
+// httpServer is serve's HTTP server on ln, bounded: the read timeout
+// (serve.read_timeout) covers the headers and the body, and
+// serve.max_connections caps the connections.
+func (s *Server) httpServer(ln net.Listener) (*http.Server, net.Listener) {
+	s.mu.Lock()
+	cfg := s.cfg
+	s.mu.Unlock()
+	read := config.DurOr(cfg.Serve.ReadTimeout, defaultReadTimeout)
+	conns := cfg.Serve.MaxConnections
+	if conns == 0 {
+		conns = defaultMaxConnections
+	}
+	srv := &http.Server{Handler: s.routes(), ReadHeaderTimeout: read, ReadTimeout: read,
+		WriteTimeout: max(writeTimeout, read), IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	return srv, netutil.LimitListener(ln, conns)
+}
 
 // routes is serve's HTTP surface.
 func (s *Server) routes() http.Handler {
