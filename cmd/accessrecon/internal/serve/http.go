@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/net/netutil"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
@@ -51,18 +52,17 @@ func (s *Server) routes() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+	// /metrics: the store's metrics from the cache (read again only when a
+	// run has finished since) and the live webhook counter.
+	live := prometheus.NewRegistry()
+	live.MustRegister(s.hooks.counts.Vec)
+	cache := metrics.NewCache(s.st, func() *config.Config {
 		s.mu.Lock()
-		cfg := s.cfg
-		s.mu.Unlock()
-		reg, err := metrics.Registry(r.Context(), cfg, s.st, s.hooks.counts.Vec)
-		if err != nil {
-			s.log.Error("metrics", "err", err)
-			http.Error(w, "metrics: "+err.Error(), http.StatusInternalServerError)
-			return
-		}
-		promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+		defer s.mu.Unlock()
+		return s.cfg
 	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(prometheus.Gatherers{cache, live},
+		promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError)}))
 	mux.HandleFunc("/hooks/bamboohr", s.hookBambooHR)
 	mux.HandleFunc("/hooks/hr", s.hookHR)
 	return mux
