@@ -367,3 +367,31 @@ func TestServeBearerHook(t *testing.T) {
 		return len(rs) == 1 && rs[0].Status == "completed"
 	})
 }
+
+// TestServeWebhookAuditFails (issue 11 item 9): when the audit trail cannot
+// be appended to (its file is a directory here), a webhook is not accepted
+// (503, the sender retries) and nothing is revoked; before, it was answered
+// 202 with no webhook_received record.
+func TestServeWebhookAuditFails(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs serve processes")
+	}
+	bin := buildAccessrecon(t)
+	dir, config := hookSetup(t, "audit: {file: audit-is-a-dir}\n")
+	if err := os.Mkdir(filepath.Join(dir, "audit-is-a-dir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := startServe(t, bin, config, "TEST_HR_SECRET="+string(hrKey))
+	code, resp := postHR(t, http.DefaultClient, p.addr, []byte(`{"employee_ids":["E3"]}`), time.Now())
+	if code != http.StatusServiceUnavailable || !strings.Contains(resp, serve.HookStoreError) {
+		t.Errorf("POST with the audit trail failing: %d %s, want 503 %s", code, resp, serve.HookStoreError)
+	}
+	if n := storeCount(t, dir, `SELECT COUNT(*) FROM hr_events`); n != 0 {
+		t.Errorf("%d hr_events rows for a webhook that could not be audited", n)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.exited
+	if !appActive(t, dir, "3") {
+		t.Error("E3's account was disabled although the audit trail could not be written")
+	}
+}
