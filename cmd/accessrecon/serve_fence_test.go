@@ -90,11 +90,7 @@ func TestServeJobFencedByLease(t *testing.T) {
 	if !active {
 		t.Error("the run that lost its lock disabled account 3 of app")
 	}
-	var done1 int
-	if err := st.DB().Get(&done1, `SELECT COUNT(*) FROM actions WHERE status = 'done'`); err != nil {
-		t.Fatal(err)
-	}
-	if done1 != 0 {
+	if done1 := storeCount(t, dir, `SELECT COUNT(*) FROM actions WHERE status = 'done'`); done1 != 0 {
 		t.Errorf("%d actions recorded done by a run without its lock", done1)
 	}
 	cancel()

@@ -262,19 +262,15 @@ func (c *Cache) Gather() ([]*dto.MetricFamily, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), cacheTimeout)
 	defer cancel()
 	cfg := c.cfg()
-	var runs struct {
-		N    int64  `db:"n"`
-		Last string `db:"last"`
-		Max  int64  `db:"max_id"`
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// What the metrics are made of changes only when a run ends (its status,
 	// findings, actions, collections) or is marked crashed.
-	if err := c.st.DB().GetContext(ctx, &runs, `SELECT COUNT(*) AS n, COALESCE(MAX(finished_at), '') AS last, COALESCE(MAX(id), 0) AS max_id FROM runs WHERE status != 'running'`); err != nil {
+	mark, err := c.st.FinishedRunsMark(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	key := fmt.Sprintf("%p %d %s %d", cfg, runs.N, runs.Last, runs.Max)
+	key := fmt.Sprintf("%p %s", cfg, mark)
 	if key == c.key && c.mfs != nil {
 		return c.mfs, nil
 	}
