@@ -371,7 +371,8 @@ func TestServeBearerHook(t *testing.T) {
 // TestServeWebhookAuditFails (issue 11 item 9): when the audit trail cannot
 // be appended to (its file is a directory here), a webhook is not accepted
 // (503, the sender retries) and nothing is revoked; before, it was answered
-// 202 with no webhook_received record.
+// 202 with no webhook_received record. The sender's retry of the same
+// request, once the trail works, is accepted (not refused as a replay).
 func TestServeWebhookAuditFails(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs serve processes")
@@ -382,16 +383,27 @@ func TestServeWebhookAuditFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := startServe(t, bin, config, "TEST_HR_SECRET="+string(hrKey))
-	code, resp := postHR(t, http.DefaultClient, p.addr, []byte(`{"employee_ids":["E3"]}`), time.Now())
+	sent := time.Now()
+	code, resp := postHR(t, http.DefaultClient, p.addr, []byte(`{"employee_ids":["E3"]}`), sent)
 	if code != http.StatusServiceUnavailable || !strings.Contains(resp, serve.HookStoreError) {
 		t.Errorf("POST with the audit trail failing: %d %s, want 503 %s", code, resp, serve.HookStoreError)
 	}
 	if n := storeCount(t, dir, `SELECT COUNT(*) FROM hr_events`); n != 0 {
 		t.Errorf("%d hr_events rows for a webhook that could not be audited", n)
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	<-p.exited
 	if !appActive(t, dir, "3") {
 		t.Error("E3's account was disabled although the audit trail could not be written")
 	}
+	// The sender retries the same request once the trail is writable: it
+	// was not recorded, so it is no replay.
+	if err := os.Remove(filepath.Join(dir, "audit-is-a-dir")); err != nil {
+		t.Fatal(err)
+	}
+	if code, resp := postHR(t, http.DefaultClient, p.addr, []byte(`{"employee_ids":["E3"]}`), sent); code != http.StatusAccepted {
+		t.Errorf("the sender's retry once the trail is writable: %d %s, want 202", code, resp)
+	} else {
+		waitFor(t, time.Minute, "E3's account disabled by the retried webhook", func() bool { return !appActive(t, dir, "3") })
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.exited
 }

@@ -50,3 +50,15 @@ func (s *Store) FinishHREvents(ctx context.Context, evs []HREvent) error {
 		return nil
 	})
 }
+
+// ForgetSignature removes a claimed webhook signature: the request it
+// belonged to could not be recorded, and its sender's retry must not be
+// taken for a replay.
+func (s *Store) ForgetSignature(ctx context.Context, signature string) error {
+	return s.write(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_signatures WHERE signature = ?`, signature); err != nil {
+			return fmt.Errorf("store: forget webhook signature: %w", err)
+		}
+		return nil
+	})
+}

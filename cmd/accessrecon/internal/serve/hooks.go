@@ -408,8 +408,23 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request, endpoint string, k
 		reject(http.StatusBadRequest, HookReadError, "reading the body: "+err.Error())
 		return
 	}
+	var claimed string // the signature claimed against replays, if any
 	claim := func(sig string, expires time.Time) (bool, error) {
-		return s.st.ClaimSignature(r.Context(), sig, received, expires)
+		fresh, err := s.st.ClaimSignature(r.Context(), sig, received, expires)
+		if fresh {
+			claimed = sig
+		}
+		return fresh, err
+	}
+	// unclaim lets the sender retry a request that was not recorded: its
+	// retry is not a replay.
+	unclaim := func() {
+		if claimed == "" {
+			return
+		}
+		if err := s.st.ForgetSignature(context.WithoutCancel(r.Context()), claimed); err != nil {
+			s.log.Error("forgetting the signature of a request not recorded failed: its retry will be refused as a replay", "request_id", requestID, "err", err)
+		}
 	}
 	var result, why string
 	if bearer {
@@ -427,6 +442,7 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request, endpoint string, k
 		return
 	}
 	if closed {
+		unclaim()
 		h.counts.Inc(endpoint, HookUnavailable)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "shutting down", "request_id": requestID})
 		return
@@ -456,11 +472,13 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request, endpoint string, k
 	}
 	if err := s.audit(ctx, reconcile.AuditEvent{Type: "webhook_received", Actor: "webhook:" + endpoint,
 		Detail: map[string]any{"request_id": requestID, "employee_ids": ids, "received_at": received, "remote": r.RemoteAddr}}); err != nil {
+		unclaim()
 		reject(http.StatusServiceUnavailable, HookStoreError, "the event could not be recorded (audit): retry later")
 		return
 	}
 	if err := s.st.SaveHREvents(ctx, events); err != nil {
 		s.log.Error("recording a webhook's events failed", "request_id", requestID, "err", err)
+		unclaim()
 		reject(http.StatusServiceUnavailable, HookStoreError, "the event could not be recorded: retry later")
 		return
 	}
