@@ -407,3 +407,50 @@ func TestServeWebhookAuditFails(t *testing.T) {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	<-p.exited
 }
+
+// TestServeFloodValid: 500 valid webhooks for one leaver, 8 at a time: every
+// one is answered 202 (each recorded before its answer), they join a few
+// batched runs, and the leaver's account is disabled exactly once.
+func TestServeFloodValid(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs serve processes")
+	}
+	bin := buildAccessrecon(t)
+	dir, config := hookSetup(t, "")
+	p := startServe(t, bin, config, "TEST_HR_SECRET="+string(hrKey))
+	const n, workers = 500, 8
+	var accepted atomic.Int64
+	lat := make([]latencies, workers)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range workers {
+		wg.Go(func() {
+			c := &http.Client{Timeout: 30 * time.Second}
+			for i := w; i < n; i += workers {
+				body := fmt.Appendf(nil, `{"employee_ids":["E3"],"n":%d}`, i)
+				t0 := time.Now()
+				code, _ := postHR(t, c, p.addr, body, time.Now())
+				lat[w] = append(lat[w], time.Since(t0))
+				if code == http.StatusAccepted {
+					accepted.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	took := time.Since(start)
+	if accepted.Load() != n {
+		t.Errorf("%d of %d valid webhooks accepted", accepted.Load(), n)
+	}
+	waitFor(t, time.Minute, "every accepted event run", func() bool {
+		return storeCount(t, dir, `SELECT COUNT(*) FROM hr_events WHERE run_id > 0`) == n
+	})
+	all := slices.Concat(lat...)
+	runs := storeCount(t, dir, `SELECT COUNT(*) FROM runs WHERE job = 'hook'`)
+	revocations := storeCount(t, dir, `SELECT COUNT(*) FROM actions WHERE status = 'done'`)
+	t.Logf("valid flood: %d webhooks in %s: accepted %d, runs %d, revocations %d, p50 %s p95 %s",
+		n, took.Round(time.Millisecond), accepted.Load(), runs, revocations, all.p(0.5), all.p(0.95))
+	if revocations != 1 || appActive(t, dir, "3") {
+		t.Errorf("%d revocations for one leaver named %d times (account still active: %v), want 1", revocations, n, appActive(t, dir, "3"))
+	}
+}
