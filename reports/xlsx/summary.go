@@ -37,6 +37,9 @@ var dispositions = []reconcile.Disposition{reconcile.AutoRevoke, reconcile.Manua
 type summarySheet struct {
 	*writer
 	row int
+	// The rows of the kind × disposition table and of the trend table,
+	// for the charts.
+	kindFirst, kindLast, trendFirst, trendLast int
 }
 
 func (s *summarySheet) set(col, row int, v any, style int) error {
@@ -86,20 +89,44 @@ func b2i(b bool) int {
 
 func (w *writer) summary() error {
 	s := &summarySheet{writer: w, row: 1}
-	f, res := w.f, w.res
-	for col, width := range map[string]float64{"A": 34, "B": 16, "C": 16, "D": 14, "E": 14, "F": 14, "G": 14, "H": 12} {
-		if err := f.SetColWidth(SheetSummary, col, col, width); err != nil {
+	for _, write := range []func() error{
+		s.heading,
+		s.runMetadata,
+		s.collections,
+		s.hrResolutions,
+		s.findingsByKind,
+		s.openByAge,
+		func() error { return w.summarySLA(s) },
+		s.controlReference,
+		s.sheetGuide,
+		s.trendTable,
+		s.charts,
+	} {
+		if err := write(); err != nil {
 			return err
 		}
 	}
-	if err := s.line(w.title, "accessrecon: access reconciliation report"); err != nil {
-		return err
-	}
-	if err := s.line(0, ControlReference); err != nil {
-		return err
-	}
+	return w.layout(SheetSummary, 0, 1)
+}
 
-	// Run metadata.
+// heading sets the Summary's column widths and writes its title and the
+// control it evidences.
+func (s *summarySheet) heading() error {
+	for col, width := range map[string]float64{"A": 34, "B": 16, "C": 16, "D": 14, "E": 14, "F": 14, "G": 14, "H": 12} {
+		if err := s.f.SetColWidth(SheetSummary, col, col, width); err != nil {
+			return err
+		}
+	}
+	if err := s.line(s.title, "accessrecon: access reconciliation report"); err != nil {
+		return err
+	}
+	return s.line(0, ControlReference)
+}
+
+// runMetadata writes the "Run" section: the run's identity, mode, status,
+// trust and headline counts.
+func (s *summarySheet) runMetadata() error {
+	w, res := s.writer, s.res
 	r := res.Run
 	trustedText := func(res *reconcile.Result) string {
 		if res.Trusted() {
@@ -145,54 +172,66 @@ func (w *writer) summary() error {
 			return err
 		}
 	}
+	return nil
+}
 
-	// Collections.
+// collections writes the "Sources and targets collected" table.
+func (s *summarySheet) collections() error {
 	if err := s.section("Sources and targets collected"); err != nil {
 		return err
 	}
-	if err := s.line(w.header, "Name", "Side", "Type", "Status", "Rows"); err != nil {
+	if err := s.line(s.header, "Name", "Side", "Type", "Status", "Rows"); err != nil {
 		return err
 	}
-	for _, c := range res.Collections {
-		if err := s.line(0, c.Name, c.Side, c.Type, c.Status, excelize.Cell{StyleID: w.integer, Value: c.Count}); err != nil {
+	for _, c := range s.res.Collections {
+		if err := s.line(0, c.Name, c.Side, c.Type, c.Status, excelize.Cell{StyleID: s.integer, Value: c.Count}); err != nil {
 			return err
 		}
 	}
+	return nil
+}
 
-	// People several sources report: which record the run used, and why
-	// (conflicts first; an HRIS migration may list everyone, so the rows
-	// stop at maxHRResolutions with a count of the rest).
-	if len(res.HRResolutions) > 0 {
-		if err := s.section("People reported by more than one HR source"); err != nil {
+// hrResolutions writes the people several HR sources report: which record
+// the run used, and why (conflicts first; an HRIS migration may list
+// everyone, so the rows stop at maxHRResolutions with a count of the rest).
+// Nothing when no one was reported twice.
+func (s *summarySheet) hrResolutions() error {
+	res := s.res
+	if len(res.HRResolutions) == 0 {
+		return nil
+	}
+	if err := s.section("People reported by more than one HR source"); err != nil {
+		return err
+	}
+	if err := s.line(s.header, "Employee ID", "Record used", "Rule", "Why"); err != nil {
+		return err
+	}
+	rs := slices.Clone(res.HRResolutions)
+	slices.SortStableFunc(rs, func(a, b reconcile.HRResolution) int {
+		return cmp.Compare(b2i(a.Rule != reconcile.RuleConflict), b2i(b.Rule != reconcile.RuleConflict))
+	})
+	if len(rs) > maxHRResolutions {
+		rs = rs[:maxHRResolutions]
+	}
+	for _, r := range rs {
+		used := r.Winner
+		if used == "" {
+			used = "none (conflict)"
+		}
+		if err := s.line(0, r.EmployeeID, used, r.Rule, r.Reason); err != nil {
 			return err
-		}
-		if err := s.line(w.header, "Employee ID", "Record used", "Rule", "Why"); err != nil {
-			return err
-		}
-		rs := slices.Clone(res.HRResolutions)
-		slices.SortStableFunc(rs, func(a, b reconcile.HRResolution) int {
-			return cmp.Compare(b2i(a.Rule != reconcile.RuleConflict), b2i(b.Rule != reconcile.RuleConflict))
-		})
-		if len(rs) > maxHRResolutions {
-			rs = rs[:maxHRResolutions]
-		}
-		for _, r := range rs {
-			used := r.Winner
-			if used == "" {
-				used = "none (conflict)"
-			}
-			if err := s.line(0, r.EmployeeID, used, r.Rule, r.Reason); err != nil {
-				return err
-			}
-		}
-		if more := len(res.HRResolutions) - len(rs); more > 0 {
-			if err := s.line(0, fmt.Sprintf("… and %d more", more)); err != nil {
-				return err
-			}
 		}
 	}
+	if more := len(res.HRResolutions) - len(rs); more > 0 {
+		return s.line(0, fmt.Sprintf("… and %d more", more))
+	}
+	return nil
+}
 
-	// Findings by kind × disposition.
+// findingsByKind writes the kind × disposition table with its totals, and
+// notes its rows for the chart.
+func (s *summarySheet) findingsByKind() error {
+	w, res := s.writer, s.res
 	if err := s.section("Findings by kind and disposition"); err != nil {
 		return err
 	}
@@ -217,7 +256,7 @@ func (w *writer) summary() error {
 			kinds = append(kinds, k)
 		}
 	}
-	kindFirst := s.row
+	s.kindFirst = s.row
 	totals := make([]int, len(dispositions)+1)
 	for _, k := range kinds {
 		vals := []any{string(k)}
@@ -233,29 +272,29 @@ func (w *writer) summary() error {
 			return err
 		}
 	}
-	kindLast := s.row - 1
+	s.kindLast = s.row - 1
 	vals := []any{excelize.Cell{StyleID: w.bold, Value: "Total"}}
 	for _, n := range totals {
 		vals = append(vals, excelize.Cell{StyleID: w.integer, Value: n})
 	}
-	if err := s.line(0, vals...); err != nil {
-		return err
-	}
+	return s.line(0, vals...)
+}
 
-	// Open exceptions by age.
+// openByAge writes the open exceptions by age bucket, first seen to as-of.
+func (s *summarySheet) openByAge() error {
 	if err := s.section("Open exceptions by age (first seen to as-of)"); err != nil {
 		return err
 	}
-	if err := s.line(w.header, "Age", "Open exceptions"); err != nil {
+	if err := s.line(s.header, "Age", "Open exceptions"); err != nil {
 		return err
 	}
 	ages := make([]int, len(ageBuckets))
-	for i := range res.Findings {
-		fd := &res.Findings[i]
+	for i := range s.res.Findings {
+		fd := &s.res.Findings[i]
 		if !fd.NeedsPerson() {
 			continue
 		}
-		d := max(daysBetween(fd.FirstSeen, w.asOf), 0)
+		d := max(daysBetween(fd.FirstSeen, s.asOf), 0)
 		for j, b := range ageBuckets {
 			if d >= b.from && d <= b.to {
 				ages[j]++
@@ -263,16 +302,15 @@ func (w *writer) summary() error {
 		}
 	}
 	for j, b := range ageBuckets {
-		if err := s.line(0, b.label, excelize.Cell{StyleID: w.integer, Value: ages[j]}); err != nil {
+		if err := s.line(0, b.label, excelize.Cell{StyleID: s.integer, Value: ages[j]}); err != nil {
 			return err
 		}
 	}
+	return nil
+}
 
-	if err := w.summarySLA(s); err != nil {
-		return err
-	}
-
-	// Control reference and sheet guide.
+// controlReference writes the control this workbook evidences.
+func (s *summarySheet) controlReference() error {
 	if err := s.section("Control reference"); err != nil {
 		return err
 	}
@@ -285,16 +323,26 @@ func (w *writer) summary() error {
 			return err
 		}
 	}
+	return nil
+}
+
+// sheetGuide writes what each sheet shows.
+func (s *summarySheet) sheetGuide() error {
 	if err := s.section("What each sheet shows"); err != nil {
 		return err
 	}
 	for _, d := range SheetDescriptions {
-		if err := s.line(0, excelize.Cell{StyleID: w.bold, Value: d[0]}, d[1]); err != nil {
+		if err := s.line(0, excelize.Cell{StyleID: s.bold, Value: d[0]}, d[1]); err != nil {
 			return err
 		}
 	}
+	return nil
+}
 
-	// Trend of open exceptions.
+// trendTable writes the open exceptions of the last runs, and notes its
+// rows for the chart.
+func (s *summarySheet) trendTable() error {
+	w := s.writer
 	trend := w.trend()
 	if err := s.section(fmt.Sprintf("Open exceptions over the last %d runs", len(trend))); err != nil {
 		return err
@@ -302,7 +350,7 @@ func (w *writer) summary() error {
 	if err := s.line(w.header, "Run", "As of", "Open exceptions", "Findings", "Status"); err != nil {
 		return err
 	}
-	trendFirst := s.row
+	s.trendFirst = s.row
 	for _, t := range trend {
 		if err := s.line(0, excelize.Cell{StyleID: w.integer, Value: t.ID}, dateCell(t.AsOf, w.date),
 			excelize.Cell{StyleID: w.integer, Value: t.Counts["disposition:review"] + t.Counts["disposition:manual_revoke"]},
@@ -310,11 +358,16 @@ func (w *writer) summary() error {
 			return err
 		}
 	}
-	trendLast := s.row - 1
+	s.trendLast = s.row - 1
+	return nil
+}
 
-	// Charts, below the tables (beside them they would squeeze the printed
-	// page), with dark labels; the trend has one point per run, labelled
-	// by run ID (a date axis would merge the runs of one day).
+// charts adds the findings-by-kind and trend charts below the tables
+// (beside them they would squeeze the printed page), with dark labels; the
+// trend has one point per run, labelled by run ID (a date axis would merge
+// the runs of one day).
+func (s *summarySheet) charts() error {
+	f := s.f
 	ref := func(col string, a, b int) string {
 		return fmt.Sprintf("'%s'!$%s$%d:$%s$%d", SheetSummary, col, a, col, b)
 	}
@@ -334,7 +387,7 @@ func (w *writer) summary() error {
 	}
 	if err := f.AddChart(SheetSummary, at(), &excelize.Chart{
 		Type:      excelize.Bar,
-		Series:    []excelize.ChartSeries{{Name: "Findings", Categories: ref("A", kindFirst, kindLast), Values: ref("F", kindFirst, kindLast)}},
+		Series:    []excelize.ChartSeries{{Name: "Findings", Categories: ref("A", s.kindFirst, s.kindLast), Values: ref("F", s.kindFirst, s.kindLast)}},
 		Title:     title("Findings by kind"),
 		Legend:    noLegend,
 		Dimension: excelize.ChartDimension{Width: 640, Height: 320},
@@ -344,20 +397,18 @@ func (w *writer) summary() error {
 		return err
 	}
 	s.row += 19 // 320 px at 20 px a row, and a gap
-	if trendLast >= trendFirst {
-		if err := f.AddChart(SheetSummary, at(), &excelize.Chart{
-			Type:      excelize.Line,
-			Series:    []excelize.ChartSeries{{Name: "Open exceptions", Categories: ref("A", trendFirst, trendLast), Values: ref("C", trendFirst, trendLast)}},
-			Title:     title("Open exceptions over the last runs"),
-			Legend:    noLegend,
-			Dimension: excelize.ChartDimension{Width: 640, Height: 280},
-			YAxis:     excelize.ChartAxis{MajorGridLines: true, Font: label, Title: axisTitle("Open exceptions")},
-			XAxis:     excelize.ChartAxis{Font: label, Title: axisTitle("Run")},
-		}); err != nil {
-			return err
-		}
+	if s.trendLast < s.trendFirst {
+		return nil
 	}
-	return w.layout(SheetSummary, 0, 1)
+	return f.AddChart(SheetSummary, at(), &excelize.Chart{
+		Type:      excelize.Line,
+		Series:    []excelize.ChartSeries{{Name: "Open exceptions", Categories: ref("A", s.trendFirst, s.trendLast), Values: ref("C", s.trendFirst, s.trendLast)}},
+		Title:     title("Open exceptions over the last runs"),
+		Legend:    noLegend,
+		Dimension: excelize.ChartDimension{Width: 640, Height: 280},
+		YAxis:     excelize.ChartAxis{MajorGridLines: true, Font: label, Title: axisTitle("Open exceptions")},
+		XAxis:     excelize.ChartAxis{Font: label, Title: axisTitle("Run")},
+	})
 }
 
 // chartText is the colour of chart titles and labels: black, readable on
