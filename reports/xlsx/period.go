@@ -301,6 +301,24 @@ func (w *writer) periodSummary(d *periodData, from, to time.Time, loc *time.Loca
 	if err := s.line(0, ControlReference); err != nil {
 		return err
 	}
+	for _, write := range []func() error{
+		func() error { return s.periodFacts(d, from, to, loc, len(leavers)) },
+		func() error { return s.leaverSLAShares(d, leavers) },
+		func() error { return s.periodExceptions(d, from, to) },
+		func() error { return s.auditVerification(audit) },
+		s.periodSheetGuide,
+	} {
+		if err := write(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// periodFacts writes the "Period" section: its bounds, its runs by status
+// and with a guard tripped, and how many people left.
+func (s *summarySheet) periodFacts(d *periodData, from, to time.Time, loc *time.Location, leavers int) error {
+	w := s.writer
 	if err := s.section("Period"); err != nil {
 		return err
 	}
@@ -324,7 +342,7 @@ func (w *writer) periodSummary(d *periodData, from, to time.Time, loc *time.Loca
 		{"Runs", excelize.Cell{StyleID: w.integer, Value: len(d.runs)}},
 		{"Runs by status", strings.Join(statuses, ", ")},
 		{"Runs with a guard tripped", excelize.Cell{StyleID: w.integer, Value: guards}},
-		{"Leavers (terminated or suspended)", excelize.Cell{StyleID: w.integer, Value: len(leavers)}},
+		{"Leavers (terminated or suspended)", excelize.Cell{StyleID: w.integer, Value: leavers}},
 		{"Report written", dateCell(w.opts.Now, w.dateTime)},
 	}
 	for _, m := range meta {
@@ -332,7 +350,13 @@ func (w *writer) periodSummary(d *periodData, from, to time.Time, loc *time.Loca
 			return err
 		}
 	}
+	return nil
+}
 
+// leaverSLAShares writes the leavers fully revoked within SLA, per tier and
+// overall.
+func (s *summarySheet) leaverSLAShares(d *periodData, leavers []*leaver) error {
+	w := s.writer
 	if err := s.section("Leavers fully revoked within SLA"); err != nil {
 		return err
 	}
@@ -350,7 +374,13 @@ func (w *writer) periodSummary(d *periodData, from, to time.Time, loc *time.Loca
 			return err
 		}
 	}
+	return nil
+}
 
+// periodExceptions writes the exceptions seen, opened, closed and still
+// open in the period.
+func (s *summarySheet) periodExceptions(d *periodData, from, to time.Time) error {
+	w := s.writer
 	if err := s.section("Exceptions (need a person)"); err != nil {
 		return err
 	}
@@ -377,7 +407,13 @@ func (w *writer) periodSummary(d *periodData, from, to time.Time, loc *time.Loca
 			return err
 		}
 	}
+	return nil
+}
 
+// auditVerification writes the "Audit trail" section: whether the trail
+// was verified for this report, and what the check found.
+func (s *summarySheet) auditVerification(audit *AuditCheck) error {
+	w := s.writer
 	if err := s.section("Audit trail"); err != nil {
 		return err
 	}
@@ -401,11 +437,13 @@ func (w *writer) periodSummary(d *periodData, from, to time.Time, loc *time.Loca
 		}
 	}
 	if audit != nil && !audit.At.IsZero() {
-		if err := s.line(0, "Verified at", dateCell(audit.At, w.dateTime)); err != nil {
-			return err
-		}
+		return s.line(0, "Verified at", dateCell(audit.At, w.dateTime))
 	}
+	return nil
+}
 
+// periodSheetGuide writes what each sheet of the period report shows.
+func (s *summarySheet) periodSheetGuide() error {
 	if err := s.section("Sheets"); err != nil {
 		return err
 	}
