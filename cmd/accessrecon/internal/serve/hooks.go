@@ -373,8 +373,9 @@ func (s *Server) hookHR(w http.ResponseWriter, r *http.Request) {
 func (s *Server) hook(w http.ResponseWriter, r *http.Request, endpoint string, key func(hookKeys) []byte, sigHeader, tsHeader string,
 	parse func(body []byte, requestID string, at time.Time, maxIDs int) ([]hookItem, error)) {
 	h := s.hooks
-	received := s.now()
-	requestID := runlock.NewToken()
+	q := &hookRequest{s: s, w: w, r: r, endpoint: endpoint}
+	q.received = s.now()
+	q.requestID = runlock.NewToken()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "POST only", http.StatusMethodNotAllowed)
@@ -390,105 +391,147 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request, endpoint string, k
 		http.NotFound(w, r)
 		return
 	}
-	reject := func(code int, result, why string) {
-		h.counts.Inc(endpoint, result)
-		if ok, dropped := h.rejects.allow(received); ok {
-			s.log.Warn("webhook rejected", "endpoint", endpoint, "request_id", requestID, "remote", r.RemoteAddr,
-				"reason", result, "detail", why, "rejections_not_logged_before", dropped)
-		}
-		writeJSON(w, code, map[string]string{"error": result, "detail": why, "request_id": requestID})
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxHookBody))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			reject(http.StatusRequestEntityTooLarge, HookTooLarge, fmt.Sprintf("the body is over %d bytes", MaxHookBody))
-			return
-		}
-		reject(http.StatusBadRequest, HookReadError, "reading the body: "+err.Error())
-		return
-	}
-	var claimed string // the signature claimed against replays, if any
-	claim := func(sig string, expires time.Time) (bool, error) {
-		fresh, err := s.st.ClaimSignature(r.Context(), sig, received, expires)
-		if fresh {
-			claimed = sig
-		}
-		return fresh, err
-	}
-	// unclaim lets the sender retry a request that was not recorded: its
-	// retry is not a replay.
-	unclaim := func() {
-		if claimed == "" {
-			return
-		}
-		if err := s.st.ForgetSignature(context.WithoutCancel(r.Context()), claimed); err != nil {
-			s.log.Error("forgetting the signature of a request not recorded failed: its retry will be refused as a replay", "request_id", requestID, "err", err)
-		}
-	}
-	var result, why string
-	if bearer {
-		result, why = verifyBearer(keys, r.Header.Get("Authorization"), r.Header.Get(tsHeader), body, received, claim)
-	} else {
-		result, why = verify(keys, key(keys), r.Header.Get(sigHeader), r.Header.Get(tsHeader), body, received, claim)
-	}
-	switch result {
-	case HookAccepted:
-	case HookStoreError:
-		reject(http.StatusServiceUnavailable, result, why)
-		return
-	default:
-		reject(http.StatusUnauthorized, result, why)
+	body, ok := q.readBody()
+	if !ok || !q.authenticate(keys, key(keys), bearer, sigHeader, tsHeader, body) {
 		return
 	}
 	if closed {
-		unclaim()
+		q.unclaim()
 		h.counts.Inc(endpoint, HookUnavailable)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "shutting down", "request_id": requestID})
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "shutting down", "request_id": q.requestID})
 		return
 	}
-	items, err := parse(body, requestID, received, keys.maxIDs)
+	items, err := parse(body, q.requestID, q.received, keys.maxIDs)
 	var many *errTooManyIDs
 	switch {
 	case errors.As(err, &many):
-		reject(http.StatusRequestEntityTooLarge, HookTooManyIDs, err.Error())
+		q.reject(http.StatusRequestEntityTooLarge, HookTooManyIDs, err.Error())
 		return
 	case err != nil:
-		reject(http.StatusBadRequest, HookBadPayload, "bad payload: "+err.Error())
+		q.reject(http.StatusBadRequest, HookBadPayload, "bad payload: "+err.Error())
 		return
 	}
-	// Recorded before the answer: the audit record, then the events the
-	// worker (or, after a crash, the next serve) runs.
-	ctx := context.WithoutCancel(r.Context())
+	if !q.record(items) {
+		return
+	}
+	h.counts.Inc(endpoint, HookAccepted)
+	h.enqueue(items...)
+	s.log.Info("webhook accepted", "endpoint", endpoint, "request_id", q.requestID, "remote", r.RemoteAddr, "people", len(items))
+	writeJSON(w, http.StatusAccepted, map[string]any{"request_id": q.requestID, "people": len(items)})
+}
+
+// hookRequest is one request to a webhook endpoint as hook handles it.
+type hookRequest struct {
+	s         *Server
+	w         http.ResponseWriter
+	r         *http.Request
+	endpoint  string
+	requestID string
+	received  time.Time
+	claimed   string // the signature claimed against replays, if any
+}
+
+// reject answers the request with an error, counts it and logs it (as
+// often as the rejection log allows).
+func (q *hookRequest) reject(code int, result, why string) {
+	h := q.s.hooks
+	h.counts.Inc(q.endpoint, result)
+	if ok, dropped := h.rejects.allow(q.received); ok {
+		q.s.log.Warn("webhook rejected", "endpoint", q.endpoint, "request_id", q.requestID, "remote", q.r.RemoteAddr,
+			"reason", result, "detail", why, "rejections_not_logged_before", dropped)
+	}
+	writeJSON(q.w, code, map[string]string{"error": result, "detail": why, "request_id": q.requestID})
+}
+
+// readBody is the request's body, up to MaxHookBody; false when it was
+// rejected.
+func (q *hookRequest) readBody() ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(q.w, q.r.Body, MaxHookBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			q.reject(http.StatusRequestEntityTooLarge, HookTooLarge, fmt.Sprintf("the body is over %d bytes", MaxHookBody))
+			return nil, false
+		}
+		q.reject(http.StatusBadRequest, HookReadError, "reading the body: "+err.Error())
+		return nil, false
+	}
+	return body, true
+}
+
+// claim records sig as used until expires: false when it was already (a
+// replay).
+func (q *hookRequest) claim(sig string, expires time.Time) (bool, error) {
+	fresh, err := q.s.st.ClaimSignature(q.r.Context(), sig, q.received, expires)
+	if fresh {
+		q.claimed = sig
+	}
+	return fresh, err
+}
+
+// unclaim lets the sender retry a request that was not recorded: its
+// retry is not a replay.
+func (q *hookRequest) unclaim() {
+	if q.claimed == "" {
+		return
+	}
+	if err := q.s.st.ForgetSignature(context.WithoutCancel(q.r.Context()), q.claimed); err != nil {
+		q.s.log.Error("forgetting the signature of a request not recorded failed: its retry will be refused as a replay", "request_id", q.requestID, "err", err)
+	}
+}
+
+// authenticate checks the request's signature (or, on the hr endpoint,
+// its bearer token) and claims it against replays; false when it was
+// rejected.
+func (q *hookRequest) authenticate(keys hookKeys, key []byte, bearer bool, sigHeader, tsHeader string, body []byte) bool {
+	var result, why string
+	if bearer {
+		result, why = verifyBearer(keys, q.r.Header.Get("Authorization"), q.r.Header.Get(tsHeader), body, q.received, q.claim)
+	} else {
+		result, why = verify(keys, key, q.r.Header.Get(sigHeader), q.r.Header.Get(tsHeader), body, q.received, q.claim)
+	}
+	switch result {
+	case HookAccepted:
+		return true
+	case HookStoreError:
+		q.reject(http.StatusServiceUnavailable, result, why)
+	default:
+		q.reject(http.StatusUnauthorized, result, why)
+	}
+	return false
+}
+
+// record writes the request down before it is answered: the audit record,
+// then the events the worker (or, after a crash, the next serve) runs; it
+// sets each item's event ID. False when it was rejected.
+func (q *hookRequest) record(items []hookItem) bool {
+	ctx := context.WithoutCancel(q.r.Context())
 	ids := make([]string, 0, len(items))
 	events := make([]store.HREvent, len(items))
 	for i, it := range items {
-		ev := store.HREvent{RequestID: requestID, Source: it.source, EmployeeID: it.employeeID, ReceivedAt: received, RunID: store.HREventPending}
+		ev := store.HREvent{RequestID: q.requestID, Source: it.source, EmployeeID: it.employeeID, ReceivedAt: q.received, RunID: store.HREventPending}
 		if it.employeeID == "" {
 			ev.Source, ev.EmployeeID = bambooSourceByID, it.internalID
 		}
 		events[i] = ev
 		ids = append(ids, ev.EmployeeID)
 	}
-	if err := s.audit(ctx, reconcile.AuditEvent{Type: "webhook_received", Actor: "webhook:" + endpoint,
-		Detail: map[string]any{"request_id": requestID, "employee_ids": ids, "received_at": received, "remote": r.RemoteAddr}}); err != nil {
-		unclaim()
-		reject(http.StatusServiceUnavailable, HookStoreError, "the event could not be recorded (audit): retry later")
-		return
+	if err := q.s.audit(ctx, reconcile.AuditEvent{Type: "webhook_received", Actor: "webhook:" + q.endpoint,
+		Detail: map[string]any{"request_id": q.requestID, "employee_ids": ids, "received_at": q.received, "remote": q.r.RemoteAddr}}); err != nil {
+		q.unclaim()
+		q.reject(http.StatusServiceUnavailable, HookStoreError, "the event could not be recorded (audit): retry later")
+		return false
 	}
-	if err := s.st.SaveHREvents(ctx, events); err != nil {
-		s.log.Error("recording a webhook's events failed", "request_id", requestID, "err", err)
-		unclaim()
-		reject(http.StatusServiceUnavailable, HookStoreError, "the event could not be recorded: retry later")
-		return
+	if err := q.s.st.SaveHREvents(ctx, events); err != nil {
+		q.s.log.Error("recording a webhook's events failed", "request_id", q.requestID, "err", err)
+		q.unclaim()
+		q.reject(http.StatusServiceUnavailable, HookStoreError, "the event could not be recorded: retry later")
+		return false
 	}
 	for i := range items {
 		items[i].eventID = events[i].ID
 	}
-	h.counts.Inc(endpoint, HookAccepted)
-	h.enqueue(items...)
-	s.log.Info("webhook accepted", "endpoint", endpoint, "request_id", requestID, "remote", r.RemoteAddr, "people", len(items))
-	writeJSON(w, http.StatusAccepted, map[string]any{"request_id": requestID, "people": len(items)})
+	return true
 }
 
 // enqueue adds people to the queue and wakes the worker.
