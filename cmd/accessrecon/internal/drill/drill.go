@@ -151,8 +151,8 @@ func Run(ctx context.Context, cfg *config.Config, st *store.Store, o Options) (s
 
 // prepare wires the config, refuses canaries that are real people, and
 // finds each canary account as it is before the drill.
-func prepare(ctx context.Context, cfg *config.Config, log *slog.Logger) (w *config.Wired, _ []canary, _ map[string]*CanaryRestorer, err error) {
-	w, err = config.Wire(ctx, cfg, log)
+func prepare(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *config.Wired, _ []canary, _ map[string]*CanaryRestorer, err error) {
+	w, err := config.Wire(ctx, cfg, log)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -252,13 +252,21 @@ func measure(cfg *config.Config, canaries []canary, res *reconcile.Result, event
 			out = append(out, r)
 			continue
 		}
-		ok := true
+		ok, auto := true, 0
 		var last time.Time
+		var manual []string
 		for _, a := range res.Actions {
 			if a.Target != c.target || a.AccountID != c.before.ID {
 				continue
 			}
 			r.Steps = append(r.Steps, store.DrillStep{Op: a.Op, Arg: a.Arg, Status: a.Status, Verified: a.Verified, Error: a.Error})
+			if a.Status == store.ActionManual {
+				// The target cannot do it: a person's step, outside what
+				// the drill measures (named in the note).
+				manual = append(manual, strings.TrimSpace(a.Op+" "+a.Arg))
+				continue
+			}
+			auto++
 			done := (a.Status == "done" || a.Status == "recovered_done") && a.Verified
 			ok = ok && done
 			if done && a.FinishedAt.After(last) {
@@ -267,12 +275,15 @@ func measure(cfg *config.Config, canaries []canary, res *reconcile.Result, event
 		}
 		var notes []string
 		switch {
-		case len(r.Steps) == 0:
-			notes = append(notes, "nothing was revoked: is the account correlated to the canary (its employee ID), is the target in enforce mode, does policy auto-revoke this kind?")
+		case auto == 0:
+			notes = append(notes, "nothing was revoked automatically: is the account correlated to the canary (its employee ID), is the target in enforce mode, can it disable, does policy auto-revoke this kind?")
 		case !ok:
 			notes = append(notes, "a step did not end done and verified")
 		}
-		r.Revoked = len(r.Steps) > 0 && ok
+		if len(manual) > 0 {
+			notes = append(notes, "left to a person (the target cannot, not measured): "+strings.Join(manual, ", "))
+		}
+		r.Revoked = auto > 0 && ok
 		if r.Revoked {
 			r.TimeTaken = max(last.Sub(event), 0)
 		}
