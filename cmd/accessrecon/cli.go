@@ -45,8 +45,8 @@ func commands() []command {
 		{name: "hold list", summary: "the holds", required: []string{"config"}, define: defineHoldList},
 		{name: "hold remove", summary: "end a hold", required: []string{"config", "id", "by"}, define: defineHoldRemove},
 		{name: "audit verify", summary: "check the audit trail's hash chain against its file", required: []string{"config"}, define: defineAuditVerify},
-		{name: "drill", summary: "a termination drill of the canaries, measured against the SLA (or --history)", required: []string{"config"}, define: defineDrill},
 		{name: "audit export", summary: "the audit trail as JSON Lines or CEF", required: []string{"config"}, define: defineAuditExport},
+		{name: "drill", summary: "a termination drill of the canaries, measured against the SLA (or --history)", required: []string{"config"}, define: defineDrill},
 	}
 }
 
