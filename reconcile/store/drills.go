@@ -132,7 +132,7 @@ func (s *Store) Drills(ctx context.Context, from, to time.Time) ([]Drill, error)
 // with.
 func (s *Store) SetRunConfigHash(ctx context.Context, runID int64, sum string) error {
 	return s.write(ctx, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE runs SET config_sha256 = ? WHERE id = ?`, sum, runID)
+		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO run_configs (run_id, config_sha256) VALUES (?, ?)`, runID, sum)
 		return err
 	})
 }
@@ -144,7 +144,7 @@ func (s *Store) RunConfigHashes(ctx context.Context, ids []int64) (map[int64]str
 	if len(ids) == 0 {
 		return out, nil
 	}
-	q, args, err := sqlx.In(`SELECT id, config_sha256 FROM runs WHERE id IN (?)`, ids)
+	q, args, err := sqlx.In(`SELECT run_id, config_sha256 FROM run_configs WHERE run_id IN (?)`, ids)
 	if err != nil {
 		return nil, err
 	}
