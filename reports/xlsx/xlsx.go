@@ -36,7 +36,7 @@ const (
 )
 
 // Sheets lists the sheet names in workbook order.
-var Sheets = []string{SheetSummary, SheetFindings, SheetActions, SheetSLA, SheetDrift, SheetInventory, SheetExemptions, SheetLeavers, SheetApprovals}
+var Sheets = []string{SheetSummary, SheetFindings, SheetActions, SheetSLA, SheetDrift, SheetInventory, SheetExemptions, SheetLeavers, SheetApprovals, SheetDrills}
 
 // ControlReference is the control the workbook is evidence for.
 const ControlReference = "Saudi NCA ECC-2:2024 control 1-9-5: access is revoked promptly on termination, suspension or role change"
@@ -123,6 +123,7 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 			}
 			return w.approvalsSheet(ctx, SheetApprovals, res.Policy.PrivilegedApproved, res.Exemptions, r, res.Run.ID, opts.Now.UTC())
 		}},
+		{SheetDrills, func() error { return w.drillsSheet(ctx, opts.Store, opts.Now.Add(-drillWindow), opts.Now.Add(time.Second)) }},
 	}
 	for _, s := range steps {
 		if err := s.fn(); err != nil {
