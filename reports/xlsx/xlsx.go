@@ -123,7 +123,9 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 			}
 			return w.approvalsSheet(ctx, SheetApprovals, res.Policy.PrivilegedApproved, res.Exemptions, r, res.Run.ID, opts.Now.UTC())
 		}},
-		{SheetDrills, func() error { return w.drillsSheet(ctx, opts.Store, opts.Now.Add(-drillWindow), opts.Now.Add(time.Second)) }},
+		{SheetDrills, func() error {
+			return w.drillsSheet(ctx, opts.Store, opts.Now.Add(-drillWindow), opts.Now.Add(time.Second))
+		}},
 	}
 	for _, s := range steps {
 		if err := s.fn(); err != nil {
