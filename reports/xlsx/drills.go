@@ -39,8 +39,8 @@ func (w *writer) drillsSheet(ctx context.Context, src any, from, to time.Time) e
 	for _, d := range drills {
 		n += max(len(d.Targets), 1)
 	}
-	cols := []column{{"Date", 18}, {"Drill", 7}, {"Scenario", 11}, {"Run by", 18}, {"Drill result", 11}, {"Target", 14}, {"Account", 24}, {"Tier", 10},
-		{"Time to revoke (s)", 12}, {"SLA", 10}, {"Result", 8}, {"Steps", 36}, {"Restored", 10}, {"Detail", 48}}
+	cols := []column{{"Date", 17}, {"Drill", 6}, {"Scenario", 10}, {"Run by", 14}, {"Drill result", 8}, {"Target", 12}, {"Account", 16}, {"Tier", 9},
+		{"Time to revoke (s)", 10}, {"SLA", 8}, {"Result", 7}, {"Steps", 24}, {"Restored", 9}, {"Detail", 26}}
 	cells := make([]any, len(cols))
 	return w.table(SheetDrills, cols, n, func(emit func([]any) error) error {
 		for _, d := range drills {
