@@ -113,6 +113,11 @@ func printDrill(w io.Writer, d store.Drill) {
 		if t.Note != "" {
 			fmt.Fprintf(w, "  %s: %s\n", shown(t.Target), shown(t.Note))
 		}
+		for _, s := range t.Steps {
+			if s.Error != "" {
+				fmt.Fprintf(w, "  %s: %s %s: %s\n", shown(t.Target), s.Op, shown(s.Arg), shown(s.Error))
+			}
+		}
 	}
 	for _, r := range d.Restored {
 		if r.Restored {

@@ -37,6 +37,37 @@ func drillLDAPAddCanary(t *testing.T, url string) {
 	}
 }
 
+// drillLDAPAddGroup adds a group of the canary and the orphan service
+// account (a groupOfNames cannot lose its last member).
+func drillLDAPAddGroup(t *testing.T, url string) {
+	t.Helper()
+	ldif := fmt.Sprintf("dn: cn=canary-staff,ou=groups,%s\nobjectClass: groupOfNames\ncn: canary-staff\nmember: uid=%s,%s\nmember: uid=canary1,%s\n\n", e2eSuffix, e2eExtraUID, e2ePeopleDN, e2ePeopleDN)
+	path := filepath.Join(t.TempDir(), "group.ldif")
+	if err := os.WriteFile(path, []byte(ldif), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("ldapadd", "-x", "-H", url, "-D", e2eAdminDN, "-w", e2eLDAPPass, "-f", path).CombinedOutput(); err != nil {
+		t.Fatalf("ldapadd: %v: %s", err, out)
+	}
+}
+
+// drillLDAPMembers lists the members of the canary's group.
+func drillLDAPMembers(t *testing.T, url string) string {
+	t.Helper()
+	out, err := exec.Command("ldapsearch", "-x", "-LLL", "-H", url, "-D", e2eAdminDN, "-w", e2eLDAPPass, "-b", "cn=canary-staff,ou=groups,"+e2eSuffix,
+		"-s", "base", "member").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ldapsearch: %v: %s", err, out)
+	}
+	var m []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(l, "member: "); ok {
+			m = append(m, strings.TrimSpace(v))
+		}
+	}
+	return strings.Join(m, ",")
+}
+
 // drillLDAPLocked lists the uids slapd holds locked.
 func drillLDAPLocked(t *testing.T, url string) []string {
 	t.Helper()
@@ -103,7 +134,7 @@ func drillSQLState(t *testing.T, db *sql.DB) map[string]string {
 // drillSetup writes hr.csv (with extra lines) and a schedule.yaml with the
 // three targets and the canary; sqlRate and critical make the SQL target
 // slow and its tier's SLA short.
-func drillSetup(t *testing.T, dir, ldapURL, scimBase string, extraHR string, sqlRate float64, critical string) string {
+func drillSetup(t *testing.T, dir, ldapURL, scimBase string, extraHR string, sqlRate float64, critical string, policyExtra ...string) string {
 	t.Helper()
 	var hr strings.Builder
 	hr.WriteString("employee_id,email,first_name,last_name,status,status_effective,termination_date,department,hire_date\n")
@@ -169,7 +200,7 @@ policy:
   sla:
     critical: %s
     standard: 1m
-drills:
+%sdrills:
   canaries:
     - employee_id: %s
       first_name: Canary
@@ -179,7 +210,7 @@ drills:
         directory: canary1
         app: canary1
         ledger: u-canary1
-`, ldapURL, e2eAdminDN, e2ePeopleDN, scimBase, rate, critical, drillCanaryID)
+`, ldapURL, e2eAdminDN, e2ePeopleDN, scimBase, rate, critical, strings.Join(policyExtra, ""), drillCanaryID)
 	config := filepath.Join(dir, "schedule.yaml")
 	if err := os.WriteFile(config, []byte(schedule), 0o600); err != nil {
 		t.Fatal(err)
@@ -200,12 +231,43 @@ func TestDrillAgainstRealServers(t *testing.T) {
 	ldapURL := e2eStartSlapd(t)
 	drillLDAPAddCanary(t, ldapURL)
 	sc := e2eStartSCIM(t, node, scimDir)
+	var created struct {
+		ID string `json:"id"`
+	}
 	sc.call(t, http.MethodPost, "/Users", map[string]any{
 		"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User", e2eEnterprise},
 		"userName": "canary1", "displayName": "Canary One", "active": true,
 		"emails":      []map[string]any{{"value": "canary1@example.com", "type": "work", "primary": true}},
 		e2eEnterprise: map[string]any{"employeeNumber": drillCanaryID},
+	}, &created)
+	// The canary's groups: a suspension with remove_from_group takes them,
+	// the restore puts them back.
+	sc.call(t, http.MethodPost, "/Groups", map[string]any{
+		"schemas":     []string{"urn:ietf:params:scim:schemas:core:2.0:Group"},
+		"displayName": "canary-staff", "members": []map[string]any{{"value": created.ID}},
 	}, nil)
+	scimGroupMembers := func() string {
+		t.Helper()
+		var list struct {
+			Resources []struct {
+				DisplayName string `json:"displayName"`
+				Members     []struct {
+					Value string `json:"value"`
+				} `json:"members"`
+			} `json:"Resources"`
+		}
+		sc.call(t, http.MethodGet, "/Groups", nil, &list)
+		var out []string
+		for _, g := range list.Resources {
+			for _, m := range g.Members {
+				if m.Value == created.ID {
+					out = append(out, g.DisplayName)
+				}
+			}
+		}
+		return strings.Join(out, ",")
+	}
+	drillLDAPAddGroup(t, ldapURL)
 	scimActive := func(user string) bool {
 		t.Helper()
 		var list struct {
@@ -281,6 +343,36 @@ func TestDrillAgainstRealServers(t *testing.T) {
 			t.Errorf("history: exit %d\n%s", code, hist)
 		}
 		t.Logf("drill --history:\n%s", hist)
+	})
+
+	t.Run("suspend takes the groups, the restore puts them back", func(t *testing.T) {
+		dir := t.TempDir()
+		db := drillSQLApp(t, dir)
+		cfg := drillSetup(t, dir, ldapURL, sc.base, "", 0, "1m", "  lifecycle:\n    suspended_active: [disable, remove_from_group]\n")
+		sqlBefore, ldapBefore, scimBefore := drillSQLState(t, db), drillLDAPMembers(t, ldapURL), scimGroupMembers()
+		if ldapBefore != "uid="+e2eExtraUID+","+e2ePeopleDN+",uid=canary1,"+e2ePeopleDN || scimBefore != "canary-staff" {
+			t.Fatalf("before: LDAP group members %q, SCIM groups %q", ldapBefore, scimBefore)
+		}
+		code, out, errOut := drillRun("drill", "--config", cfg, "--scenario", "suspend", "--by", "Auditor D")
+		t.Logf("drill output:\n%s", out)
+		if code != exitOK {
+			t.Fatalf("drill: exit %d\n%s\n%s", code, out, errOut)
+		}
+		if strings.Count(out, "remove_from_group") != 3 || strings.Contains(out, "NOT RESTORED") {
+			t.Errorf("want a verified group removal on each target, and every canary restored")
+		}
+		if got := drillSQLState(t, db); fmt.Sprint(got) != fmt.Sprint(sqlBefore) {
+			t.Errorf("ledger not restored:\n before %v\n after  %v", sqlBefore, got)
+		}
+		if got := drillLDAPMembers(t, ldapURL); got != ldapBefore {
+			t.Errorf("LDAP group members %q, want %q", got, ldapBefore)
+		}
+		if got := scimGroupMembers(); got != scimBefore {
+			t.Errorf("SCIM groups of the canary %q, want %q", got, scimBefore)
+		}
+		if !scimActive("canary1") || len(drillLDAPLocked(t, ldapURL)) != 0 {
+			t.Error("the canary was not re-enabled")
+		}
 	})
 
 	t.Run("a slow target fails its SLA and says so", func(t *testing.T) {
