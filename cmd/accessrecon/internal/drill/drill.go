@@ -259,15 +259,15 @@ func measure(cfg *config.Config, canaries []canary, res *reconcile.Result, event
 			if a.Target != c.target || a.AccountID != c.before.ID {
 				continue
 			}
-			r.Steps = append(r.Steps, store.DrillStep{Op: a.Op, Arg: a.Arg, Status: a.Status, Verified: a.Verified, Error: a.Error})
-			if a.Status == store.ActionManual {
+			r.Steps = append(r.Steps, store.DrillStep{Op: a.Op, Arg: a.Arg, Status: string(a.Status), Verified: a.Verified, Error: a.Error})
+			if a.Status == reconcile.ActionManual {
 				// The target cannot do it: a person's step, outside what
 				// the drill measures (named in the note).
 				manual = append(manual, strings.TrimSpace(a.Op+" "+a.Arg))
 				continue
 			}
 			auto++
-			done := (a.Status == "done" || a.Status == "recovered_done") && a.Verified
+			done := (a.Status == reconcile.ActionDone || a.Status == reconcile.ActionRecoveredDone) && a.Verified
 			ok = ok && done
 			if done && a.FinishedAt.After(last) {
 				last = a.FinishedAt

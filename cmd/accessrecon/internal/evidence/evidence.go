@@ -178,7 +178,7 @@ func Write(ctx context.Context, cfg *config.Config, st *store.Store, from, to ti
 			h = NoConfigHash
 			p.RunsWithoutConfigHash++
 		}
-		_ = cw.Write([]string{strconv.FormatInt(r.ID, 10), r.StartedAt.UTC().Format(time.RFC3339), r.AsOf.UTC().Format(time.RFC3339), r.Job, r.Scope, r.Mode, r.Status,
+		_ = cw.Write([]string{strconv.FormatInt(r.ID, 10), r.StartedAt.UTC().Format(time.RFC3339), r.AsOf.UTC().Format(time.RFC3339), r.Job, r.Scope, r.Mode, string(r.Status),
 			yesNo(drillRuns[r.ID]), h})
 	}
 	cw.Flush()
