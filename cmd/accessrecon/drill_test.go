@@ -419,5 +419,9 @@ func TestDrillAgainstRealServers(t *testing.T) {
 		if !scimActive("canary1") || len(drillLDAPLocked(t, ldapURL)) != 0 {
 			t.Error("a refused drill changed a target")
 		}
+		audit, err := os.ReadFile(filepath.Join(dir, "accessrecon.db.audit.jsonl"))
+		if err != nil || !strings.Contains(string(audit), `"type":"drill_refused","actor":"Auditor C"`) {
+			t.Errorf("the refusal is not in the audit trail (%v):\n%s", err, audit)
+		}
 	})
 }

@@ -91,6 +91,10 @@ func Run(ctx context.Context, cfg *config.Config, st *store.Store, o Options) (s
 	}
 	w, canaries, restorers, err := prepare(ctx, cfg, log)
 	if err != nil {
+		if errors.Is(err, ErrRefused) { // a refusal is evidence too
+			err = errors.Join(err, appendAudit(context.WithoutCancel(ctx), cfg, st, log, "drill_refused", o.By, 0, time.Now().UTC(),
+				map[string]any{"scenario": scenario, "error": err.Error()}))
+		}
 		return d, err
 	}
 	defer w.Close()
@@ -349,11 +353,17 @@ func restore(ctx context.Context, canaries []canary, rs map[string]*CanaryRestor
 }
 
 func recordAudit(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger, d store.Drill) error {
-	detail, err := json.Marshal(map[string]any{"drill_id": d.ID, "scenario": d.Scenario, "passed": d.Passed, "targets": d.Targets, "restored": d.Restored, "error": d.Error})
+	return appendAudit(ctx, cfg, st, log, "drill", d.By, d.RunID, d.FinishedAt,
+		map[string]any{"drill_id": d.ID, "scenario": d.Scenario, "passed": d.Passed, "targets": d.Targets, "restored": d.Restored, "error": d.Error})
+}
+
+// appendAudit appends one record to the audit trail.
+func appendAudit(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger, typ, actor string, runID int64, at time.Time, detail map[string]any) error {
+	b, err := json.Marshal(detail)
 	if err != nil {
 		return err
 	}
-	_, err = trail.Open(cfg, st, log).Append(ctx, store.AuditRecord{At: d.FinishedAt, RunID: d.RunID, Type: "drill", Actor: d.By, Detail: detail})
+	_, err = trail.Open(cfg, st, log).Append(ctx, store.AuditRecord{At: at, RunID: runID, Type: typ, Actor: actor, Detail: b})
 	return err
 }
 
