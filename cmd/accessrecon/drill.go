@@ -14,6 +14,7 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/drill"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runlock"
+	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
@@ -114,7 +115,7 @@ func printDrill(w io.Writer, d store.Drill) {
 			fmt.Fprintf(w, "  %s: %s\n", shown(t.Target), shown(t.Note))
 		}
 		for _, s := range t.Steps {
-			if s.Error != "" {
+			if s.Error != "" && s.Status != string(reconcile.ActionManual) { // a manual step's text is its instruction
 				fmt.Fprintf(w, "  %s: %s %s: %s\n", shown(t.Target), s.Op, shown(s.Arg), shown(s.Error))
 			}
 		}

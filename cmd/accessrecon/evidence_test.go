@@ -93,7 +93,7 @@ drills:
 		"runs.csv":                  {"run,started_at", hex.EncodeToString(cfgSum[:]), ",drill,people:CANARY-9,enforce,completed,yes,"},
 		"audit/verification.json":   {`"intact": true`},
 		"audit/audit-export.jsonl":  {`"type":"drill"`, `"actor":"Officer O"`},
-		"drills.json":               {`"By": "Officer O"`, `"Scenario": "terminate"`},
+		"drills.json":               {`"by": "Officer O"`, `"scenario": "terminate"`},
 		"sla-summary.json":          {`"figures"`, "drill runs are excluded"},
 		"exemptions-and-holds.json": {`"exemptions"`, `"holds"`},
 		"README.txt":                {"1-9-5", "sha256sum -c"},

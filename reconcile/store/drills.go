@@ -14,17 +14,17 @@ import (
 // for the canaries, the leaver run it triggered, and per target the time to
 // the verified revocation against the tier's SLA.
 type Drill struct {
-	ID         int64
-	RunID      int64
-	StartedAt  time.Time
-	FinishedAt time.Time
-	Scenario   string
-	By         string
-	Passed     bool
-	Error      string
-	Targets    []DrillTarget
+	ID         int64         `json:"id"`
+	RunID      int64         `json:"run_id"`
+	StartedAt  time.Time     `json:"started_at"`
+	FinishedAt time.Time     `json:"finished_at"`
+	Scenario   string        `json:"scenario"`
+	By         string        `json:"by"`
+	Passed     bool          `json:"passed"`
+	Error      string        `json:"error,omitempty"`
+	Targets    []DrillTarget `json:"targets"`
 	// Restored says, per canary account, whether it was put back as it was.
-	Restored []DrillRestore
+	Restored []DrillRestore `json:"restored"`
 }
 
 // DrillTarget is one target's part of a drill.

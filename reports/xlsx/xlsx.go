@@ -223,7 +223,7 @@ type column struct {
 // identifiers that can be long (DNs, GUIDs).
 func wraps(title string) bool {
 	switch title {
-	case "Reason", "Evidence", "Error", "Detail", "Capabilities", "Account", "Subject", "Action", "Display name", "Name", "Status", "Tier SLA", "Month":
+	case "Reason", "Evidence", "Error", "Detail", "Capabilities", "Account", "Subject", "Action", "Display name", "Name", "Status", "Tier SLA", "Month", "Steps", "Run by":
 		return true
 	}
 	return strings.HasPrefix(title, "Accounts") || strings.HasPrefix(title, "Still used")
