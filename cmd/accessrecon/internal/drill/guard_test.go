@@ -3,7 +3,11 @@ package drill
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"iter"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/accessrecon/accessrecon/targets"
@@ -62,5 +66,44 @@ func TestCanaryRestorerRefusesEveryOtherAccount(t *testing.T) {
 	empty := NewCanaryRestorer("app", rec, nil)
 	if err := empty.Enable(ctx, canary); !errors.Is(err, ErrNotCanary) {
 		t.Fatalf("no canaries: %v", err)
+	}
+}
+
+// CanaryRestorer is the one way in: no other non-test Go file of cmd or
+// reconcile resolves the restoring capabilities, and only this package
+// (through its CanaryRestorer) calls them.
+func TestRestoringCapabilitiesOnlyThroughTheGuard(t *testing.T) {
+	resolves := []string{"ResolveRestorers(", "targets.Enabler", "targets.GroupAdder", "CanEnable", "CanAddToGroup"}
+	calls := []string{".AddToGroup(", ".Enable("}
+	for _, root := range []string{"../..", "../../../../reconcile"} {
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return nil
+			}
+			inDrill := filepath.Base(filepath.Dir(path)) == "drill"
+			if inDrill && filepath.Base(path) == "guard.go" {
+				return nil
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			uses := resolves
+			if !inDrill {
+				uses = append(uses, calls...)
+			}
+			for _, u := range uses {
+				if strings.Contains(string(b), u) {
+					t.Errorf("%s uses %s: restoring goes through drill.CanaryRestorer only", path, u)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
