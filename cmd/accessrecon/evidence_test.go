@@ -95,7 +95,7 @@ drills:
 		"audit/audit-export.jsonl":  {`"type":"drill"`, `"actor":"Officer O"`},
 		"drills.json":               {`"by": "Officer O"`, `"scenario": "terminate"`},
 		"sla-summary.json":          {`"figures"`, "drill runs are excluded"},
-		"exemptions-and-holds.json": {`"exemptions"`, `"holds"`},
+		"exemptions-and-holds.json": {`"config_exemptions"`, `"cli_exemptions"`, `"holds"`},
 		"README.txt":                {"1-9-5", "sha256sum -c"},
 	} {
 		for _, w := range want {

@@ -286,7 +286,7 @@ func printSummary(w io.Writer, res *reconcile.Result, path string, enforced []st
 
 // enforcedTargets names the targets a run acts on.
 func enforcedTargets(cfg *config.Config, req runner.Request) []string {
-	spec := reconcile.RunSpec{Policy: cfg.Policy, Mode: req.Mode, DryRun: req.DryRun}
+	spec := reconcile.RunSpec{Policy: cfg.Policy.Policy, Mode: req.Mode, DryRun: req.DryRun}
 	var out []string
 	for _, t := range cfg.Targets {
 		if reconcile.TargetMode(reconcile.TargetSpec{Name: t.Name, Mode: t.Mode}, spec) == reconcile.Enforce {

@@ -140,7 +140,7 @@ func Write(ctx context.Context, cfg *config.Config, st *store.Store, from, to ti
 		return nil, err
 	}
 	period := filepath.Join(tmp, xlsx.PeriodFileName(from, to))
-	if err := xlsx.WritePeriod(ctx, st, from, to, period, xlsx.PeriodOptions{Policy: cfg.Policy, Location: loc, Audit: check}); err != nil {
+	if err := xlsx.WritePeriod(ctx, st, from, to, period, xlsx.PeriodOptions{Policy: cfg.Policy.Policy, Location: loc, Audit: check}); err != nil {
 		return nil, fmt.Errorf("evidence: %w", err)
 	}
 	body, err := os.ReadFile(period)
@@ -199,9 +199,25 @@ func Write(ctx context.Context, cfg *config.Config, st *store.Store, from, to ti
 		}
 		return !h.CreatedAt.Before(to) || end.Before(from)
 	})
+	approvals, err := st.HoldApprovals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	type holdRow struct {
+		store.Hold
+		store.HoldApproval
+	}
+	hs := make([]holdRow, len(holds))
+	for i, h := range holds {
+		hs[i] = holdRow{h, approvals[h.ID]}
+	}
+	stored, err := st.Exemptions(ctx, true)
+	if err != nil {
+		return nil, err
+	}
 	add("exemptions-and-holds.json", mustJSON(map[string]any{
-		"exemptions": cfg.Policy.Exemptions, "holds": holds,
-		"note": "exemptions as configured now (owner, reason, approver, expiry); holds in force at some time of the period (created_by, removed_by)"}))
+		"config_exemptions": cfg.Policy.Exemptions, "cli_exemptions": stored, "holds": hs,
+		"note": "exemptions of the configuration now (owner, reason, approver, expiry) and every exemption added with exempt add (requester, approver); holds in force at some time of the period (created_by, approved_by when two-person, removed_by)"}))
 	add("README.txt", []byte(readme(cfg, from, to, p, len(books))))
 
 	// The manifest, then the zip.

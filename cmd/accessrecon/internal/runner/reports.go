@@ -152,11 +152,19 @@ func writeWorkbook(ctx context.Context, st *store.Store, res *reconcile.Result, 
 	if err != nil {
 		return "", err
 	}
+	requests, err := st.Exemptions(ctx, true)
+	if err != nil {
+		return "", err
+	}
+	approvals, err := st.HoldApprovals(ctx)
+	if err != nil {
+		return "", err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
 	path := filepath.Join(dir, xlsx.FileName(res))
-	if err := xlsx.WriteContext(ctx, path, res, xlsx.Options{Trend: trend, Holds: holds, Now: time.Now(), Store: st}); err != nil {
+	if err := xlsx.WriteContext(ctx, path, res, xlsx.Options{Trend: trend, Holds: holds, HoldApprovals: approvals, ExemptionRequests: requests, Now: time.Now(), Store: st}); err != nil {
 		return path, err
 	}
 	// Personal data: the owner writes, the group (auditors) reads.

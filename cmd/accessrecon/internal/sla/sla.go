@@ -48,7 +48,7 @@ const webhookLookback = 30 * 24 * time.Hour
 
 // Entries measures every revocation of runs started at or after since.
 func Entries(ctx context.Context, cfg *config.Config, st *store.Store, since time.Time) ([]Entry, error) {
-	pol := cfg.Policy
+	pol := cfg.Policy.Policy
 	allowed := func(tier string) time.Duration { return pol.SLA[cmp.Or(tier, "standard")].D() }
 	rows, err := st.RevokedFindings(ctx, since)
 	if err != nil {
