@@ -29,6 +29,10 @@ type JobConfig struct {
 	Timeout reconcile.Duration `yaml:"timeout"`
 	// Reports the job writes after its run: xlsx, jira (none when empty).
 	Reports []string `yaml:"reports"`
+	// Kind is run (the default) or drill (a termination drill of
+	// drills.canaries, Scenario terminate or suspend: see drills.go).
+	Kind     string `yaml:"kind"`
+	Scenario string `yaml:"scenario"`
 }
 
 // JobScope is `full` or a list of finding kinds; nil means full.
