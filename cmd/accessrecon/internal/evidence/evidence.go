@@ -75,17 +75,7 @@ func Write(ctx context.Context, cfg *config.Config, st *store.Store, from, to ti
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	p := &Pack{Path: out}
-	var files []struct {
-		name string
-		body []byte
-	}
-	add := func(name string, body []byte) {
-		files = append(files, struct {
-			name string
-			body []byte
-		}{name, body})
-	}
+	p := &packWriter{Pack: &Pack{Path: out}}
 
 	runs, err := st.RunsBetween(ctx, from, to)
 	if err != nil {
@@ -100,9 +90,51 @@ func Write(ctx context.Context, cfg *config.Config, st *store.Store, from, to ti
 	for _, d := range drills {
 		drillRuns[d.RunID] = true
 	}
+	check, err := p.addAudit(ctx, trail.Open(cfg, st, log), from, to)
+	if err != nil {
+		return nil, err
+	}
+	books, err := p.addWorkbooks(ctx, cfg, st, tmp, from, to, runs, check)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.addRuns(ctx, st, runs, drillRuns); err != nil {
+		return nil, err
+	}
+	// The SLA summary: revocations of the period's runs (drills excluded:
+	// they have a file of their own), per tier and kind.
+	p.add("sla-summary.json", mustJSON(slaSummary(ctx, cfg, st, runs, drillRuns)))
+	p.add("drills.json", mustJSON(drills))
+	if err := p.addExemptionsAndHolds(ctx, cfg, st, from, to); err != nil {
+		return nil, err
+	}
+	p.add("README.txt", []byte(readme(cfg, from, to, p.Pack, len(books))))
+	if err := p.seal(out); err != nil {
+		return nil, err
+	}
+	return p.Pack, nil
+}
 
-	// The audit trail: verified whole, its records of the period exported.
-	tr := trail.Open(cfg, st, log)
+// packFile is one file of the pack being written.
+type packFile = struct {
+	name string
+	body []byte
+}
+
+// packWriter is a pack being written: its files, in the pack's order, and
+// what it says.
+type packWriter struct {
+	*Pack
+	files []packFile
+}
+
+func (p *packWriter) add(name string, body []byte) {
+	p.files = append(p.files, packFile{name, body})
+}
+
+// addAudit adds the audit trail: verified whole, its records of the period
+// exported. The check is returned for the period workbook.
+func (p *packWriter) addAudit(ctx context.Context, tr *store.AuditTrail, from, to time.Time) (*xlsx.AuditCheck, error) {
 	check := &xlsx.AuditCheck{At: time.Now().UTC()}
 	check.Result, check.Err = tr.Verify(ctx)
 	p.AuditIntact = check.Err == nil
@@ -113,7 +145,7 @@ func Write(ctx context.Context, cfg *config.Config, st *store.Store, from, to ti
 	}
 	var export bytes.Buffer
 	n := 0
-	err = tr.Records(ctx, 0, func(r store.AuditRecord) error {
+	err := tr.Records(ctx, 0, func(r store.AuditRecord) error {
 		if r.At.Before(from) || !r.At.Before(to) {
 			return nil
 		}
@@ -131,10 +163,14 @@ func Write(ctx context.Context, cfg *config.Config, st *store.Store, from, to ti
 	}
 	verification["period_records"] = n
 	verification["note"] = "the chain is verified whole (store and file); audit-export.jsonl holds the records of the period, each with its hash and the previous record's"
-	add("audit/audit-export.jsonl", export.Bytes())
-	add("audit/verification.json", mustJSON(verification))
+	p.add("audit/audit-export.jsonl", export.Bytes())
+	p.add("audit/verification.json", mustJSON(verification))
+	return check, nil
+}
 
-	// The period workbook, then the run workbooks found for the period.
+// addWorkbooks adds the period workbook (written in tmp), then the run
+// workbooks found for the period's runs, whose paths it returns.
+func (p *packWriter) addWorkbooks(ctx context.Context, cfg *config.Config, st *store.Store, tmp string, from, to time.Time, runs []store.Run, check *xlsx.AuditCheck) ([]string, error) {
 	loc, err := time.LoadLocation(cmp.Or(cfg.Timezone, "UTC"))
 	if err != nil {
 		return nil, err
@@ -147,7 +183,7 @@ func Write(ctx context.Context, cfg *config.Config, st *store.Store, from, to ti
 	if err != nil {
 		return nil, err
 	}
-	add("workbooks/"+filepath.Base(period), body)
+	p.add("workbooks/"+filepath.Base(period), body)
 	books, err := runWorkbooks(cfg, runs)
 	if err != nil {
 		return nil, err
@@ -157,17 +193,20 @@ func Write(ctx context.Context, cfg *config.Config, st *store.Store, from, to ti
 		if err != nil {
 			return nil, err
 		}
-		add("workbooks/runs/"+filepath.Base(b), body)
+		p.add("workbooks/runs/"+filepath.Base(b), body)
 	}
+	return books, nil
+}
 
-	// The runs and their configuration's hash.
+// addRuns adds runs.csv: the runs and their configuration's hash.
+func (p *packWriter) addRuns(ctx context.Context, st *store.Store, runs []store.Run, drillRuns map[int64]bool) error {
 	ids := make([]int64, len(runs))
 	for i, r := range runs {
 		ids[i] = r.ID
 	}
 	hashes, err := st.RunConfigHashes(ctx, ids)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var rb bytes.Buffer
 	cw := csv.NewWriter(&rb)
@@ -182,15 +221,17 @@ func Write(ctx context.Context, cfg *config.Config, st *store.Store, from, to ti
 			yesNo(drillRuns[r.ID]), h})
 	}
 	cw.Flush()
-	add("runs.csv", rb.Bytes())
+	p.add("runs.csv", rb.Bytes())
+	return nil
+}
 
-	// The SLA summary: revocations of the period's runs (drills excluded:
-	// they have a file of their own), per tier and kind.
-	add("sla-summary.json", mustJSON(slaSummary(ctx, cfg, st, runs, drillRuns)))
-	add("drills.json", mustJSON(drills))
+// addExemptionsAndHolds adds the exemptions (of the configuration and
+// added with exempt add) and the holds in force at some time of the
+// period, with their two-person approvals.
+func (p *packWriter) addExemptionsAndHolds(ctx context.Context, cfg *config.Config, st *store.Store, from, to time.Time) error {
 	holds, err := st.Holds(ctx, true)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	holds = slices.DeleteFunc(holds, func(h store.Hold) bool {
 		end := h.Until
@@ -201,7 +242,7 @@ func Write(ctx context.Context, cfg *config.Config, st *store.Store, from, to ti
 	})
 	approvals, err := st.HoldApprovals(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	type holdRow struct {
 		store.Hold
@@ -213,16 +254,18 @@ func Write(ctx context.Context, cfg *config.Config, st *store.Store, from, to ti
 	}
 	stored, err := st.Exemptions(ctx, true)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	add("exemptions-and-holds.json", mustJSON(map[string]any{
+	p.add("exemptions-and-holds.json", mustJSON(map[string]any{
 		"config_exemptions": cfg.Policy.Exemptions, "cli_exemptions": stored, "holds": hs,
 		"note": "exemptions of the configuration now (owner, reason, approver, expiry) and every exemption added with exempt add (requester, approver); holds in force at some time of the period (created_by, approved_by when two-person, removed_by)"}))
-	add("README.txt", []byte(readme(cfg, from, to, p, len(books))))
+	return nil
+}
 
-	// The manifest, then the zip.
+// seal adds the manifest of the files' sums, then writes the zip to out.
+func (p *packWriter) seal(out string) error {
 	var manifest strings.Builder
-	for _, f := range files {
+	for _, f := range p.files {
 		s := sha256.Sum256(f.body)
 		sum := hex.EncodeToString(s[:])
 		p.Files = append(p.Files, File{Name: f.name, SHA256: sum, Size: len(f.body)})
@@ -230,11 +273,11 @@ func Write(ctx context.Context, cfg *config.Config, st *store.Store, from, to ti
 	}
 	ms := sha256.Sum256([]byte(manifest.String()))
 	p.ManifestSHA256 = hex.EncodeToString(ms[:])
-	add(ManifestName, []byte(manifest.String()))
-	if err := writeZip(out, files); err != nil {
-		return nil, fmt.Errorf("evidence: %w", err)
+	p.add(ManifestName, []byte(manifest.String()))
+	if err := writeZip(out, p.files); err != nil {
+		return fmt.Errorf("evidence: %w", err)
 	}
-	return p, nil
+	return nil
 }
 
 // bookName is a run workbook's name: accessrecon-<as-of>-<run>.xlsx.
@@ -380,10 +423,7 @@ func mustJSON(v any) []byte {
 
 // writeZip writes the files into a new zip at path (via a temporary file:
 // a half-written pack never has the final name).
-func writeZip(path string, files []struct {
-	name string
-	body []byte
-}) error {
+func writeZip(path string, files []packFile) error {
 	f, err := os.CreateTemp(filepath.Dir(path), ".evidence-*.zip")
 	if err != nil {
 		return err
