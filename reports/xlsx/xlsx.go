@@ -36,7 +36,7 @@ const (
 )
 
 // Sheets lists the sheet names in workbook order.
-var Sheets = []string{SheetSummary, SheetFindings, SheetActions, SheetSLA, SheetDrift, SheetInventory, SheetExemptions, SheetLeavers, SheetApprovals}
+var Sheets = []string{SheetSummary, SheetFindings, SheetActions, SheetSLA, SheetDrift, SheetInventory, SheetExemptions, SheetLeavers, SheetApprovals, SheetUpcoming}
 
 // ControlReference is the control the workbook is evidence for.
 const ControlReference = "Saudi NCA ECC-2:2024 control 1-9-5: access is revoked promptly on termination, suspension or role change"
@@ -56,6 +56,9 @@ type Options struct {
 	// privileged in this run (Approvals), and HR webhook receipts that
 	// start a leaver's SLA clock (Leavers). Pass the *store.Store.
 	Store RunStore
+	// Upcoming are the known leavers (terminations HR recorded ahead) for
+	// the "Upcoming leavers" sheet.
+	Upcoming []UpcomingLeaver
 }
 
 // FileName is the workbook's file name: accessrecon-<as-of date>-<run id>.xlsx.
@@ -123,6 +126,7 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 			}
 			return w.approvalsSheet(ctx, SheetApprovals, res.Policy.PrivilegedApproved, res.Exemptions, r, res.Run.ID, opts.Now.UTC())
 		}},
+		{SheetUpcoming, func() error { return w.upcomingSheet(SheetUpcoming, opts.Upcoming, opts.Now.UTC(), loc) }},
 	}
 	for _, s := range steps {
 		if err := s.fn(); err != nil {

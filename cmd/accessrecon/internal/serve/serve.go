@@ -48,6 +48,11 @@ type Server struct {
 	cancelRun context.CancelFunc
 	running   sync.WaitGroup
 
+	// leaversWake asks the known leavers' scheduler (leavers.go) to
+	// re-derive its schedule; leaversDone closes when it has stopped.
+	leaversWake chan struct{}
+	leaversDone chan struct{}
+
 	// PanicHook, when set (tests), is called at the start of every job run.
 	PanicHook func(job string)
 	// now is the clock (tests).
@@ -56,7 +61,8 @@ type Server struct {
 
 // New prepares a server for cfg (read from path) on st; Serve starts it.
 func New(ctx context.Context, path string, cfg *config.Config, st *store.Store, log *slog.Logger) (*Server, error) {
-	s := &Server{path: path, cfg: cfg, st: st, log: log, entries: map[string]cron.EntryID{}, stopping: ctx, now: time.Now}
+	s := &Server{path: path, cfg: cfg, st: st, log: log, entries: map[string]cron.EntryID{}, stopping: ctx, now: time.Now,
+		leaversWake: make(chan struct{}, 1), leaversDone: make(chan struct{})}
 	s.runCtx, s.cancelRun = context.WithCancel(context.WithoutCancel(ctx))
 	s.lock = runlock.New(st, config.DurOr(cfg.Serve.LockStale, 2*time.Minute), log)
 	h, err := newHookState(cfg)
@@ -106,6 +112,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}()
 	s.hooks.start(s)
 	s.cron.Start()
+	go s.leaverScheduler()
 	s.mu.Lock()
 	jobs := len(s.cfg.Jobs)
 	s.mu.Unlock()
@@ -205,6 +212,7 @@ func (s *Server) runJob(name string, catchUp bool) {
 	req := runner.Request{Job: name, Mode: j.Mode, Scope: []reconcile.Kind(j.Scope), Timeout: j.Timeout.D(),
 		OutDir: filepath.Join(s.outDir(cfg), name), Reports: append(runner.Set{}, j.Reports...)}
 	res, err := runner.Run(s.runCtx, cfg, runner.Env{Store: s.st, Log: log, EngineLog: s.log}, req)
+	s.wakeLeavers() // the run may have read HR: the known leavers' schedule follows it
 	if res == nil {
 		log.Error("job failed before its run started", "err", err)
 		return
@@ -268,6 +276,7 @@ func (s *Server) shutdown(srv *http.Server) error {
 	go func() {
 		<-cronDone.Done()
 		s.hooks.wait()
+		<-s.leaversDone
 		s.running.Wait()
 		close(done)
 	}()
