@@ -161,6 +161,9 @@ func (s *Server) overdue(ctx context.Context, cfg *config.Config, j config.JobCo
 	if err != nil {
 		return false, time.Time{}, err
 	}
+	if j.Report != "" {
+		return s.reportDue(cfg, j), time.Time{}, nil
+	}
 	last, err := s.st.LastRunOf(ctx, j.Name, reconcile.StatusCompleted, reconcile.StatusGuardTripped)
 	if errors.Is(err, store.ErrNoRun) {
 		return true, time.Time{}, nil
@@ -188,6 +191,12 @@ func (s *Server) runJob(name string, catchUp bool) {
 	log := s.log.With("job", name)
 	if s.PanicHook != nil {
 		s.PanicHook(name)
+	}
+	if j.Report != "" {
+		if !catchUp || s.reportDue(cfg, j) {
+			s.reportJob(cfg, j)
+		}
+		return
 	}
 	release, err := s.lock.Acquire(s.stopping, "job "+name, config.DurOr(cfg.Serve.LockWait, time.Hour))
 	if err != nil {
