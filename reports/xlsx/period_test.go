@@ -308,13 +308,45 @@ func latestVerified(t *testing.T, st *store.Store, from, to time.Time) map[strin
 // slaFigures is `accessrecon sla --since from` (cmd/accessrecon/sla.go),
 // recomputed here from the store: revocations per tier and how many were
 // within the tier's SLA, the clock starting at HR's effective time or an
-// earlier webhook receipt.
+// earlier webhook receipt. An account is revoked once its automatic steps
+// are verified and every person's step acknowledged, at the later of the
+// two; a finding only people revoke counts once its steps are all
+// acknowledged.
 func slaFigures(t *testing.T, st *store.Store, pol reconcile.Policy, since time.Time) map[string][2]int {
 	t.Helper()
 	ctx := context.Background()
 	rows, err := st.RevokedFindings(ctx, since)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var acks []struct {
+		Fingerprint string `db:"fingerprint"`
+		RunID       int64  `db:"run_id"`
+		Op          string `db:"op"`
+		Arg         string `db:"arg"`
+		At          string `db:"finished_at"`
+	}
+	if err := st.DB().SelectContext(ctx, &acks, `SELECT fingerprint, run_id, op, arg, finished_at FROM actions WHERE status = 'acknowledged' AND verified = 1`); err != nil {
+		t.Fatal(err)
+	}
+	acked := map[string]map[[2]string]time.Time{}
+	for _, a := range acks {
+		at, err := time.Parse(time.RFC3339Nano, a.At)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if acked[a.Fingerprint] == nil {
+			acked[a.Fingerprint] = map[[2]string]time.Time{}
+		}
+		if k := [2]string{a.Op, a.Arg}; at.After(acked[a.Fingerprint][k]) {
+			acked[a.Fingerprint][k] = at
+		}
+		var body string
+		err = st.DB().GetContext(ctx, &body, `SELECT f.body FROM findings f JOIN runs r ON r.id = f.run_id WHERE f.run_id = ? AND f.fingerprint = ? AND r.started_at >= ? AND f.body NOT LIKE '%"revoked_at"%'`,
+			a.RunID, a.Fingerprint, store.T(since))
+		if err == nil {
+			rows = append(rows, store.RevokedFinding{RunID: a.RunID, Body: []byte(body)})
+		}
 	}
 	out := map[string][2]int{}
 	seen := map[string]bool{}
@@ -323,28 +355,44 @@ func slaFigures(t *testing.T, st *store.Store, pol reconcile.Policy, since time.
 		if err := json.Unmarshal(r.Body, &f); err != nil {
 			t.Fatal(err)
 		}
-		if f.RevokedAt == nil || seen[f.Fingerprint+f.RevokedAt.String()] {
+		var revoked time.Time
+		if f.RevokedAt != nil {
+			revoked = *f.RevokedAt
+		}
+		done := true
+		for _, s := range f.Actions {
+			if s.Auto {
+				done = done && f.RevokedAt != nil
+				continue
+			}
+			at, ok := acked[f.Fingerprint][[2]string{string(s.Op), s.Arg}]
+			done = done && ok
+			if at.After(revoked) {
+				revoked = at
+			}
+		}
+		if !done || revoked.IsZero() || seen[f.Fingerprint+revoked.String()] || f.Disposition == reconcile.Exempt {
 			continue
 		}
-		seen[f.Fingerprint+f.RevokedAt.String()] = true
+		seen[f.Fingerprint+revoked.String()] = true
 		var start time.Time
 		if f.EffectiveAt != nil {
 			start = *f.EffectiveAt
 		}
-		hook, err := st.FirstHREvent(ctx, f.EmployeeID, f.RevokedAt.Add(-30*24*time.Hour), *f.RevokedAt)
+		hook, err := st.FirstHREvent(ctx, f.EmployeeID, revoked.Add(-30*24*time.Hour), revoked)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !hook.IsZero() && (start.IsZero() || hook.Before(start)) {
 			start = hook
 		}
-		if start.IsZero() {
+		if start.IsZero() || f.EffectiveAt == nil {
 			continue
 		}
 		tier := cmp.Or(f.Tier, "standard")
 		c := out[tier]
 		c[0]++
-		if max(f.RevokedAt.Sub(start), 0) <= pol.SLA[tier].D() {
+		if max(revoked.Sub(start), 0) <= pol.SLA[tier].D() {
 			c[1]++
 		}
 		out[tier] = c

@@ -6,7 +6,9 @@ package sla
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -45,13 +47,131 @@ type Entry struct {
 // still counts as its start.
 const webhookLookback = 30 * 24 * time.Hour
 
+// When an account counts as revoked (the workbook's Leavers sheet reads
+// the same): every automatic step done and verified (the executor's
+// Finding.RevokedAt) AND every step a person must do acknowledged done
+// (accessrecon ack). The revocation time is the later of the two. An
+// account whose automatic steps are done while a person's step is open is
+// not revoked yet: its clock runs on. Each clock is reconcile's
+// Policy.Clock.
+
+// Acks are the acknowledged manual steps: fingerprint → step (op, arg) →
+// when the latest acknowledgement was recorded; runs, the runs whose step
+// was acknowledged, by fingerprint.
+type Acks struct {
+	at   map[string]map[[2]string]time.Time
+	runs map[string][]int64
+}
+
+// ReadAcks reads every acknowledged manual step of the store.
+func ReadAcks(ctx context.Context, st *store.Store) (Acks, error) {
+	var rows []struct {
+		Fingerprint string `db:"fingerprint"`
+		RunID       int64  `db:"run_id"`
+		Op          string `db:"op"`
+		Arg         string `db:"arg"`
+		FinishedAt  string `db:"finished_at"`
+	}
+	if err := st.DB().SelectContext(ctx, &rows, `SELECT fingerprint, run_id, op, arg, COALESCE(finished_at, '') AS finished_at FROM actions
+		WHERE status = ? AND verified = 1 ORDER BY id`, store.ActionAcknowledged); err != nil {
+		return Acks{}, fmt.Errorf("sla: acknowledged steps: %w", err)
+	}
+	a := Acks{at: map[string]map[[2]string]time.Time{}, runs: map[string][]int64{}}
+	for _, r := range rows {
+		t, err := time.Parse(time.RFC3339Nano, r.FinishedAt)
+		if err != nil {
+			return Acks{}, fmt.Errorf("sla: acknowledged step of %s: %q: %w", r.Fingerprint, r.FinishedAt, err)
+		}
+		m := a.at[r.Fingerprint]
+		if m == nil {
+			m = map[[2]string]time.Time{}
+			a.at[r.Fingerprint] = m
+		}
+		k := [2]string{r.Op, r.Arg}
+		if t.After(m[k]) {
+			m[k] = t.UTC()
+		}
+		if !slices.Contains(a.runs[r.Fingerprint], r.RunID) {
+			a.runs[r.Fingerprint] = append(a.runs[r.Fingerprint], r.RunID)
+		}
+	}
+	return a, nil
+}
+
+// Revoked is when f's account counts as revoked: its automatic steps done
+// and verified, and every person's step acknowledged (ok false while one
+// of them is not).
+func (a Acks) Revoked(f *reconcile.Finding) (time.Time, bool) {
+	var last time.Time
+	hasAuto := false
+	var manual [][2]string
+	for _, s := range f.Actions {
+		if s.Auto {
+			hasAuto = true
+		} else {
+			manual = append(manual, [2]string{string(s.Op), s.Arg})
+		}
+	}
+	if hasAuto || len(manual) == 0 {
+		if f.RevokedAt == nil {
+			return time.Time{}, false
+		}
+		last = f.RevokedAt.UTC()
+	}
+	for _, m := range manual {
+		t, ok := a.at[f.Fingerprint][m]
+		if !ok {
+			return time.Time{}, false
+		}
+		if t.After(last) {
+			last = t
+		}
+	}
+	return last, true
+}
+
 // Entries measures every revocation of runs started at or after since.
 func Entries(ctx context.Context, cfg *config.Config, st *store.Store, since time.Time) ([]Entry, error) {
-	pol := cfg.Policy
-	allowed := func(tier string) time.Duration { return pol.SLA[cmp.Or(tier, "standard")].D() }
 	rows, err := st.RevokedFindings(ctx, since)
 	if err != nil {
 		return nil, err
+	}
+	acks, err := ReadAcks(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	// The findings only people revoke: the run that opened their steps
+	// holds them.
+	seenRow := map[[2]any]bool{}
+	for _, r := range rows {
+		var f struct {
+			Fingerprint string `json:"fingerprint"`
+		}
+		_ = json.Unmarshal(r.Body, &f)
+		seenRow[[2]any{r.RunID, f.Fingerprint}] = true
+	}
+	for fp, runs := range acks.runs {
+		for _, id := range runs {
+			if seenRow[[2]any{id, fp}] {
+				continue
+			}
+			var body string
+			err := st.DB().GetContext(ctx, &body, `SELECT f.body FROM findings f JOIN runs r ON r.id = f.run_id WHERE f.run_id = ? AND f.fingerprint = ?`, id, fp)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // pruned, or the step's finding was never stored
+			}
+			if err != nil {
+				return nil, fmt.Errorf("sla: finding %s of run %d: %w", fp, id, err)
+			}
+			run, err := st.GetRun(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			if run.StartedAt.Before(since) {
+				continue
+			}
+			rows = append(rows, store.RevokedFinding{RunID: id, Body: []byte(body)})
+		}
 	}
 	var out []Entry
 	seen := map[string]bool{}
@@ -60,41 +180,49 @@ func Entries(ctx context.Context, cfg *config.Config, st *store.Store, since tim
 		if err := json.Unmarshal(r.Body, &f); err != nil {
 			return nil, fmt.Errorf("sla: finding of run %d: %w", r.RunID, err)
 		}
-		if f.RevokedAt == nil {
-			continue
+		revoked, ok := acks.Revoked(&f)
+		if !ok {
+			continue // a person's step is still open: not revoked yet
 		}
-		key := f.Fingerprint + f.RevokedAt.String()
+		key := f.Fingerprint + revoked.String()
 		if seen[key] {
 			continue
 		}
 		seen[key] = true
-		e := Entry{RunID: r.RunID, Fingerprint: f.Fingerprint, Kind: string(f.Kind), Target: f.Target, Tier: cmp.Or(f.Tier, "standard"),
-			AccountID: f.AccountID, EmployeeID: f.EmployeeID, RevokedAt: f.RevokedAt.UTC(), Allowed: allowed(f.Tier)}
-		if f.EffectiveAt != nil {
-			e.Start, e.StartFrom = f.EffectiveAt.UTC(), "hr_effective"
-		}
+		var hook time.Time
 		if f.EmployeeID != "" {
-			hook, err := st.FirstHREvent(ctx, f.EmployeeID, f.RevokedAt.Add(-webhookLookback), *f.RevokedAt)
-			if err != nil {
+			if hook, err = st.FirstHREvent(ctx, f.EmployeeID, revoked.Add(-webhookLookback), revoked); err != nil {
 				return nil, err
 			}
-			if !hook.IsZero() && (e.Start.IsZero() || hook.Before(e.Start)) {
-				e.Start, e.StartFrom = hook.UTC(), "webhook"
-			}
 		}
-		if e.Start.IsZero() {
-			continue // nothing starts the clock (e.g. a stale credential)
+		f.RevokedAt = &revoked
+		c, ok := cfg.Policy.Clock(&f, time.Time{}, hook)
+		if !ok {
+			continue // nothing starts the clock (e.g. a stale credential), or exempt
 		}
-		e.Elapsed = max(e.RevokedAt.Sub(e.Start), 0)
-		e.Within = e.Elapsed <= e.Allowed
-		e.ElapsedText, e.AllowedText = e.Elapsed.Round(time.Second).String(), e.Allowed.String()
-		out = append(out, e)
+		out = append(out, entry(r.RunID, &f, c))
 	}
 	return out, nil
 }
 
+// entry is a finding measured by its clock.
+func entry(runID int64, f *reconcile.Finding, c reconcile.Clock) Entry {
+	e := Entry{RunID: runID, Fingerprint: f.Fingerprint, Kind: string(f.Kind), Target: f.Target, Tier: string(c.Tier),
+		AccountID: f.AccountID, EmployeeID: f.EmployeeID, Start: c.Start, StartFrom: c.StartFrom, Elapsed: c.Elapsed,
+		Allowed: c.Allowed, Within: c.Within, Open: c.Open}
+	if !c.Open {
+		e.RevokedAt = c.End
+	}
+	e.ElapsedText, e.AllowedText = e.Elapsed.Round(time.Second).String(), e.Allowed.String()
+	if c.Open {
+		e.ElapsedText += " (open)"
+	}
+	return e
+}
+
 // OpenBreaches are the leavers of the latest full run still not revoked
-// although their SLA has passed.
+// (a person's step still open counts as not revoked) although their SLA
+// has passed at that run's as-of time.
 func OpenBreaches(ctx context.Context, cfg *config.Config, st *store.Store, now time.Time) ([]Entry, error) {
 	run, err := LatestFinishedFullRun(ctx, st)
 	if err != nil || run.ID == 0 {
@@ -104,24 +232,28 @@ func OpenBreaches(ctx context.Context, cfg *config.Config, st *store.Store, now 
 	if err != nil {
 		return nil, err
 	}
+	acks, err := ReadAcks(ctx, st)
+	if err != nil {
+		return nil, err
+	}
 	var out []Entry
 	for _, b := range bodies {
 		var f reconcile.Finding
 		if err := json.Unmarshal(b, &f); err != nil {
 			return nil, err
 		}
-		if f.RevokedAt != nil || f.EffectiveAt == nil || (f.Kind != reconcile.TerminatedActive && f.Kind != reconcile.SuspendedActive) || f.Disposition == reconcile.Exempt {
+		if f.Kind != reconcile.TerminatedActive && f.Kind != reconcile.SuspendedActive {
 			continue
 		}
-		e := Entry{RunID: run.ID, Fingerprint: f.Fingerprint, Kind: string(f.Kind), Target: f.Target, Tier: cmp.Or(f.Tier, "standard"),
-			AccountID: f.AccountID, EmployeeID: f.EmployeeID, Start: f.EffectiveAt.UTC(), StartFrom: "hr_effective",
-			Allowed: cfg.Policy.SLA[cmp.Or(f.Tier, "standard")].D(), Open: true}
-		e.Elapsed = run.AsOf.Sub(e.Start)
-		if e.Elapsed <= e.Allowed {
+		if _, ok := acks.Revoked(&f); ok {
 			continue
 		}
-		e.ElapsedText, e.AllowedText = e.Elapsed.Round(time.Second).String()+" (open)", e.Allowed.String()
-		out = append(out, e)
+		f.RevokedAt = nil
+		c, ok := cfg.Policy.Clock(&f, run.AsOf, time.Time{})
+		if !ok || c.Within {
+			continue
+		}
+		out = append(out, entry(run.ID, &f, c))
 	}
 	return out, nil
 }
