@@ -156,9 +156,28 @@ policy:
 			t.Fatal(err)
 		}
 		rows, err := f.GetRows(xlsx.SheetLeavers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The SLA sheet: a row per leaver's account, Within SLA yes/no
+		// once revoked (one run here: the same revocations as sla's).
+		slaRows, err := f.GetRows(xlsx.SheetSLA)
 		f.Close()
 		if err != nil {
 			t.Fatal(err)
+		}
+		sheetRevoked, sheetWithin := 0, 0
+		for _, r := range slaRows[1:] {
+			switch r[len(r)-1] {
+			case "Yes":
+				sheetWithin++
+				sheetRevoked++
+			case "No":
+				sheetRevoked++
+			}
+		}
+		if sheetRevoked != rep.Revoked || sheetWithin != rep.Within {
+			t.Errorf("%s: SLA sheet %d revoked, %d within; sla %d, %d\n%q", stage, sheetRevoked, sheetWithin, rep.Revoked, rep.Within, slaRows)
 		}
 		overall := ""
 		for _, r := range rows {

@@ -606,17 +606,23 @@ func (w *writer) sla() error {
 				continue
 			}
 			id, name, _, _ := person(f)
-			end, within := w.asOf, "open"
-			if f.RevokedAt != nil {
-				end = *f.RevokedAt
-			}
-			if f.WithinSLA != nil {
-				within = yesNo(*f.WithinSLA)
-			}
-			elapsed := end.Sub(*f.EffectiveAt)
-			text := duration(elapsed)
-			if f.RevokedAt == nil {
-				text += " so far"
+			// The one SLA computation (clock.go): revoked once the
+			// automatic steps are verified and a person's steps
+			// acknowledged; an exempt account is not on the clock.
+			c, onClock := w.clock(f)
+			within, elapsed, revoked := "open", w.asOf.Sub(*f.EffectiveAt), any(nil)
+			text := duration(elapsed) + " so far"
+			switch {
+			case !onClock:
+				within, text = "exempt: not on the clock", ""
+			case c.Open:
+				elapsed = c.Elapsed
+				text = duration(elapsed) + " so far"
+				if f.RevokedAt != nil {
+					within = "open: a person's step"
+				}
+			default:
+				elapsed, revoked, within, text = c.Elapsed, dateCell(c.End, w.dateTime), yesNo(c.Within), duration(c.Elapsed)
 			}
 			tier := cmp.Or(f.Tier, "standard")
 			var allowed any
@@ -624,7 +630,7 @@ func (w *writer) sla() error {
 				allowed = duration(d.D())
 			}
 			cells = append(cells[:0], id, name, string(f.Kind), datePtr(f.EffectiveAt, w.dateTime), f.Target, f.AccountID,
-				cmp.Or(f.Username, w.name(f.Target, f.AccountID).username), datePtr(f.RevokedAt, w.dateTime), text, excelize.Cell{StyleID: w.decimal, Value: elapsed.Hours()}, tier, allowed, within)
+				cmp.Or(f.Username, w.name(f.Target, f.AccountID).username), revoked, text, excelize.Cell{StyleID: w.decimal, Value: elapsed.Hours()}, tier, allowed, within)
 			if err := emit(cells); err != nil {
 				return err
 			}
