@@ -55,7 +55,7 @@ type leaverAccount struct {
 	// step acknowledged (revokedAt without what a later run merely saw),
 	// and slaStart its clock's start: what `accessrecon sla` counts.
 	autoRevoked, recorded, slaStart time.Time
-	hasAuto               bool
+	hasAuto                         bool
 	// open says what is still to be done when not revoked.
 	open string
 	// ackedBy is who acknowledged the last manual step, when a person's
