@@ -144,9 +144,7 @@ policy:
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, a := range acts {
-			res.Actions = append(res.Actions, a)
-		}
+		res.Actions = append(res.Actions, acts...)
 		book := filepath.Join(t.TempDir(), "book.xlsx")
 		if err := xlsx.WriteContext(ctx, book, res, xlsx.Options{Store: st, Now: time.Now()}); err != nil {
 			t.Fatal(err)

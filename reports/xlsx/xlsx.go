@@ -611,10 +611,10 @@ func (w *writer) sla() error {
 			// acknowledged; an exempt account is not on the clock.
 			c, onClock := w.clock(f)
 			within, elapsed, revoked := "open", w.asOf.Sub(*f.EffectiveAt), any(nil)
-			text := duration(elapsed) + " so far"
+			var text string
 			switch {
 			case !onClock:
-				within, text = "exempt: not on the clock", ""
+				within = "exempt: not on the clock"
 			case c.Open:
 				elapsed = c.Elapsed
 				text = duration(elapsed) + " so far"
