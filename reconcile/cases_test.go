@@ -151,7 +151,7 @@ func runCase(t *testing.T, dir string) {
 			slices.Sort(disabled)
 		}
 	}
-	if want := cmp.Or(c.Status, StatusCompleted); res.Run.Status != want {
+	if want := cmp.Or(Status(c.Status), StatusCompleted); res.Run.Status != want {
 		t.Errorf("day 2 status %s, want %s (error %q)", res.Run.Status, want, res.Run.Error)
 	}
 	if c.Resolutions != nil {

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/sources"
 	"github.com/accessrecon/accessrecon/targets"
 )
@@ -66,7 +65,7 @@ func (j *judge) isApproved(a targets.Account) bool {
 // (HR lagging behind its own date), unless a later hire follows it: a
 // rehire's old termination date is history, and a rehire recorded ahead
 // leaves the status to decide.
-func (j *judge) departure(p *store.PersonRow) (Kind, time.Time, bool) {
+func (j *judge) departure(p *PersonRow) (Kind, time.Time, bool) {
 	if j.hrConflicts[NormalizeID(p.EmployeeID)] {
 		return "", time.Time{}, false // an hr_conflict finding says it; nothing is revoked
 	}
@@ -90,7 +89,7 @@ func (j *judge) departure(p *store.PersonRow) (Kind, time.Time, bool) {
 // rehire; BambooHR and Workday exports keep the old date). A termination
 // and a hire on the same day read as a same-day rehire: the status decides,
 // since a wrong revocation is worse than none. Zero when there is none.
-func termination(p *store.PersonRow, asOf time.Time) time.Time {
+func termination(p *PersonRow, asOf time.Time) time.Time {
 	td := p.TerminationDate
 	if !td.IsZero() && !p.HireDate.IsZero() && !p.HireDate.Before(td) && !p.HireDate.After(asOf) {
 		return time.Time{}
@@ -100,152 +99,229 @@ func termination(p *store.PersonRow, asOf time.Time) time.Time {
 
 // seen is what the run knows of an account beyond its current state.
 type seen struct {
-	prev        *store.AccountState // previous good snapshot (nil: new, or no previous run)
-	revokedByUs bool                // accessrecon disabled it since the previous snapshot
+	prev        *AccountState // previous good snapshot (nil: new, or no previous run)
+	revokedByUs bool          // accessrecon disabled it since the previous snapshot
 	// suspendedByUs is accessrecon's latest disable of the account, when it
 	// was for a suspension or leave (nil otherwise).
-	suspendedByUs *store.Disablement
+	suspendedByUs *Disablement
 }
 
-// classify returns the findings for one account. Fingerprints, first-seen
-// dates and exemptions are applied by the caller.
-func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
-	var out []Finding
-	add := func(f Finding) {
-		f.Target, f.AccountID, f.Username, f.Tier = j.target, a.ID, a.Username, j.tier
-		f.DisplayName = a.DisplayName
-		if len(f.Actions) > 0 {
-			f.account = a // kept only where the executor may need it
-		}
-		if f.Evidence == nil {
-			f.Evidence = map[string]string{}
-		}
-		for k, v := range f.Evidence {
-			if v == "" {
-				delete(f.Evidence, k)
-			}
-		}
-		f.Evidence["account_enabled"] = fmt.Sprint(a.Enabled)
-		if m.Person != nil {
-			p := m.Person
-			f.EmployeeID = p.EmployeeID
-			f.Person = &PersonRef{EmployeeID: p.EmployeeID, Name: p.Name(), Email: p.Email, Status: p.Status, JobCode: p.JobCode, Department: p.Department}
-			if !p.TerminationDate.IsZero() {
-				td := p.TerminationDate
-				f.Person.TerminationDate = &td
-			}
-			strength := "weak"
-			if m.Strong {
-				strength = "strong"
-			}
-			f.Match = m.Via + " (" + strength + ")"
-		} else if a.EmployeeID != "" {
-			f.EmployeeID = a.EmployeeID
-		}
-		out = append(out, f)
-	}
+// verdict is one account's classification in progress: what is known of
+// it, and the findings so far.
+type verdict struct {
+	a targets.Account
+	m Match
+	s seen
+	// departedKind, effective and departed are j.departure of the matched
+	// person (zero without one).
+	departedKind Kind
+	effective    time.Time
+	departed     bool
+	out          []Finding
+}
 
-	if e, ok := j.exemption(a); ok && e.Expired(j.asOf) {
-		add(Finding{Kind: ExemptionExpired, Severity: Medium, Disposition: Review,
+// classify returns the findings for one account, rule by rule.
+// Fingerprints, first-seen dates and exemptions are applied by the caller.
+func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
+	v := &verdict{a: a, m: m, s: s}
+	if m.Person != nil {
+		v.departedKind, v.effective, v.departed = j.departure(m.Person)
+	}
+	j.exemptionExpired(v)
+	if a.Enabled {
+		j.whoseAccount(v)
+		j.reenabled(v)
+		j.privileged(v)
+		j.dormant(v)
+	}
+	j.returned(v)
+	j.credentials(v)
+	j.exempt(v)
+	return v.out
+}
+
+// add completes f with what every finding of the account carries and keeps
+// it.
+func (j *judge) add(v *verdict, f Finding) {
+	a, m := v.a, v.m
+	f.Target, f.AccountID, f.Username, f.Tier = j.target, a.ID, a.Username, j.tier
+	f.DisplayName = a.DisplayName
+	if len(f.Actions) > 0 {
+		f.account = a // kept only where the executor may need it
+	}
+	if f.Evidence == nil {
+		f.Evidence = map[string]string{}
+	}
+	for k, val := range f.Evidence {
+		if val == "" {
+			delete(f.Evidence, k)
+		}
+	}
+	f.Evidence["account_enabled"] = fmt.Sprint(a.Enabled)
+	if m.Person != nil {
+		p := m.Person
+		f.EmployeeID = p.EmployeeID
+		f.Person = &PersonRef{EmployeeID: p.EmployeeID, Name: p.Name(), Email: p.Email, Status: p.Status, JobCode: p.JobCode, Department: p.Department}
+		if !p.TerminationDate.IsZero() {
+			td := p.TerminationDate
+			f.Person.TerminationDate = &td
+		}
+		strength := "weak"
+		if m.Strong {
+			strength = "strong"
+		}
+		f.Match = m.Via + " (" + strength + ")"
+	} else if a.EmployeeID != "" {
+		f.EmployeeID = a.EmployeeID
+	}
+	v.out = append(v.out, f)
+}
+
+// exemptionExpired: an exemption naming the account has expired.
+func (j *judge) exemptionExpired(v *verdict) {
+	if e, ok := j.exemption(v.a); ok && e.Expired(j.asOf) {
+		j.add(v, Finding{Kind: ExemptionExpired, Severity: Medium, Disposition: Review,
 			Reason:   fmt.Sprintf("exemption owned by %s (approved by %s: %s) expired on %s; the account is judged normally again", e.Owner, e.Approver, e.Reason, e.Expires.Format("2006-01-02")),
 			Evidence: map[string]string{"expired": e.Expires.Format(time.RFC3339), "owner": e.Owner}})
 	}
+}
 
-	departedKind, effective, departed := Kind(""), time.Time{}, false
-	if m.Person != nil {
-		departedKind, effective, departed = j.departure(m.Person)
+// whoseAccount judges an enabled account by the person it belongs to: no
+// clear owner (ambiguous), none at all (orphaned), one HR says is gone
+// (terminated or suspended but active), or one whose groups exceed the
+// role's baseline (excess access).
+func (j *judge) whoseAccount(v *verdict) {
+	a, m := v.a, v.m
+	switch {
+	case len(m.Candidates) > 0 || m.Conflict != "":
+		reason := m.Conflict
+		if reason == "" {
+			reason = fmt.Sprintf("%s matches %d people: %s", m.Via, len(m.Candidates), strings.Join(m.Candidates, ", "))
+		}
+		j.add(v, Finding{Kind: Ambiguous, Severity: Medium, Disposition: Review, Reason: reason,
+			Evidence: map[string]string{"candidates": strings.Join(m.Candidates, ", "), "account_employee_id": a.EmployeeID, "account_email": a.Email}})
+	case m.Person == nil:
+		sev := Medium
+		if a.Privileged {
+			sev = High
+		}
+		j.add(v, Finding{Kind: Orphaned, Severity: sev, Disposition: Review,
+			Reason:   "enabled account linked to no person in HR",
+			Evidence: map[string]string{"account_employee_id": a.EmployeeID, "account_email": a.Email, "created": j.day(a.Created)}})
+	case v.departed:
+		j.departedActive(v)
+	default:
+		j.excessAccess(v)
 	}
+}
 
-	if a.Enabled {
-		switch {
-		case len(m.Candidates) > 0 || m.Conflict != "":
-			reason := m.Conflict
-			if reason == "" {
-				reason = fmt.Sprintf("%s matches %d people: %s", m.Via, len(m.Candidates), strings.Join(m.Candidates, ", "))
-			}
-			add(Finding{Kind: Ambiguous, Severity: Medium, Disposition: Review, Reason: reason,
-				Evidence: map[string]string{"candidates": strings.Join(m.Candidates, ", "), "account_employee_id": a.EmployeeID, "account_email": a.Email}})
-		case m.Person == nil:
-			sev := Medium
-			if a.Privileged {
-				sev = High
-			}
-			add(Finding{Kind: Orphaned, Severity: sev, Disposition: Review,
-				Reason:   "enabled account linked to no person in HR",
-				Evidence: map[string]string{"account_employee_id": a.EmployeeID, "account_email": a.Email, "created": j.day(a.Created)}})
-		case departed:
-			sev := Critical
-			if departedKind == SuspendedActive {
-				sev = High
-			}
-			f := Finding{Kind: departedKind, Severity: sev,
-				Reason:   fmt.Sprintf("account is enabled but HR says %s is %s", m.Person.EmployeeID, hrState(m.Person, j.asOf, j.loc)),
-				Evidence: map[string]string{"hr_status": string(m.Person.Status), "termination_date": j.day(m.Person.TerminationDate), "status_effective": j.day(m.Person.StatusEffective), "hire_date": j.day(m.Person.HireDate), "last_login": j.day(a.LastLogin)}}
-			if !effective.IsZero() {
-				f.EffectiveAt = &effective
-			}
-			j.plan(&f, m, a, nil)
-			add(f)
-		default:
-			if excess := j.excess(a, m.Person); len(excess.all) > 0 {
-				f := Finding{Kind: ExcessAccess, Severity: Medium,
-					Evidence: map[string]string{"job_code": m.Person.JobCode, "excess_groups": strings.Join(targets.GroupNames(excess.all), "; "), "previous_job_code": m.Person.PrevJobCode}}
-				if len(excess.mover) > 0 && m.Clear() {
-					f.Reason = fmt.Sprintf("after the move from %s to %s the account keeps groups of the old role: %s", m.Person.PrevJobCode, m.Person.JobCode, strings.Join(targets.GroupNames(excess.mover), ", "))
-					if other := len(excess.all) - len(excess.mover); other > 0 {
-						f.Reason += fmt.Sprintf("; %d more outside the new role's baseline need review", other)
-					}
-					j.plan(&f, m, a, groupIDs(excess.mover))
-				} else {
-					f.Disposition = Review
-					f.Reason = fmt.Sprintf("groups outside the baseline of role %s: %s", m.Person.JobCode, strings.Join(targets.GroupNames(excess.all), ", "))
-				}
-				add(f)
-			}
-		}
-
-		if ((s.prev != nil && !s.prev.Enabled) || s.revokedByUs) && !j.back(m, s, departed) {
-			f := Finding{Kind: Reenabled, Severity: High, Disposition: Review,
-				Reason:   "account was disabled and is enabled again",
-				Evidence: map[string]string{"revoked_by_accessrecon": fmt.Sprint(s.revokedByUs)}}
-			if departed {
-				f.Severity = Critical
-				f.Reason = fmt.Sprintf("account was disabled and is enabled again, but HR says %s is %s", m.Person.EmployeeID, hrState(m.Person, j.asOf, j.loc))
-				j.plan(&f, m, a, nil)
-			}
-			add(f)
-		}
-
-		if a.Privileged && !j.isApproved(a) {
-			add(Finding{Kind: PrivilegedUnapproved, Severity: High, Disposition: Review,
-				Reason:   "privileged account not on policy.privileged_approved",
-				Evidence: map[string]string{"groups": strings.Join(targets.GroupNames(a.Groups), "; ")}})
-		}
-
-		if a.LoginTracked && !departed {
-			limit := j.policy.DormantAfter.D()
-			switch {
-			case !a.LastLogin.IsZero() && j.asOf.Sub(a.LastLogin) > limit:
-				add(Finding{Kind: Dormant, Severity: Low, Disposition: Review,
-					Reason:   fmt.Sprintf("no login for %d days (limit %d)", int(j.asOf.Sub(a.LastLogin).Hours()/24), int(limit.Hours()/24)),
-					Evidence: map[string]string{"last_login": a.LastLogin.Format(time.RFC3339)}})
-			case a.LastLogin.IsZero() && !a.Created.IsZero() && j.asOf.Sub(a.Created) > limit:
-				add(Finding{Kind: Dormant, Severity: Low, Disposition: Review,
-					Reason:   fmt.Sprintf("never logged in, created %d days ago", int(j.asOf.Sub(a.Created).Hours()/24)),
-					Evidence: map[string]string{"last_login": "never", "created": j.day(a.Created)}})
-			}
-		}
+// departedActive: the account is enabled but HR says its person is gone.
+func (j *judge) departedActive(v *verdict) {
+	a, m := v.a, v.m
+	sev := Critical
+	if v.departedKind == SuspendedActive {
+		sev = High
 	}
-
-	if !a.Enabled && j.back(m, s, departed) {
-		d := s.suspendedByUs
-		add(Finding{Kind: Returned, Severity: Medium, Disposition: Review,
-			Reason: fmt.Sprintf("HR says %s is active again; accessrecon disabled this account for a suspension or leave in run %d (%s): restore it if the person should have it back (accessrecon never re-enables on its own)",
-				m.Person.EmployeeID, d.RunID, j.day(d.At)),
-			Evidence: map[string]string{"disabled_by_run": fmt.Sprint(d.RunID), "disabled_at": stamp(d.At), "disabled_for": d.Fingerprint, "hr_status": string(m.Person.Status)}})
+	f := Finding{Kind: v.departedKind, Severity: sev,
+		Reason:   fmt.Sprintf("account is enabled but HR says %s is %s", m.Person.EmployeeID, hrState(m.Person, j.asOf, j.loc)),
+		Evidence: map[string]string{"hr_status": string(m.Person.Status), "termination_date": j.day(m.Person.TerminationDate), "status_effective": j.day(m.Person.StatusEffective), "hire_date": j.day(m.Person.HireDate), "last_login": j.day(a.LastLogin)}}
+	if !v.effective.IsZero() {
+		effective := v.effective
+		f.EffectiveAt = &effective
 	}
+	j.plan(&f, m, a, nil)
+	j.add(v, f)
+}
 
-	// Credentials keep working on their own: check them on disabled accounts too.
+// excessAccess: the account has groups outside its person's role baseline;
+// those of the previous role are a mover's clear case.
+func (j *judge) excessAccess(v *verdict) {
+	a, m := v.a, v.m
+	excess := j.excess(a, m.Person)
+	if len(excess.all) == 0 {
+		return
+	}
+	f := Finding{Kind: ExcessAccess, Severity: Medium,
+		Evidence: map[string]string{"job_code": m.Person.JobCode, "excess_groups": strings.Join(targets.GroupNames(excess.all), "; "), "previous_job_code": m.Person.PrevJobCode}}
+	if len(excess.mover) > 0 && m.Clear() {
+		f.Reason = fmt.Sprintf("after the move from %s to %s the account keeps groups of the old role: %s", m.Person.PrevJobCode, m.Person.JobCode, strings.Join(targets.GroupNames(excess.mover), ", "))
+		if other := len(excess.all) - len(excess.mover); other > 0 {
+			f.Reason += fmt.Sprintf("; %d more outside the new role's baseline need review", other)
+		}
+		j.plan(&f, m, a, groupIDs(excess.mover))
+	} else {
+		f.Disposition = Review
+		f.Reason = fmt.Sprintf("groups outside the baseline of role %s: %s", m.Person.JobCode, strings.Join(targets.GroupNames(excess.all), ", "))
+	}
+	j.add(v, f)
+}
+
+// reenabled: an enabled account was disabled (by anyone, or revoked by
+// accessrecon) and is enabled again, and is not a returning person's.
+func (j *judge) reenabled(v *verdict) {
+	s, m := v.s, v.m
+	if !((s.prev != nil && !s.prev.Enabled) || s.revokedByUs) || j.back(m, s, v.departed) {
+		return
+	}
+	f := Finding{Kind: Reenabled, Severity: High, Disposition: Review,
+		Reason:   "account was disabled and is enabled again",
+		Evidence: map[string]string{"revoked_by_accessrecon": fmt.Sprint(s.revokedByUs)}}
+	if v.departed {
+		f.Severity = Critical
+		f.Reason = fmt.Sprintf("account was disabled and is enabled again, but HR says %s is %s", m.Person.EmployeeID, hrState(m.Person, j.asOf, j.loc))
+		j.plan(&f, m, v.a, nil)
+	}
+	j.add(v, f)
+}
+
+// privileged: an enabled privileged account that policy does not approve.
+func (j *judge) privileged(v *verdict) {
+	if v.a.Privileged && !j.isApproved(v.a) {
+		j.add(v, Finding{Kind: PrivilegedUnapproved, Severity: High, Disposition: Review,
+			Reason:   "privileged account not on policy.privileged_approved",
+			Evidence: map[string]string{"groups": strings.Join(targets.GroupNames(v.a.Groups), "; ")}})
+	}
+}
+
+// dormant: an enabled account, of someone not gone, unused (or never used)
+// for longer than policy allows, where the target tracks logins.
+func (j *judge) dormant(v *verdict) {
+	a := v.a
+	if !a.LoginTracked || v.departed {
+		return
+	}
+	limit := j.policy.DormantAfter.D()
+	switch {
+	case !a.LastLogin.IsZero() && j.asOf.Sub(a.LastLogin) > limit:
+		j.add(v, Finding{Kind: Dormant, Severity: Low, Disposition: Review,
+			Reason:   fmt.Sprintf("no login for %d days (limit %d)", int(j.asOf.Sub(a.LastLogin).Hours()/24), int(limit.Hours()/24)),
+			Evidence: map[string]string{"last_login": a.LastLogin.Format(time.RFC3339)}})
+	case a.LastLogin.IsZero() && !a.Created.IsZero() && j.asOf.Sub(a.Created) > limit:
+		j.add(v, Finding{Kind: Dormant, Severity: Low, Disposition: Review,
+			Reason:   fmt.Sprintf("never logged in, created %d days ago", int(j.asOf.Sub(a.Created).Hours()/24)),
+			Evidence: map[string]string{"last_login": "never", "created": j.day(a.Created)}})
+	}
+}
+
+// returned: a disabled account accessrecon disabled for a suspension or
+// leave of a person HR says is active again, listed for restoration.
+func (j *judge) returned(v *verdict) {
+	m := v.m
+	if v.a.Enabled || !j.back(m, v.s, v.departed) {
+		return
+	}
+	d := v.s.suspendedByUs
+	j.add(v, Finding{Kind: Returned, Severity: Medium, Disposition: Review,
+		Reason: fmt.Sprintf("HR says %s is active again; accessrecon disabled this account for a suspension or leave in run %d (%s): restore it if the person should have it back (accessrecon never re-enables on its own)",
+			m.Person.EmployeeID, d.RunID, j.day(d.At)),
+		Evidence: map[string]string{"disabled_by_run": fmt.Sprint(d.RunID), "disabled_at": stamp(d.At), "disabled_for": d.Fingerprint, "hr_status": string(m.Person.Status)}})
+}
+
+// credentials: active credentials keep working on their own, so they are
+// checked on disabled accounts too: a terminated person's go, and idle
+// ones of anyone else not gone need review.
+func (j *judge) credentials(v *verdict) {
+	a, m := v.a, v.m
 	var departedCreds, idle []string
 	for _, c := range a.Credentials {
 		if !c.Active {
@@ -253,7 +329,7 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 		}
 		// A terminated person's keys go; a suspension is temporary, and its
 		// lifecycle (disable, end sessions) leaves keys for a person to judge.
-		if departedKind == TerminatedActive && !a.Enabled {
+		if v.departedKind == TerminatedActive && !a.Enabled {
 			departedCreds = append(departedCreds, c.ID)
 			continue
 		}
@@ -261,7 +337,7 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 		if last.IsZero() {
 			last = c.Created
 		}
-		if !departed && !last.IsZero() && j.asOf.Sub(last) > j.policy.CredentialMaxIdle.D() {
+		if !v.departed && !last.IsZero() && j.asOf.Sub(last) > j.policy.CredentialMaxIdle.D() {
 			idle = append(idle, c.ID)
 		}
 	}
@@ -270,27 +346,33 @@ func (j *judge) classify(a targets.Account, m Match, s seen) []Finding {
 		f := Finding{Kind: StaleCredential, Severity: High,
 			Reason:   fmt.Sprintf("active credentials of %s, who is %s: %s", m.Person.EmployeeID, hrState(m.Person, j.asOf, j.loc), strings.Join(departedCreds, ", ")),
 			Evidence: map[string]string{"credentials": strings.Join(departedCreds, ", ")}}
-		if !effective.IsZero() {
+		if !v.effective.IsZero() {
+			effective := v.effective
 			f.EffectiveAt = &effective
 		}
 		j.plan(&f, m, a, departedCreds)
-		add(f)
+		j.add(v, f)
 	case len(idle) > 0:
-		add(Finding{Kind: StaleCredential, Severity: Medium, Disposition: Review,
+		j.add(v, Finding{Kind: StaleCredential, Severity: Medium, Disposition: Review,
 			Reason:   fmt.Sprintf("active credentials unused for more than %d days: %s", int(j.policy.CredentialMaxIdle.D().Hours()/24), strings.Join(idle, ", ")),
 			Evidence: map[string]string{"credentials": strings.Join(idle, ", ")}})
 	}
+}
 
-	if e, ok := j.exemption(a); ok && !e.Expired(j.asOf) {
-		for i := range out {
-			ex := e
-			out[i].Disposition, out[i].Exemption = Exempt, &ex
-			for k := range out[i].Actions {
-				out[i].Actions[k].Auto = false
-			}
+// exempt: a valid exemption naming the account covers every finding of it;
+// nothing of it is done automatically.
+func (j *judge) exempt(v *verdict) {
+	e, ok := j.exemption(v.a)
+	if !ok || e.Expired(j.asOf) {
+		return
+	}
+	for i := range v.out {
+		ex := e
+		v.out[i].Disposition, v.out[i].Exemption = Exempt, &ex
+		for k := range v.out[i].Actions {
+			v.out[i].Actions[k].Auto = false
 		}
 	}
-	return out
 }
 
 // back says whether the account is one accessrecon disabled for a
@@ -374,7 +456,7 @@ type excess struct{ all, mover []targets.Group }
 // the person's previous role that the new role does not allow are the mover's
 // clear case; other excess needs review. Without a baseline for the job code
 // on this target, nothing is excess.
-func (j *judge) excess(a targets.Account, p *store.PersonRow) excess {
+func (j *judge) excess(a targets.Account, p *PersonRow) excess {
 	var out excess
 	allowed, ok := j.policy.Roles[p.JobCode][j.target]
 	if !ok {
@@ -410,7 +492,7 @@ func groupIDs(gs []targets.Group) []string {
 	return ids
 }
 
-func hrState(p *store.PersonRow, asOf time.Time, loc *time.Location) string {
+func hrState(p *PersonRow, asOf time.Time, loc *time.Location) string {
 	if td := termination(p, asOf); !td.IsZero() && ended(p, asOf) {
 		return "terminated since " + dayIn(td, loc)
 	}

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/sources"
 	"github.com/accessrecon/accessrecon/targets"
 	"github.com/accessrecon/accessrecon/targets/targettest"
@@ -41,11 +40,11 @@ func kinds(fs []Finding) []kd {
 }
 
 func TestClassify(t *testing.T) {
-	active := func() *store.PersonRow {
-		return &store.PersonRow{Person: sources.Person{EmployeeID: "E1", Email: "e1@x", Status: sources.Active, JobCode: "ENG"}}
+	active := func() *PersonRow {
+		return &PersonRow{Person: sources.Person{EmployeeID: "E1", Email: "e1@x", Status: sources.Active, JobCode: "ENG"}}
 	}
-	with := func(f func(p *store.PersonRow)) *store.PersonRow { p := active(); f(p); return p }
-	strong := func(p *store.PersonRow) Match { return Match{Person: p, Via: AttrEmployeeID, Strong: true} }
+	with := func(f func(p *PersonRow)) *PersonRow { p := active(); f(p); return p }
+	strong := func(p *PersonRow) Match { return Match{Person: p, Via: AttrEmployeeID, Strong: true} }
 	acct := func() targets.Account {
 		return targets.Account{ID: "A1", Username: "u1", EmployeeID: "E1", Enabled: true, LoginTracked: true, LastLogin: daysAgo(1), Created: daysAgo(400)}
 	}
@@ -69,20 +68,20 @@ func TestClassify(t *testing.T) {
 		check  func(t *testing.T, fs []Finding)
 	}{
 		{name: "active ok", a: acct(), m: strong(active()), want: []kd{}},
-		{name: "terminated status", a: acct(), m: strong(with(func(p *store.PersonRow) { p.Status = sources.Terminated })),
+		{name: "terminated status", a: acct(), m: strong(with(func(p *PersonRow) { p.Status = sources.Terminated })),
 			want: []kd{{TerminatedActive, AutoRevoke}}},
-		{name: "past termination date, status active", a: acct(), m: strong(with(func(p *store.PersonRow) { p.TerminationDate = daysAgo(2) })),
+		{name: "past termination date, status active", a: acct(), m: strong(with(func(p *PersonRow) { p.TerminationDate = daysAgo(2) })),
 			want: []kd{{TerminatedActive, AutoRevoke}}},
-		{name: "future termination date is not a finding", a: acct(), m: strong(with(func(p *store.PersonRow) {
+		{name: "future termination date is not a finding", a: acct(), m: strong(with(func(p *PersonRow) {
 			p.TerminationDate = asOf.Add(48 * time.Hour)
 		})), want: []kd{}},
-		{name: "future termination, status terminated is not a finding", a: acct(), m: strong(with(func(p *store.PersonRow) {
+		{name: "future termination, status terminated is not a finding", a: acct(), m: strong(with(func(p *PersonRow) {
 			p.Status, p.TerminationDate = sources.Terminated, asOf.Add(48*time.Hour)
 		})), want: []kd{}},
-		{name: "suspended", a: acct(), m: strong(with(func(p *store.PersonRow) { p.Status = sources.Suspended })),
+		{name: "suspended", a: acct(), m: strong(with(func(p *PersonRow) { p.Status = sources.Suspended })),
 			want: []kd{{SuspendedActive, AutoRevoke}}},
-		{name: "leave default", a: acct(), m: strong(with(func(p *store.PersonRow) { p.Status = sources.Leave })), want: []kd{}},
-		{name: "leave is finding", policy: Policy{LeaveIsFinding: true}, a: acct(), m: strong(with(func(p *store.PersonRow) { p.Status = sources.Leave })),
+		{name: "leave default", a: acct(), m: strong(with(func(p *PersonRow) { p.Status = sources.Leave })), want: []kd{}},
+		{name: "leave is finding", policy: Policy{LeaveIsFinding: true}, a: acct(), m: strong(with(func(p *PersonRow) { p.Status = sources.Leave })),
 			want: []kd{{SuspendedActive, AutoRevoke}}},
 		{name: "orphaned", a: acct(), m: Match{}, want: []kd{{Orphaned, Review}}},
 		{name: "disabled orphan is fine", a: acctWith(func(a *targets.Account) { a.Enabled = false }), m: Match{}, want: []kd{}},
@@ -91,12 +90,12 @@ func TestClassify(t *testing.T) {
 		{name: "excess without move -> review", policy: Policy{Roles: roles}, a: acctWith(func(a *targets.Account) { a.Groups = targets.NamedGroups("eng", "admin") }),
 			m: strong(active()), want: []kd{{ExcessAccess, Review}}},
 		{name: "mover -> auto", policy: Policy{Roles: roles}, a: acctWith(func(a *targets.Account) { a.Groups = targets.NamedGroups("eng", "sales", "all") }),
-			m: strong(with(func(p *store.PersonRow) { p.PrevJobCode = "SALES" })), want: []kd{{ExcessAccess, AutoRevoke}}},
+			m: strong(with(func(p *PersonRow) { p.PrevJobCode = "SALES" })), want: []kd{{ExcessAccess, AutoRevoke}}},
 		{name: "mover, remover missing -> manual", policy: Policy{Roles: roles}, caps: &targets.Capabilities{Disabler: fake},
 			a: acctWith(func(a *targets.Account) { a.Groups = targets.NamedGroups("eng", "sales") }),
-			m: strong(with(func(p *store.PersonRow) { p.PrevJobCode = "SALES" })), want: []kd{{ExcessAccess, ManualRevoke}}},
+			m: strong(with(func(p *PersonRow) { p.PrevJobCode = "SALES" })), want: []kd{{ExcessAccess, ManualRevoke}}},
 		{name: "mover, weak match -> review", policy: Policy{Roles: roles}, a: acctWith(func(a *targets.Account) { a.Groups = targets.NamedGroups("eng", "sales") }),
-			m: Match{Person: with(func(p *store.PersonRow) { p.PrevJobCode = "SALES" }), Via: AttrEmail}, want: []kd{{ExcessAccess, Review}}},
+			m: Match{Person: with(func(p *PersonRow) { p.PrevJobCode = "SALES" }), Via: AttrEmail}, want: []kd{{ExcessAccess, Review}}},
 		// Issue 10: LDAP groups are DNs; a baseline names them as people do
 		// (CN), in any case, and a mover's removal carries the DN.
 		{name: "directory groups: baseline by name, no excess", policy: Policy{Roles: roles}, a: acctWith(func(a *targets.Account) {
@@ -104,7 +103,7 @@ func TestClassify(t *testing.T) {
 		}), m: strong(active()), want: []kd{}},
 		{name: "directory groups: mover by name", policy: Policy{Roles: roles}, a: acctWith(func(a *targets.Account) {
 			a.Groups = []targets.Group{{ID: "CN=Eng,OU=Groups,DC=x", Name: "eng"}, {ID: "CN=Sales,OU=Groups,DC=x", Name: "Sales"}}
-		}), m: strong(with(func(p *store.PersonRow) { p.PrevJobCode = "SALES" })), want: []kd{{ExcessAccess, AutoRevoke}},
+		}), m: strong(with(func(p *PersonRow) { p.PrevJobCode = "SALES" })), want: []kd{{ExcessAccess, AutoRevoke}},
 			check: func(t *testing.T, fs []Finding) {
 				if len(fs[0].Actions) != 1 || fs[0].Actions[0].Arg != "CN=Sales,OU=Groups,DC=x" || fs[0].Actions[0].Name != "Sales" ||
 					!strings.Contains(fs[0].Reason, "Sales") || strings.Contains(fs[0].Reason, "CN=") {
@@ -125,28 +124,28 @@ func TestClassify(t *testing.T) {
 				a.Enabled = false
 				a.Credentials = []targets.Credential{{ID: "k1", Active: true, LastUsed: daysAgo(1)}, {ID: "k2", Active: false}}
 			}),
-			m: strong(with(func(p *store.PersonRow) { p.Status = sources.Terminated })), want: []kd{{StaleCredential, AutoRevoke}}},
+			m: strong(with(func(p *PersonRow) { p.Status = sources.Terminated })), want: []kd{{StaleCredential, AutoRevoke}}},
 		{name: "recent credential of a suspended person on a disabled account: left to its lifecycle",
 			a: acctWith(func(a *targets.Account) {
 				a.Enabled = false
 				a.Credentials = []targets.Credential{{ID: "k1", Active: true, LastUsed: daysAgo(1)}}
 			}),
-			m: strong(with(func(p *store.PersonRow) { p.Status = sources.Suspended })), want: []kd{}},
+			m: strong(with(func(p *PersonRow) { p.Status = sources.Suspended })), want: []kd{}},
 		{name: "idle credential", a: acctWith(func(a *targets.Account) {
 			a.Credentials = []targets.Credential{{ID: "k1", Active: true, LastUsed: daysAgo(181)}, {ID: "k2", Active: true, LastUsed: daysAgo(2)}}
 		}), m: strong(active()), want: []kd{{StaleCredential, Review}}},
-		{name: "reenabled (prev disabled)", a: acct(), m: strong(active()), s: seen{prev: &store.AccountState{Enabled: false}}, want: []kd{{Reenabled, Review}}},
-		{name: "reenabled (revoked by us), departed", a: acct(), m: strong(with(func(p *store.PersonRow) { p.Status = sources.Terminated })),
+		{name: "reenabled (prev disabled)", a: acct(), m: strong(active()), s: seen{prev: &AccountState{Enabled: false}}, want: []kd{{Reenabled, Review}}},
+		{name: "reenabled (revoked by us), departed", a: acct(), m: strong(with(func(p *PersonRow) { p.Status = sources.Terminated })),
 			s: seen{revokedByUs: true}, want: []kd{{Reenabled, AutoRevoke}, {TerminatedActive, AutoRevoke}}},
 		{name: "valid exemption", policy: Policy{Exemptions: []Exemption{exp(10)}}, a: acct(),
-			m: strong(with(func(p *store.PersonRow) { p.Status = sources.Terminated })), want: []kd{{TerminatedActive, Exempt}}},
+			m: strong(with(func(p *PersonRow) { p.Status = sources.Terminated })), want: []kd{{TerminatedActive, Exempt}}},
 		{name: "expired exemption", policy: Policy{Exemptions: []Exemption{exp(-1)}}, a: acct(),
-			m: strong(with(func(p *store.PersonRow) { p.Status = sources.Terminated })), want: []kd{{ExemptionExpired, Review}, {TerminatedActive, AutoRevoke}}},
+			m: strong(with(func(p *PersonRow) { p.Status = sources.Terminated })), want: []kd{{ExemptionExpired, Review}, {TerminatedActive, AutoRevoke}}},
 		{name: "capability missing -> manual", caps: &targets.Capabilities{Disabler: fake}, a: acct(),
-			m: strong(with(func(p *store.PersonRow) { p.Status = sources.Terminated })), want: []kd{{TerminatedActive, ManualRevoke}}},
+			m: strong(with(func(p *PersonRow) { p.Status = sources.Terminated })), want: []kd{{TerminatedActive, ManualRevoke}}},
 		{name: "kind not in auto_revoke -> manual", policy: Policy{AutoRevoke: []Kind{ExcessAccess}}, a: acct(),
-			m: strong(with(func(p *store.PersonRow) { p.Status = sources.Terminated })), want: []kd{{TerminatedActive, ManualRevoke}}},
-		{name: "weak match -> review", a: acct(), m: Match{Person: with(func(p *store.PersonRow) { p.Status = sources.Terminated }), Via: AttrEmail},
+			m: strong(with(func(p *PersonRow) { p.Status = sources.Terminated })), want: []kd{{TerminatedActive, ManualRevoke}}},
+		{name: "weak match -> review", a: acct(), m: Match{Person: with(func(p *PersonRow) { p.Status = sources.Terminated }), Via: AttrEmail},
 			want: []kd{{TerminatedActive, Review}}},
 	}
 	for _, tt := range tests {
@@ -180,7 +179,7 @@ func TestClassify(t *testing.T) {
 
 func TestClassifyPlans(t *testing.T) {
 	p := validPolicy(t, Policy{})
-	term := &store.PersonRow{Person: sources.Person{EmployeeID: "E1", Status: sources.Terminated}}
+	term := &PersonRow{Person: sources.Person{EmployeeID: "E1", Status: sources.Terminated}}
 	a := targets.Account{ID: "A1", Enabled: true, Credentials: []targets.Credential{{ID: "k1", Active: true}, {ID: "k0"}}}
 	fs := newJudge(asOf, p, "app", "", allCaps()).classify(a, Match{Person: term, Via: AttrEmployeeID, Strong: true}, seen{})
 	if len(fs) != 1 {
@@ -196,7 +195,7 @@ func TestClassifyPlans(t *testing.T) {
 	}
 	// The mover plan removes only the old role's groups.
 	p2 := validPolicy(t, Policy{Roles: map[string]map[string][]string{"ENG": {"app": {"eng"}}, "SALES": {"app": {"sales"}}}})
-	mover := &store.PersonRow{Person: sources.Person{EmployeeID: "E1", Status: sources.Active, JobCode: "ENG"}, PrevJobCode: "SALES"}
+	mover := &PersonRow{Person: sources.Person{EmployeeID: "E1", Status: sources.Active, JobCode: "ENG"}, PrevJobCode: "SALES"}
 	a2 := targets.Account{ID: "A1", Enabled: true, Groups: targets.NamedGroups("eng", "sales", "admin")}
 	fs = newJudge(asOf, p2, "app", "", allCaps()).classify(a2, Match{Person: mover, Via: AttrEmployeeID, Strong: true}, seen{})
 	if len(fs) != 1 || len(fs[0].Actions) != 1 || fs[0].Actions[0].Arg != "sales" || fs[0].Disposition != AutoRevoke {

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/targets"
 )
 
@@ -32,20 +31,20 @@ type Link struct {
 
 // People is the HR snapshot of a run, indexed for correlation.
 type People struct {
-	byID    map[string]*store.PersonRow
-	byEmail map[string][]*store.PersonRow
+	byID    map[string]*PersonRow
+	byEmail map[string][]*PersonRow
 	// byUser indexes the local part of email addresses, for targets that
 	// correlate on username.
-	byUser map[string][]*store.PersonRow
+	byUser map[string][]*PersonRow
 	// conflicts holds the people whose HR sources disagree (normalised
 	// employee IDs): nothing of theirs is revoked.
 	conflicts map[string]bool
 }
 
 // NewPeople indexes a snapshot. Employee IDs must already be unique.
-func NewPeople(people []*store.PersonRow) *People {
-	p := &People{byID: make(map[string]*store.PersonRow, len(people)), byEmail: make(map[string][]*store.PersonRow, len(people)),
-		byUser: map[string][]*store.PersonRow{}}
+func NewPeople(people []*PersonRow) *People {
+	p := &People{byID: make(map[string]*PersonRow, len(people)), byEmail: make(map[string][]*PersonRow, len(people)),
+		byUser: map[string][]*PersonRow{}}
 	for _, x := range people {
 		p.byID[NormalizeID(x.EmployeeID)] = x
 		if e := normalizeEmail(x.Email); e != "" {
@@ -62,11 +61,11 @@ func NewPeople(people []*store.PersonRow) *People {
 func (p *People) Len() int { return len(p.byID) }
 
 // ByID finds a person by employee ID.
-func (p *People) ByID(id string) *store.PersonRow { return p.byID[NormalizeID(id)] }
+func (p *People) ByID(id string) *PersonRow { return p.byID[NormalizeID(id)] }
 
 // Match is the outcome of correlating one account.
 type Match struct {
-	Person *store.PersonRow
+	Person *PersonRow
 	// Via is the attribute that found Person.
 	Via string
 	// Strong: found through a trusted attribute or a confirmed link.
@@ -121,12 +120,12 @@ func (p *People) Correlate(c *Correlation, a targets.Account) Match {
 	}
 	var m Match
 	for _, attr := range c.Correlate {
-		var found []*store.PersonRow
+		var found []*PersonRow
 		switch attr {
 		case AttrEmployeeID:
 			if ownID != "" {
 				if x := p.ByID(ownID); x != nil {
-					found = []*store.PersonRow{x}
+					found = []*PersonRow{x}
 				}
 			}
 		case AttrEmail:

@@ -5,17 +5,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/sources"
 	"github.com/accessrecon/accessrecon/targets"
 )
 
-func person(id, email string) *store.PersonRow {
-	return &store.PersonRow{Person: sources.Person{EmployeeID: id, Email: email, Status: sources.Active}}
+func person(id, email string) *PersonRow {
+	return &PersonRow{Person: sources.Person{EmployeeID: id, Email: email, Status: sources.Active}}
 }
 
 func TestCorrelate(t *testing.T) {
-	people := NewPeople([]*store.PersonRow{
+	people := NewPeople([]*PersonRow{
 		person("E001", "Alice@Example.com"),
 		person("007", "bond@example.com"),
 		person("E002", "shared@example.com"),

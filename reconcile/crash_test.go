@@ -1,4 +1,4 @@
-package reconcile
+package reconcile_test
 
 import (
 	"context"
@@ -9,30 +9,34 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/sources"
 	"github.com/accessrecon/accessrecon/targets"
 	"github.com/accessrecon/accessrecon/targets/targettest"
 )
 
+// These tests are about what the SQLite store does across a crash, a lost
+// lock or a failing audit trail: they run the engine against it.
+
 // crashedRun records an earlier run killed while revoking A1 (E1,
 // terminated): disable done, revoke_sessions requested.
-func crashedRun(t *testing.T, e *Engine) int64 {
+func crashedRun(t *testing.T, e *reconcile.Engine) int64 {
 	t.Helper()
 	ctx := context.Background()
-	id, err := e.Store.BeginRun(ctx, store.Run{AsOf: asOf, StartedAt: asOf, Mode: "enforce", Status: StatusRunning})
+	id, err := e.Store.BeginRun(ctx, reconcile.Run{AsOf: asOf, StartedAt: asOf, Mode: "enforce", Status: reconcile.StatusRunning})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fp := Fingerprint(TerminatedActive, "app", "A1")
-	ids, err := e.Store.InsertActions(ctx, []store.Action{
-		{RunID: id, Fingerprint: fp, Target: "app", AccountID: "A1", Op: "disable", Status: "requested", RequestedAt: asOf, Kind: string(TerminatedActive), EmployeeID: "E1"},
-		{RunID: id, Fingerprint: fp, Target: "app", AccountID: "A1", Op: "revoke_sessions", Status: "requested", RequestedAt: asOf, Kind: string(TerminatedActive), EmployeeID: "E1"},
+	fp := reconcile.Fingerprint(reconcile.TerminatedActive, "app", "A1")
+	ids, err := e.Store.InsertActions(ctx, []reconcile.Action{
+		{RunID: id, Fingerprint: fp, Target: "app", AccountID: "A1", Op: "disable", Status: "requested", RequestedAt: asOf, Kind: string(reconcile.TerminatedActive), EmployeeID: "E1"},
+		{RunID: id, Fingerprint: fp, Target: "app", AccountID: "A1", Op: "revoke_sessions", Status: "requested", RequestedAt: asOf, Kind: string(reconcile.TerminatedActive), EmployeeID: "E1"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := store.Action{ID: ids[0], Status: "done", Verified: true, Attempts: 1, FinishedAt: asOf}
+	done := reconcile.Action{ID: ids[0], Status: "done", Verified: true, Attempts: 1, FinishedAt: asOf}
 	if err := e.Store.FinishAction(done); err != nil {
 		t.Fatal(err)
 	}
@@ -52,11 +56,11 @@ func TestRecoverNeverAssumesSessionsRevoked(t *testing.T) {
 	if f.Sessions("A1") != 1 {
 		t.Fatal("setup: A1 has no session")
 	}
-	res, err := e.Run(ctx, spec(f, Policy{}))
+	res, err := e.Run(ctx, spec(f, reconcile.Policy{}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	acts, err := e.Store.Actions(ctx, crashed)
+	acts, err := sqlite(e).Actions(ctx, crashed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,18 +72,18 @@ func TestRecoverNeverAssumesSessionsRevoked(t *testing.T) {
 	if n := f.Sessions("A1"); n != 0 {
 		t.Fatalf("A1 still has %d live sessions after the next run", n)
 	}
-	ta := findKind(res.Findings, TerminatedActive)
-	var a1 *Finding
+	ta := findKind(res.Findings, reconcile.TerminatedActive)
+	var a1 *reconcile.Finding
 	for i := range ta {
 		if ta[i].AccountID == "A1" {
 			a1 = &ta[i]
 		}
 	}
-	if a1 == nil || a1.Outcome != OutcomeDone || len(a1.Actions) != 1 || a1.Actions[0].Op != targets.CanRevokeSessions {
+	if a1 == nil || a1.Outcome != reconcile.OutcomeDone || len(a1.Actions) != 1 || a1.Actions[0].Op != targets.CanRevokeSessions {
 		t.Fatalf("A1's finding: %+v", a1)
 	}
 	// Verified now: the run after plans nothing more for A1.
-	res, err = e.Run(ctx, spec(f, Policy{}))
+	res, err = e.Run(ctx, spec(f, reconcile.Policy{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,15 +108,15 @@ func TestDisabledAccountWithUnfinishedStepsStaysAFinding(t *testing.T) {
 				}
 				return nil, true
 			})
-			res, err := e.Run(ctx, spec(f, Policy{}))
+			res, err := e.Run(ctx, spec(f, reconcile.Policy{}))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if enabled(f, "A1") || f.Sessions("A1") != 1 || len(findKind(res.Findings, RevocationFailed)) != 1 {
+			if enabled(f, "A1") || f.Sessions("A1") != 1 || len(findKind(res.Findings, reconcile.RevocationFailed)) != 1 {
 				t.Fatalf("setup: A1 enabled %v sessions %d findings %v", enabled(f, "A1"), f.Sessions("A1"), kinds(res.Findings))
 			}
 			f.SetFault(nil)
-			sp := spec(f, Policy{})
+			sp := spec(f, reconcile.Policy{})
 			if rehired {
 				people := hr()
 				people[0].Status = sources.Active
@@ -131,14 +135,14 @@ func TestDisabledAccountWithUnfinishedStepsStaysAFinding(t *testing.T) {
 			if f.Sessions("A1") != 0 {
 				t.Fatalf("A1 (disabled, sessions never revoked) still has a live session; findings %v", kinds(res.Findings))
 			}
-			if ta := findKind(res.Findings, TerminatedActive); len(ta) != 1 || ta[0].AccountID != "A1" || ta[0].Outcome != OutcomeDone {
+			if ta := findKind(res.Findings, reconcile.TerminatedActive); len(ta) != 1 || ta[0].AccountID != "A1" || ta[0].Outcome != reconcile.OutcomeDone {
 				t.Fatalf("terminated_active findings: %+v", ta)
 			}
-			res, err = e.Run(ctx, spec(f, Policy{}))
+			res, err = e.Run(ctx, spec(f, reconcile.Policy{}))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(res.Actions) != 0 || len(findKind(res.Findings, TerminatedActive)) != 0 {
+			if len(res.Actions) != 0 || len(findKind(res.Findings, reconcile.TerminatedActive)) != 0 {
 				t.Fatalf("third run still acts: %+v", res.Actions)
 			}
 		})
@@ -151,7 +155,7 @@ type failingAuditor struct {
 	n, i int
 }
 
-func (a *failingAuditor) Record(ctx context.Context, ev AuditEvent) error {
+func (a *failingAuditor) Record(ctx context.Context, ev reconcile.AuditEvent) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.i++
@@ -169,7 +173,7 @@ func TestAuditFailureStopsEnforcement(t *testing.T) {
 	var audited atomic.Bool
 	var callsAfter atomic.Int32
 	aud := &failingAuditor{n: 1 << 30}
-	e.Audit = auditorFunc(func(ctx context.Context, ev AuditEvent) error {
+	e.Audit = auditorFunc(func(ctx context.Context, ev reconcile.AuditEvent) error {
 		err := aud.Record(ctx, ev)
 		if err != nil {
 			audited.Store(true)
@@ -188,11 +192,11 @@ func TestAuditFailureStopsEnforcement(t *testing.T) {
 		}
 		return nil, true
 	})
-	sp := spec(f, Policy{})
+	sp := spec(f, reconcile.Policy{})
 	sp.Targets[0].Concurrency = 1
 	res, err := e.Run(ctx, sp)
-	if !errors.Is(err, ErrAuditFailed) || res.Run.Status != StatusFailed {
-		t.Fatalf("run: %v, status %s; want ErrAuditFailed and failed", err, res.Run.Status)
+	if !errors.Is(err, reconcile.ErrAuditFailed) || res.Run.Status != reconcile.StatusFailed {
+		t.Fatalf("run: %v, status %s; want reconcile.ErrAuditFailed and failed", err, res.Run.Status)
 	}
 	if !audited.Load() {
 		t.Fatal("setup: no audit append failed")
@@ -203,7 +207,7 @@ func TestAuditFailureStopsEnforcement(t *testing.T) {
 	if n := len(f.Log()); n != 1 {
 		t.Fatalf("changes made: %v, want only the one before the audit failure", f.Log())
 	}
-	acts, err := e.Store.Actions(ctx, res.Run.ID)
+	acts, err := sqlite(e).Actions(ctx, res.Run.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,9 +218,9 @@ func TestAuditFailureStopsEnforcement(t *testing.T) {
 	}
 }
 
-type auditorFunc func(ctx context.Context, ev AuditEvent) error
+type auditorFunc func(ctx context.Context, ev reconcile.AuditEvent) error
 
-func (f auditorFunc) Record(ctx context.Context, ev AuditEvent) error { return f(ctx, ev) }
+func (f auditorFunc) Record(ctx context.Context, ev reconcile.AuditEvent) error { return f(ctx, ev) }
 
 // Issue 11, item 3: run A stalls past lock_stale holding the store lock, B
 // takes the lock over, A resumes: A performs no further action and ends
@@ -226,11 +230,11 @@ func TestLostLockStopsActing(t *testing.T) {
 	ctx := context.Background()
 	start := time.Now()
 	clock := func() time.Time { return start }
-	got, _, _, err := e.Store.TryLock(ctx, store.RunLock, store.LockHolder{Token: "A", Host: "h", PID: 1, Purpose: "run A"}, store.LockPolicy{Stale: time.Minute, Now: clock})
+	got, _, _, err := sqlite(e).TryLock(ctx, store.RunLock, store.LockHolder{Token: "A", Host: "h", PID: 1, Purpose: "run A"}, store.LockPolicy{Stale: time.Minute, Now: clock})
 	if err != nil || !got {
 		t.Fatalf("A lock: %v %v", got, err)
 	}
-	lease, err := e.Store.Lease(ctx, store.RunLock, "A")
+	lease, err := sqlite(e).Lease(ctx, store.RunLock, "A")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,10 +256,10 @@ func TestLostLockStopsActing(t *testing.T) {
 		}
 		return nil, true
 	})
-	sp := spec(f, Policy{})
+	sp := spec(f, reconcile.Policy{})
 	sp.Targets[0].Concurrency = 1
 	type out struct {
-		res *Result
+		res *reconcile.Result
 		err error
 	}
 	done := make(chan out, 1)
@@ -266,7 +270,7 @@ func TestLostLockStopsActing(t *testing.T) {
 	<-stalled
 	// B finds A's heartbeat stale and takes the lock over.
 	later := func() time.Time { return start.Add(2 * time.Minute) }
-	got, _, took, err := e.Store.TryLock(ctx, store.RunLock, store.LockHolder{Token: "B", Host: "h", PID: 2, Purpose: "run B"}, store.LockPolicy{Stale: time.Minute, Now: later})
+	got, _, took, err := sqlite(e).TryLock(ctx, store.RunLock, store.LockHolder{Token: "B", Host: "h", PID: 2, Purpose: "run B"}, store.LockPolicy{Stale: time.Minute, Now: later})
 	if err != nil || !got || !took {
 		t.Fatalf("B lock: got %v took %v %v", got, took, err)
 	}
@@ -275,11 +279,11 @@ func TestLostLockStopsActing(t *testing.T) {
 	if n := afterResume.Load(); n != 0 {
 		t.Fatalf("A performed %d actions after losing the lock", n)
 	}
-	if !errors.Is(o.err, store.ErrLeaseLost) || o.res.Run.Status != StatusCancelled || !strings.Contains(o.res.Run.Error, "store lock lost") {
+	if !errors.Is(o.err, reconcile.ErrLeaseLost) || o.res.Run.Status != reconcile.StatusCancelled || !strings.Contains(o.res.Run.Error, "store lock lost") {
 		t.Fatalf("A: err %v, status %s, error %q", o.err, o.res.Run.Status, o.res.Run.Error)
 	}
-	stored, err := e.Store.GetRun(ctx, o.res.Run.ID)
-	if err != nil || stored.Status != StatusCancelled || !strings.Contains(stored.Error, "taken over") {
+	stored, err := sqlite(e).GetRun(ctx, o.res.Run.ID)
+	if err != nil || stored.Status != reconcile.StatusCancelled || !strings.Contains(stored.Error, "taken over") {
 		t.Fatalf("stored run %+v %v", stored, err)
 	}
 }

@@ -7,7 +7,9 @@
 // reports are written from.
 //
 // reconcile never imports a connector: the caller (cmd/accessrecon) hands it
-// sources.Source and targets.Target values.
+// sources.Source and targets.Target values. Nor does it import a store: it
+// declares the Store it needs (store.go), which reconcile/store implements
+// on SQLite.
 package reconcile
 
 import (
@@ -26,7 +28,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/sources"
 	"github.com/accessrecon/accessrecon/targets"
 )
@@ -82,12 +83,12 @@ type RunSpec struct {
 
 // Result is a finished run, as the reports need it.
 type Result struct {
-	Run         store.Run
+	Run         Run
 	Findings    []Finding
-	Drift       []store.DriftRow
-	Collections []store.Collection
+	Drift       []DriftRow
+	Collections []Collection
 	// Resolved lists the problems of earlier runs that this run saw gone.
-	Resolved   []store.FindingState
+	Resolved   []FindingState
 	Exemptions []Exemption
 	Policy     Policy
 	// PeopleCount is the size of the HR snapshot.
@@ -105,19 +106,9 @@ type Result struct {
 	Timezone string
 }
 
-// Run statuses.
-const (
-	StatusRunning      = "running"
-	StatusCompleted    = "completed"
-	StatusGuardTripped = "guard_tripped"
-	StatusPartial      = "partial"
-	StatusFailed       = "failed"
-	StatusCancelled    = "cancelled"
-)
-
 // Engine runs reconciliations against one store.
 type Engine struct {
-	Store *store.Store
+	Store Store
 	Log   *slog.Logger
 	// Now is the wall clock (tests inject one); AsOf in a RunSpec is the
 	// logical time findings are judged at.
@@ -148,10 +139,29 @@ type Auditor interface {
 	Record(ctx context.Context, e AuditEvent) error
 }
 
+// AuditType is the kind of an audit event.
+type AuditType string
+
+// The audit events of a run. Other parts of accessrecon (holds, webhooks)
+// record their own types.
+const (
+	AuditRunStarted         AuditType = "run_started"
+	AuditRunFinished        AuditType = "run_finished"
+	AuditHRStatusSeen       AuditType = "hr_status_seen"       // HR's status of a person about to be acted on
+	AuditPlanMade           AuditType = "plan_made"            // the steps planned for a finding
+	AuditHoldApplied        AuditType = "hold_applied"         // a hold stopped a finding's plan
+	AuditExemptionApplied   AuditType = "exemption_applied"    // an exemption covered a finding
+	AuditActionRequested    AuditType = "action_requested"     // an action recorded, about to be attempted
+	AuditActionNotAttempted AuditType = "action_not_attempted" // a recorded action that enforcement stopped before
+	AuditTargetResponse     AuditType = "target_response"      // what the target answered
+	AuditVerification       AuditType = "verification"         // the re-read after an action
+	AuditActionRecovered    AuditType = "action_recovered"     // an interrupted run's action settled
+)
+
 // AuditEvent is one thing that happened in a run, for the audit trail.
 type AuditEvent struct {
 	RunID  int64          `json:"run_id,omitempty"`
-	Type   string         `json:"type"`
+	Type   AuditType      `json:"type"`
 	Actor  string         `json:"actor"`
 	Target string         `json:"target,omitempty"`
 	Detail map[string]any `json:"detail,omitempty"`
@@ -206,7 +216,7 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (*Result, error) {
 	} else if len(spec.Scope) > 0 {
 		scope = joinKinds(spec.Scope)
 	}
-	res := &Result{Run: store.Run{AsOf: spec.AsOf, StartedAt: e.now().UTC(), Mode: string(mode), Job: spec.Job, Scope: scope, Status: StatusRunning,
+	res := &Result{Run: Run{AsOf: spec.AsOf, StartedAt: e.now().UTC(), Mode: string(mode), Job: spec.Job, Scope: scope, Status: StatusRunning,
 		DryRun: spec.DryRun}, Policy: spec.Policy,
 		Timezone: cmp.Or(spec.Location, time.UTC).String()}
 	id, err := e.Store.BeginRun(ctx, res.Run)
@@ -219,7 +229,7 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (*Result, error) {
 	}
 	log := e.Log.With("run", id, "job", spec.Job)
 	log.Info("run started", "as_of", spec.AsOf, "mode", mode, "scope", scope)
-	e.audit(ctx, AuditEvent{RunID: id, Type: "run_started", Detail: map[string]any{"as_of": spec.AsOf, "mode": mode, "scope": scope, "job": spec.Job}})
+	e.audit(ctx, AuditEvent{RunID: id, Type: AuditRunStarted, Detail: map[string]any{"as_of": spec.AsOf, "mode": mode, "scope": scope, "job": spec.Job}})
 
 	runErr := e.run(ctx, log, spec, mode, res)
 	res.Run.FinishedAt = e.now().UTC()
@@ -240,7 +250,7 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (*Result, error) {
 	if err := e.Store.FinishRun(res.Run); err != nil {
 		runErr = errors.Join(runErr, err)
 	}
-	e.audit(context.WithoutCancel(ctx), AuditEvent{RunID: id, Type: "run_finished", Detail: map[string]any{"status": res.Run.Status, "counts": res.Run.Counts, "guards": res.Run.Guards, "error": res.Run.Error}})
+	e.audit(context.WithoutCancel(ctx), AuditEvent{RunID: id, Type: AuditRunFinished, Detail: map[string]any{"status": res.Run.Status, "counts": res.Run.Counts, "guards": res.Run.Guards, "error": res.Run.Error}})
 	log.Info("run finished", "status", res.Run.Status, "findings", len(res.Findings), "err", runErr)
 	return res, runErr
 }
@@ -306,7 +316,7 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 	if len(refErrs) > 0 {
 		return errors.Join(refErrs...)
 	}
-	slices.SortFunc(res.Collections, func(a, b store.Collection) int {
+	slices.SortFunc(res.Collections, func(a, b Collection) int {
 		return cmp.Or(cmp.Compare(a.Side, b.Side), cmp.Compare(a.Name, b.Name))
 	})
 
@@ -343,108 +353,23 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 		return nil, errors.New("no HR source configured: HR is the authority of every run")
 	}
 	targeted := len(spec.EmployeeIDs) > 0
-	prevRun, err := e.Store.PrevHRRun(ctx, res.Run.ID)
+	prevRun, prev, err := e.prevPeople(ctx, res.Run.ID)
 	if err != nil {
 		return nil, err
 	}
 	loc := cmp.Or(spec.Location, time.UTC)
-	prev := map[string]store.PersonRow{}
-	if prevRun > 0 {
-		for p, err := range e.Store.People(ctx, prevRun) {
-			if err != nil {
-				return nil, err
-			}
-			prev[NormalizeID(p.EmployeeID)] = p
-		}
-	}
-
-	var all []*store.PersonRow
-	// origin is where each person's first record is: its index in all and
-	// its source's index in spec.Sources. Records of people several sources
-	// report are kept in dups until every source is read.
-	type where struct{ idx, src int }
-	origin := map[string]where{}
-	dups := map[string][]hrRecord{}
-	for si, src := range spec.Sources {
-		start := time.Now()
-		col := store.Collection{RunID: res.Run.ID, Side: "source", Name: src.Name, Type: src.Type, StartedAt: start.UTC().Format(time.RFC3339), Status: "ok"}
-		if e.Progress != nil {
-			e.Progress(src.Name, 0, false)
-		}
-		seq := src.Source.People(ctx)
-		if targeted {
-			if r, ok := src.Source.(sources.Refresher); ok {
-				seq = r.PeopleByID(ctx, spec.EmployeeIDs)
-			}
-		}
-		var cerr error
-		for p, err := range seq {
-			if err != nil {
-				cerr = err
-				break
-			}
-			p.EmployeeID = strings.TrimSpace(p.EmployeeID)
-			if p.EmployeeID == "" {
-				cerr = errors.New("a person without an employee ID")
-				break
-			}
-			key := NormalizeID(p.EmployeeID)
-			o, dup := origin[key]
-			if dup && o.src == si {
-				cerr = fmt.Errorf("employee ID %s is reported twice", p.EmployeeID)
-				break
-			}
-			row := &store.PersonRow{Person: p}
-			if old, ok := prev[key]; ok {
-				row.PrevJobCode, row.JobChangedAt = old.PrevJobCode, old.JobChangedAt
-				if old.JobCode != "" && old.JobCode != p.JobCode {
-					row.PrevJobCode, row.JobChangedAt = old.JobCode, spec.AsOf
-				}
-			}
-			if dup {
-				if dups[key] == nil {
-					first := spec.Sources[o.src]
-					dups[key] = []hrRecord{{source: first.Name, priority: first.Priority, row: all[o.idx]}}
-				}
-				dups[key] = append(dups[key], hrRecord{source: src.Name, priority: src.Priority, row: row})
-			} else {
-				origin[key] = where{len(all), si}
-				all = append(all, row)
-			}
-			col.Count++
-			if e.Progress != nil && col.Count%10000 == 0 {
-				e.Progress(src.Name, col.Count, false)
-			}
-		}
-		if cerr == nil && col.Count == 0 && !targeted {
-			cerr = errors.New("no people: an HR snapshot with nobody in it is never right")
-		}
-		if cerr == nil {
-			cerr = ctx.Err()
-		}
-		col.Duration = time.Since(start)
-		if e.Progress != nil {
-			e.Progress(src.Name, col.Count, true)
-		}
-		if cerr != nil {
-			col.Status, col.Error = "failed", e.errText(cerr)
-			res.Collections = append(res.Collections, col)
-			_ = e.Store.SaveCollection(context.WithoutCancel(ctx), col)
-			return nil, fmt.Errorf("source %s: %w", src.Name, cerr)
-		}
-		res.Collections = append(res.Collections, col)
-		if err := e.Store.SaveCollection(ctx, col); err != nil {
+	snap := &hrSnapshot{prev: prev, origin: map[string]hrOrigin{}, dups: map[string][]hrRecord{}}
+	for si := range spec.Sources {
+		if err := e.collectSource(ctx, log, spec, si, snap, res); err != nil {
 			return nil, err
 		}
-		log.Info("source collected", "source", src.Name, "people", col.Count, "duration", col.Duration)
 	}
 	// A person several sources report is resolved per person: one record
 	// wins, or the conflict is that person's finding alone.
 	conflicts := map[string]bool{}
-	for _, key := range slices.Sorted(maps.Keys(dups)) {
-		recs := dups[key]
-		w, r := resolvePerson(recs, spec.AsOf, loc)
-		all[origin[key].idx] = w.row
+	for _, key := range slices.Sorted(maps.Keys(snap.dups)) {
+		w, r := resolvePerson(snap.dups[key], spec.AsOf, loc)
+		snap.all[snap.origin[key].idx] = w.row
 		res.HRResolutions = append(res.HRResolutions, r)
 		if r.Rule == RuleConflict {
 			conflicts[key] = true
@@ -453,52 +378,184 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 		}
 	}
 	// The snapshot is stored only once every source was read whole.
-	for batch := range slices.Chunk(all, 5000) {
+	for batch := range slices.Chunk(snap.all, 5000) {
 		if err := e.Store.SavePeople(ctx, res.Run.ID, batch); err != nil {
 			return nil, err
 		}
 	}
-	res.PeopleCount = len(all)
-
+	res.PeopleCount = len(snap.all)
 	if !targeted && prevRun > 0 {
-		seen := make(map[string]bool, len(all))
-		for _, p := range all {
-			key := NormalizeID(p.EmployeeID)
-			seen[key] = true
-			old, ok := prev[key]
-			switch {
-			case !ok:
-				res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: p.EmployeeID, Kind: "hired", Detail: p.JobCode})
-			default:
-				if old.Status != p.Status {
-					res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: p.EmployeeID, Kind: "status_changed", Detail: string(old.Status) + " -> " + string(p.Status)})
-				}
-				if old.JobCode != p.JobCode {
-					res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: p.EmployeeID, Kind: "job_changed", Detail: old.JobCode + " -> " + p.JobCode})
-				}
-				if !sameHRDate(old.TerminationDate, p.TerminationDate, loc) {
-					res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: p.EmployeeID, Kind: "termination_date_changed", Detail: dayIn(old.TerminationDate, loc) + " -> " + dayIn(p.TerminationDate, loc)})
-				}
-			}
-		}
-		for key, old := range prev {
-			if !seen[key] {
-				res.Drift = append(res.Drift, store.DriftRow{Side: "hr", Subject: old.EmployeeID, Kind: "left_hr_snapshot"})
-			}
-		}
-		limit := *spec.Policy.Guards.HRShrinkPercent
-		if n, was := len(all), len(prev); was > 0 && float64(was-n) > float64(was)*limit/100 {
-			g := Guard{Kind: GuardHRShrink, Reason: fmt.Sprintf("HR has %d people, the last good run had %d (-%.1f%%, limit %.0f%%): enforcement stopped, no orphan concluded, no ticket changed", n, was, 100*float64(was-n)/float64(was), limit)}
-			res.trip(g)
-			res.Run.HRSuspect = true
-			res.Findings = append(res.Findings, Finding{Kind: GuardTripped, Severity: Critical, Disposition: Review, Target: "(hr)", AccountID: "(hr_shrink)",
-				Reason:   g.Reason + ": check the HR export before the next run",
-				Evidence: map[string]string{"people": fmt.Sprint(n), "people_last_good_run": fmt.Sprint(was)}})
-		}
+		res.Drift = append(res.Drift, hrDrift(snap.all, prev, loc)...)
+		checkHRShrink(spec, res, len(snap.all), len(prev))
 	}
-	people := NewPeople(all)
+	people := NewPeople(snap.all)
 	people.conflicts = conflicts
 	return people, nil
+}
+
+// prevPeople loads the HR snapshot of the previous run that can be a
+// baseline (prevRun 0 and an empty map when there is none), keyed by
+// normalised employee ID.
+func (e *Engine) prevPeople(ctx context.Context, runID int64) (prevRun int64, prev map[string]PersonRow, err error) {
+	prevRun, err = e.Store.PrevHRRun(ctx, runID)
+	if err != nil {
+		return 0, nil, err
+	}
+	prev = map[string]PersonRow{}
+	if prevRun > 0 {
+		for p, err := range e.Store.People(ctx, prevRun) {
+			if err != nil {
+				return 0, nil, err
+			}
+			prev[NormalizeID(p.EmployeeID)] = p
+		}
+	}
+	return prevRun, prev, nil
+}
+
+// hrSnapshot is the HR snapshot while the sources are read.
+type hrSnapshot struct {
+	prev map[string]PersonRow // the previous snapshot
+	all  []*PersonRow
+	// origin is where each person's first record is: its index in all and
+	// its source's index in spec.Sources. Records of people several
+	// sources report are kept in dups until every source is read.
+	origin map[string]hrOrigin
+	dups   map[string][]hrRecord
+}
+
+type hrOrigin struct{ idx, src int }
+
+// collectSource reads source si into snap and records its collection. A
+// source that fails fails the run.
+func (e *Engine) collectSource(ctx context.Context, log *slog.Logger, spec RunSpec, si int, snap *hrSnapshot, res *Result) error {
+	src := spec.Sources[si]
+	targeted := len(spec.EmployeeIDs) > 0
+	start := time.Now()
+	col := Collection{RunID: res.Run.ID, Side: SideSource, Name: src.Name, Type: src.Type, StartedAt: start.UTC().Format(time.RFC3339), Status: CollectionOK}
+	if e.Progress != nil {
+		e.Progress(src.Name, 0, false)
+	}
+	seq := src.Source.People(ctx)
+	if targeted {
+		if r, ok := src.Source.(sources.Refresher); ok {
+			seq = r.PeopleByID(ctx, spec.EmployeeIDs)
+		}
+	}
+	var cerr error
+	for p, err := range seq {
+		if err != nil {
+			cerr = err
+			break
+		}
+		if cerr = snap.add(spec, si, p); cerr != nil {
+			break
+		}
+		col.Count++
+		if e.Progress != nil && col.Count%10000 == 0 {
+			e.Progress(src.Name, col.Count, false)
+		}
+	}
+	if cerr == nil && col.Count == 0 && !targeted {
+		cerr = errors.New("no people: an HR snapshot with nobody in it is never right")
+	}
+	if cerr == nil {
+		cerr = ctx.Err()
+	}
+	col.Duration = time.Since(start)
+	if e.Progress != nil {
+		e.Progress(src.Name, col.Count, true)
+	}
+	if cerr != nil {
+		col.Status, col.Error = CollectionFailed, e.errText(cerr)
+		res.Collections = append(res.Collections, col)
+		_ = e.Store.SaveCollection(context.WithoutCancel(ctx), col)
+		return fmt.Errorf("source %s: %w", src.Name, cerr)
+	}
+	res.Collections = append(res.Collections, col)
+	if err := e.Store.SaveCollection(ctx, col); err != nil {
+		return err
+	}
+	log.Info("source collected", "source", src.Name, "people", col.Count, "duration", col.Duration)
+	return nil
+}
+
+// add takes one person as source si reports them, with the role history
+// carried from the previous snapshot.
+func (snap *hrSnapshot) add(spec RunSpec, si int, p sources.Person) error {
+	src := spec.Sources[si]
+	p.EmployeeID = strings.TrimSpace(p.EmployeeID)
+	if p.EmployeeID == "" {
+		return errors.New("a person without an employee ID")
+	}
+	key := NormalizeID(p.EmployeeID)
+	o, dup := snap.origin[key]
+	if dup && o.src == si {
+		return fmt.Errorf("employee ID %s is reported twice", p.EmployeeID)
+	}
+	row := &PersonRow{Person: p}
+	if old, ok := snap.prev[key]; ok {
+		row.PrevJobCode, row.JobChangedAt = old.PrevJobCode, old.JobChangedAt
+		if old.JobCode != "" && old.JobCode != p.JobCode {
+			row.PrevJobCode, row.JobChangedAt = old.JobCode, spec.AsOf
+		}
+	}
+	if !dup {
+		snap.origin[key] = hrOrigin{len(snap.all), si}
+		snap.all = append(snap.all, row)
+		return nil
+	}
+	if snap.dups[key] == nil {
+		first := spec.Sources[o.src]
+		snap.dups[key] = []hrRecord{{source: first.Name, priority: first.Priority, row: snap.all[o.idx]}}
+	}
+	snap.dups[key] = append(snap.dups[key], hrRecord{source: src.Name, priority: src.Priority, row: row})
+	return nil
+}
+
+// hrDrift is what changed in HR since the previous snapshot.
+func hrDrift(all []*PersonRow, prev map[string]PersonRow, loc *time.Location) []DriftRow {
+	var out []DriftRow
+	seen := make(map[string]bool, len(all))
+	for _, p := range all {
+		key := NormalizeID(p.EmployeeID)
+		seen[key] = true
+		old, ok := prev[key]
+		if !ok {
+			out = append(out, DriftRow{Side: SideHR, Subject: p.EmployeeID, Kind: "hired", Detail: p.JobCode})
+			continue
+		}
+		if old.Status != p.Status {
+			out = append(out, DriftRow{Side: SideHR, Subject: p.EmployeeID, Kind: "status_changed", Detail: string(old.Status) + " -> " + string(p.Status)})
+		}
+		if old.JobCode != p.JobCode {
+			out = append(out, DriftRow{Side: SideHR, Subject: p.EmployeeID, Kind: "job_changed", Detail: old.JobCode + " -> " + p.JobCode})
+		}
+		if !sameHRDate(old.TerminationDate, p.TerminationDate, loc) {
+			out = append(out, DriftRow{Side: SideHR, Subject: p.EmployeeID, Kind: "termination_date_changed", Detail: dayIn(old.TerminationDate, loc) + " -> " + dayIn(p.TerminationDate, loc)})
+		}
+	}
+	for key, old := range prev {
+		if !seen[key] {
+			out = append(out, DriftRow{Side: SideHR, Subject: old.EmployeeID, Kind: "left_hr_snapshot"})
+		}
+	}
+	return out
+}
+
+// checkHRShrink trips the HR-shrink rail when the snapshot of n people
+// shrank past the policy's limit since the previous one of was people.
+func checkHRShrink(spec RunSpec, res *Result, n, was int) {
+	limit := *spec.Policy.Guards.HRShrinkPercent
+	if was == 0 || float64(was-n) <= float64(was)*limit/100 {
+		return
+	}
+	g := Guard{Kind: GuardHRShrink, Reason: fmt.Sprintf("HR has %d people, the last good run had %d (-%.1f%%, limit %.0f%%): enforcement stopped, no orphan concluded, no ticket changed", n, was, 100*float64(was-n)/float64(was), limit)}
+	res.trip(g)
+	res.Run.HRSuspect = true
+	res.Findings = append(res.Findings, Finding{Kind: GuardTripped, Severity: Critical, Disposition: Review, Target: HRTarget, AccountID: "(hr_shrink)",
+		Reason:   g.Reason + ": check the HR export before the next run",
+		Evidence: map[string]string{"people": fmt.Sprint(n), "people_last_good_run": fmt.Sprint(was)}})
 }
 
 // sameHRDate says whether two readings of a termination date are the same:
@@ -518,8 +575,8 @@ type targetResult struct {
 	// did not name exactly one account.
 	refErr     error
 	findings   []Finding
-	drift      []store.DriftRow
-	collection store.Collection
+	drift      []DriftRow
+	collection Collection
 	err        error
 }
 
@@ -528,79 +585,130 @@ type targetResult struct {
 // snapshot, classification. Nothing of the target is held whole in memory
 // but the previous snapshot's compact state.
 func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int64, spec RunSpec, ts *TargetSpec, people *People, only map[string]bool) targetResult {
-	start := time.Now()
 	caps := targets.Resolve(ts.Target)
 	capNames := make([]string, 0, 5)
 	for _, c := range caps.List() {
 		capNames = append(capNames, string(c))
 	}
-	tr := targetResult{collection: store.Collection{RunID: runID, Side: "target", Name: ts.Name, Type: ts.Type, Tier: ts.Tier,
-		Capabilities: strings.Join(capNames, ","), StartedAt: start.UTC().Format(time.RFC3339), Status: "ok"}}
-	fail := func(err error) targetResult {
-		tr.err = err
-		tr.collection.Status, tr.collection.Error = "failed", e.errText(err)
-		if tr.collection.Count > 0 {
-			tr.collection.Status = "partial"
-		}
-		tr.collection.Duration = time.Since(start)
-		_ = e.Store.SaveCollection(context.WithoutCancel(ctx), tr.collection)
-		// Unknown is not absent: nothing that a complete listing would be
-		// needed for is concluded, and nothing is acted upon.
-		kept := tr.findings[:0]
-		for _, f := range tr.findings {
-			switch f.Kind {
-			case Orphaned, TerminatedActive, SuspendedActive:
-				continue
-			}
-			f.Disposition = Review
-			for i := range f.Actions {
-				f.Actions[i].Auto = false
-			}
-			kept = append(kept, f)
-		}
-		tr.findings = append(kept, Finding{Kind: GuardTripped, Severity: High, Disposition: Review, Target: ts.Name, AccountID: "(collection)",
-			Reason:   "collection of " + ts.Name + " failed: no orphaned or terminated conclusions and no revocation on it this run",
-			Evidence: map[string]string{"error": e.errText(err), "accounts_read": fmt.Sprint(tr.collection.Count)}})
-		tr.drift = nil
-		log.Error("target collection failed", "err", err, "accounts_read", tr.collection.Count)
-		return tr
-	}
+	tc := &targetCollection{e: e, ctx: ctx, log: log, ts: ts, start: time.Now()}
+	tc.tr.collection = Collection{RunID: runID, Side: SideTarget, Name: ts.Name, Type: ts.Type, Tier: ts.Tier,
+		Capabilities: strings.Join(capNames, ","), StartedAt: tc.start.UTC().Format(time.RFC3339), Status: CollectionOK}
 	if err := ts.Correlation.Validate(); err != nil {
-		return fail(err)
+		return tc.fail(err)
 	}
-
-	prevRun, err := e.Store.LastGoodCollection(ctx, "target", ts.Name, runID)
+	b, err := e.targetBaseline(ctx, ts.Name, runID)
 	if err != nil {
-		return fail(err)
-	}
-	var prev map[string]store.AccountState
-	revoked := map[string]bool{}
-	if prevRun > 0 {
-		if prev, err = e.Store.AccountStates(ctx, prevRun, ts.Name); err != nil {
-			return fail(err)
-		}
-		if revoked, err = e.Store.DisabledSince(ctx, ts.Name, prevRun); err != nil {
-			return fail(err)
-		}
-	}
-	// Accounts accessrecon disabled for a suspension or leave, whenever
-	// that was: a person back at work is reported (returned), never
-	// re-enabled.
-	suspended := map[string]store.Disablement{}
-	disabled, err := e.Store.Disablements(ctx, ts.Name)
-	if err != nil {
-		return fail(err)
-	}
-	for id, d := range disabled {
-		if d.Fingerprint == Fingerprint(SuspendedActive, ts.Name, id) {
-			suspended[id] = d
-		}
+		return tc.fail(err)
 	}
 	if e.Progress != nil {
 		e.Progress(ts.Name, 0, false)
 	}
 	j := newJudge(spec.AsOf, &spec.Policy, ts.Name, ts.Tier, caps)
 	j.hrConflicts, j.loc = people.conflicts, cmp.Or(spec.Location, time.UTC)
+	refs := newRefCheck(&spec.Policy, ts.Name)
+	if err := tc.stream(runID, b, j, refs, people, only); err != nil {
+		return tc.fail(err)
+	}
+	if only == nil {
+		for id := range b.prev {
+			tc.tr.drift = append(tc.tr.drift, DriftRow{Side: SideTarget, Target: ts.Name, Subject: id, Kind: "account_deleted"})
+		}
+	}
+	tc.tr.collection.Duration = time.Since(tc.start)
+	if e.Progress != nil {
+		e.Progress(ts.Name, tc.tr.collection.Count, true)
+	}
+	if err := e.Store.SaveCollection(ctx, tc.tr.collection); err != nil {
+		return tc.fail(err)
+	}
+	tc.tr.refErr = refs.err()
+	log.Info("target collected", "accounts", tc.tr.collection.Count, "findings", len(tc.tr.findings), "duration", tc.tr.collection.Duration)
+	return tc.tr
+}
+
+// targetCollection is one target's collection in progress.
+type targetCollection struct {
+	e     *Engine
+	ctx   context.Context
+	log   *slog.Logger
+	ts    *TargetSpec
+	start time.Time
+	tr    targetResult
+}
+
+// fail ends the collection with err. Unknown is not absent: nothing that a
+// complete listing would be needed for is concluded, and nothing is acted
+// upon.
+func (tc *targetCollection) fail(err error) targetResult {
+	e, tr := tc.e, &tc.tr
+	tr.err = err
+	tr.collection.Status, tr.collection.Error = CollectionFailed, e.errText(err)
+	if tr.collection.Count > 0 {
+		tr.collection.Status = CollectionPartial
+	}
+	tr.collection.Duration = time.Since(tc.start)
+	_ = e.Store.SaveCollection(context.WithoutCancel(tc.ctx), tr.collection)
+	kept := tr.findings[:0]
+	for _, f := range tr.findings {
+		switch f.Kind {
+		case Orphaned, TerminatedActive, SuspendedActive:
+			continue
+		}
+		f.Disposition = Review
+		for i := range f.Actions {
+			f.Actions[i].Auto = false
+		}
+		kept = append(kept, f)
+	}
+	tr.findings = append(kept, Finding{Kind: GuardTripped, Severity: High, Disposition: Review, Target: tc.ts.Name, AccountID: "(collection)",
+		Reason:   "collection of " + tc.ts.Name + " failed: no orphaned or terminated conclusions and no revocation on it this run",
+		Evidence: map[string]string{"error": e.errText(err), "accounts_read": fmt.Sprint(tr.collection.Count)}})
+	tr.drift = nil
+	tc.log.Error("target collection failed", "err", err, "accounts_read", tr.collection.Count)
+	return *tr
+}
+
+// targetBaseline is what the store knows of a target from earlier runs.
+type targetBaseline struct {
+	prevRun int64                   // the last good collection (0: none)
+	prev    map[string]AccountState // its accounts; those seen again are deleted as they pass
+	revoked map[string]bool         // accounts accessrecon disabled since prevRun
+	// suspended holds the accounts accessrecon disabled for a suspension
+	// or leave, whenever that was: a person back at work is reported
+	// (returned), never re-enabled.
+	suspended map[string]Disablement
+}
+
+func (e *Engine) targetBaseline(ctx context.Context, target string, runID int64) (*targetBaseline, error) {
+	var err error
+	b := &targetBaseline{revoked: map[string]bool{}, suspended: map[string]Disablement{}}
+	if b.prevRun, err = e.Store.LastGoodCollection(ctx, SideTarget, target, runID); err != nil {
+		return nil, err
+	}
+	if b.prevRun > 0 {
+		if b.prev, err = e.Store.AccountStates(ctx, b.prevRun, target); err != nil {
+			return nil, err
+		}
+		if b.revoked, err = e.Store.DisabledSince(ctx, target, b.prevRun); err != nil {
+			return nil, err
+		}
+	}
+	disabled, err := e.Store.Disablements(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	for id, d := range disabled {
+		if d.Fingerprint == Fingerprint(SuspendedActive, target, id) {
+			b.suspended[id] = d
+		}
+	}
+	return b, nil
+}
+
+// stream reads the target's accounts, saving them in batches and judging
+// each one the run looks at.
+func (tc *targetCollection) stream(runID int64, b *targetBaseline, j *judge, refs *refCheck, people *People, only map[string]bool) error {
+	e, ctx, ts, col := tc.e, tc.ctx, tc.ts, &tc.tr.collection
 	seenIDs := map[string]struct{}{}
 	batch := make([]targets.Account, 0, 2000)
 	flush := func() error {
@@ -611,28 +719,27 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 		batch = batch[:0]
 		return err
 	}
-	refs := newRefCheck(&spec.Policy, ts.Name)
 	for a, err := range ts.Target.Accounts(ctx) {
 		if err != nil {
 			_ = flush()
-			return fail(err)
+			return err
 		}
 		refs.see(a)
 		if a.ID == "" {
 			_ = flush()
-			return fail(errors.New("the target listed an account without an ID"))
+			return errors.New("the target listed an account without an ID")
 		}
 		if _, dup := seenIDs[a.ID]; dup {
 			_ = flush()
-			return fail(fmt.Errorf("the target listed account %s twice", a.ID))
+			return fmt.Errorf("the target listed account %s twice", a.ID)
 		}
 		seenIDs[a.ID] = struct{}{}
-		tr.collection.Count++
+		col.Count++
 		if a.Enabled {
-			tr.collection.Enabled++
+			col.Enabled++
 		}
-		if e.Progress != nil && tr.collection.Count%10000 == 0 {
-			e.Progress(ts.Name, tr.collection.Count, false)
+		if e.Progress != nil && col.Count%10000 == 0 {
+			e.Progress(ts.Name, col.Count, false)
 		}
 		m := people.Correlate(&ts.Correlation, a)
 		if only != nil && (m.Person == nil || !only[NormalizeID(m.Person.EmployeeID)]) {
@@ -641,50 +748,39 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 		batch = append(batch, a)
 		if len(batch) == cap(batch) {
 			if err := flush(); err != nil {
-				return fail(err)
+				return err
 			}
 		}
-		var s seen
-		if st, ok := prev[a.ID]; ok {
-			s.prev = &st
-			tr.drift = append(tr.drift, accountDrift(ts.Name, a, st)...)
-			delete(prev, a.ID)
-		} else if prevRun > 0 && only == nil {
-			tr.drift = append(tr.drift, store.DriftRow{Side: "target", Target: ts.Name, Subject: a.ID, Kind: "account_created", Detail: a.Username})
-		}
-		s.revokedByUs = revoked[a.ID]
-		if d, ok := suspended[a.ID]; ok {
-			s.suspendedByUs = &d
-		}
-		tr.findings = append(tr.findings, j.classify(a, m, s)...)
+		tc.judge(b, j, a, m, only != nil)
 	}
 	if err := flush(); err != nil {
-		return fail(err)
+		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return fail(err)
-	}
-	if only == nil {
-		for id := range prev {
-			tr.drift = append(tr.drift, store.DriftRow{Side: "target", Target: ts.Name, Subject: id, Kind: "account_deleted"})
-		}
-	}
-	tr.collection.Duration = time.Since(start)
-	if e.Progress != nil {
-		e.Progress(ts.Name, tr.collection.Count, true)
-	}
-	if err := e.Store.SaveCollection(ctx, tr.collection); err != nil {
-		return fail(err)
-	}
-	tr.refErr = refs.err()
-	log.Info("target collected", "accounts", tr.collection.Count, "findings", len(tr.findings), "duration", tr.collection.Duration)
-	return tr
+	return ctx.Err()
 }
 
-func accountDrift(target string, a targets.Account, prev store.AccountState) []store.DriftRow {
-	var out []store.DriftRow
+// judge records one account's drift since the baseline and its findings.
+func (tc *targetCollection) judge(b *targetBaseline, j *judge, a targets.Account, m Match, targeted bool) {
+	tr, name := &tc.tr, tc.ts.Name
+	var s seen
+	if st, ok := b.prev[a.ID]; ok {
+		s.prev = &st
+		tr.drift = append(tr.drift, accountDrift(name, a, st)...)
+		delete(b.prev, a.ID)
+	} else if b.prevRun > 0 && !targeted {
+		tr.drift = append(tr.drift, DriftRow{Side: SideTarget, Target: name, Subject: a.ID, Kind: "account_created", Detail: a.Username})
+	}
+	s.revokedByUs = b.revoked[a.ID]
+	if d, ok := b.suspended[a.ID]; ok {
+		s.suspendedByUs = &d
+	}
+	tr.findings = append(tr.findings, j.classify(a, m, s)...)
+}
+
+func accountDrift(target string, a targets.Account, prev AccountState) []DriftRow {
+	var out []DriftRow
 	d := func(kind, detail string) {
-		out = append(out, store.DriftRow{Side: "target", Target: target, Subject: a.ID, Kind: kind, Detail: detail})
+		out = append(out, DriftRow{Side: SideTarget, Target: target, Subject: a.ID, Kind: kind, Detail: detail})
 	}
 	if prev.Enabled && !a.Enabled {
 		d("account_disabled", a.Username)
@@ -695,8 +791,8 @@ func accountDrift(target string, a targets.Account, prev store.AccountState) []s
 	if prev.Privileged != a.Privileged {
 		d("privilege_changed", fmt.Sprintf("%v -> %v", prev.Privileged, a.Privileged))
 	}
-	if cur := store.JoinGroups(a.Groups); cur != prev.Groups {
-		old := store.SplitGroups(prev.Groups)
+	if cur := JoinGroups(a.Groups); cur != prev.Groups {
+		old := SplitGroups(prev.Groups)
 		for _, g := range a.Groups {
 			if !slices.ContainsFunc(old, sameGroup(g)) {
 				d("group_added", g.Name)
@@ -749,7 +845,7 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 	if err := e.Store.SaveDrift(ctx, res.Run.ID, res.Drift); err != nil {
 		return err
 	}
-	rows := make([]store.FindingRow, len(res.Findings))
+	rows := make([]FindingRow, len(res.Findings))
 	// Serialising a hundred thousand findings is CPU work: use every core.
 	var g errgroup.Group
 	chunk := max(len(rows)/runtime.GOMAXPROCS(0)+1, 1000)
@@ -762,7 +858,7 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 				if err != nil {
 					return err
 				}
-				rows[i] = store.FindingRow{Fingerprint: f.Fingerprint, Kind: string(f.Kind), Severity: string(f.Severity), Disposition: string(f.Disposition),
+				rows[i] = FindingRow{Fingerprint: f.Fingerprint, Kind: string(f.Kind), Severity: string(f.Severity), Disposition: string(f.Disposition),
 					Target: f.Target, AccountID: f.AccountID, EmployeeID: f.EmployeeID, FirstSeen: f.FirstSeen, Body: body}
 			}
 			return nil
@@ -773,7 +869,7 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 	}
 	okTargets := map[string]bool{}
 	for _, c := range res.Collections {
-		if c.Side == "target" && c.Status == "ok" {
+		if c.Side == SideTarget && c.Status == CollectionOK {
 			okTargets[c.Name] = true
 		}
 	}
@@ -793,7 +889,7 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 	res.Resolved = resolved
 	counts := map[string]int{"people": res.PeopleCount, "findings": len(res.Findings), "drift": len(res.Drift), "resolved": len(resolved)}
 	for _, c := range res.Collections {
-		if c.Side == "target" {
+		if c.Side == SideTarget {
 			counts["accounts"] += c.Count
 		}
 	}
@@ -813,22 +909,24 @@ func joinKinds(ks []Kind) string {
 	return strings.Join(s, ",")
 }
 
-// TrailAuditor records audit events in the store's hash-chained trail.
+// EventTrail is an append-only audit trail (reconcile/store's hash-chained
+// AuditTrail is one). AppendEvent keeps ev as having happened at at, or
+// returns an error: then it was not kept.
+type EventTrail interface {
+	AppendEvent(ctx context.Context, at time.Time, ev AuditEvent) error
+}
+
+// TrailAuditor records audit events in a trail, stamped by its clock.
 type TrailAuditor struct {
-	Trail *store.AuditTrail
+	Trail EventTrail
 	Now   func() time.Time
 }
 
 // Record appends one event.
 func (t TrailAuditor) Record(ctx context.Context, ev AuditEvent) error {
-	detail, err := json.Marshal(ev.Detail)
-	if err != nil {
-		return err
-	}
 	now := time.Now
 	if t.Now != nil {
 		now = t.Now
 	}
-	_, err = t.Trail.Append(ctx, store.AuditRecord{At: now(), RunID: ev.RunID, Type: ev.Type, Actor: ev.Actor, Target: ev.Target, Detail: detail})
-	return err
+	return t.Trail.AppendEvent(ctx, now(), ev)
 }

@@ -16,12 +16,11 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
-	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/targets"
 )
 
 // ActionRecord is one action of a run as the reports show it.
-type ActionRecord = store.Action
+type ActionRecord = Action
 
 // Retry bounds the executor's retries of transient failures.
 type Retry struct {
@@ -51,7 +50,7 @@ func (e *Engine) guardRevocations(spec RunSpec, mode Mode, res *Result) {
 	g := spec.Policy.Guards
 	enabled := map[string]int{}
 	for _, c := range res.Collections {
-		if c.Side == "target" {
+		if c.Side == SideTarget {
 			enabled[c.Name] = c.Enabled
 		}
 	}
@@ -84,11 +83,16 @@ func (e *Engine) guardRevocations(spec RunSpec, mode Mode, res *Result) {
 			continue
 		}
 		res.trip(Guard{Kind: kind, Target: ts.Name, Reason: why + ": nothing revoked there"})
-		res.Findings = append(res.Findings, Finding{Fingerprint: Fingerprint(GuardTripped, ts.Name, "(blast radius)"), Kind: GuardTripped, Severity: High,
-			Disposition: Review, Target: ts.Name, AccountID: "(blast radius)", Reason: why + ": a person must confirm these revocations",
+		res.Findings = append(res.Findings, Finding{Fingerprint: Fingerprint(GuardTripped, ts.Name, BlastRadiusAccount), Kind: GuardTripped, Severity: High,
+			Disposition: Review, Target: ts.Name, AccountID: BlastRadiusAccount, Reason: why + ": a person must confirm these revocations",
 			Evidence: map[string]string{"accounts": fmt.Sprint(n)}, Actions: []Step{}, FirstSeen: spec.AsOf})
 	}
 }
+
+// BlastRadiusAccount is the AccountID of the guard_tripped finding of a
+// blast-radius rail on a target (one per target: its fingerprint is stable).
+// Only people read it; the engine decides on Result.Guards.
+const BlastRadiusAccount = "(blast radius)"
 
 func hasAuto(f Finding) bool {
 	if f.Disposition != AutoRevoke && f.Disposition != ManualRevoke {
@@ -117,7 +121,7 @@ type work struct {
 	account  targets.Account
 	step     Step
 	findings []*Finding
-	rec      store.Action
+	rec      Action
 }
 
 // halt stops a run's enforcement for good: the first reason wins, and no
@@ -185,68 +189,85 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 	if err := e.replanUnfinished(ctx, spec, res); err != nil {
 		return err
 	}
-	now := e.now().UTC()
-	holds, err := e.Store.Holds(ctx, false)
+	jobs, err := e.plan(ctx, h, spec, res)
 	if err != nil {
 		return err
 	}
-	// A hold names its account as the person wrote it (resolved to the
-	// ID when it was added; older holds may carry a username).
-	heldFor := func(f *Finding) (store.Hold, bool) {
-		for _, h := range holds {
-			if h.Target == f.Target && h.Until.After(now) && (h.AccountID == f.AccountID || Names(h.AccountID, f.account)) {
-				return h, true
-			}
-		}
-		return store.Hold{}, false
+	e.dispatch(ctx, log, h, res.Run.ID, jobs)
+	for _, w := range jobs {
+		res.Actions = append(res.Actions, w.rec)
 	}
-	guarded := map[string]bool{}
+	e.settle(spec, res, jobs)
+	if err := ctx.Err(); err != nil {
+		if cause := context.Cause(ctx); cause != nil && cause != err {
+			return fmt.Errorf("%w: %w", err, cause)
+		}
+		return err
+	}
+	return h.reason()
+}
+
+// planner decides, finding by finding, what enforce would do: blocked by a
+// rail or a hold, planned only (report mode), or work for the executor.
+type planner struct {
+	now     time.Time
+	holds   []Hold
+	guarded map[string]bool // targets a rail stopped
+	hrGuard bool            // the HR-shrink rail stopped every target
+	byName  map[string]*TargetSpec
+}
+
+func (e *Engine) newPlanner(ctx context.Context, spec RunSpec, res *Result) (*planner, error) {
+	now := e.now().UTC()
+	holds, err := e.Store.Holds(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	p := &planner{now: now, holds: holds, guarded: map[string]bool{}, hrGuard: res.Tripped(GuardHRShrink), byName: map[string]*TargetSpec{}}
 	for _, g := range res.Guards {
 		if g.Target != "" {
-			guarded[g.Target] = true
+			p.guarded[g.Target] = true
 		}
 	}
-	hrGuard := res.Tripped(GuardHRShrink)
-	byName := map[string]*TargetSpec{}
 	for i := range spec.Targets {
-		byName[spec.Targets[i].Name] = &spec.Targets[i]
+		p.byName[spec.Targets[i].Name] = &spec.Targets[i]
 	}
+	return p, nil
+}
 
+// heldFor is the hold of f's account, if any. A hold names its account as
+// the person wrote it (resolved to the ID when it was added; older holds
+// may carry a username).
+func (p *planner) heldFor(f *Finding) (Hold, bool) {
+	for _, h := range p.holds {
+		if h.Target == f.Target && h.Until.After(p.now) && (h.AccountID == f.AccountID || Names(h.AccountID, f.account)) {
+			return h, true
+		}
+	}
+	return Hold{}, false
+}
+
+// plan sets the outcome of every finding with automatic steps that will
+// not be acted on (blocked, planned), records the person's steps of those
+// that will, and returns the automatic steps as work, one per distinct
+// action on an account.
+func (e *Engine) plan(ctx context.Context, h *halt, spec RunSpec, res *Result) ([]*work, error) {
+	p, err := e.newPlanner(ctx, spec, res)
+	if err != nil {
+		return nil, err
+	}
 	var jobs []*work
-	var manual []store.Action
+	var manual []Action
 	index := map[string]*work{}
 	for i := range res.Findings {
 		f := &res.Findings[i]
 		if !hasAuto(*f) {
 			continue
 		}
-		ts := byName[f.Target]
-		tmode := TargetMode(*ts, spec)
-		// Rails and holds apply as enforce would apply them, in every
-		// mode: a dry run's plan shows exactly what enforce would do.
-		if hrGuard || guarded[f.Target] {
-			f.Outcome = OutcomeBlocked
+		ts := p.byName[f.Target]
+		if !e.planFinding(ctx, h, p, spec, res.Run.ID, ts, f) {
 			continue
 		}
-		if hd, ok := heldFor(f); ok {
-			f.Outcome = OutcomeBlocked
-			f.Evidence["hold"] = fmt.Sprintf("held by %s until %s: %s", hd.CreatedBy, hd.Until.Format("2006-01-02"), hd.Reason)
-			if tmode == Enforce {
-				_ = e.record(ctx, h, AuditEvent{RunID: res.Run.ID, Type: "hold_applied", Actor: hd.CreatedBy, Target: f.Target,
-					Detail: map[string]any{"account_id": f.AccountID, "hold_id": hd.ID, "reason": hd.Reason, "until": hd.Until, "fingerprint": f.Fingerprint}})
-			}
-			continue
-		}
-		if tmode != Enforce {
-			f.Outcome = OutcomePlanned
-			continue
-		}
-		if f.Person != nil {
-			_ = e.record(ctx, h, AuditEvent{RunID: res.Run.ID, Type: "hr_status_seen", Target: f.Target,
-				Detail: map[string]any{"employee_id": f.Person.EmployeeID, "status": f.Person.Status, "termination_date": f.Person.TerminationDate, "account_id": f.AccountID}})
-		}
-		_ = e.record(ctx, h, AuditEvent{RunID: res.Run.ID, Type: "plan_made", Target: f.Target,
-			Detail: map[string]any{"fingerprint": f.Fingerprint, "kind": f.Kind, "account_id": f.AccountID, "steps": f.Actions}})
 		for _, s := range f.Actions {
 			if !s.Auto {
 				// A person's step beside automatic ones: kept open in the
@@ -254,8 +275,8 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 				// the account the finding stays until someone records
 				// the step as done (accessrecon ack) or the account is
 				// gone.
-				manual = append(manual, store.Action{RunID: res.Run.ID, Fingerprint: f.Fingerprint, Target: f.Target, AccountID: f.AccountID,
-					Op: string(s.Op), Arg: s.Arg, Status: store.ActionManual, Error: s.Manual, RequestedAt: now, Kind: string(f.Kind), EmployeeID: f.EmployeeID})
+				manual = append(manual, Action{RunID: res.Run.ID, Fingerprint: f.Fingerprint, Target: f.Target, AccountID: f.AccountID,
+					Op: string(s.Op), Arg: s.Arg, Status: ActionManual, Error: s.Manual, RequestedAt: p.now, Kind: string(f.Kind), EmployeeID: f.EmployeeID})
 				continue
 			}
 			key := f.Target + "\x00" + f.AccountID + "\x00" + string(s.Op) + "\x00" + s.Arg
@@ -271,7 +292,7 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 	if len(manual) > 0 {
 		ids, err := e.Store.InsertActions(ctx, manual)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for i := range manual {
 			manual[i].ID = ids[i]
@@ -280,19 +301,55 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 	}
 	for _, f := range res.Findings {
 		if f.Disposition == Exempt {
-			_ = e.record(ctx, h, AuditEvent{RunID: res.Run.ID, Type: "exemption_applied", Actor: f.Exemption.Approver, Target: f.Target,
+			_ = e.record(ctx, h, AuditEvent{RunID: res.Run.ID, Type: AuditExemptionApplied, Actor: f.Exemption.Approver, Target: f.Target,
 				Detail: map[string]any{"account_id": f.AccountID, "kind": f.Kind, "owner": f.Exemption.Owner, "reason": f.Exemption.Reason, "expires": f.Exemption.Expires.Time}})
 		}
 	}
+	return jobs, nil
+}
 
-	// Per target: a worker pool bounded by Concurrency and a rate limiter.
+// planFinding says whether f's steps are to be carried out. Rails and
+// holds apply as enforce would apply them, in every mode: a dry run's plan
+// shows exactly what enforce would do. A finding that will be acted on is
+// audited with the HR status seen and its plan.
+func (e *Engine) planFinding(ctx context.Context, h *halt, p *planner, spec RunSpec, runID int64, ts *TargetSpec, f *Finding) bool {
+	tmode := TargetMode(*ts, spec)
+	if p.hrGuard || p.guarded[f.Target] {
+		f.Outcome = OutcomeBlocked
+		return false
+	}
+	if hd, ok := p.heldFor(f); ok {
+		f.Outcome = OutcomeBlocked
+		f.Evidence["hold"] = fmt.Sprintf("held by %s until %s: %s", hd.CreatedBy, hd.Until.Format("2006-01-02"), hd.Reason)
+		if tmode == Enforce {
+			_ = e.record(ctx, h, AuditEvent{RunID: runID, Type: AuditHoldApplied, Actor: hd.CreatedBy, Target: f.Target,
+				Detail: map[string]any{"account_id": f.AccountID, "hold_id": hd.ID, "reason": hd.Reason, "until": hd.Until, "fingerprint": f.Fingerprint}})
+		}
+		return false
+	}
+	if tmode != Enforce {
+		f.Outcome = OutcomePlanned
+		return false
+	}
+	if f.Person != nil {
+		_ = e.record(ctx, h, AuditEvent{RunID: runID, Type: AuditHRStatusSeen, Target: f.Target,
+			Detail: map[string]any{"employee_id": f.Person.EmployeeID, "status": f.Person.Status, "termination_date": f.Person.TerminationDate, "account_id": f.AccountID}})
+	}
+	_ = e.record(ctx, h, AuditEvent{RunID: runID, Type: AuditPlanMade, Target: f.Target,
+		Detail: map[string]any{"fingerprint": f.Fingerprint, "kind": f.Kind, "account_id": f.AccountID, "steps": f.Actions}})
+	return true
+}
+
+// dispatch carries out the work, per target in a worker pool bounded by
+// its Concurrency and rate limit; the steps of one account in plan order.
+func (e *Engine) dispatch(ctx context.Context, log *slog.Logger, h *halt, runID int64, jobs []*work) {
 	byTarget := map[string][]*work{}
 	for _, w := range jobs {
 		byTarget[w.ts.Name] = append(byTarget[w.ts.Name], w)
 	}
 	var outer errgroup.Group
 	for name, ws := range byTarget {
-		ts := byName[name]
+		ts := ws[0].ts
 		outer.Go(func() error {
 			limit := rate.Inf
 			if ts.RateLimit > 0 {
@@ -315,7 +372,7 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 			}
 			for _, id := range order {
 				g.Go(func() error {
-					e.doAccount(ctx, log.With("target", name), h, res.Run.ID, lim, perAccount[id])
+					e.doAccount(ctx, log.With("target", name), h, runID, lim, perAccount[id])
 					return nil
 				})
 			}
@@ -323,18 +380,6 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 		})
 	}
 	_ = outer.Wait()
-
-	for _, w := range jobs {
-		res.Actions = append(res.Actions, w.rec)
-	}
-	e.settle(spec, res, jobs)
-	if err := ctx.Err(); err != nil {
-		if cause := context.Cause(ctx); cause != nil && cause != err {
-			return fmt.Errorf("%w: %w", err, cause)
-		}
-		return err
-	}
-	return h.reason()
 }
 
 // doAccount carries out the steps of one account in plan order. All of them
@@ -342,11 +387,11 @@ func (e *Engine) execute(ctx context.Context, log *slog.Logger, spec RunSpec, mo
 // lock is still ours, before the first is attempted: a crash at any point
 // leaves every step of the plan in the store for the next run to settle.
 func (e *Engine) doAccount(ctx context.Context, log *slog.Logger, h *halt, runID int64, lim *rate.Limiter, ws []*work) {
-	recs := make([]store.Action, len(ws))
+	recs := make([]Action, len(ws))
 	for i, w := range ws {
 		f := w.findings[0]
-		w.rec = store.Action{RunID: runID, Fingerprint: f.Fingerprint, Target: w.ts.Name, AccountID: w.account.ID,
-			Op: string(w.step.Op), Arg: w.step.Arg, Status: "requested", RequestedAt: e.now().UTC(), Kind: string(f.Kind)}
+		w.rec = Action{RunID: runID, Fingerprint: f.Fingerprint, Target: w.ts.Name, AccountID: w.account.ID,
+			Op: string(w.step.Op), Arg: w.step.Arg, Status: ActionRequested, RequestedAt: e.now().UTC(), Kind: string(f.Kind)}
 		if f.Person != nil {
 			w.rec.EmployeeID = f.Person.EmployeeID
 		}
@@ -354,14 +399,14 @@ func (e *Engine) doAccount(ctx context.Context, log *slog.Logger, h *halt, runID
 	}
 	notAttempted := func(ws []*work, why error) {
 		for _, w := range ws {
-			w.rec.Status, w.rec.Error = "failed", "not attempted: "+e.errText(why)
+			w.rec.Status, w.rec.Error = ActionFailed, "not attempted: "+e.errText(why)
 			if w.rec.ID != 0 {
 				w.rec.FinishedAt = e.now().UTC()
 				if err := e.Store.FinishAction(w.rec); err != nil {
 					log.Error("recording action outcome failed", "action", w.rec.ID, "err", err)
 				}
 				// Best effort: the trail may be what failed.
-				e.audit(context.WithoutCancel(ctx), AuditEvent{RunID: runID, Type: "action_not_attempted", Target: w.ts.Name,
+				e.audit(context.WithoutCancel(ctx), AuditEvent{RunID: runID, Type: AuditActionNotAttempted, Target: w.ts.Name,
 					Detail: map[string]any{"action_id": w.rec.ID, "account_id": w.account.ID, "op": w.step.Op, "arg": w.step.Arg, "reason": e.errText(why)}})
 			}
 		}
@@ -376,7 +421,7 @@ func (e *Engine) doAccount(ctx context.Context, log *slog.Logger, h *halt, runID
 	}
 	ids, err := e.Store.InsertActions(ctx, recs)
 	if err != nil {
-		if errors.Is(err, store.ErrLeaseLost) {
+		if errors.Is(err, ErrLeaseLost) {
 			err = leaseLost(err)
 			log.Error("the store lock is lost: stopping enforcement", "err", err)
 			h.stop(err)
@@ -388,7 +433,7 @@ func (e *Engine) doAccount(ctx context.Context, log *slog.Logger, h *halt, runID
 		w.rec.ID = ids[i]
 	}
 	for i, w := range ws {
-		if err := e.record(ctx, h, AuditEvent{RunID: runID, Type: "action_requested", Target: w.ts.Name,
+		if err := e.record(ctx, h, AuditEvent{RunID: runID, Type: AuditActionRequested, Target: w.ts.Name,
 			Detail: map[string]any{"action_id": w.rec.ID, "account_id": w.account.ID, "op": w.step.Op, "arg": w.step.Arg}}); err != nil {
 			notAttempted(ws[i:], err)
 			return
@@ -400,7 +445,7 @@ func (e *Engine) doAccount(ctx context.Context, log *slog.Logger, h *halt, runID
 		err := h.reason()
 		if err == nil {
 			if err = e.Store.CheckLease(ctx); err != nil {
-				if errors.Is(err, store.ErrLeaseLost) {
+				if errors.Is(err, ErrLeaseLost) {
 					err = leaseLost(err)
 					log.Error("the store lock is lost: stopping enforcement", "err", err)
 				}
@@ -452,22 +497,22 @@ func (e *Engine) do(ctx context.Context, log *slog.Logger, h *halt, runID int64,
 	if callErr != nil {
 		response["error"] = e.errText(callErr)
 	}
-	_ = e.record(context.WithoutCancel(ctx), h, AuditEvent{RunID: runID, Type: "target_response", Target: w.ts.Name, Detail: response})
+	_ = e.record(context.WithoutCancel(ctx), h, AuditEvent{RunID: runID, Type: AuditTargetResponse, Target: w.ts.Name, Detail: response})
 
 	switch {
 	case callErr != nil && errors.Is(callErr, targets.ErrNotFound):
 		// The account (or membership, credential) is gone: nothing left to revoke.
-		w.rec.Status, w.rec.Verified, w.rec.Error = "done", true, "already gone: "+e.errText(callErr)
+		w.rec.Status, w.rec.Verified, w.rec.Error = ActionDone, true, "already gone: "+e.errText(callErr)
 	case callErr != nil:
-		w.rec.Status, w.rec.Error = "failed", e.errText(callErr)
+		w.rec.Status, w.rec.Error = ActionFailed, e.errText(callErr)
 	default:
 		verified, note := e.verify(context.WithoutCancel(ctx), w)
 		w.rec.Verified = verified
-		w.rec.Status = "done"
+		w.rec.Status = ActionDone
 		if !verified {
-			w.rec.Status, w.rec.Error = "unverified", note
+			w.rec.Status, w.rec.Error = ActionUnverified, note
 		}
-		_ = e.record(context.WithoutCancel(ctx), h, AuditEvent{RunID: runID, Type: "verification", Target: w.ts.Name,
+		_ = e.record(context.WithoutCancel(ctx), h, AuditEvent{RunID: runID, Type: AuditVerification, Target: w.ts.Name,
 			Detail: map[string]any{"action_id": id, "account_id": w.account.ID, "op": w.step.Op, "verified": verified, "note": note}})
 	}
 	w.rec.FinishedAt = e.now().UTC()
@@ -566,7 +611,7 @@ func (e *Engine) recover(ctx context.Context, log *slog.Logger, h *halt, runID i
 	}
 	caps := targets.Resolve(ts.Target)
 	for _, p := range pending {
-		status, note := "recovered_not_done", "re-read failed"
+		status, note := ActionRecoveredNotDone, "re-read failed"
 		switch {
 		case !observable(targets.Capability(p.Op)):
 			note = "interrupted, and its effect cannot be observed: not assumed done; planned again"
@@ -574,10 +619,10 @@ func (e *Engine) recover(ctx context.Context, log *slog.Logger, h *halt, runID i
 			a, err := caps.Getter.Account(ctx, p.AccountID)
 			switch {
 			case errors.Is(err, targets.ErrNotFound):
-				status, note = "recovered_done", "account no longer exists"
+				status, note = ActionRecoveredDone, "account no longer exists"
 			case err == nil:
 				if ok, why := observed(Step{Op: targets.Capability(p.Op), Arg: p.Arg}, a); ok {
-					status, note = "recovered_done", "observed by run "+fmt.Sprint(runID)
+					status, note = ActionRecoveredDone, "observed by run "+fmt.Sprint(runID)
 				} else {
 					note = why
 				}
@@ -585,11 +630,11 @@ func (e *Engine) recover(ctx context.Context, log *slog.Logger, h *halt, runID i
 				note = e.errText(err)
 			}
 		}
-		p.Status, p.Error, p.FinishedAt, p.Verified = status, note, e.now().UTC(), status == "recovered_done"
+		p.Status, p.Error, p.FinishedAt, p.Verified = status, note, e.now().UTC(), status == ActionRecoveredDone
 		if err := e.Store.FinishAction(p); err != nil {
 			log.Error("recording recovered action failed", "action", p.ID, "err", err)
 		}
-		_ = e.record(ctx, h, AuditEvent{RunID: runID, Type: "action_recovered", Target: ts.Name,
+		_ = e.record(ctx, h, AuditEvent{RunID: runID, Type: AuditActionRecovered, Target: ts.Name,
 			Detail: map[string]any{"action_id": p.ID, "from_run": p.RunID, "account_id": p.AccountID, "op": p.Op, "status": status, "note": note}})
 		log.Warn("recovered an interrupted action", "action", p.ID, "from_run", p.RunID, "status", status)
 	}
@@ -606,7 +651,7 @@ func (e *Engine) recover(ctx context.Context, log *slog.Logger, h *halt, runID i
 func (e *Engine) replanUnfinished(ctx context.Context, spec RunSpec, res *Result) error {
 	whole := map[string]bool{}
 	for _, c := range res.Collections {
-		if c.Side == "target" && c.Status == "ok" {
+		if c.Side == SideTarget && c.Status == CollectionOK {
 			whole[c.Name] = true
 		}
 	}
@@ -614,7 +659,7 @@ func (e *Engine) replanUnfinished(ctx context.Context, spec RunSpec, res *Result
 	for _, f := range res.Findings {
 		found[f.Fingerprint] = true
 	}
-	unfinished := map[string][]store.Action{}
+	unfinished := map[string][]Action{}
 	need := map[string]bool{}
 	for i := range spec.Targets {
 		ts := &spec.Targets[i]
@@ -633,7 +678,7 @@ func (e *Engine) replanUnfinished(ctx context.Context, spec RunSpec, res *Result
 	if len(need) == 0 {
 		return nil
 	}
-	people := map[string]*store.PersonRow{}
+	people := map[string]*PersonRow{}
 	for p, err := range e.Store.People(ctx, res.Run.ID) {
 		if err != nil {
 			return err
@@ -674,7 +719,7 @@ func (e *Engine) replanUnfinished(ctx context.Context, spec RunSpec, res *Result
 
 // unfinishedFinding builds the finding of one account's unfinished steps.
 func (e *Engine) unfinishedFinding(ctx context.Context, spec RunSpec, runID int64, j *judge, caps targets.Capabilities,
-	people map[string]*store.PersonRow, steps []store.Action) (Finding, bool, error) {
+	people map[string]*PersonRow, steps []Action) (Finding, bool, error) {
 	a, ok, err := e.Store.SnapshotAccount(ctx, runID, j.target, steps[0].AccountID)
 	if err != nil || !ok || a.Enabled {
 		// Gone, or not judged by this run; an enabled account is judged
@@ -773,7 +818,7 @@ func (e *Engine) settle(spec RunSpec, res *Result, jobs []*work) {
 		var last time.Time
 		var errs []string
 		for _, w := range ws {
-			if w.rec.Status != "done" {
+			if w.rec.Status != ActionDone {
 				ok = false
 				errs = append(errs, fmt.Sprintf("%s %s: %s (%s)", w.step.Op, w.step.Arg, w.rec.Status, w.rec.Error))
 			}

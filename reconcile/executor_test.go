@@ -5,7 +5,6 @@ import (
 	"errors"
 	"iter"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/sources"
 	"github.com/accessrecon/accessrecon/targets"
 	"github.com/accessrecon/accessrecon/targets/targettest"
@@ -33,12 +31,7 @@ func (s sliceSource) People(ctx context.Context) iter.Seq2[sources.Person, error
 
 func newEngine(t testing.TB) *Engine {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return &Engine{Store: st, Log: slog.New(slog.DiscardHandler), Retry: Retry{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Second}}
+	return &Engine{Store: newMemStore(), Log: slog.New(slog.DiscardHandler), Retry: Retry{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Second}}
 }
 
 // hr: E1, E2 terminated; E3..E10 active.
@@ -279,11 +272,11 @@ func TestCancelledMidExecution(t *testing.T) {
 	if res.Run.Status != StatusCancelled {
 		t.Fatalf("status %s", res.Run.Status)
 	}
-	got, err := e.Store.GetRun(context.Background(), res.Run.ID)
+	got, err := mem(e).GetRun(context.Background(), res.Run.ID)
 	if err != nil || got.Status != StatusCancelled {
 		t.Fatalf("stored run %+v %v", got, err)
 	}
-	acts, err := e.Store.Actions(context.Background(), res.Run.ID)
+	acts, err := mem(e).Actions(context.Background(), res.Run.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,11 +296,11 @@ func TestRecoverInterrupted(t *testing.T) {
 			e, f := newEngine(t), fakeAccounts()
 			ctx := context.Background()
 			// An earlier run that died between "requested" and "verified".
-			id, err := e.Store.BeginRun(ctx, store.Run{AsOf: asOf, StartedAt: asOf, Mode: "enforce", Status: StatusRunning})
+			id, err := e.Store.BeginRun(ctx, Run{AsOf: asOf, StartedAt: asOf, Mode: "enforce", Status: StatusRunning})
 			if err != nil {
 				t.Fatal(err)
 			}
-			aid, err := e.Store.InsertAction(ctx, store.Action{RunID: id, Fingerprint: Fingerprint(TerminatedActive, "app", "A1"), Target: "app",
+			aid, err := mem(e).InsertAction(ctx, Action{RunID: id, Fingerprint: Fingerprint(TerminatedActive, "app", "A1"), Target: "app",
 				AccountID: "A1", Op: "disable", Status: "requested", RequestedAt: asOf})
 			if err != nil {
 				t.Fatal(err)
@@ -321,18 +314,18 @@ func TestRecoverInterrupted(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			acts, err := e.Store.Actions(ctx, id)
+			acts, err := mem(e).Actions(ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := map[bool]string{true: "recovered_done", false: "recovered_not_done"}[applied]
+			want := map[bool]ActionStatus{true: ActionRecoveredDone, false: ActionRecoveredNotDone}[applied]
 			if len(acts) != 1 || acts[0].ID != aid || acts[0].Status != want {
 				t.Fatalf("recovered actions %+v, want %s", acts, want)
 			}
 			if enabled(f, "A1") {
 				t.Fatal("A1 still enabled after the run")
 			}
-			did := slices.ContainsFunc(res.Actions, func(a store.Action) bool { return a.AccountID == "A1" && a.Op == "disable" })
+			did := slices.ContainsFunc(res.Actions, func(a Action) bool { return a.AccountID == "A1" && a.Op == "disable" })
 			if did == applied {
 				t.Fatalf("this run disabled A1 = %v, want %v", did, !applied)
 			}
@@ -378,10 +371,10 @@ func TestHolds(t *testing.T) {
 	e, f := newEngine(t), fakeAccounts()
 	ctx := context.Background()
 	now := time.Now()
-	if _, err := e.Store.AddHold(ctx, store.Hold{Target: "app", AccountID: "A1", Reason: "legal", Until: now.Add(24 * time.Hour), CreatedBy: "x", CreatedAt: now}); err != nil {
+	if _, err := mem(e).AddHold(ctx, Hold{Target: "app", AccountID: "A1", Reason: "legal", Until: now.Add(24 * time.Hour), CreatedBy: "x", CreatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Store.AddHold(ctx, store.Hold{Target: "app", AccountID: "A2", Reason: "old", Until: now.Add(-time.Hour), CreatedBy: "x", CreatedAt: now.Add(-48 * time.Hour)}); err != nil {
+	if _, err := mem(e).AddHold(ctx, Hold{Target: "app", AccountID: "A2", Reason: "old", Until: now.Add(-time.Hour), CreatedBy: "x", CreatedAt: now.Add(-48 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	res, err := e.Run(ctx, spec(f, Policy{}))

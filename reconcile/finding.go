@@ -117,7 +117,7 @@ type Finding struct {
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 	Elapsed   string     `json:"elapsed,omitempty"`
 	WithinSLA *bool      `json:"within_sla,omitempty"`
-	Outcome   string     `json:"outcome,omitempty"`
+	Outcome   Outcome    `json:"outcome,omitempty"`
 	// JiraKey is the ticket tracking this finding, once there is one.
 	JiraKey string `json:"jira_key,omitempty"`
 
@@ -142,10 +142,13 @@ func (f *Finding) NeedsPerson() bool {
 	return false
 }
 
+// Outcome is what became of a finding's plan.
+type Outcome string
+
 // The outcomes of carrying out a finding's plan.
 const (
-	OutcomePlanned = "planned" // report mode: nothing was done
-	OutcomeDone    = "done"    // every automatic step done and verified
-	OutcomeFailed  = "failed"  // a step failed or could not be verified
-	OutcomeBlocked = "blocked" // a guard or hold stopped it
+	OutcomePlanned Outcome = "planned" // report mode: nothing was done
+	OutcomeDone    Outcome = "done"    // every automatic step done and verified
+	OutcomeFailed  Outcome = "failed"  // a step failed or could not be verified
+	OutcomeBlocked Outcome = "blocked" // a guard or hold stopped it
 )

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/sources"
 	csvsource "github.com/accessrecon/accessrecon/sources/csv"
 	"github.com/accessrecon/accessrecon/sources/workday"
@@ -35,8 +34,8 @@ func hrDate(s string) time.Time {
 // "termination date passed, status still active" rule (HR lagging) applies
 // only when no later hire follows it. asOf is 2026-11-25.
 func TestRehire(t *testing.T) {
-	person := func(status sources.Status, hire, term, eff string) *store.PersonRow {
-		p := &store.PersonRow{Person: sources.Person{EmployeeID: "E1", Email: "e1@x", Status: status}}
+	person := func(status sources.Status, hire, term, eff string) *PersonRow {
+		p := &PersonRow{Person: sources.Person{EmployeeID: "E1", Email: "e1@x", Status: status}}
 		if hire != "" {
 			p.HireDate = hrDate(hire)
 		}
@@ -51,7 +50,7 @@ func TestRehire(t *testing.T) {
 	acct := targets.Account{ID: "A1", Username: "u1", EmployeeID: "E1", Enabled: true}
 	tests := []struct {
 		name      string
-		p         *store.PersonRow
+		p         *PersonRow
 		want      []kd
 		effective string // the finding's EffectiveAt, when there is one
 		notReason string // the reason must not say this
@@ -95,9 +94,9 @@ func TestRehire(t *testing.T) {
 // An address reused by a new hire: an app account known only by that
 // address matches both the leaver and the new hire, and is never revoked.
 func TestAddressReusedByNewHire(t *testing.T) {
-	leaver := &store.PersonRow{Person: sources.Person{EmployeeID: "E1", Email: "sam@x.com", Status: sources.Terminated, TerminationDate: hrDate("2026-05-31")}}
-	hire := &store.PersonRow{Person: sources.Person{EmployeeID: "E9", Email: "sam@x.com", Status: sources.Active, HireDate: hrDate("2026-11-01")}}
-	people := NewPeople([]*store.PersonRow{leaver, hire})
+	leaver := &PersonRow{Person: sources.Person{EmployeeID: "E1", Email: "sam@x.com", Status: sources.Terminated, TerminationDate: hrDate("2026-05-31")}}
+	hire := &PersonRow{Person: sources.Person{EmployeeID: "E9", Email: "sam@x.com", Status: sources.Active, HireDate: hrDate("2026-11-01")}}
+	people := NewPeople([]*PersonRow{leaver, hire})
 	c := Correlation{Target: "app"}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
@@ -118,7 +117,7 @@ func TestAddressReusedByNewHire(t *testing.T) {
 // genuine conflict is that person's review finding, never a revocation.
 func TestResolvePerson(t *testing.T) {
 	rec := func(src string, prio int, status sources.Status, hire, term string) hrRecord {
-		p := &store.PersonRow{Person: sources.Person{EmployeeID: "E7", Status: status}}
+		p := &PersonRow{Person: sources.Person{EmployeeID: "E7", Status: status}}
 		if hire != "" {
 			p.HireDate = hrDate(hire)
 		}
@@ -190,7 +189,7 @@ func TestResolvePerson(t *testing.T) {
 // A person whose sources conflict is never revoked, whatever the kept
 // record says; everyone else is judged as usual.
 func TestHRConflictRevokesNothingOfThatPerson(t *testing.T) {
-	susp := &store.PersonRow{Person: sources.Person{EmployeeID: "E7", Status: sources.Suspended}, PrevJobCode: "SALES"}
+	susp := &PersonRow{Person: sources.Person{EmployeeID: "E7", Status: sources.Suspended}, PrevJobCode: "SALES"}
 	susp.JobCode = "ENG"
 	j := newJudge(asOf, validPolicy(t, Policy{Roles: map[string]map[string][]string{"ENG": {"app": {"eng"}}, "SALES": {"app": {"sales"}}}}), "app", "standard", allCaps())
 	j.hrConflicts = map[string]bool{"e7": true}
@@ -214,13 +213,13 @@ func TestHRConflictRevokesNothingOfThatPerson(t *testing.T) {
 // again: the accounts accessrecon disabled are listed for IT (returned,
 // review, with the run that disabled them), and never re-enabled.
 func TestReturnedTable(t *testing.T) {
-	person := func(st sources.Status) *store.PersonRow {
-		return &store.PersonRow{Person: sources.Person{EmployeeID: "E1", Status: st}}
+	person := func(st sources.Status) *PersonRow {
+		return &PersonRow{Person: sources.Person{EmployeeID: "E1", Status: st}}
 	}
-	ours := &store.Disablement{AccountID: "A1", Fingerprint: Fingerprint(SuspendedActive, "app", "A1"), RunID: 12, At: daysAgo(20)}
+	ours := &Disablement{AccountID: "A1", Fingerprint: Fingerprint(SuspendedActive, "app", "A1"), RunID: 12, At: daysAgo(20)}
 	disabled := targets.Account{ID: "A1", EmployeeID: "E1", Enabled: false}
 	enabledAcct := targets.Account{ID: "A1", EmployeeID: "E1", Enabled: true}
-	strong := func(p *store.PersonRow) Match { return Match{Person: p, Via: AttrEmployeeID, Strong: true} }
+	strong := func(p *PersonRow) Match { return Match{Person: p, Via: AttrEmployeeID, Strong: true} }
 	tests := []struct {
 		name      string
 		a         targets.Account
@@ -237,9 +236,9 @@ func TestReturnedTable(t *testing.T) {
 		{"weak match: not for restoration", disabled, Match{Person: person(sources.Active), Via: AttrEmail}, seen{suspendedByUs: ours}, nil, []kd{}},
 		{"HR sources disagree", disabled, strong(person(sources.Active)), seen{suspendedByUs: ours}, map[string]bool{"e1": true}, []kd{}},
 		{"restored by IT: neither returned nor reenabled", enabledAcct, strong(person(sources.Active)),
-			seen{prev: &store.AccountState{Enabled: false}, suspendedByUs: ours}, nil, []kd{}},
+			seen{prev: &AccountState{Enabled: false}, suspendedByUs: ours}, nil, []kd{}},
 		{"re-enabled while still suspended: reenabled", enabledAcct, strong(person(sources.Suspended)),
-			seen{prev: &store.AccountState{Enabled: false}, suspendedByUs: ours}, nil, []kd{{Reenabled, AutoRevoke}, {SuspendedActive, AutoRevoke}}},
+			seen{prev: &AccountState{Enabled: false}, suspendedByUs: ours}, nil, []kd{{Reenabled, AutoRevoke}, {SuspendedActive, AutoRevoke}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -311,7 +310,7 @@ func TestReturnedAcrossRuns(t *testing.T) {
 			t.Errorf("day 3, after IT restored A5: finding %s %s", x.Kind, x.Reason)
 		}
 	}
-	if !slices.ContainsFunc(res.Resolved, func(st store.FindingState) bool { return st.Kind == string(Returned) && st.AccountID == "A5" }) {
+	if !slices.ContainsFunc(res.Resolved, func(st FindingState) bool { return st.Kind == string(Returned) && st.AccountID == "A5" }) {
 		t.Errorf("day 3: the returned finding of A5 is not resolved: %+v", res.Resolved)
 	}
 }
@@ -400,7 +399,7 @@ func TestHRConflictLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(findKind(res.Findings, HRConflict)) != 0 || !slices.ContainsFunc(res.Resolved, func(st store.FindingState) bool { return st.Kind == string(HRConflict) && st.AccountID == "E5" }) {
+	if len(findKind(res.Findings, HRConflict)) != 0 || !slices.ContainsFunc(res.Resolved, func(st FindingState) bool { return st.Kind == string(HRConflict) && st.AccountID == "E5" }) {
 		t.Fatalf("after a priority settled it: findings %v, resolved %+v", kinds(res.Findings), res.Resolved)
 	}
 	if len(res.HRResolutions) != 1 || res.HRResolutions[0].Winner != "contractors" || res.HRResolutions[0].Rule != RulePriority {

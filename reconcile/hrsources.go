@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/sources"
 )
 
@@ -62,13 +61,13 @@ type HRResolution struct {
 type hrRecord struct {
 	source   string
 	priority int
-	row      *store.PersonRow
+	row      *PersonRow
 }
 
 // ended says whether HR's record says the person's employment is over at
 // asOf: terminated with no date or a date passed, or a passed termination
 // date that no later hire follows (HR lagging).
-func ended(p *store.PersonRow, asOf time.Time) bool {
+func ended(p *PersonRow, asOf time.Time) bool {
 	td := termination(p, asOf)
 	switch {
 	case !td.IsZero() && !td.After(asOf):
@@ -86,48 +85,17 @@ func ended(p *store.PersonRow, asOf time.Time) bool {
 // spell that started last. Anything else is a conflict: nothing says which
 // record is right, and a wrong revocation is worse than none.
 func resolvePerson(recs []hrRecord, asOf time.Time, loc *time.Location) (winner *hrRecord, res HRResolution) {
-	res.EmployeeID = recs[0].row.EmployeeID
-	for _, r := range recs {
-		x := HRRecord{Source: r.source, Priority: r.priority, Status: r.row.Status, Ended: ended(r.row, asOf)}
-		if t := r.row.HireDate; !t.IsZero() {
+	r := &resolving{recs: recs, loc: loc}
+	r.res.EmployeeID = recs[0].row.EmployeeID
+	for _, rec := range recs {
+		x := HRRecord{Source: rec.source, Priority: rec.priority, Status: rec.row.Status, Ended: ended(rec.row, asOf)}
+		if t := rec.row.HireDate; !t.IsZero() {
 			x.HireDate = &t
 		}
-		if t := r.row.TerminationDate; !t.IsZero() {
+		if t := rec.row.TerminationDate; !t.IsZero() {
 			x.TerminationDate = &t
 		}
-		res.Records = append(res.Records, x)
-	}
-	describe := func(i int) string {
-		x := res.Records[i]
-		s := fmt.Sprintf("%s says %s", x.Source, x.Status)
-		if x.HireDate != nil {
-			s += ", hired " + dayIn(*x.HireDate, loc)
-		}
-		if x.TerminationDate != nil {
-			s += ", termination date " + dayIn(*x.TerminationDate, loc)
-		}
-		return s
-	}
-	all := func(idx []int) string {
-		parts := make([]string, len(idx))
-		for k, i := range idx {
-			parts[k] = describe(i)
-		}
-		return strings.Join(parts, "; ")
-	}
-	win := func(i int, rule, why string) (*hrRecord, HRResolution) {
-		res.Winner, res.Rule, res.Reason = recs[i].source, rule, why
-		return &recs[i], res
-	}
-	// latest is the candidate whose spell started last (the first of equals).
-	latest := func(idx []int) int {
-		best := idx[0]
-		for _, i := range idx[1:] {
-			if recs[i].row.HireDate.After(recs[best].row.HireDate) {
-				best = i
-			}
-		}
-		return best
+		r.res.Records = append(r.res.Records, x)
 	}
 
 	idx := make([]int, len(recs))
@@ -142,25 +110,25 @@ func resolvePerson(recs []hrRecord, asOf time.Time, loc *time.Location) (winner 
 		}
 	}
 	if len(cands) == 1 {
-		return win(cands[0], RulePriority, fmt.Sprintf("%s has the highest priority (%d): %s", recs[cands[0]].source, top, all(idx)))
+		return r.win(cands[0], RulePriority, fmt.Sprintf("%s has the highest priority (%d): %s", recs[cands[0]].source, top, r.all(idx)))
 	}
 
 	var current, gone []int
 	for _, i := range cands {
-		if res.Records[i].Ended {
+		if r.res.Records[i].Ended {
 			gone = append(gone, i)
 		} else {
 			current = append(current, i)
 		}
 	}
 	conflict := func(why string) (*hrRecord, HRResolution) {
-		res.Rule, res.Reason = RuleConflict, why+": "+all(idx)
-		return &recs[current[0]], res
+		r.res.Rule, r.res.Reason = RuleConflict, why+": "+r.all(idx)
+		return &recs[current[0]], r.res
 	}
 	switch {
 	case len(current) == 0:
-		i := latest(gone)
-		return win(i, RuleAllEnded, fmt.Sprintf("every record has ended; %s's spell started last: %s", recs[i].source, all(cands)))
+		i := r.latest(gone)
+		return r.win(i, RuleAllEnded, fmt.Sprintf("every record has ended; %s's spell started last: %s", recs[i].source, r.all(cands)))
 	case len(current) > 1:
 		for _, i := range current[1:] {
 			if currentStatus(recs[i].row) != currentStatus(recs[current[0]].row) {
@@ -171,7 +139,7 @@ func resolvePerson(recs []hrRecord, asOf time.Time, loc *time.Location) (winner 
 	// One current status: it wins over ended records only when its spell
 	// started no earlier than theirs (a conversion). An ended record whose
 	// spell started later, or spells of unknown order, are a conflict.
-	i := latest(current)
+	i := r.latest(current)
 	start := recs[i].row.HireDate
 	for _, g := range gone {
 		gs := recs[g].row.HireDate
@@ -183,15 +151,61 @@ func resolvePerson(recs []hrRecord, asOf time.Time, loc *time.Location) (winner 
 		}
 	}
 	if len(gone) > 0 {
-		return win(i, RuleConversion, fmt.Sprintf("%s's current spell started last and the other record has ended (a conversion): %s", recs[i].source, all(cands)))
+		return r.win(i, RuleConversion, fmt.Sprintf("%s's current spell started last and the other record has ended (a conversion): %s", recs[i].source, r.all(cands)))
 	}
-	return win(i, RuleSameStatus, fmt.Sprintf("the records agree (%s); %s's spell started last: %s", currentStatus(recs[i].row), recs[i].source, all(cands)))
+	return r.win(i, RuleSameStatus, fmt.Sprintf("the records agree (%s); %s's spell started last: %s", currentStatus(recs[i].row), recs[i].source, r.all(cands)))
+}
+
+// resolving is resolvePerson's work in progress.
+type resolving struct {
+	recs []hrRecord
+	res  HRResolution
+	loc  *time.Location
+}
+
+// describe is what record i says, for a reason.
+func (r *resolving) describe(i int) string {
+	x := r.res.Records[i]
+	s := fmt.Sprintf("%s says %s", x.Source, x.Status)
+	if x.HireDate != nil {
+		s += ", hired " + dayIn(*x.HireDate, r.loc)
+	}
+	if x.TerminationDate != nil {
+		s += ", termination date " + dayIn(*x.TerminationDate, r.loc)
+	}
+	return s
+}
+
+// all describes the records idx.
+func (r *resolving) all(idx []int) string {
+	parts := make([]string, len(idx))
+	for k, i := range idx {
+		parts[k] = r.describe(i)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// win makes record i the winner by rule.
+func (r *resolving) win(i int, rule, why string) (*hrRecord, HRResolution) {
+	r.res.Winner, r.res.Rule, r.res.Reason = r.recs[i].source, rule, why
+	return &r.recs[i], r.res
+}
+
+// latest is the candidate whose spell started last (the first of equals).
+func (r *resolving) latest(idx []int) int {
+	best := idx[0]
+	for _, i := range idx[1:] {
+		if r.recs[i].row.HireDate.After(r.recs[best].row.HireDate) {
+			best = i
+		}
+	}
+	return best
 }
 
 // currentStatus is what a record that has not ended says of the person
 // now: a termination recorded ahead (status terminated, date to come) is
 // still employment, so a conversion recorded ahead is no conflict.
-func currentStatus(p *store.PersonRow) sources.Status {
+func currentStatus(p *PersonRow) sources.Status {
 	if p.Status == sources.Terminated {
 		return sources.Active
 	}
@@ -200,7 +214,7 @@ func currentStatus(p *store.PersonRow) sources.Status {
 
 // conflictFinding is the review finding for a person whose HR records
 // conflict: one per person, no steps.
-func conflictFinding(p *store.PersonRow, r HRResolution, loc *time.Location) Finding {
+func conflictFinding(p *PersonRow, r HRResolution, loc *time.Location) Finding {
 	ev := map[string]string{}
 	for _, x := range r.Records {
 		v := string(x.Status)

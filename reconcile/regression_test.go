@@ -254,7 +254,7 @@ func TestDryRunMovesNoBaseline(t *testing.T) {
 	if !dry.Run.DryRun || len(dry.Resolved) != 0 {
 		t.Fatalf("dry run: marked %v, resolved %d", dry.Run.DryRun, len(dry.Resolved))
 	}
-	if got, _ := e.Store.GetRun(ctx, dry.Run.ID); !got.DryRun {
+	if got, _ := mem(e).GetRun(ctx, dry.Run.ID); !got.DryRun {
 		t.Fatal("the stored run is not marked as a dry run")
 	}
 	sp.DryRun, sp.AsOf = false, asOf
@@ -328,10 +328,10 @@ func TestManualStepStaysOpenUntilAcknowledged(t *testing.T) {
 			t.Fatal("day 2 resolved the finding although its manual step is open")
 		}
 	}
-	if _, err := e.Store.AckManualStep(ctx, fp, string(targets.CanRevokeSessions), "", "it-oncall@example.com", asOf.Add(-time.Hour)); err != nil {
+	if _, err := mem(e).AckManualStep(ctx, fp, string(targets.CanRevokeSessions), "", "it-oncall@example.com", asOf.Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Store.AckManualStep(ctx, fp, string(targets.CanRevokeSessions), "", "again", asOf); err == nil {
+	if _, err := mem(e).AckManualStep(ctx, fp, string(targets.CanRevokeSessions), "", "again", asOf); err == nil {
 		t.Fatal("a step acknowledged twice: want an error saying it is not open")
 	}
 	sp.AsOf = asOf

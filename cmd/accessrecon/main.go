@@ -37,11 +37,10 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 func main() {
-	// A soft heap limit keeps a million-account run's peak memory near it
-	// (the GC works harder instead of letting garbage double the heap);
-	// GOMEMLIMIT overrides it for bigger installations.
+	// A soft heap limit sized to the memory this process may use: the GC
+	// works harder only when memory is really short (GOMEMLIMIT overrides).
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		debug.SetMemoryLimit(1 << 30)
+		debug.SetMemoryLimit(memoryLimit("/sys/fs/cgroup/memory.max", "/proc/meminfo"))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

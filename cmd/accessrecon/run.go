@@ -231,7 +231,7 @@ func printSummary(w io.Writer, res *reconcile.Result, path string, enforced []st
 	if len(enforced) > 0 && r.Mode != string(reconcile.Enforce) {
 		mode += "; enforce on " + strings.Join(enforced, ", ")
 	}
-	fmt.Fprintf(w, "\naccessrecon run %d: %s (mode %s, as of %s)\n", r.ID, strings.ToUpper(r.Status), mode, r.AsOf.Format(time.RFC3339))
+	fmt.Fprintf(w, "\naccessrecon run %d: %s (mode %s, as of %s)\n", r.ID, strings.ToUpper(string(r.Status)), mode, r.AsOf.Format(time.RFC3339))
 	for _, g := range r.Guards {
 		fmt.Fprintf(w, "  GUARD TRIPPED: %s\n", shown(g))
 	}
@@ -241,7 +241,7 @@ func printSummary(w io.Writer, res *reconcile.Result, path string, enforced []st
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  collected\ttype\tstatus\trows\tduration")
 	for _, c := range res.Collections {
-		fmt.Fprintf(tw, "  %s %s\t%s\t%s\t%d\t%s\n", c.Side, shown(c.Name), shown(c.Type), shown(c.Status), c.Count, c.Duration.Round(time.Millisecond))
+		fmt.Fprintf(tw, "  %s %s\t%s\t%s\t%d\t%s\n", c.Side, shown(c.Name), shown(c.Type), shown(string(c.Status)), c.Count, c.Duration.Round(time.Millisecond))
 	}
 	tw.Flush()
 	byKind := map[reconcile.Kind]map[reconcile.Disposition]int{}
@@ -263,7 +263,7 @@ func printSummary(w io.Writer, res *reconcile.Result, path string, enforced []st
 	if len(res.Actions) > 0 {
 		outcomes := map[string]int{}
 		for _, a := range res.Actions {
-			outcomes[a.Status]++
+			outcomes[string(a.Status)]++
 		}
 		keys := make([]string, 0, len(outcomes))
 		for k := range outcomes {

@@ -9,36 +9,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/targets"
-)
-
-// Action is one step the executor requested (or planned) on a target.
-type Action struct {
-	ID          int64     `json:"id"`
-	RunID       int64     `json:"run_id"`
-	Fingerprint string    `json:"fingerprint"`
-	Target      string    `json:"target"`
-	AccountID   string    `json:"account_id"`
-	Op          string    `json:"op"`
-	Arg         string    `json:"arg,omitempty"`
-	Status      string    `json:"status"`
-	Verified    bool      `json:"verified"`
-	Attempts    int       `json:"attempts"`
-	Error       string    `json:"error,omitempty"`
-	RequestedAt time.Time `json:"requested_at"`
-	FinishedAt  time.Time `json:"finished_at,omitzero"`
-	// Kind and EmployeeID say what the step revokes and whose access it is:
-	// a step whose latest attempt did not end verified is planned again
-	// while HR still says the person is gone.
-	Kind       string `json:"kind,omitempty"`
-	EmployeeID string `json:"employee_id,omitempty"`
-}
-
-// The statuses of a person's step: ActionManual is open (a person must do
-// it), ActionAcknowledged is recorded done by a person (accessrecon ack).
-const (
-	ActionManual       = "manual"
-	ActionAcknowledged = "acknowledged"
 )
 
 type actionRow struct {
@@ -61,7 +33,7 @@ type actionRow struct {
 
 func (r actionRow) action() Action {
 	return Action{ID: r.ID, RunID: r.RunID, Fingerprint: r.Fingerprint, Target: r.Target, AccountID: r.AccountID, Op: r.Op, Arg: r.Arg,
-		Status: r.Status, Verified: r.Verified, Attempts: r.Attempts, Error: r.Error, RequestedAt: mustT(r.RequestedAt), FinishedAt: mustT(r.FinishedAt),
+		Status: reconcile.ActionStatus(r.Status), Verified: r.Verified, Attempts: r.Attempts, Error: r.Error, RequestedAt: mustT(r.RequestedAt), FinishedAt: mustT(r.FinishedAt),
 		Kind: r.Kind, EmployeeID: r.EmployeeID}
 }
 
@@ -212,16 +184,6 @@ func (s *Store) DisabledSince(ctx context.Context, target string, from int64) (m
 	return out, nil
 }
 
-// Disablement is accessrecon's latest verified disable of one account.
-type Disablement struct {
-	AccountID string
-	// Fingerprint is the finding the disable carried out (kind + target +
-	// account: the caller can tell a suspension's from a termination's).
-	Fingerprint string
-	RunID       int64
-	At          time.Time
-}
-
 // Disablements returns, for each account of a target accessrecon has ever
 // disabled (and saw disabled), the latest such disable.
 func (s *Store) Disablements(ctx context.Context, target string) (map[string]Disablement, error) {
@@ -241,19 +203,6 @@ func (s *Store) Disablements(ctx context.Context, target string) (map[string]Dis
 		out[r.AccountID] = Disablement{AccountID: r.AccountID, Fingerprint: r.Fingerprint, RunID: r.RunID, At: mustT(r.FinishedAt)}
 	}
 	return out, nil
-}
-
-// Hold keeps one account from being revoked until it ends.
-type Hold struct {
-	ID        int64     `json:"id"`
-	Target    string    `json:"target"`
-	AccountID string    `json:"account_id"`
-	Reason    string    `json:"reason"`
-	Until     time.Time `json:"until"`
-	CreatedBy string    `json:"created_by"`
-	CreatedAt time.Time `json:"created_at"`
-	RemovedBy string    `json:"removed_by,omitempty"`
-	RemovedAt time.Time `json:"removed_at,omitzero"`
 }
 
 // AddHold records a hold.
@@ -346,7 +295,7 @@ func (s *Store) SnapshotAccount(ctx context.Context, runID int64, target, accoun
 		return a, false, fmt.Errorf("store: account %s of %s: %w", accountID, target, err)
 	}
 	a = targets.Account{ID: row.ID, Username: row.Username, Email: row.Email, EmployeeID: row.EmployeeID, DisplayName: row.Display,
-		Enabled: row.Enabled, Privileged: row.Privileged, Groups: SplitGroups(row.Groups), LastLogin: mustT(row.LastLogin)}
+		Enabled: row.Enabled, Privileged: row.Privileged, Groups: reconcile.SplitGroups(row.Groups), LastLogin: mustT(row.LastLogin)}
 	rows, err := s.db.QueryContext(ctx, `SELECT credential_id, kind, active FROM credentials WHERE run_id = ? AND target = ? AND account_id = ?`, runID, target, accountID)
 	if err != nil {
 		return a, false, fmt.Errorf("store: credentials of %s on %s: %w", accountID, target, err)
@@ -371,14 +320,14 @@ func (s *Store) AckManualStep(ctx context.Context, fingerprint, op, arg, by stri
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		var row actionRow
 		err := tx.GetContext(ctx, &row, `SELECT * FROM actions WHERE id = (SELECT MAX(id) FROM actions WHERE fingerprint = ? AND op = ? AND arg = ?)`, fingerprint, op, arg)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && row.Status != ActionManual) {
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && reconcile.ActionStatus(row.Status) != reconcile.ActionManual) {
 			return fmt.Errorf("%s %s%s: %w", fingerprint, op, prefixed(" ", arg), ErrNoManualStep)
 		}
 		if err != nil {
 			return err
 		}
 		out = row.action()
-		out.Status, out.Verified, out.Error, out.RequestedAt, out.FinishedAt = ActionAcknowledged, true, "done by "+by, at, at
+		out.Status, out.Verified, out.Error, out.RequestedAt, out.FinishedAt = reconcile.ActionAcknowledged, true, "done by "+by, at, at
 		res, err := tx.ExecContext(ctx, `INSERT INTO actions (run_id, fingerprint, target, account_id, op, arg, status, verified, attempts, error, requested_at, finished_at, kind, employee_id)
 			VALUES (?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, ?, ?, ?)`, out.RunID, out.Fingerprint, out.Target, out.AccountID, out.Op, out.Arg, out.Status, out.Error,
 			T(out.RequestedAt), T(out.FinishedAt), out.Kind, out.EmployeeID)

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/accessrecon/accessrecon/reconcile"
 )
 
 // AuditRecord is one event of the audit trail. Hash is the SHA-256 of the
@@ -407,20 +409,8 @@ func (a *AuditTrail) reconcile(ctx context.Context) (*Repair, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A trim committed without its file rewrite: finish it.
-	if seq, hash := a.pending(); seq > 0 && seq == storeSeq && hash == last.Hash.String &&
-		(len(t.lines) == 0 || t.lines[len(t.lines)-1].bad || t.lines[len(t.lines)-1].rec.Seq < storeSeq) {
-		var rec AuditRecord
-		if err := a.Records(ctx, storeSeq, func(r AuditRecord) error { rec = r; return nil }); err != nil {
-			return nil, err
-		}
-		var d trimDetail
-		if rec.Type == TrimEvent && json.Unmarshal(rec.Detail, &d) == nil {
-			if err := a.finishTrim(d.FirstKeptSeq, rec); err != nil {
-				return nil, err
-			}
-			return &Repair{Reason: fmt.Sprintf("an interrupted trim was finished: the file was rewritten from record %d", d.FirstKeptSeq)}, nil
-		}
+	if rep, err := a.finishPendingTrim(ctx, t, storeSeq, last.Hash.String); rep != nil || err != nil {
+		return rep, err
 	}
 	rep := &Repair{TornBytes: t.torn}
 	cut := t.size - int64(t.torn) // the file is cut here
@@ -471,45 +461,16 @@ func (a *AuditTrail) reconcile(ctx context.Context) (*Repair, error) {
 		return nil, nil
 	}
 	if cut < t.size {
+		var dropped []tailLine
 		if rep.DroppedCount > 0 {
-			if err := appendFile(a.path+".dropped", bytes.Join(func() [][]byte {
-				var out [][]byte
-				for _, l := range t.lines[i:] {
-					out = append(out, l.raw)
-				}
-				return out
-			}(), nil)); err != nil {
-				return nil, err
-			}
+			dropped = t.lines[i:]
 		}
-		if err := os.Truncate(a.path, cut); err != nil {
+		if err := a.cutFile(cut, dropped); err != nil {
 			return nil, err
 		}
 	}
 	if fileSeq < storeSeq {
-		var buf bytes.Buffer
-		from := fileSeq + 1
-		if fileSeq == 0 {
-			from = 0 // a trimmed store starts after 1
-		}
-		err := a.Records(ctx, from, func(r AuditRecord) error {
-			line, err := json.Marshal(r)
-			if err != nil {
-				return err
-			}
-			if rep.FirstSeq == 0 {
-				rep.FirstSeq = r.Seq
-			}
-			rep.LastSeq = r.Seq
-			rep.Appended++
-			buf.Write(line)
-			buf.WriteByte('\n')
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		if err := appendFile(a.path, buf.Bytes()); err != nil {
+		if err := a.appendMissing(ctx, fileSeq, rep); err != nil {
 			return nil, err
 		}
 		if rep.Reason == "" {
@@ -520,6 +481,71 @@ func (a *AuditTrail) reconcile(ctx context.Context) (*Repair, error) {
 		rep.Reason = "the last line was cut short (an interrupted append)"
 	}
 	return rep, nil
+}
+
+// finishPendingTrim finishes a trim committed without its file rewrite,
+// and says so (nil when there was none to finish).
+func (a *AuditTrail) finishPendingTrim(ctx context.Context, t fileTail, storeSeq int64, storeHash string) (*Repair, error) {
+	seq, hash := a.pending()
+	if seq <= 0 || seq != storeSeq || hash != storeHash ||
+		!(len(t.lines) == 0 || t.lines[len(t.lines)-1].bad || t.lines[len(t.lines)-1].rec.Seq < storeSeq) {
+		return nil, nil
+	}
+	var rec AuditRecord
+	if err := a.Records(ctx, storeSeq, func(r AuditRecord) error { rec = r; return nil }); err != nil {
+		return nil, err
+	}
+	var d trimDetail
+	if rec.Type != TrimEvent || json.Unmarshal(rec.Detail, &d) != nil {
+		return nil, nil
+	}
+	if err := a.finishTrim(d.FirstKeptSeq, rec); err != nil {
+		return nil, err
+	}
+	return &Repair{Reason: fmt.Sprintf("an interrupted trim was finished: the file was rewritten from record %d", d.FirstKeptSeq)}, nil
+}
+
+// cutFile truncates the file at cut, keeping the lines it drops (if any)
+// in path + ".dropped".
+func (a *AuditTrail) cutFile(cut int64, dropped []tailLine) error {
+	if len(dropped) > 0 {
+		var out [][]byte
+		for _, l := range dropped {
+			out = append(out, l.raw)
+		}
+		if err := appendFile(a.path+".dropped", bytes.Join(out, nil)); err != nil {
+			return err
+		}
+	}
+	return os.Truncate(a.path, cut)
+}
+
+// appendMissing appends to the file the store's records after fileSeq (all
+// of them when the file holds none), counting them in rep.
+func (a *AuditTrail) appendMissing(ctx context.Context, fileSeq int64, rep *Repair) error {
+	var buf bytes.Buffer
+	from := fileSeq + 1
+	if fileSeq == 0 {
+		from = 0 // a trimmed store starts after 1
+	}
+	err := a.Records(ctx, from, func(r AuditRecord) error {
+		line, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		if rep.FirstSeq == 0 {
+			rep.FirstSeq = r.Seq
+		}
+		rep.LastSeq = r.Seq
+		rep.Appended++
+		buf.Write(line)
+		buf.WriteByte('\n')
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return appendFile(a.path, buf.Bytes())
 }
 
 func appendFile(path string, b []byte) error {
@@ -927,3 +953,15 @@ func (a *AuditTrail) verify(ctx context.Context, sig *signedCheck) (VerifyResult
 	}
 	return res, nil
 }
+
+// AppendEvent appends one event of the engine at time at (reconcile.EventTrail).
+func (a *AuditTrail) AppendEvent(ctx context.Context, at time.Time, ev reconcile.AuditEvent) error {
+	detail, err := json.Marshal(ev.Detail)
+	if err != nil {
+		return err
+	}
+	_, err = a.Append(ctx, AuditRecord{At: at, RunID: ev.RunID, Type: string(ev.Type), Actor: ev.Actor, Target: ev.Target, Detail: detail})
+	return err
+}
+
+var _ reconcile.EventTrail = (*AuditTrail)(nil)

@@ -77,10 +77,10 @@ func TestAuditStoreTampering(t *testing.T) {
 	ctx := context.Background()
 	t.Run("delete blocked by trigger", func(t *testing.T) {
 		s, _ := newTrail(t)
-		if _, err := s.DB().ExecContext(ctx, `DELETE FROM audit WHERE seq = 3`); err == nil {
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM audit WHERE seq = 3`); err == nil {
 			t.Fatal("delete allowed")
 		}
-		if _, err := s.DB().ExecContext(ctx, `UPDATE audit SET actor = 'x' WHERE seq = 3`); err == nil {
+		if _, err := s.db.ExecContext(ctx, `UPDATE audit SET actor = 'x' WHERE seq = 3`); err == nil {
 			t.Fatal("update allowed")
 		}
 	})
@@ -109,7 +109,7 @@ func TestAuditStoreTampering(t *testing.T) {
 func mustExec(t *testing.T, s *Store, stmts ...string) {
 	t.Helper()
 	for _, q := range stmts {
-		if _, err := s.DB().ExecContext(context.Background(), q); err != nil {
+		if _, err := s.db.ExecContext(context.Background(), q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
@@ -187,7 +187,7 @@ func TestAuditTrimKeepsChainVerifiable(t *testing.T) {
 	if res.StoreRecords != 4 || res.FileRecords != 4 { // 3 kept + the trim record
 		t.Fatalf("after trim: %d records in the store, %d in the file; want 4 and 4", res.StoreRecords, res.FileRecords)
 	}
-	if _, err := s.DB().ExecContext(ctx, `DELETE FROM audit WHERE seq = 4`); err == nil {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM audit WHERE seq = 4`); err == nil {
 		t.Fatal("a record could be deleted outside a trim")
 	}
 	// An attacker cutting one more record off the front is caught.

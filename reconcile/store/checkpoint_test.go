@@ -104,7 +104,7 @@ func forge(t *testing.T, s *Store, a *AuditTrail, edit func([]AuditRecord) []Aud
 		r.Seq, r.PrevHash = seq, prev
 		r.Hash = r.ComputeHash()
 		seq, prev = seq+1, r.Hash
-		if _, err := s.DB().ExecContext(ctx, `INSERT INTO audit (seq, at, run_id, type, actor, target, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO audit (seq, at, run_id, type, actor, target, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.Seq, T(r.At), r.RunID, r.Type, r.Actor, r.Target, string(r.Detail), r.PrevHash, r.Hash); err != nil {
 			t.Fatal(err)
 		}

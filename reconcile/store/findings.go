@@ -11,34 +11,6 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// FindingRow is one finding of a run. Body is the finding as the engine
-// serialises it; the other fields are indexed copies.
-type FindingRow struct {
-	Fingerprint string
-	Kind        string
-	Severity    string
-	Disposition string
-	Target      string
-	AccountID   string
-	EmployeeID  string
-	FirstSeen   time.Time
-	Body        []byte
-}
-
-// FindingState is the life of one fingerprint across runs.
-type FindingState struct {
-	Fingerprint string
-	Kind        string
-	Target      string
-	AccountID   string
-	FirstSeen   time.Time
-	LastSeen    time.Time
-	LastRun     int64
-	Resolved    bool
-	ResolvedAt  time.Time
-	JiraKey     string
-}
-
 // OpenFindings returns the state of every fingerprint not yet resolved.
 func (s *Store) OpenFindings(ctx context.Context) (map[string]FindingState, error) {
 	return s.findingStates(ctx, `WHERE resolved_at IS NULL`)
@@ -158,15 +130,6 @@ func (s *Store) SetJiraKey(ctx context.Context, fingerprint, key string) error {
 		_, err := tx.ExecContext(ctx, `UPDATE finding_state SET jira_key = ? WHERE fingerprint = ?`, key, fingerprint)
 		return err
 	})
-}
-
-// DriftRow is one change between a run and the previous good one.
-type DriftRow struct {
-	Side    string `db:"side" json:"side"`
-	Target  string `db:"target" json:"target,omitempty"`
-	Subject string `db:"subject" json:"subject"`
-	Kind    string `db:"kind" json:"kind"`
-	Detail  string `db:"detail" json:"detail,omitempty"`
 }
 
 // SaveDrift writes a run's drift events.

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/accessrecon/accessrecon/reconcile"
 )
 
 // LockHolder is who holds (or wants) a lock.
@@ -50,7 +52,7 @@ func LeaseFrom(ctx context.Context) (Lease, bool) {
 
 // ErrLeaseLost is returned by a write that acts when the lease its context
 // carries is no longer held (taken over, or its heartbeat older than Stale).
-var ErrLeaseLost = errors.New("store lock lost")
+var ErrLeaseLost = reconcile.ErrLeaseLost
 
 // checkLease fails with ErrLeaseLost when ctx carries a lease that is no
 // longer held. It runs inside the write transaction that records an action,
@@ -274,7 +276,7 @@ func (s *Store) RevokedFindings(ctx context.Context, since time.Time) ([]Revoked
 
 // LastRunOf returns the newest run of a job that started, with any status
 // in statuses (none: any status but running), or ErrNoRun.
-func (s *Store) LastRunOf(ctx context.Context, job string, statuses ...string) (Run, error) {
+func (s *Store) LastRunOf(ctx context.Context, job string, statuses ...reconcile.Status) (Run, error) {
 	q := `SELECT * FROM runs WHERE job = ? AND status != 'running'`
 	args := []any{job}
 	if len(statuses) > 0 {

@@ -9,27 +9,9 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-)
 
-// Run is one row of the runs table.
-type Run struct {
-	ID         int64
-	AsOf       time.Time
-	StartedAt  time.Time
-	FinishedAt time.Time
-	Mode       string
-	Job        string
-	Scope      string
-	Status     string
-	Guards     []string
-	Counts     map[string]int
-	Error      string
-	// DryRun marks a run made with --dry-run: shown, never a baseline.
-	DryRun bool
-	// HRSuspect marks a run whose HR snapshot tripped the HR-shrink rail:
-	// its snapshot is never the next run's baseline.
-	HRSuspect bool
-}
+	"github.com/accessrecon/accessrecon/reconcile"
+)
 
 type runRow struct {
 	ID         int64          `db:"id"`
@@ -49,7 +31,7 @@ type runRow struct {
 
 func (r runRow) run() Run {
 	out := Run{ID: r.ID, AsOf: mustT(r.AsOf), StartedAt: mustT(r.StartedAt), FinishedAt: mustT(r.FinishedAt),
-		Mode: r.Mode, Job: r.Job, Scope: r.Scope, Status: r.Status, Guards: SplitLines(r.Guards), Error: r.Error,
+		Mode: r.Mode, Job: r.Job, Scope: r.Scope, Status: reconcile.Status(r.Status), Guards: SplitLines(r.Guards), Error: r.Error,
 		DryRun: r.DryRun, HRSuspect: r.HRSuspect}
 	_ = json.Unmarshal([]byte(r.Counts), &out.Counts)
 	return out
@@ -131,6 +113,23 @@ func (s *Store) LatestFullRun(ctx context.Context) (Run, error) {
 	return s.latestRun(ctx, `status NOT IN ('running', 'failed', 'crashed') AND scope = 'full'`)
 }
 
+// LatestFinishedFullRun returns the newest run of scope full that finished,
+// whatever its status (failed too), or ErrNoRun.
+func (s *Store) LatestFinishedFullRun(ctx context.Context) (Run, error) {
+	return s.latestRun(ctx, `status != 'running' AND scope = 'full'`)
+}
+
+// LastSucceededAt is when the newest run that succeeded (completed, guard
+// tripped or partial) finished: the zero time if none did.
+func (s *Store) LastSucceededAt(ctx context.Context) (time.Time, error) {
+	var since sql.NullString
+	err := s.db.GetContext(ctx, &since, `SELECT MAX(finished_at) FROM runs WHERE status IN ('completed', 'guard_tripped', 'partial')`)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: %w", err)
+	}
+	return mustT(since), nil
+}
+
 func (s *Store) latestRun(ctx context.Context, where string) (Run, error) {
 	var row runRow
 	err := s.db.GetContext(ctx, &row, `SELECT * FROM runs WHERE `+where+` ORDER BY id DESC LIMIT 1`)
@@ -141,32 +140,6 @@ func (s *Store) latestRun(ctx context.Context, where string) (Run, error) {
 		return Run{}, fmt.Errorf("store: latest run: %w", err)
 	}
 	return row.run(), nil
-}
-
-// Collection is one source or target collected in a run.
-type Collection struct {
-	RunID        int64         `db:"run_id" json:"run_id"`
-	Side         string        `db:"side" json:"side"`
-	Name         string        `db:"name" json:"name"`
-	Type         string        `db:"type" json:"type"`
-	Tier         string        `db:"tier" json:"tier,omitempty"`
-	Capabilities string        `db:"capabilities" json:"capabilities,omitempty"`
-	Status       string        `db:"status" json:"status"`
-	Error        string        `db:"error" json:"error,omitempty"`
-	Count        int           `db:"count" json:"count"`
-	Enabled      int           `db:"enabled" json:"enabled,omitempty"`
-	StartedAt    string        `db:"started_at" json:"started_at"`
-	DurationMS   int64         `db:"duration_ms" json:"duration_ms"`
-	Duration     time.Duration `db:"-" json:"-"`
-}
-
-// MarshalJSON writes the duration in milliseconds whichever field holds it.
-func (c Collection) MarshalJSON() ([]byte, error) {
-	type plain Collection
-	if c.Duration != 0 {
-		c.DurationMS = c.Duration.Milliseconds()
-	}
-	return json.Marshal(plain(c))
 }
 
 // SaveCollection records how a source or target collection went.
@@ -183,7 +156,7 @@ func (s *Store) SaveCollection(ctx context.Context, c Collection) error {
 // LastGoodCollection returns the newest run before run `before` in which the
 // named source or target was collected completely (0 if none). Targeted runs
 // (the HR-event fast path) read only some accounts and never count.
-func (s *Store) LastGoodCollection(ctx context.Context, side, name string, before int64) (int64, error) {
+func (s *Store) LastGoodCollection(ctx context.Context, side reconcile.Side, name string, before int64) (int64, error) {
 	var id sql.NullInt64
 	err := s.db.GetContext(ctx, &id, `SELECT MAX(c.run_id) FROM collections c JOIN runs r ON r.id = c.run_id
 		WHERE c.side = ? AND c.name = ? AND c.status = 'ok' AND c.run_id < ? AND r.status NOT IN ('failed', 'running', 'cancelled', 'crashed')

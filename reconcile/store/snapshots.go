@@ -5,21 +5,13 @@ import (
 	"database/sql"
 	"fmt"
 	"iter"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/sources"
 	"github.com/accessrecon/accessrecon/targets"
 )
-
-// PersonRow is a person as one run saw them, with the role history the
-// engine derives across runs (the mover signal).
-type PersonRow struct {
-	sources.Person
-	PrevJobCode  string    // the job code before the last change ("" if none seen)
-	JobChangedAt time.Time // when accessrecon first saw the current job code replace another
-}
 
 // SavePeople writes a batch of the run's HR snapshot in one transaction.
 func (s *Store) SavePeople(ctx context.Context, runID int64, people []*PersonRow) error {
@@ -91,7 +83,7 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 		var cst *sql.Stmt
 		for _, a := range accounts {
 			if _, err := st.ExecContext(ctx, runID, target, a.ID, a.Username, a.Email, a.EmployeeID, a.DisplayName,
-				b2i(a.Enabled), b2i(a.LoginTracked), T(a.LastLogin), T(a.Created), b2i(a.Privileged), JoinGroups(a.Groups)); err != nil {
+				b2i(a.Enabled), b2i(a.LoginTracked), T(a.LastLogin), T(a.Created), b2i(a.Privileged), reconcile.JoinGroups(a.Groups)); err != nil {
 				return fmt.Errorf("account %s: %w", a.ID, err)
 			}
 			for _, c := range a.Credentials {
@@ -113,13 +105,6 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 		return fmt.Errorf("store: save accounts of %s: %w", target, err)
 	}
 	return nil
-}
-
-// AccountState is what drift needs to know of an account's previous state.
-type AccountState struct {
-	Enabled    bool
-	Privileged bool
-	Groups     string // as JoinGroups stores them
 }
 
 // AccountStates loads one target's previous snapshot as a compact map.

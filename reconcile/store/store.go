@@ -3,6 +3,10 @@
 // runs, the findings with their first-seen dates, and (with later migrations)
 // actions, holds and the audit chain.
 //
+// Store implements reconcile.Store, the interface the engine declares; the
+// engine's types (Run, Collection, Action…) are reconcile's, and the names
+// this package gives them are aliases (types.go).
+//
 // It uses sqlx over mattn/go-sqlite3 in WAL mode with embedded, numbered
 // migrations (PRAGMA user_version). Writes are serialised by the Store and
 // done in batches, so parallel collectors never hold SQLite's write lock for
@@ -24,8 +28,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	_ "github.com/mattn/go-sqlite3" // the SQLite driver
-
-	"github.com/accessrecon/accessrecon/targets"
 )
 
 //go:embed migrations/*.sql
@@ -64,9 +66,14 @@ func (s *Store) Path() string { return s.path }
 // Close closes the store.
 func (s *Store) Close() error { return s.db.Close() }
 
-// DB exposes the database for packages that add their own tables through
-// this package's migrations; callers outside store should prefer methods.
-func (s *Store) DB() *sqlx.DB { return s.db }
+// Ping checks that the store answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.GetContext(ctx, &one, `SELECT 1`); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
 
 func (s *Store) migrate(ctx context.Context) error {
 	var version int
@@ -155,37 +162,6 @@ func SplitLines(s string) []string {
 		return nil
 	}
 	return strings.Split(s, "\n")
-}
-
-// JoinGroups encodes group memberships as one column: a line per group,
-// "name" when the ID is the name, else "name\tid".
-func JoinGroups(gs []targets.Group) string {
-	var b strings.Builder
-	for i, g := range gs {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(g.Name)
-		if g.ID != g.Name {
-			b.WriteByte('\t')
-			b.WriteString(g.ID)
-		}
-	}
-	return b.String()
-}
-
-// SplitGroups is the inverse of JoinGroups.
-func SplitGroups(s string) []targets.Group {
-	lines := SplitLines(s)
-	out := make([]targets.Group, len(lines))
-	for i, l := range lines {
-		name, id, ok := strings.Cut(l, "\t")
-		if !ok {
-			id = name
-		}
-		out[i] = targets.Group{ID: id, Name: name}
-	}
-	return out
 }
 
 // ErrNoRun is returned when a run asked for does not exist.

@@ -43,7 +43,7 @@ func newTestClient(t *testing.T, f *fakeJira, mod func(*Config)) (*Client, *[]ti
 	return c, waits
 }
 
-func finding(account string, disp reconcile.Disposition, outcome string) reconcile.Finding {
+func finding(account string, disp reconcile.Disposition, outcome reconcile.Outcome) reconcile.Finding {
 	eff := time.Date(2025, 1, 10, 17, 0, 0, 0, time.UTC)
 	term := time.Date(2025, 1, 10, 0, 0, 0, 0, time.UTC)
 	return reconcile.Finding{

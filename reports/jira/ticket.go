@@ -258,7 +258,7 @@ func (c *Client) description(res *reconcile.Result, f *reconcile.Finding, nm nam
 	found.addIf("Display name", display)
 	found.add("Severity", string(f.Severity))
 	found.add("Disposition", string(f.Disposition))
-	found.addIf("Outcome", f.Outcome)
+	found.addIf("Outcome", string(f.Outcome))
 	found.add("Reason", f.Reason)
 	if !f.FirstSeen.IsZero() {
 		found.add("First seen", f.FirstSeen.UTC().Format(time.RFC3339))

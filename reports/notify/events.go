@@ -133,7 +133,7 @@ func account(f *reconcile.Finding) string {
 }
 
 func subject(f *reconcile.Finding) Subject {
-	s := Subject{EmployeeID: f.EmployeeID, Target: f.Target, AccountID: f.AccountID, Username: f.Username, Kind: string(f.Kind), Outcome: f.Outcome}
+	s := Subject{EmployeeID: f.EmployeeID, Target: f.Target, AccountID: f.AccountID, Username: f.Username, Kind: string(f.Kind), Outcome: string(f.Outcome)}
 	if f.Person != nil {
 		s.EmployeeID = cmp.Or(f.Person.EmployeeID, s.EmployeeID)
 		s.Name = f.Person.Name

@@ -20,7 +20,7 @@ var asOf = time.Date(2026, 3, 2, 18, 0, 0, 0, time.UTC)
 const hostile = "<!channel> *Mal* _lory_ `rm` ~x~ [click](http://evil.example) <b>&amp;</b>\x1b[31m\nInjected: line\u202e"
 
 // finding is a terminated person's account on a target.
-func finding(target, user, empID, name string, disp reconcile.Disposition, outcome string) reconcile.Finding {
+func finding(target, user, empID, name string, disp reconcile.Disposition, outcome reconcile.Outcome) reconcile.Finding {
 	eff := asOf.Add(-30 * time.Minute)
 	return reconcile.Finding{
 		Fingerprint: reconcile.Fingerprint(reconcile.TerminatedActive, target, user),
@@ -42,7 +42,7 @@ func revoked(f reconcile.Finding, after time.Duration) reconcile.Finding {
 	return f
 }
 
-func result(runID int64, status string, fs ...reconcile.Finding) *reconcile.Result {
+func result(runID int64, status reconcile.Status, fs ...reconcile.Finding) *reconcile.Result {
 	return &reconcile.Result{
 		Run:      store.Run{ID: runID, AsOf: asOf, FinishedAt: asOf.Add(2 * time.Minute), Status: status, Job: "nightly"},
 		Findings: fs, Policy: reconcile.DefaultPolicy(),

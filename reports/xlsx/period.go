@@ -290,7 +290,7 @@ func (w *writer) periodSummary(d *periodData, from, to time.Time, loc *time.Loca
 	byStatus := map[string]int{}
 	guards := 0
 	for _, r := range d.runs {
-		byStatus[r.Status]++
+		byStatus[string(r.Status)]++
 		if len(r.Guards) > 0 {
 			guards++
 		}

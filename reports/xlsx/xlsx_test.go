@@ -268,7 +268,7 @@ func summaryRow(t *testing.T, rs [][]string, label string, from int) int {
 func checkSummary(t *testing.T, f *excelize.File, res *reconcile.Result) {
 	rs := rows(t, f, SheetSummary)
 	get := func(label string) []string { return rs[summaryRow(t, rs, label, 0)] }
-	if v := get("Status"); v[1] != reconcile.StatusGuardTripped {
+	if v := get("Status"); v[1] != string(reconcile.StatusGuardTripped) {
 		t.Errorf("status row = %q", v)
 	}
 	if v := get("Guards tripped"); !strings.Contains(v[1], "max_revocations") {

@@ -37,7 +37,7 @@ func NewWebhookCounter() *WebhookCounter {
 func (c *WebhookCounter) Inc(endpoint, result string) { c.Vec.WithLabelValues(endpoint, result).Inc() }
 
 // runStatuses are the one-hot values of accessrecon_job_last_run_status.
-var runStatuses = []string{reconcile.StatusCompleted, reconcile.StatusGuardTripped, reconcile.StatusPartial, reconcile.StatusFailed, reconcile.StatusCancelled}
+var runStatuses = []reconcile.Status{reconcile.StatusCompleted, reconcile.StatusGuardTripped, reconcile.StatusPartial, reconcile.StatusFailed, reconcile.StatusCancelled}
 
 // ttrBuckets are the time-to-revoke histogram's buckets, in seconds.
 var ttrBuckets = []float64{60, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600, 72 * 3600, 7 * 24 * 3600, 30 * 24 * 3600}
@@ -111,7 +111,7 @@ func jobGauges(ctx context.Context, st *store.Store, gauge gaugeFunc) error {
 				if s == last.Status {
 					v = 1
 				}
-				lastStatus.WithLabelValues(jobLabel(j), s).Set(v)
+				lastStatus.WithLabelValues(jobLabel(j), string(s)).Set(v)
 			}
 		} else if !errors.Is(err, store.ErrNoRun) {
 			return err
@@ -155,13 +155,13 @@ func fullRunGauges(ctx context.Context, st *store.Store, gauge gaugeFunc) error 
 		return err
 	}
 	for _, c := range colls {
-		collDur.WithLabelValues(c.Side, c.Name).Set(c.Duration.Seconds())
-		collAcc.WithLabelValues(c.Side, c.Name).Set(float64(c.Count))
+		collDur.WithLabelValues(string(c.Side), c.Name).Set(c.Duration.Seconds())
+		collAcc.WithLabelValues(string(c.Side), c.Name).Set(float64(c.Count))
 		v := 0.0
 		if c.Status == "ok" {
 			v = 1
 		}
-		collOK.WithLabelValues(c.Side, c.Name).Set(v)
+		collOK.WithLabelValues(string(c.Side), c.Name).Set(v)
 	}
 	return nil
 }

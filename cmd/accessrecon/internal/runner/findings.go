@@ -39,7 +39,7 @@ type FindingsFile struct {
 func WriteFindings(path string, res *reconcile.Result) error {
 	var f FindingsFile
 	f.Run.ID, f.Run.AsOf, f.Run.StartedAt, f.Run.FinishedAt = res.Run.ID, res.Run.AsOf, res.Run.StartedAt, res.Run.FinishedAt
-	f.Run.Status, f.Run.Mode, f.Run.Guards, f.Run.Error = res.Run.Status, res.Run.Mode, res.Run.Guards, res.Run.Error
+	f.Run.Status, f.Run.Mode, f.Run.Guards, f.Run.Error = string(res.Run.Status), res.Run.Mode, res.Run.Guards, res.Run.Error
 	f.Run.Trusted, f.Run.DryRun = res.Trusted(), res.Run.DryRun
 	f.Collections, f.Actions = res.Collections, res.Actions
 	tmp := path + ".tmp"

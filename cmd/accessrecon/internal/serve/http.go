@@ -46,9 +46,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	var problems []string
-	var one int
-	if err := s.st.DB().GetContext(ctx, &one, `SELECT 1`); err != nil {
-		problems = append(problems, "store: "+err.Error())
+	if err := s.st.Ping(ctx); err != nil {
+		problems = append(problems, err.Error())
 	}
 	if reloadErr != nil {
 		problems = append(problems, "config: the last reload failed: "+reloadErr.Error())
@@ -70,16 +69,13 @@ func (s *Server) failingTooLong(ctx context.Context, after time.Duration) string
 	if err != nil || last.Status != reconcile.StatusFailed {
 		return ""
 	}
-	var since string
-	err = s.st.DB().GetContext(ctx, &since, `SELECT COALESCE(MAX(finished_at), '') FROM runs WHERE status IN ('completed', 'guard_tripped', 'partial')`)
+	since, err := s.st.LastSucceededAt(ctx)
 	if err != nil {
-		return "store: " + err.Error()
+		return err.Error()
 	}
 	from := last.StartedAt
-	if since != "" {
-		if t, err := time.Parse(time.RFC3339Nano, since); err == nil {
-			from = t
-		}
+	if !since.IsZero() {
+		from = since
 	}
 	if d := s.now().Sub(from); d > after {
 		return "runs failing: the latest run (" + last.Job + ") failed and nothing has succeeded for " + d.Round(time.Second).String() + ": " + last.Error

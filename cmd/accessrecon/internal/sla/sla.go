@@ -286,12 +286,11 @@ func pct(a, b int) float64 {
 // LatestFinishedFullRun is the newest finished run of full scope (zero Run
 // if none); unlike store.LatestFullRun it includes failed runs.
 func LatestFinishedFullRun(ctx context.Context, st *store.Store) (store.Run, error) {
-	var id int64
-	err := st.DB().GetContext(ctx, &id, `SELECT COALESCE(MAX(id), 0) FROM runs WHERE status NOT IN ('running') AND scope = 'full'`)
-	if err != nil || id == 0 {
-		return store.Run{}, err
+	r, err := st.LatestFinishedFullRun(ctx)
+	if errors.Is(err, store.ErrNoRun) {
+		return store.Run{}, nil
 	}
-	return st.GetRun(ctx, id)
+	return r, err
 }
 
 // Build is the SLA report of the revocations by runs started at or after

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestMemoryLimit(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	meminfo := write("meminfo", "MemTotal:       25165824 kB\nMemFree:        1000 kB\n")
+	for _, tc := range []struct {
+		name   string
+		cgroup string
+		want   int64
+	}{
+		{"cgroup limit", write("max1", "8589934592\n"), 6 << 30},
+		{"no cgroup limit: the machine", write("max2", "max\n"), 18 << 30},
+		{"no cgroup file: the machine", filepath.Join(dir, "missing"), 18 << 30},
+		{"a small cgroup keeps the floor", write("max3", "536870912\n"), 1 << 30},
+	} {
+		if got := memoryLimit(tc.cgroup, meminfo); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	if got := memoryLimit(filepath.Join(dir, "missing"), filepath.Join(dir, "missing")); got != 1<<30 {
+		t.Errorf("nothing known: %d, want the 1 GiB floor", got)
+	}
+}
