@@ -310,8 +310,7 @@ func latestVerified(t *testing.T, st *store.Store, from, to time.Time) map[strin
 // within the tier's SLA, the clock starting at HR's effective time or an
 // earlier webhook receipt. An account is revoked once its automatic steps
 // are verified and every person's step acknowledged, at the later of the
-// two; a finding only people revoke counts once its steps are all
-// acknowledged.
+// two.
 func slaFigures(t *testing.T, st *store.Store, pol reconcile.Policy, since time.Time) map[string][2]int {
 	t.Helper()
 	ctx := context.Background()
@@ -319,34 +318,21 @@ func slaFigures(t *testing.T, st *store.Store, pol reconcile.Policy, since time.
 	if err != nil {
 		t.Fatal(err)
 	}
-	var acks []struct {
-		Fingerprint string `db:"fingerprint"`
-		RunID       int64  `db:"run_id"`
-		Op          string `db:"op"`
-		Arg         string `db:"arg"`
-		At          string `db:"finished_at"`
-	}
-	if err := st.DB().SelectContext(ctx, &acks, `SELECT fingerprint, run_id, op, arg, finished_at FROM actions WHERE status = 'acknowledged' AND verified = 1`); err != nil {
-		t.Fatal(err)
-	}
 	acked := map[string]map[[2]string]time.Time{}
-	for _, a := range acks {
-		at, err := time.Parse(time.RFC3339Nano, a.At)
-		if err != nil {
-			t.Fatal(err)
+	err = st.ActionsBetween(ctx, time.Unix(0, 0), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), func(a store.Action) error {
+		if a.Status != store.ActionAcknowledged || !a.Verified {
+			return nil
 		}
 		if acked[a.Fingerprint] == nil {
 			acked[a.Fingerprint] = map[[2]string]time.Time{}
 		}
-		if k := [2]string{a.Op, a.Arg}; at.After(acked[a.Fingerprint][k]) {
-			acked[a.Fingerprint][k] = at
+		if k := [2]string{a.Op, a.Arg}; a.FinishedAt.After(acked[a.Fingerprint][k]) {
+			acked[a.Fingerprint][k] = a.FinishedAt
 		}
-		var body string
-		err = st.DB().GetContext(ctx, &body, `SELECT f.body FROM findings f JOIN runs r ON r.id = f.run_id WHERE f.run_id = ? AND f.fingerprint = ? AND r.started_at >= ? AND f.body NOT LIKE '%"revoked_at"%'`,
-			a.RunID, a.Fingerprint, store.T(since))
-		if err == nil {
-			rows = append(rows, store.RevokedFinding{RunID: a.RunID, Body: []byte(body)})
-		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	out := map[string][2]int{}
 	seen := map[string]bool{}

@@ -6,7 +6,6 @@ package sla
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,44 +55,31 @@ const webhookLookback = 30 * 24 * time.Hour
 // Policy.Clock.
 
 // Acks are the acknowledged manual steps: fingerprint → step (op, arg) →
-// when the latest acknowledgement was recorded; runs, the runs whose step
-// was acknowledged, by fingerprint.
+// when the latest acknowledgement was recorded.
 type Acks struct {
-	at   map[string]map[[2]string]time.Time
-	runs map[string][]int64
+	at map[string]map[[2]string]time.Time
 }
 
 // ReadAcks reads every acknowledged manual step of the store.
 func ReadAcks(ctx context.Context, st *store.Store) (Acks, error) {
-	var rows []struct {
-		Fingerprint string `db:"fingerprint"`
-		RunID       int64  `db:"run_id"`
-		Op          string `db:"op"`
-		Arg         string `db:"arg"`
-		FinishedAt  string `db:"finished_at"`
-	}
-	if err := st.DB().SelectContext(ctx, &rows, `SELECT fingerprint, run_id, op, arg, COALESCE(finished_at, '') AS finished_at FROM actions
-		WHERE status = ? AND verified = 1 ORDER BY id`, store.ActionAcknowledged); err != nil {
-		return Acks{}, fmt.Errorf("sla: acknowledged steps: %w", err)
-	}
-	a := Acks{at: map[string]map[[2]string]time.Time{}, runs: map[string][]int64{}}
-	for _, r := range rows {
-		t, err := time.Parse(time.RFC3339Nano, r.FinishedAt)
-		if err != nil {
-			return Acks{}, fmt.Errorf("sla: acknowledged step of %s: %q: %w", r.Fingerprint, r.FinishedAt, err)
+	a := Acks{at: map[string]map[[2]string]time.Time{}}
+	err := st.ActionsBetween(ctx, time.Unix(0, 0), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), func(act store.Action) error {
+		if act.Status != store.ActionAcknowledged || !act.Verified {
+			return nil
 		}
-		m := a.at[r.Fingerprint]
+		m := a.at[act.Fingerprint]
 		if m == nil {
 			m = map[[2]string]time.Time{}
-			a.at[r.Fingerprint] = m
+			a.at[act.Fingerprint] = m
 		}
-		k := [2]string{r.Op, r.Arg}
-		if t.After(m[k]) {
-			m[k] = t.UTC()
+		k := [2]string{act.Op, act.Arg}
+		if act.FinishedAt.After(m[k]) {
+			m[k] = act.FinishedAt.UTC()
 		}
-		if !slices.Contains(a.runs[r.Fingerprint], r.RunID) {
-			a.runs[r.Fingerprint] = append(a.runs[r.Fingerprint], r.RunID)
-		}
+		return nil
+	})
+	if err != nil {
+		return Acks{}, fmt.Errorf("sla: acknowledged steps: %w", err)
 	}
 	return a, nil
 }
@@ -140,39 +126,10 @@ func Entries(ctx context.Context, cfg *config.Config, st *store.Store, since tim
 	if err != nil {
 		return nil, err
 	}
-	// The findings only people revoke: the run that opened their steps
-	// holds them.
-	seenRow := map[[2]any]bool{}
-	for _, r := range rows {
-		var f struct {
-			Fingerprint string `json:"fingerprint"`
-		}
-		_ = json.Unmarshal(r.Body, &f)
-		seenRow[[2]any{r.RunID, f.Fingerprint}] = true
-	}
-	for fp, runs := range acks.runs {
-		for _, id := range runs {
-			if seenRow[[2]any{id, fp}] {
-				continue
-			}
-			var body string
-			err := st.DB().GetContext(ctx, &body, `SELECT f.body FROM findings f JOIN runs r ON r.id = f.run_id WHERE f.run_id = ? AND f.fingerprint = ?`, id, fp)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue // pruned, or the step's finding was never stored
-			}
-			if err != nil {
-				return nil, fmt.Errorf("sla: finding %s of run %d: %w", fp, id, err)
-			}
-			run, err := st.GetRun(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			if run.StartedAt.Before(since) {
-				continue
-			}
-			rows = append(rows, store.RevokedFinding{RunID: id, Body: []byte(body)})
-		}
-	}
+	// A finding only people revoke has no step in the store to
+	// acknowledge (accessrecon ack records the steps beside automatic
+	// ones): it is not counted here, as the Leavers sheet counts it only
+	// once a later run sees the account gone.
 	var out []Entry
 	seen := map[string]bool{}
 	for _, r := range rows {

@@ -87,38 +87,22 @@ func Leavers(ctx context.Context, st *store.Store) ([]Leaver, error) {
 	return out, nil
 }
 
-// laterRun is a run after the HR snapshot.
-type laterRun struct {
-	ID        int64
-	StartedAt time.Time
-	Scope     string
-	Status    string
-	DryRun    bool
-}
-
-// runsAfter lists the runs after run id (few: those since the last HR
-// snapshot). Times are compared in Go: the store's text times do not sort
-// across fractions of a second.
-func runsAfter(ctx context.Context, st *store.Store, id int64) ([]laterRun, error) {
-	var rows []struct {
-		ID        int64  `db:"id"`
-		StartedAt string `db:"started_at"`
-		Scope     string `db:"scope"`
-		Status    string `db:"status"`
-		DryRun    bool   `db:"dry_run"`
-	}
-	if err := st.DB().SelectContext(ctx, &rows, `SELECT id, started_at, scope, status, dry_run FROM runs WHERE id > ? ORDER BY id`, id); err != nil {
-		return nil, fmt.Errorf("upcoming leavers: runs after %d: %w", id, err)
-	}
-	out := make([]laterRun, 0, len(rows))
-	for _, r := range rows {
-		t, err := time.Parse(time.RFC3339Nano, r.StartedAt)
+// runsAfter lists the runs after run id, oldest first: few, those since
+// the last HR snapshot (read newest first until id is reached).
+func runsAfter(ctx context.Context, st *store.Store, id int64) ([]store.Run, error) {
+	for limit := 64; ; limit *= 4 {
+		runs, err := st.Runs(ctx, limit)
 		if err != nil {
-			return nil, fmt.Errorf("upcoming leavers: run %d: started_at %q: %w", r.ID, r.StartedAt, err)
+			return nil, fmt.Errorf("upcoming leavers: runs after %d: %w", id, err)
 		}
-		out = append(out, laterRun{ID: r.ID, StartedAt: t, Scope: r.Scope, Status: r.Status, DryRun: r.DryRun})
+		if i := slices.IndexFunc(runs, func(r store.Run) bool { return r.ID <= id }); i >= 0 || len(runs) < limit {
+			if i >= 0 {
+				runs = runs[:i]
+			}
+			slices.Reverse(runs)
+			return runs, nil
+		}
 	}
-	return out, nil
 }
 
 // takenBy is the first run that dealt with l at or after its effective
@@ -127,14 +111,14 @@ func runsAfter(ctx context.Context, st *store.Store, id int64) ([]laterRun, erro
 // terminations, or a targeted run naming them (which counts even when it
 // failed: the sweeps and the nightly run take over, rather than a retry
 // every moment).
-func takenBy(runs []laterRun, l Leaver) int64 {
+func takenBy(runs []store.Run, l Leaver) int64 {
 	id := reconcile.NormalizeID(l.EmployeeID)
 	for _, r := range runs {
 		if r.DryRun || r.StartedAt.Before(l.EffectiveAt) {
 			continue
 		}
 		switch r.Status {
-		case reconcile.StatusRunning, reconcile.StatusCancelled, "crashed":
+		case reconcile.StatusRunning, reconcile.StatusCancelled, reconcile.StatusCrashed:
 			continue
 		}
 		if people, ok := strings.CutPrefix(r.Scope, "people:"); ok {
