@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
@@ -86,6 +88,22 @@ func sendNotifications(ctx context.Context, cfg *config.Config, st *store.Store,
 // /metrics (accessrecon_notify_pending{sink}).
 func NotifyPending(ctx context.Context, st *store.Store) (map[string]int, error) {
 	return notify.PendingBySink(ctx, NotifyOutbox{st})
+}
+
+// NotifyPendingCollector is the gauge accessrecon_notify_pending{sink}:
+// the notifications waiting in the store's outbox for the next run, read
+// now (for /metrics: pass it to metrics.Registry as an extra collector).
+func NotifyPendingCollector(ctx context.Context, st *store.Store) (prometheus.Collector, error) {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "accessrecon_notify_pending",
+		Help: "Notifications a sink has not taken yet, kept in the store for the next run, by sink."}, []string{"sink"})
+	pending, err := NotifyPending(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	for sink, n := range pending {
+		g.WithLabelValues(sink).Set(float64(n))
+	}
+	return g, nil
 }
 
 // NotifyOutbox keeps undelivered notifications in the store's outbox

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
@@ -93,6 +95,17 @@ func TestNotificationsThroughTheStoreOutbox(t *testing.T) {
 	}
 	if pending["siem"] != 1 {
 		t.Fatalf("pending with the sink down: %v, want siem: 1 (the run's sla_breach)", pending)
+	}
+	col, err := NotifyPendingCollector(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(col)
+	mfs, err := reg.Gather()
+	if err != nil || len(mfs) != 1 || mfs[0].GetName() != "accessrecon_notify_pending" || mfs[0].GetMetric()[0].GetGauge().GetValue() != 1 ||
+		mfs[0].GetMetric()[0].GetLabel()[0].GetValue() != "siem" {
+		t.Errorf("the pending gauge: %v %v, want accessrecon_notify_pending{sink=\"siem\"} 1", mfs, err)
 	}
 	items, err := st.OutboxPending(ctx, NotifyOutboxKind)
 	if err != nil || len(items) != 1 {
