@@ -25,6 +25,9 @@ type command struct {
 	summary string
 	// required flags, in the order the synopsis shows them.
 	required []string
+	// positional, when set, is the flag the command's one argument fills
+	// ("ack FINGERPRINT" sets --fingerprint); the synopsis shows it first.
+	positional string
 	// define declares the command's flags on fs and returns its action.
 	define func(fs *flag.FlagSet) action
 }
@@ -46,6 +49,16 @@ func commands() []command {
 			required: []string{"config", "target", "account", "reason", "until", "by"}, define: defineHoldAdd},
 		{name: "hold list", summary: "the holds", required: []string{"config"}, define: defineHoldList},
 		{name: "hold remove", summary: "end a hold", required: []string{"config", "id", "by"}, define: defineHoldRemove},
+		{name: "hold approve", summary: "approve a hold someone else requested (policy.holds.require_approval): it takes effect", positional: "id",
+			required: []string{"id", "config", "by"}, define: defineHoldApprove},
+		{name: "exempt add", summary: "request an exemption: it applies once someone else approves it",
+			required: []string{"config", "target", "account", "reason", "until", "by"}, define: defineExemptAdd},
+		{name: "exempt approve", summary: "approve an exemption someone else requested", positional: "id",
+			required: []string{"id", "config", "by"}, define: defineExemptApprove},
+		{name: "exempt list", summary: "the exemptions added with exempt add", required: []string{"config"}, define: defineExemptList},
+		{name: "exempt remove", summary: "end an exemption or withdraw a request", required: []string{"config", "id", "by"}, define: defineExemptRemove},
+		{name: "ack", summary: "record an open manual step of a finding as done", positional: "fingerprint",
+			required: []string{"fingerprint", "config", "step", "by"}, define: defineAck},
 		{name: "audit verify", summary: "check the audit trail's hash chain against its file", required: []string{"config"}, define: defineAuditVerify},
 		{name: "audit export", summary: "the audit trail as JSON Lines or CEF", required: []string{"config"}, define: defineAuditExport},
 	}
@@ -88,11 +101,16 @@ func (c command) flagSet() (*flag.FlagSet, action) {
 func (c command) synopsis() string {
 	fs, _ := c.flagSet()
 	parts := []string{"accessrecon", c.name}
+	if c.positional != "" {
+		parts = append(parts, strings.ToUpper(c.positional))
+	}
 	for _, name := range c.required {
-		parts = append(parts, flagWord(fs.Lookup(name)))
+		if name != c.positional {
+			parts = append(parts, flagWord(fs.Lookup(name)))
+		}
 	}
 	fs.VisitAll(func(f *flag.Flag) {
-		if !slices.Contains(c.required, f.Name) {
+		if !slices.Contains(c.required, f.Name) && f.Name != c.positional {
 			parts = append(parts, "["+flagWord(f)+"]")
 		}
 	})
@@ -148,20 +166,40 @@ func usage() string {
 // returns flag.ErrHelp.
 func (c command) parse(args []string) (action, error) {
 	fs, act := c.flagSet()
+	var arg []string
+	if c.positional != "" && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		arg, args = args[:1], args[1:]
+	}
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return nil, err
 		}
 		return nil, usageError{c.name + ": " + err.Error()}
 	}
-	if fs.NArg() > 0 {
+	if c.positional != "" && arg == nil && fs.NArg() == 1 {
+		arg = fs.Args()
+	} else if fs.NArg() > 0 {
 		return nil, usageError{fmt.Sprintf("%s: unexpected argument %q", c.name, fs.Arg(0))}
+	}
+	if arg != nil {
+		given := false
+		fs.Visit(func(f *flag.Flag) { given = given || f.Name == c.positional })
+		if given {
+			return nil, usageError{fmt.Sprintf("%s: %s given twice (%q and --%s %s)", c.name, strings.ToUpper(c.positional), arg[0], c.positional, fs.Lookup(c.positional).Value)}
+		}
+		if err := fs.Set(c.positional, arg[0]); err != nil {
+			return nil, usageError{fmt.Sprintf("%s: %s %q: %v", c.name, strings.ToUpper(c.positional), arg[0], err)}
+		}
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var missing []string
 	for _, name := range c.required {
-		if !set[name] {
+		switch {
+		case set[name]:
+		case name == c.positional:
+			missing = append(missing, strings.ToUpper(name))
+		default:
 			missing = append(missing, "--"+name)
 		}
 	}

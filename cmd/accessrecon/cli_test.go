@@ -97,3 +97,27 @@ func TestREADMECommandsMatchUsage(t *testing.T) {
 		t.Errorf("README.md ## Commands:\n%s\n\nusage generated from the command table:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// Commands that change what a store holds refuse a config whose store does
+// not exist yet, creating none: a rejected command leaves nothing behind.
+func TestStoreChangesNeedAStore(t *testing.T) {
+	_, config := smallSetup(t, "")
+	dir := filepath.Dir(config)
+	for _, args := range [][]string{
+		{"hold", "add", "--config", config, "--target", "vpn", "--account", "a", "--reason", "r", "--until", "2099-01-01", "--by", "me"},
+		{"hold", "approve", "1", "--config", config, "--by", "me"},
+		{"hold", "remove", "--config", config, "--id", "1", "--by", "me"},
+		{"exempt", "add", "--config", config, "--target", "vpn", "--account", "a", "--reason", "r", "--until", "2099-01-01", "--by", "me"},
+		{"exempt", "approve", "1", "--config", config, "--by", "me"},
+		{"exempt", "remove", "--config", config, "--id", "1", "--by", "me"},
+		{"ack", "0123456789abcdef", "--config", config, "--step", "revoke_sessions", "--by", "me"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, &stdout, &stderr); code != exitFail || !strings.Contains(stderr.String(), "no store at") {
+			t.Errorf("%v: exit %d, want 1 naming the missing store: %s", args, code, stderr.String())
+		}
+		if _, err := os.Stat(filepath.Join(dir, "accessrecon.db")); err == nil {
+			t.Fatalf("%v created the store", args)
+		}
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/trail"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
+	"github.com/accessrecon/accessrecon/targets"
 )
 
 // storeCommand is a command that reads or writes the store of --config:
@@ -54,7 +55,33 @@ func defineValidate(fs *flag.FlagSet) action {
 			return exitFail, fmt.Errorf("%s: %w", cfg.Path(), err)
 		}
 		w.Close()
-		fmt.Fprintf(stdout, "%s: ok (%d sources, %d targets, mode %s)\n", cfg.Path(), len(cfg.Sources), len(cfg.Targets), cfg.Policy.Mode)
+		// References and group names against the store's last collections:
+		// an existing store only, validate never creates one.
+		var st *store.Store
+		if _, err := os.Stat(cfg.StorePath()); err == nil {
+			if st, err = openStore(ctx, cfg); err != nil {
+				return exitFail, err
+			}
+			defer st.Close()
+		}
+		checked, err := checkReferences(ctx, cfg, st)
+		if err != nil {
+			return exitFail, err
+		}
+		for _, w := range checked.warnings {
+			fmt.Fprintf(stderr, "warning: %s\n", targets.Printable(w, 2000))
+		}
+		if len(checked.errors) > 0 {
+			for _, e := range checked.errors {
+				fmt.Fprintf(stderr, "error: %s\n", targets.Printable(e, 2000))
+			}
+			return exitFail, fmt.Errorf("%s: %d account reference(s) do not name exactly one account", cfg.Path(), len(checked.errors))
+		}
+		fmt.Fprintf(stdout, "%s: ok (%d sources, %d targets, mode %s", cfg.Path(), len(cfg.Sources), len(cfg.Targets), cfg.Policy.Mode)
+		if len(checked.warnings) > 0 {
+			fmt.Fprintf(stdout, "; %d warning(s)", len(checked.warnings))
+		}
+		fmt.Fprintln(stdout, ")")
 		return exitOK, nil
 	}
 }
@@ -94,11 +121,11 @@ func defineFindings(fs *flag.FlagSet) action {
 	all := fs.Bool("all", false, "every disposition (default: the exceptions people must handle, and auto revocations)")
 	runID := fs.Int64("run", 0, "this run `N` (default: the latest full run, not a leavers sweep or HR-event run)")
 	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
-		return findings(ctx, st, *runID, *all, *asJSON, stdout)
+		return findings(ctx, cfg, st, *runID, *all, *asJSON, stdout)
 	})
 }
 
-func findings(ctx context.Context, st *store.Store, runID int64, all, asJSON bool, stdout io.Writer) error {
+func findings(ctx context.Context, cfg *config.Config, st *store.Store, runID int64, all, asJSON bool, stdout io.Writer) error {
 	var run store.Run
 	var err error
 	switch {
@@ -131,10 +158,26 @@ func findings(ctx context.Context, st *store.Store, runID int64, all, asJSON boo
 			fs = append(fs, f)
 		}
 	}
+	// Open manual steps of the findings shown: each with the command that
+	// records it as done (issue 10 item 4).
+	type openStep struct {
+		store.Action
+		Ack string `json:"ack"`
+	}
+	var open []openStep
+	steps, err := st.OpenManualSteps(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, a := range steps {
+		if slices.ContainsFunc(fs, func(f reconcile.Finding) bool { return f.Fingerprint == a.Fingerprint }) {
+			open = append(open, openStep{a, ackCommand(cfg.Path(), a)})
+		}
+	}
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"run": run, "findings": fs})
+		return enc.Encode(map[string]any{"run": run, "findings": fs, "open_manual_steps": open})
 	}
 	fmt.Fprintf(stdout, "run %d (%s, as of %s): %d findings\n", run.ID, run.Status, run.AsOf.Format(time.RFC3339), len(fs))
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -143,7 +186,16 @@ func findings(ctx context.Context, st *store.Store, runID int64, all, asJSON boo
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Kind, f.Disposition, shown(f.Target), shown(f.AccountID), shown(f.EmployeeID),
 			f.FirstSeen.Format("2006-01-02"), shown(dash(f.JiraKey)), shown(f.Reason))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(open) > 0 {
+		fmt.Fprintf(stdout, "\nopen manual steps (%d): a person does each, then records it as done:\n", len(open))
+		for _, o := range open {
+			fmt.Fprintf(stdout, "  %s %s account %s: %s\n    %s\n", o.Fingerprint, shown(o.Target), shown(o.AccountID), shown(dash(o.Error)), shown(o.Ack))
+		}
+	}
+	return nil
 }
 
 func dash(s string) string {
@@ -204,13 +256,19 @@ func auditor(cfg *config.Config, st *store.Store) reconcile.TrailAuditor {
 
 func defineHoldAdd(fs *flag.FlagSet) action {
 	target := fs.String("target", "", "target `NAME`")
-	account := fs.String("account", "", "`ACCOUNT` ID on the target")
+	account := fs.String("account", "", "the `ACCOUNT`: its ID, username, email or DN on the target (checked against the last collection)")
 	reason := fs.String("reason", "", "why (`TEXT`: legal hold, investigation, emergency override)")
 	until := fs.String("until", "", "end of the hold (`DATE`: YYYY-MM-DD or RFC 3339)")
 	by := fs.String("by", "", "who places the hold (`NAME`)")
-	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+	configured := func(cfg *config.Config) error {
 		if !slices.ContainsFunc(cfg.Targets, func(t config.TargetConfig) bool { return t.Name == *target }) {
 			return fmt.Errorf("hold add: target %q is not configured in %s", *target, cfg.Path())
+		}
+		return nil
+	}
+	return existingStoreCommand(fs, "hold add", configured, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+		if strings.TrimSpace(*by) == "" {
+			return usageError{"hold add: --by: who places the hold is required"}
 		}
 		now := time.Now().UTC()
 		u, err := parseAsOf(*until)
@@ -220,15 +278,33 @@ func defineHoldAdd(fs *flag.FlagSet) action {
 		if !u.After(now) {
 			return fmt.Errorf("hold add: --until %s is not in the future", *until)
 		}
-		h := store.Hold{Target: *target, AccountID: *account, Reason: *reason, Until: u, CreatedBy: *by, CreatedAt: now}
-		if h.ID, err = st.AddHold(ctx, h); err != nil {
+		a, err := resolveAccount(ctx, cfg, st, "hold add: --account", *target, *account)
+		if err != nil {
 			return err
 		}
-		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: "hold_added", Actor: *by, Target: *target,
-			Detail: map[string]any{"hold_id": h.ID, "account_id": *account, "reason": *reason, "until": u}}); err != nil {
+		h := store.Hold{Target: *target, AccountID: a.ID, Reason: *reason, Until: u, CreatedBy: *by, CreatedAt: now}
+		requested := cfg.Policy.Holds.RequireApproval
+		event := auditHoldAdded
+		if requested {
+			// Two-person override: a request until someone else approves.
+			event = auditHoldRequested
+			h.ID, err = st.RequestHold(ctx, h)
+		} else {
+			h.ID, err = st.AddHold(ctx, h)
+		}
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "hold %d: %s on %s held until %s by %s\n", h.ID, shown(*account), shown(*target), u.Format(time.RFC3339), shown(*by))
+		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: event, Actor: *by, Target: *target,
+			Detail: map[string]any{"hold_id": h.ID, "account_id": a.ID, "username": a.Username, "account": *account, "reason": *reason, "until": u}}); err != nil {
+			return err
+		}
+		if requested {
+			fmt.Fprintf(stdout, "hold %d requested by %s: %s on %s until %s; it takes effect once someone else approves it (policy.holds.require_approval):\n  accessrecon hold approve %d --config %s --by NAME\n",
+				h.ID, shown(*by), shown(accountWord(a)), shown(*target), u.Format(time.RFC3339), h.ID, shellWord(cfg.Path()))
+			return nil
+		}
+		fmt.Fprintf(stdout, "hold %d: %s on %s held until %s by %s\n", h.ID, shown(accountWord(a)), shown(*target), u.Format(time.RFC3339), shown(*by))
 		return nil
 	})
 }
@@ -236,12 +312,12 @@ func defineHoldAdd(fs *flag.FlagSet) action {
 func defineHoldRemove(fs *flag.FlagSet) action {
 	id := fs.Int64("id", 0, "hold `ID`")
 	by := fs.String("by", "", "who removes the hold (`NAME`)")
-	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+	return existingStoreCommand(fs, "hold remove", nil, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
 		h, err := st.RemoveHold(ctx, *id, *by, time.Now().UTC())
 		if err != nil {
 			return err
 		}
-		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: "hold_removed", Actor: *by, Target: h.Target,
+		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: auditHoldRemoved, Actor: *by, Target: h.Target,
 			Detail: map[string]any{"hold_id": *id, "account_id": h.AccountID}}); err != nil {
 			return err
 		}
@@ -254,16 +330,32 @@ func defineHoldList(fs *flag.FlagSet) action {
 	asJSON := fs.Bool("json", false, "JSON output")
 	all := fs.Bool("all", false, "list removed holds too")
 	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
-		hs, err := st.Holds(ctx, *all)
+		hs, err := st.Holds(ctx, true)
+		if err != nil {
+			return err
+		}
+		if !*all {
+			hs = slices.DeleteFunc(hs, func(h store.Hold) bool { return !h.RemovedAt.IsZero() })
+		}
+		approvals, err := st.HoldApprovals(ctx)
 		if err != nil {
 			return err
 		}
 		if *asJSON {
-			return json.NewEncoder(stdout).Encode(hs)
+			type listed struct {
+				store.Hold
+				store.HoldApproval
+			}
+			out := make([]listed, len(hs))
+			for i, h := range hs {
+				out[i] = listed{h, approvals[h.ID]}
+			}
+			return json.NewEncoder(stdout).Encode(out)
 		}
 		now := time.Now().UTC()
+		names := accountNames{st: st}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tTARGET\tACCOUNT\tUNTIL\tBY\tSTATE\tREASON")
+		fmt.Fprintln(tw, "ID\tTARGET\tACCOUNT\tUSERNAME\tUNTIL\tREQUESTED BY\tAPPROVED BY\tSTATE\tREASON")
 		for _, h := range hs {
 			state := "active"
 			switch {
@@ -271,8 +363,11 @@ func defineHoldList(fs *flag.FlagSet) action {
 				state = "removed by " + h.RemovedBy
 			case !h.Until.After(now):
 				state = "EXPIRED"
+			case approvals[h.ID].Approval == store.HoldRequested:
+				state = "REQUESTED: not in effect until approved"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ID, shown(h.Target), shown(h.AccountID), h.Until.Format("2006-01-02"), shown(h.CreatedBy), shown(state), shown(h.Reason))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ID, shown(h.Target), shown(h.AccountID), shown(dash(names.username(ctx, h.Target, h.AccountID))),
+				h.Until.Format("2006-01-02"), shown(h.CreatedBy), shown(dash(approvals[h.ID].ApprovedBy)), shown(state), shown(h.Reason))
 		}
 		return tw.Flush()
 	})
@@ -340,7 +435,8 @@ func cefLine(r store.AuditRecord) string {
 	hdr := strings.NewReplacer(`\`, `\\`, `|`, `\|`)
 	sev := "3"
 	switch r.Type {
-	case "action_requested", "target_response", "verification", "hold_applied", "hold_added", "hold_removed":
+	case "action_requested", "target_response", "verification", "hold_applied", "hold_added", "hold_removed",
+		"hold_requested", "hold_approved", "exemption_requested", "exemption_approved", "exemption_removed", "manual_step_acknowledged":
 		sev = "6"
 	}
 	return fmt.Sprintf("CEF:0|accessrecon|accessrecon|1|%s|%s|%s|rt=%d suser=%s cs1Label=target cs1=%s cn1Label=run cn1=%d cs2Label=hash cs2=%s msg=%s",

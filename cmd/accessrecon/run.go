@@ -21,6 +21,7 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runlock"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runner"
 	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/reconcile/pgstore"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/targets"
 )
@@ -189,6 +190,10 @@ func allRevocationsFailed(res *reconcile.Result) bool {
 // its files (and SQLite's -wal and -shm, which take the database file's
 // mode) are the owner's only.
 func openStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+	if pgstore.IsDSN(cfg.Store) {
+		// Not a file name: never create a SQLite file called "postgres:".
+		return nil, errors.New("store: a PostgreSQL store (postgres://…) is not available from the command yet (reconcile/pgstore implements the engine's store; its wiring, audit trail and outbox are to come): use a SQLite file")
+	}
 	path := cfg.StorePath()
 	if f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600); err == nil {
 		f.Close()
@@ -281,7 +286,7 @@ func printSummary(w io.Writer, res *reconcile.Result, path string, enforced []st
 
 // enforcedTargets names the targets a run acts on.
 func enforcedTargets(cfg *config.Config, req runner.Request) []string {
-	spec := reconcile.RunSpec{Policy: cfg.Policy, Mode: req.Mode, DryRun: req.DryRun}
+	spec := reconcile.RunSpec{Policy: cfg.Policy.Policy, Mode: req.Mode, DryRun: req.DryRun}
 	var out []string
 	for _, t := range cfg.Targets {
 		if reconcile.TargetMode(reconcile.TargetSpec{Name: t.Name, Mode: t.Mode}, spec) == reconcile.Enforce {

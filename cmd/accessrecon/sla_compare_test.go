@@ -132,7 +132,7 @@ policy:
 		if err != nil {
 			t.Fatal(err)
 		}
-		res := &reconcile.Result{Run: full, Policy: cfg.Policy}
+		res := &reconcile.Result{Run: full, Policy: cfg.Policy.Policy}
 		for _, b := range must(st.FindingBodies(ctx, full.ID)) {
 			var f reconcile.Finding
 			if err := json.Unmarshal(b, &f); err != nil {

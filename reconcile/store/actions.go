@@ -248,11 +248,13 @@ func (s *Store) RemoveHold(ctx context.Context, id int64, by string, at time.Tim
 	return h, err
 }
 
-// Holds lists holds (removed ones too when all is set), newest first.
+// Holds lists the holds in effect, newest first: not removed, and not a
+// request awaiting approval (RequestHold); all lists every hold ever placed
+// or requested.
 func (s *Store) Holds(ctx context.Context, all bool) ([]Hold, error) {
 	q := `SELECT id, target, account_id, reason, until, created_by, created_at, removed_by, removed_at FROM holds`
 	if !all {
-		q += ` WHERE removed_at IS NULL`
+		q += ` WHERE removed_at IS NULL AND approval != 'requested'`
 	}
 	rows, err := s.db.QueryContext(ctx, q+` ORDER BY id DESC`)
 	if err != nil {

@@ -75,7 +75,7 @@ func (s *Store) People(ctx context.Context, runID int64) iter.Seq2[PersonRow, er
 func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, accounts []targets.Account) error {
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		st, err := tx.PrepareContext(ctx, `INSERT INTO accounts (run_id, target, account_id, username, email, employee_id,
-			display_name, enabled, login_tracked, last_login, created, privileged, groups) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			display_name, enabled, login_tracked, last_login, created, privileged, groups, dn) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -83,7 +83,7 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 		var cst *sql.Stmt
 		for _, a := range accounts {
 			if _, err := st.ExecContext(ctx, runID, target, a.ID, a.Username, a.Email, a.EmployeeID, a.DisplayName,
-				b2i(a.Enabled), b2i(a.LoginTracked), T(a.LastLogin), T(a.Created), b2i(a.Privileged), reconcile.JoinGroups(a.Groups)); err != nil {
+				b2i(a.Enabled), b2i(a.LoginTracked), T(a.LastLogin), T(a.Created), b2i(a.Privileged), reconcile.JoinGroups(a.Groups), a.DN); err != nil {
 				return fmt.Errorf("account %s: %w", a.ID, err)
 			}
 			for _, c := range a.Credentials {

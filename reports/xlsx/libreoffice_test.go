@@ -97,7 +97,7 @@ func TestLibreOffice(t *testing.T) {
 	if fr[4][fs] != "2025-11-15 02:00:00" || fr[4][days] != "120" || fr[4][0] != "aa04" {
 		t.Errorf("orphan row as LibreOffice shows it: %q", fr[4])
 	}
-	if er := sheets[SheetExemptions]; er[2][len(er[2])-1] != "EXPIRED" || er[2][slices.Index(er[0], "Expires")] != "2026-03-01" {
+	if er := sheets[SheetExemptions]; er[2][slices.Index(er[0], "Status")] != "EXPIRED" || er[2][slices.Index(er[0], "Expires")] != "2026-03-01" {
 		t.Errorf("expired exemption row: %q", er[2])
 	}
 	sum := sheets[SheetSummary]

@@ -43,6 +43,15 @@ type PeriodSource interface {
 	RunStore
 }
 
+// twoPersonSource is what a PeriodSource may also tell (*store.Store
+// does): the approvals of two-person holds and the exemptions requested from
+// the command line, for the Exemptions & holds sheet's approver and
+// requester of each.
+type twoPersonSource interface {
+	HoldApprovals(ctx context.Context) (map[int64]store.HoldApproval, error)
+	Exemptions(ctx context.Context, all bool) ([]store.Exemption, error)
+}
+
 // AuditCheck is the audit trail's verification, done by the caller (the
 // trail's file lives outside the store): the result and its error.
 type AuditCheck struct {
@@ -150,6 +159,14 @@ func WritePeriod(ctx context.Context, src PeriodSource, from, to time.Time, path
 		return !h.CreatedAt.Before(to) || ended.Before(from)
 	})
 	w.opts.Holds = holds
+	if tp, ok := src.(twoPersonSource); ok {
+		if w.opts.HoldApprovals, err = tp.HoldApprovals(ctx); err != nil {
+			return fmt.Errorf("xlsx: period: %w", err)
+		}
+		if w.opts.ExemptionRequests, err = tp.Exemptions(ctx, true); err != nil {
+			return fmt.Errorf("xlsx: period: %w", err)
+		}
+	}
 	exemptions := slices.Clone(opts.Policy.Exemptions)
 	for _, e := range d.exemptions {
 		if !slices.Contains(exemptions, e) {

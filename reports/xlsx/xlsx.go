@@ -48,6 +48,12 @@ type Options struct {
 	Trend []store.Run
 	// Holds are the holds to list on the "Exemptions & holds" sheet.
 	Holds []store.Hold
+	// HoldApprovals are the approvals of two-person holds by hold ID, for
+	// the sheet's approver of each (store.HoldApprovals).
+	HoldApprovals map[int64]store.HoldApproval
+	// ExemptionRequests are the exemptions added from the command line
+	// (accessrecon exempt add), for the sheet's requester of each.
+	ExemptionRequests []store.Exemption
 	// Now is when the workbook is written; days left of exemptions and
 	// holds count from it (zero: the run's as-of time).
 	Now time.Time
@@ -686,8 +692,18 @@ func (w *writer) inventory() error {
 }
 
 func (w *writer) exemptions() error {
-	cols := []column{{"Type", 11}, {"Target", 12}, {"Account", 20}, {"Username", 14}, {"Display name", 18}, {"Owner", 14}, {"Reason", 30}, {"Approver", 14},
-		{"Expires", 12}, {"Days left", 10}, {"Status", 18}}
+	cols := []column{{"Type", 11}, {"Target", 12}, {"Account", 20}, {"Username", 14}, {"Display name", 16}, {"Owner", 14}, {"Reason", 24}, {"Approver", 14},
+		{"Expires", 12}, {"Days left", 10}, {"Status", 18}, {"Requested by", 12}}
+	// requester is who asked for an exemption added from the command line
+	// ("" for the config's: its author is in the config's history).
+	requester := func(e reconcile.Exemption) string {
+		for _, r := range w.opts.ExemptionRequests {
+			if r.Target == e.Target && r.AccountID == e.AccountID && r.ApprovedBy == e.Approver && r.Expires.Equal(e.Expires.Time) {
+				return r.RequestedBy
+			}
+		}
+		return ""
+	}
 	now := w.opts.Now.UTC()
 	cells := make([]any, len(cols))
 	return w.table(SheetExemptions, cols, len(w.res.Exemptions)+len(w.opts.Holds), func(emit func([]any) error) error {
@@ -699,7 +715,7 @@ func (w *writer) exemptions() error {
 			}
 			n := w.name(e.Target, e.AccountID)
 			cells = append(cells[:0], "exemption", e.Target, e.AccountID, n.username, n.display, e.Owner, e.Reason, e.Approver,
-				dateCell(e.Expires.Time, w.date), excelize.Cell{StyleID: w.integer, Value: left}, status)
+				dateCell(e.Expires.Time, w.date), excelize.Cell{StyleID: w.integer, Value: left}, status, requester(e))
 			if err := emit(cells); err != nil {
 				return err
 			}
@@ -715,10 +731,12 @@ func (w *writer) exemptions() error {
 				}
 			case !h.Until.After(now):
 				status = "EXPIRED"
+			case w.opts.HoldApprovals[h.ID].Approval == store.HoldRequested:
+				status = "requested, not approved: not in effect"
 			}
 			n := w.name(h.Target, h.AccountID)
-			cells = append(cells[:0], "hold", h.Target, h.AccountID, n.username, n.display, h.CreatedBy, h.Reason, "",
-				dateCell(h.Until, w.date), excelize.Cell{StyleID: w.integer, Value: left}, status)
+			cells = append(cells[:0], "hold", h.Target, h.AccountID, n.username, n.display, h.CreatedBy, h.Reason, w.opts.HoldApprovals[h.ID].ApprovedBy,
+				dateCell(h.Until, w.date), excelize.Cell{StyleID: w.integer, Value: left}, status, h.CreatedBy)
 			if err := emit(cells); err != nil {
 				return err
 			}

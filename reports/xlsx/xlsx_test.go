@@ -104,7 +104,7 @@ func TestWorkbook(t *testing.T) {
 		SheetSLA:        {"Employee ID", "Name", "Kind", "Effective", "Target", "Account", "Username", "Revoked", "Elapsed", "Elapsed (h)", "Tier", "SLA", "Within SLA"},
 		SheetDrift:      {"Side", "Target", "Subject", "Kind", "Detail"},
 		SheetInventory:  {"Side", "Name", "Type", "Automation", "Capabilities", "Tier", "Accounts collected", "Enabled", "Status", "Error", "Duration (s)"},
-		SheetExemptions: {"Type", "Target", "Account", "Username", "Display name", "Owner", "Reason", "Approver", "Expires", "Days left", "Status"},
+		SheetExemptions: {"Type", "Target", "Account", "Username", "Display name", "Owner", "Reason", "Approver", "Expires", "Days left", "Status", "Requested by"},
 	}
 	wantRows := map[string]int{
 		SheetFindings:   len(res.Findings),

@@ -32,7 +32,7 @@ type Config struct {
 	Timeout   reconcile.Duration `yaml:"timeout"`
 	Sources   []ConnectorConfig  `yaml:"sources"`
 	Targets   []TargetConfig     `yaml:"targets"`
-	Policy    reconcile.Policy   `yaml:"policy"`
+	Policy    Policy             `yaml:"policy"`
 	LinksFile string             `yaml:"links_file"`
 	Retention struct {
 		Snapshots reconcile.Duration `yaml:"snapshots"`
@@ -78,6 +78,18 @@ type Config struct {
 	Serve    ServeConfig `yaml:"serve"`
 
 	path string // the file it was read from
+}
+
+// Policy is policy: the engine's reconcile.Policy, and the settings of the
+// commands people use around runs.
+type Policy struct {
+	reconcile.Policy `yaml:",inline"`
+	// Holds: with require_approval, a hold placed with `hold add --by A`
+	// is requested, and takes effect only once `hold approve --by B`
+	// (B not A) approved it (two-person override).
+	Holds struct {
+		RequireApproval bool `yaml:"require_approval"`
+	} `yaml:"holds"`
 }
 
 // ConnectorConfig is one HR source: a name, a type from the factory table

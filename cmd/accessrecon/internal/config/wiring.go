@@ -132,7 +132,7 @@ func Wire(ctx context.Context, cfg *Config, log *slog.Logger) (*Wired, error) {
 	if err != nil {
 		return nil, fmt.Errorf("timezone: %w", err)
 	}
-	w := &Wired{Spec: reconcile.RunSpec{Policy: cfg.Policy, Timeout: cfg.RunTimeout(), Location: org}, Redactor: targets.NewRedactor()}
+	w := &Wired{Spec: reconcile.RunSpec{Policy: cfg.Policy.Policy, Timeout: cfg.RunTimeout(), Location: org}, Redactor: targets.NewRedactor()}
 	sf, tf := sourceFactories(), targetFactories()
 	for i, s := range cfg.Sources {
 		loc, err := cfg.location(s.Timezone)

@@ -95,7 +95,7 @@ func Write(ctx context.Context, cfg *config.Config, st *store.Store, from, to ti
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	opts := xlsx.PeriodOptions{Policy: cfg.Policy, Location: Location(cfg), Audit: check, Now: now}
+	opts := xlsx.PeriodOptions{Policy: cfg.Policy.Policy, Location: Location(cfg), Audit: check, Now: now}
 	if err := xlsx.WritePeriod(ctx, st, from, to, path, opts); err != nil {
 		return err
 	}

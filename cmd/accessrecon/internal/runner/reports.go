@@ -153,6 +153,14 @@ func writeWorkbook(ctx context.Context, st *store.Store, res *reconcile.Result, 
 	if err != nil {
 		return "", err
 	}
+	requests, err := st.Exemptions(ctx, true)
+	if err != nil {
+		return "", err
+	}
+	approvals, err := st.HoldApprovals(ctx)
+	if err != nil {
+		return "", err
+	}
 	ls, err := upcoming.Leavers(ctx, st)
 	if err != nil {
 		return "", err
@@ -165,7 +173,7 @@ func writeWorkbook(ctx context.Context, st *store.Store, res *reconcile.Result, 
 		return "", err
 	}
 	path := filepath.Join(dir, xlsx.FileName(res))
-	if err := xlsx.WriteContext(ctx, path, res, xlsx.Options{Trend: trend, Holds: holds, Now: time.Now(), Store: st, Upcoming: up}); err != nil {
+	if err := xlsx.WriteContext(ctx, path, res, xlsx.Options{Trend: trend, Holds: holds, HoldApprovals: approvals, ExemptionRequests: requests, Now: time.Now(), Store: st, Upcoming: up}); err != nil {
 		return path, err
 	}
 	// Personal data: the owner writes, the group (auditors) reads.

@@ -90,6 +90,9 @@ func Run(ctx context.Context, cfg *config.Config, env Env, req Request) (*reconc
 	spec := w.Spec
 	spec.Job, spec.Mode, spec.Scope, spec.EmployeeIDs, spec.DryRun = req.Job, req.Mode, req.Scope, req.EmployeeIDs, req.DryRun
 	spec.AsOf = req.AsOf
+	if spec.Policy.Exemptions, err = withStoreExemptions(ctx, env.Store, spec.Policy.Exemptions); err != nil {
+		return nil, err
+	}
 	if req.Timeout > 0 {
 		spec.Timeout = req.Timeout
 	}

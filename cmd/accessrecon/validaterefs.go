@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/reconcile/store"
+)
+
+// validate checks what people wrote against the targets as the store last
+// saw them (issue 10 items 1 and 2): every account reference
+// (policy.exemptions, policy.privileged_approved, the holds in the store)
+// must name exactly one account of its target's last complete collection,
+// else it is an error naming the config key and line; a group name of a role
+// baseline or of a target's privileged_groups that no account holds there is
+// a warning with the closest names. A target never collected is a warning.
+
+// targetRefs is what was written against one target.
+type targetRefs struct {
+	index int // in cfg.Targets
+	// refs and groups say where each reference and group name was
+	// written: "file:line: key", or what it is when not in the file (a hold).
+	refs   []string
+	values []string // the references, in refs' order
+	groups []string
+	names  []string // the group names, in groups' order
+}
+
+// refFindings are validate's verdicts: errors fail it, warnings do not.
+type refFindings struct {
+	errors, warnings []string
+}
+
+// checkReferences checks the references and group names of cfg against st
+// (nil when there is no store yet).
+func checkReferences(ctx context.Context, cfg *config.Config, st *store.Store) (refFindings, error) {
+	var out refFindings
+	body, err := os.ReadFile(cfg.Path())
+	if err != nil {
+		return out, err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(body, &doc); err != nil {
+		return out, fmt.Errorf("%s: %w", cfg.Path(), err)
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+		root = root.Content[0]
+	}
+	byTarget := map[string]*targetRefs{}
+	for i, t := range cfg.Targets {
+		byTarget[t.Name] = &targetRefs{index: i}
+	}
+	where := func(key string, n *yaml.Node) string {
+		if n == nil {
+			return key
+		}
+		return fmt.Sprintf("%s:%d: %s", cfg.Path(), n.Line, key)
+	}
+	addRef := func(target string, at string, ref string) {
+		tr, ok := byTarget[target]
+		if !ok {
+			out.errors = append(out.errors, fmt.Sprintf("%s: target %q is not configured", at, target))
+			return
+		}
+		tr.refs, tr.values = append(tr.refs, at), append(tr.values, ref)
+	}
+	policy := child(root, "policy")
+	for i, e := range cfg.Policy.Exemptions {
+		n := child(index(child(policy, "exemptions"), i), "account_id")
+		addRef(e.Target, where(fmt.Sprintf("policy.exemptions[%d].account_id", i), n), e.AccountID)
+	}
+	for i, a := range cfg.Policy.PrivilegedApproved {
+		n := child(index(child(policy, "privileged_approved"), i), "account_id")
+		addRef(a.Target, where(fmt.Sprintf("policy.privileged_approved[%d].account_id", i), n), a.AccountID)
+	}
+	if st != nil {
+		holds, err := st.Holds(ctx, false)
+		if err != nil {
+			return out, err
+		}
+		for _, h := range holds {
+			addRef(h.Target, fmt.Sprintf("hold %d (accessrecon hold list)", h.ID), h.AccountID)
+		}
+	}
+	targetsNode := child(root, "targets")
+	for i, t := range cfg.Targets {
+		pg := child(child(index(targetsNode, i), "config"), "privileged_groups")
+		if pg == nil || pg.Kind != yaml.SequenceNode {
+			continue
+		}
+		tr := byTarget[t.Name]
+		for k, g := range pg.Content {
+			tr.groups = append(tr.groups, where(fmt.Sprintf("targets[%d] (%s).config.privileged_groups[%d]", i, t.Name, k), g))
+			tr.names = append(tr.names, g.Value)
+		}
+	}
+
+	if roles := child(policy, "roles"); roles != nil && roles.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(roles.Content); i += 2 {
+			job, perTarget := roles.Content[i].Value, roles.Content[i+1]
+			if perTarget.Kind != yaml.MappingNode {
+				continue
+			}
+			for j := 0; j+1 < len(perTarget.Content); j += 2 {
+				target, groups := perTarget.Content[j].Value, perTarget.Content[j+1]
+				tr := byTarget[target]
+				if tr == nil || groups.Kind != yaml.SequenceNode {
+					continue // config.Load refused an unknown target already
+				}
+				for k, g := range groups.Content {
+					tr.groups = append(tr.groups, where(fmt.Sprintf("policy.roles.%s.%s[%d]", job, target, k), g))
+					tr.names = append(tr.names, g.Value)
+				}
+			}
+		}
+	}
+	for _, t := range cfg.Targets {
+		tr := byTarget[t.Name]
+		if len(tr.refs) == 0 && len(tr.groups) == 0 {
+			continue
+		}
+		var c collected
+		if st != nil {
+			if c, err = readCollected(ctx, st, t.Name, tr.values, len(tr.groups) > 0, false); err != nil {
+				return out, err
+			}
+			if slices.ContainsFunc(c.refs, func(r refAnswer) bool { return r.n == 0 }) && c.runID != 0 {
+				if c, err = readCollected(ctx, st, t.Name, tr.values, len(tr.groups) > 0, true); err != nil {
+					return out, err
+				}
+			}
+		}
+		if c.runID == 0 {
+			out.warnings = append(out.warnings, fmt.Sprintf("targets[%d] (%s): no complete collection in the store yet: %d account reference(s) and %d group name(s) written against it are checked once a run has collected it",
+				tr.index, t.Name, len(tr.refs), len(tr.groups)))
+			continue
+		}
+		for i, r := range c.refs {
+			if p := c.problem(tr.refs[i], r); p != "" {
+				out.errors = append(out.errors, p)
+			}
+		}
+		var held []string
+		for _, name := range c.groups {
+			held = append(held, name)
+		}
+		slices.Sort(held)
+		held = slices.Compact(held)
+		for i, name := range tr.names {
+			if _, ok := c.groups[strings.ToLower(strings.TrimSpace(name))]; ok {
+				continue
+			}
+			msg := fmt.Sprintf("%s: group %q is held by no account on target %s at its last collection (run %d)", tr.groups[i], name, t.Name, c.runID)
+			if near := closestNames(name, held, 3); len(near) > 0 {
+				msg += fmt.Sprintf(": did you mean %s?", strings.Join(near, ", "))
+			}
+			out.warnings = append(out.warnings, msg)
+		}
+	}
+	return out, nil
+}
+
+// child is the value of key in mapping n (nil if n is not a mapping or
+// has no such key).
+func child(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// index is item i of sequence n (nil if there is none).
+func index(n *yaml.Node, i int) *yaml.Node {
+	if n == nil || n.Kind != yaml.SequenceNode || i >= len(n.Content) {
+		return nil
+	}
+	return n.Content[i]
+}
