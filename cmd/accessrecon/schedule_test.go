@@ -62,7 +62,7 @@ func TestServeRevokesKnownLeaverOnTime(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("serve did not stop within a minute of SIGTERM")
 	}
-	if !appActive(t, dir, "2") {
+	if !appAccountActive(t, dir, "2") {
 		t.Fatal("E2's app account was disabled before the termination's effective time")
 	}
 
@@ -77,7 +77,7 @@ func TestServeRevokesKnownLeaverOnTime(t *testing.T) {
 		disable, ok = appDisable(t, db, "2")
 		return ok
 	})
-	if appActive(t, dir, "2") {
+	if appAccountActive(t, dir, "2") {
 		t.Fatal("a verified disable, but the app account is still active")
 	}
 	r, err := runOf(t, db, disable.RunID)
@@ -99,8 +99,8 @@ func TestServeRevokesKnownLeaverOnTime(t *testing.T) {
 	}
 }
 
-// appActive says whether smallSetup's app account id is active.
-func appActive(tb testing.TB, dir, id string) bool {
+// appAccountActive says whether smallSetup's app account id is active.
+func appAccountActive(tb testing.TB, dir, id string) bool {
 	tb.Helper()
 	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "app.db")+"?mode=ro&_busy_timeout=5000")
 	if err != nil {

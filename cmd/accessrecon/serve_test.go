@@ -488,7 +488,7 @@ func TestRunRefusesWhileLocked(t *testing.T) {
 	if got, _, _, _ := st.TryLock(ctx, runlock.Name, old, store.LockPolicy{Now: func() time.Time { return time.Now().Add(-time.Minute) }}); !got {
 		t.Fatal("could not plant the stale lock")
 	}
-	release, err := l.Acquire(ctx, "test", 0)
+	_, release, err := l.Hold(ctx, "test", 0)
 	if err != nil {
 		t.Fatalf("a lock with a heartbeat a minute old (stale after 1s) was not taken over: %v", err)
 	}
@@ -621,20 +621,19 @@ func testWebhook(t *testing.T, bin string) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	var reasons []string
+	// Rejected requests are counted in /metrics (checkMetrics), not audited.
+	var rejected int
 	err = st.Audit("").Records(context.Background(), 0, func(r store.AuditRecord) error {
 		if r.Type == "webhook_rejected" {
-			reasons = append(reasons, string(r.Detail))
+			rejected++
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{serve.HookBadSignature, serve.HookStale, serve.HookReplayed} {
-		if !slices.ContainsFunc(reasons, func(s string) bool { return strings.Contains(s, `"reason":"`+want+`"`) }) {
-			t.Errorf("no webhook_rejected audit record with reason %s (have %q)", want, reasons)
-		}
+	if rejected != 0 {
+		t.Errorf("%d webhook_rejected audit records: rejected requests are counted, not audited", rejected)
 	}
 	// The metrics are read once the hook run has finished: the revocation
 	// is verified before the run writes its end.
@@ -906,6 +905,7 @@ func TestServeHTTP(t *testing.T) {
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
+		req.Header.Set("X-Accessrecon-Timestamp", strconv.FormatInt(time.Now().Unix(), 10))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

@@ -211,6 +211,7 @@ func (s *Store) Unlock(ctx context.Context, name, token string) error {
 
 // HREvent is one person named by an HR webhook.
 type HREvent struct {
+	ID         int64 // set by SaveHREvents
 	RequestID  string
 	Source     string
 	EmployeeID string
@@ -218,12 +219,17 @@ type HREvent struct {
 	RunID      int64
 }
 
-// SaveHREvents records the people a webhook named, when it was received.
+// SaveHREvents records the people a webhook named, when it was received,
+// in one transaction, and sets each event's ID.
 func (s *Store) SaveHREvents(ctx context.Context, evs []HREvent) error {
 	return s.write(ctx, func(tx *sqlx.Tx) error {
-		for _, e := range evs {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO hr_events (request_id, source, employee_id, received_at, run_id) VALUES (?, ?, ?, ?, ?)`,
-				e.RequestID, e.Source, strings.ToUpper(strings.TrimSpace(e.EmployeeID)), T(e.ReceivedAt), e.RunID); err != nil {
+		for i, e := range evs {
+			res, err := tx.ExecContext(ctx, `INSERT INTO hr_events (request_id, source, employee_id, received_at, run_id) VALUES (?, ?, ?, ?, ?)`,
+				e.RequestID, e.Source, strings.ToUpper(strings.TrimSpace(e.EmployeeID)), T(e.ReceivedAt), e.RunID)
+			if err != nil {
+				return fmt.Errorf("store: save hr events: %w", err)
+			}
+			if evs[i].ID, err = res.LastInsertId(); err != nil {
 				return fmt.Errorf("store: save hr events: %w", err)
 			}
 		}

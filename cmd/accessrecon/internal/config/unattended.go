@@ -77,16 +77,24 @@ type HooksConfig struct {
 	// ReplayWindow is how far a request's timestamp may be from now, and how
 	// long a signature is remembered against replays (default 5m).
 	ReplayWindow reconcile.Duration `yaml:"replay_window"`
-	// Timeout bounds one hook-triggered run, lock wait included (default 10m).
-	Timeout  reconcile.Duration `yaml:"timeout"`
+	// Timeout bounds one hook-triggered run, lock wait included (default
+	// 10m). A batch whose wait for the lock times out stays queued and is
+	// retried.
+	Timeout reconcile.Duration `yaml:"timeout"`
+	// MaxIDs caps the people one request may name (default 1000): a request
+	// naming more is refused with 413.
+	MaxIDs   int `yaml:"max_ids"`
 	BambooHR struct {
 		// SecretEnv names the environment variable holding the webhook's
 		// HMAC key. Unset: the endpoint is disabled.
 		SecretEnv string `yaml:"secret_env"`
 	} `yaml:"bamboohr"`
 	HR struct {
-		// SecretEnv names the HMAC key's variable; TokenEnv the bearer
-		// token's. Either enables the endpoint.
+		// SecretEnv names the HMAC key's variable (the default, and the
+		// recommended mode); TokenEnv the bearer token's ("Authorization:
+		// Bearer <token>" with an X-Accessrecon-Timestamp header, refused
+		// outside the replay window and when replayed). Either enables the
+		// endpoint.
 		SecretEnv string `yaml:"secret_env"`
 		TokenEnv  string `yaml:"token_env"`
 	} `yaml:"hr"`
@@ -110,6 +118,12 @@ type ServeConfig struct {
 	// UnreadyAfter: /readyz fails once the latest run failed and nothing
 	// succeeded for this long (default 1h).
 	UnreadyAfter reconcile.Duration `yaml:"unready_after"`
+	// ReadTimeout bounds reading one request, headers and body (default
+	// 10s); a slow sender's connection is closed when it passes.
+	ReadTimeout reconcile.Duration `yaml:"read_timeout"`
+	// MaxConnections caps the open HTTP connections (default 64); more wait
+	// to be accepted.
+	MaxConnections int `yaml:"max_connections"`
 }
 
 // CronParser reads job schedules: optional seconds, descriptors.
@@ -183,6 +197,12 @@ func (c *Config) validateUnattended() error {
 	case "", reconcile.Report, reconcile.Enforce:
 	default:
 		return fmt.Errorf("hooks.mode: %q is not report or enforce", c.Hooks.Mode)
+	}
+	if c.Hooks.MaxIDs < 0 {
+		return fmt.Errorf("hooks.max_ids: %d is negative", c.Hooks.MaxIDs)
+	}
+	if c.Serve.MaxConnections < 0 {
+		return fmt.Errorf("serve.max_connections: %d is negative", c.Serve.MaxConnections)
 	}
 	if c.Serve.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Serve.Listen); err != nil {

@@ -1,15 +1,18 @@
 // Package metrics reads the store into Prometheus metrics: for serve's
-// /metrics and for `run --metrics-file` (node_exporter textfile).
+// /metrics (through a Cache, rebuilt when a run has finished, not per
+// scrape) and for `run --metrics-file` (node_exporter textfile).
 package metrics
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"sort"
+	"fmt"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/sla"
@@ -22,6 +25,8 @@ import (
 // are read from the store at scrape time (a fresh registry per scrape, never
 // the global one), so serve and a run started by an external scheduler
 // report the same thing; only the webhook counter lives in the process.
+// serve keeps the registry in a Cache: the store is read again only when a
+// run (of any process) has finished since.
 
 // WebhookCounter counts webhook requests by endpoint and result.
 type WebhookCounter struct{ Vec *prometheus.CounterVec }
@@ -79,11 +84,11 @@ func Registry(ctx context.Context, cfg *config.Config, st *store.Store, extra ..
 	for k, n := range counts {
 		revocations.WithLabelValues(k[0], k[1]).Add(float64(n))
 	}
-	entries, err := sla.Entries(ctx, cfg, st, time.Time{})
+	ttr, err := timeToRevoke(ctx, cfg, st)
 	if err != nil {
 		return nil, err
 	}
-	reg.MustRegister(ttrCollector(entries))
+	reg.MustRegister(ttr)
 	return reg, nil
 }
 
@@ -166,56 +171,57 @@ func fullRunGauges(ctx context.Context, st *store.Store, gauge gaugeFunc) error 
 	return nil
 }
 
-// ttrCollector is the time-to-revoke histogram per tier, built from the SLA
-// entries (from HR's effective time, or the webhook's receipt when earlier,
-// to the verified revocation).
-func ttrCollector(entries []sla.Entry) prometheus.Collector {
-	type acc struct {
-		count   uint64
-		sum     float64
-		buckets map[float64]uint64
-	}
-	byTier := map[string]*acc{}
-	for _, e := range entries {
-		a := byTier[e.Tier]
-		if a == nil {
-			a = &acc{buckets: map[float64]uint64{}}
-			byTier[e.Tier] = a
-		}
-		v := e.Elapsed.Seconds()
-		a.count++
-		a.sum += v
-		for _, b := range ttrBuckets {
-			if v <= b {
-				a.buckets[b]++
-			}
-		}
-	}
-	desc := prometheus.NewDesc("accessrecon_time_to_revoke_seconds",
-		"Time from HR effective termination/suspension (or the webhook's receipt, when earlier) to verified revocation, per SLA tier.", []string{"tier"}, nil)
-	var ms []prometheus.Metric
-	tiers := make([]string, 0, len(byTier))
-	for t := range byTier {
+// webhookLookback bounds how long before a revocation a webhook receipt
+// still counts as its clock's start (as in `accessrecon sla`).
+const webhookLookback = 30 * 24 * time.Hour
+
+// timeToRevoke is the time-to-revoke histogram per tier: every verified
+// revocation measured by the policy's one SLA computation (Policy.Clock:
+// from HR's effective time, or the webhook's receipt when earlier). Every
+// tier of the policy is present, with all its buckets, even with no
+// revocation yet: an alert on it sees zeros, not an absence.
+func timeToRevoke(ctx context.Context, cfg *config.Config, st *store.Store) (*prometheus.HistogramVec, error) {
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "accessrecon_time_to_revoke_seconds",
+		Help:    "Time from HR effective termination/suspension (or the webhook's receipt, when earlier) to verified revocation, per SLA tier.",
+		Buckets: ttrBuckets}, []string{"tier"})
+	tiers := []string{string(reconcile.TierCritical), string(reconcile.TierStandard), string(reconcile.TierLow)}
+	for t := range cfg.Policy.SLA {
 		tiers = append(tiers, t)
 	}
-	sort.Strings(tiers)
 	for _, t := range tiers {
-		a := byTier[t]
-		ms = append(ms, prometheus.MustNewConstHistogram(desc, a.count, a.sum, a.buckets, t))
+		h.WithLabelValues(t)
 	}
-	return constCollector{desc: desc, metrics: ms}
-}
-
-type constCollector struct {
-	desc    *prometheus.Desc
-	metrics []prometheus.Metric
-}
-
-func (c constCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
-func (c constCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, m := range c.metrics {
-		ch <- m
+	rows, err := st.RevokedFindings(ctx, time.Time{})
+	if err != nil {
+		return nil, err
 	}
+	seen := map[string]bool{}
+	for _, r := range rows {
+		var f reconcile.Finding
+		if err := json.Unmarshal(r.Body, &f); err != nil {
+			return nil, fmt.Errorf("metrics: finding of run %d: %w", r.RunID, err)
+		}
+		if f.RevokedAt == nil {
+			continue
+		}
+		key := f.Fingerprint + f.RevokedAt.String()
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		var hook time.Time
+		if f.EmployeeID != "" {
+			if hook, err = st.FirstHREvent(ctx, f.EmployeeID, f.RevokedAt.Add(-webhookLookback), *f.RevokedAt); err != nil {
+				return nil, err
+			}
+		}
+		c, ok := cfg.Policy.Clock(&f, *f.RevokedAt, hook)
+		if !ok {
+			continue // nothing starts the clock (e.g. a stale credential)
+		}
+		h.WithLabelValues(string(c.Tier)).Observe(c.Elapsed.Seconds())
+	}
+	return h, nil
 }
 
 // WriteFile writes the store's metrics in the textfile format that
@@ -226,4 +232,57 @@ func WriteFile(ctx context.Context, path string, cfg *config.Config, st *store.S
 		return err
 	}
 	return prometheus.WriteToTextfile(path, reg)
+}
+
+// Cache is serve's store metrics: gathered once and kept until a run (of
+// this process or another on the store) finishes, or the configuration
+// changes, instead of reading the store on every scrape.
+type Cache struct {
+	st  *store.Store
+	cfg func() *config.Config
+
+	mu  sync.Mutex
+	key string
+	mfs []*dto.MetricFamily
+	// Rebuilds counts the rebuilds (tests).
+	Rebuilds int
+}
+
+// NewCache is the cache of st's metrics under the current configuration.
+func NewCache(st *store.Store, cfg func() *config.Config) *Cache {
+	return &Cache{st: st, cfg: cfg}
+}
+
+// cacheTimeout bounds one rebuild.
+const cacheTimeout = time.Minute
+
+// Gather implements prometheus.Gatherer: the cached families, rebuilt first
+// when a run has finished since. Concurrent scrapes share one rebuild.
+func (c *Cache) Gather() ([]*dto.MetricFamily, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), cacheTimeout)
+	defer cancel()
+	cfg := c.cfg()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// What the metrics are made of changes only when a run ends (its status,
+	// findings, actions, collections) or is marked crashed.
+	mark, err := c.st.FinishedRunsMark(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	key := fmt.Sprintf("%p %s", cfg, mark)
+	if key == c.key && c.mfs != nil {
+		return c.mfs, nil
+	}
+	reg, err := Registry(ctx, cfg, c.st)
+	if err != nil {
+		return nil, err
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		return nil, err
+	}
+	c.key, c.mfs = key, mfs
+	c.Rebuilds++
+	return mfs, nil
 }

@@ -69,18 +69,22 @@ func (l *Lock) policy() store.LockPolicy {
 	}}
 }
 
-// Acquire takes the lock for purpose, waiting up to wait (0: not at all)
-// or until ctx ends. It returns the release function.
-func (l *Lock) Acquire(ctx context.Context, purpose string, wait time.Duration) (func(), error) {
-	_, release, err := l.Hold(ctx, purpose, wait)
-	return release, err
+// Hold takes the lock for purpose, waiting up to wait (0: not at all) or
+// until ctx ends, and returns the context to run under and the release
+// function. The context carries the lease (the store checks it before every
+// action: a fencing token) and is cancelled, with the reason as its cause,
+// when the lease is lost or cannot be renewed within the stale limit. There
+// is no way to take the lock without its lease: a run that holds the lock
+// is fenced by it.
+func (l *Lock) Hold(ctx context.Context, purpose string, wait time.Duration) (context.Context, func(), error) {
+	return l.HoldFor(ctx, ctx, purpose, wait)
 }
 
-// Hold is Acquire that also returns the context to run under: it carries
-// the lease (the store checks it before every action: a fencing token) and
-// is cancelled, with the reason as its cause, when the lease is lost or
-// cannot be renewed within the stale limit.
-func (l *Lock) Hold(ctx context.Context, purpose string, wait time.Duration) (context.Context, func(), error) {
+// HoldFor is Hold that waits under waitCtx and runs under runCtx: serve
+// stops waiting for the lock at SIGTERM but lets a run that holds it go on
+// through the grace period.
+func (l *Lock) HoldFor(waitCtx, runCtx context.Context, purpose string, wait time.Duration) (context.Context, func(), error) {
+	ctx := waitCtx
 	deadline := time.Now().Add(wait)
 	free, err := l.takeSlot(ctx, purpose, wait)
 	if err != nil {
@@ -97,12 +101,12 @@ func (l *Lock) Hold(ctx context.Context, purpose string, wait time.Duration) (co
 		return nil, nil, err
 	}
 	lease.Stale = l.stale
-	runCtx, cancel := context.WithCancelCause(store.WithLease(ctx, lease))
+	leased, cancel := context.WithCancelCause(store.WithLease(runCtx, lease))
 	stop := make(chan struct{})
 	var hb sync.WaitGroup
 	hb.Go(func() { l.heartbeat(me, lease, stop, cancel) })
 	var once sync.Once
-	return runCtx, func() {
+	return leased, func() {
 		once.Do(func() {
 			close(stop)
 			cancel(nil)

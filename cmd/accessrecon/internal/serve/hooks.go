@@ -33,16 +33,35 @@ import (
 // reconciliation of those people across every target, serialised with the
 // scheduled jobs through the run lock.
 
-// Webhook request results, the label of accessrecon_webhook_requests_total.
+// Webhook request results, the label of accessrecon_webhook_requests_total:
+// every request is counted by its result. Rejected requests are counted and
+// sampled to the log (the first few per minute), never audited one by one:
+// an unauthenticated sender must not grow the audit trail or the store.
 const (
 	HookAccepted     = "accepted"
 	HookBadSignature = "bad_signature"
+	HookBadScheme    = "bad_auth_scheme" // an Authorization header that is not "Bearer <token>"
 	HookStale        = "stale_timestamp"
 	HookReplayed     = "replayed"
 	HookBadPayload   = "bad_payload"
+	HookTooLarge     = "too_large"    // a body over MaxHookBody
+	HookTooManyIDs   = "too_many_ids" // more people than hooks.max_ids
+	HookReadError    = "read_error"   // the body could not be read (e.g. the read timeout)
+	HookStoreError   = "store_error"  // the event could not be recorded: not accepted
 	HookDisabled     = "disabled"
 	HookUnavailable  = "shutting_down"
 )
+
+// MaxHookBody is the largest webhook body read; a larger one is refused
+// with 413.
+const MaxHookBody = 1 << 20
+
+// DefaultMaxIDs is hooks.max_ids unset: the people one request may name.
+const DefaultMaxIDs = 1000
+
+// rejectLogPerMinute is how many rejected requests a minute are logged; the
+// rest are counted, and the next logged one says how many were not.
+const rejectLogPerMinute = 10
 
 // hookKeys are the secrets of the hooks, read from the environment.
 type hookKeys struct {
@@ -52,10 +71,15 @@ type hookKeys struct {
 	window  time.Duration
 	mode    reconcile.Mode
 	timeout time.Duration
+	maxIDs  int
 }
 
 func loadHookKeys(cfg *config.Config) (hookKeys, error) {
-	k := hookKeys{window: config.DurOr(cfg.Hooks.ReplayWindow, 5*time.Minute), mode: cfg.Hooks.Mode, timeout: config.DurOr(cfg.Hooks.Timeout, 10*time.Minute)}
+	k := hookKeys{window: config.DurOr(cfg.Hooks.ReplayWindow, 5*time.Minute), mode: cfg.Hooks.Mode, timeout: config.DurOr(cfg.Hooks.Timeout, 10*time.Minute),
+		maxIDs: cfg.Hooks.MaxIDs}
+	if k.maxIDs == 0 {
+		k.maxIDs = DefaultMaxIDs
+	}
 	if k.mode == "" {
 		k.mode = reconcile.Enforce
 	}
@@ -84,6 +108,7 @@ func loadHookKeys(cfg *config.Config) (hookKeys, error) {
 
 // hookItem is one person named by an accepted request.
 type hookItem struct {
+	eventID    int64 // its hr_events row
 	requestID  string
 	source     string // bamboohr | hr
 	receivedAt time.Time
@@ -103,6 +128,34 @@ type hookState struct {
 	stopped chan struct{}
 	done    chan struct{}
 	counts  *metrics.WebhookCounter
+	rejects sampler
+}
+
+// sampler lets through the first per events of each minute.
+type sampler struct {
+	mu      sync.Mutex
+	per     int
+	window  time.Time
+	n       int
+	dropped int
+}
+
+// allow says whether to log this event, and how many were not logged
+// since the last one that was.
+func (s *sampler) allow(now time.Time) (bool, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now.Sub(s.window) >= time.Minute {
+		s.window, s.n = now, 0
+	}
+	if s.n >= s.per {
+		s.dropped++
+		return false, 0
+	}
+	s.n++
+	d := s.dropped
+	s.dropped = 0
+	return true, d
 }
 
 func newHookState(cfg *config.Config) (*hookState, error) {
@@ -111,7 +164,8 @@ func newHookState(cfg *config.Config) (*hookState, error) {
 		return nil, err
 	}
 	return &hookState{keys: k, wake: make(chan struct{}, 1),
-		stopped: make(chan struct{}), done: make(chan struct{}), counts: metrics.NewWebhookCounter()}, nil
+		stopped: make(chan struct{}), done: make(chan struct{}), counts: metrics.NewWebhookCounter(),
+		rejects: sampler{per: rejectLogPerMinute}}, nil
 }
 
 // update takes the keys of a reloaded config.
@@ -134,26 +188,20 @@ func (h *hookState) stop() {
 
 func (h *hookState) wait() { <-h.done }
 
+// claimFunc records a signature (or a bearer request's digest) against
+// replays in the store: false when it was already claimed.
+type claimFunc func(sig string, expires time.Time) (bool, error)
+
 // verify checks a request's HMAC (hex SHA-256 over body + timestamp), its
 // timestamp against the replay window, and the signature against replays:
 // claim records it in the store, so that a replay is refused by every serve
 // on the store and after a restart.
-func (h *hookState) verify(key []byte, sig, ts string, body []byte, now time.Time, claim func(sig string, expires time.Time) (bool, error)) (string, string) {
-	if len(key) == 0 {
-		return HookDisabled, "endpoint not configured"
-	}
+func verify(keys hookKeys, key []byte, sig, ts string, body []byte, now time.Time, claim claimFunc) (string, string) {
 	if sig == "" || ts == "" {
 		return HookBadSignature, "signature or timestamp header missing"
 	}
-	h.mu.Lock()
-	window := h.keys.window
-	h.mu.Unlock()
-	at, err := parseHookTime(ts)
-	if err != nil {
-		return HookStale, "timestamp: " + err.Error()
-	}
-	if d := now.Sub(at); d > window || d < -window {
-		return HookStale, fmt.Sprintf("timestamp %s is %s from now, outside the %s window", at.UTC().Format(time.RFC3339), d.Round(time.Second), window)
+	if r, why := inWindow(ts, now, keys.window); r != "" {
+		return r, why
 	}
 	mac := hmac.New(sha256.New, key)
 	mac.Write(body)
@@ -163,12 +211,56 @@ func (h *hookState) verify(key []byte, sig, ts string, body []byte, now time.Tim
 	if err != nil || !hmac.Equal(got, want) {
 		return HookBadSignature, "signature does not match"
 	}
-	fresh, err := claim(hex.EncodeToString(got), now.Add(2*window))
+	return claimOnce(claim, hex.EncodeToString(got), now, keys.window)
+}
+
+// verifyBearer checks the bearer mode of /hooks/hr: "Authorization: Bearer
+// <token>", a timestamp within the replay window, and the request (its
+// timestamp and body) not seen before within the window.
+func verifyBearer(keys hookKeys, authz, ts string, body []byte, now time.Time, claim claimFunc) (string, string) {
+	if authz == "" {
+		return HookBadSignature, "bearer token missing"
+	}
+	scheme, token, ok := strings.Cut(strings.TrimSpace(authz), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return HookBadScheme, `Authorization must be "Bearer <token>"`
+	}
+	if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), keys.hrToken) != 1 {
+		return HookBadSignature, "bearer token does not match"
+	}
+	if ts == "" {
+		return HookStale, "timestamp header (X-Accessrecon-Timestamp) missing"
+	}
+	if r, why := inWindow(ts, now, keys.window); r != "" {
+		return r, why
+	}
+	d := sha256.New()
+	d.Write([]byte("bearer\n" + strings.TrimSpace(ts) + "\n"))
+	d.Write(body)
+	return claimOnce(claim, "bearer:"+hex.EncodeToString(d.Sum(nil)), now, keys.window)
+}
+
+// inWindow checks a request's timestamp against the replay window ("" when
+// it is within).
+func inWindow(ts string, now time.Time, window time.Duration) (string, string) {
+	at, err := parseHookTime(ts)
+	if err != nil {
+		return HookStale, "timestamp: " + err.Error()
+	}
+	if d := now.Sub(at); d > window || d < -window {
+		return HookStale, fmt.Sprintf("timestamp %s is %s from now, outside the %s window", at.UTC().Format(time.RFC3339), d.Round(time.Second), window)
+	}
+	return "", ""
+}
+
+// claimOnce records sig against replays until twice the window has passed.
+func claimOnce(claim claimFunc, sig string, now time.Time, window time.Duration) (string, string) {
+	fresh, err := claim(sig, now.Add(2*window))
 	switch {
 	case err != nil:
-		return HookBadSignature, "cannot record the signature against replays: " + err.Error()
+		return HookStoreError, "cannot record the signature against replays: " + err.Error()
 	case !fresh:
-		return HookReplayed, "this signature was already accepted within the replay window"
+		return HookReplayed, "this request was already accepted within the replay window"
 	}
 	return HookAccepted, ""
 }
@@ -203,9 +295,20 @@ type bambooPayload struct {
 	} `json:"employees"`
 }
 
+// errTooManyIDs is a request naming more people than hooks.max_ids.
+type errTooManyIDs struct{ n, max int }
+
+func (e *errTooManyIDs) Error() string {
+	return fmt.Sprintf("the request names %d people, over hooks.max_ids (%d): split it", e.n, e.max)
+}
+
+// bambooSourceByID marks an hr_events row whose employee_id is BambooHR's
+// internal id, still to resolve to the employee number.
+const bambooSourceByID = "bamboohr-id"
+
 func (s *Server) hookBambooHR(w http.ResponseWriter, r *http.Request) {
 	s.hook(w, r, "bamboohr", func(k hookKeys) []byte { return k.bamboo }, "X-BambooHR-Signature", "X-BambooHR-Timestamp",
-		func(body []byte, id string, at time.Time) ([]hookItem, error) {
+		func(body []byte, id string, at time.Time, maxIDs int) ([]hookItem, error) {
 			var p bambooPayload
 			if err := json.Unmarshal(body, &p); err != nil {
 				return nil, err
@@ -213,7 +316,11 @@ func (s *Server) hookBambooHR(w http.ResponseWriter, r *http.Request) {
 			if len(p.Employees) == 0 {
 				return nil, errors.New("no employees in the payload")
 			}
-			var out []hookItem
+			if len(p.Employees) > maxIDs {
+				return nil, &errTooManyIDs{n: len(p.Employees), max: maxIDs}
+			}
+			out := make([]hookItem, 0, len(p.Employees))
+			seen := make(map[[2]string]bool, len(p.Employees))
 			for _, e := range p.Employees {
 				it := hookItem{requestID: id, source: "bamboohr", receivedAt: at, internalID: strings.TrimSpace(e.ID)}
 				if v, ok := e.Fields["employeeNumber"]; ok && v != nil {
@@ -222,7 +329,11 @@ func (s *Server) hookBambooHR(w http.ResponseWriter, r *http.Request) {
 				if it.employeeID == "" && it.internalID == "" {
 					return nil, errors.New("an employee without id")
 				}
-				out = append(out, it)
+				k := [2]string{strings.ToUpper(it.employeeID), it.internalID}
+				if !seen[k] {
+					seen[k] = true
+					out = append(out, it)
+				}
 			}
 			return out, nil
 		})
@@ -230,16 +341,22 @@ func (s *Server) hookBambooHR(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) hookHR(w http.ResponseWriter, r *http.Request) {
 	s.hook(w, r, "hr", func(k hookKeys) []byte { return k.hrKey }, "X-Accessrecon-Signature", "X-Accessrecon-Timestamp",
-		func(body []byte, id string, at time.Time) ([]hookItem, error) {
+		func(body []byte, id string, at time.Time, maxIDs int) ([]hookItem, error) {
 			var p struct {
 				EmployeeIDs []string `json:"employee_ids"`
 			}
 			if err := json.Unmarshal(body, &p); err != nil {
 				return nil, err
 			}
-			var out []hookItem
+			if len(p.EmployeeIDs) > maxIDs {
+				return nil, &errTooManyIDs{n: len(p.EmployeeIDs), max: maxIDs}
+			}
+			out := make([]hookItem, 0, len(p.EmployeeIDs))
+			seen := make(map[string]bool, len(p.EmployeeIDs))
 			for _, e := range p.EmployeeIDs {
-				if e = strings.TrimSpace(e); e != "" {
+				e = strings.TrimSpace(e)
+				if k := strings.ToUpper(e); e != "" && !seen[k] {
+					seen[k] = true
 					out = append(out, hookItem{requestID: id, source: "hr", receivedAt: at, employeeID: e})
 				}
 			}
@@ -250,77 +367,143 @@ func (s *Server) hookHR(w http.ResponseWriter, r *http.Request) {
 		})
 }
 
-// hook is the common handling of both endpoints.
+// hook is the common handling of both endpoints. An accepted request is
+// recorded (its audit record, then its hr_events rows) before the 202: a
+// crash after the answer loses nothing, the next serve runs it.
 func (s *Server) hook(w http.ResponseWriter, r *http.Request, endpoint string, key func(hookKeys) []byte, sigHeader, tsHeader string,
-	parse func(body []byte, requestID string, at time.Time) ([]hookItem, error)) {
+	parse func(body []byte, requestID string, at time.Time, maxIDs int) ([]hookItem, error)) {
 	h := s.hooks
 	received := s.now()
 	requestID := runlock.NewToken()
-	log := s.log.With("endpoint", endpoint, "request_id", requestID, "remote", r.RemoteAddr)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "POST only", http.StatusMethodNotAllowed)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil {
-		http.Error(w, "read error", http.StatusBadRequest)
-		return
-	}
 	h.mu.Lock()
 	keys, closed := h.keys, h.closed
 	h.mu.Unlock()
-
-	result, why := HookAccepted, ""
-	bearer := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	switch {
-	case endpoint == "hr" && len(keys.hrToken) > 0 && r.Header.Get(sigHeader) == "" && bearer != "":
-		if subtle.ConstantTimeCompare([]byte(bearer), keys.hrToken) != 1 {
-			result, why = HookBadSignature, "bearer token does not match"
-		}
-	case endpoint == "hr" && len(keys.hrKey) == 0 && len(keys.hrToken) > 0:
-		result, why = HookBadSignature, "bearer token missing"
-	default:
-		result, why = h.verify(key(keys), r.Header.Get(sigHeader), r.Header.Get(tsHeader), body, received,
-			func(sig string, expires time.Time) (bool, error) {
-				return s.st.ClaimSignature(r.Context(), sig, received, expires)
-			})
-	}
-	if result == HookDisabled {
-		h.counts.Inc(endpoint, result)
+	bearer := endpoint == "hr" && len(keys.hrToken) > 0 &&
+		(len(keys.hrKey) == 0 || (r.Header.Get(sigHeader) == "" && r.Header.Get("Authorization") != ""))
+	if len(key(keys)) == 0 && !bearer {
+		h.counts.Inc(endpoint, HookDisabled)
 		http.NotFound(w, r)
 		return
 	}
-	if result != HookAccepted {
+	reject := func(code int, result, why string) {
 		h.counts.Inc(endpoint, result)
-		log.Warn("webhook rejected", "reason", result, "detail", why)
-		s.audit(context.WithoutCancel(r.Context()), reconcile.AuditEvent{Type: "webhook_rejected", Actor: "webhook:" + endpoint,
-			Detail: map[string]any{"endpoint": endpoint, "reason": result, "detail": why, "remote": r.RemoteAddr, "request_id": requestID}})
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": result, "request_id": requestID})
+		if ok, dropped := h.rejects.allow(received); ok {
+			s.log.Warn("webhook rejected", "endpoint", endpoint, "request_id", requestID, "remote", r.RemoteAddr,
+				"reason", result, "detail", why, "rejections_not_logged_before", dropped)
+		}
+		writeJSON(w, code, map[string]string{"error": result, "detail": why, "request_id": requestID})
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxHookBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			reject(http.StatusRequestEntityTooLarge, HookTooLarge, fmt.Sprintf("the body is over %d bytes", MaxHookBody))
+			return
+		}
+		reject(http.StatusBadRequest, HookReadError, "reading the body: "+err.Error())
+		return
+	}
+	var claimed string // the signature claimed against replays, if any
+	claim := func(sig string, expires time.Time) (bool, error) {
+		fresh, err := s.st.ClaimSignature(r.Context(), sig, received, expires)
+		if fresh {
+			claimed = sig
+		}
+		return fresh, err
+	}
+	// unclaim lets the sender retry a request that was not recorded: its
+	// retry is not a replay.
+	unclaim := func() {
+		if claimed == "" {
+			return
+		}
+		if err := s.st.ForgetSignature(context.WithoutCancel(r.Context()), claimed); err != nil {
+			s.log.Error("forgetting the signature of a request not recorded failed: its retry will be refused as a replay", "request_id", requestID, "err", err)
+		}
+	}
+	var result, why string
+	if bearer {
+		result, why = verifyBearer(keys, r.Header.Get("Authorization"), r.Header.Get(tsHeader), body, received, claim)
+	} else {
+		result, why = verify(keys, key(keys), r.Header.Get(sigHeader), r.Header.Get(tsHeader), body, received, claim)
+	}
+	switch result {
+	case HookAccepted:
+	case HookStoreError:
+		reject(http.StatusServiceUnavailable, result, why)
+		return
+	default:
+		reject(http.StatusUnauthorized, result, why)
 		return
 	}
 	if closed {
+		unclaim()
 		h.counts.Inc(endpoint, HookUnavailable)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "shutting down", "request_id": requestID})
 		return
 	}
-	items, err := parse(body, requestID, received)
-	if err != nil {
-		h.counts.Inc(endpoint, HookBadPayload)
-		log.Warn("webhook payload refused", "err", err)
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad payload: " + err.Error(), "request_id": requestID})
+	items, err := parse(body, requestID, received, keys.maxIDs)
+	var many *errTooManyIDs
+	switch {
+	case errors.As(err, &many):
+		reject(http.StatusRequestEntityTooLarge, HookTooManyIDs, err.Error())
+		return
+	case err != nil:
+		reject(http.StatusBadRequest, HookBadPayload, "bad payload: "+err.Error())
 		return
 	}
+	// Recorded before the answer: the audit record, then the events the
+	// worker (or, after a crash, the next serve) runs.
+	ctx := context.WithoutCancel(r.Context())
+	ids := make([]string, 0, len(items))
+	events := make([]store.HREvent, len(items))
+	for i, it := range items {
+		ev := store.HREvent{RequestID: requestID, Source: it.source, EmployeeID: it.employeeID, ReceivedAt: received, RunID: store.HREventPending}
+		if it.employeeID == "" {
+			ev.Source, ev.EmployeeID = bambooSourceByID, it.internalID
+		}
+		events[i] = ev
+		ids = append(ids, ev.EmployeeID)
+	}
+	if err := s.audit(ctx, reconcile.AuditEvent{Type: "webhook_received", Actor: "webhook:" + endpoint,
+		Detail: map[string]any{"request_id": requestID, "employee_ids": ids, "received_at": received, "remote": r.RemoteAddr}}); err != nil {
+		unclaim()
+		reject(http.StatusServiceUnavailable, HookStoreError, "the event could not be recorded (audit): retry later")
+		return
+	}
+	if err := s.st.SaveHREvents(ctx, events); err != nil {
+		s.log.Error("recording a webhook's events failed", "request_id", requestID, "err", err)
+		unclaim()
+		reject(http.StatusServiceUnavailable, HookStoreError, "the event could not be recorded: retry later")
+		return
+	}
+	for i := range items {
+		items[i].eventID = events[i].ID
+	}
 	h.counts.Inc(endpoint, HookAccepted)
+	h.enqueue(items...)
+	s.log.Info("webhook accepted", "endpoint", endpoint, "request_id", requestID, "remote", r.RemoteAddr, "people", len(items))
+	writeJSON(w, http.StatusAccepted, map[string]any{"request_id": requestID, "people": len(items)})
+}
+
+// enqueue adds people to the queue and wakes the worker.
+func (h *hookState) enqueue(items ...hookItem) {
 	h.mu.Lock()
 	h.pending = append(h.pending, items...)
 	h.mu.Unlock()
+	h.poke()
+}
+
+func (h *hookState) poke() {
 	select {
 	case h.wake <- struct{}{}:
 	default:
 	}
-	log.Info("webhook accepted", "people", len(items))
-	writeJSON(w, http.StatusAccepted, map[string]any{"request_id": requestID, "people": len(items)})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -329,20 +512,48 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func (s *Server) audit(ctx context.Context, ev reconcile.AuditEvent) {
+// audit appends a record to the trail; an error means it is not there.
+func (s *Server) audit(ctx context.Context, ev reconcile.AuditEvent) error {
 	s.mu.Lock()
 	cfg := s.cfg
 	s.mu.Unlock()
 	a := reconcile.TrailAuditor{Trail: trail.Open(cfg, s.st, s.log)}
 	if err := a.Record(ctx, ev); err != nil {
 		s.log.Error("audit record failed", "type", ev.Type, "err", err)
+		return err
 	}
+	return nil
+}
+
+// loadPending queues the events accepted and not yet run: those of a serve
+// that stopped (or crashed) after answering 202.
+func (h *hookState) loadPending(s *Server) {
+	evs, err := s.st.PendingHREvents(s.stopping)
+	if err != nil {
+		s.log.Error("reading the webhook events not yet run failed: the next full run covers them", "err", err)
+		return
+	}
+	if len(evs) == 0 {
+		return
+	}
+	items := make([]hookItem, 0, len(evs))
+	for _, e := range evs {
+		it := hookItem{eventID: e.ID, requestID: e.RequestID, source: e.Source, receivedAt: e.ReceivedAt, employeeID: e.EmployeeID}
+		if e.Source == bambooSourceByID {
+			it.source, it.employeeID, it.internalID = "bamboohr", "", e.EmployeeID
+		}
+		items = append(items, it)
+	}
+	s.log.Info("webhook events accepted earlier and not yet run: running them", "events", len(items))
+	h.enqueue(items...)
 }
 
 // worker runs the queued people: one targeted run per batch, so requests
-// that arrive while a run waits for the lock join the next batch.
+// that arrive while a run waits for the lock join the next batch. A batch
+// that could not take the lock stays queued and is retried.
 func (h *hookState) worker(s *Server) {
 	defer close(h.done)
+	h.loadPending(s)
 	for {
 		select {
 		case <-h.stopped:
@@ -350,7 +561,7 @@ func (h *hookState) worker(s *Server) {
 			left := len(h.pending)
 			h.mu.Unlock()
 			if left > 0 {
-				s.log.Warn("shutting down with webhook people not yet run: the next full run covers them", "people", left)
+				s.log.Warn("shutting down with webhook people not yet run: they are kept in the store and run at the next start", "people", left)
 			}
 			return
 		case <-h.wake:
@@ -360,22 +571,35 @@ func (h *hookState) worker(s *Server) {
 		h.pending = nil
 		keys := h.keys
 		h.mu.Unlock()
-		if len(batch) > 0 {
-			s.hookRun(batch, keys)
+		if len(batch) == 0 || s.hookRun(batch, keys) {
+			continue
 		}
+		h.mu.Lock()
+		h.pending = append(batch, h.pending...)
+		h.mu.Unlock()
+		retry := min(max(keys.timeout/10, time.Second), time.Minute)
+		s.log.Warn("webhook run deferred: the store lock stayed held; the people stay queued", "people", len(batch), "retry_in", retry)
+		select {
+		case <-h.stopped:
+		case <-time.After(retry):
+		}
+		h.poke()
 	}
 }
 
-// hookRun resolves a batch to employee IDs and runs them.
-func (s *Server) hookRun(batch []hookItem, keys hookKeys) {
+// hookRun resolves a batch to employee IDs and runs them. It returns false
+// when the run could not take the lock (the batch is to be retried).
+func (s *Server) hookRun(batch []hookItem, keys hookKeys) bool {
 	s.running.Add(1)
 	defer s.running.Done()
 	s.mu.Lock()
 	cfg := s.cfg
 	s.mu.Unlock()
 	var reqs []string
+	seenReq := map[string]bool{}
 	for _, it := range batch {
-		if !slices.Contains(reqs, it.requestID) {
+		if !seenReq[it.requestID] {
+			seenReq[it.requestID] = true
 			reqs = append(reqs, it.requestID)
 		}
 	}
@@ -386,22 +610,20 @@ func (s *Server) hookRun(batch []hookItem, keys hookKeys) {
 
 	var bamboo *bamboohr.Source
 	var closeWired func()
-	for _, it := range batch {
-		if it.employeeID == "" && bamboo == nil {
-			if w, err := config.Wire(ctx, cfg, log); err == nil {
-				closeWired = w.Close
-				for _, src := range w.Spec.Sources {
-					if b, ok := src.Source.(*bamboohr.Source); ok {
-						bamboo = b
-						break
-					}
+	if slices.ContainsFunc(batch, func(it hookItem) bool { return it.employeeID == "" }) {
+		if w, err := config.Wire(ctx, cfg, log); err == nil {
+			closeWired = w.Close
+			for _, src := range w.Spec.Sources {
+				if b, ok := src.Source.(*bamboohr.Source); ok {
+					bamboo = b
+					break
 				}
 			}
-			break
 		}
 	}
 	var ids []string
-	var events []store.HREvent
+	seenID := map[string]bool{}
+	events := make([]store.HREvent, 0, len(batch))
 	for _, it := range batch {
 		id := it.employeeID
 		if id == "" && bamboo != nil {
@@ -415,33 +637,42 @@ func (s *Server) hookRun(batch []hookItem, keys hookKeys) {
 		if id == "" {
 			id = it.internalID
 		}
-		if !slices.Contains(ids, id) {
+		if k := strings.ToUpper(id); !seenID[k] {
+			seenID[k] = true
 			ids = append(ids, id)
 		}
-		events = append(events, store.HREvent{RequestID: it.requestID, Source: it.source, EmployeeID: id, ReceivedAt: it.receivedAt})
+		events = append(events, store.HREvent{ID: it.eventID, RequestID: it.requestID, Source: it.source, EmployeeID: id, ReceivedAt: it.receivedAt})
 	}
 	if closeWired != nil {
 		closeWired()
 	}
-	if err := s.st.SaveHREvents(context.WithoutCancel(ctx), events); err != nil {
-		log.Error("recording webhook receipts failed", "err", err)
-	}
-	s.audit(context.WithoutCancel(ctx), reconcile.AuditEvent{Type: "webhook_received", Actor: "webhook",
-		Detail: map[string]any{"request_ids": reqs, "employee_ids": ids, "received_at": batch[0].receivedAt}})
-	release, err := s.lock.Acquire(ctx, "hook run", keys.timeout)
+	runCtx, release, err := s.lock.HoldFor(ctx, s.runCtx, "hook run", keys.timeout)
 	if err != nil {
 		log.Error("webhook run not started: the store lock stayed held", "employee_ids", ids, "err", err)
-		return
+		return false
 	}
 	defer release()
 	// No findings.json and no reports: the leaver fast path depends on
 	// nothing but the store and the targets (its results are in the store,
-	// the audit trail and \`findings --run N\`).
+	// the audit trail and `findings --run N`).
 	req := runner.Request{Job: "hook", Mode: keys.mode, EmployeeIDs: ids, Timeout: keys.timeout, Reports: runner.Set{}}
-	res, err := runner.Run(s.runCtx, cfg, runner.Env{Store: s.st, Log: log, EngineLog: engineLog}, req)
+	res, err := runner.Run(runCtx, cfg, runner.Env{Store: s.st, Log: log, EngineLog: engineLog}, req)
 	if res == nil {
-		log.Error("webhook run failed before it started", "err", err)
-		return
+		log.Error("webhook run failed before it started: its events stay pending for the next start", "employee_ids", ids, "err", err)
+		return true
 	}
-	log.Info("webhook run finished", "run", res.Run.ID, "status", res.Run.Status, "employee_ids", ids, "findings", len(res.Findings), "actions", len(res.Actions), "err", err)
+	for i := range events {
+		events[i].RunID = res.Run.ID
+	}
+	if ferr := s.st.FinishHREvents(context.WithoutCancel(ctx), events); ferr != nil {
+		log.Error("recording that the webhook events were run failed", "run", res.Run.ID, "err", ferr)
+	}
+	// A run whose audit append failed stopped enforcing (the engine's
+	// rule): said loudly here, with the run's status.
+	if err != nil {
+		log.Error("webhook run ended with an error", "run", res.Run.ID, "status", res.Run.Status, "employee_ids", ids, "err", err)
+		return true
+	}
+	log.Info("webhook run finished", "run", res.Run.ID, "status", res.Run.Status, "employee_ids", ids, "findings", len(res.Findings), "actions", len(res.Actions))
+	return true
 }

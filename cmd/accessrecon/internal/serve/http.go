@@ -2,15 +2,48 @@ package serve
 
 import (
 	"context"
+	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
+	"golang.org/x/net/netutil"
+
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/metrics"
 	"github.com/accessrecon/accessrecon/reconcile"
 )
+
+// The HTTP server's bounds: a slow or idle sender's connection is closed,
+// and the open connections are capped (more wait to be accepted).
+const (
+	defaultReadTimeout    = 10 * time.Second
+	defaultMaxConnections = 64
+	writeTimeout          = 30 * time.Second
+	idleTimeout           = time.Minute
+	maxHeaderBytes        = 64 << 10
+)
+
+// httpServer is serve's HTTP server on ln, bounded: the read timeout
+// (serve.read_timeout) covers the headers and the body, and
+// serve.max_connections caps the connections.
+func (s *Server) httpServer(ln net.Listener) (*http.Server, net.Listener) {
+	s.mu.Lock()
+	cfg := s.cfg
+	s.mu.Unlock()
+	read := config.DurOr(cfg.Serve.ReadTimeout, defaultReadTimeout)
+	conns := cfg.Serve.MaxConnections
+	if conns == 0 {
+		conns = defaultMaxConnections
+	}
+	srv := &http.Server{Handler: s.routes(), ReadHeaderTimeout: read, ReadTimeout: read,
+		WriteTimeout: max(writeTimeout, read), IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	return srv, netutil.LimitListener(ln, conns)
+}
 
 // routes is serve's HTTP surface.
 func (s *Server) routes() http.Handler {
@@ -19,18 +52,17 @@ func (s *Server) routes() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+	// /metrics: the store's metrics from the cache (read again only when a
+	// run has finished since) and the live webhook counter.
+	live := prometheus.NewRegistry()
+	live.MustRegister(s.hooks.counts.Vec)
+	cache := metrics.NewCache(s.st, func() *config.Config {
 		s.mu.Lock()
-		cfg := s.cfg
-		s.mu.Unlock()
-		reg, err := metrics.Registry(r.Context(), cfg, s.st, s.hooks.counts.Vec)
-		if err != nil {
-			s.log.Error("metrics", "err", err)
-			http.Error(w, "metrics: "+err.Error(), http.StatusInternalServerError)
-			return
-		}
-		promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+		defer s.mu.Unlock()
+		return s.cfg
 	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(prometheus.Gatherers{cache, live},
+		promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError)}))
 	mux.HandleFunc("/hooks/bamboohr", s.hookBambooHR)
 	mux.HandleFunc("/hooks/hr", s.hookHR)
 	return mux

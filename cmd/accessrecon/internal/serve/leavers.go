@@ -93,14 +93,16 @@ func (s *Server) runLeavers(ids []string) {
 	log.Info("known leavers due: starting their targeted run", "employee_ids", ids)
 	ctx, cancel := context.WithTimeout(s.stopping, timeout)
 	defer cancel()
-	release, err := s.lock.Acquire(ctx, "job "+upcoming.Job, timeout)
+	// runCtx carries the lease (the fencing token checked before every
+	// action) and ends when the lease is lost, as a job's.
+	runCtx, release, err := s.lock.HoldFor(ctx, s.runCtx, "job "+upcoming.Job, timeout)
 	if err != nil {
 		log.Error("known leavers' run not started: the store lock stayed held", "employee_ids", ids, "err", err)
 		return
 	}
 	defer release()
 	req := runner.Request{Job: upcoming.Job, Mode: mode, EmployeeIDs: ids, Timeout: timeout, Reports: runner.Set{}}
-	res, err := runner.Run(s.runCtx, cfg, runner.Env{Store: s.st, Log: log, EngineLog: s.log}, req)
+	res, err := runner.Run(runCtx, cfg, runner.Env{Store: s.st, Log: log, EngineLog: s.log}, req)
 	if res == nil {
 		log.Error("known leavers' run failed before it started", "employee_ids", ids, "err", err)
 		return

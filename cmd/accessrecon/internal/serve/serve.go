@@ -104,7 +104,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	srv := &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	srv, ln := s.httpServer(ln)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server", "err", err)
@@ -198,7 +198,9 @@ func (s *Server) runJob(name string, catchUp bool) {
 		}
 		return
 	}
-	release, err := s.lock.Acquire(s.stopping, "job "+name, config.DurOr(cfg.Serve.LockWait, time.Hour))
+	// runCtx carries the lease (the fencing token checked before every
+	// action) and ends when the lease is lost, like `run`'s.
+	runCtx, release, err := s.lock.HoldFor(s.stopping, s.runCtx, "job "+name, config.DurOr(cfg.Serve.LockWait, time.Hour))
 	if err != nil {
 		log.Warn("job skipped: the store lock is held", "err", err)
 		return
@@ -220,7 +222,7 @@ func (s *Server) runJob(name string, catchUp bool) {
 	}
 	req := runner.Request{Job: name, Mode: j.Mode, Scope: []reconcile.Kind(j.Scope), Timeout: j.Timeout.D(),
 		OutDir: filepath.Join(s.outDir(cfg), name), Reports: append(runner.Set{}, j.Reports...)}
-	res, err := runner.Run(s.runCtx, cfg, runner.Env{Store: s.st, Log: log, EngineLog: s.log}, req)
+	res, err := runner.Run(runCtx, cfg, runner.Env{Store: s.st, Log: log, EngineLog: s.log}, req)
 	s.wakeLeavers() // the run may have read HR: the known leavers' schedule follows it
 	if res == nil {
 		log.Error("job failed before its run started", "err", err)
