@@ -191,35 +191,15 @@ func timeToRevoke(ctx context.Context, cfg *config.Config, st *store.Store) (*pr
 	for _, t := range tiers {
 		h.WithLabelValues(t)
 	}
-	rows, err := st.RevokedFindings(ctx, time.Time{})
+	// The revocations as `accessrecon sla` counts them: an account is
+	// revoked once its automatic steps are verified and every person's
+	// step is acknowledged (sla.Entries, each measured by Policy.Clock).
+	entries, err := sla.Entries(ctx, cfg, st, time.Time{})
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
-	for _, r := range rows {
-		var f reconcile.Finding
-		if err := json.Unmarshal(r.Body, &f); err != nil {
-			return nil, fmt.Errorf("metrics: finding of run %d: %w", r.RunID, err)
-		}
-		if f.RevokedAt == nil {
-			continue
-		}
-		key := f.Fingerprint + f.RevokedAt.String()
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		var hook time.Time
-		if f.EmployeeID != "" {
-			if hook, err = st.FirstHREvent(ctx, f.EmployeeID, f.RevokedAt.Add(-webhookLookback), *f.RevokedAt); err != nil {
-				return nil, err
-			}
-		}
-		c, ok := cfg.Policy.Clock(&f, *f.RevokedAt, hook)
-		if !ok {
-			continue // nothing starts the clock (e.g. a stale credential)
-		}
-		h.WithLabelValues(string(c.Tier)).Observe(c.Elapsed.Seconds())
+	for _, e := range entries {
+		h.WithLabelValues(e.Tier).Observe(e.Elapsed.Seconds())
 	}
 	return h, nil
 }
