@@ -762,7 +762,11 @@ func (e *Engine) unfinishedFinding(ctx context.Context, spec RunSpec, runID int6
 		}
 		s.Auto = s.Auto && allowed
 		plan = append(plan, s)
-		unfinished = append(unfinished, fmt.Sprintf("%s%s: %s in run %d (%s)", st.Op, cmp.Or(" "+st.Arg, ""), st.Status, st.RunID, st.Error))
+		step := string(st.Op)
+		if st.Arg != "" {
+			step += " " + st.Arg
+		}
+		unfinished = append(unfinished, fmt.Sprintf("%s: %s in run %d (%s)", step, st.Status, st.RunID, st.Error))
 	}
 	if len(plan) == 0 {
 		return Finding{}, false, nil

@@ -98,6 +98,9 @@ func TestAckManualStep(t *testing.T) {
 	wantCmd := "accessrecon ack " + fp + " --config " + cfg + " --step revoke_sessions --by NAME"
 	if code, out, errs := cliRun("findings", "--config", cfg); code != exitOK || !strings.Contains(out, wantCmd) {
 		t.Fatalf("findings does not show the ack command %q (exit %d %s):\n%s", wantCmd, code, errs, out)
+	} else if !strings.Contains(out, "USERNAME") || !strings.Contains(out, " u0012 ") {
+		// Issue 10 item 7: people read usernames beside account IDs.
+		t.Fatalf("findings shows no username beside the account ID:\n%s", out)
 	}
 
 	second := runAt(t, dir, demo.Day1.Add(time.Hour))

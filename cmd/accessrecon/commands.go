@@ -181,10 +181,14 @@ func findings(ctx context.Context, cfg *config.Config, st *store.Store, runID in
 	}
 	fmt.Fprintf(stdout, "run %d (%s, as of %s): %d findings\n", run.ID, run.Status, run.AsOf.Format(time.RFC3339), len(fs))
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEVERITY\tKIND\tDISPOSITION\tTARGET\tACCOUNT\tEMPLOYEE\tFIRST SEEN\tJIRA\tREASON")
+	fmt.Fprintln(tw, "SEVERITY\tKIND\tDISPOSITION\tTARGET\tACCOUNT\tUSERNAME\tNAME\tEMPLOYEE\tFIRST SEEN\tJIRA\tREASON")
 	for _, f := range fs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Kind, f.Disposition, shown(f.Target), shown(f.AccountID), shown(f.EmployeeID),
-			f.FirstSeen.Format("2006-01-02"), shown(dash(f.JiraKey)), shown(f.Reason))
+		name := f.DisplayName
+		if name == "" && f.Person != nil {
+			name = f.Person.Name
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Kind, f.Disposition, shown(f.Target), shown(f.AccountID),
+			shown(dash(f.Username)), shown(dash(name)), shown(f.EmployeeID), f.FirstSeen.Format("2006-01-02"), shown(dash(f.JiraKey)), shown(f.Reason))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

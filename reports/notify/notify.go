@@ -313,29 +313,7 @@ func (n *Notifier) SendEvents(ctx context.Context, events []Event, out Outbox) (
 	for i := range n.sinks {
 		byName[n.sinks[i].cfg.Name] = &n.sinks[i]
 	}
-	queue := map[string]Notification{}
-	var order []string
-	for _, p := range pending {
-		queue[p.ID] = p
-		order = append(order, p.ID)
-	}
-	for _, ev := range events {
-		for i := range n.sinks {
-			s := &n.sinks[i]
-			if !s.cfg.Wants(ev) {
-				continue
-			}
-			id := s.cfg.Name + "/" + ev.Key
-			old, was := queue[id]
-			nt := Notification{ID: id, Sink: s.cfg.Name, Event: ev, Queued: now}
-			if was {
-				nt.Queued, nt.Attempts, nt.LastError = old.Queued, old.Attempts, old.LastError
-			} else {
-				order = append(order, id)
-			}
-			queue[id] = nt
-		}
-	}
+	queue, order := n.enqueue(pending, events, now)
 	var errs []error
 	down := map[string]error{}
 	var keep []Notification
@@ -405,6 +383,36 @@ func (n *Notifier) SendEvents(ctx context.Context, events []Event, out Outbox) (
 		}
 	}
 	return oc, errors.Join(errs...)
+}
+
+// enqueue adds a notification for each event to each sink that wants it,
+// after the outbox's pending ones, and returns them by ID with the order to
+// send them in. An event already pending for a sink replaces the pending
+// one's event but keeps its place, queue time, attempts and last error.
+func (n *Notifier) enqueue(pending []Notification, events []Event, now time.Time) (queue map[string]Notification, order []string) {
+	queue = map[string]Notification{}
+	for _, p := range pending {
+		queue[p.ID] = p
+		order = append(order, p.ID)
+	}
+	for _, ev := range events {
+		for i := range n.sinks {
+			s := &n.sinks[i]
+			if !s.cfg.Wants(ev) {
+				continue
+			}
+			id := s.cfg.Name + "/" + ev.Key
+			old, was := queue[id]
+			nt := Notification{ID: id, Sink: s.cfg.Name, Event: ev, Queued: now}
+			if was {
+				nt.Queued, nt.Attempts, nt.LastError = old.Queued, old.Attempts, old.LastError
+			} else {
+				order = append(order, id)
+			}
+			queue[id] = nt
+		}
+	}
+	return queue, order
 }
 
 // PendingBySink counts the Outbox's notifications by sink, for /metrics at

@@ -157,47 +157,13 @@ func New(cfg Config, log *slog.Logger) (*Source, error) {
 	if idField == "-" {
 		return nil, errors.New(`bamboohr: employee_id_field: "-" is not allowed`)
 	}
-	f, def := cfg.Fields, DefaultFields()
-	pick := func(v, def string) string {
-		if v = strings.TrimSpace(v); v == "" {
-			return def
-		}
-		return v
+	fields, err := fieldMappings(cfg.Fields)
+	if err != nil {
+		return nil, err
 	}
-	all := []mapping{
-		{"email", pick(f.Email, def.Email)},
-		{"first_name", pick(f.FirstName, def.FirstName)},
-		{"last_name", pick(f.LastName, def.LastName)},
-		{"status", pick(f.Status, def.Status)},
-		{"status_effective", pick(f.StatusEffective, def.StatusEffective)},
-		{"termination_date", pick(f.TerminationDate, def.TerminationDate)},
-		{"hire_date", pick(f.HireDate, def.HireDate)},
-		{"department", pick(f.Department, def.Department)},
-		{"job_code", pick(f.JobCode, def.JobCode)},
-		{"manager_id", pick(f.ManagerID, def.ManagerID)},
-		{"worker_type", pick(f.WorkerType, def.WorkerType)},
-	}
-	var fields []mapping
-	for _, m := range all {
-		if m.field == "-" {
-			if m.canon == "status" {
-				return nil, errors.New(`bamboohr: fields.status: "-" is not allowed (the status is required)`)
-			}
-			continue
-		}
-		fields = append(fields, m)
-	}
-	sm := DefaultStatusMap()
-	for k, v := range cfg.StatusMap {
-		for dk := range sm {
-			if strings.EqualFold(strings.TrimSpace(dk), strings.TrimSpace(k)) {
-				delete(sm, dk)
-			}
-		}
-		sm[k] = v
-	}
-	if err := sm.Validate(); err != nil {
-		return nil, fmt.Errorf("bamboohr: %w", err)
+	sm, err := mergeStatusMap(cfg.StatusMap)
+	if err != nil {
+		return nil, err
 	}
 	timeout := cfg.Timeout
 	if timeout < 0 {
@@ -231,6 +197,62 @@ func New(cfg Config, log *slog.Logger) (*Source, error) {
 		maxWait:   wait,
 		log:       log,
 	}, nil
+}
+
+// fieldMappings names the BambooHR field each canonical field is read from:
+// the configured one, else DefaultFields; "-" leaves a field out (not the
+// status).
+func fieldMappings(f Fields) ([]mapping, error) {
+	def := DefaultFields()
+	pick := func(v, def string) string {
+		if v = strings.TrimSpace(v); v == "" {
+			return def
+		}
+		return v
+	}
+	all := []mapping{
+		{"email", pick(f.Email, def.Email)},
+		{"first_name", pick(f.FirstName, def.FirstName)},
+		{"last_name", pick(f.LastName, def.LastName)},
+		{"status", pick(f.Status, def.Status)},
+		{"status_effective", pick(f.StatusEffective, def.StatusEffective)},
+		{"termination_date", pick(f.TerminationDate, def.TerminationDate)},
+		{"hire_date", pick(f.HireDate, def.HireDate)},
+		{"department", pick(f.Department, def.Department)},
+		{"job_code", pick(f.JobCode, def.JobCode)},
+		{"manager_id", pick(f.ManagerID, def.ManagerID)},
+		{"worker_type", pick(f.WorkerType, def.WorkerType)},
+	}
+	var fields []mapping
+	for _, m := range all {
+		if m.field == "-" {
+			if m.canon == "status" {
+				return nil, errors.New(`bamboohr: fields.status: "-" is not allowed (the status is required)`)
+			}
+			continue
+		}
+		fields = append(fields, m)
+	}
+	return fields, nil
+}
+
+// mergeStatusMap adds the configured entries to DefaultStatusMap, each
+// replacing a default for the same status (compared without case or
+// surrounding space), and validates the result.
+func mergeStatusMap(configured sources.StatusMap) (sources.StatusMap, error) {
+	sm := DefaultStatusMap()
+	for k, v := range configured {
+		for dk := range sm {
+			if strings.EqualFold(strings.TrimSpace(dk), strings.TrimSpace(k)) {
+				delete(sm, dk)
+			}
+		}
+		sm[k] = v
+	}
+	if err := sm.Validate(); err != nil {
+		return nil, fmt.Errorf("bamboohr: %w", err)
+	}
+	return sm, nil
 }
 
 // reportFields is the field list sent to the custom report: id, the employee

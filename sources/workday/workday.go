@@ -142,21 +142,10 @@ func New(cfg Config, log *slog.Logger) (*Source, error) {
 	if cfg.URL == "" {
 		return nil, errors.New("workday: url: required")
 	}
-	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("workday: url: %q is not an http(s) URL", cfg.URL)
+	u, format, err := reportURL(cfg.URL, cfg.Format)
+	if err != nil {
+		return nil, err
 	}
-	format := strings.ToLower(strings.TrimSpace(cfg.Format))
-	switch format {
-	case "":
-		format = "json"
-	case "json", "csv":
-	default:
-		return nil, fmt.Errorf("workday: format: %q is not json or csv", cfg.Format)
-	}
-	q := u.Query()
-	q.Set("format", format)
-	u.RawQuery = q.Encode()
 	user, password := cfg.User, cfg.Password
 	if user == "" {
 		return nil, errors.New("workday: user_env or user_file: required")
@@ -171,48 +160,13 @@ func New(cfg Config, log *slog.Logger) (*Source, error) {
 		}
 	}
 
-	def := defaultAliases()
-	f := cfg.Fields
-	configured := []struct{ canon, v string }{
-		{"employee_id", f.EmployeeID}, {"email", f.Email}, {"first_name", f.FirstName}, {"last_name", f.LastName},
-		{"status", f.Status}, {"status_effective", f.StatusEffective}, {"termination_date", f.TerminationDate},
-		{"hire_date", f.HireDate}, {"department", f.Department}, {"job_code", f.JobCode},
-		{"manager_id", f.ManagerID}, {"worker_type", f.WorkerType},
+	id, fields, err := fieldMappings(cfg.Fields)
+	if err != nil {
+		return nil, err
 	}
-	var id mapping
-	var fields []mapping
-	for _, c := range configured {
-		v := strings.TrimSpace(c.v)
-		m := mapping{canon: c.canon, aliases: def[c.canon]}
-		switch {
-		case v == "-" && (c.canon == "employee_id" || c.canon == "status"):
-			return nil, fmt.Errorf(`workday: fields.%s: "-" is not allowed`, c.canon)
-		case v == "-":
-			continue
-		case v != "":
-			if strings.Count(v, ".") > 1 {
-				return nil, fmt.Errorf("workday: fields.%s: %q: at most one level (Group_group.Field)", c.canon, v)
-			}
-			m.aliases = []string{v}
-		}
-		if c.canon == "employee_id" {
-			id = m
-		} else {
-			fields = append(fields, m)
-		}
-	}
-
-	sm := DefaultStatusMap()
-	for k, v := range cfg.StatusMap {
-		for dk := range sm {
-			if strings.EqualFold(strings.TrimSpace(dk), strings.TrimSpace(k)) {
-				delete(sm, dk)
-			}
-		}
-		sm[k] = v
-	}
-	if err := sm.Validate(); err != nil {
-		return nil, fmt.Errorf("workday: %w", err)
+	sm, err := mergeStatusMap(cfg.StatusMap)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Timeout < 0 {
 		return nil, errors.New("workday: timeout: must not be negative")
@@ -248,6 +202,81 @@ func New(cfg Config, log *slog.Logger) (*Source, error) {
 		maxWait:   wait,
 		log:       log,
 	}, nil
+}
+
+// reportURL checks the report's URL and adds the format (json unless
+// configured otherwise) to its query.
+func reportURL(raw, configuredFormat string) (*url.URL, string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, "", fmt.Errorf("workday: url: %q is not an http(s) URL", raw)
+	}
+	format := strings.ToLower(strings.TrimSpace(configuredFormat))
+	switch format {
+	case "":
+		format = "json"
+	case "json", "csv":
+	default:
+		return nil, "", fmt.Errorf("workday: format: %q is not json or csv", configuredFormat)
+	}
+	q := u.Query()
+	q.Set("format", format)
+	u.RawQuery = q.Encode()
+	return u, format, nil
+}
+
+// fieldMappings resolves each canonical field to the report aliases it is
+// read from: the configured alias, else the defaults; "-" leaves a field
+// out (not the employee ID nor the status). The employee ID comes back on
+// its own.
+func fieldMappings(f Fields) (id mapping, fields []mapping, err error) {
+	def := defaultAliases()
+	configured := []struct{ canon, v string }{
+		{"employee_id", f.EmployeeID}, {"email", f.Email}, {"first_name", f.FirstName}, {"last_name", f.LastName},
+		{"status", f.Status}, {"status_effective", f.StatusEffective}, {"termination_date", f.TerminationDate},
+		{"hire_date", f.HireDate}, {"department", f.Department}, {"job_code", f.JobCode},
+		{"manager_id", f.ManagerID}, {"worker_type", f.WorkerType},
+	}
+	for _, c := range configured {
+		v := strings.TrimSpace(c.v)
+		m := mapping{canon: c.canon, aliases: def[c.canon]}
+		switch {
+		case v == "-" && (c.canon == "employee_id" || c.canon == "status"):
+			return mapping{}, nil, fmt.Errorf(`workday: fields.%s: "-" is not allowed`, c.canon)
+		case v == "-":
+			continue
+		case v != "":
+			if strings.Count(v, ".") > 1 {
+				return mapping{}, nil, fmt.Errorf("workday: fields.%s: %q: at most one level (Group_group.Field)", c.canon, v)
+			}
+			m.aliases = []string{v}
+		}
+		if c.canon == "employee_id" {
+			id = m
+		} else {
+			fields = append(fields, m)
+		}
+	}
+	return id, fields, nil
+}
+
+// mergeStatusMap adds the configured entries to DefaultStatusMap, each
+// replacing a default for the same status (compared without case or
+// surrounding space), and validates the result.
+func mergeStatusMap(configured sources.StatusMap) (sources.StatusMap, error) {
+	sm := DefaultStatusMap()
+	for k, v := range configured {
+		for dk := range sm {
+			if strings.EqualFold(strings.TrimSpace(dk), strings.TrimSpace(k)) {
+				delete(sm, dk)
+			}
+		}
+		sm[k] = v
+	}
+	if err := sm.Validate(); err != nil {
+		return nil, fmt.Errorf("workday: %w", err)
+	}
+	return sm, nil
 }
 
 // People reads every entry of the report.

@@ -164,59 +164,94 @@ func newTarget(ctx context.Context, cfg Config, log *slog.Logger, o options) (*T
 	if log == nil {
 		return nil, errors.New("aws: nil logger")
 	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
+	if err := cfg.resolve(); err != nil {
+		return nil, err
 	}
-	if cfg.PageSize == 0 {
-		cfg.PageSize = 1000
+	awsCfg, err := loadAWSConfig(ctx, cfg, o)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.PageSize < 1 || cfg.PageSize > 1000 {
-		return nil, fmt.Errorf("aws: page_size: %d is outside 1–1000", cfg.PageSize)
+	t := &Target{
+		cfg:    cfg,
+		log:    log,
+		creds:  awsCfg.Credentials,
+		static: targets.NewRedactor(cfg.secretAccessKey, cfg.sessionToken),
+		names:  map[string]string{},
+		sleep:  sleepCtx,
+		now:    time.Now,
 	}
-	if cfg.Concurrency == 0 {
-		cfg.Concurrency = 4
+	if o.sleep != nil {
+		t.sleep = o.sleep
 	}
-	if cfg.Concurrency < 1 || cfg.Concurrency > 64 {
-		return nil, fmt.Errorf("aws: concurrency: %d is outside 1–64", cfg.Concurrency)
+	t.client = iam.NewFromConfig(awsCfg, func(io *iam.Options) {
+		if cfg.Endpoint != "" {
+			io.BaseEndpoint = aws.String(cfg.Endpoint)
+		}
+	})
+	return t, nil
+}
+
+// resolve fills in the defaults the configuration leaves unset and checks
+// the rest.
+func (c *Config) resolve() error {
+	if c.Region == "" {
+		c.Region = "us-east-1"
 	}
-	switch cfg.Listing {
+	if c.PageSize == 0 {
+		c.PageSize = 1000
+	}
+	if c.PageSize < 1 || c.PageSize > 1000 {
+		return fmt.Errorf("aws: page_size: %d is outside 1–1000", c.PageSize)
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = 4
+	}
+	if c.Concurrency < 1 || c.Concurrency > 64 {
+		return fmt.Errorf("aws: concurrency: %d is outside 1–64", c.Concurrency)
+	}
+	switch c.Listing {
 	case "":
-		cfg.Listing = ListingBulk
+		c.Listing = ListingBulk
 	case ListingBulk, ListingPerUser:
 	default:
-		return nil, fmt.Errorf("aws: listing: %q is not bulk or per_user", cfg.Listing)
+		return fmt.Errorf("aws: listing: %q is not bulk or per_user", c.Listing)
 	}
-	if cfg.ReportWait == 0 {
-		cfg.ReportWait = 2 * time.Minute
+	if c.ReportWait == 0 {
+		c.ReportWait = 2 * time.Minute
 	}
-	if cfg.ReportWait < 0 {
-		return nil, fmt.Errorf("aws: report_wait: %v is negative", cfg.ReportWait)
+	if c.ReportWait < 0 {
+		return fmt.Errorf("aws: report_wait: %v is negative", c.ReportWait)
 	}
-	if cfg.MaxAttempts == 0 {
-		cfg.MaxAttempts = 8
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 8
 	}
-	if cfg.MaxAttempts < 1 {
-		return nil, fmt.Errorf("aws: max_attempts: %d is less than 1", cfg.MaxAttempts)
+	if c.MaxAttempts < 1 {
+		return fmt.Errorf("aws: max_attempts: %d is less than 1", c.MaxAttempts)
 	}
-	if cfg.MaxBackoff == 0 {
-		cfg.MaxBackoff = 20 * time.Second
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = 20 * time.Second
 	}
-	if cfg.MaxBackoff < 0 {
-		return nil, fmt.Errorf("aws: max_backoff: %v is negative", cfg.MaxBackoff)
+	if c.MaxBackoff < 0 {
+		return fmt.Errorf("aws: max_backoff: %v is negative", c.MaxBackoff)
 	}
-	if (cfg.accessKeyID == "") != (cfg.secretAccessKey == "") {
-		return nil, errors.New("aws: access_key_id and secret_access_key: set both or neither")
+	if (c.accessKeyID == "") != (c.secretAccessKey == "") {
+		return errors.New("aws: access_key_id and secret_access_key: set both or neither")
 	}
-	if cfg.sessionToken != "" && cfg.accessKeyID == "" {
-		return nil, errors.New("aws: session_token: needs access_key_id and secret_access_key")
+	if c.sessionToken != "" && c.accessKeyID == "" {
+		return errors.New("aws: session_token: needs access_key_id and secret_access_key")
 	}
-	if cfg.ExternalID != "" && cfg.AssumeRoleARN == "" {
-		return nil, errors.New("aws: external_id: needs assume_role_arn")
+	if c.ExternalID != "" && c.AssumeRoleARN == "" {
+		return errors.New("aws: external_id: needs assume_role_arn")
 	}
-	if cfg.AssumeRoleARN != "" && !strings.HasPrefix(cfg.AssumeRoleARN, "arn:") {
-		return nil, fmt.Errorf("aws: assume_role_arn: %q is not an ARN", cfg.AssumeRoleARN)
+	if c.AssumeRoleARN != "" && !strings.HasPrefix(c.AssumeRoleARN, "arn:") {
+		return fmt.Errorf("aws: assume_role_arn: %q is not an ARN", c.AssumeRoleARN)
 	}
+	return nil
+}
 
+// loadAWSConfig builds the SDK configuration: IAM's retry policy, the
+// profile or static keys cfg names, and the assumed role on top.
+func loadAWSConfig(ctx context.Context, cfg Config, o options) (aws.Config, error) {
 	retryer := func() aws.Retryer {
 		return retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = cfg.MaxAttempts
@@ -248,7 +283,7 @@ func newTarget(ctx context.Context, cfg Config, log *slog.Logger, o options) (*T
 	}
 	awsCfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
-		return nil, fmt.Errorf("aws: load configuration: %w", err)
+		return aws.Config{}, fmt.Errorf("aws: load configuration: %w", err)
 	}
 	if cfg.AssumeRoleARN != "" {
 		stsClient := sts.NewFromConfig(awsCfg, func(so *sts.Options) {
@@ -263,24 +298,7 @@ func newTarget(ctx context.Context, cfg Config, log *slog.Logger, o options) (*T
 			}
 		}))
 	}
-	t := &Target{
-		cfg:    cfg,
-		log:    log,
-		creds:  awsCfg.Credentials,
-		static: targets.NewRedactor(cfg.secretAccessKey, cfg.sessionToken),
-		names:  map[string]string{},
-		sleep:  sleepCtx,
-		now:    time.Now,
-	}
-	if o.sleep != nil {
-		t.sleep = o.sleep
-	}
-	t.client = iam.NewFromConfig(awsCfg, func(io *iam.Options) {
-		if cfg.Endpoint != "" {
-			io.BaseEndpoint = aws.String(cfg.Endpoint)
-		}
-	})
-	return t, nil
+	return awsCfg, nil
 }
 
 // Capabilities narrows the methods to what the configuration allows.

@@ -161,13 +161,35 @@ func (c Config) resolve() (*settings, error) {
 	if c.Flavor == "" {
 		return nil, errors.New("ldap: flavor: required (ad, openldap or generic)")
 	}
-	a := c.Attributes
+	if err := s.applyFlavor(); err != nil {
+		return nil, err
+	}
+	if (c.Disable.Attribute == "") != (c.Disable.Value == "") {
+		return nil, errors.New("ldap: disable: attribute and value go together")
+	}
+	if c.Disable.Attribute != "" && c.Flavor != FlavorGeneric {
+		return nil, fmt.Errorf("ldap: disable: only for flavor generic (flavor %s disables natively)", c.Flavor)
+	}
+	s.privileged = map[string]bool{}
+	for _, g := range s.PrivilegedGroups {
+		s.privileged[strings.ToLower(strings.TrimSpace(g))] = true
+	}
+	if s.tls, err = tlsConfig(c, u.Hostname()); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// applyFlavor fills in the attributes, user filter and privileged groups
+// the flavor implies where the configuration leaves them unset.
+func (s *settings) applyFlavor() error {
+	a := s.Attributes
 	def := func(p *string, v string) {
 		if *p == "" {
 			*p = v
 		}
 	}
-	switch c.Flavor {
+	switch s.Flavor {
 	case FlavorAD:
 		if a.EmployeeID == "" {
 			s.employeeFB = "employeeNumber"
@@ -180,7 +202,7 @@ func (c Config) resolve() (*settings, error) {
 		def(&a.LastLogin, "lastLogonTimestamp")
 		def(&a.Created, "whenCreated")
 		def(&s.UserFilter, "(&(objectCategory=person)(objectClass=user))")
-		if c.PrivilegedGroups == nil {
+		if s.PrivilegedGroups == nil {
 			s.PrivilegedGroups = adPrivilegedGroups
 		}
 	case FlavorOpenLDAP, FlavorGeneric:
@@ -191,24 +213,20 @@ func (c Config) resolve() (*settings, error) {
 		def(&a.DisplayName, "displayName")
 		def(&a.Created, "createTimestamp")
 		def(&s.UserFilter, "(objectClass=inetOrgPerson)")
-		if c.NestedGroups {
-			return nil, errors.New("ldap: nested_groups: only supported with flavor ad")
+		if s.NestedGroups {
+			return errors.New("ldap: nested_groups: only supported with flavor ad")
 		}
 	default:
-		return nil, fmt.Errorf("ldap: flavor: %q: want ad, openldap or generic", c.Flavor)
-	}
-	if (c.Disable.Attribute == "") != (c.Disable.Value == "") {
-		return nil, errors.New("ldap: disable: attribute and value go together")
-	}
-	if c.Disable.Attribute != "" && c.Flavor != FlavorGeneric {
-		return nil, fmt.Errorf("ldap: disable: only for flavor generic (flavor %s disables natively)", c.Flavor)
+		return fmt.Errorf("ldap: flavor: %q: want ad, openldap or generic", s.Flavor)
 	}
 	s.attrs = a
-	s.privileged = map[string]bool{}
-	for _, g := range s.PrivilegedGroups {
-		s.privileged[strings.ToLower(strings.TrimSpace(g))] = true
-	}
-	s.tls = &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: c.InsecureSkipVerify, MinVersion: tls.VersionTLS12} //nolint:gosec // off by default, an explicit opt-in
+	return nil
+}
+
+// tlsConfig is the TLS configuration for host: the system roots plus
+// ca_file's, verification off only on explicit opt-in.
+func tlsConfig(c Config, host string) (*tls.Config, error) {
+	cfg := &tls.Config{ServerName: host, InsecureSkipVerify: c.InsecureSkipVerify, MinVersion: tls.VersionTLS12} //nolint:gosec // off by default, an explicit opt-in
 	if c.CAFile != "" {
 		pem, err := os.ReadFile(c.CAFile)
 		if err != nil {
@@ -221,7 +239,7 @@ func (c Config) resolve() (*settings, error) {
 		if !pool.AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("ldap: ca_file: %s holds no PEM certificate", c.CAFile)
 		}
-		s.tls.RootCAs = pool
+		cfg.RootCAs = pool
 	}
-	return s, nil
+	return cfg, nil
 }

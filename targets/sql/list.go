@@ -154,37 +154,17 @@ func (t *Target) list(ctx context.Context, yield func(targets.Account, error) bo
 			return fmt.Errorf("accounts_query: duplicate account_id %q", a.ID)
 		}
 		if grp != nil {
-			for grp.has && grp.id < a.ID {
-				orphanGroups++
-				if err := grp.next(ctx); err != nil {
-					return err
-				}
-			}
-			for grp.has && grp.id == a.ID {
-				if g := grp.row.str("group_name"); g != "" {
-					a.Groups = append(a.Groups, targets.Group{ID: g, Name: g})
-				}
-				if err := grp.next(ctx); err != nil {
-					return err
-				}
+			skipped, err := joinGroups(ctx, grp, &a)
+			orphanGroups += skipped
+			if err != nil {
+				return err
 			}
 		}
 		if crd != nil {
-			for crd.has && crd.id < a.ID {
-				orphanCreds++
-				if err := crd.next(ctx); err != nil {
-					return err
-				}
-			}
-			for crd.has && crd.id == a.ID {
-				c, err := crd.row.credential()
-				if err != nil {
-					return fmt.Errorf("credentials_query: row %d (account %q): %w", crd.n, a.ID, err)
-				}
-				a.Credentials = append(a.Credentials, c)
-				if err := crd.next(ctx); err != nil {
-					return err
-				}
+			skipped, err := joinCredentials(ctx, crd, &a)
+			orphanCreds += skipped
+			if err != nil {
+				return err
 			}
 		}
 		if !yield(a, nil) {
@@ -210,4 +190,48 @@ func (t *Target) list(ctx context.Context, yield func(targets.Account, error) bo
 	}
 	t.log.Debug("listed accounts", "accounts", acc.n)
 	return nil
+}
+
+// joinGroups advances the groups cursor (ordered like the accounts) past
+// the rows of accounts before a, counting them, and adds the rows of a to
+// its groups.
+func joinGroups(ctx context.Context, grp *cursor, a *targets.Account) (skipped int, err error) {
+	for grp.has && grp.id < a.ID {
+		skipped++
+		if err := grp.next(ctx); err != nil {
+			return skipped, err
+		}
+	}
+	for grp.has && grp.id == a.ID {
+		if g := grp.row.str("group_name"); g != "" {
+			a.Groups = append(a.Groups, targets.Group{ID: g, Name: g})
+		}
+		if err := grp.next(ctx); err != nil {
+			return skipped, err
+		}
+	}
+	return skipped, nil
+}
+
+// joinCredentials advances the credentials cursor (ordered like the
+// accounts) past the rows of accounts before a, counting them, and adds the
+// rows of a to its credentials.
+func joinCredentials(ctx context.Context, crd *cursor, a *targets.Account) (skipped int, err error) {
+	for crd.has && crd.id < a.ID {
+		skipped++
+		if err := crd.next(ctx); err != nil {
+			return skipped, err
+		}
+	}
+	for crd.has && crd.id == a.ID {
+		c, err := crd.row.credential()
+		if err != nil {
+			return skipped, fmt.Errorf("credentials_query: row %d (account %q): %w", crd.n, a.ID, err)
+		}
+		a.Credentials = append(a.Credentials, c)
+		if err := crd.next(ctx); err != nil {
+			return skipped, err
+		}
+	}
+	return skipped, nil
 }

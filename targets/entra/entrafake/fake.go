@@ -458,89 +458,125 @@ func (f *Graph) Graph(w http.ResponseWriter, r *http.Request) {
 	case "GET " + pathUsers:
 		f.ListUsers(w, r, q)
 	case "GET " + pathUser:
-		u := f.UserByID[ids[0]]
-		if u == nil {
-			GraphError(w, 404, "Request_ResourceNotFound", "Resource '"+ids[0]+"' does not exist or one of its queried reference-property objects are not present.")
-			return
-		}
-		sel, ok := f.SelectOf(w, q, UserProps, "user")
-		if !ok {
-			return
-		}
-		if slices.Contains(sel, "signInActivity") && !f.SignInActivityAllowed {
-			GraphError(w, 403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant", "Neither tenant is B2C or tenant doesn't have premium license")
-			return
-		}
-		var b bytes.Buffer
-		f.EncodeUser(&b, u, sel)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(b.Bytes())
+		f.GetUser(w, q, ids[0])
 	case "PATCH " + pathUser:
 		f.PatchUser(w, r, ids[0])
 	case "POST " + pathRevokeSessions:
-		u := f.UserByID[ids[0]]
-		if u == nil {
-			GraphError(w, 404, "Request_ResourceNotFound", "Resource '"+ids[0]+"' does not exist or one of its queried reference-property objects are not present.")
-			return
-		}
-		u.SessionsValidFrom = time.Now().UTC()
-		f.Writes[u.ID]++
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean","value":true}`)
+		f.RevokeSessions(w, ids[0])
 	case "GET " + pathUserMemberOf:
-		u := f.UserByID[ids[0]]
-		if u == nil {
-			GraphError(w, 404, "Request_ResourceNotFound", "Resource '"+ids[0]+"' does not exist or one of its queried reference-property objects are not present.")
-			return
-		}
-		var gs []*Group
-		for _, g := range f.Groups {
-			if g.Has(u.ID) {
-				gs = append(gs, g)
-			}
-		}
-		f.PageOf(w, r, q, len(gs), GroupProps, "group", func(b *bytes.Buffer, i int, sel []string) { f.EncodeGroup(b, gs[i], sel) })
+		f.ListUserMemberOf(w, r, q, ids[0])
 	case "GET " + pathGroups:
 		f.PageOf(w, r, q, len(f.Groups), GroupProps, "group", func(b *bytes.Buffer, i int, sel []string) { f.EncodeGroup(b, f.Groups[i], sel) })
 	case "GET " + pathGroup:
-		g := f.GroupByID[ids[0]]
-		if g == nil {
-			GraphError(w, 404, "Request_ResourceNotFound", "Resource '"+ids[0]+"' does not exist or one of its queried reference-property objects are not present.")
-			return
-		}
-		sel, ok := f.SelectOf(w, q, GroupProps, "group")
-		if !ok {
-			return
-		}
-		var b bytes.Buffer
-		f.EncodeGroup(&b, g, sel)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(b.Bytes())
+		f.GetGroup(w, q, ids[0])
 	case "GET " + pathGroupMembers:
-		g := f.GroupByID[ids[0]]
-		if g == nil {
-			GraphError(w, 404, "Request_ResourceNotFound", "Resource '"+ids[0]+"' does not exist or one of its queried reference-property objects are not present.")
-			return
-		}
-		members := g.Members
-		f.PageOf(w, r, q, len(members), UserProps, "user", func(b *bytes.Buffer, i int, sel []string) { f.EncodeUser(b, f.UserByID[members[i]], sel) })
+		f.ListGroupMembers(w, r, q, ids[0])
 	case "DELETE " + pathGroupMemberRef:
-		g := f.GroupByID[ids[0]]
-		if g == nil || !g.Has(ids[1]) {
-			GraphError(w, 404, "Request_ResourceNotFound", "Resource '"+ids[0]+"' does not exist or one of its queried reference-property objects are not present.")
-			return
-		}
-		if g.Dynamic {
-			GraphError(w, 400, "Request_BadRequest", "Insufficient privileges to complete the operation: the group has dynamic membership.")
-			return
-		}
-		g.Members = slices.DeleteFunc(g.Members, func(s string) bool { return s == ids[1] })
-		delete(g.Set, ids[1])
-		f.Writes[ids[1]]++
-		w.WriteHeader(http.StatusNoContent)
+		f.RemoveGroupMember(w, ids[0], ids[1])
 	case "GET " + pathRoleAssignments:
 		f.ListRoleAssignments(w, r, q)
 	}
+}
+
+// GetUser answers GET /users/{id}: one user, with the properties $select asks
+// for (signInActivity only where the tenant allows it).
+func (f *Graph) GetUser(w http.ResponseWriter, q url.Values, id string) {
+	u := f.UserByID[id]
+	if u == nil {
+		GraphError(w, 404, "Request_ResourceNotFound", "Resource '"+id+"' does not exist or one of its queried reference-property objects are not present.")
+		return
+	}
+	sel, ok := f.SelectOf(w, q, UserProps, "user")
+	if !ok {
+		return
+	}
+	if slices.Contains(sel, "signInActivity") && !f.SignInActivityAllowed {
+		GraphError(w, 403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant", "Neither tenant is B2C or tenant doesn't have premium license")
+		return
+	}
+	var b bytes.Buffer
+	f.EncodeUser(&b, u, sel)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b.Bytes())
+}
+
+// RevokeSessions answers POST /users/{id}/revokeSignInSessions: it moves the
+// user's sessions-valid-from to now.
+func (f *Graph) RevokeSessions(w http.ResponseWriter, id string) {
+	u := f.UserByID[id]
+	if u == nil {
+		GraphError(w, 404, "Request_ResourceNotFound", "Resource '"+id+"' does not exist or one of its queried reference-property objects are not present.")
+		return
+	}
+	u.SessionsValidFrom = time.Now().UTC()
+	f.Writes[u.ID]++
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean","value":true}`)
+}
+
+// ListUserMemberOf answers GET /users/{id}/memberOf/microsoft.graph.group:
+// the groups the user is in, paged.
+func (f *Graph) ListUserMemberOf(w http.ResponseWriter, r *http.Request, q url.Values, id string) {
+	u := f.UserByID[id]
+	if u == nil {
+		GraphError(w, 404, "Request_ResourceNotFound", "Resource '"+id+"' does not exist or one of its queried reference-property objects are not present.")
+		return
+	}
+	var gs []*Group
+	for _, g := range f.Groups {
+		if g.Has(u.ID) {
+			gs = append(gs, g)
+		}
+	}
+	f.PageOf(w, r, q, len(gs), GroupProps, "group", func(b *bytes.Buffer, i int, sel []string) { f.EncodeGroup(b, gs[i], sel) })
+}
+
+// GetGroup answers GET /groups/{id}: one group, with the properties $select
+// asks for.
+func (f *Graph) GetGroup(w http.ResponseWriter, q url.Values, id string) {
+	g := f.GroupByID[id]
+	if g == nil {
+		GraphError(w, 404, "Request_ResourceNotFound", "Resource '"+id+"' does not exist or one of its queried reference-property objects are not present.")
+		return
+	}
+	sel, ok := f.SelectOf(w, q, GroupProps, "group")
+	if !ok {
+		return
+	}
+	var b bytes.Buffer
+	f.EncodeGroup(&b, g, sel)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b.Bytes())
+}
+
+// ListGroupMembers answers GET /groups/{id}/members/microsoft.graph.user:
+// the group's members, paged.
+func (f *Graph) ListGroupMembers(w http.ResponseWriter, r *http.Request, q url.Values, id string) {
+	g := f.GroupByID[id]
+	if g == nil {
+		GraphError(w, 404, "Request_ResourceNotFound", "Resource '"+id+"' does not exist or one of its queried reference-property objects are not present.")
+		return
+	}
+	members := g.Members
+	f.PageOf(w, r, q, len(members), UserProps, "user", func(b *bytes.Buffer, i int, sel []string) { f.EncodeUser(b, f.UserByID[members[i]], sel) })
+}
+
+// RemoveGroupMember answers DELETE /groups/{id}/members/{member}/$ref: it
+// removes the member, unless the group's membership is dynamic.
+func (f *Graph) RemoveGroupMember(w http.ResponseWriter, groupID, memberID string) {
+	g := f.GroupByID[groupID]
+	if g == nil || !g.Has(memberID) {
+		GraphError(w, 404, "Request_ResourceNotFound", "Resource '"+groupID+"' does not exist or one of its queried reference-property objects are not present.")
+		return
+	}
+	if g.Dynamic {
+		GraphError(w, 400, "Request_BadRequest", "Insufficient privileges to complete the operation: the group has dynamic membership.")
+		return
+	}
+	g.Members = slices.DeleteFunc(g.Members, func(s string) bool { return s == memberID })
+	delete(g.Set, memberID)
+	f.Writes[memberID]++
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // selectOf parses $select, each name a property the fake knows for typ.

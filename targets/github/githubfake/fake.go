@@ -172,27 +172,53 @@ func (f *GitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer f.Mu.Unlock()
 	rest := seg[2:]
 	switch {
-	case r.Method == http.MethodGet && len(rest) == 1 && rest[0] == "members":
+	case rest[0] == "members" && len(rest) == 1 && r.Method == http.MethodGet:
 		f.ListMembers(w, r)
-	case r.Method == http.MethodGet && len(rest) == 1 && rest[0] == "outside_collaborators":
+	case rest[0] == "outside_collaborators":
+		f.serveOutsideCollaborators(w, r, rest)
+	case rest[0] == "teams":
+		f.serveTeams(w, r, rest)
+	case rest[0] == "memberships" && len(rest) == 2:
+		f.serveOrgMembership(w, r, rest[1])
+	case rest[0] == "credential-authorizations":
+		f.serveCredentialAuthorizations(w, r, rest)
+	default:
+		f.ErrorJSON(w, http.StatusNotFound, "Not Found")
+	}
+}
+
+// serveOutsideCollaborators answers /orgs/{org}/outside_collaborators: the
+// listing, and removal of one.
+func (f *GitHub) serveOutsideCollaborators(w http.ResponseWriter, r *http.Request, rest []string) {
+	switch {
+	case r.Method == http.MethodGet && len(rest) == 1:
 		var out []*User
 		for _, l := range SortedKeys(f.Outside) {
 			out = append(out, f.ByLogin[l])
 		}
 		f.Page(w, r, len(out), func(i int) any { return f.SimpleUser(out[i]) })
-	case len(rest) == 2 && rest[0] == "outside_collaborators" && r.Method == http.MethodDelete:
+	case len(rest) == 2 && r.Method == http.MethodDelete:
 		delete(f.Outside, rest[1])
 		w.WriteHeader(http.StatusNoContent)
-	case r.Method == http.MethodGet && len(rest) == 1 && rest[0] == "teams":
+	default:
+		f.ErrorJSON(w, http.StatusNotFound, "Not Found")
+	}
+}
+
+// serveTeams answers /orgs/{org}/teams and below: the teams, one team, its
+// members, and one member's team membership.
+func (f *GitHub) serveTeams(w http.ResponseWriter, r *http.Request, rest []string) {
+	switch {
+	case r.Method == http.MethodGet && len(rest) == 1:
 		f.Page(w, r, len(f.Teams), func(i int) any { return f.Team(f.Teams[i]) })
-	case r.Method == http.MethodGet && len(rest) == 2 && rest[0] == "teams":
+	case r.Method == http.MethodGet && len(rest) == 2:
 		t := f.TeamBySlug(rest[1])
 		if t == nil {
 			f.ErrorJSON(w, http.StatusNotFound, "Not Found")
 			return
 		}
 		f.WriteJSON(w, http.StatusOK, f.TeamFull(t))
-	case r.Method == http.MethodGet && len(rest) == 3 && rest[0] == "teams" && rest[2] == "members":
+	case r.Method == http.MethodGet && len(rest) == 3 && rest[2] == "members":
 		t := f.TeamBySlug(rest[1])
 		if t == nil {
 			f.ErrorJSON(w, http.StatusNotFound, "Not Found")
@@ -200,56 +226,76 @@ func (f *GitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		ms := SortedKeys(t.Members)
 		f.Page(w, r, len(ms), func(i int) any { return f.SimpleUser(f.ByLogin[ms[i]]) })
-	case len(rest) == 4 && rest[0] == "teams" && rest[2] == "memberships":
-		t := f.TeamBySlug(rest[1])
-		if t == nil || !t.Members[rest[3]] {
-			f.ErrorJSON(w, http.StatusNotFound, "Not Found")
-			return
+	case len(rest) == 4 && rest[2] == "memberships":
+		f.serveTeamMembership(w, r, rest[1], rest[3])
+	default:
+		f.ErrorJSON(w, http.StatusNotFound, "Not Found")
+	}
+}
+
+// serveTeamMembership answers /orgs/{org}/teams/{slug}/memberships/{login}:
+// reading and removing one member's membership of a team.
+func (f *GitHub) serveTeamMembership(w http.ResponseWriter, r *http.Request, slug, login string) {
+	t := f.TeamBySlug(slug)
+	if t == nil || !t.Members[login] {
+		f.ErrorJSON(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		f.WriteJSON(w, http.StatusOK, map[string]any{
+			"url":  "https://api.github.com/teams/" + strconv.FormatInt(t.ID, 10) + "/memberships/" + login,
+			"role": "member", "state": "active",
+		})
+	case http.MethodDelete:
+		delete(t.Members, login)
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		f.ErrorJSON(w, http.StatusNotFound, "Not Found")
+	}
+}
+
+// serveOrgMembership answers /orgs/{org}/memberships/{login}: reading one
+// member's organization membership, and removing the member (from the
+// organization and all its teams).
+func (f *GitHub) serveOrgMembership(w http.ResponseWriter, r *http.Request, login string) {
+	role, ok := f.Members[login]
+	if !ok {
+		f.ErrorJSON(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		state := "active"
+		if f.Pending[login] {
+			state = "pending"
 		}
-		switch r.Method {
-		case http.MethodGet:
-			f.WriteJSON(w, http.StatusOK, map[string]any{
-				"url":  "https://api.github.com/teams/" + strconv.FormatInt(t.ID, 10) + "/memberships/" + rest[3],
-				"role": "member", "state": "active",
-			})
-		case http.MethodDelete:
-			delete(t.Members, rest[3])
-			w.WriteHeader(http.StatusNoContent)
-		default:
-			f.ErrorJSON(w, http.StatusNotFound, "Not Found")
+		f.WriteJSON(w, http.StatusOK, map[string]any{
+			"url":              "https://api.github.com/orgs/" + f.Org + "/memberships/" + login,
+			"state":            state,
+			"role":             role,
+			"organization_url": "https://api.github.com/orgs/" + f.Org,
+			"organization":     f.OrgSimple(),
+			"user":             f.SimpleUser(f.ByLogin[login]),
+		})
+	case http.MethodDelete:
+		delete(f.Members, login)
+		delete(f.Pending, login)
+		for _, t := range f.Teams {
+			delete(t.Members, login)
 		}
-	case len(rest) == 2 && rest[0] == "memberships":
-		login := rest[1]
-		role, ok := f.Members[login]
-		if !ok {
-			f.ErrorJSON(w, http.StatusNotFound, "Not Found")
-			return
-		}
-		switch r.Method {
-		case http.MethodGet:
-			state := "active"
-			if f.Pending[login] {
-				state = "pending"
-			}
-			f.WriteJSON(w, http.StatusOK, map[string]any{
-				"url":              "https://api.github.com/orgs/" + f.Org + "/memberships/" + login,
-				"state":            state,
-				"role":             role,
-				"organization_url": "https://api.github.com/orgs/" + f.Org,
-				"organization":     f.OrgSimple(),
-				"user":             f.SimpleUser(f.ByLogin[login]),
-			})
-		case http.MethodDelete:
-			delete(f.Members, login)
-			delete(f.Pending, login)
-			for _, t := range f.Teams {
-				delete(t.Members, login)
-			}
-			w.WriteHeader(http.StatusNoContent)
-		default:
-			f.ErrorJSON(w, http.StatusNotFound, "Not Found")
-		}
-	case r.Method == http.MethodGet && len(rest) == 1 && rest[0] == "credential-authorizations":
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		f.ErrorJSON(w, http.StatusNotFound, "Not Found")
+	}
+}
+
+// serveCredentialAuthorizations answers
+// /orgs/{org}/credential-authorizations (SAML organizations only): the
+// listing, optionally for one login, and revoking one.
+func (f *GitHub) serveCredentialAuthorizations(w http.ResponseWriter, r *http.Request, rest []string) {
+	switch {
+	case r.Method == http.MethodGet && len(rest) == 1:
 		if !f.SAML {
 			f.ErrorJSON(w, http.StatusNotFound, "Not Found")
 			return
@@ -262,7 +308,7 @@ func (f *GitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		f.Page(w, r, len(out), func(i int) any { return CredJSON(out[i]) })
-	case r.Method == http.MethodDelete && len(rest) == 2 && rest[0] == "credential-authorizations":
+	case r.Method == http.MethodDelete && len(rest) == 2:
 		id, err := strconv.ParseInt(rest[1], 10, 64)
 		i := slices.IndexFunc(f.Creds, func(c *Cred) bool { return c.ID == id })
 		if err != nil || i < 0 {

@@ -386,36 +386,10 @@ func (f *Fake) Route(r *http.Request, body []byte) (int, any, *APIError) {
 		case "GET":
 			return 200, filter(f.UserJSON(u, q)), nil
 		case "PATCH":
-			var patch map[string]json.RawMessage
-			if err := json.Unmarshal(body, &patch); err != nil {
-				return 0, nil, BadRequest("Invalid JSON payload received")
-			}
-			for k, v := range patch {
-				switch k {
-				case "suspended":
-					var b bool
-					if err := json.Unmarshal(v, &b); err != nil {
-						return 0, nil, BadRequest("Invalid value at 'suspended'")
-					}
-					if u.Suspended != b {
-						u.Suspended = b
-						u.Version++
-					}
-				default:
-					return 0, nil, BadRequest("fake: patching " + k + " is not modelled")
-				}
-			}
-			u.Writes++
-			return 200, filter(f.UserJSON(u, url.Values{})), nil
+			return f.PatchUser(u, body, filter)
 		}
 	case r.Method == "POST" && len(parts) == 3 && parts[0] == "users" && parts[2] == "signOut":
-		u := f.FindUser(parts[1])
-		if u == nil {
-			return 0, nil, NotFound("userKey")
-		}
-		u.SignOuts++
-		u.Writes++
-		return 204, nil, nil
+		return f.SignOut(parts[1])
 	case len(parts) >= 3 && parts[0] == "users" && (parts[2] == "tokens" || parts[2] == "asps"):
 		if parts[1] == f.Vanish && f.ByID[parts[1]] != nil {
 			f.ByID[parts[1]].Deleted = true
@@ -442,20 +416,62 @@ func (f *Fake) Route(r *http.Request, body []byte) (int, any, *APIError) {
 			return f.ListMembers(g, q, filter)
 		}
 		if r.Method == "DELETE" && len(parts) == 4 {
-			u := f.FindUser(parts[3])
-			if u == nil {
-				return 0, nil, NotFound("memberKey")
-			}
-			i := slices.Index(g.Members, u.ID)
-			if i < 0 {
-				return 0, nil, NotFound("memberKey")
-			}
-			g.Members = slices.Delete(g.Members, i, i+1)
-			u.Writes++
-			return 204, nil, nil
+			return f.RemoveMember(g, parts[3])
 		}
 	}
 	return 0, nil, &APIError{Status: 404, Reason: "notFound", Message: "fake: " + r.Method + " " + r.URL.Path + " not modelled"}
+}
+
+// PatchUser answers PATCH users/{userKey}: only "suspended" is modelled; a
+// change of it bumps the user's version.
+func (f *Fake) PatchUser(u *User, body []byte, filter func(map[string]any) map[string]any) (int, any, *APIError) {
+	var patch map[string]json.RawMessage
+	if err := json.Unmarshal(body, &patch); err != nil {
+		return 0, nil, BadRequest("Invalid JSON payload received")
+	}
+	for k, v := range patch {
+		switch k {
+		case "suspended":
+			var b bool
+			if err := json.Unmarshal(v, &b); err != nil {
+				return 0, nil, BadRequest("Invalid value at 'suspended'")
+			}
+			if u.Suspended != b {
+				u.Suspended = b
+				u.Version++
+			}
+		default:
+			return 0, nil, BadRequest("fake: patching " + k + " is not modelled")
+		}
+	}
+	u.Writes++
+	return 200, filter(f.UserJSON(u, url.Values{})), nil
+}
+
+// SignOut answers POST users/{userKey}/signOut.
+func (f *Fake) SignOut(userKey string) (int, any, *APIError) {
+	u := f.FindUser(userKey)
+	if u == nil {
+		return 0, nil, NotFound("userKey")
+	}
+	u.SignOuts++
+	u.Writes++
+	return 204, nil, nil
+}
+
+// RemoveMember answers DELETE groups/{groupKey}/members/{memberKey}.
+func (f *Fake) RemoveMember(g *Group, memberKey string) (int, any, *APIError) {
+	u := f.FindUser(memberKey)
+	if u == nil {
+		return 0, nil, NotFound("memberKey")
+	}
+	i := slices.Index(g.Members, u.ID)
+	if i < 0 {
+		return 0, nil, NotFound("memberKey")
+	}
+	g.Members = slices.Delete(g.Members, i, i+1)
+	u.Writes++
+	return 204, nil, nil
 }
 
 func (f *Fake) FindUser(key string) *User {
