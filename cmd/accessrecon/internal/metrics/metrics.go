@@ -171,10 +171,6 @@ func fullRunGauges(ctx context.Context, st *store.Store, gauge gaugeFunc) error 
 	return nil
 }
 
-// webhookLookback bounds how long before a revocation a webhook receipt
-// still counts as its clock's start (as in `accessrecon sla`).
-const webhookLookback = 30 * 24 * time.Hour
-
 // timeToRevoke is the time-to-revoke histogram per tier: every verified
 // revocation measured by the policy's one SLA computation (Policy.Clock:
 // from HR's effective time, or the webhook's receipt when earlier). Every
