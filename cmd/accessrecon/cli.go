@@ -61,6 +61,8 @@ func commands() []command {
 			required: []string{"fingerprint", "config", "step", "by"}, define: defineAck},
 		{name: "audit verify", summary: "check the audit trail's hash chain against its file", required: []string{"config"}, define: defineAuditVerify},
 		{name: "audit export", summary: "the audit trail as JSON Lines or CEF", required: []string{"config"}, define: defineAuditExport},
+		{name: "drill", summary: "a termination drill of the canaries, measured against the SLA (or --history)", required: []string{"config"}, define: defineDrill},
+		{name: "evidence", summary: "the evidence pack of a period for an auditor (zip with a SHA-256 manifest)", required: []string{"config", "from", "to", "out"}, define: defineEvidence},
 	}
 }
 

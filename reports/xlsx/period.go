@@ -26,7 +26,7 @@ const (
 )
 
 // PeriodSheets lists the period report's sheet names in workbook order.
-var PeriodSheets = []string{SheetSummary, SheetLeavers, SheetPeriodSLA, SheetPeriodExceptions, SheetExemptions, SheetApprovals, SheetPeriodRuns}
+var PeriodSheets = []string{SheetSummary, SheetLeavers, SheetPeriodSLA, SheetPeriodExceptions, SheetExemptions, SheetApprovals, SheetPeriodRuns, SheetDrills}
 
 // PeriodSource is what the period report reads: the runs started in
 // [from, to) with their findings and actions, the life of each finding
@@ -188,6 +188,7 @@ func WritePeriod(ctx context.Context, src PeriodSource, from, to time.Time, path
 			return w.approvalsSheet(ctx, SheetApprovals, opts.Policy.PrivilegedApproved, exemptions, src, d.lastFull.ID, opts.Now.UTC())
 		}},
 		{SheetPeriodRuns, func() error { return w.runsSheet(d) }},
+		{SheetDrills, func() error { return w.drillsSheet(ctx, src, from, to) }},
 	}
 	for _, s := range steps {
 		if err := s.fn(); err != nil {

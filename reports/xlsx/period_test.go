@@ -750,8 +750,8 @@ func TestRunLeaversAndApprovals(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if got := f.GetSheetList(); !slices.Equal(got[len(got)-3:], []string{SheetLeavers, SheetApprovals, SheetUpcoming}) {
-		t.Errorf("sheets %q: want Leavers, Approvals and Upcoming leavers last", got)
+	if got := f.GetSheetList(); !slices.Equal(got[len(got)-4:], []string{SheetLeavers, SheetApprovals, SheetDrills, SheetUpcoming}) {
+		t.Errorf("sheets %q: want Leavers, Approvals, Drills and Upcoming leavers last", got)
 	}
 	head, byID, totals := leaverRows(t, rows(t, f, SheetLeavers))
 	// Every person HR says is gone with an account still to revoke on day

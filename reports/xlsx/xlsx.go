@@ -36,7 +36,7 @@ const (
 )
 
 // Sheets lists the sheet names in workbook order.
-var Sheets = []string{SheetSummary, SheetFindings, SheetActions, SheetSLA, SheetDrift, SheetInventory, SheetExemptions, SheetLeavers, SheetApprovals, SheetUpcoming}
+var Sheets = []string{SheetSummary, SheetFindings, SheetActions, SheetSLA, SheetDrift, SheetInventory, SheetExemptions, SheetLeavers, SheetApprovals, SheetDrills, SheetUpcoming}
 
 // ControlReference is the control the workbook is evidence for.
 const ControlReference = "Saudi NCA ECC-2:2024 control 1-9-5: access is revoked promptly on termination, suspension or role change"
@@ -131,6 +131,9 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 				r = opts.Store
 			}
 			return w.approvalsSheet(ctx, SheetApprovals, res.Policy.PrivilegedApproved, res.Exemptions, r, res.Run.ID, opts.Now.UTC())
+		}},
+		{SheetDrills, func() error {
+			return w.drillsSheet(ctx, opts.Store, opts.Now.Add(-drillWindow), opts.Now.Add(time.Second))
 		}},
 		{SheetUpcoming, func() error { return w.upcomingSheet(SheetUpcoming, opts.Upcoming, opts.Now.UTC(), loc) }},
 	}
@@ -230,7 +233,7 @@ type column struct {
 // identifiers that can be long (DNs, GUIDs).
 func wraps(title string) bool {
 	switch title {
-	case "Reason", "Evidence", "Error", "Detail", "Capabilities", "Account", "Subject", "Action", "Display name", "Name", "Status", "Tier SLA", "Month":
+	case "Reason", "Evidence", "Error", "Detail", "Capabilities", "Account", "Subject", "Action", "Display name", "Name", "Status", "Tier SLA", "Month", "Steps", "Run by":
 		return true
 	}
 	return strings.HasPrefix(title, "Accounts") || strings.HasPrefix(title, "Still used")

@@ -63,9 +63,9 @@ func New(cfg Config, log *slog.Logger) (*Target, error) {
 // Capabilities implements targets.Configurable: a generic directory without a
 // disable: block cannot disable.
 func (t *Target) Capabilities() []targets.Capability {
-	c := []targets.Capability{targets.CanGet, targets.CanRemoveFromGroup}
+	c := []targets.Capability{targets.CanGet, targets.CanRemoveFromGroup, targets.CanAddToGroup}
 	if t.s.Flavor != FlavorGeneric || t.s.Disable.Attribute != "" {
-		c = append(c, targets.CanDisable)
+		c = append(c, targets.CanDisable, targets.CanEnable)
 	}
 	return c
 }

@@ -357,3 +357,61 @@ func classify(err error) error {
 	}
 	return err
 }
+
+// Enable runs enable_statement (drill canaries only: the wiring in cmd
+// refuses any other account). When it changes no row, the account is
+// re-read: missing is ErrNotFound, enabled is success.
+func (t *Target) Enable(ctx context.Context, a targets.Account) error {
+	if t.enable == nil {
+		return errors.New("sql: enable: enable_statement is not configured")
+	}
+	if a.ID == "" {
+		return errors.New("sql: enable: empty account ID")
+	}
+	n, err := t.exec(ctx, "enable_statement", t.enable, map[string]string{"account_id": a.ID}, 1)
+	if err != nil || n > 0 {
+		if err = t.missingIfInvalid(ctx, a.ID, err); err != nil {
+			return fmt.Errorf("sql: enable %s: %w", a.ID, err)
+		}
+		return nil
+	}
+	cur, err := t.get(ctx, a.ID)
+	if err != nil {
+		return fmt.Errorf("sql: enable %s: %w", a.ID, err)
+	}
+	if !cur.Enabled {
+		return fmt.Errorf("sql: enable %s: enable_statement changed no row and the account is still disabled", a.ID)
+	}
+	return nil
+}
+
+// AddToGroup runs add_group_statement (drill canaries only). When it
+// changes no row, the account is re-read: already in the group is success.
+func (t *Target) AddToGroup(ctx context.Context, a targets.Account, g targets.Group) error {
+	if t.addGroup == nil {
+		return errors.New("sql: add to group: add_group_statement is not configured")
+	}
+	if a.ID == "" || g.ID == "" {
+		return errors.New("sql: add to group: empty account ID or group")
+	}
+	n, err := t.exec(ctx, "add_group_statement", t.addGroup, map[string]string{"account_id": a.ID, "group": g.ID}, 0)
+	if err != nil || n > 0 {
+		if err = t.missingIfInvalid(ctx, a.ID, err); err != nil {
+			return fmt.Errorf("sql: add %s to group %s: %w", a.ID, g.ID, err)
+		}
+		return nil
+	}
+	cur, err := t.get(ctx, a.ID)
+	if err != nil {
+		return fmt.Errorf("sql: add %s to group %s: %w", a.ID, g.ID, err)
+	}
+	if !slices.ContainsFunc(cur.Groups, func(x targets.Group) bool { return x.ID == g.ID }) {
+		return fmt.Errorf("sql: add %s to group %s: add_group_statement changed no row and the account is not in the group", a.ID, g.ID)
+	}
+	return nil
+}
+
+var (
+	_ targets.Enabler    = (*Target)(nil)
+	_ targets.GroupAdder = (*Target)(nil)
+)

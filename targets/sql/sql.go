@@ -66,6 +66,13 @@ type Config struct {
 	// (optional).
 	RevokeCredentialStatement string `yaml:"revoke_credential_statement"`
 
+	// EnableStatement re-enables :account_id (optional): used only to
+	// restore drill canaries (drills.canaries) after a drill.
+	EnableStatement string `yaml:"enable_statement"`
+	// AddGroupStatement adds :account_id to :group (optional): used only
+	// to restore drill canaries.
+	AddGroupStatement string `yaml:"add_group_statement"`
+
 	// MaxOpenConns caps the connection pool (default 4). A listing holds
 	// one connection per configured query at once.
 	MaxOpenConns int `yaml:"max_open_conns"`
@@ -85,6 +92,8 @@ type Target struct {
 	removeGroup      *statement
 	revokeSessions   *statement
 	revokeCredential *statement
+	enable           *statement
+	addGroup         *statement
 }
 
 // New validates cfg, resolves the DSN secret and opens the pool (which
@@ -159,6 +168,8 @@ func New(cfg Config, log *slog.Logger) (*Target, error) {
 		{"remove_group_statement", cfg.RemoveGroupStatement, false, []string{"account_id", "group"}, &t.removeGroup},
 		{"revoke_sessions_statement", cfg.RevokeSessionsStatement, false, []string{"account_id"}, &t.revokeSessions},
 		{"revoke_credential_statement", cfg.RevokeCredentialStatement, false, []string{"account_id", "credential_id"}, &t.revokeCredential},
+		{"enable_statement", cfg.EnableStatement, false, []string{"account_id"}, &t.enable},
+		{"add_group_statement", cfg.AddGroupStatement, false, []string{"account_id", "group"}, &t.addGroup},
 	}
 	for _, s := range specs {
 		if strings.TrimSpace(s.text) == "" {
@@ -229,6 +240,12 @@ func (t *Target) Capabilities() []targets.Capability {
 	}
 	if t.removeGroup != nil {
 		c = append(c, targets.CanRemoveFromGroup)
+	}
+	if t.enable != nil {
+		c = append(c, targets.CanEnable)
+	}
+	if t.addGroup != nil {
+		c = append(c, targets.CanAddToGroup)
 	}
 	return c
 }

@@ -77,7 +77,11 @@ type Config struct {
 	Hooks    HooksConfig `yaml:"hooks"`
 	Serve    ServeConfig `yaml:"serve"`
 
+	// Drills configures `accessrecon drill` (drills.go).
+	Drills DrillsConfig `yaml:"drills"`
+
 	path string // the file it was read from
+	sum  string // the SHA-256 of the file's bytes, hex
 }
 
 // Policy is policy: the engine's reconcile.Policy, and the settings of the
@@ -148,7 +152,7 @@ func Parse(body []byte, path string) (*Config, error) {
 		}
 		return nil, cleanYAMLError(err)
 	}
-	cfg.path = path
+	cfg.path, cfg.sum = path, sha256Hex(body)
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -251,6 +255,9 @@ func (c *Config) validate() error {
 				return fmt.Errorf("policy.roles.%s: target %q is not configured", code, t)
 			}
 		}
+	}
+	if err := c.validateDrills(); err != nil {
+		return err
 	}
 	return c.validateUnattended()
 }

@@ -38,6 +38,10 @@ type JobConfig struct {
 	// calendar month) or week (the previous Monday-to-Sunday), in the
 	// job's time zone.
 	Period string `yaml:"period"`
+	// Kind is run (the default) or drill (a termination drill of
+	// drills.canaries, Scenario terminate or suspend: see drills.go).
+	Kind     string `yaml:"kind"`
+	Scenario string `yaml:"scenario"`
 }
 
 // JobScope is `full` or a list of finding kinds; nil means full.
@@ -189,8 +193,8 @@ func (c *Config) validateUnattended() error {
 			return fmt.Errorf("%s.period: only a report job (report: period) has a period", where)
 		case j.Period != "" && j.Period != "month" && j.Period != "week":
 			return fmt.Errorf("%s.period: %q is not month or week", where, j.Period)
-		case j.Report != "" && (j.Scope != nil || j.Mode != "" || len(j.Reports) > 0):
-			return fmt.Errorf("%s: a report job runs nothing: scope, mode and reports do not apply", where)
+		case j.Report != "" && (j.Scope != nil || j.Mode != "" || len(j.Reports) > 0 || (j.Kind != "" && j.Kind != "run")):
+			return fmt.Errorf("%s: a report job runs nothing: scope, mode, reports and kind do not apply", where)
 		}
 	}
 	switch c.Hooks.Mode {

@@ -45,6 +45,9 @@ type Request struct {
 	// Reports limits the reports written (nil: every configured one; an
 	// empty, non-nil set: none).
 	Reports Set
+	// ExtraSources are added to the configured HR sources (a drill's
+	// synthetic canary records: see internal/drill).
+	ExtraSources []reconcile.SourceSpec
 }
 
 // Env is what the caller lends the run.
@@ -90,6 +93,7 @@ func Run(ctx context.Context, cfg *config.Config, env Env, req Request) (*reconc
 	spec := w.Spec
 	spec.Job, spec.Mode, spec.Scope, spec.EmployeeIDs, spec.DryRun = req.Job, req.Mode, req.Scope, req.EmployeeIDs, req.DryRun
 	spec.AsOf = req.AsOf
+	spec.Sources = append(spec.Sources, req.ExtraSources...)
 	if spec.Policy.Exemptions, err = withStoreExemptions(ctx, env.Store, spec.Policy.Exemptions); err != nil {
 		return nil, err
 	}
@@ -111,6 +115,9 @@ func Run(ctx context.Context, cfg *config.Config, env Env, req Request) (*reconc
 	runErr = errors.Join(runErr, trail.CheckpointRun(ctx, cfg, tr))
 	if res == nil {
 		return nil, runErr
+	}
+	if res.Run.ID > 0 { // the config each run was made with (evidence)
+		runErr = errors.Join(runErr, env.Store.SetRunConfigHash(context.WithoutCancel(ctx), res.Run.ID, cfg.SHA256()))
 	}
 	// Reports and findings.json record what happened even when the run was
 	// cancelled: they are written past the run's context.

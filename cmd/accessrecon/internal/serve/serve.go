@@ -21,6 +21,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/drill"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runlock"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runner"
 	"github.com/accessrecon/accessrecon/reconcile"
@@ -219,6 +220,11 @@ func (s *Server) runJob(name string, catchUp bool) {
 			log.Info("job skipped: already run for this slot", "run", last.ID, "started_at", last.StartedAt, "next", next)
 			return
 		}
+	}
+	if j.Kind == "drill" { // a termination drill of drills.canaries (internal/drill)
+		d, err := drill.Run(s.runCtx, cfg, s.st, drill.Options{Scenario: j.Scenario, By: "serve job " + name, Job: name, Log: log})
+		log.Info("drill finished", "drill", d.ID, "run", d.RunID, "passed", d.Passed, "err", err)
+		return
 	}
 	req := runner.Request{Job: name, Mode: j.Mode, Scope: []reconcile.Kind(j.Scope), Timeout: j.Timeout.D(),
 		OutDir: filepath.Join(s.outDir(cfg), name), Reports: append(runner.Set{}, j.Reports...)}
