@@ -13,7 +13,7 @@ import (
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
-// The Drills sheet, last in both workbooks, lists each drill's targets as
+// The Drills sheet, in both workbooks (before Upcoming leavers in a run's), lists each drill's targets as
 // the store recorded them: time to revoke, SLA, result, who ran it, and
 // whether the canary was restored.
 func TestDrillsSheet(t *testing.T) {
