@@ -15,6 +15,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runner"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/sla"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
@@ -74,6 +75,11 @@ func Registry(ctx context.Context, cfg *config.Config, st *store.Store, extra ..
 	if err := fullRunGauges(ctx, st, gauge); err != nil {
 		return nil, err
 	}
+	pending, err := runner.NotifyPendingCollector(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	reg.MustRegister(pending)
 	revocations := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "accessrecon_revocations_total",
 		Help: "Revocation actions the executor carried out (as kept in the store), by target and outcome."}, []string{"target", "outcome"})
 	reg.MustRegister(revocations)
