@@ -43,6 +43,8 @@ func commands() []command {
 		{name: "findings", summary: "the findings of the latest run", required: []string{"config"}, define: defineFindings},
 		{name: "history", summary: "the runs with status and counts", required: []string{"config"}, define: defineHistory},
 		{name: "sla", summary: "revocation times against the SLA", required: []string{"config"}, define: defineSLA},
+		{name: "report", summary: "the period workbook over every run of a period, from the store", required: []string{"config", "from", "to"}, define: defineReport},
+		{name: "schedule", summary: "the known leavers' runs serve starts at each termination's effective time", required: []string{"config"}, define: defineSchedule},
 		{name: "hold add", summary: "hold an account: no revocation until the hold ends",
 			required: []string{"config", "target", "account", "reason", "until", "by"}, define: defineHoldAdd},
 		{name: "hold list", summary: "the holds", required: []string{"config"}, define: defineHoldList},

@@ -233,7 +233,7 @@ func TestDemoWritesWorkbook(t *testing.T) {
 		t.Fatalf("demo workbook: %v", err)
 	}
 	defer f.Close()
-	want := []string{"Summary", "Findings", "Actions", "SLA", "Drift", "Inventory", "Exemptions & holds", "Leavers", "Approvals", "Drills"}
+	want := []string{"Summary", "Findings", "Actions", "SLA", "Drift", "Inventory", "Exemptions & holds", "Leavers", "Approvals", "Drills", "Upcoming leavers"}
 	got := f.GetSheetList()
 	if len(got) != len(want) {
 		t.Fatalf("sheets %v, want %v", got, want)

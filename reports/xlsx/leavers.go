@@ -50,10 +50,12 @@ type leaverAccount struct {
 	// acknowledged (zero: not yet).
 	revokedAt time.Time
 	// autoRevoked is accessrecon's verified revocation (the executor's
-	// Finding.RevokedAt: its automatic steps), and slaStart its clock's
-	// start: what `accessrecon sla` counts.
-	autoRevoked, slaStart time.Time
-	hasAuto               bool
+	// Finding.RevokedAt: its automatic steps). recorded is the revocation
+	// the store records: the automatic steps verified and every person's
+	// step acknowledged (revokedAt without what a later run merely saw),
+	// and slaStart its clock's start: what `accessrecon sla` counts.
+	autoRevoked, recorded, slaStart time.Time
+	hasAuto                         bool
 	// open says what is still to be done when not revoked.
 	open string
 	// ackedBy is who acknowledged the last manual step, when a person's
@@ -351,6 +353,7 @@ func (s *leaverSet) finish(ctx context.Context, ev HREvents) error {
 					a.ackedBy = strings.TrimPrefix(last.Error, "done by ")
 				}
 			}
+			a.recorded = a.revokedAt
 			if a.revokedAt.IsZero() && !a.seenGone.IsZero() {
 				a.revokedAt, a.open = a.seenGone, ""
 			}
@@ -358,7 +361,7 @@ func (s *leaverSet) finish(ctx context.Context, ev HREvents) error {
 			if a.start, a.allowed, err = s.clock(ctx, ev, l.employeeID, a, a.revokedAt); err != nil {
 				return err
 			}
-			if a.slaStart, _, err = s.clock(ctx, ev, l.employeeID, a, a.autoRevoked); err != nil {
+			if a.slaStart, _, err = s.clock(ctx, ev, l.employeeID, a, a.recorded); err != nil {
 				return err
 			}
 		}
@@ -412,8 +415,8 @@ type slaShare struct {
 	allowed                              time.Duration
 	leavers, revoked, within, open, late int
 	// accounts: revocations counted per account, as `accessrecon sla`:
-	// accessrecon's verified automatic steps (Finding.RevokedAt), not the
-	// steps people acknowledged or accounts seen revoked outside it.
+	// automatic steps verified and every person's step acknowledged, not
+	// accounts a later run merely saw revoked outside accessrecon.
 	accounts, accountsWithin int
 }
 
@@ -480,13 +483,14 @@ func shares(ls []*leaver, asOf time.Time) []slaShare {
 			all.open++
 		}
 		for _, a := range l.accounts {
-			// accessrecon sla counts the revocations accessrecon verified,
-			// not the manual steps people acknowledged.
-			if a.autoRevoked.IsZero() || a.slaStart.IsZero() {
+			// accessrecon sla counts the revocations the store records:
+			// automatic steps verified and people's steps acknowledged,
+			// not accounts a later run merely saw disabled.
+			if a.recorded.IsZero() || a.slaStart.IsZero() {
 				continue
 			}
 			s := get(a.tier, a.allowed)
-			within := max(a.autoRevoked.Sub(a.slaStart), 0) <= a.allowed
+			within := max(a.recorded.Sub(a.slaStart), 0) <= a.allowed
 			s.accounts++
 			all.accounts++
 			if within {

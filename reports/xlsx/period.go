@@ -489,7 +489,7 @@ func (w *writer) slaByMonth(leavers []*leaver, asOf time.Time, loc *time.Locatio
 			if a.exempt() {
 				continue
 			}
-			if a.autoRevoked.IsZero() {
+			if a.recorded.IsZero() {
 				if a.revokedAt.IsZero() && !a.start.IsZero() {
 					fg := get(key{"still open at " + local(asOf, loc).Format("2006-01-02"), a.tier}, a.allowed)
 					fg.openNow++
@@ -502,8 +502,8 @@ func (w *writer) slaByMonth(leavers []*leaver, asOf time.Time, loc *time.Locatio
 			if a.slaStart.IsZero() {
 				continue
 			}
-			fg := get(key{a.autoRevoked.In(loc).Format("2006-01"), a.tier}, a.allowed)
-			el := max(a.autoRevoked.Sub(a.slaStart), 0)
+			fg := get(key{a.recorded.In(loc).Format("2006-01"), a.tier}, a.allowed)
+			el := max(a.recorded.Sub(a.slaStart), 0)
 			fg.revoked++
 			fg.elapsed = append(fg.elapsed, el)
 			if el <= a.allowed {

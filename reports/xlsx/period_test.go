@@ -308,11 +308,29 @@ func latestVerified(t *testing.T, st *store.Store, from, to time.Time) map[strin
 // slaFigures is `accessrecon sla --since from` (cmd/accessrecon/sla.go),
 // recomputed here from the store: revocations per tier and how many were
 // within the tier's SLA, the clock starting at HR's effective time or an
-// earlier webhook receipt.
+// earlier webhook receipt. An account is revoked once its automatic steps
+// are verified and every person's step acknowledged, at the later of the
+// two.
 func slaFigures(t *testing.T, st *store.Store, pol reconcile.Policy, since time.Time) map[string][2]int {
 	t.Helper()
 	ctx := context.Background()
 	rows, err := st.RevokedFindings(ctx, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acked := map[string]map[[2]string]time.Time{}
+	err = st.ActionsBetween(ctx, time.Unix(0, 0), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), func(a store.Action) error {
+		if a.Status != store.ActionAcknowledged || !a.Verified {
+			return nil
+		}
+		if acked[a.Fingerprint] == nil {
+			acked[a.Fingerprint] = map[[2]string]time.Time{}
+		}
+		if k := [2]string{a.Op, a.Arg}; a.FinishedAt.After(acked[a.Fingerprint][k]) {
+			acked[a.Fingerprint][k] = a.FinishedAt
+		}
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,28 +341,44 @@ func slaFigures(t *testing.T, st *store.Store, pol reconcile.Policy, since time.
 		if err := json.Unmarshal(r.Body, &f); err != nil {
 			t.Fatal(err)
 		}
-		if f.RevokedAt == nil || seen[f.Fingerprint+f.RevokedAt.String()] {
+		var revoked time.Time
+		if f.RevokedAt != nil {
+			revoked = *f.RevokedAt
+		}
+		done := true
+		for _, s := range f.Actions {
+			if s.Auto {
+				done = done && f.RevokedAt != nil
+				continue
+			}
+			at, ok := acked[f.Fingerprint][[2]string{string(s.Op), s.Arg}]
+			done = done && ok
+			if at.After(revoked) {
+				revoked = at
+			}
+		}
+		if !done || revoked.IsZero() || seen[f.Fingerprint+revoked.String()] || f.Disposition == reconcile.Exempt {
 			continue
 		}
-		seen[f.Fingerprint+f.RevokedAt.String()] = true
+		seen[f.Fingerprint+revoked.String()] = true
 		var start time.Time
 		if f.EffectiveAt != nil {
 			start = *f.EffectiveAt
 		}
-		hook, err := st.FirstHREvent(ctx, f.EmployeeID, f.RevokedAt.Add(-30*24*time.Hour), *f.RevokedAt)
+		hook, err := st.FirstHREvent(ctx, f.EmployeeID, revoked.Add(-30*24*time.Hour), revoked)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !hook.IsZero() && (start.IsZero() || hook.Before(start)) {
 			start = hook
 		}
-		if start.IsZero() {
+		if start.IsZero() || f.EffectiveAt == nil {
 			continue
 		}
 		tier := cmp.Or(f.Tier, "standard")
 		c := out[tier]
 		c[0]++
-		if max(f.RevokedAt.Sub(start), 0) <= pol.SLA[tier].D() {
+		if max(revoked.Sub(start), 0) <= pol.SLA[tier].D() {
 			c[1]++
 		}
 		out[tier] = c
@@ -716,8 +750,8 @@ func TestRunLeaversAndApprovals(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if got := f.GetSheetList(); !slices.Equal(got[len(got)-3:], []string{SheetLeavers, SheetApprovals, SheetDrills}) {
-		t.Errorf("sheets %q: want Leavers, Approvals and Drills last", got)
+	if got := f.GetSheetList(); !slices.Equal(got[len(got)-4:], []string{SheetLeavers, SheetApprovals, SheetDrills, SheetUpcoming}) {
+		t.Errorf("sheets %q: want Leavers, Approvals, Drills and Upcoming leavers last", got)
 	}
 	head, byID, totals := leaverRows(t, rows(t, f, SheetLeavers))
 	// Every person HR says is gone with an account still to revoke on day

@@ -28,7 +28,7 @@ func TestPrintLayout(t *testing.T) {
 			titles[d.Scope] = d.RefersTo
 		}
 	}
-	wantWide := map[string]int{SheetSummary: 1, SheetFindings: 2, SheetActions: 1, SheetSLA: 1, SheetDrift: 1, SheetInventory: 1, SheetExemptions: 1, SheetLeavers: 1, SheetApprovals: 1, SheetDrills: 1}
+	wantWide := map[string]int{SheetSummary: 1, SheetFindings: 2, SheetActions: 1, SheetSLA: 1, SheetDrift: 1, SheetInventory: 1, SheetExemptions: 1, SheetLeavers: 1, SheetApprovals: 1, SheetDrills: 1, SheetUpcoming: 1}
 	for _, s := range Sheets {
 		pl, err := f.GetPageLayout(s)
 		if err != nil {

@@ -453,24 +453,26 @@ func (w *writer) summarySLA(s *summarySheet) error {
 		if !slaFinding(fd) && fd.WithinSLA == nil {
 			continue
 		}
-		tier := cmp.Or(fd.Tier, "standard")
+		c, ok := w.clock(fd)
+		if !ok {
+			continue // exempt, or no effective time: not on the clock
+		}
+		tier := string(c.Tier)
 		st := stats[tier]
 		if st == nil {
 			st = &slaStats{}
 			stats[tier] = st
 		}
 		for _, x := range []*slaStats{st, all} {
-			if fd.WithinSLA == nil {
+			if c.Open {
 				x.open++
 				continue
 			}
 			x.measured++
-			if *fd.WithinSLA {
+			if c.Within {
 				x.within++
 			}
-			if fd.RevokedAt != nil && fd.EffectiveAt != nil {
-				x.elapsed = append(x.elapsed, fd.RevokedAt.Sub(*fd.EffectiveAt))
-			}
+			x.elapsed = append(x.elapsed, c.Elapsed)
 		}
 	}
 	if err := s.section("SLA compliance (HR effective time to verified revocation)"); err != nil {

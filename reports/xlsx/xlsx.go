@@ -36,7 +36,7 @@ const (
 )
 
 // Sheets lists the sheet names in workbook order.
-var Sheets = []string{SheetSummary, SheetFindings, SheetActions, SheetSLA, SheetDrift, SheetInventory, SheetExemptions, SheetLeavers, SheetApprovals, SheetDrills}
+var Sheets = []string{SheetSummary, SheetFindings, SheetActions, SheetSLA, SheetDrift, SheetInventory, SheetExemptions, SheetLeavers, SheetApprovals, SheetDrills, SheetUpcoming}
 
 // ControlReference is the control the workbook is evidence for.
 const ControlReference = "Saudi NCA ECC-2:2024 control 1-9-5: access is revoked promptly on termination, suspension or role change"
@@ -62,6 +62,9 @@ type Options struct {
 	// privileged in this run (Approvals), and HR webhook receipts that
 	// start a leaver's SLA clock (Leavers). Pass the *store.Store.
 	Store RunStore
+	// Upcoming are the known leavers (terminations HR recorded ahead) for
+	// the "Upcoming leavers" sheet.
+	Upcoming []UpcomingLeaver
 }
 
 // FileName is the workbook's file name: accessrecon-<as-of date>-<run id>.xlsx.
@@ -132,6 +135,7 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 		{SheetDrills, func() error {
 			return w.drillsSheet(ctx, opts.Store, opts.Now.Add(-drillWindow), opts.Now.Add(time.Second))
 		}},
+		{SheetUpcoming, func() error { return w.upcomingSheet(SheetUpcoming, opts.Upcoming, opts.Now.UTC(), loc) }},
 	}
 	for _, s := range steps {
 		if err := s.fn(); err != nil {
@@ -611,17 +615,23 @@ func (w *writer) sla() error {
 				continue
 			}
 			id, name, _, _ := person(f)
-			end, within := w.asOf, "open"
-			if f.RevokedAt != nil {
-				end = *f.RevokedAt
-			}
-			if f.WithinSLA != nil {
-				within = yesNo(*f.WithinSLA)
-			}
-			elapsed := end.Sub(*f.EffectiveAt)
-			text := duration(elapsed)
-			if f.RevokedAt == nil {
-				text += " so far"
+			// The one SLA computation (clock.go): revoked once the
+			// automatic steps are verified and a person's steps
+			// acknowledged; an exempt account is not on the clock.
+			c, onClock := w.clock(f)
+			within, elapsed, revoked := "open", w.asOf.Sub(*f.EffectiveAt), any(nil)
+			var text string
+			switch {
+			case !onClock:
+				within = "exempt: not on the clock"
+			case c.Open:
+				elapsed = c.Elapsed
+				text = duration(elapsed) + " so far"
+				if f.RevokedAt != nil {
+					within = "open: a person's step"
+				}
+			default:
+				elapsed, revoked, within, text = c.Elapsed, dateCell(c.End, w.dateTime), yesNo(c.Within), duration(c.Elapsed)
 			}
 			tier := cmp.Or(f.Tier, "standard")
 			var allowed any
@@ -629,7 +639,7 @@ func (w *writer) sla() error {
 				allowed = duration(d.D())
 			}
 			cells = append(cells[:0], id, name, string(f.Kind), datePtr(f.EffectiveAt, w.dateTime), f.Target, f.AccountID,
-				cmp.Or(f.Username, w.name(f.Target, f.AccountID).username), datePtr(f.RevokedAt, w.dateTime), text, excelize.Cell{StyleID: w.decimal, Value: elapsed.Hours()}, tier, allowed, within)
+				cmp.Or(f.Username, w.name(f.Target, f.AccountID).username), revoked, text, excelize.Cell{StyleID: w.decimal, Value: elapsed.Hours()}, tier, allowed, within)
 			if err := emit(cells); err != nil {
 				return err
 			}

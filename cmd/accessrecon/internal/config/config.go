@@ -21,6 +21,7 @@ import (
 
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reports/jira"
+	"github.com/accessrecon/accessrecon/reports/notify"
 )
 
 // Config is schedule.yaml.
@@ -62,6 +63,9 @@ type Config struct {
 		} `yaml:"xlsx"`
 		// Jira keeps one ticket per exception (see reports/jira/README.md).
 		Jira *jira.Config `yaml:"jira"`
+		// Notify tells people in Slack, Teams, email or a signed webhook
+		// what each run did (see reports/notify/README.md).
+		Notify *notify.Config `yaml:"notify"`
 	} `yaml:"reports"`
 
 	// Unattended operation (accessrecon serve): the schedule of jobs, the HR

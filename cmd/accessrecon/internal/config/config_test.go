@@ -14,6 +14,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/accessrecon/accessrecon/reports/jira"
+	"github.com/accessrecon/accessrecon/reports/notify"
+	"github.com/accessrecon/accessrecon/targets"
 	"github.com/accessrecon/accessrecon/targets/aws"
 	"github.com/accessrecon/accessrecon/targets/entra"
 	"github.com/accessrecon/accessrecon/targets/github"
@@ -179,4 +182,70 @@ func TestWireLinksFileHonoursContext(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("Wire still blocked on the links FIFO a minute after its context ended")
 	}
+}
+
+// The commented reports blocks of the root schedule.yaml (jira, notify)
+// are real examples: uncommented, each decodes strictly into its
+// configuration, and the notify one builds a notifier.
+func TestRootExampleCommentedReports(t *testing.T) {
+	body, err := os.ReadFile("../../../../schedule.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := map[string]string{}
+	cur := ""
+	for _, line := range strings.Split(string(body), "\n") {
+		switch {
+		case strings.HasPrefix(line, "  # ") && strings.HasSuffix(line, ":") && !strings.HasPrefix(line, "  #  "):
+			cur = strings.TrimSuffix(strings.TrimPrefix(line, "  # "), ":")
+			blocks[cur] = ""
+		case cur != "" && strings.HasPrefix(line, "  #   "):
+			blocks[cur] += strings.TrimPrefix(line, "  #   ") + "\n"
+		default:
+			cur = ""
+		}
+	}
+	for name, v := range map[string]any{"jira": &jira.Config{}, "notify": &notify.Config{}} {
+		b, ok := blocks[name]
+		if !ok || b == "" {
+			t.Errorf("schedule.yaml shows no commented reports.%s block", name)
+			continue
+		}
+		var n yaml.Node
+		if err := yaml.Unmarshal([]byte(b), &n); err != nil {
+			t.Fatalf("commented %s block does not parse: %v\n%s", name, err, b)
+		}
+		if err := DecodeStrict("reports."+name, n.Content[0], v); err != nil {
+			t.Errorf("commented %s block: %v", name, err)
+		}
+	}
+	// Decoded from the whole config, with its secrets set, it wires.
+	var nc notify.Config
+	var n yaml.Node
+	if err := yaml.Unmarshal([]byte(blocks["notify"]), &n); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Content[0].Decode(&nc); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T0/B0/x")
+	t.Setenv("SMTP_PASSWORD", "secret")
+	if err := Prepare(&nc, t.TempDir(), "reports.notify", targets.NewRedactor()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := notify.New(nc, slog.New(slog.DiscardHandler)); err != nil {
+		t.Errorf("the commented notify block does not build: %v", err)
+	}
+	cfg, err := Parse([]byte("sources: [{name: hr, type: csv, config: {path: hr.csv}}]\nreports:\n  notify:\n"+indent(blocks["notify"], "    ")), "schedule.yaml")
+	if err != nil || cfg.Reports.Notify == nil || len(cfg.Reports.Notify.Sinks) != 2 {
+		t.Errorf("reports.notify in a config: %v", err)
+	}
+}
+
+func indent(s, by string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = by + l
+	}
+	return strings.Join(lines, "\n") + "\n"
 }

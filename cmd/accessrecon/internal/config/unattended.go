@@ -29,6 +29,15 @@ type JobConfig struct {
 	Timeout reconcile.Duration `yaml:"timeout"`
 	// Reports the job writes after its run: xlsx, jira (none when empty).
 	Reports []string `yaml:"reports"`
+	// Report makes the job write a report instead of running: `period`,
+	// the period workbook (accessrecon report) of the last complete
+	// Period, into reports.xlsx.dir (else serve.out_dir/<job>). Nothing is
+	// collected or acted on, so scope, mode and reports do not apply.
+	Report string `yaml:"report"`
+	// Period is a report job's period: month (default: the previous
+	// calendar month) or week (the previous Monday-to-Sunday), in the
+	// job's time zone.
+	Period string `yaml:"period"`
 	// Kind is run (the default) or drill (a termination drill of
 	// drills.canaries, Scenario terminate or suspend: see drills.go).
 	Kind     string `yaml:"kind"`
@@ -176,6 +185,16 @@ func (c *Config) validateUnattended() error {
 			if r != "xlsx" && r != "jira" {
 				return fmt.Errorf("%s.reports: %q is not xlsx or jira", where, r)
 			}
+		}
+		switch {
+		case j.Report != "" && j.Report != "period":
+			return fmt.Errorf("%s.report: %q is not period", where, j.Report)
+		case j.Report == "" && j.Period != "":
+			return fmt.Errorf("%s.period: only a report job (report: period) has a period", where)
+		case j.Period != "" && j.Period != "month" && j.Period != "week":
+			return fmt.Errorf("%s.period: %q is not month or week", where, j.Period)
+		case j.Report != "" && (j.Scope != nil || j.Mode != "" || len(j.Reports) > 0 || (j.Kind != "" && j.Kind != "run")):
+			return fmt.Errorf("%s: a report job runs nothing: scope, mode, reports and kind do not apply", where)
 		}
 	}
 	switch c.Hooks.Mode {

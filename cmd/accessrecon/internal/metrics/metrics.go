@@ -15,6 +15,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runner"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/sla"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
@@ -74,6 +75,11 @@ func Registry(ctx context.Context, cfg *config.Config, st *store.Store, extra ..
 	if err := fullRunGauges(ctx, st, gauge); err != nil {
 		return nil, err
 	}
+	pending, err := runner.NotifyPendingCollector(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	reg.MustRegister(pending)
 	revocations := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "accessrecon_revocations_total",
 		Help: "Revocation actions the executor carried out (as kept in the store), by target and outcome."}, []string{"target", "outcome"})
 	reg.MustRegister(revocations)
@@ -171,10 +177,6 @@ func fullRunGauges(ctx context.Context, st *store.Store, gauge gaugeFunc) error 
 	return nil
 }
 
-// webhookLookback bounds how long before a revocation a webhook receipt
-// still counts as its clock's start (as in `accessrecon sla`).
-const webhookLookback = 30 * 24 * time.Hour
-
 // timeToRevoke is the time-to-revoke histogram per tier: every verified
 // revocation measured by the policy's one SLA computation (Policy.Clock:
 // from HR's effective time, or the webhook's receipt when earlier). Every
@@ -191,35 +193,15 @@ func timeToRevoke(ctx context.Context, cfg *config.Config, st *store.Store) (*pr
 	for _, t := range tiers {
 		h.WithLabelValues(t)
 	}
-	rows, err := st.RevokedFindings(ctx, time.Time{})
+	// The revocations as `accessrecon sla` counts them: an account is
+	// revoked once its automatic steps are verified and every person's
+	// step is acknowledged (sla.Entries, each measured by Policy.Clock).
+	entries, err := sla.Entries(ctx, cfg, st, time.Time{})
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
-	for _, r := range rows {
-		var f reconcile.Finding
-		if err := json.Unmarshal(r.Body, &f); err != nil {
-			return nil, fmt.Errorf("metrics: finding of run %d: %w", r.RunID, err)
-		}
-		if f.RevokedAt == nil {
-			continue
-		}
-		key := f.Fingerprint + f.RevokedAt.String()
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		var hook time.Time
-		if f.EmployeeID != "" {
-			if hook, err = st.FirstHREvent(ctx, f.EmployeeID, f.RevokedAt.Add(-webhookLookback), *f.RevokedAt); err != nil {
-				return nil, err
-			}
-		}
-		c, ok := cfg.Policy.Clock(&f, *f.RevokedAt, hook)
-		if !ok {
-			continue // nothing starts the clock (e.g. a stale credential)
-		}
-		h.WithLabelValues(string(c.Tier)).Observe(c.Elapsed.Seconds())
+	for _, e := range entries {
+		h.WithLabelValues(e.Tier).Observe(e.Elapsed.Seconds())
 	}
 	return h, nil
 }

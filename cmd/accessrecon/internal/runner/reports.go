@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/upcoming"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/reports/jira"
@@ -160,11 +161,19 @@ func writeWorkbook(ctx context.Context, st *store.Store, res *reconcile.Result, 
 	if err != nil {
 		return "", err
 	}
+	ls, err := upcoming.Leavers(ctx, st)
+	if err != nil {
+		return "", err
+	}
+	up := make([]xlsx.UpcomingLeaver, len(ls))
+	for i, l := range ls {
+		up[i] = xlsx.UpcomingLeaver{EmployeeID: l.EmployeeID, Name: l.Name, Status: l.Status, EffectiveAt: l.EffectiveAt, KnownBy: l.KnownBy, TakenBy: l.TakenBy}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
 	path := filepath.Join(dir, xlsx.FileName(res))
-	if err := xlsx.WriteContext(ctx, path, res, xlsx.Options{Trend: trend, Holds: holds, HoldApprovals: approvals, ExemptionRequests: requests, Now: time.Now(), Store: st}); err != nil {
+	if err := xlsx.WriteContext(ctx, path, res, xlsx.Options{Trend: trend, Holds: holds, HoldApprovals: approvals, ExemptionRequests: requests, Now: time.Now(), Store: st, Upcoming: up}); err != nil {
 		return path, err
 	}
 	// Personal data: the owner writes, the group (auditors) reads.

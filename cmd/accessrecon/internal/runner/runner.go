@@ -132,6 +132,16 @@ func Run(ctx context.Context, cfg *config.Config, env Env, req Request) (*reconc
 	wg.Go(func() {
 		_ = writeReports(octx, cfg, env.Store, res, req.Reports.only("xlsx"), req.OutDir, req.DryRun, n)
 	})
+	// Notifications are events of the run, not reports: every run that
+	// acted (not a dry run) tells the configured sinks, whatever reports
+	// it writes; a sink that is down never fails the run.
+	if !req.DryRun && cfg.Reports.Notify != nil {
+		wg.Go(func() {
+			if err := sendNotifications(octx, cfg, env.Store, res, n); err != nil {
+				n.warn(fmt.Sprintf("notifications: %v", err), "notifications failed", "run", res.Run.ID, "err", err)
+			}
+		})
+	}
 	var ferr error
 	if req.OutDir != "" {
 		ferr = WriteFindings(filepath.Join(req.OutDir, FindingsName), res)

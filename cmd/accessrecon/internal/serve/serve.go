@@ -49,6 +49,11 @@ type Server struct {
 	cancelRun context.CancelFunc
 	running   sync.WaitGroup
 
+	// leaversWake asks the known leavers' scheduler (leavers.go) to
+	// re-derive its schedule; leaversDone closes when it has stopped.
+	leaversWake chan struct{}
+	leaversDone chan struct{}
+
 	// PanicHook, when set (tests), is called at the start of every job run.
 	PanicHook func(job string)
 	// now is the clock (tests).
@@ -57,7 +62,8 @@ type Server struct {
 
 // New prepares a server for cfg (read from path) on st; Serve starts it.
 func New(ctx context.Context, path string, cfg *config.Config, st *store.Store, log *slog.Logger) (*Server, error) {
-	s := &Server{path: path, cfg: cfg, st: st, log: log, entries: map[string]cron.EntryID{}, stopping: ctx, now: time.Now}
+	s := &Server{path: path, cfg: cfg, st: st, log: log, entries: map[string]cron.EntryID{}, stopping: ctx, now: time.Now,
+		leaversWake: make(chan struct{}, 1), leaversDone: make(chan struct{})}
 	s.runCtx, s.cancelRun = context.WithCancel(context.WithoutCancel(ctx))
 	s.lock = runlock.New(st, config.DurOr(cfg.Serve.LockStale, 2*time.Minute), log)
 	h, err := newHookState(cfg)
@@ -107,6 +113,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}()
 	s.hooks.start(s)
 	s.cron.Start()
+	go s.leaverScheduler()
 	s.mu.Lock()
 	jobs := len(s.cfg.Jobs)
 	s.mu.Unlock()
@@ -155,6 +162,9 @@ func (s *Server) overdue(ctx context.Context, cfg *config.Config, j config.JobCo
 	if err != nil {
 		return false, time.Time{}, err
 	}
+	if j.Report != "" {
+		return s.reportDue(cfg, j), time.Time{}, nil
+	}
 	last, err := s.st.LastRunOf(ctx, j.Name, reconcile.StatusCompleted, reconcile.StatusGuardTripped)
 	if errors.Is(err, store.ErrNoRun) {
 		return true, time.Time{}, nil
@@ -182,6 +192,12 @@ func (s *Server) runJob(name string, catchUp bool) {
 	log := s.log.With("job", name)
 	if s.PanicHook != nil {
 		s.PanicHook(name)
+	}
+	if j.Report != "" {
+		if !catchUp || s.reportDue(cfg, j) {
+			s.reportJob(cfg, j)
+		}
+		return
 	}
 	// runCtx carries the lease (the fencing token checked before every
 	// action) and ends when the lease is lost, like `run`'s.
@@ -213,6 +229,7 @@ func (s *Server) runJob(name string, catchUp bool) {
 	req := runner.Request{Job: name, Mode: j.Mode, Scope: []reconcile.Kind(j.Scope), Timeout: j.Timeout.D(),
 		OutDir: filepath.Join(s.outDir(cfg), name), Reports: append(runner.Set{}, j.Reports...)}
 	res, err := runner.Run(runCtx, cfg, runner.Env{Store: s.st, Log: log, EngineLog: s.log}, req)
+	s.wakeLeavers() // the run may have read HR: the known leavers' schedule follows it
 	if res == nil {
 		log.Error("job failed before its run started", "err", err)
 		return
@@ -276,6 +293,7 @@ func (s *Server) shutdown(srv *http.Server) error {
 	go func() {
 		<-cronDone.Done()
 		s.hooks.wait()
+		<-s.leaversDone
 		s.running.Wait()
 		close(done)
 	}()

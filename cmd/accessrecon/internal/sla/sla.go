@@ -46,14 +46,90 @@ type Entry struct {
 // still counts as its start.
 const webhookLookback = 30 * 24 * time.Hour
 
+// When an account counts as revoked (the workbook's Leavers sheet reads
+// the same): every automatic step done and verified (the executor's
+// Finding.RevokedAt) AND every step a person must do acknowledged done
+// (accessrecon ack). The revocation time is the later of the two. An
+// account whose automatic steps are done while a person's step is open is
+// not revoked yet: its clock runs on. Each clock is reconcile's
+// Policy.Clock.
+
+// Acks are the acknowledged manual steps: fingerprint → step (op, arg) →
+// when the latest acknowledgement was recorded.
+type Acks struct {
+	at map[string]map[[2]string]time.Time
+}
+
+// ReadAcks reads every acknowledged manual step of the store.
+func ReadAcks(ctx context.Context, st *store.Store) (Acks, error) {
+	a := Acks{at: map[string]map[[2]string]time.Time{}}
+	err := st.ActionsBetween(ctx, time.Unix(0, 0), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), func(act store.Action) error {
+		if act.Status != store.ActionAcknowledged || !act.Verified {
+			return nil
+		}
+		m := a.at[act.Fingerprint]
+		if m == nil {
+			m = map[[2]string]time.Time{}
+			a.at[act.Fingerprint] = m
+		}
+		k := [2]string{act.Op, act.Arg}
+		if act.FinishedAt.After(m[k]) {
+			m[k] = act.FinishedAt.UTC()
+		}
+		return nil
+	})
+	if err != nil {
+		return Acks{}, fmt.Errorf("sla: acknowledged steps: %w", err)
+	}
+	return a, nil
+}
+
+// Revoked is when f's account counts as revoked: its automatic steps done
+// and verified, and every person's step acknowledged (ok false while one
+// of them is not).
+func (a Acks) Revoked(f *reconcile.Finding) (time.Time, bool) {
+	var last time.Time
+	hasAuto := false
+	var manual [][2]string
+	for _, s := range f.Actions {
+		if s.Auto {
+			hasAuto = true
+		} else {
+			manual = append(manual, [2]string{string(s.Op), s.Arg})
+		}
+	}
+	if hasAuto || len(manual) == 0 {
+		if f.RevokedAt == nil {
+			return time.Time{}, false
+		}
+		last = f.RevokedAt.UTC()
+	}
+	for _, m := range manual {
+		t, ok := a.at[f.Fingerprint][m]
+		if !ok {
+			return time.Time{}, false
+		}
+		if t.After(last) {
+			last = t
+		}
+	}
+	return last, true
+}
+
 // Entries measures every revocation of runs started at or after since.
 func Entries(ctx context.Context, cfg *config.Config, st *store.Store, since time.Time) ([]Entry, error) {
-	pol := cfg.Policy.Policy
-	allowed := func(tier string) time.Duration { return pol.SLA[cmp.Or(tier, "standard")].D() }
 	rows, err := st.RevokedFindings(ctx, since)
 	if err != nil {
 		return nil, err
 	}
+	acks, err := ReadAcks(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	// A finding only people revoke has no step in the store to
+	// acknowledge (accessrecon ack records the steps beside automatic
+	// ones): it is not counted here, as the Leavers sheet counts it only
+	// once a later run sees the account gone.
 	var out []Entry
 	seen := map[string]bool{}
 	for _, r := range rows {
@@ -61,41 +137,49 @@ func Entries(ctx context.Context, cfg *config.Config, st *store.Store, since tim
 		if err := json.Unmarshal(r.Body, &f); err != nil {
 			return nil, fmt.Errorf("sla: finding of run %d: %w", r.RunID, err)
 		}
-		if f.RevokedAt == nil {
-			continue
+		revoked, ok := acks.Revoked(&f)
+		if !ok {
+			continue // a person's step is still open: not revoked yet
 		}
-		key := f.Fingerprint + f.RevokedAt.String()
+		key := f.Fingerprint + revoked.String()
 		if seen[key] {
 			continue
 		}
 		seen[key] = true
-		e := Entry{RunID: r.RunID, Fingerprint: f.Fingerprint, Kind: string(f.Kind), Target: f.Target, Tier: cmp.Or(f.Tier, "standard"),
-			AccountID: f.AccountID, EmployeeID: f.EmployeeID, RevokedAt: f.RevokedAt.UTC(), Allowed: allowed(f.Tier)}
-		if f.EffectiveAt != nil {
-			e.Start, e.StartFrom = f.EffectiveAt.UTC(), "hr_effective"
-		}
+		var hook time.Time
 		if f.EmployeeID != "" {
-			hook, err := st.FirstHREvent(ctx, f.EmployeeID, f.RevokedAt.Add(-webhookLookback), *f.RevokedAt)
-			if err != nil {
+			if hook, err = st.FirstHREvent(ctx, f.EmployeeID, revoked.Add(-webhookLookback), revoked); err != nil {
 				return nil, err
 			}
-			if !hook.IsZero() && (e.Start.IsZero() || hook.Before(e.Start)) {
-				e.Start, e.StartFrom = hook.UTC(), "webhook"
-			}
 		}
-		if e.Start.IsZero() {
-			continue // nothing starts the clock (e.g. a stale credential)
+		f.RevokedAt = &revoked
+		c, ok := cfg.Policy.Clock(&f, time.Time{}, hook)
+		if !ok {
+			continue // nothing starts the clock (e.g. a stale credential), or exempt
 		}
-		e.Elapsed = max(e.RevokedAt.Sub(e.Start), 0)
-		e.Within = e.Elapsed <= e.Allowed
-		e.ElapsedText, e.AllowedText = e.Elapsed.Round(time.Second).String(), e.Allowed.String()
-		out = append(out, e)
+		out = append(out, entry(r.RunID, &f, c))
 	}
 	return out, nil
 }
 
+// entry is a finding measured by its clock.
+func entry(runID int64, f *reconcile.Finding, c reconcile.Clock) Entry {
+	e := Entry{RunID: runID, Fingerprint: f.Fingerprint, Kind: string(f.Kind), Target: f.Target, Tier: string(c.Tier),
+		AccountID: f.AccountID, EmployeeID: f.EmployeeID, Start: c.Start, StartFrom: c.StartFrom, Elapsed: c.Elapsed,
+		Allowed: c.Allowed, Within: c.Within, Open: c.Open}
+	if !c.Open {
+		e.RevokedAt = c.End
+	}
+	e.ElapsedText, e.AllowedText = e.Elapsed.Round(time.Second).String(), e.Allowed.String()
+	if c.Open {
+		e.ElapsedText += " (open)"
+	}
+	return e
+}
+
 // OpenBreaches are the leavers of the latest full run still not revoked
-// although their SLA has passed.
+// (a person's step still open counts as not revoked) although their SLA
+// has passed at that run's as-of time.
 func OpenBreaches(ctx context.Context, cfg *config.Config, st *store.Store, now time.Time) ([]Entry, error) {
 	run, err := LatestFinishedFullRun(ctx, st)
 	if err != nil || run.ID == 0 {
@@ -105,24 +189,28 @@ func OpenBreaches(ctx context.Context, cfg *config.Config, st *store.Store, now 
 	if err != nil {
 		return nil, err
 	}
+	acks, err := ReadAcks(ctx, st)
+	if err != nil {
+		return nil, err
+	}
 	var out []Entry
 	for _, b := range bodies {
 		var f reconcile.Finding
 		if err := json.Unmarshal(b, &f); err != nil {
 			return nil, err
 		}
-		if f.RevokedAt != nil || f.EffectiveAt == nil || (f.Kind != reconcile.TerminatedActive && f.Kind != reconcile.SuspendedActive) || f.Disposition == reconcile.Exempt {
+		if f.Kind != reconcile.TerminatedActive && f.Kind != reconcile.SuspendedActive {
 			continue
 		}
-		e := Entry{RunID: run.ID, Fingerprint: f.Fingerprint, Kind: string(f.Kind), Target: f.Target, Tier: cmp.Or(f.Tier, "standard"),
-			AccountID: f.AccountID, EmployeeID: f.EmployeeID, Start: f.EffectiveAt.UTC(), StartFrom: "hr_effective",
-			Allowed: cfg.Policy.SLA[cmp.Or(f.Tier, "standard")].D(), Open: true}
-		e.Elapsed = run.AsOf.Sub(e.Start)
-		if e.Elapsed <= e.Allowed {
+		if _, ok := acks.Revoked(&f); ok {
 			continue
 		}
-		e.ElapsedText, e.AllowedText = e.Elapsed.Round(time.Second).String()+" (open)", e.Allowed.String()
-		out = append(out, e)
+		f.RevokedAt = nil
+		c, ok := cfg.Policy.Clock(&f, run.AsOf, time.Time{})
+		if !ok || c.Within {
+			continue
+		}
+		out = append(out, entry(run.ID, &f, c))
 	}
 	return out, nil
 }
