@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/present"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/targets"
@@ -115,7 +116,7 @@ func defineAck(fs *flag.FlagSet) action {
 			return fmt.Errorf("ack: recorded, but the audit trail refused it: %w", err)
 		}
 		fmt.Fprintf(stdout, "%s: %s on %s account %s recorded done by %s; the next run resolves the finding once no step is left open\n",
-			a.Fingerprint, shown(stepWord(a.Op, a.Arg)), shown(a.Target), shown(a.AccountID), shown(who))
+			a.Fingerprint, present.Shown(stepWord(a.Op, a.Arg)), present.Shown(a.Target), present.Shown(a.AccountID), present.Shown(who))
 		return nil
 	})
 	return func(ctx context.Context, stdout, stderr io.Writer) (int, error) {

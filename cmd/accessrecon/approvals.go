@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/present"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
@@ -56,8 +57,8 @@ func defineHoldApprove(fs *flag.FlagSet) action {
 			Detail: map[string]any{"hold_id": h.ID, "account_id": h.AccountID, "requested_by": h.CreatedBy, "reason": h.Reason, "until": h.Until}}); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "hold %d approved by %s (requested by %s): %s on %s held until %s\n", h.ID, shown(who), shown(h.CreatedBy),
-			shown(h.AccountID), shown(h.Target), h.Until.Format(time.RFC3339))
+		fmt.Fprintf(stdout, "hold %d approved by %s (requested by %s): %s on %s held until %s\n", h.ID, present.Shown(who), present.Shown(h.CreatedBy),
+			present.Shown(h.AccountID), present.Shown(h.Target), h.Until.Format(time.RFC3339))
 		return nil
 	}))
 }
@@ -98,7 +99,7 @@ func defineExemptAdd(fs *flag.FlagSet) action {
 			return err
 		}
 		fmt.Fprintf(stdout, "exemption %d requested by %s: %s on %s until %s; it applies once someone else approves it:\n  accessrecon exempt approve %d --config %s --by NAME\n",
-			e.ID, shown(by), shown(accountWord(a)), shown(*target), u.Format("2006-01-02"), e.ID, shellWord(cfg.Path()))
+			e.ID, present.Shown(by), present.Shown(accountWord(a)), present.Shown(*target), u.Format("2006-01-02"), e.ID, shellWord(cfg.Path()))
 		return nil
 	})
 	return func(ctx context.Context, stdout, stderr io.Writer) (int, error) {
@@ -124,8 +125,8 @@ func defineExemptApprove(fs *flag.FlagSet) action {
 			Detail: map[string]any{"exemption_id": e.ID, "account_id": e.AccountID, "requested_by": e.RequestedBy, "owner": e.Owner, "reason": e.Reason, "expires": e.Expires}}); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "exemption %d approved by %s (requested by %s): %s on %s exempt until %s, from the next run\n", e.ID, shown(e.ApprovedBy), shown(e.RequestedBy),
-			shown(e.AccountID), shown(e.Target), e.Expires.Format("2006-01-02"))
+		fmt.Fprintf(stdout, "exemption %d approved by %s (requested by %s): %s on %s exempt until %s, from the next run\n", e.ID, present.Shown(e.ApprovedBy), present.Shown(e.RequestedBy),
+			present.Shown(e.AccountID), present.Shown(e.Target), e.Expires.Format("2006-01-02"))
 		return nil
 	}))
 }
@@ -142,7 +143,7 @@ func defineExemptRemove(fs *flag.FlagSet) action {
 			Detail: map[string]any{"exemption_id": e.ID, "account_id": e.AccountID}}); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "exemption %d removed by %s\n", e.ID, shown(*by))
+		fmt.Fprintf(stdout, "exemption %d removed by %s\n", e.ID, present.Shown(*by))
 		return nil
 	})
 }
@@ -172,8 +173,8 @@ func defineExemptList(fs *flag.FlagSet) action {
 			case e.ApprovedBy == "":
 				state = "REQUESTED: not in effect until approved"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, shown(e.Target), shown(e.AccountID), shown(dash(names.username(ctx, e.Target, e.AccountID))),
-				e.Expires.Format("2006-01-02"), shown(e.RequestedBy), shown(dash(e.ApprovedBy)), shown(e.Owner), shown(state), shown(e.Reason))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, present.Shown(e.Target), present.Shown(e.AccountID), present.Shown(dash(names.username(ctx, e.Target, e.AccountID))),
+				e.Expires.Format("2006-01-02"), present.Shown(e.RequestedBy), present.Shown(dash(e.ApprovedBy)), present.Shown(e.Owner), present.Shown(state), present.Shown(e.Reason))
 		}
 		return tw.Flush()
 	})

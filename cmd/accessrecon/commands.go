@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/present"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/serve"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/sla"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/trail"
@@ -187,8 +188,8 @@ func findings(ctx context.Context, cfg *config.Config, st *store.Store, runID in
 		if name == "" && f.Person != nil {
 			name = f.Person.Name
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Kind, f.Disposition, shown(f.Target), shown(f.AccountID),
-			shown(dash(f.Username)), shown(dash(name)), shown(f.EmployeeID), f.FirstSeen.Format("2006-01-02"), shown(dash(f.JiraKey)), shown(f.Reason))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Kind, f.Disposition, present.Shown(f.Target), present.Shown(f.AccountID),
+			present.Shown(dash(f.Username)), present.Shown(dash(name)), present.Shown(f.EmployeeID), f.FirstSeen.Format("2006-01-02"), present.Shown(dash(f.JiraKey)), present.Shown(f.Reason))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -196,7 +197,7 @@ func findings(ctx context.Context, cfg *config.Config, st *store.Store, runID in
 	if len(open) > 0 {
 		fmt.Fprintf(stdout, "\nopen manual steps (%d): a person does each, then records it as done:\n", len(open))
 		for _, o := range open {
-			fmt.Fprintf(stdout, "  %s %s account %s: %s\n    %s\n", o.Fingerprint, shown(o.Target), shown(o.AccountID), shown(dash(o.Error)), shown(o.Ack))
+			fmt.Fprintf(stdout, "  %s %s account %s: %s\n    %s\n", o.Fingerprint, present.Shown(o.Target), present.Shown(o.AccountID), present.Shown(dash(o.Error)), present.Shown(o.Ack))
 		}
 	}
 	return nil
@@ -238,7 +239,7 @@ func defineHistory(fs *flag.FlagSet) action {
 				mode += " (dry run)"
 			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", r.ID, r.AsOf.Format(time.RFC3339), r.StartedAt.Format(time.RFC3339), d,
-				mode, shown(dash(r.Job)), r.Status, r.Counts["people"], r.Counts["accounts"], r.Counts["findings"], shortNote(note))
+				mode, present.Shown(dash(r.Job)), r.Status, r.Counts["people"], r.Counts["accounts"], r.Counts["findings"], shortNote(note))
 		}
 		return tw.Flush()
 	})
@@ -246,7 +247,7 @@ func defineHistory(fs *flag.FlagSet) action {
 
 // shortNote is a note cut to 100 bytes, fit to print.
 func shortNote(note string) string {
-	note = shown(note)
+	note = present.Shown(note)
 	if len(note) > 100 {
 		note = note[:100] + "…"
 	}
@@ -305,10 +306,10 @@ func defineHoldAdd(fs *flag.FlagSet) action {
 		}
 		if requested {
 			fmt.Fprintf(stdout, "hold %d requested by %s: %s on %s until %s; it takes effect once someone else approves it (policy.holds.require_approval):\n  accessrecon hold approve %d --config %s --by NAME\n",
-				h.ID, shown(*by), shown(accountWord(a)), shown(*target), u.Format(time.RFC3339), h.ID, shellWord(cfg.Path()))
+				h.ID, present.Shown(*by), present.Shown(accountWord(a)), present.Shown(*target), u.Format(time.RFC3339), h.ID, shellWord(cfg.Path()))
 			return nil
 		}
-		fmt.Fprintf(stdout, "hold %d: %s on %s held until %s by %s\n", h.ID, shown(accountWord(a)), shown(*target), u.Format(time.RFC3339), shown(*by))
+		fmt.Fprintf(stdout, "hold %d: %s on %s held until %s by %s\n", h.ID, present.Shown(accountWord(a)), present.Shown(*target), u.Format(time.RFC3339), present.Shown(*by))
 		return nil
 	})
 }
@@ -325,7 +326,7 @@ func defineHoldRemove(fs *flag.FlagSet) action {
 			Detail: map[string]any{"hold_id": *id, "account_id": h.AccountID}}); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "hold %d removed by %s\n", *id, shown(*by))
+		fmt.Fprintf(stdout, "hold %d removed by %s\n", *id, present.Shown(*by))
 		return nil
 	})
 }
@@ -370,8 +371,8 @@ func defineHoldList(fs *flag.FlagSet) action {
 			case approvals[h.ID].Approval == store.HoldRequested:
 				state = "REQUESTED: not in effect until approved"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ID, shown(h.Target), shown(h.AccountID), shown(dash(names.username(ctx, h.Target, h.AccountID))),
-				h.Until.Format("2006-01-02"), shown(h.CreatedBy), shown(dash(approvals[h.ID].ApprovedBy)), shown(state), shown(h.Reason))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ID, present.Shown(h.Target), present.Shown(h.AccountID), present.Shown(dash(names.username(ctx, h.Target, h.AccountID))),
+				h.Until.Format("2006-01-02"), present.Shown(h.CreatedBy), present.Shown(dash(approvals[h.ID].ApprovedBy)), present.Shown(state), present.Shown(h.Reason))
 		}
 		return tw.Flush()
 	})
@@ -488,7 +489,7 @@ func defineSLA(fs *flag.FlagSet) action {
 		tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "tier\ttarget\taccount\temployee\tkind\tclock from\telapsed\tallowed")
 		for _, e := range rep.Breaches {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s %s\t%s\t%s\n", e.Tier, shown(e.Target), shown(e.AccountID), shown(e.EmployeeID), e.Kind, e.StartFrom, e.Start.Format(time.RFC3339), e.ElapsedText, e.AllowedText)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s %s\t%s\t%s\n", e.Tier, present.Shown(e.Target), present.Shown(e.AccountID), present.Shown(e.EmployeeID), e.Kind, e.StartFrom, e.Start.Format(time.RFC3339), e.ElapsedText, e.AllowedText)
 		}
 		return tw.Flush()
 	})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/drill"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/present"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runlock"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
@@ -48,7 +49,7 @@ func defineDrill(fs *flag.FlagSet) action {
 		if by == "" {
 			by = os.Getenv("USER")
 		}
-		log, _ := newLogger(stderr)
+		log, _ := present.NewLogger(stderr)
 		lock := runlock.New(st, config.DurOr(cfg.Serve.LockStale, 2*time.Minute), log)
 		runCtx, release, err := lock.Hold(ctx, "accessrecon drill", time.Duration(wait))
 		if err != nil {
@@ -80,9 +81,9 @@ func printDrill(w io.Writer, d store.Drill) {
 	if !d.Passed {
 		verdict = "FAILED"
 	}
-	fmt.Fprintf(w, "drill %d (%s, run %d) by %s at %s: %s\n", d.ID, d.Scenario, d.RunID, shown(d.By), d.StartedAt.Format(time.RFC3339), verdict)
+	fmt.Fprintf(w, "drill %d (%s, run %d) by %s at %s: %s\n", d.ID, d.Scenario, d.RunID, present.Shown(d.By), d.StartedAt.Format(time.RFC3339), verdict)
 	if d.Error != "" {
-		fmt.Fprintf(w, "  run error: %s\n", shown(d.Error))
+		fmt.Fprintf(w, "  run error: %s\n", present.Shown(d.Error))
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  target\taccount\ttier\ttime to revoke\tSLA\tresult\tsteps")
@@ -107,24 +108,24 @@ func printDrill(w io.Writer, d store.Drill) {
 			}
 			steps = append(steps, x)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", shown(t.Target), shown(t.Account), t.Tier, took, t.SLA, res, shown(strings.Join(steps, "; ")))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", present.Shown(t.Target), present.Shown(t.Account), t.Tier, took, t.SLA, res, present.Shown(strings.Join(steps, "; ")))
 	}
 	tw.Flush()
 	for _, t := range d.Targets {
 		if t.Note != "" {
-			fmt.Fprintf(w, "  %s: %s\n", shown(t.Target), shown(t.Note))
+			fmt.Fprintf(w, "  %s: %s\n", present.Shown(t.Target), present.Shown(t.Note))
 		}
 		for _, s := range t.Steps {
 			if s.Error != "" && s.Status != string(reconcile.ActionManual) { // a manual step's text is its instruction
-				fmt.Fprintf(w, "  %s: %s %s: %s\n", shown(t.Target), s.Op, shown(s.Arg), shown(s.Error))
+				fmt.Fprintf(w, "  %s: %s %s: %s\n", present.Shown(t.Target), s.Op, present.Shown(s.Arg), present.Shown(s.Error))
 			}
 		}
 	}
 	for _, r := range d.Restored {
 		if r.Restored {
-			fmt.Fprintf(w, "  restored: %s %s\n", shown(r.Target), shown(r.Account))
+			fmt.Fprintf(w, "  restored: %s %s\n", present.Shown(r.Target), present.Shown(r.Account))
 		} else {
-			fmt.Fprintf(w, "  NOT RESTORED: %s %s: %s\n", shown(r.Target), shown(r.Account), shown(r.Note))
+			fmt.Fprintf(w, "  NOT RESTORED: %s %s: %s\n", present.Shown(r.Target), present.Shown(r.Account), present.Shown(r.Note))
 		}
 	}
 }
@@ -143,7 +144,7 @@ func printDrillHistory(w io.Writer, ds []store.Drill) {
 			res = "FAIL"
 		}
 		if len(d.Targets) == 0 {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t-\t-\t-\t-\n", d.ID, d.StartedAt.Format(time.RFC3339), d.Scenario, shown(d.By), res)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t-\t-\t-\t-\n", d.ID, d.StartedAt.Format(time.RFC3339), d.Scenario, present.Shown(d.By), res)
 		}
 		for _, t := range d.Targets {
 			took, tr := "-", "pass"
@@ -153,7 +154,7 @@ func printDrillHistory(w io.Writer, ds []store.Drill) {
 			if !t.Passed {
 				tr = "FAIL"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.StartedAt.Format(time.RFC3339), d.Scenario, shown(d.By), res, shown(t.Target), took, t.SLA, tr)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.StartedAt.Format(time.RFC3339), d.Scenario, present.Shown(d.By), res, present.Shown(t.Target), took, t.SLA, tr)
 		}
 	}
 	tw.Flush()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/evidence"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/present"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
@@ -38,7 +39,7 @@ func defineEvidence(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "evidence pack %s: %d runs from %s to %s (end excluded)\n", shown(p.Path), p.Runs, start.Format(time.RFC3339), end.Format(time.RFC3339))
+		fmt.Fprintf(stdout, "evidence pack %s: %d runs from %s to %s (end excluded)\n", present.Shown(p.Path), p.Runs, start.Format(time.RFC3339), end.Format(time.RFC3339))
 		if p.RunsWithoutConfigHash > 0 {
 			fmt.Fprintf(stdout, "  %d run(s) were made before accessrecon recorded the configuration's SHA-256: runs.csv says so\n", p.RunsWithoutConfigHash)
 		}
@@ -47,7 +48,7 @@ func defineEvidence(fs *flag.FlagSet) action {
 		}
 		fmt.Fprintf(stdout, "%s (SHA-256 %s):\n", evidence.ManifestName, p.ManifestSHA256)
 		for _, f := range p.Files {
-			fmt.Fprintf(stdout, "%s  %s\n", f.SHA256, shown(f.Name))
+			fmt.Fprintf(stdout, "%s  %s\n", f.SHA256, present.Shown(f.Name))
 		}
 		return nil
 	})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/present"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/upcoming"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
@@ -52,7 +53,7 @@ func defineSchedule(fs *flag.FlagSet) action {
 			case l.Due(now):
 				state = "due now"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.EffectiveAt.In(loc).Format("2006-01-02 15:04:05"), shown(l.EmployeeID), shown(dash(l.Name)), shown(l.Status), state)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.EffectiveAt.In(loc).Format("2006-01-02 15:04:05"), present.Shown(l.EmployeeID), present.Shown(dash(l.Name)), present.Shown(l.Status), state)
 		}
 		return tw.Flush()
 	})
