@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/overrides"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/present"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/serve"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/sla"
@@ -172,7 +173,7 @@ func findings(ctx context.Context, cfg *config.Config, st *store.Store, runID in
 	}
 	for _, a := range steps {
 		if slices.ContainsFunc(fs, func(f reconcile.Finding) bool { return f.Fingerprint == a.Fingerprint }) {
-			open = append(open, openStep{a, ackCommand(cfg.Path(), a)})
+			open = append(open, openStep{a, overrides.AckCommand(cfg.Path(), a)})
 		}
 	}
 	if asJSON {
@@ -189,7 +190,7 @@ func findings(ctx context.Context, cfg *config.Config, st *store.Store, runID in
 			name = f.Person.Name
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Kind, f.Disposition, present.Shown(f.Target), present.Shown(f.AccountID),
-			present.Shown(dash(f.Username)), present.Shown(dash(name)), present.Shown(f.EmployeeID), f.FirstSeen.Format("2006-01-02"), present.Shown(dash(f.JiraKey)), present.Shown(f.Reason))
+			present.Shown(present.Dash(f.Username)), present.Shown(present.Dash(name)), present.Shown(f.EmployeeID), f.FirstSeen.Format("2006-01-02"), present.Shown(present.Dash(f.JiraKey)), present.Shown(f.Reason))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -197,17 +198,10 @@ func findings(ctx context.Context, cfg *config.Config, st *store.Store, runID in
 	if len(open) > 0 {
 		fmt.Fprintf(stdout, "\nopen manual steps (%d): a person does each, then records it as done:\n", len(open))
 		for _, o := range open {
-			fmt.Fprintf(stdout, "  %s %s account %s: %s\n    %s\n", o.Fingerprint, present.Shown(o.Target), present.Shown(o.AccountID), present.Shown(dash(o.Error)), present.Shown(o.Ack))
+			fmt.Fprintf(stdout, "  %s %s account %s: %s\n    %s\n", o.Fingerprint, present.Shown(o.Target), present.Shown(o.AccountID), present.Shown(present.Dash(o.Error)), present.Shown(o.Ack))
 		}
 	}
 	return nil
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 func defineHistory(fs *flag.FlagSet) action {
@@ -239,7 +233,7 @@ func defineHistory(fs *flag.FlagSet) action {
 				mode += " (dry run)"
 			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", r.ID, r.AsOf.Format(time.RFC3339), r.StartedAt.Format(time.RFC3339), d,
-				mode, present.Shown(dash(r.Job)), r.Status, r.Counts["people"], r.Counts["accounts"], r.Counts["findings"], shortNote(note))
+				mode, present.Shown(present.Dash(r.Job)), r.Status, r.Counts["people"], r.Counts["accounts"], r.Counts["findings"], shortNote(note))
 		}
 		return tw.Flush()
 	})
@@ -252,11 +246,6 @@ func shortNote(note string) string {
 		note = note[:100] + "…"
 	}
 	return note
-}
-
-// auditor records hold changes in the audit trail.
-func auditor(cfg *config.Config, st *store.Store) reconcile.TrailAuditor {
-	return reconcile.TrailAuditor{Trail: trail.Open(cfg, st, slog.New(slog.NewTextHandler(os.Stderr, nil)))}
 }
 
 func defineHoldAdd(fs *flag.FlagSet) action {
@@ -287,30 +276,8 @@ func defineHoldAdd(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		h := store.Hold{Target: *target, AccountID: a.ID, Reason: *reason, Until: u, CreatedBy: *by, CreatedAt: now}
-		requested := cfg.Policy.Holds.RequireApproval
-		event := auditHoldAdded
-		if requested {
-			// Two-person override: a request until someone else approves.
-			event = auditHoldRequested
-			h.ID, err = st.RequestHold(ctx, h)
-		} else {
-			h.ID, err = st.AddHold(ctx, h)
-		}
-		if err != nil {
-			return err
-		}
-		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: event, Actor: *by, Target: *target,
-			Detail: map[string]any{"hold_id": h.ID, "account_id": a.ID, "username": a.Username, "account": *account, "reason": *reason, "until": u}}); err != nil {
-			return err
-		}
-		if requested {
-			fmt.Fprintf(stdout, "hold %d requested by %s: %s on %s until %s; it takes effect once someone else approves it (policy.holds.require_approval):\n  accessrecon hold approve %d --config %s --by NAME\n",
-				h.ID, present.Shown(*by), present.Shown(accountWord(a)), present.Shown(*target), u.Format(time.RFC3339), h.ID, shellWord(cfg.Path()))
-			return nil
-		}
-		fmt.Fprintf(stdout, "hold %d: %s on %s held until %s by %s\n", h.ID, present.Shown(accountWord(a)), present.Shown(*target), u.Format(time.RFC3339), present.Shown(*by))
-		return nil
+		return overrides.AddHold(ctx, cfg, st, overrides.HoldRequest{Target: *target, Account: a, Word: accountWord(a), Ref: *account,
+			Reason: *reason, Until: u, By: *by}, now, stdout)
 	})
 }
 
@@ -318,16 +285,7 @@ func defineHoldRemove(fs *flag.FlagSet) action {
 	id := fs.Int64("id", 0, "hold `ID`")
 	by := fs.String("by", "", "who removes the hold (`NAME`)")
 	return existingStoreCommand(fs, "hold remove", nil, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
-		h, err := st.RemoveHold(ctx, *id, *by, time.Now().UTC())
-		if err != nil {
-			return err
-		}
-		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: auditHoldRemoved, Actor: *by, Target: h.Target,
-			Detail: map[string]any{"hold_id": *id, "account_id": h.AccountID}}); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "hold %d removed by %s\n", *id, present.Shown(*by))
-		return nil
+		return overrides.RemoveHold(ctx, cfg, st, *id, *by, stdout)
 	})
 }
 
@@ -335,46 +293,8 @@ func defineHoldList(fs *flag.FlagSet) action {
 	asJSON := fs.Bool("json", false, "JSON output")
 	all := fs.Bool("all", false, "list removed holds too")
 	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
-		hs, err := st.Holds(ctx, true)
-		if err != nil {
-			return err
-		}
-		if !*all {
-			hs = slices.DeleteFunc(hs, func(h store.Hold) bool { return !h.RemovedAt.IsZero() })
-		}
-		approvals, err := st.HoldApprovals(ctx)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			type listed struct {
-				store.Hold
-				store.HoldApproval
-			}
-			out := make([]listed, len(hs))
-			for i, h := range hs {
-				out[i] = listed{h, approvals[h.ID]}
-			}
-			return json.NewEncoder(stdout).Encode(out)
-		}
-		now := time.Now().UTC()
 		names := accountNames{st: st}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tTARGET\tACCOUNT\tUSERNAME\tUNTIL\tREQUESTED BY\tAPPROVED BY\tSTATE\tREASON")
-		for _, h := range hs {
-			state := "active"
-			switch {
-			case !h.RemovedAt.IsZero():
-				state = "removed by " + h.RemovedBy
-			case !h.Until.After(now):
-				state = "EXPIRED"
-			case approvals[h.ID].Approval == store.HoldRequested:
-				state = "REQUESTED: not in effect until approved"
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ID, present.Shown(h.Target), present.Shown(h.AccountID), present.Shown(dash(names.username(ctx, h.Target, h.AccountID))),
-				h.Until.Format("2006-01-02"), present.Shown(h.CreatedBy), present.Shown(dash(approvals[h.ID].ApprovedBy)), present.Shown(state), present.Shown(h.Reason))
-		}
-		return tw.Flush()
+		return overrides.ListHolds(ctx, st, *all, *asJSON, names.username, stdout)
 	})
 }
 

@@ -53,7 +53,7 @@ func defineSchedule(fs *flag.FlagSet) action {
 			case l.Due(now):
 				state = "due now"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.EffectiveAt.In(loc).Format("2006-01-02 15:04:05"), present.Shown(l.EmployeeID), present.Shown(dash(l.Name)), present.Shown(l.Status), state)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.EffectiveAt.In(loc).Format("2006-01-02 15:04:05"), present.Shown(l.EmployeeID), present.Shown(present.Dash(l.Name)), present.Shown(l.Status), state)
 		}
 		return tw.Flush()
 	})
