@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"cmp"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -13,16 +11,14 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/listing"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/overrides"
-	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/present"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/serve"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/sla"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/trail"
-	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/targets"
 )
@@ -123,129 +119,16 @@ func defineFindings(fs *flag.FlagSet) action {
 	all := fs.Bool("all", false, "every disposition (default: the exceptions people must handle, and auto revocations)")
 	runID := fs.Int64("run", 0, "this run `N` (default: the latest full run, not a leavers sweep or HR-event run)")
 	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
-		return findings(ctx, cfg, st, *runID, *all, *asJSON, stdout)
+		return listing.Findings(ctx, cfg.Path(), st, *runID, *all, *asJSON, stdout)
 	})
-}
-
-func findings(ctx context.Context, cfg *config.Config, st *store.Store, runID int64, all, asJSON bool, stdout io.Writer) error {
-	var run store.Run
-	var err error
-	switch {
-	case runID > 0:
-		run, err = st.GetRun(ctx, runID)
-	default:
-		run, err = st.LatestFullRun(ctx)
-	}
-	if err != nil {
-		return err
-	}
-	bodies, err := st.FindingBodies(ctx, run.ID)
-	if err != nil {
-		return err
-	}
-	states, err := st.AllFindingStates(ctx)
-	if err != nil {
-		return err
-	}
-	var fs []reconcile.Finding
-	for _, b := range bodies {
-		var f reconcile.Finding
-		if err := json.Unmarshal(b, &f); err != nil {
-			return fmt.Errorf("finding of run %d: %w", run.ID, err)
-		}
-		if f.JiraKey == "" {
-			f.JiraKey = states[f.Fingerprint].JiraKey
-		}
-		if all || f.Disposition != reconcile.Exempt {
-			fs = append(fs, f)
-		}
-	}
-	// Open manual steps of the findings shown: each with the command that
-	// records it as done (issue 10 item 4).
-	type openStep struct {
-		store.Action
-		Ack string `json:"ack"`
-	}
-	var open []openStep
-	steps, err := st.OpenManualSteps(ctx, "")
-	if err != nil {
-		return err
-	}
-	for _, a := range steps {
-		if slices.ContainsFunc(fs, func(f reconcile.Finding) bool { return f.Fingerprint == a.Fingerprint }) {
-			open = append(open, openStep{a, overrides.AckCommand(cfg.Path(), a)})
-		}
-	}
-	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"run": run, "findings": fs, "open_manual_steps": open})
-	}
-	fmt.Fprintf(stdout, "run %d (%s, as of %s): %d findings\n", run.ID, run.Status, run.AsOf.Format(time.RFC3339), len(fs))
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEVERITY\tKIND\tDISPOSITION\tTARGET\tACCOUNT\tUSERNAME\tNAME\tEMPLOYEE\tFIRST SEEN\tJIRA\tREASON")
-	for _, f := range fs {
-		name := f.DisplayName
-		if name == "" && f.Person != nil {
-			name = f.Person.Name
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Kind, f.Disposition, present.Shown(f.Target), present.Shown(f.AccountID),
-			present.Shown(present.Dash(f.Username)), present.Shown(present.Dash(name)), present.Shown(f.EmployeeID), f.FirstSeen.Format("2006-01-02"), present.Shown(present.Dash(f.JiraKey)), present.Shown(f.Reason))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(open) > 0 {
-		fmt.Fprintf(stdout, "\nopen manual steps (%d): a person does each, then records it as done:\n", len(open))
-		for _, o := range open {
-			fmt.Fprintf(stdout, "  %s %s account %s: %s\n    %s\n", o.Fingerprint, present.Shown(o.Target), present.Shown(o.AccountID), present.Shown(present.Dash(o.Error)), present.Shown(o.Ack))
-		}
-	}
-	return nil
 }
 
 func defineHistory(fs *flag.FlagSet) action {
 	asJSON := fs.Bool("json", false, "JSON output")
 	limit := fs.Int("n", 30, "how many runs (`N`)")
 	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
-		runs, err := st.Runs(ctx, *limit)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(runs)
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "RUN\tAS OF\tSTARTED\tDURATION\tMODE\tJOB\tSTATUS\tPEOPLE\tACCOUNTS\tFINDINGS\tGUARDS / ERROR")
-		for _, r := range runs {
-			d := "-"
-			if !r.FinishedAt.IsZero() {
-				d = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
-			}
-			note := strings.Join(r.Guards, "; ")
-			if note == "" {
-				note = r.Error
-			}
-			mode := r.Mode
-			if r.DryRun {
-				mode += " (dry run)"
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", r.ID, r.AsOf.Format(time.RFC3339), r.StartedAt.Format(time.RFC3339), d,
-				mode, present.Shown(present.Dash(r.Job)), r.Status, r.Counts["people"], r.Counts["accounts"], r.Counts["findings"], shortNote(note))
-		}
-		return tw.Flush()
+		return listing.History(ctx, st, *limit, *asJSON, stdout)
 	})
-}
-
-// shortNote is a note cut to 100 bytes, fit to print.
-func shortNote(note string) string {
-	note = present.Shown(note)
-	if len(note) > 100 {
-		note = note[:100] + "…"
-	}
-	return note
 }
 
 func defineHoldAdd(fs *flag.FlagSet) action {
@@ -331,41 +214,8 @@ func defineAuditExport(fs *flag.FlagSet) action {
 			return usageError{"audit export: --format must be jsonl or cef"}
 		}
 		tr := trail.Open(cfg, st, slog.New(slog.NewTextHandler(os.Stderr, nil)))
-		bw := bufio.NewWriter(stdout)
-		err := tr.Records(ctx, 0, func(r store.AuditRecord) error {
-			if r.At.Before(from) {
-				return nil
-			}
-			if *format == "cef" {
-				_, err := fmt.Fprintln(bw, cefLine(r))
-				return err
-			}
-			b, err := json.Marshal(r)
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(bw, "%s\n", b)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		return bw.Flush()
+		return trail.Export(ctx, tr, from, *format, stdout)
 	})
-}
-
-// cefLine renders an audit record in ArcSight Common Event Format.
-func cefLine(r store.AuditRecord) string {
-	esc := strings.NewReplacer(`\`, `\\`, `=`, `\=`, "\n", `\n`)
-	hdr := strings.NewReplacer(`\`, `\\`, `|`, `\|`)
-	sev := "3"
-	switch r.Type {
-	case "action_requested", "target_response", "verification", "hold_applied", "hold_added", "hold_removed",
-		"hold_requested", "hold_approved", "exemption_requested", "exemption_approved", "exemption_removed", "manual_step_acknowledged":
-		sev = "6"
-	}
-	return fmt.Sprintf("CEF:0|accessrecon|accessrecon|1|%s|%s|%s|rt=%d suser=%s cs1Label=target cs1=%s cn1Label=run cn1=%d cs2Label=hash cs2=%s msg=%s",
-		hdr.Replace(r.Type), hdr.Replace(r.Type), sev, r.At.UnixMilli(), esc.Replace(r.Actor), esc.Replace(r.Target), r.RunID, r.Hash, esc.Replace(string(r.Detail)))
 }
 
 func defineSLA(fs *flag.FlagSet) action {
@@ -383,34 +233,6 @@ func defineSLA(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		if *asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(rep)
-		}
-		fmt.Fprintf(stdout, "revocations within SLA: %d of %d (%.1f%%)\n", rep.Within, rep.Revoked, rep.Percent)
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "tier\tallowed\trevoked\twithin\tpercent")
-		tiers := make([]string, 0, len(rep.ByTier))
-		for t := range rep.ByTier {
-			tiers = append(tiers, t)
-		}
-		slices.Sort(tiers)
-		for _, t := range tiers {
-			f := rep.ByTier[t]
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f%%\n", t, f.Allowed, f.Revoked, f.Within, f.Percent)
-		}
-		tw.Flush()
-		if len(rep.Breaches) == 0 {
-			fmt.Fprintln(stdout, "\nno breaches")
-			return nil
-		}
-		fmt.Fprintf(stdout, "\nbreaches (%d):\n", len(rep.Breaches))
-		tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "tier\ttarget\taccount\temployee\tkind\tclock from\telapsed\tallowed")
-		for _, e := range rep.Breaches {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s %s\t%s\t%s\n", e.Tier, present.Shown(e.Target), present.Shown(e.AccountID), present.Shown(e.EmployeeID), e.Kind, e.StartFrom, e.Start.Format(time.RFC3339), e.ElapsedText, e.AllowedText)
-		}
-		return tw.Flush()
+		return rep.Print(stdout, *asJSON)
 	})
 }
