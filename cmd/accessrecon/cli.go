@@ -233,3 +233,9 @@ func (d *durationValue) Set(s string) error {
 	*d = durationValue(v)
 	return nil
 }
+
+// fileList is a repeatable flag.
+type fileList []string
+
+func (f *fileList) String() string     { return strings.Join(*f, ",") }
+func (f *fileList) Set(v string) error { *f = append(*f, v); return nil }

@@ -188,7 +188,7 @@ func defineAuditVerify(fs *flag.FlagSet) action {
 	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
 		tr := trail.Open(cfg, st, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 		if len(pubKeys) > 0 {
-			return verifySigned(ctx, cfg, tr, pubKeys, *cpFile, stdout)
+			return trail.VerifySigned(ctx, cfg, tr, pubKeys, *cpFile, stdout)
 		}
 		res, err := tr.Verify(ctx)
 		if err != nil {

@@ -20,6 +20,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/memlimit"
 	"github.com/accessrecon/accessrecon/targets"
 )
 
@@ -40,7 +41,7 @@ func main() {
 	// A soft heap limit sized to the memory this process may use: the GC
 	// works harder only when memory is really short (GOMEMLIMIT overrides).
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		debug.SetMemoryLimit(memoryLimit("/sys/fs/cgroup/memory.max", "/proc/meminfo"))
+		debug.SetMemoryLimit(memlimit.Soft("/sys/fs/cgroup/memory.max", "/proc/meminfo"))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
