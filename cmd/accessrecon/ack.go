@@ -11,6 +11,7 @@ import (
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/overrides"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
@@ -33,7 +34,7 @@ func existingStoreCommand(fs *flag.FlagSet, name string, check func(cfg *config.
 		if _, err := os.Stat(cfg.StorePath()); errors.Is(err, os.ErrNotExist) {
 			return exitFail, fmt.Errorf("%s: no store at %s yet: run accessrecon run --config %s first", name, cfg.StorePath(), *path)
 		}
-		st, err := openStore(ctx, cfg)
+		st, err := storefile.Open(ctx, cfg)
 		if err != nil {
 			return exitFail, err
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/overrides"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/serve"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/sla"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/trail"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/targets"
@@ -32,7 +33,7 @@ func storeCommand(fs *flag.FlagSet, act func(ctx context.Context, cfg *config.Co
 		if err != nil {
 			return exitFail, err
 		}
-		st, err := openStore(ctx, cfg)
+		st, err := storefile.Open(ctx, cfg)
 		if err != nil {
 			return exitFail, err
 		}
@@ -57,7 +58,7 @@ func defineValidate(fs *flag.FlagSet) action {
 		// an existing store only, validate never creates one.
 		var st *store.Store
 		if _, err := os.Stat(cfg.StorePath()); err == nil {
-			if st, err = openStore(ctx, cfg); err != nil {
+			if st, err = storefile.Open(ctx, cfg); err != nil {
 				return exitFail, err
 			}
 			defer st.Close()
@@ -93,7 +94,7 @@ func defineServe(fs *flag.FlagSet) action {
 			return exitFail, err
 		}
 		log := slog.New(slog.NewJSONHandler(stderr, nil))
-		st, err := openStore(ctx, cfg)
+		st, err := storefile.Open(ctx, cfg)
 		if err != nil {
 			return exitFail, err
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/demo"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runner"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile"
 )
 
@@ -74,10 +75,11 @@ func demoRun(ctx context.Context, path string, asOf time.Time, out string, stdou
 	if err != nil {
 		return nil, exitFail, err
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := storefile.Open(ctx, cfg)
 	if err != nil {
 		return nil, exitFail, err
 	}
 	defer st.Close()
-	return runOnce(ctx, cfg, st, runner.Request{AsOf: asOf, OutDir: out}, stdout, stderr)
+	res, err := runner.Once(ctx, cfg, st, runner.Request{AsOf: asOf, OutDir: out}, stdout, stderr)
+	return res, exitFor(res, err), err
 }

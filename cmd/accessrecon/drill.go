@@ -13,6 +13,7 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/drill"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/present"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runlock"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 )
 
 func defineDrill(fs *flag.FlagSet) action {
@@ -29,7 +30,7 @@ func defineDrill(fs *flag.FlagSet) action {
 		if err != nil {
 			return exitFail, err
 		}
-		st, err := openStore(ctx, cfg)
+		st, err := storefile.Open(ctx, cfg)
 		if err != nil {
 			return exitFail, err
 		}

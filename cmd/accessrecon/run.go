@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
@@ -15,9 +13,8 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/present"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runlock"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runner"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile"
-	"github.com/accessrecon/accessrecon/reconcile/pgstore"
-	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
 // runOptions are the flags of run (and of the demo's runs).
@@ -76,7 +73,7 @@ func runCommand(ctx context.Context, o runOptions, stdout, stderr io.Writer) (in
 	if err != nil {
 		return exitFail, err
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := storefile.Open(ctx, cfg)
 	if err != nil {
 		return exitFail, err
 	}
@@ -100,7 +97,8 @@ func runCommand(ctx context.Context, o runOptions, stdout, stderr io.Writer) (in
 		}
 		return exitFail, err
 	}
-	_, code, runErr := runOnce(runCtx, cfg, st, req, stdout, stderr)
+	res, runErr := runner.Once(runCtx, cfg, st, req, stdout, stderr)
+	code := exitFor(res, runErr)
 	release()
 	if o.metricsFile != "" {
 		if err := metrics.WriteFile(context.WithoutCancel(ctx), o.metricsFile, cfg, st); err != nil {
@@ -113,95 +111,6 @@ func runCommand(ctx context.Context, o runOptions, stdout, stderr io.Writer) (in
 	return code, runErr
 }
 
-// runOnce runs through the runner, prints the summary (and, for a dry run,
-// the plan), and says the exit code. It returns the result (nil when the
-// run never started). Once ctx ends (SIGTERM), the run has the config's
-// grace period to stop; past it, runOnce returns without it.
-func runOnce(ctx context.Context, cfg *config.Config, st *store.Store, req runner.Request, stdout, stderr io.Writer) (*reconcile.Result, int, error) {
-	log, tty := present.NewLogger(stderr)
-	env := runner.Env{Store: st, Log: log, Human: stderr}
-	if tty {
-		env.Progress = present.NewProgress(stderr).Update
-	}
-	type outcome struct {
-		res *reconcile.Result
-		err error
-	}
-	done := make(chan outcome, 1)
-	go func() {
-		res, err := runner.Run(ctx, cfg, env, req)
-		done <- outcome{res, err}
-	}()
-	var out outcome
-	select {
-	case out = <-done:
-	case <-ctx.Done():
-		grace := config.DurOr(cfg.Serve.Grace, 30*time.Second)
-		select {
-		case out = <-done:
-		case <-time.After(grace):
-			return nil, exitFail, fmt.Errorf("run: still busy %s after the signal (the grace period): stopped without it; the next run marks it crashed", grace)
-		}
-	}
-	res, err := out.res, out.err
-	if res == nil {
-		return nil, exitFail, err
-	}
-	path := filepath.Join(req.OutDir, runner.FindingsName)
-	if oe := (*runner.OutputError)(nil); errors.As(err, &oe) {
-		return res, exitFail, err
-	}
-	present.Summary(stderr, res, path, enforcedTargets(cfg, req))
-	if req.DryRun {
-		present.Plan(stdout, res)
-	}
-	switch {
-	case err == nil && allRevocationsFailed(res):
-		return res, exitFail, fmt.Errorf("run %d: every revocation it attempted failed (see the actions above)", res.Run.ID)
-	case err == nil:
-		return res, exitOK, nil
-	case errors.Is(err, reconcile.ErrGuard):
-		return res, exitGuard, err
-	}
-	return res, exitFail, err
-}
-
-// allRevocationsFailed: the run attempted revocations and none was done.
-func allRevocationsFailed(res *reconcile.Result) bool {
-	failed := 0
-	for _, a := range res.Actions {
-		switch a.Status {
-		case "done", "recovered_done":
-			return false
-		case "failed":
-			failed++
-		}
-	}
-	return failed > 0
-}
-
-// openStore opens the config's store; the store holds personal data, so
-// its files (and SQLite's -wal and -shm, which take the database file's
-// mode) are the owner's only.
-func openStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
-	if pgstore.IsDSN(cfg.Store) {
-		// Not a file name: never create a SQLite file called "postgres:".
-		return nil, errors.New("store: a PostgreSQL store (postgres://…) is not available from the command yet (reconcile/pgstore implements the engine's store; its wiring, audit trail and outbox are to come): use a SQLite file")
-	}
-	path := cfg.StorePath()
-	if f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600); err == nil {
-		f.Close()
-	}
-	for _, p := range []string{path, path + "-wal", path + "-shm"} {
-		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			if err := os.Chmod(p, 0o600); err != nil {
-				return nil, fmt.Errorf("store: %w", err)
-			}
-		}
-	}
-	return store.Open(ctx, path)
-}
-
 func parseAsOf(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
@@ -212,14 +121,18 @@ func parseAsOf(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is not RFC 3339 or YYYY-MM-DD", s)
 }
 
-// enforcedTargets names the targets a run acts on.
-func enforcedTargets(cfg *config.Config, req runner.Request) []string {
-	spec := reconcile.RunSpec{Policy: cfg.Policy.Policy, Mode: req.Mode, DryRun: req.DryRun}
-	var out []string
-	for _, t := range cfg.Targets {
-		if reconcile.TargetMode(reconcile.TargetSpec{Name: t.Name, Mode: t.Mode}, spec) == reconcile.Enforce {
-			out = append(out, t.Name)
-		}
+// exitFor is the exit code of a run: 3 when a guard tripped, 1 when it
+// failed or never started, or wrote no output.
+func exitFor(res *reconcile.Result, err error) int {
+	switch {
+	case res == nil:
+		return exitFail
+	case err == nil:
+		return exitOK
+	case errors.As(err, new(*runner.OutputError)):
+		return exitFail
+	case errors.Is(err, reconcile.ErrGuard):
+		return exitGuard
 	}
-	return out
+	return exitFail
 }
