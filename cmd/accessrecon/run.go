@@ -121,17 +121,12 @@ func parseAsOf(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is not RFC 3339 or YYYY-MM-DD", s)
 }
 
-// exitFor is the exit code of a run: 3 when a guard tripped, 1 when it
-// failed or never started, or wrote no output.
+// exitFor is the exit code of a run.
 func exitFor(res *reconcile.Result, err error) int {
-	switch {
-	case res == nil:
-		return exitFail
-	case err == nil:
+	switch runner.Judge(res, err) {
+	case runner.Completed:
 		return exitOK
-	case errors.As(err, new(*runner.OutputError)):
-		return exitFail
-	case errors.Is(err, reconcile.ErrGuard):
+	case runner.Guarded:
 		return exitGuard
 	}
 	return exitFail

@@ -87,3 +87,29 @@ func enforcedTargets(cfg *config.Config, req Request) []string {
 	}
 	return out
 }
+
+// Outcome is what a run's result and error come to.
+type Outcome int
+
+// The outcomes: Completed (exit 0), Failed (1: the run failed, never
+// started, or wrote no output), Guarded (3: a guard tripped).
+const (
+	Completed Outcome = iota
+	Failed
+	Guarded
+)
+
+// Judge is the outcome of Once's result and error.
+func Judge(res *reconcile.Result, err error) Outcome {
+	switch {
+	case res == nil:
+		return Failed
+	case err == nil:
+		return Completed
+	case errors.As(err, new(*OutputError)):
+		return Failed
+	case errors.Is(err, reconcile.ErrGuard):
+		return Guarded
+	}
+	return Failed
+}
