@@ -61,11 +61,11 @@ func defineAck(fs *flag.FlagSet) action {
 		}
 		switch {
 		case !known:
-			return exitUsage, usageError{fmt.Sprintf("ack: --step %q: the step is OP or OP:ARG, OP one of %s", *step, strings.Join(ops, ", "))}
+			return exitUsage, usageError{Msg: fmt.Sprintf("ack: --step %q: the step is OP or OP:ARG, OP one of %s", *step, strings.Join(ops, ", "))}
 		case strings.TrimSpace(*by) == "":
-			return exitUsage, usageError{"ack: --by: who did the step is required"}
+			return exitUsage, usageError{Msg: "ack: --by: who did the step is required"}
 		case strings.TrimSpace(*fp) == "":
-			return exitUsage, usageError{"ack: FINGERPRINT is empty"}
+			return exitUsage, usageError{Msg: "ack: FINGERPRINT is empty"}
 		}
 		return act(ctx, stdout, stderr)
 	}

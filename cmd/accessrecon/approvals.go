@@ -23,7 +23,7 @@ import (
 func approver(cmd string, by *string, act action) action {
 	return func(ctx context.Context, stdout, stderr io.Writer) (int, error) {
 		if strings.TrimSpace(*by) == "" {
-			return exitUsage, usageError{cmd + ": --by: who approves is required"}
+			return exitUsage, usageError{Msg: cmd + ": --by: who approves is required"}
 		}
 		return act(ctx, stdout, stderr)
 	}
@@ -54,7 +54,7 @@ func defineExemptAdd(fs *flag.FlagSet) action {
 		now := time.Now().UTC()
 		u, err := parseAsOf(*until)
 		if err != nil {
-			return usageError{"exempt add: --until: " + err.Error()}
+			return usageError{Msg: "exempt add: --until: " + err.Error()}
 		}
 		if (reconcile.Exemption{Expires: reconcile.Date{Time: u}}).Expired(now) {
 			return fmt.Errorf("exempt add: --until %s is not in the future", *until)
@@ -69,10 +69,10 @@ func defineExemptAdd(fs *flag.FlagSet) action {
 	})
 	return func(ctx context.Context, stdout, stderr io.Writer) (int, error) {
 		if strings.TrimSpace(*by) == "" {
-			return exitUsage, usageError{"exempt add: --by: who requests it is required"}
+			return exitUsage, usageError{Msg: "exempt add: --by: who requests it is required"}
 		}
 		if strings.TrimSpace(*reason) == "" {
-			return exitUsage, usageError{"exempt add: --reason: why is required"}
+			return exitUsage, usageError{Msg: "exempt add: --reason: why is required"}
 		}
 		return act(ctx, stdout, stderr)
 	}

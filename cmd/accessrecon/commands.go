@@ -146,12 +146,12 @@ func defineHoldAdd(fs *flag.FlagSet) action {
 	}
 	return existingStoreCommand(fs, "hold add", configured, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
 		if strings.TrimSpace(*by) == "" {
-			return usageError{"hold add: --by: who places the hold is required"}
+			return usageError{Msg: "hold add: --by: who places the hold is required"}
 		}
 		now := time.Now().UTC()
 		u, err := parseAsOf(*until)
 		if err != nil {
-			return usageError{"hold add: --until: " + err.Error()}
+			return usageError{Msg: "hold add: --until: " + err.Error()}
 		}
 		if !u.After(now) {
 			return fmt.Errorf("hold add: --until %s is not in the future", *until)
@@ -208,11 +208,11 @@ func defineAuditExport(fs *flag.FlagSet) action {
 		if *since != "" {
 			var err error
 			if from, err = parseAsOf(*since); err != nil {
-				return usageError{"audit export: --since: " + err.Error()}
+				return usageError{Msg: "audit export: --since: " + err.Error()}
 			}
 		}
 		if *format != "jsonl" && *format != "cef" {
-			return usageError{"audit export: --format must be jsonl or cef"}
+			return usageError{Msg: "audit export: --format must be jsonl or cef"}
 		}
 		tr := trail.Open(cfg, st, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 		return trail.Export(ctx, tr, from, *format, stdout)
@@ -227,7 +227,7 @@ func defineSLA(fs *flag.FlagSet) action {
 		if *sinceFlag != "" {
 			var err error
 			if since, err = parseAsOf(*sinceFlag); err != nil {
-				return usageError{"sla: --since: " + err.Error()}
+				return usageError{Msg: "sla: --since: " + err.Error()}
 			}
 		}
 		rep, err := sla.Build(ctx, cfg, st, since, time.Now())

@@ -25,11 +25,11 @@ func defineEvidence(fs *flag.FlagSet) action {
 		}
 		start, _, err := period.Bound(*from, loc)
 		if err != nil {
-			return usageError{"evidence: --from: " + err.Error()}
+			return usageError{Msg: "evidence: --from: " + err.Error()}
 		}
 		end, day, err := period.Bound(*to, loc)
 		if err != nil {
-			return usageError{"evidence: --to: " + err.Error()}
+			return usageError{Msg: "evidence: --to: " + err.Error()}
 		}
 		if day {
 			end = end.AddDate(0, 0, 1) // the whole last day

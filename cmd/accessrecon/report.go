@@ -26,7 +26,7 @@ func defineReport(fs *flag.FlagSet) action {
 		loc := period.Location(cfg)
 		from, to, err := period.ParseRange(*fromText, *toText, loc)
 		if err != nil {
-			return usageError{"report: " + err.Error()}
+			return usageError{Msg: "report: " + err.Error()}
 		}
 		path := *out
 		if path == "" {

@@ -50,12 +50,12 @@ func (o runOptions) request() (runner.Request, error) {
 	case "report", "enforce":
 		req.Mode = reconcile.Mode(o.mode)
 	default:
-		return req, usageError{fmt.Sprintf("--mode: %q is not report or enforce", o.mode)}
+		return req, usageError{Msg: fmt.Sprintf("--mode: %q is not report or enforce", o.mode)}
 	}
 	if o.asOf != "" {
 		t, err := parseAsOf(o.asOf)
 		if err != nil {
-			return req, usageError{"--as-of: " + err.Error()}
+			return req, usageError{Msg: "--as-of: " + err.Error()}
 		}
 		req.AsOf = t
 	}
