@@ -18,6 +18,7 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/demo"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/serve"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
@@ -173,7 +174,7 @@ func TestServeJobSignsCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := openStore(context.Background(), cfg)
+	st, err := storefile.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

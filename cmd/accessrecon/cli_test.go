@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/cmdline"
 )
 
 // Every command's --help exits 0 and lists the command's flags on stdout
@@ -15,8 +17,8 @@ import (
 // `findings --help` showed no flags).
 func TestHelpListsEachCommandsFlags(t *testing.T) {
 	for _, c := range commands() {
-		fs, _ := c.flagSet()
-		args := append(strings.Fields(c.name), "--help")
+		fs, _ := c.FlagSet()
+		args := append(strings.Fields(c.Name), "--help")
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), args, &stdout, &stderr); code != exitOK {
 			t.Errorf("%s: exit %d, stderr %q", strings.Join(args, " "), code, stderr.String())
@@ -27,12 +29,12 @@ func TestHelpListsEachCommandsFlags(t *testing.T) {
 		n := 0
 		fs.VisitAll(func(f *flag.Flag) {
 			n++
-			if !strings.Contains(stdout.String(), flagWord(f)) {
-				t.Errorf("%s --help does not show %s:\n%s", c.name, flagWord(f), stdout.String())
+			if !strings.Contains(stdout.String(), cmdline.FlagWord(f)) {
+				t.Errorf("%s --help does not show %s:\n%s", c.Name, cmdline.FlagWord(f), stdout.String())
 			}
 		})
-		if n == 0 && c.name != "audit verify" {
-			t.Errorf("%s: no flags defined", c.name)
+		if n == 0 && c.Name != "audit verify" {
+			t.Errorf("%s: no flags defined", c.Name)
 		}
 	}
 	var stdout, stderr bytes.Buffer
@@ -48,10 +50,10 @@ func TestWaitTakesDays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.parse(rest); err != nil {
+	if _, err := c.Parse(rest); err != nil {
 		t.Fatalf("run --wait 2d: %v", err)
 	}
-	if _, err := c.parse([]string{"--config", "x.yaml", "--wait", "soon"}); err == nil {
+	if _, err := c.Parse([]string{"--config", "x.yaml", "--wait", "soon"}); err == nil {
 		t.Fatal("run --wait soon was accepted")
 	}
 }
@@ -91,7 +93,7 @@ func TestREADMECommandsMatchUsage(t *testing.T) {
 	}
 	var want []string
 	for _, c := range commands() {
-		want = append(want, c.synopsis())
+		want = append(want, c.Synopsis())
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("README.md ## Commands:\n%s\n\nusage generated from the command table:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

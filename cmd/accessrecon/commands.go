@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"cmp"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -13,14 +11,15 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/listing"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/overrides"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/serve"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/sla"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/trail"
-	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/targets"
 )
@@ -34,7 +33,7 @@ func storeCommand(fs *flag.FlagSet, act func(ctx context.Context, cfg *config.Co
 		if err != nil {
 			return exitFail, err
 		}
-		st, err := openStore(ctx, cfg)
+		st, err := storefile.Open(ctx, cfg)
 		if err != nil {
 			return exitFail, err
 		}
@@ -59,7 +58,7 @@ func defineValidate(fs *flag.FlagSet) action {
 		// an existing store only, validate never creates one.
 		var st *store.Store
 		if _, err := os.Stat(cfg.StorePath()); err == nil {
-			if st, err = openStore(ctx, cfg); err != nil {
+			if st, err = storefile.Open(ctx, cfg); err != nil {
 				return exitFail, err
 			}
 			defer st.Close()
@@ -95,7 +94,7 @@ func defineServe(fs *flag.FlagSet) action {
 			return exitFail, err
 		}
 		log := slog.New(slog.NewJSONHandler(stderr, nil))
-		st, err := openStore(ctx, cfg)
+		st, err := storefile.Open(ctx, cfg)
 		if err != nil {
 			return exitFail, err
 		}
@@ -121,141 +120,16 @@ func defineFindings(fs *flag.FlagSet) action {
 	all := fs.Bool("all", false, "every disposition (default: the exceptions people must handle, and auto revocations)")
 	runID := fs.Int64("run", 0, "this run `N` (default: the latest full run, not a leavers sweep or HR-event run)")
 	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
-		return findings(ctx, cfg, st, *runID, *all, *asJSON, stdout)
+		return listing.Findings(ctx, cfg.Path(), st, *runID, *all, *asJSON, stdout)
 	})
-}
-
-func findings(ctx context.Context, cfg *config.Config, st *store.Store, runID int64, all, asJSON bool, stdout io.Writer) error {
-	var run store.Run
-	var err error
-	switch {
-	case runID > 0:
-		run, err = st.GetRun(ctx, runID)
-	default:
-		run, err = st.LatestFullRun(ctx)
-	}
-	if err != nil {
-		return err
-	}
-	bodies, err := st.FindingBodies(ctx, run.ID)
-	if err != nil {
-		return err
-	}
-	states, err := st.AllFindingStates(ctx)
-	if err != nil {
-		return err
-	}
-	var fs []reconcile.Finding
-	for _, b := range bodies {
-		var f reconcile.Finding
-		if err := json.Unmarshal(b, &f); err != nil {
-			return fmt.Errorf("finding of run %d: %w", run.ID, err)
-		}
-		if f.JiraKey == "" {
-			f.JiraKey = states[f.Fingerprint].JiraKey
-		}
-		if all || f.Disposition != reconcile.Exempt {
-			fs = append(fs, f)
-		}
-	}
-	// Open manual steps of the findings shown: each with the command that
-	// records it as done (issue 10 item 4).
-	type openStep struct {
-		store.Action
-		Ack string `json:"ack"`
-	}
-	var open []openStep
-	steps, err := st.OpenManualSteps(ctx, "")
-	if err != nil {
-		return err
-	}
-	for _, a := range steps {
-		if slices.ContainsFunc(fs, func(f reconcile.Finding) bool { return f.Fingerprint == a.Fingerprint }) {
-			open = append(open, openStep{a, ackCommand(cfg.Path(), a)})
-		}
-	}
-	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"run": run, "findings": fs, "open_manual_steps": open})
-	}
-	fmt.Fprintf(stdout, "run %d (%s, as of %s): %d findings\n", run.ID, run.Status, run.AsOf.Format(time.RFC3339), len(fs))
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEVERITY\tKIND\tDISPOSITION\tTARGET\tACCOUNT\tUSERNAME\tNAME\tEMPLOYEE\tFIRST SEEN\tJIRA\tREASON")
-	for _, f := range fs {
-		name := f.DisplayName
-		if name == "" && f.Person != nil {
-			name = f.Person.Name
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Kind, f.Disposition, shown(f.Target), shown(f.AccountID),
-			shown(dash(f.Username)), shown(dash(name)), shown(f.EmployeeID), f.FirstSeen.Format("2006-01-02"), shown(dash(f.JiraKey)), shown(f.Reason))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(open) > 0 {
-		fmt.Fprintf(stdout, "\nopen manual steps (%d): a person does each, then records it as done:\n", len(open))
-		for _, o := range open {
-			fmt.Fprintf(stdout, "  %s %s account %s: %s\n    %s\n", o.Fingerprint, shown(o.Target), shown(o.AccountID), shown(dash(o.Error)), shown(o.Ack))
-		}
-	}
-	return nil
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 func defineHistory(fs *flag.FlagSet) action {
 	asJSON := fs.Bool("json", false, "JSON output")
 	limit := fs.Int("n", 30, "how many runs (`N`)")
 	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
-		runs, err := st.Runs(ctx, *limit)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(runs)
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "RUN\tAS OF\tSTARTED\tDURATION\tMODE\tJOB\tSTATUS\tPEOPLE\tACCOUNTS\tFINDINGS\tGUARDS / ERROR")
-		for _, r := range runs {
-			d := "-"
-			if !r.FinishedAt.IsZero() {
-				d = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
-			}
-			note := strings.Join(r.Guards, "; ")
-			if note == "" {
-				note = r.Error
-			}
-			mode := r.Mode
-			if r.DryRun {
-				mode += " (dry run)"
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", r.ID, r.AsOf.Format(time.RFC3339), r.StartedAt.Format(time.RFC3339), d,
-				mode, shown(dash(r.Job)), r.Status, r.Counts["people"], r.Counts["accounts"], r.Counts["findings"], shortNote(note))
-		}
-		return tw.Flush()
+		return listing.History(ctx, st, *limit, *asJSON, stdout)
 	})
-}
-
-// shortNote is a note cut to 100 bytes, fit to print.
-func shortNote(note string) string {
-	note = shown(note)
-	if len(note) > 100 {
-		note = note[:100] + "…"
-	}
-	return note
-}
-
-// auditor records hold changes in the audit trail.
-func auditor(cfg *config.Config, st *store.Store) reconcile.TrailAuditor {
-	return reconcile.TrailAuditor{Trail: trail.Open(cfg, st, slog.New(slog.NewTextHandler(os.Stderr, nil)))}
 }
 
 func defineHoldAdd(fs *flag.FlagSet) action {
@@ -272,12 +146,12 @@ func defineHoldAdd(fs *flag.FlagSet) action {
 	}
 	return existingStoreCommand(fs, "hold add", configured, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
 		if strings.TrimSpace(*by) == "" {
-			return usageError{"hold add: --by: who places the hold is required"}
+			return usageError{Msg: "hold add: --by: who places the hold is required"}
 		}
 		now := time.Now().UTC()
 		u, err := parseAsOf(*until)
 		if err != nil {
-			return usageError{"hold add: --until: " + err.Error()}
+			return usageError{Msg: "hold add: --until: " + err.Error()}
 		}
 		if !u.After(now) {
 			return fmt.Errorf("hold add: --until %s is not in the future", *until)
@@ -286,30 +160,8 @@ func defineHoldAdd(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		h := store.Hold{Target: *target, AccountID: a.ID, Reason: *reason, Until: u, CreatedBy: *by, CreatedAt: now}
-		requested := cfg.Policy.Holds.RequireApproval
-		event := auditHoldAdded
-		if requested {
-			// Two-person override: a request until someone else approves.
-			event = auditHoldRequested
-			h.ID, err = st.RequestHold(ctx, h)
-		} else {
-			h.ID, err = st.AddHold(ctx, h)
-		}
-		if err != nil {
-			return err
-		}
-		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: event, Actor: *by, Target: *target,
-			Detail: map[string]any{"hold_id": h.ID, "account_id": a.ID, "username": a.Username, "account": *account, "reason": *reason, "until": u}}); err != nil {
-			return err
-		}
-		if requested {
-			fmt.Fprintf(stdout, "hold %d requested by %s: %s on %s until %s; it takes effect once someone else approves it (policy.holds.require_approval):\n  accessrecon hold approve %d --config %s --by NAME\n",
-				h.ID, shown(*by), shown(accountWord(a)), shown(*target), u.Format(time.RFC3339), h.ID, shellWord(cfg.Path()))
-			return nil
-		}
-		fmt.Fprintf(stdout, "hold %d: %s on %s held until %s by %s\n", h.ID, shown(accountWord(a)), shown(*target), u.Format(time.RFC3339), shown(*by))
-		return nil
+		return overrides.AddHold(ctx, cfg, st, overrides.HoldRequest{Target: *target, Account: a, Word: accountWord(a), Ref: *account,
+			Reason: *reason, Until: u, By: *by}, now, stdout)
 	})
 }
 
@@ -317,16 +169,7 @@ func defineHoldRemove(fs *flag.FlagSet) action {
 	id := fs.Int64("id", 0, "hold `ID`")
 	by := fs.String("by", "", "who removes the hold (`NAME`)")
 	return existingStoreCommand(fs, "hold remove", nil, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
-		h, err := st.RemoveHold(ctx, *id, *by, time.Now().UTC())
-		if err != nil {
-			return err
-		}
-		if err := auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: auditHoldRemoved, Actor: *by, Target: h.Target,
-			Detail: map[string]any{"hold_id": *id, "account_id": h.AccountID}}); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "hold %d removed by %s\n", *id, shown(*by))
-		return nil
+		return overrides.RemoveHold(ctx, cfg, st, *id, *by, stdout)
 	})
 }
 
@@ -334,46 +177,8 @@ func defineHoldList(fs *flag.FlagSet) action {
 	asJSON := fs.Bool("json", false, "JSON output")
 	all := fs.Bool("all", false, "list removed holds too")
 	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
-		hs, err := st.Holds(ctx, true)
-		if err != nil {
-			return err
-		}
-		if !*all {
-			hs = slices.DeleteFunc(hs, func(h store.Hold) bool { return !h.RemovedAt.IsZero() })
-		}
-		approvals, err := st.HoldApprovals(ctx)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			type listed struct {
-				store.Hold
-				store.HoldApproval
-			}
-			out := make([]listed, len(hs))
-			for i, h := range hs {
-				out[i] = listed{h, approvals[h.ID]}
-			}
-			return json.NewEncoder(stdout).Encode(out)
-		}
-		now := time.Now().UTC()
 		names := accountNames{st: st}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tTARGET\tACCOUNT\tUSERNAME\tUNTIL\tREQUESTED BY\tAPPROVED BY\tSTATE\tREASON")
-		for _, h := range hs {
-			state := "active"
-			switch {
-			case !h.RemovedAt.IsZero():
-				state = "removed by " + h.RemovedBy
-			case !h.Until.After(now):
-				state = "EXPIRED"
-			case approvals[h.ID].Approval == store.HoldRequested:
-				state = "REQUESTED: not in effect until approved"
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ID, shown(h.Target), shown(h.AccountID), shown(dash(names.username(ctx, h.Target, h.AccountID))),
-				h.Until.Format("2006-01-02"), shown(h.CreatedBy), shown(dash(approvals[h.ID].ApprovedBy)), shown(state), shown(h.Reason))
-		}
-		return tw.Flush()
+		return overrides.ListHolds(ctx, st, *all, *asJSON, names.username, stdout)
 	})
 }
 
@@ -384,7 +189,7 @@ func defineAuditVerify(fs *flag.FlagSet) action {
 	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
 		tr := trail.Open(cfg, st, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 		if len(pubKeys) > 0 {
-			return verifySigned(ctx, cfg, tr, pubKeys, *cpFile, stdout)
+			return trail.VerifySigned(ctx, cfg, tr, pubKeys, *cpFile, stdout)
 		}
 		res, err := tr.Verify(ctx)
 		if err != nil {
@@ -403,48 +208,15 @@ func defineAuditExport(fs *flag.FlagSet) action {
 		if *since != "" {
 			var err error
 			if from, err = parseAsOf(*since); err != nil {
-				return usageError{"audit export: --since: " + err.Error()}
+				return usageError{Msg: "audit export: --since: " + err.Error()}
 			}
 		}
 		if *format != "jsonl" && *format != "cef" {
-			return usageError{"audit export: --format must be jsonl or cef"}
+			return usageError{Msg: "audit export: --format must be jsonl or cef"}
 		}
 		tr := trail.Open(cfg, st, slog.New(slog.NewTextHandler(os.Stderr, nil)))
-		bw := bufio.NewWriter(stdout)
-		err := tr.Records(ctx, 0, func(r store.AuditRecord) error {
-			if r.At.Before(from) {
-				return nil
-			}
-			if *format == "cef" {
-				_, err := fmt.Fprintln(bw, cefLine(r))
-				return err
-			}
-			b, err := json.Marshal(r)
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(bw, "%s\n", b)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		return bw.Flush()
+		return trail.Export(ctx, tr, from, *format, stdout)
 	})
-}
-
-// cefLine renders an audit record in ArcSight Common Event Format.
-func cefLine(r store.AuditRecord) string {
-	esc := strings.NewReplacer(`\`, `\\`, `=`, `\=`, "\n", `\n`)
-	hdr := strings.NewReplacer(`\`, `\\`, `|`, `\|`)
-	sev := "3"
-	switch r.Type {
-	case "action_requested", "target_response", "verification", "hold_applied", "hold_added", "hold_removed",
-		"hold_requested", "hold_approved", "exemption_requested", "exemption_approved", "exemption_removed", "manual_step_acknowledged":
-		sev = "6"
-	}
-	return fmt.Sprintf("CEF:0|accessrecon|accessrecon|1|%s|%s|%s|rt=%d suser=%s cs1Label=target cs1=%s cn1Label=run cn1=%d cs2Label=hash cs2=%s msg=%s",
-		hdr.Replace(r.Type), hdr.Replace(r.Type), sev, r.At.UnixMilli(), esc.Replace(r.Actor), esc.Replace(r.Target), r.RunID, r.Hash, esc.Replace(string(r.Detail)))
 }
 
 func defineSLA(fs *flag.FlagSet) action {
@@ -455,41 +227,13 @@ func defineSLA(fs *flag.FlagSet) action {
 		if *sinceFlag != "" {
 			var err error
 			if since, err = parseAsOf(*sinceFlag); err != nil {
-				return usageError{"sla: --since: " + err.Error()}
+				return usageError{Msg: "sla: --since: " + err.Error()}
 			}
 		}
 		rep, err := sla.Build(ctx, cfg, st, since, time.Now())
 		if err != nil {
 			return err
 		}
-		if *asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(rep)
-		}
-		fmt.Fprintf(stdout, "revocations within SLA: %d of %d (%.1f%%)\n", rep.Within, rep.Revoked, rep.Percent)
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "tier\tallowed\trevoked\twithin\tpercent")
-		tiers := make([]string, 0, len(rep.ByTier))
-		for t := range rep.ByTier {
-			tiers = append(tiers, t)
-		}
-		slices.Sort(tiers)
-		for _, t := range tiers {
-			f := rep.ByTier[t]
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f%%\n", t, f.Allowed, f.Revoked, f.Within, f.Percent)
-		}
-		tw.Flush()
-		if len(rep.Breaches) == 0 {
-			fmt.Fprintln(stdout, "\nno breaches")
-			return nil
-		}
-		fmt.Fprintf(stdout, "\nbreaches (%d):\n", len(rep.Breaches))
-		tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "tier\ttarget\taccount\temployee\tkind\tclock from\telapsed\tallowed")
-		for _, e := range rep.Breaches {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s %s\t%s\t%s\n", e.Tier, shown(e.Target), shown(e.AccountID), shown(e.EmployeeID), e.Kind, e.StartFrom, e.Start.Format(time.RFC3339), e.ElapsedText, e.AllowedText)
-		}
-		return tw.Flush()
+		return rep.Print(stdout, *asJSON)
 	})
 }

@@ -7,15 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/drill"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/present"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runlock"
-	"github.com/accessrecon/accessrecon/reconcile"
-	"github.com/accessrecon/accessrecon/reconcile/store"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 )
 
 func defineDrill(fs *flag.FlagSet) action {
@@ -32,7 +30,7 @@ func defineDrill(fs *flag.FlagSet) action {
 		if err != nil {
 			return exitFail, err
 		}
-		st, err := openStore(ctx, cfg)
+		st, err := storefile.Open(ctx, cfg)
 		if err != nil {
 			return exitFail, err
 		}
@@ -42,13 +40,13 @@ func defineDrill(fs *flag.FlagSet) action {
 			if err != nil {
 				return exitFail, err
 			}
-			printDrillHistory(stdout, ds)
+			drill.PrintHistory(stdout, ds)
 			return exitOK, nil
 		}
 		if by == "" {
 			by = os.Getenv("USER")
 		}
-		log, _ := newLogger(stderr)
+		log, _ := present.NewLogger(stderr)
 		lock := runlock.New(st, config.DurOr(cfg.Serve.LockStale, 2*time.Minute), log)
 		runCtx, release, err := lock.Hold(ctx, "accessrecon drill", time.Duration(wait))
 		if err != nil {
@@ -63,7 +61,7 @@ func defineDrill(fs *flag.FlagSet) action {
 		if err != nil && d.ID == 0 {
 			return exitFail, err
 		}
-		printDrill(stdout, d)
+		drill.Print(stdout, d)
 		if err != nil {
 			return exitFail, err
 		}
@@ -72,89 +70,4 @@ func defineDrill(fs *flag.FlagSet) action {
 		}
 		return exitOK, nil
 	}
-}
-
-// printDrill prints one drill's result for people.
-func printDrill(w io.Writer, d store.Drill) {
-	verdict := "PASSED"
-	if !d.Passed {
-		verdict = "FAILED"
-	}
-	fmt.Fprintf(w, "drill %d (%s, run %d) by %s at %s: %s\n", d.ID, d.Scenario, d.RunID, shown(d.By), d.StartedAt.Format(time.RFC3339), verdict)
-	if d.Error != "" {
-		fmt.Fprintf(w, "  run error: %s\n", shown(d.Error))
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  target\taccount\ttier\ttime to revoke\tSLA\tresult\tsteps")
-	for _, t := range d.Targets {
-		took := "-"
-		if t.Revoked {
-			took = t.TimeTaken.Round(time.Millisecond).String()
-		}
-		res := "pass"
-		if !t.Passed {
-			res = "FAIL"
-		}
-		var steps []string
-		for _, s := range t.Steps {
-			x := s.Op
-			if s.Arg != "" {
-				x += " " + s.Arg
-			}
-			x += ": " + s.Status
-			if s.Verified {
-				x += ", verified"
-			}
-			steps = append(steps, x)
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", shown(t.Target), shown(t.Account), t.Tier, took, t.SLA, res, shown(strings.Join(steps, "; ")))
-	}
-	tw.Flush()
-	for _, t := range d.Targets {
-		if t.Note != "" {
-			fmt.Fprintf(w, "  %s: %s\n", shown(t.Target), shown(t.Note))
-		}
-		for _, s := range t.Steps {
-			if s.Error != "" && s.Status != string(reconcile.ActionManual) { // a manual step's text is its instruction
-				fmt.Fprintf(w, "  %s: %s %s: %s\n", shown(t.Target), s.Op, shown(s.Arg), shown(s.Error))
-			}
-		}
-	}
-	for _, r := range d.Restored {
-		if r.Restored {
-			fmt.Fprintf(w, "  restored: %s %s\n", shown(r.Target), shown(r.Account))
-		} else {
-			fmt.Fprintf(w, "  NOT RESTORED: %s %s: %s\n", shown(r.Target), shown(r.Account), shown(r.Note))
-		}
-	}
-}
-
-// printDrillHistory lists the drills, one line per target.
-func printDrillHistory(w io.Writer, ds []store.Drill) {
-	if len(ds) == 0 {
-		fmt.Fprintln(w, "no drills recorded")
-		return
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "drill\tdate\tscenario\tby\tresult\ttarget\ttime to revoke\tSLA\ttarget result")
-	for _, d := range ds {
-		res := "pass"
-		if !d.Passed {
-			res = "FAIL"
-		}
-		if len(d.Targets) == 0 {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t-\t-\t-\t-\n", d.ID, d.StartedAt.Format(time.RFC3339), d.Scenario, shown(d.By), res)
-		}
-		for _, t := range d.Targets {
-			took, tr := "-", "pass"
-			if t.Revoked {
-				took = t.TimeTaken.Round(time.Millisecond).String()
-			}
-			if !t.Passed {
-				tr = "FAIL"
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.StartedAt.Format(time.RFC3339), d.Scenario, shown(d.By), res, shown(t.Target), took, t.SLA, tr)
-		}
-	}
-	tw.Flush()
 }

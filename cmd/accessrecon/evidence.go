@@ -4,13 +4,13 @@ import (
 	"cmp"
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"time"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/evidence"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/period"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
@@ -23,13 +23,13 @@ func defineEvidence(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		start, _, err := periodBound(*from, loc)
+		start, _, err := period.Bound(*from, loc)
 		if err != nil {
-			return usageError{"evidence: --from: " + err.Error()}
+			return usageError{Msg: "evidence: --from: " + err.Error()}
 		}
-		end, day, err := periodBound(*to, loc)
+		end, day, err := period.Bound(*to, loc)
 		if err != nil {
-			return usageError{"evidence: --to: " + err.Error()}
+			return usageError{Msg: "evidence: --to: " + err.Error()}
 		}
 		if day {
 			end = end.AddDate(0, 0, 1) // the whole last day
@@ -38,28 +38,7 @@ func defineEvidence(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "evidence pack %s: %d runs from %s to %s (end excluded)\n", shown(p.Path), p.Runs, start.Format(time.RFC3339), end.Format(time.RFC3339))
-		if p.RunsWithoutConfigHash > 0 {
-			fmt.Fprintf(stdout, "  %d run(s) were made before accessrecon recorded the configuration's SHA-256: runs.csv says so\n", p.RunsWithoutConfigHash)
-		}
-		if !p.AuditIntact {
-			fmt.Fprintln(stdout, "  AUDIT TRAIL NOT INTACT: see audit/verification.json")
-		}
-		fmt.Fprintf(stdout, "%s (SHA-256 %s):\n", evidence.ManifestName, p.ManifestSHA256)
-		for _, f := range p.Files {
-			fmt.Fprintf(stdout, "%s  %s\n", f.SHA256, shown(f.Name))
-		}
+		p.Print(stdout, start, end)
 		return nil
 	})
-}
-
-// periodBound reads a date (in loc; day true) or an RFC 3339 time.
-func periodBound(s string, loc *time.Location) (t time.Time, day bool, err error) {
-	if t, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
-		return t, true, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, false, nil
-	}
-	return time.Time{}, false, fmt.Errorf("%q is not YYYY-MM-DD or RFC 3339", s)
 }

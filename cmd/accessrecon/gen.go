@@ -26,11 +26,11 @@ func defineGen(fs *flag.FlagSet) action {
 
 func writeGen(people, tgts int, seed uint64, asOf, out string, stdout io.Writer) error {
 	if out == "" || people <= 0 || tgts <= 0 {
-		return usageError{"gen: --out, and positive --people and --targets, are required"}
+		return usageError{Msg: "gen: --out, and positive --people and --targets, are required"}
 	}
 	t, err := time.Parse("2006-01-02", asOf)
 	if err != nil {
-		return usageError{"gen: --as-of: " + err.Error()}
+		return usageError{Msg: "gen: --as-of: " + err.Error()}
 	}
 	spec := gen.Spec{People: people, Targets: tgts, Seed: seed, AsOf: t}
 	if err := gen.WriteCSV(spec, out); err != nil {

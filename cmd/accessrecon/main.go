@@ -20,6 +20,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/memlimit"
 	"github.com/accessrecon/accessrecon/targets"
 )
 
@@ -31,16 +32,11 @@ const (
 	exitGuard = 3
 )
 
-// usageError is a command-line mistake (exit 2).
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
-
 func main() {
 	// A soft heap limit sized to the memory this process may use: the GC
 	// works harder only when memory is really short (GOMEMLIMIT overrides).
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		debug.SetMemoryLimit(memoryLimit("/sys/fs/cgroup/memory.max", "/proc/meminfo"))
+		debug.SetMemoryLimit(memlimit.Soft("/sys/fs/cgroup/memory.max", "/proc/meminfo"))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -82,9 +78,9 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	if err != nil {
 		return exitUsage, err
 	}
-	act, err := c.parse(rest)
+	act, err := c.Parse(rest)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, c.help())
+		fmt.Fprint(stdout, c.Help())
 		return exitOK, err
 	}
 	if err != nil {

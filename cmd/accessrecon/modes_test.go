@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 )
 
 // Files with personal data are not world-readable: the store (and SQLite's
@@ -33,7 +34,7 @@ func TestPersonalDataFileModes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := openStore(context.Background(), cfg)
+	st, err := storefile.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

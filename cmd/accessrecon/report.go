@@ -12,6 +12,7 @@ import (
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/period"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/present"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
@@ -25,7 +26,7 @@ func defineReport(fs *flag.FlagSet) action {
 		loc := period.Location(cfg)
 		from, to, err := period.ParseRange(*fromText, *toText, loc)
 		if err != nil {
-			return usageError{"report: " + err.Error()}
+			return usageError{Msg: "report: " + err.Error()}
 		}
 		path := *out
 		if path == "" {
@@ -35,7 +36,7 @@ func defineReport(fs *flag.FlagSet) action {
 		if err := period.Write(ctx, cfg, st, from, to, path, log); err != nil {
 			return fmt.Errorf("report: %w", err)
 		}
-		fmt.Fprintf(stdout, "period report %s to %s (%s) written to %s\n", from.In(loc).Format("2006-01-02 15:04"), to.In(loc).Format("2006-01-02 15:04"), loc, shown(path))
+		fmt.Fprintf(stdout, "period report %s to %s (%s) written to %s\n", from.In(loc).Format("2006-01-02 15:04"), to.In(loc).Format("2006-01-02 15:04"), loc, present.Shown(path))
 		return nil
 	})
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/period"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/serve"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reports/xlsx"
 )
 
@@ -82,7 +83,7 @@ func TestServeReportJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := openStore(context.Background(), cfg)
+	st, err := storefile.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
-	"fmt"
 	"io"
-	"text/tabwriter"
-	"time"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/upcoming"
@@ -24,36 +20,6 @@ func defineSchedule(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		if *asJSON {
-			if ls == nil {
-				ls = []upcoming.Leaver{}
-			}
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(map[string]any{"upcoming_leavers": ls})
-		}
-		loc, err := time.LoadLocation(cfg.Timezone)
-		if err != nil {
-			loc = time.UTC
-		}
-		if len(ls) == 0 {
-			fmt.Fprintln(stdout, "no upcoming leavers: HR records no termination ahead of the latest HR snapshot")
-			return nil
-		}
-		now := time.Now()
-		fmt.Fprintf(stdout, "upcoming leavers (HR snapshot of run %d; times in %s): serve runs each at its effective time\n", ls[0].KnownBy, loc)
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "EFFECTIVE\tEMPLOYEE\tNAME\tHR STATUS\tRUN")
-		for _, l := range ls {
-			state := "in " + l.EffectiveAt.Sub(now).Round(time.Second).String()
-			switch {
-			case l.TakenBy != 0:
-				state = fmt.Sprintf("done: run %d", l.TakenBy)
-			case l.Due(now):
-				state = "due now"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.EffectiveAt.In(loc).Format("2006-01-02 15:04:05"), shown(l.EmployeeID), shown(dash(l.Name)), shown(l.Status), state)
-		}
-		return tw.Flush()
+		return upcoming.Print(stdout, ls, cfg.Timezone, *asJSON)
 	})
 }

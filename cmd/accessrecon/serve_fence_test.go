@@ -13,6 +13,7 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runlock"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/serve"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
@@ -36,7 +37,7 @@ func TestServeJobFencedByLease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := openStore(context.Background(), cfg)
+	st, err := storefile.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

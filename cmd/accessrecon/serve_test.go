@@ -31,6 +31,7 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runlock"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/serve"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/sla"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/targets/targettest"
 )
@@ -377,7 +378,7 @@ func TestServeJobPanicDoesNotStopLaterRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := openStore(context.Background(), cfg)
+	st, err := storefile.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -853,7 +854,7 @@ func TestServeHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := openStore(context.Background(), cfg)
+	st, err := storefile.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

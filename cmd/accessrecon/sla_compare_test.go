@@ -16,6 +16,7 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/metrics"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/sla"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reports/xlsx"
 )
@@ -106,7 +107,7 @@ policy:
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := storefile.Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 )
 
 // A configured PostgreSQL store is refused with a message saying so, until
@@ -14,7 +15,7 @@ import (
 // the URL's pieces.
 func TestPostgresStoreRefusedForNow(t *testing.T) {
 	t.Chdir(t.TempDir())
-	st, err := openStore(context.Background(), &config.Config{Store: "postgres://accessrecon@db.internal/accessrecon"})
+	st, err := storefile.Open(context.Background(), &config.Config{Store: "postgres://accessrecon@db.internal/accessrecon"})
 	if err == nil {
 		st.Close()
 		t.Fatal("a postgres:// store opened as SQLite")

@@ -102,3 +102,14 @@ func Write(ctx context.Context, cfg *config.Config, st *store.Store, from, to ti
 	// Personal data: the owner writes, the group (auditors) reads.
 	return os.Chmod(path, 0o640)
 }
+
+// Bound reads a date (in loc; day true) or an RFC 3339 time.
+func Bound(s string, loc *time.Location) (t time.Time, day bool, err error) {
+	if t, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
+		return t, true, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, false, nil
+	}
+	return time.Time{}, false, fmt.Errorf("%q is not YYYY-MM-DD or RFC 3339", s)
+}

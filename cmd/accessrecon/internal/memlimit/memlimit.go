@@ -1,4 +1,5 @@
-package main
+// Package memlimit sizes the soft heap limit of a run.
+package memlimit
 
 import (
 	"bufio"
@@ -7,13 +8,13 @@ import (
 	"strings"
 )
 
-// memoryLimit is the soft heap limit of a run: three quarters of the
+// Soft is the soft heap limit of a run: three quarters of the
 // memory this process may use (the cgroup's memory.max, else the machine's
 // MemTotal), at least 1 GiB. A fixed limit below the live data of a large
 // estate made the garbage collector run almost constantly (65% of a
 // 10-million-account run's CPU); a limit near the real ceiling only bites
 // when memory is really short, where working harder beats being killed.
-func memoryLimit(cgroupMax, meminfo string) int64 {
+func Soft(cgroupMax, meminfo string) int64 {
 	const floor = 1 << 30
 	avail := int64(0)
 	if b, err := os.ReadFile(cgroupMax); err == nil {

@@ -1,4 +1,4 @@
-package main
+package memlimit
 
 import (
 	"os"
@@ -26,11 +26,11 @@ func TestMemoryLimit(t *testing.T) {
 		{"no cgroup file: the machine", filepath.Join(dir, "missing"), 18 << 30},
 		{"a small cgroup keeps the floor", write("max3", "536870912\n"), 1 << 30},
 	} {
-		if got := memoryLimit(tc.cgroup, meminfo); got != tc.want {
+		if got := Soft(tc.cgroup, meminfo); got != tc.want {
 			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
 		}
 	}
-	if got := memoryLimit(filepath.Join(dir, "missing"), filepath.Join(dir, "missing")); got != 1<<30 {
+	if got := Soft(filepath.Join(dir, "missing"), filepath.Join(dir, "missing")); got != 1<<30 {
 		t.Errorf("nothing known: %d, want the 1 GiB floor", got)
 	}
 }

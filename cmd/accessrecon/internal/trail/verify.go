@@ -1,4 +1,4 @@
-package main
+package trail
 
 import (
 	"context"
@@ -6,25 +6,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
-// Signed audit checkpoints are made by internal/trail; this is their side
-// of `audit verify --public-key`.
-
-// fileList is a repeatable flag.
-type fileList []string
-
-func (f *fileList) String() string     { return strings.Join(*f, ",") }
-func (f *fileList) Set(v string) error { *f = append(*f, v); return nil }
-
-// verifySigned is `audit verify --public-key FILE...`: the chain, every
+// VerifySigned is `audit verify --public-key FILE...`: the chain, every
 // checkpoint's signature and head, and the checkpoint file's heads
 // (--checkpoint-file, default audit.checkpoint_file).
-func verifySigned(ctx context.Context, cfg *config.Config, trail *store.AuditTrail, pubFiles []string, cpFile string, stdout io.Writer) error {
+func VerifySigned(ctx context.Context, cfg *config.Config, trail *store.AuditTrail, pubFiles []string, cpFile string, stdout io.Writer) error {
 	var keys []ed25519.PublicKey
 	for _, f := range pubFiles {
 		b, err := os.ReadFile(f)

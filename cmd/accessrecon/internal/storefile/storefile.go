@@ -1,0 +1,35 @@
+// Package storefile opens the store a configuration names.
+package storefile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/reconcile/pgstore"
+	"github.com/accessrecon/accessrecon/reconcile/store"
+)
+
+// Open opens the config's store; the store holds personal data, so
+// its files (and SQLite's -wal and -shm, which take the database file's
+// mode) are the owner's only.
+func Open(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+	if pgstore.IsDSN(cfg.Store) {
+		// Not a file name: never create a SQLite file called "postgres:".
+		return nil, errors.New("store: a PostgreSQL store (postgres://…) is not available from the command yet (reconcile/pgstore implements the engine's store; its wiring, audit trail and outbox are to come): use a SQLite file")
+	}
+	path := cfg.StorePath()
+	if f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return nil, fmt.Errorf("store: %w", err)
+			}
+		}
+	}
+	return store.Open(ctx, path)
+}
