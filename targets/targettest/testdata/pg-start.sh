@@ -1,5 +1,5 @@
 #!/bin/sh
-# Start a throwaway PostgreSQL cluster for the targets/sql tests.
+# Start a throwaway PostgreSQL cluster for tests (targettest.PostgreSQL).
 #
 # usage: pg-start.sh DIR PORT [BINDIR]
 #   DIR     an empty directory; the cluster goes in DIR/data, the log in
