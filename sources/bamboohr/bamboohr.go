@@ -386,6 +386,7 @@ func (s *Source) EmployeeIDFor(ctx context.Context, internalID string) (string, 
 
 var _ sources.Source = (*Source)(nil)
 var _ sources.Refresher = (*Source)(nil)
+var _ sources.IDResolver = (*Source)(nil)
 
 // SecretFields asks the wiring for the API key.
 func (c *Config) SecretFields() []targets.SecretField {
