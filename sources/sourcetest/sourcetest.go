@@ -82,7 +82,7 @@ var errSkip = errors.New("does not apply")
 func CheckPeople(ctx context.Context, fx Fixture) error {
 	got, err := collect(fx.Source.People(ctx))
 	if err != nil {
-		return fmt.Errorf("People: %w", err)
+		return fmt.Errorf("reading people: %w", err)
 	}
 	return samePeople("People", got, fx.People)
 }
@@ -92,13 +92,13 @@ func CheckPeople(ctx context.Context, fx Fixture) error {
 func CheckEarlyStop(ctx context.Context, fx Fixture) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("People after break: %v", r)
+			err = fmt.Errorf("reading people after break: %v", r)
 		}
 	}()
 	n := 0
 	for _, err := range fx.Source.People(ctx) {
 		if err != nil {
-			return fmt.Errorf("People: %w", err)
+			return fmt.Errorf("reading people: %w", err)
 		}
 		n++
 		break
@@ -170,13 +170,13 @@ func endsCancelled(seq func(func(sources.Person, error) bool), all int) error {
 		case r.bad != nil:
 			return r.bad
 		case r.last == nil && (all < 0 || r.n < all):
-			return fmt.Errorf("People under a cancelled context ended without an error after %d people: it would look complete", r.n)
+			return fmt.Errorf("reading people under a cancelled context ended without an error after %d people: it would look complete", r.n)
 		case r.last != nil && !errors.Is(r.last, context.Canceled):
-			return fmt.Errorf("People under a cancelled context: error %v does not wrap context.Canceled", r.last)
+			return fmt.Errorf("reading people under a cancelled context: error %v does not wrap context.Canceled", r.last)
 		}
 		return nil
 	case <-time.After(10 * time.Second):
-		return errors.New("People did not stop within 10s of cancellation")
+		return errors.New("reading people did not stop within 10s of cancellation")
 	}
 }
 
@@ -207,7 +207,7 @@ func CheckBadRecord(ctx context.Context, fx Fixture) error {
 		return errors.New("a bad record was skipped: People ended without an error")
 	}
 	if after > 0 {
-		return fmt.Errorf("People yielded %d more values after the error %v", after, errs[0])
+		return fmt.Errorf("reading people yielded %d more values after the error %v", after, errs[0])
 	}
 	for _, m := range fx.BrokenMentions {
 		if !strings.Contains(errs[0].Error(), m) {

@@ -176,8 +176,9 @@ func (e *StatusError) Unwrap() error { return e.sentinel }
 // closes its body. A status of 400 or more returns an error (the body read
 // and closed): a *StatusError, wrapped in a *targets.TransientError for 429
 // and 5xx. A network error is transient too. GET and HEAD requests, and
-// those Resend allows, are retried as the Client's Retry fields say; others
-// are sent once. req is not modified: a retry sends a clone.
+// those Resend allows, are retried as the Client's Retry fields say; others,
+// and any whose body cannot be read again (no GetBody), are sent once. req
+// is not modified: a retry sends a clone.
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	r := Retry{Retries: c.Retries, MaxWait: c.MaxWait, FailLongWait: c.FailLongWait, Sleep: c.Sleep, Log: c.Log}
 	var resp *http.Response
@@ -216,8 +217,12 @@ type final struct{ err error }
 
 func (f final) Error() string { return f.err.Error() }
 
-// resendable reports whether req may be sent again after err.
+// resendable reports whether req may be sent again after err: never when
+// its body cannot be read again.
 func (c *Client) resendable(req *http.Request, err error) bool {
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		return false
+	}
 	if req.Method == http.MethodGet || req.Method == http.MethodHead {
 		return true
 	}

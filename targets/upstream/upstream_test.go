@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -247,5 +248,24 @@ func TestRetryDo(t *testing.T) {
 	err = r.Do(t.Context(), func(int) error { tries++; return errors.New("bad request") })
 	if tries != 1 || len(waits) != 0 || err == nil {
 		t.Fatalf("tries %d, waits %v, err %v", tries, waits, err)
+	}
+}
+
+// A body that cannot be read again (no GetBody) is never resent: a retry
+// would send it empty.
+func TestUnrewindableBodySentOnce(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	var waits []time.Duration
+	c := client(&waits)
+	c.Resend = func(*http.Request, int) bool { return true }
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/report", io.NopCloser(strings.NewReader(`{"q":1}`)))
+	_, err := c.Do(req)
+	if err == nil || n.Load() != 1 || len(waits) != 0 {
+		t.Fatalf("err %v, requests %d, waits %v", err, n.Load(), waits)
 	}
 }
