@@ -20,7 +20,9 @@
 //
 // Beside reconcile.Store it has what accessrecon's commands keep, with
 // reconcile/store's signatures and types (its Go types are reconcile/store's
-// own): run listings, the outbox, HR webhook events and signature claims,
+// own): the hash-chained audit trail (reconcile/store's AuditTrail over this
+// database's table, so `audit verify` and signed checkpoints are the same;
+// see audit.go), run listings, the outbox, HR webhook events and signature claims,
 // two-person holds and exemptions, drills, manual steps, the period
 // queries and retention (the contract suite reconcile/store/opstest runs
 // against both). Where two processes on two machines may do the same thing
