@@ -276,3 +276,12 @@ func prefixed(p, s string) string {
 	}
 	return p + s
 }
+
+// InsertAction records one action (InsertActions of one).
+func (s *Store) InsertAction(ctx context.Context, a reconcile.Action) (int64, error) {
+	ids, err := s.InsertActions(ctx, []reconcile.Action{a})
+	if err != nil {
+		return 0, err
+	}
+	return ids[0], nil
+}
