@@ -95,7 +95,7 @@ type Opener func(t *testing.T) (st Store, again func() Store)
 func Run(t *testing.T, open Opener) {
 	t.Run("runs", func(t *testing.T) { st, _ := open(t); testRuns(t, st) })
 	t.Run("outbox", func(t *testing.T) { st, again := open(t); testOutbox(t, st, again()) })
-	t.Run("hr events", func(t *testing.T) { st, _ := open(t); testHREvents(t, st) })
+	t.Run("hr events", func(t *testing.T) { st, again := open(t); testHREvents(t, st, again()) })
 	t.Run("signatures", func(t *testing.T) { st, again := open(t); testSignatures(t, st, again) })
 	t.Run("manual steps", func(t *testing.T) { st, again := open(t); testManualSteps(t, st, again()) })
 	t.Run("two-person holds", func(t *testing.T) { st, again := open(t); testHolds(t, st, again()) })
@@ -244,9 +244,38 @@ func testOutbox(t *testing.T, a, b Store) {
 	if n := must[[]store.OutboxItem](t)(b.OutboxPending(ctx, "notify")); len(n) != 1 || n[0].ID != "n1" {
 		t.Fatalf("the other kind's items: %+v", n)
 	}
+	// Two processes queueing the same items at once, in opposite orders:
+	// neither fails (no deadlock, no duplicate key), one item per ID.
+	var fwd, rev []store.OutboxItem
+	for i := range 60 {
+		fwd = append(fwd, store.OutboxItem{ID: fmt.Sprintf("race-%02d", i), Queued: t0, Body: []byte(`{}`)})
+	}
+	for i := range fwd {
+		rev = append(rev, fwd[len(fwd)-1-i])
+	}
+	for round := range 5 {
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, st := range []Store{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = st.OutboxSave(ctx, "race", [][]store.OutboxItem{fwd, rev}[i])
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: concurrent saves: %v", round, err)
+			}
+		}
+	}
+	if n := must[[]store.OutboxItem](t)(a.OutboxPending(ctx, "race")); len(n) != len(fwd) {
+		t.Fatalf("%d items pending after concurrent saves, want %d", len(n), len(fwd))
+	}
 }
 
-func testHREvents(t *testing.T, st Store) {
+func testHREvents(t *testing.T, st, other Store) {
 	ctx := context.Background()
 	evs := []store.HREvent{
 		{RequestID: "r1", Source: "hr", EmployeeID: " e100 ", ReceivedAt: day(0), RunID: store.HREventPending},
@@ -275,6 +304,32 @@ func testHREvents(t *testing.T, st Store) {
 	}
 	if at := must[time.Time](t)(st.FirstHREvent(ctx, "E999", day(-3), day(1))); !at.IsZero() {
 		t.Errorf("FirstHREvent(nobody) = %v", at)
+	}
+	// Webhooks received by two processes at once: every event kept, each
+	// with an ID of its own.
+	var wg sync.WaitGroup
+	batches := make([][]store.HREvent, 2)
+	errs := make([]error, 2)
+	for i, h := range []Store{st, other} {
+		for j := range 20 {
+			batches[i] = append(batches[i], store.HREvent{RequestID: fmt.Sprintf("p%d-%d", i, j), Source: "hr", EmployeeID: fmt.Sprintf("E%d", j), ReceivedAt: day(1), RunID: store.HREventPending})
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = h.SaveHREvents(ctx, batches[i]) }()
+	}
+	wg.Wait()
+	ids := map[int64]bool{}
+	for i := range batches {
+		check(t, errs[i])
+		for _, e := range batches[i] {
+			if e.ID == 0 || ids[e.ID] {
+				t.Fatalf("event %s got ID %d", e.RequestID, e.ID)
+			}
+			ids[e.ID] = true
+		}
+	}
+	if left := must[[]store.HREvent](t)(other.PendingHREvents(ctx)); len(left) != 41 {
+		t.Fatalf("%d events pending after concurrent webhooks, want 41", len(left))
 	}
 }
 
