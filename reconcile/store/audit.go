@@ -493,12 +493,17 @@ func (a *AuditTrail) reconcile(ctx context.Context) (*Repair, error) {
 		}
 	}
 	if fileSeq < storeSeq {
-		if err := a.appendMissing(ctx, fileSeq, rep); err != nil {
+		trimmedTo, err := a.appendMissing(ctx, fileSeq, rep)
+		if err != nil {
 			return nil, err
 		}
 		if a.db.AuditShared() && rep.TornBytes == 0 && rep.DroppedCount == 0 {
-			// Records other machines appended: this file's catching up.
+			// Records other machines appended: this file's catching up,
+			// and when one of them trimmed, the file follows the trim.
 			a.leftSeq, a.leftSize = 0, 0
+			if trimmedTo > 0 {
+				return nil, a.rewriteFrom(trimmedTo, nil)
+			}
 			return nil, nil
 		}
 		if rep.Reason == "" {
@@ -549,17 +554,22 @@ func (a *AuditTrail) cutFile(cut int64, dropped []tailLine) error {
 }
 
 // appendMissing appends to the file the store's records after fileSeq (all
-// of them when the file holds none), counting them in rep.
-func (a *AuditTrail) appendMissing(ctx context.Context, fileSeq int64, rep *Repair) error {
+// of them when the file holds none), counting them in rep. It returns the
+// first record kept by the last trim among them (0: none).
+func (a *AuditTrail) appendMissing(ctx context.Context, fileSeq int64, rep *Repair) (trimmedTo int64, err error) {
 	var buf bytes.Buffer
 	from := fileSeq + 1
 	if fileSeq == 0 {
 		from = 0 // a trimmed store starts after 1
 	}
-	err := a.Records(ctx, from, func(r AuditRecord) error {
+	err = a.Records(ctx, from, func(r AuditRecord) error {
 		line, err := json.Marshal(r)
 		if err != nil {
 			return err
+		}
+		var d trimDetail
+		if r.Type == TrimEvent && json.Unmarshal(r.Detail, &d) == nil {
+			trimmedTo = d.FirstKeptSeq
 		}
 		if rep.FirstSeq == 0 {
 			rep.FirstSeq = r.Seq
@@ -571,9 +581,9 @@ func (a *AuditTrail) appendMissing(ctx context.Context, fileSeq int64, rep *Repa
 		return nil
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return appendFile(a.path, buf.Bytes())
+	return trimmedTo, appendFile(a.path, buf.Bytes())
 }
 
 func appendFile(path string, b []byte) error {

@@ -56,6 +56,7 @@ func RunAudit(t *testing.T, open func(t *testing.T) AuditOpened) {
 	t.Run("tamper", func(t *testing.T) { testAuditTamper(t, open(t)) })
 	t.Run("checkpoints", func(t *testing.T) { testAuditCheckpoints(t, open(t)) })
 	t.Run("trim", func(t *testing.T) { testAuditTrim(t, open(t)) })
+	t.Run("trim by another process", func(t *testing.T) { testAuditTrimOther(t, open(t)) })
 }
 
 func appendN(t *testing.T, a *store.AuditTrail, n int, typ string, at time.Time) []store.AuditRecord {
@@ -301,4 +302,34 @@ func testAuditTrim(t *testing.T, o AuditOpened) {
 
 func eventOf(typ string) reconcile.AuditEvent {
 	return reconcile.AuditEvent{RunID: 1, Type: reconcile.AuditType(typ), Actor: "accessrecon", Detail: map[string]any{"b": 1, "a": []string{"x"}}}
+}
+
+// One process trims; the other's file (its own on a store shared across
+// machines) follows the trim on its next append and verifies.
+func testAuditTrimOther(t *testing.T, o AuditOpened) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	second := filepath.Join(dir, "a.jsonl")
+	if o.Shared {
+		second = filepath.Join(dir, "b.jsonl")
+	}
+	a, b := o.Store.Audit(filepath.Join(dir, "a.jsonl")), o.Again().Audit(second)
+	appendN(t, a, 3, "old", t0)
+	appendN(t, b, 2, "old", t0.Add(time.Hour))
+	appendN(t, a, 2, "new", t0.AddDate(0, 2, 0))
+	appendN(t, b, 1, "new", t0.AddDate(0, 2, 0))
+	if removed, err := a.Trim(ctx, t0.AddDate(0, 1, 0)); err != nil || removed != 5 {
+		t.Fatalf("trim: %d, %v; want 5 removed", removed, err)
+	}
+	verify(t, a, "the trimming process's file")
+	appendN(t, b, 1, "after", t0.AddDate(0, 2, 1))
+	res := verify(t, b, "the other process's file")
+	if res.StoreRecords != 5 || res.FileRecords != 5 {
+		t.Fatalf("after the other's trim: %+v, want 5 records (2 kept, 1 kept, trim, after)", res)
+	}
+	for _, r := range records(t, a) {
+		if r.Type == store.RepairEvent {
+			t.Fatalf("record %d reports a repair: %s", r.Seq, r.Detail)
+		}
+	}
 }
