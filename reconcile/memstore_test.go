@@ -279,6 +279,48 @@ func (s *memStore) SaveFindings(ctx context.Context, runID int64, asOf time.Time
 	return resolved, nil
 }
 
+// AllFindingStates returns the state of every fingerprint ever seen.
+func (s *memStore) AllFindingStates(ctx context.Context) (map[string]FindingState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.states), nil
+}
+
+// SetJiraKey records the ticket that tracks a fingerprint.
+func (s *memStore) SetJiraKey(ctx context.Context, fingerprint, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.states[fingerprint]; ok {
+		st.JiraKey = key
+		s.states[fingerprint] = st
+	}
+	return nil
+}
+
+// FindingBodies returns the bodies a run saved, most severe first, as
+// reconcile/store orders them.
+func (s *memStore) FindingBodies(ctx context.Context, runID int64) ([][]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rows := slices.Clone(s.findings[runID])
+	rank := map[string]int{"critical": 0, "high": 1, "medium": 2}
+	sev := func(s string) int {
+		if r, ok := rank[s]; ok {
+			return r
+		}
+		return 3
+	}
+	slices.SortFunc(rows, func(a, b FindingRow) int {
+		return cmp.Or(cmp.Compare(sev(a.Severity), sev(b.Severity)), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Target, b.Target),
+			cmp.Compare(a.AccountID, b.AccountID))
+	})
+	out := make([][]byte, len(rows))
+	for i, r := range rows {
+		out[i] = slices.Clone(r.Body)
+	}
+	return out, nil
+}
+
 func (s *memStore) InsertActions(ctx context.Context, as []Action) ([]int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("runs and baselines", func(t *testing.T) { contractBaselines(t, open(t)) })
 	t.Run("snapshots", func(t *testing.T) { contractSnapshots(t, open(t)) })
 	t.Run("findings", func(t *testing.T) { contractFindings(t, open(t)) })
+	t.Run("finding history", func(t *testing.T) { contractHistory(t, open(t)) })
 	t.Run("actions", func(t *testing.T) { contractActions(t, open(t)) })
 	t.Run("holds", func(t *testing.T) { contractHolds(t, open(t)) })
 }
