@@ -250,6 +250,9 @@ func (s *memStore) OpenFindings(ctx context.Context) (map[string]FindingState, e
 func (s *memStore) SaveFindings(ctx context.Context, runID int64, asOf time.Time, rows []FindingRow, resolves func(kind, target string) bool) ([]FindingState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, ok := s.findings[runID]; ok {
+		return nil, fmt.Errorf("memstore: findings of run %d already saved", runID)
+	}
 	asOf = utc(asOf)
 	states := maps.Clone(s.states)
 	for _, f := range rows {
@@ -275,7 +278,10 @@ func (s *memStore) SaveFindings(ctx context.Context, runID int64, asOf time.Time
 			FirstSeen: st.FirstSeen, JiraKey: st.JiraKey, Resolved: true, ResolvedAt: asOf})
 	}
 	s.states = states
-	s.findings[runID] = append(s.findings[runID], slices.Clone(rows)...)
+	s.findings[runID] = slices.Clone(rows)
+	if s.findings[runID] == nil {
+		s.findings[runID] = []FindingRow{}
+	}
 	return resolved, nil
 }
 

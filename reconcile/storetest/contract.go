@@ -224,6 +224,14 @@ func contractFindings(t *testing.T, st Store) {
 	if err != nil || len(open) != 2 || !open["b"].FirstSeen.Equal(day(3)) || !open["a"].FirstSeen.Equal(day(1)) || open["a"].LastRun != r2 {
 		t.Fatalf("open after run 3: %+v, %v", open, err)
 	}
+	// A run saves its findings once (findings are events between saves):
+	// a second save of run 3 fails and changes nothing.
+	if _, err := st.SaveFindings(ctx, r3, day(3), []reconcile.FindingRow{row("c", "dormant", day(3))}, all); err == nil {
+		t.Fatal("a second SaveFindings of run 3 succeeded, want an error")
+	}
+	if open, err = st.OpenFindings(ctx); err != nil || len(open) != 2 {
+		t.Fatalf("open after a refused save: %+v, %v", open, err)
+	}
 }
 
 func contractActions(t *testing.T, st Store) {
