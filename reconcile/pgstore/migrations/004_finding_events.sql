@@ -41,3 +41,11 @@ CREATE TABLE finding_versions (
 );
 CREATE INDEX finding_versions_by_seq ON finding_versions(to_seq, from_seq);
 CREATE INDEX finding_versions_by_body ON finding_versions(body_id);
+
+-- Every full run sets last_seen and last_run of each open finding it
+-- reports unchanged, in one UPDATE. With no index on those columns and
+-- room left in each page, PostgreSQL updates such rows in place (HOT)
+-- instead of adding a tuple and index entries per finding per run. The
+-- stale-finding query scans the table instead (one pass per run).
+DROP INDEX finding_state_open;
+ALTER TABLE finding_state SET (fillfactor = 70);
