@@ -272,8 +272,10 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 		return nil, nil, err
 	}
 	defer find.Close()
+	// A body seen before (a finding changed back) is not stored again: the
+	// insert returns no row, and the stored one is looked up.
 	addBody, err := tx.PrepareContext(ctx, `INSERT INTO finding_bodies (hash, kind, severity, disposition, target, account_id, employee_id, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING RETURNING id`)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -295,17 +297,12 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 		}
 		f := &rows[i]
 		var bodyID int64
-		err := find.QueryRowContext(bg, hashes[i]).Scan(&bodyID)
+		err := addBody.QueryRowContext(bg, hashes[i], f.Kind, f.Severity, f.Disposition, f.Target, f.AccountID, f.EmployeeID, string(f.Body)).Scan(&bodyID)
 		if errors.Is(err, sql.ErrNoRows) {
-			res, err := addBody.ExecContext(bg, hashes[i], f.Kind, f.Severity, f.Disposition, f.Target, f.AccountID, f.EmployeeID, string(f.Body))
-			if err != nil {
-				return nil, nil, fmt.Errorf("finding %s: %w", f.Fingerprint, err)
-			}
-			if bodyID, err = res.LastInsertId(); err != nil {
-				return nil, nil, err
-			}
-		} else if err != nil {
-			return nil, nil, err
+			err = find.QueryRowContext(bg, hashes[i]).Scan(&bodyID)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("finding %s: %w", f.Fingerprint, err)
 		}
 		if _, err := addVersion.ExecContext(bg, f.Fingerprint, bodyID, seq, to); err != nil {
 			return nil, nil, fmt.Errorf("finding %s: %w", f.Fingerprint, err)

@@ -25,6 +25,13 @@ func TestFindingHistoryReaders(t *testing.T) {
 	defer st.Close()
 	answers, runs := storetest.History(t, st)
 	readPeriodAnswers(t, st, answers, "")
+	// Bodies are stored once each: the scenario has nine distinct ones
+	// (a:1-3, b:1-2, c:1-2, d:1-2), b's body 1 coming back on day 5 and
+	// most findings reported unchanged run after run.
+	var bodies int
+	if err := st.db.Get(&bodies, `SELECT COUNT(*) FROM finding_bodies`); err != nil || bodies != 9 {
+		t.Errorf("%d bodies stored (%v), want 9", bodies, err)
+	}
 	// Retention: findings of runs started before day 6 go; the states of
 	// problems resolved before then too.
 	if err := st.Prune(ctx, storetest.HistoryDay(11), Retention{Findings: 6 * 24 * time.Hour}); err != nil {
