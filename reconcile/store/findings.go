@@ -78,15 +78,6 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 		// starts a goroutine for each statement that has one); ctx is
 		// checked every thousand rows instead.
 		bg := context.WithoutCancel(ctx)
-		up, err := tx.PrepareContext(ctx, `INSERT INTO finding_state (fingerprint, kind, target, account_id, first_seen, last_seen, last_run)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT(fingerprint) DO UPDATE SET
-				first_seen = CASE WHEN finding_state.resolved_at IS NULL THEN finding_state.first_seen ELSE excluded.first_seen END,
-				last_seen = excluded.last_seen, last_run = excluded.last_run, resolved_at = NULL`)
-		if err != nil {
-			return err
-		}
-		defer up.Close()
 		if len(continued) > 0 {
 			// The findings reported unchanged: those still open are seen
 			// again in one statement; the few whose state is resolved or
@@ -110,15 +101,15 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 				}
 			}
 		}
-		for i, f := range changed {
-			if i%1000 == 999 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			if _, err := up.ExecContext(bg, f.Fingerprint, f.Kind, f.Target, f.AccountID, T(f.FirstSeen), T(asOf), runID); err != nil {
-				return fmt.Errorf("finding state %s: %w", f.Fingerprint, err)
-			}
+		err = execBatches(ctx, tx, `INSERT INTO finding_state (fingerprint, kind, target, account_id, first_seen, last_seen, last_run) VALUES `,
+			`(?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT(fingerprint) DO UPDATE SET
+				first_seen = CASE WHEN finding_state.resolved_at IS NULL THEN finding_state.first_seen ELSE excluded.first_seen END,
+				last_seen = excluded.last_seen, last_run = excluded.last_run, resolved_at = NULL`, len(changed), func(i int, args []any) []any {
+				f := changed[i]
+				return append(args, f.Fingerprint, f.Kind, f.Target, f.AccountID, T(f.FirstSeen), T(asOf), runID)
+			}, nil)
+		if err != nil {
+			return fmt.Errorf("finding states: %w", err)
 		}
 		stale, err := tx.QueryContext(ctx, `SELECT fingerprint, kind, target, account_id, first_seen, jira_key FROM finding_state
 			WHERE resolved_at IS NULL AND last_run < ?`, runID)
@@ -184,6 +175,54 @@ func rowHash(f *FindingRow) []byte {
 	return h.Sum(nil)[:16]
 }
 
+// batchRows is how many rows a multi-row statement of execBatches carries.
+const batchRows = 200
+
+// execBatches runs prefix + "row, row, …" + suffix over n rows, batchRows at
+// a time, the statement of a full batch prepared once; args(i, dst)
+// appends row i's arguments to dst, after lead (the arguments of prefix).
+// Each statement must affect one row per row it carries (checked). ctx is
+// checked between statements, which run without a cancellable context
+// (go-sqlite3 starts a goroutine for each statement that has one).
+func execBatches(ctx context.Context, tx *sqlx.Tx, prefix, row, suffix string, n int, args func(i int, dst []any) []any, lead []any) error {
+	stmt := func(k int) string { return prefix + strings.Repeat(row+", ", k-1) + row + suffix }
+	var full *sql.Stmt
+	bg := context.WithoutCancel(ctx)
+	for lo := 0; lo < n; lo += batchRows {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		k := min(batchRows, n-lo)
+		as := append([]any(nil), lead...)
+		for i := lo; i < lo+k; i++ {
+			as = args(i, as)
+		}
+		var res sql.Result
+		var err error
+		if k == batchRows {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, stmt(k)); err != nil {
+					return err
+				}
+				defer full.Close()
+			}
+			res, err = full.ExecContext(bg, as...)
+		} else {
+			res, err = tx.ExecContext(bg, stmt(k), as...)
+		}
+		if err != nil {
+			return err
+		}
+		if strings.Contains(suffix, "DO NOTHING") {
+			continue // rows already there are not inserted again
+		}
+		if got, err := res.RowsAffected(); err != nil || got != int64(k) {
+			return fmt.Errorf("%d rows written of %d (%v)", got, k, err)
+		}
+	}
+	return nil
+}
+
 // saveVersions records the findings (sorted by fingerprint) of one run's
 // save: a new save sequence number, then versions and bodies as migration
 // 013 describes. It returns the rows that started a new version (changed)
@@ -202,7 +241,6 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 	if err != nil {
 		return nil, nil, err
 	}
-	bg := context.WithoutCancel(ctx)
 	hashes := make([][]byte, len(rows))
 	for i := range rows {
 		hashes[i] = rowHash(&rows[i])
@@ -232,7 +270,8 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 			return nil, nil, err
 		}
 	}
-	var closing []int64
+	var replaced int // live versions closed because the body changed
+	var gone []int64 // live versions closed because the finding was not reported
 	var fresh []int
 	for i := range rows {
 		l, ok := lives[rows[i].Fingerprint]
@@ -240,7 +279,7 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 		case ok && bytes.Equal(l.hash, hashes[i]):
 			continued = append(continued, &rows[i])
 		case ok:
-			closing = append(closing, l.id)
+			replaced++
 			fallthrough
 		default:
 			fresh = append(fresh, i)
@@ -248,16 +287,50 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 		}
 		delete(lives, rows[i].Fingerprint)
 	}
-	for _, l := range lives { // live, and not reported by this full save
-		closing = append(closing, l.id)
+	for _, l := range lives {
+		gone = append(gone, l.id)
 	}
-	slices.Sort(closing)
+	slices.Sort(gone)
+	// Bodies never stored (one seen before, a finding changed back, is
+	// kept), then a version per new or changed finding, in multi-row
+	// statements.
+	err = execBatches(ctx, tx, `INSERT INTO finding_bodies (hash, kind, severity, disposition, target, account_id, employee_id, body) VALUES `,
+		`(?, ?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT (hash) DO NOTHING`, len(fresh), func(n int, args []any) []any {
+			f := &rows[fresh[n]]
+			return append(args, hashes[fresh[n]], f.Kind, f.Severity, f.Disposition, f.Target, f.AccountID, f.EmployeeID, string(f.Body))
+		}, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("finding bodies: %w", err)
+	}
+	to := int64(liveSeq)
+	if partial {
+		to = seq
+	}
+	err = execBatches(ctx, tx, `INSERT INTO finding_versions (fingerprint, body_id, from_seq, to_seq)
+		SELECT v.column1, b.id, ?, ? FROM (VALUES `, `(?, ?)`, `) v JOIN finding_bodies b ON b.hash = v.column2`, len(fresh),
+		func(n int, args []any) []any { return append(args, rows[fresh[n]].Fingerprint, hashes[fresh[n]]) }, []any{seq, to})
+	if err != nil {
+		return nil, nil, fmt.Errorf("finding versions: %w", err)
+	}
+	// The live versions this save replaced end at the previous save: one
+	// statement for those whose body changed, one per finding gone.
+	if replaced > 0 {
+		res, err := tx.ExecContext(ctx, `UPDATE finding_versions SET to_seq = ? WHERE to_seq = ? AND from_seq < ?
+			AND fingerprint IN (SELECT fingerprint FROM finding_versions WHERE to_seq = ? AND from_seq = ?)`, seq-1, liveSeq, seq, liveSeq, seq)
+		if err != nil {
+			return nil, nil, fmt.Errorf("close versions: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(replaced) {
+			return nil, nil, fmt.Errorf("close versions: %d closed (%v), want %d", n, err, replaced)
+		}
+	}
 	closeStmt, err := tx.PrepareContext(ctx, `UPDATE finding_versions SET to_seq = ? WHERE id = ?`)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer closeStmt.Close()
-	for i, id := range closing {
+	bg := context.WithoutCancel(ctx)
+	for i, id := range gone {
 		if i%1000 == 999 {
 			if err := ctx.Err(); err != nil {
 				return nil, nil, err
@@ -265,47 +338,6 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 		}
 		if _, err := closeStmt.ExecContext(bg, seq-1, id); err != nil {
 			return nil, nil, err
-		}
-	}
-	find, err := tx.PrepareContext(ctx, `SELECT id FROM finding_bodies WHERE hash = ?`)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer find.Close()
-	// A body seen before (a finding changed back) is not stored again: the
-	// insert returns no row, and the stored one is looked up.
-	addBody, err := tx.PrepareContext(ctx, `INSERT INTO finding_bodies (hash, kind, severity, disposition, target, account_id, employee_id, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING RETURNING id`)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer addBody.Close()
-	addVersion, err := tx.PrepareContext(ctx, `INSERT INTO finding_versions (fingerprint, body_id, from_seq, to_seq) VALUES (?, ?, ?, ?)`)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer addVersion.Close()
-	to := int64(liveSeq)
-	if partial {
-		to = seq
-	}
-	for n, i := range fresh {
-		if n%1000 == 999 {
-			if err := ctx.Err(); err != nil {
-				return nil, nil, err
-			}
-		}
-		f := &rows[i]
-		var bodyID int64
-		err := addBody.QueryRowContext(bg, hashes[i], f.Kind, f.Severity, f.Disposition, f.Target, f.AccountID, f.EmployeeID, string(f.Body)).Scan(&bodyID)
-		if errors.Is(err, sql.ErrNoRows) {
-			err = find.QueryRowContext(bg, hashes[i]).Scan(&bodyID)
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("finding %s: %w", f.Fingerprint, err)
-		}
-		if _, err := addVersion.ExecContext(bg, f.Fingerprint, bodyID, seq, to); err != nil {
-			return nil, nil, fmt.Errorf("finding %s: %w", f.Fingerprint, err)
 		}
 	}
 	return changed, continued, nil
