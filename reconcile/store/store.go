@@ -1,7 +1,9 @@
 // Package store is accessrecon's SQLite snapshot store: one file holding every
 // run, the HR and account snapshots each run collected, the drift between
 // runs, the findings with their first-seen dates, and (with later migrations)
-// actions, holds and the audit chain.
+// actions, holds and the audit chain. Findings are kept as events
+// (migration 013, findings.go): a body is stored when a finding first
+// appears or changes, an unchanged one only moves its last-seen date.
 //
 // Store implements reconcile.Store, the interface the engine declares; the
 // engine's types (Run, Collection, Action…) are reconcile's, and the names
