@@ -1,11 +1,12 @@
 // Package drill is `accessrecon drill`: a termination, suspension or role
-// change (move) you can show an auditor. It injects the HR event for the configured canaries
-// only (drills.canaries: test identities that exist in no HR file), runs the
-// leaver fast path in enforce mode through the runner, measures per target
-// the time from the event to the verified revocation against the tier's SLA,
-// restores the canaries where the target can, records the drill in the
-// store and the audit trail, and sends its result to the notification sinks
-// that want it (through the store's outbox, like a run's events).
+// change (move) you can show an auditor. It injects the HR event for the
+// configured canaries only (drills.canaries: test identities that exist in
+// no HR file), runs the leaver fast path in enforce mode through the
+// runner, measures per target the time from the event to the verified
+// revocation against the tier's SLA, restores the canaries where the
+// target can, records the drill in the store and the audit trail, and sends
+// its result to the notification sinks that want it (through the store's
+// outbox, like a run's events).
 //
 // A move gives the canary the job code move_to, its job_code being the old
 // role, and says so in the synthetic record (sources.Person.RoleChange):
@@ -125,7 +126,8 @@ func Run(ctx context.Context, cfg *config.Config, st *store.Store, o Options) (s
 		case Suspend:
 			p.Status, p.StatusEffective = sources.Suspended, event
 		case Move:
-			p.JobCode, p.RoleChange = c.MoveTo, sources.RoleChange{PrevJobCode: c.JobCode, At: event}
+			p.JobCode = strings.TrimSpace(c.MoveTo)
+			p.RoleChange = sources.RoleChange{PrevJobCode: strings.TrimSpace(c.JobCode), At: event}
 		}
 		people = append(people, p)
 		ids = append(ids, p.EmployeeID)
