@@ -525,6 +525,15 @@ func (snap *hrSnapshot) add(spec RunSpec, si int, p sources.Person) error {
 			row.PrevJobCode, row.JobChangedAt = old.JobCode, spec.AsOf
 		}
 	}
+	// A role change the source reports itself is HR's word: it wins over
+	// what the snapshots suggest (and is the only signal for someone the
+	// previous snapshot does not hold).
+	if rc := p.RoleChange; rc.PrevJobCode != "" && rc.PrevJobCode != p.JobCode {
+		row.PrevJobCode, row.JobChangedAt = rc.PrevJobCode, rc.At
+		if rc.At.IsZero() {
+			row.JobChangedAt = spec.AsOf
+		}
+	}
 	if !dup {
 		snap.origin[key] = hrOrigin{len(snap.all), si}
 		snap.all = append(snap.all, row)

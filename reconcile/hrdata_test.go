@@ -488,3 +488,67 @@ func TestRehireFromWorkday(t *testing.T) {
 		t.Fatalf("findings %q, want %q (W1 rehired, W2 HR lagging, W3 leaving ahead)", got, want)
 	}
 }
+
+// A role change the source reports itself (a drill's canary, whom no
+// previous snapshot holds) is a mover's clear case: the old role's groups
+// go, the new role's stay. A person whose source reports nothing is
+// still learnt from the snapshots, as before.
+func TestRoleChangeReportedBySource(t *testing.T) {
+	roles := map[string]map[string][]string{"ENG": {"app": {"eng"}}, "SALES": {"app": {"sales"}}}
+	groups := func(f *targettest.Fake, id string) string {
+		a, _ := f.Get(id)
+		return strings.Join(targets.GroupNames(a.Groups), ",")
+	}
+	t.Run("reported, no previous snapshot", func(t *testing.T) {
+		e := newEngine(t)
+		f := targettest.NewFake(targets.Account{ID: "A1", EmployeeID: "E1", Enabled: true, Groups: targets.NamedGroups("eng", "sales")})
+		changed := asOf.Add(-time.Hour)
+		sp := spec(f, Policy{Roles: roles})
+		sp.Sources[0].Source = sliceSource{{EmployeeID: "E1", Status: sources.Active, JobCode: "ENG",
+			RoleChange: sources.RoleChange{PrevJobCode: "SALES", At: changed}}}
+		res, err := e.Run(context.Background(), sp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs := findKind(res.Findings, ExcessAccess)
+		if len(fs) != 1 || fs[0].Disposition != AutoRevoke || fs[0].Evidence["previous_job_code"] != "SALES" {
+			t.Fatalf("excess_access findings %+v, want one auto_revoke of a move from SALES", fs)
+		}
+		if got := groups(f, "A1"); got != "eng" {
+			t.Fatalf("groups after the run %q, want eng (sales, the old role's, removed)", got)
+		}
+		var row PersonRow
+		for p, err := range mem(e).People(context.Background(), res.Run.ID) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			row = p
+		}
+		if row.PrevJobCode != "SALES" || !row.JobChangedAt.Equal(changed) {
+			t.Fatalf("snapshot row %+v, want the reported change kept", row)
+		}
+	})
+	t.Run("not reported: learnt from the snapshots as before", func(t *testing.T) {
+		e := newEngine(t)
+		f := targettest.NewFake(targets.Account{ID: "A1", EmployeeID: "E1", Enabled: true, Groups: targets.NamedGroups("eng", "sales")})
+		sp := spec(f, Policy{Roles: roles})
+		sp.Sources[0].Source = sliceSource{{EmployeeID: "E1", Status: sources.Active, JobCode: "SALES"}}
+		sp.AsOf = asOf.Add(-24 * time.Hour)
+		res, err := e.Run(context.Background(), sp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fs := findKind(res.Findings, ExcessAccess); len(fs) != 1 || fs[0].Disposition != Review || groups(f, "A1") != "eng,sales" {
+			t.Fatalf("first run: %+v, groups %q: want eng for review, nothing removed", fs, groups(f, "A1"))
+		}
+		sp.Sources[0].Source = sliceSource{{EmployeeID: "E1", Status: sources.Active, JobCode: "ENG"}}
+		sp.AsOf = asOf
+		res, err = e.Run(context.Background(), sp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fs := findKind(res.Findings, ExcessAccess); len(fs) != 1 || fs[0].Disposition != AutoRevoke || groups(f, "A1") != "eng" {
+			t.Fatalf("after the move: %+v, groups %q: want sales removed", fs, groups(f, "A1"))
+		}
+	})
+}

@@ -49,6 +49,19 @@ type Person struct {
 	JobCode         string
 	ManagerID       string
 	WorkerType      string
+	// RoleChange is a role change the source itself reports (zero for most
+	// sources: the engine then learns a role change by comparing each HR
+	// snapshot with the previous one).
+	RoleChange RoleChange
+}
+
+// RoleChange is a role change as HR reports it: the job code the person
+// held before JobCode, and when the change took effect (zero: not said).
+// A drill's synthetic canary record uses it to announce a move, since a
+// canary is never part of the previous snapshot.
+type RoleChange struct {
+	PrevJobCode string
+	At          time.Time
 }
 
 // Name is the person's display name.

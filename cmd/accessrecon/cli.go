@@ -47,7 +47,7 @@ func commands() []command {
 			Required: []string{"fingerprint", "config", "step", "by"}, Define: defineAck},
 		{Name: "audit verify", Summary: "check the audit trail's hash chain against its file", Required: []string{"config"}, Define: defineAuditVerify},
 		{Name: "audit export", Summary: "the audit trail as JSON Lines or CEF", Required: []string{"config"}, Define: defineAuditExport},
-		{Name: "drill", Summary: "a termination drill of the canaries, measured against the SLA (or --history)", Required: []string{"config"}, Define: defineDrill},
+		{Name: "drill", Summary: "a drill (terminate, suspend or move) of the canaries, measured against the SLA (or --history)", Required: []string{"config"}, Define: defineDrill},
 		{Name: "evidence", Summary: "the evidence pack of a period for an auditor (zip with a SHA-256 manifest)", Required: []string{"config", "from", "to", "out"}, Define: defineEvidence},
 	}
 }

@@ -21,7 +21,7 @@ func defineDrill(fs *flag.FlagSet) action {
 	var history bool
 	var wait durationValue
 	fs.StringVar(&cfgPath, "config", "", "configuration `FILE` (schedule.yaml)")
-	fs.StringVar(&scenario, "scenario", drill.Terminate, "`terminate|suspend`: the HR event injected for the canaries (move is not supported yet)")
+	fs.StringVar(&scenario, "scenario", drill.Terminate, "`terminate|suspend|move`: the HR event injected for the canaries (move: job_code to move_to)")
 	fs.StringVar(&by, "by", "", "`NAME` of who runs the drill (recorded; default the login name)")
 	fs.BoolVar(&history, "history", false, "list the drills recorded instead of running one")
 	fs.Var(&wait, "wait", "wait this `DURATION` for a run holding the store lock (default: refuse at once)")

@@ -7,17 +7,26 @@ package main
 // touched.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"net"
 	"net/http"
+	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
@@ -37,11 +46,11 @@ func drillLDAPAddCanary(t *testing.T, url string) {
 	}
 }
 
-// drillLDAPAddGroup adds a group of the canary and the orphan service
+// drillLDAPAddGroup adds group cn of the canary and the orphan service
 // account (a groupOfNames cannot lose its last member).
-func drillLDAPAddGroup(t *testing.T, url string) {
+func drillLDAPAddGroup(t *testing.T, url, cn string) {
 	t.Helper()
-	ldif := fmt.Sprintf("dn: cn=canary-staff,ou=groups,%s\nobjectClass: groupOfNames\ncn: canary-staff\nmember: uid=%s,%s\nmember: uid=canary1,%s\n\n", e2eSuffix, e2eExtraUID, e2ePeopleDN, e2ePeopleDN)
+	ldif := fmt.Sprintf("dn: cn=%s,ou=groups,%s\nobjectClass: groupOfNames\ncn: %s\nmember: uid=%s,%s\nmember: uid=canary1,%s\n\n", cn, e2eSuffix, cn, e2eExtraUID, e2ePeopleDN, e2ePeopleDN)
 	path := filepath.Join(t.TempDir(), "group.ldif")
 	if err := os.WriteFile(path, []byte(ldif), 0o600); err != nil {
 		t.Fatal(err)
@@ -51,10 +60,10 @@ func drillLDAPAddGroup(t *testing.T, url string) {
 	}
 }
 
-// drillLDAPMembers lists the members of the canary's group.
-func drillLDAPMembers(t *testing.T, url string) string {
+// drillLDAPMembers lists the members of group cn.
+func drillLDAPMembers(t *testing.T, url, cn string) string {
 	t.Helper()
-	out, err := exec.Command("ldapsearch", "-x", "-LLL", "-H", url, "-D", e2eAdminDN, "-w", e2eLDAPPass, "-b", "cn=canary-staff,ou=groups,"+e2eSuffix,
+	out, err := exec.Command("ldapsearch", "-x", "-LLL", "-H", url, "-D", e2eAdminDN, "-w", e2eLDAPPass, "-b", "cn="+cn+",ou=groups,"+e2eSuffix,
 		"-s", "base", "member").CombinedOutput()
 	if err != nil {
 		t.Fatalf("ldapsearch: %v: %s", err, out)
@@ -267,7 +276,7 @@ func TestDrillAgainstRealServers(t *testing.T) {
 		}
 		return strings.Join(out, ",")
 	}
-	drillLDAPAddGroup(t, ldapURL)
+	drillLDAPAddGroup(t, ldapURL, "canary-staff")
 	scimActive := func(user string) bool {
 		t.Helper()
 		var list struct {
@@ -349,7 +358,7 @@ func TestDrillAgainstRealServers(t *testing.T) {
 		dir := t.TempDir()
 		db := drillSQLApp(t, dir)
 		cfg := drillSetup(t, dir, ldapURL, sc.base, "", 0, "1m", "  lifecycle:\n    suspended_active: [disable, remove_from_group]\n")
-		sqlBefore, ldapBefore, scimBefore := drillSQLState(t, db), drillLDAPMembers(t, ldapURL), scimGroupMembers()
+		sqlBefore, ldapBefore, scimBefore := drillSQLState(t, db), drillLDAPMembers(t, ldapURL, "canary-staff"), scimGroupMembers()
 		if ldapBefore != "uid="+e2eExtraUID+","+e2ePeopleDN+",uid=canary1,"+e2ePeopleDN || scimBefore != "canary-staff" {
 			t.Fatalf("before: LDAP group members %q, SCIM groups %q", ldapBefore, scimBefore)
 		}
@@ -364,7 +373,7 @@ func TestDrillAgainstRealServers(t *testing.T) {
 		if got := drillSQLState(t, db); fmt.Sprint(got) != fmt.Sprint(sqlBefore) {
 			t.Errorf("ledger not restored:\n before %v\n after  %v", sqlBefore, got)
 		}
-		if got := drillLDAPMembers(t, ldapURL); got != ldapBefore {
+		if got := drillLDAPMembers(t, ldapURL, "canary-staff"); got != ldapBefore {
 			t.Errorf("LDAP group members %q, want %q", got, ldapBefore)
 		}
 		if got := scimGroupMembers(); got != scimBefore {
@@ -424,4 +433,298 @@ func TestDrillAgainstRealServers(t *testing.T) {
 			t.Errorf("the refusal is not in the audit trail (%v):\n%s", err, audit)
 		}
 	})
+
+	t.Run("move takes the old role's groups only, the restore puts them back", func(t *testing.T) {
+		dir := t.TempDir()
+		db := drillSQLApp(t, dir)
+		if _, err := db.Exec(`INSERT INTO user_groups VALUES ('u-canary1', 'sales')`); err != nil {
+			t.Fatal(err)
+		}
+		drillLDAPAddGroup(t, ldapURL, "canary-sales")
+		var sales struct {
+			ID string `json:"id"`
+		}
+		sc.call(t, http.MethodPost, "/Groups", map[string]any{
+			"schemas":     []string{"urn:ietf:params:scim:schemas:core:2.0:Group"},
+			"displayName": "canary-sales", "members": []map[string]any{{"value": created.ID}},
+		}, &sales)
+		// The old role holds staff and sales, the new one staff only.
+		roles := "  roles:\n" +
+			"    CANARY-SALES: {directory: [canary-staff, canary-sales], app: [canary-staff, canary-sales], ledger: [staff, sales]}\n" +
+			"    CANARY-ENG: {directory: [canary-staff], app: [canary-staff], ledger: [staff]}\n"
+		cfg := drillSetup(t, dir, ldapURL, sc.base, "", 0, "1m", roles)
+
+		// Without the roles of the move on the canary, nothing is done.
+		code, out, errOut := drillRun("drill", "--config", cfg, "--scenario", "move", "--by", "Auditor E")
+		if code != exitFail || !strings.Contains(errOut, "a move needs its job_code (the old role) and move_to (the new one)") {
+			t.Fatalf("move without job_code/move_to: exit %d\n%s\n%s", code, out, errOut)
+		}
+		b, err := os.ReadFile(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = []byte(strings.Replace(string(b), "      email: canary1@example.com\n", "      email: canary1@example.com\n      job_code: CANARY-SALES\n      move_to: CANARY-ENG\n", 1))
+		if err := os.WriteFile(cfg, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+
+		sqlBefore := drillSQLState(t, db)
+		staffBefore, salesBefore, scimBefore := drillLDAPMembers(t, ldapURL, "canary-staff"), drillLDAPMembers(t, ldapURL, "canary-sales"), scimGroupMembers()
+		if sqlBefore["canary1"] != "enabled=1 groups=staff,sales" && sqlBefore["canary1"] != "enabled=1 groups=sales,staff" || !strings.Contains(scimBefore, "canary-sales") {
+			t.Fatalf("before: ledger %q, SCIM groups %q", sqlBefore["canary1"], scimBefore)
+		}
+		code, out, errOut = drillRun("drill", "--config", cfg, "--scenario", "move", "--by", "Auditor E")
+		t.Logf("drill output:\n%s", out)
+		if code != exitOK || !strings.Contains(out, "PASSED") || strings.Contains(out, "NOT RESTORED") {
+			t.Fatalf("move drill: exit %d\n%s\n%s", code, out, errOut)
+		}
+		st, err := store.Open(context.Background(), filepath.Join(dir, "accessrecon.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, err := st.Drills(context.Background(), time.Time{}, time.Time{})
+		st.Close()
+		if err != nil || len(ds) != 1 || ds[0].Scenario != "move" || !ds[0].Passed || len(ds[0].Targets) != 3 {
+			t.Fatalf("drill record: %+v %v", ds, err)
+		}
+		// Exactly one step per target: the old role's group, removed and
+		// verified; the account neither disabled nor stripped of staff
+		// (the drill re-read it before restoring: Passed says so).
+		wantArg := map[string]string{"directory": "cn=canary-sales,ou=groups," + e2eSuffix, "app": sales.ID, "ledger": "sales"}
+		for _, tg := range ds[0].Targets {
+			if len(tg.Steps) != 1 || tg.Steps[0].Op != "remove_from_group" || !strings.EqualFold(tg.Steps[0].Arg, wantArg[tg.Target]) ||
+				!tg.Steps[0].Verified || !tg.Revoked || !tg.Passed {
+				t.Errorf("target %s: %+v, want one verified removal of %s", tg.Target, tg, wantArg[tg.Target])
+			}
+		}
+		// Restored: every group is back, nobody else changed.
+		if got := drillSQLState(t, db); fmt.Sprint(got) != fmt.Sprint(sqlBefore) {
+			t.Errorf("ledger not restored:\n before %v\n after  %v", sqlBefore, got)
+		}
+		if got := drillLDAPMembers(t, ldapURL, "canary-sales"); got != salesBefore {
+			t.Errorf("LDAP canary-sales members %q, want %q", got, salesBefore)
+		}
+		if got := drillLDAPMembers(t, ldapURL, "canary-staff"); got != staffBefore {
+			t.Errorf("LDAP canary-staff members %q, want %q", got, staffBefore)
+		}
+		if got := scimGroupMembers(); got != scimBefore {
+			t.Errorf("SCIM groups of the canary %q, want %q", got, scimBefore)
+		}
+		if !scimActive("canary1") || len(drillLDAPLocked(t, ldapURL)) != 0 {
+			t.Error("a move disabled the canary")
+		}
+		code, hist, _ := drillRun("drill", "--config", cfg, "--history")
+		if code != exitOK || strings.Count(hist, "move") != 3 {
+			t.Errorf("history: exit %d\n%s", code, hist)
+		}
+		// The period workbook's Drills sheet names the scenario.
+		book := filepath.Join(dir, "period.xlsx")
+		day := time.Now().UTC().Format("2006-01-02")
+		if code, out, errOut := drillRun("report", "--config", cfg, "--from", day, "--to", day, "--out", book); code != exitOK {
+			t.Fatalf("report: exit %d\n%s\n%s", code, out, errOut)
+		}
+		f, err := excelize.OpenFile(book)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		rows, err := f.GetRows("Drills")
+		if err != nil {
+			t.Fatal(err)
+		}
+		moves := 0
+		for _, r := range rows {
+			if len(r) > 2 && r[2] == "move" {
+				moves++
+			}
+		}
+		if moves != 3 {
+			t.Errorf("Drills sheet: %d rows of scenario move, want 3:\n%v", moves, rows)
+		}
+	})
+
+	t.Run("the result goes to the sinks that want it, through the outbox", func(t *testing.T) {
+		dir := t.TempDir()
+		drillSQLApp(t, dir)
+		cfg := drillSetup(t, dir, ldapURL, sc.base, "", 0, "1m")
+		port := drillFreePort(t)
+		sinks := fmt.Sprintf(`reports:
+  notify:
+    run_url: https://accessrecon.example.com/runs/{run}
+    sinks:
+      - name: it-mail
+        events: [drill]
+        email: {host: 127.0.0.1, port: %d, tls: none, from: accessrecon@example.com, to: [it@example.com]}
+      - name: sla-mail
+        events: [sla_breach]
+        email: {host: 127.0.0.1, port: %d, tls: none, from: accessrecon@example.com, to: [sla@example.com]}
+`, port, port)
+		f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteString(sinks); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		// The mail server is down: the drill passes all the same, and its
+		// notification waits in the store's outbox.
+		code, out, errOut := drillRun("drill", "--config", cfg, "--by", "Auditor F")
+		if code != exitOK {
+			t.Fatalf("drill with the mail server down: exit %d\n%s\n%s", code, out, errOut)
+		}
+		st, err := store.Open(context.Background(), filepath.Join(dir, "accessrecon.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending, err := st.OutboxPending(context.Background(), "notify")
+		st.Close()
+		if err != nil || len(pending) != 1 || !strings.HasPrefix(pending[0].ID, "it-mail/drill-") {
+			t.Fatalf("outbox %+v (%v), want the drill's notification for it-mail only", pending, err)
+		}
+		// The next drill delivers both, the first one first.
+		mailDir := drillStartSMTP(t, port)
+		code, out, errOut = drillRun("drill", "--config", cfg, "--by", "Auditor F")
+		if code != exitOK {
+			t.Fatalf("second drill: exit %d\n%s\n%s", code, out, errOut)
+		}
+		msgs := drillMailbox(t, mailDir)
+		if len(msgs) != 2 {
+			t.Fatalf("%d messages delivered, want 2 (the kept one and the new one)", len(msgs))
+		}
+		for i, m := range msgs {
+			t.Logf("message %d:\n%s", i+1, m.text)
+			if m.to != "it@example.com" {
+				t.Errorf("message %d went to %s, want it@example.com only (sla-mail wants sla_breach only)", i+1, m.to)
+			}
+			// Scenario, verdict, each target's result and the run's link.
+			for _, want := range []string{"terminate drill PASSED: 3 of 3 targets within SLA", "run by Auditor F",
+				"directory canary1 (tier standard): revoked in", "app canary1 (tier standard): revoked in", "ledger canary1 (tier critical): revoked in",
+				"SLA 1m0s: pass", "Run: https://accessrecon.example.com/runs/"} {
+				if !strings.Contains(m.text, want) {
+					t.Errorf("message %d lacks %q", i+1, want)
+				}
+			}
+		}
+		st, err = store.Open(context.Background(), filepath.Join(dir, "accessrecon.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		ds, err := st.Drills(context.Background(), time.Time{}, time.Time{})
+		if err != nil || len(ds) != 2 {
+			t.Fatalf("drills %+v %v", ds, err)
+		}
+		for i, d := range ds {
+			link := fmt.Sprintf("Run: https://accessrecon.example.com/runs/%d\n", d.RunID)
+			if !strings.Contains(msgs[0].text+msgs[1].text, link) {
+				t.Errorf("drill %d: no message links its run (%s)", i+1, strings.TrimSpace(link))
+			}
+		}
+		if pending, err := st.OutboxPending(context.Background(), "notify"); err != nil || len(pending) != 0 {
+			t.Errorf("outbox after delivery: %+v %v", pending, err)
+		}
+	})
+}
+
+// drillFreePort is a loopback port nothing listens on now.
+func drillFreePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// drillStartSMTP starts the notify package's real SMTP server (aiosmtpd,
+// plain relay: no TLS, no login) on port, stopped by its PID at the end;
+// it returns the directory it delivers into.
+func drillStartSMTP(t *testing.T, port int) string {
+	t.Helper()
+	py := ""
+	for _, p := range []string{"python3", "/usr/bin/python3"} {
+		if exec.Command(p, "-c", "import aiosmtpd").Run() == nil {
+			py = p
+			break
+		}
+	}
+	if py == "" {
+		if os.Getenv("ACCESSRECON_REQUIRE_INTEGRATION") == "1" {
+			t.Fatal("no python3 with aiosmtpd: apt-get install -y python3-aiosmtpd")
+		}
+		t.Skip("no python3 with aiosmtpd")
+	}
+	dir := t.TempDir()
+	// Plain mode reads neither certificate nor key.
+	cmd := exec.Command(py, "../../reports/notify/testdata/smtpd.py", strconv.Itoa(port), dir, "-", "-", "-", "-", "plain")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		_ = cmd.Process.Kill() // the one python process this test started
+		_ = cmd.Wait()
+	})
+	ready := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		ready <- line
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case line := <-ready:
+		if strings.TrimSpace(line) != "READY" {
+			t.Fatalf("smtpd.py: %q\n%s", line, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("smtpd.py not ready in 30s\n%s", stderr.String())
+	}
+	return dir
+}
+
+type drillMail struct{ to, text string }
+
+// drillMailbox reads back the delivered messages in order: recipient, and
+// the subject and decoded body.
+func drillMailbox(t *testing.T, dir string) []drillMail {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+	var out []drillMail
+	for _, name := range files {
+		raw, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := mail.ReadMessage(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		subject, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		to, err := mail.ParseAddress(msg.Header.Get("To"))
+		if err != nil {
+			t.Fatalf("%s: To: %v", name, err)
+		}
+		text := strings.ReplaceAll("Subject: "+subject+"\n\n"+string(body), "\r\n", "\n")
+		out = append(out, drillMail{to: to.Address, text: text})
+	}
+	return out
 }

@@ -422,7 +422,8 @@ func TestSendDrillToTheSinksThatWantIt(t *testing.T) {
 		{Name: "ops", Events: []EventType{EventRunFailed, EventGuardTripped}, Webhook: &WebhookConfig{URL: oSrv.URL, Secret: webhookSecret}},
 	}}, asOf)
 	d := DrillResult{ID: "q1-2026", Scenario: "terminate", By: "Nora Admin", RunID: 80, FinishedAt: asOf,
-		Targets: []DrillTarget{{Target: "ldap", Tier: "critical", Canary: "canary1", Elapsed: 40 * time.Second, SLA: 15 * time.Minute, Passed: true, Restored: true}}}
+		Targets: []DrillTarget{{Target: "ldap", Tier: "critical", Canary: "canary1", Elapsed: 40 * time.Second, SLA: 15 * time.Minute, Passed: true, Restored: true},
+			{Target: "app", Tier: "standard", Canary: "canary1", Elapsed: 352 * time.Millisecond, SLA: time.Minute, Passed: true, Restored: true}}}
 	oc, err := n.SendDrill(context.Background(), d, NewMemOutbox())
 	if err != nil || oc.Stats.Sinks["drills"].Delivered != 1 || len(others.got()) != 0 {
 		t.Fatalf("stats %+v, other sink got %d, err %v", oc.Stats, len(others.got()), err)
@@ -432,7 +433,8 @@ func TestSendDrillToTheSinksThatWantIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	if ev.Key != "drill-q1-2026" || ev.Type != EventDrill || ev.URL != "https://ar.example.com/runs/80" ||
-		ev.Lines[0] != "ldap canary1 (tier critical): revoked in 40s, SLA 15m0s: pass" {
+		ev.Lines[0] != "ldap canary1 (tier critical): revoked in 40s, SLA 15m0s: pass" ||
+		ev.Lines[1] != "app canary1 (tier standard): revoked in 352ms, SLA 1m0s: pass" {
 		t.Errorf("drill event %+v", ev)
 	}
 }

@@ -446,7 +446,11 @@ func drillEvent(d DrillResult, runURL string, maxItems int) Event {
 		}
 		took := "not revoked"
 		if t.Elapsed > 0 {
-			took = "revoked in " + t.Elapsed.Round(time.Second).String()
+			unit := time.Second
+			if t.Elapsed < time.Second { // a drill often takes less: never "revoked in 0s"
+				unit = time.Millisecond
+			}
+			took = "revoked in " + t.Elapsed.Round(unit).String()
 		}
 		l := fmt.Sprintf("%s %s (tier %s): %s, SLA %s: %s", t.Target, t.Canary, cmp.Or(t.Tier, "standard"), took, t.SLA, res)
 		if !t.Restored {

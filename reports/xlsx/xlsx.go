@@ -360,7 +360,10 @@ func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(c
 const rowPoints = 15
 
 // textLines is how many lines the tallest wrapped text of a row takes: its
-// line breaks, and its lines longer than the column is wide.
+// line breaks, and its lines wrapped word by word as the column is wide (a
+// word wider than the column, a DN or an ID, broken across lines). It errs
+// on the tall side: a row too tall shows blank space, one too short hides
+// the end of its text.
 func textLines(cols []column, cells []any) int {
 	n := 1
 	for i, c := range cells {
@@ -368,14 +371,33 @@ func textLines(cols []column, cells []any) int {
 		if !ok || i >= len(cols) || !wraps(cols[i].title) {
 			continue
 		}
-		per := max(int(cols[i].width*1.2), 1)
+		per := max(int(cols[i].width), 1)
 		lines := 0
 		for l := range strings.SplitSeq(s, "\n") {
-			lines += max(1, (len([]rune(l))+per-1)/per)
+			lines += wrappedLines(l, per)
 		}
 		n = max(n, lines)
 	}
 	return min(n, 40)
+}
+
+// wrappedLines is how many lines of per characters text takes, wrapped at
+// spaces, a longer word broken where the line is full.
+func wrappedLines(text string, per int) int {
+	lines, used := 1, 0
+	for w := range strings.FieldsSeq(text) {
+		n := len([]rune(w))
+		switch {
+		case used > 0 && used+1+n <= per:
+			used += 1 + n
+			continue
+		case used > 0:
+			lines++
+		}
+		lines += (n - 1) / per
+		used = n - (n-1)/per*per
+	}
+	return lines
 }
 
 // dateCell is a date (style is w.date or w.dateTime); a zero time is empty.

@@ -519,3 +519,31 @@ func TestSummarySaysWhetherTrusted(t *testing.T) {
 		}
 	}
 }
+
+// A row is as tall as its text wraps word by word: a step naming a DN took
+// four lines of the Steps column in LibreOffice, not the three its length
+// alone suggests, and the fourth was cut off.
+func TestWrappedLines(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		per  int
+		want int
+	}{
+		{"", 24, 1},
+		{"revoke_sessions: manual", 24, 1},
+		{"disable: done, verified", 24, 1},
+		{"remove_from_group sales: done, verified", 24, 2},
+		{"remove_from_group cn=canary-sales,ou=groups,dc=example,dc=com: done, verified", 24, 4},
+		{"remove_from_group 0964e00e-ea84-4f69-8f30-ad10842508c5: done, verified", 24, 4},
+		{"abcdefghij", 5, 2},
+		{"abcdefghijk lm", 5, 3},
+	} {
+		if got := wrappedLines(c.text, c.per); got != c.want {
+			t.Errorf("wrappedLines(%q, %d) = %d, want %d", c.text, c.per, got, c.want)
+		}
+	}
+	cols := []column{{"Steps", 24}, {"Drill", 6}}
+	if got := textLines(cols, []any{"remove_from_group cn=canary-sales,ou=groups,dc=example,dc=com: done, verified\ndisable: done, verified", "a very long text in a column that does not wrap"}); got != 5 {
+		t.Errorf("textLines = %d, want 5 (4 + 1; the unwrapped column counts for nothing)", got)
+	}
+}

@@ -23,6 +23,10 @@ type CanaryConfig struct {
 	LastName   string `yaml:"last_name"`
 	Email      string `yaml:"email"`
 	JobCode    string `yaml:"job_code"`
+	// MoveTo is the job code a move drill gives the canary (its job_code
+	// being the old role): policy.roles must name groups for both on the
+	// canary's targets.
+	MoveTo string `yaml:"move_to"`
 	// Accounts maps a target's name to the canary's account there (ID,
 	// username, email or DN, resolved like every other reference).
 	Accounts map[string]string `yaml:"accounts"`
@@ -62,6 +66,9 @@ func (c *Config) validateDrills() error {
 			return fmt.Errorf("%s (%s).accounts: at least one target's account is required", where, k.EmployeeID)
 		}
 		seen[id] = true
+		if k.MoveTo != "" && strings.TrimSpace(k.MoveTo) == strings.TrimSpace(k.JobCode) {
+			return fmt.Errorf("%s (%s).move_to: %q is the canary's job_code: a move needs another role", where, k.EmployeeID, k.MoveTo)
+		}
 		for t, ref := range k.Accounts {
 			if !targetNames[t] {
 				return fmt.Errorf("%s (%s).accounts: target %q is not configured", where, k.EmployeeID, t)
@@ -84,8 +91,14 @@ func (c *Config) validateDrills() error {
 			}
 			switch j.Scenario {
 			case "", "terminate", "suspend":
+			case "move":
+				for _, k := range c.Drills.Canaries {
+					if k.JobCode == "" || k.MoveTo == "" {
+						return fmt.Errorf("%s.scenario: move needs job_code and move_to on every canary (%s has not)", where, k.EmployeeID)
+					}
+				}
 			default:
-				return fmt.Errorf("%s.scenario: %q is not terminate or suspend", where, j.Scenario)
+				return fmt.Errorf("%s.scenario: %q is not terminate, suspend or move", where, j.Scenario)
 			}
 		default:
 			return fmt.Errorf("%s.kind: %q is not run or drill", where, j.Kind)

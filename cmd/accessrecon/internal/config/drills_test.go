@@ -20,7 +20,10 @@ func TestDrillsConfig(t *testing.T) {
 		{"drills: {canaries: [{employee_id: C-1, accounts: {vpn: ' '}}]}", "empty account reference"},
 		{"drills: {canaries: [{employee_id: C-1, accounts: {vpn: a}, shoe_size: 9}]}", "shoe_size"},
 		{"jobs: [{name: q, schedule: '@daily', kind: drill}]", "drill needs drills.canaries"},
-		{canary + "jobs: [{name: q, schedule: '@daily', kind: drill, scenario: move}]", "not terminate or suspend"},
+		{canary + "jobs: [{name: q, schedule: '@daily', kind: drill, scenario: move}]", "move needs job_code and move_to on every canary (C-1 has not)"},
+		{"drills: {canaries: [{employee_id: C-1, job_code: SALES, move_to: ENG, accounts: {vpn: canary1}}]}\njobs: [{name: q, schedule: '@daily', kind: drill, scenario: move}]", ""},
+		{"drills: {canaries: [{employee_id: C-1, job_code: SALES, move_to: SALES, accounts: {vpn: canary1}}]}", "a move needs another role"},
+		{canary + "jobs: [{name: q, schedule: '@daily', kind: drill, scenario: promote}]", "not terminate, suspend or move"},
 		{"jobs: [{name: q, schedule: '@daily', kind: party}]", "not run or drill"},
 		{"jobs: [{name: q, schedule: '@daily', scenario: terminate}]", "only a job of kind drill"},
 	} {

@@ -39,7 +39,7 @@ type JobConfig struct {
 	// job's time zone.
 	Period string `yaml:"period"`
 	// Kind is run (the default) or drill (a termination drill of
-	// drills.canaries, Scenario terminate or suspend: see drills.go).
+	// drills.canaries, Scenario terminate, suspend or move: see drills.go).
 	Kind     string `yaml:"kind"`
 	Scenario string `yaml:"scenario"`
 }
