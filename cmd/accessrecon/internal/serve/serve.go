@@ -24,6 +24,7 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/drill"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runlock"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runner"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
@@ -32,7 +33,7 @@ import (
 type Server struct {
 	path  string
 	log   *slog.Logger
-	st    *store.Store
+	st    storefile.Store
 	lock  *runlock.Lock
 	hooks *hookState
 
@@ -61,7 +62,7 @@ type Server struct {
 }
 
 // New prepares a server for cfg (read from path) on st; Serve starts it.
-func New(ctx context.Context, path string, cfg *config.Config, st *store.Store, log *slog.Logger) (*Server, error) {
+func New(ctx context.Context, path string, cfg *config.Config, st storefile.Store, log *slog.Logger) (*Server, error) {
 	s := &Server{path: path, cfg: cfg, st: st, log: log, entries: map[string]cron.EntryID{}, stopping: ctx, now: time.Now,
 		leaversWake: make(chan struct{}, 1), leaversDone: make(chan struct{})}
 	s.runCtx, s.cancelRun = context.WithCancel(context.WithoutCancel(ctx))

@@ -1,4 +1,5 @@
-// Package storefile opens the store a configuration names.
+// Package storefile opens the store a configuration names, and declares
+// Store, what the command needs of a store.
 package storefile
 
 import (
@@ -15,7 +16,7 @@ import (
 // Open opens the config's store; the store holds personal data, so
 // its files (and SQLite's -wal and -shm, which take the database file's
 // mode) are the owner's only.
-func Open(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+func Open(ctx context.Context, cfg *config.Config) (Store, error) {
 	if pgstore.IsDSN(cfg.Store) {
 		// Not a file name: never create a SQLite file called "postgres:".
 		return nil, errors.New("store: a PostgreSQL store (postgres://…) is not available from the command yet (reconcile/pgstore implements the engine's store; its wiring, audit trail and outbox are to come): use a SQLite file")
@@ -31,5 +32,9 @@ func Open(ctx context.Context, cfg *config.Config) (*store.Store, error) {
 			}
 		}
 	}
-	return store.Open(ctx, path)
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }
