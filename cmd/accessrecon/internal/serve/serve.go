@@ -217,7 +217,7 @@ func (s *Server) runJob(name string, catchUp bool) {
 		}
 	} else if last, err := s.st.LastStartedRunOf(s.stopping, name); err == nil {
 		sched, _ := cfg.JobSchedule(j)
-		if next := sched.Next(last.StartedAt); next.After(s.now().Add(time.Second)) {
+		if next, taken := slotTaken(sched, last.StartedAt, s.now()); taken {
 			log.Info("job skipped: already run for this slot", "run", last.ID, "started_at", last.StartedAt, "next", next)
 			return
 		}
@@ -323,4 +323,18 @@ type cronLogger struct{ l *slog.Logger }
 func (c cronLogger) Info(msg string, kv ...any) { c.l.Info("cron: "+msg, kv...) }
 func (c cronLogger) Error(err error, msg string, kv ...any) {
 	c.l.Error("cron: "+msg, append(kv, "err", err)...)
+}
+
+// slotTaken says whether an activation at now is for a slot that a run
+// started at lastStart (by this process or another) has taken: the
+// schedule's next slot after lastStart has not come yet. An activation may
+// be a little early against another process's clock or schedule, so the
+// next slot counts as come slightly before it: a tenth of the interval
+// between slots, at most a second. (A whole second, as before, let two
+// serves whose @every 2s schedules were a second apart both run: every
+// second.)
+func slotTaken(sched cron.Schedule, lastStart, now time.Time) (next time.Time, taken bool) {
+	next = sched.Next(lastStart)
+	slack := min(time.Second, sched.Next(next).Sub(next)/10)
+	return next, next.After(now.Add(slack))
 }
