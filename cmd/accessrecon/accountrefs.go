@@ -135,7 +135,7 @@ func resolveAccount(ctx context.Context, cfg *config.Config, st storefile.Store,
 	}
 	if c.runID == 0 {
 		return targets.Account{}, fmt.Errorf("%s: target %s has no complete collection in %s yet, so %q cannot be checked: run accessrecon run --config %s first",
-			what, target, cfg.StorePath(), ref, cfg.Path())
+			what, target, cfg.StoreName(), ref, cfg.Path())
 	}
 	if c.refs[0].n == 0 {
 		// Read again for suggestions: only a mistake pays for them.

@@ -30,7 +30,9 @@ func existingStoreCommand(fs *flag.FlagSet, name string, check func(cfg *config.
 				return exitFail, err
 			}
 		}
-		if _, err := os.Stat(cfg.StorePath()); errors.Is(err, os.ErrNotExist) {
+		// A SQLite store must exist already (a PostgreSQL one is a
+		// database: Open says when it cannot reach it).
+		if _, err := os.Stat(cfg.StorePath()); !cfg.StoreIsPostgres() && errors.Is(err, os.ErrNotExist) {
 			return exitFail, fmt.Errorf("%s: no store at %s yet: run accessrecon run --config %s first", name, cfg.StorePath(), *path)
 		}
 		st, err := storefile.Open(ctx, cfg)

@@ -54,9 +54,11 @@ func defineValidate(fs *flag.FlagSet) action {
 		}
 		w.Close()
 		// References and group names against the store's last collections:
-		// an existing store only, validate never creates one.
+		// an existing SQLite store only, validate never creates one. A
+		// PostgreSQL store is opened (brought up to date, as any command
+		// would), so that a URL that does not work is explained now.
 		var st storefile.Store
-		if _, err := os.Stat(cfg.StorePath()); err == nil {
+		if _, err := os.Stat(cfg.StorePath()); err == nil || cfg.StoreIsPostgres() {
 			if st, err = storefile.Open(ctx, cfg); err != nil {
 				return exitFail, err
 			}
@@ -194,7 +196,7 @@ func defineAuditVerify(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "audit trail intact: %d records in the store, %d in %s, last hash %s\n", res.StoreRecords, res.FileRecords, tr.Path(), res.LastHash)
+		fmt.Fprintln(stdout, trail.Intact(res, tr.Path()))
 		return nil
 	})
 }

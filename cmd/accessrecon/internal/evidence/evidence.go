@@ -140,7 +140,10 @@ func (p *packWriter) addAudit(ctx context.Context, tr *store.AuditTrail, from, t
 	check.Result, check.Err = tr.Verify(ctx)
 	p.AuditIntact = check.Err == nil
 	verification := map[string]any{"checked_at": check.At, "intact": p.AuditIntact, "store_records": check.Result.StoreRecords,
-		"file_records": check.Result.FileRecords, "last_hash": check.Result.LastHash, "trail_file": filepath.Base(tr.Path())}
+		"file_records": check.Result.FileRecords, "last_hash": check.Result.LastHash}
+	if tr.Path() != "" { // none: a PostgreSQL store's trail has no file
+		verification["trail_file"] = filepath.Base(tr.Path())
+	}
 	if check.Err != nil {
 		verification["error"] = check.Err.Error()
 	}

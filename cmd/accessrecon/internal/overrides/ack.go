@@ -39,7 +39,7 @@ func Ack(ctx context.Context, cfg *config.Config, st storefile.Store, fp, step, 
 		return err
 	}
 	if !known {
-		return fmt.Errorf("ack: no finding has fingerprint %q in %s (accessrecon findings --config %s lists them)", fp, cfg.StorePath(), cfg.Path())
+		return fmt.Errorf("ack: no finding has fingerprint %q in %s (accessrecon findings --config %s lists them)", fp, cfg.StoreName(), cfg.Path())
 	}
 	open, err := st.OpenManualSteps(ctx, fp)
 	if err != nil {

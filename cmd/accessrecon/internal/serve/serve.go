@@ -255,8 +255,8 @@ func (s *Server) Reload() {
 		s.mu.Lock()
 		old := s.cfg
 		s.mu.Unlock()
-		if cfg.StorePath() != old.StorePath() {
-			err = fmt.Errorf("store: changing the store (%s -> %s) needs a restart", old.StorePath(), cfg.StorePath())
+		if cfg.StoreName() != old.StoreName() {
+			err = fmt.Errorf("store: changing the store (%s -> %s) needs a restart", old.StoreName(), cfg.StoreName())
 		}
 	}
 	var h *hookState

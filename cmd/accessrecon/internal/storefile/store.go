@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/reconcile/pgstore"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/reports/xlsx"
 	"github.com/accessrecon/accessrecon/targets"
@@ -142,3 +143,5 @@ type Housekeeping interface {
 }
 
 var _ Store = (*store.Store)(nil)
+
+var _ Store = (*pgstore.Store)(nil)
