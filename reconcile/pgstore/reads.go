@@ -83,14 +83,14 @@ func (s *Store) ResolveAccount(ctx context.Context, runID int64, target, ref str
 // [from, to), run by run (oldest first), streaming. Dry runs are left out.
 // kinds, when given, restricts the kinds read. fn must not keep Body.
 func (s *Store) FindingsBetween(ctx context.Context, from, to time.Time, kinds []string, fn func(store.PeriodFinding) error) error {
-	q := `SELECT f.run_id, f.fingerprint, f.kind, f.disposition, f.body FROM findings f JOIN runs r ON r.id = f.run_id
+	q := `SELECT s.run_id, v.fingerprint, b.kind, b.disposition, b.body` + savedFindings + `
 		WHERE r.started_at >= $1 AND r.started_at < $2 AND NOT r.dry_run`
 	args := []any{from, to}
 	if len(kinds) > 0 {
-		q += ` AND f.kind = ANY($3)`
+		q += ` AND b.kind = ANY($3)`
 		args = append(args, kinds)
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY f.run_id, f.fingerprint COLLATE "C"`, args...)
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY s.run_id, v.fingerprint COLLATE "C"`, args...)
 	if err != nil {
 		return fmt.Errorf("pgstore: findings of the period: %w", err)
 	}
@@ -108,6 +108,13 @@ func (s *Store) FindingsBetween(ctx context.Context, from, to time.Time, kinds [
 	}
 	return rows.Err()
 }
+
+// savedFindings joins each run to the findings its save recorded: the
+// versions live at a full save's seq, or made by a partial save alone
+// (migration 004).
+const savedFindings = ` FROM runs r JOIN finding_saves s ON s.run_id = r.id
+	JOIN finding_versions v ON (NOT s.side AND v.from_seq <= s.seq AND v.to_seq >= s.seq) OR (s.side AND v.from_seq = s.seq AND v.to_seq = s.seq)
+	JOIN finding_bodies b ON b.id = v.body_id`
 
 // FindingStates returns the life of the given fingerprints across runs
 // (first seen, resolved), by fingerprint; fingerprints never seen are absent.
@@ -144,8 +151,8 @@ func (s *Store) RevokedFindings(ctx context.Context, since time.Time) ([]store.R
 	if since.IsZero() {
 		since = time.Unix(0, 0)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT f.run_id, f.body FROM findings f JOIN runs r ON r.id = f.run_id
-		WHERE r.started_at >= $1 AND strpos(f.body, '"revoked_at"') > 0 ORDER BY f.run_id, f.fingerprint COLLATE "C"`, since)
+	rows, err := s.db.QueryContext(ctx, `SELECT s.run_id, b.body`+savedFindings+`
+		WHERE r.started_at >= $1 AND strpos(b.body, '"revoked_at"') > 0 ORDER BY s.run_id, v.fingerprint COLLATE "C"`, since)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: revoked findings: %w", err)
 	}
@@ -183,8 +190,18 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r store.Retention) err
 		}
 		if r.Findings > 0 {
 			cut := now.Add(-r.Findings)
-			for _, table := range []string{"drift", "findings"} {
+			for _, table := range []string{"drift", "finding_saves"} {
 				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE run_id IN (`+old+`)`, cut, keep.Int64); err != nil {
+					return err
+				}
+			}
+			// Versions that no save left can ask for, then bodies no
+			// version uses.
+			for _, q := range []string{
+				`DELETE FROM finding_versions v WHERE NOT EXISTS (SELECT 1 FROM finding_saves s WHERE s.seq BETWEEN v.from_seq AND v.to_seq)`,
+				`DELETE FROM finding_bodies b WHERE NOT EXISTS (SELECT 1 FROM finding_versions v WHERE v.body_id = b.id)`,
+			} {
+				if _, err := tx.ExecContext(ctx, q); err != nil {
 					return err
 				}
 			}

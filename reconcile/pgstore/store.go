@@ -134,6 +134,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return fmt.Errorf("migration %s: %w", path.Base(names[i]), err)
 			}
+			if step := migrationStep(path.Base(names[i])); step != nil {
+				if err := step(ctx, tx); err != nil {
+					return fmt.Errorf("migration %s: %w", path.Base(names[i]), err)
+				}
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, i+1, path.Base(names[i])); err != nil {
 				return fmt.Errorf("migration %s: %w", path.Base(names[i]), err)
 			}
