@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile"
-	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/targets"
 )
 
@@ -46,7 +46,7 @@ type collected struct {
 // readCollected resolves refs against target's last complete collection, in
 // one pass over its accounts; withGroups also gathers the group names held,
 // withNames the usernames (for "did you mean").
-func readCollected(ctx context.Context, st *store.Store, target string, refs []string, withGroups, withNames bool) (collected, error) {
+func readCollected(ctx context.Context, st storefile.Store, target string, refs []string, withGroups, withNames bool) (collected, error) {
 	c := collected{target: target}
 	for _, r := range refs {
 		c.refs = append(c.refs, refAnswer{ref: r})
@@ -128,14 +128,14 @@ func (c collected) problem(key string, r refAnswer) string {
 // resolveAccount is the one account ref names on target at its last
 // complete collection; otherwise an error led by what (the flag) saying why,
 // with the candidates.
-func resolveAccount(ctx context.Context, cfg *config.Config, st *store.Store, what, target, ref string) (targets.Account, error) {
+func resolveAccount(ctx context.Context, cfg *config.Config, st storefile.Store, what, target, ref string) (targets.Account, error) {
 	c, err := readCollected(ctx, st, target, []string{ref}, false, false)
 	if err != nil {
 		return targets.Account{}, err
 	}
 	if c.runID == 0 {
 		return targets.Account{}, fmt.Errorf("%s: target %s has no complete collection in %s yet, so %q cannot be checked: run accessrecon run --config %s first",
-			what, target, cfg.StorePath(), ref, cfg.Path())
+			what, target, cfg.StoreName(), ref, cfg.Path())
 	}
 	if c.refs[0].n == 0 {
 		// Read again for suggestions: only a mistake pays for them.
@@ -152,7 +152,7 @@ func resolveAccount(ctx context.Context, cfg *config.Config, st *store.Store, wh
 // accountNames finds accounts' usernames in their targets' last
 // collections, for lists people read.
 type accountNames struct {
-	st   *store.Store
+	st   storefile.Store
 	runs map[string]int64
 }
 

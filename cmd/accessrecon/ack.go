@@ -12,14 +12,13 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/overrides"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
-	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
 // existingStoreCommand is storeCommand for commands that only make sense on
 // a store that runs have written: when there is no store yet it refuses,
 // naming it, and creates nothing. check, when set, checks the command's
 // input against the config before the store is looked at.
-func existingStoreCommand(fs *flag.FlagSet, name string, check func(cfg *config.Config) error, act func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error) action {
+func existingStoreCommand(fs *flag.FlagSet, name string, check func(cfg *config.Config) error, act func(ctx context.Context, cfg *config.Config, st storefile.Store, stdout io.Writer) error) action {
 	path := fs.String("config", "", "configuration `FILE` (schedule.yaml)")
 	return func(ctx context.Context, stdout, stderr io.Writer) (int, error) {
 		cfg, err := config.Load(*path)
@@ -31,7 +30,9 @@ func existingStoreCommand(fs *flag.FlagSet, name string, check func(cfg *config.
 				return exitFail, err
 			}
 		}
-		if _, err := os.Stat(cfg.StorePath()); errors.Is(err, os.ErrNotExist) {
+		// A SQLite store must exist already (a PostgreSQL one is a
+		// database: Open says when it cannot reach it).
+		if _, err := os.Stat(cfg.StorePath()); !cfg.StoreIsPostgres() && errors.Is(err, os.ErrNotExist) {
 			return exitFail, fmt.Errorf("%s: no store at %s yet: run accessrecon run --config %s first", name, cfg.StorePath(), *path)
 		}
 		st, err := storefile.Open(ctx, cfg)
@@ -48,7 +49,7 @@ func defineAck(fs *flag.FlagSet) action {
 	step := fs.String("step", "", "the step done, as findings shows it: `OP[:ARG]` (revoke_sessions; remove_from_group:GROUP-ID; revoke_credential:CREDENTIAL-ID)")
 	by := fs.String("by", "", "who did the step (`NAME`)")
 	note := fs.String("note", "", "what was done (`TEXT`), kept in the audit trail")
-	act := existingStoreCommand(fs, "ack", nil, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+	act := existingStoreCommand(fs, "ack", nil, func(ctx context.Context, cfg *config.Config, st storefile.Store, stdout io.Writer) error {
 		return overrides.Ack(ctx, cfg, st, *fp, *step, strings.TrimSpace(*by), *note, stdout)
 	})
 	return func(ctx context.Context, stdout, stderr io.Writer) (int, error) {

@@ -12,8 +12,8 @@ import (
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/overrides"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile"
-	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
 // Two-person overrides (issue 16 part 3): the commands; internal/overrides
@@ -32,7 +32,7 @@ func approver(cmd string, by *string, act action) action {
 func defineHoldApprove(fs *flag.FlagSet) action {
 	id := fs.Int64("id", 0, "the requested hold's `ID` (hold list)")
 	by := fs.String("by", "", "who approves (`NAME`): not the requester")
-	return approver("hold approve", by, existingStoreCommand(fs, "hold approve", nil, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+	return approver("hold approve", by, existingStoreCommand(fs, "hold approve", nil, func(ctx context.Context, cfg *config.Config, st storefile.Store, stdout io.Writer) error {
 		return overrides.ApproveHold(ctx, cfg, st, *id, strings.TrimSpace(*by), stdout)
 	}))
 }
@@ -50,7 +50,7 @@ func defineExemptAdd(fs *flag.FlagSet) action {
 		}
 		return nil
 	}
-	act := existingStoreCommand(fs, "exempt add", configured, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+	act := existingStoreCommand(fs, "exempt add", configured, func(ctx context.Context, cfg *config.Config, st storefile.Store, stdout io.Writer) error {
 		now := time.Now().UTC()
 		u, err := parseAsOf(*until)
 		if err != nil {
@@ -81,7 +81,7 @@ func defineExemptAdd(fs *flag.FlagSet) action {
 func defineExemptApprove(fs *flag.FlagSet) action {
 	id := fs.Int64("id", 0, "the requested exemption's `ID` (exempt list)")
 	by := fs.String("by", "", "who approves (`NAME`): not the requester")
-	return approver("exempt approve", by, existingStoreCommand(fs, "exempt approve", nil, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+	return approver("exempt approve", by, existingStoreCommand(fs, "exempt approve", nil, func(ctx context.Context, cfg *config.Config, st storefile.Store, stdout io.Writer) error {
 		return overrides.ApproveExemption(ctx, cfg, st, *id, strings.TrimSpace(*by), stdout)
 	}))
 }
@@ -89,7 +89,7 @@ func defineExemptApprove(fs *flag.FlagSet) action {
 func defineExemptRemove(fs *flag.FlagSet) action {
 	id := fs.Int64("id", 0, "exemption `ID`")
 	by := fs.String("by", "", "who removes it (`NAME`)")
-	return existingStoreCommand(fs, "exempt remove", nil, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+	return existingStoreCommand(fs, "exempt remove", nil, func(ctx context.Context, cfg *config.Config, st storefile.Store, stdout io.Writer) error {
 		return overrides.RemoveExemption(ctx, cfg, st, *id, *by, stdout)
 	})
 }
@@ -97,7 +97,7 @@ func defineExemptRemove(fs *flag.FlagSet) action {
 func defineExemptList(fs *flag.FlagSet) action {
 	asJSON := fs.Bool("json", false, "JSON output")
 	all := fs.Bool("all", false, "list removed exemptions too")
-	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st storefile.Store, stdout io.Writer) error {
 		names := accountNames{st: st}
 		return overrides.ListExemptions(ctx, st, *all, *asJSON, names.username, stdout)
 	})

@@ -20,13 +20,12 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/sla"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/trail"
-	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/targets"
 )
 
 // storeCommand is a command that reads or writes the store of --config:
 // the flag is declared, and the action gets the config and the open store.
-func storeCommand(fs *flag.FlagSet, act func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error) action {
+func storeCommand(fs *flag.FlagSet, act func(ctx context.Context, cfg *config.Config, st storefile.Store, stdout io.Writer) error) action {
 	path := fs.String("config", "", "configuration `FILE` (schedule.yaml)")
 	return func(ctx context.Context, stdout, stderr io.Writer) (int, error) {
 		cfg, err := config.Load(*path)
@@ -55,9 +54,11 @@ func defineValidate(fs *flag.FlagSet) action {
 		}
 		w.Close()
 		// References and group names against the store's last collections:
-		// an existing store only, validate never creates one.
-		var st *store.Store
-		if _, err := os.Stat(cfg.StorePath()); err == nil {
+		// an existing SQLite store only, validate never creates one. A
+		// PostgreSQL store is opened (brought up to date, as any command
+		// would), so that a URL that does not work is explained now.
+		var st storefile.Store
+		if _, err := os.Stat(cfg.StorePath()); err == nil || cfg.StoreIsPostgres() {
 			if st, err = storefile.Open(ctx, cfg); err != nil {
 				return exitFail, err
 			}
@@ -119,7 +120,7 @@ func defineFindings(fs *flag.FlagSet) action {
 	asJSON := fs.Bool("json", false, "JSON output")
 	all := fs.Bool("all", false, "every disposition (default: the exceptions people must handle, and auto revocations)")
 	runID := fs.Int64("run", 0, "this run `N` (default: the latest full run, not a leavers sweep or HR-event run)")
-	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st storefile.Store, stdout io.Writer) error {
 		return listing.Findings(ctx, cfg.Path(), st, *runID, *all, *asJSON, stdout)
 	})
 }
@@ -127,7 +128,7 @@ func defineFindings(fs *flag.FlagSet) action {
 func defineHistory(fs *flag.FlagSet) action {
 	asJSON := fs.Bool("json", false, "JSON output")
 	limit := fs.Int("n", 30, "how many runs (`N`)")
-	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st storefile.Store, stdout io.Writer) error {
 		return listing.History(ctx, st, *limit, *asJSON, stdout)
 	})
 }
@@ -144,7 +145,7 @@ func defineHoldAdd(fs *flag.FlagSet) action {
 		}
 		return nil
 	}
-	return existingStoreCommand(fs, "hold add", configured, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+	return existingStoreCommand(fs, "hold add", configured, func(ctx context.Context, cfg *config.Config, st storefile.Store, stdout io.Writer) error {
 		if strings.TrimSpace(*by) == "" {
 			return usageError{Msg: "hold add: --by: who places the hold is required"}
 		}
@@ -168,7 +169,7 @@ func defineHoldAdd(fs *flag.FlagSet) action {
 func defineHoldRemove(fs *flag.FlagSet) action {
 	id := fs.Int64("id", 0, "hold `ID`")
 	by := fs.String("by", "", "who removes the hold (`NAME`)")
-	return existingStoreCommand(fs, "hold remove", nil, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+	return existingStoreCommand(fs, "hold remove", nil, func(ctx context.Context, cfg *config.Config, st storefile.Store, stdout io.Writer) error {
 		return overrides.RemoveHold(ctx, cfg, st, *id, *by, stdout)
 	})
 }
@@ -176,7 +177,7 @@ func defineHoldRemove(fs *flag.FlagSet) action {
 func defineHoldList(fs *flag.FlagSet) action {
 	asJSON := fs.Bool("json", false, "JSON output")
 	all := fs.Bool("all", false, "list removed holds too")
-	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st storefile.Store, stdout io.Writer) error {
 		names := accountNames{st: st}
 		return overrides.ListHolds(ctx, st, *all, *asJSON, names.username, stdout)
 	})
@@ -186,7 +187,7 @@ func defineAuditVerify(fs *flag.FlagSet) action {
 	var pubKeys fileList
 	fs.Var(&pubKeys, "public-key", "Ed25519 public key (`FILE`, PEM) checkpoints may be signed with (repeatable)")
 	cpFile := fs.String("checkpoint-file", "", "checkpoint `FILE` to check the trail against (default audit.checkpoint_file)")
-	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st storefile.Store, stdout io.Writer) error {
 		tr := trail.Open(cfg, st, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 		if len(pubKeys) > 0 {
 			return trail.VerifySigned(ctx, cfg, tr, pubKeys, *cpFile, stdout)
@@ -195,7 +196,7 @@ func defineAuditVerify(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "audit trail intact: %d records in the store, %d in %s, last hash %s\n", res.StoreRecords, res.FileRecords, tr.Path(), res.LastHash)
+		fmt.Fprintln(stdout, trail.Intact(res, tr.Path()))
 		return nil
 	})
 }
@@ -203,7 +204,7 @@ func defineAuditVerify(fs *flag.FlagSet) action {
 func defineAuditExport(fs *flag.FlagSet) action {
 	since := fs.String("since", "", "export records at or after this `TIME` (YYYY-MM-DD or RFC 3339)")
 	format := fs.String("format", "jsonl", "export `FORMAT`: jsonl or cef")
-	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st storefile.Store, stdout io.Writer) error {
 		var from time.Time
 		if *since != "" {
 			var err error
@@ -222,7 +223,7 @@ func defineAuditExport(fs *flag.FlagSet) action {
 func defineSLA(fs *flag.FlagSet) action {
 	asJSON := fs.Bool("json", false, "JSON output")
 	sinceFlag := fs.String("since", "", "only revocations by runs started on or after this `DATE` (YYYY-MM-DD or RFC 3339)")
-	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st storefile.Store, stdout io.Writer) error {
 		var since time.Time
 		if *sinceFlag != "" {
 			var err error

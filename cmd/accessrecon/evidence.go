@@ -11,14 +11,14 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/evidence"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/period"
-	"github.com/accessrecon/accessrecon/reconcile/store"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 )
 
 func defineEvidence(fs *flag.FlagSet) action {
 	from := fs.String("from", "", "first `DATE` of the period (YYYY-MM-DD in the config's timezone, or RFC 3339)")
 	to := fs.String("to", "", "last `DATE` of the period, included (YYYY-MM-DD), or the RFC 3339 time it ends before")
 	out := fs.String("out", "", "the zip `FILE` to write")
-	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st storefile.Store, stdout io.Writer) error {
 		loc, err := time.LoadLocation(cmp.Or(cfg.Timezone, "UTC"))
 		if err != nil {
 			return err

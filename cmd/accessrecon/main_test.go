@@ -53,7 +53,7 @@ func TestMain(m *testing.M) {
 	if demoDir != "" {
 		os.RemoveAll(filepath.Dir(demoDir))
 	}
-	os.Exit(code)
+	os.Exit(pg.StopAfter(code))
 }
 
 func copyDir(t *testing.T, from string) string {

@@ -13,7 +13,7 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/period"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/present"
-	"github.com/accessrecon/accessrecon/reconcile/store"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 )
 
 // defineReport is `accessrecon report`: the period workbook over every run
@@ -22,7 +22,7 @@ func defineReport(fs *flag.FlagSet) action {
 	fromText := fs.String("from", "", "first `DATE` of the period (YYYY-MM-DD in the config's timezone, or RFC 3339)")
 	toText := fs.String("to", "", "last `DATE` of the period, included (YYYY-MM-DD; an RFC 3339 time is the end itself)")
 	out := fs.String("out", "", "workbook `FILE` (default: accessrecon-period-FROM-to-TO.xlsx in reports.xlsx.dir, else here)")
-	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st storefile.Store, stdout io.Writer) error {
 		loc := period.Location(cfg)
 		from, to, err := period.ParseRange(*fromText, *toText, loc)
 		if err != nil {

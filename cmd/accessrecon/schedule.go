@@ -6,8 +6,8 @@ import (
 	"io"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/upcoming"
-	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
 // defineSchedule is `accessrecon schedule`: the known leavers' targeted
@@ -15,7 +15,7 @@ import (
 // the store as serve derives them.
 func defineSchedule(fs *flag.FlagSet) action {
 	asJSON := fs.Bool("json", false, "JSON output")
-	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st *store.Store, stdout io.Writer) error {
+	return storeCommand(fs, func(ctx context.Context, cfg *config.Config, st storefile.Store, stdout io.Writer) error {
 		ls, err := upcoming.Leavers(ctx, st)
 		if err != nil {
 			return err

@@ -76,8 +76,21 @@ func (w lockedWriter) Write(b []byte) (int, error) {
 // (SIGKILL) at cleanup if still running.
 func startServe(tb testing.TB, bin, config string, env ...string) *serveProc {
 	tb.Helper()
+	return startServeOn(tb, "", bin, config, env...)
+}
+
+// startServeOn is startServe with the process's host name set to host (in
+// a UTS namespace of its own, see ownHostName): two processes on two host
+// names are, to the store lock, on two machines. host "" leaves it.
+func startServeOn(tb testing.TB, host, bin, config string, env ...string) *serveProc {
+	tb.Helper()
 	p := &serveProc{addr: fmt.Sprintf("127.0.0.1:%d", targettest.MustFreePort(tb)), exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, "serve", "--config", config, "--listen", p.addr)
+	if host != "" {
+		ownHostName(tb)
+		// unshare and sh exec in turn: the PID is serve's.
+		p.cmd = exec.Command("unshare", "--uts", "sh", "-c", `hostname "$0" && exec "$@"`, host, bin, "serve", "--config", config, "--listen", p.addr)
+	}
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stderr = lockedWriter{p}
 	p.cmd.Stdout = io.Discard

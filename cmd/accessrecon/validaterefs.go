@@ -10,7 +10,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
-	"github.com/accessrecon/accessrecon/reconcile/store"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 )
 
 // validate checks what people wrote against the targets as the store last
@@ -39,7 +39,7 @@ type refFindings struct {
 
 // checkReferences checks the references and group names of cfg against st
 // (nil when there is no store yet).
-func checkReferences(ctx context.Context, cfg *config.Config, st *store.Store) (refFindings, error) {
+func checkReferences(ctx context.Context, cfg *config.Config, st storefile.Store) (refFindings, error) {
 	var out refFindings
 	root, err := configRoot(cfg.Path())
 	if err != nil {
@@ -106,7 +106,7 @@ func (c *refCollector) addRef(target string, at string, ref string) {
 
 // accountRefs gathers the account references of policy.exemptions,
 // policy.privileged_approved and the holds in st.
-func (c *refCollector) accountRefs(ctx context.Context, cfg *config.Config, root *yaml.Node, st *store.Store) error {
+func (c *refCollector) accountRefs(ctx context.Context, cfg *config.Config, root *yaml.Node, st storefile.Store) error {
 	policy := child(root, "policy")
 	for i, e := range cfg.Policy.Exemptions {
 		n := child(index(child(policy, "exemptions"), i), "account_id")
@@ -169,7 +169,7 @@ func (c *refCollector) groupNames(cfg *config.Config, root *yaml.Node) {
 
 // checkTarget checks what was written against target (tr) with its last
 // complete collection in st, adding its verdicts to out.
-func checkTarget(ctx context.Context, st *store.Store, target string, tr *targetRefs, out *refFindings) error {
+func checkTarget(ctx context.Context, st storefile.Store, target string, tr *targetRefs, out *refFindings) error {
 	if len(tr.refs) == 0 && len(tr.groups) == 0 {
 		return nil
 	}

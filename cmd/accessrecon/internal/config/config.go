@@ -26,8 +26,14 @@ import (
 
 // Config is schedule.yaml.
 type Config struct {
-	// Store is the SQLite snapshot store (relative to the config file).
-	Store string `yaml:"store"`
+	// Store is the snapshot store: a SQLite file (relative to the config
+	// file; default accessrecon.db) or a PostgreSQL URL without password
+	// (postgres://user@host/db?sslmode=verify-full). StoreEnv or StoreFile
+	// instead name where a PostgreSQL URL with its password is kept. See
+	// store.go.
+	Store     string `yaml:"store"`
+	StoreEnv  string `yaml:"store_env"`
+	StoreFile string `yaml:"store_file"`
 	// Timeout bounds one run (default 1h).
 	Timeout   reconcile.Duration `yaml:"timeout"`
 	Sources   []ConnectorConfig  `yaml:"sources"`
@@ -204,6 +210,9 @@ func (c *Config) StorePath() string {
 }
 
 func (c *Config) validate() error {
+	if err := c.validateStore(); err != nil {
+		return err
+	}
 	if len(c.Sources) == 0 {
 		return errors.New("sources: at least one HR source is required (HR is the authority of every run)")
 	}

@@ -37,6 +37,7 @@ import (
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runner"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/trail"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
@@ -81,7 +82,7 @@ type canary struct {
 // Run runs one drill. The caller holds the store's run lock. It returns the
 // drill as recorded (also when the drill failed its SLA: Passed says); an
 // error means the drill could not be run or recorded.
-func Run(ctx context.Context, cfg *config.Config, st *store.Store, o Options) (store.Drill, error) {
+func Run(ctx context.Context, cfg *config.Config, st storefile.Store, o Options) (store.Drill, error) {
 	log := o.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -457,13 +458,13 @@ func restore(ctx context.Context, canaries []canary, rs map[string]*CanaryRestor
 	return out
 }
 
-func recordAudit(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger, d store.Drill) error {
+func recordAudit(ctx context.Context, cfg *config.Config, st storefile.Store, log *slog.Logger, d store.Drill) error {
 	return appendAudit(ctx, cfg, st, log, "drill", d.By, d.RunID, d.FinishedAt,
 		map[string]any{"drill_id": d.ID, "scenario": d.Scenario, "passed": d.Passed, "targets": d.Targets, "restored": d.Restored, "error": d.Error})
 }
 
 // appendAudit appends one record to the audit trail.
-func appendAudit(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger, typ, actor string, runID int64, at time.Time, detail map[string]any) error {
+func appendAudit(ctx context.Context, cfg *config.Config, st storefile.Store, log *slog.Logger, typ, actor string, runID int64, at time.Time, detail map[string]any) error {
 	b, err := json.Marshal(detail)
 	if err != nil {
 		return err

@@ -29,6 +29,7 @@ import (
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/sla"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/trail"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/reports/xlsx"
@@ -63,7 +64,7 @@ type File struct {
 const NoConfigHash = "none recorded (run made before accessrecon kept it)"
 
 // Write builds the pack of the runs started in [from, to) into out.
-func Write(ctx context.Context, cfg *config.Config, st *store.Store, from, to time.Time, out string, log *slog.Logger) (*Pack, error) {
+func Write(ctx context.Context, cfg *config.Config, st storefile.Store, from, to time.Time, out string, log *slog.Logger) (*Pack, error) {
 	if !from.Before(to) {
 		return nil, fmt.Errorf("evidence: --from %s is not before --to %s", from.Format(time.DateOnly), to.Format(time.DateOnly))
 	}
@@ -139,7 +140,10 @@ func (p *packWriter) addAudit(ctx context.Context, tr *store.AuditTrail, from, t
 	check.Result, check.Err = tr.Verify(ctx)
 	p.AuditIntact = check.Err == nil
 	verification := map[string]any{"checked_at": check.At, "intact": p.AuditIntact, "store_records": check.Result.StoreRecords,
-		"file_records": check.Result.FileRecords, "last_hash": check.Result.LastHash, "trail_file": filepath.Base(tr.Path())}
+		"file_records": check.Result.FileRecords, "last_hash": check.Result.LastHash}
+	if tr.Path() != "" { // none: a PostgreSQL store's trail has no file
+		verification["trail_file"] = filepath.Base(tr.Path())
+	}
 	if check.Err != nil {
 		verification["error"] = check.Err.Error()
 	}
@@ -170,7 +174,7 @@ func (p *packWriter) addAudit(ctx context.Context, tr *store.AuditTrail, from, t
 
 // addWorkbooks adds the period workbook (written in tmp), then the run
 // workbooks found for the period's runs, whose paths it returns.
-func (p *packWriter) addWorkbooks(ctx context.Context, cfg *config.Config, st *store.Store, tmp string, from, to time.Time, runs []store.Run, check *xlsx.AuditCheck) ([]string, error) {
+func (p *packWriter) addWorkbooks(ctx context.Context, cfg *config.Config, st storefile.Store, tmp string, from, to time.Time, runs []store.Run, check *xlsx.AuditCheck) ([]string, error) {
 	loc, err := time.LoadLocation(cmp.Or(cfg.Timezone, "UTC"))
 	if err != nil {
 		return nil, err
@@ -199,7 +203,7 @@ func (p *packWriter) addWorkbooks(ctx context.Context, cfg *config.Config, st *s
 }
 
 // addRuns adds runs.csv: the runs and their configuration's hash.
-func (p *packWriter) addRuns(ctx context.Context, st *store.Store, runs []store.Run, drillRuns map[int64]bool) error {
+func (p *packWriter) addRuns(ctx context.Context, st storefile.Store, runs []store.Run, drillRuns map[int64]bool) error {
 	ids := make([]int64, len(runs))
 	for i, r := range runs {
 		ids[i] = r.ID
@@ -228,7 +232,7 @@ func (p *packWriter) addRuns(ctx context.Context, st *store.Store, runs []store.
 // addExemptionsAndHolds adds the exemptions (of the configuration and
 // added with exempt add) and the holds in force at some time of the
 // period, with their two-person approvals.
-func (p *packWriter) addExemptionsAndHolds(ctx context.Context, cfg *config.Config, st *store.Store, from, to time.Time) error {
+func (p *packWriter) addExemptionsAndHolds(ctx context.Context, cfg *config.Config, st storefile.Store, from, to time.Time) error {
 	holds, err := st.Holds(ctx, true)
 	if err != nil {
 		return err
@@ -339,7 +343,7 @@ type SLAFigure struct {
 	Percent float64 `json:"percent_within_sla"`
 }
 
-func slaSummary(ctx context.Context, cfg *config.Config, st *store.Store, runs []store.Run, drillRuns map[int64]bool) map[string]any {
+func slaSummary(ctx context.Context, cfg *config.Config, st storefile.Store, runs []store.Run, drillRuns map[int64]bool) map[string]any {
 	inPeriod := map[int64]bool{}
 	var since time.Time
 	for i, r := range runs {

@@ -14,13 +14,14 @@ import (
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/overrides"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/present"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
 // Findings lists the findings of run runID (default the latest full run),
 // with the open manual steps and the command that acknowledges each.
-func Findings(ctx context.Context, configPath string, st *store.Store, runID int64, all, asJSON bool, stdout io.Writer) error {
+func Findings(ctx context.Context, configPath string, st storefile.Store, runID int64, all, asJSON bool, stdout io.Writer) error {
 	var run store.Run
 	var err error
 	switch {
@@ -98,7 +99,7 @@ func Findings(ctx context.Context, configPath string, st *store.Store, runID int
 }
 
 // History lists the last limit runs.
-func History(ctx context.Context, st *store.Store, limit int, asJSON bool, stdout io.Writer) error {
+func History(ctx context.Context, st storefile.Store, limit int, asJSON bool, stdout io.Writer) error {
 	runs, err := st.Runs(ctx, limit)
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runner"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/sla"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
@@ -57,7 +58,7 @@ func jobLabel(job string) string {
 }
 
 // Registry reads the store into a new registry.
-func Registry(ctx context.Context, cfg *config.Config, st *store.Store, extra ...prometheus.Collector) (*prometheus.Registry, error) {
+func Registry(ctx context.Context, cfg *config.Config, st storefile.Store, extra ...prometheus.Collector) (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
 	for _, c := range extra {
 		if err := reg.Register(c); err != nil {
@@ -103,7 +104,7 @@ type gaugeFunc func(name, help string, labels ...string) *prometheus.GaugeVec
 
 // jobGauges are the latest run of each job: when, how long, its status, and
 // the latest success.
-func jobGauges(ctx context.Context, st *store.Store, gauge gaugeFunc) error {
+func jobGauges(ctx context.Context, st storefile.Store, gauge gaugeFunc) error {
 	lastTime := gauge("accessrecon_job_last_run_timestamp_seconds", "When the latest finished run of each job finished (Unix time).", "job")
 	lastStatus := gauge("accessrecon_job_last_run_status", "Status of the latest finished run of each job (1 for its status).", "job", "status")
 	lastOK := gauge("accessrecon_job_last_success_timestamp_seconds", "When the latest completed (or guard-tripped) run of each job started.", "job")
@@ -139,7 +140,7 @@ func jobGauges(ctx context.Context, st *store.Store, gauge gaugeFunc) error {
 
 // fullRunGauges are the findings and collections of the latest finished
 // full run.
-func fullRunGauges(ctx context.Context, st *store.Store, gauge gaugeFunc) error {
+func fullRunGauges(ctx context.Context, st storefile.Store, gauge gaugeFunc) error {
 	findings := gauge("accessrecon_findings", "Findings of the latest finished full run, by kind, disposition and target.", "kind", "disposition", "target")
 	findingsRun := gauge("accessrecon_findings_run_id", "The run the accessrecon_findings figures come from.")
 	collDur := gauge("accessrecon_collection_duration_seconds", "Collection time of each source and target in the latest finished full run.", "side", "name")
@@ -182,7 +183,7 @@ func fullRunGauges(ctx context.Context, st *store.Store, gauge gaugeFunc) error 
 // from HR's effective time, or the webhook's receipt when earlier). Every
 // tier of the policy is present, with all its buckets, even with no
 // revocation yet: an alert on it sees zeros, not an absence.
-func timeToRevoke(ctx context.Context, cfg *config.Config, st *store.Store) (*prometheus.HistogramVec, error) {
+func timeToRevoke(ctx context.Context, cfg *config.Config, st storefile.Store) (*prometheus.HistogramVec, error) {
 	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "accessrecon_time_to_revoke_seconds",
 		Help:    "Time from HR effective termination/suspension (or the webhook's receipt, when earlier) to verified revocation, per SLA tier.",
 		Buckets: ttrBuckets}, []string{"tier"})
@@ -208,7 +209,7 @@ func timeToRevoke(ctx context.Context, cfg *config.Config, st *store.Store) (*pr
 
 // WriteFile writes the store's metrics in the textfile format that
 // node_exporter's textfile collector reads (written atomically).
-func WriteFile(ctx context.Context, path string, cfg *config.Config, st *store.Store) error {
+func WriteFile(ctx context.Context, path string, cfg *config.Config, st storefile.Store) error {
 	reg, err := Registry(ctx, cfg, st)
 	if err != nil {
 		return err
@@ -220,7 +221,7 @@ func WriteFile(ctx context.Context, path string, cfg *config.Config, st *store.S
 // this process or another on the store) finishes, or the configuration
 // changes, instead of reading the store on every scrape.
 type Cache struct {
-	st  *store.Store
+	st  storefile.Store
 	cfg func() *config.Config
 
 	mu  sync.Mutex
@@ -231,7 +232,7 @@ type Cache struct {
 }
 
 // NewCache is the cache of st's metrics under the current configuration.
-func NewCache(st *store.Store, cfg func() *config.Config) *Cache {
+func NewCache(st storefile.Store, cfg func() *config.Config) *Cache {
 	return &Cache{st: st, cfg: cfg}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/present"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/targets"
@@ -31,14 +32,14 @@ func AckCommand(configPath string, a store.Action) string {
 }
 
 // Ack records the open manual step (OP[:ARG]) of finding fp as done by who.
-func Ack(ctx context.Context, cfg *config.Config, st *store.Store, fp, step, who, note string, stdout io.Writer) error {
+func Ack(ctx context.Context, cfg *config.Config, st storefile.Store, fp, step, who, note string, stdout io.Writer) error {
 	op, arg, _ := strings.Cut(strings.TrimSpace(step), ":")
 	known, err := st.FindingKnown(ctx, fp)
 	if err != nil {
 		return err
 	}
 	if !known {
-		return fmt.Errorf("ack: no finding has fingerprint %q in %s (accessrecon findings --config %s lists them)", fp, cfg.StorePath(), cfg.Path())
+		return fmt.Errorf("ack: no finding has fingerprint %q in %s (accessrecon findings --config %s lists them)", fp, cfg.StoreName(), cfg.Path())
 	}
 	open, err := st.OpenManualSteps(ctx, fp)
 	if err != nil {

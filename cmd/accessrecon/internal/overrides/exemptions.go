@@ -10,6 +10,7 @@ import (
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/present"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/targets"
@@ -29,7 +30,7 @@ type ExemptionRequest struct {
 }
 
 // RequestExemption records the request.
-func RequestExemption(ctx context.Context, cfg *config.Config, st *store.Store, r ExemptionRequest, now time.Time, stdout io.Writer) error {
+func RequestExemption(ctx context.Context, cfg *config.Config, st storefile.Store, r ExemptionRequest, now time.Time, stdout io.Writer) error {
 	a := r.Account
 	e := store.Exemption{Target: r.Target, AccountID: a.ID, Owner: r.Owner, Reason: r.Reason, Expires: r.Expires, RequestedBy: r.By, RequestedAt: now}
 	var err error
@@ -47,7 +48,7 @@ func RequestExemption(ctx context.Context, cfg *config.Config, st *store.Store, 
 
 // ApproveExemption approves a requested exemption; who must not be its
 // requester.
-func ApproveExemption(ctx context.Context, cfg *config.Config, st *store.Store, id int64, who string, stdout io.Writer) error {
+func ApproveExemption(ctx context.Context, cfg *config.Config, st storefile.Store, id int64, who string, stdout io.Writer) error {
 	e, err := st.ApproveExemption(ctx, id, who, time.Now().UTC())
 	if err != nil {
 		return approvalError("exempt approve", err)
@@ -62,7 +63,7 @@ func ApproveExemption(ctx context.Context, cfg *config.Config, st *store.Store, 
 }
 
 // RemoveExemption removes an exemption.
-func RemoveExemption(ctx context.Context, cfg *config.Config, st *store.Store, id int64, by string, stdout io.Writer) error {
+func RemoveExemption(ctx context.Context, cfg *config.Config, st storefile.Store, id int64, by string, stdout io.Writer) error {
 	e, err := st.RemoveExemption(ctx, id, by, time.Now().UTC())
 	if err != nil {
 		return fmt.Errorf("exempt remove: %w", err)
@@ -77,7 +78,7 @@ func RemoveExemption(ctx context.Context, cfg *config.Config, st *store.Store, i
 
 // ListExemptions lists the exemptions (removed ones too with all), as a
 // table or JSON.
-func ListExemptions(ctx context.Context, st *store.Store, all, asJSON bool, username Usernames, stdout io.Writer) error {
+func ListExemptions(ctx context.Context, st storefile.Store, all, asJSON bool, username Usernames, stdout io.Writer) error {
 	es, err := st.Exemptions(ctx, all)
 	if err != nil {
 		return err

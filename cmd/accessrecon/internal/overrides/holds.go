@@ -11,6 +11,7 @@ import (
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/present"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/targets"
@@ -29,7 +30,7 @@ type HoldRequest struct {
 
 // AddHold places the hold, or, under policy.holds.require_approval,
 // requests it until someone else approves it.
-func AddHold(ctx context.Context, cfg *config.Config, st *store.Store, r HoldRequest, now time.Time, stdout io.Writer) error {
+func AddHold(ctx context.Context, cfg *config.Config, st storefile.Store, r HoldRequest, now time.Time, stdout io.Writer) error {
 	a := r.Account
 	h := store.Hold{Target: r.Target, AccountID: a.ID, Reason: r.Reason, Until: r.Until, CreatedBy: r.By, CreatedAt: now}
 	requested := cfg.Policy.Holds.RequireApproval
@@ -59,7 +60,7 @@ func AddHold(ctx context.Context, cfg *config.Config, st *store.Store, r HoldReq
 }
 
 // ApproveHold approves a requested hold; who must not be its requester.
-func ApproveHold(ctx context.Context, cfg *config.Config, st *store.Store, id int64, who string, stdout io.Writer) error {
+func ApproveHold(ctx context.Context, cfg *config.Config, st storefile.Store, id int64, who string, stdout io.Writer) error {
 	h, err := st.ApproveHold(ctx, id, who, time.Now().UTC())
 	if err != nil {
 		return approvalError("hold approve", err)
@@ -74,7 +75,7 @@ func ApproveHold(ctx context.Context, cfg *config.Config, st *store.Store, id in
 }
 
 // RemoveHold removes a hold.
-func RemoveHold(ctx context.Context, cfg *config.Config, st *store.Store, id int64, by string, stdout io.Writer) error {
+func RemoveHold(ctx context.Context, cfg *config.Config, st storefile.Store, id int64, by string, stdout io.Writer) error {
 	h, err := st.RemoveHold(ctx, id, by, time.Now().UTC())
 	if err != nil {
 		return err
@@ -88,7 +89,7 @@ func RemoveHold(ctx context.Context, cfg *config.Config, st *store.Store, id int
 }
 
 // ListHolds lists the holds (removed ones too with all), as a table or JSON.
-func ListHolds(ctx context.Context, st *store.Store, all, asJSON bool, username Usernames, stdout io.Writer) error {
+func ListHolds(ctx context.Context, st storefile.Store, all, asJSON bool, username Usernames, stdout io.Writer) error {
 	hs, err := st.Holds(ctx, true)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/trail"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
@@ -30,7 +31,7 @@ const (
 )
 
 // Auditor records overrides in the audit trail.
-func Auditor(cfg *config.Config, st *store.Store) reconcile.TrailAuditor {
+func Auditor(cfg *config.Config, st storefile.Store) reconcile.TrailAuditor {
 	return reconcile.TrailAuditor{Trail: trail.Open(cfg, st, slog.New(slog.NewTextHandler(os.Stderr, nil)))}
 }
 

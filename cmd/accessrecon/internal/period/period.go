@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/trail"
-	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/reports/xlsx"
 )
 
@@ -88,7 +88,7 @@ func FileName(from, to time.Time, loc *time.Location) string {
 // Write writes the period report of [from, to) to path: the audit trail is
 // verified first (its result goes on the report's Summary), then every run
 // of the period is read from the store.
-func Write(ctx context.Context, cfg *config.Config, st *store.Store, from, to time.Time, path string, log *slog.Logger) error {
+func Write(ctx context.Context, cfg *config.Config, st storefile.Store, from, to time.Time, path string, log *slog.Logger) error {
 	now := time.Now()
 	res, verr := trail.Open(cfg, st, log).Verify(ctx)
 	check := &xlsx.AuditCheck{At: now.UTC(), Result: res, Err: verr}

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
@@ -36,7 +37,7 @@ func (e *Locked) Error() string {
 // Lock serialises runs: in this process through a one-slot semaphore, and
 // across processes through the store's lock row, with a heartbeat while held.
 type Lock struct {
-	st    *store.Store
+	st    storefile.RunLock
 	log   *slog.Logger
 	stale time.Duration
 	host  string
@@ -49,7 +50,7 @@ type Lock struct {
 
 // New returns the run lock of st; a holder whose heartbeat is older than
 // stale is taken over.
-func New(st *store.Store, stale time.Duration, log *slog.Logger) *Lock {
+func New(st storefile.RunLock, stale time.Duration, log *slog.Logger) *Lock {
 	host, _ := os.Hostname()
 	return &Lock{st: st, log: log, stale: stale, host: host, pid: os.Getpid(), sem: make(chan struct{}, 1)}
 }

@@ -4,14 +4,14 @@ import (
 	"context"
 	"slices"
 
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile"
-	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
 // withStoreExemptions is the config's exemptions followed by those added
 // and approved from the command line (accessrecon exempt add/approve): the
 // engine applies both alike, the approver carried into the audit trail.
-func withStoreExemptions(ctx context.Context, st *store.Store, config []reconcile.Exemption) ([]reconcile.Exemption, error) {
+func withStoreExemptions(ctx context.Context, st storefile.Store, config []reconcile.Exemption) ([]reconcile.Exemption, error) {
 	approved, err := st.ApprovedExemptions(ctx)
 	if err != nil || len(approved) == 0 {
 		return config, err

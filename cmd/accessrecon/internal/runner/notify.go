@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/reports/notify"
@@ -68,7 +69,7 @@ func deepSinks(in []notify.Sink) []notify.Sink {
 // sendNotifications tells the configured sinks what the run did. A sink
 // that is down never fails the run: what it did not take stays in the
 // store's outbox for the next run, and is said through n.
-func sendNotifications(ctx context.Context, cfg *config.Config, st *store.Store, res *reconcile.Result, n notifier) error {
+func sendNotifications(ctx context.Context, cfg *config.Config, st storefile.Store, res *reconcile.Result, n notifier) error {
 	nt, err := Notifier(cfg, n.log)
 	if err != nil || nt == nil {
 		return err
@@ -86,14 +87,14 @@ func sendNotifications(ctx context.Context, cfg *config.Config, st *store.Store,
 
 // NotifyPending counts the undelivered notifications per sink, for
 // /metrics (accessrecon_notify_pending{sink}).
-func NotifyPending(ctx context.Context, st *store.Store) (map[string]int, error) {
+func NotifyPending(ctx context.Context, st storefile.Store) (map[string]int, error) {
 	return notify.PendingBySink(ctx, NotifyOutbox{st})
 }
 
 // NotifyPendingCollector is the gauge accessrecon_notify_pending{sink}:
 // the notifications waiting in the store's outbox for the next run, read
 // now (for /metrics: pass it to metrics.Registry as an extra collector).
-func NotifyPendingCollector(ctx context.Context, st *store.Store) (prometheus.Collector, error) {
+func NotifyPendingCollector(ctx context.Context, st storefile.Store) (prometheus.Collector, error) {
 	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "accessrecon_notify_pending",
 		Help: "Notifications a sink has not taken yet, kept in the store for the next run, by sink."}, []string{"sink"})
 	pending, err := NotifyPending(ctx, st)
@@ -108,7 +109,7 @@ func NotifyPendingCollector(ctx context.Context, st *store.Store) (prometheus.Co
 
 // NotifyOutbox keeps undelivered notifications in the store's outbox
 // table (kind "notify"), as jiraOutbox keeps Jira work.
-type NotifyOutbox struct{ St *store.Store }
+type NotifyOutbox struct{ St storefile.Store }
 
 var _ notify.Outbox = NotifyOutbox{}
 

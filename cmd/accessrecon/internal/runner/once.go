@@ -10,15 +10,15 @@ import (
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/present"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile"
-	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
 // Once runs through the runner and prints the summary (and, for a dry run,
 // the plan). It returns the result (nil when the run never started).
 // Once ctx ends (SIGTERM), the run has the config's
 // grace period to stop; past it, Once returns without it.
-func Once(ctx context.Context, cfg *config.Config, st *store.Store, req Request, stdout, stderr io.Writer) (*reconcile.Result, error) {
+func Once(ctx context.Context, cfg *config.Config, st storefile.Store, req Request, stdout, stderr io.Writer) (*reconcile.Result, error) {
 	log, tty := present.NewLogger(stderr)
 	env := Env{Store: st, Log: log, Human: stderr}
 	if tty {

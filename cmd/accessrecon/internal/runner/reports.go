@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/upcoming"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
@@ -38,7 +39,7 @@ func (r Set) only(name string) Set {
 // configured report. outDir is the run's --out directory, used for the
 // workbook when reports.xlsx.dir is not configured. A report that fails is
 // said through n and returned, but never changes what the run did.
-func writeReports(ctx context.Context, cfg *config.Config, st *store.Store, res *reconcile.Result, which Set, outDir string, dryRun bool, n notifier) error {
+func writeReports(ctx context.Context, cfg *config.Config, st storefile.Store, res *reconcile.Result, which Set, outDir string, dryRun bool, n notifier) error {
 	want := which.wants
 	var errs []error
 	failed := res.Run.Status == reconcile.StatusFailed || res.Run.Status == reconcile.StatusCancelled
@@ -70,7 +71,7 @@ func writeReports(ctx context.Context, cfg *config.Config, st *store.Store, res 
 
 // syncJira keeps one ticket per exception. A Jira outage never fails the
 // run: the unsent work stays in the store's outbox for the next run.
-func syncJira(ctx context.Context, cfg *config.Config, st *store.Store, res *reconcile.Result, dryRun bool, n notifier) error {
+func syncJira(ctx context.Context, cfg *config.Config, st storefile.Store, res *reconcile.Result, dryRun bool, n notifier) error {
 	jc := *cfg.Reports.Jira
 	if err := config.Prepare(&jc, cfg.Dir(), "reports.jira", targets.NewRedactor()); err != nil {
 		return err
@@ -106,7 +107,7 @@ func syncJira(ctx context.Context, cfg *config.Config, st *store.Store, res *rec
 }
 
 // jiraOutbox keeps Jira work in the store's outbox table.
-type jiraOutbox struct{ st *store.Store }
+type jiraOutbox struct{ st storefile.Store }
 
 func (o jiraOutbox) Save(ctx context.Context, ops []jira.Op) error {
 	items := make([]store.OutboxItem, len(ops))
@@ -144,7 +145,7 @@ func (o jiraOutbox) SetJiraKey(ctx context.Context, fingerprint, key string) err
 
 // writeWorkbook writes the run's workbook from the finished result; the
 // store is read only for the trend of earlier runs and the holds.
-func writeWorkbook(ctx context.Context, st *store.Store, res *reconcile.Result, dir string) (string, error) {
+func writeWorkbook(ctx context.Context, st storefile.Store, res *reconcile.Result, dir string) (string, error) {
 	trend, err := st.Runs(ctx, 30)
 	if err != nil {
 		return "", err

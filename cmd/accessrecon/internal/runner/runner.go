@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/trail"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
@@ -52,7 +53,7 @@ type Request struct {
 
 // Env is what the caller lends the run.
 type Env struct {
-	Store *store.Store
+	Store storefile.Store
 	// Log is the connectors' logger (they are built before the run has an
 	// ID: Run adds it once the engine has one).
 	Log *slog.Logger
@@ -215,7 +216,7 @@ func (n notifier) warn(text, msg string, attrs ...any) {
 
 // prune applies the retention: snapshots, findings and the audit trail's
 // prefix.
-func prune(ctx context.Context, cfg *config.Config, st *store.Store) error {
+func prune(ctx context.Context, cfg *config.Config, st storefile.Store) error {
 	r := store.Retention{Snapshots: config.DurOr(cfg.Retention.Snapshots, 30*24*time.Hour), Findings: config.DurOr(cfg.Retention.Findings, 400*24*time.Hour)}
 	now := time.Now()
 	if err := st.Prune(ctx, now, r); err != nil {

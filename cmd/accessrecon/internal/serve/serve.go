@@ -24,6 +24,7 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/drill"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runlock"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runner"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
@@ -32,7 +33,7 @@ import (
 type Server struct {
 	path  string
 	log   *slog.Logger
-	st    *store.Store
+	st    storefile.Store
 	lock  *runlock.Lock
 	hooks *hookState
 
@@ -61,7 +62,7 @@ type Server struct {
 }
 
 // New prepares a server for cfg (read from path) on st; Serve starts it.
-func New(ctx context.Context, path string, cfg *config.Config, st *store.Store, log *slog.Logger) (*Server, error) {
+func New(ctx context.Context, path string, cfg *config.Config, st storefile.Store, log *slog.Logger) (*Server, error) {
 	s := &Server{path: path, cfg: cfg, st: st, log: log, entries: map[string]cron.EntryID{}, stopping: ctx, now: time.Now,
 		leaversWake: make(chan struct{}, 1), leaversDone: make(chan struct{})}
 	s.runCtx, s.cancelRun = context.WithCancel(context.WithoutCancel(ctx))
@@ -216,7 +217,7 @@ func (s *Server) runJob(name string, catchUp bool) {
 		}
 	} else if last, err := s.st.LastStartedRunOf(s.stopping, name); err == nil {
 		sched, _ := cfg.JobSchedule(j)
-		if next := sched.Next(last.StartedAt); next.After(s.now().Add(time.Second)) {
+		if next, taken := slotTaken(sched, last.StartedAt, s.now()); taken {
 			log.Info("job skipped: already run for this slot", "run", last.ID, "started_at", last.StartedAt, "next", next)
 			return
 		}
@@ -254,8 +255,8 @@ func (s *Server) Reload() {
 		s.mu.Lock()
 		old := s.cfg
 		s.mu.Unlock()
-		if cfg.StorePath() != old.StorePath() {
-			err = fmt.Errorf("store: changing the store (%s -> %s) needs a restart", old.StorePath(), cfg.StorePath())
+		if cfg.StoreName() != old.StoreName() {
+			err = fmt.Errorf("store: changing the store (%s -> %s) needs a restart", old.StoreName(), cfg.StoreName())
 		}
 	}
 	var h *hookState
@@ -322,4 +323,18 @@ type cronLogger struct{ l *slog.Logger }
 func (c cronLogger) Info(msg string, kv ...any) { c.l.Info("cron: "+msg, kv...) }
 func (c cronLogger) Error(err error, msg string, kv ...any) {
 	c.l.Error("cron: "+msg, append(kv, "err", err)...)
+}
+
+// slotTaken says whether an activation at now is for a slot that a run
+// started at lastStart (by this process or another) has taken: the
+// schedule's next slot after lastStart has not come yet. An activation may
+// be a little early against another process's clock or schedule, so the
+// next slot counts as come slightly before it: a tenth of the interval
+// between slots, at most a second. (A whole second, as before, let two
+// serves whose @every 2s schedules were a second apart both run: every
+// second.)
+func slotTaken(sched cron.Schedule, lastStart, now time.Time) (next time.Time, taken bool) {
+	next = sched.Next(lastStart)
+	slack := min(time.Second, sched.Next(next).Sub(next)/10)
+	return next, next.After(now.Add(slack))
 }

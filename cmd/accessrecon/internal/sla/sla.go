@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
@@ -61,7 +62,7 @@ type Acks struct {
 }
 
 // ReadAcks reads every acknowledged manual step of the store.
-func ReadAcks(ctx context.Context, st *store.Store) (Acks, error) {
+func ReadAcks(ctx context.Context, st storefile.Store) (Acks, error) {
 	a := Acks{at: map[string]map[[2]string]time.Time{}}
 	err := st.ActionsBetween(ctx, time.Unix(0, 0), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), func(act store.Action) error {
 		if act.Status != store.ActionAcknowledged || !act.Verified {
@@ -117,7 +118,7 @@ func (a Acks) Revoked(f *reconcile.Finding) (time.Time, bool) {
 }
 
 // Entries measures every revocation of runs started at or after since.
-func Entries(ctx context.Context, cfg *config.Config, st *store.Store, since time.Time) ([]Entry, error) {
+func Entries(ctx context.Context, cfg *config.Config, st storefile.Store, since time.Time) ([]Entry, error) {
 	rows, err := st.RevokedFindings(ctx, since)
 	if err != nil {
 		return nil, err
@@ -180,7 +181,7 @@ func entry(runID int64, f *reconcile.Finding, c reconcile.Clock) Entry {
 // OpenBreaches are the leavers of the latest full run still not revoked
 // (a person's step still open counts as not revoked) although their SLA
 // has passed at that run's as-of time.
-func OpenBreaches(ctx context.Context, cfg *config.Config, st *store.Store, now time.Time) ([]Entry, error) {
+func OpenBreaches(ctx context.Context, cfg *config.Config, st storefile.Store, now time.Time) ([]Entry, error) {
 	run, err := LatestFinishedFullRun(ctx, st)
 	if err != nil || run.ID == 0 {
 		return nil, err
@@ -242,7 +243,7 @@ func pct(a, b int) float64 {
 
 // LatestFinishedFullRun is the newest finished run of full scope (zero Run
 // if none); unlike store.LatestFullRun it includes failed runs.
-func LatestFinishedFullRun(ctx context.Context, st *store.Store) (store.Run, error) {
+func LatestFinishedFullRun(ctx context.Context, st storefile.Store) (store.Run, error) {
 	r, err := st.LatestFinishedFullRun(ctx)
 	if errors.Is(err, store.ErrNoRun) {
 		return store.Run{}, nil
@@ -252,7 +253,7 @@ func LatestFinishedFullRun(ctx context.Context, st *store.Store) (store.Run, err
 
 // Build is the SLA report of the revocations by runs started at or after
 // since, with the breaches still open at now.
-func Build(ctx context.Context, cfg *config.Config, st *store.Store, since, now time.Time) (Report, error) {
+func Build(ctx context.Context, cfg *config.Config, st storefile.Store, since, now time.Time) (Report, error) {
 	entries, err := Entries(ctx, cfg, st, since)
 	if err != nil {
 		return Report{}, err

@@ -1,9 +1,10 @@
-// Package storefile opens the store a configuration names.
+// Package storefile opens the store a configuration names: a SQLite file
+// (reconcile/store) or a PostgreSQL database (reconcile/pgstore), and
+// declares Store, what the command needs of either.
 package storefile
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 
@@ -15,10 +16,10 @@ import (
 // Open opens the config's store; the store holds personal data, so
 // its files (and SQLite's -wal and -shm, which take the database file's
 // mode) are the owner's only.
-func Open(ctx context.Context, cfg *config.Config) (*store.Store, error) {
-	if pgstore.IsDSN(cfg.Store) {
+func Open(ctx context.Context, cfg *config.Config) (Store, error) {
+	if cfg.StoreIsPostgres() {
 		// Not a file name: never create a SQLite file called "postgres:".
-		return nil, errors.New("store: a PostgreSQL store (postgres://…) is not available from the command yet (reconcile/pgstore implements the engine's store; its wiring, audit trail and outbox are to come): use a SQLite file")
+		return openPostgres(ctx, cfg)
 	}
 	path := cfg.StorePath()
 	if f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600); err == nil {
@@ -31,5 +32,24 @@ func Open(ctx context.Context, cfg *config.Config) (*store.Store, error) {
 			}
 		}
 	}
-	return store.Open(ctx, path)
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// openPostgres opens the PostgreSQL store; no error carries the URL's
+// password.
+func openPostgres(ctx context.Context, cfg *config.Config) (Store, error) {
+	dsn, err := cfg.StoreDSN()
+	if err != nil {
+		return nil, err
+	}
+	name := config.RedactDSN(dsn.Reveal())
+	pg, err := pgstore.Open(ctx, dsn.Reveal())
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %s", name, config.DSNRedactor(dsn).Redact(err.Error()))
+	}
+	return pg, nil
 }

@@ -13,12 +13,13 @@ import (
 	"time"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
 // Open returns the store's audit trail as configured, with the syslog
 // sink attached when audit.syslog is set.
-func Open(cfg *config.Config, st *store.Store, log *slog.Logger) *store.AuditTrail {
+func Open(cfg *config.Config, st storefile.Audit, log *slog.Logger) *store.AuditTrail {
 	trail := st.Audit(cfg.Resolve(cfg.Audit.File))
 	if cfg.Audit.Syslog != nil && cfg.Audit.Syslog.Address != "" {
 		sink := &syslogSink{cfg: *cfg.Audit.Syslog, log: log}

@@ -50,10 +50,19 @@ func VerifySigned(ctx context.Context, cfg *config.Config, trail *store.AuditTra
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "audit trail intact: %d records in the store, %d in %s, last hash %s\n", res.StoreRecords, res.FileRecords, trail.Path(), res.LastHash)
+	fmt.Fprintln(stdout, Intact(res, trail.Path()))
 	fmt.Fprintf(stdout, "signed: %s\n", res.Signed.Describe())
 	if cpFile != "" {
 		fmt.Fprintf(stdout, "checkpoint file: %s (%d checkpoints)\n", cpFile, len(anchors))
 	}
 	return nil
+}
+
+// Intact says that a trail verified: its records in the store and in the
+// file (a trail without file, on PostgreSQL, has the store alone).
+func Intact(res store.VerifyResult, path string) string {
+	if path == "" {
+		return fmt.Sprintf("audit trail intact: %d records in the store (no file mirror), last hash %s", res.StoreRecords, res.LastHash)
+	}
+	return fmt.Sprintf("audit trail intact: %d records in the store, %d in %s, last hash %s", res.StoreRecords, res.FileRecords, path, res.LastHash)
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
@@ -48,7 +49,7 @@ func (l Leaver) Due(now time.Time) bool { return l.TakenBy == 0 && !l.EffectiveA
 // full run or a leavers sweep, never a targeted run) lies after that
 // snapshot's as-of time. A termination date that a later hire follows is
 // an earlier spell's, not a leaver. None when no run has read HR yet.
-func Leavers(ctx context.Context, st *store.Store) ([]Leaver, error) {
+func Leavers(ctx context.Context, st storefile.Store) ([]Leaver, error) {
 	hrRun, err := st.PrevHRRun(ctx, math.MaxInt64)
 	if err != nil || hrRun == 0 {
 		return nil, err
@@ -89,7 +90,7 @@ func Leavers(ctx context.Context, st *store.Store) ([]Leaver, error) {
 
 // runsAfter lists the runs after run id, oldest first: few, those since
 // the last HR snapshot (read newest first until id is reached).
-func runsAfter(ctx context.Context, st *store.Store, id int64) ([]store.Run, error) {
+func runsAfter(ctx context.Context, st storefile.Store, id int64) ([]store.Run, error) {
 	for limit := 64; ; limit *= 4 {
 		runs, err := st.Runs(ctx, limit)
 		if err != nil {
