@@ -494,7 +494,7 @@ func (s staticSource) People(ctx context.Context) iter.Seq2[sources.Person, erro
 // want it (reports.notify), through the store's outbox: a sink that is down
 // gets it with the next run's or drill's notifications. It never fails the
 // drill: what went wrong is logged (and shown to people when human is set).
-func sendNotification(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger, human io.Writer, d notify.DrillResult) {
+func sendNotification(ctx context.Context, cfg *config.Config, st storefile.Store, log *slog.Logger, human io.Writer, d notify.DrillResult) {
 	warn := func(msg string, err error) {
 		log.Warn(msg, "drill", d.ID, "err", err)
 		if human != nil {
