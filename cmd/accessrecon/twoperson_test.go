@@ -119,7 +119,8 @@ func TestTwoPersonOverrides(t *testing.T) {
 	_, audit, _ := cliRun("audit", "export", "--config", cfg)
 	for _, want := range []string{`"type":"hold_requested","actor":"counsel@example.com"`, `"type":"hold_approved","actor":"ciso@example.com"`,
 		`"type":"exemption_requested","actor":"it-lead@example.com"`, `"type":"exemption_approved","actor":"cfo@example.com"`,
-		`"type":"exemption_applied","actor":"cfo@example.com"`, `"type":"hold_applied","actor":"counsel@example.com"`} {
+		`"type":"exemption_applied","actor":"cfo@example.com"`, `"type":"hold_applied","actor":"counsel@example.com"`,
+		`"type":"self_approval_refused","actor":"Counsel@Example.com"`, `"type":"self_approval_refused","actor":"it-lead@example.com"`} {
 		if !strings.Contains(audit, want) {
 			t.Errorf("the audit trail has no %s", want)
 		}

@@ -51,7 +51,7 @@ func RequestExemption(ctx context.Context, cfg *config.Config, st storefile.Stor
 func ApproveExemption(ctx context.Context, cfg *config.Config, st storefile.Store, id int64, who string, stdout io.Writer) error {
 	e, err := st.ApproveExemption(ctx, id, who, time.Now().UTC())
 	if err != nil {
-		return approvalError("exempt approve", err)
+		return approvalError(ctx, cfg, st, "exempt approve", "exemption_id", id, who, err)
 	}
 	if err := Auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: AuditExemptionApproved, Actor: e.ApprovedBy, Target: e.Target,
 		Detail: map[string]any{"exemption_id": e.ID, "account_id": e.AccountID, "requested_by": e.RequestedBy, "owner": e.Owner, "reason": e.Reason, "expires": e.Expires}}); err != nil {

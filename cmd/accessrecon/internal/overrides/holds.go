@@ -63,7 +63,7 @@ func AddHold(ctx context.Context, cfg *config.Config, st storefile.Store, r Hold
 func ApproveHold(ctx context.Context, cfg *config.Config, st storefile.Store, id int64, who string, stdout io.Writer) error {
 	h, err := st.ApproveHold(ctx, id, who, time.Now().UTC())
 	if err != nil {
-		return approvalError("hold approve", err)
+		return approvalError(ctx, cfg, st, "hold approve", "hold_id", id, who, err)
 	}
 	if err := Auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: AuditHoldApproved, Actor: who, Target: h.Target,
 		Detail: map[string]any{"hold_id": h.ID, "account_id": h.AccountID, "requested_by": h.CreatedBy, "reason": h.Reason, "until": h.Until}}); err != nil {

@@ -28,6 +28,9 @@ const (
 	AuditExemptionApproved      reconcile.AuditType = "exemption_approved"
 	AuditExemptionRemoved       reconcile.AuditType = "exemption_removed"
 	AuditManualStepAcknowledged reconcile.AuditType = "manual_step_acknowledged" // accessrecon ack
+	// AuditSelfApprovalRefused: a requester tried to approve their own
+	// hold or exemption (segregation of duties; nothing changed).
+	AuditSelfApprovalRefused reconcile.AuditType = "self_approval_refused"
 )
 
 // Auditor records overrides in the audit trail.
@@ -36,11 +39,17 @@ func Auditor(cfg *config.Config, st storefile.Store) reconcile.TrailAuditor {
 }
 
 // approvalError says why an approval was refused, without the store's
-// prefix.
-func approvalError(cmd string, err error) error {
+// prefix. A requester approving their own request is recorded in the audit
+// trail (the attempt is what an auditor of segregation of duties asks
+// about) before the refusal is returned.
+func approvalError(ctx context.Context, cfg *config.Config, st storefile.Store, cmd, idKey string, id int64, who string, err error) error {
 	msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "store: approve hold: "), "store: approve exemption: ")
 	if errors.Is(err, store.ErrSamePerson) {
 		msg += " (--by)"
+		if aerr := Auditor(cfg, st).Record(ctx, reconcile.AuditEvent{Type: AuditSelfApprovalRefused, Actor: who,
+			Detail: map[string]any{idKey: id, "refused": msg}}); aerr != nil {
+			return errors.Join(errors.New(cmd+": "+msg), aerr)
+		}
 	}
 	return errors.New(cmd + ": " + msg)
 }

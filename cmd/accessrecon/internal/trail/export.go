@@ -46,6 +46,8 @@ func cefLine(r store.AuditRecord) string {
 	case "action_requested", "target_response", "verification", "hold_applied", "hold_added", "hold_removed",
 		"hold_requested", "hold_approved", "exemption_requested", "exemption_approved", "exemption_removed", "manual_step_acknowledged":
 		sev = "6"
+	case "self_approval_refused": // an attempt to bypass segregation of duties
+		sev = "8"
 	}
 	return fmt.Sprintf("CEF:0|accessrecon|accessrecon|1|%s|%s|%s|rt=%d suser=%s cs1Label=target cs1=%s cn1Label=run cn1=%d cs2Label=hash cs2=%s msg=%s",
 		hdr.Replace(r.Type), hdr.Replace(r.Type), sev, r.At.UnixMilli(), esc.Replace(r.Actor), esc.Replace(r.Target), r.RunID, r.Hash, esc.Replace(string(r.Detail)))
