@@ -222,8 +222,24 @@ func gatherPeriod(ctx context.Context, src PeriodSource, from, to time.Time, pol
 			d.end = r.AsOf
 		}
 	}
+	// A drill's run acts on canaries, not people: its findings and
+	// actions are the Drills sheet's, never leavers, exceptions or SLA
+	// figures (as the evidence pack's SLA summary leaves them out).
+	drillRuns := map[int64]bool{}
+	if ds, ok := src.(DrillSource); ok {
+		drills, err := ds.Drills(ctx, from, to)
+		if err != nil {
+			return nil, err
+		}
+		for _, dr := range drills {
+			drillRuns[dr.RunID] = true
+		}
+	}
 	var f reconcile.Finding
 	err = src.FindingsBetween(ctx, from, to, nil, func(pf store.PeriodFinding) error {
+		if drillRuns[pf.RunID] {
+			return nil
+		}
 		f = reconcile.Finding{}
 		if err := json.Unmarshal(pf.Body, &f); err != nil {
 			return fmt.Errorf("finding %s of run %d: %w", pf.Fingerprint, pf.RunID, err)
@@ -264,7 +280,7 @@ func gatherPeriod(ctx context.Context, src PeriodSource, from, to time.Time, pol
 	// Manual steps a person acknowledged done (accessrecon ack) before
 	// the period's end revoke their account then.
 	err = src.ActionsBetween(ctx, from, to, func(a store.Action) error {
-		if a.FinishedAt.Before(to) {
+		if a.FinishedAt.Before(to) && !drillRuns[a.RunID] {
 			d.leavers.ack(a)
 		}
 		return nil

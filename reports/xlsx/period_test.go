@@ -818,3 +818,83 @@ func TestRunLeaversAndApprovals(t *testing.T) {
 		}
 	}
 }
+
+// TestPeriodLeavesOutDrillRuns: the findings of a drill's run (canaries) are
+// no leavers, exceptions or SLA figures of the period report; the drill is on
+// the Drills sheet.
+func TestPeriodLeavesOutDrillRuns(t *testing.T) {
+	sim := simulate(t)
+	ctx := context.Background()
+	st := sim.st
+	runs, err := st.Runs(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The people with leaver findings in one run only, by run.
+	only := map[int64][]string{}
+	runsOf := map[string][]int64{}
+	for _, r := range runs {
+		bodies, err := st.FindingBodies(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range bodies {
+			var f reconcile.Finding
+			if err := json.Unmarshal(b, &f); err != nil {
+				t.Fatal(err)
+			}
+			if (f.Kind == reconcile.TerminatedActive || f.Kind == reconcile.SuspendedActive) && !slices.Contains(runsOf[f.EmployeeID], r.ID) {
+				runsOf[f.EmployeeID] = append(runsOf[f.EmployeeID], r.ID)
+			}
+		}
+	}
+	var drillRun int64
+	for id, rs := range runsOf {
+		if len(rs) == 1 {
+			only[rs[0]] = append(only[rs[0]], id)
+			if drillRun == 0 || len(only[rs[0]]) > len(only[drillRun]) {
+				drillRun = rs[0]
+			}
+		}
+	}
+	if drillRun == 0 {
+		t.Fatal("no run holds a leaver alone: the simulation changed")
+	}
+	from, to := sim.day(1), sim.day(31)
+	leaversIn := func(path string) map[string][]string {
+		if err := WritePeriod(ctx, st, from, to, path, PeriodOptions{Policy: sim.policy, Location: sim.riyadh, Now: to}); err != nil {
+			t.Fatal(err)
+		}
+		f, err := excelize.OpenFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		_, byID, _ := leaverRows(t, rows(t, f, SheetLeavers))
+		return byID
+	}
+	before := leaversIn(filepath.Join(t.TempDir(), "before.xlsx"))
+	for _, id := range only[drillRun] {
+		if before[id] == nil {
+			t.Fatalf("%s is no leaver of the period before the drill is recorded", id)
+		}
+	}
+	var started time.Time
+	for _, r := range runs {
+		if r.ID == drillRun {
+			started = r.StartedAt
+		}
+	}
+	if _, err := st.SaveDrill(ctx, store.Drill{RunID: drillRun, StartedAt: started, FinishedAt: started.Add(time.Minute), Scenario: "terminate", By: "Auditor A", Passed: true}); err != nil {
+		t.Fatal(err)
+	}
+	after := leaversIn(filepath.Join(t.TempDir(), "after.xlsx"))
+	for _, id := range only[drillRun] {
+		if after[id] != nil {
+			t.Errorf("%s, whose only leaver finding is the drill run %d's, is a leaver of the period report", id, drillRun)
+		}
+	}
+	if len(after) != len(before)-len(only[drillRun]) {
+		t.Errorf("%d leavers after the drill is recorded, want %d - %d", len(after), len(before), len(only[drillRun]))
+	}
+}
