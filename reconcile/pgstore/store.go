@@ -40,6 +40,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/reconcile/snapdelta"
 )
 
 //go:embed migrations/*.sql
@@ -48,6 +49,8 @@ var migrations embed.FS
 // Store is an open PostgreSQL store. It is safe for concurrent use.
 type Store struct {
 	db *sqlx.DB
+	// sessions are the snapshots being saved (snapshots.go).
+	sessions snapdelta.Sessions
 }
 
 var _ reconcile.Store = (*Store)(nil)
@@ -124,6 +127,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			// No arguments: the simple protocol, which runs several statements.
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return fmt.Errorf("migration %s: %w", path.Base(names[i]), err)
+			}
+			if path.Base(names[i]) == "003_delta_snapshots.sql" {
+				if err := convertSnapshots(ctx, tx); err != nil {
+					return fmt.Errorf("migration %s: %w", path.Base(names[i]), err)
+				}
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, i+1, path.Base(names[i])); err != nil {
 				return fmt.Errorf("migration %s: %w", path.Base(names[i]), err)

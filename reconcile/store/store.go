@@ -28,6 +28,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	_ "github.com/mattn/go-sqlite3" // the SQLite driver
+
+	"github.com/accessrecon/accessrecon/reconcile/snapdelta"
 )
 
 //go:embed migrations/*.sql
@@ -40,6 +42,8 @@ type Store struct {
 	// is taken briefly by one batch at a time instead of being fought over.
 	wmu  sync.Mutex
 	path string
+	// sessions are the snapshots being saved (snapshots.go).
+	sessions snapdelta.Sessions
 }
 
 // Open opens (creating if needed) the store at path and brings its schema
@@ -96,6 +100,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		err = s.write(ctx, func(tx *sqlx.Tx) error {
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return err
+			}
+			if path.Base(names[i]) == "012_delta_snapshots.sql" {
+				if err := convertSnapshots(ctx, tx); err != nil {
+					return err
+				}
 			}
 			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1))
 			return err
