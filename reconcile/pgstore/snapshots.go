@@ -79,7 +79,12 @@ func (s *Store) SavePeople(ctx context.Context, runID int64, people []*reconcile
 	if len(changes) == 0 {
 		return nil
 	}
-	if err := s.tx(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error { return writePeople(ctx, tx, runID, people, changes) }); err != nil {
+	if err := s.tx(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
+		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
+			return err
+		}
+		return writePeople(ctx, tx, runID, people, changes)
+	}); err != nil {
 		sess.Restore(changes)
 		return fmt.Errorf("pgstore: save people: %w", err)
 	}
@@ -155,7 +160,12 @@ func (s *Store) finish(ctx context.Context, k snapdelta.Key, v versioned, comple
 		sess = snapdelta.NewSession(cur)
 	}
 	ids, from := sess.Finish(complete)
-	return s.tx(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error { return finishTx(ctx, tx, k, v, ids, from, complete) })
+	return s.tx(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
+		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
+			return err
+		}
+		return finishTx(ctx, tx, k, v, ids, from, complete)
+	})
 }
 
 // finishTx records a snapshot: when complete, the current versions ids
@@ -250,7 +260,12 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 	if len(changes) == 0 {
 		return nil
 	}
-	if err := s.tx(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error { return writeAccounts(ctx, tx, runID, target, accounts, changes) }); err != nil {
+	if err := s.tx(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
+		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
+			return err
+		}
+		return writeAccounts(ctx, tx, runID, target, accounts, changes)
+	}); err != nil {
 		sess.Restore(changes)
 		return fmt.Errorf("pgstore: save accounts of %s: %w", target, err)
 	}

@@ -89,6 +89,9 @@ func (s *Store) SavePeople(ctx context.Context, runID int64, people []*PersonRow
 		return nil
 	}
 	err = s.write(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
+		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
+			return err
+		}
 		return writePeople(ctx, tx, runID, people, changes)
 	})
 	if err != nil {
@@ -167,6 +170,9 @@ func (s *Store) finish(ctx context.Context, k snapdelta.Key, v versioned, comple
 	}
 	ids, from := sess.Finish(complete)
 	return s.write(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
+		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
+			return err
+		}
 		return finishTx(ctx, tx, k, v, ids, from, complete)
 	})
 }
@@ -279,6 +285,9 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 		return nil
 	}
 	err = s.write(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
+		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
+			return err
+		}
 		return writeAccounts(ctx, tx, runID, target, accounts, changes)
 	})
 	if err != nil {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"path/filepath"
 	"testing"
@@ -128,5 +129,34 @@ func TestSaveAccountsCancelled(t *testing.T) {
 	var n int
 	if err := st.db.Get(&n, `SELECT COUNT(*) FROM account_versions`); err != nil || n != 3 {
 		t.Errorf("%d account versions (%v), want 3", n, err)
+	}
+}
+
+// A run whose lease another process took over writes no version: the new
+// holder's snapshots stay exact.
+func TestSnapshotWritesCheckTheLease(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	id, err := st.BeginRun(ctx, Run{AsOf: time.Now(), StartedAt: time.Now(), Mode: "report", Scope: "full"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := WithLease(ctx, Lease{Name: RunLock, Token: "not-held", Generation: 1})
+	if err := st.SaveAccounts(lost, id, "app", []targets.Account{{ID: "A1"}}); !errors.Is(err, reconcile.ErrLeaseLost) {
+		t.Errorf("SaveAccounts under a lost lease: %v, want ErrLeaseLost", err)
+	}
+	if err := st.SavePeople(lost, id, []*PersonRow{{Person: sources.Person{EmployeeID: "E1", Status: sources.Active}}}); !errors.Is(err, reconcile.ErrLeaseLost) {
+		t.Errorf("SavePeople under a lost lease: %v, want ErrLeaseLost", err)
+	}
+	if err := st.FinishAccounts(lost, id, "app", true); !errors.Is(err, reconcile.ErrLeaseLost) {
+		t.Errorf("FinishAccounts under a lost lease: %v, want ErrLeaseLost", err)
+	}
+	var n int
+	if err := st.db.Get(&n, `SELECT (SELECT COUNT(*) FROM account_versions) + (SELECT COUNT(*) FROM person_versions) + (SELECT COUNT(*) FROM snapshots)`); err != nil || n != 0 {
+		t.Errorf("%d rows written (%v), want none", n, err)
 	}
 }
