@@ -19,7 +19,10 @@
 // the role needs CREATE on the schema for that.
 //
 // Not here yet: the audit trail, the outbox, HR events and webhook
-// signatures (reconcile/store has them on SQLite), and delta snapshots.
+// signatures (reconcile/store has them on SQLite), and retention (Prune).
+//
+// Snapshots are deltas, as on SQLite (snapshots.go): one current version of
+// each person and account, a new one only when something changed.
 //
 // Times are stored as timestamptz, to the microsecond (SQLite keeps the
 // nanosecond).

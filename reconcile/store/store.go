@@ -3,6 +3,13 @@
 // runs, the findings with their first-seen dates, and (with later migrations)
 // actions, holds and the audit chain.
 //
+// Snapshots are deltas (migration 012, snapshots.go): the store keeps one
+// current version of each person and account (credentials with their
+// account) with a content hash, and a version each time it changed, valid
+// from run to run. A run writes what changed since the store's current
+// state; reading a run's snapshot ("as of run R") returns exactly what R
+// saved. Retention (Prune) removes the versions no kept run shows.
+//
 // Store implements reconcile.Store, the interface the engine declares; the
 // engine's types (Run, Collection, Action…) are reconcile's, and the names
 // this package gives them are aliases (types.go).
