@@ -56,7 +56,10 @@ type Store struct {
 	sessions snapdelta.Sessions
 }
 
-var _ reconcile.Store = (*Store)(nil)
+var (
+	_ reconcile.Store           = (*Store)(nil)
+	_ reconcile.SnapshotHistory = (*Store)(nil)
+)
 
 // ErrNoRun is returned when a run asked for does not exist.
 var ErrNoRun = errors.New("no such run")
