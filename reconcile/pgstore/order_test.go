@@ -134,7 +134,7 @@ func TestMigrations(t *testing.T) {
 	defer st.Close()
 	files, err := filepath.Glob("migrations/*.sql")
 	if err != nil || len(files) == 0 {
-		t.Fatalf("migration files: %v, %v", files, err)
+		t.Fatalf("migrations: %v %v", files, err)
 	}
 	v, err := st.SchemaVersion(ctx)
 	if err != nil || v != len(files) {

@@ -1,7 +1,9 @@
 // Package store is accessrecon's SQLite snapshot store: one file holding every
 // run, the HR and account snapshots each run collected, the drift between
 // runs, the findings with their first-seen dates, and (with later migrations)
-// actions, holds and the audit chain.
+// actions, holds and the audit chain. Findings are kept as events
+// (migration 013, findings.go): a body is stored when a finding first
+// appears or changes, an unchanged one only moves its last-seen date.
 //
 // Snapshots are deltas (migration 012, snapshots.go): the store keeps one
 // current version of each person and account (credentials with their
@@ -108,8 +110,8 @@ func (s *Store) migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return err
 			}
-			if path.Base(names[i]) == "012_delta_snapshots.sql" {
-				if err := convertSnapshots(ctx, tx); err != nil {
+			if step := migrationStep(path.Base(names[i])); step != nil {
+				if err := step(ctx, tx); err != nil {
 					return err
 				}
 			}
