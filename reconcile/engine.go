@@ -402,11 +402,16 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 			log.Warn("HR sources disagree about a person", "employee_id", w.row.EmployeeID, "reason", r.Reason)
 		}
 	}
-	// The snapshot is stored only once every source was read whole.
+	// The snapshot is stored only once every source was read whole; a
+	// targeted run's is the people it was asked about, and records nobody
+	// gone.
 	for batch := range slices.Chunk(snap.all, 5000) {
 		if err := e.Store.SavePeople(ctx, res.Run.ID, batch); err != nil {
 			return nil, err
 		}
+	}
+	if err := e.Store.FinishPeople(ctx, res.Run.ID, !targeted); err != nil {
+		return nil, err
 	}
 	res.PeopleCount = len(snap.all)
 	if !targeted && prevRun > 0 {
@@ -643,6 +648,12 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 	if err := tc.stream(runID, b, j, refs, people, only); err != nil {
 		return tc.fail(err)
 	}
+	// The listing ended whole: the snapshot is complete unless the run is
+	// targeted (it saved only the accounts of the people it looks at).
+	tc.finished = true
+	if err := e.Store.FinishAccounts(ctx, runID, ts.Name, only == nil); err != nil {
+		return tc.fail(err)
+	}
 	if only == nil {
 		for id := range b.prev {
 			tc.tr.drift = append(tc.tr.drift, DriftRow{Side: SideTarget, Target: ts.Name, Subject: id, Kind: "account_deleted"})
@@ -668,6 +679,8 @@ type targetCollection struct {
 	ts    *TargetSpec
 	start time.Time
 	tr    targetResult
+	// finished says that FinishAccounts was called.
+	finished bool
 }
 
 // fail ends the collection with err. Unknown is not absent: nothing that a
@@ -682,6 +695,12 @@ func (tc *targetCollection) fail(err error) targetResult {
 	}
 	tr.collection.Duration = time.Since(tc.start)
 	_ = e.Store.SaveCollection(context.WithoutCancel(tc.ctx), tr.collection)
+	if !tc.finished {
+		// What was saved is the run's snapshot of the target; nothing
+		// unseen is deleted.
+		tc.finished = true
+		_ = e.Store.FinishAccounts(context.WithoutCancel(tc.ctx), tr.collection.RunID, tc.ts.Name, false)
+	}
 	kept := tr.findings[:0]
 	for _, f := range tr.findings {
 		switch f.Kind {

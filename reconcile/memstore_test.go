@@ -29,13 +29,21 @@ type memStore struct {
 	mu          sync.Mutex
 	runs        []Run // index = ID-1
 	collections map[memCollKey]Collection
-	people      map[int64][]PersonRow
-	accounts    map[memAcctKey]targets.Account
-	drift       map[int64][]DriftRow
-	findings    map[int64][]FindingRow
-	states      map[string]FindingState
-	actions     []Action // index = ID-1
-	holds       []Hold   // index = ID-1
+	// people and accounts are the snapshots runs finished (FinishPeople,
+	// FinishAccounts): what each run saved; the pending ones are saved but
+	// not finished yet.
+	people        map[int64][]PersonRow
+	accounts      map[memAcctKey]targets.Account
+	pendingPeople map[int64][]PersonRow
+	pendingAccts  map[memSnapKey][]targets.Account
+	pendingIDs    map[memAcctKey]bool // saved in a run, finished or not
+	snapshots     map[memSnapKey]bool // run's snapshot of a target → complete
+	versions      map[memVerKey][]memVersion
+	drift         map[int64][]DriftRow
+	findings      map[int64][]FindingRow
+	states        map[string]FindingState
+	actions       []Action // index = ID-1
+	holds         []Hold   // index = ID-1
 }
 
 type memCollKey struct {
@@ -44,21 +52,42 @@ type memCollKey struct {
 	name string
 }
 
+type memSnapKey struct {
+	run    int64
+	target string
+}
+
+type memVerKey struct{ target, account string }
+
+// memVersion is an account version as the SQLite store keeps it.
+type memVersion struct {
+	AccountVersion
+	hash uint64
+}
+
 type memAcctKey struct {
 	run             int64
 	target, account string
 }
 
-var _ Store = (*memStore)(nil)
+var (
+	_ Store           = (*memStore)(nil)
+	_ SnapshotHistory = (*memStore)(nil)
+)
 
 func newMemStore() *memStore {
 	return &memStore{
-		collections: map[memCollKey]Collection{},
-		people:      map[int64][]PersonRow{},
-		accounts:    map[memAcctKey]targets.Account{},
-		drift:       map[int64][]DriftRow{},
-		findings:    map[int64][]FindingRow{},
-		states:      map[string]FindingState{},
+		collections:   map[memCollKey]Collection{},
+		people:        map[int64][]PersonRow{},
+		accounts:      map[memAcctKey]targets.Account{},
+		pendingPeople: map[int64][]PersonRow{},
+		pendingAccts:  map[memSnapKey][]targets.Account{},
+		pendingIDs:    map[memAcctKey]bool{},
+		snapshots:     map[memSnapKey]bool{},
+		versions:      map[memVerKey][]memVersion{},
+		drift:         map[int64][]DriftRow{},
+		findings:      map[int64][]FindingRow{},
+		states:        map[string]FindingState{},
 	}
 }
 
@@ -163,8 +192,17 @@ func (s *memStore) SavePeople(ctx context.Context, runID int64, people []*Person
 	for _, p := range people {
 		c := *p
 		c.StatusEffective, c.TerminationDate, c.HireDate, c.JobChangedAt = utc(c.StatusEffective), utc(c.TerminationDate), utc(c.HireDate), utc(c.JobChangedAt)
-		s.people[runID] = append(s.people[runID], c)
+		s.pendingPeople[runID] = append(s.pendingPeople[runID], c)
 	}
+	return nil
+}
+
+// FinishPeople makes what the run saved its HR snapshot.
+func (s *memStore) FinishPeople(ctx context.Context, runID int64, complete bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.people[runID] = s.pendingPeople[runID]
+	delete(s.pendingPeople, runID)
 	return nil
 }
 
@@ -189,15 +227,79 @@ func (s *memStore) People(ctx context.Context, runID int64) iter.Seq2[PersonRow,
 func (s *memStore) SaveAccounts(ctx context.Context, runID int64, target string, accounts []targets.Account) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	k := memSnapKey{runID, target}
 	for _, a := range accounts {
-		k := memAcctKey{runID, target, a.ID}
-		if _, dup := s.accounts[k]; dup {
+		if s.pendingIDs[memAcctKey{runID, target, a.ID}] {
 			return fmt.Errorf("memstore: account %s of %s saved twice in run %d", a.ID, target, runID)
 		}
+		s.pendingIDs[memAcctKey{runID, target, a.ID}] = true
 		a.Groups, a.Credentials = slices.Clone(a.Groups), slices.Clone(a.Credentials)
-		s.accounts[k] = a
+		s.pendingAccts[k] = append(s.pendingAccts[k], a)
 	}
 	return nil
+}
+
+// FinishAccounts makes what the run saved its snapshot of the target and
+// keeps the versions the SQLite store would: one per change, the current
+// ones the run did not save ended by a complete snapshot.
+func (s *memStore) FinishAccounts(ctx context.Context, runID int64, target string, complete bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := memSnapKey{runID, target}
+	saved := map[string]bool{}
+	for _, a := range s.pendingAccts[k] {
+		s.accounts[memAcctKey{runID, target, a.ID}] = a
+		saved[a.ID] = true
+		vk := memVerKey{target, a.ID}
+		vs := s.versions[vk]
+		h := AccountHash(&a)
+		if n := len(vs); n > 0 && vs[n-1].ValidTo == 0 {
+			if vs[n-1].hash == h {
+				continue
+			}
+			vs[n-1].ValidTo = runID
+		}
+		s.versions[vk] = append(vs, memVersion{AccountVersion{ValidFrom: runID, Account: a}, h})
+	}
+	delete(s.pendingAccts, k)
+	s.snapshots[k] = complete
+	if complete {
+		for vk, vs := range s.versions {
+			if n := len(vs); vk.target == target && !saved[vk.account] && vs[n-1].ValidTo == 0 {
+				vs[n-1].ValidTo = runID
+			}
+		}
+	}
+	return nil
+}
+
+// AccountAt is reconcile.SnapshotHistory's.
+func (s *memStore) AccountAt(ctx context.Context, target, accountID string, at time.Time) (targets.Account, int64, bool, error) {
+	s.mu.Lock()
+	var run int64
+	for k, complete := range s.snapshots {
+		if complete && k.target == target && k.run > run && !s.runs[k.run-1].StartedAt.After(at) {
+			run = k.run
+		}
+	}
+	s.mu.Unlock()
+	if run == 0 {
+		return targets.Account{}, 0, false, nil
+	}
+	a, found, err := s.SnapshotAccount(ctx, run, target, accountID)
+	return a, run, found, err
+}
+
+// AccountVersions is reconcile.SnapshotHistory's.
+func (s *memStore) AccountVersions(ctx context.Context, target, accountID string) ([]AccountVersion, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []AccountVersion
+	for _, v := range s.versions[memVerKey{target, accountID}] {
+		v.Account = snapshotView(v.Account)
+		out = append(out, v.AccountVersion)
+	}
+	return out, nil
 }
 
 func (s *memStore) AccountStates(ctx context.Context, runID int64, target string) (map[string]AccountState, error) {
@@ -220,12 +322,17 @@ func (s *memStore) SnapshotAccount(ctx context.Context, runID int64, target, acc
 	if !ok {
 		return targets.Account{}, false, nil
 	}
+	return snapshotView(a), true, nil
+}
+
+// snapshotView is what reconcile/store keeps of an account.
+func snapshotView(a targets.Account) targets.Account {
 	out := targets.Account{ID: a.ID, Username: a.Username, Email: a.Email, EmployeeID: a.EmployeeID, DisplayName: a.DisplayName,
 		Enabled: a.Enabled, Privileged: a.Privileged, Groups: SplitGroups(JoinGroups(a.Groups)), LastLogin: utc(a.LastLogin)}
 	for _, c := range a.Credentials {
 		out.Credentials = append(out.Credentials, targets.Credential{ID: c.ID, Kind: c.Kind, Active: c.Active})
 	}
-	return out, true, nil
+	return out
 }
 
 func (s *memStore) SaveDrift(ctx context.Context, runID int64, drift []DriftRow) error {

@@ -50,15 +50,40 @@ type Store interface {
 	PrevHRRun(ctx context.Context, before int64) (int64, error)
 
 	// SavePeople adds a batch of a run's HR snapshot (the engine saves a
-	// snapshot in several batches, each person once).
+	// snapshot in several batches, each person once, then calls
+	// FinishPeople).
 	SavePeople(ctx context.Context, runID int64, people []*PersonRow) error
-	// People yields the HR snapshot of a run in employee ID order. On
-	// failure it yields one (PersonRow{}, err) and stops; it stops when the
-	// consumer breaks.
+	// FinishPeople ends the run's HR snapshot. complete says that the
+	// batches saved hold every person HR lists (a full run, a dry run, a
+	// run whose HR snapshot shrank): every person of the store's current
+	// HR state whom the run did not save is then recorded gone as of the
+	// run. With complete false (a targeted run, which saves the people it
+	// was asked about) nobody is recorded gone and People(runID) yields
+	// the people the run saved. Until FinishPeople succeeds, People(runID)
+	// yields nobody: a run that died between batches has no snapshot,
+	// and the snapshots of earlier runs are untouched.
+	FinishPeople(ctx context.Context, runID int64, complete bool) error
+	// People yields the HR snapshot of a run in employee ID order: every
+	// person the run saved, as it saved them. On failure it yields one
+	// (PersonRow{}, err) and stops; it stops when the consumer breaks.
 	People(ctx context.Context, runID int64) iter.Seq2[PersonRow, error]
 	// SaveAccounts adds a batch of one target's account snapshot in a run,
-	// with group memberships and credentials.
+	// with group memberships and credentials (each account once per run;
+	// the engine then calls FinishAccounts).
 	SaveAccounts(ctx context.Context, runID int64, target string, accounts []targets.Account) error
+	// FinishAccounts ends one target's account snapshot in a run, like
+	// FinishPeople: complete says that the run saved every account the
+	// target lists (the listing ended without error and the run is not
+	// targeted), and every current account of the target that the run
+	// did not save is then recorded deleted as of the run. With complete
+	// false (a targeted run, a failed or partial listing) nothing is
+	// recorded deleted and the run's snapshot of the target is the
+	// accounts it saved. Until FinishAccounts succeeds the run has no
+	// snapshot of the target (AccountStates empty, SnapshotAccount not
+	// found). A store may keep per-(run, target) state between the first
+	// SaveAccounts and FinishAccounts: the engine calls FinishAccounts
+	// (complete or not) for every target it saved accounts of.
+	FinishAccounts(ctx context.Context, runID int64, target string, complete bool) error
 	// AccountStates returns the compact state of every account of a
 	// target that run runID saved, keyed by account ID (empty when none).
 	AccountStates(ctx context.Context, runID int64, target string) (map[string]AccountState, error)
@@ -118,6 +143,32 @@ type Store interface {
 	// Holds lists the holds not removed (all: removed ones too), newest
 	// first. Expired holds are listed; the engine checks Until.
 	Holds(ctx context.Context, all bool) ([]Hold, error)
+}
+
+// SnapshotHistory answers questions about accounts across runs. The stores
+// keep one current state per account and person and a version each time
+// it changed (valid from the run that saw the change to the run that saw
+// the next one, or that completed a listing without it), so that a run's
+// snapshot costs what changed since the previous one. reconcile/store,
+// reconcile/pgstore and the engine tests' store implement it.
+type SnapshotHistory interface {
+	// AccountAt returns account accountID of target as it was at time at:
+	// as the newest run that started at or before at and completed a
+	// snapshot of the target saw it (run is that run's ID, 0 when there
+	// is none). found is false, with a nil error, when the account did not
+	// exist in that snapshot (or no snapshot is that old).
+	AccountAt(ctx context.Context, target, accountID string, at time.Time) (a targets.Account, run int64, found bool, err error)
+	// AccountVersions returns the versions of one account the store keeps,
+	// oldest first (retention prunes the old ones).
+	AccountVersions(ctx context.Context, target, accountID string) ([]AccountVersion, error)
+}
+
+// AccountVersion is one state of an account, valid from run ValidFrom up to
+// (not including) run ValidTo; ValidTo 0 is the current state. Account holds
+// what SnapshotAccount returns.
+type AccountVersion struct {
+	ValidFrom, ValidTo int64
+	Account            targets.Account
 }
 
 // ErrLeaseLost is wrapped by a Store's error when the store lock that ctx's

@@ -60,6 +60,11 @@ func TestServeJobFencedByLease(t *testing.T) {
 		rs := jobRuns(t, cfg.StorePath(), "sweep")
 		return len(rs) == 1 && rs[0].Status == "running"
 	})
+	// ... and is past its HR snapshot, whose writes check the lease too
+	// (a takeover before them fences the run there, before any target).
+	waitFor(t, time.Minute, "the sweep run to store its HR snapshot", func() bool {
+		return storeCount(t, dir, `SELECT COUNT(*) FROM snapshots WHERE side = 'hr'`) > 0
+	})
 	// Another process takes the lock over (as a stale one: its clock is an
 	// hour ahead).
 	thief := store.LockHolder{Token: "thief", Host: "elsewhere", PID: 1, Purpose: "another serve"}

@@ -63,6 +63,9 @@ policy:
 	}); err != nil {
 		t.Fatal(err)
 	}
+	if err := st.FinishAccounts(ctx, id, "ad", true); err != nil {
+		t.Fatal(err)
+	}
 	if err := st.SaveCollection(ctx, store.Collection{RunID: id, Side: "target", Name: "ad", Type: "ldap", Status: "ok", StartedAt: now.Format(time.RFC3339)}); err != nil {
 		t.Fatal(err)
 	}

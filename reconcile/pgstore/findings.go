@@ -317,6 +317,8 @@ func (s *Store) FindingBodies(ctx context.Context, runID int64) ([][]byte, error
 // after its SQL, or nil when it has none.
 func migrationStep(name string) func(ctx context.Context, tx *sqlx.Tx) error {
 	switch name {
+	case "003_delta_snapshots.sql":
+		return convertSnapshots
 	case "004_finding_events.sql":
 		return convertFindings
 	}

@@ -77,6 +77,9 @@ func TestByteOrderUnderICUCollation(t *testing.T) {
 	if err := st.SavePeople(ctx, run, people); err != nil {
 		t.Fatal(err)
 	}
+	if err := st.FinishPeople(ctx, run, true); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := st.InsertActions(ctx, acts); err != nil {
 		t.Fatal(err)
 	}

@@ -27,12 +27,13 @@ func (s *Store) LastCollection(ctx context.Context, target string) (int64, error
 }
 
 // CollectedAccounts streams the accounts of target as run runID stored
-// them: IDs, names, email and group memberships (no credentials), in byte
-// order of ID. The PostgreSQL snapshot keeps no DN: DN is empty.
+// them: IDs, names, email, DN and group memberships (no credentials), in
+// byte order of ID.
 func (s *Store) CollectedAccounts(ctx context.Context, runID int64, target string) iter.Seq2[targets.Account, error] {
 	return func(yield func(targets.Account, error) bool) {
-		rows, err := s.db.QueryContext(ctx, `SELECT account_id, username, email, employee_id, display_name, enabled, privileged, groups
-			FROM accounts WHERE run_id = $1 AND target = $2 ORDER BY account_id COLLATE "C"`, runID, target)
+		rows, err := s.db.QueryContext(ctx, `SELECT v.account_id, v.username, v.email, v.employee_id, v.display_name, v.dn, v.enabled, v.privileged, v.groups
+			FROM snapshots s JOIN account_versions v ON s.side = 'target' AND v.target = s.target
+			WHERE s.target = $2 AND `+asOf("account_id")+` ORDER BY v.account_id COLLATE "C"`, runID, target)
 		if err != nil {
 			yield(targets.Account{}, fmt.Errorf("pgstore: accounts of %s in run %d: %w", target, runID, err))
 			return
@@ -41,7 +42,7 @@ func (s *Store) CollectedAccounts(ctx context.Context, runID int64, target strin
 		for rows.Next() {
 			var a targets.Account
 			var groups string
-			if err := rows.Scan(&a.ID, &a.Username, &a.Email, &a.EmployeeID, &a.DisplayName, &a.Enabled, &a.Privileged, &groups); err != nil {
+			if err := rows.Scan(&a.ID, &a.Username, &a.Email, &a.EmployeeID, &a.DisplayName, &a.DN, &a.Enabled, &a.Privileged, &groups); err != nil {
 				yield(targets.Account{}, fmt.Errorf("pgstore: accounts of %s in run %d: %w", target, runID, err))
 				return
 			}
@@ -63,14 +64,16 @@ func (s *Store) CollectedAccounts(ctx context.Context, runID int64, target strin
 // is 1); collected says whether the run stored any account of the target.
 func (s *Store) ResolveAccount(ctx context.Context, runID int64, target, ref string) (a targets.Account, n int, collected bool, err error) {
 	var ids []string
-	err = s.db.SelectContext(ctx, &ids, `SELECT account_id FROM accounts WHERE run_id = $1 AND target = $2
-		AND (account_id = $3 OR username = $3 OR (email != '' AND lower(email) = lower($3))) LIMIT 2`, runID, target, ref)
+	err = s.db.SelectContext(ctx, &ids, `SELECT v.account_id FROM snapshots s JOIN account_versions v ON s.side = 'target' AND v.target = s.target
+		WHERE s.target = $2 AND `+asOf("account_id")+`
+		AND (v.account_id = $3 OR v.username = $3 OR (v.email != '' AND lower(v.email) = lower($3))) LIMIT 2`, runID, target, ref)
 	if err != nil {
 		return a, 0, false, fmt.Errorf("pgstore: resolve %s on %s: %w", ref, target, err)
 	}
 	if len(ids) != 1 {
 		var some bool
-		if err := s.db.GetContext(ctx, &some, `SELECT EXISTS (SELECT 1 FROM accounts WHERE run_id = $1 AND target = $2)`, runID, target); err != nil {
+		if err := s.db.GetContext(ctx, &some, `SELECT EXISTS (SELECT 1 FROM snapshots s JOIN account_versions v ON s.side = 'target' AND v.target = s.target
+			WHERE s.target = $2 AND `+asOf("account_id")+`)`, runID, target); err != nil {
 			return a, 0, false, fmt.Errorf("pgstore: accounts of %s: %w", target, err)
 		}
 		return a, len(ids), some, nil
@@ -181,10 +184,29 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r store.Retention) err
 		}
 		old := `SELECT id FROM runs WHERE started_at < $1 AND id != $2`
 		if r.Snapshots > 0 {
+			// The snapshots of old runs go; so do the versions that ended
+			// at or before the oldest run kept (no kept run's snapshot
+			// shows them). Current versions stay, whatever their age.
 			cut := now.Add(-r.Snapshots)
-			for _, table := range []string{"people", "accounts", "credentials"} {
+			for _, table := range []string{"snapshots", "snapshot_members"} {
 				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE run_id IN (`+old+`)`, cut, keep.Int64); err != nil {
 					return err
+				}
+			}
+			var oldest sql.NullInt64
+			if err := tx.GetContext(ctx, &oldest, `SELECT MIN(id) FROM runs WHERE NOT (started_at < $1 AND id != $2)`, cut, keep.Int64); err != nil {
+				return err
+			}
+			if oldest.Valid {
+				for _, q := range []string{
+					`DELETE FROM credential_versions c USING account_versions v WHERE c.target = v.target AND c.account_id = v.account_id
+						AND c.valid_from = v.valid_from AND v.valid_to IS NOT NULL AND v.valid_to <= $1`,
+					`DELETE FROM account_versions WHERE valid_to IS NOT NULL AND valid_to <= $1`,
+					`DELETE FROM person_versions WHERE valid_to IS NOT NULL AND valid_to <= $1`,
+				} {
+					if _, err := tx.ExecContext(ctx, q, oldest.Int64); err != nil {
+						return err
+					}
 				}
 			}
 		}

@@ -56,6 +56,7 @@ func (s *Store) BeginRun(ctx context.Context, r reconcile.Run) (int64, error) {
 // FinishRun records a run's outcome. It uses a fresh context so that a
 // cancelled run is still recorded as such.
 func (s *Store) FinishRun(r reconcile.Run) error {
+	s.sessions.DropRun(r.ID)
 	guards, _ := json.Marshal(nonNil(r.Guards))
 	counts, _ := json.Marshal(r.Counts)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

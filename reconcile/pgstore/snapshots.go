@@ -11,42 +11,210 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/reconcile/snapdelta"
 	"github.com/accessrecon/accessrecon/sources"
 	"github.com/accessrecon/accessrecon/targets"
 )
 
-// SavePeople writes a batch of the run's HR snapshot in one statement.
+// Snapshots are stored as deltas (migration 003), as reconcile/store does:
+// one current version of each person and account with its content hash, a
+// new version only when the hash changes; reconcile/snapdelta keeps each
+// run's session. Each batch is one transaction of a few multi-row
+// statements (unnest), run without ctx's cancellation (ctx is looked at
+// between them).
+
+// versioned is what differs between people and accounts in the delta code.
+type versioned struct {
+	table string // person_versions, account_versions
+	idCol string // employee_id, account_id
+	// byTarget says that versions are per target (accounts).
+	byTarget bool
+}
+
+var (
+	peopleV   = versioned{table: "person_versions", idCol: "employee_id"}
+	accountsV = versioned{table: "account_versions", idCol: "account_id", byTarget: true}
+)
+
+// loadCurrent reads the current hash of every person or account of target.
+func loadCurrent(ctx context.Context, q sqlx.QueryerContext, v versioned, target string) (map[string]snapdelta.Current, error) {
+	query := `SELECT ` + v.idCol + `, hash, valid_from FROM ` + v.table + ` WHERE valid_to IS NULL`
+	var args []any
+	if v.byTarget {
+		query += ` AND target = $1`
+		args = append(args, target)
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]snapdelta.Current{}
+	for rows.Next() {
+		var id string
+		var h, from int64
+		if err := rows.Scan(&id, &h, &from); err != nil {
+			return nil, err
+		}
+		out[id] = snapdelta.Current{Hash: uint64(h), From: from}
+	}
+	return out, rows.Err()
+}
+
+// SavePeople writes the new and changed people of a batch of the run's HR
+// snapshot in one transaction.
 func (s *Store) SavePeople(ctx context.Context, runID int64, people []*reconcile.PersonRow) error {
-	if len(people) == 0 {
-		return nil
-	}
-	n := len(people)
-	id, email, first, last, status := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	dept, job, prevJob, manager, worker := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	eff, term, hire, changed := make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
-	for i, p := range people {
-		id[i], email[i], first[i], last[i], status[i] = p.EmployeeID, p.Email, p.FirstName, p.LastName, string(p.Status)
-		dept[i], job[i], prevJob[i], manager[i], worker[i] = p.Department, p.JobCode, p.PrevJobCode, p.ManagerID, p.WorkerType
-		eff[i], term[i], hire[i], changed[i] = tp(p.StatusEffective), tp(p.TerminationDate), tp(p.HireDate), tp(p.JobChangedAt)
-	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO people (run_id, employee_id, email, first_name, last_name, status,
-		status_effective, termination_date, hire_date, department, job_code, prev_job_code, job_changed_at, manager_id, worker_type)
-		SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[],
-			$9::timestamptz[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::text[], $15::text[])`,
-		runID, id, email, first, last, status, eff, term, hire, dept, job, prevJob, changed, manager, worker)
+	k := snapdelta.Key{Run: runID, Side: reconcile.SideHR}
+	sess, err := s.sessions.Get(k, func() (map[string]snapdelta.Current, error) { return loadCurrent(ctx, s.db, peopleV, "") })
 	if err != nil {
 		return fmt.Errorf("pgstore: save people: %w", err)
 	}
+	sess.Lock()
+	defer sess.Unlock()
+	changes, err := sess.Plan(runID, len(people), func(i int) string { return people[i].EmployeeID },
+		func(i int) uint64 { return reconcile.PersonHash(people[i]) })
+	if err != nil {
+		return fmt.Errorf("pgstore: save people: %w", err)
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	if err := s.tx(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
+		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
+			return err
+		}
+		return writePeople(ctx, tx, runID, people, changes)
+	}); err != nil {
+		sess.Restore(changes)
+		return fmt.Errorf("pgstore: save people: %w", err)
+	}
 	return nil
+}
+
+// writePeople writes the versions of changes: the current versions they
+// replace end at the run.
+func writePeople(ctx context.Context, tx *sqlx.Tx, runID int64, people []*reconcile.PersonRow, changes []snapdelta.Change) error {
+	bg := context.Background()
+	n := len(changes)
+	hash := make([]int64, n)
+	id, email, first, last, status := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	dept, job, prevJob, manager, worker := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	eff, term, hire, changed := make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
+	var endID []string
+	var endFrom []int64
+	for i, c := range changes {
+		p := people[c.I]
+		hash[i] = int64(c.Hash)
+		id[i], email[i], first[i], last[i], status[i] = p.EmployeeID, p.Email, p.FirstName, p.LastName, string(p.Status)
+		dept[i], job[i], prevJob[i], manager[i], worker[i] = p.Department, p.JobCode, p.PrevJobCode, p.ManagerID, p.WorkerType
+		eff[i], term[i], hire[i], changed[i] = tp(p.StatusEffective), tp(p.TerminationDate), tp(p.HireDate), tp(p.JobChangedAt)
+		if c.Had {
+			endID, endFrom = append(endID, c.ID), append(endFrom, c.Was.From)
+		}
+	}
+	if len(endID) > 0 {
+		if _, err := tx.ExecContext(bg, `UPDATE person_versions v SET valid_to = $1 FROM unnest($2::text[], $3::bigint[]) AS u(id, vf)
+			WHERE v.employee_id = u.id AND v.valid_from = u.vf`, runID, endID, endFrom); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(bg, `INSERT INTO person_versions (valid_from, employee_id, hash, email, first_name, last_name, status,
+		status_effective, termination_date, hire_date, department, job_code, prev_job_code, job_changed_at, manager_id, worker_type)
+		SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[],
+			$10::timestamptz[], $11::text[], $12::text[], $13::text[], $14::timestamptz[], $15::text[], $16::text[])`,
+		runID, id, hash, email, first, last, status, eff, term, hire, dept, job, prevJob, changed, manager, worker)
+	return err
+}
+
+// FinishPeople records the run's HR snapshot (reconcile.Store documents it).
+func (s *Store) FinishPeople(ctx context.Context, runID int64, complete bool) error {
+	if err := s.finish(ctx, snapdelta.Key{Run: runID, Side: reconcile.SideHR}, peopleV, complete); err != nil {
+		return fmt.Errorf("pgstore: finish people of run %d: %w", runID, err)
+	}
+	return nil
+}
+
+// FinishAccounts records the run's snapshot of a target (reconcile.Store
+// documents it).
+func (s *Store) FinishAccounts(ctx context.Context, runID int64, target string, complete bool) error {
+	if err := s.finish(ctx, snapdelta.Key{Run: runID, Side: reconcile.SideTarget, Target: target}, accountsV, complete); err != nil {
+		return fmt.Errorf("pgstore: finish accounts of %s in run %d: %w", target, runID, err)
+	}
+	return nil
+}
+
+func (s *Store) finish(ctx context.Context, k snapdelta.Key, v versioned, complete bool) error {
+	sess := s.sessions.Take(k)
+	if sess != nil {
+		sess.Lock()
+		defer sess.Unlock()
+	} else if complete {
+		// A complete listing that saved nothing: everything current ends.
+		cur, err := loadCurrent(ctx, s.db, v, k.Target)
+		if err != nil {
+			return err
+		}
+		sess = snapdelta.NewSession(cur)
+	}
+	ids, from := sess.Finish(complete)
+	return s.tx(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
+		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
+			return err
+		}
+		return finishTx(ctx, tx, k, v, ids, from, complete)
+	})
+}
+
+// finishTx records a snapshot: when complete, the current versions ids
+// (valid from from) that it did not see end at the run; when not, its
+// members ids.
+func finishTx(ctx context.Context, tx *sqlx.Tx, k snapdelta.Key, v versioned, ids []string, from []int64, complete bool) error {
+	bg := context.Background()
+	if _, err := tx.ExecContext(bg, `INSERT INTO snapshots (run_id, side, target, complete) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (run_id, side, target) DO UPDATE SET complete = EXCLUDED.complete`, k.Run, string(k.Side), k.Target, complete); err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return ctx.Err()
+	}
+	var err error
+	switch {
+	case !complete:
+		_, err = tx.ExecContext(bg, `INSERT INTO snapshot_members (run_id, side, target, id) SELECT $1, $2, $3, id FROM unnest($4::text[]) AS u(id)
+			ON CONFLICT DO NOTHING`, k.Run, string(k.Side), k.Target, ids)
+	case v.byTarget:
+		_, err = tx.ExecContext(bg, `UPDATE account_versions v SET valid_to = $1 FROM unnest($2::text[], $3::bigint[]) AS u(id, vf)
+			WHERE v.target = $4 AND v.account_id = u.id AND v.valid_from = u.vf`, k.Run, ids, from, k.Target)
+	default:
+		_, err = tx.ExecContext(bg, `UPDATE person_versions v SET valid_to = $1 FROM unnest($2::text[], $3::bigint[]) AS u(id, vf)
+			WHERE v.employee_id = u.id AND v.valid_from = u.vf`, k.Run, ids, from)
+	}
+	if err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// asOf is the condition that selects, from the versions v, the snapshot of
+// run $1: what the run saved, as it saved it. It needs the snapshots row s
+// joined.
+func asOf(idCol string) string {
+	return `s.run_id = $1 AND v.valid_from <= $1 AND (v.valid_to IS NULL OR v.valid_to > $1)
+		AND (s.complete OR EXISTS (SELECT 1 FROM snapshot_members m WHERE m.run_id = $1 AND m.side = s.side
+			AND m.target = s.target AND m.id = v.` + idCol + `))`
 }
 
 // People streams the HR snapshot of a run in employee ID order (byte order,
 // as on SQLite, whatever the database's collation).
 func (s *Store) People(ctx context.Context, runID int64) iter.Seq2[reconcile.PersonRow, error] {
 	return func(yield func(reconcile.PersonRow, error) bool) {
-		rows, err := s.db.QueryContext(ctx, `SELECT employee_id, email, first_name, last_name, status, status_effective,
-			termination_date, hire_date, department, job_code, prev_job_code, job_changed_at, manager_id, worker_type
-			FROM people WHERE run_id = $1 ORDER BY employee_id COLLATE "C"`, runID)
+		rows, err := s.db.QueryContext(ctx, `SELECT v.employee_id, v.email, v.first_name, v.last_name, v.status, v.status_effective,
+			v.termination_date, v.hire_date, v.department, v.job_code, v.prev_job_code, v.job_changed_at, v.manager_id, v.worker_type
+			FROM snapshots s JOIN person_versions v ON s.side = 'hr' AND s.target = ''
+			WHERE `+asOf("employee_id")+` ORDER BY v.employee_id COLLATE "C"`, runID)
 		if err != nil {
 			yield(reconcile.PersonRow{}, fmt.Errorf("pgstore: people of run %d: %w", runID, err))
 			return
@@ -73,54 +241,100 @@ func (s *Store) People(ctx context.Context, runID int64) iter.Seq2[reconcile.Per
 	}
 }
 
-// SaveAccounts writes a batch of one target's account snapshot, with group
-// memberships and credentials, in one transaction of two statements.
+// SaveAccounts writes the new and changed accounts of a batch of one
+// target's snapshot, with group memberships and credentials, in one
+// transaction.
 func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, accounts []targets.Account) error {
-	if len(accounts) == 0 {
+	k := snapdelta.Key{Run: runID, Side: reconcile.SideTarget, Target: target}
+	sess, err := s.sessions.Get(k, func() (map[string]snapdelta.Current, error) { return loadCurrent(ctx, s.db, accountsV, target) })
+	if err != nil {
+		return fmt.Errorf("pgstore: save accounts of %s: %w", target, err)
+	}
+	sess.Lock()
+	defer sess.Unlock()
+	changes, err := sess.Plan(runID, len(accounts), func(i int) string { return accounts[i].ID },
+		func(i int) uint64 { return reconcile.AccountHash(&accounts[i]) })
+	if err != nil {
+		return fmt.Errorf("pgstore: save accounts of %s: %w", target, err)
+	}
+	if len(changes) == 0 {
 		return nil
 	}
-	n := len(accounts)
-	id, user, email, emp, display, groups := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	enabled, tracked, priv := make([]bool, n), make([]bool, n), make([]bool, n)
-	login, created := make([]*time.Time, n), make([]*time.Time, n)
-	var cAccount, cID, cKind []string
-	var cCreated, cUsed []*time.Time
-	var cActive []bool
-	for i, a := range accounts {
-		id[i], user[i], email[i], emp[i], display[i], groups[i] = a.ID, a.Username, a.Email, a.EmployeeID, a.DisplayName, reconcile.JoinGroups(a.Groups)
-		enabled[i], tracked[i], priv[i] = a.Enabled, a.LoginTracked, a.Privileged
-		login[i], created[i] = tp(a.LastLogin), tp(a.Created)
-		for _, c := range a.Credentials {
-			cAccount, cID, cKind = append(cAccount, a.ID), append(cID, c.ID), append(cKind, c.Kind)
-			cCreated, cUsed, cActive = append(cCreated, tp(c.Created)), append(cUsed, tp(c.LastUsed)), append(cActive, c.Active)
-		}
-	}
-	err := s.tx(ctx, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO accounts (run_id, target, account_id, username, email, employee_id,
-			display_name, enabled, login_tracked, last_login, created, privileged, groups)
-			SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[], $9::boolean[],
-				$10::timestamptz[], $11::timestamptz[], $12::boolean[], $13::text[])`,
-			runID, target, id, user, email, emp, display, enabled, tracked, login, created, priv, groups); err != nil {
+	if err := s.tx(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
+		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
 			return err
 		}
-		if len(cID) == 0 {
-			return nil
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO credentials (run_id, target, account_id, credential_id, kind, created, last_used, active)
-			SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::boolean[])`,
-			runID, target, cAccount, cID, cKind, cCreated, cUsed, cActive)
-		return err
-	})
-	if err != nil {
+		return writeAccounts(ctx, tx, runID, target, accounts, changes)
+	}); err != nil {
+		sess.Restore(changes)
 		return fmt.Errorf("pgstore: save accounts of %s: %w", target, err)
 	}
 	return nil
 }
 
+// writeAccounts writes the versions of changes with their credentials: the
+// current versions they replace end at the run.
+func writeAccounts(ctx context.Context, tx *sqlx.Tx, runID int64, target string, accounts []targets.Account, changes []snapdelta.Change) error {
+	bg := context.Background()
+	n := len(changes)
+	hash := make([]int64, n)
+	id, user, email, emp, display, groups, dn := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	enabled, tracked, priv := make([]bool, n), make([]bool, n), make([]bool, n)
+	login, created := make([]*time.Time, n), make([]*time.Time, n)
+	var endID []string
+	var endFrom []int64
+	var cAccount, cID, cKind []string
+	var cSeq []int32
+	var cCreated, cUsed []*time.Time
+	var cActive []bool
+	for i, c := range changes {
+		a := &accounts[c.I]
+		hash[i] = int64(c.Hash)
+		id[i], user[i], email[i], emp[i], display[i], groups[i], dn[i] = a.ID, a.Username, a.Email, a.EmployeeID, a.DisplayName, reconcile.JoinGroups(a.Groups), a.DN
+		enabled[i], tracked[i], priv[i] = a.Enabled, a.LoginTracked, a.Privileged
+		login[i], created[i] = tp(a.LastLogin), tp(a.Created)
+		if c.Had {
+			endID, endFrom = append(endID, c.ID), append(endFrom, c.Was.From)
+		}
+		for j, cr := range a.Credentials {
+			cAccount, cID, cKind, cSeq = append(cAccount, a.ID), append(cID, cr.ID), append(cKind, cr.Kind), append(cSeq, int32(j))
+			cCreated, cUsed, cActive = append(cCreated, tp(cr.Created)), append(cUsed, tp(cr.LastUsed)), append(cActive, cr.Active)
+		}
+	}
+	if len(endID) > 0 {
+		if _, err := tx.ExecContext(bg, `UPDATE account_versions v SET valid_to = $1 FROM unnest($2::text[], $3::bigint[]) AS u(id, vf)
+			WHERE v.target = $4 AND v.account_id = u.id AND v.valid_from = u.vf`, runID, endID, endFrom, target); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(bg, `INSERT INTO account_versions (valid_from, target, account_id, hash, username, email, employee_id,
+		display_name, enabled, login_tracked, last_login, created, privileged, groups, dn)
+		SELECT $1, $2, * FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::boolean[],
+			$11::timestamptz[], $12::timestamptz[], $13::boolean[], $14::text[], $15::text[])`,
+		runID, target, id, hash, user, email, emp, display, enabled, tracked, login, created, priv, groups, dn); err != nil {
+		return err
+	}
+	if len(cID) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(bg, `INSERT INTO credential_versions (valid_from, target, account_id, seq, credential_id, kind, created, last_used, active)
+		SELECT $1, $2, * FROM unnest($3::text[], $4::integer[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[], $9::boolean[])`,
+		runID, target, cAccount, cSeq, cID, cKind, cCreated, cUsed, cActive)
+	return err
+}
+
 // AccountStates loads one target's snapshot in a run as a compact map.
 func (s *Store) AccountStates(ctx context.Context, runID int64, target string) (map[string]reconcile.AccountState, error) {
 	out := map[string]reconcile.AccountState{}
-	rows, err := s.db.QueryContext(ctx, `SELECT account_id, enabled, privileged, groups FROM accounts WHERE run_id = $1 AND target = $2`, runID, target)
+	rows, err := s.db.QueryContext(ctx, `SELECT v.account_id, v.enabled, v.privileged, v.groups
+		FROM snapshots s JOIN account_versions v ON s.side = 'target' AND v.target = s.target
+		WHERE s.target = $2 AND `+asOf("account_id"), runID, target)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: previous accounts of %s: %w", target, err)
 	}
@@ -139,46 +353,95 @@ func (s *Store) AccountStates(ctx context.Context, runID int64, target string) (
 	return out, nil
 }
 
+// accountRow is an account version as SnapshotAccount returns it.
+type accountRow struct {
+	ID         string        `db:"account_id"`
+	ValidFrom  int64         `db:"valid_from"`
+	ValidTo    sql.NullInt64 `db:"valid_to"`
+	Username   string        `db:"username"`
+	Email      string        `db:"email"`
+	EmployeeID string        `db:"employee_id"`
+	Display    string        `db:"display_name"`
+	Enabled    bool          `db:"enabled"`
+	Privileged bool          `db:"privileged"`
+	Groups     string        `db:"groups"`
+	LastLogin  sql.NullTime  `db:"last_login"`
+}
+
+const accountCols = `v.account_id, v.valid_from, v.valid_to, v.username, v.email, v.employee_id, v.display_name, v.enabled, v.privileged, v.groups, v.last_login`
+
+// account reads the credentials of a version and makes the account.
+func (s *Store) account(ctx context.Context, target string, row accountRow) (targets.Account, error) {
+	a := targets.Account{ID: row.ID, Username: row.Username, Email: row.Email, EmployeeID: row.EmployeeID, DisplayName: row.Display,
+		Enabled: row.Enabled, Privileged: row.Privileged, Groups: reconcile.SplitGroups(row.Groups), LastLogin: tt(row.LastLogin)}
+	rows, err := s.db.QueryContext(ctx, `SELECT credential_id, kind, active FROM credential_versions
+		WHERE target = $1 AND account_id = $2 AND valid_from = $3 ORDER BY seq`, target, row.ID, row.ValidFrom)
+	if err != nil {
+		return a, fmt.Errorf("pgstore: credentials of %s on %s: %w", row.ID, target, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c targets.Credential
+		if err := rows.Scan(&c.ID, &c.Kind, &c.Active); err != nil {
+			return a, fmt.Errorf("pgstore: credentials of %s on %s: %w", row.ID, target, err)
+		}
+		a.Credentials = append(a.Credentials, c)
+	}
+	if err := rows.Err(); err != nil {
+		return a, fmt.Errorf("pgstore: credentials of %s on %s: %w", row.ID, target, err)
+	}
+	return a, nil
+}
+
 // SnapshotAccount reads one account as run runID collected it from target,
 // with its groups and credentials (found=false if that run did not store it).
 func (s *Store) SnapshotAccount(ctx context.Context, runID int64, target, accountID string) (a targets.Account, found bool, err error) {
-	var row struct {
-		ID         string       `db:"account_id"`
-		Username   string       `db:"username"`
-		Email      string       `db:"email"`
-		EmployeeID string       `db:"employee_id"`
-		Display    string       `db:"display_name"`
-		Enabled    bool         `db:"enabled"`
-		Privileged bool         `db:"privileged"`
-		Groups     string       `db:"groups"`
-		LastLogin  sql.NullTime `db:"last_login"`
-	}
-	err = s.db.GetContext(ctx, &row, `SELECT account_id, username, email, employee_id, display_name, enabled, privileged, groups, last_login
-		FROM accounts WHERE run_id = $1 AND target = $2 AND account_id = $3 LIMIT 1`, runID, target, accountID)
+	var row accountRow
+	err = s.db.GetContext(ctx, &row, `SELECT `+accountCols+`
+		FROM snapshots s JOIN account_versions v ON s.side = 'target' AND v.target = s.target
+		WHERE s.target = $2 AND v.account_id = $3 AND `+asOf("account_id"), runID, target, accountID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, false, nil
 	}
 	if err != nil {
 		return a, false, fmt.Errorf("pgstore: account %s of %s: %w", accountID, target, err)
 	}
-	a = targets.Account{ID: row.ID, Username: row.Username, Email: row.Email, EmployeeID: row.EmployeeID, DisplayName: row.Display,
-		Enabled: row.Enabled, Privileged: row.Privileged, Groups: reconcile.SplitGroups(row.Groups), LastLogin: tt(row.LastLogin)}
-	rows, err := s.db.QueryContext(ctx, `SELECT credential_id, kind, active FROM credentials WHERE run_id = $1 AND target = $2 AND account_id = $3`, runID, target, accountID)
+	a, err = s.account(ctx, target, row)
+	return a, err == nil, err
+}
+
+// AccountAt returns an account as the newest complete snapshot of its
+// target taken at or before at saw it (reconcile.SnapshotHistory).
+func (s *Store) AccountAt(ctx context.Context, target, accountID string, at time.Time) (a targets.Account, run int64, found bool, err error) {
+	err = s.db.GetContext(ctx, &run, `SELECT COALESCE(MAX(s.run_id), 0) FROM snapshots s JOIN runs r ON r.id = s.run_id
+		WHERE s.side = 'target' AND s.target = $1 AND s.complete AND r.started_at <= $2`, target, at)
 	if err != nil {
-		return a, false, fmt.Errorf("pgstore: credentials of %s on %s: %w", accountID, target, err)
+		return a, 0, false, fmt.Errorf("pgstore: account %s of %s at %s: %w", accountID, target, at, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var c targets.Credential
-		if err := rows.Scan(&c.ID, &c.Kind, &c.Active); err != nil {
-			return a, false, fmt.Errorf("pgstore: credentials of %s on %s: %w", accountID, target, err)
+	if run == 0 {
+		return a, 0, false, nil
+	}
+	a, found, err = s.SnapshotAccount(ctx, run, target, accountID)
+	return a, run, found, err
+}
+
+// AccountVersions returns the versions kept of one account, oldest first
+// (reconcile.SnapshotHistory).
+func (s *Store) AccountVersions(ctx context.Context, target, accountID string) ([]reconcile.AccountVersion, error) {
+	var rows []accountRow
+	if err := s.db.SelectContext(ctx, &rows, `SELECT `+accountCols+` FROM account_versions v
+		WHERE v.target = $1 AND v.account_id = $2 ORDER BY v.valid_from`, target, accountID); err != nil {
+		return nil, fmt.Errorf("pgstore: versions of %s on %s: %w", accountID, target, err)
+	}
+	out := make([]reconcile.AccountVersion, 0, len(rows))
+	for _, r := range rows {
+		a, err := s.account(ctx, target, r)
+		if err != nil {
+			return nil, err
 		}
-		a.Credentials = append(a.Credentials, c)
+		out = append(out, reconcile.AccountVersion{ValidFrom: r.ValidFrom, ValidTo: r.ValidTo.Int64, Account: a})
 	}
-	if err := rows.Err(); err != nil {
-		return a, false, fmt.Errorf("pgstore: credentials of %s on %s: %w", accountID, target, err)
-	}
-	return a, true, nil
+	return out, nil
 }
 
 // SaveDrift writes a run's drift events in one statement.

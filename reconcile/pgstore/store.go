@@ -29,6 +29,9 @@
 // at once, the database decides: a webhook signature is a primary key (one
 // claim wins), an approval or acknowledgement locks what it changes.
 //
+// Snapshots are deltas, as on SQLite (snapshots.go): one current version of
+// each person and account, a new one only when something changed.
+//
 // Times are stored as timestamptz, to the microsecond (SQLite keeps the
 // nanosecond).
 package pgstore
@@ -47,6 +50,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/reconcile/snapdelta"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
@@ -56,9 +60,14 @@ var migrations embed.FS
 // Store is an open PostgreSQL store. It is safe for concurrent use.
 type Store struct {
 	db *sqlx.DB
+	// sessions are the snapshots being saved (snapshots.go).
+	sessions snapdelta.Sessions
 }
 
-var _ reconcile.Store = (*Store)(nil)
+var (
+	_ reconcile.Store           = (*Store)(nil)
+	_ reconcile.SnapshotHistory = (*Store)(nil)
+)
 
 // ErrNoRun is returned when a run asked for does not exist: reconcile/store's
 // error, so that callers test for one whatever the store.

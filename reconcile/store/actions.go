@@ -10,7 +10,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/accessrecon/accessrecon/reconcile"
-	"github.com/accessrecon/accessrecon/targets"
 )
 
 type actionRow struct {
@@ -272,45 +271,6 @@ func (s *Store) Holds(ctx context.Context, all bool) ([]Hold, error) {
 		out = append(out, h)
 	}
 	return out, rows.Err()
-}
-
-// SnapshotAccount reads one account as run runID collected it from target,
-// with its groups and credentials (found=false if that run did not store it).
-func (s *Store) SnapshotAccount(ctx context.Context, runID int64, target, accountID string) (a targets.Account, found bool, err error) {
-	var row struct {
-		ID         string         `db:"account_id"`
-		Username   string         `db:"username"`
-		Email      string         `db:"email"`
-		EmployeeID string         `db:"employee_id"`
-		Display    string         `db:"display_name"`
-		Enabled    bool           `db:"enabled"`
-		Privileged bool           `db:"privileged"`
-		Groups     string         `db:"groups"`
-		LastLogin  sql.NullString `db:"last_login"`
-	}
-	err = s.db.GetContext(ctx, &row, `SELECT account_id, username, email, employee_id, display_name, enabled, privileged, groups, last_login
-		FROM accounts WHERE run_id = ? AND target = ? AND account_id = ?`, runID, target, accountID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, false, nil
-	}
-	if err != nil {
-		return a, false, fmt.Errorf("store: account %s of %s: %w", accountID, target, err)
-	}
-	a = targets.Account{ID: row.ID, Username: row.Username, Email: row.Email, EmployeeID: row.EmployeeID, DisplayName: row.Display,
-		Enabled: row.Enabled, Privileged: row.Privileged, Groups: reconcile.SplitGroups(row.Groups), LastLogin: mustT(row.LastLogin)}
-	rows, err := s.db.QueryContext(ctx, `SELECT credential_id, kind, active FROM credentials WHERE run_id = ? AND target = ? AND account_id = ?`, runID, target, accountID)
-	if err != nil {
-		return a, false, fmt.Errorf("store: credentials of %s on %s: %w", accountID, target, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var c targets.Credential
-		if err := rows.Scan(&c.ID, &c.Kind, &c.Active); err != nil {
-			return a, false, fmt.Errorf("store: credentials of %s on %s: %w", accountID, target, err)
-		}
-		a.Credentials = append(a.Credentials, c)
-	}
-	return a, true, rows.Err()
 }
 
 // AckManualStep records that a person did the open manual step op (arg) of

@@ -21,8 +21,9 @@ func (s *Store) LastCollection(ctx context.Context, target string) (int64, error
 // them: IDs, names, email, DN and group memberships (no credentials).
 func (s *Store) CollectedAccounts(ctx context.Context, runID int64, target string) iter.Seq2[targets.Account, error] {
 	return func(yield func(targets.Account, error) bool) {
-		rows, err := s.db.QueryContext(ctx, `SELECT account_id, username, email, employee_id, display_name, dn, enabled, privileged, groups
-			FROM accounts WHERE run_id = ? AND target = ? ORDER BY account_id`, runID, target)
+		rows, err := s.db.QueryContext(ctx, `SELECT v.account_id, v.username, v.email, v.employee_id, v.display_name, v.dn, v.enabled, v.privileged, v.groups
+			FROM snapshots s JOIN account_versions v ON s.side = 'target' AND v.target = s.target
+			WHERE s.target = ?2 AND `+asOf("v", "account_id")+` ORDER BY v.account_id`, runID, target)
 		if err != nil {
 			yield(targets.Account{}, fmt.Errorf("store: accounts of %s in run %d: %w", target, runID, err))
 			return

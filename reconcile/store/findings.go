@@ -417,7 +417,7 @@ func (s *Store) SaveDrift(ctx context.Context, runID int64, drift []DriftRow) er
 
 // Retention says how long the store keeps what.
 type Retention struct {
-	Snapshots time.Duration // people, accounts, credentials of old runs
+	Snapshots time.Duration // the snapshots of old runs: versions no kept run shows
 	Findings  time.Duration // drift, findings and runs themselves
 }
 
@@ -431,11 +431,31 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) error {
 			return err
 		}
 		if r.Snapshots > 0 {
+			// The snapshots of old runs go; so do the versions that ended
+			// at or before the oldest run kept (no kept run's snapshot
+			// shows them). Current versions stay, whatever their age.
 			old := `SELECT id FROM runs WHERE started_at < ? AND id != ?`
 			cut := T(now.Add(-r.Snapshots))
-			for _, table := range []string{"people", "accounts", "credentials"} {
+			var oldest sql.NullInt64
+			if err := tx.GetContext(ctx, &oldest, `SELECT MIN(id) FROM runs WHERE NOT (started_at < ? AND id != ?)`, cut, keep.Int64); err != nil {
+				return err
+			}
+			for _, table := range []string{"snapshots", "snapshot_members"} {
 				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE run_id IN (`+old+`)`, cut, keep.Int64); err != nil {
 					return err
+				}
+			}
+			if oldest.Valid {
+				for _, q := range []string{
+					`DELETE FROM credential_versions WHERE rowid IN (SELECT c.rowid FROM account_versions v JOIN credential_versions c
+						ON c.target = v.target AND c.account_id = v.account_id AND c.valid_from = v.valid_from
+						WHERE v.valid_to IS NOT NULL AND v.valid_to <= ?)`,
+					`DELETE FROM account_versions WHERE valid_to IS NOT NULL AND valid_to <= ?`,
+					`DELETE FROM person_versions WHERE valid_to IS NOT NULL AND valid_to <= ?`,
+				} {
+					if _, err := tx.ExecContext(ctx, q, oldest.Int64); err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -475,6 +495,8 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) error {
 // after its SQL, or nil when it has none.
 func migrationStep(name string) func(ctx context.Context, tx *sqlx.Tx) error {
 	switch name {
+	case "012_delta_snapshots.sql":
+		return convertSnapshots
 	case "013_finding_events.sql":
 		return convertFindings
 	}

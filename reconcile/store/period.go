@@ -165,14 +165,16 @@ func (s *Store) FindingStates(ctx context.Context, fingerprints []string) (map[s
 // stored any account of the target at all.
 func (s *Store) ResolveAccount(ctx context.Context, runID int64, target, ref string) (a targets.Account, n int, collected bool, err error) {
 	var ids []string
-	err = s.db.SelectContext(ctx, &ids, `SELECT account_id FROM accounts WHERE run_id = ? AND target = ?
-		AND (account_id = ? OR username = ? OR (email != '' AND lower(email) = lower(?))) LIMIT 2`, runID, target, ref, ref, ref)
+	err = s.db.SelectContext(ctx, &ids, `SELECT v.account_id FROM snapshots s JOIN account_versions v ON s.side = 'target' AND v.target = s.target
+		WHERE s.target = ?2 AND `+asOf("v", "account_id")+`
+		AND (v.account_id = ?3 OR v.username = ?3 OR (v.email != '' AND lower(v.email) = lower(?3))) LIMIT 2`, runID, target, ref)
 	if err != nil {
 		return a, 0, false, fmt.Errorf("store: resolve %s on %s: %w", ref, target, err)
 	}
 	if len(ids) != 1 {
 		var some int
-		if err := s.db.GetContext(ctx, &some, `SELECT COUNT(*) FROM (SELECT 1 FROM accounts WHERE run_id = ? AND target = ? LIMIT 1)`, runID, target); err != nil {
+		if err := s.db.GetContext(ctx, &some, `SELECT COUNT(*) FROM (SELECT 1 FROM snapshots s JOIN account_versions v ON s.side = 'target' AND v.target = s.target
+			WHERE s.target = ?2 AND `+asOf("v", "account_id")+` LIMIT 1)`, runID, target); err != nil {
 			return a, 0, false, fmt.Errorf("store: accounts of %s: %w", target, err)
 		}
 		return a, len(ids), some > 0, nil

@@ -93,6 +93,9 @@ func TestPeriodQueries(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	if err := st.FinishAccounts(ctx, ids[3], "ldap", true); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		ref, want string
 		n         int

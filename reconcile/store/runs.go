@@ -58,6 +58,7 @@ func (s *Store) BeginRun(ctx context.Context, r Run) (int64, error) {
 // FinishRun records a run's outcome. It uses a fresh context so that a
 // cancelled run is still recorded as such.
 func (s *Store) FinishRun(r Run) error {
+	s.sessions.DropRun(r.ID)
 	counts, _ := json.Marshal(r.Counts)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -3,47 +3,242 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"iter"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/reconcile/snapdelta"
 	"github.com/accessrecon/accessrecon/sources"
 	"github.com/accessrecon/accessrecon/targets"
 )
 
-// SavePeople writes a batch of the run's HR snapshot in one transaction.
+// Snapshots are stored as deltas (migration 012): one current version of
+// each person and account with its content hash, a new version only when
+// the hash changes. A run's saves of one side (HR, or one target) form a
+// session: the first save loads the current hashes (ID → hash) once, each
+// batch writes only new and changed versions in one transaction, and the
+// finish records the snapshot (complete: the current versions the run did
+// not save end at it; incomplete: the members it saved).
+
+// checkEvery is how many rows a write loop handles between looks at ctx:
+// statements run without a cancellable context (go-sqlite3 starts a
+// goroutine per statement for one).
+const checkEvery = 256
+
+// versioned is what differs between people and accounts in the delta code.
+type versioned struct {
+	side  reconcile.Side
+	table string // person_versions, account_versions
+	idCol string // employee_id, account_id
+	// byTarget says that versions are per target (accounts).
+	byTarget bool
+}
+
+var (
+	peopleV   = versioned{side: reconcile.SideHR, table: "person_versions", idCol: "employee_id"}
+	accountsV = versioned{side: reconcile.SideTarget, table: "account_versions", idCol: "account_id", byTarget: true}
+)
+
+func (v versioned) where(target string) (string, []any) {
+	if v.byTarget {
+		return `target = ?`, []any{target}
+	}
+	return `1 = 1`, nil
+}
+
+// loadCurrent reads the current hash of every person or account of target.
+func loadCurrent(ctx context.Context, q sqlx.QueryerContext, v versioned, target string) (map[string]snapdelta.Current, error) {
+	w, args := v.where(target)
+	rows, err := q.QueryContext(ctx, `SELECT `+v.idCol+`, hash, valid_from FROM `+v.table+` WHERE `+w+` AND valid_to IS NULL`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]snapdelta.Current{}
+	for rows.Next() {
+		var id string
+		var h, from int64
+		if err := rows.Scan(&id, &h, &from); err != nil {
+			return nil, err
+		}
+		out[id] = snapdelta.Current{Hash: uint64(h), From: from}
+	}
+	return out, rows.Err()
+}
+
+// SavePeople writes the new and changed people of a batch of the run's HR
+// snapshot in one transaction.
 func (s *Store) SavePeople(ctx context.Context, runID int64, people []*PersonRow) error {
-	err := s.write(ctx, func(tx *sqlx.Tx) error {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO people (run_id, employee_id, email, first_name, last_name, status,
-			status_effective, termination_date, hire_date, department, job_code, prev_job_code, job_changed_at, manager_id, worker_type)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
+	k := snapdelta.Key{Run: runID, Side: reconcile.SideHR, Target: ""}
+	sess, err := s.sessions.Get(k, func() (map[string]snapdelta.Current, error) { return loadCurrent(ctx, s.db, peopleV, "") })
+	if err != nil {
+		return fmt.Errorf("store: save people: %w", err)
+	}
+	sess.Lock()
+	defer sess.Unlock()
+	changes, err := sess.Plan(runID, len(people), func(i int) string { return people[i].EmployeeID },
+		func(i int) uint64 { return reconcile.PersonHash(people[i]) })
+	if err != nil {
+		return fmt.Errorf("store: save people: %w", err)
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	err = s.write(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
+		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
 			return err
 		}
-		defer st.Close()
-		for _, p := range people {
-			if _, err := st.ExecContext(ctx, runID, p.EmployeeID, p.Email, p.FirstName, p.LastName, string(p.Status),
-				T(p.StatusEffective), T(p.TerminationDate), T(p.HireDate), p.Department, p.JobCode, p.PrevJobCode,
-				T(p.JobChangedAt), p.ManagerID, p.WorkerType); err != nil {
-				return fmt.Errorf("person %s: %w", p.EmployeeID, err)
-			}
-		}
-		return nil
+		return writePeople(ctx, tx, runID, people, changes)
 	})
 	if err != nil {
+		sess.Restore(changes)
 		return fmt.Errorf("store: save people: %w", err)
 	}
 	return nil
 }
 
+// writePeople writes the versions of changes. Statements run without ctx's
+// cancellation; ctx is looked at every checkEvery rows.
+func writePeople(ctx context.Context, tx *sqlx.Tx, runID int64, people []*PersonRow, changes []snapdelta.Change) error {
+	bg := context.Background()
+	ins, err := tx.PrepareContext(bg, `INSERT INTO person_versions (employee_id, valid_from, hash, email, first_name, last_name, status,
+		status_effective, termination_date, hire_date, department, job_code, prev_job_code, job_changed_at, manager_id, worker_type)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	end, err := tx.PrepareContext(bg, `UPDATE person_versions SET valid_to = ? WHERE employee_id = ? AND valid_from = ?`)
+	if err != nil {
+		return err
+	}
+	defer end.Close()
+	for n, c := range changes {
+		if n%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		p := people[c.I]
+		if c.Had {
+			if _, err := end.ExecContext(bg, runID, c.ID, c.Was.From); err != nil {
+				return fmt.Errorf("person %s: %w", c.ID, err)
+			}
+		}
+		if _, err := ins.ExecContext(bg, p.EmployeeID, runID, int64(c.Hash), p.Email, p.FirstName, p.LastName, string(p.Status),
+			T(p.StatusEffective), T(p.TerminationDate), T(p.HireDate), p.Department, p.JobCode, p.PrevJobCode,
+			T(p.JobChangedAt), p.ManagerID, p.WorkerType); err != nil {
+			return fmt.Errorf("person %s: %w", p.EmployeeID, err)
+		}
+	}
+	return nil
+}
+
+// FinishPeople records the run's HR snapshot (reconcile.Store documents it).
+func (s *Store) FinishPeople(ctx context.Context, runID int64, complete bool) error {
+	if err := s.finish(ctx, snapdelta.Key{Run: runID, Side: reconcile.SideHR, Target: ""}, peopleV, complete); err != nil {
+		return fmt.Errorf("store: finish people of run %d: %w", runID, err)
+	}
+	return nil
+}
+
+// FinishAccounts records the run's snapshot of a target (reconcile.Store
+// documents it).
+func (s *Store) FinishAccounts(ctx context.Context, runID int64, target string, complete bool) error {
+	if err := s.finish(ctx, snapdelta.Key{Run: runID, Side: reconcile.SideTarget, Target: target}, accountsV, complete); err != nil {
+		return fmt.Errorf("store: finish accounts of %s in run %d: %w", target, runID, err)
+	}
+	return nil
+}
+
+func (s *Store) finish(ctx context.Context, k snapdelta.Key, v versioned, complete bool) error {
+	sess := s.sessions.Take(k)
+	if sess != nil {
+		sess.Lock()
+		defer sess.Unlock()
+	} else if complete {
+		// A complete listing that saved nothing: everything current ends.
+		cur, err := loadCurrent(ctx, s.db, v, k.Target)
+		if err != nil {
+			return err
+		}
+		sess = snapdelta.NewSession(cur)
+	}
+	ids, from := sess.Finish(complete)
+	return s.write(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
+		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
+			return err
+		}
+		return finishTx(ctx, tx, k, v, ids, from, complete)
+	})
+}
+
+// finishTx records a snapshot: when complete, the current versions ids
+// (valid from from) that it did not see end at the run; when not, its
+// members ids.
+func finishTx(ctx context.Context, tx *sqlx.Tx, k snapdelta.Key, v versioned, ids []string, from []int64, complete bool) error {
+	bg := context.Background()
+	if _, err := tx.ExecContext(bg, `INSERT OR REPLACE INTO snapshots (run_id, side, target, complete) VALUES (?, ?, ?, ?)`,
+		k.Run, string(k.Side), k.Target, b2i(complete)); err != nil {
+		return err
+	}
+	var st *sql.Stmt
+	var err error
+	if complete {
+		q := `UPDATE ` + v.table + ` SET valid_to = ? WHERE ` + v.idCol + ` = ? AND valid_from = ?`
+		if v.byTarget {
+			q += ` AND target = ?`
+		}
+		st, err = tx.PrepareContext(bg, q)
+	} else {
+		st, err = tx.PrepareContext(bg, `INSERT OR IGNORE INTO snapshot_members (run_id, side, target, id) VALUES (?, ?, ?, ?)`)
+	}
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for i, id := range ids {
+		if i%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if complete {
+			args := []any{k.Run, id, from[i]}
+			if v.byTarget {
+				args = append(args, k.Target)
+			}
+			_, err = st.ExecContext(bg, args...)
+		} else {
+			_, err = st.ExecContext(bg, k.Run, string(k.Side), k.Target, id)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", id, err)
+		}
+	}
+	return ctx.Err()
+}
+
+// asOf is the condition that selects, from the versions v of one side and
+// target, the snapshot of run ?1 (the run's ID is bound as argument 1):
+// what the run saved, as it saved it. It needs the snapshots row s joined.
+func asOf(v string, idCol string) string {
+	return `s.run_id = ?1 AND ` + v + `.valid_from <= ?1 AND (` + v + `.valid_to IS NULL OR ` + v + `.valid_to > ?1)
+		AND (s.complete = 1 OR EXISTS (SELECT 1 FROM snapshot_members m WHERE m.run_id = ?1 AND m.side = s.side
+			AND m.target = s.target AND m.id = ` + v + `.` + idCol + `))`
+}
+
 // People streams the HR snapshot of a run.
 func (s *Store) People(ctx context.Context, runID int64) iter.Seq2[PersonRow, error] {
 	return func(yield func(PersonRow, error) bool) {
-		rows, err := s.db.QueryContext(ctx, `SELECT employee_id, email, first_name, last_name, status, status_effective,
-			termination_date, hire_date, department, job_code, prev_job_code, job_changed_at, manager_id, worker_type
-			FROM people WHERE run_id = ? ORDER BY employee_id`, runID)
+		rows, err := s.db.QueryContext(ctx, `SELECT v.employee_id, v.email, v.first_name, v.last_name, v.status, v.status_effective,
+			v.termination_date, v.hire_date, v.department, v.job_code, v.prev_job_code, v.job_changed_at, v.manager_id, v.worker_type
+			FROM snapshots s JOIN person_versions v ON s.side = 'hr' AND s.target = ''
+			WHERE `+asOf("v", "employee_id")+` ORDER BY v.employee_id`, runID)
 		if err != nil {
 			yield(PersonRow{}, fmt.Errorf("store: people of run %d: %w", runID, err))
 			return
@@ -70,47 +265,91 @@ func (s *Store) People(ctx context.Context, runID int64) iter.Seq2[PersonRow, er
 	}
 }
 
-// SaveAccounts writes a batch of one target's account snapshot, with group
-// memberships and credentials, in one transaction.
+// SaveAccounts writes the new and changed accounts of a batch of one
+// target's snapshot, with group memberships and credentials, in one
+// transaction.
 func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, accounts []targets.Account) error {
-	err := s.write(ctx, func(tx *sqlx.Tx) error {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO accounts (run_id, target, account_id, username, email, employee_id,
-			display_name, enabled, login_tracked, last_login, created, privileged, groups, dn) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
+	k := snapdelta.Key{Run: runID, Side: reconcile.SideTarget, Target: target}
+	sess, err := s.sessions.Get(k, func() (map[string]snapdelta.Current, error) { return loadCurrent(ctx, s.db, accountsV, target) })
+	if err != nil {
+		return fmt.Errorf("store: save accounts of %s: %w", target, err)
+	}
+	sess.Lock()
+	defer sess.Unlock()
+	changes, err := sess.Plan(runID, len(accounts), func(i int) string { return accounts[i].ID },
+		func(i int) uint64 { return reconcile.AccountHash(&accounts[i]) })
+	if err != nil {
+		return fmt.Errorf("store: save accounts of %s: %w", target, err)
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	err = s.write(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
+		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
 			return err
 		}
-		defer st.Close()
-		var cst *sql.Stmt
-		for _, a := range accounts {
-			if _, err := st.ExecContext(ctx, runID, target, a.ID, a.Username, a.Email, a.EmployeeID, a.DisplayName,
-				b2i(a.Enabled), b2i(a.LoginTracked), T(a.LastLogin), T(a.Created), b2i(a.Privileged), reconcile.JoinGroups(a.Groups), a.DN); err != nil {
-				return fmt.Errorf("account %s: %w", a.ID, err)
-			}
-			for _, c := range a.Credentials {
-				if cst == nil {
-					if cst, err = tx.PrepareContext(ctx, `INSERT INTO credentials (run_id, target, account_id, credential_id, kind,
-						created, last_used, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
-						return err
-					}
-					defer cst.Close()
-				}
-				if _, err := cst.ExecContext(ctx, runID, target, a.ID, c.ID, c.Kind, T(c.Created), T(c.LastUsed), b2i(c.Active)); err != nil {
-					return fmt.Errorf("credential %s of %s: %w", c.ID, a.ID, err)
-				}
-			}
-		}
-		return nil
+		return writeAccounts(ctx, tx, runID, target, accounts, changes)
 	})
 	if err != nil {
+		sess.Restore(changes)
 		return fmt.Errorf("store: save accounts of %s: %w", target, err)
 	}
 	return nil
 }
 
-// AccountStates loads one target's previous snapshot as a compact map.
+// writeAccounts writes the versions of changes, with their credentials.
+func writeAccounts(ctx context.Context, tx *sqlx.Tx, runID int64, target string, accounts []targets.Account, changes []snapdelta.Change) error {
+	bg := context.Background()
+	ins, err := tx.PrepareContext(bg, `INSERT INTO account_versions (target, account_id, valid_from, hash, username, email, employee_id,
+		display_name, enabled, login_tracked, last_login, created, privileged, groups, dn) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	end, err := tx.PrepareContext(bg, `UPDATE account_versions SET valid_to = ? WHERE target = ? AND account_id = ? AND valid_from = ?`)
+	if err != nil {
+		return err
+	}
+	defer end.Close()
+	var cst *sql.Stmt
+	for n, c := range changes {
+		if n%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		a := &accounts[c.I]
+		if c.Had {
+			if _, err := end.ExecContext(bg, runID, target, a.ID, c.Was.From); err != nil {
+				return fmt.Errorf("account %s: %w", a.ID, err)
+			}
+		}
+		if _, err := ins.ExecContext(bg, target, a.ID, runID, int64(c.Hash), a.Username, a.Email, a.EmployeeID, a.DisplayName,
+			b2i(a.Enabled), b2i(a.LoginTracked), T(a.LastLogin), T(a.Created), b2i(a.Privileged), reconcile.JoinGroups(a.Groups), a.DN); err != nil {
+			return fmt.Errorf("account %s: %w", a.ID, err)
+		}
+		for _, cr := range a.Credentials {
+			if cst == nil {
+				if cst, err = tx.PrepareContext(bg, `INSERT INTO credential_versions (target, account_id, valid_from, credential_id, kind,
+					created, last_used, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+					return err
+				}
+				defer cst.Close()
+			}
+			if _, err := cst.ExecContext(bg, target, a.ID, runID, cr.ID, cr.Kind, T(cr.Created), T(cr.LastUsed), b2i(cr.Active)); err != nil {
+				return fmt.Errorf("credential %s of %s: %w", cr.ID, a.ID, err)
+			}
+		}
+	}
+	return nil
+}
+
+// AccountStates loads one target's snapshot in a run as a compact map.
 func (s *Store) AccountStates(ctx context.Context, runID int64, target string) (map[string]AccountState, error) {
 	out := map[string]AccountState{}
-	rows, err := s.db.QueryContext(ctx, `SELECT account_id, enabled, privileged, groups FROM accounts WHERE run_id = ? AND target = ?`, runID, target)
+	rows, err := s.db.QueryContext(ctx, `SELECT v.account_id, v.enabled, v.privileged, v.groups
+		FROM snapshots s JOIN account_versions v ON s.side = 'target' AND v.target = s.target
+		WHERE s.target = ?2 AND `+asOf("v", "account_id"), runID, target)
 	if err != nil {
 		return nil, fmt.Errorf("store: previous accounts of %s: %w", target, err)
 	}
@@ -124,4 +363,108 @@ func (s *Store) AccountStates(ctx context.Context, runID int64, target string) (
 		out[id] = st
 	}
 	return out, rows.Err()
+}
+
+// accountRow is an account version as SnapshotAccount returns it.
+type accountRow struct {
+	ID         string         `db:"account_id"`
+	ValidFrom  int64          `db:"valid_from"`
+	ValidTo    sql.NullInt64  `db:"valid_to"`
+	Username   string         `db:"username"`
+	Email      string         `db:"email"`
+	EmployeeID string         `db:"employee_id"`
+	Display    string         `db:"display_name"`
+	Enabled    bool           `db:"enabled"`
+	Privileged bool           `db:"privileged"`
+	Groups     string         `db:"groups"`
+	LastLogin  sql.NullString `db:"last_login"`
+}
+
+const accountCols = `v.account_id, v.valid_from, v.valid_to, v.username, v.email, v.employee_id, v.display_name, v.enabled, v.privileged, v.groups, v.last_login`
+
+// account reads the credentials of a version and makes the account.
+func (s *Store) account(ctx context.Context, target string, row accountRow) (targets.Account, error) {
+	a := targets.Account{ID: row.ID, Username: row.Username, Email: row.Email, EmployeeID: row.EmployeeID, DisplayName: row.Display,
+		Enabled: row.Enabled, Privileged: row.Privileged, Groups: reconcile.SplitGroups(row.Groups), LastLogin: mustT(row.LastLogin)}
+	rows, err := s.db.QueryContext(ctx, `SELECT credential_id, kind, active FROM credential_versions
+		WHERE target = ? AND account_id = ? AND valid_from = ? ORDER BY rowid`, target, row.ID, row.ValidFrom)
+	if err != nil {
+		return a, fmt.Errorf("store: credentials of %s on %s: %w", row.ID, target, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c targets.Credential
+		if err := rows.Scan(&c.ID, &c.Kind, &c.Active); err != nil {
+			return a, fmt.Errorf("store: credentials of %s on %s: %w", row.ID, target, err)
+		}
+		a.Credentials = append(a.Credentials, c)
+	}
+	return a, rows.Err()
+}
+
+// SnapshotAccount reads one account as run runID collected it from target,
+// with its groups and credentials (found=false if that run did not store it).
+func (s *Store) SnapshotAccount(ctx context.Context, runID int64, target, accountID string) (a targets.Account, found bool, err error) {
+	var row accountRow
+	err = s.db.GetContext(ctx, &row, `SELECT `+accountCols+`
+		FROM snapshots s JOIN account_versions v ON s.side = 'target' AND v.target = s.target
+		WHERE s.target = ?2 AND v.account_id = ?3 AND `+asOf("v", "account_id"), runID, target, accountID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, false, nil
+	}
+	if err != nil {
+		return a, false, fmt.Errorf("store: account %s of %s: %w", accountID, target, err)
+	}
+	a, err = s.account(ctx, target, row)
+	return a, err == nil, err
+}
+
+// AccountAt returns an account as the newest complete snapshot of its
+// target taken at or before at saw it (reconcile.SnapshotHistory).
+func (s *Store) AccountAt(ctx context.Context, target, accountID string, at time.Time) (a targets.Account, run int64, found bool, err error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT s.run_id, r.started_at FROM snapshots s JOIN runs r ON r.id = s.run_id
+		WHERE s.side = 'target' AND s.target = ? AND s.complete = 1 ORDER BY s.run_id DESC`, target)
+	if err != nil {
+		return a, 0, false, fmt.Errorf("store: account %s of %s at %s: %w", accountID, target, at, err)
+	}
+	for rows.Next() {
+		var id int64
+		var started sql.NullString
+		if err := rows.Scan(&id, &started); err != nil {
+			rows.Close()
+			return a, 0, false, fmt.Errorf("store: account %s of %s at %s: %w", accountID, target, at, err)
+		}
+		if !mustT(started).After(at) {
+			run = id
+			break
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return a, 0, false, fmt.Errorf("store: account %s of %s at %s: %w", accountID, target, at, err)
+	}
+	if run == 0 {
+		return a, 0, false, nil
+	}
+	a, found, err = s.SnapshotAccount(ctx, run, target, accountID)
+	return a, run, found, err
+}
+
+// AccountVersions returns the versions kept of one account, oldest first
+// (reconcile.SnapshotHistory).
+func (s *Store) AccountVersions(ctx context.Context, target, accountID string) ([]reconcile.AccountVersion, error) {
+	var rows []accountRow
+	if err := s.db.SelectContext(ctx, &rows, `SELECT `+accountCols+` FROM account_versions v
+		WHERE v.target = ? AND v.account_id = ? ORDER BY v.valid_from`, target, accountID); err != nil {
+		return nil, fmt.Errorf("store: versions of %s on %s: %w", accountID, target, err)
+	}
+	out := make([]reconcile.AccountVersion, 0, len(rows))
+	for _, r := range rows {
+		a, err := s.account(ctx, target, r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, reconcile.AccountVersion{ValidFrom: r.ValidFrom, ValidTo: r.ValidTo.Int64, Account: a})
+	}
+	return out, nil
 }

@@ -5,6 +5,13 @@
 // (migration 013, findings.go): a body is stored when a finding first
 // appears or changes, an unchanged one only moves its last-seen date.
 //
+// Snapshots are deltas (migration 012, snapshots.go): the store keeps one
+// current version of each person and account (credentials with their
+// account) with a content hash, and a version each time it changed, valid
+// from run to run. A run writes what changed since the store's current
+// state; reading a run's snapshot ("as of run R") returns exactly what R
+// saved. Retention (Prune) removes the versions no kept run shows.
+//
 // Store implements reconcile.Store, the interface the engine declares; the
 // engine's types (Run, Collection, Action…) are reconcile's, and the names
 // this package gives them are aliases (types.go).
@@ -30,6 +37,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	_ "github.com/mattn/go-sqlite3" // the SQLite driver
+
+	"github.com/accessrecon/accessrecon/reconcile/snapdelta"
 )
 
 //go:embed migrations/*.sql
@@ -42,6 +51,8 @@ type Store struct {
 	// is taken briefly by one batch at a time instead of being fought over.
 	wmu  sync.Mutex
 	path string
+	// sessions are the snapshots being saved (snapshots.go).
+	sessions snapdelta.Sessions
 }
 
 // Open opens (creating if needed) the store at path and brings its schema

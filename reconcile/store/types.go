@@ -37,4 +37,7 @@ const (
 	ActionAcknowledged = reconcile.ActionAcknowledged
 )
 
-var _ reconcile.Store = (*Store)(nil)
+var (
+	_ reconcile.Store           = (*Store)(nil)
+	_ reconcile.SnapshotHistory = (*Store)(nil)
+)

@@ -22,6 +22,7 @@ import (
 // inspect it; every implementation has these.
 type Store interface {
 	reconcile.Store
+	reconcile.SnapshotHistory
 	GetRun(ctx context.Context, id int64) (reconcile.Run, error)
 	Actions(ctx context.Context, runID int64) ([]reconcile.Action, error)
 	AddHold(ctx context.Context, h reconcile.Hold) (int64, error)
@@ -33,6 +34,7 @@ type Store interface {
 func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("runs and baselines", func(t *testing.T) { contractBaselines(t, open(t)) })
 	t.Run("snapshots", func(t *testing.T) { contractSnapshots(t, open(t)) })
+	t.Run("delta snapshots", func(t *testing.T) { contractDeltas(t, open(t)) })
 	t.Run("findings", func(t *testing.T) { contractFindings(t, open(t)) })
 	t.Run("finding history", func(t *testing.T) { contractHistory(t, open(t)) })
 	t.Run("actions", func(t *testing.T) { contractActions(t, open(t)) })
@@ -134,6 +136,9 @@ func contractSnapshots(t *testing.T, st Store) {
 			t.Fatal(err)
 		}
 	}
+	if err := st.FinishPeople(ctx, id, true); err != nil {
+		t.Fatal(err)
+	}
 	var got []reconcile.PersonRow
 	for p, err := range st.People(ctx, id) {
 		if err != nil {
@@ -162,6 +167,9 @@ func contractSnapshots(t *testing.T, st Store) {
 		{ID: "A2", Username: "u2"},
 	}
 	if err := st.SaveAccounts(ctx, id, "app", accounts); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FinishAccounts(ctx, id, "app", true); err != nil {
 		t.Fatal(err)
 	}
 	states, err := st.AccountStates(ctx, id, "app")
