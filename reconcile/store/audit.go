@@ -411,6 +411,38 @@ func readTail(path string, seq int64) (fileTail, error) {
 	}
 }
 
+// uncommitted finds, from the end of the file's tail, the lines of records
+// the store does not hold: i is the first of them (len(t.lines) when none),
+// cut where the file is to be cut, and rep lists them. ok is false when
+// what precedes them is not the store's last record: not what a crash
+// leaves, so nothing is to be repaired.
+func uncommitted(t *fileTail, storeSeq int64, storeHash string, rep *Repair) (i int, cut int64, ok bool) {
+	cut = t.size - int64(t.torn)
+	i = len(t.lines)
+	for i > 0 && !t.lines[i-1].bad && t.lines[i-1].rec.Seq > storeSeq {
+		i--
+	}
+	if i == len(t.lines) {
+		return i, cut, true
+	}
+	// The line before them must be the store's last record (or the file
+	// holds nothing else).
+	if i > 0 && (t.lines[i-1].bad || t.lines[i-1].rec.Seq != storeSeq || t.lines[i-1].rec.Hash != storeHash) {
+		return 0, 0, false
+	}
+	if i == 0 && (!t.whole || storeSeq > 0) {
+		return 0, 0, false
+	}
+	for _, l := range t.lines[i:] {
+		if len(rep.Dropped) < 100 {
+			rep.Dropped = append(rep.Dropped, json.RawMessage(bytes.TrimSpace(l.raw)))
+		}
+		rep.DroppedCount++
+	}
+	rep.Reason = "the file held records the store never committed"
+	return i, t.lines[i].off, true
+}
+
 // reconcile compares the file's tail with the store and repairs what a crash
 // can leave (see AuditTrail). Anything else, a file that disagrees with the
 // store on a committed record, is left alone for Verify to report. It
@@ -436,29 +468,9 @@ func (a *AuditTrail) reconcile(ctx context.Context) (*Repair, error) {
 		return rep, err
 	}
 	rep := &Repair{TornBytes: t.torn}
-	cut := t.size - int64(t.torn) // the file is cut here
-	// Lines of records the store does not hold, from the end.
-	i := len(t.lines)
-	for i > 0 && !t.lines[i-1].bad && t.lines[i-1].rec.Seq > storeSeq {
-		i--
-	}
-	if i < len(t.lines) {
-		// The line before them must be the store's last record (or the
-		// file holds nothing else): otherwise this is not what a crash does.
-		if i > 0 && (t.lines[i-1].bad || t.lines[i-1].rec.Seq != storeSeq || t.lines[i-1].rec.Hash != storeHash) {
-			return nil, nil
-		}
-		if i == 0 && (!t.whole || storeSeq > 0) {
-			return nil, nil
-		}
-		for _, l := range t.lines[i:] {
-			if len(rep.Dropped) < 100 {
-				rep.Dropped = append(rep.Dropped, json.RawMessage(bytes.TrimSpace(l.raw)))
-			}
-			rep.DroppedCount++
-		}
-		cut = t.lines[i].off
-		rep.Reason = "the file held records the store never committed"
+	i, cut, ok := uncommitted(&t, storeSeq, storeHash, rep)
+	if !ok {
+		return nil, nil
 	}
 	fileSeq := int64(0)
 	if i > 0 {

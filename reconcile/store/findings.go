@@ -245,28 +245,9 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 	for i := range rows {
 		hashes[i] = rowHash(&rows[i])
 	}
-	type live struct {
-		id   int64
-		hash []byte
-	}
-	lives := map[string]live{}
+	lives := map[string]liveVersion{}
 	if !partial {
-		q, err := tx.QueryContext(ctx, `SELECT v.id, v.fingerprint, b.hash FROM finding_versions v JOIN finding_bodies b ON b.id = v.body_id
-			WHERE v.to_seq = ?`, liveSeq)
-		if err != nil {
-			return nil, nil, err
-		}
-		for q.Next() {
-			var l live
-			var fp string
-			if err := q.Scan(&l.id, &fp, &l.hash); err != nil {
-				q.Close()
-				return nil, nil, err
-			}
-			lives[fp] = l
-		}
-		q.Close()
-		if err := q.Err(); err != nil {
+		if lives, err = liveVersions(ctx, tx); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -312,35 +293,72 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 	if err != nil {
 		return nil, nil, fmt.Errorf("finding versions: %w", err)
 	}
+	if err := closeVersions(ctx, tx, seq, replaced, gone); err != nil {
+		return nil, nil, err
+	}
+	return changed, continued, nil
+}
+
+// liveVersion is a finding's version still live (to_seq liveSeq): its row
+// and its body's hash.
+type liveVersion struct {
+	id   int64
+	hash []byte
+}
+
+// liveVersions returns the live version of each fingerprint.
+func liveVersions(ctx context.Context, tx *sqlx.Tx) (map[string]liveVersion, error) {
+	q, err := tx.QueryContext(ctx, `SELECT v.id, v.fingerprint, b.hash FROM finding_versions v JOIN finding_bodies b ON b.id = v.body_id
+		WHERE v.to_seq = ?`, liveSeq)
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	lives := map[string]liveVersion{}
+	for q.Next() {
+		var l liveVersion
+		var fp string
+		if err := q.Scan(&l.id, &fp, &l.hash); err != nil {
+			return nil, err
+		}
+		lives[fp] = l
+	}
+	return lives, q.Err()
+}
+
+// closeVersions ends, at the save before seq, the live versions that save
+// seq replaced (replaced of them, whose new version it started) and those
+// of the findings it no longer reported (gone, by row ID).
+func closeVersions(ctx context.Context, tx *sqlx.Tx, seq int64, replaced int, gone []int64) error {
 	// The live versions this save replaced end at the previous save: one
 	// statement for those whose body changed, one per finding gone.
 	if replaced > 0 {
 		res, err := tx.ExecContext(ctx, `UPDATE finding_versions SET to_seq = ? WHERE to_seq = ? AND from_seq < ?
 			AND fingerprint IN (SELECT fingerprint FROM finding_versions WHERE to_seq = ? AND from_seq = ?)`, seq-1, liveSeq, seq, liveSeq, seq)
 		if err != nil {
-			return nil, nil, fmt.Errorf("close versions: %w", err)
+			return fmt.Errorf("close versions: %w", err)
 		}
 		if n, err := res.RowsAffected(); err != nil || n != int64(replaced) {
-			return nil, nil, fmt.Errorf("close versions: %d closed (%v), want %d", n, err, replaced)
+			return fmt.Errorf("close versions: %d closed (%v), want %d", n, err, replaced)
 		}
 	}
 	closeStmt, err := tx.PrepareContext(ctx, `UPDATE finding_versions SET to_seq = ? WHERE id = ?`)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	defer closeStmt.Close()
 	bg := context.WithoutCancel(ctx)
 	for i, id := range gone {
 		if i%1000 == 999 {
 			if err := ctx.Err(); err != nil {
-				return nil, nil, err
+				return err
 			}
 		}
 		if _, err := closeStmt.ExecContext(bg, seq-1, id); err != nil {
-			return nil, nil, err
+			return err
 		}
 	}
-	return changed, continued, nil
+	return nil
 }
 
 // findingsOf returns the FROM and WHERE clause selecting the findings of

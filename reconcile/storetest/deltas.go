@@ -19,8 +19,22 @@ import (
 // its version, a targeted, partial or unfinished snapshot ends nothing, and
 // every earlier run's snapshot reads back exactly as it was saved.
 func contractDeltas(t *testing.T, st Store) {
-	ctx := context.Background()
-	day := func(n int) time.Time { return contractT0.AddDate(0, 0, n) }
+	ac := deltaAccounts()
+	runDeltaPlans(t, st, ac)
+	checkDeltaVersions(t, st, ac)
+	checkDeltaSnapshots(t, st, ac)
+	checkAccountAt(t, st, ac)
+	checkSecondSave(t, st, ac)
+}
+
+// deltaDay is day n of the delta contract's runs.
+func deltaDay(n int) time.Time { return contractT0.AddDate(0, 0, n) }
+
+// deltaFixtures are the versions of the accounts the delta contract's runs
+// list.
+type deltaFixtures struct{ a1, a2, a3, a1off, a1priv, a3on, a4 targets.Account }
+
+func deltaAccounts() deltaFixtures {
 	acct := func(id string, enabled bool, groups ...string) targets.Account {
 		a := targets.Account{ID: id, Username: "u-" + id, Email: id + "@x", Enabled: enabled, LastLogin: contractT0}
 		for _, g := range groups {
@@ -31,21 +45,29 @@ func contractDeltas(t *testing.T, st Store) {
 		}
 		return a
 	}
-	person := func(id, job string) *reconcile.PersonRow {
-		return &reconcile.PersonRow{Person: sources.Person{EmployeeID: id, Status: sources.Active, JobCode: job, HireDate: contractT0}}
-	}
-	type runPlan struct {
-		scope    string
-		people   []*reconcile.PersonRow
-		hrWhole  bool
-		batches  [][]targets.Account
-		whole    bool
-		finished bool // FinishAccounts called (a crash leaves it out)
-	}
 	a1, a2, a3 := acct("A1", true, "eng"), acct("A2", true), acct("A3", false, "ops", "eng")
 	a1off, a1priv, a3on, a4 := acct("A1", false, "eng"), acct("A1", false, "eng"), acct("A3", true, "ops"), acct("A4", true)
 	a1priv.Privileged = true
-	plans := []runPlan{
+	return deltaFixtures{a1, a2, a3, a1off, a1priv, a3on, a4}
+}
+
+// runPlan is one run of the delta contract.
+type runPlan struct {
+	scope    string
+	people   []*reconcile.PersonRow
+	hrWhole  bool
+	batches  [][]targets.Account
+	whole    bool
+	finished bool // FinishAccounts called (a crash leaves it out)
+}
+
+// deltaPlans are the delta contract's seven runs.
+func deltaPlans(ac deltaFixtures) []runPlan {
+	a1, a2, a3, a1off, a1priv, a3on, a4 := ac.a1, ac.a2, ac.a3, ac.a1off, ac.a1priv, ac.a3on, ac.a4
+	person := func(id, job string) *reconcile.PersonRow {
+		return &reconcile.PersonRow{Person: sources.Person{EmployeeID: id, Status: sources.Active, JobCode: job, HireDate: contractT0}}
+	}
+	return []runPlan{
 		// 1: the first snapshot, in two batches.
 		{scope: "full", people: []*reconcile.PersonRow{person("E1", "ENG"), person("E2", "ENG")}, hrWhole: true,
 			batches: [][]targets.Account{{a1, a2}, {a3}}, whole: true, finished: true},
@@ -68,6 +90,14 @@ func contractDeltas(t *testing.T, st Store) {
 		{scope: "full", people: []*reconcile.PersonRow{person("E1", "SALES"), person("E3", "ENG")}, hrWhole: true,
 			batches: [][]targets.Account{{a4, a3on, a1priv}}, whole: true, finished: true},
 	}
+}
+
+// runDeltaPlans saves the contract's seven runs, checking after each that
+// every run so far reads back as it was saved.
+func runDeltaPlans(t *testing.T, st Store, ac deltaFixtures) {
+	ctx := context.Background()
+	day := deltaDay
+	plans := deltaPlans(ac)
 	wantStates := map[int64]map[string]reconcile.AccountState{}
 	wantPeople := map[int64][]string{}
 	view := func(a targets.Account) reconcile.AccountState {
@@ -133,6 +163,11 @@ func contractDeltas(t *testing.T, st Store) {
 		}
 	}
 
+}
+
+// checkDeltaVersions: one version per change, none for an unchanged day.
+func checkDeltaVersions(t *testing.T, st Store, ac deltaFixtures) {
+	ctx := context.Background()
 	// The versions: one per change, none for an unchanged day; ended by a
 	// complete listing without the account, never by runs 4, 5 and 6.
 	type span struct{ from, to int64 }
@@ -157,12 +192,18 @@ func contractDeltas(t *testing.T, st Store) {
 		t.Errorf("versions of A4 = %+v, %v; want the first from run 3 and one current", vs, err)
 	}
 	if vs, _ := st.AccountVersions(ctx, "app", "A1"); len(vs) == 3 {
-		want := snapshotOf(a1off)
+		want := snapshotOf(ac.a1off)
 		if !reflect.DeepEqual(vs[1].Account, want) {
 			t.Errorf("A1's second version = %+v, want %+v", vs[1].Account, want)
 		}
 	}
 
+}
+
+// checkDeltaSnapshots: SnapshotAccount of every run.
+func checkDeltaSnapshots(t *testing.T, st Store, ac deltaFixtures) {
+	ctx := context.Background()
+	a1, a2, a1off, a1priv, a3on := ac.a1, ac.a2, ac.a1off, ac.a1priv, ac.a3on
 	// SnapshotAccount of every run, with credentials in listing order.
 	for _, c := range []struct {
 		run   int64
@@ -188,6 +229,13 @@ func contractDeltas(t *testing.T, st Store) {
 		}
 	}
 
+}
+
+// checkAccountAt: an account on a date.
+func checkAccountAt(t *testing.T, st Store, ac deltaFixtures) {
+	ctx := context.Background()
+	day := deltaDay
+	a1, a2, a1off, a1priv := ac.a1, ac.a2, ac.a1off, ac.a1priv
 	// What did an account look like on a date: as the newest complete
 	// snapshot taken by then saw it (runs 4 to 6 completed none).
 	for _, c := range []struct {
@@ -214,7 +262,12 @@ func contractDeltas(t *testing.T, st Store) {
 	if _, run, found, err := st.AccountAt(ctx, "other", "A1", day(9)); err != nil || run != 0 || found {
 		t.Errorf("AccountAt on a target never collected = run %d, found %v, %v", run, found, err)
 	}
-	// A second save of an account in one run is refused.
+}
+
+// checkSecondSave: a second save of an account in one run is refused.
+func checkSecondSave(t *testing.T, st Store, ac deltaFixtures) {
+	ctx := context.Background()
+	day, a4 := deltaDay, ac.a4
 	id := beginRun(t, st, reconcile.Run{AsOf: day(8), StartedAt: day(8), Mode: "report", Scope: "full"})
 	if err := st.SaveAccounts(ctx, id, "app", []targets.Account{a4}); err != nil {
 		t.Fatal(err)

@@ -201,6 +201,24 @@ func WritePeriod(ctx context.Context, src PeriodSource, from, to time.Time, path
 	return nil
 }
 
+// drillRunIDs returns the runs of the drills started in [from, to). A
+// drill's run acts on canaries, not people: its findings and actions are
+// the Drills sheet's, never leavers, exceptions or SLA figures (as the
+// evidence pack's SLA summary leaves them out).
+func drillRunIDs(ctx context.Context, src any, from, to time.Time) (map[int64]bool, error) {
+	runs := map[int64]bool{}
+	if ds, ok := src.(DrillSource); ok {
+		drills, err := ds.Drills(ctx, from, to)
+		if err != nil {
+			return nil, err
+		}
+		for _, dr := range drills {
+			runs[dr.RunID] = true
+		}
+	}
+	return runs, nil
+}
+
 // gatherPeriod reads the period's runs and findings once.
 func gatherPeriod(ctx context.Context, src PeriodSource, from, to time.Time, pol *reconcile.Policy) (*periodData, error) {
 	runs, err := src.RunsBetween(ctx, from, to)
@@ -222,18 +240,9 @@ func gatherPeriod(ctx context.Context, src PeriodSource, from, to time.Time, pol
 			d.end = r.AsOf
 		}
 	}
-	// A drill's run acts on canaries, not people: its findings and
-	// actions are the Drills sheet's, never leavers, exceptions or SLA
-	// figures (as the evidence pack's SLA summary leaves them out).
-	drillRuns := map[int64]bool{}
-	if ds, ok := src.(DrillSource); ok {
-		drills, err := ds.Drills(ctx, from, to)
-		if err != nil {
-			return nil, err
-		}
-		for _, dr := range drills {
-			drillRuns[dr.RunID] = true
-		}
+	drillRuns, err := drillRunIDs(ctx, src, from, to)
+	if err != nil {
+		return nil, err
 	}
 	var f reconcile.Finding
 	err = src.FindingsBetween(ctx, from, to, nil, func(pf store.PeriodFinding) error {
