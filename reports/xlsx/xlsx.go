@@ -378,7 +378,9 @@ func textLines(cols []column, cells []any) int {
 		}
 		n = max(n, lines)
 	}
-	return min(n, 40)
+	// No taller than a row may be (409 points); the rest of the text is
+	// in the cell, shown when the row is opened up.
+	return min(n, int(excelize.MaxRowHeight/rowPoints))
 }
 
 // wrappedLines is how many lines of per characters text takes, wrapped at

@@ -546,4 +546,9 @@ func TestWrappedLines(t *testing.T) {
 	if got := textLines(cols, []any{"remove_from_group cn=canary-sales,ou=groups,dc=example,dc=com: done, verified\ndisable: done, verified", "a very long text in a column that does not wrap"}); got != 5 {
 		t.Errorf("textLines = %d, want 5 (4 + 1; the unwrapped column counts for nothing)", got)
 	}
+	// A leaver with a hundred accounts: the row is as tall as a row may be.
+	many := strings.Repeat("directory uid=someone,ou=people,dc=example,dc=com\n", 100)
+	if got := textLines(cols, []any{many}); float64(got)*rowPoints > excelize.MaxRowHeight || got < 20 {
+		t.Errorf("textLines of 100 lines = %d: %v points, want at most %d", got, float64(got)*rowPoints, excelize.MaxRowHeight)
+	}
 }
