@@ -161,7 +161,7 @@ func BenchmarkDay2(b *testing.B) {
 		}
 		floor = b.Elapsed() / time.Duration(b.N)
 		b.ReportMetric(float64(changed), "changed")
-		b.ReportMetric((cpuTime(b) - cpu).Seconds()/float64(b.N), "cpu-s/op")
+		b.ReportMetric((cpuTime(b)-cpu).Seconds()/float64(b.N), "cpu-s/op")
 	})
 	b.Run("run", func(b *testing.B) {
 		day, cpu := 2, time.Duration(0)
