@@ -709,7 +709,10 @@ func (e *Engine) targetBaseline(ctx context.Context, target string, runID int64)
 // each one the run looks at.
 func (tc *targetCollection) stream(runID int64, b *targetBaseline, j *judge, refs *refCheck, people *People, only map[string]bool) error {
 	e, ctx, ts, col := tc.e, tc.ctx, tc.ts, &tc.tr.collection
-	seenIDs := map[string]struct{}{}
+	var seenIDs map[string]struct{} // nil: the target checks itself
+	if u, ok := ts.Target.(targets.UniqueLister); !ok || !u.ListsUniqueIDs() {
+		seenIDs = map[string]struct{}{}
+	}
 	batch := make([]targets.Account, 0, 2000)
 	flush := func() error {
 		if len(batch) == 0 {
@@ -729,11 +732,13 @@ func (tc *targetCollection) stream(runID int64, b *targetBaseline, j *judge, ref
 			_ = flush()
 			return errors.New("the target listed an account without an ID")
 		}
-		if _, dup := seenIDs[a.ID]; dup {
-			_ = flush()
-			return fmt.Errorf("the target listed account %s twice", a.ID)
+		if seenIDs != nil {
+			if _, dup := seenIDs[a.ID]; dup {
+				_ = flush()
+				return fmt.Errorf("the target listed account %s twice", a.ID)
+			}
+			seenIDs[a.ID] = struct{}{}
 		}
-		seenIDs[a.ID] = struct{}{}
 		col.Count++
 		if a.Enabled {
 			col.Enabled++

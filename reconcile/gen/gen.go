@@ -315,6 +315,10 @@ func (g Target) Accounts(ctx context.Context) iter.Seq2[targets.Account, error] 
 	}
 }
 
+// ListsUniqueIDs says that no two accounts share an ID (each is made from
+// its index): targets.UniqueLister.
+func (g Target) ListsUniqueIDs() bool { return true }
+
 // WriteCSV writes the data set as CSV files (hr.csv and one <target>.csv per
 // target) and a schedule.yaml that reads them, into dir.
 func WriteCSV(s Spec, dir string) error {

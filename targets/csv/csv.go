@@ -482,7 +482,14 @@ func (f *csvFile) parseErr(err error, rec []string, nfields int) error {
 	return fmt.Errorf("%s: %w", f.name, err)
 }
 
-var _ targets.Target = (*Target)(nil)
+// ListsUniqueIDs says that Accounts ends with an error at an account ID it
+// has listed already (targets.UniqueLister).
+func (t *Target) ListsUniqueIDs() bool { return true }
+
+var (
+	_ targets.Target       = (*Target)(nil)
+	_ targets.UniqueLister = (*Target)(nil)
+)
 
 // ResolvePaths makes path and credentials_path relative to the
 // configuration file's directory.

@@ -1,0 +1,63 @@
+package reconcile
+
+import (
+	"context"
+	"iter"
+	"strings"
+	"testing"
+
+	"github.com/accessrecon/accessrecon/targets"
+)
+
+// listTarget lists its accounts as given, duplicates included; unique is
+// what it answers to ListsUniqueIDs.
+type listTarget struct {
+	accounts []targets.Account
+	unique   bool
+}
+
+func (l listTarget) Accounts(ctx context.Context) iter.Seq2[targets.Account, error] {
+	return func(yield func(targets.Account, error) bool) {
+		for _, a := range l.accounts {
+			if !yield(a, nil) {
+				return
+			}
+		}
+	}
+}
+
+func (l listTarget) ListsUniqueIDs() bool { return l.unique }
+
+// plainTarget is a target that does not say whether its IDs are unique.
+type plainTarget struct{ l listTarget }
+
+func (p plainTarget) Accounts(ctx context.Context) iter.Seq2[targets.Account, error] {
+	return p.l.Accounts(ctx)
+}
+
+// A target that does not promise unique IDs is checked by the engine: an
+// account listed twice fails its collection (nothing concluded on it).
+func TestDuplicateAccountChecked(t *testing.T) {
+	dup := []targets.Account{{ID: "A1", EmployeeID: "E1", Enabled: true}, {ID: "A3", EmployeeID: "E3", Enabled: true},
+		{ID: "A1", EmployeeID: "E1", Enabled: false}}
+	for name, tg := range map[string]targets.Target{"not a UniqueLister": plainTarget{listTarget{accounts: dup}},
+		"ListsUniqueIDs false": listTarget{accounts: dup}} {
+		t.Run(name, func(t *testing.T) {
+			e := newEngine(t)
+			rs := RunSpec{AsOf: asOf, Mode: Report, Sources: []SourceSpec{{Name: "hr", Type: "test", Source: hr()}},
+				Targets: []TargetSpec{{Name: "app", Type: "list", Target: tg}}}
+			res, err := e.Run(context.Background(), rs)
+			if err == nil || !strings.Contains(err.Error(), "listed account A1 twice") {
+				t.Fatalf("err = %v, want the duplicate named", err)
+			}
+			for _, c := range res.Collections {
+				if c.Name == "app" && c.Status == CollectionOK {
+					t.Fatalf("collection of app: %+v", c)
+				}
+			}
+			if got := findKind(res.Findings, TerminatedActive); len(got) != 0 {
+				t.Fatalf("terminated_active concluded on a failed collection: %+v", got)
+			}
+		})
+	}
+}
