@@ -15,7 +15,10 @@ package main
 // day. BenchmarkDays runs the built command (this test binary, re-executed)
 // once per day, as a separate process, and reports its peak RSS and the
 // store's size after day 1 + b.N days (-benchtime 29x: 30 days). Add
-// -cpuprofile or -memprofile to see where a run spends.
+// -cpuprofile or -memprofile to BenchmarkDay2 to see where a run spends (the
+// profile includes the untimed day 1 and data generation), or set
+// ACCESSRECON_BENCH_CPUPROFILE and ACCESSRECON_BENCH_MEMPROFILE to files for
+// BenchmarkDays to profile each day's process alone (the last day's stays).
 // ACCESSRECON_BENCH_PEOPLE sets the size (default 10,000 people; 10 targets
 // always).
 
@@ -31,6 +34,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,7 +63,38 @@ func runChild() (int, bool) {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", childEnv, err)
 		return exitUsage, true
 	}
-	return run(context.Background(), argv, io.Discard, os.Stderr), true
+	if path := os.Getenv("ACCESSRECON_BENCH_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "ACCESSRECON_BENCH_CPUPROFILE: %v\n", err)
+			return exitFail, true
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
+	code := run(context.Background(), argv, io.Discard, os.Stderr)
+	if path := os.Getenv("ACCESSRECON_BENCH_MEMPROFILE"); path != "" {
+		if err := writeHeapProfile(path); err != nil {
+			fmt.Fprintf(os.Stderr, "ACCESSRECON_BENCH_MEMPROFILE: %v\n", err)
+			return exitFail, true
+		}
+	}
+	return code, true
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func benchSpec(b *testing.B) gen.Spec {
