@@ -23,7 +23,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -276,38 +275,48 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 	}
 
 	hrSuspect := res.Tripped(GuardHRShrink)
-	var mu sync.Mutex
 	var failed, refErrs []error
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
+	results := make([]targetResult, len(spec.Targets))
 	for i := range spec.Targets {
 		ts := &spec.Targets[i]
 		ts.Correlation.Target = ts.Name
 		ts.Correlation.Links = links[ts.Name]
 		g.Go(func() error {
-			tr := e.collectTarget(gctx, log.With("target", ts.Name), res.Run.ID, spec, ts, people, only)
-			mu.Lock()
-			defer mu.Unlock()
-			for _, f := range tr.findings {
-				// HR is suspect: an account whose owner HR did not
-				// report may belong to someone the export left out.
-				if f.Kind == Orphaned && hrSuspect {
-					continue
-				}
-				res.Findings = append(res.Findings, f)
-			}
-			res.Drift = append(res.Drift, tr.drift...)
-			res.Collections = append(res.Collections, tr.collection)
-			if tr.err != nil {
-				failed = append(failed, fmt.Errorf("target %s: %w", ts.Name, tr.err))
-			}
-			if tr.refErr != nil {
-				refErrs = append(refErrs, tr.refErr)
-			}
+			results[i] = e.collectTarget(gctx, log.With("target", ts.Name), res.Run.ID, spec, ts, people, only)
 			return nil
 		})
 	}
 	_ = g.Wait()
+	// The targets' findings and drift are copied once, into slices of
+	// their final size (a Finding is large: growing a slice of a hundred
+	// thousand by appending copies them over and over).
+	nf, nd := len(res.Findings), len(res.Drift)
+	for i := range results {
+		nf, nd = nf+len(results[i].findings), nd+len(results[i].drift)
+	}
+	res.Findings, res.Drift = slices.Grow(res.Findings, nf-len(res.Findings)), slices.Grow(res.Drift, nd-len(res.Drift))
+	for i := range results {
+		tr, ts := &results[i], &spec.Targets[i]
+		for _, f := range tr.findings {
+			// HR is suspect: an account whose owner HR did not
+			// report may belong to someone the export left out.
+			if f.Kind == Orphaned && hrSuspect {
+				continue
+			}
+			res.Findings = append(res.Findings, f)
+		}
+		res.Drift = append(res.Drift, tr.drift...)
+		res.Collections = append(res.Collections, tr.collection)
+		if tr.err != nil {
+			failed = append(failed, fmt.Errorf("target %s: %w", ts.Name, tr.err))
+		}
+		if tr.refErr != nil {
+			refErrs = append(refErrs, tr.refErr)
+		}
+		*tr = targetResult{} // its findings are copied: let them go
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
