@@ -294,18 +294,18 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 	// thousand by appending copies them over and over).
 	nf, nd := len(res.Findings), len(res.Drift)
 	for i := range results {
-		nf, nd = nf+len(results[i].findings), nd+len(results[i].drift)
+		nf, nd = nf+results[i].findings.Len(), nd+len(results[i].drift)
 	}
 	res.Findings, res.Drift = slices.Grow(res.Findings, nf-len(res.Findings)), slices.Grow(res.Drift, nd-len(res.Drift))
 	for i := range results {
 		tr, ts := &results[i], &spec.Targets[i]
-		for _, f := range tr.findings {
+		for f := range tr.findings.All() {
 			// HR is suspect: an account whose owner HR did not
 			// report may belong to someone the export left out.
 			if f.Kind == Orphaned && hrSuspect {
 				continue
 			}
-			res.Findings = append(res.Findings, f)
+			res.Findings = append(res.Findings, *f)
 		}
 		res.Drift = append(res.Drift, tr.drift...)
 		res.Collections = append(res.Collections, tr.collection)
@@ -583,7 +583,7 @@ type targetResult struct {
 	// refErr says which of the policy's account references on this target
 	// did not name exactly one account.
 	refErr     error
-	findings   []Finding
+	findings   findingList
 	drift      []DriftRow
 	collection Collection
 	err        error
@@ -631,7 +631,7 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 		return tc.fail(err)
 	}
 	tc.tr.refErr = refs.err()
-	log.Info("target collected", "accounts", tc.tr.collection.Count, "findings", len(tc.tr.findings), "duration", tc.tr.collection.Duration)
+	log.Info("target collected", "accounts", tc.tr.collection.Count, "findings", tc.tr.findings.Len(), "duration", tc.tr.collection.Duration)
 	return tc.tr
 }
 
@@ -657,8 +657,8 @@ func (tc *targetCollection) fail(err error) targetResult {
 	}
 	tr.collection.Duration = time.Since(tc.start)
 	_ = e.Store.SaveCollection(context.WithoutCancel(tc.ctx), tr.collection)
-	kept := tr.findings[:0]
-	for _, f := range tr.findings {
+	var kept findingList
+	for f := range tr.findings.All() {
 		switch f.Kind {
 		case Orphaned, TerminatedActive, SuspendedActive:
 			continue
@@ -667,11 +667,12 @@ func (tc *targetCollection) fail(err error) targetResult {
 		for i := range f.Actions {
 			f.Actions[i].Auto = false
 		}
-		kept = append(kept, f)
+		kept.add(*f)
 	}
-	tr.findings = append(kept, Finding{Kind: GuardTripped, Severity: High, Disposition: Review, Target: tc.ts.Name, AccountID: "(collection)",
+	kept.add(Finding{Kind: GuardTripped, Severity: High, Disposition: Review, Target: tc.ts.Name, AccountID: "(collection)",
 		Reason:   "collection of " + tc.ts.Name + " failed: no orphaned or terminated conclusions and no revocation on it this run",
 		Evidence: map[string]string{"error": e.errText(err), "accounts_read": fmt.Sprint(tr.collection.Count)}})
+	tr.findings = kept
 	tr.drift = nil
 	tc.log.Error("target collection failed", "err", err, "accounts_read", tr.collection.Count)
 	return *tr
@@ -788,7 +789,7 @@ func (tc *targetCollection) judge(b *targetBaseline, j *judge, a targets.Account
 	if d, ok := b.suspended[a.ID]; ok {
 		s.suspendedByUs = &d
 	}
-	tr.findings = append(tr.findings, j.classify(a, m, s)...)
+	tr.findings.add(j.classify(a, m, s)...)
 }
 
 func accountDrift(target string, a targets.Account, prev AccountState) []DriftRow {
