@@ -94,3 +94,33 @@ func TestFindingList(t *testing.T) {
 		t.Fatalf("All yielded %d of %d", i, l.Len())
 	}
 }
+
+// joinedGroupsEqual answers as comparing with JoinGroups's string does.
+func TestJoinedGroupsEqual(t *testing.T) {
+	g := func(pairs ...string) []targets.Group {
+		var out []targets.Group
+		for i := 0; i < len(pairs); i += 2 {
+			out = append(out, targets.Group{Name: pairs[i], ID: pairs[i+1]})
+		}
+		return out
+	}
+	lists := [][]targets.Group{nil, {}, g("a", "a"), g("a", "1"), g("a", "a", "b", "b"), g("a", "1", "b", "b"), g("a\tb", "a\tb"),
+		g("a", "b"), g("ab", "ab"), g("a", "a", "", ""), g("", ""), g("a\nb", "a\nb"), g("a", "a\tx"), g("é", "é")}
+	var strs []string
+	for _, l := range lists {
+		strs = append(strs, JoinGroups(l))
+	}
+	strs = append(strs, "a\n", "\n", "a\t", "a\ta", "a\nb\n", "a\t1\nb\tb")
+	for _, l := range lists {
+		for _, s := range strs {
+			if got, want := joinedGroupsEqual(l, s), JoinGroups(l) == s; got != want {
+				t.Errorf("joinedGroupsEqual(%q, %q) = %v, want %v", l, s, got, want)
+			}
+		}
+	}
+	gs := g("app-eng-0", "app-eng-0", "app-eng-1", "app-eng-1", "admins", "cn=admins")
+	s := JoinGroups(gs)
+	if n := testing.AllocsPerRun(100, func() { joinedGroupsEqual(gs, s) }); n != 0 {
+		t.Errorf("joinedGroupsEqual: %v allocations, want 0", n)
+	}
+}

@@ -806,7 +806,7 @@ func accountDrift(target string, a targets.Account, prev AccountState) []DriftRo
 	if prev.Privileged != a.Privileged {
 		d("privilege_changed", fmt.Sprintf("%v -> %v", prev.Privileged, a.Privileged))
 	}
-	if cur := JoinGroups(a.Groups); cur != prev.Groups {
+	if !joinedGroupsEqual(a.Groups, prev.Groups) {
 		old := SplitGroups(prev.Groups)
 		for _, g := range a.Groups {
 			if !slices.ContainsFunc(old, sameGroup(g)) {

@@ -353,11 +353,17 @@ func credential(r row) (targets.Credential, string, error) {
 // splitGroups splits a ;-separated list of group names, trimming and
 // dropping empties. A CSV export names groups only: the name is the ID.
 func splitGroups(s string) []targets.Group {
-	var out []targets.Group
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	out := make([]targets.Group, 0, strings.Count(s, ";")+1) // one allocation
 	for g := range strings.SplitSeq(s, ";") {
 		if g = strings.TrimSpace(g); g != "" {
 			out = append(out, targets.Group{ID: g, Name: g})
 		}
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }

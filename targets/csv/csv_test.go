@@ -306,3 +306,19 @@ func TestSeenIDsDoNotPinLines(t *testing.T) {
 		t.Fatalf("reading a %d-byte export of %d accounts holds %d bytes at its end: the lines are kept", size, n, grew)
 	}
 }
+
+// A groups cell is split with one allocation, and to nil when it names none.
+func TestSplitGroups(t *testing.T) {
+	for _, s := range []string{"", " ", ";", " ; ;"} {
+		if got := splitGroups(s); got != nil {
+			t.Errorf("splitGroups(%q) = %#v, want nil", s, got)
+		}
+	}
+	want := []targets.Group{{ID: "a", Name: "a"}, {ID: "b c", Name: "b c"}}
+	if got := splitGroups(" a ;; b c ;"); !slices.Equal(got, want) {
+		t.Errorf("splitGroups = %v, want %v", got, want)
+	}
+	if n := testing.AllocsPerRun(100, func() { splitGroups("staff;sales;eng;ops") }); n != 1 {
+		t.Errorf("splitGroups: %v allocations, want 1", n)
+	}
+}
