@@ -300,11 +300,11 @@ func (j *judge) dormant(v *verdict) {
 	switch {
 	case !a.LastLogin.IsZero() && j.asOf.Sub(a.LastLogin) > limit:
 		j.add(v, Finding{Kind: Dormant, Severity: Low, Disposition: Review,
-			Reason:   fmt.Sprintf("no login for %d days (limit %d)", int(j.asOf.Sub(a.LastLogin).Hours()/24), int(limit.Hours()/24)),
+			Reason:   fmt.Sprintf("no login since %s (limit %d days)", j.day(a.LastLogin), int(limit.Hours()/24)),
 			Evidence: map[string]string{"last_login": a.LastLogin.Format(time.RFC3339)}})
 	case a.LastLogin.IsZero() && !a.Created.IsZero() && j.asOf.Sub(a.Created) > limit:
 		j.add(v, Finding{Kind: Dormant, Severity: Low, Disposition: Review,
-			Reason:   fmt.Sprintf("never logged in, created %d days ago", int(j.asOf.Sub(a.Created).Hours()/24)),
+			Reason:   fmt.Sprintf("never logged in since it was created on %s (limit %d days)", j.day(a.Created), int(limit.Hours()/24)),
 			Evidence: map[string]string{"last_login": "never", "created": j.day(a.Created)}})
 	}
 }

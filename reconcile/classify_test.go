@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -214,5 +215,32 @@ func TestClassifyCarriesNames(t *testing.T) {
 	}
 	if fs[0].Username != "noura.aziz" || fs[0].DisplayName != "Noura Aziz" {
 		t.Fatalf("username %q, display name %q; want noura.aziz, Noura Aziz", fs[0].Username, fs[0].DisplayName)
+	}
+}
+
+// TestDormantFindingSameEveryDay: a dormant account unchanged from one day to
+// the next gives the same finding (reason and evidence name dates, not day
+// counts), so the store keeps one body for it and Jira is not commented.
+func TestDormantFindingSameEveryDay(t *testing.T) {
+	person := &PersonRow{Person: sources.Person{EmployeeID: "E1", Status: sources.Active}}
+	for _, a := range []targets.Account{
+		{ID: "A1", EmployeeID: "E1", Enabled: true, LoginTracked: true, LastLogin: daysAgo(120), Created: daysAgo(400)},
+		{ID: "A2", EmployeeID: "E1", Enabled: true, LoginTracked: true, Created: daysAgo(200)},
+	} {
+		var got [2]Finding
+		for d := range got {
+			j := newJudge(asOf.AddDate(0, 0, d), validPolicy(t, Policy{}), "app", "standard", allCaps())
+			fs := j.classify(a, Match{Person: person, Via: AttrEmployeeID, Strong: true}, seen{})
+			if len(fs) != 1 || fs[0].Kind != Dormant {
+				t.Fatalf("day %d: findings %+v, want one dormant", d, fs)
+			}
+			got[d] = fs[0]
+		}
+		if got[0].Reason != got[1].Reason || !maps.Equal(got[0].Evidence, got[1].Evidence) {
+			t.Errorf("the dormant finding changed overnight: %q %v, then %q %v", got[0].Reason, got[0].Evidence, got[1].Reason, got[1].Evidence)
+		}
+		if !strings.Contains(got[0].Reason, "limit 90 days") || !strings.Contains(got[0].Reason, dayIn(asOf.AddDate(0, 0, -120), time.UTC)[:4]) {
+			t.Errorf("reason %q: want the date and the limit", got[0].Reason)
+		}
 	}
 }

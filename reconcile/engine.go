@@ -82,7 +82,10 @@ type RunSpec struct {
 
 // Result is a finished run, as the reports need it.
 type Result struct {
-	Run         Run
+	Run Run
+	// Findings are the run's findings, most severe first. Once the run
+	// has saved them, change one only through the Result's methods
+	// (SetJiraKey): FindingJSON serves the bytes the store was given.
 	Findings    []Finding
 	Drift       []DriftRow
 	Collections []Collection
@@ -103,6 +106,28 @@ type Result struct {
 	// Timezone is the IANA name of RunSpec.Location, the zone HR dates
 	// were read and are shown in ("UTC" by default).
 	Timezone string
+
+	// bodies[i] is Findings[i] as saved (nil: not saved, or changed since).
+	bodies [][]byte
+}
+
+// FindingJSON returns Findings[i] as json.Marshal writes it: the very
+// bytes the store saved as its body while the finding is unchanged since
+// (each finding is marshalled once per run), else marshalled now.
+func (r *Result) FindingJSON(i int) ([]byte, error) {
+	if i < len(r.bodies) && r.bodies[i] != nil {
+		return r.bodies[i], nil
+	}
+	return json.Marshal(&r.Findings[i])
+}
+
+// SetJiraKey records the ticket that tracks Findings[i] (reports/jira, after
+// the run saved its findings); FindingJSON then includes it.
+func (r *Result) SetJiraKey(i int, key string) {
+	r.Findings[i].JiraKey = key
+	if i < len(r.bodies) {
+		r.bodies[i] = nil
+	}
 }
 
 // Engine runs reconciliations against one store.
@@ -900,6 +925,11 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 	resolved, err := e.Store.SaveFindings(ctx, res.Run.ID, spec.AsOf, rows, resolves)
 	if err != nil {
 		return err
+	}
+	// findings.json writes the same bytes (Result.FindingJSON).
+	res.bodies = make([][]byte, len(rows))
+	for i := range rows {
+		res.bodies[i] = rows[i].Body
 	}
 	res.Resolved = resolved
 	counts := map[string]int{"people": res.PeopleCount, "findings": len(res.Findings), "drift": len(res.Drift), "resolved": len(resolved)}

@@ -250,6 +250,9 @@ func (s *memStore) OpenFindings(ctx context.Context) (map[string]FindingState, e
 func (s *memStore) SaveFindings(ctx context.Context, runID int64, asOf time.Time, rows []FindingRow, resolves func(kind, target string) bool) ([]FindingState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, ok := s.findings[runID]; ok {
+		return nil, fmt.Errorf("memstore: findings of run %d already saved", runID)
+	}
 	asOf = utc(asOf)
 	states := maps.Clone(s.states)
 	for _, f := range rows {
@@ -275,8 +278,53 @@ func (s *memStore) SaveFindings(ctx context.Context, runID int64, asOf time.Time
 			FirstSeen: st.FirstSeen, JiraKey: st.JiraKey, Resolved: true, ResolvedAt: asOf})
 	}
 	s.states = states
-	s.findings[runID] = append(s.findings[runID], slices.Clone(rows)...)
+	s.findings[runID] = slices.Clone(rows)
+	if s.findings[runID] == nil {
+		s.findings[runID] = []FindingRow{}
+	}
 	return resolved, nil
+}
+
+// AllFindingStates returns the state of every fingerprint ever seen.
+func (s *memStore) AllFindingStates(ctx context.Context) (map[string]FindingState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.states), nil
+}
+
+// SetJiraKey records the ticket that tracks a fingerprint.
+func (s *memStore) SetJiraKey(ctx context.Context, fingerprint, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.states[fingerprint]; ok {
+		st.JiraKey = key
+		s.states[fingerprint] = st
+	}
+	return nil
+}
+
+// FindingBodies returns the bodies a run saved, most severe first, as
+// reconcile/store orders them.
+func (s *memStore) FindingBodies(ctx context.Context, runID int64) ([][]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rows := slices.Clone(s.findings[runID])
+	rank := map[string]int{"critical": 0, "high": 1, "medium": 2}
+	sev := func(s string) int {
+		if r, ok := rank[s]; ok {
+			return r
+		}
+		return 3
+	}
+	slices.SortFunc(rows, func(a, b FindingRow) int {
+		return cmp.Or(cmp.Compare(sev(a.Severity), sev(b.Severity)), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Target, b.Target),
+			cmp.Compare(a.AccountID, b.AccountID))
+	})
+	out := make([][]byte, len(rows))
+	for i, r := range rows {
+		out[i] = slices.Clone(r.Body)
+	}
+	return out, nil
 }
 
 func (s *memStore) InsertActions(ctx context.Context, as []Action) ([]int64, error) {

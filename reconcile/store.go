@@ -80,6 +80,9 @@ type Store interface {
 	// run did not report is resolved at asOf when resolves(kind, target)
 	// says the run looked for it. It returns the states it resolved, with
 	// their first-seen dates and Jira keys. All of it is one transaction.
+	// A run saves its findings once: a second call for the same run fails
+	// and changes nothing (the stores keep findings as events between
+	// saves, and the findings of a run are exactly the rows it saved).
 	SaveFindings(ctx context.Context, runID int64, asOf time.Time, rows []FindingRow, resolves func(kind, target string) bool) ([]FindingState, error)
 
 	// InsertActions records actions (the steps of one account, before the

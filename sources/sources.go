@@ -73,6 +73,17 @@ type Refresher interface {
 	PeopleByID(ctx context.Context, ids []string) iter.Seq2[Person, error]
 }
 
+// IDResolver is an optional capability of a Source whose HR system names
+// people by an internal ID of its own in webhooks and change feeds
+// (BambooHR's numeric id): EmployeeIDFor returns the employee ID of the
+// person internalID names. An unknown internal ID is an error, never an
+// empty employee ID. The webhook fast path uses it for events of the
+// Source's own HR system (the source whose type is the webhook's); without
+// it, such an event's internal ID is used as the employee ID.
+type IDResolver interface {
+	EmployeeIDFor(ctx context.Context, internalID string) (string, error)
+}
+
 // LocalConfig is implemented by the configuration of a source whose HR
 // system writes dates without a zone: the wiring gives it the zone to read
 // them in (the source's own timezone, else the organisation's, else UTC).

@@ -188,12 +188,14 @@ func (s *Store) RemoveHold(ctx context.Context, id int64, by string, at time.Tim
 	return hs[0], nil
 }
 
-// Holds lists holds (removed ones too when all is set), newest first.
+// Holds lists the holds in effect, newest first: not removed, and not a
+// request awaiting approval (RequestHold); all lists every hold ever placed
+// or requested.
 func (s *Store) Holds(ctx context.Context, all bool) ([]reconcile.Hold, error) {
 	if all {
 		return s.holds(ctx, ``)
 	}
-	return s.holds(ctx, `WHERE removed_at IS NULL`)
+	return s.holds(ctx, `WHERE removed_at IS NULL AND approval != 'requested'`)
 }
 
 func (s *Store) holds(ctx context.Context, where string, args ...any) ([]reconcile.Hold, error) {

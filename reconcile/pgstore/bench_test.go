@@ -2,22 +2,30 @@ package pgstore_test
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/gen"
+	"github.com/accessrecon/accessrecon/reconcile/pgstore"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
 // BenchmarkDay2 times a second day's report-mode run of a generated
 // organisation (gen, 10 targets, unchanged since day 1) on the SQLite
 // store and on pgstore, each on a fresh store whose day 1 is not timed.
-// ACCESSRECON_BENCH_PEOPLE sets the size (default 10,000 people).
+// ACCESSRECON_BENCH_PEOPLE sets the size (default 10,000 people). It
+// reports how much the store grew on day 2: all of it (store-B/day) and
+// the findings' tables (findings-B/day); on SQLite that needs the sqlite3
+// command (its dbstat table), else those figures are left out.
 func BenchmarkDay2(b *testing.B) {
 	people := 10000
 	if v := os.Getenv("ACCESSRECON_BENCH_PEOPLE"); v != "" {
@@ -36,39 +44,84 @@ func BenchmarkDay2(b *testing.B) {
 		}
 		return rs
 	}
+	// size returns the bytes the store uses, all and in its findings'
+	// tables (and their indexes); ok is false when it cannot tell.
+	type size func() (all, findings int64, ok bool)
 	stores := []struct {
 		name string
-		open func(b *testing.B) reconcile.Store
+		open func(b *testing.B) (reconcile.Store, size)
 	}{
-		{"sqlite", func(b *testing.B) reconcile.Store {
-			st, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "state.db"))
+		{"sqlite", func(b *testing.B) (reconcile.Store, size) {
+			path := filepath.Join(b.TempDir(), "state.db")
+			st, err := store.Open(context.Background(), path)
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { st.Close() })
-			return st
+			return st, func() (int64, int64, bool) {
+				out, err := exec.Command("sqlite3", path, `SELECT SUM(pgsize), SUM(CASE WHEN name LIKE '%finding%' THEN pgsize ELSE 0 END) FROM dbstat`).Output()
+				if err != nil {
+					return 0, 0, false
+				}
+				var all, findings int64
+				_, err = fmt.Sscanf(strings.TrimSpace(string(out)), "%d|%d", &all, &findings)
+				return all, findings, err == nil
+			}
 		}},
-		{"postgres", func(b *testing.B) reconcile.Store { return openStore(b) }},
+		{"postgres", func(b *testing.B) (reconcile.Store, size) {
+			dsn := schemaDSN(b)
+			st, err := pgstore.Open(context.Background(), dsn)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { st.Close() })
+			db, err := sql.Open("pgx", dsn)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { db.Close() })
+			return st, func() (int64, int64, bool) {
+				var all, findings int64
+				err := db.QueryRow(`SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0),
+					COALESCE(SUM(pg_total_relation_size(c.oid)) FILTER (WHERE c.relname LIKE '%finding%'), 0)
+					FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+					WHERE n.nspname = current_schema() AND c.relkind = 'r'`).Scan(&all, &findings)
+				return all, findings, err == nil
+			}
+		}},
 	}
 	for _, s := range stores {
 		b.Run(s.name, func(b *testing.B) {
-			accounts := 0
+			accounts, findings := 0, 0
+			var grew, findingsGrew int64
+			measured := true
 			for b.Loop() {
 				b.StopTimer()
-				e := &reconcile.Engine{Store: s.open(b), Log: slog.New(slog.DiscardHandler)}
+				st, size := s.open(b)
+				e := &reconcile.Engine{Store: st, Log: slog.New(slog.DiscardHandler)}
 				if _, err := e.Run(context.Background(), runSpec(day1)); err != nil {
 					b.Fatal(err)
 				}
+				all1, f1, ok1 := size()
 				b.StartTimer()
 				res, err := e.Run(context.Background(), runSpec(day1.AddDate(0, 0, 1)))
 				if err != nil {
 					b.Fatal(err)
 				}
-				if accounts = res.Run.Counts["accounts"]; accounts == 0 {
+				b.StopTimer()
+				all2, f2, ok2 := size()
+				b.StartTimer()
+				if accounts, findings = res.Run.Counts["accounts"], res.Run.Counts["findings"]; accounts == 0 {
 					b.Fatal("no accounts")
 				}
+				grew, findingsGrew, measured = all2-all1, f2-f1, measured && ok1 && ok2
 			}
 			b.ReportMetric(float64(accounts), "accounts/run")
+			b.ReportMetric(float64(findings), "findings/run")
+			if measured {
+				b.ReportMetric(float64(grew), "store-B/day")
+				b.ReportMetric(float64(findingsGrew), "findings-B/day")
+			}
 		})
 	}
 }

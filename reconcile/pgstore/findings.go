@@ -1,9 +1,14 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -47,33 +52,67 @@ func (s *Store) findingStates(ctx context.Context, where string) (map[string]rec
 	return out, nil
 }
 
+// findingsLock is the advisory lock key under which findings are saved: one
+// save at a time, so that the save sequence is the order saves happen in
+// and each sees the live versions the previous one left.
+const findingsLock = 0x61636366696e64 // "accfind"
+
 // SaveFindings writes a run's findings and updates each fingerprint's state:
 // seen now (first seen kept while it stays open, restarted when a resolved
 // problem returns). Open fingerprints this run did not see are marked
 // resolved at asOf when resolves(kind, target) says the run looked for them.
 // It returns the fingerprints it resolved. All of it is one transaction.
+//
+// Findings are kept as events (migration 004): a finding reported
+// unchanged since the previous full run costs no row of its own, only its
+// share of one UPDATE of last-seen; a new or changed one a version row,
+// and a body row when that body was never stored. A run saves its
+// findings once: a second call for the same run fails.
 func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, rows []reconcile.FindingRow, resolves func(kind, target string) bool) ([]reconcile.FindingState, error) {
 	var resolved []reconcile.FindingState
-	// In key order: two runs saving findings at once take row locks in the
-	// same order and cannot deadlock.
 	rows = slices.Clone(rows)
 	slices.SortFunc(rows, func(a, b reconcile.FindingRow) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
 	err := s.tx(ctx, func(tx *sqlx.Tx) error {
 		resolved = resolved[:0]
-		if len(rows) > 0 {
-			n := len(rows)
-			fp, kind, sev, disp, target, account, emp, body := make([]string, n), make([]string, n), make([]string, n), make([]string, n),
-				make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-			first := make([]*time.Time, n)
-			for i, f := range rows {
-				fp[i], kind[i], sev[i], disp[i], target[i], account[i], emp[i], body[i] = f.Fingerprint, f.Kind, f.Severity, f.Disposition,
-					f.Target, f.AccountID, f.EmployeeID, string(f.Body)
-				first[i] = tp(f.FirstSeen)
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, findingsLock); err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
+		var scope string
+		if err := tx.GetContext(ctx, &scope, `SELECT scope FROM runs WHERE id = $1`, runID); err != nil {
+			return fmt.Errorf("run: %w", err)
+		}
+		seq, changed, continued, err := saveVersions(ctx, tx, runID, partialScope(scope), rows)
+		if err != nil {
+			return err
+		}
+		if continued > 0 {
+			// The findings reported unchanged: those still open are seen
+			// again in one statement; the few whose state is resolved or
+			// pruned go through the upsert below with the new ones.
+			var notOpen []string
+			if err := tx.SelectContext(ctx, &notOpen, `SELECT v.fingerprint FROM finding_versions v
+				WHERE v.to_seq = $1 AND v.from_seq < $2
+				AND NOT EXISTS (SELECT 1 FROM finding_state st WHERE st.fingerprint = v.fingerprint AND st.resolved_at IS NULL)`,
+				int64(liveSeq), seq); err != nil {
+				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO findings (run_id, fingerprint, kind, severity, disposition, target, account_id,
-				employee_id, first_seen, body) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-				$8::text[], $9::timestamptz[], $10::text[])`, runID, fp, kind, sev, disp, target, account, emp, first, body); err != nil {
-				return fmt.Errorf("findings: %w", err)
+			if _, err := tx.ExecContext(ctx, `UPDATE finding_state st SET last_seen = $1, last_run = $2 FROM finding_versions v
+				WHERE st.resolved_at IS NULL AND st.fingerprint = v.fingerprint AND v.to_seq = $3 AND v.from_seq < $4`,
+				asOf, runID, int64(liveSeq), seq); err != nil {
+				return err
+			}
+			for _, fp := range notOpen {
+				if i, ok := slices.BinarySearchFunc(rows, fp, func(r reconcile.FindingRow, fp string) int { return strings.Compare(r.Fingerprint, fp) }); ok {
+					changed = append(changed, &rows[i])
+				}
+			}
+			slices.SortFunc(changed, func(a, b *reconcile.FindingRow) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
+		}
+		if n := len(changed); n > 0 {
+			fp, kind, target, account := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+			first := make([]*time.Time, n)
+			for i, f := range changed {
+				fp[i], kind[i], target[i], account[i], first[i] = f.Fingerprint, f.Kind, f.Target, f.AccountID, tp(f.FirstSeen)
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO finding_state (fingerprint, kind, target, account_id, first_seen, last_seen, last_run)
 				SELECT f.*, $5::timestamptz, $6::bigint FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $7::timestamptz[]) f
@@ -125,12 +164,146 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 	return resolved, nil
 }
 
+// liveSeq is finding_versions.to_seq of a version still live: reported by
+// every full save since its from_seq.
+const liveSeq = math.MaxInt64
+
+// partialScope says whether a run of this scope sees only part of the
+// estate (targeted "people:…", or some kinds): its findings are versions of
+// its own save, and it leaves the full runs' versions alone.
+func partialScope(scope string) bool { return scope != "" && scope != "full" }
+
+// rowHash identifies a finding row (body and indexed copies) for
+// deduplication, as reconcile/store computes it. FirstSeen is left out: no
+// reader of stored findings returns it (finding_state keeps that date).
+func rowHash(f *reconcile.FindingRow) []byte {
+	h := sha256.New()
+	for _, s := range []string{f.Fingerprint, f.Kind, f.Severity, f.Disposition, f.Target, f.AccountID, f.EmployeeID} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	h.Write(f.Body)
+	return h.Sum(nil)[:16]
+}
+
+// saveVersions records the findings (sorted by fingerprint) of one run's
+// save: a new save sequence number, then versions and bodies as migration
+// 004 describes, each kind of write one statement. It returns the save's
+// seq, the rows that started a new version, and how many rows extended a
+// live one.
+func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, rows []reconcile.FindingRow) (seq int64, changed []*reconcile.FindingRow, continued int, err error) {
+	for i := 1; i < len(rows); i++ {
+		if rows[i].Fingerprint == rows[i-1].Fingerprint {
+			return 0, nil, 0, fmt.Errorf("finding %s reported twice", rows[i].Fingerprint)
+		}
+	}
+	if err := tx.GetContext(ctx, &seq, `INSERT INTO finding_saves (run_id, side) VALUES ($1, $2) RETURNING seq`, runID, partial); err != nil {
+		return 0, nil, 0, fmt.Errorf("findings of run %d already saved, or: %w", runID, err)
+	}
+	hashes := make([][]byte, len(rows))
+	for i := range rows {
+		hashes[i] = rowHash(&rows[i])
+	}
+	type live struct {
+		id   int64
+		hash []byte
+	}
+	lives := map[string]live{}
+	if !partial {
+		q, err := tx.QueryContext(ctx, `SELECT v.id, v.fingerprint, b.hash FROM finding_versions v JOIN finding_bodies b ON b.id = v.body_id
+			WHERE v.to_seq = $1`, int64(liveSeq))
+		if err != nil {
+			return 0, nil, 0, err
+		}
+		for q.Next() {
+			var l live
+			var fp string
+			if err := q.Scan(&l.id, &fp, &l.hash); err != nil {
+				q.Close()
+				return 0, nil, 0, err
+			}
+			lives[fp] = l
+		}
+		q.Close()
+		if err := q.Err(); err != nil {
+			return 0, nil, 0, err
+		}
+	}
+	var closing []int64
+	var fresh []int
+	for i := range rows {
+		l, ok := lives[rows[i].Fingerprint]
+		switch {
+		case ok && bytes.Equal(l.hash, hashes[i]):
+			continued++
+		case ok:
+			closing = append(closing, l.id)
+			fallthrough
+		default:
+			fresh = append(fresh, i)
+			changed = append(changed, &rows[i])
+		}
+		delete(lives, rows[i].Fingerprint)
+	}
+	for _, l := range lives { // live, and not reported by this full save
+		closing = append(closing, l.id)
+	}
+	if len(closing) > 0 {
+		slices.Sort(closing)
+		if _, err := tx.ExecContext(ctx, `UPDATE finding_versions SET to_seq = $1 WHERE id = ANY($2)`, seq-1, closing); err != nil {
+			return 0, nil, 0, fmt.Errorf("close versions: %w", err)
+		}
+	}
+	if n := len(fresh); n > 0 {
+		hash := make([][]byte, n)
+		fp, kind, sev, disp, target, account, emp, body := make([]string, n), make([]string, n), make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		for j, i := range fresh {
+			f := &rows[i]
+			hash[j], fp[j], kind[j], sev[j], disp[j], target[j], account[j], emp[j], body[j] = hashes[i], f.Fingerprint, f.Kind, f.Severity,
+				f.Disposition, f.Target, f.AccountID, f.EmployeeID, string(f.Body)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO finding_bodies (hash, kind, severity, disposition, target, account_id, employee_id, body)
+			SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+			ON CONFLICT (hash) DO NOTHING`, hash, kind, sev, disp, target, account, emp, body); err != nil {
+			return 0, nil, 0, fmt.Errorf("finding bodies: %w", err)
+		}
+		to := int64(liveSeq)
+		if partial {
+			to = seq
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO finding_versions (fingerprint, body_id, from_seq, to_seq)
+			SELECT f.fp, b.id, $3, $4 FROM unnest($1::text[], $2::bytea[]) f(fp, hash) JOIN finding_bodies b ON b.hash = f.hash`,
+			fp, hash, seq, to); err != nil {
+			return 0, nil, 0, fmt.Errorf("finding versions: %w", err)
+		}
+	}
+	return seq, changed, continued, nil
+}
+
 // FindingBodies returns the serialised findings of a run, most severe first.
 func (s *Store) FindingBodies(ctx context.Context, runID int64) ([][]byte, error) {
+	var save struct {
+		Seq  int64 `db:"seq"`
+		Side bool  `db:"side"`
+	}
+	err := s.db.GetContext(ctx, &save, `SELECT seq, side FROM finding_saves WHERE run_id = $1`, runID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return [][]byte{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: findings of run %d: %w", runID, err)
+	}
+	where := `v.to_seq >= $1 AND v.from_seq <= $1`
+	if save.Side {
+		where = `v.to_seq = $1 AND v.from_seq = $1`
+	}
 	var bodies []string
-	if err := s.db.SelectContext(ctx, &bodies, `SELECT body FROM findings WHERE run_id = $1
-		ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
-			kind COLLATE "C", target COLLATE "C", account_id COLLATE "C"`, runID); err != nil {
+	if err := s.db.SelectContext(ctx, &bodies, `SELECT b.body FROM finding_versions v JOIN finding_bodies b ON b.id = v.body_id WHERE `+where+`
+		ORDER BY CASE b.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
+			b.kind COLLATE "C", b.target COLLATE "C", b.account_id COLLATE "C"`, save.Seq); err != nil {
 		return nil, fmt.Errorf("pgstore: findings of run %d: %w", runID, err)
 	}
 	out := make([][]byte, len(bodies))
@@ -138,6 +311,56 @@ func (s *Store) FindingBodies(ctx context.Context, runID int64) ([][]byte, error
 		out[i] = []byte(b)
 	}
 	return out, nil
+}
+
+// migrationStep returns the Go part of a migration, run in its transaction
+// after its SQL, or nil when it has none.
+func migrationStep(name string) func(ctx context.Context, tx *sqlx.Tx) error {
+	switch name {
+	case "004_finding_events.sql":
+		return convertFindings
+	}
+	return nil
+}
+
+// convertFindings turns the findings table of migration 001 (one row per
+// finding per run) into saves, versions and bodies, run by run in ID order
+// as if each run saved them now, then drops it. Finding states are kept.
+func convertFindings(ctx context.Context, tx *sqlx.Tx) error {
+	var runs []struct {
+		ID    int64  `db:"id"`
+		Scope string `db:"scope"`
+	}
+	if err := tx.SelectContext(ctx, &runs, `SELECT r.id, r.scope FROM runs r WHERE EXISTS (SELECT 1 FROM findings f WHERE f.run_id = r.id) ORDER BY r.id`); err != nil {
+		return fmt.Errorf("convert findings: %w", err)
+	}
+	for _, r := range runs {
+		var rows []reconcile.FindingRow
+		q, err := tx.QueryContext(ctx, `SELECT fingerprint, kind, severity, disposition, target, account_id, employee_id, body
+			FROM findings WHERE run_id = $1 ORDER BY fingerprint COLLATE "C"`, r.ID)
+		if err != nil {
+			return fmt.Errorf("convert findings of run %d: %w", r.ID, err)
+		}
+		for q.Next() {
+			var f reconcile.FindingRow
+			var body string
+			if err := q.Scan(&f.Fingerprint, &f.Kind, &f.Severity, &f.Disposition, &f.Target, &f.AccountID, &f.EmployeeID, &body); err != nil {
+				q.Close()
+				return fmt.Errorf("convert findings of run %d: %w", r.ID, err)
+			}
+			f.Body = []byte(body)
+			rows = append(rows, f)
+		}
+		q.Close()
+		if err := q.Err(); err != nil {
+			return fmt.Errorf("convert findings of run %d: %w", r.ID, err)
+		}
+		if _, _, _, err := saveVersions(ctx, tx, r.ID, partialScope(r.Scope), rows); err != nil {
+			return fmt.Errorf("convert findings of run %d: %w", r.ID, err)
+		}
+	}
+	_, err := tx.ExecContext(ctx, `DROP TABLE findings`)
+	return err
 }
 
 // SetJiraKey records the ticket that tracks a fingerprint.

@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
 // The run lock, as reconcile/store keeps it on SQLite: a row per lock name
@@ -25,64 +26,28 @@ import (
 // Lease.Now), as on SQLite: machines sharing a store need synchronised
 // clocks, and a stale limit well above their skew.
 
-// LockHolder is who holds (or wants) a lock.
-type LockHolder struct {
-	Token       string    `json:"token"`
-	Host        string    `json:"host"`
-	PID         int       `json:"pid"`
-	Purpose     string    `json:"purpose"`
-	AcquiredAt  time.Time `json:"acquired_at"`
-	HeartbeatAt time.Time `json:"heartbeat_at"`
-	// Generation is the lease generation: raised by every acquisition.
-	Generation int64 `json:"generation"`
-}
-
-// String names the holder for people.
-func (h LockHolder) String() string {
-	return fmt.Sprintf("%s (pid %d on %s, since %s, last heartbeat %s)", h.Purpose, h.PID, h.Host,
-		h.AcquiredAt.Format(time.RFC3339), h.HeartbeatAt.Format(time.RFC3339))
-}
-
-// LockPolicy says when a held lock may be taken over.
-type LockPolicy struct {
-	// Stale is how old a heartbeat may be before the lock is taken over.
-	Stale time.Duration
-	// Dead reports whether the holder's process is known to be gone (nil:
-	// never). Only the caller knows which holders it can ask about (those
-	// on its own host).
-	Dead func(h LockHolder) bool
-	// Now is the clock (nil: time.Now).
-	Now func() time.Time
-}
+// The lock's types are reconcile/store's, so that a caller written for
+// either store (cmd's run lock) passes the same values, and a lease put in a
+// context with store.WithLease is the one this store checks.
+type (
+	// LockHolder is store.LockHolder: who holds (or wants) a lock.
+	LockHolder = store.LockHolder
+	// LockPolicy is store.LockPolicy: when a held lock may be taken over.
+	LockPolicy = store.LockPolicy
+	// Lease is store.Lease: one holding of a lock, as the holder knows it.
+	Lease = store.Lease
+)
 
 // RunLock is the name of the lock every run takes. Taking it marks the runs
 // still recorded as running crashed.
-const RunLock = "run"
-
-// Lease is one holding of a lock, as the holder knows it: its token and
-// generation (the fencing token) and how old its heartbeat may get before
-// it must stop acting.
-type Lease struct {
-	Name       string
-	Token      string
-	Generation int64
-	Stale      time.Duration    // 0: no expiry check
-	Now        func() time.Time // nil: time.Now
-}
-
-type leaseKey struct{}
+const RunLock = store.RunLock
 
 // WithLease returns a context whose writes that act (InsertActions) check
-// first that the lease is still held in this store.
-func WithLease(ctx context.Context, l Lease) context.Context {
-	return context.WithValue(ctx, leaseKey{}, l)
-}
+// first that the lease is still held in this store (store.WithLease).
+func WithLease(ctx context.Context, l Lease) context.Context { return store.WithLease(ctx, l) }
 
-// LeaseFrom returns the lease a context carries.
-func LeaseFrom(ctx context.Context) (Lease, bool) {
-	l, ok := ctx.Value(leaseKey{}).(Lease)
-	return l, ok
-}
+// LeaseFrom returns the lease a context carries (store.LeaseFrom).
+func LeaseFrom(ctx context.Context) (Lease, bool) { return store.LeaseFrom(ctx) }
 
 // checkLease fails with an error wrapping reconcile.ErrLeaseLost when ctx
 // carries a lease that is no longer held. Inside a transaction it holds the

@@ -18,8 +18,16 @@
 // on first use and brings them up to date with the embedded migrations;
 // the role needs CREATE on the schema for that.
 //
-// Not here yet: the audit trail, the outbox, HR events and webhook
-// signatures (reconcile/store has them on SQLite), and delta snapshots.
+// Beside reconcile.Store it has what accessrecon's commands keep, with
+// reconcile/store's signatures and types (its Go types are reconcile/store's
+// own): the hash-chained audit trail (reconcile/store's AuditTrail over this
+// database's table, so `audit verify` and signed checkpoints are the same;
+// see audit.go), run listings, the outbox, HR webhook events and signature claims,
+// two-person holds and exemptions, drills, manual steps, the period
+// queries and retention (the contract suite reconcile/store/opstest runs
+// against both). Where two processes on two machines may do the same thing
+// at once, the database decides: a webhook signature is a primary key (one
+// claim wins), an approval or acknowledgement locks what it changes.
 //
 // Times are stored as timestamptz, to the microsecond (SQLite keeps the
 // nanosecond).
@@ -29,7 +37,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -40,6 +47,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
 //go:embed migrations/*.sql
@@ -52,8 +60,9 @@ type Store struct {
 
 var _ reconcile.Store = (*Store)(nil)
 
-// ErrNoRun is returned when a run asked for does not exist.
-var ErrNoRun = errors.New("no such run")
+// ErrNoRun is returned when a run asked for does not exist: reconcile/store's
+// error, so that callers test for one whatever the store.
+var ErrNoRun = store.ErrNoRun
 
 // migrationLock is the advisory lock key under which migrations run, so that
 // two processes opening a new store at once do not both create it.
@@ -124,6 +133,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			// No arguments: the simple protocol, which runs several statements.
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return fmt.Errorf("migration %s: %w", path.Base(names[i]), err)
+			}
+			if step := migrationStep(path.Base(names[i])); step != nil {
+				if err := step(ctx, tx); err != nil {
+					return fmt.Errorf("migration %s: %w", path.Base(names[i]), err)
+				}
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, i+1, path.Base(names[i])); err != nil {
 				return fmt.Errorf("migration %s: %w", path.Base(names[i]), err)

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,8 +14,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 
 	"github.com/accessrecon/accessrecon/reconcile"
 )
@@ -69,8 +66,14 @@ func (r AuditRecord) ComputeHash() string {
 // ahead of it: written by a version that wrote the line before its commit,
 // or a commit lost with the machine) are dropped; each repair is recorded in
 // the trail (audit_file_repaired) with what it dropped.
+//
+// The trail keeps its records in an AuditDB: this package's SQLite store
+// (Store.Audit), or another store's table (NewAuditTrail). Where processes
+// on several machines append to one table (AuditDB.AuditShared), each
+// machine's file is caught up from the store before each append, and that
+// is no repair; a trail without a file (path "") keeps the store alone.
 type AuditTrail struct {
-	s    *Store
+	db   AuditDB
 	path string
 	// OnAppend, when set, is given every record once it is stored (a
 	// syslog sink forwards it to a SIEM, which anchors the chain outside
@@ -112,10 +115,10 @@ func (s *Store) Audit(path string) *AuditTrail {
 	if path == "" {
 		path = s.path + ".audit.jsonl"
 	}
-	return &AuditTrail{s: s, path: path}
+	return NewAuditTrail(sqliteAudit{s}, path)
 }
 
-// Path is the JSON Lines mirror's file name.
+// Path is the JSON Lines mirror's file name ("" when there is none).
 func (a *AuditTrail) Path() string { return a.path }
 
 func (a *AuditTrail) pendingPath() string { return a.path + ".pending" }
@@ -124,6 +127,9 @@ func (a *AuditTrail) pendingPath() string { return a.path + ".pending" }
 // (seq 0: none). It overwrites a fixed-width record in place (creating a
 // file per append costs more than the append itself).
 func (a *AuditTrail) mark(seq int64, hash string) error {
+	if a.path == "" {
+		return nil
+	}
 	f, err := os.OpenFile(a.pendingPath(), os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
@@ -135,30 +141,46 @@ func (a *AuditTrail) mark(seq int64, hash string) error {
 	return f.Close()
 }
 
-// lock takes the trail's file lock (and the in-process mutex).
-func (a *AuditTrail) lock() (func(), error) {
+// lock takes the in-process mutex, the trail's file lock (when it has a
+// file) and the store's lock on whole appends (AuditDB.AuditLock).
+func (a *AuditTrail) lock(ctx context.Context) (func(), error) {
 	a.mu.Lock()
-	f, err := os.OpenFile(a.path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		a.mu.Unlock()
-		return nil, err
+	var f *os.File
+	if a.path != "" {
+		var err error
+		f, err = os.OpenFile(a.path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			a.mu.Unlock()
+			return nil, err
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			f.Close()
+			a.mu.Unlock()
+			return nil, err
+		}
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
+	release := func() {
+		if f != nil {
+			_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+			f.Close()
+		}
 		a.mu.Unlock()
+	}
+	unlockDB, err := a.db.AuditLock(ctx)
+	if err != nil {
+		release()
 		return nil, err
 	}
 	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-		a.mu.Unlock()
+		unlockDB()
+		release()
 	}, nil
 }
 
 // Append adds one record; Seq, PrevHash and Hash are set here, under the
 // store's write lock, so the chain has no forks.
 func (a *AuditTrail) Append(ctx context.Context, r AuditRecord) (AuditRecord, error) {
-	unlock, err := a.lock()
+	unlock, err := a.lock(ctx)
 	if err != nil {
 		return r, fmt.Errorf("audit: append %s: %w", r.Type, err)
 	}
@@ -186,7 +208,7 @@ func (a *AuditTrail) Append(ctx context.Context, r AuditRecord) (AuditRecord, er
 // Reconcile brings the file in line with the store (see AuditTrail) and
 // records the repair, if one was needed. Append does it before every record.
 func (a *AuditTrail) Reconcile(ctx context.Context) (*Repair, error) {
-	unlock, err := a.lock()
+	unlock, err := a.lock(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("audit: reconcile: %w", err)
 	}
@@ -211,12 +233,12 @@ func (a *AuditTrail) appendLocked(ctx context.Context, r AuditRecord) (AuditReco
 
 // appendWith appends r; prepare, when set, completes r inside the
 // transaction that inserts it (a checkpoint signs the head it follows).
-func (a *AuditTrail) appendWith(ctx context.Context, r AuditRecord, prepare func(*sqlx.Tx, *AuditRecord) error) (AuditRecord, error) {
+func (a *AuditTrail) appendWith(ctx context.Context, r AuditRecord, prepare func(AuditTx, *AuditRecord) error) (AuditRecord, error) {
 	if len(r.Detail) == 0 {
 		r.Detail = json.RawMessage("{}")
 	}
 	died := a.died
-	err := a.s.write(ctx, func(tx *sqlx.Tx) error {
+	err := a.db.AuditWrite(ctx, func(tx AuditTx) error {
 		if prepare != nil {
 			if err := prepare(tx, &r); err != nil {
 				return err
@@ -235,6 +257,12 @@ func (a *AuditTrail) appendWith(ctx context.Context, r AuditRecord, prepare func
 	}
 	if died(crashAfterCommit) {
 		return r, errCrashed
+	}
+	if a.path == "" {
+		if a.OnAppend != nil {
+			a.OnAppend(r)
+		}
+		return r, nil
 	}
 	line, err := json.Marshal(r)
 	if err != nil {
@@ -278,25 +306,21 @@ func (a *AuditTrail) died(point string) bool { return a.crash != nil && a.crash(
 
 // insert chains r to the store's last record, inserts it and marks it
 // pending (its line is not written yet), in the caller's transaction.
-func (a *AuditTrail) insert(ctx context.Context, tx *sqlx.Tx, r *AuditRecord) error {
+func (a *AuditTrail) insert(ctx context.Context, tx AuditTx, r *AuditRecord) error {
 	if len(r.Detail) == 0 {
 		r.Detail = json.RawMessage("{}")
 	}
-	var last struct {
-		Seq  sql.NullInt64  `db:"seq"`
-		Hash sql.NullString `db:"hash"`
-	}
-	if err := tx.GetContext(ctx, &last, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`); err != nil && !errors.Is(err, sql.ErrNoRows) {
+	seq, hash, err := tx.Head(ctx)
+	if err != nil {
 		return err
 	}
-	r.Seq, r.PrevHash = last.Seq.Int64+1, Genesis
-	if last.Hash.Valid {
-		r.PrevHash = last.Hash.String
+	r.Seq, r.PrevHash = seq+1, Genesis
+	if seq > 0 {
+		r.PrevHash = hash
 	}
 	r.At = r.At.UTC()
 	r.Hash = r.ComputeHash()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (seq, at, run_id, type, actor, target, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.Seq, T(r.At), r.RunID, r.Type, r.Actor, r.Target, string(r.Detail), r.PrevHash, r.Hash); err != nil {
+	if err := tx.Insert(ctx, *r); err != nil {
 		return err
 	}
 	return a.mark(r.Seq, r.Hash)
@@ -392,14 +416,13 @@ func readTail(path string, seq int64) (fileTail, error) {
 // store on a committed record, is left alone for Verify to report. It
 // returns nil when nothing was repaired. The caller holds the lock.
 func (a *AuditTrail) reconcile(ctx context.Context) (*Repair, error) {
-	var last struct {
-		Seq  sql.NullInt64  `db:"seq"`
-		Hash sql.NullString `db:"hash"`
+	if a.path == "" {
+		return nil, nil
 	}
-	if err := a.s.db.GetContext(ctx, &last, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`); err != nil && !errors.Is(err, sql.ErrNoRows) {
+	storeSeq, storeHash, err := a.db.AuditHead(ctx)
+	if err != nil {
 		return nil, err
 	}
-	storeSeq := last.Seq.Int64
 	if a.leftSeq > 0 && a.leftSeq == storeSeq {
 		if fi, err := os.Stat(a.path); err == nil && fi.Size() == a.leftSize {
 			return nil, nil
@@ -409,7 +432,7 @@ func (a *AuditTrail) reconcile(ctx context.Context) (*Repair, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rep, err := a.finishPendingTrim(ctx, t, storeSeq, last.Hash.String); rep != nil || err != nil {
+	if rep, err := a.finishPendingTrim(ctx, t, storeSeq, storeHash); rep != nil || err != nil {
 		return rep, err
 	}
 	rep := &Repair{TornBytes: t.torn}
@@ -422,7 +445,7 @@ func (a *AuditTrail) reconcile(ctx context.Context) (*Repair, error) {
 	if i < len(t.lines) {
 		// The line before them must be the store's last record (or the
 		// file holds nothing else): otherwise this is not what a crash does.
-		if i > 0 && (t.lines[i-1].bad || t.lines[i-1].rec.Seq != storeSeq || t.lines[i-1].rec.Hash != last.Hash.String) {
+		if i > 0 && (t.lines[i-1].bad || t.lines[i-1].rec.Seq != storeSeq || t.lines[i-1].rec.Hash != storeHash) {
 			return nil, nil
 		}
 		if i == 0 && (!t.whole || storeSeq > 0) {
@@ -444,9 +467,9 @@ func (a *AuditTrail) reconcile(ctx context.Context) (*Repair, error) {
 			return nil, nil
 		}
 		fileSeq = l.rec.Seq
-		h := last.Hash.String
+		h := storeHash
 		if fileSeq != storeSeq {
-			if err := a.s.db.GetContext(ctx, &h, `SELECT hash FROM audit WHERE seq = ?`, fileSeq); err != nil {
+			if h, err = a.db.AuditHash(ctx, fileSeq); err != nil {
 				h = "" // trimmed away, or unreadable
 			}
 		}
@@ -470,8 +493,18 @@ func (a *AuditTrail) reconcile(ctx context.Context) (*Repair, error) {
 		}
 	}
 	if fileSeq < storeSeq {
-		if err := a.appendMissing(ctx, fileSeq, rep); err != nil {
+		trimmedTo, err := a.appendMissing(ctx, fileSeq, rep)
+		if err != nil {
 			return nil, err
+		}
+		if a.db.AuditShared() && rep.TornBytes == 0 && rep.DroppedCount == 0 {
+			// Records other machines appended: this file's catching up,
+			// and when one of them trimmed, the file follows the trim.
+			a.leftSeq, a.leftSize = 0, 0
+			if trimmedTo > 0 {
+				return nil, a.rewriteFrom(trimmedTo, nil)
+			}
+			return nil, nil
 		}
 		if rep.Reason == "" {
 			rep.Reason = "the file lacked records the store committed (an interrupted append)"
@@ -521,17 +554,22 @@ func (a *AuditTrail) cutFile(cut int64, dropped []tailLine) error {
 }
 
 // appendMissing appends to the file the store's records after fileSeq (all
-// of them when the file holds none), counting them in rep.
-func (a *AuditTrail) appendMissing(ctx context.Context, fileSeq int64, rep *Repair) error {
+// of them when the file holds none), counting them in rep. It returns the
+// first record kept by the last trim among them (0: none).
+func (a *AuditTrail) appendMissing(ctx context.Context, fileSeq int64, rep *Repair) (trimmedTo int64, err error) {
 	var buf bytes.Buffer
 	from := fileSeq + 1
 	if fileSeq == 0 {
 		from = 0 // a trimmed store starts after 1
 	}
-	err := a.Records(ctx, from, func(r AuditRecord) error {
+	err = a.Records(ctx, from, func(r AuditRecord) error {
 		line, err := json.Marshal(r)
 		if err != nil {
 			return err
+		}
+		var d trimDetail
+		if r.Type == TrimEvent && json.Unmarshal(r.Detail, &d) == nil {
+			trimmedTo = d.FirstKeptSeq
 		}
 		if rep.FirstSeq == 0 {
 			rep.FirstSeq = r.Seq
@@ -543,9 +581,9 @@ func (a *AuditTrail) appendMissing(ctx context.Context, fileSeq int64, rep *Repa
 		return nil
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return appendFile(a.path, buf.Bytes())
+	return trimmedTo, appendFile(a.path, buf.Bytes())
 }
 
 func appendFile(path string, b []byte) error {
@@ -562,24 +600,18 @@ func appendFile(path string, b []byte) error {
 
 // Records streams the audit table in sequence order, from seq `from` on.
 func (a *AuditTrail) Records(ctx context.Context, from int64, fn func(AuditRecord) error) error {
-	rows, err := a.s.db.QueryContext(ctx, `SELECT seq, at, run_id, type, actor, target, detail, prev_hash, hash FROM audit WHERE seq >= ? ORDER BY seq`, from)
-	if err != nil {
-		return fmt.Errorf("audit: read: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var r AuditRecord
-		var at sql.NullString
-		var detail string
-		if err := rows.Scan(&r.Seq, &at, &r.RunID, &r.Type, &r.Actor, &r.Target, &detail, &r.PrevHash, &r.Hash); err != nil {
-			return fmt.Errorf("audit: read: %w", err)
-		}
-		r.At, r.Detail = mustT(at), json.RawMessage(detail)
+	var fnErr error
+	err := a.db.AuditRecords(ctx, from, func(r AuditRecord) error {
 		if err := fn(r); err != nil {
+			fnErr = err
 			return err
 		}
+		return nil
+	})
+	if err != nil && fnErr == nil {
+		return fmt.Errorf("audit: read: %w", err)
 	}
-	return rows.Err()
+	return err
 }
 
 // BrokenError names the first record where a chain breaks.
@@ -678,7 +710,7 @@ type trimDetail struct {
 // leaves the trim record pending: Verify accepts the file as it was, and
 // the next append (or Reconcile) finishes the rewrite.
 func (a *AuditTrail) Trim(ctx context.Context, before time.Time) (int64, error) {
-	unlock, err := a.lock()
+	unlock, err := a.lock(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("audit: trim: %w", err)
 	}
@@ -694,34 +726,21 @@ func (a *AuditTrail) Trim(ctx context.Context, before time.Time) (int64, error) 
 	}
 	var d trimDetail
 	var rec AuditRecord
-	err = a.s.write(ctx, func(tx *sqlx.Tx) error {
-		var first struct {
-			Seq      sql.NullInt64  `db:"seq"`
-			PrevHash sql.NullString `db:"prev_hash"`
-		}
+	err = a.db.AuditWrite(ctx, func(tx AuditTx) error {
 		// The first record to keep: the oldest at or after the cut, and
 		// everything after it (a prefix is cut, whatever the clock did).
-		err := tx.GetContext(ctx, &first, `SELECT seq, prev_hash FROM audit WHERE seq >= (SELECT MIN(seq) FROM audit WHERE at >= ?) ORDER BY seq LIMIT 1`, T(before))
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && !first.Seq.Valid) {
+		firstSeq, firstPrev, ok, err := tx.FirstKept(ctx, before)
+		if err != nil {
+			return err
+		}
+		if !ok {
 			return nil // nothing newer: keep everything rather than empty the trail
 		}
+		removed, err := tx.DeleteBefore(ctx, firstSeq)
 		if err != nil {
 			return err
 		}
-		// The trigger guards against every other delete; trimming a
-		// prefix is the one sanctioned one.
-		if _, err := tx.ExecContext(ctx, `DROP TRIGGER IF EXISTS audit_no_delete`); err != nil {
-			return err
-		}
-		del, err := tx.ExecContext(ctx, `DELETE FROM audit WHERE seq < ?`, first.Seq.Int64)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit records are never deleted'); END`); err != nil {
-			return err
-		}
-		d = trimDetail{Before: before.UTC(), FirstKeptSeq: first.Seq.Int64, FirstKeptPrevHash: first.PrevHash.String}
-		d.Removed, _ = del.RowsAffected()
+		d = trimDetail{Before: before.UTC(), FirstKeptSeq: firstSeq, FirstKeptPrevHash: firstPrev, Removed: removed}
 		if d.Removed == 0 {
 			return nil
 		}
@@ -756,6 +775,9 @@ func (a *AuditTrail) Trim(ctx context.Context, before time.Time) (int64, error) 
 // finishTrim rewrites the file from the first kept record on, with the trim
 // record's line at its end, and clears the pending mark.
 func (a *AuditTrail) finishTrim(firstKept int64, rec AuditRecord) error {
+	if a.path == "" {
+		return nil
+	}
 	line, err := json.Marshal(rec)
 	if err != nil {
 		return err
@@ -839,6 +861,9 @@ type VerifyResult struct {
 // pending reads the marker of the last append begun: its sequence number and
 // hash (zero if none).
 func (a *AuditTrail) pending() (int64, string) {
+	if a.path == "" {
+		return 0, ""
+	}
 	b, err := os.ReadFile(a.pendingPath())
 	if err != nil {
 		return 0, ""
@@ -881,6 +906,9 @@ func (a *AuditTrail) verify(ctx context.Context, sig *signedCheck) (VerifyResult
 	}
 	if sc.prev != nil {
 		res.LastHash = sc.prev.Hash
+	}
+	if a.path == "" {
+		return res, nil // no file: the store is the record
 	}
 	// An append interrupted between its commit and its line: the marker
 	// names the store's last record, which the file may lack or hold cut

@@ -8,7 +8,6 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/x509"
-	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -21,8 +20,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // Signed checkpoints.
@@ -225,7 +222,7 @@ func (a *AuditTrail) Checkpoint(ctx context.Context, reason string) (Checkpoint,
 	if !a.Checkpoints.Key.Valid() {
 		return Checkpoint{}, errors.New("audit: checkpoint: no signing key")
 	}
-	unlock, err := a.lock()
+	unlock, err := a.lock(ctx)
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("audit: checkpoint: %w", err)
 	}
@@ -251,30 +248,27 @@ func (a *AuditTrail) checkpointDue(ctx context.Context, seq int64) error {
 	if !p.Key.Valid() || p.Every <= 0 || seq < int64(p.Every) {
 		return nil
 	}
-	var n int
-	if err := a.s.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM audit WHERE type = ? AND seq > ?`, CheckpointEvent, seq-int64(p.Every)); err != nil {
+	n, err := a.db.AuditCount(ctx, CheckpointEvent, seq-int64(p.Every))
+	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	if n > 0 {
 		return nil
 	}
-	_, err := a.checkpointLocked(ctx, "every")
+	_, err = a.checkpointLocked(ctx, "every")
 	return err
 }
 
 func (a *AuditTrail) checkpointLocked(ctx context.Context, reason string) (Checkpoint, error) {
 	var cp Checkpoint
-	_, err := a.appendWith(ctx, AuditRecord{At: time.Now(), Type: CheckpointEvent, Actor: "accessrecon"}, func(tx *sqlx.Tx, r *AuditRecord) error {
-		var head struct {
-			Seq  sql.NullInt64  `db:"seq"`
-			Hash sql.NullString `db:"hash"`
-		}
-		if err := tx.GetContext(ctx, &head, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`); err != nil && !errors.Is(err, sql.ErrNoRows) {
+	_, err := a.appendWith(ctx, AuditRecord{At: time.Now(), Type: CheckpointEvent, Actor: "accessrecon"}, func(tx AuditTx, r *AuditRecord) error {
+		seq, hash, err := tx.Head(ctx)
+		if err != nil {
 			return err
 		}
-		c := Checkpoint{HeadSeq: head.Seq.Int64, HeadHash: Genesis, SignedAt: r.At, Reason: reason}
-		if head.Hash.Valid {
-			c.HeadHash = head.Hash.String
+		c := Checkpoint{HeadSeq: seq, HeadHash: Genesis, SignedAt: r.At, Reason: reason}
+		if seq > 0 {
+			c.HeadHash = hash
 		}
 		signed, err := SignCheckpoint(a.Checkpoints.Key, c)
 		if err != nil {

@@ -1,9 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -48,35 +53,63 @@ func (s *Store) findingStates(ctx context.Context, where string) (map[string]Fin
 // resolved at asOf when resolves(kind, target) says the run looked for them
 // (a run that could not collect a target, or whose scope left a kind out,
 // resolves nothing there). It returns the fingerprints it resolved.
+//
+// Findings are kept as events (migration 013): a finding reported
+// unchanged since the previous full run costs no row of its own, only its
+// share of one UPDATE of last-seen; a new or changed one a version row,
+// and a body row when that body was never stored. A run saves its
+// findings once: a second call for the same run fails.
 func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, rows []FindingRow, resolves func(kind, target string) bool) ([]FindingState, error) {
 	var resolved []FindingState
 	// In key order, B-tree inserts touch each page once instead of at random.
 	rows = slices.Clone(rows)
 	slices.SortFunc(rows, func(a, b FindingRow) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO findings (run_id, fingerprint, kind, severity, disposition, target, account_id,
-			employee_id, first_seen, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		resolved = resolved[:0]
+		var scope string
+		if err := tx.GetContext(ctx, &scope, `SELECT scope FROM runs WHERE id = ?`, runID); err != nil {
+			return fmt.Errorf("run: %w", err)
+		}
+		changed, continued, err := saveVersions(ctx, tx, runID, partialScope(scope), rows)
 		if err != nil {
 			return err
 		}
-		defer ins.Close()
-		up, err := tx.PrepareContext(ctx, `INSERT INTO finding_state (fingerprint, kind, target, account_id, first_seen, last_seen, last_run)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT(fingerprint) DO UPDATE SET
+		// Per-row statements run without a cancellable context (go-sqlite3
+		// starts a goroutine for each statement that has one); ctx is
+		// checked every thousand rows instead.
+		bg := context.WithoutCancel(ctx)
+		if len(continued) > 0 {
+			// The findings reported unchanged: those still open are seen
+			// again in one statement; the few whose state is resolved or
+			// pruned go through the upsert below with the new ones.
+			var notOpen []string
+			if err := tx.SelectContext(ctx, &notOpen, `SELECT v.fingerprint FROM finding_versions v
+				WHERE v.to_seq = ? AND v.from_seq < (SELECT seq FROM finding_saves WHERE run_id = ?)
+				AND NOT EXISTS (SELECT 1 FROM finding_state st WHERE st.fingerprint = v.fingerprint AND st.resolved_at IS NULL)`,
+				liveSeq, runID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE finding_state SET last_seen = ?, last_run = ?
+				WHERE resolved_at IS NULL AND fingerprint IN (SELECT fingerprint FROM finding_versions
+					WHERE to_seq = ? AND from_seq < (SELECT seq FROM finding_saves WHERE run_id = ?))`, T(asOf), runID, liveSeq, runID); err != nil {
+				return err
+			}
+			for _, fp := range notOpen {
+				i, ok := slices.BinarySearchFunc(continued, fp, func(r *FindingRow, fp string) int { return strings.Compare(r.Fingerprint, fp) })
+				if ok {
+					changed = append(changed, continued[i])
+				}
+			}
+		}
+		err = execBatches(ctx, tx, `INSERT INTO finding_state (fingerprint, kind, target, account_id, first_seen, last_seen, last_run) VALUES `,
+			`(?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT(fingerprint) DO UPDATE SET
 				first_seen = CASE WHEN finding_state.resolved_at IS NULL THEN finding_state.first_seen ELSE excluded.first_seen END,
-				last_seen = excluded.last_seen, last_run = excluded.last_run, resolved_at = NULL`)
+				last_seen = excluded.last_seen, last_run = excluded.last_run, resolved_at = NULL`, len(changed), func(i int, args []any) []any {
+				f := changed[i]
+				return append(args, f.Fingerprint, f.Kind, f.Target, f.AccountID, T(f.FirstSeen), T(asOf), runID)
+			}, nil)
 		if err != nil {
-			return err
-		}
-		defer up.Close()
-		for _, f := range rows {
-			if _, err := ins.ExecContext(ctx, runID, f.Fingerprint, f.Kind, f.Severity, f.Disposition, f.Target, f.AccountID,
-				f.EmployeeID, T(f.FirstSeen), string(f.Body)); err != nil {
-				return fmt.Errorf("finding %s: %w", f.Fingerprint, err)
-			}
-			if _, err := up.ExecContext(ctx, f.Fingerprint, f.Kind, f.Target, f.AccountID, T(f.FirstSeen), T(asOf), runID); err != nil {
-				return fmt.Errorf("finding state %s: %w", f.Fingerprint, err)
-			}
+			return fmt.Errorf("finding states: %w", err)
 		}
 		stale, err := tx.QueryContext(ctx, `SELECT fingerprint, kind, target, account_id, first_seen, jira_key FROM finding_state
 			WHERE resolved_at IS NULL AND last_run < ?`, runID)
@@ -97,8 +130,16 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 			}
 		}
 		stale.Close()
+		if err := stale.Err(); err != nil {
+			return err
+		}
+		res, err := tx.PrepareContext(ctx, `UPDATE finding_state SET resolved_at = ? WHERE fingerprint = ?`)
+		if err != nil {
+			return err
+		}
+		defer res.Close()
 		for _, st := range resolved {
-			if _, err := tx.ExecContext(ctx, `UPDATE finding_state SET resolved_at = ? WHERE fingerprint = ?`, T(asOf), st.Fingerprint); err != nil {
+			if _, err := res.ExecContext(bg, T(asOf), st.Fingerprint); err != nil {
 				return err
 			}
 		}
@@ -110,11 +151,232 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 	return resolved, nil
 }
 
+// liveSeq is finding_versions.to_seq of a version still live: reported by
+// every full save since its from_seq.
+const liveSeq = math.MaxInt64
+
+// partialScope says whether a run of this scope sees only part of the
+// estate (targeted "people:…", or some kinds): its findings are versions of
+// its own save, and it leaves the full runs' versions alone.
+func partialScope(scope string) bool { return scope != "" && scope != "full" }
+
+// rowHash identifies a finding row (body and indexed copies) for
+// deduplication. FirstSeen is left out: no reader of stored findings
+// returns it (the first-seen date lives in finding_state).
+func rowHash(f *FindingRow) []byte {
+	h := sha256.New()
+	for _, s := range []string{f.Fingerprint, f.Kind, f.Severity, f.Disposition, f.Target, f.AccountID, f.EmployeeID} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	h.Write(f.Body)
+	return h.Sum(nil)[:16]
+}
+
+// batchRows is how many rows a multi-row statement of execBatches carries.
+const batchRows = 200
+
+// execBatches runs prefix + "row, row, …" + suffix over n rows, batchRows at
+// a time, the statement of a full batch prepared once; args(i, dst)
+// appends row i's arguments to dst, after lead (the arguments of prefix).
+// Each statement must affect one row per row it carries (checked). ctx is
+// checked between statements, which run without a cancellable context
+// (go-sqlite3 starts a goroutine for each statement that has one).
+func execBatches(ctx context.Context, tx *sqlx.Tx, prefix, row, suffix string, n int, args func(i int, dst []any) []any, lead []any) error {
+	stmt := func(k int) string { return prefix + strings.Repeat(row+", ", k-1) + row + suffix }
+	var full *sql.Stmt
+	bg := context.WithoutCancel(ctx)
+	for lo := 0; lo < n; lo += batchRows {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		k := min(batchRows, n-lo)
+		as := append([]any(nil), lead...)
+		for i := lo; i < lo+k; i++ {
+			as = args(i, as)
+		}
+		var res sql.Result
+		var err error
+		if k == batchRows {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, stmt(k)); err != nil {
+					return err
+				}
+				defer full.Close()
+			}
+			res, err = full.ExecContext(bg, as...)
+		} else {
+			res, err = tx.ExecContext(bg, stmt(k), as...)
+		}
+		if err != nil {
+			return err
+		}
+		if strings.Contains(suffix, "DO NOTHING") {
+			continue // rows already there are not inserted again
+		}
+		if got, err := res.RowsAffected(); err != nil || got != int64(k) {
+			return fmt.Errorf("%d rows written of %d (%v)", got, k, err)
+		}
+	}
+	return nil
+}
+
+// saveVersions records the findings (sorted by fingerprint) of one run's
+// save: a new save sequence number, then versions and bodies as migration
+// 013 describes. It returns the rows that started a new version (changed)
+// and, for a full save, the rows that extended a live one (continued).
+func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, rows []FindingRow) (changed, continued []*FindingRow, err error) {
+	for i := 1; i < len(rows); i++ {
+		if rows[i].Fingerprint == rows[i-1].Fingerprint {
+			return nil, nil, fmt.Errorf("finding %s reported twice", rows[i].Fingerprint)
+		}
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO finding_saves (run_id, side) VALUES (?, ?)`, runID, b2i(partial))
+	if err != nil {
+		return nil, nil, fmt.Errorf("findings of run %d already saved, or: %w", runID, err)
+	}
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return nil, nil, err
+	}
+	hashes := make([][]byte, len(rows))
+	for i := range rows {
+		hashes[i] = rowHash(&rows[i])
+	}
+	type live struct {
+		id   int64
+		hash []byte
+	}
+	lives := map[string]live{}
+	if !partial {
+		q, err := tx.QueryContext(ctx, `SELECT v.id, v.fingerprint, b.hash FROM finding_versions v JOIN finding_bodies b ON b.id = v.body_id
+			WHERE v.to_seq = ?`, liveSeq)
+		if err != nil {
+			return nil, nil, err
+		}
+		for q.Next() {
+			var l live
+			var fp string
+			if err := q.Scan(&l.id, &fp, &l.hash); err != nil {
+				q.Close()
+				return nil, nil, err
+			}
+			lives[fp] = l
+		}
+		q.Close()
+		if err := q.Err(); err != nil {
+			return nil, nil, err
+		}
+	}
+	var replaced int // live versions closed because the body changed
+	var gone []int64 // live versions closed because the finding was not reported
+	var fresh []int
+	for i := range rows {
+		l, ok := lives[rows[i].Fingerprint]
+		switch {
+		case ok && bytes.Equal(l.hash, hashes[i]):
+			continued = append(continued, &rows[i])
+		case ok:
+			replaced++
+			fallthrough
+		default:
+			fresh = append(fresh, i)
+			changed = append(changed, &rows[i])
+		}
+		delete(lives, rows[i].Fingerprint)
+	}
+	for _, l := range lives {
+		gone = append(gone, l.id)
+	}
+	slices.Sort(gone)
+	// Bodies never stored (one seen before, a finding changed back, is
+	// kept), then a version per new or changed finding, in multi-row
+	// statements.
+	err = execBatches(ctx, tx, `INSERT INTO finding_bodies (hash, kind, severity, disposition, target, account_id, employee_id, body) VALUES `,
+		`(?, ?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT (hash) DO NOTHING`, len(fresh), func(n int, args []any) []any {
+			f := &rows[fresh[n]]
+			return append(args, hashes[fresh[n]], f.Kind, f.Severity, f.Disposition, f.Target, f.AccountID, f.EmployeeID, string(f.Body))
+		}, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("finding bodies: %w", err)
+	}
+	to := int64(liveSeq)
+	if partial {
+		to = seq
+	}
+	err = execBatches(ctx, tx, `INSERT INTO finding_versions (fingerprint, body_id, from_seq, to_seq)
+		SELECT v.column1, b.id, ?, ? FROM (VALUES `, `(?, ?)`, `) v JOIN finding_bodies b ON b.hash = v.column2`, len(fresh),
+		func(n int, args []any) []any { return append(args, rows[fresh[n]].Fingerprint, hashes[fresh[n]]) }, []any{seq, to})
+	if err != nil {
+		return nil, nil, fmt.Errorf("finding versions: %w", err)
+	}
+	// The live versions this save replaced end at the previous save: one
+	// statement for those whose body changed, one per finding gone.
+	if replaced > 0 {
+		res, err := tx.ExecContext(ctx, `UPDATE finding_versions SET to_seq = ? WHERE to_seq = ? AND from_seq < ?
+			AND fingerprint IN (SELECT fingerprint FROM finding_versions WHERE to_seq = ? AND from_seq = ?)`, seq-1, liveSeq, seq, liveSeq, seq)
+		if err != nil {
+			return nil, nil, fmt.Errorf("close versions: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(replaced) {
+			return nil, nil, fmt.Errorf("close versions: %d closed (%v), want %d", n, err, replaced)
+		}
+	}
+	closeStmt, err := tx.PrepareContext(ctx, `UPDATE finding_versions SET to_seq = ? WHERE id = ?`)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer closeStmt.Close()
+	bg := context.WithoutCancel(ctx)
+	for i, id := range gone {
+		if i%1000 == 999 {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, err
+			}
+		}
+		if _, err := closeStmt.ExecContext(bg, seq-1, id); err != nil {
+			return nil, nil, err
+		}
+	}
+	return changed, continued, nil
+}
+
+// findingsOf returns the FROM and WHERE clause selecting the findings of
+// one save (finding_versions v joined with finding_bodies b) and their
+// arguments; ok is false, with a nil error, when the run saved none.
+func findingsOf(ctx context.Context, q sqlx.QueryerContext, runID int64) (clause string, args []any, ok bool, err error) {
+	var save struct {
+		Seq  int64 `db:"seq"`
+		Side bool  `db:"side"`
+	}
+	err = sqlx.GetContext(ctx, q, &save, `SELECT seq, side FROM finding_saves WHERE run_id = ?`, runID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil, false, nil
+	}
+	if err != nil {
+		return "", nil, false, err
+	}
+	clause = ` FROM finding_versions v JOIN finding_bodies b ON b.id = v.body_id WHERE v.to_seq >= ? AND v.from_seq <= ?`
+	if save.Side {
+		clause = ` FROM finding_versions v JOIN finding_bodies b ON b.id = v.body_id WHERE v.to_seq = ? AND v.from_seq = ?`
+	}
+	return clause, []any{save.Seq, save.Seq}, true, nil
+}
+
 // FindingBodies returns the serialised findings of a run, most severe first.
 func (s *Store) FindingBodies(ctx context.Context, runID int64) ([][]byte, error) {
+	from, args, ok, err := findingsOf(ctx, s.db, runID)
+	if err != nil || !ok {
+		if err != nil {
+			err = fmt.Errorf("store: findings of run %d: %w", runID, err)
+		}
+		return [][]byte{}, err
+	}
 	var bodies []string
-	if err := s.db.SelectContext(ctx, &bodies, `SELECT body FROM findings WHERE run_id = ?
-		ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, kind, target, account_id`, runID); err != nil {
+	if err := s.db.SelectContext(ctx, &bodies, `SELECT b.body`+from+`
+		ORDER BY CASE b.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, b.kind, b.target, b.account_id`, args...); err != nil {
 		return nil, fmt.Errorf("store: findings of run %d: %w", runID, err)
 	}
 	out := make([][]byte, len(bodies))
@@ -181,9 +443,19 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) error {
 			cut := T(now.Add(-r.Findings))
 			for _, q := range []string{
 				`DELETE FROM drift WHERE run_id IN (SELECT id FROM runs WHERE started_at < ? AND id != ?)`,
-				`DELETE FROM findings WHERE run_id IN (SELECT id FROM runs WHERE started_at < ? AND id != ?)`,
+				`DELETE FROM finding_saves WHERE run_id IN (SELECT id FROM runs WHERE started_at < ? AND id != ?)`,
 			} {
 				if _, err := tx.ExecContext(ctx, q, cut, keep.Int64); err != nil {
+					return err
+				}
+			}
+			// Versions that no save left can ask for, then bodies no
+			// version uses.
+			for _, q := range []string{
+				`DELETE FROM finding_versions WHERE NOT EXISTS (SELECT 1 FROM finding_saves s WHERE s.seq BETWEEN finding_versions.from_seq AND finding_versions.to_seq)`,
+				`DELETE FROM finding_bodies WHERE NOT EXISTS (SELECT 1 FROM finding_versions v WHERE v.body_id = finding_bodies.id)`,
+			} {
+				if _, err := tx.ExecContext(ctx, q); err != nil {
 					return err
 				}
 			}
@@ -197,4 +469,55 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) error {
 		return fmt.Errorf("store: prune: %w", err)
 	}
 	return nil
+}
+
+// migrationStep returns the Go part of a migration, run in its transaction
+// after its SQL, or nil when it has none.
+func migrationStep(name string) func(ctx context.Context, tx *sqlx.Tx) error {
+	switch name {
+	case "013_finding_events.sql":
+		return convertFindings
+	}
+	return nil
+}
+
+// convertFindings turns the findings table of migrations 001-012 (one row
+// per finding per run) into saves, versions and bodies, run by run in ID
+// order as if each run saved them now, then drops it. Finding states are
+// kept as they are.
+func convertFindings(ctx context.Context, tx *sqlx.Tx) error {
+	var runs []struct {
+		ID    int64  `db:"id"`
+		Scope string `db:"scope"`
+	}
+	if err := tx.SelectContext(ctx, &runs, `SELECT r.id, r.scope FROM runs r WHERE EXISTS (SELECT 1 FROM findings f WHERE f.run_id = r.id) ORDER BY r.id`); err != nil {
+		return fmt.Errorf("convert findings: %w", err)
+	}
+	for _, r := range runs {
+		q, err := tx.QueryContext(ctx, `SELECT fingerprint, kind, severity, disposition, target, account_id, employee_id, body
+			FROM findings WHERE run_id = ? ORDER BY fingerprint`, r.ID)
+		if err != nil {
+			return fmt.Errorf("convert findings of run %d: %w", r.ID, err)
+		}
+		var rows []FindingRow
+		for q.Next() {
+			var f FindingRow
+			var body string
+			if err := q.Scan(&f.Fingerprint, &f.Kind, &f.Severity, &f.Disposition, &f.Target, &f.AccountID, &f.EmployeeID, &body); err != nil {
+				q.Close()
+				return fmt.Errorf("convert findings of run %d: %w", r.ID, err)
+			}
+			f.Body = []byte(body)
+			rows = append(rows, f)
+		}
+		q.Close()
+		if err := q.Err(); err != nil {
+			return fmt.Errorf("convert findings of run %d: %w", r.ID, err)
+		}
+		if _, _, err := saveVersions(ctx, tx, r.ID, partialScope(r.Scope), rows); err != nil {
+			return fmt.Errorf("convert findings of run %d: %w", r.ID, err)
+		}
+	}
+	_, err := tx.ExecContext(ctx, `DROP TABLE findings`)
+	return err
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -261,23 +262,22 @@ func (s *Store) RevokedFindings(ctx context.Context, since time.Time) ([]Revoked
 	if since.IsZero() {
 		since = time.Unix(0, 0)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT f.run_id, f.body FROM findings f JOIN runs r ON r.id = f.run_id
-		WHERE r.started_at >= ? AND f.body LIKE '%"revoked_at"%' ORDER BY f.run_id, f.fingerprint`, T(since))
-	if err != nil {
+	var runs []int64
+	if err := s.db.SelectContext(ctx, &runs, `SELECT r.id FROM runs r JOIN finding_saves s ON s.run_id = r.id
+		WHERE r.started_at >= ? ORDER BY r.id`, T(since)); err != nil {
 		return nil, fmt.Errorf("store: revoked findings: %w", err)
 	}
-	defer rows.Close()
 	var out []RevokedFinding
-	for rows.Next() {
-		var r RevokedFinding
-		var body string
-		if err := rows.Scan(&r.RunID, &body); err != nil {
+	for _, id := range runs {
+		err := s.eachFinding(ctx, id, nil, `%"revoked_at"%`, func(f PeriodFinding) error {
+			out = append(out, RevokedFinding{RunID: id, Body: bytes.Clone(f.Body)})
+			return nil
+		})
+		if err != nil {
 			return nil, fmt.Errorf("store: revoked findings: %w", err)
 		}
-		r.Body = []byte(body)
-		out = append(out, r)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // LastRunOf returns the newest run of a job that started, with any status

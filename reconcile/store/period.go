@@ -43,25 +43,52 @@ type PeriodFinding struct {
 // held together. Dry runs (--dry-run: shown, never a baseline) are left
 // out. kinds, when given, restricts the kinds read.
 func (s *Store) FindingsBetween(ctx context.Context, from, to time.Time, kinds []string, fn func(PeriodFinding) error) error {
-	q := `SELECT f.run_id, f.fingerprint, f.kind, f.disposition, f.body FROM findings f JOIN runs r ON r.id = f.run_id
-		WHERE r.started_at >= ? AND r.started_at < ? AND r.dry_run = 0`
-	args := []any{T(from), T(to)}
+	var runs []int64
+	if err := s.db.SelectContext(ctx, &runs, `SELECT r.id FROM runs r JOIN finding_saves s ON s.run_id = r.id
+		WHERE r.started_at >= ? AND r.started_at < ? AND r.dry_run = 0 ORDER BY r.id`, T(from), T(to)); err != nil {
+		return fmt.Errorf("store: findings of the period: %w", err)
+	}
+	for _, id := range runs {
+		err := s.eachFinding(ctx, id, kinds, "", func(f PeriodFinding) error { return fn(f) })
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachFinding calls fn with each finding run runID saved (of the given
+// kinds, when some are given; whose body contains like, when it is not
+// empty), in fingerprint order. f.Body is valid only during the call.
+func (s *Store) eachFinding(ctx context.Context, runID int64, kinds []string, like string, fn func(PeriodFinding) error) error {
+	from, args, ok, err := findingsOf(ctx, s.db, runID)
+	if err != nil {
+		return fmt.Errorf("store: findings of run %d: %w", runID, err)
+	}
+	if !ok {
+		return nil
+	}
+	q := `SELECT v.fingerprint, b.kind, b.disposition, b.body` + from
 	if len(kinds) > 0 {
-		q += ` AND f.kind IN (?` + strings.Repeat(", ?", len(kinds)-1) + `)`
+		q += ` AND b.kind IN (?` + strings.Repeat(", ?", len(kinds)-1) + `)`
 		for _, k := range kinds {
 			args = append(args, k)
 		}
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY f.run_id, f.fingerprint`, args...)
+	if like != "" {
+		q += ` AND b.body LIKE ?`
+		args = append(args, like)
+	}
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY v.fingerprint`, args...)
 	if err != nil {
-		return fmt.Errorf("store: findings of the period: %w", err)
+		return fmt.Errorf("store: findings of run %d: %w", runID, err)
 	}
 	defer rows.Close()
 	var body sql.RawBytes
 	for rows.Next() {
-		var f PeriodFinding
-		if err := rows.Scan(&f.RunID, &f.Fingerprint, &f.Kind, &f.Disposition, &body); err != nil {
-			return fmt.Errorf("store: findings of the period: %w", err)
+		f := PeriodFinding{RunID: runID}
+		if err := rows.Scan(&f.Fingerprint, &f.Kind, &f.Disposition, &body); err != nil {
+			return fmt.Errorf("store: findings of run %d: %w", runID, err)
 		}
 		// RawBytes is valid until the next Scan: fn must not keep it.
 		f.Body = body

@@ -1,7 +1,9 @@
 // Package store is accessrecon's SQLite snapshot store: one file holding every
 // run, the HR and account snapshots each run collected, the drift between
 // runs, the findings with their first-seen dates, and (with later migrations)
-// actions, holds and the audit chain.
+// actions, holds and the audit chain. Findings are kept as events
+// (migration 013, findings.go): a body is stored when a finding first
+// appears or changes, an unchanged one only moves its last-seen date.
 //
 // Store implements reconcile.Store, the interface the engine declares; the
 // engine's types (Run, Collection, Action…) are reconcile's, and the names
@@ -96,6 +98,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		err = s.write(ctx, func(tx *sqlx.Tx) error {
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return err
+			}
+			if step := migrationStep(path.Base(names[i])); step != nil {
+				if err := step(ctx, tx); err != nil {
+					return err
+				}
 			}
 			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1))
 			return err

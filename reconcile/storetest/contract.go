@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("runs and baselines", func(t *testing.T) { contractBaselines(t, open(t)) })
 	t.Run("snapshots", func(t *testing.T) { contractSnapshots(t, open(t)) })
 	t.Run("findings", func(t *testing.T) { contractFindings(t, open(t)) })
+	t.Run("finding history", func(t *testing.T) { contractHistory(t, open(t)) })
 	t.Run("actions", func(t *testing.T) { contractActions(t, open(t)) })
 	t.Run("holds", func(t *testing.T) { contractHolds(t, open(t)) })
 }
@@ -222,6 +223,14 @@ func contractFindings(t *testing.T, st Store) {
 	open, err = st.OpenFindings(ctx)
 	if err != nil || len(open) != 2 || !open["b"].FirstSeen.Equal(day(3)) || !open["a"].FirstSeen.Equal(day(1)) || open["a"].LastRun != r2 {
 		t.Fatalf("open after run 3: %+v, %v", open, err)
+	}
+	// A run saves its findings once (findings are events between saves):
+	// a second save of run 3 fails and changes nothing.
+	if _, err := st.SaveFindings(ctx, r3, day(3), []reconcile.FindingRow{row("c", "dormant", day(3))}, all); err == nil {
+		t.Fatal("a second SaveFindings of run 3 succeeded, want an error")
+	}
+	if open, err = st.OpenFindings(ctx); err != nil || len(open) != 2 {
+		t.Fatalf("open after a refused save: %+v, %v", open, err)
 	}
 }
 

@@ -29,6 +29,9 @@ type fakeJira struct {
 	down     bool // answer every request 503
 	throttle int  // answer the next n requests 429 Retry-After: 1
 	noReopen bool // the workflow has no way out of Done
+	// failWrites answers the next n writes (not GET) with writeStatus.
+	failWrites  int
+	writeStatus int
 }
 
 type fakeIssue struct {
@@ -117,6 +120,10 @@ func (f *fakeJira) handle(w http.ResponseWriter, r *http.Request, c captured) in
 		f.throttle--
 		w.Header().Set("Retry-After", "1")
 		return reply(w, http.StatusTooManyRequests, map[string]any{"errorMessages": []string{"rate limited"}})
+	}
+	if f.failWrites > 0 && r.Method != http.MethodGet {
+		f.failWrites--
+		return reply(w, f.writeStatus, map[string]any{"errorMessages": []string{"refused"}})
 	}
 	if f.down {
 		w.Header().Set("Content-Type", "text/html")

@@ -33,6 +33,7 @@ import (
 
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/targets"
+	"github.com/accessrecon/accessrecon/targets/upstream"
 )
 
 // Config is the reports.jira section of schedule.yaml.
@@ -83,8 +84,8 @@ type Config struct {
 	// Timeout bounds each HTTP request (default 30s).
 	Timeout time.Duration `yaml:"timeout"`
 	// MaxRetries bounds the retries of a throttled (429) or failing (5xx)
-	// request (default 3); MaxRetryWait caps one wait, whatever Retry-After
-	// asks (default 1m).
+	// search, or of a write refused with 429 (default 3); MaxRetryWait caps
+	// one wait, whatever Retry-After asks (default 1m).
 	MaxRetries   int           `yaml:"max_retries"`
 	MaxRetryWait time.Duration `yaml:"max_retry_wait"`
 }
@@ -94,8 +95,9 @@ type Client struct {
 	cfg Config
 	api *gojira.Client
 	log *slog.Logger
-	// sleep waits between retries; tests replace it.
-	sleep func(ctx context.Context, d time.Duration) error
+	// http sends every request go-jira makes (auth, retries, redacted
+	// errors); tests replace its Sleep.
+	http *upstream.Client
 	// now is the wall clock for Op.Queued.
 	now func() time.Time
 	// redactor scrubs the credentials from Jira's error text.
@@ -194,24 +196,33 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 	default:
 		return nil, fmt.Errorf("jira: auth: %q is not basic or pat", cfg.Auth)
 	}
-	api, err := gojira.NewClient(&http.Client{Transport: rt, Timeout: cfg.Timeout}, cfg.URL)
+	log = log.With("report", "jira", "project", cfg.Project)
+	red := targets.NewRedactor(token, cfg.User+":"+token)
+	up := &upstream.Client{
+		// Timeout bounds each attempt, not the waits between them.
+		HTTP:     &http.Client{Transport: rt, Timeout: cfg.Timeout},
+		Redactor: red,
+		Retries:  cfg.MaxRetries,
+		MaxWait:  cfg.MaxRetryWait,
+		// A write refused with 429 was not processed: sending it again
+		// cannot duplicate a ticket. After a 5xx it may have been, so it
+		// goes to the Outbox, whose next Sync searches before it writes.
+		Resend: func(_ *http.Request, code int) bool { return code == http.StatusTooManyRequests },
+		Log:    log,
+	}
+	api, err := gojira.NewClient(&http.Client{Transport: retrying{up}}, cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("jira: url: %w", err)
 	}
-	return &Client{cfg: cfg, api: api, log: log.With("report", "jira", "project", cfg.Project), sleep: sleepCtx, now: time.Now,
-		redactor: targets.NewRedactor(token, cfg.User+":"+token)}, nil
+	return &Client{cfg: cfg, api: api, log: log, http: up, now: time.Now, redactor: red}, nil
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+// retrying adapts upstream.Client (retries with Retry-After and backoff, a
+// status >= 400 turned into a redacted *upstream.StatusError) to the
+// http.RoundTripper go-jira's *http.Client needs.
+type retrying struct{ c *upstream.Client }
+
+func (rt retrying) RoundTrip(req *http.Request) (*http.Response, error) { return rt.c.Do(req) }
 
 // errUnavailable marks a request that failed transiently after every retry.
 var errUnavailable = errors.New("jira unavailable")
@@ -221,50 +232,35 @@ var errUnavailable = errors.New("jira unavailable")
 // run.
 var ErrDeferred = errors.New("jira: work deferred to the next run")
 
-// call runs one API request, retrying 429, 5xx and network failures with
-// Retry-After honoured (capped at MaxRetryWait) up to MaxRetries times. A
-// request that still fails transiently returns an error wrapping
-// errUnavailable.
+// call runs one API request; the HTTP client under go-jira has retried 429,
+// 5xx and network failures of reads (and 429 of writes) with Retry-After
+// honoured (capped at MaxRetryWait) up to MaxRetries times. A request that
+// still fails transiently returns an error wrapping errUnavailable.
 func (c *Client) call(ctx context.Context, what string, fn func() (*gojira.Response, error)) error {
-	backoff := time.Second
-	for attempt := 0; ; attempt++ {
-		resp, err := fn()
-		if err == nil {
-			if resp != nil && resp.Body != nil {
-				resp.Body.Close()
-			}
-			return nil
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("jira: %s: %w", what, ctx.Err())
-		}
-		transient, wait := true, backoff
-		status := 0
-		if resp != nil && resp.Response != nil {
-			status = resp.StatusCode
-			if resp.Body != nil {
-				resp.Body.Close()
-			}
-			transient = status == http.StatusTooManyRequests || status >= 500
-			if ra, _ := targets.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ra > 0 {
-				wait = ra
-			}
-		}
-		// Jira's error text may echo the request: redacted, cut short.
-		msg := c.redactor.Excerpt([]byte(err.Error()))
-		if !transient {
-			return fmt.Errorf("jira: %s: %s", what, msg)
-		}
-		if attempt >= c.cfg.MaxRetries {
-			return fmt.Errorf("jira: %s: %w after %d attempts (status %d): %s", what, errUnavailable, attempt+1, status, msg)
-		}
-		wait = min(wait, c.cfg.MaxRetryWait)
-		c.log.Warn("jira request throttled or failing, retrying", "request", what, "status", status, "wait", wait, "attempt", attempt+1)
-		if err := c.sleep(ctx, wait); err != nil {
-			return fmt.Errorf("jira: %s: %w", what, err)
-		}
-		backoff *= 2
+	resp, err := fn()
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
 	}
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("jira: %s: %w", what, ctx.Err())
+	}
+	// The status error, not go-jira's url.Error around it (which repeats
+	// the URL); redacted again, cut short, in case go-jira's own text (a
+	// decoding error) echoes the request.
+	text := err.Error()
+	var se *upstream.StatusError
+	if errors.As(err, &se) {
+		text = se.Error()
+	}
+	msg := c.redactor.Excerpt([]byte(text))
+	var te *targets.TransientError
+	if errors.As(err, &te) {
+		return fmt.Errorf("jira: %s: %w: %s", what, errUnavailable, msg)
+	}
+	return fmt.Errorf("jira: %s: %s", what, msg)
 }
 
 // ticket is what a label search tells about an existing ticket.

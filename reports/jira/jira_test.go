@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"reflect"
 	"slices"
 	"strings"
@@ -39,7 +40,7 @@ func newTestClient(t *testing.T, f *fakeJira, mod func(*Config)) (*Client, *[]ti
 		t.Fatal(err)
 	}
 	waits := &[]time.Duration{}
-	c.sleep = func(ctx context.Context, d time.Duration) error { *waits = append(*waits, d); return ctx.Err() }
+	c.http.Sleep = func(ctx context.Context, d time.Duration) error { *waits = append(*waits, d); return ctx.Err() }
 	return c, waits
 }
 
@@ -317,6 +318,33 @@ func TestThrottleHonoursRetryAfter(t *testing.T) {
 		t.Fatalf("waits %v, want two of Retry-After's 1s", *waits)
 	}
 	wantShape(t, "throttled", fake.requests(), "GET /rest/api/2/search/jql", "GET /rest/api/2/search/jql", "GET /rest/api/2/search/jql", "POST /rest/api/2/issue")
+}
+
+// A write refused with 429 was not processed: it is sent again. After a 503
+// it may have been: it is sent once and kept in the Outbox.
+func TestWriteResentOnlyWhenRefused(t *testing.T) {
+	ctx := context.Background()
+	fake := newFakeJira(t)
+	c, waits := newTestClient(t, fake, nil)
+	fake.failWrites, fake.writeStatus = 2, http.StatusTooManyRequests
+	sum, err := c.Sync(ctx, result(1, []reconcile.Finding{finding("ivan", reconcile.Review, "")}), NewMemOutbox())
+	if err != nil || sum.Created != 1 {
+		t.Fatalf("429: %+v %v", sum, err)
+	}
+	if !reflect.DeepEqual(*waits, []time.Duration{time.Second, 2 * time.Second}) {
+		t.Fatalf("429: waits %v", *waits)
+	}
+	wantShape(t, "429", fake.requests(), "GET /rest/api/2/search/jql", "POST /rest/api/2/issue", "POST /rest/api/2/issue", "POST /rest/api/2/issue")
+
+	fake = newFakeJira(t)
+	c, waits = newTestClient(t, fake, nil)
+	fake.failWrites, fake.writeStatus = 1, http.StatusServiceUnavailable
+	out := NewMemOutbox()
+	sum, err = c.Sync(ctx, result(1, []reconcile.Finding{finding("judy", reconcile.Review, "")}), out)
+	if !errors.Is(err, ErrDeferred) || sum.Pending != 1 || len(*waits) != 0 {
+		t.Fatalf("503: %+v %v, waits %v", sum, err, *waits)
+	}
+	wantShape(t, "503", fake.requests(), "GET /rest/api/2/search/jql", "POST /rest/api/2/issue")
 }
 
 func TestNoDuplicateAfterStateLoss(t *testing.T) {

@@ -211,7 +211,7 @@ func (c *Client) Sync(ctx context.Context, res *reconcile.Result, out Outbox) (S
 		}
 		if key != "" {
 			if i, ok := findingAt[op.Fingerprint]; ok {
-				res.Findings[i].JiraKey = key
+				res.SetJiraKey(i, key)
 			}
 			if err := out.SetJiraKey(ctx, op.Fingerprint, key); err != nil {
 				return sum, fmt.Errorf("jira: outbox: set key of %s: %w", op.Fingerprint, err)

@@ -26,6 +26,7 @@ import (
 
 	"github.com/accessrecon/accessrecon/sources"
 	"github.com/accessrecon/accessrecon/targets"
+	"github.com/accessrecon/accessrecon/targets/upstream"
 )
 
 // Fields names the BambooHR field (alias or custom field id) that holds each
@@ -109,12 +110,11 @@ type Source struct {
 	base      string
 	key       targets.Secret
 	keyName   string
-	redactor  *targets.Redactor
 	idField   string
 	fields    []mapping
 	statusMap sources.StatusMap
 	location  *time.Location
-	client    *http.Client
+	http      *upstream.Client
 	maxTries  int
 	maxWait   time.Duration
 	log       *slog.Logger
@@ -186,13 +186,12 @@ func New(cfg Config, log *slog.Logger) (*Source, error) {
 	return &Source{
 		base:      strings.TrimRight(base, "/"),
 		key:       key,
-		redactor:  targets.NewRedactor(key, key+":x"),
 		keyName:   keyName,
 		idField:   idField,
 		fields:    fields,
 		statusMap: sm,
 		location:  cfg.Location,
-		client:    &http.Client{Timeout: timeout},
+		http:      httpClient(timeout, tries, wait, targets.NewRedactor(key, key+":x"), log),
 		maxTries:  tries,
 		maxWait:   wait,
 		log:       log,
@@ -387,6 +386,7 @@ func (s *Source) EmployeeIDFor(ctx context.Context, internalID string) (string, 
 
 var _ sources.Source = (*Source)(nil)
 var _ sources.Refresher = (*Source)(nil)
+var _ sources.IDResolver = (*Source)(nil)
 
 // SecretFields asks the wiring for the API key.
 func (c *Config) SecretFields() []targets.SecretField {

@@ -225,6 +225,26 @@ func TestThrottleBounded(t *testing.T) {
 	}
 }
 
+// A failing server (502, no Retry-After) is retried with the shared
+// policy's backoff, through the injectable sleep: the custom report, a POST
+// that only reads, included.
+func TestServerErrorRetried(t *testing.T) {
+	f := newFakeBamboo(t)
+	f.load("testdata/equivalence.json")
+	f.throttleAt = http.StatusBadGateway
+	f.throttle = []string{"", ""}
+	s := newSource(t, equivalenceConfig(t, f))
+	var waits []time.Duration
+	s.http.Sleep = func(ctx context.Context, d time.Duration) error { waits = append(waits, d); return ctx.Err() }
+	got, err := collect(t.Context(), s.People(t.Context()))
+	if err != nil || len(got) != len(equivalencePeople) {
+		t.Fatalf("people %d, err %v", len(got), err)
+	}
+	if len(f.requests) != 3 || !reflect.DeepEqual(waits, []time.Duration{time.Second, 2 * time.Second}) {
+		t.Fatalf("requests %v, waits %v", f.requests, waits)
+	}
+}
+
 func TestAuthFailure(t *testing.T) {
 	f := newFakeBamboo(t)
 	f.load("testdata/equivalence.json")

@@ -3,91 +3,90 @@ package workday
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/accessrecon/accessrecon/targets"
+	"github.com/accessrecon/accessrecon/targets/upstream"
 )
 
-// do sends one request, retrying it while Workday throttles (429 or 503)
-// after the Retry-After delay (seconds or HTTP date; exponential backoff from
-// 1s when absent), at most s.maxTries times. 401/403 wrap ErrAuth; any other
-// non-2xx status is an error. The caller closes the body of the response.
-func (s *Source) do(ctx context.Context, method, u string, body []byte, what string) (*http.Response, error) {
-	for try := 1; ; try++ {
-		var rd io.Reader
-		if body != nil {
-			rd = bytes.NewReader(body)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, u, rd)
-		if err != nil {
-			return nil, fmt.Errorf("workday: %s: %w", what, err)
-		}
-		req.SetBasicAuth(s.user.Reveal(), s.password.Reveal())
-		if s.format == "csv" {
-			req.Header.Set("Accept", "text/csv")
-		} else {
-			req.Header.Set("Accept", "application/json")
-		}
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := s.client.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("workday: %s: %w", what, ctx.Err())
-			}
-			return nil, fmt.Errorf("workday: %s: %w", what, err)
-		}
-		switch code := resp.StatusCode; {
-		case code >= 200 && code < 300:
-			return resp, nil
-		case code == http.StatusUnauthorized || code == http.StatusForbidden:
-			drain(resp)
-			return nil, fmt.Errorf("workday: %s: HTTP %d: %w: check the credentials in %s and that the report is shared with the integration system user", what, code, ErrAuth, s.credNames)
-		case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
-			wait, given := targets.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-			drain(resp)
-			if !given {
-				wait = time.Second << min(try-1, 6)
-			}
-			if try >= s.maxTries {
-				return nil, fmt.Errorf("workday: %s: HTTP %d: still throttled after %d tries", what, code, try)
-			}
-			if wait > s.maxWait {
-				return nil, fmt.Errorf("workday: %s: HTTP %d: Retry-After %s exceeds max_retry_wait %s", what, code, wait, s.maxWait)
-			}
-			s.log.Warn("workday throttled, retrying", "request", what, "status", code, "retry_after", wait, "try", try)
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil, fmt.Errorf("workday: %s: waiting to retry: %w", what, ctx.Err())
-			case <-t.C:
-			}
-		default:
-			msg := s.snippet(resp)
-			return nil, fmt.Errorf("workday: %s: HTTP %d%s", what, code, msg)
-		}
+// httpClient is the shared HTTP client (targets/upstream) set up for
+// Workday: tries attempts in all, and a Retry-After beyond max_retry_wait
+// fails at once.
+func httpClient(timeout time.Duration, tries int, maxWait time.Duration, red *targets.Redactor, log *slog.Logger) *upstream.Client {
+	retries := tries - 1
+	if retries == 0 {
+		retries = -1 // upstream: 0 is the default, negative never
+	}
+	return &upstream.Client{
+		HTTP:         &http.Client{Timeout: timeout},
+		Redactor:     red,
+		Retries:      retries,
+		MaxWait:      maxWait,
+		FailLongWait: true,
+		Resend:       func(*http.Request, int) bool { return true }, // the source only reads
+		Log:          log,
 	}
 }
 
-func drain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
+// do sends one request through the shared client, which retries it while
+// Workday throttles or fails (429, 5xx, network errors) after the
+// Retry-After delay (seconds or HTTP date; exponential backoff from 1s when
+// absent), at most s.maxTries times. 401/403 wrap ErrAuth; any other status
+// of 400 or more is an error whose excerpt of the body is scrubbed of the
+// credentials. The caller closes the body of the response.
+func (s *Source) do(ctx context.Context, method, u string, body []byte, what string) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, fmt.Errorf("workday: %s: %w", what, err)
+	}
+	req.SetBasicAuth(s.user.Reveal(), s.password.Reveal())
+	if s.format == "csv" {
+		req.Header.Set("Accept", "text/csv")
+	} else {
+		req.Header.Set("Accept", "application/json")
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := s.http.Do(req)
+	if err == nil {
+		return resp, nil
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("workday: %s: %w", what, ctx.Err())
+	}
+	var se *upstream.StatusError
+	if !errors.As(err, &se) {
+		return nil, fmt.Errorf("workday: %s: %w", what, err)
+	}
+	var te *targets.TransientError
+	switch code := se.Code; {
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		return nil, fmt.Errorf("workday: %s: HTTP %d: %w: check the credentials in %s and that the report is shared with the integration system user", what, code, ErrAuth, s.credNames)
+	case errors.Is(err, upstream.ErrWaitTooLong):
+		return nil, fmt.Errorf("workday: %s: HTTP %d: Retry-After %s exceeds max_retry_wait %s", what, code, se.RetryAfter, s.maxWait)
+	case errors.As(err, &te) && (code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable):
+		return nil, fmt.Errorf("workday: %s: HTTP %d: still throttled after %d tries%s", what, code, s.maxTries, excerpt(se))
+	case errors.As(err, &te):
+		return nil, fmt.Errorf("workday: %s: HTTP %d: still failing after %d tries%s", what, code, s.maxTries, excerpt(se))
+	default:
+		return nil, fmt.Errorf("workday: %s: HTTP %d%s", what, code, excerpt(se))
+	}
 }
 
-// snippet returns the start of an error body, for the error message: cut
-// short, made printable, and scrubbed of the credentials (a server may echo
-// the Authorization header, and errors end up in evidence kept for years).
-func (s *Source) snippet(resp *http.Response) string {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	drain(resp)
-	msg := s.redactor.Excerpt(b)
-	if msg == "" {
+// excerpt is the redacted start of the error body, for the message.
+func excerpt(se *upstream.StatusError) string {
+	if se.Excerpt == "" {
 		return ""
 	}
-	return ": " + msg
+	return ": " + se.Excerpt
 }

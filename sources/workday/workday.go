@@ -20,6 +20,7 @@ import (
 
 	"github.com/accessrecon/accessrecon/sources"
 	"github.com/accessrecon/accessrecon/targets"
+	"github.com/accessrecon/accessrecon/targets/upstream"
 )
 
 // Fields names the report field (its alias as the report writes it) holding
@@ -123,12 +124,11 @@ type Source struct {
 	user      targets.Secret
 	password  targets.Secret
 	credNames string
-	redactor  *targets.Redactor
 	id        mapping
 	fields    []mapping
 	statusMap sources.StatusMap
 	location  *time.Location
-	client    *http.Client
+	http      *upstream.Client
 	maxTries  int
 	maxWait   time.Duration
 	log       *slog.Logger
@@ -192,12 +192,11 @@ func New(cfg Config, log *slog.Logger) (*Source, error) {
 		user:      user,
 		password:  password,
 		credNames: strings.Join(names, " and "),
-		redactor:  targets.NewRedactor(password, user+":"+password),
 		id:        id,
 		fields:    fields,
 		statusMap: sm,
 		location:  cfg.Location,
-		client:    &http.Client{Timeout: timeout},
+		http:      httpClient(timeout, tries, wait, targets.NewRedactor(password, user+":"+password), log),
 		maxTries:  tries,
 		maxWait:   wait,
 		log:       log,

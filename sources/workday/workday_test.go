@@ -220,6 +220,33 @@ func TestThrottleBounded(t *testing.T) {
 	}
 }
 
+// A failing server (502, no Retry-After) is retried with the shared
+// policy's backoff, through the injectable sleep; a Retry-After beyond
+// max_retry_wait fails at once, without waiting.
+func TestServerErrorRetried(t *testing.T) {
+	f := newFakeWorkday(t)
+	f.load("testdata/equivalence.json")
+	f.throttleAt = http.StatusBadGateway
+	f.throttle = []string{"", ""}
+	s := newSource(t, equivalenceConfig(t, f))
+	var waits []time.Duration
+	s.http.Sleep = func(ctx context.Context, d time.Duration) error { waits = append(waits, d); return ctx.Err() }
+	got, err := collect(s.People(t.Context()))
+	if err != nil || len(got) != len(equivalencePeople) {
+		t.Fatalf("people %d, err %v", len(got), err)
+	}
+	if len(f.requests) != 3 || !reflect.DeepEqual(waits, []time.Duration{time.Second, 2 * time.Second}) {
+		t.Fatalf("requests %v, waits %v", f.requests, waits)
+	}
+	f.requests, waits = nil, nil
+	f.throttleAt = http.StatusTooManyRequests
+	f.throttle = []string{"3600"}
+	_, err = collect(s.People(t.Context()))
+	if err == nil || !strings.Contains(err.Error(), "exceeds max_retry_wait") || len(f.requests) != 1 || len(waits) != 0 {
+		t.Fatalf("err %v, requests %v, waits %v", err, f.requests, waits)
+	}
+}
+
 func TestAuthFailure(t *testing.T) {
 	f := newFakeWorkday(t)
 	f.pass = "rotated"

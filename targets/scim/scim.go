@@ -31,6 +31,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/accessrecon/accessrecon/targets"
+	"github.com/accessrecon/accessrecon/targets/upstream"
 )
 
 // EnterpriseEmployeeNumber is the default employee_id_attribute.
@@ -115,7 +116,7 @@ type Target struct {
 	redactor   *targets.Redactor
 	privileged map[string]bool
 
-	// sleep waits between listing retries; tests may shorten it.
+	// sleep waits between listing retries (nil: a timer); tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
 
 	mu       sync.Mutex
@@ -138,7 +139,6 @@ func New(cfg Config, log *slog.Logger) (*Target, error) {
 		log:      log,
 		base:     strings.TrimRight(cfg.BaseURL, "/"),
 		groupIDs: map[string]string{},
-		sleep:    sleepCtx,
 	}
 	switch cfg.Auth {
 	case "bearer":
@@ -205,17 +205,6 @@ func New(cfg Config, log *slog.Logger) (*Target, error) {
 	t.client = &http.Client{Timeout: cfg.Timeout}
 	t.cfg = cfg
 	return t, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-tm.C:
-		return nil
-	}
 }
 
 // ---- lenient JSON -------------------------------------------------------
@@ -422,38 +411,15 @@ func retryAfterOrZero(h string) time.Duration {
 	return d
 }
 
-// getPage GETs one listing page, retrying (at most listAttempts tries) when
-// throttled or the server is briefly unavailable, honouring Retry-After.
+// getPage GETs one listing page, retrying it (at most listAttempts tries)
+// with the shared policy (targets/upstream.Retry): throttled or failing
+// (429, 5xx, network errors), waiting Retry-After or 1 s, 2 s, 4 s...
 func (t *Target) getPage(ctx context.Context, path string, q url.Values, out *listResponse) error {
-	for attempt := 1; ; attempt++ {
+	r := upstream.Retry{Retries: listAttempts - 1, MaxWait: maxRetryWait, Sleep: t.sleep, Log: t.log.With("path", path)}
+	return r.Do(ctx, func(int) error {
 		*out = listResponse{}
-		err := t.do(ctx, http.MethodGet, path, q, nil, out)
-		var te *targets.TransientError
-		if err == nil || attempt >= listAttempts || !errors.As(err, &te) || !retryable(err) {
-			return err
-		}
-		wait := te.RetryAfter
-		if wait <= 0 {
-			wait = time.Duration(1<<(attempt-1)) * time.Second
-		}
-		wait = min(wait, maxRetryWait)
-		t.log.Warn("scim: listing page throttled, retrying", "path", path, "attempt", attempt, "wait", wait, "err", err)
-		if serr := t.sleep(ctx, wait); serr != nil {
-			return fmt.Errorf("%w (while waiting to retry: %w)", err, serr)
-		}
-	}
-}
-
-func retryable(err error) bool {
-	var he *httpError
-	if !errors.As(err, &he) {
-		return true // network failure or timeout
-	}
-	switch he.Status {
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
+		return t.do(ctx, http.MethodGet, path, q, nil, out)
+	})
 }
 
 // walk pages through a listing endpoint, calling fn for each resource until

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -205,11 +206,32 @@ func TestThrottledListingRetries(t *testing.T) {
 	}
 }
 
+// A listing page answered 500 is retried like any transient failure (the
+// shared policy of targets/upstream), with backoff when no Retry-After.
+func TestFailingListingPageRetried(t *testing.T) {
+	f := &fakeSCIM{token: "s3cr3t-token"}
+	f.seedUsers(2)
+	var failed atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failed.Add(1) == 1 {
+			http.Error(w, "oops", http.StatusInternalServerError)
+			return
+		}
+		f.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	tg, waits := fakeTarget(t, f, srv.URL, nil)
+	got, err := collect(t, tg)
+	if err != nil || len(got) != 2 || !slices.Equal(*waits, []time.Duration{time.Second}) {
+		t.Fatalf("%d accounts, err %v, waits %v", len(got), err, *waits)
+	}
+}
+
 func TestThrottledListingRealSleep(t *testing.T) {
 	f, srv := newFake(t, &fakeSCIM{throttle: 1})
 	f.seedUsers(1)
 	tg, _ := fakeTarget(t, f, srv.URL, nil)
-	tg.sleep = sleepCtx
+	tg.sleep = nil // the real timer
 	start := time.Now()
 	got, err := collect(t, tg)
 	if err != nil || len(got) != 1 {

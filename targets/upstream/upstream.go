@@ -1,13 +1,19 @@
 // Package upstream is the one HTTP client that connectors, HR sources and
-// reports use to call a vendor's API. It holds the retry policy (reads are
-// retried on network errors, 429 and 502/503/504, waiting Retry-After or an
-// exponential backoff, with an injectable sleep for tests), maps error
-// statuses to the targets package's sentinel errors, and cuts every error
-// body to a short excerpt scrubbed of the configured secrets, since error
-// text ends up in evidence kept for years.
+// reports use to call a vendor's API. It holds the one retry policy (Retry:
+// network errors, 429 and 5xx are retried, waiting Retry-After or an
+// exponential backoff of 1 s, 2 s, 4 s..., each wait capped, with an
+// injectable sleep for tests), maps error statuses to the targets package's
+// sentinel errors, and cuts every error body to a short excerpt scrubbed of
+// the configured secrets, since error text ends up in evidence kept for
+// years.
 //
-// Writes are sent once: whether a failed write happened is unknown, and the
-// executor, which knows that its steps are idempotent, decides on retrying.
+// Writes are sent once unless the caller says otherwise (Client.Resend):
+// whether a failed write happened is unknown, and the executor, which knows
+// that its steps are idempotent, decides on retrying.
+//
+// The package depends on the targets contract and the standard library
+// only, so that HR sources and reports, which already take their secrets as
+// targets.Secret, can share it without importing a connector.
 package upstream
 
 import (
@@ -15,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -51,6 +58,91 @@ type Client struct {
 	Retryable func(resp *http.Response, body []byte) bool
 	// Now is the clock Retry-After dates are read against (nil: time.Now).
 	Now func() time.Time
+	// FailLongWait, when set, returns an error wrapping ErrWaitTooLong at
+	// once when Retry-After asks for more than MaxWait, instead of retrying
+	// after MaxWait.
+	FailLongWait bool
+	// Resend, when set, reports whether a request other than GET or HEAD may
+	// be sent again after an answer with status code (0: a network error):
+	// true for a POST that only reads (BambooHR's custom report), or for a
+	// write refused unprocessed (429). nil: such requests are sent once.
+	Resend func(req *http.Request, code int) bool
+	// Log, when set, records each retry (Warn).
+	Log *slog.Logger
+}
+
+// ErrWaitTooLong is wrapped by the error of a request whose Retry-After
+// exceeded the longest wait allowed (Retry.FailLongWait).
+var ErrWaitTooLong = errors.New("Retry-After exceeds the longest wait allowed")
+
+// Retry is the retry policy every HTTP caller shares. Its zero value retries
+// 4 times, waiting at most 60 s each time.
+type Retry struct {
+	// Retries is how many times a try is repeated (0: 4; negative: never).
+	Retries int
+	// MaxWait caps one wait, Retry-After or backoff (0: 60 s).
+	MaxWait time.Duration
+	// FailLongWait gives up at once, with an error wrapping ErrWaitTooLong,
+	// when Retry-After asks for more than MaxWait (the server would refuse
+	// an earlier try); unset, the wait is cut to MaxWait.
+	FailLongWait bool
+	// Sleep waits d or until ctx ends (nil: a timer).
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Log, when set, records each retry (Warn).
+	Log *slog.Logger
+}
+
+// Do calls try until it succeeds, returns an error that is not a
+// *targets.TransientError, or has been repeated Retries times. Between tries
+// it waits the error's RetryAfter, or else 1 s, 2 s, 4 s..., capped at
+// MaxWait; a cancelled ctx ends the wait with an error joining the last
+// failure and ctx's error. attempt counts from 0.
+func (r Retry) Do(ctx context.Context, try func(attempt int) error) error {
+	retries := r.Retries
+	switch {
+	case retries == 0:
+		retries = DefaultRetries
+	case retries < 0:
+		retries = 0
+	}
+	maxWait := cmpOr(r.MaxWait, DefaultMaxWait)
+	for attempt := 0; ; attempt++ {
+		err := try(attempt)
+		var te *targets.TransientError
+		if err == nil || attempt >= retries || !errors.As(err, &te) {
+			return err
+		}
+		wait := te.RetryAfter
+		if wait <= 0 {
+			wait = time.Second << min(attempt, 16)
+		}
+		if wait > maxWait {
+			if r.FailLongWait && te.RetryAfter > 0 {
+				return fmt.Errorf("%w: %w (%s > %s)", err, ErrWaitTooLong, wait, maxWait)
+			}
+			wait = maxWait
+		}
+		if r.Log != nil {
+			r.Log.Warn("request failed, retrying", "err", err, "attempt", attempt+1, "wait", wait)
+		}
+		if serr := r.sleep(ctx, wait); serr != nil {
+			return errors.Join(err, serr)
+		}
+	}
+}
+
+func (r Retry) sleep(ctx context.Context, d time.Duration) error {
+	if r.Sleep != nil {
+		return r.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // StatusError is an error response. Excerpt is redacted.
@@ -83,45 +175,66 @@ func (e *StatusError) Unwrap() error { return e.sentinel }
 // Do sends req and returns the response of a status below 400; the caller
 // closes its body. A status of 400 or more returns an error (the body read
 // and closed): a *StatusError, wrapped in a *targets.TransientError for 429
-// and 5xx. A network error is transient too. GET and HEAD requests are
-// retried as the Client says; others are sent once.
+// and 5xx. A network error is transient too. GET and HEAD requests, and
+// those Resend allows, are retried as the Client's Retry fields say; others,
+// and any whose body cannot be read again (no GetBody), are sent once. req
+// is not modified: a retry sends a clone.
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
-	retries := c.Retries
-	switch {
-	case retries == 0:
-		retries = DefaultRetries
-	case retries < 0:
-		retries = 0
-	}
-	if req.Method != http.MethodGet && req.Method != http.MethodHead {
-		retries = 0
-	}
-	for attempt := 0; ; attempt++ {
-		resp, err := c.once(req)
-		if err == nil {
-			return resp, nil
-		}
-		var te *targets.TransientError
-		if attempt >= retries || !errors.As(err, &te) {
-			return nil, err
-		}
-		wait := te.RetryAfter
-		if wait <= 0 {
-			wait = time.Second << attempt
-		}
-		wait = min(wait, cmpOr(c.MaxWait, DefaultMaxWait))
-		if serr := c.sleep(ctx, wait); serr != nil {
-			return nil, errors.Join(err, serr)
-		}
-		if req.Body != nil && req.GetBody != nil {
-			body, gerr := req.GetBody()
-			if gerr != nil {
-				return nil, gerr
+	r := Retry{Retries: c.Retries, MaxWait: c.MaxWait, FailLongWait: c.FailLongWait, Sleep: c.Sleep, Log: c.Log}
+	var resp *http.Response
+	err := r.Do(req.Context(), func(attempt int) error {
+		send := req
+		if attempt > 0 {
+			send = req.Clone(req.Context())
+			if req.Body != nil && req.GetBody != nil {
+				body, err := req.GetBody()
+				if err != nil {
+					return err
+				}
+				send.Body = body
 			}
-			req.Body = body
 		}
+		var err error
+		resp, err = c.once(send)
+		if err == nil || c.resendable(req, err) {
+			return err
+		}
+		// Final: strip the transient mark so that Retry stops here, but
+		// keep it in what the caller sees.
+		return final{err}
+	})
+	if f, ok := err.(final); ok {
+		return nil, f.err
 	}
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// final carries an error that Retry must not retry, whatever it wraps.
+type final struct{ err error }
+
+func (f final) Error() string { return f.err.Error() }
+
+// resendable reports whether req may be sent again after err: never when
+// its body cannot be read again.
+func (c *Client) resendable(req *http.Request, err error) bool {
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		return false
+	}
+	if req.Method == http.MethodGet || req.Method == http.MethodHead {
+		return true
+	}
+	if c.Resend == nil {
+		return false
+	}
+	code := 0
+	var se *StatusError
+	if errors.As(err, &se) {
+		code = se.Code
+	}
+	return c.Resend(req, code)
 }
 
 func cmpOr(d, def time.Duration) time.Duration {
@@ -181,18 +294,4 @@ func (c *Client) once(req *http.Request) (*http.Response, error) {
 		return nil, targets.Transient(se, wait)
 	}
 	return nil, se
-}
-
-func (c *Client) sleep(ctx context.Context, d time.Duration) error {
-	if c.Sleep != nil {
-		return c.Sleep(ctx, d)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -154,4 +155,117 @@ func TestSecretInPathRedacted(t *testing.T) {
 		}
 	}
 	srv.Close()
+}
+
+// A POST that Resend allows is retried (its body sent again each time); one
+// it does not allow is sent once.
+func TestResend(t *testing.T) {
+	var n atomic.Int32
+	var bodies []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := make([]byte, 64)
+		k, _ := r.Body.Read(b)
+		bodies = append(bodies, string(b[:k]))
+		if n.Add(1) < 3 {
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	var waits []time.Duration
+	c := client(&waits)
+	c.Resend = func(req *http.Request, code int) bool { return code == http.StatusTooManyRequests }
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/report", strings.NewReader(`{"q":1}`))
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if n.Load() != 3 || len(waits) != 2 || bodies[2] != `{"q":1}` {
+		t.Fatalf("requests %d, waits %v, bodies %q", n.Load(), waits, bodies)
+	}
+	// 503 is not allowed by this Resend: sent once.
+	n.Store(0)
+	srv503 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv503.Close()
+	req, _ = http.NewRequest(http.MethodPost, srv503.URL+"/report", strings.NewReader(`{}`))
+	_, err = c.Do(req)
+	var te *targets.TransientError
+	if !errors.As(err, &te) || n.Load() != 1 {
+		t.Fatalf("err %v, requests %d", err, n.Load())
+	}
+}
+
+// Retry-After beyond MaxWait: cut to MaxWait by default, an immediate
+// ErrWaitTooLong with FailLongWait.
+func TestLongRetryAfter(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.Header().Set("Retry-After", "3600")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	var waits []time.Duration
+	c := client(&waits)
+	c.MaxWait = 5 * time.Second
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/users", nil)
+	resp, err := c.Do(req)
+	if err != nil || len(waits) != 1 || waits[0] != 5*time.Second {
+		t.Fatalf("err %v, waits %v", err, waits)
+	}
+	_ = resp.Body.Close()
+	n.Store(0)
+	waits = nil
+	c.FailLongWait = true
+	_, err = c.Do(req)
+	if !errors.Is(err, upstream.ErrWaitTooLong) || n.Load() != 1 || len(waits) != 0 {
+		t.Fatalf("err %v, requests %d, waits %v", err, n.Load(), waits)
+	}
+}
+
+// Retry on its own (callers that classify errors themselves): transient
+// errors are retried Retries times with backoff, others end at once.
+func TestRetryDo(t *testing.T) {
+	var waits []time.Duration
+	r := upstream.Retry{Retries: 2, Sleep: func(ctx context.Context, d time.Duration) error {
+		waits = append(waits, d)
+		return nil
+	}}
+	tries := 0
+	err := r.Do(t.Context(), func(int) error { tries++; return targets.Transient(errors.New("busy"), 0) })
+	if tries != 3 || len(waits) != 2 || waits[0] != time.Second || waits[1] != 2*time.Second || err == nil {
+		t.Fatalf("tries %d, waits %v, err %v", tries, waits, err)
+	}
+	tries, waits = 0, nil
+	err = r.Do(t.Context(), func(int) error { tries++; return errors.New("bad request") })
+	if tries != 1 || len(waits) != 0 || err == nil {
+		t.Fatalf("tries %d, waits %v, err %v", tries, waits, err)
+	}
+}
+
+// A body that cannot be read again (no GetBody) is never resent: a retry
+// would send it empty.
+func TestUnrewindableBodySentOnce(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	var waits []time.Duration
+	c := client(&waits)
+	c.Resend = func(*http.Request, int) bool { return true }
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/report", io.NopCloser(strings.NewReader(`{"q":1}`)))
+	_, err := c.Do(req)
+	if err == nil || n.Load() != 1 || len(waits) != 0 {
+		t.Fatalf("err %v, requests %d, waits %v", err, n.Load(), waits)
+	}
 }

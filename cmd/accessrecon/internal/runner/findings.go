@@ -75,8 +75,9 @@ func WriteFindings(path string, res *reconcile.Result) error {
 		}
 	}
 	bw.WriteString("\"findings\": [")
-	for i, fd := range res.Findings {
-		b, err := json.Marshal(fd)
+	// Each finding as the engine marshalled it for the store, not again.
+	for i := range res.Findings {
+		b, err := res.FindingJSON(i)
 		if err != nil {
 			out.Close()
 			return err

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -24,7 +25,7 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/trail"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
-	"github.com/accessrecon/accessrecon/sources/bamboohr"
+	"github.com/accessrecon/accessrecon/sources"
 	"github.com/accessrecon/accessrecon/targets"
 )
 
@@ -630,6 +631,51 @@ func (h *hookState) worker(s *Server) {
 	}
 }
 
+// resolveIDs returns the distinct employee IDs of a batch (in order) and its
+// events. An item without an employee ID has its HR system's internal ID
+// resolved by the first source of that system's type (the webhook's source,
+// "bamboohr") implementing sources.IDResolver: never by another system's
+// source, whose ID space means nothing for it. Without a resolver, or when
+// resolving fails, the internal ID stands for the employee ID.
+func resolveIDs(ctx context.Context, log *slog.Logger, batch []hookItem, wired []reconcile.SourceSpec) ([]string, []store.HREvent) {
+	resolver := func(kind string) sources.IDResolver {
+		for _, sp := range wired {
+			if r, ok := sp.Source.(sources.IDResolver); ok && sp.Type == kind {
+				return r
+			}
+		}
+		return nil
+	}
+	var ids []string
+	seenID := map[string]bool{}
+	events := make([]store.HREvent, 0, len(batch))
+	for _, it := range batch {
+		id := it.employeeID
+		if id == "" {
+			if r := resolver(it.source); r != nil {
+				got, err := r.EmployeeIDFor(ctx, it.internalID)
+				switch {
+				case err != nil:
+					log.Warn("resolving an HR system's internal id failed: using it as the employee ID", "source", it.source, "internal_id", it.internalID, "err", err)
+				case strings.TrimSpace(got) == "":
+					log.Warn("an HR system's internal id resolved to no employee ID: using it as the employee ID", "source", it.source, "internal_id", it.internalID)
+				default:
+					id = strings.TrimSpace(got)
+				}
+			}
+		}
+		if id == "" {
+			id = it.internalID
+		}
+		if k := strings.ToUpper(id); !seenID[k] {
+			seenID[k] = true
+			ids = append(ids, id)
+		}
+		events = append(events, store.HREvent{ID: it.eventID, RequestID: it.requestID, Source: it.source, EmployeeID: id, ReceivedAt: it.receivedAt})
+	}
+	return ids, events
+}
+
 // hookRun resolves a batch to employee IDs and runs them. It returns false
 // when the run could not take the lock (the batch is to be retried).
 func (s *Server) hookRun(batch []hookItem, keys hookKeys) bool {
@@ -651,41 +697,15 @@ func (s *Server) hookRun(batch []hookItem, keys hookKeys) bool {
 	ctx, cancel := context.WithTimeout(s.stopping, keys.timeout)
 	defer cancel()
 
-	var bamboo *bamboohr.Source
+	var wired []reconcile.SourceSpec
 	var closeWired func()
 	if slices.ContainsFunc(batch, func(it hookItem) bool { return it.employeeID == "" }) {
 		if w, err := config.Wire(ctx, cfg, log); err == nil {
 			closeWired = w.Close
-			for _, src := range w.Spec.Sources {
-				if b, ok := src.Source.(*bamboohr.Source); ok {
-					bamboo = b
-					break
-				}
-			}
+			wired = w.Spec.Sources
 		}
 	}
-	var ids []string
-	seenID := map[string]bool{}
-	events := make([]store.HREvent, 0, len(batch))
-	for _, it := range batch {
-		id := it.employeeID
-		if id == "" && bamboo != nil {
-			got, err := bamboo.EmployeeIDFor(ctx, it.internalID)
-			if err != nil {
-				log.Warn("resolving a BambooHR id failed: using it as the employee ID", "bamboohr_id", it.internalID, "err", err)
-			} else {
-				id = got
-			}
-		}
-		if id == "" {
-			id = it.internalID
-		}
-		if k := strings.ToUpper(id); !seenID[k] {
-			seenID[k] = true
-			ids = append(ids, id)
-		}
-		events = append(events, store.HREvent{ID: it.eventID, RequestID: it.requestID, Source: it.source, EmployeeID: id, ReceivedAt: it.receivedAt})
-	}
+	ids, events := resolveIDs(ctx, log, batch, wired)
 	if closeWired != nil {
 		closeWired()
 	}

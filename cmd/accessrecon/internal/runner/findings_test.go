@@ -1,0 +1,61 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/accessrecon/accessrecon/reconcile"
+)
+
+// TestFindingsFileFromSavedBodies: findings.json, written from the bodies
+// the engine marshalled once for the store, is byte for byte the file of
+// the findings marshalled afresh (as WriteFindings did before); a ticket key
+// set after the run (reports/jira) is in it.
+func TestFindingsFileFromSavedBodies(t *testing.T) {
+	cfg, st, dir := setup(t)
+	res, err := Run(context.Background(), cfg, Env{Store: st, Log: slog.New(slog.DiscardHandler)}, Request{Reports: Set{}})
+	if err != nil || res == nil || len(res.Findings) == 0 {
+		t.Fatalf("run: %v, %v (no findings: the test proves nothing)", res, err)
+	}
+	write := func(name string, r *reconcile.Result) []byte {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := WriteFindings(path, r); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	// A Result with the same fields but no saved bodies: FindingJSON
+	// marshals each finding again, as the writer used to.
+	fresh := func() *reconcile.Result {
+		c := *res
+		return &reconcile.Result{Run: c.Run, Findings: c.Findings, Collections: c.Collections, Actions: c.Actions, Guards: c.Guards}
+	}
+	saved, again := write("saved.json", res), write("fresh.json", fresh())
+	if !bytes.Equal(saved, again) {
+		t.Fatalf("findings.json from the saved bodies:\n%s\nfrom findings marshalled afresh:\n%s", saved, again)
+	}
+	bodies, err := st.FindingBodies(context.Background(), res.Run.ID)
+	if err != nil || len(bodies) != len(res.Findings) {
+		t.Fatalf("stored bodies: %d, %v", len(bodies), err)
+	}
+	for _, b := range bodies {
+		if !bytes.Contains(saved, b) {
+			t.Errorf("findings.json lacks the stored body %s", b)
+		}
+	}
+	res.SetJiraKey(0, "OPS-42")
+	withKey := write("key.json", res)
+	if !strings.Contains(string(withKey), `"jira_key":"OPS-42"`) || !bytes.Equal(withKey, write("key-fresh.json", fresh())) {
+		t.Errorf("findings.json after SetJiraKey:\n%s", withKey)
+	}
+}

@@ -1,0 +1,57 @@
+package reconcile
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"testing"
+)
+
+// TestFindingJSONIsTheStoredBody: each finding is marshalled once per run.
+// What the store saved is what FindingJSON serves for findings.json (the
+// same bytes, the same memory), equal to marshalling the finding afresh;
+// once SetJiraKey changes a finding, FindingJSON marshals it again with
+// the key, and leaves the others as saved.
+func TestFindingJSONIsTheStoredBody(t *testing.T) {
+	e := newEngine(t)
+	f := fakeAccounts()
+	res, err := e.Run(context.Background(), spec(f, Policy{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) < 2 {
+		t.Fatalf("%d findings: the test proves nothing", len(res.Findings))
+	}
+	saved := mem(e).findings[res.Run.ID]
+	if len(saved) != len(res.Findings) {
+		t.Fatalf("%d findings saved, %d in the result", len(saved), len(res.Findings))
+	}
+	for i := range res.Findings {
+		got, err := res.FindingJSON(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh, err := json.Marshal(res.Findings[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, fresh) || !bytes.Equal(got, saved[i].Body) {
+			t.Fatalf("finding %d: FindingJSON %s\nmarshalled afresh %s\nsaved %s", i, got, fresh, saved[i].Body)
+		}
+		if &got[0] != &saved[i].Body[0] {
+			t.Errorf("finding %d: FindingJSON marshalled again instead of serving the saved body", i)
+		}
+	}
+	res.SetJiraKey(1, "OPS-7")
+	got, err := res.FindingJSON(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Finding
+	if err := json.Unmarshal(got, &back); err != nil || back.JiraKey != "OPS-7" {
+		t.Errorf("after SetJiraKey, FindingJSON = %s (%v), want the key", got, err)
+	}
+	if first, _ := res.FindingJSON(0); &first[0] != &saved[0].Body[0] {
+		t.Error("SetJiraKey of finding 1 dropped finding 0's saved body")
+	}
+}

@@ -1,0 +1,130 @@
+package pgstore_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/accessrecon/accessrecon/reconcile/pgstore"
+	"github.com/accessrecon/accessrecon/reconcile/storetest"
+)
+
+// TestMigrateFindingsToEvents: a PostgreSQL store of migration 001 (one
+// findings row per finding per run) holding storetest.History's scenario
+// as the old code saved it (the runs, findings and finding states of
+// reconcile/store's testdata/store_v11.sql, written by that code) is
+// converted by migration 004, and then the store answers what the old
+// schema answered (storetest's golden file).
+func TestMigrateFindingsToEvents(t *testing.T) {
+	ctx := context.Background()
+	dsn := schemaDSN(t)
+
+	// The old rows, from the SQLite fixture.
+	dump, err := os.ReadFile("../store/testdata/store_v11.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lite, err := sqlx.Open("sqlite3", "file:"+filepath.Join(t.TempDir(), "old.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lite.Close()
+	if _, err := lite.Exec(string(dump)); err != nil {
+		t.Fatal(err)
+	}
+
+	// Migration 001 only, as the old binary left the store.
+	pg, err := sqlx.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	first, err := os.ReadFile("migrations/001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pg.Exec(string(first)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pg.Exec(`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
+		INSERT INTO schema_migrations (version, name) VALUES (1, '001_init.sql')`); err != nil {
+		t.Fatal(err)
+	}
+	copyRows := func(sel, ins string, n int) {
+		t.Helper()
+		rows, err := lite.Query(sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			vals := make([]any, n)
+			ptrs := make([]any, n)
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pg.Exec(ins, vals...); err != nil {
+				t.Fatalf("%s %v: %v", ins, vals, err)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyRows(`SELECT id, as_of, started_at, finished_at, mode, job, scope, status, dry_run FROM runs ORDER BY id`,
+		`INSERT INTO runs (id, as_of, started_at, finished_at, mode, job, scope, status, dry_run) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9 != 0)`, 9)
+	if _, err := pg.Exec(`SELECT setval(pg_get_serial_sequence('runs', 'id'), (SELECT MAX(id) FROM runs))`); err != nil {
+		t.Fatal(err)
+	}
+	copyRows(`SELECT run_id, fingerprint, kind, severity, disposition, target, account_id, employee_id, first_seen, body FROM findings`,
+		`INSERT INTO findings (run_id, fingerprint, kind, severity, disposition, target, account_id, employee_id, first_seen, body)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, 10)
+	copyRows(`SELECT fingerprint, kind, target, account_id, first_seen, last_seen, last_run, resolved_at, jira_key FROM finding_state`,
+		`INSERT INTO finding_state (fingerprint, kind, target, account_id, first_seen, last_seen, last_run, resolved_at, jira_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, 9)
+
+	st, err := pgstore.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var old sql.NullString
+	if err := pg.Get(&old, `SELECT to_regclass('findings')::text`); err != nil || old.Valid {
+		t.Fatalf("the old findings table is still there (%v, %v)", old, err)
+	}
+
+	var golden map[string]any
+	b, err := os.ReadFile("../storetest/testdata/finding_history.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &golden); err != nil {
+		t.Fatal(err)
+	}
+	runs := make([]int64, len(storetest.HistorySteps))
+	for i := range runs {
+		runs[i] = int64(i + 1)
+	}
+	got := map[string]any{}
+	storetest.ReadFindings(t, st, runs, got, "step 14")
+	var gotJSON map[string]any
+	b, _ = json.Marshal(got)
+	json.Unmarshal(b, &gotJSON)
+	if len(gotJSON) != 3 {
+		t.Fatalf("%d answers", len(gotJSON))
+	}
+	for k, v := range gotJSON {
+		if !reflect.DeepEqual(v, golden[k]) {
+			t.Errorf("after migration, %s =\n%v\nwant (the old schema's answer)\n%v", k, v, golden[k])
+		}
+	}
+}

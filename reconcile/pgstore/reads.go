@@ -1,0 +1,218 @@
+package pgstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"iter"
+	"math"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/reconcile/store"
+	"github.com/accessrecon/accessrecon/targets"
+)
+
+// What the commands and reports read from the snapshots and findings the
+// engine stored (reconcile.Store writes them): references checked against
+// the last collection, the period report, the SLA evidence, retention.
+
+// LastCollection returns the newest run that collected target completely
+// (not a dry run, not a targeted HR-event run): the accounts a reference
+// written today is checked against. 0 when there is none yet.
+func (s *Store) LastCollection(ctx context.Context, target string) (int64, error) {
+	return s.LastGoodCollection(ctx, reconcile.Side("target"), target, math.MaxInt64)
+}
+
+// CollectedAccounts streams the accounts of target as run runID stored
+// them: IDs, names, email and group memberships (no credentials), in byte
+// order of ID. The PostgreSQL snapshot keeps no DN: DN is empty.
+func (s *Store) CollectedAccounts(ctx context.Context, runID int64, target string) iter.Seq2[targets.Account, error] {
+	return func(yield func(targets.Account, error) bool) {
+		rows, err := s.db.QueryContext(ctx, `SELECT account_id, username, email, employee_id, display_name, enabled, privileged, groups
+			FROM accounts WHERE run_id = $1 AND target = $2 ORDER BY account_id COLLATE "C"`, runID, target)
+		if err != nil {
+			yield(targets.Account{}, fmt.Errorf("pgstore: accounts of %s in run %d: %w", target, runID, err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var a targets.Account
+			var groups string
+			if err := rows.Scan(&a.ID, &a.Username, &a.Email, &a.EmployeeID, &a.DisplayName, &a.Enabled, &a.Privileged, &groups); err != nil {
+				yield(targets.Account{}, fmt.Errorf("pgstore: accounts of %s in run %d: %w", target, runID, err))
+				return
+			}
+			a.Groups = reconcile.SplitGroups(groups)
+			if !yield(a, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(targets.Account{}, fmt.Errorf("pgstore: accounts of %s in run %d: %w", target, runID, err))
+		}
+	}
+}
+
+// ResolveAccount finds the account of a target that run runID collected
+// whose ID, username or email is ref (IDs and usernames compared exactly,
+// emails case-insensitively), the way a config reference is resolved. n is
+// the number of accounts that matched (the account is returned only when n
+// is 1); collected says whether the run stored any account of the target.
+func (s *Store) ResolveAccount(ctx context.Context, runID int64, target, ref string) (a targets.Account, n int, collected bool, err error) {
+	var ids []string
+	err = s.db.SelectContext(ctx, &ids, `SELECT account_id FROM accounts WHERE run_id = $1 AND target = $2
+		AND (account_id = $3 OR username = $3 OR (email != '' AND lower(email) = lower($3))) LIMIT 2`, runID, target, ref)
+	if err != nil {
+		return a, 0, false, fmt.Errorf("pgstore: resolve %s on %s: %w", ref, target, err)
+	}
+	if len(ids) != 1 {
+		var some bool
+		if err := s.db.GetContext(ctx, &some, `SELECT EXISTS (SELECT 1 FROM accounts WHERE run_id = $1 AND target = $2)`, runID, target); err != nil {
+			return a, 0, false, fmt.Errorf("pgstore: accounts of %s: %w", target, err)
+		}
+		return a, len(ids), some, nil
+	}
+	a, _, err = s.SnapshotAccount(ctx, runID, target, ids[0])
+	return a, 1, true, err
+}
+
+// FindingsBetween calls fn with each finding of the runs started in
+// [from, to), run by run (oldest first), streaming. Dry runs are left out.
+// kinds, when given, restricts the kinds read. fn must not keep Body.
+func (s *Store) FindingsBetween(ctx context.Context, from, to time.Time, kinds []string, fn func(store.PeriodFinding) error) error {
+	q := `SELECT s.run_id, v.fingerprint, b.kind, b.disposition, b.body` + savedFindings + `
+		WHERE r.started_at >= $1 AND r.started_at < $2 AND NOT r.dry_run`
+	args := []any{from, to}
+	if len(kinds) > 0 {
+		q += ` AND b.kind = ANY($3)`
+		args = append(args, kinds)
+	}
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY s.run_id, v.fingerprint COLLATE "C"`, args...)
+	if err != nil {
+		return fmt.Errorf("pgstore: findings of the period: %w", err)
+	}
+	defer rows.Close()
+	var body []byte
+	for rows.Next() {
+		var f store.PeriodFinding
+		if err := rows.Scan(&f.RunID, &f.Fingerprint, &f.Kind, &f.Disposition, &body); err != nil {
+			return fmt.Errorf("pgstore: findings of the period: %w", err)
+		}
+		f.Body = body
+		if err := fn(f); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// savedFindings joins each run to the findings its save recorded: the
+// versions live at a full save's seq, or made by a partial save alone
+// (migration 004).
+const savedFindings = ` FROM runs r JOIN finding_saves s ON s.run_id = r.id
+	JOIN finding_versions v ON (NOT s.side AND v.from_seq <= s.seq AND v.to_seq >= s.seq) OR (s.side AND v.from_seq = s.seq AND v.to_seq = s.seq)
+	JOIN finding_bodies b ON b.id = v.body_id`
+
+// FindingStates returns the life of the given fingerprints across runs
+// (first seen, resolved), by fingerprint; fingerprints never seen are absent.
+func (s *Store) FindingStates(ctx context.Context, fingerprints []string) (map[string]reconcile.FindingState, error) {
+	if len(fingerprints) == 0 {
+		return map[string]reconcile.FindingState{}, nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT fingerprint, kind, target, account_id, first_seen, last_seen, last_run, resolved_at, jira_key
+		FROM finding_state WHERE fingerprint = ANY($1)`, fingerprints)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: finding states: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]reconcile.FindingState{}
+	for rows.Next() {
+		var st reconcile.FindingState
+		var first, last, resolved sql.NullTime
+		if err := rows.Scan(&st.Fingerprint, &st.Kind, &st.Target, &st.AccountID, &first, &last, &st.LastRun, &resolved, &st.JiraKey); err != nil {
+			return nil, fmt.Errorf("pgstore: finding states: %w", err)
+		}
+		st.FirstSeen, st.LastSeen, st.ResolvedAt = tt(first), tt(last), tt(resolved)
+		st.Resolved = resolved.Valid
+		out[st.Fingerprint] = st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pgstore: finding states: %w", err)
+	}
+	return out, nil
+}
+
+// RevokedFindings returns the bodies of the findings revoked by runs that
+// started at or after since (the SLA evidence), oldest run first.
+func (s *Store) RevokedFindings(ctx context.Context, since time.Time) ([]store.RevokedFinding, error) {
+	if since.IsZero() {
+		since = time.Unix(0, 0)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT s.run_id, b.body`+savedFindings+`
+		WHERE r.started_at >= $1 AND strpos(b.body, '"revoked_at"') > 0 ORDER BY s.run_id, v.fingerprint COLLATE "C"`, since)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: revoked findings: %w", err)
+	}
+	defer rows.Close()
+	var out []store.RevokedFinding
+	for rows.Next() {
+		var r store.RevokedFinding
+		var body string
+		if err := rows.Scan(&r.RunID, &body); err != nil {
+			return nil, fmt.Errorf("pgstore: revoked findings: %w", err)
+		}
+		r.Body = []byte(body)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Prune deletes what is older than the retention allows, measured back from
+// now, in one transaction. The newest completed run's snapshot is always
+// kept, whatever its age, since drift is computed against it.
+func (s *Store) Prune(ctx context.Context, now time.Time, r store.Retention) error {
+	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+		var keep sql.NullInt64
+		if err := tx.GetContext(ctx, &keep, `SELECT MAX(id) FROM runs WHERE status NOT IN ('failed', 'running', 'crashed')`); err != nil {
+			return err
+		}
+		old := `SELECT id FROM runs WHERE started_at < $1 AND id != $2`
+		if r.Snapshots > 0 {
+			cut := now.Add(-r.Snapshots)
+			for _, table := range []string{"people", "accounts", "credentials"} {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE run_id IN (`+old+`)`, cut, keep.Int64); err != nil {
+					return err
+				}
+			}
+		}
+		if r.Findings > 0 {
+			cut := now.Add(-r.Findings)
+			for _, table := range []string{"drift", "finding_saves"} {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE run_id IN (`+old+`)`, cut, keep.Int64); err != nil {
+					return err
+				}
+			}
+			// Versions that no save left can ask for, then bodies no
+			// version uses.
+			for _, q := range []string{
+				`DELETE FROM finding_versions v WHERE NOT EXISTS (SELECT 1 FROM finding_saves s WHERE s.seq BETWEEN v.from_seq AND v.to_seq)`,
+				`DELETE FROM finding_bodies b WHERE NOT EXISTS (SELECT 1 FROM finding_versions v WHERE v.body_id = b.id)`,
+			} {
+				if _, err := tx.ExecContext(ctx, q); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM finding_state WHERE resolved_at IS NOT NULL AND resolved_at < $1`, cut); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("pgstore: prune: %w", err)
+	}
+	return nil
+}

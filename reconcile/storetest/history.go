@@ -1,0 +1,259 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/accessrecon/accessrecon/reconcile"
+)
+
+// updateGolden rewrites the golden files of the finding history instead of
+// comparing with them (`go test ./reconcile/... -run Contract -update-history`).
+var updateGolden = flag.Bool("update-history", false, "rewrite storetest's golden finding history")
+
+// HistoryStep is one run of the finding-history scenario.
+type HistoryStep struct {
+	Scope  string
+	DryRun bool
+	// Rows are the run's findings as fingerprint:body-version, e.g. "a:1".
+	Rows []string
+	// Resolves says which (kind, target) the run looked for: "all",
+	// "none", a kind, or "not:<target>" (every target but a failed one).
+	Resolves string
+	// NoSave: the run failed before it saved findings.
+	NoSave bool
+	// Jira sets a ticket key on a fingerprint after the run ("a=OPS-1").
+	Jira string
+}
+
+// HistorySteps is the scenario: gaps (a failed target, a run that saved
+// nothing), problems that return after resolution with the same or a new
+// body, bodies that change and change back, targeted, kind-scoped and dry
+// runs, a run with no findings, ticket keys.
+var HistorySteps = []HistoryStep{
+	{Scope: "full", Rows: []string{"a:1", "b:1", "c:1"}, Resolves: "all"},                         // 1
+	{Scope: "full", Rows: []string{"a:1", "b:2", "c:1"}, Resolves: "all", Jira: "b=OPS-1"},        // 2: b changes
+	{Scope: "people:E1", Rows: []string{"a:1"}, Resolves: "none"},                                 // 3: targeted
+	{Scope: "full", Rows: []string{"a:1", "b:2"}, Resolves: "not:app2"},                           // 4: app2 failed: c kept open, not reported
+	{Scope: "full", Rows: []string{"a:1", "b:1", "c:1"}, Resolves: "all"},                         // 5: b back to body 1, c seen again
+	{Scope: "full", DryRun: true, Rows: []string{"a:2", "b:1", "c:1", "d:1"}, Resolves: "none"},   // 6: dry run
+	{Scope: "dormant", Rows: []string{"b:1"}, Resolves: "dormant"},                                // 7: kind-scoped
+	{Scope: "full", Rows: []string{"a:1", "d:1"}, Resolves: "all", Jira: "d=OPS-2"},               // 8: b, c resolved
+	{Scope: "full", Rows: nil, Resolves: "orphaned"},                                              // 9: nothing reported, a resolved
+	{Scope: "full", NoSave: true},                                                                 // 10: failed before saving
+	{Scope: "full", Rows: []string{"a:3", "b:1", "c:1", "d:1"}, Resolves: "all"},                  // 11: a, b, c return
+	{Scope: "people:E2", Rows: []string{"b:1", "d:2"}, Resolves: "none"},                          // 12: targeted, d changed
+	{Scope: "full", Rows: []string{"a:3", "b:1", "c:2", "d:1"}, Resolves: "all", Jira: "a=OPS-3"}, // 13
+	{Scope: "full", Rows: []string{"a:3", "b:1", "c:2", "d:1"}, Resolves: "all"},                  // 14: nothing changed
+}
+
+// historyKinds gives each fingerprint of the scenario its kind and target.
+var historyKinds = map[string][2]string{
+	"a": {"orphaned", "app"}, "b": {"dormant", "app"}, "c": {"terminated_active", "app2"}, "d": {"excess_access", "app"},
+}
+
+// HistoryDay is the as-of (and start) time of step i (0-based).
+func HistoryDay(i int) time.Time { return time.Date(2026, 4, 1+i, 2, 0, 0, 0, time.UTC) }
+
+// HistoryRow is the finding row of "fp:version" in step i.
+func HistoryRow(spec string, firstSeen time.Time) reconcile.FindingRow {
+	fp, v := spec[:1], spec[2:]
+	kt := historyKinds[fp]
+	sev, disp := "high", "review"
+	if kt[0] == "terminated_active" {
+		sev, disp = "critical", "auto_revoke"
+	}
+	if v == "2" {
+		sev = "medium"
+	}
+	body := fmt.Sprintf(`{"fingerprint":%q,"kind":%q,"severity":%q,"target":%q,"account_id":"acct-%s","disposition":%q,"version":%s}`,
+		fp, kt[0], sev, kt[1], fp, disp, v)
+	if kt[0] == "terminated_active" {
+		body = body[:len(body)-1] + `,"revoked_at":"2026-04-01T02:00:00Z"}`
+	}
+	return reconcile.FindingRow{Fingerprint: fp, Kind: kt[0], Severity: sev, Disposition: disp, Target: kt[1], AccountID: "acct-" + fp,
+		EmployeeID: "E-" + fp, FirstSeen: firstSeen, Body: []byte(body)}
+}
+
+// HistoryStore is what the scenario needs beyond reconcile.Store.
+type HistoryStore interface {
+	reconcile.Store
+	FindingBodies(ctx context.Context, runID int64) ([][]byte, error)
+	AllFindingStates(ctx context.Context) (map[string]reconcile.FindingState, error)
+	SetJiraKey(ctx context.Context, fingerprint, key string) error
+}
+
+// History plays HistorySteps on an empty store and returns every answer
+// its readers gave along the way, as JSON-ready values: after each step
+// the states it resolved, the open and all finding states, and the bodies
+// of every run so far. It returns the IDs of the runs.
+func History(t *testing.T, st HistoryStore) (answers map[string]any, runs []int64) {
+	t.Helper()
+	ctx := context.Background()
+	answers = map[string]any{}
+	for i, step := range HistorySteps {
+		day := HistoryDay(i)
+		id := beginRun(t, st, reconcile.Run{AsOf: day, StartedAt: day, Mode: "report", Scope: step.Scope, DryRun: step.DryRun})
+		runs = append(runs, id)
+		key := fmt.Sprintf("step %02d", i+1)
+		if !step.NoSave {
+			open, err := st.OpenFindings(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rows []reconcile.FindingRow
+			for _, spec := range step.Rows {
+				first := day
+				if o, ok := open[spec[:1]]; ok {
+					first = o.FirstSeen // as the engine does
+				}
+				rows = append(rows, HistoryRow(spec, first))
+			}
+			resolves := func(kind, target string) bool {
+				switch {
+				case step.Resolves == "all":
+					return true
+				case step.Resolves == "none":
+					return false
+				case len(step.Resolves) > 4 && step.Resolves[:4] == "not:":
+					return target != step.Resolves[4:]
+				}
+				return kind == step.Resolves
+			}
+			resolved, err := st.SaveFindings(ctx, id, day, rows, resolves)
+			if err != nil {
+				t.Fatalf("%s: %v", key, err)
+			}
+			answers[key+" resolved"] = stateList(resolved)
+		}
+		status := reconcile.StatusCompleted
+		if step.NoSave {
+			status = reconcile.StatusFailed
+		}
+		if err := st.FinishRun(reconcile.Run{ID: id, Status: status, FinishedAt: day.Add(time.Minute), Mode: "report"}); err != nil {
+			t.Fatal(err)
+		}
+		if step.Jira != "" {
+			if err := st.SetJiraKey(ctx, step.Jira[:1], step.Jira[2:]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ReadFindings(t, st, runs, answers, key)
+	}
+	return answers, runs
+}
+
+// ReadFindings adds to answers, under prefix, what the readers of
+// reconcile.Store and HistoryStore give now: open and all states, and the
+// bodies of each run.
+func ReadFindings(t *testing.T, st HistoryStore, runs []int64, answers map[string]any, prefix string) {
+	t.Helper()
+	ctx := context.Background()
+	open, err := st.OpenFindings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answers[prefix+" open"] = stateMap(open)
+	all, err := st.AllFindingStates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answers[prefix+" all"] = stateMap(all)
+	bodies := map[string][]string{}
+	for _, r := range runs {
+		bs, err := st.FindingBodies(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ss := []string{}
+		for _, b := range bs {
+			ss = append(ss, string(b))
+		}
+		bodies[fmt.Sprint(r)] = ss
+	}
+	answers[prefix+" bodies"] = bodies
+}
+
+func stateList(sts []reconcile.FindingState) []string {
+	out := []string{}
+	for _, st := range sts {
+		out = append(out, stateString(st))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func stateMap(m map[string]reconcile.FindingState) []string {
+	out := []string{}
+	for _, fp := range slices.Sorted(maps.Keys(m)) {
+		if m[fp].Fingerprint != fp {
+			out = append(out, "key "+fp+" holds "+m[fp].Fingerprint)
+		}
+		out = append(out, stateString(m[fp]))
+	}
+	return out
+}
+
+func stateString(st reconcile.FindingState) string {
+	ts := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	return fmt.Sprintf("%s %s %s %s first=%s last=%s run=%d resolved=%v at=%s jira=%q", st.Fingerprint, st.Kind, st.Target, st.AccountID,
+		ts(st.FirstSeen), ts(st.LastSeen), st.LastRun, st.Resolved, ts(st.ResolvedAt), st.JiraKey)
+}
+
+// Golden compares answers with the golden file name in the directory of
+// the calling test's package testdata (writing it with -update-history).
+// The golden files were first written by the store as it was before
+// findings were kept as events (one row per finding per run): they are
+// what that schema answered.
+func Golden(t *testing.T, dir, name string, answers map[string]any) {
+	t.Helper()
+	got, err := json.MarshalIndent(answers, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	path := filepath.Join(dir, name)
+	if *updateGolden {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		os.WriteFile(path+".got", got, 0o644)
+		t.Errorf("the finding history differs from %s (what the store answered before): see %s.got", path, path)
+	}
+}
+
+// testdataDir is storetest's own testdata directory.
+func testdataDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "testdata")
+}
+
+func contractHistory(t *testing.T, st Store) {
+	hs, ok := st.(HistoryStore)
+	if !ok {
+		t.Fatalf("%T has no FindingBodies, AllFindingStates or SetJiraKey", st)
+	}
+	answers, _ := History(t, hs)
+	Golden(t, testdataDir(), "finding_history.json", answers)
+}
