@@ -37,6 +37,10 @@ package main
 //	day 1 peak RSS             1071-1075 MiB          1015 MiB
 //	store after day 1          490 MB                 490 MB
 //	store growth per day       500 MB                 500 MB (the store's work)
+//
+// After merging main (findings as events) at 18:10, on a quieter machine:
+// floor 0.59 s wall (1.06 cpu-s); day-2 run 20.4 s wall, 29.9 cpu-s, 4.23 GB
+// and 79.9M allocations, x-floor 34.5, store growth 216 MB per day.
 
 import (
 	"bytes"
