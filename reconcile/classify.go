@@ -58,6 +58,12 @@ func (j *judge) isApproved(a targets.Account) bool {
 	return slices.ContainsFunc(j.approved, func(x Approval) bool { return Names(x.AccountID, a) })
 }
 
+// conflicted says whether the HR sources disagree about the person with
+// this employee ID (no ID is normalised when none do: this runs per account).
+func (j *judge) conflicted(employeeID string) bool {
+	return len(j.hrConflicts) > 0 && j.hrConflicts[NormalizeID(employeeID)]
+}
+
 // departure says whether HR says the person is gone (terminated, suspended,
 // or on leave when policy counts leave), which kind of finding that makes,
 // and since when. A termination date in the future is not yet a departure,
@@ -66,7 +72,7 @@ func (j *judge) isApproved(a targets.Account) bool {
 // rehire's old termination date is history, and a rehire recorded ahead
 // leaves the status to decide.
 func (j *judge) departure(p *PersonRow) (Kind, time.Time, bool) {
-	if j.hrConflicts[NormalizeID(p.EmployeeID)] {
+	if j.conflicted(p.EmployeeID) {
 		return "", time.Time{}, false // an hr_conflict finding says it; nothing is revoked
 	}
 	switch {
@@ -381,7 +387,7 @@ func (j *judge) exempt(v *verdict) {
 // reenabled finding.
 func (j *judge) back(m Match, s seen, departed bool) bool {
 	return s.suspendedByUs != nil && m.Clear() && !departed && m.Person.Status == sources.Active &&
-		!j.hrConflicts[NormalizeID(m.Person.EmployeeID)]
+		!j.conflicted(m.Person.EmployeeID)
 }
 
 // plan fills a clear finding's steps from the policy's lifecycle and sets its
@@ -395,7 +401,7 @@ func (j *judge) plan(f *Finding, m Match, a targets.Account, args []string) {
 		f.Reason += " (match not strong enough to act on: " + f.matchNote(m) + ")"
 		return
 	}
-	if j.hrConflicts[NormalizeID(m.Person.EmployeeID)] {
+	if j.conflicted(m.Person.EmployeeID) {
 		f.Disposition = Review
 		f.Reason += " (HR sources disagree about " + m.Person.EmployeeID + ": see the hr_conflict finding)"
 		return

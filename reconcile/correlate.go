@@ -60,8 +60,46 @@ func NewPeople(people []*PersonRow) *People {
 // Len is the number of people.
 func (p *People) Len() int { return len(p.byID) }
 
-// ByID finds a person by employee ID.
-func (p *People) ByID(id string) *PersonRow { return p.byID[NormalizeID(id)] }
+// ByID finds a person by employee ID. It allocates nothing for an ASCII ID
+// (it runs for every account).
+func (p *People) ByID(id string) *PersonRow {
+	var buf [64]byte
+	if k, ok := lowerASCII(buf[:0], strings.TrimSpace(id)); ok {
+		return p.byID[string(k)] // indexing with string(k) does not allocate
+	}
+	return p.byID[NormalizeID(id)]
+}
+
+// lowerASCII appends s lower-cased to dst when s is ASCII and fits in dst's
+// capacity (then the result is NormalizeID's of s, trimmed).
+func lowerASCII(dst []byte, s string) ([]byte, bool) {
+	if len(s) > cap(dst)-len(dst) {
+		return dst, false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 0x80:
+			return dst, false
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst, true
+}
+
+// sameID says whether two employee IDs are the same once normalised,
+// without allocating for ASCII IDs.
+func sameID(a, b string) bool {
+	var ba, bb [64]byte
+	ka, okA := lowerASCII(ba[:0], strings.TrimSpace(a))
+	kb, okB := lowerASCII(bb[:0], strings.TrimSpace(b))
+	if okA && okB {
+		return string(ka) == string(kb)
+	}
+	return NormalizeID(a) == NormalizeID(b)
+}
 
 // Match is the outcome of correlating one account.
 type Match struct {
@@ -165,7 +203,7 @@ func (p *People) Correlate(c *Correlation, a targets.Account) Match {
 			return m
 		}
 	}
-	if m.Person != nil && ownID != "" && NormalizeID(ownID) != NormalizeID(m.Person.EmployeeID) {
+	if m.Person != nil && ownID != "" && !sameID(ownID, m.Person.EmployeeID) {
 		m.Conflict = fmt.Sprintf("account's employee ID %s contradicts employee %s found by %s", ownID, m.Person.EmployeeID, m.Via)
 	}
 	return m

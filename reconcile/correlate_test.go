@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -96,5 +97,72 @@ func TestCorrelationValidate(t *testing.T) {
 func TestNormalizeID(t *testing.T) {
 	if NormalizeID(" E001 ") != NormalizeID("e001") || NormalizeID("007") == NormalizeID("7") {
 		t.Fatal("NormalizeID: trimming/case or leading zeros wrong")
+	}
+}
+
+// ByID and sameID, which spare the allocation of NormalizeID for ASCII IDs,
+// agree with NormalizeID on every ID, ASCII or not, short or long.
+func TestIDsWithoutAllocation(t *testing.T) {
+	long := strings.Repeat("X", 70)
+	ids := []string{"E001", "e001", " E001 ", "e0O1", "007", "7", "", " ", "ÄBC", "äbc", "Straße", "STRASSE", "K", "\u212a", "k",
+		long, strings.ToLower(long), long + "ä", "İd", "i̇d", "ID\t", "e\x00"}
+	people := make([]*PersonRow, 0, len(ids))
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if n := NormalizeID(id); n != "" && !seen[n] {
+			seen[n] = true
+			people = append(people, person(strings.TrimSpace(id), ""))
+		}
+	}
+	p := NewPeople(people)
+	for _, a := range ids {
+		want := p.byID[NormalizeID(a)]
+		if got := p.ByID(a); got != want {
+			t.Errorf("ByID(%q) = %v, want %v", a, got, want)
+		}
+		for _, b := range ids {
+			if got, want := sameID(a, b), NormalizeID(a) == NormalizeID(b); got != want {
+				t.Errorf("sameID(%q, %q) = %v, NormalizeID says %v", a, b, got, want)
+			}
+		}
+	}
+}
+
+// Correlating an account costs no allocation when its employee ID is
+// ASCII, whatever its case (the nightly run correlates a million), and
+// NormalizeID none when the ID is already normal.
+func TestCorrelateAllocs(t *testing.T) {
+	people := NewPeople([]*PersonRow{person("E001", "alice@example.com"), person("E002", "bob@example.com")})
+	c := Correlation{}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a := targets.Account{ID: "u1", EmployeeID: "E001", Email: "alice@example.com", Username: "alice"}
+	if n := testing.AllocsPerRun(100, func() {
+		if m := people.Correlate(&c, a); !m.Clear() {
+			t.Fatalf("no clear match: %+v", m)
+		}
+	}); n != 0 {
+		t.Errorf("Correlate: %v allocations, want 0", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = NormalizeID("e001") }); n != 0 {
+		t.Errorf("NormalizeID of a normal ID: %v allocations, want 0", n)
+	}
+}
+
+func BenchmarkCorrelate(b *testing.B) {
+	rows := make([]*PersonRow, 10000)
+	for i := range rows {
+		rows[i] = person(fmt.Sprintf("E%06d", i), fmt.Sprintf("user%06d@example.com", i))
+	}
+	people := NewPeople(rows)
+	c := Correlation{}
+	if err := c.Validate(); err != nil {
+		b.Fatal(err)
+	}
+	a := targets.Account{ID: "u1", EmployeeID: "E000042", Email: "user000042@example.com"}
+	b.ReportAllocs()
+	for b.Loop() {
+		people.Correlate(&c, a)
 	}
 }

@@ -23,7 +23,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -301,38 +300,48 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 	}
 
 	hrSuspect := res.Tripped(GuardHRShrink)
-	var mu sync.Mutex
 	var failed, refErrs []error
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
+	results := make([]targetResult, len(spec.Targets))
 	for i := range spec.Targets {
 		ts := &spec.Targets[i]
 		ts.Correlation.Target = ts.Name
 		ts.Correlation.Links = links[ts.Name]
 		g.Go(func() error {
-			tr := e.collectTarget(gctx, log.With("target", ts.Name), res.Run.ID, spec, ts, people, only)
-			mu.Lock()
-			defer mu.Unlock()
-			for _, f := range tr.findings {
-				// HR is suspect: an account whose owner HR did not
-				// report may belong to someone the export left out.
-				if f.Kind == Orphaned && hrSuspect {
-					continue
-				}
-				res.Findings = append(res.Findings, f)
-			}
-			res.Drift = append(res.Drift, tr.drift...)
-			res.Collections = append(res.Collections, tr.collection)
-			if tr.err != nil {
-				failed = append(failed, fmt.Errorf("target %s: %w", ts.Name, tr.err))
-			}
-			if tr.refErr != nil {
-				refErrs = append(refErrs, tr.refErr)
-			}
+			results[i] = e.collectTarget(gctx, log.With("target", ts.Name), res.Run.ID, spec, ts, people, only)
 			return nil
 		})
 	}
 	_ = g.Wait()
+	// The targets' findings and drift are copied once, into slices of
+	// their final size (a Finding is large: growing a slice of a hundred
+	// thousand by appending copies them over and over).
+	nf, nd := len(res.Findings), len(res.Drift)
+	for i := range results {
+		nf, nd = nf+results[i].findings.Len(), nd+len(results[i].drift)
+	}
+	res.Findings, res.Drift = slices.Grow(res.Findings, nf-len(res.Findings)), slices.Grow(res.Drift, nd-len(res.Drift))
+	for i := range results {
+		tr, ts := &results[i], &spec.Targets[i]
+		for f := range tr.findings.All() {
+			// HR is suspect: an account whose owner HR did not
+			// report may belong to someone the export left out.
+			if f.Kind == Orphaned && hrSuspect {
+				continue
+			}
+			res.Findings = append(res.Findings, *f)
+		}
+		res.Drift = append(res.Drift, tr.drift...)
+		res.Collections = append(res.Collections, tr.collection)
+		if tr.err != nil {
+			failed = append(failed, fmt.Errorf("target %s: %w", ts.Name, tr.err))
+		}
+		if tr.refErr != nil {
+			refErrs = append(refErrs, tr.refErr)
+		}
+		*tr = targetResult{} // its findings are copied: let them go
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -613,7 +622,7 @@ type targetResult struct {
 	// refErr says which of the policy's account references on this target
 	// did not name exactly one account.
 	refErr     error
-	findings   []Finding
+	findings   findingList
 	drift      []DriftRow
 	collection Collection
 	err        error
@@ -667,7 +676,7 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 		return tc.fail(err)
 	}
 	tc.tr.refErr = refs.err()
-	log.Info("target collected", "accounts", tc.tr.collection.Count, "findings", len(tc.tr.findings), "duration", tc.tr.collection.Duration)
+	log.Info("target collected", "accounts", tc.tr.collection.Count, "findings", tc.tr.findings.Len(), "duration", tc.tr.collection.Duration)
 	return tc.tr
 }
 
@@ -701,8 +710,8 @@ func (tc *targetCollection) fail(err error) targetResult {
 		tc.finished = true
 		_ = e.Store.FinishAccounts(context.WithoutCancel(tc.ctx), tr.collection.RunID, tc.ts.Name, false)
 	}
-	kept := tr.findings[:0]
-	for _, f := range tr.findings {
+	var kept findingList
+	for f := range tr.findings.All() {
 		switch f.Kind {
 		case Orphaned, TerminatedActive, SuspendedActive:
 			continue
@@ -711,11 +720,12 @@ func (tc *targetCollection) fail(err error) targetResult {
 		for i := range f.Actions {
 			f.Actions[i].Auto = false
 		}
-		kept = append(kept, f)
+		kept.add(*f)
 	}
-	tr.findings = append(kept, Finding{Kind: GuardTripped, Severity: High, Disposition: Review, Target: tc.ts.Name, AccountID: "(collection)",
+	kept.add(Finding{Kind: GuardTripped, Severity: High, Disposition: Review, Target: tc.ts.Name, AccountID: "(collection)",
 		Reason:   "collection of " + tc.ts.Name + " failed: no orphaned or terminated conclusions and no revocation on it this run",
 		Evidence: map[string]string{"error": e.errText(err), "accounts_read": fmt.Sprint(tr.collection.Count)}})
+	tr.findings = kept
 	tr.drift = nil
 	tc.log.Error("target collection failed", "err", err, "accounts_read", tr.collection.Count)
 	return *tr
@@ -762,7 +772,10 @@ func (e *Engine) targetBaseline(ctx context.Context, target string, runID int64)
 // each one the run looks at.
 func (tc *targetCollection) stream(runID int64, b *targetBaseline, j *judge, refs *refCheck, people *People, only map[string]bool) error {
 	e, ctx, ts, col := tc.e, tc.ctx, tc.ts, &tc.tr.collection
-	seenIDs := map[string]struct{}{}
+	var seenIDs map[string]struct{} // nil: the target checks itself
+	if u, ok := ts.Target.(targets.UniqueLister); !ok || !u.ListsUniqueIDs() {
+		seenIDs = map[string]struct{}{}
+	}
 	batch := make([]targets.Account, 0, 2000)
 	flush := func() error {
 		if len(batch) == 0 {
@@ -782,11 +795,13 @@ func (tc *targetCollection) stream(runID int64, b *targetBaseline, j *judge, ref
 			_ = flush()
 			return errors.New("the target listed an account without an ID")
 		}
-		if _, dup := seenIDs[a.ID]; dup {
-			_ = flush()
-			return fmt.Errorf("the target listed account %s twice", a.ID)
+		if seenIDs != nil {
+			if _, dup := seenIDs[a.ID]; dup {
+				_ = flush()
+				return fmt.Errorf("the target listed account %s twice", a.ID)
+			}
+			seenIDs[a.ID] = struct{}{}
 		}
-		seenIDs[a.ID] = struct{}{}
 		col.Count++
 		if a.Enabled {
 			col.Enabled++
@@ -827,7 +842,7 @@ func (tc *targetCollection) judge(b *targetBaseline, j *judge, a targets.Account
 	if d, ok := b.suspended[a.ID]; ok {
 		s.suspendedByUs = &d
 	}
-	tr.findings = append(tr.findings, j.classify(a, m, s)...)
+	tr.findings.add(j.classify(a, m, s)...)
 }
 
 func accountDrift(target string, a targets.Account, prev AccountState) []DriftRow {
@@ -844,7 +859,7 @@ func accountDrift(target string, a targets.Account, prev AccountState) []DriftRo
 	if prev.Privileged != a.Privileged {
 		d("privilege_changed", fmt.Sprintf("%v -> %v", prev.Privileged, a.Privileged))
 	}
-	if cur := JoinGroups(a.Groups); cur != prev.Groups {
+	if !joinedGroupsEqual(a.Groups, prev.Groups) {
 		old := SplitGroups(prev.Groups)
 		for _, g := range a.Groups {
 			if !slices.ContainsFunc(old, sameGroup(g)) {

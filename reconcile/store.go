@@ -290,6 +290,30 @@ func JoinGroups(gs []targets.Group) string {
 	return b.String()
 }
 
+// joinedGroupsEqual says whether JoinGroups(gs) == s, without building the
+// string (drift compares every account's groups so).
+func joinedGroupsEqual(gs []targets.Group, s string) bool {
+	for i, g := range gs {
+		if i > 0 {
+			if s == "" || s[0] != '\n' {
+				return false
+			}
+			s = s[1:]
+		}
+		if !strings.HasPrefix(s, g.Name) {
+			return false
+		}
+		s = s[len(g.Name):]
+		if g.ID != g.Name {
+			if s == "" || s[0] != '\t' || !strings.HasPrefix(s[1:], g.ID) {
+				return false
+			}
+			s = s[1+len(g.ID):]
+		}
+	}
+	return s == ""
+}
+
 // SplitGroups is the inverse of JoinGroups.
 func SplitGroups(s string) []targets.Group {
 	if s == "" {

@@ -205,6 +205,52 @@ func ParseDateIn(raw string, loc *time.Location) (time.Time, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
+	// The value's shape names the only layout that can read it: a run
+	// parses millions of dates, and each layout tried in vain costs an
+	// error's allocations. What the shape does not settle goes through
+	// every layout in turn (which gives the same answer, only slower).
+	if layout, local := dateLayout(s); layout != "" {
+		var t time.Time
+		var err error
+		if local {
+			t, err = time.ParseInLocation(layout, s, loc)
+		} else {
+			t, err = time.Parse(layout, s)
+		}
+		if err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return parseDateLayouts(raw, s, loc)
+}
+
+// dateLayout is the layout of ParseDateIn's that a trimmed value of this
+// shape can only be read with, and whether it is read in the local zone
+// (""; false: the shape does not say). It picks what trying the layouts in
+// ParseDateIn's order would succeed with first: YYYY-MM-DD is 10 bytes, a
+// date and time has T at byte 10 (with a zone, nothing without one reads
+// it), and a Workday date has its zone (+, - or Z) at byte 10.
+func dateLayout(s string) (layout string, local bool) {
+	switch {
+	case len(s) == 10:
+		return "2006-01-02", true
+	case len(s) < 11:
+		return "", false
+	case s[10] == 'T':
+		if z := s[len(s)-1]; z == 'Z' || strings.ContainsAny(s[11:], "+-") {
+			return time.RFC3339Nano, false
+		}
+		return "2006-01-02T15:04:05", true
+	case s[10] == '-' || s[10] == '+':
+		return "2006-01-02-07:00", false
+	case s[10] == 'Z':
+		return "2006-01-02Z07:00", false
+	}
+	return "", false
+}
+
+// parseDateLayouts tries ParseDateIn's layouts in turn on the trimmed s.
+func parseDateLayouts(raw, s string, loc *time.Location) (time.Time, error) {
 	for _, layout := range []string{"2006-01-02", "2006-01-02T15:04:05"} {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
 			return t.UTC(), nil

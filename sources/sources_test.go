@@ -65,3 +65,61 @@ func TestParseDateIn(t *testing.T) {
 		t.Errorf("bad date error %v does not name the value", err)
 	}
 }
+
+// Choosing the layout from the value's shape reads every value as trying
+// the layouts in turn does: the same time, or an error for the same values.
+func TestParseDateShapes(t *testing.T) {
+	riyadh, err := time.LoadLocation("Asia/Riyadh")
+	if err != nil {
+		t.Skipf("no time zone database: %v", err)
+	}
+	values := []string{
+		"2026-11-25", "2026-1-25", "2026-11-5", "20261125", "2026-11-25T09:30:00", "2026-11-25T09:30:00.123456",
+		"2026-11-25T09:30:00Z", "2026-11-25T09:30:00.5Z", "2026-11-25T09:30:00+03:00", "2026-11-25T09:30:00-08:00",
+		"2026-11-25T09:30:00z", "2026-11-25t09:30:00Z", "2026-11-25T09:30Z", "2026-11-25T09:30", "2026-11-25T25:30:00",
+		"2026-11-24-08:00", "2026-11-24+05:30", "2026-11-24Z", "2026-11-24Z08:00", "2026-11-24 09:30:00", "2026-11-24-0800",
+		"2026-13-01", "2026-02-30", "25/11/2026", "2026-11-25x", "x", "2026-11-25T", "2026-11-25T09:30:00+0300",
+	}
+	for _, v := range values {
+		for _, loc := range []*time.Location{time.UTC, riyadh} {
+			got, err := ParseDateIn(v, loc)
+			want, werr := parseDateLayouts(v, v, loc)
+			if !got.Equal(want) || (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) {
+				t.Errorf("ParseDateIn(%q, %v) = %v, %v; trying every layout: %v, %v", v, loc, got, err, want, werr)
+			}
+		}
+	}
+}
+
+// The dates exports write cost no allocation (each layout tried in vain
+// used to cost an error's).
+func TestParseDateAllocs(t *testing.T) {
+	for _, v := range []string{"2026-11-25", "2026-11-25T09:30:00Z", "2026-11-25T09:30:00"} {
+		if n := testing.AllocsPerRun(100, func() { _, _ = ParseDate(v) }); n != 0 {
+			t.Errorf("ParseDate(%q): %v allocations, want 0", v, n)
+		}
+	}
+}
+
+// BenchmarkParseDate compares ParseDate (shape) with trying every layout
+// in turn (layouts, as ParseDate did before issue 13).
+func BenchmarkParseDate(b *testing.B) {
+	for _, v := range []string{"2026-11-25", "2026-11-25T09:30:00Z", "2026-11-24-08:00"} {
+		b.Run("shape/"+v, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := ParseDate(v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("layouts/"+v, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := parseDateLayouts(v, v, time.UTC); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

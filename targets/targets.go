@@ -244,6 +244,16 @@ type Configurable interface {
 	Capabilities() []Capability
 }
 
+// UniqueLister is optional. A target whose listing never yields two
+// accounts with one ID (it ends the listing with an error when it meets an
+// ID again, as a CSV export's reader does, or its IDs are unique by
+// construction) says so with ListsUniqueIDs: the engine then keeps no
+// second set of the IDs it has seen. Every other target is checked by the
+// engine.
+type UniqueLister interface {
+	ListsUniqueIDs() bool
+}
+
 // Capabilities is a target's optional abilities, resolved once: a nil field
 // means the target cannot do that and a person must.
 type Capabilities struct {

@@ -18,25 +18,26 @@ func defineGen(fs *flag.FlagSet) action {
 	tgts := fs.Int("targets", 10, "targets (`T`), each with an account for nearly every person")
 	seed := fs.Uint64("seed", 1, "seed (`S`): the same seed writes the same data")
 	asOf := fs.String("as-of", "2026-11-25", "dates are spread before this `DATE`")
+	day := fs.Int("day", 1, "write day `N` of a series: day N is day N-1 with 0.1% of the accounts changed and a few leavers and joiners, judged as of --as-of plus N-1 days")
 	out := fs.String("out", "", "`DIR`ectory to write into")
 	return func(ctx context.Context, stdout, stderr io.Writer) (int, error) {
-		return exitOK, writeGen(*people, *tgts, *seed, *asOf, *out, stdout)
+		return exitOK, writeGen(*people, *tgts, *seed, *asOf, *day, *out, stdout)
 	}
 }
 
-func writeGen(people, tgts int, seed uint64, asOf, out string, stdout io.Writer) error {
-	if out == "" || people <= 0 || tgts <= 0 {
-		return usageError{Msg: "gen: --out, and positive --people and --targets, are required"}
+func writeGen(people, tgts int, seed uint64, asOf string, day int, out string, stdout io.Writer) error {
+	if out == "" || people <= 0 || tgts <= 0 || day <= 0 {
+		return usageError{Msg: "gen: --out, and positive --people, --targets and --day, are required"}
 	}
 	t, err := time.Parse("2006-01-02", asOf)
 	if err != nil {
 		return usageError{Msg: "gen: --as-of: " + err.Error()}
 	}
-	spec := gen.Spec{People: people, Targets: tgts, Seed: seed, AsOf: t}
+	spec := gen.Spec{People: people, Targets: tgts, Seed: seed, AsOf: t, Day: day}
 	if err := gen.WriteCSV(spec, out); err != nil {
 		return fmt.Errorf("gen: %w", err)
 	}
-	fmt.Fprintf(stdout, "wrote %d people and %d targets (%d orphans each) to %s; run: accessrecon run --config %s/schedule.yaml --as-of %s\n",
-		people, tgts, spec.Orphans(), out, out, asOf)
+	fmt.Fprintf(stdout, "wrote day %d: %d people and %d targets (%d orphans each) to %s; run: accessrecon run --config %s/schedule.yaml --as-of %s\n",
+		day, people+(day-1)*spec.JoinersPerDay(), tgts, spec.Orphans(), out, out, spec.DayAsOf().Format("2006-01-02"))
 	return nil
 }

@@ -49,6 +49,9 @@ func demoTemplate(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	if code, ok := runChild(); ok { // a benchmark's run in its own process
+		os.Exit(code)
+	}
 	code := m.Run()
 	if demoDir != "" {
 		os.RemoveAll(filepath.Dir(demoDir))

@@ -2,6 +2,13 @@
 // demo and load tests: the same Spec always yields the same people and
 // accounts, computed on the fly from their index (nothing is held whole), so
 // a million accounts cost no memory until a consumer keeps them.
+//
+// Spec.Day makes a series of nightly exports of one organisation: day d is
+// day d-1 with a deterministic 0.1% of the accounts changed (a group added or
+// removed, disabled or enabled again, a last login moved to that day) and a
+// few leavers (terminated that day, 0.01% of people) and joiners (hired that
+// day, with accounts everywhere), judged as of DayAsOf. Day 1 (or 0) is the
+// data set Spec has always made.
 package gen
 
 import (
@@ -12,6 +19,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +35,88 @@ type Spec struct {
 	Groups  int       // groups per account (default 4)
 	Seed    uint64    // same seed, same data
 	AsOf    time.Time // dates are spread before it
+	// Day is the day of the series (0 and 1: the first); see the package
+	// documentation.
+	Day int
+}
+
+// ChangePerMille is the share of accounts (per thousand) a day changes.
+const ChangePerMille = 1
+
+// joinerBase is the index of the first joiner: day k's n-th joiner is
+// person joinerBase + k<<16 + n, past every person and orphan index.
+const joinerBase = 1 << 30
+
+func (s Spec) day() int { return max(s.Day, 1) }
+
+// DayAsOf is when day Day's data is to be judged: AsOf plus Day-1 days.
+func (s Spec) DayAsOf() time.Time { return s.asOf().AddDate(0, 0, s.day()-1) }
+
+// dayDate is midnight of day k of the series.
+func (s Spec) dayDate(k int) time.Time { return s.asOf().AddDate(0, 0, k-1).Truncate(24 * time.Hour) }
+
+// JoinersPerDay is how many people each day after the first hires (0.01%
+// of People, at least one).
+func (s Spec) JoinersPerDay() int { return max(s.People/10000, 1) }
+
+// isPerson says whether index i is a person's (not an orphan's).
+func isPerson(s Spec, i int) bool { return i < s.People || i >= joinerBase }
+
+// joinDay is the day person i was hired in the series (1: there from the
+// start).
+func joinDay(i int) int {
+	if i < joinerBase {
+		return 1
+	}
+	return (i - joinerBase) >> 16
+}
+
+// hash is a deterministic hash of the seed and parts (splitmix64).
+func (s Spec) hash(parts ...uint64) uint64 {
+	h := s.Seed ^ 0x243F6A8885A308D3
+	for _, p := range parts {
+		h += p + 0x9E3779B97F4A7C15
+		h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9
+		h = (h ^ (h >> 27)) * 0x94D049BB133111EB
+		h ^= h >> 31
+	}
+	return h
+}
+
+// PersonIndexes yields the indexes of the day's people: 0 to People-1,
+// then the joiners of days 2 to Day.
+func (s Spec) PersonIndexes() iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for i := range s.People {
+			if !yield(i) {
+				return
+			}
+		}
+		s.joiners(yield)
+	}
+}
+
+// AccountIndexes yields the indexes Account is asked about on a target:
+// the people of day 1, the orphans, then the joiners.
+func (s Spec) AccountIndexes() iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for i := range s.People + s.Orphans() {
+			if !yield(i) {
+				return
+			}
+		}
+		s.joiners(yield)
+	}
+}
+
+func (s Spec) joiners(yield func(int) bool) {
+	for k := 2; k <= s.day(); k++ {
+		for n := range s.JoinersPerDay() {
+			if !yield(joinerBase + k<<16 + n) {
+				return
+			}
+		}
+	}
 }
 
 // JobCodes are the roles people are given, round robin.
@@ -50,8 +140,21 @@ func (s Spec) asOf() time.Time {
 // EmployeeID of person i.
 func EmployeeID(i int) string { return fmt.Sprintf("E%06d", i) }
 
-// Person returns person i.
+// Person returns person i as of day Day.
 func (s Spec) Person(i int) sources.Person {
+	p := s.basePerson(i)
+	for k := max(joinDay(i)+1, 2); k <= s.day(); k++ {
+		if p.Status != sources.Terminated && s.hash(4, uint64(k), uint64(i))%10000 == 0 { // a leaver
+			p.Status = sources.Terminated
+			p.TerminationDate = s.dayDate(k)
+			p.StatusEffective = p.TerminationDate
+		}
+	}
+	return p
+}
+
+// basePerson is person i as first seen.
+func (s Spec) basePerson(i int) sources.Person {
 	r := s.rng(1, uint64(i))
 	asOf := s.asOf()
 	p := sources.Person{
@@ -63,6 +166,10 @@ func (s Spec) Person(i int) sources.Person {
 	}
 	if i > 0 {
 		p.ManagerID = EmployeeID(i / 10)
+	}
+	if jd := joinDay(i); jd > 1 { // a joiner: hired on their day, active
+		p.ManagerID, p.HireDate = EmployeeID(0), s.dayDate(jd)
+		return p
 	}
 	switch x := r.IntN(1000); {
 	case x < 30: // terminated, in the past
@@ -84,16 +191,48 @@ func (s Spec) Person(i int) sources.Person {
 // TargetName of target t.
 func TargetName(t int) string { return fmt.Sprintf("app%02d", t) }
 
-// Account returns the account of person i on target t; ok is false when the
-// person has none there. Indexes from People up are orphans.
+// Account returns the account of person i on target t as of day Day; ok
+// is false when the person has none there. Indexes from People up (to the
+// joiners') are orphans.
 func (s Spec) Account(t, i int) (targets.Account, bool) {
+	a, ok := s.baseAccount(t, i)
+	if !ok {
+		return a, false
+	}
+	for k := max(joinDay(i)+1, 2); k <= s.day(); k++ {
+		h := s.hash(3, uint64(k), uint64(t), uint64(i))
+		if h%1000 >= ChangePerMille {
+			continue
+		}
+		switch (h >> 32) % 4 {
+		case 0:
+			name := fmt.Sprintf("%s-extra-%d", TargetName(t), k)
+			a.Groups = append(slices.Clip(a.Groups), targets.Group{ID: name, Name: name})
+		case 1:
+			if len(a.Groups) > 0 {
+				a.Groups = a.Groups[1:]
+			}
+		case 2:
+			a.Enabled = !a.Enabled
+		case 3:
+			a.LastLogin = s.dayDate(k).Add(time.Duration(h>>40%(24*3600)) * time.Second)
+		}
+	}
+	return a, true
+}
+
+// baseAccount is the account of person i on target t as first seen.
+func (s Spec) baseAccount(t, i int) (targets.Account, bool) {
 	r := s.rng(2, uint64(t), uint64(i))
 	asOf := s.asOf()
+	if jd := joinDay(i); jd > 1 { // a joiner's accounts date from their day
+		asOf = s.dayDate(jd)
+	}
 	groups := max(s.Groups, 4)
 	if s.Groups > 0 {
 		groups = s.Groups
 	}
-	if i < s.People && r.IntN(100) < 2 {
+	if isPerson(s, i) && r.IntN(100) < 2 {
 		return targets.Account{}, false // 2% of people have no account on a system
 	}
 	a := targets.Account{
@@ -102,7 +241,10 @@ func (s Spec) Account(t, i int) (targets.Account, bool) {
 		DisplayName: "User " + strconv.Itoa(i), Enabled: r.IntN(100) >= 3, LoginTracked: true,
 		Created: asOf.AddDate(0, 0, -10-r.IntN(2000)),
 	}
-	if i >= s.People { // orphan: an account nobody in HR owns
+	if joinDay(i) > 1 {
+		a.Created = asOf
+	}
+	if !isPerson(s, i) { // orphan: an account nobody in HR owns
 		a.EmployeeID = ""
 		a.Email = fmt.Sprintf("svc%06d@example.com", i)
 	}
@@ -136,11 +278,13 @@ type Source struct{ Spec Spec }
 // People yields the spec's people.
 func (g Source) People(ctx context.Context) iter.Seq2[sources.Person, error] {
 	return func(yield func(sources.Person, error) bool) {
-		for i := range g.Spec.People {
-			if i%4096 == 0 && ctx.Err() != nil {
+		n := 0
+		for i := range g.Spec.PersonIndexes() {
+			if n%4096 == 0 && ctx.Err() != nil {
 				yield(sources.Person{}, ctx.Err())
 				return
 			}
+			n++
 			if !yield(g.Spec.Person(i), nil) {
 				return
 			}
@@ -157,17 +301,23 @@ type Target struct {
 // Accounts yields the target's accounts.
 func (g Target) Accounts(ctx context.Context) iter.Seq2[targets.Account, error] {
 	return func(yield func(targets.Account, error) bool) {
-		for i := range g.Spec.People + g.Spec.Orphans() {
-			if i%4096 == 0 && ctx.Err() != nil {
+		n := 0
+		for i := range g.Spec.AccountIndexes() {
+			if n%4096 == 0 && ctx.Err() != nil {
 				yield(targets.Account{}, ctx.Err())
 				return
 			}
+			n++
 			if a, ok := g.Spec.Account(g.Index, i); ok && !yield(a, nil) {
 				return
 			}
 		}
 	}
 }
+
+// ListsUniqueIDs says that no two accounts share an ID (each is made from
+// its index): targets.UniqueLister.
+func (g Target) ListsUniqueIDs() bool { return true }
 
 // WriteCSV writes the data set as CSV files (hr.csv and one <target>.csv per
 // target) and a schedule.yaml that reads them, into dir.
@@ -183,7 +333,7 @@ func WriteCSV(s Spec, dir string) error {
 	}
 	err := writeFile(filepath.Join(dir, "hr.csv"), []string{"employee_id", "email", "first_name", "last_name", "status", "status_effective",
 		"termination_date", "department", "job_code", "manager_id", "worker_type", "hire_date"}, func(emit func([]string) error) error {
-		for i := range s.People {
+		for i := range s.PersonIndexes() {
 			p := s.Person(i)
 			if err := emit([]string{p.EmployeeID, p.Email, p.FirstName, p.LastName, string(p.Status), d(p.StatusEffective), d(p.TerminationDate),
 				p.Department, p.JobCode, p.ManagerID, p.WorkerType, d(p.HireDate)}); err != nil {
@@ -195,13 +345,13 @@ func WriteCSV(s Spec, dir string) error {
 	if err != nil {
 		return err
 	}
-	yaml := "# Generated by accessrecon gen: " + fmt.Sprintf("%d people, %d targets, seed %d", s.People, s.Targets, s.Seed) +
+	yaml := "# Generated by accessrecon gen: " + fmt.Sprintf("%d people, %d targets, seed %d, day %d", s.People, s.Targets, s.Seed, s.day()) +
 		"\nstore: accessrecon.db\nsources:\n  - name: hr\n    type: csv\n    config: {path: hr.csv}\ntargets:\n"
 	for t := range s.Targets {
 		name := TargetName(t)
 		err := writeFile(filepath.Join(dir, name+".csv"), []string{"account_id", "username", "email", "employee_id", "display_name", "enabled",
 			"last_login", "created", "privileged", "groups"}, func(emit func([]string) error) error {
-			for i := range s.People + s.Orphans() {
+			for i := range s.AccountIndexes() {
 				a, ok := s.Account(t, i)
 				if !ok {
 					continue

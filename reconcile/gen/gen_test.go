@@ -2,11 +2,14 @@ package gen
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/accessrecon/accessrecon/sources"
 )
 
 // The same spec always yields the same data (that is what makes benchmarks
@@ -75,5 +78,82 @@ func TestReproducible(t *testing.T) {
 	}
 	if lines != n+1 { // header
 		t.Fatalf("app00.csv has %d lines, the in-memory target %d accounts", lines-1, n)
+	}
+}
+
+// Day d is day d-1 with about 0.1% of the accounts changed, a few leavers
+// and joiners; day 0 and day 1 are the same data set.
+func TestDays(t *testing.T) {
+	base := Spec{People: 20000, Targets: 2, Seed: 5}
+	d1, d2, d3 := base, base, base
+	d1.Day, d2.Day, d3.Day = 1, 2, 3
+	if !d2.DayAsOf().Equal(base.DayAsOf().AddDate(0, 0, 1)) {
+		t.Fatalf("day 2 as of %v, day 1 as of %v", d2.DayAsOf(), base.DayAsOf())
+	}
+	accounts := func(s Spec, tg int) map[string]string {
+		out := map[string]string{}
+		for a, err := range (Target{Spec: s, Index: tg}).Accounts(context.Background()) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[a.ID] = fmt.Sprintf("%+v", a)
+		}
+		return out
+	}
+	people := func(s Spec) map[string]sources.Person {
+		out := map[string]sources.Person{}
+		for p, err := range (Source{Spec: s}).People(context.Background()) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[p.EmployeeID] = p
+		}
+		return out
+	}
+	if !reflect.DeepEqual(accounts(base, 1), accounts(d1, 1)) || !reflect.DeepEqual(people(base), people(d1)) {
+		t.Fatal("day 0 and day 1 differ")
+	}
+	for _, pair := range [][2]Spec{{d1, d2}, {d2, d3}} {
+		prev, cur := pair[0], pair[1]
+		for tg := range 2 {
+			a, b := accounts(prev, tg), accounts(cur, tg)
+			changed, added := 0, 0
+			for id, x := range b {
+				if y, ok := a[id]; !ok {
+					added++
+				} else if x != y {
+					changed++
+				}
+			}
+			if len(b)-added != len(a) {
+				t.Fatalf("day %d target %d: %d accounts of day %d gone", cur.Day, tg, len(a)-(len(b)-added), prev.Day)
+			}
+			// 0.1% of ~20,000 accounts is 20 (a change may undo nothing
+			// visible, e.g. removing a group from none: a few less).
+			if changed < 8 || changed > 40 {
+				t.Fatalf("day %d target %d: %d of %d accounts changed, want about 0.1%%", cur.Day, tg, changed, len(a))
+			}
+			if added < 1 || added > cur.JoinersPerDay() {
+				t.Fatalf("day %d target %d: %d accounts added, want the day's joiners (%d)", cur.Day, tg, added, cur.JoinersPerDay())
+			}
+		}
+		a, b := people(prev), people(cur)
+		if len(b) != len(a)+cur.JoinersPerDay() {
+			t.Fatalf("day %d has %d people, day %d had %d: want %d joiners", cur.Day, len(b), prev.Day, len(a), cur.JoinersPerDay())
+		}
+		leavers := 0
+		for id, p := range a {
+			q := b[id]
+			switch {
+			case q == p:
+			case p.Status != sources.Terminated && q.Status == sources.Terminated && q.TerminationDate.Equal(cur.DayAsOf()):
+				leavers++
+			default:
+				t.Fatalf("day %d: %s changed other than by leaving: %+v -> %+v", cur.Day, id, p, q)
+			}
+		}
+		if leavers == 0 || leavers > 10 {
+			t.Fatalf("day %d: %d leavers of %d people, want about 0.01%%", cur.Day, leavers, len(a))
+		}
 	}
 }

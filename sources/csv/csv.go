@@ -45,34 +45,42 @@ type Config struct {
 	Location *time.Location `yaml:"-"`
 }
 
+// col is a canonical column.
+type col int
+
 // The canonical columns, in the order the README lists them.
 const (
-	colEmployeeID      = "employee_id"
-	colEmail           = "email"
-	colFirstName       = "first_name"
-	colLastName        = "last_name"
-	colStatus          = "status"
-	colStatusEffective = "status_effective"
-	colTerminationDate = "termination_date"
-	colDepartment      = "department"
-	colJobCode         = "job_code"
-	colManagerID       = "manager_id"
-	colWorkerType      = "worker_type"
-	colHireDate        = "hire_date"
+	colEmployeeID col = iota
+	colEmail
+	colFirstName
+	colLastName
+	colStatus
+	colStatusEffective
+	colTerminationDate
+	colDepartment
+	colJobCode
+	colManagerID
+	colWorkerType
+	colHireDate
+	numCols
 )
 
-var canonical = []string{
-	colEmployeeID, colEmail, colFirstName, colLastName, colStatus, colStatusEffective,
-	colTerminationDate, colDepartment, colJobCode, colManagerID, colWorkerType, colHireDate,
-}
+var canonical = [numCols]string{"employee_id", "email", "first_name", "last_name", "status", "status_effective",
+	"termination_date", "department", "job_code", "manager_id", "worker_type", "hire_date"}
 
-var required = []string{colEmployeeID, colStatus}
+func (c col) String() string { return canonical[c] }
+
+var required = []col{colEmployeeID, colStatus}
+
+// columns is where each canonical column is in the file's records (-1: the
+// file has no such column), resolved once from its header line.
+type columns [numCols]int
 
 // Source is a CSV HR export. It is safe for concurrent use: each call to
 // People opens the file anew.
 type Source struct {
 	cfg    Config
-	header map[string]string // canonical -> normalised header name
+	header [numCols]string // the normalised header name of each column
 	log    *slog.Logger
 }
 
@@ -82,21 +90,19 @@ func New(cfg Config, log *slog.Logger) (*Source, error) {
 	if strings.TrimSpace(cfg.Path) == "" {
 		return nil, errors.New("csv: path: required")
 	}
-	header := map[string]string{}
-	for _, c := range canonical {
-		header[c] = c
-	}
+	header := canonical
 	for k, v := range cfg.Columns {
-		if !slices.Contains(canonical, k) {
-			return nil, fmt.Errorf("csv: columns: unknown column %q (known: %s)", k, strings.Join(canonical, ", "))
+		c := slices.Index(canonical[:], k)
+		if c < 0 {
+			return nil, fmt.Errorf("csv: columns: unknown column %q (known: %s)", k, strings.Join(canonical[:], ", "))
 		}
 		if norm(v) == "" {
 			return nil, fmt.Errorf("csv: columns: %s: empty header name", k)
 		}
-		header[k] = norm(v)
+		header[c] = norm(v)
 	}
-	seen := map[string]string{}
-	for _, c := range canonical {
+	seen := map[string]col{}
+	for c := range numCols {
 		if other, ok := seen[header[c]]; ok {
 			return nil, fmt.Errorf("csv: columns: %s and %s both read header %q", other, c, header[c])
 		}
@@ -161,13 +167,14 @@ func (s *Source) read(ctx context.Context, yield func(sources.Person, error) boo
 		}
 		headers[i] = strings.TrimSpace(h)
 	}
-	idx := map[string]int{} // canonical -> field index
-	for _, c := range canonical {
+	var idx columns
+	for c := range numCols {
+		idx[c] = -1
 		for i, h := range headers {
 			if norm(h) != s.header[c] {
 				continue
 			}
-			if j, dup := idx[c]; dup {
+			if j := idx[c]; j >= 0 {
 				return 0, fmt.Errorf("%s:1: column %s: header %q appears twice (fields %d and %d)", name, c, h, j+1, i+1)
 			}
 			idx[c] = i
@@ -175,11 +182,11 @@ func (s *Source) read(ctx context.Context, yield func(sources.Person, error) boo
 	}
 	var missing []string
 	for _, c := range required {
-		if _, ok := idx[c]; !ok {
-			if s.header[c] != c {
+		if idx[c] < 0 {
+			if s.header[c] != c.String() {
 				missing = append(missing, fmt.Sprintf("%s (header %q)", c, s.header[c]))
 			} else {
-				missing = append(missing, c)
+				missing = append(missing, c.String())
 			}
 		}
 	}
@@ -210,7 +217,7 @@ func (s *Source) read(ctx context.Context, yield func(sources.Person, error) boo
 				return 0, fmt.Errorf("%s:%d: column %s: invalid UTF-8 (the export must be UTF-8)", name, line, headers[i])
 			}
 		}
-		p, err := s.person(rec, idx, headers)
+		p, err := s.person(rec, &idx, headers)
 		if err != nil {
 			return 0, fmt.Errorf("%s:%d: %w", name, line, err)
 		}
@@ -231,18 +238,18 @@ func (s *Source) read(ctx context.Context, yield func(sources.Person, error) boo
 }
 
 // person converts one record. Errors name the column (as the file heads it).
-func (s *Source) person(rec []string, idx map[string]int, headers []string) (sources.Person, error) {
-	get := func(c string) string {
-		if i, ok := idx[c]; ok {
+func (s *Source) person(rec []string, idx *columns, headers []string) (sources.Person, error) {
+	get := func(c col) string {
+		if i := idx[c]; i >= 0 {
 			return strings.TrimSpace(rec[i])
 		}
 		return ""
 	}
 	var err error
-	colErr := func(c string, e error) error {
+	colErr := func(c col, e error) error {
 		return fmt.Errorf("column %s: %w", headers[idx[c]], e)
 	}
-	date := func(c string) time.Time {
+	date := func(c col) time.Time {
 		if err != nil {
 			return time.Time{}
 		}

@@ -20,7 +20,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -41,43 +40,57 @@ type Config struct {
 	Columns map[string]string `yaml:"columns"`
 }
 
-// The canonical account columns.
+// col is a canonical column of the accounts or the credentials file.
+type col int
+
+// The canonical account columns, then those only the credentials file has
+// (not mappable).
 const (
-	colAccountID   = "account_id"
-	colUsername    = "username"
-	colEmail       = "email"
-	colEmployeeID  = "employee_id"
-	colDisplayName = "display_name"
-	colEnabled     = "enabled"
-	colLastLogin   = "last_login"
-	colCreated     = "created"
-	colPrivileged  = "privileged"
-	colGroups      = "groups"
+	colAccountID col = iota
+	colUsername
+	colEmail
+	colEmployeeID
+	colDisplayName
+	colEnabled
+	colLastLogin
+	colCreated
+	colPrivileged
+	colGroups
+	colCredentialID
+	colKind
+	colLastUsed
+	colActive
+	numCols
 )
 
-var accountColumns = []string{
+var colNames = [numCols]string{"account_id", "username", "email", "employee_id", "display_name", "enabled",
+	"last_login", "created", "privileged", "groups", "credential_id", "kind", "last_used", "active"}
+
+func (c col) String() string { return colNames[c] }
+
+var accountColumns = []col{
 	colAccountID, colUsername, colEmail, colEmployeeID, colDisplayName, colEnabled,
 	colLastLogin, colCreated, colPrivileged, colGroups,
 }
 
-var accountRequired = []string{colAccountID, colEnabled}
+var accountRequired = []col{colAccountID, colEnabled}
 
-// The credentials file columns (not mappable).
-const (
-	colCredentialID = "credential_id"
-	colKind         = "kind"
-	colLastUsed     = "last_used"
-	colActive       = "active"
-)
+var credentialColumns = []col{colAccountID, colCredentialID, colKind, colCreated, colLastUsed, colActive}
 
-var credentialColumns = []string{colAccountID, colCredentialID, colKind, colCreated, colLastUsed, colActive}
+var credentialRequired = []col{colAccountID, colCredentialID, colActive}
 
-var credentialRequired = []string{colAccountID, colCredentialID, colActive}
+// columns is where each canonical column is in a file's records (-1: the
+// file has no such column), resolved once from its header line.
+type columns [numCols]int
+
+// headerNames is the normalised header each canonical column is read
+// under ("": not read from this file).
+type headerNames [numCols]string
 
 // Target is a CSV account export. Each call to Accounts reads the files anew.
 type Target struct {
 	cfg    Config
-	header map[string]string // canonical -> normalised header
+	header headerNames
 	log    *slog.Logger
 }
 
@@ -86,20 +99,22 @@ func New(cfg Config, log *slog.Logger) (*Target, error) {
 	if strings.TrimSpace(cfg.Path) == "" {
 		return nil, errors.New("csv: path: required")
 	}
-	header := map[string]string{}
-	for _, c := range accountColumns {
-		header[c] = c
+	var header headerNames
+	known := make([]string, len(accountColumns))
+	for i, c := range accountColumns {
+		header[c], known[i] = c.String(), c.String()
 	}
 	for k, v := range cfg.Columns {
-		if !slices.Contains(accountColumns, k) {
-			return nil, fmt.Errorf("csv: columns: unknown column %q (known: %s)", k, strings.Join(accountColumns, ", "))
+		i := slices.Index(known, k)
+		if i < 0 {
+			return nil, fmt.Errorf("csv: columns: unknown column %q (known: %s)", k, strings.Join(known, ", "))
 		}
 		if norm(v) == "" {
 			return nil, fmt.Errorf("csv: columns: %s: empty header name", k)
 		}
-		header[k] = norm(v)
+		header[accountColumns[i]] = norm(v)
 	}
-	seen := map[string]string{}
+	seen := map[string]col{}
 	for _, c := range accountColumns {
 		if other, ok := seen[header[c]]; ok {
 			return nil, fmt.Errorf("csv: columns: %s and %s both read header %q", other, c, header[c])
@@ -145,11 +160,11 @@ func (t *Target) read(ctx context.Context, yield func(targets.Account, error) bo
 		return err
 	}
 	defer f.Close()
-	idx, headers, err := f.header(t.header, accountRequired)
+	idx, headers, err := f.header(&t.header, accountColumns, accountRequired)
 	if err != nil {
 		return err
 	}
-	_, loginTracked := idx[colLastLogin]
+	loginTracked := idx[colLastLogin] >= 0
 	seen := map[string]int{}
 	count := 0
 	for {
@@ -163,7 +178,7 @@ func (t *Target) read(ctx context.Context, yield func(targets.Account, error) bo
 		if err != nil {
 			return err
 		}
-		row := row{rec: rec, idx: idx, headers: headers}
+		row := row{rec: rec, idx: &idx, headers: headers}
 		a, err := account(row, loginTracked)
 		if err != nil {
 			return fmt.Errorf("%s:%d: %w", name, line, err)
@@ -171,7 +186,7 @@ func (t *Target) read(ctx context.Context, yield func(targets.Account, error) bo
 		if first, dup := seen[a.ID]; dup {
 			return fmt.Errorf("%s:%d: column %s: duplicate account ID %q (first on line %d)", name, line, headers[idx[colAccountID]], a.ID, first)
 		}
-		seen[a.ID] = line
+		seen[strings.Clone(a.ID)] = line // not a.ID: it would keep the whole line alive
 		for _, c := range creds[a.ID] {
 			a.Credentials = append(a.Credentials, c.cred)
 		}
@@ -208,11 +223,11 @@ func (t *Target) readCredentials(ctx context.Context) (map[string][]credLine, er
 		return nil, err
 	}
 	defer f.Close()
-	hdr := map[string]string{}
+	var hdr headerNames
 	for _, c := range credentialColumns {
-		hdr[c] = c
+		hdr[c] = c.String()
 	}
-	idx, headers, err := f.header(hdr, credentialRequired)
+	idx, headers, err := f.header(&hdr, credentialColumns, credentialRequired)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +243,7 @@ func (t *Target) readCredentials(ctx context.Context) (map[string][]credLine, er
 		if err != nil {
 			return nil, err
 		}
-		r := row{rec: rec, idx: idx, headers: headers}
+		r := row{rec: rec, idx: &idx, headers: headers}
 		c, acct, err := credential(r)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
@@ -246,23 +261,23 @@ func (t *Target) readCredentials(ctx context.Context) (map[string][]credLine, er
 // row is one record with its header, for reading fields by canonical name.
 type row struct {
 	rec     []string
-	idx     map[string]int
+	idx     *columns
 	headers []string
 }
 
-func (r row) get(c string) string {
-	if i, ok := r.idx[c]; ok {
+func (r row) get(c col) string {
+	if i := r.idx[c]; i >= 0 {
 		return strings.TrimSpace(r.rec[i])
 	}
 	return ""
 }
 
-func (r row) colErr(c string, err error) error {
+func (r row) colErr(c col, err error) error {
 	return fmt.Errorf("column %s: %w", r.headers[r.idx[c]], err)
 }
 
-func (r row) bool(c string, emptyOK bool) (bool, error) {
-	if _, ok := r.idx[c]; !ok {
+func (r row) bool(c col, emptyOK bool) (bool, error) {
+	if r.idx[c] < 0 {
 		return false, nil
 	}
 	v := r.get(c)
@@ -276,7 +291,7 @@ func (r row) bool(c string, emptyOK bool) (bool, error) {
 	return b, nil
 }
 
-func (r row) date(c string) (time.Time, error) {
+func (r row) date(c col) (time.Time, error) {
 	d, err := sources.ParseDate(r.get(c))
 	if err != nil {
 		return time.Time{}, r.colErr(c, err)
@@ -338,11 +353,17 @@ func credential(r row) (targets.Credential, string, error) {
 // splitGroups splits a ;-separated list of group names, trimming and
 // dropping empties. A CSV export names groups only: the name is the ID.
 func splitGroups(s string) []targets.Group {
-	var out []targets.Group
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	out := make([]targets.Group, 0, strings.Count(s, ";")+1) // one allocation
 	for g := range strings.SplitSeq(s, ";") {
 		if g = strings.TrimSpace(g); g != "" {
 			out = append(out, targets.Group{ID: g, Name: g})
 		}
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }
@@ -387,52 +408,52 @@ func openCSV(ctx context.Context, name string) (*csvFile, error) {
 
 func (f *csvFile) Close() error { return f.f.Close() }
 
-// header reads the header line and finds the columns named (canonical ->
-// normalised header) in want.
-func (f *csvFile) header(want map[string]string, required []string) (map[string]int, []string, error) {
+// header reads the header line and finds the columns cols, each under its
+// normalised header in want.
+func (f *csvFile) header(want *headerNames, cols, required []col) (columns, []string, error) {
+	var idx columns
+	for c := range idx {
+		idx[c] = -1
+	}
 	hdr, err := f.r.Read()
 	if err == io.EOF {
-		return nil, nil, fmt.Errorf("%s:1: empty file: want a header line", f.name)
+		return idx, nil, fmt.Errorf("%s:1: empty file: want a header line", f.name)
 	}
 	if err != nil {
-		return nil, nil, f.parseErr(err, nil, 0)
+		return idx, nil, f.parseErr(err, nil, 0)
 	}
 	headers := make([]string, len(hdr))
 	for i, h := range hdr {
 		if !utf8.ValidString(h) {
-			return nil, nil, fmt.Errorf("%s:1: header %d: invalid UTF-8 (the export must be UTF-8)", f.name, i+1)
+			return idx, nil, fmt.Errorf("%s:1: header %d: invalid UTF-8 (the export must be UTF-8)", f.name, i+1)
 		}
 		headers[i] = strings.TrimSpace(h)
 	}
-	canon := make([]string, 0, len(want))
-	for c := range want {
-		canon = append(canon, c)
-	}
-	sort.Strings(canon)
-	idx := map[string]int{}
+	canon := slices.Clone(cols) // by name, so that errors do not depend on the order of cols
+	slices.SortFunc(canon, func(a, b col) int { return strings.Compare(a.String(), b.String()) })
 	for _, c := range canon {
 		for i, h := range headers {
 			if norm(h) != want[c] {
 				continue
 			}
-			if j, dup := idx[c]; dup {
-				return nil, nil, fmt.Errorf("%s:1: column %s: header %q appears twice (fields %d and %d)", f.name, c, h, j+1, i+1)
+			if j := idx[c]; j >= 0 {
+				return idx, nil, fmt.Errorf("%s:1: column %s: header %q appears twice (fields %d and %d)", f.name, c, h, j+1, i+1)
 			}
 			idx[c] = i
 		}
 	}
 	var missing []string
 	for _, c := range required {
-		if _, ok := idx[c]; !ok {
-			if want[c] != c {
+		if idx[c] < 0 {
+			if want[c] != c.String() {
 				missing = append(missing, fmt.Sprintf("%s (header %q)", c, want[c]))
 			} else {
-				missing = append(missing, c)
+				missing = append(missing, c.String())
 			}
 		}
 	}
 	if len(missing) > 0 {
-		return nil, nil, fmt.Errorf("%s:1: missing required column(s) %s (headers found: %s)", f.name, strings.Join(missing, ", "), strings.Join(headers, ", "))
+		return idx, nil, fmt.Errorf("%s:1: missing required column(s) %s (headers found: %s)", f.name, strings.Join(missing, ", "), strings.Join(headers, ", "))
 	}
 	f.headers = headers
 	return idx, headers, nil
@@ -467,7 +488,14 @@ func (f *csvFile) parseErr(err error, rec []string, nfields int) error {
 	return fmt.Errorf("%s: %w", f.name, err)
 }
 
-var _ targets.Target = (*Target)(nil)
+// ListsUniqueIDs says that Accounts ends with an error at an account ID it
+// has listed already (targets.UniqueLister).
+func (t *Target) ListsUniqueIDs() bool { return true }
+
+var (
+	_ targets.Target       = (*Target)(nil)
+	_ targets.UniqueLister = (*Target)(nil)
+)
 
 // ResolvePaths makes path and credentials_path relative to the
 // configuration file's directory.

@@ -1,0 +1,390 @@
+package main
+
+// The nightly-run benchmarks of issue 13: a series of generated days
+// (gen.Spec.Day: each day changes 0.1% of the accounts) read from CSV files
+// by the real connectors, in report mode, on the SQLite store.
+//
+//	ACCESSRECON_BENCH_PEOPLE=100000 go test -run '^$' -bench 'Day2' -benchtime 1x ./cmd/accessrecon/
+//	ACCESSRECON_BENCH_PEOPLE=100000 go test -run '^$' -bench 'Days' -benchtime 29x -timeout 2h ./cmd/accessrecon/
+//
+// BenchmarkDay2/floor is the least the work can cost: parse the HR CSV and
+// the 10 target CSVs, join accounts to people, hash each account and compare
+// with the previous day's hashes. BenchmarkDay2/run is a real `run` of the
+// same day 2 (then day 3, ... per iteration) after an untimed day 1; it
+// reports x-floor (its time over the floor's) and the store's growth per
+// day. BenchmarkDays runs the built command (this test binary, re-executed)
+// once per day, as a separate process, and reports its peak RSS and the
+// store's size after day 1 + b.N days (-benchtime 29x: 30 days). Add
+// -cpuprofile or -memprofile to BenchmarkDay2 to see where a run spends (the
+// profile includes the untimed day 1 and data generation), or set
+// ACCESSRECON_BENCH_CPUPROFILE and ACCESSRECON_BENCH_MEMPROFILE to files for
+// BenchmarkDays to profile each day's process alone (the last day's stays).
+// ACCESSRECON_BENCH_PEOPLE sets the size (default 10,000 people; 10 targets
+// always).
+//
+// Figures of 2026-12-01 at 100,000 people x 10 targets (1.02M accounts), one
+// run each on the shared 2-core machine (load average 15-20: wall times are
+// inflated several times over; CPU seconds are the steadier figure):
+//
+//	                           before issue 13's      after the collection
+//	                           collection work        path work (branch collect)
+//	floor                      6.3 s wall, 1.6 cpu-s  6.4 s wall, 1.6 cpu-s
+//	day-2 run, in process      237 s, 50.5 cpu-s      156 s, 38.8 cpu-s
+//	  allocated per run        6.49 GB, 114.8M allocs 4.86 GB, 86.6M allocs
+//	  x-floor (wall)           37.8                   24.2
+//	day 2+ as own process      39.0-49.7 cpu-s        33.2 cpu-s
+//	  peak RSS                 1213-1241 MiB          1106 MiB
+//	day 1 peak RSS             1071-1075 MiB          1015 MiB
+//	store after day 1          490 MB                 490 MB
+//	store growth per day       500 MB                 500 MB (the store's work)
+//
+// After merging main (findings as events) at 18:10, on a quieter machine:
+// floor 0.59 s wall (1.06 cpu-s); day-2 run 20.4 s wall, 29.9 cpu-s, 4.23 GB
+// and 79.9M allocations, x-floor 34.5, store growth 216 MB per day.
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/accessrecon/accessrecon/reconcile/gen"
+)
+
+const benchTargets = 10
+
+// childEnv, set in a re-executed test binary, holds the accessrecon
+// arguments it is to run (a JSON array) instead of the tests.
+const childEnv = "ACCESSRECON_BENCH_CHILD"
+
+// runChild runs the command a benchmark asked this process to run, and
+// reports whether it was asked.
+func runChild() (int, bool) {
+	args, ok := os.LookupEnv(childEnv)
+	if !ok {
+		return 0, false
+	}
+	var argv []string
+	if err := json.Unmarshal([]byte(args), &argv); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", childEnv, err)
+		return exitUsage, true
+	}
+	if path := os.Getenv("ACCESSRECON_BENCH_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "ACCESSRECON_BENCH_CPUPROFILE: %v\n", err)
+			return exitFail, true
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
+	code := run(context.Background(), argv, io.Discard, os.Stderr)
+	if path := os.Getenv("ACCESSRECON_BENCH_MEMPROFILE"); path != "" {
+		if err := writeHeapProfile(path); err != nil {
+			fmt.Fprintf(os.Stderr, "ACCESSRECON_BENCH_MEMPROFILE: %v\n", err)
+			return exitFail, true
+		}
+	}
+	return code, true
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func benchSpec(b *testing.B) gen.Spec {
+	people := 10000
+	if v := os.Getenv("ACCESSRECON_BENCH_PEOPLE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			b.Fatalf("ACCESSRECON_BENCH_PEOPLE=%q: want a positive integer", v)
+		}
+		people = n
+	}
+	return gen.Spec{People: people, Targets: benchTargets, Seed: 1, AsOf: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)}
+}
+
+// writeDay writes day d of spec into dir (the store file there stays).
+func writeDay(b *testing.B, spec gen.Spec, dir string, d int) gen.Spec {
+	b.Helper()
+	spec.Day = d
+	if err := gen.WriteCSV(spec, dir); err != nil {
+		b.Fatal(err)
+	}
+	return spec
+}
+
+// runArgs are the arguments of `accessrecon run` for spec's day in dir.
+func runArgs(spec gen.Spec, dir string) []string {
+	return []string{"run", "--config", filepath.Join(dir, "schedule.yaml"), "--mode", "report",
+		"--as-of", spec.DayAsOf().Format(time.RFC3339), "--out", dir}
+}
+
+// cpuTime is the CPU time (user and system) this process has used.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// runDay runs spec's day in this process and returns the CPU time it took
+// (the machine is shared: wall time alone says little).
+func runDay(b *testing.B, spec gen.Spec, dir string) time.Duration {
+	b.Helper()
+	start := cpuTime(b)
+	var stderr bytes.Buffer
+	if code := run(context.Background(), runArgs(spec, dir), io.Discard, &stderr); code != exitOK {
+		b.Fatalf("run of day %d: exit %d: %s", spec.Day, code, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "findings.json")); err != nil {
+		b.Fatal(err)
+	}
+	return cpuTime(b) - start
+}
+
+// storeSize is the size of the store's files (the database, its WAL and
+// shared memory).
+func storeSize(b *testing.B, dir string) int64 {
+	b.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "accessrecon.db*"))
+	if err != nil || len(files) == 0 {
+		b.Fatalf("no store in %s (%v)", dir, err)
+	}
+	var n int64
+	for _, f := range files {
+		if strings.HasSuffix(f, ".jsonl") { // the audit mirror is not the store
+			continue
+		}
+		fi, err := os.Stat(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += fi.Size()
+	}
+	return n
+}
+
+func BenchmarkDay2(b *testing.B) {
+	spec := benchSpec(b)
+	dir := b.TempDir()
+	day1 := writeDay(b, spec, dir, 1)
+	runDay(b, day1, dir)
+	fl := floor{maphash.MakeSeed()}
+	prev, err := fl.hashes(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	writeDay(b, spec, dir, 2)
+
+	var floor time.Duration
+	b.Run("floor", func(b *testing.B) {
+		changed := 0
+		cpu := cpuTime(b)
+		for b.Loop() {
+			n, err := fl.compare(dir, prev)
+			if err != nil {
+				b.Fatal(err)
+			}
+			changed = n
+		}
+		floor = b.Elapsed() / time.Duration(b.N)
+		b.ReportMetric(float64(changed), "changed")
+		b.ReportMetric((cpuTime(b)-cpu).Seconds()/float64(b.N), "cpu-s/op")
+	})
+	b.Run("run", func(b *testing.B) {
+		day, cpu := 2, time.Duration(0)
+		before := storeSize(b, dir)
+		for b.Loop() {
+			if day > 2 {
+				b.StopTimer()
+				writeDay(b, spec, dir, day)
+				b.StartTimer()
+			}
+			d := spec
+			d.Day = day
+			cpu += runDay(b, d, dir)
+			day++
+		}
+		perRun := b.Elapsed() / time.Duration(b.N)
+		b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+		if floor > 0 {
+			b.ReportMetric(float64(perRun)/float64(floor), "x-floor")
+		}
+		b.ReportMetric(float64(storeSize(b, dir)-before)/float64(b.N), "store-B/day")
+	})
+}
+
+func BenchmarkDays(b *testing.B) {
+	spec := benchSpec(b)
+	dir := b.TempDir()
+	self, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	// runProc runs a day as its own process: its peak RSS is the run's.
+	var cpu time.Duration
+	runProc := func(d gen.Spec) (wall time.Duration, rssMiB float64) {
+		cmd := exec.Command(self, "-test.run=^$")
+		argv, err := json.Marshal(runArgs(d, dir))
+		if err != nil {
+			b.Fatal(err)
+		}
+		cmd.Env = append(os.Environ(), childEnv+"="+string(argv))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		start := time.Now()
+		if err := cmd.Run(); err != nil {
+			b.Fatalf("run of day %d: %v: %s", d.Day, err, stderr.String())
+		}
+		ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		if !ok {
+			b.Fatal("no rusage on this system")
+		}
+		cpu += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		return time.Since(start), float64(ru.Maxrss) / 1024 // KiB on Linux
+	}
+	day1Wall, day1RSS := runProc(writeDay(b, spec, dir, 1))
+	after1 := storeSize(b, dir)
+	day, peak := 2, 0.0
+	cpu = 0
+	for b.Loop() {
+		b.StopTimer()
+		d := writeDay(b, spec, dir, day)
+		b.StartTimer()
+		_, rss := runProc(d)
+		peak = max(peak, rss)
+		day++
+	}
+	b.ReportMetric(day1Wall.Seconds(), "day1-s")
+	b.ReportMetric(day1RSS, "day1-peak-RSS-MiB")
+	b.ReportMetric(peak, "peak-RSS-MiB")
+	b.ReportMetric(float64(after1)/(1<<20), "store-day1-MB")
+	b.ReportMetric(float64(storeSize(b, dir))/(1<<20), "store-MB")
+	b.ReportMetric(float64(storeSize(b, dir)-after1)/float64(b.N), "store-B/day")
+	b.ReportMetric(float64(day-1), "days")
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+}
+
+// floor is the bare work of a day: its hashes are keyed by target index
+// and account ID.
+type floor struct{ seed maphash.Seed }
+
+// hashes parses the HR CSV and the target CSVs in dir, joins each account
+// to its person by employee ID and hashes it with its person.
+func (fl floor) hashes(dir string) ([]map[string]uint64, error) {
+	out := make([]map[string]uint64, benchTargets)
+	for t := range out {
+		out[t] = map[string]uint64{}
+	}
+	err := fl.each(dir, func(t int, id string, h uint64) {
+		out[t][strings.Clone(id)] = h
+	})
+	return out, err
+}
+
+// compare does the floor's work on dir against the previous day's hashes
+// and returns how many accounts are new, changed or gone.
+func (fl floor) compare(dir string, prev []map[string]uint64) (int, error) {
+	changed := make([]int, benchTargets)
+	seen := make([]int, benchTargets)
+	err := fl.each(dir, func(t int, id string, h uint64) {
+		seen[t]++
+		if old, ok := prev[t][id]; !ok || old != h {
+			changed[t]++
+		}
+	})
+	n := 0
+	for t := range changed {
+		// Accounts gone: yesterday's not seen today (assumes no account
+		// was new, which only under-counts the gone ones by the joiners).
+		n += changed[t] + max(len(prev[t])-seen[t], 0)
+	}
+	return n, err
+}
+
+// each reads HR, then the targets in parallel (as a run does), and calls fn
+// with each account's hash; fn is called for a target from one goroutine.
+// The generated data writes employee IDs in one case: the join is exact.
+func (fl floor) each(dir string, fn func(t int, id string, h uint64)) error {
+	people := map[string]uint64{} // employee ID -> hash of the person
+	err := readCSV(filepath.Join(dir, "hr.csv"), func(rec []string) {
+		var h maphash.Hash
+		h.SetSeed(fl.seed)
+		for _, f := range rec {
+			h.WriteString(f)
+			h.WriteByte(0)
+		}
+		people[strings.Clone(rec[0])] = h.Sum64()
+	})
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, benchTargets)
+	for t := range benchTargets {
+		wg.Go(func() {
+			errs[t] = readCSV(filepath.Join(dir, gen.TargetName(t)+".csv"), func(rec []string) {
+				var h maphash.Hash
+				h.SetSeed(fl.seed)
+				for _, f := range rec {
+					h.WriteString(f)
+					h.WriteByte(0)
+				}
+				// account_id,username,email,employee_id,...
+				fn(t, rec[0], h.Sum64()^people[rec[3]])
+			})
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func readCSV(path string, row func([]string)) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.ReuseRecord = true
+	if _, err := r.Read(); err != nil { // the header
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		row(rec)
+	}
+}

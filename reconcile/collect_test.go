@@ -1,0 +1,126 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"strings"
+	"testing"
+
+	"github.com/accessrecon/accessrecon/targets"
+)
+
+// listTarget lists its accounts as given, duplicates included; unique is
+// what it answers to ListsUniqueIDs.
+type listTarget struct {
+	accounts []targets.Account
+	unique   bool
+}
+
+func (l listTarget) Accounts(ctx context.Context) iter.Seq2[targets.Account, error] {
+	return func(yield func(targets.Account, error) bool) {
+		for _, a := range l.accounts {
+			if !yield(a, nil) {
+				return
+			}
+		}
+	}
+}
+
+func (l listTarget) ListsUniqueIDs() bool { return l.unique }
+
+// plainTarget is a target that does not say whether its IDs are unique.
+type plainTarget struct{ l listTarget }
+
+func (p plainTarget) Accounts(ctx context.Context) iter.Seq2[targets.Account, error] {
+	return p.l.Accounts(ctx)
+}
+
+// A target that does not promise unique IDs is checked by the engine: an
+// account listed twice fails its collection (nothing concluded on it).
+func TestDuplicateAccountChecked(t *testing.T) {
+	dup := []targets.Account{{ID: "A1", EmployeeID: "E1", Enabled: true}, {ID: "A3", EmployeeID: "E3", Enabled: true},
+		{ID: "A1", EmployeeID: "E1", Enabled: false}}
+	for name, tg := range map[string]targets.Target{"not a UniqueLister": plainTarget{listTarget{accounts: dup}},
+		"ListsUniqueIDs false": listTarget{accounts: dup}} {
+		t.Run(name, func(t *testing.T) {
+			e := newEngine(t)
+			rs := RunSpec{AsOf: asOf, Mode: Report, Sources: []SourceSpec{{Name: "hr", Type: "test", Source: hr()}},
+				Targets: []TargetSpec{{Name: "app", Type: "list", Target: tg}}}
+			res, err := e.Run(context.Background(), rs)
+			if err == nil || !strings.Contains(err.Error(), "listed account A1 twice") {
+				t.Fatalf("err = %v, want the duplicate named", err)
+			}
+			for _, c := range res.Collections {
+				if c.Name == "app" && c.Status == CollectionOK {
+					t.Fatalf("collection of app: %+v", c)
+				}
+			}
+			if got := findKind(res.Findings, TerminatedActive); len(got) != 0 {
+				t.Fatalf("terminated_active concluded on a failed collection: %+v", got)
+			}
+		})
+	}
+}
+
+// A findingList keeps every finding in the order added, across chunks, and
+// never moves one once added.
+func TestFindingList(t *testing.T) {
+	var l findingList
+	var first *Finding
+	for i := range 2*findingChunk + 3 {
+		l.add(Finding{AccountID: fmt.Sprint(i)})
+		if i == 0 {
+			for f := range l.All() {
+				first = f
+			}
+		}
+	}
+	l.add() // nothing
+	if l.Len() != 2*findingChunk+3 {
+		t.Fatalf("Len = %d", l.Len())
+	}
+	i := 0
+	for f := range l.All() {
+		if f.AccountID != fmt.Sprint(i) {
+			t.Fatalf("finding %d is %q", i, f.AccountID)
+		}
+		if i == 0 && f != first {
+			t.Fatal("the first finding moved")
+		}
+		i++
+	}
+	if i != l.Len() {
+		t.Fatalf("All yielded %d of %d", i, l.Len())
+	}
+}
+
+// joinedGroupsEqual answers as comparing with JoinGroups's string does.
+func TestJoinedGroupsEqual(t *testing.T) {
+	g := func(pairs ...string) []targets.Group {
+		var out []targets.Group
+		for i := 0; i < len(pairs); i += 2 {
+			out = append(out, targets.Group{Name: pairs[i], ID: pairs[i+1]})
+		}
+		return out
+	}
+	lists := [][]targets.Group{nil, {}, g("a", "a"), g("a", "1"), g("a", "a", "b", "b"), g("a", "1", "b", "b"), g("a\tb", "a\tb"),
+		g("a", "b"), g("ab", "ab"), g("a", "a", "", ""), g("", ""), g("a\nb", "a\nb"), g("a", "a\tx"), g("é", "é")}
+	var strs []string
+	for _, l := range lists {
+		strs = append(strs, JoinGroups(l))
+	}
+	strs = append(strs, "a\n", "\n", "a\t", "a\ta", "a\nb\n", "a\t1\nb\tb")
+	for _, l := range lists {
+		for _, s := range strs {
+			if got, want := joinedGroupsEqual(l, s), JoinGroups(l) == s; got != want {
+				t.Errorf("joinedGroupsEqual(%q, %q) = %v, want %v", l, s, got, want)
+			}
+		}
+	}
+	gs := g("app-eng-0", "app-eng-0", "app-eng-1", "app-eng-1", "admins", "cn=admins")
+	s := JoinGroups(gs)
+	if n := testing.AllocsPerRun(100, func() { joinedGroupsEqual(gs, s) }); n != 0 {
+		t.Errorf("joinedGroupsEqual: %v allocations, want 0", n)
+	}
+}
