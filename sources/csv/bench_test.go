@@ -43,3 +43,30 @@ func BenchmarkPeopleGen(b *testing.B) {
 		}
 	}
 }
+
+// Reading a person costs one allocation (the record's string, which the
+// person's fields share), not one per duplicate-check key or row.
+func TestAllocationsPerPerson(t *testing.T) {
+	const people = 5000
+	dir := t.TempDir()
+	if err := gen.WriteCSV(gen.Spec{People: people, Targets: 0, Seed: 1, Day: 2}, dir); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Path: filepath.Join(dir, "hr.csv")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	allocs := testing.AllocsPerRun(3, func() {
+		n = 0
+		for _, err := range s.People(context.Background()) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+	})
+	if perRow := allocs / float64(n); perRow > 1.2 {
+		t.Errorf("%v allocations for %d people: %.2f per person, want at most 1.2", allocs, n, perRow)
+	}
+}

@@ -43,3 +43,30 @@ func BenchmarkAccountsGen(b *testing.B) {
 		}
 	}
 }
+
+// Reading an account costs one allocation (the record's string, which the
+// account's fields share), not one per group list or duplicate-check key.
+func TestAllocationsPerAccount(t *testing.T) {
+	const people = 5000
+	dir := t.TempDir()
+	if err := gen.WriteCSV(gen.Spec{People: people, Targets: 1, Seed: 1, Day: 2}, dir); err != nil {
+		t.Fatal(err)
+	}
+	tg, err := New(Config{Path: filepath.Join(dir, gen.TargetName(0)+".csv")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	allocs := testing.AllocsPerRun(3, func() {
+		n = 0
+		for _, err := range tg.Accounts(context.Background()) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+	})
+	if perRow := allocs / float64(n); perRow > 1.2 {
+		t.Errorf("%v allocations for %d accounts: %.2f per account, want at most 1.2", allocs, n, perRow)
+	}
+}
