@@ -313,7 +313,7 @@ func parseErr(name string, err error) error {
 
 // skipBOM drops a leading UTF-8 byte order mark.
 func skipBOM(r io.Reader) io.Reader {
-	br := bufio.NewReader(r)
+	br := bufio.NewReaderSize(r, 64<<10) // a read (a system call) per 64 KiB, not per 4
 	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
 		_, _ = br.Discard(3)
 	}
