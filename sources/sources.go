@@ -209,6 +209,9 @@ func ParseDateIn(raw string, loc *time.Location) (time.Time, error) {
 	// parses millions of dates, and each layout tried in vain costs an
 	// error's allocations. What the shape does not settle goes through
 	// every layout in turn (which gives the same answer, only slower).
+	if t, ok := parseCommonDate(s, loc); ok {
+		return t, nil
+	}
 	if layout, local := dateLayout(s); layout != "" {
 		var t time.Time
 		var err error
@@ -222,6 +225,84 @@ func ParseDateIn(raw string, loc *time.Location) (time.Time, error) {
 		}
 	}
 	return parseDateLayouts(raw, s, loc)
+}
+
+// parseCommonDate reads the two shapes exports write most, YYYY-MM-DD (in
+// loc) and YYYY-MM-DDTHH:MM:SSZ, as time.Parse would but without it (a run
+// reads millions of dates); false for any other value, and for one out of
+// range, which the layouts then read or reject with time.Parse's error.
+func parseCommonDate(s string, loc *time.Location) (time.Time, bool) {
+	local := len(s) == 10
+	if !local && (len(s) != 20 || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z') {
+		return time.Time{}, false
+	}
+	if s[4] != '-' || s[7] != '-' {
+		return time.Time{}, false
+	}
+	y, ok1 := digits(s[0:4])
+	m, ok2 := digits(s[5:7])
+	d, ok3 := digits(s[8:10])
+	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > daysIn(time.Month(m), y) {
+		return time.Time{}, false
+	}
+	if local {
+		if loc != time.UTC {
+			return time.Date(y, time.Month(m), d, 0, 0, 0, 0, loc).UTC(), true
+		}
+		return time.Unix(daysSinceEpoch(y, m, d)*86400, 0).UTC(), true
+	}
+	h, ok1 := digits(s[11:13])
+	mi, ok2 := digits(s[14:16])
+	sec, ok3 := digits(s[17:19])
+	if !ok1 || !ok2 || !ok3 || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	return time.Unix(daysSinceEpoch(y, m, d)*86400+int64(h*3600+mi*60+sec), 0).UTC(), true
+}
+
+// daysSinceEpoch is the number of days from 1970-01-01 to the valid
+// proleptic Gregorian date y-m-d (negative before it), by Howard Hinnant's
+// days_from_civil.
+func daysSinceEpoch(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 {
+		era = (y - 399) / 400
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
+}
+
+// digits is the value of s, which must be all ASCII digits.
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// daysIn is the number of days of month m of year y.
+func daysIn(m time.Month, y int) int {
+	switch m {
+	case time.February:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case time.April, time.June, time.September, time.November:
+		return 30
+	}
+	return 31
 }
 
 // dateLayout is the layout of ParseDateIn's that a trimmed value of this

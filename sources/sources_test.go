@@ -1,6 +1,7 @@
 package sources
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,44 @@ func TestParseDateShapes(t *testing.T) {
 				t.Errorf("ParseDateIn(%q, %v) = %v, %v; trying every layout: %v, %v", v, loc, got, err, want, werr)
 			}
 		}
+	}
+}
+
+// The shapes read without time.Parse give exactly what time.Parse gives,
+// and leave whatever is out of range to it (and its error).
+func TestParseCommonDate(t *testing.T) {
+	riyadh, err := time.LoadLocation("Asia/Riyadh")
+	if err != nil {
+		t.Skipf("no time zone database: %v", err)
+	}
+	var values []string
+	for _, y := range []int{0, 1900, 1999, 2000, 2023, 2024, 2100, 9999} {
+		for m := 0; m <= 13; m++ {
+			for d := 0; d <= 32; d++ {
+				values = append(values, fmt.Sprintf("%04d-%02d-%02d", y, m, d), fmt.Sprintf("%04d-%02d-%02dT12:34:56Z", y, m, d))
+			}
+		}
+	}
+	for _, hms := range []string{"00:00:00", "23:59:59", "24:00:00", "23:60:00", "23:59:60", "99:99:99", "1a:00:00", "00:0-:00", "00:00:0 "} {
+		values = append(values, "2024-02-29T"+hms+"Z")
+	}
+	values = append(values, "2024-1a-01", "2024-01-0x", "20a4-01-01", "2024/01/01", "2024-01-01T00:00:00z", "2024-01-01t00:00:00Z",
+		"2024-01-01T00-00:00Z", "2024-01-01T00:00-00Z", "+024-01-01", "-024-01-01", "2024-+1-01", "2024-01-+1")
+	fast := 0
+	for _, v := range values {
+		for _, loc := range []*time.Location{time.UTC, riyadh} {
+			got, err := ParseDateIn(v, loc)
+			want, werr := parseDateLayouts(v, v, loc)
+			if got != want || (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) {
+				t.Errorf("ParseDateIn(%q, %v) = %#v, %v; time.Parse: %#v, %v", v, loc, got, err, want, werr)
+			}
+			if _, ok := parseCommonDate(v, loc); ok {
+				fast++
+			}
+		}
+	}
+	if fast < len(values) { // about 2 of 3 are in range
+		t.Errorf("only %d of %d values took the quick path", fast, 2*len(values))
 	}
 }
 

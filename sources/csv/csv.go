@@ -194,7 +194,7 @@ func (s *Source) read(ctx context.Context, yield func(sources.Person, error) boo
 		return 0, fmt.Errorf("%s:1: missing required column(s) %s (headers found: %s)", name, strings.Join(missing, ", "), strings.Join(headers, ", "))
 	}
 
-	seen := map[string]int{} // lower-cased employee ID -> line
+	seen := exportfile.NewSeenFold() // employee IDs compare case-insensitively
 	count := 0
 	for {
 		if err := ctx.Err(); err != nil {
@@ -204,11 +204,11 @@ func (s *Source) read(ctx context.Context, yield func(sources.Person, error) boo
 		if err == io.EOF {
 			break
 		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount) {
-			return 0, fmt.Errorf("%s:%d: %d fields, the header line has %d", name, pe.StartLine, len(rec), len(headers))
-		}
-		if err != nil {
+		if err != nil { // not before: &pe escapes, a row would cost an allocation
+			var pe *csv.ParseError
+			if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount) {
+				return 0, fmt.Errorf("%s:%d: %d fields, the header line has %d", name, pe.StartLine, len(rec), len(headers))
+			}
 			return 0, parseErr(name, err)
 		}
 		line, _ := r.FieldPos(0)
@@ -221,12 +221,13 @@ func (s *Source) read(ctx context.Context, yield func(sources.Person, error) boo
 		if err != nil {
 			return 0, fmt.Errorf("%s:%d: %w", name, line, err)
 		}
-		key := strings.ToLower(p.EmployeeID)
-		if first, dup := seen[key]; dup {
+		if first, dup := seen.Add(p.EmployeeID, line); dup {
 			return 0, fmt.Errorf("%s:%d: column %s: duplicate employee ID %q (first on line %d)", name, line, headers[idx[colEmployeeID]], p.EmployeeID, first)
 		}
-		seen[key] = line
 		count++
+		if count == estimateAfter {
+			seen.Reserve(estimate(f, r, count))
+		}
 		if !yield(p, nil) {
 			return -1, nil
 		}
@@ -286,6 +287,21 @@ func (s *Source) person(rec []string, idx *columns, headers []string) (sources.P
 	return p, nil
 }
 
+// estimateAfter is the number of people read before the number of people
+// in the whole file is estimated (to size the duplicate check).
+const estimateAfter = 512
+
+// estimate is the number of records a regular file holds, judging by the
+// n records r has read; 0 when it cannot tell.
+func estimate(f *exportfile.File, r *csv.Reader, n int) int {
+	fi, err := f.Stat()
+	off := r.InputOffset()
+	if err != nil || !fi.Mode().IsRegular() || off <= 0 {
+		return 0
+	}
+	return int(min(fi.Size()*int64(n)/off*9/8, 1<<26)) // a little more: lines vary
+}
+
 // parseErr turns an encoding/csv error into "file:line: ..." form.
 func parseErr(name string, err error) error {
 	var pe *csv.ParseError
@@ -297,7 +313,7 @@ func parseErr(name string, err error) error {
 
 // skipBOM drops a leading UTF-8 byte order mark.
 func skipBOM(r io.Reader) io.Reader {
-	br := bufio.NewReader(r)
+	br := bufio.NewReaderSize(r, 64<<10) // a read (a system call) per 64 KiB, not per 4
 	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
 		_, _ = br.Discard(3)
 	}

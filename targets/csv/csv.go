@@ -165,7 +165,8 @@ func (t *Target) read(ctx context.Context, yield func(targets.Account, error) bo
 		return err
 	}
 	loginTracked := idx[colLastLogin] >= 0
-	seen := map[string]int{}
+	var seen exportfile.Seen
+	var groups groupSlab
 	count := 0
 	for {
 		if err := ctx.Err(); err != nil {
@@ -179,14 +180,16 @@ func (t *Target) read(ctx context.Context, yield func(targets.Account, error) bo
 			return err
 		}
 		row := row{rec: rec, idx: &idx, headers: headers}
-		a, err := account(row, loginTracked)
+		a, err := account(row, loginTracked, &groups)
 		if err != nil {
 			return fmt.Errorf("%s:%d: %w", name, line, err)
 		}
-		if first, dup := seen[a.ID]; dup {
+		if first, dup := seen.Add(a.ID, line); dup {
 			return fmt.Errorf("%s:%d: column %s: duplicate account ID %q (first on line %d)", name, line, headers[idx[colAccountID]], a.ID, first)
 		}
-		seen[strings.Clone(a.ID)] = line // not a.ID: it would keep the whole line alive
+		if count == estimateAfter {
+			seen.Reserve(f.estimate(count + 1))
+		}
 		for _, c := range creds[a.ID] {
 			a.Credentials = append(a.Credentials, c.cred)
 		}
@@ -299,7 +302,7 @@ func (r row) date(c col) (time.Time, error) {
 	return d, nil
 }
 
-func account(r row, loginTracked bool) (targets.Account, error) {
+func account(r row, loginTracked bool, groups *groupSlab) (targets.Account, error) {
 	a := targets.Account{
 		ID:           r.get(colAccountID),
 		Username:     r.get(colUsername),
@@ -324,7 +327,7 @@ func account(r row, loginTracked bool) (targets.Account, error) {
 	if a.Created, err = r.date(colCreated); err != nil {
 		return targets.Account{}, err
 	}
-	a.Groups = splitGroups(r.get(colGroups))
+	a.Groups = groups.split(r.get(colGroups))
 	return a, nil
 }
 
@@ -350,22 +353,32 @@ func credential(r row) (targets.Credential, string, error) {
 	return c, acct, nil
 }
 
-// splitGroups splits a ;-separated list of group names, trimming and
-// dropping empties. A CSV export names groups only: the name is the ID.
-func splitGroups(s string) []targets.Group {
-	if strings.TrimSpace(s) == "" {
+// groupSlab hands out the group lists of many accounts from one
+// allocation (slabGroups groups at a time). Each list is capped at its
+// length, so appending to one never writes into another.
+type groupSlab struct{ free []targets.Group }
+
+const slabGroups = 1024
+
+// split splits a ;-separated list of group names, trimming and dropping
+// empties. A CSV export names groups only: the name is the ID.
+func (gs *groupSlab) split(s string) []targets.Group {
+	if s == "" {
 		return nil
 	}
-	out := make([]targets.Group, 0, strings.Count(s, ";")+1) // one allocation
+	if n := strings.Count(s, ";") + 1; cap(gs.free)-len(gs.free) < n {
+		gs.free = make([]targets.Group, 0, max(slabGroups, n))
+	}
+	start := len(gs.free)
 	for g := range strings.SplitSeq(s, ";") {
 		if g = strings.TrimSpace(g); g != "" {
-			out = append(out, targets.Group{ID: g, Name: g})
+			gs.free = append(gs.free, targets.Group{ID: g, Name: g})
 		}
 	}
-	if len(out) == 0 {
+	if len(gs.free) == start {
 		return nil
 	}
-	return out
+	return gs.free[start:len(gs.free):len(gs.free)]
 }
 
 // parseBool accepts true/false, yes/no and 1/0 in any case.
@@ -397,7 +410,7 @@ func openCSV(ctx context.Context, name string) (*csvFile, error) {
 		}
 		return nil, err
 	}
-	br := bufio.NewReader(f)
+	br := bufio.NewReaderSize(f, 64<<10) // a read (a system call) per 64 KiB, not per 4
 	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
 		_, _ = br.Discard(3)
 	}
@@ -457,6 +470,21 @@ func (f *csvFile) header(want *headerNames, cols, required []col) (columns, []st
 	}
 	f.headers = headers
 	return idx, headers, nil
+}
+
+// estimateAfter is the number of records read before the number of
+// records in the whole file is estimated (to size the duplicate check).
+const estimateAfter = 512
+
+// estimate is the number of records a regular file holds, judging by the
+// first n records; 0 when it cannot tell.
+func (f *csvFile) estimate(n int) int {
+	fi, err := f.f.Stat()
+	off := f.r.InputOffset()
+	if err != nil || !fi.Mode().IsRegular() || off <= 0 {
+		return 0
+	}
+	return int(min(fi.Size()*int64(n)/off*9/8, 1<<26)) // a little more: lines vary
 }
 
 // next reads one record and returns it with its line, or io.EOF.

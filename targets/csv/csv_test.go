@@ -307,18 +307,30 @@ func TestSeenIDsDoNotPinLines(t *testing.T) {
 	}
 }
 
-// A groups cell is split with one allocation, and to nil when it names none.
+// A groups cell is split to nil when it names none, and many cells share
+// one allocation without one list's appends reaching into another's.
 func TestSplitGroups(t *testing.T) {
+	var gs groupSlab
 	for _, s := range []string{"", " ", ";", " ; ;"} {
-		if got := splitGroups(s); got != nil {
-			t.Errorf("splitGroups(%q) = %#v, want nil", s, got)
+		if got := gs.split(s); got != nil {
+			t.Errorf("split(%q) = %#v, want nil", s, got)
 		}
 	}
 	want := []targets.Group{{ID: "a", Name: "a"}, {ID: "b c", Name: "b c"}}
-	if got := splitGroups(" a ;; b c ;"); !slices.Equal(got, want) {
-		t.Errorf("splitGroups = %v, want %v", got, want)
+	got := gs.split(" a ;; b c ;")
+	if !slices.Equal(got, want) {
+		t.Errorf("split = %v, want %v", got, want)
 	}
-	if n := testing.AllocsPerRun(100, func() { splitGroups("staff;sales;eng;ops") }); n != 1 {
-		t.Errorf("splitGroups: %v allocations, want 1", n)
+	next := gs.split("d")
+	_ = append(got, targets.Group{ID: "x", Name: "x"})
+	if want := []targets.Group{{ID: "d", Name: "d"}}; !slices.Equal(next, want) {
+		t.Errorf("after appending to the list before it, split = %v, want %v", next, want)
+	}
+	if n := testing.AllocsPerRun(1000, func() { gs.split("staff;sales;eng;ops") }); n != 0 {
+		t.Errorf("split: %v allocations per cell, want 0 (one per %d groups)", n, slabGroups)
+	}
+	long := strings.Repeat("g;", slabGroups+10)
+	if got := gs.split(long); len(got) != slabGroups+10 {
+		t.Errorf("split of %d groups: %d", slabGroups+10, len(got))
 	}
 }
