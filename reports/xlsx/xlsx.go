@@ -85,7 +85,7 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 	if opts.Now.IsZero() {
 		opts.Now = res.Run.AsOf
 	}
-	f := excelize.NewFile()
+	f := newFile()
 	defer f.Close()
 	w := &writer{f: f, res: res, opts: opts, asOf: res.Run.AsOf.UTC(), names: accountNames(res)}
 	if err := w.setup(Sheets, fmt.Sprintf("accessrecon run %d as of %s", res.Run.ID, w.asOf.Format("2006-01-02"))); err != nil {
