@@ -299,8 +299,6 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 		}
 	}
 
-	hrSuspect := res.Tripped(GuardHRShrink)
-	var failed, refErrs []error
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
 	results := make([]targetResult, len(spec.Targets))
@@ -314,34 +312,7 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 		})
 	}
 	_ = g.Wait()
-	// The targets' findings and drift are copied once, into slices of
-	// their final size (a Finding is large: growing a slice of a hundred
-	// thousand by appending copies them over and over).
-	nf, nd := len(res.Findings), len(res.Drift)
-	for i := range results {
-		nf, nd = nf+results[i].findings.Len(), nd+len(results[i].drift)
-	}
-	res.Findings, res.Drift = slices.Grow(res.Findings, nf-len(res.Findings)), slices.Grow(res.Drift, nd-len(res.Drift))
-	for i := range results {
-		tr, ts := &results[i], &spec.Targets[i]
-		for f := range tr.findings.All() {
-			// HR is suspect: an account whose owner HR did not
-			// report may belong to someone the export left out.
-			if f.Kind == Orphaned && hrSuspect {
-				continue
-			}
-			res.Findings = append(res.Findings, *f)
-		}
-		res.Drift = append(res.Drift, tr.drift...)
-		res.Collections = append(res.Collections, tr.collection)
-		if tr.err != nil {
-			failed = append(failed, fmt.Errorf("target %s: %w", ts.Name, tr.err))
-		}
-		if tr.refErr != nil {
-			refErrs = append(refErrs, tr.refErr)
-		}
-		*tr = targetResult{} // its findings are copied: let them go
-	}
+	failed, refErrs := mergeTargets(spec, results, res)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -378,6 +349,41 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 		return errors.Join(failed...)
 	}
 	return nil
+}
+
+// mergeTargets adds the targets' results to res in target order and
+// returns the targets' collection errors and policy reference errors. The
+// targets' findings and drift are copied once, into slices of their final
+// size (a Finding is large: growing a slice of a hundred thousand by
+// appending copies them over and over).
+func mergeTargets(spec RunSpec, results []targetResult, res *Result) (failed, refErrs []error) {
+	hrSuspect := res.Tripped(GuardHRShrink)
+	nf, nd := len(res.Findings), len(res.Drift)
+	for i := range results {
+		nf, nd = nf+results[i].findings.Len(), nd+len(results[i].drift)
+	}
+	res.Findings, res.Drift = slices.Grow(res.Findings, nf-len(res.Findings)), slices.Grow(res.Drift, nd-len(res.Drift))
+	for i := range results {
+		tr, ts := &results[i], &spec.Targets[i]
+		for f := range tr.findings.All() {
+			// HR is suspect: an account whose owner HR did not
+			// report may belong to someone the export left out.
+			if f.Kind == Orphaned && hrSuspect {
+				continue
+			}
+			res.Findings = append(res.Findings, *f)
+		}
+		res.Drift = append(res.Drift, tr.drift...)
+		res.Collections = append(res.Collections, tr.collection)
+		if tr.err != nil {
+			failed = append(failed, fmt.Errorf("target %s: %w", ts.Name, tr.err))
+		}
+		if tr.refErr != nil {
+			refErrs = append(refErrs, tr.refErr)
+		}
+		*tr = targetResult{} // its findings are copied: let them go
+	}
+	return failed, refErrs
 }
 
 // collectHR reads every source into the store and the in-memory index,

@@ -153,45 +153,9 @@ func (s *Source) read(ctx context.Context, yield func(sources.Person, error) boo
 	r.ReuseRecord = true
 	name := s.cfg.Path
 
-	hdr, err := r.Read()
-	if err == io.EOF {
-		return 0, fmt.Errorf("%s:1: empty file: want a header line and at least one person", name)
-	}
+	headers, idx, err := s.readHeader(r, name)
 	if err != nil {
-		return 0, parseErr(name, err)
-	}
-	headers := make([]string, len(hdr))
-	for i, h := range hdr {
-		if !utf8.ValidString(h) {
-			return 0, fmt.Errorf("%s:1: header %d: invalid UTF-8 (the export must be UTF-8)", name, i+1)
-		}
-		headers[i] = strings.TrimSpace(h)
-	}
-	var idx columns
-	for c := range numCols {
-		idx[c] = -1
-		for i, h := range headers {
-			if norm(h) != s.header[c] {
-				continue
-			}
-			if j := idx[c]; j >= 0 {
-				return 0, fmt.Errorf("%s:1: column %s: header %q appears twice (fields %d and %d)", name, c, h, j+1, i+1)
-			}
-			idx[c] = i
-		}
-	}
-	var missing []string
-	for _, c := range required {
-		if idx[c] < 0 {
-			if s.header[c] != c.String() {
-				missing = append(missing, fmt.Sprintf("%s (header %q)", c, s.header[c]))
-			} else {
-				missing = append(missing, c.String())
-			}
-		}
-	}
-	if len(missing) > 0 {
-		return 0, fmt.Errorf("%s:1: missing required column(s) %s (headers found: %s)", name, strings.Join(missing, ", "), strings.Join(headers, ", "))
+		return 0, err
 	}
 
 	seen := exportfile.NewSeenFold() // employee IDs compare case-insensitively
@@ -236,6 +200,52 @@ func (s *Source) read(ctx context.Context, yield func(sources.Person, error) boo
 		return 0, fmt.Errorf("%s:2: no people: the file has a header but no rows (an HR export with nobody in it is never right)", name)
 	}
 	return count, nil
+}
+
+// readHeader reads the header line: its trimmed headers and the field index
+// of each column (-1: absent). A required column missing, a header twice or
+// invalid UTF-8 is an error naming line 1.
+func (s *Source) readHeader(r *csv.Reader, name string) (headers []string, idx columns, err error) {
+	hdr, err := r.Read()
+	if err == io.EOF {
+		return nil, idx, fmt.Errorf("%s:1: empty file: want a header line and at least one person", name)
+	}
+	if err != nil {
+		return nil, idx, parseErr(name, err)
+	}
+	headers = make([]string, len(hdr))
+	for i, h := range hdr {
+		if !utf8.ValidString(h) {
+			return nil, idx, fmt.Errorf("%s:1: header %d: invalid UTF-8 (the export must be UTF-8)", name, i+1)
+		}
+		headers[i] = strings.TrimSpace(h)
+	}
+	for c := range numCols {
+		idx[c] = -1
+		for i, h := range headers {
+			if norm(h) != s.header[c] {
+				continue
+			}
+			if j := idx[c]; j >= 0 {
+				return nil, idx, fmt.Errorf("%s:1: column %s: header %q appears twice (fields %d and %d)", name, c, h, j+1, i+1)
+			}
+			idx[c] = i
+		}
+	}
+	var missing []string
+	for _, c := range required {
+		if idx[c] < 0 {
+			if s.header[c] != c.String() {
+				missing = append(missing, fmt.Sprintf("%s (header %q)", c, s.header[c]))
+			} else {
+				missing = append(missing, c.String())
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return nil, idx, fmt.Errorf("%s:1: missing required column(s) %s (headers found: %s)", name, strings.Join(missing, ", "), strings.Join(headers, ", "))
+	}
+	return headers, idx, nil
 }
 
 // person converts one record. Errors name the column (as the file heads it).
