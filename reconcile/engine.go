@@ -682,6 +682,9 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 		return tc.fail(err)
 	}
 	tc.tr.refErr = refs.err()
+	for _, a := range refs.absent() {
+		log.Warn("an exemption of an account that may be absent names none: nothing exempted", "reference", a)
+	}
 	log.Info("target collected", "accounts", tc.tr.collection.Count, "findings", tc.tr.findings.Len(), "duration", tc.tr.collection.Duration)
 	return tc.tr
 }

@@ -140,6 +140,13 @@ type Exemption struct {
 	Reason    string `yaml:"reason" json:"reason"`
 	Approver  string `yaml:"approver" json:"approver"`
 	Expires   Date   `yaml:"expires" json:"expires"`
+	// Key is where the exemption was written, for messages about its
+	// account reference ("": policy.exemptions[i]).
+	Key string `yaml:"-" json:"-"`
+	// IfPresent marks an exemption of an account that may not exist (a
+	// drill canary's): naming no account is a warning in the log, not an
+	// error that stops the run; naming several still is one.
+	IfPresent bool `yaml:"-" json:"-"`
 }
 
 // Expired says whether the exemption has ended at t. A date without a time

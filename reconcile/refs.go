@@ -35,16 +35,21 @@ type refCheck struct {
 }
 
 type accountRef struct {
-	key  string // where it was written: policy.exemptions[2].account_id
-	ref  string
-	hits []string // IDs of the accounts it names
+	key       string // where it was written: policy.exemptions[2].account_id
+	ref       string
+	ifPresent bool     // naming no account is a warning (Exemption.IfPresent)
+	hits      []string // IDs of the accounts it names
 }
 
 func newRefCheck(p *Policy, target string) *refCheck {
 	rc := &refCheck{target: target}
 	for i, e := range p.Exemptions {
 		if e.Target == target {
-			rc.refs = append(rc.refs, accountRef{key: fmt.Sprintf("policy.exemptions[%d].account_id", i), ref: e.AccountID})
+			key := fmt.Sprintf("policy.exemptions[%d].account_id", i)
+			if e.Key != "" {
+				key = e.Key
+			}
+			rc.refs = append(rc.refs, accountRef{key: key, ref: e.AccountID, ifPresent: e.IfPresent})
 		}
 	}
 	for i, a := range p.PrivilegedApproved {
@@ -64,13 +69,28 @@ func (rc *refCheck) see(a targets.Account) {
 	}
 }
 
-// err says which references did not name exactly one account.
+// absent returns the references that may name no account and named none.
+func (rc *refCheck) absent() []string {
+	var out []string
+	for _, r := range rc.refs {
+		if r.ifPresent && len(r.hits) == 0 {
+			out = append(out, fmt.Sprintf("%s: %q names no account on target %s", r.key, r.ref, rc.target))
+		}
+	}
+	return out
+}
+
+// err says which references did not name exactly one account (those that
+// may name none aside).
 func (rc *refCheck) err() error {
 	var bad []string
 	for _, r := range rc.refs {
 		switch len(r.hits) {
 		case 1:
 		case 0:
+			if r.ifPresent {
+				continue
+			}
 			bad = append(bad, fmt.Sprintf("%s: %q names no account on target %s (write its ID, username, email or DN)", r.key, r.ref, rc.target))
 		default:
 			ids := slices.Clone(r.hits)

@@ -62,6 +62,12 @@ func TestReferenceMatchingNothingOrSeveralStopsTheRun(t *testing.T) {
 	}{
 		{name: "exemption matches nothing", p: Policy{Exemptions: []Exemption{exemptionFor("noura.aziz")}},
 			want: `policy.exemptions[0].account_id: "noura.aziz" names no account on target app`},
+		{name: "exemption written elsewhere matches nothing", p: Policy{Exemptions: []Exemption{func() Exemption {
+			e := exemptionFor("canary9")
+			e.Key = "drills.canaries[0].accounts.app"
+			return e
+		}()}},
+			want: `drills.canaries[0].accounts.app: "canary9" names no account on target app`},
 		{name: "approval matches nothing", p: Policy{PrivilegedApproved: []Approval{{Target: "app", AccountID: "ghost", Approver: "ciso"}}},
 			want: `policy.privileged_approved[0].account_id: "ghost" names no account`},
 		{name: "exemption matches two", p: Policy{Exemptions: []Exemption{exemptionFor("shared@example.com")}},
@@ -110,5 +116,28 @@ func TestApprovalByEmail(t *testing.T) {
 	}
 	if n := len(findKind(res.Findings, PrivilegedUnapproved)); n != 0 {
 		t.Fatalf("%d privileged_unapproved findings for an account approved by email", n)
+	}
+}
+
+// An exemption of an account that may be absent (a drill canary's) names
+// none: a warning, not a stop; naming several is still an error.
+func TestIfPresentReference(t *testing.T) {
+	e := exemptionFor("canary1")
+	e.IfPresent, e.Key = true, "drills.canaries[0].accounts.app"
+	rc := newRefCheck(&Policy{Exemptions: []Exemption{e}}, "app")
+	rc.see(targets.Account{ID: "A1", Username: "someone"})
+	if err := rc.err(); err != nil {
+		t.Fatalf("absent canary account: %v, want no error", err)
+	}
+	if got := rc.absent(); len(got) != 1 || !strings.Contains(got[0], `drills.canaries[0].accounts.app: "canary1" names no account`) {
+		t.Fatalf("absent = %q", got)
+	}
+	rc.see(targets.Account{ID: "A2", Username: "canary1"})
+	rc.see(targets.Account{ID: "A3", Email: "canary1"})
+	if err := rc.err(); err == nil || !strings.Contains(err.Error(), "names 2 accounts") {
+		t.Fatalf("two accounts named: %v, want an error", err)
+	}
+	if got := rc.absent(); len(got) != 0 {
+		t.Fatalf("absent = %q after it was seen", got)
 	}
 }

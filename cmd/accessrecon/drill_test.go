@@ -354,6 +354,32 @@ func TestDrillAgainstRealServers(t *testing.T) {
 		t.Logf("drill --history:\n%s", hist)
 	})
 
+	t.Run("a nightly run leaves the canaries alone, a drill still exercises them", func(t *testing.T) {
+		dir := t.TempDir()
+		drillSQLApp(t, dir)
+		cfg := drillSetup(t, dir, ldapURL, sc.base, "", 0, "1m")
+		out := filepath.Join(dir, "nightly")
+		if code, _, errOut := drillRun("run", "--config", cfg, "--out", out); code != exitOK {
+			t.Fatalf("run: exit %d\n%s", code, errOut)
+		}
+		canary := 0
+		for _, f := range readFindings(t, filepath.Join(out, "findings.json")).Findings {
+			if f.Username != "canary1" && f.AccountID != "u-canary1" {
+				continue
+			}
+			canary++
+			if f.Disposition != "exempt" || f.Exemption == nil || f.Exemption.Owner != "drills.canaries" {
+				t.Errorf("a canary account's finding in a nightly run: %s %s on %s, exemption %+v; want it exempt by drills.canaries", f.Kind, f.Disposition, f.Target, f.Exemption)
+			}
+		}
+		if canary != 3 {
+			t.Errorf("%d findings on the canary accounts, want 3 (orphans on directory, app and ledger, each exempt)", canary)
+		}
+		if code, outText, errOut := drillRun("drill", "--config", cfg, "--by", "Auditor A"); code != exitOK || !strings.Contains(outText, "PASSED") {
+			t.Fatalf("drill after the nightly run: exit %d\n%s\n%s", code, outText, errOut)
+		}
+	})
+
 	t.Run("suspend takes the groups, the restore puts them back", func(t *testing.T) {
 		dir := t.TempDir()
 		db := drillSQLApp(t, dir)

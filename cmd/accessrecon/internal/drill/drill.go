@@ -144,7 +144,7 @@ func Run(ctx context.Context, cfg *config.Config, st storefile.Store, o Options)
 	}
 	res, runErr := runner.Run(ctx, cfg, env, runner.Request{Job: job, Mode: reconcile.Enforce, EmployeeIDs: ids,
 		ExtraSources: []reconcile.SourceSpec{{Name: "drill-canaries", Type: "drill", Source: staticSource(people)}},
-		Reports:      runner.Set{}})
+		Reports:      runner.Set{}, Drill: true})
 	if res != nil {
 		d.RunID = res.Run.ID
 	}

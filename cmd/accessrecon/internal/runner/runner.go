@@ -5,6 +5,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -49,6 +50,9 @@ type Request struct {
 	// ExtraSources are added to the configured HR sources (a drill's
 	// synthetic canary records: see internal/drill).
 	ExtraSources []reconcile.SourceSpec
+	// Drill marks a drill's run: the canaries are its subject. Every other
+	// run leaves them alone (canaryExemptions).
+	Drill bool
 }
 
 // Env is what the caller lends the run.
@@ -97,6 +101,9 @@ func Run(ctx context.Context, cfg *config.Config, env Env, req Request) (*reconc
 	spec.Sources = append(spec.Sources, req.ExtraSources...)
 	if spec.Policy.Exemptions, err = withStoreExemptions(ctx, env.Store, spec.Policy.Exemptions); err != nil {
 		return nil, err
+	}
+	if !req.Drill {
+		spec.Policy.Exemptions = append(spec.Policy.Exemptions, canaryExemptions(cfg, cmp.Or(spec.AsOf, time.Now()))...)
 	}
 	if req.Timeout > 0 {
 		spec.Timeout = req.Timeout
