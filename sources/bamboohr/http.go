@@ -64,27 +64,12 @@ func (s *Source) do(ctx context.Context, method, u string, body []byte, what str
 	if !errors.As(err, &se) {
 		return nil, fmt.Errorf("bamboohr: %s: %w", what, err)
 	}
-	var te *targets.TransientError
 	switch code := se.Code; {
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		return nil, fmt.Errorf("bamboohr: %s: HTTP %d: %w: check the API key in %s and that its user may see all employees (including terminated) and the report fields", what, code, ErrAuth, s.keyName)
 	case code == http.StatusNotFound:
-		return nil, fmt.Errorf("bamboohr: %s: HTTP 404: %w%s", what, ErrNotFound, excerpt(se))
-	case errors.Is(err, upstream.ErrWaitTooLong):
-		return nil, fmt.Errorf("bamboohr: %s: HTTP %d: Retry-After %s exceeds max_retry_wait %s", what, code, se.RetryAfter, s.maxWait)
-	case errors.As(err, &te) && (code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable):
-		return nil, fmt.Errorf("bamboohr: %s: HTTP %d: still throttled after %d tries%s", what, code, s.maxTries, excerpt(se))
-	case errors.As(err, &te):
-		return nil, fmt.Errorf("bamboohr: %s: HTTP %d: still failing after %d tries%s", what, code, s.maxTries, excerpt(se))
+		return nil, fmt.Errorf("bamboohr: %s: HTTP 404: %w%s", what, ErrNotFound, se.Tail())
 	default:
-		return nil, fmt.Errorf("bamboohr: %s: HTTP %d%s", what, code, excerpt(se))
+		return nil, fmt.Errorf("bamboohr: %s: %s", what, upstream.Outcome(err, se, s.maxTries, s.maxWait))
 	}
-}
-
-// excerpt is the redacted start of the error body, for the message.
-func excerpt(se *upstream.StatusError) string {
-	if se.Excerpt == "" {
-		return ""
-	}
-	return ": " + se.Excerpt
 }

@@ -68,25 +68,10 @@ func (s *Source) do(ctx context.Context, method, u string, body []byte, what str
 	if !errors.As(err, &se) {
 		return nil, fmt.Errorf("workday: %s: %w", what, err)
 	}
-	var te *targets.TransientError
 	switch code := se.Code; {
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		return nil, fmt.Errorf("workday: %s: HTTP %d: %w: check the credentials in %s and that the report is shared with the integration system user", what, code, ErrAuth, s.credNames)
-	case errors.Is(err, upstream.ErrWaitTooLong):
-		return nil, fmt.Errorf("workday: %s: HTTP %d: Retry-After %s exceeds max_retry_wait %s", what, code, se.RetryAfter, s.maxWait)
-	case errors.As(err, &te) && (code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable):
-		return nil, fmt.Errorf("workday: %s: HTTP %d: still throttled after %d tries%s", what, code, s.maxTries, excerpt(se))
-	case errors.As(err, &te):
-		return nil, fmt.Errorf("workday: %s: HTTP %d: still failing after %d tries%s", what, code, s.maxTries, excerpt(se))
 	default:
-		return nil, fmt.Errorf("workday: %s: HTTP %d%s", what, code, excerpt(se))
+		return nil, fmt.Errorf("workday: %s: %s", what, upstream.Outcome(err, se, s.maxTries, s.maxWait))
 	}
-}
-
-// excerpt is the redacted start of the error body, for the message.
-func excerpt(se *upstream.StatusError) string {
-	if se.Excerpt == "" {
-		return ""
-	}
-	return ": " + se.Excerpt
 }

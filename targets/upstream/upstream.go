@@ -172,6 +172,33 @@ func (e *StatusError) Error() string {
 // for 404/410.
 func (e *StatusError) Unwrap() error { return e.sentinel }
 
+// Tail is ": " and the redacted excerpt of the body, or "" when there is
+// none: the end of a message about the response.
+func (e *StatusError) Tail() string {
+	if e.Excerpt == "" {
+		return ""
+	}
+	return ": " + e.Excerpt
+}
+
+// Outcome says how a request that Do (or Retry) ended with err, whose
+// response was se, failed: "HTTP 429: Retry-After 2m0s exceeds
+// max_retry_wait 1m0s", "HTTP 503: still throttled after 4 tries: …",
+// "HTTP 502: still failing after 4 tries: …", or "HTTP 400: …".
+func Outcome(err error, se *StatusError, tries int, maxWait time.Duration) string {
+	var te *targets.TransientError
+	switch code := se.Code; {
+	case errors.Is(err, ErrWaitTooLong):
+		return fmt.Sprintf("HTTP %d: Retry-After %s exceeds max_retry_wait %s", code, se.RetryAfter, maxWait)
+	case errors.As(err, &te) && (code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable):
+		return fmt.Sprintf("HTTP %d: still throttled after %d tries%s", code, tries, se.Tail())
+	case errors.As(err, &te):
+		return fmt.Sprintf("HTTP %d: still failing after %d tries%s", code, tries, se.Tail())
+	default:
+		return fmt.Sprintf("HTTP %d%s", code, se.Tail())
+	}
+}
+
 // Do sends req and returns the response of a status below 400; the caller
 // closes its body. A status of 400 or more returns an error (the body read
 // and closed): a *StatusError, wrapped in a *targets.TransientError for 429
