@@ -94,15 +94,15 @@ func Plan(w io.Writer, res *reconcile.Result) {
 			case !s.Auto:
 				how = "MANUAL "
 			}
-			arg := ""
+			arg := "" // Shown drops a leading space: it goes outside
 			if s.Arg != "" {
-				arg = " " + cmp.Or(s.Name, s.Arg)
+				arg = " " + Shown(cmp.Or(s.Name, s.Arg))
 			}
 			who := f.AccountID
 			if f.Username != "" && f.Username != f.AccountID {
 				who += " (" + f.Username + ")"
 			}
-			fmt.Fprintf(w, "  %s %-10s %-40s %s%s  [%s %s]\n", how, Shown(f.Target), Shown(who), Shown(string(s.Op)), Shown(arg), f.Kind, f.Fingerprint)
+			fmt.Fprintf(w, "  %s %-10s %-40s %s%s  [%s %s]\n", how, Shown(f.Target), Shown(who), Shown(string(s.Op)), arg, f.Kind, f.Fingerprint)
 			n++
 		}
 	}
