@@ -758,7 +758,7 @@ func (e *Engine) targetBaseline(ctx context.Context, target string, runID int64)
 		return nil, err
 	}
 	if b.prevRun > 0 {
-		if b.prev, err = e.Store.AccountStates(ctx, b.prevRun, target); err != nil {
+		if b.prev, err = e.Store.BaselineAccounts(ctx, runID, b.prevRun, target); err != nil {
 			return nil, err
 		}
 		if b.revoked, err = e.Store.DisabledSince(ctx, target, b.prevRun); err != nil {
