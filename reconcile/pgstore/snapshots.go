@@ -386,13 +386,19 @@ func (s *Store) BaselineAccounts(ctx context.Context, runID, prevRun int64, targ
 // prev, a complete snapshot (base): a version current since prev or before
 // is in both.
 func loadBaseline(ctx context.Context, q sqlx.QueryerContext, target string, prev int64) (cur map[string]snapdelta.Current, base map[string]reconcile.AccountState, err error) {
+	// Sized up front: growing maps of a hundred thousand entries rehashes
+	// them over and over.
+	var n int
+	if err := sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM account_versions WHERE target = $1 AND valid_to IS NULL`, target); err != nil {
+		return nil, nil, err
+	}
 	rows, err := q.QueryContext(ctx, `SELECT account_id, hash, valid_from, valid_to IS NULL, enabled, privileged, groups FROM account_versions
 		WHERE target = $1 AND (valid_to IS NULL OR (valid_from <= $2 AND valid_to > $2))`, target, prev)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer rows.Close()
-	cur, base = map[string]snapdelta.Current{}, map[string]reconcile.AccountState{}
+	cur, base = make(map[string]snapdelta.Current, n), make(map[string]reconcile.AccountState, n)
 	for rows.Next() {
 		var id string
 		var h, from int64
