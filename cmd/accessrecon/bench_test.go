@@ -54,6 +54,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -62,6 +63,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runner"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
+	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/gen"
 )
 
@@ -96,6 +101,8 @@ func runChild() (int, bool) {
 		defer pprof.StopCPUProfile()
 	}
 	code := run(context.Background(), argv, io.Discard, os.Stderr)
+	gc, used := gcShare()
+	fmt.Fprintf(os.Stderr, "%s %g %g\n", gcLine, gc, used)
 	if path := os.Getenv("ACCESSRECON_BENCH_MEMPROFILE"); path != "" {
 		if err := writeHeapProfile(path); err != nil {
 			fmt.Fprintf(os.Stderr, "ACCESSRECON_BENCH_MEMPROFILE: %v\n", err)
@@ -103,6 +110,39 @@ func runChild() (int, bool) {
 		}
 	}
 	return code, true
+}
+
+// gcLine starts the line on which a benchmark's child process reports the
+// CPU seconds its garbage collector and all its Go code used.
+const gcLine = "accessrecon-bench-gc:"
+
+// gcShare returns the CPU seconds this process spent in the garbage
+// collector and in all (user, GC and scavenger) Go code, from
+// runtime/metrics.
+func gcShare() (gc, used float64) {
+	samples := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/cpu/classes/user:cpu-seconds"},
+		{Name: "/cpu/classes/scavenge/total:cpu-seconds"}}
+	metrics.Read(samples)
+	for i, s := range samples {
+		if s.Value.Kind() != metrics.KindFloat64 {
+			continue
+		}
+		used += s.Value.Float64()
+		if i == 0 {
+			gc = s.Value.Float64()
+		}
+	}
+	return gc, used
+}
+
+// parseGC finds the child's gcLine in its stderr.
+func parseGC(stderr string) (gc, used float64, ok bool) {
+	i := strings.LastIndex(stderr, gcLine)
+	if i < 0 {
+		return 0, 0, false
+	}
+	_, err := fmt.Sscan(stderr[i+len(gcLine):], &gc, &used)
+	return gc, used, err == nil && used > 0
 }
 
 func writeHeapProfile(path string) error {
@@ -191,11 +231,73 @@ func storeSize(b *testing.B, dir string) int64 {
 	return n
 }
 
+// runDayNoWorkbook is runDay without the workbook: the run and
+// findings.json, as a job with `reports: []` writes them.
+func runDayNoWorkbook(b *testing.B, spec gen.Spec, dir string) time.Duration {
+	b.Helper()
+	ctx := context.Background()
+	old, _ := filepath.Glob(filepath.Join(dir, "*.xlsx"))
+	for _, f := range old {
+		if err := os.Remove(f); err != nil {
+			b.Fatal(err)
+		}
+	}
+	start := cpuTime(b)
+	cfg, err := config.Load(filepath.Join(dir, "schedule.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := storefile.Open(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	var stderr bytes.Buffer
+	req := runner.Request{Mode: reconcile.Report, AsOf: spec.DayAsOf(), OutDir: dir, Reports: runner.Set{}}
+	if _, err := runner.Once(ctx, cfg, st, req, io.Discard, &stderr); err != nil {
+		b.Fatalf("run of day %d: %v: %s", spec.Day, err, stderr.String())
+	}
+	if xs, _ := filepath.Glob(filepath.Join(dir, "*.xlsx")); len(xs) > 0 {
+		b.Fatalf("a run without reports wrote %v", xs)
+	}
+	return cpuTime(b) - start
+}
+
+// keepStore copies the store's files in dir to dir/kept (restore: back).
+func keepStore(b *testing.B, dir string, restore bool) {
+	b.Helper()
+	from, to := dir, filepath.Join(dir, "kept")
+	if restore {
+		from, to = to, from
+	}
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		b.Fatal(err)
+	}
+	old, _ := filepath.Glob(filepath.Join(to, "accessrecon.db*"))
+	for _, f := range old {
+		if err := os.Remove(f); err != nil {
+			b.Fatal(err)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(from, "accessrecon.db*"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, filepath.Base(f)), data, 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkDay2(b *testing.B) {
 	spec := benchSpec(b)
 	dir := b.TempDir()
 	day1 := writeDay(b, spec, dir, 1)
 	runDay(b, day1, dir)
+	// Each timed variant starts from the store day 1 left.
+	keepStore(b, dir, false)
 	fl := floor{maphash.MakeSeed()}
 	prev, err := fl.hashes(dir)
 	if err != nil {
@@ -218,27 +320,37 @@ func BenchmarkDay2(b *testing.B) {
 		b.ReportMetric(float64(changed), "changed")
 		b.ReportMetric((cpuTime(b)-cpu).Seconds()/float64(b.N), "cpu-s/op")
 	})
-	b.Run("run", func(b *testing.B) {
-		day, cpu := 2, time.Duration(0)
-		before := storeSize(b, dir)
-		for b.Loop() {
-			if day > 2 {
-				b.StopTimer()
-				writeDay(b, spec, dir, day)
-				b.StartTimer()
+	variants := []struct {
+		name string
+		run  func(*testing.B, gen.Spec, string) time.Duration
+	}{{"run", runDay}, {"run-no-workbook", runDayNoWorkbook}}
+	for _, v := range variants {
+		b.Run(v.name, func(b *testing.B) {
+			b.StopTimer()
+			keepStore(b, dir, true)
+			writeDay(b, spec, dir, 2)
+			b.StartTimer()
+			day, cpu := 2, time.Duration(0)
+			before := storeSize(b, dir)
+			for b.Loop() {
+				if day > 2 {
+					b.StopTimer()
+					writeDay(b, spec, dir, day)
+					b.StartTimer()
+				}
+				d := spec
+				d.Day = day
+				cpu += v.run(b, d, dir)
+				day++
 			}
-			d := spec
-			d.Day = day
-			cpu += runDay(b, d, dir)
-			day++
-		}
-		perRun := b.Elapsed() / time.Duration(b.N)
-		b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
-		if floor > 0 {
-			b.ReportMetric(float64(perRun)/float64(floor), "x-floor")
-		}
-		b.ReportMetric(float64(storeSize(b, dir)-before)/float64(b.N), "store-B/day")
-	})
+			perRun := b.Elapsed() / time.Duration(b.N)
+			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+			if floor > 0 {
+				b.ReportMetric(float64(perRun)/float64(floor), "x-floor")
+			}
+			b.ReportMetric(float64(storeSize(b, dir)-before)/float64(b.N), "store-B/day")
+		})
+	}
 }
 
 func BenchmarkDays(b *testing.B) {
@@ -250,6 +362,7 @@ func BenchmarkDays(b *testing.B) {
 	}
 	// runProc runs a day as its own process: its peak RSS is the run's.
 	var cpu time.Duration
+	var gcPeak float64 // the largest share of a day's CPU the GC took
 	runProc := func(d gen.Spec) (wall time.Duration, rssMiB float64) {
 		cmd := exec.Command(self, "-test.run=^$")
 		argv, err := json.Marshal(runArgs(d, dir))
@@ -268,6 +381,11 @@ func BenchmarkDays(b *testing.B) {
 			b.Fatal("no rusage on this system")
 		}
 		cpu += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		if gc, used, ok := parseGC(stderr.String()); !ok {
+			b.Fatalf("run of day %d: no %s line: %s", d.Day, gcLine, stderr.String())
+		} else if d.Day > 1 {
+			gcPeak = max(gcPeak, 100*gc/used)
+		}
 		return time.Since(start), float64(ru.Maxrss) / 1024 // KiB on Linux
 	}
 	day1Wall, day1RSS := runProc(writeDay(b, spec, dir, 1))
@@ -290,6 +408,7 @@ func BenchmarkDays(b *testing.B) {
 	b.ReportMetric(float64(storeSize(b, dir)-after1)/float64(b.N), "store-B/day")
 	b.ReportMetric(float64(day-1), "days")
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric(gcPeak, "gc-%-of-Go-cpu")
 }
 
 // floor is the bare work of a day: its hashes are keyed by target index
