@@ -101,8 +101,7 @@ func runChild() (int, bool) {
 		defer pprof.StopCPUProfile()
 	}
 	code := run(context.Background(), argv, io.Discard, os.Stderr)
-	gc, used := gcShare()
-	fmt.Fprintf(os.Stderr, "%s %g %g\n", gcLine, gc, used)
+	fmt.Fprintf(os.Stderr, "%s %g\n", gcLine, gcSeconds())
 	if path := os.Getenv("ACCESSRECON_BENCH_MEMPROFILE"); path != "" {
 		if err := writeHeapProfile(path); err != nil {
 			fmt.Fprintf(os.Stderr, "ACCESSRECON_BENCH_MEMPROFILE: %v\n", err)
@@ -113,36 +112,28 @@ func runChild() (int, bool) {
 }
 
 // gcLine starts the line on which a benchmark's child process reports the
-// CPU seconds its garbage collector and all its Go code used.
+// CPU seconds its garbage collector used (runtime/metrics' estimate).
 const gcLine = "accessrecon-bench-gc:"
 
-// gcShare returns the CPU seconds this process spent in the garbage
-// collector and in all (user, GC and scavenger) Go code, from
-// runtime/metrics.
-func gcShare() (gc, used float64) {
-	samples := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/cpu/classes/user:cpu-seconds"},
-		{Name: "/cpu/classes/scavenge/total:cpu-seconds"}}
-	metrics.Read(samples)
-	for i, s := range samples {
-		if s.Value.Kind() != metrics.KindFloat64 {
-			continue
-		}
-		used += s.Value.Float64()
-		if i == 0 {
-			gc = s.Value.Float64()
-		}
+// gcSeconds returns the CPU seconds this process spent in the garbage
+// collector.
+func gcSeconds() float64 {
+	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindFloat64 {
+		return 0
 	}
-	return gc, used
+	return s[0].Value.Float64()
 }
 
 // parseGC finds the child's gcLine in its stderr.
-func parseGC(stderr string) (gc, used float64, ok bool) {
+func parseGC(stderr string) (gc float64, ok bool) {
 	i := strings.LastIndex(stderr, gcLine)
 	if i < 0 {
-		return 0, 0, false
+		return 0, false
 	}
-	_, err := fmt.Sscan(stderr[i+len(gcLine):], &gc, &used)
-	return gc, used, err == nil && used > 0
+	_, err := fmt.Sscan(stderr[i+len(gcLine):], &gc)
+	return gc, err == nil
 }
 
 func writeHeapProfile(path string) error {
@@ -362,7 +353,7 @@ func BenchmarkDays(b *testing.B) {
 	}
 	// runProc runs a day as its own process: its peak RSS is the run's.
 	var cpu time.Duration
-	var gcPeak float64 // the largest share of a day's CPU the GC took
+	var gcPeak float64 // the largest share of a day's CPU time the GC took
 	runProc := func(d gen.Spec) (wall time.Duration, rssMiB float64) {
 		cmd := exec.Command(self, "-test.run=^$")
 		argv, err := json.Marshal(runArgs(d, dir))
@@ -380,11 +371,12 @@ func BenchmarkDays(b *testing.B) {
 		if !ok {
 			b.Fatal("no rusage on this system")
 		}
-		cpu += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-		if gc, used, ok := parseGC(stderr.String()); !ok {
+		used := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		cpu += used
+		if gc, ok := parseGC(stderr.String()); !ok {
 			b.Fatalf("run of day %d: no %s line: %s", d.Day, gcLine, stderr.String())
 		} else if d.Day > 1 {
-			gcPeak = max(gcPeak, 100*gc/used)
+			gcPeak = max(gcPeak, 100*gc/used.Seconds())
 		}
 		return time.Since(start), float64(ru.Maxrss) / 1024 // KiB on Linux
 	}
@@ -408,7 +400,7 @@ func BenchmarkDays(b *testing.B) {
 	b.ReportMetric(float64(storeSize(b, dir)-after1)/float64(b.N), "store-B/day")
 	b.ReportMetric(float64(day-1), "days")
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
-	b.ReportMetric(gcPeak, "gc-%-of-Go-cpu")
+	b.ReportMetric(gcPeak, "gc-%-of-cpu")
 }
 
 // floor is the bare work of a day: its hashes are keyed by target index
