@@ -370,7 +370,7 @@ func (s *Store) BaselineAccounts(ctx context.Context, runID, prevRun int64, targ
 	var base map[string]reconcile.AccountState
 	k := snapdelta.Key{Run: runID, Side: reconcile.SideTarget, Target: target}
 	if _, err := s.sessions.Get(k, func() (cur map[string]snapdelta.Current, err error) {
-		cur, base, err = loadBaseline(ctx, s.db, target, prevRun)
+		cur, base, err = snapdelta.LoadBaseline(ctx, s.db, target, prevRun)
 		return cur, err
 	}); err != nil {
 		return nil, fmt.Errorf("pgstore: previous accounts of %s: %w", target, err)
@@ -379,42 +379,6 @@ func (s *Store) BaselineAccounts(ctx context.Context, runID, prevRun int64, targ
 		return s.AccountStates(ctx, prevRun, target)
 	}
 	return base, nil
-}
-
-// loadBaseline reads, in one query over target's versions, the current
-// hash of every account (cur) and the state of every version valid at run
-// prev, a complete snapshot (base): a version current since prev or before
-// is in both.
-func loadBaseline(ctx context.Context, q sqlx.QueryerContext, target string, prev int64) (cur map[string]snapdelta.Current, base map[string]reconcile.AccountState, err error) {
-	// Sized up front: growing maps of a hundred thousand entries rehashes
-	// them over and over.
-	var n int
-	if err := sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM account_versions WHERE target = $1 AND valid_to IS NULL`, target); err != nil {
-		return nil, nil, err
-	}
-	rows, err := q.QueryContext(ctx, `SELECT account_id, hash, valid_from, valid_to IS NULL, enabled, privileged, groups FROM account_versions
-		WHERE target = $1 AND (valid_to IS NULL OR (valid_from <= $2 AND valid_to > $2))`, target, prev)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rows.Close()
-	cur, base = make(map[string]snapdelta.Current, n), make(map[string]reconcile.AccountState, n)
-	for rows.Next() {
-		var id string
-		var h, from int64
-		var current bool
-		var st reconcile.AccountState
-		if err := rows.Scan(&id, &h, &from, &current, &st.Enabled, &st.Privileged, &st.Groups); err != nil {
-			return nil, nil, err
-		}
-		if current {
-			cur[id] = snapdelta.Current{Hash: uint64(h), From: from}
-		}
-		if from <= prev {
-			base[id] = st
-		}
-	}
-	return cur, base, rows.Err()
 }
 
 // accountRow is an account version as SnapshotAccount returns it.

@@ -5,11 +5,16 @@
 // says which rows of each batch need a new version (Plan), and at the end
 // which current versions the run did not see (a complete snapshot ends
 // them) or which rows it saw (an incomplete snapshot lists them).
+// LoadBaseline starts a target's session in the same read as the engine's
+// baseline (the previous complete snapshot).
 package snapdelta
 
 import (
+	"context"
 	"fmt"
 	"sync"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/accessrecon/accessrecon/reconcile"
 )
@@ -168,4 +173,47 @@ func (s *Session) Finish(complete bool) (ids []string, from []int64) {
 		}
 	}
 	return ids, from
+}
+
+// DB is what LoadBaseline reads from: a reconcile/store or
+// reconcile/pgstore database (queries are written with ? and rebound).
+type DB interface {
+	sqlx.QueryerContext
+	Rebind(query string) string
+}
+
+// LoadBaseline reads, in one query over a target's account versions, the
+// current hash of every account (a session's start) and the state of
+// every version valid at run prev, which must be a complete snapshot: a
+// version current since prev or before is in both.
+func LoadBaseline(ctx context.Context, db DB, target string, prev int64) (cur map[string]Current, base map[string]reconcile.AccountState, err error) {
+	// Sized up front: growing maps of a hundred thousand entries rehashes
+	// them over and over.
+	var n int
+	if err := sqlx.GetContext(ctx, db, &n, db.Rebind(`SELECT count(*) FROM account_versions WHERE target = ? AND valid_to IS NULL`), target); err != nil {
+		return nil, nil, err
+	}
+	rows, err := db.QueryContext(ctx, db.Rebind(`SELECT account_id, hash, valid_from, valid_to IS NULL, enabled, privileged, groups
+		FROM account_versions WHERE target = ? AND (valid_to IS NULL OR (valid_from <= ? AND valid_to > ?))`), target, prev, prev)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	cur, base = make(map[string]Current, n), make(map[string]reconcile.AccountState, n)
+	for rows.Next() {
+		var id string
+		var h, from int64
+		var current bool
+		var st reconcile.AccountState
+		if err := rows.Scan(&id, &h, &from, &current, &st.Enabled, &st.Privileged, &st.Groups); err != nil {
+			return nil, nil, err
+		}
+		if current {
+			cur[id] = Current{Hash: uint64(h), From: from}
+		}
+		if from <= prev {
+			base[id] = st
+		}
+	}
+	return cur, base, rows.Err()
 }
