@@ -3,6 +3,7 @@ package reconcile
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -166,7 +167,7 @@ func (j *judge) add(v *verdict, f Finding) {
 			delete(f.Evidence, k)
 		}
 	}
-	f.Evidence["account_enabled"] = fmt.Sprint(a.Enabled)
+	f.Evidence["account_enabled"] = strconv.FormatBool(a.Enabled)
 	if m.Person != nil {
 		p := m.Person
 		f.EmployeeID = p.EmployeeID
