@@ -294,7 +294,7 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 	var openWG sync.WaitGroup
 	defer openWG.Wait()
 	openWG.Go(func() {
-		if _, openErr = hr.wait(ctx); openErr == nil {
+		if _, openErr = hr.wait(); openErr == nil {
 			open, openErr = e.Store.OpenFindings(ctx)
 		}
 	})
@@ -326,9 +326,8 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 		})
 	}
 	_ = g.Wait()
-	<-hr.done
-	if hr.err != nil {
-		return hr.err // the targets recorded nothing
+	if _, err := hr.wait(); err != nil {
+		return err // the targets recorded nothing
 	}
 	failed, refErrs := mergeTargets(spec, results, res)
 	if err := ctx.Err(); err != nil {
@@ -662,7 +661,7 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 	if err == nil {
 		b, err = e.targetBaseline(ctx, ts.Name, runID)
 	}
-	people, hrErr := hr.wait(ctx)
+	people, hrErr := hr.wait()
 	if hrErr != nil {
 		// The run stops on HR: nothing of the target is recorded (a
 		// snapshot the baseline began is dropped when the run finishes).
@@ -721,19 +720,11 @@ type hrFuture struct {
 	err    error
 }
 
-// wait returns the HR snapshot once it is collected, or ctx's error.
-func (h *hrFuture) wait(ctx context.Context) (*People, error) {
-	select {
-	case <-h.done:
-		return h.people, h.err
-	default:
-	}
-	select {
-	case <-h.done:
-		return h.people, h.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+// wait returns the HR snapshot once it is collected (HR's collection ends
+// on ctx's cancellation, like every source's).
+func (h *hrFuture) wait() (*People, error) {
+	<-h.done
+	return h.people, h.err
 }
 
 // targetCollection is one target's collection in progress.
