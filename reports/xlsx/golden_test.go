@@ -165,7 +165,25 @@ func dumpWorkbook(t *testing.T, path string) []byte {
 		}
 		return v
 	}
-	styles := map[int]bool{}
+	// A style is named by the order its definition is first met in: the
+	// IDs excelize gives the severity styles vary from run to run (they
+	// are made in a map's order), their definitions do not.
+	styleNames, styleDefs := map[int]string{}, map[string]string{}
+	var defs []string
+	style := func(id int) string {
+		if n, ok := styleNames[id]; ok {
+			return n
+		}
+		def := js(must(f.GetStyle(id)))
+		n, ok := styleDefs[def]
+		if !ok {
+			n = fmt.Sprintf("S%d", len(defs))
+			styleDefs[def] = n
+			defs = append(defs, def)
+		}
+		styleNames[id] = n
+		return n
+	}
 	line("sheets %q active %d", f.GetSheetList(), f.GetActiveSheetIndex())
 	names := f.GetDefinedName()
 	slices.SortFunc(names, func(a, b excelize.DefinedName) int {
@@ -196,8 +214,7 @@ func dumpWorkbook(t *testing.T, path string) []byte {
 		for c := 1; c <= width; c++ {
 			name, _ := excelize.ColumnNumberToName(c)
 			st := must(f.GetColStyle(sheet, name)).(int)
-			styles[st] = true
-			line("col %s width %v style %d", name, must(f.GetColWidth(sheet, name)), st)
+			line("col %s width %v style %s", name, must(f.GetColWidth(sheet, name)), style(st))
 		}
 		for r := 1; r <= len(rows)+1; r++ {
 			line("row %d height %v", r, must(f.GetRowHeight(sheet, r)))
@@ -207,21 +224,15 @@ func dumpWorkbook(t *testing.T, path string) []byte {
 				shown := must(f.GetCellValue(sheet, cell))
 				typ := must(f.GetCellType(sheet, cell))
 				st := must(f.GetCellStyle(sheet, cell)).(int)
-				styles[st] = true
 				if raw == "" && st == 0 && typ == excelize.CellTypeUnset {
 					continue
 				}
-				line("%s!%s type %v style %d raw %q shown %q", sheet, cell, typ, st, raw, shown)
+				line("%s!%s type %v style %s raw %q shown %q", sheet, cell, typ, style(st), raw, shown)
 			}
 		}
 	}
-	ids := make([]int, 0, len(styles))
-	for id := range styles {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		line("style %d %s", id, js(must(f.GetStyle(id))))
+	for i, def := range defs {
+		line("style S%d %s", i, def)
 	}
 	if err := out.Flush(); err != nil {
 		t.Fatal(err)
