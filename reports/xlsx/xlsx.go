@@ -142,7 +142,7 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 			return fmt.Errorf("xlsx: sheet %s: %w", s.name, err)
 		}
 	}
-	if err := f.SaveAs(path); err != nil {
+	if err := save(f, path); err != nil {
 		return fmt.Errorf("xlsx: save %s: %w", path, err)
 	}
 	return nil
