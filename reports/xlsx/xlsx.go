@@ -88,6 +88,10 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 	f := newFile()
 	defer f.Close()
 	w := &writer{f: f, res: res, opts: opts, asOf: res.Run.AsOf.UTC(), names: accountNames(res)}
+	// The Findings sheet's rows are written on a goroutine of their own
+	// while the other sheets are (see table); wait for it before the
+	// workbook is closed, whatever happens.
+	defer w.wait()
 	if err := w.setup(Sheets, fmt.Sprintf("accessrecon run %d as of %s", res.Run.ID, w.asOf.Format("2006-01-02"))); err != nil {
 		return fmt.Errorf("xlsx: %w", err)
 	}
@@ -100,7 +104,11 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 		fn   func() error
 	}{
 		{SheetSummary, w.summary},
-		{SheetFindings, w.findings},
+		{SheetFindings, func() error {
+			w.aside = true
+			defer func() { w.aside = false }()
+			return w.findings()
+		}},
 		{SheetActions, w.actions},
 		{SheetSLA, w.sla},
 		{SheetDrift, w.drift},
@@ -142,6 +150,9 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 			return fmt.Errorf("xlsx: sheet %s: %w", s.name, err)
 		}
 	}
+	if err := w.wait(); err != nil {
+		return fmt.Errorf("xlsx: sheet %s: %w", SheetFindings, err)
+	}
 	if err := save(f, path); err != nil {
 		return fmt.Errorf("xlsx: save %s: %w", path, err)
 	}
@@ -157,6 +168,12 @@ type writer struct {
 	// names are the username and display name of each account the run's
 	// findings name, by target and account ID.
 	names map[[2]string]accountName
+
+	// aside makes table write the rows of its sheet on a goroutine of its
+	// own (the machine's other core), which it starts in done; wait waits
+	// for them.
+	aside bool
+	done  chan error
 
 	// The cell styles. Data cells are aligned to the top (a wrapped Reason
 	// makes a row tall); wrap also wraps the text.
@@ -333,8 +350,39 @@ func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(c
 	if err := sw.SetRow("A1", head, excelize.RowOpts{Height: rowPoints * float64(min(headLines, 3))}); err != nil {
 		return err
 	}
+	if w.aside {
+		done := make(chan error, 1)
+		w.done = done
+		go func() { done <- w.rows(sw, cols, rows) }()
+		return nil
+	}
+	return w.rows(sw, cols, rows)
+}
+
+// wait waits for the rows written aside (see table) and says how that
+// went; a second call returns nil.
+func (w *writer) wait() error {
+	if w.done == nil {
+		return nil
+	}
+	err := <-w.done
+	w.done = nil
+	return err
+}
+
+// rows writes the data rows of a table sheet after its header and flushes
+// the sheet. When written aside (writer.aside) it runs beside the writing
+// of the other sheets: it only reads the run and the writer's styles and
+// names, and touches no excelize state but its own stream writer's (which
+// is safe, excelize v2.11's stream.go: SetRow builds each row from its
+// arguments and its own worksheet; a time.Time reads the workbook's
+// date1904, set before any sheet is written; Flush deletes the sheet's
+// parts from sync.Maps and reads the sheet map, which only NewSheet and
+// SetSheetName change, both done in setup). Go's race detector checks it
+// in the tests.
+func (w *writer) rows(sw *excelize.StreamWriter, cols []column, rows func(emit func(cells []any) error) error) error {
 	row := 1
-	err = rows(func(cells []any) error {
+	err := rows(func(cells []any) error {
 		row++
 		for i, c := range cells {
 			// An empty string is no cell at all (smaller, and faster).
