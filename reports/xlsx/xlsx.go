@@ -505,13 +505,18 @@ func daysBetween(a, b time.Time) int {
 	return int(math.Floor(b.Sub(a).Hours() / 24))
 }
 
-func evidence(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
+// evidence is a finding's evidence as "k1=v1; k2=v2", its keys sorted;
+// keys is scratch space for them, returned for reuse.
+func evidence(m map[string]string, keys []string) (string, []string) {
+	keys = keys[:0]
+	n := 0
+	for k, v := range m {
 		keys = append(keys, k)
+		n += len(k) + 1 + len(v) + 2
 	}
 	slices.Sort(keys)
 	var b strings.Builder
+	b.Grow(n)
 	for i, k := range keys {
 		if i > 0 {
 			b.WriteString("; ")
@@ -520,7 +525,7 @@ func evidence(m map[string]string) string {
 		b.WriteByte('=')
 		b.WriteString(m[k])
 	}
-	return b.String()
+	return b.String(), keys
 }
 
 // accountName is what people call an account: its username and display name.
@@ -530,13 +535,14 @@ type accountName struct{ username, display string }
 // finding without them (revocation_failed) takes them from another finding
 // of the same account.
 func accountNames(res *reconcile.Result) map[[2]string]accountName {
-	n := map[[2]string]accountName{}
+	n := make(map[[2]string]accountName, len(res.Findings))
 	for i := range res.Findings {
 		f := &res.Findings[i]
 		if f.Username == "" && f.DisplayName == "" {
 			continue
 		}
-		keys := [][2]string{{f.Target, f.AccountID}}
+		var kb [2][2]string
+		keys := append(kb[:0], [2]string{f.Target, f.AccountID})
 		if e := f.Exemption; e != nil && e.AccountID != f.AccountID {
 			// The exemption as written (a username, a DN) names this account.
 			keys = append(keys, [2]string{e.Target, e.AccountID})
@@ -570,6 +576,11 @@ func (w *writer) findings() error {
 	for sev, id := range w.severity {
 		sevCells[sev] = excelize.Cell{StyleID: id, Value: string(sev)}
 	}
+	// The first-seen and days-open cells of each first-seen time, made
+	// once: a run's findings were first seen on few distinct days.
+	type seenCells struct{ date, days any }
+	seen := map[int64]seenCells{}
+	var keys []string
 	cells := make([]any, len(cols))
 	return w.table(SheetFindings, cols, len(w.res.Findings), func(emit func([]any) error) error {
 		for i := range w.res.Findings {
@@ -579,14 +590,19 @@ func (w *writer) findings() error {
 			if !ok {
 				sev = string(f.Severity)
 			}
-			var days any
+			var sc seenCells
 			if !f.FirstSeen.IsZero() {
-				days = excelize.Cell{StyleID: w.integer, Value: daysBetween(f.FirstSeen, w.asOf)}
+				if sc, ok = seen[f.FirstSeen.UnixNano()]; !ok {
+					sc = seenCells{dateCell(f.FirstSeen, w.date), excelize.Cell{StyleID: w.integer, Value: daysBetween(f.FirstSeen, w.asOf)}}
+					seen[f.FirstSeen.UnixNano()] = sc
+				}
 			}
 			known := w.name(f.Target, f.AccountID)
+			var ev string
+			ev, keys = evidence(f.Evidence, keys)
 			cells = append(cells[:0], f.Fingerprint, string(f.Kind), sev, string(f.Disposition), f.Outcome, f.Target,
-				f.AccountID, cmp.Or(f.Username, known.username), cmp.Or(f.DisplayName, known.display), id, name, status, job, f.Reason, evidence(f.Evidence),
-				dateCell(f.FirstSeen, w.date), days, f.JiraKey)
+				f.AccountID, cmp.Or(f.Username, known.username), cmp.Or(f.DisplayName, known.display), id, name, status, job, f.Reason, ev,
+				sc.date, sc.days, f.JiraKey)
 			if err := emit(cells); err != nil {
 				return err
 			}
