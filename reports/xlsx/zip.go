@@ -297,13 +297,18 @@ func (p *zipPart) end() error {
 	fh := p.fh
 	fh.CRC32 = p.crc.Sum32()
 	fh.CompressedSize64, fh.UncompressedSize64 = p.csize, p.size
+	// archive/zip writes the 32-bit sizes, deprecated for callers, into
+	// the data descriptor and the central directory of a part under
+	// 4 GiB: they are set as its own fileWriter.close sets them.
 	const uint32max = 1<<32 - 1
+	c32, u32 := uint32(min(p.csize, uint32max)), uint32(min(p.size, uint32max))
 	if p.size >= uint32max || p.csize >= uint32max {
-		fh.CompressedSize, fh.UncompressedSize = uint32max, uint32max
 		fh.ReaderVersion = 45
-	} else {
-		fh.CompressedSize, fh.UncompressedSize = uint32(p.csize), uint32(p.size)
 	}
+	//lint:ignore SA1019 see above
+	fh.CompressedSize = c32
+	//lint:ignore SA1019 see above
+	fh.UncompressedSize = u32
 	return nil
 }
 
