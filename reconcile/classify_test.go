@@ -2,10 +2,12 @@ package reconcile
 
 import (
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/accessrecon/accessrecon/sources"
 	"github.com/accessrecon/accessrecon/targets"
@@ -242,5 +244,55 @@ func TestDormantFindingSameEveryDay(t *testing.T) {
 		if !strings.Contains(got[0].Reason, "limit 90 days") || !strings.Contains(got[0].Reason, dayIn(asOf.AddDate(0, 0, -120), time.UTC)[:4]) {
 			t.Errorf("reason %q: want the date and the limit", got[0].Reason)
 		}
+	}
+}
+
+// A finding kept to the end of the run holds no memory of the connector's:
+// a CSV connector slices every account's strings out of its line and its
+// groups out of a slab shared by hundreds of accounts, and a finding that
+// kept them held all of those (issue 13: 240 MB at 100,000 people).
+func TestFindingsOwnTheirStrings(t *testing.T) {
+	line := "A1,alice,alice@x,E1,Alice A,eng,sales,k1,access_key,A2,bob,Bob B,cn=a1"
+	within := func(s string) bool {
+		if s == "" {
+			return false
+		}
+		p, lo := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.StringData(line)))
+		return p >= lo && p < lo+uintptr(len(line))
+	}
+	field := func(s string) string { i := strings.Index(line, s); return line[i : i+len(s)] }
+	p := validPolicy(t, Policy{})
+	term := &PersonRow{Person: sources.Person{EmployeeID: "E1", Status: sources.Terminated}}
+	a := targets.Account{ID: field("A1"), Username: field("alice"), Email: field("alice@x"), EmployeeID: field("E1"), DisplayName: field("Alice A"),
+		DN: field("cn=a1"), Enabled: true, Groups: []targets.Group{{ID: field("eng"), Name: field("eng")}, {ID: field("sales"), Name: field("sales")}},
+		Credentials: []targets.Credential{{ID: field("k1"), Kind: field("access_key"), Active: true}}}
+	orphan := targets.Account{ID: field("A2"), Username: field("bob"), DisplayName: field("Bob B"), Enabled: true}
+	fs := newJudge(asOf, p, "app", "", allCaps()).classify(a, Match{Person: term, Via: AttrEmployeeID, Strong: true}, seen{})
+	fs = append(fs, newJudge(asOf, p, "app", "", allCaps()).classify(orphan, Match{}, seen{})...)
+	if len(fs) != 2 || fs[0].account == nil || fs[1].account != nil {
+		t.Fatalf("findings %+v: want a terminated one with its account and an orphaned one without", fs)
+	}
+	for _, f := range fs {
+		strs := []string{f.AccountID, f.Username, f.DisplayName}
+		if c := f.account; c != nil {
+			if !reflect.DeepEqual(*c, a) {
+				t.Errorf("kept account %+v, want %+v", *c, a)
+			}
+			strs = append(strs, c.ID, c.Username, c.Email, c.EmployeeID, c.DisplayName, c.DN)
+			for _, g := range c.Groups {
+				strs = append(strs, g.ID, g.Name)
+			}
+			for _, cr := range c.Credentials {
+				strs = append(strs, cr.ID, cr.Kind)
+			}
+		}
+		for _, s := range strs {
+			if within(s) {
+				t.Errorf("finding %s: %q shares the connector's memory", f.Kind, s)
+			}
+		}
+	}
+	if fs[1].AccountID != "A2" || fs[1].Username != "bob" || fs[1].DisplayName != "Bob B" {
+		t.Errorf("orphan finding names %q %q %q", fs[1].AccountID, fs[1].Username, fs[1].DisplayName)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -280,10 +281,23 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (*Result, error) {
 }
 
 func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode Mode, res *Result) error {
-	people, err := e.collectHR(ctx, log, spec, res)
-	if err != nil {
-		return err
-	}
+	// HR is collected while the first targets read their previous state
+	// from the store, and the open findings are read while the targets
+	// are collected: each is work the other core would wait through.
+	hr := &hrFuture{done: make(chan struct{})}
+	go func() {
+		defer close(hr.done)
+		hr.people, hr.err = e.collectHR(ctx, log, spec, res)
+	}()
+	var open map[string]FindingState
+	var openErr error
+	var openWG sync.WaitGroup
+	defer openWG.Wait()
+	openWG.Go(func() {
+		if _, openErr = hr.wait(ctx); openErr == nil {
+			open, openErr = e.Store.OpenFindings(ctx)
+		}
+	})
 	links := map[string]map[string]string{}
 	for _, l := range spec.Links {
 		if links[l.Target] == nil {
@@ -307,11 +321,15 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 		ts.Correlation.Target = ts.Name
 		ts.Correlation.Links = links[ts.Name]
 		g.Go(func() error {
-			results[i] = e.collectTarget(gctx, log.With("target", ts.Name), res.Run.ID, spec, ts, people, only)
+			results[i] = e.collectTarget(gctx, log.With("target", ts.Name), res.Run.ID, spec, ts, hr, only)
 			return nil
 		})
 	}
 	_ = g.Wait()
+	<-hr.done
+	if hr.err != nil {
+		return hr.err // the targets recorded nothing
+	}
 	failed, refErrs := mergeTargets(spec, results, res)
 	if err := ctx.Err(); err != nil {
 		return err
@@ -332,9 +350,9 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 	}
 	// First-seen dates and ticket keys of problems already known, for every
 	// finding, those the guards and the executor added included.
-	open, err := e.Store.OpenFindings(ctx)
-	if err != nil {
-		return err
+	openWG.Wait()
+	if openErr != nil {
+		return openErr
 	}
 	for i := range res.Findings {
 		if st, ok := open[res.Findings[i].Fingerprint]; ok {
@@ -638,7 +656,18 @@ type targetResult struct {
 // account as it passes: correlation, drift against the previous good
 // snapshot, classification. Nothing of the target is held whole in memory
 // but the previous snapshot's compact state.
-func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int64, spec RunSpec, ts *TargetSpec, people *People, only map[string]bool) targetResult {
+func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int64, spec RunSpec, ts *TargetSpec, hr *hrFuture, only map[string]bool) targetResult {
+	var b *targetBaseline
+	err := ts.Correlation.Validate()
+	if err == nil {
+		b, err = e.targetBaseline(ctx, ts.Name, runID)
+	}
+	people, hrErr := hr.wait(ctx)
+	if hrErr != nil {
+		// The run stops on HR: nothing of the target is recorded (a
+		// snapshot the baseline began is dropped when the run finishes).
+		return targetResult{err: hrErr}
+	}
 	caps := targets.Resolve(ts.Target)
 	capNames := make([]string, 0, 5)
 	for _, c := range caps.List() {
@@ -647,10 +676,6 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 	tc := &targetCollection{e: e, ctx: ctx, log: log, ts: ts, start: time.Now()}
 	tc.tr.collection = Collection{RunID: runID, Side: SideTarget, Name: ts.Name, Type: ts.Type, Tier: ts.Tier,
 		Capabilities: strings.Join(capNames, ","), StartedAt: tc.start.UTC().Format(time.RFC3339), Status: CollectionOK}
-	if err := ts.Correlation.Validate(); err != nil {
-		return tc.fail(err)
-	}
-	b, err := e.targetBaseline(ctx, ts.Name, runID)
 	if err != nil {
 		return tc.fail(err)
 	}
@@ -687,6 +712,28 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 	}
 	log.Info("target collected", "accounts", tc.tr.collection.Count, "findings", tc.tr.findings.Len(), "duration", tc.tr.collection.Duration)
 	return tc.tr
+}
+
+// hrFuture is the run's HR snapshot while it is being collected.
+type hrFuture struct {
+	done   chan struct{} // closed once people or err is set
+	people *People
+	err    error
+}
+
+// wait returns the HR snapshot once it is collected, or ctx's error.
+func (h *hrFuture) wait(ctx context.Context) (*People, error) {
+	select {
+	case <-h.done:
+		return h.people, h.err
+	default:
+	}
+	select {
+	case <-h.done:
+		return h.people, h.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // targetCollection is one target's collection in progress.
@@ -758,7 +805,7 @@ func (e *Engine) targetBaseline(ctx context.Context, target string, runID int64)
 		return nil, err
 	}
 	if b.prevRun > 0 {
-		if b.prev, err = e.Store.AccountStates(ctx, b.prevRun, target); err != nil {
+		if b.prev, err = e.Store.BaselineAccounts(ctx, runID, b.prevRun, target); err != nil {
 			return nil, err
 		}
 		if b.revoked, err = e.Store.DisabledSince(ctx, target, b.prevRun); err != nil {

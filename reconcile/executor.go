@@ -240,7 +240,7 @@ func (e *Engine) newPlanner(ctx context.Context, spec RunSpec, res *Result) (*pl
 // may carry a username).
 func (p *planner) heldFor(f *Finding) (Hold, bool) {
 	for _, h := range p.holds {
-		if h.Target == f.Target && h.Until.After(p.now) && (h.AccountID == f.AccountID || Names(h.AccountID, f.account)) {
+		if h.Target == f.Target && h.Until.After(p.now) && (h.AccountID == f.AccountID || f.account != nil && Names(h.AccountID, *f.account)) {
 			return h, true
 		}
 	}
@@ -282,7 +282,11 @@ func (e *Engine) plan(ctx context.Context, h *halt, spec RunSpec, res *Result) (
 			key := f.Target + "\x00" + f.AccountID + "\x00" + string(s.Op) + "\x00" + s.Arg
 			w, ok := index[key]
 			if !ok {
-				w = &work{ts: ts, caps: targets.Resolve(ts.Target), account: f.account, step: s}
+				acct := targets.Account{ID: f.AccountID, Username: f.Username}
+				if f.account != nil {
+					acct = *f.account
+				}
+				w = &work{ts: ts, caps: targets.Resolve(ts.Target), account: acct, step: s}
 				index[key] = w
 				jobs = append(jobs, w)
 			}
@@ -784,7 +788,7 @@ func (e *Engine) unfinishedFinding(ctx context.Context, spec RunSpec, runID int6
 		Reason: fmt.Sprintf("account is disabled, but its revocation is unfinished while HR says %s is %s: %s",
 			p.EmployeeID, hrState(p, spec.AsOf, spec.Location), strings.Join(unfinished, "; ")),
 		Evidence: map[string]string{"account_enabled": "false", "unfinished_steps": strings.Join(unfinished, "; "), "hr_status": string(p.Status)},
-		Actions:  plan, account: a,
+		Actions:  plan, account: &a,
 		Person: &PersonRef{EmployeeID: p.EmployeeID, Name: p.Name(), Email: p.Email, Status: p.Status, JobCode: p.JobCode, Department: p.Department}}
 	if !p.TerminationDate.IsZero() {
 		td := p.TerminationDate

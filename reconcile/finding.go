@@ -121,8 +121,9 @@ type Finding struct {
 	// JiraKey is the ticket tracking this finding, once there is one.
 	JiraKey string `json:"jira_key,omitempty"`
 
-	// account is the account as collected, for the executor.
-	account targets.Account
+	// account is the account as collected, for the executor (nil for a
+	// finding without steps).
+	account *targets.Account
 }
 
 // Fingerprint is the stable identity of a problem: kind, target and account.

@@ -314,6 +314,11 @@ func (s *memStore) AccountStates(ctx context.Context, runID int64, target string
 	return out, nil
 }
 
+// BaselineAccounts keeps no state between saves: it is AccountStates.
+func (s *memStore) BaselineAccounts(ctx context.Context, runID, prevRun int64, target string) (map[string]AccountState, error) {
+	return s.AccountStates(ctx, prevRun, target)
+}
+
 // SnapshotAccount returns what reconcile/store keeps of an account.
 func (s *memStore) SnapshotAccount(ctx context.Context, runID int64, target, accountID string) (targets.Account, bool, error) {
 	s.mu.Lock()

@@ -87,6 +87,11 @@ type Store interface {
 	// AccountStates returns the compact state of every account of a
 	// target that run runID saved, keyed by account ID (empty when none).
 	AccountStates(ctx context.Context, runID int64, target string) (map[string]AccountState, error)
+	// BaselineAccounts is AccountStates(ctx, prevRun, target), asked at the
+	// start of run runID's snapshot of target (before its first
+	// SaveAccounts): a store that keeps per-(run, target) state between
+	// SaveAccounts calls may load it in the same pass.
+	BaselineAccounts(ctx context.Context, runID, prevRun int64, target string) (map[string]AccountState, error)
 	// SnapshotAccount returns one account as run runID saved it: its ID,
 	// username, email, employee ID, display name, enabled and privileged
 	// flags, groups, last login, and credentials (ID, kind, active).

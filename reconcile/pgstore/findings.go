@@ -3,9 +3,7 @@ package pgstore
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -173,21 +171,6 @@ const liveSeq = math.MaxInt64
 // its own save, and it leaves the full runs' versions alone.
 func partialScope(scope string) bool { return scope != "" && scope != "full" }
 
-// rowHash identifies a finding row (body and indexed copies) for
-// deduplication, as reconcile/store computes it. FirstSeen is left out: no
-// reader of stored findings returns it (finding_state keeps that date).
-func rowHash(f *reconcile.FindingRow) []byte {
-	h := sha256.New()
-	for _, s := range []string{f.Fingerprint, f.Kind, f.Severity, f.Disposition, f.Target, f.AccountID, f.EmployeeID} {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
-	}
-	h.Write(f.Body)
-	return h.Sum(nil)[:16]
-}
-
 // saveVersions records the findings (sorted by fingerprint) of one run's
 // save: a new save sequence number, then versions and bodies as migration
 // 004 describes, each kind of write one statement. It returns the save's
@@ -202,10 +185,7 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 	if err := tx.GetContext(ctx, &seq, `INSERT INTO finding_saves (run_id, side) VALUES ($1, $2) RETURNING seq`, runID, partial); err != nil {
 		return 0, nil, 0, fmt.Errorf("findings of run %d already saved, or: %w", runID, err)
 	}
-	hashes := make([][]byte, len(rows))
-	for i := range rows {
-		hashes[i] = rowHash(&rows[i])
-	}
+	hashes := reconcile.ContentHashes(rows)
 	type live struct {
 		id   int64
 		hash []byte

@@ -3,9 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -14,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/accessrecon/accessrecon/reconcile"
 )
 
 // OpenFindings returns the state of every fingerprint not yet resolved.
@@ -160,21 +160,6 @@ const liveSeq = math.MaxInt64
 // its own save, and it leaves the full runs' versions alone.
 func partialScope(scope string) bool { return scope != "" && scope != "full" }
 
-// rowHash identifies a finding row (body and indexed copies) for
-// deduplication. FirstSeen is left out: no reader of stored findings
-// returns it (the first-seen date lives in finding_state).
-func rowHash(f *FindingRow) []byte {
-	h := sha256.New()
-	for _, s := range []string{f.Fingerprint, f.Kind, f.Severity, f.Disposition, f.Target, f.AccountID, f.EmployeeID} {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
-	}
-	h.Write(f.Body)
-	return h.Sum(nil)[:16]
-}
-
 // batchRows is how many rows a multi-row statement of execBatches carries.
 const batchRows = 200
 
@@ -241,10 +226,7 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 	if err != nil {
 		return nil, nil, err
 	}
-	hashes := make([][]byte, len(rows))
-	for i := range rows {
-		hashes[i] = rowHash(&rows[i])
-	}
+	hashes := reconcile.ContentHashes(rows)
 	lives := map[string]liveVersion{}
 	if !partial {
 		if lives, err = liveVersions(ctx, tx); err != nil {

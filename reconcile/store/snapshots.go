@@ -365,6 +365,70 @@ func (s *Store) AccountStates(ctx context.Context, runID int64, target string) (
 	return out, rows.Err()
 }
 
+// BaselineAccounts is AccountStates of prevRun, read at the start of run
+// runID's snapshot of target in the same pass as the current hashes that
+// the snapshot's SaveAccounts calls compare with (reconcile.Store documents
+// it): the two are mostly the same rows, read once.
+func (s *Store) BaselineAccounts(ctx context.Context, runID, prevRun int64, target string) (map[string]AccountState, error) {
+	var complete bool
+	err := s.db.GetContext(ctx, &complete, `SELECT complete FROM snapshots WHERE run_id = ? AND side = 'target' AND target = ?`, prevRun, target)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !complete) {
+		// Only a complete snapshot is "every version valid at it".
+		return s.AccountStates(ctx, prevRun, target)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: previous accounts of %s: %w", target, err)
+	}
+	var base map[string]AccountState
+	k := snapdelta.Key{Run: runID, Side: reconcile.SideTarget, Target: target}
+	if _, err := s.sessions.Get(k, func() (cur map[string]snapdelta.Current, err error) {
+		cur, base, err = loadBaseline(ctx, s.db, target, prevRun)
+		return cur, err
+	}); err != nil {
+		return nil, fmt.Errorf("store: previous accounts of %s: %w", target, err)
+	}
+	if base == nil { // the session had begun: its hashes were read before
+		return s.AccountStates(ctx, prevRun, target)
+	}
+	return base, nil
+}
+
+// loadBaseline reads, in one query over target's versions, the current
+// hash of every account (cur) and the state of every version valid at run
+// prev, a complete snapshot (base): a version current since prev or before
+// is in both.
+func loadBaseline(ctx context.Context, q sqlx.QueryerContext, target string, prev int64) (cur map[string]snapdelta.Current, base map[string]AccountState, err error) {
+	// Sized up front: growing maps of a hundred thousand entries rehashes
+	// them over and over.
+	var n int
+	if err := sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM account_versions WHERE target = ? AND valid_to IS NULL`, target); err != nil {
+		return nil, nil, err
+	}
+	rows, err := q.QueryContext(ctx, `SELECT account_id, hash, valid_from, valid_to IS NULL, enabled, privileged, groups FROM account_versions
+		WHERE target = ?1 AND (valid_to IS NULL OR (valid_from <= ?2 AND valid_to > ?2))`, target, prev)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	cur, base = make(map[string]snapdelta.Current, n), make(map[string]AccountState, n)
+	for rows.Next() {
+		var id string
+		var h, from int64
+		var current bool
+		var st AccountState
+		if err := rows.Scan(&id, &h, &from, &current, &st.Enabled, &st.Privileged, &st.Groups); err != nil {
+			return nil, nil, err
+		}
+		if current {
+			cur[id] = snapdelta.Current{Hash: uint64(h), From: from}
+		}
+		if from <= prev {
+			base[id] = st
+		}
+	}
+	return cur, base, rows.Err()
+}
+
 // accountRow is an account version as SnapshotAccount returns it.
 type accountRow struct {
 	ID         string         `db:"account_id"`

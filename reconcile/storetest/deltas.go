@@ -100,6 +100,7 @@ func runDeltaPlans(t *testing.T, st Store, ac deltaFixtures) {
 	plans := deltaPlans(ac)
 	wantStates := map[int64]map[string]reconcile.AccountState{}
 	wantPeople := map[int64][]string{}
+	baselineOf := map[int64]int64{2: 1, 3: 2, 4: 3, 5: 4, 6: 3, 7: 3}
 	view := func(a targets.Account) reconcile.AccountState {
 		return reconcile.AccountState{Enabled: a.Enabled, Privileged: a.Privileged, Groups: reconcile.JoinGroups(a.Groups)}
 	}
@@ -114,6 +115,17 @@ func runDeltaPlans(t *testing.T, st Store, ac deltaFixtures) {
 			}
 			if err := st.FinishPeople(ctx, id, p.hrWhole); err != nil {
 				t.Fatal(err)
+			}
+		}
+		// The engine asks for the baseline (the last complete snapshot)
+		// before the first save; the store may read the current hashes
+		// with it. Run 5's is run 4's targeted (incomplete) snapshot, run
+		// 7's run 3's, since when targeted, partial and unfinished runs
+		// changed versions.
+		if prev := baselineOf[id]; prev > 0 {
+			got, err := st.BaselineAccounts(ctx, id, prev, "app")
+			if err != nil || !maps.Equal(got, wantStates[prev]) {
+				t.Errorf("run %d: BaselineAccounts(%d) = %v, %v; want %v", id, prev, got, err, wantStates[prev])
 			}
 		}
 		want := map[string]reconcile.AccountState{}
@@ -162,7 +174,10 @@ func runDeltaPlans(t *testing.T, st Store, ac deltaFixtures) {
 			}
 		}
 	}
-
+	// Run 6 died before its snapshot: its baseline is nobody.
+	if got, err := st.BaselineAccounts(ctx, 8, 6, "app"); err != nil || len(got) != 0 {
+		t.Errorf("BaselineAccounts(6) = %v, %v; want none", got, err)
+	}
 }
 
 // checkDeltaVersions: one version per change, none for an unchanged day.
