@@ -42,42 +42,62 @@ func fastZip(w io.Writer) *zip.Writer {
 }
 
 // save writes f to the file at path, its parts deflated on all cores
-// (parallelZip). excelize's SaveAs zips the whole
-// workbook into a bytes.Buffer grown by doubling and then copies it to the
-// file: for a 100,000-person run that is some 400 MB allocated and
-// cleared. Here the zip writer excelize is given writes to the file
-// (buffered) instead, and the buffer excelize would copy stays empty; were
-// excelize ever to write into it (it does for a password or a part over
-// 4 GiB, neither of which a run's workbook has), the save fails rather
-// than leave that out. The workbook is the same.
+// (parallelZip). excelize's SaveAs zips the whole workbook into a
+// bytes.Buffer grown by doubling and then copies it to the file: for a
+// 100,000-person run that is some 400 MB allocated and cleared. Here the
+// zip writer excelize is given writes to the file (buffered) instead, and
+// the buffer excelize would copy stays empty: were excelize ever to write
+// into it (it would for a workbook with a password, which a run's has
+// not), the save fails rather than leave that out. The file is opened when
+// excelize asks for its zip writer, after its checks (a path too long, not
+// .xlsx), as SaveAs opens it after them. The one thing not done as SaveAs
+// does: a part over 4 GiB (no run's is) keeps archive/zip's zip64 records,
+// but excelize's raising of its local header's version to 4.5 is not made.
+// The workbook is the same.
 func save(f *excelize.File, path string) error {
 	if len(utf16.Encode([]rune(path))) > excelize.MaxFilePathLength {
 		return excelize.ErrMaxFilePathLength
 	}
-	out, err := os.OpenFile(filepath.Clean(path), os.O_WRONLY|os.O_TRUNC|os.O_CREATE, os.ModePerm)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriterSize(out, 1<<20)
-	var zw *parallelZip
+	var (
+		out     *os.File
+		openErr error
+		bw      *bufio.Writer
+		zw      *parallelZip
+	)
 	f.SetZipWriter(func(io.Writer) excelize.ZipWriter {
-		zw = newParallelZip(bw, runtime.GOMAXPROCS(0))
+		out, openErr = os.OpenFile(filepath.Clean(path), os.O_WRONLY|os.O_TRUNC|os.O_CREATE, os.ModePerm)
+		if openErr != nil {
+			zw = newParallelZip(failedWriter{openErr}, 1)
+		} else {
+			bw = bufio.NewWriterSize(out, 1<<20)
+			zw = newParallelZip(bw, runtime.GOMAXPROCS(0))
+		}
 		return zw
 	})
 	f.Path = path
-	err = f.Write(outsideZip{})
+	err := f.Write(outsideZip{})
 	if zw != nil {
 		// Stops its goroutines when excelize has not (an error).
 		zw.stop()
 	}
-	if err == nil {
+	if openErr != nil {
+		return openErr
+	}
+	if err == nil && bw != nil {
 		err = bw.Flush()
 	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
+	if out != nil {
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
 	}
 	return err
 }
+
+// failedWriter fails every write with err.
+type failedWriter struct{ err error }
+
+func (w failedWriter) Write([]byte) (int, error) { return 0, w.err }
 
 // outsideZip refuses what excelize writes beside the zip writer.
 type outsideZip struct{}

@@ -5,8 +5,13 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"io/fs"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
+
+	"github.com/xuri/excelize/v2"
 )
 
 // The parts parallelZip writes unzip to what was written, whatever their
@@ -80,5 +85,33 @@ func TestOutsideZip(t *testing.T) {
 	}
 	if _, err := (outsideZip{}).Write([]byte("PK")); !errors.Is(err, errOutsideZip) {
 		t.Errorf("bytes: %v, want errOutsideZip", err)
+	}
+}
+
+// save fails as SaveAs does, before creating a file, for a workbook that is
+// not .xlsx; and says why it could not open the file.
+func TestSaveRefuses(t *testing.T) {
+	dir := t.TempDir()
+	f := newFile()
+	defer f.Close()
+	path := filepath.Join(dir, "report.xls")
+	if err := save(f, path); !errors.Is(err, excelize.ErrWorkbookFileFormat) {
+		t.Errorf("save as .xls: %v, want %v", err, excelize.ErrWorkbookFileFormat)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("save as .xls made a file: %v", err)
+	}
+	path = filepath.Join(dir, "missing", "report.xlsx")
+	if err := save(f, path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("save into a missing directory: %v", err)
+	}
+	path = filepath.Join(dir, "report.xlsx")
+	if err := save(f, path); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := excelize.OpenFile(path); err != nil {
+		t.Error(err)
+	} else {
+		g.Close()
 	}
 }
