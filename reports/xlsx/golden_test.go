@@ -18,6 +18,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/targets"
 )
 
 var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/workbook.golden.gz from the current code")
@@ -51,6 +52,16 @@ func goldenResult() *reconcile.Result {
 	}
 	res.Findings[3].Outcome = reconcile.OutcomeBlocked
 	res.Findings[5].FirstSeen = time.Time{}
+	// A leaver's account that is exempt (not on the SLA clock), and one
+	// whose automatic steps are done but a person's step is open.
+	exempt := sample.Findings[0]
+	exempt.Fingerprint, exempt.AccountID, exempt.Disposition = "bb01", "uid=jane2,ou=people", reconcile.Exempt
+	exempt.Exemption = &reconcile.Exemption{Target: "ldap", AccountID: "uid=jane2,ou=people", Owner: "it-ops", Reason: "litigation", Approver: "ciso"}
+	exempt.Outcome, exempt.RevokedAt = "", nil
+	open := sample.Findings[0]
+	open.Fingerprint, open.AccountID = "bb02", "uid=jane3,ou=people"
+	open.Actions = append(slices.Clone(open.Actions), reconcile.Step{Op: targets.CanDisable, Manual: "badge office"})
+	res.Findings = append(res.Findings, exempt, open)
 	return res
 }
 
