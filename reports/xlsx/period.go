@@ -195,7 +195,7 @@ func WritePeriod(ctx context.Context, src PeriodSource, from, to time.Time, path
 			return fmt.Errorf("xlsx: sheet %s: %w", s.name, err)
 		}
 	}
-	if err := f.SaveAs(path); err != nil {
+	if err := save(f, path); err != nil {
 		return fmt.Errorf("xlsx: save %s: %w", path, err)
 	}
 	return nil

@@ -88,6 +88,10 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 	f := newFile()
 	defer f.Close()
 	w := &writer{f: f, res: res, opts: opts, asOf: res.Run.AsOf.UTC(), names: accountNames(res)}
+	// The Findings sheet's rows are written on a goroutine of their own
+	// while the other sheets are (see table); wait for it before the
+	// workbook is closed, whatever happens.
+	defer w.wait()
 	if err := w.setup(Sheets, fmt.Sprintf("accessrecon run %d as of %s", res.Run.ID, w.asOf.Format("2006-01-02"))); err != nil {
 		return fmt.Errorf("xlsx: %w", err)
 	}
@@ -100,7 +104,11 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 		fn   func() error
 	}{
 		{SheetSummary, w.summary},
-		{SheetFindings, w.findings},
+		{SheetFindings, func() error {
+			w.aside = true
+			defer func() { w.aside = false }()
+			return w.findings()
+		}},
 		{SheetActions, w.actions},
 		{SheetSLA, w.sla},
 		{SheetDrift, w.drift},
@@ -142,7 +150,10 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 			return fmt.Errorf("xlsx: sheet %s: %w", s.name, err)
 		}
 	}
-	if err := f.SaveAs(path); err != nil {
+	if err := w.wait(); err != nil {
+		return fmt.Errorf("xlsx: sheet %s: %w", SheetFindings, err)
+	}
+	if err := save(f, path); err != nil {
 		return fmt.Errorf("xlsx: save %s: %w", path, err)
 	}
 	return nil
@@ -157,6 +168,12 @@ type writer struct {
 	// names are the username and display name of each account the run's
 	// findings name, by target and account ID.
 	names map[[2]string]accountName
+
+	// aside makes table write the rows of its sheet on a goroutine of its
+	// own (the machine's other core), which it starts in done; wait waits
+	// for them.
+	aside bool
+	done  chan error
 
 	// The cell styles. Data cells are aligned to the top (a wrapped Reason
 	// makes a row tall); wrap also wraps the text.
@@ -333,8 +350,39 @@ func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(c
 	if err := sw.SetRow("A1", head, excelize.RowOpts{Height: rowPoints * float64(min(headLines, 3))}); err != nil {
 		return err
 	}
+	if w.aside {
+		done := make(chan error, 1)
+		w.done = done
+		go func() { done <- w.rows(sw, cols, rows) }()
+		return nil
+	}
+	return w.rows(sw, cols, rows)
+}
+
+// wait waits for the rows written aside (see table) and says how that
+// went; a second call returns nil.
+func (w *writer) wait() error {
+	if w.done == nil {
+		return nil
+	}
+	err := <-w.done
+	w.done = nil
+	return err
+}
+
+// rows writes the data rows of a table sheet after its header and flushes
+// the sheet. When written aside (writer.aside) it runs beside the writing
+// of the other sheets: it only reads the run and the writer's styles and
+// names, and touches no excelize state but its own stream writer's (which
+// is safe, excelize v2.11's stream.go: SetRow builds each row from its
+// arguments and its own worksheet; a time.Time reads the workbook's
+// date1904, set before any sheet is written; Flush deletes the sheet's
+// parts from sync.Maps and reads the sheet map, which only NewSheet and
+// SetSheetName change, both done in setup). Go's race detector checks it
+// in the tests.
+func (w *writer) rows(sw *excelize.StreamWriter, cols []column, rows func(emit func(cells []any) error) error) error {
 	row := 1
-	err = rows(func(cells []any) error {
+	err := rows(func(cells []any) error {
 		row++
 		for i, c := range cells {
 			// An empty string is no cell at all (smaller, and faster).
@@ -457,13 +505,18 @@ func daysBetween(a, b time.Time) int {
 	return int(math.Floor(b.Sub(a).Hours() / 24))
 }
 
-func evidence(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
+// evidence is a finding's evidence as "k1=v1; k2=v2", its keys sorted;
+// keys is scratch space for them, returned for reuse.
+func evidence(m map[string]string, keys []string) (string, []string) {
+	keys = keys[:0]
+	n := 0
+	for k, v := range m {
 		keys = append(keys, k)
+		n += len(k) + 1 + len(v) + 2
 	}
 	slices.Sort(keys)
 	var b strings.Builder
+	b.Grow(n)
 	for i, k := range keys {
 		if i > 0 {
 			b.WriteString("; ")
@@ -472,7 +525,7 @@ func evidence(m map[string]string) string {
 		b.WriteByte('=')
 		b.WriteString(m[k])
 	}
-	return b.String()
+	return b.String(), keys
 }
 
 // accountName is what people call an account: its username and display name.
@@ -482,13 +535,14 @@ type accountName struct{ username, display string }
 // finding without them (revocation_failed) takes them from another finding
 // of the same account.
 func accountNames(res *reconcile.Result) map[[2]string]accountName {
-	n := map[[2]string]accountName{}
+	n := make(map[[2]string]accountName, len(res.Findings))
 	for i := range res.Findings {
 		f := &res.Findings[i]
 		if f.Username == "" && f.DisplayName == "" {
 			continue
 		}
-		keys := [][2]string{{f.Target, f.AccountID}}
+		var kb [2][2]string
+		keys := append(kb[:0], [2]string{f.Target, f.AccountID})
 		if e := f.Exemption; e != nil && e.AccountID != f.AccountID {
 			// The exemption as written (a username, a DN) names this account.
 			keys = append(keys, [2]string{e.Target, e.AccountID})
@@ -522,6 +576,11 @@ func (w *writer) findings() error {
 	for sev, id := range w.severity {
 		sevCells[sev] = excelize.Cell{StyleID: id, Value: string(sev)}
 	}
+	// The first-seen and days-open cells of each first-seen time, made
+	// once: a run's findings were first seen on few distinct days.
+	type seenCells struct{ date, days any }
+	seen := map[int64]seenCells{}
+	var keys []string
 	cells := make([]any, len(cols))
 	return w.table(SheetFindings, cols, len(w.res.Findings), func(emit func([]any) error) error {
 		for i := range w.res.Findings {
@@ -531,14 +590,19 @@ func (w *writer) findings() error {
 			if !ok {
 				sev = string(f.Severity)
 			}
-			var days any
+			var sc seenCells
 			if !f.FirstSeen.IsZero() {
-				days = excelize.Cell{StyleID: w.integer, Value: daysBetween(f.FirstSeen, w.asOf)}
+				if sc, ok = seen[f.FirstSeen.UnixNano()]; !ok {
+					sc = seenCells{dateCell(f.FirstSeen, w.date), excelize.Cell{StyleID: w.integer, Value: daysBetween(f.FirstSeen, w.asOf)}}
+					seen[f.FirstSeen.UnixNano()] = sc
+				}
 			}
 			known := w.name(f.Target, f.AccountID)
+			var ev string
+			ev, keys = evidence(f.Evidence, keys)
 			cells = append(cells[:0], f.Fingerprint, string(f.Kind), sev, string(f.Disposition), f.Outcome, f.Target,
-				f.AccountID, cmp.Or(f.Username, known.username), cmp.Or(f.DisplayName, known.display), id, name, status, job, f.Reason, evidence(f.Evidence),
-				dateCell(f.FirstSeen, w.date), days, f.JiraKey)
+				f.AccountID, cmp.Or(f.Username, known.username), cmp.Or(f.DisplayName, known.display), id, name, status, job, f.Reason, ev,
+				sc.date, sc.days, f.JiraKey)
 			if err := emit(cells); err != nil {
 				return err
 			}
