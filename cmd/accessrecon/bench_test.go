@@ -41,6 +41,18 @@ package main
 // After merging main (findings as events) at 18:10, on a quieter machine:
 // floor 0.59 s wall (1.06 cpu-s); day-2 run 20.4 s wall, 29.9 cpu-s, 4.23 GB
 // and 79.9M allocations, x-floor 34.5, store growth 216 MB per day.
+//
+// Evening of 2026-12-01, idle machine, the same binaries one after the
+// other (BenchmarkDays -benchtime 1x): at 2e00ff4 day 2 took 16.6 s wall,
+// 23.8 cpu-s, 1515 MiB peak RSS; after one baseline read per target,
+// findings that own their strings, the overlapped HR/baseline and the
+// faster workbook, 15.2 s, 24.0 cpu-s, 1127 MiB (GC 9.9% of the CPU time).
+// BenchmarkDay2: floor 0.62 s (1.16 cpu-s); run 15.5 s (23.95 cpu-s,
+// x-floor 25.1); run-no-workbook 10.2 s (16.4 cpu-s, x-floor 16.4); store
+// growth 0.9 MB per day. At 1,000,000 people (10.2M accounts), BenchmarkDays
+// -benchtime 1x: day 1 238.8 s, 8716 MiB peak RSS, store 4,592 MB; day 2
+// 140.1 s wall, 228.3 cpu-s, 11,542 MiB peak RSS, GC 14.1% of the CPU time,
+// store growth 9.3 MB.
 
 import (
 	"bytes"

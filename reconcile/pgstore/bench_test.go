@@ -26,6 +26,9 @@ import (
 // reports how much the store grew on day 2: all of it (store-B/day) and
 // the findings' tables (findings-B/day); on SQLite that needs the sqlite3
 // command (its dbstat table), else those figures are left out.
+// ACCESSRECON_BENCH_MORE_DAYS runs that many days more, untimed, and
+// reports their growth per day (later-store-B/day, later-findings-B/day):
+// PostgreSQL's updates leave dead row versions that later days reuse.
 func BenchmarkDay2(b *testing.B) {
 	people := 10000
 	if v := os.Getenv("ACCESSRECON_BENCH_PEOPLE"); v != "" {
@@ -34,6 +37,14 @@ func BenchmarkDay2(b *testing.B) {
 			b.Fatalf("ACCESSRECON_BENCH_PEOPLE=%q: want a positive integer", v)
 		}
 		people = n
+	}
+	moreDays := 0 // ACCESSRECON_BENCH_MORE_DAYS: days run after day 2
+	if v := os.Getenv("ACCESSRECON_BENCH_MORE_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			b.Fatalf("ACCESSRECON_BENCH_MORE_DAYS=%q: want a whole number", v)
+		}
+		moreDays = n
 	}
 	day1 := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
 	spec := gen.Spec{People: people, Targets: 10, Seed: 1, AsOf: day1}
@@ -93,7 +104,7 @@ func BenchmarkDay2(b *testing.B) {
 	for _, s := range stores {
 		b.Run(s.name, func(b *testing.B) {
 			accounts, findings := 0, 0
-			var grew, findingsGrew int64
+			var grew, findingsGrew, laterGrew, laterFindings int64
 			measured := true
 			for b.Loop() {
 				b.StopTimer()
@@ -115,12 +126,27 @@ func BenchmarkDay2(b *testing.B) {
 					b.Fatal("no accounts")
 				}
 				grew, findingsGrew, measured = all2-all1, f2-f1, measured && ok1 && ok2
+				// Later days, untimed: what the store grows by once the
+				// first day's updates have left their free space behind.
+				b.StopTimer()
+				for d := range moreDays {
+					if _, err := e.Run(context.Background(), runSpec(day1.AddDate(0, 0, 2+d))); err != nil {
+						b.Fatal(err)
+					}
+				}
+				allN, fN, okN := size()
+				laterGrew, laterFindings, measured = allN-all2, fN-f2, measured && okN
+				b.StartTimer()
 			}
 			b.ReportMetric(float64(accounts), "accounts/run")
 			b.ReportMetric(float64(findings), "findings/run")
 			if measured {
 				b.ReportMetric(float64(grew), "store-B/day")
 				b.ReportMetric(float64(findingsGrew), "findings-B/day")
+				if moreDays > 0 {
+					b.ReportMetric(float64(laterGrew)/float64(moreDays), "later-store-B/day")
+					b.ReportMetric(float64(laterFindings)/float64(moreDays), "later-findings-B/day")
+				}
 			}
 		})
 	}
