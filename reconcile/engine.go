@@ -122,6 +122,18 @@ func (r *Result) FindingJSON(i int) ([]byte, error) {
 	return json.Marshal(&r.Findings[i])
 }
 
+// TakeFindingJSON is FindingJSON for a caller that writes the bytes out
+// once (findings.json): the Result forgets them, and FindingJSON marshals
+// Findings[i] again if asked later. A hundred thousand findings' JSON is
+// then not held through the rest of the reports.
+func (r *Result) TakeFindingJSON(i int) ([]byte, error) {
+	b, err := r.FindingJSON(i)
+	if i < len(r.bodies) {
+		r.bodies[i] = nil
+	}
+	return b, err
+}
+
 // SetJiraKey records the ticket that tracks Findings[i] (reports/jira, after
 // the run saved its findings); FindingJSON then includes it.
 func (r *Result) SetJiraKey(i int, key string) {

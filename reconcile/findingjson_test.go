@@ -55,3 +55,25 @@ func TestFindingJSONIsTheStoredBody(t *testing.T) {
 		t.Error("SetJiraKey of finding 1 dropped finding 0's saved body")
 	}
 }
+
+// TakeFindingJSON serves the saved body once and lets it go: asked again,
+// the finding is marshalled afresh (the same bytes, a new copy).
+func TestTakeFindingJSONLetsTheBodyGo(t *testing.T) {
+	e := newEngine(t)
+	res, err := e.Run(context.Background(), spec(fakeAccounts(), Policy{}))
+	if err != nil || len(res.Findings) == 0 {
+		t.Fatalf("run: %v, %d findings", err, len(res.Findings))
+	}
+	saved := mem(e).findings[res.Run.ID]
+	taken, err := res.TakeFindingJSON(0)
+	if err != nil || &taken[0] != &saved[0].Body[0] {
+		t.Fatalf("TakeFindingJSON(0) = %s, %v: want the saved body itself", taken, err)
+	}
+	again, err := res.FindingJSON(0)
+	if err != nil || !bytes.Equal(again, saved[0].Body) || &again[0] == &saved[0].Body[0] {
+		t.Errorf("after TakeFindingJSON, FindingJSON(0) = %s, %v: want the same bytes marshalled again", again, err)
+	}
+	if next, _ := res.FindingJSON(1 % len(res.Findings)); len(res.Findings) > 1 && &next[0] != &saved[1].Body[0] {
+		t.Error("taking finding 0's body let finding 1's go")
+	}
+}

@@ -75,9 +75,11 @@ func WriteFindings(path string, res *reconcile.Result) error {
 		}
 	}
 	bw.WriteString("\"findings\": [")
-	// Each finding as the engine marshalled it for the store, not again.
+	// Each finding as the engine marshalled it for the store, not again;
+	// written, its bytes are let go (the workbook, written meanwhile,
+	// needs the memory more).
 	for i := range res.Findings {
-		b, err := res.FindingJSON(i)
+		b, err := res.TakeFindingJSON(i)
 		if err != nil {
 			out.Close()
 			return err
