@@ -286,14 +286,29 @@ func keepStore(b *testing.B, dir string, restore bool) {
 	}
 	files, _ := filepath.Glob(filepath.Join(from, "accessrecon.db*"))
 	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(to, filepath.Base(f)), data, 0o600); err != nil {
+		if err := copyFile(f, filepath.Join(to, filepath.Base(f))); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// copyFile copies the file from to a new file to, streamed (a store is
+// hundreds of megabytes).
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 func BenchmarkDay2(b *testing.B) {

@@ -358,27 +358,9 @@ func (s *Store) AccountStates(ctx context.Context, runID int64, target string) (
 // the snapshot's SaveAccounts calls compare with (reconcile.Store documents
 // it): the two are mostly the same rows, read once.
 func (s *Store) BaselineAccounts(ctx context.Context, runID, prevRun int64, target string) (map[string]reconcile.AccountState, error) {
-	var complete bool
-	err := s.db.GetContext(ctx, &complete, `SELECT complete FROM snapshots WHERE run_id = $1 AND side = 'target' AND target = $2`, prevRun, target)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && !complete) {
-		// Only a complete snapshot is "every version valid at it".
+	return s.sessions.Baseline(ctx, s.db, runID, prevRun, target, func() (map[string]reconcile.AccountState, error) {
 		return s.AccountStates(ctx, prevRun, target)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: previous accounts of %s: %w", target, err)
-	}
-	var base map[string]reconcile.AccountState
-	k := snapdelta.Key{Run: runID, Side: reconcile.SideTarget, Target: target}
-	if _, err := s.sessions.Get(k, func() (cur map[string]snapdelta.Current, err error) {
-		cur, base, err = snapdelta.LoadBaseline(ctx, s.db, target, prevRun)
-		return cur, err
-	}); err != nil {
-		return nil, fmt.Errorf("pgstore: previous accounts of %s: %w", target, err)
-	}
-	if base == nil { // the session had begun: its hashes were read before
-		return s.AccountStates(ctx, prevRun, target)
-	}
-	return base, nil
+	})
 }
 
 // accountRow is an account version as SnapshotAccount returns it.

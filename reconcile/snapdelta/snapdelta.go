@@ -5,12 +5,14 @@
 // says which rows of each batch need a new version (Plan), and at the end
 // which current versions the run did not see (a complete snapshot ends
 // them) or which rows it saw (an incomplete snapshot lists them).
-// LoadBaseline starts a target's session in the same read as the engine's
+// Baseline starts a target's session in the same read as the engine's
 // baseline (the previous complete snapshot).
 package snapdelta
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -175,18 +177,49 @@ func (s *Session) Finish(complete bool) (ids []string, from []int64) {
 	return ids, from
 }
 
-// DB is what LoadBaseline reads from: a reconcile/store or
+// DB is what Baseline reads from: a reconcile/store or
 // reconcile/pgstore database (queries are written with ? and rebound).
 type DB interface {
 	sqlx.QueryerContext
 	Rebind(query string) string
 }
 
-// LoadBaseline reads, in one query over a target's account versions, the
+// Baseline is reconcile.Store's BaselineAccounts for both stores: the
+// state of every account of target in run prev's snapshot, read in the
+// same pass as the current hashes that start run's session of target
+// (loadBaseline). When prev's snapshot is not complete, or the session had
+// already begun, it is states(), the store's AccountStates of prev (whose
+// errors are returned as they are).
+func (ss *Sessions) Baseline(ctx context.Context, db DB, run, prev int64, target string,
+	states func() (map[string]reconcile.AccountState, error)) (map[string]reconcile.AccountState, error) {
+	var complete bool
+	err := sqlx.GetContext(ctx, db, &complete, db.Rebind(`SELECT complete FROM snapshots WHERE run_id = ? AND side = 'target' AND target = ?`), prev, target)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !complete) {
+		// Only a complete snapshot is "every version valid at it".
+		return states()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("previous accounts of %s: %w", target, err)
+	}
+	var base map[string]reconcile.AccountState
+	k := Key{Run: run, Side: reconcile.SideTarget, Target: target}
+	if _, err := ss.Get(k, func() (cur map[string]Current, err error) {
+		cur, base, err = loadBaseline(ctx, db, target, prev)
+		return cur, err
+	}); err != nil {
+		return nil, fmt.Errorf("previous accounts of %s: %w", target, err)
+	}
+	if base == nil { // the session had begun: its hashes were read before
+		return states()
+	}
+	return base, nil
+}
+
+// loadBaseline reads, in one query over a target's account versions, the
 // current hash of every account (a session's start) and the state of
 // every version valid at run prev, which must be a complete snapshot: a
 // version current since prev or before is in both.
-func LoadBaseline(ctx context.Context, db DB, target string, prev int64) (cur map[string]Current, base map[string]reconcile.AccountState, err error) {
+func loadBaseline(ctx context.Context, db DB, target string, prev int64) (cur map[string]Current, base map[string]reconcile.AccountState, err error) {
 	// Sized up front: growing maps of a hundred thousand entries rehashes
 	// them over and over.
 	var n int

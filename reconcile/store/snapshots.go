@@ -370,27 +370,9 @@ func (s *Store) AccountStates(ctx context.Context, runID int64, target string) (
 // the snapshot's SaveAccounts calls compare with (reconcile.Store documents
 // it): the two are mostly the same rows, read once.
 func (s *Store) BaselineAccounts(ctx context.Context, runID, prevRun int64, target string) (map[string]AccountState, error) {
-	var complete bool
-	err := s.db.GetContext(ctx, &complete, `SELECT complete FROM snapshots WHERE run_id = ? AND side = 'target' AND target = ?`, prevRun, target)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && !complete) {
-		// Only a complete snapshot is "every version valid at it".
+	return s.sessions.Baseline(ctx, s.db, runID, prevRun, target, func() (map[string]AccountState, error) {
 		return s.AccountStates(ctx, prevRun, target)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: previous accounts of %s: %w", target, err)
-	}
-	var base map[string]AccountState
-	k := snapdelta.Key{Run: runID, Side: reconcile.SideTarget, Target: target}
-	if _, err := s.sessions.Get(k, func() (cur map[string]snapdelta.Current, err error) {
-		cur, base, err = snapdelta.LoadBaseline(ctx, s.db, target, prevRun)
-		return cur, err
-	}); err != nil {
-		return nil, fmt.Errorf("store: previous accounts of %s: %w", target, err)
-	}
-	if base == nil { // the session had begun: its hashes were read before
-		return s.AccountStates(ctx, prevRun, target)
-	}
-	return base, nil
+	})
 }
 
 // accountRow is an account version as SnapshotAccount returns it.
