@@ -159,15 +159,17 @@ func (j *judge) add(v *verdict, f Finding) {
 		f.AccountID, f.Username, f.DisplayName = a.ID, a.Username, a.DisplayName
 		ownStrings(&f.AccountID, &f.Username, &f.DisplayName)
 	}
-	if f.Evidence == nil {
-		f.Evidence = map[string]string{}
-	}
-	for k, val := range f.Evidence {
-		if val == "" {
-			delete(f.Evidence, k)
+	// What was not seen is left out; the evidence is kept in key order
+	// (the order it is written in).
+	ev := make(Evidence, 0, len(f.Evidence)+1)
+	for _, x := range f.Evidence {
+		if x.Value != "" {
+			ev = append(ev, x)
 		}
 	}
-	f.Evidence["account_enabled"] = strconv.FormatBool(a.Enabled)
+	ev.Set("account_enabled", strconv.FormatBool(a.Enabled))
+	slices.SortFunc(ev, compareFacts)
+	f.Evidence = ev
 	if m.Person != nil {
 		p := m.Person
 		f.EmployeeID = p.EmployeeID
@@ -192,7 +194,7 @@ func (j *judge) exemptionExpired(v *verdict) {
 	if e, ok := j.exemption(v.a); ok && e.Expired(j.asOf) {
 		j.add(v, Finding{Kind: ExemptionExpired, Severity: Medium, Disposition: Review,
 			Reason:   fmt.Sprintf("exemption owned by %s (approved by %s: %s) expired on %s; the account is judged normally again", e.Owner, e.Approver, e.Reason, e.Expires.Format("2006-01-02")),
-			Evidence: map[string]string{"expired": e.Expires.Format(time.RFC3339), "owner": e.Owner}})
+			Evidence: Evidence{{"expired", e.Expires.Format(time.RFC3339)}, {"owner", e.Owner}}})
 	}
 }
 
@@ -209,7 +211,7 @@ func (j *judge) whoseAccount(v *verdict) {
 			reason = fmt.Sprintf("%s matches %d people: %s", m.Via, len(m.Candidates), strings.Join(m.Candidates, ", "))
 		}
 		j.add(v, Finding{Kind: Ambiguous, Severity: Medium, Disposition: Review, Reason: reason,
-			Evidence: map[string]string{"candidates": strings.Join(m.Candidates, ", "), "account_employee_id": a.EmployeeID, "account_email": a.Email}})
+			Evidence: Evidence{{"candidates", strings.Join(m.Candidates, ", ")}, {"account_employee_id", a.EmployeeID}, {"account_email", a.Email}}})
 	case m.Person == nil:
 		sev := Medium
 		if a.Privileged {
@@ -217,7 +219,7 @@ func (j *judge) whoseAccount(v *verdict) {
 		}
 		j.add(v, Finding{Kind: Orphaned, Severity: sev, Disposition: Review,
 			Reason:   "enabled account linked to no person in HR",
-			Evidence: map[string]string{"account_employee_id": a.EmployeeID, "account_email": a.Email, "created": j.day(a.Created)}})
+			Evidence: Evidence{{"account_employee_id", a.EmployeeID}, {"account_email", a.Email}, {"created", j.day(a.Created)}}})
 	case v.departed:
 		j.departedActive(v)
 	default:
@@ -234,7 +236,7 @@ func (j *judge) departedActive(v *verdict) {
 	}
 	f := Finding{Kind: v.departedKind, Severity: sev,
 		Reason:   fmt.Sprintf("account is enabled but HR says %s is %s", m.Person.EmployeeID, hrState(m.Person, j.asOf, j.loc)),
-		Evidence: map[string]string{"hr_status": string(m.Person.Status), "termination_date": j.day(m.Person.TerminationDate), "status_effective": j.day(m.Person.StatusEffective), "hire_date": j.day(m.Person.HireDate), "last_login": j.day(a.LastLogin)}}
+		Evidence: Evidence{{"hr_status", string(m.Person.Status)}, {"termination_date", j.day(m.Person.TerminationDate)}, {"status_effective", j.day(m.Person.StatusEffective)}, {"hire_date", j.day(m.Person.HireDate)}, {"last_login", j.day(a.LastLogin)}}}
 	if !v.effective.IsZero() {
 		effective := v.effective
 		f.EffectiveAt = &effective
@@ -252,7 +254,7 @@ func (j *judge) excessAccess(v *verdict) {
 		return
 	}
 	f := Finding{Kind: ExcessAccess, Severity: Medium,
-		Evidence: map[string]string{"job_code": m.Person.JobCode, "excess_groups": strings.Join(targets.GroupNames(excess.all), "; "), "previous_job_code": m.Person.PrevJobCode}}
+		Evidence: Evidence{{"job_code", m.Person.JobCode}, {"excess_groups", strings.Join(targets.GroupNames(excess.all), "; ")}, {"previous_job_code", m.Person.PrevJobCode}}}
 	if len(excess.mover) > 0 && m.Clear() {
 		f.Reason = fmt.Sprintf("after the move from %s to %s the account keeps groups of the old role: %s", m.Person.PrevJobCode, m.Person.JobCode, strings.Join(targets.GroupNames(excess.mover), ", "))
 		if other := len(excess.all) - len(excess.mover); other > 0 {
@@ -275,7 +277,7 @@ func (j *judge) reenabled(v *verdict) {
 	}
 	f := Finding{Kind: Reenabled, Severity: High, Disposition: Review,
 		Reason:   "account was disabled and is enabled again",
-		Evidence: map[string]string{"revoked_by_accessrecon": fmt.Sprint(s.revokedByUs)}}
+		Evidence: Evidence{{"revoked_by_accessrecon", fmt.Sprint(s.revokedByUs)}}}
 	if v.departed {
 		f.Severity = Critical
 		f.Reason = fmt.Sprintf("account was disabled and is enabled again, but HR says %s is %s", m.Person.EmployeeID, hrState(m.Person, j.asOf, j.loc))
@@ -289,7 +291,7 @@ func (j *judge) privileged(v *verdict) {
 	if v.a.Privileged && !j.isApproved(v.a) {
 		j.add(v, Finding{Kind: PrivilegedUnapproved, Severity: High, Disposition: Review,
 			Reason:   "privileged account not on policy.privileged_approved",
-			Evidence: map[string]string{"groups": strings.Join(targets.GroupNames(v.a.Groups), "; ")}})
+			Evidence: Evidence{{"groups", strings.Join(targets.GroupNames(v.a.Groups), "; ")}}})
 	}
 }
 
@@ -305,11 +307,11 @@ func (j *judge) dormant(v *verdict) {
 	case !a.LastLogin.IsZero() && j.asOf.Sub(a.LastLogin) > limit:
 		j.add(v, Finding{Kind: Dormant, Severity: Low, Disposition: Review,
 			Reason:   fmt.Sprintf("no login since %s (limit %d days)", j.day(a.LastLogin), int(limit.Hours()/24)),
-			Evidence: map[string]string{"last_login": a.LastLogin.Format(time.RFC3339)}})
+			Evidence: Evidence{{"last_login", a.LastLogin.Format(time.RFC3339)}}})
 	case a.LastLogin.IsZero() && !a.Created.IsZero() && j.asOf.Sub(a.Created) > limit:
 		j.add(v, Finding{Kind: Dormant, Severity: Low, Disposition: Review,
 			Reason:   fmt.Sprintf("never logged in since it was created on %s (limit %d days)", j.day(a.Created), int(limit.Hours()/24)),
-			Evidence: map[string]string{"last_login": "never", "created": j.day(a.Created)}})
+			Evidence: Evidence{{"last_login", "never"}, {"created", j.day(a.Created)}}})
 	}
 }
 
@@ -324,7 +326,7 @@ func (j *judge) returned(v *verdict) {
 	j.add(v, Finding{Kind: Returned, Severity: Medium, Disposition: Review,
 		Reason: fmt.Sprintf("HR says %s is active again; accessrecon disabled this account for a suspension or leave in run %d (%s): restore it if the person should have it back (accessrecon never re-enables on its own)",
 			m.Person.EmployeeID, d.RunID, j.day(d.At)),
-		Evidence: map[string]string{"disabled_by_run": fmt.Sprint(d.RunID), "disabled_at": stamp(d.At), "disabled_for": d.Fingerprint, "hr_status": string(m.Person.Status)}})
+		Evidence: Evidence{{"disabled_by_run", fmt.Sprint(d.RunID)}, {"disabled_at", stamp(d.At)}, {"disabled_for", d.Fingerprint}, {"hr_status", string(m.Person.Status)}}})
 }
 
 // credentials: active credentials keep working on their own, so they are
@@ -355,7 +357,7 @@ func (j *judge) credentials(v *verdict) {
 	case len(departedCreds) > 0:
 		f := Finding{Kind: StaleCredential, Severity: High,
 			Reason:   fmt.Sprintf("active credentials of %s, who is %s: %s", m.Person.EmployeeID, hrState(m.Person, j.asOf, j.loc), strings.Join(departedCreds, ", ")),
-			Evidence: map[string]string{"credentials": strings.Join(departedCreds, ", ")}}
+			Evidence: Evidence{{"credentials", strings.Join(departedCreds, ", ")}}}
 		if !v.effective.IsZero() {
 			effective := v.effective
 			f.EffectiveAt = &effective
@@ -365,7 +367,7 @@ func (j *judge) credentials(v *verdict) {
 	case len(idle) > 0:
 		j.add(v, Finding{Kind: StaleCredential, Severity: Medium, Disposition: Review,
 			Reason:   fmt.Sprintf("active credentials unused for more than %d days: %s", int(j.policy.CredentialMaxIdle.D().Hours()/24), strings.Join(idle, ", ")),
-			Evidence: map[string]string{"credentials": strings.Join(idle, ", ")}})
+			Evidence: Evidence{{"credentials", strings.Join(idle, ", ")}}})
 	}
 }
 

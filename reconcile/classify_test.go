@@ -238,7 +238,7 @@ func TestDormantFindingSameEveryDay(t *testing.T) {
 			}
 			got[d] = fs[0]
 		}
-		if got[0].Reason != got[1].Reason || !maps.Equal(got[0].Evidence, got[1].Evidence) {
+		if got[0].Reason != got[1].Reason || !maps.Equal(got[0].Evidence.Map(), got[1].Evidence.Map()) {
 			t.Errorf("the dormant finding changed overnight: %q %v, then %q %v", got[0].Reason, got[0].Evidence, got[1].Reason, got[1].Evidence)
 		}
 		if !strings.Contains(got[0].Reason, "limit 90 days") || !strings.Contains(got[0].Reason, dayIn(asOf.AddDate(0, 0, -120), time.UTC)[:4]) {

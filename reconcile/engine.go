@@ -638,7 +638,7 @@ func checkHRShrink(spec RunSpec, res *Result, n, was int) {
 	res.Run.HRSuspect = true
 	res.Findings = append(res.Findings, Finding{Kind: GuardTripped, Severity: Critical, Disposition: Review, Target: HRTarget, AccountID: "(hr_shrink)",
 		Reason:   g.Reason + ": check the HR export before the next run",
-		Evidence: map[string]string{"people": fmt.Sprint(n), "people_last_good_run": fmt.Sprint(was)}})
+		Evidence: Evidence{{"people", fmt.Sprint(n)}, {"people_last_good_run", fmt.Sprint(was)}}})
 }
 
 // sameHRDate says whether two readings of a termination date are the same:
@@ -783,7 +783,7 @@ func (tc *targetCollection) fail(err error) targetResult {
 	}
 	kept.add(Finding{Kind: GuardTripped, Severity: High, Disposition: Review, Target: tc.ts.Name, AccountID: "(collection)",
 		Reason:   "collection of " + tc.ts.Name + " failed: no orphaned or terminated conclusions and no revocation on it this run",
-		Evidence: map[string]string{"error": e.errText(err), "accounts_read": fmt.Sprint(tr.collection.Count)}})
+		Evidence: Evidence{{"error", e.errText(err)}, {"accounts_read", fmt.Sprint(tr.collection.Count)}}})
 	tr.findings = kept
 	tr.drift = nil
 	tc.log.Error("target collection failed", "err", err, "accounts_read", tr.collection.Count)

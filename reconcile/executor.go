@@ -85,7 +85,7 @@ func (e *Engine) guardRevocations(spec RunSpec, mode Mode, res *Result) {
 		res.trip(Guard{Kind: kind, Target: ts.Name, Reason: why + ": nothing revoked there"})
 		res.Findings = append(res.Findings, Finding{Fingerprint: Fingerprint(GuardTripped, ts.Name, BlastRadiusAccount), Kind: GuardTripped, Severity: High,
 			Disposition: Review, Target: ts.Name, AccountID: BlastRadiusAccount, Reason: why + ": a person must confirm these revocations",
-			Evidence: map[string]string{"accounts": fmt.Sprint(n)}, Actions: []Step{}, FirstSeen: spec.AsOf})
+			Evidence: Evidence{{"accounts", fmt.Sprint(n)}}, Actions: []Step{}, FirstSeen: spec.AsOf})
 	}
 }
 
@@ -324,7 +324,7 @@ func (e *Engine) planFinding(ctx context.Context, h *halt, p *planner, spec RunS
 	}
 	if hd, ok := p.heldFor(f); ok {
 		f.Outcome = OutcomeBlocked
-		f.Evidence["hold"] = fmt.Sprintf("held by %s until %s: %s", hd.CreatedBy, hd.Until.Format("2006-01-02"), hd.Reason)
+		f.Evidence.Set("hold", fmt.Sprintf("held by %s until %s: %s", hd.CreatedBy, hd.Until.Format("2006-01-02"), hd.Reason))
 		if tmode == Enforce {
 			_ = e.record(ctx, h, AuditEvent{RunID: runID, Type: AuditHoldApplied, Actor: hd.CreatedBy, Target: f.Target,
 				Detail: map[string]any{"account_id": f.AccountID, "hold_id": hd.ID, "reason": hd.Reason, "until": hd.Until, "fingerprint": f.Fingerprint}})
@@ -787,7 +787,7 @@ func (e *Engine) unfinishedFinding(ctx context.Context, spec RunSpec, runID int6
 		Target: j.target, AccountID: a.ID, Username: a.Username, EmployeeID: p.EmployeeID, Tier: j.tier, FirstSeen: spec.AsOf,
 		Reason: fmt.Sprintf("account is disabled, but its revocation is unfinished while HR says %s is %s: %s",
 			p.EmployeeID, hrState(p, spec.AsOf, spec.Location), strings.Join(unfinished, "; ")),
-		Evidence: map[string]string{"account_enabled": "false", "unfinished_steps": strings.Join(unfinished, "; "), "hr_status": string(p.Status)},
+		Evidence: Evidence{{"account_enabled", "false"}, {"unfinished_steps", strings.Join(unfinished, "; ")}, {"hr_status", string(p.Status)}},
 		Actions:  plan, account: &a,
 		Person: &PersonRef{EmployeeID: p.EmployeeID, Name: p.Name(), Email: p.Email, Status: p.Status, JobCode: p.JobCode, Department: p.Department}}
 	if !p.TerminationDate.IsZero() {
@@ -839,7 +839,7 @@ func (e *Engine) settle(spec RunSpec, res *Result, jobs []*work) {
 			fp := Fingerprint(RevocationFailed, f.Target, f.AccountID)
 			if i := slices.IndexFunc(failed, func(x Finding) bool { return x.Fingerprint == fp }); i >= 0 {
 				failed[i].Reason += fmt.Sprintf("; revoking %s (%s) did not complete: %s", f.Kind, f.Fingerprint, strings.Join(errs, "; "))
-				failed[i].Evidence["finding"] += ", " + f.Fingerprint
+				failed[i].Evidence.Set("finding", failed[i].Evidence.Get("finding")+", "+f.Fingerprint)
 				for _, st := range f.Actions {
 					if !slices.Contains(failed[i].Actions, st) {
 						failed[i].Actions = append(failed[i].Actions, st)
@@ -850,7 +850,7 @@ func (e *Engine) settle(spec RunSpec, res *Result, jobs []*work) {
 			failed = append(failed, Finding{Fingerprint: Fingerprint(RevocationFailed, f.Target, f.AccountID), Kind: RevocationFailed, Severity: High,
 				Disposition: Review, Target: f.Target, AccountID: f.AccountID, Username: f.Username, EmployeeID: f.EmployeeID, Person: f.Person,
 				Reason:   fmt.Sprintf("revoking %s (%s) did not complete: %s", f.Kind, f.Fingerprint, strings.Join(errs, "; ")),
-				Evidence: map[string]string{"finding": f.Fingerprint}, Actions: slices.Clone(f.Actions), FirstSeen: spec.AsOf, Tier: f.Tier, EffectiveAt: f.EffectiveAt})
+				Evidence: Evidence{{"finding", f.Fingerprint}}, Actions: slices.Clone(f.Actions), FirstSeen: spec.AsOf, Tier: f.Tier, EffectiveAt: f.EffectiveAt})
 			continue
 		}
 		f.Outcome = OutcomeDone

@@ -385,7 +385,7 @@ func TestHolds(t *testing.T) {
 		t.Fatalf("A1 enabled %v (held), A2 enabled %v (hold expired)", enabled(f, "A1"), enabled(f, "A2"))
 	}
 	for _, fd := range findKind(res.Findings, TerminatedActive) {
-		if fd.AccountID == "A1" && (fd.Outcome != OutcomeBlocked || fd.Evidence["hold"] == "") {
+		if fd.AccountID == "A1" && (fd.Outcome != OutcomeBlocked || fd.Evidence.Get("hold") == "") {
 			t.Errorf("held finding %+v", fd)
 		}
 	}

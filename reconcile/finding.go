@@ -102,8 +102,8 @@ type Finding struct {
 	Actions     []Step      `json:"actions"`
 	Reason      string      `json:"reason"`
 	// Evidence is what was seen, keyed by what it is.
-	Evidence  map[string]string `json:"evidence"`
-	FirstSeen time.Time         `json:"first_seen"`
+	Evidence  Evidence  `json:"evidence"`
+	FirstSeen time.Time `json:"first_seen"`
 	// Match says how the account was linked to the person (employee_id,
 	// email, link) and how strongly.
 	Match string `json:"match,omitempty"`

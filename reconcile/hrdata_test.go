@@ -252,7 +252,7 @@ func TestReturnedTable(t *testing.T) {
 				if f.Kind != Returned {
 					continue
 				}
-				if len(f.Actions) != 0 || f.Evidence["disabled_by_run"] != "12" || !strings.Contains(f.Reason, "run 12") {
+				if len(f.Actions) != 0 || f.Evidence.Get("disabled_by_run") != "12" || !strings.Contains(f.Reason, "run 12") {
 					t.Errorf("returned finding %+v: want no steps and run 12 named", f)
 				}
 			}
@@ -290,8 +290,8 @@ func TestReturnedAcrossRuns(t *testing.T) {
 	if len(got) != 1 || got[0].AccountID != "A5" || got[0].Disposition != Review || got[0].EmployeeID != "E5" {
 		t.Fatalf("day 2: returned findings %+v, want one for A5 (E5), review", got)
 	}
-	if got[0].Evidence["disabled_by_run"] != fmt.Sprint(day1.Run.ID) {
-		t.Fatalf("day 2: returned names run %q, want %d", got[0].Evidence["disabled_by_run"], day1.Run.ID)
+	if got[0].Evidence.Get("disabled_by_run") != fmt.Sprint(day1.Run.ID) {
+		t.Fatalf("day 2: returned names run %q, want %d", got[0].Evidence.Get("disabled_by_run"), day1.Run.ID)
 	}
 	if enabled(f, "A5") {
 		t.Fatal("day 2: accessrecon re-enabled A5 itself")
@@ -364,7 +364,7 @@ func TestLocalDates(t *testing.T) {
 			if got[0].EffectiveAt == nil || !got[0].EffectiveAt.Equal(effective) {
 				t.Errorf("SLA clock starts at %v, want %v", got[0].EffectiveAt, effective)
 			}
-			if !strings.Contains(got[0].Reason, "terminated since 2026-11-25") || got[0].Evidence["termination_date"] != "2026-11-25" {
+			if !strings.Contains(got[0].Reason, "terminated since 2026-11-25") || got[0].Evidence.Get("termination_date") != "2026-11-25" {
 				t.Errorf("reason %q, evidence %v: want the local date 2026-11-25", got[0].Reason, got[0].Evidence)
 			}
 		})
@@ -511,7 +511,7 @@ func TestRoleChangeReportedBySource(t *testing.T) {
 			t.Fatal(err)
 		}
 		fs := findKind(res.Findings, ExcessAccess)
-		if len(fs) != 1 || fs[0].Disposition != AutoRevoke || fs[0].Evidence["previous_job_code"] != "SALES" {
+		if len(fs) != 1 || fs[0].Disposition != AutoRevoke || fs[0].Evidence.Get("previous_job_code") != "SALES" {
 			t.Fatalf("excess_access findings %+v, want one auto_revoke of a move from SALES", fs)
 		}
 		if got := groups(f, "A1"); got != "eng" {

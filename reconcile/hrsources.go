@@ -215,7 +215,7 @@ func currentStatus(p *PersonRow) sources.Status {
 // conflictFinding is the review finding for a person whose HR records
 // conflict: one per person, no steps.
 func conflictFinding(p *PersonRow, r HRResolution, loc *time.Location) Finding {
-	ev := map[string]string{}
+	ev := Evidence{}
 	for _, x := range r.Records {
 		v := string(x.Status)
 		if x.HireDate != nil {
@@ -224,7 +224,7 @@ func conflictFinding(p *PersonRow, r HRResolution, loc *time.Location) Finding {
 		if x.TerminationDate != nil {
 			v += ", termination date " + dayIn(*x.TerminationDate, loc)
 		}
-		ev["source:"+x.Source] = v
+		ev.Set("source:"+x.Source, v)
 	}
 	return Finding{Kind: HRConflict, Severity: High, Disposition: Review, Target: HRTarget, AccountID: p.EmployeeID, EmployeeID: p.EmployeeID,
 		Person:   &PersonRef{EmployeeID: p.EmployeeID, Name: p.Name(), Email: p.Email, Status: p.Status, JobCode: p.JobCode, Department: p.Department},

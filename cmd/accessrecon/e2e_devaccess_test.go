@@ -449,7 +449,7 @@ func TestE2EDeveloperAccess(t *testing.T) {
 		t.Errorf("no stale_credential finding for %s's key %s unused for 400 days", devStaleKeyOf, a.stale)
 	case stale.Person == nil || stale.Person.Name != "Ann Lee" || stale.Person.EmployeeID != "E201":
 		t.Errorf("stale_credential finding names %+v, want Ann Lee (E201)", stale.Person)
-	case !strings.Contains(stale.Reason+stale.Evidence["credentials"], a.stale):
+	case !strings.Contains(stale.Reason+stale.Evidence.Get("credentials"), a.stale):
 		t.Errorf("stale_credential finding does not name the key %s: %s %v", a.stale, stale.Reason, stale.Evidence)
 	default:
 		t.Logf("stale key: %s %s (%s, %s): %s", stale.Kind, stale.Person.Name, stale.Severity, stale.Disposition, stale.Reason)

@@ -101,7 +101,7 @@ func TestHoldCommands(t *testing.T) {
 	blocked := false
 	for _, x := range f.Findings {
 		if x.AccountID == "u0012" && x.Kind == reconcile.TerminatedActive {
-			blocked = x.Outcome == reconcile.OutcomeBlocked && strings.Contains(x.Evidence["hold"], "counsel@example.com")
+			blocked = x.Outcome == reconcile.OutcomeBlocked && strings.Contains(x.Evidence.Get("hold"), "counsel@example.com")
 		}
 	}
 	if !blocked {

@@ -58,7 +58,7 @@ func finding(account string, disp reconcile.Disposition, outcome reconcile.Outco
 			{Op: targets.CanRevokeSessions, Auto: false, Manual: "Sign " + account + " out of the VPN console"},
 		},
 		Reason:      "HR says terminated; the account is enabled",
-		Evidence:    map[string]string{"hr_status": "terminated", "account_enabled": "true"},
+		Evidence:    reconcile.Evidence{{Key: "hr_status", Value: "terminated"}, {Key: "account_enabled", Value: "true"}},
 		FirstSeen:   asOf,
 		EffectiveAt: &eff,
 		Tier:        "critical",
@@ -170,7 +170,7 @@ func TestLifecycle(t *testing.T) {
 
 	// Run 3: the evidence changed -> one comment and the hash label swapped.
 	changed := manual
-	changed.Evidence = map[string]string{"hr_status": "terminated", "account_enabled": "true", "last_login": "2025-01-11"}
+	changed.Evidence = reconcile.Evidence{{Key: "hr_status", Value: "terminated"}, {Key: "account_enabled", Value: "true"}, {Key: "last_login", Value: "2025-01-11"}}
 	sum, err = c.Sync(ctx, result(3, []reconcile.Finding{changed, autoFailed}), out)
 	if err != nil || sum != (Summary{Updated: 1, Unchanged: 1}) {
 		t.Fatalf("run 3: %+v %v", sum, err)
@@ -415,7 +415,7 @@ func TestPlanSendsNothing(t *testing.T) {
 	keyA, keyB := out.JiraKey(a.Fingerprint), out.JiraKey(b.Fingerprint)
 	fake.requests()
 	changed := b
-	changed.Evidence = map[string]string{"groups": "admins"}
+	changed.Evidence = reconcile.Evidence{{Key: "groups", Value: "admins"}}
 	c3 := finding("ken", reconcile.ManualRevoke, "")
 	acts, err := c.Plan(ctx, result(2, []reconcile.Finding{changed, c3}, resolvedState(a, keyA)), out)
 	if err != nil {
@@ -541,7 +541,7 @@ func dormant(days int, lastLogin time.Time) reconcile.Finding {
 	return reconcile.Finding{Fingerprint: reconcile.Fingerprint(reconcile.Dormant, "ldap", "uid=olga"), Kind: reconcile.Dormant,
 		Severity: reconcile.Low, Target: "ldap", AccountID: "uid=olga", Username: "olga", Disposition: reconcile.Review,
 		Reason:   fmt.Sprintf("no login for %d days (limit 90)", int(day.Sub(lastLogin).Hours()/24)),
-		Evidence: map[string]string{"last_login": lastLogin.Format(time.RFC3339), "account_enabled": "true"}, FirstSeen: asOf}
+		Evidence: reconcile.Evidence{{Key: "last_login", Value: lastLogin.Format(time.RFC3339)}, {Key: "account_enabled", Value: "true"}}, FirstSeen: asOf}
 }
 
 // A dormant ticket is not commented every day because its text counts the
@@ -558,7 +558,7 @@ func TestNoCommentWhenOnlyTheDayChanges(t *testing.T) {
 		f.AccountID, f.Username = "uid=piet", "piet"
 		f.Fingerprint = reconcile.Fingerprint(reconcile.Dormant, "ldap", f.AccountID)
 		f.Reason = fmt.Sprintf("never logged in, created %d days ago", 300+days)
-		f.Evidence = map[string]string{"last_login": "never", "created": "2024-03-16", "account_enabled": "true"}
+		f.Evidence = reconcile.Evidence{{Key: "last_login", Value: "never"}, {Key: "created", Value: "2024-03-16"}, {Key: "account_enabled", Value: "true"}}
 		return f
 	}
 	if sum, err := c.Sync(ctx, result(0, []reconcile.Finding{dormant(0, login), never(0)}), out); err != nil || sum.Created != 2 {
@@ -595,7 +595,7 @@ func TestUpgradeSwapsLegacyHashSilently(t *testing.T) {
 		fake.issues = append(fake.issues, &fakeIssue{ID: fmt.Sprint(20000 + len(fake.issues)), Key: fmt.Sprintf("SEC-%d", 900+len(fake.issues)), Status: "To Do",
 			Labels: []string{"accessrecon", FingerprintLabel(f.Fingerprint), string(f.Kind), hashLabelPrefix + legacyContentHash(&f)}})
 	}
-	changed.Evidence = map[string]string{"hr_status": "terminated", "account_enabled": "false"}
+	changed.Evidence = reconcile.Evidence{{Key: "hr_status", Value: "terminated"}, {Key: "account_enabled", Value: "false"}}
 	out := NewMemOutbox()
 	sum, err := c.Sync(ctx, result(1, []reconcile.Finding{same, changed}), out)
 	if err != nil || sum != (Summary{Updated: 1, Unchanged: 1}) {

@@ -83,7 +83,7 @@ func hostileFinding(h string, i int) reconcile.Finding {
 	f.DisplayName = h + "display"
 	f.Reason = "reason " + h
 	f.Match = "match " + h
-	f.Evidence = map[string]string{"ev" + h: "value " + h}
+	f.Evidence = reconcile.Evidence{{Key: "ev" + h, Value: "value " + h}}
 	f.Person.EmployeeID = "E" + h
 	f.EmployeeID = "E" + h
 	f.Person.Name, f.Person.Email, f.Person.Department, f.Person.JobCode = "name "+h, "mail "+h, "dept "+h, "job "+h
@@ -172,7 +172,7 @@ func TestHostileMarkup(t *testing.T) {
 	// then run 3 resolves them -> close comments.
 	var changed []reconcile.Finding
 	for _, f := range fs {
-		f.Evidence["last_login"] = "2025-01-12"
+		f.Evidence.Set("last_login", "2025-01-12")
 		changed = append(changed, f)
 	}
 	if sum, err := c.Sync(ctx, result(2, changed), out); err != nil || sum.Updated != len(fs) {

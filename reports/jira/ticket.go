@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -51,8 +50,8 @@ func contentHash(f *reconcile.Finding) string {
 		steps[i] = fmt.Sprintf("%s|%s|%s|%t|%s", s.Op, s.Arg, s.Name, s.Auto, s.Manual)
 	}
 	evidence := make(map[string]string, len(f.Evidence))
-	for k, v := range f.Evidence {
-		evidence[k] = dayOf(v)
+	for _, x := range f.Evidence {
+		evidence[x.Key] = dayOf(x.Value)
 	}
 	var person any
 	if p := f.Person; p != nil {
@@ -287,8 +286,8 @@ func (c *Client) description(res *reconcile.Result, f *reconcile.Finding, nm nam
 	if len(f.Evidence) > 0 {
 		w("\nh3. Evidence\n")
 		ev := &block{}
-		for _, k := range slices.Sorted(maps.Keys(f.Evidence)) {
-			ev.add(k, f.Evidence[k])
+		for _, x := range f.Evidence.Sorted() {
+			ev.add(x.Key, x.Value)
 		}
 		w(ev.String())
 	}

@@ -36,29 +36,29 @@ func sampleResult() *reconcile.Result {
 			{Fingerprint: "aa01", Kind: reconcile.TerminatedActive, Severity: reconcile.Critical, Target: "ldap", AccountID: "uid=jane,ou=people",
 				Username: "jane", EmployeeID: "00042", Person: jane, Disposition: reconcile.AutoRevoke,
 				Actions: []reconcile.Step{{Op: targets.CanDisable, Auto: true}, {Op: targets.CanRevokeSessions, Auto: true}},
-				Reason:  "terminated 2026-03-14 but enabled", Evidence: map[string]string{"hr_status": "terminated", "enabled": "true"},
+				Reason:  "terminated 2026-03-14 but enabled", Evidence: reconcile.Evidence{{Key: "hr_status", Value: "terminated"}, {Key: "enabled", Value: "true"}},
 				FirstSeen: asOf.Add(-2 * 24 * time.Hour), EffectiveAt: &eff1, Tier: "critical",
 				RevokedAt: tp(asOf.Add(-30 * time.Minute)), Elapsed: "10m0s", WithinSLA: bp(true), Outcome: reconcile.OutcomeDone, JiraKey: ""},
 			{Fingerprint: "aa02", Kind: reconcile.TerminatedActive, Severity: reconcile.Critical, Target: "crm", AccountID: "u-42",
 				Username: "jleaver", EmployeeID: "00042", Person: jane, Disposition: reconcile.AutoRevoke,
 				Actions: []reconcile.Step{{Op: targets.CanDisable, Auto: true}},
-				Reason:  "terminated but enabled", Evidence: map[string]string{"enabled": "true"},
+				Reason:  "terminated but enabled", Evidence: reconcile.Evidence{{Key: "enabled", Value: "true"}},
 				FirstSeen: asOf, EffectiveAt: &eff2, Tier: "standard",
 				RevokedAt: tp(asOf.Add(-1 * time.Hour)), Elapsed: "2h0m0s", WithinSLA: bp(false), Outcome: reconcile.OutcomeDone},
 			{Fingerprint: "aa03", Kind: reconcile.SuspendedActive, Severity: reconcile.High, Target: "legacy", AccountID: "SAM01",
 				Username: "sam", EmployeeID: "00077", Person: sam, Disposition: reconcile.ManualRevoke,
 				Actions: []reconcile.Step{{Op: targets.CanDisable, Manual: "lock SAM01 in the legacy console"}},
-				Reason:  "suspended but enabled; legacy cannot disable", Evidence: map[string]string{"enabled": "true"},
+				Reason:  "suspended but enabled; legacy cannot disable", Evidence: reconcile.Evidence{{Key: "enabled", Value: "true"}},
 				FirstSeen: asOf.Add(-45 * 24 * time.Hour), EffectiveAt: &eff3, Tier: "low", JiraKey: "SEC-101"},
 			{Fingerprint: "aa04", Kind: reconcile.Orphaned, Severity: reconcile.Medium, Target: "crm", AccountID: "u-900",
 				Username: "old.contractor", Disposition: reconcile.Review, Reason: "no HR person matches",
-				Evidence: map[string]string{"email": "old.contractor@example.com"}, FirstSeen: asOf.Add(-120 * 24 * time.Hour), JiraKey: "SEC-88"},
+				Evidence: reconcile.Evidence{{Key: "email", Value: "old.contractor@example.com"}}, FirstSeen: asOf.Add(-120 * 24 * time.Hour), JiraKey: "SEC-88"},
 			{Fingerprint: "aa05", Kind: reconcile.Dormant, Severity: reconcile.Low, Target: "ldap", AccountID: "uid=bob,ou=people",
 				Username: "bob", EmployeeID: "00100", Disposition: reconcile.Review, Reason: "no login for 120 days",
-				Evidence: map[string]string{"last_login": "2025-11-15"}, FirstSeen: asOf.Add(-10 * 24 * time.Hour)},
+				Evidence: reconcile.Evidence{{Key: "last_login", Value: "2025-11-15"}}, FirstSeen: asOf.Add(-10 * 24 * time.Hour)},
 			{Fingerprint: "aa06", Kind: reconcile.PrivilegedUnapproved, Severity: reconcile.High, Target: "crm", AccountID: "u-7",
 				Username: "svc-admin", Disposition: reconcile.Exempt, Reason: "privileged account without approval",
-				Evidence: map[string]string{"groups": "admins"}, FirstSeen: asOf.Add(-5 * 24 * time.Hour),
+				Evidence: reconcile.Evidence{{Key: "groups", Value: "admins"}}, FirstSeen: asOf.Add(-5 * 24 * time.Hour),
 				Exemption: &reconcile.Exemption{Target: "crm", AccountID: "u-7", Owner: "it-ops", Reason: "break-glass", Approver: "ciso"}},
 		},
 		Actions: []store.Action{
@@ -125,7 +125,7 @@ func bigResult(n int) *reconcile.Result {
 		f.EmployeeID = fmt.Sprintf("%06d", i)
 		f.Person = &reconcile.PersonRef{EmployeeID: f.EmployeeID, Name: fmt.Sprintf("Person %d", i), Status: sources.Terminated, JobCode: "ENG"}
 		f.Reason = "terminated in HR but the account is enabled"
-		f.Evidence = map[string]string{"enabled": "true", "hr_status": "terminated", "last_login": "2026-01-01"}
+		f.Evidence = reconcile.Evidence{{Key: "enabled", Value: "true"}, {Key: "hr_status", Value: "terminated"}, {Key: "last_login", Value: "2026-01-01"}}
 		f.FirstSeen = asOf.Add(-time.Duration(i%200) * 24 * time.Hour)
 		if f.Disposition == reconcile.AutoRevoke {
 			f.Outcome = reconcile.OutcomePlanned

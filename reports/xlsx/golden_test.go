@@ -45,7 +45,7 @@ func goldenResult() *reconcile.Result {
 	for i, s := range odd {
 		f := &res.Findings[i*7]
 		f.Reason, f.Username, f.DisplayName = s, s, s
-		f.Evidence = map[string]string{"note": s, "z": "last", "a": ""}
+		f.Evidence = reconcile.Evidence{{Key: "note", Value: s}, {Key: "z", Value: "last"}, {Key: "a", Value: ""}}
 		f.JiraKey = s
 		res.Drift[i*3].Detail = s
 		res.Drift[i*3].Subject = s

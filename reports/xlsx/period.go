@@ -629,7 +629,7 @@ func (w *writer) runsSheet(d *periodData) error {
 		for _, t := range d.collectionTrips {
 			r := start[t.run]
 			cells = append(cells[:0], excelize.Cell{StyleID: w.integer, Value: t.run}, dateCell(r.AsOf, w.dateTime), dateCell(r.StartedAt, w.dateTime),
-				r.Job, r.Mode, "collection failed", t.f.Target, t.f.Reason+": "+t.f.Evidence["error"])
+				r.Job, r.Mode, "collection failed", t.f.Target, t.f.Reason+": "+t.f.Evidence.Get("error"))
 			if err := emit(cells); err != nil {
 				return err
 			}

@@ -57,7 +57,7 @@ func benchStore(b *testing.B, runs, findings int) (*store.Store, time.Time, time
 			for i, t := range tiers {
 				f := reconcile.Finding{Kind: reconcile.TerminatedActive, Severity: reconcile.Critical, Target: t.target, AccountID: t.target + "-" + emp,
 					Username: "u" + emp, EmployeeID: emp, Person: ref, Disposition: reconcile.AutoRevoke, Tier: t.tier, EffectiveAt: &eff,
-					FirstSeen: asOf, Reason: "account is enabled but HR says the person is terminated", Evidence: map[string]string{"hr_status": "terminated"}}
+					FirstSeen: asOf, Reason: "account is enabled but HR says the person is terminated", Evidence: reconcile.Evidence{{Key: "hr_status", Value: "terminated"}}}
 				if i == 2 {
 					f.Disposition = reconcile.ManualRevoke
 					f.Actions = []reconcile.Step{{Op: targets.CanDisable, Manual: "lock the account in the legacy console"}}
@@ -80,7 +80,7 @@ func benchStore(b *testing.B, runs, findings int) (*store.Store, time.Time, time
 			n := day*10 + i
 			add(reconcile.Finding{Kind: kinds[n%len(kinds)], Severity: reconcile.Medium, Target: tiers[n%2].target, AccountID: fmt.Sprintf("acct-%06d", n),
 				Username: fmt.Sprintf("user%d", n), Disposition: reconcile.Review, FirstSeen: first.AddDate(0, 0, max(0, day-i/40)),
-				Reason: "needs a person's judgement", Evidence: map[string]string{"k": "v"}})
+				Reason: "needs a person's judgement", Evidence: reconcile.Evidence{{Key: "k", Value: "v"}}})
 		}
 		if _, err := st.SaveFindings(ctx, id, asOf, rows, func(string, string) bool { return true }); err != nil {
 			b.Fatal(err)

@@ -12,7 +12,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
@@ -505,27 +504,24 @@ func daysBetween(a, b time.Time) int {
 	return int(math.Floor(b.Sub(a).Hours() / 24))
 }
 
-// evidence is a finding's evidence as "k1=v1; k2=v2", its keys sorted;
-// keys is scratch space for them, returned for reuse.
-func evidence(m map[string]string, keys []string) (string, []string) {
-	keys = keys[:0]
+// evidence is a finding's evidence as "k1=v1; k2=v2", its keys sorted.
+func evidence(ev reconcile.Evidence) string {
+	ev = ev.Sorted()
 	n := 0
-	for k, v := range m {
-		keys = append(keys, k)
-		n += len(k) + 1 + len(v) + 2
+	for _, x := range ev {
+		n += len(x.Key) + 1 + len(x.Value) + 2
 	}
-	slices.Sort(keys)
 	var b strings.Builder
 	b.Grow(n)
-	for i, k := range keys {
+	for i, x := range ev {
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		b.WriteString(k)
+		b.WriteString(x.Key)
 		b.WriteByte('=')
-		b.WriteString(m[k])
+		b.WriteString(x.Value)
 	}
-	return b.String(), keys
+	return b.String()
 }
 
 // accountName is what people call an account: its username and display name.
@@ -580,7 +576,6 @@ func (w *writer) findings() error {
 	// once: a run's findings were first seen on few distinct days.
 	type seenCells struct{ date, days any }
 	seen := map[int64]seenCells{}
-	var keys []string
 	cells := make([]any, len(cols))
 	return w.table(SheetFindings, cols, len(w.res.Findings), func(emit func([]any) error) error {
 		for i := range w.res.Findings {
@@ -598,8 +593,7 @@ func (w *writer) findings() error {
 				}
 			}
 			known := w.name(f.Target, f.AccountID)
-			var ev string
-			ev, keys = evidence(f.Evidence, keys)
+			ev := evidence(f.Evidence)
 			cells = append(cells[:0], f.Fingerprint, string(f.Kind), sev, string(f.Disposition), f.Outcome, f.Target,
 				f.AccountID, cmp.Or(f.Username, known.username), cmp.Or(f.DisplayName, known.display), id, name, status, job, f.Reason, ev,
 				sc.date, sc.days, f.JiraKey)

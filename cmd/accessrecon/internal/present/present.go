@@ -87,7 +87,7 @@ func Plan(w io.Writer, res *reconcile.Result) {
 			switch {
 			case f.Disposition == reconcile.Exempt:
 				how = "EXEMPT "
-			case f.Outcome == reconcile.OutcomeBlocked && f.Evidence["hold"] != "":
+			case f.Outcome == reconcile.OutcomeBlocked && f.Evidence.Get("hold") != "":
 				how = "HELD   "
 			case f.Outcome == reconcile.OutcomeBlocked:
 				how = "BLOCKED"
