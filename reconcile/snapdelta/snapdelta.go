@@ -14,6 +14,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/jmoiron/sqlx"
@@ -130,6 +131,11 @@ func (s *Session) Plan(run int64, n int, id func(i int) string, hash func(i int)
 		if ok && c.Seen {
 			return fail(fmt.Errorf("%s saved twice in run %d", key, run))
 		}
+		// Storing under an existing key replaces the map's key with the
+		// one given (the runtime updates string keys): a connector's ID
+		// sliced from its input line would keep the whole line alive
+		// until the session ends, for every account of the target.
+		key = strings.Clone(key)
 		if ok && c.Hash == h {
 			c.Seen = true
 			s.cur[key] = c
