@@ -1060,15 +1060,17 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 		}
 		return len(spec.Scope) == 0 || slices.Contains(spec.Scope, Kind(kind))
 	}
+	// findings.json writes the same bytes (Result.FindingJSON); taken
+	// before the store reorders rows.
+	bodies := make([][]byte, len(rows))
+	for i := range rows {
+		bodies[i] = rows[i].Body
+	}
 	resolved, err := e.Store.SaveFindings(ctx, res.Run.ID, spec.AsOf, rows, resolves)
 	if err != nil {
 		return err
 	}
-	// findings.json writes the same bytes (Result.FindingJSON).
-	res.bodies = make([][]byte, len(rows))
-	for i := range rows {
-		res.bodies[i] = rows[i].Body
-	}
+	res.bodies = bodies
 	res.Resolved = resolved
 	counts := map[string]int{"people": res.PeopleCount, "findings": len(res.Findings), "drift": len(res.Drift), "resolved": len(resolved)}
 	for _, c := range res.Collections {

@@ -239,18 +239,27 @@ func loadBaseline(ctx context.Context, db DB, target string, prev int64) (cur ma
 	}
 	defer rows.Close()
 	cur, base = make(map[string]Current, n), make(map[string]reconcile.AccountState, n)
+	// Accounts share few distinct group lists (those of a role): each is
+	// kept once, not once per account.
+	groups := map[string]string{}
+	var raw sql.RawBytes
 	for rows.Next() {
 		var id string
 		var h, from int64
 		var current bool
 		var st reconcile.AccountState
-		if err := rows.Scan(&id, &h, &from, &current, &st.Enabled, &st.Privileged, &st.Groups); err != nil {
+		if err := rows.Scan(&id, &h, &from, &current, &st.Enabled, &st.Privileged, &raw); err != nil {
 			return nil, nil, err
 		}
 		if current {
 			cur[id] = Current{Hash: uint64(h), From: from}
 		}
 		if from <= prev {
+			var ok bool
+			if st.Groups, ok = groups[string(raw)]; !ok {
+				st.Groups = string(raw)
+				groups[st.Groups] = st.Groups
+			}
 			base[id] = st
 		}
 	}

@@ -62,7 +62,6 @@ func (s *Store) findingStates(ctx context.Context, where string) (map[string]Fin
 func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, rows []FindingRow, resolves func(kind, target string) bool) ([]FindingState, error) {
 	var resolved []FindingState
 	// In key order, B-tree inserts touch each page once instead of at random.
-	rows = slices.Clone(rows)
 	slices.SortFunc(rows, func(a, b FindingRow) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		resolved = resolved[:0]
