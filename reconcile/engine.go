@@ -370,6 +370,9 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 			res.Findings[i].FirstSeen, res.Findings[i].JiraKey = st.FirstSeen, st.JiraKey
 		}
 	}
+	// Neither the people nor the open findings are needed any more: the
+	// save, the run's peak of memory, goes without them.
+	open, hr.people = nil, nil
 	if err := e.save(ctx, spec, res); err != nil {
 		return err
 	}
