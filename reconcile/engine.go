@@ -301,7 +301,7 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 		defer close(hr.done)
 		hr.people, hr.err = e.collectHR(ctx, log, spec, res)
 	}()
-	var open map[string]FindingState
+	var open map[string]OpenFinding
 	var openErr error
 	var openWG sync.WaitGroup
 	defer openWG.Wait()

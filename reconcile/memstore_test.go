@@ -347,13 +347,13 @@ func (s *memStore) SaveDrift(ctx context.Context, runID int64, drift []DriftRow)
 	return nil
 }
 
-func (s *memStore) OpenFindings(ctx context.Context) (map[string]FindingState, error) {
+func (s *memStore) OpenFindings(ctx context.Context) (map[string]OpenFinding, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string]FindingState{}
+	out := map[string]OpenFinding{}
 	for fp, st := range s.states {
 		if !st.Resolved {
-			out[fp] = st
+			out[fp] = OpenFinding{FirstSeen: st.FirstSeen, JiraKey: st.JiraKey}
 		}
 	}
 	return out, nil

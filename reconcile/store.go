@@ -100,9 +100,10 @@ type Store interface {
 	// SaveDrift records a run's drift.
 	SaveDrift(ctx context.Context, runID int64, drift []DriftRow) error
 
-	// OpenFindings returns the state of every fingerprint not resolved,
-	// keyed by fingerprint.
-	OpenFindings(ctx context.Context) (map[string]FindingState, error)
+	// OpenFindings returns, keyed by fingerprint, when each problem not
+	// resolved was first seen and the ticket that tracks it: what a run
+	// carries into the findings it reports again.
+	OpenFindings(ctx context.Context) (map[string]OpenFinding, error)
 	// SaveFindings records a run's findings and the state of each
 	// fingerprint: seen at asOf in this run; its first-seen date kept while
 	// it stays open, restarted (the row's FirstSeen) when a resolved
@@ -359,6 +360,12 @@ type FindingRow struct {
 	EmployeeID  string
 	FirstSeen   time.Time
 	Body        []byte
+}
+
+// OpenFinding is what a run needs of a problem still open.
+type OpenFinding struct {
+	FirstSeen time.Time
+	JiraKey   string
 }
 
 // FindingState is the life of one fingerprint across runs.

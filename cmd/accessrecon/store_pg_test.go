@@ -26,6 +26,7 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/reconcile/storetest"
 	"github.com/accessrecon/accessrecon/targets/targettest"
 )
 
@@ -398,10 +399,7 @@ func TestServeTwoOnPostgresKill(t *testing.T) {
 	if len(fpLast) == 0 || !slices.Equal(fpBefore, fpLast) {
 		t.Errorf("run %d (before the kill) reported %d findings, run %d (after) %d: %v vs %v", before.ID, len(fpBefore), last.ID, len(fpLast), fpBefore, fpLast)
 	}
-	open, err := st.OpenFindings(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	open := storetest.OpenStates(t, st)
 	if len(open) != len(fpLast) {
 		t.Errorf("%d open findings, the last run %d reported %d", len(open), last.ID, len(fpLast))
 	}

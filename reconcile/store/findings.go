@@ -16,9 +16,33 @@ import (
 	"github.com/accessrecon/accessrecon/reconcile"
 )
 
-// OpenFindings returns the state of every fingerprint not yet resolved.
-func (s *Store) OpenFindings(ctx context.Context) (map[string]FindingState, error) {
-	return s.findingStates(ctx, `WHERE resolved_at IS NULL`)
+// OpenFindings returns the first-seen date and Jira key of every
+// fingerprint not yet resolved.
+func (s *Store) OpenFindings(ctx context.Context) (map[string]reconcile.OpenFinding, error) {
+	var n int
+	if err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM finding_state WHERE resolved_at IS NULL`); err != nil {
+		return nil, fmt.Errorf("store: open findings: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT fingerprint, first_seen, jira_key FROM finding_state WHERE resolved_at IS NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("store: open findings: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]reconcile.OpenFinding, n)
+	for rows.Next() {
+		var fp string
+		var first sql.NullString
+		var o reconcile.OpenFinding
+		if err := rows.Scan(&fp, &first, &o.JiraKey); err != nil {
+			return nil, fmt.Errorf("store: open findings: %w", err)
+		}
+		o.FirstSeen = mustT(first)
+		out[fp] = o
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: open findings: %w", err)
+	}
+	return out, nil
 }
 
 // AllFindingStates returns the state of every fingerprint ever seen.

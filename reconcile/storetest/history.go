@@ -158,11 +158,7 @@ func History(t *testing.T, st HistoryStore) (answers map[string]any, runs []int6
 func ReadFindings(t *testing.T, st HistoryStore, runs []int64, answers map[string]any, prefix string) {
 	t.Helper()
 	ctx := context.Background()
-	open, err := st.OpenFindings(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	answers[prefix+" open"] = stateMap(open)
+	answers[prefix+" open"] = stateMap(OpenStates(t, st))
 	all, err := st.AllFindingStates(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -181,6 +177,41 @@ func ReadFindings(t *testing.T, st HistoryStore, runs []int64, answers map[strin
 		bodies[fmt.Sprint(r)] = ss
 	}
 	answers[prefix+" bodies"] = bodies
+}
+
+// OpenStates returns the states of the fingerprints not resolved (from
+// AllFindingStates), after checking that OpenFindings gives each of them,
+// and nothing else, with its first-seen date and Jira key.
+func OpenStates(t *testing.T, st interface {
+	reconcile.Store
+	AllFindingStates(ctx context.Context) (map[string]reconcile.FindingState, error)
+}) map[string]reconcile.FindingState {
+	t.Helper()
+	ctx := context.Background()
+	all, err := st.AllFindingStates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, err := st.OpenFindings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]reconcile.FindingState{}
+	for fp, s := range all {
+		if s.Resolved {
+			continue
+		}
+		out[fp] = s
+		if o, ok := open[fp]; !ok || !o.FirstSeen.Equal(s.FirstSeen) || o.JiraKey != s.JiraKey {
+			t.Errorf("OpenFindings[%s] = %+v (listed %v), want first seen %s, Jira key %q", fp, o, ok, s.FirstSeen, s.JiraKey)
+		}
+	}
+	for fp := range open {
+		if _, ok := out[fp]; !ok {
+			t.Errorf("OpenFindings lists %s, which is resolved or unknown", fp)
+		}
+	}
+	return out
 }
 
 func stateList(sts []reconcile.FindingState) []string {
