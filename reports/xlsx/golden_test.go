@@ -1,6 +1,7 @@
 package xlsx
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"compress/gzip"
@@ -249,4 +250,44 @@ func dumpWorkbook(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// TestWorkbookPartsStable: the same run's workbook written again has the
+// same bytes in every part but [Content_Types].xml (excelize lists image
+// types there in map order): no style or sheet depends on map order.
+func TestWorkbookPartsStable(t *testing.T) {
+	opts := Options{Trend: sampleTrend(), Holds: sampleHolds(), Now: asOf.Add(3 * time.Hour)}
+	var first map[string][]byte
+	for i := range 4 {
+		path := filepath.Join(t.TempDir(), "stable.xlsx")
+		if err := Write(path, goldenResult(), opts); err != nil {
+			t.Fatal(err)
+		}
+		zr, err := zip.OpenReader(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts := map[string][]byte{}
+		for _, zf := range zr.File {
+			rc, err := zf.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			parts[zf.Name], err = io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		zr.Close()
+		if i == 0 {
+			first = parts
+			continue
+		}
+		for name, b := range parts {
+			if name != "[Content_Types].xml" && !bytes.Equal(b, first[name]) {
+				t.Errorf("write %d: part %s differs from the first write's: %s", i+1, name, firstDiff(first[name], b))
+			}
+		}
+	}
 }

@@ -223,12 +223,17 @@ func (w *writer) setup(sheets []string, title string) error {
 		*s.id = id
 	}
 	w.severity = map[reconcile.Severity]int{}
-	for sev, c := range map[reconcile.Severity][2]string{
-		reconcile.Critical: {"FF0000", "FFFFFF"},
-		reconcile.High:     {"FFA500", "000000"},
-		reconcile.Medium:   {"FFFF00", "000000"},
-		reconcile.Low:      {"D3D3D3", "000000"},
+	// In a fixed order: the same run's workbook gets the same style IDs.
+	for _, sc := range []struct {
+		sev reconcile.Severity
+		c   [2]string
+	}{
+		{reconcile.Critical, [2]string{"FF0000", "FFFFFF"}},
+		{reconcile.High, [2]string{"FFA500", "000000"}},
+		{reconcile.Medium, [2]string{"FFFF00", "000000"}},
+		{reconcile.Low, [2]string{"D3D3D3", "000000"}},
 	} {
+		sev, c := sc.sev, sc.c
 		id, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: sev == reconcile.Critical, Color: c[1]},
 			Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{c[0]}}, Alignment: &excelize.Alignment{Vertical: "top"}})
 		if err != nil {
