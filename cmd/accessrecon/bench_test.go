@@ -55,6 +55,19 @@ package main
 // accounts), BenchmarkDays -benchtime 1x: day 1 238.8 s, 8716 MiB peak
 // RSS, store 4,592 MB; day 2 140.1 s wall, 228.3 cpu-s, 11,542 MiB peak
 // RSS, GC 14.1% of the CPU time, store growth 9.3 MB.
+//
+// Late evening of 2026-12-01 (evidence as pairs, no CSV line kept by a
+// session's ID, interned baseline groups, rows sorted in place, the open
+// findings' first-seen dates only), idle machine, BenchmarkDays -benchtime
+// 1x, 0104077 and da03317 one after the other, twice: day 2 took 14.0 and
+// 13.1 s wall, 22.05 and 20.48 cpu-s, 1116 and 1063 MiB peak RSS before;
+// 13.9 and 15.3 s, 22.05 and 24.07 cpu-s, 852 and 841 MiB after (day 1's
+// peak 1009-1026 MiB before, 843-868 after). BenchmarkDay2: floor 0.58 s
+// (1.08 cpu-s); run 13.6 s (21.75 cpu-s, x-floor 23.3); run-no-workbook
+// 8.3 s (13.63 cpu-s, x-floor 14.3); store growth 0.9-1.1 MB per day. At
+// 1,000,000 people: day 1 233.3 s, 7543 MiB peak RSS; day 2 127.5 s wall,
+// 209.3 cpu-s, 8896 MiB peak RSS, GC 11.4% of the CPU time, store growth
+// 9.3 MB.
 
 import (
 	"bytes"
