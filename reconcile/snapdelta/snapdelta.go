@@ -228,8 +228,9 @@ func (ss *Sessions) Baseline(ctx context.Context, db DB, run, prev int64, target
 func loadBaseline(ctx context.Context, db DB, target string, prev int64) (cur map[string]Current, base map[string]reconcile.AccountState, err error) {
 	// Sized up front: growing maps of a hundred thousand entries rehashes
 	// them over and over.
+	// The previous run's count of the target's accounts is near enough.
 	var n int
-	if err := sqlx.GetContext(ctx, db, &n, db.Rebind(`SELECT count(*) FROM account_versions WHERE target = ? AND valid_to IS NULL`), target); err != nil {
+	if err := sqlx.GetContext(ctx, db, &n, db.Rebind(`SELECT count FROM collections WHERE run_id = ? AND side = 'target' AND name = ?`), prev, target); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, err
 	}
 	rows, err := db.QueryContext(ctx, db.Rebind(`SELECT account_id, hash, valid_from, valid_to IS NULL, enabled, privileged, groups
