@@ -22,19 +22,21 @@ type Fact struct {
 	Key, Value string
 }
 
-// Get returns the value of key ("" when there is none).
+// Get returns the value of key ("" when there is none; the last one
+// given when the key was given twice, as MarshalJSON and a map keep).
 func (ev Evidence) Get(key string) string {
-	for _, f := range ev {
-		if f.Key == key {
-			return f.Value
+	for i := len(ev) - 1; i >= 0; i-- {
+		if ev[i].Key == key {
+			return ev[i].Value
 		}
 	}
 	return ""
 }
 
-// Set gives key the value v, replacing the key's value if it has one.
+// Set gives key the value v, replacing the value Get returns if there is
+// one.
 func (ev *Evidence) Set(key, v string) {
-	for i := range *ev {
+	for i := len(*ev) - 1; i >= 0; i-- {
 		if (*ev)[i].Key == key {
 			(*ev)[i].Value = v
 			return

@@ -89,4 +89,13 @@ func TestEvidenceGetSet(t *testing.T) {
 	if s := ev.Sorted(); s[0].Key != "a" || s[1].Key != "b" || ev[0].Key != "b" {
 		t.Fatalf("sorted %v (of %v): want a, b, and ev unchanged", s, ev)
 	}
+	// A key given twice: Get, Set, Map and the JSON agree on the last.
+	dup := Evidence{{"k", "first"}, {"k", "last"}}
+	if dup.Get("k") != "last" || dup.Map()["k"] != "last" {
+		t.Fatalf("Get %q, Map %q: want the last value", dup.Get("k"), dup.Map()["k"])
+	}
+	dup.Set("k", "set")
+	if b, _ := dup.MarshalJSON(); string(b) != `{"k":"set"}` {
+		t.Fatalf("after Set: %s", b)
+	}
 }

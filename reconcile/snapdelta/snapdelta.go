@@ -226,9 +226,9 @@ func (ss *Sessions) Baseline(ctx context.Context, db DB, run, prev int64, target
 // every version valid at run prev, which must be a complete snapshot: a
 // version current since prev or before is in both.
 func loadBaseline(ctx context.Context, db DB, target string, prev int64) (cur map[string]Current, base map[string]reconcile.AccountState, err error) {
-	// Sized up front: growing maps of a hundred thousand entries rehashes
-	// them over and over.
-	// The previous run's count of the target's accounts is near enough.
+	// Sized up front (growing maps of a hundred thousand entries rehashes
+	// them over and over): the previous run's count of the target's
+	// accounts is near enough.
 	var n int
 	if err := sqlx.GetContext(ctx, db, &n, db.Rebind(`SELECT count FROM collections WHERE run_id = ? AND side = 'target' AND name = ?`), prev, target); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, err
@@ -241,7 +241,9 @@ func loadBaseline(ctx context.Context, db DB, target string, prev int64) (cur ma
 	defer rows.Close()
 	cur, base = make(map[string]Current, n), make(map[string]reconcile.AccountState, n)
 	// Accounts share few distinct group lists (those of a role): each is
-	// kept once, not once per account.
+	// kept once, not once per account (up to maxInterned lists: a target
+	// whose every account has its own is not indexed all over again).
+	const maxInterned = 4096
 	groups := map[string]string{}
 	var raw sql.RawBytes
 	for rows.Next() {
@@ -259,7 +261,9 @@ func loadBaseline(ctx context.Context, db DB, target string, prev int64) (cur ma
 			var ok bool
 			if st.Groups, ok = groups[string(raw)]; !ok {
 				st.Groups = string(raw)
-				groups[st.Groups] = st.Groups
+				if len(groups) < maxInterned {
+					groups[st.Groups] = st.Groups
+				}
 			}
 			base[id] = st
 		}
