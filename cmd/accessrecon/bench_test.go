@@ -67,7 +67,14 @@ package main
 // 8.3 s (13.63 cpu-s, x-floor 14.3); store growth 0.9-1.1 MB per day. At
 // 1,000,000 people: day 1 233.3 s, 7543 MiB peak RSS; day 2 127.5 s wall,
 // 209.3 cpu-s, 8896 MiB peak RSS, GC 11.4% of the CPU time, store growth
-// 9.3 MB.
+// 9.3 MB. Without the index of current account versions (94cf2db), again
+// paired with 0104077: day 2 13.4 and 11.2 s, 21.1 and 17.5 cpu-s, 858 and
+// 874 MiB (0104077: 13.0 and 12.2 s, 20.1 and 19.1 cpu-s, 1062 and 1054
+// MiB); day 1 19.3 and 15.4 s, store 417.9 MB after it (458 MB before).
+// -benchtime 29x (30 days): 444.8 MB after day 30 (0.97 MB per day), days
+// 2-30 averaged 13.3 s and 21.1 cpu-s, peak RSS 979 MiB. At 1,000,000
+// people: day 1 238.8 s, 7702 MiB; day 2 146.7 s, 236.4 cpu-s, 8650 MiB,
+// GC 10.3%; store 4,198 MB after day 1, growth 9.3 MB per day.
 
 import (
 	"bytes"
