@@ -2,8 +2,6 @@ package reconcile_test
 
 import (
 	"context"
-	"os"
-	"strconv"
 	"testing"
 
 	"github.com/accessrecon/accessrecon/reconcile"
@@ -15,13 +13,9 @@ import (
 // the SQLite store (package reconcile_test: the figure is a real run's).
 // ACCESSRECON_BENCH_PEOPLE sets the size (default 10,000 people; 10 targets).
 func BenchmarkRun(b *testing.B) {
-	people := 10000
-	if v := os.Getenv("ACCESSRECON_BENCH_PEOPLE"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			b.Fatalf("ACCESSRECON_BENCH_PEOPLE=%q: want a positive integer", v)
-		}
-		people = n
+	people, err := gen.PeopleFromEnv(10000)
+	if err != nil {
+		b.Fatal(err)
 	}
 	spec := gen.Spec{People: people, Targets: 10, Seed: 1, AsOf: asOf}
 	rs := reconcile.RunSpec{AsOf: asOf, Mode: reconcile.Report, Sources: []reconcile.SourceSpec{{Name: "hr", Type: "gen", Source: gen.Source{Spec: spec}}}}

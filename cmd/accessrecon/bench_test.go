@@ -90,7 +90,6 @@ import (
 	"path/filepath"
 	"runtime/metrics"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -183,13 +182,9 @@ func writeHeapProfile(path string) error {
 }
 
 func benchSpec(b *testing.B) gen.Spec {
-	people := 10000
-	if v := os.Getenv("ACCESSRECON_BENCH_PEOPLE"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			b.Fatalf("ACCESSRECON_BENCH_PEOPLE=%q: want a positive integer", v)
-		}
-		people = n
+	people, err := gen.PeopleFromEnv(10000)
+	if err != nil {
+		b.Fatal(err)
 	}
 	return gen.Spec{People: people, Targets: benchTargets, Seed: 1, AsOf: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)}
 }

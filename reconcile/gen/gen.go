@@ -392,3 +392,21 @@ func writeFile(path string, header []string, rows func(emit func([]string) error
 	}
 	return f.Close()
 }
+
+// PeopleEnv names the environment variable that sizes the benchmarks'
+// generated organisations.
+const PeopleEnv = "ACCESSRECON_BENCH_PEOPLE"
+
+// PeopleFromEnv is the number of people a benchmark generates: PeopleEnv
+// when set, else def.
+func PeopleFromEnv(def int) (int, error) {
+	v := os.Getenv(PeopleEnv)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a positive integer", PeopleEnv, v)
+	}
+	return n, nil
+}

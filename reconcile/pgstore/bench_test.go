@@ -32,13 +32,9 @@ import (
 // (ACCESSRECON_BENCH_VACUUM=1 vacuums before each later day, as autovacuum
 // would in the day between two nightly runs).
 func BenchmarkDay2(b *testing.B) {
-	people := 10000
-	if v := os.Getenv("ACCESSRECON_BENCH_PEOPLE"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			b.Fatalf("ACCESSRECON_BENCH_PEOPLE=%q: want a positive integer", v)
-		}
-		people = n
+	people, err := gen.PeopleFromEnv(10000)
+	if err != nil {
+		b.Fatal(err)
 	}
 	moreDays := 0 // ACCESSRECON_BENCH_MORE_DAYS: days run after day 2
 	if v := os.Getenv("ACCESSRECON_BENCH_MORE_DAYS"); v != "" {

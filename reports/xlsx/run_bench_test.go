@@ -3,9 +3,7 @@ package xlsx
 import (
 	"context"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -49,13 +47,9 @@ func genRun(b *testing.B, people int) (*reconcile.Result, *store.Store) {
 // targets). cpu-s/op is the process's CPU time (user and system) per
 // workbook: the machine is shared, wall time says little.
 func BenchmarkWriteRun(b *testing.B) {
-	people := 10000
-	if v := os.Getenv("ACCESSRECON_BENCH_PEOPLE"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			b.Fatalf("ACCESSRECON_BENCH_PEOPLE=%q: want a positive integer", v)
-		}
-		people = n
+	people, err := gen.PeopleFromEnv(10000)
+	if err != nil {
+		b.Fatal(err)
 	}
 	res, st := genRun(b, people)
 	ctx := context.Background()

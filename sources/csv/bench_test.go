@@ -2,9 +2,7 @@ package csv
 
 import (
 	"context"
-	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	"github.com/accessrecon/accessrecon/reconcile/gen"
@@ -13,13 +11,9 @@ import (
 // BenchmarkPeopleGen reads a generated HR export of ACCESSRECON_BENCH_PEOPLE
 // (default 100,000) people, as the source of a nightly run does.
 func BenchmarkPeopleGen(b *testing.B) {
-	people := 100000
-	if v := os.Getenv("ACCESSRECON_BENCH_PEOPLE"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			b.Fatal(err)
-		}
-		people = n
+	people, err := gen.PeopleFromEnv(100000)
+	if err != nil {
+		b.Fatal(err)
 	}
 	dir := b.TempDir()
 	if err := gen.WriteCSV(gen.Spec{People: people, Targets: 0, Seed: 1, Day: 2}, dir); err != nil {
