@@ -37,7 +37,7 @@ var (
 )
 
 // loadCurrent reads the current hash of every person or account of target.
-func loadCurrent(ctx context.Context, q sqlx.QueryerContext, v versioned, target string) (map[string]snapdelta.Current, error) {
+func loadCurrent(ctx context.Context, q sqlx.QueryerContext, v versioned, target string) (*snapdelta.Currents, error) {
 	query := `SELECT ` + v.idCol + `, hash, valid_from FROM ` + v.table + ` WHERE valid_to IS NULL`
 	var args []any
 	if v.byTarget {
@@ -49,14 +49,14 @@ func loadCurrent(ctx context.Context, q sqlx.QueryerContext, v versioned, target
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]snapdelta.Current{}
+	out := snapdelta.NewCurrents(0)
 	for rows.Next() {
 		var id string
 		var h, from int64
 		if err := rows.Scan(&id, &h, &from); err != nil {
 			return nil, err
 		}
-		out[id] = snapdelta.Current{Hash: uint64(h), From: from}
+		out.Add(id, snapdelta.Current{Hash: uint64(h), From: from})
 	}
 	return out, rows.Err()
 }
@@ -65,7 +65,7 @@ func loadCurrent(ctx context.Context, q sqlx.QueryerContext, v versioned, target
 // snapshot in one transaction.
 func (s *Store) SavePeople(ctx context.Context, runID int64, people []*reconcile.PersonRow) error {
 	k := snapdelta.Key{Run: runID, Side: reconcile.SideHR}
-	sess, err := s.sessions.Get(k, func() (map[string]snapdelta.Current, error) { return loadCurrent(ctx, s.db, peopleV, "") })
+	sess, err := s.sessions.Get(k, func() (*snapdelta.Currents, error) { return loadCurrent(ctx, s.db, peopleV, "") })
 	if err != nil {
 		return fmt.Errorf("pgstore: save people: %w", err)
 	}
@@ -246,7 +246,7 @@ func (s *Store) People(ctx context.Context, runID int64) iter.Seq2[reconcile.Per
 // transaction.
 func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, accounts []targets.Account) error {
 	k := snapdelta.Key{Run: runID, Side: reconcile.SideTarget, Target: target}
-	sess, err := s.sessions.Get(k, func() (map[string]snapdelta.Current, error) { return loadCurrent(ctx, s.db, accountsV, target) })
+	sess, err := s.sessions.Get(k, func() (*snapdelta.Currents, error) { return loadCurrent(ctx, s.db, accountsV, target) })
 	if err != nil {
 		return fmt.Errorf("pgstore: save accounts of %s: %w", target, err)
 	}

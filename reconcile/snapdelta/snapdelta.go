@@ -37,15 +37,36 @@ type Current struct {
 	Seen bool  // saved by the session's run
 }
 
+// Currents are the current persons or accounts of a side, by ID. A
+// session updates them in place, never storing under a key the map has:
+// Go's map would take the key it is given, and a connector's ID is sliced
+// from its input line (storing it would keep every line of the input alive
+// until the snapshot ends).
+type Currents struct {
+	idx  map[string]int32 // ID -> index in vals
+	vals []Current
+}
+
+// NewCurrents returns empty Currents with room for n.
+func NewCurrents(n int) *Currents {
+	return &Currents{idx: make(map[string]int32, n), vals: make([]Current, 0, n)}
+}
+
+// Add records the current version of id, which must not be recorded yet.
+func (c *Currents) Add(id string, cur Current) {
+	c.idx[id] = int32(len(c.vals))
+	c.vals = append(c.vals, cur)
+}
+
 // Session is one run's snapshot of one side being saved. Lock it around
 // Plan and the writes that follow.
 type Session struct {
 	sync.Mutex
-	cur map[string]Current
+	cur *Currents
 }
 
 // NewSession starts a session from the current hashes.
-func NewSession(cur map[string]Current) *Session { return &Session{cur: cur} }
+func NewSession(cur *Currents) *Session { return &Session{cur: cur} }
 
 // Sessions are the snapshots being saved. The zero value is ready.
 type Sessions struct {
@@ -55,7 +76,7 @@ type Sessions struct {
 
 // Get returns the session of k, loading the current hashes with load when
 // it starts.
-func (ss *Sessions) Get(k Key, load func() (map[string]Current, error)) (*Session, error) {
+func (ss *Sessions) Get(k Key, load func() (*Currents, error)) (*Session, error) {
 	ss.mu.Lock()
 	sess := ss.m[k]
 	if sess == nil {
@@ -114,39 +135,41 @@ type Change struct {
 // changes fail, Restore them.
 func (s *Session) Plan(run int64, n int, id func(i int) string, hash func(i int) uint64) ([]Change, error) {
 	var out []Change
-	marked := make([]string, 0, n)
+	marked := make([]int32, 0, n)
 	fail := func(err error) ([]Change, error) {
 		s.Restore(out)
-		for _, id := range marked {
-			c := s.cur[id]
-			c.Seen = false
-			s.cur[id] = c
+		for _, j := range marked {
+			s.cur.vals[j].Seen = false
 		}
 		return nil, err
 	}
 	for i := range n {
 		key := id(i)
 		h := hash(i)
-		c, ok := s.cur[key]
+		j, ok := s.cur.idx[key]
+		var c Current
+		if ok {
+			c = s.cur.vals[j]
+		}
 		if ok && c.Seen {
 			return fail(fmt.Errorf("%s saved twice in run %d", key, run))
 		}
-		// Storing under an existing key replaces the map's key with the
-		// one given (the runtime updates string keys): a connector's ID
-		// sliced from its input line would keep the whole line alive
-		// until the session ends, for every account of the target.
-		key = strings.Clone(key)
 		if ok && c.Hash == h {
-			c.Seen = true
-			s.cur[key] = c
-			marked = append(marked, key)
+			s.cur.vals[j].Seen = true
+			marked = append(marked, j)
 			continue
 		}
 		if ok && c.From >= run {
 			return fail(fmt.Errorf("%s: run %d saves after run %d wrote it", key, run, c.From))
 		}
+		now := Current{Hash: h, From: run, Seen: true}
+		if ok {
+			s.cur.vals[j] = now
+		} else {
+			key = strings.Clone(key) // kept: its own memory (see Currents)
+			s.cur.Add(key, now)
+		}
 		out = append(out, Change{ID: key, I: i, Hash: h, Was: c, Had: ok})
-		s.cur[key] = Current{Hash: h, From: run, Seen: true}
 	}
 	return out, nil
 }
@@ -155,9 +178,9 @@ func (s *Session) Plan(run int64, n int, id func(i int) string, hash func(i int)
 func (s *Session) Restore(changes []Change) {
 	for _, c := range changes {
 		if c.Had {
-			s.cur[c.ID] = c.Was
+			s.cur.vals[s.cur.idx[c.ID]] = c.Was
 		} else {
-			delete(s.cur, c.ID)
+			delete(s.cur.idx, c.ID) // its value is left unreferenced
 		}
 	}
 }
@@ -169,7 +192,8 @@ func (s *Session) Finish(complete bool) (ids []string, from []int64) {
 	if s == nil {
 		return nil, nil
 	}
-	for id, c := range s.cur {
+	for id, j := range s.cur.idx {
+		c := s.cur.vals[j]
 		if c.Seen == complete {
 			continue
 		}
@@ -209,7 +233,7 @@ func (ss *Sessions) Baseline(ctx context.Context, db DB, run, prev int64, target
 	}
 	var base map[string]reconcile.AccountState
 	k := Key{Run: run, Side: reconcile.SideTarget, Target: target}
-	if _, err := ss.Get(k, func() (cur map[string]Current, err error) {
+	if _, err := ss.Get(k, func() (cur *Currents, err error) {
 		cur, base, err = loadBaseline(ctx, db, target, prev)
 		return cur, err
 	}); err != nil {
@@ -225,7 +249,7 @@ func (ss *Sessions) Baseline(ctx context.Context, db DB, run, prev int64, target
 // current hash of every account (a session's start) and the state of
 // every version valid at run prev, which must be a complete snapshot: a
 // version current since prev or before is in both.
-func loadBaseline(ctx context.Context, db DB, target string, prev int64) (cur map[string]Current, base map[string]reconcile.AccountState, err error) {
+func loadBaseline(ctx context.Context, db DB, target string, prev int64) (cur *Currents, base map[string]reconcile.AccountState, err error) {
 	// Sized up front (growing maps of a hundred thousand entries rehashes
 	// them over and over): the previous run's count of the target's
 	// accounts is near enough.
@@ -239,7 +263,7 @@ func loadBaseline(ctx context.Context, db DB, target string, prev int64) (cur ma
 		return nil, nil, err
 	}
 	defer rows.Close()
-	cur, base = make(map[string]Current, n), make(map[string]reconcile.AccountState, n)
+	cur, base = NewCurrents(n), make(map[string]reconcile.AccountState, n)
 	// Accounts share few distinct group lists (those of a role): each is
 	// kept once, not once per account (up to maxInterned lists: a target
 	// whose every account has its own is not indexed all over again).
@@ -255,7 +279,7 @@ func loadBaseline(ctx context.Context, db DB, target string, prev int64) (cur ma
 			return nil, nil, err
 		}
 		if current {
-			cur[id] = Current{Hash: uint64(h), From: from}
+			cur.Add(id, Current{Hash: uint64(h), From: from})
 		}
 		if from <= prev {
 			var ok bool

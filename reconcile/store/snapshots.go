@@ -51,21 +51,21 @@ func (v versioned) where(target string) (string, []any) {
 }
 
 // loadCurrent reads the current hash of every person or account of target.
-func loadCurrent(ctx context.Context, q sqlx.QueryerContext, v versioned, target string) (map[string]snapdelta.Current, error) {
+func loadCurrent(ctx context.Context, q sqlx.QueryerContext, v versioned, target string) (*snapdelta.Currents, error) {
 	w, args := v.where(target)
 	rows, err := q.QueryContext(ctx, `SELECT `+v.idCol+`, hash, valid_from FROM `+v.table+` WHERE `+w+` AND valid_to IS NULL`, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]snapdelta.Current{}
+	out := snapdelta.NewCurrents(0)
 	for rows.Next() {
 		var id string
 		var h, from int64
 		if err := rows.Scan(&id, &h, &from); err != nil {
 			return nil, err
 		}
-		out[id] = snapdelta.Current{Hash: uint64(h), From: from}
+		out.Add(id, snapdelta.Current{Hash: uint64(h), From: from})
 	}
 	return out, rows.Err()
 }
@@ -74,7 +74,7 @@ func loadCurrent(ctx context.Context, q sqlx.QueryerContext, v versioned, target
 // snapshot in one transaction.
 func (s *Store) SavePeople(ctx context.Context, runID int64, people []*PersonRow) error {
 	k := snapdelta.Key{Run: runID, Side: reconcile.SideHR, Target: ""}
-	sess, err := s.sessions.Get(k, func() (map[string]snapdelta.Current, error) { return loadCurrent(ctx, s.db, peopleV, "") })
+	sess, err := s.sessions.Get(k, func() (*snapdelta.Currents, error) { return loadCurrent(ctx, s.db, peopleV, "") })
 	if err != nil {
 		return fmt.Errorf("store: save people: %w", err)
 	}
@@ -270,7 +270,7 @@ func (s *Store) People(ctx context.Context, runID int64) iter.Seq2[PersonRow, er
 // transaction.
 func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, accounts []targets.Account) error {
 	k := snapdelta.Key{Run: runID, Side: reconcile.SideTarget, Target: target}
-	sess, err := s.sessions.Get(k, func() (map[string]snapdelta.Current, error) { return loadCurrent(ctx, s.db, accountsV, target) })
+	sess, err := s.sessions.Get(k, func() (*snapdelta.Currents, error) { return loadCurrent(ctx, s.db, accountsV, target) })
 	if err != nil {
 		return fmt.Errorf("store: save accounts of %s: %w", target, err)
 	}
