@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/sla"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/storefile"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/trail"
+	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/targets"
 )
 
@@ -55,16 +57,28 @@ func defineValidate(fs *flag.FlagSet) action {
 		w.Close()
 		// References and group names against the store's last collections:
 		// an existing SQLite store only, validate never creates one. A
-		// PostgreSQL store is opened (brought up to date, as any command
-		// would), so that a URL that does not work is explained now.
+		// PostgreSQL store is opened, so that a URL that does not work is
+		// explained now. Neither is migrated: validate is what a new
+		// binary runs before it is rolled out, while the old one still
+		// runs on the store; an older schema is said, and the store's
+		// collections are not read.
 		var st storefile.Store
+		why := noCollection
 		if _, err := os.Stat(cfg.StorePath()); err == nil || cfg.StoreIsPostgres() {
-			if st, err = storefile.Open(ctx, cfg); err != nil {
+			st, err = storefile.OpenAsIs(ctx, cfg)
+			var behind *store.SchemaBehindError
+			switch {
+			case errors.As(err, &behind):
+				fmt.Fprintf(stderr, "warning: %s\n", targets.Printable(err.Error(), 2000))
+				why = unchecked{fmt.Sprintf("the store's schema (%d) is older than this accessrecon's (%d), and validate does not migrate it", behind.Have, behind.Want),
+					"a run of this accessrecon has brought the store up to date"}
+			case err != nil:
 				return exitFail, err
+			default:
+				defer st.Close()
 			}
-			defer st.Close()
 		}
-		checked, err := checkReferences(ctx, cfg, st)
+		checked, err := checkReferences(ctx, cfg, st, why)
 		if err != nil {
 			return exitFail, err
 		}

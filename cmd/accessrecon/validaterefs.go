@@ -37,9 +37,19 @@ type refFindings struct {
 	errors, warnings []string
 }
 
+// unchecked is why a store's collections are not read (why), and what
+// would let them be (until), for the warning of each target with
+// references.
+type unchecked struct{ why, until string }
+
+// noCollection is the reason when there is no store yet, or a target was
+// never collected.
+var noCollection = unchecked{"no complete collection in the store yet", "a run has collected it"}
+
 // checkReferences checks the references and group names of cfg against st
-// (nil when there is no store yet).
-func checkReferences(ctx context.Context, cfg *config.Config, st storefile.Store) (refFindings, error) {
+// (nil when there is no store yet, or it cannot be read: unchecked says
+// why in the warning of each target with references).
+func checkReferences(ctx context.Context, cfg *config.Config, st storefile.Store, unchecked unchecked) (refFindings, error) {
 	var out refFindings
 	root, err := configRoot(cfg.Path())
 	if err != nil {
@@ -54,7 +64,7 @@ func checkReferences(ctx context.Context, cfg *config.Config, st storefile.Store
 	}
 	c.groupNames(cfg, root)
 	for _, t := range cfg.Targets {
-		if err := checkTarget(ctx, st, t.Name, c.byTarget[t.Name], &out); err != nil {
+		if err := checkTarget(ctx, st, t.Name, c.byTarget[t.Name], unchecked, &out); err != nil {
 			return out, err
 		}
 	}
@@ -168,8 +178,9 @@ func (c *refCollector) groupNames(cfg *config.Config, root *yaml.Node) {
 }
 
 // checkTarget checks what was written against target (tr) with its last
-// complete collection in st, adding its verdicts to out.
-func checkTarget(ctx context.Context, st storefile.Store, target string, tr *targetRefs, out *refFindings) error {
+// complete collection in st, adding its verdicts to out (a warning saying
+// unchecked when there is none).
+func checkTarget(ctx context.Context, st storefile.Store, target string, tr *targetRefs, unchecked unchecked, out *refFindings) error {
 	if len(tr.refs) == 0 && len(tr.groups) == 0 {
 		return nil
 	}
@@ -186,8 +197,8 @@ func checkTarget(ctx context.Context, st storefile.Store, target string, tr *tar
 		}
 	}
 	if c.runID == 0 {
-		out.warnings = append(out.warnings, fmt.Sprintf("targets[%d] (%s): no complete collection in the store yet: %d account reference(s) and %d group name(s) written against it are checked once a run has collected it",
-			tr.index, target, len(tr.refs), len(tr.groups)))
+		out.warnings = append(out.warnings, fmt.Sprintf("targets[%d] (%s): %s: %d account reference(s) and %d group name(s) written against it are checked once %s",
+			tr.index, target, unchecked.why, len(tr.refs), len(tr.groups), unchecked.until))
 		return nil
 	}
 	for i, r := range c.refs {

@@ -72,7 +72,7 @@ policy:
 	if err := st.FinishRun(store.Run{ID: id, AsOf: now, StartedAt: now, FinishedAt: now, Mode: "report", Status: "completed"}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := checkReferences(ctx, cfg, st)
+	got, err := checkReferences(ctx, cfg, st, noCollection)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,9 @@ package pgstore_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/pgstore"
+	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/sources"
 )
 
@@ -157,5 +160,80 @@ func TestMigrations(t *testing.T) {
 			st.Close()
 		}
 		t.Fatalf("open a store of schema 99: %v, want refused as newer", err)
+	}
+	if st, err := pgstore.OpenAsIs(ctx, dsn); err == nil || !strings.Contains(err.Error(), "newer") {
+		if st != nil {
+			st.Close()
+		}
+		t.Fatalf("OpenAsIs of a store of schema 99: %v, want refused as newer", err)
+	}
+}
+
+// OpenAsIs, what validate opens a store with, creates nothing in an empty
+// schema and leaves a store of an older schema as it was, saying which;
+// Open then migrates it, and OpenAsIs opens the migrated store.
+func TestOpenAsIsLeavesAnOlderSchema(t *testing.T) {
+	dsn := schemaDSN(t)
+	ctx := context.Background()
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(files) < 2 {
+		t.Fatalf("migrations: %v %v", files, err)
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tables := func() (n int) {
+		t.Helper()
+		if err := db.QueryRow(`SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	behindBy := func(have int) {
+		t.Helper()
+		st, err := pgstore.OpenAsIs(ctx, dsn)
+		var behind *store.SchemaBehindError
+		if !errors.As(err, &behind) || behind.Have != have || behind.Want != len(files) {
+			if st != nil {
+				st.Close()
+			}
+			t.Fatalf("OpenAsIs of a schema-%d store: %v, want a SchemaBehindError %d of %d", have, err, have, len(files))
+		}
+	}
+	behindBy(0)
+	if n := tables(); n != 0 {
+		t.Fatalf("OpenAsIs of an empty schema made %d tables", n)
+	}
+	body, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{string(body),
+		`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+		`INSERT INTO schema_migrations (version, name) VALUES (1, '001_init.sql')`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := tables()
+	behindBy(1)
+	var v int
+	if err := db.QueryRow(`SELECT max(version) FROM schema_migrations`).Scan(&v); err != nil || v != 1 || tables() != before {
+		t.Fatalf("after OpenAsIs: schema %d (%v), %d tables (was %d)", v, err, tables(), before)
+	}
+	st, err := pgstore.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st, err = pgstore.OpenAsIs(ctx, dsn)
+	if err != nil {
+		t.Fatalf("OpenAsIs of an up-to-date store: %v", err)
+	}
+	defer st.Close()
+	if v, err := st.SchemaVersion(ctx); err != nil || v != len(files) {
+		t.Fatalf("schema %d (%v) after Open, want %d", v, err, len(files))
 	}
 }

@@ -79,6 +79,18 @@ const migrationLock = 0x61636365737372 // "accessr"
 
 // Open connects to the database dsn names and brings its schema up to date.
 func Open(ctx context.Context, dsn string) (*Store, error) {
+	return open(ctx, dsn, true)
+}
+
+// OpenAsIs connects without changing the schema, as reconcile/store's
+// OpenAsIs: a store older than this binary is refused with a
+// *store.SchemaBehindError and left as it was (another replica may still
+// be running the binary it belongs to).
+func OpenAsIs(ctx context.Context, dsn string) (*Store, error) {
+	return open(ctx, dsn, false)
+}
+
+func open(ctx context.Context, dsn string, migrate bool) (*Store, error) {
 	db, err := sqlx.Open("pgx", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: open: %w", err)
@@ -86,7 +98,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	s := &Store{db: db}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, migrate); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("pgstore: %w", err)
 	}
@@ -113,12 +125,35 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, nil
 }
 
-func (s *Store) migrate(ctx context.Context) error {
+// migrate brings the schema up to date; without apply it only checks that
+// it is (a *store.SchemaBehindError if not), creating nothing.
+func (s *Store) migrate(ctx context.Context, apply bool) error {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return err
 	}
 	sort.Strings(names)
+	if !apply {
+		// The table is read only if it is there (a query naming a missing
+		// table fails when it is parsed, whatever its CASE says).
+		var version int
+		var exists bool
+		if err := s.db.GetContext(ctx, &exists, `SELECT to_regclass('schema_migrations') IS NOT NULL`); err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		if exists {
+			if err := s.db.GetContext(ctx, &version, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`); err != nil {
+				return fmt.Errorf("read schema version: %w", err)
+			}
+		}
+		switch {
+		case version > len(names):
+			return fmt.Errorf("schema version %d is newer than this accessrecon knows (%d): use a newer binary", version, len(names))
+		case version < len(names):
+			return &store.SchemaBehindError{Have: version, Want: len(names)}
+		}
+		return nil
+	}
 	return s.tx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
 			return fmt.Errorf("lock for migrations: %w", err)

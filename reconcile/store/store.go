@@ -58,6 +58,28 @@ type Store struct {
 // Open opens (creating if needed) the store at path and brings its schema
 // up to date.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return open(ctx, path, true)
+}
+
+// OpenAsIs opens the store at path without changing its schema, for a
+// command that only reads (validate): a store older than this binary is
+// refused with a *SchemaBehindError and left as it was, so that checking a
+// new binary's configuration never moves the schema under the binary still
+// running on it. One newer than this binary is refused as by Open.
+func OpenAsIs(ctx context.Context, path string) (*Store, error) {
+	return open(ctx, path, false)
+}
+
+// SchemaBehindError is OpenAsIs's answer for a store whose schema is older
+// than this binary's: Have migrations applied of Want. PostgreSQL's store
+// (reconcile/pgstore) answers with the same type.
+type SchemaBehindError struct{ Have, Want int }
+
+func (e *SchemaBehindError) Error() string {
+	return fmt.Sprintf("schema version %d is older than this accessrecon's %d (left as it is: the next run brings it up to date)", e.Have, e.Want)
+}
+
+func open(ctx context.Context, path string, migrate bool) (*Store, error) {
 	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=15000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_cache_size=-32768"
 	db, err := sqlx.Open("sqlite3", dsn)
 	if err != nil {
@@ -66,7 +88,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	db.SetMaxOpenConns(8)
 	s := &Store{db: db, path: path}
 
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, migrate); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
@@ -88,7 +110,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-func (s *Store) migrate(ctx context.Context) error {
+// migrate brings the schema up to date; without apply it only checks that
+// it is (a *SchemaBehindError if not).
+func (s *Store) migrate(ctx context.Context, apply bool) error {
 	var version int
 	if err := s.db.GetContext(ctx, &version, "PRAGMA user_version"); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
@@ -100,6 +124,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	sort.Strings(names)
 	if version > len(names) {
 		return fmt.Errorf("schema version %d is newer than this accessrecon knows (%d): use a newer binary", version, len(names))
+	}
+	if !apply && version < len(names) {
+		return &SchemaBehindError{Have: version, Want: len(names)}
 	}
 	for i := version; i < len(names); i++ {
 		body, err := migrations.ReadFile(names[i])
