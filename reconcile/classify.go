@@ -178,15 +178,42 @@ func (j *judge) add(v *verdict, f Finding) {
 			td := p.TerminationDate
 			f.Person.TerminationDate = &td
 		}
-		strength := "weak"
-		if m.Strong {
-			strength = "strong"
-		}
-		f.Match = m.Via + " (" + strength + ")"
+		f.Match = matchText(m)
 	} else if a.EmployeeID != "" {
 		f.EmployeeID = a.EmployeeID
 	}
 	v.out = append(v.out, f)
+}
+
+// matchText says how m found the person and how strongly: "email
+// (strong)". The texts of the attributes the engine correlates on are
+// constants: a run has a finding for every few accounts, and few ways of
+// matching.
+func matchText(m Match) string {
+	if m.Strong {
+		switch m.Via {
+		case AttrEmployeeID:
+			return AttrEmployeeID + " (strong)"
+		case AttrEmail:
+			return AttrEmail + " (strong)"
+		case AttrUsername:
+			return AttrUsername + " (strong)"
+		case AttrLink:
+			return AttrLink + " (strong)"
+		}
+		return m.Via + " (strong)"
+	}
+	switch m.Via {
+	case AttrEmployeeID:
+		return AttrEmployeeID + " (weak)"
+	case AttrEmail:
+		return AttrEmail + " (weak)"
+	case AttrUsername:
+		return AttrUsername + " (weak)"
+	case AttrLink:
+		return AttrLink + " (weak)"
+	}
+	return m.Via + " (weak)"
 }
 
 // exemptionExpired: an exemption naming the account has expired.

@@ -296,3 +296,28 @@ func TestFindingsOwnTheirStrings(t *testing.T) {
 		t.Errorf("orphan finding names %q %q %q", fs[1].AccountID, fs[1].Username, fs[1].DisplayName)
 	}
 }
+
+// A finding's Match says the attribute and the strength; for the
+// attributes the engine correlates on the text is a constant (no
+// allocation per finding), and any other attribute is said the same way.
+func TestMatchText(t *testing.T) {
+	for _, via := range []string{AttrEmployeeID, AttrEmail, AttrUsername, AttrLink, "upn"} {
+		for _, strong := range []bool{false, true} {
+			want := via + " (weak)"
+			if strong {
+				want = via + " (strong)"
+			}
+			m := Match{Via: via, Strong: strong}
+			if got := matchText(m); got != want {
+				t.Errorf("matchText(%s, strong %v) = %q, want %q", via, strong, got, want)
+			}
+			if via == "upn" {
+				continue
+			}
+			kept := make([]string, 1) // the text is kept, as a finding keeps it
+			if n := testing.AllocsPerRun(100, func() { kept[0] = matchText(m) }); n != 0 {
+				t.Errorf("matchText(%s, strong %v) allocates %v times", via, strong, n)
+			}
+		}
+	}
+}
