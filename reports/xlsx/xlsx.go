@@ -4,7 +4,9 @@
 //
 // The workbook is written from a reconcile.Result only. The large sheets
 // (Findings, Actions, Drift) are written with excelize's StreamWriter, so a
-// run with 100,000 findings is written in seconds and bounded memory.
+// run with 100,000 findings is written in seconds and bounded memory; the
+// Findings sheet's rows, by far the most cells, are written as SetRow
+// would write them by rowFile (rows.go), for a fraction of the time.
 package xlsx
 
 import (
@@ -88,8 +90,14 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 	defer f.Close()
 	w := &writer{f: f, res: res, opts: opts, asOf: res.Run.AsOf.UTC(), names: accountNames(res)}
 	// The Findings sheet's rows are written on a goroutine of their own
-	// while the other sheets are (see table); wait for it before the
-	// workbook is closed, whatever happens.
+	// while the other sheets are (see table), to a rowFile; wait for it
+	// before the workbook and the file are closed, whatever happens.
+	var rowFiles []*rowFile
+	defer func() {
+		for _, rf := range rowFiles {
+			rf.Close()
+		}
+	}()
 	defer w.wait()
 	if err := w.setup(Sheets, fmt.Sprintf("accessrecon run %d as of %s", res.Run.ID, w.asOf.Format("2006-01-02"))); err != nil {
 		return fmt.Errorf("xlsx: %w", err)
@@ -104,8 +112,8 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 	}{
 		{SheetSummary, w.summary},
 		{SheetFindings, func() error {
-			w.aside = true
-			defer func() { w.aside = false }()
+			w.aside, w.rowFiles = true, &rowFiles
+			defer func() { w.aside, w.rowFiles = false, nil }()
 			return w.findings()
 		}},
 		{SheetActions, w.actions},
@@ -152,7 +160,7 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 	if err := w.wait(); err != nil {
 		return fmt.Errorf("xlsx: sheet %s: %w", SheetFindings, err)
 	}
-	if err := save(f, path); err != nil {
+	if err := save(f, path, rowFiles...); err != nil {
 		return fmt.Errorf("xlsx: save %s: %w", path, err)
 	}
 	return nil
@@ -173,6 +181,10 @@ type writer struct {
 	// for them.
 	aside bool
 	done  chan error
+	// rowFiles, when set, makes table write the rows of its sheet with a
+	// rowFile (added to it) rather than excelize's SetRow: the Findings
+	// sheet's.
+	rowFiles *[]*rowFile
 
 	// The cell styles. Data cells are aligned to the top (a wrapped Reason
 	// makes a row tall); wrap also wraps the text.
@@ -324,17 +336,18 @@ func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(c
 	if err != nil {
 		return err
 	}
+	styles := make([]int, len(cols))
 	for i, c := range cols {
 		if err := sw.SetColWidth(i+1, i+1, c.width); err != nil {
 			return err
 		}
 		// A cell without a style of its own takes its column's: aligned
 		// to the top, wrapped where the column wraps.
-		style := w.top
+		styles[i] = w.top
 		if wraps(c.title) {
-			style = w.wrap
+			styles[i] = w.wrap
 		}
-		if err := sw.SetColStyle(i+1, i+1, style); err != nil {
+		if err := sw.SetColStyle(i+1, i+1, styles[i]); err != nil {
 			return err
 		}
 	}
@@ -354,13 +367,37 @@ func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(c
 	if err := sw.SetRow("A1", head, excelize.RowOpts{Height: rowPoints * float64(min(headLines, 3))}); err != nil {
 		return err
 	}
+	put := func(row int, cells []any, height float64) error {
+		cell, _ := excelize.CoordinatesToCellName(1, row)
+		if height > 0 {
+			return sw.SetRow(cell, cells, excelize.RowOpts{Height: height})
+		}
+		return sw.SetRow(cell, cells)
+	}
+	finish := sw.Flush
+	if w.rowFiles != nil {
+		// The rows are written by rowFile; the sheet holds a placeholder
+		// in their place, replaced when the workbook is saved.
+		rf, err := newRowFile(styles)
+		if err != nil {
+			return err
+		}
+		*w.rowFiles = append(*w.rowFiles, rf)
+		if err := sw.SetRow("A2", []any{rf.token}); err != nil {
+			return err
+		}
+		if err := sw.Flush(); err != nil {
+			return err
+		}
+		put, finish = rf.row, rf.finish
+	}
 	if w.aside {
 		done := make(chan error, 1)
 		w.done = done
-		go func() { done <- w.rows(sw, cols, rows) }()
+		go func() { done <- w.rows(put, finish, cols, rows) }()
 		return nil
 	}
-	return w.rows(sw, cols, rows)
+	return w.rows(put, finish, cols, rows)
 }
 
 // wait waits for the rows written aside (see table) and says how that
@@ -384,7 +421,7 @@ func (w *writer) wait() error {
 // parts from sync.Maps and reads the sheet map, which only NewSheet and
 // SetSheetName change, both done in setup). Go's race detector checks it
 // in the tests.
-func (w *writer) rows(sw *excelize.StreamWriter, cols []column, rows func(emit func(cells []any) error) error) error {
+func (w *writer) rows(put func(row int, cells []any, height float64) error, finish func() error, cols []column, rows func(emit func(cells []any) error) error) error {
 	row := 1
 	err := rows(func(cells []any) error {
 		row++
@@ -394,18 +431,17 @@ func (w *writer) rows(sw *excelize.StreamWriter, cols []column, rows func(emit f
 				cells[i] = nil
 			}
 		}
-		cell, _ := excelize.CoordinatesToCellName(1, row)
 		if n := textLines(cols, cells); n > 1 {
 			// LibreOffice does not grow a streamed row to its wrapped
 			// text: the height is set for it.
-			return sw.SetRow(cell, cells, excelize.RowOpts{Height: rowPoints * float64(n)})
+			return put(row, cells, rowPoints*float64(n))
 		}
-		return sw.SetRow(cell, cells)
+		return put(row, cells, 0)
 	})
 	if err != nil {
 		return err
 	}
-	return sw.Flush()
+	return finish()
 }
 
 // rowPoints is the height of one line of the default 11 pt font.

@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -54,7 +56,10 @@ func fastZip(w io.Writer) *zip.Writer {
 // does: a part over 4 GiB (no run's is) keeps archive/zip's zip64 records,
 // but excelize's raising of its local header's version to 4.5 is not made.
 // The workbook is the same.
-func save(f *excelize.File, path string) error {
+//
+// The rows of rows are put in place of their placeholders (rowFile); a
+// placeholder not found fails the save.
+func save(f *excelize.File, path string, rows ...*rowFile) error {
 	if len(utf16.Encode([]rune(path))) > excelize.MaxFilePathLength {
 		return excelize.ErrMaxFilePathLength
 	}
@@ -71,6 +76,7 @@ func save(f *excelize.File, path string) error {
 		} else {
 			bw = bufio.NewWriterSize(out, 1<<20)
 			zw = newParallelZip(bw, runtime.GOMAXPROCS(0))
+			zw.rows = slices.Clone(rows) // removed from as they are placed
 		}
 		return zw
 	})
@@ -128,7 +134,15 @@ type parallelZip struct {
 	stopped bool
 	part    *zipPart
 	free    []*zipChunk // chunks written out, for reuse
+	// rows are the rows still to put in place of their placeholders,
+	// looked for in the first holdMax bytes of each worksheet part.
+	rows []*rowFile
 }
+
+// holdMax is how much of a worksheet part is held while its placeholder
+// row is looked for: the placeholder is its second row, after the sheet's
+// properties, columns and header row (a few kilobytes).
+const holdMax = 1 << 20
 
 // chunkSize is the uncompressed size of a chunk, queued the chunks a part
 // has deflating or waiting to be written at most.
@@ -188,6 +202,9 @@ func (z *parallelZip) Create(name string) (io.Writer, error) {
 		return nil, err
 	}
 	z.part = &zipPart{z: z, fh: fh, raw: raw, crc: crc32.NewIEEE()}
+	if len(z.rows) > 0 && strings.HasPrefix(name, "xl/worksheets/") {
+		z.part.hold = []byte{}
+	}
 	return z.part, nil
 }
 
@@ -205,6 +222,9 @@ func (z *parallelZip) Close() error {
 	z.stop()
 	if err != nil {
 		return err
+	}
+	if len(z.rows) > 0 {
+		return fmt.Errorf("the rows of %d sheet(s) found no placeholder in the workbook", len(z.rows))
 	}
 	return z.zw.Close()
 }
@@ -228,6 +248,9 @@ func (z *parallelZip) endPart() error {
 	if p == nil {
 		return nil
 	}
+	if p.hold != nil {
+		p.place(true)
+	}
 	err := p.end()
 	z.part = nil
 	return err
@@ -244,9 +267,90 @@ type zipPart struct {
 	size  uint64 // uncompressed
 	csize uint64 // compressed, written out
 	err   error
+	// hold is the start of a worksheet part while its placeholder row is
+	// looked for (nil: not held).
+	hold []byte
 }
 
 func (p *zipPart) Write(b []byte) (int, error) {
+	if p.hold != nil {
+		p.hold = append(p.hold, b...)
+		p.place(false)
+		return len(b), p.err
+	}
+	return p.write(b)
+}
+
+// place looks for a placeholder row in what is held and, when it is
+// there whole, writes what precedes it, the rows of its rowFile and what
+// follows; what is held is written as it is once holdMax is passed
+// without one, or at the end of the part. Text that only looks like a
+// placeholder (an account named so) is a cell like any other: the tokens
+// are random.
+func (p *zipPart) place(end bool) {
+	for from := 0; ; {
+		i := bytes.Index(p.hold[from:], []byte(rowsTokenPrefix))
+		if i < 0 {
+			break
+		}
+		i += from
+		if len(p.hold) < i+rowsTokenLen {
+			if end {
+				break
+			}
+			return // the rest of the token is to come
+		}
+		token := string(p.hold[i : i+rowsTokenLen])
+		k := slices.IndexFunc(p.z.rows, func(r *rowFile) bool { return r.token == token })
+		if k < 0 {
+			from = i + 1
+			continue
+		}
+		rowStart := bytes.LastIndex(p.hold[:i], []byte("<row "))
+		n := bytes.Index(p.hold[i:], []byte("</row>"))
+		if n < 0 && !end {
+			return // the rest of the row is to come
+		}
+		if n < 0 || rowStart < 0 {
+			p.hold = nil
+			if p.err == nil {
+				p.err = fmt.Errorf("%s: the placeholder of a sheet's rows is not in a row", p.fh.Name)
+			}
+			return
+		}
+		rf := p.z.rows[k]
+		p.z.rows = slices.Delete(p.z.rows, k, k+1)
+		held := p.hold
+		p.hold = nil
+		if _, err := p.write(held[:rowStart]); err != nil {
+			return
+		}
+		if _, err := rf.WriteTo(writerFunc(p.write)); err != nil {
+			if p.err == nil {
+				p.err = err
+			}
+			return
+		}
+		_, _ = p.write(held[i+n+len("</row>"):])
+		return
+	}
+	if end || len(p.hold) > holdMax {
+		p.release(p.hold)
+	}
+}
+
+// release writes b and ends the holding.
+func (p *zipPart) release(b []byte) {
+	p.hold = nil
+	_, _ = p.write(b)
+}
+
+// writerFunc is an io.Writer of a function.
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+func (p *zipPart) write(b []byte) (int, error) {
 	n := 0
 	for len(b) > 0 && p.err == nil {
 		if p.buf == nil {

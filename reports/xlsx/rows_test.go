@@ -1,0 +1,235 @@
+package xlsx
+
+import (
+	"archive/zip"
+	"bytes"
+	"io"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/accessrecon/accessrecon/reconcile"
+)
+
+// rowsTestValues are cell values as tables give them, with the text
+// excelize treats specially: markup, white space at either end, control
+// characters, invalid UTF-8, characters XML forbids, "_xHHHH_" sequences
+// (and near misses), text beyond Excel's 32,767 UTF-16 units (cut inside a
+// surrogate pair or not), string types, numbers, times and styled cells.
+func rowsTestValues(rng *rand.Rand) []any {
+	long := strings.Repeat("a", excelize.TotalCellChars-1) + "😀tail"
+	pieces := []string{"", "a", "plain text", "Given1 Family1", "a&b", "<tag>", `"quoted"`, "it's", "tab\there", "line\nbreak", "cr\rhere",
+		" lead", "trail ", "\tlead", "trail\n", "\x01ctl", "bad\xffutf8", "\ufffd literal", "\ufffe\uffff", "é ü ß 中文 😀", "_x0041_", "_x005F_",
+		"_x005F_x0041_", "_x005F_xZZZZ_", "_xZZZZ_", "_x12", "a_x0041_b_x00e9_", "_xD800_", "x_x", "CN=VPN Users,OU=Groups,DC=example,DC=com",
+		long, long[:excelize.TotalCellChars-2] + "😀", strings.Repeat("é", excelize.TotalCellChars+3), "accessrecon-rows-not-a-token"}
+	times := []time.Time{time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC), time.Date(2023, 7, 4, 13, 45, 12, 123456789, time.UTC),
+		time.Date(1900, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2099, 12, 31, 23, 59, 59, 999999999, time.UTC)}
+	var out []any
+	for range 400 {
+		switch k := rng.IntN(12); {
+		case k < 5:
+			s := pieces[rng.IntN(len(pieces))]
+			if rng.IntN(3) == 0 {
+				s += pieces[rng.IntN(len(pieces))]
+			}
+			out = append(out, s)
+		case k == 5:
+			out = append(out, reconcile.Outcome(pieces[rng.IntN(len(pieces))]))
+		case k == 6:
+			out = append(out, []int{0, 1, -7, 183612, 1 << 40}[rng.IntN(5)])
+		case k == 7: // a time in a column with a style (the first two)
+			out = append(out, excelize.Cell{StyleID: 1 + rng.IntN(2), Value: times[rng.IntN(len(times))]})
+		case k == 8:
+			out = append(out, nil)
+		case k == 9:
+			out = append(out, excelize.Cell{StyleID: rng.IntN(3), Value: pieces[rng.IntN(len(pieces))]})
+		case k == 10:
+			out = append(out, excelize.Cell{StyleID: 1 + rng.IntN(2), Value: []any{nil, 42, times[rng.IntN(len(times))]}[rng.IntN(3)]})
+		default:
+			out = append(out, reconcile.Severity("high"))
+		}
+	}
+	return out
+}
+
+// sheetXML is the XML of the first worksheet of the workbook at path.
+func sheetXML(t *testing.T, path, part string) []byte {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		if f.Name == part {
+			r, err := f.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			b, err := io.ReadAll(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+	}
+	t.Fatalf("%s has no %s", path, part)
+	return nil
+}
+
+// rowFile writes the rows excelize's StreamWriter.SetRow writes for the
+// same cells and heights, byte for byte, and save puts them in place of
+// the placeholder: the sheet written both ways is the same part. (An
+// excelize that encodes cells otherwise fails this test.)
+func TestRowFileIsExcelizes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	values := rowsTestValues(rng)
+	const ncols = 7
+	var rows [][]any
+	var heights []float64
+	for len(values) > 0 {
+		n := min(len(values), 1+rng.IntN(ncols))
+		rows = append(rows, values[:n])
+		values = values[n:]
+		heights = append(heights, []float64{0, 0, 15, 30, 45.5, excelize.MaxRowHeight}[rng.IntN(6)])
+	}
+	dir := t.TempDir()
+	write := func(name string, viaRowFile bool) string {
+		f := newFile()
+		defer f.Close()
+		styles := []int{}
+		for _, st := range []*excelize.Style{{Alignment: &excelize.Alignment{Vertical: "top"}}, {Alignment: &excelize.Alignment{WrapText: true}}, {NumFmt: 14}} {
+			id, err := f.NewStyle(st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			styles = append(styles, id)
+		}
+		sw, err := f.NewStreamWriter("Sheet1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols := make([]int, ncols)
+		for i := range cols {
+			if i%3 != 2 { // some columns have no style
+				cols[i] = styles[i%2]
+				if err := sw.SetColStyle(i+1, i+1, cols[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := sw.SetRow("A1", []any{"head"}); err != nil {
+			t.Fatal(err)
+		}
+		var rfs []*rowFile
+		if viaRowFile {
+			rf, err := newRowFile(cols)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rf.Close()
+			rfs = append(rfs, rf)
+			if err := sw.SetRow("A2", []any{rf.token}); err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range rows {
+				if err := rf.row(i+2, r, heights[i]); err != nil {
+					t.Fatalf("row %d %q: %v", i+2, r, err)
+				}
+			}
+			if err := rf.finish(); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			for i, r := range rows {
+				cell, _ := excelize.CoordinatesToCellName(1, i+2)
+				opts := []excelize.RowOpts{}
+				if heights[i] > 0 {
+					opts = append(opts, excelize.RowOpts{Height: heights[i]})
+				}
+				if err := sw.SetRow(cell, r, opts...); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := sw.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, name)
+		if err := save(f, path, rfs...); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	want := sheetXML(t, write("excelize.xlsx", false), "xl/worksheets/sheet1.xml")
+	got := sheetXML(t, write("rowfile.xlsx", true), "xl/worksheets/sheet1.xml")
+	if !bytes.Equal(got, want) {
+		i := 0
+		for i < min(len(got), len(want)) && got[i] == want[i] {
+			i++
+		}
+		t.Fatalf("the sheet differs from excelize's at byte %d:\nrowFile:  %.300q\nexcelize: %.300q", i, got[max(i-100, 0):], want[max(i-100, 0):])
+	}
+	if len(want) < 100000 {
+		t.Fatalf("the sheet is %d bytes: the long texts are missing", len(want))
+	}
+}
+
+// A value no table gives is refused, not written some other way (a time
+// in a column without a style would need a style made for it).
+func TestRowFileRefusesOtherValues(t *testing.T) {
+	rf, err := newRowFile(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rf.Close()
+	for _, v := range []any{int64(1), 1.5, true, []byte("x"), excelize.Cell{Formula: "=1"}, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		excelize.Cell{StyleID: 1, Value: time.Date(1899, 1, 1, 0, 0, 0, 0, time.UTC)}} {
+		if err := rf.row(2, []any{v}, 0); err == nil {
+			t.Errorf("row of a %T: no error", v)
+		}
+	}
+}
+
+// An account named like a placeholder is text like any other, in every
+// sheet; a workbook whose placeholder is lost is not written.
+func TestPlaceholderLookalikes(t *testing.T) {
+	res := sampleResult()
+	fake := rowsTokenPrefix + strings.Repeat("0f", 16)
+	for i := range res.Findings {
+		res.Findings[i].DisplayName, res.Findings[i].Username = fake, fake
+		res.Findings[i].Reason = fake + " " + fake[:len(fake)-3]
+	}
+	f, _ := writeSample(t, res)
+	rs := rows(t, f, SheetFindings)
+	if len(rs) != len(res.Findings)+1 || rs[1][col(t, rs, "Display name")] != fake {
+		t.Fatalf("Findings sheet: %d rows, first %q", len(rs), rs[1])
+	}
+	rs = rows(t, f, SheetSLA)
+	if len(rs) < 2 || !strings.Contains(strings.Join(rs[1], " "), fake) {
+		t.Fatalf("SLA sheet does not show the name: %q", rs)
+	}
+
+	z := newParallelZip(io.Discard, 1)
+	rf, err := newRowFile(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rf.Close()
+	z.rows = []*rowFile{rf}
+	w, err := z.Create("xl/worksheets/sheet1.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte(`<sheetData><row r="1"><c><is><t>` + fake + `</t></is></c></row></sheetData>`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := z.Close(); err == nil || !strings.Contains(err.Error(), "found no placeholder") {
+		t.Fatalf("a zip without the placeholder of its rows: %v", err)
+	}
+}
