@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -138,7 +139,7 @@ func WritePeriod(ctx context.Context, src PeriodSource, from, to time.Time, path
 	if err != nil {
 		return fmt.Errorf("xlsx: period: %w", err)
 	}
-	f := newFile()
+	f := newFile(filepath.Dir(path))
 	defer f.Close()
 	res := &reconcile.Result{Policy: opts.Policy, Timezone: loc.String(), Run: store.Run{AsOf: d.end}}
 	w := &writer{f: f, res: res, opts: Options{Now: opts.Now}, asOf: d.end, names: d.names}

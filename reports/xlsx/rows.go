@@ -30,12 +30,13 @@ import (
 // for the values a table gives: strings (and string types), ints,
 // time.Time and excelize.Cell holding one of those, and nil.
 type rowFile struct {
-	token string
-	f     *os.File
-	bw    *bufio.Writer
-	cols  []int // each column's style, as the sheet's columns have it
-	b     []byte
-	esc   bytes.Buffer
+	token         string
+	f             *os.File
+	removeAtClose bool // the system did not let it be removed while open
+	bw            *bufio.Writer
+	cols          []int // each column's style, as the sheet's columns have it
+	b             []byte
+	esc           bytes.Buffer
 	// times is the value excelize writes for each time (made by excelize
 	// itself, on a scratch workbook: the few distinct dates of a run).
 	times   map[time.Time]string
@@ -52,23 +53,22 @@ const rowsTokenPrefix = "accessrecon-rows-"
 // random hexadecimal digits.
 const rowsTokenLen = len(rowsTokenPrefix) + 32
 
-// newRowFile starts the rows of a sheet whose columns have the styles cols.
-func newRowFile(cols []int) (*rowFile, error) {
+// newRowFile starts the rows of a sheet whose columns have the styles
+// cols, in a file made in dir (the workbook's folder: see newFile).
+func newRowFile(dir string, cols []int) (*rowFile, error) {
 	var r [16]byte
 	if _, err := rand.Read(r[:]); err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp("", "accessrecon-rows-")
+	f, err := os.CreateTemp(dir, ".accessrecon-rows-")
 	if err != nil {
 		return nil, err
 	}
-	// Removed now: the open file is all that is used, and nothing is left
-	// behind whatever happens to the process.
-	if err := os.Remove(f.Name()); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return &rowFile{token: rowsTokenPrefix + hex.EncodeToString(r[:]), f: f, bw: bufio.NewWriterSize(f, 1<<20), cols: cols,
+	// Removed now (where the system lets an open file be): the open file
+	// is all that is used, and nothing is left behind whatever happens to
+	// the process. Close removes it otherwise.
+	removeAtClose := os.Remove(f.Name()) != nil
+	return &rowFile{token: rowsTokenPrefix + hex.EncodeToString(r[:]), f: f, removeAtClose: removeAtClose, bw: bufio.NewWriterSize(f, 1<<20), cols: cols,
 		times: map[time.Time]string{}, bstr: regexp.MustCompile(`_x[a-fA-F\d]{4}_`), bstrEsc: regexp.MustCompile(`x[a-fA-F\d]{4}_`)}, nil
 }
 
@@ -77,7 +77,11 @@ func (r *rowFile) Close() error {
 	if r.scratch != nil {
 		r.scratch.Close()
 	}
-	return r.f.Close()
+	err := r.f.Close()
+	if r.removeAtClose {
+		err = errors.Join(err, os.Remove(r.f.Name()))
+	}
+	return err
 }
 
 // finish writes out what is buffered; WriteTo then copies the rows.

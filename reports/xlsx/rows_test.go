@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -100,7 +101,7 @@ func TestRowFileIsExcelizes(t *testing.T) {
 	}
 	dir := t.TempDir()
 	write := func(name string, viaRowFile bool) string {
-		f := newFile()
+		f := newFile(t.TempDir())
 		defer f.Close()
 		styles := []int{}
 		for _, st := range []*excelize.Style{{Alignment: &excelize.Alignment{Vertical: "top"}}, {Alignment: &excelize.Alignment{WrapText: true}}, {NumFmt: 14}} {
@@ -128,7 +129,7 @@ func TestRowFileIsExcelizes(t *testing.T) {
 		}
 		var rfs []*rowFile
 		if viaRowFile {
-			rf, err := newRowFile(cols)
+			rf, err := newRowFile(dir, cols)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -183,7 +184,7 @@ func TestRowFileIsExcelizes(t *testing.T) {
 // A value no table gives is refused, not written some other way (a time
 // in a column without a style would need a style made for it).
 func TestRowFileRefusesOtherValues(t *testing.T) {
-	rf, err := newRowFile(nil)
+	rf, err := newRowFile(t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +217,7 @@ func TestPlaceholderLookalikes(t *testing.T) {
 	}
 
 	z := newParallelZip(io.Discard, 1)
-	rf, err := newRowFile(nil)
+	rf, err := newRowFile(t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,5 +232,30 @@ func TestPlaceholderLookalikes(t *testing.T) {
 	}
 	if err := z.Close(); err == nil || !strings.Contains(err.Error(), "found no placeholder") {
 		t.Fatalf("a zip without the placeholder of its rows: %v", err)
+	}
+}
+
+// A container may have no writable temporary folder (a read-only root, as
+// the Kubernetes example has): the workbook is written all the same, its
+// temporary files made in its own folder, and nothing else is left there.
+func TestWorkbookWithoutTmp(t *testing.T) {
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "absent"))
+	dir := t.TempDir()
+	res := sampleResult()
+	path := filepath.Join(dir, FileName(res))
+	if err := Write(path, res, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 1 || entries[0].Name() != FileName(res) {
+		t.Fatalf("the folder holds %v (%v), want the workbook alone", entries, err)
+	}
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if rs := rows(t, f, SheetFindings); len(rs) != len(res.Findings)+1 {
+		t.Fatalf("Findings sheet: %d rows, want %d", len(rs), len(res.Findings)+1)
 	}
 }

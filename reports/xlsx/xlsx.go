@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -86,7 +87,7 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 	if opts.Now.IsZero() {
 		opts.Now = res.Run.AsOf
 	}
-	f := newFile()
+	f := newFile(filepath.Dir(path))
 	defer f.Close()
 	w := &writer{f: f, res: res, opts: opts, asOf: res.Run.AsOf.UTC(), names: accountNames(res)}
 	// The Findings sheet's rows are written on a goroutine of their own
@@ -112,7 +113,7 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 	}{
 		{SheetSummary, w.summary},
 		{SheetFindings, func() error {
-			w.aside, w.rowFiles = true, &rowFiles
+			w.aside, w.rowFiles, w.tmpDir = true, &rowFiles, filepath.Dir(path)
 			defer func() { w.aside, w.rowFiles = false, nil }()
 			return w.findings()
 		}},
@@ -185,6 +186,7 @@ type writer struct {
 	// rowFile (added to it) rather than excelize's SetRow: the Findings
 	// sheet's.
 	rowFiles *[]*rowFile
+	tmpDir   string // where a rowFile is made: the workbook's folder
 
 	// The cell styles. Data cells are aligned to the top (a wrapped Reason
 	// makes a row tall); wrap also wraps the text.
@@ -378,7 +380,7 @@ func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(c
 	if w.rowFiles != nil {
 		// The rows are written by rowFile; the sheet holds a placeholder
 		// in their place, replaced when the workbook is saved.
-		rf, err := newRowFile(styles)
+		rf, err := newRowFile(w.tmpDir, styles)
 		if err != nil {
 			return err
 		}

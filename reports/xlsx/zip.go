@@ -27,9 +27,13 @@ import (
 // At the default level compressing the sheet XML of a 100,000-person run
 // (183,000 findings) took about 2 CPU-s, as long as writing the rows; the
 // fastest level does it in a fraction of that for a somewhat larger file.
-// The content of the workbook is the same.
-func newFile() *excelize.File {
-	f := excelize.NewFile()
+// The content of the workbook is the same. Its temporary files (excelize
+// keeps a large sheet in one while it is written) are made in dir, the
+// workbook's own folder: the one place it is known to be able to write
+// (a container may have no writable /tmp; excelize would then keep them
+// in memory).
+func newFile(dir string) *excelize.File {
+	f := excelize.NewFile(excelize.Options{TmpDir: dir})
 	f.SetZipWriter(func(w io.Writer) excelize.ZipWriter { return fastZip(w) })
 	return f
 }

@@ -92,7 +92,7 @@ func TestOutsideZip(t *testing.T) {
 // not .xlsx; and says why it could not open the file.
 func TestSaveRefuses(t *testing.T) {
 	dir := t.TempDir()
-	f := newFile()
+	f := newFile(t.TempDir())
 	defer f.Close()
 	path := filepath.Join(dir, "report.xls")
 	if err := save(f, path); !errors.Is(err, excelize.ErrWorkbookFileFormat) {
