@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -29,7 +30,18 @@ func rowsTestValues(rng *rand.Rand) []any {
 		long, long[:excelize.TotalCellChars-2] + "😀", strings.Repeat("é", excelize.TotalCellChars+3), "accessrecon-rows-not-a-token"}
 	times := []time.Time{time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC), time.Date(2023, 7, 4, 13, 45, 12, 123456789, time.UTC),
 		time.Date(1900, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2099, 12, 31, 23, 59, 59, 999999999, time.UTC)}
+	others := []any{0, 1, -7, 183612, 1 << 40, int64(-1 << 62), int32(5), uint8(200), uint64(1 << 63), true, false, []byte("bytes & <b>"),
+		0.0, 0.17, -2.5, 1.0 / 3, 1e21, 1e-7, 123456789.123456789, 2.0 / 3 * 1e16, math.NaN(), math.Inf(1), math.Inf(-1), math.MaxFloat64,
+		-math.MaxFloat64, math.SmallestNonzeroFloat64, reconcile.Kind("dormant"), struct{ A int }{3}}
+	// Each value once, then at random.
 	var out []any
+	for _, p := range pieces {
+		out = append(out, p)
+	}
+	out = append(out, others...)
+	for _, t := range times {
+		out = append(out, excelize.Cell{StyleID: 1, Value: t})
+	}
 	for range 400 {
 		switch k := rng.IntN(12); {
 		case k < 5:
@@ -41,7 +53,7 @@ func rowsTestValues(rng *rand.Rand) []any {
 		case k == 5:
 			out = append(out, reconcile.Outcome(pieces[rng.IntN(len(pieces))]))
 		case k == 6:
-			out = append(out, []int{0, 1, -7, 183612, 1 << 40}[rng.IntN(5)])
+			out = append(out, others[rng.IntN(len(others))])
 		case k == 7: // a time in a column with a style (the first two)
 			out = append(out, excelize.Cell{StyleID: 1 + rng.IntN(2), Value: times[rng.IntN(len(times))]})
 		case k == 8:
@@ -189,7 +201,8 @@ func TestRowFileRefusesOtherValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rf.Close()
-	for _, v := range []any{int64(1), 1.5, true, []byte("x"), excelize.Cell{Formula: "=1"}, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+	for _, v := range []any{float32(1.5), time.Minute, []excelize.RichTextRun{{Text: "x"}}, &excelize.Cell{Value: "x"}, excelize.Cell{Formula: "=1"},
+		time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		excelize.Cell{StyleID: 1, Value: time.Date(1899, 1, 1, 0, 0, 0, 0, time.UTC)}} {
 		if err := rf.row(2, []any{v}, 0); err == nil {
 			t.Errorf("row of a %T: no error", v)

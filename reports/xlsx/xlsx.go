@@ -5,8 +5,8 @@
 // The workbook is written from a reconcile.Result only. The large sheets
 // (Findings, Actions, Drift) are written with excelize's StreamWriter, so a
 // run with 100,000 findings is written in seconds and bounded memory; the
-// Findings sheet's rows, by far the most cells, are written as SetRow
-// would write them by rowFile (rows.go), for a fraction of the time.
+// rows of the table sheets are written as its SetRow would write them by
+// rowFile (rows.go), for a fraction of the time.
 package xlsx
 
 import (
@@ -89,16 +89,11 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 	}
 	f := newFile(filepath.Dir(path))
 	defer f.Close()
-	w := &writer{f: f, res: res, opts: opts, asOf: res.Run.AsOf.UTC(), names: accountNames(res)}
+	w := &writer{f: f, res: res, opts: opts, asOf: res.Run.AsOf.UTC(), names: accountNames(res), tmpDir: filepath.Dir(path)}
+	defer w.close()
 	// The Findings sheet's rows are written on a goroutine of their own
-	// while the other sheets are (see table), to a rowFile; wait for it
-	// before the workbook and the file are closed, whatever happens.
-	var rowFiles []*rowFile
-	defer func() {
-		for _, rf := range rowFiles {
-			rf.Close()
-		}
-	}()
+	// while the other sheets are (see table); wait for it before the
+	// workbook and its rows' files are closed, whatever happens.
 	defer w.wait()
 	if err := w.setup(Sheets, fmt.Sprintf("accessrecon run %d as of %s", res.Run.ID, w.asOf.Format("2006-01-02"))); err != nil {
 		return fmt.Errorf("xlsx: %w", err)
@@ -113,8 +108,8 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 	}{
 		{SheetSummary, w.summary},
 		{SheetFindings, func() error {
-			w.aside, w.rowFiles, w.tmpDir = true, &rowFiles, filepath.Dir(path)
-			defer func() { w.aside, w.rowFiles = false, nil }()
+			w.aside = true
+			defer func() { w.aside = false }()
 			return w.findings()
 		}},
 		{SheetActions, w.actions},
@@ -161,7 +156,7 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 	if err := w.wait(); err != nil {
 		return fmt.Errorf("xlsx: sheet %s: %w", SheetFindings, err)
 	}
-	if err := save(f, path, rowFiles...); err != nil {
+	if err := save(f, path, w.rowFiles...); err != nil {
 		return fmt.Errorf("xlsx: save %s: %w", path, err)
 	}
 	return nil
@@ -182,11 +177,10 @@ type writer struct {
 	// for them.
 	aside bool
 	done  chan error
-	// rowFiles, when set, makes table write the rows of its sheet with a
-	// rowFile (added to it) rather than excelize's SetRow: the Findings
-	// sheet's.
-	rowFiles *[]*rowFile
-	tmpDir   string // where a rowFile is made: the workbook's folder
+	// rowFiles are the rows of the table sheets (see table), made in
+	// tmpDir, the workbook's folder; close closes them.
+	rowFiles []*rowFile
+	tmpDir   string
 
 	// The cell styles. Data cells are aligned to the top (a wrapped Reason
 	// makes a row tall); wrap also wraps the text.
@@ -369,37 +363,33 @@ func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(c
 	if err := sw.SetRow("A1", head, excelize.RowOpts{Height: rowPoints * float64(min(headLines, 3))}); err != nil {
 		return err
 	}
-	put := func(row int, cells []any, height float64) error {
-		cell, _ := excelize.CoordinatesToCellName(1, row)
-		if height > 0 {
-			return sw.SetRow(cell, cells, excelize.RowOpts{Height: height})
-		}
-		return sw.SetRow(cell, cells)
+	// The rows are written by a rowFile; the sheet holds a placeholder in
+	// their place, replaced when the workbook is saved.
+	rf, err := newRowFile(w.tmpDir, styles)
+	if err != nil {
+		return err
 	}
-	finish := sw.Flush
-	if w.rowFiles != nil {
-		// The rows are written by rowFile; the sheet holds a placeholder
-		// in their place, replaced when the workbook is saved.
-		rf, err := newRowFile(w.tmpDir, styles)
-		if err != nil {
-			return err
-		}
-		*w.rowFiles = append(*w.rowFiles, rf)
-		if err := sw.SetRow("A2", []any{rf.token}); err != nil {
-			return err
-		}
-		if err := sw.Flush(); err != nil {
-			return err
-		}
-		put, finish = rf.row, rf.finish
+	w.rowFiles = append(w.rowFiles, rf)
+	if err := sw.SetRow("A2", []any{rf.token}); err != nil {
+		return err
+	}
+	if err := sw.Flush(); err != nil {
+		return err
 	}
 	if w.aside {
 		done := make(chan error, 1)
 		w.done = done
-		go func() { done <- w.rows(put, finish, cols, rows) }()
+		go func() { done <- w.rows(rf, cols, rows) }()
 		return nil
 	}
-	return w.rows(put, finish, cols, rows)
+	return w.rows(rf, cols, rows)
+}
+
+// close closes the rows' files.
+func (w *writer) close() {
+	for _, rf := range w.rowFiles {
+		rf.Close()
+	}
 }
 
 // wait waits for the rows written aside (see table) and says how that
@@ -423,7 +413,7 @@ func (w *writer) wait() error {
 // parts from sync.Maps and reads the sheet map, which only NewSheet and
 // SetSheetName change, both done in setup). Go's race detector checks it
 // in the tests.
-func (w *writer) rows(put func(row int, cells []any, height float64) error, finish func() error, cols []column, rows func(emit func(cells []any) error) error) error {
+func (w *writer) rows(rf *rowFile, cols []column, rows func(emit func(cells []any) error) error) error {
 	row := 1
 	err := rows(func(cells []any) error {
 		row++
@@ -436,14 +426,14 @@ func (w *writer) rows(put func(row int, cells []any, height float64) error, fini
 		if n := textLines(cols, cells); n > 1 {
 			// LibreOffice does not grow a streamed row to its wrapped
 			// text: the height is set for it.
-			return put(row, cells, rowPoints*float64(n))
+			return rf.row(row, cells, rowPoints*float64(n))
 		}
-		return put(row, cells, 0)
+		return rf.row(row, cells, 0)
 	})
 	if err != nil {
 		return err
 	}
-	return finish()
+	return rf.finish()
 }
 
 // rowPoints is the height of one line of the default 11 pt font.
