@@ -70,7 +70,7 @@ func newRowFile(dir string, cols []int) (*rowFile, error) {
 	// is all that is used, and nothing is left behind whatever happens to
 	// the process. Close removes it otherwise.
 	removeAtClose := os.Remove(f.Name()) != nil
-	return &rowFile{token: rowsTokenPrefix + hex.EncodeToString(r[:]), f: f, removeAtClose: removeAtClose, bw: bufio.NewWriterSize(f, 1<<20), cols: cols,
+	return &rowFile{token: rowsTokenPrefix + hex.EncodeToString(r[:]), f: f, removeAtClose: removeAtClose, bw: bufio.NewWriterSize(f, 256<<10), cols: cols,
 		times: map[time.Time]string{}, bstr: regexp.MustCompile(`_x[a-fA-F\d]{4}_`), bstrEsc: regexp.MustCompile(`x[a-fA-F\d]{4}_`)}, nil
 }
 
@@ -86,8 +86,13 @@ func (r *rowFile) Close() error {
 	return err
 }
 
-// finish writes out what is buffered; WriteTo then copies the rows.
-func (r *rowFile) finish() error { return r.bw.Flush() }
+// finish writes out what is buffered (and lets the buffer go: a workbook
+// has a rowFile per table); WriteTo then copies the rows.
+func (r *rowFile) finish() error {
+	err := r.bw.Flush()
+	r.bw, r.b = nil, nil
+	return err
+}
 
 // WriteTo copies the rows to w.
 func (r *rowFile) WriteTo(w io.Writer) (int64, error) {
@@ -102,6 +107,9 @@ func (r *rowFile) WriteTo(w io.Writer) (int64, error) {
 func (r *rowFile) row(n int, cells []any, height float64) error {
 	if height > excelize.MaxRowHeight {
 		return excelize.ErrMaxRowHeight
+	}
+	if n < 1 || n > excelize.TotalRows {
+		return fmt.Errorf("xlsx: row %d: %w", n, excelize.ErrMaxRows)
 	}
 	b := append(r.b[:0], `<row r="`...)
 	b = strconv.AppendInt(b, int64(n), 10)

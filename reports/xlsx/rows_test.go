@@ -3,6 +3,7 @@ package xlsx
 import (
 	"archive/zip"
 	"bytes"
+	"errors"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -201,6 +202,9 @@ func TestRowFileRefusesOtherValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rf.Close()
+	if err := rf.row(excelize.TotalRows+1, []any{"x"}, 0); !errors.Is(err, excelize.ErrMaxRows) {
+		t.Errorf("row %d: %v, want ErrMaxRows", excelize.TotalRows+1, err)
+	}
 	for _, v := range []any{float32(1.5), time.Minute, []excelize.RichTextRun{{Text: "x"}}, &excelize.Cell{Value: "x"}, excelize.Cell{Formula: "=1"},
 		time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		excelize.Cell{StyleID: 1, Value: time.Date(1899, 1, 1, 0, 0, 0, 0, time.UTC)}} {
@@ -270,5 +274,26 @@ func TestWorkbookWithoutTmp(t *testing.T) {
 	defer f.Close()
 	if rs := rows(t, f, SheetFindings); len(rs) != len(res.Findings)+1 {
 		t.Fatalf("Findings sheet: %d rows, want %d", len(rs), len(res.Findings)+1)
+	}
+}
+
+// A table longer than a sheet can be is refused before anything is
+// written (findings.json holds every finding; a workbook cut short would
+// not say what it left out).
+func TestTableTooLong(t *testing.T) {
+	dir := t.TempDir()
+	w := &writer{f: newFile(dir), tmpDir: dir}
+	defer w.f.Close()
+	defer w.close()
+	wrote := false
+	err := w.table("Sheet1", []column{{"Fingerprint", 18}}, excelize.TotalRows, func(emit func([]any) error) error {
+		wrote = true
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "Excel's limit is 1048576 rows") || wrote || len(w.rowFiles) != 0 {
+		t.Fatalf("a table of %d rows: %v (rows asked for: %v)", excelize.TotalRows, err, wrote)
+	}
+	if err := w.table("Sheet1", []column{{"Fingerprint", 18}}, excelize.TotalRows-1, func(emit func([]any) error) error { return nil }); err != nil {
+		t.Fatalf("a table of %d rows and its header: %v", excelize.TotalRows-1, err)
 	}
 }

@@ -321,6 +321,9 @@ func (w *writer) layout(sheet string, headerRow, wide int) error {
 // table streams one table sheet: a frozen, filtered header row and n data
 // rows produced by rows, which calls emit once per row.
 func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(cells []any) error) error) error {
+	if n+1 > excelize.TotalRows {
+		return fmt.Errorf("%d rows and the header do not fit in a sheet (Excel's limit is %d rows): the workbook is not written; findings.json holds every finding", n, excelize.TotalRows)
+	}
 	last, _ := excelize.ColumnNumberToName(len(cols))
 	if err := w.f.AutoFilter(sheet, fmt.Sprintf("A1:%s%d", last, max(n+1, 2)), nil); err != nil {
 		return err
