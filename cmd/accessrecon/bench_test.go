@@ -75,6 +75,22 @@ package main
 // 2-30 averaged 13.3 s and 21.1 cpu-s, peak RSS 979 MiB. At 1,000,000
 // people: day 1 238.8 s, 7702 MiB; day 2 146.7 s, 236.4 cpu-s, 8650 MiB,
 // GC 10.3%; store 4,198 MB after day 1, growth 9.3 MB per day.
+//
+// Night of 2026-12-02 (the workbook's table rows written by its own
+// encoder, not excelize's SetRow), idle machine, BenchmarkDays -benchtime
+// 1x, e139813 and 17a924b one after the other, twice: day 2 took 15.1 and
+// 14.7 s wall, 23.0 and 23.1 cpu-s, 905 and 892 MiB peak RSS before; 11.4
+// and 10.8 s, 18.3 and 17.6 cpu-s, 880 and 863 MiB after (day 1: 17.2 and
+// 21.2 s, 867 MiB before; 16.8 and 14.9 s, 805 and 809 MiB after; GC 8.8-
+// 9.4% of day 2's CPU). BenchmarkDay2, two runs: floor 0.61 and 0.74 s;
+// run 12.8 and 10.2 s (20.3 and 16.4 cpu-s, x-floor 20.8 and 13.7);
+// run-no-workbook 10.4 and 6.9 s (16.1 and 11.0 cpu-s, x-floor 16.9 and
+// 9.3): this benchmark's runs differ by a third from one to the next here.
+// At 1,000,000 people (1.8M findings: more rows than a sheet holds, so no
+// workbook; 59b8709 still wrote one, too long): day 2 129.9 s, 211.2 cpu-s,
+// 8941 MiB (59b8709) and 143.7 s, 229.8 cpu-s, 8598 MiB (17a924b), GC
+// 11.7%; day 1 240.0 and 248.6 s, 7653 and 7335 MiB; store 4,195 MB after
+// day 1, growth 9.3 MB per day.
 
 import (
 	"bytes"
