@@ -68,6 +68,8 @@ func defineValidate(fs *flag.FlagSet) action {
 			st, err = storefile.OpenAsIs(ctx, cfg)
 			var behind *store.SchemaBehindError
 			switch {
+			case errors.As(err, &behind) && behind.Have == 0:
+				// A new store (PostgreSQL): nothing collected yet.
 			case errors.As(err, &behind):
 				fmt.Fprintf(stderr, "warning: %s\n", targets.Printable(err.Error(), 2000))
 				why = unchecked{fmt.Sprintf("the store's schema (%d) is older than this accessrecon's (%d), and validate does not migrate it", behind.Have, behind.Want),

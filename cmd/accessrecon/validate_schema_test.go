@@ -70,6 +70,27 @@ func TestValidateLeavesAnOlderSchema(t *testing.T) {
 	})
 }
 
+// On a new PostgreSQL store (an empty schema) validate creates nothing and
+// says what it says before any run: nothing collected yet.
+func TestValidateOnANewPostgresStore(t *testing.T) {
+	dsn := pgStoreDSN(t)
+	t.Setenv("ACCESSRECON_TEST_STORE", dsn)
+	_, cfg := pgDemo(t, "")
+	code, out, errs := cliRun("validate", "--config", cfg)
+	if code != exitOK || !strings.Contains(errs, "warning: targets[0] (directory): no complete collection in the store yet") || strings.Contains(errs, "older than") {
+		t.Fatalf("validate on an empty schema: exit %d\n%s%s", code, out, errs)
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("validate made %d tables (%v)", n, err)
+	}
+}
+
 // validateOld runs validate on cfg, whose store is at schema have, and then
 // a run.
 func validateOld(t *testing.T, cfg string, have int, version func() int) {

@@ -76,6 +76,9 @@ func OpenAsIs(ctx context.Context, path string) (*Store, error) {
 type SchemaBehindError struct{ Have, Want int }
 
 func (e *SchemaBehindError) Error() string {
+	if e.Have == 0 {
+		return "no accessrecon tables yet (left as it is: the first run creates them)"
+	}
 	return fmt.Sprintf("schema version %d is older than this accessrecon's %d (left as it is: the next run brings it up to date)", e.Have, e.Want)
 }
 
