@@ -4,13 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/storetest"
@@ -23,18 +20,7 @@ import (
 // retention included; the next run continues from the converted history.
 func TestMigrateFindingsToEvents(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "state.db")
-	dump, err := os.ReadFile("testdata/store_v11.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := sqlx.Open("sqlite3", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := raw.Exec(string(dump)); err != nil {
-		t.Fatal(err)
-	}
+	path, raw := storeV11(t)
 	raw.Close()
 
 	st, err := Open(ctx, path)

@@ -15,19 +15,7 @@ import (
 // opens the migrated store. A newer schema is refused by both.
 func TestOpenAsIsLeavesAnOlderSchema(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "state.db")
-	dump, err := os.ReadFile("testdata/store_v11.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := sqlx.Open("sqlite3", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	if _, err := raw.Exec(string(dump)); err != nil {
-		t.Fatal(err)
-	}
+	path, raw := storeV11(t)
 	version := func() int {
 		t.Helper()
 		var v int
@@ -38,7 +26,7 @@ func TestOpenAsIsLeavesAnOlderSchema(t *testing.T) {
 	}
 	latest := len(must(os.ReadDir("migrations")))
 
-	_, err = OpenAsIs(ctx, path)
+	_, err := OpenAsIs(ctx, path)
 	var behind *SchemaBehindError
 	if !errors.As(err, &behind) || behind.Have != 11 || behind.Want != latest {
 		t.Fatalf("OpenAsIs of a schema-11 store: %v, want a SchemaBehindError 11 of %d", err, latest)
@@ -71,6 +59,27 @@ func TestOpenAsIsLeavesAnOlderSchema(t *testing.T) {
 			t.Errorf("%s of a newer schema: %v, want refused", name, err)
 		}
 	}
+}
+
+// storeV11 makes a store of testdata/store_v11.sql (schema 11, made by
+// that release's code) and returns its path and a connection to it, closed
+// when t ends.
+func storeV11(t *testing.T) (string, *sqlx.DB) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "state.db")
+	dump, err := os.ReadFile("testdata/store_v11.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sqlx.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	if _, err := raw.Exec(string(dump)); err != nil {
+		t.Fatal(err)
+	}
+	return path, raw
 }
 
 func must[T any](v T, err error) T {
