@@ -4,11 +4,13 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -278,8 +280,8 @@ func TestWorkbookWithoutTmp(t *testing.T) {
 }
 
 // A table longer than a sheet can be is refused before anything is
-// written (findings.json holds every finding; a workbook cut short would
-// not say what it left out).
+// written (a sheet cut short would not say what it left out; the findings
+// go on over more sheets instead: TestFindingsContinueOnMoreSheets).
 func TestTableTooLong(t *testing.T) {
 	dir := t.TempDir()
 	w := &writer{f: newFile(dir), tmpDir: dir}
@@ -296,4 +298,80 @@ func TestTableTooLong(t *testing.T) {
 	if err := w.table("Sheet1", []column{{"Fingerprint", 18}}, excelize.TotalRows-1, func(emit func([]any) error) error { return nil }); err != nil {
 		t.Fatalf("a table of %d rows and its header: %v", excelize.TotalRows-1, err)
 	}
+}
+
+// Findings past what a sheet holds go on after it, on Findings (2),
+// Findings (3)…, placed right after the first, each a full table (header,
+// filter, frozen row); every finding is on exactly one, in order, and the
+// Summary says where they continue. (A sheet holds 1,048,575 rows under its
+// header; the test makes it hold 10.)
+func TestFindingsContinueOnMoreSheets(t *testing.T) {
+	res := bigResult(26)
+	path := filepath.Join(t.TempDir(), FileName(res))
+	if err := Write(path, res, Options{findingsPerSheet: 10}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want := slices.Insert(slices.Clone(Sheets), 2, "Findings (2)", "Findings (3)")
+	if got := f.GetSheetList(); !slices.Equal(got, want) {
+		t.Fatalf("sheets %q, want %q", got, want)
+	}
+	var fps []string
+	for k, sheet := range []string{"Findings", "Findings (2)", "Findings (3)"} {
+		rs := rows(t, f, sheet)
+		if len(rs) != []int{11, 11, 7}[k] || rs[0][0] != "Fingerprint" {
+			t.Fatalf("%s: %d rows, header %q", sheet, len(rs), rs[0])
+		}
+		for _, r := range rs[1:] {
+			fps = append(fps, r[0])
+		}
+		last := map[int]string{0: "R11", 1: "R11", 2: "R7"}[k]
+		if af := sheetXML(t, path, fmt.Sprintf("xl/worksheets/sheet%d.xml", sheetNumber(t, f, sheet))); !bytes.Contains(af, []byte(`<autoFilter ref="$A$1:$`+last[:1]+`$`+last[1:]+`"`)) ||
+			!bytes.Contains(af, []byte(`topLeftCell="A2"`)) {
+			t.Errorf("%s: no filter over its rows or no frozen header", sheet)
+		}
+	}
+	for i, fp := range fps {
+		if fp != res.Findings[i].Fingerprint {
+			t.Fatalf("finding %d on the sheets is %s, want %s (%d on the sheets)", i, fp, res.Findings[i].Fingerprint, len(fps))
+		}
+	}
+	if len(fps) != len(res.Findings) {
+		t.Fatalf("%d findings on the sheets, want %d", len(fps), len(res.Findings))
+	}
+	summary := strings.Join(slices.Concat(rows(t, f, SheetSummary)...), "|")
+	if !strings.Contains(summary, "(continued on Findings (2), Findings (3): a sheet holds 10)") {
+		t.Errorf("the Summary does not say where the findings continue:\n%s", summary)
+	}
+
+	// One sheet when they fit, and no mention of more.
+	res = bigResult(10)
+	path = filepath.Join(t.TempDir(), FileName(res))
+	if err := Write(path, res, Options{findingsPerSheet: 10}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if got := g.GetSheetList(); !slices.Equal(got, Sheets) || len(rows(t, g, SheetFindings)) != 11 {
+		t.Fatalf("10 findings, 10 to a sheet: sheets %q", got)
+	}
+}
+
+// sheetNumber is the N of sheet's part xl/worksheets/sheetN.xml.
+func sheetNumber(t *testing.T, f *excelize.File, sheet string) int {
+	t.Helper()
+	for id, name := range f.GetSheetMap() {
+		if name == sheet {
+			return id
+		}
+	}
+	t.Fatalf("no sheet %s", sheet)
+	return 0
 }

@@ -332,7 +332,11 @@ func (s *summarySheet) sheetGuide() error {
 		return err
 	}
 	for _, d := range SheetDescriptions {
-		if err := s.line(0, excelize.Cell{StyleID: s.bold, Value: d[0]}, d[1]); err != nil {
+		text := d[1]
+		if more := s.findingsSheets; d[0] == SheetFindings && len(more) > 1 {
+			text += fmt.Sprintf(" (continued on %s: a sheet holds %d)", strings.Join(more[1:], ", "), s.findingsPer)
+		}
+		if err := s.line(0, excelize.Cell{StyleID: s.bold, Value: d[0]}, text); err != nil {
 			return err
 		}
 	}

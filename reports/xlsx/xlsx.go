@@ -12,9 +12,11 @@ package xlsx
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,6 +69,21 @@ type Options struct {
 	// Upcoming are the known leavers (terminations HR recorded ahead) for
 	// the "Upcoming leavers" sheet.
 	Upcoming []UpcomingLeaver
+
+	// findingsPerSheet is how many findings a Findings sheet holds before
+	// the next one ("Findings (2)"…) takes over: all a sheet can hold under
+	// its header when 0 (tests set fewer).
+	findingsPerSheet int
+}
+
+// findingsSheets names the sheets n findings take, per to a sheet:
+// Findings, then Findings (2), Findings (3)… when they do not fit in one.
+func findingsSheets(n, per int) []string {
+	names := []string{SheetFindings}
+	for k := 2; (k-1)*per < n; k++ {
+		names = append(names, fmt.Sprintf("%s (%d)", SheetFindings, k))
+	}
+	return names
 }
 
 // FileName is the workbook's file name: accessrecon-<as-of date>-<run id>.xlsx.
@@ -95,7 +112,12 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 	// while the other sheets are (see table); wait for it before the
 	// workbook and its rows' files are closed, whatever happens.
 	defer w.wait()
-	if err := w.setup(Sheets, fmt.Sprintf("accessrecon run %d as of %s", res.Run.ID, w.asOf.Format("2006-01-02"))); err != nil {
+	// A sheet holds 1,048,575 rows under its header: the findings of a
+	// larger run go on as many Findings sheets as they take, after the first.
+	w.findingsPer = cmp.Or(opts.findingsPerSheet, excelize.TotalRows-1)
+	w.findingsSheets = findingsSheets(len(res.Findings), w.findingsPer)
+	sheets := slices.Insert(slices.Clone(Sheets), slices.Index(Sheets, SheetFindings)+1, w.findingsSheets[1:]...)
+	if err := w.setup(sheets, fmt.Sprintf("accessrecon run %d as of %s", res.Run.ID, w.asOf.Format("2006-01-02"))); err != nil {
 		return fmt.Errorf("xlsx: %w", err)
 	}
 	loc, err := time.LoadLocation(cmp.Or(res.Timezone, "UTC"))
@@ -176,7 +198,11 @@ type writer struct {
 	// own (the machine's other core), which it starts in done; wait waits
 	// for them.
 	aside bool
-	done  chan error
+	done  []chan error
+	// findingsSheets are the sheets the run's findings take, findingsPer
+	// to a sheet (see findingsSheets).
+	findingsSheets []string
+	findingsPer    int
 	// rowFiles are the rows of the table sheets (see table), made in
 	// tmpDir, the workbook's folder; close closes them.
 	rowFiles []*rowFile
@@ -322,7 +348,7 @@ func (w *writer) layout(sheet string, headerRow, wide int) error {
 // rows produced by rows, which calls emit once per row.
 func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(cells []any) error) error) error {
 	if n+1 > excelize.TotalRows {
-		return fmt.Errorf("%d rows and the header do not fit in a sheet (Excel's limit is %d rows): the workbook is not written; findings.json holds every finding", n, excelize.TotalRows)
+		return fmt.Errorf("%d rows and the header do not fit in a sheet (Excel's limit is %d rows): the workbook is not written", n, excelize.TotalRows)
 	}
 	last, _ := excelize.ColumnNumberToName(len(cols))
 	if err := w.f.AutoFilter(sheet, fmt.Sprintf("A1:%s%d", last, max(n+1, 2)), nil); err != nil {
@@ -381,7 +407,7 @@ func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(c
 	}
 	if w.aside {
 		done := make(chan error, 1)
-		w.done = done
+		w.done = append(w.done, done)
 		go func() { done <- w.rows(rf, cols, rows) }()
 		return nil
 	}
@@ -398,10 +424,10 @@ func (w *writer) close() {
 // wait waits for the rows written aside (see table) and says how that
 // went; a second call returns nil.
 func (w *writer) wait() error {
-	if w.done == nil {
-		return nil
+	var err error
+	for _, done := range w.done {
+		err = errors.Join(err, <-done)
 	}
-	err := <-w.done
 	w.done = nil
 	return err
 }
@@ -600,6 +626,9 @@ func person(f *reconcile.Finding) (id, name, status, job string) {
 	return
 }
 
+// seenCells are a finding's first-seen and days-open cells.
+type seenCells struct{ date, days any }
+
 func (w *writer) findings() error {
 	cols := []column{{"Fingerprint", 18}, {"Kind", 22}, {"Severity", 10}, {"Disposition", 14}, {"Outcome", 10}, {"Target", 16},
 		{"Account", 22}, {"Username", 18}, {"Display name", 22}, {"Employee ID", 13}, {"Name", 22}, {"HR status", 12}, {"Job code", 12},
@@ -608,37 +637,49 @@ func (w *writer) findings() error {
 	for sev, id := range w.severity {
 		sevCells[sev] = excelize.Cell{StyleID: id, Value: string(sev)}
 	}
-	// The first-seen and days-open cells of each first-seen time, made
-	// once: a run's findings were first seen on few distinct days.
-	type seenCells struct{ date, days any }
-	seen := map[int64]seenCells{}
-	cells := make([]any, len(cols))
-	return w.table(SheetFindings, cols, len(w.res.Findings), func(emit func([]any) error) error {
-		for i := range w.res.Findings {
-			f := &w.res.Findings[i]
-			id, name, status, job := person(f)
-			sev, ok := sevCells[f.Severity]
-			if !ok {
-				sev = string(f.Severity)
-			}
-			var sc seenCells
-			if !f.FirstSeen.IsZero() {
-				if sc, ok = seen[f.FirstSeen.UnixNano()]; !ok {
-					sc = seenCells{dateCell(f.FirstSeen, w.date), excelize.Cell{StyleID: w.integer, Value: daysBetween(f.FirstSeen, w.asOf)}}
-					seen[f.FirstSeen.UnixNano()] = sc
-				}
-			}
-			known := w.name(f.Target, f.AccountID)
-			ev := evidence(f.Evidence)
-			cells = append(cells[:0], f.Fingerprint, string(f.Kind), sev, string(f.Disposition), f.Outcome, f.Target,
-				f.AccountID, cmp.Or(f.Username, known.username), cmp.Or(f.DisplayName, known.display), id, name, status, job, f.Reason, ev,
-				sc.date, sc.days, f.JiraKey)
-			if err := emit(cells); err != nil {
-				return err
+	all := w.res.Findings
+	for k, sheet := range w.findingsSheets {
+		page := all[min(k*w.findingsPer, len(all)):min((k+1)*w.findingsPer, len(all))]
+		// Each page's rows are written on a goroutine of their own, with
+		// their own cells and the first-seen and days-open cells of each
+		// first-seen time, made once (a run's findings were first seen on
+		// few distinct days).
+		cells, seen := make([]any, len(cols)), map[int64]seenCells{}
+		if err := w.table(sheet, cols, len(page), func(emit func([]any) error) error {
+			return w.findingRows(page, sevCells, seen, cells, emit)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// findingRows emits the Findings sheet's row of each of fs.
+func (w *writer) findingRows(fs []reconcile.Finding, sevCells map[reconcile.Severity]any, seen map[int64]seenCells, cells []any, emit func([]any) error) error {
+	for i := range fs {
+		f := &fs[i]
+		id, name, status, job := person(f)
+		sev, ok := sevCells[f.Severity]
+		if !ok {
+			sev = string(f.Severity)
+		}
+		var sc seenCells
+		if !f.FirstSeen.IsZero() {
+			if sc, ok = seen[f.FirstSeen.UnixNano()]; !ok {
+				sc = seenCells{dateCell(f.FirstSeen, w.date), excelize.Cell{StyleID: w.integer, Value: daysBetween(f.FirstSeen, w.asOf)}}
+				seen[f.FirstSeen.UnixNano()] = sc
 			}
 		}
-		return nil
-	})
+		known := w.name(f.Target, f.AccountID)
+		ev := evidence(f.Evidence)
+		cells = append(cells[:0], f.Fingerprint, string(f.Kind), sev, string(f.Disposition), f.Outcome, f.Target,
+			f.AccountID, cmp.Or(f.Username, known.username), cmp.Or(f.DisplayName, known.display), id, name, status, job, f.Reason, ev,
+			sc.date, sc.days, f.JiraKey)
+		if err := emit(cells); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // plannedSteps counts the steps of findings that were planned or blocked
