@@ -1,7 +1,6 @@
 package xlsx
 
 import (
-	"archive/zip"
 	"bufio"
 	"bytes"
 	"compress/gzip"
@@ -263,23 +262,7 @@ func TestWorkbookPartsStable(t *testing.T) {
 		if err := Write(path, goldenResult(), opts); err != nil {
 			t.Fatal(err)
 		}
-		zr, err := zip.OpenReader(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		parts := map[string][]byte{}
-		for _, zf := range zr.File {
-			rc, err := zf.Open()
-			if err != nil {
-				t.Fatal(err)
-			}
-			parts[zf.Name], err = io.ReadAll(rc)
-			rc.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		zr.Close()
+		parts := zipParts(t, path)
 		if i == 0 {
 			first = parts
 			continue

@@ -72,30 +72,37 @@ func rowsTestValues(rng *rand.Rand) []any {
 	return out
 }
 
-// sheetXML is the XML of the first worksheet of the workbook at path.
-func sheetXML(t *testing.T, path, part string) []byte {
+// zipParts are the parts of the workbook at path, unzipped, by name.
+func zipParts(t *testing.T, path string) map[string][]byte {
 	t.Helper()
 	zr, err := zip.OpenReader(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer zr.Close()
-	for _, f := range zr.File {
-		if f.Name == part {
-			r, err := f.Open()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
-			b, err := io.ReadAll(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return b
+	parts := map[string][]byte{}
+	for _, zf := range zr.File {
+		rc, err := zf.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts[zf.Name], err = io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
-	t.Fatalf("%s has no %s", path, part)
-	return nil
+	return parts
+}
+
+// sheetXML is part (a worksheet's XML) of the workbook at path.
+func sheetXML(t *testing.T, path, part string) []byte {
+	t.Helper()
+	b, ok := zipParts(t, path)[part]
+	if !ok {
+		t.Fatalf("%s has no %s", path, part)
+	}
+	return b
 }
 
 // rowFile writes the rows excelize's StreamWriter.SetRow writes for the
