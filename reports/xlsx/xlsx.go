@@ -432,16 +432,12 @@ func (w *writer) wait() error {
 	return err
 }
 
-// rows writes the data rows of a table sheet after its header and flushes
-// the sheet. When written aside (writer.aside) it runs beside the writing
-// of the other sheets: it only reads the run and the writer's styles and
-// names, and touches no excelize state but its own stream writer's (which
-// is safe, excelize v2.11's stream.go: SetRow builds each row from its
-// arguments and its own worksheet; a time.Time reads the workbook's
-// date1904, set before any sheet is written; Flush deletes the sheet's
-// parts from sync.Maps and reads the sheet map, which only NewSheet and
-// SetSheetName change, both done in setup). Go's race detector checks it
-// in the tests.
+// rows writes the data rows of a table sheet to its rowFile (see table).
+// When written aside (writer.aside) it runs beside the writing of the other
+// sheets: it only reads the run and the writer's styles and names, and
+// touches nothing but its own rowFile (whose scratch workbook, for times,
+// is its own too). Go's race detector checks it in the tests (.ci/run runs
+// reports/xlsx under it).
 func (w *writer) rows(rf *rowFile, cols []column, rows func(emit func(cells []any) error) error) error {
 	row := 1
 	err := rows(func(cells []any) error {
