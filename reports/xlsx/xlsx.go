@@ -636,13 +636,8 @@ func (w *writer) findings() error {
 	all := w.res.Findings
 	for k, sheet := range w.findingsSheets {
 		page := all[min(k*w.findingsPer, len(all)):min((k+1)*w.findingsPer, len(all))]
-		// Each page's rows are written on a goroutine of their own, with
-		// their own cells and the first-seen and days-open cells of each
-		// first-seen time, made once (a run's findings were first seen on
-		// few distinct days).
-		cells, seen := make([]any, len(cols)), map[int64]seenCells{}
 		if err := w.table(sheet, cols, len(page), func(emit func([]any) error) error {
-			return w.findingRows(page, sevCells, seen, cells, emit)
+			return w.findingRows(page, len(cols), sevCells, emit)
 		}); err != nil {
 			return err
 		}
@@ -650,8 +645,12 @@ func (w *writer) findings() error {
 	return nil
 }
 
-// findingRows emits the Findings sheet's row of each of fs.
-func (w *writer) findingRows(fs []reconcile.Finding, sevCells map[reconcile.Severity]any, seen map[int64]seenCells, cells []any, emit func([]any) error) error {
+// findingRows emits the Findings sheet's row (of ncols cells) of each of
+// fs. Each page's rows are written on a goroutine of their own: its cells
+// and the first-seen and days-open cells of each first-seen time (made
+// once: a run's findings were first seen on few distinct days) are its own.
+func (w *writer) findingRows(fs []reconcile.Finding, ncols int, sevCells map[reconcile.Severity]any, emit func([]any) error) error {
+	cells, seen := make([]any, ncols), map[int64]seenCells{}
 	for i := range fs {
 		f := &fs[i]
 		id, name, status, job := person(f)

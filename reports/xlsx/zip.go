@@ -339,14 +339,10 @@ func (p *zipPart) place(end bool) {
 		return
 	}
 	if end || len(p.hold) > holdMax {
-		p.release(p.hold)
+		held := p.hold
+		p.hold = nil
+		_, _ = p.write(held)
 	}
-}
-
-// release writes b and ends the holding.
-func (p *zipPart) release(b []byte) {
-	p.hold = nil
-	_, _ = p.write(b)
 }
 
 // writerFunc is an io.Writer of a function.
