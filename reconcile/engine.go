@@ -669,7 +669,9 @@ type targetResult struct {
 // collectTarget streams one target's accounts into the store, judging each
 // account as it passes: correlation, drift against the previous good
 // snapshot, classification. Nothing of the target is held whole in memory
-// but the previous snapshot's compact state.
+// but the store's hash of each current account (the store tells each
+// saved account's state in the previous snapshot, reading only what
+// changed).
 func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int64, spec RunSpec, ts *TargetSpec, hr *hrFuture, only map[string]bool) targetResult {
 	var b *targetBaseline
 	err := ts.Correlation.Validate()
@@ -705,11 +707,12 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 	// The listing ended whole: the snapshot is complete unless the run is
 	// targeted (it saved only the accounts of the people it looks at).
 	tc.finished = true
-	if err := e.Store.FinishAccounts(ctx, runID, ts.Name, only == nil); err != nil {
+	gone, err := e.Store.FinishAccounts(ctx, runID, ts.Name, only == nil)
+	if err != nil {
 		return tc.fail(err)
 	}
 	if only == nil {
-		for id := range b.prev {
+		for _, id := range gone {
 			tc.tr.drift = append(tc.tr.drift, DriftRow{Side: SideTarget, Target: ts.Name, Subject: id, Kind: "account_deleted"})
 		}
 	}
@@ -770,7 +773,7 @@ func (tc *targetCollection) fail(err error) targetResult {
 		// What was saved is the run's snapshot of the target; nothing
 		// unseen is deleted.
 		tc.finished = true
-		_ = e.Store.FinishAccounts(context.WithoutCancel(tc.ctx), tr.collection.RunID, tc.ts.Name, false)
+		_, _ = e.Store.FinishAccounts(context.WithoutCancel(tc.ctx), tr.collection.RunID, tc.ts.Name, false)
 	}
 	var kept findingList
 	for f := range tr.findings.All() {
@@ -795,25 +798,26 @@ func (tc *targetCollection) fail(err error) targetResult {
 
 // targetBaseline is what the store knows of a target from earlier runs.
 type targetBaseline struct {
-	prevRun int64                   // the last good collection (0: none)
-	prev    map[string]AccountState // its accounts; those seen again are deleted as they pass
-	revoked map[string]bool         // accounts accessrecon disabled since prevRun
+	prevRun int64           // the last good collection (0: none)
+	revoked map[string]bool // accounts accessrecon disabled since prevRun
 	// suspended holds the accounts accessrecon disabled for a suspension
 	// or leave, whenever that was: a person back at work is reported
 	// (returned), never re-enabled.
 	suspended map[string]Disablement
 }
 
+// targetBaseline begins the run's snapshot of a target, with its last
+// good collection as the baseline that each saved batch is compared with.
 func (e *Engine) targetBaseline(ctx context.Context, target string, runID int64) (*targetBaseline, error) {
 	var err error
 	b := &targetBaseline{revoked: map[string]bool{}, suspended: map[string]Disablement{}}
 	if b.prevRun, err = e.Store.LastGoodCollection(ctx, SideTarget, target, runID); err != nil {
 		return nil, err
 	}
+	if err := e.Store.BeginAccounts(ctx, runID, b.prevRun, target); err != nil {
+		return nil, err
+	}
 	if b.prevRun > 0 {
-		if b.prev, err = e.Store.BaselineAccounts(ctx, runID, b.prevRun, target); err != nil {
-			return nil, err
-		}
 		if b.revoked, err = e.Store.DisabledSince(ctx, target, b.prevRun); err != nil {
 			return nil, err
 		}
@@ -831,21 +835,31 @@ func (e *Engine) targetBaseline(ctx context.Context, target string, runID int64)
 }
 
 // stream reads the target's accounts, saving them in batches and judging
-// each one the run looks at.
+// each one the run looks at once its batch is saved (the save tells each
+// account's state in the baseline).
 func (tc *targetCollection) stream(runID int64, b *targetBaseline, j *judge, refs *refCheck, people *People, only map[string]bool) error {
 	e, ctx, ts, col := tc.e, tc.ctx, tc.ts, &tc.tr.collection
 	var seenIDs map[string]struct{} // nil: the target checks itself
 	if u, ok := ts.Target.(targets.UniqueLister); !ok || !u.ListsUniqueIDs() {
 		seenIDs = map[string]struct{}{}
 	}
-	batch := make([]targets.Account, 0, 2000)
+	const batchSize = 2000
+	batch := make([]targets.Account, 0, batchSize)
+	matches := make([]Match, 0, batchSize)
+	prev := make([]BaselineState, batchSize)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		err := e.Store.SaveAccounts(ctx, runID, ts.Name, batch)
-		batch = batch[:0]
-		return err
+		if err := e.Store.SaveAccounts(ctx, runID, ts.Name, batch, prev[:len(batch)]); err != nil {
+			return err
+		}
+		for i := range batch {
+			tc.judge(b, j, &batch[i], matches[i], prev[i], only != nil)
+		}
+		clear(batch) // the accounts' strings are not kept for the next batch's
+		batch, matches = batch[:0], matches[:0]
+		return nil
 	}
 	for a, err := range ts.Target.Accounts(ctx) {
 		if err != nil {
@@ -875,13 +889,12 @@ func (tc *targetCollection) stream(runID int64, b *targetBaseline, j *judge, ref
 		if only != nil && (m.Person == nil || !only[NormalizeID(m.Person.EmployeeID)]) {
 			continue
 		}
-		batch = append(batch, a)
-		if len(batch) == cap(batch) {
+		batch, matches = append(batch, a), append(matches, m)
+		if len(batch) == batchSize {
 			if err := flush(); err != nil {
 				return err
 			}
 		}
-		tc.judge(b, j, a, m, only != nil)
 	}
 	if err := flush(); err != nil {
 		return err
@@ -889,22 +902,25 @@ func (tc *targetCollection) stream(runID int64, b *targetBaseline, j *judge, ref
 	return ctx.Err()
 }
 
-// judge records one account's drift since the baseline and its findings.
-func (tc *targetCollection) judge(b *targetBaseline, j *judge, a targets.Account, m Match, targeted bool) {
+// judge records one account's drift since the baseline, where its state
+// was prev, and its findings.
+func (tc *targetCollection) judge(b *targetBaseline, j *judge, a *targets.Account, m Match, prev BaselineState, targeted bool) {
 	tr, name := &tc.tr, tc.ts.Name
 	var s seen
-	if st, ok := b.prev[a.ID]; ok {
-		s.prev = &st
-		tr.drift = append(tr.drift, accountDrift(name, a, st)...)
-		delete(b.prev, a.ID)
-	} else if b.prevRun > 0 && !targeted {
+	switch {
+	case prev.Same:
+		s.prev = &AccountState{Enabled: a.Enabled, Privileged: a.Privileged}
+	case prev.Found:
+		s.prev = &prev.State
+		tr.drift = append(tr.drift, accountDrift(name, *a, prev.State)...)
+	case b.prevRun > 0 && !targeted:
 		tr.drift = append(tr.drift, DriftRow{Side: SideTarget, Target: name, Subject: a.ID, Kind: "account_created", Detail: a.Username})
 	}
 	s.revokedByUs = b.revoked[a.ID]
 	if d, ok := b.suspended[a.ID]; ok {
 		s.suspendedByUs = &d
 	}
-	tr.findings.add(j.classify(a, m, s)...)
+	tr.findings.add(j.classify(*a, m, s)...)
 }
 
 func accountDrift(target string, a targets.Account, prev AccountState) []DriftRow {

@@ -36,8 +36,9 @@ type memStore struct {
 	accounts      map[memAcctKey]targets.Account
 	pendingPeople map[int64][]PersonRow
 	pendingAccts  map[memSnapKey][]targets.Account
-	pendingIDs    map[memAcctKey]bool // saved in a run, finished or not
-	snapshots     map[memSnapKey]bool // run's snapshot of a target → complete
+	pendingIDs    map[memAcctKey]bool  // saved in a run, finished or not
+	snapshots     map[memSnapKey]bool  // run's snapshot of a target → complete
+	baselines     map[memSnapKey]int64 // run's snapshot of a target → its baseline run
 	versions      map[memVerKey][]memVersion
 	drift         map[int64][]DriftRow
 	findings      map[int64][]FindingRow
@@ -84,6 +85,7 @@ func newMemStore() *memStore {
 		pendingAccts:  map[memSnapKey][]targets.Account{},
 		pendingIDs:    map[memAcctKey]bool{},
 		snapshots:     map[memSnapKey]bool{},
+		baselines:     map[memSnapKey]int64{},
 		versions:      map[memVerKey][]memVersion{},
 		drift:         map[int64][]DriftRow{},
 		findings:      map[int64][]FindingRow{},
@@ -224,13 +226,32 @@ func (s *memStore) People(ctx context.Context, runID int64) iter.Seq2[PersonRow,
 	}
 }
 
-func (s *memStore) SaveAccounts(ctx context.Context, runID int64, target string, accounts []targets.Account) error {
+// BeginAccounts records the baseline of the run's snapshot of target.
+func (s *memStore) BeginAccounts(ctx context.Context, runID, prevRun int64, target string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := memSnapKey{runID, target}
-	for _, a := range accounts {
+	if _, ok := s.baselines[k]; ok || len(s.pendingAccts[k]) > 0 {
+		return fmt.Errorf("memstore: accounts of %s in run %d begun after saves", target, runID)
+	}
+	s.baselines[k] = prevRun
+	return nil
+}
+
+func (s *memStore) SaveAccounts(ctx context.Context, runID int64, target string, accounts []targets.Account, prev []BaselineState) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := memSnapKey{runID, target}
+	for i, a := range accounts {
 		if s.pendingIDs[memAcctKey{runID, target, a.ID}] {
 			return fmt.Errorf("memstore: account %s of %s saved twice in run %d", a.ID, target, runID)
+		}
+		if prev != nil {
+			prev[i] = BaselineState{}
+			if was, ok := s.accounts[memAcctKey{s.baselines[k], target, a.ID}]; ok && s.baselines[k] > 0 {
+				prev[i] = BaselineState{Found: true, Same: AccountHash(&was) == AccountHash(&a),
+					State: AccountState{Enabled: was.Enabled, Privileged: was.Privileged, Groups: JoinGroups(was.Groups)}}
+			}
 		}
 		s.pendingIDs[memAcctKey{runID, target, a.ID}] = true
 		a.Groups, a.Credentials = slices.Clone(a.Groups), slices.Clone(a.Credentials)
@@ -242,14 +263,25 @@ func (s *memStore) SaveAccounts(ctx context.Context, runID int64, target string,
 // FinishAccounts makes what the run saved its snapshot of the target and
 // keeps the versions the SQLite store would: one per change, the current
 // ones the run did not save ended by a complete snapshot.
-func (s *memStore) FinishAccounts(ctx context.Context, runID int64, target string, complete bool) error {
+func (s *memStore) FinishAccounts(ctx context.Context, runID int64, target string, complete bool) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := memSnapKey{runID, target}
 	saved := map[string]bool{}
 	for _, a := range s.pendingAccts[k] {
-		s.accounts[memAcctKey{runID, target, a.ID}] = a
 		saved[a.ID] = true
+	}
+	var gone []string
+	if prevRun := s.baselines[k]; complete && prevRun > 0 {
+		for ak := range s.accounts {
+			if ak.run == prevRun && ak.target == target && !saved[ak.account] {
+				gone = append(gone, ak.account)
+			}
+		}
+	}
+	delete(s.baselines, k)
+	for _, a := range s.pendingAccts[k] {
+		s.accounts[memAcctKey{runID, target, a.ID}] = a
 		vk := memVerKey{target, a.ID}
 		vs := s.versions[vk]
 		h := AccountHash(&a)
@@ -270,7 +302,7 @@ func (s *memStore) FinishAccounts(ctx context.Context, runID int64, target strin
 			}
 		}
 	}
-	return nil
+	return gone, nil
 }
 
 // AccountAt is reconcile.SnapshotHistory's.
@@ -312,11 +344,6 @@ func (s *memStore) AccountStates(ctx context.Context, runID int64, target string
 		}
 	}
 	return out, nil
-}
-
-// BaselineAccounts keeps no state between saves: it is AccountStates.
-func (s *memStore) BaselineAccounts(ctx context.Context, runID, prevRun int64, target string) (map[string]AccountState, error) {
-	return s.AccountStates(ctx, prevRun, target)
 }
 
 // SnapshotAccount returns what reconcile/store keeps of an account.

@@ -67,10 +67,19 @@ type Store interface {
 	// person the run saved, as it saved them. On failure it yields one
 	// (PersonRow{}, err) and stops; it stops when the consumer breaks.
 	People(ctx context.Context, runID int64) iter.Seq2[PersonRow, error]
+	// BeginAccounts starts run runID's snapshot of target, before its
+	// first SaveAccounts: its baseline is run prevRun's snapshot of the
+	// target (the last good collection; 0: none), which SaveAccounts and
+	// FinishAccounts compare the run's accounts with. A store reads of
+	// the baseline what it must to tell each account's state in it, not
+	// the state of every account: most accounts are as they were.
+	BeginAccounts(ctx context.Context, runID, prevRun int64, target string) error
 	// SaveAccounts adds a batch of one target's account snapshot in a run,
 	// with group memberships and credentials (each account once per run;
-	// the engine then calls FinishAccounts).
-	SaveAccounts(ctx context.Context, runID int64, target string, accounts []targets.Account) error
+	// the engine then calls FinishAccounts). When prev is not nil (it then
+	// has len(accounts) elements), it sets prev[i] to accounts[i]'s state in
+	// the baseline that BeginAccounts named (no baseline: not found).
+	SaveAccounts(ctx context.Context, runID int64, target string, accounts []targets.Account, prev []BaselineState) error
 	// FinishAccounts ends one target's account snapshot in a run, like
 	// FinishPeople: complete says that the run saved every account the
 	// target lists (the listing ended without error and the run is not
@@ -80,18 +89,15 @@ type Store interface {
 	// recorded deleted and the run's snapshot of the target is the
 	// accounts it saved. Until FinishAccounts succeeds the run has no
 	// snapshot of the target (AccountStates empty, SnapshotAccount not
-	// found). A store may keep per-(run, target) state between the first
-	// SaveAccounts and FinishAccounts: the engine calls FinishAccounts
-	// (complete or not) for every target it saved accounts of.
-	FinishAccounts(ctx context.Context, runID int64, target string, complete bool) error
+	// found). A store may keep per-(run, target) state between
+	// BeginAccounts or the first SaveAccounts and FinishAccounts: the
+	// engine calls FinishAccounts (complete or not) for every target it
+	// began. When complete, it returns the IDs of the baseline's accounts
+	// that the run did not save (gone since), in no particular order.
+	FinishAccounts(ctx context.Context, runID int64, target string, complete bool) (gone []string, err error)
 	// AccountStates returns the compact state of every account of a
 	// target that run runID saved, keyed by account ID (empty when none).
 	AccountStates(ctx context.Context, runID int64, target string) (map[string]AccountState, error)
-	// BaselineAccounts is AccountStates(ctx, prevRun, target), asked at the
-	// start of run runID's snapshot of target (before its first
-	// SaveAccounts): a store that keeps per-(run, target) state between
-	// SaveAccounts calls may load it in the same pass.
-	BaselineAccounts(ctx context.Context, runID, prevRun int64, target string) (map[string]AccountState, error)
 	// SnapshotAccount returns one account as run runID saved it: its ID,
 	// username, email, employee ID, display name, enabled and privileged
 	// flags, groups, last login, and credentials (ID, kind, active).
@@ -279,6 +285,20 @@ type AccountState struct {
 	Enabled    bool
 	Privileged bool
 	Groups     string // as JoinGroups encodes them
+}
+
+// BaselineState is an account's state in the baseline of its snapshot
+// (Store.SaveAccounts).
+type BaselineState struct {
+	// Found says that the baseline has the account.
+	Found bool
+	// Same says that the baseline has it as it is now (the same content
+	// hash, AccountHash): State is then left empty. A store may also give
+	// an unchanged account's State instead.
+	Same bool
+	// State is the account's state in the baseline when Found and not
+	// Same.
+	State AccountState
 }
 
 // JoinGroups encodes group memberships as one string (AccountState.Groups):

@@ -60,10 +60,10 @@ policy:
 	if err := st.SaveAccounts(ctx, id, "ad", []targets.Account{
 		{ID: "guid-1", Username: "noura.aziz", DN: "CN=Noura Aziz,OU=Staff,DC=corp,DC=example", Groups: []targets.Group{eng, vpn}},
 		{ID: "guid-2", Username: "admin", DN: "CN=admin,CN=Users,DC=corp,DC=example", Groups: []targets.Group{admins}},
-	}); err != nil {
+	}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.FinishAccounts(ctx, id, "ad", true); err != nil {
+	if _, err := st.FinishAccounts(ctx, id, "ad", true); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.SaveCollection(ctx, store.Collection{RunID: id, Side: "target", Name: "ad", Type: "ldap", Status: "ok", StartedAt: now.Format(time.RFC3339)}); err != nil {

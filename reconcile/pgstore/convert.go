@@ -60,7 +60,9 @@ func convertSnapshots(ctx context.Context, tx *sqlx.Tx) error {
 			}
 			err = convertOne(ctx, tx, snapdelta.Key{Run: r.ID, Side: reconcile.SideTarget, Target: target}, accountsV, ok > 0 && !targeted, len(accounts),
 				func(i int) string { return accounts[i].ID }, func(i int) uint64 { return reconcile.AccountHash(&accounts[i]) },
-				func(changes []snapdelta.Change) error { return writeAccounts(ctx, tx, r.ID, target, accounts, changes) })
+				func(changes []snapdelta.Change) error {
+					return writeAccounts(ctx, tx, r.ID, target, accounts, changes, nil)
+				})
 			if err != nil {
 				return fmt.Errorf("accounts of %s in run %d: %w", target, r.ID, err)
 			}
@@ -78,7 +80,7 @@ func convertOne(ctx context.Context, tx *sqlx.Tx, k snapdelta.Key, v versioned, 
 		return err
 	}
 	sess := snapdelta.NewSession(cur)
-	changes, err := sess.Plan(k.Run, n, id, hash)
+	changes, err := sess.Plan(k.Run, n, id, hash, nil)
 	if err != nil {
 		return err
 	}

@@ -37,19 +37,24 @@ var (
 )
 
 // loadCurrent reads the current hash of every person or account of target.
-func loadCurrent(ctx context.Context, q sqlx.QueryerContext, v versioned, target string) (*snapdelta.Currents, error) {
+func loadCurrent(ctx context.Context, q snapdelta.DB, v versioned, target string) (*snapdelta.Currents, error) {
 	query := `SELECT ` + v.idCol + `, hash, valid_from FROM ` + v.table + ` WHERE valid_to IS NULL`
 	var args []any
+	var n int
 	if v.byTarget {
 		query += ` AND target = $1`
 		args = append(args, target)
+		var err error
+		if n, err = snapdelta.Accounts(ctx, q, target); err != nil {
+			return nil, err
+		}
 	}
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := snapdelta.NewCurrents(0)
+	out := snapdelta.NewCurrents(n)
 	for rows.Next() {
 		var id string
 		var h, from int64
@@ -72,7 +77,7 @@ func (s *Store) SavePeople(ctx context.Context, runID int64, people []*reconcile
 	sess.Lock()
 	defer sess.Unlock()
 	changes, err := sess.Plan(runID, len(people), func(i int) string { return people[i].EmployeeID },
-		func(i int) uint64 { return reconcile.PersonHash(people[i]) })
+		func(i int) uint64 { return reconcile.PersonHash(people[i]) }, nil)
 	if err != nil {
 		return fmt.Errorf("pgstore: save people: %w", err)
 	}
@@ -131,7 +136,7 @@ func writePeople(ctx context.Context, tx *sqlx.Tx, runID int64, people []*reconc
 
 // FinishPeople records the run's HR snapshot (reconcile.Store documents it).
 func (s *Store) FinishPeople(ctx context.Context, runID int64, complete bool) error {
-	if err := s.finish(ctx, snapdelta.Key{Run: runID, Side: reconcile.SideHR}, peopleV, complete); err != nil {
+	if _, err := s.finish(ctx, snapdelta.Key{Run: runID, Side: reconcile.SideHR}, peopleV, complete); err != nil {
 		return fmt.Errorf("pgstore: finish people of run %d: %w", runID, err)
 	}
 	return nil
@@ -139,14 +144,17 @@ func (s *Store) FinishPeople(ctx context.Context, runID int64, complete bool) er
 
 // FinishAccounts records the run's snapshot of a target (reconcile.Store
 // documents it).
-func (s *Store) FinishAccounts(ctx context.Context, runID int64, target string, complete bool) error {
-	if err := s.finish(ctx, snapdelta.Key{Run: runID, Side: reconcile.SideTarget, Target: target}, accountsV, complete); err != nil {
-		return fmt.Errorf("pgstore: finish accounts of %s in run %d: %w", target, runID, err)
+func (s *Store) FinishAccounts(ctx context.Context, runID int64, target string, complete bool) ([]string, error) {
+	gone, err := s.finish(ctx, snapdelta.Key{Run: runID, Side: reconcile.SideTarget, Target: target}, accountsV, complete)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: finish accounts of %s in run %d: %w", target, runID, err)
 	}
-	return nil
+	return gone, nil
 }
 
-func (s *Store) finish(ctx context.Context, k snapdelta.Key, v versioned, complete bool) error {
+// finish records a session's snapshot; when complete, it returns the
+// accounts of the session's baseline that the run did not save.
+func (s *Store) finish(ctx context.Context, k snapdelta.Key, v versioned, complete bool) (gone []string, err error) {
 	sess := s.sessions.Take(k)
 	if sess != nil {
 		sess.Lock()
@@ -155,12 +163,15 @@ func (s *Store) finish(ctx context.Context, k snapdelta.Key, v versioned, comple
 		// A complete listing that saved nothing: everything current ends.
 		cur, err := loadCurrent(ctx, s.db, v, k.Target)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		sess = snapdelta.NewSession(cur)
 	}
 	ids, from := sess.Finish(complete)
-	return s.tx(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
+	if complete {
+		gone = sess.Gone()
+	}
+	return gone, s.tx(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
 		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
 			return err
 		}
@@ -241,10 +252,22 @@ func (s *Store) People(ctx context.Context, runID int64) iter.Seq2[reconcile.Per
 	}
 }
 
+// BeginAccounts starts the run's snapshot of target: its current hashes
+// and what the baseline needs (reconcile.Store documents it).
+func (s *Store) BeginAccounts(ctx context.Context, runID, prevRun int64, target string) error {
+	err := s.sessions.Begin(ctx, s.db, runID, prevRun, target,
+		func() (*snapdelta.Currents, error) { return loadCurrent(ctx, s.db, accountsV, target) },
+		func() (map[string]reconcile.AccountState, error) { return s.AccountStates(ctx, prevRun, target) })
+	if err != nil {
+		return fmt.Errorf("pgstore: begin accounts of %s: %w", target, err)
+	}
+	return nil
+}
+
 // SaveAccounts writes the new and changed accounts of a batch of one
 // target's snapshot, with group memberships and credentials, in one
-// transaction.
-func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, accounts []targets.Account) error {
+// transaction, and gives each account's state in the baseline.
+func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, accounts []targets.Account, prev []reconcile.BaselineState) error {
 	k := snapdelta.Key{Run: runID, Side: reconcile.SideTarget, Target: target}
 	sess, err := s.sessions.Get(k, func() (*snapdelta.Currents, error) { return loadCurrent(ctx, s.db, accountsV, target) })
 	if err != nil {
@@ -253,7 +276,7 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 	sess.Lock()
 	defer sess.Unlock()
 	changes, err := sess.Plan(runID, len(accounts), func(i int) string { return accounts[i].ID },
-		func(i int) uint64 { return reconcile.AccountHash(&accounts[i]) })
+		func(i int) uint64 { return reconcile.AccountHash(&accounts[i]) }, prev)
 	if err != nil {
 		return fmt.Errorf("pgstore: save accounts of %s: %w", target, err)
 	}
@@ -264,7 +287,7 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
 			return err
 		}
-		return writeAccounts(ctx, tx, runID, target, accounts, changes)
+		return writeAccounts(ctx, tx, runID, target, accounts, changes, prev)
 	}); err != nil {
 		sess.Restore(changes)
 		return fmt.Errorf("pgstore: save accounts of %s: %w", target, err)
@@ -273,8 +296,10 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 }
 
 // writeAccounts writes the versions of changes with their credentials: the
-// current versions they replace end at the run.
-func writeAccounts(ctx context.Context, tx *sqlx.Tx, runID int64, target string, accounts []targets.Account, changes []snapdelta.Change) error {
+// current versions they replace end at the run. When prev is not nil, it
+// sets the baseline state of each change marked Base from the version it
+// ends.
+func writeAccounts(ctx context.Context, tx *sqlx.Tx, runID int64, target string, accounts []targets.Account, changes []snapdelta.Change, prev []reconcile.BaselineState) error {
 	bg := context.Background()
 	n := len(changes)
 	hash := make([]int64, n)
@@ -302,8 +327,7 @@ func writeAccounts(ctx context.Context, tx *sqlx.Tx, runID int64, target string,
 		}
 	}
 	if len(endID) > 0 {
-		if _, err := tx.ExecContext(bg, `UPDATE account_versions v SET valid_to = $1 FROM unnest($2::text[], $3::bigint[]) AS u(id, vf)
-			WHERE v.target = $4 AND v.account_id = u.id AND v.valid_from = u.vf`, runID, endID, endFrom, target); err != nil {
+		if err := endAccounts(tx, runID, target, endID, endFrom, changes, prev); err != nil {
 			return err
 		}
 		if err := ctx.Err(); err != nil {
@@ -329,6 +353,38 @@ func writeAccounts(ctx context.Context, tx *sqlx.Tx, runID int64, target string,
 	return err
 }
 
+// endAccounts ends the current versions (endID, valid from endFrom) that
+// changes replace, and sets prev of each change marked Base to the state
+// of the version it ended (when prev is not nil).
+func endAccounts(tx *sqlx.Tx, runID int64, target string, endID []string, endFrom []int64, changes []snapdelta.Change, prev []reconcile.BaselineState) error {
+	rows, err := tx.QueryContext(context.Background(), `UPDATE account_versions v SET valid_to = $1 FROM unnest($2::text[], $3::bigint[]) AS u(id, vf)
+		WHERE v.target = $4 AND v.account_id = u.id AND v.valid_from = u.vf RETURNING v.account_id, v.enabled, v.privileged, v.groups`,
+		runID, endID, endFrom, target)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	base := map[string]int{} // account ID → its row in the batch
+	if prev != nil {
+		for _, c := range changes {
+			if c.Base {
+				base[c.ID] = c.I
+			}
+		}
+	}
+	for rows.Next() {
+		var id, groups string
+		var enabled, privileged bool
+		if err := rows.Scan(&id, &enabled, &privileged, &groups); err != nil {
+			return err
+		}
+		if i, ok := base[id]; ok {
+			prev[i] = snapdelta.BaseState(enabled, privileged, groups)
+		}
+	}
+	return rows.Err()
+}
+
 // AccountStates loads one target's snapshot in a run as a compact map.
 func (s *Store) AccountStates(ctx context.Context, runID int64, target string) (map[string]reconcile.AccountState, error) {
 	out := map[string]reconcile.AccountState{}
@@ -351,16 +407,6 @@ func (s *Store) AccountStates(ctx context.Context, runID int64, target string) (
 		return nil, fmt.Errorf("pgstore: previous accounts of %s: %w", target, err)
 	}
 	return out, nil
-}
-
-// BaselineAccounts is AccountStates of prevRun, read at the start of run
-// runID's snapshot of target in the same pass as the current hashes that
-// the snapshot's SaveAccounts calls compare with (reconcile.Store documents
-// it): the two are mostly the same rows, read once.
-func (s *Store) BaselineAccounts(ctx context.Context, runID, prevRun int64, target string) (map[string]reconcile.AccountState, error) {
-	return s.sessions.Baseline(ctx, s.db, runID, prevRun, target, func() (map[string]reconcile.AccountState, error) {
-		return s.AccountStates(ctx, prevRun, target)
-	})
 }
 
 // accountRow is an account version as SnapshotAccount returns it.

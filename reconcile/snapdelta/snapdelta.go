@@ -5,8 +5,12 @@
 // says which rows of each batch need a new version (Plan), and at the end
 // which current versions the run did not see (a complete snapshot ends
 // them) or which rows it saw (an incomplete snapshot lists them).
-// Baseline starts a target's session in the same read as the engine's
-// baseline (the previous complete snapshot).
+//
+// A target's session also answers for the engine's baseline, the previous
+// good snapshot (Begin): an account whose current version was valid then
+// and whose hash is unchanged is as the baseline had it, so the baseline's
+// state is read only for what changed since (versions ended after it, and
+// the versions a batch replaces), never for every account.
 package snapdelta
 
 import (
@@ -63,6 +67,24 @@ func (c *Currents) Add(id string, cur Current) {
 type Session struct {
 	sync.Mutex
 	cur *Currents
+	// base is the baseline that Plan gives each account's state in (nil:
+	// none).
+	base *baseline
+	// planned says that Plan ran: a baseline can no longer be set.
+	planned bool
+}
+
+// baseline is a session's baseline: run prev's snapshot of the target.
+type baseline struct {
+	prev int64
+	// all says that states holds every account of prev's snapshot (it is
+	// not complete: its members are listed, not implied by the versions).
+	// Otherwise states holds the state at prev of the accounts whose
+	// version valid at prev has ended since (a later run changed or
+	// deleted them); every other account of the snapshot has its current
+	// version from prev or before.
+	all    bool
+	states map[string]reconcile.AccountState
 }
 
 // NewSession starts a session from the current hashes.
@@ -120,20 +142,24 @@ func (ss *Sessions) DropRun(run int64) {
 }
 
 // Change is one version a batch writes: row I of the batch, its hash, and
-// the current version it replaces (Had false: none).
+// the current version it replaces (Had false: none). Base says that the
+// version it replaces is the one the baseline has: the writer reads its
+// state as it ends it (BaseState) and sets the row's baseline state.
 type Change struct {
 	ID   string
 	I    int
 	Hash uint64
 	Was  Current
 	Had  bool
+	Base bool
 }
 
 // Plan works out which of a batch's n rows need a new version, marking
 // every row seen. It fails, changing nothing, on a row the run saved before
 // or one whose current version a later run wrote. When the writes of the
-// changes fail, Restore them.
-func (s *Session) Plan(run int64, n int, id func(i int) string, hash func(i int) uint64) ([]Change, error) {
+// changes fail, Restore them. When prev is not nil, it sets prev[i] to row
+// i's state in the session's baseline, but for the changes marked Base.
+func (s *Session) Plan(run int64, n int, id func(i int) string, hash func(i int) uint64, prev []reconcile.BaselineState) ([]Change, error) {
 	var out []Change
 	marked := make([]int32, 0, n)
 	fail := func(err error) ([]Change, error) {
@@ -143,6 +169,7 @@ func (s *Session) Plan(run int64, n int, id func(i int) string, hash func(i int)
 		}
 		return nil, err
 	}
+	s.planned = true
 	for i := range n {
 		key := id(i)
 		h := hash(i)
@@ -153,6 +180,10 @@ func (s *Session) Plan(run int64, n int, id func(i int) string, hash func(i int)
 		}
 		if ok && c.Seen {
 			return fail(fmt.Errorf("%s saved twice in run %d", key, run))
+		}
+		var base bool
+		if prev != nil {
+			prev[i], base = s.baseState(key, ok, c, h)
 		}
 		if ok && c.Hash == h {
 			s.cur.vals[j].Seen = true
@@ -169,9 +200,35 @@ func (s *Session) Plan(run int64, n int, id func(i int) string, hash func(i int)
 			key = strings.Clone(key) // kept: its own memory (see Currents)
 			s.cur.Add(key, now)
 		}
-		out = append(out, Change{ID: key, I: i, Hash: h, Was: c, Had: ok})
+		out = append(out, Change{ID: key, I: i, Hash: h, Was: c, Had: ok, Base: base})
 	}
 	return out, nil
+}
+
+// baseState is the baseline state of an account whose current version is
+// c (ok false: none) and whose hash is now h. read says that it is c's
+// state, which the caller must read (c is valid at the baseline and the
+// account changed since).
+func (s *Session) baseState(id string, ok bool, c Current, h uint64) (st reconcile.BaselineState, read bool) {
+	b := s.base
+	switch {
+	case b == nil:
+		return st, false
+	case b.all:
+	case ok && c.From <= b.prev:
+		// The current version is the baseline's: the account is as it
+		// was then, or changed since and its old state is read as its
+		// version ends.
+		return reconcile.BaselineState{Found: true, Same: c.Hash == h}, c.Hash != h
+	}
+	st.State, st.Found = b.states[id]
+	return st, false
+}
+
+// BaseState reads the state of a version that a change marked Base ends:
+// the account's state in the baseline.
+func BaseState(enabled, privileged bool, groups string) reconcile.BaselineState {
+	return reconcile.BaselineState{Found: true, State: reconcile.AccountState{Enabled: enabled, Privileged: privileged, Groups: groups}}
 }
 
 // Restore undoes Plan's record of changes whose writes failed.
@@ -207,90 +264,107 @@ func (s *Session) Finish(complete bool) (ids []string, from []int64) {
 	return ids, from
 }
 
-// DB is what Baseline reads from: a reconcile/store or
+// Gone lists the accounts of the session's baseline that the run did not
+// save (none when it has no baseline).
+func (s *Session) Gone() []string {
+	if s == nil || s.base == nil {
+		return nil
+	}
+	var out []string
+	if !s.base.all {
+		for id, j := range s.cur.idx {
+			if c := s.cur.vals[j]; !c.Seen && c.From <= s.base.prev {
+				out = append(out, id)
+			}
+		}
+	}
+	for id := range s.base.states {
+		if j, ok := s.cur.idx[id]; !ok || !s.cur.vals[j].Seen {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// DB is what Begin reads from: a reconcile/store or
 // reconcile/pgstore database (queries are written with ? and rebound).
 type DB interface {
 	sqlx.QueryerContext
 	Rebind(query string) string
 }
 
-// Baseline is reconcile.Store's BaselineAccounts for both stores: the
-// state of every account of target in run prev's snapshot, read in the
-// same pass as the current hashes that start run's session of target
-// (loadBaseline). When prev's snapshot is not complete, or the session had
-// already begun, it is states(), the store's AccountStates of prev (whose
-// errors are returned as they are).
-func (ss *Sessions) Baseline(ctx context.Context, db DB, run, prev int64, target string,
-	states func() (map[string]reconcile.AccountState, error)) (map[string]reconcile.AccountState, error) {
-	var complete bool
-	err := sqlx.GetContext(ctx, db, &complete, db.Rebind(`SELECT complete FROM snapshots WHERE run_id = ? AND side = 'target' AND target = ?`), prev, target)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && !complete) {
-		// Only a complete snapshot is "every version valid at it".
-		return states()
+// Begin is reconcile.Store's BeginAccounts for both stores: it starts run
+// run's session of target (its current hashes read by load) with run
+// prev's snapshot of the target as its baseline (0: none). Of a complete
+// snapshot it reads the states of the versions that ended since prev;
+// of one that is not complete, every state, with states() (the store's
+// AccountStates of prev, whose errors are returned as they are).
+func (ss *Sessions) Begin(ctx context.Context, db DB, run, prev int64, target string,
+	load func() (*Currents, error), states func() (map[string]reconcile.AccountState, error)) error {
+	var b *baseline
+	if prev > 0 {
+		b = &baseline{prev: prev}
+		var complete bool
+		err := sqlx.GetContext(ctx, db, &complete, db.Rebind(`SELECT complete FROM snapshots WHERE run_id = ? AND side = 'target' AND target = ?`), prev, target)
+		switch {
+		case errors.Is(err, sql.ErrNoRows) || (err == nil && !complete):
+			// Only a complete snapshot is "every version valid at it".
+			b.all = true
+			if b.states, err = states(); err != nil {
+				return err
+			}
+		case err != nil:
+			return fmt.Errorf("previous accounts of %s: %w", target, err)
+		default:
+			if b.states, err = endedSince(ctx, db, target, prev); err != nil {
+				return fmt.Errorf("previous accounts of %s: %w", target, err)
+			}
+		}
 	}
+	sess, err := ss.Get(Key{Run: run, Side: reconcile.SideTarget, Target: target}, load)
 	if err != nil {
-		return nil, fmt.Errorf("previous accounts of %s: %w", target, err)
+		return fmt.Errorf("current accounts of %s: %w", target, err)
 	}
-	var base map[string]reconcile.AccountState
-	k := Key{Run: run, Side: reconcile.SideTarget, Target: target}
-	if _, err := ss.Get(k, func() (cur *Currents, err error) {
-		cur, base, err = loadBaseline(ctx, db, target, prev)
-		return cur, err
-	}); err != nil {
-		return nil, fmt.Errorf("previous accounts of %s: %w", target, err)
+	sess.Lock()
+	defer sess.Unlock()
+	if sess.base != nil || sess.planned {
+		return fmt.Errorf("accounts of %s in run %d: begun after the run saved some", target, run)
 	}
-	if base == nil { // the session had begun: its hashes were read before
-		return states()
-	}
-	return base, nil
+	sess.base = b
+	return nil
 }
 
-// loadBaseline reads, in one query over a target's account versions, the
-// current hash of every account (a session's start) and the state of
-// every version valid at run prev, which must be a complete snapshot: a
-// version current since prev or before is in both.
-func loadBaseline(ctx context.Context, db DB, target string, prev int64) (cur *Currents, base map[string]reconcile.AccountState, err error) {
-	// Sized up front (growing maps of a hundred thousand entries rehashes
-	// them over and over): the previous run's count of the target's
-	// accounts is near enough.
+// Accounts is about how many accounts target has: as many as its last
+// listing had (0 when never listed). Currents are sized with it: growing a
+// map of a hundred thousand entries rehashes it over and over.
+func Accounts(ctx context.Context, db DB, target string) (int, error) {
 	var n int
-	if err := sqlx.GetContext(ctx, db, &n, db.Rebind(`SELECT count FROM collections WHERE run_id = ? AND side = 'target' AND name = ?`), prev, target); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, err
+	err := sqlx.GetContext(ctx, db, &n, db.Rebind(`SELECT count FROM collections WHERE side = 'target' AND name = ? ORDER BY run_id DESC LIMIT 1`), target)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
 	}
-	rows, err := db.QueryContext(ctx, db.Rebind(`SELECT account_id, hash, valid_from, valid_to IS NULL, enabled, privileged, groups
-		FROM account_versions WHERE target = ? AND (valid_to IS NULL OR (valid_from <= ? AND valid_to > ?))`), target, prev, prev)
+	return n, err
+}
+
+// endedSince reads the state at run prev of each account of target whose
+// version valid at prev has ended since: few, on a day like most. (The
+// target is matched as an expression so that SQLite walks the index of
+// ended versions, not every version of the target.)
+func endedSince(ctx context.Context, db DB, target string, prev int64) (map[string]reconcile.AccountState, error) {
+	rows, err := db.QueryContext(ctx, db.Rebind(`SELECT account_id, enabled, privileged, groups FROM account_versions
+		WHERE target || '' = ? AND valid_to > ? AND valid_from <= ?`), target, prev, prev)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer rows.Close()
-	cur, base = NewCurrents(n), make(map[string]reconcile.AccountState, n)
-	// Accounts share few distinct group lists (those of a role): each is
-	// kept once, not once per account (up to maxInterned lists: a target
-	// whose every account has its own is not indexed all over again).
-	const maxInterned = 4096
-	groups := map[string]string{}
-	var raw sql.RawBytes
+	out := map[string]reconcile.AccountState{}
 	for rows.Next() {
 		var id string
-		var h, from int64
-		var current bool
 		var st reconcile.AccountState
-		if err := rows.Scan(&id, &h, &from, &current, &st.Enabled, &st.Privileged, &raw); err != nil {
-			return nil, nil, err
+		if err := rows.Scan(&id, &st.Enabled, &st.Privileged, &st.Groups); err != nil {
+			return nil, err
 		}
-		if current {
-			cur.Add(id, Current{Hash: uint64(h), From: from})
-		}
-		if from <= prev {
-			var ok bool
-			if st.Groups, ok = groups[string(raw)]; !ok {
-				st.Groups = string(raw)
-				if len(groups) < maxInterned {
-					groups[st.Groups] = st.Groups
-				}
-			}
-			base[id] = st
-		}
+		out[id] = st
 	}
-	return cur, base, rows.Err()
+	return out, rows.Err()
 }

@@ -24,7 +24,7 @@ func TestPlanKeepsNoCallersID(t *testing.T) {
 	}
 	s := NewSession(cur)
 	hashes := []uint64{1, 9, 3}
-	changes, err := s.Plan(2, len(ids), func(i int) string { return ids[i] }, func(i int) uint64 { return hashes[i] })
+	changes, err := s.Plan(2, len(ids), func(i int) string { return ids[i] }, func(i int) uint64 { return hashes[i] }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestPlanFailsWhole(t *testing.T) {
 	s := NewSession(cur)
 	ids := []string{"a1", "a2", "a3", "a1"} // a1 twice: the batch fails
 	hashes := []uint64{1, 9, 3, 1}
-	if _, err := s.Plan(2, len(ids), func(i int) string { return ids[i] }, func(i int) uint64 { return hashes[i] }); err == nil {
+	if _, err := s.Plan(2, len(ids), func(i int) string { return ids[i] }, func(i int) uint64 { return hashes[i] }, nil); err == nil {
 		t.Fatal("a batch with a1 twice was planned")
 	}
 	ended, from := s.Finish(true)
@@ -64,7 +64,7 @@ func TestPlanFailsWhole(t *testing.T) {
 		t.Fatalf("after the failed batch a complete snapshot would end %v, want a1 and a2 as they were (from run 1)", got)
 	}
 	// The same batch without the repeat is planned as if the first never was.
-	changes, err := s.Plan(2, 3, func(i int) string { return ids[i] }, func(i int) uint64 { return hashes[i] })
+	changes, err := s.Plan(2, 3, func(i int) string { return ids[i] }, func(i int) uint64 { return hashes[i] }, nil)
 	if err != nil || len(changes) != 2 || changes[0].ID != "a2" || changes[0].Was.Hash != 2 || changes[1].ID != "a3" || changes[1].Had {
 		t.Fatalf("changes %+v, %v: want a2 (was hash 2) and a3 (new)", changes, err)
 	}

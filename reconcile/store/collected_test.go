@@ -29,10 +29,10 @@ func TestCollectedAccounts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := st.SaveAccounts(ctx, id, "ad", accounts); err != nil {
+		if err := st.SaveAccounts(ctx, id, "ad", accounts, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.FinishAccounts(ctx, id, "ad", status == reconcile.CollectionOK); err != nil {
+		if _, err := st.FinishAccounts(ctx, id, "ad", status == reconcile.CollectionOK); err != nil {
 			t.Fatal(err)
 		}
 		if err := st.SaveCollection(ctx, Collection{RunID: id, Side: "target", Name: "ad", Type: "ldap", Status: status, StartedAt: now.Format(time.RFC3339), Count: len(accounts)}); err != nil {

@@ -90,10 +90,10 @@ func TestPeriodQueries(t *testing.T) {
 		{ID: "uid=ann", Username: "ann", Email: "Ann@Example.com", Privileged: true, Enabled: true},
 		{ID: "uid=bob", Username: "bob", Email: "shared@example.com"},
 		{ID: "uid=cat", Username: "cat", Email: "shared@example.com"},
-	}); err != nil {
+	}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.FinishAccounts(ctx, ids[3], "ldap", true); err != nil {
+	if _, err := st.FinishAccounts(ctx, ids[3], "ldap", true); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {

@@ -51,14 +51,21 @@ func (v versioned) where(target string) (string, []any) {
 }
 
 // loadCurrent reads the current hash of every person or account of target.
-func loadCurrent(ctx context.Context, q sqlx.QueryerContext, v versioned, target string) (*snapdelta.Currents, error) {
+func loadCurrent(ctx context.Context, q snapdelta.DB, v versioned, target string) (*snapdelta.Currents, error) {
+	var n int
+	if v.byTarget {
+		var err error
+		if n, err = snapdelta.Accounts(ctx, q, target); err != nil {
+			return nil, err
+		}
+	}
 	w, args := v.where(target)
 	rows, err := q.QueryContext(ctx, `SELECT `+v.idCol+`, hash, valid_from FROM `+v.table+` WHERE `+w+` AND valid_to IS NULL`, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := snapdelta.NewCurrents(0)
+	out := snapdelta.NewCurrents(n)
 	for rows.Next() {
 		var id string
 		var h, from int64
@@ -81,7 +88,7 @@ func (s *Store) SavePeople(ctx context.Context, runID int64, people []*PersonRow
 	sess.Lock()
 	defer sess.Unlock()
 	changes, err := sess.Plan(runID, len(people), func(i int) string { return people[i].EmployeeID },
-		func(i int) uint64 { return reconcile.PersonHash(people[i]) })
+		func(i int) uint64 { return reconcile.PersonHash(people[i]) }, nil)
 	if err != nil {
 		return fmt.Errorf("store: save people: %w", err)
 	}
@@ -140,7 +147,7 @@ func writePeople(ctx context.Context, tx *sqlx.Tx, runID int64, people []*Person
 
 // FinishPeople records the run's HR snapshot (reconcile.Store documents it).
 func (s *Store) FinishPeople(ctx context.Context, runID int64, complete bool) error {
-	if err := s.finish(ctx, snapdelta.Key{Run: runID, Side: reconcile.SideHR, Target: ""}, peopleV, complete); err != nil {
+	if _, err := s.finish(ctx, snapdelta.Key{Run: runID, Side: reconcile.SideHR, Target: ""}, peopleV, complete); err != nil {
 		return fmt.Errorf("store: finish people of run %d: %w", runID, err)
 	}
 	return nil
@@ -148,14 +155,17 @@ func (s *Store) FinishPeople(ctx context.Context, runID int64, complete bool) er
 
 // FinishAccounts records the run's snapshot of a target (reconcile.Store
 // documents it).
-func (s *Store) FinishAccounts(ctx context.Context, runID int64, target string, complete bool) error {
-	if err := s.finish(ctx, snapdelta.Key{Run: runID, Side: reconcile.SideTarget, Target: target}, accountsV, complete); err != nil {
-		return fmt.Errorf("store: finish accounts of %s in run %d: %w", target, runID, err)
+func (s *Store) FinishAccounts(ctx context.Context, runID int64, target string, complete bool) ([]string, error) {
+	gone, err := s.finish(ctx, snapdelta.Key{Run: runID, Side: reconcile.SideTarget, Target: target}, accountsV, complete)
+	if err != nil {
+		return nil, fmt.Errorf("store: finish accounts of %s in run %d: %w", target, runID, err)
 	}
-	return nil
+	return gone, nil
 }
 
-func (s *Store) finish(ctx context.Context, k snapdelta.Key, v versioned, complete bool) error {
+// finish records a session's snapshot; when complete, it returns the
+// accounts of the session's baseline that the run did not save.
+func (s *Store) finish(ctx context.Context, k snapdelta.Key, v versioned, complete bool) (gone []string, err error) {
 	sess := s.sessions.Take(k)
 	if sess != nil {
 		sess.Lock()
@@ -164,12 +174,15 @@ func (s *Store) finish(ctx context.Context, k snapdelta.Key, v versioned, comple
 		// A complete listing that saved nothing: everything current ends.
 		cur, err := loadCurrent(ctx, s.db, v, k.Target)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		sess = snapdelta.NewSession(cur)
 	}
 	ids, from := sess.Finish(complete)
-	return s.write(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
+	if complete {
+		gone = sess.Gone()
+	}
+	return gone, s.write(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
 		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
 			return err
 		}
@@ -265,10 +278,22 @@ func (s *Store) People(ctx context.Context, runID int64) iter.Seq2[PersonRow, er
 	}
 }
 
+// BeginAccounts starts the run's snapshot of target: its current hashes
+// and what the baseline needs (reconcile.Store documents it).
+func (s *Store) BeginAccounts(ctx context.Context, runID, prevRun int64, target string) error {
+	err := s.sessions.Begin(ctx, s.db, runID, prevRun, target,
+		func() (*snapdelta.Currents, error) { return loadCurrent(ctx, s.db, accountsV, target) },
+		func() (map[string]AccountState, error) { return s.AccountStates(ctx, prevRun, target) })
+	if err != nil {
+		return fmt.Errorf("store: begin accounts of %s: %w", target, err)
+	}
+	return nil
+}
+
 // SaveAccounts writes the new and changed accounts of a batch of one
 // target's snapshot, with group memberships and credentials, in one
-// transaction.
-func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, accounts []targets.Account) error {
+// transaction, and gives each account's state in the baseline.
+func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, accounts []targets.Account, prev []reconcile.BaselineState) error {
 	k := snapdelta.Key{Run: runID, Side: reconcile.SideTarget, Target: target}
 	sess, err := s.sessions.Get(k, func() (*snapdelta.Currents, error) { return loadCurrent(ctx, s.db, accountsV, target) })
 	if err != nil {
@@ -277,7 +302,7 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 	sess.Lock()
 	defer sess.Unlock()
 	changes, err := sess.Plan(runID, len(accounts), func(i int) string { return accounts[i].ID },
-		func(i int) uint64 { return reconcile.AccountHash(&accounts[i]) })
+		func(i int) uint64 { return reconcile.AccountHash(&accounts[i]) }, prev)
 	if err != nil {
 		return fmt.Errorf("store: save accounts of %s: %w", target, err)
 	}
@@ -288,7 +313,7 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
 			return err
 		}
-		return writeAccounts(ctx, tx, runID, target, accounts, changes)
+		return writeAccounts(ctx, tx, runID, target, accounts, changes, prev)
 	})
 	if err != nil {
 		sess.Restore(changes)
@@ -297,8 +322,10 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 	return nil
 }
 
-// writeAccounts writes the versions of changes, with their credentials.
-func writeAccounts(ctx context.Context, tx *sqlx.Tx, runID int64, target string, accounts []targets.Account, changes []snapdelta.Change) error {
+// writeAccounts writes the versions of changes, with their credentials;
+// when prev is not nil, it sets the baseline state of each change marked
+// Base from the version it ends.
+func writeAccounts(ctx context.Context, tx *sqlx.Tx, runID int64, target string, accounts []targets.Account, changes []snapdelta.Change, prev []reconcile.BaselineState) error {
 	bg := context.Background()
 	ins, err := tx.PrepareContext(bg, `INSERT INTO account_versions (target, account_id, valid_from, hash, username, email, employee_id,
 		display_name, enabled, login_tracked, last_login, created, privileged, groups, dn) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -306,7 +333,8 @@ func writeAccounts(ctx context.Context, tx *sqlx.Tx, runID int64, target string,
 		return err
 	}
 	defer ins.Close()
-	end, err := tx.PrepareContext(bg, `UPDATE account_versions SET valid_to = ? WHERE target = ? AND account_id = ? AND valid_from = ?`)
+	end, err := tx.PrepareContext(bg, `UPDATE account_versions SET valid_to = ? WHERE target = ? AND account_id = ? AND valid_from = ?
+		RETURNING enabled, privileged, groups`)
 	if err != nil {
 		return err
 	}
@@ -320,8 +348,13 @@ func writeAccounts(ctx context.Context, tx *sqlx.Tx, runID int64, target string,
 		}
 		a := &accounts[c.I]
 		if c.Had {
-			if _, err := end.ExecContext(bg, runID, target, a.ID, c.Was.From); err != nil {
+			var enabled, privileged bool
+			var groups string
+			if err := end.QueryRowContext(bg, runID, target, a.ID, c.Was.From).Scan(&enabled, &privileged, &groups); err != nil {
 				return fmt.Errorf("account %s: %w", a.ID, err)
+			}
+			if c.Base && prev != nil {
+				prev[c.I] = snapdelta.BaseState(enabled, privileged, groups)
 			}
 		}
 		if _, err := ins.ExecContext(bg, target, a.ID, runID, int64(c.Hash), a.Username, a.Email, a.EmployeeID, a.DisplayName,
@@ -363,16 +396,6 @@ func (s *Store) AccountStates(ctx context.Context, runID int64, target string) (
 		out[id] = st
 	}
 	return out, rows.Err()
-}
-
-// BaselineAccounts is AccountStates of prevRun, read at the start of run
-// runID's snapshot of target in the same pass as the current hashes that
-// the snapshot's SaveAccounts calls compare with (reconcile.Store documents
-// it): the two are mostly the same rows, read once.
-func (s *Store) BaselineAccounts(ctx context.Context, runID, prevRun int64, target string) (map[string]AccountState, error) {
-	return s.sessions.Baseline(ctx, s.db, runID, prevRun, target, func() (map[string]AccountState, error) {
-		return s.AccountStates(ctx, prevRun, target)
-	})
 }
 
 // accountRow is an account version as SnapshotAccount returns it.

@@ -48,10 +48,10 @@ func TestPruneKeepsCurrentVersions(t *testing.T) {
 		if err := st.FinishPeople(ctx, id, true); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.SaveAccounts(ctx, id, "app", r.accounts); err != nil {
+		if err := st.SaveAccounts(ctx, id, "app", r.accounts, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.FinishAccounts(ctx, id, "app", true); err != nil {
+		if _, err := st.FinishAccounts(ctx, id, "app", true); err != nil {
 			t.Fatal(err)
 		}
 		if err := st.FinishRun(Run{ID: id, FinishedAt: at, Status: reconcile.StatusCompleted, Mode: "report"}); err != nil {
@@ -111,19 +111,19 @@ func TestSaveAccountsCancelled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SaveAccounts(ctx, id, "app", []targets.Account{{ID: "A0"}}); err != nil {
+	if err := st.SaveAccounts(ctx, id, "app", []targets.Account{{ID: "A0"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	batch := []targets.Account{{ID: "A1"}, {ID: "A2", Enabled: true}}
-	if err := st.SaveAccounts(cancelled, id, "app", batch); err == nil {
+	if err := st.SaveAccounts(cancelled, id, "app", batch, nil); err == nil {
 		t.Fatal("a batch saved under a cancelled context: no error")
 	}
-	if err := st.SaveAccounts(ctx, id, "app", batch); err != nil {
+	if err := st.SaveAccounts(ctx, id, "app", batch, nil); err != nil {
 		t.Fatalf("the same batch saved again: %v", err)
 	}
-	if err := st.FinishAccounts(ctx, id, "app", true); err != nil {
+	if _, err := st.FinishAccounts(ctx, id, "app", true); err != nil {
 		t.Fatal(err)
 	}
 	var n int
@@ -146,13 +146,13 @@ func TestSnapshotWritesCheckTheLease(t *testing.T) {
 		t.Fatal(err)
 	}
 	lost := WithLease(ctx, Lease{Name: RunLock, Token: "not-held", Generation: 1})
-	if err := st.SaveAccounts(lost, id, "app", []targets.Account{{ID: "A1"}}); !errors.Is(err, reconcile.ErrLeaseLost) {
+	if err := st.SaveAccounts(lost, id, "app", []targets.Account{{ID: "A1"}}, nil); !errors.Is(err, reconcile.ErrLeaseLost) {
 		t.Errorf("SaveAccounts under a lost lease: %v, want ErrLeaseLost", err)
 	}
 	if err := st.SavePeople(lost, id, []*PersonRow{{Person: sources.Person{EmployeeID: "E1", Status: sources.Active}}}); !errors.Is(err, reconcile.ErrLeaseLost) {
 		t.Errorf("SavePeople under a lost lease: %v, want ErrLeaseLost", err)
 	}
-	if err := st.FinishAccounts(lost, id, "app", true); !errors.Is(err, reconcile.ErrLeaseLost) {
+	if _, err := st.FinishAccounts(lost, id, "app", true); !errors.Is(err, reconcile.ErrLeaseLost) {
 		t.Errorf("FinishAccounts under a lost lease: %v, want ErrLeaseLost", err)
 	}
 	var n int

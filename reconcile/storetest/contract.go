@@ -167,10 +167,10 @@ func contractSnapshots(t *testing.T, st Store) {
 			Credentials: []targets.Credential{{ID: "k1", Kind: "access_key", Active: true, Created: hired, LastUsed: contractT0}}},
 		{ID: "A2", Username: "u2"},
 	}
-	if err := st.SaveAccounts(ctx, id, "app", accounts); err != nil {
+	if err := st.SaveAccounts(ctx, id, "app", accounts, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.FinishAccounts(ctx, id, "app", true); err != nil {
+	if _, err := st.FinishAccounts(ctx, id, "app", true); err != nil {
 		t.Fatal(err)
 	}
 	states, err := st.AccountStates(ctx, id, "app")

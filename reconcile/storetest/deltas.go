@@ -25,6 +25,7 @@ func contractDeltas(t *testing.T, st Store) {
 	checkDeltaSnapshots(t, st, ac)
 	checkAccountAt(t, st, ac)
 	checkSecondSave(t, st, ac)
+	checkChangedSinceBaseline(t, st, ac)
 }
 
 // deltaDay is day n of the delta contract's runs.
@@ -117,29 +118,52 @@ func runDeltaPlans(t *testing.T, st Store, ac deltaFixtures) {
 				t.Fatal(err)
 			}
 		}
-		// The engine asks for the baseline (the last complete snapshot)
-		// before the first save; the store may read the current hashes
-		// with it. Run 5's is run 4's targeted (incomplete) snapshot, run
-		// 7's run 3's, since when targeted, partial and unfinished runs
-		// changed versions.
-		if prev := baselineOf[id]; prev > 0 {
-			got, err := st.BaselineAccounts(ctx, id, prev, "app")
-			if err != nil || !maps.Equal(got, wantStates[prev]) {
-				t.Errorf("run %d: BaselineAccounts(%d) = %v, %v; want %v", id, prev, got, err, wantStates[prev])
-			}
+		// The engine begins each snapshot with its baseline (the last
+		// good collection): run 5's is run 4's targeted (incomplete)
+		// snapshot, run 7's run 3's, since when targeted, partial and
+		// unfinished runs changed versions. Each save tells each
+		// account's state in it, and a complete finish the baseline's
+		// accounts the run did not save.
+		prev := baselineOf[id]
+		if err := st.BeginAccounts(ctx, id, prev, "app"); err != nil {
+			t.Fatal(err)
 		}
 		want := map[string]reconcile.AccountState{}
 		for _, b := range p.batches {
-			if err := st.SaveAccounts(ctx, id, "app", b); err != nil {
+			states := make([]reconcile.BaselineState, len(b))
+			for i := range states {
+				states[i] = reconcile.BaselineState{Found: true, State: reconcile.AccountState{Groups: "stale"}}
+			}
+			if err := st.SaveAccounts(ctx, id, "app", b, states); err != nil {
 				t.Fatal(err)
 			}
-			for _, a := range b {
+			for i, a := range b {
+				checkBaselineState(t, id, prev, a, states[i], wantStates[prev])
+				// Run 2 lists every account unchanged since its complete
+				// baseline: the SQL stores tell so without reading states.
+				if id == 2 && !states[i].Same {
+					t.Errorf("run 2: %s unchanged since run 1 is not Same: %+v", a.ID, states[i])
+				}
 				want[a.ID] = view(a)
 			}
 		}
 		if p.finished {
-			if err := st.FinishAccounts(ctx, id, "app", p.whole); err != nil {
+			gone, err := st.FinishAccounts(ctx, id, "app", p.whole)
+			if err != nil {
 				t.Fatal(err)
+			}
+			var wantGone []string
+			if p.whole {
+				for a := range wantStates[prev] {
+					if _, ok := want[a]; !ok {
+						wantGone = append(wantGone, a)
+					}
+				}
+			}
+			slices.Sort(gone)
+			slices.Sort(wantGone)
+			if !slices.Equal(gone, wantGone) {
+				t.Errorf("run %d: FinishAccounts gone %v, want %v (baseline run %d)", id, gone, wantGone, prev)
 			}
 		} else {
 			want = map[string]reconcile.AccountState{}
@@ -174,9 +198,21 @@ func runDeltaPlans(t *testing.T, st Store, ac deltaFixtures) {
 			}
 		}
 	}
-	// Run 6 died before its snapshot: its baseline is nobody.
-	if got, err := st.BaselineAccounts(ctx, 8, 6, "app"); err != nil || len(got) != 0 {
-		t.Errorf("BaselineAccounts(6) = %v, %v; want none", got, err)
+}
+
+// checkBaselineState checks an account's state in the baseline run prev,
+// as a save gave it, against the baseline's states.
+func checkBaselineState(t *testing.T, run, prev int64, a targets.Account, got reconcile.BaselineState, base map[string]reconcile.AccountState) {
+	t.Helper()
+	w, found := base[a.ID]
+	now := reconcile.AccountState{Enabled: a.Enabled, Privileged: a.Privileged, Groups: reconcile.JoinGroups(a.Groups)}
+	switch {
+	case got.Found != found:
+		t.Errorf("run %d: %s found in baseline run %d: %v, want %v", run, a.ID, prev, got.Found, found)
+	case found && got.Same && now != w:
+		t.Errorf("run %d: %s Same as in baseline run %d, which has %+v, not %+v", run, a.ID, prev, w, now)
+	case found && !got.Same && got.State != w:
+		t.Errorf("run %d: %s in baseline run %d: %+v, want %+v", run, a.ID, prev, got.State, w)
 	}
 }
 
@@ -284,11 +320,60 @@ func checkSecondSave(t *testing.T, st Store, ac deltaFixtures) {
 	ctx := context.Background()
 	day, a4 := deltaDay, ac.a4
 	id := beginRun(t, st, reconcile.Run{AsOf: day(8), StartedAt: day(8), Mode: "report", Scope: "full"})
-	if err := st.SaveAccounts(ctx, id, "app", []targets.Account{a4}); err != nil {
+	// Run 6 died before its snapshot: as a baseline it has nobody.
+	if err := st.BeginAccounts(ctx, id, 6, "app"); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SaveAccounts(ctx, id, "app", []targets.Account{a4}); err == nil {
+	prev := []reconcile.BaselineState{{Found: true}}
+	if err := st.SaveAccounts(ctx, id, "app", []targets.Account{a4}, prev); err != nil || prev[0].Found {
+		t.Fatalf("A4 saved with run 6 as baseline: %+v, %v; want not found", prev[0], err)
+	}
+	if err := st.BeginAccounts(ctx, id, 6, "app"); err == nil {
+		t.Error("a snapshot begun again after a save: no error")
+	}
+	if err := st.SaveAccounts(ctx, id, "app", []targets.Account{a4}, nil); err == nil {
 		t.Error("an account saved twice in a run: no error")
+	}
+}
+
+// checkChangedSinceBaseline: an account that a run after the baseline
+// changed (a targeted run here) is as the baseline had it when listed
+// again, and gone since it when not.
+func checkChangedSinceBaseline(t *testing.T, st Store, ac deltaFixtures) {
+	ctx := context.Background()
+	const target = "changed"
+	save := func(scope string, prev int64, accounts []targets.Account, complete bool) (int64, []reconcile.BaselineState, []string) {
+		t.Helper()
+		id := beginRun(t, st, reconcile.Run{AsOf: deltaDay(9), StartedAt: deltaDay(9), Mode: "report", Scope: scope})
+		if err := st.BeginAccounts(ctx, id, prev, target); err != nil {
+			t.Fatal(err)
+		}
+		states := make([]reconcile.BaselineState, len(accounts))
+		if err := st.SaveAccounts(ctx, id, target, accounts, states); err != nil {
+			t.Fatal(err)
+		}
+		gone, err := st.FinishAccounts(ctx, id, target, complete)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(gone)
+		return id, states, gone
+	}
+	first, base, _ := save("full", 0, []targets.Account{ac.a1, ac.a3}, true)
+	if base[0].Found || base[1].Found {
+		t.Errorf("no baseline: %+v", base)
+	}
+	// A targeted run changes both after the baseline (first).
+	save("people:E1", first, []targets.Account{ac.a1priv, ac.a3on}, false)
+	// The next complete listing has A1 as the targeted run left it, and
+	// not A3: A1 had changed since the baseline, A3 is gone since.
+	_, states, gone := save("full", first, []targets.Account{ac.a1priv}, true)
+	want := reconcile.AccountState{Enabled: ac.a1.Enabled, Groups: reconcile.JoinGroups(ac.a1.Groups)}
+	if !states[0].Found || states[0].Same || states[0].State != want {
+		t.Errorf("A1 changed since the baseline: %+v, want found with %+v", states[0], want)
+	}
+	if !slices.Equal(gone, []string{"A3"}) {
+		t.Errorf("gone since the baseline: %v, want [A3]", gone)
 	}
 }
 

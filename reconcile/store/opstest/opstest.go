@@ -625,8 +625,8 @@ func testPeriod(t *testing.T, st Store) {
 		{ID: "b", Username: "bob", Email: "Bob@Example.com", Enabled: true, Groups: []targets.Group{{ID: "g1", Name: "admins"}}},
 		{ID: "B", Username: "big", Enabled: true},
 		{ID: "a", Username: "amy", Email: "amy@example.com"},
-	}))
-	check(t, st.FinishAccounts(ctx, r2, "app", true))
+	}, nil))
+	must[[]string](t)(st.FinishAccounts(ctx, r2, "app", true))
 	if id := must[int64](t)(st.LastCollection(ctx, "app")); id != r2 {
 		t.Fatalf("LastCollection = %d, want %d", id, r2)
 	}
@@ -704,21 +704,21 @@ func testPrune(t *testing.T, st Store) {
 	all := func(string, string) bool { return true }
 	acct := []targets.Account{{ID: "u1", Username: "u1", Enabled: true}}
 	oldRun := run(t, st, "nightly", "full", day(0), reconcile.StatusCompleted)
-	check(t, st.SaveAccounts(ctx, oldRun, "app", acct))
-	check(t, st.FinishAccounts(ctx, oldRun, "app", true))
+	check(t, st.SaveAccounts(ctx, oldRun, "app", acct, nil))
+	must[[]string](t)(st.FinishAccounts(ctx, oldRun, "app", true))
 	must[[]reconcile.FindingState](t)(st.SaveFindings(ctx, oldRun, day(0), []reconcile.FindingRow{
 		{Fingerprint: "gone", Kind: "orphan", Severity: "high", Disposition: "review", Target: "app", AccountID: "u0", FirstSeen: day(0), Body: []byte(`{}`)},
 		{Fingerprint: "stays", Kind: "orphan", Severity: "high", Disposition: "review", Target: "app", AccountID: "u1", FirstSeen: day(0), Body: []byte(`{}`)},
 	}, all))
 	keepRun := run(t, st, "nightly", "full", day(1), reconcile.StatusCompleted)
-	check(t, st.SaveAccounts(ctx, keepRun, "app", acct))
-	check(t, st.FinishAccounts(ctx, keepRun, "app", true))
+	check(t, st.SaveAccounts(ctx, keepRun, "app", acct, nil))
+	must[[]string](t)(st.FinishAccounts(ctx, keepRun, "app", true))
 	must[[]reconcile.FindingState](t)(st.SaveFindings(ctx, keepRun, day(1), []reconcile.FindingRow{
 		{Fingerprint: "stays", Kind: "orphan", Severity: "high", Disposition: "review", Target: "app", AccountID: "u1", FirstSeen: day(0), Body: []byte(`{}`)},
 	}, all))
 	failed := run(t, st, "nightly", "full", day(2), reconcile.StatusFailed)
-	check(t, st.SaveAccounts(ctx, failed, "app", acct))
-	check(t, st.FinishAccounts(ctx, failed, "app", true))
+	check(t, st.SaveAccounts(ctx, failed, "app", acct, nil))
+	must[[]string](t)(st.FinishAccounts(ctx, failed, "app", true))
 
 	// 30 days later, keeping 10: the old run's snapshot and findings go;
 	// the newest completed run's stay, whatever their age; so does the
