@@ -108,8 +108,10 @@ type Result struct {
 	// were read and are shown in ("UTC" by default).
 	Timezone string
 
-	// bodies[i] is Findings[i] as saved (nil: not saved, or changed since).
+	// bodies[i] is Findings[i] as saved (nil: not saved, or changed since);
+	// spool holds them instead when the engine has a Spool.
 	bodies [][]byte
+	spool  *findingSpool
 }
 
 // FindingJSON returns Findings[i] as json.Marshal writes it: the very
@@ -119,13 +121,30 @@ func (r *Result) FindingJSON(i int) ([]byte, error) {
 	if i < len(r.bodies) && r.bodies[i] != nil {
 		return r.bodies[i], nil
 	}
+	if r.spool != nil {
+		if b, err := r.spool.body(i); b != nil || err != nil {
+			return b, err
+		}
+	}
 	return json.Marshal(&r.Findings[i])
 }
 
+// Close lets go of the findings' JSON the run spooled (Engine.Spool):
+// FindingJSON then marshals each finding afresh.
+func (r *Result) Close() error {
+	if r.spool == nil {
+		return nil
+	}
+	err := r.spool.f.Close()
+	r.spool = nil
+	return err
+}
+
 // TakeFindingJSON is FindingJSON for a caller that writes the bytes out
-// once (findings.json): the Result forgets them, and FindingJSON marshals
-// Findings[i] again if asked later. A hundred thousand findings' JSON is
-// then not held through the rest of the reports.
+// once (findings.json): the Result forgets them if it holds them in memory,
+// and FindingJSON marshals Findings[i] again if asked later. A hundred
+// thousand findings' JSON is then not held through the rest of the reports.
+// (Spooled bytes stay in the spool until Close.)
 func (r *Result) TakeFindingJSON(i int) ([]byte, error) {
 	b, err := r.FindingJSON(i)
 	if i < len(r.bodies) {
@@ -140,6 +159,9 @@ func (r *Result) SetJiraKey(i int, key string) {
 	r.Findings[i].JiraKey = key
 	if i < len(r.bodies) {
 		r.bodies[i] = nil
+	}
+	if r.spool != nil {
+		r.spool.drop(i)
 	}
 }
 
@@ -163,6 +185,11 @@ type Engine struct {
 	// Redactor scrubs every configured secret from error text before it is
 	// stored, audited or reported (nil: none configured).
 	Redactor *targets.Redactor
+	// Spool, when set, is a folder where a run keeps its findings' JSON
+	// (Result.FindingJSON) from their save until the Result is closed,
+	// instead of in memory: an unlinked temporary file about the size
+	// of findings.json.
+	Spool string
 }
 
 // errText is err's message as it may be kept as evidence: scrubbed of every
@@ -1043,25 +1070,29 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 		return err
 	}
 	rows := make([]FindingRow, len(res.Findings))
+	var spool *findingSpool
+	if e.Spool != "" && len(rows) > 0 {
+		var err error
+		if spool, err = newFindingSpool(e.Spool, len(rows)); err != nil {
+			// The findings' JSON is then kept in memory: the run is the same.
+			e.Log.Warn("findings kept in memory: no spool", "err", err)
+		}
+	}
+	var hashes []byte // the rows' content hashes, when spooled
+	if spool != nil {
+		hashes = make([]byte, 16*len(rows))
+	}
 	// Serialising a hundred thousand findings is CPU work: use every core.
 	var g errgroup.Group
 	chunk := max(len(rows)/runtime.GOMAXPROCS(0)+1, 1000)
 	for lo := 0; lo < len(rows); lo += chunk {
 		hi := min(lo+chunk, len(rows))
-		g.Go(func() error {
-			for i := lo; i < hi; i++ {
-				f := &res.Findings[i]
-				body, err := json.Marshal(f)
-				if err != nil {
-					return err
-				}
-				rows[i] = FindingRow{Fingerprint: f.Fingerprint, Kind: string(f.Kind), Severity: string(f.Severity), Disposition: string(f.Disposition),
-					Target: f.Target, AccountID: f.AccountID, EmployeeID: f.EmployeeID, FirstSeen: f.FirstSeen, Body: body}
-			}
-			return nil
-		})
+		g.Go(func() error { return marshalFindings(res.Findings, rows, lo, hi, spool, hashes) })
 	}
 	if err := g.Wait(); err != nil {
+		if spool != nil {
+			spool.f.Close()
+		}
 		return err
 	}
 	okTargets := map[string]bool{}
@@ -1081,15 +1112,21 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 	}
 	// findings.json writes the same bytes (Result.FindingJSON); taken
 	// before the store reorders rows.
-	bodies := make([][]byte, len(rows))
-	for i := range rows {
-		bodies[i] = rows[i].Body
+	var bodies [][]byte
+	if spool == nil {
+		bodies = make([][]byte, len(rows))
+		for i := range rows {
+			bodies[i] = rows[i].Body
+		}
 	}
 	resolved, err := e.Store.SaveFindings(ctx, res.Run.ID, spec.AsOf, rows, resolves)
 	if err != nil {
+		if spool != nil {
+			spool.f.Close()
+		}
 		return err
 	}
-	res.bodies = bodies
+	res.bodies, res.spool = bodies, spool
 	res.Resolved = resolved
 	counts := map[string]int{"people": res.PeopleCount, "findings": len(res.Findings), "drift": len(res.Drift), "resolved": len(resolved)}
 	for _, c := range res.Collections {
@@ -1102,6 +1139,41 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 		counts["disposition:"+string(f.Disposition)]++
 	}
 	res.Run.Counts = counts
+	return nil
+}
+
+// marshalFindings makes the rows lo..hi of findings, each marshalled once:
+// with its body, or with its content hash (in hashes, 16 bytes a row) and
+// its body spooled.
+func marshalFindings(findings []Finding, rows []FindingRow, lo, hi int, spool *findingSpool, hashes []byte) error {
+	const batch = 1024 // findings spooled at a time (about 650 KB)
+	var buf, scratch []byte
+	var ends []int
+	first := lo
+	for i := lo; i < hi; i++ {
+		f := &findings[i]
+		body, err := json.Marshal(f)
+		if err != nil {
+			return err
+		}
+		rows[i] = FindingRow{Fingerprint: f.Fingerprint, Kind: string(f.Kind), Severity: string(f.Severity), Disposition: string(f.Disposition),
+			Target: f.Target, AccountID: f.AccountID, EmployeeID: f.EmployeeID, FirstSeen: f.FirstSeen}
+		if spool == nil {
+			rows[i].Body = body
+			continue
+		}
+		rows[i].Hash = hashes[16*i : 16*i+16 : 16*i+16]
+		scratch = contentHash(rows[i].Hash, scratch, &rows[i], body)
+		rows[i].LoadBody = func() ([]byte, error) { return spool.body(i) }
+		buf = append(buf, body...)
+		ends = append(ends, len(buf))
+		if len(ends) == batch || i == hi-1 {
+			if err := spool.put(first, buf, ends); err != nil {
+				return err
+			}
+			buf, ends, first = buf[:0], ends[:0], i+1
+		}
+	}
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"testing"
 )
 
@@ -75,5 +76,52 @@ func TestTakeFindingJSONLetsTheBodyGo(t *testing.T) {
 	}
 	if next, _ := res.FindingJSON(1 % len(res.Findings)); len(res.Findings) > 1 && &next[0] != &saved[1].Body[0] {
 		t.Error("taking finding 0's body let finding 1's go")
+	}
+}
+
+// With a Spool, the findings' JSON waits on disk: the store is given each
+// row's content hash and loads the bodies it writes; FindingJSON serves the
+// same bytes from the spool, which leaves no file in its folder; SetJiraKey
+// and Close make FindingJSON marshal afresh.
+func TestFindingJSONFromTheSpool(t *testing.T) {
+	e := newEngine(t)
+	e.Spool = t.TempDir()
+	res, err := e.Run(context.Background(), spec(fakeAccounts(), Policy{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) < 2 || res.spool == nil {
+		t.Fatalf("%d findings, spool %v: the test proves nothing", len(res.Findings), res.spool)
+	}
+	saved := mem(e).findings[res.Run.ID]
+	for i := range res.Findings {
+		got, err := res.FindingJSON(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh, err := json.Marshal(res.Findings[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, fresh) || !bytes.Equal(got, saved[i].Body) {
+			t.Fatalf("finding %d: from the spool %s\nmarshalled afresh %s\nsaved %s", i, got, fresh, saved[i].Body)
+		}
+		if !bytes.Equal(saved[i].Hash, ContentHash(&saved[i], fresh)) {
+			t.Fatalf("finding %d: the store was given hash %x", i, saved[i].Hash)
+		}
+	}
+	if left, err := os.ReadDir(e.Spool); err != nil || len(left) != 0 {
+		t.Errorf("the spool's folder holds %v (%v): want nothing", left, err)
+	}
+	res.SetJiraKey(1, "OPS-7")
+	var back Finding
+	if got, err := res.FindingJSON(1); err != nil || json.Unmarshal(got, &back) != nil || back.JiraKey != "OPS-7" {
+		t.Errorf("after SetJiraKey, FindingJSON = %s (%v), want the key", got, err)
+	}
+	if err := res.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := res.FindingJSON(0); err != nil || !bytes.Equal(got, saved[0].Body) {
+		t.Errorf("after Close, FindingJSON(0) = %s, %v; want %s", got, err, saved[0].Body)
 	}
 }

@@ -42,6 +42,7 @@ type memStore struct {
 	versions      map[memVerKey][]memVersion
 	drift         map[int64][]DriftRow
 	findings      map[int64][]FindingRow
+	bodies        map[string][]byte // by content hash
 	states        map[string]FindingState
 	actions       []Action // index = ID-1
 	holds         []Hold   // index = ID-1
@@ -86,6 +87,7 @@ func newMemStore() *memStore {
 		pendingIDs:    map[memAcctKey]bool{},
 		snapshots:     map[memSnapKey]bool{},
 		baselines:     map[memSnapKey]int64{},
+		bodies:        map[string][]byte{},
 		versions:      map[memVerKey][]memVersion{},
 		drift:         map[int64][]DriftRow{},
 		findings:      map[int64][]FindingRow{},
@@ -420,11 +422,26 @@ func (s *memStore) SaveFindings(ctx context.Context, runID int64, asOf time.Time
 		resolved = append(resolved, FindingState{Fingerprint: st.Fingerprint, Kind: st.Kind, Target: st.Target, AccountID: st.AccountID,
 			FirstSeen: st.FirstSeen, JiraKey: st.JiraKey, Resolved: true, ResolvedAt: asOf})
 	}
-	s.states = states
-	s.findings[runID] = slices.Clone(rows)
-	if s.findings[runID] == nil {
-		s.findings[runID] = []FindingRow{}
+	// Each body is kept once by its content hash, as the SQL stores keep
+	// them: a spooled body is loaded only when the store has not got it.
+	hashes := ContentHashes(rows)
+	kept := make([]FindingRow, len(rows))
+	for i, f := range rows {
+		body, ok := s.bodies[string(hashes[i])]
+		if !ok {
+			var err error
+			if body, err = f.Content(); err != nil {
+				return nil, err
+			}
+		}
+		kept[i] = f
+		kept[i].Body, kept[i].LoadBody = body, nil
 	}
+	for i := range kept {
+		s.bodies[string(hashes[i])] = kept[i].Body
+	}
+	s.states = states
+	s.findings[runID] = kept
 	return resolved, nil
 }
 

@@ -380,6 +380,21 @@ type FindingRow struct {
 	EmployeeID  string
 	FirstSeen   time.Time
 	Body        []byte
+	// A caller that keeps the bodies elsewhere (the engine spools them
+	// to disk) leaves Body nil and sets Hash, the row's ContentHash, and
+	// LoadBody, which a store calls for each body it must write (those
+	// it never stored): the bodies of a hundred thousand findings are
+	// then never all in memory.
+	Hash     []byte
+	LoadBody func() ([]byte, error)
+}
+
+// Content returns the row's body, loading it when the row has none.
+func (r *FindingRow) Content() ([]byte, error) {
+	if r.Body == nil && r.LoadBody != nil {
+		return r.LoadBody()
+	}
+	return r.Body, nil
 }
 
 // OpenFinding is what a run needs of a problem still open.

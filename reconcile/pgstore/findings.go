@@ -265,8 +265,12 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 			make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		for j, i := range fresh {
 			f := &rows[i]
+			b, err := f.Content()
+			if err != nil {
+				return 0, nil, 0, fmt.Errorf("finding body %s: %w", f.Fingerprint, err)
+			}
 			hash[j], fp[j], kind[j], sev[j], disp[j], target[j], account[j], emp[j], body[j] = hashes[i], f.Fingerprint, f.Kind, f.Severity,
-				f.Disposition, f.Target, f.AccountID, f.EmployeeID, string(f.Body)
+				f.Disposition, f.Target, f.AccountID, f.EmployeeID, string(b)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO finding_bodies (hash, kind, severity, disposition, target, account_id, employee_id, body)
 			SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])

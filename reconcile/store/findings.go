@@ -127,9 +127,9 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 		err = execBatches(ctx, tx, `INSERT INTO finding_state (fingerprint, kind, target, account_id, first_seen, last_seen, last_run) VALUES `,
 			`(?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT(fingerprint) DO UPDATE SET
 				first_seen = CASE WHEN finding_state.resolved_at IS NULL THEN finding_state.first_seen ELSE excluded.first_seen END,
-				last_seen = excluded.last_seen, last_run = excluded.last_run, resolved_at = NULL`, len(changed), func(i int, args []any) []any {
+				last_seen = excluded.last_seen, last_run = excluded.last_run, resolved_at = NULL`, len(changed), func(i int, args []any) ([]any, error) {
 				f := changed[i]
-				return append(args, f.Fingerprint, f.Kind, f.Target, f.AccountID, T(f.FirstSeen), T(asOf), runID)
+				return append(args, f.Fingerprint, f.Kind, f.Target, f.AccountID, T(f.FirstSeen), T(asOf), runID), nil
 			}, nil)
 		if err != nil {
 			return fmt.Errorf("finding states: %w", err)
@@ -192,7 +192,7 @@ const batchRows = 200
 // Each statement must affect one row per row it carries (checked). ctx is
 // checked between statements, which run without a cancellable context
 // (go-sqlite3 starts a goroutine for each statement that has one).
-func execBatches(ctx context.Context, tx *sqlx.Tx, prefix, row, suffix string, n int, args func(i int, dst []any) []any, lead []any) error {
+func execBatches(ctx context.Context, tx *sqlx.Tx, prefix, row, suffix string, n int, args func(i int, dst []any) ([]any, error), lead []any) error {
 	stmt := func(k int) string { return prefix + strings.Repeat(row+", ", k-1) + row + suffix }
 	var full *sql.Stmt
 	bg := context.WithoutCancel(ctx)
@@ -203,7 +203,10 @@ func execBatches(ctx context.Context, tx *sqlx.Tx, prefix, row, suffix string, n
 		k := min(batchRows, n-lo)
 		as := append([]any(nil), lead...)
 		for i := lo; i < lo+k; i++ {
-			as = args(i, as)
+			var err error
+			if as, err = args(i, as); err != nil {
+				return err
+			}
 		}
 		var res sql.Result
 		var err error
@@ -281,9 +284,10 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 	// kept), then a version per new or changed finding, in multi-row
 	// statements.
 	err = execBatches(ctx, tx, `INSERT INTO finding_bodies (hash, kind, severity, disposition, target, account_id, employee_id, body) VALUES `,
-		`(?, ?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT (hash) DO NOTHING`, len(fresh), func(n int, args []any) []any {
+		`(?, ?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT (hash) DO NOTHING`, len(fresh), func(n int, args []any) ([]any, error) {
 			f := &rows[fresh[n]]
-			return append(args, hashes[fresh[n]], f.Kind, f.Severity, f.Disposition, f.Target, f.AccountID, f.EmployeeID, string(f.Body))
+			body, err := f.Content()
+			return append(args, hashes[fresh[n]], f.Kind, f.Severity, f.Disposition, f.Target, f.AccountID, f.EmployeeID, string(body)), err
 		}, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("finding bodies: %w", err)
@@ -294,7 +298,9 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 	}
 	err = execBatches(ctx, tx, `INSERT INTO finding_versions (fingerprint, body_id, from_seq, to_seq)
 		SELECT v.column1, b.id, ?, ? FROM (VALUES `, `(?, ?)`, `) v JOIN finding_bodies b ON b.hash = v.column2`, len(fresh),
-		func(n int, args []any) []any { return append(args, rows[fresh[n]].Fingerprint, hashes[fresh[n]]) }, []any{seq, to})
+		func(n int, args []any) ([]any, error) {
+			return append(args, rows[fresh[n]].Fingerprint, hashes[fresh[n]]), nil
+		}, []any{seq, to})
 	if err != nil {
 		return nil, nil, fmt.Errorf("finding versions: %w", err)
 	}

@@ -7,9 +7,11 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("delta snapshots", func(t *testing.T) { contractDeltas(t, open(t)) })
 	t.Run("findings", func(t *testing.T) { contractFindings(t, open(t)) })
 	t.Run("finding history", func(t *testing.T) { contractHistory(t, open(t)) })
+	t.Run("finding history, bodies loaded", func(t *testing.T) { contractHistorySpooled(t, open(t)) })
 	t.Run("actions", func(t *testing.T) { contractActions(t, open(t)) })
 	t.Run("holds", func(t *testing.T) { contractHolds(t, open(t)) })
 }
@@ -240,6 +243,17 @@ func contractFindings(t *testing.T, st Store) {
 	}
 	if open = OpenStates(t, st); len(open) != 2 {
 		t.Fatalf("open after a refused save: %+v", open)
+	}
+	// A body that cannot be loaded fails the save, which changes nothing.
+	r4 := beginRun(t, st, reconcile.Run{AsOf: day(4), StartedAt: day(4), Mode: "report", Scope: "full"})
+	lost := row("d", "dormant", day(4))
+	lost.Hash, lost.Body = reconcile.ContentHash(&lost, lost.Body), nil
+	lost.LoadBody = func() ([]byte, error) { return nil, errors.New("spool gone") }
+	if _, err := st.SaveFindings(ctx, r4, day(4), []reconcile.FindingRow{row("b", "dormant", day(3)), lost}, all); err == nil || !strings.Contains(err.Error(), "spool gone") {
+		t.Fatalf("a save whose body could not be loaded: %v, want its error", err)
+	}
+	if open = OpenStates(t, st); len(open) != 2 || open["b"].LastRun != r3 {
+		t.Fatalf("open after a failed save: %+v", open)
 	}
 }
 

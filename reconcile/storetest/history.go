@@ -98,6 +98,13 @@ type HistoryStore interface {
 // of every run so far. It returns the IDs of the runs.
 func History(t *testing.T, st HistoryStore) (answers map[string]any, runs []int64) {
 	t.Helper()
+	return history(t, st, nil)
+}
+
+// history is History, each step's rows passed through prepare (when not
+// nil) before they are saved.
+func history(t *testing.T, st HistoryStore, prepare func(*reconcile.FindingRow)) (answers map[string]any, runs []int64) {
+	t.Helper()
 	ctx := context.Background()
 	answers = map[string]any{}
 	for i, step := range HistorySteps {
@@ -117,6 +124,9 @@ func History(t *testing.T, st HistoryStore) (answers map[string]any, runs []int6
 					first = o.FirstSeen // as the engine does
 				}
 				rows = append(rows, HistoryRow(spec, first))
+				if prepare != nil {
+					prepare(&rows[len(rows)-1])
+				}
 			}
 			resolves := func(kind, target string) bool {
 				switch {
@@ -287,4 +297,28 @@ func contractHistory(t *testing.T, st Store) {
 	}
 	answers, _ := History(t, hs)
 	Golden(t, testdataDir(), "finding_history.json", answers)
+}
+
+// contractHistorySpooled plays the history with every row's body kept by
+// the caller (Body nil, Hash and LoadBody set, as the engine's spool does):
+// the answers are the same, and the store loads only bodies it writes.
+func contractHistorySpooled(t *testing.T, st Store) {
+	hs, ok := st.(HistoryStore)
+	if !ok {
+		t.Fatalf("%T has no FindingBodies, AllFindingStates or SetJiraKey", st)
+	}
+	var rows, loads int
+	answers, _ := history(t, hs, func(r *reconcile.FindingRow) {
+		body := r.Body
+		r.Hash, r.Body = reconcile.ContentHash(r, body), nil
+		r.LoadBody = func() ([]byte, error) {
+			loads++
+			return body, nil
+		}
+		rows++
+	})
+	Golden(t, testdataDir(), "finding_history.json", answers)
+	if loads == 0 || loads >= rows {
+		t.Errorf("%d bodies loaded for %d rows: want those written only, some but not all", loads, rows)
+	}
 }

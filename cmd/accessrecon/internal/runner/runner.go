@@ -116,8 +116,9 @@ func Run(ctx context.Context, cfg *config.Config, env Env, req Request) (*reconc
 	if err := trail.Ready(cfg, tr); err != nil {
 		return nil, err // a trail configured to sign that cannot: nothing acts
 	}
+	// The findings' JSON waits for findings.json beside it, on disk.
 	eng := &reconcile.Engine{Store: env.Store, Log: engineLog, Audit: reconcile.TrailAuditor{Trail: tr},
-		Started: runID.Store, Redactor: w.Redactor, Progress: env.Progress}
+		Started: runID.Store, Redactor: w.Redactor, Progress: env.Progress, Spool: req.OutDir}
 	res, runErr := eng.Run(ctx, spec)
 	// The chain head is signed once the run is over, whatever its outcome.
 	runErr = errors.Join(runErr, trail.CheckpointRun(ctx, cfg, tr))
@@ -155,6 +156,9 @@ func Run(ctx context.Context, cfg *config.Config, env Env, req Request) (*reconc
 		ferr = WriteFindings(filepath.Join(req.OutDir, FindingsName), res)
 	}
 	wg.Wait()
+	if err := res.Close(); err != nil {
+		env.Log.Warn("findings spool", "err", err)
+	}
 	if len(req.Scope) == 0 && len(req.EmployeeIDs) == 0 && res.Run.Status != reconcile.StatusCancelled {
 		if err := prune(octx, cfg, env.Store); err != nil {
 			env.Log.Warn("retention", "err", err)

@@ -1,0 +1,76 @@
+package reconcile
+
+import (
+	"os"
+	"sync"
+)
+
+// findingSpool keeps a run's findings' JSON on disk between their save and
+// findings.json: the bodies of a hundred thousand findings, the largest
+// thing a run holds once it has collected, are then not kept in memory
+// while the run acts and writes its reports. The file is unlinked as soon
+// as it is made: nothing is left behind, whatever ends the process.
+type findingSpool struct {
+	f     *os.File
+	mu    sync.Mutex // guards size
+	size  int64
+	spans []spoolSpan // by finding
+}
+
+// spoolSpan is where one finding's body is; n < 0: none (the finding
+// changed since it was saved).
+type spoolSpan struct {
+	off int64
+	n   int32
+}
+
+// newFindingSpool makes the spool of n findings' bodies in dir.
+func newFindingSpool(dir string, n int) (*findingSpool, error) {
+	f, err := os.CreateTemp(dir, ".accessrecon-findings-*.json")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, err
+	}
+	sp := &findingSpool{f: f, spans: make([]spoolSpan, n)}
+	for i := range sp.spans {
+		sp.spans[i].n = -1
+	}
+	return sp, nil
+}
+
+// put writes the bodies of findings lo, lo+1, …, which buf holds back to
+// back, the k-th ending at ends[k].
+func (sp *findingSpool) put(lo int, buf []byte, ends []int) error {
+	sp.mu.Lock()
+	off := sp.size
+	sp.size += int64(len(buf))
+	sp.mu.Unlock()
+	if _, err := sp.f.WriteAt(buf, off); err != nil {
+		return err
+	}
+	start := 0
+	for k, end := range ends {
+		sp.spans[lo+k] = spoolSpan{off: off + int64(start), n: int32(end - start)}
+		start = end
+	}
+	return nil
+}
+
+// body reads finding i's body (nil when it has none).
+func (sp *findingSpool) body(i int) ([]byte, error) {
+	s := sp.spans[i]
+	if s.n < 0 {
+		return nil, nil
+	}
+	b := make([]byte, s.n)
+	if _, err := sp.f.ReadAt(b, s.off); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// drop forgets finding i's body.
+func (sp *findingSpool) drop(i int) { sp.spans[i].n = -1 }
