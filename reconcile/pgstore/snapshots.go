@@ -372,17 +372,26 @@ func endAccounts(tx *sqlx.Tx, runID int64, target string, endID []string, endFro
 			}
 		}
 	}
+	ended := 0
 	for rows.Next() {
 		var id, groups string
 		var enabled, privileged bool
 		if err := rows.Scan(&id, &enabled, &privileged, &groups); err != nil {
 			return err
 		}
+		ended++
 		if i, ok := base[id]; ok {
 			prev[i] = snapdelta.BaseState(enabled, privileged, groups)
 		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if ended != len(endID) {
+		// A current version the session knew is not in the table.
+		return fmt.Errorf("%d current versions ended of %d", ended, len(endID))
+	}
+	return nil
 }
 
 // AccountStates loads one target's snapshot in a run as a compact map.
