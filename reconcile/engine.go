@@ -424,7 +424,7 @@ func mergeTargets(spec RunSpec, results []targetResult, res *Result) (failed, re
 	res.Findings, res.Drift = slices.Grow(res.Findings, nf-len(res.Findings)), slices.Grow(res.Drift, nd-len(res.Drift))
 	for i := range results {
 		tr, ts := &results[i], &spec.Targets[i]
-		for f := range tr.findings.All() {
+		for f := range tr.findings.Drain() {
 			// HR is suspect: an account whose owner HR did not
 			// report may belong to someone the export left out.
 			if f.Kind == Orphaned && hrSuspect {
@@ -1042,9 +1042,29 @@ func sortFindings(fs []Finding) {
 	permute(fs, idx)
 }
 
+// SortFindingRows orders rows by fingerprint, as the SQL stores write
+// them: their fingerprints are sorted, and the rows (large) are then moved
+// into that order once.
+func SortFindingRows(rows []FindingRow) {
+	type key struct {
+		fp string
+		i  int32
+	}
+	keys := make([]key, len(rows))
+	for i := range rows {
+		keys[i] = key{rows[i].Fingerprint, int32(i)}
+	}
+	slices.SortFunc(keys, func(a, b key) int { return strings.Compare(a.fp, b.fp) })
+	idx := make([]int32, len(keys))
+	for k := range keys {
+		idx[k] = keys[k].i
+	}
+	permute(rows, idx)
+}
+
 // permute puts fs[idx[k]] at k for every k, in place, following the
 // permutation's cycles; idx is used up.
-func permute(fs []Finding, idx []int32) {
+func permute[T any](fs []T, idx []int32) {
 	for start := range idx {
 		if idx[start] < 0 || int(idx[start]) == start {
 			continue

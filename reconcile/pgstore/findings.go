@@ -92,7 +92,7 @@ const findingsLock = 0x61636366696e64 // "accfind"
 // findings once: a second call for the same run fails.
 func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, rows []reconcile.FindingRow, resolves func(kind, target string) bool) ([]reconcile.FindingState, error) {
 	var resolved []reconcile.FindingState
-	slices.SortFunc(rows, func(a, b reconcile.FindingRow) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
+	reconcile.SortFindingRows(rows)
 	err := s.tx(ctx, func(tx *sqlx.Tx) error {
 		resolved = resolved[:0]
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, findingsLock); err != nil {

@@ -86,7 +86,7 @@ func (s *Store) findingStates(ctx context.Context, where string) (map[string]Fin
 func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, rows []FindingRow, resolves func(kind, target string) bool) ([]FindingState, error) {
 	var resolved []FindingState
 	// In key order, B-tree inserts touch each page once instead of at random.
-	slices.SortFunc(rows, func(a, b FindingRow) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
+	reconcile.SortFindingRows(rows)
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		resolved = resolved[:0]
 		var scope string
@@ -255,7 +255,7 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 	hashes := reconcile.ContentHashes(rows)
 	lives := map[string]liveVersion{}
 	if !partial {
-		if lives, err = liveVersions(ctx, tx); err != nil {
+		if lives, err = liveVersions(ctx, tx, len(rows)); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -317,15 +317,16 @@ type liveVersion struct {
 	hash []byte
 }
 
-// liveVersions returns the live version of each fingerprint.
-func liveVersions(ctx context.Context, tx *sqlx.Tx) (map[string]liveVersion, error) {
+// liveVersions returns the live version of each fingerprint, in a map
+// sized for about n (the findings a run reports are mostly those live).
+func liveVersions(ctx context.Context, tx *sqlx.Tx, n int) (map[string]liveVersion, error) {
 	q, err := tx.QueryContext(ctx, `SELECT v.id, v.fingerprint, b.hash FROM finding_versions v JOIN finding_bodies b ON b.id = v.body_id
 		WHERE v.to_seq = ?`, liveSeq)
 	if err != nil {
 		return nil, err
 	}
 	defer q.Close()
-	lives := map[string]liveVersion{}
+	lives := make(map[string]liveVersion, n)
 	for q.Next() {
 		var l liveVersion
 		var fp string
