@@ -13,6 +13,7 @@
 package reconcile
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -1115,6 +1116,9 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 		}
 		return err
 	}
+	if err := spool.failed(); err != nil {
+		e.Log.Warn("findings spool failed: some kept in memory", "err", err)
+	}
 	okTargets := map[string]bool{}
 	for _, c := range res.Collections {
 		if c.Side == SideTarget && c.Status == CollectionOK {
@@ -1188,8 +1192,14 @@ func marshalFindings(findings []Finding, rows []FindingRow, lo, hi int, spool *f
 		buf = append(buf, body...)
 		ends = append(ends, len(buf))
 		if len(ends) == batch || i == hi-1 {
-			if err := spool.put(first, buf, ends); err != nil {
-				return err
+			if spool.put(first, buf, ends) != nil {
+				// The spool failed (a full disk): these bodies are kept
+				// in memory, and FindingJSON marshals them again.
+				start := 0
+				for k, end := range ends {
+					rows[first+k].Body, rows[first+k].LoadBody = bytes.Clone(buf[start:end]), nil
+					start = end
+				}
 			}
 			buf, ends, first = buf[:0], ends[:0], i+1
 		}

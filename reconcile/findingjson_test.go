@@ -125,3 +125,32 @@ func TestFindingJSONFromTheSpool(t *testing.T) {
 		t.Errorf("after Close, FindingJSON(0) = %s, %v; want %s", got, err, saved[0].Body)
 	}
 }
+
+// A spool that fails (a full disk) fails nothing: the bodies it could not
+// take are kept in memory for the store, and the failure is told.
+func TestSpoolThatFailsKeepsTheBodies(t *testing.T) {
+	sp, err := newFindingSpool(t.TempDir(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp.f.Close() // every write fails
+	findings := []Finding{{Fingerprint: "a", Kind: Dormant, AccountID: "x"}, {Fingerprint: "b", Kind: Orphaned, AccountID: "y"}, {Fingerprint: "c", AccountID: "z"}}
+	rows := make([]FindingRow, len(findings))
+	if err := marshalFindings(findings, rows, 0, len(rows), sp, make([]byte, 16*len(rows))); err != nil {
+		t.Fatalf("marshalFindings with a failing spool: %v", err)
+	}
+	if sp.failed() == nil {
+		t.Error("the spool's failure is not told")
+	}
+	for i := range rows {
+		want, _ := json.Marshal(&findings[i])
+		body, err := rows[i].Content()
+		if err != nil || !bytes.Equal(body, want) || rows[i].LoadBody != nil || !bytes.Equal(rows[i].Hash, ContentHash(&rows[i], want)) {
+			t.Errorf("row %d: body %s (%v), hash %x; want %s in memory", i, body, err, rows[i].Hash, want)
+		}
+	}
+	res := &Result{Findings: findings, spool: sp}
+	if got, err := res.FindingJSON(1); err != nil || !bytes.Equal(got, rows[1].Body) {
+		t.Errorf("FindingJSON(1) = %s, %v; want %s", got, err, rows[1].Body)
+	}
+}

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"os"
 	"sync"
 )
@@ -12,8 +13,9 @@ import (
 // as it is made: nothing is left behind, whatever ends the process.
 type findingSpool struct {
 	f     *os.File
-	mu    sync.Mutex // guards size
+	mu    sync.Mutex // guards size and err
 	size  int64
+	err   error       // the first write that failed
 	spans []spoolSpan // by finding
 }
 
@@ -42,13 +44,17 @@ func newFindingSpool(dir string, n int) (*findingSpool, error) {
 }
 
 // put writes the bodies of findings lo, lo+1, …, which buf holds back to
-// back, the k-th ending at ends[k].
+// back, the k-th ending at ends[k]. When it fails, those findings have no
+// body in the spool.
 func (sp *findingSpool) put(lo int, buf []byte, ends []int) error {
 	sp.mu.Lock()
 	off := sp.size
 	sp.size += int64(len(buf))
 	sp.mu.Unlock()
 	if _, err := sp.f.WriteAt(buf, off); err != nil {
+		sp.mu.Lock()
+		sp.err = cmp.Or(sp.err, err)
+		sp.mu.Unlock()
 		return err
 	}
 	start := 0
@@ -74,3 +80,13 @@ func (sp *findingSpool) body(i int) ([]byte, error) {
 
 // drop forgets finding i's body.
 func (sp *findingSpool) drop(i int) { sp.spans[i].n = -1 }
+
+// failed returns the first write that failed (nil for a nil spool).
+func (sp *findingSpool) failed() error {
+	if sp == nil {
+		return nil
+	}
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return sp.err
+}
