@@ -22,7 +22,7 @@ import (
 
 // hashWriter feeds fields into an xxHash64 digest.
 type hashWriter struct {
-	d   *xxhash.Digest
+	d   xxhash.Digest
 	buf [binary.MaxVarintLen64 + 12]byte
 }
 
@@ -30,6 +30,33 @@ func (h *hashWriter) str(s string) {
 	n := binary.PutUvarint(h.buf[:], uint64(len(s)))
 	_, _ = h.d.Write(h.buf[:n])
 	_, _ = h.d.WriteString(s)
+}
+
+// groups writes gs as str(JoinGroups(gs)) does, without making the
+// string (AccountHash runs for every account a run collects).
+func (h *hashWriter) groups(gs []targets.Group) {
+	n := 0
+	for i, g := range gs {
+		if i > 0 {
+			n++
+		}
+		n += len(g.Name)
+		if g.ID != g.Name {
+			n += 1 + len(g.ID)
+		}
+	}
+	k := binary.PutUvarint(h.buf[:], uint64(n))
+	_, _ = h.d.Write(h.buf[:k])
+	for i, g := range gs {
+		if i > 0 {
+			_, _ = h.d.WriteString("\n")
+		}
+		_, _ = h.d.WriteString(g.Name)
+		if g.ID != g.Name {
+			_, _ = h.d.WriteString("\t")
+			_, _ = h.d.WriteString(g.ID)
+		}
+	}
 }
 
 func (h *hashWriter) flag(b bool) {
@@ -56,7 +83,8 @@ func (h *hashWriter) time(t time.Time) {
 // and names, in order) and credentials (ID, kind, created, last used,
 // active, in order).
 func AccountHash(a *targets.Account) uint64 {
-	h := hashWriter{d: xxhash.New()}
+	var h hashWriter
+	h.d.Reset()
 	h.str(a.ID)
 	h.str(a.Username)
 	h.str(a.Email)
@@ -68,7 +96,7 @@ func AccountHash(a *targets.Account) uint64 {
 	h.flag(a.Privileged)
 	h.time(a.LastLogin)
 	h.time(a.Created)
-	h.str(JoinGroups(a.Groups))
+	h.groups(a.Groups)
 	for _, c := range a.Credentials {
 		h.str(c.ID)
 		h.str(c.Kind)
@@ -82,7 +110,8 @@ func AccountHash(a *targets.Account) uint64 {
 // PersonHash is the content hash of a person as the stores keep them: the
 // HR fields and the role history the engine derives.
 func PersonHash(p *PersonRow) uint64 {
-	h := hashWriter{d: xxhash.New()}
+	var h hashWriter
+	h.d.Reset()
 	h.str(p.EmployeeID)
 	h.str(p.Email)
 	h.str(p.FirstName)
