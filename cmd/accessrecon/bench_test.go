@@ -93,6 +93,23 @@ package main
 // day 1, growth 9.3 MB per day. With the findings continued over a second
 // sheet (54013f7), the workbook written again: day 2 167.4 s, 277.8 cpu-s,
 // 8718 MiB, GC 11.3% (day 1 252.5 s, its workbook 317 MB).
+//
+// Night of 2026-12-02 (the baseline read in proportion to change, the
+// findings' JSON spooled to disk, hashing without allocating), idle
+// machine, BenchmarkDays -benchtime 1x, a5340e7 and cd9ffb0 one after the
+// other, twice: day 2 took 8.8 and 9.1 s wall, 14.3 and 15.0 cpu-s, 907
+// and 883 MiB peak RSS before; 7.9 and 7.0 s, 12.8 and 11.3 cpu-s, 784 and
+// 836 MiB after (day 1: 13.1 and 14.9 s, 841 and 775 MiB before; 13.1 and
+// 13.4 s, 721 and 742 MiB after; GC 9.8% of day 2's CPU). Five day-2
+// runs of each binary alternately on one day-1 store (the `run` command,
+// not this benchmark): medians 11.6 s, 18.8 cpu-s, 893 MB before and
+// 10.4 s, 16.5 cpu-s, 842 MB after (the machine was slower than for the
+// pairs above). BenchmarkDay2, two runs: floor 0.44 and 0.59 s; run 7.7
+// and 9.6 s (12.4 and 15.5 cpu-s, x-floor 17.7 and 16.3); run-no-workbook
+// 6.3 and 7.6 s (9.5 and 11.8 cpu-s, x-floor 14.5 and 13.0). At 1,000,000
+// people: day 2 122.9 s, 203.2 cpu-s, 7400 MiB, GC 12.9% (with the
+// workbook); day 1 207.2 s, 6903 MiB; store 4,197 MB after day 1, growth
+// 9.3 MB per day.
 
 import (
 	"bytes"
