@@ -28,17 +28,7 @@ func TestFindingJSONIsTheStoredBody(t *testing.T) {
 		t.Fatalf("%d findings saved, %d in the result", len(saved), len(res.Findings))
 	}
 	for i := range res.Findings {
-		got, err := res.FindingJSON(i)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fresh, err := json.Marshal(res.Findings[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, fresh) || !bytes.Equal(got, saved[i].Body) {
-			t.Fatalf("finding %d: FindingJSON %s\nmarshalled afresh %s\nsaved %s", i, got, fresh, saved[i].Body)
-		}
+		got := savedJSON(t, res, saved, i)
 		if &got[0] != &saved[i].Body[0] {
 			t.Errorf("finding %d: FindingJSON marshalled again instead of serving the saved body", i)
 		}
@@ -55,6 +45,24 @@ func TestFindingJSONIsTheStoredBody(t *testing.T) {
 	if first, _ := res.FindingJSON(0); &first[0] != &saved[0].Body[0] {
 		t.Error("SetJiraKey of finding 1 dropped finding 0's saved body")
 	}
+}
+
+// savedJSON returns FindingJSON(i), failing the test unless it is finding
+// i marshalled afresh and the body the store saved.
+func savedJSON(t *testing.T, res *Result, saved []FindingRow, i int) []byte {
+	t.Helper()
+	got, err := res.FindingJSON(i)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := json.Marshal(res.Findings[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, fresh) || !bytes.Equal(got, saved[i].Body) {
+		t.Fatalf("finding %d: FindingJSON %s\nmarshalled afresh %s\nsaved %s", i, got, fresh, saved[i].Body)
+	}
+	return got
 }
 
 // TakeFindingJSON serves the saved body once and lets it go: asked again,
@@ -95,18 +103,8 @@ func TestFindingJSONFromTheSpool(t *testing.T) {
 	}
 	saved := mem(e).findings[res.Run.ID]
 	for i := range res.Findings {
-		got, err := res.FindingJSON(i)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fresh, err := json.Marshal(res.Findings[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, fresh) || !bytes.Equal(got, saved[i].Body) {
-			t.Fatalf("finding %d: from the spool %s\nmarshalled afresh %s\nsaved %s", i, got, fresh, saved[i].Body)
-		}
-		if !bytes.Equal(saved[i].Hash, ContentHash(&saved[i], fresh)) {
+		got := savedJSON(t, res, saved, i)
+		if !bytes.Equal(saved[i].Hash, ContentHash(&saved[i], got)) {
 			t.Fatalf("finding %d: the store was given hash %x", i, saved[i].Hash)
 		}
 	}
