@@ -59,3 +59,29 @@ func TestFindingsFileFromSavedBodies(t *testing.T) {
 		t.Errorf("findings.json after SetJiraKey:\n%s", withKey)
 	}
 }
+
+// A run with an out dir spools its findings' JSON there (the engine's
+// Spool) and writes findings.json from the spool: the same bytes as the
+// findings marshalled afresh, and nothing else is left in the folder.
+func TestFindingsFileFromTheSpool(t *testing.T) {
+	cfg, st, _ := setup(t)
+	out := t.TempDir()
+	res, err := Run(context.Background(), cfg, Env{Store: st, Log: slog.New(slog.DiscardHandler)}, Request{Reports: Set{}, OutDir: out})
+	if err != nil || res == nil || len(res.Findings) == 0 {
+		t.Fatalf("run: %v, %v (no findings: the test proves nothing)", res, err)
+	}
+	spooled, err := os.ReadFile(filepath.Join(out, FindingsName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := filepath.Join(t.TempDir(), "fresh.json")
+	if err := WriteFindings(fresh, &reconcile.Result{Run: res.Run, Findings: res.Findings, Collections: res.Collections, Actions: res.Actions, Guards: res.Guards}); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := os.ReadFile(fresh); err != nil || !bytes.Equal(spooled, again) {
+		t.Fatalf("findings.json from the spool:\n%s\nfrom findings marshalled afresh:\n%s (%v)", spooled, again, err)
+	}
+	if left, err := os.ReadDir(out); err != nil || len(left) != 1 {
+		t.Errorf("the out dir holds %v (%v): want findings.json alone", left, err)
+	}
+}
