@@ -45,15 +45,7 @@ func TestMigrateFindingsToEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pg.Close()
-	first, err := os.ReadFile("migrations/001_init.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pg.Exec(string(first)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pg.Exec(`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
-		INSERT INTO schema_migrations (version, name) VALUES (1, '001_init.sql')`); err != nil {
+	if err := pgstore.MigrateTo(ctx, dsn, 1); err != nil {
 		t.Fatal(err)
 	}
 	copyRows := func(sel, ins string, n int) {

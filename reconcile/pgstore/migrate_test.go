@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -26,8 +25,7 @@ func TestMigrateFullSnapshotsToDeltas(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	body, err := os.ReadFile("migrations/001_init.sql")
-	if err != nil {
+	if err := pgstore.MigrateTo(context.Background(), dsn, 1); err != nil {
 		t.Fatal(err)
 	}
 	exec := func(q string, args ...any) {
@@ -36,9 +34,6 @@ func TestMigrateFullSnapshotsToDeltas(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	exec(string(body))
-	exec(`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
-	exec(`INSERT INTO schema_migrations (version, name) VALUES (1, '001_init.sql')`)
 	t0 := time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC)
 	run := func(id int64, scope, app string) {
 		exec(`INSERT INTO runs (id, as_of, started_at, mode, scope, status) VALUES ($1, $2, $2, 'report', $3, 'completed')`, id, t0.AddDate(0, 0, int(id)), scope)

@@ -154,6 +154,12 @@ func (s *Store) migrate(ctx context.Context, apply bool) error {
 		}
 		return nil
 	}
+	return s.applyMigrations(ctx, names, len(names))
+}
+
+// applyMigrations applies, in one transaction, those of the first upto
+// migrations (names, in order) that the schema lacks.
+func (s *Store) applyMigrations(ctx context.Context, names []string, upto int) error {
 	return s.tx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
 			return fmt.Errorf("lock for migrations: %w", err)
@@ -169,7 +175,7 @@ func (s *Store) migrate(ctx context.Context, apply bool) error {
 		if version > len(names) {
 			return fmt.Errorf("schema version %d is newer than this accessrecon knows (%d): use a newer binary", version, len(names))
 		}
-		for i := version; i < len(names); i++ {
+		for i := version; i < upto; i++ {
 			body, err := migrations.ReadFile(names[i])
 			if err != nil {
 				return err
