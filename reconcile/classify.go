@@ -190,30 +190,26 @@ func (j *judge) add(v *verdict, f Finding) {
 // constants: a run has a finding for every few accounts, and few ways of
 // matching.
 func matchText(m Match) string {
-	if m.Strong {
-		switch m.Via {
-		case AttrEmployeeID:
-			return AttrEmployeeID + " (strong)"
-		case AttrEmail:
-			return AttrEmail + " (strong)"
-		case AttrUsername:
-			return AttrUsername + " (strong)"
-		case AttrLink:
-			return AttrLink + " (strong)"
-		}
-		return m.Via + " (strong)"
-	}
+	var weak, strong string
 	switch m.Via {
 	case AttrEmployeeID:
-		return AttrEmployeeID + " (weak)"
+		weak, strong = AttrEmployeeID+" (weak)", AttrEmployeeID+" (strong)"
 	case AttrEmail:
-		return AttrEmail + " (weak)"
+		weak, strong = AttrEmail+" (weak)", AttrEmail+" (strong)"
 	case AttrUsername:
-		return AttrUsername + " (weak)"
+		weak, strong = AttrUsername+" (weak)", AttrUsername+" (strong)"
 	case AttrLink:
-		return AttrLink + " (weak)"
+		weak, strong = AttrLink+" (weak)", AttrLink+" (strong)"
+	default:
+		if m.Strong {
+			return m.Via + " (strong)"
+		}
+		return m.Via + " (weak)"
 	}
-	return m.Via + " (weak)"
+	if m.Strong {
+		return strong
+	}
+	return weak
 }
 
 // exemptionExpired: an exemption naming the account has expired.
