@@ -109,19 +109,15 @@ type Result struct {
 	// were read and are shown in ("UTC" by default).
 	Timezone string
 
-	// bodies[i] is Findings[i] as saved (nil: not saved, or changed since);
-	// spool holds them instead when the engine has a Spool.
-	bodies [][]byte
-	spool  *findingSpool
+	// spool holds the findings' JSON as saved when the engine has a Spool.
+	spool *findingSpool
 }
 
-// FindingJSON returns Findings[i] as json.Marshal writes it: the very
-// bytes the store saved as its body while the finding is unchanged since
-// (each finding is marshalled once per run), else marshalled now.
+// FindingJSON returns Findings[i] as json.Marshal writes it: from the
+// spool (Engine.Spool), the very bytes the store was given, while the
+// finding is unchanged since (each finding is marshalled once per run);
+// else marshalled now.
 func (r *Result) FindingJSON(i int) ([]byte, error) {
-	if i < len(r.bodies) && r.bodies[i] != nil {
-		return r.bodies[i], nil
-	}
 	if r.spool != nil {
 		if b, err := r.spool.body(i); b != nil || err != nil {
 			return b, err
@@ -141,26 +137,10 @@ func (r *Result) Close() error {
 	return err
 }
 
-// TakeFindingJSON is FindingJSON for a caller that writes the bytes out
-// once (findings.json): the Result forgets them if it holds them in memory,
-// and FindingJSON marshals Findings[i] again if asked later. A hundred
-// thousand findings' JSON is then not held through the rest of the reports.
-// (Spooled bytes stay in the spool until Close.)
-func (r *Result) TakeFindingJSON(i int) ([]byte, error) {
-	b, err := r.FindingJSON(i)
-	if i < len(r.bodies) {
-		r.bodies[i] = nil
-	}
-	return b, err
-}
-
 // SetJiraKey records the ticket that tracks Findings[i] (reports/jira, after
 // the run saved its findings); FindingJSON then includes it.
 func (r *Result) SetJiraKey(i int, key string) {
 	r.Findings[i].JiraKey = key
-	if i < len(r.bodies) {
-		r.bodies[i] = nil
-	}
 	if r.spool != nil {
 		r.spool.drop(i)
 	}
@@ -187,9 +167,10 @@ type Engine struct {
 	// stored, audited or reported (nil: none configured).
 	Redactor *targets.Redactor
 	// Spool, when set, is a folder where a run keeps its findings' JSON
-	// (Result.FindingJSON) from their save until the Result is closed,
-	// instead of in memory: an unlinked temporary file about the size
-	// of findings.json.
+	// (Result.FindingJSON, for findings.json) from their save until the
+	// Result is closed: an unlinked temporary file about the size of
+	// findings.json. Without one nothing is kept: FindingJSON marshals
+	// each finding again.
 	Spool string
 }
 
@@ -1095,8 +1076,9 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 	if e.Spool != "" && len(rows) > 0 {
 		var err error
 		if spool, err = newFindingSpool(e.Spool, len(rows)); err != nil {
-			// The findings' JSON is then kept in memory: the run is the same.
-			e.Log.Warn("findings kept in memory: no spool", "err", err)
+			// findings.json then marshals the findings again: the run
+			// is the same.
+			e.Log.Warn("findings' JSON not spooled", "err", err)
 		}
 	}
 	var hashes []byte // the rows' content hashes, when spooled
@@ -1117,7 +1099,7 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 		return err
 	}
 	if err := spool.failed(); err != nil {
-		e.Log.Warn("findings spool failed: some kept in memory", "err", err)
+		e.Log.Warn("findings spool failed: some of findings.json marshalled again", "err", err)
 	}
 	okTargets := map[string]bool{}
 	for _, c := range res.Collections {
@@ -1134,15 +1116,6 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 		}
 		return len(spec.Scope) == 0 || slices.Contains(spec.Scope, Kind(kind))
 	}
-	// findings.json writes the same bytes (Result.FindingJSON); taken
-	// before the store reorders rows.
-	var bodies [][]byte
-	if spool == nil {
-		bodies = make([][]byte, len(rows))
-		for i := range rows {
-			bodies[i] = rows[i].Body
-		}
-	}
 	resolved, err := e.Store.SaveFindings(ctx, res.Run.ID, spec.AsOf, rows, resolves)
 	if err != nil {
 		if spool != nil {
@@ -1150,7 +1123,7 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 		}
 		return err
 	}
-	res.bodies, res.spool = bodies, spool
+	res.spool = spool
 	res.Resolved = resolved
 	counts := map[string]int{"people": res.PeopleCount, "findings": len(res.Findings), "drift": len(res.Drift), "resolved": len(resolved)}
 	for _, c := range res.Collections {
@@ -1193,8 +1166,8 @@ func marshalFindings(findings []Finding, rows []FindingRow, lo, hi int, spool *f
 		ends = append(ends, len(buf))
 		if len(ends) == batch || i == hi-1 {
 			if spool.put(first, buf, ends) != nil {
-				// The spool failed (a full disk): these bodies are kept
-				// in memory, and FindingJSON marshals them again.
+				// The spool failed (a full disk): the store is given
+				// these bodies, and FindingJSON marshals them again.
 				start := 0
 				for k, end := range ends {
 					rows[first+k].Body, rows[first+k].LoadBody = bytes.Clone(buf[start:end]), nil

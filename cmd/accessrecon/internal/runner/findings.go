@@ -75,11 +75,10 @@ func WriteFindings(path string, res *reconcile.Result) error {
 		}
 	}
 	bw.WriteString("\"findings\": [")
-	// Each finding as the engine marshalled it for the store, not again;
-	// written, its bytes are let go (the workbook, written meanwhile,
-	// needs the memory more).
+	// Each finding as the engine marshalled it for the store (its spool),
+	// not again.
 	for i := range res.Findings {
-		b, err := res.TakeFindingJSON(i)
+		b, err := res.FindingJSON(i)
 		if err != nil {
 			out.Close()
 			return err

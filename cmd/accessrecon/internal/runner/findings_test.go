@@ -12,10 +12,11 @@ import (
 	"github.com/accessrecon/accessrecon/reconcile"
 )
 
-// TestFindingsFileFromSavedBodies: findings.json, written from the bodies
-// the engine marshalled once for the store, is byte for byte the file of
-// the findings marshalled afresh (as WriteFindings did before); a ticket key
-// set after the run (reports/jira) is in it.
+// TestFindingsFileFromSavedBodies: findings.json of a Result that spooled
+// nothing (a run without an out dir) is the file of the findings
+// marshalled afresh, and holds every body the store saved; a ticket key
+// set after the run (reports/jira) is in it. (TestFindingsFileFromTheSpool
+// writes it from the spool.)
 func TestFindingsFileFromSavedBodies(t *testing.T) {
 	cfg, st, dir := setup(t)
 	res, err := Run(context.Background(), cfg, Env{Store: st, Log: slog.New(slog.DiscardHandler)}, Request{Reports: Set{}})
