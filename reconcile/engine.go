@@ -16,7 +16,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -123,7 +122,7 @@ func (r *Result) FindingJSON(i int) ([]byte, error) {
 			return b, err
 		}
 	}
-	return json.Marshal(&r.Findings[i])
+	return r.Findings[i].appendJSON(nil)
 }
 
 // Close lets go of the findings' JSON the run spooled (Engine.Spool):
@@ -1149,20 +1148,21 @@ func marshalFindings(findings []Finding, rows []FindingRow, lo, hi int, spool *f
 	first := lo
 	for i := lo; i < hi; i++ {
 		f := &findings[i]
-		body, err := json.Marshal(f)
-		if err != nil {
-			return err
+		start := len(buf)
+		var err error
+		if buf, err = f.appendJSON(buf); err != nil {
+			return fmt.Errorf("finding %s: %w", f.Fingerprint, err)
 		}
+		body := buf[start:]
 		rows[i] = FindingRow{Fingerprint: f.Fingerprint, Kind: string(f.Kind), Severity: string(f.Severity), Disposition: string(f.Disposition),
 			Target: f.Target, AccountID: f.AccountID, EmployeeID: f.EmployeeID, FirstSeen: f.FirstSeen}
 		if spool == nil {
-			rows[i].Body = body
+			rows[i].Body, buf = bytes.Clone(body), buf[:0]
 			continue
 		}
 		rows[i].Hash = hashes[16*i : 16*i+16 : 16*i+16]
 		scratch = contentHash(rows[i].Hash, scratch, &rows[i], body)
 		rows[i].LoadBody = func() ([]byte, error) { return spool.body(i) }
-		buf = append(buf, body...)
 		ends = append(ends, len(buf))
 		if len(ends) == batch || i == hi-1 {
 			if spool.put(first, buf, ends) != nil {

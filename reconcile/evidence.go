@@ -77,17 +77,20 @@ func compareFacts(a, b Fact) int { return strings.Compare(a.Key, b.Key) }
 // MarshalJSON writes the evidence as a JSON object in key order (null when
 // nil, as a nil map is).
 func (ev Evidence) MarshalJSON() ([]byte, error) {
-	if ev == nil {
-		return []byte("null"), nil
-	}
-	ev = ev.Sorted()
 	n := 2
 	for _, f := range ev {
 		n += len(f.Key) + len(f.Value) + 6
 	}
-	b := make([]byte, 0, n)
+	return ev.appendJSON(make([]byte, 0, n)), nil
+}
+
+// appendJSON appends what MarshalJSON returns.
+func (ev Evidence) appendJSON(b []byte) []byte {
+	if ev == nil {
+		return append(b, "null"...)
+	}
 	b = append(b, '{')
-	for i, f := range ev {
+	for i, f := range ev.Sorted() {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -95,7 +98,7 @@ func (ev Evidence) MarshalJSON() ([]byte, error) {
 		b = append(b, ':')
 		b = appendJSONString(b, f.Value)
 	}
-	return append(b, '}'), nil
+	return append(b, '}')
 }
 
 // UnmarshalJSON reads a JSON object of strings (null leaves ev nil).

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
+	"reflect"
 	"testing"
+	"time"
 )
 
 // TestFindingJSONIsTheStoredBody: without a spool the run keeps no JSON of
@@ -119,5 +122,77 @@ func TestSpoolThatFailsKeepsTheBodies(t *testing.T) {
 	res := &Result{Findings: findings, spool: sp}
 	if got, err := res.FindingJSON(1); err != nil || !bytes.Equal(got, rows[1].Body) {
 		t.Errorf("FindingJSON(1) = %s, %v; want %s", got, err, rows[1].Body)
+	}
+}
+
+// TestFindingAppendJSONIsMarshal: the hand-written encoder writes what
+// encoding/json's Marshal writes, byte for byte (the stored bodies are
+// hashed), for findings whose every field — reached by reflection, so a
+// field added to Finding is filled too — is set or left empty at random,
+// with strings that need escaping and times in other zones.
+func TestFindingAppendJSONIsMarshal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 13))
+	texts := []string{"", "a", "alice@example.com", `q"u\o`, "<b>&</b>", "\x00\x1f\t\n", "\xff\xfe", "x\u2028y\u2029", "تفعيل ✓ 𝄞"}
+	zones := []*time.Location{time.UTC, time.FixedZone("AST", 3*3600), time.FixedZone("", -(5*3600 + 30*60))}
+	var fill func(v reflect.Value, depth int)
+	fill = func(v reflect.Value, depth int) {
+		if depth >= 0 && rng.IntN(4) == 0 {
+			return // left empty: omitempty and null
+		}
+		if v.Type() == reflect.TypeFor[time.Time]() {
+			ns := rng.Int64N(3) * int64(rng.IntN(1e9))
+			v.Set(reflect.ValueOf(time.Unix(rng.Int64N(4e9), ns).In(zones[rng.IntN(len(zones))])))
+			return
+		}
+		switch v.Kind() {
+		case reflect.String:
+			v.SetString(texts[rng.IntN(len(texts))])
+		case reflect.Bool:
+			v.SetBool(rng.IntN(2) == 0)
+		case reflect.Pointer:
+			v.Set(reflect.New(v.Type().Elem()))
+			fill(v.Elem(), depth+1)
+		case reflect.Slice:
+			n := rng.IntN(4)
+			v.Set(reflect.MakeSlice(v.Type(), n, n))
+			for i := range n {
+				fill(v.Index(i), depth+1)
+			}
+		case reflect.Struct:
+			for i := range v.NumField() {
+				if v.Type().Field(i).IsExported() {
+					fill(v.Field(i), depth+1)
+				}
+			}
+		default:
+			t.Fatalf("the test cannot fill a %s: teach it", v.Type())
+		}
+	}
+	for range 3000 {
+		var f Finding
+		fill(reflect.ValueOf(&f).Elem(), -1)
+		f.Evidence = f.Evidence.Sorted() // as the engine keeps it
+		want, err := json.Marshal(&f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.appendJSON([]byte("prefix"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != "prefix"+string(want) {
+			t.Fatalf("appendJSON:\n%s\nencoding/json:\n%s", got[len("prefix"):], want)
+		}
+		if allocs := testing.AllocsPerRun(5, func() { _, _ = f.appendJSON(got[:0]) }); allocs != 0 {
+			t.Fatalf("appendJSON allocated %.0f times into a buffer large enough", allocs)
+		}
+	}
+	// A time Marshal cannot write fails both.
+	f := Finding{FirstSeen: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	if _, err := json.Marshal(&f); err == nil {
+		t.Fatal("encoding/json wrote a year 10000")
+	}
+	if _, err := f.appendJSON(nil); err == nil {
+		t.Error("appendJSON wrote a year 10000")
 	}
 }
