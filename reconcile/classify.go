@@ -106,8 +106,8 @@ func termination(p *PersonRow, asOf time.Time) time.Time {
 
 // seen is what the run knows of an account beyond its current state.
 type seen struct {
-	prev        *AccountState // previous good snapshot (nil: new, or no previous run)
-	revokedByUs bool          // accessrecon disabled it since the previous snapshot
+	prevDisabled bool // the previous good snapshot has it disabled
+	revokedByUs  bool // accessrecon disabled it since the previous snapshot
 	// suspendedByUs is accessrecon's latest disable of the account, when it
 	// was for a suspension or leave (nil otherwise).
 	suspendedByUs *Disablement
@@ -295,7 +295,7 @@ func (j *judge) excessAccess(v *verdict) {
 // accessrecon) and is enabled again, and is not a returning person's.
 func (j *judge) reenabled(v *verdict) {
 	s, m := v.s, v.m
-	if !((s.prev != nil && !s.prev.Enabled) || s.revokedByUs) || j.back(m, s, v.departed) {
+	if !(s.prevDisabled || s.revokedByUs) || j.back(m, s, v.departed) {
 		return
 	}
 	f := Finding{Kind: Reenabled, Severity: High, Disposition: Review,

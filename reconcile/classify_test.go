@@ -137,7 +137,7 @@ func TestClassify(t *testing.T) {
 		{name: "idle credential", a: acctWith(func(a *targets.Account) {
 			a.Credentials = []targets.Credential{{ID: "k1", Active: true, LastUsed: daysAgo(181)}, {ID: "k2", Active: true, LastUsed: daysAgo(2)}}
 		}), m: strong(active()), want: []kd{{StaleCredential, Review}}},
-		{name: "reenabled (prev disabled)", a: acct(), m: strong(active()), s: seen{prev: &AccountState{Enabled: false}}, want: []kd{{Reenabled, Review}}},
+		{name: "reenabled (prev disabled)", a: acct(), m: strong(active()), s: seen{prevDisabled: true}, want: []kd{{Reenabled, Review}}},
 		{name: "reenabled (revoked by us), departed", a: acct(), m: strong(with(func(p *PersonRow) { p.Status = sources.Terminated })),
 			s: seen{revokedByUs: true}, want: []kd{{Reenabled, AutoRevoke}, {TerminatedActive, AutoRevoke}}},
 		{name: "valid exemption", policy: Policy{Exemptions: []Exemption{exp(10)}}, a: acct(),

@@ -917,16 +917,16 @@ func (tc *targetCollection) judge(b *targetBaseline, j *judge, a *targets.Accoun
 	var s seen
 	switch {
 	case prev.Same:
-		s.prev = &AccountState{Enabled: a.Enabled, Privileged: a.Privileged}
+		s.prevDisabled = !a.Enabled
 	case prev.Found:
-		s.prev = &prev.State
+		s.prevDisabled = !prev.State.Enabled
 		tr.drift = append(tr.drift, accountDrift(name, *a, prev.State)...)
 	case b.prevRun > 0 && !targeted:
 		tr.drift = append(tr.drift, DriftRow{Side: SideTarget, Target: name, Subject: a.ID, Kind: "account_created", Detail: a.Username})
 	}
 	s.revokedByUs = b.revoked[a.ID]
 	if d, ok := b.suspended[a.ID]; ok {
-		s.suspendedByUs = &d
+		s.suspendedByUs = new(d) // allocated only when found
 	}
 	tr.findings.add(j.classify(*a, m, s)...)
 }

@@ -236,9 +236,9 @@ func TestReturnedTable(t *testing.T) {
 		{"weak match: not for restoration", disabled, Match{Person: person(sources.Active), Via: AttrEmail}, seen{suspendedByUs: ours}, nil, []kd{}},
 		{"HR sources disagree", disabled, strong(person(sources.Active)), seen{suspendedByUs: ours}, map[string]bool{"e1": true}, []kd{}},
 		{"restored by IT: neither returned nor reenabled", enabledAcct, strong(person(sources.Active)),
-			seen{prev: &AccountState{Enabled: false}, suspendedByUs: ours}, nil, []kd{}},
+			seen{prevDisabled: true, suspendedByUs: ours}, nil, []kd{}},
 		{"re-enabled while still suspended: reenabled", enabledAcct, strong(person(sources.Suspended)),
-			seen{prev: &AccountState{Enabled: false}, suspendedByUs: ours}, nil, []kd{{Reenabled, AutoRevoke}, {SuspendedActive, AutoRevoke}}},
+			seen{prevDisabled: true, suspendedByUs: ours}, nil, []kd{{Reenabled, AutoRevoke}, {SuspendedActive, AutoRevoke}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
