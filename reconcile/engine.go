@@ -86,7 +86,7 @@ type Result struct {
 	Run Run
 	// Findings are the run's findings, most severe first. Once the run
 	// has saved them, change one only through the Result's methods
-	// (SetJiraKey): FindingJSON serves the bytes the store was given.
+	// (SetJiraKey): AppendFindingJSON serves the bytes the store was given.
 	Findings    []Finding
 	Drift       []DriftRow
 	Collections []Collection
@@ -112,21 +112,21 @@ type Result struct {
 	spool *findingSpool
 }
 
-// FindingJSON returns Findings[i] as json.Marshal writes it: from the
-// spool (Engine.Spool), the very bytes the store was given, while the
-// finding is unchanged since (each finding is marshalled once per run);
-// else marshalled now.
-func (r *Result) FindingJSON(i int) ([]byte, error) {
+// AppendFindingJSON appends Findings[i] as json.Marshal writes it to dst:
+// from the spool (Engine.Spool), the very bytes the store was given, while
+// the finding is unchanged since (each finding is marshalled once per
+// run); else marshalled now.
+func (r *Result) AppendFindingJSON(dst []byte, i int) ([]byte, error) {
 	if r.spool != nil {
-		if b, err := r.spool.body(i); b != nil || err != nil {
+		if b, ok, err := r.spool.appendBody(dst, i); ok || err != nil {
 			return b, err
 		}
 	}
-	return r.Findings[i].appendJSON(nil)
+	return r.Findings[i].appendJSON(dst)
 }
 
 // Close lets go of the findings' JSON the run spooled (Engine.Spool):
-// FindingJSON then marshals each finding afresh.
+// AppendFindingJSON then marshals each finding afresh.
 func (r *Result) Close() error {
 	if r.spool == nil {
 		return nil
@@ -137,7 +137,7 @@ func (r *Result) Close() error {
 }
 
 // SetJiraKey records the ticket that tracks Findings[i] (reports/jira, after
-// the run saved its findings); FindingJSON then includes it.
+// the run saved its findings); AppendFindingJSON then includes it.
 func (r *Result) SetJiraKey(i int, key string) {
 	r.Findings[i].JiraKey = key
 	if r.spool != nil {
@@ -166,9 +166,9 @@ type Engine struct {
 	// stored, audited or reported (nil: none configured).
 	Redactor *targets.Redactor
 	// Spool, when set, is a folder where a run keeps its findings' JSON
-	// (Result.FindingJSON, for findings.json) from their save until the
+	// (Result.AppendFindingJSON, for findings.json) from their save until the
 	// Result is closed: an unlinked temporary file about the size of
-	// findings.json. Without one nothing is kept: FindingJSON marshals
+	// findings.json. Without one nothing is kept: AppendFindingJSON marshals
 	// each finding again.
 	Spool string
 }
@@ -1167,7 +1167,7 @@ func marshalFindings(findings []Finding, rows []FindingRow, lo, hi int, spool *f
 		if len(ends) == batch || i == hi-1 {
 			if spool.put(first, buf, ends) != nil {
 				// The spool failed (a full disk): the store is given
-				// these bodies, and FindingJSON marshals them again.
+				// these bodies, and AppendFindingJSON marshals them again.
 				start := 0
 				for k, end := range ends {
 					rows[first+k].Body, rows[first+k].LoadBody = bytes.Clone(buf[start:end]), nil

@@ -12,7 +12,7 @@ import (
 )
 
 // TestFindingJSONIsTheStoredBody: without a spool the run keeps no JSON of
-// its findings, and FindingJSON marshals each again: the very bytes the
+// its findings, and AppendFindingJSON marshals each again: the very bytes the
 // store saved; once SetJiraKey changes a finding, with the key.
 func TestFindingJSONIsTheStoredBody(t *testing.T) {
 	e := newEngine(t)
@@ -31,21 +31,21 @@ func TestFindingJSONIsTheStoredBody(t *testing.T) {
 		savedJSON(t, res, saved, i)
 	}
 	res.SetJiraKey(1, "OPS-7")
-	got, err := res.FindingJSON(1)
+	got, err := res.AppendFindingJSON(nil, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var back Finding
 	if err := json.Unmarshal(got, &back); err != nil || back.JiraKey != "OPS-7" {
-		t.Errorf("after SetJiraKey, FindingJSON = %s (%v), want the key", got, err)
+		t.Errorf("after SetJiraKey, AppendFindingJSON = %s (%v), want the key", got, err)
 	}
 }
 
-// savedJSON returns FindingJSON(i), failing the test unless it is finding
+// savedJSON returns AppendFindingJSON(nil, i), failing the test unless it is finding
 // i marshalled afresh and the body the store saved.
 func savedJSON(t *testing.T, res *Result, saved []FindingRow, i int) []byte {
 	t.Helper()
-	got, err := res.FindingJSON(i)
+	got, err := res.AppendFindingJSON(nil, i)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,15 +54,15 @@ func savedJSON(t *testing.T, res *Result, saved []FindingRow, i int) []byte {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, fresh) || !bytes.Equal(got, saved[i].Body) {
-		t.Fatalf("finding %d: FindingJSON %s\nmarshalled afresh %s\nsaved %s", i, got, fresh, saved[i].Body)
+		t.Fatalf("finding %d: AppendFindingJSON %s\nmarshalled afresh %s\nsaved %s", i, got, fresh, saved[i].Body)
 	}
 	return got
 }
 
 // With a Spool, the findings' JSON waits on disk: the store is given each
-// row's content hash and loads the bodies it writes; FindingJSON serves the
+// row's content hash and loads the bodies it writes; AppendFindingJSON serves the
 // same bytes from the spool, which leaves no file in its folder; SetJiraKey
-// and Close make FindingJSON marshal afresh.
+// and Close make AppendFindingJSON marshal afresh.
 func TestFindingJSONFromTheSpool(t *testing.T) {
 	e := newEngine(t)
 	e.Spool = t.TempDir()
@@ -85,14 +85,14 @@ func TestFindingJSONFromTheSpool(t *testing.T) {
 	}
 	res.SetJiraKey(1, "OPS-7")
 	var back Finding
-	if got, err := res.FindingJSON(1); err != nil || json.Unmarshal(got, &back) != nil || back.JiraKey != "OPS-7" {
-		t.Errorf("after SetJiraKey, FindingJSON = %s (%v), want the key", got, err)
+	if got, err := res.AppendFindingJSON(nil, 1); err != nil || json.Unmarshal(got, &back) != nil || back.JiraKey != "OPS-7" {
+		t.Errorf("after SetJiraKey, AppendFindingJSON = %s (%v), want the key", got, err)
 	}
 	if err := res.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := res.FindingJSON(0); err != nil || !bytes.Equal(got, saved[0].Body) {
-		t.Errorf("after Close, FindingJSON(0) = %s, %v; want %s", got, err, saved[0].Body)
+	if got, err := res.AppendFindingJSON(nil, 0); err != nil || !bytes.Equal(got, saved[0].Body) {
+		t.Errorf("after Close, AppendFindingJSON(nil, 0) = %s, %v; want %s", got, err, saved[0].Body)
 	}
 }
 
@@ -120,8 +120,77 @@ func TestSpoolThatFailsKeepsTheBodies(t *testing.T) {
 		}
 	}
 	res := &Result{Findings: findings, spool: sp}
-	if got, err := res.FindingJSON(1); err != nil || !bytes.Equal(got, rows[1].Body) {
-		t.Errorf("FindingJSON(1) = %s, %v; want %s", got, err, rows[1].Body)
+	if got, err := res.AppendFindingJSON(nil, 1); err != nil || !bytes.Equal(got, rows[1].Body) {
+		t.Errorf("AppendFindingJSON(nil, 1) = %s, %v; want %s", got, err, rows[1].Body)
+	}
+}
+
+// The spool reads its bodies through a window of the file: each body comes
+// back whole and its own, whatever the order of reading, across windows,
+// and when it is larger than a window; a body dropped has none.
+func TestSpoolReadsThroughItsWindow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	const n = 600
+	bodies := make([][]byte, n)
+	for i := range bodies {
+		size := 1 + rng.IntN(6000)
+		if i%150 == 7 {
+			size = spoolWindow + rng.IntN(spoolWindow) // larger than a window
+		}
+		bodies[i] = make([]byte, size)
+		for k := range bodies[i] {
+			bodies[i][k] = byte('a' + rng.IntN(26))
+		}
+	}
+	sp, err := newFindingSpool(t.TempDir(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.f.Close()
+	// Batches put in another order than the findings', as the marshalling
+	// goroutines do.
+	var batches [][2]int
+	for lo := 0; lo < n; lo += 37 {
+		batches = append(batches, [2]int{lo, min(lo+37, n)})
+	}
+	rng.Shuffle(len(batches), func(a, b int) { batches[a], batches[b] = batches[b], batches[a] })
+	for _, b := range batches {
+		var buf []byte
+		var ends []int
+		for i := b[0]; i < b[1]; i++ {
+			buf = append(buf, bodies[i]...)
+			ends = append(ends, len(buf))
+		}
+		if err := sp.put(b[0], buf, ends); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sp.drop(11)
+	order := rng.Perm(n)
+	for k := range n {
+		order = append(order, k) // and then in order
+	}
+	var dst []byte
+	for _, i := range order {
+		got, ok, err := sp.appendBody(dst[:0], i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 11 {
+			if ok {
+				t.Error("a dropped body read back")
+			}
+			continue
+		}
+		if !ok || !bytes.Equal(got, bodies[i]) {
+			t.Fatalf("body %d: %d bytes (ok %v), want %d", i, len(got), ok, len(bodies[i]))
+		}
+		own, err := sp.body(i)
+		if err != nil || !bytes.Equal(own, bodies[i]) {
+			t.Fatalf("body(%d): %d bytes, %v", i, len(own), err)
+		}
+		own[0] ^= 0xff // its own copy: the next read is unchanged
+		dst = got
 	}
 }
 

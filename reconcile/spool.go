@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"cmp"
+	"io"
 	"os"
 	"sync"
 )
@@ -13,11 +14,18 @@ import (
 // as it is made: nothing is left behind, whatever ends the process.
 type findingSpool struct {
 	f     *os.File
-	mu    sync.Mutex // guards size and err
+	mu    sync.Mutex // guards size, err and the window
 	size  int64
 	err   error       // the first write that failed
 	spans []spoolSpan // by finding
+	// win is the file from winOff, read ahead: bodies read in the order
+	// they were written cost a read of the file per window, not one each.
+	win    []byte
+	winOff int64
 }
+
+// spoolWindow is how much of the spool one read of the file brings in.
+const spoolWindow = 1 << 20
 
 // spoolSpan is where one finding's body is; n < 0: none (the finding
 // changed since it was saved).
@@ -65,17 +73,37 @@ func (sp *findingSpool) put(lo int, buf []byte, ends []int) error {
 	return nil
 }
 
-// body reads finding i's body (nil when it has none).
-func (sp *findingSpool) body(i int) ([]byte, error) {
+// appendBody appends finding i's body to dst; ok is false when it has none.
+func (sp *findingSpool) appendBody(dst []byte, i int) (_ []byte, ok bool, err error) {
 	s := sp.spans[i]
 	if s.n < 0 {
+		return dst, false, nil
+	}
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if s.off < sp.winOff || s.off+int64(s.n) > sp.winOff+int64(len(sp.win)) {
+		if cap(sp.win) < max(int(s.n), spoolWindow) {
+			sp.win = make([]byte, max(int(s.n), spoolWindow))
+		}
+		sp.win = sp.win[:cap(sp.win)]
+		n, err := sp.f.ReadAt(sp.win, s.off)
+		if n < int(s.n) {
+			sp.win = sp.win[:0]
+			return dst, false, cmp.Or(err, io.ErrUnexpectedEOF)
+		}
+		sp.win, sp.winOff = sp.win[:n], s.off
+	}
+	start := s.off - sp.winOff
+	return append(dst, sp.win[start:start+int64(s.n)]...), true, nil
+}
+
+// body reads finding i's body (nil when it has none).
+func (sp *findingSpool) body(i int) ([]byte, error) {
+	if sp.spans[i].n < 0 {
 		return nil, nil
 	}
-	b := make([]byte, s.n)
-	if _, err := sp.f.ReadAt(b, s.off); err != nil {
-		return nil, err
-	}
-	return b, nil
+	b, _, err := sp.appendBody(make([]byte, 0, sp.spans[i].n), i)
+	return b, err
 }
 
 // drop forgets finding i's body.

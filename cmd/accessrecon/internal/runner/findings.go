@@ -77,8 +77,9 @@ func WriteFindings(path string, res *reconcile.Result) error {
 	bw.WriteString("\"findings\": [")
 	// Each finding as the engine marshalled it for the store (its spool),
 	// not again.
+	var b []byte
 	for i := range res.Findings {
-		b, err := res.FindingJSON(i)
+		b, err = res.AppendFindingJSON(b[:0], i)
 		if err != nil {
 			out.Close()
 			return err

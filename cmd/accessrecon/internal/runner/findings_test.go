@@ -35,7 +35,7 @@ func TestFindingsFileFromSavedBodies(t *testing.T) {
 		}
 		return b
 	}
-	// A Result with the same fields but no saved bodies: FindingJSON
+	// A Result with the same fields but no saved bodies: AppendFindingJSON
 	// marshals each finding again, as the writer used to.
 	fresh := func() *reconcile.Result {
 		c := *res
