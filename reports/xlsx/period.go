@@ -142,7 +142,7 @@ func WritePeriod(ctx context.Context, src PeriodSource, from, to time.Time, path
 	f := newFile(filepath.Dir(path))
 	defer f.Close()
 	res := &reconcile.Result{Policy: opts.Policy, Timezone: loc.String(), Run: store.Run{AsOf: d.end}}
-	w := &writer{f: f, res: res, opts: Options{Now: opts.Now}, asOf: d.end, names: d.names, tmpDir: filepath.Dir(path)}
+	w := &writer{f: f, res: res, opts: Options{Now: opts.Now}, asOf: d.end, names: d.names}
 	defer w.close()
 	title := fmt.Sprintf("accessrecon period report %s to %s", from.In(loc).Format("2006-01-02"), to.In(loc).Format("2006-01-02"))
 	if err := w.setup(PeriodSheets, title); err != nil {

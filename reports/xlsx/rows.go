@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -20,25 +19,27 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
-// rowFile is a table's rows written as worksheet XML by this package, to
-// a temporary file, instead of through excelize's StreamWriter.SetRow,
-// which spends about 0.6 µs on a cell (the Findings sheet of a
-// 100,000-person run has 3.3 million) and keeps up to 32 MB of each sheet
-// in memory. The sheet itself holds a placeholder row, a cell whose text
-// is token, which save replaces with the file's rows when it zips the
-// sheet (see parallelZip). The bytes are those SetRow writes for the same
-// cells (TestRowFileIsExcelizes compares them), for the values a table
-// gives: nil, strings, numbers but float32, bools, time.Time (in a column
-// or cell with a style), anything else as fmt.Sprint writes it, and
-// excelize.Cell holding one of those.
+// rowFile is a table's rows written as worksheet XML by this package
+// instead of through excelize's StreamWriter.SetRow, which spends about
+// 0.6 µs on a cell (the Findings sheet of a 100,000-person run has 3.3
+// million) and keeps up to 32 MB of each sheet in memory. The sheet itself
+// holds a placeholder row, a cell whose text is token, which save replaces
+// with the rows when it zips the sheet (see parallelZip): fill writes them
+// then, straight into the zip. (They were written to a temporary file
+// first, and copied from it: on a 100,000-person run, 150 MB written and
+// read back, half a CPU-second in the system.) The bytes are those SetRow
+// writes for the same cells (TestRowFileIsExcelizes compares them), for
+// the values a table gives: nil, strings, numbers but float32, bools,
+// time.Time (in a column or cell with a style), anything else as
+// fmt.Sprint writes it, and excelize.Cell holding one of those.
 type rowFile struct {
-	token         string
-	f             *os.File
-	removeAtClose bool // the system did not let it be removed while open
-	bw            *bufio.Writer
-	cols          []int // each column's style, as the sheet's columns have it
-	b             []byte
-	esc           bytes.Buffer
+	token string
+	// fill writes the rows, calling row for each.
+	fill func(r *rowFile) error
+	bw   *bufio.Writer // where row writes, while fill runs
+	cols []int         // each column's style, as the sheet's columns have it
+	b    []byte
+	esc  bytes.Buffer
 	// times is the value excelize writes for each time (made by excelize
 	// itself, on a scratch workbook: the few distinct dates of a run).
 	times   map[time.Time]string
@@ -55,51 +56,34 @@ const rowsTokenPrefix = "accessrecon-rows-"
 // random hexadecimal digits.
 const rowsTokenLen = len(rowsTokenPrefix) + 32
 
-// newRowFile starts the rows of a sheet whose columns have the styles
-// cols, in a file made in dir (the workbook's folder: see newFile).
-func newRowFile(dir string, cols []int) (*rowFile, error) {
+// newRowFile is the rows of a sheet whose columns have the styles cols,
+// which fill writes when the sheet is saved.
+func newRowFile(cols []int, fill func(r *rowFile) error) (*rowFile, error) {
 	var r [16]byte
 	if _, err := rand.Read(r[:]); err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(dir, ".accessrecon-rows-")
-	if err != nil {
-		return nil, err
-	}
-	// Removed now (where the system lets an open file be): the open file
-	// is all that is used, and nothing is left behind whatever happens to
-	// the process. Close removes it otherwise.
-	removeAtClose := os.Remove(f.Name()) != nil
-	return &rowFile{token: rowsTokenPrefix + hex.EncodeToString(r[:]), f: f, removeAtClose: removeAtClose, bw: bufio.NewWriterSize(f, 256<<10), cols: cols,
+	return &rowFile{token: rowsTokenPrefix + hex.EncodeToString(r[:]), fill: fill, cols: cols,
 		times: map[time.Time]string{}, bstr: regexp.MustCompile(`_x[a-fA-F\d]{4}_`), bstrEsc: regexp.MustCompile(`x[a-fA-F\d]{4}_`)}, nil
 }
 
-// Close closes (and so deletes) the file.
+// Close lets go of the scratch workbook.
 func (r *rowFile) Close() error {
 	if r.scratch != nil {
-		r.scratch.Close()
+		return r.scratch.Close()
 	}
-	err := r.f.Close()
-	if r.removeAtClose {
-		err = errors.Join(err, os.Remove(r.f.Name()))
-	}
-	return err
+	return nil
 }
 
-// finish writes out what is buffered (and lets the buffer go: a workbook
-// has a rowFile per table); WriteTo then copies the rows.
-func (r *rowFile) finish() error {
-	err := r.bw.Flush()
-	r.bw, r.b = nil, nil
-	return err
-}
-
-// WriteTo copies the rows to w.
-func (r *rowFile) WriteTo(w io.Writer) (int64, error) {
-	if _, err := r.f.Seek(0, io.SeekStart); err != nil {
-		return 0, err
+// writeRows writes the rows to w (fill, once).
+func (r *rowFile) writeRows(w io.Writer) error {
+	r.bw = bufio.NewWriterSize(w, 256<<10)
+	err := r.fill(r)
+	if err == nil {
+		err = r.bw.Flush()
 	}
-	return io.Copy(w, r.f)
+	r.bw, r.b, r.fill = nil, nil, nil
+	return err
 }
 
 // row writes row n (from 1) of cells, height points tall (0: the

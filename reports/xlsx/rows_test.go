@@ -151,21 +151,20 @@ func TestRowFileIsExcelizes(t *testing.T) {
 		}
 		var rfs []*rowFile
 		if viaRowFile {
-			rf, err := newRowFile(dir, cols)
+			rf, err := newRowFile(cols, func(rf *rowFile) error {
+				for i, r := range rows {
+					if err := rf.row(i+2, r, heights[i]); err != nil {
+						return fmt.Errorf("row %d %q: %w", i+2, r, err)
+					}
+				}
+				return nil
+			})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer rf.Close()
 			rfs = append(rfs, rf)
 			if err := sw.SetRow("A2", []any{rf.token}); err != nil {
-				t.Fatal(err)
-			}
-			for i, r := range rows {
-				if err := rf.row(i+2, r, heights[i]); err != nil {
-					t.Fatalf("row %d %q: %v", i+2, r, err)
-				}
-			}
-			if err := rf.finish(); err != nil {
 				t.Fatal(err)
 			}
 		} else {
@@ -206,7 +205,7 @@ func TestRowFileIsExcelizes(t *testing.T) {
 // A value no table gives is refused, not written some other way (a time
 // in a column without a style would need a style made for it).
 func TestRowFileRefusesOtherValues(t *testing.T) {
-	rf, err := newRowFile(t.TempDir(), nil)
+	rf, err := newRowFile(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +242,7 @@ func TestPlaceholderLookalikes(t *testing.T) {
 	}
 
 	z := newParallelZip(io.Discard, 1)
-	rf, err := newRowFile(t.TempDir(), nil)
+	rf, err := newRowFile(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +290,7 @@ func TestWorkbookWithoutTmp(t *testing.T) {
 // go on over more sheets instead: TestFindingsContinueOnMoreSheets).
 func TestTableTooLong(t *testing.T) {
 	dir := t.TempDir()
-	w := &writer{f: newFile(dir), tmpDir: dir}
+	w := &writer{f: newFile(dir)}
 	defer w.f.Close()
 	defer w.close()
 	wrote := false

@@ -12,7 +12,6 @@ package xlsx
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -106,12 +105,8 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 	}
 	f := newFile(filepath.Dir(path))
 	defer f.Close()
-	w := &writer{f: f, res: res, opts: opts, asOf: res.Run.AsOf.UTC(), names: accountNames(res), tmpDir: filepath.Dir(path)}
+	w := &writer{f: f, res: res, opts: opts, asOf: res.Run.AsOf.UTC(), names: accountNames(res)}
 	defer w.close()
-	// The Findings sheet's rows are written on a goroutine of their own
-	// while the other sheets are (see table); wait for it before the
-	// workbook and its rows' files are closed, whatever happens.
-	defer w.wait()
 	// A sheet holds 1,048,575 rows under its header: the findings of a
 	// larger run go on as many Findings sheets as they take, after the first.
 	w.findingsPer = cmp.Or(opts.findingsPerSheet, excelize.TotalRows-1)
@@ -129,11 +124,7 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 		fn   func() error
 	}{
 		{SheetSummary, w.summary},
-		{SheetFindings, func() error {
-			w.aside = true
-			defer func() { w.aside = false }()
-			return w.findings()
-		}},
+		{SheetFindings, w.findings},
 		{SheetActions, w.actions},
 		{SheetSLA, w.sla},
 		{SheetDrift, w.drift},
@@ -175,9 +166,6 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 			return fmt.Errorf("xlsx: sheet %s: %w", s.name, err)
 		}
 	}
-	if err := w.wait(); err != nil {
-		return fmt.Errorf("xlsx: sheet %s: %w", SheetFindings, err)
-	}
 	if err := save(f, path, w.rowFiles...); err != nil {
 		return fmt.Errorf("xlsx: save %s: %w", path, err)
 	}
@@ -194,19 +182,13 @@ type writer struct {
 	// findings name, by target and account ID.
 	names map[[2]string]accountName
 
-	// aside makes table write the rows of its sheet on a goroutine of its
-	// own (the machine's other core), which it starts in done; wait waits
-	// for them.
-	aside bool
-	done  []chan error
 	// findingsSheets are the sheets the run's findings take, findingsPer
 	// to a sheet (see findingsSheets).
 	findingsSheets []string
 	findingsPer    int
-	// rowFiles are the rows of the table sheets (see table), made in
-	// tmpDir, the workbook's folder; close closes them.
+	// rowFiles are the rows of the table sheets (see table), written
+	// when the workbook is saved; close closes them.
 	rowFiles []*rowFile
-	tmpDir   string
 
 	// The cell styles. Data cells are aligned to the top (a wrapped Reason
 	// makes a row tall); wrap also wraps the text.
@@ -393,8 +375,13 @@ func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(c
 		return err
 	}
 	// The rows are written by a rowFile; the sheet holds a placeholder in
-	// their place, replaced when the workbook is saved.
-	rf, err := newRowFile(w.tmpDir, styles)
+	// their place, replaced by them when the workbook is saved.
+	rf, err := newRowFile(styles, func(rf *rowFile) error {
+		if err := w.rows(rf, cols, rows); err != nil {
+			return fmt.Errorf("sheet %s: %w", sheet, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -402,16 +389,7 @@ func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(c
 	if err := sw.SetRow("A2", []any{rf.token}); err != nil {
 		return err
 	}
-	if err := sw.Flush(); err != nil {
-		return err
-	}
-	if w.aside {
-		done := make(chan error, 1)
-		w.done = append(w.done, done)
-		go func() { done <- w.rows(rf, cols, rows) }()
-		return nil
-	}
-	return w.rows(rf, cols, rows)
+	return sw.Flush()
 }
 
 // close closes the rows' files.
@@ -421,26 +399,11 @@ func (w *writer) close() {
 	}
 }
 
-// wait waits for the rows written aside (see table) and says how that
-// went; a second call returns nil.
-func (w *writer) wait() error {
-	var err error
-	for _, done := range w.done {
-		err = errors.Join(err, <-done)
-	}
-	w.done = nil
-	return err
-}
-
-// rows writes the data rows of a table sheet to its rowFile (see table).
-// When written aside (writer.aside) it runs beside the writing of the other
-// sheets: it only reads the run and the writer's styles and names, and
-// touches nothing but its own rowFile (whose scratch workbook, for times,
-// is its own too). Go's race detector checks it in the tests (.ci/run runs
-// reports/xlsx under it).
+// rows writes the data rows of a table sheet to its rowFile (see table),
+// as the workbook is saved.
 func (w *writer) rows(rf *rowFile, cols []column, rows func(emit func(cells []any) error) error) error {
 	row := 1
-	err := rows(func(cells []any) error {
+	return rows(func(cells []any) error {
 		row++
 		for i, c := range cells {
 			// An empty string is no cell at all (smaller, and faster).
@@ -455,10 +418,6 @@ func (w *writer) rows(rf *rowFile, cols []column, rows func(emit func(cells []an
 		}
 		return rf.row(row, cells, 0)
 	})
-	if err != nil {
-		return err
-	}
-	return rf.finish()
 }
 
 // rowPoints is the height of one line of the default 11 pt font.

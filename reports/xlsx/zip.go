@@ -329,7 +329,7 @@ func (p *zipPart) place(end bool) {
 		if _, err := p.write(held[:rowStart]); err != nil {
 			return
 		}
-		if _, err := rf.WriteTo(writerFunc(p.write)); err != nil {
+		if err := rf.writeRows(writerFunc(p.write)); err != nil {
 			if p.err == nil {
 				p.err = err
 			}
