@@ -392,7 +392,7 @@ func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(c
 	return sw.Flush()
 }
 
-// close closes the rows' files.
+// close lets go of the rows' scratch workbooks.
 func (w *writer) close() {
 	for _, rf := range w.rowFiles {
 		rf.Close()
