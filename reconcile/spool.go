@@ -18,13 +18,16 @@ type findingSpool struct {
 	size  int64
 	err   error       // the first write that failed
 	spans []spoolSpan // by finding
-	// win is the file from winOff, read ahead: bodies read in the order
-	// they were written cost a read of the file per window, not one each.
-	win    []byte
-	winOff int64
+	// win is the file from winOff, read ahead by ahead bytes for bodies
+	// read in the file's order: next is where the last body read ends.
+	win         []byte
+	winOff      int64
+	next        int64
+	ahead       int
+	read, reads int64 // bytes read from the file, and reads (the tests bound them)
 }
 
-// spoolWindow is how much of the spool one read of the file brings in.
+// spoolWindow is the most of the spool one read of the file brings in.
 const spoolWindow = 1 << 20
 
 // spoolSpan is where one finding's body is; n < 0: none (the finding
@@ -74,6 +77,11 @@ func (sp *findingSpool) put(lo int, buf []byte, ends []int) error {
 }
 
 // appendBody appends finding i's body to dst; ok is false when it has none.
+// Bodies read one after the other as they lie in the file (findings.json
+// reads them so, mostly) come through a window read ahead, its size
+// doubling with each read that continues the last, up to spoolWindow: a
+// read per window instead of one per body. A body read out of that order
+// is read alone: no order costs much more than the bodies' own bytes.
 func (sp *findingSpool) appendBody(dst []byte, i int) (_ []byte, ok bool, err error) {
 	s := sp.spans[i]
 	if s.n < 0 {
@@ -82,28 +90,40 @@ func (sp *findingSpool) appendBody(dst []byte, i int) (_ []byte, ok bool, err er
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	if s.off < sp.winOff || s.off+int64(s.n) > sp.winOff+int64(len(sp.win)) {
-		if cap(sp.win) < max(int(s.n), spoolWindow) {
-			sp.win = make([]byte, max(int(s.n), spoolWindow))
+		if s.off == sp.next {
+			sp.ahead = min(max(2*sp.ahead, 64<<10), spoolWindow)
+		} else {
+			sp.ahead = 0
 		}
-		sp.win = sp.win[:cap(sp.win)]
-		n, err := sp.f.ReadAt(sp.win, s.off)
-		if n < int(s.n) {
+		n := max(int(s.n), sp.ahead)
+		if cap(sp.win) < n {
+			sp.win = make([]byte, n)
+		}
+		got, err := sp.f.ReadAt(sp.win[:n], s.off)
+		sp.read, sp.reads = sp.read+int64(got), sp.reads+1
+		if got < int(s.n) {
 			sp.win = sp.win[:0]
 			return dst, false, cmp.Or(err, io.ErrUnexpectedEOF)
 		}
-		sp.win, sp.winOff = sp.win[:n], s.off
+		sp.win, sp.winOff = sp.win[:got], s.off
 	}
+	sp.next = s.off + int64(s.n)
 	start := s.off - sp.winOff
 	return append(dst, sp.win[start:start+int64(s.n)]...), true, nil
 }
 
-// body reads finding i's body (nil when it has none).
+// body reads finding i's body alone (nil when it has none): the store
+// loads the bodies it writes in fingerprint order, not the spool's.
 func (sp *findingSpool) body(i int) ([]byte, error) {
-	if sp.spans[i].n < 0 {
+	s := sp.spans[i]
+	if s.n < 0 {
 		return nil, nil
 	}
-	b, _, err := sp.appendBody(make([]byte, 0, sp.spans[i].n), i)
-	return b, err
+	b := make([]byte, s.n)
+	if _, err := sp.f.ReadAt(b, s.off); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // drop forgets finding i's body.
