@@ -306,6 +306,42 @@ func TestTableTooLong(t *testing.T) {
 	}
 }
 
+// A table whose rows fail (written as the workbook is saved) fails the
+// save with the sheet named, and leaves no file behind: half a workbook is
+// not one.
+func TestRowsThatFailLeaveNoWorkbook(t *testing.T) {
+	dir := t.TempDir()
+	w := &writer{f: newFile(dir)}
+	defer w.f.Close()
+	defer w.close()
+	if _, err := w.f.NewSheet("Later"); err != nil {
+		t.Fatal(err)
+	}
+	for _, sheet := range []string{"Sheet1", "Later"} {
+		if err := w.table(sheet, []column{{"Fingerprint", 18}}, 3000, func(emit func([]any) error) error {
+			for i := range 3000 {
+				if sheet == "Later" && i == 2500 {
+					return errors.New("the source of the rows failed")
+				}
+				if err := emit([]any{strings.Repeat("x", 100)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "book.xlsx")
+	err := save(w.f, path, w.rowFiles...)
+	if err == nil || !strings.Contains(err.Error(), "sheet Later: the source of the rows failed") {
+		t.Fatalf("save: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("the folder holds %v after a failed save", entries)
+	}
+}
+
 // Findings past what a sheet holds go on after it, on Findings (2),
 // Findings (3)…, placed right after the first, each a full table (header,
 // filter, frozen row); every finding is on exactly one, in order, and the

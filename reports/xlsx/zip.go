@@ -100,6 +100,10 @@ func save(f *excelize.File, path string, rows ...*rowFile) error {
 		if cerr := out.Close(); err == nil {
 			err = cerr
 		}
+		if err != nil {
+			// Not a workbook: nothing is left to be taken for one.
+			_ = os.Remove(out.Name())
+		}
 	}
 	return err
 }
