@@ -112,6 +112,26 @@ package main
 // 9.3 MB per day. -benchtime 29x (30 days, 3ea2215): store 416.5 MB after
 // day 1 and 444.8 MB after day 30 (1.02 MB per day); days 2-30 averaged
 // 11.0 s and 17.5 cpu-s, peak RSS 888 MiB, GC 11.7% of the CPU time.
+//
+// Morning of 2026-12-02 (the findings' JSON by a hand-written encoder,
+// findings.json read from the spool through a window, the workbook's rows
+// written straight into the zip, the current hashes read through the
+// driver), a slower machine than the night before (the same binary's day 2
+// took 8.5-9.3 s here against 7.9 s then), BenchmarkDays -benchtime 1x,
+// 16262ed and 5db874c one after the other, twice: day 2 took 8.5 and 9.3 s
+// wall, 13.8 and 15.2 cpu-s, 845 and 801 MiB peak RSS before; 9.0 and 7.4
+// s, 13.9 and 11.6 cpu-s, 772 and 690 MiB after (day 1: 15.0 and 14.1 s
+// before, 16.0 and 15.8 s after). Five day-2 runs of each binary
+// alternately on one day-1 store (the `run` command): medians 8.84 s, 14.1
+// cpu-s, 820 MB before and 8.25 s, 12.6 cpu-s, 784 MB after; three day-1
+// runs each: medians 17.5 s before, 15.3 s after. BenchmarkDay2, two runs
+// each: floor 0.71-0.81 s; run 10.6 and 10.5 s (16.5 and 16.4 cpu-s)
+// before, 9.4 and 9.4 s (14.4 and 14.4 cpu-s, x-floor 13.4 and 11.6)
+// after; run-no-workbook 10.7 and 8.3 s before, 8.3 and 7.2 s (x-floor
+// 11.7 and 8.9) after. At 1,000,000 people, one run each: day 2 154.4 s,
+// 253.0 cpu-s, 7280 MiB, GC 12.8% before; 132.7 s, 209.1 cpu-s, 7692 MiB,
+// GC 10.5% after (day 1 272.8 s and 7214 MiB before, 222.6 s and 6483 MiB
+// after); store 4,191 MB after day 1, growth 9.3 MB per day.
 
 import (
 	"bytes"
