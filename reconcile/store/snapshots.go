@@ -303,35 +303,42 @@ func asOf(v string, idCol string) string {
 // People streams the HR snapshot of a run.
 func (s *Store) People(ctx context.Context, runID int64) iter.Seq2[PersonRow, error] {
 	return func(yield func(PersonRow, error) bool) {
-		rows, err := s.db.QueryContext(ctx, `SELECT v.employee_id, v.email, v.first_name, v.last_name, v.status, v.status_effective,
+		var stopped bool
+		var text [14]sql.NullString
+		err := driverRows(ctx, s.db.DB, `SELECT v.employee_id, v.email, v.first_name, v.last_name, v.status, v.status_effective,
 			v.termination_date, v.hire_date, v.department, v.job_code, v.prev_job_code, v.job_changed_at, v.manager_id, v.worker_type
 			FROM snapshots s JOIN person_versions v ON s.side = 'hr' AND s.target = ''
-			WHERE `+asOf("v", "employee_id")+` ORDER BY v.employee_id`, runID)
-		if err != nil {
-			yield(PersonRow{}, fmt.Errorf("store: people of run %d: %w", runID, err))
-			return
-		}
-		defer rows.Close()
-		for rows.Next() {
+			WHERE `+asOf("v", "employee_id")+` ORDER BY v.employee_id`, []any{runID}, func(dest []driver.Value) error {
+			for i, v := range dest {
+				switch v := v.(type) {
+				case string:
+					text[i] = sql.NullString{String: v, Valid: true}
+				case nil:
+					text[i] = sql.NullString{}
+				default:
+					return fmt.Errorf("column %d reads as %T", i+1, v)
+				}
+			}
 			var p PersonRow
-			var status string
-			var eff, term, hire, changed sql.NullString
-			if err := rows.Scan(&p.EmployeeID, &p.Email, &p.FirstName, &p.LastName, &status, &eff, &term, &hire,
-				&p.Department, &p.JobCode, &p.PrevJobCode, &changed, &p.ManagerID, &p.WorkerType); err != nil {
-				yield(PersonRow{}, fmt.Errorf("store: people of run %d: %w", runID, err))
-				return
-			}
-			p.Status = sources.Status(status)
-			p.StatusEffective, p.TerminationDate, p.HireDate, p.JobChangedAt = mustT(eff), mustT(term), mustT(hire), mustT(changed)
+			p.EmployeeID, p.Email, p.FirstName, p.LastName = text[0].String, text[1].String, text[2].String, text[3].String
+			p.Status = sources.Status(text[4].String)
+			p.StatusEffective, p.TerminationDate, p.HireDate = mustT(text[5]), mustT(text[6]), mustT(text[7])
+			p.Department, p.JobCode, p.PrevJobCode = text[8].String, text[9].String, text[10].String
+			p.JobChangedAt, p.ManagerID, p.WorkerType = mustT(text[11]), text[12].String, text[13].String
 			if !yield(p, nil) {
-				return
+				stopped = true
+				return errStopped
 			}
-		}
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil && !stopped {
 			yield(PersonRow{}, fmt.Errorf("store: people of run %d: %w", runID, err))
 		}
 	}
 }
+
+// errStopped ends a driverRows whose caller wants no more rows.
+var errStopped = errors.New("stopped")
 
 // BeginAccounts starts the run's snapshot of target: its current hashes
 // and what the baseline needs (reconcile.Store documents it).
