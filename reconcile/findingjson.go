@@ -31,10 +31,8 @@ func (f *Finding) appendJSON(b []byte) ([]byte, error) {
 		b = appendField(b, "status", string(p.Status))
 		b = appendOmitEmpty(b, "job_code", p.JobCode)
 		b = appendOmitEmpty(b, "department", p.Department)
-		if p.TerminationDate != nil {
-			if b, err = appendTime(append(b, `,"termination_date":`...), *p.TerminationDate); err != nil {
-				return nil, err
-			}
+		if b, err = appendTimeField(b, "termination_date", p.TerminationDate); err != nil {
+			return nil, err
 		}
 		b = append(b, '}')
 	}
@@ -62,14 +60,12 @@ func (f *Finding) appendJSON(b []byte) ([]byte, error) {
 	b = appendField(b, "reason", f.Reason)
 	b = append(b, `,"evidence":`...)
 	b = f.Evidence.appendJSON(b)
-	if b, err = appendTime(append(b, `,"first_seen":`...), f.FirstSeen); err != nil {
+	if b, err = appendTimeField(b, "first_seen", &f.FirstSeen); err != nil {
 		return nil, err
 	}
 	b = appendOmitEmpty(b, "match", f.Match)
-	if f.EffectiveAt != nil {
-		if b, err = appendTime(append(b, `,"effective_at":`...), *f.EffectiveAt); err != nil {
-			return nil, err
-		}
+	if b, err = appendTimeField(b, "effective_at", f.EffectiveAt); err != nil {
+		return nil, err
 	}
 	b = appendOmitEmpty(b, "tier", f.Tier)
 	if x := f.Exemption; x != nil {
@@ -79,15 +75,13 @@ func (f *Finding) appendJSON(b []byte) ([]byte, error) {
 		b = appendField(b, "owner", x.Owner)
 		b = appendField(b, "reason", x.Reason)
 		b = appendField(b, "approver", x.Approver)
-		if b, err = appendTime(append(b, `,"expires":`...), x.Expires.Time); err != nil {
+		if b, err = appendTimeField(b, "expires", &x.Expires.Time); err != nil {
 			return nil, err
 		}
 		b = append(b, '}')
 	}
-	if f.RevokedAt != nil {
-		if b, err = appendTime(append(b, `,"revoked_at":`...), *f.RevokedAt); err != nil {
-			return nil, err
-		}
+	if b, err = appendTimeField(b, "revoked_at", f.RevokedAt); err != nil {
+		return nil, err
 	}
 	b = appendOmitEmpty(b, "elapsed", f.Elapsed)
 	if f.WithinSLA != nil {
@@ -114,10 +108,16 @@ func appendOmitEmpty(b []byte, name, value string) []byte {
 	return appendField(b, name, value)
 }
 
-// appendTime appends t as time.Time's MarshalJSON writes it, failing as it
-// does (a year outside 0–9999).
-func appendTime(b []byte, t time.Time) ([]byte, error) {
-	b, err := t.AppendText(append(b, '"'))
+// appendTimeField appends ,"name":t as time.Time's MarshalJSON writes t,
+// failing as it does (a year outside 0–9999); nothing when t is nil (the
+// fields that are pointers are omitempty).
+func appendTimeField(b []byte, name string, t *time.Time) ([]byte, error) {
+	if t == nil {
+		return b, nil
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b, err := t.AppendText(append(b, '"', ':', '"'))
 	if err != nil {
 		return nil, err
 	}

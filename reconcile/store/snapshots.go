@@ -303,7 +303,6 @@ func asOf(v string, idCol string) string {
 // People streams the HR snapshot of a run.
 func (s *Store) People(ctx context.Context, runID int64) iter.Seq2[PersonRow, error] {
 	return func(yield func(PersonRow, error) bool) {
-		var stopped bool
 		var text [14]sql.NullString
 		err := driverRows(ctx, s.db.DB, `SELECT v.employee_id, v.email, v.first_name, v.last_name, v.status, v.status_effective,
 			v.termination_date, v.hire_date, v.department, v.job_code, v.prev_job_code, v.job_changed_at, v.manager_id, v.worker_type
@@ -326,12 +325,11 @@ func (s *Store) People(ctx context.Context, runID int64) iter.Seq2[PersonRow, er
 			p.Department, p.JobCode, p.PrevJobCode = text[8].String, text[9].String, text[10].String
 			p.JobChangedAt, p.ManagerID, p.WorkerType = mustT(text[11]), text[12].String, text[13].String
 			if !yield(p, nil) {
-				stopped = true
 				return errStopped
 			}
 			return nil
 		})
-		if err != nil && !stopped {
+		if err != nil && !errors.Is(err, errStopped) {
 			yield(PersonRow{}, fmt.Errorf("store: people of run %d: %w", runID, err))
 		}
 	}
