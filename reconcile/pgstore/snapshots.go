@@ -90,7 +90,7 @@ func (s *Store) SavePeople(ctx context.Context, runID int64, people []*reconcile
 		}
 		return writePeople(ctx, tx, runID, people, changes)
 	}); err != nil {
-		sess.Restore(changes)
+		sess.Undo(len(people), func(i int) string { return people[i].EmployeeID }, changes)
 		return fmt.Errorf("pgstore: save people: %w", err)
 	}
 	return nil
@@ -289,7 +289,7 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 		}
 		return writeAccounts(ctx, tx, runID, target, accounts, changes, prev)
 	}); err != nil {
-		sess.Restore(changes)
+		sess.Undo(len(accounts), func(i int) string { return accounts[i].ID }, changes)
 		return fmt.Errorf("pgstore: save accounts of %s: %w", target, err)
 	}
 	return nil

@@ -16,11 +16,15 @@ package snapdelta
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"iter"
+	"math"
 	"strings"
 	"sync"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/accessrecon/accessrecon/reconcile"
@@ -60,6 +64,17 @@ func NewCurrents(n int) *Currents {
 func (c *Currents) Add(id string, cur Current) {
 	c.idx[id] = int32(len(c.vals))
 	c.vals = append(c.vals, cur)
+}
+
+// All yields every current person or account.
+func (c *Currents) All() iter.Seq2[string, Current] {
+	return func(yield func(string, Current) bool) {
+		for id, j := range c.idx {
+			if !yield(id, c.vals[j]) {
+				return
+			}
+		}
+	}
 }
 
 // Session is one run's snapshot of one side being saved. Lock it around
@@ -157,13 +172,13 @@ type Change struct {
 // Plan works out which of a batch's n rows need a new version, marking
 // every row seen. It fails, changing nothing, on a row the run saved before
 // or one whose current version a later run wrote. When the writes of the
-// changes fail, Restore them. When prev is not nil, it sets prev[i] to row
+// changes fail, Undo the plan. When prev is not nil, it sets prev[i] to row
 // i's state in the session's baseline, but for the changes marked Base.
 func (s *Session) Plan(run int64, n int, id func(i int) string, hash func(i int) uint64, prev []reconcile.BaselineState) ([]Change, error) {
 	var out []Change
 	marked := make([]int32, 0, n)
 	fail := func(err error) ([]Change, error) {
-		s.Restore(out)
+		s.restore(out)
 		for _, j := range marked {
 			s.cur.vals[j].Seen = false
 		}
@@ -231,8 +246,26 @@ func BaseState(enabled, privileged bool, groups string) reconcile.BaselineState 
 	return reconcile.BaselineState{Found: true, State: reconcile.AccountState{Enabled: enabled, Privileged: privileged, Groups: groups}}
 }
 
-// Restore undoes Plan's record of changes whose writes failed.
-func (s *Session) Restore(changes []Change) {
+// Undo undoes a Plan of n rows (IDs id(i)) whose changes were not
+// written: the changes are restored and the batch's other rows, which Plan
+// marked seen, are no longer, so that the batch can be saved again and an
+// incomplete snapshot does not list what it never saved.
+func (s *Session) Undo(n int, id func(i int) string, changes []Change) {
+	k := 0
+	for i := range n {
+		if k < len(changes) && changes[k].I == i {
+			k++
+			continue
+		}
+		if j, ok := s.cur.idx[id(i)]; ok {
+			s.cur.vals[j].Seen = false
+		}
+	}
+	s.restore(changes)
+}
+
+// restore undoes Plan's record of changes.
+func (s *Session) restore(changes []Change) {
 	for _, c := range changes {
 		if c.Had {
 			s.cur.vals[s.cur.idx[c.ID]] = c.Was
@@ -367,4 +400,86 @@ func endedSince(ctx context.Context, db DB, target string, prev int64) (map[stri
 		out[id] = st
 	}
 	return out, rows.Err()
+}
+
+// currentsMagic opens an encoded set of current versions (format 1).
+const currentsMagic = "arc1"
+
+// Encode returns the current versions that the session leaves once
+// finished (complete: those the run saw, the others end; not complete:
+// all of them), for a store to keep beside the versions and read back with
+// DecodeCurrents on the next run instead of a row per version: "arc1", the
+// count (uint32), each version as the length of its ID (uvarint), the ID,
+// its hash (uint64) and the run it is valid from (uvarint), then an xxhash
+// of all that (little-endian throughout).
+func (s *Session) Encode(complete bool) []byte {
+	n, size := 0, 16
+	for id, j := range s.cur.idx {
+		if complete && !s.cur.vals[j].Seen {
+			continue
+		}
+		n++
+		size += len(id) + 2*binary.MaxVarintLen64
+	}
+	b := make([]byte, 0, size)
+	b = append(b, currentsMagic...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	for id, j := range s.cur.idx {
+		c := s.cur.vals[j]
+		if complete && !c.Seen {
+			continue
+		}
+		b = binary.AppendUvarint(b, uint64(len(id)))
+		b = append(b, id...)
+		b = binary.LittleEndian.AppendUint64(b, c.Hash)
+		b = binary.AppendUvarint(b, uint64(c.From))
+	}
+	return binary.LittleEndian.AppendUint64(b, xxhash.Sum64(b))
+}
+
+// DecodeCurrents reads what Encode wrote. It fails on anything else: a
+// truncated or altered encoding, an ID twice. The IDs share one copy of
+// b: a current set is read as one allocation, not one per ID.
+func DecodeCurrents(b []byte) (*Currents, error) {
+	if len(b) < 16 || string(b[:4]) != currentsMagic {
+		return nil, errors.New("current versions: not an encoding of them")
+	}
+	body := b[:len(b)-8]
+	if xxhash.Sum64(body) != binary.LittleEndian.Uint64(b[len(body):]) {
+		return nil, errors.New("current versions: checksum mismatch")
+	}
+	n := int(binary.LittleEndian.Uint32(body[4:8]))
+	if n > len(body)/10 { // each version takes at least 10 bytes
+		return nil, fmt.Errorf("current versions: %d do not fit in %d bytes", n, len(body))
+	}
+	ids := string(body)
+	c := NewCurrents(n)
+	off := 8
+	for range n {
+		l, k := binary.Uvarint(body[off:])
+		if k <= 0 || l > uint64(len(body)-off-k) {
+			return nil, fmt.Errorf("current versions: version %d of %d is cut short", len(c.vals)+1, n)
+		}
+		off += k
+		id := ids[off : off+int(l)]
+		off += int(l)
+		if len(body)-off < 8 {
+			return nil, fmt.Errorf("current versions: version %d of %d is cut short", len(c.vals)+1, n)
+		}
+		h := binary.LittleEndian.Uint64(body[off:])
+		off += 8
+		from, k := binary.Uvarint(body[off:])
+		if k <= 0 || from > math.MaxInt64 {
+			return nil, fmt.Errorf("current versions: version %d of %d is cut short", len(c.vals)+1, n)
+		}
+		off += k
+		c.Add(id, Current{Hash: h, From: int64(from)})
+	}
+	if off != len(body) {
+		return nil, fmt.Errorf("current versions: %d bytes after the %d versions", len(body)-off, n)
+	}
+	if len(c.idx) != n {
+		return nil, fmt.Errorf("current versions: %d IDs are listed twice", n-len(c.idx))
+	}
+	return c, nil
 }

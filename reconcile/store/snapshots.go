@@ -24,7 +24,10 @@ import (
 // session: the first save loads the current hashes (ID → hash) once, each
 // batch writes only new and changed versions in one transaction, and the
 // finish records the snapshot (complete: the current versions the run did
-// not save end at it; incomplete: the members it saved).
+// not save end at it; incomplete: the members it saved). The finish also
+// stores the side's current hashes as it leaves them, encoded in one row
+// (current_hashes, migration 015), which the next run reads instead of a
+// row per version; a batch's write deletes that row first.
 
 // checkEvery is how many rows a write loop handles between looks at ctx:
 // statements run without a cancellable context (go-sqlite3 starts a
@@ -52,7 +55,33 @@ func (v versioned) where(target string) (string, []any) {
 	return `1 = 1`, nil
 }
 
-// loadCurrent reads the current hash of every person or account of target.
+// currents reads the current hash of every person or account of target:
+// from the encoding the last finished snapshot left (current_hashes,
+// migration 015) when no write has touched the versions since, else from
+// the versions. An encoding that does not decode is not used.
+func (s *Store) currents(ctx context.Context, v versioned, target string) (*snapdelta.Currents, error) {
+	var body []byte
+	err := s.db.GetContext(ctx, &body, `SELECT body FROM current_hashes WHERE side = ? AND target = ?`, string(v.side), target)
+	if err == nil {
+		if cur, err := snapdelta.DecodeCurrents(body); err == nil {
+			return cur, nil
+		}
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	return loadCurrent(ctx, s.db, v, target)
+}
+
+// dropCurrents deletes the encoded current versions of a side whose
+// versions tx writes: until its snapshot is finished, the versions are the
+// truth.
+func dropCurrents(tx *sqlx.Tx, v versioned, target string) error {
+	_, err := tx.ExecContext(context.Background(), `DELETE FROM current_hashes WHERE side = ? AND target = ?`, string(v.side), target)
+	return err
+}
+
+// loadCurrent reads the current hash of every person or account of target
+// from the versions.
 func loadCurrent(ctx context.Context, q snapdelta.DB, v versioned, target string) (*snapdelta.Currents, error) {
 	var n int
 	if v.byTarget {
@@ -136,7 +165,7 @@ func driverRows(ctx context.Context, db *sql.DB, query string, args []any, each 
 // snapshot in one transaction.
 func (s *Store) SavePeople(ctx context.Context, runID int64, people []*PersonRow) error {
 	k := snapdelta.Key{Run: runID, Side: reconcile.SideHR, Target: ""}
-	sess, err := s.sessions.Get(k, func() (*snapdelta.Currents, error) { return loadCurrent(ctx, s.db, peopleV, "") })
+	sess, err := s.sessions.Get(k, func() (*snapdelta.Currents, error) { return s.currents(ctx, peopleV, "") })
 	if err != nil {
 		return fmt.Errorf("store: save people: %w", err)
 	}
@@ -154,10 +183,13 @@ func (s *Store) SavePeople(ctx context.Context, runID int64, people []*PersonRow
 		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
 			return err
 		}
+		if err := dropCurrents(tx, peopleV, ""); err != nil {
+			return err
+		}
 		return writePeople(ctx, tx, runID, people, changes)
 	})
 	if err != nil {
-		sess.Restore(changes)
+		sess.Undo(len(people), func(i int) string { return people[i].EmployeeID }, changes)
 		return fmt.Errorf("store: save people: %w", err)
 	}
 	return nil
@@ -227,13 +259,19 @@ func (s *Store) finish(ctx context.Context, k snapdelta.Key, v versioned, comple
 		defer sess.Unlock()
 	} else if complete {
 		// A complete listing that saved nothing: everything current ends.
-		cur, err := loadCurrent(ctx, s.db, v, k.Target)
+		cur, err := s.currents(ctx, v, k.Target)
 		if err != nil {
 			return nil, err
 		}
 		sess = snapdelta.NewSession(cur)
 	}
 	ids, from := sess.Finish(complete)
+	// The current versions as the snapshot leaves them (none when the run
+	// saved nothing of an incomplete snapshot: nothing changes).
+	var enc []byte
+	if sess != nil {
+		enc = sess.Encode(complete)
+	}
 	if complete {
 		gone = sess.Gone()
 	}
@@ -241,7 +279,12 @@ func (s *Store) finish(ctx context.Context, k snapdelta.Key, v versioned, comple
 		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
 			return err
 		}
-		return finishTx(ctx, tx, k, v, ids, from, complete)
+		if err := finishTx(ctx, tx, k, v, ids, from, complete); err != nil || enc == nil {
+			return err
+		}
+		_, err := tx.ExecContext(context.Background(), `INSERT OR REPLACE INTO current_hashes (side, target, body) VALUES (?, ?, ?)`,
+			string(v.side), k.Target, enc)
+		return err
 	})
 }
 
@@ -342,7 +385,7 @@ var errStopped = errors.New("stopped")
 // and what the baseline needs (reconcile.Store documents it).
 func (s *Store) BeginAccounts(ctx context.Context, runID, prevRun int64, target string) error {
 	err := s.sessions.Begin(ctx, s.db, runID, prevRun, target,
-		func() (*snapdelta.Currents, error) { return loadCurrent(ctx, s.db, accountsV, target) },
+		func() (*snapdelta.Currents, error) { return s.currents(ctx, accountsV, target) },
 		func() (map[string]AccountState, error) { return s.AccountStates(ctx, prevRun, target) })
 	if err != nil {
 		return fmt.Errorf("store: begin accounts of %s: %w", target, err)
@@ -355,7 +398,7 @@ func (s *Store) BeginAccounts(ctx context.Context, runID, prevRun int64, target 
 // transaction, and gives each account's state in the baseline.
 func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, accounts []targets.Account, prev []reconcile.BaselineState) error {
 	k := snapdelta.Key{Run: runID, Side: reconcile.SideTarget, Target: target}
-	sess, err := s.sessions.Get(k, func() (*snapdelta.Currents, error) { return loadCurrent(ctx, s.db, accountsV, target) })
+	sess, err := s.sessions.Get(k, func() (*snapdelta.Currents, error) { return s.currents(ctx, accountsV, target) })
 	if err != nil {
 		return fmt.Errorf("store: save accounts of %s: %w", target, err)
 	}
@@ -373,10 +416,13 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
 			return err
 		}
+		if err := dropCurrents(tx, accountsV, target); err != nil {
+			return err
+		}
 		return writeAccounts(ctx, tx, runID, target, accounts, changes, prev)
 	})
 	if err != nil {
-		sess.Restore(changes)
+		sess.Undo(len(accounts), func(i int) string { return accounts[i].ID }, changes)
 		return fmt.Errorf("store: save accounts of %s: %w", target, err)
 	}
 	return nil
