@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/accessrecon/accessrecon/reconcile/pgstore"
+	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/reconcile/storetest"
 )
 
@@ -119,4 +121,32 @@ func TestMigrateFindingsToEvents(t *testing.T) {
 			t.Errorf("after migration, %s =\n%v\nwant (the old schema's answer)\n%v", k, v, golden[k])
 		}
 	}
+}
+
+// Retention deletes only around the saves it removes, yet leaves nothing
+// behind (storetest.PruneLeavesNoOrphans).
+func TestPruneLeavesNoOrphans(t *testing.T) {
+	storetest.PruneLeavesNoOrphans(t, func(t *testing.T) (storetest.HistoryStore, func(time.Time) error, func(string) int) {
+		ctx := context.Background()
+		dsn := schemaDSN(t)
+		st, err := pgstore.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		db, err := sqlx.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return st, func(now time.Time) error { return st.Prune(ctx, now, store.Retention{Findings: 2 * 24 * time.Hour}) },
+			func(q string) int {
+				t.Helper()
+				var n int
+				if err := db.Get(&n, q); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+	})
 }

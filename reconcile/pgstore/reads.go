@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -212,18 +213,30 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r store.Retention) err
 		}
 		if r.Findings > 0 {
 			cut := now.Add(-r.Findings)
-			for _, table := range []string{"drift", "finding_saves"} {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE run_id IN (`+old+`)`, cut, keep.Int64); err != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM drift WHERE run_id IN (`+old+`)`, cut, keep.Int64); err != nil {
+				return err
+			}
+			// The saves of old runs, then the versions that no save left
+			// can ask for, then bodies no version uses. Only a version
+			// that held a deleted save can be left without one (every
+			// version holds a save when written, and each prune removes
+			// those left without), and only its body can be left unused:
+			// a prune looks at those, not at the whole history.
+			var seqs []int64
+			if err := tx.SelectContext(ctx, &seqs, `DELETE FROM finding_saves WHERE run_id IN (`+old+`) RETURNING seq`, cut, keep.Int64); err != nil {
+				return err
+			}
+			if len(seqs) > 0 {
+				// Two statements: the second must see the versions gone
+				// (a statement's WITH would show it them still there).
+				var bodies []int64
+				if err := tx.SelectContext(ctx, &bodies, `DELETE FROM finding_versions v WHERE v.to_seq >= $1 AND v.from_seq <= $2
+					AND NOT EXISTS (SELECT 1 FROM finding_saves s WHERE s.seq BETWEEN v.from_seq AND v.to_seq) RETURNING v.body_id`,
+					slices.Min(seqs), slices.Max(seqs)); err != nil {
 					return err
 				}
-			}
-			// Versions that no save left can ask for, then bodies no
-			// version uses.
-			for _, q := range []string{
-				`DELETE FROM finding_versions v WHERE NOT EXISTS (SELECT 1 FROM finding_saves s WHERE s.seq BETWEEN v.from_seq AND v.to_seq)`,
-				`DELETE FROM finding_bodies b WHERE NOT EXISTS (SELECT 1 FROM finding_versions v WHERE v.body_id = b.id)`,
-			} {
-				if _, err := tx.ExecContext(ctx, q); err != nil {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM finding_bodies b WHERE b.id = ANY($1)
+					AND NOT EXISTS (SELECT 1 FROM finding_versions v WHERE v.body_id = b.id)`, bodies); err != nil {
 					return err
 				}
 			}

@@ -491,23 +491,11 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) error {
 		}
 		if r.Findings > 0 {
 			cut := T(now.Add(-r.Findings))
-			for _, q := range []string{
-				`DELETE FROM drift WHERE run_id IN (SELECT id FROM runs WHERE started_at < ? AND id != ?)`,
-				`DELETE FROM finding_saves WHERE run_id IN (SELECT id FROM runs WHERE started_at < ? AND id != ?)`,
-			} {
-				if _, err := tx.ExecContext(ctx, q, cut, keep.Int64); err != nil {
-					return err
-				}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM drift WHERE run_id IN (SELECT id FROM runs WHERE started_at < ? AND id != ?)`, cut, keep.Int64); err != nil {
+				return err
 			}
-			// Versions that no save left can ask for, then bodies no
-			// version uses.
-			for _, q := range []string{
-				`DELETE FROM finding_versions WHERE NOT EXISTS (SELECT 1 FROM finding_saves s WHERE s.seq BETWEEN finding_versions.from_seq AND finding_versions.to_seq)`,
-				`DELETE FROM finding_bodies WHERE NOT EXISTS (SELECT 1 FROM finding_versions v WHERE v.body_id = finding_bodies.id)`,
-			} {
-				if _, err := tx.ExecContext(ctx, q); err != nil {
-					return err
-				}
+			if err := pruneFindingSaves(ctx, tx, cut, keep.Int64); err != nil {
+				return err
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM finding_state WHERE resolved_at IS NOT NULL AND resolved_at < ?`, cut); err != nil {
 				return err
@@ -517,6 +505,49 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) error {
 	})
 	if err != nil {
 		return fmt.Errorf("store: prune: %w", err)
+	}
+	return nil
+}
+
+// pruneFindingSaves deletes the finding saves of the runs started before
+// cut (but run keep), then the versions that no save left falls in, then
+// the bodies of those versions that no version uses. Only a version that
+// held a deleted save can be left without one (every version holds a save
+// when written, and each prune removes those left without), so only
+// versions that overlap the deleted saves are looked at, and only their
+// bodies: a prune costs what it deletes, not the size of the history.
+func pruneFindingSaves(ctx context.Context, tx *sqlx.Tx, cut any, keep int64) error {
+	var seqs []int64
+	if err := tx.SelectContext(ctx, &seqs, `DELETE FROM finding_saves WHERE run_id IN (SELECT id FROM runs WHERE started_at < ? AND id != ?)
+		RETURNING seq`, cut, keep); err != nil {
+		return err
+	}
+	if len(seqs) == 0 {
+		return nil
+	}
+	var bodies []int64
+	if err := tx.SelectContext(ctx, &bodies, `DELETE FROM finding_versions WHERE to_seq >= ? AND from_seq <= ?
+		AND NOT EXISTS (SELECT 1 FROM finding_saves s WHERE s.seq BETWEEN finding_versions.from_seq AND finding_versions.to_seq)
+		RETURNING body_id`, slices.Min(seqs), slices.Max(seqs)); err != nil {
+		return err
+	}
+	slices.Sort(bodies)
+	bodies = slices.Compact(bodies)
+	del, err := tx.PrepareContext(ctx, `DELETE FROM finding_bodies WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM finding_versions v WHERE v.body_id = ?1)`)
+	if err != nil {
+		return err
+	}
+	defer del.Close()
+	bg := context.WithoutCancel(ctx)
+	for i, id := range bodies {
+		if i%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if _, err := del.ExecContext(bg, id); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -96,3 +96,25 @@ func readPeriodAnswers(t *testing.T, st *Store, answers map[string]any, prefix s
 	}
 	answers[prefix+"states"] = ss
 }
+
+// Retention deletes only around the saves it removes, yet leaves nothing
+// behind (storetest.PruneLeavesNoOrphans).
+func TestPruneLeavesNoOrphans(t *testing.T) {
+	storetest.PruneLeavesNoOrphans(t, func(t *testing.T) (storetest.HistoryStore, func(time.Time) error, func(string) int) {
+		ctx := context.Background()
+		st, err := Open(ctx, filepath.Join(t.TempDir(), "state.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st, func(now time.Time) error { return st.Prune(ctx, now, Retention{Findings: 2 * 24 * time.Hour}) },
+			func(q string) int {
+				t.Helper()
+				var n int
+				if err := st.db.Get(&n, q); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+	})
+}

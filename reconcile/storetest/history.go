@@ -322,3 +322,35 @@ func contractHistorySpooled(t *testing.T, st Store) {
 		t.Errorf("%d bodies loaded for %d rows: want those written only, some but not all", loads, rows)
 	}
 }
+
+// PruneLeavesNoOrphans plays History on stores that open makes and prunes
+// them (prune: the findings of runs started two days before now go) on
+// several schedules, day by day or many days at once. After every prune,
+// count (the number a query selects) finds no finding version left without
+// a save and no body without a version; at the end fewer versions and
+// bodies remain than before, and one save, the last good run's. A store
+// may prune only around the saves it deletes: this says it leaves nothing
+// that a look at the whole history would have deleted.
+func PruneLeavesNoOrphans(t *testing.T, open func(t *testing.T) (st HistoryStore, prune func(now time.Time) error, count func(query string) int)) {
+	for _, days := range [][]int{{3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 30}, {12, 30}, {7, 9, 30}} {
+		st, prune, count := open(t)
+		History(t, st)
+		versions, bodies := count(`SELECT COUNT(*) FROM finding_versions`), count(`SELECT COUNT(*) FROM finding_bodies`)
+		for _, day := range days {
+			if err := prune(HistoryDay(day)); err != nil {
+				t.Fatal(err)
+			}
+			if n := count(`SELECT COUNT(*) FROM finding_versions v WHERE NOT EXISTS (SELECT 1 FROM finding_saves s WHERE s.seq BETWEEN v.from_seq AND v.to_seq)`); n > 0 {
+				t.Errorf("pruned on days %v: day %d: %d versions left without a save", days, day, n)
+			}
+			if n := count(`SELECT COUNT(*) FROM finding_bodies b WHERE NOT EXISTS (SELECT 1 FROM finding_versions v WHERE v.body_id = b.id)`); n > 0 {
+				t.Errorf("pruned on days %v: day %d: %d bodies left without a version", days, day, n)
+			}
+		}
+		v, b, saves := count(`SELECT COUNT(*) FROM finding_versions`), count(`SELECT COUNT(*) FROM finding_bodies`), count(`SELECT COUNT(*) FROM finding_saves`)
+		if v >= versions || b >= bodies || saves != 1 {
+			t.Errorf("pruned on days %v: retention kept %d of %d versions, %d of %d bodies, %d saves (want fewer, and the last good run's save)",
+				days, v, versions, b, bodies, saves)
+		}
+	}
+}
