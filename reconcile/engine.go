@@ -433,15 +433,31 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 		return nil, errors.New("no HR source configured: HR is the authority of every run")
 	}
 	targeted := len(spec.EmployeeIDs) > 0
-	prevRun, prev, err := e.prevPeople(ctx, res.Run.ID)
-	if err != nil {
-		return nil, err
-	}
+	// The previous snapshot is read while the sources are: each is work
+	// the other core would wait through. Role history is carried from it
+	// once both are in.
+	var prevRun int64
+	var prev map[string]PersonRow
+	var prevErr error
+	var prevWG sync.WaitGroup
+	prevWG.Go(func() { prevRun, prev, prevErr = e.prevPeople(ctx, res.Run.ID) })
 	loc := cmp.Or(spec.Location, time.UTC)
-	snap := &hrSnapshot{prev: prev, origin: map[string]hrOrigin{}, dups: map[string][]hrRecord{}}
+	snap := &hrSnapshot{origin: map[string]hrOrigin{}, dups: map[string][]hrRecord{}}
 	for si := range spec.Sources {
 		if err := e.collectSource(ctx, log, spec, si, snap, res); err != nil {
+			prevWG.Wait()
 			return nil, err
+		}
+	}
+	if prevWG.Wait(); prevErr != nil {
+		return nil, prevErr
+	}
+	for _, row := range snap.all {
+		roleHistory(spec, prev, row)
+	}
+	for _, recs := range snap.dups {
+		for _, r := range recs[1:] { // recs[0] is in snap.all
+			roleHistory(spec, prev, r.row)
 		}
 	}
 	// A person several sources report is resolved per person: one record
@@ -500,8 +516,7 @@ func (e *Engine) prevPeople(ctx context.Context, runID int64) (prevRun int64, pr
 
 // hrSnapshot is the HR snapshot while the sources are read.
 type hrSnapshot struct {
-	prev map[string]PersonRow // the previous snapshot
-	all  []*PersonRow
+	all []*PersonRow
 	// origin is where each person's first record is: its index in all and
 	// its source's index in spec.Sources. Records of people several
 	// sources report are kept in dups until every source is read.
@@ -565,8 +580,7 @@ func (e *Engine) collectSource(ctx context.Context, log *slog.Logger, spec RunSp
 	return nil
 }
 
-// add takes one person as source si reports them, with the role history
-// carried from the previous snapshot.
+// add takes one person as source si reports them.
 func (snap *hrSnapshot) add(spec RunSpec, si int, p sources.Person) error {
 	src := spec.Sources[si]
 	p.EmployeeID = strings.TrimSpace(p.EmployeeID)
@@ -579,7 +593,24 @@ func (snap *hrSnapshot) add(spec RunSpec, si int, p sources.Person) error {
 		return fmt.Errorf("employee ID %s is reported twice", p.EmployeeID)
 	}
 	row := &PersonRow{Person: p}
-	if old, ok := snap.prev[key]; ok {
+	if !dup {
+		snap.origin[key] = hrOrigin{len(snap.all), si}
+		snap.all = append(snap.all, row)
+		return nil
+	}
+	if snap.dups[key] == nil {
+		first := spec.Sources[o.src]
+		snap.dups[key] = []hrRecord{{source: first.Name, priority: first.Priority, row: snap.all[o.idx]}}
+	}
+	snap.dups[key] = append(snap.dups[key], hrRecord{source: src.Name, priority: src.Priority, row: row})
+	return nil
+}
+
+// roleHistory sets a person's role history: carried from the previous
+// snapshot prev, or the role change the source reports.
+func roleHistory(spec RunSpec, prev map[string]PersonRow, row *PersonRow) {
+	p := &row.Person
+	if old, ok := prev[NormalizeID(p.EmployeeID)]; ok {
 		row.PrevJobCode, row.JobChangedAt = old.PrevJobCode, old.JobChangedAt
 		if old.JobCode != "" && old.JobCode != p.JobCode {
 			row.PrevJobCode, row.JobChangedAt = old.JobCode, spec.AsOf
@@ -594,17 +625,6 @@ func (snap *hrSnapshot) add(spec RunSpec, si int, p sources.Person) error {
 			row.JobChangedAt = spec.AsOf
 		}
 	}
-	if !dup {
-		snap.origin[key] = hrOrigin{len(snap.all), si}
-		snap.all = append(snap.all, row)
-		return nil
-	}
-	if snap.dups[key] == nil {
-		first := spec.Sources[o.src]
-		snap.dups[key] = []hrRecord{{source: first.Name, priority: first.Priority, row: snap.all[o.idx]}}
-	}
-	snap.dups[key] = append(snap.dups[key], hrRecord{source: src.Name, priority: src.Priority, row: row})
-	return nil
 }
 
 // hrDrift is what changed in HR since the previous snapshot.

@@ -551,4 +551,34 @@ func TestRoleChangeReportedBySource(t *testing.T) {
 			t.Fatalf("after the move: %+v, groups %q: want sales removed", fs, groups(f, "A1"))
 		}
 	})
+	t.Run("learnt from the snapshots by the record of a second source that wins", func(t *testing.T) {
+		e := newEngine(t)
+		f := targettest.NewFake(targets.Account{ID: "A1", EmployeeID: "E1", Enabled: true, Groups: targets.NamedGroups("eng", "sales")})
+		sp := spec(f, Policy{Roles: roles})
+		sp.Sources[0].Source = sliceSource{{EmployeeID: "E1", Status: sources.Active, JobCode: "SALES"}}
+		sp.AsOf = asOf.Add(-24 * time.Hour)
+		if _, err := e.Run(context.Background(), sp); err != nil {
+			t.Fatal(err)
+		}
+		// The payroll export, which wins, has the move; the first source
+		// has not caught up.
+		sp.Sources = append(sp.Sources, SourceSpec{Name: "payroll", Type: "csv", Priority: 2,
+			Source: sliceSource{{EmployeeID: "E1", Status: sources.Active, JobCode: "ENG"}}})
+		sp.AsOf = asOf
+		res, err := e.Run(context.Background(), sp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fs := findKind(res.Findings, ExcessAccess); len(fs) != 1 || fs[0].Disposition != AutoRevoke || fs[0].Evidence.Get("previous_job_code") != "SALES" {
+			t.Fatalf("after the move: %+v, want one auto_revoke of a move from SALES", fs)
+		}
+		for p, err := range mem(e).People(context.Background(), res.Run.ID) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.JobCode != "ENG" || p.PrevJobCode != "SALES" || !p.JobChangedAt.Equal(asOf) {
+				t.Fatalf("snapshot row %+v, want ENG, moved from SALES at the run", p)
+			}
+		}
+	})
 }
