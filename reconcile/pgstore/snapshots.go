@@ -221,11 +221,23 @@ func asOf(idCol string) string {
 // People streams the HR snapshot of a run in employee ID order (byte order,
 // as on SQLite, whatever the database's collation).
 func (s *Store) People(ctx context.Context, runID int64) iter.Seq2[reconcile.PersonRow, error] {
+	return s.people(ctx, runID, ``)
+}
+
+// Leavers yields the people of run runID's HR snapshot whose termination
+// date is after after, in employee ID order: the upcoming leavers, read
+// without reading everyone.
+func (s *Store) Leavers(ctx context.Context, runID int64, after time.Time) iter.Seq2[reconcile.PersonRow, error] {
+	return s.people(ctx, runID, ` AND v.termination_date > $2`, after)
+}
+
+// people yields run runID's HR snapshot (cond and its arguments narrow it).
+func (s *Store) people(ctx context.Context, runID int64, cond string, args ...any) iter.Seq2[reconcile.PersonRow, error] {
 	return func(yield func(reconcile.PersonRow, error) bool) {
 		rows, err := s.db.QueryContext(ctx, `SELECT v.employee_id, v.email, v.first_name, v.last_name, v.status, v.status_effective,
 			v.termination_date, v.hire_date, v.department, v.job_code, v.prev_job_code, v.job_changed_at, v.manager_id, v.worker_type
 			FROM snapshots s JOIN person_versions v ON s.side = 'hr' AND s.target = ''
-			WHERE `+asOf("employee_id")+` ORDER BY v.employee_id COLLATE "C"`, runID)
+			WHERE `+asOf("employee_id")+cond+` ORDER BY v.employee_id COLLATE "C"`, append([]any{runID}, args...)...)
 		if err != nil {
 			yield(reconcile.PersonRow{}, fmt.Errorf("pgstore: people of run %d: %w", runID, err))
 			return

@@ -345,12 +345,34 @@ func asOf(v string, idCol string) string {
 
 // People streams the HR snapshot of a run.
 func (s *Store) People(ctx context.Context, runID int64) iter.Seq2[PersonRow, error] {
+	return s.people(ctx, runID, nil)
+}
+
+// Leavers yields the people of run runID's HR snapshot whose termination
+// date is after after, in employee ID order: the upcoming leavers, read
+// without reading everyone.
+func (s *Store) Leavers(ctx context.Context, runID int64, after time.Time) iter.Seq2[PersonRow, error] {
+	return s.people(ctx, runID, &after)
+}
+
+// people yields run runID's HR snapshot, or (after not nil) those whose
+// termination date is after *after.
+func (s *Store) people(ctx context.Context, runID int64, after *time.Time) iter.Seq2[PersonRow, error] {
+	q := `SELECT v.employee_id, v.email, v.first_name, v.last_name, v.status, v.status_effective,
+		v.termination_date, v.hire_date, v.department, v.job_code, v.prev_job_code, v.job_changed_at, v.manager_id, v.worker_type
+		FROM snapshots s JOIN person_versions v ON s.side = 'hr' AND s.target = ''
+		WHERE ` + asOf("v", "employee_id")
+	args := []any{runID}
+	if after != nil {
+		// Times are UTC RFC 3339 text: a date after after sorts at or
+		// after the day before after's day (a bound that needs no
+		// parsing); each row is then compared exactly.
+		q += ` AND v.termination_date >= ?2`
+		args = append(args, after.UTC().AddDate(0, 0, -1).Format(time.DateOnly))
+	}
 	return func(yield func(PersonRow, error) bool) {
 		var text [14]sql.NullString
-		err := driverRows(ctx, s.db.DB, `SELECT v.employee_id, v.email, v.first_name, v.last_name, v.status, v.status_effective,
-			v.termination_date, v.hire_date, v.department, v.job_code, v.prev_job_code, v.job_changed_at, v.manager_id, v.worker_type
-			FROM snapshots s JOIN person_versions v ON s.side = 'hr' AND s.target = ''
-			WHERE `+asOf("v", "employee_id")+` ORDER BY v.employee_id`, []any{runID}, func(dest []driver.Value) error {
+		err := driverRows(ctx, s.db.DB, q+` ORDER BY v.employee_id`, args, func(dest []driver.Value) error {
 			for i, v := range dest {
 				switch v := v.(type) {
 				case string:
@@ -367,6 +389,9 @@ func (s *Store) People(ctx context.Context, runID int64) iter.Seq2[PersonRow, er
 			p.StatusEffective, p.TerminationDate, p.HireDate = mustT(text[5]), mustT(text[6]), mustT(text[7])
 			p.Department, p.JobCode, p.PrevJobCode = text[8].String, text[9].String, text[10].String
 			p.JobChangedAt, p.ManagerID, p.WorkerType = mustT(text[11]), text[12].String, text[13].String
+			if after != nil && !p.TerminationDate.After(*after) {
+				return nil
+			}
 			if !yield(p, nil) {
 				return errStopped
 			}

@@ -53,6 +53,7 @@ type Store interface {
 	FindingsBetween(ctx context.Context, from, to time.Time, kinds []string, fn func(store.PeriodFinding) error) error
 	RevokedFindings(ctx context.Context, since time.Time) ([]store.RevokedFinding, error)
 	Prune(ctx context.Context, now time.Time, r store.Retention) error
+	Leavers(ctx context.Context, runID int64, after time.Time) iter.Seq2[reconcile.PersonRow, error]
 
 	LastCollection(ctx context.Context, target string) (int64, error)
 	CollectedAccounts(ctx context.Context, runID int64, target string) iter.Seq2[targets.Account, error]
@@ -103,6 +104,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("drills", func(t *testing.T) { st, _ := open(t); testDrills(t, st) })
 	t.Run("period and collected", func(t *testing.T) { st, _ := open(t); testPeriod(t, st) })
 	t.Run("prune", func(t *testing.T) { st, _ := open(t); testPrune(t, st) })
+	t.Run("leavers", func(t *testing.T) { st, _ := open(t); testLeavers(t, st) })
 }
 
 // t0 has no sub-microsecond part: PostgreSQL keeps microseconds.
@@ -696,6 +698,42 @@ func testPeriod(t *testing.T, st Store) {
 	check(t, st.ActionsBetween(ctx, day(0), day(1), func(a reconcile.Action) error { acts = append(acts, a.Fingerprint); return nil }))
 	if len(acts) != 0 {
 		t.Fatalf("ActionsBetween of day 0 = %q", acts)
+	}
+}
+
+// testLeavers: Leavers yields exactly the people of a run's HR snapshot
+// whose termination date is after the time given (a nanosecond after
+// counts, the same instant does not; no date never does), in employee ID
+// order, as People filtered would.
+func testLeavers(t *testing.T, st Store) {
+	ctx := context.Background()
+	asOf := time.Date(2026, 11, 25, 21, 30, 0, 0, time.FixedZone("AST", 3*3600))
+	dates := []time.Time{{}, asOf.AddDate(-1, 0, 0), asOf.Add(-time.Microsecond), asOf, asOf.Add(time.Microsecond),
+		asOf.Add(time.Second), asOf.Add(150 * time.Minute), asOf.AddDate(0, 0, 1), asOf.AddDate(3, 0, 0)}
+	var people []*reconcile.PersonRow
+	for i, d := range dates {
+		p := &reconcile.PersonRow{}
+		p.EmployeeID, p.Status, p.TerminationDate = fmt.Sprintf("E%02d", 9-i), "active", d
+		people = append(people, p)
+	}
+	r := run(t, st, "nightly", "full", asOf, reconcile.StatusCompleted)
+	check(t, st.SavePeople(ctx, r, people))
+	check(t, st.FinishPeople(ctx, r, true))
+	for _, after := range []time.Time{asOf, asOf.Add(-time.Hour), asOf.AddDate(0, 0, 1), {}} {
+		var want, got []string
+		for p, err := range st.People(ctx, r) {
+			check(t, err)
+			if p.TerminationDate.After(after) {
+				want = append(want, p.EmployeeID)
+			}
+		}
+		for p, err := range st.Leavers(ctx, r, after) {
+			check(t, err)
+			got = append(got, p.EmployeeID)
+		}
+		if !slices.Equal(got, want) || (after.Equal(asOf) && len(got) != 5) {
+			t.Errorf("leavers after %v: %v, want %v", after, got, want)
+		}
 	}
 }
 

@@ -58,6 +58,9 @@ type RunLog interface {
 type Snapshots interface {
 	LastCollection(ctx context.Context, target string) (int64, error)
 	CollectedAccounts(ctx context.Context, runID int64, target string) iter.Seq2[targets.Account, error]
+	// Leavers yields the people of run runID's HR snapshot whose
+	// termination date is after after, in employee ID order.
+	Leavers(ctx context.Context, runID int64, after time.Time) iter.Seq2[reconcile.PersonRow, error]
 }
 
 // FindingLog reads the findings runs stored.

@@ -59,12 +59,12 @@ func Leavers(ctx context.Context, st storefile.Store) ([]Leaver, error) {
 		return nil, err
 	}
 	var out []Leaver
-	for p, err := range st.People(ctx, hrRun) {
+	for p, err := range st.Leavers(ctx, hrRun, run.AsOf) {
 		if err != nil {
 			return nil, err
 		}
 		td := p.TerminationDate
-		if td.IsZero() || !td.After(run.AsOf) || (!p.HireDate.IsZero() && p.HireDate.After(td)) {
+		if !p.HireDate.IsZero() && p.HireDate.After(td) {
 			continue
 		}
 		out = append(out, Leaver{EmployeeID: p.EmployeeID, Name: p.Name(), Status: string(p.Status), EffectiveAt: td.UTC(), KnownBy: hrRun})
