@@ -93,7 +93,7 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 		if err := tx.GetContext(ctx, &scope, `SELECT scope FROM runs WHERE id = ?`, runID); err != nil {
 			return fmt.Errorf("run: %w", err)
 		}
-		changed, continued, err := saveVersions(ctx, tx, runID, partialScope(scope), rows)
+		changed, continued, err := saveVersions(ctx, tx, runID, partialScope(scope), rows, true)
 		if err != nil {
 			return err
 		}
@@ -238,7 +238,9 @@ func execBatches(ctx context.Context, tx *sqlx.Tx, prefix, row, suffix string, n
 // save: a new save sequence number, then versions and bodies as migration
 // 013 describes. It returns the rows that started a new version (changed)
 // and, for a full save, the rows that extended a live one (continued).
-func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, rows []FindingRow) (changed, continued []*FindingRow, err error) {
+// live says that the live versions a full save leaves are recorded in
+// live_findings and read from there (saveLive, liveVersions).
+func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, rows []FindingRow, live bool) (changed, continued []*FindingRow, err error) {
 	for i := 1; i < len(rows); i++ {
 		if rows[i].Fingerprint == rows[i-1].Fingerprint {
 			return nil, nil, fmt.Errorf("finding %s reported twice", rows[i].Fingerprint)
@@ -254,10 +256,12 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 	}
 	hashes := reconcile.ContentHashes(rows)
 	lives := map[string]liveVersion{}
+	var ids []int64 // of a full save: each row's live version after it
 	if !partial {
-		if lives, err = liveVersions(ctx, tx, len(rows)); err != nil {
+		if lives, err = liveVersions(ctx, tx, seq, len(rows), live); err != nil {
 			return nil, nil, err
 		}
+		ids = make([]int64, len(rows))
 	}
 	var replaced int // live versions closed because the body changed
 	var gone []int64 // live versions closed because the finding was not reported
@@ -267,6 +271,7 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 		switch {
 		case ok && bytes.Equal(l.hash, hashes[i]):
 			continued = append(continued, &rows[i])
+			ids[i] = l.id
 		case ok:
 			replaced++
 			fallthrough
@@ -307,7 +312,45 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 	if err := closeVersions(ctx, tx, seq, replaced, gone); err != nil {
 		return nil, nil, err
 	}
+	if !partial && live {
+		if err := saveLive(ctx, tx, seq, rows, hashes, ids); err != nil {
+			return nil, nil, fmt.Errorf("live versions: %w", err)
+		}
+	}
 	return changed, continued, nil
+}
+
+// saveLive records the live versions that full save seq leaves: every row
+// it reported (rows, in fingerprint order), with the version it continued
+// (ids[i]) or the one it started (0 in ids, read back here).
+func saveLive(ctx context.Context, tx *sqlx.Tx, seq int64, rows []FindingRow, hashes [][]byte, ids []int64) error {
+	started, err := tx.QueryContext(ctx, `SELECT id, fingerprint FROM finding_versions WHERE to_seq = ? AND from_seq = ?`, liveSeq, seq)
+	if err != nil {
+		return err
+	}
+	defer started.Close()
+	for started.Next() {
+		var id int64
+		var fp string
+		if err := started.Scan(&id, &fp); err != nil {
+			return err
+		}
+		i, ok := slices.BinarySearchFunc(rows, fp, func(r FindingRow, fp string) int { return strings.Compare(r.Fingerprint, fp) })
+		if !ok || ids[i] != 0 {
+			return fmt.Errorf("version %d of %s is not one this save started", id, fp)
+		}
+		ids[i] = id
+	}
+	if err := started.Err(); err != nil {
+		return err
+	}
+	if i := slices.Index(ids, 0); i >= 0 {
+		return fmt.Errorf("%s has no live version", rows[i].Fingerprint)
+	}
+	enc := encodeLive(len(rows), func(i int) string { return rows[i].Fingerprint }, func(i int) int64 { return ids[i] },
+		func(i int) []byte { return hashes[i] })
+	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO live_findings (id, seq, body) VALUES (1, ?, ?)`, seq, enc)
+	return err
 }
 
 // liveVersion is a finding's version still live (to_seq liveSeq): its row
@@ -317,9 +360,20 @@ type liveVersion struct {
 	hash []byte
 }
 
-// liveVersions returns the live version of each fingerprint, in a map
-// sized for about n (the findings a run reports are mostly those live).
-func liveVersions(ctx context.Context, tx *sqlx.Tx, n int) (map[string]liveVersion, error) {
+// liveVersions returns the live version of each fingerprint before save
+// seq: those the last full save recorded (saveLive; cached false: never),
+// or else read from the versions in a map sized for about n (the findings
+// a run reports are mostly those live).
+func liveVersions(ctx context.Context, tx *sqlx.Tx, seq int64, n int, cached bool) (map[string]liveVersion, error) {
+	var prev sql.NullInt64
+	if err := tx.GetContext(ctx, &prev, `SELECT MAX(seq) FROM finding_saves WHERE side = 0 AND seq < ?`, seq); err != nil {
+		return nil, err
+	}
+	if prev.Valid && cached {
+		if lives, ok, err := cachedLive(ctx, tx, prev.Int64); err != nil || ok {
+			return lives, err
+		}
+	}
 	q, err := tx.QueryContext(ctx, `SELECT v.id, v.fingerprint, b.hash FROM finding_versions v JOIN finding_bodies b ON b.id = v.body_id
 		WHERE v.to_seq = ?`, liveSeq)
 	if err != nil {
@@ -597,7 +651,8 @@ func convertFindings(ctx context.Context, tx *sqlx.Tx) error {
 		if err := q.Err(); err != nil {
 			return fmt.Errorf("convert findings of run %d: %w", r.ID, err)
 		}
-		if _, _, err := saveVersions(ctx, tx, r.ID, partialScope(r.Scope), rows); err != nil {
+		// Migration 013 runs before live_findings exists (016).
+		if _, _, err := saveVersions(ctx, tx, r.ID, partialScope(r.Scope), rows, false); err != nil {
 			return fmt.Errorf("convert findings of run %d: %w", r.ID, err)
 		}
 	}

@@ -1,0 +1,110 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/jmoiron/sqlx"
+)
+
+// The live finding versions as the last full save left them, in one row
+// (live_findings, migration 016): each full save starts from them, and
+// reading them from the versions joins every live version with its body's
+// hash, a random read per finding. The row is written by the full save's
+// transaction and names that save; it is used only while that save is
+// still the last full one. Only a full save changes which versions are
+// live (a partial save's versions end where they start), and retention
+// can delete a live version only with the last full save (every live
+// version spans it): either way the record no longer names the last full
+// save (seqs are never reused). The versions stay the truth.
+
+// liveMagic opens an encoding of live versions (format 1).
+const liveMagic = "alv1"
+
+// encodeLive encodes the live versions fps[i] -> (ids[i], hashes[i]) (each
+// hash 16 bytes): "alv1", the count (uint32), each version as the length of
+// its fingerprint (uvarint), the fingerprint, its row ID (uvarint) and its
+// body's hash, then an xxhash of all that.
+func encodeLive(n int, fp func(i int) string, id func(i int) int64, hash func(i int) []byte) []byte {
+	size := 16
+	for i := range n {
+		size += len(fp(i)) + 2*binary.MaxVarintLen64 + 16
+	}
+	b := make([]byte, 0, size)
+	b = append(b, liveMagic...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	for i := range n {
+		b = binary.AppendUvarint(b, uint64(len(fp(i))))
+		b = append(b, fp(i)...)
+		b = binary.AppendUvarint(b, uint64(id(i)))
+		b = append(b, hash(i)...)
+	}
+	return binary.LittleEndian.AppendUint64(b, xxhash.Sum64(b))
+}
+
+// decodeLive reads what encodeLive wrote, failing on anything else. The
+// fingerprints share one copy of b; the hashes are slices of it.
+func decodeLive(b []byte) (map[string]liveVersion, error) {
+	if len(b) < 16 || string(b[:4]) != liveMagic {
+		return nil, errors.New("live versions: not an encoding of them")
+	}
+	body := b[:len(b)-8]
+	if xxhash.Sum64(body) != binary.LittleEndian.Uint64(b[len(body):]) {
+		return nil, errors.New("live versions: checksum mismatch")
+	}
+	n := int(binary.LittleEndian.Uint32(body[4:8]))
+	if n > len(body)/18 { // each version takes at least 18 bytes
+		return nil, fmt.Errorf("live versions: %d do not fit in %d bytes", n, len(body))
+	}
+	fps := string(body)
+	out := make(map[string]liveVersion, n)
+	off := 8
+	short := func(k int) error { return fmt.Errorf("live versions: version %d of %d is cut short", k+1, n) }
+	for k := range n {
+		l, w := binary.Uvarint(body[off:])
+		if w <= 0 || l > uint64(len(body)-off-w) {
+			return nil, short(k)
+		}
+		off += w
+		fp := fps[off : off+int(l)]
+		off += int(l)
+		id, w := binary.Uvarint(body[off:])
+		if w <= 0 || id > 1<<62 || len(body)-off-w < 16 {
+			return nil, short(k)
+		}
+		off += w
+		out[fp] = liveVersion{id: int64(id), hash: body[off : off+16 : off+16]}
+		off += 16
+	}
+	if off != len(body) {
+		return nil, fmt.Errorf("live versions: %d bytes after the %d versions", len(body)-off, n)
+	}
+	if len(out) != n {
+		return nil, fmt.Errorf("live versions: %d fingerprints are listed twice", n-len(out))
+	}
+	return out, nil
+}
+
+// cachedLive returns the live versions that the full save prev left, when
+// it wrote them and they decode (ok false otherwise).
+func cachedLive(ctx context.Context, tx *sqlx.Tx, prev int64) (lives map[string]liveVersion, ok bool, err error) {
+	var row struct {
+		Seq  int64  `db:"seq"`
+		Body []byte `db:"body"`
+	}
+	switch err := tx.GetContext(ctx, &row, `SELECT seq, body FROM live_findings`); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, err
+	}
+	if row.Seq != prev {
+		return nil, false, nil
+	}
+	lives, err = decodeLive(row.Body)
+	return lives, err == nil, nil
+}

@@ -1,0 +1,281 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/accessrecon/accessrecon/reconcile"
+)
+
+// The live versions a full save records are what the versions hold: over
+// forty runs of findings that come, change, go and come back, full and
+// partial (targeted) saves, runs that save nothing, and retention that
+// prunes old saves, after each save the recorded live versions, when they
+// name the last full save, are exactly the live versions.
+func TestLiveFindingsFollowTheVersions(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rng := rand.New(rand.NewPCG(16, 1))
+	all := func(string, string) bool { return true }
+	findings := map[string]int{} // fingerprint -> body version
+	for i := range 80 {
+		findings[fmt.Sprintf("f%03d", i)] = 0
+	}
+	start := time.Date(2026, 1, 1, 2, 0, 0, 0, time.UTC)
+	used, compared := 0, 0
+	for n := 1; n <= 40; n++ {
+		at := start.AddDate(0, 0, n)
+		scope := "full"
+		if rng.IntN(5) == 0 {
+			scope = "people:E1"
+		}
+		id, err := st.BeginRun(ctx, Run{AsOf: at, StartedAt: at, Mode: "report", Scope: scope})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for fp := range findings {
+			switch r := rng.IntN(30); {
+			case r == 0:
+				delete(findings, fp)
+			case r < 3:
+				findings[fp]++
+			}
+		}
+		for range rng.IntN(3) {
+			findings[fmt.Sprintf("f%03d", rng.IntN(120))] = rng.IntN(2)
+		}
+		var rows []FindingRow
+		for fp, v := range findings {
+			if scope != "full" && rng.IntN(4) != 0 {
+				continue
+			}
+			rows = append(rows, FindingRow{Fingerprint: fp, Kind: "dormant", Severity: "low", Disposition: "review", Target: "app",
+				AccountID: "a-" + fp, FirstSeen: at, Body: fmt.Appendf(nil, `{"fingerprint":%q,"v":%d}`, fp, v)})
+		}
+		if rng.IntN(8) != 0 { // else the run saves nothing
+			if scope == "full" && lastFullSave(t, st) > 0 {
+				used++
+			}
+			if _, err := st.SaveFindings(ctx, id, at, rows, all); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.FinishRun(Run{ID: id, FinishedAt: at, Status: reconcile.StatusCompleted, Mode: "report"}); err != nil {
+			t.Fatal(err)
+		}
+		if n%7 == 0 {
+			if err := st.Prune(ctx, at, Retention{Findings: 5 * 24 * time.Hour}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		compared += compareLive(t, st, n)
+	}
+	if used < 20 || compared < 1000 {
+		t.Errorf("%d full saves after a first, %d versions compared: the test did not exercise the recorded live versions", used, compared)
+	}
+}
+
+// A full save starts from the recorded live versions when they are the
+// last full save's, and only then: recorded with a hash that is not its
+// body's, a finding reported unchanged gets a new version; recorded under
+// another save, the record is not read.
+func TestLiveFindingsAreRead(t *testing.T) {
+	for _, stale := range []bool{false, true} {
+		ctx := context.Background()
+		st, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		row := FindingRow{Fingerprint: "x", Kind: "dormant", Severity: "low", Disposition: "review", Target: "app", AccountID: "a",
+			Body: []byte(`{"fingerprint":"x"}`)}
+		save := func(day int) {
+			at := time.Date(2026, 1, day, 2, 0, 0, 0, time.UTC)
+			row.FirstSeen = at
+			id, err := st.BeginRun(ctx, Run{AsOf: at, StartedAt: at, Mode: "report", Scope: "full"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.SaveFindings(ctx, id, at, []FindingRow{row}, func(string, string) bool { return true }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		save(1)
+		var seq, id int64
+		if err := st.db.Get(&seq, `SELECT seq FROM live_findings`); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.db.Get(&id, `SELECT id FROM finding_versions`); err != nil {
+			t.Fatal(err)
+		}
+		wrong := encodeLive(1, func(int) string { return "x" }, func(int) int64 { return id }, func(int) []byte { return make([]byte, 16) })
+		if stale {
+			seq++
+		}
+		if _, err := st.db.Exec(`UPDATE live_findings SET seq = ?, body = ?`, seq, wrong); err != nil {
+			t.Fatal(err)
+		}
+		save(2)
+		var versions int
+		if err := st.db.Get(&versions, `SELECT COUNT(*) FROM finding_versions`); err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{false: 2, true: 1}[stale]; versions != want {
+			t.Errorf("record of another save %v: %d versions after the second save, want %d", stale, versions, want)
+		}
+	}
+}
+
+// lastFullSave is the seq of the store's last full save (0: none).
+func lastFullSave(t *testing.T, st *Store) int64 {
+	t.Helper()
+	var seq int64
+	if err := st.db.Get(&seq, `SELECT COALESCE(MAX(seq), 0) FROM finding_saves WHERE side = 0`); err != nil {
+		t.Fatal(err)
+	}
+	return seq
+}
+
+// compareLive checks that the recorded live versions, when they are the
+// last full save's, are the live versions; it returns how many it compared.
+func compareLive(t *testing.T, st *Store, run int) int {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := st.db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	truth, err := liveFromVersions(ctx, tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := lastFullSave(t, st)
+	cached, ok, err := cachedLive(ctx, tx, last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
+		var n int
+		if err := tx.Get(&n, `SELECT COUNT(*) FROM live_findings`); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 && last > 0 {
+			t.Fatalf("after run %d: live versions recorded but not of the last full save %d", run, last)
+		}
+		return 0
+	}
+	if len(cached) != len(truth) {
+		t.Errorf("after run %d: %d live versions recorded, the versions have %d", run, len(cached), len(truth))
+	}
+	for fp, l := range truth {
+		c, ok := cached[fp]
+		if !ok || c.id != l.id || !bytes.Equal(c.hash, l.hash) {
+			t.Errorf("after run %d: %s recorded as %+v (%v), the versions say %+v", run, fp, c, ok, l)
+		}
+	}
+	return len(truth)
+}
+
+// liveFromVersions reads the live versions from the versions themselves.
+func liveFromVersions(ctx context.Context, tx *sqlx.Tx) (map[string]liveVersion, error) {
+	return liveVersions(ctx, tx, 1<<62, 0, false)
+}
+
+// An encoding cut short, altered, or that does not add up behind a valid
+// checksum is refused.
+func TestDecodeLiveRefusesDamage(t *testing.T) {
+	fps := []string{"aaaa", "bbbbbbbb", "c"}
+	hash := func(i int) []byte { return bytes.Repeat([]byte{byte(i + 1)}, 16) }
+	b := encodeLive(3, func(i int) string { return fps[i] }, func(i int) int64 { return int64(100 + i) }, hash)
+	got, err := decodeLive(b)
+	if err != nil || len(got) != 3 || got["bbbbbbbb"].id != 101 || !bytes.Equal(got["c"].hash, hash(2)) {
+		t.Fatalf("the intact encoding: %v, %v", got, err)
+	}
+	for n := range len(b) {
+		if _, err := decodeLive(b[:n]); err == nil {
+			t.Fatalf("the first %d of %d bytes decode", n, len(b))
+		}
+	}
+	for i := range b {
+		d := bytes.Clone(b)
+		d[i] ^= 0x10
+		if _, err := decodeLive(d); err == nil {
+			t.Fatalf("byte %d altered decodes", i)
+		}
+	}
+	seal := func(body []byte) []byte { return binary.LittleEndian.AppendUint64(body, xxhash.Sum64(body)) }
+	twice := encodeLive(2, func(int) string { return "same" }, func(i int) int64 { return int64(i + 1) }, hash)
+	if _, err := decodeLive(twice); err == nil {
+		t.Error("a fingerprint twice decodes")
+	}
+	long := seal(append(bytes.Clone(b[:len(b)-8]), 0))
+	if _, err := decodeLive(long); err == nil {
+		t.Error("a byte after the versions decodes")
+	}
+}
+
+// Retention that deletes a live version (its only save was a failed run's,
+// pruned) deletes with it the save that recorded the live versions: the
+// next full save does not use the record, does not take the finding for
+// one it continues, and reports it.
+func TestPruneOfALiveVersionRetiresTheRecord(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	row := func(fp string, at time.Time) FindingRow {
+		return FindingRow{Fingerprint: fp, Kind: "dormant", Severity: "low", Disposition: "review", Target: "app", AccountID: "a-" + fp,
+			FirstSeen: at, Body: fmt.Appendf(nil, `{"fingerprint":%q}`, fp)}
+	}
+	run := func(day int, status reconcile.Status, fps ...string) int64 {
+		at := time.Date(2026, 1, day, 2, 0, 0, 0, time.UTC)
+		id, err := st.BeginRun(ctx, Run{AsOf: at, StartedAt: at, Mode: "report", Scope: "full"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows []FindingRow
+		for _, fp := range fps {
+			rows = append(rows, row(fp, at))
+		}
+		if _, err := st.SaveFindings(ctx, id, at, rows, func(string, string) bool { return true }); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.FinishRun(Run{ID: id, FinishedAt: at, Status: status, Mode: "report"}); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	run(1, reconcile.StatusCompleted, "x")
+	run(2, reconcile.StatusFailed, "x", "y") // y's only save: a failed run's
+	if err := st.Prune(ctx, time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC), Retention{Findings: 5 * 24 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := st.db.Get(&left, `SELECT COUNT(*) FROM finding_versions v WHERE fingerprint = 'y'`); err != nil || left != 0 {
+		t.Fatalf("y's versions after the prune: %d (%v); the scenario needs them gone", left, err)
+	}
+	r3 := run(21, reconcile.StatusCompleted, "x", "y")
+	bodies, err := st.FindingBodies(ctx, r3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bodies) != 2 {
+		t.Fatalf("run 3 reported x and y, the store has %d of its findings: %q", len(bodies), bodies)
+	}
+}
