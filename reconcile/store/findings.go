@@ -255,10 +255,10 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 		return nil, nil, err
 	}
 	hashes := reconcile.ContentHashes(rows)
-	lives := map[string]liveVersion{}
+	var lives []liveVersion
 	var ids []int64 // of a full save: each row's live version after it
 	if !partial {
-		if lives, err = liveVersions(ctx, tx, seq, len(rows), live); err != nil {
+		if lives, err = liveVersions(ctx, tx, seq, live); err != nil {
 			return nil, nil, err
 		}
 		ids = make([]int64, len(rows))
@@ -266,12 +266,18 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 	var replaced int // live versions closed because the body changed
 	var gone []int64 // live versions closed because the finding was not reported
 	var fresh []int
+	// Rows and live versions are both in fingerprint order: one walk.
+	j := 0
 	for i := range rows {
-		l, ok := lives[rows[i].Fingerprint]
+		fp := rows[i].Fingerprint
+		for ; j < len(lives) && lives[j].fp < fp; j++ {
+			gone = append(gone, lives[j].id)
+		}
+		ok := j < len(lives) && lives[j].fp == fp
 		switch {
-		case ok && bytes.Equal(l.hash, hashes[i]):
+		case ok && bytes.Equal(lives[j].hash, hashes[i]):
 			continued = append(continued, &rows[i])
-			ids[i] = l.id
+			ids[i] = lives[j].id
 		case ok:
 			replaced++
 			fallthrough
@@ -279,10 +285,12 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 			fresh = append(fresh, i)
 			changed = append(changed, &rows[i])
 		}
-		delete(lives, rows[i].Fingerprint)
+		if ok {
+			j++
+		}
 	}
-	for _, l := range lives {
-		gone = append(gone, l.id)
+	for ; j < len(lives); j++ {
+		gone = append(gone, lives[j].id)
 	}
 	slices.Sort(gone)
 	// Bodies never stored (one seen before, a finding changed back, is
@@ -353,18 +361,18 @@ func saveLive(ctx context.Context, tx *sqlx.Tx, seq int64, rows []FindingRow, ha
 	return err
 }
 
-// liveVersion is a finding's version still live (to_seq liveSeq): its row
-// and its body's hash.
+// liveVersion is a finding's version still live (to_seq liveSeq): its
+// fingerprint, row and body's hash.
 type liveVersion struct {
+	fp   string
 	id   int64
 	hash []byte
 }
 
-// liveVersions returns the live version of each fingerprint before save
-// seq: those the last full save recorded (saveLive; cached false: never),
-// or else read from the versions in a map sized for about n (the findings
-// a run reports are mostly those live).
-func liveVersions(ctx context.Context, tx *sqlx.Tx, seq int64, n int, cached bool) (map[string]liveVersion, error) {
+// liveVersions returns the live versions before save seq, in fingerprint
+// order: those the last full save recorded (saveLive; cached false: never),
+// or else read from the versions.
+func liveVersions(ctx context.Context, tx *sqlx.Tx, seq int64, cached bool) ([]liveVersion, error) {
 	var prev sql.NullInt64
 	if err := tx.GetContext(ctx, &prev, `SELECT MAX(seq) FROM finding_saves WHERE side = 0 AND seq < ?`, seq); err != nil {
 		return nil, err
@@ -375,19 +383,21 @@ func liveVersions(ctx context.Context, tx *sqlx.Tx, seq int64, n int, cached boo
 		}
 	}
 	q, err := tx.QueryContext(ctx, `SELECT v.id, v.fingerprint, b.hash FROM finding_versions v JOIN finding_bodies b ON b.id = v.body_id
-		WHERE v.to_seq = ?`, liveSeq)
+		WHERE v.to_seq = ? ORDER BY v.fingerprint`, liveSeq)
 	if err != nil {
 		return nil, err
 	}
 	defer q.Close()
-	lives := make(map[string]liveVersion, n)
+	var lives []liveVersion
 	for q.Next() {
 		var l liveVersion
-		var fp string
-		if err := q.Scan(&l.id, &fp, &l.hash); err != nil {
+		if err := q.Scan(&l.id, &l.fp, &l.hash); err != nil {
 			return nil, err
 		}
-		lives[fp] = l
+		if n := len(lives); n > 0 && lives[n-1].fp >= l.fp {
+			return nil, fmt.Errorf("finding %s has two live versions (%d, %d)", l.fp, lives[n-1].id, l.id)
+		}
+		lives = append(lives, l)
 	}
 	return lives, q.Err()
 }

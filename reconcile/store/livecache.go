@@ -46,9 +46,11 @@ func encodeLive(n int, fp func(i int) string, id func(i int) int64, hash func(i 
 	return binary.LittleEndian.AppendUint64(b, xxhash.Sum64(b))
 }
 
-// decodeLive reads what encodeLive wrote, failing on anything else. The
-// fingerprints share one copy of b; the hashes are slices of it.
-func decodeLive(b []byte) (map[string]liveVersion, error) {
+// decodeLive reads what encodeLive wrote, failing on anything else, and on
+// fingerprints not in strictly increasing order (saveLive writes them in
+// the order of the save's rows). The fingerprints share one copy of b; the
+// hashes are slices of it.
+func decodeLive(b []byte) ([]liveVersion, error) {
 	if len(b) < 16 || string(b[:4]) != liveMagic {
 		return nil, errors.New("live versions: not an encoding of them")
 	}
@@ -61,7 +63,7 @@ func decodeLive(b []byte) (map[string]liveVersion, error) {
 		return nil, fmt.Errorf("live versions: %d do not fit in %d bytes", n, len(body))
 	}
 	fps := string(body)
-	out := make(map[string]liveVersion, n)
+	out := make([]liveVersion, 0, n)
 	off := 8
 	short := func(k int) error { return fmt.Errorf("live versions: version %d of %d is cut short", k+1, n) }
 	for k := range n {
@@ -77,21 +79,21 @@ func decodeLive(b []byte) (map[string]liveVersion, error) {
 			return nil, short(k)
 		}
 		off += w
-		out[fp] = liveVersion{id: int64(id), hash: body[off : off+16 : off+16]}
+		if k > 0 && out[k-1].fp >= fp {
+			return nil, fmt.Errorf("live versions: %q after %q", fp, out[k-1].fp)
+		}
+		out = append(out, liveVersion{fp: fp, id: int64(id), hash: body[off : off+16 : off+16]})
 		off += 16
 	}
 	if off != len(body) {
 		return nil, fmt.Errorf("live versions: %d bytes after the %d versions", len(body)-off, n)
-	}
-	if len(out) != n {
-		return nil, fmt.Errorf("live versions: %d fingerprints are listed twice", n-len(out))
 	}
 	return out, nil
 }
 
 // cachedLive returns the live versions that the full save prev left, when
 // it wrote them and they decode (ok false otherwise).
-func cachedLive(ctx context.Context, tx *sqlx.Tx, prev int64) (lives map[string]liveVersion, ok bool, err error) {
+func cachedLive(ctx context.Context, tx *sqlx.Tx, prev int64) (lives []liveVersion, ok bool, err error) {
 	var row struct {
 		Seq  int64  `db:"seq"`
 		Body []byte `db:"body"`

@@ -181,18 +181,17 @@ func compareLive(t *testing.T, st *Store, run int) int {
 	if len(cached) != len(truth) {
 		t.Errorf("after run %d: %d live versions recorded, the versions have %d", run, len(cached), len(truth))
 	}
-	for fp, l := range truth {
-		c, ok := cached[fp]
-		if !ok || c.id != l.id || !bytes.Equal(c.hash, l.hash) {
-			t.Errorf("after run %d: %s recorded as %+v (%v), the versions say %+v", run, fp, c, ok, l)
+	for i := range min(len(cached), len(truth)) {
+		if c, l := cached[i], truth[i]; c.fp != l.fp || c.id != l.id || !bytes.Equal(c.hash, l.hash) {
+			t.Errorf("after run %d: live version %d recorded as %+v, the versions say %+v", run, i, c, l)
 		}
 	}
 	return len(truth)
 }
 
 // liveFromVersions reads the live versions from the versions themselves.
-func liveFromVersions(ctx context.Context, tx *sqlx.Tx) (map[string]liveVersion, error) {
-	return liveVersions(ctx, tx, 1<<62, 0, false)
+func liveFromVersions(ctx context.Context, tx *sqlx.Tx) ([]liveVersion, error) {
+	return liveVersions(ctx, tx, 1<<62, false)
 }
 
 // An encoding cut short, altered, or that does not add up behind a valid
@@ -202,7 +201,7 @@ func TestDecodeLiveRefusesDamage(t *testing.T) {
 	hash := func(i int) []byte { return bytes.Repeat([]byte{byte(i + 1)}, 16) }
 	b := encodeLive(3, func(i int) string { return fps[i] }, func(i int) int64 { return int64(100 + i) }, hash)
 	got, err := decodeLive(b)
-	if err != nil || len(got) != 3 || got["bbbbbbbb"].id != 101 || !bytes.Equal(got["c"].hash, hash(2)) {
+	if err != nil || len(got) != 3 || got[1].fp != "bbbbbbbb" || got[1].id != 101 || got[2].fp != "c" || !bytes.Equal(got[2].hash, hash(2)) {
 		t.Fatalf("the intact encoding: %v, %v", got, err)
 	}
 	for n := range len(b) {
@@ -221,6 +220,10 @@ func TestDecodeLiveRefusesDamage(t *testing.T) {
 	twice := encodeLive(2, func(int) string { return "same" }, func(i int) int64 { return int64(i + 1) }, hash)
 	if _, err := decodeLive(twice); err == nil {
 		t.Error("a fingerprint twice decodes")
+	}
+	backwards := encodeLive(2, func(i int) string { return fps[1-i] }, func(i int) int64 { return int64(i + 1) }, hash)
+	if _, err := decodeLive(backwards); err == nil {
+		t.Error("fingerprints out of order decode")
 	}
 	long := seal(append(bytes.Clone(b[:len(b)-8]), 0))
 	if _, err := decodeLive(long); err == nil {
