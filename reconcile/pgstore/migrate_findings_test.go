@@ -12,6 +12,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/pgstore"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 	"github.com/accessrecon/accessrecon/reconcile/storetest"
@@ -148,5 +149,29 @@ func TestPruneLeavesNoOrphans(t *testing.T) {
 				}
 				return n
 			}
+	})
+}
+
+// The current hashes kept for the next run are those the versions hold
+// (storetest.CurrentHashesFollowTheVersions).
+func TestCurrentHashesFollowTheVersions(t *testing.T) {
+	storetest.CurrentHashesFollowTheVersions(t, func(t *testing.T) (reconcile.Store, func() reconcile.Store, *sqlx.DB) {
+		ctx := context.Background()
+		dsn := schemaDSN(t)
+		open := func() *pgstore.Store {
+			st, err := pgstore.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		}
+		st := open()
+		db, err := sqlx.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return st, func() reconcile.Store { return open() }, db
 	})
 }

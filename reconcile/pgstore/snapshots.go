@@ -25,6 +25,7 @@ import (
 
 // versioned is what differs between people and accounts in the delta code.
 type versioned struct {
+	side  reconcile.Side
 	table string // person_versions, account_versions
 	idCol string // employee_id, account_id
 	// byTarget says that versions are per target (accounts).
@@ -32,8 +33,8 @@ type versioned struct {
 }
 
 var (
-	peopleV   = versioned{table: "person_versions", idCol: "employee_id"}
-	accountsV = versioned{table: "account_versions", idCol: "account_id", byTarget: true}
+	peopleV   = versioned{side: reconcile.SideHR, table: "person_versions", idCol: "employee_id"}
+	accountsV = versioned{side: reconcile.SideTarget, table: "account_versions", idCol: "account_id", byTarget: true}
 )
 
 // loadCurrent reads the current hash of every person or account of target.
@@ -70,7 +71,7 @@ func loadCurrent(ctx context.Context, q snapdelta.DB, v versioned, target string
 // snapshot in one transaction.
 func (s *Store) SavePeople(ctx context.Context, runID int64, people []*reconcile.PersonRow) error {
 	k := snapdelta.Key{Run: runID, Side: reconcile.SideHR}
-	sess, err := s.sessions.Get(k, func() (*snapdelta.Currents, error) { return loadCurrent(ctx, s.db, peopleV, "") })
+	sess, err := s.sessions.Get(k, func() (*snapdelta.Currents, error) { return s.currents(ctx, peopleV, "") })
 	if err != nil {
 		return fmt.Errorf("pgstore: save people: %w", err)
 	}
@@ -86,6 +87,9 @@ func (s *Store) SavePeople(ctx context.Context, runID int64, people []*reconcile
 	}
 	if err := s.tx(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
 		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
+			return err
+		}
+		if err := snapdelta.DropCached(context.Background(), tx, peopleV.side, ""); err != nil {
 			return err
 		}
 		return writePeople(ctx, tx, runID, people, changes)
@@ -161,13 +165,19 @@ func (s *Store) finish(ctx context.Context, k snapdelta.Key, v versioned, comple
 		defer sess.Unlock()
 	} else if complete {
 		// A complete listing that saved nothing: everything current ends.
-		cur, err := loadCurrent(ctx, s.db, v, k.Target)
+		cur, err := s.currents(ctx, v, k.Target)
 		if err != nil {
 			return nil, err
 		}
 		sess = snapdelta.NewSession(cur)
 	}
 	ids, from := sess.Finish(complete)
+	// The current versions as the snapshot leaves them (none when the run
+	// saved nothing of an incomplete snapshot: nothing changes).
+	var enc []byte
+	if sess != nil {
+		enc = sess.Encode(complete)
+	}
 	if complete {
 		gone = sess.Gone()
 	}
@@ -175,8 +185,21 @@ func (s *Store) finish(ctx context.Context, k snapdelta.Key, v versioned, comple
 		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
 			return err
 		}
-		return finishTx(ctx, tx, k, v, ids, from, complete)
+		if err := finishTx(ctx, tx, k, v, ids, from, complete); err != nil || enc == nil {
+			return err
+		}
+		return snapdelta.KeepCached(context.Background(), tx, v.side, k.Target, enc)
 	})
+}
+
+// currents reads the current hash of every person or account of target:
+// those the last finished snapshot kept (snapdelta.Cached, migration 006)
+// when no write has touched the versions since, else from the versions.
+func (s *Store) currents(ctx context.Context, v versioned, target string) (*snapdelta.Currents, error) {
+	if cur, ok, err := snapdelta.Cached(ctx, s.db, v.side, target); err != nil || ok {
+		return cur, err
+	}
+	return loadCurrent(ctx, s.db, v, target)
 }
 
 // finishTx records a snapshot: when complete, the current versions ids
@@ -268,7 +291,7 @@ func (s *Store) people(ctx context.Context, runID int64, cond string, args ...an
 // and what the baseline needs (reconcile.Store documents it).
 func (s *Store) BeginAccounts(ctx context.Context, runID, prevRun int64, target string) error {
 	err := s.sessions.Begin(ctx, s.db, runID, prevRun, target,
-		func() (*snapdelta.Currents, error) { return loadCurrent(ctx, s.db, accountsV, target) },
+		func() (*snapdelta.Currents, error) { return s.currents(ctx, accountsV, target) },
 		func() (map[string]reconcile.AccountState, error) { return s.AccountStates(ctx, prevRun, target) })
 	if err != nil {
 		return fmt.Errorf("pgstore: begin accounts of %s: %w", target, err)
@@ -281,7 +304,7 @@ func (s *Store) BeginAccounts(ctx context.Context, runID, prevRun int64, target 
 // transaction, and gives each account's state in the baseline.
 func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, accounts []targets.Account, prev []reconcile.BaselineState) error {
 	k := snapdelta.Key{Run: runID, Side: reconcile.SideTarget, Target: target}
-	sess, err := s.sessions.Get(k, func() (*snapdelta.Currents, error) { return loadCurrent(ctx, s.db, accountsV, target) })
+	sess, err := s.sessions.Get(k, func() (*snapdelta.Currents, error) { return s.currents(ctx, accountsV, target) })
 	if err != nil {
 		return fmt.Errorf("pgstore: save accounts of %s: %w", target, err)
 	}
@@ -297,6 +320,9 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 	}
 	if err := s.tx(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
 		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
+			return err
+		}
+		if err := snapdelta.DropCached(context.Background(), tx, accountsV.side, target); err != nil {
 			return err
 		}
 		return writeAccounts(ctx, tx, runID, target, accounts, changes, prev)

@@ -483,3 +483,48 @@ func DecodeCurrents(b []byte) (*Currents, error) {
 	}
 	return c, nil
 }
+
+// The current versions a finished snapshot leaves are kept encoded (Encode)
+// in one row per side, in a store's table current_hashes (side, target,
+// body): the transaction that finishes the snapshot writes it (KeepCached),
+// any that writes the side's versions deletes it first (DropCached), and
+// the next run reads that one row (Cached) instead of a row per version.
+// The versions stay the truth: without a row, or with one that does not
+// decode, a store reads them.
+
+// Tx is what DropCached and KeepCached write through: a store's
+// transaction (queries are written with ? and rebound).
+type Tx interface {
+	sqlx.ExecerContext
+	Rebind(query string) string
+}
+
+// Cached returns the current versions kept for side and target (ok false:
+// none kept, or an encoding that does not decode).
+func Cached(ctx context.Context, db DB, side reconcile.Side, target string) (cur *Currents, ok bool, err error) {
+	var body []byte
+	err = sqlx.GetContext(ctx, db, &body, db.Rebind(`SELECT body FROM current_hashes WHERE side = ? AND target = ?`), string(side), target)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, err
+	}
+	cur, err = DecodeCurrents(body)
+	return cur, err == nil, nil
+}
+
+// DropCached deletes the current versions kept for side and target: tx
+// writes their versions.
+func DropCached(ctx context.Context, tx Tx, side reconcile.Side, target string) error {
+	_, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM current_hashes WHERE side = ? AND target = ?`), string(side), target)
+	return err
+}
+
+// KeepCached keeps enc as the current versions of side and target: tx
+// finishes their snapshot.
+func KeepCached(ctx context.Context, tx Tx, side reconcile.Side, target string, enc []byte) error {
+	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO current_hashes (side, target, body) VALUES (?, ?, ?)
+		ON CONFLICT (side, target) DO UPDATE SET body = excluded.body`), string(side), target, enc)
+	return err
+}

@@ -25,9 +25,9 @@ import (
 // batch writes only new and changed versions in one transaction, and the
 // finish records the snapshot (complete: the current versions the run did
 // not save end at it; incomplete: the members it saved). The finish also
-// stores the side's current hashes as it leaves them, encoded in one row
-// (current_hashes, migration 015), which the next run reads instead of a
-// row per version; a batch's write deletes that row first.
+// keeps the side's current hashes as it leaves them in one row
+// (snapdelta.KeepCached, migration 015), which the next run reads instead
+// of a row per version; a batch's write deletes that row first.
 
 // checkEvery is how many rows a write loop handles between looks at ctx:
 // statements run without a cancellable context (go-sqlite3 starts a
@@ -56,28 +56,13 @@ func (v versioned) where(target string) (string, []any) {
 }
 
 // currents reads the current hash of every person or account of target:
-// from the encoding the last finished snapshot left (current_hashes,
-// migration 015) when no write has touched the versions since, else from
-// the versions. An encoding that does not decode is not used.
+// those the last finished snapshot kept (snapdelta.Cached, migration 015)
+// when no write has touched the versions since, else from the versions.
 func (s *Store) currents(ctx context.Context, v versioned, target string) (*snapdelta.Currents, error) {
-	var body []byte
-	err := s.db.GetContext(ctx, &body, `SELECT body FROM current_hashes WHERE side = ? AND target = ?`, string(v.side), target)
-	if err == nil {
-		if cur, err := snapdelta.DecodeCurrents(body); err == nil {
-			return cur, nil
-		}
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
+	if cur, ok, err := snapdelta.Cached(ctx, s.db, v.side, target); err != nil || ok {
+		return cur, err
 	}
 	return loadCurrent(ctx, s.db, v, target)
-}
-
-// dropCurrents deletes the encoded current versions of a side whose
-// versions tx writes: until its snapshot is finished, the versions are the
-// truth.
-func dropCurrents(tx *sqlx.Tx, v versioned, target string) error {
-	_, err := tx.ExecContext(context.Background(), `DELETE FROM current_hashes WHERE side = ? AND target = ?`, string(v.side), target)
-	return err
 }
 
 // loadCurrent reads the current hash of every person or account of target
@@ -183,7 +168,7 @@ func (s *Store) SavePeople(ctx context.Context, runID int64, people []*PersonRow
 		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
 			return err
 		}
-		if err := dropCurrents(tx, peopleV, ""); err != nil {
+		if err := snapdelta.DropCached(context.Background(), tx, peopleV.side, ""); err != nil {
 			return err
 		}
 		return writePeople(ctx, tx, runID, people, changes)
@@ -282,9 +267,7 @@ func (s *Store) finish(ctx context.Context, k snapdelta.Key, v versioned, comple
 		if err := finishTx(ctx, tx, k, v, ids, from, complete); err != nil || enc == nil {
 			return err
 		}
-		_, err := tx.ExecContext(context.Background(), `INSERT OR REPLACE INTO current_hashes (side, target, body) VALUES (?, ?, ?)`,
-			string(v.side), k.Target, enc)
-		return err
+		return snapdelta.KeepCached(context.Background(), tx, v.side, k.Target, enc)
 	})
 }
 
@@ -441,7 +424,7 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
 			return err
 		}
-		if err := dropCurrents(tx, accountsV, target); err != nil {
+		if err := snapdelta.DropCached(context.Background(), tx, accountsV.side, target); err != nil {
 			return err
 		}
 		return writeAccounts(ctx, tx, runID, target, accounts, changes, prev)
