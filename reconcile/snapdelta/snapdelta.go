@@ -11,6 +11,10 @@
 // and whose hash is unchanged is as the baseline had it, so the baseline's
 // state is read only for what changed since (versions ended after it, and
 // the versions a batch replaces), never for every account.
+//
+// The current hashes a finished snapshot leaves are kept in one row per
+// side (Encode, KeepCached), which the next run reads (Cached) instead of
+// a row per person or account.
 package snapdelta
 
 import (
