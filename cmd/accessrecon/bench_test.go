@@ -135,6 +135,32 @@ package main
 // 4,191 MB after day 1, growth 9.3 MB per day (14.6 MB once: the WAL's size
 // at the end varies; both binaries' day 2 on one copied day-1 store left
 // files of the same size, 4,407,328,768 bytes).
+//
+// Late morning of 2026-12-02 (each side's current hashes kept in one row,
+// retention pruning in proportion to what it prunes, the live findings
+// kept, the leavers read by date, the previous HR snapshot read alongside
+// the HR sources), BenchmarkDays -benchtime 1x, 863cb7b and e957cc1 one
+// after the other, twice: day 2 took 8.65 and 9.95 s wall, 13.29 and 15.20
+// cpu-s, 701 and 722 MiB peak RSS before; 8.15 and 7.53 s, 13.16 and 12.06
+// cpu-s, 743 and 672 MiB after (GC 8.6-9.5% of day 2's CPU). The store is
+// 447 MB after day 1 (417.6 before: the kept hashes and live findings) and
+// grows 7.7 MB on day 2, once: the live findings' row, rewritten in its own
+// transaction, cannot reuse its own pages and the freelist keeps one copy.
+// Three day-1 runs each (the `run` command): medians 19.2 s before, 18.5 s
+// after. BenchmarkDay2, two runs each: floor 0.47-0.69 s; run 9.44 and 8.32
+// s before, 8.26 and 7.52 s (13.06 and 12.14 cpu-s, x-floor 12.1 and 13.0)
+// after; run-no-workbook 7.24 and 7.15 s before, 5.37 and 4.92 s (x-floor
+// 7.8 and 8.5) after. -benchtime 29x (30 days): store 447.3 MB after day 1
+// and 481.0 MB after day 30 (1.22 MB per day); days 2-30 averaged 6.0 s and
+// 9.74 cpu-s, peak RSS 806 MiB, GC 9.8% of the CPU time. At 1,000,000
+// people, two pairs on a much faster machine: day 2 69.9 and 72.3 s, 109.3
+// and 115.9 cpu-s, 6628 and 7153 MiB, GC 11.0 and 10.6% before; 66.9 and
+// 64.0 s, 108.7 and 105.2 cpu-s, 6935 and 7507 MiB, GC 10.2 and 9.7% after;
+// day 1 146.3-146.9 s before, 153.3-153.4 s after (it writes ~300 MB of
+// kept hashes and live findings); store 4,190 MB after day 1 before, 4,490
+// MB after. reconcile/pgstore's BenchmarkDay2 (engine level, 100,000
+// people): SQLite 4.19 and 3.94 s, PostgreSQL 6.36 and 6.04 s (1.52x and
+// 1.53x; 1.28x and 1.35x before, when SQLite was slower).
 
 import (
 	"bytes"
