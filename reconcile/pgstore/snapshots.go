@@ -62,7 +62,9 @@ func loadCurrent(ctx context.Context, q snapdelta.DB, v versioned, target string
 		if err := rows.Scan(&id, &h, &from); err != nil {
 			return nil, err
 		}
-		out.Add(id, snapdelta.Current{Hash: uint64(h), From: from})
+		if err := out.Add(id, snapdelta.Current{Hash: uint64(h), From: from}); err != nil {
+			return nil, err
+		}
 	}
 	return out, rows.Err()
 }

@@ -3,6 +3,8 @@ package snapdelta
 import (
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -20,10 +22,10 @@ func TestPlanKeepsNoCallersID(t *testing.T) {
 	// More than a small map holds: the runtime's table maps replace the
 	// key they hold by the one a store under it gives.
 	cur := NewCurrents(0)
-	cur.Add("a1", Current{Hash: 1, From: 1})
-	cur.Add("a2", Current{Hash: 2, From: 1})
+	mustAdd(t, cur, "a1", Current{Hash: 1, From: 1})
+	mustAdd(t, cur, "a2", Current{Hash: 2, From: 1})
 	for i := range 20 {
-		cur.Add(fmt.Sprint("other", i), Current{Hash: 7, From: 1, Seen: true})
+		mustAdd(t, cur, fmt.Sprint("other", i), Current{Hash: 7, From: 1, Seen: true})
 	}
 	s := NewSession(cur)
 	hashes := []uint64{1, 9, 3}
@@ -36,8 +38,8 @@ func TestPlanKeepsNoCallersID(t *testing.T) {
 	}
 	lo := uintptr(unsafe.Pointer(unsafe.StringData(line)))
 	hi := lo + uintptr(len(line))
-	for id, j := range s.cur.idx {
-		if c := s.cur.vals[j]; !c.Seen {
+	for id, c := range s.cur.All() {
+		if !c.Seen {
 			t.Errorf("%s not marked seen", id)
 		}
 		if p := uintptr(unsafe.Pointer(unsafe.StringData(id))); p >= lo && p < hi {
@@ -50,8 +52,8 @@ func TestPlanKeepsNoCallersID(t *testing.T) {
 // what it added is gone, and what it replaced is back.
 func TestPlanFailsWhole(t *testing.T) {
 	cur := NewCurrents(0)
-	cur.Add("a1", Current{Hash: 1, From: 1})
-	cur.Add("a2", Current{Hash: 2, From: 1})
+	mustAdd(t, cur, "a1", Current{Hash: 1, From: 1})
+	mustAdd(t, cur, "a2", Current{Hash: 2, From: 1})
 	s := NewSession(cur)
 	ids := []string{"a1", "a2", "a3", "a1"} // a1 twice: the batch fails
 	hashes := []uint64{1, 9, 3, 1}
@@ -81,9 +83,9 @@ func TestPlanFailsWhole(t *testing.T) {
 // saved again), its changes are as before.
 func TestUndoForgetsTheBatch(t *testing.T) {
 	cur := NewCurrents(0)
-	cur.Add("a1", Current{Hash: 1, From: 1})
-	cur.Add("a2", Current{Hash: 2, From: 1})
-	cur.Add("a3", Current{Hash: 3, From: 1})
+	mustAdd(t, cur, "a1", Current{Hash: 1, From: 1})
+	mustAdd(t, cur, "a2", Current{Hash: 2, From: 1})
+	mustAdd(t, cur, "a3", Current{Hash: 3, From: 1})
 	s := NewSession(cur)
 	ids := []string{"a1", "a2", "a4"} // a1 unchanged, a2 changed, a4 new
 	hashes := []uint64{1, 9, 4}
@@ -113,7 +115,7 @@ func TestEncodeIsWhatFinishLeaves(t *testing.T) {
 	for _, complete := range []bool{true, false} {
 		cur := NewCurrents(0)
 		for i := range 50 {
-			cur.Add(fmt.Sprint("a", i), Current{Hash: uint64(i), From: int64(1 + i%3)})
+			mustAdd(t, cur, fmt.Sprint("a", i), Current{Hash: uint64(i), From: int64(1 + i%3)})
 		}
 		s := NewSession(cur)
 		// Run 5 sees a0..a29: a0..a9 unchanged, a10..a29 changed, and
@@ -154,11 +156,11 @@ func TestEncodeIsWhatFinishLeaves(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got.idx) != len(want) {
-			t.Errorf("complete %v: %d current versions decoded, want %d", complete, len(got.idx), len(want))
+		if got.Len() != len(want) {
+			t.Errorf("complete %v: %d current versions decoded, want %d", complete, got.Len(), len(want))
 		}
 		for id, w := range want {
-			j, ok := got.idx[id]
+			j, ok := got.lookup(id)
 			if !ok || got.vals[j] != w {
 				t.Errorf("complete %v: %s decodes as %+v (found %v), want %+v", complete, id, got.vals[j], ok, w)
 			}
@@ -171,10 +173,10 @@ func TestEncodeIsWhatFinishLeaves(t *testing.T) {
 func TestDecodeRefusesDamage(t *testing.T) {
 	cur := NewCurrents(0)
 	for i := range 20 {
-		cur.Add(fmt.Sprint("account-", i), Current{Hash: uint64(i) * 0x9e3779b97f4a7c15, From: int64(i)})
+		mustAdd(t, cur, fmt.Sprint("account-", i), Current{Hash: uint64(i) * 0x9e3779b97f4a7c15, From: int64(i)})
 	}
 	b := NewSession(cur).Encode(false)
-	if c, err := DecodeCurrents(b); err != nil || len(c.idx) != 20 {
+	if c, err := DecodeCurrents(b); err != nil || c.Len() != 20 {
 		t.Fatalf("the intact encoding: %v", err)
 	}
 	for n := range len(b) {
@@ -207,7 +209,7 @@ func TestDecodeRefusesWhatDoesNotAddUp(t *testing.T) {
 		return binary.AppendUvarint(b, 3)
 	}
 	head := func(n uint32) []byte { return binary.LittleEndian.AppendUint32([]byte(currentsMagic), n) }
-	if c, err := DecodeCurrents(seal(version(version(head(2), "a"), "b"))); err != nil || len(c.idx) != 2 {
+	if c, err := DecodeCurrents(seal(version(version(head(2), "a"), "b"))); err != nil || c.Len() != 2 {
 		t.Fatalf("a and b: %v", err)
 	}
 	for name, b := range map[string][]byte{
@@ -221,5 +223,202 @@ func TestDecodeRefusesWhatDoesNotAddUp(t *testing.T) {
 		if _, err := DecodeCurrents(b); err == nil {
 			t.Errorf("%s decodes", name)
 		}
+	}
+}
+
+// Plan finds each ID where the previous one ended before it asks the map:
+// whatever order the rows come in (as kept, reversed, shuffled, with rows
+// new, gone or undone in between), each row is matched with its own
+// current version, and the order kept is the order added, through Encode.
+func TestPlanFindsRowsInAnyOrder(t *testing.T) {
+	const n = 300
+	for _, order := range []string{"kept", "reversed", "shuffled", "gaps"} {
+		cur := NewCurrents(0)
+		for i := range n {
+			mustAdd(t, cur, fmt.Sprint("a", i), Current{Hash: uint64(i), From: 1})
+		}
+		var rows []int
+		for i := range n {
+			rows = append(rows, i)
+		}
+		r := rand.New(rand.NewPCG(3, uint64(len(order))))
+		switch order {
+		case "reversed":
+			slices.Reverse(rows)
+		case "shuffled":
+			r.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+		case "gaps": // every fifth gone, a new one after every seventh
+			var out []int
+			for _, i := range rows {
+				if i%5 != 0 {
+					out = append(out, i)
+				}
+				if i%7 == 0 {
+					out = append(out, n+i)
+				}
+			}
+			rows = out
+		}
+		// Rows whose number is a multiple of 3 changed; those from n on are new.
+		hash := func(k int) uint64 {
+			if i := rows[k]; i%3 != 0 {
+				return uint64(i)
+			}
+			return uint64(1000 + rows[k])
+		}
+		id := func(k int) string { return fmt.Sprint("a", rows[k]) }
+		s := NewSession(cur)
+		// A batch of new rows planned and undone first: what it added is
+		// forgotten, wherever the session looks next.
+		extra := func(k int) string { return fmt.Sprint("x", k) }
+		undone, err := s.Plan(2, 5, extra, func(int) uint64 { return 1 }, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Undo(5, extra, undone)
+		var changed []string
+		for lo := 0; lo < len(rows); lo += 64 {
+			hi := min(lo+64, len(rows))
+			changes, err := s.Plan(2, hi-lo, func(k int) string { return id(lo + k) }, func(k int) uint64 { return hash(lo + k) }, nil)
+			if err != nil {
+				t.Fatalf("%s: %v", order, err)
+			}
+			for _, c := range changes {
+				i := rows[lo+c.I]
+				if wantHad := i < n; c.Had != wantHad || (c.Had && c.Was.Hash != uint64(i)) || c.Hash != hash(lo+c.I) {
+					t.Fatalf("%s: row %s planned as %+v", order, c.ID, c)
+				}
+				changed = append(changed, c.ID)
+			}
+		}
+		var want []string
+		for k, i := range rows {
+			if i%3 == 0 || i >= n {
+				want = append(want, id(k))
+			}
+		}
+		if !slices.Equal(changed, want) {
+			t.Errorf("%s: changes %v, want %v", order, changed, want)
+		}
+		ended, _ := s.Finish(true)
+		var wantEnded []string
+		if order == "gaps" {
+			for i := 0; i < n; i += 5 {
+				wantEnded = append(wantEnded, fmt.Sprint("a", i))
+			}
+		}
+		if !slices.Equal(ended, wantEnded) {
+			t.Errorf("%s: ended %v, want %v", order, ended, wantEnded)
+		}
+		// The kept order is the order added: the n first, then the new
+		// rows in the order planned; none of the undone batch.
+		got, err := DecodeCurrents(s.Encode(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keptOrder, wantOrder []string
+		for id := range got.All() {
+			keptOrder = append(keptOrder, id)
+		}
+		for i := range n {
+			if order != "gaps" || i%5 != 0 {
+				wantOrder = append(wantOrder, fmt.Sprint("a", i))
+			}
+		}
+		for _, i := range rows {
+			if i >= n {
+				wantOrder = append(wantOrder, fmt.Sprint("a", i))
+			}
+		}
+		if !slices.Equal(keptOrder, wantOrder) {
+			t.Errorf("%s: kept in the order %v, want %v", order, keptOrder, wantOrder)
+		}
+	}
+}
+
+// An empty ID is refused, by Plan and in an encoding: the order Currents
+// keep marks a removed ID as "".
+func TestEmptyIDRefused(t *testing.T) {
+	s := NewSession(NewCurrents(0))
+	if _, err := s.Plan(1, 1, func(int) string { return "" }, func(int) uint64 { return 1 }, nil); err == nil {
+		t.Error("an empty ID was planned")
+	}
+	cur := NewCurrents(0)
+	mustAdd(t, cur, "a", Current{Hash: 1, From: 1})
+	s = NewSession(cur)
+	b := s.Encode(false)
+	body := b[:len(b)-8]
+	body = append(body[:8:8], 0) // one version, its ID empty
+	body = binary.LittleEndian.AppendUint64(body, 1)
+	body = binary.AppendUvarint(body, 1)
+	if _, err := DecodeCurrents(binary.LittleEndian.AppendUint64(body, xxhash.Sum64(body))); err == nil || !strings.Contains(err.Error(), "empty ID") {
+		t.Errorf("an encoding with an empty ID: %v", err)
+	}
+}
+
+func mustAdd(t *testing.T, c *Currents, id string, cur Current) {
+	t.Helper()
+	if err := c.Add(id, cur); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The index of Currents: every ID is found at its place through growth
+// and removals (a removed ID leaves its probe chain intact), an ID is
+// recorded once, and a removed one can be recorded again.
+func TestCurrentsIndex(t *testing.T) {
+	c := NewCurrents(0)
+	const n = 5000
+	for i := range n {
+		mustAdd(t, c, fmt.Sprint("id", i), Current{Hash: uint64(i)})
+	}
+	if err := c.Add("id7", Current{}); err == nil || c.Len() != n {
+		t.Fatalf("id7 added twice: %v, %d recorded", err, c.Len())
+	}
+	if err := c.Add("", Current{}); err == nil {
+		t.Fatal("an empty ID added")
+	}
+	for i := 0; i < n; i += 3 {
+		c.remove(fmt.Sprint("id", i))
+	}
+	c.remove("never")
+	check := func(stage string) {
+		t.Helper()
+		var order []string
+		for id, cur := range c.All() {
+			order = append(order, id)
+			if j, ok := c.lookup(id); !ok || c.vals[j] != cur {
+				t.Fatalf("%s: %s listed but found %v at %d", stage, id, ok, j)
+			}
+		}
+		if len(order) != c.Len() {
+			t.Fatalf("%s: %d listed, Len %d", stage, len(order), c.Len())
+		}
+		for i := range n {
+			id := fmt.Sprint("id", i)
+			j, ok := c.lookup(id)
+			switch {
+			case i%3 == 0 && ok:
+				t.Fatalf("%s: removed %s found", stage, id)
+			case i%3 != 0 && (!ok || c.vals[j].Hash != uint64(i)):
+				t.Fatalf("%s: %s found %v with %+v", stage, id, ok, c.vals[j])
+			}
+		}
+	}
+	check("after removals")
+	if c.Len() != n-(n+2)/3 {
+		t.Fatalf("Len %d after removals", c.Len())
+	}
+	mustAdd(t, c, "id0", Current{Hash: 99})
+	if j, ok := c.lookup("id0"); !ok || c.vals[j].Hash != 99 || int(j) != len(c.ids)-1 {
+		t.Fatalf("id0 added again: found %v at %d", ok, j)
+	}
+	c.remove("id0")
+	for i := n; i < 3*n; i++ { // growth with removed slots in the table
+		mustAdd(t, c, fmt.Sprint("new", i), Current{Hash: uint64(i)})
+	}
+	check("after growth")
+	if j, ok := c.lookup("new9999"); !ok || c.vals[j].Hash != 9999 {
+		t.Fatalf("new9999 found %v at %d", ok, j)
 	}
 }

@@ -86,8 +86,7 @@ func loadCurrent(ctx context.Context, q snapdelta.DB, v versioned, target string
 			if !ok1 || !ok2 || !ok3 {
 				return fmt.Errorf("%s: a current version reads as %T, %T, %T", v.table, dest[0], dest[1], dest[2])
 			}
-			out.Add(id, snapdelta.Current{Hash: uint64(h), From: from})
-			return nil
+			return out.Add(id, snapdelta.Current{Hash: uint64(h), From: from})
 		})
 		return out, err
 	}
@@ -102,7 +101,9 @@ func loadCurrent(ctx context.Context, q snapdelta.DB, v versioned, target string
 		if err := rows.Scan(&id, &h, &from); err != nil {
 			return nil, err
 		}
-		out.Add(id, snapdelta.Current{Hash: uint64(h), From: from})
+		if err := out.Add(id, snapdelta.Current{Hash: uint64(h), From: from}); err != nil {
+			return nil, err
+		}
 	}
 	return out, rows.Err()
 }
