@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
-	"compress/flate"
 	"errors"
 	"fmt"
 	"hash"
@@ -20,6 +19,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/klauspost/compress/flate"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -27,7 +27,9 @@ import (
 // At the default level compressing the sheet XML of a 100,000-person run
 // (183,000 findings) took about 2 CPU-s, as long as writing the rows; the
 // fastest level does it in a fraction of that for a somewhat larger file.
-// The content of the workbook is the same. Its temporary files (excelize
+// The content of the workbook is the same. The deflater is
+// github.com/klauspost/compress/flate, compress/flate's API with a faster
+// encoder (its BestSpeed took 0.9 of the 1.7 CPU-s of that workbook). Its temporary files (excelize
 // keeps a large sheet in one while it is written) are made in dir, the
 // workbook's own folder: the one place it is known to be able to write
 // (a container may have no writable /tmp; excelize would then keep them
