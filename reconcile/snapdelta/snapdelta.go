@@ -57,9 +57,9 @@ type Current struct {
 // each one where the previous one ended, and Plan hashes an ID only when it
 // is not there.
 //
-// The IDs are indexed by a table of positions (open addressing, linear
-// probing, at most half full): 8 to 16 bytes an ID where a Go map of the
-// strings took about 28, the IDs being in ids already. A session stores
+// The IDs are indexed by a table of positions in ids (open addressing,
+// linear probing, at most half full): with ids that is 24 to 32 bytes an
+// ID, about what a Go map of the strings alone took. A session stores
 // only IDs of its own (a connector's ID is sliced from its input line:
 // keeping it would keep every line of the input alive until the snapshot
 // ends).
