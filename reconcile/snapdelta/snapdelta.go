@@ -52,10 +52,10 @@ type Current struct {
 }
 
 // Currents are the current persons or accounts of a side, by ID, in the
-// order they were added, which Encode keeps: a connector that lists its
-// accounts in the same order every run (a CSV export, a paged API) finds
-// each one where the previous one ended, and Plan hashes an ID only when it
-// is not there.
+// order they were added. Encode writes them in the order the run saved
+// them: a connector that lists its accounts in the same order every run (a
+// CSV export, a paged API) finds each one where the previous one ended,
+// and Plan hashes an ID only when it is not there.
 //
 // The IDs are indexed by a table of positions in ids (open addressing,
 // linear probing, at most half full): with ids that is 24 to 32 bytes an
@@ -86,9 +86,15 @@ func NewCurrents(n int) *Currents {
 	return c
 }
 
-// Add records the current version of id. It fails, recording nothing, on
-// an empty ID or one recorded already.
+// Add records the current version of id, not seen by the session's run
+// (cur.Seen is ignored). It fails, recording nothing, on an empty ID or one
+// recorded already.
 func (c *Currents) Add(id string, cur Current) error {
+	cur.Seen = false
+	return c.add(id, cur)
+}
+
+func (c *Currents) add(id string, cur Current) error {
 	if id == "" {
 		return errors.New("an empty ID")
 	}
@@ -207,6 +213,11 @@ type Session struct {
 	base *baseline
 	// planned says that Plan ran: a baseline can no longer be set.
 	planned bool
+	// order holds the positions in cur of the rows the run saved, in the
+	// order saved (exactly those seen); mark is its length when the last
+	// Plan began.
+	order []int32
+	mark  int
 }
 
 // baseline is a session's baseline: run prev's snapshot of the target.
@@ -297,7 +308,9 @@ type Change struct {
 func (s *Session) Plan(run int64, n int, id func(i int) string, hash func(i int) uint64, prev []reconcile.BaselineState) ([]Change, error) {
 	var out []Change
 	marked := make([]int32, 0, n)
+	s.mark = len(s.order)
 	fail := func(err error) ([]Change, error) {
+		s.order = s.order[:s.mark]
 		s.restore(out)
 		for _, j := range marked {
 			s.cur.vals[j].Seen = false
@@ -326,6 +339,7 @@ func (s *Session) Plan(run int64, n int, id func(i int) string, hash func(i int)
 		if ok && c.Hash == h {
 			s.cur.vals[j].Seen = true
 			marked = append(marked, j)
+			s.order = append(s.order, j)
 			continue
 		}
 		if ok && c.From >= run {
@@ -336,10 +350,12 @@ func (s *Session) Plan(run int64, n int, id func(i int) string, hash func(i int)
 			s.cur.vals[j] = now
 		} else {
 			key = strings.Clone(key) // kept: its own memory (see Currents)
-			if err := s.cur.Add(key, now); err != nil {
+			if err := s.cur.add(key, now); err != nil {
 				return fail(err)
 			}
+			j = int32(len(s.cur.ids) - 1)
 		}
+		s.order = append(s.order, j)
 		out = append(out, Change{ID: key, I: i, Hash: h, Was: c, Had: ok, Base: base})
 	}
 	return out, nil
@@ -376,6 +392,7 @@ func BaseState(enabled, privileged bool, groups string) reconcile.BaselineState 
 // marked seen, are no longer, so that the batch can be saved again and an
 // incomplete snapshot does not list what it never saved.
 func (s *Session) Undo(n int, id func(i int) string, changes []Change) {
+	s.order = s.order[:s.mark]
 	k := 0
 	for i := range n {
 		if k < len(changes) && changes[k].I == i {
@@ -535,29 +552,45 @@ const currentsMagic = "arc1"
 // DecodeCurrents on the next run instead of a row per version: "arc1", the
 // count (uint32), each version as the length of its ID (uvarint), the ID,
 // its hash (uint64) and the run it is valid from (uvarint), in the order
-// Currents keeps, then an xxhash of all that (little-endian throughout).
+// the run saved them (kept), then an xxhash of all that (little-endian
+// throughout).
 func (s *Session) Encode(complete bool) []byte {
 	n, size := 0, 16
-	for id, c := range s.cur.All() {
-		if complete && !c.Seen {
-			continue
-		}
+	for id := range s.kept(complete) {
 		n++
 		size += len(id) + 2*binary.MaxVarintLen64
 	}
 	b := make([]byte, 0, size)
 	b = append(b, currentsMagic...)
 	b = binary.LittleEndian.AppendUint32(b, uint32(n))
-	for id, c := range s.cur.All() {
-		if complete && !c.Seen {
-			continue
-		}
+	for id, c := range s.kept(complete) {
 		b = binary.AppendUvarint(b, uint64(len(id)))
 		b = append(b, id...)
 		b = binary.LittleEndian.AppendUint64(b, c.Hash)
 		b = binary.AppendUvarint(b, uint64(c.From))
 	}
 	return binary.LittleEndian.AppendUint64(b, xxhash.Sum64(b))
+}
+
+// kept yields the current versions Encode writes: those the run saw, in
+// the order it saved them, then, when not complete, the others in the
+// order Currents keeps.
+func (s *Session) kept(complete bool) iter.Seq2[string, Current] {
+	return func(yield func(string, Current) bool) {
+		for _, j := range s.order {
+			if !yield(s.cur.ids[j], s.cur.vals[j]) {
+				return
+			}
+		}
+		if complete {
+			return
+		}
+		for id, c := range s.cur.All() {
+			if !c.Seen && !yield(id, c) {
+				return
+			}
+		}
+	}
 }
 
 // DecodeCurrents reads what Encode wrote. It fails on anything else: a

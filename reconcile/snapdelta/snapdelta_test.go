@@ -39,8 +39,8 @@ func TestPlanKeepsNoCallersID(t *testing.T) {
 	lo := uintptr(unsafe.Pointer(unsafe.StringData(line)))
 	hi := lo + uintptr(len(line))
 	for id, c := range s.cur.All() {
-		if !c.Seen {
-			t.Errorf("%s not marked seen", id)
+		if seen := !strings.HasPrefix(id, "other"); c.Seen != seen {
+			t.Errorf("%s marked seen %v, want %v", id, c.Seen, seen)
 		}
 		if p := uintptr(unsafe.Pointer(unsafe.StringData(id))); p >= lo && p < hi {
 			t.Errorf("the session keeps ID %q in the caller's line", id)
@@ -75,6 +75,17 @@ func TestPlanFailsWhole(t *testing.T) {
 	}
 	if ended, _ := s.Finish(true); len(ended) != 0 {
 		t.Fatalf("every account seen, yet %v would end", ended)
+	}
+	cur2, err := DecodeCurrents(s.Encode(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for id := range cur2.All() {
+		kept = append(kept, id)
+	}
+	if !slices.Equal(kept, ids[:3]) {
+		t.Fatalf("the snapshot keeps %v, want %v", kept, ids[:3])
 	}
 }
 
@@ -226,10 +237,11 @@ func TestDecodeRefusesWhatDoesNotAddUp(t *testing.T) {
 	}
 }
 
-// Plan finds each ID where the previous one ended before it asks the map:
+// Plan finds each ID where the previous one ended before it looks it up:
 // whatever order the rows come in (as kept, reversed, shuffled, with rows
 // new, gone or undone in between), each row is matched with its own
-// current version, and the order kept is the order added, through Encode.
+// current version; Encode keeps the order the rows were saved in (the next
+// run's listing, in the same order, then finds each where the last ended).
 func TestPlanFindsRowsInAnyOrder(t *testing.T) {
 	const n = 300
 	for _, order := range []string{"kept", "reversed", "shuffled", "gaps"} {
@@ -310,28 +322,29 @@ func TestPlanFindsRowsInAnyOrder(t *testing.T) {
 		if !slices.Equal(ended, wantEnded) {
 			t.Errorf("%s: ended %v, want %v", order, ended, wantEnded)
 		}
-		// The kept order is the order added: the n first, then the new
-		// rows in the order planned; none of the undone batch.
-		got, err := DecodeCurrents(s.Encode(true))
-		if err != nil {
-			t.Fatal(err)
+		// A complete snapshot keeps the rows in the order saved; one that
+		// is not complete adds the rows not saved after them, in the order
+		// they were; none of the undone batch either way.
+		var saved []string
+		for k := range rows {
+			saved = append(saved, id(k))
 		}
-		var keptOrder, wantOrder []string
-		for id := range got.All() {
-			keptOrder = append(keptOrder, id)
-		}
-		for i := range n {
-			if order != "gaps" || i%5 != 0 {
-				wantOrder = append(wantOrder, fmt.Sprint("a", i))
+		for _, complete := range []bool{true, false} {
+			got, err := DecodeCurrents(s.Encode(complete))
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		for _, i := range rows {
-			if i >= n {
-				wantOrder = append(wantOrder, fmt.Sprint("a", i))
+			var keptOrder []string
+			for id := range got.All() {
+				keptOrder = append(keptOrder, id)
 			}
-		}
-		if !slices.Equal(keptOrder, wantOrder) {
-			t.Errorf("%s: kept in the order %v, want %v", order, keptOrder, wantOrder)
+			want := saved
+			if !complete {
+				want = append(slices.Clone(saved), wantEnded...)
+			}
+			if !slices.Equal(keptOrder, want) {
+				t.Errorf("%s, complete %v: kept in the order %v, want %v", order, complete, keptOrder, want)
+			}
 		}
 	}
 }
