@@ -161,6 +161,35 @@ package main
 // MB after. reconcile/pgstore's BenchmarkDay2 (engine level, 100,000
 // people): SQLite 4.19 and 3.94 s, PostgreSQL 6.36 and 6.04 s (1.52x and
 // 1.53x; 1.28x and 1.35x before, when SQLite was slower).
+//
+// Midday of 2026-12-02 (the current hashes found where the previous ID
+// ended, kept in the order the run saved them and indexed by a table of
+// positions; the workbook deflated by klauspost/compress), a slow and
+// noisy machine (the same binary's day 2 at 1,000,000 people took 118-134
+// s here against 64-67 s the session before), BenchmarkDays -benchtime 1x,
+// e957cc1 and f85c760 one after the other, twice: day 2 took 8.76 and 8.28
+// s wall, 13.97 and 13.62 cpu-s, 756 and 754 MiB peak RSS before; 8.39 and
+// 7.31 s, 13.06 and 11.62 cpu-s, 782 and 728 MiB after (GC 8.7-8.9% of day
+// 2's CPU before, 9.4-10.2% after; day 1 18.2-20.0 s before, 19.6-20.8 s
+// after). Five day-2 runs of each binary alternately on one day-1 store
+// (the `run` command): medians 7.46 s, 10.54 user cpu-s, 759 MB before;
+// 7.35 s, 9.73 user cpu-s, 786 MB after. BenchmarkDay2, two runs each:
+// floor 0.70-0.79 s; run 8.23 and 9.48 s (13.48 and 15.17 cpu-s) before,
+// 9.18 and 8.25 s (14.35 and 12.93 cpu-s, x-floor 11.6 and 11.2) after;
+// run-no-workbook 7.28 and 7.63 s before, 7.13 and 7.02 s (x-floor 9.0 and
+// 9.6) after. In the day-2 profile Plan went from 0.89 to 0.25 cpu-s, and
+// deflating the workbook's 241 MB of sheet XML from 0.80 to 0.47 s.
+// -benchtime 29x (30 days): store 447.2 MB after day 1 and 481.4 MB after
+// day 30 (1.24 MB per day); days 2-30 averaged 6.9 s and 10.86 cpu-s, peak
+// RSS 806 MiB, GC 10.6% of the CPU time. At 1,000,000 people, two pairs:
+// day 2 133.6 and 117.7 s, 203.7 and 192.3 cpu-s, 7028 and 6954 MiB, GC
+// 10.1 and 9.9% before; 108.4 s (4992681, without the workbook's deflater
+// and the saved order) and 104.9 s, 174.3 and 166.0 cpu-s, 7226 and 7309
+// MiB, GC 10.6 and 11.1% after; day 1 260.8-275.5 s before, 252.6-255.7 s
+// after; store 4,488-4,490 MB after day 1. reconcile/pgstore's
+// BenchmarkDay2, two runs each: SQLite 5.24 and 6.27 s, PostgreSQL 10.78
+// and 8.84 s before; SQLite 6.23 and 7.71 s, PostgreSQL 9.42 and 8.33 s
+// after (ratios 1.08-2.06: this machine's noise exceeds the difference).
 
 import (
 	"bytes"
