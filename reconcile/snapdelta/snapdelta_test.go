@@ -76,15 +76,7 @@ func TestPlanFailsWhole(t *testing.T) {
 	if ended, _ := s.Finish(true); len(ended) != 0 {
 		t.Fatalf("every account seen, yet %v would end", ended)
 	}
-	cur2, err := DecodeCurrents(s.Encode(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var kept []string
-	for id := range cur2.All() {
-		kept = append(kept, id)
-	}
-	if !slices.Equal(kept, ids[:3]) {
+	if kept := keptIDs(t, s, true); !slices.Equal(kept, ids[:3]) {
 		t.Fatalf("the snapshot keeps %v, want %v", kept, ids[:3])
 	}
 }
@@ -330,14 +322,7 @@ func TestPlanFindsRowsInAnyOrder(t *testing.T) {
 			saved = append(saved, id(k))
 		}
 		for _, complete := range []bool{true, false} {
-			got, err := DecodeCurrents(s.Encode(complete))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var keptOrder []string
-			for id := range got.All() {
-				keptOrder = append(keptOrder, id)
-			}
+			keptOrder := keptIDs(t, s, complete)
 			want := saved
 			if !complete {
 				want = append(slices.Clone(saved), wantEnded...)
@@ -434,4 +419,18 @@ func TestCurrentsIndex(t *testing.T) {
 	if j, ok := c.lookup("new9999"); !ok || c.vals[j].Hash != 9999 {
 		t.Fatalf("new9999 found %v at %d", ok, j)
 	}
+}
+
+// keptIDs are the IDs s encodes, decoded, in their order.
+func keptIDs(t *testing.T, s *Session, complete bool) []string {
+	t.Helper()
+	cur, err := DecodeCurrents(s.Encode(complete))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for id := range cur.All() {
+		ids = append(ids, id)
+	}
+	return ids
 }
