@@ -555,21 +555,19 @@ const currentsMagic = "arc1"
 // the run saved them (kept), then an xxhash of all that (little-endian
 // throughout).
 func (s *Session) Encode(complete bool) []byte {
-	n, size := 0, 16
+	n, size := 0, 0
 	for id := range s.kept(complete) {
 		n++
 		size += len(id) + 2*binary.MaxVarintLen64
 	}
-	b := make([]byte, 0, size)
-	b = append(b, currentsMagic...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	b := BeginFrame(currentsMagic, n, size)
 	for id, c := range s.kept(complete) {
 		b = binary.AppendUvarint(b, uint64(len(id)))
 		b = append(b, id...)
 		b = binary.LittleEndian.AppendUint64(b, c.Hash)
 		b = binary.AppendUvarint(b, uint64(c.From))
 	}
-	return binary.LittleEndian.AppendUint64(b, xxhash.Sum64(b))
+	return EndFrame(b)
 }
 
 // kept yields the current versions Encode writes: those the run saw, in
@@ -593,20 +591,46 @@ func (s *Session) kept(complete bool) iter.Seq2[string, Current] {
 	}
 }
 
+// The blobs a store keeps beside its rows (the current hashes here, the
+// live findings in reconcile/store) are framed alike: a four-byte magic
+// naming the format, the count of records (uint32), the records, then an
+// xxhash of all that (little-endian).
+
+// BeginFrame starts a frame of n records with room for size bytes of them.
+func BeginFrame(magic string, n, size int) []byte {
+	b := make([]byte, 0, 16+size)
+	b = append(b, magic...)
+	return binary.LittleEndian.AppendUint32(b, uint32(n))
+}
+
+// EndFrame seals a frame begun by BeginFrame.
+func EndFrame(b []byte) []byte { return binary.LittleEndian.AppendUint64(b, xxhash.Sum64(b)) }
+
+// OpenFrame checks a frame of what (named in its errors): its magic, its
+// checksum, and that its n records fit at minSize bytes or more each. It
+// returns the frame without its checksum: the records start at offset 8.
+func OpenFrame(b []byte, magic, what string, minSize int) (body []byte, n int, err error) {
+	if len(b) < 16 || string(b[:4]) != magic {
+		return nil, 0, fmt.Errorf("%s: not an encoding of them", what)
+	}
+	body = b[:len(b)-8]
+	if xxhash.Sum64(body) != binary.LittleEndian.Uint64(b[len(body):]) {
+		return nil, 0, fmt.Errorf("%s: checksum mismatch", what)
+	}
+	n = int(binary.LittleEndian.Uint32(body[4:8]))
+	if n > len(body)/minSize {
+		return nil, 0, fmt.Errorf("%s: %d do not fit in %d bytes", what, n, len(body))
+	}
+	return body, n, nil
+}
+
 // DecodeCurrents reads what Encode wrote. It fails on anything else: a
 // truncated or altered encoding, an ID twice. The IDs share one copy of
 // b: a current set is read as one allocation, not one per ID.
 func DecodeCurrents(b []byte) (*Currents, error) {
-	if len(b) < 16 || string(b[:4]) != currentsMagic {
-		return nil, errors.New("current versions: not an encoding of them")
-	}
-	body := b[:len(b)-8]
-	if xxhash.Sum64(body) != binary.LittleEndian.Uint64(b[len(body):]) {
-		return nil, errors.New("current versions: checksum mismatch")
-	}
-	n := int(binary.LittleEndian.Uint32(body[4:8]))
-	if n > len(body)/10 { // each version takes at least 10 bytes
-		return nil, fmt.Errorf("current versions: %d do not fit in %d bytes", n, len(body))
+	body, n, err := OpenFrame(b, currentsMagic, "current versions", 10) // ID length, ID, hash, run
+	if err != nil {
+		return nil, err
 	}
 	ids := string(body)
 	c := NewCurrents(n)

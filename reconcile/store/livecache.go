@@ -7,8 +7,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/cespare/xxhash/v2"
 	"github.com/jmoiron/sqlx"
+
+	"github.com/accessrecon/accessrecon/reconcile/snapdelta"
 )
 
 // The live finding versions as the last full save left them, in one row
@@ -30,20 +31,18 @@ const liveMagic = "alv1"
 // its fingerprint (uvarint), the fingerprint, its row ID (uvarint) and its
 // body's hash, then an xxhash of all that.
 func encodeLive(n int, fp func(i int) string, id func(i int) int64, hash func(i int) []byte) []byte {
-	size := 16
+	size := 0
 	for i := range n {
 		size += len(fp(i)) + 2*binary.MaxVarintLen64 + 16
 	}
-	b := make([]byte, 0, size)
-	b = append(b, liveMagic...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	b := snapdelta.BeginFrame(liveMagic, n, size)
 	for i := range n {
 		b = binary.AppendUvarint(b, uint64(len(fp(i))))
 		b = append(b, fp(i)...)
 		b = binary.AppendUvarint(b, uint64(id(i)))
 		b = append(b, hash(i)...)
 	}
-	return binary.LittleEndian.AppendUint64(b, xxhash.Sum64(b))
+	return snapdelta.EndFrame(b)
 }
 
 // decodeLive reads what encodeLive wrote, failing on anything else, and on
@@ -51,16 +50,9 @@ func encodeLive(n int, fp func(i int) string, id func(i int) int64, hash func(i 
 // the order of the save's rows). The fingerprints share one copy of b; the
 // hashes are slices of it.
 func decodeLive(b []byte) ([]liveVersion, error) {
-	if len(b) < 16 || string(b[:4]) != liveMagic {
-		return nil, errors.New("live versions: not an encoding of them")
-	}
-	body := b[:len(b)-8]
-	if xxhash.Sum64(body) != binary.LittleEndian.Uint64(b[len(body):]) {
-		return nil, errors.New("live versions: checksum mismatch")
-	}
-	n := int(binary.LittleEndian.Uint32(body[4:8]))
-	if n > len(body)/18 { // each version takes at least 18 bytes
-		return nil, fmt.Errorf("live versions: %d do not fit in %d bytes", n, len(body))
+	body, n, err := snapdelta.OpenFrame(b, liveMagic, "live versions", 18) // length, fingerprint, ID, 16-byte hash
+	if err != nil {
+		return nil, err
 	}
 	fps := string(body)
 	out := make([]liveVersion, 0, n)
