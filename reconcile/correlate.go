@@ -101,6 +101,23 @@ func sameID(a, b string) bool {
 	return NormalizeID(a) == NormalizeID(b)
 }
 
+// indexedUnder says whether x is in the entry of key in byEmail (local
+// false: key is a normalised address) or in byUser (local true: key is a
+// local part). The person an earlier attribute found is then in the entry,
+// which can neither contradict nor add to the match: for most accounts
+// this spares a second lookup in a map as large as HR.
+func indexedUnder(x *PersonRow, key string, local bool) bool {
+	if x == nil {
+		return false
+	}
+	e := normalizeEmail(x.Email)
+	if !local {
+		return e == key
+	}
+	i := strings.IndexByte(e, '@')
+	return i > 0 && e[:i] == key
+}
+
 // Match is the outcome of correlating one account.
 type Match struct {
 	Person *PersonRow
@@ -167,14 +184,16 @@ func (p *People) Correlate(c *Correlation, a targets.Account) Match {
 				}
 			}
 		case AttrEmail:
-			if e := normalizeEmail(a.Email); e != "" {
+			if e := normalizeEmail(a.Email); e != "" && !indexedUnder(m.Person, e, false) {
 				found = p.byEmail[e]
 			}
 		case AttrUsername:
 			if u := normalizeEmail(a.Username); u != "" {
 				if i := strings.IndexByte(u, '@'); i > 0 {
-					found = p.byEmail[u]
-				} else {
+					if !indexedUnder(m.Person, u, false) {
+						found = p.byEmail[u]
+					}
+				} else if !indexedUnder(m.Person, u, true) {
 					found = p.byUser[u]
 				}
 			}

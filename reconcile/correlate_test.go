@@ -21,6 +21,9 @@ func TestCorrelate(t *testing.T) {
 		person("E002", "shared@example.com"),
 		person("E003", "shared@example.com"),
 		person("E004", "dave@example.com"),
+		person("E005", "bob"), // an address without a domain, as some HR exports hold
+		person("E006", "bob@example.com"),
+		person("E007", "bob@other.example"),
 	})
 	def := Correlation{}
 	if err := def.Validate(); err != nil {
@@ -28,6 +31,10 @@ func TestCorrelate(t *testing.T) {
 	}
 	trustEmail := Correlation{Trusted: []string{AttrEmployeeID, AttrEmail}}
 	if err := trustEmail.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	byUser := Correlation{Correlate: []string{AttrEmployeeID, AttrUsername}}
+	if err := byUser.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	linked := Correlation{Links: map[string]string{"acc-link": "E004", "acc-ghost": "E999"}}
@@ -54,6 +61,14 @@ func TestCorrelate(t *testing.T) {
 		{"id not in HR but email matches", def, targets.Account{ID: "a", EmployeeID: "E999", Email: "alice@example.com"}, "E001", AttrEmail, false, true, nil, false},
 		{"ambiguous email", def, targets.Account{ID: "a", Email: "shared@example.com"}, "", AttrEmail, false, false, []string{"E002", "E003"}, false},
 		{"id chooses among shared email", def, targets.Account{ID: "a", EmployeeID: "E003", Email: "shared@example.com"}, "E003", AttrEmployeeID, true, false, nil, true},
+		{"email is the id person's own", def, targets.Account{ID: "a", EmployeeID: "e004", Email: " Dave@Example.com"}, "E004", AttrEmployeeID, true, false, nil, true},
+		{"email without domain names another", def, targets.Account{ID: "a", EmployeeID: "E006", Email: "bob"}, "E006", AttrEmployeeID, true, true, []string{"E006", "E005"}, false},
+		{"username is the id person's local part", byUser, targets.Account{ID: "a", EmployeeID: "E001", Username: "ALICE"}, "E001", AttrEmployeeID, true, false, nil, true},
+		{"username local part shared by the id person", byUser, targets.Account{ID: "a", EmployeeID: "E007", Username: "bob"}, "E007", AttrEmployeeID, true, false, nil, true},
+		{"username names another", byUser, targets.Account{ID: "a", EmployeeID: "E001", Username: "dave"}, "E001", AttrEmployeeID, true, true, []string{"E001", "E004"}, false},
+		{"username address is the id person's", byUser, targets.Account{ID: "a", EmployeeID: "E004", Username: "dave@example.com"}, "E004", AttrEmployeeID, true, false, nil, true},
+		{"username address names another", byUser, targets.Account{ID: "a", EmployeeID: "E004", Username: "bob@example.com"}, "E004", AttrEmployeeID, true, true, []string{"E004", "E006"}, false},
+		{"username is not an address without domain", byUser, targets.Account{ID: "a", EmployeeID: "E005", Username: "bob"}, "", AttrUsername, false, false, []string{"E006", "E007"}, false},
 		{"nothing", def, targets.Account{ID: "a", Email: "nobody@example.com"}, "", "", false, false, nil, false},
 		{"confirmed link wins", linked, targets.Account{ID: "acc-link", EmployeeID: "E001", Email: "alice@example.com"}, "E004", AttrLink, true, false, nil, true},
 		{"link to someone not in HR", linked, targets.Account{ID: "acc-ghost", EmployeeID: "E001"}, "", AttrLink, true, true, nil, false},
@@ -150,19 +165,29 @@ func TestCorrelateAllocs(t *testing.T) {
 	}
 }
 
+// BenchmarkCorrelate correlates 100,000 accounts, each with its owner's
+// employee ID and address, against 100,000 people (a generated day's
+// target): the common case, where the address only confirms the match.
 func BenchmarkCorrelate(b *testing.B) {
-	rows := make([]*PersonRow, 10000)
-	for i := range rows {
-		rows[i] = person(fmt.Sprintf("E%06d", i), fmt.Sprintf("user%06d@example.com", i))
+	const n = 100000
+	rows := make([]*PersonRow, n)
+	accts := make([]targets.Account, n)
+	for i := range n {
+		id, email := fmt.Sprintf("E%06d", i), fmt.Sprintf("user%06d@example.com", i)
+		rows[i] = person(id, email)
+		accts[i] = targets.Account{ID: fmt.Sprint(i), EmployeeID: id, Email: email}
 	}
-	people := NewPeople(rows)
-	c := Correlation{}
+	p := NewPeople(rows)
+	var c Correlation
 	if err := c.Validate(); err != nil {
 		b.Fatal(err)
 	}
-	a := targets.Account{ID: "u1", EmployeeID: "E000042", Email: "user000042@example.com"}
 	b.ReportAllocs()
 	for b.Loop() {
-		people.Correlate(&c, a)
+		for _, a := range accts {
+			if m := p.Correlate(&c, a); !m.Clear() {
+				b.Fatalf("account %s: %+v", a.ID, m)
+			}
+		}
 	}
 }
