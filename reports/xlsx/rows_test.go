@@ -417,3 +417,141 @@ func sheetNumber(t *testing.T, f *excelize.File, sheet string) int {
 	t.Fatalf("no sheet %s", sheet)
 	return 0
 }
+
+// Rows written in parts side by side are byte for byte the rows one
+// rowFile writes, however many parts and goroutines (a part of a few rows,
+// a last part short, more goroutines than parts).
+func TestRowPartsAreOneRowFile(t *testing.T) {
+	values := rowsTestValues(rand.New(rand.NewPCG(3, 4)))
+	day := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	row := func(i int) []any {
+		return []any{values[i%len(values)], fmt.Sprint("row ", i), i, excelize.Cell{StyleID: 1, Value: day.AddDate(0, 0, -i%40)}, values[(7*i)%len(values)]}
+	}
+	cols := []int{1, 1, 0, 2, 1}
+	height := func(i int) float64 { return float64(15 * (i % 3)) }
+	for _, n := range []int{0, 1, partRows - 1, partRows, partRows + 1, 3*partRows + 17} {
+		serial, err := newRowFile(cols, func(rf *rowFile) error {
+			for i := range n {
+				if err := rf.row(i+2, row(i), height(i)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		if err := serial.writeRows(&want); err != nil {
+			t.Fatal(err)
+		}
+		serial.Close()
+		for _, workers := range []int{1, 2, 3, 8} {
+			rf, err := newRowFile(cols, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rf.split = &rowParts{n: n, part: func(own *rowFile, lo, hi int) error {
+				if own == rf {
+					return errors.New("a part written on the shared rowFile")
+				}
+				for i := lo; i < hi; i++ {
+					if err := own.row(i+2, row(i), height(i)); err != nil {
+						return err
+					}
+				}
+				return nil
+			}}
+			var got bytes.Buffer
+			if err := rf.writeParts(&got, workers); err != nil {
+				t.Fatalf("%d rows, %d workers: %v", n, workers, err)
+			}
+			if !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Fatalf("%d rows, %d workers: %d bytes differ from one rowFile's %d", n, workers, got.Len(), want.Len())
+			}
+		}
+	}
+}
+
+// A part that fails, or a writer that does, ends the rows with that error:
+// what was written is the parts before, whole and in order, and every
+// goroutine has returned (the test would hang otherwise).
+func TestRowPartsFail(t *testing.T) {
+	const n = 10 * partRows
+	line := func(i int) []any { return []any{fmt.Sprint("row ", i)} }
+	var want bytes.Buffer
+	for i := range 4 * partRows {
+		fmt.Fprintf(&want, `<row r="%d"><c r="A%d" t="inlineStr"><is><t>row %d</t></is></c></row>`, i+2, i+2, i)
+	}
+	boom := errors.New("the source of the rows failed")
+	for _, workers := range []int{1, 2, 4} {
+		rf, err := newRowFile(nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rf.split = &rowParts{n: n, part: func(own *rowFile, lo, hi int) error {
+			for i := lo; i < hi; i++ {
+				if i == 4*partRows+10 {
+					return boom
+				}
+				if err := own.row(i+2, line(i), 0); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}
+		var got bytes.Buffer
+		if err := rf.writeParts(&got, workers); !errors.Is(err, boom) {
+			t.Fatalf("%d workers: %v, want the part's error", workers, err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Fatalf("%d workers: %d bytes written before the failed part, want the %d of the parts before it", workers, got.Len(), want.Len())
+		}
+		rf.split = &rowParts{n: n, part: func(own *rowFile, lo, hi int) error {
+			for i := lo; i < hi; i++ {
+				if err := own.row(i+2, line(i), 0); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}
+		writes := 0
+		err = rf.writeParts(writerFunc(func(b []byte) (int, error) {
+			if writes++; writes == 3 {
+				return 0, boom
+			}
+			return len(b), nil
+		}), workers)
+		if !errors.Is(err, boom) || writes != 3 {
+			t.Fatalf("%d workers, a writer failing on its third write: %v after %d writes", workers, err, writes)
+		}
+	}
+}
+
+// The Findings sheet, written in parts side by side, holds every finding
+// once, in order, on the row its place gives it.
+func TestFindingsSheetInParts(t *testing.T) {
+	res := bigResult(2*partRows + 6)
+	path := filepath.Join(t.TempDir(), FileName(res))
+	if err := Write(path, res, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rs := rows(t, f, SheetFindings)
+	if len(rs) != len(res.Findings)+1 {
+		t.Fatalf("%d rows, want %d findings and the header", len(rs), len(res.Findings))
+	}
+	for i, r := range rs[1:] {
+		if r[0] != res.Findings[i].Fingerprint {
+			t.Fatalf("row %d holds %s, want finding %d, %s", i+2, r[0], i, res.Findings[i].Fingerprint)
+		}
+	}
+	sheet := sheetXML(t, path, fmt.Sprintf("xl/worksheets/sheet%d.xml", sheetNumber(t, f, SheetFindings)))
+	if n := bytes.Count(sheet, []byte("<row ")); n != len(rs) {
+		t.Fatalf("%d rows in the sheet's XML, want %d", n, len(rs))
+	}
+}

@@ -329,24 +329,48 @@ func (w *writer) layout(sheet string, headerRow, wide int) error {
 // table streams one table sheet: a frozen, filtered header row and n data
 // rows produced by rows, which calls emit once per row.
 func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(cells []any) error) error) error {
+	_, err := w.tableSheet(sheet, cols, n, func(rf *rowFile) error { return w.rows(rf, cols, 0, rows) })
+	return err
+}
+
+// splitTable is table of rows that can be written in parts, side by side
+// (rowFile.writeParts): part emits rows lo to hi (from 0), and may be
+// called for several parts at once.
+func (w *writer) splitTable(sheet string, cols []column, n int, part func(lo, hi int, emit func(cells []any) error) error) error {
+	rf, err := w.tableSheet(sheet, cols, n, nil)
+	if err != nil {
+		return err
+	}
+	rf.split = &rowParts{n: n, part: func(rf *rowFile, lo, hi int) error {
+		if err := w.rows(rf, cols, lo, func(emit func([]any) error) error { return part(lo, hi, emit) }); err != nil {
+			return fmt.Errorf("sheet %s: %w", sheet, err)
+		}
+		return nil
+	}}
+	return nil
+}
+
+// tableSheet lays out a table sheet whose rows fill writes (see table),
+// and returns their rowFile.
+func (w *writer) tableSheet(sheet string, cols []column, n int, fill func(rf *rowFile) error) (*rowFile, error) {
 	if n+1 > excelize.TotalRows {
-		return fmt.Errorf("%d rows and the header do not fit in a sheet (Excel's limit is %d rows): the workbook is not written", n, excelize.TotalRows)
+		return nil, fmt.Errorf("%d rows and the header do not fit in a sheet (Excel's limit is %d rows): the workbook is not written", n, excelize.TotalRows)
 	}
 	last, _ := excelize.ColumnNumberToName(len(cols))
 	if err := w.f.AutoFilter(sheet, fmt.Sprintf("A1:%s%d", last, max(n+1, 2)), nil); err != nil {
-		return err
+		return nil, err
 	}
 	if err := w.layout(sheet, 1, pagesWide(cols)); err != nil {
-		return err
+		return nil, err
 	}
 	sw, err := w.f.NewStreamWriter(sheet)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	styles := make([]int, len(cols))
 	for i, c := range cols {
 		if err := sw.SetColWidth(i+1, i+1, c.width); err != nil {
-			return err
+			return nil, err
 		}
 		// A cell without a style of its own takes its column's: aligned
 		// to the top, wrapped where the column wraps.
@@ -355,11 +379,11 @@ func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(c
 			styles[i] = w.wrap
 		}
 		if err := sw.SetColStyle(i+1, i+1, styles[i]); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
-		return err
+		return nil, err
 	}
 	head := make([]any, len(cols))
 	for i, c := range cols {
@@ -372,24 +396,24 @@ func (w *writer) table(sheet string, cols []column, n int, rows func(emit func(c
 		headLines = max(headLines, (len(c.title)+per-1)/per)
 	}
 	if err := sw.SetRow("A1", head, excelize.RowOpts{Height: rowPoints * float64(min(headLines, 3))}); err != nil {
-		return err
+		return nil, err
 	}
 	// The rows are written by a rowFile; the sheet holds a placeholder in
 	// their place, replaced by them when the workbook is saved.
 	rf, err := newRowFile(styles, func(rf *rowFile) error {
-		if err := w.rows(rf, cols, rows); err != nil {
+		if err := fill(rf); err != nil {
 			return fmt.Errorf("sheet %s: %w", sheet, err)
 		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	w.rowFiles = append(w.rowFiles, rf)
 	if err := sw.SetRow("A2", []any{rf.token}); err != nil {
-		return err
+		return nil, err
 	}
-	return sw.Flush()
+	return rf, sw.Flush()
 }
 
 // close lets go of the rows' scratch workbooks.
@@ -400,9 +424,9 @@ func (w *writer) close() {
 }
 
 // rows writes the data rows of a table sheet to its rowFile (see table),
-// as the workbook is saved.
-func (w *writer) rows(rf *rowFile, cols []column, rows func(emit func(cells []any) error) error) error {
-	row := 1
+// as the workbook is saved, the first of them data row lo (from 0).
+func (w *writer) rows(rf *rowFile, cols []column, lo int, rows func(emit func(cells []any) error) error) error {
+	row := lo + 1
 	return rows(func(cells []any) error {
 		row++
 		for i, c := range cells {
@@ -595,8 +619,8 @@ func (w *writer) findings() error {
 	all := w.res.Findings
 	for k, sheet := range w.findingsSheets {
 		page := all[min(k*w.findingsPer, len(all)):min((k+1)*w.findingsPer, len(all))]
-		if err := w.table(sheet, cols, len(page), func(emit func([]any) error) error {
-			return w.findingRows(page, len(cols), sevCells, emit)
+		if err := w.splitTable(sheet, cols, len(page), func(lo, hi int, emit func([]any) error) error {
+			return w.findingRows(page[lo:hi], len(cols), sevCells, emit)
 		}); err != nil {
 			return err
 		}
@@ -605,9 +629,10 @@ func (w *writer) findings() error {
 }
 
 // findingRows emits the Findings sheet's row (of ncols cells) of each of
-// fs. Each page's rows are written on a goroutine of their own: its cells
-// and the first-seen and days-open cells of each first-seen time (made
-// once: a run's findings were first seen on few distinct days) are its own.
+// fs. Parts of a page are written on goroutines side by side (splitTable):
+// each call's cells and the first-seen and days-open cells of each
+// first-seen time (made once: a run's findings were first seen on few
+// distinct days) are its own.
 func (w *writer) findingRows(fs []reconcile.Finding, ncols int, sevCells map[reconcile.Severity]any, emit func([]any) error) error {
 	cells, seen := make([]any, ncols), map[int64]seenCells{}
 	for i := range fs {
