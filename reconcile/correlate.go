@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/accessrecon/accessrecon/targets"
 )
@@ -31,30 +32,99 @@ type Link struct {
 
 // People is the HR snapshot of a run, indexed for correlation.
 type People struct {
+	all     []*PersonRow
 	byID    map[string]*PersonRow
-	byEmail map[string][]*PersonRow
+	byEmail map[string]personSet
 	// byUser indexes the local part of email addresses, for targets that
-	// correlate on username.
-	byUser map[string][]*PersonRow
+	// correlate on username: made the first time one does (userOnce).
+	byUser   map[string]personSet
+	userOnce sync.Once
 	// conflicts holds the people whose HR sources disagree (normalised
 	// employee IDs): nothing of theirs is revoked.
 	conflicts map[string]bool
 }
 
-// NewPeople indexes a snapshot. Employee IDs must already be unique.
+// personSet is the people of one index entry: one, or (more set) several.
+// Most entries hold one person, who costs no slice of their own.
+type personSet struct {
+	one  *PersonRow
+	more []*PersonRow // every person of the entry, when there are several
+}
+
+// add adds x to the set.
+func (s personSet) add(x *PersonRow) personSet {
+	switch {
+	case s.one == nil:
+		s.one = x
+	case s.more == nil:
+		s.more = []*PersonRow{s.one, x}
+	default:
+		s.more = append(s.more, x)
+	}
+	return s
+}
+
+// list is the people of the set, in buf when there is one.
+func (s personSet) list(buf *[1]*PersonRow) []*PersonRow {
+	switch {
+	case s.more != nil:
+		return s.more
+	case s.one != nil:
+		buf[0] = s.one
+		return buf[:]
+	}
+	return nil
+}
+
+// NewPeople indexes a snapshot. Employee IDs must already be unique. The
+// two indexes every run uses are made side by side: the targets wait for
+// them.
 func NewPeople(people []*PersonRow) *People {
-	p := &People{byID: make(map[string]*PersonRow, len(people)), byEmail: make(map[string][]*PersonRow, len(people)),
-		byUser: map[string][]*PersonRow{}}
-	for _, x := range people {
-		p.byID[NormalizeID(x.EmployeeID)] = x
-		if e := normalizeEmail(x.Email); e != "" {
-			p.byEmail[e] = append(p.byEmail[e], x)
-			if i := strings.IndexByte(e, '@'); i > 0 {
-				p.byUser[e[:i]] = append(p.byUser[e[:i]], x)
+	p := &People{all: people}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		p.byID = make(map[string]*PersonRow, len(people))
+		// The keys share one string: a hundred thousand IDs, one
+		// allocation.
+		var keys []byte
+		ends := make([]int, len(people))
+		for i, x := range people {
+			id := strings.TrimSpace(x.EmployeeID)
+			if k, ok := lowerASCII(slices.Grow(keys, len(id)), id); ok {
+				keys = k
+			} else {
+				keys = append(keys, NormalizeID(id)...)
 			}
+			ends[i] = len(keys)
+		}
+		all, start := string(keys), 0
+		for i, x := range people {
+			p.byID[all[start:ends[i]]] = x
+			start = ends[i]
+		}
+	})
+	p.byEmail = make(map[string]personSet, len(people))
+	for _, x := range people {
+		if e := normalizeEmail(x.Email); e != "" {
+			p.byEmail[e] = p.byEmail[e].add(x)
 		}
 	}
+	wg.Wait()
 	return p
+}
+
+// users is the index of local parts.
+func (p *People) users() map[string]personSet {
+	p.userOnce.Do(func() {
+		p.byUser = map[string]personSet{}
+		for _, x := range p.all {
+			e := normalizeEmail(x.Email)
+			if i := strings.IndexByte(e, '@'); i > 0 {
+				p.byUser[e[:i]] = p.byUser[e[:i]].add(x)
+			}
+		}
+	})
+	return p.byUser
 }
 
 // Len is the number of people.
@@ -174,27 +244,28 @@ func (p *People) Correlate(c *Correlation, a targets.Account) Match {
 		return m
 	}
 	var m Match
+	var buf [1]*PersonRow
 	for _, attr := range c.Correlate {
 		var found []*PersonRow
 		switch attr {
 		case AttrEmployeeID:
 			if ownID != "" {
 				if x := p.ByID(ownID); x != nil {
-					found = []*PersonRow{x}
+					found = append(buf[:0], x)
 				}
 			}
 		case AttrEmail:
 			if e := normalizeEmail(a.Email); e != "" && !indexedUnder(m.Person, e, false) {
-				found = p.byEmail[e]
+				found = p.byEmail[e].list(&buf)
 			}
 		case AttrUsername:
 			if u := normalizeEmail(a.Username); u != "" {
 				if i := strings.IndexByte(u, '@'); i > 0 {
 					if !indexedUnder(m.Person, u, false) {
-						found = p.byEmail[u]
+						found = p.byEmail[u].list(&buf)
 					}
 				} else if !indexedUnder(m.Person, u, true) {
-					found = p.byUser[u]
+					found = p.users()[u].list(&buf)
 				}
 			}
 		}

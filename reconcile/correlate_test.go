@@ -191,3 +191,56 @@ func BenchmarkCorrelate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNewPeople indexes 100,000 people: every target of a run waits
+// for it.
+func BenchmarkNewPeople(b *testing.B) {
+	rows := make([]*PersonRow, 100000)
+	for i := range rows {
+		rows[i] = person(fmt.Sprintf("E%06d", i), fmt.Sprintf("user%06d@example.com", i))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if p := NewPeople(rows); p.Len() != len(rows) {
+			b.Fatalf("%d people indexed, want %d", p.Len(), len(rows))
+		}
+	}
+}
+
+// Each person is found by their employee ID in any case and spacing, the
+// IDs that are not ASCII too, and the people of a shared address or local
+// part are all in its entry, in HR's order.
+func TestPeopleIndex(t *testing.T) {
+	rows := []*PersonRow{person("E001", "a@example.com"), person(" e002 ", "shared@example.com"), person("É003", "Shared@Example.com"),
+		person("Straße4", "shared@other.example"), person("X5", "")}
+	p := NewPeople(rows)
+	for _, c := range []struct{ id, want string }{{"e001", "E001"}, {" E002", " e002 "}, {"é003", "É003"}, {"É003 ", "É003"},
+		{"STRASSE4", ""}, {"straße4", "Straße4"}, {"x5", "X5"}, {"E00", ""}, {"", ""}} {
+		got := ""
+		if x := p.ByID(c.id); x != nil {
+			got = x.EmployeeID
+		}
+		if got != c.want {
+			t.Errorf("ByID(%q) = %q, want %q", c.id, got, c.want)
+		}
+	}
+	ids := func(xs []*PersonRow) (out []string) {
+		for _, x := range xs {
+			out = append(out, x.EmployeeID)
+		}
+		return out
+	}
+	var buf [1]*PersonRow
+	if got := ids(p.byEmail["shared@example.com"].list(&buf)); !slices.Equal(got, []string{" e002 ", "É003"}) {
+		t.Errorf("shared address: %q", got)
+	}
+	if got := ids(p.byEmail["a@example.com"].list(&buf)); !slices.Equal(got, []string{"E001"}) {
+		t.Errorf("one address: %q", got)
+	}
+	if got := ids(p.users()["shared"].list(&buf)); !slices.Equal(got, []string{" e002 ", "É003", "Straße4"}) {
+		t.Errorf("shared local part: %q", got)
+	}
+	if got := p.byEmail[""].list(&buf); got != nil || len(p.byEmail) != 3 {
+		t.Errorf("no address indexed as %v; %d addresses", ids(got), len(p.byEmail))
+	}
+}
