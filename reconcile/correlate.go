@@ -84,23 +84,8 @@ func NewPeople(people []*PersonRow) *People {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		p.byID = make(map[string]*PersonRow, len(people))
-		// The keys share one string: a hundred thousand IDs, one
-		// allocation.
-		var keys []byte
-		ends := make([]int, len(people))
-		for i, x := range people {
-			id := strings.TrimSpace(x.EmployeeID)
-			if k, ok := lowerASCII(slices.Grow(keys, len(id)), id); ok {
-				keys = k
-			} else {
-				keys = append(keys, NormalizeID(id)...)
-			}
-			ends[i] = len(keys)
-		}
-		all, start := string(keys), 0
-		for i, x := range people {
-			p.byID[all[start:ends[i]]] = x
-			start = ends[i]
+		for i, k := range idKeys(len(people), func(i int) string { return people[i].EmployeeID }) {
+			p.byID[k] = people[i]
 		}
 	})
 	p.byEmail = make(map[string]personSet, len(people))
@@ -111,6 +96,27 @@ func NewPeople(people []*PersonRow) *People {
 	}
 	wg.Wait()
 	return p
+}
+
+// idKeys returns the normalised form (NormalizeID) of the n IDs id gives,
+// all in one string: a hundred thousand keys of a map, one allocation.
+func idKeys(n int, id func(i int) string) []string {
+	var b []byte
+	ends := make([]int, n)
+	for i := range n {
+		s := strings.TrimSpace(id(i))
+		if k, ok := lowerASCII(slices.Grow(b, len(s)), s); ok {
+			b = k
+		} else {
+			b = append(b, NormalizeID(s)...)
+		}
+		ends[i] = len(b)
+	}
+	all, keys, start := string(b), make([]string, n), 0
+	for i, end := range ends {
+		keys[i], start = all[start:end], end
+	}
+	return keys
 }
 
 // users is the index of local parts.
@@ -133,11 +139,20 @@ func (p *People) Len() int { return len(p.byID) }
 // ByID finds a person by employee ID. It allocates nothing for an ASCII ID
 // (it runs for every account).
 func (p *People) ByID(id string) *PersonRow {
+	x, _ := byNormalID(p.byID, id)
+	return x
+}
+
+// byNormalID looks id up in m, whose keys are normalised IDs
+// (NormalizeID), without allocating for an ASCII ID.
+func byNormalID[V any](m map[string]V, id string) (V, bool) {
 	var buf [64]byte
 	if k, ok := lowerASCII(buf[:0], strings.TrimSpace(id)); ok {
-		return p.byID[string(k)] // indexing with string(k) does not allocate
+		v, found := m[string(k)] // indexing with string(k) does not allocate
+		return v, found
 	}
-	return p.byID[NormalizeID(id)]
+	v, found := m[NormalizeID(id)]
+	return v, found
 }
 
 // lowerASCII appends s lower-cased to dst when s is ASCII and fits in dst's

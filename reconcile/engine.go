@@ -437,7 +437,7 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 	// the other core would wait through. Role history is carried from it
 	// once both are in.
 	var prevRun int64
-	var prev map[string]PersonRow
+	var prev *prevHR
 	var prevErr error
 	var prevWG sync.WaitGroup
 	prevWG.Go(func() { prevRun, prev, prevErr = e.prevPeople(ctx, res.Run.ID) })
@@ -487,7 +487,7 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 	res.PeopleCount = len(snap.all)
 	if !targeted && prevRun > 0 {
 		res.Drift = append(res.Drift, hrDrift(snap.all, prev, loc)...)
-		checkHRShrink(spec, res, len(snap.all), len(prev))
+		checkHRShrink(spec, res, len(snap.all), len(prev.rows))
 	}
 	people := NewPeople(snap.all)
 	people.conflicts = conflicts
@@ -495,23 +495,40 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 }
 
 // prevPeople loads the HR snapshot of the previous run that can be a
-// baseline (prevRun 0 and an empty map when there is none), keyed by
-// normalised employee ID.
-func (e *Engine) prevPeople(ctx context.Context, runID int64) (prevRun int64, prev map[string]PersonRow, err error) {
+// baseline (prevRun 0 and nobody when there is none).
+func (e *Engine) prevPeople(ctx context.Context, runID int64) (prevRun int64, prev *prevHR, err error) {
 	prevRun, err = e.Store.PrevHRRun(ctx, runID)
 	if err != nil {
 		return 0, nil, err
 	}
-	prev = map[string]PersonRow{}
+	prev = &prevHR{}
 	if prevRun > 0 {
 		for p, err := range e.Store.People(ctx, prevRun) {
 			if err != nil {
 				return 0, nil, err
 			}
-			prev[NormalizeID(p.EmployeeID)] = p
+			prev.rows = append(prev.rows, p)
 		}
 	}
+	prev.byID = make(map[string]int32, len(prev.rows))
+	for i, k := range idKeys(len(prev.rows), func(i int) string { return prev.rows[i].EmployeeID }) {
+		prev.byID[k] = int32(i)
+	}
 	return prevRun, prev, nil
+}
+
+// prevHR is the previous run's HR snapshot, indexed by normalised
+// employee ID.
+type prevHR struct {
+	rows []PersonRow
+	byID map[string]int32
+}
+
+// find returns the index in rows of the person whose employee ID is id
+// once normalised.
+func (h *prevHR) find(id string) (int, bool) {
+	i, ok := byNormalID(h.byID, id)
+	return int(i), ok
 }
 
 // hrSnapshot is the HR snapshot while the sources are read.
@@ -608,9 +625,10 @@ func (snap *hrSnapshot) add(spec RunSpec, si int, p sources.Person) error {
 
 // roleHistory sets a person's role history: carried from the previous
 // snapshot prev, or the role change the source reports.
-func roleHistory(spec RunSpec, prev map[string]PersonRow, row *PersonRow) {
+func roleHistory(spec RunSpec, prev *prevHR, row *PersonRow) {
 	p := &row.Person
-	if old, ok := prev[NormalizeID(p.EmployeeID)]; ok {
+	if i, ok := prev.find(p.EmployeeID); ok {
+		old := &prev.rows[i]
 		row.PrevJobCode, row.JobChangedAt = old.PrevJobCode, old.JobChangedAt
 		if old.JobCode != "" && old.JobCode != p.JobCode {
 			row.PrevJobCode, row.JobChangedAt = old.JobCode, spec.AsOf
@@ -628,17 +646,17 @@ func roleHistory(spec RunSpec, prev map[string]PersonRow, row *PersonRow) {
 }
 
 // hrDrift is what changed in HR since the previous snapshot.
-func hrDrift(all []*PersonRow, prev map[string]PersonRow, loc *time.Location) []DriftRow {
+func hrDrift(all []*PersonRow, prev *prevHR, loc *time.Location) []DriftRow {
 	var out []DriftRow
-	seen := make(map[string]bool, len(all))
+	seen := make([]bool, len(prev.rows))
 	for _, p := range all {
-		key := NormalizeID(p.EmployeeID)
-		seen[key] = true
-		old, ok := prev[key]
+		i, ok := prev.find(p.EmployeeID)
 		if !ok {
 			out = append(out, DriftRow{Side: SideHR, Subject: p.EmployeeID, Kind: "hired", Detail: p.JobCode})
 			continue
 		}
+		seen[i] = true
+		old := &prev.rows[i]
 		if old.Status != p.Status {
 			out = append(out, DriftRow{Side: SideHR, Subject: p.EmployeeID, Kind: "status_changed", Detail: string(old.Status) + " -> " + string(p.Status)})
 		}
@@ -649,9 +667,9 @@ func hrDrift(all []*PersonRow, prev map[string]PersonRow, loc *time.Location) []
 			out = append(out, DriftRow{Side: SideHR, Subject: p.EmployeeID, Kind: "termination_date_changed", Detail: dayIn(old.TerminationDate, loc) + " -> " + dayIn(p.TerminationDate, loc)})
 		}
 	}
-	for key, old := range prev {
-		if !seen[key] {
-			out = append(out, DriftRow{Side: SideHR, Subject: old.EmployeeID, Kind: "left_hr_snapshot"})
+	for i := range prev.rows {
+		if !seen[i] {
+			out = append(out, DriftRow{Side: SideHR, Subject: prev.rows[i].EmployeeID, Kind: "left_hr_snapshot"})
 		}
 	}
 	return out
