@@ -350,6 +350,8 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 		return err // the targets recorded nothing
 	}
 	failed, refErrs := mergeTargets(spec, results, res)
+	// Even a run that stops here reports its findings as far as it got.
+	e.finishFindings(spec, results, res)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -362,7 +364,6 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 		return cmp.Or(cmp.Compare(a.Side, b.Side), cmp.Compare(a.Name, b.Name))
 	})
 
-	e.finishFindings(spec, res)
 	e.guardRevocations(spec, mode, res)
 	if err := e.execute(ctx, log, spec, mode, res); err != nil {
 		return err
@@ -391,37 +392,26 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 	return nil
 }
 
-// mergeTargets adds the targets' results to res in target order and
-// returns the targets' collection errors and policy reference errors. The
-// targets' findings and drift are copied once, into slices of their final
-// size (a Finding is large: growing a slice of a hundred thousand by
-// appending copies them over and over).
+// mergeTargets adds the targets' drift and collections to res in target
+// order and returns the targets' collection errors and policy reference
+// errors. Their findings stay in results, for finishFindings.
 func mergeTargets(spec RunSpec, results []targetResult, res *Result) (failed, refErrs []error) {
-	hrSuspect := res.Tripped(GuardHRShrink)
-	nf, nd := len(res.Findings), len(res.Drift)
+	nd := len(res.Drift)
 	for i := range results {
-		nf, nd = nf+results[i].findings.Len(), nd+len(results[i].drift)
+		nd += len(results[i].drift)
 	}
-	res.Findings, res.Drift = slices.Grow(res.Findings, nf-len(res.Findings)), slices.Grow(res.Drift, nd-len(res.Drift))
+	res.Drift = slices.Grow(res.Drift, nd-len(res.Drift))
 	for i := range results {
-		tr, ts := &results[i], &spec.Targets[i]
-		for f := range tr.findings.Drain() {
-			// HR is suspect: an account whose owner HR did not
-			// report may belong to someone the export left out.
-			if f.Kind == Orphaned && hrSuspect {
-				continue
-			}
-			res.Findings = append(res.Findings, *f)
-		}
+		tr := &results[i]
 		res.Drift = append(res.Drift, tr.drift...)
 		res.Collections = append(res.Collections, tr.collection)
 		if tr.err != nil {
-			failed = append(failed, fmt.Errorf("target %s: %w", ts.Name, tr.err))
+			failed = append(failed, fmt.Errorf("target %s: %w", spec.Targets[i].Name, tr.err))
 		}
 		if tr.refErr != nil {
 			refErrs = append(refErrs, tr.refErr)
 		}
-		*tr = targetResult{} // its findings are copied: let them go
+		*tr = targetResult{findings: tr.findings} // the rest is copied: let it go
 	}
 	return failed, refErrs
 }
@@ -1004,13 +994,21 @@ func sameGroup(g targets.Group) func(targets.Group) bool {
 	return func(x targets.Group) bool { return x.ID == g.ID }
 }
 
-// finishFindings gives each finding its fingerprint, keeps the run's scope,
-// and orders them for people.
-func (e *Engine) finishFindings(spec RunSpec, res *Result) {
-	kept := res.Findings[:0]
-	for _, f := range res.Findings {
+// finishFindings puts the run's own findings and the targets' (taken from
+// results) in res.Findings: each given its fingerprint, the run's scope
+// kept, ordered for people (sortFindings) and copied once. (A Finding is
+// large: copying a hundred thousand into one slice and then moving them
+// into order cost twice what placing each once does.)
+func (e *Engine) finishFindings(spec RunSpec, results []targetResult, res *Result) {
+	hrSuspect := res.Tripped(GuardHRShrink)
+	n := len(res.Findings)
+	for i := range results {
+		n += results[i].findings.Len()
+	}
+	kept := make([]*Finding, 0, n)
+	keep := func(f *Finding) {
 		if len(spec.Scope) > 0 && !slices.Contains(spec.Scope, f.Kind) && f.Kind != GuardTripped {
-			continue
+			return
 		}
 		f.Fingerprint = Fingerprint(f.Kind, f.Target, f.AccountID)
 		f.FirstSeen = spec.AsOf
@@ -1019,8 +1017,27 @@ func (e *Engine) finishFindings(spec RunSpec, res *Result) {
 		}
 		kept = append(kept, f)
 	}
-	res.Findings = kept
-	sortFindings(res.Findings)
+	for i := range res.Findings {
+		keep(&res.Findings[i])
+	}
+	for i := range results {
+		for f := range results[i].findings.All() {
+			// HR is suspect: an account whose owner HR did not
+			// report may belong to someone the export left out.
+			if f.Kind == Orphaned && hrSuspect {
+				continue
+			}
+			keep(f)
+		}
+	}
+	out := make([]Finding, len(kept))
+	for k, i := range findingOrder(len(kept), func(i int) *Finding { return kept[i] }) {
+		out[k] = *kept[i]
+	}
+	res.Findings = out
+	for i := range results {
+		results[i].findings = findingList{}
+	}
 	res.Exemptions = spec.Policy.Exemptions
 }
 
@@ -1028,20 +1045,27 @@ func (e *Engine) finishFindings(spec RunSpec, res *Result) {
 //
 // A Finding is several hundred bytes: sorting them directly copied two per
 // comparison and moved them on every swap (0.5 CPU-s for the 183,000
-// findings of a 100,000-person day). Their sort keys are sorted instead,
-// with the same comparisons in the same sequence (so ties end where they
-// did), and the findings are then moved into that order once.
+// findings of a 100,000-person day). Their sort keys are sorted instead
+// (findingOrder), and the findings are then moved into that order once.
 func sortFindings(fs []Finding) {
+	permute(fs, findingOrder(len(fs), func(i int) *Finding { return &fs[i] }))
+}
+
+// findingOrder returns the positions of n findings (f(i) is the i-th) in
+// sortFindings' order: their sort keys sorted, with the comparisons and in
+// the sequence sorting the findings themselves made (so ties end where
+// they did).
+func findingOrder(n int, f func(i int) *Finding) []int32 {
 	type key struct {
 		rank                  int
 		kind, target, account string
 		i                     int32
 	}
-	keys := make([]key, len(fs))
-	for i := range fs {
-		f := &fs[i]
+	keys := make([]key, n)
+	for i := range n {
+		x := f(i)
 		rank := 0 // an unknown severity ranks as a map lookup of it did
-		switch f.Severity {
+		switch x.Severity {
 		case High:
 			rank = 1
 		case Medium:
@@ -1049,16 +1073,16 @@ func sortFindings(fs []Finding) {
 		case Low:
 			rank = 3
 		}
-		keys[i] = key{rank, string(f.Kind), f.Target, f.AccountID, int32(i)}
+		keys[i] = key{rank, string(x.Kind), x.Target, x.AccountID, int32(i)}
 	}
 	slices.SortFunc(keys, func(a, b key) int {
 		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.kind, b.kind), cmp.Compare(a.target, b.target), cmp.Compare(a.account, b.account))
 	})
-	idx := make([]int32, len(keys))
+	idx := make([]int32, n)
 	for k := range keys {
 		idx[k] = keys[k].i
 	}
-	permute(fs, idx)
+	return idx
 }
 
 // SortFindingRows orders rows by fingerprint, as the SQL stores write

@@ -40,21 +40,3 @@ func (l *findingList) All() iter.Seq[*Finding] {
 		}
 	}
 }
-
-// Drain yields the findings in the order they were added and lets go of
-// each chunk once it is yielded: a copy of them all never sits beside the
-// list whole. The list is empty afterwards.
-func (l *findingList) Drain() iter.Seq[*Finding] {
-	return func(yield func(*Finding) bool) {
-		for k, c := range l.chunks {
-			l.chunks[k] = nil
-			for i := range c {
-				if !yield(&c[i]) {
-					l.chunks, l.n = nil, 0
-					return
-				}
-			}
-		}
-		l.chunks, l.n = nil, 0
-	}
-}

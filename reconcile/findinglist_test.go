@@ -5,25 +5,28 @@ import (
 	"testing"
 )
 
-// Drain yields every finding in order, letting go of each chunk before
-// the next is yielded, and leaves the list empty.
-func TestFindingListDrain(t *testing.T) {
+// All yields every finding in the order added, across chunks, each where
+// it was added (a change made through it stays).
+func TestFindingListAll(t *testing.T) {
 	var l findingList
 	n := 2*findingChunk + 5
 	for i := range n {
 		l.add(Finding{AccountID: fmt.Sprint(i)})
 	}
 	i := 0
-	for f := range l.Drain() {
+	for f := range l.All() {
 		if f.AccountID != fmt.Sprint(i) {
 			t.Fatalf("finding %d is %s", i, f.AccountID)
 		}
-		if k := i / findingChunk; k > 0 && l.chunks[k-1] != nil {
-			t.Fatalf("finding %d yielded while chunk %d is still held", i, k-1)
-		}
+		f.Reason = "seen"
 		i++
 	}
-	if i != n || l.Len() != 0 || l.chunks != nil {
-		t.Errorf("drained %d of %d; the list has %d left", i, n, l.Len())
+	if i != n || l.Len() != n {
+		t.Errorf("yielded %d of %d; Len %d", i, n, l.Len())
+	}
+	for f := range l.All() {
+		if f.Reason != "seen" {
+			t.Fatalf("finding %s: the change made through All is lost", f.AccountID)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 )
 
 // sortFindingValues is how findings were sorted before: the findings
@@ -84,6 +85,67 @@ func TestSortFindingRows(t *testing.T) {
 	for i := range rows {
 		if rows[i].Fingerprint != want[i].Fingerprint || rows[i].AccountID != "acct-"+rows[i].Fingerprint || string(rows[i].Body) != rows[i].Fingerprint {
 			t.Fatalf("row %d: %+v, want fingerprint %s with its own fields", i, rows[i], want[i].Fingerprint)
+		}
+	}
+}
+
+// finishFindings gives the run's own findings and the targets' (in target
+// order) their fingerprints, keeps the scope and the guard findings, drops
+// the orphans of a suspect HR export, and orders them as sorting the
+// findings themselves did, ties included; the targets' lists are let go.
+func TestFinishFindingsAsBefore(t *testing.T) {
+	sevs := []Severity{Critical, High, Medium, Low, "odd"}
+	kinds := []Kind{Orphaned, Dormant, TerminatedActive, GuardTripped}
+	asOf := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		scope     []Kind
+		hrSuspect bool
+	}{{nil, false}, {nil, true}, {[]Kind{Dormant}, false}, {[]Kind{Orphaned, TerminatedActive}, true}} {
+		r := rand.New(rand.NewPCG(uint64(len(c.scope)), 7))
+		mk := func(i int) Finding {
+			return Finding{Severity: sevs[r.IntN(len(sevs))], Kind: kinds[r.IntN(len(kinds))], Target: fmt.Sprint("t", r.IntN(3)),
+				AccountID: fmt.Sprint("a", r.IntN(40)), Reason: fmt.Sprint(i)}
+		}
+		res := &Result{}
+		if c.hrSuspect {
+			res.trip(Guard{Kind: GuardHRShrink})
+		}
+		var all []Finding // as the run had them: its own, then each target's
+		for i := range 30 {
+			res.Findings = append(res.Findings, mk(i))
+		}
+		all = append(all, res.Findings...)
+		results := make([]targetResult, 4)
+		for ti := range results {
+			for i := range ti * 700 { // two targets span chunks; one has none
+				f := mk(1000*(ti+1) + i)
+				results[ti].findings.add(f)
+				if !(f.Kind == Orphaned && c.hrSuspect) {
+					all = append(all, f)
+				}
+			}
+		}
+		var want []Finding
+		for _, f := range all {
+			if len(c.scope) > 0 && !slices.Contains(c.scope, f.Kind) && f.Kind != GuardTripped {
+				continue
+			}
+			want = append(want, f)
+		}
+		sortFindingValues(want)
+		(&Engine{}).finishFindings(RunSpec{AsOf: asOf, Scope: c.scope}, results, res)
+		if len(res.Findings) != len(want) {
+			t.Fatalf("scope %v, HR suspect %v: %d findings, want %d", c.scope, c.hrSuspect, len(res.Findings), len(want))
+		}
+		for i, f := range res.Findings {
+			if f.Reason != want[i].Reason || f.Fingerprint != Fingerprint(f.Kind, f.Target, f.AccountID) || !f.FirstSeen.Equal(asOf) || f.Actions == nil {
+				t.Fatalf("scope %v, HR suspect %v: finding %d is %+v, want the one of reason %s, fingerprinted, first seen %s", c.scope, c.hrSuspect, i, f, want[i].Reason, asOf)
+			}
+		}
+		for ti := range results {
+			if results[ti].findings.Len() != 0 {
+				t.Fatalf("target %d's findings are still held", ti)
+			}
 		}
 	}
 }
