@@ -50,9 +50,39 @@ func (s *Store) AllFindingStates(ctx context.Context) (map[string]reconcile.Find
 	return s.findingStates(ctx, ``)
 }
 
+// stateCols selects the columns of finding_state st that FindingState
+// holds, in its order: an open finding whose version is live was reported
+// by the last full save ls, which SaveFindings does not write into st
+// (migration 007): that save is then its last seen run.
+const stateCols = `st.fingerprint, st.kind, st.target, st.account_id, st.first_seen,
+	CASE WHEN ` + seenByLastFullSave + ` THEN ls.as_of ELSE st.last_seen END,
+	CASE WHEN ` + seenByLastFullSave + ` THEN ls.run_id ELSE st.last_run END, st.resolved_at, st.jira_key
+	FROM finding_state st LEFT JOIN finding_last_full_save ls ON ls.id = 1 `
+
+// seenByLastFullSave says that the last full save ls reported finding_state
+// st's finding after the run st records.
+const seenByLastFullSave = `(st.resolved_at IS NULL AND ls.run_id > st.last_run AND ` + hasLiveVersion + `)`
+
+// hasLiveVersion says that finding_state st's finding has a live version.
+const hasLiveVersion = `EXISTS (SELECT 1 FROM finding_versions v WHERE v.fingerprint = st.fingerprint AND v.to_seq = 9223372036854775807)`
+
+// keepLastSeen writes the last full save's run and as-of into the state of
+// each open finding it reported whose live version is about to end or go
+// (the versions v that which selects, a condition with args): the version
+// said it until then (stateCols), nothing would afterwards.
+func keepLastSeen(ctx context.Context, tx *sqlx.Tx, which string, args ...any) error {
+	_, err := tx.ExecContext(ctx, `UPDATE finding_state st SET last_seen = ls.as_of, last_run = ls.run_id
+		FROM finding_last_full_save ls, finding_versions v
+		WHERE ls.id = 1 AND v.to_seq = 9223372036854775807 AND (`+which+`) AND st.fingerprint = v.fingerprint
+		AND st.resolved_at IS NULL AND ls.run_id > st.last_run`, args...)
+	if err != nil {
+		return fmt.Errorf("last seen: %w", err)
+	}
+	return nil
+}
+
 func (s *Store) findingStates(ctx context.Context, where string) (map[string]reconcile.FindingState, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT fingerprint, kind, target, account_id, first_seen, last_seen, last_run, resolved_at, jira_key
-		FROM finding_state `+where)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+stateCols+where)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: finding states: %w", err)
 	}
@@ -86,9 +116,10 @@ const findingsLock = 0x61636366696e64 // "accfind"
 // It returns the fingerprints it resolved. All of it is one transaction.
 //
 // Findings are kept as events (migration 004): a finding reported
-// unchanged since the previous full run costs no row of its own, only its
-// share of one UPDATE of last-seen; a new or changed one a version row,
-// and a body row when that body was never stored. A run saves its
+// unchanged since the previous full run costs no write at all (its live
+// version says the last full save saw it, migration 007, stateCols); a
+// new or changed one a version row, and a body row when that body was
+// never stored. A run saves its
 // findings once: a second call for the same run fails.
 func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, rows []reconcile.FindingRow, resolves func(kind, target string) bool) ([]reconcile.FindingState, error) {
 	var resolved []reconcile.FindingState
@@ -102,24 +133,27 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 		if err := tx.GetContext(ctx, &scope, `SELECT scope FROM runs WHERE id = $1`, runID); err != nil {
 			return fmt.Errorf("run: %w", err)
 		}
-		seq, changed, continued, err := saveVersions(ctx, tx, runID, partialScope(scope), rows)
+		full := !partialScope(scope)
+		seq, changed, continued, err := saveVersions(ctx, tx, runID, !full, rows, true)
 		if err != nil {
 			return err
 		}
+		if full {
+			// The findings it reported unchanged that are open are seen
+			// by this save without a write of their own (stateCols).
+			if _, err := tx.ExecContext(ctx, `INSERT INTO finding_last_full_save (id, run_id, as_of) VALUES (1, $1, $2)
+				ON CONFLICT (id) DO UPDATE SET run_id = excluded.run_id, as_of = excluded.as_of`, runID, asOf); err != nil {
+				return err
+			}
+		}
 		if continued > 0 {
-			// The findings reported unchanged: those still open are seen
-			// again in one statement; the few whose state is resolved or
+			// The few reported unchanged whose state is resolved or
 			// pruned go through the upsert below with the new ones.
 			var notOpen []string
 			if err := tx.SelectContext(ctx, &notOpen, `SELECT v.fingerprint FROM finding_versions v
 				WHERE v.to_seq = $1 AND v.from_seq < $2
 				AND NOT EXISTS (SELECT 1 FROM finding_state st WHERE st.fingerprint = v.fingerprint AND st.resolved_at IS NULL)`,
 				int64(liveSeq), seq); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE finding_state st SET last_seen = $1, last_run = $2 FROM finding_versions v
-				WHERE st.resolved_at IS NULL AND st.fingerprint = v.fingerprint AND v.to_seq = $3 AND v.from_seq < $4`,
-				asOf, runID, int64(liveSeq), seq); err != nil {
 				return err
 			}
 			for _, fp := range notOpen {
@@ -144,8 +178,15 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 				return fmt.Errorf("finding states: %w", err)
 			}
 		}
-		stale, err := tx.QueryContext(ctx, `SELECT fingerprint, kind, target, account_id, first_seen, jira_key FROM finding_state
-			WHERE resolved_at IS NULL AND last_run < $1 ORDER BY fingerprint COLLATE "C" FOR UPDATE`, runID)
+		// Open and not reported: not written by this save and, after a
+		// full one, without a live version (it reported those that have
+		// one).
+		q := `SELECT fingerprint, kind, target, account_id, first_seen, jira_key FROM finding_state st
+			WHERE resolved_at IS NULL AND last_run < $1`
+		if full {
+			q += ` AND NOT ` + hasLiveVersion
+		}
+		stale, err := tx.QueryContext(ctx, q+` ORDER BY fingerprint COLLATE "C" FOR UPDATE`, runID)
 		if err != nil {
 			return err
 		}
@@ -173,6 +214,13 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 			fps[i] = st.Fingerprint
 		}
 		if len(fps) > 0 {
+			if !full {
+				// A partial save resolves findings the last full one may
+				// have reported, their versions still live.
+				if err := keepLastSeen(ctx, tx, `v.fingerprint = ANY($1)`, fps); err != nil {
+					return err
+				}
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE finding_state SET resolved_at = $1 WHERE fingerprint = ANY($2)`, asOf, fps); err != nil {
 				return err
 			}
@@ -198,8 +246,11 @@ func partialScope(scope string) bool { return scope != "" && scope != "full" }
 // save: a new save sequence number, then versions and bodies as migration
 // 004 describes, each kind of write one statement. It returns the save's
 // seq, the rows that started a new version, and how many rows extended a
-// live one.
-func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, rows []reconcile.FindingRow) (seq int64, changed []*reconcile.FindingRow, continued int, err error) {
+// live one. own says that the save is this release's (not migration 004's
+// conversion, which keeps the finding states as they were): the findings
+// whose live versions it ends keep the last full save as their last seen
+// (keepLastSeen).
+func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, rows []reconcile.FindingRow, own bool) (seq int64, changed []*reconcile.FindingRow, continued int, err error) {
 	for i := 1; i < len(rows); i++ {
 		if rows[i].Fingerprint == rows[i-1].Fingerprint {
 			return 0, nil, 0, fmt.Errorf("finding %s reported twice", rows[i].Fingerprint)
@@ -255,6 +306,11 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 	}
 	if len(closing) > 0 {
 		slices.Sort(closing)
+		if own {
+			if err := keepLastSeen(ctx, tx, `v.id = ANY($1)`, closing); err != nil {
+				return 0, nil, 0, err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE finding_versions SET to_seq = $1 WHERE id = ANY($2)`, seq-1, closing); err != nil {
 			return 0, nil, 0, fmt.Errorf("close versions: %w", err)
 		}
@@ -364,7 +420,7 @@ func convertFindings(ctx context.Context, tx *sqlx.Tx) error {
 		if err := q.Err(); err != nil {
 			return fmt.Errorf("convert findings of run %d: %w", r.ID, err)
 		}
-		if _, _, _, err := saveVersions(ctx, tx, r.ID, partialScope(r.Scope), rows); err != nil {
+		if _, _, _, err := saveVersions(ctx, tx, r.ID, partialScope(r.Scope), rows, false); err != nil {
 			return fmt.Errorf("convert findings of run %d: %w", r.ID, err)
 		}
 	}

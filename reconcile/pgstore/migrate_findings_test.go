@@ -175,3 +175,14 @@ func TestCurrentHashesFollowTheVersions(t *testing.T) {
 		return st, func() reconcile.Store { return open() }, db
 	})
 }
+
+// TestPruneKeepsLastSeen: storetest.PruneKeepsLastSeen on this store.
+func TestPruneKeepsLastSeen(t *testing.T) {
+	ctx := context.Background()
+	st, err := pgstore.Open(ctx, schemaDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	storetest.PruneKeepsLastSeen(t, st, func(now time.Time) error { return st.Prune(ctx, now, store.Retention{Findings: 2 * 24 * time.Hour}) })
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -50,9 +51,45 @@ func (s *Store) AllFindingStates(ctx context.Context) (map[string]FindingState, 
 	return s.findingStates(ctx, ``)
 }
 
+// stateCols selects the columns of finding_state st that FindingState
+// holds, in its order: an open finding whose version is live was reported
+// by the last full save ls, which SaveFindings does not write into st
+// (migration 017): that save is then its last seen run.
+const stateCols = `st.fingerprint, st.kind, st.target, st.account_id, st.first_seen,
+	CASE WHEN ` + seenByLastFullSave + ` THEN ls.as_of ELSE st.last_seen END,
+	CASE WHEN ` + seenByLastFullSave + ` THEN ls.run_id ELSE st.last_run END, st.resolved_at, st.jira_key
+	FROM finding_state st LEFT JOIN finding_last_full_save ls ON ls.id = 1 `
+
+// seenByLastFullSave says that the last full save ls reported finding_state
+// st's finding after the run st records.
+const seenByLastFullSave = `(st.resolved_at IS NULL AND ls.run_id > st.last_run AND ` + hasLiveVersion + `)`
+
+// hasLiveVersion says that finding_state st's finding has a live version.
+const hasLiveVersion = `EXISTS (SELECT 1 FROM finding_versions v WHERE v.fingerprint = st.fingerprint AND v.to_seq = 9223372036854775807)`
+
+// keepLastSeen writes the last full save's run and as-of into the state of
+// each open finding it reported whose live version is about to end or go
+// (the versions v that which selects, a condition with args): the version
+// said it until then (stateCols), nothing would afterwards.
+func keepLastSeen(ctx context.Context, tx *sqlx.Tx, which string, args ...any) error {
+	_, err := tx.ExecContext(ctx, `UPDATE finding_state AS st SET last_seen = ls.as_of, last_run = ls.run_id
+		FROM finding_last_full_save ls, finding_versions v
+		WHERE ls.id = 1 AND v.to_seq = 9223372036854775807 AND (`+which+`) AND st.fingerprint = v.fingerprint
+		AND st.resolved_at IS NULL AND ls.run_id > st.last_run`, args...)
+	if err != nil {
+		return fmt.Errorf("last seen: %w", err)
+	}
+	return nil
+}
+
+// jsonArray is vs as a JSON array, for json_each.
+func jsonArray[T any](vs []T) (string, error) {
+	b, err := json.Marshal(vs)
+	return string(b), err
+}
+
 func (s *Store) findingStates(ctx context.Context, where string) (map[string]FindingState, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT fingerprint, kind, target, account_id, first_seen, last_seen, last_run, resolved_at, jira_key
-		FROM finding_state `+where)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+stateCols+where)
 	if err != nil {
 		return nil, fmt.Errorf("store: finding states: %w", err)
 	}
@@ -79,9 +116,10 @@ func (s *Store) findingStates(ctx context.Context, where string) (map[string]Fin
 // resolves nothing there). It returns the fingerprints it resolved.
 //
 // Findings are kept as events (migration 013): a finding reported
-// unchanged since the previous full run costs no row of its own, only its
-// share of one UPDATE of last-seen; a new or changed one a version row,
-// and a body row when that body was never stored. A run saves its
+// unchanged since the previous full run costs no write at all (its live
+// version says the last full save saw it, migration 017, stateCols); a
+// new or changed one a version row, and a body row when that body was
+// never stored. A run saves its
 // findings once: a second call for the same run fails.
 func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, rows []FindingRow, resolves func(kind, target string) bool) ([]FindingState, error) {
 	var resolved []FindingState
@@ -101,20 +139,23 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 		// starts a goroutine for each statement that has one); ctx is
 		// checked every thousand rows instead.
 		bg := context.WithoutCancel(ctx)
+		full := !partialScope(scope)
+		if full {
+			// The findings it reported unchanged that are open are seen
+			// by this save without a write of their own (stateCols).
+			if _, err := tx.ExecContext(ctx, `INSERT INTO finding_last_full_save (id, run_id, as_of) VALUES (1, ?, ?)
+				ON CONFLICT (id) DO UPDATE SET run_id = excluded.run_id, as_of = excluded.as_of`, runID, T(asOf)); err != nil {
+				return err
+			}
+		}
 		if len(continued) > 0 {
-			// The findings reported unchanged: those still open are seen
-			// again in one statement; the few whose state is resolved or
+			// The few reported unchanged whose state is resolved or
 			// pruned go through the upsert below with the new ones.
 			var notOpen []string
 			if err := tx.SelectContext(ctx, &notOpen, `SELECT v.fingerprint FROM finding_versions v
 				WHERE v.to_seq = ? AND v.from_seq < (SELECT seq FROM finding_saves WHERE run_id = ?)
 				AND NOT EXISTS (SELECT 1 FROM finding_state st WHERE st.fingerprint = v.fingerprint AND st.resolved_at IS NULL)`,
 				liveSeq, runID); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE finding_state SET last_seen = ?, last_run = ?
-				WHERE resolved_at IS NULL AND fingerprint IN (SELECT fingerprint FROM finding_versions
-					WHERE to_seq = ? AND from_seq < (SELECT seq FROM finding_saves WHERE run_id = ?))`, T(asOf), runID, liveSeq, runID); err != nil {
 				return err
 			}
 			for _, fp := range notOpen {
@@ -134,8 +175,15 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 		if err != nil {
 			return fmt.Errorf("finding states: %w", err)
 		}
-		stale, err := tx.QueryContext(ctx, `SELECT fingerprint, kind, target, account_id, first_seen, jira_key FROM finding_state
-			WHERE resolved_at IS NULL AND last_run < ?`, runID)
+		// Open and not reported: not written by this save and, after a
+		// full one, without a live version (it reported those that have
+		// one).
+		q := `SELECT fingerprint, kind, target, account_id, first_seen, jira_key FROM finding_state st
+			WHERE resolved_at IS NULL AND last_run < ?`
+		if full {
+			q += ` AND NOT ` + hasLiveVersion
+		}
+		stale, err := tx.QueryContext(ctx, q, runID)
 		if err != nil {
 			return err
 		}
@@ -155,6 +203,21 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 		stale.Close()
 		if err := stale.Err(); err != nil {
 			return err
+		}
+		if len(resolved) > 0 && !full {
+			// A partial save resolves findings the last full one may have
+			// reported, their versions still live.
+			fps := make([]string, len(resolved))
+			for i, st := range resolved {
+				fps[i] = st.Fingerprint
+			}
+			arr, err := jsonArray(fps)
+			if err != nil {
+				return err
+			}
+			if err := keepLastSeen(ctx, tx, `v.fingerprint IN (SELECT value FROM json_each(?))`, arr); err != nil {
+				return err
+			}
 		}
 		res, err := tx.PrepareContext(ctx, `UPDATE finding_state SET resolved_at = ? WHERE fingerprint = ?`)
 		if err != nil {
@@ -238,8 +301,11 @@ func execBatches(ctx context.Context, tx *sqlx.Tx, prefix, row, suffix string, n
 // save: a new save sequence number, then versions and bodies as migration
 // 013 describes. It returns the rows that started a new version (changed)
 // and, for a full save, the rows that extended a live one (continued).
-// live says that the live versions a full save leaves are recorded in
-// live_findings and read from there (saveLive, liveVersions).
+// live says that the save is this release's (not migration 013's
+// conversion, which keeps the finding states as they were): the live
+// versions a full save leaves are recorded in live_findings and read from
+// there (saveLive, liveVersions), and the findings whose live versions it
+// ends keep the last full save as their last seen (keepLastSeen).
 func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, rows []FindingRow, live bool) (changed, continued []*FindingRow, err error) {
 	for i := 1; i < len(rows); i++ {
 		if rows[i].Fingerprint == rows[i-1].Fingerprint {
@@ -316,6 +382,15 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 		}, []any{seq, to})
 	if err != nil {
 		return nil, nil, fmt.Errorf("finding versions: %w", err)
+	}
+	if len(gone) > 0 && live {
+		arr, err := jsonArray(gone)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := keepLastSeen(ctx, tx, `v.id IN (SELECT value FROM json_each(?))`, arr); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := closeVersions(ctx, tx, seq, replaced, gone); err != nil {
 		return nil, nil, err
@@ -588,6 +663,12 @@ func pruneFindingSaves(ctx context.Context, tx *sqlx.Tx, cut any, keep int64) er
 	}
 	if len(seqs) == 0 {
 		return nil
+	}
+	// Live versions left without a save go too: their open findings keep
+	// the last full save as their last seen.
+	if err := keepLastSeen(ctx, tx, `v.from_seq <= ? AND NOT EXISTS (SELECT 1 FROM finding_saves s WHERE s.seq BETWEEN v.from_seq AND v.to_seq)`,
+		slices.Max(seqs)); err != nil {
+		return err
 	}
 	var bodies []int64
 	if err := tx.SelectContext(ctx, &bodies, `DELETE FROM finding_versions WHERE to_seq >= ? AND from_seq <= ?

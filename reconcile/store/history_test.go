@@ -118,3 +118,14 @@ func TestPruneLeavesNoOrphans(t *testing.T) {
 			}
 	})
 }
+
+// TestPruneKeepsLastSeen: storetest.PruneKeepsLastSeen on this store.
+func TestPruneKeepsLastSeen(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	storetest.PruneKeepsLastSeen(t, st, func(now time.Time) error { return st.Prune(ctx, now, Retention{Findings: 2 * 24 * time.Hour}) })
+}

@@ -3,7 +3,7 @@
 // runs, the findings with their first-seen dates, and (with later migrations)
 // actions, holds and the audit chain. Findings are kept as events
 // (migration 013, findings.go): a body is stored when a finding first
-// appears or changes, an unchanged one only moves its last-seen date.
+// appears or changes, an unchanged one costs no write (migration 017).
 //
 // Snapshots are deltas (migration 012, snapshots.go): the store keeps one
 // current version of each person and account (credentials with their

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("findings", func(t *testing.T) { contractFindings(t, open(t)) })
 	t.Run("finding history", func(t *testing.T) { contractHistory(t, open(t)) })
 	t.Run("finding history, bodies loaded", func(t *testing.T) { contractHistorySpooled(t, open(t)) })
+	t.Run("last seen", func(t *testing.T) { contractLastSeen(t, open(t)) })
 	t.Run("actions", func(t *testing.T) { contractActions(t, open(t)) })
 	t.Run("holds", func(t *testing.T) { contractHolds(t, open(t)) })
 }

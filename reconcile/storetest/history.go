@@ -354,3 +354,108 @@ func PruneLeavesNoOrphans(t *testing.T, open func(t *testing.T) (st HistoryStore
 		}
 	}
 }
+
+// lastSeenRow is a finding of the last-seen scenarios: fingerprint fp of
+// kind, on target app, with one body.
+func lastSeenRow(fp, kind string, first time.Time) reconcile.FindingRow {
+	return reconcile.FindingRow{Fingerprint: fp, Kind: kind, Severity: "high", Disposition: "review", Target: "app", AccountID: "acct-" + fp,
+		FirstSeen: first, Body: []byte(`{"fp":"` + fp + `"}`)}
+}
+
+// wantSeen checks that fingerprint fp was last seen by run (on as-of day)
+// and is resolved or not.
+func wantSeen(t *testing.T, states map[string]reconcile.FindingState, step, fp string, run int64, day time.Time, resolved bool) {
+	t.Helper()
+	st, ok := states[fp]
+	if !ok || st.LastRun != run || !st.LastSeen.Equal(day) || st.Resolved != resolved {
+		t.Errorf("%s: %s last seen by run %d on %s, resolved %v (known %v); want run %d on %s, resolved %v", step, fp, st.LastRun,
+			st.LastSeen.Format(time.DateOnly), st.Resolved, ok, run, day.Format(time.DateOnly), resolved)
+	}
+}
+
+// contractLastSeen: a finding is last seen by the last run that reported
+// it, whether that run wrote it or reported it unchanged, after its
+// version ends (not reported), and when a run of a few kinds resolves it.
+func contractLastSeen(t *testing.T, st Store) {
+	ctx := context.Background()
+	day := HistoryDay
+	all := func(kind, target string) bool { return true }
+	none := func(kind, target string) bool { return false }
+	save := func(i int, scope string, resolves func(kind, target string) bool, fps ...string) int64 {
+		t.Helper()
+		id := beginRun(t, st, reconcile.Run{AsOf: day(i), StartedAt: day(i), Mode: "report", Scope: scope})
+		var rows []reconcile.FindingRow
+		for _, fp := range fps {
+			kind := "orphaned"
+			if fp == "x" {
+				kind = "dormant"
+			}
+			rows = append(rows, lastSeenRow(fp, kind, day(0)))
+		}
+		if _, err := st.SaveFindings(ctx, id, day(i), rows, resolves); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	states := func() map[string]reconcile.FindingState {
+		t.Helper()
+		s, err := st.AllFindingStates(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	save(0, "full", all, "x", "y", "z")
+	r2 := save(1, "full", all, "x", "y", "z") // all reported unchanged
+	s := states()
+	for _, fp := range []string{"x", "y", "z"} {
+		wantSeen(t, s, "run 2", fp, r2, day(1), false)
+	}
+	r3 := save(2, "full", none, "x", "y") // z not reported, nothing resolved
+	s = states()
+	wantSeen(t, s, "run 3", "x", r3, day(2), false)
+	wantSeen(t, s, "run 3", "z", r2, day(1), false)
+	// A run of dormant findings only reports none: x is resolved, last
+	// seen by run 3; y and z are not its kind.
+	save(3, "dormant", func(kind, _ string) bool { return kind == "dormant" })
+	s = states()
+	wantSeen(t, s, "dormant run 4", "x", r3, day(2), true)
+	wantSeen(t, s, "dormant run 4", "y", r3, day(2), false)
+	wantSeen(t, s, "dormant run 4", "z", r2, day(1), false)
+	r5 := save(4, "full", all, "y", "z") // z back, unchanged body
+	s = states()
+	wantSeen(t, s, "run 5", "x", r3, day(2), true)
+	wantSeen(t, s, "run 5", "y", r5, day(4), false)
+	wantSeen(t, s, "run 5", "z", r5, day(4), false)
+}
+
+// PruneKeepsLastSeen: retention that deletes the only saves a finding's
+// live version held (the runs since are cancelled before saving) leaves
+// its state open and last seen by the last run that reported it.
+func PruneKeepsLastSeen(t *testing.T, st HistoryStore, prune func(now time.Time) error) {
+	ctx := context.Background()
+	var runs []int64
+	for i := range 2 {
+		id := beginRun(t, st, reconcile.Run{AsOf: HistoryDay(i), StartedAt: HistoryDay(i), Mode: "report", Scope: "full"})
+		if _, err := st.SaveFindings(ctx, id, HistoryDay(i), []reconcile.FindingRow{lastSeenRow("x", "dormant", HistoryDay(0))},
+			func(string, string) bool { return true }); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.FinishRun(reconcile.Run{ID: id, FinishedAt: HistoryDay(i), Status: reconcile.StatusCompleted, Mode: "report"}); err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, id)
+	}
+	id := beginRun(t, st, reconcile.Run{AsOf: HistoryDay(2), StartedAt: HistoryDay(2), Mode: "report", Scope: "full"})
+	if err := st.FinishRun(reconcile.Run{ID: id, FinishedAt: HistoryDay(2), Status: reconcile.StatusCancelled, Mode: "report"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := prune(HistoryDay(10)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := st.AllFindingStates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSeen(t, s, "pruned", "x", runs[1], HistoryDay(1), false)
+}
