@@ -3,6 +3,7 @@ package exportfile
 import (
 	"hash/maphash"
 	"math"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -15,6 +16,11 @@ import (
 //
 // The zero Seen compares IDs exactly; a Seen from NewSeenFold compares them
 // after strings.ToLower.
+//
+// An export listed in ID order (most are) costs less: while each ID sorts
+// after the one before, none can repeat an earlier one, so the IDs are
+// only appended (ordered), and the map is made from them the first time an
+// ID does not sort after the last; every later ID goes through the map.
 type Seen struct {
 	fold     bool
 	seed     maphash.Seed
@@ -22,6 +28,11 @@ type Seen struct {
 	buf      []byte         // the (folded) IDs, one after another
 	collided map[string]int // IDs whose hash is another ID's: ID -> line
 	scratch  []byte         // the folded form of the ID being added
+	// ordered holds the IDs added while each sorted after the one before
+	// (all of them until unordered is set); byHash is made from them then.
+	ordered   []seenEntry
+	unordered bool
+	hint      int // Reserve's
 }
 
 type seenEntry struct {
@@ -44,6 +55,13 @@ func (s *Seen) init(hint int) {
 // Reserve makes room for about n IDs in all, so that the set does not
 // grow step by step; it may be called at any time.
 func (s *Seen) Reserve(n int) {
+	s.hint = max(s.hint, n)
+	if !s.unordered {
+		if n > cap(s.ordered) {
+			s.ordered = slices.Grow(s.ordered, n-len(s.ordered))
+		}
+		return
+	}
 	s.init(n)
 	if n <= len(s.byHash) {
 		return
@@ -56,25 +74,35 @@ func (s *Seen) Reserve(n int) {
 }
 
 // Len is the number of distinct IDs added.
-func (s *Seen) Len() int { return len(s.byHash) + len(s.collided) }
+func (s *Seen) Len() int { return len(s.ordered) + len(s.byHash) + len(s.collided) }
 
 // Add records id as seen on line, unless it was seen before: then it
 // returns the line it was first seen on and true, and records nothing.
 func (s *Seen) Add(id string, line int) (first int, dup bool) {
-	s.init(0)
 	if s.fold {
 		if k, ok := s.foldASCII(id); ok {
-			return add(s, maphash.Bytes(s.seed, k), k, line)
+			return add(s, k, line)
 		}
 		id = strings.ToLower(id)
 	}
-	return add(s, maphash.String(s.seed, id), id, line)
+	return add(s, id, line)
 }
 
-func add[K string | []byte](s *Seen, h uint64, key K, line int) (int, bool) {
-	if e, ok := s.byHash[h]; ok && string(s.buf[e.off:e.off+int(e.n)]) == string(key) {
+func add[K string | []byte](s *Seen, key K, line int) (int, bool) {
+	fits := uint64(len(key)) <= math.MaxUint32 && uint64(line) <= math.MaxUint32
+	if !s.unordered {
+		n := len(s.ordered)
+		if fits && (n == 0 || string(key) > string(s.key(s.ordered[n-1]))) {
+			s.ordered = append(s.ordered, seenEntry{off: len(s.buf), n: uint32(len(key)), line: uint32(line)})
+			s.buf = append(s.buf, key...)
+			return 0, false
+		}
+		s.unorder()
+	}
+	h := hashOf(s.seed, key)
+	if e, ok := s.byHash[h]; ok && string(s.key(e)) == string(key) {
 		return int(e.line), true
-	} else if !ok && uint64(len(key)) <= math.MaxUint32 && uint64(line) <= math.MaxUint32 {
+	} else if !ok && fits {
 		s.byHash[h] = seenEntry{off: len(s.buf), n: uint32(len(key)), line: uint32(line)}
 		s.buf = append(s.buf, key...)
 		return 0, false
@@ -83,11 +111,43 @@ func add[K string | []byte](s *Seen, h uint64, key K, line int) (int, bool) {
 	if first, ok := s.collided[string(key)]; ok {
 		return first, true
 	}
+	s.collide(string(key), line)
+	return 0, false
+}
+
+// key is the ID of entry e.
+func (s *Seen) key(e seenEntry) []byte { return s.buf[e.off : e.off+int(e.n)] }
+
+// hashOf is key's hash under seed.
+func hashOf[K string | []byte](seed maphash.Seed, key K) uint64 {
+	if b, ok := any(key).([]byte); ok {
+		return maphash.Bytes(seed, b)
+	}
+	return maphash.String(seed, string(key))
+}
+
+// collide records key, whose hash another ID has, as seen on line.
+func (s *Seen) collide(key string, line int) {
 	if s.collided == nil {
 		s.collided = map[string]int{}
 	}
-	s.collided[strings.Clone(string(key))] = line // not key: it may pin a whole CSV line
-	return 0, false
+	s.collided[strings.Clone(key)] = line // not key: it may pin a whole CSV line
+}
+
+// unorder puts the ordered IDs in the map, from which every later ID is
+// looked up. They are all distinct: only a hash can repeat.
+func (s *Seen) unorder() {
+	s.unordered = true
+	s.init(max(s.hint, len(s.ordered)))
+	for _, e := range s.ordered {
+		h := maphash.Bytes(s.seed, s.key(e))
+		if _, ok := s.byHash[h]; ok {
+			s.collide(string(s.key(e)), int(e.line))
+			continue
+		}
+		s.byHash[h] = e
+	}
+	s.ordered = nil
 }
 
 // foldASCII is strings.ToLower(id) for an ASCII id, in a buffer valid until

@@ -1,7 +1,11 @@
 package exportfile
 
 import (
+	"fmt"
 	"hash/maphash"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -47,7 +51,8 @@ func TestSeenFold(t *testing.T) {
 // Two IDs with the same hash stay two IDs, each with its own first line.
 func TestSeenCollision(t *testing.T) {
 	var s Seen
-	s.Add("a", 2)
+	s.Add("z", 1)
+	s.Add("a", 2) // not after z: the IDs are in the map from here on
 	// Make "b" collide with "a": its hash now names a's bytes.
 	s.byHash[maphash.String(s.seed, "b")] = s.byHash[maphash.String(s.seed, "a")]
 	if first, dup := s.Add("b", 3); dup {
@@ -68,5 +73,83 @@ func TestSeenReserve(t *testing.T) {
 	s.Reserve(1000)
 	if first, dup := s.Add("x", 3); !dup || first != 2 {
 		t.Errorf("x after Reserve: %d, %v; want line 2", first, dup)
+	}
+}
+
+// IDs added in order that collide when they go into the map (the first
+// ID out of order) stay apart too.
+func TestSeenCollisionOnUnorder(t *testing.T) {
+	var s Seen
+	s.Add("a", 2)
+	s.Add("b", 3)
+	s.init(0)
+	s.byHash[maphash.String(s.seed, "b")] = s.ordered[0] // b's hash names a's bytes
+	if first, dup := s.Add("0", 4); dup {
+		t.Fatalf("0: duplicate of line %d", first)
+	}
+	for _, c := range []struct {
+		id   string
+		line int
+	}{{"b", 3}, {"a", 2}, {"0", 4}} {
+		if first, dup := s.Add(c.id, 9); !dup || first != c.line {
+			t.Errorf("%s again: %d, %v; want line %d", c.id, first, dup, c.line)
+		}
+	}
+}
+
+// Add agrees with a map of every ID to its first line, on exports in ID
+// order, in order with a repeat, in order then not, and in no order, IDs
+// exact or folded, with Reserve at any point.
+func TestSeenAsAMap(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for round := range 400 {
+		n := 1 + r.IntN(300)
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("ID-%05d", i*3)
+		}
+		switch round % 4 {
+		case 1: // in order, one repeat somewhere
+			k := r.IntN(n)
+			ids = slices.Insert(ids, k+r.IntN(n-k)+1, ids[k])
+		case 2: // in order, then shuffled from some point, some repeats
+			k := r.IntN(n)
+			r.Shuffle(n-k, func(i, j int) { ids[k+i], ids[k+j] = ids[k+j], ids[k+i] })
+			for range r.IntN(4) {
+				ids = append(ids, ids[r.IntN(len(ids))])
+			}
+		case 3: // no order, case differences
+			r.Shuffle(n, func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+			for range r.IntN(4) {
+				ids = append(ids, strings.ToLower(ids[r.IntN(len(ids))]))
+			}
+		}
+		fold := round%2 == 1
+		s := &Seen{}
+		if fold {
+			s = NewSeenFold()
+		}
+		want := map[string]int{}
+		reserveAt := r.IntN(len(ids) + 1)
+		for i, id := range ids {
+			if i == reserveAt {
+				s.Reserve(len(ids))
+			}
+			key := id
+			if fold {
+				key = strings.ToLower(id)
+			}
+			first, dup := s.Add(id, i+2)
+			w, seen := want[key]
+			if dup != seen || (dup && first != w) {
+				t.Fatalf("round %d (fold %v), %q on line %d: %d, %v; want %d, %v", round, fold, id, i+2, first, dup, w, seen)
+			}
+			if !seen {
+				want[key] = i + 2
+			}
+		}
+		if s.Len() != len(want) {
+			t.Fatalf("round %d: Len %d, want %d", round, s.Len(), len(want))
+		}
 	}
 }
