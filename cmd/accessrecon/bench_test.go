@@ -210,7 +210,13 @@ package main
 // SQLite 6.76 and 6.97 s, PostgreSQL 9.94 and 9.59 s before (PostgreSQL's
 // findings tables grew 29.6 MB on day 2, dead rows of finding_state);
 // SQLite 6.24 and 6.40 s, PostgreSQL 8.03 and 7.89 s after (1.29x and
-// 1.23x; its findings tables grew 0.75 MB).
+// 1.23x; its findings tables grew 0.75 MB). With the IDs of an export in
+// order kept without a map (0f0ce06), BenchmarkDays -benchtime 1x paired
+// with 255e014 twice: day 2 7.61 and 7.70 s, 12.17 and 12.22 cpu-s, 700
+// and 752 MiB before; 6.10 and 5.81 s, 9.78 and 9.72 cpu-s, 718 and 694
+// MiB after (GC 9.7-10.2%; day 1 17.0 and 19.0 s before, 15.4 and 16.4 s
+// after). BenchmarkDay2: floor 0.59 s (1.08 cpu-s); run 6.27 s (10.12
+// cpu-s, x-floor 10.7); run-no-workbook 4.14 s (6.48 cpu-s, x-floor 7.0).
 
 import (
 	"bytes"
