@@ -14,6 +14,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
 // OpenFindings returns the first-seen date and Jira key of every
@@ -50,39 +51,8 @@ func (s *Store) AllFindingStates(ctx context.Context) (map[string]reconcile.Find
 	return s.findingStates(ctx, ``)
 }
 
-// stateCols selects the columns of finding_state st that FindingState
-// holds, in its order: an open finding whose version is live was reported
-// by the last full save ls, which SaveFindings does not write into st
-// (migration 007): that save is then its last seen run.
-const stateCols = `st.fingerprint, st.kind, st.target, st.account_id, st.first_seen,
-	CASE WHEN ` + seenByLastFullSave + ` THEN ls.as_of ELSE st.last_seen END,
-	CASE WHEN ` + seenByLastFullSave + ` THEN ls.run_id ELSE st.last_run END, st.resolved_at, st.jira_key
-	FROM finding_state st LEFT JOIN finding_last_full_save ls ON ls.id = 1 `
-
-// seenByLastFullSave says that the last full save ls reported finding_state
-// st's finding after the run st records.
-const seenByLastFullSave = `(st.resolved_at IS NULL AND ls.run_id > st.last_run AND ` + hasLiveVersion + `)`
-
-// hasLiveVersion says that finding_state st's finding has a live version.
-const hasLiveVersion = `EXISTS (SELECT 1 FROM finding_versions v WHERE v.fingerprint = st.fingerprint AND v.to_seq = 9223372036854775807)`
-
-// keepLastSeen writes the last full save's run and as-of into the state of
-// each open finding it reported whose live version is about to end or go
-// (the versions v that which selects, a condition with args): the version
-// said it until then (stateCols), nothing would afterwards.
-func keepLastSeen(ctx context.Context, tx *sqlx.Tx, which string, args ...any) error {
-	_, err := tx.ExecContext(ctx, `UPDATE finding_state st SET last_seen = ls.as_of, last_run = ls.run_id
-		FROM finding_last_full_save ls, finding_versions v
-		WHERE ls.id = 1 AND v.to_seq = 9223372036854775807 AND (`+which+`) AND st.fingerprint = v.fingerprint
-		AND st.resolved_at IS NULL AND ls.run_id > st.last_run`, args...)
-	if err != nil {
-		return fmt.Errorf("last seen: %w", err)
-	}
-	return nil
-}
-
 func (s *Store) findingStates(ctx context.Context, where string) (map[string]reconcile.FindingState, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+stateCols+where)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+store.StateCols+where)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: finding states: %w", err)
 	}
@@ -117,7 +87,7 @@ const findingsLock = 0x61636366696e64 // "accfind"
 //
 // Findings are kept as events (migration 004): a finding reported
 // unchanged since the previous full run costs no write at all (its live
-// version says the last full save saw it, migration 007, stateCols); a
+// version says the last full save saw it, migration 007, store.StateCols); a
 // new or changed one a version row, and a body row when that body was
 // never stored. A run saves its
 // findings once: a second call for the same run fails.
@@ -140,7 +110,7 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 		}
 		if full {
 			// The findings it reported unchanged that are open are seen
-			// by this save without a write of their own (stateCols).
+			// by this save without a write of their own (store.StateCols).
 			if _, err := tx.ExecContext(ctx, `INSERT INTO finding_last_full_save (id, run_id, as_of) VALUES (1, $1, $2)
 				ON CONFLICT (id) DO UPDATE SET run_id = excluded.run_id, as_of = excluded.as_of`, runID, asOf); err != nil {
 				return err
@@ -184,7 +154,7 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 		q := `SELECT fingerprint, kind, target, account_id, first_seen, jira_key FROM finding_state st
 			WHERE resolved_at IS NULL AND last_run < $1`
 		if full {
-			q += ` AND NOT ` + hasLiveVersion
+			q += ` AND NOT ` + store.HasLiveVersion
 		}
 		stale, err := tx.QueryContext(ctx, q+` ORDER BY fingerprint COLLATE "C" FOR UPDATE`, runID)
 		if err != nil {
@@ -217,7 +187,7 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 			if !full {
 				// A partial save resolves findings the last full one may
 				// have reported, their versions still live.
-				if err := keepLastSeen(ctx, tx, `v.fingerprint = ANY($1)`, fps); err != nil {
+				if err := store.KeepLastSeen(ctx, tx, `v.fingerprint = ANY($1)`, fps); err != nil {
 					return err
 				}
 			}
@@ -249,7 +219,7 @@ func partialScope(scope string) bool { return scope != "" && scope != "full" }
 // live one. own says that the save is this release's (not migration 004's
 // conversion, which keeps the finding states as they were): the findings
 // whose live versions it ends keep the last full save as their last seen
-// (keepLastSeen).
+// (store.KeepLastSeen).
 func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, rows []reconcile.FindingRow, own bool) (seq int64, changed []*reconcile.FindingRow, continued int, err error) {
 	for i := 1; i < len(rows); i++ {
 		if rows[i].Fingerprint == rows[i-1].Fingerprint {
@@ -307,7 +277,7 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 	if len(closing) > 0 {
 		slices.Sort(closing)
 		if own {
-			if err := keepLastSeen(ctx, tx, `v.id = ANY($1)`, closing); err != nil {
+			if err := store.KeepLastSeen(ctx, tx, `v.id = ANY($1)`, closing); err != nil {
 				return 0, nil, 0, err
 			}
 		}

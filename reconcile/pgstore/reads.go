@@ -126,7 +126,7 @@ func (s *Store) FindingStates(ctx context.Context, fingerprints []string) (map[s
 	if len(fingerprints) == 0 {
 		return map[string]reconcile.FindingState{}, nil
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+stateCols+`WHERE st.fingerprint = ANY($1)`, fingerprints)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+store.StateCols+`WHERE st.fingerprint = ANY($1)`, fingerprints)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: finding states: %w", err)
 	}
@@ -230,7 +230,7 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r store.Retention) err
 				// (a statement's WITH would show it them still there).
 				// Live versions left without a save go too: their open
 				// findings keep the last full save as their last seen.
-				if err := keepLastSeen(ctx, tx, `v.from_seq <= $1 AND NOT EXISTS (SELECT 1 FROM finding_saves s WHERE s.seq BETWEEN v.from_seq AND v.to_seq)`,
+				if err := store.KeepLastSeen(ctx, tx, `v.from_seq <= $1 AND NOT EXISTS (SELECT 1 FROM finding_saves s WHERE s.seq BETWEEN v.from_seq AND v.to_seq)`,
 					slices.Max(seqs)); err != nil {
 					return err
 				}

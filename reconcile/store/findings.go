@@ -51,27 +51,29 @@ func (s *Store) AllFindingStates(ctx context.Context) (map[string]FindingState, 
 	return s.findingStates(ctx, ``)
 }
 
-// stateCols selects the columns of finding_state st that FindingState
+// StateCols selects the columns of finding_state st that FindingState
 // holds, in its order: an open finding whose version is live was reported
 // by the last full save ls, which SaveFindings does not write into st
-// (migration 017): that save is then its last seen run.
-const stateCols = `st.fingerprint, st.kind, st.target, st.account_id, st.first_seen,
+// (migration 017; PostgreSQL's 007, whose store uses it too): that save is
+// then its last seen run.
+const StateCols = `st.fingerprint, st.kind, st.target, st.account_id, st.first_seen,
 	CASE WHEN ` + seenByLastFullSave + ` THEN ls.as_of ELSE st.last_seen END,
 	CASE WHEN ` + seenByLastFullSave + ` THEN ls.run_id ELSE st.last_run END, st.resolved_at, st.jira_key
 	FROM finding_state st LEFT JOIN finding_last_full_save ls ON ls.id = 1 `
 
 // seenByLastFullSave says that the last full save ls reported finding_state
 // st's finding after the run st records.
-const seenByLastFullSave = `(st.resolved_at IS NULL AND ls.run_id > st.last_run AND ` + hasLiveVersion + `)`
+const seenByLastFullSave = `(st.resolved_at IS NULL AND ls.run_id > st.last_run AND ` + HasLiveVersion + `)`
 
-// hasLiveVersion says that finding_state st's finding has a live version.
-const hasLiveVersion = `EXISTS (SELECT 1 FROM finding_versions v WHERE v.fingerprint = st.fingerprint AND v.to_seq = 9223372036854775807)`
+// HasLiveVersion says that finding_state st's finding has a live version.
+const HasLiveVersion = `EXISTS (SELECT 1 FROM finding_versions v WHERE v.fingerprint = st.fingerprint AND v.to_seq = 9223372036854775807)`
 
-// keepLastSeen writes the last full save's run and as-of into the state of
+// KeepLastSeen writes the last full save's run and as-of into the state of
 // each open finding it reported whose live version is about to end or go
 // (the versions v that which selects, a condition with args): the version
-// said it until then (stateCols), nothing would afterwards.
-func keepLastSeen(ctx context.Context, tx *sqlx.Tx, which string, args ...any) error {
+// said it until then (StateCols), nothing would afterwards. The statement
+// is the same on SQLite and PostgreSQL.
+func KeepLastSeen(ctx context.Context, tx *sqlx.Tx, which string, args ...any) error {
 	_, err := tx.ExecContext(ctx, `UPDATE finding_state AS st SET last_seen = ls.as_of, last_run = ls.run_id
 		FROM finding_last_full_save ls, finding_versions v
 		WHERE ls.id = 1 AND v.to_seq = 9223372036854775807 AND (`+which+`) AND st.fingerprint = v.fingerprint
@@ -89,7 +91,7 @@ func jsonArray[T any](vs []T) (string, error) {
 }
 
 func (s *Store) findingStates(ctx context.Context, where string) (map[string]FindingState, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+stateCols+where)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+StateCols+where)
 	if err != nil {
 		return nil, fmt.Errorf("store: finding states: %w", err)
 	}
@@ -117,7 +119,7 @@ func (s *Store) findingStates(ctx context.Context, where string) (map[string]Fin
 //
 // Findings are kept as events (migration 013): a finding reported
 // unchanged since the previous full run costs no write at all (its live
-// version says the last full save saw it, migration 017, stateCols); a
+// version says the last full save saw it, migration 017, StateCols); a
 // new or changed one a version row, and a body row when that body was
 // never stored. A run saves its
 // findings once: a second call for the same run fails.
@@ -142,7 +144,7 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 		full := !partialScope(scope)
 		if full {
 			// The findings it reported unchanged that are open are seen
-			// by this save without a write of their own (stateCols).
+			// by this save without a write of their own (StateCols).
 			if _, err := tx.ExecContext(ctx, `INSERT INTO finding_last_full_save (id, run_id, as_of) VALUES (1, ?, ?)
 				ON CONFLICT (id) DO UPDATE SET run_id = excluded.run_id, as_of = excluded.as_of`, runID, T(asOf)); err != nil {
 				return err
@@ -181,7 +183,7 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 		q := `SELECT fingerprint, kind, target, account_id, first_seen, jira_key FROM finding_state st
 			WHERE resolved_at IS NULL AND last_run < ?`
 		if full {
-			q += ` AND NOT ` + hasLiveVersion
+			q += ` AND NOT ` + HasLiveVersion
 		}
 		stale, err := tx.QueryContext(ctx, q, runID)
 		if err != nil {
@@ -215,7 +217,7 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 			if err != nil {
 				return err
 			}
-			if err := keepLastSeen(ctx, tx, `v.fingerprint IN (SELECT value FROM json_each(?))`, arr); err != nil {
+			if err := KeepLastSeen(ctx, tx, `v.fingerprint IN (SELECT value FROM json_each(?))`, arr); err != nil {
 				return err
 			}
 		}
@@ -305,7 +307,7 @@ func execBatches(ctx context.Context, tx *sqlx.Tx, prefix, row, suffix string, n
 // conversion, which keeps the finding states as they were): the live
 // versions a full save leaves are recorded in live_findings and read from
 // there (saveLive, liveVersions), and the findings whose live versions it
-// ends keep the last full save as their last seen (keepLastSeen).
+// ends keep the last full save as their last seen (KeepLastSeen).
 func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, rows []FindingRow, live bool) (changed, continued []*FindingRow, err error) {
 	for i := 1; i < len(rows); i++ {
 		if rows[i].Fingerprint == rows[i-1].Fingerprint {
@@ -388,7 +390,7 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := keepLastSeen(ctx, tx, `v.id IN (SELECT value FROM json_each(?))`, arr); err != nil {
+		if err := KeepLastSeen(ctx, tx, `v.id IN (SELECT value FROM json_each(?))`, arr); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -666,7 +668,7 @@ func pruneFindingSaves(ctx context.Context, tx *sqlx.Tx, cut any, keep int64) er
 	}
 	// Live versions left without a save go too: their open findings keep
 	// the last full save as their last seen.
-	if err := keepLastSeen(ctx, tx, `v.from_seq <= ? AND NOT EXISTS (SELECT 1 FROM finding_saves s WHERE s.seq BETWEEN v.from_seq AND v.to_seq)`,
+	if err := KeepLastSeen(ctx, tx, `v.from_seq <= ? AND NOT EXISTS (SELECT 1 FROM finding_saves s WHERE s.seq BETWEEN v.from_seq AND v.to_seq)`,
 		slices.Max(seqs)); err != nil {
 		return err
 	}

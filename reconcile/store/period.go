@@ -133,7 +133,7 @@ func (s *Store) FindingStates(ctx context.Context, fingerprints []string) (map[s
 			args[i] = fp
 		}
 		fingerprints = fingerprints[n:]
-		rows, err := s.db.QueryContext(ctx, `SELECT `+stateCols+`WHERE st.fingerprint IN (?`+strings.Repeat(", ?", n-1)+`)`, args...)
+		rows, err := s.db.QueryContext(ctx, `SELECT `+StateCols+`WHERE st.fingerprint IN (?`+strings.Repeat(", ?", n-1)+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: finding states: %w", err)
 		}

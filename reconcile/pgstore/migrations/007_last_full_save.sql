@@ -5,9 +5,10 @@
 -- open, its last seen run is the last full save, recorded in this one row;
 -- finding_state's last_seen and last_run say it once the version ends, is
 -- pruned, or the finding is resolved (the store writes them then), and the
--- readers take the later of the two (reconcile/pgstore findings.go,
--- stateCols). A store migrated to it reads as before; its first full save
--- sets the row. Retention never deletes it. (reconcile/store's 017.)
+-- readers take the later of the two (reconcile/store findings.go,
+-- StateCols, which this store uses too). A store migrated to it reads as
+-- before; its first full save sets the row. Retention never deletes it.
+-- (reconcile/store's 017.)
 CREATE TABLE finding_last_full_save (
     id     integer PRIMARY KEY CHECK (id = 1),
     run_id bigint NOT NULL,

@@ -6,7 +6,7 @@
 -- full save, recorded in this one row; finding_state's last_seen and
 -- last_run say it once the version ends, is pruned, or the finding is
 -- resolved (the store writes them then), and the readers take the later
--- of the two (reconcile/store findings.go, stateCols). A store migrated to
+-- of the two (reconcile/store findings.go, StateCols). A store migrated to
 -- it reads as before (every row was up to date); its first full save sets
 -- the row. Retention never deletes it.
 CREATE TABLE finding_last_full_save (
