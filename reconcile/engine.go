@@ -497,7 +497,8 @@ func (e *Engine) prevPeople(ctx context.Context, runID int64) (prevRun int64, pr
 			if err != nil {
 				return 0, nil, err
 			}
-			prev.rows = append(prev.rows, p)
+			prev.rows = append(prev.rows, prevPerson{EmployeeID: p.EmployeeID, Status: p.Status, JobCode: p.JobCode,
+				PrevJobCode: p.PrevJobCode, TerminationDate: p.TerminationDate, JobChangedAt: p.JobChangedAt})
 		}
 	}
 	prev.byID = make(map[string]int32, len(prev.rows))
@@ -510,8 +511,18 @@ func (e *Engine) prevPeople(ctx context.Context, runID int64) (prevRun int64, pr
 // prevHR is the previous run's HR snapshot, indexed by normalised
 // employee ID.
 type prevHR struct {
-	rows []PersonRow
+	rows []prevPerson
 	byID map[string]int32
+}
+
+// prevPerson is what a run needs of a person in the previous HR snapshot:
+// the role history it carries on and what HR drift compares. (A whole
+// PersonRow is three times as large: appending a hundred thousand of them
+// spent half of the snapshot's read growing the slice.)
+type prevPerson struct {
+	EmployeeID, JobCode, PrevJobCode string
+	Status                           sources.Status
+	TerminationDate, JobChangedAt    time.Time
 }
 
 // find returns the index in rows of the person whose employee ID is id
