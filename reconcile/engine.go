@@ -1052,7 +1052,8 @@ func (e *Engine) finishFindings(spec RunSpec, results []targetResult, res *Resul
 	res.Exemptions = spec.Policy.Exemptions
 }
 
-// sortFindings orders findings by severity, kind, target and account.
+// sortFindings orders findings by severity, kind, target and account,
+// ties in the order given.
 //
 // A Finding is several hundred bytes: sorting them directly copied two per
 // comparison and moved them on every swap (0.5 CPU-s for the 183,000
@@ -1063,37 +1064,88 @@ func sortFindings(fs []Finding) {
 }
 
 // findingOrder returns the positions of n findings (f(i) is the i-th) in
-// sortFindings' order: their sort keys sorted, with the comparisons and in
-// the sequence sorting the findings themselves made (so ties end where
-// they did).
+// sortFindings' order: severity, kind, target and account, ties in the
+// order given. Kinds and targets are few: each is replaced by its rank
+// among them, and the three ranks make one number, compared at once
+// before the account (comparing the strings was most of the 0.27 CPU-s
+// that ordering a 100,000-person day's 183,000 findings took).
 func findingOrder(n int, f func(i int) *Finding) []int32 {
 	type key struct {
-		rank                  int
-		kind, target, account string
-		i                     int32
+		prefix  uint64 // severity, kind and target ranks
+		account string
+		i       int32
 	}
+	kinds, targets := map[Kind]uint64{}, map[string]uint64{}
+	for i := range n {
+		x := f(i)
+		kinds[x.Kind], targets[x.Target] = 0, 0
+	}
+	rankKeys(kinds)
+	rankKeys(targets)
 	keys := make([]key, n)
 	for i := range n {
 		x := f(i)
-		rank := 0 // an unknown severity ranks as a map lookup of it did
+		var sev uint64 // an unknown severity ranks first, as Critical
 		switch x.Severity {
 		case High:
-			rank = 1
+			sev = 1
 		case Medium:
-			rank = 2
+			sev = 2
 		case Low:
-			rank = 3
+			sev = 3
 		}
-		keys[i] = key{rank, string(x.Kind), x.Target, x.AccountID, int32(i)}
+		keys[i] = key{sev<<62 | kinds[x.Kind]<<31 | targets[x.Target], x.AccountID, int32(i)}
 	}
-	slices.SortFunc(keys, func(a, b key) int {
-		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.kind, b.kind), cmp.Compare(a.target, b.target), cmp.Compare(a.account, b.account))
-	})
+	// The keys are put in groups of one prefix each (in prefix order, a
+	// group in the order given), and each group is sorted by account on
+	// its own, side by side: a target's accounts often come in order,
+	// which a group keeps and its sort then merely checks.
+	at := map[uint64]int{} // a prefix's count, then where its next key goes
+	for _, k := range keys {
+		at[k.prefix]++
+	}
+	next := 0
+	for _, p := range slices.Sorted(maps.Keys(at)) {
+		next, at[p] = next+at[p], next
+	}
+	grouped := make([]key, n)
+	for _, k := range keys {
+		grouped[at[k.prefix]] = k
+		at[k.prefix]++
+	}
+	var wg sync.WaitGroup
+	work := make(chan []key)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for g := range work {
+				slices.SortFunc(g, func(a, b key) int {
+					return cmp.Or(strings.Compare(a.account, b.account), cmp.Compare(a.i, b.i))
+				})
+			}
+		})
+	}
+	for lo := 0; lo < n; {
+		hi := lo + 1
+		for hi < n && grouped[hi].prefix == grouped[lo].prefix {
+			hi++
+		}
+		work <- grouped[lo:hi]
+		lo = hi
+	}
+	close(work)
+	wg.Wait()
 	idx := make([]int32, n)
-	for k := range keys {
-		idx[k] = keys[k].i
+	for k := range grouped {
+		idx[k] = grouped[k].i
 	}
 	return idx
+}
+
+// rankKeys sets each key's value to the key's rank in increasing order.
+func rankKeys[K cmp.Ordered](m map[K]uint64) {
+	for r, k := range slices.Sorted(maps.Keys(m)) {
+		m[k] = uint64(r)
+	}
 }
 
 // SortFindingRows orders rows by fingerprint, as the SQL stores write

@@ -9,11 +9,12 @@ import (
 	"time"
 )
 
-// sortFindingValues is how findings were sorted before: the findings
-// themselves.
+// sortFindingValues sorts the findings themselves, stably: the order
+// sortFindings gives, ties (same severity, kind, target and account) in
+// the order given.
 func sortFindingValues(fs []Finding) {
 	sevRank := map[Severity]int{Critical: 0, High: 1, Medium: 2, Low: 3}
-	slices.SortFunc(fs, func(a, b Finding) int {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
 		return cmp.Or(cmp.Compare(sevRank[a.Severity], sevRank[b.Severity]), cmp.Compare(a.Kind, b.Kind),
 			cmp.Compare(a.Target, b.Target), cmp.Compare(a.AccountID, b.AccountID))
 	})
@@ -46,9 +47,9 @@ func BenchmarkSortFindings(b *testing.B) {
 	}
 }
 
-// TestSortFindingsAsBefore: sorting by index gives the order sorting the
-// findings themselves gave, ties (same severity, kind, target and account)
-// and unknown severities included.
+// TestSortFindingsAsBefore: sorting by index gives the order of sorting
+// the findings themselves stably, ties (same severity, kind, target and
+// account) and unknown severities included.
 func TestSortFindingsAsBefore(t *testing.T) {
 	sevs := []Severity{Critical, High, Medium, Low, "odd"}
 	kinds := []Kind{Orphaned, Dormant, TerminatedActive}
@@ -92,7 +93,8 @@ func TestSortFindingRows(t *testing.T) {
 // finishFindings gives the run's own findings and the targets' (in target
 // order) their fingerprints, keeps the scope and the guard findings, drops
 // the orphans of a suspect HR export, and orders them as sorting the
-// findings themselves did, ties included; the targets' lists are let go.
+// findings themselves stably does, ties included; the targets' lists are
+// let go.
 func TestFinishFindingsAsBefore(t *testing.T) {
 	sevs := []Severity{Critical, High, Medium, Low, "odd"}
 	kinds := []Kind{Orphaned, Dormant, TerminatedActive, GuardTripped}
