@@ -649,7 +649,10 @@ func (w *writer) findingRows(fs []reconcile.Finding, ncols int, sevCells map[rec
 				seen[f.FirstSeen.UnixNano()] = sc
 			}
 		}
-		known := w.name(f.Target, f.AccountID)
+		var known accountName // looked up only for a name the finding lacks
+		if f.Username == "" || f.DisplayName == "" {
+			known = w.name(f.Target, f.AccountID)
+		}
 		ev := evidence(f.Evidence)
 		cells = append(cells[:0], f.Fingerprint, string(f.Kind), sev, string(f.Disposition), f.Outcome, f.Target,
 			f.AccountID, cmp.Or(f.Username, known.username), cmp.Or(f.DisplayName, known.display), id, name, status, job, f.Reason, ev,
