@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -53,10 +55,27 @@ func savedJSON(t *testing.T, res *Result, saved []FindingRow, i int) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got, fresh) || !bytes.Equal(got, saved[i].Body) {
-		t.Fatalf("finding %d: AppendFindingJSON %s\nmarshalled afresh %s\nsaved %s", i, got, fresh, saved[i].Body)
+	if row := savedRow(t, saved, res.Findings[i].Fingerprint); !bytes.Equal(got, fresh) || !bytes.Equal(got, row.Body) {
+		t.Fatalf("finding %d: AppendFindingJSON %s\nmarshalled afresh %s\nsaved %s", i, got, fresh, row.Body)
 	}
 	return got
+}
+
+// savedRow is the row of fingerprint fp among the rows the engine gave
+// the store, failing the test unless they are in fingerprint order (the
+// order the SQL stores write them in: the engine makes each row in its
+// place).
+func savedRow(t *testing.T, saved []FindingRow, fp string) *FindingRow {
+	t.Helper()
+	byFP := func(a, b FindingRow) int { return strings.Compare(a.Fingerprint, b.Fingerprint) }
+	if !slices.IsSortedFunc(saved, byFP) {
+		t.Fatal("the rows given to the store are not in fingerprint order")
+	}
+	i, ok := slices.BinarySearchFunc(saved, FindingRow{Fingerprint: fp}, byFP)
+	if !ok {
+		t.Fatalf("finding %s was not saved", fp)
+	}
+	return &saved[i]
 }
 
 // With a Spool, the findings' JSON waits on disk: the store is given each
@@ -76,8 +95,8 @@ func TestFindingJSONFromTheSpool(t *testing.T) {
 	saved := mem(e).findings[res.Run.ID]
 	for i := range res.Findings {
 		got := savedJSON(t, res, saved, i)
-		if !bytes.Equal(saved[i].Hash, ContentHash(&saved[i], got)) {
-			t.Fatalf("finding %d: the store was given hash %x", i, saved[i].Hash)
+		if row := savedRow(t, saved, res.Findings[i].Fingerprint); !bytes.Equal(row.Hash, ContentHash(row, got)) {
+			t.Fatalf("finding %d: the store was given hash %x", i, row.Hash)
 		}
 	}
 	if left, err := os.ReadDir(e.Spool); err != nil || len(left) != 0 {
@@ -91,37 +110,48 @@ func TestFindingJSONFromTheSpool(t *testing.T) {
 	if err := res.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := res.AppendFindingJSON(nil, 0); err != nil || !bytes.Equal(got, saved[0].Body) {
-		t.Errorf("after Close, AppendFindingJSON(nil, 0) = %s, %v; want %s", got, err, saved[0].Body)
+	want := savedRow(t, saved, res.Findings[0].Fingerprint).Body
+	if got, err := res.AppendFindingJSON(nil, 0); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("after Close, AppendFindingJSON(nil, 0) = %s, %v; want %s", got, err, want)
 	}
 }
 
 // A spool that fails (a full disk) fails nothing: the bodies it could not
-// take are kept in memory for the store, and the failure is told.
+// take are kept in memory for the store, each in its finding's row (rows
+// in the order given, or placed by at), and the failure is told.
 func TestSpoolThatFailsKeepsTheBodies(t *testing.T) {
-	sp, err := newFindingSpool(t.TempDir(), 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp.f.Close() // every write fails
-	findings := []Finding{{Fingerprint: "a", Kind: Dormant, AccountID: "x"}, {Fingerprint: "b", Kind: Orphaned, AccountID: "y"}, {Fingerprint: "c", AccountID: "z"}}
-	rows := make([]FindingRow, len(findings))
-	if err := marshalFindings(findings, rows, 0, len(rows), sp, make([]byte, 16*len(rows))); err != nil {
-		t.Fatalf("marshalFindings with a failing spool: %v", err)
-	}
-	if sp.failed() == nil {
-		t.Error("the spool's failure is not told")
-	}
-	for i := range rows {
-		want, _ := json.Marshal(&findings[i])
-		body, err := rows[i].Content()
-		if err != nil || !bytes.Equal(body, want) || rows[i].LoadBody != nil || !bytes.Equal(rows[i].Hash, ContentHash(&rows[i], want)) {
-			t.Errorf("row %d: body %s (%v), hash %x; want %s in memory", i, body, err, rows[i].Hash, want)
+	for _, at := range [][]int32{nil, {2, 0, 1}} {
+		sp, err := newFindingSpool(t.TempDir(), 3)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	res := &Result{Findings: findings, spool: sp}
-	if got, err := res.AppendFindingJSON(nil, 1); err != nil || !bytes.Equal(got, rows[1].Body) {
-		t.Errorf("AppendFindingJSON(nil, 1) = %s, %v; want %s", got, err, rows[1].Body)
+		sp.f.Close() // every write fails
+		findings := []Finding{{Fingerprint: "a", Kind: Dormant, AccountID: "x"}, {Fingerprint: "b", Kind: Orphaned, AccountID: "y"}, {Fingerprint: "c", AccountID: "z"}}
+		rows := make([]FindingRow, len(findings))
+		if err := marshalFindings(findings, rows, at, 0, len(rows), sp, make([]byte, 16*len(rows))); err != nil {
+			t.Fatalf("marshalFindings with a failing spool: %v", err)
+		}
+		if sp.failed() == nil {
+			t.Error("the spool's failure is not told")
+		}
+		row := func(i int) *FindingRow {
+			if at == nil {
+				return &rows[i]
+			}
+			return &rows[at[i]]
+		}
+		for i := range findings {
+			want, _ := json.Marshal(&findings[i])
+			r := row(i)
+			body, err := r.Content()
+			if err != nil || !bytes.Equal(body, want) || r.LoadBody != nil || !bytes.Equal(r.Hash, ContentHash(r, want)) || r.Fingerprint != findings[i].Fingerprint {
+				t.Errorf("at %v: finding %d's row: %s, body %s (%v), hash %x; want %s in memory", at, i, r.Fingerprint, body, err, r.Hash, want)
+			}
+		}
+		res := &Result{Findings: findings, spool: sp}
+		if got, err := res.AppendFindingJSON(nil, 1); err != nil || !bytes.Equal(got, row(1).Body) {
+			t.Errorf("at %v: AppendFindingJSON(nil, 1) = %s, %v; want %s", at, got, err, row(1).Body)
+		}
 	}
 }
 

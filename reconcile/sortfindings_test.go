@@ -72,19 +72,29 @@ func TestSortFindingsAsBefore(t *testing.T) {
 }
 
 // SortFindingRows orders rows by fingerprint, each row whole, duplicates
-// side by side (the stores refuse them by looking at neighbours).
+// side by side (the stores refuse them by looking at neighbours) in the
+// order given.
 func TestSortFindingRows(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	rows := make([]FindingRow, 3000)
 	for i := range rows {
 		fp := fmt.Sprintf("%016x", r.Uint64()%2500) // some twice
-		rows[i] = FindingRow{Fingerprint: fp, AccountID: "acct-" + fp, Body: []byte(fp)}
+		switch i % 500 {                            // and a few no fingerprint makes
+		case 1:
+			fp = ""
+		case 2:
+			fp = "\xffz"
+		case 3:
+			fp = "é" + fp
+		}
+		rows[i] = FindingRow{Fingerprint: fp, AccountID: "acct-" + fp, Body: []byte(fp), EmployeeID: fmt.Sprintf("%05d", i)}
 	}
 	want := slices.Clone(rows)
 	slices.SortStableFunc(want, func(a, b FindingRow) int { return cmp.Compare(a.Fingerprint, b.Fingerprint) })
 	SortFindingRows(rows)
 	for i := range rows {
-		if rows[i].Fingerprint != want[i].Fingerprint || rows[i].AccountID != "acct-"+rows[i].Fingerprint || string(rows[i].Body) != rows[i].Fingerprint {
+		if rows[i].Fingerprint != want[i].Fingerprint || rows[i].AccountID != "acct-"+rows[i].Fingerprint || string(rows[i].Body) != rows[i].Fingerprint ||
+			rows[i].EmployeeID != want[i].EmployeeID {
 			t.Fatalf("row %d: %+v, want fingerprint %s with its own fields", i, rows[i], want[i].Fingerprint)
 		}
 	}
