@@ -20,21 +20,18 @@ import (
 // account it collects. A collision (2^-64 per change) would hide one
 // change of one account until its next change.
 
-// hashWriter feeds fields into an xxHash64 digest.
-type hashWriter struct {
-	d   xxhash.Digest
-	buf [binary.MaxVarintLen64 + 12]byte
+// The fields are laid out as the stored hashes were made (each string
+// length-prefixed) into one buffer on the stack, hashed at the end in one
+// call: feeding a digest two writes per field cost half as much again.
+
+func hashStr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
 }
 
-func (h *hashWriter) str(s string) {
-	n := binary.PutUvarint(h.buf[:], uint64(len(s)))
-	_, _ = h.d.Write(h.buf[:n])
-	_, _ = h.d.WriteString(s)
-}
-
-// groups writes gs as str(JoinGroups(gs)) does, without making the
-// string (AccountHash runs for every account a run collects).
-func (h *hashWriter) groups(gs []targets.Group) {
+// hashGroups lays gs out as hashStr(JoinGroups(gs)) does, without making
+// the string (AccountHash runs for every account a run collects).
+func hashGroups(b []byte, gs []targets.Group) []byte {
 	n := 0
 	for i, g := range gs {
 		if i > 0 {
@@ -45,37 +42,34 @@ func (h *hashWriter) groups(gs []targets.Group) {
 			n += 1 + len(g.ID)
 		}
 	}
-	k := binary.PutUvarint(h.buf[:], uint64(n))
-	_, _ = h.d.Write(h.buf[:k])
+	b = binary.AppendUvarint(b, uint64(n))
 	for i, g := range gs {
 		if i > 0 {
-			_, _ = h.d.WriteString("\n")
+			b = append(b, '\n')
 		}
-		_, _ = h.d.WriteString(g.Name)
+		b = append(b, g.Name...)
 		if g.ID != g.Name {
-			_, _ = h.d.WriteString("\t")
-			_, _ = h.d.WriteString(g.ID)
+			b = append(b, '\t')
+			b = append(b, g.ID...)
 		}
 	}
+	return b
 }
 
-func (h *hashWriter) flag(b bool) {
-	h.buf[0] = 0
-	if b {
-		h.buf[0] = 1
+func hashFlag(b []byte, v bool) []byte {
+	if v {
+		return append(b, 1)
 	}
-	_, _ = h.d.Write(h.buf[:1])
+	return append(b, 0)
 }
 
-func (h *hashWriter) time(t time.Time) {
+func hashTime(b []byte, t time.Time) []byte {
 	if t.IsZero() {
-		h.flag(false)
-		return
+		return append(b, 0)
 	}
-	h.buf[0] = 1
-	binary.LittleEndian.PutUint64(h.buf[1:9], uint64(t.Unix()))
-	binary.LittleEndian.PutUint32(h.buf[9:13], uint32(t.Nanosecond()))
-	_, _ = h.d.Write(h.buf[:13])
+	b = append(b, 1)
+	b = binary.LittleEndian.AppendUint64(b, uint64(t.Unix()))
+	return binary.LittleEndian.AppendUint32(b, uint32(t.Nanosecond()))
 }
 
 // AccountHash is the content hash of an account as the stores keep it: ID,
@@ -83,48 +77,48 @@ func (h *hashWriter) time(t time.Time) {
 // and names, in order) and credentials (ID, kind, created, last used,
 // active, in order).
 func AccountHash(a *targets.Account) uint64 {
-	var h hashWriter
-	h.d.Reset()
-	h.str(a.ID)
-	h.str(a.Username)
-	h.str(a.Email)
-	h.str(a.EmployeeID)
-	h.str(a.DisplayName)
-	h.str(a.DN)
-	h.flag(a.Enabled)
-	h.flag(a.LoginTracked)
-	h.flag(a.Privileged)
-	h.time(a.LastLogin)
-	h.time(a.Created)
-	h.groups(a.Groups)
+	var buf [256]byte
+	b := buf[:0]
+	b = hashStr(b, a.ID)
+	b = hashStr(b, a.Username)
+	b = hashStr(b, a.Email)
+	b = hashStr(b, a.EmployeeID)
+	b = hashStr(b, a.DisplayName)
+	b = hashStr(b, a.DN)
+	b = hashFlag(b, a.Enabled)
+	b = hashFlag(b, a.LoginTracked)
+	b = hashFlag(b, a.Privileged)
+	b = hashTime(b, a.LastLogin)
+	b = hashTime(b, a.Created)
+	b = hashGroups(b, a.Groups)
 	for _, c := range a.Credentials {
-		h.str(c.ID)
-		h.str(c.Kind)
-		h.time(c.Created)
-		h.time(c.LastUsed)
-		h.flag(c.Active)
+		b = hashStr(b, c.ID)
+		b = hashStr(b, c.Kind)
+		b = hashTime(b, c.Created)
+		b = hashTime(b, c.LastUsed)
+		b = hashFlag(b, c.Active)
 	}
-	return h.d.Sum64()
+	return xxhash.Sum64(b)
 }
 
 // PersonHash is the content hash of a person as the stores keep them: the
 // HR fields and the role history the engine derives.
 func PersonHash(p *PersonRow) uint64 {
-	var h hashWriter
-	h.d.Reset()
-	h.str(p.EmployeeID)
-	h.str(p.Email)
-	h.str(p.FirstName)
-	h.str(p.LastName)
-	h.str(string(p.Status))
-	h.time(p.StatusEffective)
-	h.time(p.TerminationDate)
-	h.time(p.HireDate)
-	h.str(p.Department)
-	h.str(p.JobCode)
-	h.str(p.PrevJobCode)
-	h.time(p.JobChangedAt)
-	h.str(p.ManagerID)
-	h.str(p.WorkerType)
-	return h.d.Sum64()
+	var buf [256]byte
+	b := buf[:0]
+	b = hashStr(b, p.EmployeeID)
+	b = hashStr(b, p.Email)
+	b = hashStr(b, p.FirstName)
+	b = hashStr(b, p.LastName)
+	b = hashStr(b, string(p.Status))
+	b = hashTime(b, p.StatusEffective)
+	b = hashTime(b, p.TerminationDate)
+	b = hashTime(b, p.HireDate)
+	b = hashStr(b, p.Department)
+	b = hashStr(b, p.JobCode)
+	b = hashStr(b, p.PrevJobCode)
+	b = hashTime(b, p.JobChangedAt)
+	b = hashStr(b, p.ManagerID)
+	b = hashStr(b, p.WorkerType)
+	return xxhash.Sum64(b)
 }
