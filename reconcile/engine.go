@@ -1060,7 +1060,30 @@ func (e *Engine) finishFindings(spec RunSpec, results []targetResult, res *Resul
 // findings of a 100,000-person day). Their sort keys are sorted instead
 // (findingOrder), and the findings are then moved into that order once.
 func sortFindings(fs []Finding) {
+	if slices.IsSortedFunc(fs, compareFindings) { // as they nearly always are when the executor is done
+		return
+	}
 	permute(fs, findingOrder(len(fs), func(i int) *Finding { return &fs[i] }))
+}
+
+// compareFindings compares two findings in sortFindings' order.
+func compareFindings(a, b Finding) int {
+	return cmp.Or(cmp.Compare(severityRank(a.Severity), severityRank(b.Severity)), cmp.Compare(a.Kind, b.Kind),
+		cmp.Compare(a.Target, b.Target), cmp.Compare(a.AccountID, b.AccountID))
+}
+
+// severityRank is a severity's place in sortFindings' order: Critical
+// first (and a severity not known, with it), then High, Medium, Low.
+func severityRank(s Severity) uint64 {
+	switch s {
+	case High:
+		return 1
+	case Medium:
+		return 2
+	case Low:
+		return 3
+	}
+	return 0
 }
 
 // findingOrder returns the positions of n findings (f(i) is the i-th) in
@@ -1090,16 +1113,7 @@ func findingOrder(n int, f func(i int) *Finding) []int32 {
 	prefixes := map[uint64]uint64{}
 	for i := range n {
 		x := f(i)
-		var sev uint64 // an unknown severity ranks first, as Critical
-		switch x.Severity {
-		case High:
-			sev = 1
-		case Medium:
-			sev = 2
-		case Low:
-			sev = 3
-		}
-		keys[i] = key{prefix: sev<<62 | kinds[x.Kind]<<31 | targets[x.Target], account: x.AccountID, i: int32(i)}
+		keys[i] = key{prefix: severityRank(x.Severity)<<62 | kinds[x.Kind]<<31 | targets[x.Target], account: x.AccountID, i: int32(i)}
 		prefixes[keys[i].prefix] = 0
 	}
 	rankKeys(prefixes)

@@ -659,10 +659,6 @@ func (e *Engine) replanUnfinished(ctx context.Context, spec RunSpec, res *Result
 			whole[c.Name] = true
 		}
 	}
-	found := map[string]bool{}
-	for _, f := range res.Findings {
-		found[f.Fingerprint] = true
-	}
 	unfinished := map[string][]Action{}
 	need := map[string]bool{}
 	for i := range spec.Targets {
@@ -681,6 +677,12 @@ func (e *Engine) replanUnfinished(ctx context.Context, spec RunSpec, res *Result
 	}
 	if len(need) == 0 {
 		return nil
+	}
+	// Only now that there is something to replan: a run of a hundred
+	// thousand findings and nothing unfinished spent 0.06 s on this set.
+	found := make(map[string]bool, len(res.Findings))
+	for _, f := range res.Findings {
+		found[f.Fingerprint] = true
 	}
 	people := map[string]*PersonRow{}
 	for p, err := range e.Store.People(ctx, res.Run.ID) {

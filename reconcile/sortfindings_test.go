@@ -13,11 +13,31 @@ import (
 // sortFindings gives, ties (same severity, kind, target and account) in
 // the order given.
 func sortFindingValues(fs []Finding) {
+	slices.SortStableFunc(fs, compareFindingValues)
+}
+
+// compareFindingValues is the order of findings, written out.
+func compareFindingValues(a, b Finding) int {
 	sevRank := map[Severity]int{Critical: 0, High: 1, Medium: 2, Low: 3}
-	slices.SortStableFunc(fs, func(a, b Finding) int {
-		return cmp.Or(cmp.Compare(sevRank[a.Severity], sevRank[b.Severity]), cmp.Compare(a.Kind, b.Kind),
-			cmp.Compare(a.Target, b.Target), cmp.Compare(a.AccountID, b.AccountID))
-	})
+	return cmp.Or(cmp.Compare(sevRank[a.Severity], sevRank[b.Severity]), cmp.Compare(a.Kind, b.Kind),
+		cmp.Compare(a.Target, b.Target), cmp.Compare(a.AccountID, b.AccountID))
+}
+
+// compareFindings (sortFindings' check that findings are in order already)
+// orders every pair as compareFindingValues does.
+func TestCompareFindings(t *testing.T) {
+	sevs := []Severity{Critical, High, Medium, Low, "odd"}
+	kinds := []Kind{Orphaned, Dormant, TerminatedActive}
+	r := rand.New(rand.NewPCG(9, 10))
+	mk := func() Finding {
+		return Finding{Severity: sevs[r.IntN(len(sevs))], Kind: kinds[r.IntN(len(kinds))], Target: fmt.Sprint("t", r.IntN(3)), AccountID: fmt.Sprint("a", r.IntN(4))}
+	}
+	for range 20000 {
+		a, b := mk(), mk()
+		if got, want := compareFindings(a, b), compareFindingValues(a, b); got != want {
+			t.Fatalf("compareFindings(%+v, %+v) = %d, want %d", a, b, got, want)
+		}
+	}
 }
 
 // BenchmarkSortFindings sorts as many findings as a 100,000-person
@@ -62,10 +82,22 @@ func TestSortFindingsAsBefore(t *testing.T) {
 		}
 		want := slices.Clone(fs)
 		sortFindingValues(want)
-		sortFindings(fs)
-		for i := range fs {
-			if fs[i].Reason != want[i].Reason {
-				t.Fatalf("n=%d: at %d finding %s, want %s", n, i, fs[i].Reason, want[i].Reason)
+		// In order already, and in order but for two neighbours (each
+		// pair of neighbours that differ, in turn, for small n).
+		inputs := [][]Finding{fs, slices.Clone(want)}
+		for i := 1; i < len(want) && i < 60; i++ {
+			if compareFindings(want[i-1], want[i]) != 0 {
+				swapped := slices.Clone(want)
+				swapped[i-1], swapped[i] = swapped[i], swapped[i-1]
+				inputs = append(inputs, swapped)
+			}
+		}
+		for k, in := range inputs {
+			sortFindings(in)
+			for i := range in {
+				if in[i].Reason != want[i].Reason {
+					t.Fatalf("n=%d, input %d: at %d finding %s, want %s", n, k, i, in[i].Reason, want[i].Reason)
+				}
 			}
 		}
 	}
