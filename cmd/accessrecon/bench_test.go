@@ -217,6 +217,27 @@ package main
 // MiB after (GC 9.7-10.2%; day 1 17.0 and 19.0 s before, 15.4 and 16.4 s
 // after). BenchmarkDay2: floor 0.59 s (1.08 cpu-s); run 6.27 s (10.12
 // cpu-s, x-floor 10.7); run-no-workbook 4.14 s (6.48 cpu-s, x-floor 7.0).
+//
+// Evening of 2026-12-02 (the previous HR snapshot kept as the six fields a
+// run uses, findings ordered in groups side by side, the workbook's name
+// index made only when a row needs it, the stores' rows made in
+// fingerprint order, hashes laid out in a stack buffer, no set of every
+// fingerprint when nothing is unfinished), a noisy machine: six day-2
+// runs of each binary alternately on one day-1 store (the `run` command),
+// 6bd9953 and 8a69864: medians 6.22 s wall, 10.09 cpu-s, 721 MB before;
+// 5.78 s, 9.59 cpu-s, 736 MB after. BenchmarkDays -benchtime 1x, paired
+// twice: day 2 6.90 and 6.46 s, 11.11 and 10.72 cpu-s, 697 and 703 MiB
+// before; 6.42 and 6.77 s, 10.75 and 11.33 cpu-s, 699 and 685 MiB after
+// (GC 8.4-10.7%; day 1 18.3-20.3 s both). BenchmarkDay2 (a1f917b), two
+// runs: floor 0.72 and 0.50 s; run 7.03 and 5.07 s (x-floor 9.7 and
+// 10.1); run-no-workbook 5.02 and 5.18 s (x-floor 6.9 and 10.3). At
+// 1,000,000 people, BenchmarkDays -benchtime 1x: day 2 83.1 s, 138.2
+// cpu-s, 6482 MiB, GC 11.2% (6bd9953); 77.6 and 76.8 s, 131.2 cpu-s,
+// 6272 and 6657 MiB, GC 9.1-9.4% (a1f917b, making each row in its
+// fingerprint place while marshalling: 3.2 cpu-s of random writes); 70.8
+// s, 119.2 cpu-s, 6385 MiB, GC 9.7% (8a69864); day 1 244.6-281.4 s, store
+// 4,538-4,544 MB after it and 75.5 MB more after day 2 (the live
+// findings' freelist, once).
 
 import (
 	"bytes"
