@@ -27,6 +27,11 @@ type judge struct {
 	hrConflicts map[string]bool
 	// loc is the organisation's zone: HR dates are shown as dates there.
 	loc *time.Location
+	// people are the run's people, whose PersonRefs the findings share
+	// (nil: each finding gets its own).
+	people *People
+	// dormantReasons holds the texts dormantReason made, by day.
+	dormantReasons map[dormantDay]string
 }
 
 func newJudge(asOf time.Time, p *Policy, target, tier string, caps targets.Capabilities) *judge {
@@ -173,11 +178,7 @@ func (j *judge) add(v *verdict, f Finding) {
 	if m.Person != nil {
 		p := m.Person
 		f.EmployeeID = p.EmployeeID
-		f.Person = &PersonRef{EmployeeID: p.EmployeeID, Name: p.Name(), Email: p.Email, Status: p.Status, JobCode: p.JobCode, Department: p.Department}
-		if !p.TerminationDate.IsZero() {
-			td := p.TerminationDate
-			f.Person.TerminationDate = &td
-		}
+		f.Person = j.people.ref(p)
 		f.Match = matchText(m)
 	} else if a.EmployeeID != "" {
 		f.EmployeeID = a.EmployeeID
@@ -329,13 +330,44 @@ func (j *judge) dormant(v *verdict) {
 	switch {
 	case !a.LastLogin.IsZero() && j.asOf.Sub(a.LastLogin) > limit:
 		j.add(v, Finding{Kind: Dormant, Severity: Low, Disposition: Review,
-			Reason:   fmt.Sprintf("no login since %s (limit %d days)", j.day(a.LastLogin), int(limit.Hours()/24)),
+			Reason:   j.dormantReason(a.LastLogin, false),
 			Evidence: Evidence{{"last_login", a.LastLogin.Format(time.RFC3339)}}})
 	case a.LastLogin.IsZero() && !a.Created.IsZero() && j.asOf.Sub(a.Created) > limit:
 		j.add(v, Finding{Kind: Dormant, Severity: Low, Disposition: Review,
-			Reason:   fmt.Sprintf("never logged in since it was created on %s (limit %d days)", j.day(a.Created), int(limit.Hours()/24)),
+			Reason:   j.dormantReason(a.Created, true),
 			Evidence: Evidence{{"last_login", "never"}, {"created", j.day(a.Created)}}})
 	}
+}
+
+// dormantReason says why an account is dormant: no login since the day of
+// t, or (never) none since it was created then. Most of a target's
+// findings are dormant accounts, whose last logins fall on a few hundred
+// days: each day's text is made once per target.
+func (j *judge) dormantReason(t time.Time, never bool) string {
+	y, m, d := t.In(j.loc).Date()
+	k := dormantDay{y, m, d, never}
+	if r, ok := j.dormantReasons[k]; ok {
+		return r
+	}
+	days := int(j.policy.DormantAfter.D().Hours() / 24)
+	r := fmt.Sprintf("no login since %s (limit %d days)", j.day(t), days)
+	if never {
+		r = fmt.Sprintf("never logged in since it was created on %s (limit %d days)", j.day(t), days)
+	}
+	if j.dormantReasons == nil {
+		j.dormantReasons = map[dormantDay]string{}
+	}
+	j.dormantReasons[k] = r
+	return r
+}
+
+// dormantDay is a day in the organisation's zone, and whether it is the
+// day an account that never logged in was created.
+type dormantDay struct {
+	y     int
+	m     time.Month
+	d     int
+	never bool
 }
 
 // returned: a disabled account accessrecon disabled for a suspension or

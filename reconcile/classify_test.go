@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"fmt"
 	"maps"
 	"reflect"
 	"slices"
@@ -243,6 +244,34 @@ func TestDormantFindingSameEveryDay(t *testing.T) {
 		}
 		if !strings.Contains(got[0].Reason, "limit 90 days") || !strings.Contains(got[0].Reason, dayIn(asOf.AddDate(0, 0, -120), time.UTC)[:4]) {
 			t.Errorf("reason %q: want the date and the limit", got[0].Reason)
+		}
+	}
+}
+
+// One judge's dormant reasons, made once per day, each name the account's
+// own day in the organisation's zone (two instants of one UTC date fall on
+// two days in Riyadh) and say whether the account never logged in.
+func TestDormantReasonsByDay(t *testing.T) {
+	riyadh := time.FixedZone("AST", 3*3600)
+	j := newJudge(asOf, validPolicy(t, Policy{}), "app", "standard", allCaps())
+	j.loc = riyadh
+	person := &PersonRow{Person: sources.Person{EmployeeID: "E1", Status: sources.Active}}
+	early, late := time.Date(2026, 6, 25, 4, 0, 0, 0, time.UTC), time.Date(2026, 6, 25, 22, 30, 0, 0, time.UTC)
+	for i, c := range []struct {
+		a    targets.Account
+		want string
+	}{
+		{targets.Account{LastLogin: early}, "no login since 2026-06-25 (limit 90 days)"},
+		{targets.Account{LastLogin: late}, "no login since 2026-06-26 (limit 90 days)"},
+		{targets.Account{Created: early}, "never logged in since it was created on 2026-06-25 (limit 90 days)"},
+		{targets.Account{LastLogin: early.Add(time.Hour)}, "no login since 2026-06-25 (limit 90 days)"},
+		{targets.Account{Created: late}, "never logged in since it was created on 2026-06-26 (limit 90 days)"},
+		{targets.Account{LastLogin: late.Add(-time.Hour)}, "no login since 2026-06-26 (limit 90 days)"},
+	} {
+		c.a.ID, c.a.EmployeeID, c.a.Enabled, c.a.LoginTracked = fmt.Sprint("A", i), "E1", true, true
+		fs := j.classify(c.a, Match{Person: person, Via: AttrEmployeeID, Strong: true}, seen{})
+		if len(fs) != 1 || fs[0].Reason != c.want {
+			t.Errorf("account %d: findings %+v, want one of reason %q", i, fs, c.want)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/accessrecon/accessrecon/targets"
 )
@@ -42,6 +43,11 @@ type People struct {
 	// conflicts holds the people whose HR sources disagree (normalised
 	// employee IDs): nothing of theirs is revoked.
 	conflicts map[string]bool
+	// refs holds each person's PersonRef once a finding needed it (by
+	// their place in all, pos): the findings of one person, on every
+	// target, share it.
+	refs []atomic.Pointer[PersonRef]
+	pos  map[*PersonRow]int32
 }
 
 // personSet is the people of one index entry: one, or (more set) several.
@@ -80,12 +86,16 @@ func (s personSet) list(buf *[1]*PersonRow) []*PersonRow {
 // two indexes every run uses are made side by side: the targets wait for
 // them.
 func NewPeople(people []*PersonRow) *People {
-	p := &People{all: people}
+	p := &People{all: people, refs: make([]atomic.Pointer[PersonRef], len(people))}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		p.byID = make(map[string]*PersonRow, len(people))
 		for i, k := range idKeys(len(people), func(i int) string { return people[i].EmployeeID }) {
 			p.byID[k] = people[i]
+		}
+		p.pos = make(map[*PersonRow]int32, len(people))
+		for i, x := range people {
+			p.pos[x] = int32(i)
 		}
 	})
 	p.byEmail = make(map[string]personSet, len(people))
@@ -96,6 +106,31 @@ func NewPeople(people []*PersonRow) *People {
 	}
 	wg.Wait()
 	return p
+}
+
+// ref returns the PersonRef of x, which findings only read: the same one
+// for every finding of a person of p (a hundred and thirty bytes a finding
+// otherwise, most of a person's findings being on several targets), a new
+// one for anyone else (p nil, or x not one of its people).
+func (p *People) ref(x *PersonRow) *PersonRef {
+	i, ok := int32(0), false
+	if p != nil {
+		i, ok = p.pos[x]
+	}
+	if ok {
+		if r := p.refs[i].Load(); r != nil {
+			return r
+		}
+	}
+	r := &PersonRef{EmployeeID: x.EmployeeID, Name: x.Name(), Email: x.Email, Status: x.Status, JobCode: x.JobCode, Department: x.Department}
+	if !x.TerminationDate.IsZero() {
+		td := x.TerminationDate
+		r.TerminationDate = &td
+	}
+	if ok && !p.refs[i].CompareAndSwap(nil, r) {
+		return p.refs[i].Load()
+	}
+	return r
 }
 
 // idKeys returns the normalised form (NormalizeID) of the n IDs id gives,

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/accessrecon/accessrecon/sources"
 	"github.com/accessrecon/accessrecon/targets"
@@ -242,5 +244,42 @@ func TestPeopleIndex(t *testing.T) {
 	}
 	if got := p.byEmail[""].list(&buf); got != nil || len(p.byEmail) != 3 {
 		t.Errorf("no address indexed as %v; %d addresses", ids(got), len(p.byEmail))
+	}
+}
+
+// Every finding of a person of the run shares one PersonRef, made once
+// even when targets ask at the same time; anyone else gets their own.
+// Each says what HR says of the person.
+func TestPersonRefShared(t *testing.T) {
+	term := person("E1", "a@example.com")
+	term.Status, term.TerminationDate, term.JobCode, term.Department = sources.Terminated, time.Date(2026, 11, 19, 0, 0, 0, 0, time.UTC), "OPS", "Dept1"
+	active := person("E2", "b@example.com")
+	people := NewPeople([]*PersonRow{term, active})
+	refs := make([]*PersonRef, 8)
+	var wg sync.WaitGroup
+	for i := range refs {
+		wg.Go(func() { refs[i] = people.ref(term) })
+	}
+	wg.Wait()
+	for _, r := range refs {
+		if r != refs[0] {
+			t.Fatal("two findings of one person got PersonRefs of their own")
+		}
+	}
+	want := PersonRef{EmployeeID: "E1", Name: term.Name(), Email: "a@example.com", Status: sources.Terminated, JobCode: "OPS", Department: "Dept1"}
+	if got := *refs[0]; got.TerminationDate == nil || !got.TerminationDate.Equal(term.TerminationDate) {
+		t.Fatalf("termination date %v, want %s", got.TerminationDate, term.TerminationDate)
+	} else if got.TerminationDate = nil; got != want {
+		t.Fatalf("PersonRef %+v, want %+v", got, want)
+	}
+	if r := people.ref(active); r == refs[0] || r.EmployeeID != "E2" || r.TerminationDate != nil || people.ref(active) != r {
+		t.Fatalf("the other person's PersonRef: %+v", r)
+	}
+	stranger := person("E1", "a@example.com") // the same ID, not one of the run's people
+	if r := people.ref(stranger); r == refs[0] || r.EmployeeID != "E1" {
+		t.Fatalf("someone not of the run shares a PersonRef: %+v", r)
+	}
+	if r := (*People)(nil).ref(term); r == refs[0] || r.TerminationDate == nil {
+		t.Fatalf("without people: %+v", r)
 	}
 }

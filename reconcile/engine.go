@@ -746,7 +746,7 @@ func (e *Engine) collectTarget(ctx context.Context, log *slog.Logger, runID int6
 		e.Progress(ts.Name, 0, false)
 	}
 	j := newJudge(spec.AsOf, &spec.Policy, ts.Name, ts.Tier, caps)
-	j.hrConflicts, j.loc = people.conflicts, cmp.Or(spec.Location, time.UTC)
+	j.hrConflicts, j.loc, j.people = people.conflicts, cmp.Or(spec.Location, time.UTC), people
 	refs := newRefCheck(&spec.Policy, ts.Name)
 	if err := tc.stream(runID, b, j, refs, people, only); err != nil {
 		return tc.fail(err)
