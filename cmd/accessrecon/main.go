@@ -17,7 +17,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/memlimit"
@@ -33,13 +32,13 @@ const (
 )
 
 func main() {
-	// A soft heap limit sized to the memory this process may use: the GC
-	// works harder only when memory is really short (GOMEMLIMIT overrides).
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		debug.SetMemoryLimit(memlimit.Soft("/sys/fs/cgroup/memory.max", "/proc/meminfo"))
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A soft heap limit sized to what each run's data needs, never above
+	// the memory this process may use (GOMEMLIMIT overrides).
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		ctx = memlimit.WithBudget(ctx, memlimit.NewBudget(memlimit.Soft("/sys/fs/cgroup/memory.max", "/proc/meminfo")))
+	}
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 

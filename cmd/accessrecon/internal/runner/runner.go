@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/memlimit"
 	"io"
 	"log/slog"
 	"os"
@@ -119,6 +120,13 @@ func Run(ctx context.Context, cfg *config.Config, env Env, req Request) (*reconc
 	// The findings' JSON waits for findings.json beside it, on disk.
 	eng := &reconcile.Engine{Store: env.Store, Log: engineLog, Audit: reconcile.TrailAuditor{Trail: tr},
 		Started: runID.Store, Redactor: w.Redactor, Progress: env.Progress, Spool: req.OutDir}
+	if b := memlimit.FromContext(ctx); b != nil {
+		if need := lastNeed(ctx, env.Store, req.Job); need > 0 {
+			release := b.Reserve(need)
+			defer release()
+			env.Log.Debug("memory limit sized to the job's last run", "need_mib", need>>20, "limit_mib", b.Limit()>>20)
+		}
+	}
 	res, runErr := eng.Run(ctx, spec)
 	// The chain head is signed once the run is over, whatever its outcome.
 	runErr = errors.Join(runErr, trail.CheckpointRun(ctx, cfg, tr))
@@ -168,6 +176,16 @@ func Run(ctx context.Context, cfg *config.Config, env Env, req Request) (*reconc
 		return res, errors.Join(runErr, &OutputError{Err: fmt.Errorf("%s: %w", FindingsName, ferr)})
 	}
 	return res, runErr
+}
+
+// lastNeed is the memory the job's last run that went through needed
+// (memlimit.Need of its counts), 0 when there is none.
+func lastNeed(ctx context.Context, st storefile.Store, job string) int64 {
+	last, err := st.LastRunOf(ctx, job, reconcile.StatusCompleted, reconcile.StatusGuardTripped, reconcile.StatusPartial)
+	if err != nil {
+		return 0
+	}
+	return memlimit.Need(last.Counts["people"], last.Counts["accounts"], last.Counts["findings"])
 }
 
 // checkOutputs makes sure, before anything is collected, that every place

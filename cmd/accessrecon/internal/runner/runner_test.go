@@ -5,9 +5,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"testing"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
+	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/memlimit"
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
@@ -81,5 +83,45 @@ func TestPruneAfterFullRunsOnly(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, d, FindingsName)); err != nil {
 			t.Errorf("%s run: %v", d, err)
 		}
+	}
+}
+
+// With a memory budget, a run's limit is sized to the job's last run that
+// went through (none: the ceiling), and the ceiling is back after it.
+func TestMemoryLimitSizedToTheLastRun(t *testing.T) {
+	cfg, st, _ := setup(t)
+	prev := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
+	const ceiling = 6 << 30
+	ctx := memlimit.WithBudget(context.Background(), memlimit.NewBudget(ceiling))
+	var during int64
+	env := Env{Store: st, Log: slog.New(slog.DiscardHandler), Progress: func(string, int, bool) { during = debug.SetMemoryLimit(-1) }}
+	run := func(job string) *reconcile.Result {
+		t.Helper()
+		during = 0
+		res, err := Run(ctx, cfg, env, Request{Job: job, Reports: Set{}})
+		if res == nil || err != nil {
+			t.Fatalf("%s: %v", job, err)
+		}
+		if after := debug.SetMemoryLimit(-1); after != ceiling {
+			t.Fatalf("limit %d after the run, want the ceiling", after)
+		}
+		return res
+	}
+	first := run("nightly")
+	if during != ceiling {
+		t.Fatalf("limit %d during the job's first run, want the ceiling", during)
+	}
+	c := first.Run.Counts
+	if c["people"] != 2 || c["accounts"] != 2 || c["findings"] == 0 {
+		t.Fatalf("counts %v: the test proves nothing", c)
+	}
+	run("nightly")
+	if want := memlimit.Base + memlimit.Need(c["people"], c["accounts"], c["findings"]); during != want {
+		t.Fatalf("limit %d during the second run, want %d", during, want)
+	}
+	run("other")
+	if during != ceiling {
+		t.Fatalf("limit %d during another job's first run, want the ceiling", during)
 	}
 }
