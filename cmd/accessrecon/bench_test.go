@@ -296,7 +296,7 @@ func runChild() (int, bool) {
 		defer f.Close()
 		defer pprof.StopCPUProfile()
 	}
-	code := run(context.Background(), argv, io.Discard, os.Stderr)
+	code := run(withMemoryBudget(context.Background()), argv, io.Discard, os.Stderr) // as main does
 	fmt.Fprintf(os.Stderr, "%s %g\n", gcLine, gcSeconds())
 	if path := os.Getenv("ACCESSRECON_BENCH_MEMPROFILE"); path != "" {
 		if err := writeHeapProfile(path); err != nil {

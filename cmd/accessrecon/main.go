@@ -34,12 +34,18 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// A soft heap limit sized to what each run's data needs, never above
-	// the memory this process may use (GOMEMLIMIT overrides).
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		ctx = memlimit.WithBudget(ctx, memlimit.NewBudget(memlimit.Soft("/sys/fs/cgroup/memory.max", "/proc/meminfo")))
-	}
+	ctx = withMemoryBudget(ctx)
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// withMemoryBudget returns ctx with the process's memory budget: a soft
+// heap limit sized to what each run's data needs, never above the memory
+// this process may use. GOMEMLIMIT overrides it (ctx is returned as it is).
+func withMemoryBudget(ctx context.Context) context.Context {
+	if _, set := os.LookupEnv("GOMEMLIMIT"); set {
+		return ctx
+	}
+	return memlimit.WithBudget(ctx, memlimit.NewBudget(memlimit.Soft("/sys/fs/cgroup/memory.max", "/proc/meminfo")))
 }
 
 // run is main without the process: it returns the exit code.
