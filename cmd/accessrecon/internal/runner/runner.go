@@ -120,7 +120,10 @@ func Run(ctx context.Context, cfg *config.Config, env Env, req Request) (*reconc
 	// The findings' JSON waits for findings.json beside it, on disk.
 	eng := &reconcile.Engine{Store: env.Store, Log: engineLog, Audit: reconcile.TrailAuditor{Trail: tr},
 		Started: runID.Store, Redactor: w.Redactor, Progress: env.Progress, Spool: req.OutDir}
-	if b := memlimit.FromContext(ctx); b != nil {
+	// A full run's memory is sized to the job's last one; a targeted or
+	// scoped run's, whose counts say little of what it reads, is not (while
+	// one is going, the watch on the live heap covers it).
+	if b := memlimit.FromContext(ctx); b != nil && len(req.EmployeeIDs) == 0 && len(req.Scope) == 0 {
 		if need := lastNeed(ctx, env.Store, req.Job); need > 0 {
 			release := b.Reserve(need)
 			defer release()

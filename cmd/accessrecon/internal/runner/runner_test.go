@@ -86,8 +86,9 @@ func TestPruneAfterFullRunsOnly(t *testing.T) {
 	}
 }
 
-// With a memory budget, a run's limit is sized to the job's last run that
-// went through (none: the ceiling), and the ceiling is back after it.
+// With a memory budget, a full run's limit is sized to the job's last run
+// that went through (none: the ceiling; a targeted run: the ceiling), and
+// the ceiling is back after it.
 func TestMemoryLimitSizedToTheLastRun(t *testing.T) {
 	cfg, st, _ := setup(t)
 	prev := debug.SetMemoryLimit(-1)
@@ -96,10 +97,10 @@ func TestMemoryLimitSizedToTheLastRun(t *testing.T) {
 	ctx := memlimit.WithBudget(context.Background(), memlimit.NewBudget(ceiling))
 	var during int64
 	env := Env{Store: st, Log: slog.New(slog.DiscardHandler), Progress: func(string, int, bool) { during = debug.SetMemoryLimit(-1) }}
-	run := func(job string) *reconcile.Result {
+	run := func(job string, ids ...string) *reconcile.Result {
 		t.Helper()
 		during = 0
-		res, err := Run(ctx, cfg, env, Request{Job: job, Reports: Set{}})
+		res, err := Run(ctx, cfg, env, Request{Job: job, EmployeeIDs: ids, Reports: Set{}})
 		if res == nil || err != nil {
 			t.Fatalf("%s: %v", job, err)
 		}
@@ -123,5 +124,9 @@ func TestMemoryLimitSizedToTheLastRun(t *testing.T) {
 	run("other")
 	if during != ceiling {
 		t.Fatalf("limit %d during another job's first run, want the ceiling", during)
+	}
+	run("nightly", "E2")
+	if during != ceiling {
+		t.Fatalf("limit %d during a targeted run, want the ceiling", during)
 	}
 }
