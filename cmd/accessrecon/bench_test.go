@@ -238,6 +238,22 @@ package main
 // s, 119.2 cpu-s, 6385 MiB, GC 9.7% (8a69864); day 1 244.6-281.4 s, store
 // 4,538-4,544 MB after it and 75.5 MB more after day 2 (the live
 // findings' freelist, once).
+//
+// Late afternoon of 2026-12-02 (one PersonRef per person, dormant reasons
+// made once per day, and the soft heap limit sized to the job's last run:
+// memlimit.Budget), the `run` command five times each alternately on one
+// day-1 store, 01beeb8 (no budget) and 26102c4: medians 5.24 s wall, 8.63
+// cpu-s, 733 MB before; 5.57 s, 9.27 cpu-s, 555 MB after. BenchmarkDays
+// -benchtime 1x, 9438d11 and f1cfbf9 paired twice: day 2 5.55 and 5.34 s,
+// 9.11 and 8.94 cpu-s, 621 and 712 MiB, GC 8.7-9.3% before; 6.17 and 5.91
+// s, 10.40 and 9.93 cpu-s, 506 and 531 MiB, GC 11.0-11.8% after (day 1
+// 15.2-17.7 s both). The limit trades about 7% more CPU for a quarter less
+// memory at this size. BenchmarkDay2 (f1cfbf9, in process, so without the
+// budget): floor 0.56 s (1.02 cpu-s); run 5.58 s (9.16 cpu-s, x-floor
+// 10.0); run-no-workbook 4.29 s (x-floor 7.7). At 1,000,000 people, day
+// 2 by the `run` command on one day-1 store, 01beeb8 then 26102c4: 82.8 s,
+// 137.0 cpu-s, 6,987 MB, live heap at most 2,801 MiB before; 79.8 s, 137.3
+// cpu-s, 4,113 MB, at most 2,950 MiB after (day 1 268.9 s, 6,173 MB).
 
 import (
 	"bytes"
