@@ -1,4 +1,5 @@
-// Package memlimit sizes the soft heap limit of a run.
+// Package memlimit sizes the process's soft heap limit: to the data of the
+// runs going (Budget), never above what the process may use (Soft).
 package memlimit
 
 import (
@@ -8,7 +9,7 @@ import (
 	"strings"
 )
 
-// Soft is the soft heap limit of a run: three quarters of the
+// Soft is the ceiling of the soft heap limit: three quarters of the
 // memory this process may use (the cgroup's memory.max, else the machine's
 // MemTotal), at least 1 GiB. A fixed limit below the live data of a large
 // estate made the garbage collector run almost constantly (65% of a
