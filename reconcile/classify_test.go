@@ -19,7 +19,7 @@ var asOf = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 func daysAgo(n int) time.Time { return asOf.Add(-time.Duration(n) * 24 * time.Hour) }
 
-func validPolicy(t *testing.T, p Policy) *Policy {
+func validPolicy(t testing.TB, p Policy) *Policy {
 	t.Helper()
 	if err := p.Validate(); err != nil {
 		t.Fatal(err)
@@ -159,7 +159,7 @@ func TestClassify(t *testing.T) {
 				caps = *tt.caps
 			}
 			j := newJudge(asOf, validPolicy(t, tt.policy), "app", "standard", caps)
-			got := j.classify(tt.a, tt.m, tt.s)
+			got := j.classify(&tt.a, tt.m, tt.s)
 			if !slices.Equal(kinds(got), tt.want) {
 				t.Fatalf("findings = %v, want %v\n%+v", kinds(got), tt.want, got)
 			}
@@ -185,7 +185,7 @@ func TestClassifyPlans(t *testing.T) {
 	p := validPolicy(t, Policy{})
 	term := &PersonRow{Person: sources.Person{EmployeeID: "E1", Status: sources.Terminated}}
 	a := targets.Account{ID: "A1", Enabled: true, Credentials: []targets.Credential{{ID: "k1", Active: true}, {ID: "k0"}}}
-	fs := newJudge(asOf, p, "app", "", allCaps()).classify(a, Match{Person: term, Via: AttrEmployeeID, Strong: true}, seen{})
+	fs := newJudge(asOf, p, "app", "", allCaps()).classify(&a, Match{Person: term, Via: AttrEmployeeID, Strong: true}, seen{})
 	if len(fs) != 1 {
 		t.Fatalf("got %d findings", len(fs))
 	}
@@ -201,7 +201,7 @@ func TestClassifyPlans(t *testing.T) {
 	p2 := validPolicy(t, Policy{Roles: map[string]map[string][]string{"ENG": {"app": {"eng"}}, "SALES": {"app": {"sales"}}}})
 	mover := &PersonRow{Person: sources.Person{EmployeeID: "E1", Status: sources.Active, JobCode: "ENG"}, PrevJobCode: "SALES"}
 	a2 := targets.Account{ID: "A1", Enabled: true, Groups: targets.NamedGroups("eng", "sales", "admin")}
-	fs = newJudge(asOf, p2, "app", "", allCaps()).classify(a2, Match{Person: mover, Via: AttrEmployeeID, Strong: true}, seen{})
+	fs = newJudge(asOf, p2, "app", "", allCaps()).classify(&a2, Match{Person: mover, Via: AttrEmployeeID, Strong: true}, seen{})
 	if len(fs) != 1 || len(fs[0].Actions) != 1 || fs[0].Actions[0].Arg != "sales" || fs[0].Disposition != AutoRevoke {
 		t.Fatalf("mover finding = %+v", fs)
 	}
@@ -212,7 +212,7 @@ func TestClassifyPlans(t *testing.T) {
 func TestClassifyCarriesNames(t *testing.T) {
 	p := validPolicy(t, Policy{})
 	a := targets.Account{ID: "0f8fad5b-d9cb-469f-a165-70867728950e", Username: "noura.aziz", DisplayName: "Noura Aziz", Enabled: true}
-	fs := newJudge(asOf, p, "ad", "", allCaps()).classify(a, Match{}, seen{})
+	fs := newJudge(asOf, p, "ad", "", allCaps()).classify(&a, Match{}, seen{})
 	if len(fs) != 1 || fs[0].Kind != Orphaned {
 		t.Fatalf("findings %+v, want one orphaned", fs)
 	}
@@ -233,7 +233,7 @@ func TestDormantFindingSameEveryDay(t *testing.T) {
 		var got [2]Finding
 		for d := range got {
 			j := newJudge(asOf.AddDate(0, 0, d), validPolicy(t, Policy{}), "app", "standard", allCaps())
-			fs := j.classify(a, Match{Person: person, Via: AttrEmployeeID, Strong: true}, seen{})
+			fs := j.classify(&a, Match{Person: person, Via: AttrEmployeeID, Strong: true}, seen{})
 			if len(fs) != 1 || fs[0].Kind != Dormant {
 				t.Fatalf("day %d: findings %+v, want one dormant", d, fs)
 			}
@@ -269,7 +269,7 @@ func TestDormantReasonsByDay(t *testing.T) {
 		{targets.Account{LastLogin: late.Add(-time.Hour)}, "no login since 2026-06-26 (limit 90 days)"},
 	} {
 		c.a.ID, c.a.EmployeeID, c.a.Enabled, c.a.LoginTracked = fmt.Sprint("A", i), "E1", true, true
-		fs := j.classify(c.a, Match{Person: person, Via: AttrEmployeeID, Strong: true}, seen{})
+		fs := j.classify(&c.a, Match{Person: person, Via: AttrEmployeeID, Strong: true}, seen{})
 		if len(fs) != 1 || fs[0].Reason != c.want {
 			t.Errorf("account %d: findings %+v, want one of reason %q", i, fs, c.want)
 		}
@@ -296,8 +296,8 @@ func TestFindingsOwnTheirStrings(t *testing.T) {
 		DN: field("cn=a1"), Enabled: true, Groups: []targets.Group{{ID: field("eng"), Name: field("eng")}, {ID: field("sales"), Name: field("sales")}},
 		Credentials: []targets.Credential{{ID: field("k1"), Kind: field("access_key"), Active: true}}}
 	orphan := targets.Account{ID: field("A2"), Username: field("bob"), DisplayName: field("Bob B"), Enabled: true}
-	fs := newJudge(asOf, p, "app", "", allCaps()).classify(a, Match{Person: term, Via: AttrEmployeeID, Strong: true}, seen{})
-	fs = append(fs, newJudge(asOf, p, "app", "", allCaps()).classify(orphan, Match{}, seen{})...)
+	fs := newJudge(asOf, p, "app", "", allCaps()).classify(&a, Match{Person: term, Via: AttrEmployeeID, Strong: true}, seen{})
+	fs = append(fs, newJudge(asOf, p, "app", "", allCaps()).classify(&orphan, Match{}, seen{})...)
 	if len(fs) != 2 || fs[0].account == nil || fs[1].account != nil {
 		t.Fatalf("findings %+v: want a terminated one with its account and an orphaned one without", fs)
 	}
@@ -347,6 +347,39 @@ func TestMatchText(t *testing.T) {
 			if n := testing.AllocsPerRun(100, func() { kept[0] = matchText(m) }); n != 0 {
 				t.Errorf("matchText(%s, strong %v) allocates %v times", via, strong, n)
 			}
+		}
+	}
+}
+
+// BenchmarkClassify judges a target's worth of accounts of one person
+// each, a third of them dormant and a tenth of their people terminated
+// (about the mix of the generated 100,000-person day), as a run's stream
+// does: each account's findings copied into the target's list.
+func BenchmarkClassify(b *testing.B) {
+	const n = 10000
+	rows := make([]*PersonRow, n)
+	accounts := make([]targets.Account, n)
+	for i := range n {
+		rows[i] = &PersonRow{Person: sources.Person{EmployeeID: fmt.Sprintf("E%05d", i), Email: fmt.Sprintf("u%05d@example.com", i),
+			FirstName: "Given", LastName: fmt.Sprint("Family", i), Status: sources.Active, JobCode: "OPS", Department: "Dept1"}}
+		if i%10 == 0 {
+			rows[i].Status, rows[i].TerminationDate = sources.Terminated, asOf.AddDate(0, 0, -7)
+		}
+		accounts[i] = targets.Account{ID: fmt.Sprintf("app-%05d", i), Username: fmt.Sprintf("user%05d", i), EmployeeID: rows[i].EmployeeID,
+			DisplayName: fmt.Sprint("User ", i), Enabled: true, LoginTracked: true, LastLogin: asOf.AddDate(0, 0, -1-i%300), Created: asOf.AddDate(-1, 0, 0)}
+	}
+	people := NewPeople(rows)
+	policy := validPolicy(b, Policy{})
+	b.ReportAllocs()
+	for b.Loop() {
+		j := newJudge(asOf, policy, "app", "standard", allCaps())
+		j.people = people
+		var l findingList
+		for i := range accounts {
+			l.add(j.classify(&accounts[i], Match{Person: rows[i], Via: AttrEmployeeID, Strong: true}, seen{})...)
+		}
+		if l.Len() < n/3 {
+			b.Fatalf("%d findings of %d accounts", l.Len(), n)
 		}
 	}
 }

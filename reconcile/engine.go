@@ -967,7 +967,7 @@ func (tc *targetCollection) judge(b *targetBaseline, j *judge, a *targets.Accoun
 	if d, ok := b.suspended[a.ID]; ok {
 		s.suspendedByUs = new(d) // allocated only when found
 	}
-	tr.findings.add(j.classify(*a, m, s)...)
+	tr.findings.add(j.classify(a, m, s)...)
 }
 
 func accountDrift(target string, a targets.Account, prev AccountState) []DriftRow {

@@ -799,7 +799,7 @@ func (e *Engine) unfinishedFinding(ctx context.Context, spec RunSpec, runID int6
 			f.Disposition = ManualRevoke
 		}
 	}
-	if ex, ok := j.exemption(a); ok && !ex.Expired(spec.AsOf) {
+	if ex, ok := j.exemption(&a); ok && !ex.Expired(spec.AsOf) {
 		f.Disposition, f.Exemption = Exempt, &ex
 		for k := range f.Actions {
 			f.Actions[k].Auto = false

@@ -75,7 +75,7 @@ func TestRehire(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			j := newJudge(asOf, validPolicy(t, Policy{}), "app", "standard", allCaps())
-			got := j.classify(acct, Match{Person: tt.p, Via: AttrEmployeeID, Strong: true}, seen{})
+			got := j.classify(&acct, Match{Person: tt.p, Via: AttrEmployeeID, Strong: true}, seen{})
 			if !slices.Equal(kinds(got), tt.want) {
 				t.Fatalf("findings = %v, want %v\n%+v", kinds(got), tt.want, got)
 			}
@@ -103,7 +103,7 @@ func TestAddressReusedByNewHire(t *testing.T) {
 	}
 	a := targets.Account{ID: "A7", Username: "sam", Email: "SAM@x.com", Enabled: true}
 	m := people.Correlate(&c, a)
-	got := newJudge(asOf, validPolicy(t, Policy{}), "app", "standard", allCaps()).classify(a, m, seen{})
+	got := newJudge(asOf, validPolicy(t, Policy{}), "app", "standard", allCaps()).classify(&a, m, seen{})
 	if want := []kd{{Ambiguous, Review}}; !slices.Equal(kinds(got), want) {
 		t.Fatalf("findings = %v, want %v\n%+v", kinds(got), want, got)
 	}
@@ -195,7 +195,7 @@ func TestHRConflictRevokesNothingOfThatPerson(t *testing.T) {
 	j.hrConflicts = map[string]bool{"e7": true}
 	a := targets.Account{ID: "A7", EmployeeID: "e7", Enabled: true, Groups: targets.NamedGroups("eng", "sales"),
 		Credentials: []targets.Credential{{ID: "k1", Active: true, LastUsed: daysAgo(1)}}}
-	got := j.classify(a, Match{Person: susp, Via: AttrEmployeeID, Strong: true}, seen{revokedByUs: true})
+	got := j.classify(&a, Match{Person: susp, Via: AttrEmployeeID, Strong: true}, seen{revokedByUs: true})
 	for _, f := range got {
 		if f.Disposition != Review {
 			t.Errorf("%s on a person whose HR sources conflict: %s, want review", f.Kind, f.Disposition)
@@ -244,7 +244,7 @@ func TestReturnedTable(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			j := newJudge(asOf, validPolicy(t, Policy{}), "app", "standard", allCaps())
 			j.hrConflicts = tt.conflicts
-			got := j.classify(tt.a, tt.m, tt.s)
+			got := j.classify(&tt.a, tt.m, tt.s)
 			if !slices.Equal(kinds(got), tt.want) {
 				t.Fatalf("findings = %v, want %v\n%+v", kinds(got), tt.want, got)
 			}
