@@ -254,6 +254,15 @@ package main
 // 2 by the `run` command on one day-1 store, 01beeb8 then 26102c4: 82.8 s,
 // 137.0 cpu-s, 6,987 MB, live heap at most 2,801 MiB before; 79.8 s, 137.3
 // cpu-s, 4,113 MB, at most 2,950 MiB after (day 1 268.9 s, 6,173 MB).
+// With Need raised to a quarter above the peak at both sizes (6dcdd7b: at
+// 1M the watch had raised the limit at the peak, 5,029 MiB at bbb6b96),
+// BenchmarkDays -benchtime 1x, 9438d11, 6dcdd7b and 6dcdd7b with
+// GOMEMLIMIT=17GiB (no budget) in turn, twice: day 2 5.84 and 4.90 s, 9.72
+// and 8.12 cpu-s, 664 and 731 MiB (9438d11); 5.71 and 5.47 s, 9.71 and
+// 9.25 cpu-s, 530 and 533 MiB, GC 10.8% (6dcdd7b); 5.72 and 5.30 s, 9.38
+// and 8.82 cpu-s, 692 MiB (no budget). At 1,000,000 people (6dcdd7b): day
+// 2 67.5 s, 118.5 cpu-s, 4,194 MiB, GC 15.8% of the CPU time; day 1 205.3
+// s, 5,861 MiB; store 4,540 MB after day 1, 75.5 MB more after day 2.
 
 import (
 	"bytes"
