@@ -113,22 +113,26 @@ func NewPeople(people []*PersonRow) *People {
 // otherwise, most of a person's findings being on several targets), a new
 // one for anyone else (p nil, or x not one of its people).
 func (p *People) ref(x *PersonRow) *PersonRef {
-	i, ok := int32(0), false
-	if p != nil {
-		i, ok = p.pos[x]
+	if p == nil {
+		return personRef(x)
 	}
-	if ok {
-		if r := p.refs[i].Load(); r != nil {
-			return r
-		}
+	i, ok := p.pos[x]
+	if !ok {
+		return personRef(x)
 	}
+	if r := p.refs[i].Load(); r != nil {
+		return r
+	}
+	p.refs[i].CompareAndSwap(nil, personRef(x)) // the first of targets asking at once wins
+	return p.refs[i].Load()
+}
+
+// personRef is what a finding says of x.
+func personRef(x *PersonRow) *PersonRef {
 	r := &PersonRef{EmployeeID: x.EmployeeID, Name: x.Name(), Email: x.Email, Status: x.Status, JobCode: x.JobCode, Department: x.Department}
 	if !x.TerminationDate.IsZero() {
 		td := x.TerminationDate
 		r.TerminationDate = &td
-	}
-	if ok && !p.refs[i].CompareAndSwap(nil, r) {
-		return p.refs[i].Load()
 	}
 	return r
 }

@@ -790,7 +790,7 @@ func (e *Engine) unfinishedFinding(ctx context.Context, spec RunSpec, runID int6
 		Reason: fmt.Sprintf("account is disabled, but its revocation is unfinished while HR says %s is %s: %s",
 			p.EmployeeID, hrState(p, spec.AsOf, spec.Location), strings.Join(unfinished, "; ")),
 		Evidence: Evidence{{"account_enabled", "false"}, {"unfinished_steps", strings.Join(unfinished, "; ")}, {"hr_status", string(p.Status)}},
-		Actions:  plan, account: &a, Person: (*People)(nil).ref(p)}
+		Actions:  plan, account: &a, Person: personRef(p)}
 	if !effective.IsZero() {
 		f.EffectiveAt = &effective
 	}
