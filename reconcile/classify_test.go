@@ -43,6 +43,15 @@ func kinds(fs []Finding) []kd {
 	return out
 }
 
+// resKinds is kinds of a run's findings.
+func resKinds(fs []*Finding) []kd {
+	vs := make([]Finding, len(fs))
+	for i, f := range fs {
+		vs[i] = *f
+	}
+	return kinds(vs)
+}
+
 func TestClassify(t *testing.T) {
 	active := func() *PersonRow {
 		return &PersonRow{Person: sources.Person{EmployeeID: "E1", Email: "e1@x", Status: sources.Active, JobCode: "ENG"}}

@@ -76,7 +76,7 @@ func TestRecoverNeverAssumesSessionsRevoked(t *testing.T) {
 	var a1 *reconcile.Finding
 	for i := range ta {
 		if ta[i].AccountID == "A1" {
-			a1 = &ta[i]
+			a1 = ta[i]
 		}
 	}
 	if a1 == nil || a1.Outcome != reconcile.OutcomeDone || len(a1.Actions) != 1 || a1.Actions[0].Op != targets.CanRevokeSessions {

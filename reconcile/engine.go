@@ -87,7 +87,10 @@ type Result struct {
 	// Findings are the run's findings, most severe first. Once the run
 	// has saved them, change one only through the Result's methods
 	// (SetJiraKey): AppendFindingJSON serves the bytes the store was given.
-	Findings    []Finding
+	// They are pointers to where the targets' judges put them: a Finding
+	// is about 400 bytes, and copying them into one slice held every
+	// finding twice at the run's peak (70 MB at 100,000 people).
+	Findings    []*Finding
 	Drift       []DriftRow
 	Collections []Collection
 	// Resolved lists the problems of earlier runs that this run saw gone.
@@ -459,7 +462,8 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 		res.HRResolutions = append(res.HRResolutions, r)
 		if r.Rule == RuleConflict {
 			conflicts[key] = true
-			res.Findings = append(res.Findings, conflictFinding(w.row, r, loc))
+			f := conflictFinding(w.row, r, loc)
+			res.Findings = append(res.Findings, &f)
 			log.Warn("HR sources disagree about a person", "employee_id", w.row.EmployeeID, "reason", r.Reason)
 		}
 	}
@@ -686,7 +690,7 @@ func checkHRShrink(spec RunSpec, res *Result, n, was int) {
 	g := Guard{Kind: GuardHRShrink, Reason: fmt.Sprintf("HR has %d people, the last good run had %d (-%.1f%%, limit %.0f%%): enforcement stopped, no orphan concluded, no ticket changed", n, was, 100*float64(was-n)/float64(was), limit)}
 	res.trip(g)
 	res.Run.HRSuspect = true
-	res.Findings = append(res.Findings, Finding{Kind: GuardTripped, Severity: Critical, Disposition: Review, Target: HRTarget, AccountID: "(hr_shrink)",
+	res.Findings = append(res.Findings, &Finding{Kind: GuardTripped, Severity: Critical, Disposition: Review, Target: HRTarget, AccountID: "(hr_shrink)",
 		Reason:   g.Reason + ": check the HR export before the next run",
 		Evidence: Evidence{{"people", fmt.Sprint(n)}, {"people_last_good_run", fmt.Sprint(was)}}})
 }
@@ -1007,9 +1011,8 @@ func sameGroup(g targets.Group) func(targets.Group) bool {
 
 // finishFindings puts the run's own findings and the targets' (taken from
 // results) in res.Findings: each given its fingerprint, the run's scope
-// kept, ordered for people (sortFindings) and copied once. (A Finding is
-// large: copying a hundred thousand into one slice and then moving them
-// into order cost twice what placing each once does.)
+// kept, ordered for people (sortFindings). The findings stay where the
+// targets' lists hold them; res.Findings points at them.
 func (e *Engine) finishFindings(spec RunSpec, results []targetResult, res *Result) {
 	hrSuspect := res.Tripped(GuardHRShrink)
 	n := len(res.Findings)
@@ -1028,8 +1031,8 @@ func (e *Engine) finishFindings(spec RunSpec, results []targetResult, res *Resul
 		}
 		kept = append(kept, f)
 	}
-	for i := range res.Findings {
-		keep(&res.Findings[i])
+	for _, f := range res.Findings {
+		keep(f)
 	}
 	for i := range results {
 		for f := range results[i].findings.All() {
@@ -1041,11 +1044,8 @@ func (e *Engine) finishFindings(spec RunSpec, results []targetResult, res *Resul
 			keep(f)
 		}
 	}
-	out := make([]Finding, len(kept))
-	for k, i := range findingOrder(len(kept), func(i int) *Finding { return kept[i] }) {
-		out[k] = *kept[i]
-	}
-	res.Findings = out
+	permute(kept, findingOrder(len(kept), func(i int) *Finding { return kept[i] }))
+	res.Findings = kept
 	for i := range results {
 		results[i].findings = findingList{}
 	}
@@ -1055,19 +1055,20 @@ func (e *Engine) finishFindings(spec RunSpec, results []targetResult, res *Resul
 // sortFindings orders findings by severity, kind, target and account,
 // ties in the order given.
 //
-// A Finding is several hundred bytes: sorting them directly copied two per
-// comparison and moved them on every swap (0.5 CPU-s for the 183,000
-// findings of a 100,000-person day). Their sort keys are sorted instead
-// (findingOrder), and the findings are then moved into that order once.
-func sortFindings(fs []Finding) {
+// Sorting by comparisons reads each finding many times, through its
+// pointer, at random across the targets' lists (and sorting the findings
+// themselves cost 0.5 CPU-s for the 183,000 of a 100,000-person day).
+// Their sort keys are sorted instead (findingOrder), and the pointers are
+// then moved into that order once.
+func sortFindings(fs []*Finding) {
 	if slices.IsSortedFunc(fs, compareFindings) { // as they nearly always are when the executor is done
 		return
 	}
-	permute(fs, findingOrder(len(fs), func(i int) *Finding { return &fs[i] }))
+	permute(fs, findingOrder(len(fs), func(i int) *Finding { return fs[i] }))
 }
 
 // compareFindings compares two findings in sortFindings' order.
-func compareFindings(a, b Finding) int {
+func compareFindings(a, b *Finding) int {
 	return cmp.Or(cmp.Compare(severityRank(a.Severity), severityRank(b.Severity)), cmp.Compare(a.Kind, b.Kind),
 		cmp.Compare(a.Target, b.Target), cmp.Compare(a.AccountID, b.AccountID))
 }
@@ -1306,13 +1307,13 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 // marshalFindings marshals findings lo..hi, each once: its body is
 // spooled, with its content hash in hashes (16 bytes a finding), or kept
 // in bodies (no spool, or one that failed).
-func marshalFindings(findings []Finding, lo, hi int, spool *findingSpool, hashes []byte, bodies [][]byte) error {
+func marshalFindings(findings []*Finding, lo, hi int, spool *findingSpool, hashes []byte, bodies [][]byte) error {
 	const batch = 1024 // findings spooled at a time (about 650 KB)
 	var buf, scratch []byte
 	var ends []int
 	first := lo
 	for i := lo; i < hi; i++ {
-		f := &findings[i]
+		f := findings[i]
 		start := len(buf)
 		var err error
 		if buf, err = f.appendJSON(buf); err != nil {
@@ -1348,7 +1349,7 @@ func marshalFindings(findings []Finding, lo, hi int, spool *findingSpool, hashes
 // order. (Making each finding's row in its own order and sorting the rows,
 // about 190 bytes each, cost more than the rest of the save at 1,000,000
 // people: moving rows at random through 350 MB.)
-func findingRows(findings []Finding, spool *findingSpool, hashes []byte, bodies [][]byte) []FindingRow {
+func findingRows(findings []*Finding, spool *findingSpool, hashes []byte, bodies [][]byte) []FindingRow {
 	order := fingerprintOrder(len(findings), func(i int) string { return findings[i].Fingerprint })
 	rows := make([]FindingRow, len(findings))
 	var wg sync.WaitGroup
@@ -1358,7 +1359,7 @@ func findingRows(findings []Finding, spool *findingSpool, hashes []byte, bodies 
 			for k := lo; k < min(lo+part, len(rows)); k++ {
 				i := int(order[k])
 				r := &rows[k]
-				*r = findingRow(&findings[i])
+				*r = findingRow(findings[i])
 				if hashes != nil {
 					r.Hash = hashes[16*i : 16*i+16 : 16*i+16]
 				}

@@ -83,7 +83,7 @@ func (e *Engine) guardRevocations(spec RunSpec, mode Mode, res *Result) {
 			continue
 		}
 		res.trip(Guard{Kind: kind, Target: ts.Name, Reason: why + ": nothing revoked there"})
-		res.Findings = append(res.Findings, Finding{Fingerprint: Fingerprint(GuardTripped, ts.Name, BlastRadiusAccount), Kind: GuardTripped, Severity: High,
+		res.Findings = append(res.Findings, &Finding{Fingerprint: Fingerprint(GuardTripped, ts.Name, BlastRadiusAccount), Kind: GuardTripped, Severity: High,
 			Disposition: Review, Target: ts.Name, AccountID: BlastRadiusAccount, Reason: why + ": a person must confirm these revocations",
 			Evidence: Evidence{{"accounts", fmt.Sprint(n)}}, Actions: []Step{}, FirstSeen: spec.AsOf})
 	}
@@ -94,7 +94,7 @@ func (e *Engine) guardRevocations(spec RunSpec, mode Mode, res *Result) {
 // Only people read it; the engine decides on Result.Guards.
 const BlastRadiusAccount = "(blast radius)"
 
-func hasAuto(f Finding) bool {
+func hasAuto(f *Finding) bool {
 	if f.Disposition != AutoRevoke && f.Disposition != ManualRevoke {
 		return false
 	}
@@ -259,9 +259,8 @@ func (e *Engine) plan(ctx context.Context, h *halt, spec RunSpec, res *Result) (
 	var jobs []*work
 	var manual []Action
 	index := map[string]*work{}
-	for i := range res.Findings {
-		f := &res.Findings[i]
-		if !hasAuto(*f) {
+	for _, f := range res.Findings {
+		if !hasAuto(f) {
 			continue
 		}
 		ts := p.byName[f.Target]
@@ -711,7 +710,7 @@ func (e *Engine) replanUnfinished(ctx context.Context, spec RunSpec, res *Result
 				return err
 			} else if ok && !found[f.Fingerprint] {
 				found[f.Fingerprint] = true
-				res.Findings = append(res.Findings, f)
+				res.Findings = append(res.Findings, &f)
 				added = true
 			}
 			lo = hi
@@ -817,7 +816,7 @@ func (e *Engine) settle(spec RunSpec, res *Result, jobs []*work) {
 			byFinding[f] = append(byFinding[f], w)
 		}
 	}
-	var failed []Finding
+	var failed []*Finding
 	for f, ws := range byFinding {
 		ok := true
 		var last time.Time
@@ -834,7 +833,7 @@ func (e *Engine) settle(spec RunSpec, res *Result, jobs []*work) {
 			// One revocation_failed per account: its fingerprint is the
 			// account's, and two findings of one account may share a step.
 			fp := Fingerprint(RevocationFailed, f.Target, f.AccountID)
-			if i := slices.IndexFunc(failed, func(x Finding) bool { return x.Fingerprint == fp }); i >= 0 {
+			if i := slices.IndexFunc(failed, func(x *Finding) bool { return x.Fingerprint == fp }); i >= 0 {
 				failed[i].Reason += fmt.Sprintf("; revoking %s (%s) did not complete: %s", f.Kind, f.Fingerprint, strings.Join(errs, "; "))
 				failed[i].Evidence.Set("finding", failed[i].Evidence.Get("finding")+", "+f.Fingerprint)
 				for _, st := range f.Actions {
@@ -844,7 +843,7 @@ func (e *Engine) settle(spec RunSpec, res *Result, jobs []*work) {
 				}
 				continue
 			}
-			failed = append(failed, Finding{Fingerprint: Fingerprint(RevocationFailed, f.Target, f.AccountID), Kind: RevocationFailed, Severity: High,
+			failed = append(failed, &Finding{Fingerprint: Fingerprint(RevocationFailed, f.Target, f.AccountID), Kind: RevocationFailed, Severity: High,
 				Disposition: Review, Target: f.Target, AccountID: f.AccountID, Username: f.Username, EmployeeID: f.EmployeeID, Person: f.Person,
 				Reason:   fmt.Sprintf("revoking %s (%s) did not complete: %s", f.Kind, f.Fingerprint, strings.Join(errs, "; ")),
 				Evidence: Evidence{{"finding", f.Fingerprint}}, Actions: slices.Clone(f.Actions), FirstSeen: spec.AsOf, Tier: f.Tier, EffectiveAt: f.EffectiveAt})

@@ -65,8 +65,8 @@ func spec(f *targettest.Fake, p Policy) RunSpec {
 
 func enabled(f *targettest.Fake, id string) bool { a, _ := f.Get(id); return a.Enabled }
 
-func findKind(fs []Finding, k Kind) []Finding {
-	var out []Finding
+func findKind(fs []*Finding, k Kind) []*Finding {
+	var out []*Finding
 	for _, f := range fs {
 		if f.Kind == k {
 			out = append(out, f)
@@ -402,7 +402,7 @@ func TestExemptionHonoured(t *testing.T) {
 		t.Fatal("exemption not honoured, or others not acted on")
 	}
 	ta := findKind(res.Findings, TerminatedActive)
-	if !slices.ContainsFunc(ta, func(fd Finding) bool { return fd.AccountID == "A1" && fd.Disposition == Exempt }) {
+	if !slices.ContainsFunc(ta, func(fd *Finding) bool { return fd.AccountID == "A1" && fd.Disposition == Exempt }) {
 		t.Fatalf("%+v", ta)
 	}
 }
@@ -435,7 +435,7 @@ func TestRevocationFailedTwoFindingsOneAccount(t *testing.T) {
 		t.Fatalf("run: %v", err)
 	}
 	if len(findKind(res.Findings, Reenabled)) != 1 || len(findKind(res.Findings, TerminatedActive)) != 1 {
-		t.Fatalf("findings %+v", kinds(res.Findings))
+		t.Fatalf("findings %+v", resKinds(res.Findings))
 	}
 	rf := findKind(res.Findings, RevocationFailed)
 	if len(rf) != 1 || !strings.Contains(rf[0].Reason, string(Reenabled)) || !strings.Contains(rf[0].Reason, string(TerminatedActive)) {

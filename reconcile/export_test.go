@@ -11,7 +11,7 @@ var (
 	TestFakeAccounts = fakeAccounts
 	TestEnabled      = enabled
 	TestFindKind     = findKind
-	TestKinds        = kinds
+	TestKinds        = resKinds
 )
 
 // NewMemStore is the in-memory Store the internal tests run against.

@@ -126,7 +126,7 @@ func TestSpoolThatFailsKeepsTheBodies(t *testing.T) {
 		t.Fatal(err)
 	}
 	sp.f.Close() // every write fails
-	findings := []Finding{{Fingerprint: "c", Kind: Dormant, AccountID: "x"}, {Fingerprint: "a", Kind: Orphaned, AccountID: "y"}, {Fingerprint: "b", AccountID: "z"}}
+	findings := []*Finding{{Fingerprint: "c", Kind: Dormant, AccountID: "x"}, {Fingerprint: "a", Kind: Orphaned, AccountID: "y"}, {Fingerprint: "b", AccountID: "z"}}
 	hashes, bodies := make([]byte, 16*len(findings)), make([][]byte, len(findings))
 	if err := marshalFindings(findings, 0, len(findings), sp, hashes, bodies); err != nil {
 		t.Fatalf("marshalFindings with a failing spool: %v", err)
@@ -136,7 +136,7 @@ func TestSpoolThatFailsKeepsTheBodies(t *testing.T) {
 	}
 	rows := findingRows(findings, sp, hashes, bodies)
 	for k, i := range []int{1, 2, 0} { // a, b, c
-		want, _ := json.Marshal(&findings[i])
+		want, _ := json.Marshal(findings[i])
 		r := &rows[k]
 		body, err := r.Content()
 		if err != nil || !bytes.Equal(body, want) || r.LoadBody != nil || !bytes.Equal(r.Hash, ContentHash(r, want)) || r.Fingerprint != findings[i].Fingerprint {

@@ -400,7 +400,7 @@ func TestHRConflictLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(findKind(res.Findings, HRConflict)) != 0 || !slices.ContainsFunc(res.Resolved, func(st FindingState) bool { return st.Kind == string(HRConflict) && st.AccountID == "E5" }) {
-		t.Fatalf("after a priority settled it: findings %v, resolved %+v", kinds(res.Findings), res.Resolved)
+		t.Fatalf("after a priority settled it: findings %v, resolved %+v", resKinds(res.Findings), res.Resolved)
 	}
 	if len(res.HRResolutions) != 1 || res.HRResolutions[0].Winner != "contractors" || res.HRResolutions[0].Rule != RulePriority {
 		t.Fatalf("resolutions %+v", res.HRResolutions)

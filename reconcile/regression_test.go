@@ -126,7 +126,7 @@ func TestRevocationFailedKeepsFirstSeen(t *testing.T) {
 	for _, at := range []time.Time{first, asOf} {
 		sp.AsOf = at
 		res, _ := e.Run(ctx, sp)
-		var got []Finding
+		var got []*Finding
 		for _, x := range res.Findings {
 			if x.Kind == RevocationFailed && x.AccountID == "A1" {
 				got = append(got, x)
@@ -309,7 +309,7 @@ func TestManualStepStaysOpenUntilAcknowledged(t *testing.T) {
 	open := func(res *Result) *Finding {
 		for i := range res.Findings {
 			if res.Findings[i].Fingerprint == fp {
-				return &res.Findings[i]
+				return res.Findings[i]
 			}
 		}
 		return nil

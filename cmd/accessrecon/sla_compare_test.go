@@ -139,7 +139,7 @@ policy:
 			if err := json.Unmarshal(b, &f); err != nil {
 				t.Fatal(err)
 			}
-			res.Findings = append(res.Findings, f)
+			res.Findings = append(res.Findings, &f)
 		}
 		acts, err := st.Actions(ctx, full.ID)
 		if err != nil {

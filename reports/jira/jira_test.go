@@ -66,8 +66,12 @@ func finding(account string, disp reconcile.Disposition, outcome reconcile.Outco
 }
 
 func result(runID int64, fs []reconcile.Finding, resolved ...store.FindingState) *reconcile.Result {
-	return &reconcile.Result{Run: store.Run{ID: runID, AsOf: asOf.Add(time.Duration(runID) * 24 * time.Hour)},
-		Findings: fs, Resolved: resolved, Policy: reconcile.DefaultPolicy()}
+	res := &reconcile.Result{Run: store.Run{ID: runID, AsOf: asOf.Add(time.Duration(runID) * 24 * time.Hour)},
+		Resolved: resolved, Policy: reconcile.DefaultPolicy()}
+	for i := range fs {
+		res.Findings = append(res.Findings, &fs[i])
+	}
+	return res
 }
 
 func resolvedState(f reconcile.Finding, key string) store.FindingState {

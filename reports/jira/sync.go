@@ -56,7 +56,7 @@ func (c *Client) intents(res *reconcile.Result) []Op {
 	// on its word (the findings are still in the workbook, marked).
 	trusted := res.Trusted()
 	for i := range res.Findings {
-		f := &res.Findings[i]
+		f := res.Findings[i]
 		if !f.NeedsPerson() || seen[f.Fingerprint] || (!trusted && f.Kind != reconcile.GuardTripped) {
 			continue
 		}

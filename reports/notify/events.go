@@ -257,7 +257,7 @@ func revocationsEvent(res *reconcile.Result, maxItems int) (Event, bool) {
 	people := map[string]*person{}
 	done, failed := 0, 0
 	for i := range res.Findings {
-		f := &res.Findings[i]
+		f := res.Findings[i]
 		if f.Disposition != reconcile.AutoRevoke || (f.Outcome != reconcile.OutcomeDone && f.Outcome != reconcile.OutcomeFailed) {
 			continue
 		}
@@ -328,7 +328,7 @@ type SLABreach struct {
 func SLABreaches(res *reconcile.Result) []SLABreach {
 	var out []SLABreach
 	for i := range res.Findings {
-		f := &res.Findings[i]
+		f := res.Findings[i]
 		if f.Kind != reconcile.TerminatedActive && f.Kind != reconcile.SuspendedActive {
 			continue
 		}

@@ -43,10 +43,14 @@ func revoked(f reconcile.Finding, after time.Duration) reconcile.Finding {
 }
 
 func result(runID int64, status reconcile.Status, fs ...reconcile.Finding) *reconcile.Result {
-	return &reconcile.Result{
-		Run:      store.Run{ID: runID, AsOf: asOf, FinishedAt: asOf.Add(2 * time.Minute), Status: status, Job: "nightly"},
-		Findings: fs, Policy: reconcile.DefaultPolicy(),
+	res := &reconcile.Result{
+		Run:    store.Run{ID: runID, AsOf: asOf, FinishedAt: asOf.Add(2 * time.Minute), Status: status, Job: "nightly"},
+		Policy: reconcile.DefaultPolicy(),
 	}
+	for i := range fs {
+		res.Findings = append(res.Findings, &fs[i])
+	}
+	return res
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

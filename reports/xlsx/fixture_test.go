@@ -32,7 +32,7 @@ func sampleResult() *reconcile.Result {
 		Guards:      []reconcile.Guard{{Kind: reconcile.GuardMaxRevocations, Target: "crm", Reason: "target crm would revoke 12 > 10"}},
 		Policy:      pol,
 		PeopleCount: 1200,
-		Findings: []reconcile.Finding{
+		Findings: []*reconcile.Finding{
 			{Fingerprint: "aa01", Kind: reconcile.TerminatedActive, Severity: reconcile.Critical, Target: "ldap", AccountID: "uid=jane,ou=people",
 				Username: "jane", EmployeeID: "00042", Person: jane, Disposition: reconcile.AutoRevoke,
 				Actions: []reconcile.Step{{Op: targets.CanDisable, Auto: true}, {Op: targets.CanRevokeSessions, Auto: true}},
@@ -111,10 +111,11 @@ func bigResult(n int) *reconcile.Result {
 	kinds := reconcile.Kinds
 	sevs := []reconcile.Severity{reconcile.Critical, reconcile.High, reconcile.Medium, reconcile.Low}
 	disp := []reconcile.Disposition{reconcile.AutoRevoke, reconcile.ManualRevoke, reconcile.Review, reconcile.Exempt}
-	res.Findings = make([]reconcile.Finding, n)
+	res.Findings = make([]*reconcile.Finding, n)
 	res.Drift = make([]store.DriftRow, n/2)
 	for i := range n {
-		f := &res.Findings[i]
+		f := &reconcile.Finding{}
+		res.Findings[i] = f
 		f.Fingerprint = fmt.Sprintf("%016x", i)
 		f.Kind = kinds[i%len(kinds)]
 		f.Severity = sevs[i%4]

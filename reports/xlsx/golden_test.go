@@ -43,7 +43,7 @@ func goldenResult() *reconcile.Result {
 		"",
 	}
 	for i, s := range odd {
-		f := &res.Findings[i*7]
+		f := res.Findings[i*7]
 		f.Reason, f.Username, f.DisplayName = s, s, s
 		f.Evidence = reconcile.Evidence{{Key: "note", Value: s}, {Key: "z", Value: "last"}, {Key: "a", Value: ""}}
 		f.JiraKey = s
@@ -54,14 +54,14 @@ func goldenResult() *reconcile.Result {
 	res.Findings[5].FirstSeen = time.Time{}
 	// A leaver's account that is exempt (not on the SLA clock), and one
 	// whose automatic steps are done but a person's step is open.
-	exempt := sample.Findings[0]
+	exempt := *sample.Findings[0]
 	exempt.Fingerprint, exempt.AccountID, exempt.Disposition = "bb01", "uid=jane2,ou=people", reconcile.Exempt
 	exempt.Exemption = &reconcile.Exemption{Target: "ldap", AccountID: "uid=jane2,ou=people", Owner: "it-ops", Reason: "litigation", Approver: "ciso"}
 	exempt.Outcome, exempt.RevokedAt = "", nil
-	open := sample.Findings[0]
+	open := *sample.Findings[0]
 	open.Fingerprint, open.AccountID = "bb02", "uid=jane3,ou=people"
 	open.Actions = append(slices.Clone(open.Actions), reconcile.Step{Op: targets.CanDisable, Manual: "badge office"})
-	res.Findings = append(res.Findings, exempt, open)
+	res.Findings = append(res.Findings, &exempt, &open)
 	return res
 }
 

@@ -244,7 +244,7 @@ func (s *summarySheet) findingsByKind() error {
 	}
 	byKind := map[reconcile.Kind]map[reconcile.Disposition]int{}
 	for i := range res.Findings {
-		fd := &res.Findings[i]
+		fd := res.Findings[i]
 		if byKind[fd.Kind] == nil {
 			byKind[fd.Kind] = map[reconcile.Disposition]int{}
 		}
@@ -290,7 +290,7 @@ func (s *summarySheet) openByAge() error {
 	}
 	ages := make([]int, len(ageBuckets))
 	for i := range s.res.Findings {
-		fd := &s.res.Findings[i]
+		fd := s.res.Findings[i]
 		if !fd.NeedsPerson() {
 			continue
 		}
@@ -453,7 +453,7 @@ func (w *writer) summarySLA(s *summarySheet) error {
 	stats := map[string]*slaStats{}
 	all := &slaStats{}
 	for i := range res.Findings {
-		fd := &res.Findings[i]
+		fd := res.Findings[i]
 		if !slaFinding(fd) && fd.WithinSLA == nil {
 			continue
 		}

@@ -134,7 +134,7 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 		{SheetLeavers, func() error {
 			ls := newLeaverSet(&res.Policy)
 			for i := range res.Findings {
-				if f := &res.Findings[i]; isLeaverFinding(f) {
+				if f := res.Findings[i]; isLeaverFinding(f) {
 					ls.add(f, res.Run.AsOf)
 				}
 			}
@@ -577,7 +577,7 @@ type accountName struct{ username, display string }
 func accountNames(res *reconcile.Result) map[[2]string]accountName {
 	n := make(map[[2]string]accountName, len(res.Findings))
 	for i := range res.Findings {
-		f := &res.Findings[i]
+		f := res.Findings[i]
 		if f.Username == "" && f.DisplayName == "" {
 			continue
 		}
@@ -646,10 +646,9 @@ func (w *writer) findings() error {
 // each call's cells and the first-seen and days-open cells of each
 // first-seen time (made once: a run's findings were first seen on few
 // distinct days) are its own.
-func (w *writer) findingRows(fs []reconcile.Finding, ncols int, sevCells map[reconcile.Severity]any, emit func([]any) error) error {
+func (w *writer) findingRows(fs []*reconcile.Finding, ncols int, sevCells map[reconcile.Severity]any, emit func([]any) error) error {
 	cells, seen := make([]any, ncols), map[int64]seenCells{}
-	for i := range fs {
-		f := &fs[i]
+	for _, f := range fs {
 		id, name, status, job := person(f)
 		sev, ok := sevCells[f.Severity]
 		if !ok {
@@ -682,7 +681,7 @@ func (w *writer) findingRows(fs []reconcile.Finding, ncols int, sevCells map[rec
 func (w *writer) plannedSteps() int {
 	n := 0
 	for i := range w.res.Findings {
-		f := &w.res.Findings[i]
+		f := w.res.Findings[i]
 		if f.Outcome == reconcile.OutcomePlanned || f.Outcome == reconcile.OutcomeBlocked {
 			n += len(f.Actions)
 		}
@@ -699,7 +698,7 @@ func (w *writer) actions() error {
 	// (CN=VPN Users,OU=Groups,…)", not the ID alone.
 	groupNames := map[[2]string]string{}
 	for i := range w.res.Findings {
-		f := &w.res.Findings[i]
+		f := w.res.Findings[i]
 		for _, s := range f.Actions {
 			if s.Name != "" && s.Arg != "" && s.Name != s.Arg {
 				groupNames[[2]string{f.Target, s.Arg}] = s.Name
@@ -726,7 +725,7 @@ func (w *writer) actions() error {
 			}
 		}
 		for i := range w.res.Findings {
-			f := &w.res.Findings[i]
+			f := w.res.Findings[i]
 			if f.Outcome != reconcile.OutcomePlanned && f.Outcome != reconcile.OutcomeBlocked {
 				continue
 			}
@@ -757,14 +756,14 @@ func (w *writer) sla() error {
 		{"Revoked", 16}, {"Elapsed", 14}, {"Elapsed (h)", 10}, {"Tier", 10}, {"SLA", 8}, {"Within SLA", 10}}
 	n := 0
 	for i := range w.res.Findings {
-		if slaFinding(&w.res.Findings[i]) {
+		if slaFinding(w.res.Findings[i]) {
 			n++
 		}
 	}
 	cells := make([]any, len(cols))
 	return w.table(SheetSLA, cols, n, func(emit func([]any) error) error {
 		for i := range w.res.Findings {
-			f := &w.res.Findings[i]
+			f := w.res.Findings[i]
 			if !slaFinding(f) {
 				continue
 			}

@@ -88,7 +88,7 @@ func rawNumber(t *testing.T, f *excelize.File, sheet, cell string) float64 {
 func TestWorkbook(t *testing.T) {
 	res := sampleResult()
 	// One report-mode target: two planned steps.
-	res.Findings = append(res.Findings, reconcile.Finding{Fingerprint: "aa07", Kind: reconcile.Reenabled, Severity: reconcile.High,
+	res.Findings = append(res.Findings, &reconcile.Finding{Fingerprint: "aa07", Kind: reconcile.Reenabled, Severity: reconcile.High,
 		Target: "wiki", AccountID: "w-3", Disposition: reconcile.AutoRevoke, Outcome: reconcile.OutcomePlanned, FirstSeen: asOf,
 		Actions: []reconcile.Step{{Op: "disable", Auto: true}, {Op: "revoke_sessions", Auto: true}}})
 	f, path := writeSample(t, res)
@@ -380,13 +380,13 @@ func TestNamesBesideAccountIDs(t *testing.T) {
 	const vpn = "CN=VPN Users,OU=Groups,DC=corp,DC=example"
 	res := sampleResult()
 	res.Findings = append(res.Findings,
-		reconcile.Finding{Fingerprint: "bb01", Kind: reconcile.TerminatedActive, Severity: reconcile.Critical, Target: "ad", AccountID: guid,
+		&reconcile.Finding{Fingerprint: "bb01", Kind: reconcile.TerminatedActive, Severity: reconcile.Critical, Target: "ad", AccountID: guid,
 			Username: "noura.aziz", DisplayName: "Noura Aziz", Disposition: reconcile.AutoRevoke, Outcome: reconcile.OutcomePlanned, FirstSeen: asOf,
 			EffectiveAt: tp(asOf.Add(-time.Hour)), Tier: "standard",
 			Actions: []reconcile.Step{{Op: targets.CanRemoveFromGroup, Arg: vpn, Name: "VPN Users", Auto: true}}},
-		reconcile.Finding{Fingerprint: "bb02", Kind: reconcile.RevocationFailed, Severity: reconcile.High, Target: "ad", AccountID: guid,
+		&reconcile.Finding{Fingerprint: "bb02", Kind: reconcile.RevocationFailed, Severity: reconcile.High, Target: "ad", AccountID: guid,
 			Disposition: reconcile.Review, FirstSeen: asOf},
-		reconcile.Finding{Fingerprint: "bb03", Kind: reconcile.PrivilegedUnapproved, Severity: reconcile.High, Target: "ad", AccountID: "guid-2",
+		&reconcile.Finding{Fingerprint: "bb03", Kind: reconcile.PrivilegedUnapproved, Severity: reconcile.High, Target: "ad", AccountID: "guid-2",
 			Username: "svc.backup", DisplayName: "Backup service", Disposition: reconcile.Exempt, FirstSeen: asOf,
 			Exemption: &reconcile.Exemption{Target: "ad", AccountID: "svc.backup", Owner: "it", Reason: "backups", Approver: "ciso"}})
 	res.Actions = append(res.Actions, store.Action{ID: 9, RunID: 17, Fingerprint: "bb01", Target: "ad", AccountID: guid, Op: "disable",
