@@ -151,8 +151,8 @@ func TestSortFindingRows(t *testing.T) {
 // finishFindings gives the run's own findings and the targets' (in target
 // order) their fingerprints, keeps the scope and the guard findings, drops
 // the orphans of a suspect HR export, and orders them as sorting the
-// findings themselves stably does, ties included; the targets' lists are
-// let go.
+// findings themselves stably does, ties included, without copying them;
+// the targets' lists are let go.
 func TestFinishFindingsAsBefore(t *testing.T) {
 	sevs := []Severity{Critical, High, Medium, Low, "odd"}
 	kinds := []Kind{Orphaned, Dormant, TerminatedActive, GuardTripped}
@@ -194,11 +194,25 @@ func TestFinishFindingsAsBefore(t *testing.T) {
 			want = append(want, f)
 		}
 		sortFindingValues(want)
+		// The findings are not copied: each is where its list or the
+		// run put it (a copy held every finding twice at the run's peak).
+		made := map[*Finding]bool{}
+		for _, f := range res.Findings {
+			made[f] = true
+		}
+		for ti := range results {
+			for f := range results[ti].findings.All() {
+				made[f] = true
+			}
+		}
 		(&Engine{}).finishFindings(RunSpec{AsOf: asOf, Scope: c.scope}, results, res)
 		if len(res.Findings) != len(want) {
 			t.Fatalf("scope %v, HR suspect %v: %d findings, want %d", c.scope, c.hrSuspect, len(res.Findings), len(want))
 		}
 		for i, f := range res.Findings {
+			if !made[f] {
+				t.Fatalf("scope %v, HR suspect %v: finding %d (reason %s) is a copy", c.scope, c.hrSuspect, i, f.Reason)
+			}
 			if f.Reason != want[i].Reason || f.Fingerprint != Fingerprint(f.Kind, f.Target, f.AccountID) || !f.FirstSeen.Equal(asOf) || f.Actions == nil {
 				t.Fatalf("scope %v, HR suspect %v: finding %d is %+v, want the one of reason %s, fingerprinted, first seen %s", c.scope, c.hrSuspect, i, f, want[i].Reason, asOf)
 			}
