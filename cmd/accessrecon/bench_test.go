@@ -263,6 +263,23 @@ package main
 // and 8.82 cpu-s, 692 MiB (no budget). At 1,000,000 people (6dcdd7b): day
 // 2 67.5 s, 118.5 cpu-s, 4,194 MiB, GC 15.8% of the CPU time; day 1 205.3
 // s, 5,861 MiB; store 4,540 MB after day 1, 75.5 MB more after day 2.
+//
+// Evening of 2026-12-02 (Result.Findings points at the findings the
+// targets' judges made instead of a sorted copy of them, and Need counts
+// 1,300 bytes a finding instead of 1,600), on a machine slower than the
+// afternoon's: BenchmarkDays -benchtime 1x, 008bd00 and a56193f in turn,
+// twice: day 2 6.59 and 5.69 s, 11.23 and 9.89 cpu-s, 520 and 517 MiB, GC
+// 11.2 and 10.0% before; 6.55 and 6.44 s, 11.33 and 11.13 cpu-s, 471 and
+// 469 MiB, GC 13.5 and 11.8% after (day 1 22.3 and 19.3 s, 602 and 628
+// MiB before; 19.4 and 16.5 s, 588 and 563 MiB after). The most live
+// after a collection (GODEBUG=gctrace=1 with GOGC=10, a collection every
+// 10%): 293 MB before, 240-253 MB after. At 1,000,000 people: day 2 64.9
+// s, 114.3 cpu-s, 3,607 MiB, GC 18.6% of the CPU time (4,194 MiB at
+// 6dcdd7b); day 1 212.0 s, 5,213 MiB; store 4,542 MB after day 1, 75.5 MB
+// more after day 2. reconcile/pgstore's BenchmarkDay2, twice: SQLite 6.69
+// and 5.32 s, PostgreSQL 7.07 and 7.09 s (1.06x and 1.33x); with three
+// more days, each after a VACUUM, PostgreSQL's store grew 0.93 MB a day
+// (26 MB on day 2, the dead versions later days reuse).
 
 import (
 	"bytes"
