@@ -312,7 +312,7 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 		defer close(hr.done)
 		hr.people, hr.err = e.collectHR(ctx, log, spec, res)
 	}()
-	var open map[string]OpenFinding
+	var open *OpenFindings
 	var openErr error
 	var openWG sync.WaitGroup
 	defer openWG.Wait()
@@ -378,7 +378,7 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 		return openErr
 	}
 	for i := range res.Findings {
-		if st, ok := open[res.Findings[i].Fingerprint]; ok {
+		if st, ok := open.Get(res.Findings[i].Fingerprint); ok {
 			res.Findings[i].FirstSeen, res.Findings[i].JiraKey = st.FirstSeen, st.JiraKey
 		}
 	}

@@ -376,13 +376,13 @@ func (s *memStore) SaveDrift(ctx context.Context, runID int64, drift []DriftRow)
 	return nil
 }
 
-func (s *memStore) OpenFindings(ctx context.Context) (map[string]OpenFinding, error) {
+func (s *memStore) OpenFindings(ctx context.Context) (*OpenFindings, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string]OpenFinding{}
+	out := NewOpenFindings(0)
 	for fp, st := range s.states {
 		if !st.Resolved {
-			out[fp] = OpenFinding{FirstSeen: st.FirstSeen, JiraKey: st.JiraKey}
+			out.Add(fp, OpenFinding{FirstSeen: st.FirstSeen, JiraKey: st.JiraKey})
 		}
 	}
 	return out, nil

@@ -109,7 +109,7 @@ type Store interface {
 	// OpenFindings returns, keyed by fingerprint, when each problem not
 	// resolved was first seen and the ticket that tracks it: what a run
 	// carries into the findings it reports again.
-	OpenFindings(ctx context.Context) (map[string]OpenFinding, error)
+	OpenFindings(ctx context.Context) (*OpenFindings, error)
 	// SaveFindings records a run's findings and the state of each
 	// fingerprint: seen at asOf in this run; its first-seen date kept while
 	// it stays open, restarted (the row's FirstSeen) when a resolved

@@ -58,7 +58,7 @@ func openFinding(t *testing.T, dir, fp string) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, ok := open[fp]
+	_, ok := open.Get(fp)
 	return ok
 }
 

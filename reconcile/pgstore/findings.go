@@ -19,7 +19,7 @@ import (
 
 // OpenFindings returns the first-seen date and Jira key of every
 // fingerprint not yet resolved.
-func (s *Store) OpenFindings(ctx context.Context) (map[string]reconcile.OpenFinding, error) {
+func (s *Store) OpenFindings(ctx context.Context) (*reconcile.OpenFindings, error) {
 	var n int
 	if err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM finding_state WHERE resolved_at IS NULL`); err != nil {
 		return nil, fmt.Errorf("pgstore: open findings: %w", err)
@@ -29,7 +29,7 @@ func (s *Store) OpenFindings(ctx context.Context) (map[string]reconcile.OpenFind
 		return nil, fmt.Errorf("pgstore: open findings: %w", err)
 	}
 	defer rows.Close()
-	out := make(map[string]reconcile.OpenFinding, n)
+	out := reconcile.NewOpenFindings(n)
 	for rows.Next() {
 		var fp string
 		var first sql.NullTime
@@ -38,7 +38,7 @@ func (s *Store) OpenFindings(ctx context.Context) (map[string]reconcile.OpenFind
 			return nil, fmt.Errorf("pgstore: open findings: %w", err)
 		}
 		o.FirstSeen = tt(first)
-		out[fp] = o
+		out.Add(fp, o)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("pgstore: open findings: %w", err)

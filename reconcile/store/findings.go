@@ -21,12 +21,12 @@ import (
 // OpenFindings returns the first-seen date and Jira key of every
 // fingerprint not yet resolved (read through the driver's rows: a run
 // reads every open finding, 1.8 million at a million people).
-func (s *Store) OpenFindings(ctx context.Context) (map[string]reconcile.OpenFinding, error) {
+func (s *Store) OpenFindings(ctx context.Context) (*reconcile.OpenFindings, error) {
 	var n int
 	if err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM finding_state WHERE resolved_at IS NULL`); err != nil {
 		return nil, fmt.Errorf("store: open findings: %w", err)
 	}
-	out := make(map[string]reconcile.OpenFinding, n)
+	out := reconcile.NewOpenFindings(n)
 	err := driverRows(ctx, s.db.DB, `SELECT fingerprint, first_seen, jira_key FROM finding_state WHERE resolved_at IS NULL`, nil,
 		func(dest []driver.Value) error {
 			fp, ok1 := dest[0].(string)
@@ -37,7 +37,7 @@ func (s *Store) OpenFindings(ctx context.Context) (map[string]reconcile.OpenFind
 			}
 			o := reconcile.OpenFinding{JiraKey: key}
 			o.FirstSeen = mustT(sql.NullString{String: first, Valid: true})
-			out[fp] = o
+			out.Add(fp, o)
 			return nil
 		})
 	if err != nil {

@@ -120,7 +120,7 @@ func history(t *testing.T, st HistoryStore, prepare func(*reconcile.FindingRow))
 			var rows []reconcile.FindingRow
 			for _, spec := range step.Rows {
 				first := day
-				if o, ok := open[spec[:1]]; ok {
+				if o, ok := open.Get(spec[:1]); ok {
 					first = o.FirstSeen // as the engine does
 				}
 				rows = append(rows, HistoryRow(spec, first))
@@ -212,11 +212,11 @@ func OpenStates(t *testing.T, st interface {
 			continue
 		}
 		out[fp] = s
-		if o, ok := open[fp]; !ok || !o.FirstSeen.Equal(s.FirstSeen) || o.JiraKey != s.JiraKey {
+		if o, ok := open.Get(fp); !ok || !o.FirstSeen.Equal(s.FirstSeen) || o.JiraKey != s.JiraKey {
 			t.Errorf("OpenFindings[%s] = %+v (listed %v), want first seen %s, Jira key %q", fp, o, ok, s.FirstSeen, s.JiraKey)
 		}
 	}
-	for fp := range open {
+	for fp := range open.All() {
 		if _, ok := out[fp]; !ok {
 			t.Errorf("OpenFindings lists %s, which is resolved or unknown", fp)
 		}
