@@ -15,17 +15,22 @@ import (
 // run's peak instead of letting the heap grow to twice what is live (a
 // 100,000-person day held 300 MB and had 700 MB resident). An estimate
 // too low must not leave the collector running without pause: while runs
-// last, the live heap is watched, and a limit it comes near is raised to
-// half as much again as the heap.
+// last, the live heap is watched, and a limit it comes near after two
+// collections in a row is raised to half as much again as the heap. (One
+// collection is not enough: what is allocated while it marks counts as
+// live, and a collection slowed by a busy machine can count far more
+// than the run holds.)
 type Budget struct {
 	ceiling int64
-	set     func(int64) int64 // debug.SetMemoryLimit
-	live    func() uint64     // the heap live after the last collection
+	set     func(int64) int64            // debug.SetMemoryLimit
+	live    func() (heap, cycles uint64) // the heap live after the last collection, and the collections so far
 
 	mu     sync.Mutex
 	need   int64 // of the runs that hold a reservation
 	runs   int
-	raised int64 // added by check while runs last
+	raised int64  // added by check while runs last
+	seen   uint64 // the collection check looked at last
+	high   bool   // the heap was near the limit after it
 	stop   chan struct{}
 }
 
@@ -42,7 +47,7 @@ func NewBudget(ceiling int64) *Budget {
 	return newBudget(ceiling, debug.SetMemoryLimit, liveHeap)
 }
 
-func newBudget(ceiling int64, set func(int64) int64, live func() uint64) *Budget {
+func newBudget(ceiling int64, set func(int64) int64, live func() (heap, cycles uint64)) *Budget {
 	b := &Budget{ceiling: ceiling, set: set, live: live}
 	set(ceiling)
 	return b
@@ -79,7 +84,7 @@ func (b *Budget) Reserve(need int64) (release func()) {
 			b.runs--
 			if b.runs == 0 {
 				close(b.stop)
-				b.raised = 0
+				b.raised, b.high = 0, false
 			}
 			b.set(b.limit())
 		})
@@ -113,27 +118,35 @@ func (b *Budget) watch(stop chan struct{}) {
 	}
 }
 
-// check raises the limit when the live heap is past four fifths of it, to
-// half as much again as the heap.
+// check raises the limit when the live heap was past four fifths of it
+// after the last two collections it saw, to half as much again as the
+// heap.
 func (b *Budget) check() {
-	live := int64(b.live())
+	heap, cycles := b.live()
+	live := int64(heap)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.runs == 0 || live <= b.limit()/5*4 {
+	if b.runs == 0 || cycles == b.seen {
+		return
+	}
+	wasHigh := b.high
+	b.seen, b.high = cycles, live > b.limit()/5*4
+	if !b.high || !wasHigh {
 		return
 	}
 	b.raised = max(b.raised, live/2*3-Base-b.need)
 	b.set(b.limit())
 }
 
-// liveHeap is the heap live after the last collection.
-func liveHeap() uint64 {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+// liveHeap is the heap live after the last collection, and the number of
+// collections so far.
+func liveHeap() (heap, cycles uint64) {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
 	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
+	if s[0].Value.Kind() != metrics.KindUint64 || s[1].Value.Kind() != metrics.KindUint64 {
+		return 0, 0
 	}
-	return s[0].Value.Uint64()
+	return s[0].Value.Uint64(), s[1].Value.Uint64()
 }
 
 type budgetKey struct{}

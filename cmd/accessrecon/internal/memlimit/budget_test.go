@@ -6,11 +6,20 @@ import (
 	"testing"
 )
 
-// fakeRuntime records the limits a Budget sets and reports a live heap the
-// test chooses.
+// fakeRuntime records the limits a Budget sets and reports a live heap and
+// a count of collections the test chooses.
 type fakeRuntime struct {
 	limits []int64
 	heap   uint64
+	cycles uint64
+}
+
+func (f *fakeRuntime) live() (heap, cycles uint64) { return f.heap, f.cycles }
+
+// collected is a collection after which heap is live.
+func (f *fakeRuntime) collected(heap uint64) {
+	f.heap = heap
+	f.cycles++
 }
 
 func (f *fakeRuntime) set(n int64) int64 {
@@ -26,7 +35,7 @@ func (f *fakeRuntime) last() int64 { return f.limits[len(f.limits)-1] }
 // twice, once).
 func TestBudgetFollowsTheRuns(t *testing.T) {
 	f := &fakeRuntime{}
-	b := newBudget(8<<30, f.set, func() uint64 { return f.heap })
+	b := newBudget(8<<30, f.set, f.live)
 	if f.last() != 8<<30 {
 		t.Fatalf("limit %d with no run, want the ceiling", f.last())
 	}
@@ -54,32 +63,51 @@ func TestBudgetFollowsTheRuns(t *testing.T) {
 	}
 }
 
-// A live heap past four fifths of the limit raises it to half as much
-// again as the heap (an estimate too low must not keep the collector
-// running), never above the ceiling; a heap below leaves it; the raise
-// lasts until no run is left.
+// A live heap past four fifths of the limit after two collections in a
+// row raises it to half as much again as the heap (an estimate too low
+// must not keep the collector running), never above the ceiling. A heap
+// at four fifths or below leaves it; so does one collection past (what is
+// allocated while a collection marks counts as live), the same collection
+// seen twice, and two past with one below between them. The raise lasts
+// until no run is left, and the next run starts afresh.
 func TestBudgetRaisedNearTheHeap(t *testing.T) {
 	f := &fakeRuntime{}
-	b := newBudget(2<<30, f.set, func() uint64 { return f.heap })
+	b := newBudget(2<<30, f.set, f.live)
 	release := b.Reserve(200 << 20)
 	limit := int64(Base + 200<<20)
-	f.heap = uint64(limit / 5 * 4)
-	b.check()
-	if f.last() != limit {
-		t.Fatalf("limit %d with the heap at four fifths, want it left at %d", f.last(), limit)
+	past := uint64(limit/5*4) + 1<<20
+	left := func(why string) {
+		t.Helper()
+		b.check()
+		if f.last() != limit {
+			t.Fatalf("limit %d %s, want it left at %d", f.last(), why, limit)
+		}
 	}
-	f.heap = uint64(limit/5*4) + 1<<20
+	f.collected(uint64(limit / 5 * 4))
+	left("with the heap at four fifths")
+	f.collected(uint64(limit / 5 * 4))
+	left("with the heap at four fifths twice")
+	f.collected(past)
+	left("after one collection past four fifths")
+	left("with that collection seen again")
+	f.collected(100 << 20)
+	left("after a collection below")
+	f.collected(past)
+	left("after one collection past four fifths, one below before it")
+	f.collected(past + 1<<20)
 	b.check()
 	if want := int64(f.heap) / 2 * 3; f.last() != want {
-		t.Fatalf("limit %d with the heap past four fifths, want %d", f.last(), want)
+		t.Fatalf("limit %d after two collections past four fifths, want %d", f.last(), want)
 	}
 	raised := f.last()
-	f.heap = 10 << 20
+	f.collected(10 << 20)
 	b.check()
 	if f.last() != raised {
 		t.Fatalf("limit %d once the heap shrank, want the raise kept (%d)", f.last(), raised)
 	}
-	f.heap = 1900 << 20
+	f.collected(1900 << 20)
+	b.check()
+	f.collected(1900 << 20)
 	b.check()
 	if f.last() != 2<<30 {
 		t.Fatalf("limit %d, want the ceiling", f.last())
@@ -90,6 +118,9 @@ func TestBudgetRaisedNearTheHeap(t *testing.T) {
 	if f.last() != limit {
 		t.Fatalf("limit %d for the next run, want %d: the raise ends with the runs", f.last(), limit)
 	}
+	// The last run's heap past four fifths does not count for this one.
+	f.collected(past)
+	left("for a new run after one collection past four fifths")
 }
 
 // On the figures measured, a run's need with the base is a quarter to a
@@ -114,7 +145,7 @@ func TestBudgetInContext(t *testing.T) {
 	if FromContext(context.Background()) != nil {
 		t.Fatal("a Budget without one given")
 	}
-	b := newBudget(1<<30, (&fakeRuntime{}).set, func() uint64 { return 0 })
+	b := newBudget(1<<30, (&fakeRuntime{}).set, func() (uint64, uint64) { return 0, 0 })
 	if FromContext(WithBudget(context.Background(), b)) != b {
 		t.Fatal("the Budget given is not the one found")
 	}
@@ -123,9 +154,14 @@ func TestBudgetInContext(t *testing.T) {
 // liveHeap reads the runtime's figure.
 func TestLiveHeap(t *testing.T) {
 	keep := make([]byte, 8<<20)
+	_, before := liveHeap()
 	runtime.GC()
-	if liveHeap() < 8<<20 {
-		t.Fatalf("live heap %d, with 8 MiB held", liveHeap())
+	heap, cycles := liveHeap()
+	if heap < 8<<20 {
+		t.Fatalf("live heap %d, with 8 MiB held", heap)
+	}
+	if cycles <= before {
+		t.Fatalf("%d collections after one more than %d", cycles, before)
 	}
 	runtime.KeepAlive(keep)
 }
