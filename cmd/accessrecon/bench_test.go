@@ -284,14 +284,14 @@ package main
 // Later that evening (the open findings held compactly: OpenFindings; Need
 // 1,200 bytes a finding; the limit raised only after two collections in a
 // row near it), the machine slower still: BenchmarkDays -benchtime 1x,
-// 008bd00 and 1e59b89 in turn, twice: day 2 5.79 and 7.28 s, 9.94 and
+// 008bd00 and 41ff533 in turn, twice: day 2 5.79 and 7.28 s, 9.94 and
 // 12.56 cpu-s, 502 and 482 MiB before; 5.30 and 5.69 s, 9.00 and 9.76
 // cpu-s, 438 and 434 MiB, GC 12.9 and 11.7% after (day 1 16.0 and 20.0 s,
 // 597 and 596 MiB before; 20.0 and 21.1 s, 550 and 555 MiB after). The
 // `run` command five times each alternately on one day-1 store: medians
 // 6.86 s, 11.43 cpu-s, 516 MB before; 7.14 s, 11.87 cpu-s, 464 MB after.
 // The most live after a collection with GOGC=10: 229-233 MB. At 1,000,000
-// people, 008d2fd then 1e59b89: day 2 84.6 and 80.5 s, 147.1 and 141.6
+// people, 008d2fd then 41ff533: day 2 84.6 and 80.5 s, 147.1 and 141.6
 // cpu-s, 3,535 and 3,435 MiB, GC 16.9 and 16.3%; day 1 273.4 and 235.5 s
 // (008d2fd took 64.9 s for day 2 an hour before: this machine's speed
 // moves more than these changes do).
