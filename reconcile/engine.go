@@ -377,9 +377,9 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 	if openErr != nil {
 		return openErr
 	}
-	for i := range res.Findings {
-		if st, ok := open.Get(res.Findings[i].Fingerprint); ok {
-			res.Findings[i].FirstSeen, res.Findings[i].JiraKey = st.FirstSeen, st.JiraKey
+	for _, f := range res.Findings {
+		if st, ok := open.Get(f.Fingerprint); ok {
+			f.FirstSeen, f.JiraKey = st.FirstSeen, st.JiraKey
 		}
 	}
 	// Neither the people nor the open findings are needed any more: the

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"iter"
 	"time"
@@ -100,9 +101,7 @@ func (o *OpenFindings) All() iter.Seq2[string, OpenFinding] {
 		}
 		var b [8]byte
 		for k, n := range o.first {
-			for i := range b {
-				b[i] = byte(k >> (56 - 8*i))
-			}
+			binary.BigEndian.PutUint64(b[:], k)
 			if !yield(hex.EncodeToString(b[:]), OpenFinding{FirstSeen: time.Unix(0, n).UTC(), JiraKey: o.jira[k]}) {
 				return
 			}

@@ -55,8 +55,7 @@ func (c *Client) intents(res *reconcile.Result) []Op {
 	// the rails' own. Nothing else is opened, changed, closed or reopened
 	// on its word (the findings are still in the workbook, marked).
 	trusted := res.Trusted()
-	for i := range res.Findings {
-		f := res.Findings[i]
+	for _, f := range res.Findings {
 		if !f.NeedsPerson() || seen[f.Fingerprint] || (!trusted && f.Kind != reconcile.GuardTripped) {
 			continue
 		}

@@ -227,8 +227,7 @@ type names map[[2]string][2]string
 
 func accountNames(res *reconcile.Result) names {
 	n := names{}
-	for i := range res.Findings {
-		f := res.Findings[i]
+	for _, f := range res.Findings {
 		k := [2]string{f.Target, f.AccountID}
 		old := n[k]
 		n[k] = [2]string{cmp.Or(old[0], f.Username), cmp.Or(old[1], f.DisplayName)}

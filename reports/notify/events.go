@@ -256,8 +256,7 @@ func revocationsEvent(res *reconcile.Result, maxItems int) (Event, bool) {
 	var order []string
 	people := map[string]*person{}
 	done, failed := 0, 0
-	for i := range res.Findings {
-		f := res.Findings[i]
+	for _, f := range res.Findings {
 		if f.Disposition != reconcile.AutoRevoke || (f.Outcome != reconcile.OutcomeDone && f.Outcome != reconcile.OutcomeFailed) {
 			continue
 		}
@@ -327,8 +326,7 @@ type SLABreach struct {
 // not on the clock. When reconcile grows a helper, this should call it.
 func SLABreaches(res *reconcile.Result) []SLABreach {
 	var out []SLABreach
-	for i := range res.Findings {
-		f := res.Findings[i]
+	for _, f := range res.Findings {
 		if f.Kind != reconcile.TerminatedActive && f.Kind != reconcile.SuspendedActive {
 			continue
 		}

@@ -139,8 +139,8 @@ func (s *summarySheet) runMetadata() error {
 		guards = strings.Join(r.Guards, "; ")
 	}
 	open := 0
-	for i := range res.Findings {
-		if res.Findings[i].NeedsPerson() {
+	for _, f := range res.Findings {
+		if f.NeedsPerson() {
 			open++
 		}
 	}
@@ -243,8 +243,7 @@ func (s *summarySheet) findingsByKind() error {
 		return err
 	}
 	byKind := map[reconcile.Kind]map[reconcile.Disposition]int{}
-	for i := range res.Findings {
-		fd := res.Findings[i]
+	for _, fd := range res.Findings {
 		if byKind[fd.Kind] == nil {
 			byKind[fd.Kind] = map[reconcile.Disposition]int{}
 		}
@@ -289,8 +288,7 @@ func (s *summarySheet) openByAge() error {
 		return err
 	}
 	ages := make([]int, len(ageBuckets))
-	for i := range s.res.Findings {
-		fd := s.res.Findings[i]
+	for _, fd := range s.res.Findings {
 		if !fd.NeedsPerson() {
 			continue
 		}
@@ -428,8 +426,8 @@ func (w *writer) trend() []store.Run {
 		cur := w.res.Run
 		if cur.Counts == nil {
 			cur.Counts = map[string]int{"findings": len(w.res.Findings)}
-			for i := range w.res.Findings {
-				cur.Counts["disposition:"+string(w.res.Findings[i].Disposition)]++
+			for _, f := range w.res.Findings {
+				cur.Counts["disposition:"+string(f.Disposition)]++
 			}
 		}
 		runs = append([]store.Run{cur}, runs...)
@@ -452,8 +450,7 @@ func (w *writer) summarySLA(s *summarySheet) error {
 	res := w.res
 	stats := map[string]*slaStats{}
 	all := &slaStats{}
-	for i := range res.Findings {
-		fd := res.Findings[i]
+	for _, fd := range res.Findings {
 		if !slaFinding(fd) && fd.WithinSLA == nil {
 			continue
 		}

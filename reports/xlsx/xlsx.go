@@ -133,8 +133,8 @@ func WriteContext(ctx context.Context, path string, res *reconcile.Result, opts 
 		{SheetExemptions, w.exemptions},
 		{SheetLeavers, func() error {
 			ls := newLeaverSet(&res.Policy)
-			for i := range res.Findings {
-				if f := res.Findings[i]; isLeaverFinding(f) {
+			for _, f := range res.Findings {
+				if isLeaverFinding(f) {
 					ls.add(f, res.Run.AsOf)
 				}
 			}
@@ -576,8 +576,7 @@ type accountName struct{ username, display string }
 // of the same account.
 func accountNames(res *reconcile.Result) map[[2]string]accountName {
 	n := make(map[[2]string]accountName, len(res.Findings))
-	for i := range res.Findings {
-		f := res.Findings[i]
+	for _, f := range res.Findings {
 		if f.Username == "" && f.DisplayName == "" {
 			continue
 		}
@@ -680,8 +679,7 @@ func (w *writer) findingRows(fs []*reconcile.Finding, ncols int, sevCells map[re
 // rather than carried out (report mode, guards, holds).
 func (w *writer) plannedSteps() int {
 	n := 0
-	for i := range w.res.Findings {
-		f := w.res.Findings[i]
+	for _, f := range w.res.Findings {
 		if f.Outcome == reconcile.OutcomePlanned || f.Outcome == reconcile.OutcomeBlocked {
 			n += len(f.Actions)
 		}
@@ -697,8 +695,7 @@ func (w *writer) actions() error {
 	// and group ID: an action reads "remove_from_group VPN Users
 	// (CN=VPN Users,OU=Groups,…)", not the ID alone.
 	groupNames := map[[2]string]string{}
-	for i := range w.res.Findings {
-		f := w.res.Findings[i]
+	for _, f := range w.res.Findings {
 		for _, s := range f.Actions {
 			if s.Name != "" && s.Arg != "" && s.Name != s.Arg {
 				groupNames[[2]string{f.Target, s.Arg}] = s.Name
@@ -724,8 +721,7 @@ func (w *writer) actions() error {
 				return err
 			}
 		}
-		for i := range w.res.Findings {
-			f := w.res.Findings[i]
+		for _, f := range w.res.Findings {
 			if f.Outcome != reconcile.OutcomePlanned && f.Outcome != reconcile.OutcomeBlocked {
 				continue
 			}
@@ -755,15 +751,14 @@ func (w *writer) sla() error {
 	cols := []column{{"Employee ID", 11}, {"Name", 18}, {"Kind", 17}, {"Effective", 16}, {"Target", 12}, {"Account", 20}, {"Username", 14},
 		{"Revoked", 16}, {"Elapsed", 14}, {"Elapsed (h)", 10}, {"Tier", 10}, {"SLA", 8}, {"Within SLA", 10}}
 	n := 0
-	for i := range w.res.Findings {
-		if slaFinding(w.res.Findings[i]) {
+	for _, f := range w.res.Findings {
+		if slaFinding(f) {
 			n++
 		}
 	}
 	cells := make([]any, len(cols))
 	return w.table(SheetSLA, cols, n, func(emit func([]any) error) error {
-		for i := range w.res.Findings {
-			f := w.res.Findings[i]
+		for _, f := range w.res.Findings {
 			if !slaFinding(f) {
 				continue
 			}
