@@ -8,6 +8,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"reflect"
 	"slices"
@@ -39,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("snapshots", func(t *testing.T) { contractSnapshots(t, open(t)) })
 	t.Run("delta snapshots", func(t *testing.T) { contractDeltas(t, open(t)) })
 	t.Run("findings", func(t *testing.T) { contractFindings(t, open(t)) })
+	t.Run("open findings", func(t *testing.T) { contractOpenFindings(t, open(t)) })
 	t.Run("finding history", func(t *testing.T) { contractHistory(t, open(t)) })
 	t.Run("finding history, bodies loaded", func(t *testing.T) { contractHistorySpooled(t, open(t)) })
 	t.Run("last seen", func(t *testing.T) { contractLastSeen(t, open(t)) })
@@ -255,6 +257,78 @@ func contractFindings(t *testing.T, st Store) {
 	}
 	if open = OpenStates(t, st); len(open) != 2 || open["b"].LastRun != r3 {
 		t.Fatalf("open after a failed save: %+v", open)
+	}
+}
+
+// contractOpenFindings checks OpenFindings on fingerprints as the engine
+// makes them (16 lower-case hex digits, which reconcile.OpenFindings holds
+// compactly) beside others (upper case, longer), with Jira keys, first-seen
+// dates kept across runs and a zone other than UTC, and resolutions.
+func contractOpenFindings(t *testing.T, st Store) {
+	ctx := context.Background()
+	hs, ok := st.(HistoryStore)
+	if !ok {
+		t.Fatalf("%T has no SetJiraKey", st)
+	}
+	t0 := contractT0.Add(123 * time.Millisecond)
+	day := func(n int) time.Time { return t0.AddDate(0, 0, n) }
+	fp := func(i int) string { return reconcile.Fingerprint(reconcile.Dormant, "app", fmt.Sprintf("acct-%d", i)) }
+	upper := strings.ToUpper(fp(0)) // a different fingerprint from fp(0)
+	odd := fp(1) + "-x"
+	row := func(fp string, first time.Time) reconcile.FindingRow {
+		return reconcile.FindingRow{Fingerprint: fp, Kind: "dormant", Severity: "low", Disposition: "review", Target: "app", AccountID: "acct-" + fp, FirstSeen: first, Body: []byte(`{}`)}
+	}
+	var rows []reconcile.FindingRow
+	for i := range 50 {
+		rows = append(rows, row(fp(i), day(0)))
+	}
+	rows = append(rows, row(upper, day(0)), row(odd, day(0)))
+	r1 := beginRun(t, st, reconcile.Run{AsOf: day(0), StartedAt: day(0), Mode: "report", Scope: "full"})
+	if _, err := st.SaveFindings(ctx, r1, day(0), rows, func(string, string) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []struct{ fp, key string }{{fp(0), "OPS-1"}, {upper, "OPS-2"}, {odd, "OPS-3"}, {fp(7), "OPS-4"}} {
+		if err := hs.SetJiraKey(ctx, k.fp, k.key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Run 2 sees the even ones, the upper-case one and a new one; the
+	// odd ones and odd are resolved.
+	rows = nil
+	for i := 0; i < 50; i += 2 {
+		rows = append(rows, row(fp(i), day(1)))
+	}
+	rows = append(rows, row(upper, day(1)), row(fp(50), day(1)))
+	r2 := beginRun(t, st, reconcile.Run{AsOf: day(1), StartedAt: day(1), Mode: "report", Scope: "full"})
+	resolved, err := st.SaveFindings(ctx, r2, day(1), rows, func(string, string) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resolved) != 26 {
+		t.Fatalf("run 2 resolved %d findings, want the 25 odd ones and %s", len(resolved), odd)
+	}
+	open := OpenStates(t, st) // OpenFindings agrees with the states
+	if len(open) != 27 {
+		t.Fatalf("%d open findings, want 27", len(open))
+	}
+	got, err := st.OpenFindings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		fp    string
+		first time.Time
+		key   string
+	}{{fp(0), day(0), "OPS-1"}, {upper, day(0), "OPS-2"}, {fp(2), day(0), ""}, {fp(50), day(1), ""}} {
+		o, ok := got.Get(c.fp)
+		if !ok || !o.FirstSeen.Equal(c.first) || o.JiraKey != c.key {
+			t.Errorf("OpenFindings[%s] = %+v (listed %v), want first seen %s, Jira key %q", c.fp, o, ok, c.first, c.key)
+		}
+	}
+	for _, fp := range []string{fp(7), odd, strings.ToUpper(fp(2))} {
+		if o, ok := got.Get(fp); ok {
+			t.Errorf("OpenFindings lists %s (%+v): resolved or never reported", fp, o)
+		}
 	}
 }
 
