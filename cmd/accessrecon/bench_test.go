@@ -295,6 +295,24 @@ package main
 // cpu-s, 3,535 and 3,435 MiB, GC 16.9 and 16.3%; day 1 273.4 and 235.5 s
 // (008d2fd took 64.9 s for day 2 an hour before: this machine's speed
 // moves more than these changes do).
+//
+// Night of 2026-12-03, the code as above (6ce7b0a): BenchmarkDay2 three
+// times: floor 0.81, 1.08 and 1.05 s (1.49-2.01 cpu-s); run 5.26, 6.01 and
+// 8.18 s (x-floor 6.5, 5.6 and 7.8); run-no-workbook 4.53, 5.65 and 6.05 s
+// (8.34-9.47 cpu-s at the slower two; x-floor 5.6, 5.2 and 5.8).
+// BenchmarkDays -benchtime 1x, three times: day 2 7.29-8.28 s, 12.7-14.2
+// cpu-s, 458-460 MiB, GC 11.1-11.6% (day 1 18.3-22.9 s, 569-580 MiB). The
+// same code gave 434-438 MiB the evening before: of a run's peak, 40 MiB is
+// the binary's file pages (RssFile), the rest anonymous memory, about the
+// soft limit (379 MiB at this size) and 25 MiB of C heap (SQLite's). With
+// the budget replaced by a fixed GOMEMLIMIT, peak RSS of the `run` command
+// (time(1)), twice each, was 449-453 MiB at 380 MiB, 412-420 at 340, 379-391
+// at 310 and 362-368 at 290, the wall and CPU times within this machine's
+// noise (5.2-7.4 s). A sized limit that low would sit under a quarter above
+// the live heap that GODEBUG=gctrace=1 reports at the peak (264 MiB), where
+// the watch raises it (four fifths): it is not lowered on this evidence
+// alone. At 1,000,000 people the live heap peaks as the last targets finish
+// (2,439 MB with GOGC=25), not during the save.
 
 import (
 	"bytes"
