@@ -333,6 +333,24 @@ func TestFindingsOwnTheirStrings(t *testing.T) {
 	if fs[1].AccountID != "A2" || fs[1].Username != "bob" || fs[1].DisplayName != "Bob B" {
 		t.Errorf("orphan finding names %q %q %q", fs[1].AccountID, fs[1].Username, fs[1].DisplayName)
 	}
+	// Steps that are all a person's (a target that cannot revoke, or a
+	// kind the policy does not revoke automatically): the executor never
+	// plans them, and the finding keeps no copy of the account.
+	noAuto := validPolicy(t, Policy{AutoRevoke: []Kind{Dormant}})
+	for _, c := range []struct {
+		name   string
+		policy *Policy
+		caps   targets.Capabilities
+	}{{"a target without capabilities", p, targets.Capabilities{}}, {"a kind not revoked automatically", noAuto, allCaps()}} {
+		fs := newJudge(asOf, c.policy, "app", "", c.caps).classify(&a, Match{Person: term, Via: AttrEmployeeID, Strong: true}, seen{})
+		if len(fs) != 1 || fs[0].Disposition != ManualRevoke || len(fs[0].Actions) == 0 || fs[0].account != nil {
+			t.Fatalf("%s: findings %+v, want one manual_revoke with steps and no copy of the account", c.name, fs)
+		}
+		if f := fs[0]; f.AccountID != "A1" || f.Username != "alice" || f.DisplayName != "Alice A" || within(f.AccountID) || within(f.Username) || within(f.DisplayName) {
+			t.Errorf("%s: the finding names %q %q %q (its own strings: %v)", c.name, f.AccountID, f.Username, f.DisplayName,
+				!within(f.AccountID) && !within(f.Username) && !within(f.DisplayName))
+		}
+	}
 }
 
 // A finding's Match says the attribute and the strength; for the
