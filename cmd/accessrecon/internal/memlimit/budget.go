@@ -61,7 +61,7 @@ func newBudget(ceiling int64, set func(int64) int64, live func() (heap, cycles u
 // all the time. Measured with GODEBUG=gctrace=1 on the data of
 // cmd/accessrecon's benchmarks (TestNeedSizedToTheData).
 func Need(people, accounts, findings int) int64 {
-	return int64(findings)*1200 + int64(people)*700 + int64(accounts)*40
+	return int64(findings)*1050 + int64(people)*700 + int64(accounts)*40
 }
 
 // Reserve holds need for a run until release is called (once).
