@@ -314,16 +314,20 @@ package main
 // alone. At 1,000,000 people the live heap peaks as the last targets finish
 // (2,439 MB with GOGC=25), not during the save.
 //
-// Later that night (no copy of the account for a finding whose steps are
-// all a person's, 02cd977; Need 1,050 bytes a finding, 424cf3b): the most
-// live after a collection with GOGC=10 229-230 MB before, 214-218 MB after.
+// Later that night (no copy of the account for a finding whose steps are all
+// a person's, 02cd977; Need 1,050 bytes a finding, 424cf3b): the most live
+// after a collection with GOGC=10 229-230 MB before, 214-218 MB after.
 // BenchmarkDays -benchtime 1x, 8eff76b and 424cf3b in turn, twice: day 2
-// 8.05 and 7.88 s, 13.36 and 13.47 cpu-s, 447 and 454 MiB, GC 12.1 and
-// 11.6% before; 8.72 and 7.75 s, 14.28 and 12.37 cpu-s, 423 and 426 MiB,
-// GC 11.6 and 11.1% after (day 1 557-583 MiB before, 531 MiB after). At
-// 1,000,000 people (424cf3b): day 2 83.9 s, 147.3 cpu-s, 3,184 MiB, GC
-// 18.3%; day 1 255.2 s, 5,133 MiB; store 4,542 MB after day 1, 75.5 MB
-// more after day 2.
+// 8.05 and 7.88 s, 13.36 and 13.47 cpu-s, 447 and 454 MiB, GC 12.1 and 11.6%
+// before; 8.72 and 7.75 s, 14.28 and 12.37 cpu-s, 423 and 426 MiB, GC 11.6
+// and 11.1% after (day 1 557-583 MiB before, 531 MiB after). At 1,000,000
+// people (424cf3b): day 2 83.9 s, 147.3 cpu-s, 3,184 MiB, GC 18.3%; day 1
+// 255.2 s, 5,133 MiB; store 4,542 MB after day 1, 75.5 MB more after day 2.
+// BenchmarkDay2 (in process: no budget), 424cf3b four times: floor 0.74-1.02
+// s; run 6.68-7.43 s; run-no-workbook 4.77-6.70 s (x-floor 4.7-8.0). The
+// code before it, twice in turn with those: floor 1.02 and 1.14 s; run 7.00
+// and 6.74 s; run-no-workbook 5.44 and 5.95 s (x-floor 5.4 and 5.2). The
+// floor moves the ratio more than the run does.
 
 import (
 	"bytes"
