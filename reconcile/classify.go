@@ -164,10 +164,10 @@ func (j *judge) classify(a *targets.Account, m Match, s seen) []Finding {
 func (j *judge) add(v *verdict, f Finding) {
 	a, m := v.a, v.m
 	f.Target, f.Tier = j.target, j.tier
-	if slices.ContainsFunc(f.Actions, func(s Step) bool { return s.Auto }) {
-		// Kept only where the executor may need it: it plans and acts
-		// on findings with an automatic step (hasAuto), and a step found
-		// a person's is never made automatic afterwards.
+	if hasAuto(&f) {
+		// Kept only where the executor may need it: it plans and acts on
+		// these findings alone, and a step found a person's is never
+		// made automatic afterwards.
 		f.account = ownAccount(a)
 		f.AccountID, f.Username, f.DisplayName = f.account.ID, f.account.Username, f.account.DisplayName
 	} else {

@@ -274,7 +274,7 @@ func contractOpenFindings(t *testing.T, st Store) {
 	day := func(n int) time.Time { return t0.AddDate(0, 0, n) }
 	fp := func(i int) string { return reconcile.Fingerprint(reconcile.Dormant, "app", fmt.Sprintf("acct-%d", i)) }
 	upper := strings.ToUpper(fp(0)) // a different fingerprint from fp(0)
-	odd := fp(1) + "-x"
+	long := fp(1) + "-x"
 	row := func(fp string, first time.Time) reconcile.FindingRow {
 		return reconcile.FindingRow{Fingerprint: fp, Kind: "dormant", Severity: "low", Disposition: "review", Target: "app", AccountID: "acct-" + fp, FirstSeen: first, Body: []byte(`{}`)}
 	}
@@ -282,18 +282,18 @@ func contractOpenFindings(t *testing.T, st Store) {
 	for i := range 50 {
 		rows = append(rows, row(fp(i), day(0)))
 	}
-	rows = append(rows, row(upper, day(0)), row(odd, day(0)))
+	rows = append(rows, row(upper, day(0)), row(long, day(0)))
 	r1 := beginRun(t, st, reconcile.Run{AsOf: day(0), StartedAt: day(0), Mode: "report", Scope: "full"})
 	if _, err := st.SaveFindings(ctx, r1, day(0), rows, func(string, string) bool { return true }); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []struct{ fp, key string }{{fp(0), "OPS-1"}, {upper, "OPS-2"}, {odd, "OPS-3"}, {fp(7), "OPS-4"}} {
+	for _, k := range []struct{ fp, key string }{{fp(0), "OPS-1"}, {upper, "OPS-2"}, {long, "OPS-3"}, {fp(7), "OPS-4"}} {
 		if err := hs.SetJiraKey(ctx, k.fp, k.key); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Run 2 sees the even ones, the upper-case one and a new one; the
-	// odd ones and odd are resolved.
+	// odd ones and the longer one are resolved.
 	rows = nil
 	for i := 0; i < 50; i += 2 {
 		rows = append(rows, row(fp(i), day(1)))
@@ -305,7 +305,7 @@ func contractOpenFindings(t *testing.T, st Store) {
 		t.Fatal(err)
 	}
 	if len(resolved) != 26 {
-		t.Fatalf("run 2 resolved %d findings, want the 25 odd ones and %s", len(resolved), odd)
+		t.Fatalf("run 2 resolved %d findings, want the 25 odd ones and %s", len(resolved), long)
 	}
 	open := OpenStates(t, st) // OpenFindings agrees with the states
 	if len(open) != 27 {
@@ -325,9 +325,9 @@ func contractOpenFindings(t *testing.T, st Store) {
 			t.Errorf("OpenFindings[%s] = %+v (listed %v), want first seen %s, Jira key %q", c.fp, o, ok, c.first, c.key)
 		}
 	}
-	for _, fp := range []string{fp(7), odd, strings.ToUpper(fp(2))} {
-		if o, ok := got.Get(fp); ok {
-			t.Errorf("OpenFindings lists %s (%+v): resolved or never reported", fp, o)
+	for _, gone := range []string{fp(7), long, strings.ToUpper(fp(2))} {
+		if o, ok := got.Get(gone); ok {
+			t.Errorf("OpenFindings lists %s (%+v): resolved or never reported", gone, o)
 		}
 	}
 }
