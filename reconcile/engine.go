@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -128,6 +129,19 @@ func (r *Result) AppendFindingJSON(dst []byte, i int) ([]byte, error) {
 	return r.Findings[i].appendJSON(dst)
 }
 
+// KeepFindings makes the findings' JSON the run spooled (Engine.Spool) the
+// file path, with tail after the findings, when the spool holds every
+// finding as AppendFindingJSON gives it now, laid out as a file that starts
+// with FindingsHead and has each finding on a line of its own after it
+// (with a comma before each but the first): the bodies are then written
+// once. ok false: nothing was done, and the caller writes the file.
+func (r *Result) KeepFindings(path string, tail []byte) (ok bool, err error) {
+	if r.spool == nil {
+		return false, nil
+	}
+	return r.spool.link(path, tail)
+}
+
 // Close lets go of the findings' JSON the run spooled (Engine.Spool):
 // AppendFindingJSON then marshals each finding afresh.
 func (r *Result) Close() error {
@@ -170,9 +184,10 @@ type Engine struct {
 	Redactor *targets.Redactor
 	// Spool, when set, is a folder where a run keeps its findings' JSON
 	// (Result.AppendFindingJSON, for findings.json) from their save until the
-	// Result is closed: an unlinked temporary file about the size of
-	// findings.json. Without one nothing is kept: AppendFindingJSON marshals
-	// each finding again.
+	// Result is closed: a file without a name, about the size of
+	// findings.json, that becomes findings.json when it is written there
+	// (Result.KeepFindings). Without one nothing is kept: AppendFindingJSON
+	// marshals each finding again.
 	Spool string
 }
 
@@ -1249,14 +1264,7 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 		hashes = make([]byte, 16*n)
 	}
 	bodies := make([][]byte, n) // the bodies not spooled
-	// Serialising a hundred thousand findings is CPU work: use every core.
-	var g errgroup.Group
-	chunk := max(n/runtime.GOMAXPROCS(0)+1, 1000)
-	for lo := 0; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		g.Go(func() error { return marshalFindings(res.Findings, lo, hi, spool, hashes, bodies) })
-	}
-	if err := g.Wait(); err != nil {
+	if err := marshalFindings(res.Findings, spool, hashes, bodies); err != nil {
 		if spool != nil {
 			spool.f.Close()
 		}
@@ -1304,43 +1312,60 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 	return nil
 }
 
-// marshalFindings marshals findings lo..hi, each once: its body is
-// spooled, with its content hash in hashes (16 bytes a finding), or kept
-// in bodies (no spool, or one that failed).
-func marshalFindings(findings []*Finding, lo, hi int, spool *findingSpool, hashes []byte, bodies [][]byte) error {
-	const batch = 1024 // findings spooled at a time (about 650 KB)
-	var buf, scratch []byte
-	var ends []int
-	first := lo
-	for i := lo; i < hi; i++ {
-		f := findings[i]
-		start := len(buf)
-		var err error
-		if buf, err = f.appendJSON(buf); err != nil {
-			return fmt.Errorf("finding %s: %w", f.Fingerprint, err)
-		}
-		body := buf[start:]
-		if spool == nil {
-			bodies[i], buf = bytes.Clone(body), buf[:0]
-			continue
-		}
-		r := findingRow(f)
-		scratch = contentHash(hashes[16*i:16*i+16], scratch, &r, body)
-		ends = append(ends, len(buf))
-		if len(ends) == batch || i == hi-1 {
-			if spool.put(first, buf, ends) != nil {
-				// The spool failed (a full disk): the store is given
-				// these bodies, and AppendFindingJSON marshals them again.
-				start := 0
-				for k, end := range ends {
-					bodies[first+k] = bytes.Clone(buf[start:end])
-					start = end
+// spoolBatch is how many findings are marshalled and spooled at a time
+// (about 700 KB).
+const spoolBatch = 1024
+
+// marshalFindings marshals the findings, each once, on every core: its
+// body is spooled, with its content hash in hashes (16 bytes a finding), or
+// kept in bodies (no spool, or one that failed). The batches are taken in
+// the findings' order and spooled in it, laid out as findings.json.
+func marshalFindings(findings []*Finding, spool *findingSpool, hashes []byte, bodies [][]byte) error {
+	n := len(findings)
+	var next atomic.Int64 // the first finding of the next batch to take
+	var g errgroup.Group
+	for range min(runtime.GOMAXPROCS(0), (n+spoolBatch-1)/spoolBatch) {
+		g.Go(func() error {
+			var buf, scratch []byte
+			var bounds []int
+			for {
+				lo := int(next.Add(spoolBatch)) - spoolBatch
+				if lo >= n {
+					return nil
+				}
+				hi := min(lo+spoolBatch, n)
+				buf, bounds = buf[:0], bounds[:0]
+				for i := lo; i < hi; i++ {
+					f := findings[i]
+					if spool != nil {
+						buf = append(buf, spoolSeparator(i)...)
+					}
+					start := len(buf)
+					var err error
+					if buf, err = f.appendJSON(buf); err != nil {
+						next.Store(int64(n)) // no batch after this one
+						spool.skip(lo, hi)
+						return fmt.Errorf("finding %s: %w", f.Fingerprint, err)
+					}
+					if spool == nil {
+						bodies[i], buf = bytes.Clone(buf[start:]), buf[:0]
+						continue
+					}
+					r := findingRow(f)
+					scratch = contentHash(hashes[16*i:16*i+16], scratch, &r, buf[start:])
+					bounds = append(bounds, start, len(buf))
+				}
+				if spool != nil && spool.put(lo, buf, bounds) != nil {
+					// The spool failed (a full disk): the store is given
+					// these bodies, and AppendFindingJSON marshals them again.
+					for k := 0; k < len(bounds); k += 2 {
+						bodies[lo+k/2] = bytes.Clone(buf[bounds[k]:bounds[k+1]])
+					}
 				}
 			}
-			buf, ends, first = buf[:0], ends[:0], i+1
-		}
+		})
 	}
-	return nil
+	return g.Wait()
 }
 
 // findingRows makes the stores' rows of findings marshalled by

@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -128,7 +133,7 @@ func TestSpoolThatFailsKeepsTheBodies(t *testing.T) {
 	sp.f.Close() // every write fails
 	findings := []*Finding{{Fingerprint: "c", Kind: Dormant, AccountID: "x"}, {Fingerprint: "a", Kind: Orphaned, AccountID: "y"}, {Fingerprint: "b", AccountID: "z"}}
 	hashes, bodies := make([]byte, 16*len(findings)), make([][]byte, len(findings))
-	if err := marshalFindings(findings, 0, len(findings), sp, hashes, bodies); err != nil {
+	if err := marshalFindings(findings, sp, hashes, bodies); err != nil {
 		t.Fatalf("marshalFindings with a failing spool: %v", err)
 	}
 	if sp.failed() == nil {
@@ -171,23 +176,37 @@ func TestSpoolReadsThroughItsWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sp.f.Close()
-	// Batches put in another order than the findings', as the marshalling
-	// goroutines do.
+	// Batches put from goroutines started in another order than the
+	// findings', as the marshalling goroutines may finish them: each waits
+	// for its turn, and the file is laid out in the findings' order.
 	var batches [][2]int
 	for lo := 0; lo < n; lo += 37 {
 		batches = append(batches, [2]int{lo, min(lo+37, n)})
 	}
 	rng.Shuffle(len(batches), func(a, b int) { batches[a], batches[b] = batches[b], batches[a] })
+	var wg sync.WaitGroup
 	for _, b := range batches {
-		var buf []byte
-		var ends []int
-		for i := b[0]; i < b[1]; i++ {
-			buf = append(buf, bodies[i]...)
-			ends = append(ends, len(buf))
-		}
-		if err := sp.put(b[0], buf, ends); err != nil {
-			t.Fatal(err)
-		}
+		wg.Go(func() {
+			var buf []byte
+			var bounds []int
+			for i := b[0]; i < b[1]; i++ {
+				buf = append(buf, spoolSeparator(i)...)
+				bounds = append(bounds, len(buf))
+				buf = append(buf, bodies[i]...)
+				bounds = append(bounds, len(buf))
+			}
+			if err := sp.put(b[0], buf, bounds); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	want := []byte(FindingsHead)
+	for i, b := range bodies {
+		want = append(append(want, spoolSeparator(i)...), b...)
+	}
+	if got, err := io.ReadAll(io.NewSectionReader(sp.f, 0, 1<<40)); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("the spool holds %d bytes (%v), want the %d of the bodies in order", len(got), err, len(want))
 	}
 	sp.drop(11)
 	total := 0
@@ -250,6 +269,115 @@ func readSpool(t *testing.T, sp *findingSpool, bodies [][]byte, order []int, dst
 		dst = got
 	}
 	return dst
+}
+
+// A spool that holds every finding as saved becomes the findings file:
+// KeepFindings writes the tail after the bodies and names the file,
+// replacing the one there, readable by its owner only, and nothing else is
+// left in the folder; the bodies still read back. Named once, it is not
+// named again. A spool with a finding changed since (a ticket's key) or a
+// batch not marshalled is not kept: nothing is written, and the caller
+// writes the file.
+func TestSpoolBecomesTheFindingsFile(t *testing.T) {
+	if _, ok := openUnnamed(t.TempDir()); !ok {
+		t.Skip("no O_TMPFILE here: the spool is never named, and findings.json is written afresh")
+	}
+	e := newEngine(t)
+	e.Spool = t.TempDir()
+	res, err := e.Run(context.Background(), spec(fakeAccounts(), Policy{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) < 2 || res.spool == nil || !res.spool.unnamed {
+		t.Fatalf("%d findings, spool %v: the test proves nothing", len(res.Findings), res.spool)
+	}
+	defer res.Close()
+	path := filepath.Join(e.Spool, "findings.json")
+	if err := os.WriteFile(path, []byte("yesterday's"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tail := "\n],\n\"run\": {}}\n"
+	want := FindingsHead
+	for i := range res.Findings {
+		b, err := res.AppendFindingJSON(nil, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want += spoolSeparator(i) + string(b)
+	}
+	want += tail
+	if ok, err := res.KeepFindings(path, []byte(tail)); !ok || err != nil {
+		t.Fatalf("KeepFindings = %v, %v", ok, err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != want || !json.Valid(got) {
+		t.Fatalf("the file holds (%v):\n%s\nwant:\n%s", err, got, want)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the file: %v, %v; want mode 0600", fi, err)
+	}
+	if left, err := os.ReadDir(e.Spool); err != nil || len(left) != 1 {
+		t.Errorf("the folder holds %v (%v): want findings.json alone", left, err)
+	}
+	if b, err := res.AppendFindingJSON(nil, 1); err != nil || !strings.Contains(want, string(b)) {
+		t.Errorf("after KeepFindings, AppendFindingJSON(nil, 1) = %s, %v", b, err)
+	}
+	if ok, err := res.KeepFindings(filepath.Join(e.Spool, "again.json"), []byte(tail)); ok || err != nil {
+		t.Errorf("KeepFindings a second time = %v, %v; want nothing done", ok, err)
+	}
+
+	for name, change := range map[string]func(*Result){
+		"a ticket's key set": func(r *Result) { r.SetJiraKey(1, "OPS-9") },
+		"a batch skipped":    func(r *Result) { r.spool.err = errSkipped },
+	} {
+		res, err := e.Run(context.Background(), spec(fakeAccounts(), Policy{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		change(res)
+		path := filepath.Join(t.TempDir(), "findings.json")
+		if ok, err := res.KeepFindings(path, []byte(tail)); ok || err != nil {
+			t.Errorf("%s: KeepFindings = %v, %v; want nothing done", name, ok, err)
+		}
+		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: a file at %s (%v)", name, path, err)
+		}
+		res.Close()
+	}
+}
+
+// A finding that cannot be marshalled (a date past year 9999) fails the
+// save, and the batches after its own, already taken by the other
+// goroutines and waiting for their turn, go on without it: marshalFindings
+// returns instead of waiting for ever, and the spool is not kept.
+func TestMarshalFailureLetsTheOtherBatchesGo(t *testing.T) {
+	const n = 6 * spoolBatch
+	far := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, bad := range []int{0, 4*spoolBatch - 1, n - 1} {
+		findings := make([]*Finding, n)
+		for i := range findings {
+			findings[i] = &Finding{Fingerprint: fmt.Sprintf("%016x", i), Kind: Dormant, AccountID: fmt.Sprint(i)}
+		}
+		findings[bad].Person = &PersonRef{EmployeeID: "E1", TerminationDate: &far}
+		sp, err := newFindingSpool(t.TempDir(), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- marshalFindings(findings, sp, make([]byte, 16*n), make([][]byte, n)) }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), findings[bad].Fingerprint) {
+				t.Errorf("finding %d unmarshallable: marshalFindings = %v", bad, err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("finding %d unmarshallable: marshalFindings still waiting after 20 s", bad)
+		}
+		if ok, err := sp.link(filepath.Join(t.TempDir(), "findings.json"), nil); ok || err != nil {
+			t.Errorf("finding %d unmarshallable: the spool kept (%v, %v)", bad, ok, err)
+		}
+		sp.f.Close()
+	}
 }
 
 // TestFindingAppendJSONIsMarshal: the hand-written encoder writes what

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"cmp"
+	"errors"
 	"io"
 	"os"
 	"sync"
@@ -10,14 +11,22 @@ import (
 // findingSpool keeps a run's findings' JSON on disk between their save and
 // findings.json: the bodies of a hundred thousand findings, the largest
 // thing a run holds once it has collected, are then not kept in memory
-// while the run acts and writes its reports. The file is unlinked as soon
-// as it is made: nothing is left behind, whatever ends the process.
+// while the run acts and writes its reports. The file has no name while
+// the run lasts (O_TMPFILE; elsewhere it is unlinked as soon as it is
+// made): nothing is left behind, whatever ends the process. It is laid out
+// as findings.json starts (FindingsHead, then each body on a line of its
+// own, in the findings' order), so that, when no finding changed since,
+// findings.json is the spool with its tail written and a name given (link),
+// not a second copy of the bodies.
 type findingSpool struct {
-	f     *os.File
-	mu    sync.Mutex // guards size, err and the window
-	size  int64
-	err   error       // the first write that failed
-	spans []spoolSpan // by finding
+	f       *os.File
+	unnamed bool // link can give f a name
+	mu      sync.Mutex
+	turn    sync.Cond // a batch waits for the findings before it
+	written int       // the findings before this one are written (or skipped)
+	size    int64
+	err     error       // the first write that failed, or a batch skipped
+	spans   []spoolSpan // by finding
 	// win is the file from winOff, read ahead by ahead bytes for bodies
 	// read in the file's order: next is where the last body read ends.
 	win         []byte
@@ -26,6 +35,22 @@ type findingSpool struct {
 	ahead       int
 	read, reads int64 // bytes read from the file, and reads (the tests bound them)
 }
+
+// FindingsHead is how findings.json starts: the findings come first, each
+// on a line of its own after it (with a comma before each but the first),
+// then the run's other parts (cmd/accessrecon's runner writes them).
+const FindingsHead = `{"findings": [`
+
+// spoolSeparator is what comes before finding i's body in findings.json.
+func spoolSeparator(i int) string {
+	if i == 0 {
+		return "\n"
+	}
+	return ",\n"
+}
+
+// errSkipped: a batch of findings was not marshalled (the save failed).
+var errSkipped = errors.New("findings not marshalled")
 
 // spoolWindow is the most of the spool one read of the file brings in.
 const spoolWindow = 1 << 20
@@ -39,41 +64,104 @@ type spoolSpan struct {
 
 // newFindingSpool makes the spool of n findings' bodies in dir.
 func newFindingSpool(dir string, n int) (*findingSpool, error) {
-	f, err := os.CreateTemp(dir, ".accessrecon-findings-*.json")
-	if err != nil {
-		return nil, err
+	f, unnamed := openUnnamed(dir)
+	if !unnamed {
+		var err error
+		if f, err = os.CreateTemp(dir, ".accessrecon-findings-*.json"); err != nil {
+			return nil, err
+		}
+		if err := os.Remove(f.Name()); err != nil {
+			f.Close()
+			return nil, err
+		}
 	}
-	if err := os.Remove(f.Name()); err != nil {
+	if _, err := f.WriteString(FindingsHead); err != nil {
 		f.Close()
 		return nil, err
 	}
-	sp := &findingSpool{f: f, spans: make([]spoolSpan, n)}
+	sp := &findingSpool{f: f, unnamed: unnamed, size: int64(len(FindingsHead)), spans: make([]spoolSpan, n)}
+	sp.turn.L = &sp.mu
 	for i := range sp.spans {
 		sp.spans[i].n = -1
 	}
 	return sp, nil
 }
 
-// put writes the bodies of findings lo, lo+1, …, which buf holds back to
-// back, the k-th ending at ends[k]. When it fails, those findings have no
-// body in the spool.
-func (sp *findingSpool) put(lo int, buf []byte, ends []int) error {
+// put writes the bodies of findings lo, lo+1, …, which buf holds, each
+// after its separator (spoolSeparator), the k-th from bounds[2k] to
+// bounds[2k+1]. Batches are written in the findings' order: put waits
+// until the findings before lo are written or skipped. When it fails,
+// those findings have no body in the spool.
+func (sp *findingSpool) put(lo int, buf []byte, bounds []int) error {
 	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	for sp.written != lo {
+		sp.turn.Wait()
+	}
 	off := sp.size
 	sp.size += int64(len(buf))
-	sp.mu.Unlock()
+	sp.written = lo + len(bounds)/2
+	sp.turn.Broadcast()
 	if _, err := sp.f.WriteAt(buf, off); err != nil {
-		sp.mu.Lock()
 		sp.err = cmp.Or(sp.err, err)
-		sp.mu.Unlock()
 		return err
 	}
-	start := 0
-	for k, end := range ends {
-		sp.spans[lo+k] = spoolSpan{off: off + int64(start), n: int32(end - start)}
-		start = end
+	for k := 0; k < len(bounds); k += 2 {
+		sp.spans[lo+k/2] = spoolSpan{off: off + int64(bounds[k]), n: int32(bounds[k+1] - bounds[k])}
 	}
 	return nil
+}
+
+// skip lets the batches after findings lo..hi go on without them.
+func (sp *findingSpool) skip(lo, hi int) {
+	if sp == nil {
+		return
+	}
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	for sp.written != lo {
+		sp.turn.Wait()
+	}
+	sp.written = hi
+	sp.err = cmp.Or(sp.err, errSkipped)
+	sp.turn.Broadcast()
+}
+
+// link makes the spool findings.json when it holds every finding's body as
+// saved (none changed since, no write failed) and can be named: it writes
+// tail after the bodies and names the file path, replacing the file there
+// (through path+".tmp"). ok false: nothing was done (the caller writes the
+// file); an error: the spool could not be named.
+func (sp *findingSpool) link(path string, tail []byte) (ok bool, err error) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if !sp.unnamed || sp.err != nil || sp.written != len(sp.spans) {
+		return false, nil
+	}
+	for _, s := range sp.spans {
+		if s.n < 0 {
+			return false, nil
+		}
+	}
+	if _, err := sp.f.WriteAt(tail, sp.size); err != nil {
+		return false, err
+	}
+	if err := sp.f.Truncate(sp.size + int64(len(tail))); err != nil { // a tail written before was longer
+		return false, err
+	}
+	tmp := path + ".tmp"
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, err
+	}
+	if err := nameFile(sp.f, tmp); err != nil {
+		return false, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return false, err
+	}
+	sp.unnamed = false // it has one now: a second link would move it
+	return true, nil
 }
 
 // appendBody appends finding i's body to dst; ok is false when it has none.
@@ -90,7 +178,7 @@ func (sp *findingSpool) appendBody(dst []byte, i int) (_ []byte, ok bool, err er
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	if s.off < sp.winOff || s.off+int64(s.n) > sp.winOff+int64(len(sp.win)) {
-		if s.off == sp.next {
+		if gap := s.off - sp.next; gap >= 0 && gap <= int64(len(spoolSeparator(1))) { // the next body
 			sp.ahead = min(max(2*sp.ahead, 64<<10), spoolWindow)
 		} else {
 			sp.ahead = 0

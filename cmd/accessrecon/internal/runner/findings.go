@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -42,39 +43,46 @@ func WriteFindings(path string, res *reconcile.Result) error {
 	f.Run.Status, f.Run.Mode, f.Run.Guards, f.Run.Error = string(res.Run.Status), res.Run.Mode, res.Run.Guards, res.Run.Error
 	f.Run.Trusted, f.Run.DryRun = res.Trusted(), res.Run.DryRun
 	f.Collections, f.Actions = res.Collections, res.Actions
+	// The findings first, each on a line of its own, then the run's other
+	// parts: the findings' JSON the run spooled (laid out so) becomes the
+	// file with the tail written after it, without a second copy; else
+	// the file is streamed: a hundred thousand findings never sit in
+	// memory twice, and the file still reads as one JSON document.
+	var tail bytes.Buffer
+	tail.WriteString("\n]")
+	part := func(key string, v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&tail, ",\n%q: %s", key, b)
+		return nil
+	}
+	if err := part("run", f.Run); err != nil {
+		return err
+	}
+	if err := part("collections", f.Collections); err != nil {
+		return err
+	}
+	if f.Actions != nil {
+		if err := part("actions", f.Actions); err != nil {
+			return err
+		}
+	}
+	tail.WriteString("}\n")
+	if ok, _ := res.KeepFindings(path, tail.Bytes()); ok {
+		return nil
+	}
+	// No spool, a finding changed since it was spooled (a ticket's key),
+	// or a spool that could not be named: the file is written afresh.
 	tmp := path + ".tmp"
 	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600) // personal data: owner only
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp) // a no-op once renamed
-	// Streamed, one finding a line: a hundred thousand findings never sit
-	// in memory twice, and the file still reads as one JSON document.
 	bw := bufio.NewWriterSize(out, 1<<20)
-	part := func(key string, v any) error {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(bw, "%q: %s,\n", key, b)
-		return err
-	}
-	bw.WriteString("{")
-	if err := part("run", f.Run); err != nil {
-		out.Close()
-		return err
-	}
-	if err := part("collections", f.Collections); err != nil {
-		out.Close()
-		return err
-	}
-	if f.Actions != nil {
-		if err := part("actions", f.Actions); err != nil {
-			out.Close()
-			return err
-		}
-	}
-	bw.WriteString("\"findings\": [")
+	bw.WriteString(reconcile.FindingsHead)
 	// Each finding as the engine marshalled it for the store (its spool),
 	// not again.
 	var b []byte
@@ -90,7 +98,7 @@ func WriteFindings(path string, res *reconcile.Result) error {
 		bw.WriteString("\n")
 		bw.Write(b)
 	}
-	bw.WriteString("\n]}\n")
+	bw.Write(tail.Bytes())
 	if err := bw.Flush(); err != nil {
 		out.Close()
 		return err

@@ -1,0 +1,13 @@
+//go:build !linux
+
+package reconcile
+
+import (
+	"errors"
+	"os"
+)
+
+// openUnnamed: a file without a name is Linux's (O_TMPFILE).
+func openUnnamed(string) (*os.File, bool) { return nil, false }
+
+func nameFile(*os.File, string) error { return errors.ErrUnsupported }
