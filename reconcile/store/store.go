@@ -84,11 +84,12 @@ func (e *SchemaBehindError) Error() string {
 
 func open(ctx context.Context, path string, migrate bool) (*Store, error) {
 	// Each connection keeps its own page cache, outside Go's heap and its
-	// limit: 8 MiB each (not 32), as measured no slower on day 1 or day 2
-	// at 100,000 and 1,000,000 people (generated exports, accounts in ID
-	// order), and 25-40 MB less resident memory on a 100,000-person day 2
-	// (the OS's page cache holds the file anyway).
-	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=15000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_cache_size=-8192"
+	// limit: 2 MiB each (not 32, then 8), as measured no slower on day 1
+	// or day 2 at 100,000 people (generated exports, accounts in ID order;
+	// 8 MiB no slower than 32 at 1,000,000 too), and 25-40 MB, then 10-15
+	// MiB, less resident memory on a 100,000-person day 2 (the OS's page
+	// cache holds the file anyway).
+	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=15000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_cache_size=-2048"
 	db, err := sqlx.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)

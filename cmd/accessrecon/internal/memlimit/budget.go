@@ -15,53 +15,69 @@ import (
 // run's peak instead of letting the heap grow to twice what is live (a
 // 100,000-person day held 300 MB and had 700 MB resident). An estimate
 // too low must not leave the collector running without pause: while runs
-// last, the live heap is watched, and a limit it comes near after two
-// collections in a row is raised to half as much again as the heap. (One
-// collection is not enough: what is allocated while it marks counts as
-// live, and a collection slowed by a busy machine can count far more
-// than the run holds.)
+// last, the collector's share of the CPU is watched, and when it took more
+// than a third of the CPU the program used (GCShare) over two stretches in
+// a row, each ending at a collection, the limit is raised to half as much
+// again as the live heap. (The live heap alone is a poor sign: what is
+// allocated while a collection marks counts as live, and a heap at four
+// fifths of the limit, a tenth of the time, cost the collector no more
+// than 10% of a 100,000-person day.)
 type Budget struct {
 	ceiling int64
-	set     func(int64) int64            // debug.SetMemoryLimit
-	live    func() (heap, cycles uint64) // the heap live after the last collection, and the collections so far
+	set     func(int64) int64 // debug.SetMemoryLimit
+	stats   func() gcStats
 
 	mu     sync.Mutex
 	need   int64 // of the runs that hold a reservation
 	runs   int
-	raised int64  // added by check while runs last
-	seen   uint64 // the collection check looked at last
-	high   bool   // the heap was near the limit after it
+	raised int64   // added by check while runs last
+	seen   gcStats // at the collection check looked at last
+	high   bool    // the collector's share was past GCShare up to it
 	stop   chan struct{}
 }
 
+// gcStats are the runtime's figures as of its last collection.
+type gcStats struct {
+	Heap   uint64 // live after the collection
+	Cycles uint64 // collections so far
+	// GC is the CPU seconds the collector took from the program (its
+	// work on otherwise idle processors not counted), Busy the CPU
+	// seconds the program used, the collector's included.
+	GC, Busy float64
+}
+
+// GCShare is the share of the CPU the collector may take, from one
+// collection to another, before the limit is raised.
+const GCShare = 1.0 / 3
+
 // Base is what a process needs besides its runs' data: the runtime, the
 // connectors' buffers, serve's own state.
-const Base = 64 << 20
+const Base = 40 << 20
 
-// watchEvery is how often the live heap is compared with the limit.
+// watchEvery is how often the collector's share is looked at.
 const watchEvery = 100 * time.Millisecond
 
 // NewBudget returns a Budget with the given ceiling, and sets the limit to
 // it.
 func NewBudget(ceiling int64) *Budget {
-	return newBudget(ceiling, debug.SetMemoryLimit, liveHeap)
+	return newBudget(ceiling, debug.SetMemoryLimit, readGCStats)
 }
 
-func newBudget(ceiling int64, set func(int64) int64, live func() (heap, cycles uint64)) *Budget {
-	b := &Budget{ceiling: ceiling, set: set, live: live}
+func newBudget(ceiling int64, set func(int64) int64, stats func() gcStats) *Budget {
+	b := &Budget{ceiling: ceiling, set: set, stats: stats}
 	set(ceiling)
 	return b
 }
 
 // Need is the memory a run over this many people, accounts and findings
-// needs: about a third more than it holds at its peak (the findings, each
-// with its reason, evidence and steps, and the store's record of it; the
-// HR snapshot; the current version of each account while its target is
-// read), so that the collector runs a little more often near the peak, not
-// all the time. Measured with GODEBUG=gctrace=1 on the data of
-// cmd/accessrecon's benchmarks (TestNeedSizedToTheData).
+// needs: with the Base, a quarter to a third more than it holds at its peak
+// (the findings, each with its reason, evidence and steps, and the store's
+// record of it; the HR snapshot; the current version of each account
+// while its target is read), so that the collector runs a little more
+// often near the peak, not all the time. Measured with GODEBUG=gctrace=1
+// on the data of cmd/accessrecon's benchmarks (TestNeedSizedToTheData).
 func Need(people, accounts, findings int) int64 {
-	return int64(findings)*1050 + int64(people)*700 + int64(accounts)*40
+	return int64(findings)*985 + int64(people)*655 + int64(accounts)*38
 }
 
 // Reserve holds need for a run until release is called (once).
@@ -71,6 +87,8 @@ func (b *Budget) Reserve(need int64) (release func()) {
 	b.need += need
 	b.runs++
 	if b.runs == 1 {
+		// The collector's share is watched from the first run's start.
+		b.seen = b.stats()
 		b.stop = make(chan struct{})
 		go b.watch(b.stop)
 	}
@@ -118,35 +136,53 @@ func (b *Budget) watch(stop chan struct{}) {
 	}
 }
 
-// check raises the limit when the live heap was past four fifths of it
-// after the last two collections it saw, to half as much again as the
-// heap.
+// check raises the limit when the collector's share of the CPU was past
+// GCShare from each of the last two collections it saw to the next, to
+// half as much again as the live heap.
 func (b *Budget) check() {
-	heap, cycles := b.live()
-	live := int64(heap)
+	st := b.stats()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.runs == 0 || cycles == b.seen {
+	if b.runs == 0 || st.Cycles == b.seen.Cycles {
 		return
 	}
 	wasHigh := b.high
-	b.seen, b.high = cycles, live > b.limit()/5*4
+	busy := st.Busy - b.seen.Busy
+	b.high = busy > 0 && (st.GC-b.seen.GC)/busy > GCShare
+	b.seen = st
 	if !b.high || !wasHigh {
 		return
 	}
-	b.raised = max(b.raised, live/2*3-Base-b.need)
+	b.raised = max(b.raised, int64(st.Heap)/2*3-Base-b.need)
 	b.set(b.limit())
 }
 
-// liveHeap is the heap live after the last collection, and the number of
-// collections so far.
-func liveHeap() (heap, cycles uint64) {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 || s[1].Value.Kind() != metrics.KindUint64 {
-		return 0, 0
+// readGCStats reads the runtime's figures (runtime/metrics; its CPU figures
+// are those of its last collection).
+func readGCStats() gcStats {
+	s := []metrics.Sample{
+		{Name: "/gc/heap/live:bytes"},
+		{Name: "/gc/cycles/total:gc-cycles"},
+		{Name: "/cpu/classes/gc/total:cpu-seconds"},
+		{Name: "/cpu/classes/gc/mark/idle:cpu-seconds"},
+		{Name: "/cpu/classes/total:cpu-seconds"},
+		{Name: "/cpu/classes/idle:cpu-seconds"},
 	}
-	return s[0].Value.Uint64(), s[1].Value.Uint64()
+	metrics.Read(s)
+	for _, v := range s[:2] {
+		if v.Value.Kind() != metrics.KindUint64 {
+			return gcStats{}
+		}
+	}
+	f := make([]float64, 4)
+	for i, v := range s[2:] {
+		if v.Value.Kind() != metrics.KindFloat64 {
+			return gcStats{}
+		}
+		f[i] = v.Value.Float64()
+	}
+	gc, gcIdle, total, idle := f[0], f[1], f[2], f[3]
+	return gcStats{Heap: s[0].Value.Uint64(), Cycles: s[1].Value.Uint64(), GC: gc - gcIdle, Busy: total - idle - gcIdle}
 }
 
 type budgetKey struct{}
