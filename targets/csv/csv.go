@@ -353,18 +353,45 @@ func credential(r row) (targets.Credential, string, error) {
 	return c, acct, nil
 }
 
-// groupSlab hands out the group lists of many accounts from one
-// allocation (slabGroups groups at a time). Each list is capped at its
-// length, so appending to one never writes into another.
-type groupSlab struct{ free []targets.Group }
+// groupSlab hands out the group lists of many accounts: a list seen
+// before (the same cell, as most accounts of a role have) is the same list
+// again, its strings its own (not the line's), for the first slabLists
+// lists; any other is cut from one allocation (slabGroups groups at a
+// time). Each list is capped at its length, so appending to one never
+// writes into another: the lists are read, never changed.
+type groupSlab struct {
+	free  []targets.Group
+	lists map[string][]targets.Group // by the cell
+}
 
-const slabGroups = 1024
+const (
+	slabGroups = 1024
+	slabLists  = 4096
+)
 
 // split splits a ;-separated list of group names, trimming and dropping
 // empties. A CSV export names groups only: the name is the ID.
 func (gs *groupSlab) split(s string) []targets.Group {
 	if s == "" {
 		return nil
+	}
+	if l, ok := gs.lists[s]; ok {
+		return l
+	}
+	if len(gs.lists) < slabLists {
+		if gs.lists == nil {
+			gs.lists = map[string][]targets.Group{}
+		}
+		own := strings.Clone(s) // the map's key and the groups' names: no line kept
+		var l []targets.Group
+		for g := range strings.SplitSeq(own, ";") {
+			if g = strings.TrimSpace(g); g != "" {
+				l = append(l, targets.Group{ID: g, Name: g})
+			}
+		}
+		l = slices.Clip(l)
+		gs.lists[own] = l
+		return l
 	}
 	if n := strings.Count(s, ";") + 1; cap(gs.free)-len(gs.free) < n {
 		gs.free = make([]targets.Group, 0, max(slabGroups, n))

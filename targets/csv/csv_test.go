@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/accessrecon/accessrecon/targets"
 	"github.com/accessrecon/accessrecon/targets/targettest"
@@ -307,30 +308,76 @@ func TestSeenIDsDoNotPinLines(t *testing.T) {
 	}
 }
 
-// A groups cell is split to nil when it names none, and many cells share
-// one allocation without one list's appends reaching into another's.
+// A groups cell is split to nil when it names none. A cell seen before
+// gives the same list again, without allocating, its names not slices of
+// the cell (the line stays free); past slabLists cells, many share one
+// allocation. Either way one list's appends never reach into another's.
 func TestSplitGroups(t *testing.T) {
 	var gs groupSlab
-	for _, s := range []string{"", " ", ";", " ; ;"} {
+	for _, s := range []string{"", " ", ";", " ; ;", " ; ;"} {
 		if got := gs.split(s); got != nil {
 			t.Errorf("split(%q) = %#v, want nil", s, got)
 		}
 	}
 	want := []targets.Group{{ID: "a", Name: "a"}, {ID: "b c", Name: "b c"}}
-	got := gs.split(" a ;; b c ;")
+	cell := " a ;; b c ;"
+	got := gs.split(cell)
 	if !slices.Equal(got, want) {
 		t.Errorf("split = %v, want %v", got, want)
+	}
+	line := unsafe.StringData(cell)
+	for _, g := range got {
+		if p := uintptr(unsafe.Pointer(unsafe.StringData(g.ID))); p >= uintptr(unsafe.Pointer(line)) && p < uintptr(unsafe.Pointer(line))+uintptr(len(cell)) {
+			t.Errorf("group %q is a slice of the cell", g.ID)
+		}
+	}
+	again := gs.split(strings.Clone(cell))
+	if len(again) != len(got) || &again[0] != &got[0] {
+		t.Errorf("the same cell again: %v, not the list it gave before", again)
 	}
 	next := gs.split("d")
 	_ = append(got, targets.Group{ID: "x", Name: "x"})
 	if want := []targets.Group{{ID: "d", Name: "d"}}; !slices.Equal(next, want) {
 		t.Errorf("after appending to the list before it, split = %v, want %v", next, want)
 	}
-	if n := testing.AllocsPerRun(1000, func() { gs.split("staff;sales;eng;ops") }); n != 0 {
-		t.Errorf("split: %v allocations per cell, want 0 (one per %d groups)", n, slabGroups)
+	if l := gs.split(cell); !slices.Equal(l, want) {
+		t.Errorf("after appending to it, the cell's list is %v", l)
+	}
+	three := "e;f;g"
+	mine := append(gs.split(three), targets.Group{ID: "mine", Name: "mine"})
+	theirs := append(gs.split(three), targets.Group{ID: "theirs", Name: "theirs"})
+	if mine[3].ID != "mine" || theirs[3].ID != "theirs" {
+		t.Errorf("two accounts' appends to one list: %v and %v", mine, theirs)
+	}
+	seen := "staff;sales;eng;ops"
+	gs.split(seen)
+	if n := testing.AllocsPerRun(1000, func() { gs.split(seen) }); n != 0 {
+		t.Errorf("split of a cell seen before: %v allocations, want 0", n)
+	}
+	for i := len(gs.lists); i < slabLists; i++ {
+		gs.split(fmt.Sprintf("g%d;h", i))
+	}
+	cells := make([]string, 2000)
+	for i := range cells {
+		cells[i] = fmt.Sprintf("x%d;y;z;w", i)
+	}
+	k := 0
+	if n := testing.AllocsPerRun(1000, func() { gs.split(cells[k]); k++ }); n != 0 {
+		t.Errorf("split past %d cells: %v allocations per cell, want 0 (one per %d groups)", slabLists, n, slabGroups)
+	}
+	if len(gs.lists) != slabLists {
+		t.Errorf("%d cells kept, want at most %d", len(gs.lists), slabLists)
+	}
+	a, b := gs.split("p;q"), gs.split("r")
+	_ = append(a, targets.Group{ID: "x", Name: "x"})
+	if want := []targets.Group{{ID: "r", Name: "r"}}; !slices.Equal(b, want) {
+		t.Errorf("past %d cells, after appending to the list before it, split = %v, want %v", slabLists, b, want)
 	}
 	long := strings.Repeat("g;", slabGroups+10)
 	if got := gs.split(long); len(got) != slabGroups+10 {
 		t.Errorf("split of %d groups: %d", slabGroups+10, len(got))
+	}
+	if got := (&groupSlab{}).split(long); len(got) != slabGroups+10 {
+		t.Errorf("split of %d groups, the first cell: %d", slabGroups+10, len(got))
 	}
 }
