@@ -56,6 +56,12 @@ func (s *Seen) init(hint int) {
 // grow step by step; it may be called at any time.
 func (s *Seen) Reserve(n int) {
 	s.hint = max(s.hint, n)
+	// The IDs' bytes too, at the length of those so far: appended one by
+	// one, a buffer of a million IDs is copied over and over as it grows
+	// (five times its size allocated in all).
+	if have := s.Len(); have > 0 && n > have {
+		s.buf = slices.Grow(s.buf, (n-have)*(len(s.buf)/have+1))
+	}
 	if !s.unordered {
 		if n > cap(s.ordered) {
 			s.ordered = slices.Grow(s.ordered, n-len(s.ordered))

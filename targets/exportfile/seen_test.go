@@ -66,13 +66,29 @@ func TestSeenCollision(t *testing.T) {
 	}
 }
 
-// Reserve keeps what was added.
+// Reserve keeps what was added, and makes room for the IDs' bytes: as
+// many more IDs as it was told of, as long as those so far, go into the
+// buffer it made.
 func TestSeenReserve(t *testing.T) {
 	var s Seen
 	s.Add("x", 2)
 	s.Reserve(1000)
 	if first, dup := s.Add("x", 3); !dup || first != 2 {
 		t.Errorf("x after Reserve: %d, %v; want line 2", first, dup)
+	}
+	ids := make([]string, 1000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("id-%06d", i)
+	}
+	var o Seen
+	o.Add(ids[0], 1)
+	o.Reserve(len(ids))
+	buf := &o.buf[0]
+	for i, id := range ids[1:] {
+		o.Add(id, i+2)
+	}
+	if &o.buf[0] != buf {
+		t.Errorf("the IDs' bytes moved while adding the %d IDs Reserve made room for", len(ids))
 	}
 }
 
