@@ -20,10 +20,10 @@ import (
 // not a second copy of the bodies.
 type findingSpool struct {
 	f       *os.File
-	unnamed bool // link can give f a name
-	mu      sync.Mutex
-	turn    sync.Cond // a batch waits for the findings before it
-	written int       // the findings before this one are written (or skipped)
+	mu      sync.Mutex // guards what follows
+	unnamed bool       // link can give f a name
+	turn    sync.Cond  // a batch waits for the findings before it
+	written int        // the findings before this one are written (or skipped)
 	size    int64
 	err     error       // the first write that failed, or a batch skipped
 	spans   []spoolSpan // by finding
