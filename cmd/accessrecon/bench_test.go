@@ -328,6 +328,44 @@ package main
 // code before it, twice in turn with those: floor 1.02 and 1.14 s; run 7.00
 // and 6.74 s; run-no-workbook 5.44 and 5.95 s (x-floor 5.4 and 5.2). The
 // floor moves the ratio more than the run does.
+//
+// Morning of 2026-12-03 (findings.json is the spool, named, not a second
+// copy of the bodies, 8479187; the limit a quarter above the peak, raised
+// when the collector takes a third of the CPU, and SQLite's cache at 2 MiB a
+// connection, 27f0230), day 2 by the `run` command on one day-1 store,
+// alternately: bde1cb7 4.88-5.10 s, 7.86-8.34 cpu-s, 397-422 MiB against
+// 4.38-5.24 s, 7.19-8.49 cpu-s, 421-428 MiB with findings.json written once
+// (four runs each); that and the new limit, five runs each: 5.14-5.91 s and
+// 8.43-9.48 cpu-s, 418-429 MiB before, 5.15-6.02 s and 8.43-9.71 cpu-s,
+// 383-397 MiB after; the smaller cache, four each: 4.82-5.58 s, 8.03-8.96
+// cpu-s, 380-391 MiB before, 5.06-5.66 s, 8.35-9.17 cpu-s, 369-371 MiB after
+// (day 1, three each: 13.2-15.4 s before, 13.6-15.6 s after). A fixed
+// GOMEMLIMIT instead of the budget, three runs each: 375-388 MiB at 310
+// MiB, 396-403 at 330 and 423-431 at 354, the CPU time within the noise
+// (7.61-9.27 cpu-s at 310, 8.34-9.25 at 354). BenchmarkDays -benchtime 1x
+// (27f0230): day 2 5.39 s, 9.16 cpu-s, 378.7 MiB, GC 12.4% of the CPU
+// time; day 1 15.9 s, 515 MiB; store 452.5 MB after day 1, 7.5 MB more
+// after day 2. BenchmarkDay2, twice: floor 0.54 and 0.70 s; run 5.21 and
+// 4.40 s (x-floor 9.7 and 6.3); run-no-workbook 3.47 and 3.76 s (x-floor
+// 6.5 and 5.4). At 1,000,000 people, with the new limit and the old cache
+// and findings.json: day 2 76.1 s, 122.1 cpu-s, 3,215 MiB, GC 20.9%; day 1
+// 229.2 s, 4,925 MiB; with both (27f0230): day 2 69.9 s, 113.4 cpu-s,
+// 3,204 MiB, GC 20.6%; day 1 214.0 s, 4,914 MiB; store 4,540 MB after day
+// 1, 75.5 MB more after day 2. With a groups cell seen before split once
+// (7ed1ac2): day 2 57.3 s, 95.4 cpu-s, 3,328 MiB, GC 15.6%; day 1 217.2 s,
+// 4,754 MiB. BenchmarkDay2 (7ed1ac2), twice, on a slower machine: floor 0.63
+// and 0.57 s; run 5.36 and 5.01 s; run-no-workbook 4.19 and 3.98 s (x-floor
+// 6.7 and 7.0). reconcile/pgstore's BenchmarkDay2, twice: SQLite 4.26 and
+// 3.88 s, PostgreSQL 6.79 and 6.27 s (1.59x and 1.62x: the SQLite side got
+// faster, PostgreSQL's did not). BenchmarkDays -benchtime 29x (30 days,
+// 7ed1ac2): store 452.2 MB after day 1 and 485.6 MB after day 30 (1.21 MB
+// per day; day 2 alone 7.5 MB, 6.6 MB of it free pages, PRAGMA
+// freelist_count 1,608 after it: the old copies of the live findings' and
+// current hashes' rows, which later days reuse); days 2-30 averaged 5.10 s
+// and 8.31 cpu-s, peak RSS 389.5 MiB, GC 15.7% of the CPU time; day 1 12.5
+// s. With Seen's buffer reserved (6a82707), BenchmarkDays -benchtime 1x:
+// day 2 5.14 s, 8.56 cpu-s, 370.5 MiB, GC 12.6%, 948 MB allocated (1,163 MB
+// at 27f0230).
 
 import (
 	"bytes"
