@@ -15,9 +15,10 @@ import (
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
 
-// FindingsFile is findings.json.
+// FindingsFile is findings.json, its parts in the file's order.
 type FindingsFile struct {
-	Run struct {
+	Findings []reconcile.Finding `json:"findings"`
+	Run      struct {
 		ID         int64     `json:"id"`
 		AsOf       time.Time `json:"as_of"`
 		StartedAt  time.Time `json:"started_at"`
@@ -31,9 +32,8 @@ type FindingsFile struct {
 		DryRun  bool   `json:"dry_run,omitempty"`
 		Error   string `json:"error,omitempty"`
 	} `json:"run"`
-	Collections []store.Collection  `json:"collections"`
-	Findings    []reconcile.Finding `json:"findings"`
-	Actions     []store.Action      `json:"actions,omitempty"`
+	Collections []store.Collection `json:"collections"`
+	Actions     []store.Action     `json:"actions,omitempty"`
 }
 
 // WriteFindings writes findings.json atomically, readable by its owner only.

@@ -3,9 +3,12 @@ package runner
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -84,5 +87,27 @@ func TestFindingsFileFromTheSpool(t *testing.T) {
 	}
 	if left, err := os.ReadDir(out); err != nil || len(left) != 1 {
 		t.Errorf("the out dir holds %v (%v): want findings.json alone", left, err)
+	}
+	// The parts come in FindingsFile's order (its doc says so).
+	var want, got []string
+	ft := reflect.TypeFor[FindingsFile]()
+	for i := range ft.NumField() {
+		want = append(want, strings.Split(ft.Field(i).Tag.Get("json"), ",")[0])
+	}
+	dec := json.NewDecoder(bytes.NewReader(spooled))
+	if _, err := dec.Token(); err != nil {
+		t.Fatal(err)
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		var v json.RawMessage
+		if err != nil || dec.Decode(&v) != nil {
+			t.Fatalf("findings.json: %v", err)
+		}
+		got = append(got, key.(string))
+	}
+	// (actions only when the run has some)
+	if !slices.Equal(got, want) && !slices.Equal(got, slices.DeleteFunc(slices.Clone(want), func(k string) bool { return k == "actions" })) {
+		t.Errorf("findings.json's parts: %v, want %v", got, want)
 	}
 }
