@@ -111,3 +111,20 @@ func TestFindingsFileFromTheSpool(t *testing.T) {
 		t.Errorf("findings.json's parts: %v, want %v", got, want)
 	}
 }
+
+// A run without findings (nothing spooled) writes a findings.json that
+// reads as one document, with an empty list.
+func TestFindingsFileWithoutFindings(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FindingsName)
+	if err := WriteFindings(path, &reconcile.Result{Run: reconcile.Run{ID: 7, Status: reconcile.StatusCompleted}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f FindingsFile
+	if err := json.Unmarshal(b, &f); err != nil || f.Findings == nil || len(f.Findings) != 0 || f.Run.ID != 7 {
+		t.Fatalf("findings.json without findings:\n%s\n(%v)", b, err)
+	}
+}
