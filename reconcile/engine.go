@@ -129,19 +129,6 @@ func (r *Result) AppendFindingJSON(dst []byte, i int) ([]byte, error) {
 	return r.Findings[i].appendJSON(dst)
 }
 
-// KeepFindings makes the findings' JSON the run spooled (Engine.Spool) the
-// file path, with tail after the findings, when the spool holds every
-// finding as AppendFindingJSON gives it now, laid out as a file that starts
-// with FindingsHead and has each finding on a line of its own after it
-// (with a comma before each but the first): the bodies are then written
-// once. ok false: nothing was done, and the caller writes the file.
-func (r *Result) KeepFindings(path string, tail []byte) (ok bool, err error) {
-	if r.spool == nil {
-		return false, nil
-	}
-	return r.spool.link(path, tail)
-}
-
 // Close lets go of the findings' JSON the run spooled (Engine.Spool):
 // AppendFindingJSON then marshals each finding afresh.
 func (r *Result) Close() error {
@@ -186,8 +173,8 @@ type Engine struct {
 	// (Result.AppendFindingJSON, for findings.json) from their save until the
 	// Result is closed: a file without a name, about the size of
 	// findings.json, that becomes findings.json when it is written there
-	// (Result.KeepFindings). Without one nothing is kept: AppendFindingJSON
-	// marshals each finding again.
+	// (Result.WriteFindingsFile). Without one nothing is kept:
+	// AppendFindingJSON marshals each finding again.
 	Spool string
 }
 
@@ -1338,7 +1325,7 @@ func marshalFindings(findings []*Finding, spool *findingSpool, hashes []byte, bo
 				for i := lo; i < hi; i++ {
 					f := findings[i]
 					if spool != nil {
-						buf = append(buf, spoolSeparator(i)...)
+						buf = append(buf, findingSeparator(i)...)
 					}
 					start := len(buf)
 					var err error

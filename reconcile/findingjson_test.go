@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -190,7 +189,7 @@ func TestSpoolReadsThroughItsWindow(t *testing.T) {
 			var buf []byte
 			var bounds []int
 			for i := b[0]; i < b[1]; i++ {
-				buf = append(buf, spoolSeparator(i)...)
+				buf = append(buf, findingSeparator(i)...)
 				bounds = append(bounds, len(buf))
 				buf = append(buf, bodies[i]...)
 				bounds = append(bounds, len(buf))
@@ -201,9 +200,9 @@ func TestSpoolReadsThroughItsWindow(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	want := []byte(FindingsHead)
+	want := []byte(findingsHead)
 	for i, b := range bodies {
-		want = append(append(want, spoolSeparator(i)...), b...)
+		want = append(append(want, findingSeparator(i)...), b...)
 	}
 	if got, err := io.ReadAll(io.NewSectionReader(sp.f, 0, 1<<40)); err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("the spool holds %d bytes (%v), want the %d of the bodies in order", len(got), err, len(want))
@@ -272,12 +271,12 @@ func readSpool(t *testing.T, sp *findingSpool, bodies [][]byte, order []int, dst
 }
 
 // A spool that holds every finding as saved becomes the findings file:
-// KeepFindings writes the tail after the bodies and names the file,
+// WriteFindingsFile writes the tail after the bodies and names the file,
 // replacing the one there, readable by its owner only, and nothing else is
 // left in the folder; the bodies still read back. Named once, it is not
-// named again. A spool with a finding changed since (a ticket's key) or a
-// batch not marshalled is not kept: nothing is written, and the caller
-// writes the file.
+// named again: a second file is written afresh, the same bytes. A spool
+// with a finding changed since (a ticket's key) or a batch not marshalled
+// is not named: the file is written afresh, the change in it.
 func TestSpoolBecomesTheFindingsFile(t *testing.T) {
 	if _, ok := openUnnamed(t.TempDir()); !ok {
 		t.Skip("no O_TMPFILE here: the spool is never named, and findings.json is written afresh")
@@ -297,34 +296,45 @@ func TestSpoolBecomesTheFindingsFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	tail := "\n],\n\"run\": {}}\n"
-	want := FindingsHead
-	for i := range res.Findings {
-		b, err := res.AppendFindingJSON(nil, i)
-		if err != nil {
-			t.Fatal(err)
+	// file is what the findings file of r should hold.
+	file := func(r *Result) string {
+		want := findingsHead
+		for i := range r.Findings {
+			b, err := r.AppendFindingJSON(nil, i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want += findingSeparator(i) + string(b)
 		}
-		want += spoolSeparator(i) + string(b)
+		return want + tail
 	}
-	want += tail
-	if ok, err := res.KeepFindings(path, []byte(tail)); !ok || err != nil {
-		t.Fatalf("KeepFindings = %v, %v", ok, err)
+	check := func(what, path, want string) {
+		t.Helper()
+		got, err := os.ReadFile(path)
+		if err != nil || string(got) != want || !json.Valid(got) {
+			t.Fatalf("%s holds (%v):\n%s\nwant:\n%s", what, err, got, want)
+		}
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, %v; want mode 0600", what, fi, err)
+		}
 	}
-	got, err := os.ReadFile(path)
-	if err != nil || string(got) != want || !json.Valid(got) {
-		t.Fatalf("the file holds (%v):\n%s\nwant:\n%s", err, got, want)
+	want := file(res)
+	if err := res.WriteFindingsFile(path, []byte(tail)); err != nil || res.spool.unnamed {
+		t.Fatalf("WriteFindingsFile: %v (the spool named: %v)", err, !res.spool.unnamed)
 	}
-	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("the file: %v, %v; want mode 0600", fi, err)
-	}
+	check("the file", path, want)
 	if left, err := os.ReadDir(e.Spool); err != nil || len(left) != 1 {
 		t.Errorf("the folder holds %v (%v): want findings.json alone", left, err)
 	}
 	if b, err := res.AppendFindingJSON(nil, 1); err != nil || !strings.Contains(want, string(b)) {
-		t.Errorf("after KeepFindings, AppendFindingJSON(nil, 1) = %s, %v", b, err)
+		t.Errorf("after the spool became the file, AppendFindingJSON(nil, 1) = %s, %v", b, err)
 	}
-	if ok, err := res.KeepFindings(filepath.Join(e.Spool, "again.json"), []byte(tail)); ok || err != nil {
-		t.Errorf("KeepFindings a second time = %v, %v; want nothing done", ok, err)
+	again := filepath.Join(t.TempDir(), "again.json")
+	if err := res.WriteFindingsFile(again, []byte(tail)); err != nil {
+		t.Fatal(err)
 	}
+	check("a second file", again, want)
+	check("the first file after the second", path, want)
 
 	for name, change := range map[string]func(*Result){
 		"a ticket's key set": func(r *Result) { r.SetJiraKey(1, "OPS-9") },
@@ -336,12 +346,14 @@ func TestSpoolBecomesTheFindingsFile(t *testing.T) {
 		}
 		change(res)
 		path := filepath.Join(t.TempDir(), "findings.json")
-		if ok, err := res.KeepFindings(path, []byte(tail)); ok || err != nil {
-			t.Errorf("%s: KeepFindings = %v, %v; want nothing done", name, ok, err)
+		if err := res.WriteFindingsFile(path, []byte(tail)); err != nil || !res.spool.unnamed {
+			t.Errorf("%s: WriteFindingsFile: %v (the spool named: %v)", name, err, !res.spool.unnamed)
 		}
-		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("%s: a file at %s (%v)", name, path, err)
+		want := file(res)
+		if name == "a ticket's key set" && !strings.Contains(want, `"jira_key":"OPS-9"`) {
+			t.Fatalf("the file would not hold the key:\n%s", want)
 		}
+		check(name, path, want)
 		res.Close()
 	}
 }

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"bufio"
 	"cmp"
 	"errors"
 	"io"
@@ -14,7 +15,7 @@ import (
 // while the run acts and writes its reports. The file has no name while
 // the run lasts (O_TMPFILE; elsewhere it is unlinked as soon as it is
 // made): nothing is left behind, whatever ends the process. It is laid out
-// as findings.json starts (FindingsHead, then each body on a line of its
+// as findings.json starts (findingsHead, then each body on a line of its
 // own, in the findings' order), so that, when no finding changed since,
 // findings.json is the spool with its tail written and a name given (link),
 // not a second copy of the bodies.
@@ -36,13 +37,12 @@ type findingSpool struct {
 	read, reads int64 // bytes read from the file, and reads (the tests bound them)
 }
 
-// FindingsHead is how findings.json starts: the findings come first, each
-// on a line of its own after it (with a comma before each but the first),
-// then the run's other parts (cmd/accessrecon's runner writes them).
-const FindingsHead = `{"findings": [`
+// findingsHead is how findings.json starts: the findings come first
+// (Result.WriteFindingsFile), then the run's other parts.
+const findingsHead = `{"findings": [`
 
-// spoolSeparator is what comes before finding i's body in findings.json.
-func spoolSeparator(i int) string {
+// findingSeparator is what comes before finding i's body in findings.json.
+func findingSeparator(i int) string {
 	if i == 0 {
 		return "\n"
 	}
@@ -75,11 +75,11 @@ func newFindingSpool(dir string, n int) (*findingSpool, error) {
 			return nil, err
 		}
 	}
-	if _, err := f.WriteString(FindingsHead); err != nil {
+	if _, err := f.WriteString(findingsHead); err != nil {
 		f.Close()
 		return nil, err
 	}
-	sp := &findingSpool{f: f, unnamed: unnamed, size: int64(len(FindingsHead)), spans: make([]spoolSpan, n)}
+	sp := &findingSpool{f: f, unnamed: unnamed, size: int64(len(findingsHead)), spans: make([]spoolSpan, n)}
 	sp.turn.L = &sp.mu
 	for i := range sp.spans {
 		sp.spans[i].n = -1
@@ -88,7 +88,7 @@ func newFindingSpool(dir string, n int) (*findingSpool, error) {
 }
 
 // put writes the bodies of findings lo, lo+1, …, which buf holds, each
-// after its separator (spoolSeparator), the k-th from bounds[2k] to
+// after its separator (findingSeparator), the k-th from bounds[2k] to
 // bounds[2k+1]. Batches are written in the findings' order: put waits
 // until the findings before lo are written or skipped. When it fails,
 // those findings have no body in the spool.
@@ -125,6 +125,49 @@ func (sp *findingSpool) skip(lo, hi int) {
 	sp.written = hi
 	sp.err = cmp.Or(sp.err, errSkipped)
 	sp.turn.Broadcast()
+}
+
+// WriteFindingsFile writes the findings file path (findings.json)
+// atomically, readable by its owner only: findingsHead, each finding as
+// AppendFindingJSON gives it on a line of its own (with a comma before each
+// but the first), then tail, which closes the array and the document. When
+// no finding changed since the run spooled it (Engine.Spool), the spool,
+// laid out so, becomes the file with tail written after it: the bodies are
+// written once. Else (no spool, a finding changed since, a ticket's key;
+// a spool that failed or cannot be named) the file is streamed: a hundred
+// thousand findings never sit in memory twice.
+func (r *Result) WriteFindingsFile(path string, tail []byte) error {
+	if r.spool != nil {
+		if ok, _ := r.spool.link(path, tail); ok {
+			return nil
+		}
+	}
+	tmp := path + ".tmp"
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600) // personal data: owner only
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp) // a no-op once renamed
+	bw := bufio.NewWriterSize(out, 1<<20)
+	bw.WriteString(findingsHead)
+	var b []byte
+	for i := range r.Findings {
+		if b, err = r.AppendFindingJSON(b[:0], i); err != nil {
+			out.Close()
+			return err
+		}
+		bw.WriteString(findingSeparator(i))
+		bw.Write(b)
+	}
+	bw.Write(tail)
+	if err := bw.Flush(); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // link makes the spool findings.json when it holds every finding's body as
@@ -178,7 +221,7 @@ func (sp *findingSpool) appendBody(dst []byte, i int) (_ []byte, ok bool, err er
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	if s.off < sp.winOff || s.off+int64(s.n) > sp.winOff+int64(len(sp.win)) {
-		if gap := s.off - sp.next; gap >= 0 && gap <= int64(len(spoolSeparator(1))) { // the next body
+		if gap := s.off - sp.next; gap >= 0 && gap <= int64(len(findingSeparator(1))) { // the next body
 			sp.ahead = min(max(2*sp.ahead, 64<<10), spoolWindow)
 		} else {
 			sp.ahead = 0

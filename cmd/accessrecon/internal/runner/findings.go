@@ -1,13 +1,11 @@
 package runner
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync/atomic"
 	"time"
 
@@ -43,11 +41,8 @@ func WriteFindings(path string, res *reconcile.Result) error {
 	f.Run.Status, f.Run.Mode, f.Run.Guards, f.Run.Error = string(res.Run.Status), res.Run.Mode, res.Run.Guards, res.Run.Error
 	f.Run.Trusted, f.Run.DryRun = res.Trusted(), res.Run.DryRun
 	f.Collections, f.Actions = res.Collections, res.Actions
-	// The findings first, each on a line of its own, then the run's other
-	// parts: the findings' JSON the run spooled (laid out so) becomes the
-	// file with the tail written after it, without a second copy; else
-	// the file is streamed: a hundred thousand findings never sit in
-	// memory twice, and the file still reads as one JSON document.
+	// The findings first (the engine writes them, from the JSON it
+	// spooled), then the run's other parts.
 	var tail bytes.Buffer
 	tail.WriteString("\n]")
 	part := func(key string, v any) error {
@@ -70,43 +65,7 @@ func WriteFindings(path string, res *reconcile.Result) error {
 		}
 	}
 	tail.WriteString("}\n")
-	if ok, _ := res.KeepFindings(path, tail.Bytes()); ok {
-		return nil
-	}
-	// No spool, a finding changed since it was spooled (a ticket's key),
-	// or a spool that could not be named: the file is written afresh.
-	tmp := path + ".tmp"
-	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600) // personal data: owner only
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp) // a no-op once renamed
-	bw := bufio.NewWriterSize(out, 1<<20)
-	bw.WriteString(reconcile.FindingsHead)
-	// Each finding as the engine marshalled it for the store (its spool),
-	// not again.
-	var b []byte
-	for i := range res.Findings {
-		b, err = res.AppendFindingJSON(b[:0], i)
-		if err != nil {
-			out.Close()
-			return err
-		}
-		if i > 0 {
-			bw.WriteString(",")
-		}
-		bw.WriteString("\n")
-		bw.Write(b)
-	}
-	bw.Write(tail.Bytes())
-	if err := bw.Flush(); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return res.WriteFindingsFile(path, tail.Bytes())
 }
 
 // withRunID returns a logger whose lines carry "run" once id is set: the
