@@ -127,7 +127,7 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 	var resolved []FindingState
 	// In key order, B-tree inserts touch each page once instead of at random.
 	reconcile.SortFindingRows(rows)
-	err := s.write(ctx, func(tx *sqlx.Tx) error {
+	err := s.writeMany(ctx, func(tx *sqlx.Tx) error {
 		resolved = resolved[:0]
 		var scope string
 		if err := tx.GetContext(ctx, &scope, `SELECT scope FROM runs WHERE id = ?`, runID); err != nil {

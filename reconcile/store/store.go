@@ -25,6 +25,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -166,6 +167,46 @@ func (s *Store) write(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// writeMany is write for a transaction of multi-row statements that each
+// change many pages already in the file (a run's findings: three indexes
+// in three orders, so that one of them is always written at random).
+// SQLite keeps the first version of each page a statement changes in a
+// statement journal, to undo the statement alone if it fails; past 64 KiB
+// that journal goes to a temporary file, one write per page, and a
+// 200-row statement changes up to a page per row. With the journal in
+// memory (temp_store = MEMORY, for this transaction only: a sort of its
+// own would be held in memory too, and the migrations' are not bounded),
+// a 100,000-person day 1 saved its findings in 5.5 s instead of 6.0, with
+// 0.7 fewer CPU-seconds in the kernel (medians of 6 runs each, in turn).
+func (s *Store) writeMany(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	conn, err := s.db.Connx(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA temp_store = MEMORY`); err != nil {
+		return err
+	}
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA temp_store = DEFAULT`); err != nil {
+			// Not back in the pool as it is: database/sql closes a
+			// connection that says it is bad.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	tx, err := conn.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
 	}

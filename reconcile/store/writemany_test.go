@@ -1,0 +1,46 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// A findings save keeps its statement journals in memory for its own
+// transaction only: with a single connection in the pool, the transaction
+// sees temp_store = MEMORY (2) and every statement after it, whether the
+// transaction committed or failed, the default (0) again.
+func TestWriteManyJournalsInMemoryForItsTransactionOnly(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.db.SetMaxOpenConns(1)
+	fails := errors.New("the transaction fails")
+	for _, fail := range []bool{false, true} {
+		var during, after int
+		err := st.writeMany(ctx, func(tx *sqlx.Tx) error {
+			if err := tx.GetContext(ctx, &during, `PRAGMA temp_store`); err != nil {
+				return err
+			}
+			if fail {
+				return fails
+			}
+			return nil
+		})
+		if fail != errors.Is(err, fails) || (!fail && err != nil) {
+			t.Fatalf("fail %v: writeMany: %v", fail, err)
+		}
+		if err := st.db.GetContext(ctx, &after, `PRAGMA temp_store`); err != nil {
+			t.Fatal(err)
+		}
+		if during != 2 || after != 0 {
+			t.Errorf("fail %v: temp_store %d in the transaction (want 2, MEMORY), %d after it (want 0)", fail, during, after)
+		}
+	}
+}
