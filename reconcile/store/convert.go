@@ -61,7 +61,7 @@ func convertSnapshots(ctx context.Context, tx *sqlx.Tx) error {
 			err = convertOne(ctx, tx, snapdelta.Key{Run: r.ID, Side: reconcile.SideTarget, Target: target}, accountsV, ok > 0 && !targeted, len(accounts),
 				func(i int) string { return accounts[i].ID }, func(i int) uint64 { return reconcile.AccountHash(&accounts[i]) },
 				func(changes []snapdelta.Change) error {
-					return writeAccounts(ctx, tx, r.ID, target, accounts, changes, nil)
+					return writeAccounts(ctx, tx, r.ID, target, accounts, changes, nil, newAccountRows(r.ID, target, accounts, changes))
 				})
 			if err != nil {
 				return fmt.Errorf("accounts of %s in run %d: %w", target, r.ID, err)

@@ -170,10 +170,10 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 		err = execBatches(ctx, tx, `INSERT INTO finding_state (fingerprint, kind, target, account_id, first_seen, last_seen, last_run) VALUES `,
 			`(?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT(fingerprint) DO UPDATE SET
 				first_seen = CASE WHEN finding_state.resolved_at IS NULL THEN finding_state.first_seen ELSE excluded.first_seen END,
-				last_seen = excluded.last_seen, last_run = excluded.last_run, resolved_at = NULL`, len(changed), func(i int, args []any) ([]any, error) {
+				last_seen = excluded.last_seen, last_run = excluded.last_run, resolved_at = NULL`, len(changed), eachRow(nil, func(i int, args []any) ([]any, error) {
 				f := changed[i]
 				return append(args, f.Fingerprint, f.Kind, f.Target, f.AccountID, T(f.FirstSeen), T(asOf), runID), nil
-			}, nil)
+			}))
 		if err != nil {
 			return fmt.Errorf("finding states: %w", err)
 		}
@@ -252,12 +252,13 @@ func partialScope(scope string) bool { return scope != "" && scope != "full" }
 const batchRows = 200
 
 // execBatches runs prefix + "row, row, …" + suffix over n rows, batchRows at
-// a time, the statement of a full batch prepared once; args(i, dst)
-// appends row i's arguments to dst, after lead (the arguments of prefix).
-// Each statement must affect one row per row it carries (checked). ctx is
-// checked between statements, which run without a cancellable context
-// (go-sqlite3 starts a goroutine for each statement that has one).
-func execBatches(ctx context.Context, tx *sqlx.Tx, prefix, row, suffix string, n int, args func(i int, dst []any) ([]any, error), lead []any) error {
+// a time, the statement of a full batch prepared once; args(lo, hi) gives
+// the arguments of rows lo to hi-1 (after those of prefix, if any), which
+// the statement has done with when it returns. Each statement must affect
+// one row per row it carries (checked). ctx is checked between
+// statements, which run without a cancellable context (go-sqlite3 starts a
+// goroutine for each statement that has one).
+func execBatches(ctx context.Context, tx *sqlx.Tx, prefix, row, suffix string, n int, args func(lo, hi int) ([]any, error)) error {
 	stmt := func(k int) string { return prefix + strings.Repeat(row+", ", k-1) + row + suffix }
 	var full *sql.Stmt
 	bg := context.WithoutCancel(ctx)
@@ -266,15 +267,11 @@ func execBatches(ctx context.Context, tx *sqlx.Tx, prefix, row, suffix string, n
 			return err
 		}
 		k := min(batchRows, n-lo)
-		as := append([]any(nil), lead...)
-		for i := lo; i < lo+k; i++ {
-			var err error
-			if as, err = args(i, as); err != nil {
-				return err
-			}
+		as, err := args(lo, lo+k)
+		if err != nil {
+			return err
 		}
 		var res sql.Result
-		var err error
 		if k == batchRows {
 			if full == nil {
 				if full, err = tx.PrepareContext(ctx, stmt(k)); err != nil {
@@ -297,6 +294,29 @@ func execBatches(ctx context.Context, tx *sqlx.Tx, prefix, row, suffix string, n
 		}
 	}
 	return nil
+}
+
+// eachRow makes execBatches' args from lead, the arguments of its prefix,
+// and row(i, dst), which appends row i's to dst. The slice it returns is
+// reused for the next batch.
+func eachRow(lead []any, row func(i int, dst []any) ([]any, error)) func(lo, hi int) ([]any, error) {
+	var as []any
+	return func(lo, hi int) ([]any, error) {
+		as = append(as[:0], lead...)
+		for i := lo; i < hi; i++ {
+			var err error
+			if as, err = row(i, as); err != nil {
+				return nil, err
+			}
+		}
+		return as, nil
+	}
+}
+
+// flatRows makes execBatches' args from vals, the arguments of every row
+// in turn, cols a row.
+func flatRows(vals []any, cols int) func(lo, hi int) ([]any, error) {
+	return func(lo, hi int) ([]any, error) { return vals[cols*lo : cols*hi], nil }
 }
 
 // saveVersions records the findings (sorted by fingerprint) of one run's
@@ -365,11 +385,11 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 	// kept), then a version per new or changed finding, in multi-row
 	// statements.
 	err = execBatches(ctx, tx, `INSERT INTO finding_bodies (hash, kind, severity, disposition, target, account_id, employee_id, body) VALUES `,
-		`(?, ?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT (hash) DO NOTHING`, len(fresh), func(n int, args []any) ([]any, error) {
+		`(?, ?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT (hash) DO NOTHING`, len(fresh), eachRow(nil, func(n int, args []any) ([]any, error) {
 			f := &rows[fresh[n]]
 			body, err := f.Content()
 			return append(args, hashes[fresh[n]], f.Kind, f.Severity, f.Disposition, f.Target, f.AccountID, f.EmployeeID, string(body)), err
-		}, nil)
+		}))
 	if err != nil {
 		return nil, nil, fmt.Errorf("finding bodies: %w", err)
 	}
@@ -379,9 +399,9 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 	}
 	err = execBatches(ctx, tx, `INSERT INTO finding_versions (fingerprint, body_id, from_seq, to_seq)
 		SELECT v.column1, b.id, ?, ? FROM (VALUES `, `(?, ?)`, `) v JOIN finding_bodies b ON b.hash = v.column2`, len(fresh),
-		func(n int, args []any) ([]any, error) {
+		eachRow([]any{seq, to}, func(n int, args []any) ([]any, error) {
 			return append(args, rows[fresh[n]].Fingerprint, hashes[fresh[n]]), nil
-		}, []any{seq, to})
+		}))
 	if err != nil {
 		return nil, nil, fmt.Errorf("finding versions: %w", err)
 	}

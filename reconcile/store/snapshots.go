@@ -421,6 +421,7 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 	if len(changes) == 0 {
 		return nil
 	}
+	rows := newAccountRows(runID, target, accounts, changes)
 	err = s.write(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
 		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
 			return err
@@ -428,7 +429,7 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 		if err := snapdelta.DropCached(context.Background(), tx, accountsV.side, target); err != nil {
 			return err
 		}
-		return writeAccounts(ctx, tx, runID, target, accounts, changes, prev)
+		return writeAccounts(ctx, tx, runID, target, accounts, changes, prev, rows)
 	})
 	if err != nil {
 		sess.Undo(len(accounts), func(i int) string { return accounts[i].ID }, changes)
@@ -437,57 +438,73 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 	return nil
 }
 
-// writeAccounts writes the versions of changes, with their credentials;
-// when prev is not nil, it sets the baseline state of each change marked
-// Base from the version it ends.
-func writeAccounts(ctx context.Context, tx *sqlx.Tx, runID int64, target string, accounts []targets.Account, changes []snapdelta.Change, prev []reconcile.BaselineState) error {
+// accountRows holds the columns of the versions that a batch's changes
+// start (versionCols a version) and of their credentials (credentialCols
+// a credential). They are made before the write lock is taken: each
+// target's goroutine makes its own while another one writes.
+type accountRows struct {
+	versions, credentials []any
+}
+
+const versionCols, credentialCols = 15, 8
+
+func newAccountRows(runID int64, target string, accounts []targets.Account, changes []snapdelta.Change) accountRows {
+	r := accountRows{versions: make([]any, 0, versionCols*len(changes))}
+	for _, c := range changes {
+		a := &accounts[c.I]
+		r.versions = append(r.versions, target, a.ID, runID, int64(c.Hash), a.Username, a.Email, a.EmployeeID, a.DisplayName,
+			b2i(a.Enabled), b2i(a.LoginTracked), T(a.LastLogin), T(a.Created), b2i(a.Privileged), reconcile.JoinGroups(a.Groups), a.DN)
+		for _, cr := range a.Credentials {
+			r.credentials = append(r.credentials, target, a.ID, runID, cr.ID, cr.Kind, T(cr.Created), T(cr.LastUsed), b2i(cr.Active))
+		}
+	}
+	return r
+}
+
+// writeAccounts writes the versions of changes (their columns in rows),
+// with their credentials; when prev is not nil, it sets the baseline state
+// of each change marked Base from the version it ends.
+func writeAccounts(ctx context.Context, tx *sqlx.Tx, runID int64, target string, accounts []targets.Account, changes []snapdelta.Change, prev []reconcile.BaselineState, rows accountRows) error {
 	bg := context.Background()
-	ins, err := tx.PrepareContext(bg, `INSERT INTO account_versions (target, account_id, valid_from, hash, username, email, employee_id,
-		display_name, enabled, login_tracked, last_login, created, privileged, groups, dn) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer ins.Close()
-	end, err := tx.PrepareContext(bg, `UPDATE account_versions SET valid_to = ? WHERE target = ? AND account_id = ? AND valid_from = ?
-		RETURNING enabled, privileged, groups`)
-	if err != nil {
-		return err
-	}
-	defer end.Close()
-	var cst *sql.Stmt
+	var end *sql.Stmt
 	for n, c := range changes {
+		if !c.Had {
+			continue
+		}
 		if n%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		a := &accounts[c.I]
-		if c.Had {
-			var enabled, privileged bool
-			var groups string
-			if err := end.QueryRowContext(bg, runID, target, a.ID, c.Was.From).Scan(&enabled, &privileged, &groups); err != nil {
-				return fmt.Errorf("account %s: %w", a.ID, err)
+		if end == nil {
+			var err error
+			if end, err = tx.PrepareContext(bg, `UPDATE account_versions SET valid_to = ? WHERE target = ? AND account_id = ? AND valid_from = ?
+				RETURNING enabled, privileged, groups`); err != nil {
+				return err
 			}
-			if c.Base && prev != nil {
-				prev[c.I] = snapdelta.BaseState(enabled, privileged, groups)
-			}
+			defer end.Close()
 		}
-		if _, err := ins.ExecContext(bg, target, a.ID, runID, int64(c.Hash), a.Username, a.Email, a.EmployeeID, a.DisplayName,
-			b2i(a.Enabled), b2i(a.LoginTracked), T(a.LastLogin), T(a.Created), b2i(a.Privileged), reconcile.JoinGroups(a.Groups), a.DN); err != nil {
+		a := &accounts[c.I]
+		var enabled, privileged bool
+		var groups string
+		if err := end.QueryRowContext(bg, runID, target, a.ID, c.Was.From).Scan(&enabled, &privileged, &groups); err != nil {
 			return fmt.Errorf("account %s: %w", a.ID, err)
 		}
-		for _, cr := range a.Credentials {
-			if cst == nil {
-				if cst, err = tx.PrepareContext(bg, `INSERT INTO credential_versions (target, account_id, valid_from, credential_id, kind,
-					created, last_used, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
-					return err
-				}
-				defer cst.Close()
-			}
-			if _, err := cst.ExecContext(bg, target, a.ID, runID, cr.ID, cr.Kind, T(cr.Created), T(cr.LastUsed), b2i(cr.Active)); err != nil {
-				return fmt.Errorf("credential %s of %s: %w", cr.ID, a.ID, err)
-			}
+		if c.Base && prev != nil {
+			prev[c.I] = snapdelta.BaseState(enabled, privileged, groups)
 		}
+	}
+	err := execBatches(ctx, tx, `INSERT INTO account_versions (target, account_id, valid_from, hash, username, email, employee_id,
+		display_name, enabled, login_tracked, last_login, created, privileged, groups, dn) VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``,
+		len(rows.versions)/versionCols, flatRows(rows.versions, versionCols))
+	if err != nil {
+		return fmt.Errorf("versions of %d accounts from %s: %w", len(changes), accounts[changes[0].I].ID, err)
+	}
+	err = execBatches(ctx, tx, `INSERT INTO credential_versions (target, account_id, valid_from, credential_id, kind,
+		created, last_used, active) VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?)`, ``,
+		len(rows.credentials)/credentialCols, flatRows(rows.credentials, credentialCols))
+	if err != nil {
+		return fmt.Errorf("credentials of %d accounts from %s: %w", len(changes), accounts[changes[0].I].ID, err)
 	}
 	return nil
 }

@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("runs and baselines", func(t *testing.T) { contractBaselines(t, open(t)) })
 	t.Run("snapshots", func(t *testing.T) { contractSnapshots(t, open(t)) })
 	t.Run("delta snapshots", func(t *testing.T) { contractDeltas(t, open(t)) })
+	t.Run("a batch of many accounts", func(t *testing.T) { contractLargeBatch(t, open(t)) })
 	t.Run("findings", func(t *testing.T) { contractFindings(t, open(t)) })
 	t.Run("open findings", func(t *testing.T) { contractOpenFindings(t, open(t)) })
 	t.Run("finding history", func(t *testing.T) { contractHistory(t, open(t)) })

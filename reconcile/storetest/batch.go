@@ -1,0 +1,67 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/targets"
+)
+
+// contractLargeBatch saves batches of more accounts than one statement
+// carries (451, with credentials on some): run 1 all of them new, run 2
+// every other one changed. Each account of each run reads back whole, with
+// its own values in every column and its own credentials, and each changed
+// account has two versions.
+func contractLargeBatch(t *testing.T, st Store) {
+	ctx := context.Background()
+	const n = 451
+	accounts := func(run int) []targets.Account {
+		as := make([]targets.Account, n)
+		for i := range as {
+			v := i
+			if run == 2 && i%2 == 1 {
+				v = i + 1000 // changed in run 2
+			}
+			a := targets.Account{ID: fmt.Sprintf("B%03d", i), Username: fmt.Sprintf("u%d", v), Email: fmt.Sprintf("e%d@x", v),
+				EmployeeID: fmt.Sprintf("E%d", v), DisplayName: fmt.Sprintf("D %d", v), Enabled: v%3 != 0, Privileged: v%5 == 0,
+				LastLogin: contractT0.AddDate(0, 0, -v%40), Groups: []targets.Group{{ID: fmt.Sprintf("cn=g%d", v%7), Name: fmt.Sprintf("g%d", v%7)}}}
+			for k := range v % 3 {
+				a.Credentials = append(a.Credentials, targets.Credential{ID: fmt.Sprintf("k%d-%d", v, k), Kind: "access_key", Active: k == 0})
+			}
+			as[i] = a
+		}
+		return as
+	}
+	for run := 1; run <= 2; run++ {
+		id := beginRun(t, st, reconcile.Run{AsOf: deltaDay(run), StartedAt: deltaDay(run), Mode: "report", Scope: "full"})
+		if err := st.BeginAccounts(ctx, id, int64(run-1), "app"); err != nil {
+			t.Fatal(err)
+		}
+		as := accounts(run)
+		if err := st.SaveAccounts(ctx, id, "app", as, make([]reconcile.BaselineState, n)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.FinishAccounts(ctx, id, "app", true); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.FinishRun(reconcile.Run{ID: id, FinishedAt: deltaDay(run), Status: reconcile.StatusCompleted, Mode: "report"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range as {
+			got, found, err := st.SnapshotAccount(ctx, id, "app", a.ID)
+			if want := snapshotOf(a); err != nil || !found || !reflect.DeepEqual(got, want) {
+				t.Fatalf("run %d: SnapshotAccount(%s) = %+v, %v, %v; want %+v", id, a.ID, got, found, err, want)
+			}
+		}
+	}
+	for i := range n {
+		id := fmt.Sprintf("B%03d", i)
+		vs, err := st.AccountVersions(ctx, "app", id)
+		if want := 1 + i%2; err != nil || len(vs) != want {
+			t.Errorf("%s has %d versions (%v), want %d", id, len(vs), err, want)
+		}
+	}
+}
