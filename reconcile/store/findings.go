@@ -381,6 +381,16 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 		gone = append(gone, lives[j].id)
 	}
 	slices.Sort(gone)
+	if kib := len(fresh) / 16; live && kib > cacheKiB {
+		// Each new body goes into the index of hashes at random: with
+		// the pages of that index cached (about 30 bytes a body; 64 are
+		// allowed), a page is not written out and read back for each.
+		// writeMany sets the cache back after the save. Day 1 at 100,000
+		// people: findings saved in 3.8-5.1 s instead of 4.8-6.0.
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = -%d`, kib)); err != nil {
+			return nil, nil, err
+		}
+	}
 	// Bodies never stored (one seen before, a finding changed back, is
 	// kept), then a version per new or changed finding, in multi-row
 	// statements.

@@ -83,14 +83,19 @@ func (e *SchemaBehindError) Error() string {
 	return fmt.Sprintf("schema version %d is older than this accessrecon's %d (left as it is: the next run brings it up to date)", e.Have, e.Want)
 }
 
+// cacheKiB is the size of each connection's page cache.
+const cacheKiB = 2048
+
 func open(ctx context.Context, path string, migrate bool) (*Store, error) {
 	// Each connection keeps its own page cache, outside Go's heap and its
 	// limit: 2 MiB each (not 32, then 8), as measured no slower on day 1
 	// or day 2 at 100,000 people (generated exports, accounts in ID order;
 	// 8 MiB no slower than 32 at 1,000,000 too), and 25-40 MB, then 10-15
 	// MiB, less resident memory on a 100,000-person day 2 (the OS's page
-	// cache holds the file anyway).
-	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=15000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_cache_size=-2048"
+	// cache holds the file anyway). A save of many new findings takes
+	// more for its own transaction (writeMany, saveVersions).
+	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=15000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate" +
+		fmt.Sprintf("&_cache_size=-%d", cacheKiB)
 	db, err := sqlx.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -188,6 +193,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 // own would be held in memory too, and the migrations' are not bounded),
 // a 100,000-person day 1 saved its findings in 5.5 s instead of 6.0, with
 // 0.7 fewer CPU-seconds in the kernel (medians of 6 runs each, in turn).
+// fn may also enlarge the connection's page cache: it is set back after.
 func (s *Store) writeMany(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -200,7 +206,7 @@ func (s *Store) writeMany(ctx context.Context, fn func(tx *sqlx.Tx) error) error
 		return err
 	}
 	defer func() {
-		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA temp_store = DEFAULT`); err != nil {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA temp_store = DEFAULT; PRAGMA cache_size = -%d`, cacheKiB)); err != nil {
 			// Not back in the pool as it is: database/sql closes a
 			// connection that says it is bad.
 			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
