@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"database/sql"
 	"os"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/accessrecon/accessrecon/reconcile/pgstore"
 )
 
 // validate is what a new binary runs before it is rolled out, while the
@@ -45,22 +48,14 @@ func TestValidateLeavesAnOlderSchema(t *testing.T) {
 		dsn := pgStoreDSN(t)
 		t.Setenv("ACCESSRECON_TEST_STORE", dsn)
 		_, cfg := pgDemo(t, "")
+		if err := pgstore.MigrateTo(context.Background(), dsn, 1); err != nil {
+			t.Fatal(err)
+		}
 		db, err := sql.Open("pgx", dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		body, err := os.ReadFile("../../reconcile/pgstore/migrations/001_init.sql")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, q := range []string{string(body),
-			`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-			`INSERT INTO schema_migrations (version, name) VALUES (1, '001_init.sql')`} {
-			if _, err := db.Exec(q); err != nil {
-				t.Fatal(err)
-			}
-		}
 		validateOld(t, cfg, 1, func() (v int) {
 			if err := db.QueryRow(`SELECT max(version) FROM schema_migrations`).Scan(&v); err != nil {
 				t.Fatal(err)

@@ -157,6 +157,30 @@ func (s *Store) migrate(ctx context.Context, apply bool) error {
 	return s.applyMigrations(ctx, names, len(names))
 }
 
+// MigrateTo brings the schema of the database dsn names to its first n
+// migrations only, as a binary that knew no more left it: the tests of
+// later migrations, of OpenAsIs and of validate on an older store start
+// from there.
+func MigrateTo(ctx context.Context, dsn string, n int) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	if n > len(names) {
+		return fmt.Errorf("pgstore: %d migrations, not %d", len(names), n)
+	}
+	db, err := sqlx.Open("pgx", dsn)
+	if err != nil {
+		return fmt.Errorf("pgstore: %w", err)
+	}
+	defer db.Close()
+	if err := (&Store{db: db}).applyMigrations(ctx, names, n); err != nil {
+		return fmt.Errorf("pgstore: %w", err)
+	}
+	return nil
+}
+
 // applyMigrations applies, in one transaction, those of the first upto
 // migrations (names, in order) that the schema lacks.
 func (s *Store) applyMigrations(ctx context.Context, names []string, upto int) error {
