@@ -366,6 +366,29 @@ package main
 // s. With Seen's buffer reserved (6a82707), BenchmarkDays -benchtime 1x:
 // day 2 5.14 s, 8.56 cpu-s, 370.5 MiB, GC 12.6%, 948 MB allocated (1,163 MB
 // at 27f0230).
+//
+// Morning of 2026-12-03, later (the findings save's statement journals in
+// memory, 30f691b; account versions 200 to a statement, their values made
+// before the write lock, c6b74ad; the page cache enlarged for a save of
+// many new bodies, 0691de7), day 1 by the `run` command, the old and new
+// binaries in turn: the findings saved (from the last target collected to
+// the end of the run) in 5.5 s instead of 6.0 (medians of 6 each) with the
+// journals in memory; the targets collected in 6.84 s instead of 7.67
+// (medians of 7 each, all 7 pairs faster) with the accounts' statements;
+// the findings saved in 3.8-5.1 s instead of 4.8-6.0 (4 each) with the
+// cache, day 1 whole 11.4-13.8 s instead of 12.3-14.2. Day 2 moved by none
+// of them beyond the noise. BenchmarkDay2 (0691de7), three times: floor
+// 0.45, 0.50 and 0.58 s; run 4.91, 5.44 and 5.40 s; run-no-workbook 4.25,
+// 3.99 and 2.99 s (x-floor 9.5, 8.0 and 5.2: the floor moves as much as the
+// run). BenchmarkDays -benchtime 1x, twice: day 2 5.10 and 4.69 s, 8.54 and
+// 7.85 cpu-s, 376.8 and 375.3 MiB, GC 12.3% and 11.0%; day 1 13.86 and
+// 13.11 s, 510 and 531 MiB. -benchtime 29x (30 days): store 452.2 MB after
+// day 1, 485.9 MB after day 30 (1.22 MB per day); days 2-30 averaged 4.93 s
+// and 8.25 cpu-s, peak RSS 378.5 MiB, GC 13.9%; day 1 13.35 s. At
+// 1,000,000 people, -benchtime 1x: day 2 50.5 s, 86.95 cpu-s, 2,996 MiB, GC
+// 18.2%; day 1 179.6 s, 4,613 MiB; store 4,541 MB after day 1, 75.5 MB more
+// after day 2. reconcile/pgstore's BenchmarkDay2, twice: SQLite 4.55 and
+// 4.32 s, PostgreSQL 7.01 and 7.38 s (1.54x and 1.71x).
 
 import (
 	"bytes"
