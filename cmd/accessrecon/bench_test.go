@@ -377,9 +377,10 @@ package main
 // (medians of 7 each, all 7 pairs faster) with the accounts' statements;
 // the findings saved in 3.8-5.1 s instead of 4.8-6.0 (4 each) with the
 // cache, day 1 whole 11.4-13.8 s instead of 12.3-14.2. Day 2 moved by none
-// of them beyond the noise. BenchmarkDay2 (0691de7), three times: floor
-// 0.45, 0.50 and 0.58 s; run 4.91, 5.44 and 5.40 s; run-no-workbook 4.25,
-// 3.99 and 2.99 s (x-floor 9.5, 8.0 and 5.2: the floor moves as much as the
+// of them beyond the noise. BenchmarkDay2 (0691de7), six times: floor
+// 0.45, 0.50, 0.58, 0.59, 0.52 and 0.52 s; run 4.91, 5.44, 5.40, 4.70, 4.26
+// and 4.49 s; run-no-workbook 4.25, 3.99, 2.99, 3.18, 3.19 and 3.65 s
+// (x-floor 9.5, 8.0, 5.2, 5.4, 6.2 and 7.0: the floor moves as much as the
 // run). BenchmarkDays -benchtime 1x, twice: day 2 5.10 and 4.69 s, 8.54 and
 // 7.85 cpu-s, 376.8 and 375.3 MiB, GC 12.3% and 11.0%; day 1 13.86 and
 // 13.11 s, 510 and 531 MiB. -benchtime 29x (30 days): store 452.2 MB after
