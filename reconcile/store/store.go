@@ -175,6 +175,12 @@ func (s *Store) write(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	if err != nil {
 		return err
 	}
+	return commitOrRollback(tx, fn)
+}
+
+// commitOrRollback runs fn in tx, then commits tx, or rolls it back if fn
+// failed.
+func commitOrRollback(tx *sqlx.Tx, fn func(tx *sqlx.Tx) error) error {
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
@@ -216,11 +222,7 @@ func (s *Store) writeMany(ctx context.Context, fn func(tx *sqlx.Tx) error) error
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return commitOrRollback(tx, fn)
 }
 
 // Time encoding: RFC 3339 with nanoseconds in UTC; the zero time is NULL.

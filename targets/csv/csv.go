@@ -383,13 +383,7 @@ func (gs *groupSlab) split(s string) []targets.Group {
 			gs.lists = map[string][]targets.Group{}
 		}
 		own := strings.Clone(s) // the map's key and the groups' names: no line kept
-		var l []targets.Group
-		for g := range strings.SplitSeq(own, ";") {
-			if g = strings.TrimSpace(g); g != "" {
-				l = append(l, targets.Group{ID: g, Name: g})
-			}
-		}
-		l = slices.Clip(l)
+		l := slices.Clip(appendGroups(nil, own))
 		gs.lists[own] = l
 		return l
 	}
@@ -397,15 +391,21 @@ func (gs *groupSlab) split(s string) []targets.Group {
 		gs.free = make([]targets.Group, 0, max(slabGroups, n))
 	}
 	start := len(gs.free)
-	for g := range strings.SplitSeq(s, ";") {
-		if g = strings.TrimSpace(g); g != "" {
-			gs.free = append(gs.free, targets.Group{ID: g, Name: g})
-		}
-	}
+	gs.free = appendGroups(gs.free, s)
 	if len(gs.free) == start {
 		return nil
 	}
 	return gs.free[start:len(gs.free):len(gs.free)]
+}
+
+// appendGroups appends the groups of a ;-separated list to dst.
+func appendGroups(dst []targets.Group, s string) []targets.Group {
+	for g := range strings.SplitSeq(s, ";") {
+		if g = strings.TrimSpace(g); g != "" {
+			dst = append(dst, targets.Group{ID: g, Name: g})
+		}
+	}
+	return dst
 }
 
 // parseBool accepts true/false, yes/no and 1/0 in any case.

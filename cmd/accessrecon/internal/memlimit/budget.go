@@ -176,7 +176,7 @@ func readGCStats() gcStats {
 			return gcStats{}
 		}
 	}
-	f := make([]float64, 4)
+	var f [4]float64
 	for i, v := range s[2:] {
 		if v.Value.Kind() != metrics.KindFloat64 {
 			return gcStats{}
