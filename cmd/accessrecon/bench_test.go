@@ -10,15 +10,17 @@ package main
 // BenchmarkDay2/floor is the least the work can cost: parse the HR CSV and
 // the 10 target CSVs, join accounts to people, hash each account and compare
 // with the previous day's hashes. BenchmarkDay2/run is a real `run` of the
-// same day 2 (then day 3, ... per iteration) after an untimed day 1; it
-// reports x-floor (its time over the floor's) and the store's growth per
-// day. BenchmarkDays runs the built command (this test binary, re-executed)
-// once per day, as a separate process, and reports its peak RSS and the
-// store's size after day 1 + b.N days (-benchtime 29x: 30 days). Add
-// -cpuprofile or -memprofile to BenchmarkDay2 to see where a run spends (the
-// profile includes the untimed day 1 and data generation), or set
-// ACCESSRECON_BENCH_CPUPROFILE and ACCESSRECON_BENCH_MEMPROFILE to files for
-// BenchmarkDays to profile each day's process alone (the last day's stays).
+// same day 2 (then day 3, ... per iteration) after an untimed day 1, and
+// BenchmarkDay2/run-no-workbook the same run without the workbook (the run
+// and findings.json: issue 13's targets); each reports x-floor (its time
+// over the floor's), its peak RSS, the collector's share of its CPU time
+// and the store's growth per day. Every timed day runs the built command
+// (this test binary, re-executed) as its own process, with the memory
+// budget main gives it. BenchmarkDays runs day after day so, day 1
+// included, and reports the store's size after day 1 + b.N days
+// (-benchtime 29x: 30 days). Set ACCESSRECON_BENCH_CPUPROFILE and
+// ACCESSRECON_BENCH_MEMPROFILE to files to profile each day's process alone
+// (the last one's stays).
 // ACCESSRECON_BENCH_PEOPLE sets the size (default 10,000 people; 10 targets
 // always).
 //
@@ -448,8 +450,13 @@ func runChild() (int, bool) {
 		defer f.Close()
 		defer pprof.StopCPUProfile()
 	}
-	code := run(withMemoryBudget(context.Background()), argv, io.Discard, os.Stderr) // as main does
-	fmt.Fprintf(os.Stderr, "%s %g\n", gcLine, gcSeconds())
+	var code int
+	if len(argv) == 4 && argv[0] == noWorkbook {
+		code = runNoWorkbook(withMemoryBudget(context.Background()), argv[1], argv[2], argv[3])
+	} else {
+		code = run(withMemoryBudget(context.Background()), argv, io.Discard, os.Stderr) // as main does
+	}
+	fmt.Fprintf(os.Stderr, "%s %g %d\n", gcLine, gcSeconds(), peakRSS())
 	if path := os.Getenv("ACCESSRECON_BENCH_MEMPROFILE"); path != "" {
 		if err := writeHeapProfile(path); err != nil {
 			fmt.Fprintf(os.Stderr, "ACCESSRECON_BENCH_MEMPROFILE: %v\n", err)
@@ -460,7 +467,8 @@ func runChild() (int, bool) {
 }
 
 // gcLine starts the line on which a benchmark's child process reports the
-// CPU seconds its garbage collector used (runtime/metrics' estimate).
+// CPU seconds its garbage collector used (runtime/metrics' estimate) and
+// its peak RSS in KiB (peakRSS).
 const gcLine = "accessrecon-bench-gc:"
 
 // gcSeconds returns the CPU seconds this process spent in the garbage
@@ -474,14 +482,35 @@ func gcSeconds() float64 {
 	return s[0].Value.Float64()
 }
 
+// peakRSS is this process's peak resident set in KiB (VmHWM; 0 when
+// unknown). Not the rusage of the child seen from its parent: Linux counts
+// in it the parent's peak at the fork (exec folds the memory the child
+// shared with its parent, vfork-style, into the child's maxrss), and a
+// parent that ran day 1 itself then reports its own peak for every day.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kib int64
+			if _, err := fmt.Sscan(rest, &kib); err == nil {
+				return kib
+			}
+		}
+	}
+	return 0
+}
+
 // parseGC finds the child's gcLine in its stderr.
-func parseGC(stderr string) (gc float64, ok bool) {
+func parseGC(stderr string) (gc float64, rssKiB int64, ok bool) {
 	i := strings.LastIndex(stderr, gcLine)
 	if i < 0 {
-		return 0, false
+		return 0, 0, false
 	}
-	_, err := fmt.Sscan(stderr[i+len(gcLine):], &gc)
-	return gc, err == nil
+	_, err := fmt.Sscan(stderr[i+len(gcLine):], &gc, &rssKiB)
+	return gc, rssKiB, err == nil && rssKiB > 0
 }
 
 func writeHeapProfile(path string) error {
@@ -529,21 +558,6 @@ func cpuTime(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// runDay runs spec's day in this process and returns the CPU time it took
-// (the machine is shared: wall time alone says little).
-func runDay(b *testing.B, spec gen.Spec, dir string) time.Duration {
-	b.Helper()
-	start := cpuTime(b)
-	var stderr bytes.Buffer
-	if code := run(context.Background(), runArgs(spec, dir), io.Discard, &stderr); code != exitOK {
-		b.Fatalf("run of day %d: exit %d: %s", spec.Day, code, stderr.String())
-	}
-	if _, err := os.Stat(filepath.Join(dir, "findings.json")); err != nil {
-		b.Fatal(err)
-	}
-	return cpuTime(b) - start
-}
-
 // storeSize is the size of the store's files (the database, its WAL and
 // shared memory).
 func storeSize(b *testing.B, dir string) int64 {
@@ -566,36 +580,81 @@ func storeSize(b *testing.B, dir string) int64 {
 	return n
 }
 
-// runDayNoWorkbook is runDay without the workbook: the run and
-// findings.json, as a job with `reports: []` writes them.
-func runDayNoWorkbook(b *testing.B, spec gen.Spec, dir string) time.Duration {
-	b.Helper()
-	ctx := context.Background()
-	old, _ := filepath.Glob(filepath.Join(dir, "*.xlsx"))
-	for _, f := range old {
-		if err := os.Remove(f); err != nil {
-			b.Fatal(err)
+// noWorkbook, as a child's first argument, runs a day without the workbook
+// (runNoWorkbook): the run and findings.json, as a job with `reports: []`
+// writes them.
+const noWorkbook = "run-no-workbook"
+
+// noWorkbookArgs are a child's arguments for spec's day in dir without the
+// workbook.
+func noWorkbookArgs(spec gen.Spec, dir string) []string {
+	return []string{noWorkbook, filepath.Join(dir, "schedule.yaml"), spec.DayAsOf().Format(time.RFC3339), dir}
+}
+
+// runNoWorkbook runs the configuration's day as of asOf with no report but
+// findings.json (into dir), as `run` does otherwise, and returns the exit
+// code.
+func runNoWorkbook(ctx context.Context, configPath, asOf, dir string) int {
+	at, err := time.Parse(time.RFC3339, asOf)
+	if err == nil {
+		var cfg *config.Config
+		if cfg, err = config.Load(configPath); err == nil {
+			var st storefile.Store
+			if st, err = storefile.Open(ctx, cfg); err == nil {
+				req := runner.Request{Mode: reconcile.Report, AsOf: at, OutDir: dir, Reports: runner.Set{}}
+				_, err = runner.Once(ctx, cfg, st, req, io.Discard, os.Stderr)
+				err = errors.Join(err, st.Close())
+			}
 		}
 	}
-	start := cpuTime(b)
-	cfg, err := config.Load(filepath.Join(dir, "schedule.yaml"))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", noWorkbook, err)
+		return exitFail
+	}
+	return exitOK
+}
+
+// dayRun is what one day's process took: its wall and CPU time (user and
+// system), peak RSS, and the CPU time its garbage collector took.
+type dayRun struct {
+	wall, cpu time.Duration
+	rssMiB    float64
+	gc        float64 // CPU seconds
+}
+
+// runProc runs this test binary again as a child that runs argv (a run's
+// arguments, or noWorkbookArgs), as its own process: its peak RSS and CPU
+// time are the run's alone, and it has the memory budget main gives a run.
+func runProc(b *testing.B, argv []string) dayRun {
+	b.Helper()
+	self, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := storefile.Open(ctx, cfg)
+	cmd := exec.Command(self, "-test.run=^$")
+	js, err := json.Marshal(argv)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer st.Close()
+	cmd.Env = append(os.Environ(), childEnv+"="+string(js))
 	var stderr bytes.Buffer
-	req := runner.Request{Mode: reconcile.Report, AsOf: spec.DayAsOf(), OutDir: dir, Reports: runner.Set{}}
-	if _, err := runner.Once(ctx, cfg, st, req, io.Discard, &stderr); err != nil {
-		b.Fatalf("run of day %d: %v: %s", spec.Day, err, stderr.String())
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		b.Fatalf("%v: %v: %s", argv, err, stderr.String())
 	}
-	if xs, _ := filepath.Glob(filepath.Join(dir, "*.xlsx")); len(xs) > 0 {
-		b.Fatalf("a run without reports wrote %v", xs)
+	d := dayRun{wall: time.Since(start)}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		b.Fatal("no rusage on this system")
 	}
-	return cpuTime(b) - start
+	d.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	gc, rss, ok := parseGC(stderr.String())
+	if !ok {
+		b.Fatalf("%v: no %s line with a peak RSS: %s", argv, gcLine, stderr.String())
+	}
+	d.gc, d.rssMiB = gc, float64(rss)/1024
+	return d
 }
 
 // keepStore copies the store's files in dir to dir/kept (restore: back).
@@ -644,8 +703,7 @@ func copyFile(from, to string) error {
 func BenchmarkDay2(b *testing.B) {
 	spec := benchSpec(b)
 	dir := b.TempDir()
-	day1 := writeDay(b, spec, dir, 1)
-	runDay(b, day1, dir)
+	runProc(b, runArgs(writeDay(b, spec, dir, 1), dir))
 	// Each timed variant starts from the store day 1 left.
 	keepStore(b, dir, false)
 	fl := floor{maphash.MakeSeed()}
@@ -670,31 +728,49 @@ func BenchmarkDay2(b *testing.B) {
 		b.ReportMetric(float64(changed), "changed")
 		b.ReportMetric((cpuTime(b)-cpu).Seconds()/float64(b.N), "cpu-s/op")
 	})
+	// Each day runs as its own process, with the memory budget main gives
+	// it (in this process it would have none, and this benchmark's own
+	// data in its heap).
 	variants := []struct {
 		name string
-		run  func(*testing.B, gen.Spec, string) time.Duration
-	}{{"run", runDay}, {"run-no-workbook", runDayNoWorkbook}}
+		args func(gen.Spec, string) []string
+	}{{"run", runArgs}, {noWorkbook, noWorkbookArgs}}
 	for _, v := range variants {
 		b.Run(v.name, func(b *testing.B) {
 			b.StopTimer()
 			keepStore(b, dir, true)
 			writeDay(b, spec, dir, 2)
+			removeWorkbooks(b, dir)
 			b.StartTimer()
-			day, cpu := 2, time.Duration(0)
+			day, cpu, rss, gc := 2, time.Duration(0), 0.0, 0.0
 			before := storeSize(b, dir)
 			for b.Loop() {
 				if day > 2 {
 					b.StopTimer()
 					writeDay(b, spec, dir, day)
+					removeWorkbooks(b, dir)
 					b.StartTimer()
 				}
 				d := spec
 				d.Day = day
-				cpu += v.run(b, d, dir)
+				got := runProc(b, v.args(d, dir))
+				cpu += got.cpu
+				rss = max(rss, got.rssMiB)
+				gc += got.gc
 				day++
+			}
+			b.StopTimer()
+			xs, _ := filepath.Glob(filepath.Join(dir, "*.xlsx"))
+			if want := v.name == "run"; (len(xs) > 0) != want {
+				b.Fatalf("%s wrote workbooks %v", v.name, xs)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "findings.json")); err != nil {
+				b.Fatal(err)
 			}
 			perRun := b.Elapsed() / time.Duration(b.N)
 			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric(rss, "peak-RSS-MiB")
+			b.ReportMetric(100*gc/cpu.Seconds(), "gc-%-of-cpu")
 			if floor > 0 {
 				b.ReportMetric(float64(perRun)/float64(floor), "x-floor")
 			}
@@ -703,56 +779,37 @@ func BenchmarkDay2(b *testing.B) {
 	}
 }
 
+// removeWorkbooks removes the workbooks in dir.
+func removeWorkbooks(b *testing.B, dir string) {
+	b.Helper()
+	old, _ := filepath.Glob(filepath.Join(dir, "*.xlsx"))
+	for _, f := range old {
+		if err := os.Remove(f); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkDays(b *testing.B) {
 	spec := benchSpec(b)
 	dir := b.TempDir()
-	self, err := os.Executable()
-	if err != nil {
-		b.Fatal(err)
-	}
-	// runProc runs a day as its own process: its peak RSS is the run's.
-	var cpu time.Duration
-	var gcPeak float64 // the largest share of a day's CPU time the GC took
-	runProc := func(d gen.Spec) (wall time.Duration, rssMiB float64) {
-		cmd := exec.Command(self, "-test.run=^$")
-		argv, err := json.Marshal(runArgs(d, dir))
-		if err != nil {
-			b.Fatal(err)
-		}
-		cmd.Env = append(os.Environ(), childEnv+"="+string(argv))
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		start := time.Now()
-		if err := cmd.Run(); err != nil {
-			b.Fatalf("run of day %d: %v: %s", d.Day, err, stderr.String())
-		}
-		ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-		if !ok {
-			b.Fatal("no rusage on this system")
-		}
-		used := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-		cpu += used
-		if gc, ok := parseGC(stderr.String()); !ok {
-			b.Fatalf("run of day %d: no %s line: %s", d.Day, gcLine, stderr.String())
-		} else if d.Day > 1 {
-			gcPeak = max(gcPeak, 100*gc/used.Seconds())
-		}
-		return time.Since(start), float64(ru.Maxrss) / 1024 // KiB on Linux
-	}
-	day1Wall, day1RSS := runProc(writeDay(b, spec, dir, 1))
+	day1 := runProc(b, runArgs(writeDay(b, spec, dir, 1), dir))
 	after1 := storeSize(b, dir)
 	day, peak := 2, 0.0
-	cpu = 0
+	var cpu time.Duration
+	var gcPeak float64 // the largest share of a day's CPU time the GC took
 	for b.Loop() {
 		b.StopTimer()
 		d := writeDay(b, spec, dir, day)
 		b.StartTimer()
-		_, rss := runProc(d)
-		peak = max(peak, rss)
+		got := runProc(b, runArgs(d, dir))
+		cpu += got.cpu
+		gcPeak = max(gcPeak, 100*got.gc/got.cpu.Seconds())
+		peak = max(peak, got.rssMiB)
 		day++
 	}
-	b.ReportMetric(day1Wall.Seconds(), "day1-s")
-	b.ReportMetric(day1RSS, "day1-peak-RSS-MiB")
+	b.ReportMetric(day1.wall.Seconds(), "day1-s")
+	b.ReportMetric(day1.rssMiB, "day1-peak-RSS-MiB")
 	b.ReportMetric(peak, "peak-RSS-MiB")
 	b.ReportMetric(float64(after1)/(1<<20), "store-day1-MB")
 	b.ReportMetric(float64(storeSize(b, dir))/(1<<20), "store-MB")
