@@ -392,6 +392,43 @@ package main
 // 18.2%; day 1 179.6 s, 4,613 MiB; store 4,541 MB after day 1, 75.5 MB more
 // after day 2. reconcile/pgstore's BenchmarkDay2, twice: SQLite 4.55 and
 // 4.32 s, PostgreSQL 7.01 and 7.38 s (1.54x and 1.71x).
+//
+// Midday of 2026-12-03 (a5046a3: every timed day its own process, with the
+// memory budget main gives a run, and its peak RSS read by the child
+// itself), the machine a third slower than in the morning (the floor 0.45-
+// 0.59 s then). BenchmarkDay2 -count 3 (one setup): floor 0.74, 0.77 and
+// 0.74 s; run 6.05, 5.10 and 4.82 s (7.9-9.4 cpu-s, 371.5-380.8 MiB, GC
+// 12.4-12.6%); run-no-workbook 3.99, 4.17 and 4.14 s (6.2-6.7 cpu-s,
+// x-floor 5.4, 5.7 and 5.6, 371.7-375.4 MiB, GC 11.9-14.0%). BenchmarkDays
+// -count 2: day 2 4.81 and 4.82 s, 8.19 and 8.15 cpu-s, 375.6 and 379.0
+// MiB; day 1 13.96 and 15.03 s, 507.9 and 558.6 MiB; store 451.8 MB after
+// day 1, 7.5-7.8 MB more after day 2. At 1,000,000 people, BenchmarkDay2
+// -benchtime 1x: floor 7.55 s (13.5 cpu-s); run 57.7 s (98.9 cpu-s, 3,358
+// MiB, GC 15.4%, x-floor 7.6); run-no-workbook 58.3 s (100.4 cpu-s, 2,946
+// MiB, GC 20.3%, x-floor 7.7); day 1 by the `run` command 193.8 s, 5,155
+// MiB. reconcile/pgstore's BenchmarkDay2: SQLite 5.33 s, PostgreSQL 6.83 s
+// (1.28x).
+//
+// Tried that day and dropped, the old and new binaries in turn:
+//   - GOGC off while a run holds its budget (the sized limit alone pacing
+//     the collector): 10 collections on day 2 instead of 19, but the
+//     collector's CPU 0.87 s instead of 0.96 (4 pairs) and the wall time
+//     within the noise. The cost is the collections near the peak, each
+//     marking the whole live heap, not the early ones.
+//   - GODEBUG=madvdontneed=0: no faster, 60-80 MiB more RSS (4 pairs).
+//   - A sync of the restored store and the day's CSVs before the timed run
+//     (the run's first WAL checkpoint fsyncs behind them): no difference
+//     beyond the noise (4 pairs).
+//   - The account versions' values bound as one JSON array a statement
+//     (INSERT ... SELECT ... FROM json_each(?)) instead of 15 values a row:
+//     1.70 s instead of 0.92 s for 200,000 rows.
+//   - Finding bodies compressed one by one with zstd: 126 MB of day-1
+//     bodies 1.64x smaller in 1.5 s without a dictionary, 3.7x in 2.6 s
+//     with one: more than their whole save.
+//   - Day 1's new bodies loaded from the spool in its order (a megabyte a
+//     read) instead of the fingerprints' (a read each): the findings saved
+//     in 5.2-6.3 s instead of 4.5-4.9 (3 pairs): the index of the versions'
+//     body IDs then fills at random.
 
 import (
 	"bytes"
