@@ -124,3 +124,46 @@ func TestJoinedGroupsEqual(t *testing.T) {
 		t.Errorf("joinedGroupsEqual: %v allocations, want 0", n)
 	}
 }
+
+// batchSizes records the size of each batch of accounts saved.
+type batchSizes struct {
+	Store
+	sizes []int
+}
+
+func (b *batchSizes) SaveAccounts(ctx context.Context, runID int64, target string, accounts []targets.Account, prev []BaselineState) error {
+	b.sizes = append(b.sizes, len(accounts))
+	return b.Store.SaveAccounts(ctx, runID, target, accounts, prev)
+}
+
+// A target's first snapshot, which writes every account, is saved in
+// batches of firstBatch; its later ones in batches of laterBatch.
+func TestFirstSnapshotSavedInLargerBatches(t *testing.T) {
+	const n = 2*firstBatch + 500
+	accounts := make([]targets.Account, n)
+	for i := range accounts {
+		accounts[i] = targets.Account{ID: fmt.Sprintf("A%06d", i), Username: fmt.Sprintf("u%06d", i), Enabled: true}
+	}
+	st := &batchSizes{Store: newMemStore()}
+	e := newEngine(t)
+	e.Store = st
+	sp := spec(nil, Policy{})
+	sp.Policy.Mode = Report
+	sp.Targets[0].Target = listTarget{accounts: accounts, unique: true}
+	want := func(batch int) []int {
+		var w []int
+		for left := n; left > 0; left -= batch {
+			w = append(w, min(batch, left))
+		}
+		return w
+	}
+	for run, batch := range []int{firstBatch, laterBatch} {
+		st.sizes = nil
+		if res, err := e.Run(context.Background(), sp); err != nil {
+			t.Fatalf("run %d: %v (%+v)", run+1, err, res)
+		}
+		if w := want(batch); fmt.Sprint(st.sizes) != fmt.Sprint(w) {
+			t.Errorf("run %d saved batches of %v accounts, want %v", run+1, st.sizes, w)
+		}
+	}
+}
