@@ -409,6 +409,14 @@ package main
 // MiB. reconcile/pgstore's BenchmarkDay2: SQLite 5.33 s, PostgreSQL 6.83 s
 // (1.28x).
 //
+// Kept (5a72aaf): a target's first snapshot saved 10,000 accounts at a
+// time instead of 2,000: day 1's targets collected 0.4-1.0 s sooner in 6
+// pairs (an environment toggle in one binary), and in 3 of 4 pairs of
+// binaries (medians 7.03 s against 7.44; day 1 whole 11.4-14.4 s against
+// 12.0-14.6). BenchmarkDays -count 2 after it, the machine slower again:
+// day 1 16.89 and 14.67 s, 563.6 and 568.7 MiB; day 2 5.19 and 5.10 s,
+// 380.3 and 374.3 MiB.
+//
 // Tried that day and dropped, the old and new binaries in turn:
 //   - GOGC off while a run holds its budget (the sized limit alone pacing
 //     the collector): 10 collections on day 2 instead of 19, but the
