@@ -891,7 +891,7 @@ func (e *Engine) targetBaseline(ctx context.Context, target string, runID int64)
 // saves at a time, each batch a transaction under the store's one writer,
 // then judges. A target's first snapshot writes every account: in batches
 // of 10,000 (100 transactions at 100,000 people x 10 targets, not 500), day
-// 1's targets were collected 0.4-1.0 s sooner than in batches of 2,000 (6
+// 1's targets were collected 0.36-1.0 s sooner than in batches of 2,000 (6
 // pairs; 50,000 were no faster and held 250 MB more). Later runs write
 // the few accounts that changed, and larger batches there were slower (the
 // write lock held longer while the other targets wait).

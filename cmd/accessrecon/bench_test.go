@@ -407,10 +407,11 @@ package main
 // MiB, GC 15.4%, x-floor 7.6); run-no-workbook 58.3 s (100.4 cpu-s, 2,946
 // MiB, GC 20.3%, x-floor 7.7); day 1 by the `run` command 193.8 s, 5,155
 // MiB. reconcile/pgstore's BenchmarkDay2: SQLite 5.33 s, PostgreSQL 6.83 s
-// (1.28x).
+// (1.28x); after 5a72aaf (its day 1 in batches of 10,000 on both stores),
+// SQLite 3.70 s, PostgreSQL 6.09 s (1.65x).
 //
 // Kept (5a72aaf): a target's first snapshot saved 10,000 accounts at a
-// time instead of 2,000: day 1's targets collected 0.4-1.0 s sooner in 6
+// time instead of 2,000: day 1's targets collected 0.36-1.0 s sooner in 6
 // pairs (an environment toggle in one binary), and in 3 of 4 pairs of
 // binaries (medians 7.03 s against 7.44; day 1 whole 11.4-14.4 s against
 // 12.0-14.6). BenchmarkDays -count 2 after it, the machine slower again:
