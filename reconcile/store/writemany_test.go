@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"github.com/jmoiron/sqlx"
@@ -16,11 +15,7 @@ import (
 // failed, the default (0) and the usual cache again.
 func TestWriteManyJournalsInMemoryForItsTransactionOnly(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	st.db.SetMaxOpenConns(1)
 	fails := errors.New("the transaction fails")
 	for _, fail := range []bool{false, true} {
