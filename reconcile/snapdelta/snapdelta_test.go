@@ -1,8 +1,10 @@
 package snapdelta
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -433,4 +435,99 @@ func keptIDs(t *testing.T, s *Session, complete bool) []string {
 		ids = append(ids, id)
 	}
 	return ids
+}
+
+// index compares every two IDs whose hashes share their top 32 bits, not
+// only neighbours: with A and B sharing them, A, B, A is an ID twice.
+func TestIndexFindsAnIDTwiceAmongCollisions(t *testing.T) {
+	c := newCurrents(0)
+	top := map[uint32]string{}
+	var a, b string
+	for i := 0; a == ""; i++ { // about 80,000 IDs give two that share 32 bits
+		id := fmt.Sprint("account-", i)
+		h := uint32(maphash.String(c.seed, id) >> 32)
+		if other, ok := top[h]; ok {
+			a, b = other, id
+		}
+		top[h] = id
+	}
+	for _, ids := range [][]string{{a, b}, {a, b, "x", a}, {b, a, b}} {
+		c.ids, c.vals, c.n = ids, make([]Current, len(ids)), len(ids)
+		err := c.index(len(ids))
+		if twice := len(ids) > 2; (err != nil) != twice {
+			t.Fatalf("%q: %v", ids, err)
+		}
+		if err == nil {
+			for j, id := range ids {
+				if k, ok := c.lookup(id); !ok || int(k) != j {
+					t.Fatalf("%q: %s found %v at %d", ids, id, ok, k)
+				}
+			}
+		}
+	}
+}
+
+// sortHigh32 orders keys by their top 32 bits, keeping the order of keys
+// that share them, on the radix path and on the short one.
+func TestSortHigh32(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 100, 255, 256, 5000} {
+		keys := make([]uint64, n)
+		for i := range keys {
+			keys[i] = r.Uint64()>>r.UintN(40)<<32 | uint64(i) // many shared tops
+		}
+		want := slices.Clone(keys)
+		slices.SortStableFunc(want, func(a, b uint64) int { return cmp.Compare(a>>32, b>>32) })
+		if got := sortHigh32(keys); !slices.Equal(got, want) {
+			t.Fatalf("%d keys sorted out of order", n)
+		}
+	}
+}
+
+// A large encoding decodes whole, into memory of its own: every ID found at
+// its place after the encoding is gone, and an ID given twice, far apart,
+// refused.
+func TestDecodeLarge(t *testing.T) {
+	cur := NewCurrents(0)
+	const n = 200_000
+	for i := range n {
+		mustAdd(t, cur, fmt.Sprint("acct-", i), Current{Hash: uint64(i), From: 1})
+	}
+	b := NewSession(cur).Encode(false)
+	c, err := DecodeCurrents(b)
+	if err != nil || c.Len() != n {
+		t.Fatalf("decoded %v: %v", c.Len(), err)
+	}
+	clear(b) // Cached decodes the driver's buffer: nothing of it is kept
+	for i := range n {
+		if j, ok := c.lookup(fmt.Sprint("acct-", i)); !ok || c.vals[j].Hash != uint64(i) {
+			t.Fatalf("acct-%d found %v", i, ok)
+		}
+	}
+	if _, ok := c.lookup("acct-x"); ok {
+		t.Fatal("acct-x found")
+	}
+	cur.ids[n-1] = "acct-3" // the encoding's last ID is its fourth's
+	if _, err := DecodeCurrents(NewSession(cur).Encode(false)); err == nil || !strings.Contains(err.Error(), "acct-3 is listed twice") {
+		t.Fatalf("acct-3 twice: %v", err)
+	}
+}
+
+// BenchmarkDecodeCurrents decodes the cached versions of a target of
+// 985,000 accounts (a 1,000,000-person estate's), IDs as the generator
+// makes them.
+func BenchmarkDecodeCurrents(b *testing.B) {
+	cur := NewCurrents(0)
+	for i := range 985_000 {
+		if err := cur.Add(fmt.Sprintf("app00-%07d", i), Current{Hash: uint64(i) * 0x9e3779b97f4a7c15, From: 1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	enc := NewSession(cur).Encode(false)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := DecodeCurrents(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
@@ -47,14 +46,15 @@ func encodeLive(n int, fp func(i int) string, id func(i int) int64, hash func(i 
 
 // decodeLive reads what encodeLive wrote, failing on anything else, and on
 // fingerprints not in strictly increasing order (saveLive writes them in
-// the order of the save's rows). The fingerprints share one copy of b; the
-// hashes are slices of it.
+// the order of the save's rows). Nothing of b is kept: the fingerprints
+// share one copy of it, the hashes another.
 func decodeLive(b []byte) ([]liveVersion, error) {
 	body, n, err := snapdelta.OpenFrame(b, liveMagic, "live versions", 18) // length, fingerprint, ID, 16-byte hash
 	if err != nil {
 		return nil, err
 	}
 	fps := string(body)
+	hashes := make([]byte, 0, 16*n)
 	out := make([]liveVersion, 0, n)
 	off := 8
 	short := func(k int) error { return fmt.Errorf("live versions: version %d of %d is cut short", k+1, n) }
@@ -74,7 +74,8 @@ func decodeLive(b []byte) ([]liveVersion, error) {
 		if k > 0 && out[k-1].fp >= fp {
 			return nil, fmt.Errorf("live versions: %q after %q", fp, out[k-1].fp)
 		}
-		out = append(out, liveVersion{fp: fp, id: int64(id), hash: body[off : off+16 : off+16]})
+		hashes = append(hashes, body[off:off+16]...)
+		out = append(out, liveVersion{fp: fp, id: int64(id), hash: hashes[16*k : 16*k+16 : 16*k+16]})
 		off += 16
 	}
 	if off != len(body) {
@@ -84,21 +85,26 @@ func decodeLive(b []byte) ([]liveVersion, error) {
 }
 
 // cachedLive returns the live versions that the full save prev left, when
-// it wrote them and they decode (ok false otherwise).
+// it wrote them and they decode (ok false otherwise). They are decoded where
+// the driver read them (RawBytes), not copied first: at a million people
+// they are 100 MB.
 func cachedLive(ctx context.Context, tx *sqlx.Tx, prev int64) (lives []liveVersion, ok bool, err error) {
-	var row struct {
-		Seq  int64  `db:"seq"`
-		Body []byte `db:"body"`
-	}
-	switch err := tx.GetContext(ctx, &row, `SELECT seq, body FROM live_findings`); {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, false, nil
-	case err != nil:
+	rows, err := tx.QueryContext(ctx, `SELECT seq, body FROM live_findings`)
+	if err != nil {
 		return nil, false, err
 	}
-	if row.Seq != prev {
-		return nil, false, nil
+	defer rows.Close()
+	if !rows.Next() {
+		return nil, false, rows.Err()
 	}
-	lives, err = decodeLive(row.Body)
-	return lives, err == nil, nil
+	var seq int64
+	var body sql.RawBytes
+	if err := rows.Scan(&seq, &body); err != nil {
+		return nil, false, err
+	}
+	if seq != prev {
+		return nil, false, rows.Close()
+	}
+	lives, err = decodeLive(body) // keeps nothing of body
+	return lives, err == nil, rows.Close()
 }
