@@ -68,7 +68,7 @@ func TestDuplicateAccountChecked(t *testing.T) {
 func TestFindingList(t *testing.T) {
 	var l findingList
 	var first *Finding
-	for i := range 2*findingChunk + 3 {
+	for i := range 2*chunkSize + 3 {
 		l.add(Finding{AccountID: fmt.Sprint(i)})
 		if i == 0 {
 			for f := range l.All() {
@@ -77,7 +77,7 @@ func TestFindingList(t *testing.T) {
 		}
 	}
 	l.add() // nothing
-	if l.Len() != 2*findingChunk+3 {
+	if l.Len() != 2*chunkSize+3 {
 		t.Fatalf("Len = %d", l.Len())
 	}
 	i := 0

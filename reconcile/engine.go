@@ -469,6 +469,13 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 			log.Warn("HR sources disagree about a person", "employee_id", w.row.EmployeeID, "reason", r.Reason)
 		}
 	}
+	// The people are indexed for the targets while the snapshot is
+	// stored and compared (each only reads the rows): every target waits
+	// for both, and at a million people each takes a second or more.
+	var people *People
+	var index sync.WaitGroup
+	index.Go(func() { people = NewPeople(snap.all) })
+	defer index.Wait()
 	// The snapshot is stored only once every source was read whole; a
 	// targeted run's is the people it was asked about, and records nobody
 	// gone.
@@ -483,9 +490,9 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 	res.PeopleCount = len(snap.all)
 	if !targeted && prevRun > 0 {
 		res.Drift = append(res.Drift, hrDrift(snap.all, prev, loc)...)
-		checkHRShrink(spec, res, len(snap.all), len(prev.rows))
+		checkHRShrink(spec, res, len(snap.all), prev.rows.Len())
 	}
-	people := NewPeople(snap.all)
+	index.Wait()
 	people.conflicts = conflicts
 	return people, nil
 }
@@ -503,12 +510,12 @@ func (e *Engine) prevPeople(ctx context.Context, runID int64) (prevRun int64, pr
 			if err != nil {
 				return 0, nil, err
 			}
-			prev.rows = append(prev.rows, prevPerson{EmployeeID: p.EmployeeID, Status: p.Status, JobCode: p.JobCode,
+			prev.rows.add(prevPerson{EmployeeID: p.EmployeeID, Status: p.Status, JobCode: p.JobCode,
 				PrevJobCode: p.PrevJobCode, TerminationDate: p.TerminationDate, JobChangedAt: p.JobChangedAt})
 		}
 	}
-	prev.byID = make(map[string]int32, len(prev.rows))
-	for i, k := range idKeys(len(prev.rows), func(i int) string { return prev.rows[i].EmployeeID }) {
+	prev.byID = make(map[string]int32, prev.rows.Len())
+	for i, k := range idKeys(prev.rows.Len(), func(i int) string { return prev.rows.at(i).EmployeeID }) {
 		prev.byID[k] = int32(i)
 	}
 	return prevRun, prev, nil
@@ -517,7 +524,7 @@ func (e *Engine) prevPeople(ctx context.Context, runID int64) (prevRun int64, pr
 // prevHR is the previous run's HR snapshot, indexed by normalised
 // employee ID.
 type prevHR struct {
-	rows []prevPerson
+	rows chunkList[prevPerson]
 	byID map[string]int32
 }
 
@@ -635,7 +642,7 @@ func (snap *hrSnapshot) add(spec RunSpec, si int, p sources.Person) error {
 func roleHistory(spec RunSpec, prev *prevHR, row *PersonRow) {
 	p := &row.Person
 	if i, ok := prev.find(p.EmployeeID); ok {
-		old := &prev.rows[i]
+		old := prev.rows.at(i)
 		row.PrevJobCode, row.JobChangedAt = old.PrevJobCode, old.JobChangedAt
 		if old.JobCode != "" && old.JobCode != p.JobCode {
 			row.PrevJobCode, row.JobChangedAt = old.JobCode, spec.AsOf
@@ -655,7 +662,7 @@ func roleHistory(spec RunSpec, prev *prevHR, row *PersonRow) {
 // hrDrift is what changed in HR since the previous snapshot.
 func hrDrift(all []*PersonRow, prev *prevHR, loc *time.Location) []DriftRow {
 	var out []DriftRow
-	seen := make([]bool, len(prev.rows))
+	seen := make([]bool, prev.rows.Len())
 	for _, p := range all {
 		i, ok := prev.find(p.EmployeeID)
 		if !ok {
@@ -663,7 +670,7 @@ func hrDrift(all []*PersonRow, prev *prevHR, loc *time.Location) []DriftRow {
 			continue
 		}
 		seen[i] = true
-		old := &prev.rows[i]
+		old := prev.rows.at(i)
 		if old.Status != p.Status {
 			out = append(out, DriftRow{Side: SideHR, Subject: p.EmployeeID, Kind: "status_changed", Detail: string(old.Status) + " -> " + string(p.Status)})
 		}
@@ -674,9 +681,9 @@ func hrDrift(all []*PersonRow, prev *prevHR, loc *time.Location) []DriftRow {
 			out = append(out, DriftRow{Side: SideHR, Subject: p.EmployeeID, Kind: "termination_date_changed", Detail: dayIn(old.TerminationDate, loc) + " -> " + dayIn(p.TerminationDate, loc)})
 		}
 	}
-	for i := range prev.rows {
+	for i := range prev.rows.Len() {
 		if !seen[i] {
-			out = append(out, DriftRow{Side: SideHR, Subject: prev.rows[i].EmployeeID, Kind: "left_hr_snapshot"})
+			out = append(out, DriftRow{Side: SideHR, Subject: prev.rows.at(i).EmployeeID, Kind: "left_hr_snapshot"})
 		}
 	}
 	return out

@@ -9,7 +9,7 @@ import (
 // it was added (a change made through it stays).
 func TestFindingListAll(t *testing.T) {
 	var l findingList
-	n := 2*findingChunk + 5
+	n := 2*chunkSize + 5
 	for i := range n {
 		l.add(Finding{AccountID: fmt.Sprint(i)})
 	}
@@ -24,9 +24,9 @@ func TestFindingListAll(t *testing.T) {
 	if i != n || l.Len() != n {
 		t.Errorf("yielded %d of %d; Len %d", i, n, l.Len())
 	}
-	for f := range l.All() {
-		if f.Reason != "seen" {
-			t.Fatalf("finding %s: the change made through All is lost", f.AccountID)
+	for i := range n {
+		if f := l.at(i); f.AccountID != fmt.Sprint(i) || f.Reason != "seen" {
+			t.Fatalf("at(%d) is %s (%q): not the finding added, or the change made through All is lost", i, f.AccountID, f.Reason)
 		}
 	}
 }
