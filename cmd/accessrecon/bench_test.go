@@ -438,6 +438,34 @@ package main
 //     read) instead of the fingerprints' (a read each): the findings saved
 //     in 5.2-6.3 s instead of 4.5-4.9 (3 pairs): the index of the versions'
 //     body IDs then fills at random.
+//
+// Afternoon of 2026-12-03, after 7a3d7b6 (a target's cached current hashes
+// indexed by sorting their hashes, and both caches decoded where the driver
+// read them) and a59891a (the previous HR snapshot read into chunks, and
+// the people indexed while their snapshot is stored). At 1,000,000 people,
+// BenchmarkDay2 -benchtime 1x: floor 9.10 s (16.35 cpu-s: the machine
+// slower than at midday's 7.55 s); run-no-workbook 52.2 s (81.2 cpu-s
+// against 100.4, 3,009 MiB, GC 21.0%, x-floor 5.7 against 7.7); run 58.8 s
+// (100.6 cpu-s, 3,280 MiB, GC 14.8%, x-floor 6.5). At 100,000 people,
+// BenchmarkDay2 -count 3: floor 0.47, 0.46 and 0.55 s; run-no-workbook
+// 4.32, 3.97 and 3.86 s (6.1-6.6 cpu-s, 372.9-382.2 MiB, GC 12.0-13.2%,
+// x-floor 7.0-7.8); run 4.90-5.50 s. BenchmarkDays -count 2: day 1 10.99
+// and 9.96 s (602.9 and 624.9 MiB), day 2 4.90 and 3.93 s (380.5 and 370.3
+// MiB), store 451.9 MB after day 1 and 7.5 MB more after day 2.
+// reconcile/pgstore's BenchmarkDay2: SQLite 4.01 s, PostgreSQL 5.17 s
+// (1.29x). The time of a 985,000-account target's cache to decode
+// (snapdelta's BenchmarkDecodeCurrents) went from 167-208 ms to 45-59 ms.
+//
+// The bound of the collector's part, measured then: the 100,000-person day
+// 2 with GOGC=off GOMEMLIMIT=4GiB (no collection at all, 950 MB resident)
+// took 3.06-3.62 s against 3.49-4.15 s with the sized limit, in 3 pairs:
+// without any collection it is still over 3 s on this machine. At
+// 1,000,000 people the run's resident memory is the sized limit itself
+// (2.8-2.9 GB from the middle of collection to the end); the live heap
+// peaks at 2.1-2.3 GiB, so 2 GiB resident needs the findings held in a
+// third less memory, not a tighter limit. The kernel's part grows there
+// too: 18-26 of 75-100 CPU-s are system time, 1.3-1.5 million page faults
+// (transparent huge pages are "madvise" here, and Go asks for none).
 
 import (
 	"bytes"
