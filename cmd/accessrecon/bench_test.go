@@ -466,6 +466,17 @@ package main
 // third less memory, not a tighter limit. The kernel's part grows there
 // too: 18-26 of 75-100 CPU-s are system time, 1.3-1.5 million page faults
 // (transparent huge pages are "madvise" here, and Go asks for none).
+//
+// After the spool's writes left its lock (a batch's place still given in
+// order, its write done beside the next one's), the same afternoon: at
+// 1,000,000 people, floor 8.30 s (15.13 cpu-s); run-no-workbook 48.3 s
+// (84.2 cpu-s, 3,086 MiB, GC 20.1%, x-floor 5.8); run 50.8 s (88.6 cpu-s,
+// 3,648 MiB, GC 15.8%, x-floor 6.1). At 100,000 people -count 3: floor
+// 0.54, 0.51 and 0.54 s; run-no-workbook 4.31, 3.98 and 4.21 s (6.4-6.7
+// cpu-s, 372.5-383.1 MiB, GC 11.9-13.0%, x-floor 7.3-7.9); run 4.28-5.16
+// s. The same day-2 child run by hand from a restored day-1 store took
+// 2.87-3.09 s (4.5-4.9 cpu-s) a few minutes before, and 3.4-4.0 s a few
+// minutes after: the benchmark's figures are a slow moment's.
 
 import (
 	"bytes"
