@@ -5,18 +5,27 @@ import (
 	"testing"
 )
 
-// All yields every finding in the order added, across chunks, each where
-// it was added (a change made through it stays).
-func TestFindingListAll(t *testing.T) {
+// A chunkList keeps every item in the order added, across chunks, each
+// where it was added: a pointer to one never moves, a change made through
+// All stays, and at(i) is the i-th added.
+func TestChunkList(t *testing.T) {
 	var l findingList
 	n := 2*chunkSize + 5
+	var first *Finding
 	for i := range n {
 		l.add(Finding{AccountID: fmt.Sprint(i)})
+		if i == 0 {
+			first = l.at(0)
+		}
 	}
+	l.add() // nothing
 	i := 0
 	for f := range l.All() {
 		if f.AccountID != fmt.Sprint(i) {
 			t.Fatalf("finding %d is %s", i, f.AccountID)
+		}
+		if i == 0 && f != first {
+			t.Fatal("the first finding moved")
 		}
 		f.Reason = "seen"
 		i++

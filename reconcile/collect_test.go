@@ -63,38 +63,6 @@ func TestDuplicateAccountChecked(t *testing.T) {
 	}
 }
 
-// A findingList keeps every finding in the order added, across chunks, and
-// never moves one once added.
-func TestFindingList(t *testing.T) {
-	var l findingList
-	var first *Finding
-	for i := range 2*chunkSize + 3 {
-		l.add(Finding{AccountID: fmt.Sprint(i)})
-		if i == 0 {
-			for f := range l.All() {
-				first = f
-			}
-		}
-	}
-	l.add() // nothing
-	if l.Len() != 2*chunkSize+3 {
-		t.Fatalf("Len = %d", l.Len())
-	}
-	i := 0
-	for f := range l.All() {
-		if f.AccountID != fmt.Sprint(i) {
-			t.Fatalf("finding %d is %q", i, f.AccountID)
-		}
-		if i == 0 && f != first {
-			t.Fatal("the first finding moved")
-		}
-		i++
-	}
-	if i != l.Len() {
-		t.Fatalf("All yielded %d of %d", i, l.Len())
-	}
-}
-
 // joinedGroupsEqual answers as comparing with JoinGroups's string does.
 func TestJoinedGroupsEqual(t *testing.T) {
 	g := func(pairs ...string) []targets.Group {
