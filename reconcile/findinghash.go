@@ -3,8 +3,6 @@ package reconcile
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"runtime"
-	"sync"
 )
 
 // ContentHashes returns, for each row, the identity under which the stores
@@ -13,23 +11,17 @@ import (
 func ContentHashes(rows []FindingRow) [][]byte {
 	out := make([][]byte, len(rows))
 	sums := make([]byte, 16*len(rows))
-	var wg sync.WaitGroup
-	chunk := max(len(rows)/runtime.GOMAXPROCS(0)+1, 1000)
-	for lo := 0; lo < len(rows); lo += chunk {
-		hi := min(lo+chunk, len(rows))
-		wg.Go(func() {
-			var buf []byte
-			for i := lo; i < hi; i++ {
-				if rows[i].Hash != nil {
-					out[i] = rows[i].Hash
-					continue
-				}
-				out[i] = sums[16*i : 16*i+16 : 16*i+16]
-				buf = contentHash(out[i], buf, &rows[i], rows[i].Body)
+	inParts(len(rows), func(lo, hi int) {
+		var buf []byte
+		for i := lo; i < hi; i++ {
+			if rows[i].Hash != nil {
+				out[i] = rows[i].Hash
+				continue
 			}
-		})
-	}
-	wg.Wait()
+			out[i] = sums[16*i : 16*i+16 : 16*i+16]
+			buf = contentHash(out[i], buf, &rows[i], rows[i].Body)
+		}
+	})
 	return out
 }
 
