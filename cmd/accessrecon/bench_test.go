@@ -477,6 +477,25 @@ package main
 // s. The same day-2 child run by hand from a restored day-1 store took
 // 2.87-3.09 s (4.5-4.9 cpu-s) a few minutes before, and 3.4-4.0 s a few
 // minutes after: the benchmark's figures are a slow moment's.
+//
+// Evening of 2026-12-03, after 3bd5588 (fingerprints and open-finding
+// lookups on every core, counts without a key per finding). At 1,000,000
+// people, BenchmarkDay2 -benchtime 1x: floor 7.19 s (12.74 cpu-s);
+// run-no-workbook 50.2 s (90.0 cpu-s, 2,966 MiB, GC 23.1%, x-floor 7.0);
+// run 58.5 s (101.6 cpu-s, 3,269 MiB, GC 15.1%). The same day-2 child run
+// by hand, old and new binaries in turn, took 35.7-49.7 s: those three
+// passes went from 2.19-2.95 s to 1.67-2.27 s of it. At 100,000 people,
+// -count 2: floor 0.45 and 0.40 s; run-no-workbook 3.44 and 3.36 s (5.3-5.6
+// cpu-s, 362-367 MiB, GC 12.7-14.1%, x-floor 8.4-8.6); run 4.24-4.58 s.
+// BenchmarkDays -count 2 minutes later, the machine slower (its day 2 took
+// 8.9 cpu-s): day 1 14.4 and 15.0 s (575-597 MiB). The live heap of the
+// million-person day peaks during collection (2.4 GB at 19 s of 38: the
+// findings so far 1.0 GB, HR 0.66 GB, the four targets being read 0.67
+// GB), and running two or three targets at a time instead of four leaves
+// that peak where it is (gctrace: 2,222 and 2,235 MB against 2,142), as the
+// findings grow while the targets' share shrinks. Its scavenger gives back
+// 2.2 GB while the run lasts (1.7 GB of it to stay under the limit), which
+// is part of its 1.5 million page faults.
 
 import (
 	"bytes"
