@@ -489,7 +489,7 @@ package main
 // cpu-s, 362-367 MiB, GC 12.7-14.1%, x-floor 8.4-8.6); run 4.24-4.58 s.
 // BenchmarkDays -count 2 minutes later, the machine slower (its day 2 took
 // 8.9 cpu-s): day 1 14.4 and 15.0 s (575-597 MiB). The live heap of the
-// million-person day peaks during collection (2.4 GB at 19 s of 38: the
+// million-person day peaks during collection (2.4 GB 19 s into a 40 s run: the
 // findings so far 1.0 GB, HR 0.66 GB, the four targets being read 0.67
 // GB), and running two or three targets at a time instead of four leaves
 // that peak where it is (gctrace: 2,222 and 2,235 MB against 2,142), as the
