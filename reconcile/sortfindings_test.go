@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -221,6 +223,31 @@ func TestFinishFindingsAsBefore(t *testing.T) {
 			if results[ti].findings.Len() != 0 {
 				t.Fatalf("target %d's findings are still held", ti)
 			}
+		}
+	}
+}
+
+// inParts calls its function on every item once, whatever the count.
+func TestInParts(t *testing.T) {
+	for _, n := range []int{0, 1, minPart - 1, minPart, minPart + 1, 3*minPart + 7, 100_003} {
+		seen := make([]int32, n)
+		var calls atomic.Int32
+		inParts(n, func(lo, hi int) {
+			calls.Add(1)
+			if lo >= hi {
+				t.Errorf("n=%d: part [%d, %d)", n, lo, hi)
+			}
+			for i := lo; i < hi; i++ {
+				seen[i]++
+			}
+		})
+		for i, c := range seen {
+			if c != 1 {
+				t.Fatalf("n=%d: item %d seen %d times", n, i, c)
+			}
+		}
+		if want := min(max(n, 1), runtime.GOMAXPROCS(0)); n > 0 && int(calls.Load()) > want {
+			t.Errorf("n=%d: %d parts, more than %d", n, calls.Load(), want)
 		}
 	}
 }
