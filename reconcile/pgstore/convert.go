@@ -85,7 +85,7 @@ func convertOne(ctx context.Context, tx *sqlx.Tx, k snapdelta.Key, v versioned, 
 		return err
 	}
 	if len(changes) > 0 {
-		if err := write(changes); err != nil {
+		if err := write(snapdelta.InKeyOrder(changes)); err != nil {
 			return err
 		}
 	}

@@ -94,7 +94,7 @@ func (s *Store) SavePeople(ctx context.Context, runID int64, people []*reconcile
 		if err := snapdelta.DropCached(context.Background(), tx, peopleV.side, ""); err != nil {
 			return err
 		}
-		return writePeople(ctx, tx, runID, people, changes)
+		return writePeople(ctx, tx, runID, people, snapdelta.InKeyOrder(changes))
 	}); err != nil {
 		sess.Undo(len(people), func(i int) string { return people[i].EmployeeID }, changes)
 		return fmt.Errorf("pgstore: save people: %w", err)
@@ -327,7 +327,7 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 		if err := snapdelta.DropCached(context.Background(), tx, accountsV.side, target); err != nil {
 			return err
 		}
-		return writeAccounts(ctx, tx, runID, target, accounts, changes, prev)
+		return writeAccounts(ctx, tx, runID, target, accounts, snapdelta.InKeyOrder(changes), prev)
 	}); err != nil {
 		sess.Undo(len(accounts), func(i int) string { return accounts[i].ID }, changes)
 		return fmt.Errorf("pgstore: save accounts of %s: %w", target, err)

@@ -367,6 +367,26 @@ type Change struct {
 	Base bool
 }
 
+// InKeyOrder returns changes sorted by ID, the order a store writes them
+// in: changes itself when it is, else a sorted copy (Plan's order, the
+// batch's, is kept for Undo). A batch's versions then go into the key
+// index (target, ID, valid_from) one after the other, not at random. A
+// first run of 100,000 people x 10 targets whose files list people and
+// accounts in random ID order (as a directory lists GUIDs) took 14.0-14.9 s
+// instead of 16.9-21.6 (2 pairs), its system time 3.9-4.0 s instead of
+// 6.8-7.9: SQLite wrote most of the index's pages into the write-ahead log
+// again at every batch. In ID order nothing changes (11.4-12.3 s against
+// 11.6-12.0, 3 pairs).
+func InKeyOrder(changes []Change) []Change {
+	byID := func(a, b Change) int { return strings.Compare(a.ID, b.ID) }
+	if slices.IsSortedFunc(changes, byID) {
+		return changes
+	}
+	out := slices.Clone(changes)
+	slices.SortFunc(out, byID)
+	return out
+}
+
 // Plan works out which of a batch's n rows need a new version, marking
 // every row seen. It fails, changing nothing, on a row the run saved before
 // or one whose current version a later run wrote. When the writes of the

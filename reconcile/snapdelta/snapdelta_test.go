@@ -112,6 +112,39 @@ func TestUndoForgetsTheBatch(t *testing.T) {
 	}
 }
 
+// A store writes a batch's changes in ID order (InKeyOrder) and undoes a
+// failed write with Plan's own: the sorted changes are a copy, and Undo
+// with Plan's leaves the session as before the batch.
+func TestInKeyOrderLeavesPlansOrder(t *testing.T) {
+	cur := NewCurrents(0)
+	mustAdd(t, cur, "b", Current{Hash: 2, From: 1})
+	s := NewSession(cur)
+	ids := []string{"d", "b", "a", "c"} // b changed, the others new
+	id, hash := func(i int) string { return ids[i] }, func(i int) uint64 { return uint64(10 + i) }
+	changes, err := s.Plan(2, len(ids), id, hash, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := InKeyOrder(changes)
+	var got, planned []string
+	for k := range byID {
+		got, planned = append(got, fmt.Sprintf("%s@%d", byID[k].ID, byID[k].I)), append(planned, changes[k].ID)
+	}
+	if want := []string{"a@2", "b@1", "c@3", "d@0"}; !slices.Equal(got, want) {
+		t.Errorf("InKeyOrder = %v, want %v", got, want)
+	}
+	if !slices.Equal(planned, ids) {
+		t.Errorf("Plan's changes after InKeyOrder: %v, want %v", planned, ids)
+	}
+	if again := InKeyOrder(byID); &again[0] != &byID[0] {
+		t.Error("changes already in ID order copied")
+	}
+	s.Undo(len(ids), id, changes)
+	if again, err := s.Plan(2, len(ids), id, hash, nil); err != nil || len(again) != 4 || !again[1].Had || again[1].Was.Hash != 2 {
+		t.Errorf("the batch planned again after Undo: %+v, %v", again, err)
+	}
+}
+
 // What a finished session encodes is what the versions would say: of a
 // complete snapshot the versions the run saw (as they are after it), of
 // one that is not complete every current version; a change whose write

@@ -172,7 +172,7 @@ func (s *Store) SavePeople(ctx context.Context, runID int64, people []*PersonRow
 		if err := snapdelta.DropCached(context.Background(), tx, peopleV.side, ""); err != nil {
 			return err
 		}
-		return writePeople(ctx, tx, runID, people, changes)
+		return writePeople(ctx, tx, runID, people, snapdelta.InKeyOrder(changes))
 	})
 	if err != nil {
 		sess.Undo(len(people), func(i int) string { return people[i].EmployeeID }, changes)
@@ -421,7 +421,8 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 	if len(changes) == 0 {
 		return nil
 	}
-	rows := newAccountRows(runID, target, accounts, changes)
+	ordered := snapdelta.InKeyOrder(changes)
+	rows := newAccountRows(runID, target, accounts, ordered)
 	err = s.write(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
 		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
 			return err
@@ -429,7 +430,7 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 		if err := snapdelta.DropCached(context.Background(), tx, accountsV.side, target); err != nil {
 			return err
 		}
-		return writeAccounts(ctx, tx, runID, target, accounts, changes, prev, rows)
+		return writeAccounts(ctx, tx, runID, target, accounts, ordered, prev, rows)
 	})
 	if err != nil {
 		sess.Undo(len(accounts), func(i int) string { return accounts[i].ID }, changes)

@@ -132,6 +132,43 @@ func TestSaveAccountsCancelled(t *testing.T) {
 	}
 }
 
+// A batch's versions are written in ID order, whatever order the source
+// listed them in (snapdelta.InKeyOrder: the key indexes are then written
+// page after page), and an account's credentials in the order listed.
+func TestVersionsWrittenInKeyOrder(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	id, err := st.BeginRun(ctx, Run{AsOf: time.Now(), StartedAt: time.Now(), Mode: "report", Scope: "full"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var people []*PersonRow
+	for _, e := range []string{"E3", "E1", "E4", "E2"} {
+		people = append(people, &PersonRow{Person: sources.Person{EmployeeID: e, Status: sources.Active}})
+	}
+	if err := st.SavePeople(ctx, id, people); err != nil {
+		t.Fatal(err)
+	}
+	batch := []targets.Account{{ID: "C"}, {ID: "A", Credentials: []targets.Credential{{ID: "k2"}, {ID: "k1"}}}, {ID: "D"}, {ID: "B"}}
+	if err := st.SaveAccounts(ctx, id, "app", batch, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ query, want string }{
+		{`SELECT group_concat(employee_id, ' ') FROM (SELECT employee_id FROM person_versions ORDER BY rowid)`, "E1 E2 E3 E4"},
+		{`SELECT group_concat(account_id, ' ') FROM (SELECT account_id FROM account_versions ORDER BY rowid)`, "A B C D"},
+		{`SELECT group_concat(credential_id, ' ') FROM (SELECT credential_id FROM credential_versions ORDER BY rowid)`, "k2 k1"},
+	} {
+		var got string
+		if err := st.db.Get(&got, c.query); err != nil || got != c.want {
+			t.Errorf("%s = %q (%v), want %q", c.query, got, err, c.want)
+		}
+	}
+}
+
 // A run whose lease another process took over writes no version: the new
 // holder's snapshots stay exact.
 func TestSnapshotWritesCheckTheLease(t *testing.T) {

@@ -11,16 +11,18 @@ import (
 )
 
 // contractLargeBatch saves batches of more accounts than one statement
-// carries (451, with credentials on some): run 1 all of them new, run 2
-// every other one changed. Each account of each run reads back whole, with
-// its own values in every column and its own credentials, and each changed
-// account has two versions.
+// carries (451, with credentials on some), listed out of ID order (a store
+// may write them in its own): run 1 all of them new, run 2 every other one
+// changed. Each account of each run reads back whole, with its own values
+// in every column and its own credentials, run 2's save gives each account
+// its own state in run 1, and each changed account has two versions.
 func contractLargeBatch(t *testing.T, st Store) {
 	ctx := context.Background()
 	const n = 451
 	accounts := func(run int) []targets.Account {
 		as := make([]targets.Account, n)
-		for i := range as {
+		for pos := range as {
+			i := pos * (run*44 + 53) % n // a different order each run (n = 11 x 41)
 			v := i
 			if run == 2 && i%2 == 1 {
 				v = i + 1000 // changed in run 2
@@ -31,18 +33,30 @@ func contractLargeBatch(t *testing.T, st Store) {
 			for k := range v % 3 {
 				a.Credentials = append(a.Credentials, targets.Credential{ID: fmt.Sprintf("k%d-%d", v, k), Kind: "access_key", Active: k == 0})
 			}
-			as[i] = a
+			as[pos] = a
 		}
 		return as
 	}
+	base := map[string]reconcile.AccountState{} // run 1's
 	for run := 1; run <= 2; run++ {
 		id := beginRun(t, st, reconcile.Run{AsOf: deltaDay(run), StartedAt: deltaDay(run), Mode: "report", Scope: "full"})
 		if err := st.BeginAccounts(ctx, id, int64(run-1), "app"); err != nil {
 			t.Fatal(err)
 		}
 		as := accounts(run)
-		if err := st.SaveAccounts(ctx, id, "app", as, make([]reconcile.BaselineState, n)); err != nil {
+		states := make([]reconcile.BaselineState, n)
+		if err := st.SaveAccounts(ctx, id, "app", as, states); err != nil {
 			t.Fatal(err)
+		}
+		for k, a := range as {
+			if run == 1 {
+				base[a.ID] = reconcile.AccountState{Enabled: a.Enabled, Privileged: a.Privileged, Groups: reconcile.JoinGroups(a.Groups)}
+				continue
+			}
+			checkBaselineState(t, id, 1, a, states[k], base)
+			if !states[k].Found {
+				t.Errorf("run 2: %s not found in run 1", a.ID)
+			}
 		}
 		if _, err := st.FinishAccounts(ctx, id, "app", true); err != nil {
 			t.Fatal(err)
