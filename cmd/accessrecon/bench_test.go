@@ -629,12 +629,19 @@ func writeHeapProfile(path string) error {
 	return f.Close()
 }
 
+// benchSpec is the benchmarks' organisation: ACCESSRECON_BENCH_PEOPLE
+// people (10,000 unless set) and 10 targets, their files in ID order unless
+// ACCESSRECON_BENCH_ORDER=shuffled (gen.Spec.Shuffled).
 func benchSpec(b *testing.B) gen.Spec {
 	people, err := gen.PeopleFromEnv(10000)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return gen.Spec{People: people, Targets: benchTargets, Seed: 1, AsOf: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)}
+	shuffled, err := gen.ShuffledFromEnv()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return gen.Spec{People: people, Targets: benchTargets, Seed: 1, AsOf: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), Shuffled: shuffled}
 }
 
 // writeDay writes day d of spec into dir (the store file there stays).

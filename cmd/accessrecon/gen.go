@@ -19,13 +19,14 @@ func defineGen(fs *flag.FlagSet) action {
 	seed := fs.Uint64("seed", 1, "seed (`S`): the same seed writes the same data")
 	asOf := fs.String("as-of", "2026-11-25", "dates are spread before this `DATE`")
 	day := fs.Int("day", 1, "write day `N` of a series: day N is day N-1 with 0.1% of the accounts changed and a few leavers and joiners, judged as of --as-of plus N-1 days")
+	shuffled := fs.Bool("shuffled", false, "list people and accounts in no ID order, as a directory does (the same order every day)")
 	out := fs.String("out", "", "`DIR`ectory to write into")
 	return func(ctx context.Context, stdout, stderr io.Writer) (int, error) {
-		return exitOK, writeGen(*people, *tgts, *seed, *asOf, *day, *out, stdout)
+		return exitOK, writeGen(*people, *tgts, *seed, *asOf, *day, *shuffled, *out, stdout)
 	}
 }
 
-func writeGen(people, tgts int, seed uint64, asOf string, day int, out string, stdout io.Writer) error {
+func writeGen(people, tgts int, seed uint64, asOf string, day int, shuffled bool, out string, stdout io.Writer) error {
 	if out == "" || people <= 0 || tgts <= 0 || day <= 0 {
 		return usageError{Msg: "gen: --out, and positive --people, --targets and --day, are required"}
 	}
@@ -33,7 +34,7 @@ func writeGen(people, tgts int, seed uint64, asOf string, day int, out string, s
 	if err != nil {
 		return usageError{Msg: "gen: --as-of: " + err.Error()}
 	}
-	spec := gen.Spec{People: people, Targets: tgts, Seed: seed, AsOf: t, Day: day}
+	spec := gen.Spec{People: people, Targets: tgts, Seed: seed, AsOf: t, Day: day, Shuffled: shuffled}
 	if err := gen.WriteCSV(spec, out); err != nil {
 		return fmt.Errorf("gen: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -50,5 +51,33 @@ func TestGenDay(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), []string{"gen", "--out", dir, "--day", "0"}, &stdout, &stderr); code != exitUsage {
 		t.Fatalf("gen --day 0: exit %d, want usage (%d)", code, exitUsage)
+	}
+}
+
+// gen --shuffled writes the same lines in another order.
+func TestGenShuffled(t *testing.T) {
+	lines := func(args ...string) []string {
+		dir := t.TempDir()
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), append([]string{"gen", "--people", "300", "--targets", "1", "--out", dir}, args...), &stdout, &stderr); code != exitOK {
+			t.Fatalf("gen %v: exit %d: %s", args, code, stderr.String())
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "app00.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Split(string(b), "\n")
+	}
+	inOrder, shuffled := lines(), lines("--shuffled")
+	if slices.Equal(inOrder, shuffled) {
+		t.Fatal("gen --shuffled wrote the accounts in ID order")
+	}
+	if inOrder[0] != shuffled[0] {
+		t.Fatalf("header %q, want %q", shuffled[0], inOrder[0])
+	}
+	slices.Sort(inOrder)
+	slices.Sort(shuffled)
+	if !slices.Equal(inOrder, shuffled) {
+		t.Fatal("gen --shuffled wrote other accounts")
 	}
 }

@@ -38,6 +38,10 @@ type Spec struct {
 	// Day is the day of the series (0 and 1: the first); see the package
 	// documentation.
 	Day int
+	// Shuffled lists people and accounts in an order of their own, not by
+	// ID, as a directory lists GUIDs: the same order every day, the day's
+	// joiners last. The people and accounts are the same.
+	Shuffled bool
 }
 
 // ChangePerMille is the share of accounts (per thousand) a day changes.
@@ -87,12 +91,9 @@ func (s Spec) hash(parts ...uint64) uint64 {
 // then the joiners of days 2 to Day.
 func (s Spec) PersonIndexes() iter.Seq[int] {
 	return func(yield func(int) bool) {
-		for i := range s.People {
-			if !yield(i) {
-				return
-			}
+		if s.listed(s.People, yield) {
+			s.joiners(yield)
 		}
-		s.joiners(yield)
 	}
 }
 
@@ -100,13 +101,41 @@ func (s Spec) PersonIndexes() iter.Seq[int] {
 // the people of day 1, the orphans, then the joiners.
 func (s Spec) AccountIndexes() iter.Seq[int] {
 	return func(yield func(int) bool) {
-		for i := range s.People + s.Orphans() {
-			if !yield(i) {
-				return
+		if s.listed(s.People+s.Orphans(), yield) {
+			s.joiners(yield)
+		}
+	}
+}
+
+// listed yields 0 to n-1 in the order the files list them: in order, or
+// when Shuffled each k-th is k*stride mod n, stride coprime to n (every
+// index once) and neither 1 nor n-1 (consecutive ones far apart; a few
+// small n have no such stride and are listed in order). It says whether
+// yield wants more.
+func (s Spec) listed(n int, yield func(int) bool) bool {
+	stride := 1
+	if s.Shuffled {
+		start := int(0x9E3779B97F4A7C15 % uint64(max(n, 1))) // the golden ratio's
+		for d := range n {
+			if k := (start + d) % n; k >= 2 && k <= n-2 && gcd(k, n) == 1 {
+				stride = k
+				break
 			}
 		}
-		s.joiners(yield)
 	}
+	for k := range n {
+		if !yield(k * stride % n) {
+			return false
+		}
+	}
+	return true
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 func (s Spec) joiners(yield func(int) bool) {
@@ -396,6 +425,23 @@ func writeFile(path string, header []string, rows func(emit func([]string) error
 // PeopleEnv names the environment variable that sizes the benchmarks'
 // generated organisations.
 const PeopleEnv = "ACCESSRECON_BENCH_PEOPLE"
+
+// OrderEnv names the environment variable that sets the order the
+// benchmarks' generated files list people and accounts in: "id" (the
+// default) or "shuffled" (Spec.Shuffled).
+const OrderEnv = "ACCESSRECON_BENCH_ORDER"
+
+// ShuffledFromEnv says whether OrderEnv asks for shuffled files.
+func ShuffledFromEnv() (bool, error) {
+	switch v := os.Getenv(OrderEnv); v {
+	case "", "id":
+		return false, nil
+	case "shuffled":
+		return true, nil
+	default:
+		return false, fmt.Errorf("%s=%q: want id or shuffled", OrderEnv, v)
+	}
+}
 
 // PeopleFromEnv is the number of people a benchmark generates: PeopleEnv
 // when set, else def.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -155,5 +156,52 @@ func TestDays(t *testing.T) {
 		if leavers == 0 || leavers > 10 {
 			t.Fatalf("day %d: %d leavers of %d people, want about 0.01%%", cur.Day, leavers, len(a))
 		}
+	}
+}
+
+// A shuffled spec lists the same people and accounts, each once, out of ID
+// order (no two neighbours in the list neighbours by ID), in the same order
+// every day, the day's joiners last.
+func TestShuffled(t *testing.T) {
+	for _, people := range []int{1, 2, 3, 200, 1000, 20000} {
+		inOrder := Spec{People: people, Targets: 1, Seed: 5, Day: 2}
+		shuffled := inOrder
+		shuffled.Shuffled = true
+		for _, c := range []struct {
+			what     string
+			got, ids func() []int
+		}{
+			{"people", func() []int { return slices.Collect(shuffled.PersonIndexes()) }, func() []int { return slices.Collect(inOrder.PersonIndexes()) }},
+			{"accounts", func() []int { return slices.Collect(shuffled.AccountIndexes()) }, func() []int { return slices.Collect(inOrder.AccountIndexes()) }},
+		} {
+			got, want := c.got(), c.ids()
+			joiners := inOrder.JoinersPerDay()
+			base := len(want) - joiners
+			if !slices.Equal(got[base:], want[base:]) {
+				t.Errorf("%d people: the %s' joiners %v, want them last in order %v", people, c.what, got[base:], want[base:])
+			}
+			near := 0
+			for k := 1; k < base; k++ {
+				if d := got[k] - got[k-1]; d == 1 || d == -1 {
+					near++
+				}
+			}
+			if base >= 100 && near > 0 {
+				t.Errorf("%d people: %d of the %s listed next to their neighbour by ID", people, near, c.what)
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("%d people: the %s listed are not the same set", people, c.what)
+			}
+		}
+	}
+	// The same order every day.
+	d1 := Spec{People: 1000, Targets: 1, Seed: 5, Day: 1, Shuffled: true}
+	d3 := d1
+	d3.Day = 3
+	first := slices.Collect(d1.AccountIndexes())
+	if later := slices.Collect(d3.AccountIndexes()); !slices.Equal(later[:len(first)], first) {
+		t.Error("day 3 lists day 1's accounts in another order")
 	}
 }
