@@ -22,7 +22,9 @@ import (
 // BenchmarkDay2 times a second day's report-mode run of a generated
 // organisation (gen, 10 targets, unchanged since day 1) on the SQLite
 // store and on pgstore, each on a fresh store whose day 1 is not timed.
-// ACCESSRECON_BENCH_PEOPLE sets the size (default 10,000 people). It
+// ACCESSRECON_BENCH_PEOPLE sets the size (default 10,000 people), and
+// ACCESSRECON_BENCH_ORDER=shuffled lists people and accounts in no ID
+// order (gen.Spec.Shuffled; by ID unless set). It
 // reports how much the store grew on day 2: all of it (store-B/day) and
 // the findings' tables (findings-B/day); on SQLite that needs the sqlite3
 // command (its dbstat table), else those figures are left out.
@@ -33,6 +35,10 @@ import (
 // would in the day between two nightly runs).
 func BenchmarkDay2(b *testing.B) {
 	people, err := gen.PeopleFromEnv(10000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	shuffled, err := gen.ShuffledFromEnv()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -48,7 +54,7 @@ func BenchmarkDay2(b *testing.B) {
 	// as autovacuum would between nightly runs.
 	vacuum := os.Getenv("ACCESSRECON_BENCH_VACUUM") == "1"
 	day1 := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
-	spec := gen.Spec{People: people, Targets: 10, Seed: 1, AsOf: day1}
+	spec := gen.Spec{People: people, Targets: 10, Seed: 1, AsOf: day1, Shuffled: shuffled}
 	runSpec := func(asOf time.Time) reconcile.RunSpec {
 		rs := reconcile.RunSpec{AsOf: asOf, Mode: reconcile.Report, Sources: []reconcile.SourceSpec{{Name: "hr", Type: "gen", Source: gen.Source{Spec: spec}}}}
 		for t := range spec.Targets {
