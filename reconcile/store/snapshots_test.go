@@ -137,11 +137,7 @@ func TestSaveAccountsCancelled(t *testing.T) {
 // page after page), and an account's credentials in the order listed.
 func TestVersionsWrittenInKeyOrder(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	id, err := st.BeginRun(ctx, Run{AsOf: time.Now(), StartedAt: time.Now(), Mode: "report", Scope: "full"})
 	if err != nil {
 		t.Fatal(err)
