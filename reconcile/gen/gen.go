@@ -91,31 +91,32 @@ func (s Spec) hash(parts ...uint64) uint64 {
 // then the joiners of days 2 to Day.
 func (s Spec) PersonIndexes() iter.Seq[int] {
 	return func(yield func(int) bool) {
-		if s.listed(s.People, yield) {
+		if s.listed(s.People, 0, yield) {
 			s.joiners(yield)
 		}
 	}
 }
 
-// AccountIndexes yields the indexes Account is asked about on a target:
+// AccountIndexes yields the indexes Account is asked about on target t:
 // the people of day 1, the orphans, then the joiners.
-func (s Spec) AccountIndexes() iter.Seq[int] {
+func (s Spec) AccountIndexes(t int) iter.Seq[int] {
 	return func(yield func(int) bool) {
-		if s.listed(s.People+s.Orphans(), yield) {
+		if s.listed(s.People+s.Orphans(), t+1, yield) {
 			s.joiners(yield)
 		}
 	}
 }
 
-// listed yields 0 to n-1 in the order the files list them: in order, or
-// when Shuffled each k-th is k*stride mod n, stride coprime to n (every
-// index once) and neither 1 nor n-1 (consecutive ones far apart; a few
-// small n have no such stride and are listed in order). It says whether
-// yield wants more.
-func (s Spec) listed(n int, yield func(int) bool) bool {
+// listed yields 0 to n-1 in the order file (0 HR, t+1 target t) lists
+// them: in order, or when Shuffled each k-th is k*stride mod n, stride
+// coprime to n (every index once), neither 1 nor n-1 (consecutive ones far
+// apart; a few small n have no such stride and are listed in order) and
+// picked from the file's number (each file in an order of its own). It
+// says whether yield wants more.
+func (s Spec) listed(n, file int, yield func(int) bool) bool {
 	stride := 1
 	if s.Shuffled {
-		start := int(0x9E3779B97F4A7C15 % uint64(max(n, 1))) // the golden ratio's
+		start := int(0x9E3779B97F4A7C15 * uint64(file+1) % uint64(max(n, 1))) // the golden ratio's
 		for d := range n {
 			if k := (start + d) % n; k >= 2 && k <= n-2 && gcd(k, n) == 1 {
 				stride = k
@@ -331,7 +332,7 @@ type Target struct {
 func (g Target) Accounts(ctx context.Context) iter.Seq2[targets.Account, error] {
 	return func(yield func(targets.Account, error) bool) {
 		n := 0
-		for i := range g.Spec.AccountIndexes() {
+		for i := range g.Spec.AccountIndexes(g.Index) {
 			if n%4096 == 0 && ctx.Err() != nil {
 				yield(targets.Account{}, ctx.Err())
 				return
@@ -380,7 +381,7 @@ func WriteCSV(s Spec, dir string) error {
 		name := TargetName(t)
 		err := writeFile(filepath.Join(dir, name+".csv"), []string{"account_id", "username", "email", "employee_id", "display_name", "enabled",
 			"last_login", "created", "privileged", "groups"}, func(emit func([]string) error) error {
-			for i := range s.AccountIndexes() {
+			for i := range s.AccountIndexes(t) {
 				a, ok := s.Account(t, i)
 				if !ok {
 					continue

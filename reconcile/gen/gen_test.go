@@ -172,7 +172,7 @@ func TestShuffled(t *testing.T) {
 			got, ids func() []int
 		}{
 			{"people", func() []int { return slices.Collect(shuffled.PersonIndexes()) }, func() []int { return slices.Collect(inOrder.PersonIndexes()) }},
-			{"accounts", func() []int { return slices.Collect(shuffled.AccountIndexes()) }, func() []int { return slices.Collect(inOrder.AccountIndexes()) }},
+			{"accounts", func() []int { return slices.Collect(shuffled.AccountIndexes(1)) }, func() []int { return slices.Collect(inOrder.AccountIndexes(1)) }},
 		} {
 			got, want := c.got(), c.ids()
 			joiners := inOrder.JoinersPerDay()
@@ -196,12 +196,18 @@ func TestShuffled(t *testing.T) {
 			}
 		}
 	}
+	// Each file in an order of its own.
+	sp := Spec{People: 20000, Targets: 2, Seed: 5, Shuffled: true}
+	hr, t0, t1 := slices.Collect(sp.PersonIndexes()), slices.Collect(sp.AccountIndexes(0)), slices.Collect(sp.AccountIndexes(1))
+	if slices.Equal(hr[:100], t0[:100]) || slices.Equal(t0[:100], t1[:100]) {
+		t.Errorf("HR, target 0 and target 1 list in the same order: %v, %v, %v", hr[:5], t0[:5], t1[:5])
+	}
 	// The same order every day.
 	d1 := Spec{People: 1000, Targets: 1, Seed: 5, Day: 1, Shuffled: true}
 	d3 := d1
 	d3.Day = 3
-	first := slices.Collect(d1.AccountIndexes())
-	if later := slices.Collect(d3.AccountIndexes()); !slices.Equal(later[:len(first)], first) {
+	first := slices.Collect(d1.AccountIndexes(0))
+	if later := slices.Collect(d3.AccountIndexes(0)); !slices.Equal(later[:len(first)], first) {
 		t.Error("day 3 lists day 1's accounts in another order")
 	}
 }
