@@ -498,28 +498,31 @@ package main
 // is part of its 1.5 million page faults.
 //
 // Later on 2026-12-03, after 01e7c8b (versions written in ID order) and
-// ACCESSRECON_BENCH_ORDER=shuffled (files listed as a directory lists
-// them). BenchmarkDays -benchtime 1x at 100,000 people, at a slow moment:
-// shuffled, day 1 16.9-18.0 s and day 2 5.9 s (22.3-22.9 and 6.9-7.0 s
-// with ad97d7d's store); by ID, day 1 12.8 s and day 2 5.0 s (12.4 and
-// 4.8). Shuffled still costs a first run about 2.6-3 s more than by ID:
-// every batch still dirties most of the key index's pages, each rewritten
-// into the WAL at the batch's commit (system time 4.1 s against 3.1), and
-// each account's person is a cache miss away (the judge's departure and
-// the correlation's email check: 1.1 CPU-s more). Day 1 by ID spends 4.5-5
-// s after collection, nearly all in SaveFindings on one core: bodies
-// 2.0-2.5 s, versions 0.7-1.0, states 0.4-0.5, live versions 0.2-0.3,
-// commit 0.55-0.8. Giving the bodies their IDs instead of joining on the
-// hash took the versions to 0.45 s (2 pairs): 0.3 s of 11, for code that
-// must then find the body of every row a conflict skipped; not kept. Nor
-// was a larger wal_autocheckpoint (10,000 pages instead of 1,000, set on
-// every write): day 1 by hand 11.3 and 10.9 s against 11.5 and 9.4, and
-// shuffled 14.4 and 11.9 s against 14.0 and 11.8. At
-// 1,000,000 people a day-2 profile (perf) has the kernel zeroing pages for
-// the heap in 10% of the samples, the GC's tryDeferToSpanScan in 17%.
-// GODEBUG=madvdontneed=0 took 47.7 s against 52.3 but 3,916 MiB against
-// 3,174; GOEXPERIMENT=nogreenteagc made the 100,000-person day 2 slower
-// (GC 0.96-1.21 cpu-s against 0.77-0.86).
+// ACCESSRECON_BENCH_ORDER=shuffled (files listed as a directory lists them,
+// each file in an order of its own). BenchmarkDays -benchtime 1x at 100,000
+// people, 2 pairs: shuffled, day 1 15.9 and 15.4 s, day 2 5.4 and 5.5 s
+// (20.1 and 18.5 s, 6.6 and 5.5 s with ad97d7d's store); by ID, 1 pair at a
+// slower moment, day 1 12.8 s and day 2 5.0 s (12.4 and 4.8). Shuffled still
+// costs a first run about 3 s more than by ID: every batch still dirties
+// most of the key index's pages, each rewritten into the WAL at the batch's
+// commit (system time 4.1 s against 3.1; batches of 50,000 instead of 10,000
+// saved 0.6 s of it for 230 MB more), and each account's person is a cache
+// miss away (the judge's departure and the correlation's email check). A day
+// 2 costs 1.1 CPU-s more (by hand 4.6 s against 3.4-3.9): the CSV
+// connector's duplicate check leaves its in-order path for its map (0.22
+// CPU-s), and the people's misses (0.53). Day 1 by ID spends 4.5-5 s after
+// collection, nearly all in SaveFindings on one core: bodies 2.0-2.5 s,
+// versions 0.7-1.0, states 0.4-0.5, live versions 0.2-0.3, commit 0.55-0.8.
+// Giving the bodies their IDs instead of joining on the hash took the
+// versions to 0.45 s (2 pairs): 0.3 s of 11, for code that must then find
+// the body of every row a conflict skipped; not kept. Nor was a larger
+// wal_autocheckpoint (10,000 pages instead of 1,000, set on every write):
+// day 1 by hand 11.3 and 10.9 s against 11.5 and 9.4, and shuffled 14.4 and
+// 11.9 s against 14.0 and 11.8. At 1,000,000 people a day-2 profile (perf)
+// has the kernel zeroing pages for the heap in 10% of the samples, the GC's
+// tryDeferToSpanScan in 17%. GODEBUG=madvdontneed=0 took 47.7 s against 52.3
+// but 3,916 MiB against 3,174; GOEXPERIMENT=nogreenteagc made the
+// 100,000-person day 2 slower (GC 0.96-1.21 cpu-s against 0.77-0.86).
 
 import (
 	"bytes"
