@@ -522,7 +522,14 @@ package main
 // has the kernel zeroing pages for the heap in 10% of the samples, the GC's
 // tryDeferToSpanScan in 17%. GODEBUG=madvdontneed=0 took 47.7 s against 52.3
 // but 3,916 MiB against 3,174; GOEXPERIMENT=nogreenteagc made the
-// 100,000-person day 2 slower (GC 0.96-1.21 cpu-s against 0.77-0.86).
+// 100,000-person day 2 slower (GC 0.96-1.21 cpu-s against 0.77-0.86). At
+// 1,000,000 people a first run in directory order (no workbook, by hand, 2
+// pairs) took 311 and 207 s (ad97d7d's store: 332 and 270 s; system time 141
+// and 98 s against 190 and 153), by ID 145 s (45 s system): each 10,000-ID
+// batch still touches most of a target's 33 MB key index, rewritten into the
+// WAL at every commit. The next step is for the store to write a first
+// snapshot in fewer, larger sorted flushes. Either order holds 5-6 GB at its
+// peak.
 
 import (
 	"bytes"
