@@ -87,6 +87,7 @@ func (s *Store) SavePeople(ctx context.Context, runID int64, people []*reconcile
 	if len(changes) == 0 {
 		return nil
 	}
+	ordered := snapdelta.InKeyOrder(changes) // sorted before the transaction begins
 	if err := s.tx(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
 		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
 			return err
@@ -94,7 +95,7 @@ func (s *Store) SavePeople(ctx context.Context, runID int64, people []*reconcile
 		if err := snapdelta.DropCached(context.Background(), tx, peopleV.side, ""); err != nil {
 			return err
 		}
-		return writePeople(ctx, tx, runID, people, snapdelta.InKeyOrder(changes))
+		return writePeople(ctx, tx, runID, people, ordered)
 	}); err != nil {
 		sess.Undo(len(people), func(i int) string { return people[i].EmployeeID }, changes)
 		return fmt.Errorf("pgstore: save people: %w", err)
@@ -320,6 +321,7 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 	if len(changes) == 0 {
 		return nil
 	}
+	ordered := snapdelta.InKeyOrder(changes) // sorted before the transaction begins
 	if err := s.tx(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
 		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
 			return err
@@ -327,7 +329,7 @@ func (s *Store) SaveAccounts(ctx context.Context, runID int64, target string, ac
 		if err := snapdelta.DropCached(context.Background(), tx, accountsV.side, target); err != nil {
 			return err
 		}
-		return writeAccounts(ctx, tx, runID, target, accounts, snapdelta.InKeyOrder(changes), prev)
+		return writeAccounts(ctx, tx, runID, target, accounts, ordered, prev)
 	}); err != nil {
 		sess.Undo(len(accounts), func(i int) string { return accounts[i].ID }, changes)
 		return fmt.Errorf("pgstore: save accounts of %s: %w", target, err)

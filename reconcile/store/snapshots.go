@@ -165,6 +165,7 @@ func (s *Store) SavePeople(ctx context.Context, runID int64, people []*PersonRow
 	if len(changes) == 0 {
 		return nil
 	}
+	ordered := snapdelta.InKeyOrder(changes) // sorted before the write lock is taken
 	err = s.write(context.WithoutCancel(ctx), func(tx *sqlx.Tx) error {
 		if err := checkLease(context.WithoutCancel(ctx), tx); err != nil {
 			return err
@@ -172,7 +173,7 @@ func (s *Store) SavePeople(ctx context.Context, runID int64, people []*PersonRow
 		if err := snapdelta.DropCached(context.Background(), tx, peopleV.side, ""); err != nil {
 			return err
 		}
-		return writePeople(ctx, tx, runID, people, snapdelta.InKeyOrder(changes))
+		return writePeople(ctx, tx, runID, people, ordered)
 	})
 	if err != nil {
 		sess.Undo(len(people), func(i int) string { return people[i].EmployeeID }, changes)
