@@ -427,6 +427,26 @@ func contractLastSeen(t *testing.T, st Store) {
 	wantSeen(t, s, "run 5", "x", r3, day(2), true)
 	wantSeen(t, s, "run 5", "y", r5, day(4), false)
 	wantSeen(t, s, "run 5", "z", r5, day(4), false)
+	// x back: its live version starts again. A dormant run resolves it
+	// while that version stays live (a run of some kinds ends no full
+	// run's version), and the next full run reports it unchanged: the
+	// problem is open again, seen by that run.
+	r6 := save(5, "full", all, "x", "y", "z")
+	save(6, "dormant", func(kind, _ string) bool { return kind == "dormant" })
+	s = states()
+	wantSeen(t, s, "dormant run 7", "x", r6, day(5), true)
+	r8 := save(7, "full", all, "x", "y", "z")
+	s = states()
+	for _, fp := range []string{"x", "y", "z"} {
+		wantSeen(t, s, "run 8", fp, r8, day(7), false)
+	}
+	open, err := st.OpenFindings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := open.Get("x"); !ok {
+		t.Error("run 8: x is not among the open findings")
+	}
 }
 
 // PruneKeepsLastSeen: retention that deletes the only saves a finding's
