@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -33,5 +34,24 @@ func TestStoreContract(t *testing.T) {
 	}
 	for name, open := range stores {
 		t.Run(name, func(t *testing.T) { storetest.Run(t, open) })
+	}
+}
+
+// TestStoreSeries runs the engine over random series of days on the SQLite
+// store and on the in-memory one side by side (storetest.Series): they
+// must agree on every run's results, and the SQLite store's history on
+// the days themselves.
+func TestStoreSeries(t *testing.T) {
+	open := func(t *testing.T) storeForTests {
+		st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	mem := func(t *testing.T) storeForTests { return reconcile.NewMemStore().(storeForTests) }
+	for seed := range uint64(6) {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) { storetest.Series(t, seed, 16, open, mem) })
 	}
 }

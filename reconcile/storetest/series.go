@@ -1,0 +1,518 @@
+package storetest
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/sources"
+	"github.com/accessrecon/accessrecon/targets"
+)
+
+// Series runs the engine over a random series of days (seed picks it)
+// against a store that open returns and, in lockstep, against the one ref
+// returns, and fails where they disagree: each run's error, status,
+// collections, counts, findings (as findings.json has them, first-seen
+// dates included), drift and resolved problems; the finding states after
+// it; and at the end every account's versions. It also holds the store
+// under test to the days themselves: as of each plain full run that listed
+// a target whole, AccountAt gives every account ever listed there as that
+// run listed it, or not found.
+//
+// The days are what the stores' delta snapshots, live findings and
+// resolution must get right however a day comes: people hired, leaving,
+// suspended, rehired, moved to another role, missing from HR for a day;
+// accounts changed, removed and listed again under the same ID, orphans
+// appearing; every listing in an order of its own; a listing that breaks
+// part-way; targeted runs, runs of some kinds and dry runs between the
+// full ones.
+func Series(t *testing.T, seed uint64, days int, open, ref func(t *testing.T) Store) {
+	ctx := context.Background()
+	w := newSeriesWorld(seed)
+	lanes := []Store{open(t), ref(t)}
+	var listed []seriesListing // the plain full runs' whole listings
+	for d := 1; d <= days; d++ {
+		// Some days run two or three times, as of the same day: a run
+		// again after a failure, or a webhook's; a few accounts change
+		// between.
+		runs := 1
+		for d > 1 && runs < 3 && w.chance(0.3) {
+			runs++
+		}
+		for r := range runs {
+			switch {
+			case r > 0:
+				w.retouch()
+			case d > 1:
+				w.nextDay(d)
+			}
+			spec, plain := w.runSpec(d)
+			at := seriesDay(d).Add(time.Duration(r) * time.Hour)
+			day := fmt.Sprintf("day %d run %d (%s)", d, r+1, w.kind)
+			var got [2]seriesResult
+			for k, st := range lanes {
+				e := &reconcile.Engine{Store: st, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return at }}
+				res, err := e.Run(ctx, spec)
+				got[k] = summarise(t, res, err)
+				if res != nil {
+					if err := res.Close(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				states, err := st.AllFindingStates(ctx)
+				if err != nil {
+					t.Fatalf("%s: %v", day, err)
+				}
+				got[k].States = stateMap(states)
+			}
+			if got[0].Status == "" {
+				t.Fatalf("%s: the run did not start: %s", day, got[0].Err)
+			}
+			compareSeries(t, day, got[0], got[1])
+			if t.Failed() {
+				return // later runs would only repeat the difference
+			}
+			if plain {
+				for ti, tw := range w.targets {
+					if !w.broken[ti] {
+						listed = append(listed, seriesListing{at: at, target: tw.name, accounts: tw.listedNow()})
+					}
+				}
+			}
+		}
+	}
+	for ti := range w.targets {
+		name := w.targets[ti].name
+		for _, a := range w.targets[ti].all {
+			var vs [2]string
+			for k, st := range lanes {
+				v, err := st.AccountVersions(ctx, name, a.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				vs[k] = fmt.Sprintf("%+v", v)
+			}
+			if vs[0] != vs[1] {
+				t.Errorf("versions of %s on %s:\n%s\nreference:\n%s", a.ID, name, vs[0], vs[1])
+			}
+		}
+	}
+	for _, l := range listed {
+		for _, a := range w.targets[w.index(l.target)].all {
+			got, _, found, err := lanes[0].AccountAt(ctx, l.target, a.ID, l.at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, ok := l.accounts[a.ID]
+			switch {
+			case found != ok:
+				t.Errorf("%s on %s as of %s: found %v, listed %v", a.ID, l.target, l.at.Format(time.DateOnly), found, ok)
+			case ok && !reflect.DeepEqual(sortedAccount(got), sortedAccount(snapshotOf(want))):
+				t.Errorf("%s on %s as of %s:\n%+v\nlisted:\n%+v", a.ID, l.target, l.at.Format(time.DateOnly), got, snapshotOf(want))
+			}
+		}
+	}
+	if len(listed) == 0 {
+		t.Fatal("no day listed a target whole: the series checks no history")
+	}
+}
+
+// seriesDay is when day d's first run starts, and what every run that day
+// is judged as of.
+func seriesDay(d int) time.Time {
+	return time.Date(2026, 6, 1, 2, 0, 0, 0, time.UTC).AddDate(0, 0, d-1)
+}
+
+// seriesListing is a target's accounts as a plain full run listed them
+// whole.
+type seriesListing struct {
+	at       time.Time
+	target   string
+	accounts map[string]targets.Account
+}
+
+// seriesResult is what two stores must agree on after a run.
+type seriesResult struct {
+	Err, Status string
+	Guards      []string
+	Counts      map[string]int
+	Collections []string
+	Findings    []string // findings.json's bodies
+	Drift       []string
+	Resolved    []string
+	States      []string
+}
+
+func summarise(t *testing.T, res *reconcile.Result, err error) seriesResult {
+	t.Helper()
+	var s seriesResult
+	if err != nil {
+		s.Err = err.Error()
+	}
+	if res == nil {
+		return s
+	}
+	s.Status, s.Guards, s.Counts = string(res.Run.Status), res.Run.Guards, res.Run.Counts
+	for _, c := range res.Collections {
+		s.Collections = append(s.Collections, fmt.Sprintf("%s %s %s %d %d %s", c.Side, c.Name, c.Status, c.Count, c.Enabled, c.Error))
+	}
+	for i := range res.Findings {
+		b, err := res.AppendFindingJSON(nil, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Findings = append(s.Findings, string(b))
+	}
+	for _, d := range res.Drift {
+		s.Drift = append(s.Drift, fmt.Sprintf("%+v", d))
+	}
+	slices.Sort(s.Drift) // the order of a day's changes is the listing's
+	s.Resolved = stateList(res.Resolved)
+	return s
+}
+
+// compareSeries names the first difference of each part.
+func compareSeries(t *testing.T, day string, got, want seriesResult) {
+	t.Helper()
+	gv, wv := reflect.ValueOf(got), reflect.ValueOf(want)
+	for i := range gv.NumField() {
+		name := gv.Type().Field(i).Name
+		g, w := gv.Field(i).Interface(), wv.Field(i).Interface()
+		if reflect.DeepEqual(g, w) {
+			continue
+		}
+		gl, ok1 := g.([]string)
+		wl, ok2 := w.([]string)
+		if !ok1 || !ok2 {
+			t.Errorf("%s: %s %v, reference %v", day, name, g, w)
+			continue
+		}
+		k := 0
+		for k < len(gl) && k < len(wl) && gl[k] == wl[k] {
+			k++
+		}
+		at := func(l []string) string {
+			if k < len(l) {
+				return l[k]
+			}
+			return "(none)"
+		}
+		t.Errorf("%s: %s differ at %d of %d (reference %d):\n%s\nreference:\n%s", day, name, k, len(gl), len(wl), at(gl), at(wl))
+	}
+}
+
+// sortedAccount orders an account's groups and credentials, for a
+// comparison that does not depend on the order a store keeps them in.
+func sortedAccount(a targets.Account) targets.Account {
+	a.Groups = slices.SortedFunc(slices.Values(a.Groups), func(x, y targets.Group) int {
+		return cmp.Or(strings.Compare(x.Name, y.Name), strings.Compare(x.ID, y.ID))
+	})
+	a.Credentials = slices.SortedFunc(slices.Values(a.Credentials), func(x, y targets.Credential) int { return strings.Compare(x.ID, y.ID) })
+	return a
+}
+
+// seriesWorld is the organisation the days are made of.
+type seriesWorld struct {
+	rng    *rand.Rand
+	people []sources.Person // everyone ever hired
+	inHR   []bool           // listed by HR today
+	// targets a, b (accounts named by the person's ID, in upper case) and
+	// c (linked by email only).
+	targets [3]*seriesTarget
+	broken  [3]bool // today's listing breaks part-way
+	kind    string  // today's kind of run
+}
+
+type seriesTarget struct {
+	name   string
+	all    []*targets.Account // every account ever made
+	listed []bool             // listed today
+	order  []int              // today's listing order
+	stop   int                // a broken listing's accounts before the error
+}
+
+var seriesGroups = []string{"g1", "g2", "g3", "admins"}
+
+func newSeriesWorld(seed uint64) *seriesWorld {
+	w := &seriesWorld{rng: rand.New(rand.NewPCG(seed, 0x5e7135))}
+	for i, name := range []string{"a", "b", "c"} {
+		w.targets[i] = &seriesTarget{name: name}
+	}
+	for range 40 {
+		w.hire(1)
+	}
+	for _, st := range []sources.Status{sources.Terminated, sources.Terminated, sources.Suspended, sources.Leave} {
+		w.setStatus(w.rng.IntN(len(w.people)), st, 1)
+	}
+	for ti := range w.targets {
+		for range 2 {
+			w.orphan(ti, 1)
+		}
+	}
+	w.list()
+	return w
+}
+
+func (w *seriesWorld) index(target string) int {
+	return slices.IndexFunc(w.targets[:], func(t *seriesTarget) bool { return t.name == target })
+}
+
+func (w *seriesWorld) chance(p float64) bool { return w.rng.Float64() < p }
+
+// hire adds a person, active, with an account on most targets.
+func (w *seriesWorld) hire(d int) {
+	i := len(w.people)
+	p := sources.Person{EmployeeID: fmt.Sprintf("E%03d", i), Email: fmt.Sprintf("p%03d@example.com", i),
+		FirstName: "P", LastName: fmt.Sprint(i), Status: sources.Active, HireDate: seriesDay(d).AddDate(0, 0, -w.rng.IntN(400)),
+		Department: "D" + fmt.Sprint(i%3), JobCode: fmt.Sprintf("J%d", 1+w.rng.IntN(3))}
+	w.people = append(w.people, p)
+	w.inHR = append(w.inHR, true)
+	for ti := range w.targets {
+		if w.chance(0.85) {
+			w.account(ti, p, d)
+		}
+	}
+}
+
+func (w *seriesWorld) account(ti int, p sources.Person, d int) {
+	a := &targets.Account{Username: strings.ToLower(p.EmployeeID), DisplayName: p.FirstName + " " + p.LastName, Enabled: w.chance(0.9),
+		LoginTracked: true, LastLogin: seriesDay(d).AddDate(0, 0, -w.rng.IntN(120)), Created: seriesDay(d).AddDate(-1, 0, 0)}
+	switch ti {
+	case 0:
+		a.ID, a.EmployeeID = strings.ToLower(p.EmployeeID), p.EmployeeID
+	case 1:
+		a.ID, a.EmployeeID, a.Email = "U-"+p.EmployeeID, p.EmployeeID, p.Email
+	default:
+		a.ID, a.Email = "c/"+p.Email, strings.ToUpper(p.Email)
+	}
+	for _, g := range seriesGroups[:1+w.rng.IntN(2)] {
+		a.Groups = append(a.Groups, targets.Group{ID: "cn=" + g, Name: g})
+	}
+	if w.chance(0.1) {
+		a.Privileged = true
+		a.Groups = append(a.Groups, targets.Group{ID: "cn=admins", Name: "admins"})
+	}
+	if w.chance(0.4) {
+		a.Credentials = []targets.Credential{{ID: a.ID + "/k1", Kind: "api_key", Created: seriesDay(d).AddDate(0, -6, 0),
+			LastUsed: seriesDay(d).AddDate(0, 0, -w.rng.IntN(200)), Active: true}}
+	}
+	t := w.targets[ti]
+	t.all = append(t.all, a)
+	t.listed = append(t.listed, true)
+}
+
+// orphan adds an account whose owner HR does not know.
+func (w *seriesWorld) orphan(ti, d int) {
+	n := len(w.targets[ti].all)
+	w.account(ti, sources.Person{EmployeeID: fmt.Sprintf("X%d%02d", ti, n), Email: fmt.Sprintf("x%d%02d@elsewhere.example", ti, n),
+		FirstName: "X", LastName: fmt.Sprint(n)}, d)
+}
+
+func (w *seriesWorld) setStatus(i int, st sources.Status, d int) {
+	p := &w.people[i]
+	day := seriesDay(d)
+	switch st {
+	case sources.Terminated:
+		p.TerminationDate = day.AddDate(0, 0, -w.rng.IntN(5)).Truncate(24 * time.Hour)
+	case sources.Active:
+		if p.Status == sources.Terminated { // rehired
+			p.TerminationDate, p.HireDate = time.Time{}, day.Truncate(24*time.Hour)
+		}
+	}
+	p.Status, p.StatusEffective = st, day.Truncate(24*time.Hour)
+}
+
+// nextDay changes the world from day d-1 to day d.
+func (w *seriesWorld) nextDay(d int) {
+	for i := range w.people {
+		if w.chance(0.06) {
+			switch w.rng.IntN(5) {
+			case 0:
+				w.setStatus(i, sources.Terminated, d)
+			case 1:
+				w.setStatus(i, sources.Suspended, d)
+			case 2:
+				w.setStatus(i, sources.Leave, d)
+			case 3:
+				w.setStatus(i, sources.Active, d)
+			default:
+				w.people[i].JobCode = fmt.Sprintf("J%d", 1+w.rng.IntN(3))
+			}
+		}
+		if w.inHR[i] {
+			w.inHR[i] = !w.chance(0.02)
+		} else {
+			w.inHR[i] = w.chance(0.5)
+		}
+	}
+	w.hire(d)
+	for ti, t := range w.targets {
+		for k, a := range t.all {
+			if !t.listed[k] {
+				t.listed[k] = w.chance(0.5) // listed again under its ID
+				continue
+			}
+			if w.chance(0.04) {
+				t.listed[k] = false
+				continue
+			}
+			if w.chance(0.12) {
+				w.change(a, d)
+			}
+		}
+		if w.chance(0.3) {
+			w.orphan(ti, d)
+		}
+	}
+	w.list()
+}
+
+// change makes one change to an account.
+func (w *seriesWorld) change(a *targets.Account, d int) {
+	switch w.rng.IntN(7) {
+	case 0:
+		a.Enabled = !a.Enabled
+	case 1:
+		g := seriesGroups[w.rng.IntN(len(seriesGroups))]
+		if i := slices.IndexFunc(a.Groups, func(x targets.Group) bool { return x.Name == g }); i >= 0 {
+			a.Groups = slices.Delete(slices.Clone(a.Groups), i, i+1)
+		} else {
+			a.Groups = append(slices.Clone(a.Groups), targets.Group{ID: "cn=" + g, Name: g})
+		}
+	case 2:
+		a.LastLogin = seriesDay(d).AddDate(0, 0, -w.rng.IntN(3))
+	case 3:
+		a.Privileged = !a.Privileged
+	case 4:
+		a.Credentials = append(slices.Clone(a.Credentials), targets.Credential{ID: fmt.Sprintf("%s/k%d", a.ID, d), Kind: "ssh_key",
+			Created: seriesDay(d), Active: true})
+	case 5:
+		if n := len(a.Credentials); n > 0 {
+			a.Credentials = slices.Clone(a.Credentials)
+			a.Credentials[n-1].Active = !a.Credentials[n-1].Active
+		}
+	default:
+		a.DisplayName += "'"
+	}
+}
+
+// retouch delists and lists again a few accounts, for a second run the
+// same day.
+func (w *seriesWorld) retouch() {
+	for _, t := range w.targets {
+		for k := range t.all {
+			if t.listed[k] && w.chance(0.05) || !t.listed[k] && w.chance(0.3) {
+				t.listed[k] = !t.listed[k]
+			}
+		}
+	}
+	w.list()
+}
+
+// list picks today's listing orders and broken listings.
+func (w *seriesWorld) list() {
+	for ti, t := range w.targets {
+		t.order = t.order[:0]
+		for k := range t.all {
+			if t.listed[k] {
+				t.order = append(t.order, k)
+			}
+		}
+		w.rng.Shuffle(len(t.order), func(i, j int) { t.order[i], t.order[j] = t.order[j], t.order[i] })
+		w.broken[ti] = w.chance(0.1)
+		t.stop = w.rng.IntN(len(t.order))
+	}
+}
+
+// listedNow is what the target lists today, by ID.
+func (t *seriesTarget) listedNow() map[string]targets.Account {
+	out := map[string]targets.Account{}
+	for _, k := range t.order {
+		out[t.all[k].ID] = *t.all[k]
+	}
+	return out
+}
+
+// runSpec is day d's run; plain says it is a full run that saves what it
+// lists (not targeted, not of some kinds, not a dry run).
+func (w *seriesWorld) runSpec(d int) (spec reconcile.RunSpec, plain bool) {
+	var people []sources.Person
+	for i, p := range w.people {
+		if w.inHR[i] {
+			people = append(people, p)
+		}
+	}
+	spec = reconcile.RunSpec{AsOf: seriesDay(d), Mode: reconcile.Report,
+		Sources: []reconcile.SourceSpec{{Name: "hr", Type: "series", Source: seriesSource(people)}},
+		Policy: reconcile.Policy{DormantAfter: reconcile.Duration(45 * 24 * time.Hour), CredentialMaxIdle: reconcile.Duration(60 * 24 * time.Hour),
+			LeaveIsFinding: true, Roles: map[string]map[string][]string{
+				"J1": {"a": {"g1"}, "b": {"g1", "g2"}, "c": {"g1"}},
+				"J2": {"a": {"g1", "g2"}, "b": {"g2"}, "c": {"g1", "g3"}},
+				"J3": {"a": {"g3"}, "b": {"g1", "g3"}, "c": {"g2"}},
+			}}}
+	for ti, t := range w.targets {
+		lt := seriesListingTarget{t: t, broken: w.broken[ti]}
+		spec.Targets = append(spec.Targets, reconcile.TargetSpec{Name: t.name, Type: "series", Target: lt})
+	}
+	w.kind = "full"
+	if d > 1 {
+		switch w.rng.IntN(8) {
+		case 0:
+			w.kind = "targeted"
+			spec.EmployeeIDs = []string{w.people[w.rng.IntN(len(w.people))].EmployeeID, strings.ToLower(w.people[w.rng.IntN(len(w.people))].EmployeeID)}
+		case 1:
+			w.kind = "kinds"
+			spec.Scope = []reconcile.Kind{reconcile.Dormant, reconcile.Orphaned}
+		case 2:
+			w.kind = "dry run"
+			spec.DryRun = true
+		}
+	}
+	return spec, w.kind == "full"
+}
+
+type seriesSource []sources.Person
+
+func (s seriesSource) People(ctx context.Context) iter.Seq2[sources.Person, error] {
+	return func(yield func(sources.Person, error) bool) {
+		for _, p := range s {
+			if !yield(p, nil) {
+				return
+			}
+		}
+	}
+}
+
+// seriesListingTarget lists a target's accounts in today's order, each a
+// copy (the engine may sort an account's groups in place), and breaks
+// part-way when today's listing does.
+type seriesListingTarget struct {
+	t      *seriesTarget
+	broken bool
+}
+
+func (l seriesListingTarget) Accounts(ctx context.Context) iter.Seq2[targets.Account, error] {
+	return func(yield func(targets.Account, error) bool) {
+		for n, k := range l.t.order {
+			if l.broken && n == l.t.stop {
+				yield(targets.Account{}, errors.New("listing broke"))
+				return
+			}
+			a := *l.t.all[k]
+			a.Groups, a.Credentials = slices.Clone(a.Groups), slices.Clone(a.Credentials)
+			if !yield(a, nil) {
+				return
+			}
+		}
+	}
+}
