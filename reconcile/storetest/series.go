@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,24 +25,29 @@ import (
 // against a store that open returns and, in lockstep, against the one ref
 // returns, and fails where they disagree: each run's error, status,
 // collections, counts, findings (as findings.json has them, first-seen
-// dates included), drift and resolved problems; the finding states after
-// it; and at the end every account's versions. It also holds the store
+// dates included), drift, resolved problems and actions; the finding
+// states after it, and the accounts its runs have disabled; and at the end
+// every account's versions. It also holds the store
 // under test to the days themselves: as of each plain full run that listed
 // a target whole, AccountAt gives every account ever listed there as that
 // run listed it, or not found.
 //
-// The days are what the stores' delta snapshots, live findings and
-// resolution must get right however a day comes: people hired, leaving,
-// suspended, rehired, moved to another role, missing from HR for a day;
-// accounts changed, removed and listed again under the same ID, orphans
-// appearing; every listing in an order of its own; a listing that breaks
-// part-way; targeted runs, runs of some kinds and dry runs between the
-// full ones.
+// The days are what the stores' delta snapshots, live findings,
+// resolution and revocation records must get right however a day comes:
+// people hired, leaving, suspended, rehired, moved to another role,
+// missing from HR for a day; accounts changed, re-enabled, removed and
+// listed again under the same ID, orphans appearing; every listing in an
+// order of its own; a listing that breaks part-way; targeted runs, runs of
+// some kinds and dry runs between the full ones; days run two or three
+// times; half the runs in enforce mode, each store's runs disabling
+// accounts on their own copy of the targets (a disable holds until the
+// account changes again), its actions compared with the other's.
 func Series(t *testing.T, seed uint64, days int, open, ref func(t *testing.T) Store) {
 	ctx := context.Background()
 	w := newSeriesWorld(seed)
 	lanes := []Store{open(t), ref(t)}
-	var listed []seriesListing // the plain full runs' whole listings
+	disabled := []*seriesDisabled{{m: map[string]int{}}, {m: map[string]int{}}} // each lane's revocations
+	var listed []seriesListing                                                  // the plain full runs' whole listings
 	for d := 1; d <= days; d++ {
 		// Some days run two or three times, as of the same day: a run
 		// again after a failure, or a webhook's; a few accounts change
@@ -57,13 +64,42 @@ func Series(t *testing.T, seed uint64, days int, open, ref func(t *testing.T) St
 				w.nextDay(d)
 			}
 			spec, plain := w.runSpec(d)
+			targetsOf := func(k int) []reconcile.TargetSpec {
+				var ts []reconcile.TargetSpec
+				for ti, tw := range w.targets {
+					lt := &seriesListingTarget{w: w, t: tw, broken: w.broken[ti], disabled: disabled[k]}
+					ts = append(ts, reconcile.TargetSpec{Name: tw.name, Type: "series", Target: lt})
+				}
+				return ts
+			}
 			at := seriesDay(d).Add(time.Duration(r) * time.Hour)
 			day := fmt.Sprintf("day %d run %d (%s)", d, r+1, w.kind)
+			if plain { // what the store under test is given, before the run acts
+				for ti, ts := range targetsOf(0) {
+					if !w.broken[ti] {
+						listed = append(listed, seriesListing{at: at, target: ts.Name, accounts: ts.Target.(*seriesListingTarget).listedNow()})
+					}
+				}
+			}
 			var got [2]seriesResult
 			for k, st := range lanes {
-				e := &reconcile.Engine{Store: st, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return at }}
+				e := &reconcile.Engine{Store: st, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return at },
+					Retry: reconcile.Retry{Attempts: 1}}
+				spec.Targets = targetsOf(k)
 				res, err := e.Run(ctx, spec)
 				got[k] = summarise(t, res, err)
+				if res != nil && res.Run.ID != 0 {
+					as, err := st.Actions(ctx, res.Run.ID)
+					if err != nil {
+						t.Fatalf("%s: %v", day, err)
+					}
+					for _, a := range as {
+						got[k].Actions = append(got[k].Actions, fmt.Sprintf("%s %s %s %s %s verified %v, %d attempts %s %s %s",
+							a.Fingerprint, a.Target, a.AccountID, a.Op, a.Status, a.Verified, a.Attempts, a.Error, a.Kind, a.EmployeeID))
+					}
+					slices.Sort(got[k].Actions) // the targets act side by side
+				}
+				got[k].Disabled = slices.Sorted(maps.Keys(disabled[k].m))
 				if res != nil {
 					if err := res.Close(); err != nil {
 						t.Fatal(err)
@@ -81,13 +117,6 @@ func Series(t *testing.T, seed uint64, days int, open, ref func(t *testing.T) St
 			compareSeries(t, day, got[0], got[1])
 			if t.Failed() {
 				return // later runs would only repeat the difference
-			}
-			if plain {
-				for ti, tw := range w.targets {
-					if !w.broken[ti] {
-						listed = append(listed, seriesListing{at: at, target: tw.name, accounts: tw.listedNow()})
-					}
-				}
 			}
 		}
 	}
@@ -151,6 +180,8 @@ type seriesResult struct {
 	Drift       []string
 	Resolved    []string
 	States      []string
+	Actions     []string // the run's, as the store recorded them
+	Disabled    []string // the accounts the lane's runs have disabled
 }
 
 func summarise(t *testing.T, res *reconcile.Result, err error) seriesResult {
@@ -231,6 +262,17 @@ type seriesWorld struct {
 	targets [3]*seriesTarget
 	broken  [3]bool // today's listing breaks part-way
 	kind    string  // today's kind of run
+	// gen counts each account's changes: a revocation holds until the
+	// account changes again (someone re-enables it, say).
+	gen map[*targets.Account]int
+}
+
+// seriesDisabled is one lane's revocations: target and account ID -> the
+// account's gen when a run disabled it (the executor disables on several
+// targets at once).
+type seriesDisabled struct {
+	mu sync.Mutex
+	m  map[string]int
 }
 
 type seriesTarget struct {
@@ -244,7 +286,7 @@ type seriesTarget struct {
 var seriesGroups = []string{"g1", "g2", "g3", "admins"}
 
 func newSeriesWorld(seed uint64) *seriesWorld {
-	w := &seriesWorld{rng: rand.New(rand.NewPCG(seed, 0x5e7135))}
+	w := &seriesWorld{rng: rand.New(rand.NewPCG(seed, 0x5e7135)), gen: map[*targets.Account]int{}}
 	for i, name := range []string{"a", "b", "c"} {
 		w.targets[i] = &seriesTarget{name: name}
 	}
@@ -379,9 +421,10 @@ func (w *seriesWorld) nextDay(d int) {
 
 // change makes one change to an account.
 func (w *seriesWorld) change(a *targets.Account, d int) {
+	w.gen[a]++
 	switch w.rng.IntN(7) {
 	case 0:
-		a.Enabled = !a.Enabled
+		a.Enabled = w.chance(0.7) // enabled or re-enabled, mostly
 	case 1:
 		g := seriesGroups[w.rng.IntN(len(seriesGroups))]
 		if i := slices.IndexFunc(a.Groups, func(x targets.Group) bool { return x.Name == g }); i >= 0 {
@@ -434,17 +477,18 @@ func (w *seriesWorld) list() {
 	}
 }
 
-// listedNow is what the target lists today, by ID.
-func (t *seriesTarget) listedNow() map[string]targets.Account {
+// listedNow is what the target lists now, by ID.
+func (l *seriesListingTarget) listedNow() map[string]targets.Account {
 	out := map[string]targets.Account{}
-	for _, k := range t.order {
-		out[t.all[k].ID] = *t.all[k]
+	for _, k := range l.t.order {
+		out[l.t.all[k].ID] = l.view(l.t.all[k])
 	}
 	return out
 }
 
-// runSpec is day d's run; plain says it is a full run that saves what it
-// lists (not targeted, not of some kinds, not a dry run).
+// runSpec is day d's run but its targets (each lane lists its own);
+// plain says it is a full run that saves what it lists (not targeted, not
+// of some kinds, not a dry run).
 func (w *seriesWorld) runSpec(d int) (spec reconcile.RunSpec, plain bool) {
 	var people []sources.Person
 	for i, p := range w.people {
@@ -460,10 +504,6 @@ func (w *seriesWorld) runSpec(d int) (spec reconcile.RunSpec, plain bool) {
 				"J2": {"a": {"g1", "g2"}, "b": {"g2"}, "c": {"g1", "g3"}},
 				"J3": {"a": {"g3"}, "b": {"g1", "g3"}, "c": {"g2"}},
 			}}}
-	for ti, t := range w.targets {
-		lt := seriesListingTarget{t: t, broken: w.broken[ti]}
-		spec.Targets = append(spec.Targets, reconcile.TargetSpec{Name: t.name, Type: "series", Target: lt})
-	}
 	w.kind = "full"
 	if d > 1 {
 		switch w.rng.IntN(8) {
@@ -478,7 +518,14 @@ func (w *seriesWorld) runSpec(d int) (spec reconcile.RunSpec, plain bool) {
 			spec.DryRun = true
 		}
 	}
-	return spec, w.kind == "full"
+	if w.chance(0.5) {
+		// Terminated and suspended people's accounts disabled where the
+		// guards allow (the default limit: 10 a target, or 10%).
+		spec.Mode = reconcile.Enforce
+		spec.Policy.AutoRevoke = []reconcile.Kind{reconcile.TerminatedActive, reconcile.SuspendedActive}
+		w.kind += ", enforce"
+	}
+	return spec, !spec.DryRun && spec.Scope == nil && spec.EmployeeIDs == nil
 }
 
 type seriesSource []sources.Person
@@ -494,25 +541,68 @@ func (s seriesSource) People(ctx context.Context) iter.Seq2[sources.Person, erro
 }
 
 // seriesListingTarget lists a target's accounts in today's order, each a
-// copy (the engine may sort an account's groups in place), and breaks
-// part-way when today's listing does.
+// copy (the engine may sort an account's groups in place), disabled where
+// the lane's runs disabled it, and breaks part-way when today's listing
+// does. It gets and disables accounts too.
 type seriesListingTarget struct {
-	t      *seriesTarget
-	broken bool
+	w        *seriesWorld
+	t        *seriesTarget
+	broken   bool
+	disabled *seriesDisabled
 }
 
-func (l seriesListingTarget) Accounts(ctx context.Context) iter.Seq2[targets.Account, error] {
+func (l *seriesListingTarget) Accounts(ctx context.Context) iter.Seq2[targets.Account, error] {
 	return func(yield func(targets.Account, error) bool) {
 		for n, k := range l.t.order {
 			if l.broken && n == l.t.stop {
 				yield(targets.Account{}, errors.New("listing broke"))
 				return
 			}
-			a := *l.t.all[k]
-			a.Groups, a.Credentials = slices.Clone(a.Groups), slices.Clone(a.Credentials)
-			if !yield(a, nil) {
+			if !yield(l.view(l.t.all[k]), nil) {
 				return
 			}
 		}
 	}
+}
+
+// view is a listed account as the lane sees it.
+func (l *seriesListingTarget) view(p *targets.Account) targets.Account {
+	a := *p
+	a.Groups, a.Credentials = slices.Clone(a.Groups), slices.Clone(a.Credentials)
+	l.disabled.mu.Lock()
+	defer l.disabled.mu.Unlock()
+	if g, ok := l.disabled.m[l.t.name+"/"+a.ID]; ok && g == l.w.gen[p] {
+		a.Enabled = false
+	}
+	return a
+}
+
+func (l *seriesListingTarget) find(id string) (*targets.Account, error) {
+	for k, a := range l.t.all {
+		if a.ID == id && l.t.listed[k] {
+			return a, nil
+		}
+	}
+	return nil, fmt.Errorf("series: %s on %s: %w", id, l.t.name, targets.ErrNotFound)
+}
+
+// Account is targets.Getter's.
+func (l *seriesListingTarget) Account(ctx context.Context, id string) (targets.Account, error) {
+	p, err := l.find(id)
+	if err != nil {
+		return targets.Account{}, err
+	}
+	return l.view(p), nil
+}
+
+// Disable is targets.Disabler's.
+func (l *seriesListingTarget) Disable(ctx context.Context, a targets.Account) error {
+	p, err := l.find(a.ID)
+	if err != nil {
+		return err
+	}
+	l.disabled.mu.Lock()
+	defer l.disabled.mu.Unlock()
+	l.disabled.m[l.t.name+"/"+a.ID] = l.w.gen[p]
+	return nil
 }
