@@ -184,30 +184,8 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r store.Retention) err
 		}
 		old := `SELECT id FROM runs WHERE started_at < $1 AND id != $2`
 		if r.Snapshots > 0 {
-			// The snapshots of old runs go; so do the versions that ended
-			// at or before the oldest run kept (no kept run's snapshot
-			// shows them). Current versions stay, whatever their age.
-			cut := now.Add(-r.Snapshots)
-			for _, table := range []string{"snapshots", "snapshot_members"} {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE run_id IN (`+old+`)`, cut, keep.Int64); err != nil {
-					return err
-				}
-			}
-			var oldest sql.NullInt64
-			if err := tx.GetContext(ctx, &oldest, `SELECT MIN(id) FROM runs WHERE NOT (started_at < $1 AND id != $2)`, cut, keep.Int64); err != nil {
+			if err := pruneSnapshots(ctx, tx, now.Add(-r.Snapshots), keep.Int64); err != nil {
 				return err
-			}
-			if oldest.Valid {
-				for _, q := range []string{
-					`DELETE FROM credential_versions c USING account_versions v WHERE c.target = v.target AND c.account_id = v.account_id
-						AND c.valid_from = v.valid_from AND v.valid_to IS NOT NULL AND v.valid_to <= $1`,
-					`DELETE FROM account_versions WHERE valid_to IS NOT NULL AND valid_to <= $1`,
-					`DELETE FROM person_versions WHERE valid_to IS NOT NULL AND valid_to <= $1`,
-				} {
-					if _, err := tx.ExecContext(ctx, q, oldest.Int64); err != nil {
-						return err
-					}
-				}
 			}
 		}
 		if r.Findings > 0 {
@@ -255,4 +233,72 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r store.Retention) err
 		return fmt.Errorf("pgstore: prune: %w", err)
 	}
 	return nil
+}
+
+// pruneSnapshots is store.pruneSnapshots on PostgreSQL: the snapshots of
+// the runs started before cut go, but run keep's and the baselines' (each
+// source's and target's last good collection, the last trusted HR
+// snapshot, however old: the snapshots the next run reads), then the
+// versions that ended at or before the oldest run whose snapshot of their
+// side stays.
+func pruneSnapshots(ctx context.Context, tx *sqlx.Tx, cut time.Time, keep int64) error {
+	var baselines []sql.NullInt64
+	if err := tx.SelectContext(ctx, &baselines, `SELECT MAX(c.run_id) FROM collections c JOIN runs r ON r.id = c.run_id
+		WHERE c.status = 'ok' AND `+baselineRun+` GROUP BY c.side, c.name
+		UNION SELECT MAX(id) FROM runs r WHERE `+trustedHRRun); err != nil {
+		return err
+	}
+	kept := []int64{keep}
+	for _, b := range baselines {
+		if b.Valid {
+			kept = append(kept, b.Int64)
+		}
+	}
+	for _, table := range []string{"snapshots", "snapshot_members"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE run_id IN (SELECT id FROM runs WHERE started_at < $1 AND id <> ALL($2))`,
+			cut, kept); err != nil {
+			return err
+		}
+	}
+	var oldest sql.NullInt64
+	if err := tx.GetContext(ctx, &oldest, `SELECT MIN(id) FROM runs WHERE NOT (started_at < $1 AND id <> ALL($2))`, cut, kept); err != nil || !oldest.Valid {
+		return err
+	}
+	// A side whose kept snapshots reach back before oldest (a baseline)
+	// keeps its versions back to there; the others, to oldest.
+	var older []struct {
+		Side   string `db:"side"`
+		Target string `db:"target"`
+		Run    int64  `db:"run"`
+	}
+	if err := tx.SelectContext(ctx, &older, `SELECT side, target, MIN(run_id) AS run FROM snapshots WHERE run_id < $1 GROUP BY side, target`,
+		oldest.Int64); err != nil {
+		return err
+	}
+	accounts := func(where string, args ...any) error {
+		for _, q := range [...]string{
+			`DELETE FROM credential_versions c USING account_versions v WHERE c.target = v.target AND c.account_id = v.account_id
+				AND c.valid_from = v.valid_from AND v.valid_to IS NOT NULL AND ` + where,
+			`DELETE FROM account_versions v WHERE v.valid_to IS NOT NULL AND ` + where,
+		} {
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := accounts(`v.valid_to <= $1 AND v.target NOT IN (SELECT target FROM snapshots WHERE side = 'target' AND run_id < $1)`,
+		oldest.Int64); err != nil {
+		return err
+	}
+	hrCut := oldest.Int64
+	for _, o := range older {
+		if o.Side != string(reconcile.SideTarget) {
+			hrCut = o.Run
+		} else if err := accounts(`v.valid_to <= $1 AND v.target = $2`, o.Run, o.Target); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM person_versions WHERE valid_to IS NOT NULL AND valid_to <= $1`, hrCut)
+	return err
 }

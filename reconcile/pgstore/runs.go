@@ -142,20 +142,28 @@ func (s *Store) Collections(ctx context.Context, runID int64) ([]reconcile.Colle
 func (s *Store) LastGoodCollection(ctx context.Context, side reconcile.Side, name string, before int64) (int64, error) {
 	var id sql.NullInt64
 	err := s.db.GetContext(ctx, &id, `SELECT MAX(c.run_id) FROM collections c JOIN runs r ON r.id = c.run_id
-		WHERE c.side = $1 AND c.name = $2 AND c.status = 'ok' AND c.run_id < $3 AND r.status NOT IN ('failed', 'running', 'cancelled', 'crashed')
-		AND r.scope NOT LIKE 'people:%' AND NOT r.dry_run`, string(side), name, before)
+		WHERE c.side = $1 AND c.name = $2 AND c.status = 'ok' AND c.run_id < $3 AND `+baselineRun, string(side), name, before)
 	if err != nil {
 		return 0, fmt.Errorf("pgstore: last good collection of %s: %w", name, err)
 	}
 	return id.Int64, nil
 }
 
+// baselineRun is the condition on runs r whose good collections are
+// baselines (LastGoodCollection): not failed, running, cancelled or
+// crashed, not targeted, not a dry run.
+const baselineRun = `r.status NOT IN ('failed', 'running', 'cancelled', 'crashed') AND r.scope NOT LIKE 'people:%' AND NOT r.dry_run`
+
+// trustedHRRun is the condition on runs r whose HR snapshot can be a
+// baseline (PrevHRRun).
+const trustedHRRun = `r.status IN ('completed', 'guard_tripped', 'partial') AND r.scope NOT LIKE 'people:%' AND NOT r.hr_suspect
+	AND NOT r.dry_run`
+
 // PrevHRRun returns the newest run before `before` whose HR snapshot can be
 // a baseline (0 if none).
 func (s *Store) PrevHRRun(ctx context.Context, before int64) (int64, error) {
 	var id sql.NullInt64
-	err := s.db.GetContext(ctx, &id, `SELECT MAX(id) FROM runs WHERE id < $1 AND status IN ('completed', 'guard_tripped', 'partial')
-		AND scope NOT LIKE 'people:%' AND NOT hr_suspect AND NOT dry_run`, before)
+	err := s.db.GetContext(ctx, &id, `SELECT MAX(id) FROM runs r WHERE r.id < $1 AND `+trustedHRRun, before)
 	if err != nil {
 		return 0, fmt.Errorf("pgstore: previous HR run: %w", err)
 	}

@@ -632,32 +632,8 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) error {
 			return err
 		}
 		if r.Snapshots > 0 {
-			// The snapshots of old runs go; so do the versions that ended
-			// at or before the oldest run kept (no kept run's snapshot
-			// shows them). Current versions stay, whatever their age.
-			old := `SELECT id FROM runs WHERE started_at < ? AND id != ?`
-			cut := T(now.Add(-r.Snapshots))
-			var oldest sql.NullInt64
-			if err := tx.GetContext(ctx, &oldest, `SELECT MIN(id) FROM runs WHERE NOT (started_at < ? AND id != ?)`, cut, keep.Int64); err != nil {
+			if err := pruneSnapshots(ctx, tx, T(now.Add(-r.Snapshots)), keep.Int64); err != nil {
 				return err
-			}
-			for _, table := range []string{"snapshots", "snapshot_members"} {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE run_id IN (`+old+`)`, cut, keep.Int64); err != nil {
-					return err
-				}
-			}
-			if oldest.Valid {
-				for _, q := range []string{
-					`DELETE FROM credential_versions WHERE rowid IN (SELECT c.rowid FROM account_versions v JOIN credential_versions c
-						ON c.target = v.target AND c.account_id = v.account_id AND c.valid_from = v.valid_from
-						WHERE v.valid_to IS NOT NULL AND v.valid_to <= ?)`,
-					`DELETE FROM account_versions WHERE valid_to IS NOT NULL AND valid_to <= ?`,
-					`DELETE FROM person_versions WHERE valid_to IS NOT NULL AND valid_to <= ?`,
-				} {
-					if _, err := tx.ExecContext(ctx, q, oldest.Int64); err != nil {
-						return err
-					}
-				}
 			}
 		}
 		if r.Findings > 0 {
@@ -678,6 +654,85 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) error {
 		return fmt.Errorf("store: prune: %w", err)
 	}
 	return nil
+}
+
+// pruneSnapshots deletes the snapshots of the runs started before cut (but
+// run keep, and the baselines), then the versions that ended at or before
+// the oldest run whose snapshot of their side stays: no kept snapshot
+// shows them. Current versions stay, whatever their age.
+//
+// The baselines are the snapshots the next run reads: each source's and
+// target's last good collection (LastGoodCollection) and the last trusted
+// HR snapshot (PrevHRRun), however old. A target whose listing failed for
+// longer than the retention would otherwise come back with no baseline:
+// every account "created" in its drift, and an account someone re-enabled
+// meanwhile not seen as re-enabled.
+func pruneSnapshots(ctx context.Context, tx *sqlx.Tx, cut any, keep int64) error {
+	var baselines []sql.NullInt64
+	if err := tx.SelectContext(ctx, &baselines, `SELECT MAX(c.run_id) FROM collections c JOIN runs r ON r.id = c.run_id
+		WHERE c.status = 'ok' AND `+baselineRun+` GROUP BY c.side, c.name
+		UNION SELECT MAX(id) FROM runs r WHERE `+trustedHRRun); err != nil {
+		return err
+	}
+	kept := []int64{keep}
+	for _, b := range baselines {
+		if b.Valid {
+			kept = append(kept, b.Int64)
+		}
+	}
+	arr, err := jsonArray(kept)
+	if err != nil {
+		return err
+	}
+	old := `SELECT id FROM runs WHERE started_at < ? AND id NOT IN (SELECT value FROM json_each(?))`
+	for _, table := range []string{"snapshots", "snapshot_members"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE run_id IN (`+old+`)`, cut, arr); err != nil {
+			return err
+		}
+	}
+	var oldest sql.NullInt64
+	if err := tx.GetContext(ctx, &oldest, `SELECT MIN(id) FROM runs WHERE NOT (started_at < ? AND id NOT IN (SELECT value FROM json_each(?)))`,
+		cut, arr); err != nil || !oldest.Valid {
+		return err
+	}
+	// A side whose kept snapshots reach back before oldest (a baseline)
+	// keeps its versions back to there; the others, to oldest.
+	var older []struct {
+		Side   string `db:"side"`
+		Target string `db:"target"`
+		Run    int64  `db:"run"`
+	}
+	if err := tx.SelectContext(ctx, &older, `SELECT side, target, MIN(run_id) AS run FROM snapshots WHERE run_id < ? GROUP BY side, target`,
+		oldest.Int64); err != nil {
+		return err
+	}
+	accounts := func(where string, args ...any) error {
+		for _, q := range [...]string{
+			`DELETE FROM credential_versions WHERE rowid IN (SELECT c.rowid FROM account_versions v JOIN credential_versions c
+				ON c.target = v.target AND c.account_id = v.account_id AND c.valid_from = v.valid_from
+				WHERE v.valid_to IS NOT NULL AND ` + where + `)`,
+			`DELETE FROM account_versions AS v WHERE v.valid_to IS NOT NULL AND ` + where,
+		} {
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := accounts(`v.valid_to <= ? AND v.target NOT IN (SELECT target FROM snapshots WHERE side = 'target' AND run_id < ?)`,
+		oldest.Int64, oldest.Int64); err != nil {
+		return err
+	}
+	hrCut := oldest.Int64
+	for _, o := range older {
+		if o.Side != string(reconcile.SideTarget) {
+			hrCut = o.Run
+		} else if err := accounts(`v.valid_to <= ? AND v.target = ?`, o.Run, o.Target); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM person_versions WHERE valid_to IS NOT NULL AND valid_to <= ?`, hrCut)
+	return err
 }
 
 // pruneFindingSaves deletes the finding saves of the runs started before

@@ -160,8 +160,7 @@ func (s *Store) SaveCollection(ctx context.Context, c Collection) error {
 func (s *Store) LastGoodCollection(ctx context.Context, side reconcile.Side, name string, before int64) (int64, error) {
 	var id sql.NullInt64
 	err := s.db.GetContext(ctx, &id, `SELECT MAX(c.run_id) FROM collections c JOIN runs r ON r.id = c.run_id
-		WHERE c.side = ? AND c.name = ? AND c.status = 'ok' AND c.run_id < ? AND r.status NOT IN ('failed', 'running', 'cancelled', 'crashed')
-		AND r.scope NOT LIKE 'people:%' AND r.dry_run = 0`, side, name, before)
+		WHERE c.side = ? AND c.name = ? AND c.status = 'ok' AND c.run_id < ? AND `+baselineRun, side, name, before)
 	if err != nil {
 		return 0, fmt.Errorf("store: last good collection of %s: %w", name, err)
 	}
@@ -180,14 +179,23 @@ func (s *Store) Collections(ctx context.Context, runID int64) ([]Collection, err
 	return out, nil
 }
 
+// baselineRun is the condition on runs r whose good collections are
+// baselines (LastGoodCollection): not failed, running, cancelled or
+// crashed, not targeted, not a dry run.
+const baselineRun = `r.status NOT IN ('failed', 'running', 'cancelled', 'crashed') AND r.scope NOT LIKE 'people:%' AND r.dry_run = 0`
+
+// trustedHRRun is the condition on runs r whose HR snapshot is whole and
+// trusted (PrevHRRun).
+const trustedHRRun = `r.status IN ('completed', 'guard_tripped', 'partial') AND r.scope NOT LIKE 'people:%' AND r.hr_suspect = 0
+	AND r.dry_run = 0`
+
 // PrevHRRun returns the newest run before `before` whose HR snapshot is whole
 // and trusted (a completed, guarded or partial full run whose HR did not
 // trip the shrink guard: a shrunken snapshot never becomes the new normal
 // by being seen twice; 0 if none).
 func (s *Store) PrevHRRun(ctx context.Context, before int64) (int64, error) {
 	var id sql.NullInt64
-	err := s.db.GetContext(ctx, &id, `SELECT MAX(id) FROM runs WHERE id < ? AND status IN ('completed', 'guard_tripped', 'partial')
-		AND scope NOT LIKE 'people:%' AND hr_suspect = 0 AND dry_run = 0`, before)
+	err := s.db.GetContext(ctx, &id, `SELECT MAX(id) FROM runs r WHERE r.id < ? AND `+trustedHRRun, before)
 	if err != nil {
 		return 0, fmt.Errorf("store: previous HR run: %w", err)
 	}

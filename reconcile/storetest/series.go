@@ -28,9 +28,18 @@ import (
 // dates included), drift, resolved problems and actions; the finding
 // states after it, and the accounts its runs have disabled; and at the end
 // every account's versions. It also holds the store
-// under test to the days themselves: as of each plain full run that listed
-// a target whole, AccountAt gives every account ever listed there as that
-// run listed it, or not found.
+// under test to the days themselves: as of each run that listed a target
+// whole and keeps what it lists (not targeted, not a dry run), AccountAt
+// gives every account ever listed there as that run listed it, or not
+// found.
+//
+// With prune set, the store under test is pruned after every run (the
+// reference is not): retention must never change what a run concludes,
+// so the runs' results and the open findings' states must still agree.
+// Only the accounts' current versions are compared at the end then, and
+// AccountAt within the snapshot retention and at each target's last whole
+// listing, the baseline of the next run, which retention keeps however
+// old.
 //
 // The days are what the stores' delta snapshots, live findings,
 // resolution and revocation records must get right however a day comes:
@@ -42,12 +51,15 @@ import (
 // times; half the runs in enforce mode, each store's runs disabling
 // accounts on their own copy of the targets (a disable holds until the
 // account changes again), its actions compared with the other's.
-func Series(t *testing.T, seed uint64, days int, open, ref func(t *testing.T) Store) {
+func Series(t *testing.T, seed uint64, days int, open, ref func(t *testing.T) Store, prune *SeriesPrune) {
 	ctx := context.Background()
 	w := newSeriesWorld(seed)
 	lanes := []Store{open(t), ref(t)}
-	disabled := []*seriesDisabled{{m: map[string]int{}}, {m: map[string]int{}}} // each lane's revocations
-	var listed []seriesListing                                                  // the plain full runs' whole listings
+	// Each lane's revocations, the whole listings of runs that keep what
+	// they list, and when the last run started.
+	disabled := []*seriesDisabled{{m: map[string]int{}}, {m: map[string]int{}}}
+	var listed []seriesListing
+	var last time.Time
 	for d := 1; d <= days; d++ {
 		// Some days run two or three times, as of the same day: a run
 		// again after a failure, or a webhook's; a few accounts change
@@ -63,7 +75,7 @@ func Series(t *testing.T, seed uint64, days int, open, ref func(t *testing.T) St
 			case d > 1:
 				w.nextDay(d)
 			}
-			spec, plain := w.runSpec(d)
+			spec, keeps := w.runSpec(d)
 			targetsOf := func(k int) []reconcile.TargetSpec {
 				var ts []reconcile.TargetSpec
 				for ti, tw := range w.targets {
@@ -73,8 +85,9 @@ func Series(t *testing.T, seed uint64, days int, open, ref func(t *testing.T) St
 				return ts
 			}
 			at := seriesDay(d).Add(time.Duration(r) * time.Hour)
+			last = at
 			day := fmt.Sprintf("day %d run %d (%s)", d, r+1, w.kind)
-			if plain { // what the store under test is given, before the run acts
+			if keeps { // what the store under test is given, before the run acts
 				for ti, ts := range targetsOf(0) {
 					if !w.broken[ti] {
 						listed = append(listed, seriesListing{at: at, target: ts.Name, accounts: ts.Target.(*seriesListingTarget).listedNow()})
@@ -105,9 +118,17 @@ func Series(t *testing.T, seed uint64, days int, open, ref func(t *testing.T) St
 						t.Fatal(err)
 					}
 				}
+				if k == 0 && prune != nil {
+					if err := prune.Prune(st, at); err != nil {
+						t.Fatalf("%s: prune: %v", day, err)
+					}
+				}
 				states, err := st.AllFindingStates(ctx)
 				if err != nil {
 					t.Fatalf("%s: %v", day, err)
+				}
+				if prune != nil { // the resolved ones go with retention
+					maps.DeleteFunc(states, func(_ string, s reconcile.FindingState) bool { return s.Resolved })
 				}
 				got[k].States = stateMap(states)
 			}
@@ -129,6 +150,9 @@ func Series(t *testing.T, seed uint64, days int, open, ref func(t *testing.T) St
 				if err != nil {
 					t.Fatal(err)
 				}
+				if prune != nil { // the current version only
+					v = slices.DeleteFunc(v, func(v reconcile.AccountVersion) bool { return v.ValidTo != 0 })
+				}
 				vs[k] = fmt.Sprintf("%+v", v)
 			}
 			if vs[0] != vs[1] {
@@ -136,7 +160,13 @@ func Series(t *testing.T, seed uint64, days int, open, ref func(t *testing.T) St
 			}
 		}
 	}
-	for _, l := range listed {
+	checked := 0
+	for i, l := range listed {
+		baseline := !slices.ContainsFunc(listed[i+1:], func(m seriesListing) bool { return m.target == l.target })
+		if prune != nil && l.at.Before(last.Add(-prune.Snapshots)) && !baseline {
+			continue
+		}
+		checked++
 		for _, a := range w.targets[w.index(l.target)].all {
 			got, _, found, err := lanes[0].AccountAt(ctx, l.target, a.ID, l.at)
 			if err != nil {
@@ -151,9 +181,16 @@ func Series(t *testing.T, seed uint64, days int, open, ref func(t *testing.T) St
 			}
 		}
 	}
-	if len(listed) == 0 {
-		t.Fatal("no day listed a target whole: the series checks no history")
+	if checked == 0 {
+		t.Fatal("no run listed a target whole: the series checks no history")
 	}
+}
+
+// SeriesPrune prunes the store under test of a Series.
+type SeriesPrune struct {
+	Prune func(st Store, now time.Time) error
+	// Snapshots is the snapshot retention Prune applies.
+	Snapshots time.Duration
 }
 
 // seriesDay is when day d's first run starts, and what every run that day
@@ -162,8 +199,8 @@ func seriesDay(d int) time.Time {
 	return time.Date(2026, 6, 1, 2, 0, 0, 0, time.UTC).AddDate(0, 0, d-1)
 }
 
-// seriesListing is a target's accounts as a plain full run listed them
-// whole.
+// seriesListing is a target's accounts as a run that keeps them listed
+// them whole.
 type seriesListing struct {
 	at       time.Time
 	target   string
@@ -487,9 +524,8 @@ func (l *seriesListingTarget) listedNow() map[string]targets.Account {
 }
 
 // runSpec is day d's run but its targets (each lane lists its own);
-// plain says it is a full run that saves what it lists (not targeted, not
-// of some kinds, not a dry run).
-func (w *seriesWorld) runSpec(d int) (spec reconcile.RunSpec, plain bool) {
+// keeps says it keeps what it lists (not targeted, not a dry run).
+func (w *seriesWorld) runSpec(d int) (spec reconcile.RunSpec, keeps bool) {
 	var people []sources.Person
 	for i, p := range w.people {
 		if w.inHR[i] {
@@ -525,7 +561,7 @@ func (w *seriesWorld) runSpec(d int) (spec reconcile.RunSpec, plain bool) {
 		spec.Policy.AutoRevoke = []reconcile.Kind{reconcile.TerminatedActive, reconcile.SuspendedActive}
 		w.kind += ", enforce"
 	}
-	return spec, !spec.DryRun && spec.Scope == nil && spec.EmployeeIDs == nil
+	return spec, !spec.DryRun && spec.EmployeeIDs == nil
 }
 
 type seriesSource []sources.Person
