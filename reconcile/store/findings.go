@@ -623,8 +623,10 @@ type Retention struct {
 }
 
 // Prune deletes what is older than the retention allows, measured back from
-// now. The newest completed run's snapshot is always kept, whatever its age,
-// since drift is computed against it.
+// now. The newest completed run's snapshot and the baselines (each source's
+// and target's last good snapshot: pruneSnapshots) are always kept,
+// whatever their age, since the next run's drift is computed against
+// them.
 func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) error {
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		var keep sql.NullInt64
