@@ -48,18 +48,16 @@ import (
 // listed again under the same ID, orphans appearing; every listing in an
 // order of its own; a listing that breaks part-way; targeted runs, runs of
 // some kinds and dry runs between the full ones; days run two or three
-// times; half the runs in enforce mode, each store's runs disabling
-// accounts on their own copy of the targets (a disable holds until the
-// account changes again), its actions compared with the other's.
+// times; HR exports cut short; holds; half the runs in enforce mode, each
+// store's runs disabling accounts on their own copy of the targets (a
+// disable holds until the account changes again; one account in seven
+// refuses), its actions compared with the other's.
 func Series(t *testing.T, seed uint64, days int, open, ref func(t *testing.T) Store, prune *SeriesPrune) {
 	ctx := context.Background()
 	w := newSeriesWorld(seed)
-	lanes := []Store{open(t), ref(t)}
-	// Each lane's revocations, the whole listings of runs that keep what
-	// they list, and when the last run started.
-	disabled := []*seriesDisabled{{m: map[string]int{}}, {m: map[string]int{}}}
-	var listed []seriesListing
-	var last time.Time
+	lanes := [2]*seriesLane{{st: open(t), disabled: map[string]int{}}, {st: ref(t), disabled: map[string]int{}}}
+	var listed []seriesListing // the whole listings of runs that keep what they list
+	var last time.Time         // when the last run started
 	for d := 1; d <= days; d++ {
 		// Some days run two or three times, as of the same day: a run
 		// again after a failure, or a webhook's; a few accounts change
@@ -76,90 +74,38 @@ func Series(t *testing.T, seed uint64, days int, open, ref func(t *testing.T) St
 				w.nextDay(d)
 			}
 			spec, keeps := w.runSpec(d)
-			targetsOf := func(k int) []reconcile.TargetSpec {
-				var ts []reconcile.TargetSpec
-				for ti, tw := range w.targets {
-					lt := &seriesListingTarget{w: w, t: tw, broken: w.broken[ti], disabled: disabled[k]}
-					ts = append(ts, reconcile.TargetSpec{Name: tw.name, Type: "series", Target: lt})
+			if w.chance(0.2) { // someone holds an account for a few days
+				tw := w.targets[w.rng.IntN(len(w.targets))]
+				a := tw.all[w.rng.IntN(len(tw.all))]
+				h := reconcile.Hold{Target: tw.name, AccountID: a.ID, Reason: "series", Until: seriesDay(d + 1 + w.rng.IntN(4)),
+					CreatedBy: "series", CreatedAt: seriesDay(d)}
+				for _, l := range lanes {
+					if _, err := l.st.AddHold(ctx, h); err != nil {
+						t.Fatal(err)
+					}
 				}
-				return ts
 			}
 			at := seriesDay(d).Add(time.Duration(r) * time.Hour)
 			last = at
-			day := fmt.Sprintf("day %d run %d (%s)", d, r+1, w.kind)
 			if keeps { // what the store under test is given, before the run acts
-				for ti, ts := range targetsOf(0) {
+				for ti, ts := range lanes[0].targets(w) {
 					if !w.broken[ti] {
 						listed = append(listed, seriesListing{at: at, target: ts.Name, accounts: ts.Target.(*seriesListingTarget).listedNow()})
 					}
 				}
 			}
-			var got [2]seriesResult
-			for k, st := range lanes {
-				e := &reconcile.Engine{Store: st, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return at },
-					Retry: reconcile.Retry{Attempts: 1}}
-				spec.Targets = targetsOf(k)
-				res, err := e.Run(ctx, spec)
-				got[k] = summarise(t, res, err)
-				if res != nil && res.Run.ID != 0 {
-					as, err := st.Actions(ctx, res.Run.ID)
-					if err != nil {
-						t.Fatalf("%s: %v", day, err)
-					}
-					for _, a := range as {
-						got[k].Actions = append(got[k].Actions, fmt.Sprintf("%s %s %s %s %s verified %v, %d attempts %s %s %s",
-							a.Fingerprint, a.Target, a.AccountID, a.Op, a.Status, a.Verified, a.Attempts, a.Error, a.Kind, a.EmployeeID))
-					}
-					slices.Sort(got[k].Actions) // the targets act side by side
-				}
-				got[k].Disabled = slices.Sorted(maps.Keys(disabled[k].m))
-				if res != nil {
-					if err := res.Close(); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if k == 0 && prune != nil {
-					if err := prune.Prune(st, at); err != nil {
-						t.Fatalf("%s: prune: %v", day, err)
-					}
-				}
-				states, err := st.AllFindingStates(ctx)
-				if err != nil {
-					t.Fatalf("%s: %v", day, err)
-				}
-				if prune != nil { // the resolved ones go with retention
-					maps.DeleteFunc(states, func(_ string, s reconcile.FindingState) bool { return s.Resolved })
-				}
-				got[k].States = stateMap(states)
+			day := fmt.Sprintf("day %d run %d (%s)", d, r+1, w.kind)
+			got := lanes[0].run(t, day, w, spec, at, prune, prune != nil)
+			if got.Status == "" {
+				t.Fatalf("%s: the run did not start: %s", day, got.Err)
 			}
-			if got[0].Status == "" {
-				t.Fatalf("%s: the run did not start: %s", day, got[0].Err)
-			}
-			compareSeries(t, day, got[0], got[1])
+			compareSeries(t, day, got, lanes[1].run(t, day, w, spec, at, nil, prune != nil))
 			if t.Failed() {
 				return // later runs would only repeat the difference
 			}
 		}
 	}
-	for ti := range w.targets {
-		name := w.targets[ti].name
-		for _, a := range w.targets[ti].all {
-			var vs [2]string
-			for k, st := range lanes {
-				v, err := st.AccountVersions(ctx, name, a.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if prune != nil { // the current version only
-					v = slices.DeleteFunc(v, func(v reconcile.AccountVersion) bool { return v.ValidTo != 0 })
-				}
-				vs[k] = fmt.Sprintf("%+v", v)
-			}
-			if vs[0] != vs[1] {
-				t.Errorf("versions of %s on %s:\n%s\nreference:\n%s", a.ID, name, vs[0], vs[1])
-			}
-		}
-	}
+	compareVersions(t, w, lanes[0].st, lanes[1].st, prune != nil)
 	checked := 0
 	for i, l := range listed {
 		baseline := !slices.ContainsFunc(listed[i+1:], func(m seriesListing) bool { return m.target == l.target })
@@ -167,19 +113,7 @@ func Series(t *testing.T, seed uint64, days int, open, ref func(t *testing.T) St
 			continue
 		}
 		checked++
-		for _, a := range w.targets[w.index(l.target)].all {
-			got, _, found, err := lanes[0].AccountAt(ctx, l.target, a.ID, l.at)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, ok := l.accounts[a.ID]
-			switch {
-			case found != ok:
-				t.Errorf("%s on %s as of %s: found %v, listed %v", a.ID, l.target, l.at.Format(time.DateOnly), found, ok)
-			case ok && !reflect.DeepEqual(sortedAccount(got), sortedAccount(snapshotOf(want))):
-				t.Errorf("%s on %s as of %s:\n%+v\nlisted:\n%+v", a.ID, l.target, l.at.Format(time.DateOnly), got, snapshotOf(want))
-			}
-		}
+		checkListing(t, w, lanes[0].st, l)
 	}
 	if checked == 0 {
 		t.Fatal("no run listed a target whole: the series checks no history")
@@ -191,6 +125,110 @@ type SeriesPrune struct {
 	Prune func(st Store, now time.Time) error
 	// Snapshots is the snapshot retention Prune applies.
 	Snapshots time.Duration
+}
+
+// seriesLane is a store of a Series and its own copy of the targets'
+// revocations: target and account ID -> the account's gen when a run
+// disabled it (the executor disables on several targets at once).
+type seriesLane struct {
+	st       Store
+	mu       sync.Mutex
+	disabled map[string]int
+}
+
+// targets are the lane's targets for the world as it is now.
+func (l *seriesLane) targets(w *seriesWorld) []reconcile.TargetSpec {
+	var ts []reconcile.TargetSpec
+	for ti, tw := range w.targets {
+		ts = append(ts, reconcile.TargetSpec{Name: tw.name, Type: "series", Target: &seriesListingTarget{w: w, t: tw, broken: w.broken[ti], lane: l}})
+	}
+	return ts
+}
+
+// run runs spec on the lane's store at time at, prunes it after (prune
+// set), and returns what Series compares (of the finding states, the open
+// ones only with openOnly: retention deletes resolved ones).
+func (l *seriesLane) run(t *testing.T, day string, w *seriesWorld, spec reconcile.RunSpec, at time.Time, prune *SeriesPrune, openOnly bool) seriesResult {
+	t.Helper()
+	ctx := context.Background()
+	e := &reconcile.Engine{Store: l.st, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return at }, Retry: reconcile.Retry{Attempts: 1}}
+	spec.Targets = l.targets(w)
+	res, err := e.Run(ctx, spec)
+	got := summarise(t, res, err)
+	if res != nil && res.Run.ID != 0 {
+		as, err := l.st.Actions(ctx, res.Run.ID)
+		if err != nil {
+			t.Fatalf("%s: %v", day, err)
+		}
+		for _, a := range as {
+			got.Actions = append(got.Actions, fmt.Sprintf("%s %s %s %s %s verified %v, %d attempts %s %s %s",
+				a.Fingerprint, a.Target, a.AccountID, a.Op, a.Status, a.Verified, a.Attempts, a.Error, a.Kind, a.EmployeeID))
+		}
+		slices.Sort(got.Actions) // the targets act side by side
+	}
+	if res != nil {
+		if err := res.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got.Disabled = slices.Sorted(maps.Keys(l.disabled))
+	if prune != nil {
+		if err := prune.Prune(l.st, at); err != nil {
+			t.Fatalf("%s: prune: %v", day, err)
+		}
+	}
+	states, err := l.st.AllFindingStates(ctx)
+	if err != nil {
+		t.Fatalf("%s: %v", day, err)
+	}
+	if openOnly {
+		maps.DeleteFunc(states, func(_ string, s reconcile.FindingState) bool { return s.Resolved })
+	}
+	got.States = stateMap(states)
+	return got
+}
+
+// compareVersions compares the versions of every account ever listed (the
+// current ones only when pruned).
+func compareVersions(t *testing.T, w *seriesWorld, st, ref Store, pruned bool) {
+	t.Helper()
+	for _, tw := range w.targets {
+		for _, a := range tw.all {
+			var vs [2]string
+			for k, s := range []Store{st, ref} {
+				v, err := s.AccountVersions(context.Background(), tw.name, a.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if pruned {
+					v = slices.DeleteFunc(v, func(v reconcile.AccountVersion) bool { return v.ValidTo != 0 })
+				}
+				vs[k] = fmt.Sprintf("%+v", v)
+			}
+			if vs[0] != vs[1] {
+				t.Errorf("versions of %s on %s:\n%s\nreference:\n%s", a.ID, tw.name, vs[0], vs[1])
+			}
+		}
+	}
+}
+
+// checkListing holds st's AccountAt to a whole listing: every account ever
+// made on its target as the listing had it, or not found.
+func checkListing(t *testing.T, w *seriesWorld, st Store, l seriesListing) {
+	t.Helper()
+	for _, a := range w.targets[w.index(l.target)].all {
+		got, _, found, err := st.AccountAt(context.Background(), l.target, a.ID, l.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, ok := l.accounts[a.ID]
+		switch {
+		case found != ok:
+			t.Errorf("%s on %s as of %s: found %v, listed %v", a.ID, l.target, l.at.Format(time.DateOnly), found, ok)
+		case ok && !reflect.DeepEqual(sortedAccount(got), sortedAccount(snapshotOf(want))):
+			t.Errorf("%s on %s as of %s:\n%+v\nlisted:\n%+v", a.ID, l.target, l.at.Format(time.DateOnly), got, snapshotOf(want))
+		}
+	}
 }
 
 // seriesDay is when day d's first run starts, and what every run that day
@@ -302,14 +340,6 @@ type seriesWorld struct {
 	// gen counts each account's changes: a revocation holds until the
 	// account changes again (someone re-enables it, say).
 	gen map[*targets.Account]int
-}
-
-// seriesDisabled is one lane's revocations: target and account ID -> the
-// account's gen when a run disabled it (the executor disables on several
-// targets at once).
-type seriesDisabled struct {
-	mu sync.Mutex
-	m  map[string]int
 }
 
 type seriesTarget struct {
@@ -532,6 +562,10 @@ func (w *seriesWorld) runSpec(d int) (spec reconcile.RunSpec, keeps bool) {
 			people = append(people, p)
 		}
 	}
+	truncated := d > 1 && w.chance(0.06)
+	if truncated { // a cut-short export: the shrink guard's case
+		people = people[:len(people)*3/5]
+	}
 	spec = reconcile.RunSpec{AsOf: seriesDay(d), Mode: reconcile.Report,
 		Sources: []reconcile.SourceSpec{{Name: "hr", Type: "series", Source: seriesSource(people)}},
 		Policy: reconcile.Policy{DormantAfter: reconcile.Duration(45 * 24 * time.Hour), CredentialMaxIdle: reconcile.Duration(60 * 24 * time.Hour),
@@ -553,6 +587,9 @@ func (w *seriesWorld) runSpec(d int) (spec reconcile.RunSpec, keeps bool) {
 			w.kind = "dry run"
 			spec.DryRun = true
 		}
+	}
+	if truncated {
+		w.kind += ", HR cut short"
 	}
 	if w.chance(0.5) {
 		// Terminated and suspended people's accounts disabled where the
@@ -581,10 +618,10 @@ func (s seriesSource) People(ctx context.Context) iter.Seq2[sources.Person, erro
 // the lane's runs disabled it, and breaks part-way when today's listing
 // does. It gets and disables accounts too.
 type seriesListingTarget struct {
-	w        *seriesWorld
-	t        *seriesTarget
-	broken   bool
-	disabled *seriesDisabled
+	w      *seriesWorld
+	t      *seriesTarget
+	broken bool
+	lane   *seriesLane
 }
 
 func (l *seriesListingTarget) Accounts(ctx context.Context) iter.Seq2[targets.Account, error] {
@@ -605,9 +642,9 @@ func (l *seriesListingTarget) Accounts(ctx context.Context) iter.Seq2[targets.Ac
 func (l *seriesListingTarget) view(p *targets.Account) targets.Account {
 	a := *p
 	a.Groups, a.Credentials = slices.Clone(a.Groups), slices.Clone(a.Credentials)
-	l.disabled.mu.Lock()
-	defer l.disabled.mu.Unlock()
-	if g, ok := l.disabled.m[l.t.name+"/"+a.ID]; ok && g == l.w.gen[p] {
+	l.lane.mu.Lock()
+	defer l.lane.mu.Unlock()
+	if g, ok := l.lane.disabled[l.t.name+"/"+a.ID]; ok && g == l.w.gen[p] {
 		a.Enabled = false
 	}
 	return a
@@ -631,14 +668,22 @@ func (l *seriesListingTarget) Account(ctx context.Context, id string) (targets.A
 	return l.view(p), nil
 }
 
-// Disable is targets.Disabler's.
+// Disable is targets.Disabler's. It fails for one account in seven, the
+// same ones until they change.
 func (l *seriesListingTarget) Disable(ctx context.Context, a targets.Account) error {
 	p, err := l.find(a.ID)
 	if err != nil {
 		return err
 	}
-	l.disabled.mu.Lock()
-	defer l.disabled.mu.Unlock()
-	l.disabled.m[l.t.name+"/"+a.ID] = l.w.gen[p]
+	sum := l.w.gen[p]
+	for _, c := range []byte(a.ID) {
+		sum += int(c)
+	}
+	if sum%7 == 3 {
+		return fmt.Errorf("series: disable %s on %s: refused", a.ID, l.t.name)
+	}
+	l.lane.mu.Lock()
+	defer l.lane.mu.Unlock()
+	l.lane.disabled[l.t.name+"/"+a.ID] = l.w.gen[p]
 	return nil
 }
