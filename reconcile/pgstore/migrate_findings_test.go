@@ -186,3 +186,12 @@ func TestPruneKeepsLastSeen(t *testing.T) {
 	defer st.Close()
 	storetest.PruneKeepsLastSeen(t, st, func(now time.Time) error { return st.Prune(ctx, now, store.Retention{Findings: 2 * 24 * time.Hour}) })
 }
+
+// TestPruneKeepsBaselines: storetest.PruneKeepsBaselines on this store.
+func TestPruneKeepsBaselines(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	storetest.PruneKeepsBaselines(t, st, func(now time.Time, snapshots time.Duration) error {
+		return st.Prune(ctx, now, store.Retention{Snapshots: snapshots})
+	})
+}

@@ -236,32 +236,34 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r store.Retention) err
 }
 
 // pruneSnapshots is store.pruneSnapshots on PostgreSQL: the snapshots of
-// the runs started before cut go, but run keep's and the baselines' (each
-// source's and target's last good collection, the last trusted HR
-// snapshot, however old: the snapshots the next run reads), then the
-// versions that ended at or before the oldest run whose snapshot of their
-// side stays.
+// the runs started before cut go, but run keep's and the baselines (each
+// target's last good collection's, the last trusted HR snapshot, however
+// old: the snapshots the next run reads), then the versions that ended at
+// or before the oldest run whose snapshot of their side stays.
 func pruneSnapshots(ctx context.Context, tx *sqlx.Tx, cut time.Time, keep int64) error {
-	var baselines []sql.NullInt64
-	if err := tx.SelectContext(ctx, &baselines, `SELECT MAX(c.run_id) FROM collections c JOIN runs r ON r.id = c.run_id
-		WHERE c.status = 'ok' AND `+baselineRun+` GROUP BY c.side, c.name
-		UNION SELECT MAX(id) FROM runs r WHERE `+trustedHRRun); err != nil {
+	var baselines []struct {
+		Side   string `db:"side"`
+		Target string `db:"target"`
+		Run    int64  `db:"run"`
+	}
+	if err := tx.SelectContext(ctx, &baselines, `SELECT 'target' AS side, c.name AS target, MAX(c.run_id) AS run
+		FROM collections c JOIN runs r ON r.id = c.run_id WHERE c.side = 'target' AND c.status = 'ok' AND `+baselineRun+` GROUP BY c.name
+		UNION ALL SELECT 'hr', '', MAX(id) FROM runs r WHERE `+trustedHRRun+` HAVING MAX(id) IS NOT NULL`); err != nil {
 		return err
 	}
-	kept := []int64{keep}
-	for _, b := range baselines {
-		if b.Valid {
-			kept = append(kept, b.Int64)
-		}
+	sides, names, runs := make([]string, len(baselines)), make([]string, len(baselines)), make([]int64, len(baselines))
+	for i, b := range baselines {
+		sides[i], names[i], runs[i] = b.Side, b.Target, b.Run
 	}
 	for _, table := range []string{"snapshots", "snapshot_members"} {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE run_id IN (SELECT id FROM runs WHERE started_at < $1 AND id <> ALL($2))`,
-			cut, kept); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` t WHERE t.run_id IN (SELECT id FROM runs WHERE started_at < $1 AND id != $2)
+			AND NOT EXISTS (SELECT 1 FROM unnest($3::text[], $4::text[], $5::bigint[]) AS b(side, target, run)
+				WHERE b.side = t.side AND b.target = t.target AND b.run = t.run_id)`, cut, keep, sides, names, runs); err != nil {
 			return err
 		}
 	}
 	var oldest sql.NullInt64
-	if err := tx.GetContext(ctx, &oldest, `SELECT MIN(id) FROM runs WHERE NOT (started_at < $1 AND id <> ALL($2))`, cut, kept); err != nil || !oldest.Valid {
+	if err := tx.GetContext(ctx, &oldest, `SELECT MIN(id) FROM runs WHERE NOT (started_at < $1 AND id != $2)`, cut, keep); err != nil || !oldest.Valid {
 		return err
 	}
 	// A side whose kept snapshots reach back before oldest (a baseline)

@@ -659,51 +659,46 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) error {
 }
 
 // pruneSnapshots deletes the snapshots of the runs started before cut (but
-// run keep, and the baselines), then the versions that ended at or before
-// the oldest run whose snapshot of their side stays: no kept snapshot
-// shows them. Current versions stay, whatever their age.
+// run keep's, and the baselines), then the versions that ended at or
+// before the oldest run whose snapshot of their side stays: no kept
+// snapshot shows them. Current versions stay, whatever their age.
 //
-// The baselines are the snapshots the next run reads: each source's and
-// target's last good collection (LastGoodCollection) and the last trusted
-// HR snapshot (PrevHRRun), however old. A target whose listing failed for
+// The baselines are the snapshots the next run reads: each target's last
+// good collection's (LastGoodCollection) and the last trusted HR snapshot
+// (PrevHRRun), however old; only that target's (or HR's) snapshot of the
+// run, so that the other sides' history is pruned as usual. A target whose listing failed for
 // longer than the retention would otherwise come back with no baseline:
 // every account "created" in its drift, and an account someone re-enabled
 // meanwhile not seen as re-enabled.
 func pruneSnapshots(ctx context.Context, tx *sqlx.Tx, cut any, keep int64) error {
-	var baselines []sql.NullInt64
-	if err := tx.SelectContext(ctx, &baselines, `SELECT MAX(c.run_id) FROM collections c JOIN runs r ON r.id = c.run_id
-		WHERE c.status = 'ok' AND `+baselineRun+` GROUP BY c.side, c.name
-		UNION SELECT MAX(id) FROM runs r WHERE `+trustedHRRun); err != nil {
+	var baselines []snapshotKey
+	if err := tx.SelectContext(ctx, &baselines, `SELECT 'target' AS side, c.name AS target, MAX(c.run_id) AS run
+		FROM collections c JOIN runs r ON r.id = c.run_id WHERE c.side = 'target' AND c.status = 'ok' AND `+baselineRun+` GROUP BY c.name
+		UNION ALL SELECT 'hr', '', MAX(id) FROM runs r WHERE `+trustedHRRun+` HAVING MAX(id) IS NOT NULL`); err != nil {
 		return err
 	}
-	kept := []int64{keep}
-	for _, b := range baselines {
-		if b.Valid {
-			kept = append(kept, b.Int64)
-		}
+	keys := make([][3]any, len(baselines))
+	for i, b := range baselines {
+		keys[i] = [3]any{b.Side, b.Target, b.Run}
 	}
-	arr, err := jsonArray(kept)
+	arr, err := jsonArray(keys)
 	if err != nil {
 		return err
 	}
-	old := `SELECT id FROM runs WHERE started_at < ? AND id NOT IN (SELECT value FROM json_each(?))`
 	for _, table := range []string{"snapshots", "snapshot_members"} {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE run_id IN (`+old+`)`, cut, arr); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE run_id IN (SELECT id FROM runs WHERE started_at < ? AND id != ?)
+			AND NOT EXISTS (SELECT 1 FROM json_each(?) b WHERE b.value ->> 0 = `+table+`.side AND b.value ->> 1 = `+table+`.target
+				AND b.value ->> 2 = `+table+`.run_id)`, cut, keep, arr); err != nil {
 			return err
 		}
 	}
 	var oldest sql.NullInt64
-	if err := tx.GetContext(ctx, &oldest, `SELECT MIN(id) FROM runs WHERE NOT (started_at < ? AND id NOT IN (SELECT value FROM json_each(?)))`,
-		cut, arr); err != nil || !oldest.Valid {
+	if err := tx.GetContext(ctx, &oldest, `SELECT MIN(id) FROM runs WHERE NOT (started_at < ? AND id != ?)`, cut, keep); err != nil || !oldest.Valid {
 		return err
 	}
 	// A side whose kept snapshots reach back before oldest (a baseline)
 	// keeps its versions back to there; the others, to oldest.
-	var older []struct {
-		Side   string `db:"side"`
-		Target string `db:"target"`
-		Run    int64  `db:"run"`
-	}
+	var older []snapshotKey
 	if err := tx.SelectContext(ctx, &older, `SELECT side, target, MIN(run_id) AS run FROM snapshots WHERE run_id < ? GROUP BY side, target`,
 		oldest.Int64); err != nil {
 		return err
@@ -735,6 +730,13 @@ func pruneSnapshots(ctx context.Context, tx *sqlx.Tx, cut any, keep int64) error
 	}
 	_, err = tx.ExecContext(ctx, `DELETE FROM person_versions WHERE valid_to IS NOT NULL AND valid_to <= ?`, hrCut)
 	return err
+}
+
+// snapshotKey names one run's snapshot of one side (HR's with no target).
+type snapshotKey struct {
+	Side   string `db:"side"`
+	Target string `db:"target"`
+	Run    int64  `db:"run"`
 }
 
 // pruneFindingSaves deletes the finding saves of the runs started before

@@ -129,3 +129,16 @@ func TestPruneKeepsLastSeen(t *testing.T) {
 	defer st.Close()
 	storetest.PruneKeepsLastSeen(t, st, func(now time.Time) error { return st.Prune(ctx, now, Retention{Findings: 2 * 24 * time.Hour}) })
 }
+
+// TestPruneKeepsBaselines: storetest.PruneKeepsBaselines on this store.
+func TestPruneKeepsBaselines(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	storetest.PruneKeepsBaselines(t, st, func(now time.Time, snapshots time.Duration) error {
+		return st.Prune(ctx, now, Retention{Snapshots: snapshots})
+	})
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/targets"
 )
 
 // updateGolden rewrites the golden files of the finding history instead of
@@ -478,4 +479,81 @@ func PruneKeepsLastSeen(t *testing.T, st HistoryStore, prune func(now time.Time)
 		t.Fatal(err)
 	}
 	wantSeen(t, s, "pruned", "x", runs[1], HistoryDay(1), false)
+}
+
+// PruneKeepsBaselines: retention keeps the snapshot each target's next run
+// compares with, however old. Target b is collected whole by run 1, then
+// fails to list in runs 2-4 while target a is listed whole, its account
+// changing each time; retention that keeps only runs 3 and 4 leaves b's
+// baseline (run 1) whole, b1 disabled there, and prunes a's history back
+// to run 3.
+func PruneKeepsBaselines(t *testing.T, st Store, prune func(now time.Time, snapshots time.Duration) error) {
+	ctx := context.Background()
+	day := HistoryDay
+	listing := func(run int64, target string, complete bool, accounts ...targets.Account) []reconcile.BaselineState {
+		t.Helper()
+		prev, err := st.LastGoodCollection(ctx, reconcile.SideTarget, target, run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.BeginAccounts(ctx, run, prev, target); err != nil {
+			t.Fatal(err)
+		}
+		states := make([]reconcile.BaselineState, len(accounts))
+		if err := st.SaveAccounts(ctx, run, target, accounts, states); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.FinishAccounts(ctx, run, target, complete); err != nil {
+			t.Fatal(err)
+		}
+		status := reconcile.CollectionOK
+		if !complete {
+			status = reconcile.CollectionFailed
+		}
+		if err := st.SaveCollection(ctx, reconcile.Collection{RunID: run, Side: reconcile.SideTarget, Name: target, Type: "fake", Status: status, StartedAt: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		return states
+	}
+	a1 := func(i int) targets.Account {
+		return targets.Account{ID: "a1", Username: "a1", EmployeeID: "E1", Enabled: true, DisplayName: fmt.Sprint("A ", i)}
+	}
+	b1 := targets.Account{ID: "b1", Username: "b1", EmployeeID: "E1", Enabled: false}
+	b2 := targets.Account{ID: "b2", Username: "b2", EmployeeID: "E2", Enabled: true}
+	var runs []int64
+	for i := range 4 {
+		id := beginRun(t, st, reconcile.Run{AsOf: day(i), StartedAt: day(i), Mode: "report", Scope: "full"})
+		runs = append(runs, id)
+		listing(id, "a", true, a1(i))
+		if i == 0 {
+			listing(id, "b", true, b1, b2)
+		} else {
+			listing(id, "b", false)
+		}
+		status := reconcile.StatusCompleted
+		if i > 0 {
+			status = reconcile.StatusPartial
+		}
+		if err := st.FinishRun(reconcile.Run{ID: id, FinishedAt: day(i), Status: status, Mode: "report"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Runs 3 and 4 are within the retention, runs 1 and 2 before it.
+	if err := prune(day(3), day(3).Sub(day(2))); err != nil {
+		t.Fatal(err)
+	}
+	if a, run, found, err := st.AccountAt(ctx, "b", "b1", day(0)); err != nil || !found || run != runs[0] || a.Enabled {
+		t.Errorf("b1 on b as of run 1 after the prune: %+v in run %d, found %v (%v); want it disabled in run %d, b's baseline", a, run, found, err, runs[0])
+	}
+	vs, err := st.AccountVersions(ctx, "a", "a1")
+	if err != nil || len(vs) != 2 || vs[0].ValidFrom != runs[2] {
+		t.Errorf("a1's versions after the prune: %+v (%v); want those of runs 3 and 4", vs, err)
+	}
+	// Run 5 lists b again: its baseline is run 1, b1 re-enabled since.
+	id := beginRun(t, st, reconcile.Run{AsOf: day(4), StartedAt: day(4), Mode: "report", Scope: "full"})
+	b1.Enabled = true
+	prev := listing(id, "b", true, b1, b2)
+	if !prev[0].Found || prev[0].Same || prev[0].State.Enabled || !prev[1].Found {
+		t.Errorf("run 5's baseline of b: %+v; want b1 found disabled, b2 found", prev)
+	}
 }
