@@ -48,7 +48,7 @@ import (
 // listed again under the same ID, orphans appearing; every listing in an
 // order of its own; a listing that breaks part-way; targeted runs, runs of
 // some kinds and dry runs between the full ones; days run two or three
-// times; HR exports cut short; holds; half the runs in enforce mode, each
+// times; HR exports cut short or broken; holds; half the runs in enforce mode, each
 // store's runs disabling accounts on their own copy of the targets (a
 // disable holds until the account changes again; one account in seven
 // refuses), its actions compared with the other's.
@@ -566,8 +566,9 @@ func (w *seriesWorld) runSpec(d int) (spec reconcile.RunSpec, keeps bool) {
 	if truncated { // a cut-short export: the shrink guard's case
 		people = people[:len(people)*3/5]
 	}
+	hrBroken := d > 1 && w.chance(0.05) // the run fails: HR is its authority
 	spec = reconcile.RunSpec{AsOf: seriesDay(d), Mode: reconcile.Report,
-		Sources: []reconcile.SourceSpec{{Name: "hr", Type: "series", Source: seriesSource(people)}},
+		Sources: []reconcile.SourceSpec{{Name: "hr", Type: "series", Source: seriesSource{people: people, broken: hrBroken}}},
 		Policy: reconcile.Policy{DormantAfter: reconcile.Duration(45 * 24 * time.Hour), CredentialMaxIdle: reconcile.Duration(60 * 24 * time.Hour),
 			LeaveIsFinding: true, Roles: map[string]map[string][]string{
 				"J1": {"a": {"g1"}, "b": {"g1", "g2"}, "c": {"g1"}},
@@ -591,6 +592,9 @@ func (w *seriesWorld) runSpec(d int) (spec reconcile.RunSpec, keeps bool) {
 	if truncated {
 		w.kind += ", HR cut short"
 	}
+	if hrBroken {
+		w.kind += ", HR broken"
+	}
 	if w.chance(0.5) {
 		// Terminated and suspended people's accounts disabled where the
 		// guards allow (the default limit: 10 a target, or 10%).
@@ -598,14 +602,22 @@ func (w *seriesWorld) runSpec(d int) (spec reconcile.RunSpec, keeps bool) {
 		spec.Policy.AutoRevoke = []reconcile.Kind{reconcile.TerminatedActive, reconcile.SuspendedActive}
 		w.kind += ", enforce"
 	}
-	return spec, !spec.DryRun && spec.EmployeeIDs == nil
+	return spec, !spec.DryRun && spec.EmployeeIDs == nil && !hrBroken
 }
 
-type seriesSource []sources.Person
+// seriesSource lists HR's people, and fails half-way when broken.
+type seriesSource struct {
+	people []sources.Person
+	broken bool
+}
 
 func (s seriesSource) People(ctx context.Context) iter.Seq2[sources.Person, error] {
 	return func(yield func(sources.Person, error) bool) {
-		for _, p := range s {
+		for i, p := range s.people {
+			if s.broken && i == len(s.people)/2 {
+				yield(sources.Person{}, errors.New("HR export broke"))
+				return
+			}
 			if !yield(p, nil) {
 				return
 			}
