@@ -2,7 +2,6 @@ package reconcile_test
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -39,7 +38,7 @@ func TestStoreContract(t *testing.T) {
 }
 
 // TestStoreSeries runs the engine over random series of days on the SQLite
-// store and on the in-memory one side by side (storetest.Series): they
+// store and on the in-memory one side by side (storetest.SeriesSuite): they
 // must agree on every run's results, and the SQLite store's history on
 // the days themselves; pruned after every run, it must still agree with
 // the in-memory store left whole.
@@ -53,17 +52,7 @@ func TestStoreSeries(t *testing.T) {
 		return st
 	}
 	mem := func(t *testing.T) storeForTests { return reconcile.NewMemStore().(storeForTests) }
-	for seed := range uint64(5) {
-		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) { storetest.Series(t, seed, 16, open, mem, nil) })
-	}
-	// Retention as tight as it goes: a run's conclusions must not change.
-	prune := &storetest.SeriesPrune{Snapshots: 3 * 24 * time.Hour, Prune: func(st storetest.Store, now time.Time) error {
-		return st.(*store.Store).Prune(context.Background(), now, store.Retention{Snapshots: 3 * 24 * time.Hour, Findings: 4 * 24 * time.Hour})
-	}}
-	// Seeds 105 and 113 lost a target's baseline to retention before
-	// Prune kept the baselines (a target's listing broken, or only
-	// targeted and dry runs, for longer than the retention).
-	for _, seed := range []uint64{100, 101, 102, 103, 104, 105, 113} {
-		t.Run(fmt.Sprint("pruned, seed ", seed), func(t *testing.T) { storetest.Series(t, seed, 16, open, mem, prune) })
-	}
+	storetest.SeriesSuite(t, open, mem, func(st storetest.Store, now time.Time, snapshots, findings time.Duration) error {
+		return st.(*store.Store).Prune(context.Background(), now, store.Retention{Snapshots: snapshots, Findings: findings})
+	})
 }

@@ -21,7 +21,7 @@ import (
 	"github.com/accessrecon/accessrecon/targets"
 )
 
-// Series runs the engine over a random series of days (seed picks it)
+// series runs the engine over a random series of days (seed picks it)
 // against a store that open returns and, in lockstep, against the one ref
 // returns, and fails where they disagree: each run's error, status,
 // collections, counts, findings (as findings.json has them, first-seen
@@ -52,7 +52,7 @@ import (
 // store's runs disabling accounts on their own copy of the targets (a
 // disable holds until the account changes again; one account in seven
 // refuses), its actions compared with the other's.
-func Series(t *testing.T, seed uint64, days int, open, ref func(t *testing.T) Store, prune *SeriesPrune) {
+func series(t *testing.T, seed uint64, days int, open, ref func(t *testing.T) Store, prune *seriesPrune) {
 	ctx := context.Background()
 	w := newSeriesWorld(seed)
 	lanes := [2]*seriesLane{{st: open(t), disabled: map[string]int{}}, {st: ref(t), disabled: map[string]int{}}}
@@ -120,14 +120,33 @@ func Series(t *testing.T, seed uint64, days int, open, ref func(t *testing.T) St
 	}
 }
 
-// SeriesPrune prunes the store under test of a Series.
-type SeriesPrune struct {
+// seriesPrune prunes the store under test of a series.
+type seriesPrune struct {
 	Prune func(st Store, now time.Time) error
 	// Snapshots is the snapshot retention Prune applies.
 	Snapshots time.Duration
 }
 
-// seriesLane is a store of a Series and its own copy of the targets'
+// SeriesSuite is the stores' tests' series (see series): five series of 16 days as
+// they come, and seven with the store under test pruned after every run
+// by prune, with retention as tight as it goes (snapshots 3 days,
+// findings 4).
+func SeriesSuite(t *testing.T, open, ref func(t *testing.T) Store, prune func(st Store, now time.Time, snapshots, findings time.Duration) error) {
+	for seed := range uint64(5) {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) { series(t, seed, 16, open, ref, nil) })
+	}
+	p := &seriesPrune{Snapshots: 3 * 24 * time.Hour, Prune: func(st Store, now time.Time) error {
+		return prune(st, now, 3*24*time.Hour, 4*24*time.Hour)
+	}}
+	// Seeds 105 and 113 lost a target's baseline to retention before
+	// Prune kept the baselines (a target's listing broken, or only
+	// targeted and dry runs, for longer than the retention).
+	for _, seed := range []uint64{100, 101, 102, 103, 104, 105, 113} {
+		t.Run(fmt.Sprint("pruned, seed ", seed), func(t *testing.T) { series(t, seed, 16, open, ref, p) })
+	}
+}
+
+// seriesLane is a store of a series and its own copy of the targets'
 // revocations: target and account ID -> the account's gen when a run
 // disabled it (the executor disables on several targets at once).
 type seriesLane struct {
@@ -146,9 +165,9 @@ func (l *seriesLane) targets(w *seriesWorld) []reconcile.TargetSpec {
 }
 
 // run runs spec on the lane's store at time at, prunes it after (prune
-// set), and returns what Series compares (of the finding states, the open
+// set), and returns what series compares (of the finding states, the open
 // ones only with openOnly: retention deletes resolved ones).
-func (l *seriesLane) run(t *testing.T, day string, w *seriesWorld, spec reconcile.RunSpec, at time.Time, prune *SeriesPrune, openOnly bool) seriesResult {
+func (l *seriesLane) run(t *testing.T, day string, w *seriesWorld, spec reconcile.RunSpec, at time.Time, prune *seriesPrune, openOnly bool) seriesResult {
 	t.Helper()
 	ctx := context.Background()
 	e := &reconcile.Engine{Store: l.st, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return at }, Retry: reconcile.Retry{Attempts: 1}}
