@@ -241,11 +241,7 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r store.Retention) err
 // old: the snapshots the next run reads), then the versions that ended at
 // or before the oldest run whose snapshot of their side stays.
 func pruneSnapshots(ctx context.Context, tx *sqlx.Tx, cut time.Time, keep int64) error {
-	var baselines []struct {
-		Side   string `db:"side"`
-		Target string `db:"target"`
-		Run    int64  `db:"run"`
-	}
+	var baselines []snapshotKey
 	if err := tx.SelectContext(ctx, &baselines, `SELECT 'target' AS side, c.name AS target, MAX(c.run_id) AS run
 		FROM collections c JOIN runs r ON r.id = c.run_id WHERE c.side = 'target' AND c.status = 'ok' AND `+baselineRun+` GROUP BY c.name
 		UNION ALL SELECT 'hr', '', MAX(id) FROM runs r WHERE `+trustedHRRun+` HAVING MAX(id) IS NOT NULL`); err != nil {
@@ -268,11 +264,7 @@ func pruneSnapshots(ctx context.Context, tx *sqlx.Tx, cut time.Time, keep int64)
 	}
 	// A side whose kept snapshots reach back before oldest (a baseline)
 	// keeps its versions back to there; the others, to oldest.
-	var older []struct {
-		Side   string `db:"side"`
-		Target string `db:"target"`
-		Run    int64  `db:"run"`
-	}
+	var older []snapshotKey
 	if err := tx.SelectContext(ctx, &older, `SELECT side, target, MIN(run_id) AS run FROM snapshots WHERE run_id < $1 GROUP BY side, target`,
 		oldest.Int64); err != nil {
 		return err
@@ -303,4 +295,11 @@ func pruneSnapshots(ctx context.Context, tx *sqlx.Tx, cut time.Time, keep int64)
 	}
 	_, err := tx.ExecContext(ctx, `DELETE FROM person_versions WHERE valid_to IS NOT NULL AND valid_to <= $1`, hrCut)
 	return err
+}
+
+// snapshotKey names one run's snapshot of one side (HR's with no target).
+type snapshotKey struct {
+	Side   string `db:"side"`
+	Target string `db:"target"`
+	Run    int64  `db:"run"`
 }

@@ -623,10 +623,10 @@ type Retention struct {
 }
 
 // Prune deletes what is older than the retention allows, measured back from
-// now. The newest completed run's snapshot and the baselines (each source's
-// and target's last good snapshot: pruneSnapshots) are always kept,
-// whatever their age, since the next run's drift is computed against
-// them.
+// now. The newest completed run's snapshots and the baselines (each
+// target's last good snapshot and the last trusted HR snapshot:
+// pruneSnapshots) are always kept, whatever their age, since the next
+// run's drift is computed against them.
 func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) error {
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		var keep sql.NullInt64
@@ -666,10 +666,10 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) error {
 // The baselines are the snapshots the next run reads: each target's last
 // good collection's (LastGoodCollection) and the last trusted HR snapshot
 // (PrevHRRun), however old; only that target's (or HR's) snapshot of the
-// run, so that the other sides' history is pruned as usual. A target whose listing failed for
-// longer than the retention would otherwise come back with no baseline:
-// every account "created" in its drift, and an account someone re-enabled
-// meanwhile not seen as re-enabled.
+// run, so that the other sides' history is pruned as usual. A target
+// whose listing failed for longer than the retention would otherwise come
+// back with no baseline: every account "created" in its drift, and an
+// account someone re-enabled meanwhile not seen as re-enabled.
 func pruneSnapshots(ctx context.Context, tx *sqlx.Tx, cut any, keep int64) error {
 	var baselines []snapshotKey
 	if err := tx.SelectContext(ctx, &baselines, `SELECT 'target' AS side, c.name AS target, MAX(c.run_id) AS run

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/sources"
 	"github.com/accessrecon/accessrecon/targets"
 )
 
@@ -482,11 +483,13 @@ func PruneKeepsLastSeen(t *testing.T, st HistoryStore, prune func(now time.Time)
 }
 
 // PruneKeepsBaselines: retention keeps the snapshot each target's next run
-// compares with, however old. Target b is collected whole by run 1, then
-// fails to list in runs 2-4 while target a is listed whole, its account
-// changing each time; retention that keeps only runs 3 and 4 leaves b's
-// baseline (run 1) whole, b1 disabled there, and prunes a's history back
-// to run 3.
+// compares with, and the last trusted HR snapshot, however old. Target b
+// is collected whole by run 1, then fails to list in runs 2-4 while target
+// a is listed whole, its account changing each time; HR is read by every
+// run, but runs 2-4 tripped the shrink guard (their HR is suspect).
+// Retention that keeps only runs 3 and 4 leaves b's baseline (run 1)
+// whole, b1 disabled there, and run 1's HR snapshot, and prunes a's
+// history back to run 3.
 func PruneKeepsBaselines(t *testing.T, st Store, prune func(now time.Time, snapshots time.Duration) error) {
 	ctx := context.Background()
 	day := HistoryDay
@@ -520,10 +523,23 @@ func PruneKeepsBaselines(t *testing.T, st Store, prune func(now time.Time, snaps
 	}
 	b1 := targets.Account{ID: "b1", Username: "b1", EmployeeID: "E1", Enabled: false}
 	b2 := targets.Account{ID: "b2", Username: "b2", EmployeeID: "E2", Enabled: true}
+	person := func(id, dept string) *reconcile.PersonRow {
+		return &reconcile.PersonRow{Person: sources.Person{EmployeeID: id, Status: sources.Active, Department: dept}}
+	}
 	var runs []int64
 	for i := range 4 {
 		id := beginRun(t, st, reconcile.Run{AsOf: day(i), StartedAt: day(i), Mode: "report", Scope: "full"})
 		runs = append(runs, id)
+		people := []*reconcile.PersonRow{person("E1", fmt.Sprint("D", i)), person("E2", "D")}
+		if i > 0 {
+			people = people[:1] // E2 left out: the shrink guard's case
+		}
+		if err := st.SavePeople(ctx, id, people); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.FinishPeople(ctx, id, true); err != nil {
+			t.Fatal(err)
+		}
 		listing(id, "a", true, a1(i))
 		if i == 0 {
 			listing(id, "b", true, b1, b2)
@@ -534,7 +550,7 @@ func PruneKeepsBaselines(t *testing.T, st Store, prune func(now time.Time, snaps
 		if i > 0 {
 			status = reconcile.StatusPartial
 		}
-		if err := st.FinishRun(reconcile.Run{ID: id, FinishedAt: day(i), Status: status, Mode: "report"}); err != nil {
+		if err := st.FinishRun(reconcile.Run{ID: id, FinishedAt: day(i), Status: status, Mode: "report", HRSuspect: i > 0}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -544,6 +560,19 @@ func PruneKeepsBaselines(t *testing.T, st Store, prune func(now time.Time, snaps
 	}
 	if a, run, found, err := st.AccountAt(ctx, "b", "b1", day(0)); err != nil || !found || run != runs[0] || a.Enabled {
 		t.Errorf("b1 on b as of run 1 after the prune: %+v in run %d, found %v (%v); want it disabled in run %d, b's baseline", a, run, found, err, runs[0])
+	}
+	if prev, err := st.PrevHRRun(ctx, runs[3]+1); err != nil || prev != runs[0] {
+		t.Fatalf("the last trusted HR run: %d (%v), want %d", prev, err, runs[0])
+	}
+	var hr []string
+	for p, err := range st.People(ctx, runs[0]) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		hr = append(hr, p.EmployeeID+" "+p.Department)
+	}
+	if !slices.Equal(hr, []string{"E1 D0", "E2 D"}) {
+		t.Errorf("run 1's HR snapshot after the prune: %v; want [E1 D0 E2 D], the next run's HR baseline", hr)
 	}
 	vs, err := st.AccountVersions(ctx, "a", "a1")
 	if err != nil || len(vs) != 2 || vs[0].ValidFrom != runs[2] {
