@@ -27,11 +27,10 @@ import (
 // collections, counts, findings (as findings.json has them, first-seen
 // dates included), drift, resolved problems and actions; the finding
 // states after it, and the accounts its runs have disabled; and at the end
-// every account's versions. It also holds the store
-// under test to the days themselves: as of each run that listed a target
-// whole and keeps what it lists (not targeted, not a dry run), AccountAt
-// gives every account ever listed there as that run listed it, or not
-// found.
+// every account's versions. It also holds the store under test to the days
+// themselves: as of each run that listed a target whole and keeps what it
+// lists (not targeted, not a dry run), AccountAt gives every account ever
+// listed there as that run listed it, or not found.
 //
 // With prune set, the store under test is pruned after every run (the
 // reference is not): retention must never change what a run concludes,
@@ -48,10 +47,10 @@ import (
 // listed again under the same ID, orphans appearing; every listing in an
 // order of its own; a listing that breaks part-way; targeted runs, runs of
 // some kinds and dry runs between the full ones; days run two or three
-// times; HR exports cut short or broken; holds; half the runs in enforce mode, each
-// store's runs disabling accounts on their own copy of the targets (a
-// disable holds until the account changes again; one account in seven
-// refuses), its actions compared with the other's.
+// times; HR exports cut short or broken; holds; half the runs in enforce
+// mode, each store's runs disabling accounts on their own copy of the
+// targets (a disable holds until the account changes again; one account
+// in seven refuses), its actions compared with the other's.
 func series(t *testing.T, seed uint64, days int, open, ref func(t *testing.T) Store, prune *seriesPrune) {
 	ctx := context.Background()
 	w := newSeriesWorld(seed)
@@ -90,7 +89,8 @@ func series(t *testing.T, seed uint64, days int, open, ref func(t *testing.T) St
 			if keeps { // what the store under test is given, before the run acts
 				for ti, ts := range lanes[0].targets(w) {
 					if !w.broken[ti] {
-						listed = append(listed, seriesListing{at: at, target: ts.Name, accounts: ts.Target.(*seriesListingTarget).listedNow()})
+						lt := ts.Target.(*seriesListingTarget)
+						listed = append(listed, seriesListing{at: at, target: lt.t, accounts: lt.listedNow()})
 					}
 				}
 			}
@@ -113,7 +113,7 @@ func series(t *testing.T, seed uint64, days int, open, ref func(t *testing.T) St
 			continue
 		}
 		checked++
-		checkListing(t, w, lanes[0].st, l)
+		checkListing(t, lanes[0].st, l)
 	}
 	if checked == 0 {
 		t.Fatal("no run listed a target whole: the series checks no history")
@@ -127,10 +127,10 @@ type seriesPrune struct {
 	Snapshots time.Duration
 }
 
-// SeriesSuite is the stores' tests' series (see series): five series of 16 days as
-// they come, and seven with the store under test pruned after every run
-// by prune, with retention as tight as it goes (snapshots 3 days,
-// findings 4).
+// SeriesSuite is the stores' tests' series (see series): five series of
+// 16 days as they come, and seven with the store under test pruned after
+// every run by prune, with retention as tight as it goes (snapshots 3
+// days, findings 4).
 func SeriesSuite(t *testing.T, open, ref func(t *testing.T) Store, prune func(st Store, now time.Time, snapshots, findings time.Duration) error) {
 	for seed := range uint64(5) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) { series(t, seed, 16, open, ref, nil) })
@@ -233,19 +233,19 @@ func compareVersions(t *testing.T, w *seriesWorld, st, ref Store, pruned bool) {
 
 // checkListing holds st's AccountAt to a whole listing: every account ever
 // made on its target as the listing had it, or not found.
-func checkListing(t *testing.T, w *seriesWorld, st Store, l seriesListing) {
+func checkListing(t *testing.T, st Store, l seriesListing) {
 	t.Helper()
-	for _, a := range w.targets[w.index(l.target)].all {
-		got, _, found, err := st.AccountAt(context.Background(), l.target, a.ID, l.at)
+	for _, a := range l.target.all {
+		got, _, found, err := st.AccountAt(context.Background(), l.target.name, a.ID, l.at)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want, ok := l.accounts[a.ID]
 		switch {
 		case found != ok:
-			t.Errorf("%s on %s as of %s: found %v, listed %v", a.ID, l.target, l.at.Format(time.DateOnly), found, ok)
+			t.Errorf("%s on %s as of %s: found %v, listed %v", a.ID, l.target.name, l.at.Format(time.DateOnly), found, ok)
 		case ok && !reflect.DeepEqual(sortedAccount(got), sortedAccount(snapshotOf(want))):
-			t.Errorf("%s on %s as of %s:\n%+v\nlisted:\n%+v", a.ID, l.target, l.at.Format(time.DateOnly), got, snapshotOf(want))
+			t.Errorf("%s on %s as of %s:\n%+v\nlisted:\n%+v", a.ID, l.target.name, l.at.Format(time.DateOnly), got, snapshotOf(want))
 		}
 	}
 }
@@ -260,7 +260,7 @@ func seriesDay(d int) time.Time {
 // them whole.
 type seriesListing struct {
 	at       time.Time
-	target   string
+	target   *seriesTarget
 	accounts map[string]targets.Account
 }
 
@@ -351,8 +351,8 @@ type seriesWorld struct {
 	rng    *rand.Rand
 	people []sources.Person // everyone ever hired
 	inHR   []bool           // listed by HR today
-	// targets a, b (accounts named by the person's ID, in upper case) and
-	// c (linked by email only).
+	// targets a (an account's ID is its person's, in lower case), b ("U-"
+	// and the ID, with the email) and c (linked by email only).
 	targets [3]*seriesTarget
 	broken  [3]bool // today's listing breaks part-way
 	kind    string  // today's kind of run
@@ -389,10 +389,6 @@ func newSeriesWorld(seed uint64) *seriesWorld {
 	}
 	w.list()
 	return w
-}
-
-func (w *seriesWorld) index(target string) int {
-	return slices.IndexFunc(w.targets[:], func(t *seriesTarget) bool { return t.name == target })
 }
 
 func (w *seriesWorld) chance(p float64) bool { return w.rng.Float64() < p }
@@ -563,15 +559,6 @@ func (w *seriesWorld) list() {
 	}
 }
 
-// listedNow is what the target lists now, by ID.
-func (l *seriesListingTarget) listedNow() map[string]targets.Account {
-	out := map[string]targets.Account{}
-	for _, k := range l.t.order {
-		out[l.t.all[k].ID] = l.view(l.t.all[k])
-	}
-	return out
-}
-
 // runSpec is day d's run but its targets (each lane lists its own);
 // keeps says it keeps what it lists (not targeted, not a dry run).
 func (w *seriesWorld) runSpec(d int) (spec reconcile.RunSpec, keeps bool) {
@@ -667,6 +654,15 @@ func (l *seriesListingTarget) Accounts(ctx context.Context) iter.Seq2[targets.Ac
 			}
 		}
 	}
+}
+
+// listedNow is what the target lists now, by ID.
+func (l *seriesListingTarget) listedNow() map[string]targets.Account {
+	out := map[string]targets.Account{}
+	for _, k := range l.t.order {
+		out[l.t.all[k].ID] = l.view(l.t.all[k])
+	}
+	return out
 }
 
 // view is a listed account as the lane sees it.
