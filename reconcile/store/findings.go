@@ -11,6 +11,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -253,25 +254,35 @@ const batchRows = 200
 
 // execBatches runs prefix + "row, row, …" + suffix over n rows, batchRows at
 // a time, the statement of a full batch prepared once; args(lo, hi) gives
-// the arguments of rows lo to hi-1 (after those of prefix, if any), which
-// the statement has done with when it returns. Each statement must affect
+// the arguments of rows lo to hi-1 (after those of prefix, if any), in a
+// slice it may reuse once it is called again. Each statement must affect
 // one row per row it carries (checked). ctx is checked between
 // statements, which run without a cancellable context (go-sqlite3 starts a
 // goroutine for each statement that has one).
+//
+// The arguments of the next batch are made on another goroutine while
+// SQLite runs a statement: args must not use tx. A batch's arguments can
+// cost as much as its statement (a finding's body read back from the
+// spool and copied), and the store's writer is one core: day 1 at 100,000
+// people saved its findings in 3.6-4.3 s instead of 4.2-4.8 (four runs
+// each).
 func execBatches(ctx context.Context, tx *sqlx.Tx, prefix, row, suffix string, n int, args func(lo, hi int) ([]any, error)) error {
 	stmt := func(k int) string { return prefix + strings.Repeat(row+", ", k-1) + row + suffix }
 	var full *sql.Stmt
 	bg := context.WithoutCancel(ctx)
+	batches, stop := makeBatches(n, args)
+	defer stop()
 	for lo := 0; lo < n; lo += batchRows {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		k := min(batchRows, n-lo)
-		as, err := args(lo, lo+k)
-		if err != nil {
-			return err
+		b := <-batches
+		if b.err != nil {
+			return b.err
 		}
 		var res sql.Result
+		var err error
 		if k == batchRows {
 			if full == nil {
 				if full, err = tx.PrepareContext(ctx, stmt(k)); err != nil {
@@ -279,9 +290,9 @@ func execBatches(ctx context.Context, tx *sqlx.Tx, prefix, row, suffix string, n
 				}
 				defer full.Close()
 			}
-			res, err = full.ExecContext(bg, as...)
+			res, err = full.ExecContext(bg, b.args...)
 		} else {
-			res, err = tx.ExecContext(bg, stmt(k), as...)
+			res, err = tx.ExecContext(bg, stmt(k), b.args...)
 		}
 		if err != nil {
 			return err
@@ -294,6 +305,48 @@ func execBatches(ctx context.Context, tx *sqlx.Tx, prefix, row, suffix string, n
 		}
 	}
 	return nil
+}
+
+// batchArgs are one batch's arguments for execBatches, or the error that
+// made them fail.
+type batchArgs struct {
+	args []any
+	err  error
+}
+
+// makeBatches makes the arguments of n rows' batches, in order, on a
+// goroutine of its own, one batch ahead of the one taken from the channel.
+// Each batch's arguments are copied out of what args returns (which it
+// may reuse) into one of three slices: the one in use by the statement
+// being run, the one waiting in the channel, the one being made. stop ends
+// the goroutine and waits for it; nothing is made after an error.
+func makeBatches(n int, args func(lo, hi int) ([]any, error)) (<-chan batchArgs, func()) {
+	out := make(chan batchArgs, 1)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var bufs [3][]any
+		for i, lo := 0, 0; lo < n; i, lo = i+1, lo+batchRows {
+			as, err := args(lo, min(lo+batchRows, n))
+			b := batchArgs{err: err}
+			if err == nil {
+				bufs[i%3] = append(bufs[i%3][:0], as...)
+				b.args = bufs[i%3]
+			}
+			select {
+			case out <- b:
+			case <-done:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+	return out, func() {
+		close(done)
+		wg.Wait()
+	}
 }
 
 // eachRow makes execBatches' args from lead, the arguments of its prefix,
