@@ -532,6 +532,32 @@ package main
 // back, as fast as by ID, but held 5,839 MiB against 5,056: the next step is
 // for the store to write a first snapshot in fewer, larger sorted flushes,
 // holding only the rows. Either order holds 5-6 GB at its peak.
+//
+// Evening of 2026-12-03, after a1b709f (execBatches makes the next batch's
+// arguments while SQLite runs a statement: day 1's bodies read back from
+// the spool on the idle core). Day 1 by hand, 9cc0b86 and a1b709f in turn,
+// 3 pairs: 11.2-13.4 s before, 10.5-11.1 s after (its SaveFindings 4.2-4.8
+// s before, 3.6-4.3 after, 4 runs each). BenchmarkDay2 -count 2: floor 0.57
+// and 0.54 s; run-no-workbook 4.19 and 4.13 s (6.10 and 5.85 cpu-s, 383.9
+// and 376.6 MiB, GC 11.0-11.2%, x-floor 7.7 and 7.6); run 5.78 and 5.60 s.
+// At 1,000,000 people by hand, twice: day 1 145.5 and 152.0 s (5,383 and
+// 4,902 MiB); day 2 48.8 and 57.4 s (83.6 and 101.2 cpu-s, 3,470 and 3,424
+// MiB, GC 17.0 and 19.4%). Where that day 2 goes (51 s, timestamps): HR 7.4
+// s; the targets 27.5 s; then findings finished 1.5 s, marshalled 3.9 s,
+// their rows made 3.5 s (1 s of it one goroutine zeroing the 360 MB slice
+// of rows: fresh pages; the rest reading the findings in fingerprint order)
+// and saved 5.7 s. Page faults are this machine's largest overhead: with
+// transparent huge pages "always" instead of its "madvise" (a test of the
+// machine, set back after), the 100,000-person day 2 by hand took 3.19-3.39
+// s and 5.0-5.4 cpu-s with 18,000-20,000 faults, against 3.69-3.91 s and
+// 5.9-6.2 cpu-s with 120,000-131,000 (2 and 3 runs); at 1,000,000 people
+// 57.2 s against 57.4 (the collector then took 27.7 cpu-s against 19.6).
+// Its I/O (strace, 100,000 people): 57,700 page reads of the store (225
+// MB: the current hashes, the open findings and the previous HR snapshot,
+// read through a 2 MiB cache), 28,800 WAL frames written (115 MB: 31 MB of
+// it the current-hash and live-finding rows rewritten each day; SaveFindings
+// 10,400 frames for a few hundred changed findings, each a handful of
+// B-tree pages in three indexes) and 11,600 pages checkpointed.
 
 import (
 	"bytes"
