@@ -1274,11 +1274,8 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 			e.Log.Warn("findings' JSON not spooled", "err", err)
 		}
 	}
-	var hashes []byte // the findings' content hashes, when spooled
-	if spool != nil {
-		hashes = make([]byte, 16*n)
-	}
-	bodies := make([][]byte, n) // the bodies not spooled
+	hashes := make([]byte, 16*n) // the findings' content hashes
+	bodies := make([][]byte, n)  // the bodies not spooled
 	if err := marshalFindings(res.Findings, spool, hashes, bodies); err != nil {
 		if spool != nil {
 			spool.f.Close()
@@ -1369,12 +1366,12 @@ func marshalFindings(findings []*Finding, spool *findingSpool, hashes []byte, bo
 						spool.skip(lo, hi)
 						return fmt.Errorf("finding %s: %w", f.Fingerprint, err)
 					}
+					r := findingRow(f)
+					scratch = contentHash(hashes[16*i:16*i+16], scratch, &r, buf[start:])
 					if spool == nil {
 						bodies[i], buf = bytes.Clone(buf[start:]), buf[:0]
 						continue
 					}
-					r := findingRow(f)
-					scratch = contentHash(hashes[16*i:16*i+16], scratch, &r, buf[start:])
 					bounds = append(bounds, start, len(buf))
 				}
 				if spool != nil && spool.put(lo, buf, bounds) != nil {
@@ -1390,29 +1387,47 @@ func marshalFindings(findings []*Finding, spool *findingSpool, hashes []byte, bo
 	return g.Wait()
 }
 
-// findingRows makes the stores' rows of findings marshalled by
-// marshalFindings, in fingerprint order, the order the SQL stores write
-// them in: row k is made, in its place, from the k-th finding in that
-// order. (Making each finding's row in its own order and sorting the rows,
-// about 190 bytes each, cost more than the rest of the save at 1,000,000
-// people: moving rows at random through 350 MB.)
-func findingRows(findings []*Finding, spool *findingSpool, hashes []byte, bodies [][]byte) []FindingRow {
-	order := fingerprintOrder(len(findings), func(i int) string { return findings[i].Fingerprint })
-	rows := make([]FindingRow, len(findings))
-	inParts(len(rows), func(lo, hi int) {
-		for k := lo; k < hi; k++ {
-			i := int(order[k])
-			r := &rows[k]
-			*r = findingRow(findings[i])
-			if hashes != nil {
-				r.Hash = hashes[16*i : 16*i+16 : 16*i+16]
-			}
-			if r.Body = bodies[i]; r.Body == nil {
-				r.LoadBody = func() ([]byte, error) { return spool.body(i) }
-			}
-		}
-	})
-	return rows
+// findingRows are the stores' rows of findings marshalled by
+// marshalFindings (their content hashes in hashes, 16 bytes each; their
+// bodies in bodies or else in the spool), in fingerprint order, the order
+// the SQL stores write them in. A row is made from its finding when a
+// store asks for it: most of a day's findings are reported unchanged, and
+// a store needs only their keys.
+func findingRows(findings []*Finding, spool *findingSpool, hashes []byte, bodies [][]byte) FindingRows {
+	return &runRows{findings: findings, spool: spool, hashes: hashes, bodies: bodies,
+		order: fingerprintOrder(len(findings), func(i int) string { return findings[i].Fingerprint })}
+}
+
+// runRows are a run's findings as FindingRows: the k-th row is made from
+// findings[order[k]].
+type runRows struct {
+	findings []*Finding
+	order    []int32
+	hashes   []byte
+	bodies   [][]byte
+	spool    *findingSpool
+}
+
+func (r *runRows) Len() int { return len(r.order) }
+
+func (r *runRows) Key(k int) (string, []byte) {
+	i := int(r.order[k])
+	return r.findings[i].Fingerprint, r.hashes[16*i : 16*i+16 : 16*i+16]
+}
+
+func (r *runRows) Row(k int) FindingRow {
+	i := int(r.order[k])
+	row := findingRow(r.findings[i])
+	row.Hash = r.hashes[16*i : 16*i+16 : 16*i+16]
+	return row
+}
+
+func (r *runRows) Body(k int) ([]byte, error) {
+	i := int(r.order[k])
+	if b := r.bodies[i]; b != nil || r.spool == nil {
+		return b, nil
+	}
+	return r.spool.body(i)
 }
 
 // inParts calls fn(lo, hi) for n items cut into one part per core, the

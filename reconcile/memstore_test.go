@@ -388,19 +388,19 @@ func (s *memStore) OpenFindings(ctx context.Context) (*OpenFindings, error) {
 	return out, nil
 }
 
-func (s *memStore) SaveFindings(ctx context.Context, runID int64, asOf time.Time, rows []FindingRow, resolves func(kind, target string) bool) ([]FindingState, error) {
+func (s *memStore) SaveFindings(ctx context.Context, runID int64, asOf time.Time, rows FindingRows, resolves func(kind, target string) bool) ([]FindingState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.findings[runID]; ok {
 		return nil, fmt.Errorf("memstore: findings of run %d already saved", runID)
 	}
-	// The contract lets a store reorder rows (the SQL stores sort them):
-	// this one reverses them once it is done, so that the engine's tests
-	// fail if the engine reads rows after the call.
-	defer slices.Reverse(rows)
+	if err := CheckRowOrder(rows); err != nil {
+		return nil, err
+	}
 	asOf = utc(asOf)
 	states := maps.Clone(s.states)
-	for _, f := range rows {
+	for i := range rows.Len() {
+		f := rows.Row(i)
 		st, ok := states[f.Fingerprint]
 		if !ok || st.Resolved {
 			st.FirstSeen = utc(f.FirstSeen)
@@ -424,21 +424,21 @@ func (s *memStore) SaveFindings(ctx context.Context, runID int64, asOf time.Time
 	}
 	// Each body is kept once by its content hash, as the SQL stores keep
 	// them: a spooled body is loaded only when the store has not got it.
-	hashes := ContentHashes(rows)
-	kept := make([]FindingRow, len(rows))
-	for i, f := range rows {
-		body, ok := s.bodies[string(hashes[i])]
+	kept := make([]FindingRow, rows.Len())
+	for i := range kept {
+		f := rows.Row(i)
+		body, ok := s.bodies[string(f.Hash)]
 		if !ok {
 			var err error
-			if body, err = f.Content(); err != nil {
+			if body, err = rows.Body(i); err != nil {
 				return nil, err
 			}
 		}
 		kept[i] = f
-		kept[i].Body, kept[i].LoadBody = body, nil
+		kept[i].Body = body
 	}
 	for i := range kept {
-		s.bodies[string(hashes[i])] = kept[i].Body
+		s.bodies[string(kept[i].Hash)] = kept[i].Body
 	}
 	s.states = states
 	s.findings[runID] = kept

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"iter"
 	"strings"
 	"time"
@@ -120,9 +121,8 @@ type Store interface {
 	// A run saves its findings once: a second call for the same run fails
 	// and changes nothing (the stores keep findings as events between
 	// saves, and the findings of a run are exactly the rows it saved).
-	// It may reorder rows (the SQL stores sort them by fingerprint, in
-	// place: a copy of a hundred thousand rows is 30 MB).
-	SaveFindings(ctx context.Context, runID int64, asOf time.Time, rows []FindingRow, resolves func(kind, target string) bool) ([]FindingState, error)
+	// Rows out of fingerprint order, or a fingerprint twice, fail it.
+	SaveFindings(ctx context.Context, runID int64, asOf time.Time, rows FindingRows, resolves func(kind, target string) bool) ([]FindingState, error)
 
 	// InsertActions records actions (the steps of one account, before the
 	// first is attempted) and returns their IDs in order. When ctx carries
@@ -395,6 +395,58 @@ func (r *FindingRow) Content() ([]byte, error) {
 		return r.LoadBody()
 	}
 	return r.Body, nil
+}
+
+// FindingRows are the findings a run saves, Len of them in increasing
+// fingerprint order. Key is all a store needs of a finding reported
+// unchanged: its fingerprint and content hash (ContentHash). Row and Body
+// give the rest, for the findings a store writes. The engine makes a row
+// from its finding when a store asks for it: a million people's findings
+// were 330 MB more as rows, made at the run's peak to be read once.
+type FindingRows interface {
+	Len() int
+	Key(i int) (fingerprint string, hash []byte)
+	// Row is the i-th row, its Hash set and its body left to Body.
+	Row(i int) FindingRow
+	Body(i int) ([]byte, error)
+}
+
+// SortedRows are rows (sorted by fingerprint in place, SortFindingRows) as
+// FindingRows, each with its ContentHash or the Hash it carries.
+func SortedRows(rows ...FindingRow) FindingRows {
+	SortFindingRows(rows)
+	return rowList{rows: rows, hashes: ContentHashes(rows)}
+}
+
+type rowList struct {
+	rows   []FindingRow
+	hashes [][]byte
+}
+
+func (l rowList) Len() int                   { return len(l.rows) }
+func (l rowList) Key(i int) (string, []byte) { return l.rows[i].Fingerprint, l.hashes[i] }
+func (l rowList) Body(i int) ([]byte, error) { return l.rows[i].Content() }
+func (l rowList) Row(i int) FindingRow {
+	r := l.rows[i]
+	r.Hash, r.Body, r.LoadBody = l.hashes[i], nil, nil
+	return r
+}
+
+// CheckRowOrder fails when rows are not in strictly increasing fingerprint
+// order: a fingerprint reported twice, or rows out of order.
+func CheckRowOrder(rows FindingRows) error {
+	prev := ""
+	for i := range rows.Len() {
+		fp, _ := rows.Key(i)
+		switch {
+		case i > 0 && fp == prev:
+			return fmt.Errorf("finding %s reported twice", fp)
+		case i > 0 && fp < prev:
+			return fmt.Errorf("finding %s after %s: rows not in fingerprint order", fp, prev)
+		}
+		prev = fp
+	}
+	return nil
 }
 
 // OpenFinding is what a run needs of a problem still open.

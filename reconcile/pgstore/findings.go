@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -91,9 +92,8 @@ const findingsLock = 0x61636366696e64 // "accfind"
 // new or changed one a version row, and a body row when that body was
 // never stored. A run saves its
 // findings once: a second call for the same run fails.
-func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, rows []reconcile.FindingRow, resolves func(kind, target string) bool) ([]reconcile.FindingState, error) {
+func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, rows reconcile.FindingRows, resolves func(kind, target string) bool) ([]reconcile.FindingState, error) {
 	var resolved []reconcile.FindingState
-	reconcile.SortFindingRows(rows)
 	err := s.tx(ctx, func(tx *sqlx.Tx) error {
 		resolved = resolved[:0]
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, findingsLock); err != nil {
@@ -127,16 +127,17 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 				return err
 			}
 			for _, fp := range notOpen {
-				if i, ok := slices.BinarySearchFunc(rows, fp, func(r reconcile.FindingRow, fp string) int { return strings.Compare(r.Fingerprint, fp) }); ok {
-					changed = append(changed, &rows[i])
+				if i, ok := sort.Find(rows.Len(), func(i int) int { fp2, _ := rows.Key(i); return strings.Compare(fp, fp2) }); ok {
+					changed = append(changed, i)
 				}
 			}
-			slices.SortFunc(changed, func(a, b *reconcile.FindingRow) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
+			slices.Sort(changed) // the rows' order: fingerprint order
 		}
 		if n := len(changed); n > 0 {
 			fp, kind, target, account := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 			first := make([]*time.Time, n)
-			for i, f := range changed {
+			for i, k := range changed {
+				f := rows.Row(k)
 				fp[i], kind[i], target[i], account[i], first[i] = f.Fingerprint, f.Kind, f.Target, f.AccountID, tp(f.FirstSeen)
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO finding_state (fingerprint, kind, target, account_id, first_seen, last_seen, last_run)
@@ -215,21 +216,18 @@ func partialScope(scope string) bool { return scope != "" && scope != "full" }
 // saveVersions records the findings (sorted by fingerprint) of one run's
 // save: a new save sequence number, then versions and bodies as migration
 // 004 describes, each kind of write one statement. It returns the save's
-// seq, the rows that started a new version, and how many rows extended a
+// seq, the rows (their places in rows) that started a new version, and how many rows extended a
 // live one. own says that the save is this release's (not migration 004's
 // conversion, which keeps the finding states as they were): the findings
 // whose live versions it ends keep the last full save as their last seen
 // (store.KeepLastSeen).
-func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, rows []reconcile.FindingRow, own bool) (seq int64, changed []*reconcile.FindingRow, continued int, err error) {
-	for i := 1; i < len(rows); i++ {
-		if rows[i].Fingerprint == rows[i-1].Fingerprint {
-			return 0, nil, 0, fmt.Errorf("finding %s reported twice", rows[i].Fingerprint)
-		}
+func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, rows reconcile.FindingRows, own bool) (seq int64, changed []int, continued int, err error) {
+	if err := reconcile.CheckRowOrder(rows); err != nil {
+		return 0, nil, 0, err
 	}
 	if err := tx.GetContext(ctx, &seq, `INSERT INTO finding_saves (run_id, side) VALUES ($1, $2) RETURNING seq`, runID, partial); err != nil {
 		return 0, nil, 0, fmt.Errorf("findings of run %d already saved, or: %w", runID, err)
 	}
-	hashes := reconcile.ContentHashes(rows)
 	type live struct {
 		id   int64
 		hash []byte
@@ -257,19 +255,19 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 	}
 	var closing []int64
 	var fresh []int
-	for i := range rows {
-		l, ok := lives[rows[i].Fingerprint]
+	for i := range rows.Len() {
+		fp, hash := rows.Key(i)
+		l, ok := lives[fp]
 		switch {
-		case ok && bytes.Equal(l.hash, hashes[i]):
+		case ok && bytes.Equal(l.hash, hash):
 			continued++
 		case ok:
 			closing = append(closing, l.id)
 			fallthrough
 		default:
 			fresh = append(fresh, i)
-			changed = append(changed, &rows[i])
 		}
-		delete(lives, rows[i].Fingerprint)
+		delete(lives, fp)
 	}
 	for _, l := range lives { // live, and not reported by this full save
 		closing = append(closing, l.id)
@@ -290,12 +288,12 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 		fp, kind, sev, disp, target, account, emp, body := make([]string, n), make([]string, n), make([]string, n), make([]string, n),
 			make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		for j, i := range fresh {
-			f := &rows[i]
-			b, err := f.Content()
+			f := rows.Row(i)
+			b, err := rows.Body(i)
 			if err != nil {
 				return 0, nil, 0, fmt.Errorf("finding body %s: %w", f.Fingerprint, err)
 			}
-			hash[j], fp[j], kind[j], sev[j], disp[j], target[j], account[j], emp[j], body[j] = hashes[i], f.Fingerprint, f.Kind, f.Severity,
+			hash[j], fp[j], kind[j], sev[j], disp[j], target[j], account[j], emp[j], body[j] = f.Hash, f.Fingerprint, f.Kind, f.Severity,
 				f.Disposition, f.Target, f.AccountID, f.EmployeeID, string(b)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO finding_bodies (hash, kind, severity, disposition, target, account_id, employee_id, body)
@@ -313,7 +311,7 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 			return 0, nil, 0, fmt.Errorf("finding versions: %w", err)
 		}
 	}
-	return seq, changed, continued, nil
+	return seq, fresh, continued, nil
 }
 
 // FindingBodies returns the serialised findings of a run, most severe first.
@@ -390,7 +388,7 @@ func convertFindings(ctx context.Context, tx *sqlx.Tx) error {
 		if err := q.Err(); err != nil {
 			return fmt.Errorf("convert findings of run %d: %w", r.ID, err)
 		}
-		if _, _, _, err := saveVersions(ctx, tx, r.ID, partialScope(r.Scope), rows, false); err != nil {
+		if _, _, _, err := saveVersions(ctx, tx, r.ID, partialScope(r.Scope), reconcile.SortedRows(rows...), false); err != nil {
 			return fmt.Errorf("convert findings of run %d: %w", r.ID, err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -124,10 +125,8 @@ func (s *Store) findingStates(ctx context.Context, where string) (map[string]Fin
 // new or changed one a version row, and a body row when that body was
 // never stored. A run saves its
 // findings once: a second call for the same run fails.
-func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, rows []FindingRow, resolves func(kind, target string) bool) ([]FindingState, error) {
+func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, rows reconcile.FindingRows, resolves func(kind, target string) bool) ([]FindingState, error) {
 	var resolved []FindingState
-	// In key order, B-tree inserts touch each page once instead of at random.
-	reconcile.SortFindingRows(rows)
 	err := s.writeMany(ctx, func(tx *sqlx.Tx) error {
 		resolved = resolved[:0]
 		var scope string
@@ -162,9 +161,9 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 				return err
 			}
 			for _, fp := range notOpen {
-				i, ok := slices.BinarySearchFunc(continued, fp, func(r *FindingRow, fp string) int { return strings.Compare(r.Fingerprint, fp) })
+				k, ok := slices.BinarySearchFunc(continued, fp, func(i int, fp string) int { return strings.Compare(key(rows, i), fp) })
 				if ok {
-					changed = append(changed, continued[i])
+					changed = append(changed, continued[k])
 				}
 			}
 		}
@@ -172,7 +171,7 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 			`(?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT(fingerprint) DO UPDATE SET
 				first_seen = CASE WHEN finding_state.resolved_at IS NULL THEN finding_state.first_seen ELSE excluded.first_seen END,
 				last_seen = excluded.last_seen, last_run = excluded.last_run, resolved_at = NULL`, len(changed), eachRow(nil, func(i int, args []any) ([]any, error) {
-				f := changed[i]
+				f := rows.Row(changed[i])
 				return append(args, f.Fingerprint, f.Kind, f.Target, f.AccountID, T(f.FirstSeen), T(asOf), runID), nil
 			}))
 		if err != nil {
@@ -238,6 +237,12 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 		return nil, fmt.Errorf("store: save findings of run %d: %w", runID, err)
 	}
 	return resolved, nil
+}
+
+// key is the fingerprint of rows' i-th.
+func key(rows reconcile.FindingRows, i int) string {
+	fp, _ := rows.Key(i)
+	return fp
 }
 
 // liveSeq is finding_versions.to_seq of a version still live: reported by
@@ -374,18 +379,19 @@ func flatRows(vals []any, cols int) func(lo, hi int) ([]any, error) {
 
 // saveVersions records the findings (sorted by fingerprint) of one run's
 // save: a new save sequence number, then versions and bodies as migration
-// 013 describes. It returns the rows that started a new version (changed)
-// and, for a full save, the rows that extended a live one (continued).
+// 013 describes. It returns the rows (their places in rows, in order) that
+// started a new version (changed) and, for a full save, those that extended
+// a live one (continued).
 // live says that the save is this release's (not migration 013's
 // conversion, which keeps the finding states as they were): the live
 // versions a full save leaves are recorded in live_findings and read from
 // there (saveLive, liveVersions), and the findings whose live versions it
 // ends keep the last full save as their last seen (KeepLastSeen).
-func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, rows []FindingRow, live bool) (changed, continued []*FindingRow, err error) {
-	for i := 1; i < len(rows); i++ {
-		if rows[i].Fingerprint == rows[i-1].Fingerprint {
-			return nil, nil, fmt.Errorf("finding %s reported twice", rows[i].Fingerprint)
-		}
+func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, rows reconcile.FindingRows, live bool) (changed, continued []int, err error) {
+	// In key order (the rows' order), B-tree inserts touch each page once
+	// instead of at random.
+	if err := reconcile.CheckRowOrder(rows); err != nil {
+		return nil, nil, err
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO finding_saves (run_id, side) VALUES (?, ?)`, runID, b2i(partial))
 	if err != nil {
@@ -395,36 +401,34 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 	if err != nil {
 		return nil, nil, err
 	}
-	hashes := reconcile.ContentHashes(rows)
 	var lives []liveVersion
 	var ids []int64 // of a full save: each row's live version after it
 	if !partial {
 		if lives, err = liveVersions(ctx, tx, seq, live); err != nil {
 			return nil, nil, err
 		}
-		ids = make([]int64, len(rows))
+		ids = make([]int64, rows.Len())
 	}
 	var replaced int // live versions closed because the body changed
 	var gone []int64 // live versions closed because the finding was not reported
 	var fresh []int
 	// Rows and live versions are both in fingerprint order: one walk.
 	j := 0
-	for i := range rows {
-		fp := rows[i].Fingerprint
+	for i := range rows.Len() {
+		fp, hash := rows.Key(i)
 		for ; j < len(lives) && lives[j].fp < fp; j++ {
 			gone = append(gone, lives[j].id)
 		}
 		ok := j < len(lives) && lives[j].fp == fp
 		switch {
-		case ok && bytes.Equal(lives[j].hash, hashes[i]):
-			continued = append(continued, &rows[i])
+		case ok && bytes.Equal(lives[j].hash, hash):
+			continued = append(continued, i)
 			ids[i] = lives[j].id
 		case ok:
 			replaced++
 			fallthrough
 		default:
 			fresh = append(fresh, i)
-			changed = append(changed, &rows[i])
 		}
 		if ok {
 			j++
@@ -449,9 +453,9 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 	// statements.
 	err = execBatches(ctx, tx, `INSERT INTO finding_bodies (hash, kind, severity, disposition, target, account_id, employee_id, body) VALUES `,
 		`(?, ?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT (hash) DO NOTHING`, len(fresh), eachRow(nil, func(n int, args []any) ([]any, error) {
-			f := &rows[fresh[n]]
-			body, err := f.Content()
-			return append(args, hashes[fresh[n]], f.Kind, f.Severity, f.Disposition, f.Target, f.AccountID, f.EmployeeID, string(body)), err
+			f := rows.Row(fresh[n])
+			body, err := rows.Body(fresh[n])
+			return append(args, f.Hash, f.Kind, f.Severity, f.Disposition, f.Target, f.AccountID, f.EmployeeID, string(body)), err
 		}))
 	if err != nil {
 		return nil, nil, fmt.Errorf("finding bodies: %w", err)
@@ -463,7 +467,8 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 	err = execBatches(ctx, tx, `INSERT INTO finding_versions (fingerprint, body_id, from_seq, to_seq)
 		SELECT v.column1, b.id, ?, ? FROM (VALUES `, `(?, ?)`, `) v JOIN finding_bodies b ON b.hash = v.column2`, len(fresh),
 		eachRow([]any{seq, to}, func(n int, args []any) ([]any, error) {
-			return append(args, rows[fresh[n]].Fingerprint, hashes[fresh[n]]), nil
+			fp, hash := rows.Key(fresh[n])
+			return append(args, fp, hash), nil
 		}))
 	if err != nil {
 		return nil, nil, fmt.Errorf("finding versions: %w", err)
@@ -481,17 +486,17 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 		return nil, nil, err
 	}
 	if !partial && live {
-		if err := saveLive(ctx, tx, seq, rows, hashes, ids); err != nil {
+		if err := saveLive(ctx, tx, seq, rows, ids); err != nil {
 			return nil, nil, fmt.Errorf("live versions: %w", err)
 		}
 	}
-	return changed, continued, nil
+	return fresh, continued, nil
 }
 
 // saveLive records the live versions that full save seq leaves: every row
 // it reported (rows, in fingerprint order), with the version it continued
 // (ids[i]) or the one it started (0 in ids, read back here).
-func saveLive(ctx context.Context, tx *sqlx.Tx, seq int64, rows []FindingRow, hashes [][]byte, ids []int64) error {
+func saveLive(ctx context.Context, tx *sqlx.Tx, seq int64, rows reconcile.FindingRows, ids []int64) error {
 	started, err := tx.QueryContext(ctx, `SELECT id, fingerprint FROM finding_versions WHERE to_seq = ? AND from_seq = ?`, liveSeq, seq)
 	if err != nil {
 		return err
@@ -503,7 +508,7 @@ func saveLive(ctx context.Context, tx *sqlx.Tx, seq int64, rows []FindingRow, ha
 		if err := started.Scan(&id, &fp); err != nil {
 			return err
 		}
-		i, ok := slices.BinarySearchFunc(rows, fp, func(r FindingRow, fp string) int { return strings.Compare(r.Fingerprint, fp) })
+		i, ok := sort.Find(rows.Len(), func(i int) int { return strings.Compare(fp, key(rows, i)) })
 		if !ok || ids[i] != 0 {
 			return fmt.Errorf("version %d of %s is not one this save started", id, fp)
 		}
@@ -513,10 +518,10 @@ func saveLive(ctx context.Context, tx *sqlx.Tx, seq int64, rows []FindingRow, ha
 		return err
 	}
 	if i := slices.Index(ids, 0); i >= 0 {
-		return fmt.Errorf("%s has no live version", rows[i].Fingerprint)
+		return fmt.Errorf("%s has no live version", key(rows, i))
 	}
-	enc := encodeLive(len(rows), func(i int) string { return rows[i].Fingerprint }, func(i int) int64 { return ids[i] },
-		func(i int) []byte { return hashes[i] })
+	enc := encodeLive(rows.Len(), func(i int) string { return key(rows, i) }, func(i int) int64 { return ids[i] },
+		func(i int) []byte { _, h := rows.Key(i); return h })
 	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO live_findings (id, seq, body) VALUES (1, ?, ?)`, seq, enc)
 	return err
 }
@@ -887,7 +892,7 @@ func convertFindings(ctx context.Context, tx *sqlx.Tx) error {
 			return fmt.Errorf("convert findings of run %d: %w", r.ID, err)
 		}
 		// Migration 013 runs before live_findings exists (016).
-		if _, _, err := saveVersions(ctx, tx, r.ID, partialScope(r.Scope), rows, false); err != nil {
+		if _, _, err := saveVersions(ctx, tx, r.ID, partialScope(r.Scope), reconcile.SortedRows(rows...), false); err != nil {
 			return fmt.Errorf("convert findings of run %d: %w", r.ID, err)
 		}
 	}

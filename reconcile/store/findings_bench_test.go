@@ -48,7 +48,7 @@ func BenchmarkSaveFindingsDay2(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := st.SaveFindings(ctx, id, asOf, rows(day), all); err != nil {
+			if _, err := st.SaveFindings(ctx, id, asOf, reconcile.SortedRows(rows(day)...), all); err != nil {
 				b.Fatal(err)
 			}
 		}

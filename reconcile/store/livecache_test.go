@@ -69,7 +69,7 @@ func TestLiveFindingsFollowTheVersions(t *testing.T) {
 			if scope == "full" && lastFullSave(t, st) > 0 {
 				used++
 			}
-			if _, err := st.SaveFindings(ctx, id, at, rows, all); err != nil {
+			if _, err := st.SaveFindings(ctx, id, at, reconcile.SortedRows(rows...), all); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -109,7 +109,7 @@ func TestLiveFindingsAreRead(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := st.SaveFindings(ctx, id, at, []FindingRow{row}, func(string, string) bool { return true }); err != nil {
+			if _, err := st.SaveFindings(ctx, id, at, reconcile.SortedRows(row), func(string, string) bool { return true }); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -263,7 +263,7 @@ func TestPruneOfALiveVersionRetiresTheRecord(t *testing.T) {
 		for _, fp := range fps {
 			rows = append(rows, row(fp, at))
 		}
-		if _, err := st.SaveFindings(ctx, id, at, rows, func(string, string) bool { return true }); err != nil {
+		if _, err := st.SaveFindings(ctx, id, at, reconcile.SortedRows(rows...), func(string, string) bool { return true }); err != nil {
 			t.Fatal(err)
 		}
 		if err := st.FinishRun(Run{ID: id, FinishedAt: at, Status: status, Mode: "report"}); err != nil {

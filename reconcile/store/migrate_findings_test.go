@@ -84,7 +84,7 @@ func TestMigrateFindingsToEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows := []reconcile.FindingRow{storetest.HistoryRow("a:3", day), storetest.HistoryRow("b:1", day), storetest.HistoryRow("c:3", day)}
-	if _, err := st.SaveFindings(ctx, id, day, rows, func(string, string) bool { return true }); err != nil {
+	if _, err := st.SaveFindings(ctx, id, day, reconcile.SortedRows(rows...), func(string, string) bool { return true }); err != nil {
 		t.Fatal(err)
 	}
 	if v, b := count(); v != versions+1 || b != bodies+1 {

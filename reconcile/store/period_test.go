@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/targets"
 )
 
@@ -41,7 +42,7 @@ func TestPeriodQueries(t *testing.T) {
 			rows = append(rows, FindingRow{Fingerprint: fmt.Sprintf("fp-%d-%d", i, j), Kind: "orphaned", Severity: "medium", Disposition: "review",
 				Target: "crm", AccountID: fmt.Sprintf("a%d", j), FirstSeen: at, Body: []byte(`{}`)})
 		}
-		if _, err := st.SaveFindings(ctx, id, at, rows, func(string, string) bool { return false }); err != nil {
+		if _, err := st.SaveFindings(ctx, id, at, reconcile.SortedRows(rows...), func(string, string) bool { return false }); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := st.InsertAction(ctx, Action{RunID: id, Fingerprint: rows[0].Fingerprint, Target: "crm", AccountID: "a0", Op: "disable", Status: "done",

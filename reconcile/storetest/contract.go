@@ -217,11 +217,11 @@ func contractFindings(t *testing.T, st Store) {
 	onlyKind := func(k string) func(string, string) bool { return func(kind, _ string) bool { return kind == k } }
 
 	r1 := beginRun(t, st, reconcile.Run{AsOf: day(1), StartedAt: day(1), Mode: "report", Scope: "full"})
-	if res, err := st.SaveFindings(ctx, r1, day(1), []reconcile.FindingRow{row("a", "orphaned", day(1)), row("b", "dormant", day(1))}, all); err != nil || len(res) != 0 {
+	if res, err := st.SaveFindings(ctx, r1, day(1), reconcile.SortedRows(row("a", "orphaned", day(1)), row("b", "dormant", day(1))), all); err != nil || len(res) != 0 {
 		t.Fatalf("run 1: resolved %+v, %v", res, err)
 	}
 	r2 := beginRun(t, st, reconcile.Run{AsOf: day(2), StartedAt: day(2), Mode: "report", Scope: "full"})
-	res, err := st.SaveFindings(ctx, r2, day(2), []reconcile.FindingRow{row("a", "orphaned", day(2))}, onlyKind("dormant"))
+	res, err := st.SaveFindings(ctx, r2, day(2), reconcile.SortedRows(row("a", "orphaned", day(2))), onlyKind("dormant"))
 	if err != nil || len(res) != 1 || res[0].Fingerprint != "b" || res[0].Kind != "dormant" || res[0].Target != "app" || res[0].AccountID != "acct-b" ||
 		!res[0].FirstSeen.Equal(day(1)) || !res[0].Resolved || !res[0].ResolvedAt.Equal(day(2)) {
 		t.Fatalf("run 2 resolved %+v, %v; want b, first seen day 1, resolved day 2", res, err)
@@ -233,7 +233,7 @@ func contractFindings(t *testing.T, st Store) {
 	// b returns: its first-seen date restarts. a is not reported, and the
 	// run says it did not look for it: a stays open.
 	r3 := beginRun(t, st, reconcile.Run{AsOf: day(3), StartedAt: day(3), Mode: "report", Scope: "full"})
-	if res, err := st.SaveFindings(ctx, r3, day(3), []reconcile.FindingRow{row("b", "dormant", day(3))}, none); err != nil || len(res) != 0 {
+	if res, err := st.SaveFindings(ctx, r3, day(3), reconcile.SortedRows(row("b", "dormant", day(3))), none); err != nil || len(res) != 0 {
 		t.Fatalf("run 3 resolved %+v, %v; want nothing", res, err)
 	}
 	open = OpenStates(t, st)
@@ -242,7 +242,7 @@ func contractFindings(t *testing.T, st Store) {
 	}
 	// A run saves its findings once (findings are events between saves):
 	// a second save of run 3 fails and changes nothing.
-	if _, err := st.SaveFindings(ctx, r3, day(3), []reconcile.FindingRow{row("c", "dormant", day(3))}, all); err == nil {
+	if _, err := st.SaveFindings(ctx, r3, day(3), reconcile.SortedRows(row("c", "dormant", day(3))), all); err == nil {
 		t.Fatal("a second SaveFindings of run 3 succeeded, want an error")
 	}
 	if open = OpenStates(t, st); len(open) != 2 {
@@ -253,12 +253,41 @@ func contractFindings(t *testing.T, st Store) {
 	lost := row("d", "dormant", day(4))
 	lost.Hash, lost.Body = reconcile.ContentHash(&lost, lost.Body), nil
 	lost.LoadBody = func() ([]byte, error) { return nil, errors.New("spool gone") }
-	if _, err := st.SaveFindings(ctx, r4, day(4), []reconcile.FindingRow{row("b", "dormant", day(3)), lost}, all); err == nil || !strings.Contains(err.Error(), "spool gone") {
+	if _, err := st.SaveFindings(ctx, r4, day(4), reconcile.SortedRows(row("b", "dormant", day(3)), lost), all); err == nil || !strings.Contains(err.Error(), "spool gone") {
 		t.Fatalf("a save whose body could not be loaded: %v, want its error", err)
 	}
 	if open = OpenStates(t, st); len(open) != 2 || open["b"].LastRun != r3 {
 		t.Fatalf("open after a failed save: %+v", open)
 	}
+	// Rows out of fingerprint order, or a fingerprint twice, fail the save
+	// of the same run, which changes nothing.
+	for _, rows := range []reconcile.FindingRows{
+		reversed{reconcile.SortedRows(row("b", "dormant", day(3)), row("e", "dormant", day(4)))},
+		reconcile.SortedRows(row("e", "dormant", day(4)), row("e", "dormant", day(4))),
+	} {
+		if _, err := st.SaveFindings(ctx, r4, day(4), rows, all); err == nil {
+			t.Fatalf("a save of rows %v succeeded, want an error", keys(rows))
+		}
+		if open = OpenStates(t, st); len(open) != 2 || open["b"].LastRun != r3 {
+			t.Fatalf("open after a save of rows %v: %+v", keys(rows), open)
+		}
+	}
+}
+
+// reversed are rows in the reverse of their order.
+type reversed struct{ reconcile.FindingRows }
+
+func (r reversed) Key(i int) (string, []byte)     { return r.FindingRows.Key(r.Len() - 1 - i) }
+func (r reversed) Row(i int) reconcile.FindingRow { return r.FindingRows.Row(r.Len() - 1 - i) }
+func (r reversed) Body(i int) ([]byte, error)     { return r.FindingRows.Body(r.Len() - 1 - i) }
+
+func keys(rows reconcile.FindingRows) []string {
+	var fps []string
+	for i := range rows.Len() {
+		fp, _ := rows.Key(i)
+		fps = append(fps, fp)
+	}
+	return fps
 }
 
 // contractOpenFindings checks OpenFindings on fingerprints as the engine
@@ -285,7 +314,7 @@ func contractOpenFindings(t *testing.T, st Store) {
 	}
 	rows = append(rows, row(upper, day(0)), row(long, day(0)))
 	r1 := beginRun(t, st, reconcile.Run{AsOf: day(0), StartedAt: day(0), Mode: "report", Scope: "full"})
-	if _, err := st.SaveFindings(ctx, r1, day(0), rows, func(string, string) bool { return true }); err != nil {
+	if _, err := st.SaveFindings(ctx, r1, day(0), reconcile.SortedRows(rows...), func(string, string) bool { return true }); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []struct{ fp, key string }{{fp(0), "OPS-1"}, {upper, "OPS-2"}, {long, "OPS-3"}, {fp(7), "OPS-4"}} {
@@ -301,7 +330,7 @@ func contractOpenFindings(t *testing.T, st Store) {
 	}
 	rows = append(rows, row(upper, day(1)), row(fp(50), day(1)))
 	r2 := beginRun(t, st, reconcile.Run{AsOf: day(1), StartedAt: day(1), Mode: "report", Scope: "full"})
-	resolved, err := st.SaveFindings(ctx, r2, day(1), rows, func(string, string) bool { return true })
+	resolved, err := st.SaveFindings(ctx, r2, day(1), reconcile.SortedRows(rows...), func(string, string) bool { return true })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -141,7 +141,7 @@ func history(t *testing.T, st HistoryStore, prepare func(*reconcile.FindingRow))
 				}
 				return kind == step.Resolves
 			}
-			resolved, err := st.SaveFindings(ctx, id, day, rows, resolves)
+			resolved, err := st.SaveFindings(ctx, id, day, reconcile.SortedRows(rows...), resolves)
 			if err != nil {
 				t.Fatalf("%s: %v", key, err)
 			}
@@ -394,7 +394,7 @@ func contractLastSeen(t *testing.T, st Store) {
 			}
 			rows = append(rows, lastSeenRow(fp, kind, day(0)))
 		}
-		if _, err := st.SaveFindings(ctx, id, day(i), rows, resolves); err != nil {
+		if _, err := st.SaveFindings(ctx, id, day(i), reconcile.SortedRows(rows...), resolves); err != nil {
 			t.Fatal(err)
 		}
 		return id
@@ -459,7 +459,7 @@ func PruneKeepsLastSeen(t *testing.T, st HistoryStore, prune func(now time.Time)
 	var runs []int64
 	for i := range 2 {
 		id := beginRun(t, st, reconcile.Run{AsOf: HistoryDay(i), StartedAt: HistoryDay(i), Mode: "report", Scope: "full"})
-		if _, err := st.SaveFindings(ctx, id, HistoryDay(i), []reconcile.FindingRow{lastSeenRow("x", "dormant", HistoryDay(0))},
+		if _, err := st.SaveFindings(ctx, id, HistoryDay(i), reconcile.SortedRows(lastSeenRow("x", "dormant", HistoryDay(0))),
 			func(string, string) bool { return true }); err != nil {
 			t.Fatal(err)
 		}

@@ -82,7 +82,7 @@ func benchStore(b *testing.B, runs, findings int) (*store.Store, time.Time, time
 				Username: fmt.Sprintf("user%d", n), Disposition: reconcile.Review, FirstSeen: first.AddDate(0, 0, max(0, day-i/40)),
 				Reason: "needs a person's judgement", Evidence: reconcile.Evidence{{Key: "k", Value: "v"}}})
 		}
-		if _, err := st.SaveFindings(ctx, id, asOf, rows, func(string, string) bool { return true }); err != nil {
+		if _, err := st.SaveFindings(ctx, id, asOf, reconcile.SortedRows(rows...), func(string, string) bool { return true }); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := st.InsertActions(ctx, acts); err != nil {

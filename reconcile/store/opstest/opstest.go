@@ -450,8 +450,8 @@ func testManualSteps(t *testing.T, a, b Store) {
 	if known := must[bool](t)(a.FindingKnown(ctx, "fp1")); known {
 		t.Fatal("FindingKnown before any finding was saved")
 	}
-	must[[]reconcile.FindingState](t)(a.SaveFindings(ctx, r, day(0), []reconcile.FindingRow{{Fingerprint: "fp1", Kind: "orphan", Severity: "high",
-		Disposition: "manual_revoke", Target: "app", AccountID: "u1", FirstSeen: day(0), Body: []byte(`{}`)}}, func(string, string) bool { return true }))
+	must[[]reconcile.FindingState](t)(a.SaveFindings(ctx, r, day(0), reconcile.SortedRows(reconcile.FindingRow{Fingerprint: "fp1", Kind: "orphan", Severity: "high",
+		Disposition: "manual_revoke", Target: "app", AccountID: "u1", FirstSeen: day(0), Body: []byte(`{}`)}), func(string, string) bool { return true }))
 	if known := must[bool](t)(b.FindingKnown(ctx, "fp1")); !known {
 		t.Fatal("FindingKnown after the finding was saved")
 	}
@@ -654,7 +654,7 @@ func testPeriod(t *testing.T, st Store) {
 		{Fingerprint: "f1", Kind: "orphan", Severity: "high", Disposition: "review", Target: "app", AccountID: "a", FirstSeen: day(1), Body: []byte(`{"fp":"f1"}`)},
 	}
 	revokedBody := string(rows[0].Body) // SaveFindings may reorder rows
-	must[[]reconcile.FindingState](t)(st.SaveFindings(ctx, r2, day(1), rows, func(string, string) bool { return true }))
+	must[[]reconcile.FindingState](t)(st.SaveFindings(ctx, r2, day(1), reconcile.SortedRows(rows...), func(string, string) bool { return true }))
 	must[[]int64](t)(st.InsertActions(ctx, []reconcile.Action{{RunID: r2, Fingerprint: "f2", Target: "app", AccountID: "b", Op: "disable", Status: "done", RequestedAt: day(1)}}))
 	var got []string
 	check(t, st.FindingsBetween(ctx, day(0), day(2), nil, func(f store.PeriodFinding) error {
@@ -744,16 +744,16 @@ func testPrune(t *testing.T, st Store) {
 	oldRun := run(t, st, "nightly", "full", day(0), reconcile.StatusCompleted)
 	check(t, st.SaveAccounts(ctx, oldRun, "app", acct, nil))
 	must[[]string](t)(st.FinishAccounts(ctx, oldRun, "app", true))
-	must[[]reconcile.FindingState](t)(st.SaveFindings(ctx, oldRun, day(0), []reconcile.FindingRow{
-		{Fingerprint: "gone", Kind: "orphan", Severity: "high", Disposition: "review", Target: "app", AccountID: "u0", FirstSeen: day(0), Body: []byte(`{}`)},
-		{Fingerprint: "stays", Kind: "orphan", Severity: "high", Disposition: "review", Target: "app", AccountID: "u1", FirstSeen: day(0), Body: []byte(`{}`)},
-	}, all))
+	must[[]reconcile.FindingState](t)(st.SaveFindings(ctx, oldRun, day(0), reconcile.SortedRows(
+		reconcile.FindingRow{Fingerprint: "gone", Kind: "orphan", Severity: "high", Disposition: "review", Target: "app", AccountID: "u0", FirstSeen: day(0), Body: []byte(`{}`)},
+		reconcile.FindingRow{Fingerprint: "stays", Kind: "orphan", Severity: "high", Disposition: "review", Target: "app", AccountID: "u1", FirstSeen: day(0), Body: []byte(`{}`)},
+	), all))
 	keepRun := run(t, st, "nightly", "full", day(1), reconcile.StatusCompleted)
 	check(t, st.SaveAccounts(ctx, keepRun, "app", acct, nil))
 	must[[]string](t)(st.FinishAccounts(ctx, keepRun, "app", true))
-	must[[]reconcile.FindingState](t)(st.SaveFindings(ctx, keepRun, day(1), []reconcile.FindingRow{
-		{Fingerprint: "stays", Kind: "orphan", Severity: "high", Disposition: "review", Target: "app", AccountID: "u1", FirstSeen: day(0), Body: []byte(`{}`)},
-	}, all))
+	must[[]reconcile.FindingState](t)(st.SaveFindings(ctx, keepRun, day(1), reconcile.SortedRows(
+		reconcile.FindingRow{Fingerprint: "stays", Kind: "orphan", Severity: "high", Disposition: "review", Target: "app", AccountID: "u1", FirstSeen: day(0), Body: []byte(`{}`)},
+	), all))
 	failed := run(t, st, "nightly", "full", day(2), reconcile.StatusFailed)
 	check(t, st.SaveAccounts(ctx, failed, "app", acct, nil))
 	must[[]string](t)(st.FinishAccounts(ctx, failed, "app", true))

@@ -63,7 +63,7 @@ func addRun(tb testing.TB, st *store.Store, n, revoked int) int64 {
 		rows[i] = store.FindingRow{Fingerprint: f.Fingerprint, Kind: string(f.Kind), Severity: "high", Disposition: string(f.Disposition),
 			Target: f.Target, AccountID: f.AccountID, EmployeeID: f.EmployeeID, FirstSeen: at, Body: body}
 	}
-	if _, err := st.SaveFindings(ctx, id, at, rows, func(string, string) bool { return true }); err != nil {
+	if _, err := st.SaveFindings(ctx, id, at, reconcile.SortedRows(rows...), func(string, string) bool { return true }); err != nil {
 		tb.Fatal(err)
 	}
 	if err := st.FinishRun(store.Run{ID: id, FinishedAt: at.Add(time.Minute), Status: reconcile.StatusCompleted, Mode: "enforce"}); err != nil {
