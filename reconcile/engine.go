@@ -1392,33 +1392,50 @@ func marshalFindings(findings []*Finding, spool *findingSpool, hashes []byte, bo
 // bodies in bodies or else in the spool), in fingerprint order, the order
 // the SQL stores write them in. A row is made from its finding when a
 // store asks for it: most of a day's findings are reported unchanged, and
-// a store needs only their keys.
+// a store needs only their keys, which are laid out in the rows' order
+// (a store walks them more than once; read through the findings, each
+// key was three reads at random).
 func findingRows(findings []*Finding, spool *findingSpool, hashes []byte, bodies [][]byte) FindingRows {
-	return &runRows{findings: findings, spool: spool, hashes: hashes, bodies: bodies,
-		order: fingerprintOrder(len(findings), func(i int) string { return findings[i].Fingerprint })}
+	n := len(findings)
+	r := &runRows{findings: findings, bodies: bodies, spool: spool, ends: make([]int, n), hashes: make([]byte, 16*n),
+		order: fingerprintOrder(n, func(i int) string { return findings[i].Fingerprint })}
+	var fps strings.Builder
+	fps.Grow(16 * n) // an engine's fingerprint is 16 bytes
+	for k, i := range r.order {
+		fps.WriteString(findings[i].Fingerprint)
+		r.ends[k] = fps.Len()
+		copy(r.hashes[16*k:], hashes[16*i:16*i+16])
+	}
+	r.fps = fps.String()
+	return r
 }
 
 // runRows are a run's findings as FindingRows: the k-th row is made from
-// findings[order[k]].
+// findings[order[k]]; its fingerprint is fps[ends[k-1]:ends[k]] and its
+// content hash hashes[16k:16k+16].
 type runRows struct {
 	findings []*Finding
 	order    []int32
+	fps      string
+	ends     []int
 	hashes   []byte
-	bodies   [][]byte
+	bodies   [][]byte // by finding
 	spool    *findingSpool
 }
 
 func (r *runRows) Len() int { return len(r.order) }
 
 func (r *runRows) Key(k int) (string, []byte) {
-	i := int(r.order[k])
-	return r.findings[i].Fingerprint, r.hashes[16*i : 16*i+16 : 16*i+16]
+	start := 0
+	if k > 0 {
+		start = r.ends[k-1]
+	}
+	return r.fps[start:r.ends[k]], r.hashes[16*k : 16*k+16 : 16*k+16]
 }
 
 func (r *runRows) Row(k int) FindingRow {
-	i := int(r.order[k])
-	row := findingRow(r.findings[i])
-	row.Hash = r.hashes[16*i : 16*i+16 : 16*i+16]
+	row := findingRow(r.findings[r.order[k]])
+	row.Hash = r.hashes[16*k : 16*k+16 : 16*k+16]
 	return row
 }
 
