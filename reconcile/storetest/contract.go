@@ -272,6 +272,19 @@ func contractFindings(t *testing.T, st Store) {
 			t.Fatalf("open after a save of rows %v: %+v", keys(rows), open)
 		}
 	}
+	// A run that saves after a later one (serve's jobs overlap) resolves
+	// nothing that the later one saw.
+	early := beginRun(t, st, reconcile.Run{AsOf: day(5), StartedAt: day(5), Mode: "report", Scope: "full"})
+	late := beginRun(t, st, reconcile.Run{AsOf: day(5), StartedAt: day(5), Mode: "report", Scope: "full"})
+	if _, err := st.SaveFindings(ctx, late, day(5), reconcile.SortedRows(row("a", "orphaned", day(1)), row("b", "dormant", day(3)), row("f", "dormant", day(5))), all); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := st.SaveFindings(ctx, early, day(5), reconcile.SortedRows(row("a", "orphaned", day(1)), row("b", "dormant", day(3))), all); err != nil || len(res) != 0 {
+		t.Fatalf("the earlier run resolved %+v, %v; want nothing", res, err)
+	}
+	if open = OpenStates(t, st); len(open) != 3 || open["f"].Resolved || open["f"].LastRun != late {
+		t.Fatalf("open after an earlier run saved: %+v; want f open, last seen by run %d", open, late)
+	}
 }
 
 // reversed are rows in the reverse of their order.
