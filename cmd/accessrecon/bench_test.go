@@ -558,6 +558,30 @@ package main
 // it the current-hash and live-finding rows rewritten each day; SaveFindings
 // 10,400 frames for a few hundred changed findings, each a handful of
 // B-tree pages in three indexes) and 11,600 pages checkpointed.
+//
+// Night of 2026-12-03, after 7235d6e (the stores read a run's rows through
+// FindingRows, their keys laid out in fingerprint order; the open finding
+// states read in one walk beside the rows; replaced versions closed by
+// ID). BenchmarkDay2 -count 2: floor 0.62 and 0.64 s (1.17 and 1.20
+// cpu-s); run-no-workbook 3.74 and 3.51 s (4.97 and 4.99 cpu-s, 377.6 and
+// 381.8 MiB, GC 10.3 and 11.2%, x-floor 5.8 and 5.5); run 5.71 and 4.60 s;
+// store growth 7.51 MB on day 2 (the first day's freelist, once). Its tail
+// (timing probes): SaveFindings 0.35-0.45 s (0.6 before: the live versions
+// 0.06-0.09 s, the states' walk 0.08, the live record 0.08, the commit
+// 0.08-0.1), the rows 0.04-0.07 s (0.15-0.28). Day 1 by hand, fd6a759 and
+// 7235d6e in turn, 2 pairs: 11.96 and 10.19 s before, 10.65 and 10.05 s
+// after. At 1,000,000 people by hand, twice: day 2 46.8 and 44.1 s (79.7
+// and 76.6 cpu-s, 3,291 and 3,425 MiB, GC 17.5 and 18.6%, 1.22-1.25
+// million page faults against 1.37-1.44); its rows 0.8 s against 2.8 and
+// its save 4.8 s against 5.7 (probes, before the versions were closed by
+// ID). The peak RSS is where the memory limit puts it (the live heap peaks
+// during collection, not in the tail): with fd6a759's code, a run with the
+// limit raised by a fifth took 47.1 s and 3,568 MiB, one without a limit
+// 43.1 s and 4,771 MiB, the same 1.29 million page faults (each
+// 11 us on this machine: a 1 GiB region touched a page at a time takes
+// 2.9 s, 60 ms with MADV_HUGEPAGE). BenchmarkDay2 of reconcile/pgstore at
+// 100,000 people (the engine in process, no CLI): SQLite 3.52 s,
+// PostgreSQL 5.55 s (1.57 times).
 
 import (
 	"bytes"
