@@ -1203,8 +1203,7 @@ func sortInGroups[K any](keys []K, groups int, group func(*K) int, compare func(
 // SortFindingRows orders rows by fingerprint, as the SQL stores write
 // them, duplicates side by side in the order given: their fingerprints
 // are sorted (fingerprintOrder), and the rows (large) are then moved into
-// that order once. Rows already in order (the engine's) are left as they
-// are: moving 183,000 rows took 0.1 s of a 100,000-person day's save.
+// that order once. Rows already in order are left as they are.
 func SortFindingRows(rows []FindingRow) {
 	if slices.IsSortedFunc(rows, func(a, b FindingRow) int { return strings.Compare(a.Fingerprint, b.Fingerprint) }) {
 		return

@@ -380,11 +380,10 @@ type FindingRow struct {
 	EmployeeID  string
 	FirstSeen   time.Time
 	Body        []byte
-	// A caller that keeps the bodies elsewhere (the engine spools them
-	// to disk) leaves Body nil and sets Hash, the row's ContentHash, and
-	// LoadBody, which a store calls for each body it must write (those
-	// it never stored): the bodies of a hundred thousand findings are
-	// then never all in memory.
+	// A caller that keeps the bodies elsewhere leaves Body nil and sets
+	// Hash, the row's ContentHash, and LoadBody, which a store calls
+	// (SortedRows' Body) for each body it must write (those it never
+	// stored). The engine's own rows keep their bodies in its spool.
 	Hash     []byte
 	LoadBody func() ([]byte, error)
 }

@@ -216,11 +216,11 @@ func partialScope(scope string) bool { return scope != "" && scope != "full" }
 // saveVersions records the findings (sorted by fingerprint) of one run's
 // save: a new save sequence number, then versions and bodies as migration
 // 004 describes, each kind of write one statement. It returns the save's
-// seq, the rows (their places in rows) that started a new version, and how many rows extended a
-// live one. own says that the save is this release's (not migration 004's
-// conversion, which keeps the finding states as they were): the findings
-// whose live versions it ends keep the last full save as their last seen
-// (store.KeepLastSeen).
+// seq, the rows that started a new version (their places in rows, in
+// order), and how many rows extended a live one. own says that the save is
+// this release's (not migration 004's conversion, which keeps the finding
+// states as they were): the findings whose live versions it ends keep the
+// last full save as their last seen (store.KeepLastSeen).
 func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, rows reconcile.FindingRows, own bool) (seq int64, changed []int, continued int, err error) {
 	if err := reconcile.CheckRowOrder(rows); err != nil {
 		return 0, nil, 0, err

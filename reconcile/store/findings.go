@@ -237,10 +237,9 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 // and each open state (3.1 s of a 1,000,000-person day 2's save).
 //
 // After a full save a finding has a live version exactly when it is in
-// rows, and a partial save's rows are all new versions, whose states it
-// writes as seen by runID: either way, the stale states are those that the
-// queries of earlier releases found after the upsert, "open, last seen
-// before runID and, after a full save, without a live version".
+// rows; a partial save's rows are all new versions, whose states it writes
+// as seen by runID. Either way the stale states are the open ones last
+// seen before runID that, after a full save, have no live version.
 func againstOpen(ctx context.Context, tx *sqlx.Tx, rows reconcile.FindingRows, continued []int, runID int64) (notOpen []int, stale []string, err error) {
 	// Without ctx's cancel: go-sqlite3 starts a goroutine for each row of
 	// a query that has one.
