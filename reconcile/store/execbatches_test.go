@@ -77,4 +77,15 @@ func TestExecBatchesPipelined(t *testing.T) {
 	if written != batchRows {
 		t.Errorf("a statement failing in the second batch: %d rows written, want %d", written, batchRows)
 	}
+	// A statement that writes fewer rows than it carries fails the call:
+	// here a row already there is ignored.
+	err = st.write(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM eb; INSERT INTO eb (i, s) VALUES (5, 'row 5')`); err != nil {
+			return err
+		}
+		return execBatches(ctx, tx, `INSERT OR IGNORE INTO eb (i, s) VALUES `, `(?, ?)`, ``, n, args(-1, -1))
+	})
+	if want := fmt.Sprintf("%d rows written of %d", n-1, n); err == nil || err.Error() != want {
+		t.Fatalf("rows ignored: %v, want %s", err, want)
+	}
 }
