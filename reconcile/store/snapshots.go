@@ -186,37 +186,40 @@ func (s *Store) SavePeople(ctx context.Context, runID int64, people []*PersonRow
 // cancellation; ctx is looked at every checkEvery rows.
 func writePeople(ctx context.Context, tx *sqlx.Tx, runID int64, people []*PersonRow, changes []snapdelta.Change) error {
 	bg := context.Background()
-	ins, err := tx.PrepareContext(bg, `INSERT INTO person_versions (employee_id, valid_from, hash, email, first_name, last_name, status,
-		status_effective, termination_date, hire_date, department, job_code, prev_job_code, job_changed_at, manager_id, worker_type)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer ins.Close()
-	end, err := tx.PrepareContext(bg, `UPDATE person_versions SET valid_to = ? WHERE employee_id = ? AND valid_from = ?`)
-	if err != nil {
-		return err
-	}
-	defer end.Close()
+	var end *sql.Stmt
 	for n, c := range changes {
+		if !c.Had {
+			continue
+		}
 		if n%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		p := people[c.I]
-		if c.Had {
-			if _, err := end.ExecContext(bg, runID, c.ID, c.Was.From); err != nil {
-				return fmt.Errorf("person %s: %w", c.ID, err)
+		if end == nil {
+			var err error
+			if end, err = tx.PrepareContext(bg, `UPDATE person_versions SET valid_to = ? WHERE employee_id = ? AND valid_from = ?`); err != nil {
+				return err
 			}
+			defer end.Close()
 		}
-		if _, err := ins.ExecContext(bg, p.EmployeeID, runID, int64(c.Hash), p.Email, p.FirstName, p.LastName, string(p.Status),
-			T(p.StatusEffective), T(p.TerminationDate), T(p.HireDate), p.Department, p.JobCode, p.PrevJobCode,
-			T(p.JobChangedAt), p.ManagerID, p.WorkerType); err != nil {
-			return fmt.Errorf("person %s: %w", p.EmployeeID, err)
+		if _, err := end.ExecContext(bg, runID, c.ID, c.Was.From); err != nil {
+			return fmt.Errorf("person %s: %w", c.ID, err)
 		}
 	}
-	return nil
+	err := execBatches(ctx, tx, `INSERT INTO person_versions (employee_id, valid_from, hash, email, first_name, last_name, status,
+		status_effective, termination_date, hire_date, department, job_code, prev_job_code, job_changed_at, manager_id, worker_type) VALUES `,
+		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``, len(changes), eachRow(nil, func(i int, args []any) ([]any, error) {
+			c := changes[i]
+			p := people[c.I]
+			return append(args, p.EmployeeID, runID, int64(c.Hash), p.Email, p.FirstName, p.LastName, string(p.Status),
+				T(p.StatusEffective), T(p.TerminationDate), T(p.HireDate), p.Department, p.JobCode, p.PrevJobCode,
+				T(p.JobChangedAt), p.ManagerID, p.WorkerType), nil
+		}))
+	if err != nil && len(changes) > 0 {
+		return fmt.Errorf("versions of %d people from %s: %w", len(changes), people[changes[0].I].EmployeeID, err)
+	}
+	return err
 }
 
 // FinishPeople records the run's HR snapshot (reconcile.Store documents it).
