@@ -582,6 +582,35 @@ package main
 // 2.9 s, 60 ms with MADV_HUGEPAGE). BenchmarkDay2 of reconcile/pgstore at
 // 100,000 people (the engine in process, no CLI): SQLite 3.52 s,
 // PostgreSQL 5.55 s (1.57 times).
+//
+// Morning of 2026-12-04 (the stores' multi-row statements run as queries,
+// their arguments bound in one call into C; a new store's pages 16 KiB;
+// people's versions written in multi-row statements), a noisy machine (the
+// floor 0.49-0.66 s within two hours): day 1 by hand, in turn, c8fcfb4's
+// store code then each change: 10.84 and 10.53 s, then 9.45 and 9.22 s
+// (queries); 4 KiB pages 9.39-10.70 s, 16 KiB 8.42-9.74 s (four pairs);
+// 8.40-9.24 s, then 7.70-8.24 s (people, three pairs); five more runs of
+// the last: 7.99-9.42 s. BenchmarkDay2 -count 2 at da722fa: floor 0.65 and
+// 0.66 s; run-no-workbook 3.99 and 5.06 s (5.73 and 6.92 cpu-s, 381.4 and
+// 383.5 MiB, GC 10.0%, x-floor 6.0 and 7.7); run 4.60 and 5.11 s; store
+// growth 7.45 MB on day 2. The same day 2 by hand on a copy of one day-1
+// store: 3.15-3.92 s. BenchmarkDays -benchtime 29x (43bd035): store 436.4
+// MB after day 1 (8.76 s), 469.5 MB after day 30 (1.20 MB per day), days
+// 2-30 4.88 s with the workbook, peak RSS 394.4 MiB. Tried and dropped:
+// the writes through the driver without database/sql (0.3 CPU-seconds
+// fewer on the writer, no change in wall time: 8.80 against 8.74 s, five
+// pairs), the bodies written in the spool's order (the versions' index of
+// bodies then written at random: day 1 0.9 s slower), the spool read
+// through a mapping (0.6 s slower, 100 MB more resident), a larger WAL
+// between checkpoints, GOGC=off under the limit (fewer collections, more
+// page faults). At 1,000,000 people (43bd035): day 1 128.8 s, 5,557 MiB;
+// day 2 47.9 s, 83.0 cpu-s (26.6 of them in the kernel: page faults, 14.8%
+// of the samples of a perf profile, the scavenger's madvise 2.1%), 3,060
+// MiB, GC 16.9% of the CPU time; the store 4,603 MB after day 1, 75 MB
+// more after day 2; at da722fa, an hour later, day 1 140.0 s, 5,272 MiB,
+// day 2 59.0 s, 103.8 cpu-s, 3,036 MiB (the machine's noise: no change
+// touches day 2 at that size). reconcile/pgstore's BenchmarkDay2: SQLite 3.61 and
+// 3.65 s, PostgreSQL 7.33 and 7.58 s (2.03 and 2.08 times).
 
 import (
 	"bytes"
