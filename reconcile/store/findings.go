@@ -310,9 +310,10 @@ const batchRows = 200
 // a time, the statement of a full batch prepared once; args(lo, hi) gives
 // the arguments of rows lo to hi-1 (after those of prefix, if any), in a
 // slice it may reuse once it is called again. Each statement must affect
-// one row per row it carries (checked). ctx is checked between
-// statements, which run without a cancellable context (go-sqlite3 starts a
-// goroutine for each statement that has one).
+// one row per row it carries (checked over the call, by the connection's
+// changes). ctx is checked between statements, which run without a
+// cancellable context (go-sqlite3 starts a goroutine for each statement
+// that has one).
 //
 // The arguments of the next batch are made on another goroutine while
 // SQLite runs a statement: args must not use tx. A batch's arguments can
