@@ -625,7 +625,11 @@ package main
 // -benchtime 29x: day 1 9.69 s with the workbook (568 MiB); store 436.8 MB
 // after day 1, 470.3 MB after day 30 (1.21 MB per day); days 2-30 4.14 s
 // and 6.79 cpu-s with the workbook, peak RSS 395.7 MiB, GC at most 12.5%
-// of a day's CPU. BenchmarkDay2 at 1,000,000 people: floor 7.41 s (13.66
+// of a day's CPU. Day 1 by hand without the workbook, on an empty store
+// after a sync, three runs: 7.49, 7.81 and 9.11 s (534-568 MiB); its
+// findings' save took 2.6-2.8 s of it (the bodies 1.25 s, the commit 0.58
+// s), the store's one writer busy and the other core mostly idle.
+// BenchmarkDay2 at 1,000,000 people: floor 7.41 s (13.66
 // cpu-s); run-no-workbook 39.57 s (68.55 cpu-s, 3,067 MiB, GC 17.9%,
 // x-floor 5.3); run 46.0 s; store growth 75 MB on day 2 (once). By hand,
 // twice: 40.1 and 41.1 s, 69.3 and 71.1 cpu-s, 3,027 and 3,086 MiB, GC
