@@ -631,7 +631,9 @@ package main
 // s), the store's one writer busy and the other core mostly idle.
 // BenchmarkDay2 at 1,000,000 people: floor 7.41 s (13.66
 // cpu-s); run-no-workbook 39.57 s (68.55 cpu-s, 3,067 MiB, GC 17.9%,
-// x-floor 5.3); run 46.0 s; store growth 75 MB on day 2 (once). By hand,
+// x-floor 5.3); run 46.0 s; store growth 75 MB on day 2 (once); a second
+// run, floor and run-no-workbook only: 7.06 s, then 42.51 s (71.63 cpu-s,
+// 3,072 MiB, GC 19.4%, x-floor 6.0). By hand,
 // twice: 40.1 and 41.1 s, 69.3 and 71.1 cpu-s, 3,027 and 3,086 MiB, GC
 // 18.5 and 18.9%. Where that day 2 goes (timing probes): HR read and
 // indexed by 5.7 s (its CSV 4.0 s, beside the previous snapshot's read,
