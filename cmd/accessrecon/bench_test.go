@@ -616,49 +616,49 @@ package main
 // before each timed run). A day 2 that starts right after its day-1 store
 // was copied into place paid for the copy's write-back in the fsync of its
 // first commit: 0.84 s at 1,000,000 people (strace), and at 100,000 people
-// day 2 by hand took 3.30-4.46 s right after the copy and 3.07-3.41 s
-// after a sync (three runs each, in turn); every day-2 figure above
-// carries some of it. BenchmarkDay2 -count 2 at 100,000 people: floor 0.50
-// and 0.54 s (0.95 and 0.93 cpu-s); run-no-workbook 3.62 and 3.33 s (5.93
-// and 5.30 cpu-s, 381.8 and 384.7 MiB, GC 10.5 and 10.8%, x-floor 6.7 and
-// 6.2); run 4.20 and 3.93 s; store growth 7.37 MB on day 2. BenchmarkDays
-// -benchtime 29x: day 1 9.69 s with the workbook (568 MiB); store 436.8 MB
-// after day 1, 470.3 MB after day 30 (1.21 MB per day); days 2-30 4.14 s
-// and 6.79 cpu-s with the workbook, peak RSS 395.7 MiB, GC at most 12.5%
-// of a day's CPU. Day 1 by hand without the workbook, on an empty store
-// after a sync, three runs: 7.49, 7.81 and 9.11 s (534-568 MiB); its
-// findings' save took 2.6-2.8 s of it (the bodies 1.25 s, the commit 0.58
-// s), the store's one writer busy and the other core mostly idle.
-// BenchmarkDay2 at 1,000,000 people: floor 7.41 s (13.66
-// cpu-s); run-no-workbook 39.57 s (68.55 cpu-s, 3,067 MiB, GC 17.9%,
-// x-floor 5.3); run 46.0 s; store growth 75 MB on day 2 (once); a second
-// run, floor and run-no-workbook only: 7.06 s, then 42.51 s (71.63 cpu-s,
-// 3,072 MiB, GC 19.4%, x-floor 6.0). By hand,
-// twice: 40.1 and 41.1 s, 69.3 and 71.1 cpu-s, 3,027 and 3,086 MiB, GC
-// 18.5 and 18.9%. Where that day 2 goes (timing probes): HR read and
-// indexed by 5.7 s (its CSV 4.0 s, beside the previous snapshot's read,
-// 2.9 cpu-s, and the first targets' baselines: both cores busy), the
-// targets done by 27.9-32.3 s, their findings gathered and sorted 1.0-1.2
-// s, marshalled 3.05 s, their rows 0.98 s, saved 3.8-4.6 s (the
-// live versions' record read in 1.25 cpu-s and written again in 0.9 s,
-// the open states' walk 0.65 s, the commit 0.8 s), findings.json 0.5-0.65
-// s. The live heap once the targets are done is 1.87 GB: the findings 1.09
-// GB (617 MB of Finding structs, 182 MB of evidence, 122 MB of steps, 95
-// MB of person references, 72 MB of evidence text), HR 0.72 GB (316 MB of
-// PersonRows, 206 MB of indexes, 195 MB of the CSV's strings): within 2
-// GiB, findings and people must be held in less than half of that.
-// reconcile/pgstore's BenchmarkDay2 -count 2: SQLite 2.71 and 2.90 s,
-// PostgreSQL 6.85 and 6.57 s (2.53 and 2.27 times). Tried and dropped: the
-// stores' order of the rows sorted while the findings are marshalled (at
-// 1,000,000 people the marshalling took 3.41 s instead of 3.05 and the
-// rows 0.50 instead of 0.98: the sort took CPU the marshalling used); the
-// open finding states read on a connection of their own beside the
-// versions' save (the save 0.43-0.50 s against 0.30-0.42 at 100,000
-// people, 4.16-4.36 s against 3.78-4.53 at 1,000,000); the memory limit at
-// 0.8 and 1.3 times memlimit.Need (0.8: 3.96-4.19 s against 3.27-3.83;
-// 1.3: 3.30-3.43 s, 460 MiB); the Go heap advised into transparent huge
-// pages (page faults 115,000 down to 25,000, system time the same: here
-// the cost is in touching new memory, not in the faults).
+// day 2 by hand took 3.30-4.46 s right after the copy and 3.07-3.41 s after
+// a sync (three runs each, in turn); every day-2 figure above carries some
+// of it. BenchmarkDay2 -count 2 at 100,000 people: floor 0.50 and 0.54 s
+// (0.95 and 0.93 cpu-s); run-no-workbook 3.62 and 3.33 s (5.93 and 5.30
+// cpu-s, 381.8 and 384.7 MiB, GC 10.5 and 10.8%, x-floor 6.7 and 6.2); run
+// 4.20 and 3.93 s; store growth 7.37 MB on day 2. BenchmarkDays -benchtime
+// 29x: day 1 9.69 s with the workbook (568 MiB); store 436.8 MB after day
+// 1, 470.3 MB after day 30 (1.21 MB per day); days 2-30 4.14 s and 6.79
+// cpu-s with the workbook, peak RSS 395.7 MiB, GC at most 12.5% of a day's
+// CPU. Day 1 by hand without the workbook, on an empty store after a sync,
+// three runs: 7.49, 7.81 and 9.11 s (534-568 MiB); its findings' save took
+// 2.6-2.8 s of it (the bodies 1.25 s, the commit 0.58 s), the store's one
+// writer busy and the other core mostly idle. BenchmarkDay2 at 1,000,000
+// people: floor 7.41 s (13.66 cpu-s); run-no-workbook 39.57 s (68.55 cpu-s,
+// 3,067 MiB, GC 17.9%, x-floor 5.3); run 46.0 s; store growth 75 MB on day
+// 2 (once); a second run, floor and run-no-workbook only: 7.06 s, then
+// 42.51 s (71.63 cpu-s, 3,072 MiB, GC 19.4%, x-floor 6.0). By hand, twice:
+// 40.1 and 41.1 s, 69.3 and 71.1 cpu-s, 3,027 and 3,086 MiB, GC 18.5 and
+// 18.9%. Where that day 2 goes (timing probes): HR read and indexed by 5.7
+// s (its CSV 4.0 s, beside the previous snapshot's read, 2.9 cpu-s, and the
+// first targets' baselines: both cores busy), the targets done by 27.9-32.3
+// s, their findings gathered and sorted 1.0-1.2 s, marshalled 3.05 s, their
+// rows 0.98 s, saved 3.8-4.6 s (the live versions' record read in 1.25
+// cpu-s and written again in 0.9 s, the open states' walk 0.65 s, the
+// commit 0.8 s), findings.json 0.5-0.65 s. The live heap once the targets
+// are done is 1.87 GB: the findings 1.09 GB (617 MB of Finding structs, 182
+// MB of evidence, 122 MB of steps, 95 MB of person references, 72 MB of
+// evidence text), HR 0.72 GB (316 MB of PersonRows, 206 MB of indexes, 195
+// MB of the CSV's strings): within 2 GiB, findings and people must be held
+// in less than half of that. reconcile/pgstore's BenchmarkDay2 -count 2:
+// SQLite 2.71 and 2.90 s, PostgreSQL 6.85 and 6.57 s (2.53 and 2.27 times).
+// Tried and dropped: the stores' order of the rows sorted while the
+// findings are marshalled (at 1,000,000 people the marshalling took 3.41 s
+// instead of 3.05 and the rows 0.50 instead of 0.98: the sort took CPU the
+// marshalling used); the open finding states read on a connection of their
+// own beside the versions' save (the save 0.43-0.50 s against 0.30-0.42 at
+// 100,000 people, 4.16-4.36 s against 3.78-4.53 at 1,000,000); the memory
+// limit at 0.8 and 1.3 times memlimit.Need (0.8: 3.96-4.19 s against
+// 3.27-3.83; 1.3: 3.30-3.43 s, 460 MiB); the previous HR snapshot read with
+// only the six columns a run uses (HR ready at 5.90 and 6.23 s against 7.77
+// and 5.96: noise); the Go heap advised into transparent huge pages (page
+// faults 115,000 down to 25,000, system time the same: here the cost is in
+// touching new memory, not in the faults).
 
 import (
 	"bytes"
@@ -821,11 +821,9 @@ func writeDay(b *testing.B, spec gen.Spec, dir string, d int) gen.Spec {
 
 // settle writes back to disk everything written so far (sync(2)), so that
 // a timed run's first fsync does not wait for what the benchmark wrote
-// before it: a night's store was written the night before, not copied into
-// place a moment ago. At 1,000,000 people, a day 2 started right after its
-// 4.6 GB day-1 store was copied spent 0.84 s in the fsync of its first
-// commit; at 100,000 people, day 2 took 3.30-4.46 s right after the copy
-// and 3.07-3.41 s after a sync (three runs each, in turn).
+// before it (the figures of the late morning of 2026-12-04 above): a
+// night's store was written the night before, not copied into place a
+// moment ago.
 func settle() { syscall.Sync() }
 
 // runArgs are the arguments of `accessrecon run` for spec's day in dir.
