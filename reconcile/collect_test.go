@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/accessrecon/accessrecon/targets"
 )
@@ -132,6 +135,77 @@ func TestFirstSnapshotSavedInLargerBatches(t *testing.T) {
 		}
 		if w := want(batch); fmt.Sprint(st.sizes) != fmt.Sprint(w) {
 			t.Errorf("run %d saved batches of %v accounts, want %v", run+1, st.sizes, w)
+		}
+	}
+}
+
+// gate counts the listings of its targets under way at once; each waits
+// for want of them to be under way (or half a second) before it ends.
+type gate struct {
+	mu       sync.Mutex
+	in, most int
+	want     int
+	full     chan struct{} // closed once want are under way at once
+}
+
+// gateTarget is a target of a gate that waits on its system.
+type gateTarget struct{ g *gate }
+
+func (t gateTarget) Accounts(ctx context.Context) iter.Seq2[targets.Account, error] {
+	return func(yield func(targets.Account, error) bool) {
+		g := t.g
+		g.mu.Lock()
+		g.in++
+		g.most = max(g.most, g.in)
+		if g.in == g.want {
+			close(g.full)
+		}
+		g.mu.Unlock()
+		select {
+		case <-g.full:
+		case <-time.After(500 * time.Millisecond):
+		}
+		g.mu.Lock()
+		g.in--
+		g.mu.Unlock()
+	}
+}
+
+// localGateTarget is a target of a gate that reads local files.
+type localGateTarget struct{ gateTarget }
+
+func (localGateTarget) Local() bool { return true }
+
+// Targets that read local files are listed no more at once than there are
+// processors; the others, which wait on their systems, collectAtOnce at
+// once whatever the processors, and no more.
+func TestLocalTargetsListedOnePerProcessor(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	for _, local := range []bool{true, false} {
+		n := collectAtOnce + 1
+		g := &gate{want: n, full: make(chan struct{})}
+		var ts []TargetSpec
+		for i := range n {
+			var tg targets.Target = gateTarget{g}
+			if local {
+				tg = localGateTarget{gateTarget{g}}
+			}
+			ts = append(ts, TargetSpec{Name: fmt.Sprintf("app%d", i), Type: "gate", Target: tg})
+		}
+		rs := RunSpec{AsOf: asOf, Mode: Report, Sources: []SourceSpec{{Name: "hr", Type: "test", Source: hr()}}, Targets: ts}
+		res, err := newEngine(t).Run(context.Background(), rs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := collectAtOnce
+		if local {
+			want = 2
+		}
+		if g.most != want {
+			t.Errorf("local %v: %d listed at once, want %d", local, g.most, want)
+		}
+		if len(res.Collections) != n+1 {
+			t.Errorf("local %v: %d collections, want %d", local, len(res.Collections), n+1)
 		}
 	}
 }

@@ -254,6 +254,15 @@ type UniqueLister interface {
 	ListsUniqueIDs() bool
 }
 
+// Local is optional. A target whose listing reads files on this machine
+// (an export) instead of waiting on another system says so with Local:
+// listing it keeps a processor busy from start to end, so the engine lists
+// no more such targets at once than the process has processors. Every
+// other target waits on its system and is listed beside the others.
+type Local interface {
+	Local() bool
+}
+
 // Capabilities is a target's optional abilities, resolved once: a nil field
 // means the target cannot do that and a person must.
 type Capabilities struct {

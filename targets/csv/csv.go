@@ -547,6 +547,14 @@ func (f *csvFile) parseErr(err error, rec []string, nfields int) error {
 // has listed already (targets.UniqueLister).
 func (t *Target) ListsUniqueIDs() bool { return true }
 
+// Local says that Accounts reads files on this machine (targets.Local).
+func (t *Target) Local() bool { return true }
+
+var (
+	_ targets.UniqueLister = (*Target)(nil)
+	_ targets.Local        = (*Target)(nil)
+)
+
 var (
 	_ targets.Target       = (*Target)(nil)
 	_ targets.UniqueLister = (*Target)(nil)
