@@ -659,6 +659,35 @@ package main
 // and 5.96: noise); the Go heap advised into transparent huge pages (page
 // faults 115,000 down to 25,000, system time the same: here the cost is in
 // touching new memory, not in the faults).
+//
+// Midday of 2026-12-04, before and after e49fcd7 (targets that read local
+// files listed no more at once than there are processors: two here, not
+// four). At 1,000,000 people, by hand, in turn: day 2 42.7, 45.9, 42.1 and
+// 46.3 s with four at once (1.28-1.40 million page faults, a live heap of
+// 2,218-2,373 MiB at most), 38.9, 37.8 and 41.9 s with two (0.96-1.0
+// million, 2,072-2,161 MiB), 43.8 s with three (1.09 million); with the
+// commit, 37.8 and 37.0 s (61.4-63.1 cpu-s, 3,006 and 3,046 MiB, GC 18.7
+// and 18.2%), and 44.7 s half an hour later on a slower machine, when
+// BenchmarkDay2 gave floor 7.79 s (14.36 cpu-s), run-no-workbook 45.7 s
+// (77.4 cpu-s, 3,013 MiB, GC 19.9%, x-floor 5.9), run 49.5 s, store growth
+// 75 MB on day 2. At 100,000 people, BenchmarkDay2 before: floor 0.49-0.55
+// s, run-no-workbook 3.08-3.45 s (-count 3 then 5: 4.85-5.56 cpu-s,
+// 374.4-390.0 MiB, x-floor 5.8-6.8); after (-count 3): floor 0.53-0.55 s
+// (0.98-1.03 cpu-s), run-no-workbook 3.02, 2.93 and 3.00 s (4.59-4.68
+// cpu-s, 378.3-380.0 MiB, GC 10.3-11.4%, x-floor 5.5-5.7), run 3.51-3.95
+// s, store growth 7.37 MB on day 2. Day 2 by hand, four pairs in turn:
+// 3.13-3.41 s before, 3.04-3.15 after (page faults 102,000-127,000 against
+// 101,000-105,000); an earlier five pairs took as long either way. Day 1
+// by hand on an empty store: 8.54-8.77 s with four at once, 8.17-8.42 with
+// two (three pairs, 40 MB less resident); 7.55-7.66 s with the commit, a
+// quieter moment. Tried and dropped: the memory limit at 280 and 250 MiB
+// instead of the 310 the budget gives at 100,000 people (3.22-3.31 and
+// 3.40-3.65 s against 3.13-3.30, three runs each in turn: the page faults
+// stay at 97,000-107,000, the scavenger returning what the heap takes
+// again); GOGC=off under the limit (3.31-3.97 s against 3.26-3.97, more
+// page faults). On this machine a page touched for the first time costs
+// 10-20 microseconds of system time (the hypervisor maps it): a run's
+// system time follows the memory it touches, not the collector's work.
 
 import (
 	"bytes"
