@@ -471,42 +471,16 @@ func saveVersions(ctx context.Context, tx *sqlx.Tx, runID int64, partial bool, r
 	if err != nil {
 		return nil, nil, err
 	}
-	var lives []liveVersion
-	var ids []int64 // of a full save: each row's live version after it
+	// Rows and live versions are both in fingerprint order: one walk.
+	m := liveMerge{rows: rows}
 	if !partial {
-		if lives, err = liveVersions(ctx, tx, seq, live); err != nil {
+		m.ids = make([]int64, rows.Len())
+		if err := liveVersions(ctx, tx, seq, live, m.live); err != nil {
 			return nil, nil, err
 		}
-		ids = make([]int64, rows.Len())
 	}
-	var replaced []int64 // live versions closed because the body changed
-	var gone []int64     // live versions closed because the finding was not reported
-	var fresh []int
-	// Rows and live versions are both in fingerprint order: one walk.
-	j := 0
-	for i := range rows.Len() {
-		fp, hash := rows.Key(i)
-		for ; j < len(lives) && lives[j].fp < fp; j++ {
-			gone = append(gone, lives[j].id)
-		}
-		ok := j < len(lives) && lives[j].fp == fp
-		switch {
-		case ok && bytes.Equal(lives[j].hash, hash):
-			continued = append(continued, i)
-			ids[i] = lives[j].id
-		case ok:
-			replaced = append(replaced, lives[j].id)
-			fallthrough
-		default:
-			fresh = append(fresh, i)
-		}
-		if ok {
-			j++
-		}
-	}
-	for ; j < len(lives); j++ {
-		gone = append(gone, lives[j].id)
-	}
+	m.end()
+	fresh, continued, replaced, gone, ids := m.fresh, m.continued, m.replaced, m.gone, m.ids
 	slices.Sort(gone)
 	if kib := len(fresh) / 16; live && kib > cacheKiB {
 		// Each new body goes into the index of hashes at random: with
@@ -596,45 +570,87 @@ func saveLive(ctx context.Context, tx *sqlx.Tx, seq int64, rows reconcile.Findin
 	return err
 }
 
-// liveVersion is a finding's version still live (to_seq liveSeq): its
-// fingerprint, row and body's hash.
-type liveVersion struct {
-	fp   string
-	id   int64
-	hash []byte
+// liveMerge walks a save's rows beside the live versions before it, both
+// in fingerprint order (live, then end): each row is new or changed
+// (fresh, and a changed one's version replaced), or the same as its live
+// version (continued, ids); a live version without a row is gone.
+type liveMerge struct {
+	rows             reconcile.FindingRows
+	i                int     // the next row
+	ids              []int64 // of a full save: each row's live version after it
+	fresh, continued []int
+	replaced, gone   []int64 // live versions closed: the body changed; not reported
 }
 
-// liveVersions returns the live versions before save seq, in fingerprint
-// order: those the last full save recorded (saveLive; cached false: never),
-// or else read from the versions.
-func liveVersions(ctx context.Context, tx *sqlx.Tx, seq int64, cached bool) ([]liveVersion, error) {
+// live takes the next live version: fingerprint fp, row id, body's hash.
+func (m *liveMerge) live(fp []byte, id int64, hash []byte) {
+	for ; m.i < m.rows.Len(); m.i++ { // the rows before it are new
+		if rfp, _ := m.rows.Key(m.i); rfp >= string(fp) {
+			break
+		}
+		m.fresh = append(m.fresh, m.i)
+	}
+	if m.i == m.rows.Len() {
+		m.gone = append(m.gone, id)
+		return
+	}
+	rfp, rhash := m.rows.Key(m.i)
+	switch {
+	case rfp != string(fp): // not reported
+		m.gone = append(m.gone, id)
+		return
+	case bytes.Equal(hash, rhash):
+		m.continued = append(m.continued, m.i)
+		m.ids[m.i] = id
+	default: // changed: a version of its new body replaces it
+		m.replaced = append(m.replaced, id)
+		m.fresh = append(m.fresh, m.i)
+	}
+	m.i++
+}
+
+// end takes the rows after the last live version: new.
+func (m *liveMerge) end() {
+	for ; m.i < m.rows.Len(); m.i++ {
+		m.fresh = append(m.fresh, m.i)
+	}
+}
+
+// liveVersions calls each with the live versions before save seq, in
+// fingerprint order: those the last full save recorded (saveLive; cached
+// false: never), or else read from the versions. Each keeps nothing of
+// what it is given.
+func liveVersions(ctx context.Context, tx *sqlx.Tx, seq int64, cached bool, each func(fp []byte, id int64, hash []byte)) error {
 	var prev sql.NullInt64
 	if err := tx.GetContext(ctx, &prev, `SELECT MAX(seq) FROM finding_saves WHERE side = 0 AND seq < ?`, seq); err != nil {
-		return nil, err
+		return err
 	}
 	if prev.Valid && cached {
-		if lives, ok, err := cachedLive(ctx, tx, prev.Int64); err != nil || ok {
-			return lives, err
+		if ok, err := cachedLive(ctx, tx, prev.Int64, each); err != nil || ok {
+			return err
 		}
 	}
 	q, err := tx.QueryContext(ctx, `SELECT v.id, v.fingerprint, b.hash FROM finding_versions v JOIN finding_bodies b ON b.id = v.body_id
 		WHERE v.to_seq = ? ORDER BY v.fingerprint`, liveSeq)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer q.Close()
-	var lives []liveVersion
-	for q.Next() {
-		var l liveVersion
-		if err := q.Scan(&l.id, &l.fp, &l.hash); err != nil {
-			return nil, err
+	var last []byte
+	var lastID int64
+	for n := 0; q.Next(); n++ {
+		var id int64
+		var fp, hash []byte
+		if err := q.Scan(&id, &fp, &hash); err != nil {
+			return err
 		}
-		if n := len(lives); n > 0 && lives[n-1].fp >= l.fp {
-			return nil, fmt.Errorf("finding %s has two live versions (%d, %d)", l.fp, lives[n-1].id, l.id)
+		if n > 0 && bytes.Compare(last, fp) >= 0 {
+			return fmt.Errorf("finding %s has two live versions (%d, %d)", fp, lastID, id)
 		}
-		lives = append(lives, l)
+		each(fp, id, hash)
+		last, lastID = fp, id
 	}
-	return lives, q.Err()
+	return q.Err()
 }
 
 // closeVersions ends, at the save before seq, the live versions (by row

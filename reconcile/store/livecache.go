@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -44,67 +45,73 @@ func encodeLive(n int, fp func(i int) string, id func(i int) int64, hash func(i 
 	return snapdelta.EndFrame(b)
 }
 
-// decodeLive reads what encodeLive wrote, failing on anything else, and on
-// fingerprints not in strictly increasing order (saveLive writes them in
-// the order of the save's rows). Nothing of b is kept: the fingerprints
-// share one copy of it, the hashes another.
-func decodeLive(b []byte) ([]liveVersion, error) {
+// walkLive calls each (when not nil) with every live version that
+// encodeLive wrote into b, in order, and fails on anything else: a frame
+// cut short or altered, a version cut short, fingerprints not in strictly
+// increasing order (saveLive writes them in the order of the save's rows),
+// bytes after the versions. Each fingerprint and hash given is b's own
+// memory: each keeps none of it. At a million people the versions are
+// 100 MB, walked where the driver read them rather than copied into 220 MB
+// of fingerprints, hashes and versions first.
+func walkLive(b []byte, each func(fp []byte, id int64, hash []byte)) error {
 	body, n, err := snapdelta.OpenFrame(b, liveMagic, "live versions", 18) // length, fingerprint, ID, 16-byte hash
 	if err != nil {
-		return nil, err
+		return err
 	}
-	fps := string(body)
-	hashes := make([]byte, 0, 16*n)
-	out := make([]liveVersion, 0, n)
+	var last []byte
 	off := 8
 	short := func(k int) error { return fmt.Errorf("live versions: version %d of %d is cut short", k+1, n) }
 	for k := range n {
 		l, w := binary.Uvarint(body[off:])
 		if w <= 0 || l > uint64(len(body)-off-w) {
-			return nil, short(k)
+			return short(k)
 		}
 		off += w
-		fp := fps[off : off+int(l)]
+		fp := body[off : off+int(l) : off+int(l)]
 		off += int(l)
 		id, w := binary.Uvarint(body[off:])
 		if w <= 0 || id > 1<<62 || len(body)-off-w < 16 {
-			return nil, short(k)
+			return short(k)
 		}
 		off += w
-		if k > 0 && out[k-1].fp >= fp {
-			return nil, fmt.Errorf("live versions: %q after %q", fp, out[k-1].fp)
+		if k > 0 && bytes.Compare(last, fp) >= 0 {
+			return fmt.Errorf("live versions: %q after %q", fp, last)
 		}
-		hashes = append(hashes, body[off:off+16]...)
-		out = append(out, liveVersion{fp: fp, id: int64(id), hash: hashes[16*k : 16*k+16 : 16*k+16]})
+		if each != nil {
+			each(fp, int64(id), body[off:off+16:off+16])
+		}
+		last = fp
 		off += 16
 	}
 	if off != len(body) {
-		return nil, fmt.Errorf("live versions: %d bytes after the %d versions", len(body)-off, n)
+		return fmt.Errorf("live versions: %d bytes after the %d versions", len(body)-off, n)
 	}
-	return out, nil
+	return nil
 }
 
-// cachedLive returns the live versions that the full save prev left, when
-// it wrote them and they decode (ok false otherwise). They are decoded where
-// the driver read them (RawBytes), not copied first: at a million people
-// they are 100 MB.
-func cachedLive(ctx context.Context, tx *sqlx.Tx, prev int64) (lives []liveVersion, ok bool, err error) {
+// cachedLive calls each with the live versions that the full save prev
+// left, when it wrote them and they decode (ok false otherwise: each was
+// not called). They are walked twice where the driver read them (RawBytes),
+// once to check them and once for each.
+func cachedLive(ctx context.Context, tx *sqlx.Tx, prev int64, each func(fp []byte, id int64, hash []byte)) (ok bool, err error) {
 	rows, err := tx.QueryContext(ctx, `SELECT seq, body FROM live_findings`)
 	if err != nil {
-		return nil, false, err
+		return false, err
 	}
 	defer rows.Close()
 	if !rows.Next() {
-		return nil, false, rows.Err()
+		return false, rows.Err()
 	}
 	var seq int64
 	var body sql.RawBytes
 	if err := rows.Scan(&seq, &body); err != nil {
-		return nil, false, err
+		return false, err
 	}
-	if seq != prev {
-		return nil, false, rows.Close()
+	if seq != prev || walkLive(body, nil) != nil {
+		return false, rows.Close()
 	}
-	lives, err = decodeLive(body) // keeps nothing of body
-	return lives, err == nil, rows.Close()
+	if err := walkLive(body, each); err != nil {
+		return false, err
+	}
+	return true, rows.Close()
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,11 +90,16 @@ func TestLiveFindingsFollowTheVersions(t *testing.T) {
 }
 
 // A full save starts from the recorded live versions when they are the
-// last full save's, and only then: recorded with a hash that is not its
-// body's, a finding reported unchanged gets a new version; recorded under
-// another save, the record is not read.
+// last full save's and decode, and only then: recorded with a hash that is
+// not its body's, a finding reported unchanged gets a new version;
+// recorded under another save, or out of order behind a valid checksum,
+// the record is not read (nor acted on in part).
 func TestLiveFindingsAreRead(t *testing.T) {
-	for _, stale := range []bool{false, true} {
+	for _, c := range []struct {
+		name            string
+		stale, disorder bool
+		versions        int
+	}{{"the last save's", false, false, 2}, {"another save's", true, false, 1}, {"out of order", false, true, 1}} {
 		ctx := context.Background()
 		st, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
 		if err != nil {
@@ -121,8 +127,12 @@ func TestLiveFindingsAreRead(t *testing.T) {
 		if err := st.db.Get(&id, `SELECT id FROM finding_versions`); err != nil {
 			t.Fatal(err)
 		}
-		wrong := encodeLive(1, func(int) string { return "x" }, func(int) int64 { return id }, func(int) []byte { return make([]byte, 16) })
-		if stale {
+		fps := []string{"x"}
+		if c.disorder {
+			fps = []string{"x", "w"}
+		}
+		wrong := encodeLive(len(fps), func(i int) string { return fps[i] }, func(int) int64 { return id }, func(int) []byte { return make([]byte, 16) })
+		if c.stale {
 			seq++
 		}
 		if _, err := st.db.Exec(`UPDATE live_findings SET seq = ?, body = ?`, seq, wrong); err != nil {
@@ -133,8 +143,8 @@ func TestLiveFindingsAreRead(t *testing.T) {
 		if err := st.db.Get(&versions, `SELECT COUNT(*) FROM finding_versions`); err != nil {
 			t.Fatal(err)
 		}
-		if want := map[bool]int{false: 2, true: 1}[stale]; versions != want {
-			t.Errorf("record of another save %v: %d versions after the second save, want %d", stale, versions, want)
+		if versions != c.versions {
+			t.Errorf("record %s: %d versions after the second save, want %d", c.name, versions, c.versions)
 		}
 	}
 }
@@ -164,7 +174,8 @@ func compareLive(t *testing.T, st *Store, run int) int {
 		t.Fatal(err)
 	}
 	last := lastFullSave(t, st)
-	cached, ok, err := cachedLive(ctx, tx, last)
+	var cached []liveVersion
+	ok, err := cachedLive(ctx, tx, last, collect(&cached))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,12 +202,36 @@ func compareLive(t *testing.T, st *Store, run int) int {
 
 // liveFromVersions reads the live versions from the versions themselves.
 func liveFromVersions(ctx context.Context, tx *sqlx.Tx) ([]liveVersion, error) {
-	return liveVersions(ctx, tx, 1<<62, false)
+	var out []liveVersion
+	err := liveVersions(ctx, tx, 1<<62, false, collect(&out))
+	return out, err
 }
 
-// An encoding decodes into memory of its own. One cut short, altered, or
-// that does not add up behind a valid checksum is refused.
-func TestDecodeLiveRefusesDamage(t *testing.T) {
+// liveVersion is a live version as liveVersions gives it, copied.
+type liveVersion struct {
+	fp   string
+	id   int64
+	hash []byte
+}
+
+// collect returns an each for liveVersions that appends what it is given
+// to out, copied.
+func collect(out *[]liveVersion) func(fp []byte, id int64, hash []byte) {
+	return func(fp []byte, id int64, hash []byte) {
+		*out = append(*out, liveVersion{string(fp), id, bytes.Clone(hash)})
+	}
+}
+
+// decodeLive is walkLive into memory of its own.
+func decodeLive(b []byte) ([]liveVersion, error) {
+	var out []liveVersion
+	err := walkLive(b, collect(&out))
+	return out, err
+}
+
+// An encoding walks in order. One cut short, altered, or that does not
+// add up behind a valid checksum is refused.
+func TestWalkLiveRefusesDamage(t *testing.T) {
 	fps := []string{"aaaa", "bbbbbbbb", "c"}
 	hash := func(i int) []byte { return bytes.Repeat([]byte{byte(i + 1)}, 16) }
 	b := encodeLive(3, func(i int) string { return fps[i] }, func(i int) int64 { return int64(100 + i) }, hash)
@@ -204,7 +239,6 @@ func TestDecodeLiveRefusesDamage(t *testing.T) {
 	if err != nil || len(got) != 3 {
 		t.Fatalf("the intact encoding: %v, %v", got, err)
 	}
-	clear(b) // cachedLive decodes the driver's buffer: nothing of it is kept
 	for i, v := range got {
 		if v.fp != fps[i] || v.id != int64(100+i) || !bytes.Equal(v.hash, hash(i)) {
 			t.Fatalf("the intact encoding: version %d is %+v", i, v)
@@ -287,5 +321,38 @@ func TestPruneOfALiveVersionRetiresTheRecord(t *testing.T) {
 	}
 	if len(bodies) != 2 {
 		t.Fatalf("run 3 reported x and y, the store has %d of its findings: %q", len(bodies), bodies)
+	}
+}
+
+// Two live versions of one finding in the versions (a damaged store) stop
+// the next full save that reads them: neither is taken for the other.
+func TestTwoLiveVersionsStopTheSave(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	row := FindingRow{Fingerprint: "x", Kind: "dormant", Severity: "low", Disposition: "review", Target: "app", AccountID: "a",
+		Body: []byte(`{"fingerprint":"x"}`)}
+	save := func(day int) error {
+		at := time.Date(2026, 1, day, 2, 0, 0, 0, time.UTC)
+		row.FirstSeen = at
+		id, err := st.BeginRun(ctx, Run{AsOf: at, StartedAt: at, Mode: "report", Scope: "full"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = st.SaveFindings(ctx, id, at, reconcile.SortedRows(row), func(string, string) bool { return true })
+		return err
+	}
+	if err := save(1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.db.Exec(`DELETE FROM live_findings; INSERT INTO finding_versions (fingerprint, body_id, from_seq, to_seq)
+		SELECT fingerprint, body_id, from_seq, to_seq FROM finding_versions`); err != nil {
+		t.Fatal(err)
+	}
+	if err := save(2); err == nil || !strings.Contains(err.Error(), "two live versions") {
+		t.Fatalf("the save over two live versions of x: %v", err)
 	}
 }
