@@ -688,6 +688,21 @@ package main
 // page faults). On this machine a page touched for the first time costs
 // 10-20 microseconds of system time (the hypervisor maps it): a run's
 // system time follows the memory it touches, not the collector's work.
+//
+// Early afternoon of 2026-12-04, a2e2b7c (a save walks the recorded live
+// findings where the driver read them instead of copying them into 220 MB
+// of strings, hashes and versions at a million people). By hand, in turn:
+// at 1,000,000 people 40.7 and 38.1 s before, 36.5 and 36.4 s after (page
+// faults 1.04 and 1.01 million against 0.94 and 0.97); at 100,000 people
+// 2.97-3.23 s before, 2.99-3.14 s after (four pairs; faults 103,600-111,600
+// against 94,200-101,500). BenchmarkDay2 -count 3 at 100,000 people, a
+// noisy moment (the floor 0.56-0.61 s, 1.04-1.15 cpu-s): run-no-workbook
+// 3.04, 3.97 and 3.99 s (4.81, 6.29 and 6.35 cpu-s, 372.4-383.5 MiB, GC
+// 9.9-12.0%, x-floor 5.4-7.1); run 3.58-3.73 s; store growth 7.42 MB on
+// day 2. A 1,000,000-person day 2 allocates 6.8 GB in all, 1.6 GB of it
+// the CSV reader's one string per line. reconcile/pgstore's BenchmarkDay2
+// -count 2: SQLite 3.49 and 3.36 s, PostgreSQL 6.29 and 5.65 s (1.80 and
+// 1.68 times).
 
 import (
 	"bytes"
