@@ -100,26 +100,10 @@ func TestLiveFindingsAreRead(t *testing.T) {
 		stale, disorder bool
 		versions        int
 	}{{"the last save's", false, false, 2}, {"another save's", true, false, 1}, {"out of order", false, true, 1}} {
-		ctx := context.Background()
-		st, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-		if err != nil {
+		st := openStore(t)
+		if err := saveX(t, st, 1); err != nil {
 			t.Fatal(err)
 		}
-		defer st.Close()
-		row := FindingRow{Fingerprint: "x", Kind: "dormant", Severity: "low", Disposition: "review", Target: "app", AccountID: "a",
-			Body: []byte(`{"fingerprint":"x"}`)}
-		save := func(day int) {
-			at := time.Date(2026, 1, day, 2, 0, 0, 0, time.UTC)
-			row.FirstSeen = at
-			id, err := st.BeginRun(ctx, Run{AsOf: at, StartedAt: at, Mode: "report", Scope: "full"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := st.SaveFindings(ctx, id, at, reconcile.SortedRows(row), func(string, string) bool { return true }); err != nil {
-				t.Fatal(err)
-			}
-		}
-		save(1)
 		var seq, id int64
 		if err := st.db.Get(&seq, `SELECT seq FROM live_findings`); err != nil {
 			t.Fatal(err)
@@ -138,7 +122,9 @@ func TestLiveFindingsAreRead(t *testing.T) {
 		if _, err := st.db.Exec(`UPDATE live_findings SET seq = ?, body = ?`, seq, wrong); err != nil {
 			t.Fatal(err)
 		}
-		save(2)
+		if err := saveX(t, st, 2); err != nil {
+			t.Fatal(err)
+		}
 		var versions int
 		if err := st.db.Get(&versions, `SELECT COUNT(*) FROM finding_versions`); err != nil {
 			t.Fatal(err)
@@ -327,32 +313,31 @@ func TestPruneOfALiveVersionRetiresTheRecord(t *testing.T) {
 // Two live versions of one finding in the versions (a damaged store) stop
 // the next full save that reads them: neither is taken for the other.
 func TestTwoLiveVersionsStopTheSave(t *testing.T) {
-	ctx := context.Background()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	row := FindingRow{Fingerprint: "x", Kind: "dormant", Severity: "low", Disposition: "review", Target: "app", AccountID: "a",
-		Body: []byte(`{"fingerprint":"x"}`)}
-	save := func(day int) error {
-		at := time.Date(2026, 1, day, 2, 0, 0, 0, time.UTC)
-		row.FirstSeen = at
-		id, err := st.BeginRun(ctx, Run{AsOf: at, StartedAt: at, Mode: "report", Scope: "full"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = st.SaveFindings(ctx, id, at, reconcile.SortedRows(row), func(string, string) bool { return true })
-		return err
-	}
-	if err := save(1); err != nil {
+	st := openStore(t)
+	if err := saveX(t, st, 1); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.db.Exec(`DELETE FROM live_findings; INSERT INTO finding_versions (fingerprint, body_id, from_seq, to_seq)
 		SELECT fingerprint, body_id, from_seq, to_seq FROM finding_versions`); err != nil {
 		t.Fatal(err)
 	}
-	if err := save(2); err == nil || !strings.Contains(err.Error(), "two live versions") {
+	if err := saveX(t, st, 2); err == nil || !strings.Contains(err.Error(), "two live versions") {
 		t.Fatalf("the save over two live versions of x: %v", err)
 	}
+}
+
+// saveX saves, in a full save of a run of its own on the given day of
+// January 2026, one finding x, always the same.
+func saveX(t *testing.T, st *Store, day int) error {
+	t.Helper()
+	ctx := context.Background()
+	at := time.Date(2026, 1, day, 2, 0, 0, 0, time.UTC)
+	row := FindingRow{Fingerprint: "x", Kind: "dormant", Severity: "low", Disposition: "review", Target: "app", AccountID: "a",
+		Body: []byte(`{"fingerprint":"x"}`), FirstSeen: at}
+	id, err := st.BeginRun(ctx, Run{AsOf: at, StartedAt: at, Mode: "report", Scope: "full"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.SaveFindings(ctx, id, at, reconcile.SortedRows(row), func(string, string) bool { return true })
+	return err
 }
