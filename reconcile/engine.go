@@ -813,10 +813,11 @@ const collectAtOnce = 4
 // processor work from start to end: more of them at once than processors
 // only hold more in memory. At 1,000,000 people x 10 CSV targets on two
 // processors, day 2 took 37.8-41.9 s with two at once against 42.1-46.3 s
-// with four (1.0 million page faults against 1.3-1.4, a live heap
-// of 2,072-2,161 MiB at most against 2,218-2,373), and day 1 at 100,000 people 8.17-8.42
-// s against 8.54-8.77 (three runs each, in turn); day 2 at 100,000 people
-// took as long either way.
+// with four (1.0 million page faults against 1.3-1.4, a live heap of
+// 2,072-2,161 MiB at most against 2,218-2,373), and day 1 at 100,000
+// people 8.17-8.42 s against 8.54-8.77 (three runs each, in turn); day 2 at
+// 100,000 people 3.04-3.15 s against 3.13-3.41 in four pairs, as long in
+// five others.
 func collectionSlots() (slots, cpus chan struct{}) {
 	return make(chan struct{}, collectAtOnce), make(chan struct{}, max(1, min(runtime.GOMAXPROCS(0), collectAtOnce)))
 }

@@ -551,13 +551,9 @@ func (t *Target) ListsUniqueIDs() bool { return true }
 func (t *Target) Local() bool { return true }
 
 var (
-	_ targets.UniqueLister = (*Target)(nil)
-	_ targets.Local        = (*Target)(nil)
-)
-
-var (
 	_ targets.Target       = (*Target)(nil)
 	_ targets.UniqueLister = (*Target)(nil)
+	_ targets.Local        = (*Target)(nil)
 )
 
 // ResolvePaths makes path and credentials_path relative to the

@@ -107,6 +107,7 @@ var (
 	_ targets.Getter            = (*Target)(nil)
 	_ targets.Disabler          = (*Target)(nil)
 	_ targets.CredentialRevoker = (*Target)(nil)
+	_ targets.Local             = (*Target)(nil)
 )
 
 // New checks cfg.
@@ -306,8 +307,6 @@ func (t *Target) Accounts(ctx context.Context) iter.Seq2[targets.Account, error]
 // Local says that Accounts reads files on this machine, the CA's index and
 // certificates (targets.Local).
 func (t *Target) Local() bool { return true }
-
-var _ targets.Local = (*Target)(nil)
 
 // Account re-reads one account by name.
 func (t *Target) Account(ctx context.Context, id string) (targets.Account, error) {
