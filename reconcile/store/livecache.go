@@ -45,19 +45,25 @@ func encodeLive(n int, fp func(i int) string, id func(i int) int64, hash func(i 
 	return snapdelta.EndFrame(b)
 }
 
-// walkLive calls each (when not nil) with every live version that
-// encodeLive wrote into b, in order, and fails on anything else: a frame
-// cut short or altered, a version cut short, fingerprints not in strictly
-// increasing order (saveLive writes them in the order of the save's rows),
-// bytes after the versions. Each fingerprint and hash given is b's own
-// memory: each keeps none of it. At a million people the versions are
-// 100 MB, walked where the driver read them rather than copied into 220 MB
-// of fingerprints, hashes and versions first.
-func walkLive(b []byte, each func(fp []byte, id int64, hash []byte)) error {
+// openLive checks the frame of an encoding of live versions (encodeLive
+// wrote b: its magic and checksum) and returns a walk of its versions.
+// walk calls each (when not nil) with every version, in order, and fails on
+// a version cut short, fingerprints not in strictly increasing order
+// (saveLive writes them in the order of the save's rows), or bytes after
+// the versions. Each fingerprint and hash given is b's own memory: each
+// keeps none of it. At a million people the versions are 100 MB, walked
+// where the driver read them rather than copied into 220 MB of
+// fingerprints, hashes and versions first.
+func openLive(b []byte) (walk func(each func(fp []byte, id int64, hash []byte)) error, err error) {
 	body, n, err := snapdelta.OpenFrame(b, liveMagic, "live versions", 18) // length, fingerprint, ID, 16-byte hash
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return func(each func(fp []byte, id int64, hash []byte)) error { return walkLive(body, n, each) }, nil
+}
+
+// walkLive is openLive's walk of the n versions of body, a checked frame.
+func walkLive(body []byte, n int, each func(fp []byte, id int64, hash []byte)) error {
 	var last []byte
 	off := 8
 	short := func(k int) error { return fmt.Errorf("live versions: version %d of %d is cut short", k+1, n) }
@@ -92,7 +98,7 @@ func walkLive(b []byte, each func(fp []byte, id int64, hash []byte)) error {
 // cachedLive calls each with the live versions that the full save prev
 // left, when it wrote them and they decode (ok false otherwise: each was
 // not called). They are walked twice where the driver read them (RawBytes),
-// once to check them and once for each.
+// once to check them and once for each; the checksum is read once.
 func cachedLive(ctx context.Context, tx *sqlx.Tx, prev int64, each func(fp []byte, id int64, hash []byte)) (ok bool, err error) {
 	rows, err := tx.QueryContext(ctx, `SELECT seq, body FROM live_findings`)
 	if err != nil {
@@ -107,10 +113,14 @@ func cachedLive(ctx context.Context, tx *sqlx.Tx, prev int64, each func(fp []byt
 	if err := rows.Scan(&seq, &body); err != nil {
 		return false, err
 	}
-	if seq != prev || walkLive(body, nil) != nil {
+	if seq != prev {
 		return false, rows.Close()
 	}
-	if err := walkLive(body, each); err != nil {
+	walk, err := openLive(body)
+	if err != nil || walk(nil) != nil {
+		return false, rows.Close()
+	}
+	if err := walk(each); err != nil {
 		return false, err
 	}
 	return true, rows.Close()

@@ -208,10 +208,14 @@ func collect(out *[]liveVersion) func(fp []byte, id int64, hash []byte) {
 	}
 }
 
-// decodeLive is walkLive into memory of its own.
+// decodeLive is openLive's walk into memory of its own.
 func decodeLive(b []byte) ([]liveVersion, error) {
+	walk, err := openLive(b)
+	if err != nil {
+		return nil, err
+	}
 	var out []liveVersion
-	err := walkLive(b, collect(&out))
+	err = walk(collect(&out))
 	return out, err
 }
 
