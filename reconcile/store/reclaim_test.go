@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestPruneGivesBackFreeSpace: a store more than half of which is free
+// pages (what migration 012 leaves of a store that held full copies) is
+// rewritten at its size by the next prune, its rows kept; one with less
+// free is left as it is.
+func TestPruneGivesBackFreeSpace(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	st, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	exec := func(q string) {
+		t.Helper()
+		if _, err := st.db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	free := func() (free, pages int64) {
+		t.Helper()
+		if err := st.db.QueryRowxContext(ctx, `SELECT freelist_count, page_count FROM pragma_freelist_count, pragma_page_count`).Scan(&free, &pages); err != nil {
+			t.Fatal(err)
+		}
+		return free, pages
+	}
+	size := func() int64 {
+		t.Helper()
+		var n int64
+		for _, f := range []string{path, path + "-wal"} {
+			if fi, err := os.Stat(f); err == nil {
+				n += fi.Size()
+			}
+		}
+		return n
+	}
+	prune := func() {
+		t.Helper()
+		if err := st.Prune(ctx, time.Now(), Retention{Snapshots: time.Hour, Findings: time.Hour}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Rows of 1 MiB, numbered from 1 to 28.
+	const mib = `WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 28) SELECT n, randomblob(1 << 20) AS b FROM c`
+	// 24 MiB kept; of 28 more, 20 freed: less than half the file.
+	exec("CREATE TABLE kept AS " + mib + " WHERE n <= 24")
+	exec("CREATE TABLE old AS " + mib)
+	exec(`DELETE FROM old WHERE n <= 20`)
+	exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	before, _ := free()
+	prune()
+	if f, pages := free(); f != before || f == 0 {
+		t.Errorf("a store with %d free pages of %d: %d free after a prune, want them left as they were", before, pages, f)
+	}
+	// The rest of old freed: more than half the file.
+	exec(`DROP TABLE old`)
+	big := size()
+	if f, pages := free(); f*2 <= pages {
+		t.Fatalf("%d free pages of %d: not the case this test is about", f, pages)
+	}
+	prune()
+	if f, pages := free(); f != 0 {
+		t.Errorf("%d free pages of %d after a prune, want none", f, pages)
+	}
+	if got := size(); got > big/2 || got < 24<<20 {
+		t.Errorf("the store and its log take %d bytes after a prune, want what it holds (24 MiB), not %d", got, big)
+	}
+	var n, bytes int64
+	if err := st.db.QueryRowxContext(ctx, `SELECT count(*), sum(length(b)) FROM kept`).Scan(&n, &bytes); err != nil || n != 24 || bytes != 24<<20 {
+		t.Errorf("the rows kept: %d, %d bytes (%v), want 24 of 1 MiB", n, bytes, err)
+	}
+	if err := st.Ping(ctx); err != nil {
+		t.Error(err)
+	}
+}
