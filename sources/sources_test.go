@@ -162,3 +162,30 @@ func BenchmarkParseDate(b *testing.B) {
 		})
 	}
 }
+
+// FuzzParseDate: for any value, ParseDateIn (the quick path, then the
+// layout the shape names) reads what trying every layout in turn reads, in
+// UTC and in a zone ahead of it: the same instant, or an error for the same
+// values, with the same text. A blank value is the zero time.
+func FuzzParseDate(f *testing.F) {
+	for _, v := range []string{"2026-11-25", "2026-11-25T09:30:00Z", "2026-11-25T09:30:00.5+03:00", "2026-11-24-08:00", "2026-11-24Z",
+		"2026-11-25T09:30:00", "2024-02-29", "2023-02-29T00:00:00Z", " 2026-11-25 ", "0000-01-01", "9999-12-31T23:59:59Z", " "} {
+		f.Add(v)
+	}
+	riyadh := time.FixedZone("+03", 3*3600)
+	f.Fuzz(func(t *testing.T, v string) {
+		for _, loc := range []*time.Location{time.UTC, riyadh} {
+			got, err := ParseDateIn(v, loc)
+			if strings.TrimSpace(v) == "" {
+				if !got.IsZero() || err != nil {
+					t.Errorf("ParseDateIn(%q, %v) = %v, %v; want the zero time", v, loc, got, err)
+				}
+				continue
+			}
+			want, werr := parseDateLayouts(v, strings.TrimSpace(v), loc)
+			if !got.Equal(want) || (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) {
+				t.Errorf("ParseDateIn(%q, %v) = %v, %v; trying every layout: %v, %v", v, loc, got, err, want, werr)
+			}
+		}
+	})
+}
