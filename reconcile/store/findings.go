@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"golang.org/x/sys/unix"
 
 	"github.com/accessrecon/accessrecon/reconcile"
 )
@@ -793,7 +795,7 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) error {
 	if err != nil {
 		return fmt.Errorf("store: prune: %w", err)
 	}
-	if err := s.reclaim(ctx); err != nil {
+	if err := s.reclaim(ctx, diskFree); err != nil {
 		return fmt.Errorf("store: giving back free space: %w", err)
 	}
 	return nil
@@ -813,16 +815,30 @@ const reclaimAtLeast = 8 << 20
 // the rewrite went through: a store of 1.02M accounts that the earlier
 // release had run 5 days on (2,524 MB) was 2,811 MB after the migrating
 // run, 1,793 MB of it free, and is 997 MB with this (11 s more, once). A
-// retention shortened by much is given back the same way. The rewrite
-// needs free disk space for what the store holds, twice (a copy and the
-// log); without it, it fails as a prune fails (a warning), and is tried
-// again at the next.
-func (s *Store) reclaim(ctx context.Context) error {
-	var size, pages, free int64
+// retention shortened by much is given back the same way.
+//
+// The rewrite writes what the store holds twice (a temporary copy, then
+// the log), so it is not begun unless the store's file system has that
+// much free (free says how much: diskFree). One begun without would fill
+// the disk under whatever else writes there (the audit trail's mirror,
+// another job's run) before it failed: on a store holding 971 MB, with
+// 605 MB of disk left, it did ("database or disk is full"). Either
+// failure is a prune's (a warning); it is met again at the next.
+func (s *Store) reclaim(ctx context.Context, free func(dir string) (int64, error)) error {
+	var size, pages, unused int64
 	err := s.db.QueryRowxContext(ctx, `SELECT page_size, page_count, freelist_count FROM pragma_page_size, pragma_page_count, pragma_freelist_count`).
-		Scan(&size, &pages, &free)
-	if err != nil || free*2 <= pages || free*size < reclaimAtLeast {
+		Scan(&size, &pages, &unused)
+	if err != nil || unused*2 <= pages || unused*size < reclaimAtLeast {
 		return err
+	}
+	dir, need := filepath.Dir(s.path), 2*(pages-unused)*size
+	have, err := free(dir)
+	if err != nil {
+		return fmt.Errorf("free disk space of %s: %w", dir, err)
+	}
+	if have < need {
+		return fmt.Errorf("%d MB of the store are free pages, but rewriting it needs %d MB of disk space and %s has %d MB",
+			unused*size>>20, need>>20, dir, have>>20)
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -831,6 +847,16 @@ func (s *Store) reclaim(ctx context.Context) error {
 	}
 	_, err = s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 	return err
+}
+
+// diskFree is the space an unprivileged process may still write on the
+// file system of dir, in bytes.
+func diskFree(dir string) (int64, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return 0, err
+	}
+	return int64(st.Bavail) * int64(st.Bsize), nil
 }
 
 // pruneSnapshots deletes the snapshots of the runs started before cut (but

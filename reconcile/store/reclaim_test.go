@@ -2,16 +2,19 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
 
 // TestPruneGivesBackFreeSpace: a store more than half of which is free
 // pages (what migration 012 leaves of a store that held full copies) is
-// rewritten at its size by the next prune, its rows kept; one with less
-// free is left as it is.
+// rewritten at its size by the next prune, its rows kept, unless its disk
+// lacks the space for that; one with less free is left as it is.
 func TestPruneGivesBackFreeSpace(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "s.db")
@@ -64,8 +67,33 @@ func TestPruneGivesBackFreeSpace(t *testing.T) {
 	// The rest of old freed: more than half the file.
 	exec(`DROP TABLE old`)
 	big := size()
-	if f, pages := free(); f*2 <= pages {
+	f, pages := free()
+	if f*2 <= pages {
 		t.Fatalf("%d free pages of %d: not the case this test is about", f, pages)
+	}
+	// Without the disk space for the rewrite (what the store holds, twice
+	// over), nothing is begun; the error says what is missing.
+	need := 2 * (pages - f) * pageSize
+	for _, disk := range []int64{need - 1, -1} {
+		err := st.reclaim(ctx, func(dir string) (int64, error) {
+			if dir != filepath.Dir(path) {
+				t.Errorf("free space asked of %s, not the store's directory", dir)
+			}
+			if disk < 0 {
+				return 0, errors.New("statfs: no such file")
+			}
+			return disk, nil
+		})
+		want := fmt.Sprintf("needs %d MB of disk space and %s has %d MB", need>>20, filepath.Dir(path), disk>>20)
+		if disk < 0 {
+			want = "statfs: no such file"
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("with %d bytes of disk free: %v, want an error saying %q", disk, err, want)
+		}
+		if f, pages := free(); f*2 <= pages || size() != big {
+			t.Errorf("with %d bytes of disk free: %d free pages of %d, %d bytes (%d before)", disk, f, pages, size(), big)
+		}
 	}
 	prune()
 	if f, pages := free(); f != 0 {
