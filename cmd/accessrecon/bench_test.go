@@ -703,6 +703,20 @@ package main
 // the CSV reader's one string per line. reconcile/pgstore's BenchmarkDay2
 // -count 2: SQLite 3.49 and 3.36 s, PostgreSQL 6.29 and 5.65 s (1.80 and
 // 1.68 times).
+//
+// Afternoon of 2026-12-04 (nothing on the run's path changed; a quieter
+// machine). BenchmarkDay2 -count 3 at 100,000 people: floor 0.47-0.53 s
+// (0.86-0.98 cpu-s); run-no-workbook 2.54, 2.61 and 2.47 s (4.04-4.28
+// cpu-s, 368.2-379.8 MiB, GC 10.2-11.4%, x-floor 4.97, 5.10 and 4.83);
+// run 3.42-3.99 s; store growth 7.41 MB on day 2. An hour before, a run of
+// the same: floor 0.41-0.44 s, run-no-workbook 2.83-3.27 s (x-floor
+// 6.9-8.0). At 1,000,000 people by hand: 37.6 and 37.5 s, 2,949 and 2,981
+// MiB peak RSS, GC 15.2 and 16.7% of the CPU time, the live heap's peak
+// 2,196-2,275 MB (gctrace). A heap profile at that peak (1.97 GB in use):
+// the findings so far about 0.95 GB (their values in the targets' lists
+// 518 MB, evidence and owned strings 132 MB, steps 96 MB, PersonRefs 95
+// MB), HR about 0.67 GB (rows 311 MB, the CSV's lines 159 MB, indexes 196
+// MB), the two targets being read about 0.25 GB.
 
 import (
 	"bytes"
