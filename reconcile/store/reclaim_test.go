@@ -17,12 +17,8 @@ import (
 // lacks the space for that; one with less free is left as it is.
 func TestPruneGivesBackFreeSpace(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "s.db")
-	st, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
+	path := st.Path()
 	exec := func(q string) {
 		t.Helper()
 		if _, err := st.db.ExecContext(ctx, q); err != nil {
