@@ -106,3 +106,36 @@ func TestPruneGivesBackFreeSpace(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A store whose free pages are most of it, but fewer than reclaimAtLeast
+// bytes, is not rewritten: not worth a run's time.
+func TestPruneLeavesLittleFreeSpace(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	for _, q := range []string{
+		`CREATE TABLE old AS WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 6) SELECT randomblob(1 << 20) AS b FROM c`,
+		`DROP TABLE old`,
+	} {
+		if _, err := st.db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	var free, pages int64
+	read := func() {
+		t.Helper()
+		if err := st.db.QueryRowxContext(ctx, `SELECT freelist_count, page_count FROM pragma_freelist_count, pragma_page_count`).Scan(&free, &pages); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read()
+	if free*2 <= pages || free*pageSize >= reclaimAtLeast {
+		t.Fatalf("%d free pages of %d: not the case this test is about", free, pages)
+	}
+	before := free
+	if err := st.Prune(ctx, time.Now(), Retention{Snapshots: time.Hour, Findings: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if read(); free != before {
+		t.Errorf("%d free pages after a prune, want the %d there were", free, before)
+	}
+}
