@@ -230,6 +230,27 @@ func TestClassifyCarriesNames(t *testing.T) {
 	}
 }
 
+// What was not seen is left out of a finding's evidence: a suspended
+// person's account whose HR record has no dates, and which never logged
+// in, has no empty dates in its evidence, only what is known.
+func TestEvidenceLeavesOutWhatWasNotSeen(t *testing.T) {
+	person := &PersonRow{Person: sources.Person{EmployeeID: "E1", Status: sources.Suspended}}
+	a := targets.Account{ID: "A1", EmployeeID: "E1", Enabled: true}
+	fs := newJudge(asOf, validPolicy(t, Policy{}), "app", "", allCaps()).classify(&a, Match{Person: person, Via: AttrEmployeeID, Strong: true}, seen{})
+	if len(fs) != 1 || fs[0].Kind != SuspendedActive {
+		t.Fatalf("findings %+v, want one suspended_active", fs)
+	}
+	ev := fs[0].Evidence
+	for _, x := range ev {
+		if x.Value == "" {
+			t.Errorf("evidence %s is empty: %v", x.Key, ev)
+		}
+	}
+	if ev.Get("hr_status") != string(sources.Suspended) || ev.Get("account_enabled") != "true" {
+		t.Errorf("evidence %v, want hr_status and account_enabled", ev)
+	}
+}
+
 // TestDormantFindingSameEveryDay: a dormant account unchanged from one day to
 // the next gives the same finding (reason and evidence name dates, not day
 // counts), so the store keeps one body for it and Jira is not commented.

@@ -145,6 +145,28 @@ func TestIDsWithoutAllocation(t *testing.T) {
 	}
 }
 
+// lowerASCII gives NormalizeID's answer for every ASCII byte, letters at
+// the ends of the alphabet and the bytes beside them included.
+func TestLowerASCIIIsNormalizeID(t *testing.T) {
+	for c := range 0x80 {
+		s := "x" + string(rune(c)) + "y" // inside: not trimmed
+		var buf [64]byte
+		got, ok := lowerASCII(buf[:0], s)
+		if !ok || string(got) != NormalizeID(s) {
+			t.Errorf("lowerASCII(%q) = %q, %v; NormalizeID: %q", s, got, ok, NormalizeID(s))
+		}
+	}
+	people := NewPeople([]*PersonRow{person("AZ-09", ""), person("@[`{", "")})
+	for _, id := range []string{"AZ-09", "az-09", "Az-09", "@[`{"} {
+		if p := people.ByID(id); p == nil {
+			t.Errorf("ByID(%q) found nobody", id)
+		}
+	}
+	if p := people.ByID("`{@["); p != nil {
+		t.Errorf("ByID(%q) = %s", "`{@[", p.EmployeeID)
+	}
+}
+
 // Correlating an account costs no allocation when its employee ID is
 // ASCII, whatever its case (the nightly run correlates a million), and
 // NormalizeID none when the ID is already normal.

@@ -48,6 +48,28 @@ func TestSeenFold(t *testing.T) {
 	}
 }
 
+// A folding Seen tells IDs apart exactly as strings.ToLower does, whatever
+// byte they hold: its quick path for ASCII folds what strings.ToLower
+// folds (the letters at the ends of the alphabet, and the bytes beside
+// them, included), and leaves every other byte to it.
+func TestSeenFoldEveryByte(t *testing.T) {
+	s := NewSeenFold()
+	first := map[string]int{} // by the ToLower form
+	line := 0
+	for c := range 256 {
+		for _, id := range []string{"x" + string([]byte{byte(c)}) + "Y", "X" + strings.ToLower(string([]byte{byte(c)})) + "y"} {
+			line++
+			want, wantDup := first[strings.ToLower(id)]
+			if !wantDup {
+				first[strings.ToLower(id)] = line
+			}
+			if got, dup := s.Add(id, line); dup != wantDup || got != want {
+				t.Errorf("%q: %d, %v; strings.ToLower says %d, %v", id, got, dup, want, wantDup)
+			}
+		}
+	}
+}
+
 // Two IDs with the same hash stay two IDs, each with its own first line.
 func TestSeenCollision(t *testing.T) {
 	var s Seen
