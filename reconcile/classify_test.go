@@ -251,6 +251,34 @@ func TestEvidenceLeavesOutWhatWasNotSeen(t *testing.T) {
 	}
 }
 
+// Dormant is an account unused for longer than policy allows (90 days by
+// default): not one unused for exactly that long, and never the account of
+// someone HR says is gone, which is a departure instead.
+func TestDormantLimitAndDeparture(t *testing.T) {
+	active := &PersonRow{Person: sources.Person{EmployeeID: "E1", Status: sources.Active}}
+	gone := &PersonRow{Person: sources.Person{EmployeeID: "E1", Status: sources.Terminated}}
+	limit := 90 * 24 * time.Hour
+	for _, c := range []struct {
+		p    *PersonRow
+		idle time.Duration
+		want Kind
+	}{{active, limit, ""}, {active, limit + time.Second, Dormant}, {gone, 2 * limit, TerminatedActive}} {
+		a := targets.Account{ID: "A1", EmployeeID: "E1", Enabled: true, LoginTracked: true, LastLogin: asOf.Add(-c.idle), Created: daysAgo(400)}
+		fs := newJudge(asOf, validPolicy(t, Policy{}), "app", "", allCaps()).classify(&a, Match{Person: c.p, Via: AttrEmployeeID, Strong: true}, seen{})
+		var got []Kind
+		for _, f := range fs {
+			got = append(got, f.Kind)
+		}
+		var want []Kind
+		if c.want != "" {
+			want = []Kind{c.want}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s, idle %v: findings %v, want %v", c.p.Status, c.idle, got, want)
+		}
+	}
+}
+
 // TestDormantFindingSameEveryDay: a dormant account unchanged from one day to
 // the next gives the same finding (reason and evidence name dates, not day
 // counts), so the store keeps one body for it and Jira is not commented.

@@ -91,6 +91,26 @@ func TestRehire(t *testing.T) {
 	}
 }
 
+// A termination is a departure from the instant it takes effect (serve
+// runs a leaver's job at that instant), whatever the status says, and not
+// a moment before.
+func TestTerminationFromItsInstant(t *testing.T) {
+	td := hrDate("2026-11-25")
+	acct := targets.Account{ID: "A1", Username: "u1", EmployeeID: "E1", Enabled: true}
+	for _, st := range []sources.Status{sources.Active, sources.Terminated} {
+		p := &PersonRow{Person: sources.Person{EmployeeID: "E1", Status: st, HireDate: hrDate("2019-03-01"), TerminationDate: td}}
+		for _, c := range []struct {
+			at   time.Time
+			want []kd
+		}{{td, []kd{{TerminatedActive, AutoRevoke}}}, {td.Add(-time.Nanosecond), []kd{}}} {
+			got := newJudge(c.at, validPolicy(t, Policy{}), "app", "standard", allCaps()).classify(&acct, Match{Person: p, Via: AttrEmployeeID, Strong: true}, seen{})
+			if !slices.Equal(kinds(got), c.want) {
+				t.Errorf("status %s, as of %s: findings %v, want %v", st, c.at.Format(time.RFC3339Nano), kinds(got), c.want)
+			}
+		}
+	}
+}
+
 // An address reused by a new hire: an app account known only by that
 // address matches both the leaver and the new hire, and is never revoked.
 func TestAddressReusedByNewHire(t *testing.T) {
