@@ -442,3 +442,75 @@ func TestRevocationFailedTwoFindingsOneAccount(t *testing.T) {
 		t.Fatalf("revocation_failed = %+v", rf)
 	}
 }
+
+// The rails at their edges, with the default limits: a target may lose
+// up to 10 accounts in a run whatever their share, the 11th over 10% of
+// its enabled accounts trips the percent rail; a report run trips no
+// blast-radius rail (it revokes nothing); HR may shrink by 20% since the
+// last good run, and not by more.
+func TestGuardEdges(t *testing.T) {
+	ctx := context.Background()
+	people := func(n, terminated int) sliceSource {
+		var ps sliceSource
+		for i := 1; i <= n; i++ {
+			st := sources.Active
+			if i <= terminated {
+				st = sources.Terminated
+			}
+			ps = append(ps, sources.Person{EmployeeID: "E" + itoa(i), Status: st})
+		}
+		return ps
+	}
+	accounts := func(n int) *targettest.Fake {
+		var as []targets.Account
+		for i := 1; i <= n; i++ {
+			as = append(as, targets.Account{ID: "A" + itoa(i), Username: "u" + itoa(i), EmployeeID: "E" + itoa(i), Enabled: true})
+		}
+		return targettest.NewFake(as...)
+	}
+	for _, c := range []struct {
+		leavers int
+		mode    Mode
+		tripped bool
+	}{{10, "", false}, {11, "", true}, {11, Report, false}} {
+		f := accounts(50)
+		sp := spec(f, Policy{})
+		sp.Sources[0].Source, sp.Mode = people(50, c.leavers), c.mode
+		res, err := newEngine(t).Run(ctx, sp)
+		if res == nil {
+			t.Fatalf("%d leavers, mode %q: %v", c.leavers, c.mode, err)
+		}
+		if got := res.Tripped(GuardMaxRevocationsPercent); got != c.tripped || (err != nil) != c.tripped {
+			t.Errorf("%d leavers of 50, mode %q: percent rail tripped %v (%v, guards %v), want %v", c.leavers, c.mode, got, err, res.Run.Guards, c.tripped)
+		}
+		revoked := 0
+		for i := 1; i <= c.leavers; i++ {
+			if !enabled(f, "A"+itoa(i)) {
+				revoked++
+			}
+		}
+		want := c.leavers
+		if c.tripped || c.mode == Report {
+			want = 0
+		}
+		if revoked != want {
+			t.Errorf("%d leavers of 50, mode %q: %d revoked, want %d", c.leavers, c.mode, revoked, want)
+		}
+	}
+	for _, c := range []struct {
+		now     int
+		tripped bool
+	}{{80, false}, {79, true}} {
+		e := newEngine(t)
+		sp := spec(accounts(100), Policy{})
+		sp.Sources[0].Source, sp.Mode, sp.AsOf = people(100, 0), Report, asOf.Add(-24*time.Hour)
+		if _, err := e.Run(ctx, sp); err != nil {
+			t.Fatal(err)
+		}
+		sp.Sources[0].Source, sp.AsOf = people(c.now, 0), asOf
+		res, _ := e.Run(ctx, sp)
+		if res == nil || res.Tripped(GuardHRShrink) != c.tripped {
+			t.Errorf("HR from 100 to %d people: hr_shrink tripped %v, want %v", c.now, res != nil && res.Tripped(GuardHRShrink), c.tripped)
+		}
+	}
+}
