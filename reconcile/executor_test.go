@@ -514,3 +514,49 @@ func TestGuardEdges(t *testing.T) {
 		}
 	}
 }
+
+// What a target answers at the edges of an action: a Retry-After longer
+// than the engine's longest wait is cut to it (a target cannot hold a run
+// for an hour); an account gone when it is re-read is revoked; a key the
+// target still lists, inactive, is revoked.
+func TestActionEdges(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	e := newEngine(t)
+	e.Retry.Max = 20 * time.Millisecond
+	f := fakeAccounts()
+	a1, _ := f.Get("A1")
+	a1.Credentials = []targets.Credential{{ID: "K1", Kind: "access_key", Active: true}}
+	f.Put(a1)
+	asked := false
+	f.SetFault(func(o targettest.Op, id string, call int) (error, bool) {
+		switch {
+		case o == targettest.OpDisable && id == "A1" && !asked:
+			asked = true
+			return targets.Transient(errors.New("429"), time.Hour), false
+		case o == targettest.OpGet && id == "A2":
+			return targets.ErrNotFound, false
+		}
+		return nil, true
+	})
+	res, err := e.Run(ctx, spec(f, Policy{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, a := range res.Actions {
+		key := a.AccountID + " " + a.Op
+		seen[key] = true
+		if a.Status != ActionDone || !a.Verified {
+			t.Errorf("%s: %s, verified %v (%s)", key, a.Status, a.Verified, a.Error)
+		}
+	}
+	for _, want := range []string{"A1 disable", "A1 revoke_credential", "A2 disable"} {
+		if !seen[want] {
+			t.Errorf("no action %s among %v", want, seen)
+		}
+	}
+	if k, _ := f.Get("A1"); len(k.Credentials) != 1 || k.Credentials[0].Active {
+		t.Errorf("A1's key after the run: %+v, want K1 listed, inactive", k.Credentials)
+	}
+}
