@@ -2,6 +2,7 @@ package targets_test
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
@@ -55,5 +56,48 @@ func TestExcerpt(t *testing.T) {
 	long := r.Excerpt([]byte(strings.Repeat("a", 5000)))
 	if len(long) > targets.ExcerptLen+len("…") || !strings.HasSuffix(long, "…") {
 		t.Fatalf("long excerpt: %d bytes, suffix %q", len(long), long[len(long)-4:])
+	}
+}
+
+// Every form of a secret leaves nothing of itself: its literal, URL- and
+// JSON-escaped forms (from four bytes long) are replaced, and any base64
+// run encoding text that holds a secret of eight bytes or more (every
+// alignment, both alphabets, padded or not) is replaced whole, at the
+// start or the end of the text as well as inside it.
+func TestRedactorLeavesNoForm(t *testing.T) {
+	secrets := []string{"pw4!", "p a/ss+w", "k3y/+_-x?~", "Zz9+/Zz9+/Zz9+/"}
+	for _, secret := range secrets {
+		r := targets.NewRedactor(targets.Secret(secret))
+		j, _ := json.Marshal(secret)
+		literal := []string{secret, url.QueryEscape(secret), url.PathEscape(secret), string(j[1 : len(j)-1]),
+			strings.ReplaceAll(string(j[1:len(j)-1]), "/", `\/`)}
+		for _, form := range literal {
+			for _, in := range []string{form, "x=" + form + "&y"} {
+				if out := r.Redact(in); strings.Contains(out, form) || !strings.Contains(out, targets.Redacted) {
+					t.Errorf("secret %q: Redact(%q) = %q", secret, in, out)
+				}
+			}
+		}
+		if len(secret) < 8 {
+			continue
+		}
+		for prefix := range 3 {
+			for _, tail := range []string{"", ":t", "tail", "\xfb\xff\xbf\xfb\xff"} { // the last: bytes whose base64 is mostly + and / (- and _)
+				text := []byte(strings.Repeat("u", prefix) + secret + tail)
+				for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+					run := enc.EncodeToString(text)
+					for _, c := range []struct{ in, want string }{
+						{run, targets.Redacted},
+						{"Basic " + run, "Basic " + targets.Redacted},
+						{run + " end", targets.Redacted + " end"},
+						{"[" + run + "]", "[" + targets.Redacted + "]"},
+					} {
+						if out := r.Redact(c.in); out != c.want {
+							t.Errorf("secret %q: Redact(%q) = %q, want %q", secret, c.in, out, c.want)
+						}
+					}
+				}
+			}
+		}
 	}
 }
