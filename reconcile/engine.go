@@ -167,7 +167,8 @@ type Engine struct {
 	// Retry bounds the executor's retries (zero value: the defaults).
 	Retry Retry
 	// Redactor scrubs every configured secret from error text before it is
-	// stored, audited or reported (nil: none configured).
+	// stored, audited, reported, logged or returned by Run (nil: none
+	// configured).
 	Redactor *targets.Redactor
 	// Spool, when set, is a folder where a run keeps its findings' JSON
 	// (Result.AppendFindingJSON, for findings.json) from their save until the
@@ -301,9 +302,29 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (*Result, error) {
 		runErr = errors.Join(runErr, err)
 	}
 	e.audit(context.WithoutCancel(ctx), AuditEvent{RunID: id, Type: AuditRunFinished, Detail: map[string]any{"status": res.Run.Status, "counts": res.Run.Counts, "guards": res.Run.Guards, "error": res.Run.Error}})
+	runErr = e.scrubbed(runErr)
 	log.Info("run finished", "status", res.Run.Status, "findings", len(res.Findings), "err", runErr)
 	return res, runErr
 }
+
+// scrubbed is err with the message errText keeps (nil stays nil), for
+// logs and Run's callers, which print it: errors.Is and errors.As still see
+// err. Connectors scrub their own errors; this is the same again for
+// whatever one missed.
+func (e *Engine) scrubbed(err error) error {
+	if err == nil || e.Redactor == nil {
+		return err
+	}
+	return &scrubbedError{err: err, text: e.Redactor.Redact(err.Error())}
+}
+
+type scrubbedError struct {
+	err  error
+	text string
+}
+
+func (s *scrubbedError) Error() string { return s.text }
+func (s *scrubbedError) Unwrap() error { return s.err }
 
 func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode Mode, res *Result) error {
 	// HR is collected while the first targets read their previous state
@@ -883,7 +904,7 @@ func (tc *targetCollection) fail(err error) targetResult {
 		Evidence: Evidence{{"error", e.errText(err)}, {"accounts_read", fmt.Sprint(tr.collection.Count)}}})
 	tr.findings = kept
 	tr.drift = nil
-	tc.log.Error("target collection failed", "err", err, "accounts_read", tr.collection.Count)
+	tc.log.Error("target collection failed", "err", e.scrubbed(err), "accounts_read", tr.collection.Count)
 	return *tr
 }
 

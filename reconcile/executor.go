@@ -487,7 +487,7 @@ func (e *Engine) do(ctx context.Context, log *slog.Logger, h *halt, runID int64,
 			wait = te.RetryAfter
 		}
 		wait = min(wait, r.Max)
-		log.Warn("action failed, retrying", "account", w.account.ID, "op", w.step.Op, "attempt", attempt, "wait", wait, "err", callErr)
+		log.Warn("action failed, retrying", "account", w.account.ID, "op", w.step.Op, "attempt", attempt, "wait", wait, "err", e.scrubbed(callErr))
 		select {
 		case <-ctx.Done():
 			callErr = errors.Join(callErr, ctx.Err())

@@ -1,8 +1,11 @@
 package reconcile
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"iter"
 	"log/slog"
 	"slices"
@@ -558,5 +561,89 @@ func TestActionEdges(t *testing.T) {
 	}
 	if k, _ := f.Get("A1"); len(k.Credentials) != 1 || k.Credentials[0].Active {
 		t.Errorf("A1's key after the run: %+v, want K1 listed, inactive", k.Credentials)
+	}
+}
+
+// auditLog keeps the audit events a run records.
+type auditLog struct {
+	mu     sync.Mutex
+	events []AuditEvent
+}
+
+func (a *auditLog) Record(_ context.Context, ev AuditEvent) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.events = append(a.events, ev)
+	return nil
+}
+
+// A secret an upstream error echoes (a listing refused, an action retried,
+// then failed) is in nothing the run keeps or says: not the log, the audit
+// trail, the collections, the actions, the findings, the run's error, nor
+// the error Run returns, which still matches what it wraps.
+func TestUpstreamSecretScrubbed(t *testing.T) {
+	const secret = "s3cr3t-t0ken-Xq9"
+	var logged bytes.Buffer
+	e := newEngine(t)
+	e.Log = slog.New(slog.NewJSONHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.Redactor = targets.NewRedactor(targets.Secret(secret))
+	trail := &auditLog{}
+	e.Audit = trail
+	f := fakeAccounts()
+	tried := false // A1's disable (the Fake calls its fault with its lock held)
+	f.SetFault(func(o targettest.Op, id string, call int) (error, bool) {
+		if o == targettest.OpDisable && id == "A1" {
+			if !tried {
+				tried = true
+				return targets.Transient(errors.New("503: retry with Bearer "+secret), 0), false
+			}
+			return fmt.Errorf("401: Bearer %s refused: %w", secret, targets.ErrPermission), false
+		}
+		return nil, true
+	})
+	broken := targettest.NewFake()
+	broken.SetFault(func(o targettest.Op, id string, call int) (error, bool) {
+		return fmt.Errorf("listing refused for key %s", secret), false
+	})
+	sp := spec(f, Policy{})
+	sp.Targets = append(sp.Targets, TargetSpec{Name: "broken", Type: "fake", Target: broken})
+	res, err := e.Run(context.Background(), sp)
+	if err == nil || res == nil {
+		t.Fatalf("a run with a failed target: %v", err)
+	}
+	kept := map[string]string{"the error Run returned": err.Error(), "the log": logged.String(), "the run's error": res.Run.Error}
+	events, _ := json.Marshal(trail.events)
+	kept["the audit trail"] = string(events)
+	for _, c := range res.Collections {
+		kept["collection "+c.Name] = c.Error
+	}
+	for _, a := range res.Actions {
+		kept["action "+a.AccountID+" "+a.Op] = a.Error
+	}
+	for i := range res.Findings {
+		b, err := res.AppendFindingJSON(nil, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept["finding "+res.Findings[i].Fingerprint] += string(b)
+	}
+	for where, text := range kept {
+		if strings.Contains(text, secret) {
+			t.Errorf("%s holds the secret: %s", where, text)
+		}
+	}
+	if !strings.Contains(logged.String(), "action failed, retrying") {
+		t.Error("the retried action was not logged")
+	}
+	for _, where := range []string{"the error Run returned", "the log", "the audit trail", "collection broken", "action A1 disable"} {
+		if !strings.Contains(kept[where], targets.Redacted) {
+			t.Errorf("%s says nothing of the upstream error: %q", where, kept[where])
+		}
+	}
+	// What callers test the error for still holds: a guard's exit code.
+	g := newEngine(t)
+	g.Redactor = e.Redactor
+	if _, err := g.Run(context.Background(), spec(fakeAccounts(), Policy{Guards: Guards{MaxRevocations: 1}})); !errors.Is(err, ErrGuard) {
+		t.Errorf("a guarded run with a redactor returned %v, not an ErrGuard", err)
 	}
 }
