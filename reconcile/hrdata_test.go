@@ -171,6 +171,15 @@ func TestResolvePerson(t *testing.T) {
 		{"no hire dates: order unknown, conflict", []hrRecord{
 			rec("employees", 0, sources.Active, "", ""),
 			rec("contractors", 0, sources.Terminated, "", "2026-10-31")}, "", RuleConflict, ""},
+		{"the ended record's hire date unknown: order unknown, conflict", []hrRecord{
+			rec("employees", 0, sources.Active, "2026-11-01", ""),
+			rec("contractors", 0, sources.Terminated, "", "2026-10-31")}, "", RuleConflict, ""},
+		{"both spells started the same day, one ended: a conversion", []hrRecord{
+			rec("employees", 0, sources.Active, "2026-11-01", ""),
+			rec("contractors", 0, sources.Terminated, "2026-11-01", "2026-11-02")}, "employees", RuleConversion, sources.Active},
+		{"the ended spell started a day after the current one: conflict", []hrRecord{
+			rec("employees", 0, sources.Active, "2026-11-01", ""),
+			rec("contractors", 0, sources.Terminated, "2026-11-02", "2026-11-20")}, "", RuleConflict, ""},
 		{"priority wins over everything", []hrRecord{
 			rec("legacy", 0, sources.Active, "2015-01-01", ""),
 			rec("workday", 10, sources.Terminated, "2015-01-01", "2026-11-20")}, "workday", RulePriority, sources.Terminated},
