@@ -212,6 +212,15 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("after run 5: status %q comments %q", is.Status, is.Comments)
 	}
 
+	// Run 5 again (a run that sees alice's problem resolved once more, or a
+	// ticket a person closed first): the ticket is done -> nothing but the
+	// search.
+	sum, err = c.Sync(ctx, result(5, []reconcile.Finding{autoFailed}, resolvedState(manual, key)), out)
+	if err != nil || sum.Closed != 0 {
+		t.Fatalf("run 5 again: %+v %v", sum, err)
+	}
+	wantShape(t, "run 5 again", fake.requests(), "GET /rest/api/2/search/jql")
+
 	// Run 6: nothing about alice -> nothing.
 	if _, err = c.Sync(ctx, result(6, []reconcile.Finding{autoFailed}), out); err != nil {
 		t.Fatal(err)
