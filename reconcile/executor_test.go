@@ -394,6 +394,37 @@ func TestHolds(t *testing.T) {
 	}
 }
 
+// A hold keeps the account it names on its own target, named by ID or, as
+// older holds were written, by username, until the instant it ends; not
+// an account of the same ID on another target, and not at its end.
+func TestHoldEdges(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name string
+		hold Hold
+		held bool
+	}{
+		{"by ID", Hold{Target: "app", AccountID: "A1", Until: now.Add(time.Hour)}, true},
+		{"by username", Hold{Target: "app", AccountID: "u1", Until: now.Add(time.Hour)}, true},
+		{"on another target", Hold{Target: "crm", AccountID: "A1", Until: now.Add(time.Hour)}, false},
+		{"ending now", Hold{Target: "app", AccountID: "A1", Until: now}, false},
+	} {
+		e, f := newEngine(t), fakeAccounts()
+		e.Now = func() time.Time { return now }
+		c.hold.Reason, c.hold.CreatedBy, c.hold.CreatedAt = "legal", "x", now.Add(-time.Hour)
+		if _, err := mem(e).AddHold(ctx, c.hold); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Run(ctx, spec(f, Policy{})); err != nil {
+			t.Fatal(err)
+		}
+		if enabled(f, "A1") != c.held {
+			t.Errorf("a hold %s: A1 enabled %v, want %v", c.name, enabled(f, "A1"), c.held)
+		}
+	}
+}
+
 func TestExemptionHonoured(t *testing.T) {
 	e, f := newEngine(t), fakeAccounts()
 	p := Policy{Exemptions: []Exemption{{Target: "app", AccountID: "A1", Owner: "o", Reason: "r", Approver: "a", Expires: Date{asOf.Add(24 * time.Hour)}}}}
