@@ -425,6 +425,40 @@ func TestHoldEdges(t *testing.T) {
 	}
 }
 
+// An exemption and a privileged approval cover the account they name on
+// their own target only: the same account ID on another target is judged
+// as if they were not there.
+func TestPolicyEntriesStayOnTheirTarget(t *testing.T) {
+	accounts := func() *targettest.Fake {
+		f := fakeAccounts()
+		a3, _ := f.Get("A3")
+		a3.Privileged = true
+		f.Put(a3)
+		return f
+	}
+	app, crm := accounts(), accounts()
+	p := Policy{
+		Exemptions:         []Exemption{{Target: "crm", AccountID: "A1", Owner: "o", Reason: "r", Approver: "a", Expires: Date{asOf.Add(24 * time.Hour)}}},
+		PrivilegedApproved: []Approval{{Target: "crm", AccountID: "A3", Approver: "a", Reason: "r"}},
+	}
+	sp := spec(app, p)
+	sp.Targets = append(sp.Targets, TargetSpec{Name: "crm", Type: "fake", Target: crm})
+	res, err := newEngine(t).Run(context.Background(), sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enabled(app, "A1") || !enabled(crm, "A1") {
+		t.Errorf("A1 enabled on app %v (not exempt there), on crm %v (exempt)", enabled(app, "A1"), enabled(crm, "A1"))
+	}
+	unapproved := map[string]bool{}
+	for _, f := range findKind(res.Findings, PrivilegedUnapproved) {
+		unapproved[f.Target+" "+f.AccountID] = true
+	}
+	if !unapproved["app A3"] || unapproved["crm A3"] {
+		t.Errorf("privileged_unapproved findings %v, want app's A3 alone", unapproved)
+	}
+}
+
 func TestExemptionHonoured(t *testing.T) {
 	e, f := newEngine(t), fakeAccounts()
 	p := Policy{Exemptions: []Exemption{{Target: "app", AccountID: "A1", Owner: "o", Reason: "r", Approver: "a", Expires: Date{asOf.Add(24 * time.Hour)}}}}
@@ -438,6 +472,12 @@ func TestExemptionHonoured(t *testing.T) {
 	ta := findKind(res.Findings, TerminatedActive)
 	if !slices.ContainsFunc(ta, func(fd *Finding) bool { return fd.AccountID == "A1" && fd.Disposition == Exempt }) {
 		t.Fatalf("%+v", ta)
+	}
+	// Its steps are listed for the record, none as one accessrecon takes.
+	for _, fd := range ta {
+		if fd.AccountID == "A1" && (len(fd.Actions) == 0 || slices.ContainsFunc(fd.Actions, func(s Step) bool { return s.Auto })) {
+			t.Errorf("the exempt finding's steps %+v: want them listed, none automatic", fd.Actions)
+		}
 	}
 }
 
