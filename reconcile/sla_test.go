@@ -10,6 +10,8 @@ func TestClock(t *testing.T) {
 	eff := asOf.Add(-2 * time.Hour)
 	rev := asOf.Add(-2*time.Hour + 10*time.Minute)
 	hook := asOf.Add(-3 * time.Hour)
+	atLimit := eff.Add(15 * time.Minute)
+	early := eff.Add(-time.Minute)
 	for _, tc := range []struct {
 		name    string
 		f       Finding
@@ -28,6 +30,15 @@ func TestClock(t *testing.T) {
 		{name: "a dormant account is not a departure", f: Finding{Kind: Dormant, EffectiveAt: &eff}},
 		{name: "an unknown tier allows nothing", f: Finding{Kind: TerminatedActive, Tier: "gold", EffectiveAt: &eff, RevokedAt: &rev},
 			ok: true, want: Clock{Tier: "gold", Start: eff, StartFrom: StartHREffective, End: rev, Elapsed: 10 * time.Minute}},
+		{name: "revoked at the very end of the SLA is within it", f: Finding{Kind: TerminatedActive, Tier: "critical", EffectiveAt: &eff, RevokedAt: &atLimit},
+			ok: true, want: Clock{Tier: TierCritical, Allowed: 15 * time.Minute, Start: eff, StartFrom: StartHREffective, End: atLimit, Elapsed: 15 * time.Minute, Within: true}},
+		{name: "a webhook after HR's effective time does not start the clock", f: Finding{Kind: TerminatedActive, Tier: "critical", EffectiveAt: &eff, RevokedAt: &rev},
+			earlier: eff.Add(5 * time.Minute),
+			ok:      true, want: Clock{Tier: TierCritical, Allowed: 15 * time.Minute, Start: eff, StartFrom: StartHREffective, End: rev, Elapsed: 10 * time.Minute, Within: true}},
+		{name: "revoked before HR's effective time: no time elapsed", f: Finding{Kind: TerminatedActive, Tier: "critical", EffectiveAt: &eff, RevokedAt: &early},
+			ok: true, want: Clock{Tier: TierCritical, Allowed: 15 * time.Minute, Start: eff, StartFrom: StartHREffective, End: early, Within: true}},
+		{name: "a revocation of another kind is on the clock", f: Finding{Kind: Reenabled, Tier: "critical", EffectiveAt: &eff, RevokedAt: &rev},
+			ok: true, want: Clock{Tier: TierCritical, Allowed: 15 * time.Minute, Start: eff, StartFrom: StartHREffective, End: rev, Elapsed: 10 * time.Minute, Within: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, ok := p.Clock(&tc.f, asOf, tc.earlier)
