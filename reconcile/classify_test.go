@@ -279,6 +279,24 @@ func TestDormantLimitAndDeparture(t *testing.T) {
 	}
 }
 
+// A match the account contradicts (its own employee ID names someone else)
+// is never acted on, even for a departed person's account someone enabled
+// again: every finding of it is for a person to review.
+func TestContradictedMatchNeverActedOn(t *testing.T) {
+	gone := &PersonRow{Person: sources.Person{EmployeeID: "E1", Email: "e1@x", Status: sources.Terminated, TerminationDate: daysAgo(10)}}
+	a := targets.Account{ID: "A1", EmployeeID: "E9", Email: "e1@x", Enabled: true}
+	m := Match{Person: gone, Via: AttrEmail, Strong: true, Conflict: "account's employee ID E9 contradicts employee E1 found by email"}
+	fs := newJudge(asOf, validPolicy(t, Policy{}), "app", "", allCaps()).classify(&a, m, seen{prevDisabled: true})
+	if len(fs) == 0 {
+		t.Fatal("no finding")
+	}
+	for _, f := range fs {
+		if f.Disposition != Review || slices.ContainsFunc(f.Actions, func(s Step) bool { return s.Auto }) {
+			t.Errorf("%s: %s with steps %+v, want review and nothing automatic", f.Kind, f.Disposition, f.Actions)
+		}
+	}
+}
+
 // TestDormantFindingSameEveryDay: a dormant account unchanged from one day to
 // the next gives the same finding (reason and evidence name dates, not day
 // counts), so the store keeps one body for it and Jira is not commented.
