@@ -718,3 +718,46 @@ func TestUpstreamSecretScrubbed(t *testing.T) {
 		t.Errorf("a guarded run with a redactor returned %v, not an ErrGuard", err)
 	}
 }
+
+// Account drift: a first run has no baseline, so nothing is "created"; the
+// next records an account that appeared, and a privilege gained as well
+// as lost.
+func TestAccountDriftEdges(t *testing.T) {
+	ctx := context.Background()
+	e, f := newEngine(t), fakeAccounts()
+	a4, _ := f.Get("A4")
+	a4.Privileged = true
+	f.Put(a4)
+	sp := spec(f, Policy{})
+	sp.Mode, sp.AsOf = Report, asOf.Add(-24*time.Hour)
+	res, err := e.Run(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range res.Drift {
+		if d.Side == SideTarget {
+			t.Errorf("first run's drift: %+v", d)
+		}
+	}
+	a3, _ := f.Get("A3")
+	a3.Privileged = true
+	f.Put(a3)
+	a4.Privileged = false
+	f.Put(a4)
+	f.Put(targets.Account{ID: "A11", Username: "u11", Enabled: true})
+	sp.AsOf = asOf
+	if res, err = e.Run(ctx, sp); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range res.Drift {
+		if d.Side == SideTarget {
+			got = append(got, d.Subject+" "+d.Kind+" "+d.Detail)
+		}
+	}
+	slices.Sort(got)
+	want := []string{"A11 account_created u11", "A3 privilege_changed false -> true", "A4 privilege_changed true -> false"}
+	if !slices.Equal(got, want) {
+		t.Errorf("second run's drift %q, want %q", got, want)
+	}
+}
