@@ -336,6 +336,37 @@ func TestRecoverInterrupted(t *testing.T) {
 	}
 }
 
+// An action an interrupted run left requested on an account that is gone
+// by the next run is settled as done (nothing is left to revoke), and
+// nothing is planned for it again.
+func TestRecoverAccountGone(t *testing.T) {
+	e, f := newEngine(t), fakeAccounts()
+	ctx := context.Background()
+	id, err := e.Store.BeginRun(ctx, Run{AsOf: asOf, StartedAt: asOf, Mode: "enforce", Status: StatusRunning})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mem(e).InsertAction(ctx, Action{RunID: id, Fingerprint: Fingerprint(TerminatedActive, "app", "A1"), Target: "app",
+		AccountID: "A1", Op: "disable", Status: "requested", RequestedAt: asOf}); err != nil {
+		t.Fatal(err)
+	}
+	f.Delete("A1")
+	res, err := e.Run(ctx, spec(f, Policy{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acts, err := mem(e).Actions(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(acts) != 1 || acts[0].Status != ActionRecoveredDone || !acts[0].Verified {
+		t.Fatalf("recovered actions %+v, want one %s, verified", acts, ActionRecoveredDone)
+	}
+	if slices.ContainsFunc(res.Actions, func(a Action) bool { return a.AccountID == "A1" }) {
+		t.Errorf("this run acted on A1 again: %+v", res.Actions)
+	}
+}
+
 func TestBlastRadiusGuards(t *testing.T) {
 	for name, g := range map[string]Guards{"max_revocations": {MaxRevocations: 1}, "max_revocations_percent": {MaxRevocationsPercent: 10}} {
 		t.Run(name, func(t *testing.T) {

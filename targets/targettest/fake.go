@@ -62,6 +62,14 @@ func (f *Fake) Put(a targets.Account) {
 	f.sessions[a.ID] = 1
 }
 
+// Delete removes an account (as an admin would by hand).
+func (f *Fake) Delete(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.accounts, id)
+	delete(f.sessions, id)
+}
+
 // SetFault installs (or, with nil, removes) a fault injector.
 func (f *Fake) SetFault(fault Fault) {
 	f.mu.Lock()
