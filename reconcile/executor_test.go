@@ -293,26 +293,44 @@ func TestCancelledMidExecution(t *testing.T) {
 	}
 }
 
+// interruptedDisable records an earlier run of e's store that died
+// between "requested" and "verified" with A1's disable on app: its run and
+// action IDs.
+func interruptedDisable(t *testing.T, e *Engine) (runID, actionID int64) {
+	t.Helper()
+	ctx := context.Background()
+	runID, err := e.Store.BeginRun(ctx, Run{AsOf: asOf, StartedAt: asOf, Mode: "enforce", Status: StatusRunning})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actionID, err = mem(e).InsertAction(ctx, Action{RunID: runID, Fingerprint: Fingerprint(TerminatedActive, "app", "A1"), Target: "app",
+		AccountID: "A1", Op: "disable", Status: "requested", RequestedAt: asOf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runID, actionID
+}
+
+// An action an interrupted run left requested is settled by the next run
+// as the target shows it: done when observed (A1 disabled), or when the
+// account is gone (nothing left to revoke); not done otherwise, and then
+// done again. Verified only when settled as done.
 func TestRecoverInterrupted(t *testing.T) {
-	for _, applied := range []bool{true, false} {
-		t.Run(map[bool]string{true: "done", false: "not_done"}[applied], func(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		change  func(f *targettest.Fake)
+		want    ActionStatus
+		doAgain bool
+	}{
+		{"done", func(f *targettest.Fake) { a, _ := f.Get("A1"); a.Enabled = false; f.Put(a) }, ActionRecoveredDone, false},
+		{"not_done", func(*targettest.Fake) {}, ActionRecoveredNotDone, true},
+		{"gone", func(f *targettest.Fake) { f.Delete("A1") }, ActionRecoveredDone, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
 			e, f := newEngine(t), fakeAccounts()
 			ctx := context.Background()
-			// An earlier run that died between "requested" and "verified".
-			id, err := e.Store.BeginRun(ctx, Run{AsOf: asOf, StartedAt: asOf, Mode: "enforce", Status: StatusRunning})
-			if err != nil {
-				t.Fatal(err)
-			}
-			aid, err := mem(e).InsertAction(ctx, Action{RunID: id, Fingerprint: Fingerprint(TerminatedActive, "app", "A1"), Target: "app",
-				AccountID: "A1", Op: "disable", Status: "requested", RequestedAt: asOf})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if applied {
-				a, _ := f.Get("A1")
-				a.Enabled = false
-				f.Put(a)
-			}
+			id, aid := interruptedDisable(t, e)
+			c.change(f)
 			res, err := e.Run(ctx, spec(f, Policy{}))
 			if err != nil {
 				t.Fatal(err)
@@ -321,49 +339,17 @@ func TestRecoverInterrupted(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := map[bool]ActionStatus{true: ActionRecoveredDone, false: ActionRecoveredNotDone}[applied]
-			if len(acts) != 1 || acts[0].ID != aid || acts[0].Status != want {
-				t.Fatalf("recovered actions %+v, want %s", acts, want)
+			if len(acts) != 1 || acts[0].ID != aid || acts[0].Status != c.want || acts[0].Verified != (c.want == ActionRecoveredDone) {
+				t.Fatalf("recovered actions %+v, want %s", acts, c.want)
 			}
 			if enabled(f, "A1") {
 				t.Fatal("A1 still enabled after the run")
 			}
 			did := slices.ContainsFunc(res.Actions, func(a Action) bool { return a.AccountID == "A1" && a.Op == "disable" })
-			if did == applied {
-				t.Fatalf("this run disabled A1 = %v, want %v", did, !applied)
+			if did != c.doAgain {
+				t.Fatalf("this run disabled A1 = %v, want %v", did, c.doAgain)
 			}
 		})
-	}
-}
-
-// An action an interrupted run left requested on an account that is gone
-// by the next run is settled as done (nothing is left to revoke), and
-// nothing is planned for it again.
-func TestRecoverAccountGone(t *testing.T) {
-	e, f := newEngine(t), fakeAccounts()
-	ctx := context.Background()
-	id, err := e.Store.BeginRun(ctx, Run{AsOf: asOf, StartedAt: asOf, Mode: "enforce", Status: StatusRunning})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := mem(e).InsertAction(ctx, Action{RunID: id, Fingerprint: Fingerprint(TerminatedActive, "app", "A1"), Target: "app",
-		AccountID: "A1", Op: "disable", Status: "requested", RequestedAt: asOf}); err != nil {
-		t.Fatal(err)
-	}
-	f.Delete("A1")
-	res, err := e.Run(ctx, spec(f, Policy{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	acts, err := mem(e).Actions(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(acts) != 1 || acts[0].Status != ActionRecoveredDone || !acts[0].Verified {
-		t.Fatalf("recovered actions %+v, want one %s, verified", acts, ActionRecoveredDone)
-	}
-	if slices.ContainsFunc(res.Actions, func(a Action) bool { return a.AccountID == "A1" }) {
-		t.Errorf("this run acted on A1 again: %+v", res.Actions)
 	}
 }
 
