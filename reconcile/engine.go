@@ -307,10 +307,11 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (*Result, error) {
 	return res, runErr
 }
 
-// scrubbed is err with the message errText keeps (nil stays nil), for
-// logs and Run's callers, which print it: errors.Is and errors.As still see
-// err. Connectors scrub their own errors; this is the same again for
-// whatever one missed.
+// scrubbed is err with its message scrubbed by the Redactor (nil stays
+// nil), for logs and Run's callers, which print it: errors.Is and errors.As
+// still see err. (errText, for what is kept, also escapes and cuts it.)
+// Connectors scrub their own errors; this is the same again for whatever
+// one missed.
 func (e *Engine) scrubbed(err error) error {
 	if err == nil || e.Redactor == nil {
 		return err

@@ -25,13 +25,7 @@ func TestPruneGivesBackFreeSpace(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	free := func() (free, pages int64) {
-		t.Helper()
-		if err := st.db.QueryRowxContext(ctx, `SELECT freelist_count, page_count FROM pragma_freelist_count, pragma_page_count`).Scan(&free, &pages); err != nil {
-			t.Fatal(err)
-		}
-		return free, pages
-	}
+	free := func() (free, pages int64) { return freePages(t, st) }
 	size := func() int64 {
 		t.Helper()
 		var n int64
@@ -120,22 +114,24 @@ func TestPruneLeavesLittleFreeSpace(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	var free, pages int64
-	read := func() {
-		t.Helper()
-		if err := st.db.QueryRowxContext(ctx, `SELECT freelist_count, page_count FROM pragma_freelist_count, pragma_page_count`).Scan(&free, &pages); err != nil {
-			t.Fatal(err)
-		}
+	before, pages := freePages(t, st)
+	if before*2 <= pages || before*pageSize >= reclaimAtLeast {
+		t.Fatalf("%d free pages of %d: not the case this test is about", before, pages)
 	}
-	read()
-	if free*2 <= pages || free*pageSize >= reclaimAtLeast {
-		t.Fatalf("%d free pages of %d: not the case this test is about", free, pages)
-	}
-	before := free
 	if err := st.Prune(ctx, time.Now(), Retention{Snapshots: time.Hour, Findings: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	if read(); free != before {
+	if free, _ := freePages(t, st); free != before {
 		t.Errorf("%d free pages after a prune, want the %d there were", free, before)
 	}
+}
+
+// freePages is st's count of free pages, and of all its pages.
+func freePages(t *testing.T, st *Store) (free, pages int64) {
+	t.Helper()
+	err := st.db.QueryRowxContext(context.Background(), `SELECT freelist_count, page_count FROM pragma_freelist_count, pragma_page_count`).Scan(&free, &pages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return free, pages
 }
