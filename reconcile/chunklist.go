@@ -15,9 +15,6 @@ type chunkList[T any] struct {
 	n      int
 }
 
-// findingList is a target's findings.
-type findingList = chunkList[Finding]
-
 // add appends xs.
 func (l *chunkList[T]) add(xs ...T) {
 	for _, x := range xs {

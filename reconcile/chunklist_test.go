@@ -9,7 +9,7 @@ import (
 // where it was added: a pointer to one never moves, a change made through
 // All stays, and at(i) is the i-th added.
 func TestChunkList(t *testing.T) {
-	var l findingList
+	var l chunkList[Finding]
 	n := 2*chunkSize + 5
 	var first *Finding
 	for i := range n {

@@ -127,9 +127,25 @@ func (p *People) ref(x *PersonRow) *PersonRef {
 	return p.refs[i].Load()
 }
 
-// personRef is what a finding says of x.
+// personRef is what a finding says of x. Its strings are copied, into
+// one allocation: a source's strings may be cut from the whole record it
+// read (a CSV line), which the findings would otherwise keep once the HR
+// snapshot is let go.
 func personRef(x *PersonRow) *PersonRef {
-	r := &PersonRef{EmployeeID: x.EmployeeID, Name: x.Name(), Email: x.Email, Status: x.Status, JobCode: x.JobCode, Department: x.Department}
+	parts := [...]string{x.EmployeeID, x.Name(), x.Email, x.JobCode, x.Department}
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	all := make([]byte, 0, n)
+	for _, p := range parts {
+		all = append(all, p...)
+	}
+	text := string(all)
+	for i, p := range parts {
+		parts[i], text = text[:len(p)], text[len(p):]
+	}
+	r := &PersonRef{EmployeeID: parts[0], Name: parts[1], Email: parts[2], Status: x.Status, JobCode: parts[3], Department: parts[4]}
 	if !x.TerminationDate.IsZero() {
 		td := x.TerminationDate
 		r.TerminationDate = &td

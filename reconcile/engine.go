@@ -88,9 +88,10 @@ type Result struct {
 	// Findings are the run's findings, most severe first. Once the run
 	// has saved them, change one only through the Result's methods
 	// (SetJiraKey): AppendFindingJSON serves the bytes the store was given.
-	// They are pointers to where the targets' judges put them: a Finding
-	// is about 400 bytes, and copying them into one slice held every
-	// finding twice at the run's peak (70 MB at 100,000 people).
+	// They are pointers to where the targets' lists unpacked them
+	// (findingList): a Finding is about 400 bytes, and copying them into
+	// one slice held every finding twice at the run's peak (70 MB at
+	// 100,000 people).
 	Findings    []*Finding
 	Drift       []DriftRow
 	Collections []Collection
@@ -341,7 +342,8 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 	var openWG sync.WaitGroup
 	defer openWG.Wait()
 	openWG.Go(func() {
-		if _, openErr = hr.wait(); openErr == nil {
+		<-hr.done // the people are not read here: run lets them go
+		if openErr = hr.err; openErr == nil {
 			open, openErr = e.Store.OpenFindings(ctx)
 		}
 	})
@@ -385,6 +387,9 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 	if _, err := hr.wait(); err != nil {
 		return err // the targets recorded nothing
 	}
+	// Every target is judged: the people are let go before the findings
+	// are unpacked (findingList), the two largest things a run holds.
+	hr.people = nil
 	failed, refErrs := mergeTargets(spec, results, res)
 	// Even a run that stops here reports its findings as far as it got.
 	e.finishFindings(spec, results, res)
@@ -417,9 +422,9 @@ func (e *Engine) run(ctx context.Context, log *slog.Logger, spec RunSpec, mode M
 			}
 		}
 	})
-	// Neither the people nor the open findings are needed any more: the
-	// save, the run's peak of memory, goes without them.
-	open, hr.people = nil, nil
+	// The open findings are not needed any more: the save goes without
+	// them.
+	open = nil
 	if err := e.save(ctx, spec, res); err != nil {
 		return err
 	}
@@ -889,7 +894,7 @@ func (tc *targetCollection) fail(err error) targetResult {
 		_, _ = e.Store.FinishAccounts(context.WithoutCancel(tc.ctx), tr.collection.RunID, tc.ts.Name, false)
 	}
 	var kept findingList
-	for f := range tr.findings.All() {
+	for f := range tr.findings.take() {
 		switch f.Kind {
 		case Orphaned, TerminatedActive, SuspendedActive:
 			continue
@@ -1086,8 +1091,9 @@ func sameGroup(g targets.Group) func(targets.Group) bool {
 
 // finishFindings puts the run's own findings and the targets' (taken from
 // results) in res.Findings: each given its fingerprint, the run's scope
-// kept, ordered for people (sortFindings). The findings stay where the
-// targets' lists hold them; res.Findings points at them.
+// kept, ordered for people (sortFindings). Each target's list unpacks its
+// findings once, letting its packed form go; res.Findings points at them
+// where they were unpacked.
 func (e *Engine) finishFindings(spec RunSpec, results []targetResult, res *Result) {
 	hrSuspect := res.Tripped(GuardHRShrink)
 	n := len(res.Findings)
@@ -1105,7 +1111,7 @@ func (e *Engine) finishFindings(spec RunSpec, results []targetResult, res *Resul
 		keep(f)
 	}
 	for i := range results {
-		for f := range results[i].findings.All() {
+		for f := range results[i].findings.take() {
 			// HR is suspect: an account whose owner HR did not
 			// report may belong to someone the export left out.
 			if f.Kind == Orphaned && hrSuspect {
