@@ -1331,7 +1331,7 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 		}
 	}
 	hashes := make([]byte, 16*n) // the findings' content hashes
-	bodies := make([][]byte, n)  // the bodies not spooled
+	bodies := &keptBodies{n: n}  // the bodies not spooled
 	if err := marshalFindings(res.Findings, spool, hashes, bodies); err != nil {
 		if spool != nil {
 			spool.f.Close()
@@ -1395,7 +1395,7 @@ const spoolBatch = 1024
 // body is spooled, with its content hash in hashes (16 bytes a finding), or
 // kept in bodies (no spool, or one that failed). The batches are taken in
 // the findings' order and spooled in it, laid out as findings.json.
-func marshalFindings(findings []*Finding, spool *findingSpool, hashes []byte, bodies [][]byte) error {
+func marshalFindings(findings []*Finding, spool *findingSpool, hashes []byte, bodies *keptBodies) error {
 	n := len(findings)
 	var next atomic.Int64 // the first finding of the next batch to take
 	var g errgroup.Group
@@ -1425,7 +1425,8 @@ func marshalFindings(findings []*Finding, spool *findingSpool, hashes []byte, bo
 					r := findingRow(f)
 					scratch = contentHash(hashes[16*i:16*i+16], scratch, &r, buf[start:])
 					if spool == nil {
-						bodies[i], buf = bytes.Clone(buf[start:]), buf[:0]
+						bodies.set(i, bytes.Clone(buf[start:]))
+						buf = buf[:0]
 						continue
 					}
 					bounds = append(bounds, start, len(buf))
@@ -1434,7 +1435,7 @@ func marshalFindings(findings []*Finding, spool *findingSpool, hashes []byte, bo
 					// The spool failed (a full disk): the store is given
 					// these bodies, and AppendFindingJSON marshals them again.
 					for k := 0; k < len(bounds); k += 2 {
-						bodies[lo+k/2] = bytes.Clone(buf[bounds[k]:bounds[k+1]])
+						bodies.set(lo+k/2, bytes.Clone(buf[bounds[k]:bounds[k+1]]))
 					}
 				}
 			}
@@ -1451,7 +1452,7 @@ func marshalFindings(findings []*Finding, spool *findingSpool, hashes []byte, bo
 // a store needs only their keys, which are laid out in the rows' order
 // (a store walks them more than once; read through the findings, each
 // key was three reads at random).
-func findingRows(findings []*Finding, spool *findingSpool, hashes []byte, bodies [][]byte) FindingRows {
+func findingRows(findings []*Finding, spool *findingSpool, hashes []byte, bodies *keptBodies) FindingRows {
 	n := len(findings)
 	r := &runRows{findings: findings, bodies: bodies, spool: spool, ends: make([]int, n), hashes: make([]byte, 16*n),
 		order: fingerprintOrder(n, func(i int) string { return findings[i].Fingerprint })}
@@ -1475,7 +1476,7 @@ type runRows struct {
 	fps      string
 	ends     []int
 	hashes   []byte
-	bodies   [][]byte // by finding
+	bodies   *keptBodies
 	spool    *findingSpool
 }
 
@@ -1497,10 +1498,37 @@ func (r *runRows) Row(k int) FindingRow {
 
 func (r *runRows) Body(k int) ([]byte, error) {
 	i := int(r.order[k])
-	if b := r.bodies[i]; b != nil || r.spool == nil {
+	if b := r.bodies.get(i); b != nil || r.spool == nil {
 		return b, nil
 	}
 	return r.spool.body(i)
+}
+
+// keptBodies are the findings' bodies kept in memory, by finding: every
+// one without a spool, those of a batch the spool failed to take with one.
+// Its slice is made with the first body kept (a slice header a finding is
+// 44 MB at a million people, for a spool that nearly always takes all).
+type keptBodies struct {
+	n   int
+	mu  sync.Mutex // guards all while bodies are set
+	all [][]byte
+}
+
+func (b *keptBodies) set(i int, body []byte) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.all == nil {
+		b.all = make([][]byte, b.n)
+	}
+	b.all[i] = body
+}
+
+// get returns finding i's body (nil: not kept). Not while bodies are set.
+func (b *keptBodies) get(i int) []byte {
+	if b.all == nil {
+		return nil
+	}
+	return b.all[i]
 }
 
 // inParts calls fn(lo, hi) for n items cut into one part per core, the
