@@ -71,15 +71,16 @@ func newBudget(ceiling int64, set func(int64) int64, stats func() gcStats) *Budg
 }
 
 // Need is the memory a run over this many people, accounts and findings
-// needs: with the Base, a quarter to a third more than it holds at its peak
-// (the findings, each with its reason, evidence and steps, and the store's
-// record of it; the HR snapshot; the current version of each account
-// while its target is read), up to three fifths more for a run of 10,000
-// people, so that the collector runs a little more often near the peak,
-// not all the time. Measured with GODEBUG=gctrace=1 on the data of
-// cmd/accessrecon's benchmarks (TestNeedSizedToTheData).
+// needs besides the Base: with the Base, a quarter to a third more than it
+// holds at its peak (the findings, each with its reason, evidence and
+// steps, and the store's record of it; the HR snapshot while the targets
+// are judged, the findings then packed; the current version of each
+// account while its target is read), so that the collector runs a little
+// more often near the peak, not all the time. Measured with
+// GODEBUG=gctrace=1 on the data of cmd/accessrecon's benchmarks
+// (TestNeedSizedToTheData).
 func Need(people, accounts, findings int) int64 {
-	return int64(findings)*985 + int64(people)*655 + int64(accounts)*38
+	return int64(findings)*700 + int64(people)*460 + int64(accounts)*27
 }
 
 // Reserve holds need for a run until release is called (once).
