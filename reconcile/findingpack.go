@@ -40,16 +40,19 @@ type findingList struct {
 // in the order packer.finding writes them: numbers as varints; a string
 // as 0 when it is "", else the first time it comes in the chunk as 1 and
 // its length (its bytes appended to text), and then as n+2 for the n-th
-// string (from 0) that came first in the chunk (packer.seen finds a string
-// that came before in the chunk by where its bytes are: one with the same
-// bytes elsewhere is written again, as the next string). A string is written once per chunk, and a run's
-// many findings that share one (a kind, a target, a dormant day's reason)
-// share it again once unpacked.
+// string (from 0) that came first in the chunk. A string findings share (a
+// kind, a target, a dormant day's reason) is written once per chunk, and
+// shared again once unpacked; those no other finding has (an account's
+// ID, a step's instruction) are written without looking (packer.lit).
+// (packer.seen finds a string that came before by where its bytes are:
+// one with the same bytes elsewhere in memory is written again, as the
+// next string.)
 type packedChunk struct {
 	n int
 	// How many facts, steps and EffectiveAt times the packed findings
 	// have: each is unpacked into one slice of the chunk's.
 	facts, steps, moments int
+	strings               int // the chunk's strings (see code)
 	code                  []byte
 	text                  []byte
 	people                []*PersonRef // of the packed findings, in order
@@ -78,7 +81,7 @@ func (l *findingList) add(xs ...Finding) {
 // Len is the number of findings.
 func (l *findingList) Len() int { return l.n }
 
-// packable says whether f holds nothing but what packFinding writes.
+// packable says whether f holds nothing but what packer.finding writes.
 func packable(f *Finding) bool {
 	return f.account == nil && f.Exemption == nil && f.RevokedAt == nil && f.WithinSLA == nil
 }
@@ -111,7 +114,7 @@ func (l *findingList) pack() {
 	}
 	// Each of the chunk's slices is its exact size: the scratch grows,
 	// the chunks do not.
-	c.code, c.text, c.people = bytes.Clone(p.code), bytes.Clone(p.text), slices.Clone(people)
+	c.code, c.text, c.people, c.strings = bytes.Clone(p.code), bytes.Clone(p.text), slices.Clone(people), int(p.strings)
 	l.locs, l.people = p.locs, people
 	clear(people)
 	clear(l.open) // what the findings held is the chunk's now
@@ -121,8 +124,8 @@ func (l *findingList) pack() {
 
 // take yields every finding in the order added, unpacking each chunk as it
 // comes to it and letting its packed form go: the list is empty once take
-// is done. The findings stay where take put them; a pointer to one stays
-// valid.
+// begins (a caller that stops early loses the rest). The findings stay
+// where take put them; a pointer to one stays valid.
 func (l *findingList) take() iter.Seq[*Finding] {
 	return func(yield func(*Finding) bool) {
 		packed, open, locs := l.packed, l.open, l.locs
@@ -152,17 +155,19 @@ type packer struct {
 	// are, not by what they are: the strings findings share (a kind, a
 	// target, a reason made once for many) are one string in memory, and
 	// a table keyed by their bytes cost 2.5 CPU-s at a million people,
-	// hashing strings no other finding has. A slot holds the string last
-	// seen there; gen tells this chunk's from an earlier one's.
-	seen    [packSlots]packSlot
+	// hashing strings no other finding has. A slot holds where the string
+	// last seen there is (an address, not a pointer: the chunk's findings
+	// hold their strings while it is packed, and a slot keeps nothing
+	// alive after); gen tells this chunk's from an earlier one's.
+	seen    [1 << packBits]packSlot
 	gen     uint32
 	strings uint32 // the chunk's strings so far
 }
 
-const packSlots = 1 << 10
+const packBits = 10
 
 type packSlot struct {
-	p      *byte
+	at     uintptr
 	n      int
 	gen, k uint32
 }
@@ -175,13 +180,26 @@ func (p *packer) str(s string) {
 		p.uint(0)
 		return
 	}
-	data := unsafe.StringData(s)
-	slot := &p.seen[uint64(uintptr(unsafe.Pointer(data)))*0x9E3779B97F4A7C15>>(64-10)]
-	if slot.p == data && slot.n == len(s) && slot.gen == p.gen {
+	at := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	slot := &p.seen[uint64(at)*0x9E3779B97F4A7C15>>(64-packBits)]
+	if slot.at == at && slot.n == len(s) && slot.gen == p.gen {
 		p.uint(uint64(slot.k) + 2)
 		return
 	}
-	*slot = packSlot{p: data, n: len(s), gen: p.gen, k: p.strings}
+	*slot = packSlot{at: at, n: len(s), gen: p.gen, k: p.strings}
+	p.strings++
+	p.uint(1)
+	p.uint(uint64(len(s)))
+	p.text = append(p.text, s...)
+}
+
+// lit writes s, a string no other finding has (an account's ID, a step's
+// instruction): its bytes, without looking for it among the chunk's.
+func (p *packer) lit(s string) {
+	if s == "" {
+		p.uint(0)
+		return
+	}
 	p.strings++
 	p.uint(1)
 	p.uint(uint64(len(s)))
@@ -215,8 +233,11 @@ func (p *packer) time(t time.Time) {
 // finding writes every field of f but Person (the chunk's people hold it)
 // and those packable leaves empty.
 func (p *packer) finding(f *Finding) {
-	for _, s := range [...]string{f.Fingerprint, string(f.Kind), string(f.Severity), f.Target, f.AccountID, f.Username,
-		f.DisplayName, f.EmployeeID, string(f.Disposition), f.Reason, f.Match, f.Tier, f.Elapsed, string(f.Outcome), f.JiraKey} {
+	for _, s := range [...]string{f.Fingerprint, f.AccountID, f.Username, f.DisplayName, f.EmployeeID} {
+		p.lit(s)
+	}
+	for _, s := range [...]string{string(f.Kind), string(f.Severity), f.Target, string(f.Disposition), f.Reason, f.Match,
+		f.Tier, f.Elapsed, string(f.Outcome), f.JiraKey} {
 		p.str(s)
 	}
 	p.time(f.FirstSeen)
@@ -243,9 +264,9 @@ func (p *packer) finding(f *Finding) {
 		p.uint(uint64(len(f.Actions)) + 1)
 		for _, s := range f.Actions {
 			p.str(string(s.Op))
-			p.str(s.Arg)
+			p.lit(s.Arg)
 			p.str(s.Name)
-			p.str(s.Manual)
+			p.lit(s.Manual)
 			if s.Auto {
 				p.uint(1)
 			} else {
@@ -306,7 +327,13 @@ func (u *unpacker) time() time.Time {
 // unpack returns the chunk's findings.
 func (c *packedChunk) unpack(locs []*time.Location) []Finding {
 	fs := make([]Finding, c.n)
-	u := &unpacker{code: c.code, text: string(c.text), locs: locs,
+	// The chunk's text becomes its strings' bytes as it is: nothing
+	// writes to it after pack, and the chunk is let go once unpacked.
+	var text string
+	if len(c.text) > 0 {
+		text = unsafe.String(&c.text[0], len(c.text))
+	}
+	u := &unpacker{code: c.code, text: text, locs: locs, strs: make([]string, 0, c.strings),
 		facts: make([]Fact, 0, c.facts), steps: make([]Step, 0, c.steps), moments: make([]time.Time, 0, c.moments)}
 	var raw, people int
 	for i := range fs {
@@ -320,9 +347,9 @@ func (c *packedChunk) unpack(locs []*time.Location) []Finding {
 		}
 		f.Person = c.people[people]
 		people++
-		f.Fingerprint, f.Kind, f.Severity, f.Target = u.str(), Kind(u.str()), Severity(u.str()), u.str()
-		f.AccountID, f.Username, f.DisplayName, f.EmployeeID = u.str(), u.str(), u.str(), u.str()
-		f.Disposition, f.Reason, f.Match, f.Tier = Disposition(u.str()), u.str(), u.str(), u.str()
+		f.Fingerprint, f.AccountID, f.Username, f.DisplayName, f.EmployeeID = u.str(), u.str(), u.str(), u.str(), u.str()
+		f.Kind, f.Severity, f.Target, f.Disposition = Kind(u.str()), Severity(u.str()), u.str(), Disposition(u.str())
+		f.Reason, f.Match, f.Tier = u.str(), u.str(), u.str()
 		f.Elapsed, f.Outcome, f.JiraKey = u.str(), Outcome(u.str()), u.str()
 		f.FirstSeen = u.time()
 		if u.uint() == 1 {

@@ -180,3 +180,35 @@ func TestPackJudgedFindings(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPack packs and unpacks a target's findings as the judge makes
+// them (three in four accounts dormant, one in four a leaver's).
+func BenchmarkPack(b *testing.B) {
+	asOf := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	const n = 20 * chunkSize
+	people := make([]*PersonRow, n)
+	accounts := make([]targets.Account, n)
+	for i := range n {
+		people[i] = &PersonRow{Person: sources.Person{EmployeeID: fmt.Sprintf("E%06d", i), Email: fmt.Sprintf("p%06d@example.com", i),
+			FirstName: "Given", LastName: fmt.Sprint("Family", i), Status: sources.Active, JobCode: "ENG", HireDate: asOf.AddDate(-3, 0, 0)}}
+		if i%4 == 0 {
+			people[i].Status, people[i].TerminationDate = sources.Terminated, asOf.AddDate(0, 0, -7)
+		}
+		accounts[i] = targets.Account{ID: fmt.Sprintf("app-%06d", i), Username: fmt.Sprintf("user%06d", i), EmployeeID: people[i].EmployeeID,
+			DisplayName: fmt.Sprint("User ", i), Enabled: true, LoginTracked: true, LastLogin: asOf.AddDate(0, 0, -100-i%300), Created: asOf.AddDate(-1, 0, 0)}
+	}
+	j := newJudge(asOf, validPolicy(b, Policy{}), "app", "standard", targets.Capabilities{})
+	j.people = NewPeople(people)
+	var all []Finding
+	for i := range accounts {
+		all = append(all, j.classify(&accounts[i], Match{Person: people[i], Via: AttrEmployeeID, Strong: true}, seen{})...)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		var l findingList
+		l.add(all...)
+		for range l.take() {
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(all)), "ns/finding")
+}
