@@ -717,6 +717,22 @@ package main
 // 518 MB, evidence and owned strings 132 MB, steps 96 MB, PersonRefs 95
 // MB), HR about 0.67 GB (rows 311 MB, the CSV's lines 159 MB, indexes 196
 // MB), the two targets being read about 0.25 GB.
+//
+// Evening of 2026-12-04, each target's findings packed while the targets
+// are collected and unpacked once the HR snapshot is let go (findingList),
+// the need of a run sized to the lower peak (memlimit.Need). At 1,000,000
+// people by hand, three runs: 33.0, 35.3 and 40.9 s, peak RSS 2,210, 2,258
+// and 2,242 MiB, GC 19-20% of the CPU time, the live heap's peak 1,533-1,539
+// MB (was 2,196-2,275). The peak is now the save: the unpacked findings 1.14
+// GB, their PersonRefs 0.13 GB, the store's merge and the rows 0.27 GB; at
+// the end of the collection 1.44-1.47 GB (HR 0.69 GB, the packed findings
+// 0.33 GB, the two targets being read 0.3 GB). BenchmarkDay2 -count 3 at
+// 100,000 people: floor 0.50-0.52 s; run-no-workbook 2.75, 2.60 and 3.28 s
+// (4.31-5.29 cpu-s, 289.0-300.1 MiB, GC 12.1-13.0%, x-floor 5.38, 5.09 and
+// 6.41); run 3.63-3.85 s at 290.6-293.9 MiB; store growth 7.45 MB on day 2.
+// By hand, in turn with the build before (three pairs): 2.59-2.83 s against
+// 2.40-2.58, at 299-304 MiB against 365-375: the packing and the more
+// frequent collections a smaller limit brings cost about 5%.
 
 import (
 	"bytes"
