@@ -2,11 +2,13 @@ package reconcile
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/accessrecon/accessrecon/sources"
 	"github.com/accessrecon/accessrecon/targets"
@@ -303,5 +305,27 @@ func TestPersonRefShared(t *testing.T) {
 	}
 	if r := (*People)(nil).ref(term); r == refs[0] || r.TerminationDate == nil {
 		t.Fatalf("without people: %+v", r)
+	}
+}
+
+// A PersonRef says what HR said of the person, in strings of its own: not
+// cut from the record the source read, which the findings would keep
+// alive after the HR snapshot is let go.
+func TestPersonRefOwnsItsStrings(t *testing.T) {
+	line := "E042,ada@example.com,Ada,Lovelace,ENG,Engineering," + strings.Repeat("x", 4096)
+	f := strings.Split(line, ",")
+	x := &PersonRow{Person: sources.Person{EmployeeID: f[0], Email: f[1], FirstName: f[2], LastName: f[3], JobCode: f[4], Department: f[5],
+		Status: sources.Terminated, TerminationDate: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}}
+	r := personRef(x)
+	want := PersonRef{EmployeeID: "E042", Name: x.Name(), Email: "ada@example.com", Status: sources.Terminated, JobCode: "ENG", Department: "Engineering",
+		TerminationDate: &x.TerminationDate}
+	if !reflect.DeepEqual(*r, want) {
+		t.Fatalf("personRef = %+v, want %+v", *r, want)
+	}
+	start := uintptr(unsafe.Pointer(unsafe.StringData(line)))
+	for _, s := range []string{r.EmployeeID, r.Name, r.Email, r.JobCode, r.Department} {
+		if at := uintptr(unsafe.Pointer(unsafe.StringData(s))); at >= start && at < start+uintptr(len(line)) {
+			t.Errorf("%q is cut from the source's line", s)
+		}
 	}
 }
