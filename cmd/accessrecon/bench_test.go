@@ -721,9 +721,9 @@ package main
 // Evening of 2026-12-04, each target's findings packed while the targets
 // are collected and unpacked once the HR snapshot is let go (findingList),
 // the need of a run sized to the lower peak (memlimit.Need). At 1,000,000
-// people by hand, three runs: 33.0, 35.3 and 40.9 s, peak RSS 2,210, 2,258
-// and 2,242 MiB, GC 19-20% of the CPU time, the live heap's peak 1,533-1,539
-// MB (was 2,196-2,275). The peak is now the save: the unpacked findings 1.14
+// people by hand, three runs: 40.9, 35.3 and 33.0 s, peak RSS 2,210, 2,258
+// and 2,242 MiB, GC 19.4, 22.4 and 20.0% of the CPU time, the live heap's
+// peak 1,533-1,539 MB (was 2,196-2,275). The peak is now the save: the unpacked findings 1.14
 // GB, their PersonRefs 0.13 GB, the store's merge and the rows 0.27 GB; at
 // the end of the collection 1.44-1.47 GB (HR 0.69 GB, the packed findings
 // 0.33 GB, the two targets being read 0.3 GB). BenchmarkDay2 -count 3 at
