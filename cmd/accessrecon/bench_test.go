@@ -733,6 +733,14 @@ package main
 // By hand, in turn with the build before (three pairs): 2.59-2.83 s against
 // 2.40-2.58, at 299-304 MiB against 365-375: the packing and the more
 // frequent collections a smaller limit brings cost about 5%.
+// With memlimit.Base at 96 MiB instead of 40 (the need per finding a
+// little lower, the same at a million people), five pairs in turn at
+// 100,000 people: 2.29-3.22 s against 2.40-3.38, 3.28-4.51 user-s against
+// 3.49-4.89, 15 collections instead of 18, at 346-359 MiB against 292-305;
+// at 1,000,000 people two pairs: 2,201 and 2,242 MiB against 2,197 and
+// 2,221, 31.7-32.3 s against 31.3-33.8. BenchmarkDay2 -count 3 then: floor
+// 0.42-0.46 s; run-no-workbook 2.74, 2.77 and 2.86 s (4.38-4.68 cpu-s,
+// 350.7-353.4 MiB, GC 8.5-9.0%, x-floor 6.00-6.26); run 3.32-4.09 s.
 
 import (
 	"bytes"
