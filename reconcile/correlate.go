@@ -133,15 +133,7 @@ func (p *People) ref(x *PersonRow) *PersonRef {
 // snapshot is let go.
 func personRef(x *PersonRow) *PersonRef {
 	parts := [...]string{x.EmployeeID, x.Name(), x.Email, x.JobCode, x.Department}
-	n := 0
-	for _, p := range parts {
-		n += len(p)
-	}
-	all := make([]byte, 0, n)
-	for _, p := range parts {
-		all = append(all, p...)
-	}
-	text := string(all)
+	text := strings.Join(parts[:], "")
 	for i, p := range parts {
 		parts[i], text = text[:len(p)], text[len(p):]
 	}

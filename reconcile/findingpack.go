@@ -28,10 +28,9 @@ type findingList struct {
 	packed []packedChunk
 	open   []Finding // the findings not packed yet (fewer than chunkSize)
 	n      int
-	locs   []*time.Location // the zones of the findings' times
-	// The pack's scratch, kept from one chunk to the next.
-	scratch *packer
-	people  []*PersonRef
+	// The packer, kept from one chunk to the next: its scratch, and the
+	// zones of the packed findings' times (the chunks number them).
+	packer *packer
 }
 
 // packedChunk is chunkSize findings, or the list's last few, packed.
@@ -88,13 +87,13 @@ func packable(f *Finding) bool {
 
 // pack packs the open findings into a chunk of their own.
 func (l *findingList) pack() {
-	if l.scratch == nil {
-		l.scratch = &packer{}
+	if l.packer == nil {
+		l.packer = &packer{}
 	}
-	p := l.scratch
-	p.code, p.text, p.locs, p.strings = p.code[:0], p.text[:0], l.locs, 0
+	p := l.packer
+	p.code, p.text, p.strings = p.code[:0], p.text[:0], 0
 	p.gen++
-	people := l.people[:0]
+	people := p.people[:0]
 	c := packedChunk{n: len(l.open)}
 	for i := range l.open {
 		f := &l.open[i]
@@ -115,7 +114,7 @@ func (l *findingList) pack() {
 	// Each of the chunk's slices is its exact size: the scratch grows,
 	// the chunks do not.
 	c.code, c.text, c.people, c.strings = bytes.Clone(p.code), bytes.Clone(p.text), slices.Clone(people), int(p.strings)
-	l.locs, l.people = p.locs, people
+	p.people = people
 	clear(people)
 	clear(l.open) // what the findings held is the chunk's now
 	l.open = l.open[:0]
@@ -128,7 +127,11 @@ func (l *findingList) pack() {
 // where take put them; a pointer to one stays valid.
 func (l *findingList) take() iter.Seq[*Finding] {
 	return func(yield func(*Finding) bool) {
-		packed, open, locs := l.packed, l.open, l.locs
+		packed, open := l.packed, l.open
+		var locs []*time.Location
+		if l.packer != nil {
+			locs = l.packer.locs
+		}
 		*l = findingList{}
 		for i := range packed {
 			fs := packed[i].unpack(locs)
@@ -150,7 +153,8 @@ func (l *findingList) take() iter.Seq[*Finding] {
 // packer writes one chunk.
 type packer struct {
 	code, text []byte
-	locs       []*time.Location
+	people     []*PersonRef     // the chunk's packed findings' people
+	locs       []*time.Location // every zone written so far, in number order
 	// seen finds a string written before in the chunk by where its bytes
 	// are, not by what they are: the strings findings share (a kind, a
 	// target, a reason made once for many) are one string in memory, and
