@@ -41,7 +41,10 @@ func main() {
 // withMemoryBudget returns ctx with the process's memory budget: a soft
 // heap limit sized to what each run's data needs, never above the memory
 // this process may use. GOMEMLIMIT overrides it (ctx is returned as it is).
+// C's large blocks are returned to the system when freed in either case
+// (memlimit.MapLargeC).
 func withMemoryBudget(ctx context.Context) context.Context {
+	memlimit.MapLargeC()
 	if _, set := os.LookupEnv("GOMEMLIMIT"); set {
 		return ctx
 	}

@@ -60,6 +60,12 @@ const GCShare = 1.0 / 3
 // are the same, the need being a little lower per finding.
 const Base = 96 << 20
 
+// LargeC is the size from which MapLargeC has C's malloc map each block
+// on its own: past SQLite's usual allocations (pages of 16 KiB, a
+// statement's rows), and large enough that a mapping costs nothing beside
+// filling it.
+const LargeC = 1 << 20
+
 // watchEvery is how often the collector's share is looked at.
 const watchEvery = 100 * time.Millisecond
 

@@ -3,6 +3,7 @@ package memlimit
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -32,5 +33,16 @@ func TestMemoryLimit(t *testing.T) {
 	}
 	if got := Soft(filepath.Join(dir, "missing"), filepath.Join(dir, "missing")); got != 1<<30 {
 		t.Errorf("nothing known: %d, want the 1 GiB floor", got)
+	}
+}
+
+// On Linux (glibc, as this program is built and run there), C's malloc
+// accepts the fixed threshold: the mallopt call is made and succeeds.
+func TestMapLargeC(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("glibc's malloc only")
+	}
+	if !MapLargeC() {
+		t.Fatal("mallopt(M_MMAP_THRESHOLD) refused, or not made")
 	}
 }
