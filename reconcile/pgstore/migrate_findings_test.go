@@ -155,25 +155,34 @@ func TestPruneLeavesNoOrphans(t *testing.T) {
 // The current hashes kept for the next run are those the versions hold
 // (storetest.CurrentHashesFollowTheVersions).
 func TestCurrentHashesFollowTheVersions(t *testing.T) {
-	storetest.CurrentHashesFollowTheVersions(t, func(t *testing.T) (reconcile.Store, func() reconcile.Store, *sqlx.DB) {
-		ctx := context.Background()
-		dsn := schemaDSN(t)
-		open := func() *pgstore.Store {
-			st, err := pgstore.Open(ctx, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st
-		}
-		st := open()
-		db, err := sqlx.Open("pgx", dsn)
+	storetest.CurrentHashesFollowTheVersions(t, openForCurrents)
+}
+
+// A large side's current hashes are kept in parts (storetest.CurrentHashesInParts).
+func TestCurrentHashesInParts(t *testing.T) {
+	storetest.CurrentHashesInParts(t, openForCurrents)
+}
+
+// openForCurrents opens a store in a new schema, a function that opens it
+// again, and a handle on its database.
+func openForCurrents(t *testing.T) (reconcile.Store, func() reconcile.Store, *sqlx.DB) {
+	ctx := context.Background()
+	dsn := schemaDSN(t)
+	open := func() *pgstore.Store {
+		st, err := pgstore.Open(ctx, dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { db.Close() })
-		return st, func() reconcile.Store { return open() }, db
-	})
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	st := open()
+	db, err := sqlx.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return st, func() reconcile.Store { return open() }, db
 }
 
 // TestPruneKeepsLastSeen: storetest.PruneKeepsLastSeen on this store.

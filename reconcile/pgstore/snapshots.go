@@ -196,7 +196,7 @@ func (s *Store) finish(ctx context.Context, k snapdelta.Key, v versioned, comple
 }
 
 // currents reads the current hash of every person or account of target:
-// those the last finished snapshot kept (snapdelta.Cached, migration 006)
+// those the last finished snapshot kept (snapdelta.Cached, migrations 006 and 008)
 // when no write has touched the versions since, else from the versions.
 func (s *Store) currents(ctx context.Context, v versioned, target string) (*snapdelta.Currents, error) {
 	if cur, ok, err := snapdelta.Cached(ctx, s.db, v.side, target); err != nil || ok {

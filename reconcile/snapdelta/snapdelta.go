@@ -12,9 +12,9 @@
 // state is read only for what changed since (versions ended after it, and
 // the versions a batch replaces), never for every account.
 //
-// The current hashes a finished snapshot leaves are kept in one row per
-// side (Encode, KeepCached), which the next run reads (Cached) instead of
-// a row per person or account.
+// The current hashes a finished snapshot leaves are kept encoded per side
+// (Encode, KeepCached), in parts of at most PartSize bytes, which the next
+// run reads (Cached) instead of a row per person or account.
 package snapdelta
 
 import (
@@ -757,12 +757,20 @@ func DecodeCurrents(b []byte) (*Currents, error) {
 }
 
 // The current versions a finished snapshot leaves are kept encoded (Encode)
-// in one row per side, in a store's table current_hashes (side, target,
-// body): the transaction that finishes the snapshot writes it (KeepCached),
-// any that writes the side's versions deletes it first (DropCached), and
-// the next run reads that one row (Cached) instead of a row per version.
-// The versions stay the truth: without a row, or with one that does not
-// decode, a store reads them.
+// in a store's table current_hashes (side, target, part, body), in parts of
+// at most PartSize bytes: the transaction that finishes the snapshot writes
+// them (KeepCached), any that writes the side's versions deletes them first
+// (DropCached), and the next run reads those rows (Cached) instead of a row
+// per version. The versions stay the truth: without rows, or with rows
+// that do not decode, a store reads them.
+
+// PartSize is the most bytes of an encoding one row holds (KeepCached,
+// WriteParts). SQLite holds a value it reads or writes whole in memory of
+// its own, outside Go's limit, and twice while it writes one (the value
+// given, and the row made of it): in one row, a million people's live
+// findings (66 MB) took up to 108 MiB there at the peak of a run, and a
+// target's current versions 22 MB. A part of 256 KiB is 16 pages of 16 KiB.
+const PartSize = 256 << 10
 
 // Tx is what DropCached and KeepCached write through: a store's
 // transaction (queries are written with ? and rebound).
@@ -772,27 +780,73 @@ type Tx interface {
 }
 
 // Cached returns the current versions kept for side and target (ok false:
-// none kept, or an encoding that does not decode). The encoding is decoded
-// where the driver read it (RawBytes), not copied first: at a million
-// accounts it is 40 MB.
+// none kept, or parts that do not decode).
 func Cached(ctx context.Context, db DB, side reconcile.Side, target string) (cur *Currents, ok bool, err error) {
-	rows, err := db.QueryContext(ctx, db.Rebind(`SELECT body FROM current_hashes WHERE side = ? AND target = ?`), string(side), target)
-	if err != nil {
-		return nil, false, err
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		return nil, false, rows.Err()
-	}
-	var body sql.RawBytes
-	if err := rows.Scan(&body); err != nil {
+	body, ok, err := ReadParts(ctx, db, `current_hashes WHERE side = ? AND target = ?`, string(side), target)
+	if err != nil || !ok {
 		return nil, false, err
 	}
 	cur, err = DecodeCurrents(body) // keeps nothing of body
 	if err != nil {
-		return nil, false, rows.Close()
+		return nil, false, nil
 	}
-	return cur, true, rows.Close()
+	return cur, true, nil
+}
+
+// ReadParts reads an encoding kept in parts (WriteParts) by the rows of
+// from, a table and its condition (written with ?, args its arguments;
+// the table has columns part and body): their total size and number
+// first, then the parts in order into one buffer of that size, each part
+// from the driver's own memory (RawBytes). ok is false when there is no
+// part, or the parts read are not those the first query counted (a save
+// between the two): the caller reads the truth then, as when the parts do
+// not decode.
+func ReadParts(ctx context.Context, db DB, from string, args ...any) (enc []byte, ok bool, err error) {
+	var total, n int64
+	if err := db.QueryRowxContext(ctx, db.Rebind(`SELECT coalesce(sum(length(body)), 0), count(*) FROM `+from), args...).Scan(&total, &n); err != nil {
+		return nil, false, err
+	}
+	if n == 0 {
+		return nil, false, nil
+	}
+	rows, err := db.QueryContext(ctx, db.Rebind(`SELECT body FROM `+from+` ORDER BY part`), args...)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	enc = make([]byte, 0, total)
+	for rows.Next() {
+		n--
+		var part sql.RawBytes
+		if err := rows.Scan(&part); err != nil {
+			return nil, false, err
+		}
+		if len(part) > cap(enc)-len(enc) {
+			return nil, false, rows.Close()
+		}
+		enc = append(enc, part...)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	return enc, n == 0 && len(enc) == cap(enc), rows.Close()
+}
+
+// WriteParts inserts enc in parts of at most PartSize bytes: each part's
+// row is insert (a statement written with ?) given cols, then the part's
+// number (from 0), then its bytes.
+func WriteParts(ctx context.Context, tx Tx, insert string, enc []byte, cols ...any) error {
+	args := append(slices.Clip(cols), 0, nil)
+	insert = tx.Rebind(insert)
+	for part := 0; part == 0 || len(enc) > 0; part++ {
+		n := min(len(enc), PartSize)
+		args[len(cols)], args[len(cols)+1] = part, enc[:n]
+		if _, err := tx.ExecContext(ctx, insert, args...); err != nil {
+			return err
+		}
+		enc = enc[n:]
+	}
+	return nil
 }
 
 // DropCached deletes the current versions kept for side and target: tx
@@ -802,10 +856,11 @@ func DropCached(ctx context.Context, tx Tx, side reconcile.Side, target string) 
 	return err
 }
 
-// KeepCached keeps enc as the current versions of side and target: tx
-// finishes their snapshot.
+// KeepCached keeps enc as the current versions of side and target, in
+// place of any kept before: tx finishes their snapshot.
 func KeepCached(ctx context.Context, tx Tx, side reconcile.Side, target string, enc []byte) error {
-	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO current_hashes (side, target, body) VALUES (?, ?, ?)
-		ON CONFLICT (side, target) DO UPDATE SET body = excluded.body`), string(side), target, enc)
-	return err
+	if err := DropCached(ctx, tx, side, target); err != nil {
+		return err
+	}
+	return WriteParts(ctx, tx, `INSERT INTO current_hashes (side, target, part, body) VALUES (?, ?, ?, ?)`, enc, string(side), target)
 }

@@ -14,18 +14,26 @@ import (
 // The current hashes kept for the next run are those the versions hold
 // (storetest.CurrentHashesFollowTheVersions).
 func TestCurrentHashesFollowTheVersions(t *testing.T) {
-	storetest.CurrentHashesFollowTheVersions(t, func(t *testing.T) (reconcile.Store, func() reconcile.Store, *sqlx.DB) {
-		ctx := context.Background()
-		path := filepath.Join(t.TempDir(), "s.db")
-		open := func() *Store {
-			st, err := Open(ctx, path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st
+	storetest.CurrentHashesFollowTheVersions(t, openForCurrents)
+}
+
+// A large side's current hashes are kept in parts (storetest.CurrentHashesInParts).
+func TestCurrentHashesInParts(t *testing.T) {
+	storetest.CurrentHashesInParts(t, openForCurrents)
+}
+
+// openForCurrents opens a new store, and a function that opens it again.
+func openForCurrents(t *testing.T) (reconcile.Store, func() reconcile.Store, *sqlx.DB) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	open := func() *Store {
+		st, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
 		}
-		st := open()
-		return st, func() reconcile.Store { return open() }, st.db
-	})
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	st := open()
+	return st, func() reconcile.Store { return open() }, st.db
 }

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/reconcile/snapdelta"
 )
 
 // OpenFindings returns the first-seen date and Jira key of every
@@ -568,8 +569,10 @@ func saveLive(ctx context.Context, tx *sqlx.Tx, seq int64, rows reconcile.Findin
 	}
 	enc := encodeLive(rows.Len(), func(i int) string { return key(rows, i) }, func(i int) int64 { return ids[i] },
 		func(i int) []byte { _, h := rows.Key(i); return h })
-	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO live_findings (id, seq, body) VALUES (1, ?, ?)`, seq, enc)
-	return err
+	if _, err := tx.ExecContext(ctx, `DELETE FROM live_findings`); err != nil {
+		return err
+	}
+	return snapdelta.WriteParts(ctx, tx, `INSERT INTO live_findings (seq, part, body) VALUES (?, ?, ?)`, enc, seq)
 }
 
 // liveMerge walks a save's rows beside the live versions before it, both

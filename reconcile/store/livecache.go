@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/binary"
 	"fmt"
 
@@ -12,12 +11,12 @@ import (
 	"github.com/accessrecon/accessrecon/reconcile/snapdelta"
 )
 
-// The live finding versions as the last full save left them, in one row
-// (live_findings, migration 016): each full save starts from them, and
-// reading them from the versions joins every live version with its body's
-// hash, a random read per finding. The row is written by the full save's
-// transaction and names that save; it is used only while that save is
-// still the last full one. Only a full save changes which versions are
+// The live finding versions as the last full save left them, encoded in
+// parts (live_findings, migrations 016 and 018; snapdelta.WriteParts): each
+// full save starts from them, and reading them from the versions joins
+// every live version with its body's hash, a random read per finding. The
+// parts are written by the full save's transaction and name that save;
+// they are used only while that save is still the last full one. Only a full save changes which versions are
 // live (a partial save's versions end where they start), and retention
 // can delete a live version only with the last full save (every live
 // version spans it): either way the record no longer names the last full
@@ -97,31 +96,19 @@ func walkLive(body []byte, n int, each func(fp []byte, id int64, hash []byte)) e
 
 // cachedLive calls each with the live versions that the full save prev
 // left, when it wrote them and they decode (ok false otherwise: each was
-// not called). They are walked twice where the driver read them (RawBytes),
-// once to check them and once for each; the checksum is read once.
+// not called). They are walked twice, once to check them and once for
+// each; the checksum is read once.
 func cachedLive(ctx context.Context, tx *sqlx.Tx, prev int64, each func(fp []byte, id int64, hash []byte)) (ok bool, err error) {
-	rows, err := tx.QueryContext(ctx, `SELECT seq, body FROM live_findings`)
-	if err != nil {
+	body, ok, err := snapdelta.ReadParts(ctx, tx, `live_findings WHERE seq = ?`, prev)
+	if err != nil || !ok {
 		return false, err
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		return false, rows.Err()
-	}
-	var seq int64
-	var body sql.RawBytes
-	if err := rows.Scan(&seq, &body); err != nil {
-		return false, err
-	}
-	if seq != prev {
-		return false, rows.Close()
 	}
 	walk, err := openLive(body)
 	if err != nil || walk(nil) != nil {
-		return false, rows.Close()
+		return false, nil
 	}
 	if err := walk(each); err != nil {
 		return false, err
 	}
-	return true, rows.Close()
+	return true, nil
 }

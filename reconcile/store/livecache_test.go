@@ -15,6 +15,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/accessrecon/accessrecon/reconcile"
+	"github.com/accessrecon/accessrecon/reconcile/snapdelta"
+	"github.com/accessrecon/accessrecon/targets"
 )
 
 // The live versions a full save records are what the versions hold: over
@@ -344,4 +346,116 @@ func saveX(t *testing.T, st *Store, day int) error {
 	}
 	_, err = st.SaveFindings(ctx, id, at, reconcile.SortedRows(row), func(string, string) bool { return true })
 	return err
+}
+
+// The live versions of a large save are kept in parts (each full but the
+// last, snapdelta.PartSize) that the next save reads as the versions; a
+// smaller save leaves no part of the larger one behind.
+func TestLiveFindingsInParts(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	all := func(string, string) bool { return true }
+	for day, n := range []int{20000, 20000, 30} {
+		at := time.Date(2026, 1, day+1, 2, 0, 0, 0, time.UTC)
+		id, err := st.BeginRun(ctx, Run{AsOf: at, StartedAt: at, Mode: "report", Scope: "full"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := make([]FindingRow, n)
+		for i := range rows {
+			fp := fmt.Sprintf("%016x", i)
+			rows[i] = FindingRow{Fingerprint: fp, Kind: "dormant", Severity: "low", Disposition: "review", Target: "app",
+				AccountID: "a-" + fp, FirstSeen: at, Body: fmt.Appendf(nil, `{"fingerprint":%q}`, fp)}
+		}
+		if _, err := st.SaveFindings(ctx, id, at, reconcile.SortedRows(rows...), all); err != nil {
+			t.Fatal(err)
+		}
+		var parts []int
+		if err := st.db.Select(&parts, `SELECT length(body) FROM live_findings ORDER BY part`); err != nil {
+			t.Fatal(err)
+		}
+		if want := 1; n > 10000 && len(parts) < 3 || n < 100 && len(parts) != want {
+			t.Fatalf("the live versions of %d findings in %d parts", n, len(parts))
+		}
+		for i, p := range parts {
+			if p > snapdelta.PartSize || i < len(parts)-1 && p != snapdelta.PartSize {
+				t.Errorf("part %d of %d is %d bytes (a part is %d)", i, len(parts), p, snapdelta.PartSize)
+			}
+		}
+		if got := compareLive(t, st, day+1); got != n {
+			t.Fatalf("day %d: %d live versions read from the parts, want %d", day+1, got, n)
+		}
+	}
+	var versions int
+	if err := st.db.Get(&versions, `SELECT COUNT(*) FROM finding_versions`); err != nil {
+		t.Fatal(err)
+	}
+	if versions != 20000 {
+		t.Errorf("%d versions, want 20000: the second day's findings, unchanged, are not new versions", versions)
+	}
+}
+
+// TestMigrateEncodingsToParts: a store whose current versions and live
+// findings are kept in one row each (migrations 015 and 016) keeps each as
+// its only part after migration 018, and the next run reads them.
+func TestMigrateEncodingsToParts(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	st, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 1, 1, 2, 0, 0, 0, time.UTC)
+	id, err := st.BeginRun(ctx, Run{AsOf: at, StartedAt: at, Mode: "report", Scope: "full"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accounts []targets.Account
+	var rows []FindingRow
+	for i := range 50 {
+		accounts = append(accounts, targets.Account{ID: fmt.Sprint("a", i), Enabled: true})
+		fp := fmt.Sprintf("%016x", i)
+		rows = append(rows, FindingRow{Fingerprint: fp, Kind: "dormant", Severity: "low", Disposition: "review", Target: "app",
+			AccountID: fmt.Sprint("a", i), FirstSeen: at, Body: fmt.Appendf(nil, `{"fingerprint":%q}`, fp)})
+	}
+	if err := st.SaveAccounts(ctx, id, "app", accounts, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.FinishAccounts(ctx, id, "app", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SaveFindings(ctx, id, at, reconcile.SortedRows(rows...), func(string, string) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	// Back to the tables of 015 and 016, a row each, and to version 17.
+	if _, err := st.db.Exec(`
+		CREATE TABLE old_current_hashes (side TEXT NOT NULL, target TEXT NOT NULL, body BLOB NOT NULL, PRIMARY KEY (side, target));
+		INSERT INTO old_current_hashes SELECT side, target, body FROM current_hashes;
+		DROP TABLE current_hashes;
+		ALTER TABLE old_current_hashes RENAME TO current_hashes;
+		CREATE TABLE old_live_findings (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, body BLOB NOT NULL);
+		INSERT INTO old_live_findings SELECT 1, seq, body FROM live_findings;
+		DROP TABLE live_findings;
+		ALTER TABLE old_live_findings RENAME TO live_findings;
+		PRAGMA user_version = 17`); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	st, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var parts int
+	if err := st.db.Get(&parts, `SELECT COUNT(*) FROM current_hashes WHERE part = 0`); err != nil || parts != 1 {
+		t.Fatalf("%d current versions kept as part 0 after the migration (%v), want 1", parts, err)
+	}
+	cur, ok, err := snapdelta.Cached(ctx, st.db, reconcile.SideTarget, "app")
+	if err != nil || !ok || cur.Len() != 50 {
+		t.Fatalf("current versions after the migration: ok %v, %v, %v", ok, err, cur)
+	}
+	if got := compareLive(t, st, 1); got != 50 {
+		t.Fatalf("%d live versions read after the migration, want 50", got)
+	}
 }

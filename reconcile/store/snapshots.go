@@ -25,9 +25,9 @@ import (
 // batch writes only new and changed versions in one transaction, and the
 // finish records the snapshot (complete: the current versions the run did
 // not save end at it; incomplete: the members it saved). The finish also
-// keeps the side's current hashes as it leaves them in one row
-// (snapdelta.KeepCached, migration 015), which the next run reads instead
-// of a row per version; a batch's write deletes that row first.
+// keeps the side's current hashes as it leaves them, encoded in a few rows
+// (snapdelta.KeepCached, migrations 015 and 018), which the next run reads
+// instead of a row per version; a batch's write deletes those rows first.
 
 // checkEvery is how many rows a write loop handles between looks at ctx:
 // statements run without a cancellable context (go-sqlite3 starts a

@@ -1,14 +1,13 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
-	"errors"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
-
-	"database/sql"
 
 	"github.com/jmoiron/sqlx"
 
@@ -57,16 +56,13 @@ func CurrentHashesFollowTheVersions(t *testing.T, open func(t *testing.T) (st re
 	check := func(when string, side reconcile.Side, target string, finished bool) {
 		t.Helper()
 		truth := currentVersions(t, db, side, target)
-		var body []byte
-		err := db.Get(&body, db.Rebind(`SELECT body FROM current_hashes WHERE side = ? AND target = ?`), string(side), target)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
+		parts := keptParts(t, db, side, target)
+		body := bytes.Join(parts, nil)
+		if len(parts) == 0 {
 			if finished {
 				t.Fatalf("%s: %s %q finished, yet no encoded current versions", when, side, target)
 			}
 			return
-		case err != nil:
-			t.Fatal(err)
 		}
 		cached, err := snapdelta.DecodeCurrents(body)
 		if err != nil {
@@ -206,4 +202,100 @@ func currentVersions(t *testing.T, db *sqlx.DB, side reconcile.Side, target stri
 		t.Fatal(err)
 	}
 	return out
+}
+
+// keptParts are the parts of the encoded current versions a store keeps
+// for side and target, in order (nil: none).
+func keptParts(t *testing.T, db *sqlx.DB, side reconcile.Side, target string) [][]byte {
+	t.Helper()
+	var parts [][]byte
+	if err := db.Select(&parts, db.Rebind(`SELECT body FROM current_hashes WHERE side = ? AND target = ? ORDER BY part`), string(side), target); err != nil {
+		t.Fatal(err)
+	}
+	return parts
+}
+
+// CurrentHashesInParts: a side whose encoded current versions outgrow a
+// part (snapdelta.PartSize) is kept in several, each full but the last,
+// that read back (snapdelta.Cached) as the versions; when it shrinks, no
+// part of the larger encoding is left. Parts read while a save replaces
+// them (the rows counted first are not the rows read) are refused, not
+// joined.
+func CurrentHashesInParts(t *testing.T, open func(t *testing.T) (st reconcile.Store, reopen func() reconcile.Store, db *sqlx.DB)) {
+	ctx := context.Background()
+	st, _, db := open(t)
+	for run, n := range []int{30000, 10} {
+		at := time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC).AddDate(0, 0, run)
+		id, err := st.BeginRun(ctx, reconcile.Run{AsOf: at, StartedAt: at, Mode: "report", Scope: "full"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch := make([]targets.Account, n)
+		for i := range batch {
+			batch[i] = targets.Account{ID: fmt.Sprintf("account-%06d", i), Username: fmt.Sprint("u", i), Enabled: i%3 != 0}
+		}
+		for len(batch) > 0 {
+			k := min(len(batch), 5000)
+			if err := st.SaveAccounts(ctx, id, "app", batch[:k], nil); err != nil {
+				t.Fatal(err)
+			}
+			batch = batch[k:]
+		}
+		if _, err := st.FinishAccounts(ctx, id, "app", true); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.FinishRun(reconcile.Run{ID: id, FinishedAt: at, Status: reconcile.StatusCompleted, Mode: "report"}); err != nil {
+			t.Fatal(err)
+		}
+		parts := keptParts(t, db, reconcile.SideTarget, "app")
+		if want := 1; n == 30000 {
+			want = 3
+			if len(parts) < want {
+				t.Fatalf("%d accounts kept in %d parts, want at least %d", n, len(parts), want)
+			}
+		} else if len(parts) != want {
+			t.Fatalf("%d accounts kept in %d parts, want %d", n, len(parts), want)
+		}
+		for i, p := range parts {
+			if len(p) > snapdelta.PartSize || i < len(parts)-1 && len(p) != snapdelta.PartSize {
+				t.Errorf("part %d of %d is %d bytes (a part is %d)", i, len(parts), len(p), snapdelta.PartSize)
+			}
+		}
+		cur, ok, err := snapdelta.Cached(ctx, db, reconcile.SideTarget, "app")
+		if err != nil || !ok {
+			t.Fatalf("%d accounts: kept current versions not read: %v, %v", n, ok, err)
+		}
+		truth, got := currentVersions(t, db, reconcile.SideTarget, "app"), 0
+		for aid, c := range cur.All() {
+			if w, ok := truth[aid]; !ok || w != c {
+				t.Fatalf("%s read as %+v, the versions say %+v (current %v)", aid, c, w, ok)
+			}
+			got++
+		}
+		if got != n || len(truth) != n {
+			t.Fatalf("%d current versions read, %d in the versions, want %d", got, len(truth), n)
+		}
+		if n == 30000 {
+			torn := tornDB{DB: db, between: func() {
+				if _, err := db.Exec(db.Rebind(`DELETE FROM current_hashes WHERE side = ? AND target = ? AND part = 1`), string(reconcile.SideTarget), "app"); err != nil {
+					t.Fatal(err)
+				}
+			}}
+			if enc, ok, err := snapdelta.ReadParts(ctx, torn, `current_hashes WHERE side = ? AND target = ?`, string(reconcile.SideTarget), "app"); err != nil || ok {
+				t.Fatalf("parts read while one went: %d bytes, ok %v, %v; want refused", len(enc), ok, err)
+			}
+		}
+	}
+}
+
+// tornDB is db with between called before each QueryContext (ReadParts
+// counts the parts with QueryRowxContext, then reads them with it).
+type tornDB struct {
+	*sqlx.DB
+	between func()
+}
+
+func (d tornDB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	d.between()
+	return d.DB.QueryContext(ctx, query, args...)
 }
