@@ -832,21 +832,70 @@ func ReadParts(ctx context.Context, db DB, from string, args ...any) (enc []byte
 	return enc, n == 0 && len(enc) == cap(enc), rows.Close()
 }
 
-// WriteParts inserts enc in parts of at most PartSize bytes: each part's
-// row is insert (a statement written with ?) given cols, then the part's
-// number (from 0), then its bytes.
+// WriteParts inserts enc in parts of at most PartSize bytes (PartWriter).
 func WriteParts(ctx context.Context, tx Tx, insert string, enc []byte, cols ...any) error {
-	args := append(slices.Clip(cols), 0, nil)
-	insert = tx.Rebind(insert)
-	for part := 0; part == 0 || len(enc) > 0; part++ {
-		n := min(len(enc), PartSize)
-		args[len(cols)], args[len(cols)+1] = part, enc[:n]
-		if _, err := tx.ExecContext(ctx, insert, args...); err != nil {
-			return err
+	w := NewPartWriter(ctx, tx, insert, cols...)
+	w.Write(enc)
+	return w.Close()
+}
+
+// PartWriter writes an encoding in parts of PartSize bytes as it is made:
+// each part's row is insert (a statement written with ?) given cols, then
+// the part's number (from 0), then its bytes; Close writes the last (the
+// only one, empty, for nothing written).
+type PartWriter struct {
+	ctx    context.Context
+	tx     Tx
+	insert string
+	args   []any
+	buf    []byte
+	part   int
+	err    error
+}
+
+// NewPartWriter returns a PartWriter of rows insert, given cols.
+func NewPartWriter(ctx context.Context, tx Tx, insert string, cols ...any) *PartWriter {
+	return &PartWriter{ctx: ctx, tx: tx, insert: tx.Rebind(insert), args: append(slices.Clip(cols), 0, nil)}
+}
+
+// Write adds p to the encoding, and writes each part it fills. An error
+// is the first write's that failed.
+func (w *PartWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 && w.err == nil {
+		if w.buf == nil {
+			w.buf = make([]byte, 0, min(PartSize, len(p)))
 		}
-		enc = enc[n:]
+		k := min(len(p), PartSize-len(w.buf))
+		w.buf = append(w.buf, p[:k]...)
+		p = p[k:]
+		if len(w.buf) == PartSize {
+			w.flush()
+		}
 	}
-	return nil
+	if w.err != nil {
+		return 0, w.err
+	}
+	return n, nil
+}
+
+func (w *PartWriter) flush() {
+	w.args[len(w.args)-2], w.args[len(w.args)-1] = w.part, w.buf
+	_, w.err = w.tx.ExecContext(w.ctx, w.insert, w.args...)
+	w.part++
+	w.buf = w.buf[:0]
+}
+
+// Close writes the last part (none after a full one, unless it is the
+// first), and returns the first error.
+func (w *PartWriter) Close() error {
+	if w.err == nil && (len(w.buf) > 0 || w.part == 0) {
+		if w.buf == nil {
+			w.buf = []byte{}
+		}
+		w.flush()
+	}
+	return w.err
 }
 
 // DropCached deletes the current versions kept for side and target: tx

@@ -567,12 +567,16 @@ func saveLive(ctx context.Context, tx *sqlx.Tx, seq int64, rows reconcile.Findin
 	if i := slices.Index(ids, 0); i >= 0 {
 		return fmt.Errorf("%s has no live version", key(rows, i))
 	}
-	enc := encodeLive(rows.Len(), func(i int) string { return key(rows, i) }, func(i int) int64 { return ids[i] },
-		func(i int) []byte { _, h := rows.Key(i); return h })
 	if _, err := tx.ExecContext(ctx, `DELETE FROM live_findings`); err != nil {
 		return err
 	}
-	return snapdelta.WriteParts(ctx, tx, `INSERT INTO live_findings (seq, part, body) VALUES (?, ?, ?)`, enc, seq)
+	w := snapdelta.NewPartWriter(ctx, tx, `INSERT INTO live_findings (seq, part, body) VALUES (?, ?, ?)`, seq)
+	err = encodeLive(w, rows.Len(), func(i int) string { return key(rows, i) }, func(i int) int64 { return ids[i] },
+		func(i int) []byte { _, h := rows.Key(i); return h })
+	if err != nil {
+		return err
+	}
+	return w.Close()
 }
 
 // liveMerge walks a save's rows beside the live versions before it, both

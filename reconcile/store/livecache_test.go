@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -117,7 +118,7 @@ func TestLiveFindingsAreRead(t *testing.T) {
 		if c.disorder {
 			fps = []string{"x", "w"}
 		}
-		wrong := encodeLive(len(fps), func(i int) string { return fps[i] }, func(int) int64 { return id }, func(int) []byte { return make([]byte, 16) })
+		wrong := liveBytes(len(fps), func(i int) string { return fps[i] }, func(int) int64 { return id }, func(int) []byte { return make([]byte, 16) })
 		if c.stale {
 			seq++
 		}
@@ -210,15 +211,39 @@ func collect(out *[]liveVersion) func(fp []byte, id int64, hash []byte) {
 	}
 }
 
-// decodeLive is openLive's walk into memory of its own.
-func decodeLive(b []byte) ([]liveVersion, error) {
-	walk, err := openLive(b)
-	if err != nil {
-		return nil, err
+// liveBytes is encodeLive's encoding.
+func liveBytes(n int, fp func(i int) string, id func(i int) int64, hash func(i int) []byte) []byte {
+	var b bytes.Buffer
+	if err := encodeLive(&b, n, fp, id, hash); err != nil {
+		panic(err)
 	}
-	var out []liveVersion
-	err = walk(collect(&out))
-	return out, err
+	return b.Bytes()
+}
+
+// decodeLive walks b (liveWalk) into memory of its own, given whole and
+// in parts of 1, 2, 5 and 13 bytes: each way gives the same versions, or
+// fails.
+func decodeLive(b []byte) ([]liveVersion, error) {
+	var whole []liveVersion
+	var wholeErr error
+	for i, size := range []int{len(b) + 1, 1, 2, 5, 13} {
+		var out []liveVersion
+		w := newLiveWalk(collect(&out))
+		var err error
+		for p := b; len(p) > 0 && err == nil; {
+			k := min(size, len(p))
+			err, p = w.part(p[:k]), p[k:]
+		}
+		if err == nil {
+			err = w.end()
+		}
+		if i == 0 {
+			whole, wholeErr = out, err
+		} else if (err == nil) != (wholeErr == nil) || err == nil && !reflect.DeepEqual(out, whole) {
+			return nil, fmt.Errorf("in parts of %d: %v, %v; whole: %v, %v", size, out, err, whole, wholeErr)
+		}
+	}
+	return whole, wholeErr
 }
 
 // An encoding walks in order. One cut short, altered, or that does not
@@ -226,7 +251,7 @@ func decodeLive(b []byte) ([]liveVersion, error) {
 func TestWalkLiveRefusesDamage(t *testing.T) {
 	fps := []string{"aaaa", "bbbbbbbb", "c"}
 	hash := func(i int) []byte { return bytes.Repeat([]byte{byte(i + 1)}, 16) }
-	b := encodeLive(3, func(i int) string { return fps[i] }, func(i int) int64 { return int64(100 + i) }, hash)
+	b := liveBytes(3, func(i int) string { return fps[i] }, func(i int) int64 { return int64(100 + i) }, hash)
 	got, err := decodeLive(b)
 	if err != nil || len(got) != 3 {
 		t.Fatalf("the intact encoding: %v, %v", got, err)
@@ -236,7 +261,7 @@ func TestWalkLiveRefusesDamage(t *testing.T) {
 			t.Fatalf("the intact encoding: version %d is %+v", i, v)
 		}
 	}
-	b = encodeLive(3, func(i int) string { return fps[i] }, func(i int) int64 { return int64(100 + i) }, hash)
+	b = liveBytes(3, func(i int) string { return fps[i] }, func(i int) int64 { return int64(100 + i) }, hash)
 	for n := range len(b) {
 		if _, err := decodeLive(b[:n]); err == nil {
 			t.Fatalf("the first %d of %d bytes decode", n, len(b))
@@ -250,13 +275,18 @@ func TestWalkLiveRefusesDamage(t *testing.T) {
 		}
 	}
 	seal := func(body []byte) []byte { return binary.LittleEndian.AppendUint64(body, xxhash.Sum64(body)) }
-	twice := encodeLive(2, func(int) string { return "same" }, func(i int) int64 { return int64(i + 1) }, hash)
+	twice := liveBytes(2, func(int) string { return "same" }, func(i int) int64 { return int64(i + 1) }, hash)
 	if _, err := decodeLive(twice); err == nil {
 		t.Error("a fingerprint twice decodes")
 	}
-	backwards := encodeLive(2, func(i int) string { return fps[1-i] }, func(i int) int64 { return int64(i + 1) }, hash)
+	backwards := liveBytes(2, func(i int) string { return fps[1-i] }, func(i int) int64 { return int64(i + 1) }, hash)
 	if _, err := decodeLive(backwards); err == nil {
 		t.Error("fingerprints out of order decode")
+	}
+	fewer := bytes.Clone(b[:len(b)-8])
+	fewer[4]++ // counts 4 versions, has 3
+	if _, err := decodeLive(seal(fewer)); err == nil {
+		t.Error("fewer versions than counted decode")
 	}
 	long := seal(append(bytes.Clone(b[:len(b)-8]), 0))
 	if _, err := decodeLive(long); err == nil {
