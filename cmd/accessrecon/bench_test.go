@@ -741,6 +741,27 @@ package main
 // 2,221, 31.7-32.3 s against 31.3-33.8. BenchmarkDay2 -count 3 then: floor
 // 0.42-0.46 s; run-no-workbook 2.74, 2.77 and 2.86 s (4.38-4.68 cpu-s,
 // 350.7-353.4 MiB, GC 8.5-9.0%, x-floor 6.00-6.26); run 3.32-4.09 s.
+// Night of 2026-12-04: C's malloc maps each block of 1 MiB or more on its
+// own (memlimit.MapLargeC), the stores' encoded current versions and live
+// findings in parts of 256 KiB (migrations 018, pg 008), the live findings
+// written and read a part at a time, People without a map of rows, and
+// memlimit.Need 4.5% lower. At 1,000,000 people by hand, from a kept day-1
+// store migrated and rewritten in parts: peak RSS 1,933-1,937 MiB in five
+// runs (1,934-1,971 in three more, instrumented), 35.9-43.1 s on a busy
+// machine (28.6-31.3 s at a quieter moment), GC 17.5-20.4% of the CPU time,
+// the live heap's peak 1,496-1,525 MB; two pairs in turn with 4d92f39 on
+// the same day-1 data: 1,933 and 1,934 MiB against 2,221 and 2,245 MiB,
+// 43.1 and 35.9 s against 46.0 and 45.5 s. Memory outside Go's limit at
+// the save fell from 170-213 MiB to 8-20. BenchmarkDay2 -count 3 at 100,000
+// people (the machine busier: the floor 0.45-0.50 s, 0.83-0.93 cpu-s):
+// run-no-workbook 3.14-3.20 s (5.11-5.25 cpu-s, 308.4-324.5 MiB, GC
+// 8.3-8.6%, x-floor 6.30-6.41), run 3.71-4.26 s; store growth 0.87 MB on
+// day 2 (7.4 MB before: the encodings rewritten whole each day). By hand,
+// six pairs in turn with 4d92f39: 2.34-3.42 s (median 2.81) against
+// 2.63-3.27 (2.97), 327-333 MiB against 344-359. BenchmarkDays -benchtime
+// 29x: day 1 8.42 s with the workbook (384.9 MiB); store 436.6 MB after day
+// 1, 463.1 MB after day 30 (0.91 MB per day); days 2-30 4.42 s and 7.35
+// cpu-s with the workbook, peak RSS 330.8 MiB, GC 12.2%.
 
 import (
 	"bytes"
