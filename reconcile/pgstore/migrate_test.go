@@ -10,8 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/pgstore"
+	"github.com/accessrecon/accessrecon/reconcile/snapdelta"
+	"github.com/accessrecon/accessrecon/targets"
 )
 
 // Migration 003 converts a store made by the previous code (full copies per
@@ -177,5 +181,75 @@ func TestMigrateFullSnapshotsToDeltas(t *testing.T) {
 	}
 	if vs, err := st.AccountVersions(ctx, "app", "A3"); err != nil || len(vs) != 1 || vs[0].ValidTo != 3 {
 		t.Errorf("A3's versions = %+v, %v; want one, ended by run 3", vs, err)
+	}
+}
+
+// Migration 008 keeps a side's current versions, kept in one row before
+// it, as that row's only part: the store reads them as before.
+func TestMigrateCurrentHashesToParts(t *testing.T) {
+	ctx := context.Background()
+	// A row as a store keeps it: saved by this one, from its one part.
+	dsn := schemaDSN(t)
+	st, err := pgstore.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	at := time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC)
+	id, err := st.BeginRun(ctx, reconcile.Run{AsOf: at, StartedAt: at, Mode: "report", Scope: "full"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accounts []targets.Account
+	for i := range 40 {
+		accounts = append(accounts, targets.Account{ID: fmt.Sprint("a", i), Enabled: true})
+	}
+	if err := st.SaveAccounts(ctx, id, "app", accounts, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.FinishAccounts(ctx, id, "app", true); err != nil {
+		t.Fatal(err)
+	}
+	kept := func(dsn string) (map[string]snapdelta.Current, []byte) {
+		t.Helper()
+		db, err := sqlx.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		cur, ok, err := snapdelta.Cached(ctx, db, reconcile.SideTarget, "app")
+		if err != nil || !ok {
+			t.Fatalf("no current versions kept: %v, %v", ok, err)
+		}
+		var body []byte
+		if err := db.Get(&body, `SELECT body FROM current_hashes WHERE side = 'target' AND target = 'app'`); err != nil {
+			t.Fatal(err)
+		}
+		return maps.Collect(cur.All()), body
+	}
+	want, body := kept(dsn)
+	if len(want) != 40 {
+		t.Fatalf("%d current versions kept, want 40", len(want))
+	}
+
+	old := schemaDSN(t)
+	if err := pgstore.MigrateTo(ctx, old, 7); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`INSERT INTO current_hashes (side, target, body) VALUES ('target', 'app', $1)`, body); err != nil {
+		t.Fatal(err)
+	}
+	migrated, err := pgstore.Open(ctx, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer migrated.Close()
+	if got, _ := kept(old); !maps.Equal(got, want) {
+		t.Errorf("after migration 008: %v, want %v", got, want)
 	}
 }
