@@ -174,14 +174,14 @@ func walkLiveParts(ctx context.Context, tx *sqlx.Tx, prev int64, each func(fp []
 		if err := rows.Scan(&part); err != nil {
 			return false, nil, err
 		}
-		if bad == nil {
-			bad = w.part(part)
+		if bad = w.part(part); bad != nil {
+			return true, bad, rows.Close()
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return false, nil, err
 	}
-	if found && bad == nil {
+	if found {
 		bad = w.end()
 	}
 	return found, bad, rows.Close()

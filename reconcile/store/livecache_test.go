@@ -364,6 +364,25 @@ func TestTwoLiveVersionsStopTheSave(t *testing.T) {
 
 // saveX saves, in a full save of a run of its own on the given day of
 // January 2026, one finding x, always the same.
+// saveN saves n findings of one shape in a full run on day.
+func saveN(t *testing.T, st *Store, day, n int) error {
+	t.Helper()
+	ctx := context.Background()
+	at := time.Date(2026, 1, day, 2, 0, 0, 0, time.UTC)
+	id, err := st.BeginRun(ctx, Run{AsOf: at, StartedAt: at, Mode: "report", Scope: "full"})
+	if err != nil {
+		return err
+	}
+	rows := make([]FindingRow, n)
+	for i := range rows {
+		fp := fmt.Sprintf("%016x", i)
+		rows[i] = FindingRow{Fingerprint: fp, Kind: "dormant", Severity: "low", Disposition: "review", Target: "app",
+			AccountID: "a-" + fp, FirstSeen: at, Body: fmt.Appendf(nil, `{"fingerprint":%q}`, fp)}
+	}
+	_, err = st.SaveFindings(ctx, id, at, reconcile.SortedRows(rows...), func(string, string) bool { return true })
+	return err
+}
+
 func saveX(t *testing.T, st *Store, day int) error {
 	t.Helper()
 	ctx := context.Background()
@@ -384,20 +403,8 @@ func saveX(t *testing.T, st *Store, day int) error {
 func TestLiveFindingsInParts(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
-	all := func(string, string) bool { return true }
 	for day, n := range []int{20000, 20000, 30} {
-		at := time.Date(2026, 1, day+1, 2, 0, 0, 0, time.UTC)
-		id, err := st.BeginRun(ctx, Run{AsOf: at, StartedAt: at, Mode: "report", Scope: "full"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows := make([]FindingRow, n)
-		for i := range rows {
-			fp := fmt.Sprintf("%016x", i)
-			rows[i] = FindingRow{Fingerprint: fp, Kind: "dormant", Severity: "low", Disposition: "review", Target: "app",
-				AccountID: "a-" + fp, FirstSeen: at, Body: fmt.Appendf(nil, `{"fingerprint":%q}`, fp)}
-		}
-		if _, err := st.SaveFindings(ctx, id, at, reconcile.SortedRows(rows...), all); err != nil {
+		if err := saveN(t, st, day+1, n); err != nil {
 			t.Fatal(err)
 		}
 		var parts []int
@@ -422,6 +429,23 @@ func TestLiveFindingsInParts(t *testing.T) {
 	}
 	if versions != 20000 {
 		t.Errorf("%d versions, want 20000: the second day's findings, unchanged, are not new versions", versions)
+	}
+	// A part gone from the middle: the rest is not read as the versions.
+	if err := saveN(t, st, 4, 20000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.db.Exec(`DELETE FROM live_findings WHERE part = 1`); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := st.db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	called := 0
+	ok, err := cachedLive(ctx, tx, lastFullSave(t, st), func([]byte, int64, []byte) { called++ })
+	if ok || err != nil || called > 0 {
+		t.Fatalf("parts without the second: ok %v, %v, %d versions given; want refused, none given", ok, err, called)
 	}
 }
 
