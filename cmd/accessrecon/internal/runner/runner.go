@@ -123,11 +123,14 @@ func Run(ctx context.Context, cfg *config.Config, env Env, req Request) (*reconc
 	// A full run's memory is sized to the job's last one; a targeted or
 	// scoped run's, whose counts say little of what it reads, is not (while
 	// one is going, the watch on the live heap covers it).
-	if b := memlimit.FromContext(ctx); b != nil && len(req.EmployeeIDs) == 0 && len(req.Scope) == 0 {
+	budget := memlimit.FromContext(ctx)
+	sized := false
+	if budget != nil && len(req.EmployeeIDs) == 0 && len(req.Scope) == 0 {
 		if need := lastNeed(ctx, env.Store, req.Job); need > 0 {
-			release := b.Reserve(need)
+			release := budget.Reserve(need)
 			defer release()
-			env.Log.Debug("memory limit sized to the job's last run", "need_mib", need>>20, "limit_mib", b.Limit()>>20)
+			sized = true
+			env.Log.Debug("memory limit sized to the job's last run", "need_mib", need>>20, "limit_mib", budget.Limit()>>20)
 		}
 	}
 	res, runErr := eng.Run(ctx, spec)
@@ -150,6 +153,11 @@ func Run(ctx context.Context, cfg *config.Config, env Env, req Request) (*reconc
 	// The workbook and findings.json only read the result: side by side.
 	var wg sync.WaitGroup
 	wg.Go(func() {
+		if sized && req.Reports.wants("xlsx") {
+			release := budget.Reserve(memlimit.WorkbookNeed(len(res.Findings)))
+			defer release()
+			env.Log.Debug("memory limit raised while the workbook is written", "limit_mib", budget.Limit()>>20)
+		}
 		_ = writeReports(octx, cfg, env.Store, res, req.Reports.only("xlsx"), req.OutDir, req.DryRun, n)
 	})
 	// Notifications are events of the run, not reports: every run that

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sync"
 	"testing"
 
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
@@ -130,3 +131,67 @@ func TestMemoryLimitSizedToTheLastRun(t *testing.T) {
 		t.Fatalf("limit %d during a targeted run, want the ceiling", during)
 	}
 }
+
+// While a sized run's workbook is written, the limit holds the workbook's
+// need too (memlimit.WorkbookNeed of the run's findings); a run that
+// writes no workbook does not raise it.
+func TestMemoryLimitRaisedForTheWorkbook(t *testing.T) {
+	cfg, st, dir := setup(t)
+	prev := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
+	const ceiling = 6 << 30
+	ctx := memlimit.WithBudget(context.Background(), memlimit.NewBudget(ceiling))
+	raised := func(reports Set) (limits []int64, res *reconcile.Result) {
+		t.Helper()
+		rec := &recordHandler{}
+		res, err := Run(ctx, cfg, Env{Store: st, Log: slog.New(rec)}, Request{Job: "nightly", Reports: reports, OutDir: dir})
+		if res == nil || err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rec.records {
+			if r.Message == "memory limit raised while the workbook is written" {
+				r.Attrs(func(a slog.Attr) bool {
+					if a.Key == "limit_mib" {
+						limits = append(limits, a.Value.Int64())
+					}
+					return true
+				})
+			}
+		}
+		return limits, res
+	}
+	if limits, _ := raised(Set{"xlsx"}); len(limits) != 0 {
+		t.Fatalf("the job's first run (not sized) raised the limit for its workbook: %v", limits)
+	}
+	limits, res := raised(Set{"xlsx"})
+	c := res.Run.Counts
+	want := (memlimit.Base + memlimit.Need(c["people"], c["accounts"], c["findings"]) + memlimit.WorkbookNeed(len(res.Findings))) >> 20
+	if len(limits) != 1 || limits[0] != want {
+		t.Fatalf("limits %v MiB while the workbook was written, want [%d]", limits, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "accessrecon-"+res.Run.AsOf.Format("2006-01-02")+"-2.xlsx")); err != nil {
+		t.Errorf("no workbook: %v", err)
+	}
+	if limits, _ := raised(Set{}); len(limits) != 0 {
+		t.Fatalf("a run without the workbook raised the limit for it: %v", limits)
+	}
+	if after := debug.SetMemoryLimit(-1); after != ceiling {
+		t.Fatalf("limit %d after the runs, want the ceiling", after)
+	}
+}
+
+// recordHandler keeps every record, at every level.
+type recordHandler struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (h *recordHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *recordHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.records = append(h.records, r.Clone())
+	return nil
+}
+func (h *recordHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *recordHandler) WithGroup(string) slog.Handler      { return h }
