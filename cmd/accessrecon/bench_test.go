@@ -761,7 +761,18 @@ package main
 // 2.63-3.27 (2.97), 327-333 MiB against 344-359. BenchmarkDays -benchtime
 // 29x: day 1 8.42 s with the workbook (384.9 MiB); store 436.6 MB after day
 // 1, 463.1 MB after day 30 (0.91 MB per day); days 2-30 4.42 s and 7.35
-// cpu-s with the workbook, peak RSS 330.8 MiB, GC 12.2%.
+// cpu-s with the workbook, peak RSS 330.8 MiB, GC 12.2%. Later, at a
+// quieter moment, BenchmarkDay2 -count 3 again: floor 0.43-0.47 s;
+// run-no-workbook 2.65, 2.77 and 3.06 s (4.24-4.87 cpu-s, 308.9-321.3 MiB,
+// GC 8.7-10.1%, x-floor 5.67-6.55); run 3.64-3.76 s; store growth 0.82 MB
+// on day 2. reconcile/pgstore's BenchmarkDay2 -count 2 at 100,000 people:
+// SQLite 2.93 and 3.09 s, PostgreSQL 4.66 and 4.99 s (1.51-1.70 times).
+// With the workbook at 1,000,000 people, the workbook's need held while it
+// is written (memlimit.WorkbookNeed): 47.8 and 42.5 s, 2,067 and 2,323 MiB
+// (the last when the run's limit was let go with the findings still held:
+// the heap grew to 2.1 GB before the next collection), GC 13.9 and 16.1 s;
+// without it 63.4 and 42.8 s, 2,036 and 2,000 MiB, GC 25.3 and 17.4 s;
+// 4d92f39 once: 55.3 s, 2,326 MiB, GC 20.4 s.
 
 import (
 	"bytes"
