@@ -209,3 +209,28 @@ func TestLocalTargetsListedOnePerProcessor(t *testing.T) {
 		}
 	}
 }
+
+// A run's findings of one person, on several targets, share one PersonRef
+// (People.ref: the engine numbers its snapshot's rows before it indexes
+// them), and another person's is their own.
+func TestRunSharesAPersonsRef(t *testing.T) {
+	e := newEngine(t)
+	accounts := []targets.Account{{ID: "A1", EmployeeID: "E1", Enabled: true}, {ID: "A2", EmployeeID: "E2", Enabled: true}}
+	rs := RunSpec{AsOf: asOf, Mode: Report, Sources: []SourceSpec{{Name: "hr", Type: "test", Source: hr()}},
+		Targets: []TargetSpec{{Name: "app", Type: "list", Target: listTarget{accounts: accounts, unique: true}},
+			{Name: "vpn", Type: "list", Target: listTarget{accounts: accounts, unique: true}}}}
+	res, err := e.Run(context.Background(), rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := map[string][]*PersonRef{}
+	for _, f := range findKind(res.Findings, TerminatedActive) {
+		refs[f.EmployeeID] = append(refs[f.EmployeeID], f.Person)
+	}
+	if len(refs["E1"]) != 2 || len(refs["E2"]) != 2 {
+		t.Fatalf("terminated_active findings by person: %v, want two each", refs)
+	}
+	if refs["E1"][0] == nil || refs["E1"][0] != refs["E1"][1] || refs["E2"][0] != refs["E2"][1] || refs["E1"][0] == refs["E2"][0] {
+		t.Fatalf("PersonRefs %v: want one per person, shared by their findings", refs)
+	}
+}

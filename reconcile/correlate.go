@@ -83,19 +83,33 @@ func (s personSet) list(buf *[1]*PersonRow) []*PersonRow {
 	return nil
 }
 
-// NewPeople indexes a snapshot. Employee IDs must already be unique. The
+// NewPeople indexes a snapshot. Employee IDs must already be unique. It
+// numbers the rows (numberRows), then indexes them (indexPeople).
+func NewPeople(people []*PersonRow) *People {
+	numberRows(people)
+	return indexPeople(people)
+}
+
+// numberRows records each row's place in people (PersonRow.at), where
+// People.ref finds the row's PersonRef. It writes to the rows: never while
+// anything else reads them (the engine numbers its snapshot before the
+// snapshot is saved and indexed at once).
+func numberRows(people []*PersonRow) {
+	for i, x := range people {
+		x.at = int32(i)
+	}
+}
+
+// indexPeople indexes rows numbered by numberRows, only reading them. The
 // two indexes every run uses are made side by side: the targets wait for
 // them.
-func NewPeople(people []*PersonRow) *People {
+func indexPeople(people []*PersonRow) *People {
 	p := &People{all: people, refs: make([]atomic.Pointer[PersonRef], len(people))}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		p.byID = make(map[string]*PersonRow, len(people))
 		for i, k := range idKeys(len(people), func(i int) string { return people[i].EmployeeID }) {
 			p.byID[k] = people[i]
-		}
-		for i, x := range people {
-			x.at = int32(i)
 		}
 	})
 	p.byEmail = make(map[string]personSet, len(people))

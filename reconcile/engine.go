@@ -508,11 +508,13 @@ func (e *Engine) collectHR(ctx context.Context, log *slog.Logger, spec RunSpec, 
 		}
 	}
 	// The people are indexed for the targets while the snapshot is
-	// stored and compared (each only reads the rows): every target waits
-	// for both, and at a million people each takes a second or more.
+	// stored and compared (each only reads the rows, numbered first):
+	// every target waits for both, and at a million people each takes a
+	// second or more.
 	var people *People
 	var index sync.WaitGroup
-	index.Go(func() { people = NewPeople(snap.all) })
+	numberRows(snap.all)
+	index.Go(func() { people = indexPeople(snap.all) })
 	defer index.Wait()
 	// The snapshot is stored only once every source was read whole; a
 	// targeted run's is the people it was asked about, and records nobody
@@ -1509,17 +1511,15 @@ func (r *runRows) Body(k int) ([]byte, error) {
 // Its slice is made with the first body kept (a slice header a finding is
 // 44 MB at a million people, for a spool that nearly always takes all).
 type keptBodies struct {
-	n   int
-	mu  sync.Mutex // guards all while bodies are set
-	all [][]byte
+	n    int
+	make sync.Once // makes all, once, for the first body set
+	all  [][]byte
 }
 
+// set keeps finding i's body. The parts of marshalFindings set theirs at
+// once, each its own findings.
 func (b *keptBodies) set(i int, body []byte) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.all == nil {
-		b.all = make([][]byte, b.n)
-	}
+	b.make.Do(func() { b.all = make([][]byte, b.n) })
 	b.all[i] = body
 }
 

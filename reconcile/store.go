@@ -278,7 +278,7 @@ type PersonRow struct {
 	sources.Person
 	PrevJobCode  string    // the job code before the last change ("" if none seen)
 	JobChangedAt time.Time // when accessrecon first saw the current job code replace another
-	// at is the row's place in the People that indexed it last (NewPeople):
+	// at is the row's place in the People that indexed it last (numberRows):
 	// where it finds the row's PersonRef (People.ref), with no map of rows
 	// (33 MB at a million people).
 	at int32
