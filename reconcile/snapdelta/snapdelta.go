@@ -30,6 +30,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/jmoiron/sqlx"
@@ -713,13 +714,21 @@ func OpenFrame(b []byte, magic, what string, minSize int) (body []byte, n int, e
 
 // DecodeCurrents reads what Encode wrote. It fails on anything else: a
 // truncated or altered encoding, an ID twice. The IDs share one copy of
-// b: a current set is read as one allocation, not one per ID.
-func DecodeCurrents(b []byte) (*Currents, error) {
+// b (nothing of b is kept): a current set is read as one allocation, not
+// one per ID.
+func DecodeCurrents(b []byte) (*Currents, error) { return decodeCurrents(b, false) }
+
+// decodeCurrents is DecodeCurrents; with own, the IDs are b's own bytes,
+// not a copy (b is the caller's to give: nothing may write to it after).
+func decodeCurrents(b []byte, own bool) (*Currents, error) {
 	body, n, err := OpenFrame(b, currentsMagic, "current versions", 10) // ID length, ID, hash, run
 	if err != nil {
 		return nil, err
 	}
-	ids := string(body)
+	ids := unsafe.String(unsafe.SliceData(body), len(body))
+	if !own {
+		ids = strings.Clone(ids)
+	}
 	c := newCurrents(n)
 	off := 8
 	for range n {
@@ -780,13 +789,15 @@ type Tx interface {
 }
 
 // Cached returns the current versions kept for side and target (ok false:
-// none kept, or parts that do not decode).
+// none kept, or parts that do not decode). Their IDs are the buffer the
+// parts were read into, not a copy of it (22 MB a target at a million
+// people).
 func Cached(ctx context.Context, db DB, side reconcile.Side, target string) (cur *Currents, ok bool, err error) {
 	body, ok, err := ReadParts(ctx, db, `current_hashes WHERE side = ? AND target = ?`, string(side), target)
 	if err != nil || !ok {
 		return nil, false, err
 	}
-	cur, err = DecodeCurrents(body) // keeps nothing of body
+	cur, err = decodeCurrents(body, true)
 	if err != nil {
 		return nil, false, nil
 	}

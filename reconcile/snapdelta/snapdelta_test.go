@@ -1,6 +1,7 @@
 package snapdelta
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"fmt"
@@ -531,7 +532,31 @@ func TestDecodeLarge(t *testing.T) {
 	if err != nil || c.Len() != n {
 		t.Fatalf("decoded %v: %v", c.Len(), err)
 	}
-	clear(b) // Cached decodes the driver's buffer: nothing of it is kept
+	// DecodeCurrents keeps nothing of b (a driver's buffer); Cached's
+	// decode, given a buffer of its own, keeps the IDs in it.
+	inside := func(c *Currents, b []byte) (in, out int) {
+		lo := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+		for id := range c.All() {
+			if at := uintptr(unsafe.Pointer(unsafe.StringData(id))); at >= lo && at < lo+uintptr(len(b)) {
+				in++
+			} else {
+				out++
+			}
+		}
+		return in, out
+	}
+	ob := bytes.Clone(b)
+	own, err := decodeCurrents(ob, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in, out := inside(c, b); in != 0 {
+		t.Fatalf("DecodeCurrents keeps %d IDs in the buffer it was given (%d not)", in, out)
+	}
+	if in, out := inside(own, ob); out != 0 || in != n {
+		t.Fatalf("decodeCurrents(own) copied %d IDs (%d in the buffer)", out, in)
+	}
+	clear(b)
 	for i := range n {
 		if j, ok := c.lookup(fmt.Sprint("acct-", i)); !ok || c.vals[j].Hash != uint64(i) {
 			t.Fatalf("acct-%d found %v", i, ok)
