@@ -2,7 +2,9 @@ package memlimit
 
 import (
 	"context"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"testing"
 )
 
@@ -11,6 +13,13 @@ import (
 type fakeRuntime struct {
 	limits []int64
 	st     gcStats
+	gogc   int
+}
+
+func (f *fakeRuntime) pace(n int) int {
+	was := f.gogc
+	f.gogc = n
+	return was
 }
 
 func (f *fakeRuntime) stats() gcStats { return f.st }
@@ -34,16 +43,18 @@ func (f *fakeRuntime) last() int64 { return f.limits[len(f.limits)-1] }
 // The limit is the ceiling with no run, the Base plus what the runs need
 // while they last (two runs at once: both), never above the ceiling, and
 // the ceiling again once every run released its reservation (released
-// twice, once).
+// twice, once). While runs last the limit alone paces the collector (GOGC
+// off), and GOGC is what it was once none is left.
 func TestBudgetFollowsTheRuns(t *testing.T) {
-	f := &fakeRuntime{}
+	f := &fakeRuntime{gogc: 150}
 	b := newBudget(8<<30, f.set, f.stats)
-	if f.last() != 8<<30 {
-		t.Fatalf("limit %d with no run, want the ceiling", f.last())
+	b.pace = f.pace
+	if f.last() != 8<<30 || f.gogc != 150 {
+		t.Fatalf("limit %d, GOGC %d with no run, want the ceiling and 150", f.last(), f.gogc)
 	}
 	r1 := b.Reserve(300 << 20)
-	if f.last() != Base+300<<20 || b.Limit() != f.last() {
-		t.Fatalf("limit %d during a run of 300 MiB, want %d", f.last(), Base+300<<20)
+	if f.last() != Base+300<<20 || b.Limit() != f.last() || f.gogc != -1 {
+		t.Fatalf("limit %d, GOGC %d during a run of 300 MiB, want %d and off", f.last(), f.gogc, Base+300<<20)
 	}
 	r2 := b.Reserve(200 << 20)
 	if f.last() != Base+500<<20 {
@@ -51,8 +62,8 @@ func TestBudgetFollowsTheRuns(t *testing.T) {
 	}
 	r1()
 	r1()
-	if f.last() != Base+200<<20 {
-		t.Fatalf("limit %d after the first run (released twice), want %d", f.last(), Base+200<<20)
+	if f.last() != Base+200<<20 || f.gogc != -1 {
+		t.Fatalf("limit %d, GOGC %d after the first run (released twice), want %d and off", f.last(), f.gogc, Base+200<<20)
 	}
 	r3 := b.Reserve(16 << 30)
 	if f.last() != 8<<30 {
@@ -60,8 +71,13 @@ func TestBudgetFollowsTheRuns(t *testing.T) {
 	}
 	r3()
 	r2()
-	if f.last() != 8<<30 {
-		t.Fatalf("limit %d after every run, want the ceiling", f.last())
+	if f.last() != 8<<30 || f.gogc != 150 {
+		t.Fatalf("limit %d, GOGC %d after every run, want the ceiling and 150", f.last(), f.gogc)
+	}
+	r4 := b.Reserve(1 << 20)
+	defer r4()
+	if f.gogc != -1 {
+		t.Fatalf("GOGC %d in the next run, want off", f.gogc)
 	}
 }
 
@@ -156,6 +172,19 @@ func TestNeedSizedToTheData(t *testing.T) {
 		if need+Base < c.peakLive*5/4 || need > c.peakLive*8/5 {
 			t.Errorf("%d people: need %d MB (%d MB with the Base), for a peak of %d MB", c.people, need/1e6, (need+Base)/1e6, c.peakLive/1e6)
 		}
+	}
+}
+
+// GOGC set in the environment is the operator's: runs leave it as it is.
+func TestBudgetKeepsGOGCSet(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	t.Setenv("GOGC", "80")
+	if NewBudget(1<<40).pace != nil {
+		t.Error("GOGC=80: runs would turn it off")
+	}
+	os.Unsetenv("GOGC") // t.Setenv puts it back
+	if NewBudget(1<<40).pace == nil {
+		t.Error("GOGC not set: runs would not turn it off")
 	}
 }
 
