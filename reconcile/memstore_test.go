@@ -210,6 +210,17 @@ func (s *memStore) FinishPeople(ctx context.Context, runID int64, complete bool)
 	return nil
 }
 
+func (s *memStore) HRStates(ctx context.Context, runID int64) iter.Seq2[HRState, error] {
+	return func(yield func(HRState, error) bool) {
+		for p, err := range s.People(ctx, runID) {
+			if !yield(HRState{EmployeeID: p.EmployeeID, Status: p.Status, JobCode: p.JobCode, PrevJobCode: p.PrevJobCode,
+				TerminationDate: p.TerminationDate, JobChangedAt: p.JobChangedAt}, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
 func (s *memStore) People(ctx context.Context, runID int64) iter.Seq2[PersonRow, error] {
 	s.mu.Lock()
 	ps := slices.Clone(s.people[runID])

@@ -68,6 +68,11 @@ type Store interface {
 	// person the run saved, as it saved them. On failure it yields one
 	// (PersonRow{}, err) and stops; it stops when the consumer breaks.
 	People(ctx context.Context, runID int64) iter.Seq2[PersonRow, error]
+	// HRStates yields of the HR snapshot of a run what a later run
+	// compares with its own (HRState), in People's order and as People
+	// fails and stops: the next run reads the previous snapshot while it
+	// reads HR, and every target waits for both.
+	HRStates(ctx context.Context, runID int64) iter.Seq2[HRState, error]
 	// BeginAccounts starts run runID's snapshot of target, before its
 	// first SaveAccounts: its baseline is run prevRun's snapshot of the
 	// target (the last good collection; 0: none), which SaveAccounts and

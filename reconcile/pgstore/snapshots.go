@@ -250,6 +250,38 @@ func (s *Store) People(ctx context.Context, runID int64) iter.Seq2[reconcile.Per
 	return s.people(ctx, runID, ``)
 }
 
+// HRStates yields what a later run compares of run runID's HR snapshot
+// (reconcile.Store documents it), in People's order.
+func (s *Store) HRStates(ctx context.Context, runID int64) iter.Seq2[reconcile.HRState, error] {
+	return func(yield func(reconcile.HRState, error) bool) {
+		rows, err := s.db.QueryContext(ctx, `SELECT v.employee_id, v.status, v.job_code, v.prev_job_code, v.termination_date, v.job_changed_at
+			FROM snapshots s JOIN person_versions v ON s.side = 'hr' AND s.target = ''
+			WHERE `+asOf("employee_id")+` ORDER BY v.employee_id COLLATE "C"`, runID)
+		if err != nil {
+			yield(reconcile.HRState{}, fmt.Errorf("pgstore: HR states of run %d: %w", runID, err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var p reconcile.HRState
+			var status string
+			var term, changed sql.NullTime
+			if err := rows.Scan(&p.EmployeeID, &status, &p.JobCode, &p.PrevJobCode, &term, &changed); err != nil {
+				yield(reconcile.HRState{}, fmt.Errorf("pgstore: HR states of run %d: %w", runID, err))
+				return
+			}
+			p.Status = sources.Status(status)
+			p.TerminationDate, p.JobChangedAt = tt(term), tt(changed)
+			if !yield(p, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(reconcile.HRState{}, fmt.Errorf("pgstore: HR states of run %d: %w", runID, err))
+		}
+	}
+}
+
 // Leavers yields the people of run runID's HR snapshot whose termination
 // date is after after, in employee ID order: the upcoming leavers, read
 // without reading everyone.

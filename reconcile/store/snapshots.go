@@ -336,6 +336,46 @@ func (s *Store) People(ctx context.Context, runID int64) iter.Seq2[PersonRow, er
 	return s.people(ctx, runID, nil)
 }
 
+// HRStates yields what a later run compares of run runID's HR snapshot
+// (reconcile.Store documents it): six of People's fourteen columns.
+func (s *Store) HRStates(ctx context.Context, runID int64) iter.Seq2[reconcile.HRState, error] {
+	q := `SELECT v.employee_id, v.status, v.job_code, v.prev_job_code, v.termination_date, v.job_changed_at
+		FROM snapshots s JOIN person_versions v ON s.side = 'hr' AND s.target = ''
+		WHERE ` + asOf("v", "employee_id") + ` ORDER BY v.employee_id`
+	return func(yield func(reconcile.HRState, error) bool) {
+		var text [6]sql.NullString
+		err := driverRows(ctx, s.db.DB, q, []any{runID}, func(dest []driver.Value) error {
+			if err := driverText(dest, text[:]); err != nil {
+				return err
+			}
+			p := reconcile.HRState{EmployeeID: text[0].String, Status: sources.Status(text[1].String), JobCode: text[2].String,
+				PrevJobCode: text[3].String, TerminationDate: mustT(text[4]), JobChangedAt: mustT(text[5])}
+			if !yield(p, nil) {
+				return errStopped
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStopped) {
+			yield(reconcile.HRState{}, fmt.Errorf("store: HR states of run %d: %w", runID, err))
+		}
+	}
+}
+
+// driverText reads a row of TEXT columns (NULL: not Valid) into text.
+func driverText(dest []driver.Value, text []sql.NullString) error {
+	for i, v := range dest {
+		switch v := v.(type) {
+		case string:
+			text[i] = sql.NullString{String: v, Valid: true}
+		case nil:
+			text[i] = sql.NullString{}
+		default:
+			return fmt.Errorf("column %d reads as %T", i+1, v)
+		}
+	}
+	return nil
+}
+
 // Leavers yields the people of run runID's HR snapshot whose termination
 // date is after after, in employee ID order: the upcoming leavers, read
 // without reading everyone.
@@ -361,15 +401,8 @@ func (s *Store) people(ctx context.Context, runID int64, after *time.Time) iter.
 	return func(yield func(PersonRow, error) bool) {
 		var text [14]sql.NullString
 		err := driverRows(ctx, s.db.DB, q+` ORDER BY v.employee_id`, args, func(dest []driver.Value) error {
-			for i, v := range dest {
-				switch v := v.(type) {
-				case string:
-					text[i] = sql.NullString{String: v, Valid: true}
-				case nil:
-					text[i] = sql.NullString{}
-				default:
-					return fmt.Errorf("column %d reads as %T", i+1, v)
-				}
+			if err := driverText(dest, text[:]); err != nil {
+				return err
 			}
 			var p PersonRow
 			p.EmployeeID, p.Email, p.FirstName, p.LastName = text[0].String, text[1].String, text[2].String, text[3].String

@@ -166,6 +166,32 @@ func contractSnapshots(t *testing.T, st Store) {
 	for range st.People(ctx, id) {
 		break // a consumer that stops early
 	}
+	// HRStates: what People yields of each person that a later run
+	// compares, in the same order.
+	var hrStates []reconcile.HRState
+	for p, err := range st.HRStates(ctx, id) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		hrStates = append(hrStates, p)
+	}
+	var wantHR []reconcile.HRState
+	for _, p := range got {
+		wantHR = append(wantHR, reconcile.HRState{EmployeeID: p.EmployeeID, Status: p.Status, JobCode: p.JobCode, PrevJobCode: p.PrevJobCode,
+			TerminationDate: p.TerminationDate, JobChangedAt: p.JobChangedAt})
+	}
+	if !slices.EqualFunc(hrStates, wantHR, func(a, b reconcile.HRState) bool {
+		return a.EmployeeID == b.EmployeeID && a.Status == b.Status && a.JobCode == b.JobCode && a.PrevJobCode == b.PrevJobCode &&
+			a.TerminationDate.Equal(b.TerminationDate) && a.JobChangedAt.Equal(b.JobChangedAt)
+	}) {
+		t.Errorf("HR states %+v, want %+v", hrStates, wantHR)
+	}
+	if e := hrStates[2]; e.EmployeeID != "E2" || !e.TerminationDate.Equal(contractT0) || !e.JobChangedAt.Equal(hired) || e.PrevJobCode != "SALES" {
+		t.Errorf("E2's HR state %+v", e)
+	}
+	for range st.HRStates(ctx, id) {
+		break
+	}
 
 	groups := []targets.Group{{ID: "cn=eng", Name: "eng"}, {ID: "admins", Name: "admins"}}
 	accounts := []targets.Account{
