@@ -10,7 +10,6 @@
 package csv
 
 import (
-	"bufio"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -149,8 +148,7 @@ func (s *Source) read(ctx context.Context, yield func(sources.Person, error) boo
 		return 0, err
 	}
 	defer f.Close()
-	r := csv.NewReader(skipBOM(f))
-	r.ReuseRecord = true
+	r := exportfile.NewCSV(f)
 	name := s.cfg.Path
 
 	headers, idx, err := s.readHeader(r, name)
@@ -205,7 +203,7 @@ func (s *Source) read(ctx context.Context, yield func(sources.Person, error) boo
 // readHeader reads the header line: its trimmed headers and the field index
 // of each column (-1: absent). A required column missing, a header twice or
 // invalid UTF-8 is an error naming line 1.
-func (s *Source) readHeader(r *csv.Reader, name string) (headers []string, idx columns, err error) {
+func (s *Source) readHeader(r *exportfile.CSV, name string) (headers []string, idx columns, err error) {
 	hdr, err := r.Read()
 	if err == io.EOF {
 		return nil, idx, fmt.Errorf("%s:1: empty file: want a header line and at least one person", name)
@@ -303,7 +301,7 @@ const estimateAfter = 512
 
 // estimate is the number of records a regular file holds, judging by the
 // n records r has read; 0 when it cannot tell.
-func estimate(f *exportfile.File, r *csv.Reader, n int) int {
+func estimate(f *exportfile.File, r *exportfile.CSV, n int) int {
 	fi, err := f.Stat()
 	off := r.InputOffset()
 	if err != nil || !fi.Mode().IsRegular() || off <= 0 {
@@ -319,15 +317,6 @@ func parseErr(name string, err error) error {
 		return malformed(name, pe)
 	}
 	return fmt.Errorf("%s: %w", name, err)
-}
-
-// skipBOM drops a leading UTF-8 byte order mark.
-func skipBOM(r io.Reader) io.Reader {
-	br := bufio.NewReaderSize(r, 64<<10) // a read (a system call) per 64 KiB, not per 4
-	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
-		_, _ = br.Discard(3)
-	}
-	return br
 }
 
 var _ sources.Source = (*Source)(nil)

@@ -10,7 +10,6 @@
 package csv
 
 import (
-	"bufio"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -425,7 +424,7 @@ func parseBool(v string) (bool, error) {
 type csvFile struct {
 	name    string
 	f       *exportfile.File
-	r       *csv.Reader
+	r       *exportfile.CSV
 	headers []string // trimmed, as the file writes them
 }
 
@@ -437,13 +436,7 @@ func openCSV(ctx context.Context, name string) (*csvFile, error) {
 		}
 		return nil, err
 	}
-	br := bufio.NewReaderSize(f, 64<<10) // a read (a system call) per 64 KiB, not per 4
-	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
-		_, _ = br.Discard(3)
-	}
-	r := csv.NewReader(br)
-	r.ReuseRecord = true
-	return &csvFile{name: name, f: f, r: r}, nil
+	return &csvFile{name: name, f: f, r: exportfile.NewCSV(f)}, nil
 }
 
 func (f *csvFile) Close() error { return f.f.Close() }
