@@ -29,11 +29,9 @@ func transcript(r csvReader) []string {
 		if errors.As(err, &pe) {
 			line += fmt.Sprintf(" parse=%d/%d/%d/%v", pe.StartLine, pe.Line, pe.Column, pe.Err)
 		}
-		if rec != nil {
-			for i := range rec {
-				l, c := r.FieldPos(i)
-				line += fmt.Sprintf(" %d:%d", l, c)
-			}
+		for i := range rec {
+			l, c := r.FieldPos(i)
+			line += fmt.Sprintf(" %d:%d", l, c)
 		}
 		out = append(out, line+fmt.Sprintf(" off=%d", r.InputOffset()))
 		if err == io.EOF || err != nil && pe == nil {
