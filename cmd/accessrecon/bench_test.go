@@ -779,6 +779,23 @@ package main
 // 4d92f39 once: 55.3 s, 2,326 MiB, GC 20.4 s. Day 1 at 100,000 people by
 // hand without the workbook, on an empty store after a sync, three runs:
 // 6.42-6.94 s (7.85-8.26 user-s, 355-376 MiB).
+//
+// Late night of 2026-12-04: the targets' findings unpacked side by side
+// (2ab5da1), GOGC off while a sized run holds the limit (f148ddf), the
+// previous HR snapshot read as six columns (HRStates, 5faa982) and the CSV
+// connectors reading through exportfile.CSV (18bdb6e). BenchmarkDay2 -count
+// 3 at 100,000 people on a quiet machine: floor 0.39-0.42 s (0.71-0.72
+// cpu-s), floor-exportcsv 0.29-0.30 s; run-no-workbook 1.92-2.03 s
+// (3.15-3.27 cpu-s, 320.6-323.5 MiB, GC 6.7-7.0%, 6-7 collections instead
+// of 15), x-floor 4.62-4.88, x-floor-exportcsv 6.65-7.02; run 2.76-2.80 s;
+// store growth 0.82 MB on day 2. The findings.json of a 100,000-person day
+// 2 and its drift are byte for byte those of the build before. At
+// 1,000,000 people by hand, day 2 without the workbook from a kept day-1
+// store, two runs: 25.55 and 25.16 s, peak RSS 1,935 and 1,942 MiB, GC
+// 15.5-15.8% of the CPU time (15 collections, the live heap's peak 1,498
+// MB). reconcile/pgstore's BenchmarkDay2 -count 2: SQLite 2.68 and 2.85 s,
+// PostgreSQL 4.17 and 4.04 s (1.42-1.56 times). Day 1 at 100,000 people
+// by hand without the workbook: 5.94 and 6.31 s, 374-386 MiB.
 
 import (
 	"bytes"
