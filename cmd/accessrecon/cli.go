@@ -48,6 +48,8 @@ func commands() []command {
 		{Name: "audit verify", Summary: "check the audit trail's hash chain against its file", Required: []string{"config"}, Define: defineAuditVerify},
 		{Name: "audit export", Summary: "the audit trail as JSON Lines or CEF", Required: []string{"config"}, Define: defineAuditExport},
 		{Name: "drill", Summary: "a drill (terminate, suspend or move) of the canaries, measured against the SLA (or --history)", Required: []string{"config"}, Define: defineDrill},
+		{Name: "store copy", Summary: "copy a SQLite store (--from) into the new, empty PostgreSQL store of --config: moving to PostgreSQL with nothing lost",
+			Required: []string{"config", "from"}, Define: defineStoreCopy},
 		{Name: "evidence", Summary: "the evidence pack of a period for an auditor (zip with a SHA-256 manifest)", Required: []string{"config", "from", "to", "out"}, Define: defineEvidence},
 	}
 }
