@@ -16,7 +16,8 @@ import (
 // The demo's SQLite store (two days, enforced on the directory, with a
 // hold and an approved exemption added) is copied into a new PostgreSQL
 // store: the stores list the same runs, holds, exemptions, findings and
-// revocations against the SLA, and the copied audit trail verifies. A
+// revocations against the SLA, and the copied audit trail (its oldest
+// records trimmed first, as retention does) verifies. A
 // third day is run in report mode on each: the two runs find the same (the
 // same first-seen dates, the same run number). A second copy into the filled store
 // is refused and changes nothing; so is a copy while a run holds the SQLite
@@ -73,6 +74,21 @@ func TestStoreCopyToPostgres(t *testing.T) {
 	}
 	if err := src.Unlock(ctx, store.RunLock, other.Token); err != nil {
 		t.Fatal(err)
+	}
+	// A trail whose oldest records retention trimmed: it starts on a
+	// record whose previous hash is not the zero one.
+	trail := src.Audit("")
+	var cut time.Time
+	if err := trail.Records(ctx, 0, func(r store.AuditRecord) error {
+		if r.Seq == 40 {
+			cut = r.At
+		}
+		return nil
+	}); err != nil || cut.IsZero() {
+		t.Fatalf("no audit record 40 to trim before (%v)", err)
+	}
+	if n, err := trail.Trim(ctx, cut); err != nil || n == 0 {
+		t.Fatalf("trim: %d removed, %v", n, err)
 	}
 	src.Close()
 	if h, _ := do(exitOK, pgCfg, "history"); strings.Contains(h, "completed") {

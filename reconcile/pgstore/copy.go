@@ -149,6 +149,9 @@ func (s *Store) CopyFromSQLite(ctx context.Context, src *sql.Tx) ([]TableCopy, e
 		if err := setSequences(ctx, src, tx, plan, dst); err != nil {
 			return err
 		}
+		if err := sameAudit(ctx, src, tx); err != nil {
+			return err
+		}
 		return tx.Commit(ctx)
 	})
 	if err != nil {
@@ -397,6 +400,54 @@ func setSequences(ctx context.Context, src *sql.Tx, tx pgx.Tx, plan []string, ds
 		}
 	}
 	return nil
+}
+
+// auditColumns are the audit table's columns, all hashed into the chain
+// (seq and run_id are integers, the rest text on both stores).
+const auditColumns = `seq, at, run_id, type, actor, target, detail, prev_hash, hash`
+
+// sameAudit reads the copied audit trail back, before it is committed,
+// and compares it with the SQLite store's record by record: the trail is
+// evidence, and the copy holds it byte for byte or not at all.
+func sameAudit(ctx context.Context, src *sql.Tx, tx pgx.Tx) error {
+	a, err := src.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit ORDER BY seq`)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	defer a.Close()
+	b, err := tx.Query(ctx, `SELECT `+auditColumns+` FROM audit ORDER BY seq`)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	defer b.Close()
+	type record struct {
+		seq, run                                       int64
+		at, typ, actor, target, detail, prevHash, hash string
+	}
+	for {
+		var x, y record
+		moreA, moreB := a.Next(), b.Next()
+		if moreA {
+			if err := a.Scan(&x.seq, &x.at, &x.run, &x.typ, &x.actor, &x.target, &x.detail, &x.prevHash, &x.hash); err != nil {
+				return fmt.Errorf("audit: %w", err)
+			}
+		}
+		if moreB {
+			if err := b.Scan(&y.seq, &y.at, &y.run, &y.typ, &y.actor, &y.target, &y.detail, &y.prevHash, &y.hash); err != nil {
+				return fmt.Errorf("audit: %w", err)
+			}
+		}
+		if moreA != moreB || x != y {
+			return fmt.Errorf("audit: the copied record %d is not the SQLite store's record %d", y.seq, x.seq)
+		}
+		if !moreA {
+			break
+		}
+	}
+	if err := a.Err(); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return b.Err()
 }
 
 // selectStrings reads one text column.
