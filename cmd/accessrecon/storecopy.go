@@ -69,14 +69,15 @@ func storeCopy(ctx context.Context, cfg *config.Config, from string, stdout, std
 
 	// No run on either store while the copy lasts: one on the SQLite store
 	// would be missing from the copy, one on the PostgreSQL store would
-	// collide with it.
+	// collide with it. The copy runs under both leases: it stops if either
+	// is lost.
 	log, _ := present.NewLogger(stderr)
 	stale := config.DurOr(cfg.Serve.LockStale, 2*time.Minute)
 	for _, l := range []struct {
 		st   storefile.RunLock
 		name string
 	}{{src, from}, {dst, cfg.StoreName()}} {
-		_, release, err := runlock.New(l.st, stale, log).Hold(ctx, "accessrecon store copy", 0)
+		leased, release, err := runlock.New(l.st, stale, log).Hold(ctx, "accessrecon store copy", 0)
 		if err != nil {
 			var le *runlock.Locked
 			if errors.As(err, &le) {
@@ -85,6 +86,7 @@ func storeCopy(ctx context.Context, cfg *config.Config, from string, stdout, std
 			return fmt.Errorf("%s: %w", l.name, err)
 		}
 		defer release()
+		ctx = leased
 	}
 
 	// One read transaction: what is copied is one state of the file.
@@ -114,10 +116,12 @@ func storeCopy(ctx context.Context, cfg *config.Config, from string, stdout, std
 	}
 
 	// The trail as the PostgreSQL store now holds it: the chain intact and
-	// ending where the SQLite one ended.
+	// ending where the SQLite one ended. The copy compared it with the
+	// SQLite store's record by record, so a chain broken here was broken
+	// there: it is carried over as it was, and said.
 	res, err := pg.Audit("").Verify(ctx)
 	if err != nil {
-		return fmt.Errorf("the copied audit trail does not verify: %w", err)
+		return fmt.Errorf("copied, but the audit trail, copied as the SQLite store held it, does not verify: %w", err)
 	}
 	if res.StoreRecords != records || res.LastHash != head {
 		return fmt.Errorf("the copied audit trail holds %d records ending %s, the SQLite store's %d ending %s", res.StoreRecords, res.LastHash, records, head)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -170,4 +171,38 @@ func findingsPart(t *testing.T, outDir string) string {
 	}
 	id := regexp.MustCompile(`^\{"id":\d+,`).FindString(s[i+len("\n\"run\": "):])
 	return s[:i] + "\n" + id
+}
+
+// A SQLite trail that was tampered with is copied as it was (the copy
+// launders nothing) and the copy says that it does not verify, exit 1.
+func TestStoreCopyOfATamperedTrail(t *testing.T) {
+	t.Setenv("ACCESSRECON_TEST_STORE", pgStoreDSN(t))
+	_, pgCfg := pgDemo(t, "")
+	from := filepath.Join(demoTemplate(t), "accessrecon.db")
+	dir := t.TempDir()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from = filepath.Join(dir, "accessrecon.db")
+	if err := os.WriteFile(from, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite3", "file:"+from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'someone else' WHERE seq = 5`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"store", "copy", "--config", pgCfg, "--from", from}, &out, &errb); code != exitFail ||
+		!strings.Contains(errb.String(), "does not verify") {
+		t.Fatalf("exit %d: %s%s", code, out.String(), errb.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"audit", "verify", "--config", pgCfg}, &out, &errb); code == exitOK {
+		t.Errorf("audit verify on the copy of a tampered trail: exit 0: %s", out.String())
+	}
 }
