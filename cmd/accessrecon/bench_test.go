@@ -796,6 +796,23 @@ package main
 // MB). reconcile/pgstore's BenchmarkDay2 -count 2: SQLite 2.68 and 2.85 s,
 // PostgreSQL 4.17 and 4.04 s (1.42-1.56 times). Day 1 at 100,000 people
 // by hand without the workbook: 5.94 and 6.31 s, 374-386 MiB.
+//
+// Night of 2026-12-04, after a restart, on a slower machine (the floor's
+// CPU time a fifth higher): BenchmarkDay2 -count 3: floor 0.46-0.53 s
+// (0.86-0.98 cpu-s), floor-exportcsv 0.38-0.40 s; run-no-workbook 2.38-2.53
+// s (3.84-4.03 cpu-s, 319.5-326.3 MiB, GC 5.7-6.4%), x-floor 5.15-5.47,
+// x-floor-exportcsv 5.99-6.35; run 3.12-3.20 s; store growth 0.87 MB on
+// day 2. BenchmarkDays -benchtime 29x: day 1 9.38 s with the workbook
+// (388.7 MiB); days 2-30 3.39 s and 5.54 cpu-s with it, peak RSS 342.2
+// MiB, GC 12.4%; store 435.8 MB after day 1, 463.2 MB after day 30 (0.99
+// MB per day). Day 1 without the workbook by hand, three runs: 7.22-7.97 s,
+// 379-401 MiB. At 1,000,000 people on a new store: day 1 102.0 s (3,238
+// MiB peak RSS, store 4,602 MB); day 2 37.0 s, 1,931 MiB; day 3 36.2 s
+// (58.5 cpu-s, GC 10.5 s of it: 18.0%), 1,924 MiB. reconcile/pgstore's
+// BenchmarkDay2 -count 2: SQLite 2.82 and 2.77 s, PostgreSQL 4.38 and 4.29
+// s (1.52-1.58 times). The day-1 store copied to PostgreSQL (store copy:
+// 16.36M rows, 91.7 s, 48 MiB peak RSS), day 2 there took 50.8 s (1.37
+// times SQLite's) and found byte for byte what SQLite's did.
 
 import (
 	"bytes"
