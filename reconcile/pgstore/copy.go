@@ -152,6 +152,13 @@ func (s *Store) CopyFromSQLite(ctx context.Context, src *sql.Tx) ([]TableCopy, e
 		if err := sameAudit(ctx, src, tx); err != nil {
 			return err
 		}
+		// The planner's statistics, which autovacuum would gather only
+		// later: the first run on the store would plan without them.
+		for _, t := range plan {
+			if _, err := tx.Exec(ctx, `ANALYZE `+pgx.Identifier{t}.Sanitize()); err != nil {
+				return fmt.Errorf("table %s: analyze: %w", t, err)
+			}
+		}
 		return tx.Commit(ctx)
 	})
 	if err != nil {

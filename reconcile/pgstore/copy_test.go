@@ -78,7 +78,8 @@ func copyInto(t *testing.T, dst *pgstore.Store, path string) ([]pgstore.TableCop
 // it: the guards (SQLite: one per line; PostgreSQL: a JSON array), the
 // credentials' order (SQLite: insertion; PostgreSQL: a seq column), the
 // times (text to timestamptz, to the microsecond), finding_saves'
-// sequence (past every number SQLite gave, not only the rows left).
+// sequence (past every number SQLite gave, not only the rows left); and
+// the tables are analyzed.
 func TestCopyFromSQLite(t *testing.T) {
 	ctx := context.Background()
 	path := sqliteStore(t)
@@ -127,6 +128,14 @@ func TestCopyFromSQLite(t *testing.T) {
 	}
 	if last != 57 {
 		t.Errorf("finding_saves' sequence at %d, want 57", last)
+	}
+	// Analyzed: the planner knows the copied rows (-1: never analyzed).
+	var tuples float64
+	if err := db.QueryRow(`SELECT reltuples FROM pg_class WHERE oid = 'account_versions'::regclass`).Scan(&tuples); err != nil {
+		t.Fatal(err)
+	}
+	if tuples != 1 {
+		t.Errorf("account_versions: the planner counts %g rows, want 1", tuples)
 	}
 	if id, err := dst.BeginRun(ctx, reconcile.Run{AsOf: run.AsOf, StartedAt: time.Now(), Mode: "report", Scope: "full"}); err != nil || id != 2 {
 		t.Errorf("the next run: %d, %v; want 2", id, err)
