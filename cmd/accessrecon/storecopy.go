@@ -10,6 +10,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/config"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/present"
 	"github.com/accessrecon/accessrecon/cmd/accessrecon/internal/runlock"
@@ -90,21 +92,16 @@ func storeCopy(ctx context.Context, cfg *config.Config, from string, stdout, std
 	}
 
 	// One read transaction: what is copied is one state of the file.
-	db, err := sql.Open("sqlite3", "file:"+from+"?mode=ro&_busy_timeout=15000")
+	db, err := sqlx.Open("sqlite3", "file:"+from+"?mode=ro&_busy_timeout=15000")
 	if err != nil {
 		return fmt.Errorf("--from %s: %w", from, err)
 	}
 	defer db.Close()
-	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := db.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("--from %s: %w", from, err)
 	}
 	defer tx.Rollback()
-	var records int
-	var head string
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), '') FROM audit`).Scan(&records, &head); err != nil {
-		return fmt.Errorf("--from %s: the audit trail: %w", from, err)
-	}
 	copied, err := pg.CopyFromSQLite(ctx, tx)
 	if err != nil {
 		return err
@@ -115,18 +112,14 @@ func storeCopy(ctx context.Context, cfg *config.Config, from string, stdout, std
 		total += c.Rows
 	}
 
-	// The trail as the PostgreSQL store now holds it: the chain intact and
-	// ending where the SQLite one ended. The copy compared it with the
-	// SQLite store's record by record, so a chain broken here was broken
-	// there: it is carried over as it was, and said.
+	// The trail as the PostgreSQL store now holds it. The copy compared it
+	// with the SQLite store's record by record, so a chain broken here was
+	// broken there: it is carried over as it was, and said.
 	res, err := pg.Audit("").Verify(ctx)
 	if err != nil {
 		return fmt.Errorf("copied, but the audit trail, copied as the SQLite store held it, does not verify: %w", err)
 	}
-	if res.StoreRecords != records || res.LastHash != head {
-		return fmt.Errorf("the copied audit trail holds %d records ending %s, the SQLite store's %d ending %s", res.StoreRecords, res.LastHash, records, head)
-	}
 	fmt.Fprintf(stdout, "copied %s into %s: %d rows in %d tables; the audit trail verifies (%d records, head %s)\n",
-		from, cfg.StoreName(), total, len(copied), records, head)
+		from, cfg.StoreName(), total, len(copied), res.StoreRecords, res.LastHash)
 	return nil
 }

@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jmoiron/sqlx"
 
 	"github.com/accessrecon/accessrecon/reconcile/store"
 )
@@ -62,9 +64,9 @@ type pgColumn struct {
 // yet: no row in any table but the run lock's. It is one transaction:
 // after an error nothing was written. It returns the rows copied per
 // table, in the order they were copied.
-func (s *Store) CopyFromSQLite(ctx context.Context, src *sql.Tx) ([]TableCopy, error) {
+func (s *Store) CopyFromSQLite(ctx context.Context, src *sqlx.Tx) ([]TableCopy, error) {
 	var srcTables []string
-	if err := selectStrings(ctx, src, &srcTables, `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`); err != nil {
+	if err := src.SelectContext(ctx, &srcTables, `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`); err != nil {
 		return nil, fmt.Errorf("pgstore: copy: the SQLite store's tables: %w", err)
 	}
 	var cols []struct {
@@ -96,20 +98,13 @@ func (s *Store) CopyFromSQLite(ctx context.Context, src *sql.Tx) ([]TableCopy, e
 			return nil, fmt.Errorf("pgstore: copy: the PostgreSQL store's table %s has no counterpart in the SQLite store", t)
 		}
 	}
-	slices.SortFunc(plan, func(a, b string) int {
-		pa, oka := copyFirst[a]
-		pb, okb := copyFirst[b]
-		if !oka {
-			pa = 2
+	rank := func(t string) int {
+		if r, ok := copyFirst[t]; ok {
+			return r
 		}
-		if !okb {
-			pb = 2
-		}
-		if pa != pb {
-			return pa - pb
-		}
-		return strings.Compare(a, b)
-	})
+		return len(copyFirst)
+	}
+	slices.SortFunc(plan, func(a, b string) int { return cmp.Or(cmp.Compare(rank(a), rank(b)), strings.Compare(a, b)) })
 
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -127,10 +122,7 @@ func (s *Store) CopyFromSQLite(ctx context.Context, src *sql.Tx) ([]TableCopy, e
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, auditSpace, auditInsertLock); err != nil {
 			return err
 		}
-		for t := range dst {
-			if notCopied[t] {
-				continue
-			}
+		for _, t := range plan {
 			var has bool
 			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+pgx.Identifier{t}.Sanitize()+`)`).Scan(&has); err != nil {
 				return err
@@ -167,68 +159,48 @@ func (s *Store) CopyFromSQLite(ctx context.Context, src *sql.Tx) ([]TableCopy, e
 	return out, nil
 }
 
-// derived are the PostgreSQL columns that SQLite does not keep, and what
-// they are made from: the SQLite query's ORDER BY, and the value of each
-// row given the previous row's key.
-var derived = map[string]struct {
-	column  string
-	orderBy string
-	key     []string // the columns whose change restarts the count
-}{
+// derived are the PostgreSQL columns that SQLite does not keep, and the
+// SQLite expression that makes each.
+var derived = map[string]map[string]string{
 	// A credential's place among its account version's credentials: SQLite
-	// reads them in insertion (rowid) order, PostgreSQL by seq.
-	"credential_versions": {"seq", "target, account_id, valid_from, rowid", []string{"target", "account_id", "valid_from"}},
+	// reads them in insertion (rowid) order, PostgreSQL by seq, from 0.
+	"credential_versions": {"seq": `ROW_NUMBER() OVER (PARTITION BY target, account_id, valid_from ORDER BY rowid) - 1`},
 }
 
 // copyTable copies one table with COPY, converting each SQLite value to
 // its PostgreSQL column's type.
-func copyTable(ctx context.Context, src *sql.Tx, tx pgx.Tx, table string, pgCols []pgColumn) (int64, error) {
+func copyTable(ctx context.Context, src *sqlx.Tx, tx pgx.Tx, table string, pgCols []pgColumn) (int64, error) {
 	var srcCols []string
-	if err := selectStrings(ctx, src, &srcCols, `SELECT name FROM pragma_table_info(?) ORDER BY cid`, table); err != nil {
+	if err := src.SelectContext(ctx, &srcCols, `SELECT name FROM pragma_table_info(?) ORDER BY cid`, table); err != nil {
 		return 0, err
 	}
-	der, hasDerived := derived[table]
-	byName := map[string]pgColumn{}
+	// The columns COPY fills, in PostgreSQL's order, and what the SQLite
+	// query selects for each.
+	var names, exprs []string
 	for _, c := range pgCols {
-		byName[c.Name] = c
-	}
-	for _, c := range srcCols {
-		if _, ok := byName[c]; !ok {
-			return 0, fmt.Errorf("the SQLite store's column %s has no place in the PostgreSQL store", c)
-		}
-	}
-	var names []string // the columns COPY fills: SQLite's, then the derived one
-	var types []pgColumn
-	for _, c := range srcCols {
-		names, types = append(names, c), append(types, byName[c])
-	}
-	for _, c := range pgCols {
-		if slices.Contains(srcCols, c.Name) {
-			continue
-		}
-		if !hasDerived || der.column != c.Name {
+		switch expr, ok := derived[table][c.Name]; {
+		case slices.Contains(srcCols, c.Name):
+			exprs = append(exprs, `"`+c.Name+`"`)
+		case ok:
+			exprs = append(exprs, expr)
+		default:
 			return 0, fmt.Errorf("the PostgreSQL store's column %s has no counterpart in the SQLite store", c.Name)
 		}
 		names = append(names, c.Name)
 	}
-	q := `SELECT ` + strings.Join(quoteAll(srcCols), ", ") + ` FROM "` + table + `"`
-	if hasDerived {
-		q += ` ORDER BY ` + der.orderBy
+	for _, c := range srcCols {
+		if !slices.Contains(names, c) {
+			return 0, fmt.Errorf("the SQLite store's column %s has no place in the PostgreSQL store", c)
+		}
 	}
-	r, err := src.QueryContext(ctx, q)
+	r, err := src.QueryContext(ctx, `SELECT `+strings.Join(exprs, ", ")+` FROM "`+table+`"`)
 	if err != nil {
 		return 0, err
 	}
 	defer r.Close()
-	rs := &rowSource{rows: r, table: table, types: types, vals: make([]any, len(srcCols)), ptrs: make([]any, len(srcCols))}
+	rs := &rowSource{rows: r, table: table, types: pgCols, vals: make([]any, len(pgCols)), ptrs: make([]any, len(pgCols))}
 	for i := range rs.vals {
 		rs.ptrs[i] = &rs.vals[i]
-	}
-	if hasDerived {
-		for _, k := range der.key {
-			rs.key = append(rs.key, slices.Index(srcCols, k))
-		}
-		rs.count = true
 	}
 	n, err := tx.CopyFrom(ctx, pgx.Identifier{table}, names, rs)
 	if err != nil {
@@ -243,28 +215,15 @@ func copyTable(ctx context.Context, src *sql.Tx, tx pgx.Tx, table string, pgCols
 	return n, nil
 }
 
-func quoteAll(cols []string) []string {
-	out := make([]string, len(cols))
-	for i, c := range cols {
-		out[i] = `"` + c + `"`
-	}
-	return out
-}
-
 // rowSource feeds COPY the rows of a SQLite query, converted.
 type rowSource struct {
 	rows  *sql.Rows
 	table string
-	types []pgColumn
+	types []pgColumn // of the query's columns
 	vals  []any
 	ptrs  []any
 	row   int64
 	err   error
-
-	count   bool  // append a counter that restarts when the key changes
-	key     []int // the key's columns in vals
-	prevKey []any
-	n       int32
 }
 
 func (s *rowSource) Next() bool {
@@ -280,7 +239,7 @@ func (s *rowSource) Next() bool {
 }
 
 func (s *rowSource) Values() ([]any, error) {
-	out := make([]any, len(s.vals), len(s.vals)+1)
+	out := make([]any, len(s.vals))
 	for i, v := range s.vals {
 		c, err := convert(s.table, s.types[i], v)
 		if err != nil {
@@ -288,24 +247,6 @@ func (s *rowSource) Values() ([]any, error) {
 			return nil, s.err
 		}
 		out[i] = c
-	}
-	if s.count {
-		same := s.prevKey != nil
-		for j, k := range s.key {
-			if same && s.prevKey[j] != out[k] {
-				same = false
-			}
-		}
-		if !same {
-			s.n = 0
-			s.prevKey = s.prevKey[:0]
-			for _, k := range s.key {
-				s.prevKey = append(s.prevKey, out[k])
-			}
-		} else {
-			s.n++
-		}
-		out = append(out, s.n)
 	}
 	return out, nil
 }
@@ -381,7 +322,7 @@ func convert(table string, c pgColumn, v any) (any, error) {
 // setSequences moves each serial column's sequence past the rows copied
 // (and, for finding_saves, past every number SQLite ever gave: its saves
 // are never renumbered, even after a prune).
-func setSequences(ctx context.Context, src *sql.Tx, tx pgx.Tx, plan []string, dst map[string][]pgColumn) error {
+func setSequences(ctx context.Context, src *sqlx.Tx, tx pgx.Tx, plan []string, dst map[string][]pgColumn) error {
 	for _, t := range plan {
 		for _, c := range dst[t] {
 			if !c.Serial {
@@ -416,7 +357,7 @@ const auditColumns = `seq, at, run_id, type, actor, target, detail, prev_hash, h
 // sameAudit reads the copied audit trail back, before it is committed,
 // and compares it with the SQLite store's record by record: the trail is
 // evidence, and the copy holds it byte for byte or not at all.
-func sameAudit(ctx context.Context, src *sql.Tx, tx pgx.Tx) error {
+func sameAudit(ctx context.Context, src *sqlx.Tx, tx pgx.Tx) error {
 	a, err := src.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit ORDER BY seq`)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
@@ -455,21 +396,4 @@ func sameAudit(ctx context.Context, src *sql.Tx, tx pgx.Tx) error {
 		return fmt.Errorf("audit: %w", err)
 	}
 	return b.Err()
-}
-
-// selectStrings reads one text column.
-func selectStrings(ctx context.Context, q *sql.Tx, out *[]string, query string, args ...any) error {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return err
-		}
-		*out = append(*out, s)
-	}
-	return rows.Err()
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/accessrecon/accessrecon/reconcile"
 	"github.com/accessrecon/accessrecon/reconcile/pgstore"
 	"github.com/accessrecon/accessrecon/reconcile/store"
@@ -61,12 +63,12 @@ func sqliteStore(t *testing.T) string {
 // copyInto copies the SQLite store at path into dst, in a read transaction.
 func copyInto(t *testing.T, dst *pgstore.Store, path string) ([]pgstore.TableCopy, error) {
 	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	db, err := sqlx.Open("sqlite3", "file:"+path+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	tx, err := db.BeginTx(context.Background(), &sql.TxOptions{ReadOnly: true})
+	tx, err := db.BeginTxx(context.Background(), &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
