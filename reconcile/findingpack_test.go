@@ -181,9 +181,10 @@ func TestPackJudgedFindings(t *testing.T) {
 	}
 }
 
-// BenchmarkPack packs and unpacks a target's findings as the judge makes
-// them (three in four accounts dormant, one in four a leaver's).
-func BenchmarkPack(b *testing.B) {
+// judgedFindings are the findings the judge makes of a target's 20
+// chunks of accounts: three in four accounts dormant, one in four a
+// leaver's.
+func judgedFindings(b *testing.B) []Finding {
 	asOf := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
 	const n = 20 * chunkSize
 	people := make([]*PersonRow, n)
@@ -203,11 +204,37 @@ func BenchmarkPack(b *testing.B) {
 	for i := range accounts {
 		all = append(all, j.classify(&accounts[i], Match{Person: people[i], Via: AttrEmployeeID, Strong: true}, seen{})...)
 	}
+	return all
+}
+
+// BenchmarkPack packs and unpacks a target's findings as the judge makes
+// them (judgedFindings).
+func BenchmarkPack(b *testing.B) {
+	all := judgedFindings(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		var l findingList
 		l.add(all...)
 		for range l.take() {
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(all)), "ns/finding")
+}
+
+// BenchmarkMarshalFindings marshals and hashes a target's findings
+// (judgedFindings) as a run does before it saves them, on one processor
+// with -cpu 1 (no spool: each body kept).
+func BenchmarkMarshalFindings(b *testing.B) {
+	all := judgedFindings(b)
+	fs := make([]*Finding, len(all))
+	for i := range all {
+		fs[i] = &all[i]
+	}
+	hashes := make([]byte, 16*len(fs))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := marshalFindings(fs, nil, hashes, &keptBodies{n: len(fs)}); err != nil {
+			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(all)), "ns/finding")
