@@ -136,7 +136,7 @@ func (r *Result) Close() error {
 	if r.spool == nil {
 		return nil
 	}
-	err := r.spool.f.Close()
+	err := r.spool.close()
 	r.spool = nil
 	return err
 }
@@ -1357,10 +1357,11 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 	bodies := &keptBodies{n: n}  // the bodies not spooled
 	if err := marshalFindings(res.Findings, spool, hashes, bodies); err != nil {
 		if spool != nil {
-			spool.f.Close()
+			spool.close()
 		}
 		return err
 	}
+	spool.writeBack()
 	rows := findingRows(res.Findings, spool, hashes, bodies)
 	if err := spool.failed(); err != nil {
 		e.Log.Warn("findings spool failed: some of findings.json marshalled again", "err", err)
@@ -1383,7 +1384,7 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 	resolved, err := e.Store.SaveFindings(ctx, res.Run.ID, spec.AsOf, rows, resolves)
 	if err != nil {
 		if spool != nil {
-			spool.f.Close()
+			spool.close()
 		}
 		return err
 	}

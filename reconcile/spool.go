@@ -34,7 +34,8 @@ type findingSpool struct {
 	winOff      int64
 	next        int64
 	ahead       int
-	read, reads int64 // bytes read from the file, and reads (the tests bound them)
+	read, reads int64          // bytes read from the file, and reads (the tests bound them)
+	flushing    sync.WaitGroup // writeBack's
 }
 
 // findingsHead is how findings.json starts: the findings come first
@@ -117,6 +118,25 @@ func (sp *findingSpool) put(lo int, buf []byte, bounds []int) error {
 	return nil
 }
 
+// writeBack starts writing the spool's pages to disk, on a goroutine of
+// its own, once every batch is put (nil: none). When findings.json
+// replaces a file of that name, ext4 starts writing the new file's pages
+// out before the rename returns (auto_da_alloc), while the run waits: at
+// 100,000 people the rename took 58 ms, and 8-16 ms once the pages were
+// on their way while the run saved its findings (strace, two runs each).
+// The data is as safe as before, only sooner on its way to disk.
+func (sp *findingSpool) writeBack() {
+	if sp != nil {
+		sp.flushing.Go(func() { startWriteBack(sp.f) })
+	}
+}
+
+// close closes the spool's file once writeBack is done with it.
+func (sp *findingSpool) close() error {
+	sp.flushing.Wait()
+	return sp.f.Close()
+}
+
 // skip lets the batches after findings lo..hi go on without them.
 func (sp *findingSpool) skip(lo, hi int) {
 	if sp == nil {
@@ -181,6 +201,7 @@ func (r *Result) WriteFindingsFile(path string, tail []byte) error {
 // (through path+".tmp"). ok false: nothing was done (the caller writes the
 // file); an error: the spool could not be named.
 func (sp *findingSpool) link(path string, tail []byte) (ok bool, err error) {
+	sp.flushing.Wait()
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	if !sp.unnamed || sp.err != nil || sp.written != len(sp.spans) {

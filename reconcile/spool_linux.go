@@ -23,3 +23,10 @@ func nameFile(f *os.File, path string) error {
 	}
 	return nil
 }
+
+// startWriteBack starts writing f's dirty pages to disk, without waiting
+// for them (sync_file_range: no metadata, no flush of the device's cache);
+// an error leaves them to the kernel, as before.
+func startWriteBack(f *os.File) {
+	_ = unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+}
