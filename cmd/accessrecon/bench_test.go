@@ -813,6 +813,30 @@ package main
 // s (1.52-1.58 times). The day-1 store copied to PostgreSQL (store copy:
 // 16.36M rows, 91.7 s, 48 MiB peak RSS), day 2 there took 50.8 s (1.37
 // times SQLite's) and found byte for byte what SQLite's did.
+//
+// Late on 2026-12-04 (the floor at its fastest yet: 0.36-0.43 s, 0.66-0.78
+// cpu-s): a table of plain bytes for the findings' JSON strings, the open
+// finding states read beside the versions' save, and the findings spool
+// sent to disk before the rename over the last findings.json. BenchmarkDay2
+// -count 3, twice each, in turn with 5cad20c: run-no-workbook 2.12-2.33 s
+// (3.56-3.98 cpu-s, 307.8-311.2 MiB, GC 5.6-6.4%, x-floor 5.12-5.93)
+// against 2.14-2.37 s (3.45-3.87 cpu-s, 317.4-328.1 MiB, x-floor
+// 5.65-6.52); run 3.01-3.19 s against 2.95-3.33 s; store growth 0.82-0.85
+// MB on day 2. reconcile/pgstore's BenchmarkDay2 -count 2: SQLite 2.83 and
+// 2.76 s, PostgreSQL 4.28 and 4.23 s (1.51-1.55 times). Tried and not kept
+// (day 2 by hand, 6-8 runs each in turn, no gain beyond the noise of about
+// 0.1 s): a checkpoint of the WAL started with the findings' save; the
+// rows' keys laid out beside the marshalling (the marshalling grew by what
+// the rows lost); each target's batches saved and judged on a goroutine
+// of their own while the next is read (the saves waited 0.21-0.24 s in all
+// for the store's writer); a 64 MiB page cache for the findings' save (35
+// MiB more, no cache spill, no faster); wal_autocheckpoint 4,000 pages; a
+// 160 MiB memlimit.Base (65 MiB more for 20 ms); the content hash written
+// from the body in place (BenchmarkMarshalFindings the same); 8 bytes at a
+// time in appendJSONString (slower: the strings are short). Renaming
+// findings.json by exchange (RENAME_EXCHANGE), or preallocating it, would
+// skip ext4's write-out on the rename, but a crash could then leave an
+// empty findings.json: not done.
 
 import (
 	"bytes"
