@@ -1396,16 +1396,9 @@ func (e *Engine) save(ctx context.Context, spec RunSpec, res *Result) error {
 			counts["accounts"] += c.Count
 		}
 	}
-	kinds, dispositions := map[Kind]int{}, map[Disposition]int{} // not a key made for each finding
-	for _, f := range res.Findings {
-		kinds[f.Kind]++
-		dispositions[f.Disposition]++
-	}
-	for k, n := range kinds {
-		counts["kind:"+string(k)] = n
-	}
-	for d, n := range dispositions {
-		counts["disposition:"+string(d)] = n
+	for _, c := range CountKinds(res.Findings) {
+		counts["kind:"+string(c.Kind)] += c.N
+		counts["disposition:"+string(c.Disposition)] += c.N
 	}
 	res.Run.Counts = counts
 	return nil

@@ -39,11 +39,11 @@ func Summary(w io.Writer, res *reconcile.Result, path string, enforced []string)
 	}
 	tw.Flush()
 	byKind := map[reconcile.Kind]map[reconcile.Disposition]int{}
-	for _, f := range res.Findings {
-		if byKind[f.Kind] == nil {
-			byKind[f.Kind] = map[reconcile.Disposition]int{}
+	for _, c := range reconcile.CountKinds(res.Findings) {
+		if byKind[c.Kind] == nil {
+			byKind[c.Kind] = map[reconcile.Disposition]int{}
 		}
-		byKind[f.Kind][f.Disposition]++
+		byKind[c.Kind][c.Disposition] += c.N
 	}
 	fmt.Fprintf(w, "\n  %d findings; %d problems of earlier runs now resolved:\n", len(res.Findings), len(res.Resolved))
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
