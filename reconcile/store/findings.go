@@ -250,10 +250,11 @@ type openStates struct {
 // save of 183,000 findings, one in a thousand changed, took 188-240 ms
 // instead of 198-276: BenchmarkSaveFindingsUnchanged). The save's write
 // transaction began IMMEDIATE: no other writer commits before it does, so
-// the read sees the states as the transaction found them. What the transaction writes before
-// it uses them changes no state's fingerprint nor resolves one, and
-// raises last_run only to the last full save's run (KeepLastSeen), which
-// is below the saving run's: againstOpen's answers are the same.
+// the read sees the states as the transaction found them. What the
+// transaction writes before it uses them changes no state's fingerprint
+// nor resolves one, and raises last_run only to the last full save's run
+// (KeepLastSeen), which is below the saving run's: againstOpen's answers
+// are the same.
 func (s *Store) openStates(ctx context.Context) (openStates, error) {
 	var out openStates
 	// Without ctx's cancel: go-sqlite3 starts a goroutine for each row of
