@@ -410,7 +410,8 @@ func (r *FindingRow) Content() ([]byte, error) {
 // unchanged: its fingerprint and content hash (ContentHash). Row and Body
 // give the rest, for the findings a store writes. The engine makes a row
 // from its finding when a store asks for it: a million people's findings
-// were 330 MB more as rows, made at the run's peak to be read once.
+// were 330 MB more as rows, made at the run's peak to be read once. Len
+// and Key only read: a store may call them from two goroutines at once.
 type FindingRows interface {
 	Len() int
 	Key(i int) (fingerprint string, hash []byte)

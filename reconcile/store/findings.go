@@ -137,11 +137,11 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 			return fmt.Errorf("run: %w", err)
 		}
 		// The open states are read on a connection of their own while the
-		// versions are saved (openStates).
+		// versions are saved (readOpen).
 		var open openStates
 		var openErr error
 		var reading sync.WaitGroup
-		reading.Go(func() { open, openErr = s.openStates(ctx) })
+		reading.Go(func() { open, openErr = s.readOpen(ctx, rows, runID) })
 		changed, continued, err := saveVersions(ctx, tx, runID, partialScope(scope), rows, true)
 		reading.Wait()
 		if err != nil {
@@ -165,8 +165,12 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 		}
 		// The few reported unchanged whose state is resolved or pruned go
 		// through the upsert below with the new ones.
-		notOpen, stale := againstOpen(rows, continued, open, runID)
-		changed = append(changed, notOpen...)
+		for _, k := range continued {
+			if !open.open[k] {
+				changed = append(changed, k)
+			}
+		}
+		stale := open.stale
 		err = execBatches(ctx, tx, `INSERT INTO finding_state (fingerprint, kind, target, account_id, first_seen, last_seen, last_run) VALUES `,
 			`(?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT(fingerprint) DO UPDATE SET
 				first_seen = CASE WHEN finding_state.resolved_at IS NULL THEN finding_state.first_seen ELSE excluded.first_seen END,
@@ -238,25 +242,40 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 	return resolved, nil
 }
 
-// openStates are the fingerprints of the open finding states, in
-// increasing order, and the last run that saw each.
+// openStates is what the open finding states say of a save's rows: which
+// rows have one (open, by place in the rows), and which open states no
+// row reports and no run saw since before the saving one (stale).
 type openStates struct {
-	fps  []string
-	last []int64
+	open  []bool
+	stale []string
 }
 
-// openStates reads the open finding states on a connection of its own,
-// for SaveFindings while it saves the versions, on another processor (a
-// save of 183,000 findings, one in a thousand changed, took 188-240 ms
-// instead of 198-276: BenchmarkSaveFindingsUnchanged). The save's write
-// transaction began IMMEDIATE: no other writer commits before it does, so
-// the read sees the states as the transaction found them. What the
-// transaction writes before it uses them changes no state's fingerprint
-// nor resolves one, and raises last_run only to the last full save's run
-// (KeepLastSeen), which is below the saving run's: againstOpen's answers
-// are the same.
-func (s *Store) openStates(ctx context.Context) (openStates, error) {
-	var out openStates
+// readOpen reads the open finding states in fingerprint order beside rows
+// (in that order too), on a connection of its own, for SaveFindings while
+// it saves the versions, on another processor (a save of 183,000
+// findings, one in a thousand changed, took 108-164 ms instead of 151-246:
+// BenchmarkSaveFindingsUnchanged, six runs each in turn). One walk of the states, in the order
+// they are stored, instead of a look-up for each live version and each
+// open state (3.1 s of a 1,000,000-person day 2's save), keeping a flag a
+// row and the few stale states, not the states (72 MB at a million
+// people).
+//
+// The save's write transaction began IMMEDIATE: no other writer commits
+// before it does, so the read sees the states as the transaction found
+// them. What the transaction writes before it uses them changes no
+// state's fingerprint nor resolves one, and raises last_run only to the
+// last full save's run (KeepLastSeen), which is below the saving run's:
+// the answers are the same.
+//
+// After a full save a finding has a live version exactly when it is in
+// rows; a partial save's rows are all new versions, whose states it writes
+// as seen by runID. Either way the stale states are the open ones last
+// seen before runID that, after a full save, have no live version.
+func (s *Store) readOpen(ctx context.Context, rows reconcile.FindingRows, runID int64) (openStates, error) {
+	n := rows.Len()
+	out := openStates{open: make([]bool, n)}
+	k := 0 // the next row
+	prev := ""
 	// Without ctx's cancel: go-sqlite3 starts a goroutine for each row of
 	// a query that has one.
 	err := driverRows(context.WithoutCancel(ctx), s.db.DB, `SELECT fingerprint, last_run FROM finding_state WHERE resolved_at IS NULL ORDER BY fingerprint`, nil,
@@ -266,53 +285,23 @@ func (s *Store) openStates(ctx context.Context) (openStates, error) {
 			if !ok1 || !ok2 {
 				return fmt.Errorf("finding_state: an open finding reads as %T, %T", dest[0], dest[1])
 			}
-			if n := len(out.fps); n > 0 && fp <= out.fps[n-1] {
-				return fmt.Errorf("finding states: %q read after %q", fp, out.fps[n-1])
+			if fp <= prev && prev != "" {
+				return fmt.Errorf("finding states: %q read after %q", fp, prev)
 			}
-			out.fps, out.last = append(out.fps, fp), append(out.last, last)
+			prev = fp
+			for k < n && key(rows, k) < fp {
+				k++
+			}
+			switch {
+			case k < n && key(rows, k) == fp:
+				out.open[k] = true
+				k++
+			case last < runID:
+				out.stale = append(out.stale, fp)
+			}
 			return nil
 		})
 	return out, err
-}
-
-// againstOpen walks the open finding states (in fingerprint order) beside
-// rows (in that order too), before a save writes any: it returns the rows
-// of continued (reported unchanged: places in rows, in order) whose state
-// is not open (resolved, or pruned), and the open states neither reported
-// nor seen by run runID or a later one (stale). One walk of the states, in
-// the order they are stored, instead of a look-up for each live version
-// and each open state (3.1 s of a 1,000,000-person day 2's save).
-//
-// After a full save a finding has a live version exactly when it is in
-// rows; a partial save's rows are all new versions, whose states it writes
-// as seen by runID. Either way the stale states are the open ones last
-// seen before runID that, after a full save, have no live version.
-func againstOpen(rows reconcile.FindingRows, continued []int, open openStates, runID int64) (notOpen []int, stale []string) {
-	n := rows.Len()
-	k, c := 0, 0 // the next row; the next of continued
-	// past moves k past the rows before fp (all: every row left), noting
-	// those of continued: none of them has an open state.
-	past := func(fp string, all bool) {
-		for ; k < n && (all || key(rows, k) < fp); k++ {
-			for c < len(continued) && continued[c] < k {
-				c++
-			}
-			if c < len(continued) && continued[c] == k {
-				notOpen = append(notOpen, k)
-			}
-		}
-	}
-	for i, fp := range open.fps {
-		past(fp, false)
-		switch {
-		case k < n && key(rows, k) == fp:
-			k++
-		case open.last[i] < runID:
-			stale = append(stale, fp)
-		}
-	}
-	past("", true)
-	return notOpen, stale
 }
 
 // key is the fingerprint of rows' i-th.
