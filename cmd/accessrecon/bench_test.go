@@ -823,7 +823,12 @@ package main
 // against 2.14-2.37 s (3.45-3.87 cpu-s, 317.4-328.1 MiB, x-floor
 // 5.65-6.52); run 3.01-3.19 s against 2.95-3.33 s; store growth 0.82-0.85
 // MB on day 2. reconcile/pgstore's BenchmarkDay2 -count 2: SQLite 2.83 and
-// 2.76 s, PostgreSQL 4.28 and 4.23 s (1.51-1.55 times). Tried and not kept
+// 2.76 s, PostgreSQL 4.28 and 4.23 s (1.51-1.55 times). At 1,000,000
+// people, day 2 by hand from one day-1 store (day 1 93.7 s, 3,070 MiB):
+// 5cad20c 27.1 and 29.5 s (1,919 and 1,922 MiB); e6ae7f3 27.3-28.8 s
+// (1,916-1,965 MiB, the open states then held whole: 72 MB); 139736b,
+// which keeps a flag a row instead, 28.3 and 30.0 s (1,930 and 1,936
+// MiB). Tried and not kept
 // (day 2 by hand, 6-8 runs each in turn, no gain beyond the noise of about
 // 0.1 s): a checkpoint of the WAL started with the findings' save; the
 // rows' keys laid out beside the marshalling (the marshalling grew by what
