@@ -1132,12 +1132,10 @@ func (e *Engine) finishFindings(spec RunSpec, results []targetResult, res *Resul
 		}
 	}
 	ends := make([]int, len(results))
-	cpus := make(chan struct{}, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i := range results {
-		wg.Go(func() {
-			cpus <- struct{}{}
-			defer func() { <-cpus }()
+		g.Go(func() error {
 			at := off[i]
 			for f := range results[i].findings.take() {
 				// HR is suspect: an account whose owner HR did not
@@ -1149,9 +1147,10 @@ func (e *Engine) finishFindings(spec RunSpec, results []targetResult, res *Resul
 				}
 			}
 			ends[i] = at
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = g.Wait() // nothing in them fails
 	for i := range results {
 		n += copy(all[n:], all[off[i]:ends[i]])
 	}
