@@ -133,6 +133,9 @@ func Run(ctx context.Context, cfg *config.Config, env Env, req Request) (*reconc
 			env.Log.Debug("memory limit sized to the job's last run", "need_mib", need>>20, "limit_mib", budget.Limit()>>20)
 		}
 	}
+	if req.OutDir != "" {
+		forgetCached(filepath.Join(req.OutDir, FindingsName)) // replaced at the end
+	}
 	res, runErr := eng.Run(ctx, spec)
 	// The chain head is signed once the run is over, whatever its outcome.
 	runErr = errors.Join(runErr, trail.CheckpointRun(ctx, cfg, tr))
