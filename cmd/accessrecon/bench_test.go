@@ -842,6 +842,33 @@ package main
 // findings.json by exchange (RENAME_EXCHANGE), or preallocating it, would
 // skip ext4's write-out on the rename, but a crash could then leave an
 // empty findings.json: not done.
+//
+// 2026-12-05, 7e81e92 (a run drops the cached pages of the findings.json
+// it replaces, runner.forgetCached). This VM's host takes back guest pages
+// left free a while (free page reporting), and a page first touched after
+// that costs about 10 us: a 100,000-person day 2 spends 1.1-1.6 of its
+// 4-5 cpu-s in the kernel, 104,000-114,000 page faults for a 316 MiB peak
+// RSS, a 127 MB findings.json and a 100 MB WAL. With the old findings.json's
+// pages freed at the start, the run's own memory comes from them: in turn
+// with 7d49f3e, run-no-workbook 1.80-1.87 s (3.03-3.10 cpu-s) against
+// 1.99-2.15 s (3.38-3.66), three runs each; in three rounds of two runs
+// each later, on a slower machine, each round's mean 0.03-0.24 cpu-s lower
+// (the wall times within the noise). BenchmarkDay2 -count 3 then, the
+// machine a third slower than the night before (the floor 0.52-0.57 s,
+// 0.93-1.03 cpu-s): run-no-workbook 2.62-3.19 s (4.09-5.05 cpu-s,
+// 306.5-308.5 MiB, GC 5.4-6.1%, x-floor 5.02-6.11); run 3.51-4.22 s;
+// store growth 0.83 MB on day 2. reconcile/pgstore's BenchmarkDay2 -count
+// 2: SQLite 2.40 and 2.46 s, PostgreSQL 4.64 and 4.50 s (1.83-1.93
+// times). At 1,000,000 people by hand from one day-1 store (day 1 125.6
+// s, 3,069 MiB): day 2 33.1 and 31.3 s, 1,949 and 1,927 MiB peak RSS, GC
+// 17.3% of the CPU time (15 collections, the live heap's peak 1,497 MB).
+// Tried and not kept: a larger page cache or no cache spill for
+// the writes (the WAL 98 MB instead of 102: its pages are mostly distinct
+// ones, 4,909 of 7,647 frames, a quarter of them the current hashes'
+// parts that a day's scattered changes all touch); a WAL kept between
+// runs so that its writes land on cached pages (1.08-1.21 s of system
+// time against 1.20-1.43, three pairs, a zeroed WAL standing in; SQLite
+// would then keep the WAL at its largest size beside the store).
 
 import (
 	"bytes"
