@@ -253,12 +253,12 @@ type openStates struct {
 // readOpen reads the open finding states in fingerprint order beside rows
 // (in that order too), on a connection of its own, for SaveFindings while
 // it saves the versions, on another processor (a save of 183,000
-// findings, one in a thousand changed, took 108-164 ms instead of 151-246:
-// BenchmarkSaveFindingsUnchanged, six runs each in turn). One walk of the states, in the order
-// they are stored, instead of a look-up for each live version and each
-// open state (3.1 s of a 1,000,000-person day 2's save), keeping a flag a
-// row and the few stale states, not the states (72 MB at a million
-// people).
+// findings, one in a thousand changed, took 108-164 ms instead of
+// 151-246: BenchmarkSaveFindingsUnchanged, six runs each in turn). One
+// walk of the states, in the order they are stored, instead of a look-up
+// for each live version and each open state (3.1 s of a 1,000,000-person
+// day 2's save), keeping a flag a row and the few stale states, not the
+// states (72 MB at a million people).
 //
 // The save's write transaction began IMMEDIATE: no other writer commits
 // before it does, so the read sees the states as the transaction found
