@@ -26,8 +26,9 @@ const minSecretLen = 4
 // encodes text containing it, such as "Basic dXNlcjpwYXNz". The zero value
 // and nil redact nothing; a Redactor is safe for concurrent use once built.
 type Redactor struct {
-	plain []string // literal forms
-	b64   []string // base64 cores: any encoding of text holding the secret contains one
+	plain   []string // literal forms
+	b64     []string // base64 cores: any encoding of text holding the secret contains one
+	secrets []string // the values, looked for in what each base64 run decodes to
 }
 
 // NewRedactor returns a Redactor for secrets; values shorter than four bytes
@@ -45,6 +46,7 @@ func (r *Redactor) Add(secrets ...Secret) {
 		if len(v) < minSecretLen {
 			continue
 		}
+		r.secrets = appendNew(r.secrets, v)
 		r.plain = appendNew(r.plain, v, url.QueryEscape(v), url.PathEscape(v))
 		if j, err := json.Marshal(v); err == nil {
 			// Some encoders also escape the solidus.
@@ -108,7 +110,78 @@ func (r *Redactor) Redact(s string) string {
 			s = s[:lo] + Redacted + s[hi:]
 		}
 	}
-	return s
+	return r.redactDecoded(s)
+}
+
+// redactDecoded replaces each base64 run of s that decodes to text holding
+// a secret. It finds what the cores cannot: a secret under eight bytes,
+// whose encoding has too few whole groups to be looked for as such (the
+// password of "Basic dXNlcjpwYXNz"). Each group of four characters decodes
+// on its own, so a run is decoded from each of its first four offsets: one
+// of them is aligned with the encoding, whatever came before it in the run.
+func (r *Redactor) redactDecoded(s string) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); {
+		if !isBase64(s[i]) || s[i] == '=' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isBase64(s[j]) && s[j] != '=' {
+			j++
+		}
+		end := j
+		for end < len(s) && s[end] == '=' {
+			end++
+		}
+		if r.decodesToSecret(s[i:j]) {
+			b.WriteString(s[last:i])
+			b.WriteString(Redacted)
+			last = end
+		}
+		i = end
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// decodesToSecret says whether run (base64 characters of either alphabet,
+// no padding), decoded from one of its first four offsets, holds a secret.
+func (r *Redactor) decodesToSecret(run string) bool {
+	if len(run) < 6 { // four bytes, the shortest secret, take six
+		return false
+	}
+	std := strings.Map(func(c rune) rune {
+		switch c {
+		case '-':
+			return '+'
+		case '_':
+			return '/'
+		}
+		return c
+	}, run)
+	buf := make([]byte, base64.RawStdEncoding.DecodedLen(len(std)))
+	for off := range 4 {
+		t := std[off:]
+		if len(t)%4 == 1 { // a lone last character encodes no byte
+			t = t[:len(t)-1]
+		}
+		n, err := base64.RawStdEncoding.Decode(buf, []byte(t))
+		if err != nil {
+			continue
+		}
+		text := string(buf[:n])
+		for _, v := range r.secrets {
+			if strings.Contains(text, v) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func isBase64(c byte) bool {

@@ -40,6 +40,11 @@ func TestRedactorForms(t *testing.T) {
 	if got := r.Redact("abc is too short to be a secret"); got != "abc is too short to be a secret" {
 		t.Fatalf("short value redacted: %q", got)
 	}
+	// Base64 text that holds no secret, "abc" included, is left alone.
+	other := "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte("user:abc")) + " id=dGhlIHF1aWNrIGJyb3du=="
+	if got := r.Redact(other); got != other {
+		t.Fatalf("Redact(%q) = %q, want it unchanged", other, got)
+	}
 	var nilR *targets.Redactor
 	if got := nilR.Redact(secret); got != secret {
 		t.Fatalf("nil Redactor changed text: %q", got)
@@ -59,10 +64,10 @@ func TestExcerpt(t *testing.T) {
 	}
 }
 
-// Every form of a secret leaves nothing of itself: its literal, URL- and
-// JSON-escaped forms (from four bytes long) are replaced, and any base64
-// run encoding text that holds a secret of eight bytes or more (every
-// alignment, both alphabets, padded or not) is replaced whole, at the
+// Every form of a secret (from four bytes long) leaves nothing of itself:
+// its literal, URL- and JSON-escaped forms are replaced, and any base64 run
+// encoding text that holds it (every alignment, both alphabets, padded or
+// not, after other base64 characters or not) is replaced whole, at the
 // start or the end of the text as well as inside it.
 func TestRedactorLeavesNoForm(t *testing.T) {
 	secrets := []string{"pw4!", "p a/ss+w", "k3y/+_-x?~", "Zz9+/Zz9+/Zz9+/"}
@@ -78,9 +83,6 @@ func TestRedactorLeavesNoForm(t *testing.T) {
 				}
 			}
 		}
-		if len(secret) < 8 {
-			continue
-		}
 		for prefix := range 3 {
 			for _, tail := range []string{"", ":t", "tail", "\xfb\xff\xbf\xfb\xff"} { // the last: bytes whose base64 is mostly + and / (- and _)
 				text := []byte(strings.Repeat("u", prefix) + secret + tail)
@@ -91,9 +93,19 @@ func TestRedactorLeavesNoForm(t *testing.T) {
 						{"Basic " + run, "Basic " + targets.Redacted},
 						{run + " end", targets.Redacted + " end"},
 						{"[" + run + "]", "[" + targets.Redacted + "]"},
+						{"a" + run, targets.Redacted},
 					} {
 						if out := r.Redact(c.in); out != c.want {
 							t.Errorf("secret %q: Redact(%q) = %q, want %q", secret, c.in, out, c.want)
+						}
+					}
+					// "foo" before it, and the last character, which
+					// encodes only the tail's last byte, cut.
+					if tail != "" {
+						in := "Zm9v" + strings.TrimRight(run, "=")
+						in = in[:len(in)-1] + "!"
+						if out := r.Redact(in); out != targets.Redacted+"!" {
+							t.Errorf("secret %q: Redact(%q) = %q, want %q", secret, in, out, targets.Redacted+"!")
 						}
 					}
 				}
