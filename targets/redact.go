@@ -88,7 +88,7 @@ func contains(list []string, v string) bool {
 
 // Redact returns s with every registered secret replaced by REDACTED.
 func (r *Redactor) Redact(s string) string {
-	if r == nil {
+	if r == nil || len(r.secrets) == 0 {
 		return s
 	}
 	for _, p := range r.plain {

@@ -1,6 +1,10 @@
 package config
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,5 +103,27 @@ func TestSecretErrorsNameTheKey(t *testing.T) {
 		if _, err := ReadSecret(c.f, t.TempDir()); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v, want %q", c.f, err, c.want)
 		}
+	}
+}
+
+// The connectors' logger passes through the run's Redactor: a line that
+// quotes a secret a connector was given (here in an error, and with the
+// target's name bound as the connectors' loggers have it) holds none.
+func TestWiredLogRedacts(t *testing.T) {
+	t.Setenv("WIRE_SCIM_TOKEN", "tok-3141-secret")
+	cfg, err := Parse([]byte("sources: [{name: hr, type: csv, config: {path: hr.csv}}]\n"+
+		"targets: [{name: app, type: scim, config: {base_url: 'https://scim.example/v2', auth: bearer, token_env: WIRE_SCIM_TOKEN}}]\n"), "schedule.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w, err := Wire(context.Background(), cfg, slog.New(slog.NewTextHandler(&buf, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	w.Log.With("target", "app").Warn("request failed", "err", errors.New("401: bad token tok-3141-secret"))
+	if out := buf.String(); strings.Contains(out, "tok-3141") || !strings.Contains(out, `err="401: bad token REDACTED"`) {
+		t.Fatalf("log line: %s", out)
 	}
 }

@@ -116,6 +116,10 @@ type Wired struct {
 	// Redactor knows every secret the connectors were given; error text
 	// from a run passes through it before it is stored or shown.
 	Redactor *targets.Redactor
+	// Log is the logger the connectors were given (each with its name):
+	// Wire's, through the Redactor, so that no line they write holds a
+	// secret of theirs.
+	Log *slog.Logger
 }
 
 // Close closes the connectors that hold connections.
@@ -133,6 +137,8 @@ func Wire(ctx context.Context, cfg *Config, log *slog.Logger) (*Wired, error) {
 		return nil, fmt.Errorf("timezone: %w", err)
 	}
 	w := &Wired{Spec: reconcile.RunSpec{Policy: cfg.Policy.Policy, Timeout: cfg.RunTimeout(), Location: org}, Redactor: targets.NewRedactor()}
+	w.Log = slog.New(w.Redactor.Handler(log.Handler()))
+	log = w.Log
 	sf, tf := sourceFactories(), targetFactories()
 	for i, s := range cfg.Sources {
 		loc, err := cfg.location(s.Timezone)

@@ -117,8 +117,9 @@ func Run(ctx context.Context, cfg *config.Config, env Env, req Request) (*reconc
 	if err := trail.Ready(cfg, tr); err != nil {
 		return nil, err // a trail configured to sign that cannot: nothing acts
 	}
-	// The findings' JSON waits for findings.json beside it, on disk.
-	eng := &reconcile.Engine{Store: env.Store, Log: engineLog, Audit: reconcile.TrailAuditor{Trail: tr},
+	// The findings' JSON waits for findings.json beside it, on disk. The
+	// engine's lines pass through the Redactor, as the connectors' do.
+	eng := &reconcile.Engine{Store: env.Store, Log: slog.New(w.Redactor.Handler(engineLog.Handler())), Audit: reconcile.TrailAuditor{Trail: tr},
 		Started: runID.Store, Redactor: w.Redactor, Progress: env.Progress, Spool: req.OutDir}
 	// A full run's memory is sized to the job's last one; a targeted or
 	// scoped run's, whose counts say little of what it reads, is not (while
