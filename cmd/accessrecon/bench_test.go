@@ -869,6 +869,22 @@ package main
 // runs so that its writes land on cached pages (1.08-1.21 s of system
 // time against 1.20-1.43, three pairs, a zeroed WAL standing in; SQLite
 // would then keep the WAL at its largest size beside the store).
+//
+// 2026-12-05, later (no code of the run changed): the kernel is a PVM
+// guest (pvm_* in its profile), where a page fault costs about 10 us
+// whether or not the page was just freed (1 GiB touched and freed just
+// before the run changed nothing, three pairs). Tried and not kept: huge
+// pages for the heap (a block the size of the run's limit allocated,
+// advised MADV_HUGEPAGE and freed at the run's start; 40,000-48,000
+// faults instead of 104,000-116,000, but the kernel then clears 2 MiB
+// pages, 10% of the samples, and six pairs in turn took 2.80 s, 4.14
+// cpu-s, against 2.82 s, 4.31 cpu-s); GODEBUG=madvdontneed=0 (93,500-
+// 100,000 faults, 20-50 MiB more RSS, the same time). BenchmarkDay2 -count
+// 3 at 02:42 (after the redacting log handler): floor 0.45-0.48 s;
+// run-no-workbook 3.31-3.59 s (5.22-5.64 cpu-s, 322.7-323.6 MiB, GC
+// 5.7-5.8%, x-floor 6.9-7.5); run 3.54-4.28 s; store growth 0.85 MB on
+// day 2. The same binary's day 2 by hand, outside the benchmark's
+// process, took 2.79-3.29 s just after.
 
 import (
 	"bytes"
