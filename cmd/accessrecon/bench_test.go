@@ -17,8 +17,11 @@ package main
 // BenchmarkDay2/run-no-workbook the same run without the workbook (the run
 // and findings.json: issue 13's targets); each reports x-floor (its time
 // over the floor's) and x-floor-exportcsv (over the other floor's), its
-// peak RSS, the collector's share of its CPU time
-// and the store's growth per day. Every timed day runs the built command
+// peak RSS, the collector's share of its CPU time and the store's growth
+// per day. Each variant, the floors included, reports its CPU time, the
+// system's share of it (sys-s) and its page faults: on a virtual machine
+// where a fault costs the host's time (this one's: about 10 us), they say
+// how much of a run that is. Every timed day runs the built command
 // (this test binary, re-executed) as its own process, with the memory
 // budget main gives it. BenchmarkDays runs day after day so, day 1
 // included, and reports the store's size after day 1 + b.N days
@@ -1059,13 +1062,34 @@ func runArgs(spec gen.Spec, dir string) []string {
 		"--as-of", spec.DayAsOf().Format(time.RFC3339), "--out", dir}
 }
 
-// cpuTime is the CPU time (user and system) this process has used.
-func cpuTime(b *testing.B) time.Duration {
+// procUsage is what a process used so far, or a child in all: CPU time
+// (user and system), system time, and page faults (minor and major). On
+// a virtual machine whose page faults go through the host (this one's,
+// about 10 us each), the system time says how much of a run that is.
+type procUsage struct {
+	cpu, sys time.Duration
+	faults   int64
+}
+
+func rusageOf(ru *syscall.Rusage) procUsage {
+	return procUsage{cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), sys: time.Duration(ru.Stime.Nano()),
+		faults: ru.Minflt + ru.Majflt}
+}
+
+// reportUsage reports u, what b.N runs used, per run.
+func reportUsage(b *testing.B, u procUsage) {
+	b.ReportMetric(u.cpu.Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric(u.sys.Seconds()/float64(b.N), "sys-s/op")
+	b.ReportMetric(float64(u.faults)/float64(b.N), "faults/op")
+}
+
+// selfUsage is this process's procUsage so far.
+func selfUsage(b *testing.B) procUsage {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		b.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return rusageOf(&ru)
 }
 
 // storeSize is the size of the store's files (the database, its WAL and
@@ -1124,12 +1148,14 @@ func runNoWorkbook(ctx context.Context, configPath, asOf, dir string) int {
 	return exitOK
 }
 
-// dayRun is what one day's process took: its wall and CPU time (user and
-// system), peak RSS, and the CPU time its garbage collector took.
+// dayRun is what one day's process took: its wall time, its usage (CPU
+// time, system time and page faults), peak RSS, and the CPU time its
+// garbage collector took.
 type dayRun struct {
-	wall, cpu time.Duration
-	rssMiB    float64
-	gc        float64 // CPU seconds
+	wall time.Duration
+	procUsage
+	rssMiB float64
+	gc     float64 // CPU seconds
 }
 
 // runProc runs this test binary again as a child that runs argv (a run's
@@ -1158,7 +1184,7 @@ func runProc(b *testing.B, argv []string) dayRun {
 	if !ok {
 		b.Fatal("no rusage on this system")
 	}
-	d.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	d.procUsage = rusageOf(ru)
 	gc, rss, ok := parseGC(stderr.String())
 	if !ok {
 		b.Fatalf("%v: no %s line with a peak RSS: %s", argv, gcLine, stderr.String())
@@ -1237,7 +1263,7 @@ func BenchmarkDay2(b *testing.B) {
 		b.Run(v.name, func(b *testing.B) {
 			fl.fast = v.fast
 			changed := 0
-			cpu := cpuTime(b)
+			was := selfUsage(b)
 			for b.Loop() {
 				n, err := fl.compare(dir, prev)
 				if err != nil {
@@ -1246,8 +1272,9 @@ func BenchmarkDay2(b *testing.B) {
 				changed = n
 			}
 			*v.d = b.Elapsed() / time.Duration(b.N)
+			now := selfUsage(b)
 			b.ReportMetric(float64(changed), "changed")
-			b.ReportMetric((cpuTime(b)-cpu).Seconds()/float64(b.N), "cpu-s/op")
+			reportUsage(b, procUsage{cpu: now.cpu - was.cpu, sys: now.sys - was.sys, faults: now.faults - was.faults})
 		})
 	}
 	// Each day runs as its own process, with the memory budget main gives
@@ -1264,7 +1291,7 @@ func BenchmarkDay2(b *testing.B) {
 			writeDay(b, spec, dir, 2)
 			removeWorkbooks(b, dir)
 			b.StartTimer()
-			day, cpu, rss, gc := 2, time.Duration(0), 0.0, 0.0
+			day, used, rss, gc := 2, procUsage{}, 0.0, 0.0
 			before := storeSize(b, dir)
 			for b.Loop() {
 				if day > 2 {
@@ -1276,7 +1303,7 @@ func BenchmarkDay2(b *testing.B) {
 				d := spec
 				d.Day = day
 				got := runProc(b, v.args(d, dir))
-				cpu += got.cpu
+				used.cpu, used.sys, used.faults = used.cpu+got.cpu, used.sys+got.sys, used.faults+got.faults
 				rss = max(rss, got.rssMiB)
 				gc += got.gc
 				day++
@@ -1290,9 +1317,9 @@ func BenchmarkDay2(b *testing.B) {
 				b.Fatal(err)
 			}
 			perRun := b.Elapsed() / time.Duration(b.N)
-			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+			reportUsage(b, used)
 			b.ReportMetric(rss, "peak-RSS-MiB")
-			b.ReportMetric(100*gc/cpu.Seconds(), "gc-%-of-cpu")
+			b.ReportMetric(100*gc/used.cpu.Seconds(), "gc-%-of-cpu")
 			if floor > 0 {
 				b.ReportMetric(float64(perRun)/float64(floor), "x-floor")
 			}
