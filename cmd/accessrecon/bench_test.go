@@ -1071,6 +1071,14 @@ type procUsage struct {
 	faults   int64
 }
 
+func (u procUsage) plus(v procUsage) procUsage {
+	return procUsage{cpu: u.cpu + v.cpu, sys: u.sys + v.sys, faults: u.faults + v.faults}
+}
+
+func (u procUsage) minus(v procUsage) procUsage {
+	return procUsage{cpu: u.cpu - v.cpu, sys: u.sys - v.sys, faults: u.faults - v.faults}
+}
+
 func rusageOf(ru *syscall.Rusage) procUsage {
 	return procUsage{cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), sys: time.Duration(ru.Stime.Nano()),
 		faults: ru.Minflt + ru.Majflt}
@@ -1274,7 +1282,7 @@ func BenchmarkDay2(b *testing.B) {
 			*v.d = b.Elapsed() / time.Duration(b.N)
 			now := selfUsage(b)
 			b.ReportMetric(float64(changed), "changed")
-			reportUsage(b, procUsage{cpu: now.cpu - was.cpu, sys: now.sys - was.sys, faults: now.faults - was.faults})
+			reportUsage(b, now.minus(was))
 		})
 	}
 	// Each day runs as its own process, with the memory budget main gives
@@ -1303,7 +1311,7 @@ func BenchmarkDay2(b *testing.B) {
 				d := spec
 				d.Day = day
 				got := runProc(b, v.args(d, dir))
-				used.cpu, used.sys, used.faults = used.cpu+got.cpu, used.sys+got.sys, used.faults+got.faults
+				used = used.plus(got.procUsage)
 				rss = max(rss, got.rssMiB)
 				gc += got.gc
 				day++
