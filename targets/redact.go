@@ -155,22 +155,22 @@ func (r *Redactor) decodesToSecret(run string) bool {
 	if len(run) < 6 { // four bytes, the shortest secret, take six
 		return false
 	}
-	std := strings.Map(func(c rune) rune {
+	std := []byte(run) // in the standard alphabet
+	for i, c := range std {
 		switch c {
 		case '-':
-			return '+'
+			std[i] = '+'
 		case '_':
-			return '/'
+			std[i] = '/'
 		}
-		return c
-	}, run)
+	}
 	buf := make([]byte, base64.RawStdEncoding.DecodedLen(len(std)))
 	for off := range 4 {
 		t := std[off:]
 		if len(t)%4 == 1 { // a lone last character encodes no byte
 			t = t[:len(t)-1]
 		}
-		n, err := base64.RawStdEncoding.Decode(buf, []byte(t))
+		n, err := base64.RawStdEncoding.Decode(buf, t)
 		if err != nil {
 			continue
 		}

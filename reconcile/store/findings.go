@@ -170,7 +170,6 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 				changed = append(changed, k)
 			}
 		}
-		stale := open.stale
 		err = execBatches(ctx, tx, `INSERT INTO finding_state (fingerprint, kind, target, account_id, first_seen, last_seen, last_run) VALUES `,
 			`(?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT(fingerprint) DO UPDATE SET
 				first_seen = CASE WHEN finding_state.resolved_at IS NULL THEN finding_state.first_seen ELSE excluded.first_seen END,
@@ -181,8 +180,8 @@ func (s *Store) SaveFindings(ctx context.Context, runID int64, asOf time.Time, r
 		if err != nil {
 			return fmt.Errorf("finding states: %w", err)
 		}
-		if len(stale) > 0 {
-			arr, err := jsonArray(stale)
+		if len(open.stale) > 0 {
+			arr, err := jsonArray(open.stale)
 			if err != nil {
 				return err
 			}

@@ -39,21 +39,16 @@ func TestUnchangedOpenFindingsAreNotWritten(t *testing.T) {
 	}
 	first := save(0, row("f1", "x"), row("f2", "x"), row("f3", "x"))
 	second := save(1, row("f1", "x"), row("f2", "changed"))
+	var stored []struct {
+		Fingerprint string `db:"fingerprint"`
+		LastRun     int64  `db:"last_run"`
+	}
+	if err := st.db.SelectContext(ctx, &stored, `SELECT fingerprint, last_run FROM finding_state`); err != nil {
+		t.Fatal(err)
+	}
 	written := map[string]int64{}
-	rows, err := st.db.QueryContext(ctx, `SELECT fingerprint, last_run FROM finding_state`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var fp string
-		var run int64
-		if err := rows.Scan(&fp, &run); err != nil {
-			t.Fatal(err)
-		}
-		written[fp] = run
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
+	for _, r := range stored {
+		written[r.Fingerprint] = r.LastRun
 	}
 	if written["f1"] != first || written["f2"] != second {
 		t.Errorf("rows' last_run: f1 %d (want %d: unchanged, not written), f2 %d (want %d: changed)", written["f1"], first, written["f2"], second)
