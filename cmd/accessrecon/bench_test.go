@@ -888,6 +888,30 @@ package main
 // 5.7-5.8%, x-floor 6.9-7.5); run 3.54-4.28 s; store growth 0.85 MB on
 // day 2. The same binary's day 2 by hand, outside the benchmark's
 // process, took 2.79-3.29 s just after.
+//
+// 2026-12-05, 03:30-04:00 (no code of the run changed): BenchmarkDay2
+// -count 2: floor 0.48-0.50 s (0.89-0.94 cpu-s, 500-6,500 faults);
+// run-no-workbook 2.93-2.96 s (4.45-4.49 cpu-s, 1.17-1.21 sys-s, 108,000
+// faults, 320-323 MiB, GC 6.1%, x-floor 6.09-6.15); run 3.56-3.62 s;
+// store growth 0.87 MB on day 2. Where a day 2 by hand spends its wall
+// time (scratch timestamps, three runs): HR until 0.28-0.33 s, the targets
+// from about 0.42 s to 1.73-2.15 s, then finishing the findings 0.11-0.14
+// s, the open findings' dates 0.04 s, marshalling 0.15-0.17 s, the rows
+// 0.07-0.09 s and SaveFindings 0.40-0.44 s (its statements 0.19-0.25 s,
+// the COMMIT with its checkpoint 0.14-0.15 s). Both processors are busy
+// from the targets' start to SaveFindings (go-sqlite3's calls count as
+// system calls in an execution trace); about a processor is idle for the
+// last 0.15-0.2 s of HR, and one works alone through the COMMIT. The day's
+// writes: a 102 MB WAL and 82 MB copied into the store by checkpoints,
+// 4,907 distinct pages of 16 KiB: current_hashes 1,500 (every part of every
+// target: a day's changes are scattered), account_versions and its key
+// 1,730 (a page or two a changed account), the findings' tables 1,500.
+// Tried, each in turn with the unchanged binary, none kept: no fsync at
+// all (eatmydata, an upper bound: 2.58-2.86 s against 2.87-2.95, three
+// pairs); memlimit.Base 192 MiB (126,000 faults instead of 108,000, 428
+// MiB, 2.81-3.37 s against 2.83-3.05, four pairs); GOGC 50 and 25 instead
+// of pacing by the limit (96,000 and 92,000 faults, 3.0 and 3.3 s: the
+// collector's extra work costs more than the faults it saves).
 
 import (
 	"bytes"
