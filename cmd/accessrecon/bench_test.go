@@ -912,6 +912,21 @@ package main
 // MiB, 2.81-3.37 s against 2.83-3.05, four pairs); GOGC 50 and 25 instead
 // of pacing by the limit (96,000 and 92,000 faults, 3.0 and 3.3 s: the
 // collector's extra work costs more than the faults it saves).
+//
+// The same morning at 1,000,000 people, the `run` command with its
+// workbook, by hand from one day-1 store (day 1 143.8 s, 3,434 MiB, the
+// workbook written): day 2 42.8 and 52.2 s (56.1 and 72.1 user-s: the
+// machine slowed between them), 2,066 and 2,056 MiB peak RSS, 21-22
+// collections, GC 12% of the CPU. A heap profile as the workbook is saved
+// (1,568 MB in use): the findings 1,300 MB, the Leavers sheet's leaverSet
+// 211-235 MB (385,000 leaver accounts; each one's text of what is open is
+// its own, naming the account, so sharing equal texts saves nothing) and
+// 50-57 MB of strings.Join. The Leavers sheet's XML is 100.7 MB. Tried
+// and not kept: its rows written into memory at the sheet's step instead
+// of at the save, with each leaver let go once its row was written and the
+// memory in 1 MiB blocks: the peak moved to that step (the set, the rows
+// and their garbage at once), the collector's share passed a third twice
+// and the limit was raised: 2,183-2,343 MiB.
 
 import (
 	"bytes"
