@@ -36,9 +36,9 @@ type leaverAccount struct {
 	kind                              reconcile.Kind
 	// effective is HR's effective time.
 	effective time.Time
-	// manual are the steps a person must do (op, arg); acked says when
-	// each was acknowledged done (accessrecon ack), and by whom.
-	manual [][2]string
+	// manual are the steps a person must do; acked says when each was
+	// acknowledged done (accessrecon ack, by op and arg), and by whom.
+	manual []manualStep
 	acked  map[[2]string]store.Action
 	// start and allowed are the account's SLA clock (reconcile's
 	// Policy.Clock): HR's effective time, or the webhook when that came
@@ -56,8 +56,10 @@ type leaverAccount struct {
 	// and slaStart its clock's start: what `accessrecon sla` counts.
 	autoRevoked, recorded, slaStart time.Time
 	hasAuto                         bool
-	// open says what is still to be done when not revoked.
-	open string
+	// disposition and outcome are the latest finding's: with manual and
+	// exemption, what open says.
+	disposition reconcile.Disposition
+	outcome     reconcile.Outcome
 	// ackedBy is who acknowledged the last manual step, when a person's
 	// acknowledgement revoked the account.
 	ackedBy string
@@ -70,6 +72,42 @@ type leaverAccount struct {
 }
 
 func (a *leaverAccount) exempt() bool { return a.exemption != nil && a.revokedAt.IsZero() }
+
+// manualStep is a step a person must do: its op and argument, which an
+// acknowledgement names, and the finding's words for it.
+type manualStep struct{ op, arg, text string }
+
+func (m manualStep) key() [2]string { return [2]string{m.op, m.arg} }
+
+// open says what is still to be done about an account not revoked. It is
+// worded when the row is written, not kept from the start: the words name
+// the account, and each account's were a string of its own (53 MB for the
+// 385,000 leaver accounts of a million people, held until the workbook was
+// saved; the steps' words, shared with the findings, cost 16 bytes a step:
+// 21 MB less in all).
+func (a *leaverAccount) open() string {
+	if a.disposition == reconcile.Exempt {
+		if e := a.exemption; e != nil {
+			return fmt.Sprintf("exempt until %s: %s (owner %s, approved by %s)", e.Expires.Format("2006-01-02"), e.Reason, e.Owner, e.Approver)
+		}
+		return "exempt"
+	}
+	switch {
+	case a.outcome == reconcile.OutcomeFailed:
+		return "revocation failed; retried next run"
+	case a.outcome == reconcile.OutcomeBlocked:
+		return "blocked by a guard or hold"
+	case len(a.manual) > 0:
+		texts := make([]string, len(a.manual))
+		for i, m := range a.manual {
+			texts[i] = m.text
+		}
+		return "manual step open: " + strings.Join(texts, "; ")
+	case a.outcome == reconcile.OutcomePlanned:
+		return "planned (report mode)"
+	}
+	return "open"
+}
 
 // leaver is one person HR says is gone.
 type leaver struct {
@@ -233,12 +271,13 @@ func (s *leaverSet) add(f *reconcile.Finding, asOf time.Time) {
 	if f.EffectiveAt != nil {
 		a.effective = f.EffectiveAt.UTC()
 	}
-	a.revokedAt, a.open, a.exemption, a.manual, a.acked, a.lastSeen, a.hasAuto = time.Time{}, "", nil, nil, nil, asOf.UTC(), false
+	a.revokedAt, a.exemption, a.manual, a.acked, a.lastSeen, a.hasAuto = time.Time{}, nil, nil, nil, asOf.UTC(), false
+	a.disposition, a.outcome = f.Disposition, f.Outcome
 	for _, st := range f.Actions {
 		if st.Auto {
 			a.hasAuto = true
 		} else {
-			a.manual = append(a.manual, [2]string{string(st.Op), st.Arg})
+			a.manual = append(a.manual, manualStep{string(st.Op), st.Arg, cmp.Or(st.Manual, string(st.Op))})
 		}
 	}
 	if f.RevokedAt != nil {
@@ -250,38 +289,10 @@ func (s *leaverSet) add(f *reconcile.Finding, asOf time.Time) {
 			return
 		}
 	}
-	a.open = openStep(f)
 	if f.Disposition == reconcile.Exempt && f.Exemption != nil {
 		e := *f.Exemption
 		a.exemption = &e
 	}
-}
-
-// openStep says what is still to be done about a finding not revoked.
-func openStep(f *reconcile.Finding) string {
-	if f.Disposition == reconcile.Exempt {
-		if e := f.Exemption; e != nil {
-			return fmt.Sprintf("exempt until %s: %s (owner %s, approved by %s)", e.Expires.Format("2006-01-02"), e.Reason, e.Owner, e.Approver)
-		}
-		return "exempt"
-	}
-	var manual []string
-	for _, st := range f.Actions {
-		if !st.Auto {
-			manual = append(manual, cmp.Or(st.Manual, string(st.Op)))
-		}
-	}
-	switch {
-	case f.Outcome == reconcile.OutcomeFailed:
-		return "revocation failed; retried next run"
-	case f.Outcome == reconcile.OutcomeBlocked:
-		return "blocked by a guard or hold"
-	case len(manual) > 0:
-		return "manual step open: " + strings.Join(manual, "; ")
-	case f.Outcome == reconcile.OutcomePlanned:
-		return "planned (report mode)"
-	}
-	return "open"
 }
 
 // ack takes an action of the period: a manual step a person acknowledged
@@ -339,14 +350,14 @@ func (s *leaverSet) finish(ctx context.Context, ev HREvents) error {
 				var last store.Action
 				done := true
 				for _, m := range a.manual {
-					act, ok := a.acked[m]
+					act, ok := a.acked[m.key()]
 					done = done && ok
 					if ok && act.FinishedAt.After(last.FinishedAt) {
 						last = act
 					}
 				}
 				if done {
-					a.revokedAt, a.open = last.FinishedAt.UTC(), ""
+					a.revokedAt = last.FinishedAt.UTC()
 					if a.autoRevoked.After(a.revokedAt) {
 						a.revokedAt = a.autoRevoked
 					}
@@ -355,7 +366,7 @@ func (s *leaverSet) finish(ctx context.Context, ev HREvents) error {
 			}
 			a.recorded = a.revokedAt
 			if a.revokedAt.IsZero() && !a.seenGone.IsZero() {
-				a.revokedAt, a.open = a.seenGone, ""
+				a.revokedAt = a.seenGone
 			}
 			var err error
 			if a.start, a.allowed, err = s.clock(ctx, ev, l.employeeID, a, a.revokedAt); err != nil {
@@ -529,7 +540,10 @@ func (w *writer) leaversSheet(sheet string, ls []*leaver, asOf time.Time, loc *t
 				if a.username != "" && a.username != a.accountID {
 					who = a.username + " (" + a.accountID + ")"
 				}
-				state := a.open
+				var state string
+				if a.revokedAt.IsZero() {
+					state = a.open()
+				}
 				if !a.autoRevoked.IsZero() && a.revokedAt.IsZero() {
 					state = "disabled " + local(a.autoRevoked, loc).Format("2006-01-02 15:04") + "; " + state
 				}
