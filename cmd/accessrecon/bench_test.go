@@ -927,6 +927,33 @@ package main
 // memory in 1 MiB blocks: the peak moved to that step (the set, the rows
 // and their garbage at once), the collector's share passed a third twice
 // and the limit was raised: 2,183-2,343 MiB.
+//
+// 2026-12-05, 04:54-05:40 (no code of the run changed; the machine slower
+// than the night before, the floor 0.51-0.54 s and 0.97-1.00 cpu-s):
+// BenchmarkDay2 -count 2: run-no-workbook 3.24-3.34 s (4.97-5.03 cpu-s,
+// 1.28-1.29 sys-s, 114,000-118,000 faults, 322-325 MiB, GC 5.2-5.4%,
+// x-floor 5.97-6.16); run 3.97-4.10 s; store growth 0.85 MB on day 2. By
+// hand, the same day 2: 2.80-3.29 s. Where its page faults come from
+// (perf, page-faults): the Go heap's first touch of its pages (memmove,
+// memclr, span init), about 6,000 from the kernel copying reads into
+// fresh buffers, and the scavenger: with GOGC off the heap runs up to the
+// limit, what is allocated while a collection marks takes it past, and
+// the runtime gives back 86 MB of free pages over the run (scavtrace:
+// 60 MB of it eagerly, at gc 2, 3 and 7), taken again as fresh pages.
+// memlimit.Base 120 MiB instead of 96 (room for that), four pairs in
+// turn: 2.85-3.10 s against 2.80-3.20, 104,000-112,000 faults against
+// 106,000-112,000, 35 MiB more: not kept. At 1,000,000 people from a new
+// day-1 store (day 1 134.1 s, 3,170 MiB): day 2 without the workbook 42.0
+// and 38.8 s, 1,924 and 1,943 MiB, GC 19.5-21% of the CPU (15
+// collections); with it (`run`) 48.8, 49.8 and 53.5 s, 2,185-2,267 MiB.
+// The workbook's peak there is the budget's safety valve: while the sheets
+// are saved the collector ran every 0.8-0.95 s for 0.4-0.6 s (gc 17-19,
+// the live heap 1,611-1,615 MB against a goal of 1,849), past a third of
+// the CPU twice, and the limit was raised to half as much again as the
+// live heap (goal 2,233 MB); the next collection found 2,050 MB. Under 2
+// GiB with the workbook needs less live at the save (the run's 1.84
+// million findings, unpacked, are 1.3 GB of it), not a lower
+// WorkbookNeed.
 
 import (
 	"bytes"
