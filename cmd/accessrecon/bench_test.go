@@ -957,8 +957,8 @@ package main
 //
 // Machine or code? ceaeb04's build, whose BenchmarkDay2 measured
 // run-no-workbook 1.92-2.03 s and x-floor 4.62-4.88 on the night of
-// 2026-12-04, and HEAD's in turn, two rounds of -count 2 at 05:25 on
-// 2026-12-05: ceaeb04 3.31-3.79 s (x-floor 6.2-6.8), HEAD 3.23-3.59 s
+// 2026-12-04, and 4584112's in turn, two rounds of -count 2 at 05:25 on
+// 2026-12-05: ceaeb04 3.31-3.79 s (x-floor 6.2-6.8), 4584112 3.23-3.59 s
 // (x-floor 4.4-5.3, its floors 0.63-0.92 s against ceaeb04's 0.53-0.58):
 // the same code takes 1.6-2.0 times as long as that night, and the ratio
 // moves with the floor's own noise. This VM (Firecracker, a PVM guest)
